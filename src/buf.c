@@ -1,0 +1,181 @@
+/*
+ * buf.c -- growable byte buffers and span helpers.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "xmalloc.h"
+
+void
+buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->cap > 0)
+		b->data[0] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+void
+buf_reserve(struct buf *b, size_t n)
+{
+	size_t	need, cap;
+
+	need = b->len + n + 1;		/* room for the NUL */
+	if (need <= b->cap)
+		return;
+	cap = b->cap < 64 ? 64 : b->cap;
+	while (cap < need)
+		cap = cap * 2 < cap ? need : cap * 2;
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_append_str(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+void
+buf_append_span(struct buf *b, struct span s)
+{
+	buf_append(b, s.p, s.len);
+}
+
+void
+buf_append_byte(struct buf *b, char c)
+{
+	buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list	ap2;
+	int	n;
+
+	va_copy(ap2, ap);
+	buf_reserve(b, 64);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	if (n >= 0 && (size_t)n >= b->cap - b->len) {
+		buf_reserve(b, (size_t)n);
+		n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap2);
+	}
+	va_end(ap2);
+	if (n > 0)
+		b->len += (size_t)n;
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void
+buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		buf_reset(b);
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = '\0';
+}
+
+char *
+buf_detach(struct buf *b, size_t *len)
+{
+	char	*p;
+
+	if (b->data == NULL)
+		buf_reserve(b, 0);
+	p = b->data;
+	if (len != NULL)
+		*len = b->len;
+	buf_init(b);
+	return p;
+}
+
+struct span
+span_from_str(const char *s)
+{
+	return (struct span){ s, s == NULL ? 0 : strlen(s) };
+}
+
+int
+span_eq(struct span a, struct span b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+int
+span_eq_str(struct span a, const char *s)
+{
+	return span_eq(a, span_from_str(s));
+}
+
+int
+span_caseeq(struct span a, struct span b)
+{
+	return a.len == b.len &&
+	    (a.len == 0 || strncasecmp(a.p, b.p, a.len) == 0);
+}
+
+int
+span_caseeq_str(struct span a, const char *s)
+{
+	return span_caseeq(a, span_from_str(s));
+}
+
+struct span
+span_trim(struct span s)
+{
+	while (s.len > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len > 0 && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
+		s.len--;
+	return s;
+}
+
+char *
+span_dup(struct span s)
+{
+	return xstrndup(s.p == NULL ? "" : s.p, s.len);
+}

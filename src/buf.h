@@ -1,0 +1,58 @@
+/*
+ * buf.h -- growable byte buffers and spans.
+ *
+ * A struct buf owns its storage (data may be NULL while empty); a struct
+ * span points into storage owned by somebody else and is never freed.
+ * Data is always NUL-terminated past len when cap > 0, so a buffer that
+ * holds text can be passed to C string functions.
+ */
+#ifndef DECOY_BUF_H
+#define DECOY_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct span {
+	const char	*p;
+	size_t		 len;
+};
+
+#define SPAN_LIT(s)	((struct span){ (s), sizeof(s) - 1 })
+#define SPAN_NULL	((struct span){ NULL, 0 })
+
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+void	 buf_init(struct buf *);
+/* Empties the buffer but keeps its storage. */
+void	 buf_reset(struct buf *);
+void	 buf_free(struct buf *);
+/* Makes room for at least n more bytes past len. */
+void	 buf_reserve(struct buf *, size_t n);
+void	 buf_append(struct buf *, const void *, size_t);
+void	 buf_append_str(struct buf *, const char *);
+void	 buf_append_span(struct buf *, struct span);
+void	 buf_append_byte(struct buf *, char);
+void	 buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 buf_vprintf(struct buf *, const char *, va_list);
+/* Drops n bytes from the front. */
+void	 buf_consume(struct buf *, size_t n);
+/* Hands the storage to the caller (NUL-terminated) and empties the buffer. */
+char	*buf_detach(struct buf *, size_t *len);
+
+struct span span_from_str(const char *);
+int	 span_eq(struct span, struct span);
+int	 span_eq_str(struct span, const char *);
+/* ASCII case-insensitive comparison. */
+int	 span_caseeq(struct span, struct span);
+int	 span_caseeq_str(struct span, const char *);
+/* Removes leading and trailing spaces and tabs. */
+struct span span_trim(struct span);
+char	*span_dup(struct span);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * snap.h -- snapshot codec: JSON Lines, one transaction per line
+ * (DESIGN.md section 3, man page decoy-snapshot(5)).
+ *
+ * Decoding never passes a body through cJSON: bodies are read straight
+ * from the JSON string ("body", any bytes that are valid UTF-8, NUL
+ * included) or from base64 ("body_b64"), and written back the same way.
+ * Members this version does not know are kept as their raw JSON text and
+ * written back verbatim, so a rewrite loses nothing.
+ */
+#ifndef DECOY_SNAP_H
+#define DECOY_SNAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "buf.h"
+
+#define SNAP_VERSION	1
+
+enum snap_dir { SNAP_DIR_OUT = 0, SNAP_DIR_IN = 1 };
+
+struct snap_header {
+	char	*name;		/* NUL-terminated */
+	char	*value;		/* NUL-terminated */
+};
+
+struct snap_req {
+	char			*method;
+	char			*target;	/* as recorded: origin- or absolute-form */
+	char			*host;		/* NULL if not recorded */
+	struct snap_header	*headers;
+	size_t			 nheaders;
+	char			*body;		/* NUL-terminated past body_len; NULL if empty */
+	size_t			 body_len;
+};
+
+struct snap_res {
+	int			 status;
+	char			*reason;	/* NULL if not recorded */
+	struct snap_header	*headers;
+	size_t			 nheaders;
+	char			*body;
+	size_t			 body_len;
+};
+
+struct snap_txn {
+	int		 v;
+	char		*id;		/* NULL if absent */
+	char		*ts;		/* ISO 8601, NULL if absent */
+	enum snap_dir	 dir;
+	char		*svc;		/* NULL if absent */
+	char		*proto;		/* "http/1.1" if absent */
+	int		 tls;
+	char		*client;	/* NULL if absent */
+	char		*server;	/* NULL if absent */
+	struct snap_req	 req;
+	int		 has_res;	/* 0: no "res" member (e.g. a failure) */
+	struct snap_res	 res;
+	int64_t		 start_us;	/* timing; -1 when absent */
+	int64_t		 ttfb_us;
+	int64_t		 total_us;
+	/*
+	 * Raw JSON text of the members this version does not interpret
+	 * ("tags" and any future field), as ",\"k\":v" repeated, or NULL.
+	 * Written back verbatim after the known members.
+	 */
+	char		*extra;
+	size_t		 line;		/* 1-based line it was read from, 0 if built */
+};
+
+/* Zeroes a transaction (v = 1, timings -1, proto NULL). */
+void	snap_txn_init(struct snap_txn *);
+/* Frees every member; the struct itself stays the caller's. */
+void	snap_txn_free(struct snap_txn *);
+
+/*
+ * Decodes one line (without its newline) into t, which is initialised
+ * first.  Returns 0, or -1 with *cause = "column N: message" (allocated;
+ * the column is the 1-based byte offset in the line).  On failure t holds
+ * nothing that needs freeing.
+ */
+int	snap_decode_line(const char *line, size_t len, struct snap_txn *t,
+	    char **cause);
+
+/* Appends t as one JSON line, newline included. */
+void	snap_encode(struct buf *, const struct snap_txn *t);
+
+/*
+ * Streaming reader.  path "-" reads stdin.  Blank lines are skipped.
+ * snap_reader_next() returns 1 with *t filled (free it with
+ * snap_txn_free), 0 at end of file, or -1 with *cause =
+ * "FILE:LINE:COL: message".
+ */
+struct snap_reader;
+struct snap_reader	*snap_reader_open(const char *path, char **cause);
+int	snap_reader_next(struct snap_reader *, struct snap_txn *t, char **cause);
+void	snap_reader_close(struct snap_reader *);
+
+/*
+ * Appending writer.  path "-" writes stdout.  Each write is one complete
+ * line followed by a flush, so a reader never sees half a transaction
+ * unless the process dies inside write(2).
+ */
+struct snap_writer;
+struct snap_writer	*snap_writer_open(const char *path, int append,
+			    char **cause);
+int	snap_writer_write(struct snap_writer *, const struct snap_txn *,
+	    char **cause);
+int	snap_writer_close(struct snap_writer *, char **cause);
+
+/* True if buf[0..len) is valid UTF-8 (no overlongs, no surrogates). */
+int	utf8_is_valid(const char *buf, size_t len);
+
+const char	*snap_dir_name(enum snap_dir);
+
+#endif
