@@ -1,0 +1,37 @@
+/*
+ * cli.h -- the decoy command table.  Each cmd-*.c file exports one const
+ * struct cmd_entry; cli.c walks the table, dispatches and prints help.
+ */
+#ifndef DECOY_CLI_H
+#define DECOY_CLI_H
+
+#define EXIT_OK		0
+#define EXIT_FAILED	1	/* an assertion failed or a finding was made */
+#define EXIT_USAGE	2	/* usage or input error */
+
+struct cmd_entry {
+	const char	*name;
+	const char	*args;		/* synopsis after the name */
+	const char	*summary;	/* one line for `decoy --help` */
+	const char	*help;		/* options, one per line, for --help */
+	/* argv[0] is the command name; returns the exit status. */
+	int		(*exec)(int argc, char **argv);
+};
+
+extern const struct cmd_entry cmd_inspect_entry;
+extern const struct cmd_entry cmd_split_entry;
+extern const struct cmd_entry cmd_respond_entry;
+
+/* Runs `decoy ARGS...`; returns the exit status. */
+int	cli_main(int argc, char **argv);
+/* Prints "decoy NAME --help" text to stdout. */
+void	cli_help(const struct cmd_entry *);
+/* Prints "decoy NAME: message" and the usage line to stderr; returns
+ * EXIT_USAGE so callers can `return cli_usage(...)`. */
+int	cli_usage(const struct cmd_entry *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Prints "decoy NAME: message" to stderr and returns status. */
+int	cli_error(const struct cmd_entry *, int status, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * match.h -- the responder's index of recorded transactions
+ * (DESIGN.md section 6).
+ *
+ * A request's signature is built from its method, host, path, normalised
+ * query (parameters sorted, order of equal keys kept) and a digest of its
+ * body (JSON bodies with insignificant whitespace removed).  Headers are not
+ * part of it.  Several recorded transactions with one signature form a
+ * group answered in recorded order, cycling; the cursor is atomic, so
+ * worker threads can share one read-only index.
+ *
+ * Hosts: when the request's host (Host header or absolute-form authority,
+ * lower-cased) is one the snapshot recorded, only that dependency's
+ * transactions match.  When it is not (the usual case: the service calls
+ * decoy at its own address), matching ignores the host.  A request host
+ * that equals a recorded host up to the port counts as that host.
+ *
+ * Each entry holds its response pre-serialised: head = status line and the
+ * recorded headers in recorded order, Content-Length set from the stored
+ * body (kept in place when recorded, appended when not), Transfer-Encoding,
+ * Connection and Keep-Alive dropped; it ends after the last header line,
+ * before the blank line, so the responder sends one writev of
+ * { head, "\r\n" or "Connection: close\r\n\r\n", body }.
+ */
+#ifndef DECOY_MATCH_H
+#define DECOY_MATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "http.h"
+#include "snap.h"
+
+struct match_entry {
+	char		*id;		/* transaction id, or "line N" */
+	char		*method;
+	char		*host;		/* lower-cased, "" if none recorded */
+	char		*path;
+	char		*query;		/* normalised, "" if none */
+	uint64_t	 body_digest;
+	size_t		 body_len_req;	/* recorded request body length */
+	uint64_t	 sig;		/* signature with host */
+	uint64_t	 sig_nohost;	/* signature without host */
+
+	int		 status;
+	char		*head;		/* pre-serialised, see above */
+	size_t		 head_len;
+	char		*body;		/* response body, NULL if empty */
+	size_t		 body_len;
+
+	int64_t		 total_us;	/* recorded latency, -1 if unknown */
+	size_t		 line;		/* snapshot line */
+};
+
+/* A request as matching sees it: spans into the caller's buffers. */
+struct match_req {
+	struct span	 method;
+	struct span	 host;		/* as sent, any case, may carry a port */
+	struct span	 path;
+	struct span	 query;		/* raw, without '?' */
+	struct span	 content_type;
+	const char	*body;		/* decoded body (chunked removed) */
+	size_t		 body_len;
+};
+
+enum match_unmatched {
+	MATCH_UNMATCHED_404,
+	MATCH_UNMATCHED_CLOSEST,
+	MATCH_UNMATCHED_PASSTHROUGH,	/* reserved: not implemented yet */
+};
+
+struct match_index;
+
+struct match_index	*match_index_create(void);
+/*
+ * Adds one recorded transaction (dir out, with a response); copies what it
+ * needs, so t may be freed afterwards.  Transactions without a response are
+ * skipped (returns -1 with *cause).  Add in recorded order.
+ */
+int	match_index_add(struct match_index *, const struct snap_txn *t,
+	    char **cause);
+/* Builds the hash tables; call once after the last add, before lookups. */
+void	match_index_finish(struct match_index *);
+size_t	match_index_count(const struct match_index *);
+void	match_index_free(struct match_index *);
+
+/* Fills r from a parsed request head and its decoded body. */
+void	match_req_from_http(struct match_req *r, const struct http_msg *m,
+	    const char *body, size_t body_len);
+
+/*
+ * Finds the group for r's signature and returns its next entry in recorded
+ * order (cycling), or NULL.  *sig and *occurrence (0-based count of earlier
+ * lookups of that signature) are set on a hit, for deterministic chaos.
+ */
+const struct match_entry *match_lookup(struct match_index *,
+	    const struct match_req *r, uint64_t *sig, uint64_t *occurrence);
+
+/*
+ * The best-scoring entry with the same method and route (same number of
+ * path segments, segments equal except identifier-like ones, i.e. those
+ * that contain a digit), scored on equal path segments, query parameters,
+ * body and host; NULL if no entry is on the same route.
+ */
+const struct match_entry *match_closest(const struct match_index *,
+	    const struct match_req *r);
+
+/*
+ * Appends the JSON body of a 404 for an unmatched request: the request's
+ * method, host, path and query, and up to n nearest recorded candidates,
+ * each with its id, method, host, path, query and the list of fields that
+ * differ ("method", "host", "path", "query", "body").
+ */
+void	match_explain_miss(const struct match_index *,
+	    const struct match_req *r, struct buf *out, size_t n);
+
+/* 64-bit FNV-1a, exposed for tests and signatures. */
+uint64_t	match_hash(uint64_t h, const void *p, size_t len);
+#define MATCH_HASH_INIT	UINT64_C(0xcbf29ce484222325)
+
+#endif
