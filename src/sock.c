@@ -1,0 +1,166 @@
+/*
+ * sock.c -- socket helpers.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sock.h"
+#include "xmalloc.h"
+
+int
+sock_parse_addr(const char *s, struct sock_addr *a, char **cause)
+{
+	struct addrinfo	 hints, *res;
+	const char	*colon, *host_start, *host_end;
+	char		*host, *end;
+	long		 port;
+	int		 error;
+
+	memset(a, 0, sizeof *a);
+	if (s[0] == '[') {
+		host_start = s + 1;
+		if ((host_end = strchr(s, ']')) == NULL || host_end[1] != ':') {
+			*cause = xasprintf("bad address \"%s\": expected "
+			    "[IPV6]:PORT", s);
+			return -1;
+		}
+		colon = host_end + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			*cause = xasprintf("bad address \"%s\": expected "
+			    "HOST:PORT", s);
+			return -1;
+		}
+		host_start = s;
+		host_end = colon;
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 0 ||
+	    port > 65535) {
+		*cause = xasprintf("bad port in address \"%s\"", s);
+		return -1;
+	}
+	host = xstrndup(host_start, (size_t)(host_end - host_start));
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	error = getaddrinfo(host[0] == '\0' ? NULL : host, "0", &hints, &res);
+	if (error != 0) {
+		*cause = xasprintf("cannot resolve \"%s\": %s", host,
+		    gai_strerror(error));
+		free(host);
+		return -1;
+	}
+	free(host);
+	memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
+	a->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	sock_addr_set_port(a, (int)port);
+	return 0;
+}
+
+void
+sock_addr_set_port(struct sock_addr *a, int port)
+{
+	if (a->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&a->ss)->sin_port = htons((uint16_t)port);
+	else if (a->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a->ss)->sin6_port =
+		    htons((uint16_t)port);
+}
+
+int
+sock_addr_port(const struct sock_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+	if (a->ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+	return -1;
+}
+
+const char *
+sock_addr_str(const struct sock_addr *a, char *buf, size_t len)
+{
+	char	host[INET6_ADDRSTRLEN];
+
+	if (a->ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->ss)->sin_addr,
+		    host, sizeof host);
+		snprintf(buf, len, "%s:%d", host, sock_addr_port(a));
+	} else if (a->ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, host,
+		    sizeof host);
+		snprintf(buf, len, "[%s]:%d", host, sock_addr_port(a));
+	} else
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+int
+sock_listen(const struct sock_addr *a, int reuseport, char **cause)
+{
+	char	name[64];
+	int	fd, one = 1;
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		*cause = xasprintf("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof one) == -1)) {
+		*cause = xasprintf("setsockopt: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) == -1) {
+		*cause = xasprintf("bind %s: %s",
+		    sock_addr_str(a, name, sizeof name), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 4096) == -1) {
+		*cause = xasprintf("listen %s: %s",
+		    sock_addr_str(a, name, sizeof name), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+sock_local_addr(int fd, struct sock_addr *a)
+{
+	memset(a, 0, sizeof *a);
+	a->len = sizeof a->ss;
+	return getsockname(fd, (struct sockaddr *)&a->ss, &a->len) == -1 ?
+	    -1 : 0;
+}
+
+int
+sock_set_nonblock(int fd)
+{
+	int	flags;
+
+	if ((flags = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	return fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ? -1 : 0;
+}
