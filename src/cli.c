@@ -1,0 +1,100 @@
+/*
+ * cli.c -- the decoy command table: dispatch, `decoy --help`, per-command
+ * help and the usage/error helpers every command uses.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cmd_entry *const cli_commands[] = {
+	&cmd_inspect_entry,
+	&cmd_split_entry,
+	&cmd_respond_entry,
+};
+#define CLI_NCOMMANDS	(sizeof cli_commands / sizeof cli_commands[0])
+
+static void
+cli_usage_all(FILE *f)
+{
+	size_t	i;
+
+	fprintf(f, "usage: decoy COMMAND [ARGS...]\n\ncommands:\n");
+	for (i = 0; i < CLI_NCOMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", cli_commands[i]->name,
+		    cli_commands[i]->summary);
+	fprintf(f, "\n`decoy COMMAND --help` describes a command; "
+	    "decoy(1) has the details.\n");
+}
+
+void
+cli_help(const struct cmd_entry *e)
+{
+	printf("usage: decoy %s %s\n\n%s\n", e->name, e->args, e->summary);
+	if (e->help != NULL && e->help[0] != '\0')
+		printf("\noptions:\n%s", e->help);
+}
+
+int
+cli_usage(const struct cmd_entry *e, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "decoy %s: ", e->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: decoy %s %s\n", e->name, e->args);
+	return EXIT_USAGE;
+}
+
+int
+cli_error(const struct cmd_entry *e, int status, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "decoy %s: ", e->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+int
+cli_main(int argc, char **argv)
+{
+	size_t	i;
+
+	if (argc < 2) {
+		cli_usage_all(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		if (argc > 2) {
+			for (i = 0; i < CLI_NCOMMANDS; i++) {
+				if (strcmp(argv[2], cli_commands[i]->name) == 0) {
+					cli_help(cli_commands[i]);
+					return EXIT_OK;
+				}
+			}
+		}
+		cli_usage_all(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("decoy %s\n", PACKAGE_VERSION);
+		return EXIT_OK;
+	}
+	for (i = 0; i < CLI_NCOMMANDS; i++) {
+		if (strcmp(argv[1], cli_commands[i]->name) == 0)
+			return cli_commands[i]->exec(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "decoy: unknown command \"%s\"\n", argv[1]);
+	cli_usage_all(stderr);
+	return EXIT_USAGE;
+}

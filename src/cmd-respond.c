@@ -1,0 +1,170 @@
+/*
+ * cmd-respond.c -- `decoy respond SNAP --listen ADDR`: serve the outbound
+ * half of a snapshot in the foreground (the same responder as decoyd).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "conf.h"
+#include "log.h"
+#include "respond.h"
+#include "xmalloc.h"
+
+static int	cmd_respond_exec(int, char **);
+
+const struct cmd_entry cmd_respond_entry = {
+	.name = "respond",
+	.args = "SNAP --listen ADDR [options]",
+	.summary = "serve the recorded responses of a snapshot's dependencies",
+	.help =
+	    "  -l, --listen ADDR         address to serve on (HOST:PORT, port 0 picks one);\n"
+	    "                            repeatable\n"
+	    "  -u, --unmatched POLICY    404 (default: JSON naming the nearest candidates)\n"
+	    "                            or closest (best transaction on the same route)\n"
+	    "  -w, --workers N           worker threads (default: one per core)\n"
+	    "      --port-file FILE      write the bound port of the first address to FILE\n"
+	    "      --max-head SIZE       largest request head (default 16KiB)\n"
+	    "      --max-body SIZE       largest request body (default 8MiB)\n"
+	    "      --header-timeout DUR  a request head must complete within DUR (10s)\n"
+	    "      --idle-timeout DUR    close keep-alive connections idle for DUR (60s)\n"
+	    "  -v, --verbose             log every rejected peer and more (debug)\n"
+	    "  -q, --quiet               log warnings and errors only\n"
+	    "  -h, --help                this help\n",
+	.exec = cmd_respond_exec,
+};
+
+enum {
+	OPT_PORT_FILE = 256,
+	OPT_MAX_HEAD,
+	OPT_MAX_BODY,
+	OPT_HEADER_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+};
+
+static const struct option cmd_respond_options[] = {
+	{ "listen", required_argument, NULL, 'l' },
+	{ "unmatched", required_argument, NULL, 'u' },
+	{ "workers", required_argument, NULL, 'w' },
+	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+	{ "max-head", required_argument, NULL, OPT_MAX_HEAD },
+	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int
+cmd_respond_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e = &cmd_respond_entry;
+	struct respond_config	 cfg;
+	struct responder	*r;
+	enum log_level		 level = LOG_LEVEL_INFO;
+	char			*cause = NULL, *end;
+	long			 l;
+	int			 ch, rv = EXIT_USAGE;
+
+	respond_config_init(&cfg);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "l:u:w:vqh", cmd_respond_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			respond_config_add_listen(&cfg, optarg);
+			break;
+		case 'u':
+			if (conf_parse_unmatched(optarg, &cfg.unmatched,
+			    &cause) == -1) {
+				rv = cli_usage(e, "%s", cause);
+				goto out;
+			}
+			break;
+		case 'w':
+			l = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || l < 0 ||
+			    l > 256) {
+				rv = cli_usage(e, "--workers: expected 0..256");
+				goto out;
+			}
+			cfg.workers = (int)l;
+			break;
+		case OPT_PORT_FILE:
+			free(cfg.port_file);
+			cfg.port_file = xstrdup(optarg);
+			break;
+		case OPT_MAX_HEAD:
+			if (conf_parse_size(optarg, &cfg.max_head) == -1 ||
+			    cfg.max_head < 256) {
+				rv = cli_usage(e, "--max-head: bad size \"%s\"",
+				    optarg);
+				goto out;
+			}
+			break;
+		case OPT_MAX_BODY:
+			if (conf_parse_size(optarg, &cfg.max_body) == -1) {
+				rv = cli_usage(e, "--max-body: bad size \"%s\"",
+				    optarg);
+				goto out;
+			}
+			break;
+		case OPT_HEADER_TIMEOUT:
+			if (conf_parse_duration(optarg,
+			    &cfg.header_timeout_ns) == -1 ||
+			    cfg.header_timeout_ns == 0) {
+				rv = cli_usage(e, "--header-timeout: bad "
+				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (conf_parse_duration(optarg,
+			    &cfg.idle_timeout_ns) == -1 ||
+			    cfg.idle_timeout_ns == 0) {
+				rv = cli_usage(e, "--idle-timeout: bad "
+				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case 'v':
+			level = LOG_LEVEL_DEBUG;
+			break;
+		case 'q':
+			level = LOG_LEVEL_WARN;
+			break;
+		case 'h':
+			cli_help(e);
+			rv = EXIT_OK;
+			goto out;
+		default:
+			rv = cli_usage(e, "unknown option");
+			goto out;
+		}
+	}
+	if (argc - optind != 1) {
+		rv = cli_usage(e, "expected one snapshot file");
+		goto out;
+	}
+	if (cfg.nlisten == 0) {
+		rv = cli_usage(e, "--listen is required");
+		goto out;
+	}
+	cfg.snapshot = xstrdup(argv[optind]);
+	log_init("decoy respond", level);
+	if ((r = respond_create(&cfg, &cause)) == NULL) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+	rv = respond_run(r) == 0 ? EXIT_OK : EXIT_FAILED;
+	respond_free(r);
+out:
+	free(cause);
+	respond_config_free(&cfg);
+	return rv;
+}

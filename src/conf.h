@@ -1,0 +1,52 @@
+/*
+ * conf.h -- decoyd's configuration file (YAML) and the unit parsers shared
+ * by every command-line and configuration reader.
+ *
+ * The file (decoyd(8) documents it):
+ *
+ *	snapshot: ../examples/snapshots/shop.jsonl   # relative to this file
+ *	listen: 127.0.0.1:18080                      # or a list of addresses
+ *	unmatched: 404                               # 404 | closest
+ *	workers: 0                                   # 0: one per core
+ *	port_file: /run/decoyd.port                  # optional
+ *	log_level: info                              # error|warn|info|debug
+ *	limits:
+ *	  max_head: 16KiB
+ *	  max_body: 8MiB
+ *	  header_timeout: 10s
+ *	  idle_timeout: 60s
+ *
+ * Unknown keys, wrong types and bad values are errors; the loader collects
+ * all of them, each as "FILE:LINE:COL: message", and fails once.
+ */
+#ifndef DECOY_CONF_H
+#define DECOY_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "respond.h"
+
+struct decoyd_conf {
+	struct respond_config	respond;
+	enum log_level		log_level;
+};
+
+/* Fills the defaults. */
+void	conf_init(struct decoyd_conf *);
+void	conf_free(struct decoyd_conf *);
+/*
+ * Loads path into c (initialised first).  Returns 0, or -1 with *cause
+ * holding every error, one "FILE:LINE:COL: message" per line.
+ */
+int	conf_load(const char *path, struct decoyd_conf *c, char **cause);
+
+/* "250ms", "10s", "1.5s", "2m", "100us", "1h" -> ns.  0 or -1. */
+int	conf_parse_duration(const char *, uint64_t *ns);
+/* "1024", "16KiB", "8MiB", "1GiB" (also KB/MB/GB as powers of 1000). */
+int	conf_parse_size(const char *, size_t *bytes);
+/* "404" | "closest" (and "passthrough", refused as not implemented). */
+int	conf_parse_unmatched(const char *, enum match_unmatched *, char **cause);
+
+#endif

@@ -1,0 +1,711 @@
+/*
+ * json.c -- strict JSON cursor reader and string writer (see json.h).
+ *
+ * Strings are scanned once to validate them (escapes, surrogate pairs,
+ * UTF-8, no raw control characters) and, only when the caller wants the
+ * bytes, decoded in a second pass that can then trust the input.  A byte
+ * class table keeps the common case -- printable ASCII -- to one load and
+ * one compare per byte.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "json.h"
+
+/* 0: copied as is; 1: '"', '\\' or a control character; 2: not ASCII. */
+static const unsigned char json_class[256] = {
+	[0x00 ... 0x1f] = 1,
+	['"'] = 1,
+	['\\'] = 1,
+	[0x80 ... 0xff] = 2,
+};
+
+static int	json_skip_value(struct json_parser *, struct json_value *);
+
+void
+json_init(struct json_parser *p, const char *buf, size_t len)
+{
+	p->buf = buf;
+	p->len = len;
+	p->off = 0;
+	p->depth = 0;
+	p->first = 0;
+	p->error = NULL;
+	p->error_off = 0;
+	p->errbuf[0] = '\0';
+}
+
+int
+json_fail(struct json_parser *p, size_t off, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (p->error != NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(p->errbuf, sizeof p->errbuf, fmt, ap);
+	va_end(ap);
+	p->error = p->errbuf;
+	p->error_off = off;
+	return -1;
+}
+
+static void
+json_ws(struct json_parser *p)
+{
+	const char	*s = p->buf;
+
+	while (p->off < p->len && (s[p->off] == ' ' || s[p->off] == '\t' ||
+	    s[p->off] == '\n' || s[p->off] == '\r'))
+		p->off++;
+}
+
+/* Names the byte at off for an error message. */
+static int
+json_unexpected(struct json_parser *p, const char *expected)
+{
+	unsigned char	c;
+
+	if (p->off >= p->len)
+		return json_fail(p, p->off, "unexpected end of line, expected %s",
+		    expected);
+	c = (unsigned char)p->buf[p->off];
+	if (c > 0x20 && c < 0x7f)
+		return json_fail(p, p->off, "unexpected '%c', expected %s", c,
+		    expected);
+	return json_fail(p, p->off, "unexpected byte 0x%02x, expected %s", c,
+	    expected);
+}
+
+size_t
+json_utf8_seq(const unsigned char *s, size_t avail)
+{
+	unsigned char	c = s[0], lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;	/* continuation byte or overlong lead */
+	if (c < 0xe0) {
+		if (avail < 2 || s[1] < 0x80 || s[1] > 0xbf)
+			return 0;
+		return 2;
+	}
+	if (c < 0xf0) {
+		if (c == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;	/* surrogates */
+		if (avail < 3 || s[1] < lo || s[1] > hi ||
+		    s[2] < 0x80 || s[2] > 0xbf)
+			return 0;
+		return 3;
+	}
+	if (c < 0xf5) {
+		if (c == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;	/* past U+10FFFF */
+		if (avail < 4 || s[1] < lo || s[1] > hi ||
+		    s[2] < 0x80 || s[2] > 0xbf || s[3] < 0x80 || s[3] > 0xbf)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static int
+json_hex4(const unsigned char *s, size_t avail, unsigned int *out)
+{
+	unsigned int	v = 0;
+	size_t		i;
+	unsigned char	c;
+
+	if (avail < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		c = s[i];
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v = v * 16 + (c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Validates the string token at p->off (which holds '"') and sets *end to
+ * the offset just past its closing quote and *escaped if it holds a
+ * backslash.  The cursor does not move.
+ */
+static int
+json_scan_string(struct json_parser *p, size_t *end, int *escaped)
+{
+	const unsigned char	*s = (const unsigned char *)p->buf;
+	size_t			 i = p->off + 1, len = p->len, n;
+	unsigned int		 cp, lo;
+	unsigned char		 c;
+
+	*escaped = 0;
+	for (;;) {
+		while (i < len && json_class[s[i]] == 0)
+			i++;
+		if (i >= len)
+			return json_fail(p, p->off, "unterminated string");
+		c = s[i];
+		if (c == '"')
+			break;
+		if (c >= 0x80) {
+			if ((n = json_utf8_seq(s + i, len - i)) == 0)
+				return json_fail(p, i, "invalid UTF-8 in string");
+			i += n;
+			continue;
+		}
+		if (c != '\\')
+			return json_fail(p, i,
+			    "control character 0x%02x in string", c);
+		*escaped = 1;
+		if (i + 1 >= len)
+			return json_fail(p, p->off, "unterminated string");
+		switch (s[i + 1]) {
+		case '"': case '\\': case '/':
+		case 'b': case 'f': case 'n': case 'r': case 't':
+			i += 2;
+			continue;
+		case 'u':
+			break;
+		default:
+			return json_fail(p, i, "bad escape in string");
+		}
+		if (json_hex4(s + i + 2, len - i - 2, &cp) == -1)
+			return json_fail(p, i, "bad \\u escape in string");
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return json_fail(p, i, "lone low surrogate in string");
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (i + 7 >= len || s[i + 6] != '\\' || s[i + 7] != 'u' ||
+			    json_hex4(s + i + 8, len - i - 8, &lo) == -1 ||
+			    lo < 0xdc00 || lo > 0xdfff)
+				return json_fail(p, i,
+				    "lone high surrogate in string");
+			i += 12;
+		} else
+			i += 6;
+	}
+	*end = i + 1;
+	return 0;
+}
+
+static size_t
+json_utf8_len(unsigned int cp)
+{
+	if (cp < 0x80)
+		return 1;
+	if (cp < 0x800)
+		return 2;
+	return cp < 0x10000 ? 3 : 4;
+}
+
+static size_t
+json_put_utf8(char *out, unsigned int cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * Decodes the contents s[0..n) of a string already validated by
+ * json_scan_string into out, which has room for cap bytes.  Returns the
+ * decoded length, or (size_t)-1 if it would not fit.  Decoded text is
+ * never longer than its source.
+ */
+static size_t
+json_decode(const unsigned char *s, size_t n, char *out, size_t cap)
+{
+	const unsigned char	*bs;
+	size_t			 o = 0, run;
+	unsigned int		 cp, lo;
+	char			 c;
+
+	while (n > 0) {
+		if ((bs = memchr(s, '\\', n)) == NULL)
+			run = n;
+		else
+			run = (size_t)(bs - s);
+		if (run > cap - o)
+			return (size_t)-1;
+		memcpy(out + o, s, run);
+		o += run;
+		s += run;
+		n -= run;
+		if (n == 0)
+			break;
+		if (cap - o < 1)
+			return (size_t)-1;
+		switch (s[1]) {
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		case 'u':
+			json_hex4(s + 2, 4, &cp);
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				json_hex4(s + 8, 4, &lo);
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				s += 6;
+				n -= 6;
+			}
+			if (cap - o < 4 && cap - o < json_utf8_len(cp))
+				return (size_t)-1;
+			o += json_put_utf8(out + o, cp);
+			s += 6;
+			n -= 6;
+			continue;
+		default: c = (char)s[1]; break;	/* '"', '\\', '/' */
+		}
+		out[o++] = c;
+		s += 2;
+		n -= 2;
+	}
+	return o;
+}
+
+static int
+json_scan_number(struct json_parser *p, size_t *end)
+{
+	const char	*s = p->buf;
+	size_t		 i = p->off, len = p->len;
+
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && s[i] >= '1' && s[i] <= '9') {
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	} else
+		return json_fail(p, p->off, "bad number");
+	if (i < len && s[i] == '.') {
+		i++;
+		if (i >= len || s[i] < '0' || s[i] > '9')
+			return json_fail(p, p->off, "bad number");
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= len || s[i] < '0' || s[i] > '9')
+			return json_fail(p, p->off, "bad number");
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	*end = i;
+	return 0;
+}
+
+static int
+json_enter(struct json_parser *p, char open, const char *what)
+{
+	if (p->error != NULL)
+		return -1;
+	json_ws(p);
+	if (p->off >= p->len || p->buf[p->off] != open)
+		return json_unexpected(p, what);
+	if (p->depth >= JSON_MAX_DEPTH)
+		return json_fail(p, p->off, "nested deeper than %d levels",
+		    JSON_MAX_DEPTH);
+	p->depth++;
+	p->off++;
+	p->first = 1;
+	return 0;
+}
+
+int
+json_object_enter(struct json_parser *p)
+{
+	return json_enter(p, '{', "an object");
+}
+
+int
+json_array_enter(struct json_parser *p)
+{
+	return json_enter(p, '[', "an array");
+}
+
+int
+json_object_next(struct json_parser *p, struct json_value *key)
+{
+	size_t	end;
+	int	escaped;
+	char	c;
+
+	if (p->error != NULL)
+		return -1;
+	json_ws(p);
+	if (p->off >= p->len)
+		return json_unexpected(p, "a member or '}'");
+	c = p->buf[p->off];
+	if (c == '}') {
+		p->off++;
+		p->depth--;
+		p->first = 0;
+		return 0;
+	}
+	if (!p->first) {
+		if (c != ',')
+			return json_unexpected(p, "',' or '}'");
+		p->off++;
+		json_ws(p);
+		if (p->off >= p->len || p->buf[p->off] != '"')
+			return json_unexpected(p, "a member name");
+	} else if (c != '"')
+		return json_unexpected(p, "a member name or '}'");
+	p->first = 0;
+	if (json_scan_string(p, &end, &escaped) == -1)
+		return -1;
+	key->type = JSON_STRING;
+	key->p = p->buf + p->off;
+	key->len = end - p->off;
+	key->off = p->off;
+	p->off = end;
+	json_ws(p);
+	if (p->off >= p->len || p->buf[p->off] != ':')
+		return json_unexpected(p, "':'");
+	p->off++;
+	json_ws(p);
+	return 1;
+}
+
+int
+json_array_next(struct json_parser *p)
+{
+	char	c;
+
+	if (p->error != NULL)
+		return -1;
+	json_ws(p);
+	if (p->off >= p->len)
+		return json_unexpected(p, "a value or ']'");
+	c = p->buf[p->off];
+	if (c == ']') {
+		p->off++;
+		p->depth--;
+		p->first = 0;
+		return 0;
+	}
+	if (!p->first) {
+		if (c != ',')
+			return json_unexpected(p, "',' or ']'");
+		p->off++;
+		json_ws(p);
+	}
+	p->first = 0;
+	return 1;
+}
+
+enum json_type
+json_peek(struct json_parser *p)
+{
+	if (p->error != NULL)
+		return JSON_INVALID;
+	json_ws(p);
+	if (p->off >= p->len)
+		return JSON_INVALID;
+	switch (p->buf[p->off]) {
+	case '{':
+		return JSON_OBJECT;
+	case '[':
+		return JSON_ARRAY;
+	case '"':
+		return JSON_STRING;
+	case 't':
+	case 'f':
+		return JSON_BOOL;
+	case 'n':
+		return JSON_NULL;
+	case '-':
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return JSON_NUMBER;
+	}
+	return JSON_INVALID;
+}
+
+static int
+json_literal(struct json_parser *p, const char *word)
+{
+	size_t	n = strlen(word);
+
+	if (p->len - p->off < n || memcmp(p->buf + p->off, word, n) != 0)
+		return json_fail(p, p->off, "bad literal, expected %s", word);
+	p->off += n;
+	return 0;
+}
+
+static int
+json_skip_value(struct json_parser *p, struct json_value *v)
+{
+	struct json_value	key;
+	enum json_type		type;
+	size_t			start, end;
+	int			r, escaped;
+
+	type = json_peek(p);
+	if (p->error != NULL)
+		return -1;
+	start = p->off;
+	switch (type) {
+	case JSON_OBJECT:
+		if (json_object_enter(p) == -1)
+			return -1;
+		while ((r = json_object_next(p, &key)) == 1) {
+			if (json_skip_value(p, NULL) == -1)
+				return -1;
+		}
+		if (r == -1)
+			return -1;
+		break;
+	case JSON_ARRAY:
+		if (json_array_enter(p) == -1)
+			return -1;
+		while ((r = json_array_next(p)) == 1) {
+			if (json_skip_value(p, NULL) == -1)
+				return -1;
+		}
+		if (r == -1)
+			return -1;
+		break;
+	case JSON_STRING:
+		if (json_scan_string(p, &end, &escaped) == -1)
+			return -1;
+		p->off = end;
+		break;
+	case JSON_NUMBER:
+		if (json_scan_number(p, &end) == -1)
+			return -1;
+		p->off = end;
+		break;
+	case JSON_BOOL:
+		if (json_literal(p, p->buf[p->off] == 't' ? "true" :
+		    "false") == -1)
+			return -1;
+		break;
+	case JSON_NULL:
+		if (json_literal(p, "null") == -1)
+			return -1;
+		break;
+	default:
+		return json_unexpected(p, "a value");
+	}
+	p->first = 0;
+	if (v != NULL) {
+		v->type = type;
+		v->p = p->buf + start;
+		v->len = p->off - start;
+		v->off = start;
+	}
+	return 0;
+}
+
+int
+json_skip(struct json_parser *p, struct json_value *v)
+{
+	return json_skip_value(p, v);
+}
+
+int
+json_read_string(struct json_parser *p, struct buf *out, size_t *offp)
+{
+	size_t	end, n, got;
+	int	escaped;
+
+	if (json_peek(p) != JSON_STRING)
+		return json_unexpected(p, "a string");
+	if (json_scan_string(p, &end, &escaped) == -1)
+		return -1;
+	if (offp != NULL)
+		*offp = p->off;
+	n = end - p->off - 2;
+	if (!escaped)
+		buf_append(out, p->buf + p->off + 1, n);
+	else {
+		buf_reserve(out, n);
+		got = json_decode((const unsigned char *)p->buf + p->off + 1,
+		    n, out->data + out->len, n);
+		out->len += got;
+		out->data[out->len] = '\0';
+	}
+	p->off = end;
+	p->first = 0;
+	return 0;
+}
+
+int
+json_number_to_int64(const char *s, size_t len, int64_t *out)
+{
+	uint64_t	v = 0, limit;
+	size_t		i = 0;
+	int		neg = 0;
+
+	if (len > 0 && s[0] == '-') {
+		neg = 1;
+		i++;
+	}
+	if (i == len)
+		return -1;
+	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (limit - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (neg)
+		*out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+	else
+		*out = (int64_t)v;
+	return 0;
+}
+
+int
+json_read_int64(struct json_parser *p, int64_t *out)
+{
+	size_t	start, end, i;
+
+	if (json_peek(p) != JSON_NUMBER)
+		return json_unexpected(p, "an integer");
+	start = p->off;
+	if (json_scan_number(p, &end) == -1)
+		return -1;
+	for (i = start; i < end; i++) {
+		if (p->buf[i] == '.' || p->buf[i] == 'e' || p->buf[i] == 'E')
+			return json_fail(p, start, "expected an integer");
+	}
+	if (json_number_to_int64(p->buf + start, end - start, out) == -1)
+		return json_fail(p, start, "integer out of range");
+	p->off = end;
+	p->first = 0;
+	return 0;
+}
+
+int
+json_read_bool(struct json_parser *p, int *out)
+{
+	if (json_peek(p) != JSON_BOOL)
+		return json_unexpected(p, "true or false");
+	if (p->buf[p->off] == 't') {
+		if (json_literal(p, "true") == -1)
+			return -1;
+		*out = 1;
+	} else {
+		if (json_literal(p, "false") == -1)
+			return -1;
+		*out = 0;
+	}
+	p->first = 0;
+	return 0;
+}
+
+int
+json_finish(struct json_parser *p)
+{
+	if (p->error != NULL)
+		return -1;
+	json_ws(p);
+	if (p->off < p->len)
+		return json_unexpected(p, "the end of the line");
+	return 0;
+}
+
+int
+json_string_eq(const struct json_value *s, const char *name)
+{
+	const unsigned char	*c = (const unsigned char *)s->p + 1;
+	size_t			 n = s->len - 2, nlen = strlen(name), got;
+	char			 tmp[64];
+
+	if (memchr(c, '\\', n) == NULL)
+		return n == nlen && memcmp(c, name, n) == 0;
+	if (nlen > sizeof tmp)
+		return 0;
+	got = json_decode(c, n, tmp, sizeof tmp);
+	return got == nlen && memcmp(tmp, name, nlen) == 0;
+}
+
+void
+json_append_string(struct buf *b, const char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = 0, start = 0, n;
+	char			 esc[6];
+	unsigned char		 c;
+
+	buf_reserve(b, len + 2);
+	buf_append_byte(b, '"');
+	while (i < len) {
+		c = u[i];
+		if (json_class[c] == 0) {
+			i++;
+			continue;
+		}
+		if (c >= 0x80 && (n = json_utf8_seq(u + i, len - i)) != 0) {
+			i += n;
+			continue;
+		}
+		buf_append(b, s + start, i - start);
+		esc[0] = '\\';
+		switch (c) {
+		case '"':  esc[1] = '"'; n = 2; break;
+		case '\\': esc[1] = '\\'; n = 2; break;
+		case '\b': esc[1] = 'b'; n = 2; break;
+		case '\f': esc[1] = 'f'; n = 2; break;
+		case '\n': esc[1] = 'n'; n = 2; break;
+		case '\r': esc[1] = 'r'; n = 2; break;
+		case '\t': esc[1] = 't'; n = 2; break;
+		default:
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			n = 6;
+			break;
+		}
+		buf_append(b, esc, n);
+		start = ++i;
+	}
+	buf_append(b, s + start, i - start);
+	buf_append_byte(b, '"');
+}

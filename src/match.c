@@ -1,0 +1,1418 @@
+/*
+ * match.c -- the responder's index of recorded transactions
+ * (DESIGN.md section 6).
+ *
+ * match_index_add() turns each recorded transaction into a struct
+ * match_entry: the request fields the signature is made of (method,
+ * lower-cased host, path, normalised query, body digest) and the response
+ * pre-serialised, and nothing else, so the index costs about one copy of
+ * the snapshot's response bytes.  match_index_finish() then builds, with
+ * open addressing over 64-bit keys:
+ *
+ *  - the set of recorded hosts, and the same keyed by host without port;
+ *  - the with-host groups (entries with equal method, host, path, query
+ *    and body digest, in recorded order), keyed by sig;
+ *  - the host-agnostic groups, keyed by sig_nohost;
+ *  - the routes (method and number of path segments) for match_closest().
+ *
+ * Lookups normalise the request into spans on the stack (the query pieces
+ * are sorted in place of a copy), hash them exactly as the recorded side
+ * was hashed, and compare every field on a hash hit, so a 64-bit collision
+ * between signatures cannot serve the wrong group.  The only collision left
+ * is one between two body digests (request bodies are not kept).  Nothing
+ * is allocated on that path unless a query has more than MATCH_PIECES
+ * parameters.  The one mutable thing, each group's cursor, is atomic.
+ *
+ * Query normalisation splits on '&', drops empty pieces and sorts pieces
+ * by key (up to '='), stably, so repeated keys keep their order.  Nothing
+ * is percent-decoded: "a=%41" and "a=A" are different queries, as they
+ * may be to the service that was recorded.
+ *
+ * A body is digested as is, except JSON bodies (content type containing
+ * "json", or no content type and a body that starts with '{' or '['),
+ * whose whitespace outside strings is skipped, so pretty-printed and
+ * compact JSON agree.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "match.h"
+#include "snap.h"
+#include "xmalloc.h"
+
+#define MATCH_FNV_PRIME	UINT64_C(0x100000001b3)
+#define MATCH_NONE	UINT32_MAX
+/* Query parameters sorted on the stack; more than this costs a malloc. */
+#define MATCH_PIECES	64
+
+struct match_item {
+	struct match_entry	 e;
+	size_t			 method_len;
+	size_t			 host_len;
+	size_t			 path_len;
+	size_t			 query_len;
+	uint32_t		 hostid;	/* into hosts, MATCH_NONE if "" */
+	uint32_t		 nseg;		/* path segments */
+	uint64_t		 route;		/* hash of method and nseg */
+};
+
+/* One slot of an open-addressing table: idx is an index + 1, 0 empty. */
+struct match_slot {
+	uint64_t	 key;
+	uint32_t	 idx;
+};
+
+struct match_table {
+	struct match_slot	*slots;
+	size_t			 mask;
+	size_t			 used;
+};
+
+struct match_group {
+	_Atomic uint64_t	 cursor;
+	uint64_t		 key;
+	uint32_t		 off;		/* into members */
+	uint32_t		 n;
+};
+
+struct match_groups {
+	struct match_table	 table;
+	struct match_group	*groups;
+	size_t			 ngroups;
+	uint32_t		*members;	/* item indexes, recorded order */
+};
+
+struct match_host {
+	const char	*name;			/* an entry's host */
+	size_t		 len;
+	size_t		 base_len;		/* without ":port" */
+};
+
+struct match_index {
+	struct match_item	*items;
+	size_t			 nitems;
+	size_t			 itemsalloc;
+	int			 finished;
+
+	struct match_host	*hosts;
+	size_t			 nhosts;
+	struct match_table	 hosttab;	/* by hash of name */
+	struct match_table	 basetab;	/* by hash of name without port */
+
+	struct match_groups	 withhost;	/* by sig */
+	struct match_groups	 nohost;	/* by sig_nohost */
+	struct match_groups	 routes;	/* by route */
+};
+
+/* A request normalised for matching: spans into the request. */
+struct match_key {
+	struct span	 method;
+	struct span	 path;
+	struct span	*pieces;		/* sorted query parameters */
+	size_t		 npieces;
+	size_t		 query_len;		/* of the pieces joined by '&' */
+	struct span	 pieces_stack[MATCH_PIECES];
+	uint64_t	 digest;
+	uint32_t	 hostid;		/* recorded host, or MATCH_NONE */
+	uint32_t	 nseg;
+};
+
+enum match_kind { MATCH_KIND_HOST, MATCH_KIND_NOHOST, MATCH_KIND_ROUTE };
+
+uint64_t
+match_hash(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char	*s = p;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= s[i];
+		h *= MATCH_FNV_PRIME;
+	}
+	return h;
+}
+
+static uint64_t
+match_hash_lower(uint64_t h, const char *p, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)tolower((unsigned char)p[i]);
+		h *= MATCH_FNV_PRIME;
+	}
+	return h;
+}
+
+static uint64_t
+match_hash_byte(uint64_t h, unsigned char c)
+{
+	h ^= c;
+	return h * MATCH_FNV_PRIME;
+}
+
+static uint64_t
+match_hash_u64(uint64_t h, uint64_t v)
+{
+	int	i;
+
+	for (i = 0; i < 8; i++)
+		h = match_hash_byte(h, (unsigned char)(v >> (i * 8)));
+	return h;
+}
+
+/* --- small string helpers ------------------------------------------- */
+
+static int
+match_contains_json(struct span s)
+{
+	size_t	i;
+
+	for (i = 0; i + 4 <= s.len; i++) {
+		if (strncasecmp(s.p + i, "json", 4) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+match_is_json(struct span content_type, const char *body, size_t len)
+{
+	size_t	i;
+
+	if (content_type.len != 0)
+		return match_contains_json(content_type);
+	for (i = 0; i < len; i++) {
+		if (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' ||
+		    body[i] == '\n')
+			continue;
+		return body[i] == '{' || body[i] == '[';
+	}
+	return 0;
+}
+
+/*
+ * Digest of a body; for JSON, whitespace outside strings is left out.  The
+ * scanner only tracks strings and escapes: it never validates, so invalid
+ * JSON still gets a stable digest.
+ */
+static uint64_t
+match_digest(struct span content_type, const char *body, size_t len)
+{
+	uint64_t	h = MATCH_HASH_INIT;
+	size_t		i;
+	int		instr = 0, esc = 0;
+	unsigned char	c;
+
+	if (len == 0)
+		return h;
+	if (!match_is_json(content_type, body, len))
+		return match_hash(h, body, len);
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)body[i];
+		if (instr) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				instr = 0;
+		} else {
+			if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+				continue;
+			if (c == '"')
+				instr = 1;
+		}
+		h = match_hash_byte(h, c);
+	}
+	return h;
+}
+
+/*
+ * Splits a target into authority (absolute-form only), path and query.
+ * "http://h:1/p?q" gives "h:1", "/p", "q"; an absolute-form target without
+ * a path has path "/".  Userinfo is dropped from the authority.
+ */
+static void
+match_split_target(struct span t, struct span *authority, struct span *path,
+    struct span *query)
+{
+	const char	*p = t.p, *end = t.p + t.len, *q, *a;
+	size_t		 i;
+
+	*authority = SPAN_NULL;
+	if (t.len > 0 && p[0] != '/') {
+		for (i = 0; i < t.len; i++) {
+			if (!isalnum((unsigned char)p[i]) && p[i] != '+' &&
+			    p[i] != '-' && p[i] != '.')
+				break;
+		}
+		if (i > 0 && t.len - i >= 3 && memcmp(p + i, "://", 3) == 0) {
+			a = p + i + 3;
+			for (q = a; q < end; q++) {
+				if (*q == '/' || *q == '?' || *q == '#')
+					break;
+			}
+			authority->p = a;
+			authority->len = (size_t)(q - a);
+			if ((a = memchr(authority->p, '@', authority->len)) !=
+			    NULL) {
+				authority->len -= (size_t)(a + 1 -
+				    authority->p);
+				authority->p = a + 1;
+			}
+			p = q;
+		}
+	}
+	if ((q = memchr(p, '?', (size_t)(end - p))) != NULL) {
+		*path = (struct span){ p, (size_t)(q - p) };
+		*query = (struct span){ q + 1, (size_t)(end - q - 1) };
+	} else {
+		*path = (struct span){ p, (size_t)(end - p) };
+		*query = SPAN_NULL;
+	}
+	if (authority->p != NULL && path->len == 0)
+		*path = SPAN_LIT("/");
+}
+
+/* The host without its port: "[::1]:80" gives "[::1]", "a:80" gives "a". */
+static size_t
+match_host_base(const char *p, size_t len)
+{
+	const char	*c;
+
+	if (len > 0 && p[0] == '[') {
+		if ((c = memchr(p, ']', len)) != NULL)
+			return (size_t)(c + 1 - p);
+		return len;
+	}
+	if ((c = memchr(p, ':', len)) == NULL)
+		return len;
+	/* A bare IPv6 address has several colons and no port. */
+	if (memchr(c + 1, ':', len - (size_t)(c + 1 - p)) != NULL)
+		return len;
+	return (size_t)(c - p);
+}
+
+static uint32_t
+match_count_segments(const char *p, size_t len)
+{
+	uint32_t	n = 1;
+	size_t		i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '/' && i > 0)
+			n++;
+	}
+	return n;
+}
+
+/* Next segment of a path at *p; a leading '/' is skipped once. */
+static int
+match_next_segment(const char **p, const char *end, struct span *seg)
+{
+	const char	*s = *p, *e;
+
+	if (s > end)
+		return 0;
+	e = memchr(s, '/', (size_t)(end - s));
+	if (e == NULL)
+		e = end;
+	*seg = (struct span){ s, (size_t)(e - s) };
+	*p = e + 1;
+	return 1;
+}
+
+static const char *
+match_path_start(const char *p, size_t len)
+{
+	return len > 0 && p[0] == '/' ? p + 1 : p;
+}
+
+static int
+match_has_digit(struct span s)
+{
+	size_t	i;
+
+	for (i = 0; i < s.len; i++) {
+		if (s.p[i] >= '0' && s.p[i] <= '9')
+			return 1;
+	}
+	return 0;
+}
+
+/* --- query normalisation -------------------------------------------- */
+
+static int
+match_keycmp(struct span a, struct span b)
+{
+	const char	*e;
+	size_t		 ka, kb;
+	int		 r;
+
+	ka = (e = memchr(a.p, '=', a.len)) == NULL ? a.len :
+	    (size_t)(e - a.p);
+	kb = (e = memchr(b.p, '=', b.len)) == NULL ? b.len :
+	    (size_t)(e - b.p);
+	if ((r = memcmp(a.p, b.p, ka < kb ? ka : kb)) != 0)
+		return r;
+	return ka < kb ? -1 : ka > kb;
+}
+
+/* Stable sort by key: insertion for short lists, merge sort above. */
+static void
+match_sort_pieces(struct span *v, size_t n)
+{
+	struct span	*tmp, *src, *dst, *sw, x;
+	size_t		 i, j, w, lo, mid, hi, a, b, k;
+
+	if (n <= MATCH_PIECES) {
+		for (i = 1; i < n; i++) {
+			x = v[i];
+			for (j = i; j > 0 && match_keycmp(v[j - 1], x) > 0; j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+		return;
+	}
+	tmp = xreallocarray(NULL, n, sizeof *tmp);
+	src = v;
+	dst = tmp;
+	for (w = 1; w < n; w *= 2) {
+		for (lo = 0; lo < n; lo += 2 * w) {
+			mid = lo + w < n ? lo + w : n;
+			hi = lo + 2 * w < n ? lo + 2 * w : n;
+			a = lo;
+			b = mid;
+			for (k = lo; k < hi; k++) {
+				if (a < mid && (b >= hi ||
+				    match_keycmp(src[a], src[b]) <= 0))
+					dst[k] = src[a++];
+				else
+					dst[k] = src[b++];
+			}
+		}
+		sw = src;
+		src = dst;
+		dst = sw;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof *v);
+	free(tmp);
+}
+
+/*
+ * Splits q on '&' without empty pieces into k->pieces (the stack array, or
+ * an allocated one when there are too many) and sorts them.
+ */
+static void
+match_key_query(struct match_key *k, struct span q)
+{
+	const char	*p = q.p, *end = q.p + q.len, *e;
+	size_t		 n = 0, i;
+
+	for (i = 0; i < q.len; i++) {
+		if (q.p[i] != '&' && (i + 1 == q.len || q.p[i + 1] == '&'))
+			n++;
+	}
+	k->pieces = k->pieces_stack;
+	if (n > MATCH_PIECES)
+		k->pieces = xreallocarray(NULL, n, sizeof *k->pieces);
+	k->npieces = 0;
+	k->query_len = 0;
+	while (p < end) {
+		if ((e = memchr(p, '&', (size_t)(end - p))) == NULL)
+			e = end;
+		if (e > p) {
+			k->pieces[k->npieces++] = (struct span){ p,
+			    (size_t)(e - p) };
+			k->query_len += (size_t)(e - p);
+		}
+		p = e + 1;
+	}
+	if (k->npieces > 1)
+		k->query_len += k->npieces - 1;
+	match_sort_pieces(k->pieces, k->npieces);
+}
+
+static void
+match_key_free(struct match_key *k)
+{
+	if (k->pieces != k->pieces_stack)
+		free(k->pieces);
+	k->pieces = NULL;
+}
+
+/* True if the sorted pieces joined by '&' are exactly q[0..len). */
+static int
+match_query_eq(const struct match_key *k, const char *q, size_t len)
+{
+	size_t	i, off = 0;
+
+	if (k->query_len != len)
+		return 0;
+	for (i = 0; i < k->npieces; i++) {
+		if (i > 0 && q[off++] != '&')
+			return 0;
+		if (memcmp(q + off, k->pieces[i].p, k->pieces[i].len) != 0)
+			return 0;
+		off += k->pieces[i].len;
+	}
+	return 1;
+}
+
+/* --- signatures ------------------------------------------------------ */
+
+/*
+ * The signature: each field followed by a NUL (none of them holds one), the
+ * query as its sorted pieces joined by '&', then the digest's 8 bytes.  host
+ * NULL leaves the host out (sig_nohost).
+ */
+static uint64_t
+match_sig(struct span method, const char *host, size_t host_len,
+    struct span path, const struct span *pieces, size_t npieces,
+    uint64_t digest)
+{
+	uint64_t	h = MATCH_HASH_INIT;
+	size_t		i;
+
+	h = match_hash(h, method.p, method.len);
+	h = match_hash_byte(h, 0);
+	if (host != NULL) {
+		h = match_hash(h, host, host_len);
+		h = match_hash_byte(h, 0);
+	}
+	h = match_hash(h, path.p, path.len);
+	h = match_hash_byte(h, 0);
+	for (i = 0; i < npieces; i++) {
+		if (i > 0)
+			h = match_hash_byte(h, '&');
+		h = match_hash(h, pieces[i].p, pieces[i].len);
+	}
+	h = match_hash_byte(h, 0);
+	return match_hash_u64(h, digest);
+}
+
+static uint64_t
+match_route(const char *method, size_t len, uint32_t nseg)
+{
+	uint64_t	h;
+
+	h = match_hash(MATCH_HASH_INIT, method, len);
+	h = match_hash_byte(h, 0);
+	return match_hash_u64(h, nseg);
+}
+
+/* --- open-addressing tables ----------------------------------------- */
+
+static void
+match_table_init(struct match_table *t, size_t n)
+{
+	size_t	size = 16;
+
+	while (size < n * 2)
+		size *= 2;
+	t->slots = xcalloc(size, sizeof *t->slots);
+	t->mask = size - 1;
+	t->used = 0;
+}
+
+static void
+match_table_free(struct match_table *t)
+{
+	free(t->slots);
+	t->slots = NULL;
+	t->mask = 0;
+	t->used = 0;
+}
+
+static void
+match_table_put(struct match_table *t, uint64_t key, uint32_t idx)
+{
+	struct match_slot	*old;
+	size_t			 i, oldsize;
+
+	if ((t->used + 1) * 2 > t->mask + 1) {
+		old = t->slots;
+		oldsize = t->mask + 1;
+		match_table_init(t, oldsize);
+		for (i = 0; i < oldsize; i++) {
+			if (old[i].idx != 0)
+				match_table_put(t, old[i].key, old[i].idx - 1);
+		}
+		free(old);
+	}
+	for (i = key & t->mask; t->slots[i].idx != 0; i = (i + 1) & t->mask)
+		;
+	t->slots[i].key = key;
+	t->slots[i].idx = idx + 1;
+	t->used++;
+}
+
+/* --- adding ---------------------------------------------------------- */
+
+struct match_index *
+match_index_create(void)
+{
+	return xcalloc(1, sizeof (struct match_index));
+}
+
+static const char *
+match_header(const struct snap_header *h, size_t n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (strcasecmp(h[i].name, name) == 0)
+			return h[i].value;
+	}
+	return NULL;
+}
+
+static int
+match_is_token(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (strchr("!#$%&'*+-.^_`|~", *s) == NULL &&
+		    !isalnum((unsigned char)*s))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+match_is_field_value(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 && *s != '\t')
+			return 0;
+		if (*s == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Builds the head and body of one entry.  1xx and 204 responses get no
+ * Content-Length and no body; a 304 keeps its recorded Content-Length (it
+ * describes the representation, not this message) and gets no body.
+ */
+static void
+match_build_response(struct match_entry *e, const struct snap_txn *t)
+{
+	const struct snap_res	*res = &t->res;
+	const struct snap_header *h;
+	const char		*reason;
+	struct buf		 b;
+	size_t			 i, body_len;
+	int			 status = res->status, nobody, cl_done = 0;
+
+	nobody = status < 200 || status == 204 || status == 304;
+	body_len = nobody ? 0 : res->body_len;
+
+	reason = res->reason;
+	if (reason == NULL || *reason == '\0' || !match_is_field_value(reason))
+		reason = http_reason(status);
+
+	buf_init(&b);
+	buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, reason);
+	for (i = 0; i < res->nheaders; i++) {
+		h = &res->headers[i];
+		if (strcasecmp(h->name, "Transfer-Encoding") == 0 ||
+		    strcasecmp(h->name, "Connection") == 0 ||
+		    strcasecmp(h->name, "Keep-Alive") == 0)
+			continue;
+		if (!match_is_token(h->name) ||
+		    !match_is_field_value(h->value)) {
+			log_warn("line %zu: response header \"%s\" is not "
+			    "valid HTTP, dropped", t->line, h->name);
+			continue;
+		}
+		if (strcasecmp(h->name, "Content-Length") == 0) {
+			if (cl_done || (nobody && status != 304))
+				continue;
+			cl_done = 1;
+			if (status == 304) {
+				buf_printf(&b, "%s: %s\r\n", h->name,
+				    h->value);
+			} else {
+				buf_printf(&b, "%s: %zu\r\n", h->name,
+				    body_len);
+			}
+			continue;
+		}
+		buf_append_str(&b, h->name);
+		buf_append(&b, ": ", 2);
+		buf_append_str(&b, h->value);
+		buf_append(&b, "\r\n", 2);
+	}
+	if (!cl_done && !nobody)
+		buf_printf(&b, "Content-Length: %zu\r\n", body_len);
+
+	/* One allocation for head and body, sized exactly. */
+	e->head_len = b.len;
+	e->head = xmalloc(b.len + 1 + body_len + 1);
+	memcpy(e->head, b.data, b.len + 1);
+	buf_free(&b);
+	e->body_len = body_len;
+	e->body = NULL;
+	if (body_len > 0) {
+		e->body = e->head + e->head_len + 1;
+		memcpy(e->body, res->body, body_len);
+		e->body[body_len] = '\0';
+	}
+}
+
+int
+match_index_add(struct match_index *mi, const struct snap_txn *t,
+    char **cause)
+{
+	struct match_item	*it;
+	struct match_entry	*e;
+	struct match_key	 k;
+	struct span		 target, authority, path, query, host, ct;
+	struct buf		 q;
+	const char		*s;
+	char			*block, *id;
+	size_t			 i, id_len, len;
+
+	if (mi->finished)
+		fatalx("%s: index already finished", __func__);
+	if (t->dir != SNAP_DIR_OUT) {
+		*cause = xasprintf("line %zu: inbound transaction (dir in), "
+		    "not for the responder", t->line);
+		return -1;
+	}
+	if (!t->has_res) {
+		*cause = xasprintf("line %zu: no response recorded", t->line);
+		return -1;
+	}
+	if (t->res.status < 100 || t->res.status > 999) {
+		*cause = xasprintf("line %zu: status %d out of range",
+		    t->line, t->res.status);
+		return -1;
+	}
+	if (t->req.method == NULL || *t->req.method == '\0' ||
+	    t->req.target == NULL || *t->req.target == '\0') {
+		*cause = xasprintf("line %zu: request without method or "
+		    "target", t->line);
+		return -1;
+	}
+	if (mi->nitems >= MATCH_NONE - 1) {
+		*cause = xasprintf("line %zu: too many transactions", t->line);
+		return -1;
+	}
+
+	target = span_from_str(t->req.target);
+	match_split_target(target, &authority, &path, &query);
+	if (t->req.host != NULL && *t->req.host != '\0')
+		host = span_from_str(t->req.host);
+	else if ((s = match_header(t->req.headers, t->req.nheaders,
+	    "Host")) != NULL && *s != '\0')
+		host = span_from_str(s);
+	else
+		host = authority;
+	host = span_trim(host);
+
+	/* The normalised query, built with the same code as lookups use. */
+	match_key_query(&k, query);
+	buf_init(&q);
+	for (i = 0; i < k.npieces; i++) {
+		if (i > 0)
+			buf_append_byte(&q, '&');
+		buf_append_span(&q, k.pieces[i]);
+	}
+	match_key_free(&k);
+
+	if (mi->nitems == mi->itemsalloc) {
+		mi->itemsalloc = mi->itemsalloc == 0 ? 64 : mi->itemsalloc * 2;
+		mi->items = xreallocarray(mi->items, mi->itemsalloc,
+		    sizeof *mi->items);
+	}
+	it = &mi->items[mi->nitems];
+	memset(it, 0, sizeof *it);
+	e = &it->e;
+
+	/* id, method, host, path and query share one allocation. */
+	if (t->id != NULL)
+		id = xstrdup(t->id);
+	else
+		id = xasprintf("line %zu", t->line);
+	id_len = strlen(id);
+	it->method_len = strlen(t->req.method);
+	it->host_len = host.len;
+	it->path_len = path.len;
+	it->query_len = q.len;
+	len = id_len + it->method_len + it->host_len + it->path_len +
+	    it->query_len + 5;
+	block = xmalloc(len);
+	e->id = block;
+	memcpy(e->id, id, id_len + 1);
+	free(id);
+	e->method = e->id + id_len + 1;
+	memcpy(e->method, t->req.method, it->method_len + 1);
+	e->host = e->method + it->method_len + 1;
+	for (i = 0; i < host.len; i++)
+		e->host[i] = (char)tolower((unsigned char)host.p[i]);
+	e->host[host.len] = '\0';
+	e->path = e->host + it->host_len + 1;
+	if (path.len > 0)
+		memcpy(e->path, path.p, path.len);
+	e->path[path.len] = '\0';
+	e->query = e->path + it->path_len + 1;
+	if (q.len > 0)
+		memcpy(e->query, q.data, q.len);
+	e->query[q.len] = '\0';
+	buf_free(&q);
+
+	s = match_header(t->req.headers, t->req.nheaders, "Content-Type");
+	ct = s == NULL ? SPAN_NULL : span_from_str(s);
+	e->body_digest = match_digest(ct, t->req.body, t->req.body_len);
+	e->body_len_req = t->req.body_len;
+
+	/* The query is already normalised: hash it as one piece. */
+	query = (struct span){ e->query, it->query_len };
+	e->sig = match_sig((struct span){ e->method, it->method_len },
+	    e->host, it->host_len, (struct span){ e->path, it->path_len },
+	    &query, query.len > 0, e->body_digest);
+	e->sig_nohost = match_sig((struct span){ e->method, it->method_len },
+	    NULL, 0, (struct span){ e->path, it->path_len },
+	    &query, query.len > 0, e->body_digest);
+
+	it->nseg = match_count_segments(e->path, it->path_len);
+	it->route = match_route(e->method, it->method_len, it->nseg);
+	it->hostid = MATCH_NONE;
+
+	e->status = t->res.status;
+	match_build_response(e, t);
+	e->total_us = t->total_us < 0 ? -1 : t->total_us;
+	e->line = t->line;
+
+	mi->nitems++;
+	return 0;
+}
+
+/* --- finishing ------------------------------------------------------- */
+
+static uint64_t
+match_item_key(const struct match_item *it, enum match_kind kind)
+{
+	switch (kind) {
+	case MATCH_KIND_HOST:
+		return it->e.sig;
+	case MATCH_KIND_NOHOST:
+		return it->e.sig_nohost;
+	case MATCH_KIND_ROUTE:
+		return it->route;
+	}
+	return 0;
+}
+
+/* True if a and b belong in one group of that kind. */
+static int
+match_item_same(const struct match_item *a, const struct match_item *b,
+    enum match_kind kind)
+{
+	if (a->method_len != b->method_len ||
+	    memcmp(a->e.method, b->e.method, a->method_len) != 0)
+		return 0;
+	if (kind == MATCH_KIND_ROUTE)
+		return a->nseg == b->nseg;
+	if (kind == MATCH_KIND_HOST && a->hostid != b->hostid)
+		return 0;
+	return a->e.body_digest == b->e.body_digest &&
+	    a->path_len == b->path_len &&
+	    memcmp(a->e.path, b->e.path, a->path_len) == 0 &&
+	    a->query_len == b->query_len &&
+	    memcmp(a->e.query, b->e.query, a->query_len) == 0;
+}
+
+static void
+match_groups_build(struct match_index *mi, struct match_groups *g,
+    enum match_kind kind)
+{
+	struct match_item	*it;
+	struct match_group	*grp;
+	struct match_slot	*sl;
+	uint32_t		*gid, *fill;
+	uint64_t		 key;
+	size_t			 i, j, n = 0;
+
+	for (i = 0; i < mi->nitems; i++) {
+		if (kind != MATCH_KIND_HOST || mi->items[i].hostid != MATCH_NONE)
+			n++;
+	}
+	match_table_init(&g->table, n);
+	g->groups = xcalloc(n, sizeof *g->groups);
+	g->ngroups = 0;
+	gid = xcalloc(mi->nitems, sizeof *gid);
+
+	for (i = 0; i < mi->nitems; i++) {
+		it = &mi->items[i];
+		gid[i] = MATCH_NONE;
+		if (kind == MATCH_KIND_HOST && it->hostid == MATCH_NONE)
+			continue;
+		key = match_item_key(it, kind);
+		for (j = key & g->table.mask;; j = (j + 1) & g->table.mask) {
+			sl = &g->table.slots[j];
+			if (sl->idx == 0)
+				break;
+			grp = &g->groups[sl->idx - 1];
+			if (sl->key == key && match_item_same(
+			    &mi->items[g->members == NULL ?
+			    grp->off : grp->off], it, kind))
+				break;
+		}
+		if (sl->idx == 0) {
+			grp = &g->groups[g->ngroups];
+			grp->key = key;
+			grp->off = (uint32_t)i;	/* first item, for now */
+			atomic_init(&grp->cursor, 0);
+			sl->key = key;
+			sl->idx = (uint32_t)++g->ngroups;
+			g->table.used++;
+		}
+		gid[i] = sl->idx - 1;
+		g->groups[gid[i]].n++;
+	}
+
+	/* Lay the members out group after group, in recorded order. */
+	g->members = xcalloc(n, sizeof *g->members);
+	fill = xcalloc(g->ngroups, sizeof *fill);
+	for (i = 0, j = 0; i < g->ngroups; i++) {
+		g->groups[i].off = (uint32_t)j;
+		j += g->groups[i].n;
+	}
+	for (i = 0; i < mi->nitems; i++) {
+		if (gid[i] == MATCH_NONE)
+			continue;
+		grp = &g->groups[gid[i]];
+		g->members[grp->off + fill[gid[i]]++] = (uint32_t)i;
+	}
+	free(fill);
+	free(gid);
+}
+
+static void
+match_groups_free(struct match_groups *g)
+{
+	match_table_free(&g->table);
+	free(g->groups);
+	free(g->members);
+	memset(g, 0, sizeof *g);
+}
+
+static uint32_t
+match_find_host(const struct match_index *mi, const char *p, size_t len)
+{
+	const struct match_slot	*sl;
+	const struct match_host	*h;
+	uint64_t		 key;
+	size_t			 i;
+
+	if (mi->hosttab.slots == NULL)
+		return MATCH_NONE;
+	key = match_hash_lower(MATCH_HASH_INIT, p, len);
+	for (i = key & mi->hosttab.mask;; i = (i + 1) & mi->hosttab.mask) {
+		sl = &mi->hosttab.slots[i];
+		if (sl->idx == 0)
+			return MATCH_NONE;
+		h = &mi->hosts[sl->idx - 1];
+		if (sl->key == key && h->len == len &&
+		    strncasecmp(h->name, p, len) == 0)
+			return sl->idx - 1;
+	}
+}
+
+static uint32_t
+match_find_base(const struct match_index *mi, const char *p, size_t len)
+{
+	const struct match_slot	*sl;
+	const struct match_host	*h;
+	uint64_t		 key;
+	size_t			 i;
+
+	if (mi->basetab.slots == NULL)
+		return MATCH_NONE;
+	key = match_hash_lower(MATCH_HASH_INIT, p, len);
+	for (i = key & mi->basetab.mask;; i = (i + 1) & mi->basetab.mask) {
+		sl = &mi->basetab.slots[i];
+		if (sl->idx == 0)
+			return MATCH_NONE;
+		h = &mi->hosts[sl->idx - 1];
+		if (sl->key == key && h->base_len == len &&
+		    strncasecmp(h->name, p, len) == 0)
+			return sl->idx - 1;
+	}
+}
+
+/*
+ * The set of recorded hosts, and for each host without its port the
+ * recorded host it stands for: the one recorded without a port if there
+ * is one, else the first recorded.
+ */
+static void
+match_hosts_build(struct match_index *mi)
+{
+	struct match_item	*it;
+	struct match_host	*h;
+	struct match_slot	*sl;
+	uint32_t		 id;
+	size_t			 i, j;
+
+	match_table_init(&mi->hosttab, 8);
+	match_table_init(&mi->basetab, 8);
+	for (i = 0; i < mi->nitems; i++) {
+		it = &mi->items[i];
+		if (it->host_len == 0)
+			continue;
+		id = match_find_host(mi, it->e.host, it->host_len);
+		if (id == MATCH_NONE) {
+			id = (uint32_t)mi->nhosts;
+			mi->hosts = xreallocarray(mi->hosts, mi->nhosts + 1,
+			    sizeof *mi->hosts);
+			h = &mi->hosts[mi->nhosts++];
+			h->name = it->e.host;
+			h->len = it->host_len;
+			h->base_len = match_host_base(h->name, h->len);
+			match_table_put(&mi->hosttab, match_hash_lower(
+			    MATCH_HASH_INIT, h->name, h->len), id);
+
+			j = match_find_base(mi, h->name, h->base_len);
+			if (j == MATCH_NONE) {
+				match_table_put(&mi->basetab,
+				    match_hash_lower(MATCH_HASH_INIT, h->name,
+				    h->base_len), id);
+			} else if (h->base_len == h->len &&
+			    mi->hosts[j].base_len != mi->hosts[j].len) {
+				/* Prefer the host recorded without a port. */
+				for (j = 0; j <= mi->basetab.mask; j++) {
+					sl = &mi->basetab.slots[j];
+					if (sl->idx != 0 && mi->hosts[sl->idx -
+					    1].base_len == h->base_len &&
+					    strncmp(mi->hosts[sl->idx - 1].name,
+					    h->name, h->base_len) == 0)
+						sl->idx = id + 1;
+				}
+			}
+		}
+		it->hostid = id;
+	}
+}
+
+void
+match_index_finish(struct match_index *mi)
+{
+	if (mi->finished)
+		fatalx("%s: index already finished", __func__);
+	mi->finished = 1;
+	if (mi->nitems > 0 && mi->nitems < mi->itemsalloc) {
+		mi->items = xreallocarray(mi->items, mi->nitems,
+		    sizeof *mi->items);
+		mi->itemsalloc = mi->nitems;
+	}
+	match_hosts_build(mi);
+	match_groups_build(mi, &mi->withhost, MATCH_KIND_HOST);
+	match_groups_build(mi, &mi->nohost, MATCH_KIND_NOHOST);
+	match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
+}
+
+size_t
+match_index_count(const struct match_index *mi)
+{
+	return mi->nitems;
+}
+
+void
+match_index_free(struct match_index *mi)
+{
+	size_t	i;
+
+	if (mi == NULL)
+		return;
+	for (i = 0; i < mi->nitems; i++) {
+		free(mi->items[i].e.id);	/* id, method, host, path, query */
+		free(mi->items[i].e.head);	/* head and body */
+	}
+	free(mi->items);
+	free(mi->hosts);
+	match_table_free(&mi->hosttab);
+	match_table_free(&mi->basetab);
+	match_groups_free(&mi->withhost);
+	match_groups_free(&mi->nohost);
+	match_groups_free(&mi->routes);
+	free(mi);
+}
+
+/* --- lookups --------------------------------------------------------- */
+
+void
+match_req_from_http(struct match_req *r, const struct http_msg *m,
+    const char *body, size_t body_len)
+{
+	struct span	authority, path, query;
+	const char	*a;
+	size_t		 i;
+
+	memset(r, 0, sizeof *r);
+	r->method = m->method;
+	/* An absolute-form authority wins over Host (RFC 9112 3.2.2). */
+	if (m->authority.len > 0) {
+		r->host = m->authority;
+		if ((a = memchr(r->host.p, '@', r->host.len)) != NULL) {
+			r->host.len -= (size_t)(a + 1 - r->host.p);
+			r->host.p = a + 1;
+		}
+	} else
+		r->host = m->host;
+	r->path = m->path;
+	r->query = m->query;
+	if (m->authority.len > 0 && r->path.len > 0 && r->path.p[0] != '/' &&
+	    r->path.p[0] != '*') {
+		match_split_target(m->path, &authority, &path, &query);
+		r->path = path;
+	}
+	for (i = 0; i < m->nheaders; i++) {
+		if (span_caseeq_str(m->headers[i].name, "Content-Type")) {
+			r->content_type = m->headers[i].value;
+			break;
+		}
+	}
+	r->body = body;
+	r->body_len = body_len;
+}
+
+static uint32_t
+match_resolve_host(const struct match_index *mi, struct span host)
+{
+	uint32_t	id;
+
+	host = span_trim(host);
+	if (host.len == 0 || mi->nhosts == 0)
+		return MATCH_NONE;
+	if ((id = match_find_host(mi, host.p, host.len)) != MATCH_NONE)
+		return id;
+	return match_find_base(mi, host.p, match_host_base(host.p,
+	    host.len));
+}
+
+static void
+match_key_init(struct match_key *k, const struct match_index *mi,
+    const struct match_req *r)
+{
+	k->method = r->method;
+	k->path = r->path;
+	match_key_query(k, r->query);
+	k->digest = match_digest(r->content_type, r->body, r->body_len);
+	k->hostid = match_resolve_host(mi, r->host);
+	k->nseg = match_count_segments(r->path.p, r->path.len);
+}
+
+static int
+match_key_method_eq(const struct match_key *k, const struct match_item *it)
+{
+	return k->method.len == it->method_len &&
+	    memcmp(k->method.p, it->e.method, it->method_len) == 0;
+}
+
+static int
+match_key_path_eq(const struct match_key *k, const struct match_item *it)
+{
+	return k->path.len == it->path_len &&
+	    (it->path_len == 0 ||
+	    memcmp(k->path.p, it->e.path, it->path_len) == 0);
+}
+
+static const struct match_group *
+match_groups_find(const struct match_index *mi, const struct match_groups *g,
+    uint64_t key, const struct match_key *k, enum match_kind kind)
+{
+	const struct match_slot		*sl;
+	const struct match_group	*grp;
+	const struct match_item		*it;
+	size_t				 i;
+
+	if (g->table.slots == NULL)
+		return NULL;
+	for (i = key & g->table.mask;; i = (i + 1) & g->table.mask) {
+		sl = &g->table.slots[i];
+		if (sl->idx == 0)
+			return NULL;
+		if (sl->key != key)
+			continue;
+		grp = &g->groups[sl->idx - 1];
+		it = &mi->items[g->members[grp->off]];
+		if (!match_key_method_eq(k, it))
+			continue;
+		if (kind == MATCH_KIND_ROUTE) {
+			if (it->nseg == k->nseg)
+				return grp;
+			continue;
+		}
+		if (kind == MATCH_KIND_HOST && it->hostid != k->hostid)
+			continue;
+		if (it->e.body_digest == k->digest &&
+		    match_key_path_eq(k, it) &&
+		    match_query_eq(k, it->e.query, it->query_len))
+			return grp;
+	}
+}
+
+const struct match_entry *
+match_lookup(struct match_index *mi, const struct match_req *r,
+    uint64_t *sig, uint64_t *occurrence)
+{
+	const struct match_groups	*g;
+	const struct match_group	*grp;
+	const struct match_host		*h;
+	struct match_group		*wgrp;
+	struct match_key		 k;
+	enum match_kind			 kind;
+	uint64_t			 key, occ;
+
+	match_key_init(&k, mi, r);
+	if (k.hostid != MATCH_NONE) {
+		h = &mi->hosts[k.hostid];
+		key = match_sig(k.method, h->name, h->len, k.path, k.pieces,
+		    k.npieces, k.digest);
+		g = &mi->withhost;
+		kind = MATCH_KIND_HOST;
+	} else {
+		key = match_sig(k.method, NULL, 0, k.path, k.pieces,
+		    k.npieces, k.digest);
+		g = &mi->nohost;
+		kind = MATCH_KIND_NOHOST;
+	}
+	grp = match_groups_find(mi, g, key, &k, kind);
+	match_key_free(&k);
+	if (grp == NULL)
+		return NULL;
+
+	/* The groups are ours and only the cursor ever changes. */
+	wgrp = (struct match_group *)grp;
+	occ = atomic_fetch_add_explicit(&wgrp->cursor, 1,
+	    memory_order_relaxed);
+	if (sig != NULL)
+		*sig = key;
+	if (occurrence != NULL)
+		*occurrence = occ;
+	return &mi->items[g->members[grp->off + occ % grp->n]].e;
+}
+
+/* How many of the request's query pieces the entry's query holds too. */
+static size_t
+match_query_common(const struct match_key *k, const struct match_item *it)
+{
+	const char	*p, *end = it->e.query + it->query_len, *e;
+	size_t		 i, n = 0;
+
+	for (i = 0; i < k->npieces; i++) {
+		for (p = it->e.query; p < end; p = e + 1) {
+			if ((e = memchr(p, '&', (size_t)(end - p))) == NULL)
+				e = end;
+			if ((size_t)(e - p) == k->pieces[i].len &&
+			    memcmp(p, k->pieces[i].p, k->pieces[i].len) == 0) {
+				n++;
+				break;
+			}
+		}
+	}
+	return n;
+}
+
+/*
+ * Scores an entry on the request's route: -1 if a segment differs and is
+ * not identifier-like on both sides, else 4 per equal segment, 2 per
+ * common query parameter, 3 for an equal body, 1 for an equal host.
+ */
+static long
+match_closest_score(const struct match_key *k, const struct match_item *it)
+{
+	const char	*pa, *pb, *ea, *eb;
+	struct span	 sa, sb;
+	long		 score = 0;
+
+	pa = match_path_start(k->path.p, k->path.len);
+	ea = k->path.p + k->path.len;
+	pb = match_path_start(it->e.path, it->path_len);
+	eb = it->e.path + it->path_len;
+	while (match_next_segment(&pa, ea, &sa)) {
+		if (!match_next_segment(&pb, eb, &sb))
+			return -1;
+		if (span_eq(sa, sb))
+			score += 4;
+		else if (!match_has_digit(sa) || !match_has_digit(sb))
+			return -1;
+	}
+	score += 2 * (long)match_query_common(k, it);
+	if (it->e.body_digest == k->digest)
+		score += 3;
+	if (k->hostid != MATCH_NONE && it->hostid == k->hostid)
+		score += 1;
+	return score;
+}
+
+const struct match_entry *
+match_closest(const struct match_index *mi, const struct match_req *r)
+{
+	const struct match_group	*grp;
+	const struct match_item		*it, *best = NULL;
+	struct match_key		 k;
+	long				 score, best_score = -1;
+	uint32_t			 i;
+
+	match_key_init(&k, mi, r);
+	grp = match_groups_find(mi, &mi->routes,
+	    match_route(k.method.p, k.method.len, k.nseg), &k,
+	    MATCH_KIND_ROUTE);
+	for (i = 0; grp != NULL && i < grp->n; i++) {
+		it = &mi->items[mi->routes.members[grp->off + i]];
+		score = match_closest_score(&k, it);
+		if (score > best_score) {
+			best_score = score;
+			best = it;
+		}
+	}
+	match_key_free(&k);
+	return best == NULL ? NULL : &best->e;
+}
+
+enum {
+	MATCH_DIFF_METHOD = 0x01,
+	MATCH_DIFF_HOST = 0x02,
+	MATCH_DIFF_PATH = 0x04,
+	MATCH_DIFF_QUERY = 0x08,
+	MATCH_DIFF_BODY = 0x10,
+};
+
+static const char *const match_diff_names[] = {
+	"method", "host", "path", "query", "body"
+};
+
+/*
+ * The fields an entry differs in.  The host only counts when the request
+ * names a recorded host: otherwise matching ignores it.
+ */
+static int
+match_differs(const struct match_key *k, const struct match_item *it,
+    size_t *common)
+{
+	const char	*pa, *pb, *ea, *eb;
+	struct span	 sa, sb;
+	int		 d = 0;
+
+	if (!match_key_method_eq(k, it))
+		d |= MATCH_DIFF_METHOD;
+	if (k->hostid != MATCH_NONE && it->hostid != k->hostid)
+		d |= MATCH_DIFF_HOST;
+	if (!match_key_path_eq(k, it))
+		d |= MATCH_DIFF_PATH;
+	if (!match_query_eq(k, it->e.query, it->query_len))
+		d |= MATCH_DIFF_QUERY;
+	if (it->e.body_digest != k->digest)
+		d |= MATCH_DIFF_BODY;
+
+	*common = 0;
+	pa = match_path_start(k->path.p, k->path.len);
+	ea = k->path.p + k->path.len;
+	pb = match_path_start(it->e.path, it->path_len);
+	eb = it->e.path + it->path_len;
+	while (match_next_segment(&pa, ea, &sa) &&
+	    match_next_segment(&pb, eb, &sb) && span_eq(sa, sb))
+		(*common)++;
+	return d;
+}
+
+void
+match_explain_miss(const struct match_index *mi, const struct match_req *r,
+    struct buf *out, size_t n)
+{
+	const struct match_item	*it;
+	struct match_key	 k;
+	size_t			*best, nbest = 0, i, j, common;
+	long			*scores, score;
+	int			 d, bit, first;
+
+	match_key_init(&k, mi, r);
+	if (n > mi->nitems)
+		n = mi->nitems;
+	best = xcalloc(n == 0 ? 1 : n, sizeof *best);
+	scores = xcalloc(n == 0 ? 1 : n, sizeof *scores);
+
+	/*
+	 * Fewer differing fields first, then more leading path segments in
+	 * common; ties keep recorded order (strictly better displaces).
+	 */
+	for (i = 0; i < mi->nitems && n > 0; i++) {
+		d = match_differs(&k, &mi->items[i], &common);
+		score = (long)(5 - __builtin_popcount((unsigned)d)) * 100000L +
+		    (long)(common > 99999 ? 99999 : common);
+		if (nbest == n && score <= scores[n - 1])
+			continue;
+		j = nbest < n ? nbest++ : n - 1;
+		while (j > 0 && scores[j - 1] < score) {
+			best[j] = best[j - 1];
+			scores[j] = scores[j - 1];
+			j--;
+		}
+		best[j] = i;
+		scores[j] = score;
+	}
+
+	buf_append_str(out, "{\"error\":\"no recorded transaction matches "
+	    "this request\",\"request\":{\"method\":");
+	json_append_string(out, r->method.p, r->method.len);
+	buf_append_str(out, ",\"host\":");
+	json_append_string(out, r->host.p, r->host.len);
+	buf_append_str(out, ",\"path\":");
+	json_append_string(out, r->path.p, r->path.len);
+	buf_append_str(out, ",\"query\":");
+	json_append_string(out, r->query.p, r->query.len);
+	buf_append_str(out, "},\"candidates\":[");
+	for (i = 0; i < nbest; i++) {
+		it = &mi->items[best[i]];
+		if (i > 0)
+			buf_append_byte(out, ',');
+		buf_append_str(out, "{\"id\":");
+		json_append_string(out, it->e.id, strlen(it->e.id));
+		buf_printf(out, ",\"line\":%zu,\"method\":", it->e.line);
+		json_append_string(out, it->e.method, it->method_len);
+		buf_append_str(out, ",\"host\":");
+		json_append_string(out, it->e.host, it->host_len);
+		buf_append_str(out, ",\"path\":");
+		json_append_string(out, it->e.path, it->path_len);
+		buf_append_str(out, ",\"query\":");
+		json_append_string(out, it->e.query, it->query_len);
+		buf_append_str(out, ",\"differs\":[");
+		d = match_differs(&k, it, &common);
+		first = 1;
+		for (bit = 0; bit < 5; bit++) {
+			if ((d & (1 << bit)) == 0)
+				continue;
+			if (!first)
+				buf_append_byte(out, ',');
+			first = 0;
+			buf_append_byte(out, '"');
+			buf_append_str(out, match_diff_names[bit]);
+			buf_append_byte(out, '"');
+		}
+		buf_append_str(out, "]}");
+	}
+	buf_append_str(out, "]}");
+
+	free(scores);
+	free(best);
+	match_key_free(&k);
+}
