@@ -16,22 +16,21 @@
 static const char base64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* 0..63 for alphabet characters, 64 for anything else. */
+/* 1 + the value of an alphabet character, 0 for anything else. */
 static const unsigned char base64_value[256] = {
-	[0 ... 255] = 64,
-	['A'] = 0, ['B'] = 1, ['C'] = 2, ['D'] = 3, ['E'] = 4, ['F'] = 5,
-	['G'] = 6, ['H'] = 7, ['I'] = 8, ['J'] = 9, ['K'] = 10, ['L'] = 11,
-	['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15, ['Q'] = 16,
-	['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21,
-	['W'] = 22, ['X'] = 23, ['Y'] = 24, ['Z'] = 25,
-	['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29, ['e'] = 30,
-	['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35,
-	['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40,
-	['p'] = 41, ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45,
-	['u'] = 46, ['v'] = 47, ['w'] = 48, ['x'] = 49, ['y'] = 50,
-	['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
-	['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60,
-	['9'] = 61, ['+'] = 62, ['/'] = 63,
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
+	['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
+	['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17,
+	['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26,
+	['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31,
+	['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+	['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41,
+	['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46,
+	['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51,
+	['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+	['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61,
+	['9'] = 62, ['+'] = 63, ['/'] = 64,
 };
 
 size_t
@@ -86,14 +85,14 @@ int
 base64_decode(struct buf *out, const char *s, size_t len, size_t *erroff)
 {
 	const unsigned char	*u = (const unsigned char *)s;
-	unsigned char		 a, b, c, d;
+	unsigned char		 x[4];
 	char			*o;
-	size_t			 i, j, pad = 0;
+	size_t			 i, j, pad = 0, n;
 
 	if (len % 4 != 0) {
 		/* Point at the first bad character if there is one. */
 		for (j = 0; j < len; j++) {
-			if (base64_value[u[j]] == 64 && u[j] != '=')
+			if (base64_value[u[j]] == 0)
 				return base64_fail(erroff, j);
 		}
 		return base64_fail(erroff, len);
@@ -103,37 +102,29 @@ base64_decode(struct buf *out, const char *s, size_t len, size_t *erroff)
 	buf_reserve(out, len / 4 * 3);
 	o = out->data + out->len;
 	for (i = 0; i < len; i += 4) {
-		a = base64_value[u[i]];
-		b = base64_value[u[i + 1]];
-		if (i + 4 == len && pad > 0) {
-			c = pad == 2 ? 0 : base64_value[u[i + 2]];
-			d = 0;
-		} else {
-			c = base64_value[u[i + 2]];
-			d = base64_value[u[i + 3]];
+		/* The padding of the last group counts as zero bits. */
+		n = i + 4 == len ? 4 - pad : 4;
+		for (j = 0; j < 4; j++) {
+			if (j >= n)
+				x[j] = 0;
+			else if ((x[j] = base64_value[u[i + j]]) == 0)
+				return base64_fail(erroff, i + j);
+			else
+				x[j]--;
 		}
-		if ((a | b | c | d) & 64) {
-			for (j = i; j < i + 4; j++) {
-				if (base64_value[u[j]] == 64)
-					break;
-			}
-			out->len = (size_t)(o - out->data);
-			out->data[out->len] = '\0';
-			return base64_fail(erroff, j);
-		}
-		*o++ = (char)(a << 2 | b >> 4);
-		if (i + 4 == len && pad == 2) {
-			if (b & 0x0f)
+		*o++ = (char)(x[0] << 2 | x[1] >> 4);
+		if (n == 2) {
+			if (x[1] & 0x0f)
 				return base64_fail(erroff, i + 1);
 			break;
 		}
-		*o++ = (char)(b << 4 | c >> 2);
-		if (i + 4 == len && pad == 1) {
-			if (c & 0x03)
+		*o++ = (char)(x[1] << 4 | x[2] >> 2);
+		if (n == 3) {
+			if (x[2] & 0x03)
 				return base64_fail(erroff, i + 2);
 			break;
 		}
-		*o++ = (char)(c << 6 | d);
+		*o++ = (char)(x[2] << 6 | x[3]);
 	}
 	out->len = (size_t)(o - out->data);
 	out->data[out->len] = '\0';

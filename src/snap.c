@@ -1,0 +1,866 @@
+/*
+ * snap.c -- the snapshot codec: one transaction per JSON line (DESIGN.md
+ * section 3, decoy-snapshot(5)), a streaming reader and an appending
+ * writer.
+ *
+ * Lines are read with our own strict JSON cursor (json.c), never cJSON:
+ * bodies and header values come straight out of the JSON strings (or out
+ * of base64), and members this version does not know are kept as their
+ * raw text and written back verbatim, big integers and all.  The encoder
+ * writes one canonical form (member order, no whitespace, "body" only for
+ * UTF-8 text without NUL), so decode(encode(t)) == t and a canonical line
+ * survives decode + encode byte for byte.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "buf.h"
+#include "json.h"
+#include "snap.h"
+#include "xmalloc.h"
+
+struct snap_reader {
+	FILE	*f;
+	char	*name;		/* for messages */
+	char	*line;
+	size_t	 cap;
+	size_t	 lineno;
+};
+
+struct snap_writer {
+	int	 fd;
+	int	 owned;		/* close fd at the end */
+	char	*name;
+	struct buf out;
+};
+
+void
+snap_txn_init(struct snap_txn *t)
+{
+	memset(t, 0, sizeof *t);
+	t->v = SNAP_VERSION;
+	t->dir = SNAP_DIR_OUT;
+	t->start_us = t->ttfb_us = t->total_us = -1;
+}
+
+static void
+snap_headers_free(struct snap_header *h, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(h[i].name);
+		free(h[i].value);
+	}
+	free(h);
+}
+
+void
+snap_txn_free(struct snap_txn *t)
+{
+	free(t->id);
+	free(t->ts);
+	free(t->svc);
+	free(t->proto);
+	free(t->client);
+	free(t->server);
+	free(t->req.method);
+	free(t->req.target);
+	free(t->req.host);
+	snap_headers_free(t->req.headers, t->req.nheaders);
+	free(t->req.body);
+	free(t->res.reason);
+	snap_headers_free(t->res.headers, t->res.nheaders);
+	free(t->res.body);
+	free(t->extra);
+	snap_txn_init(t);
+}
+
+const char *
+snap_dir_name(enum snap_dir dir)
+{
+	return dir == SNAP_DIR_IN ? "in" : "out";
+}
+
+int
+utf8_is_valid(const char *buf, size_t len)
+{
+	const unsigned char	*s = (const unsigned char *)buf;
+	size_t			 i = 0, n;
+	uint64_t		 w;
+
+	while (i < len) {
+		if (len - i >= 8) {
+			memcpy(&w, s + i, sizeof w);
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((n = json_utf8_seq(s + i, len - i)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+/* --- decoding --- */
+
+/* Returns the index of the member named by key in names, or -1. */
+static int
+snap_member(const struct json_value *key, const char *const *names, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		if (json_string_eq(key, names[i]))
+			return i;
+	}
+	return -1;
+}
+
+static int
+snap_seen(struct json_parser *p, const struct json_value *key,
+    unsigned int *seen, int idx, const char *name)
+{
+	if (*seen & (1U << idx))
+		return json_fail(p, key->off, "duplicate member \"%s\"", name);
+	*seen |= 1U << idx;
+	return 0;
+}
+
+/* Reads a string member that must not contain NUL (it becomes a C string). */
+static int
+snap_read_str(struct json_parser *p, const char *name, char **out)
+{
+	struct buf	b;
+	size_t		off;
+
+	if (json_peek(p) != JSON_STRING)
+		return json_fail(p, p->off, "\"%s\" must be a string", name);
+	buf_init(&b);
+	if (json_read_string(p, &b, &off) == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
+		buf_free(&b);
+		return json_fail(p, off, "\"%s\" contains a NUL character",
+		    name);
+	}
+	*out = buf_detach(&b, NULL);
+	return 0;
+}
+
+static int
+snap_read_nonempty(struct json_parser *p, const char *name, char **out)
+{
+	size_t	off;
+
+	json_peek(p);
+	off = p->off;
+	if (snap_read_str(p, name, out) == -1)
+		return -1;
+	if (**out == '\0')
+		return json_fail(p, off, "\"%s\" must not be empty", name);
+	return 0;
+}
+
+static int
+snap_read_int(struct json_parser *p, const char *name, int64_t *out)
+{
+	struct json_value	v;
+
+	if (json_peek(p) != JSON_NUMBER)
+		return json_fail(p, p->off, "\"%s\" must be an integer", name);
+	if (json_skip(p, &v) == -1)
+		return -1;
+	if (json_number_to_int64(v.p, v.len, out) == -1) {
+		if (memchr(v.p, '.', v.len) != NULL ||
+		    memchr(v.p, 'e', v.len) != NULL ||
+		    memchr(v.p, 'E', v.len) != NULL)
+			return json_fail(p, v.off, "\"%s\" must be an integer",
+			    name);
+		return json_fail(p, v.off, "\"%s\" is out of range", name);
+	}
+	return 0;
+}
+
+static int
+snap_read_headers(struct json_parser *p, struct snap_header **hp,
+    size_t *np)
+{
+	struct snap_header	*h;
+	size_t			 cap = 0, at;
+	int			 r;
+
+	if (json_peek(p) != JSON_ARRAY)
+		return json_fail(p, p->off,
+		    "\"headers\" must be an array of [name, value] pairs");
+	if (json_array_enter(p) == -1)
+		return -1;
+	while ((r = json_array_next(p)) == 1) {
+		at = p->off;
+		if (json_peek(p) != JSON_ARRAY || json_array_enter(p) == -1)
+			return json_fail(p, at,
+			    "a header must be a [name, value] pair");
+		if (*np == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			*hp = xreallocarray(*hp, cap, sizeof **hp);
+		}
+		h = &(*hp)[(*np)++];
+		h->name = h->value = NULL;
+		if (json_array_next(p) != 1 ||
+		    snap_read_str(p, "header name", &h->name) == -1 ||
+		    json_array_next(p) != 1 ||
+		    snap_read_str(p, "header value", &h->value) == -1 ||
+		    json_array_next(p) != 0)
+			return json_fail(p, at,
+			    "a header must be a [name, value] pair");
+	}
+	return r;
+}
+
+/*
+ * Reads "body" (b64 == 0) or "body_b64" (b64 == 1) into *body / *len.  An
+ * empty body is stored as NULL.
+ */
+static int
+snap_read_body(struct json_parser *p, int b64, char **body, size_t *len)
+{
+	struct buf	b, raw;
+	size_t		off, erroff, rawlen;
+	const char	*name = b64 ? "body_b64" : "body";
+
+	if (json_peek(p) != JSON_STRING)
+		return json_fail(p, p->off, "\"%s\" must be a string", name);
+	buf_init(&b);
+	if (!b64) {
+		if (json_read_string(p, &b, &off) == -1) {
+			buf_free(&b);
+			return -1;
+		}
+	} else {
+		buf_init(&raw);
+		if (json_read_string(p, &raw, &off) == -1) {
+			buf_free(&raw);
+			return -1;
+		}
+		rawlen = p->off - off - 2;
+		if (base64_decode(&b, raw.data, raw.len, &erroff) == -1) {
+			buf_free(&raw);
+			buf_free(&b);
+			/* Escapes shift offsets; then point at the string. */
+			if (rawlen != raw.len)
+				return json_fail(p, off, "bad base64 in \"%s\"",
+				    name);
+			return json_fail(p, off + 1 + erroff,
+			    "bad base64 in \"%s\"", name);
+		}
+		buf_free(&raw);
+	}
+	if (b.len == 0) {
+		buf_free(&b);
+		*body = NULL;
+		*len = 0;
+		return 0;
+	}
+	*body = buf_detach(&b, len);
+	return 0;
+}
+
+enum {
+	SNAP_M_METHOD, SNAP_M_TARGET, SNAP_M_HOST, SNAP_M_HEADERS,
+	SNAP_M_BODY, SNAP_M_BODY_B64, SNAP_M_STATUS, SNAP_M_REASON
+};
+static const char *const snap_msg_names[] = {
+	"method", "target", "host", "headers", "body", "body_b64", "status",
+	"reason"
+};
+
+/* Decodes "req" (res == NULL) or "res" (req == NULL). */
+static int
+snap_decode_msg(struct json_parser *p, struct snap_req *req,
+    struct snap_res *res)
+{
+	struct json_value	 key;
+	struct snap_header	**hp;
+	size_t			 open, *np, *lenp, off;
+	char			**bodyp;
+	unsigned int		 seen = 0;
+	const char		*what = req != NULL ? "req" : "res";
+	int64_t			 n;
+	int			 r, idx;
+
+	if (json_peek(p) != JSON_OBJECT)
+		return json_fail(p, p->off, "\"%s\" must be an object", what);
+	open = p->off;
+	if (json_object_enter(p) == -1)
+		return -1;
+	if (req != NULL) {
+		hp = &req->headers;
+		np = &req->nheaders;
+		bodyp = &req->body;
+		lenp = &req->body_len;
+	} else {
+		hp = &res->headers;
+		np = &res->nheaders;
+		bodyp = &res->body;
+		lenp = &res->body_len;
+	}
+	while ((r = json_object_next(p, &key)) == 1) {
+		idx = snap_member(&key, snap_msg_names, 8);
+		if (idx != -1 && (req != NULL ? idx >= SNAP_M_STATUS :
+		    idx == SNAP_M_METHOD || idx == SNAP_M_TARGET ||
+		    idx == SNAP_M_HOST))
+			idx = -1;
+		if (idx == -1) {
+			/* Unknown members of req/res are not kept. */
+			if (json_skip(p, NULL) == -1)
+				return -1;
+			continue;
+		}
+		if (snap_seen(p, &key, &seen, idx, snap_msg_names[idx]) == -1)
+			return -1;
+		switch (idx) {
+		case SNAP_M_METHOD:
+			r = snap_read_nonempty(p, "method", &req->method);
+			break;
+		case SNAP_M_TARGET:
+			r = snap_read_nonempty(p, "target", &req->target);
+			break;
+		case SNAP_M_HOST:
+			r = snap_read_str(p, "host", &req->host);
+			break;
+		case SNAP_M_HEADERS:
+			r = snap_read_headers(p, hp, np);
+			break;
+		case SNAP_M_BODY:
+		case SNAP_M_BODY_B64:
+			if (seen & (1U << SNAP_M_BODY) &&
+			    seen & (1U << SNAP_M_BODY_B64))
+				return json_fail(p, key.off, "both \"body\" and "
+				    "\"body_b64\" in \"%s\"", what);
+			r = snap_read_body(p, idx == SNAP_M_BODY_B64, bodyp,
+			    lenp);
+			break;
+		case SNAP_M_STATUS:
+			json_peek(p);
+			off = p->off;
+			if ((r = snap_read_int(p, "status", &n)) == -1)
+				break;
+			if (n < 100 || n > 999)
+				return json_fail(p, off,
+				    "\"status\" must be from 100 to 999");
+			res->status = (int)n;
+			break;
+		case SNAP_M_REASON:
+			r = snap_read_str(p, "reason", &res->reason);
+			break;
+		}
+		if (r == -1)
+			return -1;
+	}
+	if (r == -1)
+		return -1;
+	if (req != NULL && !(seen & (1U << SNAP_M_METHOD)))
+		return json_fail(p, open, "\"req\" has no \"method\"");
+	if (req != NULL && !(seen & (1U << SNAP_M_TARGET)))
+		return json_fail(p, open, "\"req\" has no \"target\"");
+	if (res != NULL && !(seen & (1U << SNAP_M_STATUS)))
+		return json_fail(p, open, "\"res\" has no \"status\"");
+	return 0;
+}
+
+static const char *const snap_timing_names[] = {
+	"start_us", "ttfb_us", "total_us"
+};
+
+static int
+snap_decode_timing(struct json_parser *p, struct snap_txn *t)
+{
+	struct json_value	 key;
+	int64_t			*fields[3] = {
+	    &t->start_us, &t->ttfb_us, &t->total_us
+	};
+	unsigned int		 seen = 0;
+	size_t			 off;
+	int			 r, idx;
+
+	if (json_peek(p) != JSON_OBJECT)
+		return json_fail(p, p->off, "\"timing\" must be an object");
+	if (json_object_enter(p) == -1)
+		return -1;
+	while ((r = json_object_next(p, &key)) == 1) {
+		if ((idx = snap_member(&key, snap_timing_names, 3)) == -1) {
+			/* Unknown members of timing are not kept. */
+			if (json_skip(p, NULL) == -1)
+				return -1;
+			continue;
+		}
+		if (snap_seen(p, &key, &seen, idx, snap_timing_names[idx]) == -1)
+			return -1;
+		json_peek(p);
+		off = p->off;
+		if (snap_read_int(p, snap_timing_names[idx], fields[idx]) == -1)
+			return -1;
+		if (*fields[idx] < 0)
+			return json_fail(p, off, "\"%s\" must not be negative",
+			    snap_timing_names[idx]);
+	}
+	return r;
+}
+
+enum {
+	SNAP_T_V, SNAP_T_ID, SNAP_T_TS, SNAP_T_DIR, SNAP_T_SVC, SNAP_T_PROTO,
+	SNAP_T_TLS, SNAP_T_CLIENT, SNAP_T_SERVER, SNAP_T_REQ, SNAP_T_RES,
+	SNAP_T_TIMING
+};
+static const char *const snap_top_names[] = {
+	"v", "id", "ts", "dir", "svc", "proto", "tls", "client", "server",
+	"req", "res", "timing"
+};
+
+static int
+snap_decode(struct json_parser *p, struct snap_txn *t)
+{
+	struct json_value	 key, v;
+	struct buf		 extra;
+	unsigned int		 seen = 0;
+	char			*s;
+	size_t			 off;
+	int64_t			 n;
+	int			 r, idx;
+
+	if (json_peek(p) != JSON_OBJECT)
+		return json_fail(p, p->off,
+		    "a transaction must be a JSON object");
+	if (json_object_enter(p) == -1)
+		return -1;
+	buf_init(&extra);
+	while ((r = json_object_next(p, &key)) == 1) {
+		if ((idx = snap_member(&key, snap_top_names, 12)) == -1) {
+			if ((r = json_skip(p, &v)) == -1)
+				break;
+			buf_append_byte(&extra, ',');
+			buf_append(&extra, key.p, key.len);
+			buf_append_byte(&extra, ':');
+			buf_append(&extra, v.p, v.len);
+			continue;
+		}
+		if ((r = snap_seen(p, &key, &seen, idx,
+		    snap_top_names[idx])) == -1)
+			break;
+		json_peek(p);
+		off = p->off;
+		switch (idx) {
+		case SNAP_T_V:
+			if ((r = snap_read_int(p, "v", &n)) == -1)
+				break;
+			if (n > SNAP_VERSION)
+				r = json_fail(p, off, "snapshot format version "
+				    "%lld is newer than this decoy reads (%d)",
+				    (long long)n, SNAP_VERSION);
+			else if (n != SNAP_VERSION)
+				r = json_fail(p, off, "\"v\" must be %d",
+				    SNAP_VERSION);
+			break;
+		case SNAP_T_ID:
+			r = snap_read_str(p, "id", &t->id);
+			break;
+		case SNAP_T_TS:
+			r = snap_read_str(p, "ts", &t->ts);
+			break;
+		case SNAP_T_DIR:
+			if ((r = snap_read_str(p, "dir", &s)) == -1)
+				break;
+			if (strcmp(s, "in") == 0)
+				t->dir = SNAP_DIR_IN;
+			else if (strcmp(s, "out") == 0)
+				t->dir = SNAP_DIR_OUT;
+			else
+				r = json_fail(p, off,
+				    "\"dir\" must be \"in\" or \"out\"");
+			free(s);
+			break;
+		case SNAP_T_SVC:
+			r = snap_read_str(p, "svc", &t->svc);
+			break;
+		case SNAP_T_PROTO:
+			r = snap_read_str(p, "proto", &t->proto);
+			break;
+		case SNAP_T_TLS:
+			if (json_peek(p) != JSON_BOOL)
+				r = json_fail(p, off,
+				    "\"tls\" must be true or false");
+			else
+				r = json_read_bool(p, &t->tls);
+			break;
+		case SNAP_T_CLIENT:
+			r = snap_read_str(p, "client", &t->client);
+			break;
+		case SNAP_T_SERVER:
+			r = snap_read_str(p, "server", &t->server);
+			break;
+		case SNAP_T_REQ:
+			r = snap_decode_msg(p, &t->req, NULL);
+			break;
+		case SNAP_T_RES:
+			r = snap_decode_msg(p, NULL, &t->res);
+			t->has_res = 1;
+			break;
+		case SNAP_T_TIMING:
+			r = snap_decode_timing(p, t);
+			break;
+		}
+		if (r == -1)
+			break;
+	}
+	if (r == 0) {
+		if (!(seen & (1U << SNAP_T_V)))
+			r = json_fail(p, 0, "no \"v\" (format version)");
+		else if (!(seen & (1U << SNAP_T_DIR)))
+			r = json_fail(p, 0, "no \"dir\"");
+		else if (!(seen & (1U << SNAP_T_REQ)))
+			r = json_fail(p, 0, "no \"req\"");
+	}
+	if (r == -1) {
+		buf_free(&extra);
+		return -1;
+	}
+	if (extra.len > 0)
+		t->extra = buf_detach(&extra, NULL);
+	return 0;
+}
+
+/*
+ * Decodes line into t.  On failure t is freed and *col / *msg get the
+ * 1-based column and an allocated message.
+ */
+static int
+snap_decode_at(const char *line, size_t len, struct snap_txn *t,
+    size_t *col, char **msg)
+{
+	struct json_parser	p;
+
+	snap_txn_init(t);
+	json_init(&p, line, len);
+	if (snap_decode(&p, t) == -1 || json_finish(&p) == -1) {
+		snap_txn_free(t);
+		*col = p.error_off + 1;
+		*msg = xstrdup(p.error);
+		return -1;
+	}
+	return 0;
+}
+
+int
+snap_decode_line(const char *line, size_t len, struct snap_txn *t,
+    char **cause)
+{
+	char	*msg;
+	size_t	 col;
+
+	if (snap_decode_at(line, len, t, &col, &msg) == -1) {
+		*cause = xasprintf("column %zu: %s", col, msg);
+		free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- encoding --- */
+
+static void
+snap_put_int(struct buf *b, int64_t v)
+{
+	char		tmp[24], *e = tmp + sizeof tmp, *s = e;
+	uint64_t	u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do {
+		*--s = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--s = '-';
+	buf_append(b, s, (size_t)(e - s));
+}
+
+/* Appends ",\"name\":" -- name needs no escaping. */
+static void
+snap_put_key(struct buf *b, const char *name)
+{
+	buf_append_byte(b, ',');
+	buf_append_byte(b, '"');
+	buf_append_str(b, name);
+	buf_append(b, "\":", 2);
+}
+
+static void
+snap_put_str(struct buf *b, const char *name, const char *value)
+{
+	if (value == NULL)
+		return;
+	snap_put_key(b, name);
+	json_append_string(b, value, strlen(value));
+}
+
+static void
+snap_put_headers(struct buf *b, const struct snap_header *h, size_t n)
+{
+	size_t	i;
+
+	if (n == 0)
+		return;
+	snap_put_key(b, "headers");
+	buf_append_byte(b, '[');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append_byte(b, ',');
+		buf_append_byte(b, '[');
+		json_append_string(b, h[i].name == NULL ? "" : h[i].name,
+		    h[i].name == NULL ? 0 : strlen(h[i].name));
+		buf_append_byte(b, ',');
+		json_append_string(b, h[i].value == NULL ? "" : h[i].value,
+		    h[i].value == NULL ? 0 : strlen(h[i].value));
+		buf_append_byte(b, ']');
+	}
+	buf_append_byte(b, ']');
+}
+
+static void
+snap_put_body(struct buf *b, const char *body, size_t len)
+{
+	if (body == NULL || len == 0)
+		return;
+	if (memchr(body, '\0', len) == NULL && utf8_is_valid(body, len)) {
+		snap_put_key(b, "body");
+		json_append_string(b, body, len);
+	} else {
+		snap_put_key(b, "body_b64");
+		buf_append_byte(b, '"');
+		base64_encode(b, body, len);
+		buf_append_byte(b, '"');
+	}
+}
+
+void
+snap_encode(struct buf *b, const struct snap_txn *t)
+{
+	static const char	*const timing[] = {
+	    "start_us", "ttfb_us", "total_us"
+	};
+	int64_t			 tv[3];
+	int			 i, first;
+
+	buf_append_str(b, "{\"v\":");
+	snap_put_int(b, SNAP_VERSION);
+	snap_put_str(b, "id", t->id);
+	snap_put_str(b, "ts", t->ts);
+	snap_put_key(b, "dir");
+	buf_append_str(b, t->dir == SNAP_DIR_IN ? "\"in\"" : "\"out\"");
+	snap_put_str(b, "svc", t->svc);
+	snap_put_str(b, "proto", t->proto);
+	if (t->tls)
+		buf_append_str(b, ",\"tls\":true");
+	snap_put_str(b, "client", t->client);
+	snap_put_str(b, "server", t->server);
+
+	buf_append_str(b, ",\"req\":{\"method\":");
+	json_append_string(b, t->req.method == NULL ? "" : t->req.method,
+	    t->req.method == NULL ? 0 : strlen(t->req.method));
+	snap_put_str(b, "target", t->req.target == NULL ? "" : t->req.target);
+	snap_put_str(b, "host", t->req.host);
+	snap_put_headers(b, t->req.headers, t->req.nheaders);
+	snap_put_body(b, t->req.body, t->req.body_len);
+	buf_append_byte(b, '}');
+
+	if (t->has_res) {
+		buf_append_str(b, ",\"res\":{\"status\":");
+		snap_put_int(b, t->res.status);
+		snap_put_str(b, "reason", t->res.reason);
+		snap_put_headers(b, t->res.headers, t->res.nheaders);
+		snap_put_body(b, t->res.body, t->res.body_len);
+		buf_append_byte(b, '}');
+	}
+
+	tv[0] = t->start_us;
+	tv[1] = t->ttfb_us;
+	tv[2] = t->total_us;
+	first = 1;
+	for (i = 0; i < 3; i++) {
+		if (tv[i] < 0)
+			continue;
+		buf_append_str(b, first ? ",\"timing\":{\"" : ",\"");
+		buf_append_str(b, timing[i]);
+		buf_append(b, "\":", 2);
+		snap_put_int(b, tv[i]);
+		first = 0;
+	}
+	if (!first)
+		buf_append_byte(b, '}');
+
+	if (t->extra != NULL)
+		buf_append_str(b, t->extra);
+	buf_append(b, "}\n", 2);
+}
+
+/* --- reading --- */
+
+struct snap_reader *
+snap_reader_open(const char *path, char **cause)
+{
+	struct snap_reader	*r;
+	FILE			*f;
+
+	if (strcmp(path, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(path, "r")) == NULL) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->f = f;
+	r->name = xstrdup(f == stdin ? "<stdin>" : path);
+	return r;
+}
+
+static int
+snap_is_blank(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	}
+	return 1;
+}
+
+int
+snap_reader_next(struct snap_reader *r, struct snap_txn *t, char **cause)
+{
+	ssize_t	 n;
+	size_t	 len, col;
+	char	*msg;
+
+	for (;;) {
+		errno = 0;
+		if ((n = getline(&r->line, &r->cap, r->f)) == -1) {
+			if (ferror(r->f)) {
+				*cause = xasprintf("%s: %s", r->name,
+				    strerror(errno != 0 ? errno : EIO));
+				return -1;
+			}
+			return 0;
+		}
+		r->lineno++;
+		len = (size_t)n;
+		if (len > 0 && r->line[len - 1] == '\n')
+			len--;
+		if (snap_is_blank(r->line, len))
+			continue;
+		if (snap_decode_at(r->line, len, t, &col, &msg) == -1) {
+			*cause = xasprintf("%s:%zu:%zu: %s", r->name,
+			    r->lineno, col, msg);
+			free(msg);
+			return -1;
+		}
+		t->line = r->lineno;
+		return 1;
+	}
+}
+
+void
+snap_reader_close(struct snap_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->f != stdin)
+		fclose(r->f);
+	free(r->line);
+	free(r->name);
+	free(r);
+}
+
+/* --- writing --- */
+
+struct snap_writer *
+snap_writer_open(const char *path, int append, char **cause)
+{
+	struct snap_writer	*w;
+	int			 fd, flags;
+
+	if (strcmp(path, "-") == 0) {
+		/* Anything already buffered on stdout goes first. */
+		fflush(stdout);
+		fd = STDOUT_FILENO;
+	} else {
+		flags = O_WRONLY | O_CREAT | O_CLOEXEC |
+		    (append ? O_APPEND : O_TRUNC);
+		if ((fd = open(path, flags, 0644)) == -1) {
+			*cause = xasprintf("%s: %s", path, strerror(errno));
+			return NULL;
+		}
+	}
+	w = xcalloc(1, sizeof *w);
+	w->fd = fd;
+	w->owned = fd != STDOUT_FILENO;
+	w->name = xstrdup(fd == STDOUT_FILENO ? "<stdout>" : path);
+	buf_init(&w->out);
+	return w;
+}
+
+int
+snap_writer_write(struct snap_writer *w, const struct snap_txn *t,
+    char **cause)
+{
+	const char	*p;
+	size_t		 left;
+	ssize_t		 n;
+
+	buf_reset(&w->out);
+	snap_encode(&w->out, t);
+	p = w->out.data;
+	left = w->out.len;
+	/* One write(2) per line; loop only if the kernel takes less. */
+	while (left > 0) {
+		if ((n = write(w->fd, p, left)) == -1) {
+			if (errno == EINTR)
+				continue;
+			*cause = xasprintf("%s: %s", w->name, strerror(errno));
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+snap_writer_close(struct snap_writer *w, char **cause)
+{
+	int	rc = 0;
+
+	if (w == NULL)
+		return 0;
+	if (w->owned && close(w->fd) == -1) {
+		*cause = xasprintf("%s: %s", w->name, strerror(errno));
+		rc = -1;
+	}
+	buf_free(&w->out);
+	free(w->name);
+	free(w);
+	return rc;
+}
