@@ -1,0 +1,113 @@
+/*
+ * test-buf.c -- growable buffers, spans and the unit parsers of conf.c.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "unit.h"
+
+static void
+test_buf(void)
+{
+	struct buf	 b;
+	char		*p;
+	size_t		 len, i;
+
+	buf_init(&b);
+	ASSERT_EQ(b.len, 0);
+	buf_append_str(&b, "hello");
+	buf_append_byte(&b, ' ');
+	buf_printf(&b, "%s %d", "world", 42);
+	ASSERT_STR_EQ(b.data, "hello world 42");
+	buf_consume(&b, 6);
+	ASSERT_STR_EQ(b.data, "world 42");
+	buf_consume(&b, 100);
+	ASSERT_EQ(b.len, 0);
+	ASSERT_STR_EQ(b.data, "");
+
+	/* Growth keeps content and the terminating NUL. */
+	for (i = 0; i < 10000; i++)
+		buf_append(&b, "0123456789", 10);
+	ASSERT_EQ(b.len, 100000);
+	ASSERT_EQ(b.data[b.len], '\0');
+	ASSERT(memcmp(b.data + 99990, "0123456789", 10) == 0);
+
+	/* A long formatted string takes the second vsnprintf path. */
+	buf_reset(&b);
+	buf_printf(&b, "%0500d|", 7);
+	ASSERT_EQ(b.len, 501);
+	ASSERT_EQ(b.data[499], '7');
+
+	/* Binary data with NULs. */
+	buf_reset(&b);
+	buf_append(&b, "a\0b", 3);
+	ASSERT_EQ(b.len, 3);
+	ASSERT_EQ(b.data[1], '\0');
+
+	p = buf_detach(&b, &len);
+	ASSERT_EQ(len, 3);
+	ASSERT(b.data == NULL && b.len == 0);
+	free(p);
+
+	p = buf_detach(&b, &len);	/* empty buffer: still a string */
+	ASSERT_EQ(len, 0);
+	ASSERT_STR_EQ(p, "");
+	free(p);
+	buf_free(&b);
+}
+
+static void
+test_span(void)
+{
+	struct span	s = SPAN_LIT("  Content-Length \t");
+
+	ASSERT_SPAN_EQ(span_trim(s), "Content-Length");
+	ASSERT(span_caseeq_str(span_trim(s), "content-length"));
+	ASSERT(!span_eq_str(span_trim(s), "content-length"));
+	ASSERT(span_eq_str(SPAN_NULL, ""));
+	ASSERT(!span_caseeq_str(SPAN_LIT("abc"), "abcd"));
+}
+
+static void
+test_units(void)
+{
+	uint64_t	ns;
+	size_t		sz;
+
+	ASSERT_EQ(conf_parse_duration("250ms", &ns), 0);
+	ASSERT_EQ(ns, 250000000);
+	ASSERT_EQ(conf_parse_duration("1.5s", &ns), 0);
+	ASSERT_EQ(ns, 1500000000);
+	ASSERT_EQ(conf_parse_duration("2m", &ns), 0);
+	ASSERT_EQ(ns, 120000000000ll);
+	ASSERT_EQ(conf_parse_duration("100us", &ns), 0);
+	ASSERT_EQ(ns, 100000);
+	ASSERT_EQ(conf_parse_duration("10", &ns), -1);	/* unit required */
+	ASSERT_EQ(conf_parse_duration("-1s", &ns), -1);
+	ASSERT_EQ(conf_parse_duration("s", &ns), -1);
+	ASSERT_EQ(conf_parse_duration("1sec", &ns), -1);
+
+	ASSERT_EQ(conf_parse_size("16KiB", &sz), 0);
+	ASSERT_EQ(sz, 16384);
+	ASSERT_EQ(conf_parse_size("8MiB", &sz), 0);
+	ASSERT_EQ(sz, 8388608);
+	ASSERT_EQ(conf_parse_size("1KB", &sz), 0);
+	ASSERT_EQ(sz, 1000);
+	ASSERT_EQ(conf_parse_size("4096", &sz), 0);
+	ASSERT_EQ(sz, 4096);
+	ASSERT_EQ(conf_parse_size("12XB", &sz), -1);
+	ASSERT_EQ(conf_parse_size("", &sz), -1);
+}
+
+int
+main(void)
+{
+	test_buf();
+	test_span();
+	test_units();
+	UNIT_DONE();
+}
