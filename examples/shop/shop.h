@@ -1,0 +1,151 @@
+/*
+ * shop.h -- code shared by the demo services in examples/shop (orders,
+ * payments, inventory): option helpers, a small threaded HTTP/1.1 server,
+ * a blocking keep-alive HTTP client and the --trace recorder that writes
+ * what a service receives and sends as snapshot lines (DESIGN.md section 3).
+ *
+ * These programs are test fixtures, not part of decoy: they favour being
+ * obvious over being fast (one thread per connection, blocking sockets).
+ */
+#ifndef SHOP_H
+#define SHOP_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "buf.h"
+#include "http.h"
+#include "snap.h"
+
+/* Default time allowed for one dependency call. */
+#define SHOP_TIMEOUT_MS		5000
+
+/* Largest request or response body the services accept. */
+#define SHOP_MAX_BODY		(1024 * 1024)
+
+/*
+ * Parses a decimal integer in [min, max] from the whole of s.  Returns 0,
+ * or -1 when s is empty, has trailing junk or is out of range.
+ */
+int	 shop_parse_long(const char *s, long min, long max, long *out);
+
+/* Microseconds since the epoch, and the same as "2026-11-26T05:01:02.123456Z". */
+int64_t	 shop_now_us(void);
+void	 shop_format_ts(int64_t us, char *out, size_t outlen);
+
+/*
+ * Server.  The handler is called from the connection's thread, once per
+ * request, with spans into that connection's buffer; it fills res (status,
+ * content type, body) and must be thread-safe.
+ */
+struct shop_req {
+	const struct http_msg	*msg;
+	struct span		 method;
+	struct span		 target;
+	struct span		 path;
+	struct span		 query;
+	const char		*body;		/* decoded body, never NULL */
+	size_t			 body_len;
+};
+
+struct shop_res {
+	int		 status;
+	const char	*content_type;	/* static string, NULL for none */
+	struct buf	 body;
+	int		 untraced;	/* keep this exchange out of --trace */
+};
+
+typedef void (*shop_handler_cb)(const struct shop_req *, struct shop_res *);
+
+/*
+ * Listens on 127.0.0.1:port (0 picks a free port), writes the bound port
+ * number to port_file (if not NULL) by write-and-rename once listening,
+ * and serves until SIGTERM or SIGINT.  Returns the exit status (0), or
+ * calls fatal() when it cannot listen.  svc names the service in trace
+ * lines and log messages.
+ */
+int	 shop_serve(const char *svc, int port, const char *port_file,
+	    shop_handler_cb cb);
+
+/* Sets a JSON response: prints obj (and frees it). */
+void	 shop_res_json(struct shop_res *, int status, cJSON *obj);
+/* Sets {"error":"<error>"} with the given status. */
+void	 shop_res_error(struct shop_res *, int status, const char *error);
+/* Sets a binary or text response; the bytes are copied. */
+void	 shop_res_bytes(struct shop_res *, int status,
+	    const char *content_type, const void *body, size_t len);
+
+/*
+ * If path starts with prefix, sets *rest to what follows and returns 1;
+ * otherwise returns 0.
+ */
+int	 shop_path_prefix(struct span path, const char *prefix,
+	    struct span *rest);
+
+/* Parses a JSON body; NULL if it is not a JSON object. */
+cJSON	*shop_json_parse(const char *body, size_t len);
+/* The member as a string, or NULL if absent or not a string. */
+const char *shop_json_str(const cJSON *obj, const char *name);
+/* The member as an integer in [min, max]; -1 if absent, not an integer
+ * or out of range. */
+int	 shop_json_int(const cJSON *obj, const char *name, long min, long max,
+	    long *out);
+
+/*
+ * Client.  An upstream is a base URL "http://host:port[/prefix]" shared
+ * by all threads; each thread keeps its own keep-alive connection to it.
+ */
+struct shop_upstream {
+	char	*svc;		/* dependency name in trace lines */
+	char	*host;
+	char	*port;
+	char	*authority;	/* "host:port", sent as Host */
+	char	*prefix;	/* path prefix without a trailing '/', may be "" */
+	int	 timeout_ms;
+	pthread_key_t	 key;	/* this thread's connection */
+};
+
+/*
+ * Parses url into u.  Returns 0, or -1 with *cause allocated.  The
+ * upstream lives for the whole process.
+ */
+int	 shop_upstream_init(struct shop_upstream *u, const char *svc,
+	    const char *url, int timeout_ms, char **cause);
+
+enum shop_call_err {
+	SHOP_CALL_OK = 0,
+	SHOP_CALL_CONNECT,	/* refused, unreachable, unresolvable */
+	SHOP_CALL_IO,		/* reset or closed mid-exchange */
+	SHOP_CALL_TIMEOUT,
+	SHOP_CALL_PROTO,	/* the answer is not valid HTTP/1.1 */
+};
+
+/*
+ * Sends one request (body may be NULL; content_type is sent only with a
+ * body) and reads the response into t: t->req holds the request as sent
+ * and t->res the response as received, with timings.  A stale keep-alive
+ * connection is replaced once.  Returns SHOP_CALL_OK, or an error with
+ * t->has_res = 0 and *cause allocated.  The call is traced when --trace
+ * is on.  The caller frees t with snap_txn_free().
+ */
+enum shop_call_err shop_call(struct shop_upstream *u, const char *method,
+	    const char *target, const char *content_type, const void *body,
+	    size_t body_len, struct snap_txn *t, char **cause);
+
+/* First header of the name in a snapshot header list, or NULL. */
+const char *shop_header(const struct snap_header *, size_t n,
+	    const char *name);
+
+/*
+ * Trace.  Opens (truncates) path for snapshot lines; every later
+ * transaction served by shop_serve() and every shop_call() is written to
+ * it.  Returns 0, or -1 with *cause.
+ */
+int	 shop_trace_open(const char *path, char **cause);
+/* Writes one transaction, giving it the next "t-NNNNNN" id. */
+void	 shop_trace_write(struct snap_txn *);
+
+#endif
