@@ -317,19 +317,21 @@ match_count_segments(const char *p, size_t len)
 	return n;
 }
 
-/* Next segment of a path at *p; a leading '/' is skipped once. */
+/* Next segment of a path at *p; *p becomes NULL after the last one. */
 static int
 match_next_segment(const char **p, const char *end, struct span *seg)
 {
 	const char	*s = *p, *e;
 
-	if (s > end)
+	if (s == NULL)
 		return 0;
-	e = memchr(s, '/', (size_t)(end - s));
-	if (e == NULL)
-		e = end;
-	*seg = (struct span){ s, (size_t)(e - s) };
-	*p = e + 1;
+	if (s == end || (e = memchr(s, '/', (size_t)(end - s))) == NULL) {
+		*seg = (struct span){ s, (size_t)(end - s) };
+		*p = NULL;
+	} else {
+		*seg = (struct span){ s, (size_t)(e - s) };
+		*p = e + 1;
+	}
 	return 1;
 }
 
@@ -870,9 +872,9 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 			if (sl->idx == 0)
 				break;
 			grp = &g->groups[sl->idx - 1];
-			if (sl->key == key && match_item_same(
-			    &mi->items[g->members == NULL ?
-			    grp->off : grp->off], it, kind))
+			/* While building, off is the group's first item. */
+			if (sl->key == key &&
+			    match_item_same(&mi->items[grp->off], it, kind))
 				break;
 		}
 		if (sl->idx == 0) {
@@ -936,25 +938,26 @@ match_find_host(const struct match_index *mi, const char *p, size_t len)
 	}
 }
 
-static uint32_t
+/* The slot of the base table for a host without port, NULL if none. */
+static struct match_slot *
 match_find_base(const struct match_index *mi, const char *p, size_t len)
 {
-	const struct match_slot	*sl;
+	struct match_slot	*sl;
 	const struct match_host	*h;
 	uint64_t		 key;
 	size_t			 i;
 
 	if (mi->basetab.slots == NULL)
-		return MATCH_NONE;
+		return NULL;
 	key = match_hash_lower(MATCH_HASH_INIT, p, len);
 	for (i = key & mi->basetab.mask;; i = (i + 1) & mi->basetab.mask) {
 		sl = &mi->basetab.slots[i];
 		if (sl->idx == 0)
-			return MATCH_NONE;
+			return NULL;
 		h = &mi->hosts[sl->idx - 1];
 		if (sl->key == key && h->base_len == len &&
 		    strncasecmp(h->name, p, len) == 0)
-			return sl->idx - 1;
+			return sl;
 	}
 }
 
@@ -970,7 +973,7 @@ match_hosts_build(struct match_index *mi)
 	struct match_host	*h;
 	struct match_slot	*sl;
 	uint32_t		 id;
-	size_t			 i, j;
+	size_t			 i;
 
 	match_table_init(&mi->hosttab, 8);
 	match_table_init(&mi->basetab, 8);
@@ -990,22 +993,16 @@ match_hosts_build(struct match_index *mi)
 			match_table_put(&mi->hosttab, match_hash_lower(
 			    MATCH_HASH_INIT, h->name, h->len), id);
 
-			j = match_find_base(mi, h->name, h->base_len);
-			if (j == MATCH_NONE) {
+			sl = match_find_base(mi, h->name, h->base_len);
+			if (sl == NULL) {
 				match_table_put(&mi->basetab,
 				    match_hash_lower(MATCH_HASH_INIT, h->name,
 				    h->base_len), id);
 			} else if (h->base_len == h->len &&
-			    mi->hosts[j].base_len != mi->hosts[j].len) {
+			    mi->hosts[sl->idx - 1].base_len !=
+			    mi->hosts[sl->idx - 1].len) {
 				/* Prefer the host recorded without a port. */
-				for (j = 0; j <= mi->basetab.mask; j++) {
-					sl = &mi->basetab.slots[j];
-					if (sl->idx != 0 && mi->hosts[sl->idx -
-					    1].base_len == h->base_len &&
-					    strncmp(mi->hosts[sl->idx - 1].name,
-					    h->name, h->base_len) == 0)
-						sl->idx = id + 1;
-				}
+				sl->idx = id + 1;
 			}
 		}
 		it->hostid = id;
@@ -1097,23 +1094,24 @@ match_req_from_http(struct match_req *r, const struct http_msg *m,
 static uint32_t
 match_resolve_host(const struct match_index *mi, struct span host)
 {
-	uint32_t	id;
+	const struct match_slot	*sl;
+	uint32_t		 id;
 
 	host = span_trim(host);
 	if (host.len == 0 || mi->nhosts == 0)
 		return MATCH_NONE;
 	if ((id = match_find_host(mi, host.p, host.len)) != MATCH_NONE)
 		return id;
-	return match_find_base(mi, host.p, match_host_base(host.p,
-	    host.len));
+	sl = match_find_base(mi, host.p, match_host_base(host.p, host.len));
+	return sl == NULL ? MATCH_NONE : sl->idx - 1;
 }
 
 static void
 match_key_init(struct match_key *k, const struct match_index *mi,
     const struct match_req *r)
 {
-	k->method = r->method;
-	k->path = r->path;
+	k->method = r->method.p == NULL ? SPAN_LIT("") : r->method;
+	k->path = r->path.p == NULL ? SPAN_LIT("") : r->path;
 	match_key_query(k, r->query);
 	k->digest = match_digest(r->content_type, r->body, r->body_len);
 	k->hostid = match_resolve_host(mi, r->host);
@@ -1335,6 +1333,12 @@ match_differs(const struct match_key *k, const struct match_item *it,
 	return d;
 }
 
+static void
+match_json_str(struct buf *out, const char *p, size_t len)
+{
+	json_append_string(out, p == NULL ? "" : p, len);
+}
+
 void
 match_explain_miss(const struct match_index *mi, const struct match_req *r,
     struct buf *out, size_t n)
@@ -1373,28 +1377,28 @@ match_explain_miss(const struct match_index *mi, const struct match_req *r,
 
 	buf_append_str(out, "{\"error\":\"no recorded transaction matches "
 	    "this request\",\"request\":{\"method\":");
-	json_append_string(out, r->method.p, r->method.len);
+	match_json_str(out, r->method.p, r->method.len);
 	buf_append_str(out, ",\"host\":");
-	json_append_string(out, r->host.p, r->host.len);
+	match_json_str(out, r->host.p, r->host.len);
 	buf_append_str(out, ",\"path\":");
-	json_append_string(out, r->path.p, r->path.len);
+	match_json_str(out, r->path.p, r->path.len);
 	buf_append_str(out, ",\"query\":");
-	json_append_string(out, r->query.p, r->query.len);
+	match_json_str(out, r->query.p, r->query.len);
 	buf_append_str(out, "},\"candidates\":[");
 	for (i = 0; i < nbest; i++) {
 		it = &mi->items[best[i]];
 		if (i > 0)
 			buf_append_byte(out, ',');
 		buf_append_str(out, "{\"id\":");
-		json_append_string(out, it->e.id, strlen(it->e.id));
+		match_json_str(out, it->e.id, strlen(it->e.id));
 		buf_printf(out, ",\"line\":%zu,\"method\":", it->e.line);
-		json_append_string(out, it->e.method, it->method_len);
+		match_json_str(out, it->e.method, it->method_len);
 		buf_append_str(out, ",\"host\":");
-		json_append_string(out, it->e.host, it->host_len);
+		match_json_str(out, it->e.host, it->host_len);
 		buf_append_str(out, ",\"path\":");
-		json_append_string(out, it->e.path, it->path_len);
+		match_json_str(out, it->e.path, it->path_len);
 		buf_append_str(out, ",\"query\":");
-		json_append_string(out, it->e.query, it->query_len);
+		match_json_str(out, it->e.query, it->query_len);
 		buf_append_str(out, ",\"differs\":[");
 		d = match_differs(&k, it, &common);
 		first = 1;

@@ -1,0 +1,691 @@
+/*
+ * test-match.c -- unit tests for the responder's index (match.c).
+ *
+ * Transactions are built by hand (no snapshot decoding) and requests are
+ * given as struct match_req spans, or as a hand-filled struct http_msg, so
+ * the tests depend on nothing but match.c and the utilities.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "http.h"
+#include "match.h"
+#include "snap.h"
+#include "xmalloc.h"
+
+#include "unit.h"
+
+#define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
+
+static struct snap_header json_ct[] = {
+	{ (char *)"Content-Type", (char *)"application/json" },
+};
+
+static void
+txn(struct snap_txn *t, size_t line, const char *id, const char *method,
+    const char *target, const char *host, const char *body, int status)
+{
+	memset(t, 0, sizeof *t);
+	t->v = 1;
+	t->line = line;
+	t->id = (char *)id;
+	t->dir = SNAP_DIR_OUT;
+	t->req.method = (char *)method;
+	t->req.target = (char *)target;
+	t->req.host = (char *)host;
+	if (body != NULL) {
+		t->req.body = (char *)body;
+		t->req.body_len = strlen(body);
+		t->req.headers = json_ct;
+		t->req.nheaders = 1;
+	}
+	t->has_res = 1;
+	t->res.status = status;
+	t->res.body = (char *)"ok";
+	t->res.body_len = 2;
+	t->start_us = t->ttfb_us = t->total_us = -1;
+}
+
+static void
+add(struct match_index *mi, const struct snap_txn *t)
+{
+	char	*cause = NULL;
+
+	if (match_index_add(mi, t, &cause) == -1) {
+		UNIT_FAIL("match_index_add: %s", cause);
+		free(cause);
+	}
+}
+
+static void
+add_simple(struct match_index *mi, size_t line, const char *id,
+    const char *method, const char *target, const char *host,
+    const char *body)
+{
+	struct snap_txn	t;
+
+	txn(&t, line, id, method, target, host, body, 200);
+	add(mi, &t);
+}
+
+static struct match_req
+req(const char *method, const char *host, const char *path,
+    const char *query, const char *body)
+{
+	struct match_req	r;
+
+	memset(&r, 0, sizeof r);
+	r.method = span_from_str(method);
+	r.host = span_from_str(host);
+	r.path = span_from_str(path);
+	r.query = span_from_str(query);
+	if (body != NULL) {
+		r.content_type = SPAN_LIT("application/json; charset=utf-8");
+		r.body = body;
+		r.body_len = strlen(body);
+	}
+	return r;
+}
+
+static const char *
+lookup_id(struct match_index *mi, struct match_req r)
+{
+	const struct match_entry	*e;
+	uint64_t			 sig, occ;
+
+	e = match_lookup(mi, &r, &sig, &occ);
+	return e == NULL ? "(none)" : e->id;
+}
+
+static void
+test_hash(void)
+{
+	ASSERT(match_hash(MATCH_HASH_INIT, "", 0) == MATCH_HASH_INIT);
+	ASSERT(match_hash(MATCH_HASH_INIT, "a", 1) ==
+	    UINT64_C(0xaf63dc4c8601ec8c));
+	ASSERT(match_hash(MATCH_HASH_INIT, "foobar", 6) ==
+	    UINT64_C(0x85944171f73967e8));
+}
+
+static void
+test_signature(void)
+{
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct match_req		 r;
+	uint64_t			 sig, occ;
+
+	add_simple(mi, 1, "q", "GET", "/search?b=2&a=1&a=0", "svc", NULL);
+	add_simple(mi, 2, "j", "POST", "/charges",  "svc",
+	    "{\"amount\":1200,\"note\":\"a b\",\"tags\":[1,2]}");
+	add_simple(mi, 3, "big", "GET", "/big?"
+	    "z=1&y=1&x=1&w=1&v=1&u=1&t=1&s=1&r=1&q=1&p=1&o=1&n=1&m=1&l=1&"
+	    "k=1&j=1&i=1&h=1&g=1&f=1&e=1&d=1&c=1&b=1&a=1&"
+	    "z9=1&y9=1&x9=1&w9=1&v9=1&u9=1&t9=1&s9=1&r9=1&q9=1&p9=1&o9=1&"
+	    "n9=1&m9=1&l9=1&k9=1&j9=1&i9=1&h9=1&g9=1&f9=1&e9=1&d9=1&c9=1&"
+	    "b9=1&a9=1&z8=1&y8=1&x8=1&w8=1&v8=1&u8=1&t8=1&s8=1&r8=1&q8=1&"
+	    "p8=1&o8=1&n8=1&m8=1", NULL, NULL);
+	match_index_finish(mi);
+	ASSERT_EQ(match_index_count(mi), 3);
+
+	/* Reordered parameters, empty pieces; equal keys keep their order. */
+	r = req("GET", "", "/search", "a=1&a=0&&b=2&", NULL);
+	e = match_lookup(mi, &r, &sig, &occ);
+	ASSERT(e != NULL);
+	if (e != NULL) {
+		ASSERT_STR_EQ(e->id, "q");
+		ASSERT_STR_EQ(e->query, "a=1&a=0&b=2");
+		ASSERT(sig == e->sig_nohost);
+		ASSERT_EQ(occ, 0);
+	}
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/search", "b=2&a=1&a=0",
+	    NULL)), "q");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/search", "a=0&a=1&b=2",
+	    NULL)), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/search", "a=1&a=0",
+	    NULL)), "(none)");
+
+	/* More parameters than fit on the stack: the merge sort path. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/big",
+	    "a=1&b=1&c=1&d=1&e=1&f=1&g=1&h=1&i=1&j=1&k=1&l=1&m=1&n=1&o=1&"
+	    "p=1&q=1&r=1&s=1&t=1&u=1&v=1&w=1&x=1&y=1&z=1&"
+	    "a9=1&b9=1&c9=1&d9=1&e9=1&f9=1&g9=1&h9=1&i9=1&j9=1&k9=1&l9=1&"
+	    "m9=1&n9=1&o9=1&p9=1&q9=1&r9=1&s9=1&t9=1&u9=1&v9=1&w9=1&x9=1&"
+	    "y9=1&z9=1&m8=1&n8=1&o8=1&p8=1&q8=1&r8=1&s8=1&t8=1&u8=1&v8=1&"
+	    "w8=1&x8=1&y8=1&z8=1", NULL)), "big");
+
+	/* Pretty-printed and compact JSON agree; strings are kept as is. */
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/charges", "",
+	    "{\n  \"amount\": 1200,\n  \"note\": \"a b\",\n"
+	    "  \"tags\": [ 1, 2 ]\n}\n")), "j");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/charges", "",
+	    "{\"amount\":1200,\"note\":\"ab\",\"tags\":[1,2]}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/charges", "",
+	    "{\"amount\":1201,\"note\":\"a b\",\"tags\":[1,2]}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/charges", "", NULL)),
+	    "(none)");
+	/* Different path, method. */
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/charges/", "",
+	    "{\"amount\":1200,\"note\":\"a b\",\"tags\":[1,2]}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("PUT", "", "/charges", "",
+	    "{\"amount\":1200,\"note\":\"a b\",\"tags\":[1,2]}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("get", "", "/search", "a=1&a=0&b=2",
+	    NULL)), "(none)");
+
+	match_index_free(mi);
+}
+
+static void
+test_add_errors(void)
+{
+	struct match_index	*mi = match_index_create();
+	struct snap_txn		 t;
+	char			*cause = NULL;
+
+	txn(&t, 7, "x", "GET", "/", NULL, NULL, 200);
+	t.has_res = 0;
+	ASSERT_EQ(match_index_add(mi, &t, &cause), -1);
+	ASSERT_STR_EQ(cause, "line 7: no response recorded");
+	free(cause);
+	cause = NULL;
+
+	txn(&t, 8, "x", "GET", "/", NULL, NULL, 200);
+	t.dir = SNAP_DIR_IN;
+	ASSERT_EQ(match_index_add(mi, &t, &cause), -1);
+	ASSERT(cause != NULL && strstr(cause, "line 8:") == cause);
+	free(cause);
+
+	ASSERT_EQ(match_index_count(mi), 0);
+	match_index_finish(mi);
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/", "", NULL)), "(none)");
+	match_index_free(mi);
+}
+
+static void
+test_cycling(void)
+{
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct match_req		 r;
+	uint64_t			 sig, occ, first = 0;
+	const char			*want[] = { "c0", "c1", "c2", "c0" };
+	size_t				 i;
+
+	add_simple(mi, 1, "c0", "GET", "/n", NULL, NULL);
+	add_simple(mi, 2, "other", "GET", "/m", NULL, NULL);
+	add_simple(mi, 3, "c1", "GET", "/n", NULL, NULL);
+	add_simple(mi, 4, "c2", "GET", "/n", NULL, NULL);
+	match_index_finish(mi);
+
+	r = req("GET", "localhost:18080", "/n", "", NULL);
+	for (i = 0; i < NITEMS(want); i++) {
+		e = match_lookup(mi, &r, &sig, &occ);
+		ASSERT(e != NULL);
+		if (e == NULL)
+			continue;
+		ASSERT_STR_EQ(e->id, want[i]);
+		ASSERT_EQ(occ, i);
+		if (i == 0)
+			first = sig;
+		ASSERT(sig == first);
+	}
+	/* Another signature has its own cursor. */
+	e = match_lookup(mi, &(struct match_req){ .method = SPAN_LIT("GET"),
+	    .path = SPAN_LIT("/m") }, &sig, &occ);
+	ASSERT(e != NULL && strcmp(e->id, "other") == 0 && occ == 0);
+	match_index_free(mi);
+}
+
+static void
+test_hosts(void)
+{
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct snap_txn			 t;
+	struct snap_header		 h[] = {
+		{ (char *)"Accept", (char *)"*/*" },
+		{ (char *)"Host", (char *)"Api.Example:443" },
+	};
+
+	add_simple(mi, 1, "pay", "GET", "/status", "payments.internal", NULL);
+	add_simple(mi, 2, "inv", "GET", "/status", "inventory.internal:8080",
+	    NULL);
+	add_simple(mi, 3, "pay-only", "GET", "/charges", "Payments.Internal",
+	    NULL);
+	txn(&t, 4, "hdr", "GET", "/h", NULL, NULL, 200);
+	t.req.headers = h;
+	t.req.nheaders = NITEMS(h);
+	add(mi, &t);
+	add_simple(mi, 5, "abs", "GET", "http://user@Abs.Example/x?b=1&a=2",
+	    NULL, NULL);
+	add_simple(mi, 6, "abs-root", "GET", "https://root.example?q=1", NULL,
+	    NULL);
+	add_simple(mi, 7, "v6", "GET", "/v6", "[::1]:9000", NULL);
+	match_index_finish(mi);
+
+	/* A recorded host: only its transactions. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "payments.internal", "/status",
+	    "", NULL)), "pay");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "payments.internal", "/status",
+	    "", NULL)), "pay");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "inventory.internal:8080",
+	    "/status", "", NULL)), "inv");
+	/* Up to the port, either side, any case. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "PAYMENTS.internal:8080",
+	    "/status", "", NULL)), "pay");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "inventory.internal",
+	    "/status", "", NULL)), "inv");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "[::1]", "/v6", "", NULL)),
+	    "v6");
+	/* A known host does not get another host's transactions. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "inventory.internal",
+	    "/charges", "", NULL)), "(none)");
+	/* An unknown host: host-agnostic, recorded order across hosts. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "127.0.0.1:18080", "/status",
+	    "", NULL)), "pay");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "127.0.0.1:18080", "/status",
+	    "", NULL)), "inv");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/status", "", NULL)),
+	    "pay");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "decoy", "/charges", "",
+	    NULL)), "pay-only");
+
+	/* Recorded host from the Host header and from absolute-form. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "api.example", "/h", "",
+	    NULL)), "hdr");
+	e = match_lookup(mi, &(struct match_req){ .method = SPAN_LIT("GET"),
+	    .host = SPAN_LIT("abs.example"), .path = SPAN_LIT("/x"),
+	    .query = SPAN_LIT("a=2&b=1") }, NULL, NULL);
+	ASSERT(e != NULL);
+	if (e != NULL) {
+		ASSERT_STR_EQ(e->id, "abs");
+		ASSERT_STR_EQ(e->host, "abs.example");
+		ASSERT_STR_EQ(e->path, "/x");
+		ASSERT_STR_EQ(e->query, "a=2&b=1");
+	}
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "root.example", "/", "q=1",
+	    NULL)), "abs-root");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "x", "/h", "", NULL)), "hdr");
+	match_index_free(mi);
+}
+
+static void
+test_hosts_port_preference(void)
+{
+	struct match_index	*mi = match_index_create();
+
+	add_simple(mi, 1, "p443", "GET", "/a", "svc:443", NULL);
+	add_simple(mi, 2, "plain", "GET", "/a", "svc", NULL);
+	add_simple(mi, 3, "p8443", "GET", "/a", "svc:8443", NULL);
+	match_index_finish(mi);
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "svc:443", "/a", "", NULL)),
+	    "p443");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "svc:8443", "/a", "", NULL)),
+	    "p8443");
+	/* Not recorded with this port: the host recorded without one. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "svc:9", "/a", "", NULL)),
+	    "plain");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "SVC", "/a", "", NULL)),
+	    "plain");
+	match_index_free(mi);
+}
+
+static const struct match_entry *
+one_entry(struct match_index *mi, struct snap_txn *t)
+{
+	struct match_req	r;
+
+	add(mi, t);
+	match_index_finish(mi);
+	r = req("GET", "", "/", "", NULL);
+	return match_lookup(mi, &r, NULL, NULL);
+}
+
+static void
+test_head(void)
+{
+	struct match_index		*mi;
+	const struct match_entry	*e;
+	struct snap_txn			 t;
+	struct snap_header		 h1[] = {
+		{ (char *)"Content-Type", (char *)"application/json" },
+		{ (char *)"content-length", (char *)"999" },
+		{ (char *)"X-A", (char *)"1" },
+		{ (char *)"Content-Length", (char *)"999" },
+		{ (char *)"Set-Cookie", (char *)"a=1" },
+		{ (char *)"Set-Cookie", (char *)"b=2" },
+	};
+	struct snap_header		 h2[] = {
+		{ (char *)"Transfer-Encoding", (char *)"chunked" },
+		{ (char *)"X-B", (char *)"2" },
+		{ (char *)"Connection", (char *)"keep-alive" },
+		{ (char *)"keep-alive", (char *)"timeout=5" },
+		{ (char *)"Bad Name", (char *)"x" },
+		{ (char *)"X-Bad", (char *)"a\r\nInjected: 1" },
+		{ (char *)"Date", (char *)"Thu, 26 Nov 2026 05:01:02 GMT" },
+	};
+	struct snap_header		 h3[] = {
+		{ (char *)"Content-Length", (char *)"0" },
+		{ (char *)"X-C", (char *)"3" },
+	};
+
+	/* Order kept, duplicates kept, Content-Length replaced in place. */
+	mi = match_index_create();
+	txn(&t, 1, "a", "GET", "/", NULL, NULL, 201);
+	t.res.reason = (char *)"Created";
+	t.res.headers = h1;
+	t.res.nheaders = NITEMS(h1);
+	t.res.body = (char *)"hello";
+	t.res.body_len = 5;
+	t.total_us = 9140;
+	e = one_entry(mi, &t);
+	ASSERT(e != NULL);
+	if (e != NULL) {
+		ASSERT_MEM_EQ(e->head, e->head_len, "HTTP/1.1 201 Created\r\n"
+		    "Content-Type: application/json\r\n"
+		    "content-length: 5\r\n"
+		    "X-A: 1\r\n"
+		    "Set-Cookie: a=1\r\n"
+		    "Set-Cookie: b=2\r\n");
+		ASSERT_MEM_EQ(e->body, e->body_len, "hello");
+		ASSERT_EQ(e->status, 201);
+		ASSERT_EQ(e->total_us, 9140);
+		ASSERT_EQ(e->line, 1);
+	}
+	match_index_free(mi);
+
+	/* Framing headers dropped, Content-Length appended, reason filled. */
+	mi = match_index_create();
+	txn(&t, 2, NULL, "GET", "/", NULL, NULL, 200);
+	t.res.headers = h2;
+	t.res.nheaders = NITEMS(h2);
+	t.res.body = (char *)"abc";
+	t.res.body_len = 3;
+	e = one_entry(mi, &t);
+	ASSERT(e != NULL);
+	if (e != NULL) {
+		ASSERT_MEM_EQ(e->head, e->head_len, "HTTP/1.1 200 OK\r\n"
+		    "X-B: 2\r\n"
+		    "Date: Thu, 26 Nov 2026 05:01:02 GMT\r\n"
+		    "Content-Length: 3\r\n");
+		ASSERT_MEM_EQ(e->body, e->body_len, "abc");
+		ASSERT_STR_EQ(e->id, "line 2");
+		ASSERT_EQ(e->total_us, -1);
+	}
+	match_index_free(mi);
+
+	/* Empty body: Content-Length 0, body NULL; empty reason filled. */
+	mi = match_index_create();
+	txn(&t, 3, "c", "GET", "/", NULL, NULL, 404);
+	t.res.reason = (char *)"";
+	t.res.body = NULL;
+	t.res.body_len = 0;
+	e = one_entry(mi, &t);
+	ASSERT(e != NULL);
+	if (e != NULL) {
+		ASSERT_MEM_EQ(e->head, e->head_len, "HTTP/1.1 404 Not Found\r\n"
+		    "Content-Length: 0\r\n");
+		ASSERT(e->body == NULL && e->body_len == 0);
+	}
+	match_index_free(mi);
+
+	/* 204: no Content-Length at all, no body. */
+	mi = match_index_create();
+	txn(&t, 4, "d", "GET", "/", NULL, NULL, 204);
+	t.res.headers = h3;
+	t.res.nheaders = NITEMS(h3);
+	e = one_entry(mi, &t);
+	ASSERT(e != NULL);
+	if (e != NULL) {
+		ASSERT_MEM_EQ(e->head, e->head_len,
+		    "HTTP/1.1 204 No Content\r\nX-C: 3\r\n");
+		ASSERT(e->body == NULL && e->body_len == 0);
+	}
+	match_index_free(mi);
+
+	/* An unknown status without a reason keeps the space. */
+	mi = match_index_create();
+	txn(&t, 5, "e", "GET", "/", NULL, NULL, 299);
+	e = one_entry(mi, &t);
+	ASSERT(e != NULL);
+	if (e != NULL)
+		ASSERT_MEM_EQ(e->head, e->head_len, "HTTP/1.1 299 \r\n"
+		    "Content-Length: 2\r\n");
+	match_index_free(mi);
+}
+
+static void
+test_from_http(void)
+{
+	struct http_msg		 m;
+	struct match_req	 r;
+
+	memset(&m, 0, sizeof m);
+	m.method = SPAN_LIT("POST");
+	m.target = SPAN_LIT("/v1/charges?b=1");
+	m.path = SPAN_LIT("/v1/charges");
+	m.query = SPAN_LIT("b=1");
+	m.host = SPAN_LIT("Payments:8080");
+	m.headers[0].name = SPAN_LIT("Accept");
+	m.headers[0].value = SPAN_LIT("*/*");
+	m.headers[1].name = SPAN_LIT("content-type");
+	m.headers[1].value = SPAN_LIT("application/json");
+	m.nheaders = 2;
+	match_req_from_http(&r, &m, "{}", 2);
+	ASSERT_SPAN_EQ(r.method, "POST");
+	ASSERT_SPAN_EQ(r.host, "Payments:8080");
+	ASSERT_SPAN_EQ(r.path, "/v1/charges");
+	ASSERT_SPAN_EQ(r.query, "b=1");
+	ASSERT_SPAN_EQ(r.content_type, "application/json");
+	ASSERT_MEM_EQ(r.body, r.body_len, "{}");
+
+	/* Absolute-form: the authority wins over Host. */
+	m.target = SPAN_LIT("http://u@Abs.Example:80/x?y");
+	m.scheme = SPAN_LIT("http");
+	m.authority = SPAN_LIT("u@Abs.Example:80");
+	m.path = SPAN_LIT("/x");
+	m.query = SPAN_LIT("y");
+	match_req_from_http(&r, &m, NULL, 0);
+	ASSERT_SPAN_EQ(r.host, "Abs.Example:80");
+	ASSERT_SPAN_EQ(r.path, "/x");
+	/* Even when the parser left scheme and authority in path. */
+	m.path = SPAN_LIT("http://u@Abs.Example:80/x");
+	match_req_from_http(&r, &m, NULL, 0);
+	ASSERT_SPAN_EQ(r.path, "/x");
+	m.path = SPAN_LIT("http://u@Abs.Example:80");
+	match_req_from_http(&r, &m, NULL, 0);
+	ASSERT_SPAN_EQ(r.path, "/");
+}
+
+static void
+test_closest(void)
+{
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct match_req		 r;
+
+	add_simple(mi, 1, "orders", "GET", "/v1/users/u123/orders", NULL,
+	    NULL);
+	add_simple(mi, 2, "orders-page", "GET",
+	    "/v1/users/u123/orders?page=2", NULL, NULL);
+	add_simple(mi, 3, "user", "GET", "/v1/users/u123", NULL, NULL);
+	add_simple(mi, 4, "post", "POST", "/v1/users/u123/orders", NULL, NULL);
+	match_index_finish(mi);
+
+	r = req("GET", "", "/v1/users/u456/orders", "", NULL);
+	ASSERT(match_lookup(mi, &r, NULL, NULL) == NULL);
+	e = match_closest(mi, &r);
+	ASSERT(e != NULL && strcmp(e->id, "orders") == 0);
+	r = req("GET", "", "/v1/users/u456/orders", "page=2", NULL);
+	e = match_closest(mi, &r);
+	ASSERT(e != NULL && strcmp(e->id, "orders-page") == 0);
+	r = req("POST", "", "/v1/users/9/orders", "", NULL);
+	e = match_closest(mi, &r);
+	ASSERT(e != NULL && strcmp(e->id, "post") == 0);
+
+	/* Another segment count, a differing word segment, another method. */
+	r = req("GET", "", "/v1/users/u456/orders/7", "", NULL);
+	ASSERT(match_closest(mi, &r) == NULL);
+	r = req("GET", "", "/v1/accounts/u456/orders", "", NULL);
+	ASSERT(match_closest(mi, &r) == NULL);
+	r = req("GET", "", "/v1/users/me/orders", "", NULL);
+	ASSERT(match_closest(mi, &r) == NULL);
+	r = req("DELETE", "", "/v1/users/u456", "", NULL);
+	ASSERT(match_closest(mi, &r) == NULL);
+	match_index_free(mi);
+}
+
+static void
+test_explain(void)
+{
+	struct match_index	*mi = match_index_create();
+	struct match_req	 r;
+	struct buf		 b;
+
+	add_simple(mi, 1, "customers", "GET", "/v1/customers", "pay", NULL);
+	add_simple(mi, 2, "create", "POST", "/v1/charges", "pay", "{}");
+	add_simple(mi, 3, "list", "GET", "/v1/charges?limit=10", "pay",
+	    NULL);
+	add_simple(mi, 4, "other", "GET", "/v1/charges", "inv", NULL);
+	match_index_finish(mi);
+
+	buf_init(&b);
+	r = req("GET", "pay", "/v1/charges", "limit=5", NULL);
+	match_explain_miss(mi, &r, &b, 2);
+	ASSERT_STR_EQ(b.data, "{\"error\":\"no recorded transaction matches "
+	    "this request\",\"request\":{\"method\":\"GET\",\"host\":\"pay\","
+	    "\"path\":\"/v1/charges\",\"query\":\"limit=5\"},\"candidates\":["
+	    "{\"id\":\"list\",\"line\":3,\"method\":\"GET\",\"host\":\"pay\","
+	    "\"path\":\"/v1/charges\",\"query\":\"limit=10\","
+	    "\"differs\":[\"query\"]},"
+	    "{\"id\":\"other\",\"line\":4,\"method\":\"GET\",\"host\":\"inv\","
+	    "\"path\":\"/v1/charges\",\"query\":\"\","
+	    "\"differs\":[\"host\",\"query\"]}]}");
+
+	/*
+	 * Unknown host: the host never differs; equal scores keep recorded
+	 * order; strings are escaped.
+	 */
+	buf_reset(&b);
+	r = req("GET", "x\"y", "/v1/cust\"omers", "", NULL);
+	match_explain_miss(mi, &r, &b, 1);
+	ASSERT_STR_EQ(b.data, "{\"error\":\"no recorded transaction matches "
+	    "this request\",\"request\":{\"method\":\"GET\",\"host\":\"x\\\"y\","
+	    "\"path\":\"/v1/cust\\\"omers\",\"query\":\"\"},\"candidates\":["
+	    "{\"id\":\"customers\",\"line\":1,\"method\":\"GET\","
+	    "\"host\":\"pay\",\"path\":\"/v1/customers\",\"query\":\"\","
+	    "\"differs\":[\"path\"]}]}");
+
+	buf_reset(&b);
+	match_explain_miss(mi, &r, &b, 0);
+	ASSERT(strstr(b.data, "\"candidates\":[]}") != NULL);
+	buf_free(&b);
+	match_index_free(mi);
+
+	/* An empty index. */
+	mi = match_index_create();
+	match_index_finish(mi);
+	buf_init(&b);
+	match_explain_miss(mi, &r, &b, 3);
+	ASSERT(strstr(b.data, "\"candidates\":[]}") != NULL);
+	ASSERT(match_closest(mi, &r) == NULL);
+	buf_free(&b);
+	match_index_free(mi);
+}
+
+#define THREADS		4
+#define PER_THREAD	10000
+
+struct worker {
+	struct match_index	*mi;
+	size_t			 counts[3];
+	unsigned char		*seen;
+	int			 bad;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker			*w = arg;
+	const struct match_entry	*e;
+	struct match_req		 r;
+	uint64_t			 sig, occ;
+	size_t				 i;
+
+	r = req("GET", "127.0.0.1", "/t", "", NULL);
+	for (i = 0; i < PER_THREAD; i++) {
+		e = match_lookup(w->mi, &r, &sig, &occ);
+		if (e == NULL || e->id[0] != 't' || occ >= THREADS * PER_THREAD ||
+		    (size_t)(e->id[1] - '0') != occ % 3) {
+			w->bad++;
+			continue;
+		}
+		w->counts[e->id[1] - '0']++;
+		w->seen[occ]++;	/* each occurrence is fetched once */
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	struct match_index	*mi = match_index_create();
+	struct worker		 w[THREADS];
+	pthread_t		 tid[THREADS];
+	unsigned char		*seen;
+	size_t			 i, j, total[3] = { 0, 0, 0 }, dup = 0;
+	const size_t		 n = THREADS * PER_THREAD;
+	int			 bad = 0;
+
+	add_simple(mi, 1, "t0", "GET", "/t", "svc", NULL);
+	add_simple(mi, 2, "t1", "GET", "/t", "svc2", NULL);
+	add_simple(mi, 3, "t2", "GET", "/t", NULL, NULL);
+	match_index_finish(mi);
+
+	seen = xcalloc(n, 1);
+	for (i = 0; i < THREADS; i++) {
+		memset(&w[i], 0, sizeof w[i]);
+		w[i].mi = mi;
+		w[i].seen = seen;
+		if (pthread_create(&tid[i], NULL, worker_main, &w[i]) != 0)
+			UNIT_FAIL("pthread_create");
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(tid[i], NULL);
+		bad += w[i].bad;
+		for (j = 0; j < 3; j++)
+			total[j] += w[i].counts[j];
+	}
+	for (i = 0; i < n; i++) {
+		if (seen[i] != 1)
+			dup++;
+	}
+	ASSERT_EQ(bad, 0);
+	ASSERT_EQ(dup, 0);
+	for (j = 0; j < 3; j++)
+		ASSERT_EQ(total[j], n / 3 + (j < n % 3));
+	free(seen);
+	match_index_free(mi);
+}
+
+int
+main(void)
+{
+	test_hash();
+	test_signature();
+	test_add_errors();
+	test_cycling();
+	test_hosts();
+	test_hosts_port_preference();
+	test_head();
+	test_from_http();
+	test_closest();
+	test_explain();
+	test_threads();
+	UNIT_DONE();
+}
