@@ -145,6 +145,20 @@ raw() {
 	' raw "$port" "$file"
 }
 
+# trickle PORT FILE [DELAY]: like raw, but one byte per write, DELAY
+# seconds apart (default 0.001), to exercise partial reads.
+trickle() {
+	local port=$1 file=$2 delay=${3:-0.001}
+	timeout 60 bash -c '
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 3
+		while IFS= read -r -d "" -n 1 c; do
+			if [ -z "$c" ]; then printf "\\0"; else printf "%s" "$c"; fi
+			sleep "$3"
+		done <"$2" >&3
+		cat <&3
+	' trickle "$port" "$file" "$delay"
+}
+
 # status_of FILE: the status code of the first response in FILE.
 status_of() {
 	head -c 64 "$1" | sed -n '1s/^HTTP\/1\.[01] \([0-9][0-9][0-9]\).*/\1/p'

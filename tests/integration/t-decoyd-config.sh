@@ -1,0 +1,54 @@
+#!/bin/bash
+# decoyd: -n checks a configuration; bad keys and values are reported with
+# file:line:column and exit status 2; a good one serves until SIGTERM.
+. "$(dirname "$0")/lib.sh"
+
+cat >"$T/snap.jsonl" <<'EOF2'
+{"v":1,"id":"t-1","dir":"out","req":{"method":"GET","target":"/ping"},"res":{"status":200,"body":"pong"}}
+EOF2
+cat >"$T/good.yaml" <<EOF2
+snapshot: snap.jsonl
+listen: 127.0.0.1:0
+unmatched: closest
+workers: 2
+port_file: $T/decoyd.port
+log_level: info
+limits:
+  max_head: 8KiB
+  header_timeout: 5s
+EOF2
+"$DECOYD" -n -c "$T/good.yaml" >"$T/n.out" 2>&1
+check "decoyd -n accepts a good configuration" [ $? -eq 0 ]
+check "decoyd -n says configuration OK" grep -q 'configuration OK' "$T/n.out"
+
+cat >"$T/bad.yaml" <<'EOF2'
+snapshot: snap.jsonl
+listen: 127.0.0.1:0
+unmached: 404
+workers: many
+limits:
+  max_head: huge
+EOF2
+"$DECOYD" -n -c "$T/bad.yaml" >"$T/bad.out" 2>&1
+check "bad configuration: exit 2" [ $? -eq 2 ]
+check "unknown key named with line and column" grep -q 'bad.yaml:3:1: unknown key "unmached"' "$T/bad.out"
+check "bad value named with line and column" grep -q 'bad.yaml:4:10: workers' "$T/bad.out"
+check "nested bad value reported too" grep -q 'bad.yaml:6:13: max_head' "$T/bad.out"
+
+printf 'snapshot: missing.jsonl\nlisten: 127.0.0.1:0\n' >"$T/nosnap.yaml"
+"$DECOYD" -n -c "$T/nosnap.yaml" >"$T/nosnap.out" 2>&1
+check "missing snapshot: exit 2" [ $? -eq 2 ]
+check "missing snapshot named" grep -q 'missing.jsonl' "$T/nosnap.out"
+
+printf 'snapshot: [oops\n' >"$T/syntax.yaml"
+"$DECOYD" -n -c "$T/syntax.yaml" >"$T/syntax.out" 2>&1
+check "YAML syntax error: exit 2 with position" \
+    grep -q 'syntax.yaml:[0-9]*:[0-9]*:' "$T/syntax.out"
+
+start_bg d "$T/decoyd.port" "$DECOYD" -c "$T/good.yaml"
+b=$(curl -s "http://127.0.0.1:$PORT_d/ping")
+check "decoyd serves the snapshot" [ "$b" = pong ]
+stop "$PID_d"
+check "decoyd exits 0 on SIGTERM" [ $? -eq 0 ]
+
+done_testing
