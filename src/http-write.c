@@ -110,6 +110,8 @@ http_append_safe(struct buf *b, struct span s)
 {
 	size_t	i, start = 0;
 
+	if (s.len == 0)
+		return;
 	for (i = 0; i < s.len; i++) {
 		if (s.p[i] != '\r' && s.p[i] != '\n' && s.p[i] != '\0')
 			continue;
