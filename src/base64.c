@@ -92,7 +92,7 @@ base64_decode(struct buf *out, const char *s, size_t len, size_t *erroff)
 	if (len % 4 != 0) {
 		/* Point at the first bad character if there is one. */
 		for (j = 0; j < len; j++) {
-			if (base64_value[u[j]] == 0)
+			if (base64_value[u[j]] == 0 && u[j] != '=')
 				return base64_fail(erroff, j);
 		}
 		return base64_fail(erroff, len);

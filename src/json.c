@@ -373,7 +373,8 @@ json_object_next(struct json_parser *p, struct json_value *key)
 		return -1;
 	json_ws(p);
 	if (p->off >= p->len)
-		return json_unexpected(p, "a member or '}'");
+		return json_unexpected(p, p->first ? "a member name or '}'" :
+		    "',' or '}'");
 	c = p->buf[p->off];
 	if (c == '}') {
 		p->off++;
@@ -415,7 +416,8 @@ json_array_next(struct json_parser *p)
 		return -1;
 	json_ws(p);
 	if (p->off >= p->len)
-		return json_unexpected(p, "a value or ']'");
+		return json_unexpected(p, p->first ? "a value or ']'" :
+		    "',' or ']'");
 	c = p->buf[p->off];
 	if (c == ']') {
 		p->off++;

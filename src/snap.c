@@ -240,8 +240,9 @@ static int
 snap_read_body(struct json_parser *p, int b64, char **body, size_t *len)
 {
 	struct buf	b, raw;
-	size_t		off, erroff, rawlen;
+	size_t		off, erroff;
 	const char	*name = b64 ? "body_b64" : "body";
+	int		escaped;
 
 	if (json_peek(p) != JSON_STRING)
 		return json_fail(p, p->off, "\"%s\" must be a string", name);
@@ -257,12 +258,12 @@ snap_read_body(struct json_parser *p, int b64, char **body, size_t *len)
 			buf_free(&raw);
 			return -1;
 		}
-		rawlen = p->off - off - 2;
+		/* Escapes shift offsets; then point at the string. */
+		escaped = p->off - off - 2 != raw.len;
 		if (base64_decode(&b, raw.data, raw.len, &erroff) == -1) {
 			buf_free(&raw);
 			buf_free(&b);
-			/* Escapes shift offsets; then point at the string. */
-			if (rawlen != raw.len)
+			if (escaped)
 				return json_fail(p, off, "bad base64 in \"%s\"",
 				    name);
 			return json_fail(p, off + 1 + erroff,

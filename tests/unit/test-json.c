@@ -1,0 +1,344 @@
+/*
+ * test-json.c -- the strict JSON reader and string writer, and base64.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "buf.h"
+#include "json.h"
+#include "unit.h"
+
+/* Parses s as one value (skipping it) and expects success or the error
+ * offset err_off (-1 for success). */
+static int
+skip_one(const char *s, size_t len, size_t *err_off)
+{
+	struct json_parser	p;
+
+	json_init(&p, s, len);
+	if (json_skip(&p, NULL) == -1 || json_finish(&p) == -1) {
+		*err_off = p.error_off;
+		return -1;
+	}
+	return 0;
+}
+
+#define ACCEPT(s) do {							\
+	size_t e_ = 0;							\
+	ASSERT_EQ(skip_one((s), sizeof(s) - 1, &e_), 0);		\
+} while (0)
+
+#define REJECT(s, off) do {						\
+	size_t e_ = 0;							\
+	ASSERT_EQ(skip_one((s), sizeof(s) - 1, &e_), -1);		\
+	ASSERT_EQ(e_, (off));						\
+} while (0)
+
+static void
+test_skip(void)
+{
+	ACCEPT("{}");
+	ACCEPT(" [ ] ");
+	ACCEPT("{\"a\":[1,-2.5e+3,0,true,false,null,\"x\"],\"b\":{}}");
+	ACCEPT("9007199254740993");
+	ACCEPT("-0.0E-0");
+	ACCEPT("\"\\ud83d\\ude00 \\u00e9 \xc3\xa9 \xf0\x9f\x98\x80\"");
+	ACCEPT("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"");
+
+	REJECT("", 0);
+	REJECT("{", 1);
+	REJECT("{\"a\"}", 4);
+	REJECT("{\"a\":1,}", 7);
+	REJECT("{,}", 1);
+	REJECT("[1,]", 3);
+	REJECT("[1 2]", 3);
+	REJECT("{\"a\":1 \"b\":2}", 7);
+	REJECT("01", 1);
+	REJECT("1.", 0);
+	REJECT("-", 0);
+	REJECT("1e", 0);
+	REJECT("+1", 0);
+	REJECT("tru", 0);
+	REJECT("nul", 0);
+	REJECT("[truex]", 5);
+	REJECT("\"abc", 0);
+	REJECT("\"a\tb\"", 2);
+	REJECT("\"\\x\"", 1);
+	REJECT("\"\\u12G4\"", 1);
+	REJECT("\"\\ud800\"", 1);
+	REJECT("\"\\ud800\\u0041\"", 1);
+	REJECT("\"\\udc00\"", 1);
+	REJECT("\"ab\\ud83d\"", 3);
+	REJECT("\"\xc0\xaf\"", 1);		/* overlong '/' */
+	REJECT("\"\xed\xa0\x80\"", 1);		/* encoded surrogate */
+	REJECT("\"\xf4\x90\x80\x80\"", 1);	/* past U+10FFFF */
+	REJECT("\"\xe2\x82\"", 1);		/* truncated */
+	REJECT("\"\x80\"", 1);
+	REJECT("{} x", 3);
+	REJECT("{'a':1}", 1);
+}
+
+static void
+test_depth(void)
+{
+	char	deep[JSON_MAX_DEPTH + 2], ok[2 * JSON_MAX_DEPTH];
+	size_t	i, e = 0;
+
+	for (i = 0; i < JSON_MAX_DEPTH; i++) {
+		ok[i] = '[';
+		ok[2 * JSON_MAX_DEPTH - 1 - i] = ']';
+	}
+	ASSERT_EQ(skip_one(ok, sizeof ok, &e), 0);
+	memset(deep, '[', sizeof deep);
+	ASSERT_EQ(skip_one(deep, sizeof deep, &e), -1);
+	ASSERT_EQ(e, JSON_MAX_DEPTH);
+}
+
+static void
+test_read(void)
+{
+	struct json_parser	p;
+	struct json_value	key, v;
+	struct buf		b;
+	int64_t			n;
+	int			bl, r;
+	size_t			off;
+	const char		*s;
+
+	s = "{\"s\":\"a\\u0000b\\n\\ud83d\\ude00\",\"n\":-9223372036854775808,"
+	    "\"t\":true,\"x\":{\"y\":[1,2]},\"\\u006e\":1}";
+	json_init(&p, s, strlen(s));
+	buf_init(&b);
+	ASSERT_EQ(json_object_enter(&p), 0);
+	ASSERT_EQ(json_object_next(&p, &key), 1);
+	ASSERT(json_string_eq(&key, "s"));
+	ASSERT_EQ(json_peek(&p), JSON_STRING);
+	ASSERT_EQ(json_read_string(&p, &b, &off), 0);
+	ASSERT_EQ(off, 5);
+	ASSERT_EQ(b.len, 8);
+	ASSERT(memcmp(b.data, "a\0b\n\xf0\x9f\x98\x80", 8) == 0);
+	ASSERT_EQ(json_object_next(&p, &key), 1);
+	ASSERT(json_string_eq(&key, "n"));
+	ASSERT_EQ(json_read_int64(&p, &n), 0);
+	ASSERT(n == INT64_MIN);
+	ASSERT_EQ(json_object_next(&p, &key), 1);
+	ASSERT_EQ(json_read_bool(&p, &bl), 0);
+	ASSERT_EQ(bl, 1);
+	ASSERT_EQ(json_object_next(&p, &key), 1);
+	ASSERT(json_string_eq(&key, "x"));
+	ASSERT(!json_string_eq(&key, "xy"));
+	ASSERT_EQ(json_skip(&p, &v), 0);
+	ASSERT_EQ(v.type, JSON_OBJECT);
+	ASSERT_MEM_EQ(v.p, v.len, "{\"y\":[1,2]}");
+	ASSERT_EQ(json_object_next(&p, &key), 1);
+	ASSERT(json_string_eq(&key, "n"));	/* escaped key */
+	ASSERT_SPAN_EQ(((struct span){ key.p, key.len }), "\"\\u006e\"");
+	ASSERT_EQ(json_skip(&p, NULL), 0);
+	ASSERT_EQ(json_object_next(&p, &key), 0);
+	ASSERT_EQ(json_finish(&p), 0);
+	ASSERT_EQ(p.depth, 0);
+
+	/* Arrays. */
+	s = "[ 1 , 2 ]";
+	json_init(&p, s, strlen(s));
+	ASSERT_EQ(json_array_enter(&p), 0);
+	ASSERT_EQ(json_array_next(&p), 1);
+	ASSERT_EQ(json_read_int64(&p, &n), 0);
+	ASSERT_EQ(n, 1);
+	ASSERT_EQ(json_array_next(&p), 1);
+	ASSERT_EQ(json_read_int64(&p, &n), 0);
+	ASSERT_EQ(n, 2);
+	ASSERT_EQ(json_array_next(&p), 0);
+	ASSERT_EQ(json_finish(&p), 0);
+
+	/* Integers: exact, bounded, no fractions. */
+	s = "9223372036854775807";
+	json_init(&p, s, strlen(s));
+	ASSERT_EQ(json_read_int64(&p, &n), 0);
+	ASSERT(n == INT64_MAX);
+	s = "9223372036854775808";
+	json_init(&p, s, strlen(s));
+	ASSERT_EQ(json_read_int64(&p, &n), -1);
+	ASSERT_STR_EQ(p.error, "integer out of range");
+	s = "-9223372036854775809";
+	json_init(&p, s, strlen(s));
+	ASSERT_EQ(json_read_int64(&p, &n), -1);
+	s = "1.0";
+	json_init(&p, s, strlen(s));
+	ASSERT_EQ(json_read_int64(&p, &n), -1);
+	ASSERT_STR_EQ(p.error, "expected an integer");
+	s = "1e3";
+	json_init(&p, s, strlen(s));
+	ASSERT_EQ(json_read_int64(&p, &n), -1);
+	s = "\"1\"";
+	json_init(&p, s, strlen(s));
+	ASSERT_EQ(json_read_int64(&p, &n), -1);
+	ASSERT_EQ(p.error_off, 0);
+	ASSERT_EQ(json_number_to_int64("9007199254740993", 16, &n), 0);
+	ASSERT(n == 9007199254740993LL);
+	ASSERT_EQ(json_number_to_int64("", 0, &n), -1);
+	ASSERT_EQ(json_number_to_int64("-", 1, &n), -1);
+
+	/* Wrong types. */
+	s = "1";
+	json_init(&p, s, strlen(s));
+	ASSERT_EQ(json_read_string(&p, &b, NULL), -1);
+	ASSERT_STR_EQ(p.error, "unexpected '1', expected a string");
+	s = "nul";
+	json_init(&p, s, strlen(s));
+	ASSERT_EQ(json_read_bool(&p, &bl), -1);
+	s = "fals";
+	json_init(&p, s, strlen(s));
+	ASSERT_EQ(json_read_bool(&p, &bl), -1);
+	ASSERT_STR_EQ(p.error, "bad literal, expected false");
+
+	/* json_fail keeps the first error. */
+	json_init(&p, "x", 1);
+	ASSERT_EQ(json_fail(&p, 3, "first %d", 1), -1);
+	ASSERT_EQ(json_fail(&p, 5, "second"), -1);
+	ASSERT_STR_EQ(p.error, "first 1");
+	ASSERT_EQ(p.error_off, 3);
+	ASSERT_EQ(json_object_next(&p, &key), -1);
+	r = json_peek(&p);
+	ASSERT_EQ(r, JSON_INVALID);
+	buf_free(&b);
+}
+
+static void
+test_write(void)
+{
+	struct json_parser	p;
+	struct buf		b, d;
+	const char		all[] = "a\"b\\c\x01\x1f\n\r\t\b\f\x7f/\0z";
+
+	buf_init(&b);
+	buf_init(&d);
+	json_append_string(&b, all, sizeof all - 1);
+	ASSERT_STR_EQ(b.data, "\"a\\\"b\\\\c\\u0001\\u001f\\n\\r\\t\\b\\f\x7f/"
+	    "\\u0000z\"");
+	/* And it reads back to the same bytes. */
+	json_init(&p, b.data, b.len);
+	ASSERT_EQ(json_read_string(&p, &d, NULL), 0);
+	ASSERT_EQ(d.len, sizeof all - 1);
+	ASSERT(memcmp(d.data, all, d.len) == 0);
+
+	/* UTF-8 passes through; stray bytes become \u00XX. */
+	buf_reset(&b);
+	json_append_string(&b, "\xc3\xa9\xf0\x9f\x98\x80", 6);
+	ASSERT_STR_EQ(b.data, "\"\xc3\xa9\xf0\x9f\x98\x80\"");
+	buf_reset(&b);
+	json_append_string(&b, "a\xff\xc3", 3);
+	ASSERT_STR_EQ(b.data, "\"a\\u00ff\\u00c3\"");
+	json_init(&p, b.data, b.len);
+	ASSERT_EQ(json_skip(&p, NULL), 0);
+	buf_reset(&b);
+	json_append_string(&b, "", 0);
+	ASSERT_STR_EQ(b.data, "\"\"");
+	buf_free(&b);
+	buf_free(&d);
+}
+
+/* Every truncation of a valid document, each placed right before an
+ * unreadable page, must fail cleanly without reading past its end. */
+static void
+test_truncations(void)
+{
+	const char	 doc[] = "{\"a\":[1,-2.5e3,true,null,\"\\ud83d\\ude00\xc3\xa9\"],"
+			    "\"b\":{\"c\":false}}";
+	long		 pg = sysconf(_SC_PAGESIZE);
+	char		*map, *s;
+	size_t		 n, e;
+	int		 bad = 0;
+
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT(map != MAP_FAILED);
+	if (map == MAP_FAILED)
+		return;
+	ASSERT_EQ(mprotect(map + pg, pg, PROT_NONE), 0);
+	for (n = 0; n < sizeof doc - 1; n++) {
+		s = map + pg - n;
+		memcpy(s, doc, n);
+		if (skip_one(s, n, &e) != -1 || e > n)
+			bad++;
+	}
+	s = map + pg - (sizeof doc - 1);
+	memcpy(s, doc, sizeof doc - 1);
+	ASSERT_EQ(skip_one(s, sizeof doc - 1, &e), 0);
+	ASSERT_EQ(bad, 0);
+	munmap(map, 2 * pg);
+}
+
+static void
+test_base64(void)
+{
+	static const struct {
+		const char	*plain;
+		const char	*enc;
+	} v[] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" },
+		{ "foo", "Zm9v" }, { "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	struct buf	b;
+	size_t		i, e;
+	unsigned char	all[256];
+
+	buf_init(&b);
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		buf_reset(&b);
+		base64_encode(&b, v[i].plain, strlen(v[i].plain));
+		ASSERT_MEM_EQ(b.data, b.len, v[i].enc);
+		ASSERT_EQ(base64_encoded_len(strlen(v[i].plain)), b.len);
+		buf_reset(&b);
+		ASSERT_EQ(base64_decode(&b, v[i].enc, strlen(v[i].enc), &e), 0);
+		ASSERT_MEM_EQ(b.data, b.len, v[i].plain);
+	}
+	for (i = 0; i < 256; i++)
+		all[i] = (unsigned char)i;
+	buf_reset(&b);
+	base64_encode(&b, all, sizeof all);
+	{
+		struct buf	d;
+
+		buf_init(&d);
+		ASSERT_EQ(base64_decode(&d, b.data, b.len, &e), 0);
+		ASSERT_EQ(d.len, 256);
+		ASSERT(memcmp(d.data, all, 256) == 0);
+		buf_free(&d);
+	}
+
+#define B64_BAD(s, off) do {						\
+	buf_reset(&b);							\
+	e = 999;							\
+	ASSERT_EQ(base64_decode(&b, (s), strlen(s), &e), -1);		\
+	ASSERT_EQ(e, (off));						\
+} while (0)
+	B64_BAD("Zg=", 3);		/* length */
+	B64_BAD("Z!==", 1);		/* bad character */
+	B64_BAD("Zm 9v", 2);		/* whitespace */
+	B64_BAD("Zg==Zm9v", 2);	/* padding inside */
+	B64_BAD("Z===", 1);
+	B64_BAD("====", 0);
+	B64_BAD("Zh==", 1);		/* non-zero unused bits */
+	B64_BAD("Zm9=", 2);
+	B64_BAD("Zm=v", 2);
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	test_skip();
+	test_depth();
+	test_read();
+	test_write();
+	test_truncations();
+	test_base64();
+	UNIT_DONE();
+}

@@ -1,0 +1,578 @@
+/*
+ * test-snap.c -- the snapshot codec: canonical round trips, bodies (text,
+ * binary, NUL), unknown members kept verbatim, every decode error with its
+ * column, the streaming reader and the appending writer.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "snap.h"
+#include "unit.h"
+#include "xmalloc.h"
+
+static const char canonical[] =
+    "{\"v\":1,\"id\":\"t-000042\",\"ts\":\"2026-11-26T05:01:02.123456Z\","
+    "\"dir\":\"out\",\"svc\":\"payments\",\"proto\":\"http/1.1\",\"tls\":true,"
+    "\"client\":\"10.1.2.3:41234\",\"server\":\"api.payments.example:443\","
+    "\"req\":{\"method\":\"POST\",\"target\":\"/v1/charges?expand=customer\","
+    "\"host\":\"api.payments.example\",\"headers\":[[\"Content-Type\","
+    "\"application/json\"],[\"Authorization\",\"Bearer eyJ...\"]],"
+    "\"body\":\"{\\\"amount\\\":1200}\"},"
+    "\"res\":{\"status\":201,\"reason\":\"Created\",\"headers\":"
+    "[[\"Content-Type\",\"application/json\"]],\"body_b64\":\"AAEC/w==\"},"
+    "\"timing\":{\"start_us\":1764133262123456,\"ttfb_us\":8123,"
+    "\"total_us\":9140},"
+    "\"tags\":{\"session\":\"u-17\",\"n\":9007199254740993,\"f\":1.5e300},"
+    "\"zz\":[null,true,\"\\ud83d\\ude00\"]}\n";
+
+static int
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static int
+mem_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+static int
+headers_eq(const struct snap_header *a, size_t na,
+    const struct snap_header *b, size_t nb)
+{
+	size_t	i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++) {
+		if (!str_eq(a[i].name, b[i].name) ||
+		    !str_eq(a[i].value, b[i].value))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+txn_eq(const struct snap_txn *a, const struct snap_txn *b)
+{
+	return a->v == b->v && str_eq(a->id, b->id) && str_eq(a->ts, b->ts) &&
+	    a->dir == b->dir && str_eq(a->svc, b->svc) &&
+	    str_eq(a->proto, b->proto) && a->tls == b->tls &&
+	    str_eq(a->client, b->client) && str_eq(a->server, b->server) &&
+	    str_eq(a->req.method, b->req.method) &&
+	    str_eq(a->req.target, b->req.target) &&
+	    str_eq(a->req.host, b->req.host) &&
+	    headers_eq(a->req.headers, a->req.nheaders, b->req.headers,
+	    b->req.nheaders) &&
+	    mem_eq(a->req.body, a->req.body_len, b->req.body,
+	    b->req.body_len) &&
+	    a->has_res == b->has_res &&
+	    (!a->has_res || (a->res.status == b->res.status &&
+	    str_eq(a->res.reason, b->res.reason) &&
+	    headers_eq(a->res.headers, a->res.nheaders, b->res.headers,
+	    b->res.nheaders) &&
+	    mem_eq(a->res.body, a->res.body_len, b->res.body,
+	    b->res.body_len))) &&
+	    a->start_us == b->start_us && a->ttfb_us == b->ttfb_us &&
+	    a->total_us == b->total_us && str_eq(a->extra, b->extra);
+}
+
+/* Decodes s (one line, newline excluded) and expects success. */
+static int
+decode(const char *s, struct snap_txn *t)
+{
+	char	*cause = NULL;
+	size_t	 len = strlen(s);
+
+	if (len > 0 && s[len - 1] == '\n')
+		len--;
+	if (snap_decode_line(s, len, t, &cause) == -1) {
+		fprintf(stderr, "unexpected error: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Expects s to fail with exactly the message want. */
+#define DECODE_ERR(s, want) do {					\
+	struct snap_txn t_;						\
+	char *c_ = NULL;						\
+	ASSERT_EQ(snap_decode_line((s), strlen(s), &t_, &c_), -1);	\
+	ASSERT_STR_EQ(c_, (want));					\
+	free(c_);							\
+} while (0)
+
+static void
+test_canonical(void)
+{
+	struct snap_txn	t, t2;
+	struct buf	b;
+
+	buf_init(&b);
+	ASSERT_EQ(decode(canonical, &t), 0);
+	ASSERT_STR_EQ(t.id, "t-000042");
+	ASSERT_EQ(t.dir, SNAP_DIR_OUT);
+	ASSERT_EQ(t.tls, 1);
+	ASSERT_STR_EQ(t.req.method, "POST");
+	ASSERT_STR_EQ(t.req.host, "api.payments.example");
+	ASSERT_EQ(t.req.nheaders, 2);
+	ASSERT_STR_EQ(t.req.headers[1].name, "Authorization");
+	ASSERT_MEM_EQ(t.req.body, t.req.body_len, "{\"amount\":1200}");
+	ASSERT_EQ(t.has_res, 1);
+	ASSERT_EQ(t.res.status, 201);
+	ASSERT_EQ(t.res.body_len, 4);
+	ASSERT(memcmp(t.res.body, "\x00\x01\x02\xff", 4) == 0);
+	ASSERT(t.start_us == 1764133262123456LL);
+	ASSERT_EQ(t.ttfb_us, 8123);
+	ASSERT_EQ(t.total_us, 9140);
+	ASSERT_STR_EQ(t.extra, ",\"tags\":{\"session\":\"u-17\","
+	    "\"n\":9007199254740993,\"f\":1.5e300},"
+	    "\"zz\":[null,true,\"\\ud83d\\ude00\"]");
+	ASSERT_EQ(t.line, 0);
+
+	/* encode(decode(line)) == line, big integers and all. */
+	snap_encode(&b, &t);
+	ASSERT_STR_EQ(b.data, canonical);
+
+	/* decode(encode(t)) == t */
+	ASSERT_EQ(decode(b.data, &t2), 0);
+	ASSERT(txn_eq(&t, &t2));
+	snap_txn_free(&t2);
+	snap_txn_free(&t);
+	/* Freeing twice is harmless: free leaves an initialised txn. */
+	snap_txn_free(&t);
+	buf_free(&b);
+}
+
+static void
+test_minimal(void)
+{
+	struct snap_txn	t;
+	struct buf	b;
+	const char	*line = "{\"v\":1,\"dir\":\"in\",\"req\":{\"method\":"
+			    "\"GET\",\"target\":\"/\"}}\n";
+
+	buf_init(&b);
+	ASSERT_EQ(decode(line, &t), 0);
+	ASSERT_EQ(t.dir, SNAP_DIR_IN);
+	ASSERT(t.id == NULL && t.proto == NULL && t.req.host == NULL);
+	ASSERT(t.req.body == NULL && t.req.body_len == 0);
+	ASSERT_EQ(t.has_res, 0);
+	ASSERT_EQ(t.start_us, -1);
+	ASSERT_EQ(t.total_us, -1);
+	ASSERT(t.extra == NULL);
+	snap_encode(&b, &t);
+	ASSERT_STR_EQ(b.data, line);
+	snap_txn_free(&t);
+
+	/* Whitespace, any member order, tls false, empty body: accepted and
+	 * rewritten canonically. */
+	ASSERT_EQ(decode(" { \"req\" : { \"target\":\"/x\", \"body\":\"\", "
+	    "\"method\":\"GET\", \"headers\":[] } , \"tls\":false, "
+	    "\"timing\":{\"total_us\":0}, \"dir\":\"out\", \"v\":1 }\r", &t), 0);
+	buf_reset(&b);
+	snap_encode(&b, &t);
+	ASSERT_STR_EQ(b.data, "{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":"
+	    "\"GET\",\"target\":\"/x\"},\"timing\":{\"total_us\":0}}\n");
+	snap_txn_free(&t);
+
+	ASSERT_STR_EQ(snap_dir_name(SNAP_DIR_IN), "in");
+	ASSERT_STR_EQ(snap_dir_name(SNAP_DIR_OUT), "out");
+	buf_free(&b);
+}
+
+static void
+test_bodies(void)
+{
+	struct snap_txn	t, t2;
+	struct buf	b;
+	char		bin[256];
+	size_t		i;
+
+	buf_init(&b);
+	for (i = 0; i < sizeof bin; i++)
+		bin[i] = (char)i;
+
+	/* Built, not read: every body shape goes out and comes back. */
+	snap_txn_init(&t);
+	t.dir = SNAP_DIR_IN;
+	t.req.method = xstrdup("PUT");
+	t.req.target = xstrdup("/b");
+	t.req.body = xmalloc(sizeof bin + 1);
+	memcpy(t.req.body, bin, sizeof bin);
+	t.req.body[sizeof bin] = '\0';
+	t.req.body_len = sizeof bin;
+	t.has_res = 1;
+	t.res.status = 200;
+	t.res.body = xmalloc(4);
+	memcpy(t.res.body, "a\0b", 4);
+	t.res.body_len = 3;
+	snap_encode(&b, &t);
+	ASSERT(strstr(b.data, "\"req\":{\"method\":\"PUT\",\"target\":\"/b\","
+	    "\"body_b64\":\"AAECAwQF") != NULL);
+	ASSERT(strstr(b.data, "\"res\":{\"status\":200,\"body_b64\":\"YQBi\"}")
+	    != NULL);
+	ASSERT_EQ(decode(b.data, &t2), 0);
+	ASSERT(txn_eq(&t, &t2));
+	ASSERT_EQ(t2.req.body[t2.req.body_len], '\0');
+	snap_txn_free(&t2);
+
+	/* Invalid UTF-8 (an overlong) goes to base64 too. */
+	free(t.res.body);
+	t.res.body = xstrdup("\xc0\xaf");
+	t.res.body_len = 2;
+	buf_reset(&b);
+	snap_encode(&b, &t);
+	ASSERT(strstr(b.data, "\"body_b64\":\"wK8=\"") != NULL);
+
+	/* Text with control characters and non-ASCII stays "body". */
+	free(t.res.body);
+	t.res.body = xstrdup("line\n\ttab \"q\" \\ \xc3\xa9 \x01");
+	t.res.body_len = strlen(t.res.body);
+	buf_reset(&b);
+	snap_encode(&b, &t);
+	ASSERT(strstr(b.data, "\"body\":\"line\\n\\ttab \\\"q\\\" \\\\ "
+	    "\xc3\xa9 \\u0001\"") != NULL);
+	ASSERT_EQ(decode(b.data, &t2), 0);
+	ASSERT(txn_eq(&t, &t2));
+	snap_txn_free(&t2);
+	snap_txn_free(&t);
+
+	/* A "body" may hold NUL and escapes; re-encoded as base64. */
+	ASSERT_EQ(decode("{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"GET\","
+	    "\"target\":\"/\",\"body\":\"a\\u0000\\ud83d\\ude00\\/\"}}", &t), 0);
+	ASSERT_EQ(t.req.body_len, 7);
+	ASSERT(memcmp(t.req.body, "a\0\xf0\x9f\x98\x80/", 7) == 0);
+	buf_reset(&b);
+	snap_encode(&b, &t);
+	ASSERT(strstr(b.data, "\"body_b64\":\"YQDwn5iALw==\"") != NULL);
+	snap_txn_free(&t);
+
+	/* Empty base64 body is an absent body. */
+	ASSERT_EQ(decode("{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"GET\","
+	    "\"target\":\"/\",\"body_b64\":\"\"}}", &t), 0);
+	ASSERT(t.req.body == NULL && t.req.body_len == 0);
+	snap_txn_free(&t);
+	buf_free(&b);
+}
+
+static void
+test_utf8(void)
+{
+	ASSERT(utf8_is_valid("", 0));
+	ASSERT(utf8_is_valid("plain ascii text, long enough", 29));
+	ASSERT(utf8_is_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
+	ASSERT(utf8_is_valid("\xef\xbf\xbf\xf4\x8f\xbf\xbf", 7));
+	ASSERT(!utf8_is_valid("\xc0\x80", 2));		/* overlong NUL */
+	ASSERT(!utf8_is_valid("\xe0\x80\xaf", 3));	/* overlong */
+	ASSERT(!utf8_is_valid("\xf0\x80\x80\xaf", 4));	/* overlong */
+	ASSERT(!utf8_is_valid("\xed\xa0\x80", 3));	/* U+D800 */
+	ASSERT(!utf8_is_valid("\xed\xbf\xbf", 3));	/* U+DFFF */
+	ASSERT(!utf8_is_valid("\xf4\x90\x80\x80", 4));	/* U+110000 */
+	ASSERT(!utf8_is_valid("\xf5\x80\x80\x80", 4));
+	ASSERT(!utf8_is_valid("abcdefgh\x80", 9));
+	ASSERT(!utf8_is_valid("\xe2\x82", 2));		/* truncated */
+	ASSERT(!utf8_is_valid("\xff", 1));
+}
+
+static void
+test_errors(void)
+{
+#define PFX "{\"v\":1,\"dir\":\"out\","
+#define REQ "\"req\":{\"method\":\"GET\",\"target\":\"/\"}"
+	DECODE_ERR("", "column 1: a transaction must be a JSON object");
+	DECODE_ERR("[1]", "column 1: a transaction must be a JSON object");
+	DECODE_ERR("{\"v\":1", "column 7: unexpected end of line, expected "
+	    "',' or '}'");
+	DECODE_ERR(PFX REQ "} x", "column 57: unexpected 'x', expected the "
+	    "end of the line");
+	DECODE_ERR("{\"dir\":\"out\"," REQ "}",
+	    "column 1: no \"v\" (format version)");
+	DECODE_ERR("{\"v\":1," REQ "}", "column 1: no \"dir\"");
+	DECODE_ERR("{\"v\":1,\"dir\":\"out\"}", "column 1: no \"req\"");
+	DECODE_ERR("{\"v\":2,\"dir\":\"sideways\"}", "column 6: snapshot "
+	    "format version 2 is newer than this decoy reads (1)");
+	DECODE_ERR("{\"v\":0}", "column 6: \"v\" must be 1");
+	DECODE_ERR("{\"v\":\"1\"}", "column 6: \"v\" must be an integer");
+	DECODE_ERR("{\"v\":1.0}", "column 6: \"v\" must be an integer");
+	DECODE_ERR("{\"v\":99999999999999999999}",
+	    "column 6: \"v\" is out of range");
+	DECODE_ERR("{\"v\":1,\"v\":1}", "column 8: duplicate member \"v\"");
+	DECODE_ERR("{\"v\":1,\"dir\":\"up\"}",
+	    "column 14: \"dir\" must be \"in\" or \"out\"");
+	DECODE_ERR("{\"v\":1,\"id\":7}", "column 13: \"id\" must be a string");
+	DECODE_ERR("{\"v\":1,\"id\":\"a\\u0000b\"}",
+	    "column 13: \"id\" contains a NUL character");
+	DECODE_ERR("{\"v\":1,\"tls\":1}",
+	    "column 14: \"tls\" must be true or false");
+	DECODE_ERR(PFX "\"req\":[]}", "column 26: \"req\" must be an object");
+	DECODE_ERR(PFX "\"req\":{\"target\":\"/\"}}",
+	    "column 26: \"req\" has no \"method\"");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\"}}",
+	    "column 26: \"req\" has no \"target\"");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"\",\"target\":\"/\"}}",
+	    "column 36: \"method\" must not be empty");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"headers\":{}}}", "column 65: \"headers\" must be an array of "
+	    "[name, value] pairs");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"headers\":[[\"a\"]]}}",
+	    "column 66: a header must be a [name, value] pair");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"headers\":[[\"a\",\"b\",\"c\"]]}}",
+	    "column 66: a header must be a [name, value] pair");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"headers\":[\"a\"]}}",
+	    "column 66: a header must be a [name, value] pair");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"headers\":[[\"a\",1]]}}",
+	    "column 71: \"header value\" must be a string");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"headers\":[[\"a\",\"\\u0000\"]]}}",
+	    "column 71: \"header value\" contains a NUL character");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"body\":\"x\",\"body_b64\":\"eA==\"}}",
+	    "column 66: both \"body\" and \"body_b64\" in \"req\"");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"body\":1}}", "column 62: \"body\" must be a string");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"body_b64\":\"eA=!\"}}", "column 69: bad base64 in \"body_b64\"");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"body_b64\":\"e\\u0041=!\"}}",
+	    "column 66: bad base64 in \"body_b64\"");
+	DECODE_ERR(PFX "\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"body\":\"\\ud800\"}}", "column 63: lone high surrogate in "
+	    "string");
+	DECODE_ERR(PFX REQ ",\"res\":{}}", "column 62: \"res\" has no \"status\"");
+	DECODE_ERR(PFX REQ ",\"res\":\"ok\"}",
+	    "column 62: \"res\" must be an object");
+	DECODE_ERR(PFX REQ ",\"res\":{\"status\":99}}",
+	    "column 72: \"status\" must be from 100 to 999");
+	DECODE_ERR(PFX REQ ",\"res\":{\"status\":1000}}",
+	    "column 72: \"status\" must be from 100 to 999");
+	DECODE_ERR(PFX REQ ",\"res\":{\"status\":2e2}}",
+	    "column 72: \"status\" must be an integer");
+	DECODE_ERR(PFX REQ ",\"res\":{\"status\":200,\"status\":201}}",
+	    "column 76: duplicate member \"status\"");
+	DECODE_ERR(PFX REQ ",\"timing\":[]}",
+	    "column 65: \"timing\" must be an object");
+	DECODE_ERR(PFX REQ ",\"timing\":{\"total_us\":-1}}",
+	    "column 77: \"total_us\" must not be negative");
+	DECODE_ERR(PFX REQ ",\"timing\":{\"ttfb_us\":0.5}}",
+	    "column 76: \"ttfb_us\" must be an integer");
+	DECODE_ERR(PFX REQ ",\"x\":[1,}",
+	    "column 63: unexpected '}', expected a value");
+	DECODE_ERR(PFX REQ ",\"x\":\"\xff\"}",
+	    "column 61: invalid UTF-8 in string");
+	DECODE_ERR("{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"GET\","
+	    "\"target\":\"/\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+	    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}",
+	    "column 121: nested deeper than 64 levels");
+#undef PFX
+#undef REQ
+}
+
+static void
+test_unknown(void)
+{
+	struct snap_txn	t;
+	struct buf	b;
+
+	buf_init(&b);
+	/* Unknown members inside req, res and timing are dropped; top-level
+	 * ones are kept in order, verbatim. */
+	ASSERT_EQ(decode("{\"big\":-123456789012345678901234567890,\"v\":1,"
+	    "\"dir\":\"in\",\"req\":{\"method\":\"GET\",\"target\":\"/\","
+	    "\"later\":{\"a\":[1]}},\"res\":{\"status\":204,\"x\":1},"
+	    "\"timing\":{\"total_us\":5,\"cpu_us\":3},\"tags\":{ \"a\" : 1 }}",
+	    &t), 0);
+	snap_encode(&b, &t);
+	ASSERT_STR_EQ(b.data, "{\"v\":1,\"dir\":\"in\",\"req\":{\"method\":"
+	    "\"GET\",\"target\":\"/\"},\"res\":{\"status\":204},\"timing\":"
+	    "{\"total_us\":5},\"big\":-123456789012345678901234567890,"
+	    "\"tags\":{ \"a\" : 1 }}\n");
+	snap_txn_free(&t);
+
+	/* An escaped known name is the known member. */
+	ASSERT_EQ(decode("{\"\\u0076\":1,\"dir\":\"in\",\"req\":{\"method\":"
+	    "\"GET\",\"target\":\"/\"}}", &t), 0);
+	ASSERT(t.extra == NULL);
+	snap_txn_free(&t);
+	buf_free(&b);
+}
+
+static char *
+write_temp(const char *content)
+{
+	char	*path = xstrdup("/tmp/test-snap.XXXXXX");
+	int	 fd;
+
+	if ((fd = mkstemp(path)) == -1) {
+		free(path);
+		return NULL;
+	}
+	if (write(fd, content, strlen(content)) != (ssize_t)strlen(content)) {
+		close(fd);
+		free(path);
+		return NULL;
+	}
+	close(fd);
+	return path;
+}
+
+static void
+test_reader(void)
+{
+	struct snap_reader	*r;
+	struct snap_txn		 t;
+	char			*path, *cause = NULL, *want;
+	const char		*good = "{\"v\":1,\"dir\":\"out\",\"req\":"
+				    "{\"method\":\"GET\",\"target\":\"/a\"}}";
+
+	/* Blank lines (also CR and spaces) are skipped; CRLF works; the last
+	 * line needs no newline. */
+	{
+		struct buf	c;
+
+		buf_init(&c);
+		buf_printf(&c, "\n%s\n  \t\n\r\n%s\r\n\n%s", good, good, good);
+		path = write_temp(c.data);
+		buf_free(&c);
+	}
+	ASSERT(path != NULL);
+	if (path == NULL)
+		return;
+	r = snap_reader_open(path, &cause);
+	ASSERT(r != NULL);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), 1);
+	ASSERT_EQ(t.line, 2);
+	ASSERT_STR_EQ(t.req.target, "/a");
+	snap_txn_free(&t);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), 1);
+	ASSERT_EQ(t.line, 5);
+	snap_txn_free(&t);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), 1);
+	ASSERT_EQ(t.line, 7);
+	snap_txn_free(&t);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), 0);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), 0);
+	snap_reader_close(r);
+	unlink(path);
+	free(path);
+
+	/* A broken third line names file:line:column. */
+	{
+		struct buf	c;
+
+		buf_init(&c);
+		buf_printf(&c, "%s\n\n{\"v\":1,\"dir\":\"out\",\"req\":7}\n%s\n",
+		    good, good);
+		path = write_temp(c.data);
+		buf_free(&c);
+	}
+	r = snap_reader_open(path, &cause);
+	ASSERT(r != NULL);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), 1);
+	snap_txn_free(&t);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), -1);
+	want = xasprintf("%s:3:26: \"req\" must be an object", path);
+	ASSERT_STR_EQ(cause, want);
+	free(want);
+	free(cause);
+	snap_reader_close(r);
+	unlink(path);
+	free(path);
+
+	/* A truncated final line (no newline) is an error too. */
+	path = write_temp("{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"GET\"");
+	r = snap_reader_open(path, &cause);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), -1);
+	want = xasprintf("%s:1:41: unexpected end of line, expected ',' or "
+	    "'}'", path);
+	ASSERT_STR_EQ(cause, want);
+	free(want);
+	free(cause);
+	snap_reader_close(r);
+	unlink(path);
+	free(path);
+
+	/* A missing file is named. */
+	cause = NULL;
+	ASSERT(snap_reader_open("/nonexistent/x.jsonl", &cause) == NULL);
+	ASSERT_STR_EQ(cause, "/nonexistent/x.jsonl: No such file or directory");
+	free(cause);
+}
+
+static void
+test_writer(void)
+{
+	struct snap_writer	*w;
+	struct snap_reader	*r;
+	struct snap_txn		 t, t2;
+	char			*path, *cause = NULL;
+	int			 i;
+
+	path = write_temp("");
+	ASSERT(path != NULL);
+	if (path == NULL)
+		return;
+	ASSERT_EQ(decode(canonical, &t), 0);
+	for (i = 0; i < 2; i++) {
+		/* The second open appends. */
+		w = snap_writer_open(path, 1, &cause);
+		ASSERT(w != NULL);
+		ASSERT_EQ(snap_writer_write(w, &t, &cause), 0);
+		ASSERT_EQ(snap_writer_close(w, &cause), 0);
+	}
+	r = snap_reader_open(path, &cause);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(snap_reader_next(r, &t2, &cause), 1);
+		ASSERT_EQ(t2.line, (size_t)i + 1);
+		t2.line = 0;
+		ASSERT(txn_eq(&t, &t2));
+		snap_txn_free(&t2);
+	}
+	ASSERT_EQ(snap_reader_next(r, &t2, &cause), 0);
+	snap_reader_close(r);
+
+	/* Not appending truncates. */
+	w = snap_writer_open(path, 0, &cause);
+	ASSERT_EQ(snap_writer_write(w, &t, &cause), 0);
+	ASSERT_EQ(snap_writer_close(w, &cause), 0);
+	r = snap_reader_open(path, &cause);
+	ASSERT_EQ(snap_reader_next(r, &t2, &cause), 1);
+	snap_txn_free(&t2);
+	ASSERT_EQ(snap_reader_next(r, &t2, &cause), 0);
+	snap_reader_close(r);
+
+	ASSERT(snap_writer_open("/nonexistent/out.jsonl", 1, &cause) == NULL);
+	ASSERT_STR_EQ(cause,
+	    "/nonexistent/out.jsonl: No such file or directory");
+	free(cause);
+	snap_txn_free(&t);
+	unlink(path);
+	free(path);
+}
+
+int
+main(void)
+{
+	test_canonical();
+	test_minimal();
+	test_bodies();
+	test_utf8();
+	test_errors();
+	test_unknown();
+	test_reader();
+	test_writer();
+	UNIT_DONE();
+}
