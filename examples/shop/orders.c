@@ -116,11 +116,17 @@ orders_call(struct shop_upstream *u, const char *method, const char *target,
 	return 0;
 }
 
-/* The answer's body as a JSON object, or NULL. */
+/* The answer's body as a JSON object, or NULL (logged). */
 static cJSON *
 orders_answer_json(const struct snap_txn *t)
 {
-	return shop_json_parse(t->res.body, t->res.body_len);
+	cJSON	*obj;
+
+	if ((obj = shop_json_parse(t->res.body, t->res.body_len)) == NULL) {
+		log_warn("%s %s: %s answered %d without a JSON object",
+		    t->req.method, t->req.target, t->svc, t->res.status);
+	}
+	return obj;
 }
 
 static cJSON *
@@ -395,7 +401,8 @@ orders_usage(int status)
 	fprintf(status == 0 ? stdout : stderr,
 	    "usage: orders [--port PORT] [--port-file FILE] --payments URL "
 	    "--inventory URL\n"
-	    "              [--trace FILE] [--timeout MS]\n"
+	    "              [--trace FILE] [--timeout MS] "
+	    "[--resolve NAME:ADDR]...\n"
 	    "  URLs may also come from PAYMENTS_URL and INVENTORY_URL; "
 	    "flags win.\n");
 	exit(status);
@@ -411,6 +418,7 @@ main(int argc, char **argv)
 		{ "inventory",	required_argument,	NULL, 'i' },
 		{ "trace",	required_argument,	NULL, 't' },
 		{ "timeout",	required_argument,	NULL, 'T' },
+		{ "resolve",	required_argument,	NULL, 'r' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -423,7 +431,7 @@ main(int argc, char **argv)
 	log_init("orders", LOG_LEVEL_INFO);
 	payments = getenv("PAYMENTS_URL");
 	inventory = getenv("INVENTORY_URL");
-	while ((ch = getopt_long(argc, argv, "p:P:y:i:t:T:h", longopts,
+	while ((ch = getopt_long(argc, argv, "p:P:y:i:t:T:r:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'p':
@@ -450,6 +458,13 @@ main(int argc, char **argv)
 			    -1) {
 				fprintf(stderr, "orders: bad timeout: %s\n",
 				    optarg);
+				exit(2);
+			}
+			break;
+		case 'r':
+			if (shop_resolve_add(optarg, &cause) == -1) {
+				fprintf(stderr, "orders: --resolve %s\n",
+				    cause);
 				exit(2);
 			}
 			break;

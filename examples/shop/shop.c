@@ -71,6 +71,13 @@ struct shop_cconn {
 	struct buf	 in;
 };
 
+struct shop_resolve {
+	char	*name;
+	char	*addr;
+};
+static struct shop_resolve	*shop_resolves;
+static size_t			 shop_nresolves;
+
 static pthread_mutex_t		 shop_trace_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snap_writer	*shop_trace_writer;
 static unsigned long		 shop_trace_next;
@@ -807,6 +814,38 @@ shop_upstream_init(struct shop_upstream *u, const char *svc,
 	return 0;
 }
 
+int
+shop_resolve_add(const char *spec, char **cause)
+{
+	const char	*colon;
+
+	colon = strchr(spec, ':');
+	if (colon == NULL || colon == spec || colon[1] == '\0') {
+		*cause = xasprintf("%s: not NAME:ADDR", spec);
+		return -1;
+	}
+	shop_resolves = xreallocarray(shop_resolves, shop_nresolves + 1,
+	    sizeof *shop_resolves);
+	shop_resolves[shop_nresolves].name = xstrndup(spec,
+	    (size_t)(colon - spec));
+	shop_resolves[shop_nresolves].addr = xstrdup(colon + 1);
+	shop_nresolves++;
+	return 0;
+}
+
+/* Where to connect for a URL host: its --resolve address, or itself. */
+static const char *
+shop_resolve_host(const char *host)
+{
+	size_t	i;
+
+	for (i = 0; i < shop_nresolves; i++) {
+		if (strcasecmp(shop_resolves[i].name, host) == 0)
+			return shop_resolves[i].addr;
+	}
+	return host;
+}
+
 static enum shop_call_err
 shop_errno_kind(int e)
 {
@@ -826,7 +865,8 @@ shop_cconn_connect(struct shop_upstream *u, struct shop_cconn *cc,
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	if ((error = getaddrinfo(u->host, u->port, &hints, &res)) != 0) {
+	if ((error = getaddrinfo(shop_resolve_host(u->host), u->port, &hints,
+	    &res)) != 0) {
 		*cause = xasprintf("%s: %s", u->host, gai_strerror(error));
 		return SHOP_CALL_CONNECT;
 	}
@@ -856,6 +896,18 @@ shop_cconn_connect(struct shop_upstream *u, struct shop_cconn *cc,
 	buf_reset(&cc->in);
 	shop_fd_names(fd, cc->client, cc->server);
 	return SHOP_CALL_OK;
+}
+
+static enum shop_call_err
+shop_read_error(struct shop_upstream *u, char **cause)
+{
+	if (shop_errno_kind(errno) == SHOP_CALL_TIMEOUT) {
+		*cause = xasprintf("%s: no answer within %d ms", u->svc,
+		    u->timeout_ms);
+		return SHOP_CALL_TIMEOUT;
+	}
+	*cause = xasprintf("%s: read: %s", u->svc, strerror(errno));
+	return SHOP_CALL_IO;
 }
 
 /* True if a kept-alive connection has been closed (or written to) by the
@@ -904,11 +956,8 @@ shop_cconn_read(struct shop_upstream *u, struct shop_cconn *cc,
 			return SHOP_CALL_PROTO;
 		}
 		n = shop_read_more(cc->fd, &cc->in);
-		if (n == -1) {
-			*cause = xasprintf("%s: read: %s", u->svc,
-			    strerror(errno));
-			return shop_errno_kind(errno);
-		}
+		if (n == -1)
+			return shop_read_error(u, cause);
 		if (n == 0) {
 			*cause = xasprintf("%s: connection closed %s", u->svc,
 			    *got ? "inside the response head" :
@@ -1008,10 +1057,8 @@ shop_cconn_read(struct shop_upstream *u, struct shop_cconn *cc,
 	return SHOP_CALL_OK;
 
 short_body:
-	if (n == -1) {
-		*cause = xasprintf("%s: read: %s", u->svc, strerror(errno));
-		return shop_errno_kind(errno);
-	}
+	if (n == -1)
+		return shop_read_error(u, cause);
 	*cause = xasprintf("%s: connection closed inside the body", u->svc);
 	return SHOP_CALL_IO;
 }

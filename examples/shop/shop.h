@@ -99,13 +99,13 @@ int	 shop_json_int(const cJSON *obj, const char *name, long min, long max,
  * by all threads; each thread keeps its own keep-alive connection to it.
  */
 struct shop_upstream {
-	char	*svc;		/* dependency name in trace lines */
-	char	*host;
-	char	*port;
-	char	*authority;	/* "host:port", sent as Host */
-	char	*prefix;	/* path prefix without a trailing '/', may be "" */
-	int	 timeout_ms;
-	pthread_key_t	 key;	/* this thread's connection */
+	char		*svc;		/* dependency name in trace lines */
+	char		*host;
+	char		*port;
+	char		*authority;	/* "host:port", sent as Host */
+	char		*prefix;	/* no trailing '/', may be "" */
+	int		 timeout_ms;
+	pthread_key_t	 key;		/* this thread's connection */
 };
 
 /*
@@ -114,6 +114,14 @@ struct shop_upstream {
  */
 int	 shop_upstream_init(struct shop_upstream *u, const char *svc,
 	    const char *url, int timeout_ms, char **cause);
+
+/*
+ * Adds "NAME:ADDR" (curl's --resolve without the port): connections to
+ * an upstream whose URL host is NAME go to ADDR, while the Host header
+ * still says NAME.  Lets a recording carry real dependency names without
+ * DNS.  Returns 0, or -1 with *cause.  Call before serving.
+ */
+int	 shop_resolve_add(const char *spec, char **cause);
 
 enum shop_call_err {
 	SHOP_CALL_OK = 0,
