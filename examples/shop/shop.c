@@ -53,6 +53,7 @@
 #define SHOP_IDLE_SECONDS	60
 
 #define SHOP_ADDR_LEN		64
+#define SHOP_TS_LEN		64
 
 struct shop_conn {
 	int		 fd;
@@ -117,7 +118,7 @@ shop_format_ts(int64_t us, char *out, size_t outlen)
 	t = (time_t)(us / 1000000);
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, outlen, "%s.%06ldZ", date, (long)(us % 1000000));
+	snprintf(out, outlen, "%s.%06dZ", date, (int)(us % 1000000));
 }
 
 static void
@@ -454,8 +455,8 @@ shop_conn_respond(struct shop_conn *c, const struct http_msg *m,
 	}
 
 	snap_txn_init(&t);
-	t.ts = xmalloc(40);
-	shop_format_ts(start_us, t.ts, 40);
+	t.ts = xmalloc(SHOP_TS_LEN);
+	shop_format_ts(start_us, t.ts, SHOP_TS_LEN);
 	t.dir = SNAP_DIR_IN;
 	t.svc = xstrdup(c->svc);
 	t.proto = xstrdup("http/1.1");
@@ -1162,8 +1163,8 @@ shop_call(struct shop_upstream *u, const char *method, const char *target,
 	if (cc->client[0] != '\0')
 		t->client = xstrdup(cc->client);
 	t->server = xstrdup(cc->server[0] != '\0' ? cc->server : u->authority);
-	t->ts = xmalloc(40);
-	shop_format_ts(t->start_us, t->ts, 40);
+	t->ts = xmalloc(SHOP_TS_LEN);
+	shop_format_ts(t->start_us, t->ts, SHOP_TS_LEN);
 
 	if (e != SHOP_CALL_OK) {
 		t->has_res = 0;
