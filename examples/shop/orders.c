@@ -20,6 +20,10 @@
  * reservation, not the stock check, decides whether there is enough stock,
  * so two concurrent orders cannot both take the last item.  Order ids come
  * from a counter, so the same dependency answers give the same output.
+ *
+ * --trace FILE records both directions as a snapshot; --resolve NAME:ADDR
+ * lets the dependency URLs carry real names (examples/shop/record.sh
+ * uses it so that the snapshot tells inventory and payments apart).
  */
 #include "config.h"
 
