@@ -67,18 +67,22 @@ echo "  decoy      127.0.0.1:$dport serving $nout recorded dependency calls"
 echo "  orders     127.0.0.1:$oport (examples/shop/orders)"
 
 # One line per recorded inbound request: method, target, content type,
-# request body and recorded response body (both base64), status.
+# request body and recorded response body (both base64), status.  Empty
+# fields are "-": read would merge adjacent tabs.
 jq -r 'select(.dir == "in") | [
 	.req.method, .req.target,
-	([.req.headers[]? | select(.[0] | ascii_downcase == "content-type") | .[1]] | first // ""),
-	(if .req.body_b64 then .req.body_b64 else (.req.body // "" | @base64) end),
+	([.req.headers[]? | select(.[0] | ascii_downcase == "content-type") | .[1]] | first // "-"),
+	(if .req.body_b64 then .req.body_b64 else (.req.body // "" | @base64) end | if . == "" then "-" else . end),
 	(.res.status | tostring),
-	(if .res.body_b64 then .res.body_b64 else (.res.body // "" | @base64) end),
+	(if .res.body_b64 then .res.body_b64 else (.res.body // "" | @base64) end | if . == "" then "-" else . end),
 	.id] | @tsv' "$snap" >"$tmp/in.tsv"
 
 n=0 same=0 differ=0
 while IFS=$'\t' read -r method target ctype reqb64 status resb64 id; do
 	n=$((n + 1))
+	[ "$ctype" = - ] && ctype=
+	[ "$reqb64" = - ] && reqb64=
+	[ "$resb64" = - ] && resb64=
 	printf '%s' "$reqb64" | base64 -d >"$tmp/req.body"
 	printf '%s' "$resb64" | base64 -d >"$tmp/exp.body"
 	args=(-s -o "$tmp/got.body" -w '%{http_code}' -X "$method" --max-time 10)
