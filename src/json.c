@@ -248,16 +248,14 @@ json_put_utf8(char *out, unsigned int cp)
 static size_t
 json_decode(const unsigned char *s, size_t n, char *out, size_t cap)
 {
-	const unsigned char	*bs;
 	size_t			 o = 0, run;
 	unsigned int		 cp, lo;
 	char			 c;
 
 	while (n > 0) {
-		if ((bs = memchr(s, '\\', n)) == NULL)
-			run = n;
-		else
-			run = (size_t)(bs - s);
+		/* Runs between escapes are short in escaped text. */
+		for (run = 0; run < n && s[run] != '\\'; run++)
+			;
 		if (run > cap - o)
 			return (size_t)-1;
 		memcpy(out + o, s, run);
@@ -306,9 +304,11 @@ json_scan_number(struct json_parser *p, size_t *end)
 
 	if (i < len && s[i] == '-')
 		i++;
-	if (i < len && s[i] == '0')
+	if (i < len && s[i] == '0') {
 		i++;
-	else if (i < len && s[i] >= '1' && s[i] <= '9') {
+		if (i < len && s[i] >= '0' && s[i] <= '9')
+			return json_fail(p, i - 1, "leading zero in number");
+	} else if (i < len && s[i] >= '1' && s[i] <= '9') {
 		while (i < len && s[i] >= '0' && s[i] <= '9')
 			i++;
 	} else
@@ -657,9 +657,10 @@ json_string_eq(const struct json_value *s, const char *name)
 	size_t			 n = s->len - 2, nlen = strlen(name), got;
 	char			 tmp[64];
 
-	if (memchr(c, '\\', n) == NULL)
-		return n == nlen && memcmp(c, name, n) == 0;
-	if (nlen > sizeof tmp)
+	/* Escapes only make the raw text longer than what it decodes to. */
+	if (n == nlen)
+		return memcmp(c, name, n) == 0;
+	if (n < nlen || nlen > sizeof tmp || memchr(c, '\\', n) == NULL)
 		return 0;
 	got = json_decode(c, n, tmp, sizeof tmp);
 	return got == nlen && memcmp(tmp, name, nlen) == 0;

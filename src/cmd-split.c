@@ -1,0 +1,155 @@
+/*
+ * cmd-split.c -- `decoy split SNAP --in FILE --out FILE`: cut a snapshot
+ * into its inbound half (for the generator) and its outbound half (for
+ * the responder).
+ *
+ * Every transaction is re-encoded through snap_encode(), so the outputs
+ * are canonical and members this version does not know survive.  Output
+ * files are replaced, not appended to; if the snapshot turns out to be
+ * broken half way, the outputs written so far are removed so that a
+ * failed split never leaves a plausible-looking half file behind.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "snap.h"
+#include "xmalloc.h"
+
+static int	cmd_split_exec(int, char **);
+
+const struct cmd_entry cmd_split_entry = {
+	.name = "split",
+	.args = "SNAP [--in FILE] [--out FILE]",
+	.summary = "split a snapshot into its inbound and outbound halves",
+	.help =
+	    "  SNAP                      snapshot file, - for stdin\n"
+	    "  -i, --in FILE             write the dir:in transactions to FILE\n"
+	    "  -o, --out FILE            write the dir:out transactions to FILE\n"
+	    "                            (at least one of --in and --out; - is stdout;\n"
+	    "                            FILE is replaced)\n"
+	    "  -h, --help                this help\n",
+	.exec = cmd_split_exec,
+};
+
+static const struct option cmd_split_options[] = {
+	{ "in", required_argument, NULL, 'i' },
+	{ "out", required_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* True if both name the same existing file. */
+static int
+split_same_file(const char *a, const char *b)
+{
+	struct stat	sa, sb;
+
+	if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+		return 0;
+	if (stat(a, &sa) == -1 || stat(b, &sb) == -1)
+		return 0;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int
+cmd_split_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e = &cmd_split_entry;
+	struct snap_reader	*r = NULL;
+	struct snap_writer	*w[2] = { NULL, NULL };	/* by enum snap_dir */
+	const char		*path, *files[2] = { NULL, NULL };
+	struct snap_txn		 t;
+	char			*cause = NULL;
+	size_t			 counts[2] = { 0, 0 };
+	int			 opened[2] = { 0, 0 };
+	int			 ch, i, rc, status;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "i:o:h", cmd_split_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'i':
+			files[SNAP_DIR_IN] = optarg;
+			break;
+		case 'o':
+			files[SNAP_DIR_OUT] = optarg;
+			break;
+		case 'h':
+			cli_help(e);
+			return EXIT_OK;
+		default:
+			return cli_usage(e, "unknown option or missing "
+			    "argument: %s", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage(e, argc - optind == 0 ? "no snapshot given" :
+		    "one snapshot at a time");
+	path = argv[optind];
+	if (files[SNAP_DIR_IN] == NULL && files[SNAP_DIR_OUT] == NULL)
+		return cli_usage(e, "give --in FILE, --out FILE or both");
+	if (files[SNAP_DIR_IN] != NULL && files[SNAP_DIR_OUT] != NULL &&
+	    strcmp(files[SNAP_DIR_IN], files[SNAP_DIR_OUT]) == 0)
+		return cli_usage(e, "--in and --out name the same file");
+	for (i = 0; i < 2; i++) {
+		if (files[i] != NULL && strcmp(files[i], "-") != 0 &&
+		    (strcmp(files[i], path) == 0 ||
+		    split_same_file(files[i], path)))
+			return cli_usage(e, "%s would overwrite the snapshot",
+			    files[i]);
+	}
+
+	if ((r = snap_reader_open(path, &cause)) == NULL)
+		goto fail;
+	for (i = 0; i < 2; i++) {
+		if (files[i] == NULL)
+			continue;
+		if ((w[i] = snap_writer_open(files[i], 0, &cause)) == NULL)
+			goto fail;
+		opened[i] = strcmp(files[i], "-") != 0;
+	}
+	while ((rc = snap_reader_next(r, &t, &cause)) == 1) {
+		counts[t.dir]++;
+		if (w[t.dir] != NULL &&
+		    snap_writer_write(w[t.dir], &t, &cause) == -1) {
+			snap_txn_free(&t);
+			goto fail;
+		}
+		snap_txn_free(&t);
+	}
+	if (rc == -1)
+		goto fail;
+	for (i = 0; i < 2; i++) {
+		rc = snap_writer_close(w[i], &cause);
+		w[i] = NULL;
+		if (rc == -1)
+			goto fail;
+	}
+	snap_reader_close(r);
+	fprintf(stderr, "%zu in, %zu out\n", counts[SNAP_DIR_IN],
+	    counts[SNAP_DIR_OUT]);
+	return EXIT_OK;
+
+fail:
+	status = cli_error(e, EXIT_USAGE, "%s", cause);
+	free(cause);
+	snap_reader_close(r);
+	for (i = 0; i < 2; i++) {
+		cause = NULL;
+		if (snap_writer_close(w[i], &cause) == -1)
+			free(cause);
+		/* Only files this run has replaced. */
+		if (opened[i])
+			unlink(files[i]);
+	}
+	return status;
+}
