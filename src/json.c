@@ -26,6 +26,39 @@ static const unsigned char json_class[256] = {
 
 static int	json_skip_value(struct json_parser *, struct json_value *);
 
+#define JSON_ONES	0x0101010101010101ULL
+#define JSON_HIGHS	0x8080808080808080ULL
+
+/* True if no byte of w is zero (exact as a yes/no answer). */
+#define JSON_HASZERO(w)	(((w) - JSON_ONES) & ~(w) & JSON_HIGHS)
+
+/*
+ * True if the eight bytes at s are all class 0 (printable ASCII other
+ * than '"' and '\\'), tested a word at a time: strings are mostly that.
+ */
+static inline int
+json_plain8(const unsigned char *s)
+{
+	uint64_t	w, q, b;
+
+	memcpy(&w, s, sizeof w);
+	q = w ^ (JSON_ONES * '"');
+	b = w ^ (JSON_ONES * '\\');
+	return ((w & JSON_HIGHS) | ((w - JSON_ONES * 0x20) & ~w & JSON_HIGHS) |
+	    JSON_HASZERO(q) | JSON_HASZERO(b)) == 0;
+}
+
+/* True if none of the eight bytes at s is a backslash. */
+static inline int
+json_nobs8(const unsigned char *s)
+{
+	uint64_t	w;
+
+	memcpy(&w, s, sizeof w);
+	w ^= JSON_ONES * '\\';
+	return JSON_HASZERO(w) == 0;
+}
+
 void
 json_init(struct json_parser *p, const char *buf, size_t len)
 {
@@ -142,68 +175,6 @@ json_hex4(const unsigned char *s, size_t avail, unsigned int *out)
 	return 0;
 }
 
-/*
- * Validates the string token at p->off (which holds '"') and sets *end to
- * the offset just past its closing quote and *escaped if it holds a
- * backslash.  The cursor does not move.
- */
-static int
-json_scan_string(struct json_parser *p, size_t *end, int *escaped)
-{
-	const unsigned char	*s = (const unsigned char *)p->buf;
-	size_t			 i = p->off + 1, len = p->len, n;
-	unsigned int		 cp, lo;
-	unsigned char		 c;
-
-	*escaped = 0;
-	for (;;) {
-		while (i < len && json_class[s[i]] == 0)
-			i++;
-		if (i >= len)
-			return json_fail(p, p->off, "unterminated string");
-		c = s[i];
-		if (c == '"')
-			break;
-		if (c >= 0x80) {
-			if ((n = json_utf8_seq(s + i, len - i)) == 0)
-				return json_fail(p, i, "invalid UTF-8 in string");
-			i += n;
-			continue;
-		}
-		if (c != '\\')
-			return json_fail(p, i,
-			    "control character 0x%02x in string", c);
-		*escaped = 1;
-		if (i + 1 >= len)
-			return json_fail(p, p->off, "unterminated string");
-		switch (s[i + 1]) {
-		case '"': case '\\': case '/':
-		case 'b': case 'f': case 'n': case 'r': case 't':
-			i += 2;
-			continue;
-		case 'u':
-			break;
-		default:
-			return json_fail(p, i, "bad escape in string");
-		}
-		if (json_hex4(s + i + 2, len - i - 2, &cp) == -1)
-			return json_fail(p, i, "bad \\u escape in string");
-		if (cp >= 0xdc00 && cp <= 0xdfff)
-			return json_fail(p, i, "lone low surrogate in string");
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (i + 7 >= len || s[i + 6] != '\\' || s[i + 7] != 'u' ||
-			    json_hex4(s + i + 8, len - i - 8, &lo) == -1 ||
-			    lo < 0xdc00 || lo > 0xdfff)
-				return json_fail(p, i,
-				    "lone high surrogate in string");
-			i += 12;
-		} else
-			i += 6;
-	}
-	*end = i + 1;
-	return 0;
-}
-
 static size_t
 json_utf8_len(unsigned int cp)
 {
@@ -240,6 +211,94 @@ json_put_utf8(char *out, unsigned int cp)
 }
 
 /*
+ * Validates the string token at p->off (which holds '"') and sets *end to
+ * the offset just past its closing quote and *escaped if it holds a
+ * backslash.  If out is not NULL the decoded bytes are appended to it in
+ * the same pass (partially, on error).  The cursor does not move.
+ */
+static int
+json_scan_string(struct json_parser *p, size_t *end, int *escaped,
+    struct buf *out)
+{
+	const unsigned char	*s = (const unsigned char *)p->buf;
+	size_t			 i = p->off + 1, len = p->len, n, run = i;
+	unsigned int		 cp, lo;
+	unsigned char		 c;
+	char			 dec[4];
+
+	*escaped = 0;
+	for (;;) {
+		while (len - i >= 8 && json_plain8(s + i))
+			i += 8;
+		while (i < len && json_class[s[i]] == 0)
+			i++;
+		if (i >= len)
+			return json_fail(p, p->off, "unterminated string");
+		c = s[i];
+		if (c == '"')
+			break;
+		if (c >= 0x80) {
+			if ((n = json_utf8_seq(s + i, len - i)) == 0)
+				return json_fail(p, i, "invalid UTF-8 in string");
+			i += n;
+			continue;
+		}
+		if (c != '\\')
+			return json_fail(p, i,
+			    "control character 0x%02x in string", c);
+		*escaped = 1;
+		if (out != NULL)
+			buf_append(out, s + run, i - run);
+		if (i + 1 >= len)
+			return json_fail(p, p->off, "unterminated string");
+		n = 1;
+		switch (s[i + 1]) {
+		case '"': case '\\': case '/':
+			dec[0] = (char)s[i + 1];
+			break;
+		case 'b': dec[0] = '\b'; break;
+		case 'f': dec[0] = '\f'; break;
+		case 'n': dec[0] = '\n'; break;
+		case 'r': dec[0] = '\r'; break;
+		case 't': dec[0] = '\t'; break;
+		case 'u':
+			n = 0;
+			break;
+		default:
+			return json_fail(p, i, "bad escape in string");
+		}
+		if (n == 1) {
+			if (out != NULL)
+				buf_append_byte(out, dec[0]);
+			i += 2;
+			run = i;
+			continue;
+		}
+		if (json_hex4(s + i + 2, len - i - 2, &cp) == -1)
+			return json_fail(p, i, "bad \\u escape in string");
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return json_fail(p, i, "lone low surrogate in string");
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (i + 7 >= len || s[i + 6] != '\\' || s[i + 7] != 'u' ||
+			    json_hex4(s + i + 8, len - i - 8, &lo) == -1 ||
+			    lo < 0xdc00 || lo > 0xdfff)
+				return json_fail(p, i,
+				    "lone high surrogate in string");
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			i += 12;
+		} else
+			i += 6;
+		if (out != NULL)
+			buf_append(out, dec, json_put_utf8(dec, cp));
+		run = i;
+	}
+	if (out != NULL)
+		buf_append(out, s + run, i - run);
+	*end = i + 1;
+	return 0;
+}
+
+/*
  * Decodes the contents s[0..n) of a string already validated by
  * json_scan_string into out, which has room for cap bytes.  Returns the
  * decoded length, or (size_t)-1 if it would not fit.  Decoded text is
@@ -254,8 +313,11 @@ json_decode(const unsigned char *s, size_t n, char *out, size_t cap)
 
 	while (n > 0) {
 		/* Runs between escapes are short in escaped text. */
-		for (run = 0; run < n && s[run] != '\\'; run++)
-			;
+		run = 0;
+		while (n - run >= 8 && json_nobs8(s + run))
+			run += 8;
+		while (run < n && s[run] != '\\')
+			run++;
 		if (run > cap - o)
 			return (size_t)-1;
 		memcpy(out + o, s, run);
@@ -392,9 +454,10 @@ json_object_next(struct json_parser *p, struct json_value *key)
 	} else if (c != '"')
 		return json_unexpected(p, "a member name or '}'");
 	p->first = 0;
-	if (json_scan_string(p, &end, &escaped) == -1)
+	if (json_scan_string(p, &end, &escaped, NULL) == -1)
 		return -1;
 	key->type = JSON_STRING;
+	key->escaped = escaped;
 	key->p = p->buf + p->off;
 	key->len = end - p->off;
 	key->off = p->off;
@@ -480,7 +543,7 @@ json_skip_value(struct json_parser *p, struct json_value *v)
 	struct json_value	key;
 	enum json_type		type;
 	size_t			start, end;
-	int			r, escaped;
+	int			r, escaped = 0;
 
 	type = json_peek(p);
 	if (p->error != NULL)
@@ -508,7 +571,7 @@ json_skip_value(struct json_parser *p, struct json_value *v)
 			return -1;
 		break;
 	case JSON_STRING:
-		if (json_scan_string(p, &end, &escaped) == -1)
+		if (json_scan_string(p, &end, &escaped, NULL) == -1)
 			return -1;
 		p->off = end;
 		break;
@@ -532,6 +595,7 @@ json_skip_value(struct json_parser *p, struct json_value *v)
 	p->first = 0;
 	if (v != NULL) {
 		v->type = type;
+		v->escaped = type == JSON_STRING && escaped;
 		v->p = p->buf + start;
 		v->len = p->off - start;
 		v->off = start;
@@ -548,25 +612,20 @@ json_skip(struct json_parser *p, struct json_value *v)
 int
 json_read_string(struct json_parser *p, struct buf *out, size_t *offp)
 {
-	size_t	end, n, got;
-	int	escaped;
+	const char	*q;
+	size_t		 end;
+	int		 escaped;
 
 	if (json_peek(p) != JSON_STRING)
 		return json_unexpected(p, "a string");
-	if (json_scan_string(p, &end, &escaped) == -1)
+	/* The first '"' bounds an unescaped string exactly: one allocation. */
+	q = memchr(p->buf + p->off + 1, '"', p->len - p->off - 1);
+	if (q != NULL)
+		buf_reserve(out, (size_t)(q - (p->buf + p->off + 1)));
+	if (json_scan_string(p, &end, &escaped, out) == -1)
 		return -1;
 	if (offp != NULL)
 		*offp = p->off;
-	n = end - p->off - 2;
-	if (!escaped)
-		buf_append(out, p->buf + p->off + 1, n);
-	else {
-		buf_reserve(out, n);
-		got = json_decode((const unsigned char *)p->buf + p->off + 1,
-		    n, out->data + out->len, n);
-		out->len += got;
-		out->data[out->len] = '\0';
-	}
 	p->off = end;
 	p->first = 0;
 	return 0;
@@ -657,10 +716,10 @@ json_string_eq(const struct json_value *s, const char *name)
 	size_t			 n = s->len - 2, nlen = strlen(name), got;
 	char			 tmp[64];
 
+	if (!s->escaped)
+		return n == nlen && memcmp(c, name, n) == 0;
 	/* Escapes only make the raw text longer than what it decodes to. */
-	if (n == nlen)
-		return memcmp(c, name, n) == 0;
-	if (n < nlen || nlen > sizeof tmp || memchr(c, '\\', n) == NULL)
+	if (n <= nlen || nlen > sizeof tmp)
 		return 0;
 	got = json_decode(c, n, tmp, sizeof tmp);
 	return got == nlen && memcmp(tmp, name, nlen) == 0;

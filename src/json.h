@@ -39,6 +39,7 @@ enum json_type {
 /* A value's raw text: for a string the quotes are included. */
 struct json_value {
 	enum json_type	 type;
+	int		 escaped;	/* a string holding a backslash */
 	const char	*p;
 	size_t		 len;
 	size_t		 off;	/* offset of p in the parsed buffer */
@@ -111,8 +112,9 @@ int	json_read_bool(struct json_parser *, int *);
 int	json_finish(struct json_parser *);
 
 /*
- * True if the raw string token s (quotes included, already validated by
- * the parser) decodes to exactly the C string name.  Does not allocate.
+ * True if the string s (a key from json_object_next() or a value from
+ * json_skip(), quotes included) decodes to exactly the C string name.
+ * Does not allocate.
  */
 int	json_string_eq(const struct json_value *s, const char *name);
 

@@ -121,10 +121,17 @@ utf8_is_valid(const char *buf, size_t len)
 static int
 snap_member(const struct json_value *key, const char *const *names, int n)
 {
+	size_t	klen = key->len - 2;
 	int	i;
 
 	for (i = 0; i < n; i++) {
-		if (json_string_eq(key, names[i]))
+		/* The common case, an unescaped name, without strlen(). */
+		if (!key->escaped) {
+			if (names[i][0] == key->p[1] &&
+			    strncmp(names[i], key->p + 1, klen) == 0 &&
+			    names[i][klen] == '\0')
+				return i;
+		} else if (json_string_eq(key, names[i]))
 			return i;
 	}
 	return -1;
