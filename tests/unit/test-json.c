@@ -58,7 +58,8 @@ test_skip(void)
 	REJECT("[1,]", 3);
 	REJECT("[1 2]", 3);
 	REJECT("{\"a\":1 \"b\":2}", 7);
-	REJECT("01", 1);
+	REJECT("01", 0);
+	REJECT("-012", 1);
 	REJECT("1.", 0);
 	REJECT("-", 0);
 	REJECT("1e", 0);
