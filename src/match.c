@@ -63,7 +63,8 @@ struct match_item {
 	size_t			 query_len;
 	uint32_t		 hostid;	/* into hosts, MATCH_NONE if "" */
 	uint32_t		 nseg;		/* path segments */
-	uint64_t		 route;		/* hash of method and nseg */
+	uint64_t		 route;		/* table key: method and nseg */
+	uint64_t		 fkey;		/* table key: sig_nohost's fields */
 };
 
 /* One slot of an open-addressing table: idx is an index + 1, 0 empty. */
@@ -80,7 +81,7 @@ struct match_table {
 
 struct match_group {
 	_Atomic uint64_t	 cursor;
-	uint64_t		 key;
+	uint64_t		 sig;		/* the members' sig or sig_nohost */
 	uint32_t		 off;		/* into members */
 	uint32_t		 n;
 };
@@ -99,6 +100,7 @@ struct match_host {
 };
 
 struct match_index {
+	uint64_t		 uid;		/* never reused, see host cache */
 	struct match_item	*items;
 	size_t			 nitems;
 	size_t			 itemsalloc;
@@ -114,20 +116,45 @@ struct match_index {
 	struct match_groups	 routes;	/* by route */
 };
 
+/* One query parameter; klen is the length of its key (up to '='). */
+struct match_piece {
+	const char	*p;
+	size_t		 len;
+	size_t		 klen;
+};
+
 /* A request normalised for matching: spans into the request. */
 struct match_key {
 	struct span	 method;
 	struct span	 path;
-	struct span	*pieces;		/* sorted query parameters */
+	struct match_piece *pieces;		/* sorted query parameters */
 	size_t		 npieces;
 	size_t		 query_len;		/* of the pieces joined by '&' */
-	struct span	 pieces_stack[MATCH_PIECES];
+	struct match_piece pieces_stack[MATCH_PIECES];
 	uint64_t	 digest;
 	uint32_t	 hostid;		/* recorded host, or MATCH_NONE */
 	uint32_t	 nseg;
 };
 
 enum match_kind { MATCH_KIND_HOST, MATCH_KIND_NOHOST, MATCH_KIND_ROUTE };
+
+/*
+ * Each thread remembers how it resolved the last request host: a worker
+ * sees the same one or two Host values over and over.  Keyed by the
+ * index's uid, so a new index (a reload) never reads a stale answer.
+ */
+#define MATCH_HOST_CACHE	64
+struct match_host_cache {
+	uint64_t	 uid;
+	size_t		 len;
+	uint32_t	 hostid;
+	char		 host[MATCH_HOST_CACHE];
+};
+static _Thread_local struct match_host_cache match_host_cache;
+static _Atomic uint64_t match_next_uid = 1;
+
+/* The bytes that end a query parameter or its key. */
+static const unsigned char match_query_class[256] = { ['&'] = 1, ['='] = 2 };
 
 uint64_t
 match_hash(uint64_t h, const void *p, size_t len)
@@ -142,17 +169,95 @@ match_hash(uint64_t h, const void *p, size_t len)
 	return h;
 }
 
-static uint64_t
-match_hash_lower(uint64_t h, const char *p, size_t len)
+static unsigned char
+match_tolower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c | 0x20 : c;
+}
+
+static int
+match_caseeq(const char *a, const char *b, size_t len)
 {
 	size_t	i;
 
 	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)tolower((unsigned char)p[i]);
-		h *= MATCH_FNV_PRIME;
+		if (match_tolower((unsigned char)a[i]) !=
+		    match_tolower((unsigned char)b[i]))
+			return 0;
 	}
-	return h;
+	return 1;
 }
+
+/*
+ * The tables' keys use a word-at-a-time multiply-xorshift hash instead of
+ * FNV-1a, which costs a multiply per byte: the official signatures are
+ * computed once per entry and stored in its groups.  These keys never
+ * leave the process.
+ */
+static uint64_t
+match_mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h *= UINT64_C(0x9e3779b97f4a7c15);
+	return h ^ (h >> 29);
+}
+
+/* ASCII lower-casing of eight bytes at once; other bytes are kept. */
+static uint64_t
+match_lower8(uint64_t v)
+{
+	const uint64_t	ones = UINT64_C(0x0101010101010101);
+	uint64_t	hep, gt_z, ge_a, upper;
+
+	hep = v & (ones * 0x7f);
+	gt_z = hep + ones * (0x7f - 'Z');
+	ge_a = hep + ones * (0x80 - 'A');
+	upper = ~v & (ge_a ^ gt_z) & (ones * 0x80);
+	return v | (upper >> 2);
+}
+
+static uint64_t
+match_load32(const char *p)
+{
+	uint32_t	v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/*
+ * Hashes len bytes, optionally lower-cased.  The last 1-7 bytes are read
+ * with overlapping loads rather than one by one; for 1-3 bytes only the
+ * first, middle and last count, which is enough for a table key (every
+ * hit is compared in full).
+ */
+static inline __attribute__((always_inline)) uint64_t
+match_fast(uint64_t h, const char *p, size_t len, int lower)
+{
+	uint64_t	v;
+	size_t		n = len;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&v, p, 8);
+		h = match_mix(h, lower ? match_lower8(v) : v);
+	}
+	if (n == 0)
+		v = 0;
+	else if (len >= 8) {
+		memcpy(&v, p + n - 8, 8);
+		v >>= (8 - n) * 8;
+	} else if (n >= 4)
+		v = match_load32(p) | match_load32(p + n - 4) << ((n - 4) * 8);
+	else {
+		v = (uint64_t)(unsigned char)p[0] |
+		    (uint64_t)(unsigned char)p[n / 2] << 8 |
+		    (uint64_t)(unsigned char)p[n - 1] << 16;
+	}
+	if (lower)
+		v = match_lower8(v);
+	return match_mix(h, v ^ ((uint64_t)(len & 0xff) << 56));
+}
+#define MATCH_FAST_SEED	UINT64_C(0x243f6a8885a308d3)
 
 static uint64_t
 match_hash_byte(uint64_t h, unsigned char c)
@@ -179,7 +284,8 @@ match_contains_json(struct span s)
 	size_t	i;
 
 	for (i = 0; i + 4 <= s.len; i++) {
-		if (strncasecmp(s.p + i, "json", 4) == 0)
+		if ((s.p[i] == 'j' || s.p[i] == 'J') &&
+		    match_caseeq(s.p + i + 1, "son", 3))
 			return 1;
 	}
 	return 0;
@@ -356,32 +462,30 @@ match_has_digit(struct span s)
 /* --- query normalisation -------------------------------------------- */
 
 static int
-match_keycmp(struct span a, struct span b)
+match_keycmp(const struct match_piece *a, const struct match_piece *b)
 {
-	const char	*e;
-	size_t		 ka, kb;
-	int		 r;
+	size_t	i, n = a->klen < b->klen ? a->klen : b->klen;
 
-	ka = (e = memchr(a.p, '=', a.len)) == NULL ? a.len :
-	    (size_t)(e - a.p);
-	kb = (e = memchr(b.p, '=', b.len)) == NULL ? b.len :
-	    (size_t)(e - b.p);
-	if ((r = memcmp(a.p, b.p, ka < kb ? ka : kb)) != 0)
-		return r;
-	return ka < kb ? -1 : ka > kb;
+	/* Keys are short: a loop beats a call to memcmp. */
+	for (i = 0; i < n; i++) {
+		if (a->p[i] != b->p[i])
+			return (unsigned char)a->p[i] < (unsigned char)b->p[i] ?
+			    -1 : 1;
+	}
+	return a->klen < b->klen ? -1 : a->klen > b->klen;
 }
 
 /* Stable sort by key: insertion for short lists, merge sort above. */
 static void
-match_sort_pieces(struct span *v, size_t n)
+match_sort_pieces(struct match_piece *v, size_t n)
 {
-	struct span	*tmp, *src, *dst, *sw, x;
+	struct match_piece	*tmp, *src, *dst, *sw, x;
 	size_t		 i, j, w, lo, mid, hi, a, b, k;
 
 	if (n <= MATCH_PIECES) {
 		for (i = 1; i < n; i++) {
 			x = v[i];
-			for (j = i; j > 0 && match_keycmp(v[j - 1], x) > 0; j--)
+			for (j = i; j > 0 && match_keycmp(&v[j - 1], &x) > 0; j--)
 				v[j] = v[j - 1];
 			v[j] = x;
 		}
@@ -398,7 +502,7 @@ match_sort_pieces(struct span *v, size_t n)
 			b = mid;
 			for (k = lo; k < hi; k++) {
 				if (a < mid && (b >= hi ||
-				    match_keycmp(src[a], src[b]) <= 0))
+				    match_keycmp(&src[a], &src[b]) <= 0))
 					dst[k] = src[a++];
 				else
 					dst[k] = src[b++];
@@ -420,31 +524,47 @@ match_sort_pieces(struct span *v, size_t n)
 static void
 match_key_query(struct match_key *k, struct span q)
 {
-	const char	*p = q.p, *end = q.p + q.len, *e;
-	size_t		 n = 0, i;
+	struct match_piece	*pieces = k->pieces_stack, *pc;
+	const char		*p = q.p, *end = q.p + q.len, *start, *eq;
+	size_t			 n = 0, cap = MATCH_PIECES, total = 0;
 
-	for (i = 0; i < q.len; i++) {
-		if (q.p[i] != '&' && (i + 1 == q.len || q.p[i + 1] == '&'))
-			n++;
-	}
-	k->pieces = k->pieces_stack;
-	if (n > MATCH_PIECES)
-		k->pieces = xreallocarray(NULL, n, sizeof *k->pieces);
-	k->npieces = 0;
-	k->query_len = 0;
 	while (p < end) {
-		if ((e = memchr(p, '&', (size_t)(end - p))) == NULL)
-			e = end;
-		if (e > p) {
-			k->pieces[k->npieces++] = (struct span){ p,
-			    (size_t)(e - p) };
-			k->query_len += (size_t)(e - p);
+		start = p;
+		eq = NULL;
+			while (p < end) {
+			if (match_query_class[(unsigned char)*p] != 0) {
+				if (*p == '&')
+					break;
+				if (eq == NULL)
+					eq = p;
+			}
+			p++;
 		}
-		p = e + 1;
+		if (p > start) {
+			if (n == cap) {
+				cap *= 4;
+				if (pieces == k->pieces_stack) {
+					pieces = xreallocarray(NULL, cap,
+					    sizeof *pieces);
+					memcpy(pieces, k->pieces_stack,
+					    sizeof k->pieces_stack);
+				} else {
+					pieces = xreallocarray(pieces, cap,
+					    sizeof *pieces);
+				}
+			}
+			pc = &pieces[n++];
+			pc->p = start;
+			pc->len = (size_t)(p - start);
+			pc->klen = eq == NULL ? pc->len : (size_t)(eq - start);
+			total += pc->len;
+		}
+		p++;
 	}
-	if (k->npieces > 1)
-		k->query_len += k->npieces - 1;
-	match_sort_pieces(k->pieces, k->npieces);
+	k->pieces = pieces;
+	k->npieces = n;
+	k->query_len = n > 1 ? total + n - 1 : total;
+	match_sort_pieces(pieces, n);
 }
 
 static void
@@ -482,7 +602,7 @@ match_query_eq(const struct match_key *k, const char *q, size_t len)
  */
 static uint64_t
 match_sig(struct span method, const char *host, size_t host_len,
-    struct span path, const struct span *pieces, size_t npieces,
+    struct span path, const struct match_piece *pieces, size_t npieces,
     uint64_t digest)
 {
 	uint64_t	h = MATCH_HASH_INIT;
@@ -505,14 +625,32 @@ match_sig(struct span method, const char *host, size_t host_len,
 	return match_hash_u64(h, digest);
 }
 
+/* The tables' key for a signature without host. */
+static uint64_t
+match_fastkey(struct span method, struct span path,
+    const struct match_piece *pieces, size_t npieces, uint64_t digest)
+{
+	uint64_t	h = MATCH_FAST_SEED;
+	size_t		i;
+
+	h = match_fast(h, method.p, method.len, 0);
+	h = match_fast(h, path.p, path.len, 0);
+	for (i = 0; i < npieces; i++)
+		h = match_fast(h, pieces[i].p, pieces[i].len, 0);
+	h = match_mix(h, npieces);
+	return match_mix(h, digest);
+}
+
+static uint64_t
+match_fastkey_host(uint64_t fkey, uint32_t hostid)
+{
+	return match_mix(fkey, (uint64_t)hostid + 1);
+}
+
 static uint64_t
 match_route(const char *method, size_t len, uint32_t nseg)
 {
-	uint64_t	h;
-
-	h = match_hash(MATCH_HASH_INIT, method, len);
-	h = match_hash_byte(h, 0);
-	return match_hash_u64(h, nseg);
+	return match_mix(match_fast(MATCH_FAST_SEED, method, len, 0), nseg);
 }
 
 /* --- open-addressing tables ----------------------------------------- */
@@ -566,7 +704,12 @@ match_table_put(struct match_table *t, uint64_t key, uint32_t idx)
 struct match_index *
 match_index_create(void)
 {
-	return xcalloc(1, sizeof (struct match_index));
+	struct match_index	*mi;
+
+	mi = xcalloc(1, sizeof *mi);
+	mi->uid = atomic_fetch_add_explicit(&match_next_uid, 1,
+	    memory_order_relaxed);
+	return mi;
 }
 
 static const char *
@@ -685,10 +828,12 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 	struct match_entry	*e;
 	struct match_key	 k;
 	struct span		 target, authority, path, query, host, ct;
+	struct span		 method;
 	struct buf		 q;
 	const char		*s;
-	char			*block, *id;
+	char			*block, *id, *lhost;
 	size_t			 i, id_len, len;
+	uint64_t		 digest, sig, sig_nohost, fkey;
 
 	if (mi->finished)
 		fatalx("%s: index already finished", __func__);
@@ -728,14 +873,29 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 		host = authority;
 	host = span_trim(host);
 
-	/* The normalised query, built with the same code as lookups use. */
+	/*
+	 * The normalised query, the digest and the signatures, built with
+	 * the code lookups use.
+	 */
 	match_key_query(&k, query);
 	buf_init(&q);
 	for (i = 0; i < k.npieces; i++) {
 		if (i > 0)
 			buf_append_byte(&q, '&');
-		buf_append_span(&q, k.pieces[i]);
+		buf_append(&q, k.pieces[i].p, k.pieces[i].len);
 	}
+	s = match_header(t->req.headers, t->req.nheaders, "Content-Type");
+	ct = s == NULL ? SPAN_NULL : span_from_str(s);
+	digest = match_digest(ct, t->req.body, t->req.body_len);
+	method = span_from_str(t->req.method);
+	lhost = xstrndup(host.p == NULL ? "" : host.p, host.len);
+	for (i = 0; i < host.len; i++)
+		lhost[i] = (char)match_tolower((unsigned char)lhost[i]);
+	sig = match_sig(method, lhost, host.len, path, k.pieces, k.npieces,
+	    digest);
+	sig_nohost = match_sig(method, NULL, 0, path, k.pieces, k.npieces,
+	    digest);
+	fkey = match_fastkey(method, path, k.pieces, k.npieces, digest);
 	match_key_free(&k);
 
 	if (mi->nitems == mi->itemsalloc) {
@@ -766,9 +926,8 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 	e->method = e->id + id_len + 1;
 	memcpy(e->method, t->req.method, it->method_len + 1);
 	e->host = e->method + it->method_len + 1;
-	for (i = 0; i < host.len; i++)
-		e->host[i] = (char)tolower((unsigned char)host.p[i]);
-	e->host[host.len] = '\0';
+	memcpy(e->host, lhost, host.len + 1);
+	free(lhost);
 	e->path = e->host + it->host_len + 1;
 	if (path.len > 0)
 		memcpy(e->path, path.p, path.len);
@@ -779,19 +938,11 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 	e->query[q.len] = '\0';
 	buf_free(&q);
 
-	s = match_header(t->req.headers, t->req.nheaders, "Content-Type");
-	ct = s == NULL ? SPAN_NULL : span_from_str(s);
-	e->body_digest = match_digest(ct, t->req.body, t->req.body_len);
+	e->body_digest = digest;
 	e->body_len_req = t->req.body_len;
-
-	/* The query is already normalised: hash it as one piece. */
-	query = (struct span){ e->query, it->query_len };
-	e->sig = match_sig((struct span){ e->method, it->method_len },
-	    e->host, it->host_len, (struct span){ e->path, it->path_len },
-	    &query, query.len > 0, e->body_digest);
-	e->sig_nohost = match_sig((struct span){ e->method, it->method_len },
-	    NULL, 0, (struct span){ e->path, it->path_len },
-	    &query, query.len > 0, e->body_digest);
+	e->sig = sig;
+	e->sig_nohost = sig_nohost;
+	it->fkey = fkey;
 
 	it->nseg = match_count_segments(e->path, it->path_len);
 	it->route = match_route(e->method, it->method_len, it->nseg);
@@ -813,9 +964,9 @@ match_item_key(const struct match_item *it, enum match_kind kind)
 {
 	switch (kind) {
 	case MATCH_KIND_HOST:
-		return it->e.sig;
+		return match_fastkey_host(it->fkey, it->hostid);
 	case MATCH_KIND_NOHOST:
-		return it->e.sig_nohost;
+		return it->fkey;
 	case MATCH_KIND_ROUTE:
 		return it->route;
 	}
@@ -879,7 +1030,8 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 		}
 		if (sl->idx == 0) {
 			grp = &g->groups[g->ngroups];
-			grp->key = key;
+			grp->sig = kind == MATCH_KIND_HOST ? it->e.sig :
+			    kind == MATCH_KIND_NOHOST ? it->e.sig_nohost : 0;
 			grp->off = (uint32_t)i;	/* first item, for now */
 			atomic_init(&grp->cursor, 0);
 			sl->key = key;
@@ -916,47 +1068,55 @@ match_groups_free(struct match_groups *g)
 	memset(g, 0, sizeof *g);
 }
 
+static uint64_t
+match_host_key(const char *p, size_t len)
+{
+	return match_fast(MATCH_FAST_SEED, p, len, 1);
+}
+
+/* The recorded host p[0..len) (any case), MATCH_NONE if none. */
 static uint32_t
-match_find_host(const struct match_index *mi, const char *p, size_t len)
+match_find_host(const struct match_index *mi, const char *p, size_t len,
+    uint64_t key)
 {
 	const struct match_slot	*sl;
 	const struct match_host	*h;
-	uint64_t		 key;
 	size_t			 i;
 
 	if (mi->hosttab.slots == NULL)
 		return MATCH_NONE;
-	key = match_hash_lower(MATCH_HASH_INIT, p, len);
 	for (i = key & mi->hosttab.mask;; i = (i + 1) & mi->hosttab.mask) {
 		sl = &mi->hosttab.slots[i];
 		if (sl->idx == 0)
 			return MATCH_NONE;
 		h = &mi->hosts[sl->idx - 1];
 		if (sl->key == key && h->len == len &&
-		    strncasecmp(h->name, p, len) == 0)
+		    match_caseeq(h->name, p, len))
 			return sl->idx - 1;
 	}
 }
 
-/* The slot of the base table for a host without port, NULL if none. */
+/*
+ * The slot of the base table for a host without port, NULL if none; key is
+ * match_host_key() of the same bytes.
+ */
 static struct match_slot *
-match_find_base(const struct match_index *mi, const char *p, size_t len)
+match_find_base(const struct match_index *mi, const char *p, size_t len,
+    uint64_t key)
 {
 	struct match_slot	*sl;
 	const struct match_host	*h;
-	uint64_t		 key;
 	size_t			 i;
 
 	if (mi->basetab.slots == NULL)
 		return NULL;
-	key = match_hash_lower(MATCH_HASH_INIT, p, len);
 	for (i = key & mi->basetab.mask;; i = (i + 1) & mi->basetab.mask) {
 		sl = &mi->basetab.slots[i];
 		if (sl->idx == 0)
 			return NULL;
 		h = &mi->hosts[sl->idx - 1];
 		if (sl->key == key && h->base_len == len &&
-		    strncasecmp(h->name, p, len) == 0)
+		    match_caseeq(h->name, p, len))
 			return sl;
 	}
 }
@@ -981,7 +1141,8 @@ match_hosts_build(struct match_index *mi)
 		it = &mi->items[i];
 		if (it->host_len == 0)
 			continue;
-		id = match_find_host(mi, it->e.host, it->host_len);
+		id = match_find_host(mi, it->e.host, it->host_len,
+		    match_host_key(it->e.host, it->host_len));
 		if (id == MATCH_NONE) {
 			id = (uint32_t)mi->nhosts;
 			mi->hosts = xreallocarray(mi->hosts, mi->nhosts + 1,
@@ -990,14 +1151,14 @@ match_hosts_build(struct match_index *mi)
 			h->name = it->e.host;
 			h->len = it->host_len;
 			h->base_len = match_host_base(h->name, h->len);
-			match_table_put(&mi->hosttab, match_hash_lower(
-			    MATCH_HASH_INIT, h->name, h->len), id);
+			match_table_put(&mi->hosttab,
+			    match_host_key(h->name, h->len), id);
 
-			sl = match_find_base(mi, h->name, h->base_len);
+			sl = match_find_base(mi, h->name, h->base_len,
+			    match_host_key(h->name, h->base_len));
 			if (sl == NULL) {
 				match_table_put(&mi->basetab,
-				    match_hash_lower(MATCH_HASH_INIT, h->name,
-				    h->base_len), id);
+				    match_host_key(h->name, h->base_len), id);
 			} else if (h->base_len == h->len &&
 			    mi->hosts[sl->idx - 1].base_len !=
 			    mi->hosts[sl->idx - 1].len) {
@@ -1094,16 +1255,40 @@ match_req_from_http(struct match_req *r, const struct http_msg *m,
 static uint32_t
 match_resolve_host(const struct match_index *mi, struct span host)
 {
+	struct match_host_cache	*c = &match_host_cache;
 	const struct match_slot	*sl;
+	uint64_t		 key;
+	size_t			 base;
 	uint32_t		 id;
 
-	host = span_trim(host);
-	if (host.len == 0 || mi->nhosts == 0)
+	if (mi->nhosts == 0)
 		return MATCH_NONE;
-	if ((id = match_find_host(mi, host.p, host.len)) != MATCH_NONE)
-		return id;
-	sl = match_find_base(mi, host.p, match_host_base(host.p, host.len));
-	return sl == NULL ? MATCH_NONE : sl->idx - 1;
+	while (host.len > 0 && (host.p[0] == ' ' || host.p[0] == '\t')) {
+		host.p++;
+		host.len--;
+	}
+	while (host.len > 0 && (host.p[host.len - 1] == ' ' ||
+	    host.p[host.len - 1] == '\t'))
+		host.len--;
+	if (host.len == 0)
+		return MATCH_NONE;
+	if (c->uid == mi->uid && c->len == host.len &&
+	    memcmp(c->host, host.p, host.len) == 0)
+		return c->hostid;
+	key = match_host_key(host.p, host.len);
+	if ((id = match_find_host(mi, host.p, host.len, key)) == MATCH_NONE) {
+		if ((base = match_host_base(host.p, host.len)) != host.len)
+			key = match_host_key(host.p, base);
+		sl = match_find_base(mi, host.p, base, key);
+		id = sl == NULL ? MATCH_NONE : sl->idx - 1;
+	}
+	if (host.len <= sizeof c->host) {
+		c->uid = mi->uid;
+		c->len = host.len;
+		memcpy(c->host, host.p, host.len);
+		c->hostid = id;
+	}
+	return id;
 }
 
 static void
@@ -1115,7 +1300,7 @@ match_key_init(struct match_key *k, const struct match_index *mi,
 	match_key_query(k, r->query);
 	k->digest = match_digest(r->content_type, r->body, r->body_len);
 	k->hostid = match_resolve_host(mi, r->host);
-	k->nseg = match_count_segments(r->path.p, r->path.len);
+	k->nseg = 0;		/* only match_closest() needs it */
 }
 
 static int
@@ -1174,22 +1359,18 @@ match_lookup(struct match_index *mi, const struct match_req *r,
 {
 	const struct match_groups	*g;
 	const struct match_group	*grp;
-	const struct match_host		*h;
 	struct match_group		*wgrp;
 	struct match_key		 k;
 	enum match_kind			 kind;
 	uint64_t			 key, occ;
 
 	match_key_init(&k, mi, r);
+	key = match_fastkey(k.method, k.path, k.pieces, k.npieces, k.digest);
 	if (k.hostid != MATCH_NONE) {
-		h = &mi->hosts[k.hostid];
-		key = match_sig(k.method, h->name, h->len, k.path, k.pieces,
-		    k.npieces, k.digest);
+		key = match_fastkey_host(key, k.hostid);
 		g = &mi->withhost;
 		kind = MATCH_KIND_HOST;
 	} else {
-		key = match_sig(k.method, NULL, 0, k.path, k.pieces,
-		    k.npieces, k.digest);
 		g = &mi->nohost;
 		kind = MATCH_KIND_NOHOST;
 	}
@@ -1198,12 +1379,15 @@ match_lookup(struct match_index *mi, const struct match_req *r,
 	if (grp == NULL)
 		return NULL;
 
-	/* The groups are ours and only the cursor ever changes. */
+	/*
+	 * The groups are ours and only the cursor ever changes.  Every
+	 * field is equal, so the group's stored signature is the request's.
+	 */
 	wgrp = (struct match_group *)grp;
 	occ = atomic_fetch_add_explicit(&wgrp->cursor, 1,
 	    memory_order_relaxed);
 	if (sig != NULL)
-		*sig = key;
+		*sig = grp->sig;
 	if (occurrence != NULL)
 		*occurrence = occ;
 	return &mi->items[g->members[grp->off + occ % grp->n]].e;
@@ -1272,6 +1456,7 @@ match_closest(const struct match_index *mi, const struct match_req *r)
 	uint32_t			 i;
 
 	match_key_init(&k, mi, r);
+	k.nseg = match_count_segments(k.path.p, k.path.len);
 	grp = match_groups_find(mi, &mi->routes,
 	    match_route(k.method.p, k.method.len, k.nseg), &k,
 	    MATCH_KIND_ROUTE);

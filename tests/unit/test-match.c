@@ -335,6 +335,27 @@ test_hosts_port_preference(void)
 	match_index_free(mi);
 }
 
+/* The per-thread host cache never answers for another index. */
+static void
+test_host_cache(void)
+{
+	struct match_index	*mi;
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		mi = match_index_create();
+		add_simple(mi, 1, i % 2 ? "odd" : "even", "GET", "/c",
+		    i % 2 ? "b.example" : "a.example", NULL);
+		add_simple(mi, 2, "b-only", "GET", "/b", "b.example", NULL);
+		match_index_finish(mi);
+		ASSERT_STR_EQ(lookup_id(mi, req("GET", "a.example", "/c", "",
+		    NULL)), i % 2 ? "odd" : "even");
+		ASSERT_STR_EQ(lookup_id(mi, req("GET", "a.example", "/b", "",
+		    NULL)), i % 2 ? "b-only" : "(none)");
+		match_index_free(mi);
+	}
+}
+
 static const struct match_entry *
 one_entry(struct match_index *mi, struct snap_txn *t)
 {
@@ -682,6 +703,7 @@ main(void)
 	test_cycling();
 	test_hosts();
 	test_hosts_port_preference();
+	test_host_cache();
 	test_head();
 	test_from_http();
 	test_closest();
