@@ -4,24 +4,26 @@
  *
  * match_index_add() turns each recorded transaction into a struct
  * match_entry: the request fields the signature is made of (method,
- * lower-cased host, path, normalised query, body digest) and the response
- * pre-serialised, and nothing else, so the index costs about one copy of
- * the snapshot's response bytes.  match_index_finish() then builds, with
- * open addressing over 64-bit keys:
+ * lower-cased host, path, normalised query, body digest), its FNV-1a
+ * signatures and the response pre-serialised, and nothing else, so the
+ * index costs about one copy of the snapshot's response bytes.
+ * match_index_finish() then builds, with open addressing over 64-bit keys:
  *
  *  - the set of recorded hosts, and the same keyed by host without port;
  *  - the with-host groups (entries with equal method, host, path, query
- *    and body digest, in recorded order), keyed by sig;
- *  - the host-agnostic groups, keyed by sig_nohost;
+ *    and body digest, in recorded order), each holding their sig;
+ *  - the host-agnostic groups, each holding their sig_nohost;
  *  - the routes (method and number of path segments) for match_closest().
  *
  * Lookups normalise the request into spans on the stack (the query pieces
- * are sorted in place of a copy), hash them exactly as the recorded side
- * was hashed, and compare every field on a hash hit, so a 64-bit collision
- * between signatures cannot serve the wrong group.  The only collision left
- * is one between two body digests (request bodies are not kept).  Nothing
- * is allocated on that path unless a query has more than MATCH_PIECES
- * parameters.  The one mutable thing, each group's cursor, is atomic.
+ * are sorted in place of a copy), hash the fields with a word-at-a-time
+ * table hash (cheaper than FNV-1a's multiply per byte; the group hands
+ * back the FNV signature computed at add time) and compare every field on
+ * a hit, so a hash collision cannot serve the wrong group.  The only
+ * collision left is one between two body digests (request bodies are not
+ * kept).  Nothing is allocated on that path unless a query has more than
+ * MATCH_PIECES parameters.  The mutable things are each group's cursor,
+ * atomic, and a per-thread cache of the last request host's resolution.
  *
  * Query normalisation splits on '&', drops empty pieces and sorts pieces
  * by key (up to '='), stably, so repeated keys keep their order.  Nothing
@@ -699,6 +701,27 @@ match_table_put(struct match_table *t, uint64_t key, uint32_t idx)
 	t->used++;
 }
 
+/* Rebuilds t with a size fitting n keys, when that is smaller. */
+static void
+match_table_shrink(struct match_table *t, size_t n)
+{
+	struct match_table	 nt;
+	size_t			 i;
+
+	match_table_init(&nt, n);
+	if (nt.mask >= t->mask) {
+		match_table_free(&nt);
+		return;
+	}
+	for (i = 0; i <= t->mask; i++) {
+		if (t->slots[i].idx != 0)
+			match_table_put(&nt, t->slots[i].key,
+			    t->slots[i].idx - 1);
+	}
+	match_table_free(t);
+	*t = nt;
+}
+
 /* --- adding ---------------------------------------------------------- */
 
 struct match_index *
@@ -1041,6 +1064,10 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 		gid[i] = sl->idx - 1;
 		g->groups[gid[i]].n++;
 	}
+
+	g->groups = xreallocarray(g->groups, g->ngroups == 0 ? 1 :
+	    g->ngroups, sizeof *g->groups);
+	match_table_shrink(&g->table, g->ngroups);
 
 	/* Lay the members out group after group, in recorded order. */
 	g->members = xcalloc(n, sizeof *g->members);
