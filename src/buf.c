@@ -123,8 +123,10 @@ buf_detach(struct buf *b, size_t *len)
 {
 	char	*p;
 
-	if (b->data == NULL)
+	if (b->data == NULL) {
 		buf_reserve(b, 0);
+		b->data[0] = '\0';
+	}
 	p = b->data;
 	if (len != NULL)
 		*len = b->len;

@@ -155,7 +155,8 @@ void	 http_write_status_line(struct buf *, int status, struct span reason);
 void	 http_write_header(struct buf *, struct span name, struct span value);
 void	 http_write_simple(struct buf *, int status, const char *content_type,
 	    const void *body, size_t body_len, int close);
-/* Appends a request line and Host header: "METHOD target HTTP/1.1\r\n". */
+/* Appends a request line "METHOD target HTTP/1.1\r\n" (add Host with
+ * http_write_header). */
 void	 http_write_request_line(struct buf *, struct span method,
 	    struct span target);
 /* Standard reason phrase for a status code, "" if unknown. */

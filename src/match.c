@@ -99,6 +99,7 @@ struct match_host {
 	const char	*name;			/* an entry's host */
 	size_t		 len;
 	size_t		 base_len;		/* without ":port" */
+	int		 base_ambiguous;	/* name recorded with several ports */
 };
 
 struct match_index {
@@ -1151,7 +1152,8 @@ match_find_base(const struct match_index *mi, const char *p, size_t len,
 /*
  * The set of recorded hosts, and for each host without its port the
  * recorded host it stands for: the one recorded without a port if there
- * is one, else the first recorded.
+ * is one, else the only one recorded with a port; a name recorded with
+ * several ports and never without stands for none (base_ambiguous).
  */
 static void
 match_hosts_build(struct match_index *mi)
@@ -1178,6 +1180,7 @@ match_hosts_build(struct match_index *mi)
 			h->name = it->e.host;
 			h->len = it->host_len;
 			h->base_len = match_host_base(h->name, h->len);
+			h->base_ambiguous = 0;
 			match_table_put(&mi->hosttab,
 			    match_host_key(h->name, h->len), id);
 
@@ -1186,11 +1189,17 @@ match_hosts_build(struct match_index *mi)
 			if (sl == NULL) {
 				match_table_put(&mi->basetab,
 				    match_host_key(h->name, h->base_len), id);
-			} else if (h->base_len == h->len &&
-			    mi->hosts[sl->idx - 1].base_len !=
-			    mi->hosts[sl->idx - 1].len) {
+			} else if (h->base_len == h->len) {
 				/* Prefer the host recorded without a port. */
 				sl->idx = id + 1;
+			} else if (mi->hosts[sl->idx - 1].base_len !=
+			    mi->hosts[sl->idx - 1].len) {
+				/*
+				 * One name, several ports (127.0.0.1:9001 and
+				 * :9002): a request for yet another port
+				 * names none of them, so it is host-agnostic.
+				 */
+				mi->hosts[sl->idx - 1].base_ambiguous = 1;
 			}
 		}
 		it->hostid = id;
@@ -1307,7 +1316,8 @@ match_resolve_host(const struct match_index *mi, struct span host)
 		if ((base = match_host_base(host.p, host.len)) != host.len)
 			key = match_host_key(host.p, base);
 		sl = match_find_base(mi, host.p, base, key);
-		id = sl == NULL ? MATCH_NONE : sl->idx - 1;
+		id = sl == NULL || mi->hosts[sl->idx - 1].base_ambiguous ?
+		    MATCH_NONE : sl->idx - 1;
 	}
 	if (host.len <= sizeof c->host) {
 		c->uid = mi->uid;
