@@ -333,6 +333,25 @@ test_hosts_port_preference(void)
 	ASSERT_STR_EQ(lookup_id(mi, req("GET", "SVC", "/a", "", NULL)),
 	    "plain");
 	match_index_free(mi);
+
+	/*
+	 * One name recorded with several ports and never without (two
+	 * services on 127.0.0.1): a request for decoy's own port names
+	 * neither, so matching ignores the host.
+	 */
+	mi = match_index_create();
+	add_simple(mi, 1, "pay", "POST", "/v1/charges", "127.0.0.1:9001", NULL);
+	add_simple(mi, 2, "inv", "GET", "/v1/stock", "127.0.0.1:9002", NULL);
+	match_index_finish(mi);
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "127.0.0.1:18080",
+	    "/v1/charges", "", NULL)), "pay");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "127.0.0.1:18080",
+	    "/v1/stock", "", NULL)), "inv");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "127.0.0.1:9001",
+	    "/v1/stock", "", NULL)), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "127.0.0.1:9002",
+	    "/v1/stock", "", NULL)), "inv");
+	match_index_free(mi);
 }
 
 /* The per-thread host cache never answers for another index. */
