@@ -210,6 +210,16 @@ json_put_utf8(char *out, unsigned int cp)
 	return 4;
 }
 
+/* buf_append() without the NUL, inlined for the per-escape appends. */
+static inline void
+json_put(struct buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len <= n)
+		buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
 /*
  * Validates the string token at p->off (which holds '"') and sets *end to
  * the offset just past its closing quote and *escaped if it holds a
@@ -248,7 +258,7 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 			    "control character 0x%02x in string", c);
 		*escaped = 1;
 		if (out != NULL)
-			buf_append(out, s + run, i - run);
+			json_put(out, s + run, i - run);
 		if (i + 1 >= len)
 			return json_fail(p, p->off, "unterminated string");
 		n = 1;
@@ -269,7 +279,7 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 		}
 		if (n == 1) {
 			if (out != NULL)
-				buf_append_byte(out, dec[0]);
+				json_put(out, dec, 1);
 			i += 2;
 			run = i;
 			continue;
@@ -289,11 +299,15 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 		} else
 			i += 6;
 		if (out != NULL)
-			buf_append(out, dec, json_put_utf8(dec, cp));
+			json_put(out, dec, json_put_utf8(dec, cp));
 		run = i;
 	}
-	if (out != NULL)
-		buf_append(out, s + run, i - run);
+	if (out != NULL) {
+		json_put(out, s + run, i - run);
+		if (out->cap == 0)
+			buf_reserve(out, 0);
+		out->data[out->len] = '\0';
+	}
 	*end = i + 1;
 	return 0;
 }
@@ -308,7 +322,7 @@ static size_t
 json_decode(const unsigned char *s, size_t n, char *out, size_t cap)
 {
 	size_t			 o = 0, run;
-	unsigned int		 cp, lo;
+	unsigned int		 cp = 0, lo = 0xdc00;
 	char			 c;
 
 	while (n > 0) {
@@ -612,16 +626,11 @@ json_skip(struct json_parser *p, struct json_value *v)
 int
 json_read_string(struct json_parser *p, struct buf *out, size_t *offp)
 {
-	const char	*q;
-	size_t		 end;
-	int		 escaped;
+	size_t	end;
+	int	escaped;
 
 	if (json_peek(p) != JSON_STRING)
 		return json_unexpected(p, "a string");
-	/* The first '"' bounds an unescaped string exactly: one allocation. */
-	q = memchr(p->buf + p->off + 1, '"', p->len - p->off - 1);
-	if (q != NULL)
-		buf_reserve(out, (size_t)(q - (p->buf + p->off + 1)));
 	if (json_scan_string(p, &end, &escaped, out) == -1)
 		return -1;
 	if (offp != NULL)

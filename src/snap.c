@@ -121,15 +121,19 @@ utf8_is_valid(const char *buf, size_t len)
 static int
 snap_member(const struct json_value *key, const char *const *names, int n)
 {
-	size_t	klen = key->len - 2;
-	int	i;
+	const char	*nm;
+	size_t		 klen = key->len - 2, j;
+	int		 i;
 
 	for (i = 0; i < n; i++) {
 		/* The common case, an unescaped name, without strlen(). */
 		if (!key->escaped) {
-			if (names[i][0] == key->p[1] &&
-			    strncmp(names[i], key->p + 1, klen) == 0 &&
-			    names[i][klen] == '\0')
+			/* A raw name holds no NUL: the loop stops at the
+			 * end of names[i]. */
+			nm = names[i];
+			for (j = 0; j < klen && nm[j] == key->p[1 + j]; j++)
+				;
+			if (j == klen && nm[j] == '\0')
 				return i;
 		} else if (json_string_eq(key, names[i]))
 			return i;
