@@ -96,8 +96,9 @@ int	json_skip(struct json_parser *, struct json_value *v);
 
 /*
  * Consumes a string value and appends its decoded bytes (which may
- * include NUL) to out.  *off, if not NULL, gets the offset of the opening
- * quote.  Returns 0, or -1 if the value is not a valid string.
+ * include NUL) to out, validating and decoding in one pass.  *off, if not
+ * NULL, gets the offset of the opening quote.  Returns 0, or -1 if the
+ * value is not a valid string (out may then hold part of it).
  */
 int	json_read_string(struct json_parser *, struct buf *out, size_t *off);
 
