@@ -780,3 +780,30 @@ json_append_string(struct buf *b, const char *s, size_t len)
 	buf_append(b, s + start, i - start);
 	buf_append_byte(b, '"');
 }
+
+void
+json_append_compact(struct buf *b, const char *raw, size_t len)
+{
+	size_t	i, start = 0;
+	int	instr = 0;
+	char	c;
+
+	buf_reserve(b, len);
+	for (i = 0; i < len; i++) {
+		c = raw[i];
+		if (instr) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				instr = 0;
+			continue;
+		}
+		if (c == '"')
+			instr = 1;
+		else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			buf_append(b, raw + start, i - start);
+			start = i + 1;
+		}
+	}
+	buf_append(b, raw + start, len - start);
+}

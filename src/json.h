@@ -133,6 +133,13 @@ int	json_number_to_int64(const char *, size_t, int64_t *);
 size_t	json_utf8_seq(const unsigned char *p, size_t avail);
 
 /*
+ * Appends the raw text of a value already validated by the parser without
+ * the whitespace outside its strings; everything else (numbers, strings,
+ * escapes) is copied byte for byte.
+ */
+void	json_append_compact(struct buf *, const char *raw, size_t len);
+
+/*
  * Appends s[0..len) as a JSON string, quotes included.  '"', '\\', and
  * control characters are escaped (\b \f \n \r \t by name, the rest and NUL
  * as \u00XX); valid UTF-8 passes through.  A byte that is not part of a

@@ -468,7 +468,8 @@ snap_decode(struct json_parser *p, struct snap_txn *t)
 			buf_append_byte(&extra, ',');
 			buf_append(&extra, key.p, key.len);
 			buf_append_byte(&extra, ':');
-			buf_append(&extra, v.p, v.len);
+			/* Compacted: a raw newline would split the line. */
+			json_append_compact(&extra, v.p, v.len);
 			continue;
 		}
 		if ((r = snap_seen(p, &key, &seen, idx,

@@ -399,7 +399,18 @@ test_unknown(void)
 	ASSERT_STR_EQ(b.data, "{\"v\":1,\"dir\":\"in\",\"req\":{\"method\":"
 	    "\"GET\",\"target\":\"/\"},\"res\":{\"status\":204},\"timing\":"
 	    "{\"total_us\":5},\"big\":-123456789012345678901234567890,"
-	    "\"tags\":{ \"a\" : 1 }}\n");
+	    "\"tags\":{\"a\":1}}\n");
+	snap_txn_free(&t);
+
+	/* Whitespace in unknown members' values (newlines too) goes;
+	 * strings inside them stay byte for byte. */
+	ASSERT_EQ(decode("{\"v\":1,\"dir\":\"in\",\"req\":{\"method\":\"GET\","
+	    "\"target\":\"/\"},\"x\":\n[ 1 ,\r\n\t{ \"k \\\" \" : \" a  b \" } ]\n}",
+	    &t), 0);
+	ASSERT_STR_EQ(t.extra, ",\"x\":[1,{\"k \\\" \":\" a  b \"}]");
+	buf_reset(&b);
+	snap_encode(&b, &t);
+	ASSERT(strchr(b.data, '\n') == b.data + b.len - 1);
 	snap_txn_free(&t);
 
 	/* An escaped known name is the known member. */
