@@ -30,16 +30,19 @@ conf_free(struct decoyd_conf *c)
 	respond_config_free(&c->respond);
 }
 
-int
-conf_parse_duration(const char *s, uint64_t *ns)
+struct conf_unit {
+	const char	*suffix;
+	double		 scale;
+};
+
+/*
+ * A non-negative decimal number followed by one of the suffixes, scaled
+ * and rounded; -1 when the suffix is unknown or the result exceeds max.
+ */
+static int
+conf_parse_scaled(const char *s, const struct conf_unit *units, size_t n,
+    double max, double *out)
 {
-	static const struct {
-		const char	*unit;
-		double		 scale;
-	} units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
-		{ "m", 60e9 }, { "h", 3600e9 },
-	};
 	char	*end;
 	double	 v;
 	size_t	 i;
@@ -48,12 +51,12 @@ conf_parse_duration(const char *s, uint64_t *ns)
 	v = strtod(s, &end);
 	if (end == s || errno != 0 || !isfinite(v) || v < 0)
 		return -1;
-	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcmp(end, units[i].unit) == 0) {
+	for (i = 0; i < n; i++) {
+		if (strcmp(end, units[i].suffix) == 0) {
 			v *= units[i].scale;
-			if (v > 1e18)
+			if (v > max)
 				return -1;
-			*ns = (uint64_t)llround(v);
+			*out = (double)llround(v);
 			return 0;
 		}
 	}
@@ -61,35 +64,37 @@ conf_parse_duration(const char *s, uint64_t *ns)
 }
 
 int
+conf_parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct conf_unit units[] = {
+		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
+		{ "m", 60e9 }, { "h", 3600e9 },
+	};
+	double	v;
+
+	if (conf_parse_scaled(s, units, sizeof units / sizeof units[0], 1e18,
+	    &v) == -1)
+		return -1;
+	*ns = (uint64_t)v;
+	return 0;
+}
+
+int
 conf_parse_size(const char *s, size_t *bytes)
 {
-	static const struct {
-		const char	*unit;
-		double		 scale;
-	} units[] = {
+	static const struct conf_unit units[] = {
 		{ "", 1 }, { "B", 1 },
 		{ "KiB", 1024.0 }, { "MiB", 1048576.0 },
 		{ "GiB", 1073741824.0 },
 		{ "KB", 1e3 }, { "MB", 1e6 }, { "GB", 1e9 },
 	};
-	char	*end;
-	double	 v;
-	size_t	 i;
+	double	v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno != 0 || !isfinite(v) || v < 0)
+	if (conf_parse_scaled(s, units, sizeof units / sizeof units[0],
+	    (double)SIZE_MAX / 2, &v) == -1)
 		return -1;
-	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcmp(end, units[i].unit) == 0) {
-			v *= units[i].scale;
-			if (v > (double)SIZE_MAX / 2)
-				return -1;
-			*bytes = (size_t)llround(v);
-			return 0;
-		}
-	}
-	return -1;
+	*bytes = (size_t)v;
+	return 0;
 }
 
 int

@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -152,47 +151,8 @@ payments_handle(const struct shop_req *req, struct shop_res *res)
 	shop_res_error(res, 404, "not_found");
 }
 
-static __attribute__((noreturn)) void
-payments_usage(int status)
-{
-	fprintf(status == 0 ? stdout : stderr,
-	    "usage: payments [--port PORT] [--port-file FILE]\n");
-	exit(status);
-}
-
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "port",	required_argument,	NULL, 'p' },
-		{ "port-file",	required_argument,	NULL, 'P' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
-	const char	*port_file = NULL;
-	long		 port = 0;
-	int		 ch;
-
-	log_init("payments", LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "p:P:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'p':
-			if (shop_parse_long(optarg, 0, 65535, &port) == -1) {
-				fprintf(stderr, "payments: bad port: %s\n",
-				    optarg);
-				exit(2);
-			}
-			break;
-		case 'P':
-			port_file = optarg;
-			break;
-		case 'h':
-			payments_usage(0);
-		default:
-			payments_usage(2);
-		}
-	}
-	if (optind != argc)
-		payments_usage(2);
-	return shop_serve("payments", (int)port, port_file, payments_handle);
+	return shop_main_simple("payments", argc, argv, payments_handle);
 }

@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1175,4 +1176,50 @@ shop_call(struct shop_upstream *u, const char *method, const char *target,
 	}
 	shop_trace_write(t);
 	return e;
+}
+
+static __attribute__((noreturn)) void
+shop_usage_simple(const char *svc, int status)
+{
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: %s [--port PORT] [--port-file FILE]\n", svc);
+	exit(status);
+}
+
+int
+shop_main_simple(const char *svc, int argc, char **argv,
+    shop_handler_cb handler)
+{
+	static const struct option longopts[] = {
+		{ "port",	required_argument,	NULL, 'p' },
+		{ "port-file",	required_argument,	NULL, 'P' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	const char	*port_file = NULL;
+	long		 port = 0;
+	int		 ch;
+
+	log_init(svc, LOG_LEVEL_INFO);
+	while ((ch = getopt_long(argc, argv, "p:P:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			if (shop_parse_long(optarg, 0, 65535, &port) == -1) {
+				fprintf(stderr, "%s: bad port: %s\n", svc,
+				    optarg);
+				exit(2);
+			}
+			break;
+		case 'P':
+			port_file = optarg;
+			break;
+		case 'h':
+			shop_usage_simple(svc, 0);
+		default:
+			shop_usage_simple(svc, 2);
+		}
+	}
+	if (optind != argc)
+		shop_usage_simple(svc, 2);
+	return shop_serve(svc, (int)port, port_file, handler);
 }

@@ -70,6 +70,13 @@ typedef void (*shop_handler_cb)(const struct shop_req *, struct shop_res *);
 int	 shop_serve(const char *svc, int port, const char *port_file,
 	    shop_handler_cb cb);
 
+/*
+ * main() of a service that takes only --port and --port-file: parses the
+ * options (usage error: exit 2), logs as svc and serves with handler.
+ */
+int	 shop_main_simple(const char *svc, int argc, char **argv,
+	    shop_handler_cb handler);
+
 /* Sets a JSON response: prints obj (and frees it). */
 void	 shop_res_json(struct shop_res *, int status, cJSON *obj);
 /* Sets {"error":"<error>"} with the given status. */
