@@ -103,7 +103,13 @@ done <"$tmp/in.tsv"
 
 # The responder's counters are logged when it stops.
 kill -TERM "${pids[0]}" 2>/dev/null
-wait "${pids[0]}" 2>/dev/null
+wait "${pids[0]}"
+dstatus=$?
+if [ "$dstatus" -ne 0 ]; then
+	echo "demo: decoy exited with status $dstatus; its log:" >&2
+	cat "$tmp/decoy.log" >&2
+	differ=$((differ + 1))
+fi
 stats=$(sed -n 's/.*info: \([0-9]* requests: .*\)/\1/p' "$tmp/decoy.log")
 echo "  replayed   $n recorded requests into orders: $same identical answers, $differ different"
 echo "  decoy      ${stats:-no statistics logged}"

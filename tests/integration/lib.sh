@@ -21,13 +21,7 @@ CHECKS=0
 FAILS=0
 
 cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
+	stop_all
 	if [ "$FAILS" -ne 0 ] || [ -n "${KEEP:-}" ]; then
 		echo "# logs kept in $T" >&2
 		for f in "$T"/*.log; do
@@ -60,8 +54,31 @@ check() {
 	fi
 }
 
-# done_testing: the exit status of the test.
+# stop_all: SIGTERM to every process the test started, and wait.
+stop_all() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${PIDS[@]}"; do
+		[ -n "$pid" ] && wait "$pid" 2>/dev/null
+	done
+	PIDS=()
+}
+
+# done_testing: stops what the test started, fails the test if any of
+# their logs holds a sanitizer report, and exits with the test's status.
 done_testing() {
+	local f
+	stop_all
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		if grep -q -E 'Sanitizer|runtime error:' "$f"; then
+			FAILS=$((FAILS + 1))
+			echo "not ok - sanitizer report in $(basename "$f"):"
+			grep -E -A12 'Sanitizer|runtime error:' "$f" | head -40
+		fi
+	done
 	echo "# $CHECKS checks, $FAILS failed"
 	[ "$FAILS" -eq 0 ] && exit 0
 	exit 1
