@@ -17,7 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chaos.h"
 #include "match.h"
+#include "rule.h"
 
 struct respond_config {
 	char			*snapshot;	/* path, "-" for stdin */
@@ -30,6 +32,17 @@ struct respond_config {
 	uint64_t		 header_timeout_ns;	/* head must complete */
 	uint64_t		 idle_timeout_ns;	/* keep-alive idle */
 	char			*port_file;	/* bound port written here */
+
+	char			**rules;	/* rule files, in order */
+	size_t			 nrules;
+	uint64_t		 seed;		/* chaos seed */
+	int			 has_seed;	/* seed given (else the rule
+						   file's, else 0) */
+	char			*chaos_log;	/* chaos log file, NULL: none */
+
+	char			*admin;		/* admin API address, NULL: none */
+	char			*admin_token;	/* bearer token, NULL: none */
+	char			*admin_port_file;
 };
 
 /* Fills the defaults: 404, one worker per core, 16 KiB heads, 8 MiB
@@ -37,6 +50,7 @@ struct respond_config {
 void	respond_config_init(struct respond_config *);
 void	respond_config_free(struct respond_config *);
 void	respond_config_add_listen(struct respond_config *, const char *);
+void	respond_config_add_rules(struct respond_config *, const char *);
 
 struct responder;
 
@@ -63,5 +77,55 @@ size_t			 respond_count(const struct responder *);
  */
 int			 respond_run(struct responder *);
 void			 respond_free(struct responder *);
+
+/* --- live control (the admin API); all thread-safe ------------------- */
+
+#define RESPOND_NBUCKETS	16
+
+/* Upper bounds in seconds of the service-time histogram's buckets (the
+ * last is +Inf). */
+extern const double	respond_latency_bounds[RESPOND_NBUCKETS];
+
+struct respond_stats {
+	uint64_t	requests;
+	uint64_t	matched;
+	uint64_t	closest;
+	uint64_t	unmatched;
+	uint64_t	rejected;	/* malformed or refused requests */
+	uint64_t	faulted;	/* transactions a rule fired on */
+	uint64_t	connections;	/* accepted so far */
+	uint64_t	open;		/* open now */
+	/* Time from a complete request to the start of its response,
+	 * injected latency included: cumulative-free bucket counts. */
+	uint64_t	buckets[RESPOND_NBUCKETS];
+	double		latency_sum;	/* seconds */
+	uint64_t	uptime_ns;
+};
+
+/* Sums the workers' counters (a consistent-enough view, not a snapshot). */
+void	respond_stats(struct responder *, struct respond_stats *);
+struct chaos_log *respond_chaos(struct responder *);
+uint64_t respond_seed(const struct responder *);
+size_t	respond_workers(const struct responder *);
+
+/*
+ * Runs fn on the current rule set under the edit lock; fn returns a new
+ * set (which is published atomically; the old one is kept until
+ * respond_free, since workers may still read it) or NULL with *cause, in
+ * which case nothing changes.  Returns 0 or -1.  fn may also just read the
+ * set and return NULL with *cause NULL: then 0 is returned.
+ */
+typedef struct rule_set *(*respond_rules_cb)(const struct rule_set *,
+	    void *arg, char **cause);
+int	respond_rules_edit(struct responder *, respond_rules_cb, void *arg,
+	    char **cause);
+
+/*
+ * Reloads the rule files and the snapshot (SIGHUP): both are loaded first
+ * and published together only if both load; otherwise the running
+ * configuration stays and -1 is returned with *cause.  Connections are not
+ * dropped; replies already queued finish from the old snapshot.
+ */
+int	respond_reload(struct responder *, char **cause);
 
 #endif
