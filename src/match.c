@@ -104,6 +104,8 @@ struct match_host {
 
 struct match_index {
 	uint64_t		 uid;		/* never reused, see host cache */
+	int64_t			**latencies;	/* per endpoint, see endpoint_ns */
+	size_t			 nlatencies;
 	struct match_item	*items;
 	size_t			 nitems;
 	size_t			 itemsalloc;
@@ -1206,6 +1208,71 @@ match_hosts_build(struct match_index *mi)
 	}
 }
 
+static int
+match_endpoint_cmp(const void *a, const void *b, void *arg)
+{
+	const struct match_item	*items = arg;
+	const struct match_entry *x = &items[*(const uint32_t *)a].e;
+	const struct match_entry *y = &items[*(const uint32_t *)b].e;
+	int			 c;
+
+	if ((c = strcmp(x->method, y->method)) != 0)
+		return c;
+	if ((c = strcmp(x->path, y->path)) != 0)
+		return c;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/*
+ * Collects, per endpoint (method and path), the recorded latencies of its
+ * transactions, and points each entry at its endpoint's array.
+ */
+static void
+match_endpoints_build(struct match_index *mi)
+{
+	uint32_t	*order;
+	int64_t		*lat;
+	size_t		 i, j, k, n;
+
+	if (mi->nitems == 0)
+		return;
+	order = xreallocarray(NULL, mi->nitems, sizeof *order);
+	for (i = 0; i < mi->nitems; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, mi->nitems, sizeof *order, match_endpoint_cmp,
+	    mi->items);
+	for (i = 0; i < mi->nitems; i = j) {
+		const struct match_entry *e = &mi->items[order[i]].e;
+
+		n = 0;
+		for (j = i; j < mi->nitems; j++) {
+			const struct match_entry *f = &mi->items[order[j]].e;
+
+			if (strcmp(e->method, f->method) != 0 ||
+			    strcmp(e->path, f->path) != 0)
+				break;
+			if (f->total_us >= 0)
+				n++;
+		}
+		lat = NULL;
+		if (n > 0) {
+			lat = xreallocarray(NULL, n, sizeof *lat);
+			for (n = 0, k = i; k < j; k++)
+				if (mi->items[order[k]].e.total_us >= 0)
+					lat[n++] = mi->items[order[k]].e.total_us *
+					    1000;
+			mi->latencies = xreallocarray(mi->latencies,
+			    mi->nlatencies + 1, sizeof *mi->latencies);
+			mi->latencies[mi->nlatencies++] = lat;
+		}
+		for (k = i; k < j; k++) {
+			mi->items[order[k]].e.endpoint_ns = lat;
+			mi->items[order[k]].e.endpoint_n = n;
+		}
+	}
+	free(order);
+}
+
 void
 match_index_finish(struct match_index *mi)
 {
@@ -1218,6 +1285,7 @@ match_index_finish(struct match_index *mi)
 		mi->itemsalloc = mi->nitems;
 	}
 	match_hosts_build(mi);
+	match_endpoints_build(mi);
 	match_groups_build(mi, &mi->withhost, MATCH_KIND_HOST);
 	match_groups_build(mi, &mi->nohost, MATCH_KIND_NOHOST);
 	match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
@@ -1240,6 +1308,9 @@ match_index_free(struct match_index *mi)
 		free(mi->items[i].e.id);	/* id, method, host, path, query */
 		free(mi->items[i].e.head);	/* head and body */
 	}
+	for (i = 0; i < mi->nlatencies; i++)
+		free(mi->latencies[i]);
+	free(mi->latencies);
 	free(mi->items);
 	free(mi->hosts);
 	match_table_free(&mi->hosttab);

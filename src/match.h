@@ -50,6 +50,10 @@ struct match_entry {
 	size_t		 body_len;
 
 	int64_t		 total_us;	/* recorded latency, -1 if unknown */
+	/* Recorded latencies (ns) of every transaction with the same
+	 * method and path, for empirical latency; shared, may be empty. */
+	const int64_t	*endpoint_ns;
+	size_t		 endpoint_n;
 	size_t		 line;		/* snapshot line */
 };
 

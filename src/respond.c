@@ -10,6 +10,19 @@
  * flushes them with writev.  Chunked request bodies are decoded in place in
  * the input buffer.  Timeouts are checked by a sweep timer per worker, so
  * the request path never touches the timer heap.
+ *
+ * Chaos.  After matching, the current rule set (rule.h) decides which
+ * rules fire for the transaction.  Their faults are combined into one
+ * reply: latencies add, a status replaces the response, later headers,
+ * bodies and malforms win, and a connection fault ends the transaction.
+ * A delayed reply is held with a per-connection timer, and the
+ * connection parses no further request until it is sent, so pipelined
+ * replies keep their order.  Every fault is written to the chaos log.
+ *
+ * The snapshot index and the rule set form a generation, published with
+ * one atomic pointer; edits (admin API) and reloads (SIGHUP) publish a
+ * new generation.  Replaced ones are kept until the responder is freed,
+ * since queued replies point into them.
  */
 #include "config.h"
 
@@ -31,11 +44,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chaos.h"
+#include "fault.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "match.h"
 #include "respond.h"
+#include "rule.h"
 #include "snap.h"
 #include "sock.h"
 #include "xmalloc.h"
@@ -54,6 +70,23 @@
 #define RESPOND_LINGER_NS	(1000 * 1000000ull)
 #define RESPOND_DRAIN_NS	(5000 * 1000000ull)
 #define RESPOND_MAX_IOV		64
+#define RESPOND_DRIP_NS		(10 * 1000000ull)	/* drip tick */
+
+/* Counters have one writer (their worker) and are read by the admin
+ * thread: relaxed atomic loads and stores, plain adds. */
+#define STAT_ADD(x, n)	__atomic_store_n(&(x), __atomic_load_n(&(x), \
+			    __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+#define STAT_INC(x)	STAT_ADD(x, 1)
+#define STAT_GET(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+const double respond_latency_bounds[RESPOND_NBUCKETS] = {
+	0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+	0.5, 1, 2.5, 5, 10, 1e300,
+};
+
+/* Oversize bodies are streamed from this, by reference. */
+static char	respond_filler[64 * 1024];
+static pthread_once_t respond_filler_once = PTHREAD_ONCE_INIT;
 
 struct worker;
 
@@ -61,6 +94,17 @@ struct out_item {
 	const char	*p;
 	size_t		 len;
 	char		*owned;		/* freed once written, or NULL */
+};
+
+/* One reply: head (status line and headers, no blank line), separator
+ * and body, plus what the connection does with it. */
+struct reply {
+	struct out_item	 part[3];
+	enum fault_conn	 conn;
+	double		 bps;
+	uint64_t	 filler;	/* oversize: filler bytes after the head */
+	int		 close;		/* close after it (broken framing...) */
+	uint64_t	 ready_ns;	/* when the request was complete */
 };
 
 struct conn {
@@ -85,6 +129,18 @@ struct conn {
 	size_t			 outcap;
 	size_t			 out_first;	/* first unwritten item */
 	size_t			 out_bytes;	/* bytes still queued */
+
+	/* A reply held back by injected latency, or being dripped. */
+	struct loop_timer	 timer;
+	int			 waiting;	/* parse nothing until released */
+	struct reply		*held;
+	struct out_item		 drip[3];	/* what is left to drip */
+	size_t			 ndrip;
+	double			 drip_bps;
+	double			 drip_credit;	/* bytes earned, not yet sent */
+	uint64_t		 stream_left;	/* oversize filler to send */
+	int			 close_after;	/* close once it is all sent */
+	int			 peer_eof;	/* the peer sent FIN */
 
 	uint64_t		 deadline;	/* 0: none */
 	int			 in_head;	/* a request has started */
@@ -118,17 +174,42 @@ struct worker {
 	uint64_t		 n_closest;
 	uint64_t		 n_missed;
 	uint64_t		 n_bad;
+	uint64_t		 n_faulted;
+	uint64_t		 n_conns;
+	uint64_t		 n_open;
+	uint64_t		 buckets[RESPOND_NBUCKETS];
+	uint64_t		 delay_sum_ns;
+};
+
+/* What requests are served from: published as one pointer. */
+struct respond_gen {
+	struct match_index	*index;
+	struct rule_set		*rules;
+	uint64_t		 loaded_ns;	/* for `between` windows */
 };
 
 struct responder {
 	struct respond_config	 cfg;
-	struct match_index	*index;
+	_Atomic(struct respond_gen *) gen;
 	struct worker		*workers;
 	size_t			 nworkers;
 	int			*ports;		/* per listen address */
+	uint64_t		 seed;
+	uint64_t		 start_ns;
+	struct chaos_log	*chaos;
+
+	/* Edits and reloads; replaced generations kept until the end. */
+	pthread_mutex_t		 edit_lock;
+	struct respond_gen	**old_gens;
+	size_t			 nold_gens;
+	struct match_index	**old_indexes;
+	size_t			 nold_indexes;
+	struct rule_set		**old_rules;
+	size_t			 nold_rules;
 };
 
 static void	conn_read_cb(struct loop_io *, uint32_t);
+static void	reply_free(struct reply *);
 static void	conn_process(struct conn *);
 static void	conn_flush(struct conn *);
 
@@ -153,6 +234,13 @@ respond_config_free(struct respond_config *c)
 		free(c->listen[i]);
 	free(c->listen);
 	free(c->port_file);
+	for (i = 0; i < c->nrules; i++)
+		free(c->rules[i]);
+	free(c->rules);
+	free(c->chaos_log);
+	free(c->admin);
+	free(c->admin_token);
+	free(c->admin_port_file);
 	memset(c, 0, sizeof *c);
 }
 
@@ -162,6 +250,13 @@ respond_config_add_listen(struct respond_config *c, const char *addr)
 	c->listen = xreallocarray(c->listen, c->nlisten + 1,
 	    sizeof *c->listen);
 	c->listen[c->nlisten++] = xstrdup(addr);
+}
+
+void
+respond_config_add_rules(struct respond_config *c, const char *path)
+{
+	c->rules = xreallocarray(c->rules, c->nrules + 1, sizeof *c->rules);
+	c->rules[c->nrules++] = xstrdup(path);
 }
 
 /* --- connections ------------------------------------------------------ */
@@ -174,6 +269,12 @@ conn_reap_cb(struct loop_defer *d)
 
 	for (i = c->out_first; i < c->nout; i++)
 		free(c->out[i].owned);
+	for (i = 0; i < c->ndrip; i++)
+		free(c->drip[i].owned);
+	if (c->held != NULL) {
+		reply_free(c->held);
+		free(c->held);
+	}
 	free(c->out);
 	buf_free(&c->in);
 	free(c);
@@ -187,6 +288,8 @@ conn_close(struct conn *c)
 	if (c->dead)
 		return;
 	c->dead = 1;
+	loop_timer_del(w->loop, &c->timer);
+	STAT_ADD(w->n_open, -1);
 	loop_io_del(w->loop, &c->io);
 	close(c->fd);
 	TAILQ_REMOVE(&w->conns, c, entry);
@@ -277,29 +380,475 @@ respond_error_status(enum http_err err)
 	}
 }
 
-/* Queues the reply to one complete request. */
+static void
+reply_free(struct reply *rp)
+{
+	size_t	i;
+
+	for (i = 0; i < 3; i++)
+		free(rp->part[i].owned);
+	memset(rp, 0, sizeof *rp);
+}
+
+static void
+reply_set(struct reply *rp, int i, const char *p, size_t len, char *owned)
+{
+	free(rp->part[i].owned);
+	rp->part[i].p = p;
+	rp->part[i].len = len;
+	rp->part[i].owned = owned;
+}
+
+static void
+reply_set_buf(struct reply *rp, int i, struct buf *b)
+{
+	size_t	 len;
+	char	*p;
+
+	p = buf_detach(b, &len);
+	reply_set(rp, i, p, len, p);
+}
+
+/* The 404 for an unmatched request, as a head and a body. */
+static void
+reply_miss(struct reply *rp, const struct match_index *idx,
+    const struct match_req *mr)
+{
+	struct buf	json, head;
+
+	buf_init(&json);
+	buf_init(&head);
+	match_explain_miss(idx, mr, &json, 3);
+	buf_append_byte(&json, '\n');
+	http_write_status_line(&head, 404, SPAN_NULL);
+	http_write_header(&head, SPAN_LIT("Content-Type"),
+	    SPAN_LIT("application/json"));
+	buf_printf(&head, "Content-Length: %zu\r\n", json.len);
+	reply_set_buf(rp, 0, &head);
+	reply_set_buf(rp, 2, &json);
+}
+
+/* Appends "name: value" unless a header of that name is in set[]. */
+static int
+reply_header_overridden(struct span name, const struct fault_header *set,
+    size_t nset)
+{
+	size_t	i;
+
+	for (i = 0; i < nset; i++)
+		if (span_caseeq_str(name, set[i].name))
+			return 1;
+	return 0;
+}
+
+/*
+ * Rebuilds the reply from the faults that change bytes: a status replaces
+ * the response; headers are set by name; a body replaces the body; a
+ * malform damages it and may break the framing on purpose.
+ */
+static void
+reply_render(struct reply *rp, const struct rule_hit *hits, size_t nhits)
+{
+	const struct fault_spec	*status = NULL, *body = NULL, *malform = NULL;
+	struct fault_header	 set[64];
+	struct http_msg		*m = NULL;
+	struct buf		 head, tmp, nbody;
+	struct fault_rng	 rng;
+	const char		*b;
+	size_t			 nset = 0, i, j, blen, orig_len;
+	uint64_t		 malform_seed = 0;
+	int			 code;
+	struct span		 reason = SPAN_NULL;
+
+	for (i = 0; i < nhits; i++) {
+		const struct fault_spec *f = hits[i].fault;
+
+		if (f->status != 0)
+			status = f;
+		if (f->has_body)
+			body = f;
+		if (f->malform != FAULT_MALFORM_NONE) {
+			malform = f;
+			malform_seed = hits[i].rng_seed;
+		}
+		for (j = 0; j < f->nheaders && nset < 64; j++)
+			set[nset++] = f->headers[j];
+	}
+	if (status == NULL && body == NULL && malform == NULL && nset == 0)
+		return;
+
+	buf_init(&head);
+	buf_init(&tmp);
+	buf_init(&nbody);
+	if (status != NULL) {
+		code = status->status;
+		b = "";
+		blen = 0;
+	} else {
+		enum http_err	err;
+		size_t		erroff;
+
+		/* Parse the recorded head back to edit its headers. */
+		buf_append(&tmp, rp->part[0].p, rp->part[0].len);
+		buf_append(&tmp, "\r\n", 2);
+		m = xmalloc(sizeof *m);
+		if (http_parse_response(tmp.data, tmp.len, tmp.len + 1, 0, m,
+		    &err, &erroff) <= 0) {
+			free(m);
+			m = NULL;
+		}
+		code = m != NULL ? m->status : 200;
+		if (m != NULL)
+			reason = m->reason;
+		b = rp->part[2].p;
+		blen = rp->part[2].len;
+	}
+	if (body != NULL) {
+		b = body->body;
+		blen = body->body_len;
+	}
+	orig_len = blen;
+	if (malform != NULL) {
+		fault_rng_seed(&rng, malform_seed);
+		switch (malform->malform) {
+		case FAULT_MALFORM_OVERSIZE:
+			rp->filler = malform->oversize;
+			blen = 0;
+			break;
+		case FAULT_MALFORM_WRONG_CONTENT_TYPE:
+			buf_append(&nbody, b, blen);
+			break;
+		case FAULT_MALFORM_BAD_CHUNK:
+			/* An invalid chunk size, then the body: unparseable. */
+			buf_append_str(&nbody, "1g\r\n");
+			buf_append(&nbody, b, blen);
+			buf_append_str(&nbody, "\r\n0\r\n\r\n");
+			rp->close = 1;
+			break;
+		default:
+			fault_malform_body(malform, &rng, b, blen, &nbody);
+			break;
+		}
+		if (malform->malform != FAULT_MALFORM_OVERSIZE) {
+			b = nbody.data != NULL ? nbody.data : "";
+			blen = nbody.len;
+		}
+	}
+
+	http_write_status_line(&head, code, status != NULL ? SPAN_NULL :
+	    reason);
+	if (m != NULL) {
+		for (i = 0; i < m->nheaders; i++) {
+			struct http_header *h = &m->headers[i];
+
+			if (http_is_framing_header(h->name) ||
+			    reply_header_overridden(h->name, set, nset))
+				continue;
+			if (malform != NULL && malform->malform ==
+			    FAULT_MALFORM_WRONG_CONTENT_TYPE &&
+			    span_caseeq_str(h->name, "Content-Type"))
+				continue;
+			http_write_header(&head, h->name, h->value);
+		}
+	} else if (blen > 0 && !reply_header_overridden(
+	    SPAN_LIT("Content-Type"), set, nset))
+		http_write_header(&head, SPAN_LIT("Content-Type"),
+		    (b[0] == '{' || b[0] == '[') ?
+		    SPAN_LIT("application/json") : SPAN_LIT("text/plain"));
+	for (i = 0; i < nset; i++)
+		http_write_header(&head, span_from_str(set[i].name),
+		    span_from_str(set[i].value));
+	if (malform != NULL && malform->malform ==
+	    FAULT_MALFORM_WRONG_CONTENT_TYPE)
+		http_write_header(&head, SPAN_LIT("Content-Type"),
+		    span_from_str(malform->content_type != NULL ?
+		    malform->content_type : "text/html"));
+	if (malform != NULL && malform->malform == FAULT_MALFORM_BAD_CHUNK)
+		buf_append_str(&head, "Transfer-Encoding: chunked\r\n");
+	else if (malform != NULL && malform->malform ==
+	    FAULT_MALFORM_LYING_LENGTH) {
+		/* Promise the whole body, send less, close. */
+		buf_printf(&head, "Content-Length: %zu\r\n", orig_len);
+		rp->close = 1;
+	} else
+		buf_printf(&head, "Content-Length: %llu\r\n",
+		    (unsigned long long)(rp->filler > 0 ? rp->filler : blen));
+
+	/* The new body: copy it before the buffers it may point into go. */
+	{
+		char *nb = blen > 0 ? xmalloc(blen) : NULL;
+
+		if (blen > 0)
+			memcpy(nb, b, blen);
+		reply_set(rp, 2, nb, blen, nb);
+	}
+	reply_set_buf(rp, 0, &head);
+	buf_free(&tmp);
+	buf_free(&nbody);
+	free(m);
+}
+
+/* One chaos log line per kind of fault a rule injected. */
+static void
+reply_log(struct worker *w, const struct match_entry *e, uint64_t sig,
+    uint64_t occ, const struct rule_hit *hits, size_t nhits)
+{
+	struct chaos_log	*cl = w->r->chaos;
+	const char		*id = e != NULL ? e->id : "-";
+	char			 params[160];
+	size_t			 i;
+
+	for (i = 0; i < nhits; i++) {
+		const struct fault_spec	*f = hits[i].fault;
+		const char		*name = rule_name(hits[i].rule);
+
+		if (f->latency.kind != FAULT_LAT_NONE) {
+			snprintf(params, sizeof params,
+			    "{\"distribution\":\"%s\",\"ms\":%.3f}",
+			    fault_latency_name(f->latency.kind),
+			    (double)hits[i].latency_ns / 1e6);
+			chaos_log_fault(cl, id, sig, occ, name, "latency",
+			    params);
+		}
+		if (f->status != 0) {
+			snprintf(params, sizeof params, "{\"status\":%d}",
+			    f->status);
+			chaos_log_fault(cl, id, sig, occ, name, "status",
+			    params);
+		}
+		if (f->nheaders > 0)
+			chaos_log_fault(cl, id, sig, occ, name, "headers", NULL);
+		if (f->has_body && f->status == 0)
+			chaos_log_fault(cl, id, sig, occ, name, "body", NULL);
+		if (f->malform != FAULT_MALFORM_NONE)
+			chaos_log_fault(cl, id, sig, occ, name,
+			    fault_malform_name(f->malform), NULL);
+		if (f->connection != FAULT_CONN_NONE) {
+			params[0] = '\0';
+			if (f->connection == FAULT_CONN_DRIP ||
+			    f->connection == FAULT_CONN_SLOW_HEADERS)
+				snprintf(params, sizeof params,
+				    "{\"bytes_per_s\":%.0f}", f->drip_bps);
+			chaos_log_fault(cl, id, sig, occ, name,
+			    fault_conn_name(f->connection),
+			    params[0] != '\0' ? params : NULL);
+		}
+	}
+}
+
+static void
+conn_delay_histogram(struct worker *w, uint64_t ns)
+{
+	double	s = (double)ns / 1e9;
+	size_t	i;
+
+	for (i = 0; i < RESPOND_NBUCKETS - 1; i++)
+		if (s <= respond_latency_bounds[i])
+			break;
+	STAT_INC(w->buckets[i]);
+	STAT_ADD(w->delay_sum_ns, ns);
+}
+
+static void	conn_timer_cb(struct loop_timer *);
+
+/* Starts dripping the parts from `first` on at the reply's rate. */
+static void
+conn_drip_start(struct conn *c, struct reply *rp, int first)
+{
+	int	i;
+
+	c->ndrip = 0;
+	for (i = first; i < 3; i++) {
+		if (rp->part[i].len == 0) {
+			free(rp->part[i].owned);
+			continue;
+		}
+		c->drip[c->ndrip++] = rp->part[i];
+	}
+	memset(rp->part, 0, sizeof rp->part);
+	c->drip_bps = rp->bps > 0 ? rp->bps : 1024;
+	c->drip_credit = 0;
+	c->waiting = 1;
+	loop_timer_add(c->w->loop, &c->timer, RESPOND_DRIP_NS);
+}
+
+/* Puts a reply on the wire (now: any latency has been served). */
+static void
+conn_emit(struct conn *c, struct reply *rp)
+{
+	struct linger	lg = { 1, 0 };
+	int		i;
+
+	conn_delay_histogram(c->w, loop_now(c->w->loop) - rp->ready_ns);
+	c->waiting = 0;
+	switch (rp->conn) {
+	case FAULT_CONN_RESET:
+		reply_free(rp);
+		conn_flush(c);
+		if (c->dead)
+			return;
+		/* Linger 0: close(2) sends RST. */
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		conn_close(c);
+		return;
+	case FAULT_CONN_CLOSE:
+		reply_free(rp);
+		c->closing = 1;
+		return;
+	case FAULT_CONN_HANG:
+		/* Never answer; the sweep closes it after the idle timeout. */
+		reply_free(rp);
+		c->waiting = 1;
+		c->deadline = loop_now(c->w->loop) +
+		    c->w->r->cfg.idle_timeout_ns;
+		return;
+	case FAULT_CONN_CLOSE_AFTER_HEADERS:
+		reply_set(rp, 2, NULL, 0, NULL);
+		rp->close = 1;
+		break;
+	case FAULT_CONN_SLOW_HEADERS:
+		c->close_after |= rp->close;
+		conn_drip_start(c, rp, 0);
+		return;
+	case FAULT_CONN_DRIP:
+		for (i = 0; i < 2; i++)
+			conn_queue(c, rp->part[i].p, rp->part[i].len,
+			    rp->part[i].owned);
+		rp->part[0].owned = rp->part[1].owned = NULL;
+		rp->part[0].len = rp->part[1].len = 0;
+		c->close_after |= rp->close;
+		conn_drip_start(c, rp, 2);
+		return;
+	default:
+		break;
+	}
+	for (i = 0; i < 3; i++)
+		conn_queue(c, rp->part[i].p, rp->part[i].len, rp->part[i].owned);
+	memset(rp->part, 0, sizeof rp->part);
+	c->stream_left = rp->filler;
+	if (rp->close)
+		c->closing = 1;
+}
+
+/* Latency served or drip tick. */
+static void
+conn_timer_cb(struct loop_timer *t)
+{
+	struct conn	*c = t->arg;
+	struct reply	*rp;
+	size_t		 n;
+
+	if (c->dead)
+		return;
+	if (c->held != NULL) {
+		rp = c->held;
+		c->held = NULL;
+		conn_emit(c, rp);
+		free(rp);
+		if (c->dead)
+			return;
+		if (c->close_after && !c->waiting) {
+			c->closing = 1;
+			c->close_after = 0;
+		}
+	} else if (c->ndrip > 0) {
+		c->drip_credit += c->drip_bps * RESPOND_DRIP_NS / 1e9;
+		while (c->drip_credit >= 1 && c->ndrip > 0) {
+			struct out_item *o = &c->drip[0];
+
+			n = (size_t)c->drip_credit;
+			if (n >= o->len) {
+				/* The last piece carries the ownership. */
+				conn_queue(c, o->p, o->len, o->owned);
+				c->drip_credit -= (double)o->len;
+				memmove(c->drip, c->drip + 1,
+				    --c->ndrip * sizeof *c->drip);
+			} else {
+				conn_queue(c, o->p, n, NULL);
+				o->p += n;
+				o->len -= n;
+				c->drip_credit -= (double)n;
+			}
+		}
+		/* Progress keeps a slow drip alive past the idle timeout. */
+		c->deadline = loop_now(c->w->loop) +
+		    c->w->r->cfg.idle_timeout_ns;
+		if (c->ndrip > 0)
+			loop_timer_add(c->w->loop, t, RESPOND_DRIP_NS);
+		else {
+			c->waiting = 0;
+			if (c->close_after)
+				c->closing = 1;
+			c->close_after = 0;
+		}
+	}
+	if (!c->waiting)
+		conn_process(c);
+	conn_flush(c);
+}
+
+/* Queues (or holds) the reply to one complete request. */
 static void
 conn_reply(struct conn *c, const struct http_msg *m, const char *body,
-    size_t body_len)
+    size_t body_len, uint64_t ready_ns)
 {
 	struct worker			*w = c->w;
 	struct responder		*r = w->r;
+	struct respond_gen		*gen;
 	const struct match_entry	*e;
 	struct match_req		 mr;
-	uint64_t			 sig, occ;
+	struct rule_hit			 hits[RULE_MAX_HITS];
+	struct reply			 rp, *held;
+	uint64_t			 sig = 0, occ = 0, latency = 0;
+	size_t				 nhits = 0, i;
 	int				 head_only, keep;
 
-	w->n_requests++;
+	gen = atomic_load_explicit(&r->gen, memory_order_acquire);
+	STAT_INC(w->n_requests);
 	keep = m->keep_alive && !w->draining;
 	head_only = span_eq_str(m->method, "HEAD");
 	match_req_from_http(&mr, m, body, body_len);
-	e = match_lookup(r->index, &mr, &sig, &occ);
+	e = match_lookup(gen->index, &mr, &sig, &occ);
 	if (e != NULL)
-		w->n_matched++;
+		STAT_INC(w->n_matched);
 	else if (r->cfg.unmatched == MATCH_UNMATCHED_CLOSEST &&
-	    (e = match_closest(r->index, &mr)) != NULL)
-		w->n_closest++;
-	if (e != NULL) {
+	    (e = match_closest(gen->index, &mr)) != NULL)
+		STAT_INC(w->n_closest);
+
+	if (rule_set_count(gen->rules) > 0) {
+		struct rule_req	rq = {
+			.dir = SNAP_DIR_OUT, .host = mr.host,
+			.method = m->method, .path = mr.path,
+			.query = mr.query, .headers = m->headers,
+			.nheaders = m->nheaders, .body = body,
+			.body_len = body_len,
+		};
+		struct rule_ctx	ctx = {
+			.seed = r->seed, .recorded_ns = -1,
+			.elapsed_ns = loop_now(w->loop) - gen->loaded_ns,
+		};
+
+		if (e == NULL || sig == 0) {
+			/* Unmatched: the request's own fields stand in. */
+			sig = match_hash(MATCH_HASH_INIT, mr.method.p,
+			    mr.method.len);
+			sig = match_hash(sig, mr.path.p, mr.path.len);
+			sig = match_hash(sig, mr.query.p, mr.query.len);
+		}
+		ctx.sig = sig;
+		ctx.occurrence = occ;
+		if (e != NULL) {
+			ctx.recorded_ns = e->total_us < 0 ? -1 :
+			    e->total_us * 1000;
+			ctx.samples = e->endpoint_ns;
+			ctx.nsamples = e->endpoint_n;
+		}
+		nhits = rule_set_eval(gen->rules, &rq, &ctx, hits,
+		    RULE_MAX_HITS);
+	}
+
+	if (nhits == 0 && e != NULL) {
+		/* The fast path: the pre-serialised reply, one writev. */
 		conn_queue(c, e->head, e->head_len, NULL);
 		if (keep)
 			conn_queue(c, "\r\n", 2, NULL);
@@ -307,22 +856,52 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 			conn_queue(c, "Connection: close\r\n\r\n", 21, NULL);
 		if (!head_only)
 			conn_queue(c, e->body, e->body_len, NULL);
-	} else {
-		struct buf	 json, msg;
-
-		w->n_missed++;
-		buf_init(&json);
-		buf_init(&msg);
-		match_explain_miss(r->index, &mr, &json, 3);
-		buf_append_byte(&json, '\n');
-		http_write_simple(&msg, 404, "application/json",
-		    head_only ? NULL : json.data, head_only ? 0 : json.len,
-		    !keep);
-		buf_free(&json);
-		conn_queue_buf(c, &msg);
+		conn_delay_histogram(w, loop_now(w->loop) - ready_ns);
+		if (!keep)
+			c->closing = 1;
+		return;
 	}
-	if (!keep)
-		c->closing = 1;
+
+	memset(&rp, 0, sizeof rp);
+	rp.ready_ns = ready_ns;
+	if (e != NULL) {
+		reply_set(&rp, 0, e->head, e->head_len, NULL);
+		reply_set(&rp, 2, e->body, e->body_len, NULL);
+	} else {
+		STAT_INC(w->n_missed);
+		reply_miss(&rp, gen->index, &mr);
+	}
+	if (nhits > 0) {
+		STAT_INC(w->n_faulted);
+		reply_render(&rp, hits, nhits);
+		reply_log(w, e, sig, occ, hits, nhits);
+		for (i = 0; i < nhits; i++) {
+			latency += hits[i].latency_ns;
+			if (hits[i].fault->connection != FAULT_CONN_NONE) {
+				rp.conn = hits[i].fault->connection;
+				rp.bps = hits[i].fault->drip_bps;
+			}
+		}
+	}
+	if (head_only) {
+		reply_set(&rp, 2, NULL, 0, NULL);
+		rp.filler = 0;
+	}
+	if (!keep || rp.close) {
+		reply_set(&rp, 1, "Connection: close\r\n\r\n", 21, NULL);
+		rp.close = 1;
+	} else
+		reply_set(&rp, 1, "\r\n", 2, NULL);
+
+	if (latency == 0) {
+		conn_emit(c, &rp);
+		return;
+	}
+	held = xmalloc(sizeof *held);
+	*held = rp;
+	c->held = held;
+	c->waiting = 1;
+	loop_timer_add(w->loop, &c->timer, latency);
 }
 
 /*
@@ -380,7 +959,8 @@ conn_process(struct conn *c)
 	ssize_t		 n;
 	int		 st;
 
-	while (!c->closing && !c->dead && c->out_bytes < RESPOND_OUT_HIGH) {
+	while (!c->closing && !c->dead && !c->waiting &&
+	    c->out_bytes < RESPOND_OUT_HIGH) {
 		if (c->in_off > 0 && !c->ck_active) {
 			buf_consume(&c->in, c->in_off);
 			c->in_off = 0;
@@ -447,7 +1027,8 @@ conn_process(struct conn *c)
 			end = body_start;
 			break;
 		}
-		conn_reply(c, m, c->in.data + body_start, end - body_start);
+		conn_reply(c, m, c->in.data + body_start, end - body_start,
+		    loop_now(w->loop));
 		c->in_off = end;
 		c->ck_active = 0;
 		c->sent_continue = 0;
@@ -465,7 +1046,8 @@ conn_update_events(struct conn *c)
 		return;
 	if (c->out_first < c->nout)
 		ev |= EPOLLOUT;
-	if (!c->closing && c->out_bytes < RESPOND_OUT_HIGH)
+	if (!c->closing && !c->peer_eof && c->out_bytes < RESPOND_OUT_HIGH &&
+	    (!c->waiting || c->in.len - c->in_off < c->w->r->cfg.max_head))
 		ev |= EPOLLIN | EPOLLRDHUP;
 	if (loop_io_mod(c->w->loop, &c->io, ev) == -1)
 		conn_close(c);
@@ -478,7 +1060,20 @@ conn_flush(struct conn *c)
 	size_t		 i, n;
 	ssize_t		 wr;
 
-	while (c->out_first < c->nout) {
+	if (c->dead)
+		return;
+
+	for (;;) {
+		/* Oversize bodies: keep a few filler blocks queued. */
+		while (c->stream_left > 0 && c->nout - c->out_first < 16) {
+			size_t k = c->stream_left < sizeof respond_filler ?
+			    (size_t)c->stream_left : sizeof respond_filler;
+
+			conn_queue(c, respond_filler, k, NULL);
+			c->stream_left -= k;
+		}
+		if (c->out_first >= c->nout)
+			break;
 		for (n = 0, i = c->out_first; i < c->nout &&
 		    n < RESPOND_MAX_IOV; i++, n++) {
 			iov[n].iov_base = (void *)c->out[i].p;
@@ -554,8 +1149,17 @@ conn_read_cb(struct loop_io *io, uint32_t events)
 		if (n == 0) {
 			/* Peer is done sending: answer what is complete. */
 			conn_process(c);
-			if (c->in_head && !c->closing)
+			if (c->dead)
+				return;
+			if (c->in_head && !c->closing && !c->waiting)
 				log_info("%s: closed mid-request", c->peer);
+			c->peer_eof = 1;
+			if (c->held != NULL || c->ndrip > 0) {
+				/* A reply is on its way: finish it first. */
+				c->close_after = 1;
+				conn_update_events(c);
+				return;
+			}
 			c->closing = 1;
 			c->in_head = 0;
 			c->in_off = c->in.len;
@@ -598,6 +1202,9 @@ listener_cb(struct loop_io *io, uint32_t events)
 		sock_addr_str(&peer, c->peer, sizeof c->peer);
 		buf_init(&c->in);
 		loop_defer_init(&c->reap, conn_reap_cb, c);
+		loop_timer_init(&c->timer, conn_timer_cb, c);
+		STAT_INC(w->n_conns);
+		STAT_INC(w->n_open);
 		c->deadline = loop_now(w->loop) + w->r->cfg.header_timeout_ns;
 		if (loop_io_add(w->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP,
 		    conn_read_cb, c) == -1) {
@@ -741,10 +1348,185 @@ respond_write_port_file(const char *path, int port, char **cause)
 	return 0;
 }
 
+static void
+respond_filler_init(void)
+{
+	memset(respond_filler, 'x', sizeof respond_filler);
+}
+
+static char **
+respond_strv_dup(char *const *v, size_t n)
+{
+	char	**d;
+	size_t	  i;
+
+	d = xcalloc(n == 0 ? 1 : n, sizeof *d);
+	for (i = 0; i < n; i++)
+		d[i] = xstrdup(v[i]);
+	return d;
+}
+
+static char *
+respond_str_dup(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
+
+/* A deep copy: the responder owns its configuration. */
+static void
+respond_config_copy(struct respond_config *d, const struct respond_config *s)
+{
+	*d = *s;
+	d->snapshot = respond_str_dup(s->snapshot);
+	d->port_file = respond_str_dup(s->port_file);
+	d->listen = respond_strv_dup(s->listen, s->nlisten);
+	d->rules = respond_strv_dup(s->rules, s->nrules);
+	d->chaos_log = respond_str_dup(s->chaos_log);
+	d->admin = respond_str_dup(s->admin);
+	d->admin_token = respond_str_dup(s->admin_token);
+	d->admin_port_file = respond_str_dup(s->admin_port_file);
+}
+
+/*
+ * Loads the snapshot and the rule files of the configuration into a new
+ * generation; the seed is --seed, else the first rule file's, else 0
+ * (kept from the first load: a reload does not change it).
+ */
+static struct respond_gen *
+respond_gen_load(struct responder *r, char **cause)
+{
+	struct respond_gen	*gen;
+	uint64_t		 seed = 0;
+	int			 has_seed = 0;
+
+	gen = xcalloc(1, sizeof *gen);
+	gen->loaded_ns = loop_clock_ns();
+	gen->rules = rule_set_load((const char *const *)r->cfg.rules,
+	    r->cfg.nrules, &seed, &has_seed, cause);
+	if (gen->rules == NULL) {
+		free(gen);
+		return NULL;
+	}
+	if ((gen->index = respond_load(r->cfg.snapshot, cause)) == NULL) {
+		rule_set_free(gen->rules);
+		free(gen);
+		return NULL;
+	}
+	if (atomic_load(&r->gen) == NULL)
+		r->seed = r->cfg.has_seed ? r->cfg.seed : (has_seed ? seed : 0);
+	return gen;
+}
+
+#define RESPOND_RETIRE(r, list, n, p) do {				\
+	(r)->list = xreallocarray((r)->list, (r)->n + 1,		\
+	    sizeof *(r)->list);						\
+	(r)->list[(r)->n++] = (p);					\
+} while (0)
+
+/* Publishes gen; the one it replaces (and its parts named by retire_*)
+ * stay allocated until respond_free().  Called with edit_lock held. */
+static void
+respond_publish(struct responder *r, struct respond_gen *gen,
+    int retire_index, int retire_rules)
+{
+	struct respond_gen	*old;
+
+	old = atomic_exchange_explicit(&r->gen, gen, memory_order_acq_rel);
+	RESPOND_RETIRE(r, old_gens, nold_gens, old);
+	if (retire_index)
+		RESPOND_RETIRE(r, old_indexes, nold_indexes, old->index);
+	if (retire_rules)
+		RESPOND_RETIRE(r, old_rules, nold_rules, old->rules);
+}
+
+int
+respond_rules_edit(struct responder *r, respond_rules_cb fn, void *arg,
+    char **cause)
+{
+	struct respond_gen	*cur, *gen;
+	struct rule_set		*rules;
+
+	*cause = NULL;
+	pthread_mutex_lock(&r->edit_lock);
+	cur = atomic_load(&r->gen);
+	if ((rules = fn(cur->rules, arg, cause)) == NULL) {
+		pthread_mutex_unlock(&r->edit_lock);
+		return *cause != NULL ? -1 : 0;
+	}
+	gen = xmalloc(sizeof *gen);
+	*gen = *cur;
+	gen->rules = rules;
+	respond_publish(r, gen, 0, 1);
+	pthread_mutex_unlock(&r->edit_lock);
+	return 0;
+}
+
+int
+respond_reload(struct responder *r, char **cause)
+{
+	struct respond_gen	*gen;
+
+	pthread_mutex_lock(&r->edit_lock);
+	if ((gen = respond_gen_load(r, cause)) == NULL) {
+		pthread_mutex_unlock(&r->edit_lock);
+		return -1;
+	}
+	respond_publish(r, gen, 1, 1);
+	pthread_mutex_unlock(&r->edit_lock);
+	log_info("reloaded: %zu recorded transactions, %zu rules",
+	    match_index_count(gen->index), rule_set_count(gen->rules));
+	return 0;
+}
+
+void
+respond_stats(struct responder *r, struct respond_stats *st)
+{
+	struct worker	*w;
+	uint64_t	 sum_ns = 0;
+	size_t		 i, j;
+
+	memset(st, 0, sizeof *st);
+	for (i = 0; i < r->nworkers; i++) {
+		w = &r->workers[i];
+		st->requests += STAT_GET(w->n_requests);
+		st->matched += STAT_GET(w->n_matched);
+		st->closest += STAT_GET(w->n_closest);
+		st->unmatched += STAT_GET(w->n_missed);
+		st->rejected += STAT_GET(w->n_bad);
+		st->faulted += STAT_GET(w->n_faulted);
+		st->connections += STAT_GET(w->n_conns);
+		st->open += STAT_GET(w->n_open);
+		for (j = 0; j < RESPOND_NBUCKETS; j++)
+			st->buckets[j] += STAT_GET(w->buckets[j]);
+		sum_ns += STAT_GET(w->delay_sum_ns);
+	}
+	st->latency_sum = (double)sum_ns / 1e9;
+	st->uptime_ns = loop_clock_ns() - r->start_ns;
+}
+
+struct chaos_log *
+respond_chaos(struct responder *r)
+{
+	return r->chaos;
+}
+
+uint64_t
+respond_seed(const struct responder *r)
+{
+	return r->seed;
+}
+
+size_t
+respond_workers(const struct responder *r)
+{
+	return r->nworkers;
+}
+
 struct responder *
 respond_create(const struct respond_config *cfg, char **cause)
 {
 	struct responder	*r;
+	struct respond_gen	*gen;
 	struct sock_addr	 addr, bound;
 	struct worker		*w;
 	size_t			 i, j;
@@ -756,16 +1538,15 @@ respond_create(const struct respond_config *cfg, char **cause)
 		*cause = xstrdup("no listen address");
 		return NULL;
 	}
+	pthread_once(&respond_filler_once, respond_filler_init);
 	r = xcalloc(1, sizeof *r);
-	r->cfg = *cfg;
-	/* The copy owns nothing: duplicate the strings it points at. */
-	r->cfg.snapshot = xstrdup(cfg->snapshot);
-	r->cfg.port_file = cfg->port_file ? xstrdup(cfg->port_file) : NULL;
-	r->cfg.listen = xcalloc(cfg->nlisten, sizeof *r->cfg.listen);
-	for (i = 0; i < cfg->nlisten; i++)
-		r->cfg.listen[i] = xstrdup(cfg->listen[i]);
-
-	if ((r->index = respond_load(cfg->snapshot, cause)) == NULL)
+	pthread_mutex_init(&r->edit_lock, NULL);
+	respond_config_copy(&r->cfg, cfg);
+	r->start_ns = loop_clock_ns();
+	if ((gen = respond_gen_load(r, cause)) == NULL)
+		goto fail;
+	atomic_store(&r->gen, gen);
+	if ((r->chaos = chaos_log_open(cfg->chaos_log, 0, cause)) == NULL)
 		goto fail;
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -829,18 +1610,27 @@ int
 respond_check(const struct respond_config *cfg, char **cause)
 {
 	struct match_index	*idx;
+	struct rule_set		*rules;
 	struct sock_addr	 addr;
+	uint64_t		 seed;
 	size_t			 i;
+	int			 has_seed;
 
 	for (i = 0; i < cfg->nlisten; i++) {
 		if (sock_parse_addr(cfg->listen[i], &addr, cause) == -1)
 			return -1;
 	}
-	if ((idx = respond_load(cfg->snapshot, cause)) == NULL)
+	if ((rules = rule_set_load((const char *const *)cfg->rules,
+	    cfg->nrules, &seed, &has_seed, cause)) == NULL)
 		return -1;
-	log_info("%s: %zu recorded transactions to serve", cfg->snapshot,
-	    match_index_count(idx));
+	if ((idx = respond_load(cfg->snapshot, cause)) == NULL) {
+		rule_set_free(rules);
+		return -1;
+	}
+	log_info("%s: %zu recorded transactions to serve, %zu rules",
+	    cfg->snapshot, match_index_count(idx), rule_set_count(rules));
 	match_index_free(idx);
+	rule_set_free(rules);
 	return 0;
 }
 
@@ -853,7 +1643,7 @@ respond_port(const struct responder *r, size_t n)
 size_t
 respond_count(const struct responder *r)
 {
-	return match_index_count(r->index);
+	return match_index_count(atomic_load(&r->gen)->index);
 }
 
 int
@@ -861,7 +1651,7 @@ respond_run(struct responder *r)
 {
 	sigset_t	 set, old;
 	size_t		 i, started = 0;
-	uint64_t	 req = 0, hit = 0, closest = 0, miss = 0, bad = 0;
+	struct respond_stats st;
 	int		 sig, error;
 
 	sigemptyset(&set);
@@ -881,14 +1671,22 @@ respond_run(struct responder *r)
 		started++;
 	}
 	if (started == r->nworkers) {
-		log_info("serving %zu recorded transactions with %zu workers",
-		    match_index_count(r->index), r->nworkers);
+		log_info("serving %zu recorded transactions with %zu workers"
+		    ", %zu rules, seed %llu", respond_count(r), r->nworkers,
+		    rule_set_count(atomic_load(&r->gen)->rules),
+		    (unsigned long long)r->seed);
 		for (;;) {
 			if (sigwait(&set, &sig) != 0)
 				continue;
 			if (sig == SIGHUP) {
-				log_info("SIGHUP: reload is not supported yet; "
-				    "ignored");
+				char *cause = NULL;
+
+				log_info("SIGHUP: reloading");
+				if (respond_reload(r, &cause) == -1) {
+					log_error("reload failed, the running "
+					    "configuration stays: %s", cause);
+					free(cause);
+				}
 				continue;
 			}
 			log_info("%s: draining", sig == SIGINT ? "SIGINT" :
@@ -898,20 +1696,38 @@ respond_run(struct responder *r)
 	}
 	for (i = 0; i < started; i++)
 		loop_stop(r->workers[i].loop);
-	for (i = 0; i < started; i++) {
+	for (i = 0; i < started; i++)
 		pthread_join(r->workers[i].thread, NULL);
-		req += r->workers[i].n_requests;
-		hit += r->workers[i].n_matched;
-		closest += r->workers[i].n_closest;
-		miss += r->workers[i].n_missed;
-		bad += r->workers[i].n_bad;
-	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	respond_stats(r, &st);
 	log_info("%llu requests: %llu matched, %llu closest, %llu unmatched, "
-	    "%llu rejected", (unsigned long long)req, (unsigned long long)hit,
-	    (unsigned long long)closest, (unsigned long long)miss,
-	    (unsigned long long)bad);
+	    "%llu rejected, %llu faulted", (unsigned long long)st.requests,
+	    (unsigned long long)st.matched, (unsigned long long)st.closest,
+	    (unsigned long long)st.unmatched, (unsigned long long)st.rejected,
+	    (unsigned long long)st.faulted);
 	return started == r->nworkers ? 0 : -1;
+}
+
+static void
+respond_gen_free_all(struct responder *r)
+{
+	struct respond_gen	*gen = atomic_load(&r->gen);
+	size_t			 i;
+
+	if (gen != NULL) {
+		match_index_free(gen->index);
+		rule_set_free(gen->rules);
+		free(gen);
+	}
+	for (i = 0; i < r->nold_indexes; i++)
+		match_index_free(r->old_indexes[i]);
+	for (i = 0; i < r->nold_rules; i++)
+		rule_set_free(r->old_rules[i]);
+	for (i = 0; i < r->nold_gens; i++)
+		free(r->old_gens[i]);
+	free(r->old_indexes);
+	free(r->old_rules);
+	free(r->old_gens);
 }
 
 void
@@ -938,7 +1754,9 @@ respond_free(struct responder *r)
 	}
 	free(r->workers);
 	free(r->ports);
-	match_index_free(r->index);
+	respond_gen_free_all(r);
+	chaos_log_close(r->chaos);
+	pthread_mutex_destroy(&r->edit_lock);
 	respond_config_free(&r->cfg);
 	free(r);
 }
