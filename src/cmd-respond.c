@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
@@ -31,6 +32,13 @@ const struct cmd_entry cmd_respond_entry = {
 	    "      --max-body SIZE       largest request body (default 8MiB)\n"
 	    "      --header-timeout DUR  a request head must complete within DUR (10s)\n"
 	    "      --idle-timeout DUR    close keep-alive connections idle for DUR (60s)\n"
+	    "  -r, --rules FILE          chaos rule file (decoy-rules(5)); repeatable\n"
+	    "  -s, --seed N              chaos seed (default: the rule file's, else 0)\n"
+	    "      --chaos-log FILE      append every injected fault to FILE (JSON Lines)\n"
+	    "      --admin ADDR          serve the admin API on ADDR (e.g. 127.0.0.1:9901)\n"
+	    "      --admin-token TOKEN   bearer token the admin API requires (needed off\n"
+	    "                            loopback; also from DECOY_ADMIN_TOKEN)\n"
+	    "      --admin-port-file F   write the admin API's bound port to F\n"
 	    "  -v, --verbose             log every rejected peer and more (debug)\n"
 	    "  -q, --quiet               log warnings and errors only\n"
 	    "  -h, --help                this help\n",
@@ -43,6 +51,10 @@ enum {
 	OPT_MAX_BODY,
 	OPT_HEADER_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
+	OPT_CHAOS_LOG,
+	OPT_ADMIN,
+	OPT_ADMIN_TOKEN,
+	OPT_ADMIN_PORT_FILE,
 };
 
 static const struct option cmd_respond_options[] = {
@@ -54,6 +66,12 @@ static const struct option cmd_respond_options[] = {
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "rules", required_argument, NULL, 'r' },
+	{ "seed", required_argument, NULL, 's' },
+	{ "chaos-log", required_argument, NULL, OPT_CHAOS_LOG },
+	{ "admin", required_argument, NULL, OPT_ADMIN },
+	{ "admin-token", required_argument, NULL, OPT_ADMIN_TOKEN },
+	{ "admin-port-file", required_argument, NULL, OPT_ADMIN_PORT_FILE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -66,6 +84,7 @@ cmd_respond_exec(int argc, char **argv)
 	const struct cmd_entry	*e = &cmd_respond_entry;
 	struct respond_config	 cfg;
 	struct responder	*r;
+	struct admin		*admin;
 	enum log_level		 level = LOG_LEVEL_INFO;
 	char			*cause = NULL, *end;
 	long			 l;
@@ -73,7 +92,7 @@ cmd_respond_exec(int argc, char **argv)
 
 	respond_config_init(&cfg);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:u:w:vqh", cmd_respond_options,
+	while ((ch = getopt_long(argc, argv, "l:u:w:r:s:vqh", cmd_respond_options,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'l':
@@ -132,6 +151,33 @@ cmd_respond_exec(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case 'r':
+			respond_config_add_rules(&cfg, optarg);
+			break;
+		case 's':
+			if (conf_parse_seed(optarg, &cfg.seed) == -1) {
+				rv = cli_usage(e, "--seed: expected an unsigned "
+				    "integer, not \"%s\"", optarg);
+				goto out;
+			}
+			cfg.has_seed = 1;
+			break;
+		case OPT_CHAOS_LOG:
+			free(cfg.chaos_log);
+			cfg.chaos_log = xstrdup(optarg);
+			break;
+		case OPT_ADMIN:
+			free(cfg.admin);
+			cfg.admin = xstrdup(optarg);
+			break;
+		case OPT_ADMIN_TOKEN:
+			free(cfg.admin_token);
+			cfg.admin_token = xstrdup(optarg);
+			break;
+		case OPT_ADMIN_PORT_FILE:
+			free(cfg.admin_port_file);
+			cfg.admin_port_file = xstrdup(optarg);
+			break;
 		case 'v':
 			level = LOG_LEVEL_DEBUG;
 			break;
@@ -156,12 +202,22 @@ cmd_respond_exec(int argc, char **argv)
 		goto out;
 	}
 	cfg.snapshot = xstrdup(argv[optind]);
+	if (cfg.admin_token == NULL && getenv("DECOY_ADMIN_TOKEN") != NULL)
+		cfg.admin_token = xstrdup(getenv("DECOY_ADMIN_TOKEN"));
 	log_init("decoy respond", level);
 	if ((r = respond_create(&cfg, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
+	admin = NULL;
+	if (cfg.admin != NULL && (admin = admin_start(r, cfg.admin,
+	    cfg.admin_token, cfg.admin_port_file, &cause)) == NULL) {
+		rv = cli_error(e, EXIT_USAGE, "admin API: %s", cause);
+		respond_free(r);
+		goto out;
+	}
 	rv = respond_run(r) == 0 ? EXIT_OK : EXIT_FAILED;
+	admin_stop(admin);
 	respond_free(r);
 out:
 	free(cause);

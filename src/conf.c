@@ -98,6 +98,22 @@ conf_parse_size(const char *s, size_t *bytes)
 }
 
 int
+conf_parse_seed(const char *s, uint64_t *seed)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || errno != 0)
+		return -1;
+	*seed = v;
+	return 0;
+}
+
+int
 conf_parse_unmatched(const char *s, enum match_unmatched *u, char **cause)
 {
 	if (strcmp(s, "404") == 0)
@@ -208,6 +224,43 @@ conf_limits(struct conf_ctx *x, const yaml_node_t *map,
 }
 
 static void
+conf_admin(struct conf_ctx *x, const yaml_node_t *map,
+    struct respond_config *r)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*key, *val;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		conf_err(x, map, "admin: expected a mapping (listen, token, "
+		    "port_file)");
+		return;
+	}
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		k = yaml_document_get_node(x->doc, pair->key);
+		v = yaml_document_get_node(x->doc, pair->value);
+		if ((key = conf_scalar(x, k, "admin")) == NULL)
+			continue;
+		if ((val = conf_scalar(x, v, key)) == NULL)
+			continue;
+		if (strcmp(key, "listen") == 0) {
+			free(r->admin);
+			r->admin = xstrdup(val);
+		} else if (strcmp(key, "token") == 0) {
+			free(r->admin_token);
+			r->admin_token = xstrdup(val);
+		} else if (strcmp(key, "port_file") == 0) {
+			free(r->admin_port_file);
+			r->admin_port_file = conf_path(x, val);
+		} else
+			conf_err(x, k, "admin: unknown key \"%s\"", key);
+	}
+	if (r->admin == NULL)
+		conf_err(x, map, "admin: missing required key \"listen\"");
+}
+
+static void
 conf_top(struct conf_ctx *x, const yaml_node_t *root, struct decoyd_conf *c)
 {
 	struct respond_config	*r = &c->respond;
@@ -230,6 +283,30 @@ conf_top(struct conf_ctx *x, const yaml_node_t *root, struct decoyd_conf *c)
 			continue;
 		if (strcmp(key, "limits") == 0) {
 			conf_limits(x, v, r);
+			continue;
+		}
+		if (strcmp(key, "admin") == 0) {
+			conf_admin(x, v, r);
+			continue;
+		}
+		if (strcmp(key, "rules") == 0) {
+			if (v->type == YAML_SEQUENCE_NODE) {
+				for (item = v->data.sequence.items.start;
+				    item < v->data.sequence.items.top; item++) {
+					n = yaml_document_get_node(x->doc, *item);
+					if ((val = conf_scalar(x, n, key)) != NULL) {
+						char *path = conf_path(x, val);
+
+						respond_config_add_rules(r, path);
+						free(path);
+					}
+				}
+			} else if ((val = conf_scalar(x, v, key)) != NULL) {
+				char *path = conf_path(x, val);
+
+				respond_config_add_rules(r, path);
+				free(path);
+			}
 			continue;
 		}
 		if (strcmp(key, "listen") == 0 && v->type ==
@@ -268,6 +345,15 @@ conf_top(struct conf_ctx *x, const yaml_node_t *root, struct decoyd_conf *c)
 		} else if (strcmp(key, "port_file") == 0) {
 			free(r->port_file);
 			r->port_file = conf_path(x, val);
+		} else if (strcmp(key, "seed") == 0) {
+			if (conf_parse_seed(val, &r->seed) == -1)
+				conf_err(x, v, "seed: expected an unsigned "
+				    "integer, not \"%s\"", val);
+			else
+				r->has_seed = 1;
+		} else if (strcmp(key, "chaos_log") == 0) {
+			free(r->chaos_log);
+			r->chaos_log = conf_path(x, val);
 		} else if (strcmp(key, "log_level") == 0) {
 			if (strcmp(val, "error") == 0)
 				c->log_level = LOG_LEVEL_ERROR;

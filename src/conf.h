@@ -10,6 +10,13 @@
  *	workers: 0                                   # 0: one per core
  *	port_file: /run/decoyd.port                  # optional
  *	log_level: info                              # error|warn|info|debug
+ *	rules: [../rules/payments-flaky.yaml]        # chaos rules, in order
+ *	seed: 42                                     # default: the rules'
+ *	chaos_log: /var/log/decoy/chaos.jsonl        # optional
+ *	admin:                                       # optional admin API
+ *	  listen: 127.0.0.1:9901
+ *	  token: secret                              # required off loopback
+ *	  port_file: /run/decoyd-admin.port
  *	limits:
  *	  max_head: 16KiB
  *	  max_body: 8MiB
@@ -46,6 +53,8 @@ int	conf_load(const char *path, struct decoyd_conf *c, char **cause);
 int	conf_parse_duration(const char *, uint64_t *ns);
 /* "1024", "16KiB", "8MiB", "1GiB" (also KB/MB/GB as powers of 1000). */
 int	conf_parse_size(const char *, size_t *bytes);
+/* A decimal unsigned 64-bit integer (a chaos seed). */
+int	conf_parse_seed(const char *, uint64_t *);
 /* "404" | "closest" (and "passthrough", refused as not implemented). */
 int	conf_parse_unmatched(const char *, enum match_unmatched *, char **cause);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "conf.h"
 #include "log.h"
 #include "respond.h"
@@ -35,6 +36,7 @@ main(int argc, char **argv)
 {
 	struct decoyd_conf	 conf;
 	struct responder	*r;
+	struct admin		*admin;
 	const char		*path = DECOYD_DEFAULT_CONF;
 	char			*cause = NULL;
 	int			 ch, debug = 0, check = 0, rv;
@@ -90,7 +92,18 @@ main(int argc, char **argv)
 		conf_free(&conf);
 		return 2;
 	}
+	admin = NULL;
+	if (conf.respond.admin != NULL && (admin = admin_start(r,
+	    conf.respond.admin, conf.respond.admin_token,
+	    conf.respond.admin_port_file, &cause)) == NULL) {
+		fprintf(stderr, "decoyd: admin API: %s\n", cause);
+		free(cause);
+		respond_free(r);
+		conf_free(&conf);
+		return 2;
+	}
 	rv = respond_run(r) == 0 ? 0 : 1;
+	admin_stop(admin);
 	respond_free(r);
 	conf_free(&conf);
 	return rv;
