@@ -200,6 +200,8 @@ fault_seed_mix(uint64_t seed, const char *name, uint64_t sig,
 
 /* --- latency ---------------------------------------------------------- */
 
+/* Sets kind, a and b; max_ns and, on failure, everything are left as
+ * they were.  An infinite p99 is refused like a bad order. */
 int
 fault_lognormal_from_quantiles(struct fault_latency *lat, double median_ns,
     double p99_ns)
