@@ -72,7 +72,7 @@ static const char *const fault_latency_names[] = {
 
 /* One member of the top-level object, as offsets into the body. */
 struct fault_member {
-	struct json_value	key;		/* raw name, quotes included */
+	struct json_value	key;	/* raw name, quotes included */
 	size_t			val_off;
 	size_t			val_end;
 	enum json_type		type;
