@@ -171,7 +171,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		after = fuzz_members(out.data, out.len);
 		if (before == 0)
-			CHECK(out.len == len && memcmp(out.data, body, len) == 0);
+			CHECK(out.len == len &&
+			    memcmp(out.data, body, len) == 0);
 		else if (fs.malform == FAULT_MALFORM_DROP_FIELD)
 			CHECK(after == before - 1);
 		else

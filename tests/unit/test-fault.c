@@ -239,7 +239,8 @@ test_latency(void)
 	struct fault_latency	lat;
 	struct fault_rng	rng;
 	double			mean, sd, median, p99;
-	int64_t			emp[] = { 5, 17, 1000000, 42 }, neg[] = { -5 };
+	int64_t			emp[] = { 5, 17, 1000000, 42 };
+	int64_t			neg[] = { -5 };
 	size_t			counts[4], i, j, other;
 	uint64_t		v;
 
@@ -550,7 +551,7 @@ test_truncate(void)
 {
 	struct fault_spec	fs;
 	struct buf		out;
-	const char		*body = "{\"a\":1,\"b\":\"xyz\"}";	/* 17 */
+	const char		*body = "{\"a\":1,\"b\":\"xyz\"}";
 	size_t			len = strlen(body);
 	int			k;
 
@@ -626,7 +627,8 @@ test_corrupt(void)
 {
 	struct fault_spec	fs;
 	struct buf		out, again;
-	const char		*body = "{\"amount\":1200,\"currency\":\"usd\"}";
+	const char		*body =
+				    "{\"amount\":1200,\"currency\":\"usd\"}";
 	size_t			len = strlen(body), hits[10];
 	uint64_t		seed;
 	size_t			i, bad;
@@ -688,7 +690,8 @@ static void
 test_invalid_json(void)
 {
 	static const char *const valid[] = {
-		"{}", "[]", "{\"a\":1}", "[1,2,{\"b\":[]}]", " { \"a\" : [1] } \n",
+		"{}", "[]", "{\"a\":1}", "[1,2,{\"b\":[]}]",
+		" { \"a\" : [1] } \n",
 		"{\"n\":9007199254740993}", "42", "\"str\"", "true", "null",
 		"-1.5e3", " 7 ",
 	};
@@ -774,7 +777,8 @@ test_drop_field(void)
 {
 	struct fault_spec	 fs;
 	struct buf		 out, again;
-	const char		*three = "{\"a\":1,\"b\":[2,{\"x\":3}],\"c\":\"3\"}";
+	const char		*three =
+				    "{\"a\":1,\"b\":[2,{\"x\":3}],\"c\":\"3\"}";
 	size_t			 counts[3], i, bad;
 	uint64_t		 seed;
 	cJSON			*j;
