@@ -150,8 +150,9 @@ const char	*fault_latency_name(enum fault_latency_kind);
  * or, for a body that is not an object or array, appends a stray '}');
  * EMPTY gives nothing; DROP_FIELD removes one member of the top-level
  * object (spec->field, or one chosen by rng) and SWAP_TYPES replaces one
- * member's value by a value of another type (number <-> string, true <->
- * "true", object/array <-> null), both on the raw bytes so every other
+ * member's value by a value of another type (a number or true/false
+ * becomes its text as a string, a string or null becomes 0, an object or
+ * array becomes null), both on the raw bytes so every other
  * number keeps its exact digits; on a body that is not a JSON object they
  * fall back to INVALID_JSON.  Other kinds copy the body unchanged.
  */
