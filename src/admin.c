@@ -1,0 +1,1605 @@
+/*
+ * admin.c -- the admin API: one thread, one loop, a few keep-alive
+ * HTTP/1.1 connections answering JSON (decoyd(8) lists the endpoints).
+ *
+ * Requests are framed like the responder's (the strict parser, bodies by
+ * Content-Length or chunked and decoded in place, a header deadline
+ * enforced by a sweep timer, a lingering close after an error) but
+ * answered from freshly built buffers: this is the control path, not the
+ * hot one.  Everything that touches the responder goes through the
+ * thread-safe live-control calls of respond.h; listings and edits of the
+ * rule set run inside respond_rules_edit(), under its lock.
+ *
+ * A reload reads files, which must not stall this loop (health probes
+ * would time out behind a large snapshot), so it runs on a helper thread.
+ * The connections that asked for it wait, and so do requests pipelined
+ * behind them, to keep replies in order; an eventfd brings the result
+ * back.  Reloads asked for while one runs share the next run, so every
+ * caller sees the files as they were after its request.
+ */
+#include "config.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "buf.h"
+#include "chaos.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "loop.h"
+#include "respond.h"
+#include "rule.h"
+#include "sock.h"
+#include "xmalloc.h"
+
+/* glibc's sys/queue.h lacks the _SAFE iterator. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+#define ADMIN_MAX_HEAD		(16 * 1024)
+#define ADMIN_MAX_BODY		(1024 * 1024)
+#define ADMIN_READ_CHUNK	(16 * 1024)
+#define ADMIN_OUT_HIGH		(4 * 1024 * 1024)	/* stop reading above */
+#define ADMIN_MAX_CONNS		64
+#define ADMIN_HEADER_NS		(10ull * 1000000000u)
+#define ADMIN_IDLE_NS		(60ull * 1000000000u)
+#define ADMIN_LINGER_NS		(1000 * 1000000ull)
+#define ADMIN_SWEEP_NS		(200 * 1000000ull)
+#define ADMIN_TAIL_DEFAULT	100
+#define ADMIN_TAIL_MAX		10000
+
+TAILQ_HEAD(admin_waits, admin_conn);
+
+struct admin_conn {
+	TAILQ_ENTRY(admin_conn)	 entry;
+	TAILQ_ENTRY(admin_conn)	 wait_entry;
+	struct admin		*a;
+	struct loop_io		 io;
+	struct loop_defer	 reap;
+	int			 fd;
+	char			 peer[64];
+
+	struct buf		 in;
+	size_t			 in_off;	/* start of the current request */
+	int			 ck_active;	/* chunked body being decoded */
+	struct http_chunked	 ck;
+	size_t			 ck_end;	/* end of decoded bytes in in */
+	int			 sent_continue;
+
+	struct buf		 out;
+	size_t			 out_off;	/* first unwritten byte */
+
+	uint64_t		 deadline;	/* 0: none */
+	int			 in_head;	/* a request has started */
+	struct admin_waits	*waiting;	/* the reload list it is on */
+	int			 wait_keep;	/* keep-alive of the waiting request */
+	int			 closing;	/* close once output is flushed */
+	int			 lingering;	/* write side shut, draining input */
+	int			 dead;
+};
+TAILQ_HEAD(admin_conns, admin_conn);
+
+struct admin {
+	struct responder	*r;
+	struct loop		*loop;
+	pthread_t		 thread;
+	int			 started;
+	int			 stopping;
+
+	struct loop_io		 listener;
+	int			 lfd;
+	int			 port;
+	char			 name[64];	/* bound address, for logs */
+
+	char			*token;		/* NULL: none required */
+	size_t			 token_len;
+
+	struct admin_conns	 conns;
+	size_t			 nconns;
+	struct loop_timer	 sweep;
+	struct http_msg		 msg;		/* scratch for the parser */
+
+	/* Reloads (loop thread only, except what the helper writes before
+	 * it signals done_fd: reload_rv and reload_cause). */
+	struct loop_io		 done_io;
+	int			 done_fd;
+	pthread_t		 reload_thread;
+	int			 reloading;
+	int			 reload_joinable;
+	int			 reload_rv;
+	char			*reload_cause;
+	struct admin_waits	 running;
+	struct admin_waits	 next;
+};
+
+/* One request as the handlers see it; spans into the connection. */
+struct admin_req {
+	struct span	 method;
+	struct span	 path;
+	struct span	 query;
+	const char	*body;
+	size_t		 body_len;
+};
+
+/* One reply being built. */
+struct admin_reply {
+	int		 status;
+	const char	*content_type;
+	const char	*allow;		/* Allow header of a 405 */
+	int		 challenge;	/* WWW-Authenticate of a 401 */
+	struct buf	 body;
+};
+
+/* What a respond_rules_edit() callback gets. */
+struct admin_edit {
+	const struct rule_set	*added;		/* POST /rules */
+	const char		*name;		/* one rule's endpoints */
+	int			 enabled;
+	int			 status;	/* HTTP status of a refusal */
+	struct buf		*out;
+	struct buf		*out2;
+};
+
+enum {
+	ADMIN_M_GET = 0x1,	/* and HEAD */
+	ADMIN_M_POST = 0x2,
+	ADMIN_M_DELETE = 0x4,
+};
+
+static void	admin_conn_step(struct admin_conn *);
+static void	admin_reload_start(struct admin *);
+
+/* --- replies ---------------------------------------------------------- */
+
+static void
+admin_reply_init(struct admin_reply *rp)
+{
+	memset(rp, 0, sizeof *rp);
+	rp->status = 200;
+	rp->content_type = "application/json";
+	buf_init(&rp->body);
+}
+
+static void
+admin_error(struct admin_reply *rp, int status, const char *fmt, ...)
+{
+	va_list		ap;
+	struct buf	msg;
+
+	buf_init(&msg);
+	va_start(ap, fmt);
+	buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	rp->status = status;
+	rp->content_type = "application/json";
+	buf_reset(&rp->body);
+	buf_append_str(&rp->body, "{\"error\":");
+	json_append_string(&rp->body, msg.data != NULL ? msg.data : "",
+	    msg.len);
+	buf_append_str(&rp->body, "}\n");
+	buf_free(&msg);
+}
+
+/* Appends the reply to the connection's output; HEAD gets no body. */
+static void
+admin_reply_queue(struct admin_conn *c, struct admin_reply *rp, int head_only,
+    int keep)
+{
+	struct buf	*b = &c->out;
+	char		 num[32];
+	int		 n;
+
+	http_write_status_line(b, rp->status, SPAN_NULL);
+	if (rp->content_type != NULL)
+		http_write_header(b, SPAN_LIT("Content-Type"),
+		    span_from_str(rp->content_type));
+	n = snprintf(num, sizeof num, "%zu", rp->body.len);
+	http_write_header(b, SPAN_LIT("Content-Length"),
+	    (struct span){ num, (size_t)n });
+	http_write_header(b, SPAN_LIT("Cache-Control"), SPAN_LIT("no-store"));
+	if (rp->allow != NULL)
+		http_write_header(b, SPAN_LIT("Allow"),
+		    span_from_str(rp->allow));
+	if (rp->challenge)
+		http_write_header(b, SPAN_LIT("WWW-Authenticate"),
+		    SPAN_LIT("Bearer realm=\"decoy\""));
+	if (!keep)
+		http_write_header(b, SPAN_LIT("Connection"), SPAN_LIT("close"));
+	buf_append(b, "\r\n", 2);
+	if (!head_only && rp->body.len > 0)
+		buf_append(b, rp->body.data, rp->body.len);
+	if (!keep)
+		c->closing = 1;
+}
+
+/* --- handlers --------------------------------------------------------- */
+
+/* Accepts the method if it is in mask, else answers 405 and returns -1. */
+static int
+admin_method(const struct admin_req *rq, int mask, struct admin_reply *rp)
+{
+	static const char *const allow[] = {
+		NULL, "GET, HEAD", "POST", "GET, HEAD, POST", "DELETE",
+		"GET, HEAD, DELETE", "POST, DELETE", "GET, HEAD, POST, DELETE",
+	};
+
+	if ((mask & ADMIN_M_GET) && (span_eq_str(rq->method, "GET") ||
+	    span_eq_str(rq->method, "HEAD")))
+		return 0;
+	if ((mask & ADMIN_M_POST) && span_eq_str(rq->method, "POST"))
+		return 0;
+	if ((mask & ADMIN_M_DELETE) && span_eq_str(rq->method, "DELETE"))
+		return 0;
+	admin_error(rp, 405, "method %.*s not allowed here",
+	    (int)rq->method.len, rq->method.p);
+	rp->allow = allow[mask & 7];
+	return -1;
+}
+
+static double
+admin_seconds(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+static void
+admin_h_health(struct admin *a, const struct admin_req *rq,
+    struct admin_reply *rp)
+{
+	struct respond_stats	st;
+
+	respond_stats(a->r, &st);
+	buf_printf(&rp->body, "{\"status\":\"ok\",\"uptime_s\":%.3f,"
+	    "\"workers\":%zu,\"transactions\":%zu}\n",
+	    admin_seconds(st.uptime_ns), respond_workers(a->r),
+	    respond_count(a->r));
+}
+
+/* Lists the rules as a JSON array into e->out; changes nothing. */
+static struct rule_set *
+admin_cb_list(const struct rule_set *set, void *arg, char **cause)
+{
+	struct admin_edit	*e = arg;
+	size_t			 i, n = set != NULL ? rule_set_count(set) : 0;
+
+	buf_append_byte(e->out, '[');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append_byte(e->out, ',');
+		rule_describe(rule_set_get(set, i), e->out);
+	}
+	buf_append_byte(e->out, ']');
+	*cause = NULL;
+	return NULL;
+}
+
+static struct rule_set *
+admin_cb_add(const struct rule_set *set, void *arg, char **cause)
+{
+	struct admin_edit	*e = arg;
+	struct rule_set		*ns;
+	const char		*name;
+	size_t			 i;
+
+	for (i = 0; i < rule_set_count(e->added); i++) {
+		name = rule_name(rule_set_get(e->added, i));
+		if (rule_set_find(set, name) != NULL) {
+			e->status = 409;
+			*cause = xasprintf("a rule named \"%s\" exists", name);
+			return NULL;
+		}
+	}
+	/* Only a clash inside the posted rules can fail now. */
+	if ((ns = rule_set_append(set, e->added, cause)) == NULL)
+		e->status = 409;
+	return ns;
+}
+
+static struct rule_set *
+admin_cb_remove(const struct rule_set *set, void *arg, char **cause)
+{
+	struct admin_edit	*e = arg;
+	struct rule_set		*ns;
+
+	if (rule_set_find(set, e->name) == NULL) {
+		e->status = 404;
+		*cause = xasprintf("no rule named \"%s\"", e->name);
+		return NULL;
+	}
+	if ((ns = rule_set_remove(set, e->name, cause)) == NULL)
+		e->status = 404;
+	return ns;
+}
+
+static struct rule_set *
+admin_cb_enable(const struct rule_set *set, void *arg, char **cause)
+{
+	struct admin_edit	*e = arg;
+	struct rule_set		*ns;
+	const struct rule	*rule;
+
+	if (rule_set_find(set, e->name) == NULL) {
+		e->status = 404;
+		*cause = xasprintf("no rule named \"%s\"", e->name);
+		return NULL;
+	}
+	if ((ns = rule_set_enable(set, e->name, e->enabled, cause)) == NULL) {
+		e->status = 404;
+		return NULL;
+	}
+	/* Described before publishing: the new set is still only ours. */
+	if ((rule = rule_set_find(ns, e->name)) != NULL)
+		rule_describe(rule, e->out);
+	return ns;
+}
+
+/* Runs an edit; on failure answers with the callback's status (500 if
+ * it set none) and returns -1. */
+static int
+admin_edit(struct admin *a, respond_rules_cb cb, struct admin_edit *e,
+    struct admin_reply *rp)
+{
+	char	*cause = NULL;
+
+	if (respond_rules_edit(a->r, cb, e, &cause) == -1) {
+		admin_error(rp, e->status != 0 ? e->status : 500, "%s",
+		    cause != NULL ? cause : "rule edit failed");
+		free(cause);
+		return -1;
+	}
+	free(cause);
+	return 0;
+}
+
+static void
+admin_h_rules_list(struct admin *a, struct admin_reply *rp)
+{
+	struct admin_edit	e;
+	struct buf		list;
+
+	memset(&e, 0, sizeof e);
+	buf_init(&list);
+	e.out = &list;
+	if (admin_edit(a, admin_cb_list, &e, rp) == 0) {
+		buf_printf(&rp->body, "{\"seed\":%llu,\"rules\":",
+		    (unsigned long long)respond_seed(a->r));
+		buf_append(&rp->body, list.data, list.len);
+		buf_append_str(&rp->body, "}\n");
+	}
+	buf_free(&list);
+}
+
+static void
+admin_h_rules_add(struct admin *a, const struct admin_req *rq,
+    struct admin_reply *rp)
+{
+	struct admin_edit	 e;
+	struct rule_set		*added;
+	char			*cause = NULL;
+	size_t			 i;
+
+	if (rq->body_len == 0) {
+		admin_error(rp, 400, "empty body: expected a rule in YAML or "
+		    "JSON");
+		return;
+	}
+	if ((added = rule_set_parse("admin", rq->body, rq->body_len,
+	    &cause)) == NULL) {
+		admin_error(rp, 400, "%s", cause != NULL ? cause :
+		    "bad rule");
+		free(cause);
+		return;
+	}
+	if (rule_set_count(added) == 0) {
+		admin_error(rp, 400, "no rule in the body");
+		rule_set_free(added);
+		return;
+	}
+	memset(&e, 0, sizeof e);
+	e.added = added;
+	if (admin_edit(a, admin_cb_add, &e, rp) == 0) {
+		/* The new set shares these rules: same counters. */
+		rp->status = 201;
+		buf_append_str(&rp->body, "{\"rules\":[");
+		for (i = 0; i < rule_set_count(added); i++) {
+			if (i > 0)
+				buf_append_byte(&rp->body, ',');
+			rule_describe(rule_set_get(added, i), &rp->body);
+			log_info("admin: rule \"%s\" added",
+			    rule_name(rule_set_get(added, i)));
+		}
+		buf_append_str(&rp->body, "]}\n");
+	}
+	rule_set_free(added);
+}
+
+static void
+admin_h_rule_remove(struct admin *a, const char *name, struct admin_reply *rp)
+{
+	struct admin_edit	e;
+
+	memset(&e, 0, sizeof e);
+	e.name = name;
+	if (admin_edit(a, admin_cb_remove, &e, rp) == 0) {
+		buf_append_str(&rp->body, "{\"removed\":");
+		json_append_string(&rp->body, name, strlen(name));
+		buf_append_str(&rp->body, "}\n");
+		log_info("admin: rule \"%s\" removed", name);
+	}
+}
+
+static void
+admin_h_rule_enable(struct admin *a, const char *name, int enabled,
+    struct admin_reply *rp)
+{
+	struct admin_edit	e;
+	struct buf		desc;
+
+	memset(&e, 0, sizeof e);
+	buf_init(&desc);
+	e.name = name;
+	e.enabled = enabled;
+	e.out = &desc;
+	if (admin_edit(a, admin_cb_enable, &e, rp) == 0) {
+		buf_append_str(&rp->body, "{\"rule\":");
+		if (desc.len > 0)
+			buf_append(&rp->body, desc.data, desc.len);
+		else
+			buf_append_str(&rp->body, "null");
+		buf_append_str(&rp->body, "}\n");
+		log_info("admin: rule \"%s\" %s", name,
+		    enabled ? "enabled" : "disabled");
+	}
+	buf_free(&desc);
+}
+
+/*
+ * Finds parameter name in a raw query; returns 1 with its raw value in *v,
+ * 0 if absent.
+ */
+static int
+admin_query_param(struct span q, const char *name, struct span *v)
+{
+	const char	*p = q.p, *end = q.p + q.len, *amp, *eq;
+	size_t		 nlen = strlen(name);
+
+	while (p != NULL && p < end) {
+		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
+			amp = end;
+		eq = memchr(p, '=', (size_t)(amp - p));
+		if ((eq != NULL ? (size_t)(eq - p) : (size_t)(amp - p)) ==
+		    nlen && memcmp(p, name, nlen) == 0) {
+			if (eq == NULL)
+				*v = (struct span){ amp, 0 };
+			else
+				*v = (struct span){ eq + 1,
+				    (size_t)(amp - eq - 1) };
+			return 1;
+		}
+		p = amp + 1;
+	}
+	return 0;
+}
+
+static void
+admin_h_chaos(struct admin *a, const struct admin_req *rq,
+    struct admin_reply *rp)
+{
+	struct chaos_log	*cl;
+	struct span		 v;
+	size_t			 i, n = ADMIN_TAIL_DEFAULT;
+
+	if (admin_query_param(rq->query, "tail", &v)) {
+		if (v.len == 0 || v.len > 9)
+			goto bad;
+		for (n = 0, i = 0; i < v.len; i++) {
+			if (v.p[i] < '0' || v.p[i] > '9')
+				goto bad;
+			n = n * 10 + (size_t)(v.p[i] - '0');
+		}
+		if (n > ADMIN_TAIL_MAX)
+			n = ADMIN_TAIL_MAX;
+	}
+	rp->content_type = "application/x-ndjson";
+	if ((cl = respond_chaos(a->r)) != NULL && n > 0)
+		chaos_log_tail(cl, n, &rp->body);
+	return;
+bad:
+	admin_error(rp, 400, "tail: expected a number of lines (at most %d)",
+	    ADMIN_TAIL_MAX);
+}
+
+static void
+admin_h_stats(struct admin *a, struct admin_reply *rp)
+{
+	struct respond_stats	 st;
+	struct chaos_log	*cl;
+
+	respond_stats(a->r, &st);
+	buf_printf(&rp->body, "{\"requests\":%llu,\"matched\":%llu,"
+	    "\"closest\":%llu,\"unmatched\":%llu,\"rejected\":%llu,"
+	    "\"faulted\":%llu,\"connections\":%llu,\"open\":%llu,"
+	    "\"uptime_s\":%.3f,\"faults\":",
+	    (unsigned long long)st.requests, (unsigned long long)st.matched,
+	    (unsigned long long)st.closest, (unsigned long long)st.unmatched,
+	    (unsigned long long)st.rejected, (unsigned long long)st.faulted,
+	    (unsigned long long)st.connections, (unsigned long long)st.open,
+	    admin_seconds(st.uptime_ns));
+	if ((cl = respond_chaos(a->r)) != NULL)
+		chaos_log_counts_json(cl, &rp->body);
+	else
+		buf_append_str(&rp->body,
+		    "{\"total\":0,\"by_kind\":{},\"by_rule\":{}}");
+	buf_append_str(&rp->body, "}\n");
+}
+
+/* Appends a Prometheus label value: backslash, quote and newline escaped. */
+static void
+admin_prom_label(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			buf_append(b, "\\\\", 2);
+		else if (*s == '"')
+			buf_append(b, "\\\"", 2);
+		else if (*s == '\n')
+			buf_append(b, "\\n", 2);
+		else
+			buf_append_byte(b, *s);
+	}
+}
+
+static void
+admin_prom_family(struct buf *b, const char *name, const char *type,
+    const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+admin_prom_counter(struct buf *b, const char *name, const char *type,
+    const char *help, uint64_t v)
+{
+	admin_prom_family(b, name, type, help);
+	buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* Per-rule counter lines: matches into e->out, firings into e->out2. */
+static struct rule_set *
+admin_cb_metrics(const struct rule_set *set, void *arg, char **cause)
+{
+	struct admin_edit	*e = arg;
+	const struct rule	*rule;
+	size_t			 i, n = set != NULL ? rule_set_count(set) : 0;
+
+	for (i = 0; i < n; i++) {
+		rule = rule_set_get(set, i);
+		buf_append_str(e->out, "decoy_rule_matches_total{rule=\"");
+		admin_prom_label(e->out, rule_name(rule));
+		buf_printf(e->out, "\"} %llu\n",
+		    (unsigned long long)rule_matched(rule));
+		buf_append_str(e->out2, "decoy_rule_fired_total{rule=\"");
+		admin_prom_label(e->out2, rule_name(rule));
+		buf_printf(e->out2, "\"} %llu\n",
+		    (unsigned long long)rule_fired(rule));
+	}
+	*cause = NULL;
+	return NULL;
+}
+
+static void
+admin_h_metrics(struct admin *a, struct admin_reply *rp)
+{
+	struct respond_stats	 st;
+	struct chaos_log	*cl;
+	struct admin_edit	 e;
+	struct buf		*b = &rp->body, matches, fired;
+	uint64_t		 cum = 0;
+	double			 le;
+	size_t			 i;
+	char			*cause = NULL;
+
+	respond_stats(a->r, &st);
+	rp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	admin_prom_counter(b, "decoy_requests_total", "counter",
+	    "Requests the responder received.", st.requests);
+	admin_prom_counter(b, "decoy_matched_total", "counter",
+	    "Requests answered with their recorded transaction.", st.matched);
+	admin_prom_counter(b, "decoy_closest_total", "counter",
+	    "Requests answered with the closest transaction on their route.",
+	    st.closest);
+	admin_prom_counter(b, "decoy_unmatched_total", "counter",
+	    "Requests no recorded transaction answered.", st.unmatched);
+	admin_prom_counter(b, "decoy_rejected_total", "counter",
+	    "Malformed or refused requests.", st.rejected);
+	admin_prom_counter(b, "decoy_faulted_total", "counter",
+	    "Transactions a chaos rule fired on.", st.faulted);
+	admin_prom_counter(b, "decoy_connections_total", "counter",
+	    "Connections accepted.", st.connections);
+	admin_prom_counter(b, "decoy_open_connections", "gauge",
+	    "Connections open now.", st.open);
+	admin_prom_family(b, "decoy_uptime_seconds", "gauge",
+	    "Seconds since the responder started.");
+	buf_printf(b, "decoy_uptime_seconds %.3f\n",
+	    admin_seconds(st.uptime_ns));
+
+	admin_prom_family(b, "decoy_faults_total", "counter",
+	    "Faults injected, by rule and kind.");
+	if ((cl = respond_chaos(a->r)) != NULL)
+		chaos_log_counts_prometheus(cl, b);
+
+	memset(&e, 0, sizeof e);
+	buf_init(&matches);
+	buf_init(&fired);
+	e.out = &matches;
+	e.out2 = &fired;
+	if (respond_rules_edit(a->r, admin_cb_metrics, &e, &cause) == -1) {
+		log_warn("admin: /metrics: %s", cause != NULL ? cause :
+		    "rule listing failed");
+		buf_reset(&matches);
+		buf_reset(&fired);
+	}
+	free(cause);
+	admin_prom_family(b, "decoy_rule_matches_total", "counter",
+	    "Requests each chaos rule matched.");
+	buf_append(b, matches.data, matches.len);
+	admin_prom_family(b, "decoy_rule_fired_total", "counter",
+	    "Times each chaos rule fired.");
+	buf_append(b, fired.data, fired.len);
+	buf_free(&matches);
+	buf_free(&fired);
+
+	admin_prom_family(b, "decoy_response_delay_seconds", "histogram",
+	    "Time from a complete request to the start of its response, "
+	    "injected latency included.");
+	for (i = 0; i < RESPOND_NBUCKETS; i++) {
+		cum += st.buckets[i];
+		le = respond_latency_bounds[i];
+		if (isinf(le))
+			break;
+		buf_printf(b, "decoy_response_delay_seconds_bucket{le=\"%g\"} "
+		    "%llu\n", le, (unsigned long long)cum);
+	}
+	/* The last bucket is +Inf whatever its bound says: it counts all. */
+	for (i++; i < RESPOND_NBUCKETS; i++)
+		cum += st.buckets[i];
+	buf_printf(b, "decoy_response_delay_seconds_bucket{le=\"+Inf\"} %llu\n",
+	    (unsigned long long)cum);
+	buf_printf(b, "decoy_response_delay_seconds_sum %.9g\n",
+	    st.latency_sum);
+	buf_printf(b, "decoy_response_delay_seconds_count %llu\n",
+	    (unsigned long long)cum);
+}
+
+static int
+admin_hex(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decodes one path segment into a new string; NULL if it is
+ * empty, badly escaped or decodes to a NUL or a control character.
+ */
+static char *
+admin_decode_name(const char *p, size_t len)
+{
+	char	*s, *q;
+	size_t	 i;
+	int	 hi, lo;
+
+	if (len == 0)
+		return NULL;
+	q = s = xmalloc(len + 1);
+	for (i = 0; i < len; i++) {
+		if (p[i] == '%') {
+			if (i + 2 >= len)
+				goto bad;
+			if ((hi = admin_hex(p[i + 1])) == -1 ||
+			    (lo = admin_hex(p[i + 2])) == -1)
+				goto bad;
+			*q = (char)(hi << 4 | lo);
+			i += 2;
+		} else
+			*q = p[i];
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			goto bad;
+		q++;
+	}
+	*q = '\0';
+	return s;
+bad:
+	free(s);
+	return NULL;
+}
+
+/*
+ * Answers one request into rp.  Returns 1, with nothing answered, for a
+ * well-formed POST /reload: the caller parks the connection until the
+ * reload is done.
+ */
+static int
+admin_route(struct admin *a, const struct admin_req *rq,
+    struct admin_reply *rp)
+{
+	struct span	 p = rq->path, action;
+	const char	*seg, *end, *slash;
+	char		*name;
+	int		 mask;
+
+	if (span_eq_str(p, "/health")) {
+		if (admin_method(rq, ADMIN_M_GET, rp) == 0)
+			admin_h_health(a, rq, rp);
+		return 0;
+	}
+	if (span_eq_str(p, "/rules")) {
+		if (admin_method(rq, ADMIN_M_GET | ADMIN_M_POST, rp) == -1)
+			return 0;
+		if (span_eq_str(rq->method, "POST"))
+			admin_h_rules_add(a, rq, rp);
+		else
+			admin_h_rules_list(a, rp);
+		return 0;
+	}
+	if (span_eq_str(p, "/chaos")) {
+		if (admin_method(rq, ADMIN_M_GET, rp) == 0)
+			admin_h_chaos(a, rq, rp);
+		return 0;
+	}
+	if (span_eq_str(p, "/stats")) {
+		if (admin_method(rq, ADMIN_M_GET, rp) == 0)
+			admin_h_stats(a, rp);
+		return 0;
+	}
+	if (span_eq_str(p, "/metrics")) {
+		if (admin_method(rq, ADMIN_M_GET, rp) == 0)
+			admin_h_metrics(a, rp);
+		return 0;
+	}
+	if (span_eq_str(p, "/reload"))
+		return admin_method(rq, ADMIN_M_POST, rp) == 0 ? 1 : 0;
+
+	if (p.len > 7 && memcmp(p.p, "/rules/", 7) == 0) {
+		seg = p.p + 7;
+		end = p.p + p.len;
+		if ((slash = memchr(seg, '/', (size_t)(end - seg))) == NULL) {
+			slash = end;
+			action = SPAN_NULL;
+			mask = ADMIN_M_DELETE;
+		} else {
+			action = (struct span){ slash + 1,
+			    (size_t)(end - slash - 1) };
+			if (!span_eq_str(action, "enable") &&
+			    !span_eq_str(action, "disable"))
+				goto unknown;
+			mask = ADMIN_M_POST;
+		}
+		if (admin_method(rq, mask, rp) == -1)
+			return 0;
+		if ((name = admin_decode_name(seg,
+		    (size_t)(slash - seg))) == NULL) {
+			admin_error(rp, 400, "bad rule name in the path");
+			return 0;
+		}
+		if (action.len == 0)
+			admin_h_rule_remove(a, name, rp);
+		else
+			admin_h_rule_enable(a, name,
+			    span_eq_str(action, "enable"), rp);
+		free(name);
+		return 0;
+	}
+unknown:
+	admin_error(rp, 404, "no such endpoint: %.*s", (int)p.len, p.p);
+	return 0;
+}
+
+/* --- authentication --------------------------------------------------- */
+
+/* Compares in time that depends on the token's length only. */
+static int
+admin_token_eq(const char *token, size_t len, struct span got)
+{
+	volatile unsigned char	d;
+	size_t			i;
+
+	d = got.len != len;
+	for (i = 0; i < len; i++)
+		d |= (unsigned char)token[i] ^
+		    (unsigned char)(i < got.len ? got.p[i] : 0);
+	return d == 0;
+}
+
+static int
+admin_is_authorized(const struct admin *a, const struct http_msg *m)
+{
+	const struct http_header	*h;
+	struct span			 v;
+
+	if (a->token == NULL)
+		return 1;
+	if ((h = http_find_header(m, "Authorization")) == NULL)
+		return 0;
+	v = h->value;
+	if (v.len < 7 || strncasecmp(v.p, "Bearer ", 7) != 0)
+		return 0;
+	v.p += 7;
+	v.len -= 7;
+	return admin_token_eq(a->token, a->token_len, span_trim(v));
+}
+
+/* --- connections ------------------------------------------------------ */
+
+static void
+admin_conn_reap_cb(struct loop_defer *d)
+{
+	struct admin_conn	*c = d->arg;
+
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c);
+}
+
+static void
+admin_conn_close(struct admin_conn *c)
+{
+	struct admin	*a = c->a;
+
+	if (c->dead)
+		return;
+	c->dead = 1;
+	if (c->waiting != NULL)
+		TAILQ_REMOVE(c->waiting, c, wait_entry);
+	c->waiting = NULL;
+	loop_io_del(a->loop, &c->io);
+	close(c->fd);
+	TAILQ_REMOVE(&a->conns, c, entry);
+	a->nconns--;
+	loop_defer(a->loop, &c->reap);
+}
+
+/*
+ * Closes once the output is written: shuts the write side, then reads and
+ * drops what the peer still sends for a moment, so that an error reply is
+ * not lost to a reset caused by unread input.
+ */
+static void
+admin_conn_finish(struct admin_conn *c)
+{
+	if (c->dead || c->lingering)
+		return;
+	if (c->in.len == c->in_off && !c->in_head) {
+		admin_conn_close(c);
+		return;
+	}
+	shutdown(c->fd, SHUT_WR);
+	c->lingering = 1;
+	c->deadline = loop_now(c->a->loop) + ADMIN_LINGER_NS;
+	if (loop_io_mod(c->a->loop, &c->io, EPOLLIN | EPOLLRDHUP) == -1)
+		admin_conn_close(c);
+}
+
+/* Answers a request that cannot be read and closes the connection. */
+static void
+admin_conn_reject(struct admin_conn *c, int status, const char *why,
+    size_t off)
+{
+	struct admin_reply	rp;
+
+	log_info("admin: %s: %d %s (byte %zu); closing", c->peer, status, why,
+	    off);
+	admin_reply_init(&rp);
+	admin_error(&rp, status, "%s", why);
+	admin_reply_queue(c, &rp, 0, 0);
+	buf_free(&rp.body);
+}
+
+static void
+admin_conn_events(struct admin_conn *c)
+{
+	uint32_t	ev = 0;
+
+	if (c->dead || c->lingering)
+		return;
+	if (c->out_off < c->out.len)
+		ev |= EPOLLOUT;
+	if (!c->closing && c->waiting == NULL &&
+	    c->out.len - c->out_off < ADMIN_OUT_HIGH)
+		ev |= EPOLLIN | EPOLLRDHUP;
+	if (loop_io_mod(c->a->loop, &c->io, ev) == -1)
+		admin_conn_close(c);
+}
+
+static void
+admin_conn_flush(struct admin_conn *c)
+{
+	ssize_t	n;
+
+	while (c->out_off < c->out.len) {
+		n = send(c->fd, c->out.data + c->out_off,
+		    c->out.len - c->out_off, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			log_debug("admin: %s: write: %s", c->peer,
+			    strerror(errno));
+			admin_conn_close(c);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off == c->out.len) {
+		/* Do not keep a large reply's storage for an idle peer. */
+		if (c->out.cap > 64 * 1024)
+			buf_free(&c->out);
+		else
+			buf_reset(&c->out);
+		c->out_off = 0;
+		if (c->closing) {
+			admin_conn_finish(c);
+			return;
+		}
+	}
+	admin_conn_events(c);
+}
+
+/*
+ * Feeds the raw bytes received since the last call to the chunked decoder
+ * (in place, as the responder does).  Returns 1 when the body is complete
+ * (c->ck_end is its end), 0 when more is needed, -1 after rejecting.
+ */
+static int
+admin_conn_chunked(struct admin_conn *c, size_t body_start)
+{
+	enum http_err	err = HTTP_E_NONE;
+	size_t		len, erroff = 0;
+	ssize_t		rest;
+
+	if (!c->ck_active) {
+		http_chunked_init(&c->ck);
+		c->ck_active = 1;
+		c->ck_end = body_start;
+	}
+	len = c->in.len - c->ck_end;
+	rest = http_chunked_decode(&c->ck, c->in.data + c->ck_end, &len, &err,
+	    &erroff);
+	if (rest == HTTP_ERROR) {
+		admin_conn_reject(c, 400, http_strerror(err),
+		    c->ck_end + erroff - c->in_off);
+		return -1;
+	}
+	c->ck_end += len;
+	c->in.len = c->ck_end + (rest == HTTP_PARTIAL ? 0 : (size_t)rest);
+	if (c->ck_end - body_start > ADMIN_MAX_BODY) {
+		admin_conn_reject(c, 413, "body too large (1MiB at most)", 0);
+		return -1;
+	}
+	return rest == HTTP_PARTIAL ? 0 : 1;
+}
+
+/* Answers one complete request (or parks the connection for a reload). */
+static void
+admin_conn_request(struct admin_conn *c, const struct http_msg *m,
+    const char *body, size_t body_len)
+{
+	struct admin		*a = c->a;
+	struct admin_req	 rq;
+	struct admin_reply	 rp;
+	int			 keep, head_only;
+
+	keep = m->keep_alive && !a->stopping;
+	head_only = span_eq_str(m->method, "HEAD");
+	rq.method = m->method;
+	rq.path = m->path;
+	rq.query = m->query;
+	rq.body = body;
+	rq.body_len = body_len;
+	admin_reply_init(&rp);
+	if (!admin_is_authorized(a, m)) {
+		log_info("admin: %s: 401 %.*s %.*s", c->peer,
+		    (int)m->method.len, m->method.p, (int)m->path.len,
+		    m->path.p);
+		admin_error(&rp, 401, "a bearer token is required "
+		    "(Authorization: Bearer TOKEN)");
+		rp.challenge = 1;
+	} else if (admin_route(a, &rq, &rp) == 1) {
+		c->wait_keep = keep;
+		c->deadline = 0;
+		c->waiting = a->reloading ? &a->next : &a->running;
+		TAILQ_INSERT_TAIL(c->waiting, c, wait_entry);
+		if (!a->reloading)
+			admin_reload_start(a);
+		buf_free(&rp.body);
+		return;
+	}
+	admin_reply_queue(c, &rp, head_only, keep);
+	buf_free(&rp.body);
+}
+
+/* Answers the complete requests in the input; returns how many. */
+static int
+admin_conn_process(struct admin_conn *c)
+{
+	struct admin	*a = c->a;
+	struct http_msg	*m = &a->msg;
+	enum http_err	 err;
+	size_t		 erroff, avail, body_start, end;
+	ssize_t		 n;
+	int		 st, done = 0;
+
+	while (!c->closing && !c->dead && c->waiting == NULL &&
+	    c->out.len - c->out_off < ADMIN_OUT_HIGH) {
+		if (c->in_off > 0 && !c->ck_active) {
+			buf_consume(&c->in, c->in_off);
+			c->in_off = 0;
+		}
+		avail = c->in.len - c->in_off;
+		if (avail == 0) {
+			c->in_head = 0;
+			break;
+		}
+		if (!c->in_head) {
+			c->in_head = 1;
+			c->deadline = loop_now(a->loop) + ADMIN_HEADER_NS;
+		}
+		err = HTTP_E_NONE;
+		erroff = 0;
+		n = http_parse_request(c->in.data + c->in_off,
+		    c->ck_active ? c->ck_end - c->in_off : avail,
+		    ADMIN_MAX_HEAD, m, &err, &erroff);
+		if (n == HTTP_PARTIAL)
+			break;
+		if (n == HTTP_ERROR) {
+			admin_conn_reject(c, err == HTTP_E_HEAD_TOO_LARGE ?
+			    431 : err == HTTP_E_TE_UNSUPPORTED ? 501 : 400,
+			    http_strerror(err), erroff);
+			break;
+		}
+		body_start = c->in_off + (size_t)n;
+		if (m->framing == HTTP_FRAME_LENGTH) {
+			if (m->content_length > ADMIN_MAX_BODY) {
+				admin_conn_reject(c, 413,
+				    "body too large (1MiB at most)", 0);
+				break;
+			}
+			end = body_start + (size_t)m->content_length;
+			if (c->in.len < end) {
+				if (m->expect_continue && !c->sent_continue) {
+					c->sent_continue = 1;
+					buf_append_str(&c->out,
+					    "HTTP/1.1 100 Continue\r\n\r\n");
+				}
+				/* The body is arriving: keep it moving. */
+				c->deadline = loop_now(a->loop) +
+				    ADMIN_HEADER_NS;
+				break;
+			}
+		} else if (m->framing == HTTP_FRAME_CHUNKED) {
+			if (m->expect_continue && !c->sent_continue) {
+				c->sent_continue = 1;
+				buf_append_str(&c->out,
+				    "HTTP/1.1 100 Continue\r\n\r\n");
+			}
+			if ((st = admin_conn_chunked(c, body_start)) == 0)
+				c->deadline = loop_now(a->loop) +
+				    ADMIN_HEADER_NS;
+			if (st != 1)
+				break;
+			end = c->ck_end;
+		} else
+			end = body_start;
+		admin_conn_request(c, m, c->in.data + body_start,
+		    end - body_start);
+		done++;
+		c->in_off = end;
+		c->ck_active = 0;
+		c->sent_continue = 0;
+		c->in_head = 0;
+		if (c->waiting == NULL)
+			c->deadline = loop_now(a->loop) + ADMIN_IDLE_NS;
+	}
+	return done;
+}
+
+/* Answers what can be answered and writes what can be written. */
+static void
+admin_conn_step(struct admin_conn *c)
+{
+	int	n;
+
+	for (;;) {
+		n = admin_conn_process(c);
+		admin_conn_flush(c);
+		if (n == 0 || c->dead || c->lingering || c->closing ||
+		    c->waiting != NULL || c->out_off < c->out.len)
+			break;
+	}
+}
+
+static void
+admin_conn_eof(struct admin_conn *c)
+{
+	admin_conn_process(c);
+	if (c->waiting != NULL) {
+		/* The reply to the reload closes the connection. */
+		c->wait_keep = 0;
+		c->in_off = c->in.len;
+		c->ck_active = 0;
+		c->in_head = 0;
+		admin_conn_flush(c);
+		return;
+	}
+	if (c->in_head && !c->closing)
+		log_info("admin: %s: closed mid-request", c->peer);
+	c->closing = 1;
+	c->in_head = 0;
+	c->ck_active = 0;
+	c->in_off = c->in.len;
+	if (c->out_off == c->out.len)
+		admin_conn_close(c);
+	else
+		admin_conn_flush(c);
+}
+
+static void
+admin_conn_io_cb(struct loop_io *io, uint32_t events)
+{
+	struct admin_conn	*c = io->arg;
+	ssize_t			 n;
+	char			 sink[4096];
+
+	if (c->dead)
+		return;
+	if (c->lingering) {
+		n = read(c->fd, sink, sizeof sink);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			admin_conn_close(c);
+		return;
+	}
+	if ((events & EPOLLOUT) && c->out_off < c->out.len) {
+		admin_conn_flush(c);
+		if (c->dead || c->lingering)
+			return;
+	}
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+		if (c->closing || c->waiting != NULL ||
+		    c->out.len - c->out_off >= ADMIN_OUT_HIGH) {
+			/* Not reading now; a hung-up peer is gone for good. */
+			if (events & (EPOLLHUP | EPOLLERR))
+				admin_conn_close(c);
+			else
+				admin_conn_events(c);
+			return;
+		}
+		buf_reserve(&c->in, ADMIN_READ_CHUNK);
+		n = read(c->fd, c->in.data + c->in.len,
+		    c->in.cap - c->in.len - 1);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EINTR) {
+				log_debug("admin: %s: read: %s", c->peer,
+				    strerror(errno));
+				admin_conn_close(c);
+			}
+			return;
+		}
+		if (n == 0) {
+			admin_conn_eof(c);
+			return;
+		}
+		c->in.len += (size_t)n;
+		c->in.data[c->in.len] = '\0';
+	}
+	admin_conn_step(c);
+}
+
+/* Makes room by closing an idle connection, the oldest first. */
+static int
+admin_evict_idle(struct admin *a)
+{
+	struct admin_conn	*c;
+
+	TAILQ_FOREACH(c, &a->conns, entry) {
+		if (!c->in_head && !c->closing && !c->lingering &&
+		    c->waiting == NULL && c->out_off == c->out.len &&
+		    c->in.len == c->in_off) {
+			admin_conn_close(c);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+admin_listener_cb(struct loop_io *io, uint32_t events)
+{
+	struct admin		*a = io->arg;
+	struct admin_conn	*c;
+	struct sock_addr	 peer;
+	char			 name[64];
+	int			 fd, one = 1;
+
+	for (;;) {
+		peer.len = sizeof peer.ss;
+		fd = accept4(io->fd, (struct sockaddr *)&peer.ss, &peer.len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("admin: accept: %s", strerror(errno));
+			return;
+		}
+		if (a->nconns >= ADMIN_MAX_CONNS && admin_evict_idle(a) == -1) {
+			log_warn("admin: %s: too many connections; closing",
+			    sock_addr_str(&peer, name, sizeof name));
+			close(fd);
+			continue;
+		}
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		c = xcalloc(1, sizeof *c);
+		c->a = a;
+		c->fd = fd;
+		sock_addr_str(&peer, c->peer, sizeof c->peer);
+		buf_init(&c->in);
+		buf_init(&c->out);
+		loop_defer_init(&c->reap, admin_conn_reap_cb, c);
+		c->deadline = loop_now(a->loop) + ADMIN_HEADER_NS;
+		if (loop_io_add(a->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP,
+		    admin_conn_io_cb, c) == -1) {
+			log_warn("admin: epoll_ctl: %s", strerror(errno));
+			close(fd);
+			free(c);
+			continue;
+		}
+		TAILQ_INSERT_TAIL(&a->conns, c, entry);
+		a->nconns++;
+	}
+}
+
+/* Enforces the header, idle and linger deadlines. */
+static void
+admin_sweep_cb(struct loop_timer *t)
+{
+	struct admin		*a = t->arg;
+	struct admin_conn	*c, *next;
+	uint64_t		 now = loop_now(a->loop);
+
+	TAILQ_FOREACH_SAFE(c, &a->conns, entry, next) {
+		if (c->deadline == 0 || now < c->deadline)
+			continue;
+		if (c->lingering || c->closing || !c->in_head) {
+			admin_conn_close(c);
+			continue;
+		}
+		c->deadline = 0;
+		admin_conn_reject(c, 408, "request not complete in time",
+		    c->in.len - c->in_off);
+		admin_conn_flush(c);
+	}
+	loop_timer_add(a->loop, t, ADMIN_SWEEP_NS);
+}
+
+/* --- reloads ---------------------------------------------------------- */
+
+static void *
+admin_reload_main(void *arg)
+{
+	struct admin	*a = arg;
+	uint64_t	 one = 1;
+	char		*cause = NULL;
+
+	a->reload_rv = respond_reload(a->r, &cause);
+	a->reload_cause = cause;
+	/* Nothing to do if the counter is saturated: the loop wakes anyway. */
+	if (write(a->done_fd, &one, sizeof one) == -1)
+		log_warn("admin: eventfd write: %s", strerror(errno));
+	return NULL;
+}
+
+static void
+admin_reload_start(struct admin *a)
+{
+	sigset_t	set, old;
+	int		error;
+
+	a->reloading = 1;
+	a->reload_cause = NULL;
+	sigfillset(&set);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	error = pthread_create(&a->reload_thread, NULL, admin_reload_main, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	a->reload_joinable = error == 0;
+	if (error != 0) {
+		/* Better a stalled loop than a refused reload. */
+		log_warn("admin: no thread for the reload (%s): reloading "
+		    "in the loop", strerror(error));
+		admin_reload_main(a);
+	}
+}
+
+/*
+ * A reload ended: the connections that were waiting for it are answered,
+ * and those that asked while it ran get a run of their own, started
+ * first so that a reload pipelined behind an answer joins it.
+ */
+static void
+admin_reload_done_cb(struct loop_io *io, uint32_t events)
+{
+	struct admin		*a = io->arg;
+	struct admin_conn	*c;
+	struct admin_waits	 done;
+	struct admin_reply	 rp;
+	uint64_t		 n;
+	char			*cause;
+	int			 rv;
+
+	if (read(a->done_fd, &n, sizeof n) == -1 || !a->reloading)
+		return;
+	if (a->reload_joinable)
+		pthread_join(a->reload_thread, NULL);
+	a->reloading = 0;
+	rv = a->reload_rv;
+	cause = a->reload_cause;
+	a->reload_cause = NULL;
+	if (rv == 0)
+		log_info("admin: reloaded");
+	else
+		log_warn("admin: reload failed: %s", cause);
+
+	/* The lists are re-pointed so that a close unlinks correctly. */
+	TAILQ_INIT(&done);
+	while ((c = TAILQ_FIRST(&a->running)) != NULL) {
+		TAILQ_REMOVE(&a->running, c, wait_entry);
+		TAILQ_INSERT_TAIL(&done, c, wait_entry);
+		c->waiting = &done;
+	}
+	while ((c = TAILQ_FIRST(&a->next)) != NULL) {
+		TAILQ_REMOVE(&a->next, c, wait_entry);
+		TAILQ_INSERT_TAIL(&a->running, c, wait_entry);
+		c->waiting = &a->running;
+	}
+	if (!TAILQ_EMPTY(&a->running))
+		admin_reload_start(a);
+
+	while ((c = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, c, wait_entry);
+		c->waiting = NULL;
+		admin_reply_init(&rp);
+		if (rv == 0)
+			buf_append_str(&rp.body, "{\"status\":\"reloaded\"}\n");
+		else
+			admin_error(&rp, 500, "%s", cause != NULL ? cause :
+			    "reload failed");
+		admin_reply_queue(c, &rp, 0, c->wait_keep);
+		buf_free(&rp.body);
+		c->deadline = loop_now(a->loop) + ADMIN_IDLE_NS;
+		admin_conn_step(c);
+	}
+	free(cause);
+}
+
+/* --- the thread, start and stop --------------------------------------- */
+
+static void *
+admin_main(void *arg)
+{
+	struct admin		*a = arg;
+	struct admin_conn	*c, *next;
+
+	loop_timer_add(a->loop, &a->sweep, ADMIN_SWEEP_NS);
+	if (loop_run(a->loop) == -1)
+		log_error("admin: event loop failed");
+	a->stopping = 1;
+	if (a->reloading) {
+		if (a->reload_joinable)
+			pthread_join(a->reload_thread, NULL);
+		a->reloading = 0;
+		free(a->reload_cause);
+		a->reload_cause = NULL;
+	}
+	/* No callback runs any more: free at once, not deferred. */
+	TAILQ_INIT(&a->running);
+	TAILQ_INIT(&a->next);
+	TAILQ_FOREACH_SAFE(c, &a->conns, entry, next) {
+		TAILQ_REMOVE(&a->conns, c, entry);
+		loop_io_del(a->loop, &c->io);
+		close(c->fd);
+		admin_conn_reap_cb(&c->reap);
+	}
+	a->nconns = 0;
+	loop_timer_del(a->loop, &a->sweep);
+	return NULL;
+}
+
+static int
+admin_is_loopback(const struct sock_addr *sa)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	const uint8_t			*b;
+
+	if (sa->ss.ss_family == AF_INET) {
+		sin = (const struct sockaddr_in *)&sa->ss;
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->ss.ss_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)&sa->ss;
+		if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			return 1;
+		b = sin6->sin6_addr.s6_addr;
+		return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && b[12] == 127;
+	}
+	return 0;
+}
+
+static int
+admin_write_port_file(const char *path, int port, char **cause)
+{
+	char	*tmp, line[16];
+	int	 fd, len;
+
+	tmp = xasprintf("%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	len = snprintf(line, sizeof line, "%d\n", port);
+	if (fd == -1 || write(fd, line, (size_t)len) != len ||
+	    close(fd) == -1 || rename(tmp, path) == -1) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		if (fd != -1)
+			unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+/* Frees what admin_start set up; the thread is not running. */
+static void
+admin_free(struct admin *a)
+{
+	if (a->loop != NULL) {
+		if (a->lfd != -1)
+			loop_io_del(a->loop, &a->listener);
+		if (a->done_fd != -1)
+			loop_io_del(a->loop, &a->done_io);
+	}
+	if (a->lfd != -1)
+		close(a->lfd);
+	if (a->done_fd != -1)
+		close(a->done_fd);
+	loop_free(a->loop);
+	if (a->token != NULL) {
+		explicit_bzero(a->token, a->token_len);
+		free(a->token);
+	}
+	free(a);
+}
+
+struct admin *
+admin_start(struct responder *r, const char *addr, const char *token,
+    const char *port_file, char **cause)
+{
+	struct admin		*a;
+	struct sock_addr	 sa, bound;
+	sigset_t		 set, old;
+	int			 error;
+
+	if (sock_parse_addr(addr, &sa, cause) == -1)
+		return NULL;
+	if (token != NULL && token[0] == '\0') {
+		*cause = xstrdup("admin API: the bearer token is empty");
+		return NULL;
+	}
+	if (token == NULL && !admin_is_loopback(&sa)) {
+		*cause = xasprintf("admin API: %s is not a loopback address; "
+		    "refusing to serve it without a bearer token", addr);
+		return NULL;
+	}
+	a = xcalloc(1, sizeof *a);
+	a->r = r;
+	a->lfd = -1;
+	a->done_fd = -1;
+	TAILQ_INIT(&a->conns);
+	TAILQ_INIT(&a->running);
+	TAILQ_INIT(&a->next);
+	loop_timer_init(&a->sweep, admin_sweep_cb, a);
+	if (token != NULL) {
+		a->token = xstrdup(token);
+		a->token_len = strlen(token);
+	}
+	if ((a->loop = loop_create(cause)) == NULL)
+		goto fail;
+	if ((a->lfd = sock_listen(&sa, 0, cause)) == -1)
+		goto fail;
+	if (sock_local_addr(a->lfd, &bound) == -1) {
+		*cause = xasprintf("getsockname: %s", strerror(errno));
+		goto fail;
+	}
+	a->port = sock_addr_port(&bound);
+	sock_addr_str(&bound, a->name, sizeof a->name);
+	if (loop_io_add(a->loop, &a->listener, a->lfd, EPOLLIN,
+	    admin_listener_cb, a) == -1) {
+		*cause = xasprintf("epoll_ctl: %s", strerror(errno));
+		goto fail;
+	}
+	if ((a->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		*cause = xasprintf("eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (loop_io_add(a->loop, &a->done_io, a->done_fd, EPOLLIN,
+	    admin_reload_done_cb, a) == -1) {
+		*cause = xasprintf("epoll_ctl: %s", strerror(errno));
+		close(a->done_fd);
+		a->done_fd = -1;
+		goto fail;
+	}
+	if (port_file != NULL &&
+	    admin_write_port_file(port_file, a->port, cause) == -1)
+		goto fail;
+
+	/* Signals are the main thread's business (respond_run). */
+	sigfillset(&set);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	error = pthread_create(&a->thread, NULL, admin_main, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (error != 0) {
+		*cause = xasprintf("admin API: pthread_create: %s",
+		    strerror(error));
+		goto fail;
+	}
+	a->started = 1;
+	log_info("admin API on %s%s", a->name, a->token != NULL ?
+	    " (bearer token required)" : "");
+	return a;
+
+fail:
+	admin_free(a);
+	return NULL;
+}
+
+int
+admin_port(const struct admin *a)
+{
+	return a->port;
+}
+
+void
+admin_stop(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	if (a->started) {
+		loop_stop(a->loop);
+		pthread_join(a->thread, NULL);
+	}
+	admin_free(a);
+}
