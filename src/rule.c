@@ -206,18 +206,29 @@ struct rule_load {
 static void rule_err(struct rule_load *, const yaml_node_t *, const char *,
     ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * Appends one error line.  Control characters quoted from the file become
+ * '?' so that one error is always one line.
+ */
 static void
 rule_err(struct rule_load *x, const yaml_node_t *n, const char *fmt, ...)
 {
 	va_list	ap;
+	size_t	i, start;
 
 	if ((*x->nerrors)++ > 0)
 		buf_append_byte(x->errors, '\n');
 	buf_printf(x->errors, "%s:%zu:%zu: ", x->path,
 	    n->start_mark.line + 1, n->start_mark.column + 1);
+	start = x->errors->len;
 	va_start(ap, fmt);
 	buf_vprintf(x->errors, fmt, ap);
 	va_end(ap);
+	for (i = start; i < x->errors->len; i++) {
+		if ((unsigned char)x->errors->data[i] < 0x20 ||
+		    x->errors->data[i] == 0x7f)
+			x->errors->data[i] = '?';
+	}
 }
 
 static yaml_node_t *

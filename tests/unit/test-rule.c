@@ -464,6 +464,9 @@ test_errors(void)
 	    "t:4:18: dir: expected in or out, not \"sideways\"");
 	expect_error("rules: []\n---\nrules: []\n",
 	    "t:3:1: more than one YAML document");
+	/* Quoted control characters cannot split an error line. */
+	expect_error(R F "    \"x\\ny\": 1\n",
+	    "t:4:5: rule: unknown key \"x?y\"");
 
 	/* Every error is reported, one per line, and the load fails once. */
 	text = "rules:\n"
