@@ -41,6 +41,7 @@
 #define RULE_MALFORM_SALT	0x6d616c666f726d21ULL
 #define RULE_OVECTOR_PAIRS	64
 #define RULE_NAME_MAX		128
+#define RULE_MAX_KEYS		1024
 /* ln(1e6): a mu given for ln(milliseconds) becomes one for ln(ns). */
 #define RULE_LN_MS_TO_NS	13.815510557964274
 
@@ -288,6 +289,12 @@ rule_mapping(struct rule_load *x, const yaml_node_t *n, const char *what)
 	if (n->type != YAML_MAPPING_NODE) {
 		rule_err(x, n, "%s: expected a mapping, not %s", what,
 		    rule_node_kind(n));
+		return -1;
+	}
+	/* Keys are checked pairwise: bound the work a hostile text costs. */
+	if (n->data.mapping.pairs.top - n->data.mapping.pairs.start >
+	    RULE_MAX_KEYS) {
+		rule_err(x, n, "%s: more than %d keys", what, RULE_MAX_KEYS);
 		return -1;
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;

@@ -468,6 +468,21 @@ test_errors(void)
 	expect_error(R F "    \"x\\ny\": 1\n",
 	    "t:4:5: rule: unknown key \"x?y\"");
 
+	/* A mapping with too many keys is refused before they are compared. */
+	{
+		struct buf	big;
+		int		i;
+
+		buf_init(&big);
+		buf_append_str(&big, "rules:\n  - name: a\n    fault: "
+		    "{status: 503}\n    match: {headers: {");
+		for (i = 0; i < 1025; i++)
+			buf_printf(&big, "%sh%d: x", i > 0 ? ", " : "", i);
+		buf_append_str(&big, "}}\n");
+		expect_error(big.data, "t:4:22: headers: more than 1024 keys");
+		buf_free(&big);
+	}
+
 	/* Every error is reported, one per line, and the load fails once. */
 	text = "rules:\n"
 	    "  - name: a\n"
