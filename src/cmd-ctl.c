@@ -27,7 +27,7 @@
 
 #include "buf.h"
 #include "cli.h"
-#include "conf.h"
+#include "units.h"
 #include "http.h"
 #include "json.h"
 #include "loop.h"
@@ -946,7 +946,7 @@ cmd_ctl_exec(int argc, char **argv)
 				return cli_usage(e, "--lines: expected 0..10000");
 			break;
 		case OPT_TIMEOUT:
-			if (conf_parse_duration(optarg, &ctl.timeout_ns) == -1 ||
+			if (units_parse_duration(optarg, &ctl.timeout_ns) == -1 ||
 			    ctl.timeout_ns == 0)
 				return cli_usage(e, "--timeout: bad duration "
 				    "\"%s\"", optarg);

@@ -119,7 +119,7 @@ cmd_respond_exec(int argc, char **argv)
 			cfg.port_file = xstrdup(optarg);
 			break;
 		case OPT_MAX_HEAD:
-			if (conf_parse_size(optarg, &cfg.max_head) == -1 ||
+			if (units_parse_size(optarg, &cfg.max_head) == -1 ||
 			    cfg.max_head < 256) {
 				rv = cli_usage(e, "--max-head: bad size \"%s\"",
 				    optarg);
@@ -127,14 +127,14 @@ cmd_respond_exec(int argc, char **argv)
 			}
 			break;
 		case OPT_MAX_BODY:
-			if (conf_parse_size(optarg, &cfg.max_body) == -1) {
+			if (units_parse_size(optarg, &cfg.max_body) == -1) {
 				rv = cli_usage(e, "--max-body: bad size \"%s\"",
 				    optarg);
 				goto out;
 			}
 			break;
 		case OPT_HEADER_TIMEOUT:
-			if (conf_parse_duration(optarg,
+			if (units_parse_duration(optarg,
 			    &cfg.header_timeout_ns) == -1 ||
 			    cfg.header_timeout_ns == 0) {
 				rv = cli_usage(e, "--header-timeout: bad "
@@ -143,7 +143,7 @@ cmd_respond_exec(int argc, char **argv)
 			}
 			break;
 		case OPT_IDLE_TIMEOUT:
-			if (conf_parse_duration(optarg,
+			if (units_parse_duration(optarg,
 			    &cfg.idle_timeout_ns) == -1 ||
 			    cfg.idle_timeout_ns == 0) {
 				rv = cli_usage(e, "--idle-timeout: bad "
@@ -155,7 +155,7 @@ cmd_respond_exec(int argc, char **argv)
 			respond_config_add_rules(&cfg, optarg);
 			break;
 		case 's':
-			if (conf_parse_seed(optarg, &cfg.seed) == -1) {
+			if (units_parse_seed(optarg, &cfg.seed) == -1) {
 				rv = cli_usage(e, "--seed: expected an unsigned "
 				    "integer, not \"%s\"", optarg);
 				goto out;

@@ -30,89 +30,6 @@ conf_free(struct decoyd_conf *c)
 	respond_config_free(&c->respond);
 }
 
-struct conf_unit {
-	const char	*suffix;
-	double		 scale;
-};
-
-/*
- * A non-negative decimal number followed by one of the suffixes, scaled
- * and rounded; -1 when the suffix is unknown or the result exceeds max.
- */
-static int
-conf_parse_scaled(const char *s, const struct conf_unit *units, size_t n,
-    double max, double *out)
-{
-	char	*end;
-	double	 v;
-	size_t	 i;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno != 0 || !isfinite(v) || v < 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (strcmp(end, units[i].suffix) == 0) {
-			v *= units[i].scale;
-			if (v > max)
-				return -1;
-			*out = (double)llround(v);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-int
-conf_parse_duration(const char *s, uint64_t *ns)
-{
-	static const struct conf_unit units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
-		{ "m", 60e9 }, { "h", 3600e9 },
-	};
-	double	v;
-
-	if (conf_parse_scaled(s, units, sizeof units / sizeof units[0], 1e18,
-	    &v) == -1)
-		return -1;
-	*ns = (uint64_t)v;
-	return 0;
-}
-
-int
-conf_parse_size(const char *s, size_t *bytes)
-{
-	static const struct conf_unit units[] = {
-		{ "", 1 }, { "B", 1 },
-		{ "KiB", 1024.0 }, { "MiB", 1048576.0 },
-		{ "GiB", 1073741824.0 },
-		{ "KB", 1e3 }, { "MB", 1e6 }, { "GB", 1e9 },
-	};
-	double	v;
-
-	if (conf_parse_scaled(s, units, sizeof units / sizeof units[0],
-	    (double)SIZE_MAX / 2, &v) == -1)
-		return -1;
-	*bytes = (size_t)v;
-	return 0;
-}
-
-int
-conf_parse_seed(const char *s, uint64_t *seed)
-{
-	unsigned long long	 v;
-	char			*end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end != '\0' || errno != 0)
-		return -1;
-	*seed = v;
-	return 0;
-}
-
 int
 conf_parse_unmatched(const char *s, enum match_unmatched *u, char **cause)
 {
@@ -198,22 +115,22 @@ conf_limits(struct conf_ctx *x, const yaml_node_t *map,
 		if ((val = conf_scalar(x, v, key)) == NULL)
 			continue;
 		if (strcmp(key, "max_head") == 0) {
-			if (conf_parse_size(val, &r->max_head) == -1 ||
+			if (units_parse_size(val, &r->max_head) == -1 ||
 			    r->max_head < 256)
 				conf_err(x, v, "max_head: bad size \"%s\" "
 				    "(at least 256 bytes)", val);
 		} else if (strcmp(key, "max_body") == 0) {
-			if (conf_parse_size(val, &r->max_body) == -1)
+			if (units_parse_size(val, &r->max_body) == -1)
 				conf_err(x, v, "max_body: bad size \"%s\"",
 				    val);
 		} else if (strcmp(key, "header_timeout") == 0) {
-			if (conf_parse_duration(val,
+			if (units_parse_duration(val,
 			    &r->header_timeout_ns) == -1 ||
 			    r->header_timeout_ns == 0)
 				conf_err(x, v, "header_timeout: bad duration "
 				    "\"%s\"", val);
 		} else if (strcmp(key, "idle_timeout") == 0) {
-			if (conf_parse_duration(val,
+			if (units_parse_duration(val,
 			    &r->idle_timeout_ns) == -1 ||
 			    r->idle_timeout_ns == 0)
 				conf_err(x, v, "idle_timeout: bad duration "
@@ -346,7 +263,7 @@ conf_top(struct conf_ctx *x, const yaml_node_t *root, struct decoyd_conf *c)
 			free(r->port_file);
 			r->port_file = conf_path(x, val);
 		} else if (strcmp(key, "seed") == 0) {
-			if (conf_parse_seed(val, &r->seed) == -1)
+			if (units_parse_seed(val, &r->seed) == -1)
 				conf_err(x, v, "seed: expected an unsigned "
 				    "integer, not \"%s\"", val);
 			else

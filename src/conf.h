@@ -1,6 +1,5 @@
 /*
- * conf.h -- decoyd's configuration file (YAML) and the unit parsers shared
- * by every command-line and configuration reader.
+ * conf.h -- decoyd's configuration file (YAML).
  *
  * The file (decoyd(8) documents it):
  *
@@ -34,6 +33,7 @@
 
 #include "log.h"
 #include "respond.h"
+#include "units.h"
 
 struct decoyd_conf {
 	struct respond_config	respond;
@@ -49,12 +49,6 @@ void	conf_free(struct decoyd_conf *);
  */
 int	conf_load(const char *path, struct decoyd_conf *c, char **cause);
 
-/* "250ms", "10s", "1.5s", "2m", "100us", "1h" -> ns.  0 or -1. */
-int	conf_parse_duration(const char *, uint64_t *ns);
-/* "1024", "16KiB", "8MiB", "1GiB" (also KB/MB/GB as powers of 1000). */
-int	conf_parse_size(const char *, size_t *bytes);
-/* A decimal unsigned 64-bit integer (a chaos seed). */
-int	conf_parse_seed(const char *, uint64_t *);
 /* "404" | "closest" (and "passthrough", refused as not implemented). */
 int	conf_parse_unmatched(const char *, enum match_unmatched *, char **cause);
 

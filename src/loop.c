@@ -241,7 +241,7 @@ loop_defer(struct loop *l, struct loop_defer *d)
 	l->deferred_tail = &d->next;
 }
 
-static void
+void
 loop_run_deferred(struct loop *l)
 {
 	struct loop_defer	*d;

@@ -76,6 +76,9 @@ uint64_t	 loop_now_update(struct loop *);
 /* Reads CLOCK_MONOTONIC in ns. */
 uint64_t	 loop_clock_ns(void);
 
+/* Runs the deferred callbacks queued so far (for shutdown paths that
+ * close connections outside loop_run()). */
+void		 loop_run_deferred(struct loop *);
 /* Runs until loop_stop(); returns 0, or -1 if epoll fails. */
 int		 loop_run(struct loop *);
 /* Asks the loop to return; safe from any thread or a signal handler. */

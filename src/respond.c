@@ -1283,9 +1283,8 @@ worker_main(void *arg)
 	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next)
 		conn_close(c);
 	loop_timer_del(w->loop, &w->sweep);
-	/* Run the reapers queued by the closes above. */
-	loop_stop(w->loop);
-	loop_run(w->loop);
+	/* Free the connections closed above. */
+	loop_run_deferred(w->loop);
 	return NULL;
 }
 

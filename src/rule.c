@@ -30,7 +30,7 @@
 #include <yaml.h>
 
 #include "buf.h"
-#include "conf.h"
+#include "units.h"
 #include "fault.h"
 #include "json.h"
 #include "log.h"
@@ -435,7 +435,7 @@ rule_duration(struct rule_load *x, const yaml_node_t *n, const char *what,
 
 	if ((s = rule_scalar(x, n, what)) == NULL)
 		return -1;
-	if (conf_parse_duration(s, ns) == -1) {
+	if (units_parse_duration(s, ns) == -1) {
 		rule_err(x, n, "%s: bad duration \"%s\" (e.g. 250ms, 2s)",
 		    what, s);
 		return -1;
@@ -791,7 +791,7 @@ rule_load_latency(struct rule_load *x, const yaml_node_t *v, struct fault_latenc
 		else if (strcmp(s, "recorded") == 0) {
 			l->kind = FAULT_LAT_RECORDED;
 			l->a = 1;
-		} else if (conf_parse_duration(s, &ns) == 0) {
+		} else if (units_parse_duration(s, &ns) == 0) {
 			l->kind = FAULT_LAT_FIXED;
 			l->a = (double)ns;
 		} else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' &&
@@ -885,7 +885,7 @@ rule_load_malform_params(struct rule_load *x, const yaml_node_t *v,
 		    f->malform == FAULT_MALFORM_OVERSIZE) {
 			if ((s = rule_scalar(x, pv, "malform: size")) == NULL)
 				continue;
-			if (conf_parse_size(s, &sz) == -1 || sz == 0)
+			if (units_parse_size(s, &sz) == -1 || sz == 0)
 				rule_err(x, pv, "malform: size: bad size "
 				    "\"%s\" (e.g. 10MiB)", s);
 			else
@@ -952,7 +952,7 @@ rule_rate(const char *s, double *bps)
 	if (len < 3 || strcmp(s + len - 2, "/s") != 0)
 		return -1;
 	num = xstrndup(s, len - 2);
-	rv = conf_parse_size(num, &sz);
+	rv = units_parse_size(num, &sz);
 	free(num);
 	if (rv == -1 || sz == 0)
 		return -1;

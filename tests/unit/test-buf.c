@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "conf.h"
+#include "units.h"
 #include "unit.h"
 
 static void
@@ -78,29 +78,29 @@ test_units(void)
 	uint64_t	ns;
 	size_t		sz;
 
-	ASSERT_EQ(conf_parse_duration("250ms", &ns), 0);
+	ASSERT_EQ(units_parse_duration("250ms", &ns), 0);
 	ASSERT_EQ(ns, 250000000);
-	ASSERT_EQ(conf_parse_duration("1.5s", &ns), 0);
+	ASSERT_EQ(units_parse_duration("1.5s", &ns), 0);
 	ASSERT_EQ(ns, 1500000000);
-	ASSERT_EQ(conf_parse_duration("2m", &ns), 0);
+	ASSERT_EQ(units_parse_duration("2m", &ns), 0);
 	ASSERT_EQ(ns, 120000000000ll);
-	ASSERT_EQ(conf_parse_duration("100us", &ns), 0);
+	ASSERT_EQ(units_parse_duration("100us", &ns), 0);
 	ASSERT_EQ(ns, 100000);
-	ASSERT_EQ(conf_parse_duration("10", &ns), -1);	/* unit required */
-	ASSERT_EQ(conf_parse_duration("-1s", &ns), -1);
-	ASSERT_EQ(conf_parse_duration("s", &ns), -1);
-	ASSERT_EQ(conf_parse_duration("1sec", &ns), -1);
+	ASSERT_EQ(units_parse_duration("10", &ns), -1);	/* unit required */
+	ASSERT_EQ(units_parse_duration("-1s", &ns), -1);
+	ASSERT_EQ(units_parse_duration("s", &ns), -1);
+	ASSERT_EQ(units_parse_duration("1sec", &ns), -1);
 
-	ASSERT_EQ(conf_parse_size("16KiB", &sz), 0);
+	ASSERT_EQ(units_parse_size("16KiB", &sz), 0);
 	ASSERT_EQ(sz, 16384);
-	ASSERT_EQ(conf_parse_size("8MiB", &sz), 0);
+	ASSERT_EQ(units_parse_size("8MiB", &sz), 0);
 	ASSERT_EQ(sz, 8388608);
-	ASSERT_EQ(conf_parse_size("1KB", &sz), 0);
+	ASSERT_EQ(units_parse_size("1KB", &sz), 0);
 	ASSERT_EQ(sz, 1000);
-	ASSERT_EQ(conf_parse_size("4096", &sz), 0);
+	ASSERT_EQ(units_parse_size("4096", &sz), 0);
 	ASSERT_EQ(sz, 4096);
-	ASSERT_EQ(conf_parse_size("12XB", &sz), -1);
-	ASSERT_EQ(conf_parse_size("", &sz), -1);
+	ASSERT_EQ(units_parse_size("12XB", &sz), -1);
+	ASSERT_EQ(units_parse_size("", &sz), -1);
 }
 
 int
