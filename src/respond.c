@@ -71,6 +71,7 @@
 #define RESPOND_DRAIN_NS	(5000 * 1000000ull)
 #define RESPOND_MAX_IOV		64
 #define RESPOND_DRIP_NS		(10 * 1000000ull)	/* drip tick */
+#define RESPOND_MISS_SLOTS	4096
 
 /* Counters have one writer (their worker) and are read by the admin
  * thread: relaxed atomic loads and stores, plain adds. */
@@ -197,6 +198,8 @@ struct responder {
 	uint64_t		 seed;
 	uint64_t		 start_ns;
 	struct chaos_log	*chaos;
+	/* Occurrence counters of requests with no recorded signature. */
+	_Atomic uint64_t	 miss_occurrences[RESPOND_MISS_SLOTS];
 
 	/* Edits and reloads; replaced generations kept until the end. */
 	pthread_mutex_t		 edit_lock;
@@ -816,8 +819,15 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 		STAT_INC(w->n_closest);
 
 	if (rule_set_count(gen->rules) > 0) {
+		/*
+		 * A rule's host names the dependency: the recorded host of
+		 * the transaction matched (the service calls decoy at
+		 * decoy's own address), else what the request says.
+		 */
 		struct rule_req	rq = {
-			.dir = SNAP_DIR_OUT, .host = mr.host,
+			.dir = SNAP_DIR_OUT,
+			.host = e != NULL && e->host[0] != '\0' ?
+			    span_from_str(e->host) : mr.host,
 			.method = m->method, .path = mr.path,
 			.query = mr.query, .headers = m->headers,
 			.nheaders = m->nheaders, .body = body,
@@ -828,12 +838,21 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 			.elapsed_ns = loop_now(w->loop) - gen->loaded_ns,
 		};
 
-		if (e == NULL || sig == 0) {
-			/* Unmatched: the request's own fields stand in. */
+		if (sig == 0) {
+			/*
+			 * No recorded signature (unmatched, or answered by
+			 * the closest transaction): the request's own fields
+			 * stand in, and occurrences are counted in a fixed
+			 * table, so the same traffic still gets the same
+			 * decisions.
+			 */
 			sig = match_hash(MATCH_HASH_INIT, mr.method.p,
 			    mr.method.len);
 			sig = match_hash(sig, mr.path.p, mr.path.len);
 			sig = match_hash(sig, mr.query.p, mr.query.len);
+			sig = match_hash(sig, body, body_len);
+			occ = atomic_fetch_add_explicit(&r->miss_occurrences[
+			    sig % RESPOND_MISS_SLOTS], 1, memory_order_relaxed);
 		}
 		ctx.sig = sig;
 		ctx.occurrence = occ;
