@@ -37,7 +37,7 @@ const struct cmd_entry cmd_respond_entry = {
 	    "      --chaos-log FILE      append every injected fault to FILE (JSON Lines)\n"
 	    "      --admin ADDR          serve the admin API on ADDR (e.g. 127.0.0.1:9901)\n"
 	    "      --admin-token TOKEN   bearer token the admin API requires (needed off\n"
-	    "                            loopback; also from DECOY_ADMIN_TOKEN)\n"
+	    "                            loopback; also from DECOY_TOKEN)\n"
 	    "      --admin-port-file F   write the admin API's bound port to F\n"
 	    "  -v, --verbose             log every rejected peer and more (debug)\n"
 	    "  -q, --quiet               log warnings and errors only\n"
@@ -202,8 +202,8 @@ cmd_respond_exec(int argc, char **argv)
 		goto out;
 	}
 	cfg.snapshot = xstrdup(argv[optind]);
-	if (cfg.admin_token == NULL && getenv("DECOY_ADMIN_TOKEN") != NULL)
-		cfg.admin_token = xstrdup(getenv("DECOY_ADMIN_TOKEN"));
+	if (cfg.admin_token == NULL && getenv("DECOY_TOKEN") != NULL)
+		cfg.admin_token = xstrdup(getenv("DECOY_TOKEN"));
 	log_init("decoy respond", level);
 	if ((r = respond_create(&cfg, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
