@@ -1123,7 +1123,7 @@ conn_flush(struct conn *c)
 	}
 	if (c->out_first == c->nout) {
 		c->out_first = c->nout = 0;
-		if (c->closing) {
+		if (c->closing && c->held == NULL && c->ndrip == 0) {
 			conn_finish(c);
 			return;
 		}
@@ -1288,7 +1288,9 @@ worker_main(void *arg)
 		w->listeners[i].io.fd = -1;
 	}
 	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next) {
-		if (!c->in_head && c->out_first == c->nout)
+		/* A held (delayed or dripping) reply is in flight too. */
+		if (!c->in_head && c->out_first == c->nout &&
+		    c->held == NULL && c->ndrip == 0)
 			conn_close(c);
 		else
 			c->closing = 1;

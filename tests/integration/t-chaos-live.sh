@@ -42,4 +42,16 @@ wait_for "the failed reload" grep -q 'reload failed' "$T/r.log"
 check "failed reload names file and line" grep -q "rules.yaml:3:" "$T/r.log"
 check "failed reload keeps the running rules" [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/b")" = 418 ]
 
+# SIGTERM drains: a reply held by injected latency is still delivered.
+printf '{"v":1,"id":"t-1","dir":"out","req":{"method":"GET","target":"/slow"},"res":{"status":200,"body":"late"}}\n' >"$T/slow.jsonl"
+printf 'rules:\n  - name: slow\n    match: {path: "^/slow$"}\n    fault: {latency: 1s}\n' >"$T/slow.yaml"
+start_respond d "$T/slow.jsonl" --rules "$T/slow.yaml" --chaos-log "$T/d.chaos"
+curl -s -o "$T/late.out" --max-time 10 "http://127.0.0.1:$PORT_d/slow" &
+cpid=$!
+wait_for "the delayed request to be logged" grep -q '"rule":"slow"' "$T/d.chaos"
+stop "$PID_d"
+check "decoy exits 0 after draining" [ $? -eq 0 ]
+wait "$cpid"
+check "a delayed reply in flight at SIGTERM is delivered" [ "$(cat "$T/late.out")" = late ]
+
 done_testing
