@@ -1461,27 +1461,6 @@ admin_is_loopback(const struct sock_addr *sa)
 	return 0;
 }
 
-static int
-admin_write_port_file(const char *path, int port, char **cause)
-{
-	char	*tmp, line[16];
-	int	 fd, len;
-
-	tmp = xasprintf("%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	len = snprintf(line, sizeof line, "%d\n", port);
-	if (fd == -1 || write(fd, line, (size_t)len) != len ||
-	    close(fd) == -1 || rename(tmp, path) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		if (fd != -1)
-			unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
-}
-
 /* Frees what admin_start set up; the thread is not running. */
 static void
 admin_free(struct admin *a)
@@ -1563,7 +1542,7 @@ admin_start(struct responder *r, const char *addr, const char *token,
 		goto fail;
 	}
 	if (port_file != NULL &&
-	    admin_write_port_file(port_file, a->port, cause) == -1)
+	    sock_write_port_file(port_file, a->port, cause) == -1)
 		goto fail;
 
 	/* Signals are the main thread's business (respond_run). */

@@ -1347,27 +1347,6 @@ respond_load(const char *path, char **cause)
 	return idx;
 }
 
-static int
-respond_write_port_file(const char *path, int port, char **cause)
-{
-	char	*tmp, line[16];
-	int	 fd, len;
-
-	tmp = xasprintf("%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	len = snprintf(line, sizeof line, "%d\n", port);
-	if (fd == -1 || write(fd, line, (size_t)len) != len ||
-	    close(fd) == -1 || rename(tmp, path) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		if (fd != -1)
-			unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
-}
-
 static void
 respond_filler_init(void)
 {
@@ -1617,7 +1596,7 @@ respond_create(const struct respond_config *cfg, char **cause)
 		}
 	}
 	if (cfg->port_file != NULL &&
-	    respond_write_port_file(cfg->port_file, r->ports[0], cause) == -1)
+	    sock_write_port_file(cfg->port_file, r->ports[0], cause) == -1)
 		goto fail;
 	return r;
 

@@ -164,3 +164,24 @@ sock_set_nonblock(int fd)
 		return -1;
 	return fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ? -1 : 0;
 }
+
+int
+sock_write_port_file(const char *path, int port, char **cause)
+{
+	char	*tmp, line[16];
+	int	 fd, len;
+
+	tmp = xasprintf("%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	len = snprintf(line, sizeof line, "%d\n", port);
+	if (fd == -1 || write(fd, line, (size_t)len) != len ||
+	    close(fd) == -1 || rename(tmp, path) == -1) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		if (fd != -1)
+			unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}

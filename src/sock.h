@@ -32,5 +32,11 @@ int	sock_listen(const struct sock_addr *, int reuseport, char **cause);
 /* The address a socket is bound to. */
 int	sock_local_addr(int fd, struct sock_addr *);
 int	sock_set_nonblock(int fd);
+/*
+ * Writes "PORT\n" to path atomically (a temporary file, then rename), so
+ * a script polling for the file never reads half of it.  0, or -1 with
+ * *cause.
+ */
+int	sock_write_port_file(const char *path, int port, char **cause);
 
 #endif

@@ -47,6 +47,7 @@
 #include "http.h"
 #include "log.h"
 #include "snap.h"
+#include "sock.h"
 #include "xmalloc.h"
 #include "shop.h"
 
@@ -645,24 +646,6 @@ shop_conn_main(void *arg)
 	return NULL;
 }
 
-static void
-shop_write_port_file(const char *path, int port)
-{
-	char	*tmp;
-	int	 fd;
-
-	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	if ((fd = open(tmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644)) == -1)
-		fatal("open %s", tmp);
-	if (dprintf(fd, "%d\n", port) < 0)
-		fatal("write %s", tmp);
-	if (close(fd) == -1)
-		fatal("close %s", tmp);
-	if (rename(tmp, path) == -1)
-		fatal("rename %s", tmp);
-	free(tmp);
-}
-
 int
 shop_serve(const char *svc, int port, const char *port_file,
     shop_handler_cb cb)
@@ -675,6 +658,7 @@ shop_serve(const char *svc, int port, const char *port_file,
 	pthread_t		 tid;
 	sigset_t		 set;
 	socklen_t		 slen;
+	char			*cause = NULL;
 	int			 lfd, sfd, fd, one = 1, bound;
 
 	/* Before any thread exists, so that every thread inherits it. */
@@ -702,8 +686,9 @@ shop_serve(const char *svc, int port, const char *port_file,
 	if (getsockname(lfd, (struct sockaddr *)&sin, &slen) == -1)
 		fatal("getsockname");
 	bound = ntohs(sin.sin_port);
-	if (port_file != NULL)
-		shop_write_port_file(port_file, bound);
+	if (port_file != NULL && sock_write_port_file(port_file, bound,
+	    &cause) == -1)
+		fatalx("%s", cause);
 	log_info("%s listening on 127.0.0.1:%d", svc, bound);
 
 	pthread_attr_init(&attr);
