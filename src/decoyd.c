@@ -1,14 +1,17 @@
 /*
  * decoyd.c -- the decoy daemon: the responder configured from a file.
  *
- *	decoyd [-c FILE] [-d] [-n]
+ *	decoyd [-c FILE] [-d] [-n] [-r RULES]... [-s SEED]
  *
- * -n checks the configuration (and loads the snapshot) and exits; -d logs
- * at debug level.  SIGTERM and SIGINT drain and exit.
+ * -n checks the configuration (and loads the snapshot and the rules) and
+ * exits; -d logs at debug level; -r adds a rule file after those of the
+ * configuration; -s sets the chaos seed.  SIGTERM and SIGINT drain and
+ * exit, SIGHUP reloads.
  */
 #include "config.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +27,18 @@
 static void
 decoyd_usage(FILE *f)
 {
-	fprintf(f, "usage: decoyd [-c FILE] [-d] [-n] [-h] [-V]\n"
-	    "  -c FILE  configuration (default " DECOYD_DEFAULT_CONF ")\n"
-	    "  -d       log at debug level\n"
-	    "  -n       check the configuration and the snapshot, then exit\n"
-	    "  -V       print the version\n");
+	fprintf(f, "usage: decoyd [-c FILE] [-d] [-n] [-r RULES]... [-s SEED] "
+	    "[-h] [-V]\n"
+	    "  -c, --config FILE  configuration (default "
+	    DECOYD_DEFAULT_CONF ")\n"
+	    "  -d, --debug        log at debug level\n"
+	    "  -n, --check        check the configuration, the snapshot and "
+	    "the rules, then exit\n"
+	    "  -r, --rules FILE   a chaos rule file, after the configuration's;"
+	    " repeatable\n"
+	    "  -s, --seed N       the chaos seed (overrides the "
+	    "configuration's)\n"
+	    "  -V, --version      print the version\n");
 }
 
 int
@@ -37,15 +47,43 @@ main(int argc, char **argv)
 	struct decoyd_conf	 conf;
 	struct responder	*r;
 	struct admin		*admin;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char		*path = DECOYD_DEFAULT_CONF;
-	char			*cause = NULL;
+	const char		*seed = NULL;
+	char			*cause = NULL, **rules = NULL;
+	size_t			 nrules = 0, i;
+	uint64_t		 seedv = 0;
 	int			 ch, debug = 0, check = 0, rv;
 
 	log_init("decoyd", LOG_LEVEL_INFO);
-	while ((ch = getopt(argc, argv, "c:dnhV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dnr:s:hV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'r':
+			rules = reallocarray(rules, nrules + 1, sizeof *rules);
+			if (rules == NULL)
+				fatal("reallocarray");
+			rules[nrules++] = optarg;
+			break;
+		case 's':
+			if (units_parse_seed(optarg, &seedv) == -1) {
+				fprintf(stderr, "decoyd: -s: expected an "
+				    "unsigned integer, not \"%s\"\n", optarg);
+				return 2;
+			}
+			seed = optarg;
 			break;
 		case 'd':
 			debug = 1;
@@ -72,7 +110,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		conf_free(&conf);
+		free(rules);
 		return 2;
+	}
+	for (i = 0; i < nrules; i++)
+		respond_config_add_rules(&conf.respond, rules[i]);
+	free(rules);
+	if (seed != NULL) {
+		conf.respond.seed = seedv;
+		conf.respond.has_seed = 1;
 	}
 	log_init("decoyd", debug ? LOG_LEVEL_DEBUG : conf.log_level);
 	if (check) {

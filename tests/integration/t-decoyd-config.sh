@@ -45,6 +45,15 @@ printf 'snapshot: [oops\n' >"$T/syntax.yaml"
 check "YAML syntax error: exit 2 with position" \
     grep -q 'syntax.yaml:[0-9]*:[0-9]*:' "$T/syntax.out"
 
+"$DECOYD" -n -c "$T/good.yaml" -r "$top_srcdir/rules/payments-flaky.yaml" \
+    -s 9 >"$T/r.out" 2>&1
+check "decoyd -n -r checks a rule file given on the command line" [ $? -eq 0 ]
+printf 'rules:\n  - name: x\n    fault: {status: 42}\n' >"$T/badrule.yaml"
+"$DECOYD" -n -c "$T/good.yaml" -r "$T/badrule.yaml" >"$T/br.out" 2>&1
+check "decoyd -n -r: a bad rule file is exit 2" [ $? -eq 2 ]
+check "decoyd -n -r: the bad rule named with line and column" \
+    grep -q 'badrule.yaml:3:21: status' "$T/br.out"
+
 start_bg d "$T/decoyd.port" "$DECOYD" -c "$T/good.yaml"
 b=$(curl -s "http://127.0.0.1:$PORT_d/ping")
 check "decoyd serves the snapshot" [ "$b" = pong ]
