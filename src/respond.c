@@ -72,6 +72,7 @@
 #define RESPOND_MAX_IOV		64
 #define RESPOND_DRIP_NS		(10 * 1000000ull)	/* drip tick */
 #define RESPOND_MISS_SLOTS	4096
+#define RESPOND_RULE_CACHE	1024
 
 /* Counters have one writer (their worker) and are read by the admin
  * thread: relaxed atomic loads and stores, plain adds. */
@@ -151,6 +152,16 @@ struct conn {
 };
 TAILQ_HEAD(conn_list, conn);
 
+struct respond_gen;
+
+/* A cached rule_set_static_mask() result, see respond_eval_rules(). */
+struct rule_cache_slot {
+	const struct respond_gen	*gen;
+	const struct match_entry	*entry;
+	uint64_t			 host;
+	uint64_t			 mask;
+};
+
 struct listener {
 	struct loop_io	 io;
 	struct worker	*w;
@@ -168,6 +179,7 @@ struct worker {
 	struct loop_timer	 sweep;
 	int			 draining;
 	struct http_msg		 msg;		/* scratch for the parser */
+	struct rule_cache_slot	*rule_cache;	/* RESPOND_RULE_CACHE slots */
 	struct buf		 scratch;
 
 	uint64_t		 n_requests;
@@ -790,6 +802,38 @@ conn_timer_cb(struct loop_timer *t)
 	conn_flush(c);
 }
 
+/*
+ * Evaluates the rules for one request.  For a request that matched a
+ * recorded transaction exactly, the rules whose signature fields (dir,
+ * method, host, path, query) match depend only on that transaction and the
+ * host, so the worker caches them per (generation, transaction, host):
+ * twenty rules that never match cost one lookup, not twenty regexes.
+ */
+static size_t
+respond_eval_rules(struct worker *w, const struct respond_gen *gen,
+    const struct match_entry *e, int exact, const struct rule_req *rq,
+    const struct rule_ctx *ctx, struct rule_hit *hits)
+{
+	struct rule_cache_slot	*slot;
+	uint64_t		 host, h;
+
+	if (!exact || rule_set_count(gen->rules) > 64)
+		return rule_set_eval(gen->rules, rq, ctx, hits, RULE_MAX_HITS);
+	host = match_hash(MATCH_HASH_INIT, rq->host.p, rq->host.len);
+	h = ((uintptr_t)e >> 4) ^ host;
+	slot = &w->rule_cache[(h ^ (h >> 17)) % RESPOND_RULE_CACHE];
+	if (slot->gen != gen || slot->entry != e || slot->host != host) {
+		slot->gen = gen;
+		slot->entry = e;
+		slot->host = host;
+		slot->mask = rule_set_static_mask(gen->rules, rq);
+	}
+	if (slot->mask == 0)
+		return 0;
+	return rule_set_eval_mask(gen->rules, rq, ctx, slot->mask, hits,
+	    RULE_MAX_HITS);
+}
+
 /* Queues (or holds) the reply to one complete request. */
 static void
 conn_reply(struct conn *c, const struct http_msg *m, const char *body,
@@ -804,7 +848,7 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 	struct reply			 rp, *held;
 	uint64_t			 sig = 0, occ = 0, latency = 0;
 	size_t				 nhits = 0, i;
-	int				 head_only, keep;
+	int				 head_only, keep, exact;
 
 	gen = atomic_load_explicit(&r->gen, memory_order_acquire);
 	STAT_INC(w->n_requests);
@@ -812,6 +856,7 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 	head_only = span_eq_str(m->method, "HEAD");
 	match_req_from_http(&mr, m, body, body_len);
 	e = match_lookup(gen->index, &mr, &sig, &occ);
+	exact = e != NULL;
 	if (e != NULL)
 		STAT_INC(w->n_matched);
 	else if (r->cfg.unmatched == MATCH_UNMATCHED_CLOSEST &&
@@ -862,8 +907,7 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 			ctx.samples = e->endpoint_ns;
 			ctx.nsamples = e->endpoint_n;
 		}
-		nhits = rule_set_eval(gen->rules, &rq, &ctx, hits,
-		    RULE_MAX_HITS);
+		nhits = respond_eval_rules(w, gen, e, exact, &rq, &ctx, hits);
 	}
 
 	if (nhits == 0 && e != NULL) {
@@ -1563,6 +1607,8 @@ respond_create(const struct respond_config *cfg, char **cause)
 		if ((w->loop = loop_create(cause)) == NULL)
 			goto fail;
 		w->listeners = xcalloc(cfg->nlisten, sizeof *w->listeners);
+		w->rule_cache = xcalloc(RESPOND_RULE_CACHE,
+		    sizeof *w->rule_cache);
 	}
 	for (j = 0; j < cfg->nlisten; j++) {
 		if (sock_parse_addr(cfg->listen[j], &addr, cause) == -1)
@@ -1748,6 +1794,7 @@ respond_free(struct responder *r)
 			}
 		}
 		free(w->listeners);
+		free(w->rule_cache);
 		buf_free(&w->scratch);
 		loop_free(w->loop);
 	}

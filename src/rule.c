@@ -1674,8 +1674,12 @@ rule_match_header(const struct rule_kv *kv, const struct rule_req *req)
 	return 0;
 }
 
+/*
+ * The fields a request's signature decides: dir, method, host, path and
+ * query.  The responder caches this part per matched transaction.
+ */
 static int
-rule_body_matches(const struct rule_body *b, const struct rule_req *req)
+rule_body_matches_static(const struct rule_body *b, const struct rule_req *req)
 {
 	size_t	i, hl;
 
@@ -1699,6 +1703,15 @@ rule_body_matches(const struct rule_body *b, const struct rule_req *req)
 		if (!rule_match_query(&b->query[i], req->query))
 			return 0;
 	}
+	return 1;
+}
+
+/* The fields that vary within one signature: headers and the raw body. */
+static int
+rule_body_matches_live(const struct rule_body *b, const struct rule_req *req)
+{
+	size_t	i;
+
 	for (i = 0; i < b->nheaders; i++) {
 		if (!rule_match_header(&b->headers[i], req))
 			return 0;
@@ -1773,47 +1786,89 @@ rule_fires(struct rule_body *b, const struct rule_ctx *ctx, uint64_t n,
 	return 1;
 }
 
+/*
+ * Counts a match of rule i and decides whether it fires; fills *h when it
+ * does.  Returns 1 if it fired, and sets *end when evaluation must stop.
+ */
+static int
+rule_set_eval_one(const struct rule_set *set, size_t i,
+    const struct rule_ctx *ctx, struct rule_hit *h, int *end)
+{
+	struct rule_body	*b = set->rules[i]->b;
+	struct fault_rng	 rng;
+	uint64_t		 n, mix;
+	double			 draw;
+
+	n = atomic_fetch_add(&b->matched, 1) + 1;
+	/*
+	 * The draw is made whether or not the rule has a probability, so
+	 * the latency that follows on the same stream does not depend on it.
+	 */
+	mix = fault_seed_mix(ctx->seed, b->name, ctx->sig, ctx->occurrence);
+	fault_rng_seed(&rng, mix);
+	draw = fault_rng_double(&rng);
+	if (!rule_fires(b, ctx, n, draw))
+		return 0;
+	h->rule = set->rules[i];
+	h->fault = &b->fault;
+	h->match_no = n;
+	h->rng_seed = mix ^ RULE_MALFORM_SALT;
+	h->latency_ns = 0;
+	if (b->fault.latency.kind != FAULT_LAT_NONE)
+		h->latency_ns = fault_latency_sample(&b->fault.latency, &rng,
+		    ctx->recorded_ns, ctx->samples, ctx->nsamples);
+	*end = b->stop || b->fault.connection != FAULT_CONN_NONE;
+	return 1;
+}
+
 size_t
 rule_set_eval(const struct rule_set *set, const struct rule_req *req,
     const struct rule_ctx *ctx, struct rule_hit *hits, size_t max)
 {
 	struct rule_body	*b;
-	struct rule_hit		*h;
-	struct fault_rng	 rng;
-	uint64_t		 n, mix;
-	double			 draw;
 	size_t			 i, nhits = 0;
+	int			 end = 0;
 
-	for (i = 0; i < rule_set_count(set) && nhits < max; i++) {
+	for (i = 0; i < rule_set_count(set) && nhits < max && !end; i++) {
 		if (!set->rules[i]->enabled)
 			continue;
 		b = set->rules[i]->b;
-		if (!rule_body_matches(b, req))
+		if (!rule_body_matches_static(b, req) ||
+		    !rule_body_matches_live(b, req))
 			continue;
-		n = atomic_fetch_add(&b->matched, 1) + 1;
-		/*
-		 * The draw is made whether or not the rule has a
-		 * probability, so the latency that follows on the same
-		 * stream does not depend on it.
-		 */
-		mix = fault_seed_mix(ctx->seed, b->name, ctx->sig,
-		    ctx->occurrence);
-		fault_rng_seed(&rng, mix);
-		draw = fault_rng_double(&rng);
-		if (!rule_fires(b, ctx, n, draw))
+		nhits += rule_set_eval_one(set, i, ctx, &hits[nhits], &end);
+	}
+	return nhits;
+}
+
+uint64_t
+rule_set_static_mask(const struct rule_set *set, const struct rule_req *req)
+{
+	uint64_t	mask = 0;
+	size_t		i;
+
+	for (i = 0; i < rule_set_count(set) && i < 64; i++) {
+		if (set->rules[i]->enabled &&
+		    rule_body_matches_static(set->rules[i]->b, req))
+			mask |= UINT64_C(1) << i;
+	}
+	return mask;
+}
+
+size_t
+rule_set_eval_mask(const struct rule_set *set, const struct rule_req *req,
+    const struct rule_ctx *ctx, uint64_t mask, struct rule_hit *hits,
+    size_t max)
+{
+	size_t	i, nhits = 0;
+	int	end = 0;
+
+	while (mask != 0 && nhits < max && !end) {
+		i = (size_t)__builtin_ctzll(mask);
+		mask &= mask - 1;
+		if (!rule_body_matches_live(set->rules[i]->b, req))
 			continue;
-		h = &hits[nhits++];
-		h->rule = set->rules[i];
-		h->fault = &b->fault;
-		h->match_no = n;
-		h->rng_seed = mix ^ RULE_MALFORM_SALT;
-		h->latency_ns = 0;
-		if (b->fault.latency.kind != FAULT_LAT_NONE)
-			h->latency_ns = fault_latency_sample(&b->fault.latency,
-			    &rng, ctx->recorded_ns, ctx->samples,
-			    ctx->nsamples);
-		if (b->stop || b->fault.connection != FAULT_CONN_NONE)
-			break;
+		nhits += rule_set_eval_one(set, i, ctx, &hits[nhits], &end);
 	}
 	return nhits;
 }

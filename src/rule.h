@@ -120,6 +120,20 @@ uint64_t	 rule_fired(const struct rule *);
 size_t		 rule_set_eval(const struct rule_set *, const struct rule_req *,
 		    const struct rule_ctx *, struct rule_hit *hits, size_t max);
 
+/*
+ * The same evaluation in two steps, for a caller that caches the first:
+ * rule_set_static_mask() gives the set's first 64 rules (enabled ones)
+ * whose dir, method, host, path and query match -- the fields a request
+ * signature decides -- as bits; rule_set_eval_mask() checks headers and
+ * body of those rules and decides which fire, exactly as rule_set_eval().
+ * Only for sets of at most 64 rules.
+ */
+uint64_t	 rule_set_static_mask(const struct rule_set *,
+		    const struct rule_req *);
+size_t		 rule_set_eval_mask(const struct rule_set *,
+		    const struct rule_req *, const struct rule_ctx *,
+		    uint64_t mask, struct rule_hit *hits, size_t max);
+
 /* Appends a JSON object describing the rule: name, enabled, match, when,
  * fault, matched, fired. */
 void		 rule_describe(const struct rule *, struct buf *);
