@@ -42,6 +42,9 @@
 # .lock), so two benchmarks never share the cores.  A run with the defaults
 # takes about 75 s.
 #
+# bench/rules-overhead.sh --summary [DIR]  prints the numbers of an earlier run
+# again (from DIR/runs.tsv).
+#
 # Exit status: 0 ok; 1 a responder did not start, verify or measure; 2 a tool
 # or binary is missing; 3 the target was missed (STRICT=1 only).
 
@@ -292,7 +295,52 @@ measure() {  # NAME PORT RUN -> a line in $DIR/runs.tsv
   tail -1 "$DIR/runs.tsv" | awk -F'\t' '{ printf "  %-8s run %d: %8d req/s  p99 %7.3f ms  srv %5.1f%%  wrk %5.1f%%  %6.3f us/req\n", $1, $2, $3, $5, $6, $7, $8 }' >&2
 }
 
+# ---------------------------------------------------------------- summary
+
+summary() {  # from $DIR/runs.tsv and $DIR/settings.txt
+echo
+echo "== rules overhead: many (1000 routes), decoy respond --workers 1, 20 never-matching rules vs none"
+echo "   ($(cat "$DIR/settings.txt" 2>/dev/null))"
+awk -F'\t' -v target=0.95 -v strict="$STRICT" '
+  function median(list,   a, n, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  NR > 1 {
+    c = $1; rps[c] = rps[c] " " $3; p50[c] = p50[c] " " $4; p99[c] = p99[c] " " $5
+    srv[c] = srv[c] " " $6; wrk[c] = wrk[c] " " $7; cpu[c] = cpu[c] " " $8
+    n2[c] += $9; se[c] += $10; runs[c] = runs[c] (runs[c] == "" ? "" : "/") $3
+  }
+  END {
+    printf "%-8s %9s  %-24s %8s %8s %6s %6s %10s %7s %7s\n", "config", "req/s", "req/s per run", "p50 ms", "p99 ms", "srv%", "wrk%", "CPU us/req", "non2xx", "sockerr"
+    split("norules rules", C, " ")
+    for (i = 1; i <= 2; i++) {
+      c = C[i]
+      if (!(c in rps)) { printf "%-8s no result\n", c; bad = 1; continue }
+      m[c, "rps"] = median(rps[c]); m[c, "p99"] = median(p99[c]); m[c, "cpu"] = median(cpu[c])
+      printf "%-8s %9.0f  %-24s %8.3f %8.3f %6.1f %6.1f %10.3f %7d %7d\n", c, m[c, "rps"], runs[c],
+        median(p50[c]), m[c, "p99"], median(srv[c]), median(wrk[c]), m[c, "cpu"], n2[c], se[c]
+    }
+    if (bad) exit 1
+    rr = m["rules", "rps"] / m["norules", "rps"]
+    cr = m["rules", "cpu"] / m["norules", "cpu"]
+    printf "ratio rules/norules: req/s %.3fx, CPU per request %.3fx (%+.3f us; capacity per core %.3fx), p99 %.3fx\n",
+      rr, cr, m["rules", "cpu"] - m["norules", "cpu"], 1 / cr, m["rules", "p99"] / m["norules", "p99"]
+    printf "target req/s with rules >= %.2fx without: %s (%.3fx); on CPU per request: %s (%.3fx)\n", target,
+      (rr >= target) ? "MET" : "MISSED", rr, (1 / cr >= target) ? "MET" : "MISSED", 1 / cr
+    if (strict && (rr < target)) exit 3
+  }' "$DIR/runs.tsv"
+}
+
 # ---------------------------------------------------------------- main
+
+if [[ ${1:-} == --summary ]]; then   # --summary [DIR]: the numbers of an earlier run again
+  DIR=${2:-$DIR}
+  [[ -f $DIR/runs.tsv ]] || die "no $DIR/runs.tsv"
+  summary
+  exit
+fi
 
 mkdir -p "$BENCH_DIR" || die "cannot create $BENCH_DIR"
 exec 9>"$BENCH_DIR/.respond-vs-peers.lock"
@@ -306,6 +354,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 gen_data
 verify
 printf 'config\trun\treq_s\tp50_ms\tp99_ms\tsrv_pct\twrk_pct\tcpu_us_per_req\tnon2xx\tsockerr\trequests\n' >"$DIR/runs.tsv"
+echo "wrk -t1 -c$CONNS -d${DURATION}s x $REPEATS alternating, after ${WARMUP}s warm-up; server CPU $SERVER_CPU, wrk CPU $WRK_CPU; $("$DECOY" --version 2>&1 | head -1)" >"$DIR/settings.txt"
 start_srv norules "$PORT_A"
 start_srv rules "$PORT_B" --rules "$DIR/rules.yaml"
 log "decoy: $("$DECOY" --version 2>&1 | head -1) ($DECOY); norules pid ${SRV_PID[norules]} on :$PORT_A, rules pid ${SRV_PID[rules]} on :$PORT_B, CPU $SERVER_CPU; wrk CPU $WRK_CPU"
@@ -340,39 +389,7 @@ if ((PERF)); then
 fi
 stop_all
 
-echo
-echo "== rules overhead: many (1000 routes), decoy respond --workers 1, 20 never-matching rules vs none"
-echo "   (wrk -t1 -c$CONNS -d${DURATION}s x $REPEATS alternating, after ${WARMUP}s warm-up; server CPU $SERVER_CPU, wrk CPU $WRK_CPU)"
-awk -F'\t' -v target=0.95 -v strict="$STRICT" '
-  function median(list,   a, n, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
-  NR > 1 {
-    c = $1; rps[c] = rps[c] " " $3; p50[c] = p50[c] " " $4; p99[c] = p99[c] " " $5
-    srv[c] = srv[c] " " $6; wrk[c] = wrk[c] " " $7; cpu[c] = cpu[c] " " $8
-    n2[c] += $9; se[c] += $10; runs[c] = runs[c] (runs[c] == "" ? "" : "/") $3
-  }
-  END {
-    printf "%-8s %9s  %-24s %8s %8s %6s %6s %10s %7s %7s\n", "config", "req/s", "req/s per run", "p50 ms", "p99 ms", "srv%", "wrk%", "CPU us/req", "non2xx", "sockerr"
-    split("norules rules", C, " ")
-    for (i = 1; i <= 2; i++) {
-      c = C[i]
-      if (!(c in rps)) { printf "%-8s no result\n", c; bad = 1; continue }
-      m[c, "rps"] = median(rps[c]); m[c, "p99"] = median(p99[c]); m[c, "cpu"] = median(cpu[c])
-      printf "%-8s %9.0f  %-24s %8.3f %8.3f %6.1f %6.1f %10.3f %7d %7d\n", c, m[c, "rps"], runs[c],
-        median(p50[c]), m[c, "p99"], median(srv[c]), median(wrk[c]), m[c, "cpu"], n2[c], se[c]
-    }
-    if (bad) exit 1
-    rr = m["rules", "rps"] / m["norules", "rps"]
-    cr = m["rules", "cpu"] / m["norules", "cpu"]
-    printf "ratio rules/norules: req/s %.3fx, CPU per request %.3fx (%+.3f us; capacity per core %.3fx), p99 %.3fx\n",
-      rr, cr, m["rules", "cpu"] - m["norules", "cpu"], 1 / cr, m["rules", "p99"] / m["norules", "p99"]
-    printf "target req/s with rules >= %.2fx without: %s (%.3fx); on CPU per request: %s (%.3fx)\n", target,
-      rr >= target ? "MET" : "MISSED", rr, 1 / cr >= target ? "MET" : "MISSED", 1 / cr
-    if (strict && (rr < target)) exit 3
-  }' "$DIR/runs.tsv" | tee "$DIR/summary.txt"
+summary | tee "$DIR/summary.txt"
 st=${PIPESTATUS[0]}
 echo "load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$DIR/summary.txt"
 echo "data and raw wrk output: $DIR (runs.tsv, summary.txt, raw/)"
