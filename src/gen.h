@@ -1,0 +1,102 @@
+/*
+ * gen.h -- the generator: replays the inbound half of a snapshot against
+ * the service under test and measures it (DESIGN.md sections 1 and 7).
+ *
+ * Load models:
+ *   GEN_REPLAY    recorded pacing: each transaction is sent at its recorded
+ *                 offset from the first, divided by `multiplier` when
+ *                 `clones` is 1; `clones` N runs N copies of every recorded
+ *                 session (tags.session, else the client address), each on
+ *                 its own connection, in recorded order within a session.
+ *   GEN_CONSTANT  open model: `rate` requests per second, cycling through
+ *                 the transactions; latency is measured from the intended
+ *                 send time (coordinated omission corrected as wrk2 does).
+ *   GEN_RAMP      open model, rate from `rate_from` to `rate` linearly over
+ *                 the duration.
+ *   GEN_STEPS     open model, rate in `nsteps` equal steps up to `rate`.
+ *   GEN_CLOSED    closed model: `connections` clients, each sending its next
+ *                 request when the previous answer arrived.
+ * The run ends after `duration_ns` (0: one pass over the transactions,
+ * unless `loop`).  A keep-alive connection pool of at most `connections`
+ * connections serves the open models; sends that find no free connection
+ * wait, and are counted late; at the end, sends never made are dropped.
+ *
+ * Every response is compared with the recorded one (status exactly;
+ * `headers` by name; body exactly, JSON-aware with ignore paths, or not at
+ * all) and the first differences are kept in the report.
+ */
+#ifndef DECOY_GEN_H
+#define DECOY_GEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+
+enum gen_pattern {
+	GEN_REPLAY,
+	GEN_CONSTANT,
+	GEN_RAMP,
+	GEN_STEPS,
+	GEN_CLOSED,
+};
+
+enum gen_body_cmp {
+	GEN_BODY_EXACT,
+	GEN_BODY_JSON,		/* JSON-aware, ignore paths apply */
+	GEN_BODY_NONE,
+};
+
+struct gen_config {
+	char			*snapshot;	/* its dir:in transactions */
+	char			*target;	/* http://host:port[/prefix] */
+	enum gen_pattern	 pattern;
+	double			 multiplier;	/* replay: time compression */
+	unsigned		 clones;	/* replay: copies of sessions */
+	double			 rate;		/* req/s, open models */
+	double			 rate_from;	/* ramp start */
+	unsigned		 nsteps;	/* steps */
+	unsigned		 connections;	/* pool size / closed clients */
+	uint64_t		 duration_ns;	/* 0: one pass */
+	int			 loop;		/* cycle the transactions */
+	unsigned		 shard_i;	/* --shard i/n: 0-based i */
+	unsigned		 shard_n;	/* 1: no sharding */
+	uint64_t		 timeout_ns;	/* per request */
+
+	int			 cmp_status;	/* compare the status */
+	char			**cmp_headers;	/* header names to compare */
+	size_t			 ncmp_headers;
+	enum gen_body_cmp	 cmp_body;
+	char			**ignore;	/* JSON paths: $.a.b, $.items[*].id */
+	size_t			 nignore;
+
+	int			 progress;	/* a progress line on stderr */
+};
+
+/* Defaults: replay x1, 1 clone, 64 connections, 10 s timeout, status and
+ * exact body compared, shard 0/1. */
+void	gen_config_init(struct gen_config *);
+void	gen_config_free(struct gen_config *);
+
+/*
+ * Runs the load described by cfg and records into rep (created by the
+ * caller).  Returns 0 when the run completed (whatever the service
+ * answered), -1 with *cause for bad input (snapshot, target URL) or when
+ * the target cannot be reached at all.  Stops early, cleanly, when
+ * *stop becomes non-zero (a signal handler sets it).
+ */
+int	gen_run(const struct gen_config *, struct report *rep,
+	    volatile int *stop, char **cause);
+
+/*
+ * JSON-aware comparison of two bodies (raw bytes, never through cJSON:
+ * numbers compare by value of their exact decimal text): appends to diffs
+ * one "path\texpected\tactual\n" line per difference, up to max, skipping
+ * paths that match an ignore pattern.  Returns the number of differences
+ * found (all, not only those kept), or -1 if either body is not JSON.
+ */
+int	gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
+	    char *const *ignore, size_t nignore, struct buf *diffs,
+	    size_t max);
+
+#endif
