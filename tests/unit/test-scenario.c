@@ -1,0 +1,369 @@
+/*
+ * test-scenario.c -- the scenario loader: a complete file and its
+ * defaults, relative paths, and every kind of error with its exact
+ * FILE:LINE:COL, all collected in one cause.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scenario.h"
+#include "unit.h"
+
+static struct scenario *
+parse(const char *name, const char *text, char **cause)
+{
+	*cause = NULL;
+	return scenario_parse(name, text, strlen(text), cause);
+}
+
+/* Expects text to fail with exactly the error lines want. */
+static void
+expect_error(const char *text, const char *want, int line)
+{
+	struct scenario	*sc;
+	char		*cause = NULL;
+
+	sc = parse("s.yaml", text, &cause);
+	if (sc != NULL) {
+		UNIT_FAIL("line %d: loaded, expected \"%s\"", line, want);
+		scenario_free(sc);
+		unit_checks++;
+		return;
+	}
+	unit_checks++;
+	if (cause == NULL || strcmp(cause, want) != 0)
+		UNIT_FAIL("line %d: expected\n  \"%s\"\ngot\n  \"%s\"", line,
+		    want, cause == NULL ? "(null)" : cause);
+	free(cause);
+}
+#define EXPECT_ERROR(text, want)	expect_error((text), (want), __LINE__)
+
+static void
+test_full(void)
+{
+	static const char text[] =
+	    "name: checkout\n"
+	    "snapshot: ../snaps/shop.jsonl\n"
+	    "service:\n"
+	    "  url: http://127.0.0.1:{service_port}\n"
+	    "  command: ./orders --port {service_port}\n"
+	    "  ready: {path: /healthz, timeout: 5s}\n"
+	    "  env: {LOG: debug, A_1: '2'}\n"
+	    "responder:\n"
+	    "  listen: 127.0.0.1:0\n"
+	    "  rules: [../rules/a.yaml, /abs/b.yaml]\n"
+	    "  unmatched: closest\n"
+	    "  seed: 7\n"
+	    "load:\n"
+	    "  pattern: replay\n"
+	    "  multiplier: 10\n"
+	    "  duration: 60s\n"
+	    "  connections: 32\n"
+	    "  timeout: 2s\n"
+	    "assert:\n"
+	    "  latency: {p50: 10ms, p99: 800ms, max: 1500ns}\n"
+	    "  error_rate: {max: 2.5%}\n"
+	    "  throughput: {min: 400/s}\n"
+	    "  regression:\n"
+	    "    status: exact\n"
+	    "    headers: [Content-Type]\n"
+	    "    ignore: ['$.id', '$.items[*].ts']\n"
+	    "report: {json: out/r.json, junit: out/j.xml, html: /tmp/r.html}\n";
+	struct scenario	*sc;
+	char		*cause;
+
+	sc = parse("dir/sub/x.yaml", text, &cause);
+	ASSERT(sc != NULL);
+	if (sc == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return;
+	}
+	ASSERT(cause == NULL);
+	ASSERT_STR_EQ(sc->name, "checkout");
+	ASSERT_STR_EQ(sc->dir, "dir/sub");
+	ASSERT_STR_EQ(sc->snapshot, "dir/sub/../snaps/shop.jsonl");
+	ASSERT_STR_EQ(sc->url, "http://127.0.0.1:{service_port}");
+	ASSERT_STR_EQ(sc->command, "./orders --port {service_port}");
+	ASSERT_STR_EQ(sc->ready_path, "/healthz");
+	ASSERT_EQ(sc->ready_timeout_ns, 5000000000ULL);
+	ASSERT_EQ(sc->nenv, 2);
+	ASSERT_STR_EQ(sc->env[0], "LOG=debug");
+	ASSERT_STR_EQ(sc->env[1], "A_1=2");
+	ASSERT_EQ(sc->has_responder, 1);
+	ASSERT_STR_EQ(sc->listen, "127.0.0.1:0");
+	ASSERT_EQ(sc->nrules, 2);
+	ASSERT_STR_EQ(sc->rules[0], "dir/sub/../rules/a.yaml");
+	ASSERT_STR_EQ(sc->rules[1], "/abs/b.yaml");
+	ASSERT_STR_EQ(sc->unmatched, "closest");
+	ASSERT_EQ(sc->has_seed, 1);
+	ASSERT_EQ(sc->seed, 7);
+	ASSERT_EQ(sc->pattern, SCENARIO_REPLAY);
+	ASSERT(sc->multiplier == 10.0);
+	ASSERT_EQ(sc->clones, 1);
+	ASSERT_EQ(sc->duration_ns, 60000000000ULL);
+	ASSERT_EQ(sc->connections, 32);
+	ASSERT_EQ(sc->timeout_ns, 2000000000ULL);
+	ASSERT_EQ(sc->has_latency[SCENARIO_P50], 1);
+	ASSERT_EQ(sc->latency_us[SCENARIO_P50], 10000);
+	ASSERT_EQ(sc->has_latency[SCENARIO_P90], 0);
+	ASSERT_EQ(sc->latency_us[SCENARIO_P99], 800000);
+	ASSERT_EQ(sc->latency_us[SCENARIO_MAX], 2);	/* rounded up */
+	ASSERT_EQ(sc->has_error_rate, 1);
+	ASSERT(sc->error_rate_max > 0.0249 && sc->error_rate_max < 0.0251);
+	ASSERT_EQ(sc->has_throughput, 1);
+	ASSERT(sc->throughput_min == 400.0);
+	ASSERT_EQ(sc->has_regression, 1);
+	ASSERT_EQ(sc->cmp_status, 1);
+	ASSERT_EQ(sc->ncmp_headers, 1);
+	ASSERT_STR_EQ(sc->cmp_headers[0], "Content-Type");
+	/* ignore paths without body: imply a JSON comparison */
+	ASSERT_EQ(sc->cmp_body, SCENARIO_BODY_JSON);
+	ASSERT_EQ(sc->nignore, 2);
+	ASSERT_STR_EQ(sc->ignore[1], "$.items[*].ts");
+	ASSERT_STR_EQ(sc->report_json, "dir/sub/out/r.json");
+	ASSERT_STR_EQ(sc->report_junit, "dir/sub/out/j.xml");
+	ASSERT_STR_EQ(sc->report_html, "/tmp/r.html");
+	scenario_free(sc);
+}
+
+static void
+test_defaults(void)
+{
+	struct scenario	*sc;
+	char		*cause;
+	size_t		 i;
+
+	sc = parse("smoke.yaml",
+	    "snapshot: s.jsonl\n"
+	    "service: {url: 'http://localhost:8080'}\n", &cause);
+	ASSERT(sc != NULL);
+	if (sc == NULL) {
+		free(cause);
+		return;
+	}
+	ASSERT_STR_EQ(sc->name, "smoke");		/* the base name */
+	ASSERT_STR_EQ(sc->dir, ".");
+	ASSERT_STR_EQ(sc->snapshot, "s.jsonl");
+	ASSERT(sc->command == NULL);
+	ASSERT(sc->ready_path == NULL);
+	ASSERT_EQ(sc->ready_timeout_ns, 10000000000ULL);
+	ASSERT_EQ(sc->has_responder, 0);
+	ASSERT_EQ(sc->pattern, SCENARIO_REPLAY);
+	ASSERT(sc->multiplier == 1.0);
+	ASSERT_EQ(sc->clones, 1);
+	ASSERT_EQ(sc->duration_ns, 0);
+	for (i = 0; i < SCENARIO_NPCT; i++)
+		ASSERT_EQ(sc->has_latency[i], 0);
+	ASSERT_EQ(sc->has_error_rate, 0);
+	ASSERT_EQ(sc->has_regression, 0);
+	ASSERT_EQ(sc->cmp_status, 1);
+	ASSERT_EQ(sc->cmp_body, SCENARIO_BODY_EXACT);
+	ASSERT(sc->report_json == NULL);
+	scenario_free(sc);
+
+	/* a responder section with nothing but rules listens on port 0 */
+	sc = parse("/abs/d.yml",
+	    "snapshot: s.jsonl\n"
+	    "service: {url: 'http://h:1'}\n"
+	    "responder: {rules: r.yaml}\n"
+	    "load: {pattern: steps, rate: 10/m, duration: 1m}\n", &cause);
+	ASSERT(sc != NULL);
+	if (sc == NULL) {
+		free(cause);
+		return;
+	}
+	ASSERT_STR_EQ(sc->listen, "127.0.0.1:0");
+	ASSERT_STR_EQ(sc->rules[0], "/abs/r.yaml");
+	ASSERT_EQ(sc->pattern, SCENARIO_STEPS);
+	ASSERT_EQ(sc->steps, 5);
+	ASSERT(sc->rate > 0.1666 && sc->rate < 0.1667);
+	scenario_free(sc);
+}
+
+static void
+test_units(void)
+{
+	double	d;
+
+	ASSERT_EQ(scenario_parse_rate("500/s", &d), 0);
+	ASSERT(d == 500.0);
+	ASSERT_EQ(scenario_parse_rate("3600/h", &d), 0);
+	ASSERT(d == 1.0);
+	ASSERT_EQ(scenario_parse_rate("2.5", &d), 0);
+	ASSERT(d == 2.5);
+	ASSERT_EQ(scenario_parse_rate("0/s", &d), -1);
+	ASSERT_EQ(scenario_parse_rate("5/d", &d), -1);
+	ASSERT_EQ(scenario_parse_rate("", &d), -1);
+	ASSERT_EQ(scenario_parse_ratio("1%", &d), 0);
+	ASSERT(d == 0.01);
+	ASSERT_EQ(scenario_parse_ratio("0.25", &d), 0);
+	ASSERT(d == 0.25);
+	ASSERT_EQ(scenario_parse_ratio("101%", &d), -1);
+	ASSERT_EQ(scenario_parse_ratio("2", &d), -1);
+	ASSERT_EQ(scenario_parse_ratio("-1%", &d), -1);
+	ASSERT_EQ(scenario_parse_ratio("1 %", &d), -1);
+	ASSERT_STR_EQ(scenario_pct_name(SCENARIO_P999), "p999");
+	ASSERT(scenario_pct_value(SCENARIO_P999) == 99.9);
+}
+
+#define HEAD	"snapshot: s.jsonl\nservice: {url: 'http://h:1'}\n"
+
+static void
+test_errors(void)
+{
+	/* 1. unknown top-level key, at the key */
+	EXPECT_ERROR(HEAD "colour: blue\n",
+	    "s.yaml:3:1: unknown key \"colour\" (name, snapshot, service, "
+	    "responder, load, assert, report)");
+	/* 2. unknown nested key */
+	EXPECT_ERROR(HEAD "load:\n  pattern: replay\n  speed: 3\n",
+	    "s.yaml:5:3: load: unknown key \"speed\" (pattern, multiplier, "
+	    "clones, rate, rate_from, steps, duration, connections, "
+	    "timeout)");
+	/* 3. wrong type: a list where a mapping belongs */
+	EXPECT_ERROR(HEAD "assert: [1, 2]\n",
+	    "s.yaml:3:9: assert: expected a mapping, not a list");
+	/* 4. wrong type: a mapping where a value belongs */
+	EXPECT_ERROR(HEAD "name: {a: b}\n",
+	    "s.yaml:3:7: name: expected a single value, not a mapping");
+	/* 5. bad enumeration */
+	EXPECT_ERROR(HEAD "load: {pattern: burst}\n",
+	    "s.yaml:3:17: load.pattern: expected replay, constant, ramp, "
+	    "steps or closed, not \"burst\"");
+	/* 6. bad duration */
+	EXPECT_ERROR(HEAD "assert:\n  latency:\n    p99: fast\n",
+	    "s.yaml:5:10: assert.latency.p99: expected a duration such as "
+	    "250ms, 10s or 2m, not \"fast\"");
+	/* 7. bad percentage and bad rate */
+	EXPECT_ERROR(HEAD "assert:\n  error_rate: {max: 150%}\n"
+	    "  throughput: {min: lots}\n",
+	    "s.yaml:4:21: assert.error_rate.max: expected a percentage such "
+	    "as 1% or 0.5%, not \"150%\"\n"
+	    "s.yaml:5:21: assert.throughput.min: expected a rate such as "
+	    "400/s, not \"lots\"");
+	/* 8. fuzz is refused at its key */
+	EXPECT_ERROR(HEAD "fuzz:\n  corpus: c\n",
+	    "s.yaml:3:1: fuzz: not supported yet (drive the service with "
+	    "load: instead)");
+	/* 9. missing required keys, at the root */
+	EXPECT_ERROR("name: x\n",
+	    "s.yaml:1:1: missing \"snapshot\"\n"
+	    "s.yaml:1:1: missing \"service\"");
+	EXPECT_ERROR("snapshot: s\nservice:\n  command: x\n",
+	    "s.yaml:3:3: service: missing \"url\"");
+	/* 10. duplicate key */
+	EXPECT_ERROR(HEAD "name: a\nname: b\n",
+	    "s.yaml:4:1: scenario: duplicate key \"name\"");
+	/* 11. YAML syntax error */
+	EXPECT_ERROR("snapshot: [a\n",
+	    "s.yaml:2:1: did not find expected ',' or ']' while parsing a "
+	    "flow sequence");
+	/* 12. cross-field checks */
+	EXPECT_ERROR(HEAD "load: {pattern: constant, clones: 2}\n",
+	    "s.yaml:3:7: load: pattern constant needs a rate\n"
+	    "s.yaml:3:35: load.clones: only for pattern replay");
+	EXPECT_ERROR(HEAD "load: {multiplier: 2, clones: 3, pattern: replay}\n",
+	    "s.yaml:3:31: load.clones: cannot be combined with multiplier "
+	    "(pick one)");
+	EXPECT_ERROR(HEAD "assert:\n  regression: {body: exact, "
+	    "ignore: ['$.id']}\n",
+	    "s.yaml:4:37: assert.regression.ignore: needs body: json");
+	/* 13. bad values of several kinds, all collected */
+	EXPECT_ERROR(
+	    "snapshot: ''\n"
+	    "service:\n"
+	    "  url: ftp://x\n"
+	    "  ready: {path: healthz, timeout: 0s}\n"
+	    "  env: {'1BAD': x}\n"
+	    "responder:\n"
+	    "  listen: nowhere\n"
+	    "  unmatched: passthrough\n"
+	    "  seed: -1\n"
+	    "load: {connections: 0, multiplier: -2}\n"
+	    "assert: {regression: {ignore: [id]}}\n"
+	    "report: {pdf: x}\n",
+	    "s.yaml:1:11: snapshot: expected a value, not nothing\n"
+	    "s.yaml:3:8: service.url: expected http://HOST:PORT, not "
+	    "\"ftp://x\"\n"
+	    "s.yaml:4:17: ready.path: expected a path starting with /, not "
+	    "\"healthz\"\n"
+	    "s.yaml:4:35: ready.timeout: expected a duration such as 250ms, "
+	    "10s or 2m, not \"0s\"\n"
+	    "s.yaml:5:9: env: \"1BAD\" is not a variable name (letters, "
+	    "digits, _)\n"
+	    "s.yaml:7:11: responder.listen: expected HOST:PORT, not "
+	    "\"nowhere\"\n"
+	    "s.yaml:8:14: responder.unmatched: passthrough is not "
+	    "implemented yet (use 404 or closest)\n"
+	    "s.yaml:9:9: responder.seed: expected an unsigned integer, not "
+	    "\"-1\"\n"
+	    "s.yaml:10:21: load.connections: expected a whole number from 1 "
+	    "to 65536, not \"0\"\n"
+	    "s.yaml:10:36: load.multiplier: expected a number above 0 and "
+	    "at most 1e+06, not \"-2\"\n"
+	    "s.yaml:11:31: assert.regression.ignore: \"id\" is not a JSON "
+	    "path ($.a.b, $.items[*].id)\n"
+	    "s.yaml:12:10: report: unknown key \"pdf\" (json, junit, html)\n"
+	    "s.yaml:1:1: missing \"snapshot\"");
+	/* 14. not a mapping at all; two documents; empty */
+	EXPECT_ERROR("- a\n- b\n",
+	    "s.yaml:1:1: expected a mapping (name, snapshot, service, "
+	    "responder, load, assert, report), not a list");
+	EXPECT_ERROR(HEAD "---\nname: again\n",
+	    "s.yaml:4:1: more than one YAML document");
+	EXPECT_ERROR("", "s.yaml:1:1: empty scenario");
+	/* 15. control characters never split an error line */
+	EXPECT_ERROR(HEAD "\"a\\nb\": 1\n",
+	    "s.yaml:3:1: unknown key \"a?b\" (name, snapshot, service, "
+	    "responder, load, assert, report)");
+}
+
+static void
+test_load_file(void)
+{
+	struct scenario	*sc;
+	char		*cause = NULL;
+	char		 path[] = "/tmp/test-scenario.XXXXXX";
+	FILE		*f;
+	int		 fd;
+
+	sc = scenario_load("/nonexistent/x.yaml", &cause);
+	ASSERT(sc == NULL);
+	ASSERT_STR_EQ(cause, "/nonexistent/x.yaml: No such file or directory");
+	free(cause);
+
+	if ((fd = mkstemp(path)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		UNIT_FAIL("mkstemp");
+		return;
+	}
+	fputs(HEAD "load: {pattern: closed, connections: 4}\n", f);
+	fclose(f);
+	cause = NULL;
+	sc = scenario_load(path, &cause);
+	ASSERT(sc != NULL);
+	if (sc != NULL) {
+		ASSERT_STR_EQ(sc->dir, "/tmp");
+		ASSERT_STR_EQ(sc->snapshot, "/tmp/s.jsonl");
+		ASSERT_EQ(sc->pattern, SCENARIO_CLOSED);
+		ASSERT_EQ(sc->connections, 4);
+	}
+	scenario_free(sc);
+	free(cause);
+	unlink(path);
+}
+
+int
+main(void)
+{
+	test_full();
+	test_defaults();
+	test_units();
+	test_errors();
+	test_load_file();
+	UNIT_DONE();
+}
