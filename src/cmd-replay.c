@@ -1,0 +1,432 @@
+/*
+ * cmd-replay.c -- `decoy replay SNAP --target URL`: play the inbound half
+ * of a snapshot against the service under test (gen.h), compare its
+ * answers with the recording and write the report (report.h).
+ *
+ * The exit status says whether the run happened, not how the service
+ * did: 0 even with regressions (assertions belong to `decoy run`), 2 for
+ * usage and input errors (a bad snapshot, an unreachable target).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "gen.h"
+#include "report.h"
+#include "units.h"
+#include "xmalloc.h"
+
+static int	cmd_replay_exec(int, char **);
+
+const struct cmd_entry cmd_replay_entry = {
+	.name = "replay",
+	.args = "SNAP --target URL [options]",
+	.summary = "replay a snapshot's inbound requests against a service "
+	    "and compare",
+	.help =
+	    "  -t, --target URL          the service under test: http://HOST:PORT[/PREFIX]\n"
+	    "  -m, --multiplier N        replay N times faster than recorded (default 1)\n"
+	    "      --clones N            run N copies of every recorded session, each on\n"
+	    "                            its own connection (tags.session, else client)\n"
+	    "  -r, --rate R[/s]          constant rate instead of the recorded pacing\n"
+	    "      --ramp FROM:TO        rate rising linearly from FROM to TO req/s\n"
+	    "      --steps N             with --rate: N equal steps up to the rate\n"
+	    "  -d, --duration D          run for D (cycling the requests); default one pass\n"
+	    "  -c, --connections C       connection pool size / closed clients (64)\n"
+	    "      --closed              closed model: C clients, each waits for its answer\n"
+	    "      --loop                cycle the requests until stopped (or --duration)\n"
+	    "      --shard I/N           send only requests whose index %% N == I\n"
+	    "      --timeout D           per request (default 10s)\n"
+	    "      --compare-headers H,H compare these response headers too\n"
+	    "      --body MODE           exact (default), json (ignore paths apply) or none\n"
+	    "      --no-status           do not compare status codes\n"
+	    "  -i, --ignore PATH         JSON path left out of body comparison: $.a.b,\n"
+	    "                            $.items[*].id, $..id; repeatable\n"
+	    "  -o, --report FILE         write the JSON report to FILE\n"
+	    "      --html FILE           write the HTML report to FILE\n"
+	    "      --junit FILE          write JUnit XML to FILE\n"
+	    "      --json                print the JSON report instead of the table\n"
+	    "  -h, --help                this help\n",
+	.exec = cmd_replay_exec,
+};
+
+enum {
+	OPT_CLONES = 256,
+	OPT_RAMP,
+	OPT_STEPS,
+	OPT_CLOSED,
+	OPT_LOOP,
+	OPT_SHARD,
+	OPT_TIMEOUT,
+	OPT_COMPARE_HEADERS,
+	OPT_BODY,
+	OPT_NO_STATUS,
+	OPT_HTML,
+	OPT_JUNIT,
+	OPT_JSON,
+};
+
+static const struct option cmd_replay_options[] = {
+	{ "target", required_argument, NULL, 't' },
+	{ "multiplier", required_argument, NULL, 'm' },
+	{ "clones", required_argument, NULL, OPT_CLONES },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "ramp", required_argument, NULL, OPT_RAMP },
+	{ "steps", required_argument, NULL, OPT_STEPS },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "connections", required_argument, NULL, 'c' },
+	{ "closed", no_argument, NULL, OPT_CLOSED },
+	{ "loop", no_argument, NULL, OPT_LOOP },
+	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "compare-headers", required_argument, NULL, OPT_COMPARE_HEADERS },
+	{ "body", required_argument, NULL, OPT_BODY },
+	{ "no-status", no_argument, NULL, OPT_NO_STATUS },
+	{ "ignore", required_argument, NULL, 'i' },
+	{ "report", required_argument, NULL, 'o' },
+	{ "html", required_argument, NULL, OPT_HTML },
+	{ "junit", required_argument, NULL, OPT_JUNIT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static volatile int	cmd_replay_stop;
+
+static void
+cmd_replay_signal(int sig)
+{
+	cmd_replay_stop = 1;
+}
+
+/* A positive decimal number, optionally followed by suffix ("/s"). */
+static int
+cmd_replay_number(const char *s, const char *suffix, double *out)
+{
+	char	*end;
+	double	 d;
+
+	d = strtod(s, &end);
+	if (end == s || !(d > 0) || d > 1e9)
+		return -1;
+	if (*end != '\0' && (suffix == NULL || strcmp(end, suffix) != 0))
+		return -1;
+	*out = d;
+	return 0;
+}
+
+static int
+cmd_replay_unsigned(const char *s, unsigned max, unsigned *out)
+{
+	char		*end;
+	unsigned long	 l;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	l = strtoul(s, &end, 10);
+	if (*end != '\0' || l == 0 || l > max)
+		return -1;
+	*out = (unsigned)l;
+	return 0;
+}
+
+static int
+cmd_replay_ramp(const char *s, double *from, double *to)
+{
+	char	*copy = xstrdup(s), *colon;
+	int	 rv = -1;
+
+	if ((colon = strchr(copy, ':')) != NULL) {
+		*colon++ = '\0';
+		/* FROM may be 0. */
+		if ((strcmp(copy, "0") == 0 || strcmp(copy, "0/s") == 0 ||
+		    cmd_replay_number(copy, "/s", from) == 0) &&
+		    cmd_replay_number(colon, "/s", to) == 0) {
+			if (strcmp(copy, "0") == 0 || strcmp(copy, "0/s") == 0)
+				*from = 0;
+			rv = 0;
+		}
+	}
+	free(copy);
+	return rv;
+}
+
+static int
+cmd_replay_shard(const char *s, unsigned *i, unsigned *n)
+{
+	char		*end;
+	unsigned long	 a, b;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	a = strtoul(s, &end, 10);
+	if (*end != '/' || end[1] < '0' || end[1] > '9')
+		return -1;
+	b = strtoul(end + 1, &end, 10);
+	if (*end != '\0' || b == 0 || b > 1000000 || a >= b)
+		return -1;
+	*i = (unsigned)a;
+	*n = (unsigned)b;
+	return 0;
+}
+
+static void
+cmd_replay_add(char ***list, size_t *n, const char *s)
+{
+	*list = xreallocarray(*list, *n + 1, sizeof **list);
+	(*list)[(*n)++] = xstrdup(s);
+}
+
+static int
+cmd_replay_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e = &cmd_replay_entry;
+	struct gen_config	 cfg;
+	struct report		*rep = NULL;
+	struct sigaction	 sa, old_int, old_term;
+	struct buf		 b;
+	char			*cause = NULL, *report_file = NULL;
+	char			*html = NULL, *junit = NULL, *copy, *tok, *save;
+	int			 ch, rv = EXIT_USAGE, json = 0, closed = 0;
+	int			 have_rate = 0, have_ramp = 0, have_steps = 0;
+	int			 have_mult = 0;
+
+	gen_config_init(&cfg);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "t:m:r:d:c:i:o:h",
+	    cmd_replay_options, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			free(cfg.target);
+			cfg.target = xstrdup(optarg);
+			break;
+		case 'm':
+			if (cmd_replay_number(optarg, "x", &cfg.multiplier) ==
+			    -1) {
+				rv = cli_usage(e, "--multiplier: expected a "
+				    "positive number, not \"%s\"", optarg);
+				goto out;
+			}
+			have_mult = 1;
+			break;
+		case OPT_CLONES:
+			if (cmd_replay_unsigned(optarg, 100000,
+			    &cfg.clones) == -1) {
+				rv = cli_usage(e, "--clones: expected "
+				    "1..100000");
+				goto out;
+			}
+			break;
+		case 'r':
+			if (cmd_replay_number(optarg, "/s", &cfg.rate) == -1) {
+				rv = cli_usage(e, "--rate: expected R or R/s, "
+				    "not \"%s\"", optarg);
+				goto out;
+			}
+			have_rate = 1;
+			break;
+		case OPT_RAMP:
+			if (cmd_replay_ramp(optarg, &cfg.rate_from,
+			    &cfg.rate) == -1) {
+				rv = cli_usage(e, "--ramp: expected FROM:TO "
+				    "(req/s), not \"%s\"", optarg);
+				goto out;
+			}
+			have_ramp = 1;
+			break;
+		case OPT_STEPS:
+			if (cmd_replay_unsigned(optarg, 10000,
+			    &cfg.nsteps) == -1) {
+				rv = cli_usage(e, "--steps: expected 1..10000");
+				goto out;
+			}
+			have_steps = 1;
+			break;
+		case 'd':
+			if (units_parse_duration(optarg,
+			    &cfg.duration_ns) == -1 || cfg.duration_ns == 0) {
+				rv = cli_usage(e, "--duration: bad duration "
+				    "\"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case 'c':
+			if (cmd_replay_unsigned(optarg, 100000,
+			    &cfg.connections) == -1) {
+				rv = cli_usage(e, "--connections: expected "
+				    "1..100000");
+				goto out;
+			}
+			break;
+		case OPT_CLOSED:
+			closed = 1;
+			break;
+		case OPT_LOOP:
+			cfg.loop = 1;
+			break;
+		case OPT_SHARD:
+			if (cmd_replay_shard(optarg, &cfg.shard_i,
+			    &cfg.shard_n) == -1) {
+				rv = cli_usage(e, "--shard: expected I/N with "
+				    "0 <= I < N, not \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_TIMEOUT:
+			if (units_parse_duration(optarg,
+			    &cfg.timeout_ns) == -1 || cfg.timeout_ns == 0) {
+				rv = cli_usage(e, "--timeout: bad duration "
+				    "\"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_COMPARE_HEADERS:
+			copy = xstrdup(optarg);
+			for (tok = strtok_r(copy, ",", &save); tok != NULL;
+			    tok = strtok_r(NULL, ",", &save))
+				cmd_replay_add(&cfg.cmp_headers,
+				    &cfg.ncmp_headers, tok);
+			free(copy);
+			break;
+		case OPT_BODY:
+			if (strcmp(optarg, "exact") == 0)
+				cfg.cmp_body = GEN_BODY_EXACT;
+			else if (strcmp(optarg, "json") == 0)
+				cfg.cmp_body = GEN_BODY_JSON;
+			else if (strcmp(optarg, "none") == 0)
+				cfg.cmp_body = GEN_BODY_NONE;
+			else {
+				rv = cli_usage(e, "--body: expected exact, json "
+				    "or none");
+				goto out;
+			}
+			break;
+		case OPT_NO_STATUS:
+			cfg.cmp_status = 0;
+			break;
+		case 'i':
+			if (optarg[0] != '$') {
+				rv = cli_usage(e, "--ignore: a JSON path starts "
+				    "with $ (\"%s\")", optarg);
+				goto out;
+			}
+			cmd_replay_add(&cfg.ignore, &cfg.nignore, optarg);
+			break;
+		case 'o':
+			free(report_file);
+			report_file = xstrdup(optarg);
+			break;
+		case OPT_HTML:
+			free(html);
+			html = xstrdup(optarg);
+			break;
+		case OPT_JUNIT:
+			free(junit);
+			junit = xstrdup(optarg);
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case 'h':
+			cli_help(e);
+			rv = EXIT_OK;
+			goto out;
+		default:
+			rv = cli_usage(e, "unknown option");
+			goto out;
+		}
+	}
+	if (argc - optind != 1) {
+		rv = cli_usage(e, "expected one snapshot file");
+		goto out;
+	}
+	if (cfg.target == NULL) {
+		rv = cli_usage(e, "--target is required");
+		goto out;
+	}
+	if (closed + have_ramp + (have_rate && !have_steps && !have_ramp) >
+	    1 || (have_steps && (!have_rate || have_ramp))) {
+		rv = cli_usage(e, "choose one load model: --closed, --rate R, "
+		    "--rate R --steps N or --ramp FROM:TO");
+		goto out;
+	}
+	if (have_mult && (closed || have_rate || have_ramp)) {
+		rv = cli_usage(e, "--multiplier applies to recorded pacing "
+		    "only");
+		goto out;
+	}
+	if (closed)
+		cfg.pattern = GEN_CLOSED;
+	else if (have_ramp) {
+		cfg.pattern = GEN_RAMP;
+		if (cfg.duration_ns == 0) {
+			rv = cli_usage(e, "--ramp needs --duration");
+			goto out;
+		}
+	} else if (have_steps) {
+		cfg.pattern = GEN_STEPS;
+		if (cfg.duration_ns == 0) {
+			rv = cli_usage(e, "--steps needs --duration");
+			goto out;
+		}
+	} else if (have_rate)
+		cfg.pattern = GEN_CONSTANT;
+	cfg.snapshot = xstrdup(argv[optind]);
+	cfg.progress = isatty(STDERR_FILENO);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = cmd_replay_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	rep = report_create("replay", cfg.target);
+	if (gen_run(&cfg, rep, &cmd_replay_stop, &cause) == -1) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto restore;
+	}
+	rep->shards = 1;
+	if (report_file != NULL &&
+	    report_write_json(rep, report_file, &cause) == -1) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto restore;
+	}
+	if (html != NULL && report_write_html(rep, html, &cause) == -1) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto restore;
+	}
+	if (junit != NULL && report_write_junit(rep, junit, &cause) == -1) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto restore;
+	}
+	if (json) {
+		buf_init(&b);
+		report_to_json(rep, &b);
+		if (b.len > 0)
+			fwrite(b.data, 1, b.len, stdout);
+		if (b.len == 0 || b.data[b.len - 1] != '\n')
+			fputc('\n', stdout);
+		buf_free(&b);
+	} else
+		report_print(rep, stdout);
+	fflush(stdout);
+	rv = EXIT_OK;
+restore:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+out:
+	if (rep != NULL)
+		report_free(rep);
+	free(cause);
+	free(report_file);
+	free(html);
+	free(junit);
+	gen_config_free(&cfg);
+	return rv;
+}

@@ -1,0 +1,1905 @@
+/*
+ * gen.c -- the generator of gen.h: one thread, one event loop.
+ *
+ * The inbound transactions of the snapshot (those of this shard) are read
+ * once; each becomes a pre-serialised request (request line, the recorded
+ * headers but the hop-by-hop and framing ones and Host, a Host for the
+ * target, Content-Length from the recorded body, keep-alive), so a send
+ * is one write.  Responses are read with the strict parser of http.h
+ * (Content-Length, chunked, EOF framing, HEAD) and compared with the
+ * recorded ones.
+ *
+ * Two ways to use connections:
+ *   - the pool, for the open models (constant, ramp, steps) and replay
+ *     with one clone: a scheduler timer emits each send at its intended
+ *     time; a send that finds no free connection (and none can be opened:
+ *     at most `connections`) waits in a FIFO and is counted late when it
+ *     leaves it more than 1 ms after its time.  Latency is measured from
+ *     the intended time: that is the coordinated-omission correction, so
+ *     the report is told interval 0.
+ *   - streams, each with its own connection: the closed model (each
+ *     client sends its next request when the previous answer came) and
+ *     replay clones (each copy of a recorded session sends its requests
+ *     in recorded order, none before its recorded time nor before the
+ *     previous answer).
+ * A connection that fails (refused, reset, closed early, timed out,
+ * garbage) costs the request in flight one transport error, is closed,
+ * and is connected again when next needed.
+ */
+#include "config.h"
+
+#include <sys/epoll.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "gen.h"
+#include "http.h"
+#include "json.h"
+#include "loop.h"
+#include "report.h"
+#include "snap.h"
+#include "sock.h"
+#include "xmalloc.h"
+
+#define GEN_READ_CHUNK		(16 * 1024)
+#define GEN_MAX_HEAD		(64 * 1024)
+#define GEN_LATE_NS		(1000 * 1000ull)
+#define GEN_CHECK_NS		(50 * 1000000ull)
+#define GEN_RETRY_NS		(10 * 1000000ull)
+#define GEN_SHOW_MAX		200	/* bytes of a value shown in a diff */
+#define GEN_DIFFS_PER_RESPONSE	8
+
+struct gen;
+struct gen_stream;
+
+struct gen_txn {
+	struct snap_txn		 t;
+	char			*method;
+	char			*path;		/* endpoint: no query */
+	struct report_endpoint	*ep;
+	struct buf		 req;		/* pre-serialised request */
+	int			 head;		/* a HEAD request */
+	uint64_t		 offset_ns;	/* recorded offset from the first */
+	char			*session;
+};
+
+struct gen_send {
+	size_t		txn;
+	uint64_t	intended;	/* monotonic ns */
+};
+
+enum gen_conn_state {
+	GEN_C_CLOSED,
+	GEN_C_CONNECTING,
+	GEN_C_OPEN,
+};
+
+struct gen_conn {
+	TAILQ_ENTRY(gen_conn)	 entry;		/* idle list */
+	struct gen		*g;
+	struct gen_stream	*stream;	/* NULL: a pool connection */
+	struct loop_io		 io;
+	struct loop_timer	 timer;		/* request timeout */
+	int			 fd;
+	enum gen_conn_state	 state;
+	int			 idle;
+	int			 busy;
+	int			 fresh;		/* connected for this request */
+	struct gen_send		 cur;
+	size_t			 woff;		/* request bytes written */
+
+	struct buf		 in;
+	int			 head_done;
+	int			 status;
+	enum http_framing	 framing;
+	uint64_t		 content_length;
+	int			 keep_alive;
+	size_t			 head_len;
+	size_t			 body_end;
+	struct http_chunked	 ch;
+};
+TAILQ_HEAD(gen_conns, gen_conn);
+
+struct gen_stream {
+	struct gen		*g;
+	struct gen_conn		 conn;
+	struct loop_timer	 timer;
+	size_t			*txns;		/* NULL: the closed model */
+	size_t			 n;
+	size_t			 pos;
+	uint64_t		 base;		/* pass offset, ns */
+	int			 done;
+};
+
+struct gen {
+	const struct gen_config	*cfg;
+	struct report		*rep;
+	volatile int		*stop;
+	struct loop		*loop;
+
+	struct sock_addr	 addr;
+	char			*host;		/* Host header value */
+	char			*prefix;	/* path prefix, "" if none */
+
+	struct gen_txn		*txns;
+	size_t			 ntxns;
+	size_t			*order;		/* by recorded offset */
+	uint64_t		 pass_ns;	/* replay: one pass */
+
+	struct gen_conn		**pool;
+	size_t			 npool;
+	struct gen_conns	 idle;
+
+	struct gen_send		*queue;		/* ring of waiting sends */
+	size_t			 qhead;
+	size_t			 qlen;
+	size_t			 qcap;
+
+	struct gen_stream	*streams;
+	size_t			 nstreams;
+	size_t			 cursor;	/* closed model: next txn */
+
+	struct loop_timer	 sched;
+	uint64_t		 t0;
+	uint64_t		 next_ns;	/* open models: next intended */
+	double			 next_f;	/* same, as a double (ramps) */
+	uint64_t		 k;		/* sends scheduled so far */
+	int			 sched_done;
+	int			 ending;	/* duration over or stopped */
+
+	struct loop_timer	 endt;
+	struct loop_timer	 check;
+	uint64_t		 last_progress;
+
+	uint64_t		 inflight;
+	uint64_t		 sent;
+	uint64_t		 answered;
+	uint64_t		 errors;
+	uint64_t		 last_answer;
+	int			 started;
+	int			 any_connected;
+	uint64_t		 connect_errors;
+};
+
+static void	gen_conn_io(struct loop_io *, uint32_t);
+static void	gen_conn_timeout(struct loop_timer *);
+static void	gen_conn_finish(struct gen_conn *);
+static void	gen_stream_next(struct gen_stream *);
+static void	gen_maybe_done(struct gen *);
+
+/* ---------------------------------------------------------------------- */
+/* JSON-aware comparison. */
+
+/*
+ * A path is kept as a list of segments while walking; it is rendered as
+ * "$.a.b[2].c" only for output.  Patterns: "$" then ".name", ".*",
+ * "[N]", "[*]" and ".." (any number of segments, as in "$..id").
+ */
+enum gen_seg_kind { GEN_SEG_KEY, GEN_SEG_INDEX, GEN_SEG_ANYKEY,
+    GEN_SEG_ANYINDEX, GEN_SEG_DEEP };
+
+struct gen_seg {
+	enum gen_seg_kind	 kind;
+	const char		*key;
+	size_t			 keylen;
+	size_t			 index;
+};
+
+struct gen_path {
+	struct gen_seg	 seg[JSON_MAX_DEPTH + 2];
+	size_t		 n;
+};
+
+struct gen_diffctx {
+	char *const	*ignore;
+	size_t		 nignore;
+	struct buf	*out;
+	size_t		 max;
+	size_t		 kept;
+	int		 found;
+};
+
+/* Parses a pattern into segments; -1 if it is not one we understand. */
+static int
+gen_pattern_parse(const char *s, struct gen_path *p)
+{
+	const char	*q;
+
+	p->n = 0;
+	if (*s++ != '$')
+		return -1;
+	while (*s != '\0') {
+		if (p->n >= sizeof p->seg / sizeof p->seg[0])
+			return -1;
+		if (s[0] == '.' && s[1] == '.') {
+			p->seg[p->n++].kind = GEN_SEG_DEEP;
+			s++;	/* the next '.' or '[' starts a segment */
+			if (*s == '.' && s[1] == '[')
+				s++;
+			continue;
+		}
+		if (*s == '.') {
+			s++;
+			q = s;
+			while (*q != '\0' && *q != '.' && *q != '[')
+				q++;
+			if (q == s)
+				return -1;
+			if (q - s == 1 && *s == '*')
+				p->seg[p->n].kind = GEN_SEG_ANYKEY;
+			else {
+				p->seg[p->n].kind = GEN_SEG_KEY;
+				p->seg[p->n].key = s;
+				p->seg[p->n].keylen = (size_t)(q - s);
+			}
+			p->n++;
+			s = q;
+			continue;
+		}
+		if (*s == '[') {
+			s++;
+			if (s[0] == '*' && s[1] == ']') {
+				p->seg[p->n++].kind = GEN_SEG_ANYINDEX;
+				s += 2;
+				continue;
+			}
+			if (*s < '0' || *s > '9')
+				return -1;
+			p->seg[p->n].kind = GEN_SEG_INDEX;
+			p->seg[p->n].index = 0;
+			while (*s >= '0' && *s <= '9') {
+				p->seg[p->n].index = p->seg[p->n].index * 10 +
+				    (size_t)(*s - '0');
+				s++;
+			}
+			if (*s++ != ']')
+				return -1;
+			p->n++;
+			continue;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static int
+gen_seg_match(const struct gen_seg *pat, const struct gen_seg *seg)
+{
+	switch (pat->kind) {
+	case GEN_SEG_KEY:
+		return seg->kind == GEN_SEG_KEY &&
+		    seg->keylen == pat->keylen &&
+		    memcmp(seg->key, pat->key, pat->keylen) == 0;
+	case GEN_SEG_INDEX:
+		return seg->kind == GEN_SEG_INDEX && seg->index == pat->index;
+	case GEN_SEG_ANYKEY:
+		return seg->kind == GEN_SEG_KEY;
+	case GEN_SEG_ANYINDEX:
+		return seg->kind == GEN_SEG_INDEX;
+	case GEN_SEG_DEEP:
+		break;
+	}
+	return 0;
+}
+
+static int
+gen_path_match(const struct gen_seg *pat, size_t np, const struct gen_seg *seg,
+    size_t ns)
+{
+	size_t	i;
+
+	if (np == 0)
+		return ns == 0;
+	if (pat[0].kind == GEN_SEG_DEEP) {
+		for (i = 0; i <= ns; i++)
+			if (gen_path_match(pat + 1, np - 1, seg + i, ns - i))
+				return 1;
+		return 0;
+	}
+	if (ns == 0 || !gen_seg_match(&pat[0], &seg[0]))
+		return 0;
+	return gen_path_match(pat + 1, np - 1, seg + 1, ns - 1);
+}
+
+static int
+gen_path_ignored(const struct gen_diffctx *dc, const struct gen_path *path)
+{
+	struct gen_path	pat;
+	size_t		i;
+
+	for (i = 0; i < dc->nignore; i++) {
+		if (gen_pattern_parse(dc->ignore[i], &pat) == -1)
+			continue;
+		if (gen_path_match(pat.seg, pat.n, path->seg, path->n))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+gen_path_render(struct buf *b, const struct gen_path *path)
+{
+	size_t	i;
+
+	buf_append_byte(b, '$');
+	for (i = 0; i < path->n; i++) {
+		if (path->seg[i].kind == GEN_SEG_INDEX)
+			buf_printf(b, "[%zu]", path->seg[i].index);
+		else {
+			buf_append_byte(b, '.');
+			buf_append(b, path->seg[i].key, path->seg[i].keylen);
+		}
+	}
+}
+
+/* Appends a value for a diff line: compact, tabs and newlines escaped by
+ * the JSON text itself, cut at GEN_SHOW_MAX bytes. */
+static void
+gen_show(struct buf *b, const char *raw, size_t len)
+{
+	struct buf	tmp;
+
+	if (raw == NULL) {
+		buf_append_str(b, "(absent)");
+		return;
+	}
+	buf_init(&tmp);
+	json_append_compact(&tmp, raw, len);
+	if (tmp.len > GEN_SHOW_MAX) {
+		buf_append(b, tmp.data, GEN_SHOW_MAX);
+		buf_append_str(b, "...");
+	} else if (tmp.len > 0)
+		buf_append(b, tmp.data, tmp.len);
+	buf_free(&tmp);
+}
+
+static void
+gen_diff_add(struct gen_diffctx *dc, const struct gen_path *path,
+    const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (gen_path_ignored(dc, path))
+		return;
+	dc->found++;
+	if (dc->kept >= dc->max || dc->out == NULL)
+		return;
+	dc->kept++;
+	gen_path_render(dc->out, path);
+	buf_append_byte(dc->out, '\t');
+	gen_show(dc->out, a, alen);
+	buf_append_byte(dc->out, '\t');
+	gen_show(dc->out, b, blen);
+	buf_append_byte(dc->out, '\n');
+}
+
+/* One member or element: its decoded key (members) and raw value. */
+struct gen_item {
+	char		*key;
+	size_t		 keylen;
+	struct json_value v;
+};
+
+/* Reads the members (object) or elements (array) of the value at p. */
+static int
+gen_items(const char *raw, size_t len, int object, struct gen_item **items,
+    size_t *n)
+{
+	struct json_parser	p;
+	struct json_value	key, kv;
+	struct buf		kb;
+	size_t			cap = 0;
+	int			r;
+
+	*items = NULL;
+	*n = 0;
+	json_init(&p, raw, len);
+	if ((object ? json_object_enter(&p) : json_array_enter(&p)) == -1)
+		return -1;
+	for (;;) {
+		r = object ? json_object_next(&p, &key) : json_array_next(&p);
+		if (r == 0)
+			return 0;
+		if (r == -1)
+			return -1;
+		if (*n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			*items = xreallocarray(*items, cap, sizeof **items);
+		}
+		(*items)[*n].key = NULL;
+		(*items)[*n].keylen = 0;
+		if (object) {
+			struct json_parser kp;
+
+			buf_init(&kb);
+			json_init(&kp, key.p, key.len);
+			if (json_read_string(&kp, &kb, NULL) == -1) {
+				buf_free(&kb);
+				return -1;
+			}
+			if (kb.data == NULL)
+				buf_reserve(&kb, 1);
+			(*items)[*n].key = buf_detach(&kb, &(*items)[*n].keylen);
+		}
+		if (json_skip(&p, &kv) == -1) {
+			free((*items)[*n].key);
+			return -1;
+		}
+		(*items)[*n].v = kv;
+		(*n)++;
+	}
+}
+
+static void
+gen_items_free(struct gen_item *items, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(items[i].key);
+	free(items);
+}
+
+static int
+gen_string_same(const struct json_value *a, const struct json_value *b)
+{
+	struct json_parser	pa, pb;
+	struct buf		da, db;
+	int			same;
+
+	if (a->len == b->len && memcmp(a->p, b->p, a->len) == 0)
+		return 1;
+	if (!a->escaped && !b->escaped)
+		return 0;
+	buf_init(&da);
+	buf_init(&db);
+	json_init(&pa, a->p, a->len);
+	json_init(&pb, b->p, b->len);
+	same = json_read_string(&pa, &da, NULL) == 0 &&
+	    json_read_string(&pb, &db, NULL) == 0 && da.len == db.len &&
+	    (da.len == 0 || memcmp(da.data, db.data, da.len) == 0);
+	buf_free(&da);
+	buf_free(&db);
+	return same;
+}
+
+static void	gen_diff_value(struct gen_diffctx *, struct gen_path *,
+		    const struct json_value *, const struct json_value *);
+
+static void
+gen_diff_object(struct gen_diffctx *dc, struct gen_path *path,
+    const struct json_value *a, const struct json_value *b)
+{
+	struct gen_item	*ia, *ib;
+	size_t		 na, nb, i, j;
+	struct gen_seg	*seg = &path->seg[path->n];
+
+	if (gen_items(a->p, a->len, 1, &ia, &na) == -1 ||
+	    gen_items(b->p, b->len, 1, &ib, &nb) == -1)
+		return;		/* validated before: cannot happen */
+	path->n++;
+	seg->kind = GEN_SEG_KEY;
+	for (i = 0; i < na; i++) {
+		seg->key = ia[i].key;
+		seg->keylen = ia[i].keylen;
+		for (j = 0; j < nb; j++)
+			if (ib[j].keylen == ia[i].keylen &&
+			    memcmp(ib[j].key, ia[i].key, ia[i].keylen) == 0)
+				break;
+		if (j == nb)
+			gen_diff_add(dc, path, ia[i].v.p, ia[i].v.len, NULL, 0);
+		else
+			gen_diff_value(dc, path, &ia[i].v, &ib[j].v);
+	}
+	for (j = 0; j < nb; j++) {
+		for (i = 0; i < na; i++)
+			if (ib[j].keylen == ia[i].keylen &&
+			    memcmp(ib[j].key, ia[i].key, ia[i].keylen) == 0)
+				break;
+		if (i < na)
+			continue;
+		seg->key = ib[j].key;
+		seg->keylen = ib[j].keylen;
+		gen_diff_add(dc, path, NULL, 0, ib[j].v.p, ib[j].v.len);
+	}
+	path->n--;
+	gen_items_free(ia, na);
+	gen_items_free(ib, nb);
+}
+
+static void
+gen_diff_array(struct gen_diffctx *dc, struct gen_path *path,
+    const struct json_value *a, const struct json_value *b)
+{
+	struct gen_item	*ia, *ib;
+	size_t		 na, nb, i;
+	struct gen_seg	*seg = &path->seg[path->n];
+
+	if (gen_items(a->p, a->len, 0, &ia, &na) == -1 ||
+	    gen_items(b->p, b->len, 0, &ib, &nb) == -1)
+		return;
+	path->n++;
+	seg->kind = GEN_SEG_INDEX;
+	for (i = 0; i < na || i < nb; i++) {
+		seg->index = i;
+		if (i >= nb)
+			gen_diff_add(dc, path, ia[i].v.p, ia[i].v.len, NULL, 0);
+		else if (i >= na)
+			gen_diff_add(dc, path, NULL, 0, ib[i].v.p, ib[i].v.len);
+		else
+			gen_diff_value(dc, path, &ia[i].v, &ib[i].v);
+	}
+	path->n--;
+	gen_items_free(ia, na);
+	gen_items_free(ib, nb);
+}
+
+static void
+gen_diff_value(struct gen_diffctx *dc, struct gen_path *path,
+    const struct json_value *a, const struct json_value *b)
+{
+	if (gen_path_ignored(dc, path))
+		return;
+	if (a->type != b->type) {
+		gen_diff_add(dc, path, a->p, a->len, b->p, b->len);
+		return;
+	}
+	switch (a->type) {
+	case JSON_OBJECT:
+		if (path->n < JSON_MAX_DEPTH)
+			gen_diff_object(dc, path, a, b);
+		return;
+	case JSON_ARRAY:
+		if (path->n < JSON_MAX_DEPTH)
+			gen_diff_array(dc, path, a, b);
+		return;
+	case JSON_STRING:
+		if (!gen_string_same(a, b))
+			gen_diff_add(dc, path, a->p, a->len, b->p, b->len);
+		return;
+	default:
+		/* Numbers compare by their exact text: 1.0 and 1 differ,
+		 * and so do 2^53+1 and 2^53 (a double would merge them). */
+		if (a->len != b->len || memcmp(a->p, b->p, a->len) != 0)
+			gen_diff_add(dc, path, a->p, a->len, b->p, b->len);
+		return;
+	}
+}
+
+/* Validates a whole document; fills v with its raw top-level value. */
+static int
+gen_json_doc(const char *s, size_t len, struct json_value *v)
+{
+	struct json_parser	p;
+
+	if (s == NULL || len == 0)
+		return -1;
+	json_init(&p, s, len);
+	if (json_skip(&p, v) == -1 || json_finish(&p) == -1)
+		return -1;
+	return 0;
+}
+
+int
+gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
+    char *const *ignore, size_t nignore, struct buf *diffs, size_t max)
+{
+	struct json_value	va, vb;
+	struct gen_diffctx	dc;
+	struct gen_path		path;
+
+	if (gen_json_doc(a, alen, &va) == -1 ||
+	    gen_json_doc(b, blen, &vb) == -1)
+		return -1;
+	memset(&dc, 0, sizeof dc);
+	dc.ignore = ignore;
+	dc.nignore = nignore;
+	dc.out = diffs;
+	dc.max = max;
+	path.n = 0;
+	gen_diff_value(&dc, &path, &va, &vb);
+	return dc.found;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Configuration and input. */
+
+void
+gen_config_init(struct gen_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->pattern = GEN_REPLAY;
+	cfg->multiplier = 1;
+	cfg->clones = 1;
+	cfg->connections = 64;
+	cfg->shard_n = 1;
+	cfg->timeout_ns = 10 * 1000000000ull;
+	cfg->cmp_status = 1;
+	cfg->cmp_body = GEN_BODY_EXACT;
+}
+
+void
+gen_config_free(struct gen_config *cfg)
+{
+	size_t	i;
+
+	free(cfg->snapshot);
+	free(cfg->target);
+	for (i = 0; i < cfg->ncmp_headers; i++)
+		free(cfg->cmp_headers[i]);
+	free(cfg->cmp_headers);
+	for (i = 0; i < cfg->nignore; i++)
+		free(cfg->ignore[i]);
+	free(cfg->ignore);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+/* "http://host[:port][/prefix]"; the host is resolved here (start-up). */
+static int
+gen_parse_target(struct gen *g, const char *url, char **cause)
+{
+	const char	*s, *slash;
+	char		*hostport, *addr;
+	size_t		 n;
+
+	if (strncmp(url, "http://", 7) != 0) {
+		*cause = xasprintf("target %s: expected http://HOST:PORT",
+		    url);
+		return -1;
+	}
+	s = url + 7;
+	slash = strchr(s, '/');
+	n = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	if (n == 0) {
+		*cause = xasprintf("target %s: no host", url);
+		return -1;
+	}
+	hostport = xstrndup(s, n);
+	/* A port is needed by sock_parse_addr; 80 when not given. */
+	if (strrchr(hostport, ':') == NULL ||
+	    (hostport[0] == '[' && hostport[n - 1] == ']'))
+		addr = xasprintf("%s:80", hostport);
+	else
+		addr = xstrdup(hostport);
+	if (sock_parse_addr(addr, &g->addr, cause) == -1) {
+		free(addr);
+		free(hostport);
+		return -1;
+	}
+	free(addr);
+	g->host = hostport;
+	g->prefix = xstrdup(slash != NULL ? slash : "");
+	n = strlen(g->prefix);
+	if (n > 0 && g->prefix[n - 1] == '/')
+		g->prefix[n - 1] = '\0';
+	return 0;
+}
+
+static int
+gen_is_hop_header(const char *name)
+{
+	static const char *const hop[] = { "Host", "Expect", "TE", "Trailer",
+	    "Upgrade", "Proxy-Connection", "Content-Length",
+	    "Transfer-Encoding", "Connection", "Keep-Alive" };
+	size_t	i;
+
+	if (http_is_framing_header(span_from_str(name)))
+		return 1;
+	for (i = 0; i < sizeof hop / sizeof hop[0]; i++)
+		if (strcasecmp(name, hop[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The origin-form part of a recorded target (absolute forms lose their
+ * scheme and authority). */
+static const char *
+gen_origin_form(const char *target)
+{
+	const char	*p;
+
+	if (target[0] == '/' || strstr(target, "://") == NULL)
+		return target;
+	p = strstr(target, "://") + 3;
+	p = strchr(p, '/');
+	return p != NULL ? p : "/";
+}
+
+static void
+gen_build_request(struct gen *g, struct gen_txn *gt)
+{
+	const struct snap_req	*r = &gt->t.req;
+	struct buf		*b = &gt->req;
+	const char		*target = gen_origin_form(r->target);
+	struct buf		 full;
+	size_t			 i;
+
+	buf_init(&full);
+	buf_append_str(&full, g->prefix);
+	buf_append_str(&full, target);
+	http_write_request_line(b, span_from_str(r->method),
+	    (struct span){ full.data, full.len });
+	buf_free(&full);
+	http_write_header(b, SPAN_LIT("Host"), span_from_str(g->host));
+	for (i = 0; i < r->nheaders; i++) {
+		if (gen_is_hop_header(r->headers[i].name))
+			continue;
+		http_write_header(b, span_from_str(r->headers[i].name),
+		    span_from_str(r->headers[i].value));
+	}
+	if (r->body_len > 0 || strcmp(r->method, "POST") == 0 ||
+	    strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0)
+		buf_printf(b, "Content-Length: %zu\r\n", r->body_len);
+	buf_append_str(b, "\r\n");
+	if (r->body_len > 0)
+		buf_append(b, r->body, r->body_len);
+}
+
+/* "2026-11-26T06:16:11.347365Z" -> unix us; -1 if it is not one. */
+static int64_t
+gen_parse_ts(const char *s)
+{
+	struct tm	tm;
+	const char	*p;
+	int64_t		us = 0, scale = 100000;
+	time_t		t;
+
+	if (s == NULL)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			us += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	return (int64_t)t * 1000000 + us;
+}
+
+/* tags.session from the extra members, else the client address. */
+static char *
+gen_session_of(const struct snap_txn *t)
+{
+	struct json_parser	p, tp;
+	struct json_value	key;
+	struct buf		doc, out;
+	char			*s = NULL;
+	int			r;
+
+	if (t->extra != NULL) {
+		buf_init(&doc);
+		buf_append_byte(&doc, '{');
+		buf_append_str(&doc, t->extra + 1);	/* skip its ',' */
+		buf_append_byte(&doc, '}');
+		json_init(&p, doc.data, doc.len);
+		if (json_object_enter(&p) == 0) {
+			while ((r = json_object_next(&p, &key)) == 1) {
+				if (!json_string_eq(&key, "tags") ||
+				    json_peek(&p) != JSON_OBJECT) {
+					if (json_skip(&p, NULL) == -1)
+						break;
+					continue;
+				}
+				tp = p;
+				if (json_object_enter(&tp) == -1)
+					break;
+				while (json_object_next(&tp, &key) == 1) {
+					if (json_string_eq(&key, "session") &&
+					    json_peek(&tp) == JSON_STRING) {
+						buf_init(&out);
+						if (json_read_string(&tp, &out,
+						    NULL) == 0 && out.len > 0)
+							s = buf_detach(&out,
+							    NULL);
+						buf_free(&out);
+						break;
+					}
+					if (json_skip(&tp, NULL) == -1)
+						break;
+				}
+				break;
+			}
+		}
+		buf_free(&doc);
+	}
+	if (s == NULL)
+		s = xstrdup(t->client != NULL ? t->client : "");
+	return s;
+}
+
+static int
+gen_cmp_offset(const void *a, const void *b, void *arg)
+{
+	const struct gen_txn	*txns = arg;
+	size_t			 ia = *(const size_t *)a, ib = *(const size_t *)b;
+
+	if (txns[ia].offset_ns != txns[ib].offset_ns)
+		return txns[ia].offset_ns < txns[ib].offset_ns ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
+
+static int
+gen_load(struct gen *g, char **cause)
+{
+	const struct gen_config	*cfg = g->cfg;
+	struct snap_reader	*sr;
+	struct gen_txn		*gt;
+	struct snap_txn		 t;
+	size_t			 cap = 0, index = 0, i;
+	int64_t			 first = -1, at;
+	const char		*q;
+	int			 r;
+
+	if ((sr = snap_reader_open(cfg->snapshot, cause)) == NULL)
+		return -1;
+	while ((r = snap_reader_next(sr, &t, cause)) == 1) {
+		if (t.dir != SNAP_DIR_IN ||
+		    index++ % cfg->shard_n != cfg->shard_i) {
+			snap_txn_free(&t);
+			continue;
+		}
+		if (g->ntxns == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			g->txns = xreallocarray(g->txns, cap, sizeof *g->txns);
+		}
+		gt = &g->txns[g->ntxns++];
+		memset(gt, 0, sizeof *gt);
+		gt->t = t;
+		gt->method = xstrdup(t.req.method);
+		q = gen_origin_form(t.req.target);
+		gt->path = xstrndup(q, strcspn(q, "?"));
+		gt->head = strcmp(t.req.method, "HEAD") == 0;
+		buf_init(&gt->req);
+		gen_build_request(g, gt);
+		gt->session = gen_session_of(&gt->t);
+	}
+	snap_reader_close(sr);
+	if (r == -1)
+		return -1;
+	if (g->ntxns == 0) {
+		*cause = xasprintf("%s: no inbound (dir \"in\") transactions%s",
+		    cfg->snapshot, cfg->shard_n > 1 ? " in this shard" : "");
+		return -1;
+	}
+
+	/* Recorded offsets: timing.start_us, else ts, else back to back. */
+	for (i = 0; i < g->ntxns; i++) {
+		at = g->txns[i].t.start_us;
+		if (at < 0)
+			at = gen_parse_ts(g->txns[i].t.ts);
+		g->txns[i].offset_ns = (uint64_t)(at < 0 ? -1 : at);
+		if (at >= 0 && (first == -1 || at < first))
+			first = at;
+	}
+	for (i = 0; i < g->ntxns; i++) {
+		if (g->txns[i].offset_ns == UINT64_MAX || first < 0)
+			g->txns[i].offset_ns = 0;
+		else
+			g->txns[i].offset_ns = (g->txns[i].offset_ns -
+			    (uint64_t)first) * 1000;
+	}
+	g->order = xcalloc(g->ntxns, sizeof *g->order);
+	for (i = 0; i < g->ntxns; i++)
+		g->order[i] = i;
+	qsort_r(g->order, g->ntxns, sizeof *g->order, gen_cmp_offset,
+	    g->txns);
+
+	/* Endpoints: create them all first, then keep pointers (the
+	 * report's array moves while it grows). */
+	for (i = 0; i < g->ntxns; i++)
+		report_endpoint(g->rep, g->txns[i].method, g->txns[i].path);
+	for (i = 0; i < g->ntxns; i++)
+		g->txns[i].ep = report_endpoint(g->rep, g->txns[i].method,
+		    g->txns[i].path);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Comparison with the recording. */
+
+static const char *
+gen_snap_header(const struct snap_res *res, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < res->nheaders; i++)
+		if (strcasecmp(res->headers[i].name, name) == 0)
+			return res->headers[i].value;
+	return NULL;
+}
+
+static char *
+gen_show_bytes(const char *p, size_t len)
+{
+	struct buf	b;
+	size_t		n = len > GEN_SHOW_MAX ? GEN_SHOW_MAX : len;
+
+	buf_init(&b);
+	buf_append(&b, p != NULL ? p : "", n);
+	if (n < len)
+		buf_printf(&b, "... (%zu bytes)", len);
+	if (b.data == NULL)
+		buf_reserve(&b, 1);
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * Records one difference.  report_compare() counts a comparison (and a
+ * regression) per call, and a response counts once however many of its
+ * fields differ: the second and later differences take their counts back.
+ */
+static void
+gen_report_diff(struct report_endpoint *ep, const char *txn,
+    const char *field, const char *expected, const char *actual, int *differ)
+{
+	report_compare(ep, txn, field, expected, actual);
+	if ((*differ)++ > 0) {
+		ep->compared--;
+		ep->regressions--;
+	}
+}
+
+static void
+gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
+    const char *body, size_t body_len)
+{
+	const struct gen_config		*cfg = g->cfg;
+	const struct snap_res		*res = &gt->t.res;
+	const struct http_header	*h;
+	const char			*txn = gt->t.id != NULL ? gt->t.id : "";
+	const char			*ev;
+	char				 sa[16], sb[16], *a, *b, *line, *t1, *t2;
+	struct buf			 diffs, name;
+	size_t				 i;
+	int				 n, differ = 0;
+
+	if (!gt->t.has_res)
+		return;
+	if (cfg->cmp_status && m->status != res->status) {
+		snprintf(sa, sizeof sa, "%d", res->status);
+		snprintf(sb, sizeof sb, "%d", m->status);
+		gen_report_diff(gt->ep, txn, "status", sa, sb, &differ);
+	}
+	for (i = 0; i < cfg->ncmp_headers; i++) {
+		ev = gen_snap_header(res, cfg->cmp_headers[i]);
+		h = http_find_header(m, cfg->cmp_headers[i]);
+		if (ev == NULL && h == NULL)
+			continue;
+		if (ev != NULL && h != NULL && span_eq_str(h->value, ev))
+			continue;
+		buf_init(&name);
+		buf_printf(&name, "header:%s", cfg->cmp_headers[i]);
+		b = h != NULL ? span_dup(h->value) : xstrdup("(absent)");
+		gen_report_diff(gt->ep, txn, name.data,
+		    ev != NULL ? ev : "(absent)", b, &differ);
+		free(b);
+		buf_free(&name);
+	}
+	switch (cfg->cmp_body) {
+	case GEN_BODY_NONE:
+		break;
+	case GEN_BODY_JSON:
+		buf_init(&diffs);
+		n = gen_json_diff(res->body, res->body_len, body, body_len,
+		    cfg->ignore, cfg->nignore, &diffs,
+		    GEN_DIFFS_PER_RESPONSE);
+		if (n > 0 && diffs.data != NULL) {
+			for (line = diffs.data; *line != '\0'; line = t2 + 1) {
+				t1 = strchr(line, '\t');
+				t2 = t1 != NULL ? strchr(t1 + 1, '\n') : NULL;
+				if (t1 == NULL || t2 == NULL)
+					break;
+				*t1 = '\0';
+				*t2 = '\0';
+				a = t1 + 1;
+				b = strchr(a, '\t');
+				if (b == NULL)
+					break;
+				*b++ = '\0';
+				gen_report_diff(gt->ep, txn, line, a, b,
+				    &differ);
+			}
+		}
+		buf_free(&diffs);
+		if (n != -1)
+			break;
+		/* Not JSON on one side: compare the bytes. */
+		/* FALLTHROUGH */
+	case GEN_BODY_EXACT:
+		if (body_len != res->body_len || (body_len > 0 &&
+		    memcmp(body, res->body, body_len) != 0)) {
+			a = gen_show_bytes(res->body, res->body_len);
+			b = gen_show_bytes(body, body_len);
+			gen_report_diff(gt->ep, txn, "body", a, b, &differ);
+			free(a);
+			free(b);
+		}
+		break;
+	}
+	if (differ == 0)
+		report_compare(gt->ep, txn, NULL, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Connections. */
+
+static uint64_t
+gen_at_us(struct gen *g, uint64_t now)
+{
+	return now > g->t0 ? (now - g->t0) / 1000 : 0;
+}
+
+static void
+gen_conn_init(struct gen *g, struct gen_conn *c, struct gen_stream *s)
+{
+	memset(c, 0, sizeof *c);
+	c->g = g;
+	c->stream = s;
+	c->fd = -1;
+	c->state = GEN_C_CLOSED;
+	buf_init(&c->in);
+	loop_timer_init(&c->timer, gen_conn_timeout, c);
+}
+
+static void
+gen_conn_reset_parse(struct gen_conn *c)
+{
+	buf_reset(&c->in);
+	c->head_done = 0;
+	c->body_end = 0;
+	c->head_len = 0;
+	http_chunked_init(&c->ch);
+}
+
+static void
+gen_conn_close(struct gen_conn *c)
+{
+	if (c->fd != -1) {
+		loop_io_del(c->g->loop, &c->io);
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->state = GEN_C_CLOSED;
+	gen_conn_reset_parse(c);
+}
+
+/* Ends the request in flight with a transport error, closes the
+ * connection and lets its owner go on. */
+static void
+gen_conn_fail(struct gen_conn *c, int error)
+{
+	struct gen	*g = c->g;
+	struct gen_txn	*gt;
+	uint64_t	 now = loop_now_update(g->loop);
+
+	gen_conn_close(c);
+	if (!c->busy)
+		return;
+	loop_timer_del(g->loop, &c->timer);
+	gt = &g->txns[c->cur.txn];
+	report_record(g->rep, gt->ep, 0, error,
+	    now > c->cur.intended ? (now - c->cur.intended) / 1000 : 0,
+	    gen_at_us(g, now), 0);
+	g->errors++;
+	if (error == REPORT_ERR_CONNECT)
+		g->connect_errors++;
+	g->last_answer = now;
+	gen_conn_finish(c);
+}
+
+static void
+gen_conn_timeout(struct loop_timer *t)
+{
+	gen_conn_fail(t->arg, REPORT_ERR_TIMEOUT);
+}
+
+static void
+gen_conn_write(struct gen_conn *c)
+{
+	struct gen_txn	*gt = &c->g->txns[c->cur.txn];
+	ssize_t		 n;
+
+	while (c->woff < gt->req.len) {
+		n = send(c->fd, gt->req.data + c->woff, gt->req.len - c->woff,
+		    MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				loop_io_mod(c->g->loop, &c->io,
+				    EPOLLIN | EPOLLOUT);
+				return;
+			}
+			gen_conn_fail(c, c->fresh ? REPORT_ERR_CONNECT :
+			    REPORT_ERR_RESET);
+			return;
+		}
+		c->woff += (size_t)n;
+	}
+	if (c->io.events & EPOLLOUT)
+		loop_io_mod(c->g->loop, &c->io, EPOLLIN);
+}
+
+static int
+gen_conn_connect(struct gen_conn *c)
+{
+	struct gen	*g = c->g;
+	int		 fd, one = 1;
+
+	fd = socket(g->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (connect(fd, (struct sockaddr *)&g->addr.ss, g->addr.len) == -1 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	if (loop_io_add(g->loop, &c->io, fd, EPOLLIN | EPOLLOUT, gen_conn_io,
+	    c) == -1) {
+		close(fd);
+		return -1;
+	}
+	c->fd = fd;
+	c->state = GEN_C_CONNECTING;
+	gen_conn_reset_parse(c);
+	return 0;
+}
+
+/* Starts send s on connection c (connecting first if needed). */
+static void
+gen_conn_send(struct gen_conn *c, const struct gen_send *s)
+{
+	struct gen	*g = c->g;
+	uint64_t	 now = loop_now(g->loop);
+
+	if (!g->started) {
+		struct timespec	ts;
+
+		g->started = 1;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		g->rep->start_us = (int64_t)ts.tv_sec * 1000000 +
+		    ts.tv_nsec / 1000 - (int64_t)gen_at_us(g, now);
+	}
+	if (now > s->intended + GEN_LATE_NS)
+		g->rep->late++;
+	c->cur = *s;
+	c->busy = 1;
+	c->woff = 0;
+	c->fresh = 0;
+	g->inflight++;
+	g->sent++;
+	loop_timer_add(g->loop, &c->timer, g->cfg->timeout_ns);
+	if (c->state == GEN_C_CLOSED) {
+		c->fresh = 1;
+		if (gen_conn_connect(c) == -1) {
+			gen_conn_fail(c, REPORT_ERR_CONNECT);
+			return;
+		}
+		return;		/* written once connected */
+	}
+	gen_conn_write(c);
+}
+
+/* A complete response: record, compare, and reuse or close. */
+static void
+gen_conn_done(struct gen_conn *c, const char *body, size_t body_len)
+{
+	struct gen	*g = c->g;
+	struct gen_txn	*gt = &g->txns[c->cur.txn];
+	struct http_msg	 m;
+	enum http_err	 err;
+	size_t		 erroff;
+	uint64_t	 now = loop_now_update(g->loop);
+	int		 keep = c->keep_alive && c->framing != HTTP_FRAME_EOF;
+
+	loop_timer_del(g->loop, &c->timer);
+	report_record(g->rep, gt->ep, c->status, -1,
+	    now > c->cur.intended ? (now - c->cur.intended) / 1000 : 0,
+	    gen_at_us(g, now), 0);
+	g->answered++;
+	g->last_answer = now;
+	if (g->cfg->cmp_status || g->cfg->ncmp_headers > 0 ||
+	    g->cfg->cmp_body != GEN_BODY_NONE) {
+		if (http_parse_response(c->in.data, c->head_len, GEN_MAX_HEAD,
+		    gt->head, &m, &err, &erroff) > 0)
+			gen_compare(g, gt, &m, body, body_len);
+	}
+	if (!keep)
+		gen_conn_close(c);
+	else
+		gen_conn_reset_parse(c);
+	gen_conn_finish(c);
+}
+
+/* Parses what has been read; returns 1 when a response completed or the
+ * connection failed (the caller stops looking at c). */
+static int
+gen_conn_parse(struct gen_conn *c, int eof)
+{
+	struct gen_txn	*gt = &c->g->txns[c->cur.txn];
+	struct http_msg	 m;
+	enum http_err	 err;
+	size_t		 erroff, len;
+	ssize_t		 n;
+
+	if (!c->busy) {
+		/* Bytes or a close on an idle connection: drop it. */
+		gen_conn_close(c);
+		return 1;
+	}
+	for (;;) {
+		if (c->head_done)
+			break;
+		n = http_parse_response(c->in.data, c->in.len, GEN_MAX_HEAD,
+		    gt->head, &m, &err, &erroff);
+		if (n == HTTP_PARTIAL) {
+			if (!eof)
+				return 0;
+			gen_conn_fail(c, c->in.len == 0 ? REPORT_ERR_RESET :
+			    REPORT_ERR_PROTOCOL);
+			return 1;
+		}
+		if (n == HTTP_ERROR) {
+			gen_conn_fail(c, REPORT_ERR_PROTOCOL);
+			return 1;
+		}
+		if (m.status >= 100 && m.status < 200 && m.status != 101) {
+			buf_consume(&c->in, (size_t)n);
+			continue;
+		}
+		c->head_done = 1;
+		c->status = m.status;
+		c->framing = m.framing;
+		c->content_length = m.content_length;
+		c->keep_alive = m.keep_alive;
+		c->head_len = (size_t)n;
+		c->body_end = (size_t)n;
+		http_chunked_init(&c->ch);
+	}
+
+	switch (c->framing) {
+	case HTTP_FRAME_NONE:
+		if (c->in.len > c->head_len)
+			c->keep_alive = 0;	/* stray bytes */
+		gen_conn_done(c, NULL, 0);
+		return 1;
+	case HTTP_FRAME_LENGTH:
+		if (c->in.len - c->head_len < c->content_length) {
+			if (!eof)
+				return 0;
+			gen_conn_fail(c, REPORT_ERR_RESET);
+			return 1;
+		}
+		if (c->in.len - c->head_len > c->content_length)
+			c->keep_alive = 0;
+		gen_conn_done(c, c->in.data + c->head_len,
+		    (size_t)c->content_length);
+		return 1;
+	case HTTP_FRAME_CHUNKED:
+		len = c->in.len - c->body_end;
+		n = http_chunked_decode(&c->ch, c->in.data + c->body_end, &len,
+		    &err, &erroff);
+		if (n == HTTP_ERROR) {
+			gen_conn_fail(c, REPORT_ERR_PROTOCOL);
+			return 1;
+		}
+		c->body_end += len;
+		if (n == HTTP_PARTIAL) {
+			c->in.len = c->body_end;
+			if (!eof)
+				return 0;
+			gen_conn_fail(c, REPORT_ERR_RESET);
+			return 1;
+		}
+		if (n > 0)
+			c->keep_alive = 0;
+		gen_conn_done(c, c->in.data + c->head_len,
+		    c->body_end - c->head_len);
+		return 1;
+	case HTTP_FRAME_EOF:
+		if (!eof)
+			return 0;
+		gen_conn_done(c, c->in.data + c->head_len,
+		    c->in.len - c->head_len);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+gen_conn_io(struct loop_io *io, uint32_t events)
+{
+	struct gen_conn	*c = io->arg;
+	ssize_t		 n;
+	int		 soerr = 0;
+	socklen_t	 slen = sizeof soerr;
+
+	if (c->state == GEN_C_CONNECTING) {
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr,
+		    &slen) == -1 || soerr != 0) {
+			gen_conn_fail(c, REPORT_ERR_CONNECT);
+			return;
+		}
+		c->state = GEN_C_OPEN;
+		c->g->any_connected = 1;
+		if (c->busy)
+			gen_conn_write(c);
+		else
+			loop_io_mod(c->g->loop, &c->io, EPOLLIN);
+		return;
+	}
+	if ((events & EPOLLOUT) && c->busy) {
+		gen_conn_write(c);
+		if (c->fd == -1)
+			return;
+	}
+	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+		return;
+	buf_reserve(&c->in, GEN_READ_CHUNK);
+	n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		if (!c->busy) {
+			gen_conn_close(c);
+			return;
+		}
+		gen_conn_fail(c, c->fresh && c->in.len == 0 ?
+		    REPORT_ERR_CONNECT : REPORT_ERR_RESET);
+		return;
+	}
+	c->in.len += (size_t)n;
+	c->in.data[c->in.len] = '\0';
+	gen_conn_parse(c, n == 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The pool and the scheduler of the open models. */
+
+static void
+gen_pool_send(struct gen *g, const struct gen_send *s)
+{
+	struct gen_conn	*c;
+
+	if ((c = TAILQ_FIRST(&g->idle)) != NULL) {
+		TAILQ_REMOVE(&g->idle, c, entry);
+		c->idle = 0;
+		gen_conn_send(c, s);
+		return;
+	}
+	if (g->npool < g->cfg->connections) {
+		c = xmalloc(sizeof *c);
+		gen_conn_init(g, c, NULL);
+		g->pool[g->npool++] = c;
+		gen_conn_send(c, s);
+		return;
+	}
+	if (g->qlen == g->qcap) {
+		size_t		 ncap = g->qcap == 0 ? 1024 : g->qcap * 2, i;
+		struct gen_send	*nq = xcalloc(ncap, sizeof *nq);
+
+		for (i = 0; i < g->qlen; i++)
+			nq[i] = g->queue[(g->qhead + i) % g->qcap];
+		free(g->queue);
+		g->queue = nq;
+		g->qcap = ncap;
+		g->qhead = 0;
+	}
+	g->queue[(g->qhead + g->qlen) % g->qcap] = *s;
+	g->qlen++;
+}
+
+/* Called when a connection has no request in flight any more. */
+static void
+gen_conn_finish(struct gen_conn *c)
+{
+	struct gen	*g = c->g;
+	struct gen_send	 s;
+
+	c->busy = 0;
+	g->inflight--;
+	if (c->stream != NULL) {
+		gen_stream_next(c->stream);
+	} else if (g->qlen > 0 && !g->ending) {
+		s = g->queue[g->qhead];
+		g->qhead = (g->qhead + 1) % g->qcap;
+		g->qlen--;
+		gen_conn_send(c, &s);
+	} else {
+		c->idle = 1;
+		TAILQ_INSERT_TAIL(&g->idle, c, entry);
+	}
+	gen_maybe_done(g);
+}
+
+/* The next intended send of an open model or a replay with one clone;
+ * 0 when there is none. */
+static int
+gen_sched_next(struct gen *g, struct gen_send *s)
+{
+	const struct gen_config	*cfg = g->cfg;
+	uint64_t		 pass, i;
+	double			 t, d, r, step;
+
+	if (cfg->duration_ns == 0 && !cfg->loop && g->k >= g->ntxns)
+		return 0;
+	switch (cfg->pattern) {
+	case GEN_REPLAY:
+		pass = g->k / g->ntxns;
+		i = g->k % g->ntxns;
+		s->txn = g->order[i];
+		s->intended = g->t0 + pass * g->pass_ns +
+		    (uint64_t)((double)g->txns[s->txn].offset_ns /
+		    cfg->multiplier);
+		break;
+	case GEN_CONSTANT:
+		s->txn = g->k % g->ntxns;
+		s->intended = g->t0 + (uint64_t)((double)g->k * 1e9 /
+		    cfg->rate);
+		break;
+	default:
+		/* Ramps and steps: the next send one period of the rate in
+		 * force after the previous one. */
+		s->txn = g->k % g->ntxns;
+		t = g->next_f;
+		d = cfg->duration_ns > 0 ? (double)cfg->duration_ns : 1e9;
+		if (cfg->pattern == GEN_RAMP)
+			r = cfg->rate_from + (cfg->rate - cfg->rate_from) *
+			    (t < d ? t / d : 1);
+		else {
+			step = floor(t / (d / cfg->nsteps));
+			if (step > cfg->nsteps - 1)
+				step = cfg->nsteps - 1;
+			r = cfg->rate * (step + 1) / cfg->nsteps;
+		}
+		if (r < 0.001)
+			r = 0.001;
+		s->intended = g->t0 + (uint64_t)t;
+		g->next_f = t + 1e9 / r;
+		break;
+	}
+	if (cfg->duration_ns > 0 && s->intended >= g->t0 + cfg->duration_ns)
+		return 0;
+	return 1;
+}
+
+static void
+gen_sched_fire(struct loop_timer *t)
+{
+	struct gen	*g = t->arg;
+	struct gen_send	 s;
+	uint64_t	 now = loop_now_update(g->loop);
+	int		 have;
+
+	if (g->ending)
+		return;
+	while ((have = gen_sched_next(g, &s)) == 1) {
+		if (s.intended > now) {
+			loop_timer_add(g->loop, &g->sched, s.intended - now);
+			/* Not taken: computed again when the timer fires. */
+			if (g->cfg->pattern != GEN_CONSTANT &&
+			    g->cfg->pattern != GEN_REPLAY)
+				g->next_f = (double)(s.intended - g->t0);
+			return;
+		}
+		g->k++;
+		g->rep->scheduled++;
+		gen_pool_send(g, &s);
+	}
+	g->sched_done = 1;
+	gen_maybe_done(g);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Streams: closed-model clients and replay clones. */
+
+static void
+gen_stream_fire(struct loop_timer *t)
+{
+	struct gen_stream	*st = t->arg;
+	struct gen		*g = st->g;
+	struct gen_send		 s;
+
+	if (g->ending) {
+		st->done = 1;
+		gen_maybe_done(g);
+		return;
+	}
+	if (st->txns == NULL) {
+		s.txn = g->cursor++ % g->ntxns;
+		s.intended = loop_now_update(g->loop);
+	} else {
+		s.txn = st->txns[st->pos++];
+		s.intended = g->t0 + st->base +
+		    (uint64_t)((double)g->txns[s.txn].offset_ns /
+		    g->cfg->multiplier);
+		if (s.intended < loop_now(g->loop))
+			s.intended = loop_now(g->loop);
+	}
+	g->rep->scheduled++;
+	gen_conn_send(&st->conn, &s);
+}
+
+static void
+gen_stream_next(struct gen_stream *st)
+{
+	struct gen		*g = st->g;
+	const struct gen_config	*cfg = g->cfg;
+	uint64_t		 now = loop_now_update(g->loop), when;
+
+	if (g->ending) {
+		st->done = 1;
+		return;
+	}
+	if (st->txns == NULL) {
+		if (cfg->duration_ns == 0 && !cfg->loop &&
+		    g->cursor >= g->ntxns) {
+			st->done = 1;
+			return;
+		}
+		/* After a connect failure, do not spin. */
+		if (st->conn.state == GEN_C_CLOSED && g->connect_errors > 0 &&
+		    !g->any_connected)
+			loop_timer_add(g->loop, &st->timer, GEN_RETRY_NS);
+		else
+			gen_stream_fire(&st->timer);
+		return;
+	}
+	if (st->pos >= st->n) {
+		if (cfg->duration_ns == 0 && !cfg->loop) {
+			st->done = 1;
+			return;
+		}
+		st->pos = 0;
+		st->base += g->pass_ns;
+	}
+	when = g->t0 + st->base + (uint64_t)((double)
+	    g->txns[st->txns[st->pos]].offset_ns / cfg->multiplier);
+	if (cfg->duration_ns > 0 && when >= g->t0 + cfg->duration_ns) {
+		st->done = 1;
+		return;
+	}
+	if (when > now)
+		loop_timer_add(g->loop, &st->timer, when - now);
+	else
+		gen_stream_fire(&st->timer);
+}
+
+static void
+gen_streams_create(struct gen *g)
+{
+	const struct gen_config	*cfg = g->cfg;
+	struct gen_stream	*st;
+	char			**names = NULL;
+	size_t			 nnames = 0, i, j, o, c;
+
+	if (cfg->pattern == GEN_CLOSED) {
+		g->nstreams = cfg->connections;
+		g->streams = xcalloc(g->nstreams, sizeof *g->streams);
+		for (i = 0; i < g->nstreams; i++) {
+			st = &g->streams[i];
+			st->g = g;
+			gen_conn_init(g, &st->conn, st);
+			loop_timer_init(&st->timer, gen_stream_fire, st);
+		}
+		return;
+	}
+
+	/* Replay clones: the sessions in order of their first request. */
+	for (o = 0; o < g->ntxns; o++) {
+		i = g->order[o];
+		for (j = 0; j < nnames; j++)
+			if (strcmp(names[j], g->txns[i].session) == 0)
+				break;
+		if (j == nnames) {
+			names = xreallocarray(names, nnames + 1,
+			    sizeof *names);
+			names[nnames++] = g->txns[i].session;
+		}
+	}
+	g->nstreams = nnames * cfg->clones;
+	g->streams = xcalloc(g->nstreams, sizeof *g->streams);
+	for (j = 0; j < nnames; j++) {
+		for (c = 0; c < cfg->clones; c++) {
+			st = &g->streams[j * cfg->clones + c];
+			st->g = g;
+			gen_conn_init(g, &st->conn, st);
+			loop_timer_init(&st->timer, gen_stream_fire, st);
+			st->txns = xcalloc(g->ntxns, sizeof *st->txns);
+			for (o = 0; o < g->ntxns; o++) {
+				i = g->order[o];
+				if (strcmp(names[j], g->txns[i].session) == 0)
+					st->txns[st->n++] = i;
+			}
+		}
+	}
+	free(names);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The run. */
+
+static void
+gen_maybe_done(struct gen *g)
+{
+	size_t	i;
+
+	if (g->inflight > 0)
+		return;
+	if (g->nstreams > 0) {
+		for (i = 0; i < g->nstreams; i++)
+			if (!g->streams[i].done)
+				return;
+	} else if (!g->sched_done || (g->qlen > 0 && !g->ending))
+		return;
+	loop_stop(g->loop);
+}
+
+static void
+gen_end(struct gen *g)
+{
+	size_t	i;
+
+	if (g->ending)
+		return;
+	g->ending = 1;
+	g->sched_done = 1;
+	loop_timer_del(g->loop, &g->sched);
+	g->rep->dropped += g->qlen;
+	g->qlen = 0;
+	for (i = 0; i < g->nstreams; i++) {
+		if (!g->streams[i].conn.busy) {
+			loop_timer_del(g->loop, &g->streams[i].timer);
+			g->streams[i].done = 1;
+		}
+	}
+	gen_maybe_done(g);
+}
+
+static void
+gen_end_fire(struct loop_timer *t)
+{
+	gen_end(t->arg);
+}
+
+static void
+gen_progress(struct gen *g, uint64_t now)
+{
+	double	secs = (double)(now - g->t0) / 1e9;
+
+	fprintf(stderr, "\r[%5.1fs] sent %" PRIu64 "  answered %" PRIu64
+	    "  errors %" PRIu64 "  in flight %" PRIu64 "  late %" PRIu64
+	    "  %.0f/s   ", secs, g->sent, g->answered, g->errors,
+	    g->inflight, g->rep->late,
+	    secs > 0 ? (double)g->answered / secs : 0.0);
+	fflush(stderr);
+}
+
+static void
+gen_check_fire(struct loop_timer *t)
+{
+	struct gen	*g = t->arg;
+	uint64_t	 now = loop_now_update(g->loop);
+
+	if (g->stop != NULL && *g->stop) {
+		gen_end(g);
+		loop_stop(g->loop);
+		return;
+	}
+	if (g->cfg->progress && now - g->last_progress >= 1000000000ull) {
+		g->last_progress = now;
+		gen_progress(g, now);
+	}
+	loop_timer_add(g->loop, &g->check, GEN_CHECK_NS);
+}
+
+/* A blocking probe at start-up: is anything listening at all? */
+static int
+gen_probe(struct gen *g, char **cause)
+{
+	struct pollfd	pfd;
+	char		 a[128];
+	int		 fd, soerr = 0;
+	socklen_t	 slen = sizeof soerr;
+
+	fd = socket(g->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		*cause = xasprintf("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&g->addr.ss, g->addr.len) == -1) {
+		if (errno != EINPROGRESS)
+			soerr = errno;
+		else {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, (int)(g->cfg->timeout_ns /
+			    1000000)) <= 0)
+				soerr = ETIMEDOUT;
+			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+			    &slen) == -1)
+				soerr = errno;
+		}
+	}
+	close(fd);
+	if (soerr != 0) {
+		*cause = xasprintf("cannot connect to %s (%s): %s",
+		    g->cfg->target, sock_addr_str(&g->addr, a, sizeof a),
+		    strerror(soerr));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+gen_free(struct gen *g)
+{
+	size_t	i;
+
+	for (i = 0; i < g->npool; i++) {
+		gen_conn_close(g->pool[i]);
+		buf_free(&g->pool[i]->in);
+		free(g->pool[i]);
+	}
+	free(g->pool);
+	for (i = 0; i < g->nstreams; i++) {
+		gen_conn_close(&g->streams[i].conn);
+		buf_free(&g->streams[i].conn.in);
+		free(g->streams[i].txns);
+	}
+	free(g->streams);
+	for (i = 0; i < g->ntxns; i++) {
+		snap_txn_free(&g->txns[i].t);
+		free(g->txns[i].method);
+		free(g->txns[i].path);
+		free(g->txns[i].session);
+		buf_free(&g->txns[i].req);
+	}
+	free(g->txns);
+	free(g->order);
+	free(g->queue);
+	free(g->host);
+	free(g->prefix);
+	if (g->loop != NULL)
+		loop_free(g->loop);
+}
+
+static int
+gen_check_config(const struct gen_config *cfg, char **cause)
+{
+	if (cfg->snapshot == NULL || cfg->target == NULL) {
+		*cause = xstrdup("a snapshot and a target are needed");
+		return -1;
+	}
+	if (cfg->shard_n == 0 || cfg->shard_i >= cfg->shard_n) {
+		*cause = xasprintf("bad shard %u/%u", cfg->shard_i,
+		    cfg->shard_n);
+		return -1;
+	}
+	if (cfg->connections == 0 || cfg->clones == 0 ||
+	    !(cfg->multiplier > 0) || cfg->timeout_ns == 0) {
+		*cause = xstrdup("connections, clones, multiplier and timeout "
+		    "must be positive");
+		return -1;
+	}
+	switch (cfg->pattern) {
+	case GEN_CONSTANT:
+	case GEN_STEPS:
+	case GEN_RAMP:
+		if (!(cfg->rate > 0) || (cfg->pattern == GEN_RAMP &&
+		    cfg->rate_from < 0) || (cfg->pattern == GEN_STEPS &&
+		    cfg->nsteps == 0)) {
+			*cause = xstrdup("a positive rate is needed");
+			return -1;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int
+gen_run(const struct gen_config *cfg, struct report *rep,
+    volatile int *stop, char **cause)
+{
+	struct gen	 g;
+	uint64_t	 now, span;
+	size_t		 i;
+	int		 rv = -1;
+
+	memset(&g, 0, sizeof g);
+	g.cfg = cfg;
+	g.rep = rep;
+	g.stop = stop;
+	TAILQ_INIT(&g.idle);
+	if (gen_check_config(cfg, cause) == -1)
+		return -1;
+	if (gen_parse_target(&g, cfg->target, cause) == -1)
+		goto out;
+	if (gen_load(&g, cause) == -1)
+		goto out;
+	if (gen_probe(&g, cause) == -1)
+		goto out;
+	if ((g.loop = loop_create(cause)) == NULL)
+		goto out;
+
+	/* One replay pass: the recorded span, plus one mean gap so passes
+	 * do not overlap. */
+	span = g.txns[g.order[g.ntxns - 1]].offset_ns;
+	g.pass_ns = (uint64_t)((double)(span + (g.ntxns > 1 ?
+	    span / (g.ntxns - 1) : 0)) / cfg->multiplier);
+	if (g.pass_ns < 1000000)
+		g.pass_ns = 1000000;
+
+	g.pool = xcalloc(cfg->connections, sizeof *g.pool);
+	loop_timer_init(&g.sched, gen_sched_fire, &g);
+	loop_timer_init(&g.endt, gen_end_fire, &g);
+	loop_timer_init(&g.check, gen_check_fire, &g);
+	if (cfg->pattern == GEN_CLOSED ||
+	    (cfg->pattern == GEN_REPLAY && cfg->clones > 1))
+		gen_streams_create(&g);
+
+	now = loop_now_update(g.loop);
+	g.t0 = now;
+	g.last_progress = now;
+	g.last_answer = now;
+	if (cfg->duration_ns > 0)
+		loop_timer_add(g.loop, &g.endt, cfg->duration_ns);
+	loop_timer_add(g.loop, &g.check, GEN_CHECK_NS);
+	if (g.nstreams > 0) {
+		for (i = 0; i < g.nstreams; i++) {
+			g.streams[i].pos = 0;
+			gen_stream_next(&g.streams[i]);
+		}
+		gen_maybe_done(&g);
+	} else
+		loop_timer_add(g.loop, &g.sched, 0);
+	if (loop_run(g.loop) == -1) {
+		*cause = xstrdup("event loop failed");
+		goto out;
+	}
+	rep->dropped += g.qlen;
+	if (cfg->progress) {
+		gen_progress(&g, loop_now_update(g.loop));
+		fputc('\n', stderr);
+	}
+	rep->duration_us = g.last_answer > g.t0 ?
+	    (g.last_answer - g.t0) / 1000 : 0;
+	if (!g.started) {
+		struct timespec	ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		rep->start_us = (int64_t)ts.tv_sec * 1000000 +
+		    ts.tv_nsec / 1000;
+	}
+	if (g.answered == 0 && g.connect_errors > 0 && !g.any_connected) {
+		*cause = xasprintf("cannot connect to %s", cfg->target);
+		goto out;
+	}
+	rv = 0;
+out:
+	gen_free(&g);
+	return rv;
+}
