@@ -1,0 +1,1710 @@
+/*
+ * report.c -- the run report of report.h: recording, totals, JSON
+ * (written by hand, read back with cJSON: a report holds no recorded
+ * bodies, only our own small documents), exact merging of shard reports,
+ * and the renderings (terminal table, JUnit XML, one self-contained HTML
+ * page whose charts are inline SVG drawn here; no JavaScript at all).
+ *
+ * Endpoints are kept sorted by method and path in one array, so a pointer
+ * from report_endpoint() stays valid only until the next endpoint is
+ * created (or report_merge() adds one).
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "hist.h"
+#include "json.h"
+#include "report.h"
+#include "xmalloc.h"
+
+static const char *report_error_names[REPORT_NERRORS] = {
+	"connect", "reset", "timeout", "protocol"
+};
+
+struct report *
+report_create(const char *name, const char *target)
+{
+	struct report	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->name = xstrdup(name != NULL ? name : "replay");
+	r->target = xstrdup(target != NULL ? target : "");
+	r->shards = 1;
+	return r;
+}
+
+void
+report_endpoint_clear(struct report_endpoint *ep)
+{
+	size_t	i;
+
+	free(ep->method);
+	free(ep->path);
+	free(ep->status);
+	for (i = 0; i < ep->ndiffs; i++) {
+		free(ep->diffs[i].txn);
+		free(ep->diffs[i].field);
+		free(ep->diffs[i].expected);
+		free(ep->diffs[i].actual);
+	}
+	free(ep->diffs);
+	memset(ep, 0, sizeof *ep);
+	hist_init(&ep->hist);
+}
+
+void
+report_free(struct report *r)
+{
+	size_t	i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nendpoints; i++)
+		report_endpoint_clear(&r->endpoints[i]);
+	free(r->endpoints);
+	free(r->ticks);
+	for (i = 0; i < r->nfaults; i++) {
+		free(r->faults[i].rule);
+		free(r->faults[i].kind);
+	}
+	free(r->faults);
+	for (i = 0; i < r->nassertions; i++) {
+		free(r->assertions[i].name);
+		free(r->assertions[i].expected);
+		free(r->assertions[i].actual);
+	}
+	free(r->assertions);
+	free(r->name);
+	free(r->target);
+	free(r);
+}
+
+static int
+report_endpoint_cmp(const char *m1, const char *p1, const char *m2,
+    const char *p2)
+{
+	int	c;
+
+	if ((c = strcmp(m1, m2)) != 0)
+		return c;
+	return strcmp(p1, p2);
+}
+
+struct report_endpoint *
+report_endpoint(struct report *r, const char *method, const char *path)
+{
+	struct report_endpoint	*ep;
+	size_t			 lo = 0, hi = r->nendpoints, mid;
+	int			 c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		ep = &r->endpoints[mid];
+		c = report_endpoint_cmp(method, path, ep->method, ep->path);
+		if (c == 0)
+			return ep;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	r->endpoints = xreallocarray(r->endpoints, r->nendpoints + 1,
+	    sizeof *r->endpoints);
+	memmove(&r->endpoints[lo + 1], &r->endpoints[lo],
+	    (r->nendpoints - lo) * sizeof *r->endpoints);
+	r->nendpoints++;
+	ep = &r->endpoints[lo];
+	memset(ep, 0, sizeof *ep);
+	ep->method = xstrdup(method);
+	ep->path = xstrdup(path);
+	hist_init(&ep->hist);
+	return ep;
+}
+
+/* Adds count to status in the endpoint's sorted status mix. */
+static void
+report_status_add(struct report_endpoint *ep, int status, uint64_t count)
+{
+	size_t	i;
+
+	for (i = 0; i < ep->nstatus && ep->status[i].status < status; i++)
+		;
+	if (i < ep->nstatus && ep->status[i].status == status) {
+		ep->status[i].count += count;
+		return;
+	}
+	ep->status = xreallocarray(ep->status, ep->nstatus + 1,
+	    sizeof *ep->status);
+	memmove(&ep->status[i + 1], &ep->status[i],
+	    (ep->nstatus - i) * sizeof *ep->status);
+	ep->status[i].status = status;
+	ep->status[i].count = count;
+	ep->nstatus++;
+}
+
+/* The tick for second sec, zero-filling the seconds up to it. */
+static struct report_tick *
+report_tick(struct report *r, size_t sec)
+{
+	if (sec >= r->nticks) {
+		r->ticks = xreallocarray(r->ticks, sec + 1, sizeof *r->ticks);
+		memset(&r->ticks[r->nticks], 0,
+		    (sec + 1 - r->nticks) * sizeof *r->ticks);
+		r->nticks = sec + 1;
+	}
+	return &r->ticks[sec];
+}
+
+void
+report_record(struct report *r, struct report_endpoint *ep, int status,
+    int error, uint64_t latency_us, uint64_t at_us, uint64_t interval_us)
+{
+	struct report_tick	*t;
+	int			 failed;
+
+	ep->count++;
+	if (error >= 0 && error < REPORT_NERRORS) {
+		ep->errors[error]++;
+		failed = 1;
+	} else {
+		report_status_add(ep, status, 1);
+		if (interval_us > 0)
+			hist_record_corrected(&ep->hist, latency_us,
+			    interval_us);
+		else
+			hist_record(&ep->hist, latency_us);
+		failed = status >= 500;
+	}
+	t = report_tick(r, (size_t)(at_us / 1000000));
+	t->count++;
+	if (failed)
+		t->errors++;
+	t->sum_us += (double)latency_us;
+	if (latency_us > t->max_us)
+		t->max_us = latency_us;
+}
+
+static void
+report_diff_add(struct report_endpoint *ep, const char *txn,
+    const char *field, const char *expected, const char *actual)
+{
+	struct report_diff	*d;
+
+	if (ep->ndiffs >= REPORT_MAX_DIFFS)
+		return;
+	ep->diffs = xreallocarray(ep->diffs, ep->ndiffs + 1,
+	    sizeof *ep->diffs);
+	d = &ep->diffs[ep->ndiffs++];
+	d->txn = xstrdup(txn != NULL ? txn : "");
+	d->field = xstrdup(field);
+	d->expected = xstrdup(expected != NULL ? expected : "");
+	d->actual = xstrdup(actual != NULL ? actual : "");
+}
+
+void
+report_compare(struct report_endpoint *ep, const char *txn,
+    const char *field, const char *expected, const char *actual)
+{
+	ep->compared++;
+	if (field == NULL)
+		return;
+	ep->regressions++;
+	report_diff_add(ep, txn, field, expected, actual);
+}
+
+void
+report_add_fault(struct report *r, const char *rule, const char *kind,
+    uint64_t count)
+{
+	struct report_fault	*f;
+	size_t			 i;
+
+	for (i = 0; i < r->nfaults; i++) {
+		f = &r->faults[i];
+		if (strcmp(f->rule, rule) == 0 && strcmp(f->kind, kind) == 0) {
+			f->count += count;
+			return;
+		}
+	}
+	r->faults = xreallocarray(r->faults, r->nfaults + 1,
+	    sizeof *r->faults);
+	f = &r->faults[r->nfaults++];
+	f->rule = xstrdup(rule);
+	f->kind = xstrdup(kind);
+	f->count = count;
+}
+
+void
+report_add_assertion(struct report *r, const char *name,
+    const char *expected, const char *actual, int passed)
+{
+	struct report_assertion	*a;
+
+	r->assertions = xreallocarray(r->assertions, r->nassertions + 1,
+	    sizeof *r->assertions);
+	a = &r->assertions[r->nassertions++];
+	a->name = xstrdup(name);
+	a->expected = xstrdup(expected != NULL ? expected : "");
+	a->actual = xstrdup(actual != NULL ? actual : "");
+	a->passed = passed != 0;
+}
+
+/* Adds the counts of src into dst (diffs up to REPORT_MAX_DIFFS). */
+static void
+report_endpoint_add(struct report_endpoint *dst,
+    const struct report_endpoint *src, int diffs)
+{
+	size_t	i;
+
+	dst->count += src->count;
+	for (i = 0; i < REPORT_NERRORS; i++)
+		dst->errors[i] += src->errors[i];
+	for (i = 0; i < src->nstatus; i++)
+		report_status_add(dst, src->status[i].status,
+		    src->status[i].count);
+	hist_merge(&dst->hist, &src->hist);
+	dst->compared += src->compared;
+	dst->regressions += src->regressions;
+	if (!diffs)
+		return;
+	for (i = 0; i < src->ndiffs; i++)
+		report_diff_add(dst, src->diffs[i].txn, src->diffs[i].field,
+		    src->diffs[i].expected, src->diffs[i].actual);
+}
+
+void
+report_totals(const struct report *r, struct report_endpoint *out)
+{
+	size_t	i;
+
+	memset(out, 0, sizeof *out);
+	hist_init(&out->hist);
+	out->method = xstrdup("*");
+	out->path = xstrdup("total");
+	for (i = 0; i < r->nendpoints; i++)
+		report_endpoint_add(out, &r->endpoints[i], 0);
+}
+
+/* Transport errors of an endpoint. */
+static uint64_t
+report_transport_errors(const struct report_endpoint *ep)
+{
+	uint64_t	n = 0;
+	size_t		i;
+
+	for (i = 0; i < REPORT_NERRORS; i++)
+		n += ep->errors[i];
+	return n;
+}
+
+/* 5xx responses of an endpoint. */
+static uint64_t
+report_5xx(const struct report_endpoint *ep)
+{
+	uint64_t	n = 0;
+	size_t		i;
+
+	for (i = 0; i < ep->nstatus; i++)
+		if (ep->status[i].status >= 500)
+			n += ep->status[i].count;
+	return n;
+}
+
+double
+report_error_rate(const struct report_endpoint *ep)
+{
+	if (ep->count == 0)
+		return 0;
+	return (double)(report_transport_errors(ep) + report_5xx(ep)) /
+	    (double)ep->count;
+}
+
+double
+report_throughput(const struct report *r, const struct report_endpoint *ep)
+{
+	if (r->duration_us == 0)
+		return 0;
+	return (double)(ep->count - report_transport_errors(ep)) /
+	    ((double)r->duration_us / 1e6);
+}
+
+int
+report_passed(const struct report *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nassertions; i++)
+		if (!r->assertions[i].passed)
+			return 0;
+	return 1;
+}
+
+void
+report_merge(struct report *a, const struct report *b)
+{
+	const struct report_endpoint	*src;
+	struct report_endpoint		*dst;
+	struct report_tick		*t;
+	size_t				 i;
+
+	if (b->start_us != 0 && (a->start_us == 0 || b->start_us < a->start_us))
+		a->start_us = b->start_us;
+	/* Shards run side by side: the run lasts as long as the longest. */
+	if (b->duration_us > a->duration_us)
+		a->duration_us = b->duration_us;
+	a->scheduled += b->scheduled;
+	a->late += b->late;
+	a->dropped += b->dropped;
+	a->shards += b->shards;
+	for (i = 0; i < b->nendpoints; i++) {
+		src = &b->endpoints[i];
+		dst = report_endpoint(a, src->method, src->path);
+		report_endpoint_add(dst, src, 1);
+	}
+	for (i = 0; i < b->nticks; i++) {
+		t = report_tick(a, i);
+		t->count += b->ticks[i].count;
+		t->errors += b->ticks[i].errors;
+		t->sum_us += b->ticks[i].sum_us;
+		if (b->ticks[i].max_us > t->max_us)
+			t->max_us = b->ticks[i].max_us;
+	}
+	for (i = 0; i < b->nfaults; i++)
+		report_add_fault(a, b->faults[i].rule, b->faults[i].kind,
+		    b->faults[i].count);
+}
+
+/* JSON writing. */
+
+static void
+report_json_str(struct buf *b, const char *s)
+{
+	json_append_string(b, s, strlen(s));
+}
+
+static void
+report_json_summary(const struct report *r, const struct report_endpoint *ep,
+    struct buf *b)
+{
+	buf_printf(b, "{\"throughput\":%.17g,\"error_rate\":%.17g,"
+	    "\"mean_us\":%.17g,\"p50_us\":%" PRIu64 ",\"p90_us\":%" PRIu64
+	    ",\"p95_us\":%" PRIu64 ",\"p99_us\":%" PRIu64 ",\"p999_us\":%"
+	    PRIu64 ",\"max_us\":%" PRIu64 "}", report_throughput(r, ep),
+	    report_error_rate(ep), hist_mean(&ep->hist),
+	    hist_percentile(&ep->hist, 50), hist_percentile(&ep->hist, 90),
+	    hist_percentile(&ep->hist, 95), hist_percentile(&ep->hist, 99),
+	    hist_percentile(&ep->hist, 99.9), ep->hist.max_us);
+}
+
+static void
+report_json_endpoint(const struct report *r, const struct report_endpoint *ep,
+    struct buf *b, int total)
+{
+	const struct report_diff	*d;
+	size_t				 i;
+
+	buf_append_str(b, "{\"method\":");
+	report_json_str(b, ep->method);
+	buf_append_str(b, ",\"path\":");
+	report_json_str(b, ep->path);
+	buf_printf(b, ",\"count\":%" PRIu64 ",\"errors\":{", ep->count);
+	for (i = 0; i < REPORT_NERRORS; i++)
+		buf_printf(b, "%s\"%s\":%" PRIu64, i == 0 ? "" : ",",
+		    report_error_names[i], ep->errors[i]);
+	buf_append_str(b, "},\"status\":[");
+	for (i = 0; i < ep->nstatus; i++)
+		buf_printf(b, "%s[%d,%" PRIu64 "]", i == 0 ? "" : ",",
+		    ep->status[i].status, ep->status[i].count);
+	buf_printf(b, "],\"compared\":%" PRIu64 ",\"regressions\":%" PRIu64,
+	    ep->compared, ep->regressions);
+	if (!total) {
+		buf_append_str(b, ",\"diffs\":[");
+		for (i = 0; i < ep->ndiffs; i++) {
+			d = &ep->diffs[i];
+			buf_append_str(b, i == 0 ? "{\"txn\":" : ",{\"txn\":");
+			report_json_str(b, d->txn);
+			buf_append_str(b, ",\"field\":");
+			report_json_str(b, d->field);
+			buf_append_str(b, ",\"expected\":");
+			report_json_str(b, d->expected);
+			buf_append_str(b, ",\"actual\":");
+			report_json_str(b, d->actual);
+			buf_append_byte(b, '}');
+		}
+		buf_append_byte(b, ']');
+	}
+	buf_append_str(b, ",\"summary\":");
+	report_json_summary(r, ep, b);
+	if (!total) {
+		buf_append_str(b, ",\"hist\":");
+		hist_to_json(&ep->hist, b);
+	}
+	buf_append_byte(b, '}');
+}
+
+/*
+ * Writes the report as one JSON document and a newline.  "summary" and
+ * "totals" are derived (for jq and dashboards) and ignored when read.
+ */
+void
+report_to_json(const struct report *r, struct buf *b)
+{
+	struct report_endpoint	 tot;
+	const struct report_tick *t;
+	size_t			 i;
+
+	buf_printf(b, "{\"version\":%d,\"name\":", REPORT_VERSION);
+	report_json_str(b, r->name);
+	buf_append_str(b, ",\"target\":");
+	report_json_str(b, r->target);
+	buf_printf(b, ",\"start_us\":%" PRId64 ",\"duration_us\":%" PRIu64
+	    ",\"scheduled\":%" PRIu64 ",\"late\":%" PRIu64 ",\"dropped\":%"
+	    PRIu64 ",\"shards\":%u,\"passed\":%s", r->start_us,
+	    r->duration_us, r->scheduled, r->late, r->dropped, r->shards,
+	    report_passed(r) ? "true" : "false");
+	report_totals(r, &tot);
+	buf_append_str(b, ",\n\"totals\":");
+	report_json_endpoint(r, &tot, b, 1);
+	report_endpoint_clear(&tot);
+	buf_append_str(b, ",\n\"endpoints\":[");
+	for (i = 0; i < r->nendpoints; i++) {
+		buf_append_str(b, i == 0 ? "\n" : ",\n");
+		report_json_endpoint(r, &r->endpoints[i], b, 0);
+	}
+	buf_append_str(b, "],\n\"ticks\":[");
+	for (i = 0; i < r->nticks; i++) {
+		t = &r->ticks[i];
+		buf_printf(b, "%s[%" PRIu64 ",%" PRIu64 ",%.17g,%" PRIu64 "]",
+		    i == 0 ? "" : ",", t->count, t->errors, t->sum_us,
+		    t->max_us);
+	}
+	buf_append_str(b, "],\n\"faults\":[");
+	for (i = 0; i < r->nfaults; i++) {
+		buf_append_str(b, i == 0 ? "{\"rule\":" : ",{\"rule\":");
+		report_json_str(b, r->faults[i].rule);
+		buf_append_str(b, ",\"kind\":");
+		report_json_str(b, r->faults[i].kind);
+		buf_printf(b, ",\"count\":%" PRIu64 "}", r->faults[i].count);
+	}
+	buf_append_str(b, "],\n\"assertions\":[");
+	for (i = 0; i < r->nassertions; i++) {
+		buf_append_str(b, i == 0 ? "{\"name\":" : ",{\"name\":");
+		report_json_str(b, r->assertions[i].name);
+		buf_append_str(b, ",\"expected\":");
+		report_json_str(b, r->assertions[i].expected);
+		buf_append_str(b, ",\"actual\":");
+		report_json_str(b, r->assertions[i].actual);
+		buf_printf(b, ",\"passed\":%s}",
+		    r->assertions[i].passed ? "true" : "false");
+	}
+	buf_append_str(b, "]}\n");
+}
+
+/* Writes data[0..len) to path ("-" is stdout), whole or not at all. */
+static int
+report_write_file(const char *path, const char *data, size_t len,
+    char **cause)
+{
+	FILE	*f;
+	int	 failed;
+
+	if (strcmp(path, "-") == 0)
+		f = stdout;
+	else if ((f = fopen(path, "w")) == NULL) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	failed = fwrite(data, 1, len, f) != len;
+	if (fflush(f) == EOF || ferror(f))
+		failed = 1;
+	if (f != stdout && fclose(f) == EOF)
+		failed = 1;
+	if (failed) {
+		*cause = xasprintf("%s: write failed: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+report_write_json(const struct report *r, const char *path, char **cause)
+{
+	struct buf	b;
+	int		rc;
+
+	buf_init(&b);
+	report_to_json(r, &b);
+	rc = report_write_file(path, b.data, b.len, cause);
+	buf_free(&b);
+	return rc;
+}
+
+/* JSON reading (cJSON). */
+
+struct report_reader {
+	const char	*path;
+	char		*cause;
+};
+
+static int
+report_rfail(struct report_reader *rd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+report_rfail(struct report_reader *rd, const char *fmt, ...)
+{
+	va_list	ap;
+	char	*msg;
+
+	if (rd->cause != NULL)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+	rd->cause = xasprintf("%s: %s", rd->path,
+	    msg != NULL ? msg : "bad report");
+	free(msg);
+	return -1;
+}
+
+/* An unsigned integer member; absent leaves *out alone unless required. */
+static int
+report_get_u64(struct report_reader *rd, const cJSON *o, const char *name,
+    uint64_t *out, int required)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, name);
+	double		 d;
+
+	if (v == NULL) {
+		if (required)
+			return report_rfail(rd, "missing \"%s\"", name);
+		return 0;
+	}
+	if (!cJSON_IsNumber(v))
+		return report_rfail(rd, "\"%s\" is not a number", name);
+	d = v->valuedouble;
+	if (!(d >= 0 && d < 18446744073709551616.0) || d != floor(d))
+		return report_rfail(rd, "\"%s\" is not a count", name);
+	*out = (uint64_t)d;
+	return 0;
+}
+
+static int
+report_get_str(struct report_reader *rd, const cJSON *o, const char *name,
+    char **out)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!cJSON_IsString(v))
+		return report_rfail(rd, "\"%s\" must be a string", name);
+	*out = xstrdup(v->valuestring);
+	return 0;
+}
+
+static const cJSON *
+report_get_array(struct report_reader *rd, const cJSON *o, const char *name)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (v == NULL)
+		return NULL;
+	if (!cJSON_IsArray(v)) {
+		report_rfail(rd, "\"%s\" must be an array", name);
+		return NULL;
+	}
+	return v;
+}
+
+static int
+report_read_hist(struct report_reader *rd, const cJSON *o, struct hist *h,
+    const char *where)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, "hist");
+	char		*text, *cause = NULL;
+	int		 rc;
+
+	if (!cJSON_IsObject(v))
+		return report_rfail(rd, "%s: \"hist\" must be an object",
+		    where);
+	if ((text = cJSON_PrintUnformatted(v)) == NULL)
+		return report_rfail(rd, "%s: out of memory", where);
+	rc = hist_from_json(h, text, strlen(text), &cause);
+	free(text);
+	if (rc == -1) {
+		report_rfail(rd, "%s: %s", where, cause);
+		free(cause);
+	}
+	return rc;
+}
+
+static int
+report_read_endpoint(struct report_reader *rd, struct report *r,
+    const cJSON *o)
+{
+	struct report_endpoint	*ep;
+	const cJSON		*v, *e, *s, *c;
+	char			*method = NULL, *path = NULL, *where;
+	char			*diff[4];
+	static const char	*diffkeys[4] = { "txn", "field", "expected",
+	    "actual" };
+	size_t			 i;
+	int			 rc = -1;
+
+	if (!cJSON_IsObject(o))
+		return report_rfail(rd, "an endpoint must be an object");
+	if (report_get_str(rd, o, "method", &method) == -1 ||
+	    report_get_str(rd, o, "path", &path) == -1)
+		goto out;
+	where = xasprintf("endpoint %s %s", method, path);
+	ep = report_endpoint(r, method, path);
+	if (ep->count != 0 || ep->nstatus != 0) {
+		report_rfail(rd, "%s: listed twice", where);
+		goto out_where;
+	}
+	if (report_get_u64(rd, o, "count", &ep->count, 1) == -1 ||
+	    report_get_u64(rd, o, "compared", &ep->compared, 0) == -1 ||
+	    report_get_u64(rd, o, "regressions", &ep->regressions, 0) == -1)
+		goto out_where;
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "errors")) != NULL) {
+		if (!cJSON_IsObject(v)) {
+			report_rfail(rd, "%s: \"errors\" must be an object",
+			    where);
+			goto out_where;
+		}
+		for (i = 0; i < REPORT_NERRORS; i++)
+			if (report_get_u64(rd, v, report_error_names[i],
+			    &ep->errors[i], 0) == -1)
+				goto out_where;
+	}
+	if ((v = report_get_array(rd, o, "status")) != NULL) {
+		cJSON_ArrayForEach(e, v) {
+			s = cJSON_GetArrayItem(e, 0);
+			c = cJSON_GetArrayItem(e, 1);
+			if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 ||
+			    !cJSON_IsNumber(s) || !cJSON_IsNumber(c) ||
+			    s->valuedouble < 0 || s->valuedouble > 999 ||
+			    c->valuedouble < 0 ||
+			    c->valuedouble != floor(c->valuedouble)) {
+				report_rfail(rd, "%s: a status is "
+				    "[status,count]", where);
+				goto out_where;
+			}
+			report_status_add(ep, s->valueint,
+			    (uint64_t)c->valuedouble);
+		}
+	}
+	if ((v = report_get_array(rd, o, "diffs")) != NULL) {
+		cJSON_ArrayForEach(e, v) {
+			for (i = 0; i < 4; i++) {
+				c = cJSON_GetObjectItemCaseSensitive(e,
+				    diffkeys[i]);
+				if (!cJSON_IsString(c)) {
+					report_rfail(rd, "%s: a diff needs "
+					    "string \"%s\"", where,
+					    diffkeys[i]);
+					goto out_where;
+				}
+				diff[i] = c->valuestring;
+			}
+			report_diff_add(ep, diff[0], diff[1], diff[2],
+			    diff[3]);
+		}
+	}
+	if (rd->cause != NULL ||
+	    report_read_hist(rd, o, &ep->hist, where) == -1)
+		goto out_where;
+	rc = 0;
+out_where:
+	free(where);
+out:
+	free(method);
+	free(path);
+	return rc;
+}
+
+static int
+report_read_doc(struct report_reader *rd, struct report *r, const cJSON *o)
+{
+	const cJSON		*v, *e, *n;
+	struct report_tick	*t;
+	uint64_t		 u, count;
+	char			*s1 = NULL, *s2 = NULL, *s3 = NULL;
+	size_t			 i;
+	int			 ok;
+
+	if (!cJSON_IsObject(o))
+		return report_rfail(rd, "not a JSON object");
+	if (report_get_u64(rd, o, "version", &u, 1) == -1)
+		return -1;
+	if (u != REPORT_VERSION)
+		return report_rfail(rd, "report version %" PRIu64
+		    " (this decoy reads %d)", u, REPORT_VERSION);
+	free(r->name);
+	free(r->target);
+	r->name = r->target = NULL;
+	if (report_get_str(rd, o, "name", &r->name) == -1)
+		return -1;
+	if (cJSON_GetObjectItemCaseSensitive(o, "target") == NULL)
+		r->target = xstrdup("");
+	else if (report_get_str(rd, o, "target", &r->target) == -1)
+		return -1;
+	v = cJSON_GetObjectItemCaseSensitive(o, "start_us");
+	if (v != NULL) {
+		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
+			return report_rfail(rd, "\"start_us\" is not an "
+			    "integer");
+		r->start_us = (int64_t)v->valuedouble;
+	}
+	u = 1;
+	if (report_get_u64(rd, o, "duration_us", &r->duration_us, 0) == -1 ||
+	    report_get_u64(rd, o, "scheduled", &r->scheduled, 0) == -1 ||
+	    report_get_u64(rd, o, "late", &r->late, 0) == -1 ||
+	    report_get_u64(rd, o, "dropped", &r->dropped, 0) == -1 ||
+	    report_get_u64(rd, o, "shards", &u, 0) == -1)
+		return -1;
+	if (u < 1 || u > UINT32_MAX)
+		return report_rfail(rd, "bad \"shards\"");
+	r->shards = (unsigned)u;
+
+	if (cJSON_GetObjectItemCaseSensitive(o, "endpoints") == NULL)
+		return report_rfail(rd, "missing \"endpoints\"");
+	if ((v = report_get_array(rd, o, "endpoints")) == NULL)
+		return -1;
+	cJSON_ArrayForEach(e, v)
+		if (report_read_endpoint(rd, r, e) == -1)
+			return -1;
+
+	if ((v = report_get_array(rd, o, "ticks")) != NULL) {
+		i = 0;
+		cJSON_ArrayForEach(e, v) {
+			ok = cJSON_IsArray(e) && cJSON_GetArraySize(e) == 4;
+			for (n = ok ? e->child : NULL; n != NULL; n = n->next)
+				if (!cJSON_IsNumber(n) || n->valuedouble < 0)
+					ok = 0;
+			if (!ok)
+				return report_rfail(rd, "tick %zu is not "
+				    "[count,errors,sum_us,max_us]", i);
+			t = report_tick(r, i++);
+			n = e->child;
+			t->count = (uint64_t)n->valuedouble;
+			t->errors = (uint64_t)n->next->valuedouble;
+			t->sum_us = n->next->next->valuedouble;
+			t->max_us = (uint64_t)n->next->next->next->valuedouble;
+		}
+	}
+	if ((v = report_get_array(rd, o, "faults")) != NULL) {
+		cJSON_ArrayForEach(e, v) {
+			count = 0;
+			if (report_get_str(rd, e, "rule", &s1) == -1 ||
+			    report_get_str(rd, e, "kind", &s2) == -1 ||
+			    report_get_u64(rd, e, "count", &count, 1) == -1) {
+				free(s1);
+				free(s2);
+				return -1;
+			}
+			report_add_fault(r, s1, s2, count);
+			free(s1);
+			free(s2);
+			s1 = s2 = NULL;
+		}
+	}
+	if ((v = report_get_array(rd, o, "assertions")) != NULL) {
+		cJSON_ArrayForEach(e, v) {
+			n = cJSON_GetObjectItemCaseSensitive(e, "passed");
+			if (report_get_str(rd, e, "name", &s1) == -1 ||
+			    report_get_str(rd, e, "expected", &s2) == -1 ||
+			    report_get_str(rd, e, "actual", &s3) == -1 ||
+			    !cJSON_IsBool(n)) {
+				free(s1);
+				free(s2);
+				free(s3);
+				return report_rfail(rd, "an assertion needs "
+				    "name, expected, actual and passed");
+			}
+			report_add_assertion(r, s1, s2, s3, cJSON_IsTrue(n));
+			free(s1);
+			free(s2);
+			free(s3);
+			s1 = s2 = s3 = NULL;
+		}
+	}
+	return rd->cause != NULL ? -1 : 0;
+}
+
+struct report *
+report_read_json(const char *path, char **cause)
+{
+	struct report_reader	 rd = { path, NULL };
+	struct report		*r;
+	struct buf		 b;
+	cJSON			*doc;
+	FILE			*f;
+	char			 tmp[65536];
+	size_t			 n;
+	int			 failed;
+
+	if (strcmp(path, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(path, "r")) == NULL) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b);
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+		buf_append(&b, tmp, n);
+	failed = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (failed) {
+		*cause = xasprintf("%s: read failed", path);
+		buf_free(&b);
+		return NULL;
+	}
+	doc = cJSON_ParseWithLength(b.data != NULL ? b.data : "", b.len);
+	if (doc == NULL) {
+		const char	*at = cJSON_GetErrorPtr();
+
+		if (at != NULL && b.data != NULL && at >= b.data &&
+		    at <= b.data + b.len)
+			*cause = xasprintf("%s: not valid JSON (at byte %zu)",
+			    path, (size_t)(at - b.data));
+		else
+			*cause = xasprintf("%s: not valid JSON", path);
+		buf_free(&b);
+		return NULL;
+	}
+	buf_free(&b);
+	r = report_create(NULL, NULL);
+	if (report_read_doc(&rd, r, doc) == -1) {
+		cJSON_Delete(doc);
+		report_free(r);
+		*cause = rd.cause;
+		return NULL;
+	}
+	cJSON_Delete(doc);
+	return r;
+}
+
+/* Renderings. */
+
+/* Formats a latency: "850us", "12.3ms", "1.23s". */
+static const char *
+report_fmt_us(char *dst, size_t len, double us)
+{
+	if (us < 1000)
+		snprintf(dst, len, "%.0fus", us);
+	else if (us < 1000000)
+		snprintf(dst, len, "%.*fms", us < 100000 ? 1 : 0, us / 1000);
+	else
+		snprintf(dst, len, "%.2fs", us / 1e6);
+	return dst;
+}
+
+/* "200:95 503:3 reset:2" */
+static void
+report_fmt_mix(struct buf *b, const struct report_endpoint *ep)
+{
+	size_t	i;
+
+	for (i = 0; i < ep->nstatus; i++)
+		buf_printf(b, "%s%d:%" PRIu64, b->len == 0 ? "" : " ",
+		    ep->status[i].status, ep->status[i].count);
+	for (i = 0; i < REPORT_NERRORS; i++)
+		if (ep->errors[i] != 0)
+			buf_printf(b, "%s%s:%" PRIu64, b->len == 0 ? "" : " ",
+			    report_error_names[i], ep->errors[i]);
+	if (b->len == 0)
+		buf_append_str(b, "-");
+}
+
+static void
+report_print_row(const struct report *r, const struct report_endpoint *ep,
+    int w, FILE *f)
+{
+	static const double	 ps[] = { 50, 90, 95, 99, 99.9 };
+	struct buf		 name, mix;
+	char			 tmp[32];
+	size_t			 i;
+
+	buf_init(&name);
+	buf_init(&mix);
+	buf_printf(&name, "%s %s", ep->method, ep->path);
+	report_fmt_mix(&mix, ep);
+	fprintf(f, "  %-*s %8" PRIu64 " %8.1f", w, name.data, ep->count,
+	    report_throughput(r, ep));
+	for (i = 0; i < sizeof ps / sizeof ps[0]; i++)
+		fprintf(f, " %8s", ep->hist.total == 0 ? "-" : report_fmt_us(
+		    tmp, sizeof tmp, (double)hist_percentile(&ep->hist, ps[i])));
+	fprintf(f, " %8s", ep->hist.total == 0 ? "-" :
+	    report_fmt_us(tmp, sizeof tmp, (double)ep->hist.max_us));
+	fprintf(f, " %6.2f%%", 100 * report_error_rate(ep));
+	if (ep->compared > 0)
+		fprintf(f, " %6" PRIu64 "/%-6" PRIu64, ep->regressions,
+		    ep->compared);
+	else
+		fprintf(f, " %13s", "-");
+	fprintf(f, "  %s\n", mix.data);
+	buf_free(&name);
+	buf_free(&mix);
+}
+
+void
+report_print(const struct report *r, FILE *f)
+{
+	struct report_endpoint		 tot;
+	const struct report_endpoint	*ep;
+	const struct report_diff	*d;
+	const struct report_assertion	*a;
+	size_t				 i, j, failed = 0;
+	int				 w = 14, n;
+
+	fprintf(f, "%s: %s, %.1fs", r->name, *r->target != '\0' ?
+	    r->target : "-", (double)r->duration_us / 1e6);
+	if (r->shards > 1)
+		fprintf(f, ", %u shards", r->shards);
+	fprintf(f, "; scheduled %" PRIu64 ", late %" PRIu64 ", dropped %"
+	    PRIu64 "\n\n", r->scheduled, r->late, r->dropped);
+
+	for (i = 0; i < r->nendpoints; i++) {
+		ep = &r->endpoints[i];
+		n = (int)(strlen(ep->method) + 1 + strlen(ep->path));
+		if (n > w)
+			w = n;
+	}
+	if (w > 60)
+		w = 60;
+	fprintf(f, "  %-*s %8s %8s %8s %8s %8s %8s %8s %8s %7s %13s  %s\n",
+	    w, "ENDPOINT", "COUNT", "REQ/S", "P50", "P90", "P95", "P99",
+	    "P99.9", "MAX", "ERRORS", "REGRESSIONS", "STATUS");
+	for (i = 0; i < r->nendpoints; i++)
+		report_print_row(r, &r->endpoints[i], w, f);
+	report_totals(r, &tot);
+	free(tot.method);
+	free(tot.path);
+	tot.method = xstrdup("all");
+	tot.path = xstrdup("(total)");
+	report_print_row(r, &tot, w, f);
+	report_endpoint_clear(&tot);
+
+	if (r->nassertions > 0) {
+		fprintf(f, "\nassertions:\n");
+		for (i = 0; i < r->nassertions; i++) {
+			a = &r->assertions[i];
+			if (!a->passed)
+				failed++;
+			fprintf(f, "  %s  %-24s expected %s, actual %s\n",
+			    a->passed ? "PASS" : "FAIL", a->name,
+			    a->expected, a->actual);
+		}
+		fprintf(f, "  %s: %zu of %zu failed\n", failed == 0 ?
+		    "PASSED" : "FAILED", failed, r->nassertions);
+	}
+	if (r->nfaults > 0) {
+		fprintf(f, "\nfaults injected:\n");
+		for (i = 0; i < r->nfaults; i++)
+			fprintf(f, "  %-24s %-16s %" PRIu64 "\n",
+			    r->faults[i].rule, r->faults[i].kind,
+			    r->faults[i].count);
+	}
+	n = 0;
+	for (i = 0; i < r->nendpoints; i++) {
+		ep = &r->endpoints[i];
+		for (j = 0; j < ep->ndiffs && j < 5; j++) {
+			d = &ep->diffs[j];
+			if (n++ == 0)
+				fprintf(f, "\nfirst differences:\n");
+			fprintf(f, "  %s %s [%s] %s:\n    expected: %s\n"
+			    "    actual:   %s\n", ep->method, ep->path, d->txn,
+			    d->field, d->expected, d->actual);
+		}
+	}
+}
+
+/*
+ * Appends s escaped for XML and HTML text and attributes.  Control
+ * characters XML 1.0 cannot hold become spaces and invalid UTF-8 becomes
+ * U+FFFD, so the document is always well-formed.
+ */
+static void
+report_xml_escape(struct buf *b, const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n, avail = strlen(s);
+
+	while (avail > 0) {
+		switch (*p) {
+		case '&':
+			buf_append_str(b, "&amp;");
+			break;
+		case '<':
+			buf_append_str(b, "&lt;");
+			break;
+		case '>':
+			buf_append_str(b, "&gt;");
+			break;
+		case '"':
+			buf_append_str(b, "&quot;");
+			break;
+		case '\'':
+			buf_append_str(b, "&#39;");
+			break;
+		case '\t':
+		case '\n':
+		case '\r':
+			buf_append_byte(b, (char)*p);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f) {
+				buf_append_byte(b, ' ');
+				break;
+			}
+			if (*p < 0x80) {
+				buf_append_byte(b, (char)*p);
+				break;
+			}
+			if ((n = json_utf8_seq(p, avail)) == 0) {
+				buf_append_str(b, "\xef\xbf\xbd");
+				break;
+			}
+			buf_append(b, p, n);
+			p += n;
+			avail -= n;
+			continue;
+		}
+		p++;
+		avail--;
+	}
+}
+
+static void
+report_junit_case(struct buf *b, const char *classname, const char *name)
+{
+	buf_append_str(b, "  <testcase classname=\"");
+	report_xml_escape(b, classname);
+	buf_append_str(b, "\" name=\"");
+	report_xml_escape(b, name);
+	buf_append_str(b, "\"");
+}
+
+int
+report_write_junit(const struct report *r, const char *path, char **cause)
+{
+	const struct report_endpoint	*ep;
+	const struct report_assertion	*a;
+	const struct report_diff	*d;
+	struct buf			 b, tmp;
+	size_t				 i, j, tests = 0, failures = 0;
+	int				 rc;
+
+	for (i = 0; i < r->nassertions; i++) {
+		tests++;
+		if (!r->assertions[i].passed)
+			failures++;
+	}
+	for (i = 0; i < r->nendpoints; i++) {
+		tests++;
+		if (r->endpoints[i].regressions > 0)
+			failures++;
+	}
+	buf_init(&b);
+	buf_init(&tmp);
+	buf_append_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<testsuite name=\"");
+	report_xml_escape(&b, r->name);
+	buf_printf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+	    "time=\"%.3f\">\n", tests, failures,
+	    (double)r->duration_us / 1e6);
+	for (i = 0; i < r->nassertions; i++) {
+		a = &r->assertions[i];
+		report_junit_case(&b, "decoy.assertions", a->name);
+		if (a->passed) {
+			buf_append_str(&b, "/>\n");
+			continue;
+		}
+		buf_reset(&tmp);
+		buf_printf(&tmp, "%s: expected %s, actual %s", a->name,
+		    a->expected, a->actual);
+		buf_append_str(&b, ">\n    <failure message=\"");
+		report_xml_escape(&b, tmp.data);
+		buf_append_str(&b, "\" type=\"assertion\">");
+		report_xml_escape(&b, tmp.data);
+		buf_append_str(&b, "</failure>\n  </testcase>\n");
+	}
+	for (i = 0; i < r->nendpoints; i++) {
+		ep = &r->endpoints[i];
+		buf_reset(&tmp);
+		buf_printf(&tmp, "%s %s", ep->method, ep->path);
+		report_junit_case(&b, "decoy.regression", tmp.data);
+		if (ep->compared == 0) {
+			buf_append_str(&b, ">\n    <skipped message=\"no "
+			    "responses compared\"/>\n  </testcase>\n");
+			continue;
+		}
+		if (ep->regressions == 0) {
+			buf_append_str(&b, "/>\n");
+			continue;
+		}
+		buf_reset(&tmp);
+		buf_printf(&tmp, "%" PRIu64 " of %" PRIu64 " responses "
+		    "differed from the recording", ep->regressions,
+		    ep->compared);
+		buf_append_str(&b, ">\n    <failure message=\"");
+		report_xml_escape(&b, tmp.data);
+		buf_append_str(&b, "\" type=\"regression\">");
+		for (j = 0; j < ep->ndiffs; j++) {
+			d = &ep->diffs[j];
+			buf_reset(&tmp);
+			buf_printf(&tmp, "%s %s:\n  expected: %s\n  actual:   "
+			    "%s\n", d->txn, d->field, d->expected, d->actual);
+			report_xml_escape(&b, tmp.data);
+		}
+		buf_append_str(&b, "</failure>\n  </testcase>\n");
+	}
+	buf_append_str(&b, "</testsuite>\n");
+	rc = report_write_file(path, b.data, b.len, cause);
+	buf_free(&tmp);
+	buf_free(&b);
+	return rc;
+}
+
+/* HTML: inline CSS and SVG charts, no scripts, nothing fetched. */
+
+#define CHART_W		560
+#define CHART_H		250
+#define CHART_L		64	/* margins of the plot area */
+#define CHART_R		16
+#define CHART_T		30
+#define CHART_B		36
+
+enum chart_axis {
+	CHART_SECONDS,		/* x: seconds from the start */
+	CHART_PERCENTILE,	/* x: log10(1 / (1 - p)), 0 .. 4 */
+	CHART_LATENCY,		/* y: microseconds */
+	CHART_RATE		/* y: per second */
+};
+
+struct chart_series {
+	const char	*label;
+	const char	*color;
+	const double	*y;	/* NAN: no value (breaks the line) */
+	int		 bars;
+};
+
+/* A 1-2-5 step giving at most five intervals up to max. */
+static double
+chart_step(double max)
+{
+	double	step;
+
+	if (!(max > 0))
+		return 1;
+	step = pow(10, floor(log10(max / 5)));
+	if (max / step > 5)
+		step *= 2;
+	if (max / step > 5)
+		step *= 2.5;
+	if (max / step > 5)
+		step *= 2;
+	return step;
+}
+
+static void
+chart_label(char *dst, size_t len, enum chart_axis axis, double v)
+{
+	switch (axis) {
+	case CHART_LATENCY:
+		report_fmt_us(dst, len, v);
+		break;
+	case CHART_SECONDS:
+		snprintf(dst, len, "%.0fs", v);
+		break;
+	default:
+		snprintf(dst, len, "%.0f", v);
+		break;
+	}
+}
+
+/*
+ * Draws one chart: n points at x[i] (in the x axis' units) for each
+ * series; lines, or bars one unit wide.
+ */
+static void
+chart_draw(struct buf *b, const char *title, enum chart_axis xaxis,
+    enum chart_axis yaxis, size_t n, const double *x,
+    const struct chart_series *s, size_t ns)
+{
+	static const char	*pct[] = { "0%", "90%", "99%", "99.9%",
+	    "99.99%" };
+	const double		 pw = CHART_W - CHART_L - CHART_R;
+	const double		 ph = CHART_H - CHART_T - CHART_B;
+	double			 xmin = 0, xmax = 1, ymax = 0, step, v, px, py;
+	double			 bw;
+	char			 tmp[32];
+	size_t			 i, k;
+	int			 pen;
+
+	for (i = 0; i < n; i++) {
+		if (x[i] + 1 > xmax && xaxis == CHART_SECONDS)
+			xmax = x[i] + 1;
+		for (k = 0; k < ns; k++)
+			if (!isnan(s[k].y[i]) && s[k].y[i] > ymax)
+				ymax = s[k].y[i];
+	}
+	if (xaxis == CHART_PERCENTILE)
+		xmax = 4;
+	step = chart_step(ymax);
+	ymax = step * ceil(ymax / step);
+	if (ymax <= 0)
+		ymax = step;
+#define PX(v)	(CHART_L + ((v) - xmin) / (xmax - xmin) * pw)
+#define PY(v)	(CHART_T + ph - (v) / ymax * ph)
+
+	buf_printf(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" "
+	    "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">"
+	    "<title>", CHART_W, CHART_H, CHART_W, CHART_H);
+	report_xml_escape(b, title);
+	buf_printf(b, "</title><rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
+	    "fill=\"#fff\"/><text x=\"%d\" y=\"18\" class=\"t\">", CHART_W,
+	    CHART_H, CHART_L);
+	report_xml_escape(b, title);
+	buf_append_str(b, "</text>");
+
+	/* Horizontal grid and y labels. */
+	for (v = 0; v <= ymax * 1.0001; v += step) {
+		py = PY(v);
+		chart_label(tmp, sizeof tmp, yaxis, v);
+		buf_printf(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" "
+		    "y2=\"%.1f\" class=\"g\"/><text x=\"%d\" y=\"%.1f\" "
+		    "class=\"yl\">%s</text>", CHART_L, py, CHART_L + pw, py,
+		    CHART_L - 6, py + 4, tmp);
+	}
+	/* X labels. */
+	if (xaxis == CHART_PERCENTILE) {
+		for (i = 0; i <= 4; i++)
+			buf_printf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
+			    "y2=\"%.1f\" class=\"g\"/><text x=\"%.1f\" "
+			    "y=\"%.1f\" class=\"xl\">%s</text>",
+			    PX((double)i), CHART_T, PX((double)i), CHART_T + ph,
+			    PX((double)i), CHART_T + ph + 16, pct[i]);
+	} else {
+		step = chart_step(xmax);
+		for (v = 0; v <= xmax * 1.0001; v += step) {
+			chart_label(tmp, sizeof tmp, CHART_SECONDS, v);
+			buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" class=\"xl\">"
+			    "%s</text>", PX(v), CHART_T + ph + 16, tmp);
+		}
+	}
+	buf_printf(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+	    "class=\"ax\"/><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\" "
+	    "class=\"ax\"/>", CHART_L, CHART_T + ph, CHART_L + pw,
+	    CHART_T + ph, CHART_L, CHART_T, CHART_L, CHART_T + ph);
+
+	/* The series. */
+	bw = pw / (xmax - xmin);
+	for (k = 0; k < ns; k++) {
+		if (s[k].bars) {
+			for (i = 0; i < n; i++) {
+				if (isnan(s[k].y[i]) || s[k].y[i] <= 0)
+					continue;
+				py = PY(s[k].y[i]);
+				buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" "
+				    "width=\"%.1f\" height=\"%.1f\" "
+				    "fill=\"%s\"/>", PX(x[i]) + bw * 0.1, py,
+				    bw * 0.8 > 0.5 ? bw * 0.8 : 0.5,
+				    CHART_T + ph - py, s[k].color);
+			}
+			continue;
+		}
+		buf_printf(b, "<path fill=\"none\" stroke=\"%s\" "
+		    "stroke-width=\"1.8\" d=\"", s[k].color);
+		pen = 0;
+		for (i = 0; i < n; i++) {
+			if (isnan(s[k].y[i])) {
+				pen = 0;
+				continue;
+			}
+			px = PX(x[i] + (xaxis == CHART_SECONDS ? 0.5 : 0));
+			py = PY(s[k].y[i]);
+			buf_printf(b, "%s%.1f %.1f ", pen ? "L" : "M", px, py);
+			pen = 1;
+		}
+		buf_append_str(b, "\"/>");
+		/* Dots, so a single second still shows. */
+		if (xaxis == CHART_SECONDS && n <= 120) {
+			for (i = 0; i < n; i++)
+				if (!isnan(s[k].y[i]))
+					buf_printf(b, "<circle cx=\"%.1f\" "
+					    "cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>",
+					    PX(x[i] + 0.5), PY(s[k].y[i]),
+					    s[k].color);
+		}
+	}
+	/* Legend. */
+	px = CHART_W - CHART_R;
+	for (k = ns; k-- > 0;) {
+		px -= 8 * (double)strlen(s[k].label) + 26;
+		buf_printf(b, "<rect x=\"%.1f\" y=\"9\" width=\"12\" "
+		    "height=\"10\" fill=\"%s\"/><text x=\"%.1f\" y=\"18\" "
+		    "class=\"lg\">", px, s[k].color, px + 16);
+		report_xml_escape(b, s[k].label);
+		buf_append_str(b, "</text>");
+	}
+	buf_append_str(b, "</svg></figure>\n");
+#undef PX
+#undef PY
+}
+
+static const char *
+chart_status_color(int status)
+{
+	if (status >= 500)
+		return "#d62728";
+	if (status >= 400)
+		return "#ff7f0e";
+	if (status >= 300)
+		return "#1f77b4";
+	if (status >= 200)
+		return "#2ca02c";
+	return "#7f7f7f";
+}
+
+/* Horizontal bars: one per status and per transport error kind. */
+static void
+chart_status(struct buf *b, const struct report_endpoint *tot)
+{
+	uint64_t	max = 1;
+	size_t		i, n = tot->nstatus, row = 0;
+	double		w, y;
+	int		h;
+	char		label[32];
+
+	for (i = 0; i < REPORT_NERRORS; i++)
+		if (tot->errors[i] > 0)
+			n++;
+	for (i = 0; i < tot->nstatus; i++)
+		if (tot->status[i].count > max)
+			max = tot->status[i].count;
+	for (i = 0; i < REPORT_NERRORS; i++)
+		if (tot->errors[i] > max)
+			max = tot->errors[i];
+	h = CHART_T + 10 + (int)(n == 0 ? 1 : n) * 26;
+	if (h < CHART_H)
+		h = CHART_H;
+	buf_printf(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" "
+	    "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">"
+	    "<title>Status mix</title><rect x=\"0\" y=\"0\" width=\"%d\" "
+	    "height=\"%d\" fill=\"#fff\"/><text x=\"%d\" y=\"18\" "
+	    "class=\"t\">Status mix</text>", CHART_W, h, CHART_W, h, CHART_W,
+	    h, CHART_L);
+	if (n == 0)
+		buf_printf(b, "<text x=\"%d\" y=\"%d\" class=\"lg\">no "
+		    "responses</text>", CHART_L, CHART_T + 24);
+	for (i = 0; i < tot->nstatus + REPORT_NERRORS; i++) {
+		uint64_t	 c;
+		const char	*color;
+
+		if (i < tot->nstatus) {
+			c = tot->status[i].count;
+			snprintf(label, sizeof label, "%d",
+			    tot->status[i].status);
+			color = chart_status_color(tot->status[i].status);
+		} else {
+			c = tot->errors[i - tot->nstatus];
+			if (c == 0)
+				continue;
+			snprintf(label, sizeof label, "%s",
+			    report_error_names[i - tot->nstatus]);
+			color = "#444";
+		}
+		y = CHART_T + 10 + (double)row++ * 26;
+		w = (double)c / (double)max * (CHART_W - CHART_L - 140);
+		buf_printf(b, "<text x=\"%d\" y=\"%.1f\" class=\"yl\">%s</text>"
+		    "<rect x=\"%d\" y=\"%.1f\" width=\"%.1f\" height=\"18\" "
+		    "fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" class=\"lg\">%"
+		    PRIu64 " (%.1f%%)</text>", CHART_L - 6, y + 13, label,
+		    CHART_L, y, w < 1 ? 1 : w, color, CHART_L + w + 6, y + 13,
+		    c, 100.0 * (double)c / (double)(tot->count ? tot->count : 1));
+	}
+	buf_append_str(b, "</svg></figure>\n");
+}
+
+static void
+html_td(struct buf *b, const char *s, int num)
+{
+	buf_append_str(b, num ? "<td class=\"n\">" : "<td>");
+	report_xml_escape(b, s);
+	buf_append_str(b, "</td>");
+}
+
+static void
+html_row(struct buf *b, const struct report *r,
+    const struct report_endpoint *ep, int total)
+{
+	static const double	 ps[] = { 50, 90, 95, 99, 99.9 };
+	struct buf		 t;
+	char			 tmp[64];
+	size_t			 i;
+
+	buf_init(&t);
+	buf_append_str(b, total ? "<tr class=\"tot\">" : "<tr>");
+	buf_printf(&t, "%s %s", ep->method, ep->path);
+	html_td(b, total ? "total" : t.data, 0);
+	snprintf(tmp, sizeof tmp, "%" PRIu64, ep->count);
+	html_td(b, tmp, 1);
+	snprintf(tmp, sizeof tmp, "%.1f", report_throughput(r, ep));
+	html_td(b, tmp, 1);
+	for (i = 0; i < sizeof ps / sizeof ps[0]; i++)
+		html_td(b, ep->hist.total == 0 ? "-" : report_fmt_us(tmp,
+		    sizeof tmp, (double)hist_percentile(&ep->hist, ps[i])), 1);
+	html_td(b, ep->hist.total == 0 ? "-" : report_fmt_us(tmp, sizeof tmp,
+	    (double)ep->hist.max_us), 1);
+	snprintf(tmp, sizeof tmp, "%.2f%%", 100 * report_error_rate(ep));
+	html_td(b, tmp, 1);
+	buf_reset(&t);
+	report_fmt_mix(&t, ep);
+	html_td(b, t.data, 0);
+	if (ep->compared == 0)
+		snprintf(tmp, sizeof tmp, "-");
+	else
+		snprintf(tmp, sizeof tmp, "%" PRIu64 " / %" PRIu64,
+		    ep->regressions, ep->compared);
+	buf_append_str(b, ep->regressions > 0 ? "<td class=\"n bad\">" :
+	    "<td class=\"n\">");
+	report_xml_escape(b, tmp);
+	buf_append_str(b, "</td></tr>\n");
+	buf_free(&t);
+}
+
+static const char report_css[] =
+    "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;"
+    "margin:24px;color:#222;background:#f6f7f9}"
+    "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}"
+    ".meta{color:#555;margin:0 0 12px}"
+    ".verdict{display:inline-block;padding:4px 12px;border-radius:4px;"
+    "font-weight:600;color:#fff}.pass{background:#2ca02c}"
+    ".fail{background:#d62728}"
+    ".cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}"
+    ".card{background:#fff;border:1px solid #ddd;border-radius:6px;"
+    "padding:8px 14px;min-width:110px}.card b{display:block;font-size:20px}"
+    ".card span{color:#666;font-size:12px}"
+    ".charts{display:flex;flex-wrap:wrap;gap:12px}"
+    "figure{margin:0;background:#fff;border:1px solid #ddd;"
+    "border-radius:6px}svg{display:block;max-width:100%;height:auto}"
+    "svg text{font:11px system-ui,sans-serif;fill:#444}"
+    "svg .t{font-size:13px;font-weight:600;fill:#222}"
+    "svg .yl{text-anchor:end}svg .xl{text-anchor:middle}"
+    "svg .g{stroke:#e5e5e5;stroke-width:1}svg .ax{stroke:#888}"
+    "table{border-collapse:collapse;background:#fff;margin:4px 0}"
+    "th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;"
+    "vertical-align:top}th{background:#eef0f3}td.n{text-align:right;"
+    "font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "tr.tot td{font-weight:600;background:#fafafa}"
+    ".bad{color:#d62728;font-weight:600}.ok{color:#2ca02c;font-weight:600}"
+    "pre{margin:0;white-space:pre-wrap;word-break:break-all;"
+    "font:12px ui-monospace,monospace}";
+
+static void
+html_card(struct buf *b, const char *value, const char *label)
+{
+	buf_append_str(b, "<div class=\"card\"><b>");
+	report_xml_escape(b, value);
+	buf_append_str(b, "</b><span>");
+	report_xml_escape(b, label);
+	buf_append_str(b, "</span></div>");
+}
+
+static void
+html_charts(struct buf *b, const struct report *r,
+    const struct report_endpoint *tot)
+{
+	struct chart_series	 s[2];
+	double			*x, *y1, *y2;
+	size_t			 i, n = r->nticks, np = 201;
+	const struct report_tick *t;
+
+	buf_append_str(b, "<div class=\"charts\">\n");
+	x = xcalloc(n > np ? n : np, sizeof *x);
+	y1 = xcalloc(n > np ? n : np, sizeof *y1);
+	y2 = xcalloc(n > np ? n : np, sizeof *y2);
+
+	for (i = 0; i < n; i++) {
+		t = &r->ticks[i];
+		x[i] = (double)i;
+		y1[i] = t->count ? t->sum_us / (double)t->count : NAN;
+		y2[i] = t->count ? (double)t->max_us : NAN;
+	}
+	s[0] = (struct chart_series){ "max", "#d62728", y2, 0 };
+	s[1] = (struct chart_series){ "mean", "#1f77b4", y1, 0 };
+	chart_draw(b, "Latency over time", CHART_SECONDS, CHART_LATENCY, n,
+	    x, s, 2);
+
+	for (i = 0; i < np; i++) {
+		x[i] = 4.0 * (double)i / (double)(np - 1);
+		y1[i] = tot->hist.total == 0 ? NAN : (double)hist_percentile(
+		    &tot->hist, 100.0 * (1 - pow(10, -x[i])));
+	}
+	s[0] = (struct chart_series){ "latency", "#9467bd", y1, 0 };
+	chart_draw(b, "Latency by percentile", CHART_PERCENTILE,
+	    CHART_LATENCY, np, x, s, 1);
+
+	for (i = 0; i < n; i++) {
+		x[i] = (double)i;
+		y1[i] = (double)r->ticks[i].count;
+		y2[i] = (double)r->ticks[i].errors;
+	}
+	s[0] = (struct chart_series){ "requests", "#1f77b4", y1, 1 };
+	s[1] = (struct chart_series){ "errors", "#d62728", y2, 1 };
+	chart_draw(b, "Throughput (per second)", CHART_SECONDS, CHART_RATE, n,
+	    x, s, 2);
+
+	chart_status(b, tot);
+	buf_append_str(b, "</div>\n");
+	free(x);
+	free(y1);
+	free(y2);
+}
+
+int
+report_write_html(const struct report *r, const char *path, char **cause)
+{
+	struct report_endpoint		 tot;
+	const struct report_endpoint	*ep;
+	const struct report_assertion	*a;
+	const struct report_diff	*d;
+	struct buf			 b;
+	char				 tmp[64], when[64];
+	struct tm			 tm;
+	time_t				 secs;
+	size_t				 i, j, failed = 0;
+	int				 rc;
+
+	for (i = 0; i < r->nassertions; i++)
+		if (!r->assertions[i].passed)
+			failed++;
+	report_totals(r, &tot);
+	buf_init(&b);
+	buf_append_str(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+	    "content=\"width=device-width,initial-scale=1\">"
+	    "<link rel=\"icon\" href=\"data:,\"><title>decoy report: ");
+	report_xml_escape(&b, r->name);
+	buf_printf(&b, "</title><style>%s</style></head><body>\n<h1>",
+	    report_css);
+	report_xml_escape(&b, r->name);
+	buf_append_str(&b, "</h1>\n<p class=\"meta\">");
+	report_xml_escape(&b, *r->target != '\0' ? r->target : "-");
+	secs = (time_t)(r->start_us / 1000000);
+	if (r->start_us > 0 && gmtime_r(&secs, &tm) != NULL &&
+	    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm) > 0)
+		buf_printf(&b, " &middot; started %s", when);
+	buf_printf(&b, " &middot; %.1fs &middot; scheduled %" PRIu64
+	    ", late %" PRIu64 ", dropped %" PRIu64, (double)r->duration_us /
+	    1e6, r->scheduled, r->late, r->dropped);
+	if (r->shards > 1)
+		buf_printf(&b, " &middot; %u shards", r->shards);
+	buf_append_str(&b, "</p>\n");
+	if (r->nassertions > 0)
+		buf_printf(&b, "<div class=\"verdict %s\">%s: %zu of %zu "
+		    "assertions failed</div>\n", failed ? "fail" : "pass",
+		    failed ? "FAILED" : "PASSED", failed, r->nassertions);
+
+	buf_append_str(&b, "<div class=\"cards\">");
+	snprintf(tmp, sizeof tmp, "%" PRIu64, tot.count);
+	html_card(&b, tmp, "requests");
+	snprintf(tmp, sizeof tmp, "%.1f", report_throughput(r, &tot));
+	html_card(&b, tmp, "requests/s");
+	html_card(&b, report_fmt_us(tmp, sizeof tmp,
+	    (double)hist_percentile(&tot.hist, 50)), "p50");
+	html_card(&b, report_fmt_us(tmp, sizeof tmp,
+	    (double)hist_percentile(&tot.hist, 99)), "p99");
+	html_card(&b, report_fmt_us(tmp, sizeof tmp,
+	    (double)tot.hist.max_us), "max");
+	snprintf(tmp, sizeof tmp, "%.2f%%", 100 * report_error_rate(&tot));
+	html_card(&b, tmp, "error rate");
+	snprintf(tmp, sizeof tmp, "%" PRIu64 " / %" PRIu64, tot.regressions,
+	    tot.compared);
+	html_card(&b, tmp, "regressions / compared");
+	buf_append_str(&b, "</div>\n");
+
+	html_charts(&b, r, &tot);
+
+	buf_append_str(&b, "<h2>Endpoints</h2>\n<table><tr><th>endpoint</th>"
+	    "<th>count</th><th>req/s</th><th>p50</th><th>p90</th><th>p95</th>"
+	    "<th>p99</th><th>p99.9</th><th>max</th><th>errors</th>"
+	    "<th>status mix</th><th>regressions</th></tr>\n");
+	for (i = 0; i < r->nendpoints; i++)
+		html_row(&b, r, &r->endpoints[i], 0);
+	html_row(&b, r, &tot, 1);
+	buf_append_str(&b, "</table>\n");
+
+	if (r->nassertions > 0) {
+		buf_append_str(&b, "<h2>Assertions</h2>\n<table><tr><th>"
+		    "result</th><th>assertion</th><th>expected</th><th>actual"
+		    "</th></tr>\n");
+		for (i = 0; i < r->nassertions; i++) {
+			a = &r->assertions[i];
+			buf_printf(&b, "<tr><td class=\"%s\">%s</td>",
+			    a->passed ? "ok" : "bad", a->passed ? "PASS" :
+			    "FAIL");
+			html_td(&b, a->name, 0);
+			html_td(&b, a->expected, 0);
+			html_td(&b, a->actual, 0);
+			buf_append_str(&b, "</tr>\n");
+		}
+		buf_append_str(&b, "</table>\n");
+	}
+	if (r->nfaults > 0) {
+		buf_append_str(&b, "<h2>Faults injected</h2>\n<table><tr><th>"
+		    "rule</th><th>kind</th><th>count</th></tr>\n");
+		for (i = 0; i < r->nfaults; i++) {
+			buf_append_str(&b, "<tr>");
+			html_td(&b, r->faults[i].rule, 0);
+			html_td(&b, r->faults[i].kind, 0);
+			snprintf(tmp, sizeof tmp, "%" PRIu64,
+			    r->faults[i].count);
+			html_td(&b, tmp, 1);
+			buf_append_str(&b, "</tr>\n");
+		}
+		buf_append_str(&b, "</table>\n");
+	}
+	if (tot.regressions > 0) {
+		buf_append_str(&b, "<h2>First differences</h2>\n<table><tr>"
+		    "<th>endpoint</th><th>transaction</th><th>field</th>"
+		    "<th>expected</th><th>actual</th></tr>\n");
+		for (i = 0; i < r->nendpoints; i++) {
+			ep = &r->endpoints[i];
+			for (j = 0; j < ep->ndiffs; j++) {
+				d = &ep->diffs[j];
+				buf_append_str(&b, "<tr><td>");
+				report_xml_escape(&b, ep->method);
+				buf_append_byte(&b, ' ');
+				report_xml_escape(&b, ep->path);
+				buf_append_str(&b, "</td>");
+				html_td(&b, d->txn, 0);
+				html_td(&b, d->field, 0);
+				buf_append_str(&b, "<td><pre>");
+				report_xml_escape(&b, d->expected);
+				buf_append_str(&b, "</pre></td><td><pre>");
+				report_xml_escape(&b, d->actual);
+				buf_append_str(&b, "</pre></td></tr>\n");
+			}
+		}
+		buf_append_str(&b, "</table>\n");
+	}
+	buf_append_str(&b, "</body></html>\n");
+	report_endpoint_clear(&tot);
+	rc = report_write_file(path, b.data, b.len, cause);
+	buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,343 @@
+/*
+ * test-report.c -- the run report: recording, comparisons, totals and
+ * assertions; the JSON round trip; merging shard reports equals one report
+ * over the same answers; JUnit and HTML renderings.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "hist.h"
+#include "report.h"
+#include "unit.h"
+
+static char tmpdir[] = "/tmp/test-report.XXXXXX";
+
+static char *
+tmp_path(const char *name)
+{
+	static char	path[256];
+
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	return path;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f;
+	char	*s;
+	long	 n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	s = calloc(1, (size_t)n + 1);
+	if (fread(s, 1, (size_t)n, f) != (size_t)n)
+		n = 0;
+	fclose(f);
+	return s;
+}
+
+/* The i-th of a fixed set of answers, recorded into r. */
+static void
+record_one(struct report *r, unsigned i)
+{
+	static const char	*paths[] = { "/orders", "/orders/1", "/stock" };
+	struct report_endpoint	*ep;
+	int			 status = 200, error = -1;
+
+	ep = report_endpoint(r, i % 5 == 0 ? "POST" : "GET", paths[i % 3]);
+	if (i % 17 == 0)
+		status = 503;
+	else if (i % 23 == 0)
+		status = 404;
+	if (i % 41 == 0)
+		error = REPORT_ERR_RESET;
+	report_record(r, ep, error >= 0 ? 0 : status, error,
+	    1000 + (uint64_t)(i * 7919) % 200000, (uint64_t)i * 10000,
+	    i % 2 ? 20000 : 0);
+	if (i % 7 == 0)
+		report_compare(ep, "t-1", i % 14 == 0 ? "status" : NULL,
+		    "200", "503");
+}
+
+static void
+test_record(void)
+{
+	struct report		*r;
+	struct report_endpoint	*ep, tot;
+
+	r = report_create("checkout", "http://127.0.0.1:8080");
+	ep = report_endpoint(r, "GET", "/b");
+	report_record(r, ep, 200, -1, 1000, 0, 0);
+	report_record(r, ep, 503, -1, 3000, 500000, 0);
+	report_record(r, ep, 200, -1, 2000, 1200000, 0);
+	report_record(r, ep, 0, REPORT_ERR_TIMEOUT, 5000000, 6100000, 0);
+	ep = report_endpoint(r, "GET", "/a");
+	report_record(r, ep, 404, -1, 100, 100, 0);
+	ep = report_endpoint(r, "GET", "/b");	/* found again */
+
+	ASSERT_EQ(r->nendpoints, 2);
+	ASSERT_STR_EQ(r->endpoints[0].path, "/a");	/* sorted */
+	ASSERT_EQ(ep->count, 4);
+	ASSERT_EQ(ep->nstatus, 2);
+	ASSERT_EQ(ep->status[0].status, 200);
+	ASSERT_EQ(ep->status[0].count, 2);
+	ASSERT_EQ(ep->status[1].status, 503);
+	ASSERT_EQ(ep->errors[REPORT_ERR_TIMEOUT], 1);
+	ASSERT_EQ(ep->hist.total, 3);		/* errors have no latency */
+	ASSERT(fabs(report_error_rate(ep) - 0.5) < 1e-12);
+	ASSERT_EQ(r->nticks, 7);
+	ASSERT_EQ(r->ticks[0].count, 3);
+	ASSERT_EQ(r->ticks[0].errors, 1);
+	ASSERT_EQ(r->ticks[6].errors, 1);
+	ASSERT_EQ(r->ticks[3].count, 0);
+	ASSERT_EQ(r->ticks[6].max_us, 5000000);
+
+	r->duration_us = 2000000;
+	ASSERT(fabs(report_throughput(r, ep) - 1.5) < 1e-12);
+
+	report_compare(ep, "t-1", NULL, NULL, NULL);
+	report_compare(ep, "t-2", "status", "200", "503");
+	ASSERT_EQ(ep->compared, 2);
+	ASSERT_EQ(ep->regressions, 1);
+	ASSERT_EQ(ep->ndiffs, 1);
+	ASSERT_STR_EQ(ep->diffs[0].field, "status");
+
+	report_add_fault(r, "flaky", "status", 3);
+	report_add_fault(r, "slow", "latency", 1);
+	report_add_fault(r, "flaky", "status", 2);
+	ASSERT_EQ(r->nfaults, 2);
+	ASSERT_EQ(r->faults[0].count, 5);
+
+	ASSERT_EQ(report_passed(r), 1);
+	report_add_assertion(r, "latency.p95", "<= 250ms", "212ms", 1);
+	ASSERT_EQ(report_passed(r), 1);
+	report_add_assertion(r, "error_rate.max", "<= 1%", "40.00%", 0);
+	ASSERT_EQ(report_passed(r), 0);
+
+	report_totals(r, &tot);
+	ASSERT_EQ(tot.count, 5);
+	ASSERT_EQ(tot.hist.total, 4);
+	ASSERT_EQ(tot.nstatus, 3);
+	ASSERT(fabs(report_error_rate(&tot) - 0.4) < 1e-12);
+	report_endpoint_clear(&tot);
+	report_free(r);
+}
+
+static void
+test_json(void)
+{
+	struct report	*r, *r2;
+	struct buf	 a, b;
+	char		*cause = NULL;
+	unsigned	 i;
+	FILE		*f;
+
+	r = report_create("json \"quoted\"\n", "http://x/\xc3\xa9");
+	for (i = 0; i < 500; i++)
+		record_one(r, i);
+	r->start_us = 1700000000123456LL;
+	r->duration_us = 5000000;
+	r->scheduled = 510;
+	r->late = 3;
+	r->dropped = 10;
+	report_compare(&r->endpoints[0], "t\x01", "$.a", "\"x\"", "<y&>");
+	report_add_fault(r, "flaky", "reset", 4);
+	report_add_assertion(r, "latency.p95", "<= 250ms", "212ms", 1);
+
+	buf_init(&a);
+	buf_init(&b);
+	report_to_json(r, &a);
+	ASSERT_EQ(report_write_json(r, tmp_path("r.json"), &cause), 0);
+	r2 = report_read_json(tmp_path("r.json"), &cause);
+	ASSERT(r2 != NULL);
+	if (r2 == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		return;
+	}
+	report_to_json(r2, &b);
+	ASSERT_STR_EQ(b.data, a.data);
+	ASSERT(memcmp(&r->endpoints[1].hist, &r2->endpoints[1].hist,
+	    sizeof r->endpoints[1].hist) == 0);
+	ASSERT_EQ(r2->start_us, 1700000000123456LL);
+	ASSERT_STR_EQ(r2->name, "json \"quoted\"\n");
+	report_free(r2);
+
+	/* Bad files name themselves. */
+	f = fopen(tmp_path("bad.json"), "w");
+	fputs("{\"version\":1,\"name\":\"x\",\"endpoints\":[{\"method\":\"GET\","
+	    "\"path\":\"/\",\"count\":1,\"hist\":{\"total\":2,\"buckets\":"
+	    "[[1,1]]}}]}", f);
+	fclose(f);
+	ASSERT(report_read_json(tmp_path("bad.json"), &cause) == NULL);
+	ASSERT(cause != NULL && strstr(cause, "bad.json") != NULL &&
+	    strstr(cause, "GET /") != NULL);
+	free(cause);
+	f = fopen(tmp_path("bad2.json"), "w");
+	fputs("{\"version\":1,", f);
+	fclose(f);
+	ASSERT(report_read_json(tmp_path("bad2.json"), &cause) == NULL);
+	ASSERT(cause != NULL && strstr(cause, "not valid JSON") != NULL);
+	free(cause);
+	ASSERT(report_read_json(tmp_path("missing.json"), &cause) == NULL);
+	free(cause);
+
+	buf_free(&a);
+	buf_free(&b);
+	report_free(r);
+}
+
+static void
+test_merge(void)
+{
+	struct report		*one, *s1, *s2;
+	struct report_endpoint	 t1, t2;
+	unsigned		 i;
+	size_t			 k;
+	int			 p, same = 1;
+
+	one = report_create("run", "http://x");
+	s1 = report_create("run", "http://x");
+	s2 = report_create("run", "http://x");
+	for (i = 0; i < 3000; i++) {
+		record_one(one, i);
+		record_one(i % 2 ? s1 : s2, i);
+	}
+	one->duration_us = s1->duration_us = s2->duration_us = 30000000;
+	report_add_fault(s1, "flaky", "reset", 4);
+	report_add_fault(s2, "flaky", "reset", 6);
+	report_add_fault(s2, "slow", "latency", 1);
+	report_merge(s1, s2);
+
+	ASSERT_EQ(s1->shards, 2);
+	ASSERT_EQ(s1->nendpoints, one->nendpoints);
+	for (k = 0; k < one->nendpoints && k < s1->nendpoints; k++) {
+		ASSERT_STR_EQ(s1->endpoints[k].path, one->endpoints[k].path);
+		ASSERT_EQ(s1->endpoints[k].count, one->endpoints[k].count);
+		ASSERT_EQ(s1->endpoints[k].nstatus, one->endpoints[k].nstatus);
+		ASSERT_EQ(s1->endpoints[k].regressions,
+		    one->endpoints[k].regressions);
+		ASSERT(memcmp(s1->endpoints[k].hist.counts,
+		    one->endpoints[k].hist.counts,
+		    sizeof one->endpoints[k].hist.counts) == 0);
+	}
+	report_totals(one, &t1);
+	report_totals(s1, &t2);
+	ASSERT_EQ(t2.count, t1.count);
+	ASSERT_EQ(t2.compared, t1.compared);
+	ASSERT(t2.nstatus == t1.nstatus && memcmp(t1.status, t2.status,
+	    t1.nstatus * sizeof *t1.status) == 0);
+	ASSERT(memcmp(t1.errors, t2.errors, sizeof t1.errors) == 0);
+	for (p = 0; p <= 10000; p++)
+		if (hist_percentile(&t1.hist, p / 100.0) !=
+		    hist_percentile(&t2.hist, p / 100.0))
+			same = 0;
+	ASSERT(same);
+	ASSERT(fabs(report_error_rate(&t1) - report_error_rate(&t2)) < 1e-12);
+	ASSERT(fabs(report_throughput(one, &t1) -
+	    report_throughput(s1, &t2)) < 1e-9);
+	report_endpoint_clear(&t1);
+	report_endpoint_clear(&t2);
+	ASSERT_EQ(s1->nticks, one->nticks);
+	for (k = 0; k < one->nticks && k < s1->nticks; k++) {
+		ASSERT_EQ(s1->ticks[k].count, one->ticks[k].count);
+		ASSERT_EQ(s1->ticks[k].errors, one->ticks[k].errors);
+	}
+	ASSERT_EQ(s1->nfaults, 2);
+	ASSERT_EQ(s1->faults[0].count, 10);
+	/* Diffs concatenate up to the cap. */
+	ASSERT_EQ(s1->endpoints[0].ndiffs, REPORT_MAX_DIFFS);
+	report_free(one);
+	report_free(s1);
+	report_free(s2);
+}
+
+static void
+test_render(void)
+{
+	struct report	*r;
+	char		*cause = NULL, *s;
+	unsigned	 i;
+	FILE		*f;
+
+	r = report_create("chk <&>", "http://x");
+	for (i = 0; i < 300; i++)
+		record_one(r, i);
+	r->duration_us = 3000000;
+	report_add_assertion(r, "latency.p95", "<= 250ms", "212ms", 1);
+	report_add_assertion(r, "error_rate.max", "<= 1%", "7.3%", 0);
+	report_compare(&r->endpoints[0], "t-9", "$.total", "12",
+	    "<b>\"13\"</b>");
+
+	ASSERT_EQ(report_write_junit(r, tmp_path("j.xml"), &cause), 0);
+	s = slurp(tmp_path("j.xml"));
+	ASSERT(s != NULL && strstr(s, "<testsuite name=\"chk &lt;&amp;&gt;\"")
+	    != NULL);
+	ASSERT(s != NULL && strstr(s, "<testcase classname=\"decoy.assertions"
+	    "\" name=\"error_rate.max\">\n    <failure message=\""
+	    "error_rate.max: expected &lt;= 1%, actual 7.3%\"") != NULL);
+	ASSERT(s != NULL && strstr(s, "name=\"latency.p95\"/>") != NULL);
+	ASSERT(s != NULL && strstr(s, "&lt;b&gt;&quot;13&quot;") != NULL);
+	ASSERT(s != NULL && strstr(s, "<b>") == NULL);
+	free(s);
+
+	ASSERT_EQ(report_write_html(r, tmp_path("r.html"), &cause), 0);
+	s = slurp(tmp_path("r.html"));
+	ASSERT(s != NULL && strstr(s, "<svg") != NULL);
+	ASSERT(s != NULL && strstr(s, "<script") == NULL);
+	ASSERT(s != NULL && strstr(s, "http://x") != NULL);
+	ASSERT(s != NULL && strstr(s, "src=") == NULL);
+	ASSERT(s != NULL && strstr(s, "FAILED") != NULL);
+	ASSERT(s != NULL && strstr(s, "nan") == NULL);
+	free(s);
+
+	f = fopen(tmp_path("print.txt"), "w");
+	report_print(r, f);
+	fclose(f);
+	s = slurp(tmp_path("print.txt"));
+	ASSERT(s != NULL && strstr(s, "FAIL  error_rate.max") != NULL);
+	ASSERT(s != NULL && strstr(s, "ENDPOINT") != NULL);
+	free(s);
+
+	ASSERT_EQ(report_write_html(r, "/nonexistent/dir/x.html", &cause), -1);
+	ASSERT(cause != NULL && strstr(cause, "/nonexistent/dir") != NULL);
+	free(cause);
+	report_free(r);
+
+	/* An empty report renders too. */
+	r = report_create("empty", NULL);
+	ASSERT_EQ(report_write_html(r, tmp_path("e.html"), &cause), 0);
+	ASSERT_EQ(report_write_junit(r, tmp_path("e.xml"), &cause), 0);
+	s = slurp(tmp_path("e.html"));
+	ASSERT(s != NULL && strstr(s, "nan") == NULL && strstr(s, "inf") ==
+	    NULL);
+	free(s);
+	report_free(r);
+}
+
+int
+main(void)
+{
+	char	cmd[300];
+
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	test_record();
+	test_json();
+	test_merge();
+	test_render();
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	UNIT_DONE();
+}
