@@ -1,0 +1,138 @@
+/*
+ * test-gen.c -- unit tests for the generator's pure part: the JSON-aware
+ * body comparison gen_json_diff() (member order, exact number text,
+ * ignore paths, non-JSON input).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "gen.h"
+#include "unit.h"
+
+/* Runs gen_json_diff on two C strings; diffs (NUL-terminated) in *out. */
+static int
+diff(const char *a, const char *b, char *const *ignore, size_t nignore,
+    struct buf *out)
+{
+	buf_reset(out);
+	buf_reserve(out, 1);
+	out->data[0] = '\0';
+	return gen_json_diff(a, strlen(a), b, strlen(b), ignore, nignore, out,
+	    20);
+}
+
+static void
+test_equal(void)
+{
+	struct buf	out;
+
+	buf_init(&out);
+	ASSERT_EQ(diff("{\"a\":1,\"b\":[1,2,{\"c\":\"x\"}],\"d\":null}",
+	    " { \"d\" : null, \"b\" : [ 1 , 2 , { \"c\" : \"x\" } ], "
+	    "\"a\" : 1 } ", NULL, 0, &out), 0);
+	ASSERT_EQ(out.len, 0);
+	/* Escapes that decode to the same string are the same string. */
+	ASSERT_EQ(diff("{\"k\":\"A\\u0042\"}", "{\"k\":\"AB\"}", NULL, 0,
+	    &out), 0);
+	ASSERT_EQ(diff("[]", "[]", NULL, 0, &out), 0);
+	ASSERT_EQ(diff("\"s\"", "\"s\"", NULL, 0, &out), 0);
+	buf_free(&out);
+}
+
+static void
+test_changed(void)
+{
+	struct buf	out;
+
+	buf_init(&out);
+	ASSERT_EQ(diff("{\"id\":7,\"items\":[{\"sku\":\"a\",\"n\":1}]}",
+	    "{\"items\":[{\"n\":2,\"sku\":\"a\"}],\"id\":7}", NULL, 0, &out), 1);
+	ASSERT_STR_EQ(out.data, "$.items[0].n\t1\t2\n");
+
+	/* Missing and extra members, a longer array, a type change. */
+	ASSERT_EQ(diff("{\"a\":1,\"b\":[1]}", "{\"b\":[1,2],\"c\":true}",
+	    NULL, 0, &out), 3);
+	ASSERT_STR_EQ(out.data, "$.a\t1\t(absent)\n$.b[1]\t(absent)\t2\n"
+	    "$.c\t(absent)\ttrue\n");
+	ASSERT_EQ(diff("{\"a\":\"1\"}", "{\"a\":1}", NULL, 0, &out), 1);
+	ASSERT_STR_EQ(out.data, "$.a\t\"1\"\t1\n");
+
+	/* Numbers compare by their exact text: a double cannot tell 2^53+1
+	 * from 2^53, which is why recorded bodies never go through cJSON. */
+	ASSERT_EQ(diff("{\"n\":9007199254740993}",
+	    "{\"n\":9007199254740992}", NULL, 0, &out), 1);
+	ASSERT_STR_EQ(out.data, "$.n\t9007199254740993\t9007199254740992\n");
+	/* ... and 1.0 and 1 differ too (documented: no numeric
+	 * normalisation). */
+	ASSERT_EQ(diff("[1.0]", "[1]", NULL, 0, &out), 1);
+
+	/* max bounds the lines kept, not the count. */
+	buf_reset(&out);
+	ASSERT_EQ(gen_json_diff("[1,2,3]", 7, "[4,5,6]", 7, NULL, 0, &out, 1),
+	    3);
+	ASSERT_MEM_EQ(out.data, out.len, "$[0]\t1\t4\n");
+	buf_free(&out);
+}
+
+static void
+test_ignore(void)
+{
+	char		*exact[] = { "$.created_at" };
+	char		*star[] = { "$.items[*].id" };
+	char		*deep[] = { "$..id" };
+	char		*index[] = { "$.items[1]" };
+	const char	*a = "{\"created_at\":\"2026-01-01\",\"total\":3,"
+			    "\"items\":[{\"id\":1,\"n\":1},{\"id\":2,\"n\":2}],"
+			    "\"id\":\"o-1\"}";
+	const char	*b = "{\"created_at\":\"2026-11-26\",\"total\":3,"
+			    "\"items\":[{\"id\":8,\"n\":1},{\"id\":9,\"n\":3}],"
+			    "\"id\":\"o-1\"}";
+	struct buf	 out;
+
+	buf_init(&out);
+	ASSERT_EQ(diff(a, b, NULL, 0, &out), 4);
+	ASSERT_EQ(diff(a, b, exact, 1, &out), 3);
+	ASSERT_EQ(diff(a, b, star, 1, &out), 2);
+	ASSERT_STR_EQ(out.data, "$.created_at\t\"2026-01-01\"\t\"2026-11-26\"\n"
+	    "$.items[1].n\t2\t3\n");
+	ASSERT_EQ(diff(a, b, deep, 1, &out), 2);
+	ASSERT_EQ(diff(a, b, index, 1, &out), 2);
+	{
+		char *both[] = { "$.created_at", "$.items[*].id" };
+
+		ASSERT_EQ(diff(a, b, both, 2, &out), 1);
+		ASSERT_STR_EQ(out.data, "$.items[1].n\t2\t3\n");
+	}
+	/* An ignored member may be missing on one side. */
+	ASSERT_EQ(diff("{\"created_at\":1,\"x\":1}", "{\"x\":1}", exact, 1,
+	    &out), 0);
+	buf_free(&out);
+}
+
+static void
+test_not_json(void)
+{
+	struct buf	out;
+
+	buf_init(&out);
+	ASSERT_EQ(diff("not json", "{}", NULL, 0, &out), -1);
+	ASSERT_EQ(diff("{}", "<html>", NULL, 0, &out), -1);
+	ASSERT_EQ(diff("{\"a\":1", "{\"a\":1}", NULL, 0, &out), -1);
+	ASSERT_EQ(diff("{} {}", "{}", NULL, 0, &out), -1);
+	ASSERT_EQ(diff("", "", NULL, 0, &out), -1);
+	ASSERT_EQ(out.len, 0);
+	buf_free(&out);
+}
+
+int
+main(void)
+{
+	test_equal();
+	test_changed();
+	test_ignore();
+	test_not_json();
+	UNIT_DONE();
+}
