@@ -1294,9 +1294,10 @@ chart_draw(struct buf *b, const char *title, enum chart_axis xaxis,
 		for (i = 0; i <= 4; i++)
 			buf_printf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
 			    "y2=\"%.1f\" class=\"g\"/><text x=\"%.1f\" "
-			    "y=\"%.1f\" class=\"xl\">%s</text>",
+			    "y=\"%.1f\" class=\"xl\"%s>%s</text>",
 			    PX((double)i), CHART_T, PX((double)i), CHART_T + ph,
-			    PX((double)i), CHART_T + ph + 16, pct[i]);
+			    PX((double)i), CHART_T + ph + 16, i == 4 ?
+			    " text-anchor=\"end\"" : "", pct[i]);
 	} else {
 		step = chart_step(xmax);
 		for (v = 0; v <= xmax * 1.0001; v += step) {
