@@ -24,6 +24,10 @@
  * --trace FILE records both directions as a snapshot; --resolve NAME:ADDR
  * lets the dependency URLs carry real names (examples/shop/record.sh
  * uses it so that the snapshot tells inventory and payments apart).
+ *
+ * --plant-regression deliberately breaks GET /products/{sku}: the product
+ * "name" comes back upper-cased.  Tests use it to show that decoy's
+ * regression check (decoy run, decoy replay) catches a changed field.
  */
 #include "config.h"
 
@@ -48,6 +52,7 @@ struct orders_order {
 
 static struct shop_upstream	 orders_payments;
 static struct shop_upstream	 orders_inventory;
+static int			 orders_plant_regression;
 
 static pthread_mutex_t		 orders_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct orders_order	*orders_list;
@@ -183,7 +188,17 @@ orders_product(struct span sku, struct shop_res *res)
 	}
 	out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "sku", got);
-	cJSON_AddStringToObject(out, "name", name);
+	if (orders_plant_regression) {
+		char	*upper = xstrdup(name), *c;
+
+		for (c = upper; *c != '\0'; c++) {
+			if (*c >= 'a' && *c <= 'z')
+				*c = (char)(*c - 'a' + 'A');
+		}
+		cJSON_AddStringToObject(out, "name", upper);
+		free(upper);
+	} else
+		cJSON_AddStringToObject(out, "name", name);
 	cJSON_AddNumberToObject(out, "price", (double)price);
 	cJSON_AddBoolToObject(out, "in_stock", available > 0);
 	shop_res_json(res, 200, out);
@@ -407,8 +422,12 @@ orders_usage(int status)
 	    "--inventory URL\n"
 	    "              [--trace FILE] [--timeout MS] "
 	    "[--resolve NAME:ADDR]...\n"
+	    "              [--plant-regression]\n"
 	    "  URLs may also come from PAYMENTS_URL and INVENTORY_URL; "
-	    "flags win.\n");
+	    "flags win.\n"
+	    "  --plant-regression  upper-case the product \"name\" (a "
+	    "deliberate bug for\n"
+	    "                      testing regression checks)\n");
 	exit(status);
 }
 
@@ -423,6 +442,7 @@ main(int argc, char **argv)
 		{ "trace",	required_argument,	NULL, 't' },
 		{ "timeout",	required_argument,	NULL, 'T' },
 		{ "resolve",	required_argument,	NULL, 'r' },
+		{ "plant-regression", no_argument,	NULL, 'R' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -471,6 +491,9 @@ main(int argc, char **argv)
 				    cause);
 				exit(2);
 			}
+			break;
+		case 'R':
+			orders_plant_regression = 1;
 			break;
 		case 'h':
 			orders_usage(0);
