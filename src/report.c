@@ -1297,7 +1297,7 @@ chart_draw(struct buf *b, const char *title, enum chart_axis xaxis,
 			    "y=\"%.1f\" class=\"xl\"%s>%s</text>",
 			    PX((double)i), CHART_T, PX((double)i), CHART_T + ph,
 			    PX((double)i), CHART_T + ph + 16, i == 4 ?
-			    " text-anchor=\"end\"" : "", pct[i]);
+			    " style=\"text-anchor:end\"" : "", pct[i]);
 	} else {
 		step = chart_step(xmax);
 		for (v = 0; v <= xmax * 1.0001; v += step) {
