@@ -15,6 +15,7 @@ static const struct cmd_entry *const cli_commands[] = {
 	&cmd_split_entry,
 	&cmd_respond_entry,
 	&cmd_ctl_entry,
+	&cmd_report_entry,
 };
 #define CLI_NCOMMANDS	(sizeof cli_commands / sizeof cli_commands[0])
 

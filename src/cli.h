@@ -22,6 +22,7 @@ extern const struct cmd_entry cmd_inspect_entry;
 extern const struct cmd_entry cmd_split_entry;
 extern const struct cmd_entry cmd_respond_entry;
 extern const struct cmd_entry cmd_ctl_entry;
+extern const struct cmd_entry cmd_report_entry;
 
 /* Runs `decoy ARGS...`; returns the exit status. */
 int	cli_main(int argc, char **argv);

@@ -239,7 +239,7 @@ hist_json_double(struct json_parser *p, double *out)
 static int
 hist_json_buckets(struct json_parser *p, struct hist *h, uint64_t *sum)
 {
-	uint64_t	idx, count;
+	uint64_t	idx = 0, count = 0;
 	size_t		off, last = 0;
 	int		rc, first = 1;
 

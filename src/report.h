@@ -98,7 +98,9 @@ struct report {
 struct report	*report_create(const char *name, const char *target);
 void		 report_free(struct report *);
 
-/* The endpoint for method and path (created on first use). */
+/* The endpoint for method and path (created on first use).  The
+ * endpoints are one sorted array: a pointer stays valid only until the
+ * next endpoint is created (or a merge adds one). */
 struct report_endpoint *report_endpoint(struct report *, const char *method,
 		    const char *path);
 
