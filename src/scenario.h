@@ -32,6 +32,7 @@
  *	report: {json: out/report.json, junit: out/junit.xml,
  *	         html: out/report.html}
  *
+ * Without assert.regression nothing is compared with the recording.
  * Relative paths (snapshot, rules, reports) resolve against the scenario
  * file's directory; the command runs there.  `fuzz:` is recognised and
  * refused ("not supported yet").  Unknown keys, wrong types and bad values
