@@ -92,7 +92,7 @@ static volatile int	run_signal;
 /* One process decoy started. */
 struct run_child {
 	const char	*what;		/* "responder", "service" */
-	pid_t		 pid;		/* -1: none; leads its process group */
+	pid_t		 pid;		/* -1: none; leads its group */
 	char		*log;		/* its stdout and stderr */
 	int		 status;	/* once reaped */
 	int		 reaped;

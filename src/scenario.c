@@ -94,7 +94,7 @@ struct scenario_ctx {
 	struct buf		 errors;
 	int			 nerrors;
 	struct scenario		*sc;
-	int			 has_body;	/* regression body: given */
+	int			 has_body;	/* body: was given */
 	const yaml_node_t	*ignore_node;
 };
 
@@ -616,7 +616,7 @@ scenario_load_section(struct scenario_ctx *x, const yaml_node_t *m)
 			    "duration, connections, timeout)", key);
 	}
 	if (!has_pattern)
-		return;		/* replay by default; nothing to cross-check */
+		return;		/* replay: nothing to check */
 	switch (sc->pattern) {
 	case SCENARIO_REPLAY:
 		if (mult != NULL && clones != NULL && sc->multiplier != 1.0 &&
