@@ -631,7 +631,8 @@ reply_log(struct worker *w, const struct match_entry *e, uint64_t sig,
 			chaos_log_fault(cl, id, sig, occ, name, "status",
 			    params);
 		}
-		if (f->nheaders > 0)
+		/* A status brings its headers: one fault, not two. */
+		if (f->nheaders > 0 && f->status == 0)
 			chaos_log_fault(cl, id, sig, occ, name, "headers", NULL);
 		if (f->has_body && f->status == 0)
 			chaos_log_fault(cl, id, sig, occ, name, "body", NULL);
