@@ -14,8 +14,10 @@ static const struct cmd_entry *const cli_commands[] = {
 	&cmd_inspect_entry,
 	&cmd_split_entry,
 	&cmd_respond_entry,
-	&cmd_ctl_entry,
+	&cmd_replay_entry,
+	&cmd_run_entry,
 	&cmd_report_entry,
+	&cmd_ctl_entry,
 };
 #define CLI_NCOMMANDS	(sizeof cli_commands / sizeof cli_commands[0])
 
