@@ -940,19 +940,17 @@ gen_show_bytes(const char *p, size_t len)
 }
 
 /*
- * Records one difference.  report_compare() counts a comparison (and a
- * regression) per call, and a response counts once however many of its
- * fields differ: the second and later differences take their counts back.
+ * Records one difference; a response counts once (report_compare) however
+ * many of its fields differ, the others are kept as further differences.
  */
 static void
 gen_report_diff(struct report_endpoint *ep, const char *txn,
     const char *field, const char *expected, const char *actual, int *differ)
 {
-	report_compare(ep, txn, field, expected, actual);
-	if ((*differ)++ > 0) {
-		ep->compared--;
-		ep->regressions--;
-	}
+	if ((*differ)++ == 0)
+		report_compare(ep, txn, field, expected, actual);
+	else
+		report_diff(ep, txn, field, expected, actual);
 }
 
 static void

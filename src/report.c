@@ -222,6 +222,13 @@ report_compare(struct report_endpoint *ep, const char *txn,
 }
 
 void
+report_diff(struct report_endpoint *ep, const char *txn, const char *field,
+    const char *expected, const char *actual)
+{
+	report_diff_add(ep, txn, field, expected, actual);
+}
+
+void
 report_add_fault(struct report *r, const char *rule, const char *kind,
     uint64_t count)
 {

@@ -114,8 +114,12 @@ struct report_endpoint *report_endpoint(struct report *, const char *method,
 void	report_record(struct report *, struct report_endpoint *, int status,
 	    int error, uint64_t latency_us, uint64_t at_us,
 	    uint64_t interval_us);
-/* Counts a comparison; with field != NULL also a difference (copied). */
+/* Counts one compared response; with field != NULL it differed, and the
+ * difference is kept (copied). */
 void	report_compare(struct report_endpoint *, const char *txn,
+	    const char *field, const char *expected, const char *actual);
+/* Keeps a further difference of a response already counted. */
+void	report_diff(struct report_endpoint *, const char *txn,
 	    const char *field, const char *expected, const char *actual);
 void	report_add_fault(struct report *, const char *rule, const char *kind,
 	    uint64_t count);
