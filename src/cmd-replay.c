@@ -42,7 +42,7 @@ const struct cmd_entry cmd_replay_entry = {
 	    "  -c, --connections C       connection pool size / closed clients (64)\n"
 	    "      --closed              closed model: C clients, each waits for its answer\n"
 	    "      --loop                cycle the requests until stopped (or --duration)\n"
-	    "      --shard I/N           send only requests whose index %% N == I\n"
+	    "      --shard I/N           send only requests whose index % N == I\n"
 	    "      --timeout D           per request (default 10s)\n"
 	    "      --compare-headers H,H compare these response headers too\n"
 	    "      --body MODE           exact (default), json (ignore paths apply) or none\n"
