@@ -31,7 +31,10 @@ const struct cmd_entry cmd_replay_entry = {
 	.summary = "replay a snapshot's inbound requests against a service "
 	    "and compare",
 	.help =
-	    "  -t, --target URL          the service under test: http://HOST:PORT[/PREFIX]\n"
+	    "  -t, --target URL          the service under test: http[s]://HOST:PORT[/PREFIX]\n"
+	    "      --ca FILE             https: verify the server with the CAs in FILE\n"
+	    "                            (default: the system CAs)\n"
+	    "      --insecure            https: do not verify the server's certificate\n"
 	    "  -m, --multiplier N        replay N times faster than recorded (default 1)\n"
 	    "      --clones N            run N copies of every recorded session, each on\n"
 	    "                            its own connection (tags.session, else client)\n"
@@ -71,6 +74,8 @@ enum {
 	OPT_HTML,
 	OPT_JUNIT,
 	OPT_JSON,
+	OPT_CA,
+	OPT_INSECURE,
 };
 
 static const struct option cmd_replay_options[] = {
@@ -94,6 +99,8 @@ static const struct option cmd_replay_options[] = {
 	{ "html", required_argument, NULL, OPT_HTML },
 	{ "junit", required_argument, NULL, OPT_JUNIT },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -190,7 +197,7 @@ cmd_replay_exec(int argc, char **argv)
 	const struct cmd_entry	*e = &cmd_replay_entry;
 	struct gen_config	 cfg;
 	struct report		*rep = NULL;
-	struct sigaction	 sa, old_int, old_term;
+	struct sigaction	 sa, old_int, old_term, old_pipe;
 	struct buf		 b;
 	char			*cause = NULL, *report_file = NULL;
 	char			*html = NULL, *junit = NULL, *copy, *tok, *save;
@@ -334,6 +341,13 @@ cmd_replay_exec(int argc, char **argv)
 		case OPT_JSON:
 			json = 1;
 			break;
+		case OPT_CA:
+			free(cfg.ca_file);
+			cfg.ca_file = xstrdup(optarg);
+			break;
+		case OPT_INSECURE:
+			cfg.insecure = 1;
+			break;
 		case 'h':
 			cli_help(e);
 			rv = EXIT_OK;
@@ -386,6 +400,10 @@ cmd_replay_exec(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	/* A peer gone mid-write is a transport error, not the end of us
+	 * (SSL_write cannot pass MSG_NOSIGNAL). */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &old_pipe);
 	rep = report_create("replay", cfg.target);
 	if (gen_run(&cfg, rep, &cmd_replay_stop, &cause) == -1) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
@@ -420,6 +438,7 @@ cmd_replay_exec(int argc, char **argv)
 restore:
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
 out:
 	if (rep != NULL)
 		report_free(rep);

@@ -25,6 +25,14 @@
  * A connection that fails (refused, reset, closed early, timed out,
  * garbage) costs the request in flight one transport error, is closed,
  * and is connected again when next needed.
+ *
+ * https:// targets: one SSL_CTX per run, one SSL per connection over the
+ * same non-blocking socket.  The handshake is driven by the loop after
+ * the TCP connect; then SSL_write and SSL_read take the place of send and
+ * read on the same paths (a branch on c->ssl), a write that wants to read
+ * being retried on EPOLLIN and a read that wants to write on EPOLLOUT.  A
+ * failed handshake or verification is a connect error; its reason is
+ * logged once per run.
  */
 #include "config.h"
 
@@ -33,9 +41,11 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -45,10 +55,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "buf.h"
 #include "gen.h"
 #include "http.h"
 #include "json.h"
+#include "log.h"
 #include "loop.h"
 #include "report.h"
 #include "snap.h"
@@ -85,8 +100,14 @@ struct gen_send {
 enum gen_conn_state {
 	GEN_C_CLOSED,
 	GEN_C_CONNECTING,
+	GEN_C_HANDSHAKE,	/* TLS only */
 	GEN_C_OPEN,
 };
+
+/* What the last SSL_write or SSL_read of a connection waits for. */
+#define GEN_WANT_WR_IN	0x1	/* SSL_write wants to read */
+#define GEN_WANT_WR_OUT	0x2	/* SSL_write wants to write */
+#define GEN_WANT_RD_OUT	0x4	/* SSL_read wants to write */
 
 struct gen_conn {
 	TAILQ_ENTRY(gen_conn)	 entry;		/* idle list */
@@ -95,6 +116,9 @@ struct gen_conn {
 	struct loop_io		 io;
 	struct loop_timer	 timer;		/* request timeout */
 	int			 fd;
+	SSL			*ssl;		/* NULL: plain http */
+	int			 ssl_want;	/* GEN_WANT_* */
+	int			 ssl_dead;	/* fatal error: no shutdown */
 	enum gen_conn_state	 state;
 	int			 idle;
 	int			 busy;
@@ -134,6 +158,10 @@ struct gen {
 	struct sock_addr	 addr;
 	char			*host;		/* Host header value */
 	char			*prefix;	/* path prefix, "" if none */
+	SSL_CTX			*ssl_ctx;	/* NULL: http:// */
+	char			*tls_name;	/* host, no port nor brackets */
+	int			 tls_ip;	/* tls_name is an IP literal */
+	int			 tls_warned;
 
 	struct gen_txn		*txns;
 	size_t			 ntxns;
@@ -178,6 +206,7 @@ struct gen {
 static void	gen_conn_io(struct loop_io *, uint32_t);
 static void	gen_conn_timeout(struct loop_timer *);
 static void	gen_conn_finish(struct gen_conn *);
+static void	gen_conn_write_tls(struct gen_conn *);
 static void	gen_stream_next(struct gen_stream *);
 static void	gen_maybe_done(struct gen *);
 
@@ -643,23 +672,50 @@ gen_config_free(struct gen_config *cfg)
 	for (i = 0; i < cfg->nignore; i++)
 		free(cfg->ignore[i]);
 	free(cfg->ignore);
+	free(cfg->ca_file);
 	memset(cfg, 0, sizeof *cfg);
 }
 
-/* "http://host[:port][/prefix]"; the host is resolved here (start-up). */
+/* The host of "host", "host:port", "[v6]" or "[v6]:port", for SNI and the
+ * certificate check. */
+static char *
+gen_host_name(const char *hostport)
+{
+	const char	*end;
+
+	if (hostport[0] == '[') {
+		if ((end = strchr(hostport, ']')) == NULL)
+			return xstrdup(hostport + 1);
+		return xstrndup(hostport + 1, (size_t)(end - hostport - 1));
+	}
+	if ((end = strrchr(hostport, ':')) == NULL)
+		return xstrdup(hostport);
+	return xstrndup(hostport, (size_t)(end - hostport));
+}
+
+/* "http[s]://host[:port][/prefix]"; the host is resolved here (start-up). */
 static int
 gen_parse_target(struct gen *g, const char *url, char **cause)
 {
 	const char	*s, *slash;
 	char		*hostport, *addr;
 	size_t		 n;
+	int		 tls, port;
+	unsigned char	 ip[sizeof(struct in6_addr)];
 
-	if (strncmp(url, "http://", 7) != 0) {
-		*cause = xasprintf("target %s: expected http://HOST:PORT",
-		    url);
+	if (strncmp(url, "http://", 7) == 0) {
+		tls = 0;
+		s = url + 7;
+		port = 80;
+	} else if (strncmp(url, "https://", 8) == 0) {
+		tls = 1;
+		s = url + 8;
+		port = 443;
+	} else {
+		*cause = xasprintf("target %s: expected http://HOST:PORT or "
+		    "https://HOST:PORT", url);
 		return -1;
 	}
-	s = url + 7;
 	slash = strchr(s, '/');
 	n = slash != NULL ? (size_t)(slash - s) : strlen(s);
 	if (n == 0) {
@@ -667,10 +723,11 @@ gen_parse_target(struct gen *g, const char *url, char **cause)
 		return -1;
 	}
 	hostport = xstrndup(s, n);
-	/* A port is needed by sock_parse_addr; 80 when not given. */
+	/* A port is needed by sock_parse_addr; the scheme's when not
+	 * given. */
 	if (strrchr(hostport, ':') == NULL ||
 	    (hostport[0] == '[' && hostport[n - 1] == ']'))
-		addr = xasprintf("%s:80", hostport);
+		addr = xasprintf("%s:%d", hostport, port);
 	else
 		addr = xstrdup(hostport);
 	if (sock_parse_addr(addr, &g->addr, cause) == -1) {
@@ -679,6 +736,11 @@ gen_parse_target(struct gen *g, const char *url, char **cause)
 		return -1;
 	}
 	free(addr);
+	if (tls) {
+		g->tls_name = gen_host_name(hostport);
+		g->tls_ip = inet_pton(AF_INET, g->tls_name, ip) == 1 ||
+		    inet_pton(AF_INET6, g->tls_name, ip) == 1;
+	}
 	g->host = hostport;
 	g->prefix = xstrdup(slash != NULL ? slash : "");
 	n = strlen(g->prefix);
@@ -1068,6 +1130,16 @@ gen_conn_reset_parse(struct gen_conn *c)
 static void
 gen_conn_close(struct gen_conn *c)
 {
+	if (c->ssl != NULL) {
+		/* Best effort: one non-blocking close_notify, no wait. */
+		if (c->state == GEN_C_OPEN && !c->ssl_dead)
+			SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		ERR_clear_error();
+		c->ssl = NULL;
+		c->ssl_want = 0;
+		c->ssl_dead = 0;
+	}
 	if (c->fd != -1) {
 		loop_io_del(c->g->loop, &c->io);
 		close(c->fd);
@@ -1113,6 +1185,10 @@ gen_conn_write(struct gen_conn *c)
 	struct gen_txn	*gt = &c->g->txns[c->cur.txn];
 	ssize_t		 n;
 
+	if (c->ssl != NULL) {
+		gen_conn_write_tls(c);
+		return;
+	}
 	while (c->woff < gt->req.len) {
 		n = send(c->fd, gt->req.data + c->woff, gt->req.len - c->woff,
 		    MSG_NOSIGNAL);
@@ -1322,6 +1398,268 @@ gen_conn_parse(struct gen_conn *c, int eof)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------- */
+/* TLS. */
+
+/* The run's SSL_CTX: TLS 1.2 at least, the server verified against
+ * cfg->ca_file or the system CAs unless cfg->insecure. */
+static int
+gen_tls_init(struct gen *g, char **cause)
+{
+	const struct gen_config	*cfg = g->cfg;
+	char			 e[256];
+
+	ERR_clear_error();
+	if ((g->ssl_ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(g->ssl_ctx, TLS1_2_VERSION) != 1)
+		goto fail;
+	SSL_CTX_set_mode(g->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* A close without close_notify is an EOF, as on plain connections:
+	 * the HTTP framing, not TLS, says whether a response is whole. */
+	SSL_CTX_set_options(g->ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (cfg->insecure) {
+		SSL_CTX_set_verify(g->ssl_ctx, SSL_VERIFY_NONE, NULL);
+		return 0;
+	}
+	SSL_CTX_set_verify(g->ssl_ctx, SSL_VERIFY_PEER, NULL);
+	if (cfg->ca_file != NULL) {
+		if (SSL_CTX_load_verify_locations(g->ssl_ctx, cfg->ca_file,
+		    NULL) != 1) {
+			ERR_error_string_n(ERR_get_error(), e, sizeof e);
+			*cause = xasprintf("CA file %s: %s", cfg->ca_file, e);
+			ERR_clear_error();
+			return -1;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(g->ssl_ctx) != 1)
+		goto fail;
+	return 0;
+
+fail:
+	ERR_error_string_n(ERR_get_error(), e, sizeof e);
+	*cause = xasprintf("TLS set-up: %s", e);
+	ERR_clear_error();
+	return -1;
+}
+
+/* Logs why a handshake failed, once per run (every connection of a run
+ * fails the same way, usually). */
+static void
+gen_tls_warn(struct gen_conn *c, int sslerr)
+{
+	struct gen	*g = c->g;
+	unsigned long	 e;
+	long		 vr;
+	char		 ebuf[256];
+	const char	*why;
+
+	if (g->tls_warned) {
+		ERR_clear_error();
+		return;
+	}
+	g->tls_warned = 1;
+	vr = c->ssl != NULL ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+	if (!g->cfg->insecure && vr != X509_V_OK) {
+		log_warn("%s: TLS handshake failed: certificate verify failed: "
+		    "%s", g->cfg->target, X509_verify_cert_error_string(vr));
+	} else if ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, ebuf, sizeof ebuf);
+		log_warn("%s: TLS handshake failed: %s", g->cfg->target, ebuf);
+	} else {
+		if (sslerr == SSL_ERROR_SYSCALL && errno != 0)
+			why = strerror(errno);
+		else
+			why = "connection closed by the server";
+		log_warn("%s: TLS handshake failed: %s", g->cfg->target, why);
+	}
+	ERR_clear_error();
+}
+
+/* Interest for a TLS connection: always readable, writable while an
+ * SSL_write or SSL_read waits for it. */
+static void
+gen_conn_tls_events(struct gen_conn *c)
+{
+	uint32_t	ev = EPOLLIN;
+
+	if (c->ssl_want & (GEN_WANT_WR_OUT | GEN_WANT_RD_OUT))
+		ev |= EPOLLOUT;
+	loop_io_mod(c->g->loop, &c->io, ev);
+}
+
+static void
+gen_conn_handshake(struct gen_conn *c)
+{
+	int	r, err;
+
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(c->ssl)) == 1) {
+		c->state = GEN_C_OPEN;
+		c->ssl_want = 0;
+		if (c->busy)
+			gen_conn_write(c);
+		else
+			gen_conn_tls_events(c);
+		return;
+	}
+	switch ((err = SSL_get_error(c->ssl, r))) {
+	case SSL_ERROR_WANT_READ:
+		loop_io_mod(c->g->loop, &c->io, EPOLLIN);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		loop_io_mod(c->g->loop, &c->io, EPOLLIN | EPOLLOUT);
+		return;
+	default:
+		c->ssl_dead = 1;
+		gen_tls_warn(c, err);
+		gen_conn_fail(c, REPORT_ERR_CONNECT);
+		return;
+	}
+}
+
+/* The TCP connection is up: starts the handshake. */
+static void
+gen_conn_tls_start(struct gen_conn *c)
+{
+	struct gen	*g = c->g;
+
+	ERR_clear_error();
+	if ((c->ssl = SSL_new(g->ssl_ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1)
+		goto fail;
+	SSL_set_connect_state(c->ssl);
+	if (!g->cfg->insecure) {
+		if (g->tls_ip) {
+			if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(
+			    c->ssl), g->tls_name) != 1)
+				goto fail;
+		} else if (SSL_set1_host(c->ssl, g->tls_name) != 1)
+			goto fail;
+	}
+	if (!g->tls_ip && SSL_set_tlsext_host_name(c->ssl, g->tls_name) != 1)
+		goto fail;
+	c->state = GEN_C_HANDSHAKE;
+	gen_conn_handshake(c);
+	return;
+
+fail:
+	c->ssl_dead = 1;
+	gen_tls_warn(c, SSL_ERROR_SSL);
+	gen_conn_fail(c, REPORT_ERR_CONNECT);
+}
+
+static void
+gen_conn_write_tls(struct gen_conn *c)
+{
+	struct gen_txn	*gt = &c->g->txns[c->cur.txn];
+	size_t		 len;
+	int		 n;
+
+	if (c->state != GEN_C_OPEN)
+		return;		/* written once the handshake is done */
+	c->ssl_want &= ~(GEN_WANT_WR_IN | GEN_WANT_WR_OUT);
+	while (c->woff < gt->req.len) {
+		len = gt->req.len - c->woff;
+		if (len > INT_MAX)
+			len = INT_MAX;
+		ERR_clear_error();
+		n = SSL_write(c->ssl, gt->req.data + c->woff, (int)len);
+		if (n > 0) {
+			c->woff += (size_t)n;
+			continue;
+		}
+		switch (SSL_get_error(c->ssl, n)) {
+		case SSL_ERROR_WANT_WRITE:
+			c->ssl_want |= GEN_WANT_WR_OUT;
+			gen_conn_tls_events(c);
+			return;
+		case SSL_ERROR_WANT_READ:
+			c->ssl_want |= GEN_WANT_WR_IN;
+			gen_conn_tls_events(c);
+			return;
+		default:
+			c->ssl_dead = 1;
+			gen_conn_fail(c, c->fresh ? REPORT_ERR_CONNECT :
+			    REPORT_ERR_RESET);
+			return;
+		}
+	}
+	gen_conn_tls_events(c);
+}
+
+/* Reads what TLS has for us; parses when application bytes or the end
+ * came (records with neither, such as session tickets, are not news to
+ * the parser, nor to an idle connection). */
+static void
+gen_conn_read_tls(struct gen_conn *c)
+{
+	size_t	space;
+	int	n, got = 0, eof = 0;
+
+	c->ssl_want &= ~GEN_WANT_RD_OUT;
+	for (;;) {
+		buf_reserve(&c->in, GEN_READ_CHUNK);
+		space = c->in.cap - c->in.len - 1;
+		if (space > INT_MAX)
+			space = INT_MAX;
+		ERR_clear_error();
+		n = SSL_read(c->ssl, c->in.data + c->in.len, (int)space);
+		if (n > 0) {
+			c->in.len += (size_t)n;
+			got = 1;
+			/* What is still in the socket wakes epoll again;
+			 * what TLS already holds would not. */
+			if (SSL_has_pending(c->ssl))
+				continue;
+			break;
+		}
+		switch (SSL_get_error(c->ssl, n)) {
+		case SSL_ERROR_WANT_READ:
+			break;
+		case SSL_ERROR_WANT_WRITE:
+			c->ssl_want |= GEN_WANT_RD_OUT;
+			break;
+		case SSL_ERROR_ZERO_RETURN:
+			eof = 1;
+			break;
+		default:
+			c->ssl_dead = 1;
+			if (!c->busy) {
+				gen_conn_close(c);
+				return;
+			}
+			gen_conn_fail(c, c->fresh && c->in.len == 0 ?
+			    REPORT_ERR_CONNECT : REPORT_ERR_RESET);
+			return;
+		}
+		break;
+	}
+	gen_conn_tls_events(c);
+	if (!got && !eof)
+		return;
+	c->in.data[c->in.len] = '\0';
+	gen_conn_parse(c, eof);
+}
+
+/* I/O on an open TLS connection: the write first (it may be waiting for
+ * readability), then the read (it may be waiting for writability). */
+static void
+gen_conn_io_tls(struct gen_conn *c, uint32_t events)
+{
+	struct gen_txn	*gt = &c->g->txns[c->cur.txn];
+
+	if (c->busy && c->woff < gt->req.len && ((events & EPOLLOUT) ||
+	    ((c->ssl_want & GEN_WANT_WR_IN) &&
+	    (events & (EPOLLIN | EPOLLERR | EPOLLHUP))))) {
+		gen_conn_write_tls(c);
+		if (c->fd == -1)
+			return;
+	}
+	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ||
+	    ((c->ssl_want & GEN_WANT_RD_OUT) && (events & EPOLLOUT)))
+		gen_conn_read_tls(c);
+}
+
 static void
 gen_conn_io(struct loop_io *io, uint32_t events)
 {
@@ -1340,10 +1678,21 @@ gen_conn_io(struct loop_io *io, uint32_t events)
 		}
 		c->state = GEN_C_OPEN;
 		c->g->any_connected = 1;
+		if (c->g->ssl_ctx != NULL) {
+			gen_conn_tls_start(c);
+			return;
+		}
 		if (c->busy)
 			gen_conn_write(c);
 		else
 			loop_io_mod(c->g->loop, &c->io, EPOLLIN);
+		return;
+	}
+	if (c->ssl != NULL) {
+		if (c->state == GEN_C_HANDSHAKE)
+			gen_conn_handshake(c);
+		else
+			gen_conn_io_tls(c, events);
 		return;
 	}
 	if ((events & EPOLLOUT) && c->busy) {
@@ -1779,6 +2128,9 @@ gen_free(struct gen *g)
 	free(g->queue);
 	free(g->host);
 	free(g->prefix);
+	free(g->tls_name);
+	if (g->ssl_ctx != NULL)
+		SSL_CTX_free(g->ssl_ctx);
 	if (g->loop != NULL)
 		loop_free(g->loop);
 }
@@ -1835,6 +2187,8 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 	if (gen_check_config(cfg, cause) == -1)
 		return -1;
 	if (gen_parse_target(&g, cfg->target, cause) == -1)
+		goto out;
+	if (g.tls_name != NULL && gen_tls_init(&g, cause) == -1)
 		goto out;
 	if (gen_load(&g, cause) == -1)
 		goto out;

@@ -49,7 +49,7 @@ enum gen_body_cmp {
 
 struct gen_config {
 	char			*snapshot;	/* its dir:in transactions */
-	char			*target;	/* http://host:port[/prefix] */
+	char			*target;	/* http[s]://host:port[/prefix] */
 	enum gen_pattern	 pattern;
 	double			 multiplier;	/* replay: time compression */
 	unsigned		 clones;	/* replay: copies of sessions */
@@ -71,17 +71,24 @@ struct gen_config {
 	size_t			 nignore;
 
 	int			 progress;	/* a progress line on stderr */
+
+	/* https:// targets: the server is verified against ca_file (NULL:
+	 * the system CAs) and the target's host, unless insecure. */
+	char			*ca_file;
+	int			 insecure;
 };
 
 /* Defaults: replay x1, 1 clone, 64 connections, 10 s timeout, status and
- * exact body compared, shard 0/1. */
+ * exact body compared, shard 0/1, TLS verified against the system CAs. */
 void	gen_config_init(struct gen_config *);
 void	gen_config_free(struct gen_config *);
 
 /*
  * Runs the load described by cfg and records into rep (created by the
  * caller).  Returns 0 when the run completed (whatever the service
- * answered), -1 with *cause for bad input (snapshot, target URL) or when
+ * answered; a TLS handshake or verification failure is a connect error
+ * of its request, its reason logged once), -1 with *cause for bad input
+ * (snapshot, target URL, CA file) or when
  * the target cannot be reached at all.  Stops early, cleanly, when
  * *stop becomes non-zero (a signal handler sets it).
  */
