@@ -36,6 +36,7 @@
 #include "log.h"
 #include "rule.h"
 #include "xmalloc.h"
+#include "yamldoc.h"
 
 /* Separates the malformer's stream from the firing draw's. */
 #define RULE_MALFORM_SALT	0x6d616c666f726d21ULL
@@ -193,10 +194,7 @@ rule_set_free(struct rule_set *set)
 /* --- the loader ------------------------------------------------------- */
 
 struct rule_load {
-	const char	*path;		/* labels errors */
-	yaml_document_t	*doc;
-	struct buf	*errors;
-	int		*nerrors;
+	struct yamldoc	 d;		/* errors of all files */
 	struct rule	**rules;	/* collected so far, all files */
 	size_t		 nrules;
 	size_t		 cap;
@@ -204,247 +202,8 @@ struct rule_load {
 	int		 has_seed;
 };
 
-static void rule_err(struct rule_load *, const yaml_node_t *, const char *,
-    ...) __attribute__((format(printf, 3, 4)));
-
-/*
- * Appends one error line.  Control characters quoted from the file become
- * '?' so that one error is always one line.
- */
-static void
-rule_err(struct rule_load *x, const yaml_node_t *n, const char *fmt, ...)
-{
-	va_list	ap;
-	size_t	i, start;
-
-	if ((*x->nerrors)++ > 0)
-		buf_append_byte(x->errors, '\n');
-	buf_printf(x->errors, "%s:%zu:%zu: ", x->path,
-	    n->start_mark.line + 1, n->start_mark.column + 1);
-	start = x->errors->len;
-	va_start(ap, fmt);
-	buf_vprintf(x->errors, fmt, ap);
-	va_end(ap);
-	for (i = start; i < x->errors->len; i++) {
-		if ((unsigned char)x->errors->data[i] < 0x20 ||
-		    x->errors->data[i] == 0x7f)
-			x->errors->data[i] = '?';
-	}
-}
-
-static yaml_node_t *
-rule_node(struct rule_load *x, int id)
-{
-	return yaml_document_get_node(x->doc, id);
-}
-
-static const char *
-rule_node_kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	default:
-		return "a value";
-	}
-}
-
-/* A plain ~, null or empty scalar. */
 static int
-rule_is_null(const yaml_node_t *n)
-{
-	const char	*s;
-
-	if (n->type != YAML_SCALAR_NODE ||
-	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return 0;
-	s = (const char *)n->data.scalar.value;
-	return *s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0;
-}
-
-static const char *
-rule_scalar(struct rule_load *x, const yaml_node_t *n, const char *what)
-{
-	if (n->type != YAML_SCALAR_NODE) {
-		rule_err(x, n, "%s: expected a single value, not %s", what,
-		    rule_node_kind(n));
-		return NULL;
-	}
-	return (const char *)n->data.scalar.value;
-}
-
-/*
- * Checks that n is a mapping whose keys are distinct scalars; reports
- * and returns -1 otherwise (a bad key is reported and the mapping still
- * walked: callers skip non-scalar keys).
- */
-static int
-rule_mapping(struct rule_load *x, const yaml_node_t *n, const char *what)
-{
-	yaml_node_pair_t	*p, *q;
-	yaml_node_t		*k, *k2;
-
-	if (n->type != YAML_MAPPING_NODE) {
-		rule_err(x, n, "%s: expected a mapping, not %s", what,
-		    rule_node_kind(n));
-		return -1;
-	}
-	/* Keys are checked pairwise: bound the work a hostile text costs. */
-	if (n->data.mapping.pairs.top - n->data.mapping.pairs.start >
-	    RULE_MAX_KEYS) {
-		rule_err(x, n, "%s: more than %d keys", what, RULE_MAX_KEYS);
-		return -1;
-	}
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-	    p++) {
-		k = rule_node(x, p->key);
-		if (k->type != YAML_SCALAR_NODE) {
-			rule_err(x, k, "%s: a key must be a single value, "
-			    "not %s", what, rule_node_kind(k));
-			continue;
-		}
-		for (q = n->data.mapping.pairs.start; q < p; q++) {
-			k2 = rule_node(x, q->key);
-			if (k2->type == YAML_SCALAR_NODE &&
-			    strcmp((char *)k->data.scalar.value,
-			    (char *)k2->data.scalar.value) == 0) {
-				rule_err(x, k, "%s: duplicate key \"%s\"",
-				    what, (char *)k->data.scalar.value);
-				break;
-			}
-		}
-	}
-	return 0;
-}
-
-/*
- * The key of pair p of a mapping checked by rule_mapping, or NULL when it
- * was reported there (not a scalar, or a repeat of an earlier key), so a
- * walker sees every key once.
- */
-static const char *
-rule_pair_key(struct rule_load *x, const yaml_node_t *map,
-    const yaml_node_pair_t *p)
-{
-	yaml_node_pair_t	*q;
-	yaml_node_t		*k, *k2;
-
-	k = rule_node(x, p->key);
-	if (k->type != YAML_SCALAR_NODE)
-		return NULL;
-	for (q = map->data.mapping.pairs.start; q < p; q++) {
-		k2 = rule_node(x, q->key);
-		if (k2->type == YAML_SCALAR_NODE &&
-		    strcmp((char *)k->data.scalar.value,
-		    (char *)k2->data.scalar.value) == 0)
-			return NULL;
-	}
-	return (const char *)k->data.scalar.value;
-}
-
-/* Walks the distinct scalar keys of a mapping checked by rule_mapping. */
-#define RULE_PAIRS(x, map, p, k, v, key)				\
-	for ((p) = (map)->data.mapping.pairs.start;			\
-	    (p) < (map)->data.mapping.pairs.top; (p)++)			\
-		if (((key) = rule_pair_key((x), (map), (p))) == NULL ||	\
-		    ((k) = rule_node((x), (p)->key)) == NULL ||		\
-		    ((v) = rule_node((x), (p)->value)) == NULL) {	\
-		} else
-
-static int
-rule_int(struct rule_load *x, const yaml_node_t *n, const char *what,
-    int64_t min, int64_t max, int64_t *out)
-{
-	const char	*s;
-	char		*end;
-	long long	 l;
-
-	if ((s = rule_scalar(x, n, what)) == NULL)
-		return -1;
-	errno = 0;
-	l = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0) {
-		rule_err(x, n, "%s: expected an integer, not \"%s\"", what, s);
-		return -1;
-	}
-	if (l < min) {
-		if (min == 0)
-			rule_err(x, n, "%s: must not be negative (%lld)",
-			    what, l);
-		else
-			rule_err(x, n, "%s: must be at least %" PRId64
-			    " (%lld)", what, min, l);
-		return -1;
-	}
-	if (l > max) {
-		rule_err(x, n, "%s: must be at most %" PRId64 " (%lld)", what,
-		    max, l);
-		return -1;
-	}
-	*out = l;
-	return 0;
-}
-
-static int
-rule_double(struct rule_load *x, const yaml_node_t *n, const char *what,
-    double *out)
-{
-	const char	*s;
-	char		*end;
-	double		 d;
-
-	if ((s = rule_scalar(x, n, what)) == NULL)
-		return -1;
-	errno = 0;
-	d = strtod(s, &end);
-	if (*s == '\0' || *end != '\0' || errno != 0 || !isfinite(d)) {
-		rule_err(x, n, "%s: expected a number, not \"%s\"", what, s);
-		return -1;
-	}
-	*out = d;
-	return 0;
-}
-
-static int
-rule_bool(struct rule_load *x, const yaml_node_t *n, const char *what,
-    int *out)
-{
-	const char	*s;
-
-	if ((s = rule_scalar(x, n, what)) == NULL)
-		return -1;
-	if (strcmp(s, "true") == 0)
-		*out = 1;
-	else if (strcmp(s, "false") == 0)
-		*out = 0;
-	else {
-		rule_err(x, n, "%s: expected true or false, not \"%s\"", what,
-		    s);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-rule_duration(struct rule_load *x, const yaml_node_t *n, const char *what,
-    uint64_t *ns)
-{
-	const char	*s;
-
-	if ((s = rule_scalar(x, n, what)) == NULL)
-		return -1;
-	if (units_parse_duration(s, ns) == -1) {
-		rule_err(x, n, "%s: bad duration \"%s\" (e.g. 250ms, 2s)",
-		    what, s);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-rule_regex(struct rule_load *x, const yaml_node_t *n, const char *what,
+rule_regex(struct yamldoc *x, const yaml_node_t *n, const char *what,
     uint32_t options, int exact, struct rule_re *re)
 {
 	PCRE2_UCHAR	 msg[256];
@@ -454,7 +213,7 @@ rule_regex(struct rule_load *x, const yaml_node_t *n, const char *what,
 	size_t		 len, i;
 	int		 errcode;
 
-	if ((s = rule_scalar(x, n, what)) == NULL)
+	if ((s = yamldoc_scalar(x, n, what)) == NULL)
 		return -1;
 	len = n->data.scalar.length;
 	/* A plain word (a method name) matches exactly, not anywhere. */
@@ -474,7 +233,7 @@ rule_regex(struct rule_load *x, const yaml_node_t *n, const char *what,
 	if (re->code == NULL) {
 		if (pcre2_get_error_message(errcode, msg, sizeof msg) < 0)
 			snprintf((char *)msg, sizeof msg, "unknown error");
-		rule_err(x, n, "%s: bad regex at offset %zu: %s", what,
+		yamldoc_err(x, n, "%s: bad regex at offset %zu: %s", what,
 		    (size_t)erroff, (char *)msg);
 		return -1;
 	}
@@ -485,7 +244,7 @@ rule_regex(struct rule_load *x, const yaml_node_t *n, const char *what,
 }
 
 static void
-rule_load_kvs(struct rule_load *x, const yaml_node_t *map, const char *what,
+rule_load_kvs(struct yamldoc *x, const yaml_node_t *map, const char *what,
     uint32_t options, struct rule_kv **out, size_t *nout)
 {
 	yaml_node_pair_t	*p;
@@ -494,13 +253,13 @@ rule_load_kvs(struct rule_load *x, const yaml_node_t *map, const char *what,
 	struct rule_kv		*kv;
 	char			*label;
 
-	if (rule_mapping(x, map, what) == -1)
+	if (yamldoc_mapping(x, map, what) == -1)
 		return;
 	*out = xcalloc((size_t)(map->data.mapping.pairs.top -
 	    map->data.mapping.pairs.start) + 1, sizeof **out);
-	RULE_PAIRS(x, map, p, k, v, key) {
+	YAMLDOC_PAIRS(x, map, p, k, v, key, NULL) {
 		if (*key == '\0') {
-			rule_err(x, k, "%s: empty name", what);
+			yamldoc_err(x, k, "%s: empty name", what);
 			continue;
 		}
 		label = xasprintf("%s: %s", what, key);
@@ -514,17 +273,17 @@ rule_load_kvs(struct rule_load *x, const yaml_node_t *map, const char *what,
 }
 
 static void
-rule_load_match(struct rule_load *x, const yaml_node_t *map, struct rule_body *b)
+rule_load_match(struct yamldoc *x, const yaml_node_t *map, struct rule_body *b)
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
 	const char		*key, *s;
 
-	if (rule_mapping(x, map, "match") == -1)
+	if (yamldoc_mapping(x, map, "match") == -1)
 		return;
-	RULE_PAIRS(x, map, p, k, v, key) {
+	YAMLDOC_PAIRS(x, map, p, k, v, key, NULL) {
 		if (strcmp(key, "dir") == 0) {
-			if ((s = rule_scalar(x, v, "dir")) == NULL)
+			if ((s = yamldoc_scalar(x, v, "dir")) == NULL)
 				continue;
 			b->has_dir = 1;
 			if (strcmp(s, "in") == 0)
@@ -532,8 +291,8 @@ rule_load_match(struct rule_load *x, const yaml_node_t *map, struct rule_body *b
 			else if (strcmp(s, "out") == 0)
 				b->dir = SNAP_DIR_OUT;
 			else
-				rule_err(x, v, "dir: expected in or out, not "
-				    "\"%s\"", s);
+				yamldoc_err(x, v, "dir: expected in or out, "
+				    "not \"%s\"", s);
 		} else if (strcmp(key, "host") == 0)
 			rule_regex(x, v, "host", PCRE2_CASELESS, 0, &b->host);
 		else if (strcmp(key, "method") == 0)
@@ -548,13 +307,13 @@ rule_load_match(struct rule_load *x, const yaml_node_t *map, struct rule_body *b
 			rule_load_kvs(x, v, "headers", 0, &b->headers,
 			    &b->nheaders);
 		else
-			rule_err(x, k, "match: unknown key \"%s\" (dir, host, "
-			    "method, path, query, headers, body)", key);
+			yamldoc_err(x, k, "match: unknown key \"%s\" (dir, "
+			    "host, method, path, query, headers, body)", key);
 	}
 }
 
 static void
-rule_load_when(struct rule_load *x, const yaml_node_t *map, struct rule_body *b)
+rule_load_when(struct yamldoc *x, const yaml_node_t *map, struct rule_body *b)
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v, *a, *z;
@@ -563,48 +322,48 @@ rule_load_when(struct rule_load *x, const yaml_node_t *map, struct rule_body *b)
 	double			 d;
 	uint64_t		 t[2];
 
-	if (rule_mapping(x, map, "when") == -1)
+	if (yamldoc_mapping(x, map, "when") == -1)
 		return;
-	RULE_PAIRS(x, map, p, k, v, key) {
+	YAMLDOC_PAIRS(x, map, p, k, v, key, NULL) {
 		if (strcmp(key, "probability") == 0) {
-			if (rule_double(x, v, key, &d) == -1)
+			if (yamldoc_double(x, v, key, &d) == -1)
 				continue;
 			if (d < 0 || d > 1) {
-				rule_err(x, v, "probability: must be between "
-				    "0 and 1 (%g)", d);
+				yamldoc_err(x, v, "probability: must be "
+				    "between 0 and 1 (%g)", d);
 				continue;
 			}
 			b->has_probability = 1;
 			b->probability = d;
 		} else if (strcmp(key, "after") == 0) {
-			if (rule_int(x, v, key, 0, INT64_MAX, &i) == 0)
+			if (yamldoc_int(x, v, key, 0, INT64_MAX, &i) == 0)
 				b->after = (uint64_t)i;
 		} else if (strcmp(key, "every") == 0) {
-			if (rule_int(x, v, key, 1, INT64_MAX, &i) == 0)
+			if (yamldoc_int(x, v, key, 1, INT64_MAX, &i) == 0)
 				b->every = (uint64_t)i;
 		} else if (strcmp(key, "limit") == 0) {
-			if (rule_int(x, v, key, 0, INT64_MAX, &i) == 0) {
+			if (yamldoc_int(x, v, key, 0, INT64_MAX, &i) == 0) {
 				b->has_limit = 1;
 				b->limit = (uint64_t)i;
 			}
 		} else if (strcmp(key, "burst") == 0) {
-			if (rule_int(x, v, key, 0, INT64_MAX, &i) == 0)
+			if (yamldoc_int(x, v, key, 0, INT64_MAX, &i) == 0)
 				b->burst = (uint64_t)i;
 		} else if (strcmp(key, "between") == 0) {
 			if (v->type != YAML_SEQUENCE_NODE ||
 			    v->data.sequence.items.top -
 			    v->data.sequence.items.start != 2) {
-				rule_err(x, v, "between: expected two "
+				yamldoc_err(x, v, "between: expected two "
 				    "durations [from, to]");
 				continue;
 			}
-			a = rule_node(x, v->data.sequence.items.start[0]);
-			z = rule_node(x, v->data.sequence.items.start[1]);
-			if (rule_duration(x, a, "between", &t[0]) == -1 ||
-			    rule_duration(x, z, "between", &t[1]) == -1)
+			a = yamldoc_node(x, v->data.sequence.items.start[0]);
+			z = yamldoc_node(x, v->data.sequence.items.start[1]);
+			if (yamldoc_duration(x, a, "between", &t[0]) == -1 ||
+			    yamldoc_duration(x, z, "between", &t[1]) == -1)
 				continue;
 			if (t[0] >= t[1]) {
-				rule_err(x, v, "between: the end must come "
+				yamldoc_err(x, v, "between: the end must come "
 				    "after the start");
 				continue;
 			}
@@ -612,14 +371,15 @@ rule_load_when(struct rule_load *x, const yaml_node_t *map, struct rule_body *b)
 			b->between[0] = t[0];
 			b->between[1] = t[1];
 		} else
-			rule_err(x, k, "when: unknown key \"%s\" (probability, "
-			    "after, every, limit, burst, between)", key);
+			yamldoc_err(x, k, "when: unknown key \"%s\" "
+			    "(probability, after, every, limit, burst, "
+			    "between)", key);
 	}
 }
 
 /* Fills in the parameters of one latency distribution. */
 static void
-rule_load_dist(struct rule_load *x, const char *dist, const yaml_node_t *k,
+rule_load_dist(struct yamldoc *x, const char *dist, const yaml_node_t *k,
     const yaml_node_t *v, struct fault_latency *l)
 {
 	yaml_node_pair_t	*p;
@@ -631,7 +391,7 @@ rule_load_dist(struct rule_load *x, const char *dist, const yaml_node_t *k,
 	int			 have = 0, bad = 0;
 
 	if (strcmp(dist, "fixed") == 0) {
-		if (rule_duration(x, v, "latency: fixed", &t[0]) == 0) {
+		if (yamldoc_duration(x, v, "latency: fixed", &t[0]) == 0) {
 			l->kind = FAULT_LAT_FIXED;
 			l->a = (double)t[0];
 		}
@@ -639,81 +399,81 @@ rule_load_dist(struct rule_load *x, const char *dist, const yaml_node_t *k,
 		if (v->type != YAML_SEQUENCE_NODE ||
 		    v->data.sequence.items.top -
 		    v->data.sequence.items.start != 2) {
-			rule_err(x, v, "latency: uniform: expected two "
+			yamldoc_err(x, v, "latency: uniform: expected two "
 			    "durations [min, max]");
 			return;
 		}
-		a = rule_node(x, v->data.sequence.items.start[0]);
-		z = rule_node(x, v->data.sequence.items.start[1]);
-		if (rule_duration(x, a, "latency: uniform", &t[0]) == -1 ||
-		    rule_duration(x, z, "latency: uniform", &t[1]) == -1)
+		a = yamldoc_node(x, v->data.sequence.items.start[0]);
+		z = yamldoc_node(x, v->data.sequence.items.start[1]);
+		if (yamldoc_duration(x, a, "latency: uniform", &t[0]) == -1 ||
+		    yamldoc_duration(x, z, "latency: uniform", &t[1]) == -1)
 			return;
 		if (t[0] > t[1]) {
-			rule_err(x, v, "latency: uniform: min is larger than "
-			    "max");
+			yamldoc_err(x, v, "latency: uniform: min is larger "
+			    "than max");
 			return;
 		}
 		l->kind = FAULT_LAT_UNIFORM;
 		l->a = (double)t[0];
 		l->b = (double)t[1];
 	} else if (strcmp(dist, "recorded") == 0) {
-		if (rule_double(x, v, "latency: recorded", &d) == -1)
+		if (yamldoc_double(x, v, "latency: recorded", &d) == -1)
 			return;
 		if (d <= 0) {
-			rule_err(x, v, "latency: recorded: the scale must be "
-			    "greater than 0 (%g)", d);
+			yamldoc_err(x, v, "latency: recorded: the scale must "
+			    "be greater than 0 (%g)", d);
 			return;
 		}
 		l->kind = FAULT_LAT_RECORDED;
 		l->a = d;
 	} else if (strcmp(dist, "empirical") == 0) {
-		if (!rule_is_null(v) && (v->type != YAML_MAPPING_NODE ||
+		if (!yamldoc_is_null(v) && (v->type != YAML_MAPPING_NODE ||
 		    v->data.mapping.pairs.top !=
 		    v->data.mapping.pairs.start)) {
-			rule_err(x, v, "latency: empirical: takes no "
+			yamldoc_err(x, v, "latency: empirical: takes no "
 			    "parameters");
 			return;
 		}
 		l->kind = FAULT_LAT_EMPIRICAL;
 	} else if (strcmp(dist, "normal") == 0 ||
 	    strcmp(dist, "lognormal") == 0 || strcmp(dist, "pareto") == 0) {
-		if (rule_mapping(x, v, dist) == -1)
+		if (yamldoc_mapping(x, v, dist) == -1)
 			return;
-		RULE_PAIRS(x, v, p, pk, pv, key) {
+		YAMLDOC_PAIRS(x, v, p, pk, pv, key, NULL) {
 			if (strcmp(dist, "normal") == 0 &&
 			    strcmp(key, "mean") == 0) {
-				bad |= rule_duration(x, pv, key, &mean);
+				bad |= yamldoc_duration(x, pv, key, &mean);
 				have |= 1;
 			} else if (strcmp(dist, "normal") == 0 &&
 			    strcmp(key, "stddev") == 0) {
-				bad |= rule_duration(x, pv, key, &sd);
+				bad |= yamldoc_duration(x, pv, key, &sd);
 				have |= 2;
 			} else if (strcmp(dist, "lognormal") == 0 &&
 			    strcmp(key, "median") == 0) {
-				bad |= rule_duration(x, pv, key, &median);
+				bad |= yamldoc_duration(x, pv, key, &median);
 				have |= 1;
 			} else if (strcmp(dist, "lognormal") == 0 &&
 			    strcmp(key, "p99") == 0) {
-				bad |= rule_duration(x, pv, key, &p99);
+				bad |= yamldoc_duration(x, pv, key, &p99);
 				have |= 2;
 			} else if (strcmp(dist, "lognormal") == 0 &&
 			    strcmp(key, "mu") == 0) {
-				bad |= rule_double(x, pv, key, &mu);
+				bad |= yamldoc_double(x, pv, key, &mu);
 				have |= 4;
 			} else if (strcmp(dist, "lognormal") == 0 &&
 			    strcmp(key, "sigma") == 0) {
-				bad |= rule_double(x, pv, key, &sigma);
+				bad |= yamldoc_double(x, pv, key, &sigma);
 				have |= 8;
 			} else if (strcmp(dist, "pareto") == 0 &&
 			    strcmp(key, "scale") == 0) {
-				bad |= rule_duration(x, pv, key, &scale);
+				bad |= yamldoc_duration(x, pv, key, &scale);
 				have |= 1;
 			} else if (strcmp(dist, "pareto") == 0 &&
 			    strcmp(key, "shape") == 0) {
-				bad |= rule_double(x, pv, key, &shape);
+				bad |= yamldoc_double(x, pv, key, &shape);
 				have |= 2;
 			} else {
-				rule_err(x, pk, "latency: %s: unknown key "
+				yamldoc_err(x, pk, "latency: %s: unknown key "
 				    "\"%s\"", dist, key);
 				bad = -1;
 			}
@@ -722,7 +482,7 @@ rule_load_dist(struct rule_load *x, const char *dist, const yaml_node_t *k,
 			return;
 		if (strcmp(dist, "normal") == 0) {
 			if (have != 3) {
-				rule_err(x, v, "latency: normal: needs mean "
+				yamldoc_err(x, v, "latency: normal: needs mean "
 				    "and stddev");
 				return;
 			}
@@ -731,12 +491,12 @@ rule_load_dist(struct rule_load *x, const char *dist, const yaml_node_t *k,
 			l->b = (double)sd;
 		} else if (strcmp(dist, "pareto") == 0) {
 			if (have != 3) {
-				rule_err(x, v, "latency: pareto: needs scale "
-				    "and shape");
+				yamldoc_err(x, v, "latency: pareto: needs "
+				    "scale and shape");
 				return;
 			}
 			if (scale == 0 || shape <= 0) {
-				rule_err(x, v, "latency: pareto: scale and "
+				yamldoc_err(x, v, "latency: pareto: scale and "
 				    "shape must be greater than 0");
 				return;
 			}
@@ -745,38 +505,40 @@ rule_load_dist(struct rule_load *x, const char *dist, const yaml_node_t *k,
 			l->b = shape;
 		} else if (have == 3) {
 			if (median == 0 || p99 <= median) {
-				rule_err(x, v, "latency: lognormal: p99 must "
-				    "be greater than median (and median "
+				yamldoc_err(x, v, "latency: lognormal: p99 "
+				    "must be greater than median (and median "
 				    "greater than 0)");
 				return;
 			}
 			if (fault_lognormal_from_quantiles(l, (double)median,
 			    (double)p99) == -1) {
-				rule_err(x, v, "latency: lognormal: bad "
+				yamldoc_err(x, v, "latency: lognormal: bad "
 				    "median and p99");
 				return;
 			}
 			l->kind = FAULT_LAT_LOGNORMAL;
 		} else if (have == 12) {
 			if (sigma <= 0 || fabs(mu) > 100 || sigma > 100) {
-				rule_err(x, v, "latency: lognormal: sigma must "
-				    "be in (0, 100] and mu in [-100, 100]");
+				yamldoc_err(x, v, "latency: lognormal: sigma "
+				    "must be in (0, 100] and mu in [-100, "
+				    "100]");
 				return;
 			}
 			l->kind = FAULT_LAT_LOGNORMAL;
 			l->a = mu + RULE_LN_MS_TO_NS;
 			l->b = sigma;
 		} else
-			rule_err(x, v, "latency: lognormal: needs median and "
-			    "p99, or mu and sigma");
+			yamldoc_err(x, v, "latency: lognormal: needs median "
+			    "and p99, or mu and sigma");
 	} else
-		rule_err(x, k, "latency: unknown distribution \"%s\" (fixed, "
-		    "uniform, normal, lognormal, pareto, recorded, empirical)",
-		    dist);
+		yamldoc_err(x, k, "latency: unknown distribution \"%s\" "
+		    "(fixed, uniform, normal, lognormal, pareto, recorded, "
+		    "empirical)", dist);
 }
 
 static void
-rule_load_latency(struct rule_load *x, const yaml_node_t *v, struct fault_latency *l)
+rule_load_latency(struct yamldoc *x, const yaml_node_t *v,
+    struct fault_latency *l)
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *pv;
@@ -796,29 +558,29 @@ rule_load_latency(struct rule_load *x, const yaml_node_t *v, struct fault_latenc
 			l->a = (double)ns;
 		} else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' &&
 		    *s <= 'Z'))
-			rule_err(x, v, "latency: unknown distribution \"%s\" "
-			    "(fixed, uniform, normal, lognormal, pareto, "
-			    "recorded, empirical)", s);
+			yamldoc_err(x, v, "latency: unknown distribution "
+			    "\"%s\" (fixed, uniform, normal, lognormal, "
+			    "pareto, recorded, empirical)", s);
 		else
-			rule_err(x, v, "latency: bad duration \"%s\" (e.g. "
+			yamldoc_err(x, v, "latency: bad duration \"%s\" (e.g. "
 			    "250ms, 2s)", s);
 		return;
 	}
-	if (rule_mapping(x, v, "latency") == -1)
+	if (yamldoc_mapping(x, v, "latency") == -1)
 		return;
-	RULE_PAIRS(x, v, p, k, pv, key) {
+	YAMLDOC_PAIRS(x, v, p, k, pv, key, NULL) {
 		if (strcmp(key, "max") == 0) {
-			if (rule_duration(x, pv, "latency: max", &ns) == 0) {
+			if (yamldoc_duration(x, pv, "latency: max", &ns) == 0) {
 				if (ns == 0)
-					rule_err(x, pv, "latency: max must be "
-					    "greater than 0");
+					yamldoc_err(x, pv, "latency: max must "
+					    "be greater than 0");
 				else
 					l->max_ns = (double)ns;
 			}
 			continue;
 		}
 		if (dist != NULL) {
-			rule_err(x, k, "latency: more than one distribution "
+			yamldoc_err(x, k, "latency: more than one distribution "
 			    "(\"%s\" and \"%s\")", dist, key);
 			continue;
 		}
@@ -827,7 +589,7 @@ rule_load_latency(struct rule_load *x, const yaml_node_t *v, struct fault_latenc
 		dv = pv;
 	}
 	if (dist == NULL) {
-		rule_err(x, v, "latency: no distribution (fixed, uniform, "
+		yamldoc_err(x, v, "latency: no distribution (fixed, uniform, "
 		    "normal, lognormal, pareto, recorded, empirical)");
 		return;
 	}
@@ -836,7 +598,7 @@ rule_load_latency(struct rule_load *x, const yaml_node_t *v, struct fault_latenc
 
 /* The parameter mapping of a malform given as {kind: {...}}. */
 static void
-rule_load_malform_params(struct rule_load *x, const yaml_node_t *v,
+rule_load_malform_params(struct yamldoc *x, const yaml_node_t *v,
     struct fault_spec *f)
 {
 	yaml_node_pair_t	*p;
@@ -847,18 +609,18 @@ rule_load_malform_params(struct rule_load *x, const yaml_node_t *v,
 	int64_t			 i;
 	size_t			 sz;
 
-	if (rule_is_null(v))
+	if (yamldoc_is_null(v))
 		return;
-	if (rule_mapping(x, v, name) == -1)
+	if (yamldoc_mapping(x, v, name) == -1)
 		return;
-	RULE_PAIRS(x, v, p, k, pv, key) {
+	YAMLDOC_PAIRS(x, v, p, k, pv, key, NULL) {
 		if (strcmp(key, "at") == 0 &&
 		    (f->malform == FAULT_MALFORM_TRUNCATE ||
 		    f->malform == FAULT_MALFORM_LYING_LENGTH)) {
-			if (rule_double(x, pv, "malform: at", &d) == -1)
+			if (yamldoc_double(x, pv, "malform: at", &d) == -1)
 				continue;
 			if (d <= 0 || (d > 1 && d != floor(d))) {
-				rule_err(x, pv, "malform: at: expected a "
+				yamldoc_err(x, pv, "malform: at: expected a "
 				    "fraction in (0, 1) or a byte count, not "
 				    "%g", d);
 				continue;
@@ -866,16 +628,16 @@ rule_load_malform_params(struct rule_load *x, const yaml_node_t *v,
 			f->truncate_at = d;
 		} else if (strcmp(key, "bytes") == 0 &&
 		    f->malform == FAULT_MALFORM_CORRUPT) {
-			if (rule_int(x, pv, "malform: bytes", 1, 1 << 20,
+			if (yamldoc_int(x, pv, "malform: bytes", 1, 1 << 20,
 			    &i) == 0)
 				f->corrupt_bytes = (size_t)i;
 		} else if (strcmp(key, "content_type") == 0 &&
 		    f->malform == FAULT_MALFORM_WRONG_CONTENT_TYPE) {
-			if ((s = rule_scalar(x, pv, "malform: content_type"))
+			if ((s = yamldoc_scalar(x, pv, "malform: content_type"))
 			    == NULL)
 				continue;
 			if (strpbrk(s, "\r\n") != NULL || *s == '\0') {
-				rule_err(x, pv, "malform: content_type: "
+				yamldoc_err(x, pv, "malform: content_type: "
 				    "empty or holds a line break");
 				continue;
 			}
@@ -883,55 +645,57 @@ rule_load_malform_params(struct rule_load *x, const yaml_node_t *v,
 			f->content_type = xstrdup(s);
 		} else if (strcmp(key, "size") == 0 &&
 		    f->malform == FAULT_MALFORM_OVERSIZE) {
-			if ((s = rule_scalar(x, pv, "malform: size")) == NULL)
+			if ((s = yamldoc_scalar(x, pv, "malform: size"))
+			    == NULL)
 				continue;
 			if (units_parse_size(s, &sz) == -1 || sz == 0)
-				rule_err(x, pv, "malform: size: bad size "
+				yamldoc_err(x, pv, "malform: size: bad size "
 				    "\"%s\" (e.g. 10MiB)", s);
 			else
 				f->oversize = sz;
 		} else if (strcmp(key, "field") == 0 &&
 		    (f->malform == FAULT_MALFORM_DROP_FIELD ||
 		    f->malform == FAULT_MALFORM_SWAP_TYPES)) {
-			if ((s = rule_scalar(x, pv, "malform: field")) == NULL)
+			if ((s = yamldoc_scalar(x, pv, "malform: field"))
+			    == NULL)
 				continue;
 			free(f->field);
 			f->field = xstrndup(s, pv->data.scalar.length);
 		} else
-			rule_err(x, k, "malform: %s: unknown key \"%s\"",
+			yamldoc_err(x, k, "malform: %s: unknown key \"%s\"",
 			    name, key);
 	}
 }
 
 static void
-rule_load_malform(struct rule_load *x, const yaml_node_t *v, struct fault_spec *f)
+rule_load_malform(struct yamldoc *x, const yaml_node_t *v, struct fault_spec *f)
 {
 	yaml_node_t	*k, *pv;
 	const char	*s;
 
 	if (v->type == YAML_MAPPING_NODE) {
-		if (rule_mapping(x, v, "malform") == -1)
+		if (yamldoc_mapping(x, v, "malform") == -1)
 			return;
 		if (v->data.mapping.pairs.top - v->data.mapping.pairs.start
 		    != 1) {
-			rule_err(x, v, "malform: expected one kind, e.g. "
+			yamldoc_err(x, v, "malform: expected one kind, e.g. "
 			    "{truncate: {at: 0.5}}");
 			return;
 		}
-		k = rule_node(x, v->data.mapping.pairs.start->key);
-		pv = rule_node(x, v->data.mapping.pairs.start->value);
+		k = yamldoc_node(x, v->data.mapping.pairs.start->key);
+		pv = yamldoc_node(x, v->data.mapping.pairs.start->value);
 		if (k->type != YAML_SCALAR_NODE)
 			return;
 	} else {
 		k = (yaml_node_t *)v;
 		pv = NULL;
 	}
-	if ((s = rule_scalar(x, k, "malform")) == NULL)
+	if ((s = yamldoc_scalar(x, k, "malform")) == NULL)
 		return;
 	if (fault_malform_parse(s, &f->malform) == -1 ||
 	    f->malform == FAULT_MALFORM_NONE) {
 		f->malform = FAULT_MALFORM_NONE;
-		rule_err(x, k, "malform: unknown kind \"%s\" (truncate, "
+		yamldoc_err(x, k, "malform: unknown kind \"%s\" (truncate, "
 		    "lying_length, corrupt, invalid_json, empty, "
 		    "wrong_content_type, oversize, drop_field, swap_types, "
 		    "bad_chunk)", s);
@@ -975,7 +739,7 @@ rule_header_name_ok(const char *s)
 }
 
 static void
-rule_load_headers(struct rule_load *x, const yaml_node_t *map,
+rule_load_headers(struct yamldoc *x, const yaml_node_t *map,
     struct fault_spec *f)
 {
 	yaml_node_pair_t	*p;
@@ -983,21 +747,22 @@ rule_load_headers(struct rule_load *x, const yaml_node_t *map,
 	const char		*key, *s;
 	size_t			 n;
 
-	if (rule_mapping(x, map, "headers") == -1)
+	if (yamldoc_mapping(x, map, "headers") == -1)
 		return;
 	n = (size_t)(map->data.mapping.pairs.top -
 	    map->data.mapping.pairs.start);
 	f->headers = xcalloc(n + 1, sizeof *f->headers);
-	RULE_PAIRS(x, map, p, k, v, key) {
+	YAMLDOC_PAIRS(x, map, p, k, v, key, NULL) {
 		if (!rule_header_name_ok(key)) {
-			rule_err(x, k, "headers: bad header name \"%s\"", key);
+			yamldoc_err(x, k, "headers: bad header name \"%s\"",
+			    key);
 			continue;
 		}
-		if ((s = rule_scalar(x, v, key)) == NULL)
+		if ((s = yamldoc_scalar(x, v, key)) == NULL)
 			continue;
 		if (strlen(s) != v->data.scalar.length ||
 		    strpbrk(s, "\r\n") != NULL) {
-			rule_err(x, v, "headers: %s: the value holds a line "
+			yamldoc_err(x, v, "headers: %s: the value holds a line "
 			    "break or NUL", key);
 			continue;
 		}
@@ -1008,7 +773,7 @@ rule_load_headers(struct rule_load *x, const yaml_node_t *map,
 }
 
 static void
-rule_load_fault(struct rule_load *x, const yaml_node_t *map, struct fault_spec *f)
+rule_load_fault(struct yamldoc *x, const yaml_node_t *map, struct fault_spec *f)
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v, *dripnode = NULL;
@@ -1017,23 +782,23 @@ rule_load_fault(struct rule_load *x, const yaml_node_t *map, struct fault_spec *
 	int			 has_drip = 0, has_conn = 0;
 	double			 bps = 0;
 
-	if (rule_mapping(x, map, "fault") == -1)
+	if (yamldoc_mapping(x, map, "fault") == -1)
 		return;
 	if (map->data.mapping.pairs.top == map->data.mapping.pairs.start) {
-		rule_err(x, map, "fault: empty (give latency, status, "
+		yamldoc_err(x, map, "fault: empty (give latency, status, "
 		    "headers, body, malform, connection or drip)");
 		return;
 	}
-	RULE_PAIRS(x, map, p, k, v, key) {
+	YAMLDOC_PAIRS(x, map, p, k, v, key, NULL) {
 		if (strcmp(key, "latency") == 0)
 			rule_load_latency(x, v, &f->latency);
 		else if (strcmp(key, "status") == 0) {
-			if (rule_int(x, v, key, 100, 599, &i) == 0)
+			if (yamldoc_int(x, v, key, 100, 599, &i) == 0)
 				f->status = (int)i;
 		} else if (strcmp(key, "headers") == 0)
 			rule_load_headers(x, v, f);
 		else if (strcmp(key, "body") == 0) {
-			if ((s = rule_scalar(x, v, key)) == NULL)
+			if ((s = yamldoc_scalar(x, v, key)) == NULL)
 				continue;
 			free(f->body);
 			f->body_len = v->data.scalar.length;
@@ -1043,28 +808,28 @@ rule_load_fault(struct rule_load *x, const yaml_node_t *map, struct fault_spec *
 		} else if (strcmp(key, "malform") == 0)
 			rule_load_malform(x, v, f);
 		else if (strcmp(key, "connection") == 0) {
-			if ((s = rule_scalar(x, v, key)) == NULL)
+			if ((s = yamldoc_scalar(x, v, key)) == NULL)
 				continue;
 			if (fault_conn_parse(s, &f->connection) == -1) {
 				f->connection = FAULT_CONN_NONE;
-				rule_err(x, v, "connection: unknown fault "
+				yamldoc_err(x, v, "connection: unknown fault "
 				    "\"%s\" (reset, close, close_after_headers, "
 				    "hang, drip, slow_headers)", s);
 				continue;
 			}
 			has_conn = 1;
 		} else if (strcmp(key, "drip") == 0) {
-			if ((s = rule_scalar(x, v, key)) == NULL)
+			if ((s = yamldoc_scalar(x, v, key)) == NULL)
 				continue;
 			if (rule_rate(s, &bps) == -1) {
-				rule_err(x, v, "drip: bad rate \"%s\" (e.g. "
+				yamldoc_err(x, v, "drip: bad rate \"%s\" (e.g. "
 				    "1KiB/s)", s);
 				continue;
 			}
 			has_drip = 1;
 			dripnode = v;
 		} else
-			rule_err(x, k, "fault: unknown key \"%s\" (latency, "
+			yamldoc_err(x, k, "fault: unknown key \"%s\" (latency, "
 			    "status, headers, body, malform, connection, "
 			    "drip)", key);
 	}
@@ -1073,7 +838,7 @@ rule_load_fault(struct rule_load *x, const yaml_node_t *map, struct fault_spec *
 			f->connection = FAULT_CONN_DRIP;
 		if (f->connection != FAULT_CONN_DRIP &&
 		    f->connection != FAULT_CONN_SLOW_HEADERS)
-			rule_err(x, dripnode, "drip: only with connection: "
+			yamldoc_err(x, dripnode, "drip: only with connection: "
 			    "drip or slow_headers, not %s",
 			    fault_conn_name(f->connection));
 		f->drip_bps = bps;
@@ -1100,28 +865,29 @@ rule_name_ok(const char *s, size_t len)
 }
 
 static void
-rule_add(struct rule_load *x, struct rule *r)
+rule_add(struct rule_load *l, struct rule *r)
 {
-	if (x->nrules == x->cap) {
-		x->cap = x->cap == 0 ? 8 : x->cap * 2;
-		x->rules = xreallocarray(x->rules, x->cap, sizeof *x->rules);
+	if (l->nrules == l->cap) {
+		l->cap = l->cap == 0 ? 8 : l->cap * 2;
+		l->rules = xreallocarray(l->rules, l->cap, sizeof *l->rules);
 	}
-	x->rules[x->nrules++] = r;
+	l->rules[l->nrules++] = r;
 }
 
 /* One rule mapping; adds it unless it has an error. */
 static void
-rule_load_one(struct rule_load *x, const yaml_node_t *map)
+rule_load_one(struct rule_load *l, const yaml_node_t *map)
 {
+	struct yamldoc		*x = &l->d;
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v, *namenode = NULL;
 	const char		*key, *s;
 	struct rule_body	*b;
-	int			 before = *x->nerrors, enabled = 1;
+	int			 before = x->nerrors, enabled = 1;
 	int			 has_fault = 0;
 	size_t			 i;
 
-	if (rule_mapping(x, map, "rule") == -1)
+	if (yamldoc_mapping(x, map, "rule") == -1)
 		return;
 	b = xcalloc(1, sizeof *b);
 	atomic_init(&b->refs, 1);
@@ -1129,13 +895,13 @@ rule_load_one(struct rule_load *x, const yaml_node_t *map)
 	atomic_init(&b->fired, 0);
 	atomic_init(&b->burst_left, 0);
 	fault_spec_init(&b->fault);
-	RULE_PAIRS(x, map, p, k, v, key) {
+	YAMLDOC_PAIRS(x, map, p, k, v, key, NULL) {
 		if (strcmp(key, "name") == 0) {
-			if ((s = rule_scalar(x, v, key)) == NULL)
+			if ((s = yamldoc_scalar(x, v, key)) == NULL)
 				continue;
 			if (!rule_name_ok(s, v->data.scalar.length)) {
-				rule_err(x, v, "name: \"%s\" must be 1 to %d "
-				    "letters, digits, '-', '_' or '.'", s,
+				yamldoc_err(x, v, "name: \"%s\" must be 1 to "
+				    "%d letters, digits, '-', '_' or '.'", s,
 				    RULE_NAME_MAX);
 				continue;
 			}
@@ -1150,26 +916,18 @@ rule_load_one(struct rule_load *x, const yaml_node_t *map)
 			has_fault = 1;
 			rule_load_fault(x, v, &b->fault);
 		} else if (strcmp(key, "stop") == 0)
-			rule_bool(x, v, key, &b->stop);
+			yamldoc_bool(x, v, key, &b->stop);
 		else if (strcmp(key, "enabled") == 0)
-			rule_bool(x, v, key, &enabled);
+			yamldoc_bool(x, v, key, &enabled);
 		else
-			rule_err(x, k, "rule: unknown key \"%s\" (name, match, "
-			    "when, fault, stop, enabled)", key);
+			yamldoc_err(x, k, "rule: unknown key \"%s\" (name, "
+			    "match, when, fault, stop, enabled)", key);
 	}
-	if (b->name == NULL && namenode == NULL) {
-		for (p = map->data.mapping.pairs.start;
-		    p < map->data.mapping.pairs.top; p++) {
-			k = rule_node(x, p->key);
-			if (k->type == YAML_SCALAR_NODE &&
-			    strcmp((char *)k->data.scalar.value, "name") == 0)
-				break;
-		}
-		if (p == map->data.mapping.pairs.top)
-			rule_err(x, map, "rule: missing \"name\"");
-	}
+	if (b->name == NULL && namenode == NULL &&
+	    !yamldoc_has_key(x, map, "name"))
+		yamldoc_err(x, map, "rule: missing \"name\"");
 	if (!has_fault)
-		rule_err(x, map, "rule%s%s%s: missing \"fault\"",
+		yamldoc_err(x, map, "rule%s%s%s: missing \"fault\"",
 		    b->name != NULL ? " \"" : "",
 		    b->name != NULL ? b->name : "",
 		    b->name != NULL ? "\"" : "");
@@ -1177,56 +935,42 @@ rule_load_one(struct rule_load *x, const yaml_node_t *map)
 		b->origin = xasprintf("%s:%zu:%zu", x->path,
 		    namenode->start_mark.line + 1,
 		    namenode->start_mark.column + 1);
-		for (i = 0; i < x->nrules; i++) {
-			if (strcmp(x->rules[i]->b->name, b->name) == 0) {
-				rule_err(x, namenode, "duplicate rule name "
+		for (i = 0; i < l->nrules; i++) {
+			if (strcmp(l->rules[i]->b->name, b->name) == 0) {
+				yamldoc_err(x, namenode, "duplicate rule name "
 				    "\"%s\" (first defined at %s)", b->name,
-				    x->rules[i]->b->origin);
+				    l->rules[i]->b->origin);
 				break;
 			}
 		}
 	}
-	if (*x->nerrors != before) {
+	if (x->nerrors != before) {
 		rule_body_free(b);
 		return;
 	}
-	rule_add(x, rule_new(b, enabled));
+	rule_add(l, rule_new(b, enabled));
 }
 
 static void
-rule_load_list(struct rule_load *x, const yaml_node_t *seq)
+rule_load_list(struct rule_load *l, const yaml_node_t *seq)
 {
+	struct yamldoc		*x = &l->d;
 	yaml_node_item_t	*it;
 
 	if (seq->type != YAML_SEQUENCE_NODE) {
-		rule_err(x, seq, "rules: expected a list, not %s",
-		    rule_node_kind(seq));
+		yamldoc_err(x, seq, "rules: expected a list, not %s",
+		    yamldoc_kind(seq));
 		return;
 	}
 	for (it = seq->data.sequence.items.start;
 	    it < seq->data.sequence.items.top; it++)
-		rule_load_one(x, rule_node(x, *it));
-}
-
-static int
-rule_has_key(struct rule_load *x, const yaml_node_t *map, const char *name)
-{
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k;
-
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-	    p++) {
-		k = rule_node(x, p->key);
-		if (k->type == YAML_SCALAR_NODE &&
-		    strcmp((char *)k->data.scalar.value, name) == 0)
-			return 1;
-	}
-	return 0;
+		rule_load_one(l, yamldoc_node(x, *it));
 }
 
 static void
-rule_load_file(struct rule_load *x, const yaml_node_t *root)
+rule_load_file(struct rule_load *l, const yaml_node_t *root)
 {
+	struct yamldoc		*x = &l->d;
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
 	const char		*key, *s;
@@ -1234,104 +978,94 @@ rule_load_file(struct rule_load *x, const yaml_node_t *root)
 	unsigned long long	 seed;
 	int			 has_rules = 0;
 
-	if (rule_mapping(x, root, "rule file") == -1)
+	if (yamldoc_mapping(x, root, "rule file") == -1)
 		return;
-	RULE_PAIRS(x, root, p, k, v, key) {
+	YAMLDOC_PAIRS(x, root, p, k, v, key, NULL) {
 		if (strcmp(key, "seed") == 0) {
-			if ((s = rule_scalar(x, v, key)) == NULL)
+			if ((s = yamldoc_scalar(x, v, key)) == NULL)
 				continue;
 			errno = 0;
 			seed = strtoull(s, &end, 10);
 			if (*s < '0' || *s > '9' || *end != '\0' ||
 			    errno != 0) {
-				rule_err(x, v, "seed: expected a non-negative "
-				    "integer, not \"%s\"", s);
+				yamldoc_err(x, v, "seed: expected a "
+				    "non-negative integer, not \"%s\"", s);
 				continue;
 			}
-			if (!x->has_seed) {
-				x->seed = seed;
-				x->has_seed = 1;
+			if (!l->has_seed) {
+				l->seed = seed;
+				l->has_seed = 1;
 			}
 		} else if (strcmp(key, "rules") == 0) {
 			has_rules = 1;
-			if (!rule_is_null(v))
-				rule_load_list(x, v);
+			if (!yamldoc_is_null(v))
+				rule_load_list(l, v);
 		} else
-			rule_err(x, k, "unknown key \"%s\" (seed, rules)", key);
+			yamldoc_err(x, k, "unknown key \"%s\" (seed, rules)",
+			    key);
 	}
 	if (!has_rules)
-		rule_err(x, root, "missing \"rules\"");
+		yamldoc_err(x, root, "missing \"rules\"");
+}
+
+/* Records the syntax error yamldoc just met. */
+static void
+rule_syntax(struct yamldoc *x)
+{
+	const char	*problem;
+
+	problem = x->problem != NULL ? x->problem : "YAML error";
+	if (x->context != NULL)
+		yamldoc_err_at(x, &x->mark, "%s %s", x->context, problem);
+	else
+		yamldoc_err_at(x, &x->mark, "%s", problem);
 }
 
 /*
- * Parses one text into x.  admin: a single rule mapping or a list of
- * rules is accepted as well as a whole file.
+ * Parses one text, labelled name, into l.  admin: a single rule mapping
+ * or a list of rules is accepted as well as a whole file.
  */
 static void
-rule_load_text(struct rule_load *x, const char *text, size_t len, int admin)
+rule_load_text(struct rule_load *l, const char *name, const char *text,
+    size_t len, int admin)
 {
-	yaml_parser_t	 parser;
-	yaml_document_t	 doc, extra;
-	yaml_node_t	*root, fake;
-	const char	*problem;
+	struct yamldoc	*x = &l->d;
+	yaml_node_t	*root;
 
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-	    len);
-	if (!yaml_parser_load(&parser, &doc))
-		goto syntax;
-	x->doc = &doc;
-	if ((root = yaml_document_get_root_node(&doc)) != NULL) {
+	if (yamldoc_load_text(x, name, text, len) == -1)
+		rule_syntax(x);
+	else if ((root = x->root) != NULL) {
 		if (admin && root->type == YAML_SEQUENCE_NODE)
-			rule_load_list(x, root);
+			rule_load_list(l, root);
 		else if (admin && root->type == YAML_MAPPING_NODE &&
-		    !rule_has_key(x, root, "rules") &&
-		    !rule_has_key(x, root, "seed"))
-			rule_load_one(x, root);
+		    !yamldoc_has_key(x, root, "rules") &&
+		    !yamldoc_has_key(x, root, "seed"))
+			rule_load_one(l, root);
 		else
-			rule_load_file(x, root);
+			rule_load_file(l, root);
 		/* A second document would be silently ignored. */
-		if (!yaml_parser_load(&parser, &extra)) {
-			yaml_document_delete(&doc);
-			goto syntax;
-		}
-		if ((root = yaml_document_get_root_node(&extra)) != NULL)
-			rule_err(x, root, "more than one YAML document");
-		yaml_document_delete(&extra);
+		if (yamldoc_check_single(x) == -1)
+			rule_syntax(x);
 	}
-	yaml_document_delete(&doc);
-	x->doc = NULL;
-	yaml_parser_delete(&parser);
-	return;
-
-syntax:
-	x->doc = NULL;
-	memset(&fake, 0, sizeof fake);
-	fake.start_mark = parser.problem_mark;
-	problem = parser.problem != NULL ? parser.problem : "YAML error";
-	if (parser.context != NULL)
-		rule_err(x, &fake, "%s %s", parser.context, problem);
-	else
-		rule_err(x, &fake, "%s", problem);
-	yaml_parser_delete(&parser);
+	yamldoc_close(x);
 }
 
 static struct rule_set *
-rule_load_finish(struct rule_load *x, char **cause)
+rule_load_finish(struct rule_load *l, char **cause)
 {
-	struct rule_set	*set;
+	struct rule_set	*set = NULL;
 	size_t		 i;
 
-	if (*x->nerrors > 0) {
-		for (i = 0; i < x->nrules; i++)
-			rule_unref(x->rules[i]);
-		free(x->rules);
-		*cause = buf_detach(x->errors, NULL);
-		return NULL;
+	if (yamldoc_finish(&l->d, cause) == -1) {
+		for (i = 0; i < l->nrules; i++)
+			rule_unref(l->rules[i]);
+		free(l->rules);
+	} else {
+		set = rule_set_new(0);
+		set->rules = l->rules;
+		set->n = l->nrules;
 	}
-	set = rule_set_new(0);
-	set->rules = x->rules;
-	set->n = x->nrules;
+	yamldoc_free(&l->d);
 	return set;
 }
 
@@ -1372,37 +1106,30 @@ struct rule_set *
 rule_set_load(const char *const *paths, size_t npaths, uint64_t *seed,
     int *has_seed, char **cause)
 {
-	struct rule_load	 x;
-	struct buf		 errors;
+	struct rule_load	 l;
 	struct rule_set		*set;
 	char			*text, *why;
 	size_t			 i, len;
-	int			 nerrors = 0;
 
-	memset(&x, 0, sizeof x);
-	buf_init(&errors);
-	x.errors = &errors;
-	x.nerrors = &nerrors;
+	memset(&l, 0, sizeof l);
+	yamldoc_init(&l.d);
+	l.d.max_keys = RULE_MAX_KEYS;
 	for (i = 0; i < npaths; i++) {
-		x.path = paths[i];
 		why = NULL;
 		if ((text = rule_read_file(paths[i], &len, &why)) == NULL) {
-			if (nerrors++ > 0)
-				buf_append_byte(&errors, '\n');
-			buf_append_str(&errors, why);
+			yamldoc_err_at(&l.d, NULL, "%s", why);
 			free(why);
 			continue;
 		}
-		rule_load_text(&x, text, len, 0);
+		rule_load_text(&l, paths[i], text, len, 0);
 		free(text);
 	}
-	set = rule_load_finish(&x, cause);
-	buf_free(&errors);
+	set = rule_load_finish(&l, cause);
 	if (set != NULL) {
-		if (seed != NULL && x.has_seed)
-			*seed = x.seed;
+		if (seed != NULL && l.has_seed)
+			*seed = l.seed;
 		if (has_seed != NULL)
-			*has_seed = x.has_seed;
+			*has_seed = l.has_seed;
 	}
 	return set;
 }
@@ -1410,20 +1137,13 @@ rule_set_load(const char *const *paths, size_t npaths, uint64_t *seed,
 struct rule_set *
 rule_set_parse(const char *name, const char *text, size_t len, char **cause)
 {
-	struct rule_load	 x;
-	struct buf		 errors;
-	struct rule_set		*set;
-	int			 nerrors = 0;
+	struct rule_load	 l;
 
-	memset(&x, 0, sizeof x);
-	buf_init(&errors);
-	x.path = name;
-	x.errors = &errors;
-	x.nerrors = &nerrors;
-	rule_load_text(&x, text, len, 1);
-	set = rule_load_finish(&x, cause);
-	buf_free(&errors);
-	return set;
+	memset(&l, 0, sizeof l);
+	yamldoc_init(&l.d);
+	l.d.max_keys = RULE_MAX_KEYS;
+	rule_load_text(&l, name, text, len, 1);
+	return rule_load_finish(&l, cause);
 }
 
 /* --- accessors and copy-on-write edits -------------------------------- */
