@@ -23,6 +23,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "json.h"
+#include "log.h"
 #include "snap.h"
 #include "xmalloc.h"
 
@@ -767,6 +768,7 @@ snap_reader_next(struct snap_reader *r, struct snap_txn *t, char **cause)
 	ssize_t	 n;
 	size_t	 len, col;
 	char	*msg;
+	int	 torn;
 
 	for (;;) {
 		errno = 0;
@@ -780,11 +782,28 @@ snap_reader_next(struct snap_reader *r, struct snap_txn *t, char **cause)
 		}
 		r->lineno++;
 		len = (size_t)n;
-		if (len > 0 && r->line[len - 1] == '\n')
+		torn = 1;
+		if (len > 0 && r->line[len - 1] == '\n') {
 			len--;
+			torn = 0;
+		}
 		if (snap_is_blank(r->line, len))
 			continue;
 		if (snap_decode_at(r->line, len, t, &col, &msg) == -1) {
+			/*
+			 * getline() returns a line without its newline only
+			 * at end of file: a last line that does not parse
+			 * and lacks the newline every writer ends a line
+			 * with is a write cut short by a crash, not a
+			 * corrupt file.
+			 */
+			if (torn) {
+				log_warn("%s:%zu: incomplete last line skipped "
+				    "(the recording was interrupted?)",
+				    r->name, r->lineno);
+				free(msg);
+				return 0;
+			}
 			*cause = xasprintf("%s:%zu:%zu: %s", r->name,
 			    r->lineno, col, msg);
 			free(msg);

@@ -91,7 +91,10 @@ void	snap_encode(struct buf *, const struct snap_txn *t);
  * Streaming reader.  path "-" reads stdin.  Blank lines are skipped.
  * snap_reader_next() returns 1 with *t filled (free it with
  * snap_txn_free), 0 at end of file, or -1 with *cause =
- * "FILE:LINE:COL: message".
+ * "FILE:LINE:COL: message".  A last line that lacks its newline and does
+ * not parse is a write torn by a crash: it is skipped with a log_warn()
+ * and reads as end of file.  Any other line that does not parse is an
+ * error.
  */
 struct snap_reader;
 struct snap_reader	*snap_reader_open(const char *path, char **cause);

@@ -2,7 +2,8 @@
 # A snapshot line that does not parse is an error naming FILE:LINE:COL,
 # with exit status 2, for every command that reads snapshots (inspect,
 # split, respond); so are an unsupported format version, a missing file
-# and a truncated last line.  Blank lines are skipped but counted.
+# and a truncated line that ends with a newline (a last line without one
+# is a torn write: skipped with a warning).  Blank lines are skipped but counted.
 . "$(dirname "$0")/lib.sh"
 
 good='{"v":1,"dir":"out","req":{"method":"GET","target":"/a","host":"api.example"},"res":{"status":200,"body":"ok"}}'
@@ -44,9 +45,17 @@ expect_fail "inspect, version 2" "$T/v2.jsonl:2:6: snapshot format version 2" \
 expect_fail "respond, version 2" "$T/v2.jsonl:2:" \
     "$DECOY" respond "$T/v2.jsonl" --listen 127.0.0.1:0
 
-# A last line cut short (no newline) is an error too.
+# A last line cut short (no newline: a torn write) is skipped with a
+# warning; the same line with a newline is an error.
 printf '%s\n{"v":1,"dir":"out","req":{"method":"GE' "$good" >"$T/cut.jsonl"
-expect_fail "inspect, truncated last line" "$T/cut.jsonl:2:" \
+"$DECOY" inspect "$T/cut.jsonl" >"$T/out.txt" 2>"$T/err.txt"
+check "inspect, torn last line: exit status 0" [ $? -eq 0 ]
+check "inspect, torn last line: warning names file:line" grep -qF \
+    "$T/cut.jsonl:2: incomplete last line skipped" "$T/err.txt"
+check "inspect, torn last line: one transaction" \
+    grep -q "cut.jsonl: 1 transactions\|cut.jsonl: 1 transaction" "$T/out.txt"
+printf '\n' >>"$T/cut.jsonl"
+expect_fail "inspect, truncated line with newline" "$T/cut.jsonl:2:" \
     "$DECOY" inspect "$T/cut.jsonl"
 
 # Binary garbage.

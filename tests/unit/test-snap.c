@@ -503,12 +503,53 @@ test_reader(void)
 	unlink(path);
 	free(path);
 
-	/* A truncated final line (no newline) is an error too. */
-	path = write_temp("{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"GET\"");
+	/* A truncated final line (no newline: a write torn by a crash) is
+	 * skipped with a warning and reads as end of file. */
+	{
+		struct buf	c;
+
+		buf_init(&c);
+		buf_printf(&c, "%s\n{\"v\":1,\"dir\":\"out\",\"req\":"
+		    "{\"method\":\"GET\"", good);
+		path = write_temp(c.data);
+		buf_free(&c);
+	}
+	r = snap_reader_open(path, &cause);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), 1);
+	snap_txn_free(&t);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), 0);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), 0);
+	snap_reader_close(r);
+	unlink(path);
+	free(path);
+
+	/* The same line with its newline is corruption, not a torn write:
+	 * an error. */
+	path = write_temp("{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"GET\"\n");
 	r = snap_reader_open(path, &cause);
 	ASSERT_EQ(snap_reader_next(r, &t, &cause), -1);
 	want = xasprintf("%s:1:41: unexpected end of line, expected ',' or "
 	    "'}'", path);
+	ASSERT_STR_EQ(cause, want);
+	free(want);
+	free(cause);
+	snap_reader_close(r);
+	unlink(path);
+	free(path);
+
+	/* A broken line that is not the last stays an error even when the
+	 * last line lacks its newline. */
+	{
+		struct buf	c;
+
+		buf_init(&c);
+		buf_printf(&c, "{\"v\":1}\n%s", good);
+		path = write_temp(c.data);
+		buf_free(&c);
+	}
+	r = snap_reader_open(path, &cause);
+	ASSERT_EQ(snap_reader_next(r, &t, &cause), -1);
+	want = xasprintf("%s:1:1: no \"dir\"", path);
 	ASSERT_STR_EQ(cause, want);
 	free(want);
 	free(cause);
