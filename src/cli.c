@@ -17,6 +17,7 @@ static const struct cmd_entry *const cli_commands[] = {
 	&cmd_replay_entry,
 	&cmd_run_entry,
 	&cmd_report_entry,
+	&cmd_ca_entry,
 	&cmd_ctl_entry,
 };
 #define CLI_NCOMMANDS	(sizeof cli_commands / sizeof cli_commands[0])

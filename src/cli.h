@@ -25,6 +25,7 @@ extern const struct cmd_entry cmd_ctl_entry;
 extern const struct cmd_entry cmd_report_entry;
 extern const struct cmd_entry cmd_replay_entry;
 extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_ca_entry;
 
 /* Runs `decoy ARGS...`; returns the exit status. */
 int	cli_main(int argc, char **argv);

@@ -1,0 +1,113 @@
+/*
+ * cmd-ca.c -- `decoy ca init|show [--ca DIR]`: make decoy's certificate
+ * authority, or print its certificate for clients to trust.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca.h"
+#include "cli.h"
+
+static int	cmd_ca_exec(int, char **);
+
+const struct cmd_entry cmd_ca_entry = {
+	.name = "ca",
+	.args = "init|show [--ca DIR] [--force]",
+	.summary = "make decoy's certificate authority or show its certificate",
+	.help =
+	    "  init                      make a CA (EC P-256, 10 years): DIR/ca.pem and\n"
+	    "                            DIR/ca.key (mode 0600)\n"
+	    "  show                      print the CA certificate (PEM) on stdout and how\n"
+	    "                            to install it on stderr\n"
+	    "      --ca DIR              the CA directory (default $DECOY_CA_DIR, else\n"
+	    "                            ~/.decoy/ca)\n"
+	    "  -f, --force               init: replace an existing CA\n"
+	    "  -h, --help                this help\n",
+	.exec = cmd_ca_exec,
+};
+
+enum {
+	OPT_CA = 256,
+};
+
+static const struct option cmd_ca_options[] = {
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "force", no_argument, NULL, 'f' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int
+cmd_ca_show(const struct cmd_entry *e, const char *dir)
+{
+	struct ca	*ca;
+	char		*cause = NULL;
+	int		 rv;
+
+	if ((ca = ca_load(dir, &cause)) == NULL) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		free(cause);
+		return rv;
+	}
+	fputs(ca_cert_pem(ca), stdout);
+	fprintf(stderr,
+	    "To trust this CA system-wide (Debian, Ubuntu):\n"
+	    "  decoy ca show --ca %s > decoy.crt\n"
+	    "  sudo cp decoy.crt /usr/local/share/ca-certificates/decoy.crt\n"
+	    "  sudo update-ca-certificates\n"
+	    "or per client: curl --cacert %s/ca.pem https://...\n",
+	    dir, dir);
+	ca_free(ca);
+	return fflush(stdout) == EOF ? EXIT_FAILED : EXIT_OK;
+}
+
+static int
+cmd_ca_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e = &cmd_ca_entry;
+	const char		*dir = NULL, *verb = NULL;
+	char			*cause = NULL;
+	int			 ch, force = 0, rv;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "fh", cmd_ca_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case OPT_CA:
+			dir = optarg;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'h':
+			cli_help(e);
+			return EXIT_OK;
+		default:
+			return cli_usage(e, "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage(e, "expected init or show");
+	verb = argv[optind];
+	if (dir == NULL)
+		dir = ca_default_dir();
+	if (strcmp(verb, "show") == 0) {
+		if (force)
+			return cli_usage(e, "--force is for init");
+		return cmd_ca_show(e, dir);
+	}
+	if (strcmp(verb, "init") != 0)
+		return cli_usage(e, "unknown subcommand \"%s\"", verb);
+	if (ca_init(dir, force, &cause) == -1) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		free(cause);
+		return rv;
+	}
+	fprintf(stderr, "decoy ca: wrote %s/ca.pem and %s/ca.key; "
+	    "`decoy ca show --ca %s` tells how to install it\n", dir, dir, dir);
+	return EXIT_OK;
+}
