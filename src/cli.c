@@ -11,6 +11,7 @@
 #include "cli.h"
 
 static const struct cmd_entry *const cli_commands[] = {
+	&cmd_record_entry,
 	&cmd_inspect_entry,
 	&cmd_split_entry,
 	&cmd_respond_entry,

@@ -1,0 +1,204 @@
+/*
+ * cmd-record.c -- `decoy record --upstream URL --listen ADDR -o SNAP`:
+ * record a service's traffic through a reverse proxy (record.h).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "record.h"
+#include "units.h"
+#include "xmalloc.h"
+
+static int	cmd_record_exec(int, char **);
+
+const struct cmd_entry cmd_record_entry = {
+	.name = "record",
+	.args = "--upstream URL --listen ADDR -o SNAP [options]",
+	.summary = "record traffic through a reverse proxy into a snapshot",
+	.help =
+	    "  -u, --upstream URL        where requests go: http[s]://HOST[:PORT]\n"
+	    "  -l, --listen ADDR         address to accept clients on (port 0 picks one)\n"
+	    "  -o, --output SNAP         snapshot to write (- for stdout); truncated\n"
+	    "                            unless --append\n"
+	    "  -a, --append              append to SNAP instead of truncating it\n"
+	    "  -d, --dir in|out          direction recorded: out (default: calls to a\n"
+	    "                            dependency) or in (requests into the service)\n"
+	    "      --port-file FILE      write the bound port to FILE\n"
+	    "      --upstream-ca FILE    verify an https upstream against FILE\n"
+	    "      --insecure            do not verify the upstream's certificate\n"
+	    "      --upstream-timeout D  a response must complete within D (30s), else\n"
+	    "                            504 and an error entry\n"
+	    "      --fsync never|txn|1s  when the snapshot is flushed to disk (1s); every\n"
+	    "                            line is written whole before the client is\n"
+	    "                            answered, so a crash loses no answered exchange\n"
+	    "      --max-body SIZE       bodies stored up to SIZE (64MiB); longer ones are\n"
+	    "                            cut and flagged \"truncated\" with original sizes\n"
+	    "      --max-head SIZE       largest message head (16KiB)\n"
+	    "      --redact SPEC         replace values before they reach the disk, with\n"
+	    "                            REDACTED-<hmac>; SPEC is header:NAME, json:PATH\n"
+	    "                            ($.a.b, $..card, $.a[0], $.a[*]) or regex:PCRE2;\n"
+	    "                            repeatable.  Nothing is redacted unless asked.\n"
+	    "  -v, --verbose             debug logging\n"
+	    "  -q, --quiet               log warnings and errors only\n"
+	    "  -h, --help                this help\n",
+	.exec = cmd_record_exec,
+};
+
+enum {
+	OPT_PORT_FILE = 256,
+	OPT_UPSTREAM_CA,
+	OPT_INSECURE,
+	OPT_UPSTREAM_TIMEOUT,
+	OPT_FSYNC,
+	OPT_MAX_BODY,
+	OPT_MAX_HEAD,
+	OPT_REDACT,
+};
+
+static const struct option cmd_record_options[] = {
+	{ "upstream", required_argument, NULL, 'u' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "append", no_argument, NULL, 'a' },
+	{ "dir", required_argument, NULL, 'd' },
+	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+	{ "upstream-ca", required_argument, NULL, OPT_UPSTREAM_CA },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "upstream-timeout", required_argument, NULL, OPT_UPSTREAM_TIMEOUT },
+	{ "fsync", required_argument, NULL, OPT_FSYNC },
+	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+	{ "max-head", required_argument, NULL, OPT_MAX_HEAD },
+	{ "redact", required_argument, NULL, OPT_REDACT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+cmd_record_set(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+static int
+cmd_record_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e = &cmd_record_entry;
+	struct record_config	 cfg;
+	struct recorder		*r;
+	enum log_level		 level = LOG_LEVEL_INFO;
+	char			*cause = NULL;
+	int			 ch, rv = EXIT_USAGE;
+
+	record_config_init(&cfg);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "u:l:o:ad:vqh", cmd_record_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			cmd_record_set(&cfg.upstream, optarg);
+			break;
+		case 'l':
+			cmd_record_set(&cfg.listen, optarg);
+			break;
+		case 'o':
+			cmd_record_set(&cfg.output, optarg);
+			break;
+		case 'a':
+			cfg.append = 1;
+			break;
+		case 'd':
+			if (strcmp(optarg, "in") == 0)
+				cfg.dir = SNAP_DIR_IN;
+			else if (strcmp(optarg, "out") == 0)
+				cfg.dir = SNAP_DIR_OUT;
+			else {
+				rv = cli_usage(e, "--dir: expected in or out");
+				goto out;
+			}
+			break;
+		case OPT_PORT_FILE:
+			cmd_record_set(&cfg.port_file, optarg);
+			break;
+		case OPT_UPSTREAM_CA:
+			cmd_record_set(&cfg.upstream_ca, optarg);
+			break;
+		case OPT_INSECURE:
+			cfg.insecure = 1;
+			break;
+		case OPT_UPSTREAM_TIMEOUT:
+			if (units_parse_duration(optarg,
+			    &cfg.upstream_timeout_ns) == -1 ||
+			    cfg.upstream_timeout_ns == 0) {
+				rv = cli_usage(e, "--upstream-timeout: bad "
+				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_FSYNC:
+			if (record_parse_fsync(optarg, &cfg.fsync) == -1) {
+				rv = cli_usage(e, "--fsync: expected never, "
+				    "txn or 1s");
+				goto out;
+			}
+			break;
+		case OPT_MAX_BODY:
+			if (units_parse_size(optarg, &cfg.max_body) == -1) {
+				rv = cli_usage(e, "--max-body: bad size \"%s\"",
+				    optarg);
+				goto out;
+			}
+			break;
+		case OPT_MAX_HEAD:
+			if (units_parse_size(optarg, &cfg.max_head) == -1 ||
+			    cfg.max_head < 256) {
+				rv = cli_usage(e, "--max-head: bad size \"%s\"",
+				    optarg);
+				goto out;
+			}
+			break;
+		case OPT_REDACT:
+			record_config_add_redact(&cfg, optarg);
+			break;
+		case 'v':
+			level = LOG_LEVEL_DEBUG;
+			break;
+		case 'q':
+			level = LOG_LEVEL_WARN;
+			break;
+		case 'h':
+			cli_help(e);
+			rv = EXIT_OK;
+			goto out;
+		default:
+			rv = cli_usage(e, "unknown option");
+			goto out;
+		}
+	}
+	if (argc - optind != 0) {
+		rv = cli_usage(e, "unexpected argument \"%s\"", argv[optind]);
+		goto out;
+	}
+	if (cfg.upstream == NULL || cfg.listen == NULL || cfg.output == NULL) {
+		rv = cli_usage(e, "--upstream, --listen and -o are required");
+		goto out;
+	}
+	log_init("decoy record", level);
+	if ((r = record_create(&cfg, &cause)) == NULL) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+	rv = record_run(r) == 0 ? EXIT_OK : EXIT_FAILED;
+	record_free(r);
+out:
+	free(cause);
+	record_config_free(&cfg);
+	return rv;
+}

@@ -1,0 +1,99 @@
+/*
+ * record.h -- the recorder (`decoy record`): an event-loop HTTP/1.1 proxy
+ * that relays every exchange between a client and an upstream and appends
+ * it to a snapshot (DESIGN.md section 3) as one transaction.
+ *
+ * Reverse proxy (--upstream URL --listen ADDR): every request on the
+ * listener goes to the one upstream (http or https), over one keep-alive
+ * upstream connection per client connection, with Host rewritten to the
+ * upstream's.  Messages are buffered whole and relayed re-framed with
+ * Content-Length (chunked bodies are decoded; the recorded headers keep
+ * Transfer-Encoding as received).  Upstream failures answer 502 (connect
+ * refused, reset, closed early) or 504 (--upstream-timeout) with a JSON
+ * body, and are recorded as a transaction without "res" and with an
+ * "error" member.
+ *
+ * The snapshot is written with write(2) to an O_APPEND descriptor, one
+ * whole line per call, before the response is relayed to the client: a
+ * transaction the client saw complete is in the file (the page cache)
+ * even if the recorder is killed with SIGKILL.  fsync(2) never runs in
+ * the event loop: a helper thread flushes after each line (fsync txn) or
+ * once a second (fsync 1s).
+ *
+ * Redaction (record-redact.c) runs before anything reaches the disk.
+ */
+#ifndef DECOY_RECORD_H
+#define DECOY_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snap.h"
+
+enum record_fsync { RECORD_FSYNC_NEVER, RECORD_FSYNC_TXN, RECORD_FSYNC_1S };
+
+struct record_config {
+	char		*upstream;	/* reverse proxy: http[s]://HOST[:PORT] */
+	char		*listen;	/* reverse proxy listen address */
+	char		*output;	/* snapshot path */
+	int		 append;	/* keep what the snapshot holds */
+	enum snap_dir	 dir;
+	char		*port_file;
+	char		*upstream_ca;	/* PEM bundle for https upstreams */
+	int		 insecure;	/* do not verify upstream certificates */
+	enum record_fsync fsync;
+	size_t		 max_body;	/* stored body size; larger is truncated */
+	size_t		 max_head;
+	uint64_t	 upstream_timeout_ns;
+	char		**redact;	/* "header:NAME" | "json:PATH" | "regex:RE" */
+	size_t		 nredact;
+};
+
+void	record_config_init(struct record_config *);
+void	record_config_free(struct record_config *);
+void	record_config_add_redact(struct record_config *, const char *);
+/* "never" | "txn" | "1s"; 0 or -1. */
+int	record_parse_fsync(const char *, enum record_fsync *);
+
+struct recorder;
+
+/* Parses the upstream, opens the snapshot and the listener (writing the
+ * port file).  NULL with *cause on failure. */
+struct recorder	*record_create(const struct record_config *, char **cause);
+/* Runs until SIGINT or SIGTERM; 0, or -1 if the loop failed. */
+int		 record_run(struct recorder *);
+/* Closes everything, flushing the snapshot.  Takes NULL. */
+void		 record_free(struct recorder *);
+
+/*
+ * Redaction (record-redact.c).  Specs: "header:NAME" (case-insensitive
+ * header name; the whole value), "json:PATH" (JSONPath subset: $.a.b,
+ * $..key, $.a[0], $.a[*], $.*; strings and numbers at the path, or inside
+ * an object or array at the path, become string placeholders, edited in
+ * the raw bytes), "regex:PATTERN" (PCRE2; every match in header values
+ * and bodies).  A value becomes "REDACTED-" and 8 hex digits of
+ * HMAC-SHA256(key, value) with one random key per redactor, so equal
+ * values get equal placeholders within a run.
+ */
+struct record_redact;
+
+/* NULL with *cause (naming the bad spec) on failure. */
+struct record_redact *record_redact_create(char *const *specs, size_t n,
+		    char **cause);
+/* Like create, but with a fixed key (tests). */
+struct record_redact *record_redact_create_key(char *const *specs, size_t n,
+		    const unsigned char *key, size_t keylen, char **cause);
+void	record_redact_free(struct record_redact *);
+/* Appends the placeholder for value[0..len) to out. */
+void	record_redact_placeholder(const struct record_redact *, struct buf *out,
+	    const char *value, size_t len);
+/* Redacts header values in place (values are reallocated). */
+void	record_redact_headers(const struct record_redact *,
+	    struct snap_header *, size_t n);
+/* Redacts a body in place: json: paths (if the body is JSON), then
+ * regex: patterns.  *body (NUL-terminated, NULL if empty) may be
+ * replaced; returns the number of values replaced. */
+size_t	record_redact_body(const struct record_redact *, char **body,
+	    size_t *len);
+
+#endif
