@@ -39,6 +39,10 @@ const struct cmd_entry cmd_respond_entry = {
 	    "      --admin-token TOKEN   bearer token the admin API requires (needed off\n"
 	    "                            loopback; also from DECOY_TOKEN)\n"
 	    "      --admin-port-file F   write the admin API's bound port to F\n"
+	    "      --tls                 serve HTTPS: leaves minted per SNI by decoy's CA\n"
+	    "                            (an IP SAN without SNI); see decoy ca init\n"
+	    "      --ca DIR              the CA directory (default $DECOY_CA_DIR, else\n"
+	    "                            ~/.decoy/ca)\n"
 	    "  -v, --verbose             log every rejected peer and more (debug)\n"
 	    "  -q, --quiet               log warnings and errors only\n"
 	    "  -h, --help                this help\n",
@@ -55,6 +59,8 @@ enum {
 	OPT_ADMIN,
 	OPT_ADMIN_TOKEN,
 	OPT_ADMIN_PORT_FILE,
+	OPT_TLS,
+	OPT_CA,
 };
 
 static const struct option cmd_respond_options[] = {
@@ -72,6 +78,8 @@ static const struct option cmd_respond_options[] = {
 	{ "admin", required_argument, NULL, OPT_ADMIN },
 	{ "admin-token", required_argument, NULL, OPT_ADMIN_TOKEN },
 	{ "admin-port-file", required_argument, NULL, OPT_ADMIN_PORT_FILE },
+	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "ca", required_argument, NULL, OPT_CA },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -177,6 +185,13 @@ cmd_respond_exec(int argc, char **argv)
 		case OPT_ADMIN_PORT_FILE:
 			free(cfg.admin_port_file);
 			cfg.admin_port_file = xstrdup(optarg);
+			break;
+		case OPT_TLS:
+			cfg.tls = 1;
+			break;
+		case OPT_CA:
+			free(cfg.ca_dir);
+			cfg.ca_dir = xstrdup(optarg);
 			break;
 		case 'v':
 			level = LOG_LEVEL_DEBUG;

@@ -243,6 +243,18 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 				    "integer, not \"%s\"", val);
 			else
 				r->has_seed = 1;
+		} else if (strcmp(key, "tls") == 0) {
+			if (strcmp(val, "true") == 0 || strcmp(val, "yes") == 0)
+				r->tls = 1;
+			else if (strcmp(val, "false") == 0 ||
+			    strcmp(val, "no") == 0)
+				r->tls = 0;
+			else
+				yamldoc_err(x, v, "tls: expected true or false, "
+				    "not \"%s\"", val);
+		} else if (strcmp(key, "ca") == 0) {
+			free(r->ca_dir);
+			r->ca_dir = conf_path(x, val);
 		} else if (strcmp(key, "chaos_log") == 0) {
 			free(r->chaos_log);
 			r->chaos_log = conf_path(x, val);

@@ -44,6 +44,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "ca.h"
 #include "chaos.h"
 #include "fault.h"
 #include "http.h"
@@ -73,6 +77,11 @@
 #define RESPOND_DRIP_NS		(10 * 1000000ull)	/* drip tick */
 #define RESPOND_MISS_SLOTS	4096
 #define RESPOND_RULE_CACHE	1024
+#define RESPOND_TLS_WRITE	(16 * 1024)	/* one full TLS record */
+
+/* What the last SSL_read or SSL_write of a connection waits for. */
+#define RESPOND_WANT_WR_IN	0x1	/* SSL_write wants to read */
+#define RESPOND_WANT_RD_OUT	0x2	/* SSL_read wants to write */
 
 /* Counters have one writer (their worker) and are read by the admin
  * thread: relaxed atomic loads and stores, plain adds. */
@@ -116,6 +125,14 @@ struct conn {
 	struct loop_defer	 reap;
 	int			 fd;
 	char			 peer[64];
+
+	/* TLS (--tls): NULL on plain connections, which never branch
+	 * further than this test. */
+	SSL			*ssl;
+	int			 hs_done;	/* handshake complete */
+	int			 ssl_want;	/* RESPOND_WANT_* */
+	int			 ssl_dead;	/* no close_notify: error, reset */
+	int			 ssl_shut;	/* close_notify sent */
 
 	struct buf		 in;
 	size_t			 in_off;	/* start of the current request */
@@ -181,6 +198,7 @@ struct worker {
 	struct http_msg		 msg;		/* scratch for the parser */
 	struct rule_cache_slot	*rule_cache;	/* RESPOND_RULE_CACHE slots */
 	struct buf		 scratch;
+	char			*tls_out;	/* RESPOND_TLS_WRITE bytes */
 
 	uint64_t		 n_requests;
 	uint64_t		 n_matched;
@@ -210,6 +228,8 @@ struct responder {
 	uint64_t		 seed;
 	uint64_t		 start_ns;
 	struct chaos_log	*chaos;
+	struct ca		*ca;		/* --tls: mints the leaves */
+	SSL_CTX			*ssl_ctx;	/* --tls: shared by the workers */
 	/* Occurrence counters of requests with no recorded signature. */
 	_Atomic uint64_t	 miss_occurrences[RESPOND_MISS_SLOTS];
 
@@ -256,6 +276,7 @@ respond_config_free(struct respond_config *c)
 	free(c->admin);
 	free(c->admin_token);
 	free(c->admin_port_file);
+	free(c->ca_dir);
 	memset(c, 0, sizeof *c);
 }
 
@@ -292,7 +313,19 @@ conn_reap_cb(struct loop_defer *d)
 	}
 	free(c->out);
 	buf_free(&c->in);
+	SSL_free(c->ssl);
 	free(c);
+}
+
+/* Sends close_notify once, best effort (the socket is non-blocking). */
+static void
+conn_tls_shutdown(struct conn *c)
+{
+	if (c->ssl == NULL || !c->hs_done || c->ssl_dead || c->ssl_shut)
+		return;
+	c->ssl_shut = 1;
+	(void)SSL_shutdown(c->ssl);
+	ERR_clear_error();
 }
 
 static void
@@ -306,6 +339,7 @@ conn_close(struct conn *c)
 	loop_timer_del(w->loop, &c->timer);
 	STAT_ADD(w->n_open, -1);
 	loop_io_del(w->loop, &c->io);
+	conn_tls_shutdown(c);
 	close(c->fd);
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->nconns--;
@@ -328,6 +362,7 @@ conn_finish(struct conn *c)
 		conn_close(c);
 		return;
 	}
+	conn_tls_shutdown(c);
 	shutdown(c->fd, SHUT_WR);
 	c->lingering = 1;
 	c->deadline = loop_now(c->w->loop) + RESPOND_LINGER_NS;
@@ -703,7 +738,8 @@ conn_emit(struct conn *c, struct reply *rp)
 		conn_flush(c);
 		if (c->dead)
 			return;
-		/* Linger 0: close(2) sends RST. */
+		/* Linger 0: close(2) sends RST (and no close_notify). */
+		c->ssl_dead = 1;
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 		conn_close(c);
 		return;
@@ -1101,6 +1137,137 @@ conn_process(struct conn *c)
 	}
 }
 
+/* --- TLS ------------------------------------------------------------- */
+
+/* Why a TLS operation failed, for the log. */
+static const char *
+conn_tls_reason(int sslerr, char *e, size_t len)
+{
+	unsigned long	code;
+
+	if ((code = ERR_get_error()) != 0)
+		ERR_error_string_n(code, e, len);
+	else if (sslerr == SSL_ERROR_SYSCALL && errno != 0)
+		snprintf(e, len, "%s", strerror(errno));
+	else if (sslerr == SSL_ERROR_SYSCALL || sslerr == SSL_ERROR_ZERO_RETURN)
+		snprintf(e, len, "peer closed");
+	else
+		snprintf(e, len, "TLS error %d", sslerr);
+	ERR_clear_error();
+	return e;
+}
+
+/*
+ * Advances the handshake; the loop calls it until it completes.  A failed
+ * handshake costs only this connection.  Returns 1 when done, 0 when it
+ * waits for the peer, -1 when the connection was closed.
+ */
+static int
+conn_handshake(struct conn *c)
+{
+	char		e[256];
+	int		r, err;
+	uint32_t	ev;
+
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(c->ssl)) == 1) {
+		c->hs_done = 1;
+		return 1;
+	}
+	switch ((err = SSL_get_error(c->ssl, r))) {
+	case SSL_ERROR_WANT_READ:
+		ev = EPOLLIN | EPOLLRDHUP;
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		ev = EPOLLOUT;
+		break;
+	default:
+		c->w->n_bad++;
+		log_info("%s: TLS handshake failed: %s", c->peer,
+		    conn_tls_reason(err, e, sizeof e));
+		c->ssl_dead = 1;
+		conn_close(c);
+		return -1;
+	}
+	if (loop_io_mod(c->w->loop, &c->io, ev) == -1) {
+		conn_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* read(2) over TLS: bytes, 0 at the peer's close, or -1 with errno
+ * (EAGAIN when OpenSSL waits for the socket). */
+static ssize_t
+conn_tls_read(struct conn *c, void *p, size_t len)
+{
+	char	e[256];
+	int	n, err;
+
+	ERR_clear_error();
+	c->ssl_want &= ~RESPOND_WANT_RD_OUT;
+	if ((n = SSL_read(c->ssl, p, len > INT_MAX ? INT_MAX : (int)len)) > 0)
+		return n;
+	switch ((err = SSL_get_error(c->ssl, n))) {
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		c->ssl_want |= RESPOND_WANT_RD_OUT;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		log_debug("%s: TLS read: %s", c->peer,
+		    conn_tls_reason(err, e, sizeof e));
+		c->ssl_dead = 1;
+		errno = EIO;
+		return -1;
+	}
+}
+
+/* writev(2) over TLS: the iovecs are gathered into one record-sized
+ * buffer (a retry after WANT_WRITE gathers the same first bytes, which
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER allows). */
+static ssize_t
+conn_tls_writev(struct conn *c, const struct iovec *iov, size_t n)
+{
+	struct worker	*w = c->w;
+	char		 e[256];
+	size_t		 i, len = 0, k;
+	int		 wr, err;
+
+	if (w->tls_out == NULL)
+		w->tls_out = xmalloc(RESPOND_TLS_WRITE);
+	for (i = 0; i < n && len < RESPOND_TLS_WRITE; i++) {
+		k = iov[i].iov_len;
+		if (k > RESPOND_TLS_WRITE - len)
+			k = RESPOND_TLS_WRITE - len;
+		memcpy(w->tls_out + len, iov[i].iov_base, k);
+		len += k;
+	}
+	ERR_clear_error();
+	c->ssl_want &= ~RESPOND_WANT_WR_IN;
+	if ((wr = SSL_write(c->ssl, w->tls_out, (int)len)) > 0)
+		return wr;
+	switch ((err = SSL_get_error(c->ssl, wr))) {
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_READ:
+		c->ssl_want |= RESPOND_WANT_WR_IN;
+		errno = EAGAIN;
+		return -1;
+	default:
+		log_debug("%s: TLS write: %s", c->peer,
+		    conn_tls_reason(err, e, sizeof e));
+		c->ssl_dead = 1;
+		errno = EIO;
+		return -1;
+	}
+}
+
 static void
 conn_update_events(struct conn *c)
 {
@@ -1108,11 +1275,17 @@ conn_update_events(struct conn *c)
 
 	if (c->dead)
 		return;
+	if (c->ssl != NULL && !c->hs_done)
+		return;		/* conn_handshake() owns the interest */
 	if (c->out_first < c->nout)
 		ev |= EPOLLOUT;
 	if (!c->closing && !c->peer_eof && c->out_bytes < RESPOND_OUT_HIGH &&
 	    (!c->waiting || c->in.len - c->in_off < c->w->r->cfg.max_head))
 		ev |= EPOLLIN | EPOLLRDHUP;
+	if (c->ssl_want & RESPOND_WANT_WR_IN)
+		ev |= EPOLLIN | EPOLLRDHUP;
+	if (c->ssl_want & RESPOND_WANT_RD_OUT)
+		ev |= EPOLLOUT;
 	if (loop_io_mod(c->w->loop, &c->io, ev) == -1)
 		conn_close(c);
 }
@@ -1143,7 +1316,10 @@ conn_flush(struct conn *c)
 			iov[n].iov_base = (void *)c->out[i].p;
 			iov[n].iov_len = c->out[i].len;
 		}
-		wr = writev(c->fd, iov, (int)n);
+		if (c->ssl == NULL)
+			wr = writev(c->fd, iov, (int)n);
+		else
+			wr = conn_tls_writev(c, iov, n);
 		if (wr == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
@@ -1191,6 +1367,23 @@ conn_read_cb(struct loop_io *io, uint32_t events)
 			conn_close(c);
 		return;
 	}
+	if (c->ssl != NULL) {
+		if (!c->hs_done) {
+			if (conn_handshake(c) != 1)
+				return;
+			/* The request may follow the handshake at once. */
+			events |= EPOLLIN;
+			conn_update_events(c);
+		}
+		/* A TLS read may wait for the socket to be writable and a
+		 * write for it to be readable. */
+		if ((c->ssl_want & RESPOND_WANT_WR_IN) &&
+		    (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+			events |= EPOLLOUT;
+		if ((c->ssl_want & RESPOND_WANT_RD_OUT) && (events & EPOLLOUT))
+			events |= EPOLLIN;
+	}
+again:
 	if (events & EPOLLOUT)
 		conn_flush(c);
 	if (c->dead)
@@ -1201,11 +1394,18 @@ conn_read_cb(struct loop_io *io, uint32_t events)
 			return;
 		}
 		buf_reserve(&c->in, RESPOND_READ_CHUNK);
-		n = read(c->fd, c->in.data + c->in.len,
-		    c->in.cap - c->in.len - 1);
+		if (c->ssl == NULL)
+			n = read(c->fd, c->in.data + c->in.len,
+			    c->in.cap - c->in.len - 1);
+		else
+			n = conn_tls_read(c, c->in.data + c->in.len,
+			    c->in.cap - c->in.len - 1);
 		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno == EAGAIN || errno == EINTR) {
+				if (c->ssl != NULL)
+					conn_update_events(c);
 				return;
+			}
 			log_debug("%s: read: %s", c->peer, strerror(errno));
 			conn_close(c);
 			return;
@@ -1237,6 +1437,11 @@ conn_read_cb(struct loop_io *io, uint32_t events)
 		c->in.data[c->in.len] = '\0';
 		conn_process(c);
 		conn_flush(c);
+		/* Decrypted bytes OpenSSL holds do not wake epoll. */
+		if (c->ssl != NULL && !c->dead && SSL_pending(c->ssl) > 0) {
+			events = EPOLLIN;
+			goto again;
+		}
 	}
 }
 
@@ -1267,12 +1472,29 @@ listener_cb(struct loop_io *io, uint32_t events)
 		buf_init(&c->in);
 		loop_defer_init(&c->reap, conn_reap_cb, c);
 		loop_timer_init(&c->timer, conn_timer_cb, c);
+		if (w->r->ssl_ctx != NULL) {
+			if ((c->ssl = SSL_new(w->r->ssl_ctx)) == NULL ||
+			    SSL_set_fd(c->ssl, fd) != 1) {
+				log_warn("%s: TLS: cannot set up the "
+				    "connection", c->peer);
+				ERR_clear_error();
+				SSL_free(c->ssl);
+				buf_free(&c->in);
+				close(fd);
+				free(c);
+				continue;
+			}
+			SSL_set_accept_state(c->ssl);
+		}
 		STAT_INC(w->n_conns);
 		STAT_INC(w->n_open);
 		c->deadline = loop_now(w->loop) + w->r->cfg.header_timeout_ns;
 		if (loop_io_add(w->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP,
 		    conn_read_cb, c) == -1) {
 			log_warn("epoll_ctl: %s", strerror(errno));
+			STAT_ADD(w->n_open, -1);
+			SSL_free(c->ssl);
+			buf_free(&c->in);
 			close(fd);
 			free(c);
 			continue;
@@ -1429,6 +1651,7 @@ respond_config_copy(struct respond_config *d, const struct respond_config *s)
 	d->admin = respond_str_dup(s->admin);
 	d->admin_token = respond_str_dup(s->admin_token);
 	d->admin_port_file = respond_str_dup(s->admin_port_file);
+	d->ca_dir = respond_str_dup(s->ca_dir);
 }
 
 /*
@@ -1592,6 +1815,13 @@ respond_create(const struct respond_config *cfg, char **cause)
 	atomic_store(&r->gen, gen);
 	if ((r->chaos = chaos_log_open(cfg->chaos_log, 0, cause)) == NULL)
 		goto fail;
+	if (cfg->tls) {
+		/* One CA and one context, shared by the workers. */
+		if ((r->ca = ca_load(cfg->ca_dir != NULL ? cfg->ca_dir :
+		    ca_default_dir(), cause)) == NULL ||
+		    (r->ssl_ctx = ca_server_ctx(r->ca, cause)) == NULL)
+			goto fail;
+	}
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	r->nworkers = cfg->workers > 0 ? (size_t)cfg->workers :
@@ -1665,6 +1895,14 @@ respond_check(const struct respond_config *cfg, char **cause)
 	for (i = 0; i < cfg->nlisten; i++) {
 		if (sock_parse_addr(cfg->listen[i], &addr, cause) == -1)
 			return -1;
+	}
+	if (cfg->tls) {
+		struct ca *ca;
+
+		if ((ca = ca_load(cfg->ca_dir != NULL ? cfg->ca_dir :
+		    ca_default_dir(), cause)) == NULL)
+			return -1;
+		ca_free(ca);
 	}
 	if ((rules = rule_set_load((const char *const *)cfg->rules,
 	    cfg->nrules, &seed, &has_seed, cause)) == NULL)
@@ -1796,6 +2034,7 @@ respond_free(struct responder *r)
 		}
 		free(w->listeners);
 		free(w->rule_cache);
+		free(w->tls_out);
 		buf_free(&w->scratch);
 		loop_free(w->loop);
 	}
@@ -1803,6 +2042,8 @@ respond_free(struct responder *r)
 	free(r->ports);
 	respond_gen_free_all(r);
 	chaos_log_close(r->chaos);
+	SSL_CTX_free(r->ssl_ctx);
+	ca_free(r->ca);
 	pthread_mutex_destroy(&r->edit_lock);
 	respond_config_free(&r->cfg);
 	free(r);

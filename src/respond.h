@@ -43,6 +43,10 @@ struct respond_config {
 	char			*admin;		/* admin API address, NULL: none */
 	char			*admin_token;	/* bearer token, NULL: none */
 	char			*admin_port_file;
+
+	int			 tls;		/* serve HTTPS (leaves minted
+						   by the CA in ca_dir) */
+	char			*ca_dir;	/* NULL: ca_default_dir() */
 };
 
 /* Fills the defaults: 404, one worker per core, 16 KiB heads, 8 MiB
