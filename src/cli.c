@@ -11,6 +11,8 @@
 #include "cli.h"
 
 static const struct cmd_entry *const cli_commands[] = {
+	&cmd_import_entry,
+	&cmd_export_entry,
 	&cmd_record_entry,
 	&cmd_inspect_entry,
 	&cmd_split_entry,

@@ -26,6 +26,8 @@ extern const struct cmd_entry cmd_ctl_entry;
 extern const struct cmd_entry cmd_report_entry;
 extern const struct cmd_entry cmd_replay_entry;
 extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_import_entry;
+extern const struct cmd_entry cmd_export_entry;
 extern const struct cmd_entry cmd_ca_entry;
 
 /* Runs `decoy ARGS...`; returns the exit status. */

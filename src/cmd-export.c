@@ -1,0 +1,152 @@
+/*
+ * cmd-export.c -- `decoy export har SNAP -o FILE`: writes a snapshot as a
+ * HAR 1.2 file that browser developer tools and HAR viewers open.
+ *
+ * The snapshot is streamed: each transaction becomes one HAR entry and the
+ * output is written in 64 KiB pieces, so memory does not grow with the
+ * snapshot.  On error a partly written FILE is removed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "har.h"
+#include "snap.h"
+#include "xmalloc.h"
+
+static int	cmd_export_exec(int, char **);
+
+const struct cmd_entry cmd_export_entry = {
+	.name = "export",
+	.args = "har SNAP -o FILE",
+	.summary = "convert a snapshot into a HAR 1.2 file",
+	.help =
+	    "  har SNAP                  snapshot to read, - for stdin\n"
+	    "  -o, --output FILE         HAR file to write, - for stdout\n"
+	    "                            (replaced if it exists)\n"
+	    "  -h, --help                this help\n",
+	.exec = cmd_export_exec,
+};
+
+static const struct option cmd_export_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Writes and empties b.  Returns 0 or -1 + cause. */
+static int
+export_flush(int fd, const char *name, struct buf *b, char **cause)
+{
+	size_t	off = 0;
+	ssize_t	n;
+
+	while (off < b->len) {
+		n = write(fd, b->data + off, b->len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*cause = xasprintf("%s: %s", name, strerror(errno));
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	buf_reset(b);
+	return 0;
+}
+
+static int
+cmd_export_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e = &cmd_export_entry;
+	struct snap_reader	*r = NULL;
+	struct snap_txn		 t;
+	struct buf		 out;
+	const char		*output = NULL, *format, *path, *name;
+	char			*cause = NULL;
+	size_t			 n = 0;
+	int			 ch, fd = -1, rc, status;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "o:h", cmd_export_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'h':
+			cli_help(e);
+			return EXIT_OK;
+		default:
+			return cli_usage(e, "unknown option or missing "
+			    "argument: %s", argv[optind - 1]);
+		}
+	}
+	if (argc - optind < 1)
+		return cli_usage(e, "no format given (har)");
+	format = argv[optind];
+	if (strcmp(format, "har") != 0)
+		return cli_usage(e, "unknown format \"%s\" (har)", format);
+	if (argc - optind != 2)
+		return cli_usage(e, argc - optind < 2 ? "no snapshot given" :
+		    "one snapshot at a time");
+	path = argv[optind + 1];
+	if (output == NULL)
+		return cli_usage(e, "no output given (-o FILE)");
+	if (strcmp(output, "-") != 0 && strcmp(output, path) == 0)
+		return cli_usage(e, "%s would overwrite the snapshot", output);
+
+	buf_init(&out);
+	if ((r = snap_reader_open(path, &cause)) == NULL)
+		goto fail;
+	name = strcmp(output, "-") == 0 ? "<stdout>" : output;
+	if (strcmp(output, "-") == 0)
+		fd = STDOUT_FILENO;
+	else if ((fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1) {
+		cause = xasprintf("%s: %s", output, strerror(errno));
+		goto fail;
+	}
+	har_export_begin(&out);
+	while ((rc = snap_reader_next(r, &t, &cause)) == 1) {
+		har_export_entry(&out, &t, n++);
+		snap_txn_free(&t);
+		if (out.len >= 65536 &&
+		    export_flush(fd, name, &out, &cause) == -1)
+			goto fail;
+	}
+	if (rc == -1)
+		goto fail;
+	har_export_end(&out);
+	if (export_flush(fd, name, &out, &cause) == -1)
+		goto fail;
+	if (fd != STDOUT_FILENO && close(fd) == -1) {
+		fd = -1;
+		cause = xasprintf("%s: %s", output, strerror(errno));
+		goto fail;
+	}
+	snap_reader_close(r);
+	buf_free(&out);
+	fprintf(stderr, "%zu transactions exported to %s\n", n, name);
+	return EXIT_OK;
+
+fail:
+	status = cli_error(e, EXIT_USAGE, "%s", cause);
+	free(cause);
+	snap_reader_close(r);
+	buf_free(&out);
+	if (fd != -1 && fd != STDOUT_FILENO)
+		close(fd);
+	if (strcmp(output, "-") != 0 && fd != -1)
+		unlink(output);
+	return status;
+}

@@ -1,0 +1,172 @@
+/*
+ * cmd-import.c -- `decoy import har FILE -o SNAP [--dir in|out]`: turns a
+ * HAR 1.2 file (browser developer tools, proxies) into a snapshot.
+ *
+ * The whole HAR file is read into memory and decoded by har.c before the
+ * snapshot is written, so a broken HAR leaves no half-written snapshot.
+ * `decoy import pcap` is reserved (DESIGN.md section 7) and refuses.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "har.h"
+#include "snap.h"
+#include "xmalloc.h"
+
+static int	cmd_import_exec(int, char **);
+
+const struct cmd_entry cmd_import_entry = {
+	.name = "import",
+	.args = "har FILE -o SNAP [--dir in|out]",
+	.summary = "convert a HAR 1.2 file into a snapshot",
+	.help =
+	    "  har FILE                  HAR file to read, - for stdin\n"
+	    "  -o, --output SNAP         snapshot to write, - for stdout\n"
+	    "                            (replaced if it exists)\n"
+	    "      --dir in|out          direction of the transactions\n"
+	    "                            (default out: calls to dependencies)\n"
+	    "  -h, --help                this help\n",
+	.exec = cmd_import_exec,
+};
+
+static const struct option cmd_import_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "dir", required_argument, NULL, 'd' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Reads all of path ("-" is stdin) into out.  Returns 0 or -1 + cause. */
+static int
+import_read_file(const char *path, struct buf *out, char **cause)
+{
+	ssize_t	n;
+	int	fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		buf_reserve(out, 65536);
+		n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*cause = xasprintf("%s: %s", path, strerror(errno));
+			if (fd != STDIN_FILENO)
+				close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return 0;
+}
+
+static int
+cmd_import_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e = &cmd_import_entry;
+	struct snap_writer	*w = NULL;
+	struct snap_txn		*txns = NULL;
+	struct buf		 in;
+	enum snap_dir		 dir = SNAP_DIR_OUT;
+	const char		*output = NULL, *format, *path, *label;
+	char			*cause = NULL;
+	size_t			 n = 0, i;
+	int			 ch, status;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "o:h", cmd_import_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'd':
+			if (strcmp(optarg, "in") == 0)
+				dir = SNAP_DIR_IN;
+			else if (strcmp(optarg, "out") == 0)
+				dir = SNAP_DIR_OUT;
+			else
+				return cli_usage(e, "--dir must be in or out, "
+				    "not \"%s\"", optarg);
+			break;
+		case 'h':
+			cli_help(e);
+			return EXIT_OK;
+		default:
+			return cli_usage(e, "unknown option or missing "
+			    "argument: %s", argv[optind - 1]);
+		}
+	}
+	if (argc - optind < 1)
+		return cli_usage(e, "no format given (har)");
+	format = argv[optind];
+	if (strcmp(format, "pcap") == 0)
+		return cli_error(e, EXIT_USAGE, "pcap: not implemented yet");
+	if (strcmp(format, "har") != 0)
+		return cli_usage(e, "unknown format \"%s\" (har)", format);
+	if (argc - optind != 2)
+		return cli_usage(e, argc - optind < 2 ? "no HAR file given" :
+		    "one HAR file at a time");
+	path = argv[optind + 1];
+	if (output == NULL)
+		return cli_usage(e, "no output given (-o SNAP)");
+	if (strcmp(output, "-") != 0 && strcmp(output, path) == 0)
+		return cli_usage(e, "%s would overwrite the HAR file", output);
+
+	buf_init(&in);
+	label = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	if (import_read_file(path, &in, &cause) == -1 ||
+	    har_import(label, in.data == NULL ? "" : in.data, in.len, dir,
+	    &txns, &n, &cause) == -1) {
+		buf_free(&in);
+		status = cli_error(e, EXIT_USAGE, "%s", cause);
+		free(cause);
+		return status;
+	}
+	buf_free(&in);
+
+	if ((w = snap_writer_open(output, 0, &cause)) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (snap_writer_write(w, &txns[i], &cause) == -1)
+			goto fail;
+	}
+	status = snap_writer_close(w, &cause);
+	w = NULL;
+	if (status == -1)
+		goto fail;
+	har_txns_free(txns, n);
+	fprintf(stderr, "%zu transactions imported from %s\n", n, label);
+	return EXIT_OK;
+
+fail:
+	status = cli_error(e, EXIT_USAGE, "%s", cause);
+	free(cause);
+	cause = NULL;
+	if (w != NULL && snap_writer_close(w, &cause) == -1)
+		free(cause);
+	if (strcmp(output, "-") != 0)
+		unlink(output);
+	har_txns_free(txns, n);
+	return status;
+}
