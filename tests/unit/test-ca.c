@@ -229,8 +229,7 @@ main(void)
 	ASSERT(!ok);
 	SSL_CTX_free(bad);
 
-	/* 200 new names against 200 handshakes for a cached one: the
-	 * difference is the minting. */
+	/* 200 new names against 200 handshakes for a cached one. */
 	t0 = now_ms();
 	for (i = 0; i < 200; i++) {
 		snprintf(name, sizeof name, "svc%d.mint.example", i);
@@ -252,9 +251,10 @@ main(void)
 	}
 	ASSERT_EQ(i, 200);
 	t_cached = now_ms() - t0;
-	printf("200 handshakes: %.1f ms with new names, %.1f ms cached; "
-	    "about %.3f ms per minted leaf\n", t_new, t_cached,
-	    (t_new - t_cached) / 200);
+	/* The difference is the minting, within the noise of 200 thread
+	 * starts and handshakes. */
+	printf("200 handshakes: %.1f ms with 200 new names (minted), "
+	    "%.1f ms with one cached name\n", t_new, t_cached);
 	/* Generous: sanitizers and slow machines.  A per-leaf RSA key
 	 * would cost ~150 ms each, 30 s in all. */
 	ASSERT(t_new < 10000);
