@@ -14,7 +14,8 @@
  * "_decoy_raw": true, and import keeps the header for those.
  *
  * Times: startedDateTime gives ts (normalised to UTC with microseconds)
- * and timing.start_us; time gives total_us; ttfb_us is blocked + dns +
+ * and timing.start_us (unless our export marked it "_decoy_untimed", made
+ * up for a transaction recorded without a time); time gives total_us; ttfb_us is blocked + dns +
  * connect + send + wait (ssl is part of connect in HAR 1.2), members of -1
  * counting as absent.  Millisecond numbers are converted to microseconds
  * from their decimal text, not through a double.
@@ -33,6 +34,12 @@
 #include "log.h"
 #include "snap.h"
 #include "xmalloc.h"
+
+/*
+ * Durations above this (about 31 years) are refused, so that sums of
+ * timings stay far from int64 limits and export as numbers import reads.
+ */
+#define HAR_MAX_US	1000000000000000LL
 
 struct har_body {
 	struct buf	 text;
@@ -101,13 +108,13 @@ har_ms_to_us(const char *s, size_t len, int64_t *us)
 		tmp = xstrndup(s, len);
 		d = strtod(tmp, &end);
 		free(tmp);
-		if (!(d >= 0 && d < 1e15))
+		if (!(d >= 0 && d * 1000.0 <= (double)HAR_MAX_US))
 			return -1;
 		*us = (int64_t)(d * 1000.0 + 0.5);
 		return 0;
 	}
 	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-		if (++nd > 12)
+		if (++nd > 13)
 			return -1;
 		v = v * 10 + (s[i] - '0');
 	}
@@ -121,6 +128,8 @@ har_ms_to_us(const char *s, size_t len, int64_t *us)
 				v++;
 		}
 	}
+	if (v > HAR_MAX_US)
+		return -1;
 	*us = v;
 	return 0;
 }
@@ -717,9 +726,11 @@ har_timings(struct json_parser *p, int64_t *ttfb)
 	};
 	struct json_value	 key;
 	int64_t			 v, sum = 0;
-	size_t			 i;
+	size_t			 i, open;
 	int			 r, any = 0;
 
+	json_peek(p);
+	open = p->off;
 	if (har_type(p, JSON_OBJECT, "timings", "an object") == -1 ||
 	    json_object_enter(p) == -1)
 		return -1;
@@ -741,6 +752,8 @@ har_timings(struct json_parser *p, int64_t *ttfb)
 				any = 1;
 		}
 	}
+	if (r == 0 && sum > HAR_MAX_US)
+		return json_fail(p, open, "\"timings\" add up to too much");
 	if (r == 0)
 		*ttfb = any ? sum : -1;
 	return r;
@@ -756,7 +769,7 @@ har_entry(struct json_parser *p, struct snap_txn *t, enum snap_dir dir,
 	char			*url = NULL, *started = NULL;
 	size_t			 open, urloff = 0, toff = 0;
 	int64_t			 total = -1, ttfb = -1;
-	int			 r, seen_req = 0, seen_res = 0;
+	int			 r, seen_req = 0, seen_res = 0, untimed = 0;
 
 	memset(&u, 0, sizeof u);
 	*skip = 0;
@@ -782,6 +795,9 @@ har_entry(struct json_parser *p, struct snap_txn *t, enum snap_dir dir,
 		}
 		else if (json_string_eq(&key, "timings"))
 			r = har_timings(p, &ttfb);
+		else if (json_string_eq(&key, "_decoy_untimed") &&
+		    json_peek(p) == JSON_BOOL)
+			r = json_read_bool(p, &untimed);
 		else
 			r = json_skip(p, NULL);
 		if (r == -1)
@@ -789,7 +805,7 @@ har_entry(struct json_parser *p, struct snap_txn *t, enum snap_dir dir,
 	}
 	if (r == 0 && !seen_req)
 		r = json_fail(p, open, "entry has no \"request\"");
-	if (r == 0 && started != NULL) {
+	if (r == 0 && started != NULL && !untimed) {
 		if (har_parse_time(started, &t->start_us) == -1)
 			r = json_fail(p, toff, "\"startedDateTime\" is not an "
 			    "ISO 8601 date-time");
@@ -1079,6 +1095,9 @@ har_export_entry(struct buf *b, const struct snap_txn *t, size_t index)
 		ts = har_format_time(t->start_us >= 0 ? t->start_us : 0);
 		har_put_str(b, ts);
 		free(ts);
+		/* HAR requires a start; say that this one is made up. */
+		if (t->start_us < 0)
+			buf_append_str(b, ",\"_decoy_untimed\":true");
 	}
 	buf_append_str(b, ",\"time\":");
 	har_put_ms(b, t->total_us);
