@@ -1,6 +1,7 @@
 /*
- * cmd-record.c -- `decoy record --upstream URL --listen ADDR -o SNAP`:
- * record a service's traffic through a reverse proxy (record.h).
+ * cmd-record.c -- `decoy record --upstream URL --listen ADDR -o SNAP` and
+ * `decoy record --proxy ADDR -o SNAP`: record a service's traffic through
+ * a reverse or a forward proxy (record.h).
  */
 #include "config.h"
 
@@ -18,18 +19,26 @@ static int	cmd_record_exec(int, char **);
 
 const struct cmd_entry cmd_record_entry = {
 	.name = "record",
-	.args = "--upstream URL --listen ADDR -o SNAP [options]",
-	.summary = "record traffic through a reverse proxy into a snapshot",
+	.args = "--upstream URL --listen ADDR -o SNAP [options]\n"
+	    "       decoy record --proxy ADDR -o SNAP [--ca DIR] [--no-intercept HOST]...",
+	.summary = "record traffic through a reverse or forward proxy",
 	.help =
 	    "  -u, --upstream URL        where requests go: http[s]://HOST[:PORT]\n"
 	    "  -l, --listen ADDR         address to accept clients on (port 0 picks one)\n"
+	    "  -p, --proxy ADDR          be a forward proxy on ADDR instead: absolute-form\n"
+	    "                            http:// requests and CONNECT (intercepted with\n"
+	    "                            decoy's CA, recorded in plaintext, tls true)\n"
+	    "      --ca DIR              the CA for interception (default $DECOY_CA_DIR,\n"
+	    "                            else ~/.decoy/ca; `decoy ca init` makes one)\n"
+	    "      --no-intercept HOST   tunnel CONNECTs to HOST blindly; one opaque entry\n"
+	    "                            (byte counts); repeatable\n"
 	    "  -o, --output SNAP         snapshot to write (- for stdout); truncated\n"
 	    "                            unless --append\n"
 	    "  -a, --append              append to SNAP instead of truncating it\n"
 	    "  -d, --dir in|out          direction recorded: out (default: calls to a\n"
 	    "                            dependency) or in (requests into the service)\n"
 	    "      --port-file FILE      write the bound port to FILE\n"
-	    "      --upstream-ca FILE    verify an https upstream against FILE\n"
+	    "      --upstream-ca FILE    verify https upstreams against FILE\n"
 	    "      --insecure            do not verify the upstream's certificate\n"
 	    "      --upstream-timeout D  a response must complete within D (30s), else\n"
 	    "                            504 and an error entry\n"
@@ -58,6 +67,8 @@ enum {
 	OPT_MAX_BODY,
 	OPT_MAX_HEAD,
 	OPT_REDACT,
+	OPT_CA,
+	OPT_NO_INTERCEPT,
 };
 
 static const struct option cmd_record_options[] = {
@@ -74,6 +85,9 @@ static const struct option cmd_record_options[] = {
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "max-head", required_argument, NULL, OPT_MAX_HEAD },
 	{ "redact", required_argument, NULL, OPT_REDACT },
+	{ "proxy", required_argument, NULL, 'p' },
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "no-intercept", required_argument, NULL, OPT_NO_INTERCEPT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -99,7 +113,7 @@ cmd_record_exec(int argc, char **argv)
 
 	record_config_init(&cfg);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "u:l:o:ad:vqh", cmd_record_options,
+	while ((ch = getopt_long(argc, argv, "u:l:p:o:ad:vqh", cmd_record_options,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'u':
@@ -167,6 +181,15 @@ cmd_record_exec(int argc, char **argv)
 		case OPT_REDACT:
 			record_config_add_redact(&cfg, optarg);
 			break;
+		case 'p':
+			cmd_record_set(&cfg.proxy, optarg);
+			break;
+		case OPT_CA:
+			cmd_record_set(&cfg.ca_dir, optarg);
+			break;
+		case OPT_NO_INTERCEPT:
+			record_config_add_no_intercept(&cfg, optarg);
+			break;
 		case 'v':
 			level = LOG_LEVEL_DEBUG;
 			break;
@@ -186,8 +209,14 @@ cmd_record_exec(int argc, char **argv)
 		rv = cli_usage(e, "unexpected argument \"%s\"", argv[optind]);
 		goto out;
 	}
-	if (cfg.upstream == NULL || cfg.listen == NULL || cfg.output == NULL) {
-		rv = cli_usage(e, "--upstream, --listen and -o are required");
+	if (cfg.output == NULL) {
+		rv = cli_usage(e, "-o SNAP is required");
+		goto out;
+	}
+	if (cfg.proxy != NULL ? cfg.upstream != NULL || cfg.listen != NULL :
+	    cfg.upstream == NULL || cfg.listen == NULL) {
+		rv = cli_usage(e, "expected --upstream URL --listen ADDR, or "
+		    "--proxy ADDR");
 		goto out;
 	}
 	log_init("decoy record", level);

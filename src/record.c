@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include <errno.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "ca.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -65,6 +67,27 @@ struct rec_writer {
 
 struct rec_conn;
 
+/* Where an exchange goes. */
+struct rec_target {
+	char			*hostport;	/* Host header, "server" */
+	char			*name;		/* host alone: SNI, "svc" */
+	int			 port;
+	int			 tls;
+	int			 ip;		/* name is an address */
+	int			 resolved;
+	struct sock_addr	 addr;
+};
+
+/* A name being resolved off the loop (getaddrinfo in a thread). */
+struct rec_lookup {
+	struct recorder		*r;
+	struct rec_conn		*c;		/* NULL once the conn is gone */
+	char			*name;
+	int			 port;
+	int			 err;		/* EAI_* or 0 */
+	struct sock_addr	 addr;
+};
+
 struct rec_side {
 	struct rec_conn	*c;
 	int		 fd;
@@ -82,6 +105,7 @@ enum rec_state {
 	REC_S_REQ_HEAD,		/* reading a request head */
 	REC_S_REQ_BODY,		/* reading its body */
 	REC_S_UPSTREAM,		/* forwarded; reading the response */
+	REC_S_TUNNEL,		/* CONNECT not intercepted: bytes relayed */
 	REC_S_CLOSING,		/* flushing the last answer, then closing */
 };
 
@@ -98,6 +122,15 @@ struct rec_conn {
 	struct loop_timer	 timer;
 	struct loop_defer	 reap;
 	int			 dead;
+	struct rec_target	*tgt;		/* &r->rt or &own */
+	struct rec_target	 own;		/* forward proxy */
+	struct rec_lookup	*lookup;
+	int			 intercepted;	/* CONNECT: TLS from the client */
+	int			 tunnel;
+	uint64_t		 bytes_up, bytes_down;
+	char			*tunnel_error;
+	int			 tunnel_recorded;
+	const char		*extra_more;	/* raw JSON members */
 
 	/* The exchange in flight. */
 	struct snap_txn		 t;
@@ -122,12 +155,13 @@ struct recorder {
 	struct loop		*loop;
 	int			 lfd;
 	struct loop_io		 lio;
-	struct sock_addr	 up_addr;
-	char			*up_hostport;	/* Host header value */
-	char			*up_name;	/* host alone (SNI, svc) */
-	int			 up_tls;
-	int			 up_ip;
+	struct rec_target	 rt;		/* reverse proxy's upstream */
+	int			 forward;	/* --proxy */
 	SSL_CTX			*up_ctx;
+	SSL_CTX			*srv_ctx;	/* intercepted CONNECTs */
+	struct ca		*ca;
+	int			 lookup_pipe[2];
+	struct loop_io		 lookup_io;
 	struct record_redact	*redact;
 	struct rec_writer	 w;
 	struct loop_timer	 sync_timer;
@@ -163,6 +197,11 @@ record_config_free(struct record_config *cfg)
 	free(cfg->output);
 	free(cfg->port_file);
 	free(cfg->upstream_ca);
+	free(cfg->proxy);
+	free(cfg->ca_dir);
+	for (i = 0; i < cfg->nno_intercept; i++)
+		free(cfg->no_intercept[i]);
+	free(cfg->no_intercept);
 	for (i = 0; i < cfg->nredact; i++)
 		free(cfg->redact[i]);
 	free(cfg->redact);
@@ -175,6 +214,14 @@ record_config_add_redact(struct record_config *cfg, const char *spec)
 	cfg->redact = xreallocarray(cfg->redact, cfg->nredact + 1,
 	    sizeof *cfg->redact);
 	cfg->redact[cfg->nredact++] = xstrdup(spec);
+}
+
+void
+record_config_add_no_intercept(struct record_config *cfg, const char *host)
+{
+	cfg->no_intercept = xreallocarray(cfg->no_intercept,
+	    cfg->nno_intercept + 1, sizeof *cfg->no_intercept);
+	cfg->no_intercept[cfg->nno_intercept++] = xstrdup(host);
 }
 
 int
@@ -306,20 +353,73 @@ rec_sync_fire(struct loop_timer *t)
 
 /* ---- set-up ---------------------------------------------------------- */
 
+static void
+rec_target_clear(struct rec_target *t)
+{
+	free(t->hostport);
+	free(t->name);
+	memset(t, 0, sizeof *t);
+}
+
+/*
+ * Sets t from "host[:port]" or "[v6][:port]" (defport when none), not
+ * resolved.  The Host value leaves out the scheme's default port.
+ */
+static int
+rec_target_set(struct rec_target *t, const char *hp, int defport, int tls)
+{
+	const char	*end, *colon = NULL;
+	char		*ep;
+	long		 port = defport;
+	unsigned char	 ip[sizeof(struct in6_addr)];
+
+	rec_target_clear(t);
+	if (hp[0] == '[') {
+		if ((end = strchr(hp, ']')) == NULL)
+			return -1;
+		t->name = xstrndup(hp + 1, (size_t)(end - hp - 1));
+		if (end[1] == ':')
+			colon = end + 1;
+		else if (end[1] != '\0')
+			return -1;
+	} else if ((colon = strrchr(hp, ':')) != NULL)
+		t->name = xstrndup(hp, (size_t)(colon - hp));
+	else
+		t->name = xstrdup(hp);
+	if (colon != NULL) {
+		port = strtol(colon + 1, &ep, 10);
+		if (colon[1] == '\0' || *ep != '\0' || port < 1 ||
+		    port > 65535)
+			return -1;
+	}
+	if (t->name[0] == '\0')
+		return -1;
+	t->port = (int)port;
+	t->tls = tls;
+	t->ip = inet_pton(AF_INET, t->name, ip) == 1 ||
+	    inet_pton(AF_INET6, t->name, ip) == 1;
+	if (port == (tls ? 443 : 80))
+		t->hostport = xasprintf("%s%s%s", strchr(t->name, ':') ? "[" :
+		    "", t->name, strchr(t->name, ':') ? "]" : "");
+	else
+		t->hostport = xasprintf("%s%s%s:%ld", strchr(t->name, ':') ?
+		    "[" : "", t->name, strchr(t->name, ':') ? "]" : "", port);
+	return 0;
+}
+
 static int
 rec_parse_upstream(struct recorder *r, const char *url, char **cause)
 {
-	const char	*s, *slash, *end;
-	char		*addr;
+	const char	*s, *slash;
+	char		*addr, *hp;
 	size_t		 n;
 	int		 port;
-	unsigned char	 ip[sizeof(struct in6_addr)];
 
 	if (strncmp(url, "http://", 7) == 0) {
 		s = url + 7;
 		port = 80;
 	} else if (strncmp(url, "https://", 8) == 0) {
-		r->up_tls = 1;
+		r->rt.tls = 1;
 		s = url + 8;
 		port = 443;
 	} else {
@@ -338,29 +438,22 @@ rec_parse_upstream(struct recorder *r, const char *url, char **cause)
 		    "supported", url);
 		return -1;
 	}
-	r->up_hostport = xstrndup(s, n);
-	if (r->up_hostport[0] == '[') {
-		end = strchr(r->up_hostport, ']');
-		r->up_name = end != NULL ? xstrndup(r->up_hostport + 1,
-		    (size_t)(end - r->up_hostport - 1)) :
-		    xstrdup(r->up_hostport + 1);
-	} else if ((end = strrchr(r->up_hostport, ':')) != NULL)
-		r->up_name = xstrndup(r->up_hostport,
-		    (size_t)(end - r->up_hostport));
-	else
-		r->up_name = xstrdup(r->up_hostport);
-	if (strrchr(r->up_hostport, ':') == NULL ||
-	    (r->up_hostport[0] == '[' && r->up_hostport[n - 1] == ']'))
-		addr = xasprintf("%s:%d", r->up_hostport, port);
-	else
-		addr = xstrdup(r->up_hostport);
-	if (sock_parse_addr(addr, &r->up_addr, cause) == -1) {
+	hp = xstrndup(s, n);
+	if (rec_target_set(&r->rt, hp, port, r->rt.tls) == -1) {
+		*cause = xasprintf("upstream %s: bad port", url);
+		free(hp);
+		return -1;
+	}
+	free(hp);
+	addr = xasprintf("%s%s%s:%d", r->rt.ip && strchr(r->rt.name, ':') ?
+	    "[" : "", r->rt.name, r->rt.ip && strchr(r->rt.name, ':') ?
+	    "]" : "", r->rt.port);
+	if (sock_parse_addr(addr, &r->rt.addr, cause) == -1) {
 		free(addr);
 		return -1;
 	}
 	free(addr);
-	r->up_ip = inet_pton(AF_INET, r->up_name, ip) == 1 ||
-	    inet_pton(AF_INET6, r->up_name, ip) == 1;
+	r->rt.resolved = 1;
 	return 0;
 }
 
@@ -404,6 +497,46 @@ fail:
 }
 
 static void	rec_accept(struct loop_io *, uint32_t);
+static void	rec_lookup_done(struct loop_io *, uint32_t);
+
+/* The forward proxy: the upstream TLS context, the CA for interception
+ * (optional: without one, CONNECT is only tunnelled for --no-intercept
+ * hosts), and the resolver's pipe. */
+static int
+rec_proxy_init(struct recorder *r, char **cause)
+{
+	const char	*dir;
+	char		*why = NULL;
+
+	if ((r->up_ctx = ca_client_ctx(r->cfg.upstream_ca, r->cfg.insecure,
+	    cause)) == NULL)
+		return -1;
+	SSL_CTX_set_options(r->up_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(r->up_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	dir = r->cfg.ca_dir != NULL ? r->cfg.ca_dir : ca_default_dir();
+	if ((r->ca = ca_load(dir, &why)) == NULL) {
+		if (r->cfg.ca_dir != NULL) {
+			*cause = xasprintf("CA %s: %s (make one with `decoy "
+			    "ca init`)", dir, why);
+			free(why);
+			return -1;
+		}
+		log_warn("no CA in %s (%s): CONNECT is tunnelled, not "
+		    "intercepted; `decoy ca init` makes one", dir, why);
+		free(why);
+	} else {
+		if ((r->srv_ctx = ca_server_ctx(r->ca, cause)) == NULL)
+			return -1;
+		SSL_CTX_set_mode(r->srv_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	}
+	if (pipe2(r->lookup_pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		*cause = xasprintf("pipe: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 struct recorder *
 record_create(const struct record_config *cfg, char **cause)
@@ -414,8 +547,16 @@ record_create(const struct record_config *cfg, char **cause)
 
 	r = xcalloc(1, sizeof *r);
 	r->cfg = *cfg;
-	r->cfg.upstream = xstrdup(cfg->upstream);
-	r->cfg.listen = xstrdup(cfg->listen);
+	r->lookup_pipe[0] = r->lookup_pipe[1] = -1;
+	r->forward = cfg->proxy != NULL;
+	r->cfg.upstream = cfg->upstream ? xstrdup(cfg->upstream) : NULL;
+	r->cfg.listen = xstrdup(r->forward ? cfg->proxy : cfg->listen);
+	r->cfg.proxy = cfg->proxy ? xstrdup(cfg->proxy) : NULL;
+	r->cfg.ca_dir = cfg->ca_dir ? xstrdup(cfg->ca_dir) : NULL;
+	r->cfg.no_intercept = xcalloc(cfg->nno_intercept + 1,
+	    sizeof *r->cfg.no_intercept);
+	for (i = 0; i < cfg->nno_intercept; i++)
+		r->cfg.no_intercept[i] = xstrdup(cfg->no_intercept[i]);
 	r->cfg.output = xstrdup(cfg->output);
 	r->cfg.port_file = cfg->port_file ? xstrdup(cfg->port_file) : NULL;
 	r->cfg.upstream_ca = cfg->upstream_ca ? xstrdup(cfg->upstream_ca) :
@@ -425,16 +566,26 @@ record_create(const struct record_config *cfg, char **cause)
 		r->cfg.redact[i] = xstrdup(cfg->redact[i]);
 	r->lfd = -1;
 	r->w.fd = -1;
-	if (rec_parse_upstream(r, cfg->upstream, cause) == -1)
-		goto fail;
-	if (r->up_tls && rec_tls_init(r, cause) == -1)
-		goto fail;
+	if (r->forward) {
+		if (rec_proxy_init(r, cause) == -1)
+			goto fail;
+	} else {
+		if (rec_parse_upstream(r, cfg->upstream, cause) == -1)
+			goto fail;
+		if (r->rt.tls && rec_tls_init(r, cause) == -1)
+			goto fail;
+	}
 	if (cfg->nredact > 0 && (r->redact = record_redact_create(cfg->redact,
 	    cfg->nredact, cause)) == NULL)
 		goto fail;
 	if ((r->loop = loop_create(cause)) == NULL)
 		goto fail;
-	if (sock_parse_addr(cfg->listen, &la, cause) == -1)
+	if (r->forward && loop_io_add(r->loop, &r->lookup_io,
+	    r->lookup_pipe[0], EPOLLIN, rec_lookup_done, r) == -1) {
+		*cause = xasprintf("epoll: %s", strerror(errno));
+		goto fail;
+	}
+	if (sock_parse_addr(r->cfg.listen, &la, cause) == -1)
 		goto fail;
 	if ((r->lfd = sock_listen(&la, 0, cause)) == -1)
 		goto fail;
@@ -685,12 +836,14 @@ rec_txn_write(struct rec_conn *c, size_t req_len, size_t res_len,
 	t->id = xasprintf("t-%06llu", (unsigned long long)++r->seq);
 	t->ts = rec_iso8601(c->start_us);
 	t->dir = r->cfg.dir;
-	t->svc = xstrdup(r->up_name);
+	t->svc = xstrdup(c->tgt->name);
 	t->proto = xstrdup("http/1.1");
-	t->tls = r->up_tls;
+	t->tls = c->tgt->tls;
 	t->client = xstrdup(c->client);
-	t->server = xasprintf("%s", r->up_hostport);
-	t->req.host = xstrdup(r->up_hostport);
+	t->server = xasprintf("%s%s%s:%d", strchr(c->tgt->name, ':') ? "[" :
+	    "", c->tgt->name, strchr(c->tgt->name, ':') ? "]" : "",
+	    c->tgt->port);
+	t->req.host = xstrdup(c->tgt->hostport);
 	t->start_us = c->start_us;
 	t->ttfb_us = c->ttfb_mono ? (int64_t)(c->ttfb_mono - c->start_mono) /
 	    1000 : -1;
@@ -703,6 +856,8 @@ rec_txn_write(struct rec_conn *c, size_t req_len, size_t res_len,
 	if (req_len > r->cfg.max_body || res_len > r->cfg.max_body)
 		buf_printf(&extra, ",\"truncated\":{\"req\":%zu,\"res\":%zu}",
 		    req_len, res_len);
+	if (c->extra_more != NULL)
+		buf_append_str(&extra, c->extra_more);
 	if (extra.len > 0)
 		t->extra = buf_detach(&extra, NULL);
 	buf_free(&extra);
@@ -736,9 +891,16 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 	struct recorder	*r = c->r;
 	struct buf	 body;
 
+	if (c->tunnel) {
+		free(c->tunnel_error);
+		c->tunnel_error = xstrdup(what);
+		log_warn("CONNECT %s: %s", c->tgt->hostport, what);
+		c->state = REC_S_CLOSING;
+		return;
+	}
 	loop_timer_del(r->loop, &c->timer);
 	log_warn("%s %s: upstream %s: %s", c->t.req.method, c->t.req.target,
-	    r->up_hostport, what);
+	    c->tgt->hostport, what);
 	rec_txn_write(c, c->req_len, 0, what);
 	rec_side_close(r, &c->up);
 	c->up_open = 0;
@@ -746,7 +908,8 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 	buf_append_str(&body, "{\"error\":");
 	json_append_string(&body, what, strlen(what));
 	buf_append_str(&body, ",\"upstream\":");
-	json_append_string(&body, r->up_hostport, strlen(r->up_hostport));
+	json_append_string(&body, c->tgt->hostport,
+	    strlen(c->tgt->hostport));
 	buf_append_str(&body, ",\"by\":\"decoy record\"}\n");
 	http_write_simple(&c->cl.out, status, "application/json", body.data,
 	    body.len, !c->req_keep_alive);
@@ -777,7 +940,7 @@ rec_upstream_connect(struct rec_conn *c)
 	char		 what[160];
 	int		 fd, one = 1;
 
-	fd = socket(r->up_addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	fd = socket(c->tgt->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		snprintf(what, sizeof what, "socket: %s", strerror(errno));
@@ -785,7 +948,8 @@ rec_upstream_connect(struct rec_conn *c)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(fd, (struct sockaddr *)&r->up_addr.ss, r->up_addr.len) ==
+	if (connect(fd, (struct sockaddr *)&c->tgt->addr.ss,
+	    c->tgt->addr.len) ==
 	    -1 && errno != EINPROGRESS) {
 		snprintf(what, sizeof what, "connect: %s", strerror(errno));
 		close(fd);
@@ -813,14 +977,15 @@ rec_upstream_tls_start(struct rec_conn *c)
 		return -1;
 	SSL_set_connect_state(s->ssl);
 	if (!r->cfg.insecure) {
-		if (r->up_ip) {
+		if (c->tgt->ip) {
 			if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(
-			    s->ssl), r->up_name) != 1)
+			    s->ssl), c->tgt->name) != 1)
 				return -1;
-		} else if (SSL_set1_host(s->ssl, r->up_name) != 1)
+		} else if (SSL_set1_host(s->ssl, c->tgt->name) != 1)
 			return -1;
 	}
-	if (!r->up_ip && SSL_set_tlsext_host_name(s->ssl, r->up_name) != 1)
+	if (!c->tgt->ip && SSL_set_tlsext_host_name(s->ssl, c->tgt->name) !=
+	    1)
 		return -1;
 	s->handshaking = 1;
 	return 0;
@@ -837,12 +1002,106 @@ rec_tls_reason(struct rec_side *s, char *what, size_t len)
 	if (vr != X509_V_OK)
 		snprintf(what, len, "tls: certificate verify failed: %s",
 		    X509_verify_cert_error_string(vr));
-	else if ((e = ERR_get_error()) != 0) {
+	else if ((e = ERR_peek_last_error()) != 0) {
 		ERR_error_string_n(e, eb, sizeof eb);
 		snprintf(what, len, "tls: %s", eb);
 	} else
 		snprintf(what, len, "tls: handshake failed");
 	ERR_clear_error();
+}
+
+static void *
+rec_lookup_main(void *arg)
+{
+	struct rec_lookup	*l = arg;
+	struct addrinfo		 hints, *res, *ai, *pick;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((l->err = getaddrinfo(l->name, NULL, &hints, &res)) == 0) {
+		/* IPv4 first, as sock_parse_addr does. */
+		pick = res;
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			if (ai->ai_family == AF_INET) {
+				pick = ai;
+				break;
+			}
+		}
+		memcpy(&l->addr.ss, pick->ai_addr, pick->ai_addrlen);
+		l->addr.len = pick->ai_addrlen;
+		sock_addr_set_port(&l->addr, l->port);
+		freeaddrinfo(res);
+	}
+	if (write(l->r->lookup_pipe[1], &l, sizeof l) != sizeof l)
+		log_warn("resolver: cannot hand back %s", l->name);
+	return NULL;
+}
+
+/* Resolves c->tgt off the loop (a numeric address right here), then
+ * connects. */
+static void
+rec_resolve_start(struct rec_conn *c)
+{
+	struct rec_lookup	*l;
+	pthread_t		 th;
+	pthread_attr_t		 attr;
+	char			*a;
+
+	if (c->tgt->ip) {
+		a = xasprintf("%s%s%s:%d", strchr(c->tgt->name, ':') ? "[" : "",
+		    c->tgt->name, strchr(c->tgt->name, ':') ? "]" : "",
+		    c->tgt->port);
+		if (sock_parse_addr(a, &c->tgt->addr, NULL) == 0)
+			c->tgt->resolved = 1;
+		free(a);
+		if (c->tgt->resolved) {
+			rec_upstream_connect(c);
+			return;
+		}
+	}
+	l = xcalloc(1, sizeof *l);
+	l->r = c->r;
+	l->c = c;
+	l->name = xstrdup(c->tgt->name);
+	l->port = c->tgt->port;
+	c->lookup = l;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, rec_lookup_main, l) != 0) {
+		c->lookup = NULL;
+		free(l->name);
+		free(l);
+		rec_upstream_fail(c, 502, "resolve: cannot start a thread");
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void
+rec_lookup_done(struct loop_io *io, uint32_t events)
+{
+	struct recorder		*r = io->arg;
+	struct rec_lookup	*l;
+	struct rec_conn		*c;
+	char			 what[256];
+
+	while (read(r->lookup_pipe[0], &l, sizeof l) == sizeof l) {
+		if ((c = l->c) != NULL) {
+			c->lookup = NULL;
+			if (l->err != 0) {
+				snprintf(what, sizeof what, "resolve %s: %s",
+				    l->name, gai_strerror(l->err));
+				rec_upstream_fail(c, 502, what);
+			} else {
+				c->tgt->addr = l->addr;
+				c->tgt->resolved = 1;
+				rec_upstream_connect(c);
+			}
+			rec_conn_progress(c);
+		}
+		free(l->name);
+		free(l);
+	}
 }
 
 /* Builds the forwarded request from c->t.req and the decoded body. */
@@ -857,7 +1116,7 @@ rec_forward(struct rec_conn *c)
 	http_write_request_line(&c->fwd, span_from_str(q->method),
 	    span_from_str(q->target));
 	http_write_header(&c->fwd, SPAN_LIT("Host"),
-	    span_from_str(r->up_hostport));
+	    span_from_str(c->tgt->hostport));
 	for (i = 0; i < q->nheaders; i++) {
 		if (strcasecmp(q->headers[i].name, "Host") == 0 ||
 		    rec_is_hop(q->headers[i].name))
@@ -883,10 +1142,124 @@ rec_forward(struct rec_conn *c)
 	loop_timer_add(r->loop, &c->timer, r->cfg.upstream_timeout_ns);
 	buf_reset(&c->up.in);
 	buf_append(&c->up.out, c->fwd.data, c->fwd.len);
-	if (!c->up_open)
-		rec_upstream_connect(c);
-	else
+	if (c->up_open)
 		c->up_reused = 1;
+	else if (!c->tgt->resolved)
+		rec_resolve_start(c);
+	else
+		rec_upstream_connect(c);
+}
+
+static int
+rec_no_intercept(struct recorder *r, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < r->cfg.nno_intercept; i++) {
+		if (strcasecmp(r->cfg.no_intercept[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+rec_proxy_refuse(struct rec_conn *c, int status, const char *msg)
+{
+	http_write_simple(&c->cl.out, status, "text/plain", msg, strlen(msg),
+	    1);
+	c->state = REC_S_CLOSING;
+	return -1;
+}
+
+/*
+ * The forward proxy's view of a request head (already copied to c->t):
+ * CONNECT starts a tunnel or an interception, absolute-form picks the
+ * target.  1: go on reading the body, 0: wait, -1: done.
+ */
+static int
+rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
+{
+	struct recorder	*r = c->r;
+	char		*hp;
+	int		 rv;
+
+	if (span_eq_str(m->method, "CONNECT")) {
+		if (c->intercepted || c->tunnel)
+			return rec_proxy_refuse(c, 400, "CONNECT inside a "
+			    "tunnel\n");
+		hp = span_dup(m->authority);
+		rv = rec_target_set(&c->own, hp, 443, 1);
+		free(hp);
+		if (rv == -1)
+			return rec_proxy_refuse(c, 400, "bad CONNECT target\n");
+		c->tgt = &c->own;
+		c->start_mono = loop_now_update(r->loop);
+		c->start_us = rec_wall_us();
+		buf_append_str(&c->cl.out,
+		    "HTTP/1.1 200 Connection established\r\n\r\n");
+		if (rec_no_intercept(r, c->own.name)) {
+			c->tunnel = 1;
+			c->own.tls = 0;	/* bytes pass as they are */
+			c->state = REC_S_TUNNEL;
+			rec_resolve_start(c);
+			return 0;
+		}
+		if (r->srv_ctx == NULL)
+			return rec_proxy_refuse(c, 502, "no CA to intercept "
+			    "with\n");
+		/* The 200 goes out in clear before the handshake starts. */
+		if (rec_side_flush(&c->cl) == -1 || c->cl.out.len > 0) {
+			c->state = REC_S_CLOSING;
+			return -1;
+		}
+		ERR_clear_error();
+		if ((c->cl.ssl = SSL_new(r->srv_ctx)) == NULL ||
+		    SSL_set_fd(c->cl.ssl, c->cl.fd) != 1) {
+			ERR_clear_error();
+			c->state = REC_S_CLOSING;
+			return -1;
+		}
+		SSL_set_accept_state(c->cl.ssl);
+		c->cl.handshaking = 1;
+		c->intercepted = 1;
+		c->state = REC_S_REQ_HEAD;
+		return 0;
+	}
+	if (m->scheme.len > 0) {
+		if (!span_caseeq_str(m->scheme, "http"))
+			return rec_proxy_refuse(c, 400, "only http:// targets "
+			    "in absolute-form (use CONNECT for https)\n");
+		hp = span_dup(m->authority);
+		if (c->own.hostport == NULL || c->own.tls ||
+		    strcasecmp(hp, c->own.hostport) != 0) {
+			rec_side_close(r, &c->up);
+			c->up_open = 0;
+			rv = rec_target_set(&c->own, hp, 80, 0);
+			if (rv == -1) {
+				free(hp);
+				return rec_proxy_refuse(c, 400,
+				    "bad target authority\n");
+			}
+		}
+		free(hp);
+		c->tgt = &c->own;
+		/* Recorded and forwarded in origin-form. */
+		free(c->t.req.target);
+		if (m->path.p != NULL)
+			c->t.req.target = xstrndup(m->path.p, (size_t)(
+			    m->target.p + m->target.len - m->path.p));
+		else
+			c->t.req.target = xstrdup("");
+		if (c->t.req.target[0] == '\0') {
+			free(c->t.req.target);
+			c->t.req.target = xstrdup("/");
+		}
+		return 1;
+	}
+	if (!c->intercepted)
+		return rec_proxy_refuse(c, 400, "this is a proxy: send "
+		    "absolute-form requests or CONNECT\n");
+	return 1;
 }
 
 /* Parses the client's next request.  1: forwarded (or answered), 0: need
@@ -901,6 +1274,7 @@ rec_read_request(struct rec_conn *c)
 	size_t		 erroff, len;
 	ssize_t		 n, rest;
 	char		 msg[128];
+	int		 rv;
 
 	if (c->state == REC_S_REQ_HEAD) {
 		if (s->in.len == 0)
@@ -929,8 +1303,12 @@ rec_read_request(struct rec_conn *c)
 			http_chunked_init(&c->ck);
 		if (m.expect_continue)
 			buf_append_str(&s->out, "HTTP/1.1 100 Continue\r\n\r\n");
-		buf_consume(&s->in, (size_t)n);
 		c->state = REC_S_REQ_BODY;
+		/* Before the consume: m points into s->in. */
+		rv = r->forward ? rec_proxy_head(c, &m) : 1;
+		buf_consume(&s->in, (size_t)n);
+		if (rv != 1)
+			return rv;
 	}
 	switch (c->req_framing) {
 	case HTTP_FRAME_LENGTH:
@@ -1163,6 +1541,24 @@ rec_conn_progress(struct rec_conn *c)
 				continue;
 			}
 			goto out;
+		case REC_S_TUNNEL:
+			if (c->cl.in.len > 0) {
+				c->bytes_up += c->cl.in.len;
+				buf_append(&c->up.out, c->cl.in.data,
+				    c->cl.in.len);
+				buf_reset(&c->cl.in);
+			}
+			if (c->up.in.len > 0) {
+				c->bytes_down += c->up.in.len;
+				buf_append(&c->cl.out, c->up.in.data,
+				    c->up.in.len);
+				buf_reset(&c->up.in);
+			}
+			if ((c->cl.eof && c->up.out.len == 0) || c->up.eof)
+				c->state = REC_S_CLOSING;
+			else if (c->up.fd != -1)
+				rec_side_flush(&c->up);
+			goto out;
 		case REC_S_CLOSING:
 			goto out;
 		}
@@ -1214,7 +1610,7 @@ rec_side_io(struct loop_io *io, uint32_t events)
 				return;
 			}
 			s->connecting = 0;
-			if (r->up_ctx != NULL &&
+			if (c->tgt->tls &&
 			    rec_upstream_tls_start(c) == -1) {
 				rec_tls_reason(s, what, sizeof what);
 				rec_upstream_fail(c, 502, what);
@@ -1255,12 +1651,32 @@ rec_side_io(struct loop_io *io, uint32_t events)
 			rec_conn_progress(c);
 			return;
 		}
-		if (s->eof && c->state != REC_S_UPSTREAM) {
+		if (s->eof && c->state != REC_S_UPSTREAM &&
+		    c->state != REC_S_TUNNEL && c->state != REC_S_CLOSING) {
 			rec_side_close(r, s);	/* idle close */
 			c->up_open = 0;
 		}
 		rec_conn_progress(c);
 		return;
+	}
+	if (s->handshaking) {
+		ERR_clear_error();
+		rv = SSL_do_handshake(s->ssl);
+		if (rv != 1) {
+			e = SSL_get_error(s->ssl, rv);
+			if (e == SSL_ERROR_WANT_READ ||
+			    e == SSL_ERROR_WANT_WRITE) {
+				s->ssl_want_out = e == SSL_ERROR_WANT_WRITE;
+				rec_side_events(r, s);
+				return;
+			}
+			rec_tls_reason(s, what, sizeof what);
+			log_info("%s: CONNECT %s: client %s", c->client,
+			    c->tgt->hostport, what);
+			rec_conn_close(c);
+			return;
+		}
+		s->handshaking = 0;
 	}
 	s->ssl_want_out = 0;
 	if (rec_side_flush(s) == -1 || rec_side_read(s) == -1) {
@@ -1284,7 +1700,34 @@ rec_conn_reap(struct loop_defer *d)
 	buf_free(&c->up.out);
 	buf_free(&c->body);
 	buf_free(&c->fwd);
+	rec_target_clear(&c->own);
+	free(c->tunnel_error);
 	free(c);
+}
+
+/* One opaque entry for a tunnel that was not intercepted. */
+static void
+rec_tunnel_record(struct rec_conn *c)
+{
+	char	opaque[128];
+
+	c->tunnel_recorded = 1;
+	snprintf(opaque, sizeof opaque, ",\"opaque\":{\"bytes_up\":%llu,"
+	    "\"bytes_down\":%llu}", (unsigned long long)c->bytes_up,
+	    (unsigned long long)c->bytes_down);
+	c->extra_more = opaque;
+	free(c->t.req.target);
+	c->t.req.target = xasprintf("%s%s%s:%d", strchr(c->tgt->name, ':') ?
+	    "[" : "", c->tgt->name, strchr(c->tgt->name, ':') ? "]" : "",
+	    c->tgt->port);
+	if (c->tunnel_error == NULL) {
+		c->t.has_res = 1;
+		c->t.res.status = 200;
+		c->t.res.reason = xstrdup("Connection established");
+	}
+	c->req_len = c->body.len;
+	rec_txn_write(c, 0, 0, c->tunnel_error);
+	c->extra_more = NULL;
 }
 
 static void
@@ -1294,6 +1737,10 @@ rec_conn_close(struct rec_conn *c)
 
 	if (c->dead)
 		return;
+	if (c->tunnel && !c->tunnel_recorded)
+		rec_tunnel_record(c);
+	if (c->lookup != NULL)
+		c->lookup->c = NULL;	/* freed when it comes back */
 	c->dead = 1;
 	loop_timer_del(r->loop, &c->timer);
 	rec_side_close(r, &c->cl);
@@ -1338,6 +1785,7 @@ rec_accept(struct loop_io *io, uint32_t events)
 		loop_defer_init(&c->reap, rec_conn_reap, c);
 		c->cl.fd = fd;
 		c->state = REC_S_REQ_HEAD;
+		c->tgt = &r->rt;
 		if (loop_io_add(r->loop, &c->cl.io, fd, EPOLLIN, rec_side_io,
 		    &c->cl) == -1) {
 			close(fd);
@@ -1372,7 +1820,8 @@ record_run(struct recorder *r)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("recording %s -> %s into %s", r->cfg.listen,
-	    r->cfg.upstream, r->cfg.output);
+	    r->forward ? (r->srv_ctx != NULL ? "forward proxy, intercepting "
+	    "CONNECT" : "forward proxy") : r->cfg.upstream, r->cfg.output);
 	rv = loop_run(r->loop);
 	log_info("recorded %llu transactions (%llu upstream failures)",
 	    (unsigned long long)r->ntxn, (unsigned long long)r->nerr);
@@ -1396,14 +1845,26 @@ record_free(struct recorder *r)
 		close(r->lfd);
 	if (r->w.fd != -1)
 		rec_writer_close(&r->w);
+	if (r->loop != NULL && r->lookup_pipe[0] != -1 && r->forward &&
+	    r->lookup_io.cb != NULL)
+		loop_io_del(r->loop, &r->lookup_io);
 	if (r->loop != NULL)
 		loop_free(r->loop);
+	/* A lookup still running writes into a closed pipe and leaks its
+	 * job; the process is exiting. */
+	if (r->lookup_pipe[0] != -1) {
+		close(r->lookup_pipe[0]);
+		close(r->lookup_pipe[1]);
+	}
 	if (r->up_ctx != NULL)
 		SSL_CTX_free(r->up_ctx);
+	if (r->srv_ctx != NULL)
+		SSL_CTX_free(r->srv_ctx);
+	if (r->ca != NULL)
+		ca_free(r->ca);
 	record_redact_free(r->redact);
 	rec_signal_target = NULL;
-	free(r->up_hostport);
-	free(r->up_name);
+	rec_target_clear(&r->rt);
 	record_config_free(&r->cfg);
 	free(r);
 }

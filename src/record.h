@@ -20,6 +20,14 @@
  * the event loop: a helper thread flushes after each line (fsync txn) or
  * once a second (fsync 1s).
  *
+ * Forward proxy (--proxy ADDR): absolute-form requests (http://host/path)
+ * go to that host (recorded in origin-form); CONNECT host:port is answered
+ * 200, then intercepted -- TLS towards the client with a leaf minted by
+ * decoy's CA for the SNI, TLS towards the real host -- and the plaintext
+ * exchanges are recorded with tls true; a --no-intercept host is tunnelled
+ * blindly and recorded as one opaque CONNECT entry.  Names are resolved
+ * with getaddrinfo in a short-lived thread, never in the loop.
+ *
  * Redaction (record-redact.c) runs before anything reaches the disk.
  */
 #ifndef DECOY_RECORD_H
@@ -47,11 +55,17 @@ struct record_config {
 	uint64_t	 upstream_timeout_ns;
 	char		**redact;	/* "header:NAME" | "json:PATH" | "regex:RE" */
 	size_t		 nredact;
+	/* Forward proxy (instead of upstream and listen). */
+	char		*proxy;		/* listen address */
+	char		*ca_dir;	/* NULL: ca_default_dir() */
+	char		**no_intercept;	/* CONNECT hosts tunnelled blindly */
+	size_t		 nno_intercept;
 };
 
 void	record_config_init(struct record_config *);
 void	record_config_free(struct record_config *);
 void	record_config_add_redact(struct record_config *, const char *);
+void	record_config_add_no_intercept(struct record_config *, const char *);
 /* "never" | "txn" | "1s"; 0 or -1. */
 int	record_parse_fsync(const char *, enum record_fsync *);
 

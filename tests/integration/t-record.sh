@@ -3,7 +3,9 @@
 # through three recorders (inbound in front of orders, outbound in front of
 # payments and of inventory) and replayed by examples/demo.sh with
 # identical answers; an upstream that refuses (502 + error entry) or
-# stalls (504); redaction on disk; SIGKILL during a long recording.
+# stalls (504); redaction on disk; SIGKILL during a long recording; the
+# forward proxy (absolute-form, CONNECT intercepted with decoy's CA, CONNECT
+# tunnelled blindly for --no-intercept).
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "jq is not installed"
 
@@ -156,5 +158,34 @@ check "killed: snapshot loads" loads "$T/killed.jsonl"
 check "killed: $got lines hold the $n answered exchanges (at most one lost)" \
     [ "$got" -ge $((n - 1)) ]
 check "killed: some exchanges were cut off" [ "$n" -lt 10000 ]
+
+# --- 5. forward proxy ---------------------------------------------------------
+"$DECOY" ca init --ca "$T/ca" 2>"$T/ca-init.log" || fatal "decoy ca init"
+printf '%s\n' '{"v":1,"dir":"out","req":{"method":"GET","target":"/hello"},"res":{"status":200,"body":"hello tls"}}' \
+    >"$T/hello.jsonl"
+start_respond origin "$T/hello.jsonl" --tls --ca "$T/ca"
+start_bg proxy "$T/proxy.port" "$DECOY" record --proxy 127.0.0.1:0 \
+    --port-file "$T/proxy.port" -o "$T/proxy.jsonl" --ca "$T/ca" \
+    --upstream-ca "$T/ca/ca.pem" --no-intercept 127.0.0.1
+px=(-x "http://127.0.0.1:$PORT_proxy" --cacert "$T/ca/ca.pem" -s --max-time 10)
+check "proxy: CONNECT intercepted (leaf from decoy's CA)" [ "$(curl "${px[@]}" \
+    "https://localhost:$PORT_origin/hello")" = "hello tls" ]
+check "proxy: absolute-form http" [ "$(curl "${px[@]}" \
+    "http://127.0.0.1:$PORT_fast/ping")" = pong ]
+check "proxy: --no-intercept host tunnelled" [ "$(curl "${px[@]}" \
+    "https://127.0.0.1:$PORT_origin/hello")" = "hello tls" ]
+stop "$PID_proxy"
+check "proxy: plaintext of the intercepted exchange, tls true" [ "$(jq -c \
+    'select(.tls == true) | [.req.method, .req.target, .req.host, .res.body]' \
+    "$T/proxy.jsonl")" = "[\"GET\",\"/hello\",\"localhost:$PORT_origin\",\"hello tls\"]" ]
+check "proxy: absolute-form recorded in origin-form" [ "$(jq -c \
+    'select(.req.target == "/ping") | [.req.host, .res.body]' \
+    "$T/proxy.jsonl")" = "[\"127.0.0.1:$PORT_fast\",\"pong\"]" ]
+check "proxy: one opaque CONNECT entry" [ "$(jq -c \
+    'select(.req.method == "CONNECT") | [.req.target, .opaque.bytes_up > 0,
+    .opaque.bytes_down > 0]' "$T/proxy.jsonl")" = \
+    "[\"127.0.0.1:$PORT_origin\",true,true]" ]
+check "proxy: nothing in clear from the tunnel" not_in "hello tls\"" \
+    <(jq -c 'select(.req.method == "CONNECT")' "$T/proxy.jsonl")
 
 done_testing
