@@ -770,7 +770,10 @@ ca_client_ctx(const char *ca_file, int insecure, char **cause)
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (ca_file != NULL) {
 		if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
-			*cause = ca_ssl_cause(ca_file);
+			char *what = xasprintf("CA file %s", ca_file);
+
+			*cause = ca_ssl_cause(what);
+			free(what);
 			SSL_CTX_free(ctx);
 			return NULL;
 		}

@@ -60,6 +60,7 @@
 #include <openssl/x509v3.h>
 
 #include "buf.h"
+#include "ca.h"
 #include "gen.h"
 #include "http.h"
 #include "json.h"
@@ -1402,44 +1403,12 @@ gen_conn_parse(struct gen_conn *c, int eof)
 /* TLS. */
 
 /* The run's SSL_CTX: TLS 1.2 at least, the server verified against
- * cfg->ca_file or the system CAs unless cfg->insecure. */
+ * cfg->ca_file or the system CAs unless cfg->insecure (ca_client_ctx). */
 static int
 gen_tls_init(struct gen *g, char **cause)
 {
-	const struct gen_config	*cfg = g->cfg;
-	char			 e[256];
-
-	ERR_clear_error();
-	if ((g->ssl_ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    SSL_CTX_set_min_proto_version(g->ssl_ctx, TLS1_2_VERSION) != 1)
-		goto fail;
-	SSL_CTX_set_mode(g->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	/* A close without close_notify is an EOF, as on plain connections:
-	 * the HTTP framing, not TLS, says whether a response is whole. */
-	SSL_CTX_set_options(g->ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	if (cfg->insecure) {
-		SSL_CTX_set_verify(g->ssl_ctx, SSL_VERIFY_NONE, NULL);
-		return 0;
-	}
-	SSL_CTX_set_verify(g->ssl_ctx, SSL_VERIFY_PEER, NULL);
-	if (cfg->ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(g->ssl_ctx, cfg->ca_file,
-		    NULL) != 1) {
-			ERR_error_string_n(ERR_get_error(), e, sizeof e);
-			*cause = xasprintf("CA file %s: %s", cfg->ca_file, e);
-			ERR_clear_error();
-			return -1;
-		}
-	} else if (SSL_CTX_set_default_verify_paths(g->ssl_ctx) != 1)
-		goto fail;
-	return 0;
-
-fail:
-	ERR_error_string_n(ERR_get_error(), e, sizeof e);
-	*cause = xasprintf("TLS set-up: %s", e);
-	ERR_clear_error();
-	return -1;
+	g->ssl_ctx = ca_client_ctx(g->cfg->ca_file, g->cfg->insecure, cause);
+	return g->ssl_ctx == NULL ? -1 : 0;
 }
 
 /* Logs why a handshake failed, once per run (every connection of a run

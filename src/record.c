@@ -462,38 +462,8 @@ rec_parse_upstream(struct recorder *r, const char *url, char **cause)
 static int
 rec_tls_init(struct recorder *r, char **cause)
 {
-	char	e[256];
-
-	ERR_clear_error();
-	if ((r->up_ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    SSL_CTX_set_min_proto_version(r->up_ctx, TLS1_2_VERSION) != 1)
-		goto fail;
-	SSL_CTX_set_mode(r->up_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_CTX_set_options(r->up_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	if (r->cfg.insecure) {
-		SSL_CTX_set_verify(r->up_ctx, SSL_VERIFY_NONE, NULL);
-		return 0;
-	}
-	SSL_CTX_set_verify(r->up_ctx, SSL_VERIFY_PEER, NULL);
-	if (r->cfg.upstream_ca != NULL) {
-		if (SSL_CTX_load_verify_locations(r->up_ctx,
-		    r->cfg.upstream_ca, NULL) != 1) {
-			ERR_error_string_n(ERR_get_error(), e, sizeof e);
-			*cause = xasprintf("CA file %s: %s",
-			    r->cfg.upstream_ca, e);
-			ERR_clear_error();
-			return -1;
-		}
-	} else if (SSL_CTX_set_default_verify_paths(r->up_ctx) != 1)
-		goto fail;
-	return 0;
-
-fail:
-	ERR_error_string_n(ERR_get_error(), e, sizeof e);
-	*cause = xasprintf("TLS set-up: %s", e);
-	ERR_clear_error();
-	return -1;
+	r->up_ctx = ca_client_ctx(r->cfg.upstream_ca, r->cfg.insecure, cause);
+	return r->up_ctx == NULL ? -1 : 0;
 }
 
 static void	rec_accept(struct loop_io *, uint32_t);
