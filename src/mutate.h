@@ -1,0 +1,111 @@
+/*
+ * mutate.h -- the mutation engine (DESIGN.md sections 1 and 7, `decoy
+ * fuzz`): a pure, seeded module that turns captured HTTP/1.1 requests into
+ * mutants.  No sockets, no clocks, no global state: the same corpus and
+ * the same seed give the same sequence of mutants, byte for byte, on every
+ * machine.
+ *
+ * A corpus is a set of raw requests (one `decoy corpus` file each: request
+ * line, headers, CRLF, body framed by Content-Length).  On load every entry
+ * is parsed once (method, target split into path segments and query
+ * parameters, headers, body; JSON bodies into a token list, form bodies
+ * into pairs) and a dictionary is learned from all entries (header names
+ * and values, JSON member names and scalar values, query names and values,
+ * path segments).
+ *
+ * Operators (each has a stable name, MUT_OP_*):
+ *   byte level   bit flip, interesting integers (0, -1, 0x7f, 0x80, 0xff,
+ *                0x7fff..., 2^31-1, 2^63-1 written as bytes or digits),
+ *                insert, delete, duplicate a run, splice with another entry;
+ *   HTTP         method, path segments (replace with dictionary/huge/
+ *                traversal/encoded), query parameters (drop, duplicate,
+ *                replace value), header add/remove/duplicate/oversize,
+ *                Content-Length lies, Transfer-Encoding lies, chunk-size
+ *                edge cases;
+ *   JSON bodies  type swaps, boundary numbers (-1, 0, 2^31, 2^53+1, 1e309,
+ *                -0, 1.5 where an int was), huge strings, deep nesting,
+ *                unicode edge cases (lone surrogates, overlong UTF-8, NUL,
+ *                RTL), missing, extra and null members;
+ *   form bodies  the same for application/x-www-form-urlencoded pairs;
+ *   dictionary   a learned name or value put in place of another.
+ * Mutants stay well framed (Content-Length rewritten to the body's length,
+ * Host kept) unless breaking the framing is the operator's point (the
+ * framing operators set mut_info.framing).  Authentication headers
+ * (Authorization, Proxy-Authorization, Cookie, X-Api-Key, X-Auth-Token)
+ * are never mutated or removed unless MUT_MUTATE_AUTH is set.
+ */
+#ifndef DECOY_MUTATE_H
+#define DECOY_MUTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct mut_corpus;
+struct mut_engine;
+
+/* Flags for mut_engine_create. */
+#define MUT_MUTATE_AUTH		0x01	/* auth headers and cookies too */
+#define MUT_NO_FRAMING		0x02	/* never break the framing */
+
+struct mut_info {
+	size_t		 parent;	/* corpus entry mutated */
+	size_t		 other;		/* splice partner, or parent */
+	unsigned	 op;		/* last operator applied */
+	unsigned	 nops;		/* operators stacked (1..) */
+	int		 framing;	/* framing deliberately broken */
+};
+
+/* An empty corpus.  Never NULL. */
+struct mut_corpus *mut_corpus_create(void);
+void	mut_corpus_free(struct mut_corpus *);
+/*
+ * Adds one raw request (copied).  A request that does not parse as
+ * HTTP/1.1 is still added (byte-level operators only) and -1 is
+ * returned with *cause saying why; 0 when it parsed.
+ */
+int	mut_corpus_add(struct mut_corpus *, const char *raw, size_t len,
+	    char **cause);
+/*
+ * Adds every regular file whose name ends in ".http" in dir, in name
+ * order.  -1 with *cause (naming the file) if the directory or a file
+ * cannot be read, or if it holds no .http file.
+ */
+int	mut_corpus_load_dir(struct mut_corpus *, const char *dir,
+	    char **cause);
+size_t	mut_corpus_count(const struct mut_corpus *);
+/* The raw bytes of entry i (owned by the corpus). */
+const char *mut_corpus_entry(const struct mut_corpus *, size_t i,
+	    size_t *len);
+
+/*
+ * An engine over corpus (which must outlive it and not change) seeded
+ * with seed.  Never NULL.
+ */
+struct mut_engine *mut_engine_create(const struct mut_corpus *,
+	    uint64_t seed, unsigned flags);
+void	mut_engine_free(struct mut_engine *);
+
+/*
+ * Writes the next mutant into out (reset first) and describes it in
+ * *info (may be NULL).  A pure function of (corpus, seed, flags, number
+ * of calls so far).
+ */
+void	mut_next(struct mut_engine *, struct buf *out, struct mut_info *info);
+
+/*
+ * Applies one seeded mutation to an arbitrary request in data[0..len)
+ * (HTTP-aware when it parses, byte-level otherwise), writing at most max
+ * bytes back into data; returns the new length.  For
+ * LLVMFuzzerCustomMutator: pure in (data, len, max, seed) plus the
+ * corpus's dictionary.
+ */
+size_t	mut_mutate_buf(struct mut_engine *, uint8_t *data, size_t len,
+	    size_t max, uint64_t seed);
+
+/* The operator's stable name ("json.type_swap", "http.cl_lie", ...). */
+const char *mut_op_name(unsigned op);
+unsigned	mut_op_count(void);
+
+#endif
