@@ -67,6 +67,12 @@ struct match_item {
 	uint32_t		 nseg;		/* path segments */
 	uint64_t		 route;		/* table key: method and nseg */
 	uint64_t		 fkey;		/* table key: sig_nohost's fields */
+	/* A request body with redaction placeholders, normalised (JSON
+	 * whitespace out); NULL when it holds none.  See match_mask_eq(). */
+	char			*mask;
+	size_t			 mask_len;
+	int			 mask_json;
+	uint64_t		 mkey;		/* table key: fkey without body */
 };
 
 /* One slot of an open-addressing table: idx is an index + 1, 0 empty. */
@@ -119,6 +125,7 @@ struct match_index {
 	struct match_groups	 withhost;	/* by sig */
 	struct match_groups	 nohost;	/* by sig_nohost */
 	struct match_groups	 routes;	/* by route */
+	struct match_groups	 masked;	/* by mkey: redacted bodies */
 };
 
 /* One query parameter; klen is the length of its key (up to '='). */
@@ -141,7 +148,9 @@ struct match_key {
 	uint32_t	 nseg;
 };
 
-enum match_kind { MATCH_KIND_HOST, MATCH_KIND_NOHOST, MATCH_KIND_ROUTE };
+enum match_kind {
+	MATCH_KIND_HOST, MATCH_KIND_NOHOST, MATCH_KIND_ROUTE, MATCH_KIND_MASK
+};
 
 /*
  * Each thread remembers how it resolved the last request host: a worker
@@ -347,6 +356,171 @@ match_digest(struct span content_type, const char *body, size_t len)
 		h = match_hash_byte(h, c);
 	}
 	return h;
+}
+
+/*
+ * Appends the body as match_digest() sees it: JSON without whitespace
+ * outside strings, anything else as is.  Returns 1 if it was taken as
+ * JSON.
+ */
+static int
+match_normalise(struct span content_type, const char *body, size_t len,
+    struct buf *out)
+{
+	size_t	i;
+	int	instr = 0, esc = 0;
+	char	c;
+
+	if (len == 0 || !match_is_json(content_type, body, len)) {
+		buf_append(out, body, len);
+		return 0;
+	}
+	buf_reserve(out, len);
+	for (i = 0; i < len; i++) {
+		c = body[i];
+		if (instr) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				instr = 0;
+		} else {
+			if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+				continue;
+			if (c == '"')
+				instr = 1;
+		}
+		out->data[out->len++] = c;
+	}
+	out->data[out->len] = '\0';
+	return 1;
+}
+
+/*
+ * Redaction placeholders.  `decoy record --redact` writes a redacted
+ * value as "REDACTED-" and 8 lower-case hex digits (record-redact.c).  A
+ * recorded request body that holds one cannot match the live request by
+ * digest (the service sends the real value), so such entries are also
+ * kept as masks: the normalised body in which every placeholder is a
+ * wildcard.  A placeholder that is a whole JSON string ("REDACTED-…",
+ * quotes included) matches one JSON scalar: a string, a number, true,
+ * false or null (a redacted number is stored as a string); any other
+ * placeholder (a regex: redaction inside text) matches any run of bytes.
+ * Exact matching is always tried first.
+ */
+#define MATCH_PH_PREFIX		"REDACTED-"
+#define MATCH_PH_PREFIX_LEN	(sizeof MATCH_PH_PREFIX - 1)
+#define MATCH_PH_LEN		(MATCH_PH_PREFIX_LEN + 8)
+/* Steps a mask comparison may take before it gives up (no match). */
+#define MATCH_MASK_BUDGET	100000
+
+static int
+match_is_hexlower(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* The offset of the first placeholder in p[0..len), or len. */
+static size_t
+match_find_placeholder(const char *p, size_t len)
+{
+	const char	*q = p, *end = p + len;
+	size_t		 i;
+
+	while ((size_t)(end - q) >= MATCH_PH_LEN &&
+	    (q = memmem(q, (size_t)(end - q), MATCH_PH_PREFIX,
+	    MATCH_PH_PREFIX_LEN)) != NULL) {
+		if ((size_t)(end - q) < MATCH_PH_LEN)
+			break;
+		for (i = 0; i < 8; i++) {
+			if (!match_is_hexlower(q[MATCH_PH_PREFIX_LEN + i]))
+				break;
+		}
+		if (i == 8)
+			return (size_t)(q - p);
+		q += MATCH_PH_PREFIX_LEN;
+	}
+	return len;
+}
+
+/* The length of the JSON scalar at s (0 if there is none). */
+static size_t
+match_json_scalar(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0)
+		return 0;
+	if (s[0] == '"') {
+		for (i = 1; i < len; i++) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				return i + 1;
+		}
+		return 0;
+	}
+	for (i = 0; i < len; i++) {
+		if (s[i] == ',' || s[i] == '}' || s[i] == ']' || s[i] == '{' ||
+		    s[i] == '[' || s[i] == ':' || s[i] == '"')
+			break;
+	}
+	return i;
+}
+
+static int
+match_mask_rec(const char *m, size_t mlen, const char *s, size_t slen,
+    int json, long *budget)
+{
+	size_t	p, ws, we, n;
+
+	if (--*budget < 0)
+		return 0;
+	p = match_find_placeholder(m, mlen);
+	if (p == mlen)
+		return mlen == slen && memcmp(m, s, mlen) == 0;
+	ws = p;
+	we = p + MATCH_PH_LEN;
+	if (json && p > 0 && m[p - 1] == '"' && we < mlen && m[we] == '"') {
+		ws--;
+		we++;
+	}
+	if (slen < ws || memcmp(m, s, ws) != 0)
+		return 0;
+	s += ws;
+	slen -= ws;
+	m += we;
+	mlen -= we;
+	if (ws != p) {
+		if ((n = match_json_scalar(s, slen)) == 0)
+			return 0;
+		return match_mask_rec(m, mlen, s + n, slen - n, json, budget);
+	}
+	/* Any run of bytes, at least one: try each end that the rest of
+	 * the mask could start at. */
+	if (mlen == 0)
+		return slen >= 1;
+	for (n = 1; n <= slen; n++) {
+		if (mlen > 0 && n < slen && s[n] != m[0] &&
+		    match_find_placeholder(m, mlen) != 0)
+			continue;
+		if (match_mask_rec(m, mlen, s + n, slen - n, json, budget))
+			return 1;
+		if (*budget < 0)
+			return 0;
+	}
+	return 0;
+}
+
+/* 1 if the normalised body s[0..slen) fits the item's mask. */
+static int
+match_mask_eq(const struct match_item *it, const char *s, size_t slen)
+{
+	long	budget = MATCH_MASK_BUDGET;
+
+	return match_mask_rec(it->mask, it->mask_len, s, slen, it->mask_json,
+	    &budget);
 }
 
 /*
@@ -859,7 +1033,9 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 	const char		*s;
 	char			*block, *id, *lhost;
 	size_t			 i, id_len, len;
-	uint64_t		 digest, sig, sig_nohost, fkey;
+	struct buf		 mask;
+	uint64_t		 digest, sig, sig_nohost, fkey, mkey;
+	int			 mask_json;
 
 	if (mi->finished)
 		fatalx("%s: index already finished", __func__);
@@ -922,7 +1098,14 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 	sig_nohost = match_sig(method, NULL, 0, path, k.pieces, k.npieces,
 	    digest);
 	fkey = match_fastkey(method, path, k.pieces, k.npieces, digest);
+	mkey = match_fastkey(method, path, k.pieces, k.npieces, 0);
 	match_key_free(&k);
+	buf_init(&mask);
+	mask_json = 0;
+	if (t->req.body_len >= MATCH_PH_LEN && match_find_placeholder(
+	    t->req.body, t->req.body_len) != t->req.body_len)
+		mask_json = match_normalise(ct, t->req.body, t->req.body_len,
+		    &mask);
 
 	if (mi->nitems == mi->itemsalloc) {
 		mi->itemsalloc = mi->itemsalloc == 0 ? 64 : mi->itemsalloc * 2;
@@ -969,6 +1152,12 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 	e->sig = sig;
 	e->sig_nohost = sig_nohost;
 	it->fkey = fkey;
+	it->mkey = mkey;
+	if (mask.len > 0) {
+		it->mask = buf_detach(&mask, &it->mask_len);
+		it->mask_json = mask_json;
+	}
+	buf_free(&mask);
 
 	it->nseg = match_count_segments(e->path, it->path_len);
 	it->route = match_route(e->method, it->method_len, it->nseg);
@@ -995,6 +1184,8 @@ match_item_key(const struct match_item *it, enum match_kind kind)
 		return it->fkey;
 	case MATCH_KIND_ROUTE:
 		return it->route;
+	case MATCH_KIND_MASK:
+		return it->mkey;
 	}
 	return 0;
 }
@@ -1009,13 +1200,28 @@ match_item_same(const struct match_item *a, const struct match_item *b,
 		return 0;
 	if (kind == MATCH_KIND_ROUTE)
 		return a->nseg == b->nseg;
-	if (kind == MATCH_KIND_HOST && a->hostid != b->hostid)
+	if ((kind == MATCH_KIND_HOST || kind == MATCH_KIND_MASK) &&
+	    a->hostid != b->hostid)
+		return 0;
+	if (kind == MATCH_KIND_MASK && (a->mask_len != b->mask_len ||
+	    memcmp(a->mask, b->mask, a->mask_len) != 0))
 		return 0;
 	return a->e.body_digest == b->e.body_digest &&
 	    a->path_len == b->path_len &&
 	    memcmp(a->e.path, b->e.path, a->path_len) == 0 &&
 	    a->query_len == b->query_len &&
 	    memcmp(a->e.query, b->e.query, a->query_len) == 0;
+}
+
+/* True if the item belongs in the groups of that kind. */
+static int
+match_groups_has(const struct match_item *it, enum match_kind kind)
+{
+	if (kind == MATCH_KIND_HOST)
+		return it->hostid != MATCH_NONE;
+	if (kind == MATCH_KIND_MASK)
+		return it->mask != NULL;
+	return 1;
 }
 
 static void
@@ -1030,7 +1236,7 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 	size_t			 i, j, n = 0;
 
 	for (i = 0; i < mi->nitems; i++) {
-		if (kind != MATCH_KIND_HOST || mi->items[i].hostid != MATCH_NONE)
+		if (match_groups_has(&mi->items[i], kind))
 			n++;
 	}
 	match_table_init(&g->table, n);
@@ -1041,7 +1247,7 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 	for (i = 0; i < mi->nitems; i++) {
 		it = &mi->items[i];
 		gid[i] = MATCH_NONE;
-		if (kind == MATCH_KIND_HOST && it->hostid == MATCH_NONE)
+		if (!match_groups_has(it, kind))
 			continue;
 		key = match_item_key(it, kind);
 		for (j = key & g->table.mask;; j = (j + 1) & g->table.mask) {
@@ -1057,7 +1263,7 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 		if (sl->idx == 0) {
 			grp = &g->groups[g->ngroups];
 			grp->sig = kind == MATCH_KIND_HOST ? it->e.sig :
-			    kind == MATCH_KIND_NOHOST ? it->e.sig_nohost : 0;
+			    kind == MATCH_KIND_ROUTE ? 0 : it->e.sig_nohost;
 			grp->off = (uint32_t)i;	/* first item, for now */
 			atomic_init(&grp->cursor, 0);
 			sl->key = key;
@@ -1289,6 +1495,7 @@ match_index_finish(struct match_index *mi)
 	match_groups_build(mi, &mi->withhost, MATCH_KIND_HOST);
 	match_groups_build(mi, &mi->nohost, MATCH_KIND_NOHOST);
 	match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
+	match_groups_build(mi, &mi->masked, MATCH_KIND_MASK);
 }
 
 size_t
@@ -1307,6 +1514,7 @@ match_index_free(struct match_index *mi)
 	for (i = 0; i < mi->nitems; i++) {
 		free(mi->items[i].e.id);	/* id, method, host, path, query */
 		free(mi->items[i].e.head);	/* head and body */
+		free(mi->items[i].mask);
 	}
 	for (i = 0; i < mi->nlatencies; i++)
 		free(mi->latencies[i]);
@@ -1318,6 +1526,7 @@ match_index_free(struct match_index *mi)
 	match_groups_free(&mi->withhost);
 	match_groups_free(&mi->nohost);
 	match_groups_free(&mi->routes);
+	match_groups_free(&mi->masked);
 	free(mi);
 }
 
@@ -1461,6 +1670,50 @@ match_groups_find(const struct match_index *mi, const struct match_groups *g,
 	}
 }
 
+/*
+ * The group of entries with redacted request bodies (see
+ * match_find_placeholder) on the request's method, path and query whose
+ * mask the request's body fits; NULL if none.  With a recorded host, only
+ * that host's entries.
+ */
+static const struct match_group *
+match_masked_find(const struct match_index *mi, const struct match_key *k,
+    const struct match_req *r)
+{
+	const struct match_groups	*g = &mi->masked;
+	const struct match_slot		*sl;
+	const struct match_group	*grp, *found = NULL;
+	const struct match_item		*it;
+	struct buf			 body;
+	uint64_t			 key;
+	size_t				 i;
+
+	key = match_fastkey(k->method, k->path, k->pieces, k->npieces, 0);
+	buf_init(&body);
+	match_normalise(r->content_type, r->body, r->body_len, &body);
+	for (i = key & g->table.mask;; i = (i + 1) & g->table.mask) {
+		sl = &g->table.slots[i];
+		if (sl->idx == 0)
+			break;
+		if (sl->key != key)
+			continue;
+		grp = &g->groups[sl->idx - 1];
+		it = &mi->items[g->members[grp->off]];
+		if (!match_key_method_eq(k, it) || !match_key_path_eq(k, it) ||
+		    !match_query_eq(k, it->e.query, it->query_len))
+			continue;
+		if (k->hostid != MATCH_NONE && it->hostid != k->hostid)
+			continue;
+		if (match_mask_eq(it, body.data == NULL ? "" : body.data,
+		    body.len)) {
+			found = grp;
+			break;
+		}
+	}
+	buf_free(&body);
+	return found;
+}
+
 const struct match_entry *
 match_lookup(struct match_index *mi, const struct match_req *r,
     uint64_t *sig, uint64_t *occurrence)
@@ -1483,6 +1736,10 @@ match_lookup(struct match_index *mi, const struct match_req *r,
 		kind = MATCH_KIND_NOHOST;
 	}
 	grp = match_groups_find(mi, g, key, &k, kind);
+	if (grp == NULL && mi->masked.ngroups > 0) {
+		g = &mi->masked;
+		grp = match_masked_find(mi, &k, r);
+	}
 	match_key_free(&k);
 	if (grp == NULL)
 		return NULL;

@@ -9,6 +9,12 @@
  * group answered in recorded order, cycling; the cursor is atomic, so
  * worker threads can share one read-only index.
  *
+ * Redacted bodies: a recorded request body holding `decoy record --redact`
+ * placeholders ("REDACTED-" and 8 hex digits) also matches a request
+ * whose body differs only where the placeholders are (a placeholder that
+ * is a whole JSON string stands for any JSON scalar, one inside text for
+ * any run of bytes), when no exact match exists.
+ *
  * Hosts: when the request's host (Host header or absolute-form authority,
  * lower-cased) is one the snapshot recorded, only that dependency's
  * transactions match.  When it is not (the usual case: the service calls

@@ -125,14 +125,18 @@ check "redacted: no token on disk" not_in "s3cr3t" "$T/redact.jsonl"
 check "redacted: no card on disk" not_in "$card" "$T/redact.jsonl"
 check "redacted: stable placeholders" [ "$(grep -o \
     'REDACTED-[0-9a-f]\{8\}' "$T/redact.jsonl" | sort | uniq -c | wc -l)" = 2 ]
-start_respond resp "$T/redact.jsonl" --unmatched closest
+start_respond resp "$T/redact.jsonl"
 check "respond: redacted-header request matches exactly" [ "$(curl -s \
     -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer other' \
     "http://127.0.0.1:$PORT_resp/healthz")" = 200 ]
 curl -s -o "$T/charge.replayed" --max-time 10 -H 'Content-Type: application/json' \
     --data-binary "$body" "http://127.0.0.1:$PORT_resp/v1/charges"
-check "respond --unmatched closest: redacted-body request answered" \
+check "respond: redacted-body request matches exactly" \
     same "$T/charge.real" "$T/charge.replayed"
+check "respond: another amount is still a miss (404)" [ "$(curl -s \
+    -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary "{\"amount\":1300,\"card\":\"$card\"}" \
+    "http://127.0.0.1:$PORT_resp/v1/charges")" = 404 ]
 
 # --- 4. SIGKILL during a long recording ------------------------------------
 printf '%s\n' '{"v":1,"dir":"out","req":{"method":"GET","target":"/ping"},"res":{"status":200,"body":"pong"}}' \

@@ -713,6 +713,82 @@ test_threads(void)
 	match_index_free(mi);
 }
 
+/*
+ * Request bodies recorded with `--redact`: a placeholder that is a whole
+ * JSON string stands for any one JSON scalar, one inside text for any
+ * run of bytes; everything else must be equal, and exact matches win.
+ */
+static void
+test_redacted(void)
+{
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct match_req		 r;
+	uint64_t			 sig, occ, sig2, occ2;
+
+	add_simple(mi, 1, "card", "POST", "/v1/charges", "",
+	    "{\"amount\":1200, \"card\":\"REDACTED-0a1b2c3d\"}");
+	add_simple(mi, 2, "card2", "POST", "/v1/charges", "",
+	    "{\"amount\":1200, \"card\":\"REDACTED-0a1b2c3d\"}");
+	add_simple(mi, 3, "big", "POST", "/v1/charges", "",
+	    "{\"amount\":9900,\"card\":\"REDACTED-0a1b2c3d\"}");
+	add_simple(mi, 4, "text", "POST", "/v1/notes", "",
+	    "{\"note\":\"card REDACTED-ffff0000 ends\"}");
+	add_simple(mi, 5, "literal", "POST", "/v1/charges", "",
+	    "{\"amount\":1,\"card\":\"REDACTED-0a1b2c3d\"}");
+	add_simple(mi, 6, "plain", "POST", "/v1/refunds", "",
+	    "{\"amount\":1}");
+	match_index_finish(mi);
+
+	/* A string or a number where the placeholder was; whitespace. */
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/charges", "",
+	    "{\"amount\":1200,\"card\":\"4111 1111 1111 1111\"}")), "card");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/charges", "",
+	    "{ \"amount\": 1200, \"card\": 4111111111111111 }")), "card2");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/charges", "",
+	    "{\"amount\":9900,\"card\":\"5500\\\"0000\"}")), "big");
+	/* Other fields still count. */
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/charges", "",
+	    "{\"amount\":1300,\"card\":\"4111\"}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/charges", "",
+	    "{\"amount\":1200,\"card\":\"4111\",\"x\":1}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/charges", "",
+	    "{\"amount\":1200,\"card\":{\"n\":1}}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/charges", "",
+	    "{\"amount\":1200}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/charges", "a=1",
+	    "{\"amount\":1200,\"card\":\"4111\"}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("PUT", "", "/v1/charges", "",
+	    "{\"amount\":1200,\"card\":\"4111\"}")), "(none)");
+	/* Inside text: any run of bytes. */
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/notes", "",
+	    "{\"note\":\"card 4111-1111 ends\"}")), "text");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/notes", "",
+	    "{\"note\":\"card  ends\"}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/notes", "",
+	    "{\"note\":\"card 1 ends!\"}")), "(none)");
+	/* The placeholder sent as is matches exactly. */
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/charges", "",
+	    "{\"amount\":1,\"card\":\"REDACTED-0a1b2c3d\"}")), "literal");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/refunds", "",
+	    "{\"amount\":1}")), "plain");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/refunds", "",
+	    "{\"amount\":2}")), "(none)");
+
+	/* One group: recorded order, cycling, a stable signature. */
+	r = req("POST", "", "/v1/charges", "",
+	    "{\"amount\":1200,\"card\":\"1\"}");
+	e = match_lookup(mi, &r, &sig, &occ);
+	ASSERT(e != NULL);
+	r = req("POST", "", "/v1/charges", "",
+	    "{\"amount\":1200,\"card\":\"2\"}");
+	e = match_lookup(mi, &r, &sig2, &occ2);
+	ASSERT(e != NULL);
+	ASSERT(sig == sig2);
+	ASSERT_EQ(occ2, occ + 1);
+	match_index_free(mi);
+}
+
 int
 main(void)
 {
@@ -728,5 +804,6 @@ main(void)
 	test_closest();
 	test_explain();
 	test_threads();
+	test_redacted();
 	UNIT_DONE();
 }
