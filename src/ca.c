@@ -14,7 +14,8 @@
  * which runs after the ClientHello has been parsed: the SNI names the
  * leaf, and a client that sent none gets a leaf for the IP address it
  * connected to (getsockname on the SSL's fd).  Leaves are cached per name
- * in a hash table under a mutex, for the life of the CA.
+ * in a hash table under a mutex, at most CA_LEAF_MAX of them: beyond,
+ * a clock over the buckets drops the oldest bucket's leaves.
  */
 #include "config.h"
 
@@ -52,6 +53,9 @@
 #define CA_LEAF_DAYS	365
 #define CA_LEAF_BACKDATE (60 * 60)	/* clocks of clients may be behind */
 #define CA_NAME_MAX	253
+/* Leaves kept (about 1 KiB each); more names evict older buckets. */
+#define CA_LEAF_MAX	4096
+#define CA_MAX_BUCKETS	2048
 
 static X509	*ca_leaf_template(struct ca *);
 static EVP_PKEY *ca_leaf_keygen(void);
@@ -73,6 +77,8 @@ struct ca {
 	struct ca_leaf	**leaves;
 	size_t		 nbuckets;
 	size_t		 nleaves;
+	size_t		 maxleaves;	/* bound of the cache */
+	size_t		 evict;		/* next bucket to evict */
 };
 
 /* The first queued OpenSSL error, as an allocated "what: reason". */
@@ -352,6 +358,7 @@ ca_load(const char *dir, char **cause)
 	ca = xcalloc(1, sizeof *ca);
 	pthread_mutex_init(&ca->lock, NULL);
 	ca->nbuckets = 256;
+	ca->maxleaves = CA_LEAF_MAX;
 	ca->leaves = xcalloc(ca->nbuckets, sizeof *ca->leaves);
 	ERR_clear_error();
 
@@ -625,6 +632,60 @@ ca_grow(struct ca *ca)
 	ca->nbuckets = n;
 }
 
+/*
+ * Frees the leaves of the next non-empty bucket after the eviction
+ * cursor, keeping bucket keep: a clock over buckets bounds the cache
+ * without a list per entry.  Connections hold their own references.
+ */
+static void
+ca_evict(struct ca *ca, size_t keep)
+{
+	struct ca_leaf	*l, *next;
+	size_t		 i, b;
+
+	for (i = 0; i < ca->nbuckets; i++) {
+		b = (ca->evict + i) & (ca->nbuckets - 1);
+		if (b == keep || ca->leaves[b] == NULL)
+			continue;
+		for (l = ca->leaves[b]; l != NULL; l = next) {
+			next = l->next;
+			X509_free(l->cert);
+			free(l->name);
+			free(l);
+			ca->nleaves--;
+		}
+		ca->leaves[b] = NULL;
+		ca->evict = b + 1;
+		return;
+	}
+}
+
+void
+ca_set_cache_max(struct ca *ca, size_t max)
+{
+	pthread_mutex_lock(&ca->lock);
+	ca->maxleaves = max < 1 ? 1 : max;
+	while (ca->nleaves > ca->maxleaves && ca->nleaves > 0) {
+		size_t	n = ca->nleaves;
+
+		ca_evict(ca, SIZE_MAX);
+		if (ca->nleaves == n)
+			break;
+	}
+	pthread_mutex_unlock(&ca->lock);
+}
+
+size_t
+ca_cache_count(struct ca *ca)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&ca->lock);
+	n = ca->nleaves;
+	pthread_mutex_unlock(&ca->lock);
+	return n;
+}
+
 /* The leaf for name, minted on first use; a new reference, or NULL. */
 static X509 *
 ca_leaf_get(struct ca *ca, const char *name)
@@ -642,12 +703,15 @@ ca_leaf_get(struct ca *ca, const char *name)
 		}
 	}
 	if (x == NULL && (x = ca_mint(ca, name)) != NULL) {
+		if (ca->nleaves >= ca->maxleaves)
+			ca_evict(ca, b);
 		l = xmalloc(sizeof *l);
 		l->name = xstrdup(name);
 		l->cert = x;
 		l->next = ca->leaves[b];
 		ca->leaves[b] = l;
-		if (++ca->nleaves > ca->nbuckets * 2)
+		if (++ca->nleaves > ca->nbuckets * 2 &&
+		    ca->nbuckets < CA_MAX_BUCKETS)
 			ca_grow(ca);
 	}
 	if (x != NULL)

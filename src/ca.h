@@ -24,6 +24,14 @@ const char	*ca_default_dir(void);
 int		 ca_init(const char *dir, int force, char **cause);
 struct ca	*ca_load(const char *dir, char **cause);
 void		 ca_free(struct ca *);
+/*
+ * The leaf cache holds at most 4096 names by default; beyond, the leaves
+ * of older hash buckets are dropped (and minted again when asked for).
+ * ca_set_cache_max changes the bound (tests); ca_cache_count tells how
+ * many leaves are cached.
+ */
+void		 ca_set_cache_max(struct ca *, size_t max);
+size_t		 ca_cache_count(struct ca *);
 /* The CA certificate, PEM, NUL-terminated (owned by the CA). */
 const char	*ca_cert_pem(const struct ca *);
 

@@ -251,6 +251,29 @@ main(void)
 	}
 	ASSERT_EQ(i, 200);
 	t_cached = now_ms() - t0;
+	ASSERT(ca_cache_count(ca) >= 200);
+
+	/* The cache is bounded: 300 more names with a bound of 64. */
+	ca_set_cache_max(ca, 64);
+	ASSERT(ca_cache_count(ca) <= 64);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof name, "svc%d.evict.example", i);
+		socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+		ok = handshake(sctx, cctx, fds[0], fds[1], name, name, san,
+		    sizeof san);
+		if (!ok)
+			break;
+		/* a chain that shares the new name's bucket may stay */
+		if (ca_cache_count(ca) > 64 + 4)
+			break;
+	}
+	ASSERT_EQ(i, 300);
+	ASSERT(ca_cache_count(ca) <= 64 + 4);
+	/* An evicted name is minted again and still verifies. */
+	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+	ASSERT(handshake(sctx, cctx, fds[0], fds[1], "svc1.mint.example",
+	    "svc1.mint.example", san, sizeof san));
+	ASSERT_STR_EQ(san, "DNS:svc1.mint.example");
 	/* The difference is the minting, within the noise of 200 thread
 	 * starts and handshakes. */
 	printf("200 handshakes: %.1f ms with 200 new names (minted), "
