@@ -326,34 +326,41 @@ match_is_json(struct span content_type, const char *body, size_t len)
  * scanner only tracks strings and escapes: it never validates, so invalid
  * JSON still gets a stable digest.
  */
+/* JSON compaction, a byte at a time: 1 if c is kept, 0 for whitespace
+ * outside strings.  *st starts at 0. */
+#define MATCH_JSON_STR	1
+#define MATCH_JSON_ESC	2
+static inline int
+match_json_keep(unsigned *st, unsigned char c)
+{
+	if (*st & MATCH_JSON_ESC)
+		*st = MATCH_JSON_STR;
+	else if (*st & MATCH_JSON_STR) {
+		if (c == '\\')
+			*st = MATCH_JSON_STR | MATCH_JSON_ESC;
+		else if (c == '"')
+			*st = 0;
+	} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+		return 0;
+	else if (c == '"')
+		*st = MATCH_JSON_STR;
+	return 1;
+}
+
 static uint64_t
 match_digest(struct span content_type, const char *body, size_t len)
 {
 	uint64_t	h = MATCH_HASH_INIT;
 	size_t		i;
-	int		instr = 0, esc = 0;
-	unsigned char	c;
+	unsigned	st = 0;
 
 	if (len == 0)
 		return h;
 	if (!match_is_json(content_type, body, len))
 		return match_hash(h, body, len);
 	for (i = 0; i < len; i++) {
-		c = (unsigned char)body[i];
-		if (instr) {
-			if (esc)
-				esc = 0;
-			else if (c == '\\')
-				esc = 1;
-			else if (c == '"')
-				instr = 0;
-		} else {
-			if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-				continue;
-			if (c == '"')
-				instr = 1;
-		}
-		h = match_hash_byte(h, c);
+		if (match_json_keep(&st, (unsigned char)body[i]))
+			h = match_hash_byte(h, (unsigned char)body[i]);
 	}
 	return h;
 }
@@ -367,9 +374,8 @@ static int
 match_normalise(struct span content_type, const char *body, size_t len,
     struct buf *out)
 {
-	size_t	i;
-	int	instr = 0, esc = 0;
-	char	c;
+	size_t		i;
+	unsigned	st = 0;
 
 	if (len == 0 || !match_is_json(content_type, body, len)) {
 		buf_append(out, body, len);
@@ -377,21 +383,8 @@ match_normalise(struct span content_type, const char *body, size_t len,
 	}
 	buf_reserve(out, len);
 	for (i = 0; i < len; i++) {
-		c = body[i];
-		if (instr) {
-			if (esc)
-				esc = 0;
-			else if (c == '\\')
-				esc = 1;
-			else if (c == '"')
-				instr = 0;
-		} else {
-			if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-				continue;
-			if (c == '"')
-				instr = 1;
-		}
-		out->data[out->len++] = c;
+		if (match_json_keep(&st, (unsigned char)body[i]))
+			out->data[out->len++] = body[i];
 	}
 	out->data[out->len] = '\0';
 	return 1;
