@@ -74,6 +74,14 @@ redirect_strv_add(char ***v, size_t *n, char *s)
 	(*v)[(*n)++] = s;
 }
 
+/* Drops what a failed parse appended past n0. */
+static void
+redirect_strv_truncate(char **v, size_t *n, size_t n0)
+{
+	while (*n > n0)
+		free(v[--*n]);
+}
+
 /* A port 1..65535 spelled p[0..len) in decimal; -1 if not one. */
 static long
 redirect_port(const char *p, size_t len)
@@ -96,6 +104,7 @@ redirect_parse_ports(const char *list, char ***v, size_t *n, char **cause)
 {
 	const char	*p = list, *end, *sep;
 	long		 a, b;
+	size_t		 n0 = *n;
 
 	if (*list == '\0') {
 		*cause = xstrdup("empty port list");
@@ -113,6 +122,7 @@ redirect_parse_ports(const char *list, char ***v, size_t *n, char **cause)
 		if (a == -1 || b == -1 || b < a) {
 			*cause = xasprintf("bad port or range \"%.*s\" (expected "
 			    "1..65535, or LOW-HIGH)", (int)(end - p), p);
+			redirect_strv_truncate(*v, n, n0);
 			return -1;
 		}
 		redirect_strv_add(v, n, a == b ? xasprintf("%ld", a) :
@@ -132,6 +142,7 @@ redirect_parse_cidrs(const char *list, char ***v, size_t *n, char **cause)
 	char		*addr, *ep;
 	long		 bits;
 	int		 v6, max;
+	size_t		 n0 = *n;
 
 	if (*list == '\0') {
 		*cause = xstrdup("empty CIDR list");
@@ -156,6 +167,7 @@ redirect_parse_cidrs(const char *list, char ***v, size_t *n, char **cause)
 			*cause = xasprintf("bad CIDR \"%.*s\" (expected ADDR/BITS, "
 			    "IPv4 or IPv6)", (int)(end - p), p);
 			free(addr);
+			redirect_strv_truncate(*v, n, n0);
 			return -1;
 		}
 		redirect_strv_add(v, n, xasprintf("%s/%ld", addr, bits));

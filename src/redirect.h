@@ -58,12 +58,14 @@ void	redirect_config_free(struct redirect_config *);
 /*
  * Parses a comma-separated list of ports or ranges ("80,443,8000-8100";
  * "a:b" also accepted) and appends them, normalised ("8000:8100"), to
- * (*v, *n).  0, or -1 with *cause naming the bad item.
+ * (*v, *n).  0, or -1 with *cause naming the bad item (and nothing
+ * appended).
  */
 int	redirect_parse_ports(const char *list, char ***v, size_t *n,
 	    char **cause);
 /* Parses a comma-separated list of CIDRs (IPv4 or IPv6; a bare address is
- * a /32 or /128) and appends them.  0, or -1 with *cause. */
+ * a /32 or /128) and appends them.  0, or -1 with *cause (nothing
+ * appended). */
 int	redirect_parse_cidrs(const char *list, char ***v, size_t *n,
 	    char **cause);
 
