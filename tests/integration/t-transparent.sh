@@ -202,6 +202,31 @@ for i in 1 2; do
 done
 stop "$PID_resp"
 
+# The same from decoyd's configuration (transparent: true).
+cat >"$T/decoyd.yaml" <<EOF2
+snapshot: rec.jsonl
+listen: 127.0.0.1:0
+port_file: decoyd.port
+workers: 1
+transparent: true
+EOF2
+printf 'snapshot: rec.jsonl\nlisten: 127.0.0.1:0\ntransparent: maybe\n' \
+    >"$T/bad.yaml"
+"$DECOYD" -n -c "$T/bad.yaml" >"$T/bad.out" 2>&1
+check "decoyd -n: a bad transparent value is exit 2" [ $? -eq 2 ]
+check "... named with line and column" \
+    grep -q 'bad.yaml:3:14: transparent' "$T/bad.out"
+start_bg d "$T/decoyd.port" ip netns exec "$APP" "$DECOYD" -c "$T/decoyd.yaml"
+app "$DECOY" redirect install --ports 8080,8081 --to-port "$PORT_d" \
+    >>"$T/install.out" 2>&1
+nohost 8081 >"$T/d.nohost.inv"
+nohost 8080 >"$T/d.nohost.pay"
+check "decoyd transparent: no Host, port 8081: inventory's answer" \
+    grep -q '^inventory ok' "$T/d.nohost.inv"
+check "decoyd transparent: no Host, port 8080: payments' answer" \
+    grep -q '^payments ok' "$T/d.nohost.pay"
+stop "$PID_d"
+
 # --- remove: nothing left behind.
 app "$DECOY" redirect remove >>"$T/install.out" 2>&1
 check "redirect remove" [ $? -eq 0 ]
