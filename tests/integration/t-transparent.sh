@@ -202,6 +202,19 @@ for i in 1 2; do
 done
 stop "$PID_resp"
 
+# --tls --transparent: curl to an IP sends no SNI; the leaf's IP SAN is the
+# original destination (curl verifies it), and so is the dependency.
+start_bg tresp "$T/tresp.port" ip netns exec "$APP" "$DECOY" respond \
+    "$T/rec.jsonl" --transparent 127.0.0.1:0 --port-file "$T/tresp.port" \
+    -w 1 --tls --ca "$T/ca"
+app "$DECOY" redirect install --ports 8080,8081 --to-port "$PORT_tresp" \
+    >>"$T/install.out" 2>&1
+app curl -s -S --max-time 10 --cacert "$T/ca/ca.pem" \
+    "https://$D:8081/v1/status" >"$T/tresp.inv" 2>"$T/tresp.err"
+check "--tls --transparent: verified leaf for the original IP, inventory" \
+    grep -q '^inventory ok$' "$T/tresp.inv"
+stop "$PID_tresp"
+
 # The same from decoyd's configuration (transparent: true).
 cat >"$T/decoyd.yaml" <<EOF2
 snapshot: rec.jsonl
