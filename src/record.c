@@ -130,6 +130,7 @@ struct rec_conn {
 	uint64_t		 bytes_up, bytes_down;
 	char			*tunnel_error;
 	int			 tunnel_recorded;
+	int			 http_seen;	/* a request head parsed */
 	const char		*extra_more;	/* raw JSON members */
 
 	/* The exchange in flight. */
@@ -1280,13 +1281,19 @@ rec_read_request(struct rec_conn *c)
 	if (c->state == REC_S_REQ_HEAD) {
 		if (s->in.len == 0)
 			return s->eof ? -1 : 0;
-		if (r->transparent && (unsigned char)s->in.data[0] == 0x16 &&
-		    c->up.fd == -1)
+		/*
+		 * Transparent: what does not start like an HTTP request (a
+		 * TLS handshake, another protocol) is tunnelled, not refused.
+		 */
+		if (r->transparent && !c->http_seen && (s->in.data[0] < 'A' ||
+		    s->in.data[0] > 'Z'))
 			return rec_transparent_tunnel(c);
 		n = http_parse_request(s->in.data, s->in.len, r->cfg.max_head,
 		    &m, &err, &erroff);
 		if (n == HTTP_PARTIAL)
 			return s->eof ? -1 : 0;
+		if (n == HTTP_ERROR && r->transparent && !c->http_seen)
+			return rec_transparent_tunnel(c);
 		if (n == HTTP_ERROR) {
 			snprintf(msg, sizeof msg, "bad request: %s\n",
 			    http_strerror(err));
@@ -1296,6 +1303,7 @@ rec_read_request(struct rec_conn *c)
 			return -1;
 		}
 		rec_txn_reset(c);
+		c->http_seen = 1;
 		c->t.req.method = span_dup(m.method);
 		c->t.req.target = span_dup(m.target);
 		rec_headers_copy(&m, &c->t.req.headers, &c->t.req.nheaders);
@@ -1793,8 +1801,9 @@ rec_transparent_target(struct rec_conn *c)
 	return 0;
 }
 
-/* Transparent mode, a TLS ClientHello first: relayed blindly, recorded as
- * one opaque entry when the connection ends.  Returns 1 (go on). */
+/* Transparent mode, a connection that is not HTTP (a TLS ClientHello
+ * first, or another protocol): relayed blindly, recorded as one opaque
+ * entry when the connection ends.  Returns 1 (go on). */
 static int
 rec_transparent_tunnel(struct rec_conn *c)
 {

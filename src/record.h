@@ -37,10 +37,13 @@
  * connection whose original destination is the listener itself (not
  * redirected) is refused with a log line, so a missing exclusion rule
  * cannot loop.  The recorder's upstream sockets carry SO_MARK mark (when
- * not 0) so `decoy redirect` rules let them pass.  A connection whose
- * first byte is a TLS handshake record (0x16) is not intercepted: it is
- * tunnelled blindly to the destination and recorded as one opaque CONNECT
- * entry (byte counts), as --no-intercept does.
+ * not 0) so `decoy redirect` rules let them pass.  A connection that does
+ * not start with an HTTP request (a TLS handshake record, another
+ * protocol: a first byte that is not A-Z, or a first head that does not
+ * parse) is not intercepted: it is tunnelled blindly to the destination
+ * and recorded as one opaque CONNECT entry (byte counts), as
+ * --no-intercept does.  Protocols where the server speaks first are not
+ * supported: leave their ports out of the redirect.
  *
  * Redaction (record-redact.c) runs before anything reaches the disk.
  */

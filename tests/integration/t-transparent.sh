@@ -149,6 +149,14 @@ app curl -s -S --max-time 10 --cacert "$T/ca/ca.pem" \
 check "through decoy: TLS is tunnelled to the origin" \
     grep -q '^payments ok$' "$T/rec.tls"
 
+# Not HTTP at all (a first byte that is no method letter): tunnelled to
+# the origin as is, which answers it (decoy respond's 400), not refused.
+app timeout 10 bash -c 'exec 3<>"/dev/tcp/$1/8080" || exit 3
+	printf "\001\002binary\r\n\r\n" >&3
+	cat <&3' raw "$D" >"$T/rec.binary"
+check "through decoy: a non-HTTP connection reaches the origin" \
+    grep -q '^HTTP/1.1 400' "$T/rec.binary"
+
 # Loop protection: a connection straight to the listener is refused.
 app curl -s --max-time 5 "http://127.0.0.1:$PORT_rec/v1/status" \
     >"$T/loop.out" 2>&1
@@ -172,7 +180,10 @@ check "recorded: the HTTP/1.0 request, host from the destination" \
 check "recorded: the TLS tunnel as one opaque entry" \
     grep -q "\"method\":\"CONNECT\",\"target\":\"$D:8443\".*\"opaque\"" \
     "$T/rec.jsonl"
-check "recorded: 5 transactions" [ "$(wc -l <"$T/rec.jsonl")" -eq 5 ]
+check "recorded: the non-HTTP connection as one opaque entry" \
+    grep -q "\"target\":\"$D:8080\".*\"opaque\":{\"bytes_up\":[1-9][0-9]*,\"bytes_down\":[1-9]" \
+    "$T/rec.jsonl"
+check "recorded: 6 transactions" [ "$(wc -l <"$T/rec.jsonl")" -eq 6 ]
 
 # --- replay: the origins are gone; the responder takes their place.
 stop "$PID_pay"
