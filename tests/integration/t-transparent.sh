@@ -260,4 +260,40 @@ check "iptables-save after remove == before install" \
 app "$DECOY" redirect remove >>"$T/install.out" 2>&1
 check "remove again is a no-op" [ $? -eq 0 ]
 
+# --- IPv6 (IP6T_SO_ORIGINAL_DST, ip6tables), if the namespace has it.
+if ip -n "$APP" addr add "fd77:$X::1/64" dev va nodad 2>/dev/null &&
+    ip -n "$DEP" addr add "fd77:$X::2/64" dev vd nodad 2>/dev/null &&
+    app ip6tables -w -t nat -N DCY_PROBE 2>/dev/null &&
+    app ip6tables -w -t nat -X DCY_PROBE; then
+	save6() {
+		app ip6tables-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
+	}
+	save6 >"$T/before6.rules"
+	start_bg pay6 "$T/pay6.port" ip netns exec "$DEP" "$DECOY" respond \
+	    "$T/payments.jsonl" --listen "[fd77:$X::2]:8082" \
+	    --port-file "$T/pay6.port" -w 1
+	start_bg rec6 "$T/rec6.port" ip netns exec "$APP" "$DECOY" record \
+	    --transparent "[::1]:0" -o "$T/rec6.jsonl" \
+	    --port-file "$T/rec6.port" --fsync never
+	app "$DECOY" redirect install --ipv6 --ports 8082 \
+	    --to-port "$PORT_rec6" >>"$T/install.out" 2>&1
+	check "IPv6: redirect install --ipv6" [ $? -eq 0 ]
+	app curl -s -S --max-time 10 "http://[fd77:$X::2]:8082/v1/status" \
+	    >"$T/rec6.out" 2>&1
+	check "IPv6: through decoy, payments answers" \
+	    grep -q '^payments ok$' "$T/rec6.out"
+	stop "$PID_rec6"
+	check "IPv6: recorded with the original destination as server" \
+	    grep -q "\"server\":\"\[fd77:$X::2\]:8082\"" "$T/rec6.jsonl"
+	stop "$PID_pay6"
+	app "$DECOY" redirect remove >>"$T/install.out" 2>&1
+	check "IPv6: redirect remove (finds the ip6tables chains itself)" \
+	    [ $? -eq 0 ]
+	check "IPv6: ip6tables-save after remove == before install" \
+	    same "$T/before6.rules" <(save6)
+	check "IPv4 rules still as before" same "$T/before.rules" <(save)
+else
+	echo "# IPv6 part skipped (no IPv6 addresses or ip6tables nat)"
+fi
+
 done_testing
