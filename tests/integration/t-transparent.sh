@@ -94,6 +94,16 @@ fi
 # --- record.
 start_bg rec "$T/rec.port" ip netns exec "$APP" "$DECOY" record --transparent 127.0.0.1:0 \
     -o "$T/rec.jsonl" --port-file "$T/rec.port" --fsync never
+# Set up, the recorder keeps CAP_NET_ADMIN (bit 12, for SO_MARK) only
+# (it drops the rest just after writing the port file: poll).
+rec_caps() {
+	grep -q "^$1:[[:space:]]*0000000000001000\$" "/proc/$PID_rec/status"
+}
+wait_for "the recorder to drop its capabilities" rec_caps CapEff
+check "the recorder's effective capabilities: CAP_NET_ADMIN only" \
+    rec_caps CapEff
+check "... its permitted set" rec_caps CapPrm
+check "... and its bounding set" rec_caps CapBnd
 app "$DECOY" redirect install --ports 8080,8081,8443 --to-port "$PORT_rec" \
     >"$T/install.out" 2>&1
 check "redirect install" [ $? -eq 0 ]
