@@ -91,6 +91,13 @@ if command -v setpriv >/dev/null; then
 	    grep -q "CAP_NET_ADMIN is required" "$T/np2.err"
 fi
 
+# No iptables binary: named, exit 2, nothing changed.
+app env PATH=/nonexistent "$DECOY" redirect install --ports 80 --to-port 1 \
+    2>"$T/nobin.err"
+check "redirect without iptables: exit 2" [ $? -eq 2 ]
+check "... naming the binary" grep -q "cannot run iptables" "$T/nobin.err"
+check "... and nothing changed" same "$T/before.rules" <(save)
+
 # --- record.
 start_bg rec "$T/rec.port" ip netns exec "$APP" "$DECOY" record --transparent 127.0.0.1:0 \
     -o "$T/rec.jsonl" --port-file "$T/rec.port" --fsync never
