@@ -13,8 +13,9 @@
  * Leaves are minted in the certificate callback (SSL_CTX_set_cert_cb),
  * which runs after the ClientHello has been parsed: the SNI names the
  * leaf, and a client that sent none gets a leaf for the IP address it
- * connected to (getsockname on the SSL's fd).  Leaves are cached per name
- * in a hash table under a mutex, at most CA_LEAF_MAX of them: beyond,
+ * connected to (getsockname on the SSL's fd, or the original destination
+ * of a connection an iptables REDIRECT sent here).  Leaves are cached per
+ * name in a hash table under a mutex, at most CA_LEAF_MAX of them: beyond,
  * a clock over the buckets drops the oldest bucket's leaves.
  */
 #include "config.h"
@@ -45,6 +46,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca.h"
+#include "sock.h"
 #include "xmalloc.h"
 
 #define CA_CERT_FILE	"ca.pem"
@@ -720,18 +722,25 @@ ca_leaf_get(struct ca *ca, const char *name)
 	return x;
 }
 
-/* The local address of the connection, as text (no SNI). */
+/*
+ * The address the client connected to, as text (no SNI): the local address
+ * of the connection, or for a connection an iptables REDIRECT sent here
+ * (transparent mode), its original destination.
+ */
 static int
 ca_local_name(SSL *ssl, char *name, size_t len)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof ss;
 	struct sockaddr_in6	*s6;
+	struct sock_addr	 dst;
 	int			 fd;
 
 	if ((fd = SSL_get_fd(ssl)) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
 		return -1;
+	if (sock_original_dst(fd, &dst) == 0)
+		memcpy(&ss, &dst.ss, sizeof ss);
 	if (ss.ss_family == AF_INET) {
 		if (inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
 		    name, (socklen_t)len) == NULL)

@@ -14,6 +14,7 @@ static const struct cmd_entry *const cli_commands[] = {
 	&cmd_import_entry,
 	&cmd_export_entry,
 	&cmd_record_entry,
+	&cmd_redirect_entry,
 	&cmd_inspect_entry,
 	&cmd_split_entry,
 	&cmd_respond_entry,

@@ -1,16 +1,21 @@
 /*
- * cmd-record.c -- `decoy record --upstream URL --listen ADDR -o SNAP` and
- * `decoy record --proxy ADDR -o SNAP`: record a service's traffic through
- * a reverse or a forward proxy (record.h).
+ * cmd-record.c -- `decoy record --upstream URL --listen ADDR -o SNAP`,
+ * `decoy record --proxy ADDR -o SNAP` and `decoy record --transparent ADDR
+ * -o SNAP`: record a service's traffic through a reverse, a forward or a
+ * transparent proxy (record.h).
  */
 #include "config.h"
 
+#include <linux/capability.h>
+
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "log.h"
+#include "priv.h"
 #include "record.h"
 #include "units.h"
 #include "xmalloc.h"
@@ -20,8 +25,9 @@ static int	cmd_record_exec(int, char **);
 const struct cmd_entry cmd_record_entry = {
 	.name = "record",
 	.args = "--upstream URL --listen ADDR -o SNAP [options]\n"
-	    "       decoy record --proxy ADDR -o SNAP [--ca DIR] [--no-intercept HOST]...",
-	.summary = "record traffic through a reverse or forward proxy",
+	    "       decoy record --proxy ADDR -o SNAP [--ca DIR] [--no-intercept HOST]...\n"
+	    "       decoy record --transparent ADDR -o SNAP [--mark N]",
+	.summary = "record traffic through a reverse, forward or transparent proxy",
 	.help =
 	    "  -u, --upstream URL        where requests go: http[s]://HOST[:PORT]\n"
 	    "  -l, --listen ADDR         address to accept clients on (port 0 picks one)\n"
@@ -32,6 +38,13 @@ const struct cmd_entry cmd_record_entry = {
 	    "                            else ~/.decoy/ca; `decoy ca init` makes one)\n"
 	    "      --no-intercept HOST   tunnel CONNECTs to HOST blindly; one opaque entry\n"
 	    "                            (byte counts); repeatable\n"
+	    "  -t, --transparent ADDR    be a transparent proxy on ADDR instead: accept\n"
+	    "                            connections redirected by iptables/nft REDIRECT\n"
+	    "                            (see decoy redirect) and relay each to its original\n"
+	    "                            destination; TLS is tunnelled, not intercepted\n"
+	    "      --mark N              SO_MARK of the upstream connections, so redirect\n"
+	    "                            rules skip them (default 0xdec0 with --transparent;\n"
+	    "                            0: none); needs CAP_NET_ADMIN\n"
 	    "  -o, --output SNAP         snapshot to write (- for stdout); truncated\n"
 	    "                            unless --append\n"
 	    "  -a, --append              append to SNAP instead of truncating it\n"
@@ -69,6 +82,7 @@ enum {
 	OPT_REDACT,
 	OPT_CA,
 	OPT_NO_INTERCEPT,
+	OPT_MARK,
 };
 
 static const struct option cmd_record_options[] = {
@@ -88,6 +102,8 @@ static const struct option cmd_record_options[] = {
 	{ "proxy", required_argument, NULL, 'p' },
 	{ "ca", required_argument, NULL, OPT_CA },
 	{ "no-intercept", required_argument, NULL, OPT_NO_INTERCEPT },
+	{ "transparent", required_argument, NULL, 't' },
+	{ "mark", required_argument, NULL, OPT_MARK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -108,12 +124,13 @@ cmd_record_exec(int argc, char **argv)
 	struct record_config	 cfg;
 	struct recorder		*r;
 	enum log_level		 level = LOG_LEVEL_INFO;
-	char			*cause = NULL;
-	int			 ch, rv = EXIT_USAGE;
+	char			*cause = NULL, *end;
+	unsigned long		 ul;
+	int			 ch, rv = EXIT_USAGE, has_mark = 0, nmodes;
 
 	record_config_init(&cfg);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "u:l:p:o:ad:vqh", cmd_record_options,
+	while ((ch = getopt_long(argc, argv, "u:l:p:t:o:ad:vqh", cmd_record_options,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'u':
@@ -190,6 +207,21 @@ cmd_record_exec(int argc, char **argv)
 		case OPT_NO_INTERCEPT:
 			record_config_add_no_intercept(&cfg, optarg);
 			break;
+		case 't':
+			cmd_record_set(&cfg.transparent, optarg);
+			break;
+		case OPT_MARK:
+			errno = 0;
+			ul = strtoul(optarg, &end, 0);
+			if (*optarg == '\0' || *optarg == '-' || *end != '\0' ||
+			    errno != 0 || ul > 0xffffffffUL) {
+				rv = cli_usage(e, "--mark: expected a 32-bit "
+				    "number (0xdec0, 57024), not \"%s\"", optarg);
+				goto out;
+			}
+			cfg.mark = (unsigned int)ul;
+			has_mark = 1;
+			break;
 		case 'v':
 			level = LOG_LEVEL_DEBUG;
 			break;
@@ -213,15 +245,36 @@ cmd_record_exec(int argc, char **argv)
 		rv = cli_usage(e, "-o SNAP is required");
 		goto out;
 	}
-	if (cfg.proxy != NULL ? cfg.upstream != NULL || cfg.listen != NULL :
-	    cfg.upstream == NULL || cfg.listen == NULL) {
-		rv = cli_usage(e, "expected --upstream URL --listen ADDR, or "
-		    "--proxy ADDR");
+	nmodes = (cfg.proxy != NULL) + (cfg.transparent != NULL) +
+	    (cfg.upstream != NULL || cfg.listen != NULL);
+	if (nmodes != 1 || (cfg.proxy == NULL && cfg.transparent == NULL &&
+	    (cfg.upstream == NULL || cfg.listen == NULL))) {
+		rv = cli_usage(e, "expected --upstream URL --listen ADDR, "
+		    "--proxy ADDR or --transparent ADDR");
+		goto out;
+	}
+	if (cfg.transparent != NULL && !has_mark)
+		cfg.mark = RECORD_DEFAULT_MARK;
+	if (cfg.mark != 0 && priv_require(PRIV_CAP(CAP_NET_ADMIN),
+	    "--mark (SO_MARK on upstream connections; --mark 0 turns it off "
+	    "when the redirect excludes decoy by uid)", &cause) == -1) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
 	log_init("decoy record", level);
 	if ((r = record_create(&cfg, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+	/*
+	 * The listener and the snapshot are open: a transparent recorder keeps
+	 * only what SO_MARK needs (nothing with --mark 0).
+	 */
+	if (cfg.transparent != NULL && priv_keep(cfg.mark != 0 ?
+	    PRIV_CAP(CAP_NET_ADMIN) : 0, &cause) == -1) {
+		record_free(r);
+		rv = cli_error(e, EXIT_USAGE, "dropping capabilities: %s",
+		    cause);
 		goto out;
 	}
 	rv = record_run(r) == 0 ? EXIT_OK : EXIT_FAILED;

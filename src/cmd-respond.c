@@ -19,11 +19,18 @@ static int	cmd_respond_exec(int, char **);
 
 const struct cmd_entry cmd_respond_entry = {
 	.name = "respond",
-	.args = "SNAP --listen ADDR [options]",
+	.args = "SNAP --listen ADDR [options]\n"
+	    "       decoy respond SNAP --transparent ADDR [options]",
 	.summary = "serve the recorded responses of a snapshot's dependencies",
 	.help =
 	    "  -l, --listen ADDR         address to serve on (HOST:PORT, port 0 picks one);\n"
 	    "                            repeatable\n"
+	    "  -t, --transparent ADDR    serve on ADDR connections redirected by iptables/\n"
+	    "                            nft REDIRECT (see decoy redirect): a request that\n"
+	    "                            names no recorded host (no Host header) is matched\n"
+	    "                            against the dependency recorded with its original\n"
+	    "                            destination as \"server\"; repeatable, and\n"
+	    "                            --listen addresses become transparent too\n"
 	    "  -u, --unmatched POLICY    404 (default: JSON naming the nearest candidates)\n"
 	    "                            or closest (best transaction on the same route)\n"
 	    "  -w, --workers N           worker threads (default: one per core)\n"
@@ -65,6 +72,7 @@ enum {
 
 static const struct option cmd_respond_options[] = {
 	{ "listen", required_argument, NULL, 'l' },
+	{ "transparent", required_argument, NULL, 't' },
 	{ "unmatched", required_argument, NULL, 'u' },
 	{ "workers", required_argument, NULL, 'w' },
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
@@ -100,11 +108,15 @@ cmd_respond_exec(int argc, char **argv)
 
 	respond_config_init(&cfg);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:u:w:r:s:vqh", cmd_respond_options,
+	while ((ch = getopt_long(argc, argv, "l:t:u:w:r:s:vqh", cmd_respond_options,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'l':
 			respond_config_add_listen(&cfg, optarg);
+			break;
+		case 't':
+			respond_config_add_listen(&cfg, optarg);
+			cfg.transparent = 1;
 			break;
 		case 'u':
 			if (conf_parse_unmatched(optarg, &cfg.unmatched,
@@ -213,7 +225,7 @@ cmd_respond_exec(int argc, char **argv)
 		goto out;
 	}
 	if (cfg.nlisten == 0) {
-		rv = cli_usage(e, "--listen is required");
+		rv = cli_usage(e, "--listen or --transparent is required");
 		goto out;
 	}
 	cfg.snapshot = xstrdup(argv[optind]);

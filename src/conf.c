@@ -252,6 +252,15 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 			else
 				yamldoc_err(x, v, "tls: expected true or false, "
 				    "not \"%s\"", val);
+		} else if (strcmp(key, "transparent") == 0) {
+			if (strcmp(val, "true") == 0 || strcmp(val, "yes") == 0)
+				r->transparent = 1;
+			else if (strcmp(val, "false") == 0 ||
+			    strcmp(val, "no") == 0)
+				r->transparent = 0;
+			else
+				yamldoc_err(x, v, "transparent: expected true or "
+				    "false, not \"%s\"", val);
 		} else if (strcmp(key, "ca") == 0) {
 			free(r->ca_dir);
 			r->ca_dir = conf_path(x, val);

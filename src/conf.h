@@ -12,6 +12,8 @@
  *	rules: [../rules/payments-flaky.yaml]        # chaos rules, in order
  *	seed: 42                                     # default: the rules'
  *	chaos_log: /var/log/decoy/chaos.jsonl        # optional
+ *	transparent: false                           # true: connections come
+ *	                                             # redirected (REDIRECT)
  *	admin:                                       # optional admin API
  *	  listen: 127.0.0.1:9901
  *	  token: secret                              # required off loopback

@@ -126,6 +126,12 @@ struct match_index {
 	struct match_groups	 nohost;	/* by sig_nohost */
 	struct match_groups	 routes;	/* by route */
 	struct match_groups	 masked;	/* by mkey: redacted bodies */
+
+	/* Recorded "server" (host:port) -> the first host recorded with it,
+	 * for transparent mode; few entries, searched linearly. */
+	char			**servers;
+	char			**server_hosts;
+	size_t			 nservers;
 };
 
 /* One query parameter; klen is the length of its key (up to '='). */
@@ -1099,6 +1105,15 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 	    t->req.body, t->req.body_len) != t->req.body_len)
 		mask_json = match_normalise(ct, t->req.body, t->req.body_len,
 		    &mask);
+	if (t->server != NULL && *t->server != '\0' && host.len > 0 &&
+	    match_server_host(mi, t->server) == NULL) {
+		mi->servers = xreallocarray(mi->servers, mi->nservers + 1,
+		    sizeof *mi->servers);
+		mi->server_hosts = xreallocarray(mi->server_hosts,
+		    mi->nservers + 1, sizeof *mi->server_hosts);
+		mi->servers[mi->nservers] = xstrdup(t->server);
+		mi->server_hosts[mi->nservers++] = xstrdup(lhost);
+	}
 
 	if (mi->nitems == mi->itemsalloc) {
 		mi->itemsalloc = mi->itemsalloc == 0 ? 64 : mi->itemsalloc * 2;
@@ -1513,6 +1528,12 @@ match_index_free(struct match_index *mi)
 		free(mi->latencies[i]);
 	free(mi->latencies);
 	free(mi->items);
+	for (i = 0; i < mi->nservers; i++) {
+		free(mi->servers[i]);
+		free(mi->server_hosts[i]);
+	}
+	free(mi->servers);
+	free(mi->server_hosts);
 	free(mi->hosts);
 	match_table_free(&mi->hosttab);
 	match_table_free(&mi->basetab);
@@ -1705,6 +1726,24 @@ match_masked_find(const struct match_index *mi, const struct match_key *k,
 	}
 	buf_free(&body);
 	return found;
+}
+
+const char *
+match_server_host(const struct match_index *mi, const char *server)
+{
+	size_t	i;
+
+	for (i = 0; i < mi->nservers; i++) {
+		if (strcasecmp(mi->servers[i], server) == 0)
+			return mi->server_hosts[i];
+	}
+	return NULL;
+}
+
+int
+match_has_host(const struct match_index *mi, struct span host)
+{
+	return match_resolve_host(mi, host) != MATCH_NONE;
 }
 
 const struct match_entry *

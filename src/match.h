@@ -125,6 +125,18 @@ const struct match_entry *match_closest(const struct match_index *,
 void	match_explain_miss(const struct match_index *,
 	    const struct match_req *r, struct buf *out, size_t n);
 
+/*
+ * Transparent mode: the host recorded with the transaction whose "server"
+ * is server ("10.0.0.2:8080", compared without case), the first one in
+ * recorded order; NULL if no transaction was recorded against it.  The
+ * string belongs to the index.
+ */
+const char	*match_server_host(const struct match_index *,
+		    const char *server);
+/* 1 if host (as sent: any case, maybe a port) selects a recorded host,
+ * else 0.  After match_index_finish(). */
+int		 match_has_host(const struct match_index *, struct span host);
+
 /* 64-bit FNV-1a, exposed for tests and signatures. */
 uint64_t	match_hash(uint64_t h, const void *p, size_t len);
 #define MATCH_HASH_INIT	UINT64_C(0xcbf29ce484222325)

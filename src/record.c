@@ -130,6 +130,7 @@ struct rec_conn {
 	uint64_t		 bytes_up, bytes_down;
 	char			*tunnel_error;
 	int			 tunnel_recorded;
+	int			 http_seen;	/* a request head parsed */
 	const char		*extra_more;	/* raw JSON members */
 
 	/* The exchange in flight. */
@@ -157,6 +158,7 @@ struct recorder {
 	struct loop_io		 lio;
 	struct rec_target	 rt;		/* reverse proxy's upstream */
 	int			 forward;	/* --proxy */
+	int			 transparent;	/* --transparent */
 	SSL_CTX			*up_ctx;
 	SSL_CTX			*srv_ctx;	/* intercepted CONNECTs */
 	struct ca		*ca;
@@ -175,6 +177,7 @@ static struct recorder	*rec_signal_target;
 static void	rec_side_io(struct loop_io *, uint32_t);
 static void	rec_conn_progress(struct rec_conn *);
 static void	rec_conn_close(struct rec_conn *);
+static int	rec_transparent_tunnel(struct rec_conn *);
 
 void
 record_config_init(struct record_config *cfg)
@@ -198,6 +201,7 @@ record_config_free(struct record_config *cfg)
 	free(cfg->port_file);
 	free(cfg->upstream_ca);
 	free(cfg->proxy);
+	free(cfg->transparent);
 	free(cfg->ca_dir);
 	for (i = 0; i < cfg->nno_intercept; i++)
 		free(cfg->no_intercept[i]);
@@ -519,9 +523,13 @@ record_create(const struct record_config *cfg, char **cause)
 	r->cfg = *cfg;
 	r->lookup_pipe[0] = r->lookup_pipe[1] = -1;
 	r->forward = cfg->proxy != NULL;
+	r->transparent = cfg->transparent != NULL;
 	r->cfg.upstream = cfg->upstream ? xstrdup(cfg->upstream) : NULL;
-	r->cfg.listen = xstrdup(r->forward ? cfg->proxy : cfg->listen);
+	r->cfg.listen = xstrdup(r->forward ? cfg->proxy : r->transparent ?
+	    cfg->transparent : cfg->listen);
 	r->cfg.proxy = cfg->proxy ? xstrdup(cfg->proxy) : NULL;
+	r->cfg.transparent = cfg->transparent ? xstrdup(cfg->transparent) :
+	    NULL;
 	r->cfg.ca_dir = cfg->ca_dir ? xstrdup(cfg->ca_dir) : NULL;
 	r->cfg.no_intercept = xcalloc(cfg->nno_intercept + 1,
 	    sizeof *r->cfg.no_intercept);
@@ -539,6 +547,8 @@ record_create(const struct record_config *cfg, char **cause)
 	if (r->forward) {
 		if (rec_proxy_init(r, cause) == -1)
 			goto fail;
+	} else if (r->transparent) {
+		/* Plain TCP/HTTP only: TLS is tunnelled, never verified. */
 	} else {
 		if (rec_parse_upstream(r, cfg->upstream, cause) == -1)
 			goto fail;
@@ -793,6 +803,20 @@ rec_txn_reset(struct rec_conn *c)
 	c->retried = 0;
 }
 
+/* The Host header of the request in flight, else the target's. */
+static const char *
+rec_host_header(const struct rec_conn *c)
+{
+	size_t	i;
+
+	for (i = 0; i < c->t.req.nheaders; i++) {
+		if (strcasecmp(c->t.req.headers[i].name, "Host") == 0 &&
+		    c->t.req.headers[i].value[0] != '\0')
+			return c->t.req.headers[i].value;
+	}
+	return c->tgt->hostport;
+}
+
 /* Redacts and appends c->t; the caller has filled it in. */
 static void
 rec_txn_write(struct rec_conn *c, size_t req_len, size_t res_len,
@@ -813,7 +837,8 @@ rec_txn_write(struct rec_conn *c, size_t req_len, size_t res_len,
 	t->server = xasprintf("%s%s%s:%d", strchr(c->tgt->name, ':') ? "[" :
 	    "", c->tgt->name, strchr(c->tgt->name, ':') ? "]" : "",
 	    c->tgt->port);
-	t->req.host = xstrdup(c->tgt->hostport);
+	t->req.host = xstrdup(r->transparent ? rec_host_header(c) :
+	    c->tgt->hostport);
 	t->start_us = c->start_us;
 	t->ttfb_us = c->ttfb_mono ? (int64_t)(c->ttfb_mono - c->start_mono) /
 	    1000 : -1;
@@ -918,6 +943,12 @@ rec_upstream_connect(struct rec_conn *c)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (r->cfg.mark != 0 && sock_set_mark(fd, r->cfg.mark) == -1) {
+		snprintf(what, sizeof what, "SO_MARK: %s", strerror(errno));
+		close(fd);
+		rec_upstream_fail(c, 502, what);
+		return;
+	}
 	if (connect(fd, (struct sockaddr *)&c->tgt->addr.ss,
 	    c->tgt->addr.len) ==
 	    -1 && errno != EINPROGRESS) {
@@ -1085,8 +1116,9 @@ rec_forward(struct rec_conn *c)
 	buf_reset(&c->fwd);
 	http_write_request_line(&c->fwd, span_from_str(q->method),
 	    span_from_str(q->target));
-	http_write_header(&c->fwd, SPAN_LIT("Host"),
-	    span_from_str(c->tgt->hostport));
+	/* Transparent: the Host the client sent goes through unchanged. */
+	http_write_header(&c->fwd, SPAN_LIT("Host"), span_from_str(
+	    r->transparent ? rec_host_header(c) : c->tgt->hostport));
 	for (i = 0; i < q->nheaders; i++) {
 		if (strcasecmp(q->headers[i].name, "Host") == 0 ||
 		    rec_is_hop(q->headers[i].name))
@@ -1249,10 +1281,19 @@ rec_read_request(struct rec_conn *c)
 	if (c->state == REC_S_REQ_HEAD) {
 		if (s->in.len == 0)
 			return s->eof ? -1 : 0;
+		/*
+		 * Transparent: what does not start like an HTTP request (a
+		 * TLS handshake, another protocol) is tunnelled, not refused.
+		 */
+		if (r->transparent && !c->http_seen && (s->in.data[0] < 'A' ||
+		    s->in.data[0] > 'Z'))
+			return rec_transparent_tunnel(c);
 		n = http_parse_request(s->in.data, s->in.len, r->cfg.max_head,
 		    &m, &err, &erroff);
 		if (n == HTTP_PARTIAL)
 			return s->eof ? -1 : 0;
+		if (n == HTTP_ERROR && r->transparent && !c->http_seen)
+			return rec_transparent_tunnel(c);
 		if (n == HTTP_ERROR) {
 			snprintf(msg, sizeof msg, "bad request: %s\n",
 			    http_strerror(err));
@@ -1262,6 +1303,7 @@ rec_read_request(struct rec_conn *c)
 			return -1;
 		}
 		rec_txn_reset(c);
+		c->http_seen = 1;
 		c->t.req.method = span_dup(m.method);
 		c->t.req.target = span_dup(m.target);
 		rec_headers_copy(&m, &c->t.req.headers, &c->t.req.nheaders);
@@ -1724,6 +1766,56 @@ rec_conn_close(struct rec_conn *c)
 	loop_defer(r->loop, &c->reap);
 }
 
+/*
+ * Transparent mode: the connection goes to its original destination.  -1
+ * (logged) when there is none, or when it is this listener: a connection
+ * that was not redirected would otherwise loop back here.
+ */
+static int
+rec_transparent_target(struct rec_conn *c)
+{
+	struct sock_addr	dst, local;
+	char			a[INET6_ADDRSTRLEN + 16];
+
+	if (sock_original_dst(c->cl.fd, &dst) == -1) {
+		log_warn("%s: refused: no original destination (%s); is the "
+		    "connection redirected?", c->client, strerror(errno));
+		return -1;
+	}
+	sock_addr_str(&dst, a, sizeof a);
+	if (sock_local_addr(c->cl.fd, &local) == 0 &&
+	    sock_addr_equal(&dst, &local)) {
+		log_warn("%s: refused: original destination %s is this "
+		    "listener (not redirected; loop protection)", c->client, a);
+		return -1;
+	}
+	if (rec_target_set(&c->own, a, 80, 0) == -1) {
+		log_warn("%s: refused: bad original destination %s", c->client,
+		    a);
+		return -1;
+	}
+	c->own.addr = dst;
+	c->own.resolved = 1;
+	c->tgt = &c->own;
+	log_debug("%s: redirected, original destination %s", c->client, a);
+	return 0;
+}
+
+/* Transparent mode, a connection that is not HTTP (a TLS ClientHello
+ * first, or another protocol): relayed blindly, recorded as one opaque
+ * entry when the connection ends.  Returns 1 (go on). */
+static int
+rec_transparent_tunnel(struct rec_conn *c)
+{
+	c->t.req.method = xstrdup("CONNECT");
+	c->start_mono = loop_now_update(c->r->loop);
+	c->start_us = rec_wall_us();
+	c->tunnel = 1;
+	c->state = REC_S_TUNNEL;
+	rec_resolve_start(c);
+	return 1;
+}
+
 static void
 rec_accept(struct loop_io *io, uint32_t events)
 {
@@ -1756,6 +1848,11 @@ rec_accept(struct loop_io *io, uint32_t events)
 		c->cl.fd = fd;
 		c->state = REC_S_REQ_HEAD;
 		c->tgt = &r->rt;
+		if (r->transparent && rec_transparent_target(c) == -1) {
+			close(fd);
+			rec_conn_reap(&c->reap);
+			continue;
+		}
 		if (loop_io_add(r->loop, &c->cl.io, fd, EPOLLIN, rec_side_io,
 		    &c->cl) == -1) {
 			close(fd);
@@ -1791,7 +1888,8 @@ record_run(struct recorder *r)
 	signal(SIGPIPE, SIG_IGN);
 	log_info("recording %s -> %s into %s", r->cfg.listen,
 	    r->forward ? (r->srv_ctx != NULL ? "forward proxy, intercepting "
-	    "CONNECT" : "forward proxy") : r->cfg.upstream, r->cfg.output);
+	    "CONNECT" : "forward proxy") : r->transparent ? "original "
+	    "destinations (transparent)" : r->cfg.upstream, r->cfg.output);
 	rv = loop_run(r->loop);
 	log_info("recorded %llu transactions (%llu upstream failures)",
 	    (unsigned long long)r->ntxn, (unsigned long long)r->nerr);

@@ -28,6 +28,23 @@
  * blindly and recorded as one opaque CONNECT entry.  Names are resolved
  * with getaddrinfo in a short-lived thread, never in the loop.
  *
+ * Transparent proxy (--transparent ADDR): connections that an iptables or
+ * nft REDIRECT sent to ADDR are relayed to their original destination
+ * (SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST), one upstream per client
+ * connection; "server" is that destination ("10.0.0.2:8080"), req.host
+ * the Host header as sent (else the destination).  The Host header is
+ * forwarded unchanged (added from the destination when absent).  A
+ * connection whose original destination is the listener itself (not
+ * redirected) is refused with a log line, so a missing exclusion rule
+ * cannot loop.  The recorder's upstream sockets carry SO_MARK mark (when
+ * not 0) so `decoy redirect` rules let them pass.  A connection that does
+ * not start with an HTTP request (a TLS handshake record, another
+ * protocol: a first byte that is not A-Z, or a first head that does not
+ * parse) is not intercepted: it is tunnelled blindly to the destination
+ * and recorded as one opaque CONNECT entry (byte counts), as
+ * --no-intercept does.  Protocols where the server speaks first are not
+ * supported: leave their ports out of the redirect.
+ *
  * Redaction (record-redact.c) runs before anything reaches the disk.
  */
 #ifndef DECOY_RECORD_H
@@ -60,7 +77,13 @@ struct record_config {
 	char		*ca_dir;	/* NULL: ca_default_dir() */
 	char		**no_intercept;	/* CONNECT hosts tunnelled blindly */
 	size_t		 nno_intercept;
+	/* Transparent proxy (instead of upstream and listen). */
+	char		*transparent;	/* listen address */
+	unsigned int	 mark;		/* SO_MARK of upstream sockets, 0: none */
 };
+
+/* The default SO_MARK of --transparent's upstream connections. */
+#define RECORD_DEFAULT_MARK	0xdec0u
 
 void	record_config_init(struct record_config *);
 void	record_config_free(struct record_config *);

@@ -125,6 +125,8 @@ struct conn {
 	struct loop_defer	 reap;
 	int			 fd;
 	char			 peer[64];
+	char			 odst[64];	/* --transparent: original
+						   destination, "" if none */
 
 	/* TLS (--tls): NULL on plain connections, which never branch
 	 * further than this test. */
@@ -892,6 +894,14 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 	keep = m->keep_alive && !w->draining;
 	head_only = span_eq_str(m->method, "HEAD");
 	match_req_from_http(&mr, m, body, body_len);
+	if (c->odst[0] != '\0' && !match_has_host(gen->index, mr.host)) {
+		/* The request does not name a recorded dependency: where
+		 * it was going does. */
+		const char *h = match_server_host(gen->index, c->odst);
+
+		if (h != NULL)
+			mr.host = span_from_str(h);
+	}
 	e = match_lookup(gen->index, &mr, &sig, &occ);
 	exact = e != NULL;
 	if (e != NULL)
@@ -1445,6 +1455,24 @@ again:
 	}
 }
 
+/*
+ * --transparent: notes where a redirected connection was going.  A
+ * connection that was not redirected (its original destination is the
+ * local address) has none; it is served like any other.
+ */
+static void
+respond_original_dst(struct conn *c)
+{
+	struct sock_addr	dst, local;
+
+	c->odst[0] = '\0';
+	if (sock_original_dst(c->fd, &dst) == -1 ||
+	    (sock_local_addr(c->fd, &local) == 0 &&
+	    sock_addr_equal(&dst, &local)))
+		return;
+	sock_addr_str(&dst, c->odst, sizeof c->odst);
+}
+
 static void
 listener_cb(struct loop_io *io, uint32_t events)
 {
@@ -1469,6 +1497,8 @@ listener_cb(struct loop_io *io, uint32_t events)
 		c->w = w;
 		c->fd = fd;
 		sock_addr_str(&peer, c->peer, sizeof c->peer);
+		if (w->r->cfg.transparent)
+			respond_original_dst(c);
 		buf_init(&c->in);
 		loop_defer_init(&c->reap, conn_reap_cb, c);
 		loop_timer_init(&c->timer, conn_timer_cb, c);

@@ -47,6 +47,13 @@ struct respond_config {
 	int			 tls;		/* serve HTTPS (leaves minted
 						   by the CA in ca_dir) */
 	char			*ca_dir;	/* NULL: ca_default_dir() */
+
+	int			 transparent;	/* connections come redirected
+						   (iptables REDIRECT): the
+						   original destination picks
+						   the dependency when the
+						   request does not name a
+						   recorded host */
 };
 
 /* Fills the defaults: 404, one worker per core, 16 KiB heads, 8 MiB

@@ -1,5 +1,6 @@
 /*
- * sock.c -- socket helpers.
+ * sock.c -- socket helpers: addresses, listeners, port files, and the
+ * netfilter socket options of transparent mode.
  */
 #include "config.h"
 
@@ -7,6 +8,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -184,4 +188,59 @@ sock_write_port_file(const char *path, int port, char **cause)
 	}
 	free(tmp);
 	return 0;
+}
+
+int
+sock_addr_equal(const struct sock_addr *a, const struct sock_addr *b)
+{
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+
+	if (a->ss.ss_family != b->ss.ss_family)
+		return 0;
+	if (a->ss.ss_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)&a->ss;
+		b4 = (const struct sockaddr_in *)&b->ss;
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	}
+	if (a->ss.ss_family == AF_INET6) {
+		a6 = (const struct sockaddr_in6 *)&a->ss;
+		b6 = (const struct sockaddr_in6 *)&b->ss;
+		return a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof a6->sin6_addr) == 0;
+	}
+	return 0;
+}
+
+int
+sock_original_dst(int fd, struct sock_addr *a)
+{
+	struct sock_addr	local;
+
+	if (sock_local_addr(fd, &local) == -1)
+		return -1;
+	memset(a, 0, sizeof *a);
+	if (local.ss.ss_family == AF_INET6) {
+		a->len = sizeof(struct sockaddr_in6);
+		if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &a->ss,
+		    &a->len) == 0)
+			return 0;
+		/* An IPv4 client on a dual-stack listener. */
+		if (!IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)
+		    &local.ss)->sin6_addr))
+			return -1;
+	}
+	a->len = sizeof(struct sockaddr_in);
+	if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &a->ss, &a->len) == -1)
+		return -1;
+	return 0;
+}
+
+int
+sock_set_mark(int fd, unsigned int mark)
+{
+	return setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == -1 ?
+	    -1 : 0;
 }

@@ -1,6 +1,7 @@
 /*
  * sock.h -- socket helpers: address parsing, non-blocking listeners with
- * SO_REUSEPORT, address formatting.
+ * SO_REUSEPORT, address formatting, and the netfilter bits of transparent
+ * mode (the original destination of a redirected connection, SO_MARK).
  */
 #ifndef DECOY_SOCK_H
 #define DECOY_SOCK_H
@@ -32,6 +33,25 @@ int	sock_listen(const struct sock_addr *, int reuseport, char **cause);
 /* The address a socket is bound to. */
 int	sock_local_addr(int fd, struct sock_addr *);
 int	sock_set_nonblock(int fd);
+/* 1 if a and b are the same address and port (IPv4, IPv6), else 0. */
+int	sock_addr_equal(const struct sock_addr *a, const struct sock_addr *b);
+
+/*
+ * The original destination of an accepted connection that an iptables or
+ * nft REDIRECT (or DNAT) sent here: getsockopt SO_ORIGINAL_DST (IPv4) or
+ * IP6T_SO_ORIGINAL_DST (IPv6), from the connection tracking entry.  For a
+ * connection that was not redirected this is the socket's own local
+ * address.  0, or -1 with errno (ENOENT: no conntrack entry).
+ */
+int	sock_original_dst(int fd, struct sock_addr *);
+
+/*
+ * Sets SO_MARK on a socket (before connect) so the packets it sends carry
+ * mark and the redirect rules can skip them.  Needs CAP_NET_ADMIN.  0, or
+ * -1 with errno.
+ */
+int	sock_set_mark(int fd, unsigned int mark);
+
 /*
  * Writes "PORT\n" to path atomically (a temporary file, then rename), so
  * a script polling for the file never reads half of it.  0, or -1 with

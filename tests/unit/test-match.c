@@ -789,6 +789,46 @@ test_redacted(void)
 	match_index_free(mi);
 }
 
+/* Transparent mode: the recorded "server" names the dependency. */
+static void
+test_servers(void)
+{
+	struct match_index	*mi = match_index_create();
+	struct snap_txn		 t;
+
+	txn(&t, 1, "pay", "GET", "/status", "Payments.Internal", NULL, 200);
+	t.server = (char *)"10.0.0.2:8080";
+	add(mi, &t);
+	txn(&t, 2, "inv", "GET", "/status", "10.0.0.2:8081", NULL, 200);
+	t.server = (char *)"10.0.0.2:8081";
+	add(mi, &t);
+	/* A second host on one server: the first recorded one stands. */
+	txn(&t, 3, "pay2", "GET", "/other", "other.internal", NULL, 200);
+	t.server = (char *)"10.0.0.2:8080";
+	add(mi, &t);
+	add_simple(mi, 4, "noserver", "GET", "/x", "x.internal", NULL);
+	match_index_finish(mi);
+
+	ASSERT_STR_EQ(match_server_host(mi, "10.0.0.2:8080"),
+	    "payments.internal");
+	ASSERT_STR_EQ(match_server_host(mi, "10.0.0.2:8081"),
+	    "10.0.0.2:8081");
+	ASSERT(match_server_host(mi, "10.0.0.2:9999") == NULL);
+	ASSERT(match_server_host(mi, "") == NULL);
+	ASSERT_EQ(match_has_host(mi, SPAN_LIT("payments.internal")), 1);
+	ASSERT_EQ(match_has_host(mi, SPAN_LIT("PAYMENTS.internal:8080")), 1);
+	ASSERT_EQ(match_has_host(mi, SPAN_LIT("127.0.0.1:15001")), 0);
+	ASSERT_EQ(match_has_host(mi, SPAN_NULL), 0);
+	/* The server's host selects its transactions. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", match_server_host(mi,
+	    "10.0.0.2:8081"), "/status", "", NULL)), "inv");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", match_server_host(mi,
+	    "10.0.0.2:8081"), "/status", "", NULL)), "inv");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", match_server_host(mi,
+	    "10.0.0.2:8080"), "/status", "", NULL)), "pay");
+	match_index_free(mi);
+}
+
 int
 main(void)
 {
@@ -805,5 +845,6 @@ main(void)
 	test_explain();
 	test_threads();
 	test_redacted();
+	test_servers();
 	UNIT_DONE();
 }
