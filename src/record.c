@@ -1864,6 +1864,7 @@ static void
 rec_conn_progress(struct rec_conn *c)
 {
 	struct recorder	*r = c->r;
+	size_t		 before;
 	int		 rv;
 
 	for (;;) {
@@ -1902,12 +1903,29 @@ rec_conn_progress(struct rec_conn *c)
 		case REC_S_CLOSING:
 			break;
 		}
-		/* The upstream gets what is due now, not on a later
-		 * EPOLLOUT. */
-		if (c->up.fd != -1 && c->up.out.len > 0 && !c->up.connecting &&
-		    !c->up.handshaking && rec_side_flush(&c->up) == -1) {
-			rec_up_error(c, errno);
-			continue;
+		/* Both sides get what is due now, not on a later EPOLLOUT;
+		 * a buffer that drains below the high-water mark lets the
+		 * other side's bytes move again. */
+		before = c->up.out.len;
+		if (c->up.fd != -1 && before > 0 && !c->up.connecting &&
+		    !c->up.handshaking) {
+			if (rec_side_flush(&c->up) == -1) {
+				rec_up_error(c, errno);
+				continue;
+			}
+			if (before >= REC_HIGH_WATER &&
+			    c->up.out.len < REC_HIGH_WATER)
+				continue;
+		}
+		before = c->cl.out.len;
+		if (before > 0 && !c->cl.handshaking) {
+			if (rec_side_flush(&c->cl) == -1) {
+				rec_conn_close(c);
+				return;
+			}
+			if (before >= REC_HIGH_WATER &&
+			    c->cl.out.len < REC_HIGH_WATER)
+				continue;
 		}
 		if ((rv = rec_side_reread(&c->up)) == -1) {
 			rec_up_error(c, errno);
@@ -1922,10 +1940,6 @@ rec_conn_progress(struct rec_conn *c)
 		if (rv == 1)
 			continue;
 		break;
-	}
-	if (rec_side_flush(&c->cl) == -1) {
-		rec_conn_close(c);
-		return;
 	}
 	if (c->state == REC_S_CLOSING && c->cl.out.len == 0 && !c->held) {
 		rec_conn_close(c);
