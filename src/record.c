@@ -153,6 +153,7 @@ struct rec_conn {
 	int			 req_done;	/* its body is all forwarded */
 	struct http_chunked	 req_ck;
 	struct buf		 reqbody;	/* decoded, up to max_body */
+	struct buf		 req_hdrs, res_hdrs;	/* rec_headers_copy */
 	struct buf		 fwd;		/* as forwarded, for a retry */
 	int			 fwd_whole;	/* fwd holds all that was sent */
 	size_t			 req_len;	/* its body's size */
@@ -194,6 +195,7 @@ struct recorder {
 	size_t			 nheld, heldcap;
 	size_t			 nbatch;		/* lines in batch */
 	struct loop_defer	 batch_defer;
+	char			 rt_server[300];	/* rt as "server" */
 	time_t			 ts_sec;		/* ts_prefix's second */
 	char			 ts_prefix[32];	/* "YYYY-MM-DDTHH:MM:SS" */
 	uint64_t		 seq;
@@ -799,31 +801,85 @@ rec_wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/*
+ * Copies m's headers for the record.  Without redaction (which reallocates
+ * values) they live in store, the array and then the strings, reused from
+ * one exchange to the next: lent to c->t, taken back by rec_txn_clear.
+ */
 static void
-rec_headers_copy(const struct http_msg *m, struct snap_header **h,
-    size_t *n)
+rec_headers_copy(struct rec_conn *c, struct buf *store,
+    const struct http_msg *m, struct snap_header **h, size_t *n)
 {
-	size_t	i;
+	const struct http_header	*mh = m->headers;
+	struct snap_header		*sh;
+	size_t				 i, need;
+	char				*p;
 
-	*h = xcalloc(m->nheaders + 1, sizeof **h);
-	for (i = 0; i < m->nheaders; i++) {
-		(*h)[i].name = span_dup(m->headers[i].name);
-		(*h)[i].value = span_dup(m->headers[i].value);
-	}
 	*n = m->nheaders;
+	if (c->r->redact != NULL) {
+		*h = xcalloc(m->nheaders + 1, sizeof **h);
+		for (i = 0; i < m->nheaders; i++) {
+			(*h)[i].name = span_dup(mh[i].name);
+			(*h)[i].value = span_dup(mh[i].value);
+		}
+		return;
+	}
+	need = (m->nheaders + 1) * sizeof *sh;
+	for (i = 0; i < m->nheaders; i++)
+		need += mh[i].name.len + mh[i].value.len + 2;
+	buf_reset(store);
+	buf_reserve(store, need);
+	sh = (struct snap_header *)(void *)store->data;
+	p = store->data + (m->nheaders + 1) * sizeof *sh;
+	for (i = 0; i < m->nheaders; i++) {
+		sh[i].name = p;
+		memcpy(p, mh[i].name.p, mh[i].name.len);
+		p += mh[i].name.len;
+		*p++ = '\0';
+		sh[i].value = p;
+		memcpy(p, mh[i].value.p, mh[i].value.len);
+		p += mh[i].value.len;
+		*p++ = '\0';
+	}
+	sh[i].name = sh[i].value = NULL;
+	store->len = need;
+	*h = sh;
 }
 
-static int
-rec_is_hop(const char *name)
+/* Frees c->t, but for what it only borrows. */
+static void
+rec_txn_clear(struct rec_conn *c)
 {
-	static const char *const hop[] = { "Connection", "Keep-Alive",
-	    "Proxy-Connection", "Transfer-Encoding", "Content-Length", "TE",
-	    "Trailer", "Upgrade", "Expect", "Proxy-Authorization" };
-	size_t	i;
+	if (c->r->redact == NULL) {
+		c->t.req.headers = c->t.res.headers = NULL;
+		c->t.req.nheaders = c->t.res.nheaders = 0;
+	}
+	snap_txn_free(&c->t);
+}
 
-	for (i = 0; i < sizeof hop / sizeof hop[0]; i++) {
-		if (strcasecmp(name, hop[i]) == 0)
-			return 1;
+/* Hop-by-hop headers, and the ones whose framing the recorder writes. */
+static int
+rec_is_hop_span(struct span n)
+{
+	switch (n.len) {
+	case 2:
+		return span_caseeq_str(n, "TE");
+	case 6:
+		return span_caseeq_str(n, "Expect");
+	case 7:
+		return span_caseeq_str(n, "Trailer") ||
+		    span_caseeq_str(n, "Upgrade");
+	case 10:
+		return span_caseeq_str(n, "Connection") ||
+		    span_caseeq_str(n, "Keep-Alive");
+	case 14:
+		return span_caseeq_str(n, "Content-Length");
+	case 16:
+		return span_caseeq_str(n, "Proxy-Connection");
+	case 17:
+		return span_caseeq_str(n, "Transfer-Encoding");
+	case 19:
+		return span_caseeq_str(n, "Proxy-Authorization");
 	}
 	return 0;
 }
@@ -853,7 +909,7 @@ rec_buf_recycle(struct buf *b)
 static void
 rec_txn_reset(struct rec_conn *c)
 {
-	snap_txn_free(&c->t);
+	rec_txn_clear(c);
 	snap_txn_init(&c->t);
 	rec_buf_recycle(&c->body);
 	rec_buf_recycle(&c->reqbody);
@@ -990,10 +1046,12 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	t->proto = proto;
 	t->tls = c->tgt->tls;
 	t->client = c->client;
-	snprintf(server, sizeof server, "%s%s%s:%d", strchr(c->tgt->name,
-	    ':') ? "[" : "", c->tgt->name, strchr(c->tgt->name, ':') ? "]" :
-	    "", c->tgt->port);
-	t->server = server;
+	if (c->tgt != &r->rt || r->rt_server[0] == '\0')
+		snprintf(c->tgt == &r->rt ? r->rt_server : server,
+		    sizeof server, "%s%s%s:%d", strchr(c->tgt->name, ':') ?
+		    "[" : "", c->tgt->name, strchr(c->tgt->name, ':') ? "]" :
+		    "", c->tgt->port);
+	t->server = c->tgt == &r->rt ? r->rt_server : server;
 	t->req.host = c->tgt->hostport;
 	t->start_us = c->start_us;
 	t->ttfb_us = c->ttfb_mono ? (int64_t)(c->ttfb_mono - c->start_mono) /
@@ -1309,24 +1367,30 @@ rec_fwd_keep(struct rec_conn *c, const char *p, size_t n)
  * out now; the body follows as it arrives (rec_request_body).
  */
 static void
-rec_forward_head(struct rec_conn *c)
+rec_forward_head(struct rec_conn *c, const struct http_msg *m)
 {
-	struct recorder	*r = c->r;
-	struct snap_req	*q = &c->t.req;
-	size_t		 i;
-	char		 num[24];
+	struct recorder			*r = c->r;
+	struct snap_req			*q = &c->t.req;
+	const struct http_header	*h;
+	size_t				 i;
+	char				 num[24];
 
 	buf_reset(&c->fwd);
 	http_write_request_line(&c->fwd, span_from_str(q->method),
 	    span_from_str(q->target));
 	http_write_header(&c->fwd, SPAN_LIT("Host"),
 	    span_from_str(c->tgt->hostport));
-	for (i = 0; i < q->nheaders; i++) {
-		if (strcasecmp(q->headers[i].name, "Host") == 0 ||
-		    rec_is_hop(q->headers[i].name))
+	/* The parser let no CR, LF or NUL into a name or value. */
+	for (i = 0; i < m->nheaders; i++) {
+		h = &m->headers[i];
+		if (span_caseeq_str(h->name, "Host") ||
+		    rec_is_hop_span(h->name))
 			continue;
-		http_write_header(&c->fwd, span_from_str(q->headers[i].name),
-		    span_from_str(q->headers[i].value));
+		buf_reserve(&c->fwd, h->name.len + h->value.len + 4);
+		buf_append(&c->fwd, h->name.p, h->name.len);
+		buf_append(&c->fwd, ": ", 2);
+		buf_append(&c->fwd, h->value.p, h->value.len);
+		buf_append(&c->fwd, "\r\n", 2);
 	}
 	if (c->req_framing == HTTP_FRAME_LENGTH) {
 		buf_append_str(&c->fwd, "Content-Length: ");
@@ -1344,7 +1408,10 @@ rec_forward_head(struct rec_conn *c)
 	c->ttfb_mono = 0;
 	c->state = REC_S_UPSTREAM;
 	c->res_head_done = 0;
-	loop_timer_add(r->loop, &c->timer, r->cfg.upstream_timeout_ns);
+	/* Armed once and left: rec_timeout looks at last_mono. */
+	if (!loop_timer_is_pending(&c->timer))
+		loop_timer_add(r->loop, &c->timer,
+		    r->cfg.upstream_timeout_ns);
 	buf_reset(&c->up.in);
 	buf_append(&c->up.out, c->fwd.data, c->fwd.len);
 	if (c->up_open)
@@ -1499,7 +1566,8 @@ rec_request_head(struct rec_conn *c)
 	rec_txn_reset(c);
 	c->t.req.method = span_dup(m.method);
 	c->t.req.target = span_dup(m.target);
-	rec_headers_copy(&m, &c->t.req.headers, &c->t.req.nheaders);
+	rec_headers_copy(c, &c->req_hdrs, &m, &c->t.req.headers,
+	    &c->t.req.nheaders);
 	c->req_framing = m.framing;
 	c->req_left = m.framing == HTTP_FRAME_LENGTH ? m.content_length : 0;
 	c->req_keep_alive = m.keep_alive;
@@ -1511,9 +1579,9 @@ rec_request_head(struct rec_conn *c)
 		buf_append_str(&s->out, "HTTP/1.1 100 Continue\r\n\r\n");
 	/* Before the consume: m points into s->in. */
 	rv = r->forward ? rec_proxy_head(c, &m) : 1;
-	buf_consume(&s->in, (size_t)n);
 	if (rv == 1)
-		rec_forward_head(c);
+		rec_forward_head(c, &m);
+	buf_consume(&s->in, (size_t)n);
 	return rv;
 }
 
@@ -1601,13 +1669,14 @@ rec_request_body(struct rec_conn *c)
  * upstream's close goes chunked to an HTTP/1.1 client.
  */
 static void
-rec_response_head(struct rec_conn *c)
+rec_response_head(struct rec_conn *c, const struct http_msg *m)
 {
-	struct snap_res	*res = &c->t.res;
-	struct buf	*o = &c->cl.out;
-	size_t		 i;
-	int		 nobody;
-	char		 num[24];
+	struct snap_res			*res = &c->t.res;
+	struct buf			*o = &c->cl.out;
+	const struct http_header	*h;
+	size_t				 i;
+	int				 nobody;
+	char				 num[24];
 
 	nobody = c->req_head || res->status == 204 || res->status == 304;
 	c->res_relay = REC_RELAY_RAW;
@@ -1624,13 +1693,16 @@ rec_response_head(struct rec_conn *c)
 		c->req_keep_alive = 0;
 	http_write_status_line(o, res->status, res->reason != NULL ?
 	    span_from_str(res->reason) : SPAN_NULL);
-	for (i = 0; i < res->nheaders; i++) {
-		if (rec_is_hop(res->headers[i].name) &&
-		    !(nobody && strcasecmp(res->headers[i].name,
-		    "Content-Length") == 0))
+	for (i = 0; i < m->nheaders; i++) {
+		h = &m->headers[i];
+		if (rec_is_hop_span(h->name) && !(nobody &&
+		    span_caseeq_str(h->name, "Content-Length")))
 			continue;
-		http_write_header(o, span_from_str(res->headers[i].name),
-		    span_from_str(res->headers[i].value));
+		buf_reserve(o, h->name.len + h->value.len + 4);
+		buf_append(o, h->name.p, h->name.len);
+		buf_append(o, ": ", 2);
+		buf_append(o, h->value.p, h->value.len);
+		buf_append(o, "\r\n", 2);
 	}
 	if (!nobody && c->res_framing == HTTP_FRAME_LENGTH) {
 		buf_append_str(o, "Content-Length: ");
@@ -1652,7 +1724,6 @@ rec_response_done(struct rec_conn *c)
 {
 	struct recorder	*r = c->r;
 
-	loop_timer_del(r->loop, &c->timer);
 	c->t.has_res = 1;
 	rec_txn_write(c, NULL, 1);
 	if (!c->res_keep_alive || c->res_framing == HTTP_FRAME_EOF ||
@@ -1705,16 +1776,17 @@ rec_response(struct rec_conn *c)
 		}
 		c->t.res.status = m.status;
 		c->t.res.reason = span_dup(m.reason);
-		rec_headers_copy(&m, &c->t.res.headers, &c->t.res.nheaders);
+		rec_headers_copy(c, &c->res_hdrs, &m, &c->t.res.headers,
+		    &c->t.res.nheaders);
 		c->res_framing = m.framing;
 		c->res_left = m.framing == HTTP_FRAME_LENGTH ?
 		    m.content_length : 0;
 		c->res_keep_alive = m.keep_alive;
-		buf_consume(&s->in, (size_t)rest);
 		c->res_head_done = 1;
 		if (m.framing == HTTP_FRAME_CHUNKED)
 			http_chunked_init(&c->ck);
-		rec_response_head(c);
+		rec_response_head(c, &m);
+		buf_consume(&s->in, (size_t)rest);
 	}
 	if (c->res_framing == HTTP_FRAME_NONE)
 		return 1;
@@ -2071,7 +2143,9 @@ rec_conn_reap(struct loop_defer *d)
 {
 	struct rec_conn	*c = d->arg;
 
-	snap_txn_free(&c->t);
+	rec_txn_clear(c);
+	buf_free(&c->req_hdrs);
+	buf_free(&c->res_hdrs);
 	buf_free(&c->cl.in);
 	buf_free(&c->cl.out);
 	buf_free(&c->up.in);
