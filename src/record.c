@@ -8,8 +8,13 @@
  * event: write what is pending, then read what is there.  TLS wants are
  * handled by simply retrying both directions on every event, with EPOLLOUT
  * asked for while output is pending or the TLS engine wants to write.
- * Messages are buffered whole (the body of a request is read before it is
- * forwarded, the body of a response before it is relayed).
+ * Bodies stream: bytes move from one side's input to the other side's
+ * output as they are parsed, and a side is not read while the buffer it
+ * feeds holds REC_HIGH_WATER bytes (EPOLLIN is dropped until it drains).
+ * In the steady state an exchange costs four syscalls (read the request,
+ * write it upstream, read the response, write it back) plus a share of
+ * one epoll wait and of one snapshot write per loop round, and no
+ * epoll_ctl.
  */
 #include "config.h"
 
@@ -166,6 +171,7 @@ struct rec_conn {
 	struct buf		 body;		/* response, decoded, to max_body */
 	size_t			 res_len;	/* its body's size */
 	uint64_t		 start_mono, ttfb_mono, last_mono;
+	uint64_t		 idle_mono;	/* the client's last activity */
 	int64_t			 start_us;
 	int			 held;		/* cl.out waits for the batch write */
 	char			 id[32];
@@ -218,6 +224,7 @@ record_config_init(struct record_config *cfg)
 	cfg->max_body = (size_t)64 << 20;
 	cfg->max_head = HTTP_DEFAULT_MAX_HEAD;
 	cfg->upstream_timeout_ns = 30ULL * 1000000000ULL;
+	cfg->idle_timeout_ns = 60ULL * 1000000000ULL;
 }
 
 void
@@ -1124,7 +1131,6 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 		c->state = REC_S_CLOSING;
 		return;
 	}
-	loop_timer_del(r->loop, &c->timer);
 	log_warn("%s %s: upstream %s: %s", c->t.req.method, c->t.req.target,
 	    c->tgt->hostport, what);
 	rec_side_close(r, &c->up);
@@ -1153,26 +1159,81 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 	c->state = c->req_keep_alive ? REC_S_REQ_HEAD : REC_S_CLOSING;
 }
 
-/* --upstream-timeout: no byte either way for that long. */
+/*
+ * The connection's one timer, armed once and moved on only when it
+ * fires (no timer work per exchange): with an exchange in flight,
+ * --upstream-timeout counts from the last byte moved either way;
+ * otherwise --idle-timeout from the client's last sign of life.  A
+ * tunnel has none.
+ */
+static void
+rec_timer_arm(struct rec_conn *c)
+{
+	struct recorder	*r = c->r;
+	uint64_t	 now = loop_now(r->loop), to, since;
+
+	switch (c->state) {
+	case REC_S_UPSTREAM:
+		to = r->cfg.upstream_timeout_ns;
+		since = c->last_mono;
+		break;
+	case REC_S_REQ_HEAD:
+	case REC_S_CLOSING:
+		to = r->cfg.idle_timeout_ns;
+		since = c->idle_mono;
+		break;
+	default:
+		return;
+	}
+	if (to == 0)
+		return;
+	loop_timer_add(r->loop, &c->timer, since + to > now ? since + to -
+	    now : 0);
+}
+
 static void
 rec_timeout(struct loop_timer *t)
 {
 	struct rec_conn	*c = t->arg;
 	struct recorder	*r = c->r;
-	uint64_t	 now = loop_now(r->loop), to = r->cfg.upstream_timeout_ns;
+	uint64_t	 now = loop_now(r->loop), to;
 	char		 what[96];
 
-	if (c->state != REC_S_UPSTREAM)
+	switch (c->state) {
+	case REC_S_UPSTREAM:
+		to = r->cfg.upstream_timeout_ns;
+		if (c->last_mono + to > now)
+			break;
+		snprintf(what, sizeof what, "timeout: %s %llums",
+		    c->res_head_done ? "the response stalled for" :
+		    "no response within", (unsigned long long)(to / 1000000));
+		rec_upstream_fail(c, 504, what);
+		rec_conn_progress(c);
+		if (c->dead)
+			return;
+		break;
+	case REC_S_REQ_HEAD:
+	case REC_S_CLOSING:
+		to = r->cfg.idle_timeout_ns;
+		if (to == 0 || c->idle_mono + to > now)
+			break;
+		log_debug("%s: idle for %llums, closed", c->client,
+		    (unsigned long long)(to / 1000000));
+		rec_conn_close(c);
 		return;
-	if (c->last_mono + to > now) {
-		loop_timer_add(r->loop, &c->timer, c->last_mono + to - now);
+	default:
 		return;
 	}
-	snprintf(what, sizeof what, "timeout: %s %llums", c->res_head_done ?
-	    "the response stalled for" : "no response within",
-	    (unsigned long long)(to / 1000000));
-	rec_upstream_fail(c, 504, what);
-	rec_conn_progress(c);
+	if (!loop_timer_is_pending(&c->timer))
+		rec_timer_arm(c);
+}
+
+/* A new client connection: idle from now. */
+static void
+rec_conn_started(struct rec_conn *c)
+{
+	c->idle_mono = loop_now(c->r->loop);
+	rec_timer_arm(c);
 }
 
 static void
@@ -1408,8 +1469,9 @@ rec_forward_head(struct rec_conn *c, const struct http_msg *m)
 	c->ttfb_mono = 0;
 	c->state = REC_S_UPSTREAM;
 	c->res_head_done = 0;
-	/* Armed once and left: rec_timeout looks at last_mono. */
-	if (!loop_timer_is_pending(&c->timer))
+	/* Armed for idleness, or for a timeout longer than this one. */
+	if (!loop_timer_is_pending(&c->timer) ||
+	    c->timer.when > c->last_mono + r->cfg.upstream_timeout_ns)
 		loop_timer_add(r->loop, &c->timer,
 		    r->cfg.upstream_timeout_ns);
 	buf_reset(&c->up.in);
@@ -1593,7 +1655,6 @@ rec_request_bad(struct rec_conn *c, const char *why)
 	struct recorder	*r = c->r;
 	char		 msg[128];
 
-	loop_timer_del(r->loop, &c->timer);
 	rec_side_close(r, &c->up);
 	c->up_open = 0;
 	if (!c->res_head_done) {
@@ -1725,6 +1786,7 @@ rec_response_done(struct rec_conn *c)
 	struct recorder	*r = c->r;
 
 	c->t.has_res = 1;
+	c->idle_mono = loop_now(r->loop);
 	rec_txn_write(c, NULL, 1);
 	if (!c->res_keep_alive || c->res_framing == HTTP_FRAME_EOF ||
 	    !c->req_done) {
@@ -1882,7 +1944,6 @@ rec_exchange(struct rec_conn *c)
 		return 1;
 	if (!c->req_done && c->cl.eof && c->cl.in.len == 0) {
 		/* The client left in the middle of its body. */
-		loop_timer_del(r->loop, &c->timer);
 		rec_txn_reset(c);
 		c->state = REC_S_CLOSING;
 		return 1;
@@ -2024,6 +2085,13 @@ rec_conn_progress(struct rec_conn *c)
 		}
 		c->state = REC_S_CLOSING;
 	}
+	/* Between exchanges the idle deadline may come before the one the
+	 * timer was armed for (an --idle-timeout shorter than the
+	 * --upstream-timeout). */
+	if ((c->state == REC_S_REQ_HEAD || c->state == REC_S_CLOSING) &&
+	    r->cfg.idle_timeout_ns > 0 && (!loop_timer_is_pending(&c->timer) ||
+	    c->timer.when > c->idle_mono + r->cfg.idle_timeout_ns))
+		rec_timer_arm(c);
 	rec_side_events(r, &c->cl);
 	rec_side_events(r, &c->up);
 }
@@ -2133,6 +2201,7 @@ rec_side_io(struct loop_io *io, uint32_t events)
 		rec_conn_close(c);
 		return;
 	}
+	c->idle_mono = loop_now(r->loop);
 	rec_conn_progress(c);
 }
 
@@ -2248,6 +2317,7 @@ rec_accept(struct loop_io *io, uint32_t events)
 		if (r->conns != NULL)
 			r->conns->prev = c;
 		r->conns = c;
+		rec_conn_started(c);
 	}
 }
 

@@ -6,7 +6,8 @@
 # a response delimited by the upstream's close is re-chunked; the first
 # bytes of a slow response reach the client before the origin sends the
 # rest; a 5 MiB upload (Content-Length and chunked) reaches the origin
-# intact and is stored truncated.
+# intact and is stored truncated; --idle-timeout closes a client
+# connection idle between exchanges, not one waiting on a slow response.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "jq is not installed"
 command -v python3 >/dev/null || skip "python3 is not installed"
@@ -82,6 +83,11 @@ def serve(c):
             while not os.path.exists(marker) and time.time() < deadline:
                 time.sleep(0.01)
             c.sendall(b"second-part")
+        elif target == "/pause":
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                b"Content-Length: 12\r\n\r\nbefore")
+            time.sleep(0.8)	# longer than the idle timeout under test
+            c.sendall(b"-after")
         elif target == "/eof":
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                 b"Connection: close\r\n\r\nuntil-")
@@ -206,4 +212,38 @@ check "keep-alive: chunked, big and small on one connection" [ "$(curl -s \
 
 stop "$PID_rec"
 check "snapshot loads" "$DECOY" inspect "$T/rec.jsonl"
+
+# --- 7. --idle-timeout --------------------------------------------------------
+start_bg idle "$T/idle.port" "$DECOY" record \
+    --upstream "http://127.0.0.1:$PORT_origin" --listen 127.0.0.1:0 \
+    --port-file "$T/idle.port" -o "$T/idle.jsonl" --idle-timeout 300ms
+# closed_after PORT REQUEST: sends REQUEST (may be empty), reads until the
+# recorder closes the connection, prints what came; fails if it is still
+# open after 10 s.
+closed_after() {
+	python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode())
+s.settimeout(10)
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+sys.stdout.write(data.decode())
+PY
+}
+check "idle: a connection that never sends is closed" \
+    closed_after "$PORT_idle" ''
+idle_after_exchange() {
+	closed_after "$PORT_idle" 'GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n' \
+	    >"$T/idle.out" && grep -q -F \
+	    "$(printf '5\r\ngamma\r\n0\r\n\r\n')" "$T/idle.out"
+}
+check "idle: closed after its exchange, the answer whole" idle_after_exchange
+check "idle: a response slower than the idle timeout is not cut" \
+    [ "$(curl -s --max-time 10 "http://127.0.0.1:$PORT_idle/pause")" = \
+    before-after ]
 done_testing
