@@ -146,6 +146,37 @@ check "100 MiB: stored truncated at --max-body, flagged with the sizes" \
     .res.body[0:20]]')" = \
     "[1048576,{\"req\":0,\"res\":$big},\"abcdefghijklmnopabcd\"]" ]
 
+# A client that reads nothing for a second, then all of a 50 MiB body:
+# the recorder stops reading the origin meanwhile instead of buffering.
+stalled_reader() {
+	python3 - "$PORT_rec" "$1" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /big?n=%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    % sys.argv[2].encode())
+time.sleep(1)	# not a synchronisation: the stall under test
+s.settimeout(30)
+data = b""
+while b"\r\n\r\n" not in data:
+    data += s.recv(65536)
+n = len(data) - data.index(b"\r\n\r\n") - 4
+while True:
+    b = s.recv(1 << 20)
+    if not b:
+        break
+    n += len(b)
+print(n)
+PY
+}
+mid=$((50 * 1024 * 1024))
+before=$(hwm)
+check "stalled client: every byte in the end" [ "$(stalled_reader "$mid")" = \
+    "$mid" ]
+after=$(hwm)
+echo "# recorder VmHWM: $before KiB before, $after KiB after the stalled 50 MiB"
+check "stalled client: the recorder did not buffer the body" \
+    [ $((after - before)) -lt $((24 * 1024)) ]
+
 # --- 2. chunked relayed as it came ---------------------------------------------
 printf 'GET /chunked HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
     >"$T/chunked.req"
