@@ -1159,6 +1159,14 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 	c->state = c->req_keep_alive ? REC_S_REQ_HEAD : REC_S_CLOSING;
 }
 
+/* The last sign of life of an exchange: a byte moved, or the client
+ * (sending, or reading a response the upstream outpaces). */
+static uint64_t
+rec_exchange_mono(const struct rec_conn *c)
+{
+	return c->last_mono > c->idle_mono ? c->last_mono : c->idle_mono;
+}
+
 /*
  * The connection's one timer, armed once and moved on only when it
  * fires (no timer work per exchange): with an exchange in flight,
@@ -1175,7 +1183,7 @@ rec_timer_arm(struct rec_conn *c)
 	switch (c->state) {
 	case REC_S_UPSTREAM:
 		to = r->cfg.upstream_timeout_ns;
-		since = c->last_mono;
+		since = rec_exchange_mono(c);
 		break;
 	case REC_S_REQ_HEAD:
 	case REC_S_CLOSING:
@@ -1202,10 +1210,11 @@ rec_timeout(struct loop_timer *t)
 	switch (c->state) {
 	case REC_S_UPSTREAM:
 		to = r->cfg.upstream_timeout_ns;
-		if (c->last_mono + to > now)
+		if (rec_exchange_mono(c) + to > now)
 			break;
 		snprintf(what, sizeof what, "timeout: %s %llums",
-		    c->res_head_done ? "the response stalled for" :
+		    c->cl.out.len >= REC_HIGH_WATER ? "the client read nothing "
+		    "for" : c->res_head_done ? "the response stalled for" :
 		    "no response within", (unsigned long long)(to / 1000000));
 		rec_upstream_fail(c, 504, what);
 		rec_conn_progress(c);
