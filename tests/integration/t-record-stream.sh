@@ -7,7 +7,9 @@
 # bytes of a slow response reach the client before the origin sends the
 # rest; a 5 MiB upload (Content-Length and chunked) reaches the origin
 # intact and is stored truncated; --idle-timeout closes a client
-# connection idle between exchanges, not one waiting on a slow response.
+# connection idle between exchanges, not one waiting on a slow response;
+# over TLS both ways (an https upstream, an intercepted CONNECT) an 8 MiB
+# body streams whole, also to a client that stalls first.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "jq is not installed"
 command -v python3 >/dev/null || skip "python3 is not installed"
@@ -148,11 +150,11 @@ check "100 MiB: stored truncated at --max-body, flagged with the sizes" \
 
 # A client that reads nothing for a second, then all of a 50 MiB body:
 # the recorder stops reading the origin meanwhile instead of buffering.
-stalled_reader() {
-	python3 - "$PORT_rec" "$1" <<'PY'
+stalled_reader() {	# SIZE [PORT [TARGET]]
+	python3 - "${2:-$PORT_rec}" "${3:-/big?n=$1}" <<'PY'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"GET /big?n=%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     % sys.argv[2].encode())
 time.sleep(1)	# not a synchronisation: the stall under test
 s.settimeout(30)
@@ -277,4 +279,37 @@ check "idle: closed after its exchange, the answer whole" idle_after_exchange
 check "idle: a response slower than the idle timeout is not cut" \
     [ "$(curl -s --max-time 10 "http://127.0.0.1:$PORT_idle/pause")" = \
     before-after ]
+
+# --- 8. TLS both ways ---------------------------------------------------------
+"$DECOY" ca init --ca "$T/ca" 2>"$T/ca-init.log" || fatal "decoy ca init"
+tbig=$((8 * 1024 * 1024))
+python3 - "$tbig" >"$T/tls.jsonl" <<'PY'
+import json, sys
+body = ("0123456789abcdef" * (int(sys.argv[1]) // 16))
+print(json.dumps({"v": 1, "dir": "out", "req": {"method": "GET",
+    "target": "/tls-big"}, "res": {"status": 200, "body": body}}))
+PY
+tsha=$(jq -j '.res.body' "$T/tls.jsonl" | sha256sum | cut -d' ' -f1)
+start_respond tlsorigin "$T/tls.jsonl" --tls --ca "$T/ca"
+start_bg trec "$T/trec.port" "$DECOY" record \
+    --upstream "https://localhost:$PORT_tlsorigin" --upstream-ca "$T/ca/ca.pem" \
+    --listen 127.0.0.1:0 --port-file "$T/trec.port" -o "$T/trec.jsonl" \
+    --max-body 1MiB
+check "https upstream: 8 MiB streamed whole" [ "$(curl -s --max-time 30 \
+    "http://127.0.0.1:$PORT_trec/tls-big" | sha256sum | cut -d' ' -f1)" = \
+    "$tsha" ]
+check "https upstream: a stalled client gets it all in the end" \
+    [ "$(stalled_reader "$tbig" "$PORT_trec" /tls-big)" = "$tbig" ]
+start_bg tproxy "$T/tproxy.port" "$DECOY" record --proxy 127.0.0.1:0 \
+    --port-file "$T/tproxy.port" -o "$T/tproxy.jsonl" --ca "$T/ca" \
+    --upstream-ca "$T/ca/ca.pem" --max-body 1MiB
+check "CONNECT intercepted: 8 MiB streamed whole" [ "$(curl -s --max-time 30 \
+    -x "http://127.0.0.1:$PORT_tproxy" --cacert "$T/ca/ca.pem" \
+    "https://localhost:$PORT_tlsorigin/tls-big" | sha256sum | \
+    cut -d' ' -f1)" = "$tsha" ]
+stop "$PID_trec"
+stop "$PID_tproxy"
+check "TLS: recorded truncated, flagged" [ "$(jq -c \
+    '[.tls, (.res.body | length), .truncated.res]' "$T/tproxy.jsonl")" = \
+    "[true,1048576,$tbig]" ]
 done_testing
