@@ -685,8 +685,10 @@ rec_side_events(struct recorder *r, struct rec_side *s)
 		return;
 	if (s->handshaking || rec_side_wants_read(s))
 		ev |= EPOLLIN;
-	if (s->connecting || s->ssl_want_out ||
-	    (s->out.len > 0 && !(s == &s->c->cl && s->c->held)))
+	/* Output waits for a TLS handshake (it asks with ssl_want_out) and
+	 * for the batch write (held). */
+	if (s->connecting || s->ssl_want_out || (s->out.len > 0 &&
+	    !s->handshaking && !(s == &s->c->cl && s->c->held)))
 		ev |= EPOLLOUT;
 	if (ev != s->io.events)
 		loop_io_mod(r->loop, &s->io, ev);
