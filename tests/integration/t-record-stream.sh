@@ -243,10 +243,22 @@ check "keep-alive: chunked, big and small on one connection" [ "$(curl -s \
     -w '%{http_code}:%{num_connects} ' "$base/chunked" "$base/big?n=300000" \
     "$base/upload-none")" = "200:1 200:0 200:0 " ]
 
+# --- 7. pipelined requests: answered in order, each recorded -------------
+printf 'POST /pipe-1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /chunked HTTP/1.1\r\nHost: x\r\n\r\nPOST /pipe-3 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nwxyz' \
+    >"$T/pipe.req"
+raw "$PORT_rec" "$T/pipe.req" >"$T/pipe.out"
+check "pipelined: three answers, in order" [ "$(grep -a -o \
+    -e '"len":[0-9]*' -e 'alpha-' "$T/pipe.out" | tr '\n' ' ')" = \
+    '"len":3 alpha- "len":4 ' ]
+check "pipelined: each recorded with its body" [ "$(jq -c -s \
+    'map(select(.req.target | startswith("/pipe"))) |
+    map([.req.target, .req.body])' "$T/rec.jsonl")" = \
+    '[["/pipe-1","abc"],["/pipe-3","wxyz"]]' ]
+
 stop "$PID_rec"
 check "snapshot loads" "$DECOY" inspect "$T/rec.jsonl"
 
-# --- 7. --idle-timeout --------------------------------------------------------
+# --- 8. --idle-timeout --------------------------------------------------------
 start_bg idle "$T/idle.port" "$DECOY" record \
     --upstream "http://127.0.0.1:$PORT_origin" --listen 127.0.0.1:0 \
     --port-file "$T/idle.port" -o "$T/idle.jsonl" --idle-timeout 300ms
@@ -280,7 +292,7 @@ check "idle: a response slower than the idle timeout is not cut" \
     [ "$(curl -s --max-time 10 "http://127.0.0.1:$PORT_idle/pause")" = \
     before-after ]
 
-# --- 8. TLS both ways ---------------------------------------------------------
+# --- 9. TLS both ways ---------------------------------------------------------
 "$DECOY" ca init --ca "$T/ca" 2>"$T/ca-init.log" || fatal "decoy ca init"
 tbig=$((8 * 1024 * 1024))
 python3 - "$tbig" >"$T/tls.jsonl" <<'PY'
