@@ -106,7 +106,7 @@ struct rec_side {
 	int		 connecting;
 	int		 eof;
 	int		 ssl_want_out;
-	int		 more;		/* read stopped at the limit, not drained */
+	int		 more;		/* stopped at the limit, not drained */
 	struct buf	 in;
 	struct buf	 out;
 };
@@ -151,7 +151,7 @@ struct rec_conn {
 	/* The exchange in flight. */
 	struct snap_txn		 t;
 	enum http_framing	 req_framing;
-	uint64_t		 req_left;	/* Content-Length body still due */
+	uint64_t		 req_left;	/* Content-Length bytes due */
 	int			 req_keep_alive;
 	int			 req_version;	/* 10 or 11 */
 	int			 req_head;	/* HEAD: response has no body */
@@ -160,20 +160,20 @@ struct rec_conn {
 	struct buf		 reqbody;	/* decoded, up to max_body */
 	struct buf		 req_hdrs, res_hdrs;	/* rec_headers_copy */
 	struct buf		 fwd;		/* as forwarded, for a retry */
-	int			 fwd_whole;	/* fwd holds all that was sent */
+	int			 fwd_whole;	/* fwd holds all that went */
 	size_t			 req_len;	/* its body's size */
 	int			 res_head_done;
 	enum http_framing	 res_framing;
 	enum rec_relay		 res_relay;
-	uint64_t		 res_left;	/* Content-Length body still due */
+	uint64_t		 res_left;	/* Content-Length bytes due */
 	int			 res_keep_alive;
 	struct http_chunked	 ck;
-	struct buf		 body;		/* response, decoded, to max_body */
+	struct buf		 body;		/* response, to max_body */
 	size_t			 res_len;	/* its body's size */
 	uint64_t		 start_mono, ttfb_mono, last_mono;
 	uint64_t		 idle_mono;	/* the client's last activity */
 	int64_t			 start_us;
-	int			 held;		/* cl.out waits for the batch write */
+	int			 held;		/* cl.out waits for the batch */
 	char			 id[32];
 	char			 ts[40];
 };
@@ -1902,7 +1902,7 @@ rec_response(struct rec_conn *c)
 		if (c->res_relay == REC_RELAY_DECHUNK)
 			buf_append(o, s->in.data, len);
 		rec_response_keep(c, s->in.data, len);
-		buf_reset(&s->in);	/* bytes past the response are not ours */
+		buf_reset(&s->in);	/* what follows is not ours */
 		return rest == HTTP_PARTIAL ? 0 : 1;
 	case HTTP_FRAME_EOF:
 		if (s->in.len > 0) {
@@ -2027,13 +2027,15 @@ rec_conn_progress(struct rec_conn *c)
 				continue;
 			break;
 		case REC_S_TUNNEL:
-			if (c->cl.in.len > 0 && c->up.out.len < REC_HIGH_WATER) {
+			if (c->cl.in.len > 0 &&
+			    c->up.out.len < REC_HIGH_WATER) {
 				c->bytes_up += c->cl.in.len;
 				buf_append(&c->up.out, c->cl.in.data,
 				    c->cl.in.len);
 				buf_reset(&c->cl.in);
 			}
-			if (c->up.in.len > 0 && c->cl.out.len < REC_HIGH_WATER) {
+			if (c->up.in.len > 0 &&
+			    c->cl.out.len < REC_HIGH_WATER) {
 				c->bytes_down += c->up.in.len;
 				buf_append(&c->cl.out, c->up.in.data,
 				    c->up.in.len);
