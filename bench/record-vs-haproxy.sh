@@ -16,7 +16,10 @@
 # in flight when wrk stopped (at most the connection count, + SLACK).
 #
 # Printed: req/s of each (median of ROUNDS), decoy/haproxy (target >= 0.8x),
-# p50 at c=1 of each and decoy's added p50 over direct (target <= 50 us).
+# p50 at c=1 of each and decoy's added p50 over direct (target <= 50 us),
+# and the CPU time (user + system, from /proc/PID/stat) haproxy and decoy
+# spent per request at c=64: unlike req/s, nearly independent of what else
+# runs on the machine.
 #
 # Environment: ROUNDS=3 DURATION=10 LAT_DURATION=5 SERVER_CPU=0 WRK_CPU=1
 #   DECOY=./decoy  W=(work dir; default mktemp -d /tmp/decoy-rec-bench.XXXXXX)
@@ -167,6 +170,11 @@ p50_us_of() {	# wrk --latency "50%" line in microseconds
 	    printf "%.1f\n", v*m; exit}' "$1"
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+cpu_us_per_req() {	# TICKS REQUESTS
+	awk -v t="$1" -v n="$2" -v k="$TCK" 'BEGIN{printf "%.1f", (n > 0) ? t * 1e6 / k / n : 0}'
+}
 
 DECOY_PID=""
 start_decoy() {	# SNAP
@@ -203,7 +211,7 @@ echo "# record-vs-haproxy: nginx :$NPORT, haproxy :$HPORT, decoy $DECOY"
 echo "# origin+proxy on CPU $SERVER_CPU, wrk on CPU $WRK_CPU; $ROUNDS round(s);" \
     "c=$CONNS ${DURATION}s, c=1 ${LAT_DURATION}s; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-declare -A RPS P50
+declare -A RPS P50 CPU
 for ((r = 1; r <= ROUNDS; r++)); do
 	echo "# round $r"
 	for who in direct haproxy decoy; do
@@ -212,12 +220,25 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		haproxy) port=$HPORT ;;
 		decoy) start_decoy "$W/rec-$r-c$CONNS.jsonl"; port=$DPORT ;;
 		esac
+		case $who in
+		haproxy) ppid=$HAPROXY_PID ;;
+		decoy) ppid=$DECOY_PID ;;
+		*) ppid="" ;;
+		esac
+		[[ -n $ppid ]] && t0=$(cpu_ticks "$ppid")
 		run_wrk "$W/$who-$r-c$CONNS.txt" "$CONNS" "$DURATION" "$port"
 		RPS[$who]+="$(rps_of "$W/$who-$r-c$CONNS.txt") "
+		cpu=""
+		if [[ -n $ppid ]]; then
+			cpr=$(cpu_us_per_req $(($(cpu_ticks "$ppid") - t0)) \
+			    "$(reqs_of "$W/$who-$r-c$CONNS.txt")")
+			CPU[$who]+="$cpr "
+			cpu=", $cpr us of CPU per request"
+		fi
 		e=$(errs_of "$W/$who-$r-c$CONNS.txt")
 		[[ -n $e ]] && { echo "#   $who: $e"; FAILS=$((FAILS + 1)); }
 		echo "#   $who c=$CONNS: $(rps_of "$W/$who-$r-c$CONNS.txt") req/s," \
-		    "$(reqs_of "$W/$who-$r-c$CONNS.txt") requests"
+		    "$(reqs_of "$W/$who-$r-c$CONNS.txt") requests$cpu"
 		if [[ $who == decoy ]]; then
 			stop_pid "$DECOY_PID"
 			check_rec "$W/rec-$r-c$CONNS.jsonl" "$W/$who-$r-c$CONNS.txt" "$CONNS"
@@ -259,5 +280,8 @@ printf '%-10s %12.0f %12.1f   %s| %s\n' haproxy "$rh" "$ph" "${RPS[haproxy]}" "$
 printf '%-10s %12.0f %12.1f   %s| %s\n' decoy "$rc" "$pc" "${RPS[decoy]}" "${P50[decoy]}"
 awk -v c="$rc" -v h="$rh" 'BEGIN{r=c/h; printf "decoy/haproxy req/s: %.2fx (target >= 0.8x: %s)\n", r, (r>=0.8)?"met":"MISSED"}'
 awk -v c="$pc" -v d="$pd" -v h="$ph" 'BEGIN{a=c-d; printf "added p50 over direct: decoy %+.1f us (target <= 50 us: %s), haproxy %+.1f us\n", a, (a<=50)?"met":"MISSED", h-d}'
+# shellcheck disable=SC2086
+{ ch=$(median ${CPU[haproxy]}); cc=$(median ${CPU[decoy]}); }
+awk -v c="$cc" -v h="$ch" 'BEGIN{printf "CPU per request at c=64 (user+system): haproxy %.1f us, decoy %.1f us (%.2fx)\n", h, c, (h > 0) ? c / h : 0}'
 echo "recording checks: $([[ $FAILS -eq 0 ]] && echo all passed || echo "$FAILS FAILED")"
 [[ $FAILS -eq 0 ]]

@@ -53,11 +53,15 @@ const struct cmd_entry cmd_record_entry = {
 	    "      --port-file FILE      write the bound port to FILE\n"
 	    "      --upstream-ca FILE    verify https upstreams against FILE\n"
 	    "      --insecure            do not verify the upstream's certificate\n"
-	    "      --upstream-timeout D  a response must complete within D (30s), else\n"
-	    "                            504 and an error entry\n"
+	    "      --upstream-timeout D  an exchange in which nothing moves for D (30s):\n"
+	    "                            504 (or a cut response once it has started)\n"
+	    "                            and an error entry\n"
+	    "      --idle-timeout D      close a client connection idle for D between\n"
+	    "                            exchanges (60s; 0s: never)\n"
 	    "      --fsync never|txn|1s  when the snapshot is flushed to disk (1s); every\n"
-	    "                            line is written whole before the client is\n"
-	    "                            answered, so a crash loses no answered exchange\n"
+	    "                            line is written whole before the client gets\n"
+	    "                            the last byte of its answer, so a crash loses\n"
+	    "                            no answered exchange\n"
 	    "      --max-body SIZE       bodies stored up to SIZE (64MiB); longer ones are\n"
 	    "                            cut and flagged \"truncated\" with original sizes\n"
 	    "      --max-head SIZE       largest message head (16KiB)\n"
@@ -76,6 +80,7 @@ enum {
 	OPT_UPSTREAM_CA,
 	OPT_INSECURE,
 	OPT_UPSTREAM_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
 	OPT_FSYNC,
 	OPT_MAX_BODY,
 	OPT_MAX_HEAD,
@@ -95,6 +100,7 @@ static const struct option cmd_record_options[] = {
 	{ "upstream-ca", required_argument, NULL, OPT_UPSTREAM_CA },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "upstream-timeout", required_argument, NULL, OPT_UPSTREAM_TIMEOUT },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "fsync", required_argument, NULL, OPT_FSYNC },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "max-head", required_argument, NULL, OPT_MAX_HEAD },
@@ -169,6 +175,14 @@ cmd_record_exec(int argc, char **argv)
 			    &cfg.upstream_timeout_ns) == -1 ||
 			    cfg.upstream_timeout_ns == 0) {
 				rv = cli_usage(e, "--upstream-timeout: bad "
+				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (units_parse_duration(optarg,
+			    &cfg.idle_timeout_ns) == -1) {
+				rv = cli_usage(e, "--idle-timeout: bad "
 				    "duration \"%s\"", optarg);
 				goto out;
 			}

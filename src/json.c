@@ -746,6 +746,10 @@ json_append_string(struct buf *b, const char *s, size_t len)
 	buf_reserve(b, len + 2);
 	buf_append_byte(b, '"');
 	while (i < len) {
+		while (len - i >= 8 && json_plain8(u + i))
+			i += 8;
+		if (i >= len)
+			break;
 		c = u[i];
 		if (json_class[c] == 0) {
 			i++;

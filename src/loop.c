@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +282,34 @@ loop_run_timers(struct loop *l)
 	}
 }
 
+/*
+ * epoll_pwait2(), or epoll_wait() with the timeout rounded up to the
+ * millisecond where the kernel (before 5.11) or valgrind lacks it.
+ */
+static int
+loop_wait(int epfd, struct epoll_event *ev, int max, struct timespec *ts)
+{
+	static int	no_pwait2;
+	long long	ms;
+	int		n;
+
+	if (!no_pwait2) {
+		n = epoll_pwait2(epfd, ev, max, ts, NULL);
+		if (n != -1 || errno != ENOSYS)
+			return n;
+		no_pwait2 = 1;
+	}
+	if (ts == NULL)
+		ms = -1;
+	else {
+		ms = (long long)ts->tv_sec * 1000 + (ts->tv_nsec + 999999) /
+		    1000000;
+		if (ms > INT_MAX)
+			ms = INT_MAX;
+	}
+	return epoll_wait(epfd, ev, max, (int)ms);
+}
+
 int
 loop_run(struct loop *l)
 {
@@ -298,7 +327,7 @@ loop_run(struct loop *l)
 			ts.tv_nsec = (long)(wait % 1000000000u);
 			tsp = &ts;
 		}
-		n = epoll_pwait2(l->epfd, events, LOOP_MAX_EVENTS, tsp, NULL);
+		n = loop_wait(l->epfd, events, LOOP_MAX_EVENTS, tsp);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;

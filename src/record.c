@@ -8,8 +8,13 @@
  * event: write what is pending, then read what is there.  TLS wants are
  * handled by simply retrying both directions on every event, with EPOLLOUT
  * asked for while output is pending or the TLS engine wants to write.
- * Messages are buffered whole (the body of a request is read before it is
- * forwarded, the body of a response before it is relayed).
+ * Bodies stream: bytes move from one side's input to the other side's
+ * output as they are parsed, and a side is not read while the buffer it
+ * feeds holds REC_HIGH_WATER bytes (EPOLLIN is dropped until it drains).
+ * In the steady state an exchange costs four syscalls (read the request,
+ * write it upstream, read the response, write it back) plus a share of
+ * one epoll wait and of one snapshot write per loop round, and no
+ * epoll_ctl.
  */
 #include "config.h"
 
@@ -50,8 +55,12 @@
 #include "xmalloc.h"
 
 #define REC_READ_CHUNK		(64 * 1024)
-/* Messages are buffered whole; past this a peer is refused. */
-#define REC_MAX_MESSAGE		((size_t)1 << 30)
+/* Bytes waiting in a buffer past which the side feeding it is not read
+ * any more (backpressure): what bounds a connection's memory. */
+#define REC_HIGH_WATER		(256 * 1024)
+/* The forwarded request is kept for one retry (a keep-alive upstream that
+ * closed while idle) up to this size; a longer one is not retried. */
+#define REC_RETRY_MAX		(64 * 1024)
 
 /* The snapshot writer: whole lines with write(2), fsync off the loop. */
 struct rec_writer {
@@ -97,14 +106,21 @@ struct rec_side {
 	int		 connecting;
 	int		 eof;
 	int		 ssl_want_out;
+	int		 more;		/* stopped at the limit, not drained */
 	struct buf	 in;
 	struct buf	 out;
 };
 
+/* How the response body goes to the client. */
+enum rec_relay {
+	REC_RELAY_RAW,		/* as received (Content-Length, chunked, EOF) */
+	REC_RELAY_DECHUNK,	/* chunked decoded, for an HTTP/1.0 client */
+	REC_RELAY_CHUNK,	/* EOF-framed wrapped in chunks (HTTP/1.1) */
+};
+
 enum rec_state {
 	REC_S_REQ_HEAD,		/* reading a request head */
-	REC_S_REQ_BODY,		/* reading its body */
-	REC_S_UPSTREAM,		/* forwarded; reading the response */
+	REC_S_UPSTREAM,		/* head forwarded: body and response stream */
 	REC_S_TUNNEL,		/* CONNECT not intercepted: bytes relayed */
 	REC_S_CLOSING,		/* flushing the last answer, then closing */
 };
@@ -136,19 +152,31 @@ struct rec_conn {
 	/* The exchange in flight. */
 	struct snap_txn		 t;
 	enum http_framing	 req_framing;
-	uint64_t		 req_cl;
+	uint64_t		 req_left;	/* Content-Length bytes due */
 	int			 req_keep_alive;
+	int			 req_version;	/* 10 or 11 */
 	int			 req_head;	/* HEAD: response has no body */
-	struct http_chunked	 ck;
-	struct buf		 body;		/* decoded body so far */
-	struct buf		 fwd;		/* the request as forwarded */
+	int			 req_done;	/* its body is all forwarded */
+	struct http_chunked	 req_ck;
+	struct buf		 reqbody;	/* decoded, up to max_body */
+	struct buf		 req_hdrs, res_hdrs;	/* rec_headers_copy */
+	struct buf		 fwd;		/* as forwarded, for a retry */
+	int			 fwd_whole;	/* fwd holds all that went */
 	size_t			 req_len;	/* its body's size */
 	int			 res_head_done;
 	enum http_framing	 res_framing;
-	uint64_t		 res_cl;
+	enum rec_relay		 res_relay;
+	uint64_t		 res_left;	/* Content-Length bytes due */
 	int			 res_keep_alive;
-	uint64_t		 start_mono, ttfb_mono;
+	struct http_chunked	 ck;
+	struct buf		 body;		/* response, to max_body */
+	size_t			 res_len;	/* its body's size */
+	uint64_t		 start_mono, ttfb_mono, last_mono;
+	uint64_t		 idle_mono;	/* the client's last activity */
 	int64_t			 start_us;
+	int			 held;		/* cl.out waits for the batch */
+	char			 id[32];
+	char			 ts[40];
 };
 
 struct recorder {
@@ -168,6 +196,16 @@ struct recorder {
 	struct rec_writer	 w;
 	struct loop_timer	 sync_timer;
 	struct rec_conn		*conns;
+	/* Snapshot lines of this loop round, written in one write(2) before
+	 * the clients that wait on them (held) get their last bytes. */
+	struct buf		 batch;
+	struct rec_conn		**held;
+	size_t			 nheld, heldcap;
+	size_t			 nbatch;		/* lines in batch */
+	struct loop_defer	 batch_defer;
+	char			 rt_server[300];	/* rt as "server" */
+	time_t			 ts_sec;		/* ts_prefix's second */
+	char			 ts_prefix[32];	/* "YYYY-MM-DDTHH:MM:SS" */
 	uint64_t		 seq;
 	uint64_t		 ntxn, nerr;
 };
@@ -178,6 +216,7 @@ static void	rec_side_io(struct loop_io *, uint32_t);
 static void	rec_conn_progress(struct rec_conn *);
 static void	rec_conn_close(struct rec_conn *);
 static int	rec_transparent_tunnel(struct rec_conn *);
+static void	rec_batch_fire(struct loop_defer *);
 
 void
 record_config_init(struct record_config *cfg)
@@ -188,6 +227,7 @@ record_config_init(struct record_config *cfg)
 	cfg->max_body = (size_t)64 << 20;
 	cfg->max_head = HTTP_DEFAULT_MAX_HEAD;
 	cfg->upstream_timeout_ns = 30ULL * 1000000000ULL;
+	cfg->idle_timeout_ns = 60ULL * 1000000000ULL;
 }
 
 void
@@ -578,6 +618,7 @@ record_create(const struct record_config *cfg, char **cause)
 		goto fail;
 	}
 	loop_timer_init(&r->sync_timer, rec_sync_fire, r);
+	loop_defer_init(&r->batch_defer, rec_batch_fire, r);
 	if (cfg->fsync == RECORD_FSYNC_1S)
 		loop_timer_add(r->loop, &r->sync_timer, 1000000000ULL);
 	if (cfg->port_file != NULL) {
@@ -624,26 +665,55 @@ rec_side_close(struct recorder *r, struct rec_side *s)
 	buf_reset(&s->out);
 }
 
+/* How much a side's input buffer may hold before reading stops. */
+static size_t
+rec_in_limit(const struct recorder *r)
+{
+	return r->cfg.max_head >= REC_HIGH_WATER ? r->cfg.max_head + 1 :
+	    REC_HIGH_WATER;
+}
+
+/* Reading a side goes on while its input buffer is below the limit (the
+ * other side's output drains it); past that the peer waits in TCP. */
+static int
+rec_side_wants_read(const struct rec_side *s)
+{
+	return s->fd != -1 && !s->eof && s->in.len < rec_in_limit(s->c->r);
+}
+
+/*
+ * Level-triggered interest: EPOLLIN while the side may be read, EPOLLOUT
+ * while output is pending.  In the steady state (a request in, a response
+ * out, both written at once) this changes nothing and costs no epoll_ctl.
+ */
 static void
 rec_side_events(struct recorder *r, struct rec_side *s)
 {
-	uint32_t	ev = EPOLLIN;
+	uint32_t	ev = 0;
 
 	if (s->fd == -1)
 		return;
-	if (s->connecting || s->out.len > 0 || s->ssl_want_out)
+	if (s->handshaking || rec_side_wants_read(s))
+		ev |= EPOLLIN;
+	/* Output waits for a TLS handshake (it asks with ssl_want_out) and
+	 * for the batch write (held). */
+	if (s->connecting || s->ssl_want_out || (s->out.len > 0 &&
+	    !s->handshaking && !(s == &s->c->cl && s->c->held)))
 		ev |= EPOLLOUT;
 	if (ev != s->io.events)
 		loop_io_mod(r->loop, &s->io, ev);
 }
 
-/* Writes pending output: 0, or -1 with errno (or EPROTO for TLS). */
+/* Writes pending output: 0, or -1 with errno (or EPROTO for TLS).  A
+ * client whose last bytes wait for the snapshot batch is not written. */
 static int
 rec_side_flush(struct rec_side *s)
 {
 	ssize_t	n;
 	int	m, len;
 
+	if (s == &s->c->cl && s->c->held)
+		return 0;
 	while (s->out.len > 0) {
 		if (s->ssl != NULL) {
 			len = s->out.len > INT_MAX ? INT_MAX : (int)s->out.len;
@@ -676,19 +746,27 @@ rec_side_flush(struct rec_side *s)
 	return 0;
 }
 
-/* Reads what there is: 0 (s->eof set at the end), or -1 with errno. */
+/*
+ * Reads what there is, up to the input limit (s->more says it stopped
+ * there with bytes possibly left): 0 (s->eof set at the end), or -1 with
+ * errno.  A short read on a plain socket means the socket is drained: no
+ * read(2) just to see EAGAIN.
+ */
 static int
 rec_side_read(struct rec_side *s)
 {
 	ssize_t	n;
-	size_t	space;
+	size_t	space, limit = rec_in_limit(s->c->r);
 	int	m;
 
 	for (;;) {
-		if (s->in.len > REC_MAX_MESSAGE) {
-			errno = EMSGSIZE;
-			return -1;
+		if (s->eof)
+			return 0;
+		if (s->in.len >= limit) {
+			s->more = 1;
+			return 0;
 		}
+		s->more = 0;
 		buf_reserve(&s->in, REC_READ_CHUNK);
 		space = s->in.cap - s->in.len - 1;
 		if (s->ssl != NULL) {
@@ -726,6 +804,8 @@ rec_side_read(struct rec_side *s)
 			return 0;
 		}
 		s->in.len += (size_t)n;
+		if ((size_t)n < space)
+			return 0;
 	}
 }
 
@@ -740,67 +820,124 @@ rec_wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static char *
-rec_iso8601(int64_t us)
-{
-	struct tm	tm;
-	time_t		sec = (time_t)(us / 1000000);
-	char		b[64];
-
-	gmtime_r(&sec, &tm);
-	strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
-	return xasprintf("%s.%06dZ", b, (int)(us % 1000000));
-}
-
+/*
+ * Copies m's headers for the record.  Without redaction (which reallocates
+ * values) they live in store, the array and then the strings, reused from
+ * one exchange to the next: lent to c->t, taken back by rec_txn_clear.
+ */
 static void
-rec_headers_copy(const struct http_msg *m, struct snap_header **h,
-    size_t *n)
+rec_headers_copy(struct rec_conn *c, struct buf *store,
+    const struct http_msg *m, struct snap_header **h, size_t *n)
 {
-	size_t	i;
+	const struct http_header	*mh = m->headers;
+	struct snap_header		*sh;
+	size_t				 i, need;
+	char				*p;
 
-	*h = xcalloc(m->nheaders + 1, sizeof **h);
-	for (i = 0; i < m->nheaders; i++) {
-		(*h)[i].name = span_dup(m->headers[i].name);
-		(*h)[i].value = span_dup(m->headers[i].value);
-	}
 	*n = m->nheaders;
+	if (c->r->redact != NULL) {
+		*h = xcalloc(m->nheaders + 1, sizeof **h);
+		for (i = 0; i < m->nheaders; i++) {
+			(*h)[i].name = span_dup(mh[i].name);
+			(*h)[i].value = span_dup(mh[i].value);
+		}
+		return;
+	}
+	need = (m->nheaders + 1) * sizeof *sh;
+	for (i = 0; i < m->nheaders; i++)
+		need += mh[i].name.len + mh[i].value.len + 2;
+	buf_reset(store);
+	buf_reserve(store, need);
+	sh = (struct snap_header *)(void *)store->data;
+	p = store->data + (m->nheaders + 1) * sizeof *sh;
+	for (i = 0; i < m->nheaders; i++) {
+		sh[i].name = p;
+		memcpy(p, mh[i].name.p, mh[i].name.len);
+		p += mh[i].name.len;
+		*p++ = '\0';
+		sh[i].value = p;
+		memcpy(p, mh[i].value.p, mh[i].value.len);
+		p += mh[i].value.len;
+		*p++ = '\0';
+	}
+	sh[i].name = sh[i].value = NULL;
+	store->len = need;
+	*h = sh;
 }
 
-static int
-rec_is_hop(const char *name)
+/* Frees c->t, but for what it only borrows. */
+static void
+rec_txn_clear(struct rec_conn *c)
 {
-	static const char *const hop[] = { "Connection", "Keep-Alive",
-	    "Proxy-Connection", "Transfer-Encoding", "Content-Length", "TE",
-	    "Trailer", "Upgrade", "Expect", "Proxy-Authorization" };
-	size_t	i;
+	if (c->r->redact == NULL) {
+		c->t.req.headers = c->t.res.headers = NULL;
+		c->t.req.nheaders = c->t.res.nheaders = 0;
+	}
+	snap_txn_free(&c->t);
+}
 
-	for (i = 0; i < sizeof hop / sizeof hop[0]; i++) {
-		if (strcasecmp(name, hop[i]) == 0)
-			return 1;
+/* Hop-by-hop headers, and the ones whose framing the recorder writes. */
+static int
+rec_is_hop_span(struct span n)
+{
+	switch (n.len) {
+	case 2:
+		return span_caseeq_str(n, "TE");
+	case 6:
+		return span_caseeq_str(n, "Expect");
+	case 7:
+		return span_caseeq_str(n, "Trailer") ||
+		    span_caseeq_str(n, "Upgrade");
+	case 10:
+		return span_caseeq_str(n, "Connection") ||
+		    span_caseeq_str(n, "Keep-Alive");
+	case 14:
+		return span_caseeq_str(n, "Content-Length");
+	case 16:
+		return span_caseeq_str(n, "Proxy-Connection");
+	case 17:
+		return span_caseeq_str(n, "Transfer-Encoding");
+	case 19:
+		return span_caseeq_str(n, "Proxy-Authorization");
 	}
 	return 0;
 }
 
-/* Stores a copy of body[0..len) in *dst, at most max bytes of it. */
+/* Appends data[0..len) to a recorded body, up to max bytes in all. */
 static void
-rec_body_store(char **dst, size_t *dlen, const char *body, size_t len,
-    size_t max)
+rec_body_keep(struct buf *b, const char *data, size_t len, size_t max)
 {
-	if (len > max)
-		len = max;
-	*dst = len > 0 ? xstrndup(body, len) : NULL;
-	*dlen = len;
+	if (b->len >= max)
+		return;
+	if (len > max - b->len)
+		len = max - b->len;
+	buf_append(b, data, len);
+}
+
+/* Empties a per-exchange buffer, giving back the storage a big body
+ * made it grow to. */
+static void
+rec_buf_recycle(struct buf *b)
+{
+	if (b->cap > 4 * REC_READ_CHUNK)
+		buf_free(b);
+	else
+		buf_reset(b);
 }
 
 static void
 rec_txn_reset(struct rec_conn *c)
 {
-	snap_txn_free(&c->t);
+	rec_txn_clear(c);
 	snap_txn_init(&c->t);
-	buf_reset(&c->body);
-	buf_reset(&c->fwd);
+	rec_buf_recycle(&c->body);
+	rec_buf_recycle(&c->reqbody);
+	rec_buf_recycle(&c->fwd);
 	c->res_head_done = 0;
 	c->retried = 0;
+	c->req_done = 0;
+	c->fwd_whole = 1;
+	c->req_len = c->res_len = 0;
 }
 
 /* The Host header of the request in flight, else the target's. */
@@ -817,40 +954,165 @@ rec_host_header(const struct rec_conn *c)
 	return c->tgt->hostport;
 }
 
-/* Redacts and appends c->t; the caller has filled it in. */
+/* Writes v in decimal, at least width digits, NUL-terminated; returns
+ * the number of digits. */
+static size_t
+rec_put_u64(char *p, uint64_t v, size_t width)
+{
+	char	tmp[24];
+	size_t	n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n < width && n < sizeof tmp)
+		tmp[n++] = '0';
+	for (i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	p[n] = '\0';
+	return n;
+}
+
+/* ISO 8601 UTC with microseconds into out (40 bytes); the part up to the
+ * second is formatted once per second. */
 static void
-rec_txn_write(struct rec_conn *c, size_t req_len, size_t res_len,
-    const char *error)
+rec_txn_ts(struct recorder *r, int64_t us, char *out)
+{
+	time_t		sec = (time_t)(us / 1000000);
+	struct tm	tm;
+	size_t		n;
+
+	if (r->ts_prefix[0] == '\0' || sec != r->ts_sec) {
+		gmtime_r(&sec, &tm);
+		strftime(r->ts_prefix, sizeof r->ts_prefix,
+		    "%Y-%m-%dT%H:%M:%S", &tm);
+		r->ts_sec = sec;
+	}
+	n = strlen(r->ts_prefix);
+	memcpy(out, r->ts_prefix, n);
+	out[n++] = '.';
+	n += rec_put_u64(out + n, (uint64_t)(us % 1000000), 6);
+	out[n++] = 'Z';
+	out[n] = '\0';
+}
+
+/* Writes the lines of this round in one write(2). */
+static void
+rec_batch_write(struct recorder *r)
+{
+	if (r->batch.len == 0)
+		return;
+	if (rec_writer_line(&r->w, r->batch.data, r->batch.len) == -1)
+		log_error("snapshot %s: write: %s (%zu transactions lost)",
+		    r->cfg.output, strerror(errno), r->nbatch);
+	rec_buf_recycle(&r->batch);
+	r->nbatch = 0;
+}
+
+/*
+ * End of a loop round: the snapshot lines go to the file, then the
+ * clients that wait on them get their last bytes -- so a client never
+ * sees an exchange complete that the file does not hold.
+ */
+static void
+rec_batch_fire(struct loop_defer *d)
+{
+	struct recorder	*r = d->arg;
+	struct rec_conn	*c;
+	size_t		 i, n;
+
+	rec_batch_write(r);
+	n = r->nheld;
+	for (i = 0; i < n; i++) {
+		/* Progress may hold again, growing (moving) r->held. */
+		c = r->held[i];
+		c->held = 0;
+		if (!c->dead)
+			rec_conn_progress(c);
+	}
+	memmove(r->held, r->held + n, (r->nheld - n) * sizeof *r->held);
+	r->nheld -= n;
+}
+
+/* Keeps c's output back until the batch holding its line is written. */
+static void
+rec_hold(struct rec_conn *c)
 {
 	struct recorder	*r = c->r;
-	struct snap_txn	*t = &c->t;
-	struct buf	 line, extra;
-	uint64_t	 now = loop_now_update(r->loop);
 
-	t->id = xasprintf("t-%06llu", (unsigned long long)++r->seq);
-	t->ts = rec_iso8601(c->start_us);
+	if (c->held)
+		return;
+	if (r->nheld == r->heldcap) {
+		r->heldcap = r->heldcap == 0 ? 64 : r->heldcap * 2;
+		r->held = xreallocarray(r->held, r->heldcap, sizeof *r->held);
+	}
+	r->held[r->nheld++] = c;
+	c->held = 1;
+}
+
+/*
+ * Redacts and queues c->t (the caller has filled in the messages; the
+ * bodies are c->reqbody and c->body) for this round's batch.  hold: the
+ * client's output waits for the batch.  The strings the line shares with
+ * the connection are lent to c->t only while it is encoded.
+ */
+static void
+rec_txn_write(struct rec_conn *c, const char *error, int hold)
+{
+	static char	 proto[] = "http/1.1";
+	struct recorder	*r = c->r;
+	struct snap_txn	*t = &c->t;
+	struct buf	 extra;
+	char		 server[300], host[300];
+	int		 lend = r->redact == NULL;
+	uint64_t	 now = loop_now_update(r->loop);
+	size_t		 n;
+
+	memcpy(c->id, "t-", 2);
+	rec_put_u64(c->id + 2, ++r->seq, 6);
+	rec_txn_ts(r, c->start_us, c->ts);
+	t->id = c->id;
+	t->ts = c->ts;
 	t->dir = r->cfg.dir;
-	t->svc = xstrdup(c->tgt->name);
-	t->proto = xstrdup("http/1.1");
+	t->svc = c->tgt->name;
+	t->proto = proto;
 	t->tls = c->tgt->tls;
-	t->client = xstrdup(c->client);
-	t->server = xasprintf("%s%s%s:%d", strchr(c->tgt->name, ':') ? "[" :
-	    "", c->tgt->name, strchr(c->tgt->name, ':') ? "]" : "",
-	    c->tgt->port);
-	t->req.host = xstrdup(r->transparent ? rec_host_header(c) :
-	    c->tgt->hostport);
+	t->client = c->client;
+	if (c->tgt != &r->rt || r->rt_server[0] == '\0')
+		snprintf(c->tgt == &r->rt ? r->rt_server : server,
+		    sizeof server, "%s%s%s:%d", strchr(c->tgt->name, ':') ?
+		    "[" : "", c->tgt->name, strchr(c->tgt->name, ':') ? "]" :
+		    "", c->tgt->port);
+	t->server = c->tgt == &r->rt ? r->rt_server : server;
+	/* Transparent: the Host the client sent (copied: redaction may
+	 * reallocate header values), else the original destination. */
+	if (r->transparent) {
+		snprintf(host, sizeof host, "%s", rec_host_header(c));
+		t->req.host = host;
+	} else
+		t->req.host = c->tgt->hostport;
 	t->start_us = c->start_us;
 	t->ttfb_us = c->ttfb_mono ? (int64_t)(c->ttfb_mono - c->start_mono) /
 	    1000 : -1;
 	t->total_us = (int64_t)(now - c->start_mono) / 1000;
+	if ((n = c->reqbody.len) > 0) {
+		t->req.body = lend ? c->reqbody.data :
+		    xstrndup(c->reqbody.data, n);
+		t->req.body_len = n;
+	}
+	if (t->has_res && (n = c->body.len) > 0) {
+		t->res.body = lend ? c->body.data : xstrndup(c->body.data, n);
+		t->res.body_len = n;
+	}
 	buf_init(&extra);
 	if (error != NULL) {
 		buf_append_str(&extra, ",\"error\":");
 		json_append_string(&extra, error, strlen(error));
 	}
-	if (req_len > r->cfg.max_body || res_len > r->cfg.max_body)
+	if (c->req_len > r->cfg.max_body || c->res_len > r->cfg.max_body)
 		buf_printf(&extra, ",\"truncated\":{\"req\":%zu,\"res\":%zu}",
-		    req_len, res_len);
+		    c->req_len, c->res_len);
 	if (c->extra_more != NULL)
 		buf_append_str(&extra, c->extra_more);
 	if (extra.len > 0)
@@ -867,19 +1129,27 @@ rec_txn_write(struct rec_conn *c, size_t req_len, size_t res_len,
 			    &t->res.body_len);
 		}
 	}
-	buf_init(&line);
-	snap_encode(&line, t);
-	if (rec_writer_line(&r->w, line.data, line.len) == -1)
-		log_error("snapshot %s: write: %s (transaction %s lost)",
-		    r->cfg.output, strerror(errno), t->id);
-	buf_free(&line);
+	snap_encode(&r->batch, t);
+	r->nbatch++;
+	t->id = t->ts = t->svc = t->proto = t->client = t->server = NULL;
+	t->req.host = NULL;
+	if (lend)
+		t->req.body = t->res.body = NULL;
+	loop_defer(r->loop, &r->batch_defer);
+	if (hold)
+		rec_hold(c);
 	r->ntxn++;
 	if (error != NULL)
 		r->nerr++;
 }
 
-/* Answers the client with status and a JSON error body, records the
- * failure, and drops the upstream connection. */
+/*
+ * The upstream failed.  Before any of the response reached the client:
+ * answers it with status and a JSON error body.  After: the client's
+ * connection is cut short (it cannot take another status), and the record
+ * keeps what came.  Either way the failure is recorded and the upstream
+ * connection dropped.
+ */
 static void
 rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 {
@@ -893,12 +1163,20 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 		c->state = REC_S_CLOSING;
 		return;
 	}
-	loop_timer_del(r->loop, &c->timer);
 	log_warn("%s %s: upstream %s: %s", c->t.req.method, c->t.req.target,
 	    c->tgt->hostport, what);
-	rec_txn_write(c, c->req_len, 0, what);
 	rec_side_close(r, &c->up);
 	c->up_open = 0;
+	if (c->res_head_done) {
+		c->t.has_res = 1;
+		rec_txn_write(c, what, 1);
+		rec_txn_reset(c);
+		c->state = REC_S_CLOSING;
+		return;
+	}
+	rec_txn_write(c, what, 1);
+	if (!c->req_done)	/* the rest of its body is not read */
+		c->req_keep_alive = 0;
 	buf_init(&body);
 	buf_append_str(&body, "{\"error\":");
 	json_append_string(&body, what, strlen(what));
@@ -913,19 +1191,90 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 	c->state = c->req_keep_alive ? REC_S_REQ_HEAD : REC_S_CLOSING;
 }
 
+/* The last sign of life of an exchange: a byte moved, or the client
+ * (sending, or reading a response the upstream outpaces). */
+static uint64_t
+rec_exchange_mono(const struct rec_conn *c)
+{
+	return c->last_mono > c->idle_mono ? c->last_mono : c->idle_mono;
+}
+
+/*
+ * The connection's one timer, armed once and moved on only when it
+ * fires (no timer work per exchange): with an exchange in flight,
+ * --upstream-timeout counts from the last byte moved either way;
+ * otherwise --idle-timeout from the client's last sign of life.  A
+ * tunnel has none.
+ */
+static void
+rec_timer_arm(struct rec_conn *c)
+{
+	struct recorder	*r = c->r;
+	uint64_t	 now = loop_now(r->loop), to, since;
+
+	switch (c->state) {
+	case REC_S_UPSTREAM:
+		to = r->cfg.upstream_timeout_ns;
+		since = rec_exchange_mono(c);
+		break;
+	case REC_S_REQ_HEAD:
+	case REC_S_CLOSING:
+		to = r->cfg.idle_timeout_ns;
+		since = c->idle_mono;
+		break;
+	default:
+		return;
+	}
+	if (to == 0)
+		return;
+	loop_timer_add(r->loop, &c->timer, since + to > now ? since + to -
+	    now : 0);
+}
+
 static void
 rec_timeout(struct loop_timer *t)
 {
 	struct rec_conn	*c = t->arg;
+	struct recorder	*r = c->r;
+	uint64_t	 now = loop_now(r->loop), to;
 	char		 what[96];
 
-	if (c->state != REC_S_UPSTREAM)
+	switch (c->state) {
+	case REC_S_UPSTREAM:
+		to = r->cfg.upstream_timeout_ns;
+		if (rec_exchange_mono(c) + to > now)
+			break;
+		snprintf(what, sizeof what, "timeout: %s %llums",
+		    c->cl.out.len >= REC_HIGH_WATER ? "the client read nothing "
+		    "for" : c->res_head_done ? "the response stalled for" :
+		    "no response within", (unsigned long long)(to / 1000000));
+		rec_upstream_fail(c, 504, what);
+		rec_conn_progress(c);
+		if (c->dead)
+			return;
+		break;
+	case REC_S_REQ_HEAD:
+	case REC_S_CLOSING:
+		to = r->cfg.idle_timeout_ns;
+		if (to == 0 || c->idle_mono + to > now)
+			break;
+		log_debug("%s: idle for %llums, closed", c->client,
+		    (unsigned long long)(to / 1000000));
+		rec_conn_close(c);
 		return;
-	snprintf(what, sizeof what, "timeout: no complete response within "
-	    "%llums", (unsigned long long)(c->r->cfg.upstream_timeout_ns /
-	    1000000));
-	rec_upstream_fail(c, 504, what);
-	rec_conn_progress(c);
+	default:
+		return;
+	}
+	if (!loop_timer_is_pending(&c->timer))
+		rec_timer_arm(c);
+}
+
+/* A new client connection: idle from now. */
+static void
+rec_conn_started(struct rec_conn *c)
+{
+	c->idle_mono = loop_now(c->r->loop);
+	rec_timer_arm(c);
 }
 
 static void
@@ -1105,13 +1454,34 @@ rec_lookup_done(struct loop_io *io, uint32_t events)
 	}
 }
 
-/* Builds the forwarded request from c->t.req and the decoded body. */
+/* Keeps what went to the upstream for a retry, while it is small. */
 static void
-rec_forward(struct rec_conn *c)
+rec_fwd_keep(struct rec_conn *c, const char *p, size_t n)
 {
-	struct recorder	*r = c->r;
-	struct snap_req	*q = &c->t.req;
-	size_t		 i;
+	if (!c->fwd_whole)
+		return;
+	if (c->fwd.len + n > REC_RETRY_MAX) {
+		c->fwd_whole = 0;
+		rec_buf_recycle(&c->fwd);
+		return;
+	}
+	buf_append(&c->fwd, p, n);
+}
+
+/*
+ * Starts the exchange whose request head is in c->t.req: the head as
+ * the upstream gets it (Host rewritten, hop-by-hop headers dropped, the
+ * body's framing as the client sent it: Content-Length or chunked) goes
+ * out now; the body follows as it arrives (rec_request_body).
+ */
+static void
+rec_forward_head(struct rec_conn *c, const struct http_msg *m)
+{
+	struct recorder			*r = c->r;
+	struct snap_req			*q = &c->t.req;
+	const struct http_header	*h;
+	size_t				 i;
+	char				 num[24];
 
 	buf_reset(&c->fwd);
 	http_write_request_line(&c->fwd, span_from_str(q->method),
@@ -1119,29 +1489,39 @@ rec_forward(struct rec_conn *c)
 	/* Transparent: the Host the client sent goes through unchanged. */
 	http_write_header(&c->fwd, SPAN_LIT("Host"), span_from_str(
 	    r->transparent ? rec_host_header(c) : c->tgt->hostport));
-	for (i = 0; i < q->nheaders; i++) {
-		if (strcasecmp(q->headers[i].name, "Host") == 0 ||
-		    rec_is_hop(q->headers[i].name))
+	/* The parser let no CR, LF or NUL into a name or value. */
+	for (i = 0; i < m->nheaders; i++) {
+		h = &m->headers[i];
+		if (span_caseeq_str(h->name, "Host") ||
+		    rec_is_hop_span(h->name))
 			continue;
-		http_write_header(&c->fwd, span_from_str(q->headers[i].name),
-		    span_from_str(q->headers[i].value));
+		buf_reserve(&c->fwd, h->name.len + h->value.len + 4);
+		buf_append(&c->fwd, h->name.p, h->name.len);
+		buf_append(&c->fwd, ": ", 2);
+		buf_append(&c->fwd, h->value.p, h->value.len);
+		buf_append(&c->fwd, "\r\n", 2);
 	}
-	if (c->body.len > 0 || c->req_framing != HTTP_FRAME_NONE)
-		buf_printf(&c->fwd, "Content-Length: %zu\r\n", c->body.len);
+	if (c->req_framing == HTTP_FRAME_LENGTH) {
+		buf_append_str(&c->fwd, "Content-Length: ");
+		buf_append(&c->fwd, num, rec_put_u64(num, c->req_left, 0));
+		buf_append_str(&c->fwd, "\r\n");
+	} else if (c->req_framing == HTTP_FRAME_CHUNKED)
+		buf_append_str(&c->fwd, "Transfer-Encoding: chunked\r\n");
 	buf_append_str(&c->fwd, "\r\n");
-	buf_append(&c->fwd, c->body.data, c->body.len);
-	/* c->body now collects the response. */
-	rec_body_store(&q->body, &q->body_len, c->body.data, c->body.len,
-	    r->cfg.max_body);
-	c->req_len = c->body.len;
-	buf_reset(&c->body);
+	c->fwd_whole = 1;
+	c->req_done = c->req_framing == HTTP_FRAME_NONE ||
+	    (c->req_framing == HTTP_FRAME_LENGTH && c->req_left == 0);
 
-	c->start_mono = loop_now_update(r->loop);
+	c->start_mono = c->last_mono = loop_now_update(r->loop);
 	c->start_us = rec_wall_us();
 	c->ttfb_mono = 0;
 	c->state = REC_S_UPSTREAM;
 	c->res_head_done = 0;
-	loop_timer_add(r->loop, &c->timer, r->cfg.upstream_timeout_ns);
+	/* Armed for idleness, or for a timeout longer than this one. */
+	if (!loop_timer_is_pending(&c->timer) ||
+	    c->timer.when > c->last_mono + r->cfg.upstream_timeout_ns)
+		loop_timer_add(r->loop, &c->timer,
+		    r->cfg.upstream_timeout_ns);
 	buf_reset(&c->up.in);
 	buf_append(&c->up.out, c->fwd.data, c->fwd.len);
 	if (c->up_open)
@@ -1264,152 +1644,210 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 	return 1;
 }
 
-/* Parses the client's next request.  1: forwarded (or answered), 0: need
- * more bytes, -1: the connection is done. */
+/* Parses the client's next request head and starts its exchange.
+ * 1: started (or answered), 0: need more bytes, -1: the connection is
+ * done. */
 static int
-rec_read_request(struct rec_conn *c)
+rec_request_head(struct rec_conn *c)
 {
 	struct recorder	*r = c->r;
 	struct rec_side	*s = &c->cl;
 	struct http_msg	 m;
 	enum http_err	 err;
-	size_t		 erroff, len;
-	ssize_t		 n, rest;
+	size_t		 erroff;
+	ssize_t		 n;
 	char		 msg[128];
 	int		 rv;
 
-	if (c->state == REC_S_REQ_HEAD) {
-		if (s->in.len == 0)
-			return s->eof ? -1 : 0;
-		/*
-		 * Transparent: what does not start like an HTTP request (a
-		 * TLS handshake, another protocol) is tunnelled, not refused.
-		 */
-		if (r->transparent && !c->http_seen && (s->in.data[0] < 'A' ||
-		    s->in.data[0] > 'Z'))
-			return rec_transparent_tunnel(c);
-		n = http_parse_request(s->in.data, s->in.len, r->cfg.max_head,
-		    &m, &err, &erroff);
-		if (n == HTTP_PARTIAL)
-			return s->eof ? -1 : 0;
-		if (n == HTTP_ERROR && r->transparent && !c->http_seen)
-			return rec_transparent_tunnel(c);
-		if (n == HTTP_ERROR) {
-			snprintf(msg, sizeof msg, "bad request: %s\n",
-			    http_strerror(err));
-			http_write_simple(&s->out, 400, "text/plain", msg,
-			    strlen(msg), 1);
-			c->state = REC_S_CLOSING;
-			return -1;
-		}
-		rec_txn_reset(c);
-		c->http_seen = 1;
-		c->t.req.method = span_dup(m.method);
-		c->t.req.target = span_dup(m.target);
-		rec_headers_copy(&m, &c->t.req.headers, &c->t.req.nheaders);
-		c->req_framing = m.framing;
-		c->req_cl = m.content_length;
-		c->req_keep_alive = m.keep_alive;
-		c->req_head = span_eq_str(m.method, "HEAD");
-		if (m.framing == HTTP_FRAME_CHUNKED)
-			http_chunked_init(&c->ck);
-		if (m.expect_continue)
-			buf_append_str(&s->out, "HTTP/1.1 100 Continue\r\n\r\n");
-		c->state = REC_S_REQ_BODY;
-		/* Before the consume: m points into s->in. */
-		rv = r->forward ? rec_proxy_head(c, &m) : 1;
-		buf_consume(&s->in, (size_t)n);
-		if (rv != 1)
-			return rv;
+	if (s->in.len == 0)
+		return s->eof ? -1 : 0;
+	/*
+	 * Transparent: what does not start like an HTTP request (a TLS
+	 * handshake, another protocol) is tunnelled, not refused.
+	 */
+	if (r->transparent && !c->http_seen && (s->in.data[0] < 'A' ||
+	    s->in.data[0] > 'Z'))
+		return rec_transparent_tunnel(c);
+	n = http_parse_request(s->in.data, s->in.len, r->cfg.max_head, &m,
+	    &err, &erroff);
+	if (n == HTTP_PARTIAL)
+		return s->eof ? -1 : 0;
+	if (n == HTTP_ERROR && r->transparent && !c->http_seen)
+		return rec_transparent_tunnel(c);
+	if (n == HTTP_ERROR) {
+		snprintf(msg, sizeof msg, "bad request: %s\n",
+		    http_strerror(err));
+		http_write_simple(&s->out, 400, "text/plain", msg, strlen(msg),
+		    1);
+		c->state = REC_S_CLOSING;
+		return -1;
 	}
-	switch (c->req_framing) {
-	case HTTP_FRAME_LENGTH:
-		if (c->req_cl > REC_MAX_MESSAGE)
-			goto toolarge;
-		if (s->in.len < c->req_cl)
-			return s->eof ? -1 : 0;
-		buf_append(&c->body, s->in.data, (size_t)c->req_cl);
-		buf_consume(&s->in, (size_t)c->req_cl);
-		break;
-	case HTTP_FRAME_CHUNKED:
-		if (s->in.len == 0)
-			return s->eof ? -1 : 0;
-		len = s->in.len;
-		rest = http_chunked_decode(&c->ck, s->in.data, &len, &err,
-		    &erroff);
-		if (rest == HTTP_ERROR) {
-			snprintf(msg, sizeof msg, "bad chunked body: %s\n",
-			    http_strerror(err));
-			http_write_simple(&s->out, 400, "text/plain", msg,
-			    strlen(msg), 1);
-			c->state = REC_S_CLOSING;
-			return -1;
-		}
-		buf_append(&c->body, s->in.data, len);
-		if (rest == HTTP_PARTIAL) {
-			s->in.len = 0;
-			if (c->body.len > REC_MAX_MESSAGE)
-				goto toolarge;
-			return s->eof ? -1 : 0;
-		}
-		memmove(s->in.data, s->in.data + len, (size_t)rest);
-		s->in.len = (size_t)rest;
-		break;
-	default:
-		break;
-	}
-	rec_forward(c);
-	return 1;
-
-toolarge:
-	http_write_simple(&s->out, 413, "text/plain", "request too large\n",
-	    18, 1);
-	c->state = REC_S_CLOSING;
-	return -1;
+	rec_txn_reset(c);
+	c->http_seen = 1;
+	c->t.req.method = span_dup(m.method);
+	c->t.req.target = span_dup(m.target);
+	rec_headers_copy(c, &c->req_hdrs, &m, &c->t.req.headers,
+	    &c->t.req.nheaders);
+	c->req_framing = m.framing;
+	c->req_left = m.framing == HTTP_FRAME_LENGTH ? m.content_length : 0;
+	c->req_keep_alive = m.keep_alive;
+	c->req_version = m.version;
+	c->req_head = span_eq_str(m.method, "HEAD");
+	if (m.framing == HTTP_FRAME_CHUNKED)
+		http_chunked_init(&c->req_ck);
+	if (m.expect_continue)
+		buf_append_str(&s->out, "HTTP/1.1 100 Continue\r\n\r\n");
+	/* Before the consume: m points into s->in. */
+	rv = r->forward ? rec_proxy_head(c, &m) : 1;
+	if (rv == 1)
+		rec_forward_head(c, &m);
+	buf_consume(&s->in, (size_t)n);
+	return rv;
 }
 
-/* A response is complete in c->body (decoded): record it, relay it. */
+/* The client broke its request's framing: 400 if the response has not
+ * started, and the connection ends. */
+static void
+rec_request_bad(struct rec_conn *c, const char *why)
+{
+	struct recorder	*r = c->r;
+	char		 msg[128];
+
+	rec_side_close(r, &c->up);
+	c->up_open = 0;
+	if (!c->res_head_done) {
+		snprintf(msg, sizeof msg, "bad chunked body: %s\n", why);
+		http_write_simple(&c->cl.out, 400, "text/plain", msg,
+		    strlen(msg), 1);
+	}
+	rec_txn_reset(c);
+	c->state = REC_S_CLOSING;
+}
+
+/*
+ * Moves the request body from the client to the upstream as it arrives,
+ * in its own framing, keeping a decoded copy (up to --max-body) for the
+ * record.  Stops while the upstream has REC_HIGH_WATER bytes unsent.
+ */
+static void
+rec_request_body(struct rec_conn *c)
+{
+	struct recorder	*r = c->r;
+	struct rec_side	*s = &c->cl;
+	struct buf	*o = &c->up.out;
+	enum http_err	 err;
+	size_t		 n, len, pre, erroff;
+	ssize_t		 rest;
+
+	if (c->req_done || s->in.len == 0 || o->len >= REC_HIGH_WATER)
+		return;
+	c->last_mono = loop_now(r->loop);
+	if (c->req_framing == HTTP_FRAME_LENGTH) {
+		n = s->in.len < c->req_left ? s->in.len : (size_t)c->req_left;
+		buf_append(o, s->in.data, n);
+		rec_fwd_keep(c, s->in.data, n);
+		rec_body_keep(&c->reqbody, s->in.data, n, r->cfg.max_body);
+		c->req_len += n;
+		buf_consume(&s->in, n);
+		c->req_left -= n;
+		c->req_done = c->req_left == 0;
+		return;
+	}
+	/* Chunked: relayed as it came, decoded (in place) for the record. */
+	pre = o->len;
+	buf_append(o, s->in.data, s->in.len);
+	len = s->in.len;
+	rest = http_chunked_decode(&c->req_ck, s->in.data, &len, &err,
+	    &erroff);
+	if (rest == HTTP_ERROR) {
+		rec_request_bad(c, http_strerror(err));
+		return;
+	}
+	if (rest != HTTP_PARTIAL) {
+		o->len -= (size_t)rest;	/* the next request's bytes */
+		o->data[o->len] = '\0';
+		c->req_done = 1;
+	}
+	rec_fwd_keep(c, o->data + pre, o->len - pre);
+	rec_body_keep(&c->reqbody, s->in.data, len, r->cfg.max_body);
+	c->req_len += len;
+	if (rest == HTTP_PARTIAL)
+		s->in.len = 0;
+	else {
+		memmove(s->in.data, s->in.data + len, (size_t)rest);
+		s->in.len = (size_t)rest;
+	}
+	s->in.data[s->in.len] = '\0';
+}
+
+/*
+ * Relays the response head to the client.  The body keeps the upstream's
+ * framing (Content-Length, chunked) where the client can take it;
+ * re-framed only when it must be: chunked to an HTTP/1.0 client goes
+ * decoded and the connection closes after it; a body delimited by the
+ * upstream's close goes chunked to an HTTP/1.1 client.
+ */
+static void
+rec_response_head(struct rec_conn *c, const struct http_msg *m)
+{
+	struct snap_res			*res = &c->t.res;
+	struct buf			*o = &c->cl.out;
+	const struct http_header	*h;
+	size_t				 i;
+	int				 nobody;
+	char				 num[24];
+
+	nobody = c->req_head || res->status == 204 || res->status == 304;
+	c->res_relay = REC_RELAY_RAW;
+	if (c->res_framing == HTTP_FRAME_CHUNKED && c->req_version < 11) {
+		c->res_relay = REC_RELAY_DECHUNK;
+		c->req_keep_alive = 0;
+	} else if (c->res_framing == HTTP_FRAME_EOF) {
+		if (c->req_version >= 11)
+			c->res_relay = REC_RELAY_CHUNK;
+		else
+			c->req_keep_alive = 0;
+	}
+	if (!c->req_done)	/* answered before its body was all in */
+		c->req_keep_alive = 0;
+	http_write_status_line(o, res->status, res->reason != NULL ?
+	    span_from_str(res->reason) : SPAN_NULL);
+	for (i = 0; i < m->nheaders; i++) {
+		h = &m->headers[i];
+		if (rec_is_hop_span(h->name) && !(nobody &&
+		    span_caseeq_str(h->name, "Content-Length")))
+			continue;
+		buf_reserve(o, h->name.len + h->value.len + 4);
+		buf_append(o, h->name.p, h->name.len);
+		buf_append(o, ": ", 2);
+		buf_append(o, h->value.p, h->value.len);
+		buf_append(o, "\r\n", 2);
+	}
+	if (!nobody && c->res_framing == HTTP_FRAME_LENGTH) {
+		buf_append_str(o, "Content-Length: ");
+		buf_append(o, num, rec_put_u64(num, c->res_left, 0));
+		buf_append_str(o, "\r\n");
+	} else if (!nobody && (c->res_relay == REC_RELAY_CHUNK ||
+	    (c->res_relay == REC_RELAY_RAW &&
+	    c->res_framing == HTTP_FRAME_CHUNKED)))
+		buf_append_str(o, "Transfer-Encoding: chunked\r\n");
+	if (!c->req_keep_alive)
+		buf_append_str(o, "Connection: close\r\n");
+	buf_append_str(o, "\r\n");
+}
+
+/* The response is complete (its last bytes are in cl.out): record it,
+ * then the client gets them (after the batch write). */
 static void
 rec_response_done(struct rec_conn *c)
 {
 	struct recorder	*r = c->r;
-	struct snap_res	*res = &c->t.res;
-	struct rec_side	*o = &c->cl;
-	size_t		 i, res_len;
-	int		 nobody;
-	char		*body;
-	size_t		 body_len;
 
-	loop_timer_del(r->loop, &c->timer);
-	/* The relay, built before redaction touches the recorded copy. */
-	http_write_status_line(&o->out, res->status, res->reason != NULL ?
-	    span_from_str(res->reason) : SPAN_NULL);
-	nobody = c->req_head || res->status == 204 || res->status == 304;
-	for (i = 0; i < res->nheaders; i++) {
-		if (rec_is_hop(res->headers[i].name) &&
-		    !(nobody && strcasecmp(res->headers[i].name,
-		    "Content-Length") == 0))
-			continue;
-		http_write_header(&o->out, span_from_str(res->headers[i].name),
-		    span_from_str(res->headers[i].value));
-	}
-	if (!nobody)
-		buf_printf(&o->out, "Content-Length: %zu\r\n", c->body.len);
-	if (!c->req_keep_alive)
-		buf_append_str(&o->out, "Connection: close\r\n");
-	buf_append_str(&o->out, "\r\n");
-	if (!nobody)
-		buf_append(&o->out, c->body.data, c->body.len);
-
-	/* The snapshot line goes out before the client sees the answer. */
-	res_len = c->body.len;
-	rec_body_store(&body, &body_len, c->body.data, c->body.len,
-	    r->cfg.max_body);
-	res->body = body;
-	res->body_len = body_len;
 	c->t.has_res = 1;
-	rec_txn_write(c, c->req_len, res_len, NULL);
-	if (!c->res_keep_alive || c->res_framing == HTTP_FRAME_EOF) {
+	c->idle_mono = loop_now(r->loop);
+	rec_txn_write(c, NULL, 1);
+	if (!c->res_keep_alive || c->res_framing == HTTP_FRAME_EOF ||
+	    !c->req_done) {
 		rec_side_close(r, &c->up);
 		c->up_open = 0;
 	}
@@ -1417,182 +1855,317 @@ rec_response_done(struct rec_conn *c)
 	c->state = c->req_keep_alive ? REC_S_REQ_HEAD : REC_S_CLOSING;
 }
 
-/* Parses the upstream's response.  1: complete, 0: need more,
- * -1: failed (answered). */
+/* Response body bytes for the record. */
+static void
+rec_response_keep(struct rec_conn *c, const char *p, size_t n)
+{
+	rec_body_keep(&c->body, p, n, c->r->cfg.max_body);
+	c->res_len += n;
+}
+
+/* Parses the upstream's response and relays what there is of it.
+ * 1: complete, 0: need more (or room), -1: failed (answered). */
 static int
-rec_read_response(struct rec_conn *c)
+rec_response(struct rec_conn *c)
 {
 	struct rec_side	*s = &c->up;
+	struct buf	*o = &c->cl.out;
 	struct http_msg	 m;
 	enum http_err	 err;
-	size_t		 erroff, len;
-	ssize_t		 n, rest;
+	size_t		 erroff, len, pre, n;
+	ssize_t		 rest;
 	char		 what[160];
 
 	while (!c->res_head_done) {
 		if (s->in.len == 0)
 			return 0;
-		n = http_parse_response(s->in.data, s->in.len,
+		n = 0;
+		rest = http_parse_response(s->in.data, s->in.len,
 		    c->r->cfg.max_head, c->req_head, &m, &err, &erroff);
-		if (n == HTTP_PARTIAL)
+		if (rest == HTTP_PARTIAL)
 			return 0;
-		if (n == HTTP_ERROR) {
+		if (rest == HTTP_ERROR) {
 			snprintf(what, sizeof what, "bad response: %s",
 			    http_strerror(err));
 			rec_upstream_fail(c, 502, what);
 			return -1;
 		}
 		if (m.status < 200) {	/* 1xx: not relayed */
-			buf_consume(&s->in, (size_t)n);
+			buf_consume(&s->in, (size_t)rest);
 			continue;
 		}
 		c->t.res.status = m.status;
 		c->t.res.reason = span_dup(m.reason);
-		rec_headers_copy(&m, &c->t.res.headers, &c->t.res.nheaders);
+		rec_headers_copy(c, &c->res_hdrs, &m, &c->t.res.headers,
+		    &c->t.res.nheaders);
 		c->res_framing = m.framing;
-		c->res_cl = m.content_length;
+		c->res_left = m.framing == HTTP_FRAME_LENGTH ?
+		    m.content_length : 0;
 		c->res_keep_alive = m.keep_alive;
-		buf_consume(&s->in, (size_t)n);
 		c->res_head_done = 1;
 		if (m.framing == HTTP_FRAME_CHUNKED)
 			http_chunked_init(&c->ck);
+		rec_response_head(c, &m);
+		buf_consume(&s->in, (size_t)rest);
 	}
+	if (c->res_framing == HTTP_FRAME_NONE)
+		return 1;
+	if (o->len >= REC_HIGH_WATER)
+		return 0;
+	if (s->in.len > 0)
+		c->last_mono = loop_now(c->r->loop);
 	switch (c->res_framing) {
-	case HTTP_FRAME_NONE:
-		return 1;
 	case HTTP_FRAME_LENGTH:
-		if (c->res_cl > REC_MAX_MESSAGE) {
-			rec_upstream_fail(c, 502, "response too large");
-			return -1;
+		n = s->in.len < c->res_left ? s->in.len : (size_t)c->res_left;
+		if (n > 0) {
+			buf_append(o, s->in.data, n);
+			rec_response_keep(c, s->in.data, n);
+			buf_consume(&s->in, n);
+			c->res_left -= n;
 		}
-		if (s->in.len < c->res_cl)
-			return 0;
-		buf_append(&c->body, s->in.data, (size_t)c->res_cl);
-		buf_consume(&s->in, (size_t)c->res_cl);
-		return 1;
+		return c->res_left == 0 ? 1 : 0;
 	case HTTP_FRAME_CHUNKED:
 		if (s->in.len == 0)
 			return 0;
+		pre = o->len;
+		if (c->res_relay == REC_RELAY_RAW)
+			buf_append(o, s->in.data, s->in.len);
 		len = s->in.len;
 		rest = http_chunked_decode(&c->ck, s->in.data, &len, &err,
 		    &erroff);
 		if (rest == HTTP_ERROR) {
+			o->len = pre;
+			if (o->cap > 0)
+				o->data[o->len] = '\0';
 			snprintf(what, sizeof what, "bad chunked response: %s",
 			    http_strerror(err));
 			rec_upstream_fail(c, 502, what);
 			return -1;
 		}
-		buf_append(&c->body, s->in.data, len);
-		if (rest == HTTP_PARTIAL) {
-			s->in.len = 0;
-			return 0;
+		if (rest != HTTP_PARTIAL && c->res_relay == REC_RELAY_RAW) {
+			o->len -= (size_t)rest;	/* not ours */
+			o->data[o->len] = '\0';
 		}
-		s->in.len = 0;	/* bytes past the response are not ours */
-		return 1;
+		if (c->res_relay == REC_RELAY_DECHUNK)
+			buf_append(o, s->in.data, len);
+		rec_response_keep(c, s->in.data, len);
+		buf_reset(&s->in);	/* what follows is not ours */
+		return rest == HTTP_PARTIAL ? 0 : 1;
 	case HTTP_FRAME_EOF:
-		buf_append(&c->body, s->in.data, s->in.len);
-		buf_reset(&s->in);
-		return s->eof ? 1 : 0;
+		if (s->in.len > 0) {
+			if (c->res_relay == REC_RELAY_CHUNK)
+				buf_printf(o, "%zx\r\n", s->in.len);
+			buf_append(o, s->in.data, s->in.len);
+			if (c->res_relay == REC_RELAY_CHUNK)
+				buf_append_str(o, "\r\n");
+			rec_response_keep(c, s->in.data, s->in.len);
+			buf_reset(&s->in);
+		}
+		if (!s->eof)
+			return 0;
+		if (c->res_relay == REC_RELAY_CHUNK)
+			buf_append_str(o, "0\r\n\r\n");
+		return 1;
+	default:
+		return 1;
 	}
-	return 0;
 }
 
-/* Drives the exchange after I/O on either side. */
+/* The upstream socket failed (op: "read" or "send"). */
+static void
+rec_up_error(struct rec_conn *c, int e)
+{
+	char	what[160];
+
+	if (c->state == REC_S_UPSTREAM) {
+		snprintf(what, sizeof what, "%s: %s", c->ttfb_mono ||
+		    c->up.in.len ? "read" : "send", strerror(e));
+		rec_upstream_fail(c, 502, what);
+		return;
+	}
+	rec_side_close(c->r, &c->up);
+	c->up_open = 0;
+	if (c->state == REC_S_TUNNEL)
+		c->state = REC_S_CLOSING;
+}
+
+/* The exchange in flight, after I/O: the request body forward, the
+ * response back.  1: its state changed, 0: waits for I/O. */
+static int
+rec_exchange(struct rec_conn *c)
+{
+	struct recorder	*r = c->r;
+	int		 rv;
+
+	rec_request_body(c);
+	if (c->state != REC_S_UPSTREAM)
+		return 1;
+	if (!c->req_done && c->cl.eof && c->cl.in.len == 0) {
+		/* The client left in the middle of its body. */
+		rec_txn_reset(c);
+		c->state = REC_S_CLOSING;
+		return 1;
+	}
+	if (c->up.fd == -1)
+		return 0;
+	if (c->up.in.len > 0 && c->ttfb_mono == 0)
+		c->ttfb_mono = loop_now_update(r->loop);
+	rv = rec_response(c);
+	if (rv == 1) {
+		rec_response_done(c);
+		return 1;
+	}
+	if (rv == -1)
+		return 1;
+	if (!c->up.eof || (c->up.in.len > 0 && c->res_head_done))
+		return 0;
+	if (c->up_reused && !c->retried && !c->res_head_done &&
+	    c->up.in.len == 0 && c->fwd_whole) {
+		/* A keep-alive connection the upstream closed while idle:
+		 * once more on a fresh one. */
+		rec_side_close(r, &c->up);
+		c->up_open = 0;
+		c->retried = 1;
+		buf_append(&c->up.out, c->fwd.data, c->fwd.len);
+		rec_upstream_connect(c);
+		return 1;
+	}
+	rec_upstream_fail(c, 502, c->res_head_done ? "closed before the "
+	    "response was complete" : "closed without a response");
+	return 1;
+}
+
+/* Reads a side again that stopped at its input limit, now that there may
+ * be room.  1: something came (or the end), 0: nothing, -1: failed. */
+static int
+rec_side_reread(struct rec_side *s)
+{
+	size_t	before = s->in.len;
+
+	if (!s->more || s->handshaking || s->connecting ||
+	    !rec_side_wants_read(s))
+		return 0;
+	if (rec_side_read(s) == -1)
+		return -1;
+	return s->in.len != before || s->eof;
+}
+
+/* Drives the connection after I/O on either side. */
 static void
 rec_conn_progress(struct rec_conn *c)
 {
 	struct recorder	*r = c->r;
+	size_t		 before;
 	int		 rv;
-	char		 what[160];
 
 	for (;;) {
 		switch (c->state) {
 		case REC_S_REQ_HEAD:
-		case REC_S_REQ_BODY:
-			rv = rec_read_request(c);
+			rv = rec_request_head(c);
 			if (rv == -1) {
-				if (c->state != REC_S_CLOSING)
-					c->state = REC_S_CLOSING;
+				c->state = REC_S_CLOSING;
 				continue;
 			}
-			if (rv == 0)
-				goto out;
-			continue;
+			if (rv == 1)
+				continue;
+			break;
 		case REC_S_UPSTREAM:
-			if (c->up.fd == -1)
-				goto out;
-			if (c->up.in.len > 0 && c->ttfb_mono == 0)
-				c->ttfb_mono = loop_now_update(r->loop);
-			rv = rec_read_response(c);
-			if (rv == 1) {
-				rec_response_done(c);
+			if (rec_exchange(c) == 1)
 				continue;
-			}
-			if (rv == -1)
-				continue;
-			if (c->up.eof) {
-				if (c->up_reused && !c->retried &&
-				    !c->res_head_done &&
-				    c->up.in.len == 0) {
-					/* A keep-alive connection the
-					 * upstream closed while idle: once
-					 * more on a fresh one. */
-					rec_side_close(r, &c->up);
-					c->up_open = 0;
-					c->retried = 1;
-					buf_append(&c->up.out, c->fwd.data,
-					    c->fwd.len);
-					rec_upstream_connect(c);
-					continue;
-				}
-				snprintf(what, sizeof what, "%s",
-				    c->res_head_done ? "closed before the "
-				    "response was complete" : "closed without "
-				    "a response");
-				rec_upstream_fail(c, 502, what);
-				continue;
-			}
-			goto out;
+			break;
 		case REC_S_TUNNEL:
-			if (c->cl.in.len > 0) {
+			if (c->cl.in.len > 0 &&
+			    c->up.out.len < REC_HIGH_WATER) {
 				c->bytes_up += c->cl.in.len;
 				buf_append(&c->up.out, c->cl.in.data,
 				    c->cl.in.len);
 				buf_reset(&c->cl.in);
 			}
-			if (c->up.in.len > 0) {
+			if (c->up.in.len > 0 &&
+			    c->cl.out.len < REC_HIGH_WATER) {
 				c->bytes_down += c->up.in.len;
 				buf_append(&c->cl.out, c->up.in.data,
 				    c->up.in.len);
 				buf_reset(&c->up.in);
 			}
-			if ((c->cl.eof && c->up.out.len == 0) || c->up.eof)
+			if ((c->cl.eof && c->cl.in.len == 0 &&
+			    c->up.out.len == 0) || (c->up.eof &&
+			    c->up.in.len == 0))
 				c->state = REC_S_CLOSING;
-			else if (c->up.fd != -1)
-				rec_side_flush(&c->up);
-			goto out;
+			break;
 		case REC_S_CLOSING:
-			goto out;
+			break;
 		}
+		/* Both sides get what is due now, not on a later EPOLLOUT;
+		 * a buffer that drains below the high-water mark lets the
+		 * other side's bytes move again. */
+		before = c->up.out.len;
+		if (c->up.fd != -1 && before > 0 && !c->up.connecting &&
+		    !c->up.handshaking) {
+			if (rec_side_flush(&c->up) == -1) {
+				rec_up_error(c, errno);
+				continue;
+			}
+			if (before >= REC_HIGH_WATER &&
+			    c->up.out.len < REC_HIGH_WATER)
+				continue;
+		}
+		before = c->cl.out.len;
+		if (before > 0 && !c->cl.handshaking) {
+			if (rec_side_flush(&c->cl) == -1) {
+				rec_conn_close(c);
+				return;
+			}
+			if (before >= REC_HIGH_WATER &&
+			    c->cl.out.len < REC_HIGH_WATER)
+				continue;
+		}
+		if ((rv = rec_side_reread(&c->up)) == -1) {
+			rec_up_error(c, errno);
+			continue;
+		}
+		if (rv == 1)
+			continue;
+		if ((rv = rec_side_reread(&c->cl)) == -1) {
+			rec_conn_close(c);
+			return;
+		}
+		if (rv == 1)
+			continue;
+		break;
 	}
-out:
-	if (rec_side_flush(&c->cl) == -1) {
-		rec_conn_close(c);
-		return;
-	}
-	if (c->state == REC_S_CLOSING && c->cl.out.len == 0) {
+	if (c->state == REC_S_CLOSING && c->cl.out.len == 0 && !c->held) {
 		rec_conn_close(c);
 		return;
 	}
 	if (c->cl.eof && c->state == REC_S_REQ_HEAD && c->cl.in.len == 0) {
-		if (c->cl.out.len == 0) {
+		if (c->cl.out.len == 0 && !c->held) {
 			rec_conn_close(c);
 			return;
 		}
 		c->state = REC_S_CLOSING;
 	}
+	/* Between exchanges the idle deadline may come before the one the
+	 * timer was armed for (an --idle-timeout shorter than the
+	 * --upstream-timeout). */
+	if ((c->state == REC_S_REQ_HEAD || c->state == REC_S_CLOSING) &&
+	    r->cfg.idle_timeout_ns > 0 && (!loop_timer_is_pending(&c->timer) ||
+	    c->timer.when > c->idle_mono + r->cfg.idle_timeout_ns))
+		rec_timer_arm(c);
 	rec_side_events(r, &c->cl);
 	rec_side_events(r, &c->up);
+}
+
+/* Reads a side if the event (or TLS, whose records may hide in the
+ * engine) calls for it and its input has room. */
+static int
+rec_side_io_read(struct rec_side *s, uint32_t events)
+{
+	if (!rec_side_wants_read(s))
+		return 0;
+	if (s->ssl == NULL && !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return 0;
+	return rec_side_read(s);
 }
 
 static void
@@ -1650,16 +2223,9 @@ rec_side_io(struct loop_io *io, uint32_t events)
 			s->handshaking = 0;
 		}
 		s->ssl_want_out = 0;
-		if (rec_side_flush(s) == -1 || rec_side_read(s) == -1) {
-			if (c->state == REC_S_UPSTREAM) {
-				snprintf(what, sizeof what, "%s: %s",
-				    c->ttfb_mono || s->in.len ? "read" :
-				    "send", strerror(errno));
-				rec_upstream_fail(c, 502, what);
-			} else {
-				rec_side_close(r, s);
-				c->up_open = 0;
-			}
+		if (rec_side_flush(s) == -1 ||
+		    rec_side_io_read(s, events) == -1) {
+			rec_up_error(c, errno);
 			rec_conn_progress(c);
 			return;
 		}
@@ -1691,10 +2257,11 @@ rec_side_io(struct loop_io *io, uint32_t events)
 		s->handshaking = 0;
 	}
 	s->ssl_want_out = 0;
-	if (rec_side_flush(s) == -1 || rec_side_read(s) == -1) {
+	if (rec_side_flush(s) == -1 || rec_side_io_read(s, events) == -1) {
 		rec_conn_close(c);
 		return;
 	}
+	c->idle_mono = loop_now(r->loop);
 	rec_conn_progress(c);
 }
 
@@ -1705,12 +2272,15 @@ rec_conn_reap(struct loop_defer *d)
 {
 	struct rec_conn	*c = d->arg;
 
-	snap_txn_free(&c->t);
+	rec_txn_clear(c);
+	buf_free(&c->req_hdrs);
+	buf_free(&c->res_hdrs);
 	buf_free(&c->cl.in);
 	buf_free(&c->cl.out);
 	buf_free(&c->up.in);
 	buf_free(&c->up.out);
 	buf_free(&c->body);
+	buf_free(&c->reqbody);
 	buf_free(&c->fwd);
 	rec_target_clear(&c->own);
 	free(c->tunnel_error);
@@ -1737,8 +2307,7 @@ rec_tunnel_record(struct rec_conn *c)
 		c->t.res.status = 200;
 		c->t.res.reason = xstrdup("Connection established");
 	}
-	c->req_len = c->body.len;
-	rec_txn_write(c, 0, 0, c->tunnel_error);
+	rec_txn_write(c, c->tunnel_error, 0);
 	c->extra_more = NULL;
 }
 
@@ -1863,6 +2432,7 @@ rec_accept(struct loop_io *io, uint32_t events)
 		if (r->conns != NULL)
 			r->conns->prev = c;
 		r->conns = c;
+		rec_conn_started(c);
 	}
 }
 
@@ -1911,8 +2481,12 @@ record_free(struct recorder *r)
 	}
 	if (r->lfd != -1)
 		close(r->lfd);
-	if (r->w.fd != -1)
+	if (r->w.fd != -1) {
+		rec_batch_write(r);
 		rec_writer_close(&r->w);
+	}
+	free(r->held);
+	buf_free(&r->batch);
 	if (r->loop != NULL && r->lookup_pipe[0] != -1 && r->forward &&
 	    r->lookup_io.cb != NULL)
 		loop_io_del(r->loop, &r->lookup_io);

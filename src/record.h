@@ -6,19 +6,33 @@
  * Reverse proxy (--upstream URL --listen ADDR): every request on the
  * listener goes to the one upstream (http or https), over one keep-alive
  * upstream connection per client connection, with Host rewritten to the
- * upstream's.  Messages are buffered whole and relayed re-framed with
- * Content-Length (chunked bodies are decoded; the recorded headers keep
- * Transfer-Encoding as received).  Upstream failures answer 502 (connect
- * refused, reset, closed early) or 504 (--upstream-timeout) with a JSON
- * body, and are recorded as a transaction without "res" and with an
- * "error" member.
+ * upstream's.  Bodies are streamed: the request head is forwarded as soon
+ * as it is parsed and its body follows as it arrives; the response comes
+ * back the same way.  A body keeps the framing it came with
+ * (Content-Length or chunked, relayed byte for byte) and is re-framed only
+ * where the client could not take it: a chunked response to an HTTP/1.0
+ * client goes decoded (and the connection closes after it), a response
+ * delimited by the upstream's close goes chunked to an HTTP/1.1 client.
+ * A buffer holding about 256 KiB stops the reading of the side that fills
+ * it, so a connection's memory does not grow with the size of a body.
+ * The record keeps each body decoded up to --max-body bytes; a longer one
+ * is stored truncated and flagged "truncated":{"req":N,"res":N} with the
+ * original sizes, never silently cut.  The recorded headers keep
+ * Transfer-Encoding as received.  An upstream failure before any of the
+ * response went out answers 502 (connect refused, reset, closed early) or
+ * 504 (--upstream-timeout: no byte moved either way for that long) with a
+ * JSON body; after the response started, the client's connection is cut
+ * short.  Either way the transaction is recorded with an "error" member
+ * (without "res" if no response head came).  A client connection idle
+ * between exchanges for --idle-timeout (60s) is closed.
  *
- * The snapshot is written with write(2) to an O_APPEND descriptor, one
- * whole line per call, before the response is relayed to the client: a
- * transaction the client saw complete is in the file (the page cache)
- * even if the recorder is killed with SIGKILL.  fsync(2) never runs in
- * the event loop: a helper thread flushes after each line (fsync txn) or
- * once a second (fsync 1s).
+ * The snapshot is written with write(2) to an O_APPEND descriptor: the
+ * lines of the transactions completed in one event-loop round go out in
+ * one call, and the clients of those transactions get the last bytes of
+ * their responses only after it: a transaction the client saw complete is
+ * in the file (the page cache) even if the recorder is killed with
+ * SIGKILL.  fsync(2) never runs in the event loop: a helper thread flushes
+ * after each write (fsync txn) or once a second (fsync 1s).
  *
  * Forward proxy (--proxy ADDR): absolute-form requests (http://host/path)
  * go to that host (recorded in origin-form); CONNECT host:port is answered
@@ -69,7 +83,8 @@ struct record_config {
 	enum record_fsync fsync;
 	size_t		 max_body;	/* stored body size; larger is truncated */
 	size_t		 max_head;
-	uint64_t	 upstream_timeout_ns;
+	uint64_t	 upstream_timeout_ns;	/* no byte moved */
+	uint64_t	 idle_timeout_ns;	/* client idle; 0: none */
 	char		**redact;	/* "header:NAME" | "json:PATH" | "regex:RE" */
 	size_t		 nredact;
 	/* Forward proxy (instead of upstream and listen). */
