@@ -20,7 +20,9 @@ static int	cmd_record_exec(int, char **);
 const struct cmd_entry cmd_record_entry = {
 	.name = "record",
 	.args = "--upstream URL --listen ADDR -o SNAP [options]\n"
-	    "       decoy record --proxy ADDR -o SNAP [--ca DIR] [--no-intercept HOST]...",
+	    "       decoy record --proxy ADDR -o SNAP [--ca DIR] [--no-intercept HOST]...\n"
+	    "       decoy record --nfqueue N -o SNAP [--dir in|out] [--port P]... "
+	    "(--nfqueue --help)",
 	.summary = "record traffic through a reverse or forward proxy",
 	.help =
 	    "  -u, --upstream URL        where requests go: http[s]://HOST[:PORT]\n"
@@ -111,6 +113,11 @@ cmd_record_exec(int argc, char **argv)
 	char			*cause = NULL;
 	int			 ch, rv = EXIT_USAGE;
 
+	/* Passive capture has options of its own (cmd-tap.c). */
+	for (ch = 1; ch < argc; ch++)
+		if (strcmp(argv[ch], "--nfqueue") == 0 ||
+		    strncmp(argv[ch], "--nfqueue=", 10) == 0)
+			return cmd_record_nfqueue(argc, argv);
 	record_config_init(&cfg);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "u:l:p:o:ad:vqh", cmd_record_options,
