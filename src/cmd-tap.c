@@ -32,6 +32,7 @@ static const struct cmd_entry cmd_tap_entry = {
 	    "                            every TCP flow queued, the SYN's receiver is\n"
 	    "                            the server)\n"
 	    "      --stats FILE          write the counters as JSON to FILE at exit\n"
+	    "      --ready-file FILE     write FILE once the queue is bound\n"
 	    "      --idle D              a flow silent for D ends (60s)\n"
 	    "      --max-body SIZE       a larger body gives its flow up (64MiB)\n"
 	    "      --count N             stop after N transactions\n"
@@ -46,6 +47,7 @@ enum {
 	OPT_IDLE,
 	OPT_MAX_BODY,
 	OPT_COUNT,
+	OPT_READY,
 };
 
 static const struct option cmd_tap_options[] = {
@@ -58,6 +60,7 @@ static const struct option cmd_tap_options[] = {
 	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "ready-file", required_argument, NULL, OPT_READY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -134,6 +137,10 @@ cmd_record_nfqueue(int argc, char **argv)
 		case OPT_STATS:
 			free(cfg.stats_path);
 			cfg.stats_path = xstrdup(optarg);
+			break;
+		case OPT_READY:
+			free(cfg.ready_path);
+			cfg.ready_path = xstrdup(optarg);
 			break;
 		case OPT_IDLE:
 			if (units_parse_duration(optarg, &cfg.idle_ns) == -1 ||

@@ -97,14 +97,18 @@ nfqueue_config(struct nfqueue *q, struct nlmsghdr *nlh, const char *what,
 }
 
 struct nfqueue *
-nfqueue_open(unsigned int num, size_t copy_range, size_t batch, char **cause)
+nfqueue_open(unsigned int num, size_t copy_range, size_t batch, int flags,
+    char **cause)
 {
 	struct nfqueue	*q;
 	struct nlmsghdr	*nlh;
 	char		 buf[MNL_SOCKET_BUFFER_SIZE];
 	size_t		 i;
-	int		 fd, sz = NFQUEUE_RCVBUF, flags;
-	uint32_t	 cfg = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN;
+	int		 fd, sz = NFQUEUE_RCVBUF, fl;
+	uint32_t	 cfg = NFQA_CFG_F_FAIL_OPEN;
+
+	if ((flags & NFQUEUE_F_NO_GSO) == 0)
+		cfg |= NFQA_CFG_F_GSO;
 
 	if (num > 65535) {
 		*cause = xasprintf("queue %u: queue numbers are 0..65535", num);
@@ -144,12 +148,13 @@ nfqueue_open(unsigned int num, size_t copy_range, size_t batch, char **cause)
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)copy_range);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, NFQUEUE_MAXLEN);
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(cfg));
-	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(cfg));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK,
+	    htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
 	if (nfqueue_config(q, nlh, "configure", cause) == -1)
 		goto fail;
 
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
 		*cause = xasprintf("queue %u: fcntl: %s", num, strerror(errno));
 		goto fail;
 	}

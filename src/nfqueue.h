@@ -39,11 +39,13 @@ struct nfqueue;
 /*
  * Binds queue num in the current network namespace, copying up to
  * copy_range bytes of each packet (at most 65535), receiving up to batch
- * packets per nfqueue_recv().  NULL with *cause (naming the queue and
+ * packets per nfqueue_recv(); flags: NFQUEUE_F_*.  NULL with *cause (naming the queue and
  * what to do) on failure.
  */
+#define NFQUEUE_F_NO_GSO	0x1	/* let the kernel segment GSO packets */
+
 struct nfqueue	*nfqueue_open(unsigned int num, size_t copy_range,
-		    size_t batch, char **cause);
+		    size_t batch, int flags, char **cause);
 /* The netlink socket (non-blocking), for an event loop. */
 int		 nfqueue_fd(const struct nfqueue *);
 /*

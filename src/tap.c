@@ -70,6 +70,7 @@ tap_config_free(struct tap_config *c)
 	free(c->output);
 	free(c->ports);
 	free(c->stats_path);
+	free(c->ready_path);
 	memset(c, 0, sizeof *c);
 }
 
@@ -291,6 +292,22 @@ tap_sweep(struct loop_timer *t)
 	loop_timer_add(tap->loop, &tap->sweep, TAP_SWEEP_NS);
 }
 
+static int
+tap_write_file(const char *path, const char *data, size_t len, char **cause)
+{
+	int	fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1 || write(fd, data, len) != (ssize_t)len) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static void
 tap_signal(int sig)
 {
@@ -312,6 +329,7 @@ tap_create(const struct tap_config *cfg, char **cause)
 	tap->cfg.output = xstrdup(cfg->output);
 	tap->cfg.stats_path = cfg->stats_path != NULL ?
 	    xstrdup(cfg->stats_path) : NULL;
+	tap->cfg.ready_path = NULL;
 	tap->cfg.ports = NULL;
 	tap->cfg.nports = 0;
 	for (i = 0; i < cfg->nports; i++)
@@ -321,7 +339,7 @@ tap_create(const struct tap_config *cfg, char **cause)
 	if ((tap->w = snap_writer_open(cfg->output, cfg->append, cause)) ==
 	    NULL)
 		goto fail;
-	if ((tap->q = nfqueue_open(cfg->queue, 65535, TAP_BATCH, cause)) ==
+	if ((tap->q = nfqueue_open(cfg->queue, 65535, TAP_BATCH, 0, cause)) ==
 	    NULL)
 		goto fail;
 	if (priv_keep(PRIV_CAP(CAP_NET_ADMIN), cause) == -1)
@@ -340,6 +358,9 @@ tap_create(const struct tap_config *cfg, char **cause)
 	tap->rt0_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
 	    (uint64_t)ts.tv_nsec;
 	tap->mono0_ns = loop_clock_ns();
+	if (cfg->ready_path != NULL && tap_write_file(cfg->ready_path,
+	    "bound\n", 6, cause) == -1)
+		goto fail;
 	return tap;
 fail:
 	tap_free(tap);
@@ -384,7 +405,7 @@ tap_run(struct tap *tap)
 	struct sigaction	 sa;
 	struct buf		 b;
 	char			*cause = NULL;
-	int			 rv, fd;
+	int			 rv;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = tap_signal;
@@ -403,16 +424,12 @@ tap_run(struct tap *tap)
 	tap_stats_json(tap, &b);
 	fprintf(stderr, "decoy record: nfqueue %u: %s", tap->cfg.queue,
 	    b.data);
-	if (tap->cfg.stats_path != NULL) {
-		if ((fd = open(tap->cfg.stats_path, O_WRONLY | O_CREAT |
-		    O_TRUNC | O_CLOEXEC, 0644)) == -1 ||
-		    write(fd, b.data, b.len) != (ssize_t)b.len) {
-			log_error("%s: %s", tap->cfg.stats_path,
-			    strerror(errno));
-			rv = -1;
-		}
-		if (fd != -1)
-			close(fd);
+	if (tap->cfg.stats_path != NULL &&
+	    tap_write_file(tap->cfg.stats_path, b.data, b.len, &cause) == -1) {
+		log_error("%s", cause);
+		free(cause);
+		cause = NULL;
+		rv = -1;
 	}
 	buf_free(&b);
 	if (snap_writer_close(tap->w, &cause) == -1) {

@@ -27,6 +27,7 @@ struct tap_config {
 	uint16_t	*ports;		/* server ports recorded; none: all */
 	size_t		 nports;
 	char		*stats_path;	/* JSON counters at exit, or NULL */
+	char		*ready_path;	/* written once the queue is bound */
 	uint64_t	 idle_ns;	/* flow idle timeout (default 60 s) */
 	size_t		 max_body;	/* 0: 64 MiB */
 	uint64_t	 max_txns;	/* stop after this many (0: never) */
