@@ -7,6 +7,9 @@
  *
  *   nfq-reorder QUEUE [N] [--ready FILE]
  *
+ * N = 0 accepts every packet at once, one verdict each (a plain
+ * accept-all queue program, for bench/tap-throughput.sh).
+ *
  * Runs until SIGTERM or SIGINT; prints "reordered K of P packets" on
  * stderr.  Exit 2 when the queue cannot be bound.
  */
@@ -54,8 +57,8 @@ main(int argc, char **argv)
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--ready") == 0 && i + 1 < argc)
 			ready = argv[++i];
-		else if ((every = strtoul(argv[i], &end, 10)) < 2) {
-			fprintf(stderr, "nfq-reorder: N must be >= 2\n");
+		else if ((every = strtoul(argv[i], &end, 10)) == 1) {
+			fprintf(stderr, "nfq-reorder: N must be 0 or >= 2\n");
 			return 2;
 		}
 	}
@@ -90,7 +93,7 @@ main(int argc, char **argv)
 		}
 		for (k = 0; k < n; k++) {
 			count++;
-			if (!have_held && count % every == 0) {
+			if (every != 0 && !have_held && count % every == 0) {
 				held = pkts[k].id;
 				have_held = 1;
 				continue;
