@@ -372,10 +372,10 @@ hf_responses(struct httpflow *hf, uint64_t now)
 			if (!hf->res_started)
 				tx->res_ns = d->first_ns;
 			hf->res_started = 1;
-			buf_consume(&d->in, (size_t)r);
 			if (m.status >= 100 && m.status < 200 &&
 			    m.status != 101) {
 				/* Interim: the real response follows. */
+				buf_consume(&d->in, (size_t)r);
 				d->first_ns = now;
 				continue;
 			}
@@ -385,6 +385,8 @@ hf_responses(struct httpflow *hf, uint64_t now)
 				tx->t.res.reason = span_dup(m.reason);
 			hf_headers(&m, &tx->t.res.headers,
 			    &tx->t.res.nheaders);
+			/* The spans point into the input: copied first. */
+			buf_consume(&d->in, (size_t)r);
 			if (m.status == 101) {
 				hf_response_done(hf, now);
 				hf_die(hf, 0);

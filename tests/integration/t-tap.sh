@@ -62,6 +62,10 @@ start_ns tap "$NS_C" "$T/tap.ready" "$DECOY" record --nfqueue "$QT" \
 start_ns reorder "$NS_C" "$T/reorder.ready" "$REORDER" "$QR" 7 \
     --ready "$T/reorder.ready"
 
+# After binding, the tap keeps CAP_NET_ADMIN (bit 12) only.
+check "tap keeps only CAP_NET_ADMIN" \
+    grep -q -E '^CapEff:[[:space:]]+0*1000$' "/proc/$PID_tap/status"
+
 # A second tap on the same queue is refused at start-up, exit 2.
 inc "$NS_C" "$DECOY" record --nfqueue "$QT" -o "$T/second.jsonl" \
     >"$T/second.out" 2>&1
@@ -123,6 +127,8 @@ check "no transaction flagged with a gap or an error" \
     [ "$(jq -c 'select(.gap or .error)' "$T/cap.jsonl" | wc -l)" -eq 0 ]
 check "timing recorded" \
     [ "$(jq -c 'select(.timing.ttfb_us >= 0 and .timing.total_us >= .timing.ttfb_us)' "$T/cap.jsonl" | wc -l)" -eq 5000 ]
+check "response heads recorded (reason, headers)" \
+    [ "$(jq -c 'select(.res.reason == "OK" and .res.headers[0] == ["Content-Type", "text/plain"])' "$T/cap.jsonl" | wc -l)" -eq 5000 ]
 check "client and server addresses" \
     [ "$(jq -r 'select(.server == "'"$IP_S"':8080" and (.client | startswith("'"$IP_C"':")))' "$T/cap.jsonl" | grep -c '"v"')" -ge 1 ]
 echo "# stats: $(cat "$T/stats.json")"
