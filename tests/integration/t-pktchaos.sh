@@ -8,6 +8,7 @@
 #     while /fast stays within 20 ms of its own baseline (numbers printed);
 #   - 100 requests to /flaky all complete, and drops were counted;
 #   - /reset is a connection reset for curl (exit 56);
+#   - a connection rule (host ':8081$' only) delays a whole flow on 8081;
 #   - the chaos log names each rule, in the responder's format;
 #   - both namespaces' iptables rules are the same before and after.
 . "$(dirname "$0")/lib.sh"
@@ -34,10 +35,15 @@ rules:
   - name: reset-it
     match: {path: '^/reset$'}
     fault: {connection: reset}
+  - name: slow-link
+    match: {host: ':8081$'}
+    fault: {latency: {fixed: 100ms}}
 RULES
 
 start_ns respond "$NS_S" "$T/respond.port" "$DECOY" respond "$T/snap.jsonl" \
     --listen "$IP_S:8080" --workers 1 --port-file "$T/respond.port"
+start_ns respond2 "$NS_S" "$T/respond2.port" "$DECOY" respond "$T/snap.jsonl" \
+    --listen "$IP_S:8081" --workers 1 --port-file "$T/respond2.port"
 URL=http://$IP_S:8080
 
 # p50 PATH: median of 50 requests' time_total, in ms.
@@ -56,10 +62,14 @@ ipt_rules() {
 	    -j NFQUEUE --queue-num "$Q" --queue-bypass
 	inc "$NS_S" iptables "$1" OUTPUT -p tcp --sport 8080 \
 	    -j NFQUEUE --queue-num "$Q" --queue-bypass
+	inc "$NS_S" iptables "$1" INPUT -p tcp --dport 8081 \
+	    -j NFQUEUE --queue-num "$Q" --queue-bypass
+	inc "$NS_S" iptables "$1" OUTPUT -p tcp --sport 8081 \
+	    -j NFQUEUE --queue-num "$Q" --queue-bypass
 }
 ipt_rules -A
 start_ns chaos "$NS_S" "$T/chaos.ready" "$DECOY" chaos --nfqueue "$Q" \
-    --rules "$T/rules.yaml" --port 8080 --chaos-log "$T/chaos.jsonl" \
+    --rules "$T/rules.yaml" --port 8080 --port 8081 --chaos-log "$T/chaos.jsonl" \
     --stats "$T/stats.json" --ready-file "$T/chaos.ready"
 
 slow=$(p50 slow)
@@ -85,12 +95,25 @@ check "... Connection reset by peer" grep -q "reset by peer" "$T/reset.err"
 inc "$NS_C" curl -s -o /dev/null --max-time 10 "$URL/fast"
 check "the next connection is served" [ $? -eq 0 ]
 
+# A connection rule (match: host ':8081$' only) delays every packet the
+# server sends on that port: the SYN-ACK and the response, 2 x 100 ms.
+for ((i = 0; i < 5; i++)); do
+	inc "$NS_C" curl -s -o /dev/null -w '%{time_total}\n' --max-time 10 \
+	    "http://$IP_S:8081/fast"
+done | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f\n", v[3] * 1000 }' \
+    >"$T/conn.p50"
+echo "# p50 via the connection rule on port 8081: $(cat "$T/conn.p50") ms"
+check "connection rule: SYN-ACK and response each +100 ms" \
+    within "$(cat "$T/conn.p50")" 180 260
+
 stop "$PID_chaos"
 check "decoy chaos exits 0" [ $? -eq 0 ]
 ipt_rules -D
 echo "# stats: $(cat "$T/stats.json")"
 check "drops counted (> 0)" [ "$(jq .dropped "$T/stats.json")" -gt 0 ]
 check "one reset injected" [ "$(jq .resets "$T/stats.json")" -eq 1 ]
+check "five connections faulted" \
+    [ "$(jq .connections_faulted "$T/stats.json")" -eq 5 ]
 check "chaos log: 50 latency faults of slow-100ms" \
     [ "$(jq -c 'select(.rule == "slow-100ms" and .fault == "latency" and .params.ms == 100)' "$T/chaos.jsonl" | wc -l)" -eq 50 ]
 check "chaos log: flaky-drop and reset-it, responder format" \
