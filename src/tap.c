@@ -39,7 +39,9 @@ struct tap {
 	struct loop_io		 io;
 	struct loop_timer	 sweep;
 	struct tcpflow_table	*flows;
-	struct snap_writer	*w;
+	int			 fd;		/* the snapshot, O_APPEND */
+	int			 own_fd;	/* not stdout */
+	struct buf		 out;		/* whole lines not written yet */
 	struct httpflow_stats	 hst;
 	uint64_t		 rt0_ns, mono0_ns;
 	uint64_t		 packets, bytes, non_tcp, ignored;
@@ -119,7 +121,7 @@ tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 	struct tap	*tap = tf->tap;
 	struct tcpflow	*f = tf->f;
 	struct snap_txn	*t = &tx->t;
-	char		 a[80], ts[96], *cause = NULL;
+	char		 a[80], ts[96];
 	int64_t		 start;
 
 	tap->txns++;
@@ -142,14 +144,37 @@ tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 		t->extra = xstrdup(",\"gap\":true");
 	else if (!tx->complete)
 		t->extra = xstrdup(",\"error\":\"no response captured\"");
-	if (snap_writer_write(tap->w, t, &cause) == -1) {
-		if (tap->write_errors++ == 0)
-			log_error("%s", cause);
-		free(cause);
-	}
+	snap_encode(&tap->out, t);
 	httpflow_txn_free(tx);
 	if (tap->cfg.max_txns != 0 && tap->txns >= tap->cfg.max_txns)
 		loop_stop(tap->loop);
+}
+
+/*
+ * Writes the lines the last batch of packets completed: whole lines, in
+ * one write(2) when the kernel takes them, so a reader never sees half a
+ * transaction unless the process dies inside write(2).
+ */
+static void
+tap_flush(struct tap *tap)
+{
+	const char	*p = tap->out.data;
+	size_t		 left = tap->out.len;
+	ssize_t		 n;
+
+	while (left > 0) {
+		if ((n = write(tap->fd, p, left)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (tap->write_errors++ == 0)
+				log_error("%s: %s", tap->cfg.output,
+				    strerror(errno));
+			break;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	buf_reset(&tap->out);
 }
 
 static const struct httpflow_ops tap_http_ops = {
@@ -275,8 +300,10 @@ tap_readable(struct loop_io *io, uint32_t events)
 			goto fail;
 		tap_packets(tap, pkts, (size_t)n);
 	}
+	tap_flush(tap);
 	return;
 fail:
+	tap_flush(tap);
 	log_error("%s", cause);
 	free(cause);
 	tap->failed = 1;
@@ -289,6 +316,7 @@ tap_sweep(struct loop_timer *t)
 	struct tap	*tap = t->arg;
 
 	tcpflow_expire(tap->flows, loop_now(tap->loop), tap->cfg.idle_ns);
+	tap_flush(tap);
 	loop_timer_add(tap->loop, &tap->sweep, TAP_SWEEP_NS);
 }
 
@@ -325,6 +353,8 @@ tap_create(const struct tap_config *cfg, char **cause)
 	if (priv_require(PRIV_CAP(CAP_NET_ADMIN), "--nfqueue", cause) == -1)
 		return NULL;
 	tap = xcalloc(1, sizeof *tap);
+	tap->fd = -1;
+	buf_init(&tap->out);
 	tap->cfg = *cfg;
 	tap->cfg.output = xstrdup(cfg->output);
 	tap->cfg.stats_path = cfg->stats_path != NULL ?
@@ -336,9 +366,14 @@ tap_create(const struct tap_config *cfg, char **cause)
 		tap_config_add_port(&tap->cfg, cfg->ports[i]);
 	if ((tap->loop = loop_create(cause)) == NULL)
 		goto fail;
-	if ((tap->w = snap_writer_open(cfg->output, cfg->append, cause)) ==
-	    NULL)
+	if (strcmp(cfg->output, "-") == 0)
+		tap->fd = STDOUT_FILENO;
+	else if ((tap->fd = open(cfg->output, O_WRONLY | O_CREAT | O_APPEND |
+	    O_CLOEXEC | (cfg->append ? 0 : O_TRUNC), 0644)) == -1) {
+		*cause = xasprintf("%s: %s", cfg->output, strerror(errno));
 		goto fail;
+	} else
+		tap->own_fd = 1;
 	if ((tap->q = nfqueue_open(cfg->queue, 65535, TAP_BATCH, 0, cause)) ==
 	    NULL)
 		goto fail;
@@ -420,6 +455,7 @@ tap_run(struct tap *tap)
 	tap_signal_target = NULL;
 	/* Flows still open end now: their transactions are written. */
 	tcpflow_expire(tap->flows, UINT64_MAX, 0);
+	tap_flush(tap);
 	buf_init(&b);
 	tap_stats_json(tap, &b);
 	fprintf(stderr, "decoy record: nfqueue %u: %s", tap->cfg.queue,
@@ -432,20 +468,19 @@ tap_run(struct tap *tap)
 		rv = -1;
 	}
 	buf_free(&b);
-	if (snap_writer_close(tap->w, &cause) == -1) {
-		log_error("%s", cause);
-		free(cause);
+	tap_flush(tap);
+	if (tap->own_fd && close(tap->fd) == -1) {
+		log_error("%s: %s", tap->cfg.output, strerror(errno));
 		rv = -1;
 	}
-	tap->w = NULL;
+	tap->fd = -1;
+	tap->own_fd = 0;
 	return rv == -1 || tap->failed ? -1 : 0;
 }
 
 void
 tap_free(struct tap *tap)
 {
-	char	*cause = NULL;
-
 	if (tap == NULL)
 		return;
 	tcpflow_table_free(tap->flows);
@@ -454,8 +489,9 @@ tap_free(struct tap *tap)
 	if (tap->loop != NULL)
 		loop_timer_del(tap->loop, &tap->sweep);
 	nfqueue_close(tap->q);
-	if (tap->w != NULL && snap_writer_close(tap->w, &cause) == -1)
-		free(cause);
+	if (tap->own_fd)
+		close(tap->fd);
+	buf_free(&tap->out);
 	if (tap->loop != NULL)
 		loop_free(tap->loop);
 	tap_config_free(&tap->cfg);

@@ -4,7 +4,8 @@
  * batch verdict per receive), then parsed: TCP reassembly per flow
  * (tcpflow.h), HTTP/1.1 in both directions paired first in, first out
  * (httpflow.h), each transaction appended to the snapshot as one line
- * (snap_writer: one write(2) per line).  Timing: start_us is the
+ * (O_APPEND; the lines a batch of packets completes go out whole in one
+ * write(2) right after the batch, so a reader never sees half a line).  Timing: start_us is the
  * request's first packet, ttfb_us the response's first packet, total_us
  * its last.  A transaction with missing bytes carries "gap":true; one
  * whose response was not seen carries "error":"no response captured".
