@@ -10,6 +10,7 @@
 #   - /reset is a connection reset for curl (exit 56);
 #   - a connection rule (host ':8081$' only) delays a whole flow on 8081;
 #   - the chaos log names each rule, in the responder's format;
+#   - a probability rule faults the same requests in two runs with one seed;
 #   - both namespaces' iptables rules are the same before and after.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
@@ -19,7 +20,7 @@ ns_setup
 Q=$(( 700 + NS_X ))
 
 body=$(printf 'x%.0s' $(seq 1 2000))
-for p in fast slow flaky reset; do
+for p in fast slow flaky reset coin; do
 	printf '{"v":1,"dir":"out","req":{"method":"GET","target":"/%s","host":"svc"},"res":{"status":200,"headers":[["Content-Type","text/plain"]],"body":"%s-%s"}}\n' \
 	    "$p" "$p" "$body"
 done >"$T/snap.jsonl"
@@ -35,6 +36,10 @@ rules:
   - name: reset-it
     match: {path: '^/reset$'}
     fault: {connection: reset}
+  - name: coin
+    match: {path: '^/coin$'}
+    when: {probability: 0.5}
+    fault: {latency: {fixed: 1ms}}
   - name: slow-link
     match: {host: ':8081$'}
     fault: {latency: {fixed: 100ms}}
@@ -106,8 +111,28 @@ echo "# p50 via the connection rule on port 8081: $(cat "$T/conn.p50") ms"
 check "connection rule: SYN-ACK and response each +100 ms" \
     within "$(cat "$T/conn.p50")" 180 260
 
+# Determinism: 40 requests to /coin (probability 0.5), twice, each time
+# with a fresh decoy chaos and the same seed: the same occurrences fire.
+coin() {
+	local i
+	for ((i = 0; i < 40; i++)); do
+		inc "$NS_C" curl -s -o /dev/null --max-time 10 "$URL/coin"
+	done
+}
+coin
 stop "$PID_chaos"
 check "decoy chaos exits 0" [ $? -eq 0 ]
+start_ns chaos2 "$NS_S" "$T/chaos2.ready" "$DECOY" chaos --nfqueue "$Q" \
+    --rules "$T/rules.yaml" --port 8080 --chaos-log "$T/chaos2.jsonl" \
+    --ready-file "$T/chaos2.ready"
+coin
+stop "$PID_chaos2"
+fired() { jq -r 'select(.rule == "coin") | .occurrence' "$1" | tr '\n' ' '; }
+echo "# coin fired at occurrences: $(fired "$T/chaos.jsonl")"
+check "same seed, same traffic: the same requests faulted" \
+    [ "$(fired "$T/chaos.jsonl")" = "$(fired "$T/chaos2.jsonl")" ]
+check "... some, not all" \
+    [ "$(fired "$T/chaos.jsonl" | wc -w)" -gt 0 -a "$(fired "$T/chaos.jsonl" | wc -w)" -lt 40 ]
 ipt_rules -D
 echo "# stats: $(cat "$T/stats.json")"
 check "drops counted (> 0)" [ "$(jq .dropped "$T/stats.json")" -gt 0 ]
