@@ -42,6 +42,7 @@ struct tap {
 	int			 fd;		/* the snapshot, O_APPEND */
 	int			 own_fd;	/* not stdout */
 	struct buf		 out;		/* whole lines not written yet */
+	struct buf		 kept;		/* packets to parse (tap_rec) */
 	struct httpflow_stats	 hst;
 	uint64_t		 rt0_ns, mono0_ns;
 	uint64_t		 packets, bytes, non_tcp, ignored;
@@ -248,13 +249,23 @@ static const struct tcpflow_ops tap_flow_ops = {
 	.close = tap_flow_close,
 };
 
+/* A packet kept for parsing after its verdict: its bytes follow. */
+struct tap_rec {
+	uint32_t	len;		/* bytes kept */
+	uint32_t	orig_len;	/* bytes the packet had */
+};
+
+/*
+ * Keeps what parsing needs of one batch: the packets of the flows
+ * recorded, minus bare ACKs (no payload, no SYN, FIN or RST), which tell
+ * the reassembly nothing.
+ */
 static void
-tap_packets(struct tap *tap, const struct nfqueue_pkt *pkts, size_t n)
+tap_keep(struct tap *tap, const struct nfqueue_pkt *pkts, size_t n)
 {
-	struct tcpflow_seg	 seg;
-	uint64_t		 now = loop_now_update(tap->loop);
-	size_t			 i;
-	int			 dir, closed;
+	struct tcpflow_seg	seg;
+	struct tap_rec		rec;
+	size_t			i;
 
 	for (i = 0; i < n; i++) {
 		tap->packets++;
@@ -264,16 +275,54 @@ tap_packets(struct tap *tap, const struct nfqueue_pkt *pkts, size_t n)
 			tap->non_tcp++;
 			continue;
 		}
-		seg.missing += pkts[i].orig_len - pkts[i].len;
 		if (tap->cfg.nports > 0 && !tap_is_server(seg.sport, tap) &&
 		    !tap_is_server(seg.dport, tap)) {
 			tap->ignored++;
 			continue;
 		}
-		(void)tcpflow_input(tap->flows, &seg, now, &dir, &closed);
+		if (seg.len == 0 && seg.missing == 0 && pkts[i].orig_len ==
+		    pkts[i].len && (seg.flags & (TCPF_SYN | TCPF_FIN |
+		    TCPF_RST)) == 0)
+			continue;
+		rec.len = (uint32_t)pkts[i].len;
+		rec.orig_len = (uint32_t)pkts[i].orig_len;
+		buf_append(&tap->kept, &rec, sizeof rec);
+		buf_append(&tap->kept, pkts[i].data, pkts[i].len);
+		/* Keep the next record aligned. */
+		while (tap->kept.len % sizeof rec != 0)
+			buf_append_byte(&tap->kept, 0);
 	}
 }
 
+/* Parses the kept packets in arrival order. */
+static void
+tap_parse_kept(struct tap *tap)
+{
+	struct tcpflow_seg	 seg;
+	struct tap_rec		 rec;
+	uint64_t		 now = loop_now_update(tap->loop);
+	size_t			 off = 0;
+	const unsigned char	*p;
+	int			 dir, closed;
+
+	while (off + sizeof rec <= tap->kept.len) {
+		memcpy(&rec, tap->kept.data + off, sizeof rec);
+		p = (const unsigned char *)tap->kept.data + off + sizeof rec;
+		off += sizeof rec + rec.len;
+		off += (sizeof rec - off % sizeof rec) % sizeof rec;
+		if (tcpflow_parse(p, rec.len, &seg) == -1)
+			continue;
+		seg.missing += rec.orig_len - rec.len;
+		(void)tcpflow_input(tap->flows, &seg, now, &dir, &closed);
+	}
+	buf_reset(&tap->kept);
+}
+
+/*
+ * Drains the queue first -- each batch accepted with one verdict as soon
+ * as it is copied -- and parses afterwards, so packets that arrive while
+ * we receive are not kept waiting behind the parsing.
+ */
 static void
 tap_readable(struct loop_io *io, uint32_t events)
 {
@@ -290,7 +339,7 @@ tap_readable(struct loop_io *io, uint32_t events)
 			goto fail;
 		if (n == 0)
 			break;
-		/* Accept the whole batch first, then parse at leisure. */
+		tap_keep(tap, pkts, (size_t)n);
 		max = pkts[0].id;
 		for (i = 1; i < (size_t)n; i++)
 			if ((int32_t)(pkts[i].id - max) > 0)
@@ -298,11 +347,12 @@ tap_readable(struct loop_io *io, uint32_t events)
 		nfqueue_verdict_upto(tap->q, max, NF_ACCEPT);
 		if (nfqueue_flush(tap->q, &cause) == -1)
 			goto fail;
-		tap_packets(tap, pkts, (size_t)n);
 	}
+	tap_parse_kept(tap);
 	tap_flush(tap);
 	return;
 fail:
+	tap_parse_kept(tap);
 	tap_flush(tap);
 	log_error("%s", cause);
 	free(cause);
@@ -355,6 +405,7 @@ tap_create(const struct tap_config *cfg, char **cause)
 	tap = xcalloc(1, sizeof *tap);
 	tap->fd = -1;
 	buf_init(&tap->out);
+	buf_init(&tap->kept);
 	tap->cfg = *cfg;
 	tap->cfg.output = xstrdup(cfg->output);
 	tap->cfg.stats_path = cfg->stats_path != NULL ?
@@ -492,6 +543,7 @@ tap_free(struct tap *tap)
 	if (tap->own_fd)
 		close(tap->fd);
 	buf_free(&tap->out);
+	buf_free(&tap->kept);
 	if (tap->loop != NULL)
 		loop_free(tap->loop);
 	tap_config_free(&tap->cfg);
