@@ -89,6 +89,7 @@ struct pktchaos {
 	int			 use_mask;	/* at most 64 rules */
 	struct chaos_log	*log;
 	int			 raw;		/* IPv4 raw socket, -1 */
+	int			 raw6;		/* IPv6 raw socket, -1 */
 	uint64_t		 loaded_ns;
 	uint64_t		 occ[PC_OCC_SLOTS];
 	struct httpflow_stats	 hst;
@@ -505,41 +506,75 @@ pc_put32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
-/* Sends an IPv4 TCP RST|ACK from src:sport to dst:dport. */
+/*
+ * Sends a TCP RST|ACK from src:sport to dst:dport (af AF_INET or
+ * AF_INET6), IP header included.
+ */
 static int
-pc_send_rst(struct pktchaos *pc, const uint8_t *src, uint16_t sport,
+pc_send_rst(struct pktchaos *pc, int af, const uint8_t *src, uint16_t sport,
     const uint8_t *dst, uint16_t dport, uint32_t seq, uint32_t ack)
 {
-	unsigned char		pkt[40], pseudo[12 + 20];
-	struct sockaddr_in	sin;
+	unsigned char		 pkt[60], pseudo[40 + 20], *tcp;
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	size_t			 alen = af == AF_INET ? 4 : 16, iph, plen;
+	socklen_t		 sslen;
+	int			 fd = af == AF_INET ? pc->raw : pc->raw6;
 
+	if (fd == -1)
+		return -1;
 	memset(pkt, 0, sizeof pkt);
-	pkt[0] = 0x45;
-	pc_put16(pkt + 2, sizeof pkt);
-	pkt[6] = 0x40;			/* don't fragment */
-	pkt[8] = 64;
-	pkt[9] = IPPROTO_TCP;
-	memcpy(pkt + 12, src, 4);
-	memcpy(pkt + 16, dst, 4);
-	pc_put16(pkt + 10, pc_csum(pkt, 20, 0));
-	pc_put16(pkt + 20, sport);
-	pc_put16(pkt + 22, dport);
-	pc_put32(pkt + 24, seq);
-	pc_put32(pkt + 28, ack);
-	pkt[32] = 5 << 4;
-	pkt[33] = TCPF_RST | TCPF_ACK;
-	memcpy(pseudo, src, 4);
-	memcpy(pseudo + 4, dst, 4);
-	pseudo[8] = 0;
-	pseudo[9] = IPPROTO_TCP;
-	pc_put16(pseudo + 10, 20);
-	memcpy(pseudo + 12, pkt + 20, 20);
-	pc_put16(pkt + 36, pc_csum(pseudo, sizeof pseudo, 0));
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	memcpy(&sin.sin_addr, dst, 4);
-	if (sendto(pc->raw, pkt, sizeof pkt, 0, (struct sockaddr *)&sin,
-	    sizeof sin) == -1) {
+	memset(&ss, 0, sizeof ss);
+	if (af == AF_INET) {
+		iph = 20;
+		pkt[0] = 0x45;
+		pc_put16(pkt + 2, 40);
+		pkt[6] = 0x40;			/* don't fragment */
+		pkt[8] = 64;
+		pkt[9] = IPPROTO_TCP;
+		memcpy(pkt + 12, src, 4);
+		memcpy(pkt + 16, dst, 4);
+		pc_put16(pkt + 10, pc_csum(pkt, 20, 0));
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, dst, 4);
+		sslen = sizeof *sin;
+	} else {
+		iph = 40;
+		pkt[0] = 0x60;
+		pc_put16(pkt + 4, 20);
+		pkt[6] = IPPROTO_TCP;
+		pkt[7] = 64;
+		memcpy(pkt + 8, src, 16);
+		memcpy(pkt + 24, dst, 16);
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, dst, 16);
+		sslen = sizeof *sin6;
+	}
+	tcp = pkt + iph;
+	pc_put16(tcp, sport);
+	pc_put16(tcp + 2, dport);
+	pc_put32(tcp + 4, seq);
+	pc_put32(tcp + 8, ack);
+	tcp[12] = 5 << 4;
+	tcp[13] = TCPF_RST | TCPF_ACK;
+	/* Pseudo-header: addresses, protocol, TCP length. */
+	memset(pseudo, 0, sizeof pseudo);
+	memcpy(pseudo, src, alen);
+	memcpy(pseudo + alen, dst, alen);
+	if (af == AF_INET) {
+		pseudo[9] = IPPROTO_TCP;
+		pc_put16(pseudo + 10, 20);
+		plen = 12;
+	} else {
+		pc_put32(pseudo + 32, 20);
+		pseudo[39] = IPPROTO_TCP;
+		plen = 40;
+	}
+	memcpy(pseudo + plen, tcp, 20);
+	pc_put16(tcp + 16, pc_csum(pseudo, plen + 20, 0));
+	if (sendto(fd, pkt, iph + 20, 0, (struct sockaddr *)&ss, sslen) ==
+	    -1) {
 		log_warn("injecting a reset: %s", strerror(errno));
 		return -1;
 	}
@@ -555,14 +590,14 @@ pc_reset(struct pktchaos *pc, struct pc_flow *pf,
 	struct tcpflow_half	*c2s = &f->half[TCPFLOW_C2S];
 
 	pf->reset = 1;
-	if (f->af != AF_INET || pc->raw == -1 || !c2s->have_seq) {
+	if (!c2s->have_seq) {
 		pc->reset_failed++;
 		return;
 	}
-	if (pc_send_rst(pc, f->saddr, f->sport, f->caddr, f->cport, seg->seq,
-	    c2s->next) == 0 &&
-	    pc_send_rst(pc, f->caddr, f->cport, f->saddr, f->sport, c2s->next,
-	    seg->seq) == 0)
+	if (pc_send_rst(pc, f->af, f->saddr, f->sport, f->caddr, f->cport,
+	    seg->seq, c2s->next) == 0 &&
+	    pc_send_rst(pc, f->af, f->caddr, f->cport, f->saddr, f->sport,
+	    c2s->next, seg->seq) == 0)
 		pc->resets++;
 	else
 		pc->reset_failed++;
@@ -726,7 +761,7 @@ pktchaos_create(const struct pktchaos_config *cfg, char **cause)
 	    "decoy chaos", cause) == -1)
 		return NULL;
 	pc = xcalloc(1, sizeof *pc);
-	pc->raw = -1;
+	pc->raw = pc->raw6 = -1;
 	pc->cfg = *cfg;
 	pc->cfg.rules = NULL;
 	pc->cfg.nrules = 0;
@@ -758,6 +793,8 @@ pktchaos_create(const struct pktchaos_config *cfg, char **cause)
 		    strerror(errno));
 		goto fail;
 	}
+	/* IPv6 may be disabled: resets of IPv6 flows then fail (counted). */
+	pc->raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 	if (priv_keep(PRIV_CAP(CAP_NET_ADMIN) | PRIV_CAP(CAP_NET_RAW),
 	    cause) == -1)
 		goto fail;
@@ -851,6 +888,8 @@ pktchaos_free(struct pktchaos *pc)
 	nfqueue_close(pc->q);
 	if (pc->raw != -1)
 		close(pc->raw);
+	if (pc->raw6 != -1)
+		close(pc->raw6);
 	if (pc->log != NULL)
 		chaos_log_close(pc->log);
 	if (pc->rules != NULL)

@@ -12,7 +12,8 @@
  *             TCP retransmits, and each retransmission draws again);
  *   reset     (`connection: reset`): the first response packet is dropped
  *             and a TCP RST with the tracked sequence numbers is sent to
- *             the client and to the server over a raw socket (IPv4).
+ *             the client and to the server over a raw socket (IPv4 and
+ *             IPv6).
  * Rules whose match names nothing but dir and host are connection rules:
  * evaluated once when a flow starts (host is the server's "IP:PORT"),
  * they apply to every server-to-client packet of the flow, HTTP or not.

@@ -1,8 +1,9 @@
 # netns.sh -- network namespaces for the packet-path tests (sourced after
 # lib.sh).  ns_setup makes two namespaces joined by a veth pair:
 #   $NS_C (client, $IP_C) and $NS_S (server, $IP_S), 10.78.X.1 and .2 with
-#   X derived from $$, and saves each namespace's iptables rules so
-#   ns_check_rules can compare them at the end.  Everything is removed on
+#   X derived from $$ (and fd78:X::1, ::2 as $IP6_C, $IP6_S), and saves
+#   each namespace's iptables and ip6tables rules so ns_check_rules can
+#   compare them at the end.  Everything is removed on
 #   exit.  Skips (77) unless root with ip, iptables and NFQUEUE.
 
 NS_C=dcy-c-$$
@@ -10,6 +11,8 @@ NS_S=dcy-s-$$
 NS_X=$(( $$ % 250 + 1 ))
 IP_C=10.78.$NS_X.1
 IP_S=10.78.$NS_X.2
+IP6_C=fd78:$NS_X::1
+IP6_S=fd78:$NS_X::2
 NS_MADE=0
 
 ns_cleanup() {
@@ -43,6 +46,10 @@ ns_setup() {
 	inc "$NS_S" ip link set "vs$$" up
 	inc "$NS_C" ip link set lo up
 	inc "$NS_S" ip link set lo up
+	inc "$NS_C" ip addr add "$IP6_C/64" dev "vc$$" nodad 2>/dev/null
+	inc "$NS_S" ip addr add "$IP6_S/64" dev "vs$$" nodad 2>/dev/null
+	inc "$NS_C" ip6tables-save >"$T/rules6-c.before" 2>/dev/null
+	inc "$NS_S" ip6tables-save >"$T/rules6-s.before" 2>/dev/null
 	inc "$NS_C" iptables-save >"$T/rules-c.before"
 	inc "$NS_S" iptables-save >"$T/rules-s.before"
 	# NFQUEUE must exist: a rule that queues nothing proves it.
@@ -73,6 +80,19 @@ ns_check_rules() {
 	    rules_same "$T/rules-c.before" "$T/rules-c.after"
 	check "server namespace rules restored" \
 	    rules_same "$T/rules-s.before" "$T/rules-s.after"
+	inc "$NS_C" ip6tables-save >"$T/rules6-c.after" 2>/dev/null
+	inc "$NS_S" ip6tables-save >"$T/rules6-s.after" 2>/dev/null
+	check "client namespace ip6tables rules restored" \
+	    rules_same "$T/rules6-c.before" "$T/rules6-c.after"
+	check "server namespace ip6tables rules restored" \
+	    rules_same "$T/rules6-s.before" "$T/rules6-s.after"
+}
+
+# has_ipv6: both ends have their IPv6 address and ip6tables NFQUEUE works.
+has_ipv6() {
+	command -v ip6tables >/dev/null &&
+	    inc "$NS_C" ip -6 addr show dev "vc$$" | grep -q "$IP6_C" &&
+	    inc "$NS_S" ip -6 addr show dev "vs$$" | grep -q "$IP6_S"
 }
 
 # start_ns NAME NS READYFILE CMD...: a process in a namespace, waiting until

@@ -7,7 +7,8 @@
 #   - p50 of 50 requests to /slow is the baseline's + 100 ms (within 20 ms)
 #     while /fast stays within 20 ms of its own baseline (numbers printed);
 #   - 100 requests to /flaky all complete, and drops were counted;
-#   - /reset is a connection reset for curl (exit 56);
+#   - /reset is a connection reset for curl (exit 56), over IPv6 too when
+#     the namespaces have it (ip6tables rules), where /slow is delayed;
 #   - a connection rule (host ':8081$' only) delays a whole flow on 8081;
 #   - the chaos log names each rule, in the responder's format;
 #   - a probability rule faults the same requests in two runs with one seed;
@@ -49,6 +50,13 @@ start_ns respond "$NS_S" "$T/respond.port" "$DECOY" respond "$T/snap.jsonl" \
     --listen "$IP_S:8080" --workers 1 --port-file "$T/respond.port"
 start_ns respond2 "$NS_S" "$T/respond2.port" "$DECOY" respond "$T/snap.jsonl" \
     --listen "$IP_S:8081" --workers 1 --port-file "$T/respond2.port"
+IPV6=0
+if has_ipv6; then
+	IPV6=1
+	start_ns respond6 "$NS_S" "$T/respond6.port" "$DECOY" respond \
+	    "$T/snap.jsonl" --listen "[$IP6_S]:8080" --workers 1 \
+	    --port-file "$T/respond6.port"
+fi
 URL=http://$IP_S:8080
 
 # p50 PATH: median of 50 requests' time_total, in ms.
@@ -71,6 +79,12 @@ ipt_rules() {
 	    -j NFQUEUE --queue-num "$Q" --queue-bypass
 	inc "$NS_S" iptables "$1" OUTPUT -p tcp --sport 8081 \
 	    -j NFQUEUE --queue-num "$Q" --queue-bypass
+	if [ "$IPV6" = 1 ]; then
+		inc "$NS_S" ip6tables "$1" INPUT -p tcp --dport 8080 \
+		    -j NFQUEUE --queue-num "$Q" --queue-bypass
+		inc "$NS_S" ip6tables "$1" OUTPUT -p tcp --sport 8080 \
+		    -j NFQUEUE --queue-num "$Q" --queue-bypass
+	fi
 }
 ipt_rules -A
 start_ns chaos "$NS_S" "$T/chaos.ready" "$DECOY" chaos --nfqueue "$Q" \
@@ -99,6 +113,18 @@ check "/reset: curl sees a connection reset (exit 56)" [ $? -eq 56 ]
 check "... Connection reset by peer" grep -q "reset by peer" "$T/reset.err"
 inc "$NS_C" curl -s -o /dev/null --max-time 10 "$URL/fast"
 check "the next connection is served" [ $? -eq 0 ]
+if [ "$IPV6" = 1 ]; then
+	inc "$NS_C" curl -sS -o /dev/null --max-time 10 \
+	    "http://[$IP6_S]:8080/reset" 2>"$T/reset6.err"
+	check "IPv6: /reset is a connection reset (exit 56)" [ $? -eq 56 ]
+	inc "$NS_C" curl -s -o /dev/null -w '%{time_total}\n' --max-time 10 \
+	    "http://[$IP6_S]:8080/slow" >"$T/slow6"
+	check "IPv6: /slow is delayed" within "$(cat "$T/slow6")" 0.09 5
+	RESETS=2
+else
+	echo "# no IPv6 in the namespaces: IPv6 checks skipped"
+	RESETS=1
+fi
 
 # A connection rule (match: host ':8081$' only) delays every packet the
 # server sends on that port: the SYN-ACK and the response, 2 x 100 ms.
@@ -136,12 +162,12 @@ check "... some, not all" \
 ipt_rules -D
 echo "# stats: $(cat "$T/stats.json")"
 check "drops counted (> 0)" [ "$(jq .dropped "$T/stats.json")" -gt 0 ]
-check "one reset injected" [ "$(jq .resets "$T/stats.json")" -eq 1 ]
+check "$RESETS reset(s) injected" [ "$(jq .resets "$T/stats.json")" -eq "$RESETS" ]
 check "five connections faulted" \
     [ "$(jq .connections_faulted "$T/stats.json")" -eq 5 ]
-check "chaos log: 50 latency faults of slow-100ms" \
-    [ "$(jq -c 'select(.rule == "slow-100ms" and .fault == "latency" and .params.ms == 100)' "$T/chaos.jsonl" | wc -l)" -eq 50 ]
+check "chaos log: $((49 + RESETS)) latency faults of slow-100ms" \
+    [ "$(jq -c 'select(.rule == "slow-100ms" and .fault == "latency" and .params.ms == 100)' "$T/chaos.jsonl" | wc -l)" -eq $((49 + RESETS)) ]
 check "chaos log: flaky-drop and reset-it, responder format" \
-    [ "$(jq -c 'select((.rule == "flaky-drop" and .fault == "drop") or (.rule == "reset-it" and .fault == "reset")) | select(.ts and .txn and .sig and (.occurrence | type) == "number")' "$T/chaos.jsonl" | wc -l)" -eq 101 ]
+    [ "$(jq -c 'select((.rule == "flaky-drop" and .fault == "drop") or (.rule == "reset-it" and .fault == "reset")) | select(.ts and .txn and .sig and (.occurrence | type) == "number")' "$T/chaos.jsonl" | wc -l)" -eq $((100 + RESETS)) ]
 ns_check_rules
 done_testing
