@@ -58,6 +58,20 @@ ns_setup() {
 	    skip "iptables NFQUEUE is not available"
 	inc "$NS_C" iptables -D OUTPUT -p tcp --dport 9 -j NFQUEUE \
 	    --queue-num 9 --queue-bypass
+	# ... and a queue can be bound in the namespace.
+	local pid i
+	inc "$NS_C" "$DECOY" record --nfqueue 9 -o /dev/null -q \
+	    --ready-file "$T/probe.ready" >"$T/probe.out" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 250; i++)); do
+		[ -s "$T/probe.ready" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.02
+	done
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	[ -s "$T/probe.ready" ] ||
+	    skip "cannot bind an NFQUEUE: $(head -n 1 "$T/probe.out")"
 }
 
 # rules_same FILE1 FILE2: two iptables-save outputs hold the same rules,
