@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="autoconf automake libtool libtool-bin pkg-config make gcc libc6-dev
 libnetfilter-queue-dev libmnl-dev libssl-dev libcjson-dev libpcre2-dev
-libyaml-dev curl jq ca-certificates"
+libyaml-dev curl jq ca-certificates iproute2 iptables"
 
 missing=
 for p in $PACKAGES; do
