@@ -95,6 +95,14 @@ cmd_record_nfqueue(int argc, char **argv)
 	char			*cause = NULL;
 	int			 ch, rv = EXIT_USAGE, have_queue = 0;
 
+	/* `decoy record --nfqueue --help` names no queue: help first. */
+	for (ch = 1; ch < argc; ch++) {
+		if (strcmp(argv[ch], "--help") == 0 ||
+		    strcmp(argv[ch], "-h") == 0) {
+			cli_help(e);
+			return EXIT_OK;
+		}
+	}
 	tap_config_init(&cfg);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "Q:o:ad:P:vqh", cmd_tap_options,
