@@ -60,7 +60,8 @@ ns_setup() {
 	    --queue-num 9 --queue-bypass
 	# ... and a queue can be bound in the namespace.
 	local pid i
-	inc "$NS_C" "$DECOY" record --nfqueue 9 -o /dev/null -q \
+	# (ip netns exec directly, not through inc: $! must be the process.)
+	ip netns exec "$NS_C" "$DECOY" record --nfqueue 9 -o /dev/null -q \
 	    --ready-file "$T/probe.ready" >"$T/probe.out" 2>&1 &
 	pid=$!
 	for ((i = 0; i < 250; i++)); do
