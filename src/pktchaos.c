@@ -851,7 +851,8 @@ pktchaos_run(struct pktchaos *pc)
 	buf_printf(&b, "{\"packets\":%llu,\"flows\":%llu,\"requests\":%llu,"
 	    "\"faulted\":%llu,\"connections_faulted\":%llu,"
 	    "\"delayed\":%llu,\"dropped\":%llu,\"resets\":%llu,"
-	    "\"resets_failed\":%llu,\"enobufs\":%llu,\"faults_logged\":%llu}\n",
+	    "\"resets_failed\":%llu,\"enobufs\":%llu,\"faults_logged\":%llu,"
+	    "\"faults\":",
 	    (unsigned long long)pc->packets,
 	    (unsigned long long)tcpflow_stats(pc->flows)->flows,
 	    (unsigned long long)pc->hst.requests,
@@ -862,6 +863,8 @@ pktchaos_run(struct pktchaos *pc)
 	    (unsigned long long)pc->reset_failed,
 	    (unsigned long long)nfqueue_enobufs(pc->q),
 	    (unsigned long long)chaos_log_total(pc->log));
+	chaos_log_counts_json(pc->log, &b);
+	buf_append_str(&b, "}\n");
 	fprintf(stderr, "decoy chaos: nfqueue %u: %s", pc->cfg.queue, b.data);
 	if (pc->cfg.stats_path != NULL &&
 	    pc_write_file(pc->cfg.stats_path, b.data, b.len, &cause) == -1) {

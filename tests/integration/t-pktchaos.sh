@@ -163,6 +163,8 @@ ipt_rules -D
 echo "# stats: $(cat "$T/stats.json")"
 check "drops counted (> 0)" [ "$(jq .dropped "$T/stats.json")" -gt 0 ]
 check "$RESETS reset(s) injected" [ "$(jq .resets "$T/stats.json")" -eq "$RESETS" ]
+check "stats: faults by rule" \
+    [ "$(jq '.faults.by_rule["reset-it"].reset' "$T/stats.json")" -eq "$RESETS" ]
 check "five connections faulted" \
     [ "$(jq .connections_faulted "$T/stats.json")" -eq 5 ]
 check "chaos log: $((49 + RESETS)) latency faults of slow-100ms" \
