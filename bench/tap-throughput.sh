@@ -126,7 +126,7 @@ run_wrk() {
 	    END { print r, n }' "$DIR/wrk.out"
 }
 
-declare -a R_direct R_queue R_tap Q_ratio T_ratio
+declare -a R_direct R_queue R_tap Q_ratio T_ratio TQ_ratio
 missing_max=0
 
 run_direct() { read -r r _ < <(run_wrk); R_direct+=("$r"); }
@@ -162,6 +162,7 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
 	else run_tap; run_queue; run_direct; fi
 	Q_ratio+=("$(awk -v a="${R_queue[-1]}" -v b="${R_direct[-1]}" 'BEGIN{printf "%.3f", a/b}')")
 	T_ratio+=("$(awk -v a="${R_tap[-1]}" -v b="${R_direct[-1]}" 'BEGIN{printf "%.3f", a/b}')")
+	TQ_ratio+=("$(awk -v a="${R_tap[-1]}" -v b="${R_queue[-1]}" 'BEGIN{printf "%.3f", a/b}')")
 	printf 'round %d: direct %s  queue %s (%sx)  tap %s (%sx) req/s; %s\n' \
 	    "$rep" "${R_direct[-1]}" "${R_queue[-1]}" "${Q_ratio[-1]}" \
 	    "${R_tap[-1]}" "${T_ratio[-1]}" "$TAP_NOTE"
@@ -174,6 +175,8 @@ mt=$(median "${R_tap[@]}")
 printf '\nmedian req/s (wrk -t1 -c%s, %ss, %s rounds):\n' "$CONNS" "$DURATION" "$REPEATS"
 printf '  direct %10.0f\n  queue  %10.0f  median of per-round ratios %sx direct (plain accept-all program)\n  tap    %10.0f  median of per-round ratios %sx direct (target >= 0.5x)\n' \
     "$md" "$mq" "$(median "${Q_ratio[@]}")" "$mt" "$(median "${T_ratio[@]}")"
+printf '  tap vs the plain queue program: median of per-round ratios %sx (what parsing and recording cost beyond the queue itself)\n' \
+    "$(median "${TQ_ratio[@]}")"
 printf '  tap completeness: at most %s requests not recorded in a round (wrk in-flight at stop: up to %s)\n' \
     "$missing_max" "$CONNS"
 
