@@ -18,6 +18,7 @@ static const struct cmd_entry *const cli_commands[] = {
 	&cmd_inspect_entry,
 	&cmd_split_entry,
 	&cmd_respond_entry,
+	&cmd_chaos_entry,
 	&cmd_replay_entry,
 	&cmd_run_entry,
 	&cmd_report_entry,

@@ -30,6 +30,10 @@ extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_import_entry;
 extern const struct cmd_entry cmd_export_entry;
 extern const struct cmd_entry cmd_ca_entry;
+extern const struct cmd_entry cmd_chaos_entry;
+
+/* `decoy record --nfqueue ...` (cmd-tap.c); argv as for exec. */
+int	cmd_record_nfqueue(int argc, char **argv);
 
 /* Runs `decoy ARGS...`; returns the exit status. */
 int	cli_main(int argc, char **argv);

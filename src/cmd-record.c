@@ -26,8 +26,10 @@ const struct cmd_entry cmd_record_entry = {
 	.name = "record",
 	.args = "--upstream URL --listen ADDR -o SNAP [options]\n"
 	    "       decoy record --proxy ADDR -o SNAP [--ca DIR] [--no-intercept HOST]...\n"
-	    "       decoy record --transparent ADDR -o SNAP [--mark N]",
-	.summary = "record traffic through a reverse, forward or transparent proxy",
+	    "       decoy record --transparent ADDR -o SNAP [--mark N]\n"
+	    "       decoy record --nfqueue N -o SNAP [--dir in|out] [--port P]... "
+	    "(--nfqueue --help)",
+	.summary = "record traffic through a reverse, forward or transparent proxy, or passively from an NFQUEUE",
 	.help =
 	    "  -u, --upstream URL        where requests go: http[s]://HOST[:PORT]\n"
 	    "  -l, --listen ADDR         address to accept clients on (port 0 picks one)\n"
@@ -134,6 +136,11 @@ cmd_record_exec(int argc, char **argv)
 	unsigned long		 ul;
 	int			 ch, rv = EXIT_USAGE, has_mark = 0, nmodes;
 
+	/* Passive capture has options of its own (cmd-tap.c). */
+	for (ch = 1; ch < argc; ch++)
+		if (strcmp(argv[ch], "--nfqueue") == 0 ||
+		    strncmp(argv[ch], "--nfqueue=", 10) == 0)
+			return cmd_record_nfqueue(argc, argv);
 	record_config_init(&cfg);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "u:l:p:t:o:ad:vqh", cmd_record_options,

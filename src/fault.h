@@ -126,6 +126,11 @@ struct fault_spec {
 	enum fault_conn		 connection;
 	double			 drip_bps;	/* drip, slow_headers; default
 						   1024 */
+
+	double			 drop;		/* packet chaos (decoy chaos):
+						   probability of dropping each
+						   response packet; 0: none.
+						   The responder ignores it. */
 };
 
 void	fault_spec_init(struct fault_spec *);

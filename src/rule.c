@@ -786,7 +786,7 @@ rule_load_fault(struct yamldoc *x, const yaml_node_t *map, struct fault_spec *f)
 		return;
 	if (map->data.mapping.pairs.top == map->data.mapping.pairs.start) {
 		yamldoc_err(x, map, "fault: empty (give latency, status, "
-		    "headers, body, malform, connection or drip)");
+		    "headers, body, malform, connection, drip or drop)");
 		return;
 	}
 	YAMLDOC_PAIRS(x, map, p, k, v, key, NULL) {
@@ -828,10 +828,21 @@ rule_load_fault(struct yamldoc *x, const yaml_node_t *map, struct fault_spec *f)
 			}
 			has_drip = 1;
 			dripnode = v;
+		} else if (strcmp(key, "drop") == 0) {
+			double	d;
+
+			if (yamldoc_double(x, v, key, &d) == -1)
+				continue;
+			if (!(d > 0 && d <= 1)) {
+				yamldoc_err(x, v, "drop: a probability in "
+				    "(0, 1] is expected (%g)", d);
+				continue;
+			}
+			f->drop = d;
 		} else
 			yamldoc_err(x, k, "fault: unknown key \"%s\" (latency, "
 			    "status, headers, body, malform, connection, "
-			    "drip)", key);
+			    "drip, drop)", key);
 	}
 	if (has_drip) {
 		if (!has_conn)
@@ -1734,6 +1745,8 @@ rule_describe_fault(const struct fault_spec *f, struct buf *out)
 		    f->connection == FAULT_CONN_SLOW_HEADERS)
 			rule_json_num(out, &first, "drip_bps", f->drip_bps);
 	}
+	if (f->drop > 0)
+		rule_json_num(out, &first, "drop", f->drop);
 	buf_append_byte(out, '}');
 }
 

@@ -338,6 +338,34 @@ test_load_json_and_admin(void)
 #define R	"rules:\n  - name: a\n"
 #define F	"    fault: {status: 503}\n"
 
+/* fault: {drop: P}, the packet chaos field. */
+static void
+test_drop(void)
+{
+	struct rule_set		*set;
+	const struct fault_spec	*f;
+	struct buf		 b;
+
+	set = parse("rules:\n  - name: d\n    fault: {drop: 0.05, "
+	    "latency: 10ms}\n");
+	if (set == NULL)
+		return;
+	f = rule_fault(rule_set_get(set, 0));
+	ASSERT(f->drop == 0.05);
+	ASSERT_EQ(f->latency.kind, FAULT_LAT_FIXED);
+	buf_init(&b);
+	rule_describe(rule_set_get(set, 0), &b);
+	ASSERT(strstr(b.data, "\"drop\":0.05") != NULL);
+	buf_free(&b);
+	rule_set_free(set);
+	expect_error("rules:\n  - name: d\n    fault: {drop: 1.5}\n",
+	    "t:3:19: drop: a probability in (0, 1] is expected (1.5)");
+	expect_error("rules:\n  - name: d\n    fault: {drop: 0}\n",
+	    "t:3:19: drop: a probability in (0, 1] is expected (0)");
+	expect_error("rules:\n  - name: d\n    fault: {drop: often}\n",
+	    "t:3:19: drop: expected a number");
+}
+
 static void
 test_errors(void)
 {
@@ -1197,5 +1225,6 @@ main(void)
 	test_mask_equivalence();
 	test_describe();
 	test_recipes();
+	test_drop();
 	UNIT_DONE();
 }

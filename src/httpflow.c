@@ -1,0 +1,479 @@
+/*
+ * httpflow.c -- HTTP/1.1 parsing and pairing over one TCP flow
+ * (httpflow.h).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "httpflow.h"
+#include "tcpflow.h"
+#include "xmalloc.h"
+
+#define HTTPFLOW_MAX_BODY	(64 * 1024 * 1024)
+
+enum hf_state {
+	HF_HEAD,
+	HF_BODY_LEN,
+	HF_BODY_CHUNKED,
+	HF_BODY_EOF,
+	HF_DEAD,
+};
+
+struct hf_dir {
+	struct buf		 in;	/* bytes not parsed yet */
+	enum hf_state		 state;
+	uint64_t		 need;
+	struct http_chunked	 ch;
+	struct buf		 body;
+	uint64_t		 first_ns;	/* first byte of this message */
+	struct httpflow_txn	*cur;	/* C2S: the request being read */
+};
+
+struct httpflow {
+	const struct httpflow_ops *ops;
+	void			*arg;
+	struct httpflow_stats	*stats;
+	size_t			 max_head;
+	size_t			 max_body;
+	struct hf_dir		 d[2];
+	struct httpflow_txn	*head, *tail;	/* complete requests, FIFO */
+	int			 dead;
+	int			 res_started;
+};
+
+struct httpflow *
+httpflow_create(const struct httpflow_ops *ops, void *arg,
+    struct httpflow_stats *stats, size_t max_head, size_t max_body)
+{
+	struct httpflow	*hf;
+
+	hf = xcalloc(1, sizeof *hf);
+	hf->ops = ops;
+	hf->arg = arg;
+	hf->stats = stats;
+	hf->max_head = max_head != 0 ? max_head : HTTP_DEFAULT_MAX_HEAD;
+	hf->max_body = max_body != 0 ? max_body : HTTPFLOW_MAX_BODY;
+	buf_init(&hf->d[0].in);
+	buf_init(&hf->d[1].in);
+	buf_init(&hf->d[0].body);
+	buf_init(&hf->d[1].body);
+	return hf;
+}
+
+void
+httpflow_txn_free(struct httpflow_txn *tx)
+{
+	if (tx == NULL)
+		return;
+	snap_txn_free(&tx->t);
+	free(tx);
+}
+
+static void
+hf_headers(const struct http_msg *m, struct snap_header **out, size_t *n)
+{
+	size_t	i;
+
+	*n = m->nheaders;
+	*out = m->nheaders > 0 ?
+	    xreallocarray(NULL, m->nheaders, sizeof **out) : NULL;
+	for (i = 0; i < m->nheaders; i++) {
+		(*out)[i].name = span_dup(m->headers[i].name);
+		(*out)[i].value = span_dup(m->headers[i].value);
+	}
+}
+
+/* Hands the decoded body over: NUL-terminated, NULL when empty. */
+static void
+hf_take_body(struct hf_dir *d, char **body, size_t *len)
+{
+	if (d->body.len == 0) {
+		*body = NULL;
+		*len = 0;
+		buf_reset(&d->body);
+		return;
+	}
+	*body = buf_detach(&d->body, len);
+}
+
+static void
+hf_done(struct httpflow *hf, struct httpflow_txn *tx)
+{
+	if (tx->gap)
+		hf->stats->gap_txns++;
+	else if (!tx->complete)
+		hf->stats->unanswered++;
+	if (hf->ops->done != NULL)
+		hf->ops->done(hf, tx, hf->arg);
+	else
+		httpflow_txn_free(tx);
+}
+
+/* Ends every open transaction: the flow is over or desynchronised. */
+static void
+hf_flush(struct httpflow *hf, int gap)
+{
+	struct httpflow_txn	*tx;
+	struct hf_dir		*rq = &hf->d[TCPFLOW_C2S];
+	struct hf_dir		*rs = &hf->d[TCPFLOW_S2C];
+
+	if (hf->head != NULL && hf->res_started) {
+		/* What arrived of the response is kept. */
+		tx = hf->head;
+		if (tx->t.res.body == NULL)
+			hf_take_body(rs, &tx->t.res.body, &tx->t.res.body_len);
+	}
+	while ((tx = hf->head) != NULL) {
+		hf->head = tx->next;
+		tx->next = NULL;
+		tx->gap |= gap;
+		hf_done(hf, tx);
+	}
+	hf->tail = NULL;
+	hf->res_started = 0;
+	if ((tx = rq->cur) != NULL) {
+		/* A request whose body did not arrive whole. */
+		rq->cur = NULL;
+		hf_take_body(rq, &tx->t.req.body, &tx->t.req.body_len);
+		tx->gap = 1;
+		hf_done(hf, tx);
+	}
+	buf_reset(&rs->body);
+	buf_reset(&rq->body);
+}
+
+static void
+hf_die(struct httpflow *hf, int gap)
+{
+	hf_flush(hf, gap);
+	hf->dead = 1;
+	hf->d[0].state = hf->d[1].state = HF_DEAD;
+	buf_free(&hf->d[0].in);
+	buf_free(&hf->d[1].in);
+	buf_free(&hf->d[0].body);
+	buf_free(&hf->d[1].body);
+}
+
+static void
+hf_parse_error(struct httpflow *hf)
+{
+	hf->stats->parse_errors++;
+	hf_die(hf, 0);
+}
+
+static void
+hf_request_done(struct httpflow *hf, uint64_t now)
+{
+	struct hf_dir		*d = &hf->d[TCPFLOW_C2S];
+	struct httpflow_txn	*tx = d->cur;
+
+	d->cur = NULL;
+	hf_take_body(d, &tx->t.req.body, &tx->t.req.body_len);
+	if (hf->tail != NULL)
+		hf->tail->next = tx;
+	else
+		hf->head = tx;
+	hf->tail = tx;
+	hf->stats->requests++;
+	d->state = HF_HEAD;
+	d->first_ns = now;	/* a pipelined request in the same bytes */
+	if (hf->ops->request != NULL)
+		hf->ops->request(hf, tx, hf->arg);
+}
+
+static void
+hf_response_done(struct httpflow *hf, uint64_t now)
+{
+	struct hf_dir		*d = &hf->d[TCPFLOW_S2C];
+	struct httpflow_txn	*tx = hf->head;
+
+	hf->head = tx->next;
+	if (hf->head == NULL)
+		hf->tail = NULL;
+	tx->next = NULL;
+	hf_take_body(d, &tx->t.res.body, &tx->t.res.body_len);
+	tx->end_ns = now;
+	tx->complete = 1;
+	hf->res_started = 0;
+	hf->stats->responses++;
+	d->state = HF_HEAD;
+	d->first_ns = now;
+	hf_done(hf, tx);
+}
+
+/*
+ * Reads a body from d->in into d->body; returns 1 when the message is
+ * complete, 0 when more is needed, -1 on bad framing.
+ */
+static int
+hf_body(struct httpflow *hf, struct hf_dir *d)
+{
+	size_t		k, before, n;
+	ssize_t		r;
+	enum http_err	err;
+	size_t		off;
+
+	switch (d->state) {
+	case HF_BODY_LEN:
+		k = d->in.len < d->need ? d->in.len : (size_t)d->need;
+		if (k == 0)
+			return 0;
+		buf_append(&d->body, d->in.data, k);
+		buf_consume(&d->in, k);
+		d->need -= k;
+		return d->need == 0;
+	case HF_BODY_EOF:
+		if (d->in.len == 0)
+			return 0;
+		buf_append(&d->body, d->in.data, d->in.len);
+		buf_reset(&d->in);
+		return d->body.len > hf->max_body ? -1 : 0;
+	case HF_BODY_CHUNKED:
+		before = d->body.len;
+		if ((n = d->in.len) == 0)
+			return 0;
+		buf_append(&d->body, d->in.data, n);
+		buf_reset(&d->in);
+		r = http_chunked_decode(&d->ch, d->body.data + before, &n,
+		    &err, &off);
+		if (r == HTTP_ERROR)
+			return -1;
+		if (r == HTTP_PARTIAL) {
+			d->body.len = before + n;
+			return d->body.len > hf->max_body ? -1 : 0;
+		}
+		/* The bytes after the message go back to the input. */
+		buf_append(&d->in, d->body.data + before + n, (size_t)r);
+		d->body.len = before + n;
+		d->body.data[d->body.len] = '\0';
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+hf_start_body(struct httpflow *hf, struct hf_dir *d, const struct http_msg *m)
+{
+	switch (m->framing) {
+	case HTTP_FRAME_NONE:
+		return 1;
+	case HTTP_FRAME_LENGTH:
+		if (m->content_length > hf->max_body)
+			return -1;
+		d->need = m->content_length;
+		d->state = HF_BODY_LEN;
+		return d->need == 0;
+	case HTTP_FRAME_CHUNKED:
+		http_chunked_init(&d->ch);
+		d->state = HF_BODY_CHUNKED;
+		return 0;
+	case HTTP_FRAME_EOF:
+		d->state = HF_BODY_EOF;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+hf_requests(struct httpflow *hf, uint64_t now)
+{
+	struct hf_dir		*d = &hf->d[TCPFLOW_C2S];
+	struct http_msg		 m;
+	struct httpflow_txn	*tx;
+	enum http_err		 err;
+	size_t			 off;
+	ssize_t			 r;
+	int			 rc;
+
+	while (!hf->dead) {
+		if (d->state == HF_HEAD) {
+			if (d->in.len == 0)
+				return;
+			r = http_parse_request(d->in.data, d->in.len,
+			    hf->max_head, &m, &err, &off);
+			if (r == HTTP_PARTIAL)
+				return;
+			if (r == HTTP_ERROR) {
+				hf_parse_error(hf);
+				return;
+			}
+			tx = xcalloc(1, sizeof *tx);
+			snap_txn_init(&tx->t);
+			tx->t.req.method = span_dup(m.method);
+			tx->t.req.target = span_dup(m.target);
+			if (m.host.len > 0)
+				tx->t.req.host = span_dup(m.host);
+			hf_headers(&m, &tx->t.req.headers,
+			    &tx->t.req.nheaders);
+			tx->head_req = span_eq_str(m.method, "HEAD");
+			tx->req_ns = d->first_ns;
+			d->cur = tx;
+			buf_consume(&d->in, (size_t)r);
+			if (span_caseeq_str(m.method, "CONNECT")) {
+				/* A tunnel: what follows is not HTTP. */
+				hf_request_done(hf, now);
+				hf_die(hf, 0);
+				return;
+			}
+			rc = hf_start_body(hf, d, &m);
+			if (rc == 0)
+				continue;	/* the body may be here too */
+		} else
+			rc = hf_body(hf, d);
+		if (rc == -1) {
+			hf_parse_error(hf);
+			return;
+		}
+		if (rc == 0)
+			return;
+		hf_request_done(hf, now);
+	}
+}
+
+static void
+hf_responses(struct httpflow *hf, uint64_t now)
+{
+	struct hf_dir		*d = &hf->d[TCPFLOW_S2C];
+	struct http_msg		 m;
+	struct httpflow_txn	*tx;
+	enum http_err		 err;
+	size_t			 off;
+	ssize_t			 r;
+	int			 rc;
+
+	while (!hf->dead) {
+		if (d->state == HF_HEAD) {
+			if (d->in.len == 0)
+				return;
+			if ((tx = hf->head) == NULL) {
+				/* A response before its request: the request
+				 * was missed (joined mid-flow). */
+				hf->stats->orphan_responses++;
+				hf_die(hf, 1);
+				return;
+			}
+			r = http_parse_response(d->in.data, d->in.len,
+			    hf->max_head, tx->head_req, &m, &err, &off);
+			if (r == HTTP_PARTIAL) {
+				if (!hf->res_started) {
+					hf->res_started = 1;
+					tx->res_ns = d->first_ns;
+				}
+				return;
+			}
+			if (r == HTTP_ERROR) {
+				hf_parse_error(hf);
+				return;
+			}
+			if (!hf->res_started)
+				tx->res_ns = d->first_ns;
+			hf->res_started = 1;
+			if (m.status >= 100 && m.status < 200 &&
+			    m.status != 101) {
+				/* Interim: the real response follows. */
+				buf_consume(&d->in, (size_t)r);
+				d->first_ns = now;
+				continue;
+			}
+			tx->t.has_res = 1;
+			tx->t.res.status = m.status;
+			if (m.reason.len > 0)
+				tx->t.res.reason = span_dup(m.reason);
+			hf_headers(&m, &tx->t.res.headers,
+			    &tx->t.res.nheaders);
+			/* The spans point into the input: copied first. */
+			buf_consume(&d->in, (size_t)r);
+			if (m.status == 101) {
+				hf_response_done(hf, now);
+				hf_die(hf, 0);
+				return;
+			}
+			rc = hf_start_body(hf, d, &m);
+			if (rc == 0)
+				continue;	/* the body may be here too */
+		} else
+			rc = hf_body(hf, d);
+		if (rc == -1) {
+			hf_parse_error(hf);
+			return;
+		}
+		if (rc == 0)
+			return;
+		hf_response_done(hf, now);
+	}
+}
+
+void
+httpflow_data(struct httpflow *hf, int dir, const unsigned char *p,
+    size_t len, uint64_t now)
+{
+	struct hf_dir	*d = &hf->d[dir];
+
+	if (hf->dead || len == 0)
+		return;
+	if (d->state == HF_HEAD && d->in.len == 0)
+		d->first_ns = now;
+	buf_append(&d->in, p, len);
+	if (d->state == HF_HEAD && d->in.len > hf->max_head + hf->max_body) {
+		hf_parse_error(hf);
+		return;
+	}
+	if (dir == TCPFLOW_C2S)
+		hf_requests(hf, now);
+	else
+		hf_responses(hf, now);
+}
+
+void
+httpflow_gap(struct httpflow *hf, int dir)
+{
+	if (!hf->dead)
+		hf_die(hf, 1);
+}
+
+void
+httpflow_eof(struct httpflow *hf, int dir, uint64_t now)
+{
+	struct hf_dir	*d = &hf->d[dir];
+
+	if (hf->dead || dir != TCPFLOW_S2C)
+		return;
+	if (d->state == HF_BODY_EOF && hf->head != NULL)
+		hf_response_done(hf, now);
+}
+
+struct httpflow_txn *
+httpflow_front(const struct httpflow *hf)
+{
+	return hf->head;
+}
+
+int
+httpflow_is_dead(const struct httpflow *hf)
+{
+	return hf->dead;
+}
+
+int
+httpflow_response_started(const struct httpflow *hf)
+{
+	return hf->res_started;
+}
+
+void
+httpflow_free(struct httpflow *hf)
+{
+	if (hf == NULL)
+		return;
+	if (!hf->dead)
+		hf_flush(hf, 0);
+	buf_free(&hf->d[0].in);
+	buf_free(&hf->d[1].in);
+	buf_free(&hf->d[0].body);
+	buf_free(&hf->d[1].body);
+	free(hf);
+}

@@ -1,0 +1,51 @@
+/*
+ * tap.h -- passive capture from an NFQUEUE (`decoy record --nfqueue N`):
+ * every packet the user's iptables rules queue is accepted at once (one
+ * batch verdict per receive), then parsed: TCP reassembly per flow
+ * (tcpflow.h), HTTP/1.1 in both directions paired first in, first out
+ * (httpflow.h), each transaction appended to the snapshot as one line
+ * (O_APPEND; the lines a batch of packets completes go out whole in one
+ * write(2) right after the batch, so a reader never sees half a line).  Timing: start_us is the
+ * request's first packet, ttfb_us the response's first packet, total_us
+ * its last.  A transaction with missing bytes carries "gap":true; one
+ * whose response was not seen carries "error":"no response captured".
+ *
+ * After binding the queue the process keeps only CAP_NET_ADMIN.
+ */
+#ifndef DECOY_TAP_H
+#define DECOY_TAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snap.h"
+
+struct tap_config {
+	unsigned int	 queue;
+	char		*output;	/* snapshot path, "-" for stdout */
+	int		 append;
+	enum snap_dir	 dir;
+	uint16_t	*ports;		/* server ports recorded; none: all */
+	size_t		 nports;
+	char		*stats_path;	/* JSON counters at exit, or NULL */
+	char		*ready_path;	/* written once the queue is bound */
+	uint64_t	 idle_ns;	/* flow idle timeout (default 60 s) */
+	size_t		 max_body;	/* 0: 64 MiB */
+	uint64_t	 max_txns;	/* stop after this many (0: never) */
+};
+
+void	tap_config_init(struct tap_config *);
+void	tap_config_free(struct tap_config *);
+void	tap_config_add_port(struct tap_config *, uint16_t);
+
+struct tap;
+
+/* Opens the snapshot, binds the queue, drops capabilities.  NULL with
+ * *cause on failure (the caller exits 2). */
+struct tap	*tap_create(const struct tap_config *, char **cause);
+/* Captures until SIGINT or SIGTERM; 0, or -1 if the loop or the queue
+ * failed.  Prints the counters (stderr, and the stats file). */
+int		 tap_run(struct tap *);
+void		 tap_free(struct tap *);
+
+#endif
