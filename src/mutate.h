@@ -54,7 +54,9 @@ struct mut_info {
 	size_t		 other;		/* splice partner, or parent */
 	unsigned	 op;		/* last operator applied */
 	unsigned	 nops;		/* operators stacked (1..) */
-	int		 framing;	/* framing deliberately broken */
+	int		 framing;	/* framing deliberately broken (also
+					   1 for byte-level mutants of an
+					   entry that did not parse) */
 };
 
 /* An empty corpus.  Never NULL. */
