@@ -73,8 +73,8 @@ static const char *const mut_op_names[OP_COUNT] = {
 /* Relative weights; what an entry cannot take is left out. */
 static const uint32_t mut_op_weight[OP_COUNT] = {
 	4, 4, 3, 3, 3, 3,
-	2, 4, 4, 4, 3, 3, 3, 3, 2, 3,
-	6, 8, 3, 3, 4, 6, 4, 4,
+	2, 4, 4, 4, 3, 3, 2, 3, 2, 3,
+	6, 8, 2, 2, 4, 6, 4, 4,
 	8, 5, 4,
 	5,
 };
@@ -141,6 +141,23 @@ mut_below_sz(struct mut_rng *r, size_t n)
 	if (n <= UINT32_MAX)
 		return mut_below(r, (uint32_t)n);
 	return (size_t)(mut_rng_next(r) % n);
+}
+
+/*
+ * base << k with k geometric (k = 0 half the time, 1 a quarter...), at
+ * most cap: big sizes stay reachable while the mean stays small.
+ */
+static size_t
+mut_geo_size(struct mut_rng *r, size_t base, size_t cap)
+{
+	uint64_t	x = mut_rng_next(r);
+	size_t		n = base;
+
+	while ((x & 1) && n < cap) {
+		n *= 2;
+		x >>= 1;
+	}
+	return n < cap ? n : cap;
 }
 
 /* --- corpus ------------------------------------------------------------ */
@@ -446,7 +463,10 @@ u32_push(uint32_t **v, size_t *n, uint32_t x)
 	(*v)[(*n)++] = x;
 }
 
-/* Scans body as JSON into ent->jv; on anything odd leaves njv at 0. */
+/*
+ * Scans body as JSON into ent->jv, learning names and scalars into c's
+ * dictionary unless c is NULL; on anything odd leaves njv at 0.
+ */
 static void
 json_scan(struct mut_entry *ent, struct mut_corpus *c)
 {
@@ -594,17 +614,21 @@ done:
 			x->rm_end = x->end;
 		}
 		u32_push(&ent->jmem, &ent->njmem, (uint32_t)i);
+		if (x->type == J_NUM)
+			u32_push(&ent->jnum, &ent->njnum, (uint32_t)i);
+		else if (x->type == J_STR)
+			u32_push(&ent->jstr, &ent->njstr, (uint32_t)i);
+		if (c == NULL)
+			continue;
 		if (x->member)
 			dict_add(&c->dict[D_NAME], b + x->kstart + 1,
 			    x->kend - x->kstart - 2);
 		switch (x->type) {
 		case J_NUM:
-			u32_push(&ent->jnum, &ent->njnum, (uint32_t)i);
 			dict_add(&c->dict[D_JSON], b + x->start,
 			    x->end - x->start);
 			break;
 		case J_STR:
-			u32_push(&ent->jstr, &ent->njstr, (uint32_t)i);
 			dict_add(&c->dict[D_JSON], b + x->start,
 			    x->end - x->start);
 			dict_add(&c->dict[D_VALUE], b + x->start + 1,
@@ -774,19 +798,8 @@ entry_parse(struct mut_entry *ent, struct mut_corpus *c, char **cause)
 					    ent->body + q->eq + 1,
 					    q->end - q->eq - 1);
 			}
-		} else if (c != NULL) {
+		} else
 			json_scan(ent, c);
-		} else {
-			struct mut_corpus	tmp;
-
-			/* No corpus to learn into: a throwaway dictionary. */
-			memset(&tmp, 0, sizeof tmp);
-			json_scan(ent, &tmp);
-			for (i = 0; i < D_COUNT; i++) {
-				free(tmp.dict[i].items);
-				free(tmp.dict[i].slots);
-			}
-		}
 	}
 	free(m);
 }
@@ -1456,14 +1469,13 @@ op_json_remove(struct mut_engine *e)
 	return edit_add(e, R_BODY, v->rm_start, v->rm_end, SPAN_NULL);
 }
 
-static const size_t mut_huge_sizes[] = { 1024, 4096, 65535, 65536, 262144 };
 
 static int
 op_json_huge(struct mut_engine *e)
 {
 	const struct mut_entry	*ent = e->ent;
 	int32_t			 i = json_pick(e, ent->jstr, ent->njstr);
-	size_t			 n = PICK(e, mut_huge_sizes);
+	size_t			 n = mut_geo_size(&e->rng, 1024, 262144);
 	struct span		 s;
 	char			*p, *q;
 
@@ -1488,40 +1500,40 @@ op_json_huge(struct mut_engine *e)
 	return json_replace(e, i, (struct span){ p, s.len + 2 });
 }
 
-static const size_t mut_depths[] = { 1000, 1024, 4096, 10000, 65536,
-	100000 };
 
 static int
 op_json_deep(struct mut_engine *e)
 {
 	const struct mut_entry	*ent = e->ent;
-	size_t			 depth = PICK(e, mut_depths);
+	size_t			 depth = mut_geo_size(&e->rng, 1000, 100000);
 	unsigned		 kind = mut_below(&e->rng, 4);
 	int			 closed = mut_below(&e->rng, 4) != 0;
 	int32_t			 i;
-	struct span		 open, close, s;
+	struct span		 open, inner, close, s;
 
 	/* The whole body a third of the time, else one value. */
 	i = mut_below(&e->rng, 3) == 0 ? 0 : (int32_t)mut_below(&e->rng,
 	    (uint32_t)ent->njv);
+	/* Opening run, innermost value, closing run: contiguous. */
 	if (kind == 3) {
 		if (depth > 20000)
 			depth = 20000;
 		open = arena_repeat(e, "{\"a\":", 5, depth);
-		close = closed ? arena_repeat(e, "}", 1, depth) : SPAN_NULL;
-		s = arena_cat(e, open, SPAN_LIT("1"), close);
+		inner = arena_cat(e, SPAN_LIT("1"), SPAN_NULL, SPAN_NULL);
+		close = closed ? arena_repeat(e, "}", 1, depth) : SPAN_LIT("");
 	} else if (kind == 2) {
 		open = arena_repeat(e, "[{\"a\":", 6, depth / 2);
+		inner = arena_cat(e, SPAN_LIT("0"), SPAN_NULL, SPAN_NULL);
 		close = closed ? arena_repeat(e, "}]", 2, depth / 2) :
-		    SPAN_NULL;
-		s = arena_cat(e, open, SPAN_LIT("0"), close);
+		    SPAN_LIT("");
 	} else {
 		open = arena_repeat(e, "[", 1, depth);
-		close = closed ? arena_repeat(e, "]", 1, depth) : SPAN_NULL;
-		s = arena_cat(e, open, SPAN_NULL, close);
+		inner = SPAN_LIT("");
+		close = closed ? arena_repeat(e, "]", 1, depth) : SPAN_LIT("");
 	}
-	if (open.p == NULL || s.p == NULL)
+	if (open.p == NULL || inner.p == NULL || close.p == NULL)
 		return -1;
+	s = (struct span){ open.p, open.len + inner.len + close.len };
 	return json_replace(e, i, s);
 }
 
@@ -1614,7 +1626,8 @@ pair_some_value(struct mut_engine *e)
 			return dict_pick(e, D_VALUE);
 		/* FALLTHROUGH */
 	case 2:
-		return arena_repeat(e, "A", 1, PICK(e, mut_huge_sizes));
+		return arena_repeat(e, "A", 1, mut_geo_size(&e->rng, 256,
+		    65536));
 	default:
 		return span_from_str(PICK(e, mut_encoded));
 	}
@@ -1781,24 +1794,25 @@ op_hdr_dup(struct mut_engine *e)
 static int
 op_hdr_oversize(struct mut_engine *e)
 {
-	static const size_t sizes[] = { 8193, 16384, 16385, 32768, 65536,
-		71680 };
 	size_t		n, i, k;
 	int		h;
 	struct span	v;
 	char		*p;
 
-	n = mut_below(&e->rng, 3) == 0 ? 8192 + mut_below(&e->rng,
-	    62 * 1024) : PICK(e, sizes);
+	/* Just past 8 KiB half the time, up to 70 KiB. */
+	n = mut_geo_size(&e->rng, 8193, 71680);
+	if (mut_below(&e->rng, 4) == 0)
+		n += mut_below(&e->rng, 8192);
 	switch (mut_below(&e->rng, 5)) {
 	case 0:		/* an existing header grows */
 		if ((h = hdr_pick(e)) == -1)
 			return -1;
-		v = arena_repeat(e, "A", 1, n);
-		if (v.p == NULL)
+		/* Contiguous in the arena: the value, then the padding. */
+		v = arena_cat(e, e->hdrs[h].value, SPAN_NULL, SPAN_NULL);
+		if (v.p == NULL || arena_repeat(e, "A", 1, n).p == NULL)
 			return -1;
-		e->hdrs[h].value = arena_cat(e, e->hdrs[h].value, v, SPAN_NULL);
-		return e->hdrs[h].value.p == NULL ? -1 : 0;
+		e->hdrs[h].value = (struct span){ v.p, v.len + n };
+		return 0;
 	case 1:		/* too many headers */
 		if (e->extra_head.p != NULL)
 			return -1;
@@ -2219,12 +2233,15 @@ emit_chunked_body(struct mut_engine *e, struct buf *out, const char *b,
 	buf_append_str(out, "\r\n");
 }
 
-/* The framing headers, the blank line and the body. */
+/*
+ * The framing headers, the blank line and the body: the materialised
+ * e->body, or (direct) the entry's body with the edits applied straight
+ * into out, blen bytes long.
+ */
 static void
-emit_framed(struct mut_engine *e, struct buf *out)
+emit_framed(struct mut_engine *e, struct buf *out, int direct, size_t blen)
 {
 	const char	*b = e->body.data;
-	size_t		 blen = e->body.len;
 	const struct span te = SPAN_LIT("Transfer-Encoding");
 
 	switch (e->framing) {
@@ -2295,32 +2312,52 @@ emit_framed(struct mut_engine *e, struct buf *out)
 		break;
 	}
 	buf_append_str(out, "\r\n");
-	buf_append(out, b, blen);
+	if (direct)
+		edits_apply(e, R_BODY, e->ent->body, e->ent->body_len, out);
+	else
+		buf_append(out, b, blen);
 }
 
 static void
 draft_emit(struct mut_engine *e, struct buf *out)
 {
 	const struct mut_entry	*ent = e->ent;
-	size_t			 i, hi;
-	int			 any_head = 0;
+	size_t			 i, hi, blen;
+	int			 any_head = 0, any_body = 0, direct;
 
-	/* The body first: its final length frames the head. */
-	buf_reset(&e->body);
-	buf_reserve(&e->body, ent->body_len + 64);
-	edits_apply(e, R_BODY, ent->body, ent->body_len, &e->body);
+	/*
+	 * The body's final length frames the head.  Without byte operators
+	 * on the body and without re-encoding, it is computed from the edits
+	 * and the body is written once, straight into out.
+	 */
+	blen = ent->body_len;
+	for (i = 0; i < e->nedits; i++)
+		if (e->edits[i].region == R_BODY)
+			blen = blen + e->edits[i].len -
+			    (e->edits[i].end - e->edits[i].off);
 	for (i = 0; i < e->npost; i++) {
-		if (e->body.len > 0 && mut_below(&e->rng, 2) == 0)
-			byte_apply(e, e->post[i], &e->body, e->body.len);
+		if (blen > 0 && mut_below(&e->rng, 2) == 0)
+			any_body = 1;
 		else {
 			e->post[i] |= 0x100;	/* for the head, below */
 			any_head = 1;
 		}
 	}
+	direct = !any_body && (e->framing == F_DEFAULT ||
+	    e->framing == F_CL_LIE);
+	if (!direct) {
+		buf_reset(&e->body);
+		buf_reserve(&e->body, blen + 64);
+		edits_apply(e, R_BODY, ent->body, ent->body_len, &e->body);
+		for (i = 0; i < e->npost; i++)
+			if ((e->post[i] & 0x100) == 0)
+				byte_apply(e, e->post[i], &e->body,
+				    e->body.len);
+		blen = e->body.len;
+	}
 
 	buf_reset(out);
-	buf_reserve(out, e->body.len + ent->target.len + 256 +
-	    32 * e->nhdrs);
+	buf_reserve(out, blen + ent->target.len + 256 + 32 * e->nhdrs);
 	buf_append(out, e->method.p, e->method.len);
 	buf_append_byte(out, ' ');
 	edits_apply(e, R_TARGET, ent->target.p, ent->target.len, out);
@@ -2343,7 +2380,7 @@ draft_emit(struct mut_engine *e, struct buf *out)
 		if (hdr_protected(e, &e->hdrs[i]) &&
 		    (e->hdrs[i].flags & (H_DEL | H_FRAMING)) == 0)
 			emit_header(out, e->hdrs[i].name, e->hdrs[i].value);
-	emit_framed(e, out);
+	emit_framed(e, out, direct, blen);
 }
 
 static int
