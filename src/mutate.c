@@ -2318,6 +2318,25 @@ emit_framed(struct mut_engine *e, struct buf *out, int direct, size_t blen)
 		buf_append(out, b, blen);
 }
 
+/* Whether a line of h[0..len) starts a Content-Length or
+ * Transfer-Encoding header. */
+static int
+head_has_framing(const char *h, size_t len)
+{
+	const char	*p = h, *end = h + len;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		p++;
+		if ((size_t)(end - p) >= 14 && strncasecmp(p,
+		    "Content-Length", 14) == 0)
+			return 1;
+		if ((size_t)(end - p) >= 17 && strncasecmp(p,
+		    "Transfer-Encoding", 17) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 draft_emit(struct mut_engine *e, struct buf *out)
 {
@@ -2375,6 +2394,9 @@ draft_emit(struct mut_engine *e, struct buf *out)
 		for (i = 0; i < e->npost; i++)
 			if (e->post[i] & 0x100)
 				hi = byte_apply(e, e->post[i] & 0xff, out, hi);
+		/* Bytes cut out of "X-Content-Length: 1" frame it now. */
+		if (head_has_framing(out->data, hi))
+			e->broken = 1;
 	}
 	for (i = 0; i < e->nhdrs; i++)
 		if (hdr_protected(e, &e->hdrs[i]) &&
