@@ -961,6 +961,14 @@ enum {
 	F_CHUNKED,
 };
 
+#define MUT_CHUNK	(64u << 10)
+
+struct mut_chunk {
+	char	*p;
+	size_t	 cap;
+	size_t	 used;
+};
+
 struct mut_edit {
 	uint32_t	region;
 	uint32_t	seq;
@@ -994,8 +1002,10 @@ struct mut_engine {
 	unsigned		 last_op;
 	unsigned		 nops;
 
-	char			*arena;
-	size_t			 arena_len;
+	struct mut_chunk	*chunks;
+	size_t			 nchunks;
+	size_t			 cur;
+	size_t			 arena_len;	/* this mutant's, all chunks */
 	struct buf		 body;
 	struct buf		 tmp;
 	struct mut_entry	 scratch;
@@ -1064,7 +1074,6 @@ mut_engine_create(const struct mut_corpus *c, uint64_t seed, unsigned flags)
 	e->c = c;
 	e->flags = flags;
 	mut_rng_seed(&e->rng, seed);
-	e->arena = xmalloc(MUT_ARENA_CAP);
 	buf_init(&e->body);
 	buf_init(&e->tmp);
 	if (c->n > 0) {
@@ -1078,10 +1087,14 @@ mut_engine_create(const struct mut_corpus *c, uint64_t seed, unsigned flags)
 void
 mut_engine_free(struct mut_engine *e)
 {
+	size_t	i;
+
 	if (e == NULL)
 		return;
 	free(e->cum);
-	free(e->arena);
+	for (i = 0; i < e->nchunks; i++)
+		free(e->chunks[i].p);
+	free(e->chunks);
 	buf_free(&e->body);
 	buf_free(&e->tmp);
 	entry_clear(&e->scratch);
@@ -1102,16 +1115,66 @@ mut_op_count(void)
 
 /* --- draft helpers ------------------------------------------------------ */
 
+/*
+ * n bytes that live until the next mutant, or NULL past MUT_ARENA_CAP
+ * bytes in this mutant.  The cap is logical (so the mutant stream does
+ * not depend on what was allocated before); the storage is a list of
+ * chunks kept from mutant to mutant, so a long-lived engine stops
+ * allocating and a short-lived one only pays for what it uses.
+ */
 static char *
 arena_alloc(struct mut_engine *e, size_t n)
 {
-	char	*p;
+	struct mut_chunk	*ch;
+	char			*p;
 
 	if (n > MUT_ARENA_CAP - e->arena_len)
 		return NULL;
-	p = e->arena + e->arena_len;
 	e->arena_len += n;
+	while (e->cur < e->nchunks &&
+	    e->chunks[e->cur].cap - e->chunks[e->cur].used < n)
+		e->cur++;
+	if (e->cur == e->nchunks) {
+		e->chunks = xreallocarray(e->chunks, e->nchunks + 1,
+		    sizeof *e->chunks);
+		ch = &e->chunks[e->nchunks++];
+		ch->cap = n > MUT_CHUNK ? n : MUT_CHUNK;
+		ch->p = xmalloc(ch->cap);
+		ch->used = 0;
+	}
+	ch = &e->chunks[e->cur];
+	p = ch->p + ch->used;
+	ch->used += n;
 	return p;
+}
+
+static void
+arena_reset(struct mut_engine *e)
+{
+	size_t	i;
+
+	for (i = 0; i < e->nchunks; i++)
+		e->chunks[i].used = 0;
+	e->cur = 0;
+	e->arena_len = 0;
+}
+
+/* dst[0 .. plen * n) = n copies of pat. */
+static void
+fill_repeat(char *dst, const char *pat, size_t plen, size_t n)
+{
+	size_t	total = plen * n, done;
+
+	if (total == 0)
+		return;
+	if (plen == 1) {
+		memset(dst, pat[0], total);
+		return;
+	}
+	memcpy(dst, pat, plen);
+	for (done = plen; done < total; done *= 2)
+		memcpy(dst + done, dst, done * 2 <= total ? done :
+		    total - done);
 }
 
 /* Concatenates up to three pieces into the arena. */
@@ -1136,19 +1199,12 @@ static struct span
 arena_repeat(struct mut_engine *e, const char *pat, size_t plen, size_t n)
 {
 	char	*p;
-	size_t	 total = plen * n, done;
+	size_t	 total = plen * n;
 
 	if (plen == 0 || n == 0 || total / plen != n ||
 	    (p = arena_alloc(e, total)) == NULL)
 		return SPAN_NULL;
-	if (plen == 1) {
-		memset(p, pat[0], total);
-	} else {
-		memcpy(p, pat, plen);
-		for (done = plen; done < total; done *= 2)
-			memcpy(p + done, p, done * 2 <= total ? done :
-			    total - done);
-	}
+	fill_repeat(p, pat, plen, n);
 	return (struct span){ p, total };
 }
 
@@ -1288,7 +1344,7 @@ static const char *const mut_unicode[] = {
 	"\xf8\x88\x80\x80\x80", "\xff\xfe", "\xed\xa0\x80", "\xe2\x80\xae",
 	"\xef\xbb\xbf", "\xf0\x9f\x92\xa9", "e\xcc\x81\xcc\x81\xcc\x81",
 	"\xe2\x80\x8b", "\xf4\x90\x80\x80", "\x7f", "\xc3", "%00", "\\\\",
-	"\\\"", "\xe2\x80\xae" "evil\xe2\x80\xac",
+	"\\\"", ("\xe2\x80\xae" "evil\xe2\x80\xac"),
 };
 
 /* Percent-encoded, for paths, queries and forms. */
@@ -1476,28 +1532,29 @@ op_json_huge(struct mut_engine *e)
 	const struct mut_entry	*ent = e->ent;
 	int32_t			 i = json_pick(e, ent->jstr, ent->njstr);
 	size_t			 n = mut_geo_size(&e->rng, 1024, 262144);
-	struct span		 s;
-	char			*p, *q;
+	const char		*pat;
+	size_t			 plen;
+	char			*p;
 
-	/* Arena allocations are contiguous: quote, repeat, quote. */
-	if ((p = arena_alloc(e, 1)) == NULL)
-		return -1;
-	*p = '"';
 	switch (mut_below(&e->rng, 4)) {
 	case 0:
-		s = arena_repeat(e, "\\\"", 2, n / 2);
+		pat = "\\\"";
 		break;
 	case 1:
-		s = arena_repeat(e, "\\u00e9", 6, n / 6);
+		pat = "\\u00e9";
 		break;
 	default:
-		s = arena_repeat(e, "A", 1, n);
+		pat = "A";
 		break;
 	}
-	if (s.p == NULL || (q = arena_alloc(e, 1)) == NULL)
+	plen = strlen(pat);
+	n /= plen;
+	if ((p = arena_alloc(e, n * plen + 2)) == NULL)
 		return -1;
-	*q = '"';
-	return json_replace(e, i, (struct span){ p, s.len + 2 });
+	p[0] = '"';
+	fill_repeat(p + 1, pat, plen, n);
+	p[n * plen + 1] = '"';
+	return json_replace(e, i, (struct span){ p, n * plen + 2 });
 }
 
 
@@ -1509,32 +1566,39 @@ op_json_deep(struct mut_engine *e)
 	unsigned		 kind = mut_below(&e->rng, 4);
 	int			 closed = mut_below(&e->rng, 4) != 0;
 	int32_t			 i;
-	struct span		 open, inner, close, s;
+	const char		*open, *inner, *close;
+	size_t			 no, ni, nc, reps;
+	char			*p;
 
 	/* The whole body a third of the time, else one value. */
 	i = mut_below(&e->rng, 3) == 0 ? 0 : (int32_t)mut_below(&e->rng,
 	    (uint32_t)ent->njv);
-	/* Opening run, innermost value, closing run: contiguous. */
+	/* Opening run, innermost value, closing run (or none). */
 	if (kind == 3) {
-		if (depth > 20000)
-			depth = 20000;
-		open = arena_repeat(e, "{\"a\":", 5, depth);
-		inner = arena_cat(e, SPAN_LIT("1"), SPAN_NULL, SPAN_NULL);
-		close = closed ? arena_repeat(e, "}", 1, depth) : SPAN_LIT("");
+		reps = depth > 20000 ? 20000 : depth;
+		open = "{\"a\":";
+		inner = "1";
+		close = "}";
 	} else if (kind == 2) {
-		open = arena_repeat(e, "[{\"a\":", 6, depth / 2);
-		inner = arena_cat(e, SPAN_LIT("0"), SPAN_NULL, SPAN_NULL);
-		close = closed ? arena_repeat(e, "}]", 2, depth / 2) :
-		    SPAN_LIT("");
+		reps = depth / 2;
+		open = "[{\"a\":";
+		inner = "0";
+		close = "}]";
 	} else {
-		open = arena_repeat(e, "[", 1, depth);
-		inner = SPAN_LIT("");
-		close = closed ? arena_repeat(e, "]", 1, depth) : SPAN_LIT("");
+		reps = depth;
+		open = "[";
+		inner = "";
+		close = "]";
 	}
-	if (open.p == NULL || inner.p == NULL || close.p == NULL)
+	no = strlen(open);
+	ni = strlen(inner);
+	nc = closed ? strlen(close) : 0;
+	if ((p = arena_alloc(e, reps * (no + nc) + ni)) == NULL)
 		return -1;
-	s = (struct span){ open.p, open.len + inner.len + close.len };
-	return json_replace(e, i, s);
+	fill_repeat(p, open, no, reps);
+	memcpy(p + reps * no, inner, ni);
+	fill_repeat(p + reps * no + ni, close, nc, reps);
+	return json_replace(e, i, (struct span){ p, reps * (no + nc) + ni });
 }
 
 static int
@@ -1807,11 +1871,14 @@ op_hdr_oversize(struct mut_engine *e)
 	case 0:		/* an existing header grows */
 		if ((h = hdr_pick(e)) == -1)
 			return -1;
-		/* Contiguous in the arena: the value, then the padding. */
-		v = arena_cat(e, e->hdrs[h].value, SPAN_NULL, SPAN_NULL);
-		if (v.p == NULL || arena_repeat(e, "A", 1, n).p == NULL)
+		/* The value, then the padding. */
+		v = e->hdrs[h].value;
+		if ((p = arena_alloc(e, v.len + n)) == NULL)
 			return -1;
-		e->hdrs[h].value = (struct span){ v.p, v.len + n };
+		if (v.len > 0)
+			memcpy(p, v.p, v.len);
+		memset(p + v.len, 'A', n);
+		e->hdrs[h].value = (struct span){ p, v.len + n };
 		return 0;
 	case 1:		/* too many headers */
 		if (e->extra_head.p != NULL)
@@ -2512,7 +2579,7 @@ mutate_entry(struct mut_engine *e, const struct mut_entry *ent,
 	unsigned	i, tries, op;
 
 	e->ent = ent;
-	e->arena_len = 0;
+	arena_reset(e);
 	e->nedits = 0;
 	e->npost = 0;
 	e->framing = F_DEFAULT;

@@ -30,14 +30,14 @@ size_t	LLVMFuzzerMutate(uint8_t *, size_t, size_t);
 size_t	LLVMFuzzerCustomMutator(uint8_t *, size_t, size_t, unsigned int);
 
 static const char *const dict_reqs[] = {
-	"POST /v1/orders?expand=items HTTP/1.1\r\nHost: a\r\n"
-	"Content-Type: application/json\r\nContent-Length: 40\r\n\r\n"
-	"{\"sku\":\"A-1\",\"quantity\":2,\"note\":null}",
-	"POST /login HTTP/1.1\r\nHost: a\r\n"
+	("POST /v1/orders?expand=items HTTP/1.1\r\nHost: a\r\n"
+	"Content-Type: application/json\r\nContent-Length: 38\r\n\r\n"
+	"{\"sku\":\"A-1\",\"quantity\":2,\"note\":null}"),
+	("POST /login HTTP/1.1\r\nHost: a\r\n"
 	"Content-Type: application/x-www-form-urlencoded\r\n"
-	"Content-Length: 15\r\n\r\nuser=a&pass=b&x",
-	"GET /v1/items/7?limit=10&page=2 HTTP/1.1\r\nHost: a\r\n"
-	"Accept: */*\r\nConnection: keep-alive\r\n\r\n",
+	"Content-Length: 15\r\n\r\nuser=a&pass=b&x"),
+	("GET /v1/items/7?limit=10&page=2 HTTP/1.1\r\nHost: a\r\n"
+	"Accept: */*\r\nConnection: keep-alive\r\n\r\n"),
 };
 
 size_t
