@@ -2394,14 +2394,34 @@ head_has_framing(const char *h, size_t len)
 
 	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		p++;
-		if ((size_t)(end - p) >= 14 && strncasecmp(p,
-		    "Content-Length", 14) == 0)
+		if ((size_t)(end - p) > 14 && strncasecmp(p,
+		    "Content-Length:", 15) == 0)
 			return 1;
-		if ((size_t)(end - p) >= 17 && strncasecmp(p,
-		    "Transfer-Encoding", 17) == 0)
+		if ((size_t)(end - p) > 17 && strncasecmp(p,
+		    "Transfer-Encoding:", 18) == 0)
 			return 1;
 	}
 	return 0;
+}
+
+/* The request line and the headers byte operators may touch. */
+static void
+emit_head_plain(struct mut_engine *e, struct buf *out)
+{
+	const struct mut_entry	*ent = e->ent;
+	size_t			 i;
+
+	buf_append(out, e->method.p, e->method.len);
+	buf_append_byte(out, ' ');
+	edits_apply(e, R_TARGET, ent->target.p, ent->target.len, out);
+	buf_append_str(out, ent->version == 10 ? " HTTP/1.0\r\n" :
+	    " HTTP/1.1\r\n");
+	for (i = 0; i < e->nhdrs; i++)
+		if (!hdr_protected(e, &e->hdrs[i]) &&
+		    (e->hdrs[i].flags & H_DEL) == 0)
+			emit_header(out, e->hdrs[i].name, e->hdrs[i].value);
+	if (e->extra_head.len > 0)
+		buf_append(out, e->extra_head.p, e->extra_head.len);
 }
 
 static void
@@ -2444,26 +2464,24 @@ draft_emit(struct mut_engine *e, struct buf *out)
 
 	buf_reset(out);
 	buf_reserve(out, blen + ent->target.len + 256 + 32 * e->nhdrs);
-	buf_append(out, e->method.p, e->method.len);
-	buf_append_byte(out, ' ');
-	edits_apply(e, R_TARGET, ent->target.p, ent->target.len, out);
-	buf_append_str(out, ent->version == 10 ? " HTTP/1.0\r\n" :
-	    " HTTP/1.1\r\n");
-	for (i = 0; i < e->nhdrs; i++)
-		if (!hdr_protected(e, &e->hdrs[i]) &&
-		    (e->hdrs[i].flags & H_DEL) == 0)
-			emit_header(out, e->hdrs[i].name, e->hdrs[i].value);
-	if (e->extra_head.len > 0)
-		buf_append(out, e->extra_head.p, e->extra_head.len);
+	emit_head_plain(e, out);
 	if (any_head) {
 		/* Up to, not including, the last CRLF written so far. */
 		hi = out->len - 2;
 		for (i = 0; i < e->npost; i++)
 			if (e->post[i] & 0x100)
 				hi = byte_apply(e, e->post[i] & 0xff, out, hi);
-		/* Bytes cut out of "X-Content-Length: 1" frame it now. */
-		if (head_has_framing(out->data, hi))
-			e->broken = 1;
+		/*
+		 * Bytes cut out of "X-Content-Length: 1" frame it now:
+		 * say so, or (MUT_NO_FRAMING) drop the head operators.
+		 */
+		if (head_has_framing(out->data, hi)) {
+			if (e->flags & MUT_NO_FRAMING) {
+				buf_reset(out);
+				emit_head_plain(e, out);
+			} else
+				e->broken = 1;
+		}
 	}
 	for (i = 0; i < e->nhdrs; i++)
 		if (hdr_protected(e, &e->hdrs[i]) &&
