@@ -1755,13 +1755,17 @@ op_query(struct mut_engine *e)
 {
 	const struct mut_entry	*ent = e->ent;
 	unsigned		 what = mut_below(&e->rng, 3);
+	struct span		 name, value;
 
-	if (!ent->has_query)
+	if (!ent->has_query) {
+		/* One draw per statement: argument order is unspecified. */
+		name = e->c->dict[D_NAME].n > 0 ? dict_pick(e, D_NAME) :
+		    SPAN_LIT("q");
+		value = pair_some_value(e);
 		return edit_add(e, R_TARGET, ent->path_len, ent->path_len,
-		    arena_cat(e, SPAN_LIT("?"), e->c->dict[D_NAME].n > 0 ?
-		    dict_pick(e, D_NAME) : SPAN_LIT("q"),
-		    arena_cat(e, SPAN_LIT("="), pair_some_value(e),
-		    SPAN_NULL)));
+		    arena_cat(e, SPAN_LIT("?"), name, arena_cat(e,
+		    SPAN_LIT("="), value, SPAN_NULL)));
+	}
 	return pairs_op(e, R_TARGET, ent->target.p, ent->target.len, ent->qp,
 	    ent->nqp, what, ent->target.len, ent->target.len > ent->qoff);
 }
@@ -1815,10 +1819,14 @@ op_hdr_add(struct mut_engine *e)
 {
 	const struct mut_hpair	*h;
 
+	struct span		 name;
+
 	if (mut_below(&e->rng, 4) == 0 && e->c->dict[D_HNAME].n > 0 &&
-	    e->c->dict[D_VALUE].n > 0)
-		return hdr_append(e, dict_pick(e, D_HNAME),
-		    dict_pick(e, D_VALUE));
+	    e->c->dict[D_VALUE].n > 0) {
+		/* One draw per statement: argument order is unspecified. */
+		name = dict_pick(e, D_HNAME);
+		return hdr_append(e, name, dict_pick(e, D_VALUE));
+	}
 	h = &PICK(e, mut_header_adds);
 	return hdr_append(e, span_from_str(h->name), span_from_str(h->value));
 }
