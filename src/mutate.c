@@ -44,19 +44,8 @@
 
 /* --- operators ------------------------------------------------------- */
 
-enum {
-	OP_BITFLIP, OP_INTERESTING, OP_INSERT, OP_DELETE, OP_DUPLICATE,
-	OP_SPLICE,
-	OP_METHOD, OP_PATH, OP_QUERY, OP_HDR_ADD, OP_HDR_REMOVE, OP_HDR_DUP,
-	OP_HDR_OVERSIZE, OP_CL_LIE, OP_TE_LIE, OP_CHUNK_EDGE,
-	OP_J_TYPE, OP_J_BOUNDARY, OP_J_HUGE, OP_J_DEEP, OP_J_UNICODE,
-	OP_J_REMOVE, OP_J_ADD, OP_J_NULL,
-	OP_F_VALUE, OP_F_REMOVE, OP_F_EXTRA,
-	OP_DICT,
-	OP_COUNT
-};
 
-static const char *const mut_op_names[OP_COUNT] = {
+static const char *const mut_op_names[MUT_OP_COUNT] = {
 	"byte.bitflip", "byte.interesting", "byte.insert", "byte.delete",
 	"byte.duplicate", "byte.splice",
 	"http.method", "http.path_segment", "http.query", "http.header_add",
@@ -71,7 +60,7 @@ static const char *const mut_op_names[OP_COUNT] = {
 };
 
 /* Relative weights; what an entry cannot take is left out. */
-static const uint32_t mut_op_weight[OP_COUNT] = {
+static const uint32_t mut_op_weight[MUT_OP_COUNT] = {
 	4, 4, 3, 3, 3, 3,
 	2, 4, 4, 4, 3, 3, 2, 3, 2, 3,
 	6, 8, 2, 2, 4, 6, 4, 4,
@@ -982,7 +971,7 @@ struct mut_engine {
 	const struct mut_corpus	*c;
 	struct mut_rng		 rng;
 	unsigned		 flags;
-	uint32_t		*cum;		/* per entry, OP_COUNT each */
+	uint32_t		*cum;		/* per entry, MUT_OP_COUNT each */
 
 	/* The draft of the mutant being built. */
 	const struct mut_entry	*ent;
@@ -1009,7 +998,7 @@ struct mut_engine {
 	struct buf		 body;
 	struct buf		 tmp;
 	struct mut_entry	 scratch;
-	uint32_t		 scratch_cum[OP_COUNT];
+	uint32_t		 scratch_cum[MUT_OP_COUNT];
 };
 
 static int
@@ -1019,30 +1008,30 @@ mut_applicable(const struct mut_engine *e, const struct mut_entry *ent,
 	int	nf = (e->flags & MUT_NO_FRAMING) != 0;
 
 	if (!ent->parsed)
-		return op <= OP_SPLICE;
+		return op <= MUT_OP_SPLICE;
 	switch (op) {
-	case OP_PATH:
+	case MUT_OP_PATH:
 		return ent->nsegs > 0;
-	case OP_HDR_REMOVE:
-	case OP_HDR_DUP:
+	case MUT_OP_HDR_REMOVE:
+	case MUT_OP_HDR_DUP:
 		return ent->nplain > 0 || ((e->flags & MUT_MUTATE_AUTH) &&
 		    ent->nauth > 0);
-	case OP_CL_LIE:
-	case OP_TE_LIE:
+	case MUT_OP_CL_LIE:
+	case MUT_OP_TE_LIE:
 		return !nf;
-	case OP_J_TYPE: case OP_J_BOUNDARY: case OP_J_HUGE: case OP_J_DEEP:
-	case OP_J_UNICODE: case OP_J_NULL:
+	case MUT_OP_J_TYPE: case MUT_OP_J_BOUNDARY: case MUT_OP_J_HUGE: case MUT_OP_J_DEEP:
+	case MUT_OP_J_UNICODE: case MUT_OP_J_NULL:
 		return ent->njv > 0;
-	case OP_J_REMOVE:
+	case MUT_OP_J_REMOVE:
 		return ent->njmem > 0;
-	case OP_J_ADD:
+	case MUT_OP_J_ADD:
 		return ent->njobj > 0;
-	case OP_F_VALUE:
-	case OP_F_REMOVE:
+	case MUT_OP_F_VALUE:
+	case MUT_OP_F_REMOVE:
 		return ent->nfp > 0;
-	case OP_F_EXTRA:
+	case MUT_OP_F_EXTRA:
 		return ent->is_form;
-	case OP_DICT:
+	case MUT_OP_DICT:
 		return e->c->dict[D_VALUE].n + e->c->dict[D_JSON].n +
 		    e->c->dict[D_NAME].n > 0;
 	default:
@@ -1057,7 +1046,7 @@ mut_build_cum(const struct mut_engine *e, const struct mut_entry *ent,
 	uint32_t	t = 0;
 	unsigned	op;
 
-	for (op = 0; op < OP_COUNT; op++) {
+	for (op = 0; op < MUT_OP_COUNT; op++) {
 		if (mut_applicable(e, ent, op))
 			t += mut_op_weight[op];
 		cum[op] = t;
@@ -1077,9 +1066,9 @@ mut_engine_create(const struct mut_corpus *c, uint64_t seed, unsigned flags)
 	buf_init(&e->body);
 	buf_init(&e->tmp);
 	if (c->n > 0) {
-		e->cum = xreallocarray(NULL, c->n, OP_COUNT * sizeof *e->cum);
+		e->cum = xreallocarray(NULL, c->n, MUT_OP_COUNT * sizeof *e->cum);
 		for (i = 0; i < c->n; i++)
-			mut_build_cum(e, &c->ents[i], e->cum + i * OP_COUNT);
+			mut_build_cum(e, &c->ents[i], e->cum + i * MUT_OP_COUNT);
 	}
 	return e;
 }
@@ -1104,13 +1093,13 @@ mut_engine_free(struct mut_engine *e)
 const char *
 mut_op_name(unsigned op)
 {
-	return op < OP_COUNT ? mut_op_names[op] : "unknown";
+	return op < MUT_OP_COUNT ? mut_op_names[op] : "unknown";
 }
 
 unsigned
 mut_op_count(void)
 {
-	return OP_COUNT;
+	return MUT_OP_COUNT;
 }
 
 /* --- draft helpers ------------------------------------------------------ */
@@ -2065,18 +2054,18 @@ byte_apply(struct mut_engine *e, unsigned op, struct buf *b, size_t hi)
 	char		tmp[64];
 	struct span	s;
 
-	if (hi == 0 && op != OP_INSERT)
-		op = OP_INSERT;
+	if (hi == 0 && op != MUT_OP_INSERT)
+		op = MUT_OP_INSERT;
 	pos = hi > 0 ? mut_below_sz(&e->rng, hi) : 0;
 	switch (op) {
-	case OP_BITFLIP:
+	case MUT_OP_BITFLIP:
 		n = 1 + mut_below(&e->rng, 4);
 		for (i = 0; i < n; i++) {
 			pos = mut_below_sz(&e->rng, hi);
 			b->data[pos] ^= (char)(1u << mut_below(&e->rng, 8));
 		}
 		return hi;
-	case OP_INTERESTING:
+	case MUT_OP_INTERESTING:
 		if (mut_below(&e->rng, 2) == 0) {
 			/* As digits, over the digit run at or after pos. */
 			for (i = pos; i < hi && (b->data[i] < '0' ||
@@ -2106,7 +2095,7 @@ byte_apply(struct mut_engine *e, unsigned op, struct buf *b, size_t hi)
 			return hi;
 		}
 		break;
-	case OP_INSERT:
+	case MUT_OP_INSERT:
 		if (mut_below(&e->rng, 4) == 0) {
 			n = 1 + mut_below(&e->rng, 1024);
 			s = arena_repeat(e, (char[]){ (char)mut_below(&e->rng,
@@ -2122,11 +2111,11 @@ byte_apply(struct mut_engine *e, unsigned op, struct buf *b, size_t hi)
 		pos = hi > 0 ? mut_below_sz(&e->rng, hi + 1) : 0;
 		n = 0;
 		break;
-	case OP_DELETE:
+	case MUT_OP_DELETE:
 		n = 1 + mut_below_sz(&e->rng, hi - pos < 64 ? hi - pos : 64);
 		s = SPAN_NULL;
 		break;
-	default:	/* OP_DUPLICATE (and splice on raw entries) */
+	default:	/* MUT_OP_DUPLICATE (and splice on raw entries) */
 		n = 1 + mut_below_sz(&e->rng, hi - pos < 256 ? hi - pos : 256);
 		if ((q = arena_alloc(e, n)) == NULL)
 			return hi;
@@ -2502,38 +2491,38 @@ static int
 op_apply(struct mut_engine *e, unsigned op)
 {
 	switch (op) {
-	case OP_BITFLIP:
-	case OP_INTERESTING:
-	case OP_INSERT:
-	case OP_DELETE:
-	case OP_DUPLICATE:
+	case MUT_OP_BITFLIP:
+	case MUT_OP_INTERESTING:
+	case MUT_OP_INSERT:
+	case MUT_OP_DELETE:
+	case MUT_OP_DUPLICATE:
 		if (e->npost == MUT_MAX_POST)
 			return -1;
 		e->post[e->npost++] = op;
 		return 0;
-	case OP_SPLICE:		return op_splice(e);
-	case OP_METHOD:		return op_method(e);
-	case OP_PATH:		return op_path(e);
-	case OP_QUERY:		return op_query(e);
-	case OP_HDR_ADD:	return op_hdr_add(e);
-	case OP_HDR_REMOVE:	return op_hdr_remove(e);
-	case OP_HDR_DUP:	return op_hdr_dup(e);
-	case OP_HDR_OVERSIZE:	return op_hdr_oversize(e);
-	case OP_CL_LIE:		return op_framing(e, F_CL_LIE, CL_VARIANTS);
-	case OP_TE_LIE:		return op_framing(e, F_TE_LIE, TE_VARIANTS);
-	case OP_CHUNK_EDGE:	return op_chunk(e);
-	case OP_J_TYPE:		return op_json_type(e);
-	case OP_J_BOUNDARY:	return op_json_boundary(e);
-	case OP_J_HUGE:		return op_json_huge(e);
-	case OP_J_DEEP:		return op_json_deep(e);
-	case OP_J_UNICODE:	return op_json_unicode(e);
-	case OP_J_REMOVE:	return op_json_remove(e);
-	case OP_J_ADD:		return op_json_add(e);
-	case OP_J_NULL:		return op_json_null(e);
-	case OP_F_VALUE:	return op_form(e, 0);
-	case OP_F_REMOVE:	return op_form(e, 1);
-	case OP_F_EXTRA:	return op_form(e, 2);
-	case OP_DICT:		return op_dict(e);
+	case MUT_OP_SPLICE:		return op_splice(e);
+	case MUT_OP_METHOD:		return op_method(e);
+	case MUT_OP_PATH:		return op_path(e);
+	case MUT_OP_QUERY:		return op_query(e);
+	case MUT_OP_HDR_ADD:	return op_hdr_add(e);
+	case MUT_OP_HDR_REMOVE:	return op_hdr_remove(e);
+	case MUT_OP_HDR_DUP:	return op_hdr_dup(e);
+	case MUT_OP_HDR_OVERSIZE:	return op_hdr_oversize(e);
+	case MUT_OP_CL_LIE:		return op_framing(e, F_CL_LIE, CL_VARIANTS);
+	case MUT_OP_TE_LIE:		return op_framing(e, F_TE_LIE, TE_VARIANTS);
+	case MUT_OP_CHUNK_EDGE:	return op_chunk(e);
+	case MUT_OP_J_TYPE:		return op_json_type(e);
+	case MUT_OP_J_BOUNDARY:	return op_json_boundary(e);
+	case MUT_OP_J_HUGE:		return op_json_huge(e);
+	case MUT_OP_J_DEEP:		return op_json_deep(e);
+	case MUT_OP_J_UNICODE:	return op_json_unicode(e);
+	case MUT_OP_J_REMOVE:	return op_json_remove(e);
+	case MUT_OP_J_ADD:		return op_json_add(e);
+	case MUT_OP_J_NULL:		return op_json_null(e);
+	case MUT_OP_F_VALUE:	return op_form(e, 0);
+	case MUT_OP_F_REMOVE:	return op_form(e, 1);
+	case MUT_OP_F_EXTRA:	return op_form(e, 2);
+	case MUT_OP_DICT:		return op_dict(e);
 	default:
 		return -1;
 	}
@@ -2542,8 +2531,8 @@ op_apply(struct mut_engine *e, unsigned op)
 static unsigned
 op_pick(struct mut_engine *e, const uint32_t *cum)
 {
-	uint32_t	x = mut_below(&e->rng, cum[OP_COUNT - 1]);
-	unsigned	lo = 0, hi = OP_COUNT - 1, mid;
+	uint32_t	x = mut_below(&e->rng, cum[MUT_OP_COUNT - 1]);
+	unsigned	lo = 0, hi = MUT_OP_COUNT - 1, mid;
 
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
@@ -2578,8 +2567,8 @@ mutate_raw(struct mut_engine *e, const struct mut_entry *ent, unsigned nops,
 	buf_reset(out);
 	buf_append(out, ent->raw, ent->len);
 	for (i = 0; i < nops; i++) {
-		op = mut_below(&e->rng, OP_SPLICE + 1);
-		if (op == OP_SPLICE && e->c->n > 0) {
+		op = mut_below(&e->rng, MUT_OP_SPLICE + 1);
+		if (op == MUT_OP_SPLICE && e->c->n > 0) {
 			k = mut_below_sz(&e->rng, e->c->n);
 			o = &e->c->ents[k];
 			e->other = k;
@@ -2588,8 +2577,8 @@ mutate_raw(struct mut_engine *e, const struct mut_entry *ent, unsigned nops,
 			out->len = cut;
 			buf_append(out, o->raw + cut2, o->len - cut2);
 		} else {
-			if (op == OP_SPLICE)
-				op = OP_DUPLICATE;
+			if (op == MUT_OP_SPLICE)
+				op = MUT_OP_DUPLICATE;
 			byte_apply(e, op, out, out->len);
 		}
 		e->last_op = op;
@@ -2632,8 +2621,8 @@ mutate_entry(struct mut_engine *e, const struct mut_entry *ent,
 	}
 	if (e->nops == 0) {
 		/* Nothing stuck (overlaps, full arena): one bit flip. */
-		e->post[e->npost++] = OP_BITFLIP;
-		e->last_op = OP_BITFLIP;
+		e->post[e->npost++] = MUT_OP_BITFLIP;
+		e->last_op = MUT_OP_BITFLIP;
 		e->nops = 1;
 	}
 	draft_emit(e, out);
@@ -2653,7 +2642,7 @@ mut_next(struct mut_engine *e, struct buf *out, struct mut_info *info)
 	}
 	p = mut_below_sz(&e->rng, c->n);
 	e->other = p;
-	mutate_entry(e, &c->ents[p], e->cum + p * OP_COUNT, stack_depth(e),
+	mutate_entry(e, &c->ents[p], e->cum + p * MUT_OP_COUNT, stack_depth(e),
 	    out);
 	if (info != NULL) {
 		info->parent = p;

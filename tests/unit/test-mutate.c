@@ -301,7 +301,7 @@ test_stream(const struct mut_corpus *c)
 		mut_next(e, &out, &info);
 		/* The unparsed entry promises nothing. */
 		ASSERT(info.framing == 0 || info.parent == NREQ - 1);
-		ASSERT(info.op != 13 && info.op != 14);	/* cl_lie, te_lie */
+		ASSERT(info.op != MUT_OP_CL_LIE && info.op != MUT_OP_TE_LIE);
 	}
 	mut_engine_free(e);
 	buf_free(&out);
@@ -320,8 +320,11 @@ test_names(void)
 			ASSERT(strcmp(mut_op_name(i), mut_op_name(j)) != 0);
 	}
 	ASSERT_STR_EQ(mut_op_name(mut_op_count()), "unknown");
-	ASSERT_STR_EQ(mut_op_name(13), "http.cl_lie");
-	ASSERT_STR_EQ(mut_op_name(14), "http.te_lie");
+	ASSERT_EQ(mut_op_count(), MUT_OP_COUNT);
+	ASSERT_STR_EQ(mut_op_name(MUT_OP_CL_LIE), "http.cl_lie");
+	ASSERT_STR_EQ(mut_op_name(MUT_OP_TE_LIE), "http.te_lie");
+	ASSERT_STR_EQ(mut_op_name(MUT_OP_J_DEEP), "json.deep_nesting");
+	ASSERT_STR_EQ(mut_op_name(MUT_OP_DICT), "dict.replace");
 }
 
 static void
