@@ -123,6 +123,23 @@ test_determinism(const struct mut_corpus *c)
 	}
 	ASSERT_EQ(same_a, 1000);
 	ASSERT(same_d < 100);
+
+	/* mut_mutate_buf between two mut_next calls changes nothing. */
+	{
+		uint8_t	scratch[512];
+		size_t	len = strlen(corpus_reqs[0]);
+
+		memcpy(scratch, corpus_reqs[0], len < sizeof scratch ? len :
+		    sizeof scratch);
+		for (i = 0; i < 100; i++) {
+			mut_next(a, &x, &ia);
+			mut_mutate_buf(a, scratch, len < sizeof scratch ? len :
+			    sizeof scratch, sizeof scratch, i);
+			mut_next(b, &y, &ib);
+			ASSERT(x.len == y.len && memcmp(x.data, y.data,
+			    x.len) == 0);
+		}
+	}
 	mut_engine_free(a);
 	mut_engine_free(b);
 	mut_engine_free(d);
