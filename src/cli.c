@@ -18,6 +18,8 @@ static const struct cmd_entry *const cli_commands[] = {
 	&cmd_split_entry,
 	&cmd_respond_entry,
 	&cmd_replay_entry,
+	&cmd_corpus_entry,
+	&cmd_fuzz_entry,
 	&cmd_run_entry,
 	&cmd_report_entry,
 	&cmd_ca_entry,

@@ -29,6 +29,8 @@ extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_import_entry;
 extern const struct cmd_entry cmd_export_entry;
 extern const struct cmd_entry cmd_ca_entry;
+extern const struct cmd_entry cmd_corpus_entry;
+extern const struct cmd_entry cmd_fuzz_entry;
 
 /* Runs `decoy ARGS...`; returns the exit status. */
 int	cli_main(int argc, char **argv);

@@ -201,7 +201,7 @@ buggy_upload(const struct shop_req *req, struct shop_res *res)
  * key's size.  The bug: the cut ignores what the key already holds, so a
  * value as long as the key overflows it by the bytes before it.
  */
-static size_t
+static __attribute__((noinline)) size_t
 buggy_search_key(const struct shop_req *req, char *digest, size_t dlen)
 {
 	const struct http_msg	*m = req->msg;
@@ -240,7 +240,7 @@ buggy_search(const struct shop_req *req, struct shop_res *res)
 }
 
 /* The depth of the JSON value at *p (the bug: no limit, and a big frame). */
-static int
+static __attribute__((noinline)) int
 buggy_depth(const char **p, const char *end)
 {
 	volatile char	scratch[1024];
