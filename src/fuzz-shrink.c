@@ -152,7 +152,7 @@ fuzz_line_len(const char *p, const char *end)
 static char *
 fuzz_first_frame(const char *p, const char *end)
 {
-	const char	*line, *in, *f, *fe, *rest;
+	const char	*line, *in, *f, *fe, *rest, *mod, *mode, *slash;
 	size_t		 n, i;
 	int		 frames = 0;
 
@@ -163,8 +163,27 @@ fuzz_first_frame(const char *p, const char *end)
 		if (i >= n || line[i] != '#')
 			continue;
 		frames++;
-		if ((in = fuzz_memmem(line, n, " in ")) == NULL)
-			continue;
+		if ((in = fuzz_memmem(line, n, " in ")) == NULL) {
+			/* Not symbolized: "#1 0x5596 (/path/buggy+0x4d6fa)";
+			 * the module stands for the frame (offsets move). */
+			if ((mod = memchr(line, '(', n)) == NULL ||
+			    (mode = memchr(mod, '+', (size_t)(line + n -
+			    mod))) == NULL)
+				continue;
+			mod++;
+			if (fuzz_memmem(mod, (size_t)(mode - mod), "libasan") !=
+			    NULL || fuzz_memmem(mod, (size_t)(mode - mod),
+			    "libubsan") != NULL || fuzz_memmem(mod,
+			    (size_t)(mode - mod), "libc.so") != NULL ||
+			    fuzz_memmem(mod, (size_t)(mode - mod),
+			    "/usr/") != NULL || fuzz_memmem(mod,
+			    (size_t)(mode - mod), "/lib/") != NULL)
+				continue;
+			slash = memrchr(mod, '/', (size_t)(mode - mod));
+			if (slash != NULL)
+				mod = slash + 1;
+			return xstrndup(mod, (size_t)(mode - mod));
+		}
 		f = in + 4;
 		fe = f;
 		while (fe < line + n && *fe != ' ')

@@ -76,7 +76,7 @@
 #define FUZZ_RETRY_NS		(5 * 1000000ull)	/* cut-short jobs */
 #define FUZZ_DEATH_NS		(30 * 1000000ull)	/* close to zombie */
 #define FUZZ_RECENT_NS		(3 * FUZZ_TICK_NS)	/* suspects */
-#define FUZZ_REPORT_NS		(3000 * 1000000ull)	/* report to death */
+#define FUZZ_REPORT_NS		(10000 * 1000000ull)	/* report to death */
 #define FUZZ_REJECTS		3	/* unconfirmed, then ignored */
 #define FUZZ_START_NS		(10 * 1000000000ull)
 #define FUZZ_WARMUP		50	/* answers before outliers count */
@@ -410,6 +410,10 @@ fuzz_service_start(struct fuzz *f, char **cause)
 	if (pid == 0) {
 		setpgid(0, 0);
 		signal(SIGPIPE, SIG_DFL);
+		/* Symbolizing each report costs ~0.25 s a death; the
+		 * signature does without (see fuzz_crash_signature()). */
+		if (getenv("ASAN_OPTIONS") == NULL)
+			setenv("ASAN_OPTIONS", "symbolize=0", 1);
 		if ((nfd = open("/dev/null", O_RDONLY)) != -1)
 			dup2(nfd, 0);
 		dup2(fd, 1);
@@ -1619,6 +1623,23 @@ fuzz_new_finding(struct fuzz *f, const struct fuzz_job *j,
 	return rv;
 }
 
+/* Re-sends j alone once more: 1 if it kills the service again with the
+ * same signature, 0 if not, -1 with *cause. */
+static int
+fuzz_crash_again(struct fuzz *f, const struct fuzz_job *j,
+    const struct fuzz_outcome *o, char **cause)
+{
+	struct fuzz_outcome	o2;
+	int			same;
+
+	if (fuzz_send_one(f, j->req.data, j->req.len, j->info.framing, j->ep,
+	    &o2, cause) == -1)
+		return -1;
+	same = fuzz_same(&o2, FUZZ_CRASH, 0, o->signature, 0);
+	fuzz_outcome_free(&o2);
+	return same;
+}
+
 /* Re-sends a failed job alone; a finding if it fails the same way. */
 static int
 fuzz_triage_one(struct fuzz *f, struct fuzz_job *j, char **cause)
@@ -1635,13 +1656,21 @@ fuzz_triage_one(struct fuzz *f, struct fuzz_job *j, char **cause)
 	    &o, cause) == -1)
 		return -1;
 	if (o.kind == FUZZ_CRASH) {
-		/* Alone, it kills the service: a crash finding. */
+		/* Alone, it kills the service: a crash finding, once a
+		 * second death confirms it (the first may have been a
+		 * report that was still being written). */
 		if ((k = fuzz_key_find(f, j->ep, FUZZ_CRASH, 0,
 		    o.signature)) != -1)
 			f->res->findings[k].hits++;
-		else if (fuzz_new_finding(f, j, &o, cause) == -1) {
-			fuzz_outcome_free(&o);
-			return -1;
+		else {
+			if ((same = fuzz_crash_again(f, j, &o, cause)) == -1) {
+				fuzz_outcome_free(&o);
+				return -1;
+			}
+			if (same && fuzz_new_finding(f, j, &o, cause) == -1) {
+				fuzz_outcome_free(&o);
+				return -1;
+			}
 		}
 		fuzz_outcome_free(&o);
 		return 0;
@@ -1707,8 +1736,9 @@ fuzz_cmp_suspect(const void *a, const void *b)
 static void
 fuzz_suspects_order(struct fuzz *f)
 {
-	qsort(f->suspects, f->nsuspects, sizeof *f->suspects,
-	    fuzz_cmp_suspect);
+	if (f->nsuspects > 1)
+		qsort(f->suspects, f->nsuspects, sizeof *f->suspects,
+		    fuzz_cmp_suspect);
 }
 
 /* A suspect that, alone, failed some other way: that failure counts
@@ -1738,7 +1768,7 @@ fuzz_suspect_failure(struct fuzz *f, struct fuzz_job *j,
 static int
 fuzz_triage_death(struct fuzz *f, char **cause)
 {
-	struct fuzz_outcome	 o, o2;
+	struct fuzz_outcome	 o;
 	char			*log;
 	size_t			 len, i;
 	ssize_t			 k = -1;
@@ -1831,20 +1861,17 @@ fuzz_triage_death(struct fuzz *f, char **cause)
 			/* A new finding is confirmed by a second death: a
 			 * crash that comes late (after the answer) would
 			 * otherwise be blamed on the next suspect. */
-			if (fuzz_send_one(f, j->req.data, j->req.len,
-			    j->info.framing, j->ep, &o2, cause) == -1) {
+			if ((rv = fuzz_crash_again(f, j, &o, cause)) == -1) {
 				fuzz_outcome_free(&o);
 				return -1;
 			}
-			if (fuzz_same(&o2, FUZZ_CRASH, 0, o.signature, 0)) {
+			if (rv == 1) {
 				found = 1;
 				if (fuzz_new_finding(f, j, &o, cause) == -1) {
 					fuzz_outcome_free(&o);
-					fuzz_outcome_free(&o2);
 					return -1;
 				}
 			}
-			fuzz_outcome_free(&o2);
 		}
 		fuzz_outcome_free(&o);
 	}
@@ -2026,6 +2053,22 @@ fuzz_run(const struct fuzz_config *cfg, struct fuzz_result *res,
 			}
 		}
 		f.connect_failed = 0;
+		/* A sanitizer report on its way: the death comes first. */
+		if (!f.died && f.pid != -1 && (f.report_at != 0 ||
+		    fuzz_service_log_has_report(&f))) {
+			uint64_t deadline = loop_clock_ns() + FUZZ_REPORT_NS;
+			int status;
+
+			while (loop_clock_ns() < deadline) {
+				if (fuzz_service_reap(&f, &status)) {
+					fuzz_died(&f, status);
+					break;
+				}
+				fuzz_sleep_ms(2);
+			}
+			if (!f.died)
+				fuzz_died(&f, -1);
+		}
 		if (f.died) {
 			if (fuzz_triage_death(&f, cause) == -1)
 				goto out;
