@@ -228,6 +228,10 @@ fuzz_config_free(struct fuzz_config *cfg)
 	free(cfg->findings);
 	free(cfg->service_cmd);
 	free(cfg->service_log);
+	free(cfg->service_dir);
+	for (size_t i = 0; i < cfg->nservice_env; i++)
+		free(cfg->service_env[i]);
+	free(cfg->service_env);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -395,6 +399,7 @@ fuzz_service_start(struct fuzz *f, char **cause)
 {
 	uint64_t	deadline;
 	int		fd, nfd, status;
+	size_t		i;
 	pid_t		pid;
 
 	if ((fd = open(f->svc_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
@@ -414,6 +419,14 @@ fuzz_service_start(struct fuzz *f, char **cause)
 		 * signature does without (see fuzz_crash_signature()). */
 		if (getenv("ASAN_OPTIONS") == NULL)
 			setenv("ASAN_OPTIONS", "symbolize=0", 1);
+		for (i = 0; i < f->cfg->nservice_env; i++)
+			putenv(f->cfg->service_env[i]);
+		if (f->cfg->service_dir != NULL &&
+		    chdir(f->cfg->service_dir) == -1) {
+			dprintf(2, "decoy fuzz: %s: %s\n",
+			    f->cfg->service_dir, strerror(errno));
+			_exit(127);
+		}
 		if ((nfd = open("/dev/null", O_RDONLY)) != -1)
 			dup2(nfd, 0);
 		dup2(fd, 1);
@@ -1950,9 +1963,24 @@ fuzz_setup(struct fuzz *f, const char *logdir, char **cause)
 	return 0;
 }
 
+/* mkdir -p dir. */
 static int
 fuzz_mkdir(const char *dir, char **cause)
 {
+	char	*p = xstrdup(dir), *s;
+
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			*cause = xasprintf("%s: %s", p, strerror(errno));
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	free(p);
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
 		*cause = xasprintf("%s: %s", dir, strerror(errno));
 		return -1;

@@ -59,6 +59,9 @@ struct fuzz_config {
 	char		*findings;	/* output directory */
 	char		*service_cmd;	/* NULL: the service runs elsewhere */
 	char		*service_log;	/* its stderr; NULL: findings/service.log */
+	char		*service_dir;	/* where it runs; NULL: here */
+	char		**service_env;	/* "KEY=VALUE" added to its env */
+	size_t		 nservice_env;
 	unsigned	 connections;
 	uint64_t	 timeout_ns;	/* per request */
 	uint64_t	 slow_floor_ns;	/* outliers must be slower than this */
