@@ -191,6 +191,7 @@ struct fuzz {
 	off_t			 log_off;	/* read up to here */
 	uint64_t		 report_at;	/* a sanitizer report seen */
 	int			 connect_failed;
+	int			 gone_warned;
 
 	/* Findings. */
 	struct fuzz_key		*keys;		/* parallel to res->findings */
@@ -1401,6 +1402,12 @@ fuzz_minimise(struct fuzz *f, const char *raw, size_t len, int framing,
 			buf_free(&cand);
 			return -1;
 		}
+		if (o.kind == FUZZ_CONNECT && f->svc_cmd == NULL) {
+			/* The service is gone (and not ours to restart):
+			 * nothing more can be learnt. */
+			fuzz_outcome_free(&o);
+			break;
+		}
 		if (want->kind == FUZZ_SLOW)
 			same = fuzz_confirm_slow(f, &o, ep);
 		else
@@ -1693,6 +1700,17 @@ fuzz_triage_one(struct fuzz *f, struct fuzz_job *j, char **cause)
 	else
 		same = fuzz_same(&o, j->kind, j->status, NULL,
 		    j->info.framing);
+	if (!same && f->svc_cmd == NULL && o.kind == FUZZ_CONNECT &&
+	    !f->gone_warned) {
+		/* Probably killed by one of the mutants that failed just
+		 * before; which one cannot be told without restarting it. */
+		f->gone_warned = 1;
+		log_warn("the service stopped accepting connections after "
+		    "mutant %" PRIu64 " (%s on %s); the failures in flight are "
+		    "unconfirmed: give --service-cmd to have decoy restart it "
+		    "and find the culprit", j->index, fuzz_kind_name(j->kind),
+		    f->eps[j->ep].name);
+	}
 	if (!same) {
 		f->res->unconfirmed++;
 		fuzz_reject_slot(f, j->ep, j->kind, j->status)->count++;
