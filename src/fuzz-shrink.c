@@ -566,6 +566,70 @@ shrink_json_units(const char *b, size_t len, struct shrink_units *u)
 	}
 }
 
+/*
+ * The longest run (at least 8 repetitions) of a pattern of period p
+ * (1..maxp) whose bytes satisfy ok() and whose first byte is in first:
+ * its start, period and repetitions.  0 if there is none.
+ */
+static int
+shrink_run(const char *b, size_t len, size_t maxp, const char *first,
+    const char *allowed, size_t *start, size_t *period, size_t *reps)
+{
+	size_t	p, i, r, best = 0;
+
+	for (p = 1; p <= maxp; p++) {
+		for (i = 0; i + p <= len; ) {
+			if (strchr(first, b[i]) == NULL || (allowed != NULL &&
+			    strspn(b + i, allowed) < p)) {
+				i++;
+				continue;
+			}
+			for (r = 1; i + (r + 1) * p <= len &&
+			    memcmp(b + i, b + i + r * p, p) == 0; r++)
+				;
+			if (r >= 8 && r * p > best) {
+				best = r * p;
+				*start = i;
+				*period = p;
+				*reps = r;
+			}
+			i += r > 1 ? (r - 1) * p + 1 : 1;
+		}
+	}
+	return best > 0;
+}
+
+/*
+ * Deep nesting halved: half the repetitions of the longest run of an
+ * opening pattern ("[", "{\"a\":", ...) and as many of the longest run
+ * of closing brackets after it, so that the body keeps its shape.
+ */
+static int
+shrink_nesting(struct shrink_edit *e, const char *b, size_t len)
+{
+	size_t	os, op, on, cs = 0, cp = 0, cn = 0, k, ck;
+
+	if (!shrink_run(b, len, 8, "[{", NULL, &os, &op, &on))
+		return 0;
+	k = on / 2;
+	ck = 0;
+	if (shrink_run(b + os + on * op, len - os - on * op, 2, "]}", "]}",
+	    &cs, &cp, &cn)) {
+		cs += os + on * op;
+		if (cn < k)
+			k = cn;
+		ck = k;
+	}
+	e->body_set = 1;
+	buf_reset(&e->body);
+	buf_append(&e->body, b, os);
+	buf_append(&e->body, b + os + k * op, ck > 0 ? cs - os - k * op :
+	    len - os - k * op);
+	if (ck > 0)
+		buf_append(&e->body, b + cs + ck * cp, len - cs - ck * cp);
+	return 1;
+}
+
 static int
 shrink_is_json(const char *b, size_t len)
 {
@@ -611,8 +675,8 @@ shrink_body_cut(struct shrink_edit *ed, const char *b, size_t len, size_t s,
 
 /*
  * The i-th variant, in this order: every removable header at once; each
- * removable header; each long header value halved; an empty body; each
- * JSON member or element (or a half, quarter, eighth of a non-JSON body)
+ * removable header; each long header value halved; an empty body; deep
+ * JSON nesting halved; each JSON member or element (or a half, quarter, eighth of a non-JSON body)
  * removed; each long JSON string halved; the query removed; each query
  * parameter removed; each long path segment halved.
  */
@@ -677,6 +741,13 @@ fuzz_shrink(const char *req, size_t len, size_t i, struct buf *out)
 		}
 		i--;
 		if (shrink_is_json(r->body, r->body_len)) {
+			/* Deep nesting halved. */
+			if (shrink_nesting(&e, r->body, r->body_len)) {
+				if (i == 0)
+					goto build;
+				i--;
+				e.body_set = 0;
+			}
 			shrink_json_units(r->body, r->body_len, u);
 			if (i < u->n) {
 				shrink_body_cut(&e, r->body, r->body_len,

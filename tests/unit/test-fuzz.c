@@ -200,6 +200,18 @@ test_shrink(void)
 	ASSERT(has_variant(&all, "POST /upload HTTP/1.1\r\nHost: h\r\n"
 	    "X-A: 1\r\n\r\nhello"));
 
+	/* Deep nesting: half the levels go, opening and closing. */
+	variants("POST /d HTTP/1.1\r\nHost: h\r\nContent-Length: 47\r\n\r\n"
+	    "{\"t\":\"x\",\"m\":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}", &all);
+	ASSERT(has_variant(&all, "POST /d HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 31\r\n\r\n"
+	    "{\"t\":\"x\",\"m\":[[[[[[[[1]]]]]]]]}"));
+	variants("POST /d HTTP/1.1\r\nHost: h\r\nContent-Length: 51\r\n\r\n"
+	    "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1",
+	    &all);
+	ASSERT(has_variant(&all, "POST /d HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 26\r\n\r\n{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1"));
+
 	/* Garbage: no variant is bigger, none crashes. */
 	n = variants("\x01\x02 \r\n\r\r\n\n{[[[\"", &all);
 	for (off = 0; off < all.len; off += strlen(all.data + off) + 1)
