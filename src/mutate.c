@@ -1197,6 +1197,30 @@ arena_repeat(struct mut_engine *e, const char *pat, size_t plen, size_t n)
 	return (struct span){ p, total };
 }
 
+/*
+ * buf_append without the call: the serialiser appends many small pieces
+ * into a buffer that was reserved up front.
+ */
+static inline void
+out_put(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (b->len + n >= b->cap)
+		buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static inline void
+out_byte(struct buf *b, char c)
+{
+	out_put(b, &c, 1);
+}
+
+#define OUT_LIT(b, s)	out_put((b), (s), sizeof(s) - 1)
+
 /* Records an edit unless it overlaps one already made.  0 or -1. */
 static int
 edit_add(struct mut_engine *e, uint32_t region, size_t off, size_t end,
@@ -1244,14 +1268,14 @@ edits_apply(struct mut_engine *e, uint32_t region, const char *base,
 	}
 	for (i = 0; i < n; i++) {
 		if (sel[i]->off > pos)
-			buf_append(out, base + pos, sel[i]->off - pos);
+			out_put(out, base + pos, sel[i]->off - pos);
 		if (sel[i]->len > 0)
-			buf_append(out, sel[i]->p, sel[i]->len);
+			out_put(out, sel[i]->p, sel[i]->len);
 		if (sel[i]->end > pos)
 			pos = sel[i]->end;
 	}
 	if (pos < len)
-		buf_append(out, base + pos, len - pos);
+		out_put(out, base + pos, len - pos);
 }
 
 static int
@@ -2141,10 +2165,10 @@ byte_apply(struct mut_engine *e, unsigned op, struct buf *b, size_t hi)
 static void
 emit_header(struct buf *out, struct span name, struct span value)
 {
-	buf_append(out, name.p, name.len);
-	buf_append(out, ": ", 2);
-	buf_append(out, value.p, value.len);
-	buf_append(out, "\r\n", 2);
+	out_put(out, name.p, name.len);
+	out_put(out, ": ", 2);
+	out_put(out, value.p, value.len);
+	out_put(out, "\r\n", 2);
 }
 
 static void
@@ -2157,7 +2181,7 @@ emit_u64(struct buf *out, uint64_t v)
 		tmp[--n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v > 0);
-	buf_append(out, tmp + n, sizeof tmp - n);
+	out_put(out, tmp + n, sizeof tmp - n);
 }
 
 static void
@@ -2173,7 +2197,7 @@ emit_hex(struct buf *out, uint64_t v, int upper, size_t zeros)
 	} while (v > 0);
 	while (zeros-- > 0 && n > 0)
 		tmp[--n] = '0';
-	buf_append(out, tmp + n, sizeof tmp - n);
+	out_put(out, tmp + n, sizeof tmp - n);
 }
 
 /* Content-Length lies; sets e->broken. */
@@ -2186,7 +2210,7 @@ emit_cl_lie(struct mut_engine *e, struct buf *out, size_t blen)
 	const struct span cl = SPAN_LIT("Content-Length");
 
 	e->broken = 1;
-	buf_append_str(out, "Content-Length: ");
+	OUT_LIT(out, "Content-Length: ");
 	switch (e->fvariant) {
 	case 0:
 	case 1:		/* a little more than sent: the server waits */
@@ -2198,50 +2222,50 @@ emit_cl_lie(struct mut_engine *e, struct buf *out, size_t blen)
 		break;
 	case 4:
 	case 5:		/* huge */
-		buf_append_str(out, huge[e->fparam % 5]);
+		out_put(out, huge[e->fparam % 5], strlen(huge[e->fparam % 5]));
 		break;
 	case 6:		/* less than sent */
 		emit_u64(out, blen > 0 ? blen - 1 - e->fparam % blen : 0);
 		break;
 	case 7:
-		buf_append_str(out, "-1");
+		OUT_LIT(out, "-1");
 		break;
 	case 8:
-		buf_append_str(out, "000");
+		OUT_LIT(out, "000");
 		emit_u64(out, blen);
 		break;
 	case 9:
-		buf_append_byte(out, '+');
+		out_byte(out, '+');
 		emit_u64(out, blen);
 		break;
 	case 10:
 		emit_u64(out, blen);
-		buf_append_str(out, ", ");
+		OUT_LIT(out, ", ");
 		emit_u64(out, blen);
 		break;
 	case 11:
-		buf_append_str(out, "0x");
+		OUT_LIT(out, "0x");
 		emit_hex(out, blen, 0, 0);
 		break;
 	case 12:	/* twice, disagreeing */
 		emit_u64(out, blen);
-		buf_append_str(out, "\r\n");
+		OUT_LIT(out, "\r\n");
 		emit_header(out, cl, SPAN_LIT("0"));
 		return;
 	case 13:	/* twice, agreeing */
 		emit_u64(out, blen);
-		buf_append_str(out, "\r\n");
-		buf_append_str(out, "content-length: ");
+		OUT_LIT(out, "\r\n");
+		OUT_LIT(out, "content-length: ");
 		emit_u64(out, blen);
 		break;
 	case 14:
-		buf_append_str(out, "1 2");
+		OUT_LIT(out, "1 2");
 		break;
 	default:
-		buf_append_str(out, "0");
+		OUT_LIT(out, "0");
 		break;
 	}
-	buf_append_str(out, "\r\n");
+	OUT_LIT(out, "\r\n");
 }
 
 /* Writes body b as chunks of the variant's shape (after the head). */
@@ -2260,41 +2284,44 @@ emit_chunked_body(struct mut_engine *e, struct buf *out, const char *b,
 			break;
 		case 3:		/* extensions */
 			emit_hex(out, n, 0, 0);
-			buf_append_str(out, ";ext=\"v\";x");
+			OUT_LIT(out, ";ext=\"v\";x");
 			break;
 		case 5:		/* promises more than it sends */
 			emit_hex(out, n + e->fparam, 0, 0);
 			break;
 		case 6:
-			buf_append_str(out, "fffffffffffffffff");
+			OUT_LIT(out, "fffffffffffffffff");
 			break;
 		case 7:
-			buf_append_str(out, "-1");
+			OUT_LIT(out, "-1");
 			break;
 		case 10:
-			buf_append_str(out, "0x");
+			OUT_LIT(out, "0x");
 			emit_hex(out, n, 0, 0);
 			break;
 		case 11:	/* whitespace before CRLF */
 			emit_hex(out, n, 0, 0);
-			buf_append_str(out, " \t");
+			OUT_LIT(out, " \t");
 			break;
 		default:
 			emit_hex(out, n, 0, 0);
 			break;
 		}
-		buf_append_str(out, "\r\n");
-		buf_append(out, b + pos, n);
+		OUT_LIT(out, "\r\n");
+		out_put(out, b + pos, n);
 		if (variant != 9)
-			buf_append_str(out, "\r\n");
+			OUT_LIT(out, "\r\n");
 		pos += n;
 	}
 	if (variant == 8)	/* no last chunk: the server waits */
 		return;
-	buf_append_str(out, variant == 2 ? "00000\r\n" : "0\r\n");
+	if (variant == 2)
+		OUT_LIT(out, "00000\r\n");
+	else
+		OUT_LIT(out, "0\r\n");
 	if (variant == 4)
-		buf_append_str(out, "X-Trailer: 1\r\n");
-	buf_append_str(out, "\r\n");
+		OUT_LIT(out, "X-Trailer: 1\r\n");
+	OUT_LIT(out, "\r\n");
 }
 
 /*
@@ -2317,9 +2344,9 @@ emit_framed(struct mut_engine *e, struct buf *out, int direct, size_t blen)
 		switch (e->fvariant) {
 		case 0:		/* both: the smuggling shape */
 			emit_header(out, te, SPAN_LIT("chunked"));
-			buf_append_str(out, "Content-Length: ");
+			OUT_LIT(out, "Content-Length: ");
 			emit_u64(out, blen);
-			buf_append_str(out, "\r\n\r\n");
+			OUT_LIT(out, "\r\n\r\n");
 			emit_chunked_body(e, out, b, blen, 0);
 			return;
 		case 1:		/* says chunked, is not */
@@ -2327,7 +2354,7 @@ emit_framed(struct mut_engine *e, struct buf *out, int direct, size_t blen)
 			break;
 		case 2:
 			emit_header(out, te, SPAN_LIT("gzip, chunked"));
-			buf_append_str(out, "\r\n");
+			OUT_LIT(out, "\r\n");
 			emit_chunked_body(e, out, b, blen, 0);
 			return;
 		case 3:
@@ -2337,25 +2364,25 @@ emit_framed(struct mut_engine *e, struct buf *out, int direct, size_t blen)
 			emit_header(out, te, SPAN_LIT("xchunked"));
 			break;
 		case 5:
-			buf_append_str(out, "Transfer-Encoding : chunked\r\n");
-			buf_append_str(out, "\r\n");
+			OUT_LIT(out, "Transfer-Encoding : chunked\r\n");
+			OUT_LIT(out, "\r\n");
 			emit_chunked_body(e, out, b, blen, 0);
 			return;
 		case 6:
 			emit_header(out, te, SPAN_LIT("identity"));
-			buf_append_str(out, "Content-Length: ");
+			OUT_LIT(out, "Content-Length: ");
 			emit_u64(out, blen);
-			buf_append_str(out, "\r\n");
+			OUT_LIT(out, "\r\n");
 			break;
 		case 7:
 			emit_header(out, te, SPAN_LIT("chunked"));
 			emit_header(out, te, SPAN_LIT("chunked"));
-			buf_append_str(out, "\r\n");
+			OUT_LIT(out, "\r\n");
 			emit_chunked_body(e, out, b, blen, 0);
 			return;
 		default:
 			emit_header(out, te, SPAN_LIT("\x0b" "chunked"));
-			buf_append_str(out, "\r\n");
+			OUT_LIT(out, "\r\n");
 			emit_chunked_body(e, out, b, blen, 0);
 			return;
 		}
@@ -2364,22 +2391,22 @@ emit_framed(struct mut_engine *e, struct buf *out, int direct, size_t blen)
 		if (e->fvariant >= CHUNK_VALID)
 			e->broken = 1;
 		emit_header(out, te, SPAN_LIT("chunked"));
-		buf_append_str(out, "\r\n");
+		OUT_LIT(out, "\r\n");
 		emit_chunked_body(e, out, b, blen, e->fvariant);
 		return;
 	default:
 		if (blen > 0 || e->ent->had_length) {
-			buf_append_str(out, "Content-Length: ");
+			OUT_LIT(out, "Content-Length: ");
 			emit_u64(out, blen);
-			buf_append_str(out, "\r\n");
+			OUT_LIT(out, "\r\n");
 		}
 		break;
 	}
-	buf_append_str(out, "\r\n");
+	OUT_LIT(out, "\r\n");
 	if (direct)
 		edits_apply(e, R_BODY, e->ent->body, e->ent->body_len, out);
 	else
-		buf_append(out, b, blen);
+		out_put(out, b, blen);
 }
 
 /* Whether a line of h[0..len) starts a Content-Length or
@@ -2408,17 +2435,19 @@ emit_head_plain(struct mut_engine *e, struct buf *out)
 	const struct mut_entry	*ent = e->ent;
 	size_t			 i;
 
-	buf_append(out, e->method.p, e->method.len);
-	buf_append_byte(out, ' ');
+	out_put(out, e->method.p, e->method.len);
+	out_byte(out, ' ');
 	edits_apply(e, R_TARGET, ent->target.p, ent->target.len, out);
-	buf_append_str(out, ent->version == 10 ? " HTTP/1.0\r\n" :
-	    " HTTP/1.1\r\n");
+	if (ent->version == 10)
+		OUT_LIT(out, " HTTP/1.0\r\n");
+	else
+		OUT_LIT(out, " HTTP/1.1\r\n");
 	for (i = 0; i < e->nhdrs; i++)
 		if (!hdr_protected(e, &e->hdrs[i]) &&
 		    (e->hdrs[i].flags & H_DEL) == 0)
 			emit_header(out, e->hdrs[i].name, e->hdrs[i].value);
 	if (e->extra_head.len > 0)
-		buf_append(out, e->extra_head.p, e->extra_head.len);
+		out_put(out, e->extra_head.p, e->extra_head.len);
 }
 
 static void
@@ -2565,7 +2594,7 @@ mutate_raw(struct mut_engine *e, const struct mut_entry *ent, unsigned nops,
 	/* Bytes that never parsed carry no framing promise. */
 	e->broken = 1;
 	buf_reset(out);
-	buf_append(out, ent->raw, ent->len);
+	out_put(out, ent->raw, ent->len);
 	for (i = 0; i < nops; i++) {
 		op = mut_below(&e->rng, MUT_OP_SPLICE + 1);
 		if (op == MUT_OP_SPLICE && e->c->n > 0) {
@@ -2575,7 +2604,7 @@ mutate_raw(struct mut_engine *e, const struct mut_entry *ent, unsigned nops,
 			cut = mut_below_sz(&e->rng, out->len + 1);
 			cut2 = o->len > 0 ? mut_below_sz(&e->rng, o->len) : 0;
 			out->len = cut;
-			buf_append(out, o->raw + cut2, o->len - cut2);
+			out_put(out, o->raw + cut2, o->len - cut2);
 		} else {
 			if (op == MUT_OP_SPLICE)
 				op = MUT_OP_DUPLICATE;
