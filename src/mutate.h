@@ -134,7 +134,8 @@ void	mut_next(struct mut_engine *, struct buf *out, struct mut_info *info);
  * (HTTP-aware when it parses, byte-level otherwise), writing at most max
  * bytes back into data; returns the new length.  For
  * LLVMFuzzerCustomMutator: pure in (data, len, max, seed) plus the
- * corpus's dictionary.
+ * corpus's dictionary, and it leaves the engine's mut_next stream where
+ * it was.  When no mutant fits in max it flips one bit instead.
  */
 size_t	mut_mutate_buf(struct mut_engine *, uint8_t *data, size_t len,
 	    size_t max, uint64_t seed);
