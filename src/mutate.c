@@ -971,7 +971,7 @@ struct mut_engine {
 	const struct mut_corpus	*c;
 	struct mut_rng		 rng;
 	unsigned		 flags;
-	uint32_t		*cum;		/* per entry, MUT_OP_COUNT each */
+	uint32_t		*cum;		/* per entry, MUT_OP_COUNT */
 
 	/* The draft of the mutant being built. */
 	const struct mut_entry	*ent;
@@ -994,7 +994,7 @@ struct mut_engine {
 	struct mut_chunk	*chunks;
 	size_t			 nchunks;
 	size_t			 cur;
-	size_t			 arena_len;	/* this mutant's, all chunks */
+	size_t			 arena_len;	/* this mutant's bytes */
 	struct buf		 body;
 	struct buf		 tmp;
 	struct mut_entry	 scratch;
@@ -1019,7 +1019,8 @@ mut_applicable(const struct mut_engine *e, const struct mut_entry *ent,
 	case MUT_OP_CL_LIE:
 	case MUT_OP_TE_LIE:
 		return !nf;
-	case MUT_OP_J_TYPE: case MUT_OP_J_BOUNDARY: case MUT_OP_J_HUGE: case MUT_OP_J_DEEP:
+	case MUT_OP_J_TYPE: case MUT_OP_J_BOUNDARY:
+	case MUT_OP_J_HUGE: case MUT_OP_J_DEEP:
 	case MUT_OP_J_UNICODE: case MUT_OP_J_NULL:
 		return ent->njv > 0;
 	case MUT_OP_J_REMOVE:
@@ -1066,7 +1067,8 @@ mut_engine_create(const struct mut_corpus *c, uint64_t seed, unsigned flags)
 	buf_init(&e->body);
 	buf_init(&e->tmp);
 	if (c->n > 0) {
-		e->cum = xreallocarray(NULL, c->n, MUT_OP_COUNT * sizeof *e->cum);
+		e->cum = xreallocarray(NULL, c->n, MUT_OP_COUNT *
+		    sizeof *e->cum);
 		for (i = 0; i < c->n; i++)
 			mut_build_cum(e, &c->ents[i], e->cum + i * MUT_OP_COUNT);
 	}
@@ -2034,7 +2036,7 @@ op_dict(struct mut_engine *e)
 	}
 }
 
-/* --- splice ---------------------------------------------------------------- */
+/* --- splice ----------------------------------------------------------- */
 
 static int
 op_splice(struct mut_engine *e)
@@ -2537,8 +2539,10 @@ op_apply(struct mut_engine *e, unsigned op)
 	case MUT_OP_HDR_REMOVE:	return op_hdr_remove(e);
 	case MUT_OP_HDR_DUP:	return op_hdr_dup(e);
 	case MUT_OP_HDR_OVERSIZE:	return op_hdr_oversize(e);
-	case MUT_OP_CL_LIE:		return op_framing(e, F_CL_LIE, CL_VARIANTS);
-	case MUT_OP_TE_LIE:		return op_framing(e, F_TE_LIE, TE_VARIANTS);
+	case MUT_OP_CL_LIE:
+		return op_framing(e, F_CL_LIE, CL_VARIANTS);
+	case MUT_OP_TE_LIE:
+		return op_framing(e, F_TE_LIE, TE_VARIANTS);
 	case MUT_OP_CHUNK_EDGE:	return op_chunk(e);
 	case MUT_OP_J_TYPE:		return op_json_type(e);
 	case MUT_OP_J_BOUNDARY:	return op_json_boundary(e);
