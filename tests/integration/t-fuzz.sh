@@ -57,7 +57,7 @@ SVC="$BUGGY --port {port}"
 # the first 10000 with this seed either way).
 REQUESTS=50000
 if ldd "$BUGGY" 2>/dev/null | grep -q libasan; then
-	REQUESTS=20000
+	REQUESTS=15000
 fi
 "$DECOY" fuzz "$T/corpus" --target http://127.0.0.1:0 --service-cmd "$SVC" \
     --requests $REQUESTS --seed 7 --timeout 1s --findings "$T/f" --json \
