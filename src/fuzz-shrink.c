@@ -687,7 +687,7 @@ fuzz_shrink(const char *req, size_t len, size_t i, struct buf *out)
 	struct shrink_edit	 e;
 	struct shrink_units	*u;
 	const char		*q, *t, *v, *seg, *segend;
-	size_t			 k, n, nrem = 0, qlen, plen, tlen, chunk, div;
+	size_t			 k, n, nrem = 0, plen, tlen, chunk, div;
 	int			 ok = 0;
 
 	r = xmalloc(sizeof *r);
@@ -790,24 +790,28 @@ fuzz_shrink(const char *req, size_t len, size_t i, struct buf *out)
 				goto build;
 			}
 			i--;
-			qlen = tlen - plen - 1;
-			for (seg = q + 1; seg < t + tlen && memchr(seg, '&',
-			    (size_t)(t + tlen - seg)) != NULL; ) {
-				segend = memchr(seg, '&',
-				    (size_t)(t + tlen - seg));
-				/* Parameter [seg, segend] with its '&'. */
-				if (i == 0) {
-					e.target_set = 1;
+			/* Each parameter with one of its '&' (when there
+			 * are several: one alone is the whole query). */
+			for (seg = q + 1; memchr(q + 1, '&', (size_t)(t + tlen -
+			    q - 1)) != NULL && seg < t + tlen; seg = segend + 1) {
+				if ((segend = memchr(seg, '&',
+				    (size_t)(t + tlen - seg))) == NULL)
+					segend = t + tlen;
+				if (i > 0) {
+					i--;
+					continue;
+				}
+				e.target_set = 1;
+				if (segend < t + tlen) {
 					buf_append(&e.target, t,
 					    (size_t)(seg - t));
 					buf_append(&e.target, segend + 1,
 					    (size_t)(t + tlen - segend - 1));
-					goto build;
-				}
-				i--;
-				seg = segend + 1;
+				} else
+					buf_append(&e.target, t,
+					    (size_t)(seg - 1 - t));
+				goto build;
 			}
-			(void)qlen;
 		}
 		/* Each long path segment halved. */
 		for (seg = t; seg < t + plen; seg = segend) {
