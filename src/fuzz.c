@@ -1614,7 +1614,7 @@ fuzz_new_finding(struct fuzz *f, const struct fuzz_job *j,
 	fd->parent = j->info.parent;
 	fd->op = j->info.op;
 	fd->nops = j->info.nops;
-	fd->elapsed_ns = j->elapsed;
+	fd->elapsed_ns = o->elapsed > 0 ? o->elapsed : j->elapsed;
 	fd->hits = 1;
 	fd->original_len = j->req.len;
 	slug = fuzz_slug(f->eps[j->ep].name);
@@ -1780,11 +1780,11 @@ fuzz_suspect_failure(struct fuzz *f, struct fuzz_job *j,
 {
 	ssize_t	k;
 
+	if (o->kind == FUZZ_OK && fuzz_confirm_slow(f, o, j->ep))
+		o->kind = FUZZ_SLOW;	/* answered, but an outlier */
 	if (o->kind == FUZZ_OK || o->kind == FUZZ_CONNECT ||
 	    ((o->kind == FUZZ_RESET || o->kind == FUZZ_EOF) &&
 	    j->info.framing))
-		return 0;
-	if (o->kind == FUZZ_SLOW && !fuzz_confirm_slow(f, o, j->ep))
 		return 0;
 	if ((k = fuzz_key_find(f, j->ep, o->kind, o->status, NULL)) != -1) {
 		f->res->findings[k].hits++;
@@ -2460,9 +2460,12 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 		} else {
 			buf_printf(&out, "%-40s %s (%s", names[i],
 			    same ? "STILL FAILS" : "fixed",
-			    fuzz_kind_name(o.kind));
+			    fuzz_kind_name(same ? x.kind : o.kind));
 			if (o.status != 0)
 				buf_printf(&out, " %d", o.status);
+			if (x.kind == FUZZ_SLOW)
+				buf_printf(&out, " in %.0f ms",
+				    (double)o.elapsed / 1e6);
 			if (o.signature != NULL)
 				buf_printf(&out, ": %s", o.signature);
 			buf_append_str(&out, ")\n");

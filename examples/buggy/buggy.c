@@ -16,6 +16,8 @@
  *        path, which takes end of file for a slow client and waits for
  *        the rest of the body forever.
  *   GET  /search?q=..&page=..  (with an X-Request-Id header)
+ *        BUG slow: a page above 1000 takes 400 ms (deep pagination walks
+ *        every page before it) where an answer takes well under 1 ms.
  *        BUG crash: the cache key copies the target and each header
  *        value into a 4 KiB stack buffer, cutting each value to 4 KiB
  *        but forgetting what is already there: a long header smashes the
@@ -224,13 +226,47 @@ buggy_search_key(const struct shop_req *req, char *digest, size_t dlen)
 	return off;
 }
 
+/* The value of query parameter name as a number (leading digits), or 0. */
+static long
+buggy_query_long(struct span q, const char *name)
+{
+	const char	*p = q.p, *end = q.p + q.len;
+	size_t		 nlen = strlen(name);
+	long		 v = 0;
+
+	while (p < end) {
+		if ((size_t)(end - p) > nlen && memcmp(p, name, nlen) == 0 &&
+		    p[nlen] == '=') {
+			for (p += nlen + 1; p < end && *p >= '0' && *p <= '9';
+			    p++)
+				v = v < 100000000 ? v * 10 + (*p - '0') : v;
+			return v;
+		}
+		while (p < end && *p != '&')
+			p++;
+		p++;
+	}
+	return 0;
+}
+
 static void
 buggy_search(const struct shop_req *req, struct shop_res *res)
 {
 	cJSON	*out;
 	char	 digest[32];
 	size_t	 n;
+	long	 page;
 
+	/* The bug: deep pages are reached by walking every page before
+	 * them (a fixed cost of 400 ms here, well above the usual <1 ms). */
+	page = buggy_query_long(req->query, "page");
+	if (page > 1000) {
+		if (buggy_fixed) {
+			shop_res_error(res, 400, "page_too_deep");
+			return;
+		}
+		usleep(400 * 1000);
+	}
 	n = buggy_search_key(req, digest, sizeof digest);
 	out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "cache_key", digest);

@@ -2,7 +2,7 @@
 #
 # t-fuzz.sh -- the fuzz campaign end to end: the recorded normal traffic
 # of examples/buggy (examples/snapshots/buggy.jsonl) -> `decoy corpus` ->
-# `decoy fuzz --service-cmd buggy` finds each of the six planted bugs
+# `decoy fuzz --service-cmd buggy` finds each of the seven planted bugs
 # exactly once, minimised -> `decoy fuzz --replay` reproduces them all
 # against the buggy service (exit 1) and none against `buggy --fixed`
 # (exit 0).  Also the corpus command's errors.  In the ASan build the
@@ -78,6 +78,7 @@ bug_of() {
 	"5xx POST /payments") echo string-amount ;;
 	"timeout POST /upload") echo upload-hang ;;
 	"crash GET /search") echo long-header ;;
+	"slow GET /search") echo deep-pagination ;;
 	"crash POST /documents") echo deep-nesting ;;
 	*) echo "? ($kind $ep)" ;;
 	esac
@@ -89,13 +90,13 @@ for d in "$T"/f/[0-9][0-9][0-9]-*/; do
 	echo "$(bug_of "$d") $(basename "$d")" >>"$T/bugs.txt"
 done
 cat "$T/bugs.txt" | sed 's/^/# /'
-check "six findings" test "$(wc -l <"$T/bugs.txt")" -eq 6
+check "seven findings" test "$(wc -l <"$T/bugs.txt")" -eq 7
 check "every finding is a planted bug" bash -c '! grep -q "^?" "$1"' _ \
     "$T/bugs.txt"
 check "each bug found exactly once" \
-    test "$(cut -d' ' -f1 "$T/bugs.txt" | sort -u | wc -l)" -eq 6
+    test "$(cut -d' ' -f1 "$T/bugs.txt" | sort -u | wc -l)" -eq 7
 for bug in negative-qty missing-email string-amount upload-hang \
-    long-header deep-nesting; do
+    long-header deep-nesting deep-pagination; do
 	check "found: $bug" grep -q "^$bug " "$T/bugs.txt"
 done
 
@@ -131,7 +132,7 @@ rc=$?
 sed 's/^/# /' "$T/replay1.out"
 check "replay against the buggy service: exit 1 (got $rc)" test "$rc" -eq 1
 check "replay: every finding still fails" \
-    grep -q '^6 of 6 findings still fail' "$T/replay1.out"
+    grep -q '^7 of 7 findings still fail' "$T/replay1.out"
 
 "$DECOY" fuzz --replay "$T/f" --target http://127.0.0.1:0 \
     --service-cmd "$BUGGY --fixed --port {port}" --timeout 1s \
@@ -140,7 +141,7 @@ rc=$?
 sed 's/^/# /' "$T/replay2.out"
 check "replay against the fixed service: exit 0 (got $rc)" test "$rc" -eq 0
 check "replay: none still fails" \
-    grep -q '^0 of 6 findings still fail' "$T/replay2.out"
+    grep -q '^0 of 7 findings still fail' "$T/replay2.out"
 
 # --- usage errors ---------------------------------------------------------------
 
