@@ -124,6 +124,28 @@ fi
 check "repro.sh reproduces over bash /dev/tcp" \
     grep -q '/dev/tcp' "$T/f/$users/repro.sh"
 
+# --- the same seed, the same findings --------------------------------------------
+# Two short campaigns with one seed send the same mutants; the findings
+# that do not depend on timing (5xx and crashes; hangs and outliers are
+# found when deaths cut them short, which timing decides) are the same.
+keys() {
+	local d
+	for d in "$1"/[0-9][0-9][0-9]-*/; do
+		grep -o '"kind":"[^"]*","endpoint":"[^"]*"' "$d/finding.json"
+	done | grep -E '"kind":"(5xx|crash)"' | sort
+}
+for run in a b; do
+	"$DECOY" fuzz "$T/corpus" --target http://127.0.0.1:0 \
+	    --service-cmd "$SVC" --requests 3000 --seed 7 --timeout 1s \
+	    --findings "$T/det-$run" >"$T/det-$run.out" 2>"$T/det-$run.err"
+done
+keys "$T/det-a" >"$T/det-a.keys"
+keys "$T/det-b" >"$T/det-b.keys"
+check "same seed: findings found ($(wc -l <"$T/det-a.keys"))" \
+    test "$(wc -l <"$T/det-a.keys")" -ge 3
+check "same seed: the same 5xx and crash findings" \
+    cmp -s "$T/det-a.keys" "$T/det-b.keys"
+
 # --- replay ---------------------------------------------------------------------
 
 "$DECOY" fuzz --replay "$T/f" --target http://127.0.0.1:0 \
