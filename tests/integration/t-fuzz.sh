@@ -165,6 +165,12 @@ check "replay against the fixed service: exit 0 (got $rc)" test "$rc" -eq 0
 check "replay: none still fails" \
     grep -q '^0 of 7 findings still fail' "$T/replay2.out"
 
+# decoy's own stderr (the service's reports are in $T/f/service.log and
+# in the findings, which name them): no sanitizer report of its own.
+check "no sanitizer report from decoy itself" bash -c '! grep -E \
+    "^==[0-9]+==ERROR|^[^ ]+\.c:[0-9]+:[0-9]+: runtime error" "$@"' _ \
+    "$T"/*.err
+
 # --- usage errors ---------------------------------------------------------------
 
 "$DECOY" fuzz "$T/corpus" >/dev/null 2>&1
