@@ -18,8 +18,13 @@
  *   - triage, in plain sequential code between two loop_run() calls:
  *     after a death, the service is restarted (its port polled) and the
  *     mutants that were in flight (and those that failed just before)
- *     are re-sent one at a time, alone, until one kills it again; a
- *     non-crash failure is re-sent alone once.  What reproduces becomes a
+ *     are re-sent one at a time, alone, until one kills it again (twice,
+ *     for a new finding); unless the death's signature is that of a known
+ *     crash on one of the suspects' endpoints: then it is a hit, and only
+ *     the suspects that had waited unusually long are sent again later
+ *     (once; cut short twice, alone), which is how hangs and outliers
+ *     are found while crashes keep killing the service.  A non-crash
+ *     failure is re-sent alone once.  What reproduces becomes a
  *     finding: it is minimised (fuzz_shrink() variants, kept while the
  *     request still fails the same way, within max_attempts sends and
  *     minimise_ns) and written to the findings directory.  One request at
