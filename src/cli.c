@@ -20,6 +20,8 @@ static const struct cmd_entry *const cli_commands[] = {
 	&cmd_respond_entry,
 	&cmd_chaos_entry,
 	&cmd_replay_entry,
+	&cmd_corpus_entry,
+	&cmd_fuzz_entry,
 	&cmd_run_entry,
 	&cmd_report_entry,
 	&cmd_ca_entry,

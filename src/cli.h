@@ -34,6 +34,8 @@ extern const struct cmd_entry cmd_chaos_entry;
 
 /* `decoy record --nfqueue ...` (cmd-tap.c); argv as for exec. */
 int	cmd_record_nfqueue(int argc, char **argv);
+extern const struct cmd_entry cmd_corpus_entry;
+extern const struct cmd_entry cmd_fuzz_entry;
 
 /* Runs `decoy ARGS...`; returns the exit status. */
 int	cli_main(int argc, char **argv);

@@ -43,6 +43,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "fuzz.h"
 #include "gen.h"
 #include "hist.h"
 #include "json.h"
@@ -951,6 +952,16 @@ run_check_refs(const struct scenario *sc, struct buf *errors)
 		}
 		rule_set_free(set);
 	}
+	if (sc->has_fuzz && stat(sc->fuzz_corpus, &st) == -1) {
+		buf_printf(errors, "%s%s: fuzz.corpus: %s",
+		    errors->len > 0 ? "\n" : "", sc->fuzz_corpus,
+		    strerror(errno));
+		rv = -1;
+	} else if (sc->has_fuzz && !S_ISDIR(st.st_mode)) {
+		buf_printf(errors, "%s%s: fuzz.corpus: not a directory",
+		    errors->len > 0 ? "\n" : "", sc->fuzz_corpus);
+		rv = -1;
+	}
 	if (stat(sc->snapshot, &st) == -1) {
 		buf_printf(errors, "%s%s: snapshot: %s",
 		    errors->len > 0 ? "\n" : "", sc->snapshot,
@@ -1071,6 +1082,95 @@ run_cleanup_tmp(struct run *r)
 		    strerror(errno));
 }
 
+/*
+ * The fuzz section: the campaign starts the service itself (so it sees
+ * crashes and restarts it), or reaches a running one; the findings are
+ * asserted (at most assert.findings.max, default 0).
+ */
+static int
+run_fuzz(struct run *r, int json)
+{
+	struct scenario		*sc = r->sc;
+	struct fuzz_config	 cfg;
+	struct fuzz_result	 res;
+	struct report		*rep;
+	struct buf		 out;
+	char			*cause = NULL, want[64], got[64];
+	size_t			 i;
+	int			 rv;
+
+	fuzz_config_init(&cfg);
+	cfg.corpus = xstrdup(sc->fuzz_corpus);
+	cfg.target = xstrdup(r->url);
+	free(cfg.findings);
+	cfg.findings = xstrdup(sc->fuzz_findings);
+	if (sc->fuzz_requests > 0 || sc->fuzz_duration_ns > 0)
+		cfg.requests = sc->fuzz_requests;
+	cfg.duration_ns = sc->fuzz_duration_ns;
+	if (sc->fuzz_has_seed)
+		cfg.seed = sc->fuzz_seed;
+	if (sc->fuzz_connections > 0)
+		cfg.connections = sc->fuzz_connections;
+	if (sc->fuzz_timeout_ns > 0)
+		cfg.timeout_ns = sc->fuzz_timeout_ns;
+	cfg.mutate_auth = sc->fuzz_mutate_auth;
+	cfg.progress = isatty(STDERR_FILENO) && !json;
+	if (r->command != NULL) {
+		cfg.service_cmd = xstrdup(r->command);
+		cfg.service_dir = xstrdup(sc->dir);
+		cfg.service_env = xcalloc(sc->nenv + 1, sizeof *cfg.service_env);
+		for (i = 0; i < sc->nenv; i++)
+			cfg.service_env[i] = xstrdup(r->env[i]);
+		cfg.nservice_env = sc->nenv;
+	} else {
+		run_progress(r, "waiting for the service to be ready");
+		if (run_wait_ready(r) == -1) {
+			fuzz_config_free(&cfg);
+			return EXIT_USAGE;
+		}
+	}
+	run_progress(r, "fuzzing");
+	if (fuzz_run(&cfg, &res, &run_stop, &cause) == -1) {
+		run_progress(r, NULL);
+		cli_error(r->e, EXIT_USAGE, "fuzz: %s", cause);
+		free(cause);
+		fuzz_result_free(&res);
+		fuzz_config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	run_progress(r, NULL);
+	rep = report_create(sc->name, r->url);
+	snprintf(want, sizeof want, "<= %u",
+	    sc->has_findings_max ? sc->findings_max : 0);
+	snprintf(got, sizeof got, "%zu (%llu mutants, %llu service deaths)",
+	    res.nfindings, (unsigned long long)res.sent,
+	    (unsigned long long)res.crashes);
+	report_add_assertion(rep, "findings.max", want, got,
+	    res.nfindings <= (sc->has_findings_max ? sc->findings_max : 0));
+	if (run_stop)
+		report_add_assertion(rep, "run.completed", "the whole campaign",
+		    "interrupted", 0);
+	rv = report_passed(rep) ? EXIT_OK : EXIT_FAILED;
+	if (run_write_reports(r, rep) == -1)
+		rv = EXIT_USAGE;
+	if (json) {
+		buf_init(&out);
+		report_to_json(rep, &out);
+		fwrite(out.data, 1, out.len, stdout);
+		if (out.len == 0 || out.data[out.len - 1] != '\n')
+			fputc('\n', stdout);
+		buf_free(&out);
+	} else {
+		fuzz_result_print(stdout, &cfg, &res, 0);
+		report_print(rep, stdout);
+	}
+	fflush(stdout);
+	report_free(rep);
+	fuzz_result_free(&res);
+	fuzz_config_free(&cfg);
+	return rv;
+}
+
 static int
 run_scenario(struct run *r, int json)
 {
@@ -1123,6 +1223,10 @@ run_scenario(struct run *r, int json)
 		cli_error(r->e, EXIT_USAGE, "service.url: a placeholder is "
 		    "left in \"%s\" ({responder_port} needs a responder "
 		    "section)", r->url);
+		goto out;
+	}
+	if (sc->has_fuzz) {
+		rv = run_fuzz(r, json);
 		goto out;
 	}
 	if (r->command != NULL) {

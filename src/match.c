@@ -1746,6 +1746,41 @@ match_has_host(const struct match_index *mi, struct span host)
 	return match_resolve_host(mi, host) != MATCH_NONE;
 }
 
+uint64_t
+match_txn_signature(const struct snap_txn *t, int with_host)
+{
+	struct match_key	 k;
+	struct span		 target, authority, path, query, host, ct;
+	const char		*s;
+	char			*lhost;
+	uint64_t		 digest, sig;
+	size_t			 i;
+
+	target = span_from_str(t->req.target != NULL ? t->req.target : "");
+	match_split_target(target, &authority, &path, &query);
+	if (t->req.host != NULL && *t->req.host != '\0')
+		host = span_from_str(t->req.host);
+	else if ((s = match_header(t->req.headers, t->req.nheaders,
+	    "Host")) != NULL && *s != '\0')
+		host = span_from_str(s);
+	else
+		host = authority;
+	host = span_trim(host);
+	match_key_query(&k, query);
+	s = match_header(t->req.headers, t->req.nheaders, "Content-Type");
+	ct = s == NULL ? SPAN_NULL : span_from_str(s);
+	digest = match_digest(ct, t->req.body, t->req.body_len);
+	lhost = xstrndup(host.p == NULL ? "" : host.p, host.len);
+	for (i = 0; i < host.len; i++)
+		lhost[i] = (char)match_tolower((unsigned char)lhost[i]);
+	sig = match_sig(span_from_str(t->req.method != NULL ?
+	    t->req.method : ""), with_host ? lhost : NULL, host.len, path,
+	    k.pieces, k.npieces, digest);
+	free(lhost);
+	match_key_free(&k);
+	return sig;
+}
+
 const struct match_entry *
 match_lookup(struct match_index *mi, const struct match_req *r,
     uint64_t *sig, uint64_t *occurrence)

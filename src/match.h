@@ -137,6 +137,14 @@ const char	*match_server_host(const struct match_index *,
  * else 0.  After match_index_finish(). */
 int		 match_has_host(const struct match_index *, struct span host);
 
+/*
+ * The signature of a recorded request (method, path, normalised query,
+ * body digest; with the host when with_host), computed exactly as
+ * match_index_add() does, for tools that group requests the way the
+ * responder would (`decoy corpus` de-duplicates with it).
+ */
+uint64_t	match_txn_signature(const struct snap_txn *t, int with_host);
+
 /* 64-bit FNV-1a, exposed for tests and signatures. */
 uint64_t	match_hash(uint64_t h, const void *p, size_t len);
 #define MATCH_HASH_INIT	UINT64_C(0xcbf29ce484222325)

@@ -45,6 +45,39 @@
 struct mut_corpus;
 struct mut_engine;
 
+/* Operators, in the order of their numbers (mut_info.op); names below. */
+enum mut_op {
+	MUT_OP_BITFLIP,		/* byte.bitflip */
+	MUT_OP_INTERESTING,	/* byte.interesting */
+	MUT_OP_INSERT,		/* byte.insert */
+	MUT_OP_DELETE,		/* byte.delete */
+	MUT_OP_DUPLICATE,	/* byte.duplicate */
+	MUT_OP_SPLICE,		/* byte.splice */
+	MUT_OP_METHOD,		/* http.method */
+	MUT_OP_PATH,		/* http.path_segment */
+	MUT_OP_QUERY,		/* http.query */
+	MUT_OP_HDR_ADD,		/* http.header_add */
+	MUT_OP_HDR_REMOVE,	/* http.header_remove */
+	MUT_OP_HDR_DUP,		/* http.header_duplicate */
+	MUT_OP_HDR_OVERSIZE,	/* http.header_oversize */
+	MUT_OP_CL_LIE,		/* http.cl_lie (framing) */
+	MUT_OP_TE_LIE,		/* http.te_lie (framing) */
+	MUT_OP_CHUNK_EDGE,	/* http.chunk_edge (framing when broken) */
+	MUT_OP_J_TYPE,		/* json.type_swap */
+	MUT_OP_J_BOUNDARY,	/* json.boundary_number */
+	MUT_OP_J_HUGE,		/* json.huge_string */
+	MUT_OP_J_DEEP,		/* json.deep_nesting */
+	MUT_OP_J_UNICODE,	/* json.unicode */
+	MUT_OP_J_REMOVE,	/* json.remove_member */
+	MUT_OP_J_ADD,		/* json.add_member */
+	MUT_OP_J_NULL,		/* json.null_member */
+	MUT_OP_F_VALUE,		/* form.value */
+	MUT_OP_F_REMOVE,	/* form.remove */
+	MUT_OP_F_EXTRA,		/* form.extra */
+	MUT_OP_DICT,		/* dict.replace */
+	MUT_OP_COUNT
+};
+
 /* Flags for mut_engine_create. */
 #define MUT_MUTATE_AUTH		0x01	/* auth headers and cookies too */
 #define MUT_NO_FRAMING		0x02	/* never break the framing */
@@ -54,7 +87,9 @@ struct mut_info {
 	size_t		 other;		/* splice partner, or parent */
 	unsigned	 op;		/* last operator applied */
 	unsigned	 nops;		/* operators stacked (1..) */
-	int		 framing;	/* framing deliberately broken */
+	int		 framing;	/* framing deliberately broken (also
+					   1 for byte-level mutants of an
+					   entry that did not parse) */
 };
 
 /* An empty corpus.  Never NULL. */
@@ -99,7 +134,8 @@ void	mut_next(struct mut_engine *, struct buf *out, struct mut_info *info);
  * (HTTP-aware when it parses, byte-level otherwise), writing at most max
  * bytes back into data; returns the new length.  For
  * LLVMFuzzerCustomMutator: pure in (data, len, max, seed) plus the
- * corpus's dictionary.
+ * corpus's dictionary, and it leaves the engine's mut_next stream where
+ * it was.  When no mutant fits in max it flips one bit instead.
  */
 size_t	mut_mutate_buf(struct mut_engine *, uint8_t *data, size_t len,
 	    size_t max, uint64_t seed);

@@ -93,6 +93,9 @@ struct scenario_ctx {
 	struct scenario		*sc;
 	int			 has_body;	/* body: was given */
 	const yaml_node_t	*ignore_node;
+	const yaml_node_t	*fuzz_node;	/* the fuzz key */
+	const yaml_node_t	*load_node;	/* the load key */
+	const yaml_node_t	*findings_node;	/* assert.findings */
 };
 
 /* A non-empty string value into *out (replacing it); resolve: a path. */
@@ -664,11 +667,84 @@ scenario_assert(struct scenario_ctx *x, const yaml_node_t *m)
 				}
 			}
 			free(what);
+		} else if (strcmp(key, "findings") == 0) {
+			if (yamldoc_mapping(&x->d, v, "assert.findings") == -1)
+				continue;
+			YAMLDOC_PAIRS(&x->d, v, p2, k2, v2, key2,
+			    "assert.findings") {
+				if (strcmp(key2, "max") != 0) {
+					yamldoc_err(&x->d, k2, "assert.findings: "
+					    "unknown key \"%s\" (max)", key2);
+					continue;
+				}
+				if (scenario_uint(x, v2, "assert.findings.max",
+				    0, 1000000, &sc->findings_max) == 0)
+					sc->has_findings_max = 1;
+			}
+			x->findings_node = k;
 		} else
 			yamldoc_err(&x->d, k, "assert: unknown key \"%s\" "
-			    "(latency, error_rate, throughput, regression)",
-			    key);
+			    "(latency, error_rate, throughput, regression, "
+			    "findings)", key);
 	}
+}
+
+static void
+scenario_fuzz(struct scenario_ctx *x, const yaml_node_t *m)
+{
+	struct scenario		*sc = x->sc;
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*key, *s;
+
+	if (yamldoc_mapping(&x->d, m, "fuzz") == -1)
+		return;
+	sc->has_fuzz = 1;
+	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, "fuzz") {
+		if (strcmp(key, "corpus") == 0)
+			scenario_string(x, v, "fuzz.corpus", 1,
+			    &sc->fuzz_corpus);
+		else if (strcmp(key, "findings") == 0)
+			scenario_string(x, v, "fuzz.findings", 1,
+			    &sc->fuzz_findings);
+		else if (strcmp(key, "requests") == 0)
+			scenario_uint(x, v, "fuzz.requests", 1, 1000000000,
+			    &sc->fuzz_requests);
+		else if (strcmp(key, "duration") == 0)
+			scenario_duration(x, v, "fuzz.duration", 1,
+			    &sc->fuzz_duration_ns);
+		else if (strcmp(key, "connections") == 0)
+			scenario_uint(x, v, "fuzz.connections", 1, 1024,
+			    &sc->fuzz_connections);
+		else if (strcmp(key, "timeout") == 0)
+			scenario_duration(x, v, "fuzz.timeout", 1,
+			    &sc->fuzz_timeout_ns);
+		else if (strcmp(key, "seed") == 0) {
+			if ((s = yamldoc_scalar(&x->d, v, "fuzz.seed")) == NULL)
+				continue;
+			if (units_parse_seed(s, &sc->fuzz_seed) == -1)
+				yamldoc_err(&x->d, v, "fuzz.seed: expected an "
+				    "unsigned integer, not \"%s\"", s);
+			else
+				sc->fuzz_has_seed = 1;
+		} else if (strcmp(key, "mutate_auth") == 0) {
+			if ((s = yamldoc_scalar(&x->d, v, "fuzz.mutate_auth")) ==
+			    NULL)
+				continue;
+			if (strcmp(s, "true") == 0)
+				sc->fuzz_mutate_auth = 1;
+			else if (strcmp(s, "false") == 0)
+				sc->fuzz_mutate_auth = 0;
+			else
+				yamldoc_err(&x->d, v, "fuzz.mutate_auth: "
+				    "expected true or false, not \"%s\"", s);
+		} else
+			yamldoc_err(&x->d, k, "fuzz: unknown key \"%s\" "
+			    "(corpus, requests, duration, seed, findings, "
+			    "connections, timeout, mutate_auth)", key);
+	}
+	if (sc->fuzz_corpus == NULL)
+		yamldoc_err(&x->d, m, "fuzz: missing \"corpus\"");
 }
 
 static void
@@ -708,7 +784,7 @@ scenario_top(struct scenario_ctx *x, const yaml_node_t *root)
 
 	if (root->type != YAML_MAPPING_NODE) {
 		yamldoc_err(&x->d, root, "expected a mapping (name, snapshot, "
-		    "service, responder, load, assert, report), not %s",
+		    "service, responder, load, fuzz, assert, report), not %s",
 		    yamldoc_kind(root));
 		return;
 	}
@@ -724,24 +800,35 @@ scenario_top(struct scenario_ctx *x, const yaml_node_t *root)
 			scenario_service(x, v);
 		} else if (strcmp(key, "responder") == 0)
 			scenario_responder(x, v);
-		else if (strcmp(key, "load") == 0)
+		else if (strcmp(key, "load") == 0) {
+			x->load_node = k;
 			scenario_load_section(x, v);
-		else if (strcmp(key, "fuzz") == 0)
-			yamldoc_err(&x->d, k, "fuzz: not supported yet (drive "
-			    "the service with load: instead)");
+		}
+		else if (strcmp(key, "fuzz") == 0) {
+			x->fuzz_node = k;
+			scenario_fuzz(x, v);
+		}
 		else if (strcmp(key, "assert") == 0)
 			scenario_assert(x, v);
 		else if (strcmp(key, "report") == 0)
 			scenario_report(x, v);
 		else
 			yamldoc_err(&x->d, k, "unknown key \"%s\" (name, "
-			    "snapshot, service, responder, load, assert, "
+			    "snapshot, service, responder, load, fuzz, assert, "
 			    "report)", key);
 	}
 	if (sc->snapshot == NULL)
 		yamldoc_err(&x->d, root, "missing \"snapshot\"");
 	if (!has_service)
 		yamldoc_err(&x->d, root, "missing \"service\"");
+	if (x->fuzz_node != NULL && x->load_node != NULL)
+		yamldoc_err(&x->d, x->fuzz_node, "fuzz: a scenario drives the "
+		    "service with load or with fuzz, not both");
+	if (x->findings_node != NULL && x->fuzz_node == NULL)
+		yamldoc_err(&x->d, x->findings_node, "assert.findings: only "
+		    "with a fuzz section");
+	if (sc->has_fuzz && sc->fuzz_findings == NULL)
+		sc->fuzz_findings = yamldoc_path(&x->d, "findings");
 }
 
 /* --- loading ---------------------------------------------------------- */
@@ -884,5 +971,7 @@ scenario_free(struct scenario *sc)
 	free(sc->report_json);
 	free(sc->report_junit);
 	free(sc->report_html);
+	free(sc->fuzz_corpus);
+	free(sc->fuzz_findings);
 	free(sc);
 }

@@ -32,10 +32,25 @@
  *	report: {json: out/report.json, junit: out/junit.xml,
  *	         html: out/report.html}
  *
+ * or, instead of load, a fuzz campaign (fuzz.h) over a corpus of
+ * `decoy corpus`, started with the service's command so that crashes are
+ * seen and the service restarted:
+ *
+ *	fuzz:
+ *	  corpus: ../corpora/buggy   # a directory of .http requests
+ *	  requests: 20000            # and/or duration: 60s
+ *	  seed: 7
+ *	  findings: ../out/findings  # default: findings beside the file
+ *	  connections: 8
+ *	  timeout: 1s                # per request: longer is a hang
+ *	  mutate_auth: false
+ *	assert:
+ *	  findings: {max: 0}         # the default with fuzz: any fails
+ *
  * Without assert.regression nothing is compared with the recording.
  * Relative paths (snapshot, rules, reports) resolve against the scenario
- * file's directory; the command runs there.  `fuzz:` is recognised and
- * refused ("not supported yet").  Unknown keys, wrong types and bad values
+ * file's directory; the command runs there.  fuzz and load exclude each
+ * other.  Unknown keys, wrong types and bad values
  * are errors; the loader collects all of them, each as
  * "FILE:LINE:COL: message", and fails once.
  *
@@ -111,7 +126,21 @@ struct scenario {
 	unsigned		 connections;	/* 0: the generator's default */
 	uint64_t		 timeout_ns;	/* 0: the generator's default */
 
+	/* fuzz (has_fuzz 0: none; with it, no load) */
+	int			 has_fuzz;
+	char			*fuzz_corpus;	/* resolved */
+	unsigned		 fuzz_requests;	/* 0: not given */
+	uint64_t		 fuzz_duration_ns;	/* 0: not given */
+	int			 fuzz_has_seed;
+	uint64_t		 fuzz_seed;
+	char			*fuzz_findings;	/* resolved */
+	unsigned		 fuzz_connections;	/* 0: the default */
+	uint64_t		 fuzz_timeout_ns;	/* 0: the default */
+	int			 fuzz_mutate_auth;
+
 	/* assert */
+	int			 has_findings_max;
+	unsigned		 findings_max;
 	int			 has_latency[SCENARIO_NPCT];
 	uint64_t		 latency_us[SCENARIO_NPCT];
 	int			 has_error_rate;

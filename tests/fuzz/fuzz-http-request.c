@@ -8,6 +8,12 @@
  * byte less is partial, a max_head one byte short is too large); a head
  * written back with the writer parses the same; the chunked decoder gives
  * the same answer whether fed all at once or in pieces.
+ *
+ * With libFuzzer (DECOY_LIBFUZZER) it also defines LLVMFuzzerCustomMutator:
+ * half the time the mutation engine's HTTP-aware operators
+ * (mut_mutate_buf, over an engine whose dictionary comes from a few
+ * built-in requests), otherwise libFuzzer's own LLVMFuzzerMutate, so
+ * structure-aware and blind mutations both happen.
  */
 #include "config.h"
 
@@ -17,6 +23,46 @@
 #include "fuzz.h"
 #include "fuzz-http-check.h"
 #include "http.h"
+#include "mutate.h"
+
+#ifdef DECOY_LIBFUZZER
+size_t	LLVMFuzzerMutate(uint8_t *, size_t, size_t);
+size_t	LLVMFuzzerCustomMutator(uint8_t *, size_t, size_t, unsigned int);
+
+static const char *const dict_reqs[] = {
+	("POST /v1/orders?expand=items HTTP/1.1\r\nHost: a\r\n"
+	"Content-Type: application/json\r\nContent-Length: 38\r\n\r\n"
+	"{\"sku\":\"A-1\",\"quantity\":2,\"note\":null}"),
+	("POST /login HTTP/1.1\r\nHost: a\r\n"
+	"Content-Type: application/x-www-form-urlencoded\r\n"
+	"Content-Length: 15\r\n\r\nuser=a&pass=b&x"),
+	("GET /v1/items/7?limit=10&page=2 HTTP/1.1\r\nHost: a\r\n"
+	"Accept: */*\r\nConnection: keep-alive\r\n\r\n"),
+};
+
+size_t
+LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
+    unsigned int seed)
+{
+	static struct mut_corpus	*corpus;
+	static struct mut_engine	*engine;
+	char				*cause = NULL;
+	size_t				 i;
+
+	if (engine == NULL) {
+		corpus = mut_corpus_create();
+		for (i = 0; i < sizeof dict_reqs / sizeof dict_reqs[0]; i++) {
+			if (mut_corpus_add(corpus, dict_reqs[i],
+			    strlen(dict_reqs[i]), &cause) == -1)
+				abort();
+		}
+		engine = mut_engine_create(corpus, 0, MUT_MUTATE_AUTH);
+	}
+	if (seed & 1)
+		return LLVMFuzzerMutate(data, size, max);
+	return mut_mutate_buf(engine, data, size, max, seed >> 1);
+}
+#endif
 
 /* Writes the parsed request back out and parses that. */
 static void

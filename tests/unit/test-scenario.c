@@ -219,7 +219,7 @@ test_errors(void)
 	/* 1. unknown top-level key, at the key */
 	EXPECT_ERROR(HEAD "colour: blue\n",
 	    "s.yaml:3:1: unknown key \"colour\" (name, snapshot, service, "
-	    "responder, load, assert, report)");
+	    "responder, load, fuzz, assert, report)");
 	/* 2. unknown nested key */
 	EXPECT_ERROR(HEAD "load:\n  pattern: replay\n  speed: 3\n",
 	    "s.yaml:5:3: load: unknown key \"speed\" (pattern, multiplier, "
@@ -246,10 +246,20 @@ test_errors(void)
 	    "as 1% or 0.5%, not \"150%\"\n"
 	    "s.yaml:5:21: assert.throughput.min: expected a rate such as "
 	    "400/s, not \"lots\"");
-	/* 8. fuzz is refused at its key */
-	EXPECT_ERROR(HEAD "fuzz:\n  corpus: c\n",
-	    "s.yaml:3:1: fuzz: not supported yet (drive the service with "
-	    "load: instead)");
+	/* 8. fuzz: with load, unknown keys, no corpus; findings without it */
+	EXPECT_ERROR(HEAD "load: {pattern: replay}\nfuzz:\n  corpus: c\n",
+	    "s.yaml:4:1: fuzz: a scenario drives the service with load or "
+	    "with fuzz, not both");
+	EXPECT_ERROR(HEAD "fuzz:\n  corpus: c\n  speed: 3\n"
+	    "  requests: none\n",
+	    "s.yaml:5:3: fuzz: unknown key \"speed\" (corpus, requests, "
+	    "duration, seed, findings, connections, timeout, mutate_auth)\n"
+	    "s.yaml:6:13: fuzz.requests: expected a whole number from 1 to "
+	    "1000000000, not \"none\"");
+	EXPECT_ERROR(HEAD "fuzz: {requests: 5}\n",
+	    "s.yaml:3:7: fuzz: missing \"corpus\"");
+	EXPECT_ERROR(HEAD "assert: {findings: {max: 1}}\n",
+	    "s.yaml:3:10: assert.findings: only with a fuzz section");
 	/* 9. missing required keys, at the root */
 	EXPECT_ERROR("name: x\n",
 	    "s.yaml:1:1: missing \"snapshot\"\n"
@@ -313,14 +323,14 @@ test_errors(void)
 	/* 14. not a mapping at all; two documents; empty */
 	EXPECT_ERROR("- a\n- b\n",
 	    "s.yaml:1:1: expected a mapping (name, snapshot, service, "
-	    "responder, load, assert, report), not a list");
+	    "responder, load, fuzz, assert, report), not a list");
 	EXPECT_ERROR(HEAD "---\nname: again\n",
 	    "s.yaml:4:1: more than one YAML document");
 	EXPECT_ERROR("", "s.yaml:1:1: empty scenario");
 	/* 15. control characters never split an error line */
 	EXPECT_ERROR(HEAD "\"a\\nb\": 1\n",
 	    "s.yaml:3:1: unknown key \"a?b\" (name, snapshot, service, "
-	    "responder, load, assert, report)");
+	    "responder, load, fuzz, assert, report)");
 }
 
 static void
@@ -357,10 +367,54 @@ test_load_file(void)
 	unlink(path);
 }
 
+/* The fuzz section: values, resolved paths, defaults. */
+static void
+test_fuzz(void)
+{
+	struct scenario	*sc;
+	char		*cause;
+
+	sc = parse("dir/s.yaml", HEAD "fuzz:\n  corpus: ../corpora/x\n"
+	    "  requests: 500\n  duration: 2s\n  seed: 9\n"
+	    "  connections: 3\n  timeout: 750ms\n  mutate_auth: true\n"
+	    "assert:\n  findings: {max: 2}\n", &cause);
+	ASSERT(sc != NULL);
+	if (sc == NULL) {
+		printf("# %s\n", cause);
+		free(cause);
+		return;
+	}
+	ASSERT_EQ(sc->has_fuzz, 1);
+	ASSERT_STR_EQ(sc->fuzz_corpus, "dir/../corpora/x");
+	ASSERT_STR_EQ(sc->fuzz_findings, "dir/findings");
+	ASSERT_EQ(sc->fuzz_requests, 500);
+	ASSERT_EQ(sc->fuzz_duration_ns, 2000000000ull);
+	ASSERT_EQ(sc->fuzz_has_seed, 1);
+	ASSERT_EQ(sc->fuzz_seed, 9);
+	ASSERT_EQ(sc->fuzz_connections, 3);
+	ASSERT_EQ(sc->fuzz_timeout_ns, 750000000ull);
+	ASSERT_EQ(sc->fuzz_mutate_auth, 1);
+	ASSERT_EQ(sc->has_findings_max, 1);
+	ASSERT_EQ(sc->findings_max, 2);
+	scenario_free(sc);
+
+	sc = parse("s.yaml", HEAD "fuzz: {corpus: c, findings: out/f}\n",
+	    &cause);
+	ASSERT(sc != NULL);
+	if (sc != NULL) {
+		ASSERT_STR_EQ(sc->fuzz_findings, "out/f");
+		ASSERT_EQ(sc->fuzz_requests, 0);
+		ASSERT_EQ(sc->has_findings_max, 0);
+	}
+	scenario_free(sc);
+	free(cause);
+}
+
 int
 main(void)
 {
 	test_full();
+	test_fuzz();
 	test_defaults();
 	test_units();
 	test_errors();

@@ -1,0 +1,391 @@
+/*
+ * cmd-corpus.c -- `decoy corpus SNAP -o DIR`: turn the captured requests
+ * into the service under test (dir "in") into a fuzzing corpus.
+ *
+ * Each distinct request (de-duplicated by the responder's signature:
+ * method, host, path, normalised query, body digest; match.h) becomes one
+ * raw HTTP/1.1 request file NNNNNN-<slug>.http: the request line in
+ * origin-form, the recorded headers in order without the hop-by-hop and
+ * framing ones, one Host header (the recorded host), Content-Length from
+ * the stored body, CRLF, the body.  index.jsonl lists the files, one JSON
+ * object a line: file, signature, method, target, host, the first
+ * transaction's id and snapshot line, and how many recorded requests had
+ * that signature.  `decoy fuzz` (mutate.h) reads the .http files.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "http.h"
+#include "json.h"
+#include "match.h"
+#include "snap.h"
+#include "xmalloc.h"
+
+static int	cmd_corpus_exec(int, char **);
+
+const struct cmd_entry cmd_corpus_entry = {
+	.name = "corpus",
+	.args = "SNAP -o DIR",
+	.summary = "extract the captured requests of a snapshot into a fuzzing "
+	    "corpus",
+	.help =
+	    "  SNAP                      snapshot file, - for stdin; its dir:in\n"
+	    "                            transactions are used\n"
+	    "  -o, --output DIR          corpus directory (created; must not hold\n"
+	    "                            .http files yet): one NNNNNN-slug.http raw\n"
+	    "                            request per distinct signature, and\n"
+	    "                            index.jsonl\n"
+	    "  -h, --help                this help\n",
+	.exec = cmd_corpus_exec,
+};
+
+static const struct option cmd_corpus_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct corpus_entry {
+	uint64_t	 sig;
+	char		*file;
+	char		*method;
+	char		*target;
+	char		*host;
+	char		*txn;
+	size_t		 line;
+	size_t		 count;
+};
+
+/* Headers the corpus writes itself or that only concern one hop. */
+static int
+corpus_skip_header(const char *name)
+{
+	static const char *const hop[] = { "Host", "Expect", "TE", "Trailer",
+	    "Upgrade", "Proxy-Connection" };
+	size_t	i;
+
+	if (http_is_framing_header(span_from_str(name)))
+		return 1;
+	for (i = 0; i < sizeof hop / sizeof hop[0]; i++)
+		if (strcasecmp(name, hop[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The origin-form of a recorded target. */
+static const char *
+corpus_origin_form(const char *target)
+{
+	const char	*p;
+
+	if (target[0] == '/' || (p = strstr(target, "://")) == NULL)
+		return target;
+	p = strchr(p + 3, '/');
+	return p != NULL ? p : "/";
+}
+
+/* The host of a request: recorded host, Host header, authority. */
+static const char *
+corpus_host(const struct snap_txn *t)
+{
+	const char	*p;
+	size_t		 i;
+
+	if (t->req.host != NULL && *t->req.host != '\0')
+		return t->req.host;
+	for (i = 0; i < t->req.nheaders; i++)
+		if (strcasecmp(t->req.headers[i].name, "Host") == 0)
+			return t->req.headers[i].value;
+	if ((p = strstr(t->req.target, "://")) != NULL)
+		return NULL;	/* the caller cuts it from the target */
+	return "localhost";
+}
+
+static void
+corpus_build(const struct snap_txn *t, struct buf *b)
+{
+	const struct snap_req	*r = &t->req;
+	const char		*host = corpus_host(t), *p, *end;
+	char			*auth = NULL;
+	size_t			 i;
+
+	if (host == NULL) {
+		p = strstr(r->target, "://") + 3;
+		end = strchr(p, '/');
+		auth = end != NULL ? xstrndup(p, (size_t)(end - p)) :
+		    xstrdup(p);
+		host = auth;
+	}
+	http_write_request_line(b, span_from_str(r->method),
+	    span_from_str(corpus_origin_form(r->target)));
+	http_write_header(b, SPAN_LIT("Host"), span_from_str(host));
+	for (i = 0; i < r->nheaders; i++) {
+		if (corpus_skip_header(r->headers[i].name))
+			continue;
+		http_write_header(b, span_from_str(r->headers[i].name),
+		    span_from_str(r->headers[i].value));
+	}
+	if (r->body_len > 0 || strcmp(r->method, "POST") == 0 ||
+	    strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0)
+		buf_printf(b, "Content-Length: %zu\r\n", r->body_len);
+	buf_append_str(b, "\r\n");
+	if (r->body_len > 0)
+		buf_append(b, r->body, r->body_len);
+	free(auth);
+}
+
+/* "get-items-42" from the method and the path (no query). */
+static char *
+corpus_slug(const char *method, const char *target)
+{
+	struct buf	b;
+	const char	*p;
+	int		dash = 0;
+
+	buf_init(&b);
+	for (p = method; *p != '\0' && b.len < 10; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+			buf_append_byte(&b, *p);
+		else if (*p >= 'A' && *p <= 'Z')
+			buf_append_byte(&b, (char)(*p - 'A' + 'a'));
+	}
+	for (p = corpus_origin_form(target); *p != '\0' && *p != '?' &&
+	    b.len < 48; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    (*p >= 'A' && *p <= 'Z')) {
+			if (dash)
+				buf_append_byte(&b, '-');
+			dash = 0;
+			buf_append_byte(&b, (*p >= 'A' && *p <= 'Z') ?
+			    (char)(*p - 'A' + 'a') : *p);
+		} else
+			dash = 1;
+	}
+	if (b.len == 0)
+		buf_append_str(&b, "request");
+	return buf_detach(&b, NULL);
+}
+
+static int
+corpus_write_file(const char *path, const char *data, size_t len,
+    char **cause)
+{
+	ssize_t	n;
+	size_t	off = 0;
+	int	fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (off < len) {
+		if ((n = write(fd, data + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			*cause = xasprintf("%s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) == -1) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Creates dir if needed; -1 if it cannot, or if it holds .http files. */
+static int
+corpus_prepare_dir(const char *dir, char **cause)
+{
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 n;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		*cause = xasprintf("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if ((d = opendir(dir)) == NULL) {
+		*cause = xasprintf("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n > 5 && strcmp(de->d_name + n - 5, ".http") == 0) {
+			*cause = xasprintf("%s: already holds .http files (%s); "
+			    "give an empty or new directory", dir, de->d_name);
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+static void
+corpus_entries_free(struct corpus_entry *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].file);
+		free(v[i].method);
+		free(v[i].target);
+		free(v[i].host);
+		free(v[i].txn);
+	}
+	free(v);
+}
+
+static int
+cmd_corpus_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e = &cmd_corpus_entry;
+	struct snap_reader	*r = NULL;
+	struct snap_txn		 t;
+	struct corpus_entry	*v = NULL, *ce;
+	struct buf		 req, idx;
+	const char		*snap, *dir = NULL, *host;
+	char			*cause = NULL, *slug, *path;
+	size_t			 n = 0, cap = 0, i, nin = 0;
+	uint64_t		 sig;
+	int			 ch, rc, status = EXIT_USAGE;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "o:h", cmd_corpus_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			dir = optarg;
+			break;
+		case 'h':
+			cli_help(e);
+			return EXIT_OK;
+		default:
+			return cli_usage(e, "unknown option or missing "
+			    "argument: %s", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage(e, argc - optind == 0 ? "no snapshot given" :
+		    "one snapshot at a time");
+	if (dir == NULL)
+		return cli_usage(e, "no output directory (-o DIR)");
+	snap = argv[optind];
+
+	buf_init(&req);
+	buf_init(&idx);
+	if ((r = snap_reader_open(snap, &cause)) == NULL)
+		goto fail;
+	while ((rc = snap_reader_next(r, &t, &cause)) == 1) {
+		if (t.dir != SNAP_DIR_IN || t.req.method == NULL ||
+		    t.req.target == NULL || *t.req.target == '\0') {
+			snap_txn_free(&t);
+			continue;
+		}
+		nin++;
+		sig = match_txn_signature(&t, 1);
+		for (i = 0; i < n; i++)
+			if (v[i].sig == sig)
+				break;
+		if (i < n) {
+			v[i].count++;
+			snap_txn_free(&t);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		ce = &v[n++];
+		memset(ce, 0, sizeof *ce);
+		ce->sig = sig;
+		ce->count = 1;
+		ce->method = xstrdup(t.req.method);
+		ce->target = xstrdup(t.req.target);
+		host = corpus_host(&t);
+		ce->host = host != NULL ? xstrdup(host) : NULL;
+		ce->txn = t.id != NULL ? xstrdup(t.id) : NULL;
+		ce->line = t.line;
+		slug = corpus_slug(t.req.method, t.req.target);
+		ce->file = xasprintf("%06zu-%s.http", n, slug);
+		free(slug);
+		buf_reset(&req);
+		corpus_build(&t, &req);
+		snap_txn_free(&t);
+		if (n == 1 && corpus_prepare_dir(dir, &cause) == -1)
+			goto fail;
+		path = xasprintf("%s/%s", dir, ce->file);
+		rc = corpus_write_file(path, req.data, req.len, &cause);
+		free(path);
+		if (rc == -1)
+			goto fail;
+	}
+	if (rc == -1)
+		goto fail;
+	if (n == 0) {
+		cause = xasprintf("%s: no dir:in transactions (a corpus is made "
+		    "of requests into the service: record with --dir in)",
+		    snap);
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		buf_printf(&idx, "{\"file\":");
+		json_append_string(&idx, v[i].file, strlen(v[i].file));
+		buf_printf(&idx, ",\"signature\":\"%016" PRIx64 "\",\"method\":",
+		    v[i].sig);
+		json_append_string(&idx, v[i].method, strlen(v[i].method));
+		buf_append_str(&idx, ",\"target\":");
+		json_append_string(&idx, v[i].target, strlen(v[i].target));
+		buf_append_str(&idx, ",\"host\":");
+		if (v[i].host != NULL)
+			json_append_string(&idx, v[i].host, strlen(v[i].host));
+		else
+			buf_append_str(&idx, "null");
+		buf_append_str(&idx, ",\"txn\":");
+		if (v[i].txn != NULL)
+			json_append_string(&idx, v[i].txn, strlen(v[i].txn));
+		else
+			buf_append_str(&idx, "null");
+		buf_printf(&idx, ",\"line\":%zu,\"count\":%zu}\n", v[i].line,
+		    v[i].count);
+	}
+	path = xasprintf("%s/index.jsonl", dir);
+	rc = corpus_write_file(path, idx.data, idx.len, &cause);
+	free(path);
+	if (rc == -1)
+		goto fail;
+	fprintf(stderr, "%zu requests, %zu distinct: wrote %zu .http files and "
+	    "index.jsonl to %s\n", nin, n, n, dir);
+	status = EXIT_OK;
+	goto out;
+
+fail:
+	cli_error(e, EXIT_USAGE, "%s", cause);
+	free(cause);
+out:
+	if (r != NULL)
+		snap_reader_close(r);
+	corpus_entries_free(v, n);
+	buf_free(&req);
+	buf_free(&idx);
+	return status;
+}

@@ -1,0 +1,854 @@
+/*
+ * fuzz-shrink.c -- the pure parts of the fuzz campaign (fuzz.h): kind
+ * names, endpoint templates, crash signatures from sanitizer reports and
+ * wait statuses, and the smaller variants of a request that minimisation
+ * tries.
+ *
+ * A request is handled as raw bytes that may not be valid HTTP: it is
+ * cut into a request line, header lines and a body at the first blank
+ * line, leniently, so that even a mutant with broken framing can be
+ * shrunk.  A Content-Length that matched the body is kept matching it;
+ * one that lied (the framing operators' point) is left as it was.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+
+#include "buf.h"
+#include "fuzz.h"
+#include "xmalloc.h"
+
+#define SHRINK_MAX_HEADERS	256
+#define SHRINK_MAX_UNITS	256
+#define SHRINK_MAX_DEPTH	16	/* JSON levels whose members are tried */
+#define SHRINK_LONG		32	/* values longer than this are halved */
+
+static const char *const fuzz_kind_names[] = {
+	[FUZZ_OK] = "ok",
+	[FUZZ_5XX] = "5xx",
+	[FUZZ_RESET] = "reset",
+	[FUZZ_EOF] = "eof",
+	[FUZZ_TIMEOUT] = "timeout",
+	[FUZZ_SLOW] = "slow",
+	[FUZZ_BAD_RESPONSE] = "bad-response",
+	[FUZZ_CRASH] = "crash",
+	[FUZZ_CONNECT] = "connect",
+};
+
+const char *
+fuzz_kind_name(enum fuzz_kind k)
+{
+	if ((size_t)k >= sizeof fuzz_kind_names / sizeof fuzz_kind_names[0])
+		return "?";
+	return fuzz_kind_names[k];
+}
+
+enum fuzz_kind
+fuzz_kind_parse(const char *name)
+{
+	size_t	i;
+
+	for (i = 1; i < sizeof fuzz_kind_names / sizeof fuzz_kind_names[0];
+	    i++)
+		if (strcmp(name, fuzz_kind_names[i]) == 0)
+			return (enum fuzz_kind)i;
+	return FUZZ_OK;
+}
+
+/* ---- endpoints ---- */
+
+static int
+fuzz_seg_is_number(const char *p, size_t n)
+{
+	size_t	i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* UUIDs and long hex or base64-ish identifiers with digits. */
+static int
+fuzz_seg_is_id(const char *p, size_t n)
+{
+	size_t	i, digits = 0;
+
+	if (n < 16)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			digits++;
+		else if (!((p[i] >= 'a' && p[i] <= 'z') ||
+		    (p[i] >= 'A' && p[i] <= 'Z') || p[i] == '-' ||
+		    p[i] == '_'))
+			return 0;
+	}
+	return digits > 0;
+}
+
+char *
+fuzz_endpoint(const char *method, size_t mlen, const char *path,
+    size_t plen)
+{
+	struct buf	 b;
+	const char	*p = path, *end = path + plen, *s, *q;
+
+	if ((q = memchr(path, '?', plen)) != NULL)
+		end = q;
+	buf_init(&b);
+	buf_append(&b, method, mlen);
+	buf_append_byte(&b, ' ');
+	if (p == end)
+		buf_append_byte(&b, '/');
+	while (p < end) {
+		if (*p != '/') {
+			buf_append_byte(&b, *p++);
+			continue;
+		}
+		buf_append_byte(&b, '/');
+		s = ++p;
+		while (p < end && *p != '/')
+			p++;
+		if (fuzz_seg_is_number(s, (size_t)(p - s)))
+			buf_append_str(&b, ":n");
+		else if (fuzz_seg_is_id(s, (size_t)(p - s)))
+			buf_append_str(&b, ":id");
+		else
+			buf_append(&b, s, (size_t)(p - s));
+	}
+	return buf_detach(&b, NULL);
+}
+
+/* ---- crash signatures ---- */
+
+static const char *
+fuzz_memmem(const char *h, size_t hlen, const char *n)
+{
+	return memmem(h, hlen, n, strlen(n));
+}
+
+/* The line that starts at p (up to end), without its newline. */
+static size_t
+fuzz_line_len(const char *p, const char *end)
+{
+	const char	*nl = memchr(p, '\n', (size_t)(end - p));
+
+	return nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+}
+
+/*
+ * The function of the first stack frame ("    #N 0x... in FUNC FILE")
+ * whose file is not the sanitizer's or the C library's own, in the
+ * report starting at p.
+ */
+static char *
+fuzz_first_frame(const char *p, const char *end)
+{
+	const char	*line, *in, *f, *fe, *rest, *mod, *mode, *slash;
+	size_t		 n, i;
+	int		 frames = 0;
+
+	for (line = p; line < end && frames < 32; line += n + 1) {
+		n = fuzz_line_len(line, end);
+		for (i = 0; i < n && (line[i] == ' ' || line[i] == '\t'); i++)
+			;
+		if (i >= n || line[i] != '#')
+			continue;
+		frames++;
+		if ((in = fuzz_memmem(line, n, " in ")) == NULL) {
+			/* Not symbolized: "#1 0x5596 (/path/buggy+0x4d6fa)";
+			 * the module stands for the frame (offsets move). */
+			if ((mod = memchr(line, '(', n)) == NULL ||
+			    (mode = memchr(mod, '+', (size_t)(line + n -
+			    mod))) == NULL)
+				continue;
+			mod++;
+			if (fuzz_memmem(mod, (size_t)(mode - mod), "libasan") !=
+			    NULL || fuzz_memmem(mod, (size_t)(mode - mod),
+			    "libubsan") != NULL || fuzz_memmem(mod,
+			    (size_t)(mode - mod), "libc.so") != NULL ||
+			    fuzz_memmem(mod, (size_t)(mode - mod),
+			    "/usr/") != NULL || fuzz_memmem(mod,
+			    (size_t)(mode - mod), "/lib/") != NULL)
+				continue;
+			slash = memrchr(mod, '/', (size_t)(mode - mod));
+			if (slash != NULL)
+				mod = slash + 1;
+			return xstrndup(mod, (size_t)(mode - mod));
+		}
+		f = in + 4;
+		fe = f;
+		while (fe < line + n && *fe != ' ')
+			fe++;
+		rest = fe;
+		if (strncmp(f, "__", 2) == 0 || fuzz_memmem(rest,
+		    (size_t)(line + n - rest), "sanitizer") != NULL ||
+		    fuzz_memmem(rest, (size_t)(line + n - rest),
+		    "libc.so") != NULL || fuzz_memmem(rest,
+		    (size_t)(line + n - rest), "libasan") != NULL ||
+		    fuzz_memmem(rest, (size_t)(line + n - rest),
+		    "libubsan") != NULL ||
+		    fuzz_memmem(rest, (size_t)(line + n - rest),
+		    "/usr/") != NULL)
+			continue;
+		if (fe - f == 4 && strncmp(f, "main", 4) == 0)
+			continue;
+		return xstrndup(f, (size_t)(fe - f));
+	}
+	return NULL;
+}
+
+static const char *
+fuzz_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGABRT: return "SIGABRT";
+	case SIGSEGV: return "SIGSEGV";
+	case SIGBUS: return "SIGBUS";
+	case SIGFPE: return "SIGFPE";
+	case SIGILL: return "SIGILL";
+	case SIGKILL: return "SIGKILL";
+	case SIGTERM: return "SIGTERM";
+	case SIGTRAP: return "SIGTRAP";
+	case SIGPIPE: return "SIGPIPE";
+	default: return NULL;
+	}
+}
+
+char *
+fuzz_crash_signature(const char *err, size_t len, int wstatus,
+    char **excerpt)
+{
+	const char	*end = err + len, *p, *t, *te;
+	char		*frame, *sig, *type;
+	const char	*name;
+	size_t		 n;
+	int		 signo;
+
+	if (excerpt != NULL)
+		*excerpt = NULL;
+	if ((p = fuzz_memmem(err, len, "ERROR: AddressSanitizer: ")) != NULL ||
+	    (p = fuzz_memmem(err, len, "ERROR: LeakSanitizer: ")) != NULL ||
+	    (p = fuzz_memmem(err, len, "ERROR: ThreadSanitizer: ")) != NULL) {
+		t = p + 7;
+		te = t;
+		/* "AddressSanitizer: stack-overflow on address ...": the
+		 * tool and the error type. */
+		while (te < end && *te != ':')
+			te++;
+		te++;
+		while (te < end && *te == ' ')
+			te++;
+		while (te < end && *te != ' ' && *te != '\n')
+			te++;
+		type = xstrndup(t, (size_t)(te - t));
+		frame = fuzz_first_frame(te, end);
+		sig = frame != NULL ? xasprintf("%s in %s", type, frame) :
+		    xstrdup(type);
+		free(type);
+		free(frame);
+		if (excerpt != NULL) {
+			n = (size_t)(end - p) < 2048 ? (size_t)(end - p) : 2048;
+			*excerpt = xstrndup(p, n);
+		}
+		return sig;
+	}
+	if ((p = fuzz_memmem(err, len, "runtime error: ")) != NULL) {
+		/* "file.c:12:5: runtime error: signed integer overflow: ..." */
+		t = p;
+		while (t > err && t[-1] != '\n')
+			t--;
+		te = p + 15;
+		while (te < end && *te != ':' && *te != '\n')
+			te++;
+		sig = xasprintf("runtime error: %.*s at %.*s", (int)(te - p - 15),
+		    p + 15, (int)(p - t > 2 ? p - t - 2 : 0), t);
+		if (excerpt != NULL) {
+			n = (size_t)(end - t) < 2048 ? (size_t)(end - t) : 2048;
+			*excerpt = xstrndup(t, n);
+		}
+		return sig;
+	}
+	if (wstatus == -1)
+		return NULL;
+	if (WIFSIGNALED(wstatus))
+		signo = WTERMSIG(wstatus);
+	else if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) > 128 &&
+	    WEXITSTATUS(wstatus) < 128 + 32)
+		signo = WEXITSTATUS(wstatus) - 128;	/* through sh -c */
+	else if (WIFEXITED(wstatus))
+		return xasprintf("exit %d", WEXITSTATUS(wstatus));
+	else
+		return xstrdup("died");
+	if ((name = fuzz_signal_name(signo)) != NULL)
+		return xasprintf("signal %s", name);
+	return xasprintf("signal %d", signo);
+}
+
+/* ---- requests cut into parts ---- */
+
+struct shrink_line {
+	const char	*p;
+	size_t		 len;
+};
+
+struct shrink_req {
+	struct shrink_line	 line;		/* request line */
+	struct shrink_line	 method, target, version;
+	int			 has_target;
+	struct shrink_line	 hdrs[SHRINK_MAX_HEADERS];
+	size_t			 nhdrs;
+	const char		*sep;		/* "\r\n\r\n", "\n\n" or "" */
+	const char		*body;
+	size_t			 body_len;
+	int			 cl;		/* header index or -1 */
+	int			 cl_exact;	/* it matched the body */
+};
+
+static int
+shrink_hdr_is(const struct shrink_line *h, const char *name)
+{
+	size_t	n = strlen(name);
+
+	return h->len > n && h->p[n] == ':' && strncasecmp(h->p, name, n) == 0;
+}
+
+static void
+shrink_parse(const char *req, size_t len, struct shrink_req *r)
+{
+	const char	*head_end, *p, *end, *nl, *sp1, *sp2, *v;
+	size_t		 vlen, clv;
+	int		 te = 0;
+
+	memset(r, 0, sizeof *r);
+	r->cl = -1;
+	if ((head_end = memmem(req, len, "\r\n\r\n", 4)) != NULL) {
+		r->sep = "\r\n\r\n";
+		r->body = head_end + 4;
+	} else if ((head_end = memmem(req, len, "\n\n", 2)) != NULL) {
+		r->sep = "\n\n";
+		r->body = head_end + 2;
+	} else {
+		r->sep = "";
+		head_end = req + len;
+		r->body = req + len;
+	}
+	r->body_len = (size_t)(req + len - r->body);
+	end = head_end;
+	for (p = req; p <= end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		vlen = (size_t)(nl - p);
+		if (vlen > 0 && p[vlen - 1] == '\r' && nl != end)
+			vlen--;
+		if (p == req) {
+			r->line.p = p;
+			r->line.len = vlen;
+		} else if (r->nhdrs < SHRINK_MAX_HEADERS) {
+			r->hdrs[r->nhdrs].p = p;
+			r->hdrs[r->nhdrs].len = vlen;
+			r->nhdrs++;
+		}
+		if (nl == end)
+			break;
+	}
+	sp1 = memchr(r->line.p, ' ', r->line.len);
+	sp2 = sp1 != NULL ? memrchr(r->line.p, ' ', r->line.len) : NULL;
+	if (sp1 != NULL && sp2 != NULL && sp2 > sp1) {
+		r->has_target = 1;
+		r->method.p = r->line.p;
+		r->method.len = (size_t)(sp1 - r->line.p);
+		r->target.p = sp1 + 1;
+		r->target.len = (size_t)(sp2 - sp1 - 1);
+		r->version.p = sp2 + 1;
+		r->version.len = (size_t)(r->line.p + r->line.len - sp2 - 1);
+	}
+	for (size_t i = 0; i < r->nhdrs; i++) {
+		if (shrink_hdr_is(&r->hdrs[i], "Transfer-Encoding"))
+			te = 1;
+		if (!shrink_hdr_is(&r->hdrs[i], "Content-Length"))
+			continue;
+		if (r->cl != -1) {
+			r->cl = -2;	/* several: leave them alone */
+			continue;
+		}
+		r->cl = (int)i;
+	}
+	if (r->cl >= 0 && !te) {
+		v = r->hdrs[r->cl].p + 15;
+		vlen = r->hdrs[r->cl].len - 15;
+		while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			vlen--;
+		}
+		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+			vlen--;
+		clv = 0;
+		for (size_t i = 0; i < vlen && vlen <= 18; i++) {
+			if (v[i] < '0' || v[i] > '9') {
+				clv = (size_t)-1;
+				break;
+			}
+			clv = clv * 10 + (size_t)(v[i] - '0');
+		}
+		r->cl_exact = vlen > 0 && vlen <= 18 && clv == r->body_len;
+	}
+	if (r->cl < 0)
+		r->cl = -1;
+}
+
+/* An edit: the parts that replace the request's own. */
+struct shrink_edit {
+	ssize_t		 drop_hdr;	/* -1: none; -2: every removable */
+	ssize_t		 hdr;		/* header whose value is replaced */
+	struct buf	 value;		/* its new full line */
+	int		 target_set;
+	struct buf	 target;
+	int		 body_set;
+	struct buf	 body;
+};
+
+static int
+shrink_removable(const struct shrink_req *r, size_t i)
+{
+	if (shrink_hdr_is(&r->hdrs[i], "Host"))
+		return 0;
+	if ((int)i == r->cl && r->cl_exact)
+		return 0;
+	return 1;
+}
+
+static void
+shrink_build(const struct shrink_req *r, const struct shrink_edit *e,
+    struct buf *out)
+{
+	const char	*body = e->body_set ? e->body.data : r->body;
+	size_t		 body_len = e->body_set ? e->body.len : r->body_len;
+	const char	*eol = r->sep[0] == '\n' ? "\n" : "\r\n";
+	size_t		 i;
+
+	buf_reset(out);
+	if (r->has_target) {
+		buf_append(out, r->method.p, r->method.len);
+		buf_append_byte(out, ' ');
+		if (e->target_set)
+			buf_append(out, e->target.data, e->target.len);
+		else
+			buf_append(out, r->target.p, r->target.len);
+		buf_append_byte(out, ' ');
+		buf_append(out, r->version.p, r->version.len);
+	} else
+		buf_append(out, r->line.p, r->line.len);
+	for (i = 0; i < r->nhdrs; i++) {
+		if (e->drop_hdr == (ssize_t)i ||
+		    (e->drop_hdr == -2 && shrink_removable(r, i)))
+			continue;
+		buf_append_str(out, eol);
+		if ((int)i == r->cl && r->cl_exact)
+			buf_printf(out, "Content-Length: %zu", body_len);
+		else if (e->hdr == (ssize_t)i)
+			buf_append(out, e->value.data, e->value.len);
+		else
+			buf_append(out, r->hdrs[i].p, r->hdrs[i].len);
+	}
+	buf_append_str(out, r->sep);
+	buf_append(out, body, body_len);
+}
+
+/* ---- JSON-ish bodies: members, elements and long strings ---- */
+
+struct shrink_units {
+	size_t	start[SHRINK_MAX_UNITS];	/* removal spans */
+	size_t	end[SHRINK_MAX_UNITS];
+	size_t	n;
+	size_t	sstart[SHRINK_MAX_UNITS];	/* long strings' contents */
+	size_t	send[SHRINK_MAX_UNITS];
+	size_t	ns;
+};
+
+struct shrink_level {
+	size_t	last_start;	/* start of the current element */
+	size_t	prev_end;	/* end of the previous element, or 0 */
+	int	has;		/* an element started */
+};
+
+static void
+shrink_unit_add(struct shrink_units *u, size_t s, size_t e)
+{
+	if (u->n < SHRINK_MAX_UNITS && e > s) {
+		u->start[u->n] = s;
+		u->end[u->n] = e;
+		u->n++;
+	}
+}
+
+/*
+ * Finds the members and elements of the containers (down to
+ * SHRINK_MAX_DEPTH levels) and the long strings of a JSON-looking body,
+ * tolerating anything.  A member's removal span takes its comma with it.
+ */
+static void
+shrink_json_units(const char *b, size_t len, struct shrink_units *u)
+{
+	struct shrink_level	lv[SHRINK_MAX_DEPTH + 1];
+	size_t			i, s, elem_end = 0;
+	int			depth = 0;
+
+	u->n = u->ns = 0;
+	for (i = 0; i < len; i++) {
+		char	c = b[i];
+
+		if (c == '"') {
+			s = i;
+			for (i++; i < len && b[i] != '"'; i++)
+				if (b[i] == '\\')
+					i++;
+			if (i - s - 1 > SHRINK_LONG && u->ns < SHRINK_MAX_UNITS) {
+				u->sstart[u->ns] = s + 1;
+				u->send[u->ns] = i < len ? i : len;
+				u->ns++;
+			}
+			if (depth > 0 && depth <= SHRINK_MAX_DEPTH &&
+			    !lv[depth].has) {
+				lv[depth].has = 1;
+				lv[depth].last_start = s;
+			}
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			if (depth > 0 && depth <= SHRINK_MAX_DEPTH &&
+			    !lv[depth].has) {
+				lv[depth].has = 1;
+				lv[depth].last_start = i;
+			}
+			depth++;
+			if (depth <= SHRINK_MAX_DEPTH) {
+				lv[depth].has = 0;
+				lv[depth].prev_end = 0;
+			}
+			continue;
+		}
+		if (c == ',' || c == '}' || c == ']') {
+			if (depth > 0 && depth <= SHRINK_MAX_DEPTH &&
+			    lv[depth].has) {
+				elem_end = i;
+				if (c == ',')
+					shrink_unit_add(u, lv[depth].last_start,
+					    i + 1);
+				else if (lv[depth].prev_end > 0)
+					shrink_unit_add(u, lv[depth].prev_end,
+					    elem_end);
+				else
+					shrink_unit_add(u, lv[depth].last_start,
+					    elem_end);
+				lv[depth].prev_end = i;
+				lv[depth].has = 0;
+			}
+			if (c != ',' && depth > 0)
+				depth--;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+		    c == ':')
+			continue;
+		if (depth > 0 && depth <= SHRINK_MAX_DEPTH && !lv[depth].has) {
+			lv[depth].has = 1;
+			lv[depth].last_start = i;
+		}
+	}
+}
+
+/*
+ * The longest run (at least 8 repetitions) of a pattern of period p
+ * (1..maxp) whose bytes satisfy ok() and whose first byte is in first:
+ * its start, period and repetitions.  0 if there is none.
+ */
+static int
+shrink_run(const char *b, size_t len, size_t maxp, const char *first,
+    const char *allowed, size_t *start, size_t *period, size_t *reps)
+{
+	size_t	p, i, r, best = 0;
+
+	for (p = 1; p <= maxp; p++) {
+		for (i = 0; i + p <= len; ) {
+			if (strchr(first, b[i]) == NULL || (allowed != NULL &&
+			    strspn(b + i, allowed) < p)) {
+				i++;
+				continue;
+			}
+			for (r = 1; i + (r + 1) * p <= len &&
+			    memcmp(b + i, b + i + r * p, p) == 0; r++)
+				;
+			if (r >= 8 && r * p > best) {
+				best = r * p;
+				*start = i;
+				*period = p;
+				*reps = r;
+			}
+			i += r > 1 ? (r - 1) * p + 1 : 1;
+		}
+	}
+	return best > 0;
+}
+
+/*
+ * Deep nesting halved: half the repetitions of the longest run of an
+ * opening pattern ("[", "{\"a\":", ...) and as many of the longest run
+ * of closing brackets after it, so that the body keeps its shape.
+ */
+static int
+shrink_nesting(struct shrink_edit *e, const char *b, size_t len)
+{
+	size_t	os, op, on, cs = 0, cp = 0, cn = 0, k, ck;
+
+	if (!shrink_run(b, len, 8, "[{", NULL, &os, &op, &on))
+		return 0;
+	k = on / 2;
+	ck = 0;
+	if (shrink_run(b + os + on * op, len - os - on * op, 2, "]}", "]}",
+	    &cs, &cp, &cn)) {
+		cs += os + on * op;
+		if (cn < k)
+			k = cn;
+		ck = k;
+	}
+	e->body_set = 1;
+	buf_reset(&e->body);
+	buf_append(&e->body, b, os);
+	buf_append(&e->body, b + os + k * op, ck > 0 ? cs - os - k * op :
+	    len - os - k * op);
+	if (ck > 0)
+		buf_append(&e->body, b + cs + ck * cp, len - cs - ck * cp);
+	return 1;
+}
+
+static int
+shrink_is_json(const char *b, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')
+			continue;
+		return b[i] == '{' || b[i] == '[';
+	}
+	return 0;
+}
+
+static void
+shrink_edit_init(struct shrink_edit *e)
+{
+	memset(e, 0, sizeof *e);
+	e->drop_hdr = -1;
+	e->hdr = -1;
+	buf_init(&e->value);
+	buf_init(&e->target);
+	buf_init(&e->body);
+}
+
+static void
+shrink_edit_free(struct shrink_edit *e)
+{
+	buf_free(&e->value);
+	buf_free(&e->target);
+	buf_free(&e->body);
+}
+
+/* Sets the body to b with [s, e) removed. */
+static void
+shrink_body_cut(struct shrink_edit *ed, const char *b, size_t len, size_t s,
+    size_t e)
+{
+	ed->body_set = 1;
+	buf_reset(&ed->body);
+	buf_append(&ed->body, b, s);
+	buf_append(&ed->body, b + e, len - e);
+}
+
+/*
+ * The i-th variant, in this order: every removable header at once; each
+ * removable header; each long header value halved; an empty body; deep
+ * JSON nesting halved; each JSON member or element (or a half, quarter, eighth of a non-JSON body)
+ * removed; each long JSON string halved; the query removed; each query
+ * parameter removed; each long path segment halved.
+ */
+int
+fuzz_shrink(const char *req, size_t len, size_t i, struct buf *out)
+{
+	struct shrink_req	*r;
+	struct shrink_edit	 e;
+	struct shrink_units	*u;
+	const char		*q, *t, *v, *seg, *segend;
+	size_t			 k, n, nrem = 0, plen, tlen, chunk, div;
+	int			 ok = 0;
+
+	r = xmalloc(sizeof *r);
+	u = xmalloc(sizeof *u);
+	shrink_parse(req, len, r);
+	shrink_edit_init(&e);
+	u->n = u->ns = 0;
+
+	for (k = 0; k < r->nhdrs; k++)
+		nrem += shrink_removable(r, k);
+	/* All removable headers at once. */
+	if (nrem >= 2) {
+		if (i == 0) {
+			e.drop_hdr = -2;
+			goto build;
+		}
+		i--;
+	}
+	/* Each removable header. */
+	for (k = 0; k < r->nhdrs; k++) {
+		if (!shrink_removable(r, k))
+			continue;
+		if (i == 0) {
+			e.drop_hdr = (ssize_t)k;
+			goto build;
+		}
+		i--;
+	}
+	/* Each long header value halved. */
+	for (k = 0; k < r->nhdrs; k++) {
+		if ((v = memchr(r->hdrs[k].p, ':', r->hdrs[k].len)) == NULL ||
+		    (int)k == r->cl)
+			continue;
+		n = (size_t)(r->hdrs[k].p + r->hdrs[k].len - v - 1);
+		if (n <= SHRINK_LONG)
+			continue;
+		if (i == 0) {
+			e.hdr = (ssize_t)k;
+			buf_append(&e.value, r->hdrs[k].p,
+			    (size_t)(v + 1 - r->hdrs[k].p) + n / 2);
+			goto build;
+		}
+		i--;
+	}
+	if (r->body_len > 0) {
+		/* The whole body. */
+		if (i == 0) {
+			shrink_body_cut(&e, r->body, r->body_len, 0,
+			    r->body_len);
+			goto build;
+		}
+		i--;
+		if (shrink_is_json(r->body, r->body_len)) {
+			/* Deep nesting halved. */
+			if (shrink_nesting(&e, r->body, r->body_len)) {
+				if (i == 0)
+					goto build;
+				i--;
+				e.body_set = 0;
+			}
+			shrink_json_units(r->body, r->body_len, u);
+			if (i < u->n) {
+				shrink_body_cut(&e, r->body, r->body_len,
+				    u->start[i], u->end[i]);
+				goto build;
+			}
+			i -= u->n;
+			if (i < u->ns) {
+				n = u->send[i] - u->sstart[i];
+				shrink_body_cut(&e, r->body, r->body_len,
+				    u->sstart[i] + n / 2, u->send[i]);
+				goto build;
+			}
+			i -= u->ns;
+		} else {
+			for (div = 2; div <= 8 && r->body_len >= div;
+			    div *= 2) {
+				chunk = r->body_len / div;
+				if (i < div) {
+					shrink_body_cut(&e, r->body,
+					    r->body_len, i * chunk,
+					    i == div - 1 ? r->body_len :
+					    (i + 1) * chunk);
+					goto build;
+				}
+				i -= div;
+			}
+		}
+	}
+	if (r->has_target) {
+		t = r->target.p;
+		tlen = r->target.len;
+		q = memchr(t, '?', tlen);
+		plen = q != NULL ? (size_t)(q - t) : tlen;
+		if (q != NULL) {
+			/* The whole query, then each parameter. */
+			if (i == 0) {
+				e.target_set = 1;
+				buf_append(&e.target, t, plen);
+				goto build;
+			}
+			i--;
+			/* Each parameter with one of its '&' (when there
+			 * are several: one alone is the whole query). */
+			for (seg = q + 1; memchr(q + 1, '&', (size_t)(t + tlen -
+			    q - 1)) != NULL && seg < t + tlen; seg = segend + 1) {
+				if ((segend = memchr(seg, '&',
+				    (size_t)(t + tlen - seg))) == NULL)
+					segend = t + tlen;
+				if (i > 0) {
+					i--;
+					continue;
+				}
+				e.target_set = 1;
+				if (segend < t + tlen) {
+					buf_append(&e.target, t,
+					    (size_t)(seg - t));
+					buf_append(&e.target, segend + 1,
+					    (size_t)(t + tlen - segend - 1));
+				} else
+					buf_append(&e.target, t,
+					    (size_t)(seg - 1 - t));
+				goto build;
+			}
+		}
+		/* Each long path segment halved. */
+		for (seg = t; seg < t + plen; seg = segend) {
+			seg++;
+			segend = seg;
+			while (segend < t + plen && *segend != '/')
+				segend++;
+			n = (size_t)(segend - seg);
+			if (n <= SHRINK_LONG)
+				continue;
+			if (i == 0) {
+				e.target_set = 1;
+				buf_append(&e.target, t, (size_t)(seg - t) +
+				    n / 2);
+				buf_append(&e.target, segend,
+				    (size_t)(t + tlen - segend));
+				goto build;
+			}
+			i--;
+		}
+	}
+	goto out;
+
+build:
+	shrink_build(r, &e, out);
+	ok = out->len < len;
+	if (!ok) {
+		/* Not smaller (a Content-Length grew a digit): skip it by
+		 * handing back the original, which the caller sees as no
+		 * progress; never loop on it. */
+		buf_reset(out);
+		buf_append(out, req, len);
+		ok = 1;
+	}
+out:
+	shrink_edit_free(&e);
+	free(u);
+	free(r);
+	return ok;
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+#
+# t-fuzz.sh -- the fuzz campaign end to end: the recorded normal traffic
+# of examples/buggy (examples/snapshots/buggy.jsonl) -> `decoy corpus` ->
+# `decoy fuzz --service-cmd buggy` finds each of the seven planted bugs
+# exactly once, minimised -> `decoy fuzz --replay` reproduces them all
+# against the buggy service (exit 1) and none against `buggy --fixed`
+# (exit 0).  Also the corpus command's errors.  In the ASan build the
+# service is ASan-built too: its crashes are then sanitizer reports.
+
+. "$(dirname "$0")/lib.sh"
+
+BUGGY=$top_builddir/examples/buggy/buggy
+SNAP=$top_srcdir/examples/snapshots/buggy.jsonl
+[ -x "$BUGGY" ] || skip "examples/buggy/buggy not built"
+
+# --- decoy corpus -----------------------------------------------------------
+
+check "corpus from the buggy snapshot" \
+    "$DECOY" corpus "$SNAP" -o "$T/corpus"
+nin=$(grep -c '"dir":"in"' "$SNAP")
+nfiles=$(ls "$T/corpus"/*.http | wc -l)
+check "one .http per distinct request ($nfiles of $nin)" \
+    test "$nfiles" -ge 10 -a "$nfiles" -le "$nin"
+check "index.jsonl lists every file" \
+    test "$(wc -l <"$T/corpus/index.jsonl")" -eq "$nfiles"
+check "index entries carry signature, source txn and count" \
+    grep -q '"signature":"[0-9a-f]\{16\}".*"txn":"t-000006".*"count":1' \
+    "$T/corpus/index.jsonl"
+cart=$(ls "$T/corpus"/*post-cart-items.http | head -1)
+check "requests are origin-form HTTP/1.1 with Host and Content-Length" \
+    bash -c 'head -1 "$1" | grep -q "^POST /cart/items HTTP/1.1"$'"'\r'"' &&
+        grep -q "^Host: " "$1" && grep -q "^Content-Length: 26"$'"'\r'"' "$1" &&
+        ! grep -qi "^Transfer-Encoding" "$1"' _ "$cart"
+
+# Errors: exit 2 with file:line or a clear message.
+"$DECOY" corpus "$T/nonexistent.jsonl" -o "$T/c2" 2>"$T/err1.out"
+check "missing snapshot: exit 2" test $? -eq 2
+printf '{"v":1,"dir":"in","req":{"method":"GET","target":"/"}}\nnot json\n' \
+    >"$T/bad.jsonl"
+"$DECOY" corpus "$T/bad.jsonl" -o "$T/c3" 2>"$T/err2.out"
+check "bad snapshot line: exit 2" test $? -eq 2
+check "bad snapshot line: file:line named" grep -q 'bad.jsonl:2:' "$T/err2.out"
+grep -v '"dir":"in"' "$top_srcdir/examples/snapshots/shop.jsonl" >"$T/out.jsonl"
+"$DECOY" corpus "$T/out.jsonl" -o "$T/c4" 2>"$T/err3.out"
+check "no dir:in transactions: exit 2" test $? -eq 2
+check "no dir:in transactions: said so" grep -q 'no dir:in' "$T/err3.out"
+"$DECOY" corpus "$SNAP" -o "$T/corpus" 2>"$T/err4.out"
+check "a corpus directory is not overwritten" test $? -eq 2
+
+# --- decoy fuzz ---------------------------------------------------------------
+
+SVC="$BUGGY --port {port}"
+# About one mutant in a hundred kills the service; an ASan-built one
+# takes ~120 ms a death (report, exit, start) instead of ~25: fewer
+# mutants there keep the test under a minute (every bug is found within
+# the first 10000 with this seed either way).
+REQUESTS=50000
+if ldd "$BUGGY" 2>/dev/null | grep -q libasan; then
+	REQUESTS=15000
+fi
+"$DECOY" fuzz "$T/corpus" --target http://127.0.0.1:0 --service-cmd "$SVC" \
+    --requests $REQUESTS --seed 7 --timeout 1s --findings "$T/f" --json \
+    >"$T/fuzz.out" 2>"$T/fuzz.err"
+rc=$?
+check "fuzz exits 1 on findings (got $rc)" test "$rc" -eq 1
+check "the JSON summary lists the findings" grep -q '"findings":\[{' \
+    "$T/fuzz.out"
+
+# bug_of DIR: which planted bug a finding is (kind + endpoint), or "?".
+bug_of() {
+	local j=$1/finding.json kind ep
+	kind=$(grep -o '"kind":"[^"]*"' "$j" | cut -d'"' -f4)
+	ep=$(grep -o '"endpoint":"[^"]*"' "$j" | cut -d'"' -f4)
+	case "$kind $ep" in
+	"crash POST /cart/items") echo negative-qty ;;
+	"5xx POST /users") echo missing-email ;;
+	"5xx POST /payments") echo string-amount ;;
+	"timeout POST /upload") echo upload-hang ;;
+	"crash GET /search") echo long-header ;;
+	"slow GET /search") echo deep-pagination ;;
+	"crash POST /documents") echo deep-nesting ;;
+	*) echo "? ($kind $ep)" ;;
+	esac
+}
+
+: >"$T/bugs.txt"
+for d in "$T"/f/[0-9][0-9][0-9]-*/; do
+	[ -d "$d" ] || continue
+	echo "$(bug_of "$d") $(basename "$d")" >>"$T/bugs.txt"
+done
+cat "$T/bugs.txt" | sed 's/^/# /'
+check "seven findings" test "$(wc -l <"$T/bugs.txt")" -eq 7
+check "every finding is a planted bug" bash -c '! grep -q "^?" "$1"' _ \
+    "$T/bugs.txt"
+check "each bug found exactly once" \
+    test "$(cut -d' ' -f1 "$T/bugs.txt" | sort -u | wc -l)" -eq 7
+for bug in negative-qty missing-email string-amount upload-hang \
+    long-header deep-nesting deep-pagination; do
+	check "found: $bug" grep -q "^$bug " "$T/bugs.txt"
+done
+
+for d in "$T"/f/[0-9][0-9][0-9]-*/; do
+	n=$(basename "$d")
+	check "$n: request.http, original.http, repro.sh, finding.json" \
+	    test -s "$d/request.http" -a -s "$d/original.http" \
+	    -a -x "$d/repro.sh" -a -s "$d/finding.json"
+	check "$n: minimised is no larger than the mutant" \
+	    test "$(wc -c <"$d/request.http")" -le "$(wc -c <"$d/original.http")"
+done
+search=$(grep '^long-header ' "$T/bugs.txt" | cut -d' ' -f2)
+if [ -n "$search" ]; then
+	nh=$(sed -n '2,/^\r$/p' "$T/f/$search/request.http" | grep -c ':')
+	check "long-header finding minimised to few headers ($nh)" \
+	    test "$nh" -le 3
+fi
+users=$(grep '^missing-email ' "$T/bugs.txt" | cut -d' ' -f2)
+if [ -n "$users" ]; then
+	check "missing-email finding: no email member left" \
+	    bash -c '! grep -q "\"email\":\"" "$1"' _ "$T/f/$users/request.http"
+	check "missing-email finding: headers minimised" \
+	    test "$(sed -n '2,/^\r$/p' "$T/f/$users/request.http" | grep -c ':')" -le 3
+fi
+check "repro.sh reproduces over bash /dev/tcp" \
+    grep -q '/dev/tcp' "$T/f/$users/repro.sh"
+
+# --- the same seed, the same findings --------------------------------------------
+# Two short campaigns with one seed send the same mutants; the findings
+# that do not depend on timing (5xx and crashes; hangs and outliers are
+# found when deaths cut them short, which timing decides) are the same.
+keys() {
+	local d
+	for d in "$1"/[0-9][0-9][0-9]-*/; do
+		grep -o '"kind":"[^"]*","endpoint":"[^"]*"' "$d/finding.json"
+	done | grep -E '"kind":"(5xx|crash)"' | sort
+}
+for run in a b; do
+	"$DECOY" fuzz "$T/corpus" --target http://127.0.0.1:0 \
+	    --service-cmd "$SVC" --requests 3000 --seed 7 --timeout 1s \
+	    --findings "$T/det-$run" >"$T/det-$run.out" 2>"$T/det-$run.err"
+done
+keys "$T/det-a" >"$T/det-a.keys"
+keys "$T/det-b" >"$T/det-b.keys"
+check "same seed: findings found ($(wc -l <"$T/det-a.keys"))" \
+    test "$(wc -l <"$T/det-a.keys")" -ge 3
+check "same seed: the same 5xx and crash findings" \
+    cmp -s "$T/det-a.keys" "$T/det-b.keys"
+
+# --- replay ---------------------------------------------------------------------
+
+"$DECOY" fuzz --replay "$T/f" --target http://127.0.0.1:0 \
+    --service-cmd "$SVC" --timeout 1s >"$T/replay1.out" 2>"$T/replay1.err"
+rc=$?
+sed 's/^/# /' "$T/replay1.out"
+check "replay against the buggy service: exit 1 (got $rc)" test "$rc" -eq 1
+check "replay: every finding still fails" \
+    grep -q '^7 of 7 findings still fail' "$T/replay1.out"
+
+"$DECOY" fuzz --replay "$T/f" --target http://127.0.0.1:0 \
+    --service-cmd "$BUGGY --fixed --port {port}" --timeout 1s \
+    >"$T/replay2.out" 2>"$T/replay2.err"
+rc=$?
+sed 's/^/# /' "$T/replay2.out"
+check "replay against the fixed service: exit 0 (got $rc)" test "$rc" -eq 0
+check "replay: none still fails" \
+    grep -q '^0 of 7 findings still fail' "$T/replay2.out"
+
+# decoy's own stderr (the service's reports are in $T/f/service.log and
+# in the findings, which name them): no sanitizer report of its own.
+check "no sanitizer report from decoy itself" bash -c '! grep -E \
+    "^==[0-9]+==ERROR|^[^ ]+\.c:[0-9]+:[0-9]+: runtime error" "$@"' _ \
+    "$T"/*.err
+
+# --- usage errors ---------------------------------------------------------------
+
+"$DECOY" fuzz "$T/corpus" >/dev/null 2>&1
+check "fuzz without --target: exit 2" test $? -eq 2
+"$DECOY" fuzz "$T/empty" --target http://127.0.0.1:1 >/dev/null 2>&1
+check "fuzz with a missing corpus: exit 2" test $? -eq 2
+
+done_testing

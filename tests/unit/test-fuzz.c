@@ -1,0 +1,235 @@
+/*
+ * test-fuzz.c -- the pure parts of the fuzz campaign (fuzz.h): kind
+ * names, endpoint templates, crash signatures from sanitizer reports and
+ * wait statuses, and minimisation variants (fuzz_shrink).
+ */
+#include "config.h"
+
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "fuzz.h"
+#include "unit.h"
+
+static void
+test_kinds(void)
+{
+	enum fuzz_kind	k;
+
+	for (k = FUZZ_5XX; k <= FUZZ_CONNECT; k++)
+		ASSERT_EQ(fuzz_kind_parse(fuzz_kind_name(k)), k);
+	ASSERT_STR_EQ(fuzz_kind_name(FUZZ_BAD_RESPONSE), "bad-response");
+	ASSERT_EQ(fuzz_kind_parse("nonsense"), FUZZ_OK);
+}
+
+static void
+expect_endpoint(const char *method, const char *path, const char *want)
+{
+	char	*got = fuzz_endpoint(method, strlen(method), path,
+		    strlen(path));
+
+	ASSERT_STR_EQ(got, want);
+	free(got);
+}
+
+static void
+test_endpoints(void)
+{
+	expect_endpoint("GET", "/items/42", "GET /items/:n");
+	expect_endpoint("GET", "/items/42?x=1", "GET /items/:n");
+	expect_endpoint("DELETE",
+	    "/u/6f1c2a9e-5b1d-4c3e-9a7f-2d8e4b6c1a30/cart",
+	    "DELETE /u/:id/cart");
+	expect_endpoint("POST", "/cart/items", "POST /cart/items");
+	expect_endpoint("GET", "/v2/sku-1001", "GET /v2/sku-1001");
+	expect_endpoint("GET", "", "GET /");
+	expect_endpoint("GET", "/", "GET /");
+}
+
+static void
+expect_sig(const char *err, int wstatus, const char *want, int excerpt)
+{
+	char	*ex = NULL, *sig;
+
+	sig = fuzz_crash_signature(err, strlen(err), wstatus, &ex);
+	if (want == NULL)
+		ASSERT(sig == NULL);
+	else
+		ASSERT_STR_EQ(sig, want);
+	ASSERT_EQ(ex != NULL, excerpt);
+	free(sig);
+	free(ex);
+}
+
+static void
+test_signatures(void)
+{
+	static const char asan[] =
+	    "buggy info: listening\n"
+	    "=================================================================\n"
+	    "==1==ERROR: AddressSanitizer: stack-buffer-overflow on address "
+	    "0x7f at pc 0x7f bp 0x7f sp 0x7f\n"
+	    "WRITE of size 4096 at 0x7f thread T1\n"
+	    "    #0 0x7f in __interceptor_memcpy ../../../../src/libsanitizer/"
+	    "sanitizer_common/sanitizer_common_interceptors.inc:827\n"
+	    "    #1 0x55 in buggy_search_key examples/buggy/buggy.c:219\n"
+	    "    #2 0x55 in buggy_search examples/buggy/buggy.c:234\n";
+	static const char raw[] =
+	    "==2==ERROR: AddressSanitizer: stack-overflow on address 0x7f\n"
+	    "    #0 0x7f  (/lib/x86_64-linux-gnu/libasan.so.8+0x48060)\n"
+	    "    #1 0x55  (/build/examples/buggy/buggy+0x4d6fa)\n";
+	static const char ubsan[] =
+	    "src/x.c:12:5: runtime error: signed integer overflow: 1 + 2\n";
+
+	expect_sig(asan, -1, "AddressSanitizer: stack-buffer-overflow in "
+	    "buggy_search_key", 1);
+	expect_sig(raw, 256, "AddressSanitizer: stack-overflow in buggy", 1);
+	expect_sig(ubsan, -1, "runtime error: signed integer overflow at "
+	    "src/x.c:12:5", 1);
+	/* No report: the death. */
+	expect_sig("*** stack smashing detected ***: terminated\n",
+	    SIGABRT, "signal SIGABRT", 0);
+	expect_sig("", SIGSEGV, "signal SIGSEGV", 0);
+	expect_sig("", 3 << 8, "exit 3", 0);
+	expect_sig("", (128 + SIGSEGV) << 8, "signal SIGSEGV", 0);
+	/* Alive, no report: nothing. */
+	expect_sig("just a log line\n", -1, NULL, 0);
+}
+
+/* Every variant of req, in order, into a NUL-separated list. */
+static size_t
+variants(const char *req, struct buf *all)
+{
+	struct buf	out;
+	size_t		i;
+
+	buf_init(&out);
+	buf_reset(all);
+	for (i = 0; fuzz_shrink(req, strlen(req), i, &out); i++) {
+		buf_append(all, out.data, out.len);
+		buf_append_byte(all, '\0');
+	}
+	buf_free(&out);
+	return i;
+}
+
+/* True if one of the variants in all is exactly want. */
+static int
+has_variant(const struct buf *all, const char *want)
+{
+	size_t	off = 0, n;
+
+	while (off < all->len) {
+		n = strlen(all->data + off);
+		if (strcmp(all->data + off, want) == 0)
+			return 1;
+		off += n + 1;
+	}
+	return 0;
+}
+
+static void
+test_shrink(void)
+{
+	struct buf	all;
+	size_t		n, off;
+	const char	*req =
+	    "POST /cart/items?a=1&b=2 HTTP/1.1\r\n"
+	    "Host: h\r\n"
+	    "User-Agent: curl\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 26\r\n"
+	    "\r\n"
+	    "{\"sku\":\"sku-1001\",\"qty\":2}";
+	const char	*lie =
+	    "POST /upload HTTP/1.1\r\n"
+	    "Host: h\r\n"
+	    "X-A: 1\r\n"
+	    "Content-Length: 2147483648\r\n"
+	    "\r\n"
+	    "hello";
+
+	buf_init(&all);
+	n = variants(req, &all);
+	ASSERT_EQ(n, 9);
+	/* Every variant is smaller, and Content-Length follows the body. */
+	for (off = 0; off < all.len; off += strlen(all.data + off) + 1)
+		ASSERT(strlen(all.data + off) < strlen(req));
+	ASSERT(has_variant(&all,
+	    "POST /cart/items?a=1&b=2 HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 26\r\n\r\n{\"sku\":\"sku-1001\",\"qty\":2}"));
+	ASSERT(has_variant(&all,
+	    "POST /cart/items?a=1&b=2 HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 26\r\n\r\n"
+	    "{\"sku\":\"sku-1001\",\"qty\":2}"));
+	/* A JSON member goes with its comma. */
+	ASSERT(has_variant(&all,
+	    "POST /cart/items?a=1&b=2 HTTP/1.1\r\nHost: h\r\n"
+	    "User-Agent: curl\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 9\r\n\r\n{\"qty\":2}"));
+	ASSERT(has_variant(&all,
+	    "POST /cart/items?a=1&b=2 HTTP/1.1\r\nHost: h\r\n"
+	    "User-Agent: curl\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 18\r\n\r\n{\"sku\":\"sku-1001\"}"));
+	/* The query, then one parameter. */
+	ASSERT(has_variant(&all,
+	    "POST /cart/items HTTP/1.1\r\nHost: h\r\n"
+	    "User-Agent: curl\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 26\r\n\r\n{\"sku\":\"sku-1001\",\"qty\":2}"));
+	ASSERT(has_variant(&all,
+	    "POST /cart/items?b=2 HTTP/1.1\r\nHost: h\r\n"
+	    "User-Agent: curl\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 26\r\n\r\n{\"sku\":\"sku-1001\",\"qty\":2}"));
+	ASSERT(has_variant(&all,
+	    "POST /cart/items?a=1 HTTP/1.1\r\nHost: h\r\n"
+	    "User-Agent: curl\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 26\r\n\r\n{\"sku\":\"sku-1001\",\"qty\":2}"));
+	/* Host and a matching Content-Length are never removed. */
+	ASSERT(!has_variant(&all,
+	    "POST /cart/items?a=1&b=2 HTTP/1.1\r\nUser-Agent: curl\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 26\r\n\r\n"
+	    "{\"sku\":\"sku-1001\",\"qty\":2}"));
+
+	/* A lying Content-Length is left as it is, and may go. */
+	variants(lie, &all);
+	ASSERT(has_variant(&all, "POST /upload HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 2147483648\r\n\r\nhello"));
+	ASSERT(has_variant(&all, "POST /upload HTTP/1.1\r\nHost: h\r\n"
+	    "X-A: 1\r\nContent-Length: 2147483648\r\n\r\n"));
+	ASSERT(has_variant(&all, "POST /upload HTTP/1.1\r\nHost: h\r\n"
+	    "X-A: 1\r\n\r\nhello"));
+
+	/* Deep nesting: half the levels go, opening and closing. */
+	variants("POST /d HTTP/1.1\r\nHost: h\r\nContent-Length: 47\r\n\r\n"
+	    "{\"t\":\"x\",\"m\":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}", &all);
+	ASSERT(has_variant(&all, "POST /d HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 31\r\n\r\n"
+	    "{\"t\":\"x\",\"m\":[[[[[[[[1]]]]]]]]}"));
+	variants("POST /d HTTP/1.1\r\nHost: h\r\nContent-Length: 51\r\n\r\n"
+	    "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1",
+	    &all);
+	ASSERT(has_variant(&all, "POST /d HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 26\r\n\r\n{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1"));
+
+	/* Garbage: no variant is bigger, none crashes. */
+	n = variants("\x01\x02 \r\n\r\r\n\n{[[[\"", &all);
+	for (off = 0; off < all.len; off += strlen(all.data + off) + 1)
+		ASSERT(strlen(all.data + off) <= 13);
+	(void)n;
+	buf_free(&all);
+}
+
+int
+main(void)
+{
+	test_kinds();
+	test_endpoints();
+	test_signatures();
+	test_shrink();
+	UNIT_DONE();
+}
