@@ -20,10 +20,12 @@
  *     mutants that were in flight (and those that failed just before)
  *     are re-sent one at a time, alone, until one kills it again (twice,
  *     for a new finding); unless the death's signature is that of a known
- *     crash on one of the suspects' endpoints: then it is a hit, and only
- *     the suspects that had waited unusually long are sent again later
- *     (once; cut short twice, alone), which is how hangs and outliers
- *     are found while crashes keep killing the service.  A non-crash
+ *     crash on one of the suspects' endpoints: then it is a hit, and
+ *     the suspects on other endpoints or that had waited unusually long
+ *     are sent again later (once; cut short twice, alone), so a mutant
+ *     that shared its moment with a known crash is still tried, and
+ *     hangs and outliers are found while crashes keep killing the
+ *     service.  A non-crash
  *     failure is re-sent alone once.  What reproduces becomes a
  *     finding: it is minimised (fuzz_shrink() variants, kept while the
  *     request still fails the same way, within max_attempts sends and
@@ -1103,7 +1105,8 @@ fuzz_job_finish(struct fuzz *f, struct fuzz_job *j)
 			f->res->sent--;
 			f->connect_failed = 1;
 			f->pausing = 1;
-			fuzz_job_free(j);
+			fuzz_push(&f->retry, &f->nretry, FUZZ_MAX_CANDIDATES,
+			    j);
 		} else if (f->died) {
 			fuzz_push(&f->suspects, &f->nsuspects,
 			    FUZZ_MAX_SUSPECTS, j);
@@ -1806,9 +1809,9 @@ fuzz_triage_death(struct fuzz *f, char **cause)
 {
 	struct fuzz_outcome	 o;
 	char			*log;
-	size_t			 len, i;
+	size_t			 len, i, culprit_ep = SIZE_MAX;
 	ssize_t			 k = -1;
-	int			 found = 0, rv;
+	int			 found = 0, rv, other;
 
 	memset(&o, 0, sizeof o);
 	log = fuzz_service_log_new(f, &len);
@@ -1827,19 +1830,26 @@ fuzz_triage_death(struct fuzz *f, char **cause)
 	 */
 	for (i = 0; i < f->nsuspects && o.signature != NULL; i++) {
 		if ((k = fuzz_key_find(f, f->suspects[i]->ep, FUZZ_CRASH, 0,
-		    o.signature)) != -1)
+		    o.signature)) != -1) {
+			culprit_ep = f->suspects[i]->ep;
 			break;
+		}
 	}
 	fuzz_outcome_free(&o);
 	if (k != -1) {
 		f->res->findings[k].hits++;
-		/* The slow ones were cut short by the death, probably
-		 * innocent: each goes back into the campaign, once (a hang
-		 * would never be seen while crashes keep killing it). */
+		/*
+		 * The suspects on other endpoints, and the slow ones, were
+		 * cut short by the death, probably innocent: each goes back
+		 * into the campaign, once (a hang would never be seen while
+		 * crashes keep killing it, and a mutant that shared its
+		 * moment with a known crash must still be tried).
+		 */
 		for (i = 0; i < f->nsuspects; i++) {
 			struct fuzz_job *j = f->suspects[i];
 
-			if (j->elapsed < fuzz_retry_after(f, j->ep))
+			other = j->ep != culprit_ep;
+			if (!other && j->elapsed < fuzz_retry_after(f, j->ep))
 				continue;
 			if (!j->retried) {
 				j->retried = 1;
@@ -1849,8 +1859,9 @@ fuzz_triage_death(struct fuzz *f, char **cause)
 				continue;
 			}
 			/* Cut short twice: alone, it shows what it does,
-			 * unless its endpoint is known to hang. */
-			if ((k = fuzz_key_find(f, j->ep, FUZZ_TIMEOUT, 0,
+			 * unless it was slow on an endpoint known to hang. */
+			if (j->elapsed >= fuzz_retry_after(f, j->ep) &&
+			    (k = fuzz_key_find(f, j->ep, FUZZ_TIMEOUT, 0,
 			    NULL)) != -1) {
 				f->res->findings[k].hits++;
 				continue;
