@@ -1,10 +1,15 @@
 /*
  * fuzz.c -- the fuzz campaign of fuzz.h: one thread, one event loop.
  *
- * The client.  A small HTTP/1.1 client of its own on loop.h and http.h
- * (plain http:// only), not the generator's: a campaign sends arbitrary
- * bytes, must tell a reset from a close without an answer, half-closes
- * framing-broken mutants and never retries a request on its own.  Up to
+ * The client.  A small HTTP/1.1 client of its own on loop.h and http.h,
+ * not the generator's: a campaign sends arbitrary bytes, must tell a
+ * reset from a close without an answer, half-closes framing-broken
+ * mutants and never retries a request on its own.  https:// puts TLS
+ * under it: one SSL_CTX per campaign (ca_client_ctx), one SSL per
+ * connection (ca_client_ssl), the handshake driven by the loop, then
+ * SSL_write and SSL_read in place of send and read; a TLS-level failure
+ * after the handshake is a reset, a close (with close_notify or not) a
+ * close; a failed handshake is a connect error.  Up to
  * `connections` keep-alive connections carry mutants; a connection is
  * closed after any failure and after a framing-broken mutant (which is
  * always sent on a fresh connection).
