@@ -129,7 +129,7 @@ struct fuzz_conn {
 	struct loop_timer	 timer;
 	int			 fd;
 	SSL			*ssl;		/* NULL: http:// */
-	int			 wr_want_out;	/* the write waits for POLLOUT */
+	int			 wr_want_out;	/* the write waits for EPOLLOUT */
 	int			 rd_want_out;	/* SSL_read does */
 	enum fuzz_cstate	 state;
 	int			 reused;	/* answered a request before */
