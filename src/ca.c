@@ -859,3 +859,34 @@ fail:
 	SSL_CTX_free(ctx);
 	return NULL;
 }
+
+SSL *
+ca_client_ssl(SSL_CTX *ctx, int fd, const char *host, int insecure)
+{
+	unsigned char	 ip[sizeof(struct in6_addr)];
+	SSL		*ssl;
+	int		 is_ip;
+
+	is_ip = inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1;
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	if (SSL_set_fd(ssl, fd) != 1)
+		goto fail;
+	SSL_set_connect_state(ssl);
+	if (!insecure) {
+		if (is_ip) {
+			if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+			    host) != 1)
+				goto fail;
+		} else if (SSL_set1_host(ssl, host) != 1)
+			goto fail;
+	}
+	if (!is_ip && SSL_set_tlsext_host_name(ssl, host) != 1)
+		goto fail;
+	return ssl;
+
+fail:
+	SSL_free(ssl);
+	return NULL;
+}

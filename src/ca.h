@@ -47,5 +47,13 @@ SSL_CTX		*ca_server_ctx(struct ca *, char **cause);
  * host per connection (SSL_set_tlsext_host_name, SSL_set1_host). */
 SSL_CTX		*ca_client_ctx(const char *ca_file, int insecure,
 		    char **cause);
+/*
+ * A client connection of ctx on fd, in connect state, for host (a DNS
+ * name or an IP literal, without brackets nor port): SNI carries a name
+ * (never an IP); unless insecure, the server's certificate must match the
+ * name or the IP.  NULL on failure (the OpenSSL error queue says why).
+ */
+SSL		*ca_client_ssl(SSL_CTX *ctx, int fd, const char *host,
+		    int insecure);
 
 #endif

@@ -30,8 +30,11 @@ const struct cmd_entry cmd_fuzz_entry = {
 	    "what breaks it",
 	.help =
 	    "  CORPUS                    directory of .http requests (decoy corpus)\n"
-	    "  -t, --target URL          the service: http://HOST:PORT (port 0 with\n"
-	    "                            --service-cmd: decoy picks a free port)\n"
+	    "  -t, --target URL          the service: http[s]://HOST:PORT (port 0\n"
+	    "                            with --service-cmd: decoy picks a free port)\n"
+	    "      --ca FILE             https: verify the server with the CAs in FILE\n"
+	    "                            (default: the system CAs)\n"
+	    "      --insecure            https: do not verify the server's certificate\n"
 	    "  -n, --requests N          mutants to send (default 10000)\n"
 	    "  -d, --duration D          or for this long (30s, 5m); with both, the\n"
 	    "                            first limit reached ends the sending\n"
@@ -68,6 +71,8 @@ enum {
 	OPT_MUTATE_AUTH,
 	OPT_REPLAY,
 	OPT_JSON,
+	OPT_CA,
+	OPT_INSECURE,
 };
 
 static const struct option cmd_fuzz_options[] = {
@@ -85,6 +90,8 @@ static const struct option cmd_fuzz_options[] = {
 	{ "mutate-auth", no_argument, NULL, OPT_MUTATE_AUTH },
 	{ "replay", required_argument, NULL, OPT_REPLAY },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -217,6 +224,13 @@ cmd_fuzz_exec(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = 1;
+			break;
+		case OPT_CA:
+			free(cfg.ca_file);
+			cfg.ca_file = xstrdup(optarg);
+			break;
+		case OPT_INSECURE:
+			cfg.insecure = 1;
 			break;
 		case 'v':
 			level = LOG_LEVEL_DEBUG;

@@ -1,10 +1,15 @@
 /*
  * fuzz.c -- the fuzz campaign of fuzz.h: one thread, one event loop.
  *
- * The client.  A small HTTP/1.1 client of its own on loop.h and http.h
- * (plain http:// only), not the generator's: a campaign sends arbitrary
- * bytes, must tell a reset from a close without an answer, half-closes
- * framing-broken mutants and never retries a request on its own.  Up to
+ * The client.  A small HTTP/1.1 client of its own on loop.h and http.h,
+ * not the generator's: a campaign sends arbitrary bytes, must tell a
+ * reset from a close without an answer, half-closes framing-broken
+ * mutants and never retries a request on its own.  https:// puts TLS
+ * under it: one SSL_CTX per campaign (ca_client_ctx), one SSL per
+ * connection (ca_client_ssl), the handshake driven by the loop, then
+ * SSL_write and SSL_read in place of send and read; a TLS-level failure
+ * after the handshake is a reset, a close (with close_notify or not) a
+ * close; a failed handshake is a connect error.  Up to
  * `connections` keep-alive connections carry mutants; a connection is
  * closed after any failure and after a framing-broken mutant (which is
  * always sent on a fresh connection).
@@ -56,6 +61,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -65,7 +71,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "buf.h"
+#include "ca.h"
 #include "fuzz.h"
 #include "http.h"
 #include "json.h"
@@ -93,7 +104,7 @@
 #define FUZZ_MAX_CANDIDATES	256
 #define FUZZ_CONNECT_FAILS	200	/* in a row: the target is gone */
 
-enum fuzz_cstate { FC_CLOSED, FC_CONNECTING, FC_OPEN };
+enum fuzz_cstate { FC_CLOSED, FC_CONNECTING, FC_HANDSHAKE, FC_OPEN };
 
 /* One request to send and, once done, its outcome. */
 struct fuzz_job {
@@ -119,6 +130,9 @@ struct fuzz_conn {
 	struct loop_io		 io;
 	struct loop_timer	 timer;
 	int			 fd;
+	SSL			*ssl;		/* NULL: http:// */
+	int			 wr_want_out;	/* the write waits for EPOLLOUT */
+	int			 rd_want_out;	/* SSL_read does */
 	enum fuzz_cstate	 state;
 	int			 reused;	/* answered a request before */
 	int			 oneshot;	/* close after this job */
@@ -155,6 +169,11 @@ struct fuzz {
 	struct loop		*loop;
 	struct sock_addr	 addr;
 	int			 port;
+	SSL_CTX			*ssl_ctx;	/* NULL: http:// */
+	char			*tls_host;	/* SNI, certificate check */
+	int			 tls_up;	/* a handshake succeeded */
+	int			 tls_warned;
+	char			*tls_fatal;	/* stops the campaign */
 
 	struct mut_corpus	*corpus;
 	struct mut_engine	*engine;
@@ -233,6 +252,7 @@ fuzz_config_free(struct fuzz_config *cfg)
 {
 	free(cfg->corpus);
 	free(cfg->target);
+	free(cfg->ca_file);
 	free(cfg->findings);
 	free(cfg->service_cmd);
 	free(cfg->service_log);
@@ -258,24 +278,26 @@ fuzz_result_free(struct fuzz_result *res)
 	memset(res, 0, sizeof *res);
 }
 
-/* "http://HOST:PORT[/]"; the host is resolved here (start-up). */
+/* "http[s]://HOST:PORT[/]"; the host is resolved here (start-up). */
 static int
 fuzz_parse_target(struct fuzz *f, const char *url, char **cause)
 {
 	const char	*s, *slash;
 	char		*hp, *addr;
 	size_t		 n;
+	int		 tls;
 
-	if (strncmp(url, "https://", 8) == 0) {
-		*cause = xasprintf("target %s: https is not supported by decoy "
-		    "fuzz (yet); fuzz the service over plain http", url);
+	if (strncmp(url, "http://", 7) == 0) {
+		tls = 0;
+		s = url + 7;
+	} else if (strncmp(url, "https://", 8) == 0) {
+		tls = 1;
+		s = url + 8;
+	} else {
+		*cause = xasprintf("target %s: expected http://HOST:PORT or "
+		    "https://HOST:PORT", url);
 		return -1;
 	}
-	if (strncmp(url, "http://", 7) != 0) {
-		*cause = xasprintf("target %s: expected http://HOST:PORT", url);
-		return -1;
-	}
-	s = url + 7;
 	slash = strchr(s, '/');
 	n = slash != NULL ? (size_t)(slash - s) : strlen(s);
 	if (slash != NULL && slash[1] != '\0') {
@@ -289,9 +311,11 @@ fuzz_parse_target(struct fuzz *f, const char *url, char **cause)
 	}
 	hp = xstrndup(s, n);
 	if (strrchr(hp, ':') == NULL || hp[n - 1] == ']')
-		addr = xasprintf("%s:80", hp);
+		addr = xasprintf("%s:%d", hp, tls ? 443 : 80);
 	else
 		addr = xstrdup(hp);
+	if (tls)
+		f->tls_host = sock_host_name(hp);
 	free(hp);
 	if (sock_parse_addr(addr, &f->addr, cause) == -1) {
 		free(addr);
@@ -542,15 +566,21 @@ fuzz_service_log_has_report(struct fuzz *f)
 /* ---------------------------------------------------------------------- */
 /* The client. */
 
+/* Closes c (a TLS connection without close_notify: nothing is sent). */
 static void
 fuzz_conn_close(struct fuzz_conn *c)
 {
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
 	if (c->fd != -1) {
 		loop_io_del(c->f->loop, &c->io);
 		close(c->fd);
 		c->fd = -1;
 	}
 	c->state = FC_CLOSED;
+	c->wr_want_out = c->rd_want_out = 0;
 	c->reused = 0;
 	buf_reset(&c->in);
 }
@@ -590,6 +620,92 @@ fuzz_conn_timeout(struct loop_timer *t)
 	fuzz_conn_end(t->arg, FUZZ_TIMEOUT, 0, 0);
 }
 
+/* Interest: always readable; writable while a write (or, TLS, a read)
+ * waits for it. */
+static void
+fuzz_conn_wait(struct fuzz_conn *c)
+{
+	loop_io_mod(c->f->loop, &c->io, EPOLLIN |
+	    (c->wr_want_out || c->rd_want_out ? EPOLLOUT : 0));
+}
+
+/* After an SSL_read or SSL_write that returned n <= 0: -1 with errno
+ * EAGAIN when it waits for the socket (*want_out: for writability), 0
+ * for a close (clean or not: HTTP framing tells whether an answer is
+ * whole), else -1 with errno (ECONNRESET for a TLS-level failure, which
+ * counts as a reset). */
+static ssize_t
+fuzz_tls_result(struct fuzz_conn *c, int n, int *want_out)
+{
+	int	err = SSL_get_error(c->ssl, n);
+
+	ERR_clear_error();
+	switch (err) {
+	case SSL_ERROR_WANT_READ:
+		*want_out = 0;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		*want_out = 1;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (errno == 0)
+			return 0;
+		return -1;
+	default:
+		errno = ECONNRESET;
+		return -1;
+	}
+}
+
+/* send(2) or SSL_write: the bytes written, or -1 with errno (EAGAIN:
+ * again once the loop says so). */
+static ssize_t
+fuzz_conn_xmit(struct fuzz_conn *c, const char *p, size_t len)
+{
+	ssize_t	n;
+
+	if (c->ssl == NULL) {
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
+		c->wr_want_out = n == -1 && (errno == EAGAIN ||
+		    errno == EWOULDBLOCK);
+		return n;
+	}
+	if (len > INT_MAX)
+		len = INT_MAX;
+	ERR_clear_error();
+	errno = 0;
+	if ((n = SSL_write(c->ssl, p, (int)len)) > 0)
+		return n;
+	if ((n = fuzz_tls_result(c, (int)n, &c->wr_want_out)) == 0) {
+		errno = EPIPE;
+		n = -1;
+	}
+	return n;
+}
+
+/* read(2) or SSL_read: the bytes read, 0 at the end, or -1 with errno
+ * (EAGAIN: nothing yet). */
+static ssize_t
+fuzz_conn_recv(struct fuzz_conn *c, char *p, size_t len)
+{
+	int	n;
+
+	if (c->ssl == NULL)
+		return read(c->fd, p, len);
+	if (len > INT_MAX)
+		len = INT_MAX;
+	ERR_clear_error();
+	errno = 0;
+	c->rd_want_out = 0;
+	if ((n = SSL_read(c->ssl, p, (int)len)) > 0)
+		return n;
+	return fuzz_tls_result(c, n, &c->rd_want_out);
+}
+
 static void
 fuzz_conn_write(struct fuzz_conn *c)
 {
@@ -597,27 +713,30 @@ fuzz_conn_write(struct fuzz_conn *c)
 	ssize_t		 n;
 
 	while (c->woff < j->req.len) {
-		n = send(c->fd, j->req.data + c->woff, j->req.len - c->woff,
-		    MSG_NOSIGNAL);
+		n = fuzz_conn_xmit(c, j->req.data + c->woff,
+		    j->req.len - c->woff);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				loop_io_mod(c->f->loop, &c->io,
-				    EPOLLIN | EPOLLOUT);
+				fuzz_conn_wait(c);
 				return;
 			}
 			/* The server may have answered and closed before
 			 * reading everything: read what it said first. */
-			loop_io_mod(c->f->loop, &c->io, EPOLLIN);
+			c->wr_want_out = 0;
+			fuzz_conn_wait(c);
 			c->woff = j->req.len;
 			return;
 		}
 		c->woff += (size_t)n;
 	}
+	/* TLS too: the server reads the end of the stream (no
+	 * close_notify). */
 	if (c->halfclose)
 		shutdown(c->fd, SHUT_WR);
-	loop_io_mod(c->f->loop, &c->io, EPOLLIN);
+	c->wr_want_out = 0;
+	fuzz_conn_wait(c);
 }
 
 /* Parses what has been read; ends the job when the answer is complete or
@@ -705,6 +824,92 @@ fuzz_conn_parse(struct fuzz_conn *c, int eof, int reset)
 	    keep);
 }
 
+/* A handshake failed.  Before any succeeded, a TLS-level failure
+ * (verification, protocol) stops the campaign: every connection would
+ * fail the same way.  Else the reason is logged once. */
+static void
+fuzz_tls_failed(struct fuzz_conn *c, int sslerr)
+{
+	struct fuzz	*f = c->f;
+	long		 vr;
+	char		 ebuf[256], *why;
+	unsigned long	 e;
+
+	vr = c->ssl != NULL ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+	if (!f->cfg->insecure && vr != X509_V_OK)
+		why = xasprintf("certificate verification failed: %s (give "
+		    "the CA with --ca FILE, or --insecure)",
+		    X509_verify_cert_error_string(vr));
+	else if ((e = ERR_peek_error()) != 0) {
+		ERR_error_string_n(e, ebuf, sizeof ebuf);
+		why = xstrdup(ebuf);
+	} else if (sslerr == SSL_ERROR_SYSCALL && errno != 0)
+		why = xstrdup(strerror(errno));
+	else
+		why = xstrdup("connection closed by the server");
+	ERR_clear_error();
+	if (!f->tls_up && sslerr == SSL_ERROR_SSL && f->tls_fatal == NULL) {
+		f->tls_fatal = xasprintf("target %s: TLS handshake failed: %s",
+		    f->cfg->target, why);
+		f->ended = 1;
+	} else if (!f->tls_warned && f->tls_fatal == NULL) {
+		log_warn("%s: TLS handshake failed: %s", f->cfg->target, why);
+		f->tls_warned = 1;
+	}
+	free(why);
+}
+
+/* TLS: drives the handshake; once done, sends the job. */
+static void
+fuzz_conn_handshake(struct fuzz_conn *c)
+{
+	int	r, err;
+
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_do_handshake(c->ssl)) == 1) {
+		c->state = FC_OPEN;
+		c->f->tls_up = 1;
+		c->wr_want_out = 0;
+		if (c->job != NULL)
+			fuzz_conn_write(c);
+		else
+			fuzz_conn_wait(c);
+		return;
+	}
+	err = SSL_get_error(c->ssl, r);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		c->wr_want_out = err == SSL_ERROR_WANT_WRITE;
+		fuzz_conn_wait(c);
+		return;
+	}
+	fuzz_tls_failed(c, err);
+	fuzz_conn_end(c, FUZZ_CONNECT, 0, 0);
+}
+
+/* The TCP connection is up: TLS starts, or the job is written. */
+static void
+fuzz_conn_up(struct fuzz_conn *c)
+{
+	struct fuzz	*f = c->f;
+
+	if (f->ssl_ctx == NULL) {
+		c->state = FC_OPEN;
+		if (c->job != NULL)
+			fuzz_conn_write(c);
+		return;
+	}
+	ERR_clear_error();
+	if ((c->ssl = ca_client_ssl(f->ssl_ctx, c->fd, f->tls_host,
+	    f->cfg->insecure)) == NULL) {
+		fuzz_tls_failed(c, SSL_ERROR_SSL);
+		fuzz_conn_end(c, FUZZ_CONNECT, 0, 0);
+		return;
+	}
+	c->state = FC_HANDSHAKE;
+	fuzz_conn_handshake(c);
+}
+
 static void
 fuzz_conn_io(struct loop_io *io, uint32_t events)
 {
@@ -723,26 +928,38 @@ fuzz_conn_io(struct loop_io *io, uint32_t events)
 			fuzz_conn_end(c, FUZZ_CONNECT, 0, 0);
 			return;
 		}
-		c->state = FC_OPEN;
-		if (c->job != NULL)
-			fuzz_conn_write(c);
+		fuzz_conn_up(c);
+		return;
+	}
+	if (c->state == FC_HANDSHAKE) {
+		fuzz_conn_handshake(c);
 		return;
 	}
 	if (c->job == NULL) {
-		/* Bytes or a close on an idle connection: drop it. */
-		fuzz_conn_close(c);
+		/* Bytes or a close on an idle connection: drop it (TLS
+		 * records without application data, such as session
+		 * tickets, are no news). */
+		buf_reserve(&c->in, FUZZ_READ_CHUNK);
+		if (c->ssl == NULL || fuzz_conn_recv(c, c->in.data,
+		    c->in.cap - 1) != -1 || errno != EAGAIN)
+			fuzz_conn_close(c);
+		else
+			fuzz_conn_wait(c);
 		return;
 	}
-	if ((events & EPOLLOUT) && c->woff < c->job->req.len) {
+	/* TLS: SSL_write may wait for readability, SSL_read for
+	 * writability; both are tried on any event. */
+	if (c->woff < c->job->req.len && ((events & EPOLLOUT) ||
+	    c->ssl != NULL)) {
 		fuzz_conn_write(c);
 		if (c->fd == -1 || c->job == NULL)
 			return;
 	}
-	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && c->ssl == NULL)
 		return;
 	for (;;) {
 		buf_reserve(&c->in, FUZZ_READ_CHUNK);
-		n = read(c->fd, c->in.data + c->in.len,
+		n = fuzz_conn_recv(c, c->in.data + c->in.len,
 		    c->in.cap - c->in.len - 1);
 		if (n > 0) {
 			c->in.len += (size_t)n;
@@ -764,6 +981,8 @@ fuzz_conn_io(struct loop_io *io, uint32_t events)
 		fuzz_conn_parse(c, 0, 1);
 		return;
 	}
+	if (c->ssl != NULL)
+		fuzz_conn_wait(c);
 	fuzz_conn_parse(c, 0, 0);
 }
 
@@ -1309,6 +1528,10 @@ fuzz_send_one(struct fuzz *f, const char *raw, size_t len, int framing,
 	o->status = j->status;
 	o->elapsed = j->elapsed;
 	fuzz_job_free(j);
+	if (f->tls_fatal != NULL) {
+		*cause = xstrdup(f->tls_fatal);
+		return -1;
+	}
 
 	if (f->svc_cmd == NULL)
 		return 0;
@@ -1537,6 +1760,66 @@ fuzz_write_json(const struct fuzz_config *cfg, const struct fuzz_finding *fd,
 	return rv;
 }
 
+/* Appends s to b in single quotes, for sh. */
+static void
+fuzz_sh_quote(struct buf *b, const char *s)
+{
+	buf_append_str(b, "'");
+	for (; *s != '\0'; s++) {
+		if (*s == '\'')
+			buf_append_str(b, "'\\''");
+		else
+			buf_append(b, s, 1);
+	}
+	buf_append_str(b, "'");
+}
+
+/* A finding's repro.sh: any bytes, framing broken or not, with bash's
+ * /dev/tcp, or with openssl s_client for https. */
+static void
+fuzz_repro_sh(struct fuzz *f, const struct fuzz_finding *fd, struct buf *sh)
+{
+	const struct fuzz_config	*cfg = f->cfg;
+	int				 wait;
+	char				*ca;
+
+	wait = (int)(cfg->timeout_ns / 1000000000ull) + 3;
+	buf_printf(sh, "#!/usr/bin/env bash\n"
+	    "# decoy fuzz finding %s: %s on %s%s%s\n"
+	    "# Sends request.http (raw bytes%s) and prints the answer.\n"
+	    "# usage: repro.sh [HOST [PORT]]   (default: the fuzzed "
+	    "target)\n"
+	    "set -eu\n"
+	    "host=${1:-%s}\nport=${2:-%d}\n"
+	    "dir=$(cd \"$(dirname \"$0\")\" && pwd)\n", fd->dir,
+	    fuzz_kind_name(fd->kind), fd->endpoint,
+	    fd->signature != NULL ? ": " : "",
+	    fd->signature != NULL ? fd->signature : "",
+	    f->ssl_ctx != NULL ? ", over TLS" : "",
+	    f->ssl_ctx != NULL ? f->tls_host : "127.0.0.1", f->port);
+	if (f->ssl_ctx == NULL) {
+		buf_printf(sh, "exec 3<>\"/dev/tcp/$host/$port\"\n"
+		    "cat \"$dir/request.http\" >&3\n"
+		    "timeout %d cat <&3 || ", wait);
+	} else {
+		buf_printf(sh, "timeout %d openssl s_client -quiet "
+		    "-connect \"$host:$port\" -servername \"$host\"", wait);
+		if (!cfg->insecure) {
+			if (cfg->ca_file != NULL) {
+				if ((ca = realpath(cfg->ca_file, NULL)) == NULL)
+					ca = xstrdup(cfg->ca_file);
+				buf_append_str(sh, " -CAfile ");
+				fuzz_sh_quote(sh, ca);
+				free(ca);
+			}
+			buf_append_str(sh, " -verify_return_error");
+		}
+		buf_append_str(sh, " <\"$dir/request.http\" || ");
+	}
+	buf_printf(sh, "echo \"(no complete answer within %d s)\" >&2\n",
+	    wait);
+}
+
 static int
 fuzz_write_finding(struct fuzz *f, const struct fuzz_finding *fd,
     const char *orig, size_t olen, const char *min, size_t mlen,
@@ -1562,24 +1845,8 @@ fuzz_write_finding(struct fuzz *f, const struct fuzz_finding *fd,
 		free(path);
 	}
 	if (rv == 0) {
-		/* Any bytes, framing broken or not: bash's /dev/tcp. */
 		buf_init(&sh);
-		buf_printf(&sh, "#!/usr/bin/env bash\n"
-		    "# decoy fuzz finding %s: %s on %s%s%s\n"
-		    "# Sends request.http (raw bytes) and prints the answer.\n"
-		    "# usage: repro.sh [HOST [PORT]]   (default: the fuzzed "
-		    "target)\n"
-		    "set -eu\n"
-		    "host=${1:-127.0.0.1}\nport=${2:-%d}\n"
-		    "dir=$(cd \"$(dirname \"$0\")\" && pwd)\n"
-		    "exec 3<>\"/dev/tcp/$host/$port\"\n"
-		    "cat \"$dir/request.http\" >&3\n"
-		    "timeout %d cat <&3 || echo \"(no complete answer within "
-		    "%d s)\" >&2\n", fd->dir, fuzz_kind_name(fd->kind),
-		    fd->endpoint, fd->signature != NULL ? ": " : "",
-		    fd->signature != NULL ? fd->signature : "", f->port,
-		    (int)(cfg->timeout_ns / 1000000000ull) + 3,
-		    (int)(cfg->timeout_ns / 1000000000ull) + 3);
+		fuzz_repro_sh(f, fd, &sh);
 		path = xasprintf("%s/repro.sh", dir);
 		rv = fuzz_write_file(path, sh.data, sh.len, 0755, cause);
 		free(path);
@@ -1956,6 +2223,9 @@ fuzz_setup(struct fuzz *f, const char *logdir, char **cause)
 
 	if (fuzz_parse_target(f, cfg->target, cause) == -1)
 		return -1;
+	if (f->tls_host != NULL && (f->ssl_ctx = ca_client_ctx(cfg->ca_file,
+	    cfg->insecure, cause)) == NULL)
+		return -1;
 	if ((f->loop = loop_create(cause)) == NULL)
 		return -1;
 	f->nconns = cfg->connections > 0 ? cfg->connections : 1;
@@ -2056,6 +2326,10 @@ fuzz_teardown(struct fuzz *f)
 		mut_corpus_free(f->corpus);
 	free(f->svc_cmd);
 	free(f->svc_log);
+	if (f->ssl_ctx != NULL)
+		SSL_CTX_free(f->ssl_ctx);
+	free(f->tls_host);
+	free(f->tls_fatal);
 }
 
 int
@@ -2098,6 +2372,10 @@ fuzz_run(const struct fuzz_config *cfg, struct fuzz_result *res,
 		loop_defer(f.loop, &f.dispatch);
 		if (loop_run(f.loop) == -1) {
 			*cause = xstrdup("event loop failed");
+			goto out;
+		}
+		if (f.tls_fatal != NULL) {
+			*cause = xstrdup(f.tls_fatal);
 			goto out;
 		}
 		/* Paused (or done): nothing in flight.  Connections were

@@ -52,7 +52,9 @@ enum fuzz_kind {
 
 struct fuzz_config {
 	char		*corpus;	/* directory of .http files */
-	char		*target;	/* http://HOST:PORT */
+	char		*target;	/* http[s]://HOST:PORT */
+	char		*ca_file;	/* https: verify with it (NULL: system) */
+	int		 insecure;	/* https: no verification */
 	uint64_t	 requests;	/* mutants to send (0: duration only) */
 	uint64_t	 duration_ns;	/* 0: requests only */
 	uint64_t	 seed;

@@ -41,7 +41,6 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -161,7 +160,6 @@ struct gen {
 	char			*prefix;	/* path prefix, "" if none */
 	SSL_CTX			*ssl_ctx;	/* NULL: http:// */
 	char			*tls_name;	/* host, no port nor brackets */
-	int			 tls_ip;	/* tls_name is an IP literal */
 	int			 tls_warned;
 
 	struct gen_txn		*txns;
@@ -677,23 +675,6 @@ gen_config_free(struct gen_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 }
 
-/* The host of "host", "host:port", "[v6]" or "[v6]:port", for SNI and the
- * certificate check. */
-static char *
-gen_host_name(const char *hostport)
-{
-	const char	*end;
-
-	if (hostport[0] == '[') {
-		if ((end = strchr(hostport, ']')) == NULL)
-			return xstrdup(hostport + 1);
-		return xstrndup(hostport + 1, (size_t)(end - hostport - 1));
-	}
-	if ((end = strrchr(hostport, ':')) == NULL)
-		return xstrdup(hostport);
-	return xstrndup(hostport, (size_t)(end - hostport));
-}
-
 /* "http[s]://host[:port][/prefix]"; the host is resolved here (start-up). */
 static int
 gen_parse_target(struct gen *g, const char *url, char **cause)
@@ -702,7 +683,6 @@ gen_parse_target(struct gen *g, const char *url, char **cause)
 	char		*hostport, *addr;
 	size_t		 n;
 	int		 tls, port;
-	unsigned char	 ip[sizeof(struct in6_addr)];
 
 	if (strncmp(url, "http://", 7) == 0) {
 		tls = 0;
@@ -737,11 +717,8 @@ gen_parse_target(struct gen *g, const char *url, char **cause)
 		return -1;
 	}
 	free(addr);
-	if (tls) {
-		g->tls_name = gen_host_name(hostport);
-		g->tls_ip = inet_pton(AF_INET, g->tls_name, ip) == 1 ||
-		    inet_pton(AF_INET6, g->tls_name, ip) == 1;
-	}
+	if (tls)
+		g->tls_name = sock_host_name(hostport);
 	g->host = hostport;
 	g->prefix = xstrdup(slash != NULL ? slash : "");
 	n = strlen(g->prefix);
@@ -1493,19 +1470,8 @@ gen_conn_tls_start(struct gen_conn *c)
 	struct gen	*g = c->g;
 
 	ERR_clear_error();
-	if ((c->ssl = SSL_new(g->ssl_ctx)) == NULL ||
-	    SSL_set_fd(c->ssl, c->fd) != 1)
-		goto fail;
-	SSL_set_connect_state(c->ssl);
-	if (!g->cfg->insecure) {
-		if (g->tls_ip) {
-			if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(
-			    c->ssl), g->tls_name) != 1)
-				goto fail;
-		} else if (SSL_set1_host(c->ssl, g->tls_name) != 1)
-			goto fail;
-	}
-	if (!g->tls_ip && SSL_set_tlsext_host_name(c->ssl, g->tls_name) != 1)
+	if ((c->ssl = ca_client_ssl(g->ssl_ctx, c->fd, g->tls_name,
+	    g->cfg->insecure)) == NULL)
 		goto fail;
 	c->state = GEN_C_HANDSHAKE;
 	gen_conn_handshake(c);

@@ -244,3 +244,18 @@ sock_set_mark(int fd, unsigned int mark)
 	return setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == -1 ?
 	    -1 : 0;
 }
+
+char *
+sock_host_name(const char *hostport)
+{
+	const char	*end;
+
+	if (hostport[0] == '[') {
+		if ((end = strchr(hostport, ']')) == NULL)
+			return xstrdup(hostport + 1);
+		return xstrndup(hostport + 1, (size_t)(end - hostport - 1));
+	}
+	if ((end = strrchr(hostport, ':')) == NULL)
+		return xstrdup(hostport);
+	return xstrndup(hostport, (size_t)(end - hostport));
+}

@@ -21,6 +21,9 @@ struct sock_addr {
  * Returns 0, or -1 with *cause.
  */
 int	sock_parse_addr(const char *, struct sock_addr *, char **cause);
+/* The host of "host", "host:port", "[v6]" or "[v6]:port" (allocated),
+ * for SNI and the certificate check. */
+char	*sock_host_name(const char *hostport);
 /* Sets the port of an IPv4 or IPv6 address. */
 void	sock_addr_set_port(struct sock_addr *, int port);
 int	sock_addr_port(const struct sock_addr *);

@@ -2,8 +2,9 @@
  * test-ca.c -- the CA: init (modes, refusal to overwrite), load, and real
  * TLS handshakes between a server context whose leaves it mints and a
  * client context that trusts only ca.pem: with SNI over a socketpair,
- * without SNI over a loopback TCP pair (IP SAN 127.0.0.1), and the cost
- * of minting 200 names.
+ * without SNI over a loopback TCP pair (IP SAN 127.0.0.1), clients from
+ * ca_client_ssl (SNI and expected name from one host, or an IP; insecure),
+ * and the cost of minting 200 names.
  */
 #include "config.h"
 
@@ -107,6 +108,32 @@ handshake(SSL_CTX *sctx, SSL_CTX *cctx, int sfd, int cfd, const char *sni,
 	}
 	SSL_shutdown(ssl);
 	SSL_free(ssl);
+	close(cfd);
+	pthread_join(th, NULL);
+	close(sfd);
+	ERR_clear_error();
+	return ok && sa.ok;
+}
+
+/* Handshakes over fds with a client from ca_client_ssl(cctx, cfd, host,
+ * insecure); 1 if both ends succeeded (verification included). */
+static int
+handshake_host(SSL_CTX *sctx, SSL_CTX *cctx, int sfd, int cfd,
+    const char *host, int insecure)
+{
+	struct server_arg	 sa = { sctx, sfd, 0 };
+	pthread_t		 th;
+	SSL			*ssl;
+	int			 ok;
+
+	pthread_create(&th, NULL, server_main, &sa);
+	ssl = ca_client_ssl(cctx, cfd, host, insecure);
+	ok = ssl != NULL && SSL_connect(ssl) == 1 &&
+	    SSL_write(ssl, "x", 1) == 1;
+	if (ssl != NULL) {
+		SSL_shutdown(ssl);
+		SSL_free(ssl);
+	}
 	close(cfd);
 	pthread_join(th, NULL);
 	close(sfd);
@@ -227,6 +254,26 @@ main(void)
 	ok = handshake(sctx, bad, fds[0], fds[1], "api.payments.example",
 	    "api.payments.example", san, sizeof san);
 	ASSERT(!ok);
+
+	/* ca_client_ssl: a name is sent as SNI and verified; an IP is
+	 * verified as an IP (no SNI: the leaf has an IP SAN); insecure
+	 * accepts what the system CAs refuse. */
+	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+	ASSERT(handshake_host(sctx, cctx, fds[0], fds[1],
+	    "api.payments.example", 0));
+	tcp_pair(fds);
+	ASSERT(handshake_host(sctx, cctx, fds[0], fds[1], "127.0.0.1", 0));
+	tcp_pair(fds);
+	ASSERT(!handshake_host(sctx, cctx, fds[0], fds[1], "127.0.0.2", 0));
+	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+	ASSERT(!handshake_host(sctx, bad, fds[0], fds[1],
+	    "api.payments.example", 0));
+	SSL_CTX_free(bad);
+	bad = ca_client_ctx(NULL, 1, &cause);
+	ASSERT(bad != NULL);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+	ASSERT(handshake_host(sctx, bad, fds[0], fds[1],
+	    "api.payments.example", 1));
 	SSL_CTX_free(bad);
 
 	/* 200 new names against 200 handshakes for a cached one. */
