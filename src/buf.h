@@ -45,6 +45,14 @@ void	 buf_consume(struct buf *, size_t n);
 /* Hands the storage to the caller (NUL-terminated) and empties the buffer. */
 char	*buf_detach(struct buf *, size_t *len);
 
+/*
+ * Writes data[0..len) to path, created with mode or truncated: a small
+ * result file (stats, a ready marker, a finding).  0, or -1 with *cause
+ * naming the path.
+ */
+int	 buf_write_file(const char *path, const void *data, size_t len,
+	    int mode, char **cause);
+
 struct span span_from_str(const char *);
 int	 span_eq(struct span, struct span);
 int	 span_eq_str(struct span, const char *);

@@ -180,36 +180,6 @@ corpus_slug(const char *method, const char *target)
 	return buf_detach(&b, NULL);
 }
 
-static int
-corpus_write_file(const char *path, const char *data, size_t len,
-    char **cause)
-{
-	ssize_t	n;
-	size_t	off = 0;
-	int	fd;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (off < len) {
-		if ((n = write(fd, data + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			*cause = xasprintf("%s: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* Creates dir if needed; -1 if it cannot, or if it holds .http files. */
 static int
 corpus_prepare_dir(const char *dir, char **cause)
@@ -334,7 +304,7 @@ cmd_corpus_exec(int argc, char **argv)
 		if (n == 1 && corpus_prepare_dir(dir, &cause) == -1)
 			goto fail;
 		path = xasprintf("%s/%s", dir, ce->file);
-		rc = corpus_write_file(path, req.data, req.len, &cause);
+		rc = buf_write_file(path, req.data, req.len, 0644, &cause);
 		free(path);
 		if (rc == -1)
 			goto fail;
@@ -369,7 +339,7 @@ cmd_corpus_exec(int argc, char **argv)
 		    v[i].count);
 	}
 	path = xasprintf("%s/index.jsonl", dir);
-	rc = corpus_write_file(path, idx.data, idx.len, &cause);
+	rc = buf_write_file(path, idx.data, idx.len, 0644, &cause);
 	free(path);
 	if (rc == -1)
 		goto fail;

@@ -1659,36 +1659,6 @@ fuzz_minimise(struct fuzz *f, const char *raw, size_t len, int framing,
 /* ---------------------------------------------------------------------- */
 /* Findings on disk. */
 
-static int
-fuzz_write_file(const char *path, const char *data, size_t len, int mode,
-    char **cause)
-{
-	ssize_t	n;
-	size_t	off = 0;
-	int	fd;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    mode)) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (off < len) {
-		if ((n = write(fd, data + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			*cause = xasprintf("%s: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 static char *
 fuzz_slug(const char *s)
 {
@@ -1754,7 +1724,7 @@ fuzz_write_json(const struct fuzz_config *cfg, const struct fuzz_finding *fd,
 	fuzz_json_str(&b, "sanitizer", fd->excerpt);
 	buf_append_str(&b, "}\n");
 	path = xasprintf("%s/%s/finding.json", cfg->findings, fd->dir);
-	rv = fuzz_write_file(path, b.data, b.len, 0644, cause);
+	rv = buf_write_file(path, b.data, b.len, 0644, cause);
 	free(path);
 	buf_free(&b);
 	return rv;
@@ -1837,18 +1807,18 @@ fuzz_write_finding(struct fuzz *f, const struct fuzz_finding *fd,
 		return -1;
 	}
 	path = xasprintf("%s/request.http", dir);
-	rv = fuzz_write_file(path, min, mlen, 0644, cause);
+	rv = buf_write_file(path, min, mlen, 0644, cause);
 	free(path);
 	if (rv == 0) {
 		path = xasprintf("%s/original.http", dir);
-		rv = fuzz_write_file(path, orig, olen, 0644, cause);
+		rv = buf_write_file(path, orig, olen, 0644, cause);
 		free(path);
 	}
 	if (rv == 0) {
 		buf_init(&sh);
 		fuzz_repro_sh(f, fd, &sh);
 		path = xasprintf("%s/repro.sh", dir);
-		rv = fuzz_write_file(path, sh.data, sh.len, 0755, cause);
+		rv = buf_write_file(path, sh.data, sh.len, 0755, cause);
 		free(path);
 		buf_free(&sh);
 	}

@@ -477,3 +477,42 @@ httpflow_free(struct httpflow *hf)
 	buf_free(&hf->d[1].body);
 	free(hf);
 }
+
+/* The httpflow a role keeps first in a tcpflow's user state, or NULL. */
+static struct httpflow *
+httpflow_of(const struct tcpflow *f)
+{
+	return f->user == NULL ? NULL : *(struct httpflow **)f->user;
+}
+
+void
+httpflow_tcp_data(struct tcpflow *f, int dir, const unsigned char *p,
+    size_t len, uint64_t now_ns, void *arg)
+{
+	struct httpflow	*hf = httpflow_of(f);
+
+	(void)arg;
+	if (hf != NULL)
+		httpflow_data(hf, dir, p, len, now_ns);
+}
+
+void
+httpflow_tcp_gap(struct tcpflow *f, int dir, uint64_t nbytes, void *arg)
+{
+	struct httpflow	*hf = httpflow_of(f);
+
+	(void)nbytes;
+	(void)arg;
+	if (hf != NULL)
+		httpflow_gap(hf, dir);
+}
+
+void
+httpflow_tcp_eof(struct tcpflow *f, int dir, uint64_t now_ns, void *arg)
+{
+	struct httpflow	*hf = httpflow_of(f);
+
+	(void)arg;
+	if (hf != NULL)
+		httpflow_eof(hf, dir, now_ns);
+}

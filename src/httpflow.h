@@ -65,6 +65,20 @@ void		 httpflow_data(struct httpflow *, int dir, const unsigned char *,
 void		 httpflow_gap(struct httpflow *, int dir);
 void		 httpflow_eof(struct httpflow *, int dir, uint64_t now_ns);
 /* The oldest transaction whose response is not complete, or NULL. */
+/*
+ * tcpflow callbacks (struct tcpflow_ops data, gap and eof) that feed a
+ * flow's in-order bytes, gaps and ends to its httpflow, for roles whose
+ * per-flow state (the tcpflow's user pointer) starts with its struct
+ * httpflow *; a NULL user pointer is a flow the role ignores.
+ */
+struct tcpflow;
+void		 httpflow_tcp_data(struct tcpflow *, int dir,
+		    const unsigned char *, size_t, uint64_t now_ns, void *arg);
+void		 httpflow_tcp_gap(struct tcpflow *, int dir, uint64_t nbytes,
+		    void *arg);
+void		 httpflow_tcp_eof(struct tcpflow *, int dir, uint64_t now_ns,
+		    void *arg);
+
 struct httpflow_txn *httpflow_front(const struct httpflow *);
 int		 httpflow_is_dead(const struct httpflow *);
 /* 1 while a response head is being or has been parsed for the front

@@ -67,9 +67,9 @@ struct pc_hold {
 };
 
 struct pc_flow {
+	struct httpflow		*hf;		/* first: httpflow_tcp_* */
 	struct pktchaos		*pc;
 	struct tcpflow		*f;
-	struct httpflow		*hf;
 	struct pc_fault		 conn;		/* connection rule faults */
 	struct pc_hold		*hold;		/* server-to-client, or NULL */
 	int			 reset;		/* a reset was injected */
@@ -426,31 +426,6 @@ pc_flow_open(struct tcpflow *f, void *arg)
 }
 
 static void
-pc_flow_data(struct tcpflow *f, int dir, const unsigned char *p, size_t len,
-    uint64_t now, void *arg)
-{
-	struct pc_flow	*pf = f->user;
-
-	httpflow_data(pf->hf, dir, p, len, now);
-}
-
-static void
-pc_flow_gap(struct tcpflow *f, int dir, uint64_t n, void *arg)
-{
-	struct pc_flow	*pf = f->user;
-
-	httpflow_gap(pf->hf, dir);
-}
-
-static void
-pc_flow_eof(struct tcpflow *f, int dir, uint64_t now, void *arg)
-{
-	struct pc_flow	*pf = f->user;
-
-	httpflow_eof(pf->hf, dir, now);
-}
-
-static void
 pc_flow_close(struct tcpflow *f, enum tcpflow_end why, void *arg)
 {
 	struct pc_flow	*pf = f->user;
@@ -468,9 +443,9 @@ pc_flow_close(struct tcpflow *f, enum tcpflow_end why, void *arg)
 
 static const struct tcpflow_ops pc_flow_ops = {
 	.open = pc_flow_open,
-	.data = pc_flow_data,
-	.gap = pc_flow_gap,
-	.eof = pc_flow_eof,
+	.data = httpflow_tcp_data,
+	.gap = httpflow_tcp_gap,
+	.eof = httpflow_tcp_eof,
 	.close = pc_flow_close,
 };
 
@@ -714,22 +689,6 @@ pc_signal(int sig)
 		loop_stop(pc_signal_target->loop);
 }
 
-static int
-pc_write_file(const char *path, const char *data, size_t len, char **cause)
-{
-	int	fd;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1 || write(fd, data, len) != (ssize_t)len) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 /* Warns about faults a packet path cannot apply. */
 static void
 pc_check_rules(const struct rule_set *rs)
@@ -810,7 +769,7 @@ pktchaos_create(const struct pktchaos_config *cfg, char **cause)
 	loop_timer_add(pc->loop, &pc->sweep, PC_SWEEP_NS);
 	pc->loaded_ns = loop_now_update(pc->loop);
 	if (cfg->ready_path != NULL &&
-	    pc_write_file(cfg->ready_path, "bound\n", 6, cause) == -1)
+	    buf_write_file(cfg->ready_path, "bound\n", 6, 0644, cause) == -1)
 		goto fail;
 	return pc;
 fail:
@@ -867,7 +826,8 @@ pktchaos_run(struct pktchaos *pc)
 	buf_append_str(&b, "}\n");
 	fprintf(stderr, "decoy chaos: nfqueue %u: %s", pc->cfg.queue, b.data);
 	if (pc->cfg.stats_path != NULL &&
-	    pc_write_file(pc->cfg.stats_path, b.data, b.len, &cause) == -1) {
+	    buf_write_file(pc->cfg.stats_path, b.data, b.len, 0644,
+	    &cause) == -1) {
 		log_error("%s", cause);
 		free(cause);
 		rv = -1;

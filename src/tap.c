@@ -52,9 +52,9 @@ struct tap {
 };
 
 struct tap_flow {
+	struct httpflow	*hf;		/* first: httpflow_tcp_* */
 	struct tap	*tap;
 	struct tcpflow	*f;
-	struct httpflow	*hf;
 };
 
 static struct tap	*tap_signal_target;
@@ -202,34 +202,6 @@ tap_flow_open(struct tcpflow *f, void *arg)
 }
 
 static void
-tap_flow_data(struct tcpflow *f, int dir, const unsigned char *p, size_t len,
-    uint64_t now, void *arg)
-{
-	struct tap_flow	*tf = f->user;
-
-	if (tf != NULL)
-		httpflow_data(tf->hf, dir, p, len, now);
-}
-
-static void
-tap_flow_gap(struct tcpflow *f, int dir, uint64_t n, void *arg)
-{
-	struct tap_flow	*tf = f->user;
-
-	if (tf != NULL)
-		httpflow_gap(tf->hf, dir);
-}
-
-static void
-tap_flow_eof(struct tcpflow *f, int dir, uint64_t now, void *arg)
-{
-	struct tap_flow	*tf = f->user;
-
-	if (tf != NULL)
-		httpflow_eof(tf->hf, dir, now);
-}
-
-static void
 tap_flow_close(struct tcpflow *f, enum tcpflow_end why, void *arg)
 {
 	struct tap_flow	*tf = f->user;
@@ -243,9 +215,9 @@ tap_flow_close(struct tcpflow *f, enum tcpflow_end why, void *arg)
 
 static const struct tcpflow_ops tap_flow_ops = {
 	.open = tap_flow_open,
-	.data = tap_flow_data,
-	.gap = tap_flow_gap,
-	.eof = tap_flow_eof,
+	.data = httpflow_tcp_data,
+	.gap = httpflow_tcp_gap,
+	.eof = httpflow_tcp_eof,
 	.close = tap_flow_close,
 };
 
@@ -370,22 +342,6 @@ tap_sweep(struct loop_timer *t)
 	loop_timer_add(tap->loop, &tap->sweep, TAP_SWEEP_NS);
 }
 
-static int
-tap_write_file(const char *path, const char *data, size_t len, char **cause)
-{
-	int	fd;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1 || write(fd, data, len) != (ssize_t)len) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 static void
 tap_signal(int sig)
 {
@@ -444,8 +400,8 @@ tap_create(const struct tap_config *cfg, char **cause)
 	tap->rt0_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
 	    (uint64_t)ts.tv_nsec;
 	tap->mono0_ns = loop_clock_ns();
-	if (cfg->ready_path != NULL && tap_write_file(cfg->ready_path,
-	    "bound\n", 6, cause) == -1)
+	if (cfg->ready_path != NULL && buf_write_file(cfg->ready_path,
+	    "bound\n", 6, 0644, cause) == -1)
 		goto fail;
 	return tap;
 fail:
@@ -512,7 +468,8 @@ tap_run(struct tap *tap)
 	fprintf(stderr, "decoy record: nfqueue %u: %s", tap->cfg.queue,
 	    b.data);
 	if (tap->cfg.stats_path != NULL &&
-	    tap_write_file(tap->cfg.stats_path, b.data, b.len, &cause) == -1) {
+	    buf_write_file(tap->cfg.stats_path, b.data, b.len, 0644,
+	    &cause) == -1) {
 		log_error("%s", cause);
 		free(cause);
 		cause = NULL;

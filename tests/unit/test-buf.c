@@ -3,8 +3,12 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "units.h"
@@ -103,11 +107,45 @@ test_units(void)
 	ASSERT_EQ(units_parse_size("", &sz), -1);
 }
 
+static void
+test_write_file(void)
+{
+	char		 tmpl[] = "/tmp/test-buf.XXXXXX", path[64], got[16];
+	char		*cause = NULL;
+	struct stat	 st;
+	FILE		*f;
+	size_t		 n;
+
+	if (mkdtemp(tmpl) == NULL) {
+		UNIT_FAIL("mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/out", tmpl);
+	ASSERT_EQ(buf_write_file(path, "hello\n", 6, 0640, &cause), 0);
+	ASSERT_EQ(buf_write_file(path, "hi\n", 3, 0640, &cause), 0);
+	ASSERT_EQ(stat(path, &st), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0640);
+	ASSERT_EQ(st.st_size, 3);	/* truncated, not appended */
+	if ((f = fopen(path, "r")) != NULL) {
+		n = fread(got, 1, sizeof got, f);
+		fclose(f);
+		ASSERT_EQ(n, 3);
+		ASSERT(memcmp(got, "hi\n", 3) == 0);
+	}
+	unlink(path);
+	snprintf(path, sizeof path, "%s/missing/out", tmpl);
+	ASSERT_EQ(buf_write_file(path, "x", 1, 0644, &cause), -1);
+	ASSERT(cause != NULL && strstr(cause, path) != NULL);
+	free(cause);
+	rmdir(tmpl);
+}
+
 int
 main(void)
 {
 	test_buf();
 	test_span();
 	test_units();
+	test_write_file();
 	UNIT_DONE();
 }
