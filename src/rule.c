@@ -377,6 +377,29 @@ rule_load_when(struct yamldoc *x, const yaml_node_t *map, struct rule_body *b)
 	}
 }
 
+/*
+ * The keys of the distributions that take a mapping: parsed as a duration
+ * or a number into slot (dur[] or num[] of rule_load_dist), each setting
+ * bit 1 << slot of what was given.
+ */
+struct rule_dist_key {
+	const char	*dist;
+	const char	*key;
+	int		 duration;	/* else a number */
+	int		 slot;
+};
+static const struct rule_dist_key rule_dist_keys[] = {
+	{ "normal", "mean", 1, 0 },
+	{ "normal", "stddev", 1, 1 },
+	{ "lognormal", "median", 1, 0 },
+	{ "lognormal", "p99", 1, 1 },
+	{ "lognormal", "mu", 0, 2 },
+	{ "lognormal", "sigma", 0, 3 },
+	{ "pareto", "scale", 1, 0 },
+	{ "pareto", "shape", 0, 1 },
+};
+#define RULE_NDIST_KEYS	(sizeof rule_dist_keys / sizeof rule_dist_keys[0])
+
 /* Fills in the parameters of one latency distribution. */
 static void
 rule_load_dist(struct yamldoc *x, const char *dist, const yaml_node_t *k,
@@ -384,10 +407,12 @@ rule_load_dist(struct yamldoc *x, const char *dist, const yaml_node_t *k,
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*pk, *pv, *a, *z;
+	const struct rule_dist_key *dk;
 	const char		*key;
-	uint64_t		 t[2], median = 0, p99 = 0, mean = 0, sd = 0;
-	uint64_t		 scale = 0;
-	double			 d, mu = 0, sigma = 0, shape = 0;
+	uint64_t		 t[2], dur[4] = { 0 }, median, p99, mean, sd;
+	uint64_t		 scale;
+	double			 d, num[4] = { 0 }, mu, sigma, shape;
+	size_t			 i;
 	int			 have = 0, bad = 0;
 
 	if (strcmp(dist, "fixed") == 0) {
@@ -440,44 +465,31 @@ rule_load_dist(struct yamldoc *x, const char *dist, const yaml_node_t *k,
 		if (yamldoc_mapping(x, v, dist) == -1)
 			return;
 		YAMLDOC_PAIRS(x, v, p, pk, pv, key, NULL) {
-			if (strcmp(dist, "normal") == 0 &&
-			    strcmp(key, "mean") == 0) {
-				bad |= yamldoc_duration(x, pv, key, &mean);
-				have |= 1;
-			} else if (strcmp(dist, "normal") == 0 &&
-			    strcmp(key, "stddev") == 0) {
-				bad |= yamldoc_duration(x, pv, key, &sd);
-				have |= 2;
-			} else if (strcmp(dist, "lognormal") == 0 &&
-			    strcmp(key, "median") == 0) {
-				bad |= yamldoc_duration(x, pv, key, &median);
-				have |= 1;
-			} else if (strcmp(dist, "lognormal") == 0 &&
-			    strcmp(key, "p99") == 0) {
-				bad |= yamldoc_duration(x, pv, key, &p99);
-				have |= 2;
-			} else if (strcmp(dist, "lognormal") == 0 &&
-			    strcmp(key, "mu") == 0) {
-				bad |= yamldoc_double(x, pv, key, &mu);
-				have |= 4;
-			} else if (strcmp(dist, "lognormal") == 0 &&
-			    strcmp(key, "sigma") == 0) {
-				bad |= yamldoc_double(x, pv, key, &sigma);
-				have |= 8;
-			} else if (strcmp(dist, "pareto") == 0 &&
-			    strcmp(key, "scale") == 0) {
-				bad |= yamldoc_duration(x, pv, key, &scale);
-				have |= 1;
-			} else if (strcmp(dist, "pareto") == 0 &&
-			    strcmp(key, "shape") == 0) {
-				bad |= yamldoc_double(x, pv, key, &shape);
-				have |= 2;
-			} else {
+			for (i = 0; i < RULE_NDIST_KEYS; i++) {
+				dk = &rule_dist_keys[i];
+				if (strcmp(dist, dk->dist) == 0 &&
+				    strcmp(key, dk->key) == 0)
+					break;
+			}
+			if (i == RULE_NDIST_KEYS) {
 				yamldoc_err(x, pk, "latency: %s: unknown key "
 				    "\"%s\"", dist, key);
 				bad = -1;
+				continue;
 			}
+			if (dk->duration)
+				bad |= yamldoc_duration(x, pv, key,
+				    &dur[dk->slot]);
+			else
+				bad |= yamldoc_double(x, pv, key,
+				    &num[dk->slot]);
+			have |= 1 << dk->slot;
 		}
+		mean = median = scale = dur[0];
+		sd = p99 = dur[1];
+		shape = num[1];
+		mu = num[2];
+		sigma = num[3];
 		if (bad)
 			return;
 		if (strcmp(dist, "normal") == 0) {
