@@ -30,7 +30,6 @@
 /* The 99th percentile of the standard normal distribution. */
 #define FAULT_Z99	2.3263478740408408
 
-#define FAULT_GAMMA	0x9e3779b97f4a7c15ULL
 #define FAULT_TWO_PI	6.283185307179586476925
 
 static const char *const fault_malform_names[] = {
@@ -80,23 +79,6 @@ struct fault_member {
 
 /* --- deterministic randomness ---------------------------------------- */
 
-static inline uint64_t
-fault_rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t
-fault_splitmix(uint64_t *x)
-{
-	uint64_t	z;
-
-	z = (*x += FAULT_GAMMA);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 /*
  * A bijective 64-bit mixer (Evensen's moremur on x + gamma): every input
  * bit flips each output bit with probability close to 1/2, so inputs that
@@ -112,32 +94,6 @@ fault_mix(uint64_t x)
 	x *= 0x1c69b3f74ac4ae35ULL;
 	x ^= x >> 27;
 	return x;
-}
-
-void
-fault_rng_seed(struct fault_rng *rng, uint64_t seed)
-{
-	uint64_t	x = seed;
-	size_t		i;
-
-	for (i = 0; i < 4; i++)
-		rng->s[i] = fault_splitmix(&x);
-}
-
-uint64_t
-fault_rng_next(struct fault_rng *rng)
-{
-	uint64_t	*s = rng->s, result, t;
-
-	result = fault_rotl(s[1] * 5, 7) * 9;
-	t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = fault_rotl(s[3], 45);
-	return result;
 }
 
 double

@@ -22,9 +22,58 @@ struct fault_rng {
 	uint64_t	s[4];		/* xoshiro256** state */
 };
 
-/* Seeds from a 64-bit value (expanded with splitmix64). */
-void		fault_rng_seed(struct fault_rng *, uint64_t seed);
-uint64_t	fault_rng_next(struct fault_rng *);
+/* The golden-ratio increment of splitmix64 (also fault_mix's). */
+#define FAULT_GAMMA	0x9e3779b97f4a7c15ULL
+
+static inline uint64_t
+fault_rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* splitmix64: the next value of the sequence *x walks. */
+static inline uint64_t
+fault_splitmix(uint64_t *x)
+{
+	uint64_t	z;
+
+	z = (*x += FAULT_GAMMA);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/*
+ * Seeds from a 64-bit value (expanded with splitmix64).  Seeding and
+ * drawing are inline: hot loops (the mutation engine) draw many values
+ * per item, and they need no object file beyond this header.
+ */
+static inline void
+fault_rng_seed(struct fault_rng *rng, uint64_t seed)
+{
+	uint64_t	x = seed;
+	int		i;
+
+	for (i = 0; i < 4; i++)
+		rng->s[i] = fault_splitmix(&x);
+}
+
+/* The next 64 bits of the xoshiro256** stream. */
+static inline uint64_t
+fault_rng_next(struct fault_rng *rng)
+{
+	uint64_t	*s = rng->s, result, t;
+
+	result = fault_rotl(s[1] * 5, 7) * 9;
+	t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = fault_rotl(s[3], 45);
+	return result;
+}
 /* Uniform in [0, 1) with 53 bits. */
 double		fault_rng_double(struct fault_rng *);
 /* Standard normal (Box-Muller; no cached second value, so a stream is

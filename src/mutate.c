@@ -38,6 +38,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "fault.h"
 #include "http.h"
 #include "mutate.h"
 #include "xmalloc.h"
@@ -70,66 +71,22 @@ static const uint32_t mut_op_weight[MUT_OP_COUNT] = {
 
 /* --- random stream ----------------------------------------------------- */
 
-struct mut_rng {
-	uint64_t	s[4];
-};
-
-static uint64_t
-mut_splitmix(uint64_t *x)
-{
-	uint64_t	z;
-
-	z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void
-mut_rng_seed(struct mut_rng *r, uint64_t seed)
-{
-	int	i;
-
-	for (i = 0; i < 4; i++)
-		r->s[i] = mut_splitmix(&seed);
-}
-
-static inline uint64_t
-mut_rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t
-mut_rng_next(struct mut_rng *r)
-{
-	uint64_t	*s = r->s, result, t;
-
-	result = mut_rotl(s[1] * 5, 7) * 9;
-	t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = mut_rotl(s[3], 45);
-	return result;
-}
+/* The stream is fault.h's xoshiro256** seeded through splitmix64. */
 
 /* Uniform in [0, n) for 0 < n < 2^32 (multiply-shift, no division). */
 static inline uint32_t
-mut_below(struct mut_rng *r, uint32_t n)
+mut_below(struct fault_rng *r, uint32_t n)
 {
-	return (uint32_t)(((mut_rng_next(r) >> 32) * (uint64_t)n) >> 32);
+	return (uint32_t)(((fault_rng_next(r) >> 32) * (uint64_t)n) >> 32);
 }
 
 /* Uniform size in [0, n) for any n > 0. */
 static inline size_t
-mut_below_sz(struct mut_rng *r, size_t n)
+mut_below_sz(struct fault_rng *r, size_t n)
 {
 	if (n <= UINT32_MAX)
 		return mut_below(r, (uint32_t)n);
-	return (size_t)(mut_rng_next(r) % n);
+	return (size_t)(fault_rng_next(r) % n);
 }
 
 /*
@@ -137,9 +94,9 @@ mut_below_sz(struct mut_rng *r, size_t n)
  * most cap: big sizes stay reachable while the mean stays small.
  */
 static size_t
-mut_geo_size(struct mut_rng *r, size_t base, size_t cap)
+mut_geo_size(struct fault_rng *r, size_t base, size_t cap)
 {
-	uint64_t	x = mut_rng_next(r);
+	uint64_t	x = fault_rng_next(r);
 	size_t		n = base;
 
 	while ((x & 1) && n < cap) {
@@ -969,7 +926,7 @@ struct mut_edit {
 
 struct mut_engine {
 	const struct mut_corpus	*c;
-	struct mut_rng		 rng;
+	struct fault_rng		 rng;
 	unsigned		 flags;
 	uint32_t		*cum;		/* per entry, MUT_OP_COUNT */
 
@@ -1063,7 +1020,7 @@ mut_engine_create(const struct mut_corpus *c, uint64_t seed, unsigned flags)
 	e = xcalloc(1, sizeof *e);
 	e->c = c;
 	e->flags = flags;
-	mut_rng_seed(&e->rng, seed);
+	fault_rng_seed(&e->rng, seed);
 	buf_init(&e->body);
 	buf_init(&e->tmp);
 	if (c->n > 0) {
@@ -2690,7 +2647,7 @@ size_t
 mut_mutate_buf(struct mut_engine *e, uint8_t *data, size_t len, size_t max,
     uint64_t seed)
 {
-	struct mut_rng	 saved = e->rng;
+	struct fault_rng	 saved = e->rng;
 	struct mut_entry *ent = &e->scratch;
 	size_t		 n, other = e->other;
 	int		 tries;
@@ -2703,7 +2660,7 @@ mut_mutate_buf(struct mut_engine *e, uint8_t *data, size_t len, size_t max,
 	ent->len = len;
 	entry_parse(ent, NULL, NULL);
 	mut_build_cum(e, ent, e->scratch_cum);
-	mut_rng_seed(&e->rng, seed);
+	fault_rng_seed(&e->rng, seed);
 	for (tries = 0; tries < 4; tries++) {
 		mutate_entry(e, ent, e->scratch_cum, 1 + mut_below(&e->rng, 2),
 		    &e->tmp);
