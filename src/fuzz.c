@@ -1229,6 +1229,7 @@ fuzz_dispatch(struct loop_defer *d)
 		j = fuzz_job_new();
 		mut_next(f->engine, &j->req, &j->info);
 		j->index = f->next_index++;
+		f->res->mutants = f->next_index;
 		j->ep = fuzz_job_endpoint(f, j);
 		j->head = j->req.len >= 5 && memcmp(j->req.data, "HEAD ",
 		    5) == 0;
@@ -2465,10 +2466,11 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 		buf_init(&b);
 		buf_printf(&b, "{\"target\":");
 		json_append_string(&b, cfg->target, strlen(cfg->target));
-		buf_printf(&b, ",\"seed\":%" PRIu64 ",\"sent\":%" PRIu64
+		buf_printf(&b, ",\"seed\":%" PRIu64 ",\"mutants\":%" PRIu64
+		    ",\"sent\":%" PRIu64
 		    ",\"answered\":%" PRIu64 ",\"failures\":%" PRIu64
 		    ",\"crashes\":%" PRIu64 ",\"unconfirmed\":%" PRIu64
-		    ",\"elapsed_s\":%.3f", cfg->seed, res->sent,
+		    ",\"elapsed_s\":%.3f", cfg->seed, res->mutants, res->sent,
 		    res->answered, res->failures, res->crashes,
 		    res->unconfirmed, secs);
 		buf_append_str(&b, ",\"findings_dir\":");
@@ -2492,9 +2494,9 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 		buf_free(&b);
 		return;
 	}
-	fprintf(fp, "%" PRIu64 " mutants sent in %.1f s (%.0f/s), %" PRIu64
-	    " failures, %" PRIu64 " service deaths, %zu findings\n", res->sent,
-	    secs, secs > 0 ? (double)res->sent / secs : 0.0, res->failures,
+	fprintf(fp, "%" PRIu64 " mutants, %" PRIu64 " requests sent in %.1f s "
+	    "(%.0f/s), %" PRIu64 " failures, %" PRIu64 " service deaths, %zu "
+	    "findings\n", res->mutants, res->sent, secs, secs > 0 ? (double)res->sent / secs : 0.0, res->failures,
 	    res->crashes, res->nfindings);
 	if (res->nfindings == 0)
 		return;

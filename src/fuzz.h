@@ -95,7 +95,9 @@ struct fuzz_finding {
 struct fuzz_result {
 	struct fuzz_finding	*findings;
 	size_t			 nfindings;
-	uint64_t		 sent;		/* mutants sent */
+	uint64_t		 mutants;	/* mutants made (--requests) */
+	uint64_t		 sent;		/* requests sent: mutants and
+					   their re-sends after a death */
 	uint64_t		 answered;	/* complete answers */
 	uint64_t		 failures;	/* failed mutants (all kinds) */
 	uint64_t		 crashes;	/* service deaths */
