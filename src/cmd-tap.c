@@ -17,13 +17,16 @@
 
 static const struct cmd_entry cmd_tap_entry = {
 	.name = "record",
-	.args = "--nfqueue N -o SNAP [--dir in|out] [--port P]... [options]",
+	.args = "--nfqueue N[:M] -o SNAP [--dir in|out] [--port P]... "
+	    "[options]",
 	.summary = "record HTTP passively from the packets an iptables NFQUEUE "
 	    "rule hands over",
 	.help =
-	    "  -Q, --nfqueue N           the queue number of the iptables rules\n"
-	    "                            (-j NFQUEUE --queue-num N --queue-bypass);\n"
-	    "                            queue both directions of the flows\n"
+	    "  -Q, --nfqueue N[:M]       the queue number of the iptables rules\n"
+	    "                            (-j NFQUEUE --queue-num N --queue-bypass),\n"
+	    "                            or the range N:M of --queue-balance N:M\n"
+	    "                            (one capture thread per queue); queue both\n"
+	    "                            directions of the flows\n"
 	    "  -o, --output SNAP         snapshot to write (- for stdout); truncated\n"
 	    "                            unless --append\n"
 	    "  -a, --append              append to SNAP instead of truncating it\n"
@@ -83,6 +86,33 @@ cmd_tap_number(const char *s, unsigned long long max, unsigned long long *out)
 	return 0;
 }
 
+/* "N" or "N:M" (N <= M, at most TAP_MAX_QUEUES); 0 or -1. */
+static int
+cmd_tap_queues(const char *s, struct tap_config *cfg)
+{
+	unsigned long long	 first, last;
+	const char		*colon = strchr(s, ':');
+	char			*a;
+	int			 rv;
+
+	if (colon == NULL) {
+		if (cmd_tap_number(s, 65535, &first) == -1)
+			return -1;
+		cfg->queue = (unsigned int)first;
+		cfg->nqueues = 1;
+		return 0;
+	}
+	a = xstrndup(s, (size_t)(colon - s));
+	rv = cmd_tap_number(a, 65535, &first);
+	free(a);
+	if (rv == -1 || cmd_tap_number(colon + 1, 65535, &last) == -1 ||
+	    last < first || last - first >= TAP_MAX_QUEUES)
+		return -1;
+	cfg->queue = (unsigned int)first;
+	cfg->nqueues = (unsigned int)(last - first + 1);
+	return 0;
+}
+
 int
 cmd_record_nfqueue(int argc, char **argv)
 {
@@ -109,12 +139,13 @@ cmd_record_nfqueue(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'Q':
-			if (cmd_tap_number(optarg, 65535, &v) == -1) {
+			if (cmd_tap_queues(optarg, &cfg) == -1) {
 				rv = cli_usage(e, "--nfqueue: expected a queue "
-				    "number 0..65535, not \"%s\"", optarg);
+				    "number 0..65535 or a range N:M of at most "
+				    "%d queues, not \"%s\"", TAP_MAX_QUEUES,
+				    optarg);
 				goto out;
 			}
-			cfg.queue = (unsigned int)v;
 			have_queue = 1;
 			break;
 		case 'o':

@@ -1,17 +1,34 @@
 /*
- * tap.c -- passive HTTP capture from an NFQUEUE (tap.h): the queue is
- * read in batches, each batch is accepted with one verdict before it is
- * parsed, so capture never holds traffic longer than one receive.
+ * tap.c -- passive HTTP capture from one or more NFQUEUEs (tap.h).
+ *
+ * Every packet queued waits for our verdict, so the verdict is the only
+ * thing on the traffic's path: one capture thread per queue receives a
+ * batch, copies what parsing needs into the shared pending buffer and
+ * accepts the whole batch with one verdict, without ever waiting for the
+ * parser.  The main thread (the event loop) parses, in the order the
+ * packets were copied, and writes the snapshot.
+ *
+ * Order across queues: a capture thread copies a batch under the lock
+ * before it gives the verdict, so a packet that exists because of another
+ * (a response to a request, an ACK) is always copied after it, whichever
+ * queue each went through.
+ *
+ * Memory is bounded: when the parser is TAP_PENDING_MAX behind, capture
+ * threads wait for it before their next verdict (the traffic slows down;
+ * nothing is lost).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,31 +47,60 @@
 
 #define TAP_BATCH		64
 #define TAP_ROUNDS		16	/* receives per wake-up */
+#define TAP_STOP_ROUNDS		1024	/* receives of the last drain */
 #define TAP_SWEEP_NS		(1000ULL * 1000 * 1000)
+#define TAP_PENDING_MAX		(64 * 1024 * 1024)
+
+struct tap;
+
+/* One queue and the thread that receives and accepts its packets. */
+struct tap_cap {
+	struct tap		*tap;
+	struct nfqueue		*q;
+	pthread_t		 thread;
+	int			 started;
+	struct buf		 stage;		/* a batch, before the lock */
+	/* The thread's own counters, read after it is joined. */
+	uint64_t		 packets, bytes, non_tcp, ignored;
+};
 
 struct tap {
 	struct tap_config	 cfg;
 	struct loop		*loop;
-	struct nfqueue		*q;
-	struct loop_io		 io;
+	struct tap_cap		*caps;
+	size_t			 ncaps;
+	struct loop_io		 io;		/* wake_fd */
 	struct loop_timer	 sweep;
 	struct tcpflow_table	*flows;
 	int			 fd;		/* the snapshot, O_APPEND */
 	int			 own_fd;	/* not stdout */
+	int			 wake_fd;	/* capture -> parser (eventfd) */
+	int			 stop_fd;	/* parser -> capture (eventfd) */
 	struct buf		 out;		/* whole lines not written yet */
-	struct buf		 kept;		/* packets to parse (tap_rec) */
+	struct buf		 work;		/* packets being parsed (tap_rec) */
 	struct httpflow_stats	 hst;
 	uint64_t		 rt0_ns, mono0_ns;
-	uint64_t		 packets, bytes, non_tcp, ignored;
 	uint64_t		 txns, write_errors;
+	time_t			 iso_sec;	/* tap_iso's cache */
+	char			 iso_prefix[80];
 	int			 failed;
 	int			 io_added;
+
+	/* Shared with the capture threads, under mu. */
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 room;		/* pending has room again */
+	struct buf		 pending;	/* packets copied, not parsed */
+	int			 parser_idle;	/* wake it when pending grows */
+	int			 stopping;
+	char			*cap_cause;	/* a capture thread failed */
 };
 
 struct tap_flow {
 	struct httpflow	*hf;		/* first: httpflow_tcp_* */
 	struct tap	*tap;
 	struct tcpflow	*f;
+	char		 client[64];	/* "addr:port", "[addr]:port" */
+	char		 server[64];
 };
 
 static struct tap	*tap_signal_target;
@@ -102,40 +148,72 @@ tap_wall_us(const struct tap *tap, uint64_t mono_ns)
 	return (int64_t)((tap->rt0_ns + (mono_ns - tap->mono0_ns)) / 1000);
 }
 
+/* Writes the decimal digits of v, zero-padded to width, ending at end;
+ * returns the first. */
+static char *
+tap_digits(char *end, uint64_t v, int width)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (--width > 0 || v != 0);
+	return end;
+}
+
+/*
+ * "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" of us (size >= 96); the part up to the
+ * seconds is formatted once per second.
+ */
 static void
-tap_iso(int64_t us, char *buf, size_t size)
+tap_iso(struct tap *tap, int64_t us, char *buf)
 {
 	time_t		sec = (time_t)(us / 1000000);
 	struct tm	tm;
+	char		*e;
 
-	gmtime_r(&sec, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+	if (sec != tap->iso_sec || tap->iso_prefix[0] == '\0') {
+		gmtime_r(&sec, &tm);
+		snprintf(tap->iso_prefix, sizeof tap->iso_prefix,
+		    "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+		tap->iso_sec = sec;
+	}
+	e = stpcpy(buf, tap->iso_prefix);
+	tap_digits(e + 6, (uint64_t)(us % 1000000), 6);
+	e[6] = 'Z';
+	e[7] = '\0';
 }
 
-/* A transaction is over: one snapshot line. */
+/*
+ * A transaction is over: one snapshot line.  The strings the tap owns
+ * (id, ts, proto, client, server) are lent to the record for the
+ * encoding and taken back before it is freed.
+ */
 static void
 tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 {
 	struct tap_flow	*tf = arg;
 	struct tap	*tap = tf->tap;
-	struct tcpflow	*f = tf->f;
 	struct snap_txn	*t = &tx->t;
-	char		 a[80], ts[96];
+	char		 id[32], ts[96], num[24], *d, proto[] = "http/1.1";
+	size_t		 nd;
 	int64_t		 start;
 
 	tap->txns++;
-	t->id = xasprintf("t-%06llu", (unsigned long long)tap->txns);
+	d = tap_digits(num + sizeof num, tap->txns, 6);
+	nd = (size_t)(num + sizeof num - d);
+	memcpy(id, "t-", 2);
+	memcpy(id + 2, d, nd);
+	id[2 + nd] = '\0';
 	start = tap_wall_us(tap, tx->req_ns);
-	tap_iso(start, ts, sizeof ts);
-	t->ts = xstrdup(ts);
+	tap_iso(tap, start, ts);
+	t->id = id;
+	t->ts = ts;
 	t->dir = tap->cfg.dir;
-	t->proto = xstrdup("http/1.1");
-	tcpflow_addr_str(f->af, f->caddr, f->cport, a, sizeof a);
-	t->client = xstrdup(a);
-	tcpflow_addr_str(f->af, f->saddr, f->sport, a, sizeof a);
-	t->server = xstrdup(a);
+	t->proto = proto;
+	t->client = tf->client;
+	t->server = tf->server;
 	t->start_us = start;
 	if (tx->res_ns != 0)
 		t->ttfb_us = (int64_t)(tx->res_ns - tx->req_ns) / 1000;
@@ -146,6 +224,7 @@ tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 	else if (!tx->complete)
 		t->extra = xstrdup(",\"error\":\"no response captured\"");
 	snap_encode(&tap->out, t);
+	t->id = t->ts = t->proto = t->client = t->server = NULL;
 	httpflow_txn_free(tx);
 	if (tap->cfg.max_txns != 0 && tap->txns >= tap->cfg.max_txns)
 		loop_stop(tap->loop);
@@ -196,6 +275,10 @@ tap_flow_open(struct tcpflow *f, void *arg)
 	tf = xcalloc(1, sizeof *tf);
 	tf->tap = tap;
 	tf->f = f;
+	tcpflow_addr_str(f->af, f->caddr, f->cport, tf->client,
+	    sizeof tf->client);
+	tcpflow_addr_str(f->af, f->saddr, f->sport, tf->server,
+	    sizeof tf->server);
 	tf->hf = httpflow_create(&tap_http_ops, tf, &tap->hst, 0,
 	    tap->cfg.max_body);
 	f->user = tf;
@@ -221,115 +304,209 @@ static const struct tcpflow_ops tap_flow_ops = {
 	.close = tap_flow_close,
 };
 
-/* A packet kept for parsing after its verdict: its bytes follow. */
+/* A packet kept for parsing after its verdict: its bytes follow, padded
+ * to a multiple of 8. */
 struct tap_rec {
+	uint64_t	ns;		/* when it was received (monotonic) */
 	uint32_t	len;		/* bytes kept */
 	uint32_t	orig_len;	/* bytes the packet had */
 };
 
+#define TAP_PAD(n)	(((n) + 7) & ~(size_t)7)
+
 /*
- * Keeps what parsing needs of one batch: the packets of the flows
- * recorded, minus bare ACKs (no payload, no SYN, FIN or RST), which tell
- * the reassembly nothing.
+ * Stages what parsing needs of one batch (capture thread, no lock): the
+ * packets of the flows recorded, minus bare ACKs (no payload, no SYN, FIN
+ * or RST), which tell the reassembly nothing.
  */
 static void
-tap_keep(struct tap *tap, const struct nfqueue_pkt *pkts, size_t n)
+tap_keep(struct tap_cap *c, const struct nfqueue_pkt *pkts, size_t n,
+    uint64_t now)
 {
-	struct tcpflow_seg	seg;
-	struct tap_rec		rec;
-	size_t			i;
+	static const unsigned char	 zero[8];
+	struct tap			*tap = c->tap;
+	struct tcpflow_seg		 seg;
+	struct tap_rec			 rec;
+	size_t				 i;
 
 	for (i = 0; i < n; i++) {
-		tap->packets++;
-		tap->bytes += pkts[i].orig_len;
+		c->packets++;
+		c->bytes += pkts[i].orig_len;
 		if (pkts[i].data == NULL ||
 		    tcpflow_parse(pkts[i].data, pkts[i].len, &seg) == -1) {
-			tap->non_tcp++;
+			c->non_tcp++;
 			continue;
 		}
 		if (tap->cfg.nports > 0 && !tap_is_server(seg.sport, tap) &&
 		    !tap_is_server(seg.dport, tap)) {
-			tap->ignored++;
+			c->ignored++;
 			continue;
 		}
 		if (seg.len == 0 && seg.missing == 0 && pkts[i].orig_len ==
 		    pkts[i].len && (seg.flags & (TCPF_SYN | TCPF_FIN |
 		    TCPF_RST)) == 0)
 			continue;
+		rec.ns = now;
 		rec.len = (uint32_t)pkts[i].len;
 		rec.orig_len = (uint32_t)pkts[i].orig_len;
-		buf_append(&tap->kept, &rec, sizeof rec);
-		buf_append(&tap->kept, pkts[i].data, pkts[i].len);
-		/* Keep the next record aligned. */
-		while (tap->kept.len % sizeof rec != 0)
-			buf_append_byte(&tap->kept, 0);
+		buf_append(&c->stage, &rec, sizeof rec);
+		buf_append(&c->stage, pkts[i].data, pkts[i].len);
+		buf_append(&c->stage, zero, TAP_PAD(rec.len) - rec.len);
 	}
 }
 
-/* Parses the kept packets in arrival order. */
+/* Parses tap->work, packets in the order they were copied. */
 static void
-tap_parse_kept(struct tap *tap)
+tap_parse_work(struct tap *tap)
 {
 	struct tcpflow_seg	 seg;
 	struct tap_rec		 rec;
-	uint64_t		 now = loop_now_update(tap->loop);
 	size_t			 off = 0;
 	const unsigned char	*p;
 	int			 dir, closed;
 
-	while (off + sizeof rec <= tap->kept.len) {
-		memcpy(&rec, tap->kept.data + off, sizeof rec);
-		p = (const unsigned char *)tap->kept.data + off + sizeof rec;
-		off += sizeof rec + rec.len;
-		off += (sizeof rec - off % sizeof rec) % sizeof rec;
+	while (off + sizeof rec <= tap->work.len) {
+		memcpy(&rec, tap->work.data + off, sizeof rec);
+		p = (const unsigned char *)tap->work.data + off + sizeof rec;
+		off += sizeof rec + TAP_PAD(rec.len);
 		if (tcpflow_parse(p, rec.len, &seg) == -1)
 			continue;
 		seg.missing += rec.orig_len - rec.len;
-		(void)tcpflow_input(tap->flows, &seg, now, &dir, &closed);
+		(void)tcpflow_input(tap->flows, &seg, rec.ns, &dir, &closed);
 	}
-	buf_reset(&tap->kept);
+	buf_reset(&tap->work);
+}
+
+/* Wakes a thread blocked on an eventfd. */
+static void
+tap_poke(int fd)
+{
+	uint64_t	one = 1;
+
+	while (write(fd, &one, sizeof one) == -1 && errno == EINTR)
+		;
 }
 
 /*
- * Drains the queue first -- each batch accepted with one verdict as soon
- * as it is copied -- and parses afterwards, so packets that arrive while
- * we receive are not kept waiting behind the parsing.
+ * A capture thread: receives up to TAP_ROUNDS batches per wake-up; each
+ * is staged, appended to pending under the lock, then accepted with one
+ * verdict.  On stop it drains what is queued (accepting it) and returns.
  */
-static void
-tap_readable(struct loop_io *io, uint32_t events)
+static void *
+tap_cap_main(void *arg)
 {
-	struct tap			*tap = io->arg;
+	struct tap_cap			*c = arg;
+	struct tap			*tap = c->tap;
 	const struct nfqueue_pkt	*pkts;
+	struct pollfd			 pfd[2];
 	ssize_t				 n;
 	uint32_t			 max;
 	char				*cause = NULL;
-	int				 round;
+	int				 round, wake, stop = 0;
 	size_t				 i;
 
-	for (round = 0; round < TAP_ROUNDS; round++) {
-		if ((n = nfqueue_recv(tap->q, &pkts, &cause)) == -1)
+	pfd[0].fd = nfqueue_fd(c->q);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = tap->stop_fd;
+	pfd[1].events = POLLIN;
+	while (!stop) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			cause = xasprintf("poll: %s", strerror(errno));
 			goto fail;
-		if (n == 0)
-			break;
-		tap_keep(tap, pkts, (size_t)n);
-		max = pkts[0].id;
-		for (i = 1; i < (size_t)n; i++)
-			if ((int32_t)(pkts[i].id - max) > 0)
-				max = pkts[i].id;
-		nfqueue_verdict_upto(tap->q, max, NF_ACCEPT);
-		if (nfqueue_flush(tap->q, &cause) == -1)
-			goto fail;
+		}
+		/* Stopping: one last drain of what is queued. */
+		stop = (pfd[1].revents & POLLIN) != 0;
+		for (round = 0; round < (stop ? TAP_STOP_ROUNDS : TAP_ROUNDS);
+		    round++) {
+			if ((n = nfqueue_recv(c->q, &pkts, &cause)) == -1)
+				goto fail;
+			if (n == 0)
+				break;
+			tap_keep(c, pkts, (size_t)n, loop_clock_ns());
+			pthread_mutex_lock(&tap->mu);
+			while (tap->pending.len >= TAP_PENDING_MAX &&
+			    !tap->stopping)
+				pthread_cond_wait(&tap->room, &tap->mu);
+			buf_append(&tap->pending, c->stage.data, c->stage.len);
+			wake = tap->parser_idle && c->stage.len > 0;
+			if (wake)
+				tap->parser_idle = 0;
+			pthread_mutex_unlock(&tap->mu);
+			buf_reset(&c->stage);
+			max = pkts[0].id;
+			for (i = 1; i < (size_t)n; i++)
+				if ((int32_t)(pkts[i].id - max) > 0)
+					max = pkts[i].id;
+			nfqueue_verdict_upto(c->q, max, NF_ACCEPT);
+			if (nfqueue_flush(c->q, &cause) == -1)
+				goto fail;
+			if (wake)
+				tap_poke(tap->wake_fd);
+		}
 	}
-	tap_parse_kept(tap);
-	tap_flush(tap);
-	return;
+	return NULL;
 fail:
-	tap_parse_kept(tap);
-	tap_flush(tap);
-	log_error("%s", cause);
-	free(cause);
-	tap->failed = 1;
-	loop_stop(tap->loop);
+	pthread_mutex_lock(&tap->mu);
+	if (tap->cap_cause == NULL)
+		tap->cap_cause = cause;
+	else
+		free(cause);
+	tap->parser_idle = 0;
+	pthread_mutex_unlock(&tap->mu);
+	tap_poke(tap->wake_fd);
+	return NULL;
+}
+
+/*
+ * Parses what the capture threads have copied until pending is empty,
+ * then marks the parser idle (under the lock, so a capture thread that
+ * appends afterwards wakes it).
+ */
+static void
+tap_drain(struct tap *tap)
+{
+	struct buf	 t;
+	char		*cause;
+
+	for (;;) {
+		pthread_mutex_lock(&tap->mu);
+		cause = tap->cap_cause;
+		tap->cap_cause = NULL;
+		if (tap->pending.len == 0) {
+			tap->parser_idle = 1;
+			pthread_mutex_unlock(&tap->mu);
+			break;
+		}
+		t = tap->pending;
+		tap->pending = tap->work;
+		tap->work = t;
+		pthread_cond_broadcast(&tap->room);
+		pthread_mutex_unlock(&tap->mu);
+		tap_parse_work(tap);
+		tap_flush(tap);
+		if (cause != NULL)
+			break;
+	}
+	if (cause != NULL) {
+		log_error("%s", cause);
+		free(cause);
+		tap->failed = 1;
+		loop_stop(tap->loop);
+	}
+}
+
+static void
+tap_wake(struct loop_io *io, uint32_t events)
+{
+	struct tap	*tap = io->arg;
+	uint64_t	 v;
+
+	(void)events;
+	while (read(tap->wake_fd, &v, sizeof v) == -1 && errno == EINTR)
+		;
+	tap_drain(tap);
 }
 
 static void
@@ -349,6 +526,17 @@ tap_signal(int sig)
 		loop_stop(tap_signal_target->loop);
 }
 
+/* "N" or "N:M", the queues as iptables --queue-balance names them. */
+static void
+tap_queue_name(const struct tap_config *c, char *buf, size_t size)
+{
+	if (c->nqueues <= 1)
+		snprintf(buf, size, "%u", c->queue);
+	else
+		snprintf(buf, size, "%u:%u", c->queue,
+		    c->queue + c->nqueues - 1);
+}
+
 struct tap *
 tap_create(const struct tap_config *cfg, char **cause)
 {
@@ -359,10 +547,16 @@ tap_create(const struct tap_config *cfg, char **cause)
 	if (priv_require(PRIV_CAP(CAP_NET_ADMIN), "--nfqueue", cause) == -1)
 		return NULL;
 	tap = xcalloc(1, sizeof *tap);
-	tap->fd = -1;
+	tap->fd = tap->wake_fd = tap->stop_fd = -1;
 	buf_init(&tap->out);
-	buf_init(&tap->kept);
+	buf_init(&tap->work);
+	buf_init(&tap->pending);
+	pthread_mutex_init(&tap->mu, NULL);
+	pthread_cond_init(&tap->room, NULL);
+	tap->parser_idle = 1;
 	tap->cfg = *cfg;
+	if (tap->cfg.nqueues == 0)
+		tap->cfg.nqueues = 1;
 	tap->cfg.output = xstrdup(cfg->output);
 	tap->cfg.stats_path = cfg->stats_path != NULL ?
 	    xstrdup(cfg->stats_path) : NULL;
@@ -371,8 +565,18 @@ tap_create(const struct tap_config *cfg, char **cause)
 	tap->cfg.nports = 0;
 	for (i = 0; i < cfg->nports; i++)
 		tap_config_add_port(&tap->cfg, cfg->ports[i]);
+	if (tap->cfg.queue + tap->cfg.nqueues - 1 > 65535) {
+		*cause = xasprintf("queue %u: queue numbers are 0..65535",
+		    tap->cfg.queue + tap->cfg.nqueues - 1);
+		goto fail;
+	}
 	if ((tap->loop = loop_create(cause)) == NULL)
 		goto fail;
+	if ((tap->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (tap->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		*cause = xasprintf("eventfd: %s", strerror(errno));
+		goto fail;
+	}
 	if (strcmp(cfg->output, "-") == 0)
 		tap->fd = STDOUT_FILENO;
 	else if ((tap->fd = open(cfg->output, O_WRONLY | O_CREAT | O_APPEND |
@@ -381,15 +585,21 @@ tap_create(const struct tap_config *cfg, char **cause)
 		goto fail;
 	} else
 		tap->own_fd = 1;
-	if ((tap->q = nfqueue_open(cfg->queue, 65535, TAP_BATCH, 0, cause)) ==
-	    NULL)
-		goto fail;
+	tap->caps = xcalloc(tap->cfg.nqueues, sizeof *tap->caps);
+	for (i = 0; i < tap->cfg.nqueues; i++) {
+		tap->caps[i].tap = tap;
+		buf_init(&tap->caps[i].stage);
+		if ((tap->caps[i].q = nfqueue_open(tap->cfg.queue +
+		    (unsigned int)i, 65535, TAP_BATCH, 0, cause)) == NULL)
+			goto fail;
+		tap->ncaps++;
+	}
 	if (priv_keep(PRIV_CAP(CAP_NET_ADMIN), cause) == -1)
 		goto fail;
 	tap->flows = tcpflow_table_create(&tap_flow_ops, tap, 0,
 	    tap->cfg.nports > 0 ? tap_is_server : NULL);
-	if (loop_io_add(tap->loop, &tap->io, nfqueue_fd(tap->q), EPOLLIN,
-	    tap_readable, tap) == -1) {
+	if (loop_io_add(tap->loop, &tap->io, tap->wake_fd, EPOLLIN,
+	    tap_wake, tap) == -1) {
 		*cause = xasprintf("epoll: %s", strerror(errno));
 		goto fail;
 	}
@@ -413,9 +623,23 @@ static void
 tap_stats_json(struct tap *tap, struct buf *b)
 {
 	const struct tcpflow_stats	*fs = tcpflow_stats(tap->flows);
-	uint64_t			 kd = 0, kud = 0;
+	uint64_t			 kd = 0, kud = 0, d, ud, enobufs = 0;
+	uint64_t			 packets = 0, bytes = 0, non_tcp = 0;
+	uint64_t			 ignored = 0;
+	size_t				 i;
 
-	(void)nfqueue_kernel_drops(tap->cfg.queue, &kd, &kud);
+	for (i = 0; i < tap->ncaps; i++) {
+		packets += tap->caps[i].packets;
+		bytes += tap->caps[i].bytes;
+		non_tcp += tap->caps[i].non_tcp;
+		ignored += tap->caps[i].ignored;
+		enobufs += nfqueue_enobufs(tap->caps[i].q);
+		if (nfqueue_kernel_drops(tap->cfg.queue + (unsigned int)i, &d,
+		    &ud) == 0) {
+			kd += d;
+			kud += ud;
+		}
+	}
 	buf_printf(b, "{\"packets\":%llu,\"bytes\":%llu,\"non_tcp\":%llu,"
 	    "\"ignored\":%llu,\"flows\":%llu,\"transactions\":%llu,"
 	    "\"requests\":%llu,\"responses\":%llu,\"unanswered\":%llu,"
@@ -423,9 +647,10 @@ tap_stats_json(struct tap *tap, struct buf *b)
 	    "\"gap_bytes\":%llu,\"retransmits\":%llu,\"out_of_order\":%llu,"
 	    "\"parse_errors\":%llu,\"orphan_responses\":%llu,"
 	    "\"enobufs\":%llu,\"kernel_dropped\":%llu,"
-	    "\"kernel_user_dropped\":%llu,\"write_errors\":%llu}\n",
-	    (unsigned long long)tap->packets, (unsigned long long)tap->bytes,
-	    (unsigned long long)tap->non_tcp, (unsigned long long)tap->ignored,
+	    "\"kernel_user_dropped\":%llu,\"write_errors\":%llu,"
+	    "\"queues\":%zu}\n",
+	    (unsigned long long)packets, (unsigned long long)bytes,
+	    (unsigned long long)non_tcp, (unsigned long long)ignored,
 	    (unsigned long long)fs->flows, (unsigned long long)tap->txns,
 	    (unsigned long long)tap->hst.requests,
 	    (unsigned long long)tap->hst.responses,
@@ -436,9 +661,52 @@ tap_stats_json(struct tap *tap, struct buf *b)
 	    (unsigned long long)fs->out_of_order,
 	    (unsigned long long)tap->hst.parse_errors,
 	    (unsigned long long)tap->hst.orphan_responses,
-	    (unsigned long long)nfqueue_enobufs(tap->q),
+	    (unsigned long long)enobufs,
 	    (unsigned long long)kd, (unsigned long long)kud,
-	    (unsigned long long)tap->write_errors);
+	    (unsigned long long)tap->write_errors, tap->ncaps);
+}
+
+/* Starts one capture thread per queue, with the signals left to the main
+ * thread; 0, or -1 with *cause. */
+static int
+tap_start(struct tap *tap, char **cause)
+{
+	sigset_t	 all, old;
+	size_t		 i;
+	int		 error = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < tap->ncaps; i++) {
+		if ((error = pthread_create(&tap->caps[i].thread, NULL,
+		    tap_cap_main, &tap->caps[i])) != 0)
+			break;
+		tap->caps[i].started = 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (error != 0) {
+		*cause = xasprintf("pthread_create: %s", strerror(error));
+		return -1;
+	}
+	return 0;
+}
+
+/* Stops and joins the capture threads (each drains its queue first). */
+static void
+tap_stop(struct tap *tap)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&tap->mu);
+	tap->stopping = 1;
+	pthread_cond_broadcast(&tap->room);
+	pthread_mutex_unlock(&tap->mu);
+	tap_poke(tap->stop_fd);
+	for (i = 0; i < tap->ncaps; i++) {
+		if (tap->caps[i].started)
+			pthread_join(tap->caps[i].thread, NULL);
+		tap->caps[i].started = 0;
+	}
 }
 
 int
@@ -446,7 +714,7 @@ tap_run(struct tap *tap)
 {
 	struct sigaction	 sa;
 	struct buf		 b;
-	char			*cause = NULL;
+	char			*cause = NULL, qname[32];
 	int			 rv;
 
 	memset(&sa, 0, sizeof sa);
@@ -456,17 +724,25 @@ tap_run(struct tap *tap)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	log_info("capturing from NFQUEUE %u into %s", tap->cfg.queue,
-	    tap->cfg.output);
-	rv = loop_run(tap->loop);
+	tap_queue_name(&tap->cfg, qname, sizeof qname);
+	log_info("capturing from NFQUEUE %s into %s", qname, tap->cfg.output);
+	if (tap_start(tap, &cause) == -1) {
+		log_error("%s", cause);
+		free(cause);
+		cause = NULL;
+		tap->failed = 1;
+		rv = -1;
+	} else
+		rv = loop_run(tap->loop);
 	tap_signal_target = NULL;
+	tap_stop(tap);
+	tap_drain(tap);
 	/* Flows still open end now: their transactions are written. */
 	tcpflow_expire(tap->flows, UINT64_MAX, 0);
 	tap_flush(tap);
 	buf_init(&b);
 	tap_stats_json(tap, &b);
-	fprintf(stderr, "decoy record: nfqueue %u: %s", tap->cfg.queue,
-	    b.data);
+	fprintf(stderr, "decoy record: nfqueue %s: %s", qname, b.data);
 	if (tap->cfg.stats_path != NULL &&
 	    buf_write_file(tap->cfg.stats_path, b.data, b.len, 0644,
 	    &cause) == -1) {
@@ -489,18 +765,33 @@ tap_run(struct tap *tap)
 void
 tap_free(struct tap *tap)
 {
+	size_t	i;
+
 	if (tap == NULL)
 		return;
+	tap_stop(tap);
 	tcpflow_table_free(tap->flows);
 	if (tap->io_added)
 		loop_io_del(tap->loop, &tap->io);
 	if (tap->loop != NULL)
 		loop_timer_del(tap->loop, &tap->sweep);
-	nfqueue_close(tap->q);
+	for (i = 0; i < tap->ncaps; i++) {
+		nfqueue_close(tap->caps[i].q);
+		buf_free(&tap->caps[i].stage);
+	}
+	free(tap->caps);
 	if (tap->own_fd)
 		close(tap->fd);
+	if (tap->wake_fd != -1)
+		close(tap->wake_fd);
+	if (tap->stop_fd != -1)
+		close(tap->stop_fd);
 	buf_free(&tap->out);
-	buf_free(&tap->kept);
+	buf_free(&tap->work);
+	buf_free(&tap->pending);
+	free(tap->cap_cause);
+	pthread_mutex_destroy(&tap->mu);
+	pthread_cond_destroy(&tap->room);
 	if (tap->loop != NULL)
 		loop_free(tap->loop);
 	tap_config_free(&tap->cfg);

@@ -1,16 +1,19 @@
 /*
- * tap.h -- passive capture from an NFQUEUE (`decoy record --nfqueue N`):
- * every packet the user's iptables rules queue is accepted at once (one
- * batch verdict per receive), then parsed: TCP reassembly per flow
+ * tap.h -- passive capture from an NFQUEUE (`decoy record --nfqueue N`,
+ * or N:M for the queues of an iptables --queue-balance N:M rule, one
+ * capture thread each): every packet the user's iptables rules queue is
+ * copied and accepted at once (one batch verdict per receive, never
+ * waiting for the parser), then parsed in the main thread: TCP reassembly per flow
  * (tcpflow.h), HTTP/1.1 in both directions paired first in, first out
  * (httpflow.h), each transaction appended to the snapshot as one line
- * (O_APPEND; the lines a batch of packets completes go out whole in one
- * write(2) right after the batch, so a reader never sees half a line).  Timing: start_us is the
+ * (O_APPEND; the lines a parsed batch of packets completes go out whole
+ * in one write(2) right after it, so a reader never sees half a line).  Timing: start_us is the
  * request's first packet, ttfb_us the response's first packet, total_us
  * its last.  A transaction with missing bytes carries "gap":true; one
  * whose response was not seen carries "error":"no response captured".
+ * Timestamps are taken when a batch is received, not when it is parsed.
  *
- * After binding the queue the process keeps only CAP_NET_ADMIN.
+ * After binding the queues the process keeps only CAP_NET_ADMIN.
  */
 #ifndef DECOY_TAP_H
 #define DECOY_TAP_H
@@ -20,8 +23,11 @@
 
 #include "snap.h"
 
+#define TAP_MAX_QUEUES	64
+
 struct tap_config {
-	unsigned int	 queue;
+	unsigned int	 queue;		/* the first queue */
+	unsigned int	 nqueues;	/* queue..queue+nqueues-1 (0: 1) */
 	char		*output;	/* snapshot path, "-" for stdout */
 	int		 append;
 	enum snap_dir	 dir;
