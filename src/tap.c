@@ -50,6 +50,9 @@
 #define TAP_STOP_ROUNDS		1024	/* receives of the last drain */
 #define TAP_SWEEP_NS		(1000ULL * 1000 * 1000)
 #define TAP_PENDING_MAX		(64 * 1024 * 1024)
+#define TAP_WAKE_BYTES		(4 * 1024 * 1024)	/* wake a busy parser */
+#define TAP_WRITE_BYTES		(1024 * 1024)	/* lines written at once */
+#define TAP_PARSE_NS		(2ULL * 1000 * 1000)	/* parse interval */
 
 struct tap;
 
@@ -71,6 +74,7 @@ struct tap {
 	size_t			 ncaps;
 	struct loop_io		 io;		/* wake_fd */
 	struct loop_timer	 sweep;
+	struct loop_timer	 parse;		/* tap_drain while busy */
 	struct tcpflow_table	*flows;
 	int			 fd;		/* the snapshot, O_APPEND */
 	int			 own_fd;	/* not stdout */
@@ -403,7 +407,7 @@ tap_cap_main(void *arg)
 	uint32_t			 max;
 	char				*cause = NULL;
 	int				 round, wake, stop = 0;
-	size_t				 i;
+	size_t				 i, len;
 
 	pfd[0].fd = nfqueue_fd(c->q);
 	pfd[0].events = POLLIN;
@@ -429,8 +433,13 @@ tap_cap_main(void *arg)
 			while (tap->pending.len >= TAP_PENDING_MAX &&
 			    !tap->stopping)
 				pthread_cond_wait(&tap->room, &tap->mu);
+			len = tap->pending.len;
 			buf_append(&tap->pending, c->stage.data, c->stage.len);
-			wake = tap->parser_idle && c->stage.len > 0;
+			/* Idle parser: wake it.  Busy: it looks again soon,
+			 * unless it falls this far behind. */
+			wake = (tap->parser_idle && c->stage.len > 0) ||
+			    (len < TAP_WAKE_BYTES &&
+			    tap->pending.len >= TAP_WAKE_BYTES);
 			if (wake)
 				tap->parser_idle = 0;
 			pthread_mutex_unlock(&tap->mu);
@@ -460,22 +469,29 @@ fail:
 }
 
 /*
- * Parses what the capture threads have copied until pending is empty,
- * then marks the parser idle (under the lock, so a capture thread that
- * appends afterwards wakes it).
+ * Parses what the capture threads have copied until pending is empty and
+ * writes the lines in one go.  While packets keep coming the parser is
+ * not woken for each batch: having parsed something, it looks again
+ * TAP_PARSE_NS later (parser_idle stays 0 meanwhile, so capture threads
+ * do not poke it), and only a pass that finds nothing marks it idle --
+ * under the lock, so a capture thread that appends afterwards wakes it.
+ * A recording reaches the file at most a few milliseconds late, and the
+ * parser works in large batches with few wake-ups.
  */
 static void
 tap_drain(struct tap *tap)
 {
 	struct buf	 t;
 	char		*cause;
+	int		 parsed = 0;
 
 	for (;;) {
 		pthread_mutex_lock(&tap->mu);
 		cause = tap->cap_cause;
 		tap->cap_cause = NULL;
 		if (tap->pending.len == 0) {
-			tap->parser_idle = 1;
+			if (!parsed)
+				tap->parser_idle = 1;
 			pthread_mutex_unlock(&tap->mu);
 			break;
 		}
@@ -485,10 +501,15 @@ tap_drain(struct tap *tap)
 		pthread_cond_broadcast(&tap->room);
 		pthread_mutex_unlock(&tap->mu);
 		tap_parse_work(tap);
-		tap_flush(tap);
+		parsed = 1;
+		if (tap->out.len >= TAP_WRITE_BYTES)
+			tap_flush(tap);
 		if (cause != NULL)
 			break;
 	}
+	tap_flush(tap);
+	if (parsed && !loop_timer_is_pending(&tap->parse))
+		loop_timer_add(tap->loop, &tap->parse, TAP_PARSE_NS);
 	if (cause != NULL) {
 		log_error("%s", cause);
 		free(cause);
@@ -507,6 +528,12 @@ tap_wake(struct loop_io *io, uint32_t events)
 	while (read(tap->wake_fd, &v, sizeof v) == -1 && errno == EINTR)
 		;
 	tap_drain(tap);
+}
+
+static void
+tap_parse_timer(struct loop_timer *t)
+{
+	tap_drain(t->arg);
 }
 
 static void
@@ -560,7 +587,8 @@ tap_create(const struct tap_config *cfg, char **cause)
 	tap->cfg.output = xstrdup(cfg->output);
 	tap->cfg.stats_path = cfg->stats_path != NULL ?
 	    xstrdup(cfg->stats_path) : NULL;
-	tap->cfg.ready_path = NULL;
+	tap->cfg.ready_path = cfg->ready_path != NULL ?
+	    xstrdup(cfg->ready_path) : NULL;
 	tap->cfg.ports = NULL;
 	tap->cfg.nports = 0;
 	for (i = 0; i < cfg->nports; i++)
@@ -606,13 +634,11 @@ tap_create(const struct tap_config *cfg, char **cause)
 	tap->io_added = 1;
 	loop_timer_init(&tap->sweep, tap_sweep, tap);
 	loop_timer_add(tap->loop, &tap->sweep, TAP_SWEEP_NS);
+	loop_timer_init(&tap->parse, tap_parse_timer, tap);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	tap->rt0_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
 	    (uint64_t)ts.tv_nsec;
 	tap->mono0_ns = loop_clock_ns();
-	if (cfg->ready_path != NULL && buf_write_file(cfg->ready_path,
-	    "bound\n", 6, 0644, cause) == -1)
-		goto fail;
 	return tap;
 fail:
 	tap_free(tap);
@@ -648,7 +674,7 @@ tap_stats_json(struct tap *tap, struct buf *b)
 	    "\"parse_errors\":%llu,\"orphan_responses\":%llu,"
 	    "\"enobufs\":%llu,\"kernel_dropped\":%llu,"
 	    "\"kernel_user_dropped\":%llu,\"write_errors\":%llu,"
-	    "\"queues\":%zu}\n",
+	    "\"queues\":%zu,\"queue_packets\":[",
 	    (unsigned long long)packets, (unsigned long long)bytes,
 	    (unsigned long long)non_tcp, (unsigned long long)ignored,
 	    (unsigned long long)fs->flows, (unsigned long long)tap->txns,
@@ -664,6 +690,10 @@ tap_stats_json(struct tap *tap, struct buf *b)
 	    (unsigned long long)enobufs,
 	    (unsigned long long)kd, (unsigned long long)kud,
 	    (unsigned long long)tap->write_errors, tap->ncaps);
+	for (i = 0; i < tap->ncaps; i++)
+		buf_printf(b, "%s%llu", i > 0 ? "," : "",
+		    (unsigned long long)tap->caps[i].packets);
+	buf_append_str(b, "]}\n");
 }
 
 /* Starts one capture thread per queue, with the signals left to the main
@@ -726,7 +756,10 @@ tap_run(struct tap *tap)
 	signal(SIGPIPE, SIG_IGN);
 	tap_queue_name(&tap->cfg, qname, sizeof qname);
 	log_info("capturing from NFQUEUE %s into %s", qname, tap->cfg.output);
-	if (tap_start(tap, &cause) == -1) {
+	/* The queues are bound and their threads receive: ready. */
+	if (tap_start(tap, &cause) == -1 || (tap->cfg.ready_path != NULL &&
+	    buf_write_file(tap->cfg.ready_path, "bound\n", 6, 0644,
+	    &cause) == -1)) {
 		log_error("%s", cause);
 		free(cause);
 		cause = NULL;
@@ -773,8 +806,10 @@ tap_free(struct tap *tap)
 	tcpflow_table_free(tap->flows);
 	if (tap->io_added)
 		loop_io_del(tap->loop, &tap->io);
-	if (tap->loop != NULL)
+	if (tap->loop != NULL) {
 		loop_timer_del(tap->loop, &tap->sweep);
+		loop_timer_del(tap->loop, &tap->parse);
+	}
 	for (i = 0; i < tap->ncaps; i++) {
 		nfqueue_close(tap->caps[i].q);
 		buf_free(&tap->caps[i].stage);

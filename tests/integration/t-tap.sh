@@ -8,8 +8,11 @@
 # sends the 4700 requests on keep-alive connections and three bash
 # clients pipeline 100 requests each on one connection: all 5000
 # transactions must be recorded with byte-exact bodies, no gap, and the
-# tap must have seen segments out of order.  The iptables rules of both
-# namespaces are the same before and after.
+# tap must have seen segments out of order.  Then the same 4700 requests
+# through an iptables --queue-balance rule over two queues (--queue-cpu-
+# fanout) and one tap bound to both (--nfqueue N:M): all recorded, in
+# order across the queues (no response without its request).  The
+# iptables rules of both namespaces are the same before and after.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
 
@@ -62,9 +65,17 @@ start_ns tap "$NS_C" "$T/tap.ready" "$DECOY" record --nfqueue "$QT" \
 start_ns reorder "$NS_C" "$T/reorder.ready" "$REORDER" "$QR" 7 \
     --ready "$T/reorder.ready"
 
-# After binding, the tap keeps CAP_NET_ADMIN (bit 12) only.
+# After binding, the tap keeps CAP_NET_ADMIN (bit 12) only, in every
+# thread.
 check "tap keeps only CAP_NET_ADMIN" \
     grep -q -E '^CapEff:[[:space:]]+0*1000$' "/proc/$PID_tap/status"
+threads_cap() {
+	local n
+	n=$(find "/proc/$PID_tap/task" -mindepth 1 -maxdepth 1 | wc -l)
+	[ "$n" -ge 2 ] && [ "$(grep -h '^CapEff' /proc/"$PID_tap"/task/*/status |
+	    grep -c -E '[[:space:]]0*1000$')" -eq "$n" ]
+}
+check "... in each of its threads (parser and capture)" threads_cap
 
 # A second tap on the same queue is refused at start-up, exit 2.
 inc "$NS_C" "$DECOY" record --nfqueue "$QT" -o "$T/second.jsonl" \
@@ -139,5 +150,41 @@ check "the tap saw segments out of order" \
     [ "$(jq .out_of_order "$T/stats.json")" -gt 0 ]
 check "stats: 5000 transactions, no gap" \
     [ "$(jq '.transactions == 5000 and .gap_transactions == 0' "$T/stats.json")" = true ]
+
+# Two queues: --queue-balance QB:QB+1 with --queue-cpu-fanout, one tap.
+QB=$(( 700 + NS_X ))
+bal_rules() {
+	inc "$NS_C" iptables "$1" OUTPUT -p tcp --dport 8080 -j NFQUEUE \
+	    --queue-balance "$QB:$((QB + 1))" --queue-cpu-fanout --queue-bypass
+	inc "$NS_C" iptables "$1" INPUT -p tcp --sport 8080 -j NFQUEUE \
+	    --queue-balance "$QB:$((QB + 1))" --queue-cpu-fanout --queue-bypass
+}
+inc "$NS_C" "$DECOY" record --nfqueue "$((QB + 1)):$QB" -o "$T/bad.jsonl" \
+    >"$T/bad.out" 2>&1
+check "--nfqueue M:N with M > N exits 2" [ $? -eq 2 ]
+check "... naming the option" grep -q -e "--nfqueue: expected" "$T/bad.out"
+bal_rules -A
+start_ns tap2 "$NS_C" "$T/tap2.ready" "$DECOY" record \
+    --nfqueue "$QB:$((QB + 1))" -o "$T/cap2.jsonl" --port 8080 \
+    --stats "$T/stats2.json" --ready-file "$T/tap2.ready"
+inc "$NS_C" "$DECOY" replay "$T/in.jsonl" --target "http://$IP_S:8080" \
+    --connections 16 --json >"$T/replay2.json" 2>"$T/replay2.log"
+check "two queues: replay answered as recorded" [ $? -eq 0 ]
+recorded2() { [ "$(wc -l <"$T/cap2.jsonl")" -ge 4700 ]; }
+wait_for "4700 recorded transactions" recorded2
+stop "$PID_tap2"
+check "two queues: tap exits 0" [ $? -eq 0 ]
+bal_rules -D
+echo "# stats: $(cat "$T/stats2.json")"
+jq -r "$proj" "$T/in.jsonl" | sort >"$T/expect2"
+check "two queues: recorded = sent (byte-exact)" \
+    cmp -s "$T/expect2" <(jq -r "$proj" "$T/cap2.jsonl" | sort)
+check "two queues: no gap, error or orphan response" \
+    [ "$(jq '.queues == 2 and .transactions == 4700 and .gap_transactions == 0 and .unanswered == 0 and .orphan_responses == 0 and .parse_errors == 0' "$T/stats2.json")" = true ]
+if [ "$(nproc)" -ge 2 ]; then
+	check "two queues: both queues carried packets" \
+	    [ "$(jq '.queue_packets | all(. > 0)' "$T/stats2.json")" = true ]
+fi
+
 ns_check_rules
 done_testing
