@@ -12,12 +12,16 @@
 #            INPUT --sport) queued to tests/tools/nfq-reorder 0, a plain
 #            accept-all program (one verdict per packet, no batching);
 #   tap      the same rules, queued to `decoy record --nfqueue` (batched
-#            receives, one batch verdict per receive, GSO), recording.
-# Odd rounds run direct, queue, tap; even rounds tap, queue, direct.  It
-# prints each round's req/s and ratios to direct (the three runs of a round
-# are adjacent, so these ratios suffer least from the load of a shared
-# machine), the median req/s of each and the median of the per-round
-# ratios (target: tap >= 0.5x direct), and checks that the tap
+#            receives, one batch verdict per receive, GSO, a capture
+#            thread that never waits for the parser), recording;
+#   tap2     the same over two queues: --queue-balance Q:Q+1
+#            --queue-cpu-fanout and `decoy record --nfqueue Q:Q+1` (one
+#            capture thread per queue), recording.
+# Odd rounds run direct, queue, tap, tap2; even rounds the other way
+# round.  It prints each round's req/s and ratios to direct (the runs of a
+# round are adjacent, so these ratios suffer least from the load of a
+# shared machine), the median req/s of each and the median of the
+# per-round ratios (target: tap >= 0.5x direct), and checks that the taps
 # recorded every request wrk completed (wrk's count vs the snapshot's
 # lines; wrk's connections may leave a few requests in flight when it
 # stops, so up to CONNS fewer is tolerated and reported).
@@ -32,7 +36,7 @@
 #   REPEATS=3  CONNS=32  SERVER_CPU=0  WRK_CPU=1  RATE=20000
 #   RATE_SECONDS=5  QUEUE=3100
 # Needs root, ip, iptables (NFQUEUE), wrk, jq.  Takes about
-# REPEATS * 3 * (DURATION + 2) + RATE_SECONDS + 10 s.
+# REPEATS * 4 * (DURATION + 2) + RATE_SECONDS + 10 s.
 #
 # Exit status: 0 ok; 1 a step failed; 2 a tool or binary is missing.
 
@@ -99,12 +103,16 @@ PIDS+=($!)
 for ((i = 0; i < 500; i++)); do [ -s "$DIR/respond.port" ] && break; sleep 0.02; done
 [ -s "$DIR/respond.port" ] || die "decoy respond did not start"
 
-rules() {	# -A|-D
-	ip netns exec "$NC" iptables "$1" OUTPUT -p tcp --dport 8080 \
-	    -j NFQUEUE --queue-num "$QUEUE" --queue-bypass
-	ip netns exec "$NC" iptables "$1" INPUT -p tcp --sport 8080 \
-	    -j NFQUEUE --queue-num "$QUEUE" --queue-bypass
+rules() {	# -A|-D [NFQUEUE target options]
+	local op=$1
+	shift
+	(( $# )) || set -- --queue-num "$QUEUE"
+	ip netns exec "$NC" iptables "$op" OUTPUT -p tcp --dport 8080 \
+	    -j NFQUEUE "$@" --queue-bypass
+	ip netns exec "$NC" iptables "$op" INPUT -p tcp --sport 8080 \
+	    -j NFQUEUE "$@" --queue-bypass
 }
+BALANCE=(--queue-balance "$QUEUE:$((QUEUE + 1))" --queue-cpu-fanout)
 
 # start_ready CMD...: starts a queue program in the client namespace with
 # --ready-file/--ready $DIR/ready and waits for it; sets QPID.
@@ -126,7 +134,7 @@ run_wrk() {
 	    END { print r, n }' "$DIR/wrk.out"
 }
 
-declare -a R_direct R_queue R_tap Q_ratio T_ratio TQ_ratio
+declare -a R_direct R_queue R_tap R_tap2 Q_ratio T_ratio T2_ratio TQ_ratio
 missing_max=0
 
 run_direct() { read -r r _ < <(run_wrk); R_direct+=("$r"); }
@@ -138,44 +146,58 @@ run_queue() {
 	stop_q
 	rules -D
 }
-run_tap() {
+# tap_round QUEUES RULE-OPTIONS...: one wrk run through `decoy record
+# --nfqueue QUEUES`; sets r (req/s) and TAP_NOTE.
+tap_round() {
+	local queues=$1
+	shift
 	rm -f "$DIR/tap.jsonl"
-	rules -A
-	start_ready "$DECOY" record --nfqueue "$QUEUE" -o "$DIR/tap.jsonl" \
+	rules -A "$@"
+	start_ready "$DECOY" record --nfqueue "$queues" -o "$DIR/tap.jsonl" \
 	    --port 8080 -q --stats "$DIR/tap-stats.json" \
 	    --ready-file "$DIR/ready"
 	read -r r n < <(run_wrk)
-	R_tap+=("$r")
 	stop_q
-	rules -D
+	rules -D "$@"
 	got=$(wc -l <"$DIR/tap.jsonl")
 	miss=$(( n - got ))
 	(( miss > missing_max )) && missing_max=$miss
-	TAP_NOTE="tap recorded $got, wrk completed $n (gaps $(jq .gap_transactions "$DIR/tap-stats.json"), enobufs $(jq .enobufs "$DIR/tap-stats.json"))"
+	TAP_NOTE="recorded $got of $n (gaps $(jq .gap_transactions "$DIR/tap-stats.json"), enobufs $(jq .enobufs "$DIR/tap-stats.json"))"
+}
+run_tap() { tap_round "$QUEUE"; R_tap+=("$r"); T1_NOTE=$TAP_NOTE; }
+run_tap2() {
+	tap_round "$QUEUE:$((QUEUE + 1))" "${BALANCE[@]}"
+	R_tap2+=("$r")
+	T2_NOTE=$TAP_NOTE
 }
 
 echo "tap-throughput: $(uptime)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a/b}'; }
 for ((rep = 1; rep <= REPEATS; rep++)); do
-	# Odd rounds direct, queue, tap; even rounds the other way round, so
-	# drift on a shared machine hits all three alike.
-	if (( rep % 2 )); then run_direct; run_queue; run_tap
-	else run_tap; run_queue; run_direct; fi
-	Q_ratio+=("$(awk -v a="${R_queue[-1]}" -v b="${R_direct[-1]}" 'BEGIN{printf "%.3f", a/b}')")
-	T_ratio+=("$(awk -v a="${R_tap[-1]}" -v b="${R_direct[-1]}" 'BEGIN{printf "%.3f", a/b}')")
-	TQ_ratio+=("$(awk -v a="${R_tap[-1]}" -v b="${R_queue[-1]}" 'BEGIN{printf "%.3f", a/b}')")
-	printf 'round %d: direct %s  queue %s (%sx)  tap %s (%sx) req/s; %s\n' \
+	# Odd rounds direct first, even rounds last, so drift on a shared
+	# machine hits all alike.
+	if (( rep % 2 )); then run_direct; run_queue; run_tap; run_tap2
+	else run_tap2; run_tap; run_queue; run_direct; fi
+	Q_ratio+=("$(ratio "${R_queue[-1]}" "${R_direct[-1]}")")
+	T_ratio+=("$(ratio "${R_tap[-1]}" "${R_direct[-1]}")")
+	T2_ratio+=("$(ratio "${R_tap2[-1]}" "${R_direct[-1]}")")
+	TQ_ratio+=("$(ratio "${R_tap[-1]}" "${R_queue[-1]}")")
+	printf 'round %d: direct %s  queue %s (%sx)  tap %s (%sx; %s)  tap2 %s (%sx; %s) req/s\n' \
 	    "$rep" "${R_direct[-1]}" "${R_queue[-1]}" "${Q_ratio[-1]}" \
-	    "${R_tap[-1]}" "${T_ratio[-1]}" "$TAP_NOTE"
+	    "${R_tap[-1]}" "${T_ratio[-1]}" "$T1_NOTE" \
+	    "${R_tap2[-1]}" "${T2_ratio[-1]}" "$T2_NOTE"
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-md=$(median "${R_direct[@]}")
-mq=$(median "${R_queue[@]}")
-mt=$(median "${R_tap[@]}")
 printf '\nmedian req/s (wrk -t1 -c%s, %ss, %s rounds):\n' "$CONNS" "$DURATION" "$REPEATS"
-printf '  direct %10.0f\n  queue  %10.0f  median of per-round ratios %sx direct (plain accept-all program)\n  tap    %10.0f  median of per-round ratios %sx direct (target >= 0.5x)\n' \
-    "$md" "$mq" "$(median "${Q_ratio[@]}")" "$mt" "$(median "${T_ratio[@]}")"
-printf '  tap vs the plain queue program: median of per-round ratios %sx (what parsing and recording cost beyond the queue itself)\n' \
+printf '  direct %10.0f\n' "$(median "${R_direct[@]}")"
+printf '  queue  %10.0f  median of per-round ratios %sx direct (plain accept-all program, one queue)\n' \
+    "$(median "${R_queue[@]}")" "$(median "${Q_ratio[@]}")"
+printf '  tap    %10.0f  median of per-round ratios %sx direct (one queue; target >= 0.5x)\n' \
+    "$(median "${R_tap[@]}")" "$(median "${T_ratio[@]}")"
+printf '  tap2   %10.0f  median of per-round ratios %sx direct (two queues, --queue-balance --queue-cpu-fanout)\n' \
+    "$(median "${R_tap2[@]}")" "$(median "${T2_ratio[@]}")"
+printf '  tap vs the plain queue program: median of per-round ratios %sx (what recording costs beyond the queue itself)\n' \
     "$(median "${TQ_ratio[@]}")"
 printf '  tap completeness: at most %s requests not recorded in a round (wrk in-flight at stop: up to %s)\n' \
     "$missing_max" "$CONNS"
