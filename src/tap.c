@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@
 #define TAP_WAKE_BYTES		(4 * 1024 * 1024)	/* wake a busy parser */
 #define TAP_WRITE_BYTES		(1024 * 1024)	/* lines written at once */
 #define TAP_PARSE_NS		(2ULL * 1000 * 1000)	/* parse interval */
+#define TAP_SILENT_NS		(10ULL * 1000 * 1000 * 1000)
 
 struct tap;
 
@@ -87,6 +89,7 @@ struct tap {
 	uint64_t		 txns, write_errors;
 	time_t			 iso_sec;	/* tap_iso's cache */
 	char			 iso_prefix[80];
+	int			 warned_silent;	/* TAP_SILENT_NS */
 	int			 failed;
 	int			 io_added;
 
@@ -94,6 +97,7 @@ struct tap {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 room;		/* pending has room again */
 	struct buf		 pending;	/* packets copied, not parsed */
+	uint64_t		 received;	/* packets, all queues */
 	int			 parser_idle;	/* wake it when pending grows */
 	int			 stopping;
 	char			*cap_cause;	/* a capture thread failed */
@@ -392,22 +396,63 @@ tap_poke(int fd)
 }
 
 /*
- * A capture thread: receives up to TAP_ROUNDS batches per wake-up; each
- * is staged, appended to pending under the lock, then accepted with one
- * verdict.  On stop it drains what is queued (accepting it) and returns.
+ * Receives one batch of c's queue, stages it, appends it to pending and
+ * accepts it with one verdict.  Returns the packets received (0: none
+ * queued), or -1 with *cause.
+ */
+static ssize_t
+tap_cap_batch(struct tap_cap *c, char **cause)
+{
+	struct tap			*tap = c->tap;
+	const struct nfqueue_pkt	*pkts;
+	ssize_t				 n;
+	uint32_t			 max;
+	size_t				 i, len;
+	int				 wake;
+
+	if ((n = nfqueue_recv(c->q, &pkts, cause)) <= 0)
+		return n;
+	tap_keep(c, pkts, (size_t)n, loop_clock_ns());
+	pthread_mutex_lock(&tap->mu);
+	while (tap->pending.len >= TAP_PENDING_MAX && !tap->stopping)
+		pthread_cond_wait(&tap->room, &tap->mu);
+	tap->received += (uint64_t)n;
+	len = tap->pending.len;
+	buf_append(&tap->pending, c->stage.data, c->stage.len);
+	/* Idle parser: wake it.  Busy: it looks again soon, unless it falls
+	 * this far behind. */
+	wake = (tap->parser_idle && c->stage.len > 0) ||
+	    (len < TAP_WAKE_BYTES && tap->pending.len >= TAP_WAKE_BYTES);
+	if (wake)
+		tap->parser_idle = 0;
+	pthread_mutex_unlock(&tap->mu);
+	buf_reset(&c->stage);
+	max = pkts[0].id;
+	for (i = 1; i < (size_t)n; i++)
+		if ((int32_t)(pkts[i].id - max) > 0)
+			max = pkts[i].id;
+	nfqueue_verdict_upto(c->q, max, NF_ACCEPT);
+	if (nfqueue_flush(c->q, cause) == -1)
+		return -1;
+	if (wake)
+		tap_poke(tap->wake_fd);
+	return n;
+}
+
+/*
+ * A capture thread: receives up to TAP_ROUNDS batches per wake-up.  On
+ * stop it drains what is queued (accepting it) and returns.
  */
 static void *
 tap_cap_main(void *arg)
 {
-	struct tap_cap			*c = arg;
-	struct tap			*tap = c->tap;
-	const struct nfqueue_pkt	*pkts;
-	struct pollfd			 pfd[2];
-	ssize_t				 n;
-	uint32_t			 max;
-	char				*cause = NULL;
-	int				 round, wake, stop = 0;
-	size_t				 i, len;
+	struct tap_cap	*c = arg;
+	struct tap	*tap = c->tap;
+	struct pollfd	 pfd[2];
+	ssize_t		 n;
+	uint64_t	 t0, spin = getenv("TAPX_SPIN_US") ? strtoull(getenv("TAPX_SPIN_US"), NULL, 10) * 1000 : 0;
+	char		*cause = NULL;
+	int		 round, stop = 0;
 
 	pfd[0].fd = nfqueue_fd(c->q);
 	pfd[0].events = POLLIN;
@@ -424,35 +469,20 @@ tap_cap_main(void *arg)
 		stop = (pfd[1].revents & POLLIN) != 0;
 		for (round = 0; round < (stop ? TAP_STOP_ROUNDS : TAP_ROUNDS);
 		    round++) {
-			if ((n = nfqueue_recv(c->q, &pkts, &cause)) == -1)
+			if ((n = tap_cap_batch(c, &cause)) == -1)
 				goto fail;
 			if (n == 0)
 				break;
-			tap_keep(c, pkts, (size_t)n, loop_clock_ns());
-			pthread_mutex_lock(&tap->mu);
-			while (tap->pending.len >= TAP_PENDING_MAX &&
-			    !tap->stopping)
-				pthread_cond_wait(&tap->room, &tap->mu);
-			len = tap->pending.len;
-			buf_append(&tap->pending, c->stage.data, c->stage.len);
-			/* Idle parser: wake it.  Busy: it looks again soon,
-			 * unless it falls this far behind. */
-			wake = (tap->parser_idle && c->stage.len > 0) ||
-			    (len < TAP_WAKE_BYTES &&
-			    tap->pending.len >= TAP_WAKE_BYTES);
-			if (wake)
-				tap->parser_idle = 0;
-			pthread_mutex_unlock(&tap->mu);
-			buf_reset(&c->stage);
-			max = pkts[0].id;
-			for (i = 1; i < (size_t)n; i++)
-				if ((int32_t)(pkts[i].id - max) > 0)
-					max = pkts[i].id;
-			nfqueue_verdict_upto(c->q, max, NF_ACCEPT);
-			if (nfqueue_flush(c->q, &cause) == -1)
-				goto fail;
-			if (wake)
-				tap_poke(tap->wake_fd);
+		}
+		if (spin && !stop) {
+			t0 = loop_clock_ns();
+			while (loop_clock_ns() - t0 < spin) {
+				sched_yield();
+				if ((n = tap_cap_batch(c, &cause)) == -1)
+					goto fail;
+				if (n > 0)
+					t0 = loop_clock_ns();
+			}
 		}
 	}
 	return NULL;
@@ -536,23 +566,6 @@ tap_parse_timer(struct loop_timer *t)
 	tap_drain(t->arg);
 }
 
-static void
-tap_sweep(struct loop_timer *t)
-{
-	struct tap	*tap = t->arg;
-
-	tcpflow_expire(tap->flows, loop_now(tap->loop), tap->cfg.idle_ns);
-	tap_flush(tap);
-	loop_timer_add(tap->loop, &tap->sweep, TAP_SWEEP_NS);
-}
-
-static void
-tap_signal(int sig)
-{
-	if (tap_signal_target != NULL)
-		loop_stop(tap_signal_target->loop);
-}
-
 /* "N" or "N:M", the queues as iptables --queue-balance names them. */
 static void
 tap_queue_name(const struct tap_config *c, char *buf, size_t size)
@@ -562,6 +575,43 @@ tap_queue_name(const struct tap_config *c, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%u:%u", c->queue,
 		    c->queue + c->nqueues - 1);
+}
+
+static void
+tap_sweep(struct loop_timer *t)
+{
+	struct tap	*tap = t->arg;
+
+	uint64_t	 received;
+	char		 qname[32];
+
+	tcpflow_expire(tap->flows, loop_now(tap->loop), tap->cfg.idle_ns);
+	tap_flush(tap);
+	/* Nothing queued for a while is most often a rule that is missing,
+	 * names another queue, or lives in another network namespace. */
+	if (!tap->warned_silent && loop_now(tap->loop) - tap->mono0_ns >=
+	    TAP_SILENT_NS) {
+		pthread_mutex_lock(&tap->mu);
+		received = tap->received;
+		pthread_mutex_unlock(&tap->mu);
+		if (received == 0) {
+			tap_queue_name(&tap->cfg, qname, sizeof qname);
+			log_warn("no packet queued to NFQUEUE %s in %llu s: "
+			    "check that the iptables -j NFQUEUE rules name "
+			    "this queue and are in this network namespace",
+			    qname, (unsigned long long)(TAP_SILENT_NS /
+			    1000000000ULL));
+		}
+		tap->warned_silent = 1;
+	}
+	loop_timer_add(tap->loop, &tap->sweep, TAP_SWEEP_NS);
+}
+
+static void
+tap_signal(int sig)
+{
+	if (tap_signal_target != NULL)
+		loop_stop(tap_signal_target->loop);
 }
 
 struct tap *

@@ -43,8 +43,17 @@ awk 'BEGIN {
 }' >"$T/out.jsonl"
 sed 's/"dir":"out"/"dir":"in"/' "$T/out.jsonl" >"$T/in.jsonl"
 
-start_ns respond "$NS_S" "$T/respond.port" "$DECOY" respond "$T/out.jsonl" \
-    --listen "$IP_S:8080" --workers 1 --port-file "$T/respond.port"
+# With two CPUs the responder runs on CPU 0 and the second replay on CPU 1,
+# so that --queue-cpu-fanout gives each queue its share (below).
+PIN0=() PIN1=()
+if [ "$(nproc)" -ge 2 ]; then PIN0=(taskset -c 0) PIN1=(taskset -c 1); fi
+start_ns respond "$NS_S" "$T/respond.port" "${PIN0[@]}" "$DECOY" respond \
+    "$T/out.jsonl" --listen "$IP_S:8080" --workers 1 \
+    --port-file "$T/respond.port"
+# A tap on a queue no rule names: it warns after 10 s (checked at the end).
+QS=$(( 1000 + NS_X ))
+start_ns silent "$NS_C" "$T/silent.ready" "$DECOY" record --nfqueue "$QS" \
+    -o "$T/silent.jsonl" --ready-file "$T/silent.ready"
 
 ipt_rules() {
 	local op=$1
@@ -167,8 +176,9 @@ bal_rules -A
 start_ns tap2 "$NS_C" "$T/tap2.ready" "$DECOY" record \
     --nfqueue "$QB:$((QB + 1))" -o "$T/cap2.jsonl" --port 8080 \
     --stats "$T/stats2.json" --ready-file "$T/tap2.ready"
-inc "$NS_C" "$DECOY" replay "$T/in.jsonl" --target "http://$IP_S:8080" \
-    --connections 16 --json >"$T/replay2.json" 2>"$T/replay2.log"
+inc "$NS_C" "${PIN1[@]}" "$DECOY" replay "$T/in.jsonl" \
+    --target "http://$IP_S:8080" --connections 16 --json \
+    >"$T/replay2.json" 2>"$T/replay2.log"
 check "two queues: replay answered as recorded" [ $? -eq 0 ]
 recorded2() { [ "$(wc -l <"$T/cap2.jsonl")" -ge 4700 ]; }
 wait_for "4700 recorded transactions" recorded2
@@ -185,6 +195,11 @@ if [ "$(nproc)" -ge 2 ]; then
 	check "two queues: both queues carried packets" \
 	    [ "$(jq '.queue_packets | all(. > 0)' "$T/stats2.json")" = true ]
 fi
+
+silent_warned() { grep -q "no packet queued to NFQUEUE $QS in 10 s" "$T/silent.log"; }
+wait_for "the silent tap's warning" silent_warned
+check "a tap that receives nothing for 10 s says so" silent_warned
+stop "$PID_silent"
 
 ns_check_rules
 done_testing
