@@ -740,11 +740,15 @@ json_append_string(struct buf *b, const char *s, size_t len)
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*u = (const unsigned char *)s;
 	size_t			 i = 0, start = 0, n;
-	char			 esc[6];
+	char			 esc[6], *o;
 	unsigned char		 c;
 
+	/*
+	 * Room for the common case, a string that needs no escaping: both
+	 * quotes and the text are then written here without another check.
+	 */
 	buf_reserve(b, len + 2);
-	buf_append_byte(b, '"');
+	b->data[b->len++] = '"';
 	while (i < len) {
 		while (len - i >= 8 && json_plain8(u + i))
 			i += 8;
@@ -781,8 +785,14 @@ json_append_string(struct buf *b, const char *s, size_t len)
 		buf_append(b, esc, n);
 		start = ++i;
 	}
-	buf_append(b, s + start, i - start);
-	buf_append_byte(b, '"');
+	/* The tail and the closing quote (and the NUL past them). */
+	buf_reserve(b, i - start + 1);
+	o = b->data + b->len;
+	if (i > start)
+		memcpy(o, s + start, i - start);
+	o[i - start] = '"';
+	b->len += i - start + 1;
+	b->data[b->len] = '\0';
 }
 
 void
