@@ -72,18 +72,48 @@ httpflow_txn_free(struct httpflow_txn *tx)
 	free(tx);
 }
 
-static void
-hf_headers(const struct http_msg *m, struct snap_header **out, size_t *n)
+static char *
+hf_copy(char **p, struct span s)
 {
-	size_t	i;
+	char	*r = *p;
 
-	*n = m->nheaders;
-	*out = m->nheaders > 0 ?
-	    xreallocarray(NULL, m->nheaders, sizeof **out) : NULL;
-	for (i = 0; i < m->nheaders; i++) {
-		(*out)[i].name = span_dup(m->headers[i].name);
-		(*out)[i].value = span_dup(m->headers[i].value);
+	if (s.len > 0)
+		memcpy(r, s.p, s.len);
+	r[s.len] = '\0';
+	*p += s.len + 1;
+	return r;
+}
+
+/*
+ * Copies a parsed head into one allocation (struct snap_req's store):
+ * the headers array first, then strs[0..nstr) into out[0..nstr) and every
+ * header name and value, NUL-terminated.  Returns the block.
+ */
+static char *
+hf_store(const struct http_msg *m, const struct span *strs, char **out,
+    size_t nstr, struct snap_header **hp, size_t *np)
+{
+	struct snap_header	*h;
+	size_t			 size, i, n = m->nheaders;
+	char			*block, *p;
+
+	size = n * sizeof *h;
+	for (i = 0; i < nstr; i++)
+		size += strs[i].len + 1;
+	for (i = 0; i < n; i++)
+		size += m->headers[i].name.len + m->headers[i].value.len + 2;
+	block = xmalloc(size);
+	h = n > 0 ? (struct snap_header *)(void *)block : NULL;
+	p = block + n * sizeof *h;
+	for (i = 0; i < nstr; i++)
+		out[i] = hf_copy(&p, strs[i]);
+	for (i = 0; i < n; i++) {
+		h[i].name = hf_copy(&p, m->headers[i].name);
+		h[i].value = hf_copy(&p, m->headers[i].value);
 	}
+	*hp = h;
+	*np = n;
+	return block;
 }
 
 /* Hands the decoded body over: NUL-terminated, NULL when empty. */
@@ -284,6 +314,8 @@ hf_requests(struct httpflow *hf, uint64_t now)
 	struct hf_dir		*d = &hf->d[TCPFLOW_C2S];
 	struct http_msg		 m;
 	struct httpflow_txn	*tx;
+	struct span		 strs[3];
+	char			*out[3];
 	enum http_err		 err;
 	size_t			 off;
 	ssize_t			 r;
@@ -303,12 +335,15 @@ hf_requests(struct httpflow *hf, uint64_t now)
 			}
 			tx = xcalloc(1, sizeof *tx);
 			snap_txn_init(&tx->t);
-			tx->t.req.method = span_dup(m.method);
-			tx->t.req.target = span_dup(m.target);
+			strs[0] = m.method;
+			strs[1] = m.target;
+			strs[2] = m.host;
+			tx->t.req.store = hf_store(&m, strs, out, 3,
+			    &tx->t.req.headers, &tx->t.req.nheaders);
+			tx->t.req.method = out[0];
+			tx->t.req.target = out[1];
 			if (m.host.len > 0)
-				tx->t.req.host = span_dup(m.host);
-			hf_headers(&m, &tx->t.req.headers,
-			    &tx->t.req.nheaders);
+				tx->t.req.host = out[2];
 			tx->head_req = span_eq_str(m.method, "HEAD");
 			tx->req_ns = d->first_ns;
 			d->cur = tx;
@@ -340,6 +375,7 @@ hf_responses(struct httpflow *hf, uint64_t now)
 	struct hf_dir		*d = &hf->d[TCPFLOW_S2C];
 	struct http_msg		 m;
 	struct httpflow_txn	*tx;
+	char			*out[1];
 	enum http_err		 err;
 	size_t			 off;
 	ssize_t			 r;
@@ -381,10 +417,10 @@ hf_responses(struct httpflow *hf, uint64_t now)
 			}
 			tx->t.has_res = 1;
 			tx->t.res.status = m.status;
+			tx->t.res.store = hf_store(&m, &m.reason, out, 1,
+			    &tx->t.res.headers, &tx->t.res.nheaders);
 			if (m.reason.len > 0)
-				tx->t.res.reason = span_dup(m.reason);
-			hf_headers(&m, &tx->t.res.headers,
-			    &tx->t.res.nheaders);
+				tx->t.res.reason = out[0];
 			/* The spans point into the input: copied first. */
 			buf_consume(&d->in, (size_t)r);
 			if (m.status == 101) {

@@ -72,13 +72,21 @@ snap_txn_free(struct snap_txn *t)
 	free(t->proto);
 	free(t->client);
 	free(t->server);
-	free(t->req.method);
-	free(t->req.target);
-	free(t->req.host);
-	snap_headers_free(t->req.headers, t->req.nheaders);
+	if (t->req.store != NULL)
+		free(t->req.store);
+	else {
+		free(t->req.method);
+		free(t->req.target);
+		free(t->req.host);
+		snap_headers_free(t->req.headers, t->req.nheaders);
+	}
 	free(t->req.body);
-	free(t->res.reason);
-	snap_headers_free(t->res.headers, t->res.nheaders);
+	if (t->res.store != NULL)
+		free(t->res.store);
+	else {
+		free(t->res.reason);
+		snap_headers_free(t->res.headers, t->res.nheaders);
+	}
 	free(t->res.body);
 	free(t->extra);
 	snap_txn_init(t);
