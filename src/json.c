@@ -734,64 +734,74 @@ json_string_eq(const struct json_value *s, const char *name)
 	return got == nlen && memcmp(tmp, name, nlen) == 0;
 }
 
+/* Input bytes escaped per capacity check (6 output bytes at most each). */
+#define JSON_ESC_CHUNK	4096
+
 void
 json_append_string(struct buf *b, const char *s, size_t len)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0, start = 0, n;
-	char			 esc[6], *o;
+	size_t			 i = 0, run, end, n;
+	char			*o;
 	unsigned char		 c;
 
 	/*
-	 * Room for the common case, a string that needs no escaping: both
-	 * quotes and the text are then written here without another check.
+	 * Written through a cursor: each chunk of input first makes room for
+	 * its worst case (every byte a \u00XX, a UTF-8 sequence running 3
+	 * bytes past the chunk), then plain runs are copied whole and escapes
+	 * written in place.
 	 */
-	buf_reserve(b, len + 2);
+	buf_reserve(b, 1);
 	b->data[b->len++] = '"';
 	while (i < len) {
-		while (len - i >= 8 && json_plain8(u + i))
-			i += 8;
-		if (i >= len)
-			break;
-		c = u[i];
-		if (json_class[c] == 0) {
-			i++;
-			continue;
+		end = i + (len - i < JSON_ESC_CHUNK ? len - i : JSON_ESC_CHUNK);
+		buf_reserve(b, 6 * (end - i) + 8);
+		o = b->data + b->len;
+		run = i;
+		while (i < end) {
+			while (end - i >= 8 && json_plain8(u + i))
+				i += 8;
+			if (i >= end)
+				break;
+			c = u[i];
+			if (json_class[c] == 0) {
+				i++;
+				continue;
+			}
+			if (c >= 0x80 && (n = json_utf8_seq(u + i, len - i)) !=
+			    0) {
+				i += n;
+				continue;
+			}
+			memcpy(o, s + run, i - run);
+			o += i - run;
+			*o++ = '\\';
+			switch (c) {
+			case '"':  *o++ = '"'; break;
+			case '\\': *o++ = '\\'; break;
+			case '\b': *o++ = 'b'; break;
+			case '\f': *o++ = 'f'; break;
+			case '\n': *o++ = 'n'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\t': *o++ = 't'; break;
+			default:
+				*o++ = 'u';
+				*o++ = '0';
+				*o++ = '0';
+				*o++ = hex[c >> 4];
+				*o++ = hex[c & 0xf];
+				break;
+			}
+			run = ++i;
 		}
-		if (c >= 0x80 && (n = json_utf8_seq(u + i, len - i)) != 0) {
-			i += n;
-			continue;
-		}
-		buf_append(b, s + start, i - start);
-		esc[0] = '\\';
-		switch (c) {
-		case '"':  esc[1] = '"'; n = 2; break;
-		case '\\': esc[1] = '\\'; n = 2; break;
-		case '\b': esc[1] = 'b'; n = 2; break;
-		case '\f': esc[1] = 'f'; n = 2; break;
-		case '\n': esc[1] = 'n'; n = 2; break;
-		case '\r': esc[1] = 'r'; n = 2; break;
-		case '\t': esc[1] = 't'; n = 2; break;
-		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
-			n = 6;
-			break;
-		}
-		buf_append(b, esc, n);
-		start = ++i;
+		memcpy(o, s + run, i - run);
+		o += i - run;
+		b->len = (size_t)(o - b->data);
 	}
-	/* The tail and the closing quote (and the NUL past them). */
-	buf_reserve(b, i - start + 1);
-	o = b->data + b->len;
-	if (i > start)
-		memcpy(o, s + start, i - start);
-	o[i - start] = '"';
-	b->len += i - start + 1;
+	/* The closing quote and the NUL past it. */
+	buf_reserve(b, 1);
+	b->data[b->len++] = '"';
 	b->data[b->len] = '\0';
 }
 
