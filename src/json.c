@@ -737,33 +737,52 @@ json_string_eq(const struct json_value *s, const char *name)
 /* Input bytes escaped per capacity check (6 output bytes at most each). */
 #define JSON_ESC_CHUNK	4096
 
+/* True if the n < 8 bytes at s are all class 0 (padded with spaces). */
+static inline int
+json_plain_short(const unsigned char *s, size_t n)
+{
+	unsigned char	w[8];
+
+	memset(w, ' ', sizeof w);
+	memcpy(w, s, n);
+	return json_plain8(w);
+}
+
 void
 json_append_string(struct buf *b, const char *s, size_t len)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0, run, end, n;
+	size_t			 i = 0, run, end, n, need;
 	char			*o;
 	unsigned char		 c;
 
 	/*
 	 * Written through a cursor: each chunk of input first makes room for
 	 * its worst case (every byte a \u00XX, a UTF-8 sequence running 3
-	 * bytes past the chunk), then plain runs are copied whole and escapes
-	 * written in place.
+	 * bytes past the chunk, the quotes), then plain runs are copied whole
+	 * and escapes written in place.  The last bytes of a chunk are tested
+	 * as one word too (overlapping bytes already seen, or padded), so
+	 * plain text is never looked at byte by byte.
 	 */
-	buf_reserve(b, 1);
-	b->data[b->len++] = '"';
-	while (i < len) {
-		end = i + (len - i < JSON_ESC_CHUNK ? len - i : JSON_ESC_CHUNK);
-		buf_reserve(b, 6 * (end - i) + 8);
-		o = b->data + b->len;
+	end = len < JSON_ESC_CHUNK ? len : JSON_ESC_CHUNK;
+	need = 6 * end + 10;
+	if (b->cap - b->len <= need)
+		buf_reserve(b, need);
+	o = b->data + b->len;
+	*o++ = '"';
+	for (;;) {
 		run = i;
 		while (i < end) {
 			while (end - i >= 8 && json_plain8(u + i))
 				i += 8;
 			if (i >= end)
 				break;
+			if (end - i < 8 && (end >= 8 ? json_plain8(u + end - 8) :
+			    json_plain_short(u + i, end - i))) {
+				i = end;
+				break;
+			}
 			c = u[i];
 			if (json_class[c] == 0) {
 				i++;
@@ -795,14 +814,22 @@ json_append_string(struct buf *b, const char *s, size_t len)
 			}
 			run = ++i;
 		}
-		memcpy(o, s + run, i - run);
+		if (i > run)
+			memcpy(o, s + run, i - run);
 		o += i - run;
+		if (i >= len)
+			break;
+		/* The next chunk. */
 		b->len = (size_t)(o - b->data);
+		end = i + (len - i < JSON_ESC_CHUNK ? len - i : JSON_ESC_CHUNK);
+		need = 6 * (end - i) + 10;
+		if (b->cap - b->len <= need)
+			buf_reserve(b, need);
+		o = b->data + b->len;
 	}
-	/* The closing quote and the NUL past it. */
-	buf_reserve(b, 1);
-	b->data[b->len++] = '"';
-	b->data[b->len] = '\0';
+	*o++ = '"';
+	*o = '\0';
+	b->len = (size_t)(o - b->data);
 }
 
 void
