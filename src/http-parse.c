@@ -461,22 +461,31 @@ http_parse_header_line(struct http_ctx *c, size_t pos, size_t eol,
 
 	if (HTTP_IS_WS(b[pos]))
 		return http_fail(c, HTTP_E_OBS_FOLD, pos);
-	if ((colon = memchr(b + pos, ':', eol - pos)) == NULL)
-		return http_fail(c, HTTP_E_NO_COLON, pos);
-	ci = (size_t)(colon - b);
-	if (ci == pos)
-		return http_fail(c, HTTP_E_HEADER_NAME, pos);
-	for (i = pos; i < ci; i++) {
-		if (HTTP_IS_TCHAR(b[i]))
-			continue;
-		if (HTTP_IS_WS(b[i])) {
-			for (k = i; k < ci && HTTP_IS_WS(b[k]); k++)
-				;
-			if (k == ci)
-				return http_fail(c, HTTP_E_SPACE_BEFORE_COLON,
-				    i);
+	/*
+	 * The common case in one pass: a non-empty token up to the colon
+	 * (':' is not a tchar, so it is the first colon).  Anything else
+	 * takes the checks below, which find the error to report.
+	 */
+	for (ci = pos; ci < eol && HTTP_IS_TCHAR(b[ci]); ci++)
+		;
+	if (ci == pos || ci == eol || b[ci] != ':') {
+		if ((colon = memchr(b + pos, ':', eol - pos)) == NULL)
+			return http_fail(c, HTTP_E_NO_COLON, pos);
+		ci = (size_t)(colon - b);
+		if (ci == pos)
+			return http_fail(c, HTTP_E_HEADER_NAME, pos);
+		for (i = pos; i < ci; i++) {
+			if (HTTP_IS_TCHAR(b[i]))
+				continue;
+			if (HTTP_IS_WS(b[i])) {
+				for (k = i; k < ci && HTTP_IS_WS(b[k]); k++)
+					;
+				if (k == ci)
+					return http_fail(c,
+					    HTTP_E_SPACE_BEFORE_COLON, i);
+			}
+			return http_fail(c, HTTP_E_HEADER_NAME, i);
 		}
-		return http_fail(c, HTTP_E_HEADER_NAME, i);
 	}
 	for (i = ci + 1; i < eol; i++) {
 		/* Words without control characters (TAB included) or DEL. */
@@ -489,6 +498,13 @@ http_parse_header_line(struct http_ctx *c, size_t pos, size_t eol,
 		}
 		if (i == eol)
 			break;
+		/* The last bytes as one word, overlapping bytes checked. */
+		if (eol - i < 8 && eol - ci - 1 >= 8) {
+			w = http_word(b + eol - 8);
+			if (!HTTP_HASLESS(w, 0x20) &&
+			    !HTTP_HASLESS(w ^ (HTTP_ONES * 0x7f), 1))
+				break;
+		}
 		if (!HTTP_IS_VCHAR(b[i]))
 			return http_fail(c, HTTP_E_HEADER_VALUE, i);
 	}
