@@ -737,33 +737,23 @@ json_string_eq(const struct json_value *s, const char *name)
 /* Input bytes escaped per capacity check (6 output bytes at most each). */
 #define JSON_ESC_CHUNK	4096
 
-/* True if the n < 8 bytes at s are all class 0 (padded with spaces). */
-static inline int
-json_plain_short(const unsigned char *s, size_t n)
-{
-	unsigned char	w[8];
-
-	memset(w, ' ', sizeof w);
-	memcpy(w, s, n);
-	return json_plain8(w);
-}
-
 void
 json_append_string(struct buf *b, const char *s, size_t len)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0, run, end, n, need;
+	size_t			 i = 0, end, n, need, back;
 	char			*o;
 	unsigned char		 c;
 
 	/*
 	 * Written through a cursor: each chunk of input first makes room for
 	 * its worst case (every byte a \u00XX, a UTF-8 sequence running 3
-	 * bytes past the chunk, the quotes), then plain runs are copied whole
-	 * and escapes written in place.  The last bytes of a chunk are tested
-	 * as one word too (overlapping bytes already seen, or padded), so
-	 * plain text is never looked at byte by byte.
+	 * bytes past the chunk, the quotes).  Plain text is copied a word at
+	 * a time; a chunk's last bytes are tested and copied as the word that
+	 * ends the chunk (the bytes it overlaps were plain too, so they were
+	 * copied as they are and sit just before the cursor); everything
+	 * else goes byte by byte.
 	 */
 	end = len < JSON_ESC_CHUNK ? len : JSON_ESC_CHUNK;
 	need = 6 * end + 10;
@@ -772,29 +762,33 @@ json_append_string(struct buf *b, const char *s, size_t len)
 	o = b->data + b->len;
 	*o++ = '"';
 	for (;;) {
-		run = i;
 		while (i < end) {
-			while (end - i >= 8 && json_plain8(u + i))
-				i += 8;
-			if (i >= end)
-				break;
-			if (end - i < 8 && (end >= 8 ? json_plain8(u + end - 8) :
-			    json_plain_short(u + i, end - i))) {
+			if (end - i >= 8) {
+				if (json_plain8(u + i)) {
+					memcpy(o, u + i, 8);
+					o += 8;
+					i += 8;
+					continue;
+				}
+			} else if (end >= 8 && json_plain8(u + end - 8)) {
+				back = i - (end - 8);
+				memcpy(o - back, u + end - 8, 8);
+				o += 8 - back;
 				i = end;
 				break;
 			}
 			c = u[i];
 			if (json_class[c] == 0) {
+				*o++ = (char)c;
 				i++;
 				continue;
 			}
 			if (c >= 0x80 && (n = json_utf8_seq(u + i, len - i)) !=
 			    0) {
-				i += n;
+				while (n-- > 0)
+					*o++ = (char)u[i++];
 				continue;
 			}
-			memcpy(o, s + run, i - run);
-			o += i - run;
 			*o++ = '\\';
 			switch (c) {
 			case '"':  *o++ = '"'; break;
@@ -812,11 +806,8 @@ json_append_string(struct buf *b, const char *s, size_t len)
 				*o++ = hex[c & 0xf];
 				break;
 			}
-			run = ++i;
+			i++;
 		}
-		if (i > run)
-			memcpy(o, s + run, i - run);
-		o += i - run;
 		if (i >= len)
 			break;
 		/* The next chunk. */
