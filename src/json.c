@@ -33,19 +33,28 @@ static int	json_skip_value(struct json_parser *, struct json_value *);
 #define JSON_HASZERO(w)	(((w) - JSON_ONES) & ~(w) & JSON_HIGHS)
 
 /*
- * True if the eight bytes at s are all class 0 (printable ASCII other
+ * Zero if the eight bytes at s are all class 0 (printable ASCII other
  * than '"' and '\\'), tested a word at a time: strings are mostly that.
+ * Otherwise the flagged bytes have their high bit set, and the lowest
+ * flagged byte is exactly the first byte that is not class 0 (the
+ * borrows only run upwards from it).
  */
-static inline int
-json_plain8(const unsigned char *s)
+static inline uint64_t
+json_special8(const unsigned char *s)
 {
 	uint64_t	w, q, b;
 
 	memcpy(&w, s, sizeof w);
 	q = w ^ (JSON_ONES * '"');
 	b = w ^ (JSON_ONES * '\\');
-	return ((w & JSON_HIGHS) | ((w - JSON_ONES * 0x20) & ~w & JSON_HIGHS) |
-	    JSON_HASZERO(q) | JSON_HASZERO(b)) == 0;
+	return (w & JSON_HIGHS) | ((w - JSON_ONES * 0x20) & ~w & JSON_HIGHS) |
+	    JSON_HASZERO(q) | JSON_HASZERO(b);
+}
+
+static inline int
+json_plain8(const unsigned char *s)
+{
+	return json_special8(s) == 0;
 }
 
 /* True if none of the eight bytes at s is a backslash. */
@@ -743,6 +752,7 @@ json_append_string(struct buf *b, const char *s, size_t len)
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*u = (const unsigned char *)s;
 	size_t			 i = 0, end, n, need, back;
+	uint64_t		 m;
 	char			*o;
 	unsigned char		 c;
 
@@ -764,12 +774,22 @@ json_append_string(struct buf *b, const char *s, size_t len)
 	for (;;) {
 		while (i < end) {
 			if (end - i >= 8) {
-				if (json_plain8(u + i)) {
-					memcpy(o, u + i, 8);
+				m = json_special8(u + i);
+				memcpy(o, u + i, 8);
+				if (m == 0) {
 					o += 8;
 					i += 8;
 					continue;
 				}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				/*
+				 * The lowest flagged byte is exact: the bytes
+				 * before it are plain and were just copied.
+				 */
+				n = (size_t)__builtin_ctzll(m) >> 3;
+				o += n;
+				i += n;
+#endif
 			} else if (end >= 8 && json_plain8(u + end - 8)) {
 				back = i - (end - 8);
 				memcpy(o - back, u + end - 8, 8);
