@@ -22,8 +22,25 @@ enum hf_state {
 	HF_DEAD,
 };
 
+/*
+ * The bytes of one direction still to parse: the caller's own when
+ * nothing was left over from before (parsed where they are, only the
+ * remainder copied into hf_dir.in), else hf_dir.in's.
+ */
+struct hf_in {
+	const char	*p;
+	size_t		 len;
+};
+
+static void
+hf_in_skip(struct hf_in *in, size_t n)
+{
+	in->p += n;
+	in->len -= n;
+}
+
 struct hf_dir {
-	struct buf		 in;	/* bytes not parsed yet */
+	struct buf		 in;	/* bytes left over, not parsed yet */
 	enum hf_state		 state;
 	uint64_t		 need;
 	struct http_chunked	 ch;
@@ -235,11 +252,11 @@ hf_response_done(struct httpflow *hf, uint64_t now)
 }
 
 /*
- * Reads a body from d->in into d->body; returns 1 when the message is
+ * Reads a body from in into d->body; returns 1 when the message is
  * complete, 0 when more is needed, -1 on bad framing.
  */
 static int
-hf_body(struct httpflow *hf, struct hf_dir *d)
+hf_body(struct httpflow *hf, struct hf_dir *d, struct hf_in *in)
 {
 	size_t		k, before, n;
 	ssize_t		r;
@@ -248,25 +265,25 @@ hf_body(struct httpflow *hf, struct hf_dir *d)
 
 	switch (d->state) {
 	case HF_BODY_LEN:
-		k = d->in.len < d->need ? d->in.len : (size_t)d->need;
+		k = in->len < d->need ? in->len : (size_t)d->need;
 		if (k == 0)
 			return 0;
-		buf_append(&d->body, d->in.data, k);
-		buf_consume(&d->in, k);
+		buf_append(&d->body, in->p, k);
+		hf_in_skip(in, k);
 		d->need -= k;
 		return d->need == 0;
 	case HF_BODY_EOF:
-		if (d->in.len == 0)
+		if (in->len == 0)
 			return 0;
-		buf_append(&d->body, d->in.data, d->in.len);
-		buf_reset(&d->in);
+		buf_append(&d->body, in->p, in->len);
+		hf_in_skip(in, in->len);
 		return d->body.len > hf->max_body ? -1 : 0;
 	case HF_BODY_CHUNKED:
 		before = d->body.len;
-		if ((n = d->in.len) == 0)
+		if ((n = in->len) == 0)
 			return 0;
-		buf_append(&d->body, d->in.data, n);
-		buf_reset(&d->in);
+		buf_append(&d->body, in->p, n);
+		hf_in_skip(in, n);
 		r = http_chunked_decode(&d->ch, d->body.data + before, &n,
 		    &err, &off);
 		if (r == HTTP_ERROR)
@@ -275,8 +292,12 @@ hf_body(struct httpflow *hf, struct hf_dir *d)
 			d->body.len = before + n;
 			return d->body.len > hf->max_body ? -1 : 0;
 		}
-		/* The bytes after the message go back to the input. */
-		buf_append(&d->in, d->body.data + before + n, (size_t)r);
+		/*
+		 * The bytes after the message are the input's last r: they
+		 * go back to it.
+		 */
+		in->p -= r;
+		in->len += (size_t)r;
 		d->body.len = before + n;
 		d->body.data[d->body.len] = '\0';
 		return 1;
@@ -309,7 +330,7 @@ hf_start_body(struct httpflow *hf, struct hf_dir *d, const struct http_msg *m)
 }
 
 static void
-hf_requests(struct httpflow *hf, uint64_t now)
+hf_requests(struct httpflow *hf, uint64_t now, struct hf_in *in)
 {
 	struct hf_dir		*d = &hf->d[TCPFLOW_C2S];
 	struct http_msg		 m;
@@ -323,9 +344,9 @@ hf_requests(struct httpflow *hf, uint64_t now)
 
 	while (!hf->dead) {
 		if (d->state == HF_HEAD) {
-			if (d->in.len == 0)
+			if (in->len == 0)
 				return;
-			r = http_parse_request(d->in.data, d->in.len,
+			r = http_parse_request(in->p, in->len,
 			    hf->max_head, &m, &err, &off);
 			if (r == HTTP_PARTIAL)
 				return;
@@ -347,7 +368,7 @@ hf_requests(struct httpflow *hf, uint64_t now)
 			tx->head_req = span_eq_str(m.method, "HEAD");
 			tx->req_ns = d->first_ns;
 			d->cur = tx;
-			buf_consume(&d->in, (size_t)r);
+			hf_in_skip(in, (size_t)r);
 			if (span_caseeq_str(m.method, "CONNECT")) {
 				/* A tunnel: what follows is not HTTP. */
 				hf_request_done(hf, now);
@@ -358,7 +379,7 @@ hf_requests(struct httpflow *hf, uint64_t now)
 			if (rc == 0)
 				continue;	/* the body may be here too */
 		} else
-			rc = hf_body(hf, d);
+			rc = hf_body(hf, d, in);
 		if (rc == -1) {
 			hf_parse_error(hf);
 			return;
@@ -370,7 +391,7 @@ hf_requests(struct httpflow *hf, uint64_t now)
 }
 
 static void
-hf_responses(struct httpflow *hf, uint64_t now)
+hf_responses(struct httpflow *hf, uint64_t now, struct hf_in *in)
 {
 	struct hf_dir		*d = &hf->d[TCPFLOW_S2C];
 	struct http_msg		 m;
@@ -383,7 +404,7 @@ hf_responses(struct httpflow *hf, uint64_t now)
 
 	while (!hf->dead) {
 		if (d->state == HF_HEAD) {
-			if (d->in.len == 0)
+			if (in->len == 0)
 				return;
 			if ((tx = hf->head) == NULL) {
 				/* A response before its request: the request
@@ -392,7 +413,7 @@ hf_responses(struct httpflow *hf, uint64_t now)
 				hf_die(hf, 1);
 				return;
 			}
-			r = http_parse_response(d->in.data, d->in.len,
+			r = http_parse_response(in->p, in->len,
 			    hf->max_head, tx->head_req, &m, &err, &off);
 			if (r == HTTP_PARTIAL) {
 				if (!hf->res_started) {
@@ -411,7 +432,7 @@ hf_responses(struct httpflow *hf, uint64_t now)
 			if (m.status >= 100 && m.status < 200 &&
 			    m.status != 101) {
 				/* Interim: the real response follows. */
-				buf_consume(&d->in, (size_t)r);
+				hf_in_skip(in, (size_t)r);
 				d->first_ns = now;
 				continue;
 			}
@@ -422,7 +443,7 @@ hf_responses(struct httpflow *hf, uint64_t now)
 			if (m.reason.len > 0)
 				tx->t.res.reason = out[0];
 			/* The spans point into the input: copied first. */
-			buf_consume(&d->in, (size_t)r);
+			hf_in_skip(in, (size_t)r);
 			if (m.status == 101) {
 				hf_response_done(hf, now);
 				hf_die(hf, 0);
@@ -432,7 +453,7 @@ hf_responses(struct httpflow *hf, uint64_t now)
 			if (rc == 0)
 				continue;	/* the body may be here too */
 		} else
-			rc = hf_body(hf, d);
+			rc = hf_body(hf, d, in);
 		if (rc == -1) {
 			hf_parse_error(hf);
 			return;
@@ -448,20 +469,38 @@ httpflow_data(struct httpflow *hf, int dir, const unsigned char *p,
     size_t len, uint64_t now)
 {
 	struct hf_dir	*d = &hf->d[dir];
+	struct hf_in	 in;
+	size_t		 total;
 
 	if (hf->dead || len == 0)
 		return;
 	if (d->state == HF_HEAD && d->in.len == 0)
 		d->first_ns = now;
-	buf_append(&d->in, p, len);
-	if (d->state == HF_HEAD && d->in.len > hf->max_head + hf->max_body) {
+	if (d->in.len == 0) {
+		in.p = (const char *)p;
+		in.len = len;
+	} else {
+		buf_append(&d->in, p, len);
+		in.p = d->in.data;
+		in.len = d->in.len;
+	}
+	total = in.len;
+	if (d->state == HF_HEAD && total > hf->max_head + hf->max_body) {
 		hf_parse_error(hf);
 		return;
 	}
 	if (dir == TCPFLOW_C2S)
-		hf_requests(hf, now);
+		hf_requests(hf, now, &in);
 	else
-		hf_responses(hf, now);
+		hf_responses(hf, now, &in);
+	if (hf->dead)
+		return;		/* the buffers are gone */
+	/* Keep what is left for the next bytes. */
+	if (d->in.len == 0) {
+		if (in.len > 0)
+			buf_append(&d->in, in.p, in.len);
+	} else
+		buf_consume(&d->in, total - in.len);
 }
 
 void
