@@ -153,11 +153,22 @@ http_find_eol(struct http_ctx *c, size_t pos, size_t *eol)
 {
 	const char	*b = c->buf;
 	size_t		 i;
+	uint64_t	 m;
 
-	/* CR, LF and NUL are all below 14: skip words without any. */
-	for (i = pos; i + 8 <= c->end && !HTTP_HASLESS(http_word(b + i), 14);
-	    i += 8)
-		;
+	/*
+	 * CR, LF and NUL are all below 14: skip words without any, and in
+	 * the first word with one go straight to it (the lowest flagged
+	 * byte is exact; a TAB or another control byte below it is looked
+	 * at byte by byte from there).
+	 */
+	for (i = pos; i + 8 <= c->end; i += 8) {
+		if ((m = HTTP_HASLESS(http_word(b + i), 14)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			i += (size_t)__builtin_ctzll(m) >> 3;
+#endif
+			break;
+		}
+	}
 	for (; i < c->end; i++) {
 		switch (b[i]) {
 		case '\r':
@@ -514,7 +525,13 @@ http_parse_header_line(struct http_ctx *c, size_t pos, size_t eol,
 	h = &m->headers[m->nheaders++];
 	h->name.p = b + pos;
 	h->name.len = ci - pos;
-	h->value = span_trim((struct span){ b + ci + 1, eol - ci - 1 });
+	/* span_trim(), inline: leading and trailing SP and HTAB. */
+	for (i = ci + 1; i < eol && HTTP_IS_WS(b[i]); i++)
+		;
+	for (k = eol; k > i && HTTP_IS_WS(b[k - 1]); k--)
+		;
+	h->value.p = b + i;
+	h->value.len = k - i;
 	if (h->value.len == 0)
 		h->value.p = b + eol;
 
