@@ -622,13 +622,25 @@ snap_raw(struct buf *b, const char *p, size_t n)
 static void
 snap_put_int(struct buf *b, int64_t v)
 {
-	char		tmp[24], *e = tmp + sizeof tmp, *s = e;
-	uint64_t	u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	static const char	 pairs[] =
+	    "00010203040506070809101112131415161718192021222324252627282930"
+	    "31323334353637383940414243444546474849505152535455565758596061"
+	    "6263646566676869707172737475767778798081828384858687888990919293"
+	    "949596979899";
+	char			 tmp[24], *e = tmp + sizeof tmp, *s = e;
+	uint64_t		 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
-	do {
-		*--s = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
+	/* Two digits per division. */
+	while (u >= 100) {
+		s -= 2;
+		memcpy(s, pairs + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	if (u >= 10) {
+		s -= 2;
+		memcpy(s, pairs + 2 * u, 2);
+	} else
+		*--s = (char)('0' + u);
 	if (v < 0)
 		*--s = '-';
 	snap_raw(b, s, (size_t)(e - s));
