@@ -89,44 +89,41 @@ httpflow_txn_free(struct httpflow_txn *tx)
 	free(tx);
 }
 
-static char *
-hf_copy(char **p, struct span s)
-{
-	char	*r = *p;
-
-	if (s.len > 0)
-		memcpy(r, s.p, s.len);
-	r[s.len] = '\0';
-	*p += s.len + 1;
-	return r;
-}
-
 /*
  * Copies a parsed head into one allocation (struct snap_req's store):
- * the headers array first, then strs[0..nstr) into out[0..nstr) and every
- * header name and value, NUL-terminated.  Returns the block.
+ * the headers array, then the head's bytes as they came, where each
+ * string's end is overwritten with a NUL (the byte after a method, a
+ * target, a name or a value is a delimiter: ' ', ':', CR or the
+ * whitespace trimmed from a value).  strs[0..nstr) point into head
+ * (m's buffer) or are empty; they come back in out[0..nstr), an empty
+ * one as "".  Returns the block.
  */
 static char *
-hf_store(const struct http_msg *m, const struct span *strs, char **out,
-    size_t nstr, struct snap_header **hp, size_t *np)
+hf_store(const struct http_msg *m, const char *head, const struct span *strs,
+    char **out, size_t nstr, struct snap_header **hp, size_t *np)
 {
 	struct snap_header	*h;
-	size_t			 size, i, n = m->nheaders;
-	char			*block, *p;
+	size_t			 i, n = m->nheaders;
+	char			*block, *copy;
 
-	size = n * sizeof *h;
-	for (i = 0; i < nstr; i++)
-		size += strs[i].len + 1;
-	for (i = 0; i < n; i++)
-		size += m->headers[i].name.len + m->headers[i].value.len + 2;
-	block = xmalloc(size);
+	block = xmalloc(n * sizeof *h + m->head_len + 1);
 	h = n > 0 ? (struct snap_header *)(void *)block : NULL;
-	p = block + n * sizeof *h;
-	for (i = 0; i < nstr; i++)
-		out[i] = hf_copy(&p, strs[i]);
+	copy = block + n * sizeof *h;
+	memcpy(copy, head, m->head_len);
+	copy[m->head_len] = '\0';
+	for (i = 0; i < nstr; i++) {
+		if (strs[i].len == 0)
+			out[i] = copy + m->head_len;
+		else {
+			out[i] = copy + (strs[i].p - head);
+			out[i][strs[i].len] = '\0';
+		}
+	}
 	for (i = 0; i < n; i++) {
-		h[i].name = hf_copy(&p, m->headers[i].name);
-		h[i].value = hf_copy(&p, m->headers[i].value);
+		h[i].name = copy + (m->headers[i].name.p - head);
+		h[i].name[m->headers[i].name.len] = '\0';
+		h[i].value = copy + (m->headers[i].value.p - head);
+		h[i].value[m->headers[i].value.len] = '\0';
 	}
 	*hp = h;
 	*np = n;
@@ -359,7 +356,7 @@ hf_requests(struct httpflow *hf, uint64_t now, struct hf_in *in)
 			strs[0] = m.method;
 			strs[1] = m.target;
 			strs[2] = m.host;
-			tx->t.req.store = hf_store(&m, strs, out, 3,
+			tx->t.req.store = hf_store(&m, in->p, strs, out, 3,
 			    &tx->t.req.headers, &tx->t.req.nheaders);
 			tx->t.req.method = out[0];
 			tx->t.req.target = out[1];
@@ -438,7 +435,7 @@ hf_responses(struct httpflow *hf, uint64_t now, struct hf_in *in)
 			}
 			tx->t.has_res = 1;
 			tx->t.res.status = m.status;
-			tx->t.res.store = hf_store(&m, &m.reason, out, 1,
+			tx->t.res.store = hf_store(&m, in->p, &m.reason, out, 1,
 			    &tx->t.res.headers, &tx->t.res.nheaders);
 			if (m.reason.len > 0)
 				tx->t.res.reason = out[0];
