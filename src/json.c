@@ -746,12 +746,17 @@ json_string_eq(const struct json_value *s, const char *name)
 /* Input bytes escaped per capacity check (6 output bytes at most each). */
 #define JSON_ESC_CHUNK	4096
 
-void
-json_append_string(struct buf *b, const char *s, size_t len)
+/*
+ * json_append_string() and json_append_text(): with strict set, a NUL or
+ * a byte that is not part of valid UTF-8 stops it with -1 (b->len then
+ * where it was at the start, the NUL after it restored).
+ */
+static inline int
+json_append_str(struct buf *b, const char *s, size_t len, int strict)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0, end, n, need, back;
+	size_t			 i = 0, end, n, need, back, start = b->len;
 	uint64_t		 m;
 	char			*o;
 	unsigned char		 c;
@@ -809,6 +814,11 @@ json_append_string(struct buf *b, const char *s, size_t len)
 					*o++ = (char)u[i++];
 				continue;
 			}
+			if (strict && (c == '\0' || c >= 0x80)) {
+				b->data[start] = '\0';
+				b->len = start;
+				return -1;
+			}
 			*o++ = '\\';
 			switch (c) {
 			case '"':  *o++ = '"'; break;
@@ -841,6 +851,19 @@ json_append_string(struct buf *b, const char *s, size_t len)
 	*o++ = '"';
 	*o = '\0';
 	b->len = (size_t)(o - b->data);
+	return 0;
+}
+
+void
+json_append_string(struct buf *b, const char *s, size_t len)
+{
+	(void)json_append_str(b, s, len, 0);
+}
+
+int
+json_append_text(struct buf *b, const char *s, size_t len)
+{
+	return json_append_str(b, s, len, 1);
 }
 
 void

@@ -689,16 +689,18 @@ snap_put_headers(struct buf *b, const struct snap_header *h, size_t n)
 static void
 snap_put_body(struct buf *b, const char *body, size_t len)
 {
+	size_t	start = b->len;
+
 	if (body == NULL || len == 0)
 		return;
-	if (memchr(body, '\0', len) == NULL && utf8_is_valid(body, len)) {
-		SNAP_LIT(b, ",\"body\":");
-		json_append_string(b, body, len);
-	} else {
-		SNAP_LIT(b, ",\"body_b64\":\"");
-		base64_encode(b, body, len);
-		SNAP_LIT(b, "\"");
-	}
+	/* Text without NUL as "body", in one pass; anything else base64. */
+	SNAP_LIT(b, ",\"body\":");
+	if (json_append_text(b, body, len) == 0)
+		return;
+	b->len = start;
+	SNAP_LIT(b, ",\"body_b64\":\"");
+	base64_encode(b, body, len);
+	SNAP_LIT(b, "\"");
 }
 
 void
