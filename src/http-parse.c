@@ -56,9 +56,14 @@ http_word(const char *p)
 	return w;
 }
 
-/* A header name equal to the literal lit, ignoring ASCII case. */
+/*
+ * A header name equal to the literal lit (letters and '-'), ignoring
+ * ASCII case; the length and the first letter (folded) are compared
+ * before strncasecmp() is called.
+ */
 #define HTTP_NAME_IS(sp, lit)						\
 	((sp).len == sizeof(lit) - 1 &&					\
+	((unsigned char)(sp).p[0] | 0x20) == ((lit)[0] | 0x20) &&	\
 	strncasecmp((sp).p, (lit), sizeof(lit) - 1) == 0)
 
 /* Longest chunk-size line (with extensions) and trailer section. */
