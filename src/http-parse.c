@@ -37,6 +37,35 @@ static const unsigned char http_tchar[256] = {
 	((unsigned char)(c) >= 0x20 && (unsigned char)(c) != 0x7f))
 #define HTTP_IS_WS(c)		((c) == ' ' || (c) == '\t')
 
+/*
+ * Eight bytes at a time: HTTP_HASLESS(w, n) is nonzero when some byte of
+ * w is below n (n <= 128), exact as a yes/no answer.  Lines are scanned a
+ * word at a time and only a word that may hold a byte of interest is
+ * looked at byte by byte.
+ */
+#define HTTP_ONES		0x0101010101010101ULL
+#define HTTP_HIGHS		0x8080808080808080ULL
+#define HTTP_HASLESS(w, n)	(((w) - HTTP_ONES * (n)) & ~(w) & HTTP_HIGHS)
+
+static inline uint64_t
+http_word(const char *p)
+{
+	uint64_t	w;
+
+	memcpy(&w, p, sizeof w);
+	return w;
+}
+
+/*
+ * A header name equal to the literal lit (letters and '-'), ignoring
+ * ASCII case; the length and the first letter (folded) are compared
+ * before strncasecmp() is called.
+ */
+#define HTTP_NAME_IS(sp, lit)						\
+	((sp).len == sizeof(lit) - 1 &&					\
+	((unsigned char)(sp).p[0] | 0x20) == ((lit)[0] | 0x20) &&	\
+	strncasecmp((sp).p, (lit), sizeof(lit) - 1) == 0)
+
 /* Longest chunk-size line (with extensions) and trailer section. */
 #define HTTP_CHUNK_LINE_MAX	4096
 #define HTTP_CHUNK_TRAILER_MAX	(16 * 1024)
@@ -129,8 +158,23 @@ http_find_eol(struct http_ctx *c, size_t pos, size_t *eol)
 {
 	const char	*b = c->buf;
 	size_t		 i;
+	uint64_t	 m;
 
-	for (i = pos; i < c->end; i++) {
+	/*
+	 * CR, LF and NUL are all below 14: skip words without any, and in
+	 * the first word with one go straight to it (the lowest flagged
+	 * byte is exact; a TAB or another control byte below it is looked
+	 * at byte by byte from there).
+	 */
+	for (i = pos; i + 8 <= c->end; i += 8) {
+		if ((m = HTTP_HASLESS(http_word(b + i), 14)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			i += (size_t)__builtin_ctzll(m) >> 3;
+#endif
+			break;
+		}
+	}
+	for (; i < c->end; i++) {
 		switch (b[i]) {
 		case '\r':
 			if (i + 1 == c->end)
@@ -429,27 +473,54 @@ http_parse_header_line(struct http_ctx *c, size_t pos, size_t eol,
 	const char		*b = c->buf, *colon;
 	struct http_header	*h;
 	size_t			 i, k, ci;
+	uint64_t		 w;
 
 	if (HTTP_IS_WS(b[pos]))
 		return http_fail(c, HTTP_E_OBS_FOLD, pos);
-	if ((colon = memchr(b + pos, ':', eol - pos)) == NULL)
-		return http_fail(c, HTTP_E_NO_COLON, pos);
-	ci = (size_t)(colon - b);
-	if (ci == pos)
-		return http_fail(c, HTTP_E_HEADER_NAME, pos);
-	for (i = pos; i < ci; i++) {
-		if (HTTP_IS_TCHAR(b[i]))
-			continue;
-		if (HTTP_IS_WS(b[i])) {
-			for (k = i; k < ci && HTTP_IS_WS(b[k]); k++)
-				;
-			if (k == ci)
-				return http_fail(c, HTTP_E_SPACE_BEFORE_COLON,
-				    i);
+	/*
+	 * The common case in one pass: a non-empty token up to the colon
+	 * (':' is not a tchar, so it is the first colon).  Anything else
+	 * takes the checks below, which find the error to report.
+	 */
+	for (ci = pos; ci < eol && HTTP_IS_TCHAR(b[ci]); ci++)
+		;
+	if (ci == pos || ci == eol || b[ci] != ':') {
+		if ((colon = memchr(b + pos, ':', eol - pos)) == NULL)
+			return http_fail(c, HTTP_E_NO_COLON, pos);
+		ci = (size_t)(colon - b);
+		if (ci == pos)
+			return http_fail(c, HTTP_E_HEADER_NAME, pos);
+		for (i = pos; i < ci; i++) {
+			if (HTTP_IS_TCHAR(b[i]))
+				continue;
+			if (HTTP_IS_WS(b[i])) {
+				for (k = i; k < ci && HTTP_IS_WS(b[k]); k++)
+					;
+				if (k == ci)
+					return http_fail(c,
+					    HTTP_E_SPACE_BEFORE_COLON, i);
+			}
+			return http_fail(c, HTTP_E_HEADER_NAME, i);
 		}
-		return http_fail(c, HTTP_E_HEADER_NAME, i);
 	}
 	for (i = ci + 1; i < eol; i++) {
+		/* Words without control characters (TAB included) or DEL. */
+		while (eol - i >= 8) {
+			w = http_word(b + i);
+			if (HTTP_HASLESS(w, 0x20) ||
+			    HTTP_HASLESS(w ^ (HTTP_ONES * 0x7f), 1))
+				break;
+			i += 8;
+		}
+		if (i == eol)
+			break;
+		/* The last bytes as one word, overlapping bytes checked. */
+		if (eol - i < 8 && eol - ci - 1 >= 8) {
+			w = http_word(b + eol - 8);
+			if (!HTTP_HASLESS(w, 0x20) &&
+			    !HTTP_HASLESS(w ^ (HTTP_ONES * 0x7f), 1))
+				break;
+		}
 		if (!HTTP_IS_VCHAR(b[i]))
 			return http_fail(c, HTTP_E_HEADER_VALUE, i);
 	}
@@ -459,18 +530,24 @@ http_parse_header_line(struct http_ctx *c, size_t pos, size_t eol,
 	h = &m->headers[m->nheaders++];
 	h->name.p = b + pos;
 	h->name.len = ci - pos;
-	h->value = span_trim((struct span){ b + ci + 1, eol - ci - 1 });
+	/* span_trim(), inline: leading and trailing SP and HTAB. */
+	for (i = ci + 1; i < eol && HTTP_IS_WS(b[i]); i++)
+		;
+	for (k = eol; k > i && HTTP_IS_WS(b[k - 1]); k--)
+		;
+	h->value.p = b + i;
+	h->value.len = k - i;
 	if (h->value.len == 0)
 		h->value.p = b + eol;
 
-	if (span_caseeq_str(h->name, "Content-Length")) {
+	if (HTTP_NAME_IS(h->name, "Content-Length")) {
 		if (++c->ncl > 1)
 			return http_fail(c, HTTP_E_CL_DUPLICATE, pos);
 		if (c->nte > 0)
 			return http_fail(c, HTTP_E_CL_AND_TE, pos);
 		return http_parse_cl(c, h->value, m);
 	}
-	if (span_caseeq_str(h->name, "Transfer-Encoding")) {
+	if (HTTP_NAME_IS(h->name, "Transfer-Encoding")) {
 		/*
 		 * Two headers would mean "chunked, chunked"; HTTP/1.0 has no
 		 * chunked coding and RFC 9112 6.1 says to treat its framing
@@ -485,20 +562,20 @@ http_parse_header_line(struct http_ctx *c, size_t pos, size_t eol,
 			    (size_t)(h->value.p - b));
 		return 0;
 	}
-	if (span_caseeq_str(h->name, "Connection")) {
+	if (HTTP_NAME_IS(h->name, "Connection")) {
 		http_parse_connection(c, h->value);
 		return 0;
 	}
 	if (!c->request)
 		return 0;
-	if (span_caseeq_str(h->name, "Host")) {
+	if (HTTP_NAME_IS(h->name, "Host")) {
 		if (++c->nhost > 1 || !http_is_host(h->value))
 			return http_fail(c, HTTP_E_HOST, pos);
 		m->host = h->value;
 		return 0;
 	}
 	/* RFC 9110 10.1.1: an HTTP/1.0 100-continue is ignored. */
-	if (m->version == 11 && span_caseeq_str(h->name, "Expect") &&
+	if (m->version == 11 && HTTP_NAME_IS(h->name, "Expect") &&
 	    span_caseeq_str(h->value, "100-continue"))
 		m->expect_continue = 1;
 	return 0;

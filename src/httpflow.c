@@ -22,8 +22,25 @@ enum hf_state {
 	HF_DEAD,
 };
 
+/*
+ * The bytes of one direction still to parse: the caller's own when
+ * nothing was left over from before (parsed where they are, only the
+ * remainder copied into hf_dir.in), else hf_dir.in's.
+ */
+struct hf_in {
+	const char	*p;
+	size_t		 len;
+};
+
+static void
+hf_in_skip(struct hf_in *in, size_t n)
+{
+	in->p += n;
+	in->len -= n;
+}
+
 struct hf_dir {
-	struct buf		 in;	/* bytes not parsed yet */
+	struct buf		 in;	/* bytes left over, not parsed yet */
 	enum hf_state		 state;
 	uint64_t		 need;
 	struct http_chunked	 ch;
@@ -72,18 +89,45 @@ httpflow_txn_free(struct httpflow_txn *tx)
 	free(tx);
 }
 
-static void
-hf_headers(const struct http_msg *m, struct snap_header **out, size_t *n)
+/*
+ * Copies a parsed head into one allocation (struct snap_req's store):
+ * the headers array, then the head's bytes as they came, where each
+ * string's end is overwritten with a NUL (the byte after a method, a
+ * target, a name or a value is a delimiter: ' ', ':', CR or the
+ * whitespace trimmed from a value).  strs[0..nstr) point into head
+ * (m's buffer) or are empty; they come back in out[0..nstr), an empty
+ * one as "".  Returns the block.
+ */
+static char *
+hf_store(const struct http_msg *m, const char *head, const struct span *strs,
+    char **out, size_t nstr, struct snap_header **hp, size_t *np)
 {
-	size_t	i;
+	struct snap_header	*h;
+	size_t			 i, n = m->nheaders;
+	char			*block, *copy;
 
-	*n = m->nheaders;
-	*out = m->nheaders > 0 ?
-	    xreallocarray(NULL, m->nheaders, sizeof **out) : NULL;
-	for (i = 0; i < m->nheaders; i++) {
-		(*out)[i].name = span_dup(m->headers[i].name);
-		(*out)[i].value = span_dup(m->headers[i].value);
+	block = xmalloc(n * sizeof *h + m->head_len + 1);
+	h = n > 0 ? (struct snap_header *)(void *)block : NULL;
+	copy = block + n * sizeof *h;
+	memcpy(copy, head, m->head_len);
+	copy[m->head_len] = '\0';
+	for (i = 0; i < nstr; i++) {
+		if (strs[i].len == 0)
+			out[i] = copy + m->head_len;
+		else {
+			out[i] = copy + (strs[i].p - head);
+			out[i][strs[i].len] = '\0';
+		}
 	}
+	for (i = 0; i < n; i++) {
+		h[i].name = copy + (m->headers[i].name.p - head);
+		h[i].name[m->headers[i].name.len] = '\0';
+		h[i].value = copy + (m->headers[i].value.p - head);
+		h[i].value[m->headers[i].value.len] = '\0';
+	}
+	*hp = h;
+	*np = n;
+	return block;
 }
 
 /* Hands the decoded body over: NUL-terminated, NULL when empty. */
@@ -205,11 +249,11 @@ hf_response_done(struct httpflow *hf, uint64_t now)
 }
 
 /*
- * Reads a body from d->in into d->body; returns 1 when the message is
+ * Reads a body from in into d->body; returns 1 when the message is
  * complete, 0 when more is needed, -1 on bad framing.
  */
 static int
-hf_body(struct httpflow *hf, struct hf_dir *d)
+hf_body(struct httpflow *hf, struct hf_dir *d, struct hf_in *in)
 {
 	size_t		k, before, n;
 	ssize_t		r;
@@ -218,25 +262,25 @@ hf_body(struct httpflow *hf, struct hf_dir *d)
 
 	switch (d->state) {
 	case HF_BODY_LEN:
-		k = d->in.len < d->need ? d->in.len : (size_t)d->need;
+		k = in->len < d->need ? in->len : (size_t)d->need;
 		if (k == 0)
 			return 0;
-		buf_append(&d->body, d->in.data, k);
-		buf_consume(&d->in, k);
+		buf_append(&d->body, in->p, k);
+		hf_in_skip(in, k);
 		d->need -= k;
 		return d->need == 0;
 	case HF_BODY_EOF:
-		if (d->in.len == 0)
+		if (in->len == 0)
 			return 0;
-		buf_append(&d->body, d->in.data, d->in.len);
-		buf_reset(&d->in);
+		buf_append(&d->body, in->p, in->len);
+		hf_in_skip(in, in->len);
 		return d->body.len > hf->max_body ? -1 : 0;
 	case HF_BODY_CHUNKED:
 		before = d->body.len;
-		if ((n = d->in.len) == 0)
+		if ((n = in->len) == 0)
 			return 0;
-		buf_append(&d->body, d->in.data, n);
-		buf_reset(&d->in);
+		buf_append(&d->body, in->p, n);
+		hf_in_skip(in, n);
 		r = http_chunked_decode(&d->ch, d->body.data + before, &n,
 		    &err, &off);
 		if (r == HTTP_ERROR)
@@ -245,8 +289,12 @@ hf_body(struct httpflow *hf, struct hf_dir *d)
 			d->body.len = before + n;
 			return d->body.len > hf->max_body ? -1 : 0;
 		}
-		/* The bytes after the message go back to the input. */
-		buf_append(&d->in, d->body.data + before + n, (size_t)r);
+		/*
+		 * The bytes after the message are the input's last r: they
+		 * go back to it.
+		 */
+		in->p -= r;
+		in->len += (size_t)r;
 		d->body.len = before + n;
 		d->body.data[d->body.len] = '\0';
 		return 1;
@@ -279,11 +327,13 @@ hf_start_body(struct httpflow *hf, struct hf_dir *d, const struct http_msg *m)
 }
 
 static void
-hf_requests(struct httpflow *hf, uint64_t now)
+hf_requests(struct httpflow *hf, uint64_t now, struct hf_in *in)
 {
 	struct hf_dir		*d = &hf->d[TCPFLOW_C2S];
 	struct http_msg		 m;
 	struct httpflow_txn	*tx;
+	struct span		 strs[3];
+	char			*out[3];
 	enum http_err		 err;
 	size_t			 off;
 	ssize_t			 r;
@@ -291,9 +341,9 @@ hf_requests(struct httpflow *hf, uint64_t now)
 
 	while (!hf->dead) {
 		if (d->state == HF_HEAD) {
-			if (d->in.len == 0)
+			if (in->len == 0)
 				return;
-			r = http_parse_request(d->in.data, d->in.len,
+			r = http_parse_request(in->p, in->len,
 			    hf->max_head, &m, &err, &off);
 			if (r == HTTP_PARTIAL)
 				return;
@@ -303,16 +353,19 @@ hf_requests(struct httpflow *hf, uint64_t now)
 			}
 			tx = xcalloc(1, sizeof *tx);
 			snap_txn_init(&tx->t);
-			tx->t.req.method = span_dup(m.method);
-			tx->t.req.target = span_dup(m.target);
+			strs[0] = m.method;
+			strs[1] = m.target;
+			strs[2] = m.host;
+			tx->t.req.store = hf_store(&m, in->p, strs, out, 3,
+			    &tx->t.req.headers, &tx->t.req.nheaders);
+			tx->t.req.method = out[0];
+			tx->t.req.target = out[1];
 			if (m.host.len > 0)
-				tx->t.req.host = span_dup(m.host);
-			hf_headers(&m, &tx->t.req.headers,
-			    &tx->t.req.nheaders);
+				tx->t.req.host = out[2];
 			tx->head_req = span_eq_str(m.method, "HEAD");
 			tx->req_ns = d->first_ns;
 			d->cur = tx;
-			buf_consume(&d->in, (size_t)r);
+			hf_in_skip(in, (size_t)r);
 			if (span_caseeq_str(m.method, "CONNECT")) {
 				/* A tunnel: what follows is not HTTP. */
 				hf_request_done(hf, now);
@@ -323,7 +376,7 @@ hf_requests(struct httpflow *hf, uint64_t now)
 			if (rc == 0)
 				continue;	/* the body may be here too */
 		} else
-			rc = hf_body(hf, d);
+			rc = hf_body(hf, d, in);
 		if (rc == -1) {
 			hf_parse_error(hf);
 			return;
@@ -335,11 +388,12 @@ hf_requests(struct httpflow *hf, uint64_t now)
 }
 
 static void
-hf_responses(struct httpflow *hf, uint64_t now)
+hf_responses(struct httpflow *hf, uint64_t now, struct hf_in *in)
 {
 	struct hf_dir		*d = &hf->d[TCPFLOW_S2C];
 	struct http_msg		 m;
 	struct httpflow_txn	*tx;
+	char			*out[1];
 	enum http_err		 err;
 	size_t			 off;
 	ssize_t			 r;
@@ -347,7 +401,7 @@ hf_responses(struct httpflow *hf, uint64_t now)
 
 	while (!hf->dead) {
 		if (d->state == HF_HEAD) {
-			if (d->in.len == 0)
+			if (in->len == 0)
 				return;
 			if ((tx = hf->head) == NULL) {
 				/* A response before its request: the request
@@ -356,7 +410,7 @@ hf_responses(struct httpflow *hf, uint64_t now)
 				hf_die(hf, 1);
 				return;
 			}
-			r = http_parse_response(d->in.data, d->in.len,
+			r = http_parse_response(in->p, in->len,
 			    hf->max_head, tx->head_req, &m, &err, &off);
 			if (r == HTTP_PARTIAL) {
 				if (!hf->res_started) {
@@ -375,18 +429,18 @@ hf_responses(struct httpflow *hf, uint64_t now)
 			if (m.status >= 100 && m.status < 200 &&
 			    m.status != 101) {
 				/* Interim: the real response follows. */
-				buf_consume(&d->in, (size_t)r);
+				hf_in_skip(in, (size_t)r);
 				d->first_ns = now;
 				continue;
 			}
 			tx->t.has_res = 1;
 			tx->t.res.status = m.status;
+			tx->t.res.store = hf_store(&m, in->p, &m.reason, out, 1,
+			    &tx->t.res.headers, &tx->t.res.nheaders);
 			if (m.reason.len > 0)
-				tx->t.res.reason = span_dup(m.reason);
-			hf_headers(&m, &tx->t.res.headers,
-			    &tx->t.res.nheaders);
+				tx->t.res.reason = out[0];
 			/* The spans point into the input: copied first. */
-			buf_consume(&d->in, (size_t)r);
+			hf_in_skip(in, (size_t)r);
 			if (m.status == 101) {
 				hf_response_done(hf, now);
 				hf_die(hf, 0);
@@ -396,7 +450,7 @@ hf_responses(struct httpflow *hf, uint64_t now)
 			if (rc == 0)
 				continue;	/* the body may be here too */
 		} else
-			rc = hf_body(hf, d);
+			rc = hf_body(hf, d, in);
 		if (rc == -1) {
 			hf_parse_error(hf);
 			return;
@@ -412,20 +466,38 @@ httpflow_data(struct httpflow *hf, int dir, const unsigned char *p,
     size_t len, uint64_t now)
 {
 	struct hf_dir	*d = &hf->d[dir];
+	struct hf_in	 in;
+	size_t		 total;
 
 	if (hf->dead || len == 0)
 		return;
 	if (d->state == HF_HEAD && d->in.len == 0)
 		d->first_ns = now;
-	buf_append(&d->in, p, len);
-	if (d->state == HF_HEAD && d->in.len > hf->max_head + hf->max_body) {
+	if (d->in.len == 0) {
+		in.p = (const char *)p;
+		in.len = len;
+	} else {
+		buf_append(&d->in, p, len);
+		in.p = d->in.data;
+		in.len = d->in.len;
+	}
+	total = in.len;
+	if (d->state == HF_HEAD && total > hf->max_head + hf->max_body) {
 		hf_parse_error(hf);
 		return;
 	}
 	if (dir == TCPFLOW_C2S)
-		hf_requests(hf, now);
+		hf_requests(hf, now, &in);
 	else
-		hf_responses(hf, now);
+		hf_responses(hf, now, &in);
+	if (hf->dead)
+		return;		/* the buffers are gone */
+	/* Keep what is left for the next bytes. */
+	if (d->in.len == 0) {
+		if (in.len > 0)
+			buf_append(&d->in, in.p, in.len);
+	} else
+		buf_consume(&d->in, total - in.len);
 }
 
 void

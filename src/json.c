@@ -33,19 +33,28 @@ static int	json_skip_value(struct json_parser *, struct json_value *);
 #define JSON_HASZERO(w)	(((w) - JSON_ONES) & ~(w) & JSON_HIGHS)
 
 /*
- * True if the eight bytes at s are all class 0 (printable ASCII other
+ * Zero if the eight bytes at s are all class 0 (printable ASCII other
  * than '"' and '\\'), tested a word at a time: strings are mostly that.
+ * Otherwise the flagged bytes have their high bit set, and the lowest
+ * flagged byte is exactly the first byte that is not class 0 (the
+ * borrows only run upwards from it).
  */
-static inline int
-json_plain8(const unsigned char *s)
+static inline uint64_t
+json_special8(const unsigned char *s)
 {
 	uint64_t	w, q, b;
 
 	memcpy(&w, s, sizeof w);
 	q = w ^ (JSON_ONES * '"');
 	b = w ^ (JSON_ONES * '\\');
-	return ((w & JSON_HIGHS) | ((w - JSON_ONES * 0x20) & ~w & JSON_HIGHS) |
-	    JSON_HASZERO(q) | JSON_HASZERO(b)) == 0;
+	return (w & JSON_HIGHS) | ((w - JSON_ONES * 0x20) & ~w & JSON_HIGHS) |
+	    JSON_HASZERO(q) | JSON_HASZERO(b);
+}
+
+static inline int
+json_plain8(const unsigned char *s)
+{
+	return json_special8(s) == 0;
 }
 
 /* True if none of the eight bytes at s is a backslash. */
@@ -734,55 +743,127 @@ json_string_eq(const struct json_value *s, const char *name)
 	return got == nlen && memcmp(tmp, name, nlen) == 0;
 }
 
-void
-json_append_string(struct buf *b, const char *s, size_t len)
+/* Input bytes escaped per capacity check (6 output bytes at most each). */
+#define JSON_ESC_CHUNK	4096
+
+/*
+ * json_append_string() and json_append_text(): with strict set, a NUL or
+ * a byte that is not part of valid UTF-8 stops it with -1 (b->len then
+ * where it was at the start, the NUL after it restored).
+ */
+static inline int
+json_append_str(struct buf *b, const char *s, size_t len, int strict)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0, start = 0, n;
-	char			 esc[6];
+	size_t			 i = 0, end, n, need, back, start = b->len;
+	uint64_t		 m;
+	char			*o;
 	unsigned char		 c;
 
-	buf_reserve(b, len + 2);
-	buf_append_byte(b, '"');
-	while (i < len) {
-		while (len - i >= 8 && json_plain8(u + i))
-			i += 8;
+	/*
+	 * Written through a cursor: each chunk of input first makes room for
+	 * its worst case (every byte a \u00XX, a UTF-8 sequence running 3
+	 * bytes past the chunk, the quotes).  Plain text is copied a word at
+	 * a time; a chunk's last bytes are tested and copied as the word that
+	 * ends the chunk (the bytes it overlaps were plain too, so they were
+	 * copied as they are and sit just before the cursor); everything
+	 * else goes byte by byte.
+	 */
+	end = len < JSON_ESC_CHUNK ? len : JSON_ESC_CHUNK;
+	need = 6 * end + 10;
+	if (b->cap - b->len <= need)
+		buf_reserve(b, need);
+	o = b->data + b->len;
+	*o++ = '"';
+	for (;;) {
+		while (i < end) {
+			if (end - i >= 8) {
+				m = json_special8(u + i);
+				memcpy(o, u + i, 8);
+				if (m == 0) {
+					o += 8;
+					i += 8;
+					continue;
+				}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				/*
+				 * The lowest flagged byte is exact: the bytes
+				 * before it are plain and were just copied.
+				 */
+				n = (size_t)__builtin_ctzll(m) >> 3;
+				o += n;
+				i += n;
+#endif
+			} else if (end >= 8 && json_plain8(u + end - 8)) {
+				back = i - (end - 8);
+				memcpy(o - back, u + end - 8, 8);
+				o += 8 - back;
+				i = end;
+				break;
+			}
+			c = u[i];
+			if (json_class[c] == 0) {
+				*o++ = (char)c;
+				i++;
+				continue;
+			}
+			if (c >= 0x80 && (n = json_utf8_seq(u + i, len - i)) !=
+			    0) {
+				while (n-- > 0)
+					*o++ = (char)u[i++];
+				continue;
+			}
+			if (strict && (c == '\0' || c >= 0x80)) {
+				b->data[start] = '\0';
+				b->len = start;
+				return -1;
+			}
+			*o++ = '\\';
+			switch (c) {
+			case '"':  *o++ = '"'; break;
+			case '\\': *o++ = '\\'; break;
+			case '\b': *o++ = 'b'; break;
+			case '\f': *o++ = 'f'; break;
+			case '\n': *o++ = 'n'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\t': *o++ = 't'; break;
+			default:
+				*o++ = 'u';
+				*o++ = '0';
+				*o++ = '0';
+				*o++ = hex[c >> 4];
+				*o++ = hex[c & 0xf];
+				break;
+			}
+			i++;
+		}
 		if (i >= len)
 			break;
-		c = u[i];
-		if (json_class[c] == 0) {
-			i++;
-			continue;
-		}
-		if (c >= 0x80 && (n = json_utf8_seq(u + i, len - i)) != 0) {
-			i += n;
-			continue;
-		}
-		buf_append(b, s + start, i - start);
-		esc[0] = '\\';
-		switch (c) {
-		case '"':  esc[1] = '"'; n = 2; break;
-		case '\\': esc[1] = '\\'; n = 2; break;
-		case '\b': esc[1] = 'b'; n = 2; break;
-		case '\f': esc[1] = 'f'; n = 2; break;
-		case '\n': esc[1] = 'n'; n = 2; break;
-		case '\r': esc[1] = 'r'; n = 2; break;
-		case '\t': esc[1] = 't'; n = 2; break;
-		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
-			n = 6;
-			break;
-		}
-		buf_append(b, esc, n);
-		start = ++i;
+		/* The next chunk. */
+		b->len = (size_t)(o - b->data);
+		end = i + (len - i < JSON_ESC_CHUNK ? len - i : JSON_ESC_CHUNK);
+		need = 6 * (end - i) + 10;
+		if (b->cap - b->len <= need)
+			buf_reserve(b, need);
+		o = b->data + b->len;
 	}
-	buf_append(b, s + start, i - start);
-	buf_append_byte(b, '"');
+	*o++ = '"';
+	*o = '\0';
+	b->len = (size_t)(o - b->data);
+	return 0;
+}
+
+void
+json_append_string(struct buf *b, const char *s, size_t len)
+{
+	(void)json_append_str(b, s, len, 0);
+}
+
+int
+json_append_text(struct buf *b, const char *s, size_t len)
+{
+	return json_append_str(b, s, len, 1);
 }
 
 void

@@ -147,5 +147,11 @@ void	json_append_compact(struct buf *, const char *raw, size_t len);
  * output is always valid JSON.
  */
 void	json_append_string(struct buf *, const char *s, size_t len);
+/*
+ * The same for text that must come back byte for byte: -1, with nothing
+ * appended, when s holds a NUL or is not valid UTF-8 (utf8_is_valid()'s
+ * rule); 0 otherwise.
+ */
+int	json_append_text(struct buf *, const char *s, size_t len);
 
 #endif

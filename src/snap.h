@@ -34,6 +34,13 @@ struct snap_req {
 	size_t			 nheaders;
 	char			*body;		/* NUL-terminated past body_len; NULL if empty */
 	size_t			 body_len;
+	/*
+	 * NULL, or one allocation holding the headers array and every
+	 * string above but the body (a capture's copy of a parsed head):
+	 * snap_txn_free() then frees it alone, so those members must not be
+	 * freed or replaced one by one.
+	 */
+	char			*store;
 };
 
 struct snap_res {
@@ -43,6 +50,7 @@ struct snap_res {
 	size_t			 nheaders;
 	char			*body;
 	size_t			 body_len;
+	char			*store;		/* as in snap_req: reason, headers */
 };
 
 struct snap_txn {

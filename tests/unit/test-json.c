@@ -240,6 +240,21 @@ test_write(void)
 	buf_reset(&b);
 	json_append_string(&b, "", 0);
 	ASSERT_STR_EQ(b.data, "\"\"");
+
+	/* Text that must survive as it is: no NUL, valid UTF-8. */
+	buf_reset(&b);
+	buf_append_str(&b, "x");
+	ASSERT_EQ(json_append_text(&b, "{\"caf\xc3\xa9\":\"a\\b\"}\n", 16), 0);
+	ASSERT_STR_EQ(b.data, "x\"{\\\"caf\xc3\xa9\\\":\\\"a\\\\b\\\"}\\n\"");
+	buf_reset(&b);
+	buf_append_str(&b, "x");
+	ASSERT_EQ(json_append_text(&b, "0123456789abcdef\0z", 18), -1);
+	ASSERT_EQ(b.len, 1);
+	ASSERT_STR_EQ(b.data, "x");
+	ASSERT_EQ(json_append_text(&b, "0123456789abcdef\xc3(", 18), -1);
+	ASSERT_STR_EQ(b.data, "x");
+	ASSERT_EQ(json_append_text(&b, "\xed\xa0\x80", 3), -1);	/* surrogate */
+	ASSERT_STR_EQ(b.data, "x");
 	buf_free(&b);
 	buf_free(&d);
 }

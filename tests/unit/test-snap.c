@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -615,10 +617,68 @@ test_writer(void)
 	free(path);
 }
 
+/* Integers as printf's %lld writes them; a head kept in one store. */
+static void
+test_numbers_and_store(void)
+{
+	static const int64_t	 vals[] = {
+		0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 12345, 99999,
+		100000, 1764133262123456LL, 9007199254740993LL,
+		INT64_MAX - 1, INT64_MAX
+	};
+	static const int	 statuses[] = { 100, 101, 200, 204, 999 };
+	struct snap_txn		 t;
+	struct buf		 b;
+	char			 want[256], *p;
+	size_t			 i;
+
+	buf_init(&b);
+	for (i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		snap_txn_init(&t);
+		t.start_us = vals[i];
+		t.ttfb_us = vals[i] / 7;
+		t.total_us = vals[sizeof vals / sizeof vals[0] - 1 - i];
+		t.has_res = 1;
+		t.res.status = statuses[i % 5];
+		buf_reset(&b);
+		snap_encode(&b, &t);
+		snprintf(want, sizeof want, "{\"v\":1,\"dir\":\"out\",\"req\":"
+		    "{\"method\":\"\",\"target\":\"\"},\"res\":{\"status\":%d},"
+		    "\"timing\":{\"start_us\":%lld,\"ttfb_us\":%lld,"
+		    "\"total_us\":%lld}}\n", statuses[i % 5],
+		    (long long)vals[i], (long long)(vals[i] / 7),
+		    (long long)vals[sizeof vals / sizeof vals[0] - 1 - i]);
+		ASSERT_STR_EQ(b.data, want);
+	}
+
+	/* Strings and headers in one store: freed with it alone. */
+	snap_txn_init(&t);
+	t.req.store = xmalloc(2 * sizeof *t.req.headers + 64);
+	t.req.headers = (struct snap_header *)(void *)t.req.store;
+	t.req.nheaders = 1;
+	p = t.req.store + 2 * sizeof *t.req.headers;
+	memcpy(p, "GET\0/x\0Host\0a\0", 15);
+	t.req.method = p;
+	t.req.target = p + 4;
+	t.req.headers[0].name = p + 7;
+	t.req.headers[0].value = p + 12;
+	t.req.body = xstrdup("hi");
+	t.req.body_len = 2;
+	buf_reset(&b);
+	snap_encode(&b, &t);
+	ASSERT_STR_EQ(b.data, "{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":"
+	    "\"GET\",\"target\":\"/x\",\"headers\":[[\"Host\",\"a\"]],"
+	    "\"body\":\"hi\"}}\n");
+	snap_txn_free(&t);
+	ASSERT(t.req.store == NULL && t.req.method == NULL);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	test_canonical();
+	test_numbers_and_store();
 	test_minimal();
 	test_bodies();
 	test_utf8();

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -271,12 +272,63 @@ test_many_flows(void)
 	ASSERT_EQ(nclose, 5000);
 }
 
+/* The hand-written formatting writes what inet_ntop() + snprintf() did. */
+static void
+test_addr_str(void)
+{
+	static const uint8_t	 v6[][16] = {
+		{ 0 },
+		{ [15] = 1 },
+		{ 0x20, 0x01, 0x0d, 0xb8, [15] = 0x42 },
+		{ 0xfe, 0x80, [8] = 0x12, 0x34, 0, 0, 0, 0, 0xab, 0xcd },
+		{ [10] = 0xff, 0xff, 192, 0, 2, 33 },
+	};
+	static const uint16_t	 ports[] = { 0, 1, 80, 8080, 65535 };
+	uint8_t			 a4[4];
+	char			 want[96], got_s[96], ip[INET6_ADDRSTRLEN];
+	uint32_t		 x = 12345;
+	size_t			 i, j, size;
+
+	for (i = 0; i < 2000; i++) {
+		x = x * 1103515245u + 12345u;
+		if (i == 0)
+			memset(a4, 0, sizeof a4);
+		else if (i == 1)
+			memset(a4, 255, sizeof a4);
+		else
+			memcpy(a4, &x, sizeof a4);
+		for (j = 0; j < sizeof ports / sizeof ports[0]; j++) {
+			inet_ntop(AF_INET, a4, ip, sizeof ip);
+			snprintf(want, sizeof want, "%s:%u", ip,
+			    (unsigned)ports[j]);
+			tcpflow_addr_str(AF_INET, a4, ports[j], got_s,
+			    sizeof got_s);
+			ASSERT_STR_EQ(got_s, want);
+		}
+	}
+	for (i = 0; i < sizeof v6 / sizeof v6[0]; i++) {
+		inet_ntop(AF_INET6, v6[i], ip, sizeof ip);
+		snprintf(want, sizeof want, "[%s]:%u", ip, 443u);
+		tcpflow_addr_str(AF_INET6, v6[i], 443, got_s, sizeof got_s);
+		ASSERT_STR_EQ(got_s, want);
+	}
+	/* Truncated as snprintf() truncates. */
+	a4[0] = 192; a4[1] = 168; a4[2] = 100; a4[3] = 200;
+	for (size = 1; size < 24; size++) {
+		snprintf(want, size, "192.168.100.200:65535");
+		memset(got_s, 'x', sizeof got_s);
+		tcpflow_addr_str(AF_INET, a4, 65535, got_s, size);
+		ASSERT_STR_EQ(got_s, want);
+	}
+}
+
 int
 main(void)
 {
 	buf_init(&got[0]);
 	buf_init(&got[1]);
 	test_parse();
+	test_addr_str();
 	test_reassembly();
 	test_gaps();
 	test_many_flows();
