@@ -195,7 +195,7 @@ tap_iso(struct tap *tap, int64_t us, char *buf)
 
 /*
  * A transaction is over: one snapshot line.  The strings the tap owns
- * (id, ts, proto, client, server) are lent to the record for the
+ * (id, ts, proto, client, server, extra) are lent to the record for the
  * encoding and taken back before it is freed.
  */
 static void
@@ -205,6 +205,8 @@ tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 	struct tap	*tap = tf->tap;
 	struct snap_txn	*t = &tx->t;
 	char		 id[32], ts[96], num[24], *d, proto[] = "http/1.1";
+	char		 gap[] = ",\"gap\":true";
+	char		 noresp[] = ",\"error\":\"no response captured\"";
 	size_t		 nd;
 	int64_t		 start;
 
@@ -228,11 +230,11 @@ tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 	if (tx->complete)
 		t->total_us = (int64_t)(tx->end_ns - tx->req_ns) / 1000;
 	if (tx->gap)
-		t->extra = xstrdup(",\"gap\":true");
+		t->extra = gap;
 	else if (!tx->complete)
-		t->extra = xstrdup(",\"error\":\"no response captured\"");
+		t->extra = noresp;
 	snap_encode(&tap->out, t);
-	t->id = t->ts = t->proto = t->client = t->server = NULL;
+	t->id = t->ts = t->proto = t->client = t->server = t->extra = NULL;
 	httpflow_txn_free(tx);
 	if (tap->cfg.max_txns != 0 && tap->txns >= tap->cfg.max_txns)
 		loop_stop(tap->loop);
