@@ -11,20 +11,24 @@
 #   queue    the client namespace's port-8080 traffic (OUTPUT --dport and
 #            INPUT --sport) queued to tests/tools/nfq-reorder 0, a plain
 #            accept-all program (one verdict per packet, no batching);
-#   tap      the same rules, queued to `decoy record --nfqueue` (batched
-#            receives, one batch verdict per receive, GSO, a capture
-#            thread that never waits for the parser), recording;
-#   tap2     the same over two queues: --queue-balance Q:Q+1
+#   tap      the same rules, queued to `decoy record --nfqueue` as it
+#            runs by default (batched receives, one batch verdict per
+#            receive, GSO, a capture thread that never waits for the
+#            parser and polls the queue for 10 us before it sleeps),
+#            recording;
+#   tap-nbp  the same with --busy-poll 0 (the capture thread sleeps as
+#            soon as the queue is empty);
+#   tap2     the same as tap over two queues: --queue-balance Q:Q+1
 #            --queue-cpu-fanout and `decoy record --nfqueue Q:Q+1` (one
 #            capture thread per queue), recording.
-# Odd rounds run direct, queue, tap, tap2; even rounds the other way
-# round.  It prints each round's req/s and ratios to direct (the runs of a
-# round are adjacent, so these ratios suffer least from the load of a
-# shared machine), the median req/s of each and the median of the
-# per-round ratios (target: tap >= 0.5x direct), and checks that the taps
-# recorded every request wrk completed (wrk's count vs the snapshot's
-# lines; wrk's connections may leave a few requests in flight when it
-# stops, so up to CONNS fewer is tolerated and reported).
+# Odd rounds run them in this order, even rounds in the reverse order.  It
+# prints each round's req/s and ratios to direct (the runs of a round are
+# adjacent, so these ratios suffer least from the load of a shared
+# machine), the median req/s of each and the median of the per-round
+# ratios (target: tap >= 0.5x direct), and checks that the taps recorded
+# every request wrk completed (wrk's count vs the snapshot's lines; wrk's
+# connections may leave a few requests in flight when it stops, so up to
+# CONNS fewer is tolerated and reported).
 #
 # Then completeness at a fixed rate: `decoy replay --rate RATE/s
 # --duration RATE_SECONDS s --loop` (the generator, open model) through
@@ -35,8 +39,9 @@
 #   BENCH_DIR=/tmp/bench  DIR=$BENCH_DIR/tap-throughput  DURATION=10
 #   REPEATS=3  CONNS=32  SERVER_CPU=0  WRK_CPU=1  RATE=20000
 #   RATE_SECONDS=5  QUEUE=3100
+#   CONFIGS="direct queue tap tap-nbp tap2" (direct is always run)
 # Needs root, ip, iptables (NFQUEUE), wrk, jq.  Takes about
-# REPEATS * 4 * (DURATION + 2) + RATE_SECONDS + 10 s.
+# REPEATS * 5 * (DURATION + 2) + 2 * RATE_SECONDS + 20 s.
 #
 # Exit status: 0 ok; 1 a step failed; 2 a tool or binary is missing.
 
@@ -57,6 +62,7 @@ WRK_CPU=${WRK_CPU:-1}
 RATE=${RATE:-20000}
 RATE_SECONDS=${RATE_SECONDS:-5}
 QUEUE=${QUEUE:-3100}
+CONFIGS=${CONFIGS:-direct queue tap tap-nbp tap2}
 
 die() { echo "tap-throughput: $*" >&2; exit "${2:-1}"; }
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, iptables)" 2
@@ -134,94 +140,126 @@ run_wrk() {
 	    END { print r, n }' "$DIR/wrk.out"
 }
 
-declare -a R_direct R_queue R_tap R_tap2 Q_ratio T_ratio T2_ratio TQ_ratio
+declare -A R RATIO NOTE
 missing_max=0
+read -r -a CFG <<<"$CONFIGS"
+[[ " $CONFIGS " == *" direct "* ]] || CFG=(direct "${CFG[@]}")
 
-run_direct() { read -r r _ < <(run_wrk); R_direct+=("$r"); }
-run_queue() {
-	rules -A
-	start_ready "$REORDER" "$QUEUE" 0 --ready "$DIR/ready"
-	read -r r _ < <(run_wrk)
-	R_queue+=("$r")
-	stop_q
-	rules -D
-}
-# tap_round QUEUES RULE-OPTIONS...: one wrk run through `decoy record
-# --nfqueue QUEUES`; sets r (req/s) and TAP_NOTE.
+# tap_round QUEUES [decoy options] -- RULE-OPTIONS...: one wrk run through
+# `decoy record --nfqueue QUEUES`; sets r (req/s) and TAP_NOTE.
 tap_round() {
-	local queues=$1
+	local queues=$1 opts=()
+	shift
+	while (( $# )) && [ "$1" != -- ]; do opts+=("$1"); shift; done
 	shift
 	rm -f "$DIR/tap.jsonl"
 	rules -A "$@"
 	start_ready "$DECOY" record --nfqueue "$queues" -o "$DIR/tap.jsonl" \
 	    --port 8080 -q --stats "$DIR/tap-stats.json" \
-	    --ready-file "$DIR/ready"
+	    --ready-file "$DIR/ready" "${opts[@]}"
 	read -r r n < <(run_wrk)
 	stop_q
 	rules -D "$@"
 	got=$(wc -l <"$DIR/tap.jsonl")
 	miss=$(( n - got ))
 	(( miss > missing_max )) && missing_max=$miss
-	TAP_NOTE="recorded $got of $n (gaps $(jq .gap_transactions "$DIR/tap-stats.json"), enobufs $(jq .enobufs "$DIR/tap-stats.json"))"
+	TAP_NOTE="recorded $got of $n, gaps $(jq .gap_transactions "$DIR/tap-stats.json")"
 }
-run_tap() { tap_round "$QUEUE"; R_tap+=("$r"); T1_NOTE=$TAP_NOTE; }
-run_tap2() {
-	tap_round "$QUEUE:$((QUEUE + 1))" "${BALANCE[@]}"
-	R_tap2+=("$r")
-	T2_NOTE=$TAP_NOTE
+
+# run CONFIG: one measurement; appends its req/s to R[CONFIG].
+run() {
+	local q2=("$QUEUE:$((QUEUE + 1))")
+	TAP_NOTE=
+	case $1 in
+	direct)	read -r r _ < <(run_wrk) ;;
+	queue)	rules -A
+		start_ready "$REORDER" "$QUEUE" 0 --ready "$DIR/ready"
+		read -r r _ < <(run_wrk)
+		stop_q
+		rules -D ;;
+	tap)	tap_round "$QUEUE" -- ;;
+	tap-nbp) tap_round "$QUEUE" --busy-poll 0 -- ;;
+	tap2)	tap_round "${q2[0]}" -- "${BALANCE[@]}" ;;
+	*)	die "unknown configuration $1" 2 ;;
+	esac
+	R[$1]+="$r "
+	NOTE[$1]=$TAP_NOTE
 }
 
 echo "tap-throughput: $(uptime)"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a/b}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+last() { local a=($1); echo "${a[-1]}"; }
 for ((rep = 1; rep <= REPEATS; rep++)); do
-	# Odd rounds direct first, even rounds last, so drift on a shared
+	# Odd rounds in order, even rounds reversed, so drift on a shared
 	# machine hits all alike.
-	if (( rep % 2 )); then run_direct; run_queue; run_tap; run_tap2
-	else run_tap2; run_tap; run_queue; run_direct; fi
-	Q_ratio+=("$(ratio "${R_queue[-1]}" "${R_direct[-1]}")")
-	T_ratio+=("$(ratio "${R_tap[-1]}" "${R_direct[-1]}")")
-	T2_ratio+=("$(ratio "${R_tap2[-1]}" "${R_direct[-1]}")")
-	TQ_ratio+=("$(ratio "${R_tap[-1]}" "${R_queue[-1]}")")
-	printf 'round %d: direct %s  queue %s (%sx)  tap %s (%sx; %s)  tap2 %s (%sx; %s) req/s\n' \
-	    "$rep" "${R_direct[-1]}" "${R_queue[-1]}" "${Q_ratio[-1]}" \
-	    "${R_tap[-1]}" "${T_ratio[-1]}" "$T1_NOTE" \
-	    "${R_tap2[-1]}" "${T2_ratio[-1]}" "$T2_NOTE"
+	order=("${CFG[@]}")
+	if (( rep % 2 == 0 )); then
+		order=()
+		for ((i = ${#CFG[@]} - 1; i >= 0; i--)); do order+=("${CFG[i]}"); done
+	fi
+	for c in "${order[@]}"; do run "$c"; done
+	d=$(last "${R[direct]}")
+	line="round $rep: direct $d"
+	for c in "${CFG[@]}"; do
+		[ "$c" = direct ] && continue
+		v=$(last "${R[$c]}")
+		RATIO[$c]+="$(ratio "$v" "$d") "
+		line+="  $c $v ($(last "${RATIO[$c]}")x${NOTE[$c]:+; ${NOTE[$c]}})"
+	done
+	echo "$line req/s"
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-printf '\nmedian req/s (wrk -t1 -c%s, %ss, %s rounds):\n' "$CONNS" "$DURATION" "$REPEATS"
-printf '  direct %10.0f\n' "$(median "${R_direct[@]}")"
-printf '  queue  %10.0f  median of per-round ratios %sx direct (plain accept-all program, one queue)\n' \
-    "$(median "${R_queue[@]}")" "$(median "${Q_ratio[@]}")"
-printf '  tap    %10.0f  median of per-round ratios %sx direct (one queue; target >= 0.5x)\n' \
-    "$(median "${R_tap[@]}")" "$(median "${T_ratio[@]}")"
-printf '  tap2   %10.0f  median of per-round ratios %sx direct (two queues, --queue-balance --queue-cpu-fanout)\n' \
-    "$(median "${R_tap2[@]}")" "$(median "${T2_ratio[@]}")"
-printf '  tap vs the plain queue program: median of per-round ratios %sx (what recording costs beyond the queue itself)\n' \
-    "$(median "${TQ_ratio[@]}")"
+printf '\nmedian req/s (wrk -t1 -c%s, %ss, %s rounds) and median of the per-round ratios to direct:\n' \
+    "$CONNS" "$DURATION" "$REPEATS"
+printf '  %-8s %10.0f\n' direct "$(median ${R[direct]})"
+for c in "${CFG[@]}"; do
+	case $c in
+	direct)	continue ;;
+	queue)	what="a plain accept-all program, one queue, one verdict per packet" ;;
+	tap)	what="one queue, defaults (target >= 0.5x)" ;;
+	tap-nbp) what="one queue, --busy-poll 0" ;;
+	tap2)	what="two queues, --queue-balance --queue-cpu-fanout" ;;
+	esac
+	printf '  %-8s %10.0f  %sx  (%s)\n' "$c" "$(median ${R[$c]})" \
+	    "$(median ${RATIO[$c]})" "$what"
+done
 printf '  tap completeness: at most %s requests not recorded in a round (wrk in-flight at stop: up to %s)\n' \
     "$missing_max" "$CONNS"
 
-# Completeness at a fixed rate.
-rules -A
-rm -f "$DIR/rate.jsonl"
-start_ready "$DECOY" record --nfqueue "$QUEUE" -o "$DIR/rate.jsonl" \
-    --port 8080 -q --stats "$DIR/rate-stats.json" --ready-file "$DIR/ready"
-ip netns exec "$NC" taskset -c "$WRK_CPU" "$DECOY" replay "$DIR/in.jsonl" \
-    --target "http://$IPS:8080" --rate "$RATE/s" --loop \
-    --duration "${RATE_SECONDS}s" --connections "$CONNS" \
-    --report "$DIR/rate-report.json" >"$DIR/replay.out" 2>&1 ||
-    echo "tap-throughput: decoy replay exited $? (see $DIR/replay.out)"
-stop_q
-rules -D
-sent=$(jq '.totals.count' "$DIR/rate-report.json" 2>/dev/null)
-sched=$(jq '.scheduled' "$DIR/rate-report.json" 2>/dev/null)
-gdrop=$(jq '.dropped' "$DIR/rate-report.json" 2>/dev/null)
-tput=$(jq '.totals.summary.throughput | floor' "$DIR/rate-report.json" 2>/dev/null)
-got=$(wc -l <"$DIR/rate.jsonl")
-printf '\ncompleteness at %s req/s for %ss: replay scheduled %s, sent and answered %s (%s req/s; %s not sent: generator behind), tap recorded %s (gaps %s, enobufs %s, kernel drops %s)\n' \
-    "$RATE" "$RATE_SECONDS" "$sched" "$sent" "$tput" "$gdrop" "$got" \
-    "$(jq .gap_transactions "$DIR/rate-stats.json")" \
-    "$(jq .enobufs "$DIR/rate-stats.json")" \
-    "$(jq '.kernel_dropped + .kernel_user_dropped' "$DIR/rate-stats.json")"
+# Completeness at a fixed rate, and what the tap costs in CPU there, with
+# its defaults and with --busy-poll 0.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+rate_round() {	# [decoy options]
+	rules -A
+	rm -f "$DIR/rate.jsonl"
+	start_ready "$DECOY" record --nfqueue "$QUEUE" -o "$DIR/rate.jsonl" \
+	    --port 8080 -q --stats "$DIR/rate-stats.json" \
+	    --ready-file "$DIR/ready" "$@"
+	t0=$(ticks "$QPID")
+	ip netns exec "$NC" taskset -c "$WRK_CPU" "$DECOY" replay \
+	    "$DIR/in.jsonl" --target "http://$IPS:8080" --rate "$RATE/s" --loop \
+	    --duration "${RATE_SECONDS}s" --connections "$CONNS" \
+	    --report "$DIR/rate-report.json" >"$DIR/replay.out" 2>&1 ||
+	    echo "tap-throughput: decoy replay exited $? (see $DIR/replay.out)"
+	t1=$(ticks "$QPID")
+	stop_q
+	rules -D
+	sent=$(jq '.totals.count' "$DIR/rate-report.json" 2>/dev/null)
+	sched=$(jq '.scheduled' "$DIR/rate-report.json" 2>/dev/null)
+	gdrop=$(jq '.dropped' "$DIR/rate-report.json" 2>/dev/null)
+	tput=$(jq '.totals.summary.throughput | floor' "$DIR/rate-report.json" 2>/dev/null)
+	p50=$(jq '.totals.summary.p50_us' "$DIR/rate-report.json" 2>/dev/null)
+	got=$(wc -l <"$DIR/rate.jsonl")
+	printf '\ncompleteness at %s req/s for %ss (tap %s): replay scheduled %s, sent and answered %s (%s req/s, p50 %s us; %s not sent: generator behind), tap recorded %s (gaps %s, enobufs %s, kernel drops %s); tap CPU %s%% of a core\n' \
+	    "$RATE" "$RATE_SECONDS" "${*:-defaults}" "$sched" "$sent" "$tput" \
+	    "$p50" "$gdrop" "$got" \
+	    "$(jq .gap_transactions "$DIR/rate-stats.json")" \
+	    "$(jq .enobufs "$DIR/rate-stats.json")" \
+	    "$(jq '.kernel_dropped + .kernel_user_dropped' "$DIR/rate-stats.json")" \
+	    "$(awk -v t=$((t1 - t0)) -v hz="$hz" -v s="$RATE_SECONDS" 'BEGIN { printf "%.0f", 100 * t / hz / s }')"
+}
+rate_round
+rate_round --busy-poll 0
 echo "tap-throughput: $(uptime)"

@@ -24,6 +24,14 @@
 #include "snap.h"
 
 #define TAP_MAX_QUEUES	64
+/*
+ * A capture thread that finds its queue empty polls it for this long
+ * (yielding the CPU between polls) before it sleeps: at high packet rates
+ * it then takes packets without being woken, which costs the traffic and
+ * the machine less than a wake-up per batch; at low rates it costs at most
+ * this much CPU time per burst.
+ */
+#define TAP_BUSY_POLL_NS	(10ULL * 1000)
 
 struct tap_config {
 	unsigned int	 queue;		/* the first queue */
@@ -38,6 +46,8 @@ struct tap_config {
 	uint64_t	 idle_ns;	/* flow idle timeout (default 60 s) */
 	size_t		 max_body;	/* 0: 64 MiB */
 	uint64_t	 max_txns;	/* stop after this many (0: never) */
+	uint64_t	 busy_poll_ns;	/* poll this long before sleeping
+					   (TAP_BUSY_POLL_NS; 0: off) */
 };
 
 void	tap_config_init(struct tap_config *);

@@ -173,9 +173,11 @@ inc "$NS_C" "$DECOY" record --nfqueue "$((QB + 1)):$QB" -o "$T/bad.jsonl" \
 check "--nfqueue M:N with M > N exits 2" [ $? -eq 2 ]
 check "... naming the option" grep -q -e "--nfqueue: expected" "$T/bad.out"
 bal_rules -A
+# (--busy-poll 0: capture threads that sleep as soon as their queue is
+# empty; the first tap polled for the default 10 us.)
 start_ns tap2 "$NS_C" "$T/tap2.ready" "$DECOY" record \
     --nfqueue "$QB:$((QB + 1))" -o "$T/cap2.jsonl" --port 8080 \
-    --stats "$T/stats2.json" --ready-file "$T/tap2.ready"
+    --busy-poll 0 --stats "$T/stats2.json" --ready-file "$T/tap2.ready"
 inc "$NS_C" "${PIN1[@]}" "$DECOY" replay "$T/in.jsonl" \
     --target "http://$IP_S:8080" --connections 16 --json \
     >"$T/replay2.json" 2>"$T/replay2.log"
