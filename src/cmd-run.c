@@ -861,8 +861,8 @@ run_assert(struct run *r, struct report *rep)
 	}
 	if (sc->has_regression) {
 		for (i = 0; i < rep->nendpoints; i++) {
-			regressions += rep->endpoints[i].regressions;
-			compared += rep->endpoints[i].compared;
+			regressions += rep->endpoints[i]->regressions;
+			compared += rep->endpoints[i]->compared;
 		}
 		snprintf(got, sizeof got, "%llu of %llu responses differ",
 		    (unsigned long long)regressions,

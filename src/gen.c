@@ -940,10 +940,6 @@ gen_load(struct gen *g, char **cause)
 	qsort_r(g->order, g->ntxns, sizeof *g->order, gen_cmp_offset,
 	    g->txns);
 
-	/* Endpoints: create them all first, then keep pointers (the
-	 * report's array moves while it grows). */
-	for (i = 0; i < g->ntxns; i++)
-		report_endpoint(g->rep, g->txns[i].method, g->txns[i].path);
 	for (i = 0; i < g->ntxns; i++)
 		g->txns[i].ep = report_endpoint(g->rep, g->txns[i].method,
 		    g->txns[i].path);

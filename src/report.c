@@ -5,9 +5,11 @@
  * and the renderings (terminal table, JUnit XML, one self-contained HTML
  * page whose charts are inline SVG drawn here; no JavaScript at all).
  *
- * Endpoints are kept sorted by method and path in one array, so a pointer
- * from report_endpoint() stays valid only until the next endpoint is
- * created (or report_merge() adds one).
+ * Endpoints are allocated one by one and kept sorted by method and path
+ * in an array of pointers: a pointer from report_endpoint() stays valid
+ * until report_free(), and creating one moves pointers, not endpoints
+ * (each holds a histogram of about 14 KB, and a replay of many distinct
+ * paths creates thousands).
  */
 #include "config.h"
 
@@ -68,8 +70,10 @@ report_free(struct report *r)
 
 	if (r == NULL)
 		return;
-	for (i = 0; i < r->nendpoints; i++)
-		report_endpoint_clear(&r->endpoints[i]);
+	for (i = 0; i < r->nendpoints; i++) {
+		report_endpoint_clear(r->endpoints[i]);
+		free(r->endpoints[i]);
+	}
 	free(r->endpoints);
 	free(r->ticks);
 	for (i = 0; i < r->nfaults; i++) {
@@ -108,7 +112,7 @@ report_endpoint(struct report *r, const char *method, const char *path)
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		ep = &r->endpoints[mid];
+		ep = r->endpoints[mid];
 		c = report_endpoint_cmp(method, path, ep->method, ep->path);
 		if (c == 0)
 			return ep;
@@ -117,13 +121,16 @@ report_endpoint(struct report *r, const char *method, const char *path)
 		else
 			lo = mid + 1;
 	}
-	r->endpoints = xreallocarray(r->endpoints, r->nendpoints + 1,
-	    sizeof *r->endpoints);
+	if (r->nendpoints == r->endpoints_cap) {
+		r->endpoints_cap = r->endpoints_cap == 0 ? 16 :
+		    r->endpoints_cap * 2;
+		r->endpoints = xreallocarray(r->endpoints, r->endpoints_cap,
+		    sizeof *r->endpoints);
+	}
 	memmove(&r->endpoints[lo + 1], &r->endpoints[lo],
 	    (r->nendpoints - lo) * sizeof *r->endpoints);
 	r->nendpoints++;
-	ep = &r->endpoints[lo];
-	memset(ep, 0, sizeof *ep);
+	ep = r->endpoints[lo] = xcalloc(1, sizeof *ep);
 	ep->method = xstrdup(method);
 	ep->path = xstrdup(path);
 	hist_init(&ep->hist);
@@ -298,7 +305,7 @@ report_totals(const struct report *r, struct report_endpoint *out)
 	out->method = xstrdup("*");
 	out->path = xstrdup("total");
 	for (i = 0; i < r->nendpoints; i++)
-		report_endpoint_add(out, &r->endpoints[i], 0);
+		report_endpoint_add(out, r->endpoints[i], 0);
 }
 
 /* Transport errors of an endpoint. */
@@ -373,7 +380,7 @@ report_merge(struct report *a, const struct report *b)
 	a->dropped += b->dropped;
 	a->shards += b->shards;
 	for (i = 0; i < b->nendpoints; i++) {
-		src = &b->endpoints[i];
+		src = b->endpoints[i];
 		dst = report_endpoint(a, src->method, src->path);
 		report_endpoint_add(dst, src, 1);
 	}
@@ -485,7 +492,7 @@ report_to_json(const struct report *r, struct buf *b)
 	buf_append_str(b, ",\n\"endpoints\":[");
 	for (i = 0; i < r->nendpoints; i++) {
 		buf_append_str(b, i == 0 ? "\n" : ",\n");
-		report_json_endpoint(r, &r->endpoints[i], b, 0);
+		report_json_endpoint(r, r->endpoints[i], b, 0);
 	}
 	buf_append_str(b, "],\n\"ticks\":[");
 	for (i = 0; i < r->nticks; i++) {
@@ -984,7 +991,7 @@ report_print(const struct report *r, FILE *f)
 	    PRIu64 "\n\n", r->scheduled, r->late, r->dropped);
 
 	for (i = 0; i < r->nendpoints; i++) {
-		ep = &r->endpoints[i];
+		ep = r->endpoints[i];
 		n = (int)(strlen(ep->method) + 1 + strlen(ep->path));
 		if (n > w)
 			w = n;
@@ -995,7 +1002,7 @@ report_print(const struct report *r, FILE *f)
 	    w, "ENDPOINT", "COUNT", "REQ/S", "P50", "P90", "P95", "P99",
 	    "P99.9", "MAX", "ERRORS", "REGRESSIONS", "STATUS");
 	for (i = 0; i < r->nendpoints; i++)
-		report_print_row(r, &r->endpoints[i], w, f);
+		report_print_row(r, r->endpoints[i], w, f);
 	report_totals(r, &tot);
 	free(tot.method);
 	free(tot.path);
@@ -1026,7 +1033,7 @@ report_print(const struct report *r, FILE *f)
 	}
 	n = 0;
 	for (i = 0; i < r->nendpoints; i++) {
-		ep = &r->endpoints[i];
+		ep = r->endpoints[i];
 		for (j = 0; j < ep->ndiffs && j < 5; j++) {
 			d = &ep->diffs[j];
 			if (n++ == 0)
@@ -1121,7 +1128,7 @@ report_write_junit(const struct report *r, const char *path, char **cause)
 	}
 	for (i = 0; i < r->nendpoints; i++) {
 		tests++;
-		if (r->endpoints[i].regressions > 0)
+		if (r->endpoints[i]->regressions > 0)
 			failures++;
 	}
 	buf_init(&b);
@@ -1149,7 +1156,7 @@ report_write_junit(const struct report *r, const char *path, char **cause)
 		buf_append_str(&b, "</failure>\n  </testcase>\n");
 	}
 	for (i = 0; i < r->nendpoints; i++) {
-		ep = &r->endpoints[i];
+		ep = r->endpoints[i];
 		buf_reset(&tmp);
 		buf_printf(&tmp, "%s %s", ep->method, ep->path);
 		report_junit_case(&b, "decoy.regression", tmp.data);
@@ -1652,7 +1659,7 @@ report_write_html(const struct report *r, const char *path, char **cause)
 	    "<th>p99</th><th>p99.9</th><th>max</th><th>errors</th>"
 	    "<th>status mix</th><th>regressions</th></tr>\n");
 	for (i = 0; i < r->nendpoints; i++)
-		html_row(&b, r, &r->endpoints[i], 0);
+		html_row(&b, r, r->endpoints[i], 0);
 	html_row(&b, r, &tot, 1);
 	buf_append_str(&b, "</table>\n");
 
@@ -1691,7 +1698,7 @@ report_write_html(const struct report *r, const char *path, char **cause)
 		    "<th>endpoint</th><th>transaction</th><th>field</th>"
 		    "<th>expected</th><th>actual</th></tr>\n");
 		for (i = 0; i < r->nendpoints; i++) {
-			ep = &r->endpoints[i];
+			ep = r->endpoints[i];
 			for (j = 0; j < ep->ndiffs; j++) {
 				d = &ep->diffs[j];
 				buf_append_str(&b, "<tr><td>");

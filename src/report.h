@@ -85,8 +85,9 @@ struct report {
 	uint64_t		 dropped;	/* never sent (run ended) */
 	unsigned		 shards;	/* reports merged into this one */
 
-	struct report_endpoint	*endpoints;	/* sorted by method, path */
+	struct report_endpoint	**endpoints;	/* sorted by method, path */
 	size_t			 nendpoints;
+	size_t			 endpoints_cap;
 	struct report_tick	*ticks;		/* one per second from start */
 	size_t			 nticks;
 	struct report_fault	*faults;
@@ -98,9 +99,8 @@ struct report {
 struct report	*report_create(const char *name, const char *target);
 void		 report_free(struct report *);
 
-/* The endpoint for method and path (created on first use).  The
- * endpoints are one sorted array: a pointer stays valid only until the
- * next endpoint is created (or a merge adds one). */
+/* The endpoint for method and path (created on first use); the pointer
+ * stays valid until report_free(). */
 struct report_endpoint *report_endpoint(struct report *, const char *method,
 		    const char *path);
 

@@ -87,7 +87,7 @@ test_record(void)
 	ep = report_endpoint(r, "GET", "/b");	/* found again */
 
 	ASSERT_EQ(r->nendpoints, 2);
-	ASSERT_STR_EQ(r->endpoints[0].path, "/a");	/* sorted */
+	ASSERT_STR_EQ(r->endpoints[0]->path, "/a");	/* sorted */
 	ASSERT_EQ(ep->count, 4);
 	ASSERT_EQ(ep->nstatus, 2);
 	ASSERT_EQ(ep->status[0].status, 200);
@@ -151,7 +151,7 @@ test_json(void)
 	r->scheduled = 510;
 	r->late = 3;
 	r->dropped = 10;
-	report_compare(&r->endpoints[0], "t\x01", "$.a", "\"x\"", "<y&>");
+	report_compare(r->endpoints[0], "t\x01", "$.a", "\"x\"", "<y&>");
 	report_add_fault(r, "flaky", "reset", 4);
 	report_add_assertion(r, "latency.p95", "<= 250ms", "212ms", 1);
 
@@ -167,8 +167,8 @@ test_json(void)
 	}
 	report_to_json(r2, &b);
 	ASSERT_STR_EQ(b.data, a.data);
-	ASSERT(memcmp(&r->endpoints[1].hist, &r2->endpoints[1].hist,
-	    sizeof r->endpoints[1].hist) == 0);
+	ASSERT(memcmp(&r->endpoints[1]->hist, &r2->endpoints[1]->hist,
+	    sizeof r->endpoints[1]->hist) == 0);
 	ASSERT_EQ(r2->start_us, 1700000000123456LL);
 	ASSERT_STR_EQ(r2->name, "json \"quoted\"\n");
 	report_free(r2);
@@ -222,14 +222,14 @@ test_merge(void)
 	ASSERT_EQ(s1->shards, 2);
 	ASSERT_EQ(s1->nendpoints, one->nendpoints);
 	for (k = 0; k < one->nendpoints && k < s1->nendpoints; k++) {
-		ASSERT_STR_EQ(s1->endpoints[k].path, one->endpoints[k].path);
-		ASSERT_EQ(s1->endpoints[k].count, one->endpoints[k].count);
-		ASSERT_EQ(s1->endpoints[k].nstatus, one->endpoints[k].nstatus);
-		ASSERT_EQ(s1->endpoints[k].regressions,
-		    one->endpoints[k].regressions);
-		ASSERT(memcmp(s1->endpoints[k].hist.counts,
-		    one->endpoints[k].hist.counts,
-		    sizeof one->endpoints[k].hist.counts) == 0);
+		ASSERT_STR_EQ(s1->endpoints[k]->path, one->endpoints[k]->path);
+		ASSERT_EQ(s1->endpoints[k]->count, one->endpoints[k]->count);
+		ASSERT_EQ(s1->endpoints[k]->nstatus, one->endpoints[k]->nstatus);
+		ASSERT_EQ(s1->endpoints[k]->regressions,
+		    one->endpoints[k]->regressions);
+		ASSERT(memcmp(s1->endpoints[k]->hist.counts,
+		    one->endpoints[k]->hist.counts,
+		    sizeof one->endpoints[k]->hist.counts) == 0);
 	}
 	report_totals(one, &t1);
 	report_totals(s1, &t2);
@@ -256,7 +256,7 @@ test_merge(void)
 	ASSERT_EQ(s1->nfaults, 2);
 	ASSERT_EQ(s1->faults[0].count, 10);
 	/* Diffs concatenate up to the cap. */
-	ASSERT_EQ(s1->endpoints[0].ndiffs, REPORT_MAX_DIFFS);
+	ASSERT_EQ(s1->endpoints[0]->ndiffs, REPORT_MAX_DIFFS);
 	report_free(one);
 	report_free(s1);
 	report_free(s2);
@@ -276,7 +276,7 @@ test_render(void)
 	r->duration_us = 3000000;
 	report_add_assertion(r, "latency.p95", "<= 250ms", "212ms", 1);
 	report_add_assertion(r, "error_rate.max", "<= 1%", "7.3%", 0);
-	report_compare(&r->endpoints[0], "t-9", "$.total", "12",
+	report_compare(r->endpoints[0], "t-9", "$.total", "12",
 	    "<b>\"13\"</b>");
 
 	ASSERT_EQ(report_write_junit(r, tmp_path("j.xml"), &cause), 0);
