@@ -2,7 +2,7 @@
  * bench/flowparse.c -- the per-transaction cost of the passive-capture
  * parse path (decoy record --nfqueue, src/tap.c) on one core.
  *
- * Usage: bench/flowparse [-c CONNS] [-m PAIRS] [-r ROUNDS] [-p] [-f]
+ * Usage: bench/flowparse [-c CONNS] [-m PAIRS] [-r ROUNDS] [-p]
  *
  * Synthesises IPv4/TCP packets in memory (not timed): CONNS keep-alive
  * connections (default 64) from 10.0.x.y:ephemeral to 10.1.0.1:8080, each
@@ -14,18 +14,12 @@
  *
  * Then, ROUNDS times (default 5), feeds every packet through exactly what
  * the tap does: tcpflow_parse, tcpflow_input on a table with the tap's
- * callbacks (httpflow_tcp_* and a done callback that is a copy of
- * tap_txn_done), the lines appended to one buffer that is "written" (here:
- * hashed) every 64 KiB, as the tap writes once per batch.  Prints
- * transactions/s, ns per transaction and an FNV-1a checksum of all the
- * snapshot bytes, so two builds can be compared for identical output.
- * Exit status 1 when fewer transactions than expected came out.
- *
- * -f uses a proposed tap_txn_done instead of the copy (tap_txn_done_fast
- * below: no printf and no malloc per transaction -- id and timestamp
- * formatted by hand into stack buffers, the timestamp's date and time
- * cached per second, the flow's address strings made once when it
- * opens); it must print the same checksum.
+ * callbacks (httpflow_tcp_*, and a done callback that calls the tap's own
+ * tap_lines_encode), the lines appended to one buffer that is "written"
+ * (here: hashed) every 64 KiB.  Prints transactions/s, ns per transaction
+ * and an FNV-1a checksum of all the snapshot bytes, so two builds can be
+ * compared for identical output.  Exit status 1 when fewer transactions
+ * than expected came out.
  */
 #include "config.h"
 
@@ -40,6 +34,7 @@
 #include "buf.h"
 #include "httpflow.h"
 #include "snap.h"
+#include "tap.h"
 #include "tcpflow.h"
 #include "xmalloc.h"
 
@@ -51,22 +46,16 @@
 struct fp {
 	struct buf		 out;
 	struct httpflow_stats	 hst;
-	uint64_t		 rt0_ns, mono0_ns;
-	uint64_t		 txns;
+	struct tap_lines	 lines;
 	uint64_t		 hash;
 	uint64_t		 out_bytes;
-	enum snap_dir		 dir;
-	int			 fast;		/* -f */
-	int64_t			 ts_sec;	/* -f: ts_prefix's second */
-	char			 ts_prefix[64];	/* "2026-11-26T10:00:00" */
-	size_t			 ts_plen;
 };
 
 struct fp_flow {
 	struct httpflow	*hf;		/* first: httpflow_tcp_* */
 	struct fp	*fp;
 	struct tcpflow	*f;
-	char		 client[64];	/* -f: made once per flow */
+	char		 client[64];	/* made once per flow, as the tap */
 	char		 server[64];
 };
 
@@ -103,158 +92,17 @@ fp_flush(struct fp *fp)
 	buf_reset(&fp->out);
 }
 
-/* --- copied from src/tap.c (tap_wall_us, tap_iso, tap_txn_done) --- */
-
-static int64_t
-tap_wall_us(const struct fp *tap, uint64_t mono_ns)
-{
-	return (int64_t)((tap->rt0_ns + (mono_ns - tap->mono0_ns)) / 1000);
-}
-
+/* The tap's done callback, but the lines are hashed, not written. */
 static void
-tap_iso(int64_t us, char *buf, size_t size)
-{
-	time_t		sec = (time_t)(us / 1000000);
-	struct tm	tm;
-
-	gmtime_r(&sec, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(us % 1000000));
-}
-
-static void
-tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
+fp_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 {
 	struct fp_flow	*tf = arg;
-	struct fp	*tap = tf->fp;
-	struct tcpflow	*f = tf->f;
-	struct snap_txn	*t = &tx->t;
-	char		 a[80], ts[96];
-	int64_t		 start;
+	struct fp	*fp = tf->fp;
 
 	(void)hf;
-	tap->txns++;
-	t->id = xasprintf("t-%06llu", (unsigned long long)tap->txns);
-	start = tap_wall_us(tap, tx->req_ns);
-	tap_iso(start, ts, sizeof ts);
-	t->ts = xstrdup(ts);
-	t->dir = tap->dir;
-	t->proto = xstrdup("http/1.1");
-	tcpflow_addr_str(f->af, f->caddr, f->cport, a, sizeof a);
-	t->client = xstrdup(a);
-	tcpflow_addr_str(f->af, f->saddr, f->sport, a, sizeof a);
-	t->server = xstrdup(a);
-	t->start_us = start;
-	if (tx->res_ns != 0)
-		t->ttfb_us = (int64_t)(tx->res_ns - tx->req_ns) / 1000;
-	if (tx->complete)
-		t->total_us = (int64_t)(tx->end_ns - tx->req_ns) / 1000;
-	if (tx->gap)
-		t->extra = xstrdup(",\"gap\":true");
-	else if (!tx->complete)
-		t->extra = xstrdup(",\"error\":\"no response captured\"");
-	snap_encode(&tap->out, t);
-	httpflow_txn_free(tx);
-	/* The tap writes once per batch of packets. */
-	if (tap->out.len >= FP_FLUSH)
-		fp_flush(tap);
-}
-
-/* --- the proposed tap_txn_done (-f) --- */
-
-/* Writes v in decimal, at least width digits (zero-padded); the end. */
-static char *
-fp_put_u64(char *p, uint64_t v, int width)
-{
-	char	tmp[24], *e = tmp + sizeof tmp, *s = e;
-
-	do {
-		*--s = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (e - s < width)
-		*--s = '0';
-	memcpy(p, s, (size_t)(e - s));
-	return p + (e - s);
-}
-
-/*
- * tap_iso() without printf: the "YYYY-MM-DDTHH:MM:SS" part is formatted
- * (by tap_iso's own format) once per second and kept.  Times before 1970
- * or after 9999 take tap_iso() itself.
- */
-static void
-fp_iso(struct fp *tap, int64_t us, char *buf, size_t size)
-{
-	time_t		sec;
-	struct tm	tm;
-	char		*p;
-
-	if (us < 0) {
-		tap_iso(us, buf, size);
-		return;
-	}
-	sec = (time_t)(us / 1000000);
-	if (tap->ts_plen == 0 || sec != tap->ts_sec) {
-		gmtime_r(&sec, &tm);
-		if (tm.tm_year + 1900 > 9999) {
-			tap_iso(us, buf, size);
-			return;
-		}
-		snprintf(tap->ts_prefix, sizeof tap->ts_prefix,
-		    "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		    tm.tm_sec);
-		tap->ts_plen = strlen(tap->ts_prefix);
-		tap->ts_sec = sec;
-	}
-	/* size is at least 32: prefix (19), '.', 6 digits, 'Z', NUL. */
-	memcpy(buf, tap->ts_prefix, tap->ts_plen);
-	p = buf + tap->ts_plen;
-	*p++ = '.';
-	p = fp_put_u64(p, (uint64_t)(us % 1000000), 6);
-	*p++ = 'Z';
-	*p = '\0';
-}
-
-static void
-tap_txn_done_fast(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
-{
-	struct fp_flow	*tf = arg;
-	struct fp	*tap = tf->fp;
-	struct snap_txn	*t = &tx->t;
-	char		 id[32], ts[96], *p;
-	int64_t		 start;
-
-	(void)hf;
-	tap->txns++;
-	memcpy(id, "t-", 2);
-	p = fp_put_u64(id + 2, tap->txns, 6);
-	*p = '\0';
-	start = tap_wall_us(tap, tx->req_ns);
-	fp_iso(tap, start, ts, sizeof ts);
-	/* Borrowed for snap_encode(); set back to NULL before the free. */
-	t->id = id;
-	t->ts = ts;
-	t->dir = tap->dir;
-	t->proto = (char *)"http/1.1";
-	t->client = tf->client;
-	t->server = tf->server;
-	t->start_us = start;
-	if (tx->res_ns != 0)
-		t->ttfb_us = (int64_t)(tx->res_ns - tx->req_ns) / 1000;
-	if (tx->complete)
-		t->total_us = (int64_t)(tx->end_ns - tx->req_ns) / 1000;
-	if (tx->gap)
-		t->extra = (char *)",\"gap\":true";
-	else if (!tx->complete)
-		t->extra = (char *)",\"error\":\"no response captured\"";
-	snap_encode(&tap->out, t);
-	t->id = t->ts = t->proto = t->client = t->server = t->extra = NULL;
-	httpflow_txn_free(tx);
-	if (tap->out.len >= FP_FLUSH)
-		fp_flush(tap);
+	tap_lines_encode(&fp->lines, &fp->out, tx, tf->client, tf->server);
+	if (fp->out.len >= FP_FLUSH)
+		fp_flush(fp);
 }
 
 /* --- the tap's flow callbacks (tap_flow_open, tap_flow_close) --- */
@@ -268,12 +116,7 @@ fp_is_server(uint16_t port, void *arg)
 
 static const struct httpflow_ops fp_http_ops = {
 	.request = NULL,
-	.done = tap_txn_done,
-};
-
-static const struct httpflow_ops fp_http_ops_fast = {
-	.request = NULL,
-	.done = tap_txn_done_fast,
+	.done = fp_txn_done,
 };
 
 static void
@@ -289,14 +132,11 @@ fp_flow_open(struct tcpflow *f, void *arg)
 	tf = xcalloc(1, sizeof *tf);
 	tf->fp = fp;
 	tf->f = f;
-	if (fp->fast) {
-		tcpflow_addr_str(f->af, f->caddr, f->cport, tf->client,
-		    sizeof tf->client);
-		tcpflow_addr_str(f->af, f->saddr, f->sport, tf->server,
-		    sizeof tf->server);
-	}
-	tf->hf = httpflow_create(fp->fast ? &fp_http_ops_fast : &fp_http_ops,
-	    tf, &fp->hst, 0, 0);
+	tcpflow_addr_str(f->af, f->caddr, f->cport, tf->client,
+	    sizeof tf->client);
+	tcpflow_addr_str(f->af, f->saddr, f->sport, tf->server,
+	    sizeof tf->server);
+	tf->hf = httpflow_create(&fp_http_ops, tf, &fp->hst, 0, 0);
 	f->user = tf;
 }
 
@@ -481,7 +321,7 @@ fp_run(struct fp *fp, const struct buf *pk)
 	struct tcpflow_table	*t;
 	struct tcpflow_seg	 seg;
 	uint32_t		 len;
-	uint64_t		 now = fp->mono0_ns;
+	uint64_t		 now = fp->lines.mono0_ns;
 	size_t			 off = 0;
 	int			 dir, closed;
 
@@ -505,11 +345,10 @@ main(int argc, char **argv)
 	struct fp	 fp;
 	struct buf	 pk;
 	int		 ch, nconn = 64, npairs = 1000, rounds = 5, post = 0, r;
-	int		 fast = 0;
 	double		 t0, el;
 	uint64_t	 want;
 
-	while ((ch = getopt(argc, argv, "c:m:r:pf")) != -1) {
+	while ((ch = getopt(argc, argv, "c:m:r:p")) != -1) {
 		switch (ch) {
 		case 'c':
 			nconn = (int)strtol(optarg, NULL, 10);
@@ -523,12 +362,9 @@ main(int argc, char **argv)
 		case 'p':
 			post = 1;
 			break;
-		case 'f':
-			fast = 1;
-			break;
 		default:
 			fprintf(stderr, "usage: flowparse [-c CONNS] "
-			    "[-m PAIRS] [-r ROUNDS] [-p] [-f]\n");
+			    "[-m PAIRS] [-r ROUNDS] [-p]\n");
 			return 2;
 		}
 	}
@@ -543,11 +379,10 @@ main(int argc, char **argv)
 	memset(&fp, 0, sizeof fp);
 	buf_init(&fp.out);
 	fp.hash = 1469598103934665603ULL;
-	fp.dir = SNAP_DIR_OUT;
-	fp.fast = fast;
+	fp.lines.dir = SNAP_DIR_OUT;
 	/* 2026-11-26T10:00:00Z, so the output does not depend on the day. */
-	fp.rt0_ns = 1795687200ULL * 1000000000ULL;
-	fp.mono0_ns = 1000000000ULL;
+	fp.lines.rt0_ns = 1795687200ULL * 1000000000ULL;
+	fp.lines.mono0_ns = 1000000000ULL;
 
 	t0 = fp_now();
 	for (r = 0; r < rounds; r++)
@@ -555,19 +390,19 @@ main(int argc, char **argv)
 	el = fp_now() - t0;
 
 	want = (uint64_t)nconn * (uint64_t)npairs * (uint64_t)rounds;
-	printf("flowparse: %s%s, %d conns x %d pairs x %d rounds: %llu txns "
+	printf("flowparse: %s, %d conns x %d pairs x %d rounds: %llu txns "
 	    "in %.3f s\n", post ? "POST 1 KiB JSON" : "GET /small",
-	    fast ? " (-f: proposed tap_txn_done)" : "", nconn, npairs, rounds,
-	    (unsigned long long)fp.txns, el);
+	    nconn, npairs, rounds,
+	    (unsigned long long)fp.lines.txns, el);
 	printf("flowparse: %.0f txns/s, %.1f ns/txn, %llu snapshot bytes, "
-	    "checksum %016llx\n", (double)fp.txns / el,
-	    el * 1e9 / (double)fp.txns, (unsigned long long)fp.out_bytes,
+	    "checksum %016llx\n", (double)fp.lines.txns / el,
+	    el * 1e9 / (double)fp.lines.txns, (unsigned long long)fp.out_bytes,
 	    (unsigned long long)fp.hash);
 	buf_free(&fp.out);
 	buf_free(&pk);
-	if (fp.txns != want || fp.hst.responses != want) {
+	if (fp.lines.txns != want || fp.hst.responses != want) {
 		fprintf(stderr, "flowparse: %llu transactions, %llu responses, "
-		    "expected %llu\n", (unsigned long long)fp.txns,
+		    "expected %llu\n", (unsigned long long)fp.lines.txns,
 		    (unsigned long long)fp.hst.responses,
 		    (unsigned long long)want);
 		return 1;

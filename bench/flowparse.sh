@@ -3,10 +3,9 @@
 #
 # Runs bench/flowparse (built by `make bench`, or `make bench/flowparse`)
 # RUNS times (default 3) for the small GET and for the 1 KiB JSON POST,
-# each with the copy of tap_txn_done and with the proposed one (-f), and
-# prints each run and the median ns per transaction.  All runs of one
-# traffic must print the same checksum (the snapshot bytes), -f or not; a
-# difference is a bug.  Pinned to CPU $CPU (default 1) when taskset exists.
+# and prints each run and the median ns per transaction.  All runs of one
+# traffic must print the same checksum (the snapshot bytes); a difference
+# is a bug.  Pinned to CPU $CPU (default 1) when taskset exists.
 #
 # Environment: FLOWPARSE_BENCH (default <builddir>/bench/flowparse)
 #   RUNS=3  CPU=1  ARGS= (extra flowparse options, e.g. "-c 256 -m 500")
@@ -33,22 +32,16 @@ fi
 status=0
 for traffic in "" "-p"; do
 	sums=()
-	for variant in "" "-f"; do
-		ns=()
-		for i in $(seq 1 "$RUNS"); do
-			# shellcheck disable=SC2086
-			out=$($PIN "$BIN" $ARGS $traffic $variant) || status=1
-			echo "$out"
-			ns+=("$(echo "$out" |
-			    sed -n 's/.* \([0-9.]*\) ns\/txn.*/\1/p')")
-			sums+=("$(echo "$out" |
-			    sed -n 's/.*checksum \([0-9a-f]*\).*/\1/p')")
-		done
-		med=$(printf '%s\n' "${ns[@]}" | sort -n |
-		    sed -n "$(( (RUNS + 1) / 2 ))p")
-		echo "flowparse.sh: ${traffic:-GET} ${variant:-(tap copy)}:" \
-		    "median of $RUNS: $med ns/txn"
+	ns=()
+	for i in $(seq 1 "$RUNS"); do
+		# shellcheck disable=SC2086
+		out=$($PIN "$BIN" $ARGS $traffic) || status=1
+		echo "$out"
+		ns+=("$(echo "$out" | sed -n 's/.* \([0-9.]*\) ns\/txn.*/\1/p')")
+		sums+=("$(echo "$out" | sed -n 's/.*checksum \([0-9a-f]*\).*/\1/p')")
 	done
+	med=$(printf '%s\n' "${ns[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
+	echo "flowparse.sh: ${traffic:-GET}: median of $RUNS: $med ns/txn"
 	if [ "$(printf '%s\n' "${sums[@]}" | sort -u | wc -l)" -ne 1 ]; then
 		echo "flowparse.sh: ${traffic:-GET}: checksums differ" >&2
 		status=1

@@ -85,10 +85,8 @@ struct tap {
 	struct buf		 out;		/* whole lines not written yet */
 	struct buf		 work;		/* packets being parsed (tap_rec) */
 	struct httpflow_stats	 hst;
-	uint64_t		 rt0_ns, mono0_ns;
-	uint64_t		 txns, write_errors;
-	time_t			 iso_sec;	/* tap_iso's cache */
-	char			 iso_prefix[80];
+	struct tap_lines	 lines;
+	uint64_t		 write_errors;
 	int			 warned_silent;	/* TAP_SILENT_NS */
 	int			 failed;
 	int			 io_added;
@@ -151,12 +149,6 @@ tap_is_server(uint16_t port, void *arg)
 	return 0;
 }
 
-static int64_t
-tap_wall_us(const struct tap *tap, uint64_t mono_ns)
-{
-	return (int64_t)((tap->rt0_ns + (mono_ns - tap->mono0_ns)) / 1000);
-}
-
 /* Writes the decimal digits of v, zero-padded to width, ending at end;
  * returns the first. */
 static char *
@@ -174,36 +166,35 @@ tap_digits(char *end, uint64_t v, int width)
  * seconds is formatted once per second.
  */
 static void
-tap_iso(struct tap *tap, int64_t us, char *buf)
+tap_iso(struct tap_lines *l, int64_t us, char *buf)
 {
 	time_t		sec = (time_t)(us / 1000000);
 	struct tm	tm;
 	char		*e;
 
-	if (sec != tap->iso_sec || tap->iso_prefix[0] == '\0') {
+	if (sec != l->iso_sec || l->iso_prefix[0] == '\0') {
 		gmtime_r(&sec, &tm);
-		snprintf(tap->iso_prefix, sizeof tap->iso_prefix,
+		snprintf(l->iso_prefix, sizeof l->iso_prefix,
 		    "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
 		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 		    tm.tm_sec);
-		tap->iso_sec = sec;
+		l->iso_sec = sec;
 	}
-	e = stpcpy(buf, tap->iso_prefix);
+	e = stpcpy(buf, l->iso_prefix);
 	tap_digits(e + 6, (uint64_t)(us % 1000000), 6);
 	e[6] = 'Z';
 	e[7] = '\0';
 }
 
 /*
- * A transaction is over: one snapshot line.  The strings the tap owns
- * (id, ts, proto, client, server, extra) are lent to the record for the
- * encoding and taken back before it is freed.
+ * The strings the line needs (id, ts, proto, client, server, extra) are
+ * lent to the record for the encoding and taken back before it is freed:
+ * no printf and no allocation per transaction.
  */
-static void
-tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
+void
+tap_lines_encode(struct tap_lines *l, struct buf *out,
+    struct httpflow_txn *tx, char *client, char *server)
 {
-	struct tap_flow	*tf = arg;
-	struct tap	*tap = tf->tap;
 	struct snap_txn	*t = &tx->t;
 	char		 id[32], ts[96], num[24], *d, proto[] = "http/1.1";
 	char		 gap[] = ",\"gap\":true";
@@ -211,20 +202,20 @@ tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 	size_t		 nd;
 	int64_t		 start;
 
-	tap->txns++;
-	d = tap_digits(num + sizeof num, tap->txns, 6);
+	l->txns++;
+	d = tap_digits(num + sizeof num, l->txns, 6);
 	nd = (size_t)(num + sizeof num - d);
 	memcpy(id, "t-", 2);
 	memcpy(id + 2, d, nd);
 	id[2 + nd] = '\0';
-	start = tap_wall_us(tap, tx->req_ns);
-	tap_iso(tap, start, ts);
+	start = (int64_t)((l->rt0_ns + (tx->req_ns - l->mono0_ns)) / 1000);
+	tap_iso(l, start, ts);
 	t->id = id;
 	t->ts = ts;
-	t->dir = tap->cfg.dir;
+	t->dir = l->dir;
 	t->proto = proto;
-	t->client = tf->client;
-	t->server = tf->server;
+	t->client = client;
+	t->server = server;
 	t->start_us = start;
 	if (tx->res_ns != 0)
 		t->ttfb_us = (int64_t)(tx->res_ns - tx->req_ns) / 1000;
@@ -234,10 +225,20 @@ tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 		t->extra = gap;
 	else if (!tx->complete)
 		t->extra = noresp;
-	snap_encode(&tap->out, t);
+	snap_encode(out, t);
 	t->id = t->ts = t->proto = t->client = t->server = t->extra = NULL;
 	httpflow_txn_free(tx);
-	if (tap->cfg.max_txns != 0 && tap->txns >= tap->cfg.max_txns)
+}
+
+/* A transaction is over: one snapshot line. */
+static void
+tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
+{
+	struct tap_flow	*tf = arg;
+	struct tap	*tap = tf->tap;
+
+	tap_lines_encode(&tap->lines, &tap->out, tx, tf->client, tf->server);
+	if (tap->cfg.max_txns != 0 && tap->lines.txns >= tap->cfg.max_txns)
 		loop_stop(tap->loop);
 }
 
@@ -597,7 +598,7 @@ tap_sweep(struct loop_timer *t)
 	tap_flush(tap);
 	/* Nothing queued for a while is most often a rule that is missing,
 	 * names another queue, or lives in another network namespace. */
-	if (!tap->warned_silent && loop_now(tap->loop) - tap->mono0_ns >=
+	if (!tap->warned_silent && loop_now(tap->loop) - tap->lines.mono0_ns >=
 	    TAP_SILENT_NS) {
 		pthread_mutex_lock(&tap->mu);
 		received = tap->received;
@@ -694,9 +695,10 @@ tap_create(const struct tap_config *cfg, char **cause)
 	loop_timer_add(tap->loop, &tap->sweep, TAP_SWEEP_NS);
 	loop_timer_init(&tap->parse, tap_parse_timer, tap);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	tap->rt0_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
+	tap->lines.dir = tap->cfg.dir;
+	tap->lines.rt0_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
 	    (uint64_t)ts.tv_nsec;
-	tap->mono0_ns = loop_clock_ns();
+	tap->lines.mono0_ns = loop_clock_ns();
 	return tap;
 fail:
 	tap_free(tap);
@@ -735,7 +737,7 @@ tap_stats_json(struct tap *tap, struct buf *b)
 	    "\"queues\":%zu,\"queue_packets\":[",
 	    (unsigned long long)packets, (unsigned long long)bytes,
 	    (unsigned long long)non_tcp, (unsigned long long)ignored,
-	    (unsigned long long)fs->flows, (unsigned long long)tap->txns,
+	    (unsigned long long)fs->flows, (unsigned long long)tap->lines.txns,
 	    (unsigned long long)tap->hst.requests,
 	    (unsigned long long)tap->hst.responses,
 	    (unsigned long long)tap->hst.unanswered,

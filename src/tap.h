@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "snap.h"
 
@@ -51,6 +52,27 @@ struct tap_config {
 };
 
 void	tap_config_init(struct tap_config *);
+
+/*
+ * The tap's snapshot lines, also used by bench/flowparse: the transaction
+ * counter (ids t-000001...), the clocks (realtime rt0_ns was mono0_ns on
+ * the monotonic clock of the packet times), the direction recorded and a
+ * cache of the timestamp's date, formatted once per second.
+ */
+struct tap_lines {
+	uint64_t	 rt0_ns, mono0_ns;
+	uint64_t	 txns;
+	enum snap_dir	 dir;
+	time_t		 iso_sec;
+	char		 iso_prefix[80];
+};
+
+struct buf;
+struct httpflow_txn;
+/* Appends tx to out as one snapshot line (client and server "addr:port")
+ * and frees tx. */
+void	tap_lines_encode(struct tap_lines *, struct buf *out,
+	    struct httpflow_txn *tx, char *client, char *server);
 void	tap_config_free(struct tap_config *);
 void	tap_config_add_port(struct tap_config *, uint16_t);
 
