@@ -1,0 +1,284 @@
+/*
+ * transform.h -- the transforms file: what `decoy analyze` found volatile
+ * in a recording (JWTs, timestamps, generated ids, values a later request
+ * echoes from an earlier response) and what the generator (`decoy replay
+ * --transforms`) and the responder (`decoy respond --transforms`, decoyd)
+ * do with each.  The file is YAML, written by transform_write() and
+ * edited by hand; decoy-transforms(5) documents it.  The recording itself
+ * is never rewritten.
+ *
+ * A value is found by a location ("where"):
+ *   req.header NAME      a header's value (first occurrence, name without
+ *                        case); a value "SCHEME TOKEN" ("Bearer eyJ...",
+ *                        a scheme of letters, one space, a token without
+ *                        spaces) locates the TOKEN
+ *   req.cookie NAME      a cookie of the Cookie header
+ *   req.query NAME       a query parameter (first occurrence; the value
+ *                        percent-decoded, re-encoded when written)
+ *   req.path N           path segment N, 0-based ("/a/b": a is 0)
+ *   req.body JSONPATH    a JSON body member: $.a.b, $.items[0].id,
+ *                        $.items[*].id (every element), $["odd key"]
+ *   req.form NAME        an application/x-www-form-urlencoded body field
+ *   res.header NAME, res.body JSONPATH, res.set-cookie NAME (the value of
+ *                        the Set-Cookie header that sets cookie NAME)
+ * A located value is its decoded bytes (JSON escapes and percent-encoding
+ * removed); writing one back encodes it the same way (a JSON number stays
+ * a number when the new value is one).
+ *
+ * Endpoints are "METHOD ROUTE": ROUTE is a path whose segments "{...}"
+ * match any one segment ("/transfers/{id}"); "*" for either part matches
+ * anything.  transform_route() infers a route from a path the way the
+ * analyzer does (a segment holding a digit is a parameter).
+ */
+#ifndef DECOY_TRANSFORM_H
+#define DECOY_TRANSFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "http.h"
+#include "jwt.h"
+#include "shape.h"
+#include "snap.h"
+
+#define TRANSFORM_VERSION	1
+
+enum transform_part {
+	TRANSFORM_HEADER,
+	TRANSFORM_COOKIE,
+	TRANSFORM_SETCOOKIE,
+	TRANSFORM_QUERY,
+	TRANSFORM_PATH,
+	TRANSFORM_BODY,
+	TRANSFORM_FORM,
+};
+
+struct transform_loc {
+	int			 res;	/* 0 the request, 1 the response */
+	enum transform_part	 part;
+	char			*name;	/* header/cookie/query/form name or
+					   JSON path; NULL for PATH */
+	unsigned		 seg;	/* TRANSFORM_PATH */
+};
+
+enum transform_action {
+	TRANSFORM_KEEP,		/* found and reported, left alone */
+	TRANSFORM_SHIFT,	/* timestamp: moved with the clock */
+	TRANSFORM_RESIGN,	/* JWT: times moved, re-signed with `key` */
+	TRANSFORM_FRESH,	/* generator: a new value of the format per send */
+	TRANSFORM_ANY,		/* responder matching: any value of the same
+				   kind matches; generator: ignored when
+				   comparing the answer */
+	TRANSFORM_KEY,		/* responder: a generalised key field (any
+				   value; answered with a recorded transaction
+				   picked from a hash of the live value, the
+				   live value echoed where the recorded was) */
+	TRANSFORM_ECHO,		/* response value = the live request's value
+				   at `from` */
+};
+
+/* A JWT signing key of the `keys:` list. */
+struct transform_key {
+	char		*name;
+	char		*alg;		/* NULL: guessed from the key */
+	char		*secret_file;	/* resolved against the file's dir */
+	char		*key_file;
+	char		*secret_env;
+	struct jwt_key	*key;		/* loaded by transforms_load */
+	size_t		 line, col;
+};
+
+/* One volatile value found at one location of one endpoint. */
+struct transform_value {
+	enum shape_kind		 kind;
+	enum snap_dir		 dir;
+	char			*method;	/* "*" any */
+	char			*route;		/* "*" any */
+	struct transform_loc	 where;
+	enum transform_action	 action;
+	struct transform_loc	 from;		/* TRANSFORM_ECHO: in the request */
+	struct transform_key	*key;		/* TRANSFORM_RESIGN; NULL: none */
+	struct jwt_claim	*claims;	/* TRANSFORM_RESIGN overrides */
+	size_t			 nclaims;
+	char			*format;	/* informative: "rfc3339", "HS256" */
+	char			*example;	/* informative: a recorded value */
+	uint64_t		 seen;		/* transactions it was seen in */
+	char			*why;
+	size_t			 line, col;	/* of the entry, 0 if built */
+};
+
+struct transform_use {
+	char			*method;
+	char			*route;
+	struct transform_loc	 where;		/* in the request */
+};
+
+/*
+ * A correlation (dir in): the value at `from` of a response of endpoint
+ * from_method/from_route reappears in later requests of the same session
+ * at each `to` location.  The generator captures the live value and
+ * sends it in place of the recorded one.
+ */
+struct transform_corr {
+	char			*name;
+	enum shape_kind		 kind;		/* SHAPE_NONE: any value */
+	char			*from_method;
+	char			*from_route;
+	struct transform_loc	 from;
+	struct transform_use	*to;
+	size_t			 nto;
+	uint64_t		 seen;
+	char			*why;
+	size_t			 line, col;
+};
+
+struct transforms {
+	char			*path;		/* NULL when built */
+	char			*snapshot;	/* informative */
+	int64_t			 start_us;	/* recording window */
+	int64_t			 end_us;
+	struct transform_key	*keys;
+	size_t			 nkeys;
+	struct transform_value	*values;
+	size_t			 nvalues;
+	struct transform_corr	*corrs;
+	size_t			 ncorrs;
+};
+
+/* An empty set (no values, window 0). */
+struct transforms	*transforms_create(void);
+void			 transforms_free(struct transforms *);
+
+/*
+ * Loads path: every problem is collected as "PATH:LINE:COL: message" and
+ * reported at once in *cause (returns NULL).  With load_keys, each key
+ * is loaded (files relative to the transforms file); a key that cannot
+ * be read is an error naming the key's line, never the secret.
+ */
+struct transforms	*transforms_load(const char *path, int load_keys,
+			    char **cause);
+
+/*
+ * Appends t as YAML, one entry per value and correlation, each with its
+ * where, seen and why, after a header comment naming the snapshot.
+ * transforms_load() of the result gives back the same set.
+ */
+void	transforms_write(struct buf *, const struct transforms *);
+
+/* Appends a value/correlation built by the caller (strings are copied). */
+struct transform_value	*transforms_add_value(struct transforms *);
+struct transform_corr	*transforms_add_corr(struct transforms *);
+struct transform_use	*transform_corr_add_use(struct transform_corr *);
+
+/* "req.header Authorization" and back.  0, or -1 with *cause. */
+int	transform_loc_parse(const char *s, struct transform_loc *,
+	    char **cause);
+void	transform_loc_format(struct buf *, const struct transform_loc *);
+void	transform_loc_free(struct transform_loc *);
+int	transform_loc_eq(const struct transform_loc *,
+	    const struct transform_loc *);
+
+const char		*transform_action_name(enum transform_action);
+int			 transform_action_parse(const char *,
+			    enum transform_action *);
+
+/*
+ * Appends the route of path (no query): each segment that holds a digit
+ * becomes "{id}" (or "{n}" when all digits, "{uuid}" for a UUID).
+ */
+void	transform_route(struct buf *, const char *path, size_t len);
+/* 1 when request method + path (no query) fall under method/route. */
+int	transform_endpoint_match(const char *method, const char *route,
+	    struct span req_method, struct span req_path);
+
+/*
+ * A message as the locator sees it: spans into the caller's buffers.
+ * For a response, path and query are empty.
+ */
+struct transform_msg {
+	struct span			 path;
+	struct span			 query;
+	const struct http_header	*headers;
+	size_t				 nheaders;
+	struct span			 body;
+};
+
+/* Where a located value sits, for reading and for splicing a new one. */
+enum transform_enc {
+	TRANSFORM_ENC_RAW,	/* bytes as they are */
+	TRANSFORM_ENC_JSON,	/* inside a JSON string's quotes */
+	TRANSFORM_ENC_JSONNUM,	/* a JSON number */
+	TRANSFORM_ENC_PCT,	/* percent-encoded (query, form, cookie) */
+};
+
+enum transform_in {
+	TRANSFORM_IN_PATH,
+	TRANSFORM_IN_QUERY,
+	TRANSFORM_IN_HEADER,	/* header number `header` */
+	TRANSFORM_IN_BODY,
+};
+
+struct transform_hit {
+	enum transform_in	 in;
+	size_t			 header;	/* TRANSFORM_IN_HEADER */
+	size_t			 off;		/* the raw bytes in that part */
+	size_t			 len;
+	enum transform_enc	 enc;
+};
+
+/*
+ * Finds the value(s) at loc in m (loc->res is not checked: the caller
+ * passes the request or the response).  Fills up to max hits in
+ * document order and returns how many were found (JSON paths with [*]
+ * find several), 0 when the location is absent.
+ */
+size_t	transform_locate(const struct transform_loc *loc,
+	    const struct transform_msg *m, struct transform_hit *hits,
+	    size_t max);
+/* The raw span of a hit in m. */
+struct span	transform_hit_raw(const struct transform_msg *m,
+		    const struct transform_hit *h);
+/* Appends the decoded value of a hit. */
+void	transform_hit_value(struct buf *, const struct transform_msg *m,
+	    const struct transform_hit *h);
+/*
+ * Appends v encoded for the hit's place (JSON-escaped inside a string,
+ * percent-encoded where the recorded value was; a JSON number stays a
+ * number only when v is one, else a JSONNUM hit must be quoted by the
+ * caller: see transform_edits).
+ */
+void	transform_hit_encode(struct buf *, const struct transform_hit *h,
+	    const char *v, size_t len);
+
+/*
+ * A set of replacements in one message, applied in one pass.  Add any
+ * number of (hit, new decoded value) pairs, then render each part.
+ */
+struct transform_edits {
+	struct transform_edit {
+		struct transform_hit	 hit;
+		char			*val;	/* encoded replacement */
+		size_t			 len;
+	}		*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+void	transform_edits_init(struct transform_edits *);
+void	transform_edits_reset(struct transform_edits *);
+void	transform_edits_free(struct transform_edits *);
+/* Queues the decoded value v for hit h (encoded here).  A hit that
+ * overlaps one already queued is ignored. */
+void	transform_edits_add(struct transform_edits *,
+	    const struct transform_hit *h, const char *v, size_t len);
+/*
+ * Appends part `in` (header number `header` for TRANSFORM_IN_HEADER) of
+ * m with the queued edits applied; returns 1 when an edit applied to
+ * that part, 0 when it was copied unchanged.
+ */
+int	transform_edits_render(struct buf *, const struct transform_edits *,
+	    const struct transform_msg *m, enum transform_in in,
+	    size_t header);
+
+#endif
