@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -189,8 +190,8 @@ static int
 jwt_num_read(const char *t, size_t n, struct jwt_num *num)
 {
 	char		 digits[128], ipart[32];
-	const char	*e;
-	size_t		 i = 0, nd = 0, nint, k, ni = 0;
+	const char	*dot;
+	size_t		 i, nd = 0, nint, mant, k, ni = 0;
 	long		 exp10 = 0, point;
 	int		 eneg = 0;
 
@@ -200,21 +201,21 @@ jwt_num_read(const char *t, size_t n, struct jwt_num *num)
 		return 0;
 	if (n > 0 && t[0] == '-')
 		return -1;
-	e = memchr(t, 'e', n);
-	if (e == NULL)
-		e = memchr(t, 'E', n);
-	for (; t + i < (e != NULL ? e : t + n); i++) {
+	/* The mantissa's digits, and how many come before its point. */
+	for (mant = 0; mant < n && t[mant] != 'e' && t[mant] != 'E'; mant++)
+		;
+	dot = memchr(t, '.', mant);
+	nint = dot != NULL ? (size_t)(dot - t) : mant;
+	for (i = 0; i < mant; i++) {
 		if (t[i] == '.')
 			continue;
 		if (nd == sizeof digits)
 			return -1;
 		digits[nd++] = t[i];
 	}
-	nint = (size_t)((memchr(t, '.', n) != NULL ?
-	    (const char *)memchr(t, '.', n) : (e != NULL ? e : t + n)) - t);
-	if (e != NULL) {
+	if (mant < n) {
 		num->plain = 0;
-		i = (size_t)(e - t) + 1;
+		i = mant + 1;
 		if (i < n && (t[i] == '+' || t[i] == '-'))
 			eneg = t[i++] == '-';
 		for (; i < n; i++) {
@@ -584,7 +585,7 @@ jwt_key_hmac(const void *secret, size_t len)
 {
 	struct jwt_key	*key;
 
-	if (len == 0)
+	if (len == 0 || len > INT_MAX)
 		return NULL;
 	key = xcalloc(1, sizeof *key);
 	key->type = JWT_KEY_HMAC;
@@ -767,9 +768,10 @@ jwt_key_pem(const char *path, const unsigned char *data, size_t len,
 			return NULL;
 		}
 	} else {
-		*cause = xasprintf("%s: a %s key cannot sign JWTs (RSA, EC or "
-		    "Ed25519 can)", path, EVP_PKEY_get0_type_name(pkey) != NULL ?
-		    EVP_PKEY_get0_type_name(pkey) : "private");
+		*cause = xasprintf("%s: %s keys cannot sign JWTs (RSA, EC or "
+		    "Ed25519 keys can)", path,
+		    EVP_PKEY_get0_type_name(pkey) != NULL ?
+		    EVP_PKEY_get0_type_name(pkey) : "these");
 		jwt_key_free(key);
 		return NULL;
 	}
@@ -1122,9 +1124,10 @@ jwt_edit_payload(struct buf *out, const char *p, size_t n, int64_t shift,
 		    json_string_eq(&key, "exp"))) {
 			buf_append(out, p + copied, v.off - copied);
 			if (jwt_num_shift(out, v.p, v.len, shift) == -1) {
-				*cause = xasprintf("payload: %.*s = %.*s cannot "
+				*cause = xasprintf("payload: %.*s = %.*s%s cannot "
 				    "be moved by %" PRId64 " s", (int)key.len,
-				    key.p, (int)v.len, v.p, shift);
+				    key.p, v.len > 40 ? 40 : (int)v.len, v.p,
+				    v.len > 40 ? "..." : "", shift);
 				goto out;
 			}
 			copied = v.off + v.len;
