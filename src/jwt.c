@@ -12,6 +12,13 @@
  * its own OpenSSL contexts, so one key serves several threads at once.
  * A secret is held in memory that is cleansed before it is freed and it
  * never reaches a message: causes name the path and the reason only.
+ *
+ * NumericDates that are not integers: a plain fraction (1733000000.5)
+ * moves by its integer part and keeps its digits; a value written with
+ * an exponent (1.7e9) is rewritten as a plain decimal of the moved value
+ * (1700003600).  A negative non-integer, or one too large for int64, is
+ * an error when it would have to move.  jwt_parse() reports the integer
+ * part of such values, and JWT_NO_TIME for a claim that is not a number.
  */
 #include "config.h"
 
@@ -415,8 +422,9 @@ bad_alg:
 	*cause = xstrdup("header: \"alg\" is not an algorithm name");
 	return -1;
 bad:
-	*cause = xasprintf("header: not a JSON object: %s at byte %zu",
-	    jp.error != NULL ? jp.error : "bad value", jp.error_off);
+	*cause = xasprintf("header: not a JSON object: %s at byte %zu of "
+	    "the decoded header", jp.error != NULL ? jp.error : "bad value",
+	    jp.error_off);
 	return -1;
 }
 
@@ -452,8 +460,9 @@ jwt_parse_payload(struct jwt *t, char **cause)
 	return 0;
 
 bad:
-	*cause = xasprintf("payload: not a JSON object: %s at byte %zu",
-	    jp.error != NULL ? jp.error : "bad value", jp.error_off);
+	*cause = xasprintf("payload: not a JSON object: %s at byte %zu of "
+	    "the decoded payload", jp.error != NULL ? jp.error : "bad value",
+	    jp.error_off);
 	return -1;
 }
 
@@ -652,7 +661,8 @@ jwt_read_file(const char *path, unsigned char **data, size_t *len,
 		close(fd);
 		return -1;
 	}
-	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+	/* Room for the NUL, and for the read that sees the end. */
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 4096;
 	p = xmalloc(cap);
 	for (;;) {
 		if (n + 1 >= cap) {
@@ -1152,8 +1162,9 @@ jwt_edit_payload(struct buf *out, const char *p, size_t n, int64_t shift,
 	goto out;
 
 bad:
-	*cause = xasprintf("payload: not a JSON object: %s at byte %zu",
-	    jp.error != NULL ? jp.error : "bad value", jp.error_off);
+	*cause = xasprintf("payload: not a JSON object: %s at byte %zu of "
+	    "the decoded payload", jp.error != NULL ? jp.error : "bad value",
+	    jp.error_off);
 out:
 	free(set);
 	return rc;
