@@ -58,6 +58,7 @@
 #include "rule.h"
 #include "snap.h"
 #include "sock.h"
+#include "transform.h"
 #include "xmalloc.h"
 
 /* glibc's sys/queue.h lacks the _SAFE iterator. */
@@ -217,6 +218,7 @@ struct worker {
 /* What requests are served from: published as one pointer. */
 struct respond_gen {
 	struct match_index	*index;
+	struct transforms	*transforms;	/* the index's, NULL: none */
 	struct rule_set		*rules;
 	uint64_t		 loaded_ns;	/* for `between` windows */
 };
@@ -241,6 +243,8 @@ struct responder {
 	size_t			 nold_gens;
 	struct match_index	**old_indexes;
 	size_t			 nold_indexes;
+	struct transforms	**old_transforms;
+	size_t			 nold_transforms;
 	struct rule_set		**old_rules;
 	size_t			 nold_rules;
 };
@@ -267,6 +271,7 @@ respond_config_free(struct respond_config *c)
 	size_t	i;
 
 	free(c->snapshot);
+	free(c->transforms);
 	for (i = 0; i < c->nlisten; i++)
 		free(c->listen[i]);
 	free(c->listen);
@@ -1608,8 +1613,14 @@ worker_main(void *arg)
 
 /* --- set-up ----------------------------------------------------------- */
 
+/*
+ * Loads the transforms file (tf_path NULL: none) into *tf and the
+ * snapshot into a new index that applies them.  The index uses *tf:
+ * free them together.
+ */
 static struct match_index *
-respond_load(const char *path, char **cause)
+respond_load(const char *path, const char *tf_path, struct transforms **tf,
+    char **cause)
 {
 	struct snap_reader	*sr;
 	struct match_index	*idx;
@@ -1618,9 +1629,17 @@ respond_load(const char *path, char **cause)
 	size_t			 skipped = 0;
 	int			 rv;
 
-	if ((sr = snap_reader_open(path, cause)) == NULL)
+	*tf = NULL;
+	if (tf_path != NULL &&
+	    (*tf = transforms_load(tf_path, 1, cause)) == NULL)
 		return NULL;
+	if ((sr = snap_reader_open(path, cause)) == NULL) {
+		transforms_free(*tf);
+		*tf = NULL;
+		return NULL;
+	}
 	idx = match_index_create();
+	match_index_set_transforms(idx, *tf);
 	while ((rv = snap_reader_next(sr, &t, cause)) == 1) {
 		if (t.dir == SNAP_DIR_OUT) {
 			why = NULL;
@@ -1636,6 +1655,8 @@ respond_load(const char *path, char **cause)
 	snap_reader_close(sr);
 	if (rv == -1) {
 		match_index_free(idx);
+		transforms_free(*tf);
+		*tf = NULL;
 		return NULL;
 	}
 	match_index_finish(idx);
@@ -1674,6 +1695,7 @@ respond_config_copy(struct respond_config *d, const struct respond_config *s)
 {
 	*d = *s;
 	d->snapshot = respond_str_dup(s->snapshot);
+	d->transforms = respond_str_dup(s->transforms);
 	d->port_file = respond_str_dup(s->port_file);
 	d->listen = respond_strv_dup(s->listen, s->nlisten);
 	d->rules = respond_strv_dup(s->rules, s->nrules);
@@ -1704,7 +1726,8 @@ respond_gen_load(struct responder *r, char **cause)
 		free(gen);
 		return NULL;
 	}
-	if ((gen->index = respond_load(r->cfg.snapshot, cause)) == NULL) {
+	if ((gen->index = respond_load(r->cfg.snapshot, r->cfg.transforms,
+	    &gen->transforms, cause)) == NULL) {
 		rule_set_free(gen->rules);
 		free(gen);
 		return NULL;
@@ -1730,8 +1753,12 @@ respond_publish(struct responder *r, struct respond_gen *gen,
 
 	old = atomic_exchange_explicit(&r->gen, gen, memory_order_acq_rel);
 	RESPOND_RETIRE(r, old_gens, nold_gens, old);
-	if (retire_index)
+	if (retire_index) {
 		RESPOND_RETIRE(r, old_indexes, nold_indexes, old->index);
+		if (old->transforms != NULL)
+			RESPOND_RETIRE(r, old_transforms, nold_transforms,
+			    old->transforms);
+	}
 	if (retire_rules)
 		RESPOND_RETIRE(r, old_rules, nold_rules, old->rules);
 }
@@ -1916,6 +1943,7 @@ int
 respond_check(const struct respond_config *cfg, char **cause)
 {
 	struct match_index	*idx;
+	struct transforms	*tf;
 	struct rule_set		*rules;
 	struct sock_addr	 addr;
 	uint64_t		 seed;
@@ -1937,13 +1965,15 @@ respond_check(const struct respond_config *cfg, char **cause)
 	if ((rules = rule_set_load((const char *const *)cfg->rules,
 	    cfg->nrules, &seed, &has_seed, cause)) == NULL)
 		return -1;
-	if ((idx = respond_load(cfg->snapshot, cause)) == NULL) {
+	if ((idx = respond_load(cfg->snapshot, cfg->transforms, &tf,
+	    cause)) == NULL) {
 		rule_set_free(rules);
 		return -1;
 	}
 	log_info("%s: %zu recorded transactions to serve, %zu rules",
 	    cfg->snapshot, match_index_count(idx), rule_set_count(rules));
 	match_index_free(idx);
+	transforms_free(tf);
 	rule_set_free(rules);
 	return 0;
 }
@@ -2030,11 +2060,15 @@ respond_gen_free_all(struct responder *r)
 
 	if (gen != NULL) {
 		match_index_free(gen->index);
+		transforms_free(gen->transforms);
 		rule_set_free(gen->rules);
 		free(gen);
 	}
 	for (i = 0; i < r->nold_indexes; i++)
 		match_index_free(r->old_indexes[i]);
+	for (i = 0; i < r->nold_transforms; i++)
+		transforms_free(r->old_transforms[i]);
+	free(r->old_transforms);
 	for (i = 0; i < r->nold_rules; i++)
 		rule_set_free(r->old_rules[i]);
 	for (i = 0; i < r->nold_gens; i++)

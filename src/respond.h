@@ -23,6 +23,9 @@
 
 struct respond_config {
 	char			*snapshot;	/* path, "-" for stdin */
+	char			*transforms;	/* transforms file (decoy-
+						   transforms(5)), NULL: none;
+						   re-read with the snapshot */
 	char			**listen;	/* "HOST:PORT" addresses */
 	size_t			 nlisten;
 	enum match_unmatched	 unmatched;
@@ -66,15 +69,17 @@ void	respond_config_add_rules(struct respond_config *, const char *);
 struct responder;
 
 /*
- * Loads the snapshot (its dir "out" transactions), builds the index and
- * binds the listeners.  Returns NULL with *cause ("FILE:LINE:COL: ..." for
- * a bad snapshot) on failure.
+ * Loads the transforms file if any and the snapshot (its dir "out"
+ * transactions), builds the index and binds the listeners.  Returns NULL
+ * with *cause ("FILE:LINE:COL: ..." for a bad snapshot or transforms
+ * file) on failure.
  */
 struct responder	*respond_create(const struct respond_config *,
 			    char **cause);
 /*
- * Checks a configuration without serving: the listen addresses parse and
- * the snapshot loads and indexes.  0, or -1 with *cause.
+ * Checks a configuration without serving: the listen addresses parse,
+ * the transforms file loads (keys included) and the snapshot loads and
+ * indexes.  0, or -1 with *cause.
  */
 int			 respond_check(const struct respond_config *,
 			    char **cause);
@@ -132,9 +137,10 @@ int	respond_rules_edit(struct responder *, respond_rules_cb, void *arg,
 	    char **cause);
 
 /*
- * Reloads the rule files and the snapshot (SIGHUP): both are loaded first
- * and published together only if both load; otherwise the running
- * configuration stays and -1 is returned with *cause.  Connections are not
+ * Reloads the rule files, the transforms file and the snapshot (SIGHUP):
+ * all are loaded first and published together only if all load;
+ * otherwise the running configuration stays and -1 is returned with
+ * *cause.  Connections are not
  * dropped; replies already queued finish from the old snapshot.
  */
 int	respond_reload(struct responder *, char **cause);
