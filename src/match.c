@@ -2206,6 +2206,8 @@ match_req_from_http(struct match_req *r, const struct http_msg *m,
 	}
 	r->body = body;
 	r->body_len = body_len;
+	r->headers = m->headers;
+	r->nheaders = m->nheaders;
 }
 
 static uint32_t

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -878,6 +879,16 @@ respond_eval_rules(struct worker *w, const struct respond_gen *gen,
 	    RULE_MAX_HITS);
 }
 
+/* The wall clock in µs, for replies made live. */
+static int64_t
+respond_wall_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Queues (or holds) the reply to one complete request. */
 static void
 conn_reply(struct conn *c, const struct http_msg *m, const char *body,
@@ -962,7 +973,7 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 		nhits = respond_eval_rules(w, gen, e, exact, &rq, &ctx, hits);
 	}
 
-	if (nhits == 0 && e != NULL) {
+	if (nhits == 0 && e != NULL && e->live == NULL) {
 		/* The fast path: the pre-serialised reply, one writev. */
 		conn_queue(c, e->head, e->head_len, NULL);
 		if (keep)
@@ -979,7 +990,16 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 
 	memset(&rp, 0, sizeof rp);
 	rp.ready_ns = ready_ns;
-	if (e != NULL) {
+	if (e != NULL && e->live != NULL) {
+		/* Replies made live: rendered for this request and now. */
+		struct buf	lh, lb;
+
+		buf_init(&lh);
+		buf_init(&lb);
+		match_live_render(e, &mr, respond_wall_us(), &lh, &lb);
+		reply_set_buf(&rp, 0, &lh);
+		reply_set_buf(&rp, 2, &lb);
+	} else if (e != NULL) {
 		reply_set(&rp, 0, e->head, e->head_len, NULL);
 		reply_set(&rp, 2, e->body, e->body_len, NULL);
 	} else {

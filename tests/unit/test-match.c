@@ -17,6 +17,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "http.h"
+#include "jwt.h"
 #include "match.h"
 #include "snap.h"
 #include "transform.h"
@@ -1231,7 +1232,7 @@ add_reply(struct match_index *mi, size_t line, const char *id,
 	t.res.body_len = strlen(res_body);
 	t.res.headers = rh;
 	t.res.nheaders = nrh;
-	t.start_us = INT64_C(1765101600000000);
+	t.start_us = INT64_C(1796637600000000);
 	add(mi, &t);
 }
 
@@ -1411,6 +1412,217 @@ test_key(void)
 	transforms_free(tf);
 }
 
+/* Recorded 2026-12-07T10:00:00Z; the replies are rendered an hour and a
+ * half later. */
+#define LIVE_START	INT64_C(1796637600000000)
+#define LIVE_NOW	(LIVE_START + INT64_C(5400000000))
+
+static const char live_yaml[] =
+    "version: 1\n"
+    "keys:\n"
+    "  - name: tok\n"
+    "    alg: HS256\n"
+    "    secret_file: live.secret\n"
+    "values:\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: \"res.body $.created_at\"\n"
+    "    action: shift\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: \"res.body $.items[*].at\"\n"
+    "    action: shift\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: \"res.header Date\"\n"
+    "    action: shift\n"
+    "  - kind: uuid\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: \"res.body $.idempotency_key\"\n"
+    "    action: echo\n"
+    "    from: \"req.header Idempotency-Key\"\n"
+    "  - kind: jwt\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /oauth/token\"\n"
+    "    where: \"res.body $.access_token\"\n"
+    "    action: resign\n"
+    "    key: tok\n"
+    "    claims:\n"
+    "      scope: \"ledger:write\"\n"
+    "  - kind: jwt\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /oauth/token\"\n"
+    "    where: \"res.header X-Token\"\n"
+    "    action: resign\n"
+    "    key: null\n";
+
+struct live_thread {
+	const struct match_entry	*e;
+	const struct match_req		*r;
+	const char			*want;
+	int				 bad;
+};
+
+static void *
+live_thread_main(void *arg)
+{
+	struct live_thread	*lt = arg;
+	struct buf		 head, body;
+	int			 i;
+
+	buf_init(&head);
+	buf_init(&body);
+	for (i = 0; i < 2000; i++) {
+		render(lt->e, lt->r, LIVE_NOW, &head, &body);
+		if (strcmp(body.data, lt->want) != 0)
+			lt->bad++;
+	}
+	buf_free(&head);
+	buf_free(&body);
+	return NULL;
+}
+
+/*
+ * Replies made live: timestamps shifted in their layout, a JWT re-signed
+ * with its times moved (verified with the key), a request value echoed,
+ * Content-Length recomputed; entries without response transforms keep
+ * the pre-serialised reply.
+ */
+static void
+test_live(void)
+{
+	struct transforms		*tf;
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct match_req		 r;
+	struct http_header		 h[2];
+	struct buf			 head, body, want;
+	struct jwt			 j;
+	struct jwt_key			*key;
+	static struct snap_header	 rh[] = {
+		{ (char *)"Content-Type", (char *)"application/json" },
+		{ (char *)"Date", (char *)"Mon, 07 Dec 2026 10:00:00 GMT" },
+		{ (char *)"X-Token", NULL },
+	};
+	char				*secret, *tok, *rb, *cause = NULL;
+	const char			*p, *q;
+	struct live_thread		 lt[4];
+	pthread_t			 tid[4];
+	size_t				 i;
+
+	secret = write_tmp("live.secret", "live-secret\n");
+	tf = load_tf("live.yaml", live_yaml);
+	match_index_set_transforms(mi, tf);
+	add_reply(mi, 1, "e1", "POST", "/v1/entries", "{\"n\":1}",
+	    "{\"id\":\"e-1\",\"created_at\":\"2026-12-07T10:00:00.250+01:00\","
+	    "\"items\":[{\"at\":1796637600123},{\"at\":1796637601}],"
+	    "\"idempotency_key\":\"" UUID_A "\",\"note\":\"same\"}", rh, 2);
+	tok = make_jwt("{\"sub\":\"orders\",\"iat\":1796637600,"
+	    "\"exp\":1796638200,\"scope\":\"read\"}");
+	rb = xasprintf("{\"access_token\":\"%s\",\"expires_in\":600}", tok);
+	rh[2].value = tok;
+	add_reply(mi, 2, "t1", "POST", "/oauth/token", "{}", rb, rh, 3);
+	add_reply(mi, 3, "plain", "GET", "/v1/plain", NULL, "{\"x\":1}", rh,
+	    1);
+	match_index_finish(mi);
+
+	buf_init(&head);
+	buf_init(&body);
+	buf_init(&want);
+
+	r = req("GET", "", "/v1/plain", "", NULL);
+	e = match_lookup(mi, &r, NULL, NULL);
+	ASSERT(e != NULL && e->live == NULL);
+
+	r = req("POST", "", "/v1/entries", "", "{\"n\":1}");
+	h[0].name = SPAN_LIT("Idempotency-Key");
+	h[0].value = SPAN_LIT(UUID_C);
+	r.headers = h;
+	r.nheaders = 1;
+	e = match_lookup(mi, &r, NULL, NULL);
+	ASSERT(e != NULL && e->live != NULL);
+	if (e != NULL && e->live != NULL) {
+		render(e, &r, LIVE_NOW, &head, &body);
+		buf_append_str(&want, "{\"id\":\"e-1\",\"created_at\":"
+		    "\"2026-12-07T11:30:00.250+01:00\",\"items\":["
+		    "{\"at\":1796643000123},{\"at\":1796643001}],"
+		    "\"idempotency_key\":\"" UUID_C "\",\"note\":\"same\"}");
+		ASSERT_STR_EQ(body.data, want.data);
+		ASSERT(strstr(head.data, "\r\nDate: Mon, 07 Dec 2026 11:30:00 "
+		    "GMT\r\n") != NULL);
+		rb = xasprintf("\r\nContent-Length: %zu\r\n", body.len);
+		ASSERT(strstr(head.data, rb) != NULL);
+		free(rb);
+		ASSERT(head.len >= 2 && memcmp(head.data + head.len - 2,
+		    "\r\n", 2) == 0);
+		/* No echo in the request: the recorded value stays. */
+		r.headers = NULL;
+		r.nheaders = 0;
+		render(e, &r, LIVE_NOW, &head, &body);
+		ASSERT(strstr(body.data, UUID_A) != NULL);
+		/* The same reply from four threads at once. */
+		r.headers = h;
+		r.nheaders = 1;
+		for (i = 0; i < 4; i++) {
+			lt[i].e = e;
+			lt[i].r = &r;
+			lt[i].want = want.data;
+			lt[i].bad = 0;
+			if (pthread_create(&tid[i], NULL, live_thread_main,
+			    &lt[i]) != 0)
+				UNIT_FAIL("pthread_create");
+		}
+		for (i = 0; i < 4; i++) {
+			pthread_join(tid[i], NULL);
+			ASSERT_EQ(lt[i].bad, 0);
+		}
+	}
+
+	r = req("POST", "", "/oauth/token", "", "{}");
+	e = match_lookup(mi, &r, NULL, NULL);
+	ASSERT(e != NULL && e->live != NULL);
+	key = jwt_key_load(secret, "HS256", &cause);
+	ASSERT(key != NULL);
+	if (e != NULL && e->live != NULL && key != NULL) {
+		render(e, &r, LIVE_NOW, &head, &body);
+		p = strstr(body.data, "\"access_token\":\"");
+		ASSERT(p != NULL);
+		if (p != NULL) {
+			p += 16;
+			q = strchr(p, '"');
+			ASSERT(q != NULL && jwt_verify(p, (size_t)(q - p),
+			    key) == 0);
+			ASSERT(q != NULL && jwt_parse(p, (size_t)(q - p), &j,
+			    &cause) == 0);
+			if (q != NULL && cause == NULL) {
+				ASSERT_EQ(j.iat, 1796637600 + 5400);
+				ASSERT_EQ(j.exp, 1796638200 + 5400);
+				ASSERT(strstr(j.payload,
+				    "\"scope\":\"ledger:write\"") != NULL);
+				jwt_free(&j);
+			}
+		}
+		/* Without a key: as recorded. */
+		rb = xasprintf("\r\nX-Token: %s\r\n", tok);
+		ASSERT(strstr(head.data, rb) != NULL);
+		free(rb);
+	}
+	free(cause);
+	jwt_key_free(key);
+	buf_free(&head);
+	buf_free(&body);
+	buf_free(&want);
+	free(tok);
+	unlink(secret);
+	free(secret);
+	match_index_free(mi);
+	transforms_free(tf);
+}
+
 int
 main(void)
 {
@@ -1438,6 +1650,7 @@ main(void)
 	test_typed_cycle();
 	test_redacted_cycle();
 	test_key();
+	test_live();
 	rmdir(tmpdir);
 	UNIT_DONE();
 }
