@@ -80,6 +80,13 @@
 #define RESPOND_MISS_SLOTS	4096
 #define RESPOND_RULE_CACHE	1024
 #define RESPOND_TLS_WRITE	(16 * 1024)	/* one full TLS record */
+/* Match rate per endpoint: each worker counts at most RESPOND_EP_MAX
+ * distinct endpoints (in a table of RESPOND_EP_SLOTS, a power of two);
+ * the rest, and routes longer than RESPOND_EP_LEN, go to one "other"
+ * bucket, so hostile traffic cannot grow memory. */
+#define RESPOND_EP_SLOTS	512
+#define RESPOND_EP_MAX		256
+#define RESPOND_EP_LEN		256
 
 /* What the last SSL_read or SSL_write of a connection waits for. */
 #define RESPOND_WANT_WR_IN	0x1	/* SSL_write wants to read */
@@ -188,6 +195,20 @@ struct listener {
 	struct worker	*w;
 };
 
+/*
+ * One endpoint's counters in one worker.  Only the worker writes; the
+ * admin thread reads name (published with a release store after key and
+ * len are written) and the counters (relaxed).
+ */
+struct ep_slot {
+	char		*name;		/* "METHOD\0ROUTE", NULL: empty */
+	size_t		 len;
+	uint64_t	 hash;
+	uint64_t	 matched;
+	uint64_t	 closest;
+	uint64_t	 unmatched;
+};
+
 struct worker {
 	struct responder	*r;
 	size_t			 id;
@@ -201,8 +222,11 @@ struct worker {
 	int			 draining;
 	struct http_msg		 msg;		/* scratch for the parser */
 	struct rule_cache_slot	*rule_cache;	/* RESPOND_RULE_CACHE slots */
-	struct buf		 scratch;
+	struct buf		 scratch;	/* the endpoint of a request */
 	char			*tls_out;	/* RESPOND_TLS_WRITE bytes */
+	struct ep_slot		*eps;		/* RESPOND_EP_SLOTS */
+	size_t			 neps;
+	struct ep_slot		 ep_other;
 
 	uint64_t		 n_requests;
 	uint64_t		 n_matched;
@@ -879,6 +903,48 @@ respond_eval_rules(struct worker *w, const struct respond_gen *gen,
 	    RULE_MAX_HITS);
 }
 
+/*
+ * The counters of the request's endpoint (method and the route
+ * transform_route() infers from the path) in this worker: found in an
+ * open-addressing table, added on first sight while there is room, else
+ * the "other" bucket.  No lock: the worker is the only writer.
+ */
+static struct ep_slot *
+respond_endpoint(struct worker *w, struct span method, struct span path)
+{
+	struct buf	*b = &w->scratch;
+	struct ep_slot	*sl;
+	uint64_t	 h;
+	size_t		 i;
+	char		*name;
+
+	buf_reset(b);
+	buf_append_span(b, method);
+	buf_append_byte(b, '\0');
+	transform_route(b, path.p != NULL ? path.p : "", path.len);
+	if (b->len > RESPOND_EP_LEN)
+		return &w->ep_other;
+	h = match_hash(MATCH_HASH_INIT, b->data, b->len);
+	for (i = h & (RESPOND_EP_SLOTS - 1);; i = (i + 1) &
+	    (RESPOND_EP_SLOTS - 1)) {
+		sl = &w->eps[i];
+		if (sl->name == NULL)
+			break;
+		if (sl->hash == h && sl->len == b->len &&
+		    memcmp(sl->name, b->data, b->len) == 0)
+			return sl;
+	}
+	if (w->neps >= RESPOND_EP_MAX)
+		return &w->ep_other;
+	name = xmalloc(b->len + 1);
+	memcpy(name, b->data, b->len + 1);
+	sl->len = b->len;
+	sl->hash = h;
+	__atomic_store_n(&sl->name, name, __ATOMIC_RELEASE);
+	w->neps++;
+	return sl;
+}
+
 /* The wall clock in µs, for replies made live. */
 static int64_t
 respond_wall_us(void)
@@ -900,6 +966,7 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 	const struct match_entry	*e;
 	struct match_req		 mr;
 	struct rule_hit			 hits[RULE_MAX_HITS];
+	struct ep_slot			*ep;
 	struct reply			 rp, *held;
 	uint64_t			 sig = 0, occ = 0, latency = 0;
 	size_t				 nhits = 0, i;
@@ -920,11 +987,16 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 	}
 	e = match_lookup(gen->index, &mr, &sig, &occ);
 	exact = e != NULL;
-	if (e != NULL)
+	ep = respond_endpoint(w, m->method, mr.path);
+	if (e != NULL) {
 		STAT_INC(w->n_matched);
-	else if (r->cfg.unmatched == MATCH_UNMATCHED_CLOSEST &&
-	    (e = match_closest(gen->index, &mr)) != NULL)
+		STAT_INC(ep->matched);
+	} else if (r->cfg.unmatched == MATCH_UNMATCHED_CLOSEST &&
+	    (e = match_closest(gen->index, &mr)) != NULL) {
 		STAT_INC(w->n_closest);
+		STAT_INC(ep->closest);
+	} else
+		STAT_INC(ep->unmatched);
 
 	if (rule_set_count(gen->rules) > 0) {
 		/*
@@ -1848,6 +1920,90 @@ respond_stats(struct responder *r, struct respond_stats *st)
 	st->uptime_ns = loop_clock_ns() - r->start_ns;
 }
 
+static int
+respond_endpoint_cmp(const void *a, const void *b)
+{
+	const struct respond_endpoint	*x = a, *y = b;
+	int				 c;
+
+	if ((c = strcmp(x->method, y->method)) != 0)
+		return c;
+	return strcmp(x->route, y->route);
+}
+
+size_t
+respond_endpoints(struct responder *r, struct respond_endpoint **out)
+{
+	struct respond_endpoint	*v = NULL, *d;
+	struct ep_slot		*sl;
+	struct worker		*w;
+	size_t			 n = 0, cap = 0, i, j, k;
+	uint64_t		 other[3] = { 0, 0, 0 };
+	const char		*name;
+
+	for (i = 0; i < r->nworkers; i++) {
+		w = &r->workers[i];
+		if (w->eps == NULL)
+			continue;
+		for (j = 0; j < RESPOND_EP_SLOTS; j++) {
+			sl = &w->eps[j];
+			if ((name = __atomic_load_n(&sl->name,
+			    __ATOMIC_ACQUIRE)) == NULL)
+				continue;
+			if (n == cap) {
+				cap = cap == 0 ? 16 : cap * 2;
+				v = xreallocarray(v, cap, sizeof *v);
+			}
+			d = &v[n++];
+			d->method = xstrdup(name);
+			d->route = xstrdup(name + strlen(name) + 1);
+			d->matched = STAT_GET(sl->matched);
+			d->closest = STAT_GET(sl->closest);
+			d->unmatched = STAT_GET(sl->unmatched);
+		}
+		other[0] += STAT_GET(w->ep_other.matched);
+		other[1] += STAT_GET(w->ep_other.closest);
+		other[2] += STAT_GET(w->ep_other.unmatched);
+	}
+	if (n > 0)
+		qsort(v, n, sizeof *v, respond_endpoint_cmp);
+	/* One row per endpoint: the workers' counters summed. */
+	for (i = 0, k = 0; i < n; i++) {
+		if (k > 0 && respond_endpoint_cmp(&v[k - 1], &v[i]) == 0) {
+			v[k - 1].matched += v[i].matched;
+			v[k - 1].closest += v[i].closest;
+			v[k - 1].unmatched += v[i].unmatched;
+			free(v[i].method);
+			free(v[i].route);
+		} else
+			v[k++] = v[i];
+	}
+	n = k;
+	if (other[0] + other[1] + other[2] > 0) {
+		v = xreallocarray(v, n + 1, sizeof *v);
+		d = &v[n++];
+		d->method = xstrdup("*");
+		d->route = xstrdup("*");
+		d->matched = other[0];
+		d->closest = other[1];
+		d->unmatched = other[2];
+	}
+	*out = v;
+	return n;
+}
+
+void
+respond_endpoints_free(struct respond_endpoint *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].method);
+		free(v[i].route);
+	}
+	free(v);
+}
+
 struct chaos_log *
 respond_chaos(struct responder *r)
 {
@@ -1917,6 +2073,7 @@ respond_create(const struct respond_config *cfg, char **cause)
 		w->listeners = xcalloc(cfg->nlisten, sizeof *w->listeners);
 		w->rule_cache = xcalloc(RESPOND_RULE_CACHE,
 		    sizeof *w->rule_cache);
+		w->eps = xcalloc(RESPOND_EP_SLOTS, sizeof *w->eps);
 	}
 	for (j = 0; j < cfg->nlisten; j++) {
 		if (sock_parse_addr(cfg->listen[j], &addr, cause) == -1)
@@ -2010,6 +2167,28 @@ respond_count(const struct responder *r)
 	return match_index_count(atomic_load(&r->gen)->index);
 }
 
+/* The shutdown summary's match rate, one line per endpoint. */
+static void
+respond_log_endpoints(struct responder *r)
+{
+	struct respond_endpoint	*v;
+	size_t			 n, i;
+	uint64_t		 all;
+
+	n = respond_endpoints(r, &v);
+	for (i = 0; i < n; i++) {
+		all = v[i].matched + v[i].closest + v[i].unmatched;
+		log_info("  %s %s: %llu matched, %llu closest, %llu unmatched "
+		    "(%.1f%% matched)", v[i].method, v[i].route,
+		    (unsigned long long)v[i].matched,
+		    (unsigned long long)v[i].closest,
+		    (unsigned long long)v[i].unmatched,
+		    all == 0 ? 0.0 : 100.0 * (double)v[i].matched /
+		    (double)all);
+	}
+	respond_endpoints_free(v, n);
+}
+
 int
 respond_run(struct responder *r)
 {
@@ -2069,6 +2248,7 @@ respond_run(struct responder *r)
 	    (unsigned long long)st.matched, (unsigned long long)st.closest,
 	    (unsigned long long)st.unmatched, (unsigned long long)st.rejected,
 	    (unsigned long long)st.faulted);
+	respond_log_endpoints(r);
 	return started == r->nworkers ? 0 : -1;
 }
 
@@ -2119,6 +2299,9 @@ respond_free(struct responder *r)
 		free(w->listeners);
 		free(w->rule_cache);
 		free(w->tls_out);
+		for (j = 0; w->eps != NULL && j < RESPOND_EP_SLOTS; j++)
+			free(w->eps[j].name);
+		free(w->eps);
 		buf_free(&w->scratch);
 		loop_free(w->loop);
 	}

@@ -120,6 +120,30 @@ struct respond_stats {
 
 /* Sums the workers' counters (a consistent-enough view, not a snapshot). */
 void	respond_stats(struct responder *, struct respond_stats *);
+
+/*
+ * Match rate per endpoint: requests by method and route (the path with
+ * each segment that holds a digit as a parameter, transform_route()),
+ * answered with their recorded transaction (matched), with the closest
+ * one (closest) or with a 404 (unmatched); rejected requests are not
+ * counted.  Each worker counts a bounded number of endpoints; the rest
+ * are summed in a row whose method and route are "*".
+ */
+struct respond_endpoint {
+	char		*method;
+	char		*route;
+	uint64_t	 matched;
+	uint64_t	 closest;
+	uint64_t	 unmatched;
+};
+
+/*
+ * Sums the workers' counters into *out (allocated, sorted by method then
+ * route, "*" last), returns the number of rows; free with
+ * respond_endpoints_free().  Thread-safe.
+ */
+size_t	respond_endpoints(struct responder *, struct respond_endpoint **out);
+void	respond_endpoints_free(struct respond_endpoint *, size_t);
 struct chaos_log *respond_chaos(struct responder *);
 uint64_t respond_seed(const struct responder *);
 size_t	respond_workers(const struct responder *);
