@@ -2627,12 +2627,407 @@ match_json_str(struct buf *out, const char *p, size_t len)
 	json_append_string(out, p == NULL ? "" : p, len);
 }
 
+/* --- where a candidate differs --------------------------------------- */
+
+/* Body members named per candidate, and the depth the diff descends. */
+#define MATCH_FIELDS_MAX	8
+#define MATCH_DIFF_DEPTH	32
+
+struct match_fields {
+	struct buf	 out;		/* JSON strings, comma-separated */
+	size_t		 n;
+	size_t		 body;		/* body members named */
+};
+
+static void
+match_field(struct match_fields *f, const char *s, size_t len)
+{
+	if (f->n++ > 0)
+		buf_append_byte(&f->out, ',');
+	json_append_string(&f->out, s, len);
+}
+
+/* A JSON member of an object: its decoded name and raw value. */
+struct match_member {
+	char		*name;
+	size_t		 len;
+	struct span	 val;
+};
+
+/* The members of the object text s (validated), or -1 if not one. */
+static int
+match_members(struct span s, struct match_member **out, size_t *n)
+{
+	struct json_parser	 p, kp;
+	struct json_value	 key, v;
+	struct match_member	*m = NULL;
+	struct buf		 name;
+	size_t			 cap = 0;
+	int			 r;
+
+	*n = 0;
+	json_init(&p, s.p, s.len);
+	if (json_object_enter(&p) == -1)
+		return -1;
+	while ((r = json_object_next(&p, &key)) == 1) {
+		if (json_skip(&p, &v) == -1) {
+			r = -1;
+			break;
+		}
+		buf_init(&name);
+		json_init(&kp, key.p, key.len);
+		(void)json_read_string(&kp, &name, NULL);
+		if (*n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			m = xreallocarray(m, cap, sizeof *m);
+		}
+		m[*n].len = name.len;
+		m[*n].name = buf_detach(&name, NULL);
+		if (m[*n].name == NULL)
+			m[*n].name = xstrdup("");
+		m[*n].val = (struct span){ v.p, v.len };
+		(*n)++;
+	}
+	*out = m;
+	return r == -1 ? -1 : 0;
+}
+
+static void
+match_members_free(struct match_member *m, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(m[i].name);
+	free(m);
+}
+
+/* The elements of the array text s (validated), or -1 if not one. */
+static int
+match_elements(struct span s, struct span **out, size_t *n)
+{
+	struct json_parser	 p;
+	struct json_value	 v;
+	struct span		*e = NULL;
+	size_t			 cap = 0;
+	int			 r;
+
+	*n = 0;
+	json_init(&p, s.p, s.len);
+	if (json_array_enter(&p) == -1)
+		return -1;
+	while ((r = json_array_next(&p)) == 1) {
+		if (json_skip(&p, &v) == -1) {
+			r = -1;
+			break;
+		}
+		if (*n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			e = xreallocarray(e, cap, sizeof *e);
+		}
+		e[(*n)++] = (struct span){ v.p, v.len };
+	}
+	*out = e;
+	return r == -1 ? -1 : 0;
+}
+
+static int
+match_is_ident(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || isdigit((unsigned char)s[0]))
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	}
+	return 1;
+}
+
+/* Appends a member to a JSON path: ".name" or ["odd name"]. */
+static void
+match_path_member(struct buf *path, const char *s, size_t len)
+{
+	if (match_is_ident(s, len)) {
+		buf_append_byte(path, '.');
+		buf_append(path, s, len);
+	} else {
+		buf_append_byte(path, '[');
+		json_append_string(path, s, len);
+		buf_append_byte(path, ']');
+	}
+}
+
+static void
+match_body_field(struct match_fields *f, const struct buf *path)
+{
+	struct buf	b;
+
+	if (f->body >= MATCH_FIELDS_MAX)
+		return;
+	f->body++;
+	buf_init(&b);
+	buf_append_str(&b, "body ");
+	buf_append(&b, path->data, path->len);
+	match_field(f, b.data, b.len);
+	buf_free(&b);
+}
+
+/* 1 if the JSON texts a and b are equal but for whitespace. */
+static int
+match_json_same(struct span a, struct span b)
+{
+	struct buf	x, y;
+	int		same;
+
+	buf_init(&x);
+	buf_init(&y);
+	json_append_compact(&x, a.p, a.len);
+	json_append_compact(&y, b.p, b.len);
+	same = x.len == y.len && (x.len == 0 ||
+	    memcmp(x.data, y.data, x.len) == 0);
+	buf_free(&x);
+	buf_free(&y);
+	return same;
+}
+
+/*
+ * Names, as JSON paths from path, the members where the JSON values a
+ * (recorded) and b (live) differ: a member on one side only, or a scalar
+ * that differs; objects and arrays are compared member by member.
+ */
+static void
+match_json_diff(struct span a, struct span b, struct buf *path,
+    struct match_fields *f, int depth)
+{
+	struct match_member	*ma, *mb;
+	struct span		*ea, *eb;
+	struct json_parser	 pa, pb;
+	enum json_type		 ta, tb;
+	size_t			 na, nb, i, j, at = path->len;
+
+	if (f->body >= MATCH_FIELDS_MAX || match_json_same(a, b))
+		return;
+	json_init(&pa, a.p, a.len);
+	json_init(&pb, b.p, b.len);
+	ta = json_peek(&pa);
+	tb = json_peek(&pb);
+	if (depth >= MATCH_DIFF_DEPTH || ta != tb ||
+	    (ta != JSON_OBJECT && ta != JSON_ARRAY)) {
+		match_body_field(f, path);
+		return;
+	}
+	if (ta == JSON_OBJECT) {
+		ma = mb = NULL;
+		if (match_members(a, &ma, &na) == -1 ||
+		    match_members(b, &mb, &nb) == -1) {
+			match_body_field(f, path);
+		} else {
+			for (i = 0; i < na; i++) {
+				for (j = 0; j < nb; j++) {
+					if (mb[j].len == ma[i].len &&
+					    memcmp(mb[j].name, ma[i].name,
+					    ma[i].len) == 0)
+						break;
+				}
+				match_path_member(path, ma[i].name, ma[i].len);
+				if (j == nb)
+					match_body_field(f, path);
+				else
+					match_json_diff(ma[i].val, mb[j].val,
+					    path, f, depth + 1);
+				path->len = at;
+			}
+			for (j = 0; j < nb; j++) {
+				for (i = 0; i < na; i++) {
+					if (mb[j].len == ma[i].len &&
+					    memcmp(mb[j].name, ma[i].name,
+					    ma[i].len) == 0)
+						break;
+				}
+				if (i < na)
+					continue;
+				match_path_member(path, mb[j].name, mb[j].len);
+				match_body_field(f, path);
+				path->len = at;
+			}
+		}
+		match_members_free(ma, ma == NULL ? 0 : na);
+		match_members_free(mb, mb == NULL ? 0 : nb);
+		return;
+	}
+	ea = eb = NULL;
+	if (match_elements(a, &ea, &na) == -1 ||
+	    match_elements(b, &eb, &nb) == -1)
+		match_body_field(f, path);
+	else {
+		for (i = 0; i < na || i < nb; i++) {
+			buf_printf(path, "[%zu]", i);
+			if (i >= na || i >= nb)
+				match_body_field(f, path);
+			else
+				match_json_diff(ea[i], eb[i], path, f,
+				    depth + 1);
+			path->len = at;
+		}
+	}
+	free(ea);
+	free(eb);
+}
+
+/* 1 if the JSON text s is valid. */
+static int
+match_json_valid(struct span s)
+{
+	struct json_parser	p;
+
+	json_init(&p, s.p, s.len);
+	return json_skip(&p, NULL) == 0 && json_finish(&p) == 0;
+}
+
+/* Query parameter key (up to '=') of a piece. */
+static struct span
+match_piece_key(const char *p, size_t len)
+{
+	const char	*eq = memchr(p, '=', len);
+
+	return (struct span){ p, eq == NULL ? len : (size_t)(eq - p) };
+}
+
+static int
+match_span_cmp(struct span a, struct span b)
+{
+	size_t	n = a.len < b.len ? a.len : b.len;
+	int	c;
+
+	if (n > 0 && (c = memcmp(a.p, b.p, n)) != 0)
+		return c;
+	return a.len < b.len ? -1 : a.len > b.len;
+}
+
+/*
+ * Names "query KEY" for each key whose pieces differ between the request
+ * and the entry (both sorted by key, repeated keys in order).
+ */
+static void
+match_query_fields(const struct match_key *k, const struct match_item *it,
+    struct match_fields *f)
+{
+	struct span	*ep = NULL, key, ki, kj;
+	const char	*p, *end = it->kquery + it->kquery_len, *e;
+	size_t		 n = 0, cap = 0, i = 0, j = 0, i2, j2, x;
+	struct buf	 b;
+	int		 c, same;
+
+	for (p = it->kquery; p < end; p = e + 1) {
+		if ((e = memchr(p, '&', (size_t)(end - p))) == NULL)
+			e = end;
+		if (n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			ep = xreallocarray(ep, cap, sizeof *ep);
+		}
+		ep[n++] = (struct span){ p, (size_t)(e - p) };
+	}
+	buf_init(&b);
+	while (i < k->npieces || j < n) {
+		ki = i < k->npieces ? match_piece_key(k->pieces[i].p,
+		    k->pieces[i].len) : SPAN_NULL;
+		kj = j < n ? match_piece_key(ep[j].p, ep[j].len) : SPAN_NULL;
+		if (i >= k->npieces)
+			c = 1;
+		else if (j >= n)
+			c = -1;
+		else
+			c = match_span_cmp(ki, kj);
+		key = c <= 0 ? ki : kj;
+		for (i2 = i; i2 < k->npieces && span_eq(key, match_piece_key(
+		    k->pieces[i2].p, k->pieces[i2].len)); i2++)
+			;
+		for (j2 = j; j2 < n && span_eq(key, match_piece_key(ep[j2].p,
+		    ep[j2].len)); j2++)
+			;
+		same = i2 - i == j2 - j;
+		for (x = 0; same && x < i2 - i; x++)
+			same = span_eq((struct span){ k->pieces[i + x].p,
+			    k->pieces[i + x].len }, ep[j + x]);
+		if (!same) {
+			buf_reset(&b);
+			buf_append_str(&b, "query ");
+			buf_append_span(&b, key);
+			match_field(f, b.data, b.len);
+		}
+		i = i2;
+		j = j2;
+	}
+	buf_free(&b);
+	free(ep);
+}
+
+/*
+ * Names where entry it differs from the request k (normalised), in the
+ * transforms file's location syntax, into f->out: "method", "host",
+ * "path N" per differing segment, "query NAME" per parameter whose
+ * values differ, "body $.a.b" per differing JSON member (or "body").
+ */
+static void
+match_fields(const struct match_key *k, const struct match_item *it, int d,
+    struct match_fields *f)
+{
+	const char	*pa, *pb, *ea, *eb;
+	struct span	 sa, sb;
+	struct buf	 b, path;
+	size_t		 seg;
+	int		 ha, hb;
+
+	buf_init(&b);
+	if (d & MATCH_DIFF_METHOD)
+		match_field(f, "method", 6);
+	if (d & MATCH_DIFF_HOST)
+		match_field(f, "host", 4);
+	if (d & MATCH_DIFF_PATH) {
+		pa = match_path_start(k->path.p, k->path.len);
+		ea = k->path.p + k->path.len;
+		pb = match_path_start(it->kpath, it->kpath_len);
+		eb = it->kpath + it->kpath_len;
+		for (seg = 0;; seg++) {
+			ha = match_next_segment(&pa, ea, &sa);
+			hb = match_next_segment(&pb, eb, &sb);
+			if (!ha && !hb)
+				break;
+			if (ha && hb && span_eq(sa, sb))
+				continue;
+			buf_reset(&b);
+			buf_printf(&b, "path %zu", seg);
+			match_field(f, b.data, b.len);
+		}
+	}
+	if (d & MATCH_DIFF_QUERY)
+		match_query_fields(k, it, f);
+	if (d & MATCH_DIFF_BODY) {
+		struct span	rec = { it->kbody, it->kbody_len };
+
+		if (it->kbody != NULL && k->body.len > 0 &&
+		    match_json_valid(rec) && match_json_valid(k->body)) {
+			buf_init(&path);
+			buf_append_byte(&path, '$');
+			match_json_diff(rec, k->body, &path, f, 0);
+			buf_free(&path);
+			if (f->body == 0)
+				match_field(f, "body", 4);
+		} else
+			match_field(f, "body", 4);
+	}
+	buf_free(&b);
+}
+
 void
 match_explain_miss(const struct match_index *mi, const struct match_req *r,
     struct buf *out, size_t n)
 {
 	const struct match_item	*it;
 	struct match_key	 k;
+	struct match_fields	 fields;
 	size_t			*best, nbest = 0, i, j, common;
 	long			*scores, score;
 	int			 d, bit, first;
@@ -2700,6 +3095,12 @@ match_explain_miss(const struct match_index *mi, const struct match_req *r,
 			buf_append_str(out, match_diff_names[bit]);
 			buf_append_byte(out, '"');
 		}
+		buf_append_str(out, "],\"fields\":[");
+		buf_init(&fields.out);
+		fields.n = fields.body = 0;
+		match_fields(&k, it, d, &fields);
+		buf_append(out, fields.out.data, fields.out.len);
+		buf_free(&fields.out);
 		buf_append_str(out, "]}");
 	}
 	buf_append_str(out, "]}");

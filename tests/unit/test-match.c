@@ -607,10 +607,11 @@ test_explain(void)
 	    "\"path\":\"/v1/charges\",\"query\":\"limit=5\"},\"candidates\":["
 	    "{\"id\":\"list\",\"line\":3,\"method\":\"GET\",\"host\":\"pay\","
 	    "\"path\":\"/v1/charges\",\"query\":\"limit=10\","
-	    "\"differs\":[\"query\"]},"
+	    "\"differs\":[\"query\"],\"fields\":[\"query limit\"]},"
 	    "{\"id\":\"other\",\"line\":4,\"method\":\"GET\",\"host\":\"inv\","
 	    "\"path\":\"/v1/charges\",\"query\":\"\","
-	    "\"differs\":[\"host\",\"query\"]}]}");
+	    "\"differs\":[\"host\",\"query\"],"
+	    "\"fields\":[\"host\",\"query limit\"]}]}");
 
 	/*
 	 * Unknown host: the host never differs; equal scores keep recorded
@@ -624,7 +625,7 @@ test_explain(void)
 	    "\"path\":\"/v1/cust\\\"omers\",\"query\":\"\"},\"candidates\":["
 	    "{\"id\":\"customers\",\"line\":1,\"method\":\"GET\","
 	    "\"host\":\"pay\",\"path\":\"/v1/customers\",\"query\":\"\","
-	    "\"differs\":[\"path\"]}]}");
+	    "\"differs\":[\"path\"],\"fields\":[\"path 1\"]}]}");
 
 	buf_reset(&b);
 	match_explain_miss(mi, &r, &b, 0);
@@ -1118,6 +1119,95 @@ test_typed(void)
 	free(jwt1);
 	free(jwt2);
 	free(notjwt);
+	match_index_free(mi);
+	transforms_free(tf);
+}
+
+/* The first candidate's "fields" of the 404 for r. */
+static char *
+miss_fields(struct match_index *mi, struct match_req r)
+{
+	struct buf	 b;
+	const char	*p, *q;
+	char		*s;
+
+	buf_init(&b);
+	match_explain_miss(mi, &r, &b, 1);
+	if ((p = strstr(b.data, "\"fields\":[")) == NULL ||
+	    (q = strstr(p, "]}")) == NULL) {
+		buf_free(&b);
+		return xstrdup("(none)");
+	}
+	p += 10;
+	s = xstrndup(p, (size_t)(q - p));
+	buf_free(&b);
+	return s;
+}
+
+#define ASSERT_FIELDS(mi, r, want) do {					\
+	char *f_ = miss_fields((mi), (r));				\
+	ASSERT_STR_EQ(f_, (want));					\
+	free(f_);							\
+} while (0)
+
+/*
+ * The 404 names where the nearest candidate differs: each JSON member
+ * (nested, in arrays, on one side only, odd names), each query
+ * parameter, each path segment; typed values of their kind agree.
+ */
+static void
+test_explain_fields(void)
+{
+	struct transforms	*tf = load_tf("fields.yaml", typed_yaml);
+	struct match_index	*mi = match_index_create();
+	struct match_req	 r;
+
+	match_index_set_transforms(mi, tf);
+	add_simple(mi, 1, "e", "POST", "/v1/entries", "",
+	    "{\"account\":\"A-1\",\"amount\":100,"
+	    "\"ts\":\"2026-12-07T10:00:00Z\",\"request_id\":\"" UUID_A "\","
+	    "\"meta\":{\"tags\":[\"a\",\"b\"],\"odd key\":1,\"deep\":{\"x\":1}}}");
+	add_simple(mi, 2, "q", "GET", "/v1/search?q=shoes&page=1&tag=a&tag=b",
+	    "", NULL);
+	add_simple(mi, 3, "p", "GET", "/v1/users/u-1/orders", "", NULL);
+	add_simple(mi, 4, "t", "POST", "/v1/notes", "", "plain text");
+	match_index_finish(mi);
+
+	ASSERT_FIELDS(mi, req("POST", "", "/v1/entries", "",
+	    "{\"account\":\"A-2\",\"amount\":100,"
+	    "\"ts\":\"2026-12-08T11:00:00Z\",\"request_id\":\"" UUID_C "\","
+	    "\"meta\":{\"tags\":[\"a\",\"b\"],\"odd key\":1,\"deep\":{\"x\":1}}}"),
+	    "\"body $.account\"");
+	ASSERT_FIELDS(mi, req("POST", "", "/v1/entries", "",
+	    "{\"account\":\"A-1\",\"amount\":100,"
+	    "\"ts\":\"later\",\"request_id\":\"" UUID_C "\","
+	    "\"meta\":{\"tags\":[\"a\",\"c\",\"d\"],\"odd key\":2,"
+	    "\"deep\":{\"x\":1,\"y\":2}},\"extra\":true}"),
+	    "\"body $.ts\",\"body $.meta.tags[1]\",\"body $.meta.tags[2]\","
+	    "\"body $.meta[\\\"odd key\\\"]\",\"body $.meta.deep.y\","
+	    "\"body $.extra\"");
+	ASSERT_FIELDS(mi, req("POST", "", "/v1/entries", "",
+	    "{\"amount\":100,\"ts\":\"2026-12-07T10:00:00Z\","
+	    "\"request_id\":\"" UUID_A "\",\"meta\":5}"),
+	    "\"body $.account\",\"body $.meta\"");
+	/* Not JSON on one side: the body as a whole. */
+	ASSERT_FIELDS(mi, req("POST", "", "/v1/entries", "", "{nope"),
+	    "\"body\"");
+	r = req("POST", "", "/v1/notes", "", NULL);
+	r.body = "other text";
+	r.body_len = strlen(r.body);
+	ASSERT_FIELDS(mi, r, "\"body\"");
+	/* Query parameters: a value, a missing one, a repeated one. */
+	ASSERT_FIELDS(mi, req("GET", "", "/v1/search",
+	    "tag=a&q=boots&tag=b&page=1", NULL), "\"query q\"");
+	ASSERT_FIELDS(mi, req("GET", "", "/v1/search",
+	    "q=shoes&tag=a&sort=new", NULL),
+	    "\"query page\",\"query sort\",\"query tag\"");
+	/* Path segments, an extra one too. */
+	ASSERT_FIELDS(mi, req("GET", "", "/v1/users/u-2/orders", "", NULL),
+	    "\"path 2\"");
+	ASSERT_FIELDS(mi, req("GET", "", "/v1/users/u-1/orders/7", "", NULL),
+	    "\"path 4\"");
 	match_index_free(mi);
 	transforms_free(tf);
 }
@@ -1647,6 +1737,7 @@ main(void)
 		return 99;
 	}
 	test_typed();
+	test_explain_fields();
 	test_typed_cycle();
 	test_redacted_cycle();
 	test_key();
