@@ -46,6 +46,7 @@ struct live_edit {
 	const struct transform_value	*v;		/* NULL for KEY */
 	struct shape_time		 time;		/* SHIFT: recorded */
 	size_t				 key;		/* KEY: into keys */
+	size_t				 order;		/* plan order, for sorting */
 };
 
 struct live_key {
@@ -266,6 +267,47 @@ live_plan_key(struct match_live *L, const struct match_entry *e, size_t key)
 	buf_free(&tmp);
 }
 
+static int
+live_edit_cmp_stable(const void *a, const void *b)
+{
+	const struct live_edit	*x = a, *y = b;
+
+	if (x->hit.in != y->hit.in)
+		return x->hit.in < y->hit.in ? -1 : 1;
+	if (x->hit.in == TRANSFORM_IN_HEADER && x->hit.header != y->hit.header)
+		return x->hit.header < y->hit.header ? -1 : 1;
+	if (x->hit.off != y->hit.off)
+		return x->hit.off < y->hit.off ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/*
+ * Sorts the edits by part and offset, for one pass per part when
+ * rendering, and drops any that overlaps an earlier one: a place named
+ * twice is edited by the first in plan order (the file's order, then key
+ * echoes).
+ */
+static void
+live_sort(struct match_live *L)
+{
+	size_t	i, n = 0;
+
+	/* Stable: ties keep plan order (file order, then key echoes). */
+	for (i = 0; i < L->nev; i++)
+		L->ev[i].order = i;
+	qsort(L->ev, L->nev, sizeof *L->ev, live_edit_cmp_stable);
+	for (i = 0; i < L->nev; i++) {
+		if (n > 0 && L->ev[n - 1].hit.in == L->ev[i].hit.in &&
+		    (L->ev[i].hit.in != TRANSFORM_IN_HEADER ||
+		    L->ev[n - 1].hit.header == L->ev[i].hit.header) &&
+		    L->ev[i].hit.off < L->ev[n - 1].hit.off +
+		    L->ev[n - 1].hit.len)
+			continue;
+		L->ev[n++] = L->ev[i];
+	}
+	L->nev = n;
+}
+
 struct match_live *
 match_live_create(const struct transforms *tf, const struct snap_txn *t,
     const struct match_entry *e, const struct match_live_key *keys,
@@ -316,6 +358,7 @@ match_live_create(const struct transforms *tf, const struct snap_txn *t,
 		L->nkeys++;
 		live_plan_key(L, e, L->nkeys - 1);
 	}
+	live_sort(L);
 	if (L->nev == 0) {
 		match_live_free(L);
 		return NULL;
@@ -338,6 +381,20 @@ match_live_free(struct match_live *L)
 	free(L);
 }
 
+/* Appends n in decimal (buf_printf costs a vfprintf per reply). */
+static void
+live_append_size(struct buf *b, size_t n)
+{
+	char	d[24];
+	size_t	i = sizeof d;
+
+	do {
+		d[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	buf_append(b, d + i, sizeof d - i);
+}
+
 /* The live request's first value at loc into out; 0 if it has none. */
 static int
 live_req_value(const struct match_req *r, const struct transform_loc *loc,
@@ -358,6 +415,67 @@ live_req_value(const struct match_req *r, const struct transform_loc *loc,
 	return 1;
 }
 
+/* 1 if v can go between a JSON string's quotes as it is. */
+static int
+live_json_plain(const char *v, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] >= 0x7f ||
+		    v[i] == '"' || v[i] == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+/* Appends v encoded for the hit's place (transform_hit_encode(), without
+ * its temporary buffer in the usual case of plain ASCII). */
+static void
+live_encode(struct buf *b, const struct transform_hit *h, const char *v,
+    size_t len)
+{
+	if (h->enc == TRANSFORM_ENC_RAW || (h->enc == TRANSFORM_ENC_JSON &&
+	    live_json_plain(v, len)))
+		buf_append(b, v, len);
+	else
+		transform_hit_encode(b, h, v, len);
+}
+
+/* One rendered edit: the new bytes at enc[off..off+len), or none. */
+struct live_out {
+	size_t	 off;
+	size_t	 len;
+	int	 on;
+};
+
+/*
+ * Appends part (in, header) of the recorded response with the rendered
+ * edits spliced in; the plan's edits are sorted by part and offset and
+ * do not overlap.
+ */
+static void
+live_splice(struct buf *out, struct span raw, const struct match_live *L,
+    const struct live_out *o, const struct buf *enc, enum transform_in in,
+    size_t header)
+{
+	const struct live_edit	*ed;
+	size_t			 i, pos = 0;
+
+	for (i = 0; i < L->nev; i++) {
+		ed = &L->ev[i];
+		if (!o[i].on || ed->hit.in != in || (in == TRANSFORM_IN_HEADER &&
+		    ed->hit.header != header))
+			continue;
+		buf_append(out, raw.p + pos, ed->hit.off - pos);
+		buf_append(out, enc->data + o[i].off, o[i].len);
+		pos = ed->hit.off + ed->hit.len;
+	}
+	buf_append(out, raw.p + pos, raw.len - pos);
+}
+
+#define LIVE_STACK	16
+
 void
 match_live_render(const struct match_entry *e, const struct match_req *r,
     int64_t now_us, struct buf *head, struct buf *body)
@@ -365,20 +483,23 @@ match_live_render(const struct match_entry *e, const struct match_req *r,
 	const struct match_live	*L = e->live;
 	const struct live_edit	*ed;
 	const struct live_key	*k;
-	struct transform_edits	 edits;
 	struct transform_msg	 m;
-	struct buf		 val, raw;
+	struct live_out		 stack[LIVE_STACK], *o;
+	struct buf		 val, enc;
+	struct span		 raw;
 	int64_t			 shift_us;
 	size_t			 i;
 	char			*cause;
 
 	live_msg(&m, L, e);
 	shift_us = L->start_us >= 0 ? now_us - L->start_us : 0;
-	transform_edits_init(&edits);
+	o = L->nev <= LIVE_STACK ? stack : xcalloc(L->nev, sizeof *o);
 	buf_init(&val);
-	buf_init(&raw);
+	buf_init(&enc);
+	buf_reserve(&enc, 256);
 	for (i = 0; i < L->nev; i++) {
 		ed = &L->ev[i];
+		o[i].on = 0;
 		buf_reset(&val);
 		switch (ed->action) {
 		case TRANSFORM_SHIFT:
@@ -386,10 +507,10 @@ match_live_render(const struct match_entry *e, const struct match_req *r,
 			    ed->time.us + shift_us);
 			break;
 		case TRANSFORM_RESIGN:
-			buf_reset(&raw);
-			transform_hit_value(&raw, &m, &ed->hit);
+			raw = transform_hit_raw(&m, &ed->hit);
 			cause = NULL;
-			if (jwt_resign(&val, raw.data, raw.len,
+			/* A token is base64url and dots: no decoding. */
+			if (jwt_resign(&val, raw.p, raw.len,
 			    shift_us / 1000000, ed->v->claims,
 			    ed->v->nclaims, ed->v->key->key, &cause) == -1) {
 				free(cause);
@@ -410,24 +531,31 @@ match_live_render(const struct match_entry *e, const struct match_req *r,
 		default:
 			continue;
 		}
-		transform_edits_add(&edits, &ed->hit,
-		    val.data != NULL ? val.data : "", val.len);
+		o[i].on = 1;
+		o[i].off = enc.len;
+		live_encode(&enc, &ed->hit, val.data != NULL ? val.data : "",
+		    val.len);
+		o[i].len = enc.len - o[i].off;
 	}
 	buf_free(&val);
-	buf_free(&raw);
 
-	transform_edits_render(body, &edits, &m, TRANSFORM_IN_BODY, 0);
+	/* Room for the usual case, so the copies below never regrow. */
+	buf_reserve(body, e->body_len + enc.len + 16);
+	buf_reserve(head, e->head_len + enc.len + 16);
+	live_splice(body, m.body, L, o, &enc, TRANSFORM_IN_BODY, 0);
 	buf_append(head, e->head, L->status_len);
 	for (i = 0; i < L->nheaders; i++) {
 		buf_append_span(head, L->headers[i].name);
 		buf_append(head, ": ", 2);
 		if (!L->keep_cl && span_caseeq_str(L->headers[i].name,
 		    "Content-Length"))
-			buf_printf(head, "%zu", body->len);
+			live_append_size(head, body->len);
 		else
-			transform_edits_render(head, &edits, &m,
+			live_splice(head, L->headers[i].value, L, o, &enc,
 			    TRANSFORM_IN_HEADER, i);
 		buf_append(head, "\r\n", 2);
 	}
-	transform_edits_free(&edits);
+	buf_free(&enc);
+	if (o != stack)
+		free(o);
 }
