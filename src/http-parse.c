@@ -336,7 +336,8 @@ http_parse_request_line(struct http_ctx *c, size_t pos, size_t eol,
 
 	t0 = ++i;
 	for (; i < eol && b[i] != ' '; i++) {
-		if ((unsigned char)b[i] <= 0x20 || b[i] == 0x7f)
+		/* RFC 3986: raw non-ASCII bytes must be percent-encoded. */
+		if ((unsigned char)b[i] <= 0x20 || (unsigned char)b[i] >= 0x7f)
 			return http_fail(c, HTTP_E_TARGET, i);
 	}
 	if (i == t0)
@@ -736,8 +737,9 @@ http_find_header(const struct http_msg *m, const char *name)
 /* Chunked decoder states. */
 enum {
 	HTTP_CH_SIZE,		/* hex digits of a chunk size */
-	HTTP_CH_SIZE_WS,	/* whitespace after the size: ';' or CR next */
-	HTTP_CH_EXT,		/* chunk extensions up to CR */
+	HTTP_CH_SIZE_WS,	/* whitespace after the size: ';' next */
+	HTTP_CH_EXT_NAME,	/* after ';': BWS, then an extension name */
+	HTTP_CH_EXT,		/* the rest of an extension, up to ';' or CR */
 	HTTP_CH_SIZE_LF,	/* LF ending the size line */
 	HTTP_CH_DATA,
 	HTTP_CH_DATA_CR,	/* CRLF after chunk data */
@@ -839,7 +841,7 @@ http_chunked_decode(struct http_chunked *ch, char *buf, size_t *len,
 			if (c == '\r')
 				ch->state = HTTP_CH_SIZE_LF;
 			else if (c == ';')
-				ch->state = HTTP_CH_EXT;
+				ch->state = HTTP_CH_EXT_NAME;
 			else if (HTTP_IS_WS(c))
 				ch->state = HTTP_CH_SIZE_WS;
 			else {
@@ -848,19 +850,32 @@ http_chunked_decode(struct http_chunked *ch, char *buf, size_t *len,
 			}
 			break;
 		case HTTP_CH_SIZE_WS:
-			if (c == '\r')
-				ch->state = HTTP_CH_SIZE_LF;
-			else if (c == ';')
-				ch->state = HTTP_CH_EXT;
+			/*
+			 * RFC 9112 7.1.1: whitespace after the size is the
+			 * BWS before a chunk-ext, never before the CRLF.
+			 */
+			if (c == ';')
+				ch->state = HTTP_CH_EXT_NAME;
 			else if (!HTTP_IS_WS(c)) {
 				e = HTTP_E_CHUNK_SIZE;
+				goto fail;
+			}
+			break;
+		case HTTP_CH_EXT_NAME:
+			/* chunk-ext-name is a token: never empty. */
+			if (HTTP_IS_TCHAR(c))
+				ch->state = HTTP_CH_EXT;
+			else if (!HTTP_IS_WS(c)) {
+				e = HTTP_E_CHUNK_FRAMING;
 				goto fail;
 			}
 			break;
 		case HTTP_CH_EXT:
 			if (c == '\r')
 				ch->state = HTTP_CH_SIZE_LF;
-			else if (!HTTP_IS_VCHAR(c)) {
+			else if (c == ';')
+				ch->state = HTTP_CH_EXT_NAME;
+			else if (!HTTP_IS_VCHAR(c) && !HTTP_IS_WS(c)) {
 				e = HTTP_E_CHUNK_FRAMING;
 				goto fail;
 			}

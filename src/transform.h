@@ -243,10 +243,10 @@ struct span	transform_hit_raw(const struct transform_msg *m,
 void	transform_hit_value(struct buf *, const struct transform_msg *m,
 	    const struct transform_hit *h);
 /*
- * Appends v encoded for the hit's place (JSON-escaped inside a string,
- * percent-encoded where the recorded value was; a JSON number stays a
- * number only when v is one, else a JSONNUM hit must be quoted by the
- * caller: see transform_edits).
+ * Appends v encoded for the hit's place: JSON-escaped inside a string,
+ * percent-encoded where the recorded value was (only the bytes that need
+ * it), as it is in a header, a path segment or a cookie; in place of a
+ * JSON number, v itself when it is number text, else v as a JSON string.
  */
 void	transform_hit_encode(struct buf *, const struct transform_hit *h,
 	    const char *v, size_t len);

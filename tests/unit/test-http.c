@@ -459,6 +459,8 @@ static const struct bad_case bad_cases[] = {
 	{ 1, "GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 0, HTTP_E_TARGET },
 	{ 1, "GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n", 0, HTTP_E_TARGET },
 	{ 1, "GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 0, HTTP_E_TARGET },
+	{ 1, "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 0, HTTP_E_TARGET },
+	{ 1, "GET /a?q=\xff HTTP/1.1\r\nHost: a\r\n\r\n", 0, HTTP_E_TARGET },
 	{ 1, "GET foo HTTP/1.1\r\nHost: a\r\n\r\n", 0, HTTP_E_TARGET },
 	{ 1, "GET * HTTP/1.1\r\nHost: a\r\n\r\n", 0, HTTP_E_TARGET },
 	{ 1, "CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n", 0, HTTP_E_TARGET },
@@ -760,6 +762,14 @@ test_chunked_bad(void)
 		{ "5\nhello\r\n", HTTP_E_BARE_LF },
 		{ "5\rhello", HTTP_E_BARE_CR },
 		{ "5;a=\x01\r\n", HTTP_E_CHUNK_FRAMING },
+		/* RFC 9112 7.1.1: no empty extension name, no BWS before
+		 * the CRLF. */
+		{ "2;\r\n", HTTP_E_CHUNK_FRAMING },
+		{ "2; \r\n", HTTP_E_CHUNK_FRAMING },
+		{ "2;a;\r\n", HTTP_E_CHUNK_FRAMING },
+		{ "2;=v\r\n", HTTP_E_CHUNK_FRAMING },
+		{ "5 \r\n", HTTP_E_CHUNK_SIZE },
+		{ "5\t\r\n", HTTP_E_CHUNK_SIZE },
 		{ "0\r\nbad trailer\r\n\r\n", HTTP_E_CHUNK_FRAMING },
 		{ "0\r\n folded: x\r\n\r\n", HTTP_E_CHUNK_FRAMING },
 		{ "0\r\nX: a\nb\r\n\r\n", HTTP_E_BARE_LF },

@@ -1,0 +1,515 @@
+/*
+ * test-transform.c -- the transforms file: locations, routes, the locator
+ * and its edits, and the YAML reader and writer (round trip, errors with
+ * file:line:col).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "transform.h"
+#include "unit.h"
+#include "xmalloc.h"
+
+static void
+test_loc(void)
+{
+	static const char *good[] = {
+		"req.header Authorization", "req.cookie sid", "req.query ts",
+		"req.path 0", "req.path 12", "req.body $.a.b",
+		"req.body $.items[*].id", "req.body $.items[3]",
+		"req.form nonce", "res.header Date", "res.body $.token",
+		"res.set-cookie session", "res.form x",
+	};
+	static const char *bad[] = {
+		"", "header X", "req.", "req.header", "req.header ",
+		"req.headers X", "res.query ts", "res.path 1", "req.set-cookie a",
+		"res.cookie a", "req.path x", "req.path -1", "req.body a.b",
+		"req.body $.a[", "req.body $..a", "req.header a b",
+		"req.body $.a[x]",
+	};
+	struct transform_loc	 l, l2;
+	struct buf		 b;
+	char			*cause;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		cause = NULL;
+		ASSERT_EQ(transform_loc_parse(good[i], &l, &cause), 0);
+		if (cause != NULL) {
+			fprintf(stderr, "%s: %s\n", good[i], cause);
+			free(cause);
+			continue;
+		}
+		buf_init(&b);
+		transform_loc_format(&b, &l);
+		ASSERT_STR_EQ(b.data, good[i]);
+		ASSERT_EQ(transform_loc_parse(b.data, &l2, &cause), 0);
+		ASSERT(transform_loc_eq(&l, &l2));
+		transform_loc_free(&l2);
+		buf_free(&b);
+		transform_loc_free(&l);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cause = NULL;
+		ASSERT_EQ(transform_loc_parse(bad[i], &l, &cause), -1);
+		ASSERT(cause != NULL);
+		free(cause);
+	}
+	/* Header names compare without case. */
+	ASSERT_EQ(transform_loc_parse("req.header x-a", &l, &cause), 0);
+	ASSERT_EQ(transform_loc_parse("req.header X-A", &l2, &cause), 0);
+	ASSERT(transform_loc_eq(&l, &l2));
+	transform_loc_free(&l);
+	transform_loc_free(&l2);
+}
+
+static void
+route_is(const char *path, const char *want)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	transform_route(&b, path, strlen(path));
+	ASSERT_STR_EQ(b.data, want);
+	buf_free(&b);
+}
+
+static int
+ep(const char *method, const char *route, const char *m, const char *p)
+{
+	return transform_endpoint_match(method, route, span_from_str(m),
+	    span_from_str(p));
+}
+
+static void
+test_route(void)
+{
+	route_is("/", "/");
+	route_is("/transfers", "/transfers");
+	route_is("/transfers/tr_3f2c9a", "/transfers/{id}");
+	route_is("/items/42", "/items/{n}");
+	route_is("/u/0b0f4c5e-6c2e-4d8e-9b7a-1c2d3e4f5a6b/x",
+	    "/u/{uuid}/x");
+	route_is("/v1/accounts/acct-alice", "/{id}/accounts/acct-alice");
+	route_is("/a//b/", "/a//b/");
+
+	ASSERT(ep("GET", "/transfers/{id}", "GET", "/transfers/tr_1"));
+	ASSERT(!ep("GET", "/transfers/{id}", "POST", "/transfers/tr_1"));
+	ASSERT(!ep("GET", "/transfers/{id}", "GET", "/transfers"));
+	ASSERT(!ep("GET", "/transfers/{id}", "GET", "/transfers/"));
+	ASSERT(!ep("GET", "/transfers/{id}", "GET", "/transfers/a/b"));
+	ASSERT(!ep("GET", "/transfers/{id}", "GET", "/transferz/a"));
+	ASSERT(ep("GET", "/", "GET", "/"));
+	ASSERT(!ep("GET", "/", "GET", "/a"));
+	ASSERT(ep("*", "/a", "PUT", "/a"));
+	ASSERT(ep("POST", "*", "POST", "/anything/at/all"));
+	ASSERT(ep("*", "*", "X", "/"));
+}
+
+/* A message over fixed strings: headers "name: value" pairs. */
+struct tmsg {
+	struct http_header	 h[8];
+	struct transform_msg	 m;
+};
+
+static void
+tmsg_init(struct tmsg *t, const char *path, const char *query,
+    const char *const *hdrs, const char *body)
+{
+	size_t	n = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (; hdrs != NULL && hdrs[0] != NULL; hdrs += 2, n++) {
+		t->h[n].name = span_from_str(hdrs[0]);
+		t->h[n].value = span_from_str(hdrs[1]);
+	}
+	t->m.path = path != NULL ? span_from_str(path) : SPAN_NULL;
+	t->m.query = query != NULL ? span_from_str(query) : SPAN_NULL;
+	t->m.headers = t->h;
+	t->m.nheaders = n;
+	t->m.body = body != NULL ? span_from_str(body) : SPAN_NULL;
+}
+
+/* Locates loc in m, expects the decoded values want[0..nwant). */
+static void
+locate_is(const struct transform_msg *m, const char *loc,
+    const char *const *want, size_t nwant)
+{
+	struct transform_loc	l;
+	struct transform_hit	hits[8];
+	struct buf		b;
+	char			*cause = NULL;
+	size_t			n, i;
+
+	ASSERT_EQ(transform_loc_parse(loc, &l, &cause), 0);
+	free(cause);
+	n = transform_locate(&l, m, hits, 8);
+	if (n != nwant)
+		UNIT_FAIL("%s: %zu hits, expected %zu", loc, n, nwant);
+	for (i = 0; i < n && i < nwant; i++) {
+		buf_init(&b);
+		transform_hit_value(&b, m, &hits[i]);
+		buf_append_byte(&b, '\0');
+		ASSERT_STR_EQ(b.data, want[i]);
+		buf_free(&b);
+	}
+	transform_loc_free(&l);
+}
+
+#define LOCATE(m, loc, ...) do {					\
+	static const char *const w_[] = { __VA_ARGS__ };		\
+	locate_is((m), (loc), w_, sizeof(w_) / sizeof(w_[0]));		\
+} while (0)
+#define LOCATE_NONE(m, loc)	locate_is((m), (loc), NULL, 0)
+
+static void
+test_locate(void)
+{
+	static const char *const hdrs[] = {
+		"Authorization", "Bearer eyJ.a.b",
+		"X-Client-Time", "2026-12-07T10:00:00Z",
+		"Cookie", "a=1; sid=abc123; b=2",
+		"X-Two", "two words here",
+		NULL,
+	};
+	static const char *const res_hdrs[] = {
+		"Set-Cookie", "other=1; Path=/",
+		"Set-Cookie", "session=deadbeef42; HttpOnly; Path=/",
+		"Location", "/transfers/tr_9",
+		NULL,
+	};
+	struct tmsg	t;
+
+	tmsg_init(&t, "/transfers/tr_1/x%2Fy", "a=1&ts=2026-12-07T10%3A00%3A00%2B02%3A00&e=&b+c=d",
+	    hdrs, "{\"id\":\"o-1\",\"n\":17,\"nested\":{\"ts\":\"2026\\/12\"},"
+	    "\"items\":[{\"id\":\"a\"},{\"id\":\"b\"},{\"x\":1}],"
+	    "\"odd.key\":true,\"arr\":[[1,2],[3]]}");
+	LOCATE(&t.m, "req.path 0", "transfers");
+	LOCATE(&t.m, "req.path 1", "tr_1");
+	LOCATE(&t.m, "req.path 2", "x/y");
+	LOCATE_NONE(&t.m, "req.path 3");
+	LOCATE(&t.m, "req.query a", "1");
+	LOCATE(&t.m, "req.query ts", "2026-12-07T10:00:00+02:00");
+	LOCATE(&t.m, "req.query e", "");
+	LOCATE(&t.m, "req.query b c", "d");
+	LOCATE_NONE(&t.m, "req.query zz");
+	LOCATE(&t.m, "req.header authorization", "eyJ.a.b");
+	LOCATE(&t.m, "req.header X-Client-Time", "2026-12-07T10:00:00Z");
+	LOCATE(&t.m, "req.header X-Two", "two words here");
+	LOCATE(&t.m, "req.cookie sid", "abc123");
+	LOCATE(&t.m, "req.cookie b", "2");
+	LOCATE_NONE(&t.m, "req.cookie c");
+	LOCATE(&t.m, "req.body $.id", "o-1");
+	LOCATE(&t.m, "req.body $.n", "17");
+	LOCATE(&t.m, "req.body $.nested.ts", "2026/12");
+	LOCATE(&t.m, "req.body $.items[*].id", "a", "b");
+	LOCATE(&t.m, "req.body $.items[1].id", "b");
+	LOCATE(&t.m, "req.body $.arr[*][*]", "1", "2", "3");
+	LOCATE_NONE(&t.m, "req.body $[\"odd.key\"]");	/* not a string */
+	LOCATE_NONE(&t.m, "req.body $.missing");
+	LOCATE_NONE(&t.m, "req.body $.id.deeper");
+
+	tmsg_init(&t, NULL, NULL, res_hdrs, "not json");
+	LOCATE(&t.m, "res.set-cookie session", "deadbeef42");
+	LOCATE_NONE(&t.m, "res.set-cookie nope");
+	LOCATE(&t.m, "res.header location", "/transfers/tr_9");
+	LOCATE_NONE(&t.m, "res.body $.id");
+
+	tmsg_init(&t, "/", NULL, NULL, "nonce=a%20b&x=1+2");
+	LOCATE(&t.m, "req.form nonce", "a b");
+	LOCATE(&t.m, "req.form x", "1 2");
+}
+
+/* Applies edits (loc, new value) to m and checks every part. */
+static void
+test_edits(void)
+{
+	static const char *const hdrs[] = {
+		"Authorization", "Bearer old.token.x",
+		"Cookie", "sid=abc; t=1",
+		NULL,
+	};
+	struct tmsg		 t;
+	struct transform_edits	 e;
+	struct transform_loc	 l;
+	struct transform_hit	 hits[4];
+	struct buf		 b;
+	char			*cause = NULL;
+	size_t			 n;
+
+	tmsg_init(&t, "/transfers/tr_1", "ts=2026-01-01T00%3A00%3A00Z&k=v",
+	    hdrs, "{\"ts\":1733000000000,\"s\":\"a\\\"b\",\"items\":"
+	    "[{\"id\":\"x\"},{\"id\":\"y\"}]}");
+	transform_edits_init(&e);
+
+#define EDIT(loc, val) do {						\
+	ASSERT_EQ(transform_loc_parse((loc), &l, &cause), 0);		\
+	n = transform_locate(&l, &t.m, hits, 4);			\
+	for (size_t k_ = 0; k_ < n; k_++)				\
+		transform_edits_add(&e, &hits[k_], (val), strlen(val));	\
+	transform_loc_free(&l);						\
+} while (0)
+
+	EDIT("req.path 1", "tr_a/b");
+	EDIT("req.query ts", "2026-01-01T00:00:00+01:00");
+	EDIT("req.header Authorization", "new.token.y");
+	EDIT("req.cookie sid", "zz");
+	EDIT("req.body $.ts", "1733003600000");
+	EDIT("req.body $.s", "q\"uote\n");
+	EDIT("req.body $.items[*].id", "N");
+	/* Overlapping the first: ignored. */
+	EDIT("req.path 1", "again");
+
+	buf_init(&b);
+	ASSERT_EQ(transform_edits_render(&b, &e, &t.m, TRANSFORM_IN_PATH, 0),
+	    1);
+	ASSERT_STR_EQ(b.data, "/transfers/tr_a%2Fb");
+	buf_reset(&b);
+	transform_edits_render(&b, &e, &t.m, TRANSFORM_IN_QUERY, 0);
+	ASSERT_STR_EQ(b.data, "ts=2026-01-01T00:00:00%2B01:00&k=v");
+	buf_reset(&b);
+	transform_edits_render(&b, &e, &t.m, TRANSFORM_IN_HEADER, 0);
+	ASSERT_STR_EQ(b.data, "Bearer new.token.y");
+	buf_reset(&b);
+	transform_edits_render(&b, &e, &t.m, TRANSFORM_IN_HEADER, 1);
+	ASSERT_STR_EQ(b.data, "sid=zz; t=1");
+	buf_reset(&b);
+	transform_edits_render(&b, &e, &t.m, TRANSFORM_IN_BODY, 0);
+	ASSERT_STR_EQ(b.data, "{\"ts\":1733003600000,\"s\":\"q\\\"uote\\n\","
+	    "\"items\":[{\"id\":\"N\"},{\"id\":\"N\"}]}");
+	buf_reset(&b);
+
+	/* A number replaced by text becomes a string. */
+	transform_edits_reset(&e);
+	EDIT("req.body $.ts", "soon");
+	transform_edits_render(&b, &e, &t.m, TRANSFORM_IN_BODY, 0);
+	ASSERT(strncmp(b.data, "{\"ts\":\"soon\",", 13) == 0);
+	buf_reset(&b);
+	ASSERT_EQ(transform_edits_render(&b, &e, &t.m, TRANSFORM_IN_PATH, 0),
+	    0);
+	ASSERT_STR_EQ(b.data, "/transfers/tr_1");
+	buf_free(&b);
+	transform_edits_free(&e);
+#undef EDIT
+}
+
+static char tmpdir[64];
+
+static char *
+write_tmp(const char *name, const char *text)
+{
+	char	*path = xasprintf("%s/%s", tmpdir, name);
+	FILE	*f = fopen(path, "w");
+
+	ASSERT(f != NULL);
+	if (f != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+	return path;
+}
+
+static const char good_yaml[] =
+    "version: 1\n"
+    "snapshot: bank.jsonl\n"
+    "recording:\n"
+    "  start: \"2026-12-07T10:00:00.000000Z\"\n"
+    "  end: \"2026-12-07T10:05:00.500000Z\"\n"
+    "keys:\n"
+    "  - name: admin\n"
+    "    alg: HS256\n"
+    "    secret_file: admin.secret\n"
+    "values:\n"
+    "  - kind: jwt\n"
+    "    dir: in\n"
+    "    endpoint: GET /admin/audit\n"
+    "    where: req.header Authorization\n"
+    "    action: resign\n"
+    "    key: admin\n"
+    "    claims: {role: admin, level: 3, s: \"3\"}\n"
+    "    format: HS256\n"
+    "    seen: 1\n"
+    "    why: \"a JWT\"\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: res.body $.created_at\n"
+    "    action: shift\n"
+    "    seen: 7\n"
+    "  - kind: uuid\n"
+    "    dir: out\n"
+    "    endpoint: \"*\"\n"
+    "    where: res.body $.idempotency_key\n"
+    "    action: echo\n"
+    "    from: req.body $.idempotency_key\n"
+    "correlations:\n"
+    "  - name: transfer-id\n"
+    "    kind: any\n"
+    "    from: {endpoint: POST /transfers, where: res.body $.id}\n"
+    "    to:\n"
+    "      - {endpoint: \"GET /transfers/{id}\", where: req.path 1}\n"
+    "    seen: 5\n";
+
+static void
+test_yaml(void)
+{
+	struct transforms	*t, *t2;
+	struct buf		 b, b2;
+	char			*path, *path2, *sec, *cause = NULL;
+	FILE			*f;
+
+	sec = write_tmp("admin.secret", "s3cret-value\n");
+	path = write_tmp("t.yaml", good_yaml);
+	t = transforms_load(path, 1, &cause);
+	if (t == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		ASSERT(0);
+		free(cause);
+		free(path);
+		free(sec);
+		return;
+	}
+	ASSERT_EQ(t->nkeys, 1);
+	ASSERT(t->keys[0].key != NULL);
+	ASSERT_EQ(t->nvalues, 3);
+	ASSERT_EQ(t->ncorrs, 1);
+	ASSERT_EQ(t->start_us, 1796637600000000LL);
+	ASSERT_EQ(t->end_us - t->start_us, 300500000LL);
+	ASSERT_EQ(t->values[0].kind, SHAPE_JWT);
+	ASSERT_EQ(t->values[0].action, TRANSFORM_RESIGN);
+	ASSERT(t->values[0].key == &t->keys[0]);
+	ASSERT_EQ(t->values[0].nclaims, 3);
+	ASSERT_STR_EQ(t->values[0].claims[0].json, "\"admin\"");
+	ASSERT_STR_EQ(t->values[0].claims[1].json, "3");
+	ASSERT_STR_EQ(t->values[0].claims[2].json, "\"3\"");
+	ASSERT_STR_EQ(t->values[1].method, "POST");
+	ASSERT_STR_EQ(t->values[1].route, "/v1/entries");
+	ASSERT_EQ(t->values[1].dir, SNAP_DIR_OUT);
+	ASSERT_EQ(t->values[1].seen, 7);
+	ASSERT_EQ(t->values[2].action, TRANSFORM_ECHO);
+	ASSERT_EQ(t->values[2].from.part, TRANSFORM_BODY);
+	ASSERT_STR_EQ(t->corrs[0].from_route, "/transfers");
+	ASSERT_EQ(t->corrs[0].nto, 1);
+	ASSERT_STR_EQ(t->corrs[0].to[0].route, "/transfers/{id}");
+	ASSERT_EQ(t->corrs[0].to[0].where.seg, 1);
+
+	/* Write, read back, write: the same text. */
+	buf_init(&b);
+	transforms_write(&b, t);
+	path2 = write_tmp("t2.yaml", b.data);
+	t2 = transforms_load(path2, 0, &cause);
+	ASSERT(t2 != NULL);
+	if (t2 != NULL) {
+		buf_init(&b2);
+		transforms_write(&b2, t2);
+		ASSERT_STR_EQ(b2.data, b.data);
+		buf_free(&b2);
+		transforms_free(t2);
+	} else {
+		fprintf(stderr, "%s\n%s\n", cause, b.data);
+		free(cause);
+	}
+	buf_free(&b);
+	transforms_free(t);
+
+	/* A key that cannot be read: the key's line, never the secret. */
+	f = fopen(sec, "w");
+	fclose(f);
+	t = transforms_load(path, 1, &cause);
+	ASSERT(t == NULL);
+	if (cause != NULL) {
+		ASSERT(strstr(cause, "t.yaml:7:5: key \"admin\"") != NULL);
+		free(cause);
+	}
+	/* Without loading keys the file still loads. */
+	t = transforms_load(path, 0, &cause);
+	ASSERT(t != NULL);
+	transforms_free(t);
+	unlink(path2);
+	unlink(sec);
+	unlink(path);
+	free(path);
+	free(path2);
+	free(sec);
+}
+
+/* A bad file: every error with its line and column. */
+static void
+bad_is(const char *text, const char *want)
+{
+	struct transforms	*t;
+	char			*path, *cause = NULL;
+
+	path = write_tmp("bad.yaml", text);
+	t = transforms_load(path, 0, &cause);
+	ASSERT(t == NULL);
+	transforms_free(t);
+	if (cause == NULL || strstr(cause, want) == NULL) {
+		UNIT_FAIL("expected \"%s\" in \"%s\"", want,
+		    cause != NULL ? cause : "(none)");
+	}
+	free(cause);
+	unlink(path);
+	free(path);
+}
+
+static void
+test_yaml_errors(void)
+{
+	bad_is("", "bad.yaml:1:1: empty transforms file");
+	bad_is("version: 2\n", "bad.yaml:1:10: version 2 is not known");
+	bad_is("values: []\n", "bad.yaml:1:1: missing \"version: 1\"");
+	bad_is("version: 1\nvalues: [\n", "bad.yaml:3:1:");
+	bad_is("version: 1\nvalus: []\n",
+	    "bad.yaml:2:1: unknown key \"valus\"");
+	bad_is("version: 1\nvalues:\n  - kind: jwt\n    dir: in\n"
+	    "    endpoint: x\n    where: req.header A\n    action: keep\n",
+	    "bad.yaml:5:15: endpoint: expected \"METHOD /route\"");
+	bad_is("version: 1\nvalues:\n  - kind: jwtt\n    dir: in\n"
+	    "    endpoint: \"*\"\n    where: req.header A\n    action: keep\n",
+	    "bad.yaml:3:11: kind: expected jwt");
+	bad_is("version: 1\nvalues:\n  - kind: jwt\n    dir: in\n"
+	    "    endpoint: \"*\"\n    where: req.headr A\n    action: keep\n",
+	    "bad.yaml:6:12: where: unknown part \"headr\"");
+	bad_is("version: 1\nvalues:\n  - kind: uuid\n    dir: in\n"
+	    "    endpoint: \"*\"\n    where: req.header A\n    action: shift\n",
+	    "bad.yaml:7:13: action shift: only for kind timestamp");
+	bad_is("version: 1\nvalues:\n  - kind: uuid\n    dir: out\n"
+	    "    endpoint: \"*\"\n    where: res.body $.a\n    action: echo\n",
+	    "bad.yaml:7:13: action echo: missing \"from\"");
+	bad_is("version: 1\nvalues:\n  - kind: jwt\n    dir: in\n"
+	    "    endpoint: \"*\"\n    where: req.header A\n    action: resign\n"
+	    "    key: nope\n", "bad.yaml:8:10: key: no key named \"nope\"");
+	bad_is("version: 1\nvalues:\n  - dir: in\n",
+	    "bad.yaml:3:5: values entry: missing \"kind\"");
+	bad_is("version: 1\nkeys:\n  - name: k\n",
+	    "bad.yaml:3:5: key \"k\": give exactly one of");
+	bad_is("version: 1\ncorrelations:\n  - name: c\n    from: {endpoint: "
+	    "GET /a, where: req.path 0}\n",
+	    "bad.yaml:4:37: from: where must be a response (res.) location");
+	bad_is("version: 1\nrecording: {start: yesterday}\n",
+	    "bad.yaml:2:20: recording: start: expected an RFC 3339 time");
+}
+
+int
+main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-transform.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 99;
+	}
+	test_loc();
+	test_route();
+	test_locate();
+	test_edits();
+	test_yaml();
+	test_yaml_errors();
+	rmdir(tmpdir);
+	UNIT_DONE();
+}
