@@ -425,7 +425,7 @@ gen_transform_cmp(struct gen_transform *gx, const struct snap_txn *t)
 	for (i = 0; i < tf->nvalues; i++) {
 		v = &tf->values[i];
 		if (v->dir == SNAP_DIR_IN && v->where.res &&
-		    v->action != TRANSFORM_KEEP && transform_endpoint_match(
+		    v->action == TRANSFORM_ANY && transform_endpoint_match(
 		    v->method, v->route, method, path))
 			ents[n++] = i;
 	}

@@ -65,7 +65,7 @@ int	gen_transform_flags(const struct gen_transform *,
 /*
  * What the comparison of the live answer with the recorded one must
  * leave out for t's endpoint: the response locations of the dir in
- * entries (any action but keep) and the `from` locations of the
+ * entries with the action any and the `from` locations of the
  * correlations.  paths are JSON paths in gen_json_diff()'s syntax,
  * headers are header names (res.header NAME; "Set-Cookie" for
  * res.set-cookie).  NULL when nothing is left out.  Owned by gx, shared
