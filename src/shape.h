@@ -56,18 +56,21 @@ struct shape_time {
 	int			 frac;	/* fraction digits, 0-9 (beyond 6
 					   digits, the extra digits are
 					   written back as recorded) */
+	int			 frac_ns;	/* those extra digits (7th to
+					   9th) as nanoseconds, 0-999 */
 	char			 zone[8];/* "Z", "z", "+02:00", "-0530", or ""
 					   (no zone: read and written as UTC) */
 	int			 zone_min;	/* the zone's offset in minutes */
-	/* Epoch layouts: the number was a JSON/string decimal with this many
-	 * digits; written back as a plain integer. */
+	/* Epoch layouts: the unit comes from the number of digits (see
+	 * struct shape_opts); written back as a plain decimal integer. */
 };
 
 /* What a value is, with the details its kind has. */
 struct shape {
 	enum shape_kind		 kind;
 	int			 version;	/* SHAPE_UUID */
-	int			 upper;		/* SHAPE_UUID, SHAPE_HEX: upper case */
+	int			 upper;		/* SHAPE_UUID, SHAPE_ULID,
+						   SHAPE_HEX: upper case */
 	int			 url;		/* SHAPE_B64: '-' '_' alphabet */
 	int			 padded;	/* SHAPE_B64: '=' padding */
 	struct shape_time	 time;		/* SHAPE_TIME */
