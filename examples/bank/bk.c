@@ -491,7 +491,8 @@ bk_json_seconds(const cJSON *obj, const char *name)
 	if (!cJSON_IsNumber(v))
 		return -1;
 	d = v->valuedouble;
-	if (d != d || d < 0 || d > 9.0e15 || d != (double)(int64_t)d)
+	/* Up to 1e12 s (year 33658): callers multiply by 1e6 safely. */
+	if (d != d || d < 0 || d > 1.0e12 || d != (double)(int64_t)d)
 		return -1;
 	return (int64_t)d;
 }

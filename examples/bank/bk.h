@@ -90,7 +90,7 @@ char	*bk_jwt_sign(const cJSON *payload, const struct buf *secret);
 cJSON	*bk_jwt_verify(const char *token, const struct buf *secret,
 	    const char **why);
 
-/* A numeric member as seconds, or -1 if absent or not an integer. */
+/* A numeric member as seconds (an integer in [0, 1e12]), or -1. */
 int64_t	 bk_json_seconds(const cJSON *obj, const char *name);
 
 /* The value of the request's first header called name (allocated), or
