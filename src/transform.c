@@ -26,7 +26,6 @@
 #include "yamldoc.h"
 
 #define TRANSFORM_MAX_PATH	32	/* segments of a JSON path */
-#define TRANSFORM_MAX_FILE	(16 * 1024 * 1024)
 
 /* Model. */
 
@@ -1762,20 +1761,11 @@ transforms_load(const char *path, int load_keys, char **cause)
 	struct transforms	*t;
 	struct yamldoc		 x;
 	FILE			*f;
-	long			 size;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		*cause = xasprintf("%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >
-	    TRANSFORM_MAX_FILE) {
-		*cause = xasprintf("%s: larger than %d MiB", path,
-		    TRANSFORM_MAX_FILE >> 20);
-		fclose(f);
-		return NULL;
-	}
-	rewind(f);
 	t = transforms_create();
 	t->path = xstrdup(path);
 	yamldoc_init(&x);
