@@ -43,7 +43,8 @@ struct gen_transform {
 	struct transforms	*t;
 	unsigned char		*usable;	/* per value: resign can sign */
 	unsigned char		*warned;	/* per value: a send failed */
-	struct gx_cmp		*cmps;
+	struct gx_cmp		**cmps;		/* each allocated alone: the
+						   callers keep pointers */
 	size_t			 ncmps;
 };
 
@@ -307,13 +308,14 @@ gen_transform_free(struct gen_transform *gx)
 	if (gx == NULL)
 		return;
 	for (i = 0; i < gx->ncmps; i++) {
-		free(gx->cmps[i].ents);
-		for (j = 0; j < gx->cmps[i].cmp.npaths; j++)
-			free(gx->cmps[i].cmp.paths[j]);
-		free(gx->cmps[i].cmp.paths);
-		for (j = 0; j < gx->cmps[i].cmp.nheaders; j++)
-			free(gx->cmps[i].cmp.headers[j]);
-		free(gx->cmps[i].cmp.headers);
+		free(gx->cmps[i]->ents);
+		for (j = 0; j < gx->cmps[i]->cmp.npaths; j++)
+			free(gx->cmps[i]->cmp.paths[j]);
+		free(gx->cmps[i]->cmp.paths);
+		for (j = 0; j < gx->cmps[i]->cmp.nheaders; j++)
+			free(gx->cmps[i]->cmp.headers[j]);
+		free(gx->cmps[i]->cmp.headers);
+		free(gx->cmps[i]);
 	}
 	free(gx->cmps);
 	free(gx->usable);
@@ -440,7 +442,7 @@ gen_transform_cmp(struct gen_transform *gx, const struct snap_txn *t)
 		return NULL;
 	}
 	for (i = 0; i < gx->ncmps; i++) {
-		xc = &gx->cmps[i];
+		xc = gx->cmps[i];
 		if (xc->nents == n &&
 		    memcmp(xc->ents, ents, n * sizeof *ents) == 0) {
 			free(ents);
@@ -448,8 +450,7 @@ gen_transform_cmp(struct gen_transform *gx, const struct snap_txn *t)
 		}
 	}
 	gx->cmps = xreallocarray(gx->cmps, gx->ncmps + 1, sizeof *gx->cmps);
-	xc = &gx->cmps[gx->ncmps++];
-	memset(xc, 0, sizeof *xc);
+	xc = gx->cmps[gx->ncmps++] = xcalloc(1, sizeof *xc);
 	xc->ents = ents;
 	xc->nents = n;
 	for (i = 0; i < n; i++) {

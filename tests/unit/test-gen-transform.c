@@ -609,6 +609,7 @@ test_correlation(void)
 	struct gen_transform_map	*map;
 	const struct gen_transform_cmp	*cmp;
 	struct snap_txn			 login, create, pay, other;
+	const struct gen_transform_cmp	*first;
 	struct transform_msg		 m;
 	struct http_header		 h[2];
 	struct buf			 out, v;
@@ -639,6 +640,7 @@ test_correlation(void)
 		ASSERT_EQ(cmp->nheaders, 0);
 	}
 	ASSERT(gen_transform_cmp(gx, &create) == cmp);
+	first = cmp;
 	cmp = gen_transform_cmp(gx, &login);
 	ASSERT(cmp != NULL);
 	if (cmp != NULL) {
@@ -648,6 +650,14 @@ test_correlation(void)
 		ASSERT_STR_EQ(cmp->headers[0], "Set-Cookie");
 	}
 	ASSERT(gen_transform_cmp(gx, &pay) == NULL);
+	/* The first list is still whole after another was made (each
+	 * transaction of a run keeps its pointer; ASan or valgrind see a
+	 * stale one). */
+	ASSERT(first != NULL && first != cmp);
+	if (first != NULL) {
+		ASSERT_EQ(first->npaths, 2);
+		ASSERT_STR_EQ(first->paths[1], "$.id");
+	}
 
 	map = gen_transform_map_create();
 	/* The live login answer: a new token and a new session cookie. */
