@@ -252,6 +252,7 @@ struct gen_path {
 };
 
 struct gen_diffctx {
+	const struct gen_transform_map *map;	/* recorded -> live values */
 	char *const	*ignore;
 	size_t		 nignore;
 	struct buf	*out;
@@ -499,24 +500,32 @@ gen_items_free(struct gen_item *items, size_t n)
 	free(items);
 }
 
+/* a and b are the same string, or b is the live value the session's
+ * map holds for the recorded a (an id the service issued anew). */
 static int
-gen_string_same(const struct json_value *a, const struct json_value *b)
+gen_string_same(const struct json_value *a, const struct json_value *b,
+    const struct gen_transform_map *map)
 {
 	struct json_parser	pa, pb;
 	struct buf		da, db;
-	int			same;
+	const char		*live;
+	size_t			 livelen;
+	int			 same;
 
 	if (a->len == b->len && memcmp(a->p, b->p, a->len) == 0)
 		return 1;
-	if (!a->escaped && !b->escaped)
+	if (!a->escaped && !b->escaped && gen_transform_map_count(map) == 0)
 		return 0;
 	buf_init(&da);
 	buf_init(&db);
 	json_init(&pa, a->p, a->len);
 	json_init(&pb, b->p, b->len);
 	same = json_read_string(&pa, &da, NULL) == 0 &&
-	    json_read_string(&pb, &db, NULL) == 0 && da.len == db.len &&
-	    (da.len == 0 || memcmp(da.data, db.data, da.len) == 0);
+	    json_read_string(&pb, &db, NULL) == 0 && ((da.len == db.len &&
+	    (da.len == 0 || memcmp(da.data, db.data, da.len) == 0)) ||
+	    (da.len > 0 && (live = gen_transform_map_get(map, da.data, da.len,
+	    &livelen)) != NULL && livelen == db.len &&
+	    memcmp(live, db.data != NULL ? db.data : "", livelen) == 0));
 	buf_free(&da);
 	buf_free(&db);
 	return same;
@@ -613,7 +622,7 @@ gen_diff_value(struct gen_diffctx *dc, struct gen_path *path,
 			gen_diff_array(dc, path, a, b);
 		return;
 	case JSON_STRING:
-		if (!gen_string_same(a, b))
+		if (!gen_string_same(a, b, dc->map))
 			gen_diff_add(dc, path, a->p, a->len, b->p, b->len);
 		return;
 	default:
@@ -639,9 +648,12 @@ gen_json_doc(const char *s, size_t len, struct json_value *v)
 	return 0;
 }
 
-int
-gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
-    char *const *ignore, size_t nignore, struct buf *diffs, size_t max)
+/* gen_json_diff, where a recorded string whose live value the session's
+ * map holds is the same as that live value. */
+static int
+gen_json_diff_map(const char *a, size_t alen, const char *b, size_t blen,
+    char *const *ignore, size_t nignore, const struct gen_transform_map *map,
+    struct buf *diffs, size_t max)
 {
 	struct json_value	va, vb;
 	struct gen_diffctx	dc;
@@ -651,6 +663,7 @@ gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
 	    gen_json_doc(b, blen, &vb) == -1)
 		return -1;
 	memset(&dc, 0, sizeof dc);
+	dc.map = map;
 	dc.ignore = ignore;
 	dc.nignore = nignore;
 	dc.out = diffs;
@@ -658,6 +671,14 @@ gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
 	path.n = 0;
 	gen_diff_value(&dc, &path, &va, &vb);
 	return dc.found;
+}
+
+int
+gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
+    char *const *ignore, size_t nignore, struct buf *diffs, size_t max)
+{
+	return gen_json_diff_map(a, alen, b, blen, ignore, nignore, NULL,
+	    diffs, max);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -999,18 +1020,18 @@ gen_report_diff(struct report_endpoint *ep, const char *txn,
 
 static void
 gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
-    const char *body, size_t body_len)
+    const char *body, size_t body_len, const struct gen_transform_map *map)
 {
 	const struct gen_config		*cfg = g->cfg;
 	const struct snap_res		*res = &gt->t.res;
 	const struct http_header	*h;
 	const char			*txn = gt->t.id != NULL ? gt->t.id : "";
 	const struct gen_transform_cmp	*xc = gt->xcmp;
-	const char			*ev;
+	const char			*ev, *live;
 	char				 sa[16], sb[16], *a, *b, *line, *t1, *t2;
 	char				**ignore = cfg->ignore;
 	struct buf			 diffs, name;
-	size_t				 i, j, nignore = cfg->nignore;
+	size_t				 i, j, nignore = cfg->nignore, livelen;
 	int				 n, differ = 0;
 	enum gen_body_cmp		 mode = cfg->cmp_body;
 
@@ -1034,6 +1055,11 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 			continue;
 		if (ev != NULL && h != NULL && span_eq_str(h->value, ev))
 			continue;
+		if (ev != NULL && h != NULL && *ev != '\0' &&
+		    (live = gen_transform_map_get(map, ev, strlen(ev),
+		    &livelen)) != NULL && h->value.len == livelen &&
+		    memcmp(h->value.p, live, livelen) == 0)
+			continue;	/* the live value of a recorded one */
 		buf_init(&name);
 		buf_printf(&name, "header:%s", cfg->cmp_headers[i]);
 		b = h != NULL ? span_dup(h->value) : xstrdup("(absent)");
@@ -1042,10 +1068,12 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 		free(b);
 		buf_free(&name);
 	}
-	if (xc != NULL && xc->npaths > 0 && mode != GEN_BODY_NONE) {
-		/* The transforms' volatile members are left out, JSON-aware
-		 * (exact bodies that are not JSON still compare exactly). */
+	/* With transforms, bodies compare JSON-aware (exact ones that are
+	 * not JSON still compare exactly): the volatile members are left
+	 * out, the live values of recorded ones are the same. */
+	if (g->gx != NULL && mode == GEN_BODY_EXACT)
 		mode = GEN_BODY_JSON;
+	if (xc != NULL && xc->npaths > 0 && mode != GEN_BODY_NONE) {
 		nignore = cfg->nignore + xc->npaths;
 		ignore = xcalloc(nignore, sizeof *ignore);
 		for (i = 0; i < cfg->nignore; i++)
@@ -1058,8 +1086,9 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 		break;
 	case GEN_BODY_JSON:
 		buf_init(&diffs);
-		n = gen_json_diff(res->body, res->body_len, body, body_len,
-		    ignore, nignore, &diffs, GEN_DIFFS_PER_RESPONSE);
+		n = gen_json_diff_map(res->body, res->body_len, body,
+		    body_len, ignore, nignore, map, &diffs,
+		    GEN_DIFFS_PER_RESPONSE);
 		if (n > 0 && diffs.data != NULL) {
 			for (line = diffs.data; *line != '\0'; line = t2 + 1) {
 				t1 = strchr(line, '\t');
@@ -1368,7 +1397,8 @@ gen_conn_done(struct gen_conn *c, const char *body, size_t body_len)
 	    g->cfg->cmp_body != GEN_BODY_NONE) {
 		if (http_parse_response(c->in.data, c->head_len, GEN_MAX_HEAD,
 		    gt->head, &m, &err, &erroff) > 0)
-			gen_compare(g, gt, &m, body, body_len);
+			gen_compare(g, gt, &m, body, body_len,
+			    gen_conn_map(c));
 	}
 	if (!keep)
 		gen_conn_close(c);

@@ -29,9 +29,10 @@
  * send time (gen-transform.h): timestamps shifted to the send-time clock
  * (`now_us` + the recorded offset when has_now), JWTs re-signed, fresh
  * values, and the live values of earlier answers of the same session in
- * place of the recorded ones.  The response locations the transforms
- * declare volatile are left out of the comparison (JSON-aware, even in
- * exact mode, when both bodies are JSON).
+ * place of the recorded ones.  Bodies then compare JSON-aware (also in
+ * exact mode, when both are JSON): the response locations the transforms
+ * declare volatile are left out, and a recorded string whose live value
+ * the session has seen equals that live value (headers too).
  */
 #ifndef DECOY_GEN_H
 #define DECOY_GEN_H
