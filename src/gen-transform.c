@@ -222,6 +222,15 @@ gx_value_sends(const struct transform_value *v)
 	    v->action == TRANSFORM_RESIGN || v->action == TRANSFORM_FRESH;
 }
 
+/* A value of the answers that is not compared (dir in, a response
+ * location, any). */
+static int
+gx_value_volatile(const struct transform_value *v)
+{
+	return v->dir == SNAP_DIR_IN && v->where.res &&
+	    v->action == TRANSFORM_ANY;
+}
+
 /* "req.header Authorization of GET /admin/audit" */
 static void
 gx_describe(struct buf *b, const struct transform_value *v)
@@ -361,6 +370,12 @@ gen_transform_flags(const struct gen_transform *gx, const struct snap_txn *t)
 		    transform_locate(&v->where, &m, &hit, 1) > 0)
 			flags |= GEN_TRANSFORM_BUILD;
 	}
+	for (i = 0; i < tf->nvalues && t->has_res; i++) {
+		v = &tf->values[i];
+		if (gx_value_volatile(v) && transform_endpoint_match(v->method,
+		    v->route, method, path))
+			flags |= GEN_TRANSFORM_CAPTURE;
+	}
 	for (i = 0; i < tf->ncorrs; i++) {
 		c = &tf->corrs[i];
 		if (t->has_res && c->from.res && transform_endpoint_match(
@@ -426,8 +441,7 @@ gen_transform_cmp(struct gen_transform *gx, const struct snap_txn *t)
 	ents = xcalloc(tf->nvalues + tf->ncorrs + 1, sizeof *ents);
 	for (i = 0; i < tf->nvalues; i++) {
 		v = &tf->values[i];
-		if (v->dir == SNAP_DIR_IN && v->where.res &&
-		    v->action == TRANSFORM_ANY && transform_endpoint_match(
+		if (gx_value_volatile(v) && transform_endpoint_match(
 		    v->method, v->route, method, path))
 			ents[n++] = i;
 	}
@@ -660,49 +674,67 @@ gen_transform_request(struct gen_transform *gx, const struct snap_txn *t,
 	return nedits;
 }
 
+/* Maps the values at loc in the recorded answer rm to those at loc in
+ * the live one, pairwise; returns how many differed. */
+static size_t
+gx_capture_loc(const struct transform_loc *loc, const struct transform_msg *rm,
+    const struct transform_msg *live, struct gen_transform_map *map)
+{
+	struct transform_hit	rh[GX_MAX_HITS], lh[GX_MAX_HITS];
+	struct buf		rv, lv;
+	size_t			k, nr, nl, mapped = 0;
+
+	nr = transform_locate(loc, rm, rh, GX_MAX_HITS);
+	nl = transform_locate(loc, live, lh, GX_MAX_HITS);
+	buf_init(&rv);
+	buf_init(&lv);
+	for (k = 0; k < nr && k < nl; k++) {
+		buf_reset(&rv);
+		buf_reset(&lv);
+		transform_hit_value(&rv, rm, &rh[k]);
+		transform_hit_value(&lv, live, &lh[k]);
+		if (rv.len == 0 || (rv.len == lv.len &&
+		    memcmp(rv.data, lv.data, rv.len) == 0))
+			continue;
+		gen_transform_map_set(map, rv.data, rv.len,
+		    lv.data != NULL ? lv.data : "", lv.len);
+		mapped++;
+	}
+	buf_free(&rv);
+	buf_free(&lv);
+	return mapped;
+}
+
 size_t
 gen_transform_capture(const struct gen_transform *gx, const struct snap_txn *t,
     const struct transform_msg *live, struct gen_transform_map *map)
 {
 	const struct transforms		*tf = gx->t;
+	const struct transform_value	*v;
 	const struct transform_corr	*c;
-	struct transform_hit		 rh[GX_MAX_HITS], lh[GX_MAX_HITS];
 	struct transform_msg		 rm;
-	struct http_header		*hdrs = NULL;
+	struct http_header		*hdrs;
 	struct span			 method, path;
-	struct buf			 rv, lv;
-	size_t				 i, k, nr, nl, mapped = 0;
+	size_t				 i, mapped = 0;
 
 	if (!t->has_res || map == NULL)
 		return 0;
-	memset(&rm, 0, sizeof rm);
 	gx_endpoint(t, &method, &path);
-	buf_init(&rv);
-	buf_init(&lv);
+	gen_transform_msg(t, 1, &rm, &hdrs);
 	for (i = 0; i < tf->ncorrs; i++) {
 		c = &tf->corrs[i];
-		if (!c->from.res || !transform_endpoint_match(c->from_method,
+		if (c->from.res && transform_endpoint_match(c->from_method,
 		    c->from_route, method, path))
-			continue;
-		if (hdrs == NULL)
-			gen_transform_msg(t, 1, &rm, &hdrs);
-		nr = transform_locate(&c->from, &rm, rh, GX_MAX_HITS);
-		nl = transform_locate(&c->from, live, lh, GX_MAX_HITS);
-		for (k = 0; k < nr && k < nl; k++) {
-			buf_reset(&rv);
-			buf_reset(&lv);
-			transform_hit_value(&rv, &rm, &rh[k]);
-			transform_hit_value(&lv, live, &lh[k]);
-			if (rv.len == 0 || (rv.len == lv.len &&
-			    memcmp(rv.data, lv.data, rv.len) == 0))
-				continue;
-			gen_transform_map_set(map, rv.data, rv.len,
-			    lv.data != NULL ? lv.data : "", lv.len);
-			mapped++;
-		}
+			mapped += gx_capture_loc(&c->from, &rm, live, map);
 	}
-	buf_free(&rv);
-	buf_free(&lv);
+	/* The values not compared, too: a later answer that repeats one
+	 * (a ledger entry id read back) compares through the map. */
+	for (i = 0; i < tf->nvalues; i++) {
+		v = &tf->values[i];
+		if (gx_value_volatile(v) && transform_endpoint_match(v->method,
+		    v->route, method, path))
+			mapped += gx_capture_loc(&v->where, &rm, live, map);
+	}
 	free(hdrs);
 	return mapped;
 }

@@ -56,8 +56,9 @@ int			 gen_transform_has_corrs(const struct gen_transform *);
  * GEN_TRANSFORM_BUILD when an entry or a correlation's `to` applies to
  * t's request (its endpoint matches and its location is present in the
  * recorded request), GEN_TRANSFORM_CAPTURE when t is dir in, has a
- * recorded response and its endpoint is a correlation's `from`; 0 for
- * the transactions the transforms leave alone (sent as pre-serialised).
+ * recorded response and its endpoint is a correlation's `from` or has
+ * response values with the action any; 0 for the transactions the
+ * transforms leave alone (sent as pre-serialised).
  */
 int	gen_transform_flags(const struct gen_transform *,
 	    const struct snap_txn *t);
@@ -120,7 +121,10 @@ size_t	gen_transform_request(struct gen_transform *,
  * for each correlation whose `from` endpoint is t's, the value at its
  * `from` location in t's recorded response and in live (the n-th found
  * with the n-th found, for paths with [*]) become map[recorded] = live
- * when both exist and differ.  Returns the number of values mapped.
+ * when both exist and differ; the same for the response values of t's
+ * endpoint with the action any (not compared themselves, and a later
+ * answer that repeats one compares through the map).  Returns the
+ * number of values mapped.
  */
 size_t	gen_transform_capture(const struct gen_transform *,
 	    const struct snap_txn *t, const struct transform_msg *live,

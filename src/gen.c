@@ -870,8 +870,8 @@ gen_cmp_session(const void *a, const void *b, void *arg)
 }
 
 /* Numbers the sessions (gen_txn.sidx) and gives each a map: the sends
- * made outside replay streams (open and closed models) carry live values
- * per session through them. */
+ * made outside replay streams (open and closed models, and replay without
+ * correlations) carry live values per session through them. */
 static void
 gen_sessions_index(struct gen *g)
 {
@@ -970,7 +970,7 @@ gen_load(struct gen *g, char **cause)
 	for (i = 0; i < g->ntxns; i++)
 		g->txns[i].ep = report_endpoint(g->rep, g->txns[i].method,
 		    g->txns[i].path);
-	if (g->gx != NULL && gen_transform_has_corrs(g->gx))
+	if (g->gx != NULL)
 		gen_sessions_index(g);
 	return 0;
 }

@@ -625,6 +625,7 @@ test_correlation(void)
 	txn(&other, other_txn);
 	ASSERT_EQ(gen_transform_flags(gx, &login),
 	    GEN_TRANSFORM_CAPTURE);
+	ASSERT_EQ(gen_transform_flags(gx, &other), GEN_TRANSFORM_BUILD);
 	ASSERT_EQ(gen_transform_flags(gx, &create),
 	    GEN_TRANSFORM_BUILD | GEN_TRANSFORM_CAPTURE);
 	ASSERT_EQ(gen_transform_flags(gx, &pay), GEN_TRANSFORM_BUILD);
@@ -667,17 +668,22 @@ test_correlation(void)
 	h[1].value = SPAN_LIT("application/json");
 	live_msg(&m, h, 2, "{\"token\":\"tokLIVE-longer\"}");
 	ASSERT_EQ(gen_transform_capture(gx, &login, &m, map), 2);
-	/* The live order id. */
+	/* The live order id, and its creation time (an `any` value: kept
+	 * for comparing later answers that repeat it). */
 	live_msg(&m, NULL, 0, "{\"created_at\":\"2026-12-07T12:00:00Z\","
 	    "\"id\":\"ord_LIVE_99\"}");
-	ASSERT_EQ(gen_transform_capture(gx, &create, &m, map), 1);
+	ASSERT_EQ(gen_transform_capture(gx, &create, &m, map), 2);
 	/* An answer that repeats the recorded value adds nothing; one
 	 * without the value neither. */
 	live_msg(&m, NULL, 0, "{\"id\":\"ord_rec1\"}");
 	ASSERT_EQ(gen_transform_capture(gx, &create, &m, map), 0);
 	live_msg(&m, NULL, 0, "{\"error\":\"busy\"}");
 	ASSERT_EQ(gen_transform_capture(gx, &create, &m, map), 0);
-	ASSERT_EQ(gen_transform_map_count(map), 3);
+	ASSERT_EQ(gen_transform_map_count(map), 4);
+	live = gen_transform_map_get(map, "2026-12-07T10:00:00Z", 20, &len);
+	ASSERT(live != NULL);
+	if (live != NULL)
+		ASSERT_MEM_EQ(live, len, "2026-12-07T12:00:00Z");
 	live = gen_transform_map_get(map, "ord_rec1", 8, &len);
 	ASSERT(live != NULL);
 	if (live != NULL)
