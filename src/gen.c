@@ -5,7 +5,11 @@
  * once; each becomes a pre-serialised request (request line, the recorded
  * headers but the hop-by-hop and framing ones and Host, a Host for the
  * target, Content-Length from the recorded body, keep-alive), so a send
- * is one write.  Responses are read with the strict parser of http.h
+ * is one write.  With a transforms file (gen-transform.h), the requests
+ * a transform touches are built again for each send instead (clock,
+ * fresh values, the live values the session's map holds) into the
+ * connection's own buffer; the live answers to correlated endpoints fill
+ * that map.  Responses are read with the strict parser of http.h
  * (Content-Length, chunked, EOF framing, HEAD) and compared with the
  * recorded ones.
  *
@@ -21,7 +25,9 @@
  *     client sends its next request when the previous answer came) and
  *     replay clones (each copy of a recorded session sends its requests
  *     in recorded order, none before its recorded time nor before the
- *     previous answer).
+ *     previous answer), also with one clone when the transforms have
+ *     correlations (a request waits for the answer it takes a value
+ *     from); each replay stream has its own map of live values.
  * A connection that fails (refused, reset, closed early, timed out,
  * garbage) costs the request in flight one transport error, is closed,
  * and is connected again when next needed.
