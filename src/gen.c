@@ -240,7 +240,9 @@ static void	gen_maybe_done(struct gen *);
 /*
  * A path is kept as a list of segments while walking; it is rendered as
  * "$.a.b[2].c" only for output.  Patterns: "$" then ".name", ".*",
- * "[N]", "[*]" and ".." (any number of segments, as in "$..id").
+ * "[N]", "[*]", ".." (any number of segments, as in "$..id") and
+ * ["name"] (a member name holding dots or brackets, without escapes: the
+ * transforms file's JSON paths).
  */
 enum gen_seg_kind { GEN_SEG_KEY, GEN_SEG_INDEX, GEN_SEG_ANYKEY,
     GEN_SEG_ANYINDEX, GEN_SEG_DEEP };
@@ -306,6 +308,19 @@ gen_pattern_parse(const char *s, struct gen_path *p)
 		}
 		if (*s == '[') {
 			s++;
+			if (*s == '"') {
+				q = ++s;
+				while (*q != '\0' && *q != '"' && *q != '\\')
+					q++;
+				if (*q != '"' || q[1] != ']')
+					return -1;
+				p->seg[p->n].kind = GEN_SEG_KEY;
+				p->seg[p->n].key = s;
+				p->seg[p->n].keylen = (size_t)(q - s);
+				p->n++;
+				s = q + 2;
+				continue;
+			}
 			if (s[0] == '*' && s[1] == ']') {
 				p->seg[p->n++].kind = GEN_SEG_ANYINDEX;
 				s += 2;
@@ -718,6 +733,7 @@ gen_config_free(struct gen_config *cfg)
 		free(cfg->ignore[i]);
 	free(cfg->ignore);
 	free(cfg->ca_file);
+	free(cfg->transforms);
 	memset(cfg, 0, sizeof *cfg);
 }
 
