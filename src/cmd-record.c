@@ -48,8 +48,9 @@ const struct cmd_entry cmd_record_entry = {
 	    "                            rules skip them (default 0xdec0 with --transparent;\n"
 	    "                            0: none); needs CAP_NET_ADMIN\n"
 	    "  -o, --output SNAP         snapshot to write (- for stdout); truncated\n"
-	    "                            unless --append\n"
-	    "  -a, --append              append to SNAP instead of truncating it\n"
+	    "                            unless --append; created mode 0600\n"
+	    "  -a, --append              append to SNAP instead of truncating it (a\n"
+	    "                            torn last line is cut off first, and said)\n"
 	    "  -d, --dir in|out          direction recorded: out (default: calls to a\n"
 	    "                            dependency) or in (requests into the service)\n"
 	    "      --port-file FILE      write the bound port to FILE\n"
@@ -64,6 +65,14 @@ const struct cmd_entry cmd_record_entry = {
 	    "                            line is written whole before the client gets\n"
 	    "                            the last byte of its answer, so a crash loses\n"
 	    "                            no answered exchange\n"
+	    "      --on-write-error serve|fail\n"
+	    "                            when a transaction cannot be stored (a full\n"
+	    "                            disk): serve its client all the same (default)\n"
+	    "                            or answer 503 (a cut connection if the answer\n"
+	    "                            had started); either way it is counted lost\n"
+	    "                            and the exit status is 1\n"
+	    "      --stats FILE          write the counters as JSON to FILE at exit\n"
+	    "                            (transactions, recorded, lost, write_error...)\n"
 	    "      --max-body SIZE       bodies stored up to SIZE (64MiB); longer ones are\n"
 	    "                            cut and flagged \"truncated\" with original sizes\n"
 	    "      --max-head SIZE       largest message head (16KiB)\n"
@@ -90,6 +99,8 @@ enum {
 	OPT_CA,
 	OPT_NO_INTERCEPT,
 	OPT_MARK,
+	OPT_ON_WRITE_ERROR,
+	OPT_STATS,
 };
 
 static const struct option cmd_record_options[] = {
@@ -112,6 +123,8 @@ static const struct option cmd_record_options[] = {
 	{ "no-intercept", required_argument, NULL, OPT_NO_INTERCEPT },
 	{ "transparent", required_argument, NULL, 't' },
 	{ "mark", required_argument, NULL, OPT_MARK },
+	{ "on-write-error", required_argument, NULL, OPT_ON_WRITE_ERROR },
+	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -200,6 +213,17 @@ cmd_record_exec(int argc, char **argv)
 				    "txn or 1s");
 				goto out;
 			}
+			break;
+		case OPT_ON_WRITE_ERROR:
+			if (record_parse_on_write_error(optarg,
+			    &cfg.on_write_error) == -1) {
+				rv = cli_usage(e, "--on-write-error: expected "
+				    "serve or fail");
+				goto out;
+			}
+			break;
+		case OPT_STATS:
+			cmd_record_set(&cfg.stats_path, optarg);
 			break;
 		case OPT_MAX_BODY:
 			if (units_parse_size(optarg, &cfg.max_body) == -1) {

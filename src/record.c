@@ -62,9 +62,13 @@
  * closed while idle) up to this size; a longer one is not retried. */
 #define REC_RETRY_MAX		(64 * 1024)
 
+/* Repeated conditions (write errors, EMFILE) are logged once per
+ * interval, with a count. */
+#define REC_LOG_INTERVAL_NS	(5ULL * 1000000000ULL)
+
 /* The snapshot writer: whole lines with write(2), fsync off the loop. */
 struct rec_writer {
-	int			 fd;
+	struct snap_out		 out;
 	enum record_fsync	 policy;
 	pthread_t		 thread;
 	int			 started;
@@ -72,6 +76,10 @@ struct rec_writer {
 	pthread_cond_t		 cond;
 	int			 dirty;
 	int			 stop;
+	/* The sync thread's, under mtx. */
+	uint64_t		 sync_errors;
+	int			 sync_errno;
+	struct log_every	 sync_log;
 };
 
 struct rec_conn;
@@ -175,6 +183,10 @@ struct rec_conn {
 	uint64_t		 idle_mono;	/* the client's last activity */
 	int64_t			 start_us;
 	int			 held;		/* cl.out waits for the batch */
+	size_t			 batch_line;	/* its line in r->batch */
+	uint64_t		 cl_sent;	/* bytes written to the client */
+	uint64_t		 res_off;	/* where its answer starts in
+						 * that stream */
 	char			 id[32];
 	char			 ts[40];
 };
@@ -208,6 +220,14 @@ struct recorder {
 	char			 ts_prefix[32];	/* "YYYY-MM-DDTHH:MM:SS" */
 	uint64_t		 seq;
 	uint64_t		 ntxn, nerr;
+	/* Transactions the snapshot could not take. */
+	uint64_t		 nlost;
+	int			 werrno;	/* errno of the last failure */
+	int			 wfailing;	/* the last write failed */
+	struct log_every	 wlog;
+	size_t			 batch_kept;	/* lines of the last batch
+						 * stored */
+	int			 wclose_failed;
 };
 
 static struct recorder	*rec_signal_target;
@@ -239,6 +259,7 @@ record_config_free(struct record_config *cfg)
 	free(cfg->listen);
 	free(cfg->output);
 	free(cfg->port_file);
+	free(cfg->stats_path);
 	free(cfg->upstream_ca);
 	free(cfg->proxy);
 	free(cfg->transparent);
@@ -282,12 +303,26 @@ record_parse_fsync(const char *s, enum record_fsync *f)
 	return 0;
 }
 
+int
+record_parse_on_write_error(const char *s, enum record_on_write_error *e)
+{
+	if (strcmp(s, "serve") == 0)
+		*e = RECORD_WERR_SERVE;
+	else if (strcmp(s, "fail") == 0)
+		*e = RECORD_WERR_FAIL;
+	else
+		return -1;
+	return 0;
+}
+
 /* ---- the snapshot writer ------------------------------------------- */
 
 static void *
 rec_writer_main(void *arg)
 {
 	struct rec_writer	*w = arg;
+	uint64_t		 n;
+	int			 e;
 
 	pthread_mutex_lock(&w->mtx);
 	for (;;) {
@@ -297,9 +332,20 @@ rec_writer_main(void *arg)
 			break;
 		w->dirty = 0;
 		pthread_mutex_unlock(&w->mtx);
-		if (fdatasync(w->fd) == -1 && errno != EINVAL)
-			log_warn("snapshot: fdatasync: %s", strerror(errno));
+		/* EINVAL: stdout is a pipe or a terminal. */
+		e = fdatasync(w->out.fd) == -1 && errno != EINVAL ? errno : 0;
 		pthread_mutex_lock(&w->mtx);
+		if (e != 0) {
+			w->sync_errors++;
+			w->sync_errno = e;
+			if ((n = log_every_count(&w->sync_log, 1,
+			    loop_clock_ns(), REC_LOG_INTERVAL_NS)) > 0)
+				log_error("snapshot %s: fdatasync: %s (%llu "
+				    "time%s since the last report): what was "
+				    "written may not be on disk", w->out.name,
+				    strerror(e), (unsigned long long)n,
+				    n == 1 ? "" : "s");
+		}
 	}
 	pthread_mutex_unlock(&w->mtx);
 	return NULL;
@@ -309,17 +355,10 @@ static int
 rec_writer_open(struct rec_writer *w, const char *path, int append,
     enum record_fsync policy, char **cause)
 {
-	int	flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
-
 	memset(w, 0, sizeof *w);
 	w->policy = policy;
-	if (strcmp(path, "-") == 0)
-		w->fd = STDOUT_FILENO;
-	else if ((w->fd = open(path, flags | (append ? 0 : O_TRUNC),
-	    0644)) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
+	if (snap_out_open(&w->out, path, append, cause) == -1)
 		return -1;
-	}
 	pthread_mutex_init(&w->mtx, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	if (policy != RECORD_FSYNC_NEVER) {
@@ -341,36 +380,14 @@ rec_writer_sync(struct rec_writer *w)
 	pthread_mutex_unlock(&w->mtx);
 }
 
-/*
- * Writes one whole line.  A regular file takes it in one write(2); should
- * the write come back short (a full disk, a signal), the rest is finished
- * here before anything else is written, so lines never interleave.
- */
+/* Stops the sync thread (after a last flush) and closes the file; 0, or
+ * -1 when close(2) reports an error (logged). */
 static int
-rec_writer_line(struct rec_writer *w, const char *line, size_t len)
-{
-	ssize_t	n;
-	size_t	off = 0;
-	int	tries = 0;
-
-	while (off < len) {
-		n = write(w->fd, line + off, len - off);
-		if (n == -1) {
-			if ((errno == EINTR || errno == EAGAIN) &&
-			    ++tries < 1000)
-				continue;
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	if (w->policy == RECORD_FSYNC_TXN)
-		rec_writer_sync(w);
-	return 0;
-}
-
-static void
 rec_writer_close(struct rec_writer *w)
 {
+	char	*cause = NULL;
+	int	 rv = 0;
+
 	if (w->started) {
 		pthread_mutex_lock(&w->mtx);
 		w->dirty = 1;
@@ -379,11 +396,15 @@ rec_writer_close(struct rec_writer *w)
 		pthread_mutex_unlock(&w->mtx);
 		pthread_join(w->thread, NULL);
 	}
-	if (w->fd != -1 && w->fd != STDOUT_FILENO)
-		close(w->fd);
-	w->fd = -1;
+	w->started = 0;
+	if (snap_out_close(&w->out, &cause) == -1) {
+		log_error("snapshot %s", cause);
+		free(cause);
+		rv = -1;
+	}
 	pthread_mutex_destroy(&w->mtx);
 	pthread_cond_destroy(&w->cond);
+	return rv;
 }
 
 static void
@@ -577,13 +598,14 @@ record_create(const struct record_config *cfg, char **cause)
 		r->cfg.no_intercept[i] = xstrdup(cfg->no_intercept[i]);
 	r->cfg.output = xstrdup(cfg->output);
 	r->cfg.port_file = cfg->port_file ? xstrdup(cfg->port_file) : NULL;
+	r->cfg.stats_path = cfg->stats_path ? xstrdup(cfg->stats_path) : NULL;
 	r->cfg.upstream_ca = cfg->upstream_ca ? xstrdup(cfg->upstream_ca) :
 	    NULL;
 	r->cfg.redact = xcalloc(cfg->nredact + 1, sizeof *r->cfg.redact);
 	for (i = 0; i < cfg->nredact; i++)
 		r->cfg.redact[i] = xstrdup(cfg->redact[i]);
 	r->lfd = -1;
-	r->w.fd = -1;
+	r->w.out.fd = -1;
 	if (r->forward) {
 		if (rec_proxy_init(r, cause) == -1)
 			goto fail;
@@ -721,6 +743,8 @@ rec_side_flush(struct rec_side *s)
 			m = SSL_write(s->ssl, s->out.data, len);
 			if (m > 0) {
 				buf_consume(&s->out, (size_t)m);
+				if (s == &s->c->cl)
+					s->c->cl_sent += (size_t)m;
 				continue;
 			}
 			switch (SSL_get_error(s->ssl, m)) {
@@ -742,6 +766,8 @@ rec_side_flush(struct rec_side *s)
 			return -1;
 		}
 		buf_consume(&s->out, (size_t)n);
+		if (s == &s->c->cl)
+			s->c->cl_sent += (size_t)n;
 	}
 	return 0;
 }
@@ -997,17 +1023,99 @@ rec_txn_ts(struct recorder *r, int64_t us, char *out)
 	out[n] = '\0';
 }
 
-/* Writes the lines of this round in one write(2). */
+/* The number of newlines in p[0..len). */
+static size_t
+rec_count_lines(const char *p, size_t len)
+{
+	const char	*end = p + len, *nl;
+	size_t		 n = 0;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p = nl + 1;
+	}
+	return n;
+}
+
+/*
+ * Writes the lines of this round in one write(2).  What the file does
+ * not take is counted lost (r->batch_kept says how many lines went), and
+ * logged once per interval.
+ */
 static void
 rec_batch_write(struct recorder *r)
 {
+	size_t		kept, lost;
+	uint64_t	n;
+	int		err;
+
+	r->batch_kept = r->nbatch;
 	if (r->batch.len == 0)
 		return;
-	if (rec_writer_line(&r->w, r->batch.data, r->batch.len) == -1)
-		log_error("snapshot %s: write: %s (%zu transactions lost)",
-		    r->cfg.output, strerror(errno), r->nbatch);
+	kept = snap_out_write(&r->w.out, r->batch.data, r->batch.len, &err);
+	if (err != 0) {
+		r->batch_kept = rec_count_lines(r->batch.data, kept);
+		lost = r->nbatch - r->batch_kept;
+		r->nlost += lost;
+		r->werrno = err;
+		r->wfailing = 1;
+		n = log_every_count(&r->wlog, lost,
+		    loop_clock_ns(), REC_LOG_INTERVAL_NS);
+		if (n > 0)
+			log_error("snapshot %s: write: %s: %llu transaction%s "
+			    "lost since the last report (%llu in all)%s",
+			    r->w.out.name, strerror(err), (unsigned long long)n,
+			    n == 1 ? "" : "s", (unsigned long long)r->nlost,
+			    r->cfg.on_write_error == RECORD_WERR_FAIL ?
+			    "; their clients get 503" : "; clients are served "
+			    "all the same (--on-write-error fail refuses them)");
+	} else if (r->wfailing) {
+		r->wfailing = 0;
+		log_warn("snapshot %s: writing again, %llu transaction%s lost "
+		    "so far", r->w.out.name, (unsigned long long)r->nlost,
+		    r->nlost == 1 ? "" : "s");
+	}
+	if (kept > 0 && r->w.policy == RECORD_FSYNC_TXN)
+		rec_writer_sync(&r->w);
 	rec_buf_recycle(&r->batch);
 	r->nbatch = 0;
+}
+
+/*
+ * --on-write-error fail: c's transaction is not in the snapshot, so its
+ * client must not take the answer for a recorded one.  If none of that
+ * answer has gone out it is replaced by a 503; otherwise the connection
+ * is cut before its last bytes.
+ */
+static void
+rec_unrecorded(struct rec_conn *c)
+{
+	struct recorder	*r = c->r;
+	struct buf	 body;
+	const char	*why = strerror(r->werrno);
+
+	if (c->cl_sent > c->res_off ||
+	    c->res_off - c->cl_sent > c->cl.out.len) {
+		log_debug("%s: transaction not recorded, connection cut",
+		    c->client);
+		rec_conn_close(c);
+		return;
+	}
+	c->cl.out.len = (size_t)(c->res_off - c->cl_sent);
+	if (c->cl.out.cap > 0)
+		c->cl.out.data[c->cl.out.len] = '\0';
+	rec_side_close(r, &c->up);
+	c->up_open = 0;
+	rec_txn_reset(c);
+	buf_init(&body);
+	buf_append_str(&body, "{\"error\":");
+	buf_printf(&body, "\"not recorded: the snapshot write failed: %s\"",
+	    why);
+	buf_append_str(&body, ",\"by\":\"decoy record\"}\n");
+	http_write_simple(&c->cl.out, 503, "application/json", body.data,
+	    body.len, 1);
+	buf_free(&body);
+	c->state = REC_S_CLOSING;
 }
 
 /*
@@ -1028,8 +1136,15 @@ rec_batch_fire(struct loop_defer *d)
 		/* Progress may hold again, growing (moving) r->held. */
 		c = r->held[i];
 		c->held = 0;
-		if (!c->dead)
-			rec_conn_progress(c);
+		if (c->dead)
+			continue;
+		if (c->batch_line >= r->batch_kept &&
+		    r->cfg.on_write_error == RECORD_WERR_FAIL) {
+			rec_unrecorded(c);
+			if (c->dead)
+				continue;
+		}
+		rec_conn_progress(c);
 	}
 	memmove(r->held, r->held + n, (r->nheld - n) * sizeof *r->held);
 	r->nheld -= n;
@@ -1130,7 +1245,7 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 		}
 	}
 	snap_encode(&r->batch, t);
-	r->nbatch++;
+	c->batch_line = r->nbatch++;
 	t->id = t->ts = t->svc = t->proto = t->client = t->server = NULL;
 	t->req.host = NULL;
 	if (lend)
@@ -1174,6 +1289,7 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 		c->state = REC_S_CLOSING;
 		return;
 	}
+	c->res_off = c->cl_sent + c->cl.out.len;
 	rec_txn_write(c, what, 1);
 	if (!c->req_done)	/* the rest of its body is not read */
 		c->req_keep_alive = 0;
@@ -1810,6 +1926,7 @@ rec_response_head(struct rec_conn *c, const struct http_msg *m)
 	}
 	if (!c->req_done)	/* answered before its body was all in */
 		c->req_keep_alive = 0;
+	c->res_off = c->cl_sent + o->len;
 	http_write_status_line(o, res->status, res->reason != NULL ?
 	    span_from_str(res->reason) : SPAN_NULL);
 	for (i = 0; i < m->nheaders; i++) {
@@ -2443,6 +2560,80 @@ rec_signal(int sig)
 		loop_stop(rec_signal_target->loop);
 }
 
+/* The counters, as one JSON object and a newline. */
+static void
+rec_stats_json(struct recorder *r, struct buf *b, uint64_t sync_errors)
+{
+	buf_printf(b, "{\"transactions\":%llu,\"recorded\":%llu,"
+	    "\"lost\":%llu,\"upstream_failures\":%llu,\"write_error\":",
+	    (unsigned long long)r->ntxn,
+	    (unsigned long long)(r->ntxn - r->nlost),
+	    (unsigned long long)r->nlost, (unsigned long long)r->nerr);
+	if (r->werrno != 0)
+		json_append_string(b, strerror(r->werrno),
+		    strlen(strerror(r->werrno)));
+	else
+		buf_append_str(b, "null");
+	buf_printf(b, ",\"sync_errors\":%llu}\n",
+	    (unsigned long long)sync_errors);
+}
+
+/*
+ * After the loop: the connections still open end (a tunnel's entry is
+ * written then), the last lines go out, the file is flushed and closed;
+ * then the summary and the stats.  0, or -1 when anything was lost.
+ */
+static int
+rec_finish(struct recorder *r)
+{
+	struct buf	 b;
+	char		*cause = NULL;
+	uint64_t	 sync_errors = 0;
+	int		 sync_errno = 0, rv = 0;
+
+	while (r->conns != NULL)
+		rec_conn_close(r->conns);
+	loop_run_deferred(r->loop);
+	if (r->w.out.fd != -1) {
+		rec_batch_write(r);
+		if (rec_writer_close(&r->w) == -1)
+			r->wclose_failed = 1;
+		sync_errors = r->w.sync_errors;
+		sync_errno = r->w.sync_errno;
+	}
+	if (r->nlost > 0) {
+		log_error("recorded %llu transactions (%llu upstream "
+		    "failures), LOST %llu (%s) into %s",
+		    (unsigned long long)(r->ntxn - r->nlost),
+		    (unsigned long long)r->nerr, (unsigned long long)r->nlost,
+		    strerror(r->werrno), r->cfg.output);
+		rv = -1;
+	} else
+		log_info("recorded %llu transactions (%llu upstream failures)",
+		    (unsigned long long)r->ntxn, (unsigned long long)r->nerr);
+	if (sync_errors > 0) {
+		log_error("snapshot %s: fdatasync failed %llu time%s (%s): "
+		    "what was written may not be on disk", r->cfg.output,
+		    (unsigned long long)sync_errors, sync_errors == 1 ? "" : "s",
+		    strerror(sync_errno));
+		rv = -1;
+	}
+	if (r->wclose_failed)
+		rv = -1;
+	if (r->cfg.stats_path != NULL) {
+		buf_init(&b);
+		rec_stats_json(r, &b, sync_errors);
+		if (buf_write_file(r->cfg.stats_path, b.data, b.len, 0644,
+		    &cause) == -1) {
+			log_error("stats: %s", cause);
+			free(cause);
+			rv = -1;
+		}
+		buf_free(&b);
+	}
+	return rv;
+}
+
 int
 record_run(struct recorder *r)
 {
@@ -2461,8 +2652,8 @@ record_run(struct recorder *r)
 	    "CONNECT" : "forward proxy") : r->transparent ? "original "
 	    "destinations (transparent)" : r->cfg.upstream, r->cfg.output);
 	rv = loop_run(r->loop);
-	log_info("recorded %llu transactions (%llu upstream failures)",
-	    (unsigned long long)r->ntxn, (unsigned long long)r->nerr);
+	if (rec_finish(r) == -1)
+		rv = -1;
 	return rv;
 }
 
@@ -2481,7 +2672,7 @@ record_free(struct recorder *r)
 	}
 	if (r->lfd != -1)
 		close(r->lfd);
-	if (r->w.fd != -1) {
+	if (r->w.out.fd != -1) {
 		rec_batch_write(r);
 		rec_writer_close(&r->w);
 	}

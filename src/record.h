@@ -34,6 +34,18 @@
  * SIGKILL.  fsync(2) never runs in the event loop: a helper thread flushes
  * after each write (fsync txn) or once a second (fsync 1s).
  *
+ * A snapshot is created mode 0600 and never keeps a torn line (snap.h,
+ * snap_out): a write that fails part-way (a full disk) is cut back to the
+ * last whole line, and --append mends a torn tail first.  Every
+ * transaction that could not be stored is counted as lost: the
+ * write errors are logged once per interval with a count, the summary
+ * at exit and the --stats file give the total, and record_run() fails.
+ * With --on-write-error serve (the default) clients are answered all the
+ * same; with fail a client whose transaction was not stored gets a 503
+ * instead of its answer (or, if its response had started to go out, its
+ * connection is cut before the last bytes) -- the upstream has handled
+ * the request either way.
+ *
  * Forward proxy (--proxy ADDR): absolute-form requests (http://host/path)
  * go to that host (recorded in origin-form); CONNECT host:port is answered
  * 200, then intercepted -- TLS towards the client with a leaf minted by
@@ -71,6 +83,12 @@
 
 enum record_fsync { RECORD_FSYNC_NEVER, RECORD_FSYNC_TXN, RECORD_FSYNC_1S };
 
+/* What a client gets when its transaction cannot be stored. */
+enum record_on_write_error {
+	RECORD_WERR_SERVE,	/* its answer, as usual (counted as lost) */
+	RECORD_WERR_FAIL,	/* 503, or a cut connection */
+};
+
 struct record_config {
 	char		*upstream;	/* reverse proxy: http[s]://HOST[:PORT] */
 	char		*listen;	/* reverse proxy listen address */
@@ -81,6 +99,8 @@ struct record_config {
 	char		*upstream_ca;	/* PEM bundle for https upstreams */
 	int		 insecure;	/* do not verify upstream certificates */
 	enum record_fsync fsync;
+	enum record_on_write_error on_write_error;
+	char		*stats_path;	/* counters as JSON at exit */
 	size_t		 max_body;	/* stored body size; larger is truncated */
 	size_t		 max_head;
 	uint64_t	 upstream_timeout_ns;	/* no byte moved */
@@ -106,13 +126,19 @@ void	record_config_add_redact(struct record_config *, const char *);
 void	record_config_add_no_intercept(struct record_config *, const char *);
 /* "never" | "txn" | "1s"; 0 or -1. */
 int	record_parse_fsync(const char *, enum record_fsync *);
+/* "serve" | "fail"; 0 or -1. */
+int	record_parse_on_write_error(const char *,
+	    enum record_on_write_error *);
 
 struct recorder;
 
 /* Parses the upstream, opens the snapshot and the listener (writing the
  * port file).  NULL with *cause on failure. */
 struct recorder	*record_create(const struct record_config *, char **cause);
-/* Runs until SIGINT or SIGTERM; 0, or -1 if the loop failed. */
+/* Runs until SIGINT or SIGTERM, then writes what is pending, logs the
+ * summary and the --stats file.  0, or -1 if the loop failed, a
+ * transaction could not be stored, or the snapshot could not be flushed
+ * to disk (fdatasync). */
 int		 record_run(struct recorder *);
 /* Closes everything, flushing the snapshot.  Takes NULL. */
 void		 record_free(struct recorder *);
