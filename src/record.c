@@ -1259,6 +1259,38 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 }
 
 /*
+ * The request target as the logs show it: the path, then the query with
+ * every value replaced by <redacted> (names kept), since a query often
+ * carries an API key or a token.  Allocated.
+ */
+static char *
+rec_target_for_log(const char *target)
+{
+	struct buf	 b;
+	const char	*q, *p, *end, *eq;
+
+	buf_init(&b);
+	if ((q = strchr(target, '?')) == NULL) {
+		buf_append_str(&b, target);
+		return buf_detach(&b, NULL);
+	}
+	buf_append(&b, target, (size_t)(q - target) + 1);
+	for (p = q + 1; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
+		end = p + strcspn(p, "&;");
+		if (p > q + 1)
+			buf_append(&b, p - 1, 1);	/* the separator */
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq != NULL) {
+			buf_append(&b, p, (size_t)(eq - p) + 1);
+			if (eq + 1 < end)
+				buf_append_str(&b, "<redacted>");
+		} else if (end > p)
+			buf_append_str(&b, "<redacted>");
+	}
+	return buf_detach(&b, NULL);
+}
+
+/*
  * The upstream failed.  Before any of the response reached the client:
  * answers it with status and a JSON error body.  After: the client's
  * connection is cut short (it cannot take another status), and the record
@@ -1270,6 +1302,7 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 {
 	struct recorder	*r = c->r;
 	struct buf	 body;
+	char		*target;
 
 	if (c->tunnel) {
 		free(c->tunnel_error);
@@ -1278,8 +1311,10 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 		c->state = REC_S_CLOSING;
 		return;
 	}
-	log_warn("%s %s: upstream %s: %s", c->t.req.method, c->t.req.target,
+	target = rec_target_for_log(c->t.req.target);
+	log_warn("%s %s: upstream %s: %s", c->t.req.method, target,
 	    c->tgt->hostport, what);
+	free(target);
 	rec_side_close(r, &c->up);
 	c->up_open = 0;
 	if (c->res_head_done) {
