@@ -61,6 +61,13 @@ const struct cmd_entry cmd_record_entry = {
 	    "                            and an error entry\n"
 	    "      --idle-timeout D      close a client connection idle for D between\n"
 	    "                            exchanges (60s; 0s: never)\n"
+	    "      --header-timeout D    a request head must be complete D after its\n"
+	    "                            first byte (the accept, for the first): 408\n"
+	    "                            (10s, as decoy respond)\n"
+	    "      --body-timeout D      a request body must be complete D after its\n"
+	    "                            head (30s; 0s: no limit) ...\n"
+	    "      --body-min-rate SIZE  ... plus 1s per SIZE bytes received (1KiB):\n"
+	    "                            408, the exchange is not recorded\n"
 	    "      --fsync never|txn|1s  when the snapshot is flushed to disk (1s); every\n"
 	    "                            line is written whole before the client gets\n"
 	    "                            the last byte of its answer, so a crash loses\n"
@@ -100,6 +107,9 @@ enum {
 	OPT_NO_INTERCEPT,
 	OPT_MARK,
 	OPT_ON_WRITE_ERROR,
+	OPT_HEADER_TIMEOUT,
+	OPT_BODY_TIMEOUT,
+	OPT_BODY_MIN_RATE,
 	OPT_STATS,
 };
 
@@ -114,6 +124,9 @@ static const struct option cmd_record_options[] = {
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "upstream-timeout", required_argument, NULL, OPT_UPSTREAM_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
+	{ "body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT },
+	{ "body-min-rate", required_argument, NULL, OPT_BODY_MIN_RATE },
 	{ "fsync", required_argument, NULL, OPT_FSYNC },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "max-head", required_argument, NULL, OPT_MAX_HEAD },
@@ -145,7 +158,7 @@ cmd_record_exec(int argc, char **argv)
 	struct record_config	 cfg;
 	struct recorder		*r;
 	enum log_level		 level = LOG_LEVEL_INFO;
-	char			*cause = NULL, *end;
+	char			*cause = NULL, *end, *rate = NULL;
 	unsigned long		 ul;
 	int			 ch, rv = EXIT_USAGE, has_mark = 0, nmodes;
 
@@ -204,6 +217,36 @@ cmd_record_exec(int argc, char **argv)
 			    &cfg.idle_timeout_ns) == -1) {
 				rv = cli_usage(e, "--idle-timeout: bad "
 				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_HEADER_TIMEOUT:
+			if (units_parse_duration(optarg,
+			    &cfg.header_timeout_ns) == -1 ||
+			    cfg.header_timeout_ns == 0) {
+				rv = cli_usage(e, "--header-timeout: bad "
+				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_BODY_TIMEOUT:
+			if (units_parse_duration(optarg,
+			    &cfg.body_timeout_ns) == -1) {
+				rv = cli_usage(e, "--body-timeout: bad "
+				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_BODY_MIN_RATE:
+			/* "1KiB" or "1KiB/s". */
+			free(rate);
+			rate = xstrdup(optarg);
+			if ((end = strstr(rate, "/s")) != NULL &&
+			    end[2] == '\0')
+				*end = '\0';
+			if (units_parse_size(rate, &cfg.body_min_rate) == -1) {
+				rv = cli_usage(e, "--body-min-rate: bad size "
+				    "\"%s\"", optarg);
 				goto out;
 			}
 			break;
@@ -325,6 +368,7 @@ cmd_record_exec(int argc, char **argv)
 	rv = record_run(r) == 0 ? EXIT_OK : EXIT_FAILED;
 	record_free(r);
 out:
+	free(rate);
 	free(cause);
 	record_config_free(&cfg);
 	return rv;

@@ -181,6 +181,8 @@ struct rec_conn {
 	size_t			 res_len;	/* its body's size */
 	uint64_t		 start_mono, ttfb_mono, last_mono;
 	uint64_t		 idle_mono;	/* the client's last activity */
+	uint64_t		 head_mono;	/* a request head is due
+						 * (--header-timeout); 0: not */
 	int64_t			 start_us;
 	int			 held;		/* cl.out waits for the batch */
 	size_t			 batch_line;	/* its line in r->batch */
@@ -228,6 +230,9 @@ struct recorder {
 	size_t			 batch_kept;	/* lines of the last batch
 						 * stored */
 	int			 wclose_failed;
+	/* Clients too slow with a request head or body (408). */
+	uint64_t		 head_timeouts, body_timeouts;
+	struct log_every	 slow_log;
 };
 
 static struct recorder	*rec_signal_target;
@@ -248,6 +253,9 @@ record_config_init(struct record_config *cfg)
 	cfg->max_head = HTTP_DEFAULT_MAX_HEAD;
 	cfg->upstream_timeout_ns = 30ULL * 1000000000ULL;
 	cfg->idle_timeout_ns = 60ULL * 1000000000ULL;
+	cfg->header_timeout_ns = 10ULL * 1000000000ULL;
+	cfg->body_timeout_ns = 30ULL * 1000000000ULL;
+	cfg->body_min_rate = 1024;
 }
 
 void
@@ -1351,35 +1359,138 @@ rec_exchange_mono(const struct rec_conn *c)
 }
 
 /*
- * The connection's one timer, armed once and moved on only when it
- * fires (no timer work per exchange): with an exchange in flight,
- * --upstream-timeout counts from the last byte moved either way;
- * otherwise --idle-timeout from the client's last sign of life.  A
- * tunnel has none.
+ * The request body's deadline, against clients that trickle it: its head
+ * went upstream --body-timeout ago, plus one second per --body-min-rate
+ * bytes received.  0: none (off, the body is in, or the answer started).
+ */
+static uint64_t
+rec_body_deadline(const struct rec_conn *c)
+{
+	const struct record_config	*cfg = &c->r->cfg;
+	uint64_t			 rate = cfg->body_min_rate, n = c->req_len;
+	uint64_t			 extra = 0;
+
+	if (c->state != REC_S_UPSTREAM || c->req_done || c->res_head_done ||
+	    cfg->body_timeout_ns == 0)
+		return 0;
+	if (rate > 0)
+		extra = n / rate * 1000000000ULL +
+		    n % rate * 1000000000ULL / rate;
+	return c->start_mono + cfg->body_timeout_ns + extra;
+}
+
+/* The request head's: --header-timeout after its first byte came (after
+ * the accept, for a connection's first head).  0: none. */
+static uint64_t
+rec_head_deadline(const struct rec_conn *c)
+{
+	if (c->state != REC_S_REQ_HEAD || c->head_mono == 0)
+		return 0;
+	return c->head_mono + c->r->cfg.header_timeout_ns;
+}
+
+/* The earlier of two deadlines, 0 standing for none. */
+static uint64_t
+rec_earlier(uint64_t a, uint64_t b)
+{
+	if (a == 0 || (b != 0 && b < a))
+		return b;
+	return a;
+}
+
+/*
+ * When the connection's timer must fire next (0: never): with an exchange
+ * in flight, --upstream-timeout from the last byte moved either way, or
+ * the body's deadline; otherwise --idle-timeout from the client's last
+ * sign of life, or the head's deadline.  A tunnel has none.
+ */
+static uint64_t
+rec_deadline(const struct rec_conn *c)
+{
+	const struct record_config	*cfg = &c->r->cfg;
+	uint64_t			 idle = 0;
+
+	switch (c->state) {
+	case REC_S_UPSTREAM:
+		return rec_earlier(rec_exchange_mono(c) +
+		    cfg->upstream_timeout_ns, rec_body_deadline(c));
+	case REC_S_REQ_HEAD:
+	case REC_S_CLOSING:
+		if (cfg->idle_timeout_ns != 0)
+			idle = c->idle_mono + cfg->idle_timeout_ns;
+		return rec_earlier(idle, rec_head_deadline(c));
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The connection's one timer is armed for its deadline and moved on only
+ * when it fires (no timer work while deadlines move later, as they do
+ * with every byte); rec_timer_pull moves it earlier when the deadline
+ * comes closer (a head starts, an exchange with a shorter timeout).
  */
 static void
 rec_timer_arm(struct rec_conn *c)
 {
 	struct recorder	*r = c->r;
-	uint64_t	 now = loop_now(r->loop), to, since;
+	uint64_t	 now = loop_now(r->loop), d = rec_deadline(c);
 
-	switch (c->state) {
-	case REC_S_UPSTREAM:
-		to = r->cfg.upstream_timeout_ns;
-		since = rec_exchange_mono(c);
-		break;
-	case REC_S_REQ_HEAD:
-	case REC_S_CLOSING:
-		to = r->cfg.idle_timeout_ns;
-		since = c->idle_mono;
-		break;
-	default:
+	if (d != 0)
+		loop_timer_add(r->loop, &c->timer, d > now ? d - now : 0);
+}
+
+static void
+rec_timer_pull(struct rec_conn *c)
+{
+	uint64_t	d = rec_deadline(c);
+
+	if (d != 0 && (!loop_timer_is_pending(&c->timer) ||
+	    c->timer.when > d))
+		rec_timer_arm(c);
+}
+
+/*
+ * A client too slow with its request head or body: 408 and the
+ * connection closes (one that sent nothing is closed quietly).  Nothing
+ * is recorded: the upstream saw at most part of a request.  Logged once
+ * per interval with a count.
+ */
+static void
+rec_slow_client(struct rec_conn *c, int body)
+{
+	struct recorder	*r = c->r;
+	const char	*what = body ? "request body not complete in time" :
+			    "request head not complete in time";
+	uint64_t	 n, to;
+
+	if (body)
+		r->body_timeouts++;
+	else
+		r->head_timeouts++;
+	to = body ? r->cfg.body_timeout_ns : r->cfg.header_timeout_ns;
+	if ((n = log_every_count(&r->slow_log, 1, loop_now(r->loop),
+	    REC_LOG_INTERVAL_NS)) > 0)
+		log_warn("%s: 408: %s (%s %llums%s); %llu slow client%s since "
+		    "the last report, %llu heads and %llu bodies in all",
+		    c->client, what, body ? "--body-timeout" :
+		    "--header-timeout", (unsigned long long)(to / 1000000),
+		    body ? " plus --body-min-rate" : "", (unsigned long long)n,
+		    n == 1 ? "" : "s", (unsigned long long)r->head_timeouts,
+		    (unsigned long long)r->body_timeouts);
+	c->head_mono = 0;
+	if (!body && c->cl.in.len == 0 && c->cl.out.len == 0 && !c->held) {
+		rec_conn_close(c);
 		return;
 	}
-	if (to == 0)
-		return;
-	loop_timer_add(r->loop, &c->timer, since + to > now ? since + to -
-	    now : 0);
+	rec_side_close(r, &c->up);
+	c->up_open = 0;
+	rec_txn_reset(c);
+	buf_reset(&c->cl.in);
+	http_write_simple(&c->cl.out, 408, "text/plain", what, strlen(what),
+	    1);
+	buf_append_str(&c->cl.out, "\n");
+	c->state = REC_S_CLOSING;
 }
 
 static void
@@ -1387,11 +1498,18 @@ rec_timeout(struct loop_timer *t)
 {
 	struct rec_conn	*c = t->arg;
 	struct recorder	*r = c->r;
-	uint64_t	 now = loop_now(r->loop), to;
+	uint64_t	 now = loop_now(r->loop), to, d;
 	char		 what[96];
 
 	switch (c->state) {
 	case REC_S_UPSTREAM:
+		if ((d = rec_body_deadline(c)) != 0 && d <= now) {
+			rec_slow_client(c, 1);
+			rec_conn_progress(c);
+			if (c->dead)
+				return;
+			break;
+		}
 		to = r->cfg.upstream_timeout_ns;
 		if (rec_exchange_mono(c) + to > now)
 			break;
@@ -1406,6 +1524,15 @@ rec_timeout(struct loop_timer *t)
 		break;
 	case REC_S_REQ_HEAD:
 	case REC_S_CLOSING:
+		if ((d = rec_head_deadline(c)) != 0 && d <= now) {
+			rec_slow_client(c, 0);
+			if (c->dead)
+				return;
+			rec_conn_progress(c);
+			if (c->dead)
+				return;
+			break;
+		}
 		to = r->cfg.idle_timeout_ns;
 		if (to == 0 || c->idle_mono + to > now)
 			break;
@@ -1420,11 +1547,12 @@ rec_timeout(struct loop_timer *t)
 		rec_timer_arm(c);
 }
 
-/* A new client connection: idle from now. */
+/* A new client connection: idle from now, and its first head due within
+ * --header-timeout. */
 static void
 rec_conn_started(struct rec_conn *c)
 {
-	c->idle_mono = loop_now(c->r->loop);
+	c->idle_mono = c->head_mono = loop_now(c->r->loop);
 	rec_timer_arm(c);
 }
 
@@ -1669,10 +1797,7 @@ rec_forward_head(struct rec_conn *c, const struct http_msg *m)
 	c->state = REC_S_UPSTREAM;
 	c->res_head_done = 0;
 	/* Armed for idleness, or for a timeout longer than this one. */
-	if (!loop_timer_is_pending(&c->timer) ||
-	    c->timer.when > c->last_mono + r->cfg.upstream_timeout_ns)
-		loop_timer_add(r->loop, &c->timer,
-		    r->cfg.upstream_timeout_ns);
+	rec_timer_pull(c);
 	buf_reset(&c->up.in);
 	buf_append(&c->up.out, c->fwd.data, c->fwd.len);
 	if (c->up_open)
@@ -1756,6 +1881,8 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 		c->cl.handshaking = 1;
 		c->intercepted = 1;
 		c->state = REC_S_REQ_HEAD;
+		/* The handshake and the first head inside are due. */
+		c->head_mono = loop_now(r->loop);
 		return 0;
 	}
 	if (m->scheme.len > 0) {
@@ -1821,8 +1948,13 @@ rec_request_head(struct rec_conn *c)
 		return rec_transparent_tunnel(c);
 	n = http_parse_request(s->in.data, s->in.len, r->cfg.max_head, &m,
 	    &err, &erroff);
-	if (n == HTTP_PARTIAL)
+	if (n == HTTP_PARTIAL) {
+		if (c->head_mono == 0) {	/* a head starts: it is due */
+			c->head_mono = loop_now(r->loop);
+			rec_timer_pull(c);
+		}
 		return s->eof ? -1 : 0;
+	}
 	if (n == HTTP_ERROR && r->transparent && !c->http_seen)
 		return rec_transparent_tunnel(c);
 	if (n == HTTP_ERROR) {
@@ -1835,6 +1967,7 @@ rec_request_head(struct rec_conn *c)
 	}
 	rec_txn_reset(c);
 	c->http_seen = 1;
+	c->head_mono = 0;
 	c->t.req.method = span_dup(m.method);
 	c->t.req.target = span_dup(m.target);
 	rec_headers_copy(c, &c->req_hdrs, &m, &c->t.req.headers,
@@ -2297,13 +2430,10 @@ rec_conn_progress(struct rec_conn *c)
 		}
 		c->state = REC_S_CLOSING;
 	}
-	/* Between exchanges the idle deadline may come before the one the
-	 * timer was armed for (an --idle-timeout shorter than the
-	 * --upstream-timeout). */
-	if ((c->state == REC_S_REQ_HEAD || c->state == REC_S_CLOSING) &&
-	    r->cfg.idle_timeout_ns > 0 && (!loop_timer_is_pending(&c->timer) ||
-	    c->timer.when > c->idle_mono + r->cfg.idle_timeout_ns))
-		rec_timer_arm(c);
+	/* The next deadline may come before the one the timer was armed
+	 * for (between exchanges: an --idle-timeout shorter than the
+	 * --upstream-timeout, a head that started). */
+	rec_timer_pull(c);
 	rec_side_events(r, &c->cl);
 	rec_side_events(r, &c->up);
 }
@@ -2609,8 +2739,10 @@ rec_stats_json(struct recorder *r, struct buf *b, uint64_t sync_errors)
 		    strlen(strerror(r->werrno)));
 	else
 		buf_append_str(b, "null");
-	buf_printf(b, ",\"sync_errors\":%llu}\n",
-	    (unsigned long long)sync_errors);
+	buf_printf(b, ",\"sync_errors\":%llu,\"head_timeouts\":%llu,"
+	    "\"body_timeouts\":%llu}\n", (unsigned long long)sync_errors,
+	    (unsigned long long)r->head_timeouts,
+	    (unsigned long long)r->body_timeouts);
 }
 
 /*

@@ -24,7 +24,12 @@
  * JSON body; after the response started, the client's connection is cut
  * short.  Either way the transaction is recorded with an "error" member
  * (without "res" if no response head came).  A client connection idle
- * between exchanges for --idle-timeout (60s) is closed.
+ * between exchanges for --idle-timeout (60s) is closed.  A request head
+ * must be complete --header-timeout (10s) after its first byte (after the
+ * accept, for a connection's first), a request body --body-timeout (30s)
+ * after its head plus a second per --body-min-rate (1 KiB) bytes that
+ * came; a client too slow gets 408 and its connection closes (nothing
+ * recorded), counted and logged once per interval.
  *
  * The snapshot is written with write(2) to an O_APPEND descriptor: the
  * lines of the transactions completed in one event-loop round go out in
@@ -105,6 +110,9 @@ struct record_config {
 	size_t		 max_head;
 	uint64_t	 upstream_timeout_ns;	/* no byte moved */
 	uint64_t	 idle_timeout_ns;	/* client idle; 0: none */
+	uint64_t	 header_timeout_ns;	/* a request head is due */
+	uint64_t	 body_timeout_ns;	/* a request body; 0: none */
+	size_t		 body_min_rate;		/* bytes/s that extend it */
 	char		**redact;	/* "header:NAME" | "json:PATH" | "regex:RE" */
 	size_t		 nredact;
 	/* Forward proxy (instead of upstream and listen). */
