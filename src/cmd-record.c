@@ -17,6 +17,7 @@
 #include "log.h"
 #include "priv.h"
 #include "record.h"
+#include "sock.h"
 #include "units.h"
 #include "xmalloc.h"
 
@@ -350,6 +351,8 @@ cmd_record_exec(int argc, char **argv)
 		goto out;
 	}
 	log_init("decoy record", level);
+	/* One descriptor per client and one per upstream connection. */
+	log_debug("open-file limit %llu", sock_raise_nofile());
 	if ((r = record_create(&cfg, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;

@@ -18,6 +18,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/epoll.h>
@@ -65,6 +66,9 @@
 /* Repeated conditions (write errors, EMFILE) are logged once per
  * interval, with a count. */
 #define REC_LOG_INTERVAL_NS	(5ULL * 1000000000ULL)
+/* Out of descriptors, the listener is not watched for this long: the
+ * connections wait in the backlog while those open are served. */
+#define REC_ACCEPT_PAUSE_NS	(100ULL * 1000000ULL)
 
 /* The snapshot writer: whole lines with write(2), fsync off the loop. */
 struct rec_writer {
@@ -198,6 +202,11 @@ struct recorder {
 	struct loop		*loop;
 	int			 lfd;
 	struct loop_io		 lio;
+	/* accept(2) out of descriptors: paused, then retried. */
+	struct loop_timer	 accept_timer;
+	uint64_t		 accept_errors;
+	struct log_every	 accept_log;
+	size_t			 nconns;
 	struct rec_target	 rt;		/* reverse proxy's upstream */
 	int			 forward;	/* --proxy */
 	int			 transparent;	/* --transparent */
@@ -540,6 +549,7 @@ rec_tls_init(struct recorder *r, char **cause)
 }
 
 static void	rec_accept(struct loop_io *, uint32_t);
+static void	rec_accept_resume(struct loop_timer *);
 static void	rec_lookup_done(struct loop_io *, uint32_t);
 
 /* The forward proxy: the upstream TLS context, the CA for interception
@@ -648,6 +658,7 @@ record_create(const struct record_config *cfg, char **cause)
 		goto fail;
 	}
 	loop_timer_init(&r->sync_timer, rec_sync_fire, r);
+	loop_timer_init(&r->accept_timer, rec_accept_resume, r);
 	loop_defer_init(&r->batch_defer, rec_batch_fire, r);
 	if (cfg->fsync == RECORD_FSYNC_1S)
 		loop_timer_add(r->loop, &r->sync_timer, 1000000000ULL);
@@ -2608,6 +2619,7 @@ rec_conn_close(struct rec_conn *c)
 	loop_timer_del(r->loop, &c->timer);
 	rec_side_close(r, &c->cl);
 	rec_side_close(r, &c->up);
+	r->nconns--;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -2667,6 +2679,50 @@ rec_transparent_tunnel(struct rec_conn *c)
 	return 1;
 }
 
+/*
+ * accept(2) failed for want of descriptors (EMFILE, ENFILE) or memory,
+ * or for a reason that may well repeat: the connection stays queued and
+ * a level-triggered listener would wake the loop at once, for ever.  So
+ * the listener is not watched for REC_ACCEPT_PAUSE_NS while the
+ * connections already open are served; logged once per interval.
+ */
+static void
+rec_accept_pause(struct recorder *r, int err)
+{
+	struct rlimit	rl;
+	uint64_t	n;
+
+	r->accept_errors++;
+	if (loop_io_mod(r->loop, &r->lio, 0) == -1)
+		log_warn("epoll: %s", strerror(errno));
+	loop_timer_add(r->loop, &r->accept_timer, REC_ACCEPT_PAUSE_NS);
+	if ((n = log_every_count(&r->accept_log, 1, loop_now(r->loop),
+	    REC_LOG_INTERVAL_NS)) == 0)
+		return;
+	if (sock_accept_is_exhausted(err) && getrlimit(RLIMIT_NOFILE,
+	    &rl) == 0)
+		log_warn("accept: %s (%zu connections open, open-file limit "
+		    "%llu): new connections wait %llums at a time; %llu time%s "
+		    "since the last report", strerror(err), r->nconns,
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)(REC_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)n, n == 1 ? "" : "s");
+	else
+		log_warn("accept: %s: new connections wait %llums at a time; "
+		    "%llu time%s since the last report", strerror(err),
+		    (unsigned long long)(REC_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+static void
+rec_accept_resume(struct loop_timer *t)
+{
+	struct recorder	*r = t->arg;
+
+	if (loop_io_mod(r->loop, &r->lio, EPOLLIN) == -1)
+		log_warn("epoll: %s", strerror(errno));
+}
+
 static void
 rec_accept(struct loop_io *io, uint32_t events)
 {
@@ -2682,7 +2738,7 @@ rec_accept(struct loop_io *io, uint32_t events)
 		if (fd == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept: %s", strerror(errno));
+				rec_accept_pause(r, errno);
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -2714,6 +2770,7 @@ rec_accept(struct loop_io *io, uint32_t events)
 		if (r->conns != NULL)
 			r->conns->prev = c;
 		r->conns = c;
+		r->nconns++;
 		rec_conn_started(c);
 	}
 }
@@ -2740,9 +2797,11 @@ rec_stats_json(struct recorder *r, struct buf *b, uint64_t sync_errors)
 	else
 		buf_append_str(b, "null");
 	buf_printf(b, ",\"sync_errors\":%llu,\"head_timeouts\":%llu,"
-	    "\"body_timeouts\":%llu}\n", (unsigned long long)sync_errors,
+	    "\"body_timeouts\":%llu,\"accept_errors\":%llu}\n",
+	    (unsigned long long)sync_errors,
 	    (unsigned long long)r->head_timeouts,
-	    (unsigned long long)r->body_timeouts);
+	    (unsigned long long)r->body_timeouts,
+	    (unsigned long long)r->accept_errors);
 }
 
 /*
@@ -2834,6 +2893,7 @@ record_free(struct recorder *r)
 	if (r->loop != NULL) {
 		loop_run_deferred(r->loop);
 		loop_timer_del(r->loop, &r->sync_timer);
+		loop_timer_del(r->loop, &r->accept_timer);
 		if (r->lfd != -1)
 			loop_io_del(r->loop, &r->lio);
 	}

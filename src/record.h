@@ -29,7 +29,10 @@
  * accept, for a connection's first), a request body --body-timeout (30s)
  * after its head plus a second per --body-min-rate (1 KiB) bytes that
  * came; a client too slow gets 408 and its connection closes (nothing
- * recorded), counted and logged once per interval.
+ * recorded), counted and logged once per interval.  Out of descriptors
+ * (accept(2) EMFILE, ENFILE...), the listener is not watched for 100 ms at
+ * a time while the open connections are served (logged once per
+ * interval); the caller raises RLIMIT_NOFILE first (sock_raise_nofile).
  *
  * The snapshot is written with write(2) to an O_APPEND descriptor: the
  * lines of the transactions completed in one event-loop round go out in
