@@ -50,6 +50,7 @@
 
 #include "ca.h"
 #include "chaos.h"
+#include "cpus.h"
 #include "fault.h"
 #include "http.h"
 #include "log.h"
@@ -2030,7 +2031,6 @@ respond_create(const struct respond_config *cfg, char **cause)
 	struct sock_addr	 addr, bound;
 	struct worker		*w;
 	size_t			 i, j;
-	long			 ncpu;
 	char			 name[64];
 	int			 fd;
 
@@ -2056,9 +2056,9 @@ respond_create(const struct respond_config *cfg, char **cause)
 			goto fail;
 	}
 
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	/* The CPUs this process may use, not the machine's (cpus.h). */
 	r->nworkers = cfg->workers > 0 ? (size_t)cfg->workers :
-	    (ncpu > 0 ? (size_t)ncpu : 1);
+	    (size_t)cpus_usable();
 	r->workers = xcalloc(r->nworkers, sizeof *r->workers);
 	r->ports = xcalloc(cfg->nlisten, sizeof *r->ports);
 	for (i = 0; i < r->nworkers; i++) {

@@ -1113,6 +1113,14 @@ rule_read_file(const char *path, size_t *len, char **cause)
 		*len += n;
 		if (n == 0)
 			break;
+		/* -r /dev/zero must not eat the memory. */
+		if (*len > YAMLDOC_MAX_BYTES) {
+			*cause = xasprintf("%s: larger than %d MiB", path,
+			    YAMLDOC_MAX_MIB);
+			fclose(f);
+			free(data);
+			return NULL;
+		}
 	}
 	if (ferror(f)) {
 		*cause = xasprintf("%s: read error", path);

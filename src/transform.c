@@ -26,7 +26,6 @@
 #include "yamldoc.h"
 
 #define TRANSFORM_MAX_PATH	32	/* segments of a JSON path */
-#define TRANSFORM_MAX_FILE	(16 * 1024 * 1024)
 
 /* Model. */
 
@@ -443,6 +442,22 @@ transform_is_uuid(const char *s, size_t len)
 	return 1;
 }
 
+/* An API version segment: "v" and digits, maybe dotted ("v1", "v2.1"). */
+static int
+transform_is_version(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len < 2 || (s[0] != 'v' && s[0] != 'V') ||
+	    !isdigit((unsigned char)s[1]))
+		return 0;
+	for (i = 1; i < len; i++)
+		if (!isdigit((unsigned char)s[i]) && !(s[i] == '.' &&
+		    i + 1 < len && isdigit((unsigned char)s[i + 1])))
+			return 0;
+	return 1;
+}
+
 void
 transform_route(struct buf *b, const char *path, size_t len)
 {
@@ -470,6 +485,8 @@ transform_route(struct buf *b, const char *path, size_t len)
 			else
 				all = 0;
 		}
+		if (transform_is_version(path + start, i - start))
+			digit = 0;	/* "v1", "v2.1": part of the route */
 		if (!digit)
 			buf_append(b, path + start, i - start);
 		else if (all)
@@ -1762,20 +1779,11 @@ transforms_load(const char *path, int load_keys, char **cause)
 	struct transforms	*t;
 	struct yamldoc		 x;
 	FILE			*f;
-	long			 size;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		*cause = xasprintf("%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >
-	    TRANSFORM_MAX_FILE) {
-		*cause = xasprintf("%s: larger than %d MiB", path,
-		    TRANSFORM_MAX_FILE >> 20);
-		fclose(f);
-		return NULL;
-	}
-	rewind(f);
 	t = transforms_create();
 	t->path = xstrdup(path);
 	yamldoc_init(&x);

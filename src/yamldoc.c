@@ -22,6 +22,7 @@ yamldoc_init(struct yamldoc *d)
 {
 	memset(d, 0, sizeof *d);
 	buf_init(&d->errors);
+	buf_init(&d->text);
 }
 
 void
@@ -29,6 +30,7 @@ yamldoc_free(struct yamldoc *d)
 {
 	yamldoc_close(d);
 	buf_free(&d->errors);
+	buf_free(&d->text);
 }
 
 void
@@ -77,11 +79,106 @@ yamldoc_open(struct yamldoc *d, const char *name)
 	d->has_parser = 1;
 }
 
+/* Fails the load at line/column (0-based) with a static problem. */
+static int
+yamldoc_refuse(struct yamldoc *d, size_t line, size_t col, const char *problem)
+{
+	memset(&d->mark, 0, sizeof(d->mark));
+	d->mark.line = line;
+	d->mark.column = col;
+	d->problem = problem;
+	d->context = NULL;
+	return -1;
+}
+
+/*
+ * libyaml's loader takes time quadratic in the nesting depth (100k levels:
+ * half a minute), so a text is checked before it reaches libyaml: block
+ * nesting shows as the column where a line's content starts (after its
+ * indentation and any "- " of compact sequences), flow nesting as the
+ * count of open brackets outside quoted scalars and comments.  NUL bytes
+ * are refused too (libyaml would stop at one).  Cheap, one pass, and
+ * conservative: legitimate files are nowhere near the bounds.
+ */
+static int
+yamldoc_prescan(struct yamldoc *d, const char *t, size_t len)
+{
+	size_t	i = 0, line = 0, lstart = 0, col, flow = 0;
+	char	quote = 0;
+	int	tokstart;
+
+	while (i < len) {
+		/* Start of a line: indentation and compact "- " items. */
+		lstart = i;
+		if (!quote) {
+			while (i < len && (t[i] == ' ' || (t[i] == '-' &&
+			    i + 1 < len && (t[i + 1] == ' ' ||
+			    t[i + 1] == '\n'))))
+				i++;
+			col = i - lstart;
+			if (col > YAMLDOC_MAX_INDENT)
+				return yamldoc_refuse(d, line, col,
+				    "nested too deeply (content starts past "
+				    "column " YAMLDOC_STR(YAMLDOC_MAX_INDENT)
+				    ")");
+		}
+		tokstart = 1;
+		for (; i < len && t[i] != '\n'; i++) {
+			char c = t[i];
+
+			if (c == '\0')
+				return yamldoc_refuse(d, line, i - lstart,
+				    "NUL byte in the text");
+			if (quote) {
+				if (c == quote) {
+					if (quote == '\'' && i + 1 < len &&
+					    t[i + 1] == '\'')
+						i++;
+					else
+						quote = 0;
+				} else if (c == '\\' && quote == '"' &&
+				    i + 1 < len && t[i + 1] != '\n')
+					i++;
+				tokstart = 0;
+				continue;
+			}
+			if (c == '#' && tokstart) {
+				while (i < len && t[i] != '\n')
+					i++;
+				break;
+			}
+			if ((c == '"' || c == '\'') && tokstart)
+				quote = c;
+			else if (c == '[' || c == '{') {
+				if (++flow > YAMLDOC_MAX_FLOW)
+					return yamldoc_refuse(d, line,
+					    i - lstart, "nested too deeply "
+					    "(more than "
+					    YAMLDOC_STR(YAMLDOC_MAX_FLOW)
+					    " open brackets)");
+			} else if ((c == ']' || c == '}') && flow > 0)
+				flow--;
+			tokstart = c == ' ' || c == '\t' || c == '[' ||
+			    c == '{' || c == ',' || c == ':';
+		}
+		if (i < len) {
+			i++;
+			line++;
+		}
+	}
+	return 0;
+}
+
 int
 yamldoc_load_text(struct yamldoc *d, const char *name, const char *text,
     size_t len)
 {
 	yamldoc_open(d, name);
+	if (len > YAMLDOC_MAX_BYTES)
+		return yamldoc_refuse(d, 0, 0, "larger than "
+		    YAMLDOC_STR(YAMLDOC_MAX_MIB) " MiB");
+	if (yamldoc_prescan(d, text, len) == -1)
+		return -1;
 	yaml_parser_set_input_string(&d->parser, (const unsigned char *)text,
 	    len);
 	return yamldoc_load(d);
@@ -90,8 +187,27 @@ yamldoc_load_text(struct yamldoc *d, const char *name, const char *text,
 int
 yamldoc_load_file(struct yamldoc *d, const char *name, FILE *f)
 {
+	size_t	n;
+
 	yamldoc_open(d, name);
-	yaml_parser_set_input_file(&d->parser, f);
+	/* Read with a bound (-r /dev/zero must not eat the memory). */
+	buf_reset(&d->text);
+	for (;;) {
+		buf_reserve(&d->text, 64 * 1024);
+		n = fread(d->text.data + d->text.len, 1, 64 * 1024, f);
+		d->text.len += n;
+		if (d->text.len > YAMLDOC_MAX_BYTES)
+			return yamldoc_refuse(d, 0, 0, "larger than "
+			    YAMLDOC_STR(YAMLDOC_MAX_MIB) " MiB");
+		if (n == 0)
+			break;
+	}
+	if (ferror(f))
+		return yamldoc_refuse(d, 0, 0, "read error");
+	if (yamldoc_prescan(d, d->text.data, d->text.len) == -1)
+		return -1;
+	yaml_parser_set_input_string(&d->parser,
+	    (const unsigned char *)d->text.data, d->text.len);
 	return yamldoc_load(d);
 }
 

@@ -24,6 +24,21 @@
 
 #include "buf.h"
 
+/*
+ * Bounds checked before libyaml sees a text (its loader is quadratic in
+ * the nesting depth): size, the column where a line's content starts
+ * (block nesting), open flow brackets; NUL bytes are refused.  A text
+ * past a bound fails to load like a syntax error, at the offending line
+ * and column, with the problem "larger than 4 MiB", "nested too deeply
+ * (...)" or "NUL byte in the text".
+ */
+#define YAMLDOC_MAX_MIB		4
+#define YAMLDOC_MAX_BYTES	(YAMLDOC_MAX_MIB * 1024 * 1024)
+#define YAMLDOC_MAX_INDENT	512
+#define YAMLDOC_MAX_FLOW	64
+#define YAMLDOC_STR(x)		YAMLDOC_STR_(x)
+#define YAMLDOC_STR_(x)		#x
+
 struct yamldoc {
 	const char	*path;		/* the current text; labels errors */
 	char		*dir;		/* path's directory, NULL without '/' */
@@ -32,6 +47,7 @@ struct yamldoc {
 	yaml_node_t	*root;		/* NULL: no document, or empty */
 	int		 has_parser;
 	int		 has_doc;
+	struct buf	 text;		/* a file's text, read whole */
 	struct buf	 errors;	/* one error per line */
 	int		 nerrors;
 

@@ -82,4 +82,21 @@ bad negative-limit 3:19 'limit' 'rules:
     when: {limit: -1}
     fault: {status: 500}'
 
+bad deep-flow 2:75 'nested too deeply' "rules:
+  - name: $(printf '[%.0s' $(seq 1 100000))"
+bad deep-block 3:514 'nested too deeply' "rules:
+  - name: a
+$(printf ' %.0s' $(seq 1 513))b: 1"
+
+# Hostile inputs are refused at once, not read or parsed for minutes.
+start=$(date +%s)
+"$DECOY" respond "$T/snap.jsonl" --listen 127.0.0.1:0 --rules /dev/zero \
+    >"$T/zero.out" 2>&1
+st=$?
+check "rules from /dev/zero: exit 2" [ "$st" -eq 2 ]
+check "rules from /dev/zero: says the file is too large" \
+    grep -q '/dev/zero: larger than 4 MiB' "$T/zero.out"
+check "rules from /dev/zero: refused within 10 s" \
+    [ $(($(date +%s) - start)) -le 10 ]
+
 done_testing

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,6 +202,82 @@ test_path(void)
 	expect(&d, NULL);
 }
 
+/* Loads text (len bytes) and expects a refusal at line:col (1-based)
+ * whose problem starts with want, or success when want is NULL. */
+static void
+bound_is(const char *text, size_t len, const char *want, size_t line,
+    size_t col)
+{
+	struct yamldoc	d;
+	int		rv;
+
+	yamldoc_init(&d);
+	rv = yamldoc_load_text(&d, "b.yaml", text, len);
+	if (want == NULL)
+		ASSERT_EQ(rv, 0);
+	else {
+		if (rv != -1)
+			fprintf(stderr, "not refused: %s\n", want);
+		ASSERT_EQ(rv, -1);
+		ASSERT(d.problem != NULL && strncmp(d.problem, want,
+		    strlen(want)) == 0);
+		ASSERT_EQ(d.mark.line + 1, line);
+		ASSERT_EQ(d.mark.column + 1, col);
+	}
+	yamldoc_free(&d);
+}
+
+static void
+test_bounds(void)
+{
+	static const char ok[] = "a:\n  - b: [1, {c: [2]}]\n"
+	    "    d: \"[[[[\" # [[[[\n  - 'it''s [' \n";
+	struct buf	b;
+	size_t		i;
+
+	/* Ordinary nesting, comments and quotes with brackets pass. */
+	bound_is(ok, strlen(ok), NULL, 0, 0);
+	buf_init(&b);
+	/* Flow nesting: 65 open brackets are refused where the 65th is. */
+	buf_append_str(&b, "x: ");
+	for (i = 0; i < 65; i++)
+		buf_append_byte(&b, '[');
+	bound_is(b.data, b.len, "nested too deeply (more than 64", 1, 68);
+	/* 64 are fine (and then a plain syntax error, not ours). */
+	buf_reset(&b);
+	for (i = 0; i < 64; i++)
+		buf_append_byte(&b, '[');
+	for (i = 0; i < 64; i++)
+		buf_append_byte(&b, ']');
+	bound_is(b.data, b.len, NULL, 0, 0);
+	/* Brackets inside quoted scalars do not count. */
+	buf_reset(&b);
+	buf_append_str(&b, "x: \"");
+	for (i = 0; i < 1000; i++)
+		buf_append_byte(&b, '[');
+	buf_append_str(&b, "\"\n");
+	bound_is(b.data, b.len, NULL, 0, 0);
+	/* Block nesting by indentation, and by compact "- " items. */
+	buf_reset(&b);
+	buf_append_str(&b, "a:\n");
+	for (i = 0; i < 513; i++)
+		buf_append_byte(&b, ' ');
+	buf_append_str(&b, "b: 1\n");
+	bound_is(b.data, b.len, "nested too deeply (content starts", 2, 514);
+	buf_reset(&b);
+	for (i = 0; i < 300; i++)
+		buf_append_str(&b, "- ");
+	buf_append_str(&b, "x\n");
+	bound_is(b.data, b.len, "nested too deeply (content starts", 1, 601);
+	/* NUL, and size. */
+	bound_is("a: 1\nb: \0\n", 10, "NUL byte", 2, 4);
+	buf_reset(&b);
+	for (i = 0; i <= YAMLDOC_MAX_BYTES / 8; i++)
+		buf_append_str(&b, "a: 12  \n");
+	bound_is(b.data, b.len, "larger than 4 MiB", 1, 1);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -208,5 +285,6 @@ main(void)
 	test_scalars();
 	test_documents();
 	test_path();
+	test_bounds();
 	UNIT_DONE();
 }
