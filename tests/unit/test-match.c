@@ -1616,6 +1616,7 @@ test_live(void)
 	rb = xasprintf("{\"access_token\":\"%s\",\"expires_in\":600}", tok);
 	rh[2].value = tok;
 	add_reply(mi, 2, "t1", "POST", "/oauth/token", "{}", rb, rh, 3);
+	free(rb);
 	add_reply(mi, 3, "plain", "GET", "/v1/plain", NULL, "{\"x\":1}", rh,
 	    1);
 	match_index_finish(mi);
