@@ -237,6 +237,22 @@ ok = (len(ep) == 257 and len(other) == 1 and other[0]["unmatched"] == 44
 sys.exit(0 if ok else 1)' "$T/hstats"
 stop "$PID_h"
 
+# A token to re-sign without a key: said once at start, sent as recorded.
+sed -e 's/^    key: tokens$/    key: null/' "$T/tf.yaml" >"$T/nokeytf.yaml"
+start_respond k "$T/snap.jsonl" --transforms "$T/nokeytf.yaml"
+curl -s -H 'Content-Type: application/json' \
+    --data-binary "{\"client_id\":\"orders\",\"ts\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}" \
+    "http://127.0.0.1:$PORT_k/oauth/token" >"$T/tok2"
+check "no key: the start says so once" \
+    [ "$(grep -c 'JWT to re-sign without a key: sent as recorded' "$T/k.log")" = 1 ]
+check "no key: the token is sent as recorded" "$PY" -c '
+import json, sys
+rec = [json.loads(l) for l in open(sys.argv[1])][0]
+want = json.loads(rec["res"]["body"])["access_token"]
+sys.exit(0 if json.load(open(sys.argv[2]))["access_token"] == want else 1)' \
+    "$T/snap.jsonl" "$T/tok2"
+stop "$PID_k"
+
 # Without the transforms, the same live call misses.
 start_respond n "$T/snap.jsonl"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
