@@ -16,10 +16,16 @@
  * request without the echoed value) keeps its recorded bytes.
  *
  * The plan is read-only once built; rendering uses only the caller's
- * buffers, so workers share it without locks.
+ * buffers, so workers share it without locks.  Re-signed tokens are
+ * cached per thread for the second they were made in (an RSA signature
+ * costs about a millisecond; the token only changes when the shift does):
+ * slots are keyed by the plan's uid, never reused, so a freed plan can
+ * never serve a stale token.
  */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +44,8 @@
 #define LIVE_HITS	64
 /* JSON strings searched for key echoes: nesting and count bounds. */
 #define LIVE_ECHO_MAX	256
+/* Re-signed tokens remembered per thread (direct-mapped). */
+#define LIVE_JWT_CACHE	64
 
 struct live_edit {
 	enum transform_action		 action;	/* SHIFT, RESIGN, ECHO,
@@ -56,6 +64,7 @@ struct live_key {
 };
 
 struct match_live {
+	uint64_t		 uid;		/* never reused: cache key */
 	size_t			 status_len;	/* status line, CRLF included */
 	struct http_header	*headers;	/* spans into the entry's head */
 	size_t			 nheaders;
@@ -66,6 +75,93 @@ struct match_live {
 	struct live_key		*keys;
 	size_t			 nkeys;
 };
+
+static _Atomic uint64_t live_next_uid = 1;
+
+struct live_jwt_slot {
+	uint64_t	 uid;		/* the plan's, 0: empty */
+	size_t		 edit;
+	int64_t		 shift_s;
+	char		*tok;
+	size_t		 len;
+};
+
+static pthread_key_t	live_jwt_key;
+static pthread_once_t	live_jwt_once = PTHREAD_ONCE_INIT;
+
+static void
+live_jwt_cache_free(void *p)
+{
+	struct live_jwt_slot	*c = p;
+	size_t			 i;
+
+	for (i = 0; i < LIVE_JWT_CACHE; i++)
+		free(c[i].tok);
+	free(c);
+}
+
+static void
+live_jwt_init(void)
+{
+	if (pthread_key_create(&live_jwt_key, live_jwt_cache_free) != 0)
+		fatalx("pthread_key_create failed");
+}
+
+/* This thread's slot for (plan, edit), created on first use. */
+static struct live_jwt_slot *
+live_jwt_slot(const struct match_live *L, size_t edit)
+{
+	struct live_jwt_slot	*c;
+
+	pthread_once(&live_jwt_once, live_jwt_init);
+	if ((c = pthread_getspecific(live_jwt_key)) == NULL) {
+		c = xcalloc(LIVE_JWT_CACHE, sizeof *c);
+		if (pthread_setspecific(live_jwt_key, c) != 0) {
+			free(c);
+			return NULL;
+		}
+	}
+	return &c[(L->uid * 31 + edit) % LIVE_JWT_CACHE];
+}
+
+/*
+ * Appends the token of edit i re-signed for shift_us: from this thread's
+ * cache when it was made for the same second, else jwt_resign().  0, or
+ * -1 when it cannot be re-signed.
+ */
+static int
+live_resign(struct buf *out, const struct match_live *L, size_t i,
+    struct span raw, int64_t shift_us)
+{
+	const struct live_edit	*ed = &L->ev[i];
+	struct live_jwt_slot	*sl;
+	int64_t			 shift_s = shift_us / 1000000;
+	size_t			 at = out->len;
+	char			*cause = NULL;
+
+	sl = live_jwt_slot(L, i);
+	if (sl != NULL && sl->uid == L->uid && sl->edit == i &&
+	    sl->shift_s == shift_s) {
+		buf_append(out, sl->tok, sl->len);
+		return 0;
+	}
+	if (jwt_resign(out, raw.p, raw.len, shift_s, ed->v->claims,
+	    ed->v->nclaims, ed->v->key->key, &cause) == -1) {
+		free(cause);
+		return -1;
+	}
+	if (sl != NULL) {
+		free(sl->tok);
+		sl->uid = L->uid;
+		sl->edit = i;
+		sl->shift_s = shift_s;
+		sl->len = out->len - at;
+		sl->tok = xmalloc(sl->len + 1);
+		memcpy(sl->tok, out->data + at, sl->len);
+		sl->tok[sl->len] = '\0';
+	}
+	return 0;
+}
 
 static void
 live_add(struct match_live *L, const struct live_edit *ed)
@@ -322,6 +418,8 @@ match_live_create(const struct transforms *tf, const struct snap_txn *t,
 	if (tf == NULL)
 		return NULL;
 	L = xcalloc(1, sizeof *L);
+	L->uid = atomic_fetch_add_explicit(&live_next_uid, 1,
+	    memory_order_relaxed);
 	if (live_parse_head(L, e) == -1) {
 		match_live_free(L);
 		return NULL;
@@ -489,7 +587,6 @@ match_live_render(const struct match_entry *e, const struct match_req *r,
 	struct span		 raw;
 	int64_t			 shift_us;
 	size_t			 i;
-	char			*cause;
 
 	live_msg(&m, L, e);
 	shift_us = L->start_us >= 0 ? now_us - L->start_us : 0;
@@ -507,15 +604,10 @@ match_live_render(const struct match_entry *e, const struct match_req *r,
 			    ed->time.us + shift_us);
 			break;
 		case TRANSFORM_RESIGN:
-			raw = transform_hit_raw(&m, &ed->hit);
-			cause = NULL;
 			/* A token is base64url and dots: no decoding. */
-			if (jwt_resign(&val, raw.p, raw.len,
-			    shift_us / 1000000, ed->v->claims,
-			    ed->v->nclaims, ed->v->key->key, &cause) == -1) {
-				free(cause);
+			raw = transform_hit_raw(&m, &ed->hit);
+			if (live_resign(&val, L, i, raw, shift_us) == -1)
 				continue;
-			}
 			break;
 		case TRANSFORM_ECHO:
 			if (!live_req_value(r, &ed->v->from, &val))
