@@ -608,6 +608,10 @@ run_start_responder(struct run *r)
 		argv[n++] = (char *)"--unmatched";
 		argv[n++] = sc->unmatched;
 	}
+	if (sc->responder_transforms != NULL) {
+		argv[n++] = (char *)"--transforms";
+		argv[n++] = sc->responder_transforms;
+	}
 	argv[n++] = (char *)"--chaos-log";
 	argv[n++] = chaos;
 	argv[n++] = (char *)"--admin";
@@ -966,6 +970,18 @@ run_check_refs(const struct scenario *sc, struct buf *errors)
 	}
 	if (sc->transforms != NULL) {
 		if ((tf = transforms_load(sc->transforms, 1, &cause)) == NULL) {
+			buf_printf(errors, "%s%s", errors->len > 0 ? "\n" : "",
+			    cause);
+			free(cause);
+			cause = NULL;
+			rv = -1;
+		} else
+			transforms_free(tf);
+	}
+	if (sc->responder_transforms != NULL && (sc->transforms == NULL ||
+	    strcmp(sc->transforms, sc->responder_transforms) != 0)) {
+		if ((tf = transforms_load(sc->responder_transforms, 1,
+		    &cause)) == NULL) {
 			buf_printf(errors, "%s%s", errors->len > 0 ? "\n" : "",
 			    cause);
 			free(cause);

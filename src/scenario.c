@@ -394,9 +394,12 @@ scenario_responder(struct scenario_ctx *x, const yaml_node_t *m)
 				    s);
 			else
 				sc->has_seed = 1;
-		} else
+		} else if (strcmp(key, "transforms") == 0)
+			scenario_string(x, v, "responder.transforms", 1,
+			    &sc->responder_transforms);
+		else
 			yamldoc_err(&x->d, k, "responder: unknown key \"%s\" "
-			    "(listen, rules, unmatched, seed)", key);
+			    "(listen, rules, unmatched, seed, transforms)", key);
 	}
 	if (sc->listen == NULL)
 		sc->listen = xstrdup("127.0.0.1:0");
@@ -1003,5 +1006,6 @@ scenario_free(struct scenario *sc)
 	free(sc->fuzz_corpus);
 	free(sc->fuzz_findings);
 	free(sc->transforms);
+	free(sc->responder_transforms);
 	free(sc);
 }

@@ -15,6 +15,7 @@
  *	  rules: [../rules/payments-flaky.yaml]
  *	  unmatched: closest
  *	  seed: 7
+ *	  transforms: ../examples/snapshots/shop.transforms.yaml
  *	load:
  *	  pattern: replay            # replay|constant|ramp|steps|closed
  *	  multiplier: 10             # or clones: 10
@@ -117,6 +118,7 @@ struct scenario {
 	char			*unmatched;	/* "404", "closest" or NULL */
 	int			 has_seed;
 	uint64_t		 seed;
+	char			*responder_transforms;	/* resolved; NULL: none */
 
 	/* load */
 	enum scenario_pattern	 pattern;
