@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "log.h"
 #include "respond.h"
+#include "shape.h"
 #include "xmalloc.h"
 
 static int	cmd_respond_exec(int, char **);
@@ -33,7 +34,7 @@ const struct cmd_entry cmd_respond_entry = {
 	    "                            --listen addresses become transparent too\n"
 	    "  -u, --unmatched POLICY    404 (default: JSON naming the nearest candidates)\n"
 	    "                            or closest (best transaction on the same route)\n"
-	    "  -w, --workers N           worker threads (default: one per core)\n"
+	    "  -w, --workers N           worker threads (default: one per usable CPU)\n"
 	    "      --port-file FILE      write the bound port of the first address to FILE\n"
 	    "      --max-head SIZE       largest request head (default 16KiB)\n"
 	    "      --max-body SIZE       largest request body (default 8MiB)\n"
@@ -43,6 +44,9 @@ const struct cmd_entry cmd_respond_entry = {
 	    "                            analyze): typed and key matching of volatile\n"
 	    "                            request values, replies with dates shifted,\n"
 	    "                            JWTs re-signed and request values echoed\n"
+	    "      --now TIME            with --transforms: the clock of replies made\n"
+	    "                            live starts at TIME (RFC 3339 or epoch seconds)\n"
+	    "                            and runs from there\n"
 	    "  -r, --rules FILE          chaos rule file (decoy-rules(5)); repeatable\n"
 	    "  -s, --seed N              chaos seed (default: the rule file's, else 0)\n"
 	    "      --chaos-log FILE      append every injected fault to FILE (JSON Lines)\n"
@@ -71,6 +75,7 @@ enum {
 	OPT_ADMIN,
 	OPT_ADMIN_TOKEN,
 	OPT_ADMIN_TOKEN_FILE,
+	OPT_NOW,
 	OPT_ADMIN_PORT_FILE,
 	OPT_TLS,
 	OPT_CA,
@@ -88,6 +93,7 @@ static const struct option cmd_respond_options[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "rules", required_argument, NULL, 'r' },
 	{ "transforms", required_argument, NULL, 'T' },
+	{ "now", required_argument, NULL, OPT_NOW },
 	{ "seed", required_argument, NULL, 's' },
 	{ "chaos-log", required_argument, NULL, OPT_CHAOS_LOG },
 	{ "admin", required_argument, NULL, OPT_ADMIN },
@@ -186,6 +192,20 @@ cmd_respond_exec(int argc, char **argv)
 			free(cfg.transforms);
 			cfg.transforms = xstrdup(optarg);
 			break;
+		case OPT_NOW: {
+			struct shape_time	t;
+
+			if (shape_time_parse(optarg, strlen(optarg), &t) ==
+			    -1) {
+				rv = cli_usage(e, "--now: expected a time such "
+				    "as 2026-12-07T17:54:34Z or epoch seconds, "
+				    "not \"%s\"", optarg);
+				goto out;
+			}
+			cfg.has_now = 1;
+			cfg.now_us = t.us;
+			break;
+		}
 		case 's':
 			if (units_parse_seed(optarg, &cfg.seed) == -1) {
 				rv = cli_usage(e, "--seed: expected an unsigned "
@@ -246,6 +266,10 @@ cmd_respond_exec(int argc, char **argv)
 	}
 	if (cfg.nlisten == 0) {
 		rv = cli_usage(e, "--listen or --transparent is required");
+		goto out;
+	}
+	if (cfg.has_now && cfg.transforms == NULL) {
+		rv = cli_usage(e, "--now applies with --transforms");
 		goto out;
 	}
 	cfg.snapshot = xstrdup(argv[optind]);

@@ -579,6 +579,7 @@ run_start_responder(struct run *r)
 {
 	struct scenario	*sc = r->sc;
 	char		**argv, *port_file, *admin_file, *chaos, seed[32];
+	char		 now[64];
 	char		*cause = NULL;
 	size_t		 n = 0, i;
 	int		 rv;
@@ -586,7 +587,7 @@ run_start_responder(struct run *r)
 	port_file = xasprintf("%s/responder.port", r->tmp);
 	admin_file = xasprintf("%s/admin.port", r->tmp);
 	chaos = xasprintf("%s/chaos.jsonl", r->tmp);
-	argv = xcalloc(20 + 2 * sc->nrules, sizeof *argv);
+	argv = xcalloc(32 + 2 * sc->nrules, sizeof *argv);
 	argv[n++] = (char *)"decoy";
 	argv[n++] = (char *)"respond";
 	argv[n++] = sc->snapshot;
@@ -611,6 +612,19 @@ run_start_responder(struct run *r)
 	if (sc->responder_transforms != NULL) {
 		argv[n++] = (char *)"--transforms";
 		argv[n++] = sc->responder_transforms;
+		if (sc->has_now) {
+			/* The responder's clock starts where the load's does. */
+			time_t		sec = (time_t)(sc->now_us / 1000000);
+			struct tm	tm;
+
+			gmtime_r(&sec, &tm);
+			snprintf(now, sizeof now, "%04d-%02d-%02dT%02d:%02d:"
+			    "%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			    (int)(sc->now_us % 1000000));
+			argv[n++] = (char *)"--now";
+			argv[n++] = now;
+		}
 	}
 	argv[n++] = (char *)"--chaos-log";
 	argv[n++] = chaos;

@@ -263,6 +263,7 @@ struct responder {
 	int			*ports;		/* per listen address */
 	uint64_t		 seed;
 	uint64_t		 start_ns;
+	int64_t			 clock_offset_us;	/* --now - wall at start */
 	struct chaos_log	*chaos;
 	struct ca		*ca;		/* --tls: mints the leaves */
 	SSL_CTX			*ssl_ctx;	/* --tls: shared by the workers */
@@ -952,7 +953,7 @@ respond_endpoint(struct worker *w, struct span method, struct span path)
 	return sl;
 }
 
-/* The wall clock in µs, for replies made live. */
+/* The wall clock in µs. */
 static int64_t
 respond_wall_us(void)
 {
@@ -960,6 +961,14 @@ respond_wall_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The responder's clock, for replies made live: the wall clock, or one
+ * that started at --now and runs from there. */
+static int64_t
+respond_now_us(const struct responder *r)
+{
+	return respond_wall_us() + r->clock_offset_us;
 }
 
 /* Queues (or holds) the reply to one complete request. */
@@ -1075,7 +1084,7 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 
 		buf_init(&lh);
 		buf_init(&lb);
-		match_live_render(e, &mr, respond_wall_us(), &lh, &lb);
+		match_live_render(e, &mr, respond_now_us(r), &lh, &lb);
 		reply_set_buf(&rp, 0, &lh);
 		reply_set_buf(&rp, 2, &lb);
 	} else if (e != NULL) {
@@ -2048,6 +2057,8 @@ respond_create(const struct respond_config *cfg, char **cause)
 	r = xcalloc(1, sizeof *r);
 	pthread_mutex_init(&r->edit_lock, NULL);
 	respond_config_copy(&r->cfg, cfg);
+	if (cfg->has_now)
+		r->clock_offset_us = cfg->now_us - respond_wall_us();
 	r->start_ns = loop_clock_ns();
 	if ((gen = respond_gen_load(r, cause)) == NULL)
 		goto fail;

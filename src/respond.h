@@ -26,6 +26,10 @@ struct respond_config {
 	char			*transforms;	/* transforms file (decoy-
 						   transforms(5)), NULL: none;
 						   re-read with the snapshot */
+	int			 has_now;	/* the clock of replies made
+						   live starts at now_us (µs
+						   since the epoch) and runs */
+	int64_t			 now_us;
 	char			**listen;	/* "HOST:PORT" addresses */
 	size_t			 nlisten;
 	enum match_unmatched	 unmatched;
