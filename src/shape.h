@@ -9,7 +9,11 @@
  * Near misses are not taken for volatile values: version strings
  * ("1.2.3", "v2.10.0-rc1"), SKUs ("sku-1001", "AB-1234-XY"), phone
  * numbers ("+1-555-123-4567"), plain counters ("42", "1001"), words and
- * short hex (a 7-digit git abbreviation, "deadbeef") are SHAPE_NONE.
+ * short hex (a 7-digit git abbreviation, "deadbeef") are SHAPE_NONE.  So
+ * are layouts struct shape_time cannot write back (a bare date
+ * "2026-12-07", a time without seconds, "20261207T175434Z", a leap
+ * second), the nil and max UUIDs, mixed-case hex and camelCase words
+ * with a number ("getUserById2024Version"); shape.c lists the details.
  */
 #ifndef DECOY_SHAPE_H
 #define DECOY_SHAPE_H
