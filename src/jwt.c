@@ -12,6 +12,13 @@
  * its own OpenSSL contexts, so one key serves several threads at once.
  * A secret is held in memory that is cleansed before it is freed and it
  * never reaches a message: causes name the path and the reason only.
+ *
+ * NumericDates that are not integers: a plain fraction (1733000000.5)
+ * moves by its integer part and keeps its digits; a value written with
+ * an exponent (1.7e9) is rewritten as a plain decimal of the moved value
+ * (1700003600).  A negative non-integer, or one too large for int64, is
+ * an error when it would have to move.  jwt_parse() reports the integer
+ * part of such values, and JWT_NO_TIME for a claim that is not a number.
  */
 #include "config.h"
 
@@ -20,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -189,8 +197,8 @@ static int
 jwt_num_read(const char *t, size_t n, struct jwt_num *num)
 {
 	char		 digits[128], ipart[32];
-	const char	*e;
-	size_t		 i = 0, nd = 0, nint, k, ni = 0;
+	const char	*dot;
+	size_t		 i, nd = 0, nint, mant, k, ni = 0;
 	long		 exp10 = 0, point;
 	int		 eneg = 0;
 
@@ -200,21 +208,21 @@ jwt_num_read(const char *t, size_t n, struct jwt_num *num)
 		return 0;
 	if (n > 0 && t[0] == '-')
 		return -1;
-	e = memchr(t, 'e', n);
-	if (e == NULL)
-		e = memchr(t, 'E', n);
-	for (; t + i < (e != NULL ? e : t + n); i++) {
+	/* The mantissa's digits, and how many come before its point. */
+	for (mant = 0; mant < n && t[mant] != 'e' && t[mant] != 'E'; mant++)
+		;
+	dot = memchr(t, '.', mant);
+	nint = dot != NULL ? (size_t)(dot - t) : mant;
+	for (i = 0; i < mant; i++) {
 		if (t[i] == '.')
 			continue;
 		if (nd == sizeof digits)
 			return -1;
 		digits[nd++] = t[i];
 	}
-	nint = (size_t)((memchr(t, '.', n) != NULL ?
-	    (const char *)memchr(t, '.', n) : (e != NULL ? e : t + n)) - t);
-	if (e != NULL) {
+	if (mant < n) {
 		num->plain = 0;
-		i = (size_t)(e - t) + 1;
+		i = mant + 1;
 		if (i < n && (t[i] == '+' || t[i] == '-'))
 			eneg = t[i++] == '-';
 		for (; i < n; i++) {
@@ -414,8 +422,9 @@ bad_alg:
 	*cause = xstrdup("header: \"alg\" is not an algorithm name");
 	return -1;
 bad:
-	*cause = xasprintf("header: not a JSON object: %s at byte %zu",
-	    jp.error != NULL ? jp.error : "bad value", jp.error_off);
+	*cause = xasprintf("header: not a JSON object: %s at byte %zu of "
+	    "the decoded header", jp.error != NULL ? jp.error : "bad value",
+	    jp.error_off);
 	return -1;
 }
 
@@ -451,8 +460,9 @@ jwt_parse_payload(struct jwt *t, char **cause)
 	return 0;
 
 bad:
-	*cause = xasprintf("payload: not a JSON object: %s at byte %zu",
-	    jp.error != NULL ? jp.error : "bad value", jp.error_off);
+	*cause = xasprintf("payload: not a JSON object: %s at byte %zu of "
+	    "the decoded payload", jp.error != NULL ? jp.error : "bad value",
+	    jp.error_off);
 	return -1;
 }
 
@@ -584,7 +594,7 @@ jwt_key_hmac(const void *secret, size_t len)
 {
 	struct jwt_key	*key;
 
-	if (len == 0)
+	if (len == 0 || len > INT_MAX)
 		return NULL;
 	key = xcalloc(1, sizeof *key);
 	key->type = JWT_KEY_HMAC;
@@ -651,7 +661,8 @@ jwt_read_file(const char *path, unsigned char **data, size_t *len,
 		close(fd);
 		return -1;
 	}
-	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+	/* Room for the NUL, and for the read that sees the end. */
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 4096;
 	p = xmalloc(cap);
 	for (;;) {
 		if (n + 1 >= cap) {
@@ -767,9 +778,10 @@ jwt_key_pem(const char *path, const unsigned char *data, size_t len,
 			return NULL;
 		}
 	} else {
-		*cause = xasprintf("%s: a %s key cannot sign JWTs (RSA, EC or "
-		    "Ed25519 can)", path, EVP_PKEY_get0_type_name(pkey) != NULL ?
-		    EVP_PKEY_get0_type_name(pkey) : "private");
+		*cause = xasprintf("%s: %s keys cannot sign JWTs (RSA, EC or "
+		    "Ed25519 keys can)", path,
+		    EVP_PKEY_get0_type_name(pkey) != NULL ?
+		    EVP_PKEY_get0_type_name(pkey) : "these");
 		jwt_key_free(key);
 		return NULL;
 	}
@@ -1122,9 +1134,10 @@ jwt_edit_payload(struct buf *out, const char *p, size_t n, int64_t shift,
 		    json_string_eq(&key, "exp"))) {
 			buf_append(out, p + copied, v.off - copied);
 			if (jwt_num_shift(out, v.p, v.len, shift) == -1) {
-				*cause = xasprintf("payload: %.*s = %.*s cannot "
+				*cause = xasprintf("payload: %.*s = %.*s%s cannot "
 				    "be moved by %" PRId64 " s", (int)key.len,
-				    key.p, (int)v.len, v.p, shift);
+				    key.p, v.len > 40 ? 40 : (int)v.len, v.p,
+				    v.len > 40 ? "..." : "", shift);
 				goto out;
 			}
 			copied = v.off + v.len;
@@ -1149,8 +1162,9 @@ jwt_edit_payload(struct buf *out, const char *p, size_t n, int64_t shift,
 	goto out;
 
 bad:
-	*cause = xasprintf("payload: not a JSON object: %s at byte %zu",
-	    jp.error != NULL ? jp.error : "bad value", jp.error_off);
+	*cause = xasprintf("payload: not a JSON object: %s at byte %zu of "
+	    "the decoded payload", jp.error != NULL ? jp.error : "bad value",
+	    jp.error_off);
 out:
 	free(set);
 	return rc;

@@ -31,7 +31,8 @@ struct jwt {
 	size_t	 payload_len;
 	char	 alg[16];	/* "HS256", ..., "none" */
 	char	*kid;		/* NULL if absent */
-	int64_t	 iat;		/* seconds, JWT_NO_TIME when absent */
+	int64_t	 iat;		/* seconds (integer part), JWT_NO_TIME when
+				   absent or not a number */
 	int64_t	 nbf;
 	int64_t	 exp;
 };
@@ -56,7 +57,10 @@ struct jwt_key;
  * secret.
  */
 struct jwt_key	*jwt_key_load(const char *path, const char *alg, char **cause);
-/* The same with the secret given as bytes (from an environment variable). */
+/*
+ * The same with the secret given as bytes (from an environment
+ * variable), copied; NULL when len is 0.
+ */
 struct jwt_key	*jwt_key_hmac(const void *secret, size_t len);
 void		 jwt_key_free(struct jwt_key *);
 /* 1 when key can sign tokens of alg, else 0. */
@@ -72,9 +76,12 @@ struct jwt_claim {
  * Appends to out token s[0..len) re-signed with key: the numeric claims
  * iat, nbf and exp (those present) moved by shift_s seconds, then each of
  * claims[0..nclaims) set (replaced in place when present, appended
- * otherwise), the header kept as it was.  0, or -1 with *cause (the
- * token does not parse, the key does not fit its alg, signing failed);
- * out is then unchanged.
+ * otherwise), the header kept as it was.  A time with a fraction keeps
+ * it; one written with an exponent comes back as a plain decimal.  Claim
+ * values must be one JSON value each; when a name is given twice the
+ * last wins.  key may be NULL for alg "none".  0, or -1 with *cause (the
+ * token does not parse, no key or one that does not fit its alg, a time
+ * that cannot move, signing failed); out is then unchanged.
  */
 int	jwt_resign(struct buf *out, const char *s, size_t len, int64_t shift_s,
 	    const struct jwt_claim *claims, size_t nclaims,
@@ -84,7 +91,7 @@ int	jwt_resign(struct buf *out, const char *s, size_t len, int64_t shift_s,
  * Verifies token s[0..len) against key (the public half of a private
  * key, or the HMAC secret): 0 when the signature is valid, else -1.  For
  * tests and `decoy analyze`, which says whether a given key signed the
- * recorded tokens.
+ * recorded tokens.  An unsigned token (alg "none") never verifies.
  */
 int	jwt_verify(const char *s, size_t len, const struct jwt_key *key);
 

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <pthread.h>
@@ -28,6 +29,8 @@
 #include "buf.h"
 #include "jwt.h"
 #include "unit.h"
+
+#define SECRET	"s3cr3t-Value-XYZ"
 
 static char	tmpdir[] = "/tmp/test-jwt.XXXXXX";
 
@@ -191,7 +194,7 @@ indep_verify(const char *tok, const char *alg, EVP_PKEY *pub,
 	if (alg[0] == 'E' && alg[1] == 'S') {
 		ECDSA_SIG	*es = ECDSA_SIG_new();
 
-		half = strcmp(alg, "ES256") == 0 ? 32 :
+		half = strncmp(alg, "ES256", 5) == 0 ? 32 :
 		    strcmp(alg, "ES384") == 0 ? 48 : 66;
 		if (sig.len != 2 * half) {
 			ECDSA_SIG_free(es);
@@ -417,6 +420,7 @@ load_fails(const char *path, const char *alg, const char *want)
 	jwt_key_free(key);
 	ASSERT(cause != NULL && strstr(cause, want) != NULL);
 	ASSERT(cause != NULL && strstr(cause, path) != NULL);
+	ASSERT(cause == NULL || strstr(cause, SECRET) == NULL);
 	if (cause != NULL && strstr(cause, want) == NULL)
 		fprintf(stderr, "  cause: %s\n", cause);
 	free(cause);
@@ -467,9 +471,159 @@ test_families(void)
 	free(path);
 }
 
-/* --- errors --- */
+/* Less common keys and PEM files. */
+static void
+test_more_keys(void)
+{
+	static const char *const pss[] = { "PS256", "PS512", NULL };
+	static const char *const es256k[] = { "ES256K", NULL };
+	static const char *const eddsa[] = { "EdDSA", NULL };
+	/* `openssl ecparam -genkey` puts the curve's OID first. */
+	static const char params[] = "Some text before the key\n"
+	    "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n"
+	    "-----END EC PARAMETERS-----\n";
+	EVP_PKEY	*k;
+	EVP_PKEY_CTX	*pctx;
+	struct jwt_key	*key;
+	struct buf	 b;
+	char		*path, *pem, *cause = NULL;
+	BIO		*bio;
+	long		 n;
 
-#define SECRET	"s3cr3t-Value-XYZ"
+	/* An RSA-PSS key signs PS* only. */
+	k = NULL;
+	pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS", NULL);
+	if (pctx == NULL || EVP_PKEY_keygen_init(pctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_keygen_bits(pctx, 2048) != 1 ||
+	    EVP_PKEY_generate(pctx, &k) != 1)
+		abort();
+	EVP_PKEY_CTX_free(pctx);
+	if (k != NULL) {
+		check_family(k, "rsa-pss.pem", pss, 0);
+		path = write_pem("rsa-pss2.pem", k, 0);
+		load_fails(path, "RS256", "an RSA-PSS key cannot sign RS256");
+		unlink(path);
+		free(path);
+		EVP_PKEY_free(k);
+	}
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+	check_family(k, "ed448.pem", eddsa, 0);
+	EVP_PKEY_free(k);
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
+	check_family(k, "secp256k1.pem", es256k, 1);
+	path = write_pem("secp256k1-2.pem", k, 0);
+	load_fails(path, "ES256", "an EC secp256k1 key cannot sign ES256");
+	unlink(path);
+	free(path);
+	EVP_PKEY_free(k);
+
+	/* Curves and key types JWS has no alg for. */
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-224");
+	path = write_pem("p224.pem", k, 0);
+	load_fails(path, NULL, "a curve JWS does not use");
+	unlink(path);
+	free(path);
+	EVP_PKEY_free(k);
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	path = write_pem("x25519.pem", k, 0);
+	load_fails(path, NULL, "X25519 keys cannot sign JWTs");
+	unlink(path);
+	free(path);
+	EVP_PKEY_free(k);
+
+	/* An encrypted key is refused without prompting. */
+	bio = BIO_new(BIO_s_mem());
+	PEM_write_bio_PrivateKey(bio, p256, EVP_aes_128_cbc(),
+	    (unsigned char *)"pass", 4, NULL, NULL);
+	n = BIO_get_mem_data(bio, &pem);
+	path = write_file("encrypted.pem", pem, (size_t)n);
+	BIO_free(bio);
+	load_fails(path, "ES256", "encrypted");
+	load_fails(path, NULL, "encrypted");
+	unlink(path);
+	free(path);
+
+	/* EC PARAMETERS and text before the key are skipped. */
+	buf_init(&b);
+	buf_append_str(&b, params);
+	bio = BIO_new(BIO_s_mem());
+	PEM_write_bio_PrivateKey_traditional(bio, p256, NULL, NULL, 0, NULL,
+	    NULL);
+	n = BIO_get_mem_data(bio, &pem);
+	buf_append(&b, pem, (size_t)n);
+	BIO_free(bio);
+	path = write_file("ecparam.pem", b.data, b.len);
+	key = jwt_key_load(path, "ES256", &cause);
+	ASSERT(key != NULL);
+	if (key == NULL) {
+		fprintf(stderr, "  %s\n", cause);
+		free(cause);
+	}
+	jwt_key_free(key);
+	key = jwt_key_load(path, NULL, &cause);
+	ASSERT(key != NULL && jwt_key_fits(key, "ES256"));
+	if (key == NULL)
+		free(cause);
+	jwt_key_free(key);
+	unlink(path);
+	free(path);
+	buf_free(&b);
+}
+
+/*
+ * Every prefix of a valid token, each placed right before an unreadable
+ * page: parse, re-sign and verify fail cleanly (or succeed) and never
+ * read past the end.
+ */
+static void
+test_truncations(void)
+{
+	struct jwt_key	*key = jwt_key_hmac(SECRET, strlen(SECRET));
+	struct buf	 out;
+	struct jwt	 t;
+	char		*tok, *page, *cause;
+	size_t		 len, i, pagesz = (size_t)sysconf(_SC_PAGESIZE);
+	int		 ok = 0;
+
+	tok = make_token("{\"alg\":\"HS256\",\"kid\":\"a\\u00e9\"}",
+	    "{\"iat\":1.5e9,\"n\":[1,{\"x\":\"\\ud83d\\ude00\"}],"
+	    "\"exp\":1500000060}");
+	len = strlen(tok);
+	ASSERT(len < pagesz);
+	page = mmap(NULL, 2 * pagesz, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED || mprotect(page + pagesz, pagesz,
+	    PROT_NONE) == -1)
+		abort();
+	buf_init(&out);
+	for (i = 0; i <= len; i++) {
+		memcpy(page + pagesz - i, tok, i);
+		cause = NULL;
+		if (jwt_parse(page + pagesz - i, i, &t, &cause) == 0) {
+			ok++;
+			jwt_free(&t);
+		} else
+			ASSERT(cause != NULL);
+		free(cause);
+		cause = NULL;
+		buf_reset(&out);
+		if (jwt_resign(&out, page + pagesz - i, i, 10, NULL, 0, key,
+		    &cause) == 0)
+			ASSERT(jwt_verify(out.data, out.len, key) == 0);
+		else
+			ASSERT(cause != NULL && out.len == 0);
+		free(cause);
+		ASSERT_EQ(jwt_verify(page + pagesz - i, i, key), -1);
+	}
+	/* At least the whole token and "header.payload." (unsigned). */
+	ASSERT(ok >= 2);
+	munmap(page, 2 * pagesz);
+	buf_free(&out);
+	free(tok);
+	jwt_key_free(key);
+}
+
+/* --- errors --- */
 
 /* jwt_resign must fail, leave out empty, and say want (never SECRET). */
 static void
@@ -847,7 +1001,9 @@ main(void)
 	}
 	test_rfc7515();
 	test_families();
+	test_more_keys();
 	test_errors();
+	test_truncations();
 	test_none();
 	test_times();
 	test_claims();
