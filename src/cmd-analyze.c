@@ -1,0 +1,313 @@
+/*
+ * cmd-analyze.c -- `decoy analyze SNAP [-o TRANSFORMS] [--explain]
+ * [--match-rate] [--key NAME=FILE]...`: finds the volatile values of a
+ * recording (analyze.c) and writes the transforms file beside it, never
+ * touching the snapshot.  --explain prints what was found as a table,
+ * --match-rate predicts which outbound requests a live run would miss in
+ * the responder, without and with the transforms.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "buf.h"
+#include "cli.h"
+#include "jwt.h"
+#include "snap.h"
+#include "transform.h"
+#include "xmalloc.h"
+
+static int	cmd_analyze_exec(int, char **);
+
+const struct cmd_entry cmd_analyze_entry = {
+	.name = "analyze",
+	.args = "SNAP [-o TRANSFORMS] [--explain] "
+	    "[--key NAME=FILE]...",
+	.summary = "find volatile values (JWTs, dates, ids, correlations) "
+	    "and write a transforms file",
+	.help =
+	    "  SNAP                      snapshot file, - for stdin (then -o)\n"
+	    "  -o, --output FILE         the transforms file (default: SNAP\n"
+	    "                            with .jsonl replaced by "
+	    ".transforms.yaml)\n"
+	    "      --explain             print what was found, one row per "
+	    "entry\n"
+	    "      --key NAME=FILE       a JWT signing key (HMAC secret file "
+	    "or PEM\n"
+	    "                            private key), used where it verifies "
+	    "the\n"
+	    "                            recorded tokens; repeatable\n"
+	    "  -h, --help                this help\n",
+	.exec = cmd_analyze_exec,
+};
+
+static const struct option cmd_analyze_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "explain", no_argument, NULL, 'e' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* SNAP with .jsonl replaced by .transforms.yaml (appended otherwise). */
+static char *
+cmd_analyze_default_out(const char *snap)
+{
+	size_t	n = strlen(snap);
+
+	if (n > 6 && strcmp(snap + n - 6, ".jsonl") == 0)
+		return xasprintf("%.*s.transforms.yaml", (int)(n - 6), snap);
+	return xasprintf("%s.transforms.yaml", snap);
+}
+
+/* The directory part of path, absolute ("." resolved). */
+static char *
+cmd_analyze_absdir(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+	char		*dir, *abs;
+
+	if (slash == NULL)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xstrndup(path, (size_t)(slash - path));
+	abs = realpath(dir, NULL);
+	free(dir);
+	return abs;
+}
+
+/*
+ * How the transforms file names a key file: relative to the transforms
+ * file's directory when it lies below it, else absolute.
+ */
+static char *
+cmd_analyze_key_path(const char *file, const char *out)
+{
+	char	*abs, *dir, *r;
+	size_t	 n;
+
+	if ((abs = realpath(file, NULL)) == NULL)
+		return xstrdup(file);
+	if ((dir = cmd_analyze_absdir(out)) == NULL)
+		return abs;
+	n = strlen(dir);
+	if (strncmp(abs, dir, n) == 0 && abs[n] == '/') {
+		r = xstrdup(abs + n + 1);
+		free(abs);
+		free(dir);
+		return r;
+	}
+	free(dir);
+	return abs;
+}
+
+static int
+cmd_analyze_is_pem(const char *file)
+{
+	FILE	*f;
+	char	 head[64];
+	size_t	 n;
+
+	if ((f = fopen(file, "r")) == NULL)
+		return 0;
+	n = fread(head, 1, sizeof head - 1, f);
+	fclose(f);
+	head[n] = '\0';
+	return strstr(head, "-----BEGIN") != NULL;
+}
+
+/* The same file by inode (the snapshot must never be overwritten). */
+static int
+cmd_analyze_same_file(const char *a, const char *b)
+{
+	char	*ra, *rb;
+	int	 same;
+
+	if (strcmp(a, b) == 0)
+		return 1;
+	ra = realpath(a, NULL);
+	rb = realpath(b, NULL);
+	same = ra != NULL && rb != NULL && strcmp(ra, rb) == 0;
+	free(ra);
+	free(rb);
+	return same;
+}
+
+/* One pass over the snapshot: fn(arg, txn) per transaction. */
+static int
+cmd_analyze_pass(const char *path, void (*fn)(void *, const struct snap_txn *),
+    void *arg, char **cause)
+{
+	struct snap_reader	*r;
+	struct snap_txn		 t;
+	int			 rc;
+
+	if ((r = snap_reader_open(path, cause)) == NULL)
+		return -1;
+	while ((rc = snap_reader_next(r, &t, cause)) == 1) {
+		fn(arg, &t);
+		snap_txn_free(&t);
+	}
+	snap_reader_close(r);
+	return rc == -1 ? -1 : 0;
+}
+
+static void
+cmd_analyze_feed(void *arg, const struct snap_txn *t)
+{
+	analyze_add(arg, t);
+}
+
+static int
+cmd_analyze_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e = &cmd_analyze_entry;
+	struct analyze_config	 cfg;
+	struct analyze_key	*keys = NULL;
+	struct jwt_key		**loaded = NULL;
+	struct analyze		*az = NULL;
+	struct transforms	*t = NULL;
+	struct buf		 out;
+	const char		*snap, *eq;
+	char			*outpath = NULL, *cause = NULL, *name;
+	char			**keyargs = NULL;
+	size_t			 nkeys = 0, i;
+	int			 ch, explain = 0;
+	int			 rc = EXIT_USAGE;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "ho:", cmd_analyze_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			free(outpath);
+			outpath = xstrdup(optarg);
+			break;
+		case 'e':
+			explain = 1;
+			break;
+		case 'k':
+			if ((eq = strchr(optarg, '=')) == NULL ||
+			    eq == optarg || eq[1] == '\0') {
+				rc = cli_usage(e, "--key wants NAME=FILE, "
+				    "not %s", optarg);
+				goto out;
+			}
+			keyargs = xreallocarray(keyargs, nkeys + 1,
+			    sizeof *keyargs);
+			keyargs[nkeys++] = optarg;
+			break;
+		case 'h':
+			cli_help(e);
+			rc = EXIT_OK;
+			goto out;
+		default:
+			rc = cli_usage(e, "unknown option or missing "
+			    "argument: %s", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (argc - optind != 1) {
+		rc = cli_usage(e, argc - optind == 0 ? "no snapshot given" :
+		    "one snapshot at a time");
+		goto out;
+	}
+	snap = argv[optind];
+	if (outpath == NULL) {
+		if (strcmp(snap, "-") == 0) {
+			rc = cli_usage(e, "reading stdin: say where the "
+			    "transforms go with -o");
+			goto out;
+		}
+		outpath = cmd_analyze_default_out(snap);
+	}
+	if (strcmp(snap, "-") != 0 && cmd_analyze_same_file(snap, outpath)) {
+		rc = cli_usage(e, "%s is the snapshot: the transforms go to "
+		    "another file", outpath);
+		goto out;
+	}
+	keys = xcalloc(nkeys + 1, sizeof *keys);
+	loaded = xcalloc(nkeys + 1, sizeof *loaded);
+	for (i = 0; i < nkeys; i++) {
+		eq = strchr(keyargs[i], '=');
+		name = xstrndup(keyargs[i], (size_t)(eq - keyargs[i]));
+		if ((loaded[i] = jwt_key_load(eq + 1, NULL, &cause)) == NULL) {
+			rc = cli_error(e, EXIT_USAGE, "key %s: %s", name,
+			    cause);
+			free(name);
+			goto out;
+		}
+		keys[i].name = name;
+		keys[i].file = cmd_analyze_key_path(eq + 1, outpath);
+		keys[i].pem = cmd_analyze_is_pem(eq + 1);
+		keys[i].key = loaded[i];
+	}
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.snapshot = snap;
+	cfg.keys = keys;
+	cfg.nkeys = nkeys;
+	az = analyze_create(&cfg);
+	if (cmd_analyze_pass(snap, cmd_analyze_feed, az, &cause) == -1) {
+		rc = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+	t = analyze_finish(az);
+
+	buf_init(&out);
+	transforms_write(&out, t);
+	if (buf_write_file(outpath, out.data, out.len, 0644, &cause) == -1) {
+		buf_free(&out);
+		rc = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+	buf_free(&out);
+	fprintf(stderr, "decoy analyze: %" PRIu64 " transactions: %zu "
+	    "value%s, %zu correlation%s -> %s\n", analyze_count(az),
+	    t->nvalues, t->nvalues == 1 ? "" : "s", t->ncorrs,
+	    t->ncorrs == 1 ? "" : "s", outpath);
+	if (analyze_dropped(az) > 0)
+		fprintf(stderr, "decoy analyze: %" PRIu64 " values not "
+		    "analysed: too many distinct endpoints or locations\n",
+		    analyze_dropped(az));
+	for (i = 0; i < nkeys; i++) {
+		if (!keys[i].used)
+			fprintf(stderr, "decoy analyze: key %s verified no "
+			    "recorded token\n", keys[i].name);
+	}
+
+	if (explain) {
+		buf_init(&out);
+		analyze_explain(&out, t);
+		fwrite(out.data, 1, out.len, stdout);
+		buf_free(&out);
+	}
+	rc = EXIT_OK;
+	if (fflush(stdout) == EOF || ferror(stdout))
+		rc = cli_error(e, EXIT_USAGE, "writing output failed");
+out:
+	if (t != NULL)
+		transforms_free(t);
+	analyze_free(az);
+	for (i = 0; keys != NULL && i < nkeys; i++) {
+		free(keys[i].name);
+		free(keys[i].file);
+		jwt_key_free(loaded[i]);
+	}
+	free(keys);
+	free(loaded);
+	free(keyargs);
+	free(outpath);
+	free(cause);
+	return rc;
+}
