@@ -345,6 +345,29 @@ shop_res_bytes(struct shop_res *res, int status, const char *content_type,
 	buf_append(&res->body, body, len);
 }
 
+void
+shop_res_header(struct shop_res *res, const char *name, const char *value)
+{
+	shop_headers_add(&res->headers, &res->nheaders, name, strlen(name),
+	    value, strlen(value));
+}
+
+/* Frees what a handler put into res. */
+static void
+shop_res_clear(struct shop_res *res)
+{
+	size_t	i;
+
+	buf_free(&res->body);
+	for (i = 0; i < res->nheaders; i++) {
+		free(res->headers[i].name);
+		free(res->headers[i].value);
+	}
+	free(res->headers);
+	res->headers = NULL;
+	res->nheaders = 0;
+}
+
 int
 shop_path_prefix(struct span path, const char *prefix, struct span *rest)
 {
@@ -424,6 +447,11 @@ shop_conn_respond(struct shop_conn *c, const struct http_msg *m,
 		shop_headers_add(&h, &nh, "Content-Type", 12,
 		    res->content_type, strlen(res->content_type));
 	}
+	for (i = 0; i < res->nheaders; i++) {
+		shop_headers_add(&h, &nh, res->headers[i].name,
+		    strlen(res->headers[i].name), res->headers[i].value,
+		    strlen(res->headers[i].value));
+	}
 	snprintf(clen, sizeof clen, "%zu", res->body.len);
 	shop_headers_add(&h, &nh, "Content-Length", 14, clen, strlen(clen));
 	if (close_after)
@@ -496,9 +524,11 @@ shop_conn_fail(struct shop_conn *c, int status, const char *error)
 
 	buf_init(&res.body);
 	res.untraced = 1;
+	res.headers = NULL;
+	res.nheaders = 0;
 	shop_res_error(&res, status, error);
 	shop_conn_respond(c, NULL, NULL, 0, &res, 1, shop_now_us());
-	buf_free(&res.body);
+	shop_res_clear(&res);
 }
 
 static int
@@ -621,12 +651,14 @@ shop_conn_one(struct shop_conn *c)
 	res.status = 500;
 	res.content_type = NULL;
 	res.untraced = 0;
+	res.headers = NULL;
+	res.nheaders = 0;
 	c->cb(&req, &res);
 
 	close_after = !m.keep_alive;
 	rv = shop_conn_respond(c, &m, req.body, body_len, &res, close_after,
 	    start_us);
-	buf_free(&res.body);
+	shop_res_clear(&res);
 	buf_consume(&c->in, head_len + body_len);
 	if (rv == -1 || close_after)
 		return -1;
@@ -795,6 +827,7 @@ shop_upstream_init(struct shop_upstream *u, const char *svc,
 	if (*u->prefix != '\0' && u->prefix[strlen(u->prefix) - 1] == '/')
 		u->prefix[strlen(u->prefix) - 1] = '\0';
 	u->svc = xstrdup(svc);
+	u->user_agent = "shop-orders/1.0";
 	u->timeout_ms = timeout_ms;
 	if (pthread_key_create(&u->key, shop_cconn_free) != 0)
 		fatalx("pthread_key_create failed");
@@ -1055,6 +1088,16 @@ shop_call(struct shop_upstream *u, const char *method, const char *target,
     const char *content_type, const void *body, size_t body_len,
     struct snap_txn *t, char **cause)
 {
+	return shop_call_headers(u, method, target, NULL, 0, content_type,
+	    body, body_len, t, cause);
+}
+
+enum shop_call_err
+shop_call_headers(struct shop_upstream *u, const char *method,
+    const char *target, const struct snap_header *headers, size_t nheaders,
+    const char *content_type, const void *body, size_t body_len,
+    struct snap_txn *t, char **cause)
+{
 	struct shop_cconn	*cc;
 	struct buf		 out;
 	enum shop_call_err	 e = SHOP_CALL_IO;
@@ -1073,9 +1116,14 @@ shop_call(struct shop_upstream *u, const char *method, const char *target,
 	shop_headers_add(&t->req.headers, &t->req.nheaders, "Host", 4,
 	    u->authority, strlen(u->authority));
 	shop_headers_add(&t->req.headers, &t->req.nheaders, "User-Agent", 10,
-	    "shop-orders/1.0", 15);
+	    u->user_agent, strlen(u->user_agent));
 	shop_headers_add(&t->req.headers, &t->req.nheaders, "Accept", 6,
 	    "*/*", 3);
+	for (i = 0; i < nheaders; i++) {
+		shop_headers_add(&t->req.headers, &t->req.nheaders,
+		    headers[i].name, strlen(headers[i].name),
+		    headers[i].value, strlen(headers[i].value));
+	}
 	if (body != NULL) {
 		if (content_type != NULL) {
 			shop_headers_add(&t->req.headers, &t->req.nheaders,

@@ -56,6 +56,8 @@ struct shop_res {
 	const char	*content_type;	/* static string, NULL for none */
 	struct buf	 body;
 	int		 untraced;	/* keep this exchange out of --trace */
+	struct snap_header *headers;	/* more headers (shop_res_header) */
+	size_t		 nheaders;
 };
 
 typedef void (*shop_handler_cb)(const struct shop_req *, struct shop_res *);
@@ -85,6 +87,10 @@ void	 shop_res_error(struct shop_res *, int status, const char *error);
 void	 shop_res_bytes(struct shop_res *, int status,
 	    const char *content_type, const void *body, size_t len);
 
+/* Adds a response header (after Content-Type); name and value are copied. */
+void	 shop_res_header(struct shop_res *, const char *name,
+	    const char *value);
+
 /*
  * If path starts with prefix, sets *rest to what follows and returns 1;
  * otherwise returns 0.
@@ -111,6 +117,7 @@ struct shop_upstream {
 	char		*port;
 	char		*authority;	/* "host:port", sent as Host */
 	char		*prefix;	/* no trailing '/', may be "" */
+	const char	*user_agent;	/* "shop-orders/1.0" unless changed */
 	int		 timeout_ms;
 	pthread_key_t	 key;		/* this thread's connection */
 };
@@ -149,6 +156,16 @@ enum shop_call_err {
 enum shop_call_err shop_call(struct shop_upstream *u, const char *method,
 	    const char *target, const char *content_type, const void *body,
 	    size_t body_len, struct snap_txn *t, char **cause);
+
+/*
+ * The same with more request headers, sent (in order) after Accept and
+ * before Content-Type; the caller keeps them.
+ */
+enum shop_call_err shop_call_headers(struct shop_upstream *u,
+	    const char *method, const char *target,
+	    const struct snap_header *headers, size_t nheaders,
+	    const char *content_type, const void *body, size_t body_len,
+	    struct snap_txn *t, char **cause);
 
 /* First header of the name in a snapshot header list, or NULL. */
 const char *shop_header(const struct snap_header *, size_t n,
