@@ -196,6 +196,7 @@ struct az_tval {
 	uint8_t		 side;
 	uint8_t		 trivial;	/* not worth correlating */
 	uint8_t		 marked;
+	int8_t		 jwt_slot;	/* the JWT sample it left, or -1 */
 };
 
 /* (session, value) -> the response location it came from, or AZ_REQ. */
@@ -621,6 +622,7 @@ az_emit(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 	enum shape_kind	 k;
 	uint64_t	 h;
 	uint32_t	 li;
+	size_t		 i;
 	int		 r;
 
 	if (vlen == 0 || a->nleaves >= AZ_MAX_LEAVES)
@@ -642,6 +644,7 @@ az_emit(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 	tv->side = a->side;
 	tv->trivial = (uint8_t)az_trivial(v, vlen, number);
 	tv->marked = 0;
+	tv->jwt_slot = -1;
 	if (part == AZ_PART_LOCSEG)
 		return;
 
@@ -679,8 +682,12 @@ az_emit(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 	}
 	if (k == SHAPE_JWT && r == 1 && l->njwt < AZ_JWT_SAMPLES &&
 	    vlen <= AZ_JWT_MAX) {
-		l->jwt[l->njwt] = xstrndup(v, vlen);
-		l->jwt_len[l->njwt++] = vlen;
+		for (i = 0; l->jwt[i] != NULL; i++)
+			;
+		l->jwt[i] = xstrndup(v, vlen);
+		l->jwt_len[i] = vlen;
+		l->njwt++;
+		tv->jwt_slot = (int8_t)i;
 	}
 }
 
@@ -1234,6 +1241,7 @@ az_correlate(struct analyze *a, uint64_t sess)
 {
 	struct az_centry	*e;
 	struct az_tval		*tv;
+	struct az_loc		*l;
 	uint64_t		 key;
 	size_t			 i;
 
@@ -1250,6 +1258,14 @@ az_correlate(struct analyze *a, uint64_t sess)
 		else if (e->from != AZ_REQ) {
 			az_pair_add(a, e->from, tv->loc);
 			a->locs[tv->loc].corr_hits++;
+			/* A token the session got from an earlier answer
+			 * is not one a --key must verify. */
+			if (tv->jwt_slot >= 0) {
+				l = &a->locs[tv->loc];
+				free(l->jwt[tv->jwt_slot]);
+				l->jwt[tv->jwt_slot] = NULL;
+				l->njwt--;
+			}
 		}
 	}
 	for (i = 0; i < a->ntv; i++) {
@@ -1399,7 +1415,7 @@ analyze_free(struct analyze *a)
 			free(l->example[k]);
 		free(l->eexample);
 		free(l->set.slot);
-		for (k = 0; k < l->njwt; k++)
+		for (k = 0; k < AZ_JWT_SAMPLES; k++)
 			free(l->jwt[k]);
 	}
 	free(a->locs);
@@ -1523,14 +1539,38 @@ az_format(const struct az_loc *l, enum shape_kind k)
 }
 
 static void
+az_claims(struct buf *b, unsigned claims)
+{
+	const char	*sep = "";
+
+	if (claims == 0) {
+		buf_append_str(b, "no date claims");
+		return;
+	}
+	buf_append_str(b, "date claims ");
+	if (claims & 1) {
+		buf_append_str(b, "iat");
+		sep = ", ";
+	}
+	if (claims & 2) {
+		buf_printf(b, "%snbf", sep);
+		sep = ", ";
+	}
+	if (claims & 4)
+		buf_printf(b, "%sexp", sep);
+}
+
+static void
 az_kind_desc(struct buf *b, const struct az_loc *l, enum shape_kind k)
 {
 	const struct shape	*sh = az_kind_shape(l, k);
 
 	switch (k) {
 	case SHAPE_JWT:
-		buf_printf(b, "JWT (%s)", l->jwt_alg[0] != '\0' ?
+		buf_printf(b, "JWT (%s, ", l->jwt_alg[0] != '\0' ?
 		    l->jwt_alg : "alg unknown");
+		az_claims(b, l->jwt_claims);
+		buf_append_byte(b, ')');
 		return;
 	case SHAPE_TIME:
 		switch (sh->time.fmt) {
@@ -1579,29 +1619,6 @@ az_noun(const struct az_loc *l)
 	return l->side == 0 ? "requests" : "responses";
 }
 
-static void
-az_claims(struct buf *b, unsigned claims)
-{
-	const char	*sep = "";
-
-	if (claims == 0) {
-		buf_append_str(b, "no time claims");
-		return;
-	}
-	buf_append_str(b, "dates in claims ");
-	if (claims & 1) {
-		buf_append_str(b, "iat");
-		sep = ", ";
-	}
-	if (claims & 2) {
-		buf_printf(b, "%snbf", sep);
-		sep = ", ";
-	}
-	if (claims & 4)
-		buf_printf(b, "%sexp", sep);
-	buf_append_str(b, " moved by re-signing");
-}
-
 /* Which --key verified every sampled token of l; -1 if none did. */
 static int
 az_find_key(const struct analyze *a, const struct az_loc *l)
@@ -1616,11 +1633,12 @@ az_find_key(const struct analyze *a, const struct az_loc *l)
 		if (k->key == NULL || (l->jwt_alg[0] != '\0' &&
 		    !jwt_key_fits(k->key, l->jwt_alg)))
 			continue;
-		for (j = 0; j < l->njwt; j++) {
-			if (jwt_verify(l->jwt[j], l->jwt_len[j], k->key) == -1)
+		for (j = 0; j < AZ_JWT_SAMPLES; j++) {
+			if (l->jwt[j] != NULL && jwt_verify(l->jwt[j],
+			    l->jwt_len[j], k->key) == -1)
 				break;
 		}
-		if (j == l->njwt)
+		if (j == AZ_JWT_SAMPLES)
 			return (int)i;
 	}
 	return -1;
@@ -1736,23 +1754,23 @@ static int
 az_key_hint(const struct az_loc *l, struct buf *why)
 {
 	if (l->side != 0 || l->count < 2 || az_distinct(l) < 2 ||
-	    l->echoed < l->count)
+	    l->echoed * 10 < l->count * 9)
 		return 0;
 	if (l->part != TRANSFORM_PATH && l->part != TRANSFORM_QUERY &&
 	    l->part != TRANSFORM_BODY && l->part != TRANSFORM_FORM)
 		return 0;
 	if (l->numbers > 0 && !l->idish)
 		return 0;
-	buf_printf(why, "%s%" PRIu64 " distinct values, each echoed in its "
-	    "response: a key field? set action: key to answer any value "
-	    "with one of these recordings", why->len > 0 ? "; " : "",
-	    az_distinct(l));
+	buf_printf(why, "%s%" PRIu64 " distinct values, echoed in %" PRIu64
+	    " of %" PRIu64 " responses: a key field? set action: key to "
+	    "answer any value with one of these recordings",
+	    why->len > 0 ? "; " : "", az_distinct(l), l->echoed, l->count);
 	return 1;
 }
 
 /* Decides l; 1 with *d filled when it gets an entry. */
 static int
-az_decide(struct analyze *a, uint32_t li, const uint8_t *covered,
+az_decide(struct analyze *a, uint32_t li, const uint64_t *covered,
     const uint8_t *locseg_src, struct az_dec *d)
 {
 	struct az_loc	*l = &a->locs[li];
@@ -1781,8 +1799,12 @@ az_decide(struct analyze *a, uint32_t li, const uint8_t *covered,
 	}
 
 	if (ep->dir == SNAP_DIR_IN && l->side == 0) {
-		if (covered[li] || !vol)
+		if (covered[li] >= l->count || !vol)
 			goto none;
+		if (covered[li] > 0)
+			buf_printf(&why, " (%" PRIu64 " of them carried from "
+			    "an earlier response by a correlation)",
+			    covered[li]);
 		if (k == SHAPE_TIME) {
 			d->act = TRANSFORM_SHIFT;
 			buf_append_str(&why, ": moved with the clock");
@@ -1870,8 +1892,9 @@ az_decide(struct analyze *a, uint32_t li, const uint8_t *covered,
 		}
 	}
 	if (d->act == TRANSFORM_RESIGN) {
-		buf_append_str(&why, "; ");
-		az_claims(&why, l->jwt_claims);
+		if (l->jwt_claims != 0)
+			buf_append_str(&why, "; its date claims move with "
+			    "the clock when it is re-signed");
 		d->key = az_find_key(a, l);
 		if (d->key >= 0) {
 			buf_printf(&why, "; re-signed with key %s, which "
@@ -2043,7 +2066,8 @@ analyze_finish(struct analyze *a)
 	struct az_pair		*pairs;
 	struct az_loc		*l;
 	struct az_ep		*ep;
-	uint8_t			*covered, *locseg_src;
+	uint64_t		*covered;
+	uint8_t			*locseg_src;
 	uint32_t		 i, from, to;
 	size_t			 nd = 0, np = 0, j, nkeys = 0;
 	int			*keymap;
@@ -2056,7 +2080,7 @@ analyze_finish(struct analyze *a)
 
 	/* Correlations first: a request location they cover gets no
 	 * entry of its own. */
-	covered = xcalloc(a->nlocs + 1, 1);
+	covered = xcalloc(a->nlocs + 1, sizeof *covered);
 	locseg_src = xcalloc(a->nlocs + 1, 1);
 	pairs = xcalloc(a->npairs + 1, sizeof *pairs);
 	for (i = 0; i < a->paircap; i++) {
@@ -2070,7 +2094,7 @@ analyze_finish(struct analyze *a)
 		}
 		if (!az_pair_ok(a, from))
 			continue;
-		covered[to] = 1;
+		covered[to] += a->pairs[i].n;
 		pairs[np++] = a->pairs[i];
 	}
 	qsort_r(pairs, np, sizeof *pairs, az_cmp_pair, a);
