@@ -535,7 +535,9 @@ static void
 admin_h_stats(struct admin *a, struct admin_reply *rp)
 {
 	struct respond_stats	 st;
+	struct respond_endpoint	*ep;
 	struct chaos_log	*cl;
+	size_t			 n, i;
 
 	respond_stats(a->r, &st);
 	buf_printf(&rp->body, "{\"requests\":%llu,\"matched\":%llu,"
@@ -552,7 +554,24 @@ admin_h_stats(struct admin *a, struct admin_reply *rp)
 	else
 		buf_append_str(&rp->body,
 		    "{\"total\":0,\"by_kind\":{},\"by_rule\":{}}");
-	buf_append_str(&rp->body, "}\n");
+	buf_append_str(&rp->body, ",\"endpoints\":[");
+	n = respond_endpoints(a->r, &ep);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append_byte(&rp->body, ',');
+		buf_append_str(&rp->body, "{\"method\":");
+		json_append_string(&rp->body, ep[i].method,
+		    strlen(ep[i].method));
+		buf_append_str(&rp->body, ",\"route\":");
+		json_append_string(&rp->body, ep[i].route,
+		    strlen(ep[i].route));
+		buf_printf(&rp->body, ",\"matched\":%llu,\"closest\":%llu,"
+		    "\"unmatched\":%llu}", (unsigned long long)ep[i].matched,
+		    (unsigned long long)ep[i].closest,
+		    (unsigned long long)ep[i].unmatched);
+	}
+	respond_endpoints_free(ep, n);
+	buf_append_str(&rp->body, "]}\n");
 }
 
 /* Appends a Prometheus label value: backslash, quote and newline escaped. */
@@ -584,6 +603,41 @@ admin_prom_counter(struct buf *b, const char *name, const char *type,
 {
 	admin_prom_family(b, name, type, help);
 	buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* The match rate per endpoint: three families, labels method and route. */
+static void
+admin_prom_endpoints(struct admin *a, struct buf *b)
+{
+	static const struct {
+		const char	*name;
+		const char	*help;
+	} fam[3] = {
+		{ "decoy_endpoint_matched_total", "Requests answered with their "
+		    "recorded transaction, by endpoint (method, route)." },
+		{ "decoy_endpoint_closest_total", "Requests answered with the "
+		    "closest transaction, by endpoint." },
+		{ "decoy_endpoint_unmatched_total", "Requests no recorded "
+		    "transaction answered (404), by endpoint." },
+	};
+	struct respond_endpoint	*ep;
+	size_t			 n, i, f;
+	uint64_t		 v;
+
+	n = respond_endpoints(a->r, &ep);
+	for (f = 0; f < 3; f++) {
+		admin_prom_family(b, fam[f].name, "counter", fam[f].help);
+		for (i = 0; i < n; i++) {
+			v = f == 0 ? ep[i].matched : f == 1 ? ep[i].closest :
+			    ep[i].unmatched;
+			buf_printf(b, "%s{method=\"", fam[f].name);
+			admin_prom_label(b, ep[i].method);
+			buf_append_str(b, "\",route=\"");
+			admin_prom_label(b, ep[i].route);
+			buf_printf(b, "\"} %llu\n", (unsigned long long)v);
+		}
+	}
+	respond_endpoints_free(ep, n);
 }
 
 /* Per-rule counter lines: matches into e->out, firings into e->out2. */
@@ -644,6 +698,8 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	    "Seconds since the responder started.");
 	buf_printf(b, "decoy_uptime_seconds %.3f\n",
 	    admin_seconds(st.uptime_ns));
+
+	admin_prom_endpoints(a, b);
 
 	admin_prom_family(b, "decoy_faults_total", "counter",
 	    "Faults injected, by rule and kind.");

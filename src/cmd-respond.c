@@ -39,6 +39,10 @@ const struct cmd_entry cmd_respond_entry = {
 	    "      --max-body SIZE       largest request body (default 8MiB)\n"
 	    "      --header-timeout DUR  a request head must complete within DUR (10s)\n"
 	    "      --idle-timeout DUR    close keep-alive connections idle for DUR (60s)\n"
+	    "  -T, --transforms FILE     transforms file (decoy-transforms(5), from decoy\n"
+	    "                            analyze): typed and key matching of volatile\n"
+	    "                            request values, replies with dates shifted,\n"
+	    "                            JWTs re-signed and request values echoed\n"
 	    "  -r, --rules FILE          chaos rule file (decoy-rules(5)); repeatable\n"
 	    "  -s, --seed N              chaos seed (default: the rule file's, else 0)\n"
 	    "      --chaos-log FILE      append every injected fault to FILE (JSON Lines)\n"
@@ -81,6 +85,7 @@ static const struct option cmd_respond_options[] = {
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "rules", required_argument, NULL, 'r' },
+	{ "transforms", required_argument, NULL, 'T' },
 	{ "seed", required_argument, NULL, 's' },
 	{ "chaos-log", required_argument, NULL, OPT_CHAOS_LOG },
 	{ "admin", required_argument, NULL, OPT_ADMIN },
@@ -108,7 +113,7 @@ cmd_respond_exec(int argc, char **argv)
 
 	respond_config_init(&cfg);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:t:u:w:r:s:vqh", cmd_respond_options,
+	while ((ch = getopt_long(argc, argv, "l:t:u:w:r:s:T:vqh", cmd_respond_options,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'l':
@@ -173,6 +178,10 @@ cmd_respond_exec(int argc, char **argv)
 			break;
 		case 'r':
 			respond_config_add_rules(&cfg, optarg);
+			break;
+		case 'T':
+			free(cfg.transforms);
+			cfg.transforms = xstrdup(optarg);
 			break;
 		case 's':
 			if (units_parse_seed(optarg, &cfg.seed) == -1) {

@@ -216,6 +216,9 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 		if (strcmp(key, "snapshot") == 0) {
 			free(r->snapshot);
 			r->snapshot = conf_path(x, val);
+		} else if (strcmp(key, "transforms") == 0) {
+			free(r->transforms);
+			r->transforms = conf_path(x, val);
 		} else if (strcmp(key, "listen") == 0)
 			respond_config_add_listen(r, val);
 		else if (strcmp(key, "unmatched") == 0) {

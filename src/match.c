@@ -34,6 +34,18 @@
  * "json", or no content type and a body that starts with '{' or '['),
  * whose whitespace outside strings is skipped, so pretty-printed and
  * compact JSON agree.
+ *
+ * Transforms (match.h) are applied by normalising a request before any of
+ * the above: match_norm_run() locates every typed or key value that
+ * applies to the request's endpoint (transform_locate) and rewrites the
+ * path, the raw query and the body with each value replaced by a token of
+ * its kind ("\u0000uuid" inside a JSON string, "\"\u0000timestamp\""
+ * for a JSON number, a raw 0x01 and the kind's name in a path, query or
+ * form, which no valid request target holds).  Parts it does not touch
+ * stay spans into the request, so requests on endpoints without
+ * transforms cost one pass over the endpoint list.  Key values are kept
+ * aside: a group whose members have them is split into sub-groups by
+ * recorded key value, each with its own cursor.
  */
 #include "config.h"
 
@@ -49,13 +61,25 @@
 #include "json.h"
 #include "log.h"
 #include "match.h"
+#include "shape.h"
 #include "snap.h"
+#include "transform.h"
 #include "xmalloc.h"
 
 #define MATCH_FNV_PRIME	UINT64_C(0x100000001b3)
 #define MATCH_NONE	UINT32_MAX
 /* Query parameters sorted on the stack; more than this costs a malloc. */
 #define MATCH_PIECES	64
+/* Hits per transform location ($.items[*] finds several). */
+#define MATCH_HITS	32
+/* Replacements and key values per normalised request. */
+#define MATCH_EDITS	64
+#define MATCH_KEYS	16
+/* Request bodies kept (compact JSON) for match_explain_miss(). */
+#define MATCH_KEEP_BODY	(16 * 1024)
+/* Epoch integers at a typed timestamp location: 2001 to 2100. */
+#define MATCH_EPOCH_LO	INT64_C(978307200000000)
+#define MATCH_EPOCH_HI	INT64_C(4102444800000000)
 
 struct match_item {
 	struct match_entry	 e;
@@ -73,6 +97,21 @@ struct match_item {
 	size_t			 mask_len;
 	int			 mask_json;
 	uint64_t		 mkey;		/* table key: fkey without body */
+	/* The path and sorted query as matched: e.path and e.query, or
+	 * their normalised forms (owned) when a transform applied. */
+	char			*kpath;
+	size_t			 kpath_len;
+	char			*kquery;
+	size_t			 kquery_len;
+	/* The request body as matched, compact JSON, for
+	 * match_explain_miss(); NULL when not JSON or too large. */
+	char			*kbody;
+	size_t			 kbody_len;
+	/* Recorded values at the key locations (length-prefixed). */
+	char			*keyval;
+	size_t			 keyval_len;
+	int			 has_key;
+	struct match_live	*live;
 };
 
 /* One slot of an open-addressing table: idx is an index + 1, 0 empty. */
@@ -87,11 +126,23 @@ struct match_table {
 	size_t			 used;
 };
 
+/* The members of a group that share their recorded key values. */
+struct match_sub {
+	_Atomic uint64_t	 cursor;
+	uint32_t		*members;	/* item indexes, recorded order */
+	uint32_t		 n;
+};
+
 struct match_group {
 	_Atomic uint64_t	 cursor;
 	uint64_t		 sig;		/* the members' sig or sig_nohost */
 	uint32_t		 off;		/* into members */
 	uint32_t		 n;
+	/* Key fields: sub-groups by recorded key values, in order of
+	 * first appearance, found by a table keyed by their hash. */
+	struct match_sub	*subs;
+	uint32_t		 nsubs;
+	struct match_table	 subtab;
 };
 
 struct match_groups {
@@ -132,6 +183,60 @@ struct match_index {
 	char			**servers;
 	char			**server_hosts;
 	size_t			 nservers;
+
+	/* Transforms (the caller's): request-side values by endpoint. */
+	const struct transforms	*tf;
+	struct match_tep	*teps;
+	size_t			 nteps;
+	int			 has_keys;
+};
+
+struct match_tv {
+	const struct transform_value	*v;
+	int				 key;	/* action key, else typed */
+};
+
+/* The request-side values of one endpoint of the transforms file. */
+struct match_tep {
+	const char	*method;
+	const char	*route;
+	uint32_t	 nseg;		/* segments of route, 0 for "*" */
+	struct match_tv	*tv;
+	size_t		 ntv;
+};
+
+/* One replacement in a normalised request. */
+struct match_edit {
+	enum transform_in	 in;
+	size_t			 off;
+	size_t			 len;
+	enum transform_enc	 enc;
+	const char		*name;		/* the token: a kind, or "key" */
+};
+
+/* A key value found in a request: where, and its bytes in keys. */
+struct match_keyv {
+	const struct transform_loc	*where;
+	size_t				 off;
+	size_t				 len;
+};
+
+/*
+ * A request normalised by the transforms.  A part that no value applied
+ * to is not copied (its *_on is 0); keys holds the key values, each as
+ * 8 bytes of length (UINT64_MAX: absent) and the bytes.
+ */
+struct match_norm {
+	struct buf		 path;
+	struct buf		 query;
+	struct buf		 body;
+	int			 path_on;
+	int			 query_on;
+	int			 body_on;
+	struct buf		 keys;
+	int			 has_key;
+	struct match_keyv	 keyv[MATCH_KEYS];
+	size_t			 nkeyv;
 };
 
 /* One query parameter; klen is the length of its key (up to '='). */
@@ -152,6 +257,8 @@ struct match_key {
 	uint64_t	 digest;
 	uint32_t	 hostid;		/* recorded host, or MATCH_NONE */
 	uint32_t	 nseg;
+	struct span	 body;			/* as matched */
+	struct match_norm norm;			/* owns what the spans need */
 };
 
 enum match_kind {
@@ -753,6 +860,15 @@ match_key_free(struct match_key *k)
 	k->pieces = NULL;
 }
 
+/* Also frees what match_key_init() normalised. */
+static void	match_norm_free(struct match_norm *);
+static void
+match_key_done(struct match_key *k)
+{
+	match_key_free(k);
+	match_norm_free(&k->norm);
+}
+
 /* True if the sorted pieces joined by '&' are exactly q[0..len). */
 static int
 match_query_eq(const struct match_key *k, const char *q, size_t len)
@@ -769,6 +885,298 @@ match_query_eq(const struct match_key *k, const char *q, size_t len)
 		off += k->pieces[i].len;
 	}
 	return 1;
+}
+
+/* --- transforms: typed values and keys ------------------------------- */
+
+static void
+match_norm_init(struct match_norm *n)
+{
+	buf_init(&n->path);
+	buf_init(&n->query);
+	buf_init(&n->body);
+	buf_init(&n->keys);
+	n->path_on = n->query_on = n->body_on = 0;
+	n->has_key = 0;
+	n->nkeyv = 0;
+}
+
+static void
+match_norm_free(struct match_norm *n)
+{
+	buf_free(&n->path);
+	buf_free(&n->query);
+	buf_free(&n->body);
+	buf_free(&n->keys);
+}
+
+/* 1 if s[0..len) is of the kind (SHAPE_NONE: anything is). */
+static int
+match_fits(enum shape_kind kind, const char *s, size_t len)
+{
+	struct shape_opts	o = { MATCH_EPOCH_LO, MATCH_EPOCH_HI };
+	struct shape		sh;
+
+	if (kind == SHAPE_NONE)
+		return 1;
+	return shape_classify(s, len, &o, &sh) == kind;
+}
+
+static const char *
+match_kind_token(enum shape_kind kind)
+{
+	return kind == SHAPE_NONE ? "any" : shape_kind_name(kind);
+}
+
+static void
+match_norm_key_len(struct buf *b, uint64_t len)
+{
+	unsigned char	v[8];
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v[i] = (unsigned char)(len >> (i * 8));
+	buf_append(b, v, 8);
+}
+
+/*
+ * Appends the key values found at one key location: each hit's decoded
+ * value, or an "absent" mark, and remembers the first for echoes.
+ */
+static void
+match_norm_keys(struct match_norm *n, const struct transform_loc *where,
+    const struct transform_msg *m, const struct transform_hit *hits,
+    size_t nh)
+{
+	size_t	h, at;
+
+	n->has_key = 1;
+	if (nh == 0) {
+		match_norm_key_len(&n->keys, UINT64_MAX);
+		return;
+	}
+	for (h = 0; h < nh; h++) {
+		at = n->keys.len;
+		match_norm_key_len(&n->keys, 0);
+		transform_hit_value(&n->keys, m, &hits[h]);
+		/* The length, now that it is known. */
+		{
+			uint64_t	len = n->keys.len - at - 8;
+			int		i;
+
+			for (i = 0; i < 8; i++)
+				n->keys.data[at + (size_t)i] =
+				    (char)(unsigned char)(len >> (i * 8));
+		}
+		if (h == 0 && n->nkeyv < MATCH_KEYS) {
+			n->keyv[n->nkeyv].where = where;
+			n->keyv[n->nkeyv].off = at + 8;
+			n->keyv[n->nkeyv].len = n->keys.len - at - 8;
+			n->nkeyv++;
+		}
+	}
+}
+
+static void
+match_token(struct buf *b, const struct match_edit *ed)
+{
+	switch (ed->enc) {
+	case TRANSFORM_ENC_JSON:
+		buf_append_str(b, "\\u0000");
+		buf_append_str(b, ed->name);
+		break;
+	case TRANSFORM_ENC_JSONNUM:
+		buf_append_str(b, "\"\\u0000");
+		buf_append_str(b, ed->name);
+		buf_append_byte(b, '"');
+		break;
+	default:
+		buf_append_byte(b, '\x01');
+		buf_append_str(b, ed->name);
+		break;
+	}
+}
+
+static int
+match_edit_cmp(const void *a, const void *b)
+{
+	const struct match_edit	*x = a, *y = b;
+
+	if (x->in != y->in)
+		return x->in < y->in ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Rewrites part `in` of the request (raw) with the edits ev[0..n) that
+ * fall in it (sorted) into out; returns 1 if one applied.  Overlapping
+ * edits after the first are dropped.
+ */
+static int
+match_splice(struct buf *out, struct span raw, enum transform_in in,
+    const struct match_edit *ev, size_t n)
+{
+	size_t	i, pos = 0;
+	int	on = 0;
+
+	for (i = 0; i < n; i++) {
+		if (ev[i].in != in || ev[i].off < pos ||
+		    ev[i].off + ev[i].len > raw.len)
+			continue;
+		if (!on) {
+			buf_reserve(out, raw.len + 32);
+			on = 1;
+		}
+		buf_append(out, raw.p + pos, ev[i].off - pos);
+		match_token(out, &ev[i]);
+		pos = ev[i].off + ev[i].len;
+	}
+	if (on)
+		buf_append(out, raw.p + pos, raw.len - pos);
+	return on;
+}
+
+/*
+ * Normalises the request m (method and the transform view of it) into
+ * n, which the caller initialised: see the comment at the top.
+ */
+static void
+match_norm_run(const struct match_index *mi, struct span method,
+    const struct transform_msg *m, struct match_norm *n)
+{
+	const struct match_tep	*tep;
+	const struct match_tv	*tv;
+	struct transform_hit	 hits[MATCH_HITS];
+	struct match_edit	 ev[MATCH_EDITS];
+	struct buf		 val;
+	size_t			 i, j, h, nh, ne = 0;
+	uint32_t		 nseg = 0;
+
+	buf_init(&val);
+	for (i = 0; i < mi->nteps; i++) {
+		tep = &mi->teps[i];
+		if (strcmp(tep->method, "*") != 0 &&
+		    !span_eq_str(method, tep->method))
+			continue;
+		if (tep->nseg != 0) {
+			if (nseg == 0)
+				nseg = match_count_segments(m->path.p,
+				    m->path.len);
+			if (nseg != tep->nseg)
+				continue;
+		}
+		if (!transform_endpoint_match(tep->method, tep->route, method,
+		    m->path))
+			continue;
+		for (j = 0; j < tep->ntv; j++) {
+			tv = &tep->tv[j];
+			nh = transform_locate(&tv->v->where, m, hits,
+			    MATCH_HITS);
+			if (tv->key)
+				match_norm_keys(n, &tv->v->where, m, hits, nh);
+			for (h = 0; h < nh && ne < MATCH_EDITS; h++) {
+				/* Headers are not part of the signature. */
+				if (hits[h].in == TRANSFORM_IN_HEADER)
+					continue;
+				if (!tv->key) {
+					buf_reset(&val);
+					transform_hit_value(&val, m, &hits[h]);
+					if (!match_fits(tv->v->kind, val.data,
+					    val.len))
+						continue;
+				}
+				ev[ne].in = hits[h].in;
+				ev[ne].off = hits[h].off;
+				ev[ne].len = hits[h].len;
+				ev[ne].enc = hits[h].enc;
+				ev[ne].name = tv->key ? "key" :
+				    match_kind_token(tv->v->kind);
+				ne++;
+			}
+		}
+	}
+	buf_free(&val);
+	if (ne == 0)
+		return;
+	qsort(ev, ne, sizeof *ev, match_edit_cmp);
+	n->path_on = match_splice(&n->path, m->path, TRANSFORM_IN_PATH, ev,
+	    ne);
+	n->query_on = match_splice(&n->query, m->query, TRANSFORM_IN_QUERY,
+	    ev, ne);
+	n->body_on = match_splice(&n->body, m->body, TRANSFORM_IN_BODY, ev,
+	    ne);
+}
+
+static struct span
+match_buf_span(const struct buf *b)
+{
+	return (struct span){ b->data != NULL ? b->data : "", b->len };
+}
+
+/* 1 for the actions that make a request location typed (any). */
+static int
+match_action_typed(enum transform_action a)
+{
+	return a == TRANSFORM_ANY || a == TRANSFORM_SHIFT ||
+	    a == TRANSFORM_FRESH || a == TRANSFORM_RESIGN;
+}
+
+void
+match_index_set_transforms(struct match_index *mi,
+    const struct transforms *t)
+{
+	const struct transform_value	*v;
+	struct match_tep		*tep;
+	size_t				 i, j, nokey = 0;
+
+	if (mi->nitems > 0 || mi->finished)
+		fatalx("%s: transforms set after the first add", __func__);
+	mi->tf = t;
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nvalues; i++) {
+		v = &t->values[i];
+		if (v->dir != SNAP_DIR_OUT)
+			continue;
+		if (v->where.res) {
+			if (v->action == TRANSFORM_RESIGN && (v->key == NULL ||
+			    v->key->key == NULL))
+				nokey++;
+			continue;
+		}
+		if (!match_action_typed(v->action) &&
+		    v->action != TRANSFORM_KEY)
+			continue;
+		for (j = 0; j < mi->nteps; j++) {
+			tep = &mi->teps[j];
+			if (strcmp(tep->method, v->method) == 0 &&
+			    strcmp(tep->route, v->route) == 0)
+				break;
+		}
+		if (j == mi->nteps) {
+			mi->teps = xreallocarray(mi->teps, mi->nteps + 1,
+			    sizeof *mi->teps);
+			tep = &mi->teps[mi->nteps++];
+			memset(tep, 0, sizeof *tep);
+			tep->method = v->method;
+			tep->route = v->route;
+			tep->nseg = strcmp(v->route, "*") == 0 ? 0 :
+			    match_count_segments(v->route, strlen(v->route));
+		}
+		tep->tv = xreallocarray(tep->tv, tep->ntv + 1,
+		    sizeof *tep->tv);
+		tep->tv[tep->ntv].v = v;
+		tep->tv[tep->ntv].key = v->action == TRANSFORM_KEY;
+		tep->ntv++;
+		if (v->action == TRANSFORM_KEY)
+			mi->has_keys = 1;
+	}
+	if (nokey > 0)
+		log_warn("%s: %zu response JWT%s to re-sign without a key: "
+		    "sent as recorded", t->path != NULL ? t->path :
+		    "transforms", nokey, nokey == 1 ? "" : "s");
 }
 
 /* --- signatures ------------------------------------------------------ */
@@ -1019,6 +1427,48 @@ match_build_response(struct match_entry *e, const struct snap_txn *t)
 	}
 }
 
+/* The recorded headers as spans, for the locator. */
+static struct http_header *
+match_txn_headers(const struct snap_req *rq)
+{
+	struct http_header	*h;
+	size_t			 i;
+
+	h = xcalloc(rq->nheaders == 0 ? 1 : rq->nheaders, sizeof *h);
+	for (i = 0; i < rq->nheaders; i++) {
+		h[i].name = span_from_str(rq->headers[i].name);
+		h[i].value = span_trim(span_from_str(rq->headers[i].value));
+	}
+	return h;
+}
+
+/* Every placeholder's digits made alike, so masks that differ only in
+ * which value was redacted are one group. */
+static void
+match_mask_canon(char *p, size_t len)
+{
+	size_t	off = 0, at;
+
+	while (off < len && (at = match_find_placeholder(p + off,
+	    len - off)) != len - off) {
+		memset(p + off + at + MATCH_PH_PREFIX_LEN, '0', 8);
+		off += at + MATCH_PH_LEN;
+	}
+}
+
+/* The sorted pieces of a query joined by '&'. */
+static void
+match_join_pieces(struct buf *q, const struct match_key *k)
+{
+	size_t	i;
+
+	for (i = 0; i < k->npieces; i++) {
+		if (i > 0)
+			buf_append_byte(q, '&');
+		buf_append(q, k->pieces[i].p, k->pieces[i].len);
+	}
+}
+
 int
 match_index_add(struct match_index *mi, const struct snap_txn *t,
     char **cause)
@@ -1026,13 +1476,16 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 	struct match_item	*it;
 	struct match_entry	*e;
 	struct match_key	 k;
+	struct match_norm	 norm;
+	struct transform_msg	 tm;
+	struct http_header	*hdrs;
 	struct span		 target, authority, path, query, host, ct;
-	struct span		 method;
-	struct buf		 q;
+	struct span		 method, kpath, kquery, kbody;
+	struct buf		 q, kq, mask, jb;
+	struct match_live_key	 lkeys[MATCH_KEYS];
 	const char		*s;
 	char			*block, *id, *lhost;
 	size_t			 i, id_len, len;
-	struct buf		 mask;
 	uint64_t		 digest, sig, sig_nohost, fkey, mkey;
 	int			 mask_json;
 
@@ -1073,38 +1526,67 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 	else
 		host = authority;
 	host = span_trim(host);
-
-	/*
-	 * The normalised query, the digest and the signatures, built with
-	 * the code lookups use.
-	 */
-	match_key_query(&k, query);
-	buf_init(&q);
-	for (i = 0; i < k.npieces; i++) {
-		if (i > 0)
-			buf_append_byte(&q, '&');
-		buf_append(&q, k.pieces[i].p, k.pieces[i].len);
-	}
+	method = span_from_str(t->req.method);
 	s = match_header(t->req.headers, t->req.nheaders, "Content-Type");
 	ct = s == NULL ? SPAN_NULL : span_from_str(s);
-	digest = match_digest(ct, t->req.body, t->req.body_len);
-	method = span_from_str(t->req.method);
+
+	/*
+	 * The request as matched: normalised by the transforms, then the
+	 * sorted query, the digest and the signatures, built with the code
+	 * lookups use.
+	 */
+	match_norm_init(&norm);
+	kbody = (struct span){ t->req.body != NULL ? t->req.body : "",
+	    t->req.body_len };
+	if (mi->nteps > 0) {
+		hdrs = match_txn_headers(&t->req);
+		tm.path = path;
+		tm.query = query;
+		tm.headers = hdrs;
+		tm.nheaders = t->req.nheaders;
+		tm.body = kbody;
+		match_norm_run(mi, method, &tm, &norm);
+		free(hdrs);
+	}
+	kpath = norm.path_on ? match_buf_span(&norm.path) : path;
+	kquery = norm.query_on ? match_buf_span(&norm.query) : query;
+	if (norm.body_on)
+		kbody = match_buf_span(&norm.body);
+
+	match_key_query(&k, kquery);
+	buf_init(&kq);
+	match_join_pieces(&kq, &k);
+	digest = match_digest(ct, kbody.p, kbody.len);
 	lhost = xstrndup(host.p == NULL ? "" : host.p, host.len);
 	for (i = 0; i < host.len; i++)
 		lhost[i] = (char)match_tolower((unsigned char)lhost[i]);
-	sig = match_sig(method, lhost, host.len, path, k.pieces, k.npieces,
+	sig = match_sig(method, lhost, host.len, kpath, k.pieces, k.npieces,
 	    digest);
-	sig_nohost = match_sig(method, NULL, 0, path, k.pieces, k.npieces,
+	sig_nohost = match_sig(method, NULL, 0, kpath, k.pieces, k.npieces,
 	    digest);
-	fkey = match_fastkey(method, path, k.pieces, k.npieces, digest);
-	mkey = match_fastkey(method, path, k.pieces, k.npieces, 0);
+	fkey = match_fastkey(method, kpath, k.pieces, k.npieces, digest);
+	mkey = match_fastkey(method, kpath, k.pieces, k.npieces, 0);
 	match_key_free(&k);
+	/* The recorded query, sorted, as shown. */
+	buf_init(&q);
+	if (norm.query_on) {
+		match_key_query(&k, query);
+		match_join_pieces(&q, &k);
+		match_key_free(&k);
+	} else
+		buf_append(&q, kq.data != NULL ? kq.data : "", kq.len);
+
 	buf_init(&mask);
 	mask_json = 0;
-	if (t->req.body_len >= MATCH_PH_LEN && match_find_placeholder(
-	    t->req.body, t->req.body_len) != t->req.body_len)
-		mask_json = match_normalise(ct, t->req.body, t->req.body_len,
-		    &mask);
+	if (kbody.len >= MATCH_PH_LEN && match_find_placeholder(kbody.p,
+	    kbody.len) != kbody.len) {
+		mask_json = match_normalise(ct, kbody.p, kbody.len, &mask);
+		match_mask_canon(mask.data, mask.len);
+	}
+	buf_init(&jb);
+	if (kbody.len > 0 && kbody.len <= MATCH_KEEP_BODY &&
+	    match_is_json(ct, kbody.p, kbody.len))
+		match_normalise(ct, kbody.p, kbody.len, &jb);
 	if (t->server != NULL && *t->server != '\0' && host.len > 0 &&
 	    match_server_host(mi, t->server) == NULL) {
 		mi->servers = xreallocarray(mi->servers, mi->nservers + 1,
@@ -1155,6 +1637,30 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 	e->query[q.len] = '\0';
 	buf_free(&q);
 
+	if (norm.path_on) {
+		it->kpath = xstrndup(kpath.p, kpath.len);
+		it->kpath_len = kpath.len;
+	} else {
+		it->kpath = e->path;
+		it->kpath_len = it->path_len;
+	}
+	if (norm.query_on)
+		it->kquery = buf_detach(&kq, &it->kquery_len);
+	else {
+		it->kquery = e->query;
+		it->kquery_len = it->query_len;
+	}
+	buf_free(&kq);
+	if (jb.len > 0)
+		it->kbody = buf_detach(&jb, &it->kbody_len);
+	buf_free(&jb);
+	if (norm.has_key) {
+		it->has_key = 1;
+		it->keyval = xmalloc(norm.keys.len + 1);
+		memcpy(it->keyval, norm.keys.data, norm.keys.len);
+		it->keyval_len = norm.keys.len;
+	}
+
 	e->body_digest = digest;
 	e->body_len_req = t->req.body_len;
 	e->sig = sig;
@@ -1175,6 +1681,18 @@ match_index_add(struct match_index *mi, const struct snap_txn *t,
 	match_build_response(e, t);
 	e->total_us = t->total_us < 0 ? -1 : t->total_us;
 	e->line = t->line;
+	e->start_us = t->start_us;
+
+	if (mi->tf != NULL) {
+		for (i = 0; i < norm.nkeyv; i++) {
+			lkeys[i].where = norm.keyv[i].where;
+			lkeys[i].val = norm.keys.data + norm.keyv[i].off;
+			lkeys[i].len = norm.keyv[i].len;
+		}
+		it->live = match_live_create(mi->tf, t, e, lkeys, norm.nkeyv);
+		e->live = it->live;
+	}
+	match_norm_free(&norm);
 
 	mi->nitems++;
 	return 0;
@@ -1214,11 +1732,14 @@ match_item_same(const struct match_item *a, const struct match_item *b,
 	if (kind == MATCH_KIND_MASK && (a->mask_len != b->mask_len ||
 	    memcmp(a->mask, b->mask, a->mask_len) != 0))
 		return 0;
-	return a->e.body_digest == b->e.body_digest &&
-	    a->path_len == b->path_len &&
-	    memcmp(a->e.path, b->e.path, a->path_len) == 0 &&
-	    a->query_len == b->query_len &&
-	    memcmp(a->e.query, b->e.query, a->query_len) == 0;
+	/* Masks are compared whole: their digests differ in the
+	 * placeholders' digits. */
+	return (kind == MATCH_KIND_MASK ||
+	    a->e.body_digest == b->e.body_digest) &&
+	    a->kpath_len == b->kpath_len &&
+	    memcmp(a->kpath, b->kpath, a->kpath_len) == 0 &&
+	    a->kquery_len == b->kquery_len &&
+	    memcmp(a->kquery, b->kquery, a->kquery_len) == 0;
 }
 
 /* True if the item belongs in the groups of that kind. */
@@ -1230,6 +1751,88 @@ match_groups_has(const struct match_item *it, enum match_kind kind)
 	if (kind == MATCH_KIND_MASK)
 		return it->mask != NULL;
 	return 1;
+}
+
+static uint64_t
+match_keyval_hash(const char *p, size_t len)
+{
+	return match_hash(MATCH_HASH_INIT, p, len);
+}
+
+/* The sub-group of grp whose key values are p[0..len), or NULL. */
+static struct match_sub *
+match_sub_find(const struct match_index *mi, const struct match_group *grp,
+    const char *p, size_t len, uint64_t key)
+{
+	const struct match_slot	*sl;
+	const struct match_item	*it;
+	size_t			 i;
+
+	for (i = key & grp->subtab.mask;; i = (i + 1) & grp->subtab.mask) {
+		sl = &grp->subtab.slots[i];
+		if (sl->idx == 0)
+			return NULL;
+		if (sl->key != key)
+			continue;
+		it = &mi->items[grp->subs[sl->idx - 1].members[0]];
+		if (it->keyval_len == len && (len == 0 ||
+		    memcmp(it->keyval, p, len) == 0))
+			return &grp->subs[sl->idx - 1];
+	}
+}
+
+/*
+ * Splits a group whose members have key values into sub-groups, one per
+ * recorded key value, in order of first appearance; members keep their
+ * recorded order.
+ */
+static void
+match_subs_build(struct match_index *mi, struct match_groups *g,
+    struct match_group *grp)
+{
+	const struct match_item	*it;
+	struct match_sub	*sub;
+	uint32_t		*subof, i, j;
+	uint64_t		 key;
+	int			 any = 0;
+
+	for (i = 0; i < grp->n; i++) {
+		if (mi->items[g->members[grp->off + i]].has_key)
+			any = 1;
+	}
+	if (!any)
+		return;
+	grp->subs = xcalloc(grp->n, sizeof *grp->subs);
+	subof = xcalloc(grp->n, sizeof *subof);
+	match_table_init(&grp->subtab, grp->n);
+	for (i = 0; i < grp->n; i++) {
+		it = &mi->items[g->members[grp->off + i]];
+		key = match_keyval_hash(it->keyval, it->keyval_len);
+		sub = grp->nsubs == 0 ? NULL : match_sub_find(mi, grp,
+		    it->keyval, it->keyval_len, key);
+		if (sub == NULL) {
+			sub = &grp->subs[grp->nsubs];
+			/* The first member, so that lookups can compare. */
+			sub->members = xcalloc(1, sizeof *sub->members);
+			sub->members[0] = g->members[grp->off + i];
+			atomic_init(&sub->cursor, 0);
+			match_table_put(&grp->subtab, key, grp->nsubs);
+			grp->nsubs++;
+		}
+		subof[i] = (uint32_t)(sub - grp->subs);
+		sub->n++;
+	}
+	for (j = 0; j < grp->nsubs; j++) {
+		sub = &grp->subs[j];
+		free(sub->members);
+		sub->members = xcalloc(sub->n, sizeof *sub->members);
+		sub->n = 0;
+	}
+	for (i = 0; i < grp->n; i++) {
+		sub = &grp->subs[subof[i]];
+		sub->members[sub->n++] = g->members[grp->off + i];
+	}
+	free(subof);
 }
 
 static void
@@ -1301,11 +1904,24 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 	}
 	free(fill);
 	free(gid);
+	if (mi->has_keys && kind != MATCH_KIND_ROUTE) {
+		for (i = 0; i < g->ngroups; i++)
+			match_subs_build(mi, g, &g->groups[i]);
+	}
 }
 
 static void
 match_groups_free(struct match_groups *g)
 {
+	size_t		i;
+	uint32_t	j;
+
+	for (i = 0; g->groups != NULL && i < g->ngroups; i++) {
+		for (j = 0; j < g->groups[i].nsubs; j++)
+			free(g->groups[i].subs[j].members);
+		free(g->groups[i].subs);
+		match_table_free(&g->groups[i].subtab);
+	}
 	match_table_free(&g->table);
 	free(g->groups);
 	free(g->members);
@@ -1523,7 +2139,17 @@ match_index_free(struct match_index *mi)
 		free(mi->items[i].e.id);	/* id, method, host, path, query */
 		free(mi->items[i].e.head);	/* head and body */
 		free(mi->items[i].mask);
+		if (mi->items[i].kpath != mi->items[i].e.path)
+			free(mi->items[i].kpath);
+		if (mi->items[i].kquery != mi->items[i].e.query)
+			free(mi->items[i].kquery);
+		free(mi->items[i].kbody);
+		free(mi->items[i].keyval);
+		match_live_free(mi->items[i].live);
 	}
+	for (i = 0; i < mi->nteps; i++)
+		free(mi->teps[i].tv);
+	free(mi->teps);
 	for (i = 0; i < mi->nlatencies; i++)
 		free(mi->latencies[i]);
 	free(mi->latencies);
@@ -1580,6 +2206,8 @@ match_req_from_http(struct match_req *r, const struct http_msg *m,
 	}
 	r->body = body;
 	r->body_len = body_len;
+	r->headers = m->headers;
+	r->nheaders = m->nheaders;
 }
 
 static uint32_t
@@ -1626,10 +2254,30 @@ static void
 match_key_init(struct match_key *k, const struct match_index *mi,
     const struct match_req *r)
 {
+	struct transform_msg	 m;
+	struct span		 query = r->query;
+
 	k->method = r->method.p == NULL ? SPAN_LIT("") : r->method;
 	k->path = r->path.p == NULL ? SPAN_LIT("") : r->path;
-	match_key_query(k, r->query);
-	k->digest = match_digest(r->content_type, r->body, r->body_len);
+	k->body = (struct span){ r->body != NULL ? r->body : "",
+	    r->body_len };
+	match_norm_init(&k->norm);
+	if (mi->nteps > 0) {
+		m.path = k->path;
+		m.query = query.p == NULL ? SPAN_LIT("") : query;
+		m.headers = r->headers;
+		m.nheaders = r->headers == NULL ? 0 : r->nheaders;
+		m.body = k->body;
+		match_norm_run(mi, k->method, &m, &k->norm);
+		if (k->norm.path_on)
+			k->path = match_buf_span(&k->norm.path);
+		if (k->norm.query_on)
+			query = match_buf_span(&k->norm.query);
+		if (k->norm.body_on)
+			k->body = match_buf_span(&k->norm.body);
+	}
+	match_key_query(k, query);
+	k->digest = match_digest(r->content_type, k->body.p, k->body.len);
 	k->hostid = match_resolve_host(mi, r->host);
 	k->nseg = 0;		/* only match_closest() needs it */
 }
@@ -1644,9 +2292,9 @@ match_key_method_eq(const struct match_key *k, const struct match_item *it)
 static int
 match_key_path_eq(const struct match_key *k, const struct match_item *it)
 {
-	return k->path.len == it->path_len &&
-	    (it->path_len == 0 ||
-	    memcmp(k->path.p, it->e.path, it->path_len) == 0);
+	return k->path.len == it->kpath_len &&
+	    (it->kpath_len == 0 ||
+	    memcmp(k->path.p, it->kpath, it->kpath_len) == 0);
 }
 
 static const struct match_group *
@@ -1679,7 +2327,7 @@ match_groups_find(const struct match_index *mi, const struct match_groups *g,
 			continue;
 		if (it->e.body_digest == k->digest &&
 		    match_key_path_eq(k, it) &&
-		    match_query_eq(k, it->e.query, it->query_len))
+		    match_query_eq(k, it->kquery, it->kquery_len))
 			return grp;
 	}
 }
@@ -1704,7 +2352,7 @@ match_masked_find(const struct match_index *mi, const struct match_key *k,
 
 	key = match_fastkey(k->method, k->path, k->pieces, k->npieces, 0);
 	buf_init(&body);
-	match_normalise(r->content_type, r->body, r->body_len, &body);
+	match_normalise(r->content_type, k->body.p, k->body.len, &body);
 	for (i = key & g->table.mask;; i = (i + 1) & g->table.mask) {
 		sl = &g->table.slots[i];
 		if (sl->idx == 0)
@@ -1714,7 +2362,7 @@ match_masked_find(const struct match_index *mi, const struct match_key *k,
 		grp = &g->groups[sl->idx - 1];
 		it = &mi->items[g->members[grp->off]];
 		if (!match_key_method_eq(k, it) || !match_key_path_eq(k, it) ||
-		    !match_query_eq(k, it->e.query, it->query_len))
+		    !match_query_eq(k, it->kquery, it->kquery_len))
 			continue;
 		if (k->hostid != MATCH_NONE && it->hostid != k->hostid)
 			continue;
@@ -1807,15 +2455,38 @@ match_lookup(struct match_index *mi, const struct match_req *r,
 		g = &mi->masked;
 		grp = match_masked_find(mi, &k, r);
 	}
-	match_key_free(&k);
-	if (grp == NULL)
+	if (grp == NULL) {
+		match_key_done(&k);
 		return NULL;
+	}
 
 	/*
-	 * The groups are ours and only the cursor ever changes.  Every
+	 * The groups are ours and only the cursors ever change.  Every
 	 * field is equal, so the group's stored signature is the request's.
 	 */
 	wgrp = (struct match_group *)grp;
+	if (grp->nsubs > 0) {
+		/* Key fields: the live value's recorded transactions, or
+		 * those of the recorded value its hash picks. */
+		const char	*kv = k.norm.keys.data != NULL ?
+		    k.norm.keys.data : "";
+		size_t		 kl = k.norm.keys.len;
+		uint64_t	 h = match_keyval_hash(kv, kl);
+		struct match_sub *sub;
+
+		if ((sub = match_sub_find(mi, grp, kv, kl, h)) == NULL)
+			sub = &wgrp->subs[h % grp->nsubs];
+		match_key_done(&k);
+		occ = atomic_fetch_add_explicit(&sub->cursor, 1,
+		    memory_order_relaxed);
+		if (sig != NULL)
+			*sig = match_hash_u64(grp->sig,
+			    (uint64_t)(sub - grp->subs));
+		if (occurrence != NULL)
+			*occurrence = occ;
+		return &mi->items[sub->members[occ % sub->n]].e;
+	}
+	match_key_done(&k);
 	occ = atomic_fetch_add_explicit(&wgrp->cursor, 1,
 	    memory_order_relaxed);
 	if (sig != NULL)
@@ -1829,11 +2500,11 @@ match_lookup(struct match_index *mi, const struct match_req *r,
 static size_t
 match_query_common(const struct match_key *k, const struct match_item *it)
 {
-	const char	*p, *end = it->e.query + it->query_len, *e;
+	const char	*p, *end = it->kquery + it->kquery_len, *e;
 	size_t		 i, n = 0;
 
 	for (i = 0; i < k->npieces; i++) {
-		for (p = it->e.query; p < end; p = e + 1) {
+		for (p = it->kquery; p < end; p = e + 1) {
 			if ((e = memchr(p, '&', (size_t)(end - p))) == NULL)
 				e = end;
 			if ((size_t)(e - p) == k->pieces[i].len &&
@@ -1860,8 +2531,8 @@ match_closest_score(const struct match_key *k, const struct match_item *it)
 
 	pa = match_path_start(k->path.p, k->path.len);
 	ea = k->path.p + k->path.len;
-	pb = match_path_start(it->e.path, it->path_len);
-	eb = it->e.path + it->path_len;
+	pb = match_path_start(it->kpath, it->kpath_len);
+	eb = it->kpath + it->kpath_len;
 	while (match_next_segment(&pa, ea, &sa)) {
 		if (!match_next_segment(&pb, eb, &sb))
 			return -1;
@@ -1900,7 +2571,7 @@ match_closest(const struct match_index *mi, const struct match_req *r)
 			best = it;
 		}
 	}
-	match_key_free(&k);
+	match_key_done(&k);
 	return best == NULL ? NULL : &best->e;
 }
 
@@ -1934,7 +2605,7 @@ match_differs(const struct match_key *k, const struct match_item *it,
 		d |= MATCH_DIFF_HOST;
 	if (!match_key_path_eq(k, it))
 		d |= MATCH_DIFF_PATH;
-	if (!match_query_eq(k, it->e.query, it->query_len))
+	if (!match_query_eq(k, it->kquery, it->kquery_len))
 		d |= MATCH_DIFF_QUERY;
 	if (it->e.body_digest != k->digest)
 		d |= MATCH_DIFF_BODY;
@@ -1942,8 +2613,8 @@ match_differs(const struct match_key *k, const struct match_item *it,
 	*common = 0;
 	pa = match_path_start(k->path.p, k->path.len);
 	ea = k->path.p + k->path.len;
-	pb = match_path_start(it->e.path, it->path_len);
-	eb = it->e.path + it->path_len;
+	pb = match_path_start(it->kpath, it->kpath_len);
+	eb = it->kpath + it->kpath_len;
 	while (match_next_segment(&pa, ea, &sa) &&
 	    match_next_segment(&pb, eb, &sb) && span_eq(sa, sb))
 		(*common)++;
@@ -1956,12 +2627,407 @@ match_json_str(struct buf *out, const char *p, size_t len)
 	json_append_string(out, p == NULL ? "" : p, len);
 }
 
+/* --- where a candidate differs --------------------------------------- */
+
+/* Body members named per candidate, and the depth the diff descends. */
+#define MATCH_FIELDS_MAX	8
+#define MATCH_DIFF_DEPTH	32
+
+struct match_fields {
+	struct buf	 out;		/* JSON strings, comma-separated */
+	size_t		 n;
+	size_t		 body;		/* body members named */
+};
+
+static void
+match_field(struct match_fields *f, const char *s, size_t len)
+{
+	if (f->n++ > 0)
+		buf_append_byte(&f->out, ',');
+	json_append_string(&f->out, s, len);
+}
+
+/* A JSON member of an object: its decoded name and raw value. */
+struct match_member {
+	char		*name;
+	size_t		 len;
+	struct span	 val;
+};
+
+/* The members of the object text s (validated), or -1 if not one. */
+static int
+match_members(struct span s, struct match_member **out, size_t *n)
+{
+	struct json_parser	 p, kp;
+	struct json_value	 key, v;
+	struct match_member	*m = NULL;
+	struct buf		 name;
+	size_t			 cap = 0;
+	int			 r;
+
+	*n = 0;
+	json_init(&p, s.p, s.len);
+	if (json_object_enter(&p) == -1)
+		return -1;
+	while ((r = json_object_next(&p, &key)) == 1) {
+		if (json_skip(&p, &v) == -1) {
+			r = -1;
+			break;
+		}
+		buf_init(&name);
+		json_init(&kp, key.p, key.len);
+		(void)json_read_string(&kp, &name, NULL);
+		if (*n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			m = xreallocarray(m, cap, sizeof *m);
+		}
+		m[*n].len = name.len;
+		m[*n].name = buf_detach(&name, NULL);
+		if (m[*n].name == NULL)
+			m[*n].name = xstrdup("");
+		m[*n].val = (struct span){ v.p, v.len };
+		(*n)++;
+	}
+	*out = m;
+	return r == -1 ? -1 : 0;
+}
+
+static void
+match_members_free(struct match_member *m, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(m[i].name);
+	free(m);
+}
+
+/* The elements of the array text s (validated), or -1 if not one. */
+static int
+match_elements(struct span s, struct span **out, size_t *n)
+{
+	struct json_parser	 p;
+	struct json_value	 v;
+	struct span		*e = NULL;
+	size_t			 cap = 0;
+	int			 r;
+
+	*n = 0;
+	json_init(&p, s.p, s.len);
+	if (json_array_enter(&p) == -1)
+		return -1;
+	while ((r = json_array_next(&p)) == 1) {
+		if (json_skip(&p, &v) == -1) {
+			r = -1;
+			break;
+		}
+		if (*n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			e = xreallocarray(e, cap, sizeof *e);
+		}
+		e[(*n)++] = (struct span){ v.p, v.len };
+	}
+	*out = e;
+	return r == -1 ? -1 : 0;
+}
+
+static int
+match_is_ident(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || isdigit((unsigned char)s[0]))
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	}
+	return 1;
+}
+
+/* Appends a member to a JSON path: ".name" or ["odd name"]. */
+static void
+match_path_member(struct buf *path, const char *s, size_t len)
+{
+	if (match_is_ident(s, len)) {
+		buf_append_byte(path, '.');
+		buf_append(path, s, len);
+	} else {
+		buf_append_byte(path, '[');
+		json_append_string(path, s, len);
+		buf_append_byte(path, ']');
+	}
+}
+
+static void
+match_body_field(struct match_fields *f, const struct buf *path)
+{
+	struct buf	b;
+
+	if (f->body >= MATCH_FIELDS_MAX)
+		return;
+	f->body++;
+	buf_init(&b);
+	buf_append_str(&b, "body ");
+	buf_append(&b, path->data, path->len);
+	match_field(f, b.data, b.len);
+	buf_free(&b);
+}
+
+/* 1 if the JSON texts a and b are equal but for whitespace. */
+static int
+match_json_same(struct span a, struct span b)
+{
+	struct buf	x, y;
+	int		same;
+
+	buf_init(&x);
+	buf_init(&y);
+	json_append_compact(&x, a.p, a.len);
+	json_append_compact(&y, b.p, b.len);
+	same = x.len == y.len && (x.len == 0 ||
+	    memcmp(x.data, y.data, x.len) == 0);
+	buf_free(&x);
+	buf_free(&y);
+	return same;
+}
+
+/*
+ * Names, as JSON paths from path, the members where the JSON values a
+ * (recorded) and b (live) differ: a member on one side only, or a scalar
+ * that differs; objects and arrays are compared member by member.
+ */
+static void
+match_json_diff(struct span a, struct span b, struct buf *path,
+    struct match_fields *f, int depth)
+{
+	struct match_member	*ma, *mb;
+	struct span		*ea, *eb;
+	struct json_parser	 pa, pb;
+	enum json_type		 ta, tb;
+	size_t			 na, nb, i, j, at = path->len;
+
+	if (f->body >= MATCH_FIELDS_MAX || match_json_same(a, b))
+		return;
+	json_init(&pa, a.p, a.len);
+	json_init(&pb, b.p, b.len);
+	ta = json_peek(&pa);
+	tb = json_peek(&pb);
+	if (depth >= MATCH_DIFF_DEPTH || ta != tb ||
+	    (ta != JSON_OBJECT && ta != JSON_ARRAY)) {
+		match_body_field(f, path);
+		return;
+	}
+	if (ta == JSON_OBJECT) {
+		ma = mb = NULL;
+		if (match_members(a, &ma, &na) == -1 ||
+		    match_members(b, &mb, &nb) == -1) {
+			match_body_field(f, path);
+		} else {
+			for (i = 0; i < na; i++) {
+				for (j = 0; j < nb; j++) {
+					if (mb[j].len == ma[i].len &&
+					    memcmp(mb[j].name, ma[i].name,
+					    ma[i].len) == 0)
+						break;
+				}
+				match_path_member(path, ma[i].name, ma[i].len);
+				if (j == nb)
+					match_body_field(f, path);
+				else
+					match_json_diff(ma[i].val, mb[j].val,
+					    path, f, depth + 1);
+				path->len = at;
+			}
+			for (j = 0; j < nb; j++) {
+				for (i = 0; i < na; i++) {
+					if (mb[j].len == ma[i].len &&
+					    memcmp(mb[j].name, ma[i].name,
+					    ma[i].len) == 0)
+						break;
+				}
+				if (i < na)
+					continue;
+				match_path_member(path, mb[j].name, mb[j].len);
+				match_body_field(f, path);
+				path->len = at;
+			}
+		}
+		match_members_free(ma, ma == NULL ? 0 : na);
+		match_members_free(mb, mb == NULL ? 0 : nb);
+		return;
+	}
+	ea = eb = NULL;
+	if (match_elements(a, &ea, &na) == -1 ||
+	    match_elements(b, &eb, &nb) == -1)
+		match_body_field(f, path);
+	else {
+		for (i = 0; i < na || i < nb; i++) {
+			buf_printf(path, "[%zu]", i);
+			if (i >= na || i >= nb)
+				match_body_field(f, path);
+			else
+				match_json_diff(ea[i], eb[i], path, f,
+				    depth + 1);
+			path->len = at;
+		}
+	}
+	free(ea);
+	free(eb);
+}
+
+/* 1 if the JSON text s is valid. */
+static int
+match_json_valid(struct span s)
+{
+	struct json_parser	p;
+
+	json_init(&p, s.p, s.len);
+	return json_skip(&p, NULL) == 0 && json_finish(&p) == 0;
+}
+
+/* Query parameter key (up to '=') of a piece. */
+static struct span
+match_piece_key(const char *p, size_t len)
+{
+	const char	*eq = memchr(p, '=', len);
+
+	return (struct span){ p, eq == NULL ? len : (size_t)(eq - p) };
+}
+
+static int
+match_span_cmp(struct span a, struct span b)
+{
+	size_t	n = a.len < b.len ? a.len : b.len;
+	int	c;
+
+	if (n > 0 && (c = memcmp(a.p, b.p, n)) != 0)
+		return c;
+	return a.len < b.len ? -1 : a.len > b.len;
+}
+
+/*
+ * Names "query KEY" for each key whose pieces differ between the request
+ * and the entry (both sorted by key, repeated keys in order).
+ */
+static void
+match_query_fields(const struct match_key *k, const struct match_item *it,
+    struct match_fields *f)
+{
+	struct span	*ep = NULL, key, ki, kj;
+	const char	*p, *end = it->kquery + it->kquery_len, *e;
+	size_t		 n = 0, cap = 0, i = 0, j = 0, i2, j2, x;
+	struct buf	 b;
+	int		 c, same;
+
+	for (p = it->kquery; p < end; p = e + 1) {
+		if ((e = memchr(p, '&', (size_t)(end - p))) == NULL)
+			e = end;
+		if (n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			ep = xreallocarray(ep, cap, sizeof *ep);
+		}
+		ep[n++] = (struct span){ p, (size_t)(e - p) };
+	}
+	buf_init(&b);
+	while (i < k->npieces || j < n) {
+		ki = i < k->npieces ? match_piece_key(k->pieces[i].p,
+		    k->pieces[i].len) : SPAN_NULL;
+		kj = j < n ? match_piece_key(ep[j].p, ep[j].len) : SPAN_NULL;
+		if (i >= k->npieces)
+			c = 1;
+		else if (j >= n)
+			c = -1;
+		else
+			c = match_span_cmp(ki, kj);
+		key = c <= 0 ? ki : kj;
+		for (i2 = i; i2 < k->npieces && span_eq(key, match_piece_key(
+		    k->pieces[i2].p, k->pieces[i2].len)); i2++)
+			;
+		for (j2 = j; j2 < n && span_eq(key, match_piece_key(ep[j2].p,
+		    ep[j2].len)); j2++)
+			;
+		same = i2 - i == j2 - j;
+		for (x = 0; same && x < i2 - i; x++)
+			same = span_eq((struct span){ k->pieces[i + x].p,
+			    k->pieces[i + x].len }, ep[j + x]);
+		if (!same) {
+			buf_reset(&b);
+			buf_append_str(&b, "query ");
+			buf_append_span(&b, key);
+			match_field(f, b.data, b.len);
+		}
+		i = i2;
+		j = j2;
+	}
+	buf_free(&b);
+	free(ep);
+}
+
+/*
+ * Names where entry it differs from the request k (normalised), in the
+ * transforms file's location syntax, into f->out: "method", "host",
+ * "path N" per differing segment, "query NAME" per parameter whose
+ * values differ, "body $.a.b" per differing JSON member (or "body").
+ */
+static void
+match_fields(const struct match_key *k, const struct match_item *it, int d,
+    struct match_fields *f)
+{
+	const char	*pa, *pb, *ea, *eb;
+	struct span	 sa, sb;
+	struct buf	 b, path;
+	size_t		 seg;
+	int		 ha, hb;
+
+	buf_init(&b);
+	if (d & MATCH_DIFF_METHOD)
+		match_field(f, "method", 6);
+	if (d & MATCH_DIFF_HOST)
+		match_field(f, "host", 4);
+	if (d & MATCH_DIFF_PATH) {
+		pa = match_path_start(k->path.p, k->path.len);
+		ea = k->path.p + k->path.len;
+		pb = match_path_start(it->kpath, it->kpath_len);
+		eb = it->kpath + it->kpath_len;
+		for (seg = 0;; seg++) {
+			ha = match_next_segment(&pa, ea, &sa);
+			hb = match_next_segment(&pb, eb, &sb);
+			if (!ha && !hb)
+				break;
+			if (ha && hb && span_eq(sa, sb))
+				continue;
+			buf_reset(&b);
+			buf_printf(&b, "path %zu", seg);
+			match_field(f, b.data, b.len);
+		}
+	}
+	if (d & MATCH_DIFF_QUERY)
+		match_query_fields(k, it, f);
+	if (d & MATCH_DIFF_BODY) {
+		struct span	rec = { it->kbody, it->kbody_len };
+
+		if (it->kbody != NULL && k->body.len > 0 &&
+		    match_json_valid(rec) && match_json_valid(k->body)) {
+			buf_init(&path);
+			buf_append_byte(&path, '$');
+			match_json_diff(rec, k->body, &path, f, 0);
+			buf_free(&path);
+			if (f->body == 0)
+				match_field(f, "body", 4);
+		} else
+			match_field(f, "body", 4);
+	}
+	buf_free(&b);
+}
+
 void
 match_explain_miss(const struct match_index *mi, const struct match_req *r,
     struct buf *out, size_t n)
 {
 	const struct match_item	*it;
 	struct match_key	 k;
+	struct match_fields	 fields;
 	size_t			*best, nbest = 0, i, j, common;
 	long			*scores, score;
 	int			 d, bit, first;
@@ -2029,11 +3095,17 @@ match_explain_miss(const struct match_index *mi, const struct match_req *r,
 			buf_append_str(out, match_diff_names[bit]);
 			buf_append_byte(out, '"');
 		}
+		buf_append_str(out, "],\"fields\":[");
+		buf_init(&fields.out);
+		fields.n = fields.body = 0;
+		match_fields(&k, it, d, &fields);
+		buf_append(out, fields.out.data, fields.out.len);
+		buf_free(&fields.out);
 		buf_append_str(out, "]}");
 	}
 	buf_append_str(out, "]}");
 
 	free(scores);
 	free(best);
-	match_key_free(&k);
+	match_key_done(&k);
 }

@@ -13,7 +13,35 @@
  * placeholders ("REDACTED-" and 8 hex digits) also matches a request
  * whose body differs only where the placeholders are (a placeholder that
  * is a whole JSON string stands for any JSON scalar, one inside text for
- * any run of bytes), when no exact match exists.
+ * any run of bytes), when no exact match exists.  Placeholders are all
+ * alike (their digits do not count), so recorded requests that differ
+ * only in redacted values form one group and cycle, like typed values.
+ *
+ * Transforms (match_index_set_transforms(), decoy-transforms(5)): a
+ * value of the transforms file with dir out, a request location and the
+ * action any (shift, fresh and resign count as any on this side) makes
+ * matching typed at that location.  At a path segment, a query
+ * parameter, a JSON body member or a form field, a value that
+ * shape_classify() finds of the entry's kind (a kind "none" entry: any
+ * value) is replaced by a token of that kind in the normalised request
+ * the signature is computed from, at add time and at lookup time alike:
+ * a recorded timestamp matches any timestamp, a UUID any UUID, a JWT any
+ * well-formed JWT, and a value of another kind stays as it is, so it does
+ * not match.  For the endpoints the transforms cover, the normalised
+ * signature is THE signature: recorded requests that differ only in
+ * their volatile values form one group, answered in recorded order and
+ * cycling, and a live request equal to one of them byte for byte gets no
+ * priority over the others.  Header and cookie locations are not part of
+ * the signature, so typed entries there change nothing.
+ *
+ * The action key (generalisation) takes the location out of the
+ * signature (any value, absent excepted).  The group is split by the
+ * recorded values at the key locations: a live value equal to a recorded
+ * one selects that value's transactions (cycling); any other value
+ * selects one recorded value's transactions by a hash of the live value,
+ * so the same value always gets the same answer.  The reply carries the
+ * live value where the recorded reply echoed the recorded one (see
+ * match_live_render()).
  *
  * Hosts: when the request's host (Host header or absolute-form authority,
  * lower-cased) is one the snapshot recorded, only that dependency's
@@ -37,6 +65,9 @@
 #include "buf.h"
 #include "http.h"
 #include "snap.h"
+#include "transform.h"
+
+struct match_live;
 
 struct match_entry {
 	char		*id;		/* transaction id, or "line N" */
@@ -44,7 +75,8 @@ struct match_entry {
 	char		*host;		/* lower-cased, "" if none recorded */
 	char		*path;
 	char		*query;		/* normalised, "" if none */
-	uint64_t	 body_digest;
+	uint64_t	 body_digest;	/* of the body as matched (typed
+					   values replaced by their token) */
 	size_t		 body_len_req;	/* recorded request body length */
 	uint64_t	 sig;		/* signature with host */
 	uint64_t	 sig_nohost;	/* signature without host */
@@ -61,6 +93,11 @@ struct match_entry {
 	const int64_t	*endpoint_ns;
 	size_t		 endpoint_n;
 	size_t		 line;		/* snapshot line */
+	int64_t		 start_us;	/* recorded start, -1 if unknown */
+	/* Response transforms (shift, resign, echo, key echo) to apply per
+	 * reply with match_live_render(); NULL: send head and body as
+	 * they are. */
+	const struct match_live *live;
 };
 
 /* A request as matching sees it: spans into the caller's buffers. */
@@ -72,6 +109,10 @@ struct match_req {
 	struct span	 content_type;
 	const char	*body;		/* decoded body (chunked removed) */
 	size_t		 body_len;
+	/* Headers, for key and echo locations in headers and cookies; may
+	 * be NULL. */
+	const struct http_header *headers;
+	size_t		 nheaders;
 };
 
 enum match_unmatched {
@@ -83,6 +124,16 @@ enum match_unmatched {
 struct match_index;
 
 struct match_index	*match_index_create(void);
+/*
+ * Makes the index apply the dir-out values of t (see above): typed and
+ * key request locations when matching, shift, resign, echo and key echo
+ * response locations per reply.  Call before the first match_index_add();
+ * t stays the caller's and must outlive the index (its keys sign
+ * replies).  A response JWT to re-sign without a key is reported once
+ * (log_warn) and sent as recorded.
+ */
+void	match_index_set_transforms(struct match_index *,
+	    const struct transforms *t);
 /*
  * Adds one recorded transaction (dir out, with a response); copies what it
  * needs, so t may be freed afterwards.  Transactions without a response are
@@ -119,8 +170,13 @@ const struct match_entry *match_closest(const struct match_index *,
 /*
  * Appends the JSON body of a 404 for an unmatched request: the request's
  * method, host, path and query, and up to n nearest recorded candidates,
- * each with its id, method, host, path, query and the list of fields that
- * differ ("method", "host", "path", "query", "body").
+ * each with its id, method, host, path, query, the list of fields that
+ * differ ("method", "host", "path", "query", "body") and, in "fields",
+ * where exactly, in the transforms file's location syntax: "path N" for
+ * each differing segment (0-based), "query NAME" for each parameter
+ * whose values differ, "body $.a.b" for each differing JSON member (at
+ * most 8; "body" alone when a body is not JSON or too large to keep),
+ * compared in the normalised form (a typed value of its kind agrees).
  */
 void	match_explain_miss(const struct match_index *,
 	    const struct match_req *r, struct buf *out, size_t n);
@@ -144,6 +200,39 @@ int		 match_has_host(const struct match_index *, struct span host);
  * responder would (`decoy corpus` de-duplicates with it).
  */
 uint64_t	match_txn_signature(const struct snap_txn *t, int with_host);
+
+/*
+ * Replies made live (match-live.c).  Renders the reply of e, which has a
+ * live plan (e->live != NULL), for the live request r at the wall-clock
+ * time now_us: head as e->head (status line and headers, Content-Length
+ * recomputed, no blank line) into head, the body into body.  Timestamps
+ * (shift) move by now_us - e->start_us and keep their layout; JWTs
+ * (resign) get their iat/nbf/exp moved as much and are re-signed with
+ * the entry's key; echo locations take the live request's value at
+ * `from` (kept as recorded when the request has none); key echoes put
+ * the live key value where the recorded reply held the recorded one.  A
+ * value that cannot be rewritten stays as recorded.  Thread-safe: the
+ * plan is read-only.
+ */
+void	match_live_render(const struct match_entry *e,
+	    const struct match_req *r, int64_t now_us, struct buf *head,
+	    struct buf *body);
+
+/*
+ * For match.c: the plan of e's live reply (t is e's recorded
+ * transaction; keys the recorded values at the key locations that
+ * applied to its request), or NULL when no response transform applies
+ * to e.
+ */
+struct match_live_key {
+	const struct transform_loc	*where;	/* in the request */
+	const char			*val;	/* recorded, decoded */
+	size_t				 len;
+};
+struct match_live	*match_live_create(const struct transforms *tf,
+			    const struct snap_txn *t, const struct match_entry *e,
+			    const struct match_live_key *keys, size_t nkeys);
+void			 match_live_free(struct match_live *);
 
 /* 64-bit FNV-1a, exposed for tests and signatures. */
 uint64_t	match_hash(uint64_t h, const void *p, size_t len);

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -59,6 +60,7 @@
 #include "rule.h"
 #include "snap.h"
 #include "sock.h"
+#include "transform.h"
 #include "xmalloc.h"
 
 /* glibc's sys/queue.h lacks the _SAFE iterator. */
@@ -79,6 +81,13 @@
 #define RESPOND_MISS_SLOTS	4096
 #define RESPOND_RULE_CACHE	1024
 #define RESPOND_TLS_WRITE	(16 * 1024)	/* one full TLS record */
+/* Match rate per endpoint: each worker counts at most RESPOND_EP_MAX
+ * distinct endpoints (in a table of RESPOND_EP_SLOTS, a power of two);
+ * the rest, and routes longer than RESPOND_EP_LEN, go to one "other"
+ * bucket, so hostile traffic cannot grow memory. */
+#define RESPOND_EP_SLOTS	512
+#define RESPOND_EP_MAX		256
+#define RESPOND_EP_LEN		256
 
 /* What the last SSL_read or SSL_write of a connection waits for. */
 #define RESPOND_WANT_WR_IN	0x1	/* SSL_write wants to read */
@@ -187,6 +196,20 @@ struct listener {
 	struct worker	*w;
 };
 
+/*
+ * One endpoint's counters in one worker.  Only the worker writes; the
+ * admin thread reads name (published with a release store after key and
+ * len are written) and the counters (relaxed).
+ */
+struct ep_slot {
+	char		*name;		/* "METHOD\0ROUTE", NULL: empty */
+	size_t		 len;
+	uint64_t	 hash;
+	uint64_t	 matched;
+	uint64_t	 closest;
+	uint64_t	 unmatched;
+};
+
 struct worker {
 	struct responder	*r;
 	size_t			 id;
@@ -200,8 +223,11 @@ struct worker {
 	int			 draining;
 	struct http_msg		 msg;		/* scratch for the parser */
 	struct rule_cache_slot	*rule_cache;	/* RESPOND_RULE_CACHE slots */
-	struct buf		 scratch;
+	struct buf		 scratch;	/* the endpoint of a request */
 	char			*tls_out;	/* RESPOND_TLS_WRITE bytes */
+	struct ep_slot		*eps;		/* RESPOND_EP_SLOTS */
+	size_t			 neps;
+	struct ep_slot		 ep_other;
 
 	uint64_t		 n_requests;
 	uint64_t		 n_matched;
@@ -218,6 +244,7 @@ struct worker {
 /* What requests are served from: published as one pointer. */
 struct respond_gen {
 	struct match_index	*index;
+	struct transforms	*transforms;	/* the index's, NULL: none */
 	struct rule_set		*rules;
 	uint64_t		 loaded_ns;	/* for `between` windows */
 };
@@ -242,6 +269,8 @@ struct responder {
 	size_t			 nold_gens;
 	struct match_index	**old_indexes;
 	size_t			 nold_indexes;
+	struct transforms	**old_transforms;
+	size_t			 nold_transforms;
 	struct rule_set		**old_rules;
 	size_t			 nold_rules;
 };
@@ -268,6 +297,7 @@ respond_config_free(struct respond_config *c)
 	size_t	i;
 
 	free(c->snapshot);
+	free(c->transforms);
 	for (i = 0; i < c->nlisten; i++)
 		free(c->listen[i]);
 	free(c->listen);
@@ -874,6 +904,58 @@ respond_eval_rules(struct worker *w, const struct respond_gen *gen,
 	    RULE_MAX_HITS);
 }
 
+/*
+ * The counters of the request's endpoint (method and the route
+ * transform_route() infers from the path) in this worker: found in an
+ * open-addressing table, added on first sight while there is room, else
+ * the "other" bucket.  No lock: the worker is the only writer.
+ */
+static struct ep_slot *
+respond_endpoint(struct worker *w, struct span method, struct span path)
+{
+	struct buf	*b = &w->scratch;
+	struct ep_slot	*sl;
+	uint64_t	 h;
+	size_t		 i;
+	char		*name;
+
+	buf_reset(b);
+	buf_append_span(b, method);
+	buf_append_byte(b, '\0');
+	transform_route(b, path.p != NULL ? path.p : "", path.len);
+	if (b->len > RESPOND_EP_LEN)
+		return &w->ep_other;
+	h = match_hash(MATCH_HASH_INIT, b->data, b->len);
+	for (i = h & (RESPOND_EP_SLOTS - 1);; i = (i + 1) &
+	    (RESPOND_EP_SLOTS - 1)) {
+		sl = &w->eps[i];
+		if (sl->name == NULL)
+			break;
+		if (sl->hash == h && sl->len == b->len &&
+		    memcmp(sl->name, b->data, b->len) == 0)
+			return sl;
+	}
+	if (w->neps >= RESPOND_EP_MAX)
+		return &w->ep_other;
+	name = xmalloc(b->len + 1);
+	memcpy(name, b->data, b->len + 1);
+	sl->len = b->len;
+	sl->hash = h;
+	__atomic_store_n(&sl->name, name, __ATOMIC_RELEASE);
+	w->neps++;
+	return sl;
+}
+
+/* The wall clock in µs, for replies made live. */
+static int64_t
+respond_wall_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Queues (or holds) the reply to one complete request. */
 static void
 conn_reply(struct conn *c, const struct http_msg *m, const char *body,
@@ -885,6 +967,7 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 	const struct match_entry	*e;
 	struct match_req		 mr;
 	struct rule_hit			 hits[RULE_MAX_HITS];
+	struct ep_slot			*ep;
 	struct reply			 rp, *held;
 	uint64_t			 sig = 0, occ = 0, latency = 0;
 	size_t				 nhits = 0, i;
@@ -905,11 +988,16 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 	}
 	e = match_lookup(gen->index, &mr, &sig, &occ);
 	exact = e != NULL;
-	if (e != NULL)
+	ep = respond_endpoint(w, m->method, mr.path);
+	if (e != NULL) {
 		STAT_INC(w->n_matched);
-	else if (r->cfg.unmatched == MATCH_UNMATCHED_CLOSEST &&
-	    (e = match_closest(gen->index, &mr)) != NULL)
+		STAT_INC(ep->matched);
+	} else if (r->cfg.unmatched == MATCH_UNMATCHED_CLOSEST &&
+	    (e = match_closest(gen->index, &mr)) != NULL) {
 		STAT_INC(w->n_closest);
+		STAT_INC(ep->closest);
+	} else
+		STAT_INC(ep->unmatched);
 
 	if (rule_set_count(gen->rules) > 0) {
 		/*
@@ -958,7 +1046,7 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 		nhits = respond_eval_rules(w, gen, e, exact, &rq, &ctx, hits);
 	}
 
-	if (nhits == 0 && e != NULL) {
+	if (nhits == 0 && e != NULL && e->live == NULL) {
 		/* The fast path: the pre-serialised reply, one writev. */
 		conn_queue(c, e->head, e->head_len, NULL);
 		if (keep)
@@ -975,7 +1063,16 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 
 	memset(&rp, 0, sizeof rp);
 	rp.ready_ns = ready_ns;
-	if (e != NULL) {
+	if (e != NULL && e->live != NULL) {
+		/* Replies made live: rendered for this request and now. */
+		struct buf	lh, lb;
+
+		buf_init(&lh);
+		buf_init(&lb);
+		match_live_render(e, &mr, respond_wall_us(), &lh, &lb);
+		reply_set_buf(&rp, 0, &lh);
+		reply_set_buf(&rp, 2, &lb);
+	} else if (e != NULL) {
 		reply_set(&rp, 0, e->head, e->head_len, NULL);
 		reply_set(&rp, 2, e->body, e->body_len, NULL);
 	} else {
@@ -1609,8 +1706,14 @@ worker_main(void *arg)
 
 /* --- set-up ----------------------------------------------------------- */
 
+/*
+ * Loads the transforms file (tf_path NULL: none) into *tf and the
+ * snapshot into a new index that applies them.  The index uses *tf:
+ * free them together.
+ */
 static struct match_index *
-respond_load(const char *path, char **cause)
+respond_load(const char *path, const char *tf_path, struct transforms **tf,
+    char **cause)
 {
 	struct snap_reader	*sr;
 	struct match_index	*idx;
@@ -1619,9 +1722,17 @@ respond_load(const char *path, char **cause)
 	size_t			 skipped = 0;
 	int			 rv;
 
-	if ((sr = snap_reader_open(path, cause)) == NULL)
+	*tf = NULL;
+	if (tf_path != NULL &&
+	    (*tf = transforms_load(tf_path, 1, cause)) == NULL)
 		return NULL;
+	if ((sr = snap_reader_open(path, cause)) == NULL) {
+		transforms_free(*tf);
+		*tf = NULL;
+		return NULL;
+	}
 	idx = match_index_create();
+	match_index_set_transforms(idx, *tf);
 	while ((rv = snap_reader_next(sr, &t, cause)) == 1) {
 		if (t.dir == SNAP_DIR_OUT) {
 			why = NULL;
@@ -1637,6 +1748,8 @@ respond_load(const char *path, char **cause)
 	snap_reader_close(sr);
 	if (rv == -1) {
 		match_index_free(idx);
+		transforms_free(*tf);
+		*tf = NULL;
 		return NULL;
 	}
 	match_index_finish(idx);
@@ -1675,6 +1788,7 @@ respond_config_copy(struct respond_config *d, const struct respond_config *s)
 {
 	*d = *s;
 	d->snapshot = respond_str_dup(s->snapshot);
+	d->transforms = respond_str_dup(s->transforms);
 	d->port_file = respond_str_dup(s->port_file);
 	d->listen = respond_strv_dup(s->listen, s->nlisten);
 	d->rules = respond_strv_dup(s->rules, s->nrules);
@@ -1705,7 +1819,8 @@ respond_gen_load(struct responder *r, char **cause)
 		free(gen);
 		return NULL;
 	}
-	if ((gen->index = respond_load(r->cfg.snapshot, cause)) == NULL) {
+	if ((gen->index = respond_load(r->cfg.snapshot, r->cfg.transforms,
+	    &gen->transforms, cause)) == NULL) {
 		rule_set_free(gen->rules);
 		free(gen);
 		return NULL;
@@ -1731,8 +1846,12 @@ respond_publish(struct responder *r, struct respond_gen *gen,
 
 	old = atomic_exchange_explicit(&r->gen, gen, memory_order_acq_rel);
 	RESPOND_RETIRE(r, old_gens, nold_gens, old);
-	if (retire_index)
+	if (retire_index) {
 		RESPOND_RETIRE(r, old_indexes, nold_indexes, old->index);
+		if (old->transforms != NULL)
+			RESPOND_RETIRE(r, old_transforms, nold_transforms,
+			    old->transforms);
+	}
 	if (retire_rules)
 		RESPOND_RETIRE(r, old_rules, nold_rules, old->rules);
 }
@@ -1800,6 +1919,90 @@ respond_stats(struct responder *r, struct respond_stats *st)
 	}
 	st->latency_sum = (double)sum_ns / 1e9;
 	st->uptime_ns = loop_clock_ns() - r->start_ns;
+}
+
+static int
+respond_endpoint_cmp(const void *a, const void *b)
+{
+	const struct respond_endpoint	*x = a, *y = b;
+	int				 c;
+
+	if ((c = strcmp(x->method, y->method)) != 0)
+		return c;
+	return strcmp(x->route, y->route);
+}
+
+size_t
+respond_endpoints(struct responder *r, struct respond_endpoint **out)
+{
+	struct respond_endpoint	*v = NULL, *d;
+	struct ep_slot		*sl;
+	struct worker		*w;
+	size_t			 n = 0, cap = 0, i, j, k;
+	uint64_t		 other[3] = { 0, 0, 0 };
+	const char		*name;
+
+	for (i = 0; i < r->nworkers; i++) {
+		w = &r->workers[i];
+		if (w->eps == NULL)
+			continue;
+		for (j = 0; j < RESPOND_EP_SLOTS; j++) {
+			sl = &w->eps[j];
+			if ((name = __atomic_load_n(&sl->name,
+			    __ATOMIC_ACQUIRE)) == NULL)
+				continue;
+			if (n == cap) {
+				cap = cap == 0 ? 16 : cap * 2;
+				v = xreallocarray(v, cap, sizeof *v);
+			}
+			d = &v[n++];
+			d->method = xstrdup(name);
+			d->route = xstrdup(name + strlen(name) + 1);
+			d->matched = STAT_GET(sl->matched);
+			d->closest = STAT_GET(sl->closest);
+			d->unmatched = STAT_GET(sl->unmatched);
+		}
+		other[0] += STAT_GET(w->ep_other.matched);
+		other[1] += STAT_GET(w->ep_other.closest);
+		other[2] += STAT_GET(w->ep_other.unmatched);
+	}
+	if (n > 0)
+		qsort(v, n, sizeof *v, respond_endpoint_cmp);
+	/* One row per endpoint: the workers' counters summed. */
+	for (i = 0, k = 0; i < n; i++) {
+		if (k > 0 && respond_endpoint_cmp(&v[k - 1], &v[i]) == 0) {
+			v[k - 1].matched += v[i].matched;
+			v[k - 1].closest += v[i].closest;
+			v[k - 1].unmatched += v[i].unmatched;
+			free(v[i].method);
+			free(v[i].route);
+		} else
+			v[k++] = v[i];
+	}
+	n = k;
+	if (other[0] + other[1] + other[2] > 0) {
+		v = xreallocarray(v, n + 1, sizeof *v);
+		d = &v[n++];
+		d->method = xstrdup("*");
+		d->route = xstrdup("*");
+		d->matched = other[0];
+		d->closest = other[1];
+		d->unmatched = other[2];
+	}
+	*out = v;
+	return n;
+}
+
+void
+respond_endpoints_free(struct respond_endpoint *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].method);
+		free(v[i].route);
+	}
+	free(v);
 }
 
 struct chaos_log *
@@ -1870,6 +2073,7 @@ respond_create(const struct respond_config *cfg, char **cause)
 		w->listeners = xcalloc(cfg->nlisten, sizeof *w->listeners);
 		w->rule_cache = xcalloc(RESPOND_RULE_CACHE,
 		    sizeof *w->rule_cache);
+		w->eps = xcalloc(RESPOND_EP_SLOTS, sizeof *w->eps);
 	}
 	for (j = 0; j < cfg->nlisten; j++) {
 		if (sock_parse_addr(cfg->listen[j], &addr, cause) == -1)
@@ -1916,6 +2120,7 @@ int
 respond_check(const struct respond_config *cfg, char **cause)
 {
 	struct match_index	*idx;
+	struct transforms	*tf;
 	struct rule_set		*rules;
 	struct sock_addr	 addr;
 	uint64_t		 seed;
@@ -1937,13 +2142,15 @@ respond_check(const struct respond_config *cfg, char **cause)
 	if ((rules = rule_set_load((const char *const *)cfg->rules,
 	    cfg->nrules, &seed, &has_seed, cause)) == NULL)
 		return -1;
-	if ((idx = respond_load(cfg->snapshot, cause)) == NULL) {
+	if ((idx = respond_load(cfg->snapshot, cfg->transforms, &tf,
+	    cause)) == NULL) {
 		rule_set_free(rules);
 		return -1;
 	}
 	log_info("%s: %zu recorded transactions to serve, %zu rules",
 	    cfg->snapshot, match_index_count(idx), rule_set_count(rules));
 	match_index_free(idx);
+	transforms_free(tf);
 	rule_set_free(rules);
 	return 0;
 }
@@ -1958,6 +2165,28 @@ size_t
 respond_count(const struct responder *r)
 {
 	return match_index_count(atomic_load(&r->gen)->index);
+}
+
+/* The shutdown summary's match rate, one line per endpoint. */
+static void
+respond_log_endpoints(struct responder *r)
+{
+	struct respond_endpoint	*v;
+	size_t			 n, i;
+	uint64_t		 all;
+
+	n = respond_endpoints(r, &v);
+	for (i = 0; i < n; i++) {
+		all = v[i].matched + v[i].closest + v[i].unmatched;
+		log_info("  %s %s: %llu matched, %llu closest, %llu unmatched "
+		    "(%.1f%% matched)", v[i].method, v[i].route,
+		    (unsigned long long)v[i].matched,
+		    (unsigned long long)v[i].closest,
+		    (unsigned long long)v[i].unmatched,
+		    all == 0 ? 0.0 : 100.0 * (double)v[i].matched /
+		    (double)all);
+	}
+	respond_endpoints_free(v, n);
 }
 
 int
@@ -2019,6 +2248,7 @@ respond_run(struct responder *r)
 	    (unsigned long long)st.matched, (unsigned long long)st.closest,
 	    (unsigned long long)st.unmatched, (unsigned long long)st.rejected,
 	    (unsigned long long)st.faulted);
+	respond_log_endpoints(r);
 	return started == r->nworkers ? 0 : -1;
 }
 
@@ -2030,11 +2260,15 @@ respond_gen_free_all(struct responder *r)
 
 	if (gen != NULL) {
 		match_index_free(gen->index);
+		transforms_free(gen->transforms);
 		rule_set_free(gen->rules);
 		free(gen);
 	}
 	for (i = 0; i < r->nold_indexes; i++)
 		match_index_free(r->old_indexes[i]);
+	for (i = 0; i < r->nold_transforms; i++)
+		transforms_free(r->old_transforms[i]);
+	free(r->old_transforms);
 	for (i = 0; i < r->nold_rules; i++)
 		rule_set_free(r->old_rules[i]);
 	for (i = 0; i < r->nold_gens; i++)
@@ -2065,6 +2299,9 @@ respond_free(struct responder *r)
 		free(w->listeners);
 		free(w->rule_cache);
 		free(w->tls_out);
+		for (j = 0; w->eps != NULL && j < RESPOND_EP_SLOTS; j++)
+			free(w->eps[j].name);
+		free(w->eps);
 		buf_free(&w->scratch);
 		loop_free(w->loop);
 	}

@@ -23,6 +23,9 @@
 
 struct respond_config {
 	char			*snapshot;	/* path, "-" for stdin */
+	char			*transforms;	/* transforms file (decoy-
+						   transforms(5)), NULL: none;
+						   re-read with the snapshot */
 	char			**listen;	/* "HOST:PORT" addresses */
 	size_t			 nlisten;
 	enum match_unmatched	 unmatched;
@@ -66,15 +69,17 @@ void	respond_config_add_rules(struct respond_config *, const char *);
 struct responder;
 
 /*
- * Loads the snapshot (its dir "out" transactions), builds the index and
- * binds the listeners.  Returns NULL with *cause ("FILE:LINE:COL: ..." for
- * a bad snapshot) on failure.
+ * Loads the transforms file if any and the snapshot (its dir "out"
+ * transactions), builds the index and binds the listeners.  Returns NULL
+ * with *cause ("FILE:LINE:COL: ..." for a bad snapshot or transforms
+ * file) on failure.
  */
 struct responder	*respond_create(const struct respond_config *,
 			    char **cause);
 /*
- * Checks a configuration without serving: the listen addresses parse and
- * the snapshot loads and indexes.  0, or -1 with *cause.
+ * Checks a configuration without serving: the listen addresses parse,
+ * the transforms file loads (keys included) and the snapshot loads and
+ * indexes.  0, or -1 with *cause.
  */
 int			 respond_check(const struct respond_config *,
 			    char **cause);
@@ -115,6 +120,30 @@ struct respond_stats {
 
 /* Sums the workers' counters (a consistent-enough view, not a snapshot). */
 void	respond_stats(struct responder *, struct respond_stats *);
+
+/*
+ * Match rate per endpoint: requests by method and route (the path with
+ * each segment that holds a digit as a parameter, transform_route()),
+ * answered with their recorded transaction (matched), with the closest
+ * one (closest) or with a 404 (unmatched); rejected requests are not
+ * counted.  Each worker counts a bounded number of endpoints; the rest
+ * are summed in a row whose method and route are "*".
+ */
+struct respond_endpoint {
+	char		*method;
+	char		*route;
+	uint64_t	 matched;
+	uint64_t	 closest;
+	uint64_t	 unmatched;
+};
+
+/*
+ * Sums the workers' counters into *out (allocated, sorted by method then
+ * route, "*" last), returns the number of rows; free with
+ * respond_endpoints_free().  Thread-safe.
+ */
+size_t	respond_endpoints(struct responder *, struct respond_endpoint **out);
+void	respond_endpoints_free(struct respond_endpoint *, size_t);
 struct chaos_log *respond_chaos(struct responder *);
 uint64_t respond_seed(const struct responder *);
 size_t	respond_workers(const struct responder *);
@@ -132,9 +161,10 @@ int	respond_rules_edit(struct responder *, respond_rules_cb, void *arg,
 	    char **cause);
 
 /*
- * Reloads the rule files and the snapshot (SIGHUP): both are loaded first
- * and published together only if both load; otherwise the running
- * configuration stays and -1 is returned with *cause.  Connections are not
+ * Reloads the rule files, the transforms file and the snapshot (SIGHUP):
+ * all are loaded first and published together only if all load;
+ * otherwise the running configuration stays and -1 is returned with
+ * *cause.  Connections are not
  * dropped; replies already queued finish from the old snapshot.
  */
 int	respond_reload(struct responder *, char **cause);

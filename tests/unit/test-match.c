@@ -9,13 +9,18 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "http.h"
+#include "jwt.h"
 #include "match.h"
 #include "snap.h"
+#include "transform.h"
 #include "xmalloc.h"
 
 #include "unit.h"
@@ -602,10 +607,11 @@ test_explain(void)
 	    "\"path\":\"/v1/charges\",\"query\":\"limit=5\"},\"candidates\":["
 	    "{\"id\":\"list\",\"line\":3,\"method\":\"GET\",\"host\":\"pay\","
 	    "\"path\":\"/v1/charges\",\"query\":\"limit=10\","
-	    "\"differs\":[\"query\"]},"
+	    "\"differs\":[\"query\"],\"fields\":[\"query limit\"]},"
 	    "{\"id\":\"other\",\"line\":4,\"method\":\"GET\",\"host\":\"inv\","
 	    "\"path\":\"/v1/charges\",\"query\":\"\","
-	    "\"differs\":[\"host\",\"query\"]}]}");
+	    "\"differs\":[\"host\",\"query\"],"
+	    "\"fields\":[\"host\",\"query limit\"]}]}");
 
 	/*
 	 * Unknown host: the host never differs; equal scores keep recorded
@@ -619,7 +625,7 @@ test_explain(void)
 	    "\"path\":\"/v1/cust\\\"omers\",\"query\":\"\"},\"candidates\":["
 	    "{\"id\":\"customers\",\"line\":1,\"method\":\"GET\","
 	    "\"host\":\"pay\",\"path\":\"/v1/customers\",\"query\":\"\","
-	    "\"differs\":[\"path\"]}]}");
+	    "\"differs\":[\"path\"],\"fields\":[\"path 1\"]}]}");
 
 	buf_reset(&b);
 	match_explain_miss(mi, &r, &b, 0);
@@ -829,6 +835,884 @@ test_servers(void)
 	match_index_free(mi);
 }
 
+/* --- transforms ------------------------------------------------------ */
+
+static char tmpdir[64];
+
+/* Writes text to a file of tmpdir; the path is the caller's. */
+static char *
+write_tmp(const char *name, const char *text)
+{
+	char	*path = xasprintf("%s/%s", tmpdir, name);
+	FILE	*f = fopen(path, "w");
+
+	ASSERT(f != NULL);
+	if (f != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+	return path;
+}
+
+static struct transforms *
+load_tf(const char *name, const char *text)
+{
+	struct transforms	*tf;
+	char			*path = write_tmp(name, text), *cause = NULL;
+
+	tf = transforms_load(path, 1, &cause);
+	if (tf == NULL) {
+		UNIT_FAIL("transforms_load: %s", cause);
+		free(cause);
+	}
+	unlink(path);
+	free(path);
+	return tf;
+}
+
+/* base64url without padding. */
+static void
+b64url(struct buf *out, const char *s)
+{
+	struct buf	b;
+	size_t		i;
+
+	buf_init(&b);
+	base64_encode(&b, s, strlen(s));
+	for (i = 0; i < b.len; i++) {
+		if (b.data[i] == '=')
+			break;
+		buf_append_byte(out, b.data[i] == '+' ? '-' :
+		    b.data[i] == '/' ? '_' : b.data[i]);
+	}
+	buf_free(&b);
+}
+
+/* An unsigned-looking JWT with that payload (the signature is junk). */
+static char *
+make_jwt(const char *payload)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	b64url(&b, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}");
+	buf_append_byte(&b, '.');
+	b64url(&b, payload);
+	buf_append_str(&b, ".c2lnbmF0dXJlLW9mLXRoZS10b2tlbg");
+	return buf_detach(&b, NULL);
+}
+
+static const char typed_yaml[] =
+    "version: 1\n"
+    "values:\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: \"req.body $.ts\"\n"
+    "    action: any\n"
+    "  - kind: uuid\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: \"req.body $.request_id\"\n"
+    "    action: any\n"
+    "  - kind: jwt\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: \"req.body $.grant\"\n"
+    "    action: any\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/epochs\"\n"
+    "    where: \"req.body $.at\"\n"
+    "    action: any\n"
+    "  - kind: uuid\n"
+    "    dir: out\n"
+    "    endpoint: \"GET /v1/items/{id}\"\n"
+    "    where: \"req.path 2\"\n"
+    "    action: any\n"
+    "  - kind: hex\n"
+    "    dir: out\n"
+    "    endpoint: \"GET /v1/search\"\n"
+    "    where: \"req.query nonce\"\n"
+    "    action: any\n"
+    "  - kind: hex\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/form\"\n"
+    "    where: \"req.form nonce\"\n"
+    "    action: any\n"
+    "  - kind: hex\n"
+    "    dir: in\n"
+    "    endpoint: \"GET /v1/inbound\"\n"
+    "    where: \"req.query nonce\"\n"
+    "    action: any\n";
+
+#define UUID_A	"3f2a8c1e-9b7d-4e2f-8a1c-5d6e7f809a1b"
+#define UUID_B	"0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
+#define UUID_C	"c0ffee00-1234-4abc-9def-0123456789ab"
+#define HEX_A	"9f86d081884c7d659a2feaa0c55ad015"
+#define HEX_B	"a3f1c2b4d5e6f708192a3b4c5d6e7f80"
+
+static void
+add_form(struct match_index *mi, size_t line, const char *id,
+    const char *target, const char *body)
+{
+	static struct snap_header form_ct[] = {
+		{ (char *)"Content-Type",
+		    (char *)"application/x-www-form-urlencoded" },
+	};
+	struct snap_txn	t;
+
+	txn(&t, line, id, "POST", target, "", NULL, 200);
+	t.req.body = (char *)body;
+	t.req.body_len = strlen(body);
+	t.req.headers = form_ct;
+	t.req.nheaders = 1;
+	add(mi, &t);
+}
+
+/*
+ * Typed matching: a timestamp, UUID, JWT or hex nonce matches any value
+ * of its kind at its place, in any layout of that kind; a value of
+ * another kind, and any other field that differs, does not match.
+ */
+static void
+test_typed(void)
+{
+	struct transforms	*tf = load_tf("typed.yaml", typed_yaml);
+	struct match_index	*mi = match_index_create();
+	struct match_req	 r;
+	struct buf		 body;
+	char			*jwt1, *jwt2, *notjwt;
+
+	jwt1 = make_jwt("{\"sub\":\"svc\",\"iat\":1765101600,"
+	    "\"exp\":1765102200}");
+	jwt2 = make_jwt("{\"sub\":\"svc\",\"iat\":1765199999,"
+	    "\"exp\":1765200599}");
+	notjwt = xstrdup("eyJub3QiOiJhIGp3dCJ9");
+	match_index_set_transforms(mi, tf);
+
+	buf_init(&body);
+	buf_printf(&body, "{\"account\":\"A-1\",\"amount\":100,"
+	    "\"ts\":\"2026-12-07T10:00:00Z\",\"request_id\":\"" UUID_A "\","
+	    "\"grant\":\"%s\"}", jwt1);
+	add_simple(mi, 1, "a1", "POST", "/v1/entries", "ledger", body.data);
+	buf_reset(&body);
+	buf_printf(&body, "{\"account\":\"A-2\",\"amount\":100,"
+	    "\"ts\":\"2026-12-07T10:00:01Z\",\"request_id\":\"" UUID_B "\","
+	    "\"grant\":\"%s\"}", jwt1);
+	add_simple(mi, 2, "a2", "POST", "/v1/entries", "ledger", body.data);
+	add_simple(mi, 3, "e1", "POST", "/v1/epochs", "ledger",
+	    "{\"at\":1765101600123,\"n\":1}");
+	add_simple(mi, 4, "i1", "GET", "/v1/items/" UUID_A, "ledger", NULL);
+	add_simple(mi, 5, "i2", "GET", "/v1/items/" UUID_B, "ledger", NULL);
+	add_simple(mi, 6, "s1", "GET", "/v1/search?q=shoes&nonce=" HEX_A,
+	    "ledger", NULL);
+	add_form(mi, 7, "f1", "/v1/form", "amount=5&nonce=" HEX_A);
+	add_simple(mi, 8, "in1", "GET", "/v1/inbound?nonce=" HEX_A, "ledger",
+	    NULL);
+	match_index_finish(mi);
+
+	/* Fresh values of each kind, a timestamp in another layout. */
+	buf_reset(&body);
+	buf_printf(&body, "{ \"account\": \"A-1\", \"amount\": 100, "
+	    "\"ts\": \"2026-12-08T11:23:45.123456+01:00\", \"request_id\": "
+	    "\"" UUID_C "\", \"grant\": \"%s\" }", jwt2);
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/entries", "",
+	    body.data)), "a1");
+	buf_reset(&body);
+	buf_printf(&body, "{\"account\":\"A-2\",\"amount\":100,"
+	    "\"ts\":\"Mon, 07 Dec 2026 18:00:00 GMT\",\"request_id\":\""
+	    UUID_A "\",\"grant\":\"%s\"}", jwt2);
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/entries", "",
+	    body.data)), "a2");
+
+	/* Zero false matches: another account, amount, a value of another
+	 * kind, a missing or extra member. */
+	buf_reset(&body);
+	buf_printf(&body, "{\"account\":\"A-3\",\"amount\":100,"
+	    "\"ts\":\"2026-12-08T11:00:00Z\",\"request_id\":\"" UUID_C "\","
+	    "\"grant\":\"%s\"}", jwt2);
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/entries", "",
+	    body.data)), "(none)");
+	buf_reset(&body);
+	buf_printf(&body, "{\"account\":\"A-1\",\"amount\":101,"
+	    "\"ts\":\"2026-12-08T11:00:00Z\",\"request_id\":\"" UUID_C "\","
+	    "\"grant\":\"%s\"}", jwt2);
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/entries", "",
+	    body.data)), "(none)");
+	buf_reset(&body);
+	buf_printf(&body, "{\"account\":\"A-1\",\"amount\":100,"
+	    "\"ts\":\"soon\",\"request_id\":\"" UUID_C "\","
+	    "\"grant\":\"%s\"}", jwt2);
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/entries", "",
+	    body.data)), "(none)");
+	buf_reset(&body);
+	buf_printf(&body, "{\"account\":\"A-1\",\"amount\":100,"
+	    "\"ts\":\"2026-12-08T11:00:00Z\",\"request_id\":\"" HEX_A "\","
+	    "\"grant\":\"%s\"}", jwt2);
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/entries", "",
+	    body.data)), "(none)");
+	buf_reset(&body);
+	buf_printf(&body, "{\"account\":\"A-1\",\"amount\":100,"
+	    "\"ts\":\"2026-12-08T11:00:00Z\",\"request_id\":\"" UUID_C "\","
+	    "\"grant\":\"%s\"}", notjwt);
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/entries", "",
+	    body.data)), "(none)");
+	buf_reset(&body);
+	buf_printf(&body, "{\"account\":\"A-1\",\"amount\":100,"
+	    "\"ts\":\"2026-12-08T11:00:00Z\",\"grant\":\"%s\"}", jwt2);
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/entries", "",
+	    body.data)), "(none)");
+	/* The recorded timestamp as a number is a number of another kind
+	 * only when it is not an epoch. */
+	buf_reset(&body);
+	buf_printf(&body, "{\"account\":\"A-1\",\"amount\":100,"
+	    "\"ts\":1765199999,\"request_id\":\"" UUID_C "\","
+	    "\"grant\":\"%s\"}", jwt2);
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/entries", "",
+	    body.data)), "a1");
+
+	/* Epoch milliseconds: any epoch; a counter is not one. */
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/epochs", "",
+	    "{\"at\":1765199999999,\"n\":1}")), "e1");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/epochs", "",
+	    "{\"at\":\"2026-12-08T11:00:00Z\",\"n\":1}")), "e1");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/epochs", "",
+	    "{\"at\":42,\"n\":1}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/epochs", "",
+	    "{\"at\":1765199999999,\"n\":2}")), "(none)");
+
+	/* A path segment: both recorded items form one group. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/v1/items/" UUID_C, "",
+	    NULL)), "i1");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/v1/items/" UUID_A, "",
+	    NULL)), "i2");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/v1/items/12345", "",
+	    NULL)), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/v1/things/" UUID_A, "",
+	    NULL)), "(none)");
+
+	/* A query parameter, in any order; other parameters count. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/v1/search",
+	    "nonce=" HEX_B "&q=shoes", NULL)), "s1");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/v1/search",
+	    "q=boots&nonce=" HEX_B, NULL)), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/v1/search",
+	    "q=shoes&nonce=1234", NULL)), "(none)");
+
+	/* A form field. */
+	r = req("POST", "", "/v1/form", "", NULL);
+	r.content_type = SPAN_LIT("application/x-www-form-urlencoded");
+	r.body = "amount=5&nonce=" HEX_B;
+	r.body_len = strlen(r.body);
+	ASSERT_STR_EQ(lookup_id(mi, r), "f1");
+	r.body = "amount=6&nonce=" HEX_B;
+	ASSERT_STR_EQ(lookup_id(mi, r), "(none)");
+
+	/* Values of dir in are the generator's: exact matching. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/v1/inbound",
+	    "nonce=" HEX_B, NULL)), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/v1/inbound",
+	    "nonce=" HEX_A, NULL)), "in1");
+
+	buf_free(&body);
+	free(jwt1);
+	free(jwt2);
+	free(notjwt);
+	match_index_free(mi);
+	transforms_free(tf);
+}
+
+/* The first candidate's "fields" of the 404 for r. */
+static char *
+miss_fields(struct match_index *mi, struct match_req r)
+{
+	struct buf	 b;
+	const char	*p, *q;
+	char		*s;
+
+	buf_init(&b);
+	match_explain_miss(mi, &r, &b, 1);
+	if ((p = strstr(b.data, "\"fields\":[")) == NULL ||
+	    (q = strstr(p, "]}")) == NULL) {
+		buf_free(&b);
+		return xstrdup("(none)");
+	}
+	p += 10;
+	s = xstrndup(p, (size_t)(q - p));
+	buf_free(&b);
+	return s;
+}
+
+#define ASSERT_FIELDS(mi, r, want) do {					\
+	char *f_ = miss_fields((mi), (r));				\
+	ASSERT_STR_EQ(f_, (want));					\
+	free(f_);							\
+} while (0)
+
+/*
+ * The 404 names where the nearest candidate differs: each JSON member
+ * (nested, in arrays, on one side only, odd names), each query
+ * parameter, each path segment; typed values of their kind agree.
+ */
+static void
+test_explain_fields(void)
+{
+	struct transforms	*tf = load_tf("fields.yaml", typed_yaml);
+	struct match_index	*mi = match_index_create();
+	struct match_req	 r;
+
+	match_index_set_transforms(mi, tf);
+	add_simple(mi, 1, "e", "POST", "/v1/entries", "",
+	    "{\"account\":\"A-1\",\"amount\":100,"
+	    "\"ts\":\"2026-12-07T10:00:00Z\",\"request_id\":\"" UUID_A "\","
+	    "\"meta\":{\"tags\":[\"a\",\"b\"],\"odd key\":1,\"deep\":{\"x\":1}}}");
+	add_simple(mi, 2, "q", "GET", "/v1/search?q=shoes&page=1&tag=a&tag=b",
+	    "", NULL);
+	add_simple(mi, 3, "p", "GET", "/v1/users/u-1/orders", "", NULL);
+	add_simple(mi, 4, "t", "POST", "/v1/notes", "", "plain text");
+	match_index_finish(mi);
+
+	ASSERT_FIELDS(mi, req("POST", "", "/v1/entries", "",
+	    "{\"account\":\"A-2\",\"amount\":100,"
+	    "\"ts\":\"2026-12-08T11:00:00Z\",\"request_id\":\"" UUID_C "\","
+	    "\"meta\":{\"tags\":[\"a\",\"b\"],\"odd key\":1,\"deep\":{\"x\":1}}}"),
+	    "\"body $.account\"");
+	ASSERT_FIELDS(mi, req("POST", "", "/v1/entries", "",
+	    "{\"account\":\"A-1\",\"amount\":100,"
+	    "\"ts\":\"later\",\"request_id\":\"" UUID_C "\","
+	    "\"meta\":{\"tags\":[\"a\",\"c\",\"d\"],\"odd key\":2,"
+	    "\"deep\":{\"x\":1,\"y\":2}},\"extra\":true}"),
+	    "\"body $.ts\",\"body $.meta.tags[1]\",\"body $.meta.tags[2]\","
+	    "\"body $.meta[\\\"odd key\\\"]\",\"body $.meta.deep.y\","
+	    "\"body $.extra\"");
+	ASSERT_FIELDS(mi, req("POST", "", "/v1/entries", "",
+	    "{\"amount\":100,\"ts\":\"2026-12-07T10:00:00Z\","
+	    "\"request_id\":\"" UUID_A "\",\"meta\":5}"),
+	    "\"body $.account\",\"body $.meta\"");
+	/* Not JSON on one side: the body as a whole. */
+	ASSERT_FIELDS(mi, req("POST", "", "/v1/entries", "", "{nope"),
+	    "\"body\"");
+	r = req("POST", "", "/v1/notes", "", NULL);
+	r.body = "other text";
+	r.body_len = strlen(r.body);
+	ASSERT_FIELDS(mi, r, "\"body\"");
+	/* Query parameters: a value, a missing one, a repeated one. */
+	ASSERT_FIELDS(mi, req("GET", "", "/v1/search",
+	    "tag=a&q=boots&tag=b&page=1", NULL), "\"query q\"");
+	ASSERT_FIELDS(mi, req("GET", "", "/v1/search",
+	    "q=shoes&tag=a&sort=new", NULL),
+	    "\"query page\",\"query sort\",\"query tag\"");
+	/* Path segments, an extra one too. */
+	ASSERT_FIELDS(mi, req("GET", "", "/v1/users/u-2/orders", "", NULL),
+	    "\"path 2\"");
+	ASSERT_FIELDS(mi, req("GET", "", "/v1/users/u-1/orders/7", "", NULL),
+	    "\"path 4\"");
+	match_index_free(mi);
+	transforms_free(tf);
+}
+
+/*
+ * Repeats of one normalised signature form one group answered in
+ * recorded order, cycling; a live request equal to the second recorded
+ * one byte for byte gets no priority.
+ */
+static void
+test_typed_cycle(void)
+{
+	struct transforms		*tf = load_tf("cycle.yaml", typed_yaml);
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct match_req		 r;
+	uint64_t			 sig, occ, sig0 = 0;
+	static const char *const	 ids[] = { "c1", "c2", "c3", "c1",
+	    "c2" };
+	size_t				 i;
+
+	match_index_set_transforms(mi, tf);
+	add_simple(mi, 1, "c1", "POST", "/v1/epochs", "",
+	    "{\"at\":1765101600000,\"n\":7}");
+	add_simple(mi, 2, "c2", "POST", "/v1/epochs", "",
+	    "{\"at\":1765101601000,\"n\":7}");
+	add_simple(mi, 3, "other", "POST", "/v1/epochs", "",
+	    "{\"at\":1765101602000,\"n\":8}");
+	add_simple(mi, 4, "c3", "POST", "/v1/epochs", "",
+	    "{\"at\":1765101603000,\"n\":7}");
+	match_index_finish(mi);
+
+	for (i = 0; i < NITEMS(ids); i++) {
+		r = req("POST", "", "/v1/epochs", "", i == 0 ?
+		    "{\"at\":1765101601000,\"n\":7}" :
+		    "{\"at\":1765300000000,\"n\":7}");
+		e = match_lookup(mi, &r, &sig, &occ);
+		ASSERT(e != NULL);
+		if (e == NULL)
+			continue;
+		ASSERT_STR_EQ(e->id, ids[i]);
+		ASSERT_EQ(occ, i);
+		if (i == 0)
+			sig0 = sig;
+		ASSERT(sig == sig0);
+	}
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/epochs", "",
+	    "{\"at\":1765300000000,\"n\":8}")), "other");
+	match_index_free(mi);
+	transforms_free(tf);
+}
+
+/*
+ * `decoy record --redact`: calls that differ only in a redacted nonce
+ * were recorded with different placeholders; they form one group and
+ * cycle instead of all getting the first recorded answer.
+ */
+static void
+test_redacted_cycle(void)
+{
+	struct match_index	*mi = match_index_create();
+	static const char *const ids[] = { "n1", "n2", "n3", "n1" };
+	size_t			 i;
+
+	add_simple(mi, 1, "n1", "POST", "/v1/pay", "",
+	    "{\"amount\":5,\"nonce\":\"REDACTED-11111111\"}");
+	add_simple(mi, 2, "n2", "POST", "/v1/pay", "",
+	    "{\"amount\":5,\"nonce\":\"REDACTED-2222aaaa\"}");
+	add_simple(mi, 3, "n3", "POST", "/v1/pay", "",
+	    "{\"amount\":5,\"nonce\":\"REDACTED-3333bbbb\"}");
+	add_simple(mi, 4, "x", "POST", "/v1/pay", "",
+	    "{\"amount\":6,\"nonce\":\"REDACTED-4444cccc\"}");
+	match_index_finish(mi);
+	for (i = 0; i < NITEMS(ids); i++) {
+		char	*b = xasprintf("{\"amount\":5,\"nonce\":\"n-%zu\"}", i);
+
+		ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/pay", "", b)),
+		    ids[i]);
+		free(b);
+	}
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/pay", "",
+	    "{\"amount\":6,\"nonce\":\"z\"}")), "x");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/pay", "",
+	    "{\"amount\":7,\"nonce\":\"z\"}")), "(none)");
+	match_index_free(mi);
+}
+
+static const char key_yaml[] =
+    "version: 1\n"
+    "values:\n"
+    "  - kind: b64\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/mailbox\"\n"
+    "    where: \"req.body $.email\"\n"
+    "    action: key\n"
+    "  - kind: b64\n"
+    "    dir: out\n"
+    "    endpoint: \"GET /v1/users/{id}\"\n"
+    "    where: \"req.path 2\"\n"
+    "    action: key\n";
+
+/* One recorded transaction with a JSON response body and a header. */
+static void
+add_reply(struct match_index *mi, size_t line, const char *id,
+    const char *method, const char *target, const char *body,
+    const char *res_body, struct snap_header *rh, size_t nrh)
+{
+	struct snap_txn	t;
+
+	txn(&t, line, id, method, target, "", body, 200);
+	t.res.body = (char *)res_body;
+	t.res.body_len = strlen(res_body);
+	t.res.headers = rh;
+	t.res.nheaders = nrh;
+	t.start_us = INT64_C(1796637600000000);
+	add(mi, &t);
+}
+
+/* Renders e's reply for r (the live plan, else the recorded one). */
+static void
+render(const struct match_entry *e, const struct match_req *r,
+    int64_t now_us, struct buf *head, struct buf *body)
+{
+	buf_reset(head);
+	buf_reset(body);
+	if (e->live == NULL) {
+		buf_append(head, e->head, e->head_len);
+		buf_append(body, e->body != NULL ? e->body : "", e->body_len);
+		return;
+	}
+	match_live_render(e, r, now_us, head, body);
+}
+
+/*
+ * Generalisation: a key field accepts any value; a recorded value gets
+ * its own transactions (cycling), any other one recorded value's,
+ * picked from a hash of the live value (the same value, the same
+ * answer), with the live value echoed where the reply echoed the
+ * recorded one.
+ */
+static void
+test_key(void)
+{
+	struct transforms		*tf = load_tf("key.yaml", key_yaml);
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct match_req		 r;
+	struct buf			 head, body;
+	static struct snap_header	 rh[] = {
+		{ (char *)"Content-Type", (char *)"application/json" },
+		{ (char *)"X-Mailbox", (char *)"a@example.com" },
+		{ (char *)"X-Other", (char *)"a@example.com.au" },
+	};
+	char				 first[16], *b;
+	int				 groups[3] = { 0, 0, 0 };
+	size_t				 i;
+
+	match_index_set_transforms(mi, tf);
+	add_reply(mi, 1, "a1", "POST", "/v1/mailbox",
+	    "{\"email\":\"a@example.com\",\"folder\":\"inbox\"}",
+	    "{\"owner\":\"a@example.com\",\"n\":1,\"cc\":[\"a@example.com\","
+	    "\"x@example.com\"],\"note\":\"a@example.com!\"}", rh, 3);
+	add_reply(mi, 2, "b1", "POST", "/v1/mailbox",
+	    "{\"email\":\"b@example.com\",\"folder\":\"inbox\"}",
+	    "{\"owner\":\"b@example.com\",\"n\":2}", rh, 1);
+	add_reply(mi, 3, "a2", "POST", "/v1/mailbox",
+	    "{\"email\":\"a@example.com\",\"folder\":\"inbox\"}",
+	    "{\"owner\":\"a@example.com\",\"n\":3}", rh, 1);
+	add_reply(mi, 4, "c1", "POST", "/v1/mailbox",
+	    "{\"email\":\"c@example.com\",\"folder\":\"inbox\"}",
+	    "{\"owner\":\"c@example.com\",\"n\":4}", rh, 1);
+	add_reply(mi, 5, "s1", "POST", "/v1/mailbox",
+	    "{\"email\":\"a@example.com\",\"folder\":\"sent\"}",
+	    "{\"owner\":\"a@example.com\",\"n\":5}", rh, 1);
+	add_reply(mi, 6, "u1", "GET", "/v1/users/u-100", NULL,
+	    "{\"id\":\"u-100\"}", rh, 1);
+	add_reply(mi, 7, "u2", "GET", "/v1/users/u-200", NULL,
+	    "{\"id\":\"u-200\"}", rh, 1);
+	match_index_finish(mi);
+
+	/* Recorded values select their own transactions, cycling. */
+	r = req("POST", "", "/v1/mailbox", "",
+	    "{\"email\":\"a@example.com\",\"folder\":\"inbox\"}");
+	ASSERT_STR_EQ(lookup_id(mi, r), "a1");
+	ASSERT_STR_EQ(lookup_id(mi, r), "a2");
+	ASSERT_STR_EQ(lookup_id(mi, r), "a1");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/mailbox", "",
+	    "{\"email\":\"b@example.com\",\"folder\":\"inbox\"}")), "b1");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/mailbox", "",
+	    "{\"email\":\"c@example.com\",\"folder\":\"inbox\"}")), "c1");
+	/* Other fields still count. */
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/mailbox", "",
+	    "{\"email\":\"b@example.com\",\"folder\":\"sent\"}")), "s1");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/mailbox", "",
+	    "{\"email\":\"b@example.com\",\"folder\":\"spam\"}")), "(none)");
+	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/mailbox", "",
+	    "{\"folder\":\"inbox\"}")), "(none)");
+
+	/* Any other value: the same one always gets the same recorded
+	 * value's transactions, and values spread over all three. */
+	for (i = 0; i < 60; i++) {
+		b = xasprintf("{\"email\":\"user%zu@test.example\","
+		    "\"folder\":\"inbox\"}", i);
+		r = req("POST", "", "/v1/mailbox", "", b);
+		e = match_lookup(mi, &r, NULL, NULL);
+		ASSERT(e != NULL);
+		if (e != NULL) {
+			snprintf(first, sizeof first, "%s", e->id);
+			e = match_lookup(mi, &r, NULL, NULL);
+			ASSERT(e != NULL && e->id[0] == first[0]);
+			groups[first[0] == 'a' ? 0 : first[0] == 'b' ? 1 : 2]++;
+		}
+		free(b);
+	}
+	ASSERT(groups[0] > 0 && groups[1] > 0 && groups[2] > 0);
+
+	/* The same answer in another index built from the same recording
+	 * (another run): the pick depends on the value alone. */
+	{
+		struct match_index	*mi2 = match_index_create();
+		const struct match_entry *e2;
+
+		match_index_set_transforms(mi2, tf);
+		add_reply(mi2, 1, "a1", "POST", "/v1/mailbox",
+		    "{\"email\":\"a@example.com\",\"folder\":\"inbox\"}",
+		    "{}", rh, 1);
+		add_reply(mi2, 2, "b1", "POST", "/v1/mailbox",
+		    "{\"email\":\"b@example.com\",\"folder\":\"inbox\"}",
+		    "{}", rh, 1);
+		add_reply(mi2, 3, "a2", "POST", "/v1/mailbox",
+		    "{\"email\":\"a@example.com\",\"folder\":\"inbox\"}",
+		    "{}", rh, 1);
+		add_reply(mi2, 4, "c1", "POST", "/v1/mailbox",
+		    "{\"email\":\"c@example.com\",\"folder\":\"inbox\"}",
+		    "{}", rh, 1);
+		match_index_finish(mi2);
+		for (i = 0; i < 20; i++) {
+			b = xasprintf("{\"email\":\"user%zu@test.example\","
+			    "\"folder\":\"inbox\"}", i);
+			r = req("POST", "", "/v1/mailbox", "", b);
+			e = match_lookup(mi, &r, NULL, NULL);
+			e2 = match_lookup(mi2, &r, NULL, NULL);
+			ASSERT(e != NULL && e2 != NULL &&
+			    e->id[0] == e2->id[0]);
+			free(b);
+		}
+		match_index_free(mi2);
+	}
+
+	/* A path segment key. */
+	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/v1/users/u-200", "",
+	    NULL)), "u2");
+	ASSERT(strcmp(lookup_id(mi, req("GET", "", "/v1/users/u-999", "",
+	    NULL)), "(none)") != 0);
+
+	/* The echo: JSON strings and headers equal to the recorded value
+	 * carry the live one; text that only contains it does not. */
+	buf_init(&head);
+	buf_init(&body);
+	r = req("POST", "", "/v1/mailbox", "",
+	    "{\"email\":\"a@example.com\",\"folder\":\"inbox\"}");
+	e = match_lookup(mi, &r, NULL, NULL);
+	ASSERT(e != NULL && e->live != NULL);
+	if (e != NULL && strcmp(e->id, "a2") == 0)
+		e = match_lookup(mi, &r, NULL, NULL);
+	ASSERT(e != NULL && strcmp(e->id, "a1") == 0);
+	if (e != NULL && e->live != NULL) {
+		/* The recorded value itself: the recorded reply. */
+		render(e, &r, 0, &head, &body);
+		ASSERT_STR_EQ(body.data, "{\"owner\":\"a@example.com\",\"n\":1,"
+		    "\"cc\":[\"a@example.com\",\"x@example.com\"],"
+		    "\"note\":\"a@example.com!\"}");
+		r = req("POST", "", "/v1/mailbox", "",
+		    "{\"email\":\"new\\\"one@test.example\","
+		    "\"folder\":\"inbox\"}");
+		render(e, &r, 0, &head, &body);
+		ASSERT_STR_EQ(body.data, "{\"owner\":\"new\\\"one@test.example\","
+		    "\"n\":1,\"cc\":[\"new\\\"one@test.example\","
+		    "\"x@example.com\"],\"note\":\"a@example.com!\"}");
+		ASSERT(strstr(head.data, "\r\nX-Mailbox: new\"one@test.example"
+		    "\r\n") != NULL);
+		ASSERT(strstr(head.data, "\r\nX-Other: a@example.com.au\r\n") !=
+		    NULL);
+		b = xasprintf("\r\nContent-Length: %zu\r\n", body.len);
+		ASSERT(strstr(head.data, b) != NULL);
+		free(b);
+		ASSERT(strncmp(head.data, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	}
+	buf_free(&head);
+	buf_free(&body);
+	match_index_free(mi);
+	transforms_free(tf);
+}
+
+/* Recorded 2026-12-07T10:00:00Z; the replies are rendered an hour and a
+ * half later. */
+#define LIVE_START	INT64_C(1796637600000000)
+#define LIVE_NOW	(LIVE_START + INT64_C(5400000000))
+
+static const char live_yaml[] =
+    "version: 1\n"
+    "keys:\n"
+    "  - name: tok\n"
+    "    alg: HS256\n"
+    "    secret_file: live.secret\n"
+    "values:\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: \"res.body $.created_at\"\n"
+    "    action: shift\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: \"res.body $.items[*].at\"\n"
+    "    action: shift\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: \"res.header Date\"\n"
+    "    action: shift\n"
+    "  - kind: uuid\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /v1/entries\"\n"
+    "    where: \"res.body $.idempotency_key\"\n"
+    "    action: echo\n"
+    "    from: \"req.header Idempotency-Key\"\n"
+    "  - kind: jwt\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /oauth/token\"\n"
+    "    where: \"res.body $.access_token\"\n"
+    "    action: resign\n"
+    "    key: tok\n"
+    "    claims:\n"
+    "      scope: \"ledger:write\"\n"
+    "  - kind: jwt\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /oauth/token\"\n"
+    "    where: \"res.header X-Token\"\n"
+    "    action: resign\n"
+    "    key: null\n";
+
+struct live_thread {
+	const struct match_entry	*e;
+	const struct match_req		*r;
+	const char			*want;
+	int				 bad;
+};
+
+static void *
+live_thread_main(void *arg)
+{
+	struct live_thread	*lt = arg;
+	struct buf		 head, body;
+	int			 i;
+
+	buf_init(&head);
+	buf_init(&body);
+	for (i = 0; i < 2000; i++) {
+		render(lt->e, lt->r, LIVE_NOW, &head, &body);
+		if (strcmp(body.data, lt->want) != 0)
+			lt->bad++;
+	}
+	buf_free(&head);
+	buf_free(&body);
+	return NULL;
+}
+
+/*
+ * Replies made live: timestamps shifted in their layout, a JWT re-signed
+ * with its times moved (verified with the key), a request value echoed,
+ * Content-Length recomputed; entries without response transforms keep
+ * the pre-serialised reply.
+ */
+static void
+test_live(void)
+{
+	struct transforms		*tf;
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct match_req		 r;
+	struct http_header		 h[2];
+	struct buf			 head, body, want;
+	struct jwt			 j;
+	struct jwt_key			*key;
+	static struct snap_header	 rh[] = {
+		{ (char *)"Content-Type", (char *)"application/json" },
+		{ (char *)"Date", (char *)"Mon, 07 Dec 2026 10:00:00 GMT" },
+		{ (char *)"X-Token", NULL },
+	};
+	char				*secret, *tok, *rb, *cause = NULL;
+	const char			*p, *q;
+	struct live_thread		 lt[4];
+	pthread_t			 tid[4];
+	size_t				 i;
+
+	secret = write_tmp("live.secret", "live-secret\n");
+	tf = load_tf("live.yaml", live_yaml);
+	match_index_set_transforms(mi, tf);
+	add_reply(mi, 1, "e1", "POST", "/v1/entries", "{\"n\":1}",
+	    "{\"id\":\"e-1\",\"created_at\":\"2026-12-07T10:00:00.250+01:00\","
+	    "\"items\":[{\"at\":1796637600123},{\"at\":1796637601}],"
+	    "\"idempotency_key\":\"" UUID_A "\",\"note\":\"same\"}", rh, 2);
+	tok = make_jwt("{\"sub\":\"orders\",\"iat\":1796637600,"
+	    "\"exp\":1796638200,\"scope\":\"read\"}");
+	rb = xasprintf("{\"access_token\":\"%s\",\"expires_in\":600}", tok);
+	rh[2].value = tok;
+	add_reply(mi, 2, "t1", "POST", "/oauth/token", "{}", rb, rh, 3);
+	add_reply(mi, 3, "plain", "GET", "/v1/plain", NULL, "{\"x\":1}", rh,
+	    1);
+	match_index_finish(mi);
+
+	buf_init(&head);
+	buf_init(&body);
+	buf_init(&want);
+
+	r = req("GET", "", "/v1/plain", "", NULL);
+	e = match_lookup(mi, &r, NULL, NULL);
+	ASSERT(e != NULL && e->live == NULL);
+
+	r = req("POST", "", "/v1/entries", "", "{\"n\":1}");
+	h[0].name = SPAN_LIT("Idempotency-Key");
+	h[0].value = SPAN_LIT(UUID_C);
+	r.headers = h;
+	r.nheaders = 1;
+	e = match_lookup(mi, &r, NULL, NULL);
+	ASSERT(e != NULL && e->live != NULL);
+	if (e != NULL && e->live != NULL) {
+		render(e, &r, LIVE_NOW, &head, &body);
+		buf_append_str(&want, "{\"id\":\"e-1\",\"created_at\":"
+		    "\"2026-12-07T11:30:00.250+01:00\",\"items\":["
+		    "{\"at\":1796643000123},{\"at\":1796643001}],"
+		    "\"idempotency_key\":\"" UUID_C "\",\"note\":\"same\"}");
+		ASSERT_STR_EQ(body.data, want.data);
+		ASSERT(strstr(head.data, "\r\nDate: Mon, 07 Dec 2026 11:30:00 "
+		    "GMT\r\n") != NULL);
+		rb = xasprintf("\r\nContent-Length: %zu\r\n", body.len);
+		ASSERT(strstr(head.data, rb) != NULL);
+		free(rb);
+		ASSERT(head.len >= 2 && memcmp(head.data + head.len - 2,
+		    "\r\n", 2) == 0);
+		/* No echo in the request: the recorded value stays. */
+		r.headers = NULL;
+		r.nheaders = 0;
+		render(e, &r, LIVE_NOW, &head, &body);
+		ASSERT(strstr(body.data, UUID_A) != NULL);
+		/* The same reply from four threads at once. */
+		r.headers = h;
+		r.nheaders = 1;
+		for (i = 0; i < 4; i++) {
+			lt[i].e = e;
+			lt[i].r = &r;
+			lt[i].want = want.data;
+			lt[i].bad = 0;
+			if (pthread_create(&tid[i], NULL, live_thread_main,
+			    &lt[i]) != 0)
+				UNIT_FAIL("pthread_create");
+		}
+		for (i = 0; i < 4; i++) {
+			pthread_join(tid[i], NULL);
+			ASSERT_EQ(lt[i].bad, 0);
+		}
+	}
+
+	r = req("POST", "", "/oauth/token", "", "{}");
+	e = match_lookup(mi, &r, NULL, NULL);
+	ASSERT(e != NULL && e->live != NULL);
+	key = jwt_key_load(secret, "HS256", &cause);
+	ASSERT(key != NULL);
+	if (e != NULL && e->live != NULL && key != NULL) {
+		render(e, &r, LIVE_NOW, &head, &body);
+		p = strstr(body.data, "\"access_token\":\"");
+		ASSERT(p != NULL);
+		if (p != NULL) {
+			p += 16;
+			q = strchr(p, '"');
+			ASSERT(q != NULL && jwt_verify(p, (size_t)(q - p),
+			    key) == 0);
+			ASSERT(q != NULL && jwt_parse(p, (size_t)(q - p), &j,
+			    &cause) == 0);
+			if (q != NULL && cause == NULL) {
+				ASSERT_EQ(j.iat, 1796637600 + 5400);
+				ASSERT_EQ(j.exp, 1796638200 + 5400);
+				ASSERT(strstr(j.payload,
+				    "\"scope\":\"ledger:write\"") != NULL);
+				jwt_free(&j);
+			}
+		}
+		/* Without a key: as recorded. */
+		rb = xasprintf("\r\nX-Token: %s\r\n", tok);
+		ASSERT(strstr(head.data, rb) != NULL);
+		free(rb);
+	}
+	free(cause);
+	jwt_key_free(key);
+	buf_free(&head);
+	buf_free(&body);
+	buf_free(&want);
+	free(tok);
+	unlink(secret);
+	free(secret);
+	match_index_free(mi);
+	transforms_free(tf);
+}
+
 int
 main(void)
 {
@@ -846,5 +1730,18 @@ main(void)
 	test_threads();
 	test_redacted();
 	test_servers();
+
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/test-match.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 99;
+	}
+	test_typed();
+	test_explain_fields();
+	test_typed_cycle();
+	test_redacted_cycle();
+	test_key();
+	test_live();
+	rmdir(tmpdir);
 	UNIT_DONE();
 }
