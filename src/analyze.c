@@ -162,6 +162,7 @@ struct az_loc {
 	uint8_t		 star;		/* a JSON path with [*] */
 	unsigned	 seg;
 	char		*name;		/* NULL for a path segment */
+	size_t		 namelen;
 
 	uint64_t	 count;		/* values seen */
 	uint64_t	 numbers;	/* of which JSON numbers */
@@ -492,7 +493,7 @@ az_loc_get(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 			    l->seg != seg)
 				continue;
 			if (name == NULL ? l->name == NULL :
-			    (l->name != NULL && strlen(l->name) == namelen &&
+			    (l->name != NULL && l->namelen == namelen &&
 			    memcmp(l->name, name, namelen) == 0))
 				return a->locslots[i] - 1;
 		}
@@ -526,6 +527,7 @@ az_loc_get(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 	l->part = part;
 	l->seg = seg;
 	l->name = name == NULL ? NULL : xstrndup(name, namelen);
+	l->namelen = name == NULL ? 0 : namelen;
 	l->star = name != NULL && part == TRANSFORM_BODY &&
 	    memmem(name, namelen, "[*]", 3) != NULL;
 	if (leaf != NULL) {
@@ -847,12 +849,12 @@ az_skip_header(const char *name)
 		"content-encoding", "cookie", "set-cookie", "cache-control",
 		"pragma", "expect", "vary", "server", "via",
 	};
-	size_t	i;
+	size_t	i, n = strlen(name);
 
 	if (strncasecmp(name, "accept-", 7) == 0)
 		return 1;
 	for (i = 0; i < sizeof skip / sizeof skip[0]; i++) {
-		if (strcasecmp(name, skip[i]) == 0)
+		if (strlen(skip[i]) == n && strcasecmp(name, skip[i]) == 0)
 			return 1;
 	}
 	return 0;
@@ -1738,14 +1740,22 @@ az_cmp_dec(const void *x, const void *y, void *arg)
 	    &((const struct az_dec *)y)->loc, arg);
 }
 
-/* The accepted sources of correlations: not a constant (a value that
- * every response repeats is not a server-issued one). */
+/*
+ * An accepted correlation: its source is not a constant (a value every
+ * response repeats is not a server-issued one), and it was seen twice or
+ * the value has the shape of an id or a token (a value without one, seen
+ * once, may be a coincidence: a client that happened to ask for what an
+ * earlier answer listed).
+ */
 static int
-az_pair_ok(const struct analyze *a, uint32_t from)
+az_pair_ok(const struct analyze *a, uint32_t from, uint64_t n)
 {
 	const struct az_loc	*f = &a->locs[from];
+	uint64_t		 kn;
 
-	return !(f->count >= 2 && az_distinct(f) == 1);
+	if (f->count >= 2 && az_distinct(f) == 1)
+		return 0;
+	return n >= 2 || az_kind(a, f, &kn) != SHAPE_NONE;
 }
 
 /* Adds the key-field hint to why when l qualifies: an outbound request
@@ -2092,7 +2102,7 @@ analyze_finish(struct analyze *a)
 			locseg_src[to] = 1;
 			continue;
 		}
-		if (!az_pair_ok(a, from))
+		if (!az_pair_ok(a, from, a->pairs[i].n))
 			continue;
 		covered[to] += a->pairs[i].n;
 		pairs[np++] = a->pairs[i];

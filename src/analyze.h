@@ -90,4 +90,25 @@ void	analyze_session(struct buf *out, const struct snap_txn *t);
  * ("ts", "time", "timestamp", "date", "*_at", "*At", "iat", "exp", ...). */
 int	analyze_name_is_time(const char *name, size_t len);
 
+/*
+ * --match-rate.  Create with the transforms the analysis wrote (or
+ * loaded) and the instant of the simulated live run; feed every
+ * transaction twice: first rate_index (builds the responder's index
+ * from the dir-out transactions), then rate_check (looks up, for each
+ * dir-out transaction, the request a live run would send).  rate_report
+ * appends the table.  The with-transforms half needs the responder's
+ * typed matching (match_index_set_transforms).
+ */
+struct analyze_rate;
+
+struct analyze_rate	*analyze_rate_create(const struct transforms *,
+			    int64_t now_us, uint64_t seed);
+void	analyze_rate_index(struct analyze_rate *, const struct snap_txn *t);
+void	analyze_rate_check(struct analyze_rate *, const struct snap_txn *t);
+void	analyze_rate_report(struct buf *, struct analyze_rate *);
+/* Requests checked and misses without / with the transforms. */
+void	analyze_rate_totals(const struct analyze_rate *, uint64_t *requests,
+	    uint64_t *miss_without, uint64_t *miss_with);
+void	analyze_rate_free(struct analyze_rate *);
+
 #endif

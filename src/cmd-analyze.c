@@ -28,7 +28,7 @@ static int	cmd_analyze_exec(int, char **);
 
 const struct cmd_entry cmd_analyze_entry = {
 	.name = "analyze",
-	.args = "SNAP [-o TRANSFORMS] [--explain] "
+	.args = "SNAP [-o TRANSFORMS] [--explain] [--match-rate] "
 	    "[--key NAME=FILE]...",
 	.summary = "find volatile values (JWTs, dates, ids, correlations) "
 	    "and write a transforms file",
@@ -39,6 +39,10 @@ const struct cmd_entry cmd_analyze_entry = {
 	    ".transforms.yaml)\n"
 	    "      --explain             print what was found, one row per "
 	    "entry\n"
+	    "      --match-rate          predict which outbound requests a "
+	    "live run\n"
+	    "                            misses, without and with the "
+	    "transforms\n"
 	    "      --key NAME=FILE       a JWT signing key (HMAC secret file "
 	    "or PEM\n"
 	    "                            private key), used where it verifies "
@@ -51,6 +55,7 @@ const struct cmd_entry cmd_analyze_entry = {
 static const struct option cmd_analyze_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "explain", no_argument, NULL, 'e' },
+	{ "match-rate", no_argument, NULL, 'm' },
 	{ "key", required_argument, NULL, 'k' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -167,6 +172,18 @@ cmd_analyze_feed(void *arg, const struct snap_txn *t)
 	analyze_add(arg, t);
 }
 
+static void
+cmd_analyze_rate_index(void *arg, const struct snap_txn *t)
+{
+	analyze_rate_index(arg, t);
+}
+
+static void
+cmd_analyze_rate_check(void *arg, const struct snap_txn *t)
+{
+	analyze_rate_check(arg, t);
+}
+
 static int
 cmd_analyze_exec(int argc, char **argv)
 {
@@ -175,13 +192,14 @@ cmd_analyze_exec(int argc, char **argv)
 	struct analyze_key	*keys = NULL;
 	struct jwt_key		**loaded = NULL;
 	struct analyze		*az = NULL;
-	struct transforms	*t = NULL;
+	struct analyze_rate	*rate = NULL;
+	struct transforms	*t = NULL, *loaded_t = NULL;
 	struct buf		 out;
 	const char		*snap, *eq;
 	char			*outpath = NULL, *cause = NULL, *name;
 	char			**keyargs = NULL;
 	size_t			 nkeys = 0, i;
-	int			 ch, explain = 0;
+	int			 ch, explain = 0, match_rate = 0;
 	int			 rc = EXIT_USAGE;
 
 	optind = 1;
@@ -195,6 +213,9 @@ cmd_analyze_exec(int argc, char **argv)
 			break;
 		case 'e':
 			explain = 1;
+			break;
+		case 'm':
+			match_rate = 1;
 			break;
 		case 'k':
 			if ((eq = strchr(optarg, '=')) == NULL ||
@@ -236,6 +257,12 @@ cmd_analyze_exec(int argc, char **argv)
 		    "another file", outpath);
 		goto out;
 	}
+	if (match_rate && strcmp(snap, "-") == 0) {
+		rc = cli_usage(e, "--match-rate reads the snapshot again: "
+		    "give a file, not stdin");
+		goto out;
+	}
+
 	keys = xcalloc(nkeys + 1, sizeof *keys);
 	loaded = xcalloc(nkeys + 1, sizeof *loaded);
 	for (i = 0; i < nkeys; i++) {
@@ -292,10 +319,35 @@ cmd_analyze_exec(int argc, char **argv)
 		fwrite(out.data, 1, out.len, stdout);
 		buf_free(&out);
 	}
+	if (match_rate) {
+		if (explain)
+			fputc('\n', stdout);
+		/* The file as written, read back with its keys: what the
+		 * responder would be given. */
+		if ((loaded_t = transforms_load(outpath, 1, &cause)) == NULL) {
+			rc = cli_error(e, EXIT_USAGE, "%s", cause);
+			goto out;
+		}
+		rate = analyze_rate_create(loaded_t, t->end_us +
+		    INT64_C(3600000000), UINT64_C(0x5eed));
+		if (cmd_analyze_pass(snap, cmd_analyze_rate_index, rate,
+		    &cause) == -1 || cmd_analyze_pass(snap,
+		    cmd_analyze_rate_check, rate, &cause) == -1) {
+			rc = cli_error(e, EXIT_USAGE, "%s", cause);
+			goto out;
+		}
+		buf_init(&out);
+		analyze_rate_report(&out, rate);
+		fwrite(out.data, 1, out.len, stdout);
+		buf_free(&out);
+	}
 	rc = EXIT_OK;
 	if (fflush(stdout) == EOF || ferror(stdout))
 		rc = cli_error(e, EXIT_USAGE, "writing output failed");
 out:
+	analyze_rate_free(rate);
+	if (loaded_t != NULL)
+		transforms_free(loaded_t);
 	if (t != NULL)
 		transforms_free(t);
 	analyze_free(az);
