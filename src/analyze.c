@@ -31,6 +31,7 @@
 
 #include "analyze.h"
 #include "buf.h"
+#include "http.h"
 #include "json.h"
 #include "jwt.h"
 #include "match.h"
@@ -43,14 +44,15 @@
 #define AZ_MAX_LOCS_EP		512	/* per endpoint and side */
 #define AZ_MAX_EPS		4096	/* distinct endpoints */
 #define AZ_SET_MAX		1024	/* distinct value hashes per location */
+#define AZ_SET_SAMPLE		8	/* then one value in 8 is looked up */
 #define AZ_JWT_SAMPLES		4	/* tokens kept per location for --key */
 #define AZ_JWT_MAX		8192	/* longest token kept */
 #define AZ_MAX_DEPTH		8	/* JSON nesting walked */
 #define AZ_MAX_LEAVES		256	/* values taken from one message */
 #define AZ_MAX_INDEX		8	/* array elements walked when mixed */
 #define AZ_ECHO_CAND		4	/* echo sources kept per location */
-#define AZ_CTAB_MAX		(1u << 19)	/* (session, value) pairs per
-						   generation */
+#define AZ_CBUCKETS		(1u << 17)	/* (session, value) pairs:
+						   8 per 64-byte bucket, 8 MiB */
 #define AZ_MAX_USES		32	/* uses listed per correlation */
 #define AZ_DAY_US		(INT64_C(86400) * 1000000)
 
@@ -175,8 +177,9 @@ struct az_loc {
 	char		*eexample;
 
 	struct az_set	 set;		/* distinct value hashes */
-	uint64_t	 repeats;	/* values already in the set */
-	uint64_t	 overflow;	/* values past a full set */
+	uint64_t	 probes;	/* values looked up in the set */
+	uint64_t	 repeats;	/* of which already there */
+	uint64_t	 overflow;	/* of which new past a full set */
 
 	char		*jwt[AZ_JWT_SAMPLES];
 	size_t		 jwt_len[AZ_JWT_SAMPLES];
@@ -200,17 +203,16 @@ struct az_tval {
 	int8_t		 jwt_slot;	/* the JWT sample it left, or -1 */
 };
 
-/* (session, value) -> the response location it came from, or AZ_REQ. */
-#define AZ_REQ		UINT32_MAX
-struct az_centry {
-	uint64_t	 key;
-	uint32_t	 from;
-};
-
-struct az_ctab {
-	struct az_centry	*e;
-	uint32_t		 n;
-	uint32_t		 cap;
+/*
+ * (session, value) -> the response location it came from, or AZ_REQ: a
+ * bounded cache of 8-entry buckets, one cache line each, an entry being
+ * the upper 48 bits of the pair's hash and a 16-bit location.  A full
+ * bucket loses an entry picked round-robin, so memory stays fixed and
+ * old pairs are forgotten first (in expectation).
+ */
+#define AZ_REQ		0xffffu
+struct az_cbucket {
+	uint64_t	 e[8];
 };
 
 /* (from location, to location) -> count. */
@@ -240,7 +242,9 @@ struct analyze {
 	uint32_t			*locslots;	/* index + 1 */
 	uint32_t			 nlocslots;
 
-	struct az_ctab			 ctab[2];	/* current, previous */
+	struct az_cbucket		*cbuckets;	/* aligned, in craw */
+	void				*craw;
+	unsigned			 cclock;
 	struct az_pair			*pairs;
 	uint32_t			 npairs;
 	uint32_t			 paircap;
@@ -353,21 +357,33 @@ az_name_is_id(const char *s, size_t len)
 
 /* --- sessions --- */
 
+static void	az_session(struct buf *, const struct snap_txn *, struct buf *);
+
 void
 analyze_session(struct buf *out, const struct snap_txn *t)
 {
+	struct buf	doc;
+
+	buf_init(&doc);
+	az_session(out, t, &doc);
+	buf_free(&doc);
+}
+
+/* analyze_session() with a scratch buffer (no allocation per call). */
+static void
+az_session(struct buf *out, const struct snap_txn *t, struct buf *doc)
+{
 	struct json_parser	p, tp;
 	struct json_value	key;
-	struct buf		doc;
 	size_t			mark = out->len;
 	int			r;
 
 	if (t->extra != NULL && strstr(t->extra, "\"session\"") != NULL) {
-		buf_init(&doc);
-		buf_append_byte(&doc, '{');
-		buf_append_str(&doc, t->extra + 1);	/* skip its ',' */
-		buf_append_byte(&doc, '}');
-		json_init(&p, doc.data, doc.len);
+		buf_reset(doc);
+		buf_append_byte(doc, '{');
+		buf_append_str(doc, t->extra + 1);	/* skip its ',' */
+		buf_append_byte(doc, '}');
+		json_init(&p, doc->data, doc->len);
 		if (json_object_enter(&p) == 0) {
 			while ((r = json_object_next(&p, &key)) == 1) {
 				if (!json_string_eq(&key, "tags") ||
@@ -393,7 +409,6 @@ analyze_session(struct buf *out, const struct snap_txn *t)
 				break;
 			}
 		}
-		buf_free(&doc);
 		if (out->len > mark)
 			return;
 		out->len = mark;
@@ -653,11 +668,20 @@ az_emit(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 	l->count++;
 	if (number)
 		l->numbers++;
-	r = az_set_add(&l->set, h, AZ_SET_MAX);
-	if (r == 0)
-		l->repeats++;
-	else if (r == -1)
-		l->overflow++;
+	/*
+	 * Once the set is full, one value in AZ_SET_SAMPLE is looked up (a
+	 * probe of a large set misses the cache): repeats and overflow are
+	 * counted for the sample and scaled when the analysis ends.
+	 */
+	if (l->set.n < AZ_SET_MAX || l->count % AZ_SET_SAMPLE == 0) {
+		l->probes++;
+		r = az_set_add(&l->set, h, AZ_SET_MAX);
+		if (r == 0)
+			l->repeats++;
+		else if (r == -1)
+			l->overflow++;
+	} else
+		r = -2;
 
 	k = shape_classify(v, vlen, &a->wide, &sh);
 	if (k == SHAPE_TIME && sh.time.fmt != SHAPE_T_RFC3339 &&
@@ -714,6 +738,11 @@ az_pct_decode(struct buf *b, const char *p, size_t len, int plus)
 	size_t	i;
 	int	hi, lo;
 
+	if (memchr(p, '%', len) == NULL && (!plus || memchr(p, '+', len) ==
+	    NULL)) {
+		buf_append(b, p, len);
+		return;
+	}
 	for (i = 0; i < len; i++) {
 		if (p[i] == '%' && i + 2 < len &&
 		    (hi = az_hexval(p[i + 1])) >= 0 &&
@@ -839,22 +868,25 @@ az_path(struct analyze *a, uint8_t part, struct span path)
 	}
 }
 
+/* Headers that carry no volatile value of the service's own: framing,
+ * hop-by-hop, content negotiation (name in lower case). */
 static int
-az_skip_header(const char *name)
+az_skip_header(const char *name, size_t n)
 {
 	static const char *const skip[] = {
 		"host", "content-length", "content-type", "user-agent",
 		"accept", "connection", "keep-alive", "proxy-connection",
 		"transfer-encoding", "te", "trailer", "upgrade",
-		"content-encoding", "cookie", "set-cookie", "cache-control",
-		"pragma", "expect", "vary", "server", "via",
+		"content-encoding", "cache-control", "pragma", "expect",
+		"vary", "server", "via",
 	};
-	size_t	i, n = strlen(name);
+	size_t	i;
 
-	if (strncasecmp(name, "accept-", 7) == 0)
+	if (n > 7 && memcmp(name, "accept-", 7) == 0)
 		return 1;
 	for (i = 0; i < sizeof skip / sizeof skip[0]; i++) {
-		if (strlen(skip[i]) == n && strcasecmp(name, skip[i]) == 0)
+		if (skip[i][0] == name[0] && strlen(skip[i]) == n &&
+		    memcmp(name, skip[i], n) == 0)
 			return 1;
 	}
 	return 0;
@@ -878,36 +910,49 @@ static void
 az_headers(struct analyze *a, const struct snap_header *h, size_t n,
     struct span *location)
 {
-	struct span	v, path, q;
-	size_t		i, j;
-	int		dup;
+	struct span	 v, path, q;
+	uint64_t	 seen[HTTP_MAX_HEADERS], hh;
+	size_t		 i, j, nseen = 0;
+	const char	*name;
+	int		 dup;
 
 	for (i = 0; i < n; i++) {
-		if (strcasecmp(h[i].name, "cookie") == 0 && a->side == 0) {
+		buf_reset(&a->hname);
+		j = strlen(h[i].name);
+		if (j == 0)
+			continue;
+		buf_append(&a->hname, h[i].name, j);
+		name = a->hname.data;
+		for (j = 0; j < a->hname.len; j++)
+			a->hname.data[j] = (char)tolower(
+			    (unsigned char)a->hname.data[j]);
+		if (a->side == 0 && j == 6 && memcmp(name, "cookie", 6) == 0) {
 			az_pairs(a, TRANSFORM_COOKIE, h[i].value,
 			    strlen(h[i].value), ';', 0);
 			continue;
 		}
-		if (strcasecmp(h[i].name, "set-cookie") == 0 && a->side == 1) {
+		if (a->side == 1 && j == 10 &&
+		    memcmp(name, "set-cookie", 10) == 0) {
 			v = span_from_str(h[i].value);
 			v.len = strcspn(v.p, ";");
 			az_pairs(a, TRANSFORM_SETCOOKIE, v.p, v.len, ';', 0);
 			continue;
 		}
-		if (az_skip_header(h[i].name))
+		if (az_skip_header(name, j))
 			continue;
-		for (dup = 0, j = 0; j < i && !dup; j++)
-			dup = strcasecmp(h[j].name, h[i].name) == 0;
+		/* The first of each name only (the locator's rule). */
+		hh = az_hash(name, j, 5);
+		for (dup = 0, j = 0; j < nseen && !dup; j++)
+			dup = seen[j] == hh;
 		if (dup)
 			continue;
+		if (nseen < HTTP_MAX_HEADERS)
+			seen[nseen++] = hh;
 		v = az_header_token(h[i].value);
-		buf_reset(&a->hname);
-		for (j = 0; h[i].name[j] != '\0'; j++)
-			buf_append_byte(&a->hname, (char)tolower(
-			    (unsigned char)h[i].name[j]));
-		az_emit(a, TRANSFORM_HEADER, a->hname.data, a->hname.len, 0,
-		    a->hname.data, a->hname.len, v.p, v.len, 0);
-		if (a->side == 1 && strcasecmp(h[i].name, "location") == 0) {
+		az_emit(a, TRANSFORM_HEADER, name, a->hname.len, 0, name,
+		    a->hname.len, v.p, v.len, 0);
+		if (a->side == 1 && a->hname.len == 8 &&
+		    memcmp(name, "location", 8) == 0) {
 			path = az_target_path(h[i].value, &q);
 			*location = path;
 		}
@@ -1144,56 +1189,44 @@ az_echo(struct analyze *a)
 	}
 }
 
-static struct az_centry *
-az_ctab_find(struct az_ctab *t, uint64_t key)
+/* The location remembered for pair key, AZ_REQ, or -1 when none is. */
+static int
+az_cfind(struct analyze *a, uint64_t key)
 {
-	uint32_t	i;
+	const struct az_cbucket	*bk;
+	uint64_t		 tag = key >> 16;
+	int			 i;
 
-	if (t->cap == 0)
-		return NULL;
-	for (i = (uint32_t)key & (t->cap - 1); t->e[i].key != 0;
-	    i = (i + 1) & (t->cap - 1)) {
-		if (t->e[i].key == key)
-			return &t->e[i];
+	if (a->cbuckets == NULL)
+		return -1;
+	bk = &a->cbuckets[key & (AZ_CBUCKETS - 1)];
+	for (i = 0; i < 8; i++) {
+		if (bk->e[i] != 0 && bk->e[i] >> 16 == tag)
+			return (int)(bk->e[i] & 0xffff);
 	}
-	return NULL;
+	return -1;
 }
 
 static void
-az_ctab_put(struct analyze *a, uint64_t key, uint32_t from)
+az_cput(struct analyze *a, uint64_t key, uint32_t from)
 {
-	struct az_ctab		*t = &a->ctab[0];
-	struct az_centry	*old;
-	uint32_t		 i, j, ocap;
+	struct az_cbucket	*bk;
+	uintptr_t		 p;
+	int			 i;
 
-	if (t->n >= AZ_CTAB_MAX) {
-		/* The oldest generation goes: a value older than two
-		 * generations of pairs is not remembered. */
-		free(a->ctab[1].e);
-		a->ctab[1] = a->ctab[0];
-		memset(t, 0, sizeof *t);
+	if (a->cbuckets == NULL) {
+		/* calloc of this size maps zero pages lazily: a small
+		 * snapshot touches few of them. */
+		a->craw = xcalloc(1, AZ_CBUCKETS * sizeof *bk + 64);
+		p = ((uintptr_t)a->craw + 63) & ~(uintptr_t)63;
+		a->cbuckets = (struct az_cbucket *)p;
 	}
-	if ((t->n + 1) * 2 > t->cap) {
-		old = t->e;
-		ocap = t->cap;
-		t->cap = ocap == 0 ? 1024 : ocap * 2;
-		t->e = xcalloc(t->cap, sizeof *t->e);
-		for (j = 0; j < ocap; j++) {
-			if (old[j].key == 0)
-				continue;
-			for (i = (uint32_t)old[j].key & (t->cap - 1);
-			    t->e[i].key != 0; i = (i + 1) & (t->cap - 1))
-				;
-			t->e[i] = old[j];
-		}
-		free(old);
-	}
-	for (i = (uint32_t)key & (t->cap - 1); t->e[i].key != 0;
-	    i = (i + 1) & (t->cap - 1))
+	bk = &a->cbuckets[key & (AZ_CBUCKETS - 1)];
+	for (i = 0; i < 8 && bk->e[i] != 0; i++)
 		;
-	t->e[i].key = key;
-	t->e[i].from = from;
-	t->n++;
+	if (i == 8)
+		i = (int)(a->cclock++ & 7);
+	bk->e[i] = (key >> 16) << 16 | (from & 0xffff);
 }
 
 static void
@@ -1241,24 +1274,21 @@ az_pair_add(struct analyze *a, uint32_t from, uint32_t to)
 static void
 az_correlate(struct analyze *a, uint64_t sess)
 {
-	struct az_centry	*e;
 	struct az_tval		*tv;
 	struct az_loc		*l;
 	uint64_t		 key;
 	size_t			 i;
+	int			 from;
 
 	for (i = 0; i < a->ntv; i++) {
 		tv = &a->tv[i];
 		if (tv->side != 0 || tv->trivial)
 			continue;
 		key = az_mix(sess ^ az_mix(tv->h));
-		key = key == 0 ? 1 : key;
-		if ((e = az_ctab_find(&a->ctab[0], key)) == NULL)
-			e = az_ctab_find(&a->ctab[1], key);
-		if (e == NULL)
-			az_ctab_put(a, key, AZ_REQ);
-		else if (e->from != AZ_REQ) {
-			az_pair_add(a, e->from, tv->loc);
+		if ((from = az_cfind(a, key)) == -1)
+			az_cput(a, key, AZ_REQ);
+		else if (from != AZ_REQ) {
+			az_pair_add(a, (uint32_t)from, tv->loc);
 			a->locs[tv->loc].corr_hits++;
 			/* A token the session got from an earlier answer
 			 * is not one a --key must verify. */
@@ -1275,10 +1305,8 @@ az_correlate(struct analyze *a, uint64_t sess)
 		if (tv->side != 1 || tv->trivial)
 			continue;
 		key = az_mix(sess ^ az_mix(tv->h));
-		key = key == 0 ? 1 : key;
-		if (az_ctab_find(&a->ctab[0], key) == NULL &&
-		    az_ctab_find(&a->ctab[1], key) == NULL)
-			az_ctab_put(a, key, tv->loc);
+		if (az_cfind(a, key) == -1)
+			az_cput(a, key, tv->loc);
 	}
 }
 
@@ -1376,7 +1404,7 @@ analyze_add(struct analyze *a, const struct snap_txn *t)
 		az_echo(a);
 	else {
 		buf_reset(&a->sess);
-		analyze_session(&a->sess, t);
+		az_session(&a->sess, t, &a->tmp);
 		sess = az_hash(a->sess.data == NULL ? "" : a->sess.data,
 		    a->sess.len, 3);
 		az_correlate(a, sess);
@@ -1422,8 +1450,7 @@ analyze_free(struct analyze *a)
 	}
 	free(a->locs);
 	free(a->locslots);
-	free(a->ctab[0].e);
-	free(a->ctab[1].e);
+	free(a->craw);
 	free(a->pairs);
 	free(a->tv);
 	free(a->tvslots);
@@ -1450,10 +1477,24 @@ struct az_dec {
 	char			*why;
 };
 
+/* Distinct values and repeats, scaled from the sample once the set was
+ * full. */
 static uint64_t
 az_distinct(const struct az_loc *l)
 {
-	return l->set.n + l->overflow;
+	if (l->probes == 0)
+		return 0;
+	return l->set.n + (uint64_t)((double)l->overflow *
+	    (double)l->count / (double)l->probes + 0.5);
+}
+
+static uint64_t
+az_repeats(const struct az_loc *l)
+{
+	if (l->probes == 0)
+		return 0;
+	return (uint64_t)((double)l->repeats * (double)l->count /
+	    (double)l->probes + 0.5);
 }
 
 /* Epoch integers count as times when the name says so, or when all of
@@ -1498,7 +1539,7 @@ az_id_volatile(const struct az_loc *l)
 {
 	if (l->count == 1)
 		return 1;
-	return az_distinct(l) >= 2 && l->repeats * 20 <= l->count;
+	return az_distinct(l) >= 2 && az_repeats(l) * 20 <= l->count;
 }
 
 static const struct shape *
@@ -1805,11 +1846,13 @@ az_decide(struct analyze *a, uint32_t li, const uint64_t *covered,
 	if (k != SHAPE_NONE) {
 		az_kind_desc(&why, l, k);
 		buf_printf(&why, " in %" PRIu64 " of %" PRIu64 " %s, %" PRIu64
-		    " repeats", n, l->count, az_noun(l), l->repeats);
+		    " repeats", n, l->count, az_noun(l), az_repeats(l));
 	}
 
 	if (ep->dir == SNAP_DIR_IN && l->side == 0) {
-		if (covered[li] >= l->count || !vol)
+		/* Carried (a bounded table may forget a few pairs in a
+		 * large recording: 1 in 200 uncarried still counts). */
+		if (covered[li] * 200 >= l->count * 199 || !vol)
 			goto none;
 		if (covered[li] > 0)
 			buf_printf(&why, " (%" PRIu64 " of them carried from "
