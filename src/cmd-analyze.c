@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,23 +148,125 @@ cmd_analyze_same_file(const char *a, const char *b)
 	return same;
 }
 
-/* One pass over the snapshot: fn(arg, txn) per transaction. */
+/*
+ * One pass over the snapshot: fn(arg, txn) per transaction, in order.
+ * Reading and decoding (about half the work) run in a thread of their
+ * own, handing batches of decoded transactions through a small ring, so
+ * a second CPU shortens the pass; memory stays bounded by the ring.
+ */
+#define PASS_BATCH	256
+#define PASS_SLOTS	4
+
+struct pass_batch {
+	struct snap_txn	 t[PASS_BATCH];
+	size_t		 n;
+};
+
+struct pass {
+	struct snap_reader	*r;
+	struct pass_batch	*slot;		/* PASS_SLOTS of them */
+	size_t			 head, tail, count;
+	int			 done;
+	int			 rc;		/* the reader's last result */
+	char			*cause;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 data, space;
+};
+
+static void *
+cmd_analyze_reader(void *arg)
+{
+	struct pass		*p = arg;
+	struct pass_batch	*b;
+	int			 rc = 1;
+
+	while (rc == 1) {
+		pthread_mutex_lock(&p->mu);
+		while (p->count == PASS_SLOTS)
+			pthread_cond_wait(&p->space, &p->mu);
+		b = &p->slot[p->tail];
+		pthread_mutex_unlock(&p->mu);
+		/* slot[tail] is the reader's until it is counted; it frees
+		 * what the slot held (malloc and free stay in one thread:
+		 * glibc's arenas contend otherwise). */
+		while (b->n > 0)
+			snap_txn_free(&b->t[--b->n]);
+		for (b->n = 0; b->n < PASS_BATCH; b->n++) {
+			if ((rc = snap_reader_next(p->r, &b->t[b->n],
+			    &p->cause)) != 1)
+				break;
+		}
+		pthread_mutex_lock(&p->mu);
+		if (b->n > 0) {
+			p->tail = (p->tail + 1) % PASS_SLOTS;
+			p->count++;
+		}
+		if (rc != 1) {
+			p->rc = rc;
+			p->done = 1;
+		}
+		pthread_cond_signal(&p->data);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
 static int
 cmd_analyze_pass(const char *path, void (*fn)(void *, const struct snap_txn *),
     void *arg, char **cause)
 {
-	struct snap_reader	*r;
-	struct snap_txn		 t;
-	int			 rc;
+	struct pass		 p;
+	struct pass_batch	*b;
+	pthread_t		 th;
+	size_t			 i;
+	int			 error;
 
-	if ((r = snap_reader_open(path, cause)) == NULL)
+	memset(&p, 0, sizeof p);
+	if ((p.r = snap_reader_open(path, cause)) == NULL)
 		return -1;
-	while ((rc = snap_reader_next(r, &t, cause)) == 1) {
-		fn(arg, &t);
-		snap_txn_free(&t);
+	p.slot = xcalloc(PASS_SLOTS, sizeof *p.slot);
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.data, NULL);
+	pthread_cond_init(&p.space, NULL);
+	if ((error = pthread_create(&th, NULL, cmd_analyze_reader, &p)) != 0) {
+		*cause = xasprintf("pthread_create: %s", strerror(error));
+		p.rc = -1;
+		goto out;
 	}
-	snap_reader_close(r);
-	return rc == -1 ? -1 : 0;
+	for (;;) {
+		pthread_mutex_lock(&p.mu);
+		while (p.count == 0 && !p.done)
+			pthread_cond_wait(&p.data, &p.mu);
+		if (p.count == 0) {
+			pthread_mutex_unlock(&p.mu);
+			break;
+		}
+		b = &p.slot[p.head];
+		pthread_mutex_unlock(&p.mu);
+		for (i = 0; i < b->n; i++)
+			fn(arg, &b->t[i]);
+		pthread_mutex_lock(&p.mu);
+		p.head = (p.head + 1) % PASS_SLOTS;
+		p.count--;
+		pthread_cond_signal(&p.space);
+		pthread_mutex_unlock(&p.mu);
+	}
+	pthread_join(th, NULL);
+	for (i = 0; i < PASS_SLOTS; i++) {
+		while (p.slot[i].n > 0)
+			snap_txn_free(&p.slot[i].t[--p.slot[i].n]);
+	}
+	if (p.rc == -1)
+		*cause = p.cause;
+	else
+		free(p.cause);
+out:
+	snap_reader_close(p.r);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.data);
+	pthread_cond_destroy(&p.space);
+	free(p.slot);
+	return p.rc == -1 ? -1 : 0;
 }
 
 static void
