@@ -23,6 +23,7 @@
 #include <sys/eventfd.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -1637,4 +1638,47 @@ admin_stop(struct admin *a)
 		pthread_join(a->thread, NULL);
 	}
 	admin_free(a);
+}
+
+char *
+admin_token_load(const char *path, char **cause)
+{
+	struct stat	 st;
+	FILE		*f;
+	char		 chunk[4096];
+	struct buf	 b;
+	size_t		 n, i;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
+		log_warn("%s: the admin token file is readable by %s (chmod "
+		    "600 it)", path, (st.st_mode & 07) != 0 ? "everyone" :
+		    "its group");
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= 4096)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	if (b.len > 0 && b.data[b.len - 1] == '\n')
+		b.len--;
+	if (b.len > 0 && b.data[b.len - 1] == '\r')
+		b.len--;
+	if (b.len == 0 || b.len > 4096) {
+		*cause = xasprintf("%s: %s", path, b.len == 0 ?
+		    "the token file is empty" : "the token is longer than "
+		    "4096 bytes");
+		buf_free(&b);
+		return NULL;
+	}
+	for (i = 0; i < b.len; i++)
+		if ((unsigned char)b.data[i] < 0x21 || b.data[i] == 0x7f) {
+			*cause = xasprintf("%s: the token holds a space or a "
+			    "control character (byte %zu)", path, i);
+			buf_free(&b);
+			return NULL;
+		}
+	b.data[b.len] = '\0';
+	return buf_detach(&b, NULL);
 }

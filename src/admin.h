@@ -21,6 +21,14 @@ struct admin;
 struct admin	*admin_start(struct responder *, const char *addr,
 		    const char *token, const char *port_file, char **cause);
 int		 admin_port(const struct admin *);
+/*
+ * Reads a bearer token from path (its bytes, one trailing newline
+ * removed; empty, or holding a control character, is an error), so that
+ * the token need not appear on a command line (ps shows those).  Warns
+ * when the file is readable by group or others.  Returns the token
+ * (caller frees) or NULL with *cause naming the path, never the token.
+ */
+char		*admin_token_load(const char *path, char **cause);
 /* Stops the thread, closes every admin connection and frees. */
 void		 admin_stop(struct admin *);
 

@@ -46,6 +46,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca.h"
+#include "log.h"
 #include "sock.h"
 #include "xmalloc.h"
 
@@ -354,6 +355,7 @@ struct ca *
 ca_load(const char *dir, char **cause)
 {
 	struct ca	*ca;
+	struct stat	 st;
 	char		*path;
 	FILE		*f;
 
@@ -383,6 +385,14 @@ ca_load(const char *dir, char **cause)
 		*cause = xasprintf("%s: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* Whoever reads the key can mint certificates the clients that
+	 * trust this CA accept. */
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
+		log_warn("%s: mode %04o lets %s read or change the CA's "
+		    "private key, and so mint certificates its clients trust; "
+		    "chmod 600 %s", path, (unsigned int)(st.st_mode & 07777),
+		    (st.st_mode & 007) ? "every user" : "the file's group",
+		    path);
 	ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (ca->key == NULL) {

@@ -22,6 +22,8 @@ const char	*ca_default_dir(void);
 /* Creates dir (0700) and the CA in it; refuses to overwrite an existing
  * CA unless force.  0, or -1 with *cause. */
 int		 ca_init(const char *dir, int force, char **cause);
+/* Loads dir's CA; warns (log_warn) when the key file is open to group or
+ * others.  NULL with *cause. */
 struct ca	*ca_load(const char *dir, char **cause);
 void		 ca_free(struct ca *);
 /*

@@ -10,6 +10,7 @@
  * that cannot be reached or does not speak HTTP is exit status 2, like a
  * usage error.
  */
+#include "admin.h"
 #include "config.h"
 
 #include <sys/socket.h>
@@ -50,6 +51,7 @@ const struct cmd_entry cmd_ctl_entry = {
 	    "  -a, --admin ADDR          admin API address (default: $DECOY_ADMIN,\n"
 	    "                            else " CTL_DEFAULT_ADDR ")\n"
 	    "  -t, --token TOKEN         bearer token (default: $DECOY_TOKEN)\n"
+	    "      --token-file FILE     read the bearer token from FILE\n"
 	    "      --json                print the server's JSON as it is\n"
 	    "  -n, --lines N             chaos: how many recent lines (default 100,\n"
 	    "                            at most 10000)\n"
@@ -74,12 +76,14 @@ const struct cmd_entry cmd_ctl_entry = {
 
 enum {
 	OPT_JSON = 256,
+	OPT_TOKEN_FILE,
 	OPT_TIMEOUT,
 };
 
 static const struct option cmd_ctl_options[] = {
 	{ "admin", required_argument, NULL, 'a' },
 	{ "token", required_argument, NULL, 't' },
+	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "lines", required_argument, NULL, 'n' },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -913,6 +917,9 @@ ctl_parse_addr(const char *s, struct sock_addr *sa, char **cause)
 	return addr;
 }
 
+/* A token read by --token-file (kept for the life of the process). */
+static char	*ctl_token_file;
+
 static int
 cmd_ctl_exec(int argc, char **argv)
 {
@@ -934,6 +941,16 @@ cmd_ctl_exec(int argc, char **argv)
 			break;
 		case 't':
 			ctl.token = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			free(ctl_token_file);
+			if ((ctl_token_file = admin_token_load(optarg,
+			    &cause)) == NULL) {
+				cli_error(e, EXIT_USAGE, "%s", cause);
+				free(cause);
+				return EXIT_USAGE;
+			}
+			ctl.token = ctl_token_file;
 			break;
 		case OPT_JSON:
 			ctl.json = 1;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "priv.h"
 #include "record.h"
+#include "sock.h"
 #include "units.h"
 #include "xmalloc.h"
 
@@ -48,8 +49,9 @@ const struct cmd_entry cmd_record_entry = {
 	    "                            rules skip them (default 0xdec0 with --transparent;\n"
 	    "                            0: none); needs CAP_NET_ADMIN\n"
 	    "  -o, --output SNAP         snapshot to write (- for stdout); truncated\n"
-	    "                            unless --append\n"
-	    "  -a, --append              append to SNAP instead of truncating it\n"
+	    "                            unless --append; created mode 0600\n"
+	    "  -a, --append              append to SNAP instead of truncating it (a\n"
+	    "                            torn last line is cut off first, and said)\n"
 	    "  -d, --dir in|out          direction recorded: out (default: calls to a\n"
 	    "                            dependency) or in (requests into the service)\n"
 	    "      --port-file FILE      write the bound port to FILE\n"
@@ -60,10 +62,25 @@ const struct cmd_entry cmd_record_entry = {
 	    "                            and an error entry\n"
 	    "      --idle-timeout D      close a client connection idle for D between\n"
 	    "                            exchanges (60s; 0s: never)\n"
+	    "      --header-timeout D    a request head must be complete D after its\n"
+	    "                            first byte (the accept, for the first): 408\n"
+	    "                            (10s, as decoy respond)\n"
+	    "      --body-timeout D      a request body must be complete D after its\n"
+	    "                            head (30s; 0s: no limit) ...\n"
+	    "      --body-min-rate SIZE  ... plus 1s per SIZE bytes received (1KiB):\n"
+	    "                            408, the exchange is not recorded\n"
 	    "      --fsync never|txn|1s  when the snapshot is flushed to disk (1s); every\n"
 	    "                            line is written whole before the client gets\n"
 	    "                            the last byte of its answer, so a crash loses\n"
 	    "                            no answered exchange\n"
+	    "      --on-write-error serve|fail\n"
+	    "                            when a transaction cannot be stored (a full\n"
+	    "                            disk): serve its client all the same (default)\n"
+	    "                            or answer 503 (a cut connection if the answer\n"
+	    "                            had started); either way it is counted lost\n"
+	    "                            and the exit status is 1\n"
+	    "      --stats FILE          write the counters as JSON to FILE at exit\n"
+	    "                            (transactions, recorded, lost, write_error...)\n"
 	    "      --max-body SIZE       bodies stored up to SIZE (64MiB); longer ones are\n"
 	    "                            cut and flagged \"truncated\" with original sizes\n"
 	    "      --max-head SIZE       largest message head (16KiB)\n"
@@ -90,6 +107,11 @@ enum {
 	OPT_CA,
 	OPT_NO_INTERCEPT,
 	OPT_MARK,
+	OPT_ON_WRITE_ERROR,
+	OPT_HEADER_TIMEOUT,
+	OPT_BODY_TIMEOUT,
+	OPT_BODY_MIN_RATE,
+	OPT_STATS,
 };
 
 static const struct option cmd_record_options[] = {
@@ -103,6 +125,9 @@ static const struct option cmd_record_options[] = {
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "upstream-timeout", required_argument, NULL, OPT_UPSTREAM_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
+	{ "body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT },
+	{ "body-min-rate", required_argument, NULL, OPT_BODY_MIN_RATE },
 	{ "fsync", required_argument, NULL, OPT_FSYNC },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "max-head", required_argument, NULL, OPT_MAX_HEAD },
@@ -112,6 +137,8 @@ static const struct option cmd_record_options[] = {
 	{ "no-intercept", required_argument, NULL, OPT_NO_INTERCEPT },
 	{ "transparent", required_argument, NULL, 't' },
 	{ "mark", required_argument, NULL, OPT_MARK },
+	{ "on-write-error", required_argument, NULL, OPT_ON_WRITE_ERROR },
+	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -132,7 +159,7 @@ cmd_record_exec(int argc, char **argv)
 	struct record_config	 cfg;
 	struct recorder		*r;
 	enum log_level		 level = LOG_LEVEL_INFO;
-	char			*cause = NULL, *end;
+	char			*cause = NULL, *end, *rate = NULL;
 	unsigned long		 ul;
 	int			 ch, rv = EXIT_USAGE, has_mark = 0, nmodes;
 
@@ -194,12 +221,53 @@ cmd_record_exec(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_HEADER_TIMEOUT:
+			if (units_parse_duration(optarg,
+			    &cfg.header_timeout_ns) == -1 ||
+			    cfg.header_timeout_ns == 0) {
+				rv = cli_usage(e, "--header-timeout: bad "
+				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_BODY_TIMEOUT:
+			if (units_parse_duration(optarg,
+			    &cfg.body_timeout_ns) == -1) {
+				rv = cli_usage(e, "--body-timeout: bad "
+				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_BODY_MIN_RATE:
+			/* "1KiB" or "1KiB/s". */
+			free(rate);
+			rate = xstrdup(optarg);
+			if ((end = strstr(rate, "/s")) != NULL &&
+			    end[2] == '\0')
+				*end = '\0';
+			if (units_parse_size(rate, &cfg.body_min_rate) == -1) {
+				rv = cli_usage(e, "--body-min-rate: bad size "
+				    "\"%s\"", optarg);
+				goto out;
+			}
+			break;
 		case OPT_FSYNC:
 			if (record_parse_fsync(optarg, &cfg.fsync) == -1) {
 				rv = cli_usage(e, "--fsync: expected never, "
 				    "txn or 1s");
 				goto out;
 			}
+			break;
+		case OPT_ON_WRITE_ERROR:
+			if (record_parse_on_write_error(optarg,
+			    &cfg.on_write_error) == -1) {
+				rv = cli_usage(e, "--on-write-error: expected "
+				    "serve or fail");
+				goto out;
+			}
+			break;
+		case OPT_STATS:
+			cmd_record_set(&cfg.stats_path, optarg);
 			break;
 		case OPT_MAX_BODY:
 			if (units_parse_size(optarg, &cfg.max_body) == -1) {
@@ -283,6 +351,8 @@ cmd_record_exec(int argc, char **argv)
 		goto out;
 	}
 	log_init("decoy record", level);
+	/* One descriptor per client and one per upstream connection. */
+	log_debug("open-file limit %llu", sock_raise_nofile());
 	if ((r = record_create(&cfg, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
@@ -301,6 +371,7 @@ cmd_record_exec(int argc, char **argv)
 	rv = record_run(r) == 0 ? EXIT_OK : EXIT_FAILED;
 	record_free(r);
 out:
+	free(rate);
 	free(cause);
 	record_config_free(&cfg);
 	return rv;

@@ -5,7 +5,8 @@
  *
  * The exit status says whether the run happened, not how the service
  * did: 0 even with regressions (assertions belong to `decoy run`), 2 for
- * usage and input errors (a bad snapshot, an unreachable target).
+ * usage and input errors (a bad snapshot or transforms file, an
+ * unreachable target).
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include "cli.h"
 #include "gen.h"
 #include "report.h"
+#include "shape.h"
 #include "units.h"
 #include "xmalloc.h"
 
@@ -56,6 +58,12 @@ const struct cmd_entry cmd_replay_entry = {
 	    "      --html FILE           write the HTML report to FILE\n"
 	    "      --junit FILE          write JUnit XML to FILE\n"
 	    "      --json                print the JSON report instead of the table\n"
+	    "      --transforms FILE     apply a transforms file (decoy analyze): dates\n"
+	    "                            shifted, JWTs re-signed, fresh ids, live values of\n"
+	    "                            earlier answers carried forward\n"
+	    "      --now TIME            with --transforms: the clock of the first request\n"
+	    "                            (RFC 3339 or epoch seconds), for reproducible output\n"
+	    "      --seed N              seed of the fresh values (default: the time)\n"
 	    "  -h, --help                this help\n",
 	.exec = cmd_replay_exec,
 };
@@ -76,6 +84,9 @@ enum {
 	OPT_JSON,
 	OPT_CA,
 	OPT_INSECURE,
+	OPT_TRANSFORMS,
+	OPT_NOW,
+	OPT_SEED,
 };
 
 static const struct option cmd_replay_options[] = {
@@ -101,6 +112,9 @@ static const struct option cmd_replay_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "ca", required_argument, NULL, OPT_CA },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "transforms", required_argument, NULL, OPT_TRANSFORMS },
+	{ "now", required_argument, NULL, OPT_NOW },
+	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -199,6 +213,7 @@ cmd_replay_exec(int argc, char **argv)
 	struct report		*rep = NULL;
 	struct sigaction	 sa, old_int, old_term, old_pipe;
 	struct buf		 b;
+	struct shape_time	 now;
 	char			*cause = NULL, *report_file = NULL;
 	char			*html = NULL, *junit = NULL, *copy, *tok, *save;
 	int			 ch, rv = EXIT_USAGE, json = 0, closed = 0;
@@ -348,6 +363,29 @@ cmd_replay_exec(int argc, char **argv)
 		case OPT_INSECURE:
 			cfg.insecure = 1;
 			break;
+		case OPT_TRANSFORMS:
+			free(cfg.transforms);
+			cfg.transforms = xstrdup(optarg);
+			break;
+		case OPT_NOW:
+			if (shape_time_parse(optarg, strlen(optarg),
+			    &now) == -1) {
+				rv = cli_usage(e, "--now: expected a time such "
+				    "as 2026-12-07T17:54:34Z or epoch seconds, "
+				    "not \"%s\"", optarg);
+				goto out;
+			}
+			cfg.has_now = 1;
+			cfg.now_us = now.us;
+			break;
+		case OPT_SEED:
+			if (units_parse_seed(optarg, &cfg.seed) == -1) {
+				rv = cli_usage(e, "--seed: expected an unsigned "
+				    "integer, not \"%s\"", optarg);
+				goto out;
+			}
+			cfg.has_seed = 1;
+			break;
 		case 'h':
 			cli_help(e);
 			rv = EXIT_OK;
@@ -363,6 +401,10 @@ cmd_replay_exec(int argc, char **argv)
 	}
 	if (cfg.target == NULL) {
 		rv = cli_usage(e, "--target is required");
+		goto out;
+	}
+	if (cfg.has_now && cfg.transforms == NULL) {
+		rv = cli_usage(e, "--now applies with --transforms");
 		goto out;
 	}
 	if (closed + have_ramp + (have_rate && !have_steps && !have_ramp) >

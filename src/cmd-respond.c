@@ -49,6 +49,7 @@ const struct cmd_entry cmd_respond_entry = {
 	    "      --admin ADDR          serve the admin API on ADDR (e.g. 127.0.0.1:9901)\n"
 	    "      --admin-token TOKEN   bearer token the admin API requires (needed off\n"
 	    "                            loopback; also from DECOY_TOKEN)\n"
+	    "      --admin-token-file F  read that token from F (not shown by ps)\n"
 	    "      --admin-port-file F   write the admin API's bound port to F\n"
 	    "      --tls                 serve HTTPS: leaves minted per SNI by decoy's CA\n"
 	    "                            (an IP SAN without SNI); see decoy ca init\n"
@@ -69,6 +70,7 @@ enum {
 	OPT_CHAOS_LOG,
 	OPT_ADMIN,
 	OPT_ADMIN_TOKEN,
+	OPT_ADMIN_TOKEN_FILE,
 	OPT_ADMIN_PORT_FILE,
 	OPT_TLS,
 	OPT_CA,
@@ -90,6 +92,7 @@ static const struct option cmd_respond_options[] = {
 	{ "chaos-log", required_argument, NULL, OPT_CHAOS_LOG },
 	{ "admin", required_argument, NULL, OPT_ADMIN },
 	{ "admin-token", required_argument, NULL, OPT_ADMIN_TOKEN },
+	{ "admin-token-file", required_argument, NULL, OPT_ADMIN_TOKEN_FILE },
 	{ "admin-port-file", required_argument, NULL, OPT_ADMIN_PORT_FILE },
 	{ "tls", no_argument, NULL, OPT_TLS },
 	{ "ca", required_argument, NULL, OPT_CA },
@@ -202,6 +205,14 @@ cmd_respond_exec(int argc, char **argv)
 		case OPT_ADMIN_TOKEN:
 			free(cfg.admin_token);
 			cfg.admin_token = xstrdup(optarg);
+			break;
+		case OPT_ADMIN_TOKEN_FILE:
+			free(cfg.admin_token);
+			if ((cfg.admin_token = admin_token_load(optarg,
+			    &cause)) == NULL) {
+				rv = cli_error(e, EXIT_USAGE, "%s", cause);
+				goto out;
+			}
 			break;
 		case OPT_ADMIN_PORT_FILE:
 			free(cfg.admin_port_file);

@@ -50,6 +50,7 @@
 #include "report.h"
 #include "rule.h"
 #include "scenario.h"
+#include "transform.h"
 #include "xmalloc.h"
 
 static int	cmd_run_exec(int, char **);
@@ -936,10 +937,11 @@ run_write_reports(struct run *r, struct report *rep)
 static int
 run_check_refs(const struct scenario *sc, struct buf *errors)
 {
-	struct rule_set	*set;
-	struct stat	 st;
-	char		*cause = NULL;
-	int		 rv = 0;
+	struct rule_set		*set;
+	struct transforms	*tf;
+	struct stat		 st;
+	char			*cause = NULL;
+	int			 rv = 0;
 
 	if (sc->nrules > 0) {
 		set = rule_set_load((const char *const *)sc->rules, sc->nrules,
@@ -961,6 +963,16 @@ run_check_refs(const struct scenario *sc, struct buf *errors)
 		buf_printf(errors, "%s%s: fuzz.corpus: not a directory",
 		    errors->len > 0 ? "\n" : "", sc->fuzz_corpus);
 		rv = -1;
+	}
+	if (sc->transforms != NULL) {
+		if ((tf = transforms_load(sc->transforms, 1, &cause)) == NULL) {
+			buf_printf(errors, "%s%s", errors->len > 0 ? "\n" : "",
+			    cause);
+			free(cause);
+			cause = NULL;
+			rv = -1;
+		} else
+			transforms_free(tf);
 	}
 	if (stat(sc->snapshot, &st) == -1) {
 		buf_printf(errors, "%s%s: snapshot: %s",
@@ -1038,6 +1050,12 @@ run_config(struct run *r, struct gen_config *cfg)
 	cfg->loop = sc->duration_ns > 0;
 	if (sc->timeout_ns > 0)
 		cfg->timeout_ns = sc->timeout_ns;
+	if (sc->transforms != NULL)
+		cfg->transforms = xstrdup(sc->transforms);
+	cfg->has_now = sc->has_now;
+	cfg->now_us = sc->now_us;
+	cfg->has_seed = sc->load_has_seed;
+	cfg->seed = sc->load_seed;
 	if (!sc->has_regression) {
 		/* No regression assertion, no comparison: the JUnit file
 		 * must not fail what the exit status passes. */

@@ -3,6 +3,7 @@
  * loaded as a libyaml document so every node carries its line and column
  * for error messages.
  */
+#include "admin.h"
 #include "config.h"
 
 #include <errno.h>
@@ -125,7 +126,7 @@ conf_admin(struct yamldoc *x, const yaml_node_t *map,
 
 	if (map->type != YAML_MAPPING_NODE) {
 		yamldoc_err(x, map, "admin: expected a mapping (listen, token, "
-		    "port_file)");
+		    "token_file, port_file)");
 		return;
 	}
 	for (pair = map->data.mapping.pairs.start;
@@ -142,6 +143,17 @@ conf_admin(struct yamldoc *x, const yaml_node_t *map,
 		} else if (strcmp(key, "token") == 0) {
 			free(r->admin_token);
 			r->admin_token = xstrdup(val);
+		} else if (strcmp(key, "token_file") == 0) {
+			char	*path = conf_path(x, val), *cause = NULL;
+
+			free(r->admin_token);
+			if ((r->admin_token = admin_token_load(path,
+			    &cause)) == NULL) {
+				yamldoc_err(x, v, "admin: token_file: %s",
+				    cause);
+				free(cause);
+			}
+			free(path);
 		} else if (strcmp(key, "port_file") == 0) {
 			free(r->admin_port_file);
 			r->admin_port_file = conf_path(x, val);

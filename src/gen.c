@@ -5,7 +5,11 @@
  * once; each becomes a pre-serialised request (request line, the recorded
  * headers but the hop-by-hop and framing ones and Host, a Host for the
  * target, Content-Length from the recorded body, keep-alive), so a send
- * is one write.  Responses are read with the strict parser of http.h
+ * is one write.  With a transforms file (gen-transform.h), the requests
+ * a transform touches are built again for each send instead (clock,
+ * fresh values, the live values the session's map holds) into the
+ * connection's own buffer; the live answers to correlated endpoints fill
+ * that map.  Responses are read with the strict parser of http.h
  * (Content-Length, chunked, EOF framing, HEAD) and compared with the
  * recorded ones.
  *
@@ -21,7 +25,9 @@
  *     client sends its next request when the previous answer came) and
  *     replay clones (each copy of a recorded session sends its requests
  *     in recorded order, none before its recorded time nor before the
- *     previous answer).
+ *     previous answer), also with one clone when the transforms have
+ *     correlations (a request waits for the answer it takes a value
+ *     from); each replay stream has its own map of live values.
  * A connection that fails (refused, reset, closed early, timed out,
  * garbage) costs the request in flight one transport error, is closed,
  * and is connected again when next needed.
@@ -61,6 +67,7 @@
 #include "buf.h"
 #include "ca.h"
 #include "gen.h"
+#include "gen-transform.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -68,6 +75,7 @@
 #include "report.h"
 #include "snap.h"
 #include "sock.h"
+#include "transform.h"
 #include "xmalloc.h"
 
 #define GEN_READ_CHUNK		(16 * 1024)
@@ -86,10 +94,15 @@ struct gen_txn {
 	char			*method;
 	char			*path;		/* endpoint: no query */
 	struct report_endpoint	*ep;
-	struct buf		 req;		/* pre-serialised request */
+	struct buf		 req;		/* pre-serialised request (not
+						   with GEN_TRANSFORM_BUILD) */
 	int			 head;		/* a HEAD request */
 	uint64_t		 offset_ns;	/* recorded offset from the first */
+	int64_t			 rec_us;	/* recorded start, -1 unknown */
 	char			*session;
+	size_t			 sidx;		/* session index (maps) */
+	int			 xflags;	/* GEN_TRANSFORM_* */
+	const struct gen_transform_cmp *xcmp;	/* left out of comparison */
 };
 
 struct gen_send {
@@ -124,6 +137,8 @@ struct gen_conn {
 	int			 busy;
 	int			 fresh;		/* connected for this request */
 	struct gen_send		 cur;
+	struct buf		*wreq;		/* the request being written */
+	struct buf		 req;		/* built for this send */
 	size_t			 woff;		/* request bytes written */
 
 	struct buf		 in;
@@ -147,6 +162,7 @@ struct gen_stream {
 	size_t			 pos;
 	uint64_t		 base;		/* pass offset, ns */
 	int			 done;
+	struct gen_transform_map *map;		/* replay streams: its own */
 };
 
 struct gen {
@@ -161,6 +177,15 @@ struct gen {
 	SSL_CTX			*ssl_ctx;	/* NULL: http:// */
 	char			*tls_name;	/* host, no port nor brackets */
 	int			 tls_warned;
+
+	struct gen_transform	*gx;		/* NULL: no transforms */
+	uint64_t		 rng;		/* fresh values */
+	struct gen_transform_map **smaps;	/* per session, for sends
+						   outside replay streams */
+	size_t			 nsmaps;
+	uint64_t		 xbuilt;	/* requests built per send */
+	uint64_t		 xedits;	/* values replaced */
+	uint64_t		 xcaptured;	/* live values mapped */
 
 	struct gen_txn		*txns;
 	size_t			 ntxns;
@@ -215,7 +240,9 @@ static void	gen_maybe_done(struct gen *);
 /*
  * A path is kept as a list of segments while walking; it is rendered as
  * "$.a.b[2].c" only for output.  Patterns: "$" then ".name", ".*",
- * "[N]", "[*]" and ".." (any number of segments, as in "$..id").
+ * "[N]", "[*]", ".." (any number of segments, as in "$..id") and
+ * ["name"] (a member name holding dots or brackets, without escapes: the
+ * transforms file's JSON paths).
  */
 enum gen_seg_kind { GEN_SEG_KEY, GEN_SEG_INDEX, GEN_SEG_ANYKEY,
     GEN_SEG_ANYINDEX, GEN_SEG_DEEP };
@@ -233,6 +260,7 @@ struct gen_path {
 };
 
 struct gen_diffctx {
+	const struct gen_transform_map *map;	/* recorded -> live values */
 	char *const	*ignore;
 	size_t		 nignore;
 	struct buf	*out;
@@ -280,6 +308,19 @@ gen_pattern_parse(const char *s, struct gen_path *p)
 		}
 		if (*s == '[') {
 			s++;
+			if (*s == '"') {
+				q = ++s;
+				while (*q != '\0' && *q != '"' && *q != '\\')
+					q++;
+				if (*q != '"' || q[1] != ']')
+					return -1;
+				p->seg[p->n].kind = GEN_SEG_KEY;
+				p->seg[p->n].key = s;
+				p->seg[p->n].keylen = (size_t)(q - s);
+				p->n++;
+				s = q + 2;
+				continue;
+			}
 			if (s[0] == '*' && s[1] == ']') {
 				p->seg[p->n++].kind = GEN_SEG_ANYINDEX;
 				s += 2;
@@ -480,24 +521,32 @@ gen_items_free(struct gen_item *items, size_t n)
 	free(items);
 }
 
+/* a and b are the same string, or b is the live value the session's
+ * map holds for the recorded a (an id the service issued anew). */
 static int
-gen_string_same(const struct json_value *a, const struct json_value *b)
+gen_string_same(const struct json_value *a, const struct json_value *b,
+    const struct gen_transform_map *map)
 {
 	struct json_parser	pa, pb;
 	struct buf		da, db;
-	int			same;
+	const char		*live;
+	size_t			 livelen;
+	int			 same;
 
 	if (a->len == b->len && memcmp(a->p, b->p, a->len) == 0)
 		return 1;
-	if (!a->escaped && !b->escaped)
+	if (!a->escaped && !b->escaped && gen_transform_map_count(map) == 0)
 		return 0;
 	buf_init(&da);
 	buf_init(&db);
 	json_init(&pa, a->p, a->len);
 	json_init(&pb, b->p, b->len);
 	same = json_read_string(&pa, &da, NULL) == 0 &&
-	    json_read_string(&pb, &db, NULL) == 0 && da.len == db.len &&
-	    (da.len == 0 || memcmp(da.data, db.data, da.len) == 0);
+	    json_read_string(&pb, &db, NULL) == 0 && ((da.len == db.len &&
+	    (da.len == 0 || memcmp(da.data, db.data, da.len) == 0)) ||
+	    (da.len > 0 && (live = gen_transform_map_get(map, da.data, da.len,
+	    &livelen)) != NULL && livelen == db.len &&
+	    memcmp(live, db.data != NULL ? db.data : "", livelen) == 0));
 	buf_free(&da);
 	buf_free(&db);
 	return same;
@@ -594,7 +643,7 @@ gen_diff_value(struct gen_diffctx *dc, struct gen_path *path,
 			gen_diff_array(dc, path, a, b);
 		return;
 	case JSON_STRING:
-		if (!gen_string_same(a, b))
+		if (!gen_string_same(a, b, dc->map))
 			gen_diff_add(dc, path, a->p, a->len, b->p, b->len);
 		return;
 	default:
@@ -620,9 +669,12 @@ gen_json_doc(const char *s, size_t len, struct json_value *v)
 	return 0;
 }
 
-int
-gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
-    char *const *ignore, size_t nignore, struct buf *diffs, size_t max)
+/* gen_json_diff, where a recorded string whose live value the session's
+ * map holds is the same as that live value. */
+static int
+gen_json_diff_map(const char *a, size_t alen, const char *b, size_t blen,
+    char *const *ignore, size_t nignore, const struct gen_transform_map *map,
+    struct buf *diffs, size_t max)
 {
 	struct json_value	va, vb;
 	struct gen_diffctx	dc;
@@ -632,6 +684,7 @@ gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
 	    gen_json_doc(b, blen, &vb) == -1)
 		return -1;
 	memset(&dc, 0, sizeof dc);
+	dc.map = map;
 	dc.ignore = ignore;
 	dc.nignore = nignore;
 	dc.out = diffs;
@@ -639,6 +692,14 @@ gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
 	path.n = 0;
 	gen_diff_value(&dc, &path, &va, &vb);
 	return dc.found;
+}
+
+int
+gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
+    char *const *ignore, size_t nignore, struct buf *diffs, size_t max)
+{
+	return gen_json_diff_map(a, alen, b, blen, ignore, nignore, NULL,
+	    diffs, max);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -672,6 +733,7 @@ gen_config_free(struct gen_config *cfg)
 		free(cfg->ignore[i]);
 	free(cfg->ignore);
 	free(cfg->ca_file);
+	free(cfg->transforms);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -727,64 +789,10 @@ gen_parse_target(struct gen *g, const char *url, char **cause)
 	return 0;
 }
 
-static int
-gen_is_hop_header(const char *name)
-{
-	static const char *const hop[] = { "Host", "Expect", "TE", "Trailer",
-	    "Upgrade", "Proxy-Connection", "Content-Length",
-	    "Transfer-Encoding", "Connection", "Keep-Alive" };
-	size_t	i;
-
-	if (http_is_framing_header(span_from_str(name)))
-		return 1;
-	for (i = 0; i < sizeof hop / sizeof hop[0]; i++)
-		if (strcasecmp(name, hop[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* The origin-form part of a recorded target (absolute forms lose their
- * scheme and authority). */
-static const char *
-gen_origin_form(const char *target)
-{
-	const char	*p;
-
-	if (target[0] == '/' || strstr(target, "://") == NULL)
-		return target;
-	p = strstr(target, "://") + 3;
-	p = strchr(p, '/');
-	return p != NULL ? p : "/";
-}
-
 static void
 gen_build_request(struct gen *g, struct gen_txn *gt)
 {
-	const struct snap_req	*r = &gt->t.req;
-	struct buf		*b = &gt->req;
-	const char		*target = gen_origin_form(r->target);
-	struct buf		 full;
-	size_t			 i;
-
-	buf_init(&full);
-	buf_append_str(&full, g->prefix);
-	buf_append_str(&full, target);
-	http_write_request_line(b, span_from_str(r->method),
-	    (struct span){ full.data, full.len });
-	buf_free(&full);
-	http_write_header(b, SPAN_LIT("Host"), span_from_str(g->host));
-	for (i = 0; i < r->nheaders; i++) {
-		if (gen_is_hop_header(r->headers[i].name))
-			continue;
-		http_write_header(b, span_from_str(r->headers[i].name),
-		    span_from_str(r->headers[i].value));
-	}
-	if (r->body_len > 0 || strcmp(r->method, "POST") == 0 ||
-	    strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0)
-		buf_printf(b, "Content-Length: %zu\r\n", r->body_len);
-	buf_append_str(b, "\r\n");
-	if (r->body_len > 0)
-		buf_append(b, r->body, r->body_len);
+	gen_transform_write_request(&gt->req, &gt->t.req, g->host, g->prefix);
 }
 
 /* "2026-11-26T06:16:11.347365Z" -> unix us; -1 if it is not one. */
@@ -875,6 +883,40 @@ gen_cmp_offset(const void *a, const void *b, void *arg)
 }
 
 static int
+gen_cmp_session(const void *a, const void *b, void *arg)
+{
+	const struct gen_txn	*txns = arg;
+	size_t			 ia = *(const size_t *)a, ib = *(const size_t *)b;
+
+	return strcmp(txns[ia].session, txns[ib].session);
+}
+
+/* Numbers the sessions (gen_txn.sidx) and gives each a map: the sends
+ * made outside replay streams (open and closed models, and replay without
+ * correlations) carry live values per session through them. */
+static void
+gen_sessions_index(struct gen *g)
+{
+	size_t	*by, i, n = 0;
+
+	by = xcalloc(g->ntxns, sizeof *by);
+	for (i = 0; i < g->ntxns; i++)
+		by[i] = i;
+	qsort_r(by, g->ntxns, sizeof *by, gen_cmp_session, g->txns);
+	for (i = 0; i < g->ntxns; i++) {
+		if (i > 0 && strcmp(g->txns[by[i]].session,
+		    g->txns[by[i - 1]].session) != 0)
+			n++;
+		g->txns[by[i]].sidx = n;
+	}
+	free(by);
+	g->nsmaps = n + 1;
+	g->smaps = xcalloc(g->nsmaps, sizeof *g->smaps);
+	for (i = 0; i < g->nsmaps; i++)
+		g->smaps[i] = gen_transform_map_create();
+}
+
+static int
 gen_load(struct gen *g, char **cause)
 {
 	const struct gen_config	*cfg = g->cfg;
@@ -902,11 +944,17 @@ gen_load(struct gen *g, char **cause)
 		memset(gt, 0, sizeof *gt);
 		gt->t = t;
 		gt->method = xstrdup(t.req.method);
-		q = gen_origin_form(t.req.target);
+		q = gen_transform_origin_form(t.req.target);
 		gt->path = xstrndup(q, strcspn(q, "?"));
 		gt->head = strcmp(t.req.method, "HEAD") == 0;
 		buf_init(&gt->req);
-		gen_build_request(g, gt);
+		if (g->gx != NULL) {
+			gt->xflags = gen_transform_flags(g->gx, &gt->t);
+			gt->xcmp = gen_transform_cmp(g->gx, &gt->t);
+		}
+		/* Built per send when a transform touches it. */
+		if (!(gt->xflags & GEN_TRANSFORM_BUILD))
+			gen_build_request(g, gt);
 		gt->session = gen_session_of(&gt->t);
 	}
 	snap_reader_close(sr);
@@ -924,6 +972,7 @@ gen_load(struct gen *g, char **cause)
 		if (at < 0)
 			at = gen_parse_ts(g->txns[i].t.ts);
 		g->txns[i].offset_ns = (uint64_t)(at < 0 ? -1 : at);
+		g->txns[i].rec_us = at < 0 ? -1 : at;
 		if (at >= 0 && (first == -1 || at < first))
 			first = at;
 	}
@@ -943,6 +992,8 @@ gen_load(struct gen *g, char **cause)
 	for (i = 0; i < g->ntxns; i++)
 		g->txns[i].ep = report_endpoint(g->rep, g->txns[i].method,
 		    g->txns[i].path);
+	if (g->gx != NULL)
+		gen_sessions_index(g);
 	return 0;
 }
 
@@ -991,17 +1042,20 @@ gen_report_diff(struct report_endpoint *ep, const char *txn,
 
 static void
 gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
-    const char *body, size_t body_len)
+    const char *body, size_t body_len, const struct gen_transform_map *map)
 {
 	const struct gen_config		*cfg = g->cfg;
 	const struct snap_res		*res = &gt->t.res;
 	const struct http_header	*h;
 	const char			*txn = gt->t.id != NULL ? gt->t.id : "";
-	const char			*ev;
+	const struct gen_transform_cmp	*xc = gt->xcmp;
+	const char			*ev, *live;
 	char				 sa[16], sb[16], *a, *b, *line, *t1, *t2;
+	char				**ignore = cfg->ignore;
 	struct buf			 diffs, name;
-	size_t				 i;
+	size_t				 i, j, nignore = cfg->nignore, livelen;
 	int				 n, differ = 0;
+	enum gen_body_cmp		 mode = cfg->cmp_body;
 
 	if (!gt->t.has_res)
 		return;
@@ -1011,12 +1065,23 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 		gen_report_diff(gt->ep, txn, "status", sa, sb, &differ);
 	}
 	for (i = 0; i < cfg->ncmp_headers; i++) {
+		/* Volatile by the transforms: not compared. */
+		for (j = 0; xc != NULL && j < xc->nheaders; j++)
+			if (strcasecmp(xc->headers[j], cfg->cmp_headers[i]) == 0)
+				break;
+		if (xc != NULL && j < xc->nheaders)
+			continue;
 		ev = gen_snap_header(res, cfg->cmp_headers[i]);
 		h = http_find_header(m, cfg->cmp_headers[i]);
 		if (ev == NULL && h == NULL)
 			continue;
 		if (ev != NULL && h != NULL && span_eq_str(h->value, ev))
 			continue;
+		if (ev != NULL && h != NULL && *ev != '\0' &&
+		    (live = gen_transform_map_get(map, ev, strlen(ev),
+		    &livelen)) != NULL && h->value.len == livelen &&
+		    memcmp(h->value.p, live, livelen) == 0)
+			continue;	/* the live value of a recorded one */
 		buf_init(&name);
 		buf_printf(&name, "header:%s", cfg->cmp_headers[i]);
 		b = h != NULL ? span_dup(h->value) : xstrdup("(absent)");
@@ -1025,13 +1090,26 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 		free(b);
 		buf_free(&name);
 	}
-	switch (cfg->cmp_body) {
+	/* With transforms, bodies compare JSON-aware (exact ones that are
+	 * not JSON still compare exactly): the volatile members are left
+	 * out, the live values of recorded ones are the same. */
+	if (g->gx != NULL && mode == GEN_BODY_EXACT)
+		mode = GEN_BODY_JSON;
+	if (xc != NULL && xc->npaths > 0 && mode != GEN_BODY_NONE) {
+		nignore = cfg->nignore + xc->npaths;
+		ignore = xcalloc(nignore, sizeof *ignore);
+		for (i = 0; i < cfg->nignore; i++)
+			ignore[i] = cfg->ignore[i];
+		for (i = 0; i < xc->npaths; i++)
+			ignore[cfg->nignore + i] = xc->paths[i];
+	}
+	switch (mode) {
 	case GEN_BODY_NONE:
 		break;
 	case GEN_BODY_JSON:
 		buf_init(&diffs);
-		n = gen_json_diff(res->body, res->body_len, body, body_len,
-		    cfg->ignore, cfg->nignore, &diffs,
+		n = gen_json_diff_map(res->body, res->body_len, body,
+		    body_len, ignore, nignore, map, &diffs,
 		    GEN_DIFFS_PER_RESPONSE);
 		if (n > 0 && diffs.data != NULL) {
 			for (line = diffs.data; *line != '\0'; line = t2 + 1) {
@@ -1066,6 +1144,8 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 		}
 		break;
 	}
+	if (ignore != cfg->ignore)
+		free(ignore);
 	if (differ == 0)
 		report_compare(gt->ep, txn, NULL, NULL, NULL);
 }
@@ -1088,6 +1168,7 @@ gen_conn_init(struct gen *g, struct gen_conn *c, struct gen_stream *s)
 	c->fd = -1;
 	c->state = GEN_C_CLOSED;
 	buf_init(&c->in);
+	buf_init(&c->req);
 	loop_timer_init(&c->timer, gen_conn_timeout, c);
 }
 
@@ -1156,15 +1237,15 @@ gen_conn_timeout(struct loop_timer *t)
 static void
 gen_conn_write(struct gen_conn *c)
 {
-	struct gen_txn	*gt = &c->g->txns[c->cur.txn];
+	struct buf	*req = c->wreq;
 	ssize_t		 n;
 
 	if (c->ssl != NULL) {
 		gen_conn_write_tls(c);
 		return;
 	}
-	while (c->woff < gt->req.len) {
-		n = send(c->fd, gt->req.data + c->woff, gt->req.len - c->woff,
+	while (c->woff < req->len) {
+		n = send(c->fd, req->data + c->woff, req->len - c->woff,
 		    MSG_NOSIGNAL);
 		if (n == -1) {
 			if (errno == EINTR)
@@ -1211,6 +1292,71 @@ gen_conn_connect(struct gen_conn *c)
 	return 0;
 }
 
+/* The map of the session a send on c belongs to: a replay stream's
+ * own, else its session's; NULL without correlations. */
+static struct gen_transform_map *
+gen_conn_map(struct gen_conn *c)
+{
+	struct gen	*g = c->g;
+
+	if (c->stream != NULL && c->stream->map != NULL)
+		return c->stream->map;
+	if (g->smaps != NULL)
+		return g->smaps[g->txns[c->cur.txn].sidx];
+	return NULL;
+}
+
+/* Builds the request of c's send with the transforms applied, at send
+ * time: the clock is read now (or frozen by --now), fresh values are
+ * fresh per send, live values are those the session has seen so far. */
+static void
+gen_conn_build(struct gen_conn *c)
+{
+	struct gen			*g = c->g;
+	struct gen_txn			*gt = &g->txns[c->cur.txn];
+	struct gen_transform_send	 s;
+	struct timespec			 ts;
+
+	if (g->cfg->has_now)
+		s.now_us = g->cfg->now_us + (int64_t)(gt->offset_ns / 1000);
+	else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s.now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	}
+	s.rec_us = gt->rec_us;
+	s.rng = &g->rng;
+	s.map = gen_conn_map(c);
+	buf_reset(&c->req);
+	g->xedits += gen_transform_request(g->gx, &gt->t, g->host, g->prefix,
+	    &s, &c->req);
+	g->xbuilt++;
+	c->wreq = &c->req;
+}
+
+/* The live answer to a transaction of a correlation's `from` endpoint:
+ * its values go into the session's map before the next request of the
+ * session is built. */
+static void
+gen_conn_capture(struct gen_conn *c, const char *body, size_t body_len)
+{
+	struct gen		*g = c->g;
+	struct gen_txn		*gt = &g->txns[c->cur.txn];
+	struct gen_transform_map *map = gen_conn_map(c);
+	struct transform_msg	 live;
+	struct http_msg		 m;
+	enum http_err		 err;
+	size_t			 erroff;
+
+	if (map == NULL || http_parse_response(c->in.data, c->head_len,
+	    GEN_MAX_HEAD, gt->head, &m, &err, &erroff) <= 0)
+		return;
+	memset(&live, 0, sizeof live);
+	live.headers = m.headers;
+	live.nheaders = m.nheaders;
+	live.body = (struct span){ body, body_len };
+	g->xcaptured += gen_transform_capture(g->gx, &gt->t, &live, map);
+}
+
 /* Starts send s on connection c (connecting first if needed). */
 static void
 gen_conn_send(struct gen_conn *c, const struct gen_send *s)
@@ -1231,6 +1377,9 @@ gen_conn_send(struct gen_conn *c, const struct gen_send *s)
 	c->cur = *s;
 	c->busy = 1;
 	c->woff = 0;
+	c->wreq = &g->txns[s->txn].req;
+	if (g->txns[s->txn].xflags & GEN_TRANSFORM_BUILD)
+		gen_conn_build(c);
 	c->fresh = 0;
 	g->inflight++;
 	g->sent++;
@@ -1264,11 +1413,14 @@ gen_conn_done(struct gen_conn *c, const char *body, size_t body_len)
 	    gen_at_us(g, now), 0);
 	g->answered++;
 	g->last_answer = now;
+	if (gt->xflags & GEN_TRANSFORM_CAPTURE)
+		gen_conn_capture(c, body, body_len);
 	if (g->cfg->cmp_status || g->cfg->ncmp_headers > 0 ||
 	    g->cfg->cmp_body != GEN_BODY_NONE) {
 		if (http_parse_response(c->in.data, c->head_len, GEN_MAX_HEAD,
 		    gt->head, &m, &err, &erroff) > 0)
-			gen_compare(g, gt, &m, body, body_len);
+			gen_compare(g, gt, &m, body, body_len,
+			    gen_conn_map(c));
 	}
 	if (!keep)
 		gen_conn_close(c);
@@ -1482,19 +1634,19 @@ fail:
 static void
 gen_conn_write_tls(struct gen_conn *c)
 {
-	struct gen_txn	*gt = &c->g->txns[c->cur.txn];
+	struct buf	*req = c->wreq;
 	size_t		 len;
 	int		 n;
 
 	if (c->state != GEN_C_OPEN)
 		return;		/* written once the handshake is done */
 	c->ssl_want &= ~(GEN_WANT_WR_IN | GEN_WANT_WR_OUT);
-	while (c->woff < gt->req.len) {
-		len = gt->req.len - c->woff;
+	while (c->woff < req->len) {
+		len = req->len - c->woff;
 		if (len > INT_MAX)
 			len = INT_MAX;
 		ERR_clear_error();
-		n = SSL_write(c->ssl, gt->req.data + c->woff, (int)len);
+		n = SSL_write(c->ssl, req->data + c->woff, (int)len);
 		if (n > 0) {
 			c->woff += (size_t)n;
 			continue;
@@ -1577,9 +1729,7 @@ gen_conn_read_tls(struct gen_conn *c)
 static void
 gen_conn_io_tls(struct gen_conn *c, uint32_t events)
 {
-	struct gen_txn	*gt = &c->g->txns[c->cur.txn];
-
-	if (c->busy && c->woff < gt->req.len && ((events & EPOLLOUT) ||
+	if (c->busy && c->woff < c->wreq->len && ((events & EPOLLOUT) ||
 	    ((c->ssl_want & GEN_WANT_WR_IN) &&
 	    (events & (EPOLLIN | EPOLLERR | EPOLLHUP))))) {
 		gen_conn_write_tls(c);
@@ -1904,6 +2054,9 @@ gen_streams_create(struct gen *g)
 			gen_conn_init(g, &st->conn, st);
 			loop_timer_init(&st->timer, gen_stream_fire, st);
 			st->txns = xcalloc(g->ntxns, sizeof *st->txns);
+			/* Each clone carries its own live values. */
+			if (g->gx != NULL)
+				st->map = gen_transform_map_create();
 			for (o = 0; o < g->ntxns; o++) {
 				i = g->order[o];
 				if (strcmp(names[j], g->txns[i].session) == 0)
@@ -2038,15 +2191,22 @@ gen_free(struct gen *g)
 	for (i = 0; i < g->npool; i++) {
 		gen_conn_close(g->pool[i]);
 		buf_free(&g->pool[i]->in);
+		buf_free(&g->pool[i]->req);
 		free(g->pool[i]);
 	}
 	free(g->pool);
 	for (i = 0; i < g->nstreams; i++) {
 		gen_conn_close(&g->streams[i].conn);
 		buf_free(&g->streams[i].conn.in);
+		buf_free(&g->streams[i].conn.req);
 		free(g->streams[i].txns);
+		gen_transform_map_free(g->streams[i].map);
 	}
 	free(g->streams);
+	for (i = 0; i < g->nsmaps; i++)
+		gen_transform_map_free(g->smaps[i]);
+	free(g->smaps);
+	gen_transform_free(g->gx);
 	for (i = 0; i < g->ntxns; i++) {
 		snap_txn_free(&g->txns[i].t);
 		free(g->txns[i].method);
@@ -2064,6 +2224,40 @@ gen_free(struct gen *g)
 		SSL_CTX_free(g->ssl_ctx);
 	if (g->loop != NULL)
 		loop_free(g->loop);
+}
+
+/* Loads the transforms file (keys included) and says, once, what cannot
+ * be done with it. */
+static int
+gen_transforms_init(struct gen *g, char **cause)
+{
+	const struct gen_config	*cfg = g->cfg;
+	struct transforms	*t;
+	struct timespec		 ts;
+	struct buf		 warn;
+	char			*line, *nl;
+
+	if (cfg->has_seed)
+		g->rng = cfg->seed;
+	else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		g->rng = ((uint64_t)ts.tv_sec * 1000000000ull +
+		    (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 32);
+	}
+	if (cfg->transforms == NULL)
+		return 0;
+	if ((t = transforms_load(cfg->transforms, 1, cause)) == NULL)
+		return -1;
+	buf_init(&warn);
+	g->gx = gen_transform_create(t, &warn);
+	for (line = warn.data; line != NULL && *line != '\0'; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			break;
+		*nl = '\0';
+		log_warn("%s", line);
+	}
+	buf_free(&warn);
+	return 0;
 }
 
 static int
@@ -2121,6 +2315,8 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 		goto out;
 	if (g.tls_name != NULL && gen_tls_init(&g, cause) == -1)
 		goto out;
+	if (gen_transforms_init(&g, cause) == -1)
+		goto out;
 	if (gen_load(&g, cause) == -1)
 		goto out;
 	if (gen_probe(&g, cause) == -1)
@@ -2140,8 +2336,11 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 	loop_timer_init(&g.sched, gen_sched_fire, &g);
 	loop_timer_init(&g.endt, gen_end_fire, &g);
 	loop_timer_init(&g.check, gen_check_fire, &g);
-	if (cfg->pattern == GEN_CLOSED ||
-	    (cfg->pattern == GEN_REPLAY && cfg->clones > 1))
+	/* Correlated requests wait for the answers they depend on: each
+	 * recorded session runs as its own stream, even with one clone. */
+	if (cfg->pattern == GEN_CLOSED || (cfg->pattern == GEN_REPLAY &&
+	    (cfg->clones > 1 || (g.gx != NULL &&
+	    gen_transform_has_corrs(g.gx)))))
 		gen_streams_create(&g);
 
 	now = loop_now_update(g.loop);
@@ -2170,6 +2369,10 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 	}
 	rep->duration_us = g.last_answer > g.t0 ?
 	    (g.last_answer - g.t0) / 1000 : 0;
+	if (g.gx != NULL)
+		log_info("transforms: %" PRIu64 " requests built at send time, "
+		    "%" PRIu64 " values replaced, %" PRIu64 " live values "
+		    "captured", g.xbuilt, g.xedits, g.xcaptured);
 	if (!g.started) {
 		struct timespec	ts;
 

@@ -24,6 +24,15 @@
  * Every response is compared with the recorded one (status exactly;
  * `headers` by name; body exactly, JSON-aware with ignore paths, or not at
  * all) and the first differences are kept in the report.
+ *
+ * With `transforms`, the requests that a transform touches are built at
+ * send time (gen-transform.h): timestamps shifted to the send-time clock
+ * (`now_us` + the recorded offset when has_now), JWTs re-signed, fresh
+ * values, and the live values of earlier answers of the same session in
+ * place of the recorded ones.  Bodies then compare JSON-aware (also in
+ * exact mode, when both are JSON): the response locations the transforms
+ * declare volatile are left out, and a recorded string whose live value
+ * the session has seen equals that live value (headers too).
  */
 #ifndef DECOY_GEN_H
 #define DECOY_GEN_H
@@ -76,6 +85,15 @@ struct gen_config {
 	 * the system CAs) and the target's host, unless insecure. */
 	char			*ca_file;
 	int			 insecure;
+
+	/* A transforms file (transform.h, gen-transform.h): requests
+	 * rebuilt per send; NULL: none.  With correlations, replay runs
+	 * every recorded session as its own stream (as clones do). */
+	char			*transforms;
+	int			 has_now;	/* the clock frozen: */
+	int64_t			 now_us;	/* wall clock of the first send */
+	int			 has_seed;	/* fresh values from seed, */
+	uint64_t		 seed;		/* else from the time */
 };
 
 /* Defaults: replay x1, 1 clone, 64 connections, 10 s timeout, status and

@@ -39,33 +39,108 @@ log_get_level(void)
 	return log_level;
 }
 
+/*
+ * Copies msg[0..len) to out (room for 4 bytes per input byte), escaping
+ * what must not reach a log line raw: C0 controls and DEL (\n, \r, \xNN;
+ * a tab stays), bytes that do not form valid UTF-8, and the C1 controls
+ * U+0080..U+009F (as \xc2\xNN), which some terminals obey.  Returns the
+ * length written.
+ */
+static size_t
+log_escape(const unsigned char *msg, size_t len, char *out)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i = 0, o = 0, n, k;
+	unsigned int		 c, cp, min;
+
+	while (i < len) {
+		c = msg[i];
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+			i++;
+			continue;
+		}
+		n = 0;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 2; cp = c & 0x1f; min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 3; cp = c & 0x0f; min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 4; cp = c & 0x07; min = 0x10000;
+		} else
+			cp = min = 0;
+		for (k = 1; k < n; k++) {
+			if (i + k >= len || (msg[i + k] & 0xc0) != 0x80) {
+				n = 0;
+				break;
+			}
+			cp = (cp << 6) | (msg[i + k] & 0x3f);
+		}
+		if (n != 0 && cp >= min && cp <= 0x10ffff &&
+		    !(cp >= 0xd800 && cp <= 0xdfff) && !(cp >= 0x80 &&
+		    cp <= 0x9f)) {
+			memcpy(out + o, msg + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		if (c == '\t') {
+			out[o++] = '\t';
+		} else if (c == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (c == '\r') {
+			out[o++] = '\\';
+			out[o++] = 'r';
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+		i++;
+	}
+	return o;
+}
+
+/* Appends s to the string buf[0..len) of size bytes, as far as it fits;
+ * returns the new length. */
+static size_t
+log_append(char *buf, size_t size, size_t len, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (n > size - 1 - len)
+		n = size - 1 - len;
+	memcpy(buf + len, s, n);
+	buf[len + n] = '\0';
+	return len + n;
+}
+
 static void
 log_vwrite(enum log_level level, const char *suffix, const char *fmt,
     va_list ap)
 {
-	char		 line[2048];
+	char		 msg[2048], line[128 + 4 * sizeof msg];
 	struct timespec	 ts;
 	struct tm	 tm;
-	size_t		 off;
+	size_t		 off, len;
 	int		 n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	off = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line + off, sizeof line - off, ".%03ldZ %s %s: ",
+	off = strftime(line, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line + off, 128 - off, ".%03ldZ %s %s: ",
 	    ts.tv_nsec / 1000000, log_progname, log_names[level]);
 	if (n > 0)
-		off += (size_t)n < sizeof line - off ? (size_t)n : 0;
-	n = vsnprintf(line + off, sizeof line - off, fmt, ap);
-	if (n > 0)
-		off = off + (size_t)n < sizeof line - 1 ? off + (size_t)n :
-		    sizeof line - 2;
+		off += (size_t)n < 128 - off ? (size_t)n : 0;
+	n = vsnprintf(msg, sizeof msg, fmt, ap);
+	len = n < 0 ? 0 : (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
 	if (suffix != NULL) {
-		n = snprintf(line + off, sizeof line - off, ": %s", suffix);
-		if (n > 0)
-			off = off + (size_t)n < sizeof line - 1 ?
-			    off + (size_t)n : sizeof line - 2;
+		len = log_append(msg, sizeof msg, len, ": ");
+		len = log_append(msg, sizeof msg, len, suffix);
 	}
+	off += log_escape((const unsigned char *)msg, len, line + off);
 	line[off++] = '\n';
 	/* Best effort: a log line that cannot be written is dropped. */
 	if (write(log_fd, line, off) == -1)
@@ -112,4 +187,21 @@ fatalx(const char *fmt, ...)
 	log_vwrite(LOG_LEVEL_ERROR, NULL, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+uint64_t
+log_every_count(struct log_every *e, uint64_t n, uint64_t now_ns,
+    uint64_t interval_ns)
+{
+	uint64_t	due;
+
+	e->pending += n;
+	e->total += n;
+	if (e->logged && now_ns - e->last_ns < interval_ns)
+		return 0;
+	e->logged = 1;
+	e->last_ns = now_ns;
+	due = e->pending;
+	e->pending = 0;
+	return due;
 }

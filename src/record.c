@@ -18,6 +18,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/epoll.h>
@@ -62,9 +63,16 @@
  * closed while idle) up to this size; a longer one is not retried. */
 #define REC_RETRY_MAX		(64 * 1024)
 
+/* Repeated conditions (write errors, EMFILE) are logged once per
+ * interval, with a count. */
+#define REC_LOG_INTERVAL_NS	(5ULL * 1000000000ULL)
+/* Out of descriptors, the listener is not watched for this long: the
+ * connections wait in the backlog while those open are served. */
+#define REC_ACCEPT_PAUSE_NS	(100ULL * 1000000ULL)
+
 /* The snapshot writer: whole lines with write(2), fsync off the loop. */
 struct rec_writer {
-	int			 fd;
+	struct snap_out		 out;
 	enum record_fsync	 policy;
 	pthread_t		 thread;
 	int			 started;
@@ -72,6 +80,10 @@ struct rec_writer {
 	pthread_cond_t		 cond;
 	int			 dirty;
 	int			 stop;
+	/* The sync thread's, under mtx. */
+	uint64_t		 sync_errors;
+	int			 sync_errno;
+	struct log_every	 sync_log;
 };
 
 struct rec_conn;
@@ -173,8 +185,14 @@ struct rec_conn {
 	size_t			 res_len;	/* its body's size */
 	uint64_t		 start_mono, ttfb_mono, last_mono;
 	uint64_t		 idle_mono;	/* the client's last activity */
+	uint64_t		 head_mono;	/* a request head is due
+						 * (--header-timeout); 0: not */
 	int64_t			 start_us;
 	int			 held;		/* cl.out waits for the batch */
+	size_t			 batch_line;	/* its line in r->batch */
+	uint64_t		 cl_sent;	/* bytes written to the client */
+	uint64_t		 res_off;	/* where its answer starts in
+						 * that stream */
 	char			 id[32];
 	char			 ts[40];
 };
@@ -184,6 +202,11 @@ struct recorder {
 	struct loop		*loop;
 	int			 lfd;
 	struct loop_io		 lio;
+	/* accept(2) out of descriptors: paused, then retried. */
+	struct loop_timer	 accept_timer;
+	uint64_t		 accept_errors;
+	struct log_every	 accept_log;
+	size_t			 nconns;
 	struct rec_target	 rt;		/* reverse proxy's upstream */
 	int			 forward;	/* --proxy */
 	int			 transparent;	/* --transparent */
@@ -208,6 +231,17 @@ struct recorder {
 	char			 ts_prefix[32];	/* "YYYY-MM-DDTHH:MM:SS" */
 	uint64_t		 seq;
 	uint64_t		 ntxn, nerr;
+	/* Transactions the snapshot could not take. */
+	uint64_t		 nlost;
+	int			 werrno;	/* errno of the last failure */
+	int			 wfailing;	/* the last write failed */
+	struct log_every	 wlog;
+	size_t			 batch_kept;	/* lines of the last batch
+						 * stored */
+	int			 wclose_failed;
+	/* Clients too slow with a request head or body (408). */
+	uint64_t		 head_timeouts, body_timeouts;
+	struct log_every	 slow_log;
 };
 
 static struct recorder	*rec_signal_target;
@@ -228,6 +262,9 @@ record_config_init(struct record_config *cfg)
 	cfg->max_head = HTTP_DEFAULT_MAX_HEAD;
 	cfg->upstream_timeout_ns = 30ULL * 1000000000ULL;
 	cfg->idle_timeout_ns = 60ULL * 1000000000ULL;
+	cfg->header_timeout_ns = 10ULL * 1000000000ULL;
+	cfg->body_timeout_ns = 30ULL * 1000000000ULL;
+	cfg->body_min_rate = 1024;
 }
 
 void
@@ -239,6 +276,7 @@ record_config_free(struct record_config *cfg)
 	free(cfg->listen);
 	free(cfg->output);
 	free(cfg->port_file);
+	free(cfg->stats_path);
 	free(cfg->upstream_ca);
 	free(cfg->proxy);
 	free(cfg->transparent);
@@ -282,12 +320,26 @@ record_parse_fsync(const char *s, enum record_fsync *f)
 	return 0;
 }
 
+int
+record_parse_on_write_error(const char *s, enum record_on_write_error *e)
+{
+	if (strcmp(s, "serve") == 0)
+		*e = RECORD_WERR_SERVE;
+	else if (strcmp(s, "fail") == 0)
+		*e = RECORD_WERR_FAIL;
+	else
+		return -1;
+	return 0;
+}
+
 /* ---- the snapshot writer ------------------------------------------- */
 
 static void *
 rec_writer_main(void *arg)
 {
 	struct rec_writer	*w = arg;
+	uint64_t		 n;
+	int			 e;
 
 	pthread_mutex_lock(&w->mtx);
 	for (;;) {
@@ -297,9 +349,20 @@ rec_writer_main(void *arg)
 			break;
 		w->dirty = 0;
 		pthread_mutex_unlock(&w->mtx);
-		if (fdatasync(w->fd) == -1 && errno != EINVAL)
-			log_warn("snapshot: fdatasync: %s", strerror(errno));
+		/* EINVAL: stdout is a pipe or a terminal. */
+		e = fdatasync(w->out.fd) == -1 && errno != EINVAL ? errno : 0;
 		pthread_mutex_lock(&w->mtx);
+		if (e != 0) {
+			w->sync_errors++;
+			w->sync_errno = e;
+			if ((n = log_every_count(&w->sync_log, 1,
+			    loop_clock_ns(), REC_LOG_INTERVAL_NS)) > 0)
+				log_error("snapshot %s: fdatasync: %s (%llu "
+				    "time%s since the last report): what was "
+				    "written may not be on disk", w->out.name,
+				    strerror(e), (unsigned long long)n,
+				    n == 1 ? "" : "s");
+		}
 	}
 	pthread_mutex_unlock(&w->mtx);
 	return NULL;
@@ -309,17 +372,10 @@ static int
 rec_writer_open(struct rec_writer *w, const char *path, int append,
     enum record_fsync policy, char **cause)
 {
-	int	flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
-
 	memset(w, 0, sizeof *w);
 	w->policy = policy;
-	if (strcmp(path, "-") == 0)
-		w->fd = STDOUT_FILENO;
-	else if ((w->fd = open(path, flags | (append ? 0 : O_TRUNC),
-	    0644)) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
+	if (snap_out_open(&w->out, path, append, cause) == -1)
 		return -1;
-	}
 	pthread_mutex_init(&w->mtx, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	if (policy != RECORD_FSYNC_NEVER) {
@@ -341,36 +397,14 @@ rec_writer_sync(struct rec_writer *w)
 	pthread_mutex_unlock(&w->mtx);
 }
 
-/*
- * Writes one whole line.  A regular file takes it in one write(2); should
- * the write come back short (a full disk, a signal), the rest is finished
- * here before anything else is written, so lines never interleave.
- */
+/* Stops the sync thread (after a last flush) and closes the file; 0, or
+ * -1 when close(2) reports an error (logged). */
 static int
-rec_writer_line(struct rec_writer *w, const char *line, size_t len)
-{
-	ssize_t	n;
-	size_t	off = 0;
-	int	tries = 0;
-
-	while (off < len) {
-		n = write(w->fd, line + off, len - off);
-		if (n == -1) {
-			if ((errno == EINTR || errno == EAGAIN) &&
-			    ++tries < 1000)
-				continue;
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	if (w->policy == RECORD_FSYNC_TXN)
-		rec_writer_sync(w);
-	return 0;
-}
-
-static void
 rec_writer_close(struct rec_writer *w)
 {
+	char	*cause = NULL;
+	int	 rv = 0;
+
 	if (w->started) {
 		pthread_mutex_lock(&w->mtx);
 		w->dirty = 1;
@@ -379,11 +413,15 @@ rec_writer_close(struct rec_writer *w)
 		pthread_mutex_unlock(&w->mtx);
 		pthread_join(w->thread, NULL);
 	}
-	if (w->fd != -1 && w->fd != STDOUT_FILENO)
-		close(w->fd);
-	w->fd = -1;
+	w->started = 0;
+	if (snap_out_close(&w->out, &cause) == -1) {
+		log_error("snapshot %s", cause);
+		free(cause);
+		rv = -1;
+	}
 	pthread_mutex_destroy(&w->mtx);
 	pthread_cond_destroy(&w->cond);
+	return rv;
 }
 
 static void
@@ -511,6 +549,7 @@ rec_tls_init(struct recorder *r, char **cause)
 }
 
 static void	rec_accept(struct loop_io *, uint32_t);
+static void	rec_accept_resume(struct loop_timer *);
 static void	rec_lookup_done(struct loop_io *, uint32_t);
 
 /* The forward proxy: the upstream TLS context, the CA for interception
@@ -577,13 +616,14 @@ record_create(const struct record_config *cfg, char **cause)
 		r->cfg.no_intercept[i] = xstrdup(cfg->no_intercept[i]);
 	r->cfg.output = xstrdup(cfg->output);
 	r->cfg.port_file = cfg->port_file ? xstrdup(cfg->port_file) : NULL;
+	r->cfg.stats_path = cfg->stats_path ? xstrdup(cfg->stats_path) : NULL;
 	r->cfg.upstream_ca = cfg->upstream_ca ? xstrdup(cfg->upstream_ca) :
 	    NULL;
 	r->cfg.redact = xcalloc(cfg->nredact + 1, sizeof *r->cfg.redact);
 	for (i = 0; i < cfg->nredact; i++)
 		r->cfg.redact[i] = xstrdup(cfg->redact[i]);
 	r->lfd = -1;
-	r->w.fd = -1;
+	r->w.out.fd = -1;
 	if (r->forward) {
 		if (rec_proxy_init(r, cause) == -1)
 			goto fail;
@@ -618,6 +658,7 @@ record_create(const struct record_config *cfg, char **cause)
 		goto fail;
 	}
 	loop_timer_init(&r->sync_timer, rec_sync_fire, r);
+	loop_timer_init(&r->accept_timer, rec_accept_resume, r);
 	loop_defer_init(&r->batch_defer, rec_batch_fire, r);
 	if (cfg->fsync == RECORD_FSYNC_1S)
 		loop_timer_add(r->loop, &r->sync_timer, 1000000000ULL);
@@ -721,6 +762,8 @@ rec_side_flush(struct rec_side *s)
 			m = SSL_write(s->ssl, s->out.data, len);
 			if (m > 0) {
 				buf_consume(&s->out, (size_t)m);
+				if (s == &s->c->cl)
+					s->c->cl_sent += (size_t)m;
 				continue;
 			}
 			switch (SSL_get_error(s->ssl, m)) {
@@ -742,6 +785,8 @@ rec_side_flush(struct rec_side *s)
 			return -1;
 		}
 		buf_consume(&s->out, (size_t)n);
+		if (s == &s->c->cl)
+			s->c->cl_sent += (size_t)n;
 	}
 	return 0;
 }
@@ -997,17 +1042,99 @@ rec_txn_ts(struct recorder *r, int64_t us, char *out)
 	out[n] = '\0';
 }
 
-/* Writes the lines of this round in one write(2). */
+/* The number of newlines in p[0..len). */
+static size_t
+rec_count_lines(const char *p, size_t len)
+{
+	const char	*end = p + len, *nl;
+	size_t		 n = 0;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p = nl + 1;
+	}
+	return n;
+}
+
+/*
+ * Writes the lines of this round in one write(2).  What the file does
+ * not take is counted lost (r->batch_kept says how many lines went), and
+ * logged once per interval.
+ */
 static void
 rec_batch_write(struct recorder *r)
 {
+	size_t		kept, lost;
+	uint64_t	n;
+	int		err;
+
+	r->batch_kept = r->nbatch;
 	if (r->batch.len == 0)
 		return;
-	if (rec_writer_line(&r->w, r->batch.data, r->batch.len) == -1)
-		log_error("snapshot %s: write: %s (%zu transactions lost)",
-		    r->cfg.output, strerror(errno), r->nbatch);
+	kept = snap_out_write(&r->w.out, r->batch.data, r->batch.len, &err);
+	if (err != 0) {
+		r->batch_kept = rec_count_lines(r->batch.data, kept);
+		lost = r->nbatch - r->batch_kept;
+		r->nlost += lost;
+		r->werrno = err;
+		r->wfailing = 1;
+		n = log_every_count(&r->wlog, lost,
+		    loop_clock_ns(), REC_LOG_INTERVAL_NS);
+		if (n > 0)
+			log_error("snapshot %s: write: %s: %llu transaction%s "
+			    "lost since the last report (%llu in all)%s",
+			    r->w.out.name, strerror(err), (unsigned long long)n,
+			    n == 1 ? "" : "s", (unsigned long long)r->nlost,
+			    r->cfg.on_write_error == RECORD_WERR_FAIL ?
+			    "; their clients get 503" : "; clients are served "
+			    "all the same (--on-write-error fail refuses them)");
+	} else if (r->wfailing) {
+		r->wfailing = 0;
+		log_warn("snapshot %s: writing again, %llu transaction%s lost "
+		    "so far", r->w.out.name, (unsigned long long)r->nlost,
+		    r->nlost == 1 ? "" : "s");
+	}
+	if (kept > 0 && r->w.policy == RECORD_FSYNC_TXN)
+		rec_writer_sync(&r->w);
 	rec_buf_recycle(&r->batch);
 	r->nbatch = 0;
+}
+
+/*
+ * --on-write-error fail: c's transaction is not in the snapshot, so its
+ * client must not take the answer for a recorded one.  If none of that
+ * answer has gone out it is replaced by a 503; otherwise the connection
+ * is cut before its last bytes.
+ */
+static void
+rec_unrecorded(struct rec_conn *c)
+{
+	struct recorder	*r = c->r;
+	struct buf	 body;
+	const char	*why = strerror(r->werrno);
+
+	if (c->cl_sent > c->res_off ||
+	    c->res_off - c->cl_sent > c->cl.out.len) {
+		log_debug("%s: transaction not recorded, connection cut",
+		    c->client);
+		rec_conn_close(c);
+		return;
+	}
+	c->cl.out.len = (size_t)(c->res_off - c->cl_sent);
+	if (c->cl.out.cap > 0)
+		c->cl.out.data[c->cl.out.len] = '\0';
+	rec_side_close(r, &c->up);
+	c->up_open = 0;
+	rec_txn_reset(c);
+	buf_init(&body);
+	buf_append_str(&body, "{\"error\":");
+	buf_printf(&body, "\"not recorded: the snapshot write failed: %s\"",
+	    why);
+	buf_append_str(&body, ",\"by\":\"decoy record\"}\n");
+	http_write_simple(&c->cl.out, 503, "application/json", body.data,
+	    body.len, 1);
+	buf_free(&body);
+	c->state = REC_S_CLOSING;
 }
 
 /*
@@ -1028,8 +1155,15 @@ rec_batch_fire(struct loop_defer *d)
 		/* Progress may hold again, growing (moving) r->held. */
 		c = r->held[i];
 		c->held = 0;
-		if (!c->dead)
-			rec_conn_progress(c);
+		if (c->dead)
+			continue;
+		if (c->batch_line >= r->batch_kept &&
+		    r->cfg.on_write_error == RECORD_WERR_FAIL) {
+			rec_unrecorded(c);
+			if (c->dead)
+				continue;
+		}
+		rec_conn_progress(c);
 	}
 	memmove(r->held, r->held + n, (r->nheld - n) * sizeof *r->held);
 	r->nheld -= n;
@@ -1130,7 +1264,7 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 		}
 	}
 	snap_encode(&r->batch, t);
-	r->nbatch++;
+	c->batch_line = r->nbatch++;
 	t->id = t->ts = t->svc = t->proto = t->client = t->server = NULL;
 	t->req.host = NULL;
 	if (lend)
@@ -1141,6 +1275,38 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	r->ntxn++;
 	if (error != NULL)
 		r->nerr++;
+}
+
+/*
+ * The request target as the logs show it: the path, then the query with
+ * every value replaced by <redacted> (names kept), since a query often
+ * carries an API key or a token.  Allocated.
+ */
+static char *
+rec_target_for_log(const char *target)
+{
+	struct buf	 b;
+	const char	*q, *p, *end, *eq;
+
+	buf_init(&b);
+	if ((q = strchr(target, '?')) == NULL) {
+		buf_append_str(&b, target);
+		return buf_detach(&b, NULL);
+	}
+	buf_append(&b, target, (size_t)(q - target) + 1);
+	for (p = q + 1; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
+		end = p + strcspn(p, "&;");
+		if (p > q + 1)
+			buf_append(&b, p - 1, 1);	/* the separator */
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq != NULL) {
+			buf_append(&b, p, (size_t)(eq - p) + 1);
+			if (eq + 1 < end)
+				buf_append_str(&b, "<redacted>");
+		} else if (end > p)
+			buf_append_str(&b, "<redacted>");
+	}
+	return buf_detach(&b, NULL);
 }
 
 /*
@@ -1155,6 +1321,7 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 {
 	struct recorder	*r = c->r;
 	struct buf	 body;
+	char		*target;
 
 	if (c->tunnel) {
 		free(c->tunnel_error);
@@ -1163,8 +1330,10 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 		c->state = REC_S_CLOSING;
 		return;
 	}
-	log_warn("%s %s: upstream %s: %s", c->t.req.method, c->t.req.target,
+	target = rec_target_for_log(c->t.req.target);
+	log_warn("%s %s: upstream %s: %s", c->t.req.method, target,
 	    c->tgt->hostport, what);
+	free(target);
 	rec_side_close(r, &c->up);
 	c->up_open = 0;
 	if (c->res_head_done) {
@@ -1174,6 +1343,7 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 		c->state = REC_S_CLOSING;
 		return;
 	}
+	c->res_off = c->cl_sent + c->cl.out.len;
 	rec_txn_write(c, what, 1);
 	if (!c->req_done)	/* the rest of its body is not read */
 		c->req_keep_alive = 0;
@@ -1200,35 +1370,138 @@ rec_exchange_mono(const struct rec_conn *c)
 }
 
 /*
- * The connection's one timer, armed once and moved on only when it
- * fires (no timer work per exchange): with an exchange in flight,
- * --upstream-timeout counts from the last byte moved either way;
- * otherwise --idle-timeout from the client's last sign of life.  A
- * tunnel has none.
+ * The request body's deadline, against clients that trickle it: its head
+ * went upstream --body-timeout ago, plus one second per --body-min-rate
+ * bytes received.  0: none (off, the body is in, or the answer started).
+ */
+static uint64_t
+rec_body_deadline(const struct rec_conn *c)
+{
+	const struct record_config	*cfg = &c->r->cfg;
+	uint64_t			 rate = cfg->body_min_rate, n = c->req_len;
+	uint64_t			 extra = 0;
+
+	if (c->state != REC_S_UPSTREAM || c->req_done || c->res_head_done ||
+	    cfg->body_timeout_ns == 0)
+		return 0;
+	if (rate > 0)
+		extra = n / rate * 1000000000ULL +
+		    n % rate * 1000000000ULL / rate;
+	return c->start_mono + cfg->body_timeout_ns + extra;
+}
+
+/* The request head's: --header-timeout after its first byte came (after
+ * the accept, for a connection's first head).  0: none. */
+static uint64_t
+rec_head_deadline(const struct rec_conn *c)
+{
+	if (c->state != REC_S_REQ_HEAD || c->head_mono == 0)
+		return 0;
+	return c->head_mono + c->r->cfg.header_timeout_ns;
+}
+
+/* The earlier of two deadlines, 0 standing for none. */
+static uint64_t
+rec_earlier(uint64_t a, uint64_t b)
+{
+	if (a == 0 || (b != 0 && b < a))
+		return b;
+	return a;
+}
+
+/*
+ * When the connection's timer must fire next (0: never): with an exchange
+ * in flight, --upstream-timeout from the last byte moved either way, or
+ * the body's deadline; otherwise --idle-timeout from the client's last
+ * sign of life, or the head's deadline.  A tunnel has none.
+ */
+static uint64_t
+rec_deadline(const struct rec_conn *c)
+{
+	const struct record_config	*cfg = &c->r->cfg;
+	uint64_t			 idle = 0;
+
+	switch (c->state) {
+	case REC_S_UPSTREAM:
+		return rec_earlier(rec_exchange_mono(c) +
+		    cfg->upstream_timeout_ns, rec_body_deadline(c));
+	case REC_S_REQ_HEAD:
+	case REC_S_CLOSING:
+		if (cfg->idle_timeout_ns != 0)
+			idle = c->idle_mono + cfg->idle_timeout_ns;
+		return rec_earlier(idle, rec_head_deadline(c));
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The connection's one timer is armed for its deadline and moved on only
+ * when it fires (no timer work while deadlines move later, as they do
+ * with every byte); rec_timer_pull moves it earlier when the deadline
+ * comes closer (a head starts, an exchange with a shorter timeout).
  */
 static void
 rec_timer_arm(struct rec_conn *c)
 {
 	struct recorder	*r = c->r;
-	uint64_t	 now = loop_now(r->loop), to, since;
+	uint64_t	 now = loop_now(r->loop), d = rec_deadline(c);
 
-	switch (c->state) {
-	case REC_S_UPSTREAM:
-		to = r->cfg.upstream_timeout_ns;
-		since = rec_exchange_mono(c);
-		break;
-	case REC_S_REQ_HEAD:
-	case REC_S_CLOSING:
-		to = r->cfg.idle_timeout_ns;
-		since = c->idle_mono;
-		break;
-	default:
+	if (d != 0)
+		loop_timer_add(r->loop, &c->timer, d > now ? d - now : 0);
+}
+
+static void
+rec_timer_pull(struct rec_conn *c)
+{
+	uint64_t	d = rec_deadline(c);
+
+	if (d != 0 && (!loop_timer_is_pending(&c->timer) ||
+	    c->timer.when > d))
+		rec_timer_arm(c);
+}
+
+/*
+ * A client too slow with its request head or body: 408 and the
+ * connection closes (one that sent nothing is closed quietly).  Nothing
+ * is recorded: the upstream saw at most part of a request.  Logged once
+ * per interval with a count.
+ */
+static void
+rec_slow_client(struct rec_conn *c, int body)
+{
+	struct recorder	*r = c->r;
+	const char	*what = body ? "request body not complete in time" :
+			    "request head not complete in time";
+	uint64_t	 n, to;
+
+	if (body)
+		r->body_timeouts++;
+	else
+		r->head_timeouts++;
+	to = body ? r->cfg.body_timeout_ns : r->cfg.header_timeout_ns;
+	if ((n = log_every_count(&r->slow_log, 1, loop_now(r->loop),
+	    REC_LOG_INTERVAL_NS)) > 0)
+		log_warn("%s: 408: %s (%s %llums%s); %llu slow client%s since "
+		    "the last report, %llu heads and %llu bodies in all",
+		    c->client, what, body ? "--body-timeout" :
+		    "--header-timeout", (unsigned long long)(to / 1000000),
+		    body ? " plus --body-min-rate" : "", (unsigned long long)n,
+		    n == 1 ? "" : "s", (unsigned long long)r->head_timeouts,
+		    (unsigned long long)r->body_timeouts);
+	c->head_mono = 0;
+	if (!body && c->cl.in.len == 0 && c->cl.out.len == 0 && !c->held) {
+		rec_conn_close(c);
 		return;
 	}
-	if (to == 0)
-		return;
-	loop_timer_add(r->loop, &c->timer, since + to > now ? since + to -
-	    now : 0);
+	rec_side_close(r, &c->up);
+	c->up_open = 0;
+	rec_txn_reset(c);
+	buf_reset(&c->cl.in);
+	http_write_simple(&c->cl.out, 408, "text/plain", what, strlen(what),
+	    1);
+	buf_append_str(&c->cl.out, "\n");
+	c->state = REC_S_CLOSING;
 }
 
 static void
@@ -1236,11 +1509,18 @@ rec_timeout(struct loop_timer *t)
 {
 	struct rec_conn	*c = t->arg;
 	struct recorder	*r = c->r;
-	uint64_t	 now = loop_now(r->loop), to;
+	uint64_t	 now = loop_now(r->loop), to, d;
 	char		 what[96];
 
 	switch (c->state) {
 	case REC_S_UPSTREAM:
+		if ((d = rec_body_deadline(c)) != 0 && d <= now) {
+			rec_slow_client(c, 1);
+			rec_conn_progress(c);
+			if (c->dead)
+				return;
+			break;
+		}
 		to = r->cfg.upstream_timeout_ns;
 		if (rec_exchange_mono(c) + to > now)
 			break;
@@ -1255,6 +1535,15 @@ rec_timeout(struct loop_timer *t)
 		break;
 	case REC_S_REQ_HEAD:
 	case REC_S_CLOSING:
+		if ((d = rec_head_deadline(c)) != 0 && d <= now) {
+			rec_slow_client(c, 0);
+			if (c->dead)
+				return;
+			rec_conn_progress(c);
+			if (c->dead)
+				return;
+			break;
+		}
 		to = r->cfg.idle_timeout_ns;
 		if (to == 0 || c->idle_mono + to > now)
 			break;
@@ -1269,11 +1558,12 @@ rec_timeout(struct loop_timer *t)
 		rec_timer_arm(c);
 }
 
-/* A new client connection: idle from now. */
+/* A new client connection: idle from now, and its first head due within
+ * --header-timeout. */
 static void
 rec_conn_started(struct rec_conn *c)
 {
-	c->idle_mono = loop_now(c->r->loop);
+	c->idle_mono = c->head_mono = loop_now(c->r->loop);
 	rec_timer_arm(c);
 }
 
@@ -1518,10 +1808,7 @@ rec_forward_head(struct rec_conn *c, const struct http_msg *m)
 	c->state = REC_S_UPSTREAM;
 	c->res_head_done = 0;
 	/* Armed for idleness, or for a timeout longer than this one. */
-	if (!loop_timer_is_pending(&c->timer) ||
-	    c->timer.when > c->last_mono + r->cfg.upstream_timeout_ns)
-		loop_timer_add(r->loop, &c->timer,
-		    r->cfg.upstream_timeout_ns);
+	rec_timer_pull(c);
 	buf_reset(&c->up.in);
 	buf_append(&c->up.out, c->fwd.data, c->fwd.len);
 	if (c->up_open)
@@ -1605,6 +1892,8 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 		c->cl.handshaking = 1;
 		c->intercepted = 1;
 		c->state = REC_S_REQ_HEAD;
+		/* The handshake and the first head inside are due. */
+		c->head_mono = loop_now(r->loop);
 		return 0;
 	}
 	if (m->scheme.len > 0) {
@@ -1670,8 +1959,13 @@ rec_request_head(struct rec_conn *c)
 		return rec_transparent_tunnel(c);
 	n = http_parse_request(s->in.data, s->in.len, r->cfg.max_head, &m,
 	    &err, &erroff);
-	if (n == HTTP_PARTIAL)
+	if (n == HTTP_PARTIAL) {
+		if (c->head_mono == 0) {	/* a head starts: it is due */
+			c->head_mono = loop_now(r->loop);
+			rec_timer_pull(c);
+		}
 		return s->eof ? -1 : 0;
+	}
 	if (n == HTTP_ERROR && r->transparent && !c->http_seen)
 		return rec_transparent_tunnel(c);
 	if (n == HTTP_ERROR) {
@@ -1684,6 +1978,7 @@ rec_request_head(struct rec_conn *c)
 	}
 	rec_txn_reset(c);
 	c->http_seen = 1;
+	c->head_mono = 0;
 	c->t.req.method = span_dup(m.method);
 	c->t.req.target = span_dup(m.target);
 	rec_headers_copy(c, &c->req_hdrs, &m, &c->t.req.headers,
@@ -1810,6 +2105,7 @@ rec_response_head(struct rec_conn *c, const struct http_msg *m)
 	}
 	if (!c->req_done)	/* answered before its body was all in */
 		c->req_keep_alive = 0;
+	c->res_off = c->cl_sent + o->len;
 	http_write_status_line(o, res->status, res->reason != NULL ?
 	    span_from_str(res->reason) : SPAN_NULL);
 	for (i = 0; i < m->nheaders; i++) {
@@ -2145,13 +2441,10 @@ rec_conn_progress(struct rec_conn *c)
 		}
 		c->state = REC_S_CLOSING;
 	}
-	/* Between exchanges the idle deadline may come before the one the
-	 * timer was armed for (an --idle-timeout shorter than the
-	 * --upstream-timeout). */
-	if ((c->state == REC_S_REQ_HEAD || c->state == REC_S_CLOSING) &&
-	    r->cfg.idle_timeout_ns > 0 && (!loop_timer_is_pending(&c->timer) ||
-	    c->timer.when > c->idle_mono + r->cfg.idle_timeout_ns))
-		rec_timer_arm(c);
+	/* The next deadline may come before the one the timer was armed
+	 * for (between exchanges: an --idle-timeout shorter than the
+	 * --upstream-timeout, a head that started). */
+	rec_timer_pull(c);
 	rec_side_events(r, &c->cl);
 	rec_side_events(r, &c->up);
 }
@@ -2326,6 +2619,7 @@ rec_conn_close(struct rec_conn *c)
 	loop_timer_del(r->loop, &c->timer);
 	rec_side_close(r, &c->cl);
 	rec_side_close(r, &c->up);
+	r->nconns--;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -2385,6 +2679,50 @@ rec_transparent_tunnel(struct rec_conn *c)
 	return 1;
 }
 
+/*
+ * accept(2) failed for want of descriptors (EMFILE, ENFILE) or memory,
+ * or for a reason that may well repeat: the connection stays queued and
+ * a level-triggered listener would wake the loop at once, for ever.  So
+ * the listener is not watched for REC_ACCEPT_PAUSE_NS while the
+ * connections already open are served; logged once per interval.
+ */
+static void
+rec_accept_pause(struct recorder *r, int err)
+{
+	struct rlimit	rl;
+	uint64_t	n;
+
+	r->accept_errors++;
+	if (loop_io_mod(r->loop, &r->lio, 0) == -1)
+		log_warn("epoll: %s", strerror(errno));
+	loop_timer_add(r->loop, &r->accept_timer, REC_ACCEPT_PAUSE_NS);
+	if ((n = log_every_count(&r->accept_log, 1, loop_now(r->loop),
+	    REC_LOG_INTERVAL_NS)) == 0)
+		return;
+	if (sock_accept_is_exhausted(err) && getrlimit(RLIMIT_NOFILE,
+	    &rl) == 0)
+		log_warn("accept: %s (%zu connections open, open-file limit "
+		    "%llu): new connections wait %llums at a time; %llu time%s "
+		    "since the last report", strerror(err), r->nconns,
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)(REC_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)n, n == 1 ? "" : "s");
+	else
+		log_warn("accept: %s: new connections wait %llums at a time; "
+		    "%llu time%s since the last report", strerror(err),
+		    (unsigned long long)(REC_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+static void
+rec_accept_resume(struct loop_timer *t)
+{
+	struct recorder	*r = t->arg;
+
+	if (loop_io_mod(r->loop, &r->lio, EPOLLIN) == -1)
+		log_warn("epoll: %s", strerror(errno));
+}
+
 static void
 rec_accept(struct loop_io *io, uint32_t events)
 {
@@ -2400,7 +2738,7 @@ rec_accept(struct loop_io *io, uint32_t events)
 		if (fd == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept: %s", strerror(errno));
+				rec_accept_pause(r, errno);
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -2432,6 +2770,7 @@ rec_accept(struct loop_io *io, uint32_t events)
 		if (r->conns != NULL)
 			r->conns->prev = c;
 		r->conns = c;
+		r->nconns++;
 		rec_conn_started(c);
 	}
 }
@@ -2441,6 +2780,84 @@ rec_signal(int sig)
 {
 	if (rec_signal_target != NULL)
 		loop_stop(rec_signal_target->loop);
+}
+
+/* The counters, as one JSON object and a newline. */
+static void
+rec_stats_json(struct recorder *r, struct buf *b, uint64_t sync_errors)
+{
+	buf_printf(b, "{\"transactions\":%llu,\"recorded\":%llu,"
+	    "\"lost\":%llu,\"upstream_failures\":%llu,\"write_error\":",
+	    (unsigned long long)r->ntxn,
+	    (unsigned long long)(r->ntxn - r->nlost),
+	    (unsigned long long)r->nlost, (unsigned long long)r->nerr);
+	if (r->werrno != 0)
+		json_append_string(b, strerror(r->werrno),
+		    strlen(strerror(r->werrno)));
+	else
+		buf_append_str(b, "null");
+	buf_printf(b, ",\"sync_errors\":%llu,\"head_timeouts\":%llu,"
+	    "\"body_timeouts\":%llu,\"accept_errors\":%llu}\n",
+	    (unsigned long long)sync_errors,
+	    (unsigned long long)r->head_timeouts,
+	    (unsigned long long)r->body_timeouts,
+	    (unsigned long long)r->accept_errors);
+}
+
+/*
+ * After the loop: the connections still open end (a tunnel's entry is
+ * written then), the last lines go out, the file is flushed and closed;
+ * then the summary and the stats.  0, or -1 when anything was lost.
+ */
+static int
+rec_finish(struct recorder *r)
+{
+	struct buf	 b;
+	char		*cause = NULL;
+	uint64_t	 sync_errors = 0;
+	int		 sync_errno = 0, rv = 0;
+
+	while (r->conns != NULL)
+		rec_conn_close(r->conns);
+	loop_run_deferred(r->loop);
+	if (r->w.out.fd != -1) {
+		rec_batch_write(r);
+		if (rec_writer_close(&r->w) == -1)
+			r->wclose_failed = 1;
+		sync_errors = r->w.sync_errors;
+		sync_errno = r->w.sync_errno;
+	}
+	if (r->nlost > 0) {
+		log_error("recorded %llu transactions (%llu upstream "
+		    "failures), LOST %llu (%s) into %s",
+		    (unsigned long long)(r->ntxn - r->nlost),
+		    (unsigned long long)r->nerr, (unsigned long long)r->nlost,
+		    strerror(r->werrno), r->cfg.output);
+		rv = -1;
+	} else
+		log_info("recorded %llu transactions (%llu upstream failures)",
+		    (unsigned long long)r->ntxn, (unsigned long long)r->nerr);
+	if (sync_errors > 0) {
+		log_error("snapshot %s: fdatasync failed %llu time%s (%s): "
+		    "what was written may not be on disk", r->cfg.output,
+		    (unsigned long long)sync_errors, sync_errors == 1 ? "" : "s",
+		    strerror(sync_errno));
+		rv = -1;
+	}
+	if (r->wclose_failed)
+		rv = -1;
+	if (r->cfg.stats_path != NULL) {
+		buf_init(&b);
+		rec_stats_json(r, &b, sync_errors);
+		if (buf_write_file(r->cfg.stats_path, b.data, b.len, 0644,
+		    &cause) == -1) {
+			log_error("stats: %s", cause);
+			free(cause);
+			rv = -1;
+		}
+		buf_free(&b);
+	}
+	return rv;
 }
 
 int
@@ -2461,8 +2878,8 @@ record_run(struct recorder *r)
 	    "CONNECT" : "forward proxy") : r->transparent ? "original "
 	    "destinations (transparent)" : r->cfg.upstream, r->cfg.output);
 	rv = loop_run(r->loop);
-	log_info("recorded %llu transactions (%llu upstream failures)",
-	    (unsigned long long)r->ntxn, (unsigned long long)r->nerr);
+	if (rec_finish(r) == -1)
+		rv = -1;
 	return rv;
 }
 
@@ -2476,12 +2893,13 @@ record_free(struct recorder *r)
 	if (r->loop != NULL) {
 		loop_run_deferred(r->loop);
 		loop_timer_del(r->loop, &r->sync_timer);
+		loop_timer_del(r->loop, &r->accept_timer);
 		if (r->lfd != -1)
 			loop_io_del(r->loop, &r->lio);
 	}
 	if (r->lfd != -1)
 		close(r->lfd);
-	if (r->w.fd != -1) {
+	if (r->w.out.fd != -1) {
 		rec_batch_write(r);
 		rec_writer_close(&r->w);
 	}

@@ -24,7 +24,15 @@
  * JSON body; after the response started, the client's connection is cut
  * short.  Either way the transaction is recorded with an "error" member
  * (without "res" if no response head came).  A client connection idle
- * between exchanges for --idle-timeout (60s) is closed.
+ * between exchanges for --idle-timeout (60s) is closed.  A request head
+ * must be complete --header-timeout (10s) after its first byte (after the
+ * accept, for a connection's first), a request body --body-timeout (30s)
+ * after its head plus a second per --body-min-rate (1 KiB) bytes that
+ * came; a client too slow gets 408 and its connection closes (nothing
+ * recorded), counted and logged once per interval.  Out of descriptors
+ * (accept(2) EMFILE, ENFILE...), the listener is not watched for 100 ms at
+ * a time while the open connections are served (logged once per
+ * interval); the caller raises RLIMIT_NOFILE first (sock_raise_nofile).
  *
  * The snapshot is written with write(2) to an O_APPEND descriptor: the
  * lines of the transactions completed in one event-loop round go out in
@@ -33,6 +41,18 @@
  * in the file (the page cache) even if the recorder is killed with
  * SIGKILL.  fsync(2) never runs in the event loop: a helper thread flushes
  * after each write (fsync txn) or once a second (fsync 1s).
+ *
+ * A snapshot is created mode 0600 and never keeps a torn line (snap.h,
+ * snap_out): a write that fails part-way (a full disk) is cut back to the
+ * last whole line, and --append mends a torn tail first.  Every
+ * transaction that could not be stored is counted as lost: the
+ * write errors are logged once per interval with a count, the summary
+ * at exit and the --stats file give the total, and record_run() fails.
+ * With --on-write-error serve (the default) clients are answered all the
+ * same; with fail a client whose transaction was not stored gets a 503
+ * instead of its answer (or, if its response had started to go out, its
+ * connection is cut before the last bytes) -- the upstream has handled
+ * the request either way.
  *
  * Forward proxy (--proxy ADDR): absolute-form requests (http://host/path)
  * go to that host (recorded in origin-form); CONNECT host:port is answered
@@ -71,6 +91,12 @@
 
 enum record_fsync { RECORD_FSYNC_NEVER, RECORD_FSYNC_TXN, RECORD_FSYNC_1S };
 
+/* What a client gets when its transaction cannot be stored. */
+enum record_on_write_error {
+	RECORD_WERR_SERVE,	/* its answer, as usual (counted as lost) */
+	RECORD_WERR_FAIL,	/* 503, or a cut connection */
+};
+
 struct record_config {
 	char		*upstream;	/* reverse proxy: http[s]://HOST[:PORT] */
 	char		*listen;	/* reverse proxy listen address */
@@ -81,10 +107,15 @@ struct record_config {
 	char		*upstream_ca;	/* PEM bundle for https upstreams */
 	int		 insecure;	/* do not verify upstream certificates */
 	enum record_fsync fsync;
+	enum record_on_write_error on_write_error;
+	char		*stats_path;	/* counters as JSON at exit */
 	size_t		 max_body;	/* stored body size; larger is truncated */
 	size_t		 max_head;
 	uint64_t	 upstream_timeout_ns;	/* no byte moved */
 	uint64_t	 idle_timeout_ns;	/* client idle; 0: none */
+	uint64_t	 header_timeout_ns;	/* a request head is due */
+	uint64_t	 body_timeout_ns;	/* a request body; 0: none */
+	size_t		 body_min_rate;		/* bytes/s that extend it */
 	char		**redact;	/* "header:NAME" | "json:PATH" | "regex:RE" */
 	size_t		 nredact;
 	/* Forward proxy (instead of upstream and listen). */
@@ -106,13 +137,19 @@ void	record_config_add_redact(struct record_config *, const char *);
 void	record_config_add_no_intercept(struct record_config *, const char *);
 /* "never" | "txn" | "1s"; 0 or -1. */
 int	record_parse_fsync(const char *, enum record_fsync *);
+/* "serve" | "fail"; 0 or -1. */
+int	record_parse_on_write_error(const char *,
+	    enum record_on_write_error *);
 
 struct recorder;
 
 /* Parses the upstream, opens the snapshot and the listener (writing the
  * port file).  NULL with *cause on failure. */
 struct recorder	*record_create(const struct record_config *, char **cause);
-/* Runs until SIGINT or SIGTERM; 0, or -1 if the loop failed. */
+/* Runs until SIGINT or SIGTERM, then writes what is pending, logs the
+ * summary and the --stats file.  0, or -1 if the loop failed, a
+ * transaction could not be stored, or the snapshot could not be flushed
+ * to disk (fdatasync). */
 int		 record_run(struct recorder *);
 /* Closes everything, flushing the snapshot.  Takes NULL. */
 void		 record_free(struct recorder *);

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "scenario.h"
+#include "shape.h"
 #include "units.h"
 #include "xmalloc.h"
 #include "yamldoc.h"
@@ -411,8 +412,9 @@ scenario_load_section(struct scenario_ctx *x, const yaml_node_t *m)
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
 	const yaml_node_t	*rate = NULL, *mult = NULL, *clones = NULL;
-	const yaml_node_t	*from = NULL, *steps = NULL;
+	const yaml_node_t	*from = NULL, *steps = NULL, *now_node = NULL;
 	const char		*key, *s;
+	struct shape_time	 now;
 	size_t			 i;
 	int			 has_pattern = 0;
 
@@ -464,11 +466,38 @@ scenario_load_section(struct scenario_ctx *x, const yaml_node_t *m)
 		else if (strcmp(key, "timeout") == 0)
 			scenario_duration(x, v, "load.timeout", 0,
 			    &sc->timeout_ns);
-		else
+		else if (strcmp(key, "transforms") == 0)
+			scenario_string(x, v, "load.transforms", 1,
+			    &sc->transforms);
+		else if (strcmp(key, "now") == 0) {
+			if ((s = yamldoc_scalar(&x->d, v, "load.now")) == NULL)
+				continue;
+			if (shape_time_parse(s, strlen(s), &now) == -1)
+				yamldoc_err(&x->d, v, "load.now: expected a time "
+				    "such as 2026-12-07T17:54:34Z or epoch "
+				    "seconds, not \"%s\"", s);
+			else {
+				sc->has_now = 1;
+				sc->now_us = now.us;
+				now_node = v;
+			}
+		} else if (strcmp(key, "seed") == 0) {
+			if ((s = yamldoc_scalar(&x->d, v, "load.seed")) == NULL)
+				continue;
+			if (units_parse_seed(s, &sc->load_seed) == -1)
+				yamldoc_err(&x->d, v, "load.seed: expected an "
+				    "unsigned integer, not \"%s\"", s);
+			else
+				sc->load_has_seed = 1;
+		} else
 			yamldoc_err(&x->d, k, "load: unknown key \"%s\" "
 			    "(pattern, multiplier, clones, rate, rate_from, "
-			    "steps, duration, connections, timeout)", key);
+			    "steps, duration, connections, timeout, "
+			    "transforms, now, seed)", key);
 	}
+	if (now_node != NULL && sc->transforms == NULL)
+		yamldoc_err(&x->d, now_node, "load.now: applies with "
+		    "load.transforms");
 	if (!has_pattern)
 		return;		/* replay: nothing to check */
 	switch (sc->pattern) {
@@ -973,5 +1002,6 @@ scenario_free(struct scenario *sc)
 	free(sc->report_html);
 	free(sc->fuzz_corpus);
 	free(sc->fuzz_findings);
+	free(sc->transforms);
 	free(sc);
 }

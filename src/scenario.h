@@ -23,6 +23,9 @@
  *	  duration: 60s
  *	  connections: 32
  *	  timeout: 10s               # per request
+ *	  transforms: ../examples/snapshots/shop.transforms.yaml
+ *	  now: 2026-12-07T18:00:00Z  # with transforms: a frozen clock
+ *	  seed: 7                    # fresh values
  *	assert:
  *	  latency: {p95: 250ms, p99: 800ms}    # p50 p90 p95 p99 p999 max
  *	  error_rate: {max: 1%}
@@ -125,6 +128,11 @@ struct scenario {
 	uint64_t		 duration_ns;	/* 0: one pass */
 	unsigned		 connections;	/* 0: the generator's default */
 	uint64_t		 timeout_ns;	/* 0: the generator's default */
+	char			*transforms;	/* resolved; NULL: none */
+	int			 has_now;	/* now: given */
+	int64_t			 now_us;
+	int			 load_has_seed;
+	uint64_t		 load_seed;
 
 	/* fuzz (has_fuzz 0: none; with it, no load) */
 	int			 has_fuzz;

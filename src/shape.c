@@ -319,11 +319,9 @@ time_parse_rfc3339(const char *s, size_t len, struct shape_time *t)
 	memset(t->zone, 0, sizeof t->zone);
 	t->zone_min = 0;
 	zlen = len - p;
-	if (zlen == 0)
-		;
-	else if (zlen == 1 && (s[p] == 'Z' || s[p] == 'z'))
+	if (zlen == 1 && (s[p] == 'Z' || s[p] == 'z'))
 		t->zone[0] = s[p];
-	else if (s[p] == '+' || s[p] == '-') {
+	else if (zlen > 0 && (s[p] == '+' || s[p] == '-')) {
 		if (zlen == 3)
 			zh = dec_n(s + p + 1, 2);
 		else if (zlen == 5) {
@@ -338,7 +336,7 @@ time_parse_rfc3339(const char *s, size_t len, struct shape_time *t)
 			return -1;
 		memcpy(t->zone, s + p, zlen);
 		t->zone_min = (zh * 60 + zm) * (s[p] == '-' ? -1 : 1);
-	} else
+	} else if (zlen > 0)
 		return -1;
 
 	days = days_from_civil(y, mo, d);

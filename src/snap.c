@@ -13,8 +13,11 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +39,8 @@ struct snap_reader {
 };
 
 struct snap_writer {
-	int	 fd;
-	int	 owned;		/* close fd at the end */
-	char	*name;
-	struct buf out;
+	struct snap_out	 o;
+	struct buf	 out;
 };
 
 void
@@ -871,28 +872,271 @@ snap_reader_close(struct snap_reader *r)
 
 /* --- writing --- */
 
+/* Largest last line snap_out_open() reads to see whether it parses; a
+ * longer one without its newline is taken as torn. */
+#define SNAP_TAIL_MAX	((off_t)1 << 30)
+
+/*
+ * Where the last line of fd (size bytes, not ending with a newline)
+ * starts: just past the last newline, or 0.  -1 with errno.
+ */
+static off_t
+snap_out_last_line(int fd, off_t size)
+{
+	char	 chunk[65536];
+	off_t	 end = size, from;
+	ssize_t	 n;
+	char	*nl;
+
+	while (end > 0) {
+		from = end > (off_t)sizeof chunk ? end - (off_t)sizeof chunk : 0;
+		if ((n = pread(fd, chunk, (size_t)(end - from), from)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n != end - from) {
+			errno = EIO;
+			return -1;
+		}
+		if ((nl = memrchr(chunk, '\n', (size_t)n)) != NULL)
+			return from + (nl - chunk) + 1;
+		end = from;
+	}
+	return 0;
+}
+
+/* 1 if fd[from..size) is one snapshot line that parses. */
+static int
+snap_out_tail_parses(int fd, off_t from, off_t size)
+{
+	struct snap_txn	 t;
+	size_t		 len = (size_t)(size - from), off = 0;
+	ssize_t		 n;
+	char		*line, *msg = NULL;
+	int		 ok;
+
+	if (size - from > SNAP_TAIL_MAX)
+		return 0;
+	line = xmalloc(len + 1);
+	while (off < len) {
+		if ((n = pread(fd, line + off, len - off,
+		    from + (off_t)off)) <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			free(line);
+			return 0;
+		}
+		off += (size_t)n;
+	}
+	line[len] = '\0';
+	ok = snap_decode_line(line, len, &t, &msg) == 0;
+	if (ok)
+		snap_txn_free(&t);
+	free(msg);
+	free(line);
+	return ok;
+}
+
+/*
+ * --append onto a file whose last line lacks its newline: a line that
+ * parses gets one, a torn one is cut away.  0, or -1 with *cause.
+ */
+static int
+snap_out_mend(struct snap_out *o, off_t size, char **cause)
+{
+	off_t	from;
+
+	if ((from = snap_out_last_line(o->fd, size)) == -1) {
+		*cause = xasprintf("%s: reading its last line: %s", o->name,
+		    strerror(errno));
+		return -1;
+	}
+	if (snap_out_tail_parses(o->fd, from, size)) {
+		if (write(o->fd, "\n", 1) != 1) {
+			*cause = xasprintf("%s: ending its last line: %s",
+			    o->name, errno != 0 ? strerror(errno) :
+			    "short write");
+			return -1;
+		}
+		log_warn("%s: the last line had no newline; added one before "
+		    "appending", o->name);
+		return 0;
+	}
+	if (ftruncate(o->fd, from) == -1) {
+		*cause = xasprintf("%s: cannot cut its torn last line (bytes "
+		    "%lld-%lld): %s", o->name, (long long)from,
+		    (long long)size - 1, strerror(errno));
+		return -1;
+	}
+	log_warn("%s: dropped %lld bytes of a torn last line (bytes "
+	    "%lld-%lld: a recording interrupted, or a full disk?) before "
+	    "appending", o->name, (long long)(size - from), (long long)from,
+	    (long long)size - 1);
+	return 0;
+}
+
+int
+snap_out_open(struct snap_out *o, const char *path, int append,
+    char **cause)
+{
+	struct stat	st;
+	ssize_t		n;
+	char		last;
+	int		flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+	int		readable = 0;
+
+	memset(o, 0, sizeof *o);
+	if (strcmp(path, "-") == 0) {
+		/* Anything already buffered on stdout goes first. */
+		fflush(stdout);
+		o->fd = STDOUT_FILENO;
+		o->name = xstrdup("<stdout>");
+	} else {
+		/* Appending reads the last line first. */
+		if (append && (o->fd = open(path, O_RDWR | O_CREAT | O_APPEND |
+		    O_CLOEXEC, 0600)) != -1)
+			readable = 1;
+		else if ((o->fd = open(path, flags | (append ? 0 : O_TRUNC),
+		    0600)) == -1) {
+			*cause = xasprintf("%s: %s", path, strerror(errno));
+			return -1;
+		}
+		o->owned = 1;
+		o->name = xstrdup(path);
+	}
+	if (fstat(o->fd, &st) == -1) {
+		*cause = xasprintf("%s: %s", o->name, strerror(errno));
+		goto fail;
+	}
+	o->regular = S_ISREG(st.st_mode);
+	if (!o->regular)
+		return 0;
+	/* Created 0600 (the umask only takes bits away): wider means the
+	 * file was there before, and decoy does not change its mode. */
+	if (o->owned && (st.st_mode & 077) != 0)
+		log_warn("%s: mode %04o lets %s read the recorded headers, "
+		    "cookies and bodies; chmod 600 %s", o->name,
+		    (unsigned int)(st.st_mode & 07777), (st.st_mode & 007) ?
+		    "every user" : "the file's group", o->name);
+	if (append && st.st_size > 0 && !readable)
+		log_warn("%s: cannot read it, so its last line is not checked "
+		    "before appending", o->name);
+	else if (append && st.st_size > 0) {
+		while ((n = pread(o->fd, &last, 1, st.st_size - 1)) == -1 &&
+		    errno == EINTR)
+			;
+		if (n != 1) {
+			*cause = xasprintf("%s: reading its last byte: %s",
+			    o->name, n == -1 ? strerror(errno) : "short read");
+			goto fail;
+		}
+		if (last != '\n' && snap_out_mend(o, st.st_size, cause) == -1)
+			goto fail;
+	}
+	return 0;
+
+fail:
+	if (o->owned)
+		close(o->fd);
+	free(o->name);
+	memset(o, 0, sizeof *o);
+	o->fd = -1;
+	return -1;
+}
+
+/* Cuts the last torn bytes off o's file; 0, or -1 with errno. */
+static int
+snap_out_cut(struct snap_out *o, size_t torn)
+{
+	struct stat	st;
+
+	if (!o->regular) {
+		errno = ESPIPE;
+		return -1;
+	}
+	if (fstat(o->fd, &st) == -1)
+		return -1;
+	if ((uintmax_t)st.st_size < torn) {
+		errno = EIO;
+		return -1;
+	}
+	return ftruncate(o->fd, st.st_size - (off_t)torn);
+}
+
+size_t
+snap_out_write(struct snap_out *o, const char *buf, size_t len, int *err)
+{
+	size_t	off = 0, keep;
+	ssize_t	n;
+	int	tries = 0;
+
+	*err = 0;
+	if (o->torn) {
+		/* A line an earlier failure could not cut: the next one
+		 * starts on a fresh line rather than glued to it. */
+		if ((n = write(o->fd, "\n", 1)) != 1) {
+			*err = n == -1 ? errno : EIO;
+			return 0;
+		}
+		o->torn = 0;
+	}
+	while (off < len) {
+		n = write(o->fd, buf + off, len - off);
+		if (n == -1) {
+			/* EAGAIN: stdout may be a non-blocking pipe. */
+			if ((errno == EINTR || errno == EAGAIN) &&
+			    ++tries < 1000)
+				continue;
+			*err = errno;
+			break;
+		}
+		if (n == 0) {
+			*err = EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (*err == 0)
+		return len;
+	keep = off;
+	while (keep > 0 && buf[keep - 1] != '\n')
+		keep--;
+	if (keep < off && snap_out_cut(o, off - keep) == -1) {
+		log_error("%s: cannot cut the %zu bytes of a line left torn by "
+		    "a failed write (%s); the next line starts on a fresh one",
+		    o->name, off - keep, strerror(errno));
+		o->torn = 1;
+	}
+	return keep;
+}
+
+int
+snap_out_close(struct snap_out *o, char **cause)
+{
+	int	rc = 0;
+
+	if (o->owned && o->fd != -1 && close(o->fd) == -1) {
+		if (cause != NULL)
+			*cause = xasprintf("%s: %s", o->name, strerror(errno));
+		rc = -1;
+	}
+	free(o->name);
+	memset(o, 0, sizeof *o);
+	o->fd = -1;
+	return rc;
+}
+
 struct snap_writer *
 snap_writer_open(const char *path, int append, char **cause)
 {
 	struct snap_writer	*w;
-	int			 fd, flags;
 
-	if (strcmp(path, "-") == 0) {
-		/* Anything already buffered on stdout goes first. */
-		fflush(stdout);
-		fd = STDOUT_FILENO;
-	} else {
-		flags = O_WRONLY | O_CREAT | O_CLOEXEC |
-		    (append ? O_APPEND : O_TRUNC);
-		if ((fd = open(path, flags, 0644)) == -1) {
-			*cause = xasprintf("%s: %s", path, strerror(errno));
-			return NULL;
-		}
-	}
 	w = xcalloc(1, sizeof *w);
-	w->fd = fd;
-	w->owned = fd != STDOUT_FILENO;
-	w->name = xstrdup(fd == STDOUT_FILENO ? "<stdout>" : path);
+	if (snap_out_open(&w->o, path, append, cause) == -1) {
+		free(w);
+		return NULL;
+	}
 	buf_init(&w->out);
 	return w;
 }
@@ -901,24 +1145,14 @@ int
 snap_writer_write(struct snap_writer *w, const struct snap_txn *t,
     char **cause)
 {
-	const char	*p;
-	size_t		 left;
-	ssize_t		 n;
+	int	err;
 
 	buf_reset(&w->out);
 	snap_encode(&w->out, t);
-	p = w->out.data;
-	left = w->out.len;
-	/* One write(2) per line; loop only if the kernel takes less. */
-	while (left > 0) {
-		if ((n = write(w->fd, p, left)) == -1) {
-			if (errno == EINTR)
-				continue;
-			*cause = xasprintf("%s: %s", w->name, strerror(errno));
-			return -1;
-		}
-		p += n;
-		left -= (size_t)n;
+	if (snap_out_write(&w->o, w->out.data, w->out.len, &err) !=
+	    w->out.len) {
+		*cause = xasprintf("%s: %s", w->o.name, strerror(err));
+		return -1;
 	}
 	return 0;
 }
@@ -926,16 +1160,12 @@ snap_writer_write(struct snap_writer *w, const struct snap_txn *t,
 int
 snap_writer_close(struct snap_writer *w, char **cause)
 {
-	int	rc = 0;
+	int	rc;
 
 	if (w == NULL)
 		return 0;
-	if (w->owned && close(w->fd) == -1) {
-		*cause = xasprintf("%s: %s", w->name, strerror(errno));
-		rc = -1;
-	}
+	rc = snap_out_close(&w->o, cause);
 	buf_free(&w->out);
-	free(w->name);
 	free(w);
 	return rc;
 }

@@ -110,9 +110,45 @@ int	snap_reader_next(struct snap_reader *, struct snap_txn *t, char **cause);
 void	snap_reader_close(struct snap_reader *);
 
 /*
- * Appending writer.  path "-" writes stdout.  Each write is one complete
- * line followed by a flush, so a reader never sees half a transaction
- * unless the process dies inside write(2).
+ * The output side every snapshot writer shares (the recorders, split,
+ * import): an O_APPEND descriptor that never keeps a torn line.
+ *
+ * snap_out_open() opens path ("-": stdout).  A file it creates is mode
+ * 0600: a snapshot holds Authorization headers, cookies and bodies.  An
+ * existing file keeps its mode, with a warning when group or others may
+ * read it.  Without append the file is truncated.  With append, a last
+ * line that lacks its newline (a writer died, or its disk filled, inside
+ * write(2)) is mended first: one that parses gets its newline, one that
+ * does not is cut away, and either is logged (log_warn) naming the
+ * bytes.  0, or -1 with *cause naming the path.
+ *
+ * snap_out_write() appends whole lines (buf[len - 1] is a newline).
+ * When the file takes only part of them (ENOSPC, EDQUOT, EIO, EFBIG) the
+ * partial line is cut off again with ftruncate(2), so the file ends with
+ * the last line written whole.  Returns the number of bytes stored, a
+ * prefix of whole lines (len when all went), with *err 0 or the errno of
+ * the failure.  If the cut itself fails (an append-only file) the next
+ * write starts on a fresh line.
+ */
+struct snap_out {
+	int	 fd;
+	int	 owned;		/* not stdout: closed by snap_out_close */
+	int	 regular;	/* a regular file: a torn line can be cut */
+	int	 torn;		/* the file ends inside a line */
+	char	*name;		/* for messages */
+};
+
+int	snap_out_open(struct snap_out *, const char *path, int append,
+	    char **cause);
+size_t	snap_out_write(struct snap_out *, const char *buf, size_t len,
+	    int *err);
+/* Closes (unless stdout) and frees the name; 0, or -1 with *cause. */
+int	snap_out_close(struct snap_out *, char **cause);
+
+/*
+ * Appending writer on a snap_out.  Each write is one complete line in one
+ * write(2), so a reader never sees half a transaction unless the process
+ * dies inside write(2); a write that fails part-way leaves no torn line.
  */
 struct snap_writer;
 struct snap_writer	*snap_writer_open(const char *path, int append,

@@ -56,6 +56,18 @@ int	sock_original_dst(int fd, struct sock_addr *);
 int	sock_set_mark(int fd, unsigned int mark);
 
 /*
+ * Raises the soft RLIMIT_NOFILE to the hard limit, for a server that
+ * holds a descriptor per connection (start-up; every thread shares it).
+ * Returns the soft limit now in effect (unchanged if raising failed), or
+ * 0 if it cannot be read.
+ */
+unsigned long long sock_raise_nofile(void);
+
+/* Errors of accept(2) that mean "out of descriptors or memory": the
+ * connection stays queued, so accepting again at once fails again. */
+int	sock_accept_is_exhausted(int err);
+
+/*
  * Writes "PORT\n" to path atomically (a temporary file, then rename), so
  * a script polling for the file never reads half of it.  0, or -1 with
  * *cause.

@@ -78,8 +78,7 @@ struct tap {
 	struct loop_timer	 sweep;
 	struct loop_timer	 parse;		/* tap_drain while busy */
 	struct tcpflow_table	*flows;
-	int			 fd;		/* the snapshot, O_APPEND */
-	int			 own_fd;	/* not stdout */
+	struct snap_out		 so;		/* the snapshot */
 	int			 wake_fd;	/* capture -> parser (eventfd) */
 	int			 stop_fd;	/* parser -> capture (eventfd) */
 	struct buf		 out;		/* whole lines not written yet */
@@ -87,6 +86,9 @@ struct tap {
 	struct httpflow_stats	 hst;
 	struct tap_lines	 lines;
 	uint64_t		 write_errors;
+	uint64_t		 lost;		/* lines the file did not take */
+	int			 werrno;
+	struct log_every	 wlog;
 	int			 warned_silent;	/* TAP_SILENT_NS */
 	int			 failed;
 	int			 io_added;
@@ -250,21 +252,30 @@ tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 static void
 tap_flush(struct tap *tap)
 {
-	const char	*p = tap->out.data;
-	size_t		 left = tap->out.len;
-	ssize_t		 n;
+	const char	*p, *end, *nl;
+	size_t		 kept, lost = 0;
+	uint64_t	 n;
+	int		 err;
 
-	while (left > 0) {
-		if ((n = write(tap->fd, p, left)) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (tap->write_errors++ == 0)
-				log_error("%s: %s", tap->cfg.output,
-				    strerror(errno));
-			break;
-		}
-		p += n;
-		left -= (size_t)n;
+	if (tap->out.len == 0 || tap->so.fd == -1)
+		return;
+	kept = snap_out_write(&tap->so, tap->out.data, tap->out.len, &err);
+	if (err != 0) {
+		/* The lines past what the file took are lost. */
+		end = tap->out.data + tap->out.len;
+		for (p = tap->out.data + kept; p < end &&
+		    (nl = memchr(p, '\n', (size_t)(end - p))) != NULL;
+		    p = nl + 1)
+			lost++;
+		tap->write_errors++;
+		tap->lost += lost;
+		tap->werrno = err;
+		if ((n = log_every_count(&tap->wlog, lost, loop_clock_ns(),
+		    5000000000ULL)) > 0)
+			log_error("%s: %s: %llu transaction%s lost since the "
+			    "last report (%llu in all)", tap->cfg.output,
+			    strerror(err), (unsigned long long)n, n == 1 ? "" :
+			    "s", (unsigned long long)tap->lost);
 	}
 	buf_reset(&tap->out);
 }
@@ -633,7 +644,7 @@ tap_create(const struct tap_config *cfg, char **cause)
 	if (priv_require(PRIV_CAP(CAP_NET_ADMIN), "--nfqueue", cause) == -1)
 		return NULL;
 	tap = xcalloc(1, sizeof *tap);
-	tap->fd = tap->wake_fd = tap->stop_fd = -1;
+	tap->so.fd = tap->wake_fd = tap->stop_fd = -1;
 	buf_init(&tap->out);
 	buf_init(&tap->work);
 	buf_init(&tap->pending);
@@ -664,14 +675,8 @@ tap_create(const struct tap_config *cfg, char **cause)
 		*cause = xasprintf("eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (strcmp(cfg->output, "-") == 0)
-		tap->fd = STDOUT_FILENO;
-	else if ((tap->fd = open(cfg->output, O_WRONLY | O_CREAT | O_APPEND |
-	    O_CLOEXEC | (cfg->append ? 0 : O_TRUNC), 0644)) == -1) {
-		*cause = xasprintf("%s: %s", cfg->output, strerror(errno));
+	if (snap_out_open(&tap->so, cfg->output, cfg->append, cause) == -1)
 		goto fail;
-	} else
-		tap->own_fd = 1;
 	tap->caps = xcalloc(tap->cfg.nqueues, sizeof *tap->caps);
 	for (i = 0; i < tap->cfg.nqueues; i++) {
 		tap->caps[i].tap = tap;
@@ -734,6 +739,7 @@ tap_stats_json(struct tap *tap, struct buf *b)
 	    "\"parse_errors\":%llu,\"orphan_responses\":%llu,"
 	    "\"enobufs\":%llu,\"kernel_dropped\":%llu,"
 	    "\"kernel_user_dropped\":%llu,\"write_errors\":%llu,"
+	    "\"lost\":%llu,"
 	    "\"queues\":%zu,\"queue_packets\":[",
 	    (unsigned long long)packets, (unsigned long long)bytes,
 	    (unsigned long long)non_tcp, (unsigned long long)ignored,
@@ -749,7 +755,8 @@ tap_stats_json(struct tap *tap, struct buf *b)
 	    (unsigned long long)tap->hst.orphan_responses,
 	    (unsigned long long)enobufs,
 	    (unsigned long long)kd, (unsigned long long)kud,
-	    (unsigned long long)tap->write_errors, tap->ncaps);
+	    (unsigned long long)tap->write_errors,
+	    (unsigned long long)tap->lost, tap->ncaps);
 	for (i = 0; i < tap->ncaps; i++)
 		buf_printf(b, "%s%llu", i > 0 ? "," : "",
 		    (unsigned long long)tap->caps[i].packets);
@@ -846,12 +853,17 @@ tap_run(struct tap *tap)
 	}
 	buf_free(&b);
 	tap_flush(tap);
-	if (tap->own_fd && close(tap->fd) == -1) {
-		log_error("%s: %s", tap->cfg.output, strerror(errno));
+	if (snap_out_close(&tap->so, &cause) == -1) {
+		log_error("%s", cause);
+		free(cause);
+		cause = NULL;
 		rv = -1;
 	}
-	tap->fd = -1;
-	tap->own_fd = 0;
+	if (tap->lost > 0) {
+		log_error("%s: LOST %llu transactions (%s)", tap->cfg.output,
+		    (unsigned long long)tap->lost, strerror(tap->werrno));
+		rv = -1;
+	}
 	return rv == -1 || tap->failed ? -1 : 0;
 }
 
@@ -875,8 +887,8 @@ tap_free(struct tap *tap)
 		buf_free(&tap->caps[i].stage);
 	}
 	free(tap->caps);
-	if (tap->own_fd)
-		close(tap->fd);
+	if (tap->so.fd != -1)
+		snap_out_close(&tap->so, NULL);
 	if (tap->wake_fd != -1)
 		close(tap->wake_fd);
 	if (tap->stop_fd != -1)

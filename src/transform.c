@@ -442,6 +442,22 @@ transform_is_uuid(const char *s, size_t len)
 	return 1;
 }
 
+/* An API version segment: "v" and digits, maybe dotted ("v1", "v2.1"). */
+static int
+transform_is_version(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len < 2 || (s[0] != 'v' && s[0] != 'V') ||
+	    !isdigit((unsigned char)s[1]))
+		return 0;
+	for (i = 1; i < len; i++)
+		if (!isdigit((unsigned char)s[i]) && !(s[i] == '.' &&
+		    i + 1 < len && isdigit((unsigned char)s[i + 1])))
+			return 0;
+	return 1;
+}
+
 void
 transform_route(struct buf *b, const char *path, size_t len)
 {
@@ -469,6 +485,8 @@ transform_route(struct buf *b, const char *path, size_t len)
 			else
 				all = 0;
 		}
+		if (transform_is_version(path + start, i - start))
+			digit = 0;	/* "v1", "v2.1": part of the route */
 		if (!digit)
 			buf_append(b, path + start, i - start);
 		else if (all)

@@ -28,7 +28,7 @@
  * Endpoints are "METHOD ROUTE": ROUTE is a path whose segments "{...}"
  * match any one segment ("/transfers/{id}"); "*" for either part matches
  * anything.  transform_route() infers a route from a path the way the
- * analyzer does (a segment holding a digit is a parameter).
+ * analyzer does (a segment holding a digit is a parameter, but "v1").
  */
 #ifndef DECOY_TRANSFORM_H
 #define DECOY_TRANSFORM_H
@@ -185,7 +185,8 @@ int			 transform_action_parse(const char *,
 
 /*
  * Appends the route of path (no query): each segment that holds a digit
- * becomes "{id}" (or "{n}" when all digits, "{uuid}" for a UUID).
+ * becomes "{id}" (or "{n}" when all digits, "{uuid}" for a UUID), but
+ * API versions ("v1", "v2.1") stay as they are.
  */
 void	transform_route(struct buf *, const char *path, size_t len);
 /* 1 when request method + path (no query) fall under method/route. */

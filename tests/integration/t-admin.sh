@@ -222,4 +222,41 @@ timeout 10 "$DECOY" respond "$T/snap.jsonl" --listen 127.0.0.1:0 \
 check "a non-loopback admin address without a token: refused" [ $? -ne 0 ]
 check "... saying a token is needed" grep -qi 'token' "$T/open.log"
 
+# --- a token from a file, not the command line (ps shows those)
+tok=tok-$RANDOM$RANDOM
+printf '%s\n' "$tok" >"$T/token"
+chmod 600 "$T/token"
+"$DECOY" respond "$T/snap.jsonl" --listen 127.0.0.1:0 --port-file "$T/tf.port" \
+    --admin 127.0.0.1:0 --admin-port-file "$T/tfa.port" \
+    --admin-token-file "$T/token" >"$T/tf.log" 2>&1 &
+tfpid=$!
+PIDS+=("$tfpid")
+tfa=$(wait_port "$T/tfa.port" "$tfpid")
+check "--admin-token-file: no token, 401" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$tfa/stats")" = 401 ]
+check "--admin-token-file: the file's token, 200" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" \
+    "http://127.0.0.1:$tfa/stats")" = 200 ]
+check "--admin-token-file: the token is not on the command line" \
+    bash -c "! tr '\\0' ' ' </proc/$tfpid/cmdline | grep -q '$tok'"
+check "--admin-token-file: no warning for a 0600 file" \
+    bash -c "! grep -q 'readable by' '$T/tf.log'"
+check "ctl --token-file: exit 0" [ "$(rc "$DECOY" ctl -a "127.0.0.1:$tfa" \
+    --token-file "$T/token" status)" = 0 ]
+check "ctl without the token: refused" [ "$(rc "$DECOY" ctl -a "127.0.0.1:$tfa" \
+    status)" != 0 ]
+stop "$tfpid"
+chmod 644 "$T/token"
+"$DECOY" respond "$T/snap.jsonl" --listen 127.0.0.1:0 --port-file "$T/tf2.port" \
+    --admin 127.0.0.1:0 --admin-token-file "$T/token" >"$T/tf2.log" 2>&1 &
+tfpid=$!
+PIDS+=("$tfpid")
+wait_port "$T/tf2.port" "$tfpid" >/dev/null
+check "--admin-token-file readable by others: a warning" \
+    grep -q 'readable by everyone' "$T/tf2.log"
+stop "$tfpid"
+: >"$T/empty"
+check "--admin-token-file empty: exit 2" [ "$(rc "$DECOY" respond "$T/snap.jsonl" \
+    --listen 127.0.0.1:0 --admin 127.0.0.1:0 --admin-token-file "$T/empty")" = 2 ]
+
 done_testing

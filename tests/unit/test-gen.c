@@ -109,6 +109,20 @@ test_ignore(void)
 	/* An ignored member may be missing on one side. */
 	ASSERT_EQ(diff("{\"created_at\":1,\"x\":1}", "{\"x\":1}", exact, 1,
 	    &out), 0);
+	/* A quoted member name (the transforms file's paths): dots are part
+	 * of the name. */
+	{
+		char *quoted[] = { "$[\"a.b\"].id" };
+		char *bad[] = { "$[\"a.b].id", "$[\"a\\\"b\"]" };
+
+		ASSERT_EQ(diff("{\"a.b\":{\"id\":1,\"n\":1},\"a\":{\"b\":1}}",
+		    "{\"a.b\":{\"id\":2,\"n\":1},\"a\":{\"b\":2}}", quoted, 1,
+		    &out), 1);
+		ASSERT_STR_EQ(out.data, "$.a.b\t1\t2\n");
+		/* Not understood: ignores nothing. */
+		ASSERT_EQ(diff("{\"a.b\":{\"id\":1}}", "{\"a.b\":{\"id\":2}}",
+		    bad, 2, &out), 1);
+	}
 	buf_free(&out);
 }
 

@@ -224,7 +224,7 @@ test_errors(void)
 	EXPECT_ERROR(HEAD "load:\n  pattern: replay\n  speed: 3\n",
 	    "s.yaml:5:3: load: unknown key \"speed\" (pattern, multiplier, "
 	    "clones, rate, rate_from, steps, duration, connections, "
-	    "timeout)");
+	    "timeout, transforms, now, seed)");
 	/* 3. wrong type: a list where a mapping belongs */
 	EXPECT_ERROR(HEAD "assert: [1, 2]\n",
 	    "s.yaml:3:9: assert: expected a mapping, not a list");
@@ -410,6 +410,46 @@ test_fuzz(void)
 	free(cause);
 }
 
+/* load.transforms (resolved), now (a time, only with transforms), seed. */
+static void
+test_transforms(void)
+{
+	struct scenario	*sc;
+	char		*cause;
+
+	sc = parse("dir/s.yaml", HEAD "load:\n  transforms: t.yaml\n"
+	    "  now: 2026-12-07T18:00:00Z\n  seed: 7\n", &cause);
+	ASSERT(sc != NULL);
+	if (sc != NULL) {
+		ASSERT_STR_EQ(sc->transforms, "dir/t.yaml");
+		ASSERT_EQ(sc->has_now, 1);
+		ASSERT_EQ(sc->now_us, 1796666400LL * 1000000);
+		ASSERT_EQ(sc->load_has_seed, 1);
+		ASSERT_EQ(sc->load_seed, 7);
+		scenario_free(sc);
+	}
+	free(cause);
+	sc = parse("s.yaml", HEAD "load: {transforms: t.yaml, now: 1796666400}\n",
+	    &cause);
+	ASSERT(sc != NULL && sc->now_us == 1796666400LL * 1000000);
+	scenario_free(sc);
+	free(cause);
+	sc = parse("s.yaml", HEAD "load: {pattern: replay}\n", &cause);
+	ASSERT(sc != NULL && sc->transforms == NULL && !sc->has_now &&
+	    !sc->load_has_seed);
+	scenario_free(sc);
+	free(cause);
+	EXPECT_ERROR(HEAD "load:\n  now: 2026-12-07T18:00:00Z\n",
+	    "s.yaml:4:8: load.now: applies with load.transforms");
+	EXPECT_ERROR(HEAD "load:\n  transforms: t.yaml\n  now: soon\n"
+	    "  seed: -1\n",
+	    "s.yaml:5:8: load.now: expected a time such as "
+	    "2026-12-07T17:54:34Z or epoch seconds, not \"soon\"\n"
+	    "s.yaml:6:9: load.seed: expected an unsigned integer, not \"-1\"");
+	EXPECT_ERROR(HEAD "load:\n  transforms: \"\"\n",
+	    "s.yaml:4:15: load.transforms: expected a value, not nothing");
+}
+
 int
 main(void)
 {
@@ -419,5 +459,6 @@ main(void)
 	test_units();
 	test_errors();
 	test_load_file();
+	test_transforms();
 	UNIT_DONE();
 }

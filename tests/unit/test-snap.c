@@ -1,10 +1,18 @@
 /*
  * test-snap.c -- the snapshot codec: canonical round trips, bodies (text,
  * binary, NUL), unknown members kept verbatim, every decode error with its
- * column, the streaming reader and the appending writer.
+ * column, the streaming reader and the appending writer, and the output
+ * every writer shares: mode 0600, a torn tail mended on append, a write
+ * that fails part-way cut back to its last whole line.
  */
 #include "config.h"
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +20,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "log.h"
 #include "snap.h"
 #include "unit.h"
 #include "xmalloc.h"
@@ -617,6 +626,165 @@ test_writer(void)
 	free(path);
 }
 
+/* The whole content of path (allocated), or NULL. */
+static char *
+slurp(const char *path)
+{
+	struct buf	 b;
+	char		 chunk[4096];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return NULL;
+	buf_init(&b);
+	while ((n = read(fd, chunk, sizeof chunk)) > 0)
+		buf_append(&b, chunk, (size_t)n);
+	close(fd);
+	buf_append(&b, "", 0);
+	return buf_detach(&b, NULL);
+}
+
+/* Opens path for appending with the log going to logpath; returns what
+ * the file holds afterwards. */
+static char *
+out_append(const char *path, const char *logpath, int *rv)
+{
+	struct snap_out	 o;
+	char		*cause = NULL;
+	int		 lfd;
+
+	lfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	log_set_fd(lfd);
+	*rv = snap_out_open(&o, path, 1, &cause);
+	log_set_fd(STDERR_FILENO);
+	close(lfd);
+	if (*rv == 0)
+		snap_out_close(&o, NULL);
+	free(cause);
+	return slurp(path);
+}
+
+static void
+test_out(void)
+{
+	const char	*line = "{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":"
+			    "\"GET\",\"target\":\"/a\"}}\n";
+	struct snap_out	 o;
+	struct stat	 st;
+	struct rlimit	 rl, small;
+	char		*path, *logpath, *got, *cause = NULL, *want, *three;
+	size_t		 len = strlen(line), n;
+	int		 rv, err, fd;
+
+	path = write_temp("");
+	logpath = write_temp("");
+	ASSERT(path != NULL && logpath != NULL);
+	if (path == NULL || logpath == NULL)
+		return;
+
+	/* Created 0600, whatever the umask allows. */
+	unlink(path);
+	umask(022);
+	ASSERT_EQ(snap_out_open(&o, path, 0, &cause), 0);
+	ASSERT_EQ(stat(path, &st), 0);
+	ASSERT_EQ(st.st_mode & 07777, 0600);
+	ASSERT_EQ(snap_out_close(&o, &cause), 0);
+
+	/* An existing wider file keeps its mode, with a warning. */
+	chmod(path, 0644);
+	got = out_append(path, logpath, &rv);
+	free(got);
+	ASSERT_EQ(rv, 0);
+	ASSERT_EQ(stat(path, &st), 0);
+	ASSERT_EQ(st.st_mode & 07777, 0644);
+	got = slurp(logpath);
+	ASSERT(got != NULL && strstr(got, "mode 0644 lets every user read") !=
+	    NULL && strstr(got, "chmod 600") != NULL);
+	free(got);
+	chmod(path, 0600);
+
+	/* --append onto a torn tail: cut back to the last newline. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ASSERT(write(fd, line, len) == (ssize_t)len);
+	ASSERT(write(fd, "{\"v\":1,\"di", 10) == 10);
+	close(fd);
+	got = out_append(path, logpath, &rv);
+	ASSERT_EQ(rv, 0);
+	ASSERT_STR_EQ(got, line);
+	free(got);
+	got = slurp(logpath);
+	want = xasprintf("dropped 10 bytes of a torn last line (bytes %zu-%zu",
+	    len, len + 9);
+	ASSERT(got != NULL && strstr(got, want) != NULL);
+	free(want);
+	free(got);
+
+	/* A torn tail with no newline before it: the file empties. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ASSERT(write(fd, "{\"v", 3) == 3);
+	close(fd);
+	got = out_append(path, logpath, &rv);
+	ASSERT_EQ(rv, 0);
+	ASSERT_STR_EQ(got, "");
+	free(got);
+
+	/* A last line that parses but lacks its newline gets one. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ASSERT(write(fd, line, len) == (ssize_t)len);
+	ASSERT(write(fd, line, len - 1) == (ssize_t)len - 1);
+	close(fd);
+	got = out_append(path, logpath, &rv);
+	ASSERT_EQ(rv, 0);
+	want = xasprintf("%s%s", line, line);
+	ASSERT_STR_EQ(got, want);
+	free(want);
+	free(got);
+	got = slurp(logpath);
+	ASSERT(got != NULL && strstr(got, "added one") != NULL);
+	free(got);
+
+	/*
+	 * A write the file takes only part of (RLIMIT_FSIZE stands for a
+	 * full disk: a short write, then EFBIG): the file keeps the whole
+	 * lines, never the torn one, and takes the next write whole.
+	 */
+	ASSERT_EQ(snap_out_open(&o, path, 0, &cause), 0);
+	three = xasprintf("%s%s%s", line, line, line);
+	signal(SIGXFSZ, SIG_IGN);
+	ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	small = rl;
+	small.rlim_cur = (rlim_t)(len + len / 2);
+	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+	n = snap_out_write(&o, three, 3 * len, &err);
+	ASSERT_EQ(n, len);
+	ASSERT_EQ(err, EFBIG);
+	ASSERT_EQ(fstat(o.fd, &st), 0);
+	ASSERT_EQ(st.st_size, (off_t)len);
+	/* Nothing fits at all. */
+	small.rlim_cur = (rlim_t)len;
+	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+	n = snap_out_write(&o, line, len, &err);
+	ASSERT_EQ(n, 0);
+	ASSERT_EQ(err, EFBIG);
+	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	n = snap_out_write(&o, line, len, &err);
+	ASSERT_EQ(n, len);
+	ASSERT_EQ(err, 0);
+	ASSERT_EQ(snap_out_close(&o, &cause), 0);
+	got = slurp(path);
+	want = xasprintf("%s%s", line, line);
+	ASSERT_STR_EQ(got, want);
+	free(want);
+	free(got);
+	free(three);
+
+	unlink(path);
+	unlink(logpath);
+	free(path);
+	free(logpath);
+}
+
 /* Integers as printf's %lld writes them; a head kept in one store. */
 static void
 test_numbers_and_store(void)
@@ -686,5 +854,6 @@ main(void)
 	test_unknown();
 	test_reader();
 	test_writer();
+	test_out();
 	UNIT_DONE();
 }

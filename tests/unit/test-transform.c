@@ -95,7 +95,11 @@ test_route(void)
 	route_is("/items/42", "/items/{n}");
 	route_is("/u/0b0f4c5e-6c2e-4d8e-9b7a-1c2d3e4f5a6b/x",
 	    "/u/{uuid}/x");
-	route_is("/v1/accounts/acct-alice", "/{id}/accounts/acct-alice");
+	route_is("/v1/accounts/acct-alice", "/v1/accounts/acct-alice");
+	route_is("/v2.1/entries/e1", "/v2.1/entries/{id}");
+	route_is("/v1x/a", "/{id}/a");
+	route_is("/v/2", "/v/{n}");
+	route_is("/api/v3./x", "/api/{id}/x");
 	route_is("/a//b/", "/a//b/");
 
 	ASSERT(ep("GET", "/transfers/{id}", "GET", "/transfers/tr_1"));
