@@ -4,6 +4,8 @@
  * The file (decoyd(8) documents it):
  *
  *	snapshot: ../examples/snapshots/shop.jsonl   # relative to this file
+ *	transforms: shop.transforms.yaml             # optional, re-read on
+ *	                                             # reload with the snapshot
  *	listen: 127.0.0.1:18080                      # or a list of addresses
  *	unmatched: 404                               # 404 | closest
  *	workers: 0                                   # 0: one per core

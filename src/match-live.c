@@ -16,10 +16,16 @@
  * request without the echoed value) keeps its recorded bytes.
  *
  * The plan is read-only once built; rendering uses only the caller's
- * buffers, so workers share it without locks.
+ * buffers, so workers share it without locks.  Re-signed tokens are
+ * cached per thread for the second they were made in (an RSA signature
+ * costs about a millisecond; the token only changes when the shift does):
+ * slots are keyed by the plan's uid, never reused, so a freed plan can
+ * never serve a stale token.
  */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +44,8 @@
 #define LIVE_HITS	64
 /* JSON strings searched for key echoes: nesting and count bounds. */
 #define LIVE_ECHO_MAX	256
+/* Re-signed tokens remembered per thread (direct-mapped). */
+#define LIVE_JWT_CACHE	64
 
 struct live_edit {
 	enum transform_action		 action;	/* SHIFT, RESIGN, ECHO,
@@ -46,6 +54,7 @@ struct live_edit {
 	const struct transform_value	*v;		/* NULL for KEY */
 	struct shape_time		 time;		/* SHIFT: recorded */
 	size_t				 key;		/* KEY: into keys */
+	size_t				 order;		/* plan order, for sorting */
 };
 
 struct live_key {
@@ -55,6 +64,7 @@ struct live_key {
 };
 
 struct match_live {
+	uint64_t		 uid;		/* never reused: cache key */
 	size_t			 status_len;	/* status line, CRLF included */
 	struct http_header	*headers;	/* spans into the entry's head */
 	size_t			 nheaders;
@@ -65,6 +75,93 @@ struct match_live {
 	struct live_key		*keys;
 	size_t			 nkeys;
 };
+
+static _Atomic uint64_t live_next_uid = 1;
+
+struct live_jwt_slot {
+	uint64_t	 uid;		/* the plan's, 0: empty */
+	size_t		 edit;
+	int64_t		 shift_s;
+	char		*tok;
+	size_t		 len;
+};
+
+static pthread_key_t	live_jwt_key;
+static pthread_once_t	live_jwt_once = PTHREAD_ONCE_INIT;
+
+static void
+live_jwt_cache_free(void *p)
+{
+	struct live_jwt_slot	*c = p;
+	size_t			 i;
+
+	for (i = 0; i < LIVE_JWT_CACHE; i++)
+		free(c[i].tok);
+	free(c);
+}
+
+static void
+live_jwt_init(void)
+{
+	if (pthread_key_create(&live_jwt_key, live_jwt_cache_free) != 0)
+		fatalx("pthread_key_create failed");
+}
+
+/* This thread's slot for (plan, edit), created on first use. */
+static struct live_jwt_slot *
+live_jwt_slot(const struct match_live *L, size_t edit)
+{
+	struct live_jwt_slot	*c;
+
+	pthread_once(&live_jwt_once, live_jwt_init);
+	if ((c = pthread_getspecific(live_jwt_key)) == NULL) {
+		c = xcalloc(LIVE_JWT_CACHE, sizeof *c);
+		if (pthread_setspecific(live_jwt_key, c) != 0) {
+			free(c);
+			return NULL;
+		}
+	}
+	return &c[(L->uid * 31 + edit) % LIVE_JWT_CACHE];
+}
+
+/*
+ * Appends the token of edit i re-signed for shift_us: from this thread's
+ * cache when it was made for the same second, else jwt_resign().  0, or
+ * -1 when it cannot be re-signed.
+ */
+static int
+live_resign(struct buf *out, const struct match_live *L, size_t i,
+    struct span raw, int64_t shift_us)
+{
+	const struct live_edit	*ed = &L->ev[i];
+	struct live_jwt_slot	*sl;
+	int64_t			 shift_s = shift_us / 1000000;
+	size_t			 at = out->len;
+	char			*cause = NULL;
+
+	sl = live_jwt_slot(L, i);
+	if (sl != NULL && sl->uid == L->uid && sl->edit == i &&
+	    sl->shift_s == shift_s) {
+		buf_append(out, sl->tok, sl->len);
+		return 0;
+	}
+	if (jwt_resign(out, raw.p, raw.len, shift_s, ed->v->claims,
+	    ed->v->nclaims, ed->v->key->key, &cause) == -1) {
+		free(cause);
+		return -1;
+	}
+	if (sl != NULL) {
+		free(sl->tok);
+		sl->uid = L->uid;
+		sl->edit = i;
+		sl->shift_s = shift_s;
+		sl->len = out->len - at;
+		sl->tok = xmalloc(sl->len + 1);
+		memcpy(sl->tok, out->data + at, sl->len);
+		sl->tok[sl->len] = '\0';
+	}
+	return 0;
+}
 
 static void
 live_add(struct match_live *L, const struct live_edit *ed)
@@ -266,6 +363,47 @@ live_plan_key(struct match_live *L, const struct match_entry *e, size_t key)
 	buf_free(&tmp);
 }
 
+static int
+live_edit_cmp_stable(const void *a, const void *b)
+{
+	const struct live_edit	*x = a, *y = b;
+
+	if (x->hit.in != y->hit.in)
+		return x->hit.in < y->hit.in ? -1 : 1;
+	if (x->hit.in == TRANSFORM_IN_HEADER && x->hit.header != y->hit.header)
+		return x->hit.header < y->hit.header ? -1 : 1;
+	if (x->hit.off != y->hit.off)
+		return x->hit.off < y->hit.off ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/*
+ * Sorts the edits by part and offset, for one pass per part when
+ * rendering, and drops any that overlaps an earlier one: a place named
+ * twice is edited by the first in plan order (the file's order, then key
+ * echoes).
+ */
+static void
+live_sort(struct match_live *L)
+{
+	size_t	i, n = 0;
+
+	/* Stable: ties keep plan order (file order, then key echoes). */
+	for (i = 0; i < L->nev; i++)
+		L->ev[i].order = i;
+	qsort(L->ev, L->nev, sizeof *L->ev, live_edit_cmp_stable);
+	for (i = 0; i < L->nev; i++) {
+		if (n > 0 && L->ev[n - 1].hit.in == L->ev[i].hit.in &&
+		    (L->ev[i].hit.in != TRANSFORM_IN_HEADER ||
+		    L->ev[n - 1].hit.header == L->ev[i].hit.header) &&
+		    L->ev[i].hit.off < L->ev[n - 1].hit.off +
+		    L->ev[n - 1].hit.len)
+			continue;
+		L->ev[n++] = L->ev[i];
+	}
+	L->nev = n;
+}
+
 struct match_live *
 match_live_create(const struct transforms *tf, const struct snap_txn *t,
     const struct match_entry *e, const struct match_live_key *keys,
@@ -280,6 +418,8 @@ match_live_create(const struct transforms *tf, const struct snap_txn *t,
 	if (tf == NULL)
 		return NULL;
 	L = xcalloc(1, sizeof *L);
+	L->uid = atomic_fetch_add_explicit(&live_next_uid, 1,
+	    memory_order_relaxed);
 	if (live_parse_head(L, e) == -1) {
 		match_live_free(L);
 		return NULL;
@@ -316,6 +456,7 @@ match_live_create(const struct transforms *tf, const struct snap_txn *t,
 		L->nkeys++;
 		live_plan_key(L, e, L->nkeys - 1);
 	}
+	live_sort(L);
 	if (L->nev == 0) {
 		match_live_free(L);
 		return NULL;
@@ -338,6 +479,20 @@ match_live_free(struct match_live *L)
 	free(L);
 }
 
+/* Appends n in decimal (buf_printf costs a vfprintf per reply). */
+static void
+live_append_size(struct buf *b, size_t n)
+{
+	char	d[24];
+	size_t	i = sizeof d;
+
+	do {
+		d[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	buf_append(b, d + i, sizeof d - i);
+}
+
 /* The live request's first value at loc into out; 0 if it has none. */
 static int
 live_req_value(const struct match_req *r, const struct transform_loc *loc,
@@ -358,6 +513,67 @@ live_req_value(const struct match_req *r, const struct transform_loc *loc,
 	return 1;
 }
 
+/* 1 if v can go between a JSON string's quotes as it is. */
+static int
+live_json_plain(const char *v, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] >= 0x7f ||
+		    v[i] == '"' || v[i] == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+/* Appends v encoded for the hit's place (transform_hit_encode(), without
+ * its temporary buffer in the usual case of plain ASCII). */
+static void
+live_encode(struct buf *b, const struct transform_hit *h, const char *v,
+    size_t len)
+{
+	if (h->enc == TRANSFORM_ENC_RAW || (h->enc == TRANSFORM_ENC_JSON &&
+	    live_json_plain(v, len)))
+		buf_append(b, v, len);
+	else
+		transform_hit_encode(b, h, v, len);
+}
+
+/* One rendered edit: the new bytes at enc[off..off+len), or none. */
+struct live_out {
+	size_t	 off;
+	size_t	 len;
+	int	 on;
+};
+
+/*
+ * Appends part (in, header) of the recorded response with the rendered
+ * edits spliced in; the plan's edits are sorted by part and offset and
+ * do not overlap.
+ */
+static void
+live_splice(struct buf *out, struct span raw, const struct match_live *L,
+    const struct live_out *o, const struct buf *enc, enum transform_in in,
+    size_t header)
+{
+	const struct live_edit	*ed;
+	size_t			 i, pos = 0;
+
+	for (i = 0; i < L->nev; i++) {
+		ed = &L->ev[i];
+		if (!o[i].on || ed->hit.in != in || (in == TRANSFORM_IN_HEADER &&
+		    ed->hit.header != header))
+			continue;
+		buf_append(out, raw.p + pos, ed->hit.off - pos);
+		buf_append(out, enc->data + o[i].off, o[i].len);
+		pos = ed->hit.off + ed->hit.len;
+	}
+	buf_append(out, raw.p + pos, raw.len - pos);
+}
+
+#define LIVE_STACK	16
+
 void
 match_live_render(const struct match_entry *e, const struct match_req *r,
     int64_t now_us, struct buf *head, struct buf *body)
@@ -365,20 +581,22 @@ match_live_render(const struct match_entry *e, const struct match_req *r,
 	const struct match_live	*L = e->live;
 	const struct live_edit	*ed;
 	const struct live_key	*k;
-	struct transform_edits	 edits;
 	struct transform_msg	 m;
-	struct buf		 val, raw;
+	struct live_out		 stack[LIVE_STACK], *o;
+	struct buf		 val, enc;
+	struct span		 raw;
 	int64_t			 shift_us;
 	size_t			 i;
-	char			*cause;
 
 	live_msg(&m, L, e);
 	shift_us = L->start_us >= 0 ? now_us - L->start_us : 0;
-	transform_edits_init(&edits);
+	o = L->nev <= LIVE_STACK ? stack : xcalloc(L->nev, sizeof *o);
 	buf_init(&val);
-	buf_init(&raw);
+	buf_init(&enc);
+	buf_reserve(&enc, 256);
 	for (i = 0; i < L->nev; i++) {
 		ed = &L->ev[i];
+		o[i].on = 0;
 		buf_reset(&val);
 		switch (ed->action) {
 		case TRANSFORM_SHIFT:
@@ -386,15 +604,10 @@ match_live_render(const struct match_entry *e, const struct match_req *r,
 			    ed->time.us + shift_us);
 			break;
 		case TRANSFORM_RESIGN:
-			buf_reset(&raw);
-			transform_hit_value(&raw, &m, &ed->hit);
-			cause = NULL;
-			if (jwt_resign(&val, raw.data, raw.len,
-			    shift_us / 1000000, ed->v->claims,
-			    ed->v->nclaims, ed->v->key->key, &cause) == -1) {
-				free(cause);
+			/* A token is base64url and dots: no decoding. */
+			raw = transform_hit_raw(&m, &ed->hit);
+			if (live_resign(&val, L, i, raw, shift_us) == -1)
 				continue;
-			}
 			break;
 		case TRANSFORM_ECHO:
 			if (!live_req_value(r, &ed->v->from, &val))
@@ -410,24 +623,31 @@ match_live_render(const struct match_entry *e, const struct match_req *r,
 		default:
 			continue;
 		}
-		transform_edits_add(&edits, &ed->hit,
-		    val.data != NULL ? val.data : "", val.len);
+		o[i].on = 1;
+		o[i].off = enc.len;
+		live_encode(&enc, &ed->hit, val.data != NULL ? val.data : "",
+		    val.len);
+		o[i].len = enc.len - o[i].off;
 	}
 	buf_free(&val);
-	buf_free(&raw);
 
-	transform_edits_render(body, &edits, &m, TRANSFORM_IN_BODY, 0);
+	/* Room for the usual case, so the copies below never regrow. */
+	buf_reserve(body, e->body_len + enc.len + 16);
+	buf_reserve(head, e->head_len + enc.len + 16);
+	live_splice(body, m.body, L, o, &enc, TRANSFORM_IN_BODY, 0);
 	buf_append(head, e->head, L->status_len);
 	for (i = 0; i < L->nheaders; i++) {
 		buf_append_span(head, L->headers[i].name);
 		buf_append(head, ": ", 2);
 		if (!L->keep_cl && span_caseeq_str(L->headers[i].name,
 		    "Content-Length"))
-			buf_printf(head, "%zu", body->len);
+			live_append_size(head, body->len);
 		else
-			transform_edits_render(head, &edits, &m,
+			live_splice(head, L->headers[i].value, L, o, &enc,
 			    TRANSFORM_IN_HEADER, i);
 		buf_append(head, "\r\n", 2);
 	}
-	transform_edits_free(&edits);
+	buf_free(&enc);
+	if (o != stack)
+		free(o);
 }

@@ -194,11 +194,25 @@ struct match_index {
 struct match_tv {
 	const struct transform_value	*v;
 	int				 key;	/* action key, else typed */
+	size_t				 qname_len;	/* query name */
+	int				 qslow;	/* name needs percent-
+						   decoding: the locator */
+};
+
+/* A query parameter: the offsets of its key and value in the query. */
+struct match_qpair {
+	size_t		 koff;
+	size_t		 klen;
+	size_t		 voff;		/* SIZE_MAX: no '=' */
+	size_t		 vlen;
+	int		 coded;		/* the key holds '%' or '+' */
 };
 
 /* The request-side values of one endpoint of the transforms file. */
 struct match_tep {
 	const char	*method;
+	size_t		 method_len;
+	int		 method_any;	/* "*" */
 	const char	*route;
 	uint32_t	 nseg;		/* segments of route, 0 for "*" */
 	struct match_tv	*tv;
@@ -889,6 +903,12 @@ match_query_eq(const struct match_key *k, const char *q, size_t len)
 
 /* --- transforms: typed values and keys ------------------------------- */
 
+static struct span
+match_buf_span(const struct buf *b)
+{
+	return (struct span){ b->data != NULL ? b->data : "", b->len };
+}
+
 static void
 match_norm_init(struct match_norm *n)
 {
@@ -908,6 +928,35 @@ match_norm_free(struct match_norm *n)
 	buf_free(&n->query);
 	buf_free(&n->body);
 	buf_free(&n->keys);
+}
+
+/*
+ * The decoded value of a hit: its raw bytes when they need no decoding
+ * (the usual case: no escape, no percent sign), else decoded into tmp.
+ */
+static struct span
+match_hit_span(const struct transform_msg *m, const struct transform_hit *h,
+    struct buf *tmp)
+{
+	struct span	raw = transform_hit_raw(m, h);
+
+	switch (h->enc) {
+	case TRANSFORM_ENC_RAW:
+	case TRANSFORM_ENC_JSONNUM:
+		return raw;
+	case TRANSFORM_ENC_JSON:
+		if (raw.len == 0 || memchr(raw.p, '\\', raw.len) == NULL)
+			return raw;
+		break;
+	case TRANSFORM_ENC_PCT:
+		if (raw.len == 0 || (memchr(raw.p, '%', raw.len) == NULL &&
+		    memchr(raw.p, '+', raw.len) == NULL))
+			return raw;
+		break;
+	}
+	buf_reset(tmp);
+	transform_hit_value(tmp, m, h);
+	return match_buf_span(tmp);
 }
 
 /* 1 if s[0..len) is of the kind (SHAPE_NONE: anything is). */
@@ -1038,6 +1087,67 @@ match_splice(struct buf *out, struct span raw, enum transform_in in,
 	return on;
 }
 
+/* Splits a query into at most max pairs (as transform_locate() reads
+ * them: split at '&', key up to the first '='). */
+static size_t
+match_query_pairs(struct span q, struct match_qpair *qp, size_t max)
+{
+	size_t	i = 0, start, eq, n = 0;
+
+	while (i <= q.len && n < max) {
+		start = i;
+		while (i < q.len && q.p[i] != '&')
+			i++;
+		for (eq = start; eq < i && q.p[eq] != '='; eq++)
+			;
+		qp[n].koff = start;
+		qp[n].klen = eq - start;
+		qp[n].coded = memchr(q.p + start, '%', eq - start) != NULL ||
+		    memchr(q.p + start, '+', eq - start) != NULL;
+		qp[n].voff = eq < i ? eq + 1 : SIZE_MAX;
+		qp[n].vlen = eq < i ? i - eq - 1 : 0;
+		n++;
+		i++;
+	}
+	return n;
+}
+
+/*
+ * The first parameter named name (len bytes) as a locator hit, like
+ * transform_locate() of "req.query NAME"; a pair whose key is
+ * percent-coded makes it fall back to the locator.
+ */
+static size_t
+match_query_find(struct span q, const struct match_qpair *qp, size_t n,
+    const char *name, size_t len, struct transform_hit *hit)
+{
+	struct transform_loc	loc;
+	struct transform_msg	m;
+	size_t			i;
+
+	for (i = 0; i < n; i++) {
+		if (qp[i].coded) {
+			memset(&loc, 0, sizeof loc);
+			loc.part = TRANSFORM_QUERY;
+			loc.name = (char *)name;
+			memset(&m, 0, sizeof m);
+			m.path = SPAN_LIT("");
+			m.query = q;
+			return transform_locate(&loc, &m, hit, 1);
+		}
+		if (qp[i].klen == len && memcmp(q.p + qp[i].koff, name,
+		    len) == 0 && qp[i].voff != SIZE_MAX) {
+			hit->in = TRANSFORM_IN_QUERY;
+			hit->header = 0;
+			hit->off = qp[i].voff;
+			hit->len = qp[i].vlen;
+			hit->enc = TRANSFORM_ENC_PCT;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * Normalises the request m (method and the transform view of it) into
  * n, which the caller initialised: see the comment at the top.
@@ -1049,16 +1159,17 @@ match_norm_run(const struct match_index *mi, struct span method,
 	const struct match_tep	*tep;
 	const struct match_tv	*tv;
 	struct transform_hit	 hits[MATCH_HITS];
-	struct match_edit	 ev[MATCH_EDITS];
+	struct match_edit	 ev[MATCH_EDITS], x;
+	struct match_qpair	 qp[MATCH_PIECES];
 	struct buf		 val;
-	size_t			 i, j, h, nh, ne = 0;
+	size_t			 i, j, h, nh, ne = 0, nq = SIZE_MAX;
 	uint32_t		 nseg = 0;
 
 	buf_init(&val);
 	for (i = 0; i < mi->nteps; i++) {
 		tep = &mi->teps[i];
-		if (strcmp(tep->method, "*") != 0 &&
-		    !span_eq_str(method, tep->method))
+		if (!tep->method_any && (method.len != tep->method_len ||
+		    memcmp(method.p, tep->method, method.len) != 0))
 			continue;
 		if (tep->nseg != 0) {
 			if (nseg == 0)
@@ -1072,8 +1183,20 @@ match_norm_run(const struct match_index *mi, struct span method,
 			continue;
 		for (j = 0; j < tep->ntv; j++) {
 			tv = &tep->tv[j];
-			nh = transform_locate(&tv->v->where, m, hits,
-			    MATCH_HITS);
+			if (nq == SIZE_MAX &&
+			    tv->v->where.part == TRANSFORM_QUERY)
+				nq = match_query_pairs(m->query, qp,
+				    MATCH_PIECES);
+			if (tv->v->where.part == TRANSFORM_QUERY &&
+			    tv->v->where.name != NULL && !tv->qslow &&
+			    nq < MATCH_PIECES) {
+				/* The query is split once, not per value
+				 * (a longer one goes to the locator). */
+				nh = match_query_find(m->query, qp, nq,
+				    tv->v->where.name, tv->qname_len, hits);
+			} else
+				nh = transform_locate(&tv->v->where, m, hits,
+				    MATCH_HITS);
 			if (tv->key)
 				match_norm_keys(n, &tv->v->where, m, hits, nh);
 			for (h = 0; h < nh && ne < MATCH_EDITS; h++) {
@@ -1081,10 +1204,11 @@ match_norm_run(const struct match_index *mi, struct span method,
 				if (hits[h].in == TRANSFORM_IN_HEADER)
 					continue;
 				if (!tv->key) {
-					buf_reset(&val);
-					transform_hit_value(&val, m, &hits[h]);
-					if (!match_fits(tv->v->kind, val.data,
-					    val.len))
+					struct span sv = match_hit_span(m,
+					    &hits[h], &val);
+
+					if (!match_fits(tv->v->kind, sv.p,
+					    sv.len))
 						continue;
 				}
 				ev[ne].in = hits[h].in;
@@ -1100,7 +1224,13 @@ match_norm_run(const struct match_index *mi, struct span method,
 	buf_free(&val);
 	if (ne == 0)
 		return;
-	qsort(ev, ne, sizeof *ev, match_edit_cmp);
+	/* Few edits: insertion sort, stable. */
+	for (i = 1; i < ne; i++) {
+		x = ev[i];
+		for (j = i; j > 0 && match_edit_cmp(&ev[j - 1], &x) > 0; j--)
+			ev[j] = ev[j - 1];
+		ev[j] = x;
+	}
 	n->path_on = match_splice(&n->path, m->path, TRANSFORM_IN_PATH, ev,
 	    ne);
 	n->query_on = match_splice(&n->query, m->query, TRANSFORM_IN_QUERY,
@@ -1109,11 +1239,6 @@ match_norm_run(const struct match_index *mi, struct span method,
 	    ne);
 }
 
-static struct span
-match_buf_span(const struct buf *b)
-{
-	return (struct span){ b->data != NULL ? b->data : "", b->len };
-}
 
 /* 1 for the actions that make a request location typed (any). */
 static int
@@ -1141,8 +1266,10 @@ match_index_set_transforms(struct match_index *mi,
 		if (v->dir != SNAP_DIR_OUT)
 			continue;
 		if (v->where.res) {
-			if (v->action == TRANSFORM_RESIGN && (v->key == NULL ||
-			    v->key->key == NULL))
+			/* A key named but not loaded (transforms_load
+			 * without keys: an offline tool) is the caller's
+			 * choice, not the file's gap. */
+			if (v->action == TRANSFORM_RESIGN && v->key == NULL)
 				nokey++;
 			continue;
 		}
@@ -1161,6 +1288,8 @@ match_index_set_transforms(struct match_index *mi,
 			tep = &mi->teps[mi->nteps++];
 			memset(tep, 0, sizeof *tep);
 			tep->method = v->method;
+			tep->method_len = strlen(v->method);
+			tep->method_any = strcmp(v->method, "*") == 0;
 			tep->route = v->route;
 			tep->nseg = strcmp(v->route, "*") == 0 ? 0 :
 			    match_count_segments(v->route, strlen(v->route));
@@ -1169,6 +1298,10 @@ match_index_set_transforms(struct match_index *mi,
 		    sizeof *tep->tv);
 		tep->tv[tep->ntv].v = v;
 		tep->tv[tep->ntv].key = v->action == TRANSFORM_KEY;
+		tep->tv[tep->ntv].qname_len = v->where.name != NULL ?
+		    strlen(v->where.name) : 0;
+		tep->tv[tep->ntv].qslow = v->where.name != NULL &&
+		    strpbrk(v->where.name, "%+") != NULL;
 		tep->ntv++;
 		if (v->action == TRANSFORM_KEY)
 			mi->has_keys = 1;

@@ -19,6 +19,12 @@
  * connection parses no further request until it is sent, so pipelined
  * replies keep their order.  Every fault is written to the chaos log.
  *
+ * Transforms (match.h): an entry whose response has shift, resign, echo
+ * or key-echo places is rendered per reply (match_live_render) into
+ * buffers the reply owns; every other entry keeps the pre-serialised
+ * writev.  Each worker counts requests per endpoint (method and inferred
+ * route) in its own bounded table, read and summed by the admin thread.
+ *
  * The snapshot index and the rule set form a generation, published with
  * one atomic pointer; edits (admin API) and reloads (SIGHUP) publish a
  * new generation.  Replaced ones are kept until the responder is freed,

@@ -202,20 +202,20 @@ check "key: the live address is echoed" \
     grep -q '"address": "zed@test.example"' "$T/m2"
 
 # Match rate per endpoint (routes as transform_route() infers them: a
-# segment that holds a digit, even "v1", is a parameter).
+# segment that holds a digit is a parameter, an API version is not).
 curl -s "http://127.0.0.1:$A/stats" >"$T/stats"
 check "/stats counts matches per endpoint" grep -q \
-    '{"method":"POST","route":"/{id}/entries","matched":6,"closest":0,"unmatched":2}' "$T/stats"
+    '{"method":"POST","route":"/v1/entries","matched":6,"closest":0,"unmatched":2}' "$T/stats"
 check "/stats: the token endpoint" grep -q \
     '{"method":"POST","route":"/oauth/token","matched":1,"closest":0,"unmatched":0}' "$T/stats"
 curl -s "http://127.0.0.1:$A/metrics" >"$T/metrics"
 check "/metrics: matched per endpoint" grep -q \
     '^decoy_endpoint_matched_total{method="POST",route="/oauth/token"} 1$' "$T/metrics"
 check "/metrics: unmatched per endpoint" grep -q \
-    '^decoy_endpoint_unmatched_total{method="POST",route="/{id}/entries"} 2$' "$T/metrics"
+    '^decoy_endpoint_unmatched_total{method="POST",route="/v1/entries"} 2$' "$T/metrics"
 stop "$PID_r"
 check "the shutdown summary names the endpoint" \
-    grep -q 'POST /{id}/entries: 6 matched, 0 closest, 2 unmatched' "$T/r.log"
+    grep -q 'POST /v1/entries: 6 matched, 0 closest, 2 unmatched' "$T/r.log"
 
 # Hostile traffic cannot grow the endpoint table: one worker counts 256
 # endpoints, the rest in one "*" row.
@@ -236,6 +236,22 @@ ok = (len(ep) == 257 and len(other) == 1 and other[0]["unmatched"] == 44
       and sum(e["unmatched"] for e in ep) == 300)
 sys.exit(0 if ok else 1)' "$T/hstats"
 stop "$PID_h"
+
+# A token to re-sign without a key: said once at start, sent as recorded.
+sed -e 's/^    key: tokens$/    key: null/' "$T/tf.yaml" >"$T/nokeytf.yaml"
+start_respond k "$T/snap.jsonl" --transforms "$T/nokeytf.yaml"
+curl -s -H 'Content-Type: application/json' \
+    --data-binary "{\"client_id\":\"orders\",\"ts\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}" \
+    "http://127.0.0.1:$PORT_k/oauth/token" >"$T/tok2"
+check "no key: the start says so once" \
+    [ "$(grep -c 'JWT to re-sign without a key: sent as recorded' "$T/k.log")" = 1 ]
+check "no key: the token is sent as recorded" "$PY" -c '
+import json, sys
+rec = [json.loads(l) for l in open(sys.argv[1])][0]
+want = json.loads(rec["res"]["body"])["access_token"]
+sys.exit(0 if json.load(open(sys.argv[2]))["access_token"] == want else 1)' \
+    "$T/snap.jsonl" "$T/tok2"
+stop "$PID_k"
 
 # Without the transforms, the same live call misses.
 start_respond n "$T/snap.jsonl"

@@ -1616,6 +1616,7 @@ test_live(void)
 	rb = xasprintf("{\"access_token\":\"%s\",\"expires_in\":600}", tok);
 	rh[2].value = tok;
 	add_reply(mi, 2, "t1", "POST", "/oauth/token", "{}", rb, rh, 3);
+	free(rb);
 	add_reply(mi, 3, "plain", "GET", "/v1/plain", NULL, "{\"x\":1}", rh,
 	    1);
 	match_index_finish(mi);
@@ -1695,6 +1696,32 @@ test_live(void)
 				    "\"scope\":\"ledger:write\"") != NULL);
 				jwt_free(&j);
 			}
+		}
+		/* Within the same second the token is the cached one; two
+		 * seconds later it is made again with the new times. */
+		{
+			struct buf	b1, b2;
+
+			buf_init(&b1);
+			buf_init(&b2);
+			render(e, &r, LIVE_NOW + 400000, &head, &b1);
+			ASSERT_STR_EQ(b1.data, body.data);
+			render(e, &r, LIVE_NOW + 2000000, &head, &b2);
+			p = strstr(b2.data, "\"access_token\":\"");
+			ASSERT(p != NULL);
+			if (p != NULL) {
+				p += 16;
+				q = strchr(p, '"');
+				ASSERT(q != NULL && jwt_parse(p, (size_t)(q - p),
+				    &j, &cause) == 0);
+				if (q != NULL && cause == NULL) {
+					ASSERT_EQ(j.iat, 1796637600 + 5402);
+					jwt_free(&j);
+				}
+			}
+			buf_free(&b1);
+			buf_free(&b2);
+			render(e, &r, LIVE_NOW, &head, &body);
 		}
 		/* Without a key: as recorded. */
 		rb = xasprintf("\r\nX-Token: %s\r\n", tok);
