@@ -832,32 +832,26 @@ az_target_path(const char *target, struct span *query)
 	return (struct span){ p, (size_t)(q - p) };
 }
 
-static int
-az_has_digit(const char *p, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] >= '0' && p[i] <= '9')
-			return 1;
-	}
-	return 0;
-}
-
-/* Path segments that hold a digit (route parameters). */
+/* The path segments that the route makes parameters ("{...}"). */
 static void
-az_path(struct analyze *a, uint8_t part, struct span path)
+az_path(struct analyze *a, uint8_t part, struct span path, const char *route)
 {
 	const char	*p = path.p, *e = path.p + path.len, *q;
+	const char	*r = route, *rq;
 	unsigned	 seg = 0;
 
 	if (p < e && *p == '/')
 		p++;
+	if (*r == '/')
+		r++;
 	while (p < e) {
 		q = memchr(p, '/', (size_t)(e - p));
 		if (q == NULL)
 			q = e;
-		if (az_has_digit(p, (size_t)(q - p))) {
+		rq = strchr(r, '/');
+		if (rq == NULL)
+			rq = r + strlen(r);
+		if (*r == '{' && q > p) {
 			buf_reset(&a->val);
 			az_pct_decode(&a->val, p, (size_t)(q - p), 0);
 			az_emit(a, part, NULL, 0, seg, NULL, 0, a->val.data,
@@ -865,7 +859,19 @@ az_path(struct analyze *a, uint8_t part, struct span path)
 		}
 		seg++;
 		p = q + 1;
+		r = *rq == '/' ? rq + 1 : rq;
 	}
+}
+
+/* The route of a Location header's path: its parameters are the
+ * correlation sources. */
+static void
+az_location(struct analyze *a, struct span path)
+{
+	buf_reset(&a->key);
+	transform_route(&a->key, path.p, path.len);
+	az_path(a, AZ_PART_LOCSEG, path, a->key.data == NULL ? "" :
+	    a->key.data);
 }
 
 /* Headers that carry no volatile value of the service's own: framing,
@@ -1352,7 +1358,7 @@ az_txn_start(const struct snap_txn *t)
 void
 analyze_add(struct analyze *a, const struct snap_txn *t)
 {
-	struct span	 path, query, location = SPAN_NULL, lq;
+	struct span	 path, query, location = SPAN_NULL;
 	int64_t		 start, end;
 	uint64_t	 sess;
 	uint32_t	 ep;
@@ -1380,7 +1386,8 @@ analyze_add(struct analyze *a, const struct snap_txn *t)
 
 	a->side = 0;
 	a->nleaves = 0;
-	az_path(a, TRANSFORM_PATH, path);
+	az_path(a, TRANSFORM_PATH, path, a->route.data == NULL ? "/" :
+	    a->route.data);
 	if (query.len > 0)
 		az_pairs(a, TRANSFORM_QUERY, query.p, query.len, '&', 1);
 	az_headers(a, t->req.headers, t->req.nheaders, &location);
@@ -1394,10 +1401,8 @@ analyze_add(struct analyze *a, const struct snap_txn *t)
 		az_headers(a, t->res.headers, t->res.nheaders, &location);
 		az_body(a, t->res.headers, t->res.nheaders, t->res.body,
 		    t->res.body_len);
-		if (location.len > 0) {
-			lq = location;
-			az_path(a, AZ_PART_LOCSEG, lq);
-		}
+		if (location.len > 0)
+			az_location(a, location);
 	}
 
 	if (t->dir == SNAP_DIR_OUT)

@@ -80,7 +80,7 @@ check "shop: stdout empty without --explain" [ ! -s "$T/shop.out" ]
 check "shop: no correlation (order and sku ids are counters)" \
     [ "$(count "$T/shop.transforms.yaml" correlations)" = 0 ]
 check "shop: the one entry is the stock sku, a key-field hint kept as is" \
-    has "$T/shop.transforms.yaml" out "GET /{id}/stock/{id}" "req.path 2" \
+    has "$T/shop.transforms.yaml" out "GET /v1/stock/{id}" "req.path 2" \
     keep kind=none "why~=set action: key"
 
 # --- a snapshot with known volatile values ------------------------------
@@ -177,20 +177,20 @@ check "vol: the keys list names the secret file" \
 check "vol: an unused key is said to be unused" \
     grep -q "key tokens verified no recorded token" "$T/vol.err"
 check "vol: the dependency's idempotency key is matched as any" \
-    has "$V" out "POST /{id}/charges" "req.body \$.idempotency_key" any \
+    has "$V" out "POST /v1/charges" "req.body \$.idempotency_key" any \
     kind=uuid
 check "vol: its nonce too" \
-    has "$V" out "POST /{id}/charges" "req.body \$.nonce" any kind=hex
+    has "$V" out "POST /v1/charges" "req.body \$.nonce" any kind=hex
 check "vol: its epoch-ms timestamp too" \
-    has "$V" out "POST /{id}/charges" "req.body \$.requested_at" any \
+    has "$V" out "POST /v1/charges" "req.body \$.requested_at" any \
     format=epoch-ms
 check "vol: the answer echoes the idempotency key" \
-    has "$V" out "POST /{id}/charges" "res.body \$.idempotency_key" echo \
+    has "$V" out "POST /v1/charges" "res.body \$.idempotency_key" echo \
     "from=req.body \$.idempotency_key"
 check "vol: the generated charge id is kept" \
-    has "$V" out "POST /{id}/charges" "res.body \$.charge" keep kind=ulid
+    has "$V" out "POST /v1/charges" "res.body \$.charge" keep kind=ulid
 check "vol: the answer's date is shifted" \
-    has "$V" out "POST /{id}/charges" "res.body \$.created_at" shift
+    has "$V" out "POST /v1/charges" "res.body \$.created_at" shift
 check "vol: no entry for the constant amount or qty" \
     hasnt "$V" in "POST /orders" "req.body \$.qty"
 check "vol: --explain prints the table header" \
@@ -257,25 +257,25 @@ if [ -s "$BANKSNAP" ]; then
 	    key=admin
 	for f in idempotency_key nonce requested_at; do
 		check "bank: ledger request $f matched as any" \
-		    has "$B" out "POST /{id}/entries" "req.body \$.$f" any
+		    has "$B" out "POST /v1/entries" "req.body \$.$f" any
 	done
 	check "bank: ledger Idempotency-Key header matched as any" \
-	    has "$B" out "POST /{id}/entries" "req.header Idempotency-Key" any
+	    has "$B" out "POST /v1/entries" "req.header Idempotency-Key" any
 	check "bank: ledger answer echoes the idempotency key" \
-	    has "$B" out "POST /{id}/entries" "res.body \$.idempotency_key" echo
+	    has "$B" out "POST /v1/entries" "res.body \$.idempotency_key" echo
 	check "bank: ledger entry id kept" \
-	    has "$B" out "POST /{id}/entries" "res.body \$.entry" keep kind=ulid
+	    has "$B" out "POST /v1/entries" "res.body \$.entry" keep kind=ulid
 	check "bank: ledger created_at shifted" \
-	    has "$B" out "POST /{id}/entries" "res.body \$.created_at" shift
+	    has "$B" out "POST /v1/entries" "res.body \$.created_at" shift
 	check "bank: account as_of shifted" \
-	    has "$B" out "GET /{id}/accounts/acct-alice" "res.body \$.as_of" shift
+	    has "$B" out "GET /v1/accounts/acct-alice" "res.body \$.as_of" shift
 	check "bank: token service access_token re-signed with the tokens key" \
-	    has "$B" out "POST /{id}/tokens" "res.body \$.access_token" resign \
+	    has "$B" out "POST /v1/tokens" "res.body \$.access_token" resign \
 	    key=tokens format=HS256
 	check "bank: token service issued_at shifted" \
-	    has "$B" out "POST /{id}/tokens" "res.body \$.issued_at" shift
+	    has "$B" out "POST /v1/tokens" "res.body \$.issued_at" shift
 	check "bank: token service requested_at matched as any" \
-	    has "$B" out "POST /{id}/tokens" "req.body \$.requested_at" any
+	    has "$B" out "POST /v1/tokens" "req.body \$.requested_at" any
 
 	"$DECOY" analyze "$BANKSNAP" -o "$T/bank2.yaml" --match-rate \
 	    --key tokens="$top_srcdir/examples/bank/tokens.secret" \
@@ -285,13 +285,13 @@ if [ -s "$BANKSNAP" ]; then
 	    grep -Eq "^ENDPOINT +REQUESTS +MISS-WITHOUT +MISS-WITH +MISSES$" \
 	    "$T/rate.out"
 	check "match-rate: the ledger entries miss without (timestamp, nonce)" \
-	    grep -Eq "^POST /\{id\}/entries +10 +10 +0 +without: timestamp 10, nonce 10 " \
+	    grep -Eq "^POST /v1/entries +10 +10 +0 +without: timestamp 10, nonce 10 " \
 	    "$T/rate.out"
 	check "match-rate: ... fixed by the any entries of the body" \
-	    grep -Eq "^POST /\{id\}/entries .*\(fixed by any on req\.body \\\$\.idempotency_key, any on req\.body \\\$\.nonce, any on req\.body \\\$\.requested_at\)$" \
+	    grep -Eq "^POST /v1/entries .*\(fixed by any on req\.body \\\$\.idempotency_key, any on req\.body \\\$\.nonce, any on req\.body \\\$\.requested_at\)$" \
 	    "$T/rate.out"
 	check "match-rate: account reads never miss" \
-	    grep -Eq "^GET /\{id\}/accounts/acct-alice +3 +0 +0 +-$" \
+	    grep -Eq "^GET /v1/accounts/acct-alice +3 +0 +0 +-$" \
 	    "$T/rate.out"
 	check "match-rate: summary, no miss with the transforms" \
 	    grep -Eq "^summary: 21 outbound requests, 14 would miss without the transforms, 0 with them$" \

@@ -437,15 +437,15 @@ test_epoch_window(void)
 		x[i].start_us = T0 + (int64_t)i * 1000000;
 	}
 	t = run(x, 3, NULL);
-	v = find(t, "out", "POST /{id}/events", "req.body $.n");
+	v = find(t, "out", "POST /v2/events", "req.body $.n");
 	ASSERT(v != NULL && v->kind == SHAPE_TIME &&
 	    v->action == TRANSFORM_ANY);
 	ASSERT(v != NULL && strcmp(v->format, "epoch-ms") == 0);
 	ASSERT(why_has(v, "within the recording window"));
-	v = find(t, "out", "POST /{id}/events", "req.body $.created");
+	v = find(t, "out", "POST /v2/events", "req.body $.created");
 	ASSERT(v != NULL && v->kind == SHAPE_TIME);
 	ASSERT(why_has(v, "named like a time"));
-	ASSERT(find(t, "out", "POST /{id}/events", "req.body $.old") == NULL);
+	ASSERT(find(t, "out", "POST /v2/events", "req.body $.old") == NULL);
 	transforms_free(t);
 }
 
