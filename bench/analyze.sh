@@ -10,7 +10,8 @@
 #    new per transaction.  The file is kept for the next run (KEEP=0
 #    deletes it).
 # 2. Runs `decoy analyze SNAP -o OUT` RUNS times (default 3) under
-#    /usr/bin/time -v, pinned to CPU $CPU when taskset exists, and prints
+#    /usr/bin/time -v (pinned to CPUS with taskset when set: the analysis
+#    reads and decodes in a second thread, so give it two), and prints
 #    each run's wall seconds and maximum resident set size, the medians,
 #    and the RSS / file size ratio, against the targets: <= 10 s and
 #    <= 1.5x the file size.
@@ -21,7 +22,7 @@
 # measure a default (-O2) build.
 #
 # Environment: DECOY (default <builddir>/decoy)  GEN (default
-#   <builddir>/bench/analyze-gen)  N=1000000  RUNS=3  CPU=1
+#   <builddir>/bench/analyze-gen)  N=1000000  RUNS=3  CPUS= (e.g. 0,1)
 #   DIR=/tmp/bench/analyze  KEEP=1  STRICT=0 (1: exit 3 when a target is
 #   missed)
 #
@@ -35,7 +36,7 @@ DECOY=${DECOY:-$builddir/decoy}
 GEN=${GEN:-$builddir/bench/analyze-gen}
 N=${N:-1000000}
 RUNS=${RUNS:-3}
-CPU=${CPU:-1}
+CPUS=${CPUS:-}
 DIR=${DIR:-${BENCH_DIR:-/tmp/bench}/analyze}
 KEEP=${KEEP:-1}
 STRICT=${STRICT:-0}
@@ -46,8 +47,8 @@ die() { printf 'analyze.sh: %s\n' "$*" >&2; exit "${2:-2}"; }
 [ -x "$GEN" ] || die "$GEN not built (make bench/analyze-gen)"
 [ -x /usr/bin/time ] || die "/usr/bin/time not found (apt-get install time)"
 PIN=
-if command -v taskset >/dev/null 2>&1; then
-	PIN="taskset -c $CPU"
+if [ -n "$CPUS" ] && command -v taskset >/dev/null 2>&1; then
+	PIN="taskset -c $CPUS"
 fi
 if [ -f "$(dirname "$DECOY")/Makefile" ] && grep -q -- '^DECOY_CFLAGS = .*-O0' \
     "$(dirname "$DECOY")/Makefile"; then
