@@ -16,6 +16,7 @@ static const struct cmd_entry *const cli_commands[] = {
 	&cmd_record_entry,
 	&cmd_redirect_entry,
 	&cmd_inspect_entry,
+	&cmd_analyze_entry,
 	&cmd_split_entry,
 	&cmd_respond_entry,
 	&cmd_chaos_entry,

@@ -21,6 +21,7 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_record_entry;
 extern const struct cmd_entry cmd_redirect_entry;
 extern const struct cmd_entry cmd_inspect_entry;
+extern const struct cmd_entry cmd_analyze_entry;
 extern const struct cmd_entry cmd_split_entry;
 extern const struct cmd_entry cmd_respond_entry;
 extern const struct cmd_entry cmd_ctl_entry;

@@ -1413,10 +1413,13 @@ transform_read_value(struct transform_load *L, const yaml_node_t *map)
 		if (strcmp(key, "kind") == 0) {
 			if ((s = yamldoc_scalar(x, vn, key)) == NULL)
 				continue;
-			if ((v->kind = shape_kind_parse(s)) == SHAPE_NONE)
+			/* none: a value of no particular shape (a key
+			 * field candidate that decoy analyze reports). */
+			if ((v->kind = shape_kind_parse(s)) == SHAPE_NONE &&
+			    strcmp(s, "none") != 0)
 				yamldoc_err(x, vn, "kind: expected jwt, "
-				    "timestamp, uuid, ulid, hex, b64, "
-				    "not \"%s\"", s);
+				    "timestamp, uuid, ulid, hex, b64 or "
+				    "none, not \"%s\"", s);
 			have_kind = 1;
 		} else if (strcmp(key, "dir") == 0) {
 			if ((s = yamldoc_scalar(x, vn, key)) == NULL)

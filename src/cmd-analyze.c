@@ -1,0 +1,468 @@
+/*
+ * cmd-analyze.c -- `decoy analyze SNAP [-o TRANSFORMS] [--explain]
+ * [--match-rate] [--key NAME=FILE]...`: finds the volatile values of a
+ * recording (analyze.c) and writes the transforms file beside it, never
+ * touching the snapshot.  --explain prints what was found as a table,
+ * --match-rate predicts which outbound requests a live run would miss in
+ * the responder, without and with the transforms.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "buf.h"
+#include "cli.h"
+#include "jwt.h"
+#include "snap.h"
+#include "transform.h"
+#include "xmalloc.h"
+
+static int	cmd_analyze_exec(int, char **);
+
+const struct cmd_entry cmd_analyze_entry = {
+	.name = "analyze",
+	.args = "SNAP [-o TRANSFORMS] [--explain] [--match-rate] "
+	    "[--key NAME=FILE]...",
+	.summary = "find volatile values (JWTs, dates, ids, correlations) "
+	    "and write a transforms file",
+	.help =
+	    "  SNAP                      snapshot file, - for stdin (then -o)\n"
+	    "  -o, --output FILE         the transforms file (default: SNAP\n"
+	    "                            with .jsonl replaced by "
+	    ".transforms.yaml)\n"
+	    "      --explain             print what was found, one row per "
+	    "entry\n"
+	    "      --match-rate          predict which outbound requests a "
+	    "live run\n"
+	    "                            misses, without and with the "
+	    "transforms\n"
+	    "      --key NAME=FILE       a JWT signing key (HMAC secret file "
+	    "or PEM\n"
+	    "                            private key), used where it verifies "
+	    "the\n"
+	    "                            recorded tokens; repeatable\n"
+	    "  -h, --help                this help\n",
+	.exec = cmd_analyze_exec,
+};
+
+static const struct option cmd_analyze_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "explain", no_argument, NULL, 'e' },
+	{ "match-rate", no_argument, NULL, 'm' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* SNAP with .jsonl replaced by .transforms.yaml (appended otherwise). */
+static char *
+cmd_analyze_default_out(const char *snap)
+{
+	size_t	n = strlen(snap);
+
+	if (n > 6 && strcmp(snap + n - 6, ".jsonl") == 0)
+		return xasprintf("%.*s.transforms.yaml", (int)(n - 6), snap);
+	return xasprintf("%s.transforms.yaml", snap);
+}
+
+/* The directory part of path, absolute ("." resolved). */
+static char *
+cmd_analyze_absdir(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+	char		*dir, *abs;
+
+	if (slash == NULL)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xstrndup(path, (size_t)(slash - path));
+	abs = realpath(dir, NULL);
+	free(dir);
+	return abs;
+}
+
+/*
+ * How the transforms file names a key file: relative to the transforms
+ * file's directory when it lies below it, else absolute.
+ */
+static char *
+cmd_analyze_key_path(const char *file, const char *out)
+{
+	char	*abs, *dir, *r;
+	size_t	 n;
+
+	if ((abs = realpath(file, NULL)) == NULL)
+		return xstrdup(file);
+	if ((dir = cmd_analyze_absdir(out)) == NULL)
+		return abs;
+	n = strlen(dir);
+	if (strncmp(abs, dir, n) == 0 && abs[n] == '/') {
+		r = xstrdup(abs + n + 1);
+		free(abs);
+		free(dir);
+		return r;
+	}
+	free(dir);
+	return abs;
+}
+
+static int
+cmd_analyze_is_pem(const char *file)
+{
+	FILE	*f;
+	char	 head[64];
+	size_t	 n;
+
+	if ((f = fopen(file, "r")) == NULL)
+		return 0;
+	n = fread(head, 1, sizeof head - 1, f);
+	fclose(f);
+	head[n] = '\0';
+	return strstr(head, "-----BEGIN") != NULL;
+}
+
+/* The same file by inode (the snapshot must never be overwritten). */
+static int
+cmd_analyze_same_file(const char *a, const char *b)
+{
+	char	*ra, *rb;
+	int	 same;
+
+	if (strcmp(a, b) == 0)
+		return 1;
+	ra = realpath(a, NULL);
+	rb = realpath(b, NULL);
+	same = ra != NULL && rb != NULL && strcmp(ra, rb) == 0;
+	free(ra);
+	free(rb);
+	return same;
+}
+
+/*
+ * One pass over the snapshot: fn(arg, txn) per transaction, in order.
+ * Reading and decoding (about half the work) run in a thread of their
+ * own, handing batches of decoded transactions through a small ring, so
+ * a second CPU shortens the pass; memory stays bounded by the ring.
+ */
+#define PASS_BATCH	256
+#define PASS_SLOTS	4
+
+struct pass_batch {
+	struct snap_txn	 t[PASS_BATCH];
+	size_t		 n;
+};
+
+struct pass {
+	struct snap_reader	*r;
+	struct pass_batch	*slot;		/* PASS_SLOTS of them */
+	size_t			 head, tail, count;
+	int			 done;
+	int			 rc;		/* the reader's last result */
+	char			*cause;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 data, space;
+};
+
+static void *
+cmd_analyze_reader(void *arg)
+{
+	struct pass		*p = arg;
+	struct pass_batch	*b;
+	int			 rc = 1;
+
+	while (rc == 1) {
+		pthread_mutex_lock(&p->mu);
+		while (p->count == PASS_SLOTS)
+			pthread_cond_wait(&p->space, &p->mu);
+		b = &p->slot[p->tail];
+		pthread_mutex_unlock(&p->mu);
+		/* slot[tail] is the reader's until it is counted; it frees
+		 * what the slot held (malloc and free stay in one thread:
+		 * glibc's arenas contend otherwise). */
+		while (b->n > 0)
+			snap_txn_free(&b->t[--b->n]);
+		for (b->n = 0; b->n < PASS_BATCH; b->n++) {
+			if ((rc = snap_reader_next(p->r, &b->t[b->n],
+			    &p->cause)) != 1)
+				break;
+		}
+		pthread_mutex_lock(&p->mu);
+		if (b->n > 0) {
+			p->tail = (p->tail + 1) % PASS_SLOTS;
+			p->count++;
+		}
+		if (rc != 1) {
+			p->rc = rc;
+			p->done = 1;
+		}
+		pthread_cond_signal(&p->data);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+static int
+cmd_analyze_pass(const char *path, void (*fn)(void *, const struct snap_txn *),
+    void *arg, char **cause)
+{
+	struct pass		 p;
+	struct pass_batch	*b;
+	pthread_t		 th;
+	size_t			 i;
+	int			 error;
+
+	memset(&p, 0, sizeof p);
+	if ((p.r = snap_reader_open(path, cause)) == NULL)
+		return -1;
+	p.slot = xcalloc(PASS_SLOTS, sizeof *p.slot);
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.data, NULL);
+	pthread_cond_init(&p.space, NULL);
+	if ((error = pthread_create(&th, NULL, cmd_analyze_reader, &p)) != 0) {
+		*cause = xasprintf("pthread_create: %s", strerror(error));
+		p.rc = -1;
+		goto out;
+	}
+	for (;;) {
+		pthread_mutex_lock(&p.mu);
+		while (p.count == 0 && !p.done)
+			pthread_cond_wait(&p.data, &p.mu);
+		if (p.count == 0) {
+			pthread_mutex_unlock(&p.mu);
+			break;
+		}
+		b = &p.slot[p.head];
+		pthread_mutex_unlock(&p.mu);
+		for (i = 0; i < b->n; i++)
+			fn(arg, &b->t[i]);
+		pthread_mutex_lock(&p.mu);
+		p.head = (p.head + 1) % PASS_SLOTS;
+		p.count--;
+		pthread_cond_signal(&p.space);
+		pthread_mutex_unlock(&p.mu);
+	}
+	pthread_join(th, NULL);
+	for (i = 0; i < PASS_SLOTS; i++) {
+		while (p.slot[i].n > 0)
+			snap_txn_free(&p.slot[i].t[--p.slot[i].n]);
+	}
+	if (p.rc == -1)
+		*cause = p.cause;
+	else
+		free(p.cause);
+out:
+	snap_reader_close(p.r);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.data);
+	pthread_cond_destroy(&p.space);
+	free(p.slot);
+	return p.rc == -1 ? -1 : 0;
+}
+
+static void
+cmd_analyze_feed(void *arg, const struct snap_txn *t)
+{
+	analyze_add(arg, t);
+}
+
+static void
+cmd_analyze_rate_index(void *arg, const struct snap_txn *t)
+{
+	analyze_rate_index(arg, t);
+}
+
+static void
+cmd_analyze_rate_check(void *arg, const struct snap_txn *t)
+{
+	analyze_rate_check(arg, t);
+}
+
+static int
+cmd_analyze_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e = &cmd_analyze_entry;
+	struct analyze_config	 cfg;
+	struct analyze_key	*keys = NULL;
+	struct jwt_key		**loaded = NULL;
+	struct analyze		*az = NULL;
+	struct analyze_rate	*rate = NULL;
+	struct transforms	*t = NULL, *loaded_t = NULL;
+	struct buf		 out;
+	const char		*snap, *eq;
+	char			*outpath = NULL, *cause = NULL, *name;
+	char			**keyargs = NULL;
+	size_t			 nkeys = 0, i;
+	int			 ch, explain = 0, match_rate = 0;
+	int			 rc = EXIT_USAGE;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "ho:", cmd_analyze_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			free(outpath);
+			outpath = xstrdup(optarg);
+			break;
+		case 'e':
+			explain = 1;
+			break;
+		case 'm':
+			match_rate = 1;
+			break;
+		case 'k':
+			if ((eq = strchr(optarg, '=')) == NULL ||
+			    eq == optarg || eq[1] == '\0') {
+				rc = cli_usage(e, "--key wants NAME=FILE, "
+				    "not %s", optarg);
+				goto out;
+			}
+			keyargs = xreallocarray(keyargs, nkeys + 1,
+			    sizeof *keyargs);
+			keyargs[nkeys++] = optarg;
+			break;
+		case 'h':
+			cli_help(e);
+			rc = EXIT_OK;
+			goto out;
+		default:
+			rc = cli_usage(e, "unknown option or missing "
+			    "argument: %s", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (argc - optind != 1) {
+		rc = cli_usage(e, argc - optind == 0 ? "no snapshot given" :
+		    "one snapshot at a time");
+		goto out;
+	}
+	snap = argv[optind];
+	if (outpath == NULL) {
+		if (strcmp(snap, "-") == 0) {
+			rc = cli_usage(e, "reading stdin: say where the "
+			    "transforms go with -o");
+			goto out;
+		}
+		outpath = cmd_analyze_default_out(snap);
+	}
+	if (strcmp(snap, "-") != 0 && cmd_analyze_same_file(snap, outpath)) {
+		rc = cli_usage(e, "%s is the snapshot: the transforms go to "
+		    "another file", outpath);
+		goto out;
+	}
+	if (match_rate && strcmp(snap, "-") == 0) {
+		rc = cli_usage(e, "--match-rate reads the snapshot again: "
+		    "give a file, not stdin");
+		goto out;
+	}
+
+	keys = xcalloc(nkeys + 1, sizeof *keys);
+	loaded = xcalloc(nkeys + 1, sizeof *loaded);
+	for (i = 0; i < nkeys; i++) {
+		eq = strchr(keyargs[i], '=');
+		name = xstrndup(keyargs[i], (size_t)(eq - keyargs[i]));
+		if ((loaded[i] = jwt_key_load(eq + 1, NULL, &cause)) == NULL) {
+			rc = cli_error(e, EXIT_USAGE, "key %s: %s", name,
+			    cause);
+			free(name);
+			goto out;
+		}
+		keys[i].name = name;
+		keys[i].file = cmd_analyze_key_path(eq + 1, outpath);
+		keys[i].pem = cmd_analyze_is_pem(eq + 1);
+		keys[i].key = loaded[i];
+	}
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.snapshot = snap;
+	cfg.keys = keys;
+	cfg.nkeys = nkeys;
+	az = analyze_create(&cfg);
+	if (cmd_analyze_pass(snap, cmd_analyze_feed, az, &cause) == -1) {
+		rc = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+	t = analyze_finish(az);
+
+	buf_init(&out);
+	transforms_write(&out, t);
+	if (buf_write_file(outpath, out.data, out.len, 0644, &cause) == -1) {
+		buf_free(&out);
+		rc = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+	buf_free(&out);
+	fprintf(stderr, "decoy analyze: %" PRIu64 " transactions: %zu "
+	    "value%s, %zu correlation%s -> %s\n", analyze_count(az),
+	    t->nvalues, t->nvalues == 1 ? "" : "s", t->ncorrs,
+	    t->ncorrs == 1 ? "" : "s", outpath);
+	if (analyze_dropped(az) > 0)
+		fprintf(stderr, "decoy analyze: %" PRIu64 " values not "
+		    "analysed: too many distinct endpoints or locations\n",
+		    analyze_dropped(az));
+	for (i = 0; i < nkeys; i++) {
+		if (!keys[i].used)
+			fprintf(stderr, "decoy analyze: key %s verified no "
+			    "recorded token\n", keys[i].name);
+	}
+
+	if (explain) {
+		buf_init(&out);
+		analyze_explain(&out, t);
+		fwrite(out.data, 1, out.len, stdout);
+		buf_free(&out);
+	}
+	if (match_rate) {
+		if (explain)
+			fputc('\n', stdout);
+		/* The file as written, read back with its keys: what the
+		 * responder would be given. */
+		if ((loaded_t = transforms_load(outpath, 1, &cause)) == NULL) {
+			rc = cli_error(e, EXIT_USAGE, "%s", cause);
+			goto out;
+		}
+		rate = analyze_rate_create(loaded_t, t->end_us +
+		    INT64_C(3600000000), UINT64_C(0x5eed));
+		if (cmd_analyze_pass(snap, cmd_analyze_rate_index, rate,
+		    &cause) == -1 || cmd_analyze_pass(snap,
+		    cmd_analyze_rate_check, rate, &cause) == -1) {
+			rc = cli_error(e, EXIT_USAGE, "%s", cause);
+			goto out;
+		}
+		buf_init(&out);
+		analyze_rate_report(&out, rate);
+		fwrite(out.data, 1, out.len, stdout);
+		buf_free(&out);
+	}
+	rc = EXIT_OK;
+	if (fflush(stdout) == EOF || ferror(stdout))
+		rc = cli_error(e, EXIT_USAGE, "writing output failed");
+out:
+	analyze_rate_free(rate);
+	if (loaded_t != NULL)
+		transforms_free(loaded_t);
+	if (t != NULL)
+		transforms_free(t);
+	analyze_free(az);
+	for (i = 0; keys != NULL && i < nkeys; i++) {
+		free(keys[i].name);
+		free(keys[i].file);
+		jwt_key_free(loaded[i]);
+	}
+	free(keys);
+	free(loaded);
+	free(keyargs);
+	free(outpath);
+	free(cause);
+	return rc;
+}
