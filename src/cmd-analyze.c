@@ -93,27 +93,36 @@ cmd_analyze_absdir(const char *path)
 
 /*
  * How the transforms file names a key file: relative to the transforms
- * file's directory when it lies below it, else absolute.
+ * file's directory ("../bank/admin.secret"), so that the two can move
+ * together (a checkout elsewhere), else absolute when it cannot be
+ * resolved.
  */
 static char *
 cmd_analyze_key_path(const char *file, const char *out)
 {
-	char	*abs, *dir, *r;
-	size_t	 n;
+	char		*abs, *dir;
+	struct buf	 b;
+	size_t		 common = 0, i;
 
 	if ((abs = realpath(file, NULL)) == NULL)
 		return xstrdup(file);
 	if ((dir = cmd_analyze_absdir(out)) == NULL)
 		return abs;
-	n = strlen(dir);
-	if (strncmp(abs, dir, n) == 0 && abs[n] == '/') {
-		r = xstrdup(abs + n + 1);
-		free(abs);
-		free(dir);
-		return r;
-	}
+	/* The longest common prefix that ends at a component boundary. */
+	for (i = 0; abs[i] != '\0' && abs[i] == dir[i]; i++)
+		if (abs[i] == '/')
+			common = i;
+	if (dir[i] == '\0' && abs[i] == '/')
+		common = i;
+	buf_init(&b);
+	/* One "../" per component of dir past the common prefix. */
+	for (i = common; dir[i] != '\0'; i++)
+		if (dir[i] == '/' && dir[i + 1] != '\0')
+			buf_append_str(&b, "../");
+	buf_append_str(&b, abs + common + 1);
+	free(abs);
 	free(dir);
-	return abs;
+	return buf_detach(&b, NULL);
 }
 
 static int
