@@ -357,67 +357,16 @@ az_name_is_id(const char *s, size_t len)
 
 /* --- sessions --- */
 
-static void	az_session(struct buf *, const struct snap_txn *, struct buf *);
-
 void
 analyze_session(struct buf *out, const struct snap_txn *t)
 {
 	struct buf	doc;
 
 	buf_init(&doc);
-	az_session(out, t, &doc);
+	snap_txn_session(out, t, &doc);
 	buf_free(&doc);
 }
 
-/* analyze_session() with a scratch buffer (no allocation per call). */
-static void
-az_session(struct buf *out, const struct snap_txn *t, struct buf *doc)
-{
-	struct json_parser	p, tp;
-	struct json_value	key;
-	size_t			mark = out->len;
-	int			r;
-
-	if (t->extra != NULL && strstr(t->extra, "\"session\"") != NULL) {
-		buf_reset(doc);
-		buf_append_byte(doc, '{');
-		buf_append_str(doc, t->extra + 1);	/* skip its ',' */
-		buf_append_byte(doc, '}');
-		json_init(&p, doc->data, doc->len);
-		if (json_object_enter(&p) == 0) {
-			while ((r = json_object_next(&p, &key)) == 1) {
-				if (!json_string_eq(&key, "tags") ||
-				    json_peek(&p) != JSON_OBJECT) {
-					if (json_skip(&p, NULL) == -1)
-						break;
-					continue;
-				}
-				tp = p;
-				if (json_object_enter(&tp) == -1)
-					break;
-				while (json_object_next(&tp, &key) == 1) {
-					if (json_string_eq(&key, "session") &&
-					    json_peek(&tp) == JSON_STRING) {
-						if (json_read_string(&tp, out,
-						    NULL) == -1)
-							out->len = mark;
-						break;
-					}
-					if (json_skip(&tp, NULL) == -1)
-						break;
-				}
-				break;
-			}
-		}
-		if (out->len > mark)
-			return;
-		out->len = mark;
-		if (out->data != NULL)
-			out->data[mark] = '\0';
-	}
-	if (t->client != NULL)
-		buf_append_str(out, t->client);
-}
 
 /* --- endpoints and locations --- */
 
@@ -719,42 +668,7 @@ az_emit(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 
 /* --- taking messages apart --- */
 
-static int
-az_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
-/* Appends p[0..len) percent-decoded ('+' as a space when plus). */
-static void
-az_pct_decode(struct buf *b, const char *p, size_t len, int plus)
-{
-	size_t	i;
-	int	hi, lo;
-
-	if (memchr(p, '%', len) == NULL && (!plus || memchr(p, '+', len) ==
-	    NULL)) {
-		buf_append(b, p, len);
-		return;
-	}
-	for (i = 0; i < len; i++) {
-		if (p[i] == '%' && i + 2 < len &&
-		    (hi = az_hexval(p[i + 1])) >= 0 &&
-		    (lo = az_hexval(p[i + 2])) >= 0) {
-			buf_append_byte(b, (char)(hi * 16 + lo));
-			i += 2;
-		} else if (plus && p[i] == '+')
-			buf_append_byte(b, ' ');
-		else
-			buf_append_byte(b, p[i]);
-	}
-}
 
 /* name=value pairs separated by sep (query, form, cookie), first
  * occurrence of each name only. */
@@ -777,7 +691,7 @@ az_pairs(struct analyze *a, uint8_t part, const char *p, size_t len,
 		eq = memchr(n, '=', (size_t)(q - n));
 		if (eq != NULL && eq > n) {
 			buf_reset(&a->tmp);
-			az_pct_decode(&a->tmp, n, (size_t)(eq - n), plus);
+			transform_pct_decode(&a->tmp, n, (size_t)(eq - n), plus);
 			nlen = a->tmp.len;
 			dup = 0;
 			for (i = 0; i < nseen && !dup; i++)
@@ -797,13 +711,13 @@ az_pairs(struct analyze *a, uint8_t part, const char *p, size_t len,
 						j--;
 					if (j >= 2 && eq[1] == '"' &&
 					    eq[j] == '"')
-						az_pct_decode(&a->val, eq + 2,
+						transform_pct_decode(&a->val, eq + 2,
 						    j - 2, 0);
 					else
-						az_pct_decode(&a->val, eq + 1,
+						transform_pct_decode(&a->val, eq + 1,
 						    j, 0);
 				} else
-					az_pct_decode(&a->val, eq + 1, j,
+					transform_pct_decode(&a->val, eq + 1, j,
 					    plus);
 				az_emit(a, part, a->tmp.data, nlen, 0,
 				    a->tmp.data, nlen, a->val.data,
@@ -853,7 +767,7 @@ az_path(struct analyze *a, uint8_t part, struct span path, const char *route)
 			rq = r + strlen(r);
 		if (*r == '{' && q > p) {
 			buf_reset(&a->val);
-			az_pct_decode(&a->val, p, (size_t)(q - p), 0);
+			transform_pct_decode(&a->val, p, (size_t)(q - p), 0);
 			az_emit(a, part, NULL, 0, seg, NULL, 0, a->val.data,
 			    a->val.len, 0);
 		}
@@ -1409,7 +1323,7 @@ analyze_add(struct analyze *a, const struct snap_txn *t)
 		az_echo(a);
 	else {
 		buf_reset(&a->sess);
-		az_session(&a->sess, t, &a->tmp);
+		snap_txn_session(&a->sess, t, &a->tmp);
 		sess = az_hash(a->sess.data == NULL ? "" : a->sess.data,
 		    a->sess.len, 3);
 		az_correlate(a, sess);

@@ -28,4 +28,17 @@ void	base64_encode(struct buf *out, const void *p, size_t n);
 int	base64_decode(struct buf *out, const char *s, size_t len,
 	    size_t *erroff);
 
+/* The value of a hex digit (either case), or -1. */
+static inline int
+base16_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #endif

@@ -820,54 +820,19 @@ gen_parse_ts(const char *s)
 	return (int64_t)t * 1000000 + us;
 }
 
-/* tags.session from the extra members, else the client address. */
+/* The session of t (snap_txn_session()), allocated. */
 static char *
 gen_session_of(const struct snap_txn *t)
 {
-	struct json_parser	p, tp;
-	struct json_value	key;
-	struct buf		doc, out;
-	char			*s = NULL;
-	int			r;
+	struct buf	out, scratch;
+	char		*s;
 
-	if (t->extra != NULL) {
-		buf_init(&doc);
-		buf_append_byte(&doc, '{');
-		buf_append_str(&doc, t->extra + 1);	/* skip its ',' */
-		buf_append_byte(&doc, '}');
-		json_init(&p, doc.data, doc.len);
-		if (json_object_enter(&p) == 0) {
-			while ((r = json_object_next(&p, &key)) == 1) {
-				if (!json_string_eq(&key, "tags") ||
-				    json_peek(&p) != JSON_OBJECT) {
-					if (json_skip(&p, NULL) == -1)
-						break;
-					continue;
-				}
-				tp = p;
-				if (json_object_enter(&tp) == -1)
-					break;
-				while (json_object_next(&tp, &key) == 1) {
-					if (json_string_eq(&key, "session") &&
-					    json_peek(&tp) == JSON_STRING) {
-						buf_init(&out);
-						if (json_read_string(&tp, &out,
-						    NULL) == 0 && out.len > 0)
-							s = buf_detach(&out,
-							    NULL);
-						buf_free(&out);
-						break;
-					}
-					if (json_skip(&tp, NULL) == -1)
-						break;
-				}
-				break;
-			}
-		}
-		buf_free(&doc);
-	}
-	if (s == NULL)
-		s = xstrdup(t->client != NULL ? t->client : "");
+	buf_init(&out);
+	buf_init(&scratch);
+	snap_txn_session(&out, t, &scratch);
+	buf_free(&scratch);
+	if ((s = buf_detach(&out, NULL)) == NULL)
+		s = xstrdup("");
 	return s;
 }
 

@@ -32,6 +32,7 @@
 #include "har.h"
 #include "json.h"
 #include "log.h"
+#include "shape.h"
 #include "snap.h"
 #include "xmalloc.h"
 
@@ -154,35 +155,6 @@ har_read_ms(struct json_parser *p, const char *name, int64_t *us)
 
 /* --- time stamps --- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant). */
-static int64_t
-har_days_from_civil(int64_t y, int m, int d)
-{
-	int64_t		era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-har_civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-	int64_t		era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
 
 static int
 har_digits(const char *s, size_t len, size_t *i, int n, int *out)
@@ -249,7 +221,7 @@ har_parse_time(const char *s, int64_t *out)
 		return -1;
 	if (i != len)
 		return -1;
-	*out = ((har_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+	*out = ((shape_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
 	    sec) - sign * (oh * 3600 + om * 60)) * 1000000 + us;
 	return 0;
 }
@@ -258,8 +230,8 @@ har_parse_time(const char *s, int64_t *out)
 static char *
 har_format_time(int64_t t)
 {
-	int64_t	days, secs, us;
-	int	y, m, d;
+	int64_t	days, secs, us, y;
+	int	m, d;
 
 	us = t % 1000000;
 	secs = t / 1000000;
@@ -273,8 +245,8 @@ har_format_time(int64_t t)
 		secs += 86400;
 		days--;
 	}
-	har_civil_from_days(days, &y, &m, &d);
-	return xasprintf("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", y, m, d,
+	shape_civil_from_days(days, &y, &m, &d);
+	return xasprintf("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", (int)y, m, d,
 	    (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),
 	    (int)us);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "http.h"
 
 /* RFC 9110 tchar. */
@@ -760,17 +761,6 @@ http_chunked_init(struct http_chunked *ch)
 	ch->state = HTTP_CH_SIZE;
 }
 
-static int
-http_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Decodes buf[0..*len) in place; see http.h.  On HTTP_PARTIAL all input is
@@ -825,7 +815,7 @@ http_chunked_decode(struct http_chunked *ch, char *buf, size_t *len,
 
 		switch (ch->state) {
 		case HTTP_CH_SIZE:
-			if ((d = http_hex(c)) != -1) {
+			if ((d = base16_value((unsigned char)c)) != -1) {
 				if (ch->ndigits == 16) {
 					e = HTTP_E_CHUNK_SIZE;
 					goto fail;

@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "shape.h"
 
@@ -98,18 +99,6 @@ is_lower(int c)
 	return c >= 'a' && c <= 'z';
 }
 
-/* The value of a hex digit, or -1. */
-static int
-hex_val(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* The value of a base64url character, or -1. */
 static int
@@ -174,10 +163,8 @@ days_in_month(int64_t y, int m)
 	return m == 2 && is_leap(y) ? 29 : dm[m - 1];
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's
- * days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
+int64_t
+shape_days_from_civil(int64_t y, int m, int d)
 {
 	int64_t	era, yoe, doy, doe;
 
@@ -189,9 +176,8 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-/* The inverse of days_from_civil. */
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void
+shape_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
 	int64_t	era, doe, yoe, doy, mp;
 
@@ -339,7 +325,7 @@ time_parse_rfc3339(const char *s, size_t len, struct shape_time *t)
 	} else if (zlen > 0)
 		return -1;
 
-	days = days_from_civil(y, mo, d);
+	days = shape_days_from_civil(y, mo, d);
 	t->fmt = SHAPE_T_RFC3339;
 	t->sep = s[10];
 	t->frac = nd;
@@ -375,7 +361,7 @@ time_parse_httpdate(const char *s, size_t len, struct shape_time *t)
 		return -1;
 	if (d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59)
 		return -1;
-	days = days_from_civil(y, mo, d);
+	days = shape_days_from_civil(y, mo, d);
 	if (floor_mod(days + 4, 7) != wd)
 		return -1;
 	memset(t, 0, sizeof *t);
@@ -464,7 +450,7 @@ shape_time_format(struct buf *b, const struct shape_time *t, int64_t us)
 		secs = floor_div(us, US_PER_S);
 		days = floor_div(secs, S_PER_DAY);
 		rem = secs - days * S_PER_DAY;
-		civil_from_days(days, &y, &m, &d);
+		shape_civil_from_days(days, &y, &m, &d);
 		memcpy(p, shape_wdays[floor_mod(days + 4, 7)], 3);
 		p += 3;
 		*p++ = ',';
@@ -490,7 +476,7 @@ shape_time_format(struct buf *b, const struct shape_time *t, int64_t us)
 		secs = floor_div(us, US_PER_S);
 		days = floor_div(secs, S_PER_DAY);
 		rem = secs - days * S_PER_DAY;
-		civil_from_days(days, &y, &m, &d);
+		shape_civil_from_days(days, &y, &m, &d);
 		p = put_int(p, y, 4);
 		*p++ = '-';
 		p = put_uint(p, (uint64_t)m, 2);
@@ -586,7 +572,7 @@ jin_hex4(struct jwt_in *in)
 
 	for (i = 0; i < 4; i++) {
 		jin_next(in);
-		if (in->c < 0 || (x = hex_val(in->c)) == -1)
+		if (in->c < 0 || (x = base16_value(in->c)) == -1)
 			return -1;
 		v = v << 4 | x;
 	}
@@ -907,7 +893,7 @@ classify_uuid(const char *s, struct shape *out)
 		if (i == 8 || i == 13 || i == 18 || i == 23)
 			continue;
 		c = (unsigned char)s[i];
-		if (hex_val(c) == -1)
+		if (base16_value(c) == -1)
 			return 0;
 		if (is_upper(c))
 			up = 1;
@@ -920,7 +906,7 @@ classify_uuid(const char *s, struct shape *out)
 	}
 	if ((up && lo) || zero || ff)
 		return 0;
-	out->version = hex_val((unsigned char)s[14]);
+	out->version = base16_value((unsigned char)s[14]);
 	out->upper = up;
 	return 1;
 }
@@ -1133,8 +1119,8 @@ fresh_uuid(struct buf *b, const struct shape *sh, const char *s, size_t len,
 		}
 		if (len == 36) {
 			for (i = 0; i < 6; i++) {
-				hi = hex_val((unsigned char)s[24 + 2 * i]);
-				x = hex_val((unsigned char)s[25 + 2 * i]);
+				hi = base16_value((unsigned char)s[24 + 2 * i]);
+				x = base16_value((unsigned char)s[25 + 2 * i]);
 				if (hi >= 0 && x >= 0)
 					u[10 + i] = (unsigned char)(hi << 4 | x);
 			}
@@ -1154,8 +1140,8 @@ fresh_uuid(struct buf *b, const struct shape *sh, const char *s, size_t len,
 	}
 	u[6] = (unsigned char)((u[6] & 0x0f) | v << 4);
 	/* The variant: the recorded one (RFC 4122 "10" almost always). */
-	if (len == 36 && hex_val((unsigned char)s[19]) != -1)
-		vn = hex_val((unsigned char)s[19]);
+	if (len == 36 && base16_value((unsigned char)s[19]) != -1)
+		vn = base16_value((unsigned char)s[19]);
 	if ((vn & 0x8) == 0)
 		u[8] &= 0x7f;
 	else if ((vn & 0xc) == 0x8)

@@ -134,6 +134,13 @@ void	shape_time_format(struct buf *, const struct shape_time *t, int64_t us);
 void	shape_fresh(struct buf *, const struct shape *sh, const char *s,
 	    size_t len, int64_t now_us, uint64_t *rng);
 
+/*
+ * Days from 1970-01-01 to year y, month m (1-12), day d (proleptic
+ * Gregorian, any year), and back.
+ */
+int64_t	shape_days_from_civil(int64_t y, int m, int d);
+void	shape_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 /* The 64-bit generator shape_fresh uses (splitmix64), for callers. */
 uint64_t	shape_rand(uint64_t *rng);
 

@@ -1169,3 +1169,52 @@ snap_writer_close(struct snap_writer *w, char **cause)
 	free(w);
 	return rc;
 }
+
+void
+snap_txn_session(struct buf *out, const struct snap_txn *t, struct buf *doc)
+{
+	struct json_parser	p, tp;
+	struct json_value	key;
+	size_t			mark = out->len;
+	int			r;
+
+	if (t->extra != NULL && strstr(t->extra, "\"session\"") != NULL) {
+		buf_reset(doc);
+		buf_append_byte(doc, '{');
+		buf_append_str(doc, t->extra + 1);	/* skip its ',' */
+		buf_append_byte(doc, '}');
+		json_init(&p, doc->data, doc->len);
+		if (json_object_enter(&p) == 0) {
+			while ((r = json_object_next(&p, &key)) == 1) {
+				if (!json_string_eq(&key, "tags") ||
+				    json_peek(&p) != JSON_OBJECT) {
+					if (json_skip(&p, NULL) == -1)
+						break;
+					continue;
+				}
+				tp = p;
+				if (json_object_enter(&tp) == -1)
+					break;
+				while (json_object_next(&tp, &key) == 1) {
+					if (json_string_eq(&key, "session") &&
+					    json_peek(&tp) == JSON_STRING) {
+						if (json_read_string(&tp, out,
+						    NULL) == -1)
+							out->len = mark;
+						break;
+					}
+					if (json_skip(&tp, NULL) == -1)
+						break;
+				}
+				break;
+			}
+		}
+		if (out->len > mark)
+			return;
+		out->len = mark;
+		if (out->data != NULL)
+			out->data[mark] = '\0';
+	}
+	if (t->client != NULL)
+		buf_append_str(out, t->client);
+}

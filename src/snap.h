@@ -162,4 +162,14 @@ int	utf8_is_valid(const char *buf, size_t len);
 
 const char	*snap_dir_name(enum snap_dir);
 
+/*
+ * Appends the session t belongs to: its tags.session member (a string),
+ * else its client address, else nothing.  The generator replays a
+ * session's transactions in order on one connection and the analyzer
+ * follows values within a session.  scratch is a buffer the caller
+ * keeps between calls (no allocation per call once it has grown).
+ */
+void	snap_txn_session(struct buf *out, const struct snap_txn *t,
+	    struct buf *scratch);
+
 #endif

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base64.h"
 #include "json.h"
 #include "log.h"
 #include "transform.h"
@@ -569,29 +570,18 @@ transform_hit_raw(const struct transform_msg *m, const struct transform_hit *h)
 	return (struct span){ s.p + h->off, h->len };
 }
 
-static int
-transform_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
-/* Percent-decodes s; '+' is a space in a query or a form. */
-static void
-transform_pct_decode(struct buf *b, struct span s, int plus)
+void
+transform_pct_decode(struct buf *b, const char *p, size_t len, int plus)
 {
+	struct span	s = { p, len };
 	size_t	i;
 	int	hi, lo;
 
 	for (i = 0; i < s.len; i++) {
 		if (s.p[i] == '%' && i + 2 < s.len &&
-		    (hi = transform_hexval((unsigned char)s.p[i + 1])) >= 0 &&
-		    (lo = transform_hexval((unsigned char)s.p[i + 2])) >= 0) {
+		    (hi = base16_value((unsigned char)s.p[i + 1])) >= 0 &&
+		    (lo = base16_value((unsigned char)s.p[i + 2])) >= 0) {
 			buf_append_byte(b, (char)(hi << 4 | lo));
 			i += 2;
 		} else if (plus && s.p[i] == '+')
@@ -648,8 +638,7 @@ transform_locate_pairs(struct span s, int sep, const char *name,
 		    eq - start }, '%') || transform_span_has((struct span){
 		    s.p + start, eq - start }, '+'))) {
 			buf_init(&key);
-			transform_pct_decode(&key, (struct span){ s.p + start,
-			    eq - start }, 1);
+			transform_pct_decode(&key, s.p + start, eq - start, 1);
 			found = key.len == nlen && memcmp(key.data, name,
 			    nlen) == 0;
 			buf_free(&key);
@@ -848,7 +837,7 @@ transform_hit_value(struct buf *b, const struct transform_msg *m,
 		buf_append_span(b, raw);
 		break;
 	case TRANSFORM_ENC_PCT:
-		transform_pct_decode(b, raw, h->in != TRANSFORM_IN_PATH);
+		transform_pct_decode(b, raw.p, raw.len, h->in != TRANSFORM_IN_PATH);
 		break;
 	case TRANSFORM_ENC_JSON:
 		if (memchr(raw.p, '\\', raw.len) == NULL) {

@@ -171,6 +171,14 @@ struct transform_value	*transforms_add_value(struct transforms *);
 struct transform_corr	*transforms_add_corr(struct transforms *);
 struct transform_use	*transform_corr_add_use(struct transform_corr *);
 
+/*
+ * Appends p[0..len) percent-decoded ("%41" is "A"; a '%' not followed by
+ * two hex digits stays as it is), '+' as a space when plus (a query or a
+ * form; not a path).
+ */
+void	transform_pct_decode(struct buf *, const char *p, size_t len,
+	    int plus);
+
 /* "req.header Authorization" and back.  0, or -1 with *cause. */
 int	transform_loc_parse(const char *s, struct transform_loc *,
 	    char **cause);
