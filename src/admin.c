@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "base64.h"
 #include "buf.h"
 #include "chaos.h"
 #include "http.h"
@@ -750,18 +751,6 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	    (unsigned long long)cum);
 }
 
-static int
-admin_hex(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decodes one path segment into a new string; NULL if it is
  * empty, badly escaped or decodes to a NUL or a control character.
@@ -780,8 +769,8 @@ admin_decode_name(const char *p, size_t len)
 		if (p[i] == '%') {
 			if (i + 2 >= len)
 				goto bad;
-			if ((hi = admin_hex(p[i + 1])) == -1 ||
-			    (lo = admin_hex(p[i + 2])) == -1)
+			if ((hi = base16_value((unsigned char)p[i + 1])) == -1 ||
+			    (lo = base16_value((unsigned char)p[i + 2])) == -1)
 				goto bad;
 			*q = (char)(hi << 4 | lo);
 			i += 2;
