@@ -303,7 +303,8 @@ live_echo_json(struct match_live *L, struct json_parser *p, size_t key,
 		buf_reset(tmp);
 		if (json_read_string(p, tmp, &off) == -1)
 			return -1;
-		if (tmp->len == len && memcmp(tmp->data, val, len) == 0 &&
+		if (tmp->len == len && (len == 0 ||
+		    memcmp(tmp->data, val, len) == 0) &&
 		    L->nev < LIVE_ECHO_MAX) {
 			memset(&ed, 0, sizeof ed);
 			ed.action = TRANSFORM_KEY;
@@ -391,7 +392,8 @@ live_sort(struct match_live *L)
 	/* Stable: ties keep plan order (file order, then key echoes). */
 	for (i = 0; i < L->nev; i++)
 		L->ev[i].order = i;
-	qsort(L->ev, L->nev, sizeof *L->ev, live_edit_cmp_stable);
+	if (L->nev > 1)
+		qsort(L->ev, L->nev, sizeof *L->ev, live_edit_cmp_stable);
 	for (i = 0; i < L->nev; i++) {
 		if (n > 0 && L->ev[n - 1].hit.in == L->ev[i].hit.in &&
 		    (L->ev[i].hit.in != TRANSFORM_IN_HEADER ||
