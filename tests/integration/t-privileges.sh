@@ -3,7 +3,7 @@
 # root, every serving mode -- respond, respond --transparent, respond
 # --tls, record --upstream, record --proxy, record --transparent, decoyd
 # -- keeps no capability once bound (CAP_NET_ADMIN alone for record
-# --transparent's SO_MARK), in every thread, with no_new_privs; with
+# --transparent's SO_MARK and record --nfqueue), in every thread, with no_new_privs; with
 # --user (decoyd: user:) it runs as that user, still serves and still
 # reloads a world-readable snapshot on SIGHUP.  Capabilities are read
 # from /proc/PID/task/*/status.
@@ -245,6 +245,23 @@ ready tp0
 check "record --transparent --mark 0: no capability left" \
     caps_are "$PID_tp0" $NONE $NONE $NONE
 stop "$PID_tp0"
+
+# --- decoy record --nfqueue: CAP_NET_ADMIN alone, capture threads too ----
+# In a network namespace of its own, so its queue is nobody else's.
+if unshare -n true 2>/dev/null; then
+	unshare -n "$DECOY" record --nfqueue 3 -o "$T/stats/tap.jsonl" \
+	    --ready-file "$T/stats/tap.ready" --user nobody >"$T/tap.log" 2>&1 &
+	PID_tap=$!
+	PIDS+=("$PID_tap")
+	wait_for "the queue to be bound" test -s "$T/stats/tap.ready"
+	check "record --nfqueue --user nobody: CAP_NET_ADMIN alone, every thread" \
+	    caps_are "$PID_tap" $NET_ADMIN $NET_ADMIN $NET_ADMIN
+	check "record --nfqueue --user nobody: uid and gid are nobody's" \
+	    ids_are "$PID_tap" "$NOBODY_UID" "$NOBODY_GID"
+	stop "$PID_tap"
+else
+	echo "# no network namespaces here: record --nfqueue not checked"
+fi
 
 # --- decoyd, with user: in its configuration ------------------------------
 cat >"$T/d.yaml" <<EOF2
