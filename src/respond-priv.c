@@ -64,9 +64,9 @@ respond_priv_drop(const struct respond_config *cfg,
 		if (priv_can_read(cfg->transforms)) {
 			if ((tf = transforms_load(cfg->transforms, 1, &why)) ==
 			    NULL) {
-				log_warn("without capabilities, %s: a reload "
-				    "(SIGHUP, POST /reload) would fail until "
-				    "it can be read", why);
+				log_warn("%s (without capabilities): a "
+				    "reload (SIGHUP, POST /reload) would fail "
+				    "until it is readable", why);
 				free(why);
 			} else
 				transforms_free(tf);

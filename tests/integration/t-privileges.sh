@@ -164,6 +164,19 @@ b=$(curl -s -H 'Host: a.test' "http://127.0.0.1:$PORT_sec/ping")
 check "after the refused reload the old snapshot is still served" [ "$b" = pong ]
 stop "$PID_sec"
 
+# A JWT key file the transforms file names, 0600 root: named at start.
+printf 'version: 1\nkeys:\n  - name: "k"\n    alg: "HS256"\n    secret_file: "k.secret"\n' \
+    >"$T/t.yaml"
+printf 'a-secret-of-at-least-32-bytes-0123456789\n' >"$T/k.secret"
+chmod 644 "$T/t.yaml"
+chmod 600 "$T/k.secret"
+start_respond key "$T/snap.jsonl" -w 1 -T "$T/t.yaml" --user nobody
+ready key
+check "an unreadable key file of the transforms is named at start" \
+    grep -q 't.yaml:3:5: key "k": .*k.secret: Permission denied (without capabilities)' \
+    "$T/key.log"
+stop "$PID_key"
+
 # --- bad --user ----------------------------------------------------------
 "$DECOY" respond "$T/snap.jsonl" --listen 127.0.0.1:0 \
     --user no-such-user-here >"$T/bad.out" 2>&1
