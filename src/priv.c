@@ -250,7 +250,7 @@ priv_drop(const struct priv_user *user, uint64_t keep, char **cause)
 }
 
 int
-priv_can_read(const char *path)
+priv_is_readable(const char *path)
 {
 	int	fd;
 

@@ -78,7 +78,7 @@ int	priv_drop(const struct priv_user *user, uint64_t keep, char **cause);
  * 1 when path can be opened for reading with the current credentials
  * (after priv_drop, what a reload can read), else 0 with errno set.
  */
-int	priv_can_read(const char *path);
+int	priv_is_readable(const char *path);
 
 /* "CAP_NET_ADMIN" for CAP_NET_ADMIN, "CAP_<n>" for others. */
 const char *priv_cap_name(int cap);

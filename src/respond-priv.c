@@ -29,7 +29,7 @@
 static void
 respond_priv_check(const char *what, const char *path)
 {
-	if (path == NULL || strcmp(path, "-") == 0 || priv_can_read(path))
+	if (path == NULL || strcmp(path, "-") == 0 || priv_is_readable(path))
 		return;
 	log_warn("%s %s is not readable by uid %lu without capabilities (%s):"
 	    " a reload (SIGHUP, POST /reload) would fail until it is",
@@ -61,7 +61,7 @@ respond_priv_drop(const struct respond_config *cfg,
 		respond_priv_check("the transforms file", cfg->transforms);
 		/* Its key files are named inside it: load it as a reload
 		 * would (the file is small). */
-		if (priv_can_read(cfg->transforms)) {
+		if (priv_is_readable(cfg->transforms)) {
 			if ((tf = transforms_load(cfg->transforms, 1, &why)) ==
 			    NULL) {
 				log_warn("%s (without capabilities): a "
