@@ -167,21 +167,23 @@ static int
 cmd_record_stats_writable(const char *path, char **cause)
 {
 	char	*copy, *dir;
-	int	 ok;
+	int	 ok, error = 0;
 
-	if (access(path, F_OK) == 0)
-		ok = access(path, W_OK) == 0;
-	else {
+	if (access(path, F_OK) == 0) {
+		if (!(ok = access(path, W_OK) == 0))
+			error = errno;
+	} else {
 		copy = xstrdup(path);
 		dir = dirname(copy);
-		ok = access(dir, W_OK | X_OK) == 0;
+		if (!(ok = access(dir, W_OK | X_OK) == 0))
+			error = errno;
 		free(copy);
 	}
 	if (ok)
 		return 0;
 	*cause = xasprintf("--stats %s: not writable by uid %lu without "
 	    "capabilities (%s); it is written at exit", path,
-	    (unsigned long)geteuid(), strerror(errno));
+	    (unsigned long)geteuid(), strerror(error));
 	return -1;
 }
 

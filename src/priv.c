@@ -107,7 +107,8 @@ priv_is_user(const struct priv_user *u)
 int
 priv_user_check(const struct priv_user *u, char **cause)
 {
-	if (u->name == NULL || priv_is_user(u) || (priv_has(CAP_SETUID) && priv_has(CAP_SETGID)))
+	if (u->name == NULL || priv_is_user(u) ||
+	    (priv_has(CAP_SETUID) && priv_has(CAP_SETGID)))
 		return 0;
 	*cause = xasprintf("switching to user %s needs root (or "
 	    "CAP_SETUID and CAP_SETGID)", u->name);
