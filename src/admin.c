@@ -1530,13 +1530,11 @@ admin_free(struct admin *a)
 }
 
 struct admin *
-admin_start(struct responder *r, const char *addr, const char *token,
+admin_create(struct responder *r, const char *addr, const char *token,
     const char *port_file, char **cause)
 {
 	struct admin		*a;
 	struct sock_addr	 sa, bound;
-	sigset_t		 set, old;
-	int			 error;
 
 	if (sock_parse_addr(addr, &sa, cause) == -1)
 		return NULL;
@@ -1590,6 +1588,18 @@ admin_start(struct responder *r, const char *addr, const char *token,
 	if (port_file != NULL &&
 	    sock_write_port_file(port_file, a->port, cause) == -1)
 		goto fail;
+	return a;
+
+fail:
+	admin_free(a);
+	return NULL;
+}
+
+int
+admin_serve(struct admin *a, char **cause)
+{
+	sigset_t	set, old;
+	int		error;
 
 	/* Signals are the main thread's business (respond_run). */
 	sigfillset(&set);
@@ -1599,16 +1609,27 @@ admin_start(struct responder *r, const char *addr, const char *token,
 	if (error != 0) {
 		*cause = xasprintf("admin API: pthread_create: %s",
 		    strerror(error));
-		goto fail;
+		return -1;
 	}
 	a->started = 1;
 	log_info("admin API on %s%s", a->name, a->token != NULL ?
 	    " (bearer token required)" : "");
-	return a;
+	return 0;
+}
 
-fail:
-	admin_free(a);
-	return NULL;
+struct admin *
+admin_start(struct responder *r, const char *addr, const char *token,
+    const char *port_file, char **cause)
+{
+	struct admin	*a;
+
+	if ((a = admin_create(r, addr, token, port_file, cause)) == NULL)
+		return NULL;
+	if (admin_serve(a, cause) == -1) {
+		admin_free(a);
+		return NULL;
+	}
+	return a;
 }
 
 int

@@ -20,6 +20,15 @@ struct admin;
  */
 struct admin	*admin_start(struct responder *, const char *addr,
 		    const char *token, const char *port_file, char **cause);
+/*
+ * admin_start in two steps, so that privileges can be dropped between
+ * them (priv.h): admin_create binds and writes the port file, no thread
+ * yet; admin_serve starts the thread (0, or -1 with *cause: then
+ * admin_stop it).  admin_stop takes an admin that was never served.
+ */
+struct admin	*admin_create(struct responder *, const char *addr,
+		    const char *token, const char *port_file, char **cause);
+int		 admin_serve(struct admin *, char **cause);
 int		 admin_port(const struct admin *);
 /*
  * Reads a bearer token from path (its bytes, one trailing newline

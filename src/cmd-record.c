@@ -10,8 +10,10 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
@@ -88,6 +90,9 @@ const struct cmd_entry cmd_record_entry = {
 	    "                            REDACTED-<hmac>; SPEC is header:NAME, json:PATH\n"
 	    "                            ($.a.b, $..card, $.a[0], $.a[*]) or regex:PCRE2;\n"
 	    "                            repeatable.  Nothing is redacted unless asked.\n"
+	    "      --user NAME           once bound, with the snapshot open, become NAME\n"
+	    "                            (needs root); every capability is dropped\n"
+	    "                            either way (CAP_NET_ADMIN stays for --mark)\n"
 	    "  -v, --verbose             debug logging\n"
 	    "  -q, --quiet               log warnings and errors only\n"
 	    "  -h, --help                this help\n",
@@ -112,6 +117,7 @@ enum {
 	OPT_BODY_TIMEOUT,
 	OPT_BODY_MIN_RATE,
 	OPT_STATS,
+	OPT_USER,
 };
 
 static const struct option cmd_record_options[] = {
@@ -139,6 +145,7 @@ static const struct option cmd_record_options[] = {
 	{ "mark", required_argument, NULL, OPT_MARK },
 	{ "on-write-error", required_argument, NULL, OPT_ON_WRITE_ERROR },
 	{ "stats", required_argument, NULL, OPT_STATS },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -152,12 +159,41 @@ cmd_record_set(char **dst, const char *v)
 	*dst = xstrdup(v);
 }
 
+/*
+ * The --stats file is written at exit, with the dropped credentials: it
+ * must be writable by then (an existing file, or its directory).
+ */
+static int
+cmd_record_stats_writable(const char *path, char **cause)
+{
+	char	*copy, *dir;
+	int	 ok, error = 0;
+
+	if (access(path, F_OK) == 0) {
+		if (!(ok = access(path, W_OK) == 0))
+			error = errno;
+	} else {
+		copy = xstrdup(path);
+		dir = dirname(copy);
+		if (!(ok = access(dir, W_OK | X_OK) == 0))
+			error = errno;
+		free(copy);
+	}
+	if (ok)
+		return 0;
+	*cause = xasprintf("--stats %s: not writable by uid %lu without "
+	    "capabilities (%s); it is written at exit", path,
+	    (unsigned long)geteuid(), strerror(error));
+	return -1;
+}
+
 static int
 cmd_record_exec(int argc, char **argv)
 {
 	const struct cmd_entry	*e = &cmd_record_entry;
 	struct record_config	 cfg;
 	struct recorder		*r;
+	struct priv_user	 user = { .name = NULL };
 	enum log_level		 level = LOG_LEVEL_INFO;
 	char			*cause = NULL, *end, *rate = NULL;
 	unsigned long		 ul;
@@ -269,6 +305,15 @@ cmd_record_exec(int argc, char **argv)
 		case OPT_STATS:
 			cmd_record_set(&cfg.stats_path, optarg);
 			break;
+		case OPT_USER:
+			priv_user_free(&user);
+			if (priv_user_lookup(&user, optarg, &cause) == -1 ||
+			    priv_user_check(&user, &cause) == -1) {
+				rv = cli_error(e, EXIT_USAGE, "--user: %s",
+				    cause);
+				goto out;
+			}
+			break;
 		case OPT_MAX_BODY:
 			if (units_parse_size(optarg, &cfg.max_body) == -1) {
 				rv = cli_usage(e, "--max-body: bad size \"%s\"",
@@ -358,14 +403,29 @@ cmd_record_exec(int argc, char **argv)
 		goto out;
 	}
 	/*
-	 * The listener and the snapshot are open: a transparent recorder keeps
-	 * only what SO_MARK needs (nothing with --mark 0).
+	 * The listener and the snapshot are open, the CA loaded, and no
+	 * thread runs yet: keep only what SO_MARK needs (nothing without
+	 * --mark).
 	 */
-	if (cfg.transparent != NULL && priv_keep(cfg.mark != 0 ?
-	    PRIV_CAP(CAP_NET_ADMIN) : 0, &cause) == -1) {
+	if (priv_drop(&user, cfg.mark != 0 ? PRIV_CAP(CAP_NET_ADMIN) : 0,
+	    &cause) == -1) {
 		record_free(r);
-		rv = cli_error(e, EXIT_USAGE, "dropping capabilities: %s",
+		rv = cli_error(e, EXIT_USAGE, "dropping privileges: %s",
 		    cause);
+		goto out;
+	}
+	if (user.name != NULL)
+		log_info("privileges dropped: user %s (uid %lu, gid %lu), %s, "
+		    "no_new_privs", user.name, (unsigned long)user.uid,
+		    (unsigned long)user.gid, cfg.mark != 0 ?
+		    "only CAP_NET_ADMIN (--mark)" : "no capabilities");
+	else
+		log_info("privileges dropped: %s, no_new_privs", cfg.mark != 0 ?
+		    "only CAP_NET_ADMIN (--mark)" : "no capabilities");
+	if (cfg.stats_path != NULL &&
+	    cmd_record_stats_writable(cfg.stats_path, &cause) == -1) {
+		record_free(r);
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
 	rv = record_run(r) == 0 ? EXIT_OK : EXIT_FAILED;
@@ -373,6 +433,7 @@ cmd_record_exec(int argc, char **argv)
 out:
 	free(rate);
 	free(cause);
+	priv_user_free(&user);
 	record_config_free(&cfg);
 	return rv;
 }

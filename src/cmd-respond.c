@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
+#include "respond-priv.h"
 #include "respond.h"
 #include "shape.h"
 #include "xmalloc.h"
@@ -59,6 +60,8 @@ const struct cmd_entry cmd_respond_entry = {
 	    "                            (an IP SAN without SNI); see decoy ca init\n"
 	    "      --ca DIR              the CA directory (default $DECOY_CA_DIR, else\n"
 	    "                            ~/.decoy/ca)\n"
+	    "      --user NAME           once bound and loaded, become NAME (needs\n"
+	    "                            root); every capability is dropped either way\n"
 	    "  -v, --verbose             log every rejected peer and more (debug)\n"
 	    "  -q, --quiet               log warnings and errors only\n"
 	    "  -h, --help                this help\n",
@@ -79,6 +82,7 @@ enum {
 	OPT_ADMIN_PORT_FILE,
 	OPT_TLS,
 	OPT_CA,
+	OPT_USER,
 };
 
 static const struct option cmd_respond_options[] = {
@@ -102,6 +106,7 @@ static const struct option cmd_respond_options[] = {
 	{ "admin-port-file", required_argument, NULL, OPT_ADMIN_PORT_FILE },
 	{ "tls", no_argument, NULL, OPT_TLS },
 	{ "ca", required_argument, NULL, OPT_CA },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -115,6 +120,7 @@ cmd_respond_exec(int argc, char **argv)
 	struct respond_config	 cfg;
 	struct responder	*r;
 	struct admin		*admin;
+	struct priv_user	 user = { .name = NULL };
 	enum log_level		 level = LOG_LEVEL_INFO;
 	char			*cause = NULL, *end;
 	long			 l;
@@ -245,6 +251,15 @@ cmd_respond_exec(int argc, char **argv)
 			free(cfg.ca_dir);
 			cfg.ca_dir = xstrdup(optarg);
 			break;
+		case OPT_USER:
+			priv_user_free(&user);
+			if (priv_user_lookup(&user, optarg, &cause) == -1 ||
+			    priv_user_check(&user, &cause) == -1) {
+				rv = cli_error(e, EXIT_USAGE, "--user: %s",
+				    cause);
+				goto out;
+			}
+			break;
 		case 'v':
 			level = LOG_LEVEL_DEBUG;
 			break;
@@ -281,9 +296,23 @@ cmd_respond_exec(int argc, char **argv)
 		goto out;
 	}
 	admin = NULL;
-	if (cfg.admin != NULL && (admin = admin_start(r, cfg.admin,
+	if (cfg.admin != NULL && (admin = admin_create(r, cfg.admin,
 	    cfg.admin_token, cfg.admin_port_file, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "admin API: %s", cause);
+		respond_free(r);
+		goto out;
+	}
+	/* Everything is bound and loaded, and no thread runs yet. */
+	if (respond_priv_drop(&cfg, &user, &cause) == -1) {
+		rv = cli_error(e, EXIT_USAGE, "dropping privileges: %s",
+		    cause);
+		admin_stop(admin);
+		respond_free(r);
+		goto out;
+	}
+	if (admin != NULL && admin_serve(admin, &cause) == -1) {
+		rv = cli_error(e, EXIT_FAILED, "%s", cause);
+		admin_stop(admin);
 		respond_free(r);
 		goto out;
 	}
@@ -292,6 +321,7 @@ cmd_respond_exec(int argc, char **argv)
 	respond_free(r);
 out:
 	free(cause);
+	priv_user_free(&user);
 	respond_config_free(&cfg);
 	return rv;
 }

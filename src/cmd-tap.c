@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "priv.h"
 #include "tap.h"
 #include "units.h"
 #include "xmalloc.h"
@@ -43,6 +44,9 @@ static const struct cmd_entry cmd_tap_entry = {
 	    "                            for D before sleeping (10us; 0 turns it\n"
 	    "                            off): no wake-up per batch at high packet\n"
 	    "                            rates, at most D of CPU per burst\n"
+	    "      --user NAME           once the queue is bound, become NAME (needs\n"
+	    "                            root), keeping CAP_NET_ADMIN alone; the\n"
+	    "                            ready and stats files are written as NAME\n"
 	    "  -v, --verbose             debug logging\n"
 	    "  -q, --quiet               log warnings and errors only\n"
 	    "  -h, --help                this help\n",
@@ -56,6 +60,7 @@ enum {
 	OPT_COUNT,
 	OPT_READY,
 	OPT_BUSY_POLL,
+	OPT_USER,
 };
 
 static const struct option cmd_tap_options[] = {
@@ -70,6 +75,7 @@ static const struct option cmd_tap_options[] = {
 	{ "count", required_argument, NULL, OPT_COUNT },
 	{ "ready-file", required_argument, NULL, OPT_READY },
 	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -125,6 +131,7 @@ cmd_record_nfqueue(int argc, char **argv)
 	const struct cmd_entry	*e = &cmd_tap_entry;
 	struct tap_config	 cfg;
 	struct tap		*tap;
+	struct priv_user	 user = { .name = NULL };
 	enum log_level		 level = LOG_LEVEL_INFO;
 	unsigned long long	 v;
 	size_t			 sz;
@@ -186,6 +193,16 @@ cmd_record_nfqueue(int argc, char **argv)
 		case OPT_READY:
 			free(cfg.ready_path);
 			cfg.ready_path = xstrdup(optarg);
+			break;
+		case OPT_USER:
+			priv_user_free(&user);
+			if (priv_user_lookup(&user, optarg, &cause) == -1 ||
+			    priv_user_check(&user, &cause) == -1) {
+				rv = cli_error(e, EXIT_USAGE, "--user: %s",
+				    cause);
+				goto out;
+			}
+			cfg.user = &user;
 			break;
 		case OPT_IDLE:
 			if (units_parse_duration(optarg, &cfg.idle_ns) == -1 ||
@@ -257,5 +274,6 @@ cmd_record_nfqueue(int argc, char **argv)
 out:
 	free(cause);
 	tap_config_free(&cfg);
+	priv_user_free(&user);
 	return rv;
 }

@@ -23,12 +23,14 @@ conf_init(struct decoyd_conf *c)
 {
 	respond_config_init(&c->respond);
 	c->log_level = LOG_LEVEL_INFO;
+	memset(&c->user, 0, sizeof c->user);
 }
 
 void
 conf_free(struct decoyd_conf *c)
 {
 	respond_config_free(&c->respond);
+	priv_user_free(&c->user);
 }
 
 int
@@ -279,6 +281,13 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 		} else if (strcmp(key, "ca") == 0) {
 			free(r->ca_dir);
 			r->ca_dir = conf_path(x, val);
+		} else if (strcmp(key, "user") == 0) {
+			cause = NULL;
+			priv_user_free(&c->user);
+			if (priv_user_lookup(&c->user, val, &cause) == -1) {
+				yamldoc_err(x, v, "user: %s", cause);
+				free(cause);
+			}
 		} else if (strcmp(key, "chaos_log") == 0) {
 			free(r->chaos_log);
 			r->chaos_log = conf_path(x, val);

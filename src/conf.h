@@ -16,6 +16,8 @@
  *	chaos_log: /var/log/decoy/chaos.jsonl        # optional
  *	transparent: false                           # true: connections come
  *	                                             # redirected (REDIRECT)
+ *	user: nobody                                 # optional: become it once
+ *	                                             # bound and loaded
  *	admin:                                       # optional admin API
  *	  listen: 127.0.0.1:9901
  *	  token: secret                              # required off loopback
@@ -36,12 +38,14 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "priv.h"
 #include "respond.h"
 #include "units.h"
 
 struct decoyd_conf {
 	struct respond_config	respond;
 	enum log_level		log_level;
+	struct priv_user	user;		/* user.name NULL: none */
 };
 
 /* Fills the defaults. */

@@ -6,7 +6,8 @@
  * -n checks the configuration (and loads the snapshot and the rules) and
  * exits; -d logs at debug level; -r adds a rule file after those of the
  * configuration; -s sets the chaos seed.  SIGTERM and SIGINT drain and
- * exit, SIGHUP reloads.
+ * exit, SIGHUP reloads.  Once bound and loaded it keeps no capability
+ * and becomes the configuration's user, if any (respond-priv.h).
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include "admin.h"
 #include "conf.h"
 #include "log.h"
+#include "respond-priv.h"
 #include "respond.h"
 
 #define DECOYD_DEFAULT_CONF	SYSCONFDIR "/decoy/decoyd.yaml"
@@ -132,6 +134,12 @@ main(int argc, char **argv)
 		conf_free(&conf);
 		return 0;
 	}
+	if (priv_user_check(&conf.user, &cause) == -1) {
+		fprintf(stderr, "decoyd: %s: user: %s\n", path, cause);
+		free(cause);
+		conf_free(&conf);
+		return 2;
+	}
 	if ((r = respond_create(&conf.respond, &cause)) == NULL) {
 		fprintf(stderr, "decoyd: %s\n", cause);
 		free(cause);
@@ -139,11 +147,21 @@ main(int argc, char **argv)
 		return 2;
 	}
 	admin = NULL;
-	if (conf.respond.admin != NULL && (admin = admin_start(r,
+	if (conf.respond.admin != NULL && (admin = admin_create(r,
 	    conf.respond.admin, conf.respond.admin_token,
 	    conf.respond.admin_port_file, &cause)) == NULL) {
 		fprintf(stderr, "decoyd: admin API: %s\n", cause);
 		free(cause);
+		respond_free(r);
+		conf_free(&conf);
+		return 2;
+	}
+	/* Everything is bound and loaded, and no thread runs yet. */
+	if (respond_priv_drop(&conf.respond, &conf.user, &cause) == -1 ||
+	    (admin != NULL && admin_serve(admin, &cause) == -1)) {
+		fprintf(stderr, "decoyd: %s\n", cause);
+		free(cause);
+		admin_stop(admin);
 		respond_free(r);
 		conf_free(&conf);
 		return 2;

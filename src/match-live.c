@@ -392,6 +392,7 @@ live_sort(struct match_live *L)
 	/* Stable: ties keep plan order (file order, then key echoes). */
 	for (i = 0; i < L->nev; i++)
 		L->ev[i].order = i;
+	/* ev is NULL without edits: qsort's argument must not be. */
 	if (L->nev > 1)
 		qsort(L->ev, L->nev, sizeof *L->ev, live_edit_cmp_stable);
 	for (i = 0; i < L->nev; i++) {

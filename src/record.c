@@ -378,12 +378,19 @@ rec_writer_open(struct rec_writer *w, const char *path, int append,
 		return -1;
 	pthread_mutex_init(&w->mtx, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	if (policy != RECORD_FSYNC_NEVER) {
-		if (pthread_create(&w->thread, NULL, rec_writer_main, w) != 0)
-			fatalx("cannot start the snapshot sync thread");
-		w->started = 1;
-	}
 	return 0;
+}
+
+/* The sync thread starts with record_run(), after the caller dropped its
+ * privileges: a thread keeps the capabilities it was created with. */
+static void
+rec_writer_start(struct rec_writer *w)
+{
+	if (w->policy == RECORD_FSYNC_NEVER || w->started)
+		return;
+	if (pthread_create(&w->thread, NULL, rec_writer_main, w) != 0)
+		fatalx("cannot start the snapshot sync thread");
+	w->started = 1;
 }
 
 static void
@@ -2873,6 +2880,7 @@ record_run(struct recorder *r)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	rec_writer_start(&r->w);
 	log_info("recording %s -> %s into %s", r->cfg.listen,
 	    r->forward ? (r->srv_ctx != NULL ? "forward proxy, intercepting "
 	    "CONNECT" : "forward proxy") : r->transparent ? "original "

@@ -144,7 +144,8 @@ int	record_parse_on_write_error(const char *,
 struct recorder;
 
 /* Parses the upstream, opens the snapshot and the listener (writing the
- * port file).  NULL with *cause on failure. */
+ * port file); starts no thread (record_run does), so that the caller can
+ * drop privileges in between (priv.h).  NULL with *cause on failure. */
 struct recorder	*record_create(const struct record_config *, char **cause);
 /* Runs until SIGINT or SIGTERM, then writes what is pending, logs the
  * summary and the --stats file.  0, or -1 if the loop failed, a

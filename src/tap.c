@@ -686,7 +686,7 @@ tap_create(const struct tap_config *cfg, char **cause)
 			goto fail;
 		tap->ncaps++;
 	}
-	if (priv_keep(PRIV_CAP(CAP_NET_ADMIN), cause) == -1)
+	if (priv_drop(tap->cfg.user, PRIV_CAP(CAP_NET_ADMIN), cause) == -1)
 		goto fail;
 	tap->flows = tcpflow_table_create(&tap_flow_ops, tap, 0,
 	    tap->cfg.nports > 0 ? tap_is_server : NULL);

@@ -24,6 +24,8 @@
 
 #include "snap.h"
 
+struct priv_user;
+
 #define TAP_MAX_QUEUES	64
 /*
  * A capture thread that finds its queue empty polls it for this long
@@ -49,6 +51,8 @@ struct tap_config {
 	uint64_t	 max_txns;	/* stop after this many (0: never) */
 	uint64_t	 busy_poll_ns;	/* poll this long before sleeping
 					   (TAP_BUSY_POLL_NS; 0: off) */
+	const struct priv_user *user;	/* become it after binding, or
+					   NULL; borrowed, outlives the tap */
 };
 
 void	tap_config_init(struct tap_config *);
@@ -78,8 +82,9 @@ void	tap_config_add_port(struct tap_config *, uint16_t);
 
 struct tap;
 
-/* Opens the snapshot, binds the queue, drops capabilities.  NULL with
- * *cause on failure (the caller exits 2). */
+/* Opens the snapshot, binds the queue, drops every capability but
+ * CAP_NET_ADMIN (becoming cfg->user, if set), before any thread starts.
+ * NULL with *cause on failure (the caller exits 2). */
 struct tap	*tap_create(const struct tap_config *, char **cause);
 /* Captures until SIGINT or SIGTERM; 0, or -1 if the loop or the queue
  * failed.  Prints the counters (stderr, and the stats file). */
