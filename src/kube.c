@@ -550,6 +550,16 @@ kube_check_pod(struct kube *k, const struct kube_workload *w)
 		    "namespace (the redirect would apply to the node)");
 		rv = -1;
 	}
+	for (i = 0; i < 2; i++) {
+		s = i == 0 ? "initContainers" : "volumes";
+		id = kube_get(k, w->spec, s);
+		if (id != 0 && !kube_is(k, id, YAML_SEQUENCE_NODE) &&
+		    !yamldoc_is_null(kube_node(k, id))) {
+			yamldoc_err(&k->d, kube_node(k, id), "%s: expected a "
+			    "list, not %s", s, yamldoc_kind(kube_node(k, id)));
+			rv = -1;
+		}
+	}
 	pod_uid = kube_run_as(k, kube_get(k, w->spec, "securityContext"));
 	seq = kube_get(k, w->spec, "containers");
 	for (i = 0; i < kube_seq_len(k, seq); i++) {
@@ -965,9 +975,11 @@ static void
 kube_emit(struct kube *k, const char *text, size_t from, size_t to,
     size_t start, size_t last, struct buf *out)
 {
-	yaml_emitter_t	 em;
-	struct buf	 body;
-	size_t		 pre, i;
+	yaml_emitter_t		 em;
+	yaml_version_directive_t *vd;
+	yaml_tag_directive_t	*td, *tde, *t;
+	struct buf		 body;
+	size_t			 pre, i;
 
 	if (start < from || start > to)
 		start = from;
@@ -989,17 +1001,32 @@ kube_emit(struct kube *k, const char *text, size_t from, size_t to,
 	yaml_emitter_set_indent(&em, 2);
 	k->d.doc.start_implicit = 1;
 	k->d.doc.end_implicit = 1;
+	/* The %YAML and %TAG lines are in the text before the root: the
+	 * emitter must not write them (and a "---") again.  Tags are then
+	 * written whole, which means the same. */
+	vd = k->d.doc.version_directive;
+	td = k->d.doc.tag_directives.start;
+	tde = k->d.doc.tag_directives.end;
+	k->d.doc.version_directive = NULL;
+	k->d.doc.tag_directives.start = k->d.doc.tag_directives.end = NULL;
 	if (!yaml_emitter_open(&em) || !yaml_emitter_dump(&em, &k->d.doc) ||
 	    !yaml_emitter_close(&em))
 		fatal("kube: the YAML emitter failed: %s",
 		    em.problem != NULL ? em.problem : "?");
 	k->d.has_doc = 0;	/* yaml_emitter_dump deleted it */
+	/* What yaml_document_delete would have freed (libyaml's yaml_free is
+	 * free). */
+	free(vd);
+	for (t = td; t != NULL && t < tde; t++) {
+		free(t->handle);
+		free(t->prefix);
+	}
+	free(td);
 	k->d.root = NULL;
 	yaml_emitter_delete(&em);
 	/* A "..." the emitter may close an open-ended stream with. */
 	if (body.len >= 4 && memcmp(body.data + body.len - 4, "...\n", 4) == 0)
 		body.len -= 4;
-	/* A "---" it starts with when the document carries directives. */
 	buf_append(out, body.data, body.len);
 	buf_free(&body);
 
