@@ -64,7 +64,7 @@ check "the ENTRYPOINT ($ep) is in the tree" test -x "$T/root$ep"
 check "the entrypoint runs: decoy --version" \
     grep -q -x "decoy [0-9.]*" <("$T/root$ep" --version)
 check "the entrypoint runs its CMD: decoy --help" \
-    grep -q "respond" <("$T/root$ep" --help)
+    grep -q "kube" <("$T/root$ep" --help)
 check "decoyd --version runs" grep -q -x "decoyd [0-9.]*" <("$T/root/usr/bin/decoyd" --version)
 
 # Every library the binaries link: its package must be installed by the
