@@ -29,6 +29,9 @@ done
 for f in "$top_srcdir"/deploy/*.yaml; do
 	[ -f "$f" ] || continue
 	check "deploy/$(basename "$f") validates" node "$T/validate.mjs" "$f"
+	"$DECOY" kube inject "$f" >"$T/deploy.yaml"
+	check "deploy/$(basename "$f") injected validates" \
+	    node "$T/validate.mjs" "$T/deploy.yaml"
 done
 
 # The validator can fail.
