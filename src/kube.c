@@ -1090,3 +1090,196 @@ done:
 		*nchanged = k.nchanged;
 	return rv;
 }
+
+/* A DNS-1123 label of at most max characters: [a-z0-9-], alphanumeric at
+ * both ends. */
+static int
+kube_is_label(const char *s, size_t max)
+{
+	size_t	i, len = strlen(s);
+
+	if (len == 0 || len > max)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	}
+	return s[0] != '-' && s[len - 1] != '-';
+}
+
+/* The pod-level security context of the load and merge pods. */
+static void
+kube_job_security(struct buf *b, const char *indent)
+{
+	buf_printf(b,
+	    "%ssecurityContext:\n"
+	    "%s  runAsNonRoot: true\n"
+	    "%s  runAsUser: %d\n"
+	    "%s  runAsGroup: %d\n"
+	    "%s  fsGroup: %d\n"
+	    "%s  seccompProfile: {type: RuntimeDefault}\n",
+	    indent, indent, indent, KUBE_UID, indent, KUBE_UID, indent,
+	    KUBE_UID, indent);
+}
+
+static void
+kube_job_container_security(struct buf *b, const char *indent)
+{
+	buf_printf(b,
+	    "%ssecurityContext:\n"
+	    "%s  allowPrivilegeEscalation: false\n"
+	    "%s  readOnlyRootFilesystem: true\n"
+	    "%s  capabilities: {drop: [ALL]}\n",
+	    indent, indent, indent, indent);
+}
+
+int
+kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
+{
+	const char	*image = j->image != NULL ? j->image : KUBE_IMAGE;
+	char		*path;
+	char *const	*a;
+	unsigned	 i;
+
+	if (!kube_is_label(j->name, 52)) {
+		*cause = xasprintf("--name: \"%s\" is not a DNS label of at "
+		    "most 52 characters ([a-z0-9-])", j->name);
+		return -1;
+	}
+	if (!kube_is_label(j->reports_claim, 63) ||
+	    (j->snapshot_claim != NULL &&
+	    !kube_is_label(j->snapshot_claim, 63))) {
+		*cause = xasprintf("a claim name must be a DNS label "
+		    "([a-z0-9-])");
+		return -1;
+	}
+	if (j->parallelism < 1 || j->parallelism > KUBE_MAX_SHARDS) {
+		*cause = xasprintf("--parallelism: expected 1..%d",
+		    KUBE_MAX_SHARDS);
+		return -1;
+	}
+	if (j->merge) {
+		buf_printf(out,
+		    "# decoy kube job --merge: the %u shard reports of job %s "
+		    "merged into one,\n"
+		    "# printed on the pod's log:\n"
+		    "#   kubectl logs pod/%s-merge >%s.json && decoy report "
+		    "%s.json\n"
+		    "apiVersion: v1\n"
+		    "kind: Pod\n"
+		    "metadata:\n"
+		    "  name: %s-merge\n"
+		    "  labels: {decoy.dev/run: %s}\n"
+		    "spec:\n"
+		    "  restartPolicy: Never\n",
+		    j->parallelism, j->name, j->name, j->name, j->name,
+		    j->name, j->name);
+		kube_job_security(out, "  ");
+		buf_printf(out, "  containers:\n"
+		    "  - name: merge\n"
+		    "    image: ");
+		kube_quote(out, image);
+		buf_printf(out, "\n    command: [decoy, report, merge");
+		for (i = 0; i < j->parallelism; i++) {
+			path = xasprintf(KUBE_REPORTS_DIR "/%s-%u.json",
+			    j->name, i);
+			buf_printf(out, ", ");
+			kube_quote(out, path);
+			free(path);
+		}
+		buf_printf(out, ", -o, \"-\"]\n"
+		    "    resources:\n"
+		    "      requests: {cpu: 100m, memory: 64Mi}\n"
+		    "      limits: {cpu: \"1\", memory: 512Mi}\n");
+		kube_job_container_security(out, "    ");
+		buf_printf(out, "    volumeMounts:\n"
+		    "    - {name: reports, mountPath: " KUBE_REPORTS_DIR
+		    ", readOnly: true}\n"
+		    "  volumes:\n"
+		    "  - name: reports\n"
+		    "    persistentVolumeClaim: {claimName: %s, readOnly: true}\n",
+		    j->reports_claim);
+		return 0;
+	}
+	buf_printf(out,
+	    "# decoy kube job: %u shards of decoy replay against %s, starting "
+	    "together\n"
+	    "# at %s (apply before then); reports on the claim %s.\n"
+	    "#   kubectl apply -f THIS.yaml\n"
+	    "#   kubectl wait --for=condition=complete --timeout=24h job/%s\n"
+	    "#   decoy kube job --merge SAME-OPTIONS | kubectl apply -f -\n"
+	    "#   kubectl wait --for=jsonpath='{.status.phase}'=Succeeded "
+	    "pod/%s-merge\n"
+	    "#   kubectl logs pod/%s-merge >%s.json && decoy report %s.json\n"
+	    "#   kubectl delete job/%s pod/%s-merge\n",
+	    j->parallelism, j->target, j->start_at, j->reports_claim, j->name,
+	    j->name, j->name, j->name, j->name, j->name, j->name);
+	buf_printf(out,
+	    "apiVersion: batch/v1\n"
+	    "kind: Job\n"
+	    "metadata:\n"
+	    "  name: %s\n"
+	    "  labels: {decoy.dev/run: %s}\n"
+	    "spec:\n"
+	    "  completionMode: Indexed\n"
+	    "  completions: %u\n"
+	    "  parallelism: %u\n"
+	    "  backoffLimit: 0\n"
+	    "  template:\n"
+	    "    metadata:\n"
+	    "      labels: {decoy.dev/run: %s}\n"
+	    "    spec:\n"
+	    "      restartPolicy: Never\n",
+	    j->name, j->name, j->parallelism, j->parallelism, j->name);
+	kube_job_security(out, "      ");
+	buf_printf(out, "      containers:\n"
+	    "      - name: load\n"
+	    "        image: ");
+	kube_quote(out, image);
+	buf_printf(out, "\n        command: [decoy, replay, ");
+	kube_quote_data(out, j->snapshot);
+	buf_printf(out, ", --target, ");
+	kube_quote(out, j->target);
+	buf_printf(out, ", --shard, \"$(JOB_COMPLETION_INDEX)/%u\", "
+	    "--start-at, ", j->parallelism);
+	kube_quote(out, j->start_at);
+	path = xasprintf(KUBE_REPORTS_DIR "/%s-$(JOB_COMPLETION_INDEX).json",
+	    j->name);
+	buf_printf(out, ", --report, ");
+	kube_quote(out, path);
+	free(path);
+	for (a = j->replay_args; a != NULL && *a != NULL; a++) {
+		buf_printf(out, ", ");
+		kube_quote(out, *a);
+	}
+	buf_printf(out, "]\n"
+	    "        env:\n"
+	    "        - name: JOB_COMPLETION_INDEX\n"
+	    "          valueFrom:\n"
+	    "            fieldRef:\n"
+	    "              fieldPath: "
+	    "\"metadata.annotations['batch.kubernetes.io/job-completion-index']\"\n"
+	    "        resources:\n"
+	    "          requests: {cpu: 500m, memory: 128Mi}\n"
+	    "          limits: {cpu: \"2\", memory: 1Gi}\n");
+	kube_job_container_security(out, "        ");
+	buf_printf(out, "        volumeMounts:\n"
+	    "        - {name: snapshot, mountPath: " KUBE_DATA_DIR
+	    ", readOnly: true}\n"
+	    "        - {name: reports, mountPath: " KUBE_REPORTS_DIR "}\n"
+	    "      volumes:\n"
+	    "      - name: snapshot\n");
+	if (j->snapshot_claim != NULL)
+		buf_printf(out, "        persistentVolumeClaim: {claimName: %s, "
+		    "readOnly: true}\n", j->snapshot_claim);
+	else {
+		buf_printf(out, "        image: {reference: ");
+		kube_quote(out, j->snapshot_image);
+		buf_printf(out, ", pullPolicy: IfNotPresent}\n");
+	}
+	buf_printf(out, "      - name: reports\n"
+	    "        persistentVolumeClaim: {claimName: %s}\n",
+	    j->reports_claim);
+	return 0;
+}

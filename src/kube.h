@@ -61,4 +61,39 @@ int	kube_rewrite(const struct kube_opts *, const char *name,
 	    const char *text, size_t len, struct buf *out, size_t *nchanged,
 	    char **cause);
 
+/*
+ * `decoy kube job`: an Indexed Job (completionMode: Indexed, completions
+ * and parallelism N) whose pod i runs
+ *
+ *   decoy replay SNAP --target URL --shard i/N --start-at TIME
+ *       --report REPORTS/NAME-i.json [replay options]
+ *
+ * as uid KUBE_UID, the snapshot from a PVC or an image volume (read-only,
+ * KUBE_DATA_DIR), the reports on a PVC (KUBE_REPORTS_DIR); i is
+ * $(JOB_COMPLETION_INDEX), from the pod's completion-index annotation.
+ * With merge: instead, the Pod NAME-merge that runs `decoy report merge`
+ * over the N reports of that claim and prints the merged report.
+ */
+#define KUBE_REPORTS_DIR	"/var/lib/decoy/reports"
+
+struct kube_job {
+	const char	*name;		/* the Job, and the reports' prefix */
+	const char	*image;		/* NULL: KUBE_IMAGE */
+	unsigned	 parallelism;	/* N, 1..KUBE_MAX_SHARDS */
+	const char	*target;	/* replay --target */
+	const char	*snapshot;	/* file in the snapshot volume */
+	const char	*snapshot_claim;	/* a PVC, or */
+	const char	*snapshot_image;	/* an image volume */
+	const char	*reports_claim;	/* a PVC (ReadWriteMany for N nodes) */
+	const char	*start_at;	/* RFC 3339 */
+	char *const	*replay_args;	/* more replay options, NULL-ended */
+	int		 merge;		/* the merge Pod instead */
+};
+#define KUBE_MAX_SHARDS		1000
+
+/* Appends the manifest to out.  0, or -1 with *cause (a name, claim or
+ * image that Kubernetes would refuse). */
+int	kube_job_render(const struct kube_job *, struct buf *out,
+	    char **cause);
+
 #endif

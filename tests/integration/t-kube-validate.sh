@@ -1,6 +1,7 @@
 #!/bin/bash
 # t-kube-validate: every manifest `decoy kube inject` produces from the
-# sample cases, the cases themselves and the examples in deploy/ validate
+# sample cases, the Indexed Job and merge Pod of `decoy kube job`, the
+# cases themselves and the examples in deploy/ validate
 # against the Kubernetes OpenAPI schema (kubernetes-models, with field
 # names checked against its declarations: tests/kube/validate.mjs).  The
 # validator comes from npm (tests/kube/npm-install.sh, cached); the test
@@ -32,6 +33,19 @@ for f in "$top_srcdir"/deploy/*.yaml; do
 	"$DECOY" kube inject "$f" >"$T/deploy.yaml"
 	check "deploy/$(basename "$f") injected validates" \
 	    node "$T/validate.mjs" "$T/deploy.yaml"
+done
+
+# decoy kube job: the Indexed Job (snapshot on a claim, or in an image
+# volume) and the merge Pod.
+J=(--parallelism 4 --target http://orders --reports-claim reports
+    --start-at 2026-12-08T10:00:00Z)
+"$DECOY" kube job "${J[@]}" --snapshot-claim snaps -- --rate 50 \
+    --duration 1m >"$T/job-claim.yaml"
+"$DECOY" kube job "${J[@]}" --snapshot-image registry.example/snaps:1 \
+    >"$T/job-image.yaml"
+"$DECOY" kube job "${J[@]}" --merge >"$T/job-merge.yaml"
+for f in job-claim job-image job-merge; do
+	check "kube job: $f validates" node "$T/validate.mjs" "$T/$f.yaml"
 done
 
 # The validator can fail.
