@@ -28,8 +28,9 @@
  * comments and all.  A changed document is re-emitted by libyaml from its
  * node tree: key order, scalar styles (plain, quoted, literal, folded),
  * flow or block collections, tags and anchors (renamed) are kept; the
- * comment and blank lines before its first node and after its last value
- * are kept; comments inside it are lost (libyaml's parser does not report
+ * text before its first node (the "---" and %YAML lines, comments, blank
+ * lines) and the lines after its last value (comments, "...") are kept;
+ * comments inside it are lost (libyaml's parser does not report
  * them) and indentation becomes libyaml's.
  */
 #ifndef DECOY_KUBE_H
