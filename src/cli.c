@@ -15,6 +15,7 @@ static const struct cmd_entry *const cli_commands[] = {
 	&cmd_export_entry,
 	&cmd_record_entry,
 	&cmd_redirect_entry,
+	&cmd_kube_entry,
 	&cmd_inspect_entry,
 	&cmd_analyze_entry,
 	&cmd_split_entry,

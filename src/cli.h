@@ -20,6 +20,7 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_record_entry;
 extern const struct cmd_entry cmd_redirect_entry;
+extern const struct cmd_entry cmd_kube_entry;
 extern const struct cmd_entry cmd_inspect_entry;
 extern const struct cmd_entry cmd_analyze_entry;
 extern const struct cmd_entry cmd_split_entry;

@@ -10,11 +10,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -48,6 +50,8 @@ const struct cmd_entry cmd_replay_entry = {
 	    "      --closed              closed model: C clients, each waits for its answer\n"
 	    "      --loop                cycle the requests until stopped (or --duration)\n"
 	    "      --shard I/N           send only requests whose index % N == I\n"
+	    "      --start-at TIME       wait until TIME (RFC 3339 or epoch seconds),\n"
+	    "                            then start: shards started apart begin together\n"
 	    "      --timeout D           per request (default 10s)\n"
 	    "      --compare-headers H,H compare these response headers too\n"
 	    "      --body MODE           exact (default), json (ignore paths apply) or none\n"
@@ -87,6 +91,7 @@ enum {
 	OPT_TRANSFORMS,
 	OPT_NOW,
 	OPT_SEED,
+	OPT_START_AT,
 };
 
 static const struct option cmd_replay_options[] = {
@@ -115,6 +120,7 @@ static const struct option cmd_replay_options[] = {
 	{ "transforms", required_argument, NULL, OPT_TRANSFORMS },
 	{ "now", required_argument, NULL, OPT_NOW },
 	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "start-at", required_argument, NULL, OPT_START_AT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -179,6 +185,27 @@ cmd_replay_ramp(const char *s, double *from, double *to)
 	return rv;
 }
 
+/*
+ * Sleeps until the wall-clock time us (microseconds since the epoch), or
+ * until SIGINT/SIGTERM.  A time already past returns at once.  0, or -1
+ * when stopped.
+ */
+static int
+cmd_replay_wait(int64_t us)
+{
+	struct timespec	 ts;
+	int		 rc;
+
+	ts.tv_sec = (time_t)(us / 1000000);
+	ts.tv_nsec = (long)(us % 1000000) * 1000;
+	while ((rc = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts,
+	    NULL)) == EINTR) {
+		if (cmd_replay_stop)
+			return -1;
+	}
+	return cmd_replay_stop ? -1 : 0;
+}
+
 static int
 cmd_replay_shard(const char *s, unsigned *i, unsigned *n)
 {
@@ -218,7 +245,8 @@ cmd_replay_exec(int argc, char **argv)
 	char			*html = NULL, *junit = NULL, *copy, *tok, *save;
 	int			 ch, rv = EXIT_USAGE, json = 0, closed = 0;
 	int			 have_rate = 0, have_ramp = 0, have_steps = 0;
-	int			 have_mult = 0;
+	int			 have_mult = 0, has_start = 0;
+	int64_t			 start_us = 0;
 
 	gen_config_init(&cfg);
 	optind = 1;
@@ -378,6 +406,17 @@ cmd_replay_exec(int argc, char **argv)
 			cfg.has_now = 1;
 			cfg.now_us = now.us;
 			break;
+		case OPT_START_AT:
+			if (shape_time_parse(optarg, strlen(optarg),
+			    &now) == -1) {
+				rv = cli_usage(e, "--start-at: expected a time "
+				    "such as 2026-12-07T17:54:34Z or epoch "
+				    "seconds, not \"%s\"", optarg);
+				goto out;
+			}
+			has_start = 1;
+			start_us = now.us;
+			break;
 		case OPT_SEED:
 			if (units_parse_seed(optarg, &cfg.seed) == -1) {
 				rv = cli_usage(e, "--seed: expected an unsigned "
@@ -446,6 +485,10 @@ cmd_replay_exec(int argc, char **argv)
 	 * (SSL_write cannot pass MSG_NOSIGNAL). */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &old_pipe);
+	if (has_start && cmd_replay_wait(start_us) == -1) {
+		rv = cli_error(e, EXIT_FAILED, "stopped before --start-at");
+		goto restore;
+	}
 	rep = report_create("replay", cfg.target);
 	if (gen_run(&cfg, rep, &cmd_replay_stop, &cause) == -1) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
