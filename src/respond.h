@@ -154,8 +154,8 @@ size_t	respond_workers(const struct responder *);
 
 /*
  * Runs fn on the current rule set under the edit lock; fn returns a new
- * set (which is published atomically; the old one is kept until
- * respond_free, since workers may still read it) or NULL with *cause, in
+ * set (which is published atomically; the old one is freed once no worker
+ * and no queued reply uses it) or NULL with *cause, in
  * which case nothing changes.  Returns 0 or -1.  fn may also just read the
  * set and return NULL with *cause NULL: then 0 is returned.
  */
