@@ -152,6 +152,31 @@ struct match_groups {
 	uint32_t		*members;	/* item indexes, recorded order */
 };
 
+/*
+ * Near candidates for an unmatched request (match_explain_miss,
+ * match_closest): the entries sharing method, path and query; method and
+ * path; the path (any method); method and route template (segments with
+ * a digit as one wildcard).  Each bucket keeps at most MATCH_NEAR_K
+ * members, the first recorded, so a miss examines a bounded number of
+ * entries whatever the snapshot's size.  Keys are hashes only: a
+ * collision merely adds candidates, which are scored anyway.
+ */
+#define MATCH_NEAR_K	32
+enum match_near_kind {
+	MATCH_NEAR_MPQ,
+	MATCH_NEAR_MP,
+	MATCH_NEAR_P,
+	MATCH_NEAR_MT,
+	MATCH_NEAR_KINDS
+};
+
+struct match_near {
+	struct match_table	 table;		/* key -> bucket */
+	uint32_t		*off;		/* nbuckets + 1 offsets */
+	uint32_t		*members;	/* item indexes */
+	size_t			 nbuckets;
+};
+
 struct match_host {
 	const char	*name;			/* an entry's host */
 	size_t		 len;
@@ -177,6 +202,7 @@ struct match_index {
 	struct match_groups	 nohost;	/* by sig_nohost */
 	struct match_groups	 routes;	/* by route */
 	struct match_groups	 masked;	/* by mkey: redacted bodies */
+	struct match_near	 near;		/* misses: candidates */
 
 	/* Recorded "server" (host:port) -> the first host recorded with it,
 	 * for transparent mode; few entries, searched linearly. */
@@ -2236,6 +2262,131 @@ match_endpoints_build(struct match_index *mi)
 	free(order);
 }
 
+/* The hash of a sorted query as its pieces joined by '&'. */
+static uint64_t
+match_near_query(const struct match_piece *pieces, size_t n)
+{
+	uint64_t	h = MATCH_HASH_INIT;
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			h = match_hash_byte(h, '&');
+		h = match_hash(h, pieces[i].p, pieces[i].len);
+	}
+	return h;
+}
+
+static uint64_t
+match_near_key(enum match_near_kind kind, struct span method,
+    struct span path, uint64_t qhash)
+{
+	const char	*p, *end;
+	struct span	 seg;
+	uint64_t	 h = match_mix(MATCH_FAST_SEED, (uint64_t)kind + 1);
+	uint64_t	 nseg = 0;
+
+	if (kind != MATCH_NEAR_P)
+		h = match_fast(h, method.p, method.len, 0);
+	if (kind != MATCH_NEAR_MT)
+		h = match_fast(h, path.p, path.len, 0);
+	else {
+		p = match_path_start(path.p, path.len);
+		end = path.p + path.len;
+		while (match_next_segment(&p, end, &seg)) {
+			nseg++;
+			h = match_has_digit(seg) ? match_mix(h, 0x7b7d) :
+			    match_fast(h, seg.p, seg.len, 0);
+		}
+		h = match_mix(h, nseg);
+	}
+	if (kind == MATCH_NEAR_MPQ)
+		h = match_mix(h, qhash);
+	return h;
+}
+
+static uint64_t
+match_near_item_key(const struct match_item *it, enum match_near_kind kind)
+{
+	return match_near_key(kind,
+	    (struct span){ it->e.method, it->method_len },
+	    (struct span){ it->kpath, it->kpath_len },
+	    kind == MATCH_NEAR_MPQ ? match_hash(MATCH_HASH_INIT, it->kquery,
+	    it->kquery_len) : 0);
+}
+
+/* The bucket of key (its slot's index + 1 in *b), 0 if none. */
+static size_t
+match_near_slot(const struct match_table *t, uint64_t key)
+{
+	size_t	i;
+
+	for (i = key & t->mask; t->slots[i].idx != 0; i = (i + 1) & t->mask)
+		if (t->slots[i].key == key)
+			return t->slots[i].idx;
+	return 0;
+}
+
+static void
+match_near_build(struct match_index *mi)
+{
+	struct match_near	*nr = &mi->near;
+	uint32_t		*bid, *cnt = NULL;
+	size_t			 nkeys, ncap = 0, i, b, x;
+	uint64_t		 key;
+	int			 kind;
+
+	if (mi->nitems == 0)
+		return;
+	nkeys = mi->nitems * MATCH_NEAR_KINDS;
+	bid = xcalloc(nkeys, sizeof *bid);
+	match_table_init(&nr->table, mi->nitems);
+	for (i = 0; i < mi->nitems; i++) {
+		for (kind = 0; kind < MATCH_NEAR_KINDS; kind++) {
+			key = match_near_item_key(&mi->items[i], kind);
+			if ((b = match_near_slot(&nr->table, key)) == 0) {
+				if (nr->nbuckets == ncap) {
+					ncap = ncap == 0 ? 1024 : ncap * 2;
+					cnt = xreallocarray(cnt, ncap,
+					    sizeof *cnt);
+				}
+				cnt[nr->nbuckets] = 0;
+				match_table_put(&nr->table, key,
+				    (uint32_t)nr->nbuckets);
+				b = ++nr->nbuckets;
+			}
+			bid[i * MATCH_NEAR_KINDS + kind] = (uint32_t)(b - 1);
+			if (cnt[b - 1] < MATCH_NEAR_K)
+				cnt[b - 1]++;
+		}
+	}
+	nr->off = xcalloc(nr->nbuckets + 1, sizeof *nr->off);
+	for (b = 0; b < nr->nbuckets; b++) {
+		nr->off[b + 1] = nr->off[b] + cnt[b];
+		cnt[b] = 0;
+	}
+	nr->members = xcalloc(nr->off[nr->nbuckets] == 0 ? 1 :
+	    nr->off[nr->nbuckets], sizeof *nr->members);
+	for (i = 0; i < nkeys; i++) {
+		b = bid[i];
+		x = nr->off[b] + cnt[b];
+		if (x < nr->off[b + 1]) {
+			nr->members[x] = (uint32_t)(i / MATCH_NEAR_KINDS);
+			cnt[b]++;
+		}
+	}
+	free(cnt);
+	free(bid);
+}
+
+static void
+match_near_free(struct match_near *nr)
+{
+	match_table_free(&nr->table);
+	free(nr->off);
+	free(nr->members);
+}
+
 void
 match_index_finish(struct match_index *mi)
 {
@@ -2253,6 +2404,7 @@ match_index_finish(struct match_index *mi)
 	match_groups_build(mi, &mi->nohost, MATCH_KIND_NOHOST);
 	match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
 	match_groups_build(mi, &mi->masked, MATCH_KIND_MASK);
+	match_near_build(mi);
 }
 
 size_t
@@ -2300,6 +2452,7 @@ match_index_free(struct match_index *mi)
 	match_groups_free(&mi->nohost);
 	match_groups_free(&mi->routes);
 	match_groups_free(&mi->masked);
+	match_near_free(&mi->near);
 	free(mi);
 }
 
@@ -2629,6 +2782,77 @@ match_lookup(struct match_index *mi, const struct match_req *r,
 	return &mi->items[g->members[grp->off + occ % grp->n]].e;
 }
 
+/* Appends the members of key's bucket to v. */
+static size_t
+match_near_add(const struct match_index *mi, uint64_t key, uint32_t *v,
+    size_t n)
+{
+	const struct match_near	*nr = &mi->near;
+	size_t			 b, i;
+
+	if (nr->table.slots == NULL || (b = match_near_slot(&nr->table,
+	    key)) == 0)
+		return n;
+	b--;
+	for (i = nr->off[b]; i < nr->off[b + 1]; i++)
+		v[n++] = nr->members[i];
+	return n;
+}
+
+static int
+match_u32_cmp(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define MATCH_NEAR_MAX	(6 * MATCH_NEAR_K)
+
+/*
+ * The candidates for an unmatched request k into v (MATCH_NEAR_MAX
+ * slots), item indexes sorted, each once.  closest: only those on the
+ * request's route template (the only ones match_closest_score() accepts);
+ * else also those on the path with any method, the first of the
+ * method's route (method and segment count) and, so that an explanation
+ * always names someone, the first recorded entries.
+ */
+static size_t
+match_near_candidates(const struct match_index *mi,
+    const struct match_key *k, int closest, uint32_t *v)
+{
+	const struct match_group	*grp;
+	uint64_t			 q;
+	size_t				 n = 0, i, j;
+	uint32_t			 x;
+
+	q = match_near_query(k->pieces, k->npieces);
+	n = match_near_add(mi, match_near_key(MATCH_NEAR_MPQ, k->method,
+	    k->path, q), v, n);
+	n = match_near_add(mi, match_near_key(MATCH_NEAR_MP, k->method,
+	    k->path, 0), v, n);
+	n = match_near_add(mi, match_near_key(MATCH_NEAR_MT, k->method,
+	    k->path, 0), v, n);
+	if (!closest) {
+		n = match_near_add(mi, match_near_key(MATCH_NEAR_P, k->method,
+		    k->path, 0), v, n);
+		grp = match_groups_find(mi, &mi->routes,
+		    match_route(k->method.p, k->method.len, k->nseg), k,
+		    MATCH_KIND_ROUTE);
+		for (x = 0; grp != NULL && x < grp->n && x < MATCH_NEAR_K;
+		    x++)
+			v[n++] = mi->routes.members[grp->off + x];
+		for (x = 0; x < mi->nitems && x < MATCH_NEAR_K; x++)
+			v[n++] = x;
+	}
+	qsort(v, n, sizeof *v, match_u32_cmp);
+	for (i = 0, j = 0; i < n; i++) {
+		if (j == 0 || v[j - 1] != v[i])
+			v[j++] = v[i];
+	}
+	return j;
+}
+
 /* How many of the request's query pieces the entry's query holds too. */
 static size_t
 match_query_common(const struct match_key *k, const struct match_item *it)
@@ -2685,19 +2909,18 @@ match_closest_score(const struct match_key *k, const struct match_item *it)
 const struct match_entry *
 match_closest(const struct match_index *mi, const struct match_req *r)
 {
-	const struct match_group	*grp;
 	const struct match_item		*it, *best = NULL;
 	struct match_key		 k;
 	long				 score, best_score = -1;
-	uint32_t			 i;
+	uint32_t			 cand[MATCH_NEAR_MAX];
+	size_t				 i, ncand;
 
 	match_key_init(&k, mi, r);
 	k.nseg = match_count_segments(k.path.p, k.path.len);
-	grp = match_groups_find(mi, &mi->routes,
-	    match_route(k.method.p, k.method.len, k.nseg), &k,
-	    MATCH_KIND_ROUTE);
-	for (i = 0; grp != NULL && i < grp->n; i++) {
-		it = &mi->items[mi->routes.members[grp->off + i]];
+	/* Recorded order among equal scores, as the candidates are. */
+	ncand = match_near_candidates(mi, &k, 1, cand);
+	for (i = 0; i < ncand; i++) {
+		it = &mi->items[cand[i]];
 		score = match_closest_score(&k, it);
 		if (score > best_score) {
 			best_score = score;
@@ -3161,11 +3384,14 @@ match_explain_miss(const struct match_index *mi, const struct match_req *r,
 	const struct match_item	*it;
 	struct match_key	 k;
 	struct match_fields	 fields;
-	size_t			*best, nbest = 0, i, j, common;
+	size_t			*best, nbest = 0, i, j, c, common, ncand;
+	uint32_t		 cand[MATCH_NEAR_MAX];
 	long			*scores, score;
 	int			 d, bit, first;
 
 	match_key_init(&k, mi, r);
+	k.nseg = match_count_segments(k.path.p, k.path.len);
+	ncand = match_near_candidates(mi, &k, 0, cand);
 	if (n > mi->nitems)
 		n = mi->nitems;
 	best = xcalloc(n == 0 ? 1 : n, sizeof *best);
@@ -3174,8 +3400,10 @@ match_explain_miss(const struct match_index *mi, const struct match_req *r,
 	/*
 	 * Fewer differing fields first, then more leading path segments in
 	 * common; ties keep recorded order (strictly better displaces).
+	 * Only the near candidates are scored, never the whole snapshot.
 	 */
-	for (i = 0; i < mi->nitems && n > 0; i++) {
+	for (c = 0; c < ncand && n > 0; c++) {
+		i = cand[c];
 		d = match_differs(&k, &mi->items[i], &common);
 		score = (long)(5 - __builtin_popcount((unsigned)d)) * 100000L +
 		    (long)(common > 99999 ? 99999 : common);
