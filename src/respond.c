@@ -1892,15 +1892,34 @@ worker_main(void *arg)
  * snapshot into a new index that applies them.  The index uses *tf:
  * free them together.
  */
+/* "FILE: no dir "out" transaction with a response (what it holds)". */
+static char *
+respond_empty_cause(const char *path, size_t nread, size_t nin,
+    size_t skipped)
+{
+	const char	*name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+
+	if (nread == 0)
+		return xasprintf("%s: no dir \"out\" transaction with a "
+		    "response (0 transactions read)", name);
+	if (nin == nread)
+		return xasprintf("%s: no dir \"out\" transaction with a "
+		    "response (%zu transaction%s read, all dir \"in\")", name,
+		    nread, nread == 1 ? "" : "s");
+	return xasprintf("%s: no dir \"out\" transaction with a response "
+	    "(%zu transaction%s read: %zu dir \"in\", %zu dir \"out\" "
+	    "skipped)", name, nread, nread == 1 ? "" : "s", nin, skipped);
+}
+
 static struct match_index *
-respond_load(const char *path, const char *tf_path, struct transforms **tf,
-    char **cause)
+respond_load(const char *path, const char *tf_path, int allow_empty,
+    struct transforms **tf, char **cause)
 {
 	struct snap_reader	*sr;
 	struct match_index	*idx;
 	struct snap_txn		 t;
 	char			*why;
-	size_t			 skipped = 0;
+	size_t			 skipped = 0, nread = 0, nin = 0;
 	int			 rv;
 
 	*tf = NULL;
@@ -1915,7 +1934,10 @@ respond_load(const char *path, const char *tf_path, struct transforms **tf,
 	idx = match_index_create();
 	match_index_set_transforms(idx, *tf);
 	while ((rv = snap_reader_next(sr, &t, cause)) == 1) {
-		if (t.dir == SNAP_DIR_OUT) {
+		nread++;
+		if (t.dir != SNAP_DIR_OUT)
+			nin++;
+		else {
 			why = NULL;
 			if (match_index_add(idx, &t, &why) == -1) {
 				log_warn("%s:%zu: skipped: %s", path, t.line,
@@ -1928,6 +1950,13 @@ respond_load(const char *path, const char *tf_path, struct transforms **tf,
 	}
 	snap_reader_close(sr);
 	if (rv == -1) {
+		match_index_free(idx);
+		transforms_free(*tf);
+		*tf = NULL;
+		return NULL;
+	}
+	if (match_index_count(idx) == 0 && !allow_empty) {
+		*cause = respond_empty_cause(path, nread, nin, skipped);
 		match_index_free(idx);
 		transforms_free(*tf);
 		*tf = NULL;
@@ -2001,7 +2030,7 @@ respond_gen_load(struct responder *r, char **cause)
 		return NULL;
 	}
 	if ((gen->index = respond_load(r->cfg.snapshot, r->cfg.transforms,
-	    &gen->transforms, cause)) == NULL) {
+	    r->cfg.allow_empty, &gen->transforms, cause)) == NULL) {
 		rule_set_free(gen->rules);
 		free(gen);
 		return NULL;
@@ -2331,8 +2360,8 @@ respond_check(const struct respond_config *cfg, char **cause)
 	if ((rules = rule_set_load((const char *const *)cfg->rules,
 	    cfg->nrules, &seed, &has_seed, cause)) == NULL)
 		return -1;
-	if ((idx = respond_load(cfg->snapshot, cfg->transforms, &tf,
-	    cause)) == NULL) {
+	if ((idx = respond_load(cfg->snapshot, cfg->transforms,
+	    cfg->allow_empty, &tf, cause)) == NULL) {
 		rule_set_free(rules);
 		return -1;
 	}

@@ -33,6 +33,9 @@ struct respond_config {
 	char			**listen;	/* "HOST:PORT" addresses */
 	size_t			 nlisten;
 	enum match_unmatched	 unmatched;
+	int			 allow_empty;	/* serve a snapshot with no
+						   dir "out" transaction with
+						   a response (else an error) */
 	int			 workers;	/* 0: one per online core */
 	size_t			 max_head;	/* bytes */
 	size_t			 max_body;	/* bytes */
@@ -74,7 +77,10 @@ struct responder;
 
 /*
  * Loads the transforms file if any and the snapshot (its dir "out"
- * transactions), builds the index and binds the listeners.  Returns NULL
+ * transactions), builds the index and binds the listeners.  A snapshot
+ * with no dir "out" transaction with a response is an error unless
+ * allow_empty ("FILE: no dir "out" transaction with a response (...)",
+ * saying what it holds).  Returns NULL
  * with *cause ("FILE:LINE:COL: ..." for a bad snapshot or transforms
  * file) on failure.
  */

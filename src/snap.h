@@ -96,7 +96,9 @@ int	snap_decode_line(const char *line, size_t len, struct snap_txn *t,
 void	snap_encode(struct buf *, const struct snap_txn *t);
 
 /*
- * Streaming reader.  path "-" reads stdin.  Blank lines are skipped.
+ * Streaming reader.  path "-" reads stdin.  Blank lines are skipped; a
+ * line longer than 64 MiB is an error (at its line and column 64 MiB + 1),
+ * so /dev/zero or a binary file cannot exhaust memory.
  * snap_reader_next() returns 1 with *t filled (free it with
  * snap_txn_free), 0 at end of file, or -1 with *cause =
  * "FILE:LINE:COL: message".  A last line that lacks its newline and does
