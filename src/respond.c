@@ -1892,6 +1892,133 @@ worker_main(void *arg)
  * snapshot into a new index that applies them.  The index uses *tf:
  * free them together.
  */
+/*
+ * Loading.  The snapshot is read a few MiB of whole lines at a time; the
+ * chunks are decoded and made ready for the index (match_index_prepare)
+ * by one thread per usable CPU while the next ones are read, and
+ * committed in recorded order by the loading thread, so the index and
+ * every message are what a sequential load gives.
+ */
+#define RESPOND_LOAD_CHUNK	((size_t)4 << 20)
+#ifndef RESPOND_LOAD_THREADS
+#define RESPOND_LOAD_THREADS	8
+#endif
+
+struct load_job {
+	struct snap_chunk	 chunk;
+	char			*preps;		/* match_prep_size() each */
+	size_t			 nprep;
+	size_t			 capprep;
+	size_t			 nread;
+	size_t			 nin;
+	size_t			 skipped;
+	char			*cause;		/* rv -1: the chunk's error */
+	int			 rv;
+	int			 done;
+};
+
+struct load_ctx {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 work;		/* a job queued, or quit */
+	pthread_cond_t		 done;		/* a job finished */
+	struct load_job		**ring;
+	struct load_job		**pool;		/* jobs to reuse */
+	size_t			 npool;
+	size_t			 psize;		/* match_prep_size() */
+	size_t			 cap;
+	size_t			 head;		/* oldest not committed */
+	size_t			 next;		/* next to decode */
+	size_t			 tail;		/* next free */
+	int			 quit;
+	const struct match_index *idx;
+	const char		*path;
+};
+
+static struct match_prep *
+load_job_prep(struct load_ctx *lc, struct load_job *job, size_t i)
+{
+	return (struct match_prep *)(void *)(job->preps + i * lc->psize);
+}
+
+static void
+load_job_run(struct load_ctx *lc, struct load_job *job)
+{
+	struct snap_txn		 t;
+	char			*why;
+	int			 rv;
+
+	while ((rv = snap_chunk_next(&job->chunk, &t, &job->cause)) == 1) {
+		job->nread++;
+		if (t.dir != SNAP_DIR_OUT)
+			job->nin++;
+		else {
+			if (job->nprep == job->capprep) {
+				job->capprep = job->capprep == 0 ? 1024 :
+				    job->capprep * 2;
+				job->preps = xreallocarray(job->preps,
+				    job->capprep, lc->psize);
+			}
+			if (match_index_prepare(lc->idx, &t, load_job_prep(lc,
+			    job, job->nprep), &why) == -1) {
+				log_warn("%s:%zu: skipped: %s", lc->path,
+				    t.line, why);
+				free(why);
+				job->skipped++;
+			} else
+				job->nprep++;
+		}
+		snap_txn_free(&t);
+	}
+	job->rv = rv;
+}
+
+static void *
+load_thread(void *arg)
+{
+	struct load_ctx	*lc = arg;
+	struct load_job	*job;
+
+	pthread_mutex_lock(&lc->lock);
+	for (;;) {
+		while (!lc->quit && lc->next == lc->tail)
+			pthread_cond_wait(&lc->work, &lc->lock);
+		if (lc->next == lc->tail)
+			break;
+		job = lc->ring[lc->next++ % lc->cap];
+		pthread_mutex_unlock(&lc->lock);
+		load_job_run(lc, job);
+		pthread_mutex_lock(&lc->lock);
+		job->done = 1;
+		pthread_cond_broadcast(&lc->done);
+	}
+	pthread_mutex_unlock(&lc->lock);
+	return NULL;
+}
+
+/* Empties a job for reuse: its chunk and prep buffers stay. */
+static void
+load_job_reset(struct load_ctx *lc, struct load_job *job)
+{
+	size_t	i;
+
+	for (i = 0; i < job->nprep; i++)
+		match_prep_free(load_job_prep(lc, job, i));
+	job->nprep = job->nread = job->nin = job->skipped = 0;
+	free(job->cause);
+	job->cause = NULL;
+	job->rv = job->done = 0;
+	job->chunk.len = job->chunk.off = 0;
+}
+
+static void
+load_job_free(struct load_ctx *lc, struct load_job *job)
+{
+	load_job_reset(lc, job);
+	free(job->preps);
+	snap_chunk_free(&job->chunk);
+	free(job);
+}
+
 /* "FILE: no dir "out" transaction with a response (what it holds)". */
 static char *
 respond_empty_cause(const char *path, size_t nread, size_t nin,
@@ -1917,10 +2044,13 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 {
 	struct snap_reader	*sr;
 	struct match_index	*idx;
-	struct snap_txn		 t;
-	char			*why;
+	struct load_ctx		 lc;
+	struct load_job		*job;
+	pthread_t		 threads[RESPOND_LOAD_THREADS];
+	size_t			 nthreads, started = 0, i;
 	size_t			 skipped = 0, nread = 0, nin = 0;
-	int			 rv;
+	char			*rcause = NULL, *ccause = NULL;
+	int			 eof = 0, rv;
 
 	*tf = NULL;
 	if (tf_path != NULL &&
@@ -1933,23 +2063,100 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	}
 	idx = match_index_create();
 	match_index_set_transforms(idx, *tf);
-	while ((rv = snap_reader_next(sr, &t, cause)) == 1) {
-		nread++;
-		if (t.dir != SNAP_DIR_OUT)
-			nin++;
-		else {
-			why = NULL;
-			if (match_index_add(idx, &t, &why) == -1) {
-				log_warn("%s:%zu: skipped: %s", path, t.line,
-				    why);
-				free(why);
-				skipped++;
+
+	memset(&lc, 0, sizeof lc);
+	pthread_mutex_init(&lc.lock, NULL);
+	pthread_cond_init(&lc.work, NULL);
+	pthread_cond_init(&lc.done, NULL);
+	lc.idx = idx;
+	lc.path = path;
+	lc.psize = match_prep_size();
+	nthreads = (size_t)cpus_usable();
+	if (nthreads > RESPOND_LOAD_THREADS)
+		nthreads = RESPOND_LOAD_THREADS;
+	/* One CPU: decode on this thread, between reads. */
+	if (nthreads < 2)
+		nthreads = 0;
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&threads[i], NULL, load_thread, &lc) != 0)
+			break;
+		started++;
+	}
+	lc.cap = 2 * (started == 0 ? 1 : started) + 1;
+	lc.ring = xcalloc(lc.cap, sizeof *lc.ring);
+	/* Jobs and their buffers are reused: megabytes freed and
+	 * allocated again every chunk fragment the heap the index grows
+	 * in. */
+	lc.pool = xcalloc(lc.cap + 1, sizeof *lc.pool);
+
+	for (;;) {
+		while (!eof && rcause == NULL && ccause == NULL &&
+		    lc.tail - lc.head < lc.cap) {
+			job = lc.npool > 0 ? lc.pool[--lc.npool] :
+			    xcalloc(1, sizeof *job);
+			rv = snap_reader_chunk(sr, RESPOND_LOAD_CHUNK,
+			    &job->chunk, &rcause);
+			if (rv != 1) {
+				load_job_free(&lc, job);
+				eof = 1;
+				break;
+			}
+			if (started == 0) {
+				load_job_run(&lc, job);
+				job->done = 1;
+			}
+			pthread_mutex_lock(&lc.lock);
+			lc.ring[lc.tail++ % lc.cap] = job;
+			pthread_cond_signal(&lc.work);
+			pthread_mutex_unlock(&lc.lock);
+		}
+		if (lc.head == lc.tail)
+			break;
+		job = lc.ring[lc.head % lc.cap];
+		pthread_mutex_lock(&lc.lock);
+		while (!job->done)
+			pthread_cond_wait(&lc.done, &lc.lock);
+		lc.head++;
+		pthread_mutex_unlock(&lc.lock);
+		if (ccause == NULL) {
+			/* In recorded order: the index as a serial load. */
+			for (i = 0; i < job->nprep; i++)
+				match_index_commit(idx, load_job_prep(&lc, job,
+				    i));
+			job->nprep = 0;
+			nread += job->nread;
+			nin += job->nin;
+			skipped += job->skipped;
+			if (job->rv == -1) {
+				ccause = job->cause;
+				job->cause = NULL;
 			}
 		}
-		snap_txn_free(&t);
+		if (lc.npool <= lc.cap) {
+			load_job_reset(&lc, job);
+			lc.pool[lc.npool++] = job;
+		} else
+			load_job_free(&lc, job);
 	}
+	pthread_mutex_lock(&lc.lock);
+	lc.quit = 1;
+	pthread_cond_broadcast(&lc.work);
+	pthread_mutex_unlock(&lc.lock);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(lc.ring);
+	for (i = 0; i < lc.npool; i++)
+		load_job_free(&lc, lc.pool[i]);
+	free(lc.pool);
+	pthread_cond_destroy(&lc.work);
+	pthread_cond_destroy(&lc.done);
+	pthread_mutex_destroy(&lc.lock);
 	snap_reader_close(sr);
-	if (rv == -1) {
+
+	/* The earliest error: a chunk's comes before a later read's. */
+	if (ccause != NULL || rcause != NULL) {
+		*cause = ccause != NULL ? ccause : rcause;
+		free(ccause != NULL ? rcause : NULL);
 		match_index_free(idx);
 		transforms_free(*tf);
 		*tf = NULL;

@@ -920,6 +920,146 @@ snap_reader_next(struct snap_reader *r, struct snap_txn *t, char **cause)
 	}
 }
 
+int
+snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
+    char **cause)
+{
+	size_t	 have, cap, len, lines = 0;
+	char	*data, *nl, *p, *end;
+	ssize_t	 n;
+
+	/* The partial line left from the last chunk comes first. */
+	have = r->end - r->start;
+	cap = (have > want ? have : want) + SNAP_READ_CHUNK + 1;
+	if (c->data != NULL && c->cap >= cap) {
+		data = c->data;
+		cap = c->cap;
+	} else {
+		free(c->data);
+		data = xmalloc(cap);
+	}
+	c->data = NULL;
+	c->cap = 0;
+	if (have > 0)
+		memcpy(data, r->buf + r->start, have);
+	r->start = r->end = 0;
+	len = have;
+	for (;;) {
+		while (!r->eof && len < want) {
+			if (cap - len - 1 < SNAP_READ_CHUNK / 2) {
+				cap *= 2;
+				data = xrealloc(data, cap);
+			}
+			n = read(r->fd, data + len, cap - len - 1);
+			if (n == -1) {
+				if (errno == EINTR)
+					continue;
+				*cause = xasprintf("%s: %s", r->name,
+				    strerror(errno));
+				free(data);
+				return -1;
+			}
+			if (n == 0)
+				r->eof = 1;
+			len += (size_t)n;
+		}
+		if (len == 0) {
+			free(data);
+			return 0;
+		}
+		if ((nl = memrchr(data, '\n', len)) != NULL || r->eof)
+			break;
+		/* One line longer than want: read on, within the bound. */
+		if (len > SNAP_LINE_MAX) {
+			for (p = data, end = data + len; (p = memchr(p, '\n',
+			    (size_t)(end - p))) != NULL; p++)
+				lines++;
+			*cause = xasprintf("%s:%zu:%zu: line longer than "
+			    "%zu MiB (not a snapshot?)", r->name,
+			    r->lineno + lines + 1, SNAP_LINE_MAX + 1,
+			    SNAP_LINE_MAX >> 20);
+			free(data);
+			return -1;
+		}
+		want = len + SNAP_READ_CHUNK;
+	}
+	if (nl != NULL && (size_t)(nl + 1 - data) < len) {
+		/* Keep what follows the last newline for the next chunk. */
+		have = len - (size_t)(nl + 1 - data);
+		if (r->cap < have + 1) {
+			r->cap = have + SNAP_READ_CHUNK;
+			r->buf = xrealloc(r->buf, r->cap);
+		}
+		memcpy(r->buf, nl + 1, have);
+		r->end = have;
+		len -= have;
+	}
+	data[len] = '\0';
+	c->name = r->name;
+	c->data = data;
+	c->cap = cap;
+	c->len = len;
+	c->off = 0;
+	c->lineno = r->lineno;
+	c->stop = 0;
+	for (p = data, end = data + len; (p = memchr(p, '\n',
+	    (size_t)(end - p))) != NULL; p++)
+		lines++;
+	r->lineno += lines + (data[len - 1] != '\n');
+	return 1;
+}
+
+int
+snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
+{
+	size_t	 len, col;
+	char	*msg, *line, *nl;
+	int	 torn;
+
+	while (!c->stop && c->off < c->len) {
+		line = c->data + c->off;
+		if ((nl = memchr(line, '\n', c->len - c->off)) != NULL) {
+			*nl = '\0';
+			len = (size_t)(nl - line);
+			c->off += len + 1;
+			torn = 0;
+		} else {
+			len = c->len - c->off;
+			c->off = c->len;
+			torn = 1;
+		}
+		c->lineno++;
+		if (snap_is_blank(line, len))
+			continue;
+		if (snap_decode_at(line, len, t, &col, &msg) == -1) {
+			/* As in snap_reader_next(): a torn last line. */
+			if (torn) {
+				log_warn("%s:%zu: incomplete last line skipped "
+				    "(the recording was interrupted?)",
+				    c->name, c->lineno);
+				free(msg);
+				c->stop = 1;
+				return 0;
+			}
+			*cause = xasprintf("%s:%zu:%zu: %s", c->name,
+			    c->lineno, col, msg);
+			free(msg);
+			return -1;
+		}
+		t->line = c->lineno;
+		return 1;
+	}
+	return 0;
+}
+
+void
+snap_chunk_free(struct snap_chunk *c)
+{
+	free(c->data);
+	c->data = NULL;
+	c->cap = 0;
+}
+
 void
 snap_reader_close(struct snap_reader *r)
 {
