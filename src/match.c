@@ -2254,8 +2254,8 @@ match_hosts_build(struct match_index *mi)
 	}
 }
 
-static uint64_t	match_near_key(enum match_near_kind, struct span, struct span,
-		    uint64_t);
+static uint64_t	match_near_key(enum match_near_kind, struct span,
+		    struct span, uint64_t);
 
 /*
  * Collects, per endpoint (method and path), the recorded latencies of its

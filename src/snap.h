@@ -117,7 +117,8 @@ void	snap_reader_close(struct snap_reader *);
  * (about want bytes of whole lines, at least one; the last chunk may end
  * without a newline), 0 at end of file, or -1 with *cause (a line longer
  * than 64 MiB, a read error).  c->data and c->cap may hold a buffer to
- * reuse (from an earlier chunk), else NULL and 0.  Do not mix with snap_reader_next().
+ * reuse (from an earlier chunk), else NULL and 0.  Do not mix with
+ * snap_reader_next().
  * snap_chunk_next() then decodes c's lines in order exactly as
  * snap_reader_next() does (1, 0 at the chunk's end, -1 with *cause; a
  * torn last line of the file is skipped with a warning); it may run on
