@@ -20,6 +20,7 @@
 #   ROUTES=1000  DIR=/tmp/bench/load  WORKERS=1  WRK_SECONDS=5  WRK_CONNS=64
 #   SERVER_CPU=0  WRK_CPU=1  LOAD_TIMEOUT=120  KEEP=1 (keep the snapshot;
 #   0 deletes it at the end)  STRICT=0 (1: exit 3 when a target is missed)
+#   GEN_ONLY=1 (write $DIR/snapshot-$N.jsonl and its paths, then exit 0)
 #
 # Exit status: 0 ok; 1 decoy did not load or serve; 2 missing tool/binary;
 # 3 a target missed (STRICT=1 only).
@@ -139,6 +140,7 @@ g1=$(date +%s%N)
 size=$(stat -c %s "$SNAP")
 lines=$(wc -l <"$SNAP")
 log "  $lines lines, $size bytes in $(awk -v a="$g0" -v b="$g1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') s"
+[[ ${GEN_ONLY:-0} == 1 ]] && { KEEP=1; exit 0; }   # bench/soak.sh: the snapshot only
 
 # ---------------------------------------------------------------- load
 

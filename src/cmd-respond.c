@@ -36,6 +36,8 @@ const struct cmd_entry cmd_respond_entry = {
 	    "  -u, --unmatched POLICY    404 (default: JSON naming the nearest candidates)\n"
 	    "                            or closest (best transaction on the same route)\n"
 	    "  -w, --workers N           worker threads (default: one per usable CPU)\n"
+	    "      --allow-empty         serve a snapshot with no dir \"out\" transaction\n"
+	    "                            with a response (else exit 2)\n"
 	    "      --port-file FILE      write the bound port of the first address to FILE\n"
 	    "      --max-head SIZE       largest request head (default 16KiB)\n"
 	    "      --max-body SIZE       largest request body (default 8MiB)\n"
@@ -83,6 +85,7 @@ enum {
 	OPT_TLS,
 	OPT_CA,
 	OPT_USER,
+	OPT_ALLOW_EMPTY,
 };
 
 static const struct option cmd_respond_options[] = {
@@ -90,6 +93,7 @@ static const struct option cmd_respond_options[] = {
 	{ "transparent", required_argument, NULL, 't' },
 	{ "unmatched", required_argument, NULL, 'u' },
 	{ "workers", required_argument, NULL, 'w' },
+	{ "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 	{ "max-head", required_argument, NULL, OPT_MAX_HEAD },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
@@ -153,6 +157,9 @@ cmd_respond_exec(int argc, char **argv)
 				goto out;
 			}
 			cfg.workers = (int)l;
+			break;
+		case OPT_ALLOW_EMPTY:
+			cfg.allow_empty = 1;
 			break;
 		case OPT_PORT_FILE:
 			free(cfg.port_file);

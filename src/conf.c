@@ -269,6 +269,15 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 			else
 				yamldoc_err(x, v, "tls: expected true or false, "
 				    "not \"%s\"", val);
+		} else if (strcmp(key, "allow_empty") == 0) {
+			if (strcmp(val, "true") == 0 || strcmp(val, "yes") == 0)
+				r->allow_empty = 1;
+			else if (strcmp(val, "false") == 0 ||
+			    strcmp(val, "no") == 0)
+				r->allow_empty = 0;
+			else
+				yamldoc_err(x, v, "allow_empty: expected true or "
+				    "false, not \"%s\"", val);
 		} else if (strcmp(key, "transparent") == 0) {
 			if (strcmp(val, "true") == 0 || strcmp(val, "yes") == 0)
 				r->transparent = 1;

@@ -141,6 +141,23 @@ void	match_index_set_transforms(struct match_index *,
  */
 int	match_index_add(struct match_index *, const struct snap_txn *t,
 	    char **cause);
+/*
+ * match_index_add() in two steps, so that loaders can prepare on several
+ * threads: match_index_prepare() does all the work into *p (caller
+ * storage of match_prep_size() bytes, suitably aligned: an element of an
+ * array of such blocks) and only reads the index (any number of threads
+ * at once, none committing); it returns -1 with *cause where
+ * match_index_add() does.  match_index_commit() appends the prepared
+ * transaction (in recorded order, one thread) and takes over what *p
+ * holds; match_prep_free() drops it instead.  *p's storage stays the
+ * caller's.
+ */
+struct match_prep;
+size_t	match_prep_size(void);
+int	match_index_prepare(const struct match_index *,
+	    const struct snap_txn *t, struct match_prep *p, char **cause);
+void	match_index_commit(struct match_index *, struct match_prep *p);
+void	match_prep_free(struct match_prep *p);
 /* Builds the hash tables; call once after the last add, before lookups. */
 void	match_index_finish(struct match_index *);
 size_t	match_index_count(const struct match_index *);

@@ -27,8 +27,13 @@
  *
  * The snapshot index and the rule set form a generation, published with
  * one atomic pointer; edits (admin API) and reloads (SIGHUP) publish a
- * new generation.  Replaced ones are kept until the responder is freed,
- * since queued replies point into them.
+ * new generation.  Generations are reference-counted: the publication
+ * holds one reference, each worker one per generation it still uses, and
+ * the worker counts locally which of its connections have output queued
+ * from which generation (queued replies point into the index).  A
+ * connection picks up the current generation when it has nothing queued;
+ * the last reference frees the generation, its rule set and, once no
+ * generation shares them, its index and transforms.
  */
 #include "config.h"
 
@@ -42,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -184,6 +190,10 @@ struct conn {
 	int			 closing;	/* close once output is flushed */
 	int			 lingering;	/* write side shut, draining input */
 	int			 dead;
+
+	/* The generation queued replies point into (pinned in the
+	 * worker's table), NULL: none yet. */
+	struct respond_gen	*gen;
 };
 TAILQ_HEAD(conn_list, conn);
 
@@ -191,7 +201,7 @@ struct respond_gen;
 
 /* A cached rule_set_static_mask() result, see respond_eval_rules(). */
 struct rule_cache_slot {
-	const struct respond_gen	*gen;
+	uint64_t			 gen;	/* serial, never reused */
 	const struct match_entry	*entry;
 	uint64_t			 host;
 	uint64_t			 mask;
@@ -216,9 +226,20 @@ struct ep_slot {
 	uint64_t	 unmatched;
 };
 
+/* A generation a worker holds one reference to, and how many users it
+ * has in this worker: the worker itself while it is current, plus each
+ * connection pinned to it. */
+struct worker_pin {
+	struct respond_gen	*gen;
+	size_t			 users;
+};
+
 struct worker {
 	struct responder	*r;
 	size_t			 id;
+	struct respond_gen	*gen;		/* current as last seen */
+	struct worker_pin	*pins;
+	size_t			 npins;
 	pthread_t		 thread;
 	struct loop		*loop;
 	struct listener		*listeners;
@@ -247,11 +268,22 @@ struct worker {
 	uint64_t		 delay_sum_ns;
 };
 
-/* What requests are served from: published as one pointer. */
-struct respond_gen {
+/* A loaded snapshot and its transforms, shared by the generations that
+ * rule edits make from one reload. */
+struct respond_data {
+	_Atomic size_t		 refs;
 	struct match_index	*index;
 	struct transforms	*transforms;	/* the index's, NULL: none */
-	struct rule_set		*rules;
+};
+
+/* What requests are served from: published as one pointer. */
+struct respond_gen {
+	_Atomic size_t		 refs;
+	uint64_t		 serial;
+	struct respond_data	*data;
+	struct match_index	*index;		/* data's */
+	struct transforms	*transforms;	/* data's */
+	struct rule_set		*rules;		/* owned */
 	uint64_t		 loaded_ns;	/* for `between` windows */
 };
 
@@ -270,16 +302,13 @@ struct responder {
 	/* Occurrence counters of requests with no recorded signature. */
 	_Atomic uint64_t	 miss_occurrences[RESPOND_MISS_SLOTS];
 
-	/* Edits and reloads; replaced generations kept until the end. */
+	/* Edits and reloads serialise on edit_lock; gen_lock only covers
+	 * swapping r->gen and taking a reference to it, so a worker never
+	 * waits for a reload to read its files. */
 	pthread_mutex_t		 edit_lock;
-	struct respond_gen	**old_gens;
-	size_t			 nold_gens;
-	struct match_index	**old_indexes;
-	size_t			 nold_indexes;
-	struct transforms	**old_transforms;
-	size_t			 nold_transforms;
-	struct rule_set		**old_rules;
-	size_t			 nold_rules;
+	pthread_mutex_t		 gen_lock;
+	uint64_t		 gen_serial;	/* under edit_lock */
+	_Atomic size_t		 count;		/* transactions served now */
 };
 
 static void	conn_read_cb(struct loop_io *, uint32_t);
@@ -335,6 +364,138 @@ respond_config_add_rules(struct respond_config *c, const char *path)
 	c->rules[c->nrules++] = xstrdup(path);
 }
 
+/* --- generations ------------------------------------------------------ */
+
+static void
+respond_data_unref(struct respond_data *d)
+{
+	if (d == NULL || atomic_fetch_sub_explicit(&d->refs, 1,
+	    memory_order_acq_rel) != 1)
+		return;
+	match_index_free(d->index);
+	transforms_free(d->transforms);
+	free(d);
+	/* A snapshot is many small blocks: give their pages back. */
+	malloc_trim(0);
+}
+
+/* Drops a reference; the last frees the generation. */
+static void
+respond_gen_unref(struct respond_gen *gen)
+{
+	if (gen == NULL || atomic_fetch_sub_explicit(&gen->refs, 1,
+	    memory_order_acq_rel) != 1)
+		return;
+	rule_set_free(gen->rules);
+	respond_data_unref(gen->data);
+	free(gen);
+}
+
+/* The published generation, with a reference for the caller. */
+static struct respond_gen *
+respond_gen_acquire(struct responder *r)
+{
+	struct respond_gen	*gen;
+
+	pthread_mutex_lock(&r->gen_lock);
+	gen = atomic_load_explicit(&r->gen, memory_order_relaxed);
+	if (gen != NULL)
+		atomic_fetch_add_explicit(&gen->refs, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&r->gen_lock);
+	return gen;
+}
+
+static struct worker_pin *
+worker_pin_find(struct worker *w, const struct respond_gen *gen)
+{
+	size_t	i;
+
+	for (i = 0; i < w->npins; i++)
+		if (w->pins[i].gen == gen)
+			return &w->pins[i];
+	fatalx("worker %zu: generation not pinned", w->id);
+}
+
+/* Drops one user of gen in this worker; the last one drops the worker's
+ * reference. */
+static void
+worker_unpin(struct worker *w, struct respond_gen *gen)
+{
+	struct worker_pin	*p = worker_pin_find(w, gen);
+
+	if (--p->users > 0)
+		return;
+	*p = w->pins[--w->npins];
+	respond_gen_unref(gen);
+}
+
+/* Whether replies that may point into c's generation are still queued. */
+static int
+conn_gen_busy(const struct conn *c)
+{
+	return c->out_first < c->nout || c->held != NULL || c->ndrip > 0;
+}
+
+/* Lets a connection with nothing queued go of a generation that is no
+ * longer current. */
+static void
+conn_gen_idle(struct conn *c)
+{
+	if (c->gen != NULL && c->gen != c->w->gen && !conn_gen_busy(c)) {
+		worker_unpin(c->w, c->gen);
+		c->gen = NULL;
+	}
+}
+
+/*
+ * Follows the published generation: one pointer comparison while it is
+ * unchanged; after a reload or an edit, takes a reference to the new one
+ * and releases the old one from the idle connections.
+ */
+static void
+worker_gen_refresh(struct worker *w)
+{
+	struct respond_gen	*gen, *old = w->gen;
+	struct conn		*c;
+
+	if (atomic_load_explicit(&w->r->gen, memory_order_acquire) == old)
+		return;
+	gen = respond_gen_acquire(w->r);
+	if (gen == old) {
+		respond_gen_unref(gen);
+		return;
+	}
+	w->pins = xreallocarray(w->pins, w->npins + 1, sizeof *w->pins);
+	w->pins[w->npins].gen = gen;
+	w->pins[w->npins].users = 1;
+	w->npins++;
+	w->gen = gen;
+	if (old != NULL)
+		worker_unpin(w, old);
+	TAILQ_FOREACH(c, &w->conns, entry)
+		conn_gen_idle(c);
+}
+
+/* The generation a request on c is served from: the current one, unless
+ * replies from an older one are still queued ahead of it. */
+static struct respond_gen *
+conn_gen(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	worker_gen_refresh(w);
+	if (c->gen == w->gen)
+		return c->gen;
+	if (c->gen != NULL) {
+		if (conn_gen_busy(c))
+			return c->gen;
+		worker_unpin(w, c->gen);
+	}
+	c->gen = w->gen;
+	worker_pin_find(w, w->gen)->users++;
+	return c->gen;
+}
+
 /* --- connections ------------------------------------------------------ */
 
 static void
@@ -354,6 +515,8 @@ conn_reap_cb(struct loop_defer *d)
 	free(c->out);
 	buf_free(&c->in);
 	SSL_free(c->ssl);
+	if (c->gen != NULL)
+		worker_unpin(c->w, c->gen);
 	free(c);
 }
 
@@ -899,8 +1062,9 @@ respond_eval_rules(struct worker *w, const struct respond_gen *gen,
 	host = match_hash(MATCH_HASH_INIT, rq->host.p, rq->host.len);
 	h = ((uintptr_t)e >> 4) ^ host;
 	slot = &w->rule_cache[(h ^ (h >> 17)) % RESPOND_RULE_CACHE];
-	if (slot->gen != gen || slot->entry != e || slot->host != host) {
-		slot->gen = gen;
+	if (slot->gen != gen->serial || slot->entry != e ||
+	    slot->host != host) {
+		slot->gen = gen->serial;
 		slot->entry = e;
 		slot->host = host;
 		slot->mask = rule_set_static_mask(gen->rules, rq);
@@ -988,7 +1152,7 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 	size_t				 nhits = 0, i;
 	int				 head_only, keep, exact;
 
-	gen = atomic_load_explicit(&r->gen, memory_order_acquire);
+	gen = conn_gen(c);
 	STAT_INC(w->n_requests);
 	keep = m->keep_alive && !w->draining;
 	head_only = span_eq_str(m->method, "HEAD");
@@ -1467,6 +1631,7 @@ conn_flush(struct conn *c)
 	}
 	if (c->out_first == c->nout) {
 		c->out_first = c->nout = 0;
+		conn_gen_idle(c);
 		if (c->closing && c->held == NULL && c->ndrip == 0) {
 			conn_finish(c);
 			return;
@@ -1655,6 +1820,7 @@ worker_sweep_cb(struct loop_timer *t)
 	struct conn	*c, *next;
 	uint64_t	 now = loop_now(w->loop);
 
+	worker_gen_refresh(w);
 	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next) {
 		if (c->deadline == 0 || now < c->deadline)
 			continue;
@@ -1726,16 +1892,165 @@ worker_main(void *arg)
  * snapshot into a new index that applies them.  The index uses *tf:
  * free them together.
  */
+/*
+ * Loading.  The snapshot is read a few MiB of whole lines at a time; the
+ * chunks are decoded and made ready for the index (match_index_prepare)
+ * by one thread per usable CPU while the next ones are read, and
+ * committed in recorded order by the loading thread, so the index and
+ * every message are what a sequential load gives.
+ */
+#define RESPOND_LOAD_CHUNK	((size_t)4 << 20)
+#ifndef RESPOND_LOAD_THREADS
+#define RESPOND_LOAD_THREADS	8
+#endif
+
+struct load_job {
+	struct snap_chunk	 chunk;
+	char			*preps;		/* match_prep_size() each */
+	size_t			 nprep;
+	size_t			 capprep;
+	size_t			 nread;
+	size_t			 nin;
+	size_t			 skipped;
+	char			*cause;		/* rv -1: the chunk's error */
+	int			 rv;
+	int			 done;
+};
+
+struct load_ctx {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 work;		/* a job queued, or quit */
+	pthread_cond_t		 done;		/* a job finished */
+	struct load_job		**ring;
+	struct load_job		**pool;		/* jobs to reuse */
+	size_t			 npool;
+	size_t			 psize;		/* match_prep_size() */
+	size_t			 cap;
+	size_t			 head;		/* oldest not committed */
+	size_t			 next;		/* next to decode */
+	size_t			 tail;		/* next free */
+	int			 quit;
+	const struct match_index *idx;
+	const char		*path;
+};
+
+static struct match_prep *
+load_job_prep(struct load_ctx *lc, struct load_job *job, size_t i)
+{
+	return (struct match_prep *)(void *)(job->preps + i * lc->psize);
+}
+
+static void
+load_job_run(struct load_ctx *lc, struct load_job *job)
+{
+	struct snap_txn		 t;
+	char			*why;
+	int			 rv;
+
+	while ((rv = snap_chunk_next(&job->chunk, &t, &job->cause)) == 1) {
+		job->nread++;
+		if (t.dir != SNAP_DIR_OUT)
+			job->nin++;
+		else {
+			if (job->nprep == job->capprep) {
+				job->capprep = job->capprep == 0 ? 1024 :
+				    job->capprep * 2;
+				job->preps = xreallocarray(job->preps,
+				    job->capprep, lc->psize);
+			}
+			if (match_index_prepare(lc->idx, &t, load_job_prep(lc,
+			    job, job->nprep), &why) == -1) {
+				log_warn("%s:%zu: skipped: %s", lc->path,
+				    t.line, why);
+				free(why);
+				job->skipped++;
+			} else
+				job->nprep++;
+		}
+		snap_txn_free(&t);
+	}
+	job->rv = rv;
+}
+
+static void *
+load_thread(void *arg)
+{
+	struct load_ctx	*lc = arg;
+	struct load_job	*job;
+
+	pthread_mutex_lock(&lc->lock);
+	for (;;) {
+		while (!lc->quit && lc->next == lc->tail)
+			pthread_cond_wait(&lc->work, &lc->lock);
+		if (lc->next == lc->tail)
+			break;
+		job = lc->ring[lc->next++ % lc->cap];
+		pthread_mutex_unlock(&lc->lock);
+		load_job_run(lc, job);
+		pthread_mutex_lock(&lc->lock);
+		job->done = 1;
+		pthread_cond_broadcast(&lc->done);
+	}
+	pthread_mutex_unlock(&lc->lock);
+	return NULL;
+}
+
+/* Empties a job for reuse: its chunk and prep buffers stay. */
+static void
+load_job_reset(struct load_ctx *lc, struct load_job *job)
+{
+	size_t	i;
+
+	for (i = 0; i < job->nprep; i++)
+		match_prep_free(load_job_prep(lc, job, i));
+	job->nprep = job->nread = job->nin = job->skipped = 0;
+	free(job->cause);
+	job->cause = NULL;
+	job->rv = job->done = 0;
+	job->chunk.len = job->chunk.off = 0;
+}
+
+static void
+load_job_free(struct load_ctx *lc, struct load_job *job)
+{
+	load_job_reset(lc, job);
+	free(job->preps);
+	snap_chunk_free(&job->chunk);
+	free(job);
+}
+
+/* "FILE: no dir "out" transaction with a response (what it holds)". */
+static char *
+respond_empty_cause(const char *path, size_t nread, size_t nin,
+    size_t skipped)
+{
+	const char	*name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+
+	if (nread == 0)
+		return xasprintf("%s: no dir \"out\" transaction with a "
+		    "response (0 transactions read)", name);
+	if (nin == nread)
+		return xasprintf("%s: no dir \"out\" transaction with a "
+		    "response (%zu transaction%s read, all dir \"in\")", name,
+		    nread, nread == 1 ? "" : "s");
+	return xasprintf("%s: no dir \"out\" transaction with a response "
+	    "(%zu transaction%s read: %zu dir \"in\", %zu dir \"out\" "
+	    "skipped)", name, nread, nread == 1 ? "" : "s", nin, skipped);
+}
+
 static struct match_index *
-respond_load(const char *path, const char *tf_path, struct transforms **tf,
-    char **cause)
+respond_load(const char *path, const char *tf_path, int allow_empty,
+    struct transforms **tf, char **cause)
 {
 	struct snap_reader	*sr;
 	struct match_index	*idx;
-	struct snap_txn		 t;
-	char			*why;
-	size_t			 skipped = 0;
-	int			 rv;
+	struct load_ctx		 lc;
+	struct load_job		*job;
+	pthread_t		 threads[RESPOND_LOAD_THREADS];
+	size_t			 nthreads, started = 0, i;
+	size_t			 skipped = 0, nread = 0, nin = 0;
+	char			*rcause = NULL, *ccause = NULL;
+	int			 eof = 0, rv;
 
 	*tf = NULL;
 	if (tf_path != NULL &&
@@ -1748,20 +2063,107 @@ respond_load(const char *path, const char *tf_path, struct transforms **tf,
 	}
 	idx = match_index_create();
 	match_index_set_transforms(idx, *tf);
-	while ((rv = snap_reader_next(sr, &t, cause)) == 1) {
-		if (t.dir == SNAP_DIR_OUT) {
-			why = NULL;
-			if (match_index_add(idx, &t, &why) == -1) {
-				log_warn("%s:%zu: skipped: %s", path, t.line,
-				    why);
-				free(why);
-				skipped++;
+
+	memset(&lc, 0, sizeof lc);
+	pthread_mutex_init(&lc.lock, NULL);
+	pthread_cond_init(&lc.work, NULL);
+	pthread_cond_init(&lc.done, NULL);
+	lc.idx = idx;
+	lc.path = path;
+	lc.psize = match_prep_size();
+	nthreads = (size_t)cpus_usable();
+	if (nthreads > RESPOND_LOAD_THREADS)
+		nthreads = RESPOND_LOAD_THREADS;
+	/* One CPU: decode on this thread, between reads. */
+	if (nthreads < 2)
+		nthreads = 0;
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&threads[i], NULL, load_thread, &lc) != 0)
+			break;
+		started++;
+	}
+	lc.cap = 2 * (started == 0 ? 1 : started) + 1;
+	lc.ring = xcalloc(lc.cap, sizeof *lc.ring);
+	/* Jobs and their buffers are reused: megabytes freed and
+	 * allocated again every chunk fragment the heap the index grows
+	 * in. */
+	lc.pool = xcalloc(lc.cap + 1, sizeof *lc.pool);
+
+	for (;;) {
+		while (!eof && rcause == NULL && ccause == NULL &&
+		    lc.tail - lc.head < lc.cap) {
+			job = lc.npool > 0 ? lc.pool[--lc.npool] :
+			    xcalloc(1, sizeof *job);
+			rv = snap_reader_chunk(sr, RESPOND_LOAD_CHUNK,
+			    &job->chunk, &rcause);
+			if (rv != 1) {
+				load_job_free(&lc, job);
+				eof = 1;
+				break;
+			}
+			if (started == 0) {
+				load_job_run(&lc, job);
+				job->done = 1;
+			}
+			pthread_mutex_lock(&lc.lock);
+			lc.ring[lc.tail++ % lc.cap] = job;
+			pthread_cond_signal(&lc.work);
+			pthread_mutex_unlock(&lc.lock);
+		}
+		if (lc.head == lc.tail)
+			break;
+		job = lc.ring[lc.head % lc.cap];
+		pthread_mutex_lock(&lc.lock);
+		while (!job->done)
+			pthread_cond_wait(&lc.done, &lc.lock);
+		lc.head++;
+		pthread_mutex_unlock(&lc.lock);
+		if (ccause == NULL) {
+			/* In recorded order: the index as a serial load. */
+			for (i = 0; i < job->nprep; i++)
+				match_index_commit(idx, load_job_prep(&lc, job,
+				    i));
+			job->nprep = 0;
+			nread += job->nread;
+			nin += job->nin;
+			skipped += job->skipped;
+			if (job->rv == -1) {
+				ccause = job->cause;
+				job->cause = NULL;
 			}
 		}
-		snap_txn_free(&t);
+		if (lc.npool <= lc.cap) {
+			load_job_reset(&lc, job);
+			lc.pool[lc.npool++] = job;
+		} else
+			load_job_free(&lc, job);
 	}
+	pthread_mutex_lock(&lc.lock);
+	lc.quit = 1;
+	pthread_cond_broadcast(&lc.work);
+	pthread_mutex_unlock(&lc.lock);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(lc.ring);
+	for (i = 0; i < lc.npool; i++)
+		load_job_free(&lc, lc.pool[i]);
+	free(lc.pool);
+	pthread_cond_destroy(&lc.work);
+	pthread_cond_destroy(&lc.done);
+	pthread_mutex_destroy(&lc.lock);
 	snap_reader_close(sr);
-	if (rv == -1) {
+
+	/* The earliest error: a chunk's comes before a later read's. */
+	if (ccause != NULL || rcause != NULL) {
+		*cause = ccause != NULL ? ccause : rcause;
+		free(ccause != NULL ? rcause : NULL);
+		match_index_free(idx);
+		transforms_free(*tf);
+		*tf = NULL;
+		return NULL;
+	}
+	if (match_index_count(idx) == 0 && !allow_empty) {
+		*cause = respond_empty_cause(path, nread, nin, skipped);
 		match_index_free(idx);
 		transforms_free(*tf);
 		*tf = NULL;
@@ -1835,40 +2237,36 @@ respond_gen_load(struct responder *r, char **cause)
 		return NULL;
 	}
 	if ((gen->index = respond_load(r->cfg.snapshot, r->cfg.transforms,
-	    &gen->transforms, cause)) == NULL) {
+	    r->cfg.allow_empty, &gen->transforms, cause)) == NULL) {
 		rule_set_free(gen->rules);
 		free(gen);
 		return NULL;
 	}
+	gen->data = xcalloc(1, sizeof *gen->data);
+	atomic_init(&gen->data->refs, 1);
+	gen->data->index = gen->index;
+	gen->data->transforms = gen->transforms;
+	atomic_init(&gen->refs, 1);
+	gen->serial = ++r->gen_serial;
 	if (atomic_load(&r->gen) == NULL)
 		r->seed = r->cfg.has_seed ? r->cfg.seed : (has_seed ? seed : 0);
 	return gen;
 }
 
-#define RESPOND_RETIRE(r, list, n, p) do {				\
-	(r)->list = xreallocarray((r)->list, (r)->n + 1,		\
-	    sizeof *(r)->list);						\
-	(r)->list[(r)->n++] = (p);					\
-} while (0)
-
-/* Publishes gen; the one it replaces (and its parts named by retire_*)
- * stay allocated until respond_free().  Called with edit_lock held. */
+/* Publishes gen (taking over the caller's reference) and drops the
+ * publication's reference to the one it replaces, which is freed once no
+ * worker uses it.  Called with edit_lock held. */
 static void
-respond_publish(struct responder *r, struct respond_gen *gen,
-    int retire_index, int retire_rules)
+respond_publish(struct responder *r, struct respond_gen *gen)
 {
 	struct respond_gen	*old;
 
-	old = atomic_exchange_explicit(&r->gen, gen, memory_order_acq_rel);
-	RESPOND_RETIRE(r, old_gens, nold_gens, old);
-	if (retire_index) {
-		RESPOND_RETIRE(r, old_indexes, nold_indexes, old->index);
-		if (old->transforms != NULL)
-			RESPOND_RETIRE(r, old_transforms, nold_transforms,
-			    old->transforms);
-	}
-	if (retire_rules)
-		RESPOND_RETIRE(r, old_rules, nold_rules, old->rules);
+	pthread_mutex_lock(&r->gen_lock);
+	old = atomic_load_explicit(&r->gen, memory_order_relaxed);
+	atomic_store_explicit(&r->gen, gen, memory_order_release);
+	pthread_mutex_unlock(&r->gen_lock);
+	atomic_store(&r->count, match_index_count(gen->index));
+	respond_gen_unref(old);
 }
 
 int
@@ -1885,10 +2283,16 @@ respond_rules_edit(struct responder *r, respond_rules_cb fn, void *arg,
 		pthread_mutex_unlock(&r->edit_lock);
 		return *cause != NULL ? -1 : 0;
 	}
-	gen = xmalloc(sizeof *gen);
-	*gen = *cur;
+	gen = xcalloc(1, sizeof *gen);
+	atomic_init(&gen->refs, 1);
+	gen->serial = ++r->gen_serial;
+	gen->data = cur->data;
+	atomic_fetch_add(&gen->data->refs, 1);
+	gen->index = cur->index;
+	gen->transforms = cur->transforms;
 	gen->rules = rules;
-	respond_publish(r, gen, 0, 1);
+	gen->loaded_ns = cur->loaded_ns;
+	respond_publish(r, gen);
 	pthread_mutex_unlock(&r->edit_lock);
 	return 0;
 }
@@ -1897,16 +2301,18 @@ int
 respond_reload(struct responder *r, char **cause)
 {
 	struct respond_gen	*gen;
+	size_t			 n, nrules;
 
 	pthread_mutex_lock(&r->edit_lock);
 	if ((gen = respond_gen_load(r, cause)) == NULL) {
 		pthread_mutex_unlock(&r->edit_lock);
 		return -1;
 	}
-	respond_publish(r, gen, 1, 1);
+	n = match_index_count(gen->index);
+	nrules = rule_set_count(gen->rules);
+	respond_publish(r, gen);
 	pthread_mutex_unlock(&r->edit_lock);
-	log_info("reloaded: %zu recorded transactions, %zu rules",
-	    match_index_count(gen->index), rule_set_count(gen->rules));
+	log_info("reloaded: %zu recorded transactions, %zu rules", n, nrules);
 	return 0;
 }
 
@@ -2056,6 +2462,7 @@ respond_create(const struct respond_config *cfg, char **cause)
 	pthread_once(&respond_filler_once, respond_filler_init);
 	r = xcalloc(1, sizeof *r);
 	pthread_mutex_init(&r->edit_lock, NULL);
+	pthread_mutex_init(&r->gen_lock, NULL);
 	respond_config_copy(&r->cfg, cfg);
 	if (cfg->has_now)
 		r->clock_offset_us = cfg->now_us - respond_wall_us();
@@ -2063,6 +2470,7 @@ respond_create(const struct respond_config *cfg, char **cause)
 	if ((gen = respond_gen_load(r, cause)) == NULL)
 		goto fail;
 	atomic_store(&r->gen, gen);
+	atomic_store(&r->count, match_index_count(gen->index));
 	if ((r->chaos = chaos_log_open(cfg->chaos_log, 0, cause)) == NULL)
 		goto fail;
 	if (cfg->tls) {
@@ -2159,8 +2567,8 @@ respond_check(const struct respond_config *cfg, char **cause)
 	if ((rules = rule_set_load((const char *const *)cfg->rules,
 	    cfg->nrules, &seed, &has_seed, cause)) == NULL)
 		return -1;
-	if ((idx = respond_load(cfg->snapshot, cfg->transforms, &tf,
-	    cause)) == NULL) {
+	if ((idx = respond_load(cfg->snapshot, cfg->transforms,
+	    cfg->allow_empty, &tf, cause)) == NULL) {
 		rule_set_free(rules);
 		return -1;
 	}
@@ -2181,7 +2589,7 @@ respond_port(const struct responder *r, size_t n)
 size_t
 respond_count(const struct responder *r)
 {
-	return match_index_count(atomic_load(&r->gen)->index);
+	return atomic_load(&r->count);
 }
 
 /* The shutdown summary's match rate, one line per endpoint. */
@@ -2231,10 +2639,13 @@ respond_run(struct responder *r)
 		started++;
 	}
 	if (started == r->nworkers) {
+		struct respond_gen *gen = respond_gen_acquire(r);
+
 		log_info("serving %zu recorded transactions with %zu workers"
-		    ", %zu rules, seed %llu", respond_count(r), r->nworkers,
-		    rule_set_count(atomic_load(&r->gen)->rules),
+		    ", %zu rules, seed %llu", match_index_count(gen->index),
+		    r->nworkers, rule_set_count(gen->rules),
 		    (unsigned long long)r->seed);
+		respond_gen_unref(gen);
 		for (;;) {
 			if (sigwait(&set, &sig) != 0)
 				continue;
@@ -2269,32 +2680,6 @@ respond_run(struct responder *r)
 	return started == r->nworkers ? 0 : -1;
 }
 
-static void
-respond_gen_free_all(struct responder *r)
-{
-	struct respond_gen	*gen = atomic_load(&r->gen);
-	size_t			 i;
-
-	if (gen != NULL) {
-		match_index_free(gen->index);
-		transforms_free(gen->transforms);
-		rule_set_free(gen->rules);
-		free(gen);
-	}
-	for (i = 0; i < r->nold_indexes; i++)
-		match_index_free(r->old_indexes[i]);
-	for (i = 0; i < r->nold_transforms; i++)
-		transforms_free(r->old_transforms[i]);
-	free(r->old_transforms);
-	for (i = 0; i < r->nold_rules; i++)
-		rule_set_free(r->old_rules[i]);
-	for (i = 0; i < r->nold_gens; i++)
-		free(r->old_gens[i]);
-	free(r->old_indexes);
-	free(r->old_rules);
-	free(r->old_gens);
-}
-
 void
 respond_free(struct responder *r)
 {
@@ -2321,14 +2706,19 @@ respond_free(struct responder *r)
 		free(w->eps);
 		buf_free(&w->scratch);
 		loop_free(w->loop);
+		/* The worker's references, whatever still used them. */
+		for (j = 0; j < w->npins; j++)
+			respond_gen_unref(w->pins[j].gen);
+		free(w->pins);
 	}
 	free(r->workers);
 	free(r->ports);
-	respond_gen_free_all(r);
+	respond_gen_unref(atomic_load(&r->gen));
 	chaos_log_close(r->chaos);
 	SSL_CTX_free(r->ssl_ctx);
 	ca_free(r->ca);
 	pthread_mutex_destroy(&r->edit_lock);
+	pthread_mutex_destroy(&r->gen_lock);
 	respond_config_free(&r->cfg);
 	free(r);
 }

@@ -33,6 +33,9 @@ struct respond_config {
 	char			**listen;	/* "HOST:PORT" addresses */
 	size_t			 nlisten;
 	enum match_unmatched	 unmatched;
+	int			 allow_empty;	/* serve a snapshot with no
+						   dir "out" transaction with
+						   a response (else an error) */
 	int			 workers;	/* 0: one per online core */
 	size_t			 max_head;	/* bytes */
 	size_t			 max_body;	/* bytes */
@@ -74,7 +77,10 @@ struct responder;
 
 /*
  * Loads the transforms file if any and the snapshot (its dir "out"
- * transactions), builds the index and binds the listeners.  Returns NULL
+ * transactions), builds the index and binds the listeners.  A snapshot
+ * with no dir "out" transaction with a response is an error unless
+ * allow_empty ("FILE: no dir "out" transaction with a response (...)",
+ * saying what it holds).  Returns NULL
  * with *cause ("FILE:LINE:COL: ..." for a bad snapshot or transforms
  * file) on failure.
  */
@@ -154,8 +160,8 @@ size_t	respond_workers(const struct responder *);
 
 /*
  * Runs fn on the current rule set under the edit lock; fn returns a new
- * set (which is published atomically; the old one is kept until
- * respond_free, since workers may still read it) or NULL with *cause, in
+ * set (which is published atomically; the old one is freed once no worker
+ * and no queued reply uses it) or NULL with *cause, in
  * which case nothing changes.  Returns 0 or -1.  fn may also just read the
  * set and return NULL with *cause NULL: then 0 is returned.
  */

@@ -30,11 +30,20 @@
 #include "snap.h"
 #include "xmalloc.h"
 
+/* Lines are read with read(2) into one buffer and split in place; a line
+ * longer than SNAP_LINE_MAX is an error (not a snapshot: /dev/zero, a
+ * binary file), so memory stays bounded whatever the input. */
+#define SNAP_LINE_MAX	((size_t)64 << 20)
+#define SNAP_READ_CHUNK	((size_t)1 << 20)
+
 struct snap_reader {
-	FILE	*f;
+	int	 fd;
 	char	*name;		/* for messages */
-	char	*line;
+	char	*buf;
 	size_t	 cap;
+	size_t	 start;		/* the next line */
+	size_t	 end;		/* bytes read */
+	int	 eof;
 	size_t	 lineno;
 };
 
@@ -780,18 +789,85 @@ struct snap_reader *
 snap_reader_open(const char *path, char **cause)
 {
 	struct snap_reader	*r;
-	FILE			*f;
+	int			 fd;
 
 	if (strcmp(path, "-") == 0)
-		f = stdin;
-	else if ((f = fopen(path, "r")) == NULL) {
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		*cause = xasprintf("%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	r = xcalloc(1, sizeof *r);
-	r->f = f;
-	r->name = xstrdup(f == stdin ? "<stdin>" : path);
+	r->fd = fd;
+	r->name = xstrdup(fd == STDIN_FILENO ? "<stdin>" : path);
 	return r;
+}
+
+/*
+ * The next line, NUL-terminated in place of its newline: 1 with *p, *len
+ * and *torn (no newline: the end of the file), 0 at the end, -1 with
+ * *cause.
+ */
+static int
+snap_reader_line(struct snap_reader *r, char **p, size_t *len, int *torn,
+    char **cause)
+{
+	size_t	 scanned = 0, have;
+	char	*nl;
+	ssize_t	 n;
+
+	for (;;) {
+		have = r->end - r->start;
+		nl = have > scanned ? memchr(r->buf + r->start + scanned, '\n',
+		    have - scanned) : NULL;
+		if (nl != NULL) {
+			*nl = '\0';
+			*p = r->buf + r->start;
+			*len = (size_t)(nl - *p);
+			*torn = 0;
+			r->start = (size_t)(nl + 1 - r->buf);
+			return 1;
+		}
+		scanned = have;
+		if (have > SNAP_LINE_MAX) {
+			*cause = xasprintf("%s:%zu:%zu: line longer than "
+			    "%zu MiB (not a snapshot?)", r->name,
+			    r->lineno + 1, SNAP_LINE_MAX + 1,
+			    SNAP_LINE_MAX >> 20);
+			return -1;
+		}
+		if (r->eof) {
+			if (have == 0)
+				return 0;
+			r->buf[r->end] = '\0';
+			*p = r->buf + r->start;
+			*len = have;
+			*torn = 1;
+			r->start = r->end;
+			return 1;
+		}
+		/* Keep the partial line, make room, read more. */
+		if (r->start > 0) {
+			memmove(r->buf, r->buf + r->start, have);
+			r->start = 0;
+			r->end = have;
+		}
+		if (r->cap - r->end < SNAP_READ_CHUNK / 2) {
+			r->cap = r->cap == 0 ? SNAP_READ_CHUNK : r->cap * 2;
+			r->buf = xrealloc(r->buf, r->cap);
+		}
+		/* One byte stays free for the terminator. */
+		n = read(r->fd, r->buf + r->end, r->cap - r->end - 1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			*cause = xasprintf("%s: %s", r->name, strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			r->eof = 1;
+		r->end += (size_t)n;
+	}
 }
 
 static int
@@ -809,34 +885,20 @@ snap_is_blank(const char *s, size_t len)
 int
 snap_reader_next(struct snap_reader *r, struct snap_txn *t, char **cause)
 {
-	ssize_t	 n;
 	size_t	 len, col;
-	char	*msg;
-	int	 torn;
+	char	*msg, *line;
+	int	 torn, rv;
 
 	for (;;) {
-		errno = 0;
-		if ((n = getline(&r->line, &r->cap, r->f)) == -1) {
-			if (ferror(r->f)) {
-				*cause = xasprintf("%s: %s", r->name,
-				    strerror(errno != 0 ? errno : EIO));
-				return -1;
-			}
-			return 0;
-		}
+		if ((rv = snap_reader_line(r, &line, &len, &torn, cause)) != 1)
+			return rv;
 		r->lineno++;
-		len = (size_t)n;
-		torn = 1;
-		if (len > 0 && r->line[len - 1] == '\n') {
-			len--;
-			torn = 0;
-		}
-		if (snap_is_blank(r->line, len))
+		if (snap_is_blank(line, len))
 			continue;
-		if (snap_decode_at(r->line, len, t, &col, &msg) == -1) {
+		if (snap_decode_at(line, len, t, &col, &msg) == -1) {
 			/*
-			 * getline() returns a line without its newline only
-			 * at end of file: a last line that does not parse
+			 * A line comes without its newline only at the end
+			 * of the file: a last line that does not parse
 			 * and lacks the newline every writer ends a line
 			 * with is a write cut short by a crash, not a
 			 * corrupt file.
@@ -858,14 +920,154 @@ snap_reader_next(struct snap_reader *r, struct snap_txn *t, char **cause)
 	}
 }
 
+int
+snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
+    char **cause)
+{
+	size_t	 have, cap, len, lines = 0;
+	char	*data, *nl, *p, *end;
+	ssize_t	 n;
+
+	/* The partial line left from the last chunk comes first. */
+	have = r->end - r->start;
+	cap = (have > want ? have : want) + SNAP_READ_CHUNK + 1;
+	if (c->data != NULL && c->cap >= cap) {
+		data = c->data;
+		cap = c->cap;
+	} else {
+		free(c->data);
+		data = xmalloc(cap);
+	}
+	c->data = NULL;
+	c->cap = 0;
+	if (have > 0)
+		memcpy(data, r->buf + r->start, have);
+	r->start = r->end = 0;
+	len = have;
+	for (;;) {
+		while (!r->eof && len < want) {
+			if (cap - len - 1 < SNAP_READ_CHUNK / 2) {
+				cap *= 2;
+				data = xrealloc(data, cap);
+			}
+			n = read(r->fd, data + len, cap - len - 1);
+			if (n == -1) {
+				if (errno == EINTR)
+					continue;
+				*cause = xasprintf("%s: %s", r->name,
+				    strerror(errno));
+				free(data);
+				return -1;
+			}
+			if (n == 0)
+				r->eof = 1;
+			len += (size_t)n;
+		}
+		if (len == 0) {
+			free(data);
+			return 0;
+		}
+		if ((nl = memrchr(data, '\n', len)) != NULL || r->eof)
+			break;
+		/* One line longer than want: read on, within the bound. */
+		if (len > SNAP_LINE_MAX) {
+			for (p = data, end = data + len; (p = memchr(p, '\n',
+			    (size_t)(end - p))) != NULL; p++)
+				lines++;
+			*cause = xasprintf("%s:%zu:%zu: line longer than "
+			    "%zu MiB (not a snapshot?)", r->name,
+			    r->lineno + lines + 1, SNAP_LINE_MAX + 1,
+			    SNAP_LINE_MAX >> 20);
+			free(data);
+			return -1;
+		}
+		want = len + SNAP_READ_CHUNK;
+	}
+	if (nl != NULL && (size_t)(nl + 1 - data) < len) {
+		/* Keep what follows the last newline for the next chunk. */
+		have = len - (size_t)(nl + 1 - data);
+		if (r->cap < have + 1) {
+			r->cap = have + SNAP_READ_CHUNK;
+			r->buf = xrealloc(r->buf, r->cap);
+		}
+		memcpy(r->buf, nl + 1, have);
+		r->end = have;
+		len -= have;
+	}
+	data[len] = '\0';
+	c->name = r->name;
+	c->data = data;
+	c->cap = cap;
+	c->len = len;
+	c->off = 0;
+	c->lineno = r->lineno;
+	c->stop = 0;
+	for (p = data, end = data + len; (p = memchr(p, '\n',
+	    (size_t)(end - p))) != NULL; p++)
+		lines++;
+	r->lineno += lines + (data[len - 1] != '\n');
+	return 1;
+}
+
+int
+snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
+{
+	size_t	 len, col;
+	char	*msg, *line, *nl;
+	int	 torn;
+
+	while (!c->stop && c->off < c->len) {
+		line = c->data + c->off;
+		if ((nl = memchr(line, '\n', c->len - c->off)) != NULL) {
+			*nl = '\0';
+			len = (size_t)(nl - line);
+			c->off += len + 1;
+			torn = 0;
+		} else {
+			len = c->len - c->off;
+			c->off = c->len;
+			torn = 1;
+		}
+		c->lineno++;
+		if (snap_is_blank(line, len))
+			continue;
+		if (snap_decode_at(line, len, t, &col, &msg) == -1) {
+			/* As in snap_reader_next(): a torn last line. */
+			if (torn) {
+				log_warn("%s:%zu: incomplete last line skipped "
+				    "(the recording was interrupted?)",
+				    c->name, c->lineno);
+				free(msg);
+				c->stop = 1;
+				return 0;
+			}
+			*cause = xasprintf("%s:%zu:%zu: %s", c->name,
+			    c->lineno, col, msg);
+			free(msg);
+			return -1;
+		}
+		t->line = c->lineno;
+		return 1;
+	}
+	return 0;
+}
+
+void
+snap_chunk_free(struct snap_chunk *c)
+{
+	free(c->data);
+	c->data = NULL;
+	c->cap = 0;
+}
+
 void
 snap_reader_close(struct snap_reader *r)
 {
 	if (r == NULL)
 		return;
-	if (r->f != stdin)
-		fclose(r->f);
-	free(r->line);
+	if (r->fd != STDIN_FILENO)
+		close(r->fd);
+	free(r->buf);
 	free(r->name);
 	free(r);
 }

@@ -96,7 +96,9 @@ int	snap_decode_line(const char *line, size_t len, struct snap_txn *t,
 void	snap_encode(struct buf *, const struct snap_txn *t);
 
 /*
- * Streaming reader.  path "-" reads stdin.  Blank lines are skipped.
+ * Streaming reader.  path "-" reads stdin.  Blank lines are skipped; a
+ * line longer than 64 MiB is an error (at its line and column 64 MiB + 1),
+ * so /dev/zero or a binary file cannot exhaust memory.
  * snap_reader_next() returns 1 with *t filled (free it with
  * snap_txn_free), 0 at end of file, or -1 with *cause =
  * "FILE:LINE:COL: message".  A last line that lacks its newline and does
@@ -108,6 +110,33 @@ struct snap_reader;
 struct snap_reader	*snap_reader_open(const char *path, char **cause);
 int	snap_reader_next(struct snap_reader *, struct snap_txn *t, char **cause);
 void	snap_reader_close(struct snap_reader *);
+
+/*
+ * The same reader, a run of whole lines at a time, for loaders that
+ * decode on several threads: snap_reader_chunk() returns 1 with *c filled
+ * (about want bytes of whole lines, at least one; the last chunk may end
+ * without a newline), 0 at end of file, or -1 with *cause (a line longer
+ * than 64 MiB, a read error).  c->data and c->cap may hold a buffer to
+ * reuse (from an earlier chunk), else NULL and 0.  Do not mix with
+ * snap_reader_next().
+ * snap_chunk_next() then decodes c's lines in order exactly as
+ * snap_reader_next() does (1, 0 at the chunk's end, -1 with *cause; a
+ * torn last line of the file is skipped with a warning); it may run on
+ * any thread.  snap_chunk_free() frees the chunk's bytes.
+ */
+struct snap_chunk {
+	const char	*name;		/* the reader's, for messages */
+	char		*data;
+	size_t		 cap;
+	size_t		 len;
+	size_t		 off;
+	size_t		 lineno;	/* of the last line decoded */
+	int		 stop;		/* a torn line ended the file */
+};
+int	snap_reader_chunk(struct snap_reader *, size_t want,
+	    struct snap_chunk *c, char **cause);
+int	snap_chunk_next(struct snap_chunk *, struct snap_txn *t, char **cause);
+void	snap_chunk_free(struct snap_chunk *);
 
 /*
  * The output side every snapshot writer shares (the recorders, split,

@@ -1740,6 +1740,91 @@ test_live(void)
 	transforms_free(tf);
 }
 
+/*
+ * A miss on a large index is explained from the near candidates (issue 17
+ * item 2): the right one is named even when it was recorded last, behind
+ * tens of thousands of entries on other routes, and equal scores still
+ * keep recorded order.
+ */
+static void
+test_explain_large(void)
+{
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct match_req		 r;
+	struct buf			 b;
+	char				 id[32], target[64], body[32];
+	size_t				 i, line = 1;
+
+	for (i = 0; i < 20000; i++) {
+		snprintf(id, sizeof id, "item-%zu", i);
+		snprintf(target, sizeof target, "/v1/items/%zu", i);
+		add_simple(mi, line++, id, "GET", target, "inv", NULL);
+	}
+	for (i = 0; i < 20000; i++) {
+		snprintf(id, sizeof id, "search-%zu", i);
+		snprintf(target, sizeof target, "/v1/search?q=%zu", i);
+		add_simple(mi, line++, id, "GET", target, "inv", NULL);
+	}
+	for (i = 0; i < 10000; i++) {
+		snprintf(id, sizeof id, "order-%zu", i);
+		snprintf(body, sizeof body, "{\"n\":%zu}", i);
+		add_simple(mi, line++, id, "POST", "/v1/orders", "ord", body);
+	}
+	add_simple(mi, line++, "profile", "GET", "/v1/users/u-1/profile?lang=en",
+	    "usr", NULL);
+	match_index_finish(mi);
+
+	/* Recorded last, found by method and path. */
+	ASSERT_FIELDS(mi, req("GET", "usr", "/v1/users/u-1/profile", "lang=de",
+	    NULL), "\"query lang\"");
+	buf_init(&b);
+	r = req("GET", "usr", "/v1/users/u-1/profile", "lang=de", NULL);
+	match_explain_miss(mi, &r, &b, 3);
+	ASSERT(strstr(b.data, "\"candidates\":[{\"id\":\"profile\",\"line\":"
+	    "50001,") != NULL);
+	/* By path, any method. */
+	ASSERT_FIELDS(mi, req("DELETE", "usr", "/v1/users/u-1/profile",
+	    "lang=en", NULL), "\"method\"");
+	/* By route template: another user. */
+	ASSERT_FIELDS(mi, req("GET", "usr", "/v1/users/u-2/profile", "lang=en",
+	    NULL), "\"path 2\"");
+	/* A body differs: the first recorded order of that endpoint. */
+	buf_reset(&b);
+	r = req("POST", "ord", "/v1/orders", "", "{\"n\":-1}");
+	match_explain_miss(mi, &r, &b, 1);
+	ASSERT(strstr(b.data, "{\"id\":\"order-0\",") != NULL);
+	ASSERT(strstr(b.data, "\"fields\":[\"body $.n\"]") != NULL);
+	/* A query value: ties keep recorded order. */
+	buf_reset(&b);
+	r = req("GET", "inv", "/v1/search", "page=2&q=x", NULL);
+	match_explain_miss(mi, &r, &b, 2);
+	ASSERT(strstr(b.data, "\"candidates\":[{\"id\":\"search-0\",") != NULL);
+	ASSERT(strstr(b.data, "},{\"id\":\"search-1\",") != NULL);
+	ASSERT(strstr(b.data, "\"fields\":[\"query page\",\"query q\"]") !=
+	    NULL);
+	/* Nothing shares method, path or route: still a candidate. */
+	buf_reset(&b);
+	r = req("PATCH", "", "/nowhere/at/all/x", "", NULL);
+	match_explain_miss(mi, &r, &b, 1);
+	ASSERT(strstr(b.data, "\"candidates\":[{\"id\":") != NULL);
+	buf_free(&b);
+
+	/* Closest: an unknown id on a route of 20,000 entries. */
+	r = req("GET", "inv", "/v1/items/99999999", "", NULL);
+	e = match_closest(mi, &r);
+	ASSERT(e != NULL);
+	ASSERT_STR_EQ(e->id, "item-0");
+	r = req("GET", "usr", "/v1/users/u-7/profile", "lang=en", NULL);
+	e = match_closest(mi, &r);
+	ASSERT(e != NULL);
+	ASSERT_STR_EQ(e->id, "profile");
+	/* A segment without a digit differs: nothing is close. */
+	r = req("GET", "inv", "/v1/things/1", "", NULL);
+	ASSERT(match_closest(mi, &r) == NULL);
+	match_index_free(mi);
+}
+
 int
 main(void)
 {
@@ -1765,6 +1850,7 @@ main(void)
 	}
 	test_typed();
 	test_explain_fields();
+	test_explain_large();
 	test_typed_cycle();
 	test_redacted_cycle();
 	test_key();

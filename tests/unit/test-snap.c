@@ -575,6 +575,132 @@ test_reader(void)
 	free(cause);
 }
 
+/* Every line of path read by chunks of about want bytes: the line numbers
+ * of the transactions into lines[] (at most max), then the result of the
+ * last call (0 or -1, with *cause). */
+static int
+read_chunks(const char *path, size_t want, size_t *lines, size_t max,
+    size_t *n, char **cause)
+{
+	struct snap_reader	*r;
+	struct snap_chunk	 c;
+	struct snap_txn		 t;
+	int			 rv, crv = 0;
+
+	*n = 0;
+	if ((r = snap_reader_open(path, cause)) == NULL)
+		return -1;
+	memset(&c, 0, sizeof c);
+	while (crv == 0 && (rv = snap_reader_chunk(r, want, &c, cause)) == 1) {
+		while ((crv = snap_chunk_next(&c, &t, cause)) == 1) {
+			if (*n < max)
+				lines[(*n)++] = t.line;
+			snap_txn_free(&t);
+		}
+	}
+	if (crv == -1)
+		rv = -1;
+	snap_chunk_free(&c);
+	snap_reader_close(r);
+	return rv;
+}
+
+/*
+ * The chunk reader gives the lines and messages snap_reader_next() gives,
+ * whatever the chunk size (here down to one byte: every chunk one line);
+ * a line longer than 64 MiB is an error at its line, column 64 MiB + 1.
+ */
+static void
+test_chunks(void)
+{
+	const char	*good = "{\"v\":1,\"dir\":\"out\",\"req\":"
+			    "{\"method\":\"GET\",\"target\":\"/a\"}}";
+	size_t		 lines[16], n, wants[] = { 1, 7, 100, 1 << 20 }, i;
+	char		*path, *cause = NULL, *want;
+	struct buf	 c;
+
+	buf_init(&c);
+	buf_printf(&c, "\n%s\n  \t\n\r\n%s\r\n\n%s\n%s\n{\"v\":1,\"dir\":\"out\","
+	    "\"req\":{\"method\":\"GET\"", good, good, good, good);
+	path = write_temp(c.data);
+	buf_free(&c);
+	ASSERT(path != NULL);
+	if (path == NULL)
+		return;
+	for (i = 0; i < sizeof wants / sizeof wants[0]; i++) {
+		ASSERT_EQ(read_chunks(path, wants[i], lines, 16, &n, &cause),
+		    0);
+		ASSERT_EQ(n, 4);
+		ASSERT_EQ(lines[0], 2);
+		ASSERT_EQ(lines[1], 5);
+		ASSERT_EQ(lines[2], 7);
+		ASSERT_EQ(lines[3], 8);
+	}
+	unlink(path);
+	free(path);
+
+	buf_init(&c);
+	buf_printf(&c, "%s\n\n{\"v\":1,\"dir\":\"out\",\"req\":7}\n%s\n", good,
+	    good);
+	path = write_temp(c.data);
+	buf_free(&c);
+	want = xasprintf("%s:3:26: \"req\" must be an object", path);
+	for (i = 0; i < sizeof wants / sizeof wants[0]; i++) {
+		ASSERT_EQ(read_chunks(path, wants[i], lines, 16, &n, &cause),
+		    -1);
+		ASSERT_EQ(n, 1);
+		ASSERT_STR_EQ(cause, want);
+		free(cause);
+		cause = NULL;
+	}
+	free(want);
+	unlink(path);
+	free(path);
+
+	/* Two good lines, then 64 MiB + 1 bytes without a newline. */
+	{
+		size_t	 big = ((size_t)64 << 20) + 1;
+		char	*p;
+		int	 fd;
+
+		buf_init(&c);
+		buf_printf(&c, "%s\n%s\n", good, good);
+		path = write_temp(c.data);
+		buf_free(&c);
+		p = xmalloc(big);
+		memset(p, 'x', big);
+		fd = open(path, O_WRONLY | O_APPEND);
+		ASSERT(fd != -1 && write(fd, p, big) == (ssize_t)big);
+		close(fd);
+		free(p);
+		want = xasprintf("%s:3:67108865: line longer than 64 MiB "
+		    "(not a snapshot?)", path);
+		ASSERT_EQ(read_chunks(path, 1 << 20, lines, 16, &n, &cause),
+		    -1);
+		ASSERT_STR_EQ(cause, want);
+		free(cause);
+		cause = NULL;
+		/* And the line reader says the same. */
+		{
+			struct snap_reader	*r = snap_reader_open(path,
+			    &cause);
+			struct snap_txn		 t;
+
+			ASSERT_EQ(snap_reader_next(r, &t, &cause), 1);
+			snap_txn_free(&t);
+			ASSERT_EQ(snap_reader_next(r, &t, &cause), 1);
+			snap_txn_free(&t);
+			ASSERT_EQ(snap_reader_next(r, &t, &cause), -1);
+			ASSERT_STR_EQ(cause, want);
+			free(cause);
+			snap_reader_close(r);
+		}
+		free(want);
+		unlink(path);
+		free(path);
+	}
+}
+
 static void
 test_writer(void)
 {
@@ -853,6 +979,7 @@ main(void)
 	test_errors();
 	test_unknown();
 	test_reader();
+	test_chunks();
 	test_writer();
 	test_out();
 	UNIT_DONE();

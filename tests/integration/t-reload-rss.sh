@@ -1,0 +1,38 @@
+#!/bin/bash
+# Issue 17, item 1: replaced generations are freed.  1,000 reloads (half
+# POST /reload, half SIGHUP) and 1,000 rule edits through the admin API of
+# a small snapshot while a client keeps sending requests: every request is
+# answered 200 and VmRSS after the reloads stays within 10% of VmRSS after
+# the first 100 (before the fix each reload kept its snapshot: +~2 MB
+# per reload here).  The scaled-up run is `make soak`.
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || skip "no /usr/bin/python3"
+
+# 1,500 transactions with ~1 KiB bodies: each generation is worth ~2 MB.
+awk -v n=1500 -v paths="$T/paths" 'BEGIN {
+	pad = sprintf("%1000s", ""); gsub(/ /, "x", pad)
+	for (i = 0; i < n; i++) {
+		printf "{\"v\":1,\"id\":\"t%d\",\"dir\":\"out\",\"req\":{\"method\":\"GET\",\"target\":\"/r/%d\",\"host\":\"svc\"},\"res\":{\"status\":200,\"headers\":[[\"Content-Type\",\"text/plain\"]],\"body\":\"%d-%s\"}}\n", i, i, i, pad
+		print "/r/" i >paths
+	}
+}' >"$T/snap.jsonl"
+printf 'rules:\n  - name: never\n    match: {path: "^/nothing-here$"}\n    fault: {status: 500}\n' >"$T/rules.yaml"
+
+start_respond d "$T/snap.jsonl" --workers 2 --rules "$T/rules.yaml" \
+    --admin 127.0.0.1:0 --admin-port-file "$T/admin.port"
+APORT=$(wait_port "$T/admin.port" "$PID_d") || exit 1
+
+"$PY" "$(dirname "$0")/reload-churn.py" --pid "$PID_d" --port "$PORT_d" \
+    --admin-port "$APORT" --log "$T/d.log" --paths "$T/paths" \
+    --reloads "${RELOADS:-1000}" --warmup 100 --edits 1 >"$T/churn.out" 2>&1
+st=$?
+cat "$T/churn.out"
+check "1000 reloads under load: every request answered, RSS within 10%" \
+    [ "$st" -eq 0 ]
+check "the responder still serves after the reloads" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT_d/r/7")" = 200 ]
+check "it reloaded 1000 times" \
+    [ "$(grep -c 'reloaded:' "$T/d.log")" -ge "${RELOADS:-1000}" ]
+done_testing
