@@ -68,6 +68,10 @@
 #define ADMIN_IDLE_NS		(60ull * 1000000000u)
 #define ADMIN_LINGER_NS		(1000 * 1000000ull)
 #define ADMIN_SWEEP_NS		(200 * 1000000ull)
+/* accept(2) failing (EMFILE...): the listener rests this long; logged
+ * once per interval. */
+#define ADMIN_ACCEPT_PAUSE_NS	(100 * 1000000ull)
+#define ADMIN_LOG_INTERVAL_NS	(5000 * 1000000ull)
 #define ADMIN_TAIL_DEFAULT	100
 #define ADMIN_TAIL_MAX		10000
 
@@ -110,6 +114,8 @@ struct admin {
 	int			 stopping;
 
 	struct loop_io		 listener;
+	struct loop_timer	 accept_pause;
+	struct log_every	 accept_log;
 	int			 lfd;
 	int			 port;
 	char			 name[64];	/* bound address, for logs */
@@ -544,12 +550,12 @@ admin_h_stats(struct admin *a, struct admin_reply *rp)
 	buf_printf(&rp->body, "{\"requests\":%llu,\"matched\":%llu,"
 	    "\"closest\":%llu,\"unmatched\":%llu,\"rejected\":%llu,"
 	    "\"faulted\":%llu,\"connections\":%llu,\"open\":%llu,"
-	    "\"uptime_s\":%.3f,\"faults\":",
+	    "\"accept_errors\":%llu,\"uptime_s\":%.3f,\"faults\":",
 	    (unsigned long long)st.requests, (unsigned long long)st.matched,
 	    (unsigned long long)st.closest, (unsigned long long)st.unmatched,
 	    (unsigned long long)st.rejected, (unsigned long long)st.faulted,
 	    (unsigned long long)st.connections, (unsigned long long)st.open,
-	    admin_seconds(st.uptime_ns));
+	    (unsigned long long)st.accept_errors, admin_seconds(st.uptime_ns));
 	if ((cl = respond_chaos(a->r)) != NULL)
 		chaos_log_counts_json(cl, &rp->body);
 	else
@@ -695,6 +701,9 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	    "Connections accepted.", st.connections);
 	admin_prom_counter(b, "decoy_open_connections", "gauge",
 	    "Connections open now.", st.open);
+	admin_prom_counter(b, "decoy_accept_errors_total", "counter",
+	    "accept(2) failures (out of descriptors...); each paused a "
+	    "listener for 100 ms.", st.accept_errors);
 	admin_prom_family(b, "decoy_uptime_seconds", "gauge",
 	    "Seconds since the responder started.");
 	buf_printf(b, "decoy_uptime_seconds %.3f\n",
@@ -1296,6 +1305,36 @@ admin_evict_idle(struct admin *a)
 	return -1;
 }
 
+/*
+ * accept(2) failed in a way that repeats at once (out of descriptors):
+ * the listener is not watched for ADMIN_ACCEPT_PAUSE_NS, so the loop does
+ * not spin; logged once per interval with a count.
+ */
+static void
+admin_accept_pause(struct admin *a, int err)
+{
+	uint64_t	n;
+
+	if (loop_io_mod(a->loop, &a->listener, 0) == -1)
+		log_warn("admin: epoll_ctl: %s", strerror(errno));
+	loop_timer_add(a->loop, &a->accept_pause, ADMIN_ACCEPT_PAUSE_NS);
+	if ((n = log_every_count(&a->accept_log, 1, loop_now(a->loop),
+	    ADMIN_LOG_INTERVAL_NS)) > 0)
+		log_warn("admin: accept: %s: new connections wait %llums at a "
+		    "time; %llu time%s since the last report", strerror(err),
+		    (unsigned long long)(ADMIN_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+static void
+admin_accept_resume_cb(struct loop_timer *t)
+{
+	struct admin	*a = t->arg;
+
+	if (loop_io_mod(a->loop, &a->listener, EPOLLIN) == -1)
+		log_warn("admin: epoll_ctl: %s", strerror(errno));
+}
+
 static void
 admin_listener_cb(struct loop_io *io, uint32_t events)
 {
@@ -1312,7 +1351,7 @@ admin_listener_cb(struct loop_io *io, uint32_t events)
 		if (fd == -1) {
 			if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
-				log_warn("admin: accept: %s", strerror(errno));
+				admin_accept_pause(a, errno);
 			return;
 		}
 		if (a->nconns >= ADMIN_MAX_CONNS && admin_evict_idle(a) == -1) {
@@ -1494,6 +1533,7 @@ admin_main(void *arg)
 	}
 	a->nconns = 0;
 	loop_timer_del(a->loop, &a->sweep);
+	loop_timer_del(a->loop, &a->accept_pause);
 	return NULL;
 }
 
@@ -1568,6 +1608,7 @@ admin_start(struct responder *r, const char *addr, const char *token,
 	TAILQ_INIT(&a->running);
 	TAILQ_INIT(&a->next);
 	loop_timer_init(&a->sweep, admin_sweep_cb, a);
+	loop_timer_init(&a->accept_pause, admin_accept_resume_cb, a);
 	if (token != NULL) {
 		a->token = xstrdup(token);
 		a->token_len = strlen(token);

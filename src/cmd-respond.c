@@ -14,6 +14,7 @@
 #include "log.h"
 #include "respond.h"
 #include "shape.h"
+#include "sock.h"
 #include "xmalloc.h"
 
 static int	cmd_respond_exec(int, char **);
@@ -276,6 +277,7 @@ cmd_respond_exec(int argc, char **argv)
 	if (cfg.admin_token == NULL && getenv("DECOY_TOKEN") != NULL)
 		cfg.admin_token = xstrdup(getenv("DECOY_TOKEN"));
 	log_init("decoy respond", level);
+	log_debug("open-file limit %llu", sock_raise_nofile());
 	if ((r = respond_create(&cfg, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;

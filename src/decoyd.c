@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "log.h"
 #include "respond.h"
+#include "sock.h"
 
 #define DECOYD_DEFAULT_CONF	SYSCONFDIR "/decoy/decoyd.yaml"
 
@@ -132,6 +133,7 @@ main(int argc, char **argv)
 		conf_free(&conf);
 		return 0;
 	}
+	log_debug("open-file limit %llu", sock_raise_nofile());
 	if ((r = respond_create(&conf.respond, &cause)) == NULL) {
 		fprintf(stderr, "decoyd: %s\n", cause);
 		free(cause);

@@ -34,6 +34,7 @@
 
 #include <sys/epoll.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
@@ -87,6 +88,10 @@
 #define RESPOND_MISS_SLOTS	4096
 #define RESPOND_RULE_CACHE	1024
 #define RESPOND_TLS_WRITE	(16 * 1024)	/* one full TLS record */
+/* Out of descriptors (accept(2) EMFILE...), a listener is not watched for
+ * this long; repeated conditions are logged once per interval. */
+#define RESPOND_ACCEPT_PAUSE_NS	(100 * 1000000ull)
+#define RESPOND_LOG_INTERVAL_NS	(5000 * 1000000ull)
 /* Match rate per endpoint: each worker counts at most RESPOND_EP_MAX
  * distinct endpoints (in a table of RESPOND_EP_SLOTS, a power of two);
  * the rest, and routes longer than RESPOND_EP_LEN, go to one "other"
@@ -198,8 +203,9 @@ struct rule_cache_slot {
 };
 
 struct listener {
-	struct loop_io	 io;
-	struct worker	*w;
+	struct loop_io		 io;
+	struct worker		*w;
+	struct loop_timer	 pause;		/* accept(2) failing: resume */
 };
 
 /*
@@ -243,6 +249,7 @@ struct worker {
 	uint64_t		 n_faulted;
 	uint64_t		 n_conns;
 	uint64_t		 n_open;
+	uint64_t		 n_accept_errors;
 	uint64_t		 buckets[RESPOND_NBUCKETS];
 	uint64_t		 delay_sum_ns;
 };
@@ -269,6 +276,10 @@ struct responder {
 	SSL_CTX			*ssl_ctx;	/* --tls: shared by the workers */
 	/* Occurrence counters of requests with no recorded signature. */
 	_Atomic uint64_t	 miss_occurrences[RESPOND_MISS_SLOTS];
+
+	/* accept(2) failures, logged once per interval for all workers. */
+	pthread_mutex_t		 log_lock;
+	struct log_every	 accept_log;
 
 	/* Edits and reloads; replaced generations kept until the end. */
 	pthread_mutex_t		 edit_lock;
@@ -1586,6 +1597,59 @@ respond_original_dst(struct conn *c)
 	sock_addr_str(&dst, c->odst, sizeof c->odst);
 }
 
+/*
+ * accept(2) failed for want of descriptors (EMFILE, ENFILE) or memory, or
+ * for a reason that may well repeat: the connection stays queued, and a
+ * level-triggered listener would wake the loop at once, for ever.  So the
+ * listener is not watched for RESPOND_ACCEPT_PAUSE_NS while the open
+ * connections are served (new ones wait in the backlog); one line per
+ * interval for all workers, with a count.
+ */
+static void
+listener_pause(struct listener *l, int err)
+{
+	struct worker	*w = l->w;
+	struct responder *r = w->r;
+	struct rlimit	 rl;
+	uint64_t	 n, open = 0;
+	size_t		 i;
+
+	STAT_INC(w->n_accept_errors);
+	if (loop_io_mod(w->loop, &l->io, 0) == -1)
+		log_warn("epoll_ctl: %s", strerror(errno));
+	loop_timer_add(w->loop, &l->pause, RESPOND_ACCEPT_PAUSE_NS);
+	pthread_mutex_lock(&r->log_lock);
+	n = log_every_count(&r->accept_log, 1, loop_now(w->loop),
+	    RESPOND_LOG_INTERVAL_NS);
+	pthread_mutex_unlock(&r->log_lock);
+	if (n == 0)
+		return;
+	for (i = 0; i < r->nworkers; i++)
+		open += STAT_GET(r->workers[i].n_open);
+	if (sock_accept_is_exhausted(err) && getrlimit(RLIMIT_NOFILE,
+	    &rl) == 0)
+		log_warn("accept: %s (%llu connections open, open-file limit "
+		    "%llu): new connections wait %llums at a time; %llu time%s "
+		    "since the last report", strerror(err),
+		    (unsigned long long)open, (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)(RESPOND_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)n, n == 1 ? "" : "s");
+	else
+		log_warn("accept: %s: new connections wait %llums at a time; "
+		    "%llu time%s since the last report", strerror(err),
+		    (unsigned long long)(RESPOND_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+static void
+listener_resume_cb(struct loop_timer *t)
+{
+	struct listener	*l = t->arg;
+
+	if (l->io.fd != -1 && loop_io_mod(l->w->loop, &l->io, EPOLLIN) == -1)
+		log_warn("epoll_ctl: %s", strerror(errno));
+}
+
 static void
 listener_cb(struct loop_io *io, uint32_t events)
 {
@@ -1602,7 +1666,7 @@ listener_cb(struct loop_io *io, uint32_t events)
 		if (fd == -1) {
 			if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
-				log_warn("accept: %s", strerror(errno));
+				listener_pause(l, errno);
 			return;
 		}
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -1693,6 +1757,7 @@ worker_main(void *arg)
 	/* Drain: no new connections, idle ones closed, busy ones finish. */
 	w->draining = 1;
 	for (i = 0; i < w->nlisteners; i++) {
+		loop_timer_del(w->loop, &w->listeners[i].pause);
 		loop_io_del(w->loop, &w->listeners[i].io);
 		close(w->listeners[i].io.fd);
 		w->listeners[i].io.fd = -1;
@@ -1928,6 +1993,7 @@ respond_stats(struct responder *r, struct respond_stats *st)
 		st->faulted += STAT_GET(w->n_faulted);
 		st->connections += STAT_GET(w->n_conns);
 		st->open += STAT_GET(w->n_open);
+		st->accept_errors += STAT_GET(w->n_accept_errors);
 		for (j = 0; j < RESPOND_NBUCKETS; j++)
 			st->buckets[j] += STAT_GET(w->buckets[j]);
 		sum_ns += STAT_GET(w->delay_sum_ns);
@@ -2056,6 +2122,7 @@ respond_create(const struct respond_config *cfg, char **cause)
 	pthread_once(&respond_filler_once, respond_filler_init);
 	r = xcalloc(1, sizeof *r);
 	pthread_mutex_init(&r->edit_lock, NULL);
+	pthread_mutex_init(&r->log_lock, NULL);
 	respond_config_copy(&r->cfg, cfg);
 	if (cfg->has_now)
 		r->clock_offset_us = cfg->now_us - respond_wall_us();
@@ -2113,6 +2180,8 @@ respond_create(const struct respond_config *cfg, char **cause)
 				    sock_addr_str(&bound, name, sizeof name));
 			}
 			w->listeners[j].w = w;
+			loop_timer_init(&w->listeners[j].pause,
+			    listener_resume_cb, &w->listeners[j]);
 			if (loop_io_add(w->loop, &w->listeners[j].io, fd,
 			    EPOLLIN, listener_cb, &w->listeners[j]) == -1) {
 				*cause = xasprintf("epoll_ctl: %s",
@@ -2329,6 +2398,7 @@ respond_free(struct responder *r)
 	SSL_CTX_free(r->ssl_ctx);
 	ca_free(r->ca);
 	pthread_mutex_destroy(&r->edit_lock);
+	pthread_mutex_destroy(&r->log_lock);
 	respond_config_free(&r->cfg);
 	free(r);
 }

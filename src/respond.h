@@ -115,6 +115,8 @@ struct respond_stats {
 	uint64_t	faulted;	/* transactions a rule fired on */
 	uint64_t	connections;	/* accepted so far */
 	uint64_t	open;		/* open now */
+	uint64_t	accept_errors;	/* accept(2) failures (EMFILE...):
+					   each paused a listener */
 	/* Time from a complete request to the start of its response,
 	 * injected latency included: cumulative-free bucket counts. */
 	uint64_t	buckets[RESPOND_NBUCKETS];
