@@ -550,12 +550,15 @@ admin_h_stats(struct admin *a, struct admin_reply *rp)
 	buf_printf(&rp->body, "{\"requests\":%llu,\"matched\":%llu,"
 	    "\"closest\":%llu,\"unmatched\":%llu,\"rejected\":%llu,"
 	    "\"faulted\":%llu,\"connections\":%llu,\"open\":%llu,"
-	    "\"accept_errors\":%llu,\"uptime_s\":%.3f,\"faults\":",
+	    "\"accept_errors\":%llu,\"head_timeouts\":%llu,"
+	    "\"body_timeouts\":%llu,\"uptime_s\":%.3f,\"faults\":",
 	    (unsigned long long)st.requests, (unsigned long long)st.matched,
 	    (unsigned long long)st.closest, (unsigned long long)st.unmatched,
 	    (unsigned long long)st.rejected, (unsigned long long)st.faulted,
 	    (unsigned long long)st.connections, (unsigned long long)st.open,
-	    (unsigned long long)st.accept_errors, admin_seconds(st.uptime_ns));
+	    (unsigned long long)st.accept_errors,
+	    (unsigned long long)st.head_timeouts,
+	    (unsigned long long)st.body_timeouts, admin_seconds(st.uptime_ns));
 	if ((cl = respond_chaos(a->r)) != NULL)
 		chaos_log_counts_json(cl, &rp->body);
 	else
@@ -704,6 +707,12 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	admin_prom_counter(b, "decoy_accept_errors_total", "counter",
 	    "accept(2) failures (out of descriptors...); each paused a "
 	    "listener for 100 ms.", st.accept_errors);
+	admin_prom_counter(b, "decoy_head_timeouts_total", "counter",
+	    "Requests refused with 408: head not complete in time.",
+	    st.head_timeouts);
+	admin_prom_counter(b, "decoy_body_timeouts_total", "counter",
+	    "Requests refused with 408: body not complete in time.",
+	    st.body_timeouts);
 	admin_prom_family(b, "decoy_uptime_seconds", "gauge",
 	    "Seconds since the responder started.");
 	buf_printf(b, "decoy_uptime_seconds %.3f\n",

@@ -24,6 +24,8 @@
  *	  max_head: 16KiB
  *	  max_body: 8MiB
  *	  header_timeout: 10s
+ *	  body_timeout: 30s                          # 0s: none
+ *	  body_min_rate: 1KiB/s                      # extends body_timeout
  *	  idle_timeout: 60s
  *
  * Unknown keys, wrong types and bad values are errors; the loader collects
@@ -52,6 +54,9 @@ void	conf_free(struct decoyd_conf *);
  * holding every error, one "FILE:LINE:COL: message" per line.
  */
 int	conf_load(const char *path, struct decoyd_conf *c, char **cause);
+
+/* "1KiB" or "1KiB/s": bytes per second.  0, or -1 if it does not parse. */
+int	conf_parse_rate(const char *, size_t *bps);
 
 /* "404" | "closest" (and "passthrough", refused as not implemented). */
 int	conf_parse_unmatched(const char *, enum match_unmatched *, char **cause);

@@ -185,6 +185,9 @@ struct conn {
 	int			 peer_eof;	/* the peer sent FIN */
 
 	uint64_t		 deadline;	/* 0: none */
+	uint64_t		 body_ns;	/* the head of the request whose
+						   body is arriving came then;
+						   0: none */
 	int			 in_head;	/* a request has started */
 	int			 closing;	/* close once output is flushed */
 	int			 lingering;	/* write side shut, draining input */
@@ -250,6 +253,8 @@ struct worker {
 	uint64_t		 n_conns;
 	uint64_t		 n_open;
 	uint64_t		 n_accept_errors;
+	uint64_t		 n_head_timeouts;
+	uint64_t		 n_body_timeouts;
 	uint64_t		 buckets[RESPOND_NBUCKETS];
 	uint64_t		 delay_sum_ns;
 };
@@ -306,6 +311,8 @@ respond_config_init(struct respond_config *c)
 	c->max_head = HTTP_DEFAULT_MAX_HEAD;
 	c->max_body = 8 * 1024 * 1024;
 	c->header_timeout_ns = 10ull * 1000000000u;
+	c->body_timeout_ns = 30ull * 1000000000u;
+	c->body_min_rate = 1024;
 	c->idle_timeout_ns = 60ull * 1000000000u;
 }
 
@@ -1152,6 +1159,7 @@ conn_chunked(struct conn *c, size_t body_start, size_t raw_end)
 
 	if (!c->ck_active) {
 		http_chunked_init(&c->ck);
+		c->ck.max_body = c->w->r->cfg.max_body;
 		c->ck_active = 1;
 		c->ck_end = body_start;
 	}
@@ -1159,8 +1167,8 @@ conn_chunked(struct conn *c, size_t body_start, size_t raw_end)
 	rest = http_chunked_decode(&c->ck, c->in.data + c->ck_end, &len, &err,
 	    &erroff);
 	if (rest == HTTP_ERROR) {
-		conn_reject(c, 400, http_strerror(err), c->ck_end + erroff -
-		    c->in_off);
+		conn_reject(c, err == HTTP_E_BODY_TOO_LARGE ? 413 : 400,
+		    http_strerror(err), c->ck_end + erroff - c->in_off);
 		return -1;
 	}
 	/* The decoded bytes now sit at ck_end; drop the consumed raw ones. */
@@ -1180,6 +1188,30 @@ conn_chunked(struct conn *c, size_t body_start, size_t raw_end)
 		return -1;
 	}
 	return 1;
+}
+
+/*
+ * The deadline of a request body that is arriving, `received` bytes of
+ * it so far: --body-timeout after its head came, plus one second per
+ * --body-min-rate bytes received, so a large upload at a steady pace goes
+ * through and a trickle does not.  --body-timeout 0: no limit for the
+ * whole body, only --header-timeout between two reads.
+ */
+static uint64_t
+conn_body_deadline(struct conn *c, uint64_t received)
+{
+	const struct respond_config	*cfg = &c->w->r->cfg;
+	uint64_t			 now = loop_now(c->w->loop);
+	uint64_t			 rate = cfg->body_min_rate, extra = 0;
+
+	if (c->body_ns == 0)
+		c->body_ns = now;
+	if (cfg->body_timeout_ns == 0)
+		return now + cfg->header_timeout_ns;
+	if (rate > 0)
+		extra = received / rate * 1000000000ull +
+		    received % rate * 1000000000ull / rate;
+	return c->body_ns + cfg->body_timeout_ns + extra;
 }
 
 static void
@@ -1235,9 +1267,8 @@ conn_process(struct conn *c)
 					conn_queue(c, "HTTP/1.1 100 Continue\r\n\r\n",
 					    25, NULL);
 				}
-				/* The body is arriving: keep it moving. */
-				c->deadline = loop_now(w->loop) +
-				    r->cfg.header_timeout_ns;
+				c->deadline = conn_body_deadline(c,
+				    c->in.len - body_start);
 				return;
 			}
 			break;
@@ -1251,8 +1282,8 @@ conn_process(struct conn *c)
 			if (st == -1)
 				return;
 			if (st == 0) {
-				c->deadline = loop_now(w->loop) +
-				    r->cfg.header_timeout_ns;
+				c->deadline = conn_body_deadline(c,
+				    c->ck_end - body_start);
 				return;
 			}
 			end = c->ck_end;
@@ -1267,6 +1298,7 @@ conn_process(struct conn *c)
 		c->ck_active = 0;
 		c->sent_continue = 0;
 		c->in_head = 0;
+		c->body_ns = 0;
 		c->deadline = loop_now(w->loop) + r->cfg.idle_timeout_ns;
 	}
 }
@@ -1727,8 +1759,15 @@ worker_sweep_cb(struct loop_timer *t)
 			continue;
 		}
 		c->deadline = 0;
-		conn_reject(c, 408, "request not complete in time",
-		    c->in.len - c->in_off);
+		if (c->body_ns != 0) {
+			STAT_INC(w->n_body_timeouts);
+			conn_reject(c, 408, "request body not complete in "
+			    "time", c->in.len - c->in_off);
+		} else {
+			STAT_INC(w->n_head_timeouts);
+			conn_reject(c, 408, "request not complete in time",
+			    c->in.len - c->in_off);
+		}
 		conn_flush(c);
 	}
 	loop_timer_add(w->loop, t, RESPOND_SWEEP_NS);
@@ -1994,6 +2033,8 @@ respond_stats(struct responder *r, struct respond_stats *st)
 		st->connections += STAT_GET(w->n_conns);
 		st->open += STAT_GET(w->n_open);
 		st->accept_errors += STAT_GET(w->n_accept_errors);
+		st->head_timeouts += STAT_GET(w->n_head_timeouts);
+		st->body_timeouts += STAT_GET(w->n_body_timeouts);
 		for (j = 0; j < RESPOND_NBUCKETS; j++)
 			st->buckets[j] += STAT_GET(w->buckets[j]);
 		sum_ns += STAT_GET(w->delay_sum_ns);
