@@ -551,14 +551,20 @@ admin_h_stats(struct admin *a, struct admin_reply *rp)
 	    "\"closest\":%llu,\"unmatched\":%llu,\"rejected\":%llu,"
 	    "\"faulted\":%llu,\"connections\":%llu,\"open\":%llu,"
 	    "\"accept_errors\":%llu,\"head_timeouts\":%llu,"
-	    "\"body_timeouts\":%llu,\"uptime_s\":%.3f,\"faults\":",
+	    "\"body_timeouts\":%llu,\"output_queued\":%llu,"
+	    "\"output_budget\":%llu,\"output_throttled\":%llu,"
+	    "\"uptime_s\":%.3f,\"faults\":",
 	    (unsigned long long)st.requests, (unsigned long long)st.matched,
 	    (unsigned long long)st.closest, (unsigned long long)st.unmatched,
 	    (unsigned long long)st.rejected, (unsigned long long)st.faulted,
 	    (unsigned long long)st.connections, (unsigned long long)st.open,
 	    (unsigned long long)st.accept_errors,
 	    (unsigned long long)st.head_timeouts,
-	    (unsigned long long)st.body_timeouts, admin_seconds(st.uptime_ns));
+	    (unsigned long long)st.body_timeouts,
+	    (unsigned long long)st.output_queued,
+	    (unsigned long long)st.output_budget,
+	    (unsigned long long)st.output_throttled,
+	    admin_seconds(st.uptime_ns));
 	if ((cl = respond_chaos(a->r)) != NULL)
 		chaos_log_counts_json(cl, &rp->body);
 	else
@@ -707,6 +713,14 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	admin_prom_counter(b, "decoy_accept_errors_total", "counter",
 	    "accept(2) failures (out of descriptors...); each paused a "
 	    "listener for 100 ms.", st.accept_errors);
+	admin_prom_counter(b, "decoy_output_queued_bytes", "gauge",
+	    "Unsent output the connections hold (replies their clients have "
+	    "not read).", st.output_queued);
+	admin_prom_counter(b, "decoy_output_budget_bytes", "gauge",
+	    "The output budget.", st.output_budget);
+	admin_prom_counter(b, "decoy_output_throttled_total", "counter",
+	    "Times a connection was not read for the output budget.",
+	    st.output_throttled);
 	admin_prom_counter(b, "decoy_head_timeouts_total", "counter",
 	    "Requests refused with 408: head not complete in time.",
 	    st.head_timeouts);

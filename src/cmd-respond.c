@@ -45,6 +45,9 @@ const struct cmd_entry cmd_respond_entry = {
 	    "                            reads) ...\n"
 	    "      --body-min-rate SIZE  ... plus 1s per SIZE bytes received (1KiB)\n"
 	    "      --idle-timeout DUR    close keep-alive connections idle for DUR (60s)\n"
+	    "      --output-budget SIZE  unsent output of all connections (256MiB, or a\n"
+	    "                            quarter of the memory if less); past it the\n"
+	    "                            connections holding the most are not read\n"
 	    "  -T, --transforms FILE     transforms file (decoy-transforms(5), from decoy\n"
 	    "                            analyze): typed and key matching of volatile\n"
 	    "                            request values, replies with dates shifted,\n"
@@ -77,6 +80,7 @@ enum {
 	OPT_HEADER_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
 	OPT_BODY_TIMEOUT,
+	OPT_OUTPUT_BUDGET,
 	OPT_BODY_MIN_RATE,
 	OPT_CHAOS_LOG,
 	OPT_ADMIN,
@@ -99,6 +103,7 @@ static const struct option cmd_respond_options[] = {
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT },
+	{ "output-budget", required_argument, NULL, OPT_OUTPUT_BUDGET },
 	{ "body-min-rate", required_argument, NULL, OPT_BODY_MIN_RATE },
 	{ "rules", required_argument, NULL, 'r' },
 	{ "transforms", required_argument, NULL, 'T' },
@@ -190,6 +195,14 @@ cmd_respond_exec(int argc, char **argv)
 			    &cfg.body_timeout_ns) == -1) {
 				rv = cli_usage(e, "--body-timeout: bad "
 				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_OUTPUT_BUDGET:
+			if (units_parse_size(optarg, &cfg.output_budget) ==
+			    -1 || cfg.output_budget == 0) {
+				rv = cli_usage(e, "--output-budget: bad size "
+				    "\"%s\"", optarg);
 				goto out;
 			}
 			break;

@@ -119,6 +119,11 @@ conf_limits(struct yamldoc *x, const yaml_node_t *map,
 			    r->header_timeout_ns == 0)
 				yamldoc_err(x, v, "header_timeout: bad "
 				    "duration \"%s\"", val);
+		} else if (strcmp(key, "output_budget") == 0) {
+			if (units_parse_size(val, &r->output_budget) == -1 ||
+			    r->output_budget == 0)
+				yamldoc_err(x, v, "output_budget: bad size "
+				    "\"%s\"", val);
 		} else if (strcmp(key, "body_timeout") == 0) {
 			if (units_parse_duration(val,
 			    &r->body_timeout_ns) == -1)

@@ -27,6 +27,8 @@
  *	  body_timeout: 30s                          # 0s: none
  *	  body_min_rate: 1KiB/s                      # extends body_timeout
  *	  idle_timeout: 60s
+ *	  output_budget: 256MiB                      # unsent output, all
+ *	                                             # connections
  *
  * Unknown keys, wrong types and bad values are errors; the loader collects
  * all of them, each as "FILE:LINE:COL: message", and fails once.

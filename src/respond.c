@@ -80,6 +80,10 @@
 
 #define RESPOND_READ_CHUNK	(16 * 1024)
 #define RESPOND_OUT_HIGH	(1024 * 1024)	/* stop reading above this */
+/* Past the output budget, connections holding at least this much unsent
+ * output are not read and get no further reply until they drain. */
+#define RESPOND_OUT_LOW		(16 * 1024)
+#define RESPOND_BUDGET_DEFAULT	(256ull * 1024 * 1024)
 #define RESPOND_SWEEP_NS	(100 * 1000000ull)
 #define RESPOND_LINGER_NS	(1000 * 1000000ull)
 #define RESPOND_DRAIN_NS	(5000 * 1000000ull)
@@ -191,6 +195,8 @@ struct conn {
 	int			 in_head;	/* a request has started */
 	int			 closing;	/* close once output is flushed */
 	int			 lingering;	/* write side shut, draining input */
+	int			 throttled;	/* held back by the output budget */
+	int			 processing;	/* in conn_process() */
 	int			 dead;
 };
 TAILQ_HEAD(conn_list, conn);
@@ -253,6 +259,8 @@ struct worker {
 	uint64_t		 n_conns;
 	uint64_t		 n_open;
 	uint64_t		 n_accept_errors;
+	uint64_t		 out_mem;	/* unsent output held, bytes */
+	uint64_t		 n_throttled;
 	uint64_t		 n_head_timeouts;
 	uint64_t		 n_body_timeouts;
 	uint64_t		 buckets[RESPOND_NBUCKETS];
@@ -272,6 +280,7 @@ struct responder {
 	_Atomic(struct respond_gen *) gen;
 	struct worker		*workers;
 	size_t			 nworkers;
+	uint64_t		 out_budget;	/* bytes, all workers */
 	int			*ports;		/* per listen address */
 	uint64_t		 seed;
 	uint64_t		 start_ns;
@@ -396,6 +405,7 @@ conn_close(struct conn *c)
 	c->dead = 1;
 	loop_timer_del(w->loop, &c->timer);
 	STAT_ADD(w->n_open, -1);
+	STAT_ADD(w->out_mem, -(c->out_bytes + c->outcap * sizeof *c->out));
 	loop_io_del(w->loop, &c->io);
 	conn_tls_shutdown(c);
 	close(c->fd);
@@ -436,14 +446,56 @@ conn_queue(struct conn *c, const char *p, size_t len, char *owned)
 		return;
 	}
 	if (c->nout == c->outcap) {
-		c->outcap = c->outcap == 0 ? 8 : c->outcap * 2;
-		c->out = xreallocarray(c->out, c->outcap, sizeof *c->out);
+		size_t n = c->outcap == 0 ? 8 : c->outcap * 2;
+
+		c->out = xreallocarray(c->out, n, sizeof *c->out);
+		STAT_ADD(c->w->out_mem, (n - c->outcap) * sizeof *c->out);
+		c->outcap = n;
 	}
 	c->out[c->nout].p = p;
 	c->out[c->nout].len = len;
 	c->out[c->nout].owned = owned;
 	c->nout++;
 	c->out_bytes += len;
+	STAT_ADD(c->w->out_mem, len);
+}
+
+/* Unsent output all workers hold, bytes (their counters summed). */
+static uint64_t
+respond_out_total(struct responder *r)
+{
+	uint64_t	t = 0;
+	size_t		i;
+
+	for (i = 0; i < r->nworkers; i++)
+		t += STAT_GET(r->workers[i].out_mem);
+	return t;
+}
+
+/*
+ * 1 if the connection must not be read nor produce replies for now: it
+ * holds RESPOND_OUT_HIGH of unsent output, or the responder is past its
+ * output budget and this connection holds RESPOND_OUT_LOW or more (the
+ * connections that hold the most wait until they drain; a client that
+ * reads its answers holds next to nothing and is still served).
+ */
+static int
+conn_out_full(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	if (c->out_bytes >= RESPOND_OUT_HIGH)
+		return 1;
+	if (c->out_bytes + c->outcap * sizeof *c->out >= RESPOND_OUT_LOW &&
+	    respond_out_total(w->r) > w->r->out_budget) {
+		if (!c->throttled) {
+			c->throttled = 1;
+			STAT_INC(w->n_throttled);
+		}
+		return 1;
+	}
+	c->throttled = 0;
+	return 0;
 }
 
 static void
@@ -1215,7 +1267,7 @@ conn_body_deadline(struct conn *c, uint64_t received)
 }
 
 static void
-conn_process(struct conn *c)
+conn_process_requests(struct conn *c)
 {
 	struct worker	*w = c->w;
 	struct responder *r = w->r;
@@ -1225,8 +1277,7 @@ conn_process(struct conn *c)
 	ssize_t		 n;
 	int		 st;
 
-	while (!c->closing && !c->dead && !c->waiting &&
-	    c->out_bytes < RESPOND_OUT_HIGH) {
+	while (!c->closing && !c->dead && !c->waiting && !conn_out_full(c)) {
 		if (c->in_off > 0 && !c->ck_active) {
 			buf_consume(&c->in, c->in_off);
 			c->in_off = 0;
@@ -1301,6 +1352,16 @@ conn_process(struct conn *c)
 		c->body_ns = 0;
 		c->deadline = loop_now(w->loop) + r->cfg.idle_timeout_ns;
 	}
+}
+
+/* Parses and answers the requests the input holds, as far as the
+ * output allows; conn_flush() knows not to call back into it. */
+static void
+conn_process(struct conn *c)
+{
+	c->processing = 1;
+	conn_process_requests(c);
+	c->processing = 0;
 }
 
 /* --- TLS ------------------------------------------------------------- */
@@ -1445,7 +1506,7 @@ conn_update_events(struct conn *c)
 		return;		/* conn_handshake() owns the interest */
 	if (c->out_first < c->nout)
 		ev |= EPOLLOUT;
-	if (!c->closing && !c->peer_eof && c->out_bytes < RESPOND_OUT_HIGH &&
+	if (!c->closing && !c->peer_eof && !conn_out_full(c) &&
 	    (!c->waiting || c->in.len - c->in_off < c->w->r->cfg.max_head))
 		ev |= EPOLLIN | EPOLLRDHUP;
 	if (c->ssl_want & RESPOND_WANT_WR_IN)
@@ -1466,6 +1527,7 @@ conn_flush(struct conn *c)
 	if (c->dead)
 		return;
 
+again:
 	for (;;) {
 		/* Oversize bodies: keep a few filler blocks queued. */
 		while (c->stream_left > 0 && c->nout - c->out_first < 16) {
@@ -1494,6 +1556,7 @@ conn_flush(struct conn *c)
 			return;
 		}
 		c->out_bytes -= (size_t)wr;
+		STAT_ADD(c->w->out_mem, -wr);
 		while (wr > 0) {
 			struct out_item *o = &c->out[c->out_first];
 
@@ -1510,9 +1573,28 @@ conn_flush(struct conn *c)
 	}
 	if (c->out_first == c->nout) {
 		c->out_first = c->nout = 0;
+		if (c->outcap > 64) {
+			/* A backlog drained: give its bookkeeping back. */
+			STAT_ADD(c->w->out_mem, -(c->outcap * sizeof *c->out));
+			free(c->out);
+			c->out = NULL;
+			c->outcap = 0;
+		}
 		if (c->closing && c->held == NULL && c->ndrip == 0) {
 			conn_finish(c);
 			return;
+		}
+		/* All sent: pipelined requests already read go on (no read
+		 * event would come for them), unless we are being called
+		 * from their processing. */
+		if (!c->processing && !c->closing && !c->waiting &&
+		    !c->lingering && c->in.len > c->in_off &&
+		    !conn_out_full(c)) {
+			conn_process(c);
+			if (c->dead)
+				return;
+			if (c->out_first < c->nout || c->stream_left > 0)
+				goto again;
 		}
 	}
 	conn_update_events(c);
@@ -1555,7 +1637,7 @@ again:
 	if (c->dead)
 		return;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-		if (c->closing || c->out_bytes >= RESPOND_OUT_HIGH) {
+		if (c->closing || conn_out_full(c)) {
 			conn_update_events(c);
 			return;
 		}
@@ -2033,12 +2115,15 @@ respond_stats(struct responder *r, struct respond_stats *st)
 		st->connections += STAT_GET(w->n_conns);
 		st->open += STAT_GET(w->n_open);
 		st->accept_errors += STAT_GET(w->n_accept_errors);
+		st->output_queued += STAT_GET(w->out_mem);
+		st->output_throttled += STAT_GET(w->n_throttled);
 		st->head_timeouts += STAT_GET(w->n_head_timeouts);
 		st->body_timeouts += STAT_GET(w->n_body_timeouts);
 		for (j = 0; j < RESPOND_NBUCKETS; j++)
 			st->buckets[j] += STAT_GET(w->buckets[j]);
 		sum_ns += STAT_GET(w->delay_sum_ns);
 	}
+	st->output_budget = r->out_budget;
 	st->latency_sum = (double)sum_ns / 1e9;
 	st->uptime_ns = loop_clock_ns() - r->start_ns;
 }
@@ -2145,6 +2230,20 @@ respond_workers(const struct responder *r)
 	return r->nworkers;
 }
 
+/* 256 MiB, or a quarter of the memory when that is less. */
+static uint64_t
+respond_default_budget(void)
+{
+	long		pages = sysconf(_SC_PHYS_PAGES);
+	long		psize = sysconf(_SC_PAGESIZE);
+	uint64_t	q;
+
+	if (pages <= 0 || psize <= 0)
+		return RESPOND_BUDGET_DEFAULT;
+	q = (uint64_t)pages * (uint64_t)psize / 4;
+	return q < RESPOND_BUDGET_DEFAULT ? q : RESPOND_BUDGET_DEFAULT;
+}
+
 struct responder *
 respond_create(const struct respond_config *cfg, char **cause)
 {
@@ -2180,6 +2279,9 @@ respond_create(const struct respond_config *cfg, char **cause)
 		    (r->ssl_ctx = ca_server_ctx(r->ca, cause)) == NULL)
 			goto fail;
 	}
+
+	r->out_budget = cfg->output_budget > 0 ? cfg->output_budget :
+	    respond_default_budget();
 
 	/* The CPUs this process may use, not the machine's (cpus.h). */
 	r->nworkers = cfg->workers > 0 ? (size_t)cfg->workers :

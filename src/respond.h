@@ -43,6 +43,10 @@ struct respond_config {
 							   between reads) */
 	size_t			 body_min_rate;		/* bytes/s that extend it */
 	uint64_t		 idle_timeout_ns;	/* keep-alive idle */
+	size_t			 output_budget;	/* unsent output of all
+						   connections, bytes; 0:
+						   256 MiB or a quarter of
+						   the memory if less */
 	char			*port_file;	/* bound port written here */
 
 	char			**rules;	/* rule files, in order */
@@ -123,6 +127,10 @@ struct respond_stats {
 	uint64_t	open;		/* open now */
 	uint64_t	accept_errors;	/* accept(2) failures (EMFILE...):
 					   each paused a listener */
+	uint64_t	output_queued;	/* unsent output held now, bytes */
+	uint64_t	output_budget;	/* the budget it is held to */
+	uint64_t	output_throttled; /* times a connection was held
+					   back by the budget */
 	uint64_t	head_timeouts;	/* 408: head not complete in time */
 	uint64_t	body_timeouts;	/* 408: body not complete in time */
 	/* Time from a complete request to the start of its response,
