@@ -8,8 +8,12 @@
  * parses as many complete requests as it holds (pipelining), queues each
  * reply as iovecs that point at the index's pre-serialised bytes, and
  * flushes them with writev.  Chunked request bodies are decoded in place in
- * the input buffer.  Timeouts are checked by a sweep timer per worker, so
- * the request path never touches the timer heap.
+ * the input buffer.  Each connection has one deadline timer (header,
+ * body, idle or linger), armed lazily: a deadline that moves later (as
+ * the idle one does with every request) leaves the timer where it is, and
+ * when it fires early it is re-armed, so the request path touches the
+ * timer heap only when a deadline comes closer, and no pass of the loop
+ * walks every connection.
  *
  * Chaos.  After matching, the current rule set (rule.h) decides which
  * rules fire for the transaction.  Their faults are combined into one
@@ -84,8 +88,11 @@
  * output are not read and get no further reply until they drain. */
 #define RESPOND_OUT_LOW		(16 * 1024)
 #define RESPOND_BUDGET_DEFAULT	(256ull * 1024 * 1024)
-#define RESPOND_SWEEP_NS	(100 * 1000000ull)
 #define RESPOND_LINGER_NS	(1000 * 1000000ull)
+/* Connection deadlines: timers are rounded up to the slack, and moved
+ * out only when the deadline went further than the lag (conn_arm). */
+#define RESPOND_TIMER_SLACK_NS	(10 * 1000000ull)
+#define RESPOND_TIMER_LAG_NS	(1000 * 1000000ull)
 #define RESPOND_DRAIN_NS	(5000 * 1000000ull)
 #define RESPOND_MAX_IOV		64
 #define RESPOND_DRIP_NS		(10 * 1000000ull)	/* drip tick */
@@ -189,6 +196,7 @@ struct conn {
 	int			 peer_eof;	/* the peer sent FIN */
 
 	uint64_t		 deadline;	/* 0: none */
+	struct loop_timer	 dl_timer;	/* fires at or before it */
 	uint64_t		 body_ns;	/* the head of the request whose
 						   body is arriving came then;
 						   0: none */
@@ -240,7 +248,6 @@ struct worker {
 	size_t			 nlisteners;
 	struct conn_list	 conns;
 	size_t			 nconns;
-	struct loop_timer	 sweep;
 	int			 draining;
 	struct http_msg		 msg;		/* scratch for the parser */
 	struct rule_cache_slot	*rule_cache;	/* RESPOND_RULE_CACHE slots */
@@ -311,6 +318,7 @@ static void	conn_read_cb(struct loop_io *, uint32_t);
 static void	reply_free(struct reply *);
 static void	conn_process(struct conn *);
 static void	conn_flush(struct conn *);
+static void	conn_deadline_cb(struct loop_timer *);
 
 void
 respond_config_init(struct respond_config *c)
@@ -404,6 +412,7 @@ conn_close(struct conn *c)
 		return;
 	c->dead = 1;
 	loop_timer_del(w->loop, &c->timer);
+	loop_timer_del(w->loop, &c->dl_timer);
 	STAT_ADD(w->n_open, -1);
 	STAT_ADD(w->out_mem, -(c->out_bytes + c->outcap * sizeof *c->out));
 	loop_io_del(w->loop, &c->io);
@@ -414,6 +423,35 @@ conn_close(struct conn *c)
 	loop_defer(w->loop, &c->reap);
 	if (w->draining && w->nconns == 0)
 		loop_stop(w->loop);
+}
+
+/*
+ * Makes the deadline timer fire by c->deadline (rounded up to
+ * RESPOND_TIMER_SLACK_NS, so deadlines that fall close together expire
+ * in one pass of the loop): armed when it is not, pulled in when the
+ * deadline came closer, and pushed out when the deadline moved more than
+ * RESPOND_TIMER_LAG_NS later (the first request of a connection turns
+ * the header deadline into the idle one).  A deadline that moved only a
+ * little later (every request on a keep-alive connection does) leaves the
+ * timer alone: it fires early and is re-armed then, about once per
+ * RESPOND_TIMER_LAG_NS, not once per request.
+ */
+static void
+conn_arm(struct conn *c)
+{
+	struct loop	*l = c->w->loop;
+	uint64_t	 now, when;
+
+	if (c->dead || c->deadline == 0)
+		return;
+	if (loop_timer_is_pending(&c->dl_timer) &&
+	    c->dl_timer.when <= c->deadline &&
+	    c->deadline - c->dl_timer.when < RESPOND_TIMER_LAG_NS)
+		return;
+	now = loop_now(l);
+	when = (c->deadline + RESPOND_TIMER_SLACK_NS - 1) /
+	    RESPOND_TIMER_SLACK_NS * RESPOND_TIMER_SLACK_NS;
+	loop_timer_add(l, &c->dl_timer, when > now ? when - now : 0);
 }
 
 /*
@@ -434,6 +472,7 @@ conn_finish(struct conn *c)
 	shutdown(c->fd, SHUT_WR);
 	c->lingering = 1;
 	c->deadline = loop_now(c->w->loop) + RESPOND_LINGER_NS;
+	conn_arm(c);
 	if (loop_io_mod(c->w->loop, &c->io, EPOLLIN | EPOLLRDHUP) == -1)
 		conn_close(c);
 }
@@ -858,11 +897,12 @@ conn_emit(struct conn *c, struct reply *rp)
 		c->closing = 1;
 		return;
 	case FAULT_CONN_HANG:
-		/* Never answer; the sweep closes it after the idle timeout. */
+		/* Never answer; closed after the idle timeout. */
 		reply_free(rp);
 		c->waiting = 1;
 		c->deadline = loop_now(c->w->loop) +
 		    c->w->r->cfg.idle_timeout_ns;
+		conn_arm(c);
 		return;
 	case FAULT_CONN_CLOSE_AFTER_HEADERS:
 		reply_set(rp, 2, NULL, 0, NULL);
@@ -935,6 +975,7 @@ conn_timer_cb(struct loop_timer *t)
 		/* Progress keeps a slow drip alive past the idle timeout. */
 		c->deadline = loop_now(c->w->loop) +
 		    c->w->r->cfg.idle_timeout_ns;
+		conn_arm(c);
 		if (c->ndrip > 0)
 			loop_timer_add(c->w->loop, t, RESPOND_DRIP_NS);
 		else {
@@ -1362,6 +1403,8 @@ conn_process(struct conn *c)
 	c->processing = 1;
 	conn_process_requests(c);
 	c->processing = 0;
+	/* The deadline the connection ends up with, armed once. */
+	conn_arm(c);
 }
 
 /* --- TLS ------------------------------------------------------------- */
@@ -1810,6 +1853,7 @@ listener_cb(struct loop_io *io, uint32_t events)
 		STAT_INC(w->n_conns);
 		STAT_INC(w->n_open);
 		c->deadline = loop_now(w->loop) + w->r->cfg.header_timeout_ns;
+		loop_timer_init(&c->dl_timer, conn_deadline_cb, c);
 		if (loop_io_add(w->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP,
 		    conn_read_cb, c) == -1) {
 			log_warn("epoll_ctl: %s", strerror(errno));
@@ -1822,37 +1866,39 @@ listener_cb(struct loop_io *io, uint32_t events)
 		}
 		TAILQ_INSERT_TAIL(&w->conns, c, entry);
 		w->nconns++;
+		conn_arm(c);
 	}
 }
 
-/* Enforces the header, body, idle and linger deadlines. */
+/* A connection's deadline timer: the header, body, idle or linger
+ * deadline has passed (or moved on: then it waits for that). */
 static void
-worker_sweep_cb(struct loop_timer *t)
+conn_deadline_cb(struct loop_timer *t)
 {
-	struct worker	*w = t->arg;
-	struct conn	*c, *next;
-	uint64_t	 now = loop_now(w->loop);
+	struct conn	*c = t->arg;
+	struct worker	*w = c->w;
 
-	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next) {
-		if (c->deadline == 0 || now < c->deadline)
-			continue;
-		if (c->lingering || c->closing || !c->in_head) {
-			conn_close(c);
-			continue;
-		}
-		c->deadline = 0;
-		if (c->body_ns != 0) {
-			STAT_INC(w->n_body_timeouts);
-			conn_reject(c, 408, "request body not complete in "
-			    "time", c->in.len - c->in_off);
-		} else {
-			STAT_INC(w->n_head_timeouts);
-			conn_reject(c, 408, "request not complete in time",
-			    c->in.len - c->in_off);
-		}
-		conn_flush(c);
+	if (c->dead || c->deadline == 0)
+		return;
+	if (loop_now(w->loop) < c->deadline) {
+		conn_arm(c);
+		return;
 	}
-	loop_timer_add(w->loop, t, RESPOND_SWEEP_NS);
+	if (c->lingering || c->closing || !c->in_head) {
+		conn_close(c);
+		return;
+	}
+	c->deadline = 0;
+	if (c->body_ns != 0) {
+		STAT_INC(w->n_body_timeouts);
+		conn_reject(c, 408, "request body not complete in time",
+		    c->in.len - c->in_off);
+	} else {
+		STAT_INC(w->n_head_timeouts);
+		conn_reject(c, 408, "request not complete in time",
+		    c->in.len - c->in_off);
+	}
+	conn_flush(c);
 }
 
 static void
@@ -1871,7 +1917,6 @@ worker_main(void *arg)
 	struct loop_timer	 drain;
 	size_t			 i;
 
-	loop_timer_add(w->loop, &w->sweep, RESPOND_SWEEP_NS);
 	if (loop_run(w->loop) == -1)
 		log_error("worker %zu: event loop failed", w->id);
 
@@ -1899,7 +1944,6 @@ worker_main(void *arg)
 	}
 	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next)
 		conn_close(c);
-	loop_timer_del(w->loop, &w->sweep);
 	/* Free the connections closed above. */
 	loop_run_deferred(w->loop);
 	return NULL;
@@ -2294,7 +2338,6 @@ respond_create(const struct respond_config *cfg, char **cause)
 		w->id = i;
 		TAILQ_INIT(&w->conns);
 		buf_init(&w->scratch);
-		loop_timer_init(&w->sweep, worker_sweep_cb, w);
 		if ((w->loop = loop_create(cause)) == NULL)
 			goto fail;
 		w->listeners = xcalloc(cfg->nlisten, sizeof *w->listeners);

@@ -122,6 +122,57 @@ start_respond z "$T/snap.jsonl" --body-timeout 0s --header-timeout 1s
 check "--body-timeout 0s: a body with pauses under --header-timeout passes" \
     [ "$(status "$T/z.out")" = 201 ]
 
+# The other deadlines, on per-connection timers that move lazily: an idle
+# keep-alive connection is closed after --idle-timeout, one that keeps
+# sending requests more often than that stays open, a silent one is
+# closed after --header-timeout.
+start_respond t "$T/snap.jsonl" --idle-timeout 1s --header-timeout 1s
+cat >"$T/idle.py" <<'PY'
+import socket, sys, time
+port, mode = int(sys.argv[1]), sys.argv[2]
+req = (b"POST /v1/upload HTTP/1.1\r\nHost: files\r\nContent-Length: 100\r\n"
+    b"\r\n" + b"a" * 100)
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(10)
+def ask():
+    s.sendall(req)
+    data = b""
+    while b'{"ok":true}' not in data:
+        d = s.recv(4096)
+        if not d:
+            return "closed"
+        data += d
+    return data.split(b" ")[1].decode()
+t0 = time.monotonic()
+if mode == "busy":
+    # A request every 0.3 s for 2.5 s: past the 1 s idle timeout in all.
+    codes = set()
+    while time.monotonic() - t0 < 2.5:
+        codes.add(ask())
+        time.sleep(0.3)
+    print(" ".join(sorted(codes)))
+    sys.exit(0)
+if mode == "idle":
+    ask()
+    t0 = time.monotonic()
+try:
+    d = s.recv(4096)
+except ConnectionResetError:
+    d = b""
+print("closed %.2f" % (time.monotonic() - t0) if not d else "data")
+PY
+"$PY" "$T/idle.py" "$PORT_t" idle >"$T/idle.out"
+check "an idle keep-alive connection is closed after --idle-timeout ($(cat "$T/idle.out"))" \
+    awk '$1 == "closed" && $2 >= 0.9 && $2 < 3 { ok = 1 } END { exit !ok }' \
+    "$T/idle.out"
+"$PY" "$T/idle.py" "$PORT_t" busy >"$T/busy.out"
+check "a connection busier than --idle-timeout stays open ($(cat "$T/busy.out"))" \
+    [ "$(cat "$T/busy.out")" = 201 ]
+"$PY" "$T/idle.py" "$PORT_t" silent >"$T/silent.out"
+check "a silent connection is closed after --header-timeout ($(cat "$T/silent.out"))" \
+    awk '$1 == "closed" && $2 >= 0.9 && $2 < 3 { ok = 1 } END { exit !ok }' \
+    "$T/silent.out"
+
 # decoyd takes the same limits.
 cat >"$T/d.yaml" <<EOF2
 snapshot: $T/snap.jsonl
