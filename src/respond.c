@@ -428,8 +428,9 @@ conn_close(struct conn *c)
 /*
  * Makes the deadline timer fire by c->deadline (rounded up to
  * RESPOND_TIMER_SLACK_NS, so deadlines that fall close together expire
- * in one pass of the loop): armed when it is not, pulled in when the
- * deadline came closer, and pushed out when the deadline moved more than
+ * in one pass of the loop; it may fire up to that much late): armed when
+ * it is not, pulled in when the deadline came closer by more than the
+ * slack, and pushed out when the deadline moved more than
  * RESPOND_TIMER_LAG_NS later (the first request of a connection turns
  * the header deadline into the idle one).  A deadline that moved only a
  * little later (every request on a keep-alive connection does) leaves the
@@ -444,13 +445,16 @@ conn_arm(struct conn *c)
 
 	if (c->dead || c->deadline == 0)
 		return;
-	if (loop_timer_is_pending(&c->dl_timer) &&
-	    c->dl_timer.when <= c->deadline &&
-	    c->deadline - c->dl_timer.when < RESPOND_TIMER_LAG_NS)
-		return;
-	now = loop_now(l);
 	when = (c->deadline + RESPOND_TIMER_SLACK_NS - 1) /
 	    RESPOND_TIMER_SLACK_NS * RESPOND_TIMER_SLACK_NS;
+	/* Armed within the slack of it (loop_timer_add counts from a
+	 * fresher clock, so a few µs past), or not too early: leave it. */
+	if (loop_timer_is_pending(&c->dl_timer) &&
+	    c->dl_timer.when <= when + RESPOND_TIMER_SLACK_NS &&
+	    (when <= c->dl_timer.when ||
+	    when - c->dl_timer.when < RESPOND_TIMER_LAG_NS))
+		return;
+	now = loop_now(l);
 	loop_timer_add(l, &c->dl_timer, when > now ? when - now : 0);
 }
 
