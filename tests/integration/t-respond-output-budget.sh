@@ -45,6 +45,9 @@ open(sys.argv[4], "w").close()
 signal.pause()
 PY
 
+# Under AddressSanitizer freed replies sit in its quarantine and RSS
+# would count them: measure live memory.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 stat_of() { curl -s "http://127.0.0.1:$1/stats" | jq -r ".$2"; }
 # settle APORT: waits until the unsent output stops changing.
