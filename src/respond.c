@@ -1305,9 +1305,12 @@ conn_body_deadline(struct conn *c, uint64_t received)
 		c->body_ns = now;
 	if (cfg->body_timeout_ns == 0)
 		return now + cfg->header_timeout_ns;
-	if (rate > 0)
-		extra = received / rate * 1000000000ull +
-		    received % rate * 1000000000ull / rate;
+	/* Past a year of allowance the answer no longer matters. */
+	if (rate > 0 && received / rate < 365ull * 86400)
+		extra = received / rate * 1000000000ull + (uint64_t)(
+		    (double)(received % rate) / (double)rate * 1e9);
+	else if (rate > 0)
+		extra = 365ull * 86400 * 1000000000ull;
 	return c->body_ns + cfg->body_timeout_ns + extra;
 }
 
