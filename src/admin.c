@@ -69,6 +69,10 @@
 #define ADMIN_IDLE_NS		(60ull * 1000000000u)
 #define ADMIN_LINGER_NS		(1000 * 1000000ull)
 #define ADMIN_SWEEP_NS		(200 * 1000000ull)
+/* accept(2) failing (EMFILE...): the listener rests this long; logged
+ * once per interval. */
+#define ADMIN_ACCEPT_PAUSE_NS	(100 * 1000000ull)
+#define ADMIN_LOG_INTERVAL_NS	(5000 * 1000000ull)
 #define ADMIN_TAIL_DEFAULT	100
 #define ADMIN_TAIL_MAX		10000
 
@@ -111,6 +115,8 @@ struct admin {
 	int			 stopping;
 
 	struct loop_io		 listener;
+	struct loop_timer	 accept_pause;
+	struct log_every	 accept_log;
 	int			 lfd;
 	int			 port;
 	char			 name[64];	/* bound address, for logs */
@@ -545,11 +551,20 @@ admin_h_stats(struct admin *a, struct admin_reply *rp)
 	buf_printf(&rp->body, "{\"requests\":%llu,\"matched\":%llu,"
 	    "\"closest\":%llu,\"unmatched\":%llu,\"rejected\":%llu,"
 	    "\"faulted\":%llu,\"connections\":%llu,\"open\":%llu,"
+	    "\"accept_errors\":%llu,\"head_timeouts\":%llu,"
+	    "\"body_timeouts\":%llu,\"output_queued\":%llu,"
+	    "\"output_budget\":%llu,\"output_throttled\":%llu,"
 	    "\"uptime_s\":%.3f,\"faults\":",
 	    (unsigned long long)st.requests, (unsigned long long)st.matched,
 	    (unsigned long long)st.closest, (unsigned long long)st.unmatched,
 	    (unsigned long long)st.rejected, (unsigned long long)st.faulted,
 	    (unsigned long long)st.connections, (unsigned long long)st.open,
+	    (unsigned long long)st.accept_errors,
+	    (unsigned long long)st.head_timeouts,
+	    (unsigned long long)st.body_timeouts,
+	    (unsigned long long)st.output_queued,
+	    (unsigned long long)st.output_budget,
+	    (unsigned long long)st.output_throttled,
 	    admin_seconds(st.uptime_ns));
 	if ((cl = respond_chaos(a->r)) != NULL)
 		chaos_log_counts_json(cl, &rp->body);
@@ -696,6 +711,23 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	    "Connections accepted.", st.connections);
 	admin_prom_counter(b, "decoy_open_connections", "gauge",
 	    "Connections open now.", st.open);
+	admin_prom_counter(b, "decoy_accept_errors_total", "counter",
+	    "accept(2) failures (out of descriptors...); each paused a "
+	    "listener for 100 ms.", st.accept_errors);
+	admin_prom_counter(b, "decoy_output_queued_bytes", "gauge",
+	    "Unsent output the connections hold (replies their clients have "
+	    "not read).", st.output_queued);
+	admin_prom_counter(b, "decoy_output_budget_bytes", "gauge",
+	    "The output budget.", st.output_budget);
+	admin_prom_counter(b, "decoy_output_throttled_total", "counter",
+	    "Times a connection was not read for the output budget.",
+	    st.output_throttled);
+	admin_prom_counter(b, "decoy_head_timeouts_total", "counter",
+	    "Requests refused with 408: head not complete in time.",
+	    st.head_timeouts);
+	admin_prom_counter(b, "decoy_body_timeouts_total", "counter",
+	    "Requests refused with 408: body not complete in time.",
+	    st.body_timeouts);
 	admin_prom_family(b, "decoy_uptime_seconds", "gauge",
 	    "Seconds since the responder started.");
 	buf_printf(b, "decoy_uptime_seconds %.3f\n",
@@ -1285,6 +1317,36 @@ admin_evict_idle(struct admin *a)
 	return -1;
 }
 
+/*
+ * accept(2) failed in a way that repeats at once (out of descriptors):
+ * the listener is not watched for ADMIN_ACCEPT_PAUSE_NS, so the loop does
+ * not spin; logged once per interval with a count.
+ */
+static void
+admin_accept_pause(struct admin *a, int err)
+{
+	uint64_t	n;
+
+	if (loop_io_mod(a->loop, &a->listener, 0) == -1)
+		log_warn("admin: epoll_ctl: %s", strerror(errno));
+	loop_timer_add(a->loop, &a->accept_pause, ADMIN_ACCEPT_PAUSE_NS);
+	if ((n = log_every_count(&a->accept_log, 1, loop_now(a->loop),
+	    ADMIN_LOG_INTERVAL_NS)) > 0)
+		log_warn("admin: accept: %s: new connections wait %llums at a "
+		    "time; %llu time%s since the last report", strerror(err),
+		    (unsigned long long)(ADMIN_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+static void
+admin_accept_resume_cb(struct loop_timer *t)
+{
+	struct admin	*a = t->arg;
+
+	if (loop_io_mod(a->loop, &a->listener, EPOLLIN) == -1)
+		log_warn("admin: epoll_ctl: %s", strerror(errno));
+}
+
 static void
 admin_listener_cb(struct loop_io *io, uint32_t events)
 {
@@ -1301,7 +1363,7 @@ admin_listener_cb(struct loop_io *io, uint32_t events)
 		if (fd == -1) {
 			if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
-				log_warn("admin: accept: %s", strerror(errno));
+				admin_accept_pause(a, errno);
 			return;
 		}
 		if (a->nconns >= ADMIN_MAX_CONNS && admin_evict_idle(a) == -1) {
@@ -1483,6 +1545,7 @@ admin_main(void *arg)
 	}
 	a->nconns = 0;
 	loop_timer_del(a->loop, &a->sweep);
+	loop_timer_del(a->loop, &a->accept_pause);
 	return NULL;
 }
 
@@ -1555,6 +1618,7 @@ admin_create(struct responder *r, const char *addr, const char *token,
 	TAILQ_INIT(&a->running);
 	TAILQ_INIT(&a->next);
 	loop_timer_init(&a->sweep, admin_sweep_cb, a);
+	loop_timer_init(&a->accept_pause, admin_accept_resume_cb, a);
 	if (token != NULL) {
 		a->token = xstrdup(token);
 		a->token_len = strlen(token);

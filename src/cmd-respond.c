@@ -15,6 +15,7 @@
 #include "respond-priv.h"
 #include "respond.h"
 #include "shape.h"
+#include "sock.h"
 #include "xmalloc.h"
 
 static int	cmd_respond_exec(int, char **);
@@ -42,7 +43,14 @@ const struct cmd_entry cmd_respond_entry = {
 	    "      --max-head SIZE       largest request head (default 16KiB)\n"
 	    "      --max-body SIZE       largest request body (default 8MiB)\n"
 	    "      --header-timeout DUR  a request head must complete within DUR (10s)\n"
+	    "      --body-timeout DUR    a request body must be complete DUR after its\n"
+	    "                            head (30s; 0s: only --header-timeout between\n"
+	    "                            reads) ...\n"
+	    "      --body-min-rate SIZE  ... plus 1s per SIZE bytes received (1KiB)\n"
 	    "      --idle-timeout DUR    close keep-alive connections idle for DUR (60s)\n"
+	    "      --output-budget SIZE  unsent output of all connections (256MiB, or a\n"
+	    "                            quarter of the memory if less); past it the\n"
+	    "                            connections holding the most are not read\n"
 	    "  -T, --transforms FILE     transforms file (decoy-transforms(5), from decoy\n"
 	    "                            analyze): typed and key matching of volatile\n"
 	    "                            request values, replies with dates shifted,\n"
@@ -76,6 +84,9 @@ enum {
 	OPT_MAX_BODY,
 	OPT_HEADER_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
+	OPT_BODY_TIMEOUT,
+	OPT_OUTPUT_BUDGET,
+	OPT_BODY_MIN_RATE,
 	OPT_CHAOS_LOG,
 	OPT_ADMIN,
 	OPT_ADMIN_TOKEN,
@@ -99,6 +110,9 @@ static const struct option cmd_respond_options[] = {
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT },
+	{ "output-budget", required_argument, NULL, OPT_OUTPUT_BUDGET },
+	{ "body-min-rate", required_argument, NULL, OPT_BODY_MIN_RATE },
 	{ "rules", required_argument, NULL, 'r' },
 	{ "transforms", required_argument, NULL, 'T' },
 	{ "now", required_argument, NULL, OPT_NOW },
@@ -186,6 +200,29 @@ cmd_respond_exec(int argc, char **argv)
 			    cfg.header_timeout_ns == 0) {
 				rv = cli_usage(e, "--header-timeout: bad "
 				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_BODY_TIMEOUT:
+			if (units_parse_duration(optarg,
+			    &cfg.body_timeout_ns) == -1) {
+				rv = cli_usage(e, "--body-timeout: bad "
+				    "duration \"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_OUTPUT_BUDGET:
+			if (units_parse_size(optarg, &cfg.output_budget) ==
+			    -1 || cfg.output_budget == 0) {
+				rv = cli_usage(e, "--output-budget: bad size "
+				    "\"%s\"", optarg);
+				goto out;
+			}
+			break;
+		case OPT_BODY_MIN_RATE:
+			if (conf_parse_rate(optarg, &cfg.body_min_rate) == -1) {
+				rv = cli_usage(e, "--body-min-rate: bad size "
+				    "\"%s\"", optarg);
 				goto out;
 			}
 			break;
@@ -298,6 +335,7 @@ cmd_respond_exec(int argc, char **argv)
 	if (cfg.admin_token == NULL && getenv("DECOY_TOKEN") != NULL)
 		cfg.admin_token = xstrdup(getenv("DECOY_TOKEN"));
 	log_init("decoy respond", level);
+	log_debug("open-file limit %llu", sock_raise_nofile());
 	if ((r = respond_create(&cfg, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;

@@ -52,6 +52,20 @@ conf_parse_unmatched(const char *s, enum match_unmatched *u, char **cause)
 	return 0;
 }
 
+int
+conf_parse_rate(const char *s, size_t *bps)
+{
+	char	*v, *end;
+	int	 rv;
+
+	v = xstrdup(s);
+	if ((end = strstr(v, "/s")) != NULL && end[2] == '\0')
+		*end = '\0';
+	rv = units_parse_size(v, bps);
+	free(v);
+	return rv;
+}
+
 /* --- the YAML walker -------------------------------------------------- */
 
 static const char *
@@ -107,6 +121,21 @@ conf_limits(struct yamldoc *x, const yaml_node_t *map,
 			    r->header_timeout_ns == 0)
 				yamldoc_err(x, v, "header_timeout: bad "
 				    "duration \"%s\"", val);
+		} else if (strcmp(key, "output_budget") == 0) {
+			if (units_parse_size(val, &r->output_budget) == -1 ||
+			    r->output_budget == 0)
+				yamldoc_err(x, v, "output_budget: bad size "
+				    "\"%s\"", val);
+		} else if (strcmp(key, "body_timeout") == 0) {
+			if (units_parse_duration(val,
+			    &r->body_timeout_ns) == -1)
+				yamldoc_err(x, v, "body_timeout: bad "
+				    "duration \"%s\"", val);
+		} else if (strcmp(key, "body_min_rate") == 0) {
+			if (conf_parse_rate(val, &r->body_min_rate) == -1)
+				yamldoc_err(x, v, "body_min_rate: bad rate "
+				    "\"%s\" (bytes per second: 1KiB, 1KiB/s)",
+				    val);
 		} else if (strcmp(key, "idle_timeout") == 0) {
 			if (units_parse_duration(val,
 			    &r->idle_timeout_ns) == -1 ||

@@ -26,7 +26,11 @@
  *	  max_head: 16KiB
  *	  max_body: 8MiB
  *	  header_timeout: 10s
+ *	  body_timeout: 30s                          # 0s: none
+ *	  body_min_rate: 1KiB/s                      # extends body_timeout
  *	  idle_timeout: 60s
+ *	  output_budget: 256MiB                      # unsent output, all
+ *	                                             # connections
  *
  * Unknown keys, wrong types and bad values are errors; the loader collects
  * all of them, each as "FILE:LINE:COL: message", and fails once.
@@ -56,6 +60,9 @@ void	conf_free(struct decoyd_conf *);
  * holding every error, one "FILE:LINE:COL: message" per line.
  */
 int	conf_load(const char *path, struct decoyd_conf *c, char **cause);
+
+/* "1KiB" or "1KiB/s": bytes per second.  0, or -1 if it does not parse. */
+int	conf_parse_rate(const char *, size_t *bps);
 
 /* "404" | "closest" (and "passthrough", refused as not implemented). */
 int	conf_parse_unmatched(const char *, enum match_unmatched *, char **cause);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "respond-priv.h"
 #include "respond.h"
+#include "sock.h"
 
 #define DECOYD_DEFAULT_CONF	SYSCONFDIR "/decoy/decoyd.yaml"
 
@@ -140,6 +141,7 @@ main(int argc, char **argv)
 		conf_free(&conf);
 		return 2;
 	}
+	log_debug("open-file limit %llu", sock_raise_nofile());
 	if ((r = respond_create(&conf.respond, &cause)) == NULL) {
 		fprintf(stderr, "decoyd: %s\n", cause);
 		free(cause);

@@ -115,6 +115,7 @@ static const char *const http_errors[] = {
 	[HTTP_E_CHUNK_SIZE] = "bad chunk size",
 	[HTTP_E_CHUNK_FRAMING] = "bad chunk framing",
 	[HTTP_E_CHUNK_TOO_LARGE] = "chunk size line or trailers too long",
+	[HTTP_E_BODY_TOO_LARGE] = "chunked body too large",
 };
 
 /*
@@ -822,6 +823,13 @@ http_chunked_decode(struct http_chunked *ch, char *buf, size_t *len,
 				}
 				ch->left = (ch->left << 4) | (uint64_t)d;
 				ch->ndigits++;
+				/* Refused on its size, not after the data. */
+				if (ch->max_body != 0 && (ch->left >
+				    ch->max_body || ch->announced >
+				    ch->max_body - ch->left)) {
+					e = HTTP_E_BODY_TOO_LARGE;
+					goto fail;
+				}
 				break;
 			}
 			if (ch->ndigits == 0) {
@@ -877,6 +885,7 @@ http_chunked_decode(struct http_chunked *ch, char *buf, size_t *len,
 			}
 			ch->line_len = 0;
 			ch->ndigits = 0;
+			ch->announced += ch->left;
 			ch->state = ch->left == 0 ? HTTP_CH_TRAILER :
 			    HTTP_CH_DATA;
 			break;

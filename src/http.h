@@ -58,6 +58,8 @@ enum http_err {
 	HTTP_E_CHUNK_SIZE,	/* bad or overflowing chunk size */
 	HTTP_E_CHUNK_FRAMING,	/* missing CRLF after chunk data, bad trailer */
 	HTTP_E_CHUNK_TOO_LARGE,	/* chunk size line or trailers too long */
+	HTTP_E_BODY_TOO_LARGE,	/* chunk sizes announce more than the
+				   decoder's max_body */
 };
 
 /* A short English description ("duplicate Content-Length"). */
@@ -132,10 +134,14 @@ const struct http_header *http_find_header(const struct http_msg *,
  * yet, HTTP_ERROR (with *err and *erroff, offsets relative to the region)
  * on bad framing, or, when complete, the number of bytes that follow the
  * message: they are left at buf[*len .. *len + result) for the caller (the
- * next pipelined message).
+ * next pipelined message).  With max_body set (after http_chunked_init),
+ * a chunk size that takes the body past it is an HTTP_E_BODY_TOO_LARGE
+ * error as soon as its digits are read, before any of its data arrives.
  */
 struct http_chunked {
 	int		state;
+	uint64_t	max_body;	/* 0: no limit */
+	uint64_t	announced;	/* data bytes of the chunks so far */
 	uint64_t	left;		/* bytes of chunk data still to come */
 	size_t		line_len;	/* bytes of the current size/trailer line */
 	size_t		trailer_len;	/* bytes of trailers so far */

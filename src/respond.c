@@ -8,8 +8,12 @@
  * parses as many complete requests as it holds (pipelining), queues each
  * reply as iovecs that point at the index's pre-serialised bytes, and
  * flushes them with writev.  Chunked request bodies are decoded in place in
- * the input buffer.  Timeouts are checked by a sweep timer per worker, so
- * the request path never touches the timer heap.
+ * the input buffer.  Each connection has one deadline timer (header,
+ * body, idle or linger), armed lazily: a deadline that moves later (as
+ * the idle one does with every request) leaves the timer where it is, and
+ * when it fires early it is re-armed, so the request path touches the
+ * timer heap only when a deadline comes closer, and no pass of the loop
+ * walks every connection.
  *
  * Chaos.  After matching, the current rule set (rule.h) decides which
  * rules fire for the transaction.  Their faults are combined into one
@@ -39,6 +43,7 @@
 
 #include <sys/epoll.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
@@ -85,14 +90,26 @@
 
 #define RESPOND_READ_CHUNK	(16 * 1024)
 #define RESPOND_OUT_HIGH	(1024 * 1024)	/* stop reading above this */
-#define RESPOND_SWEEP_NS	(100 * 1000000ull)
+/* Past the output budget, connections holding at least this much unsent
+ * output are not read and get no further reply until they drain. */
+#define RESPOND_OUT_LOW		(16 * 1024)
+#define RESPOND_BUDGET_DEFAULT	(256ull * 1024 * 1024)
 #define RESPOND_LINGER_NS	(1000 * 1000000ull)
+/* Connection deadlines: timers are rounded up to the slack, and moved
+ * out only when the deadline went further than the lag (conn_arm). */
+#define RESPOND_TIMER_SLACK_NS	(10 * 1000000ull)
+#define RESPOND_TIMER_LAG_NS	(1000 * 1000000ull)
+#define RESPOND_GEN_TICK_NS	(100 * 1000000ull)	/* idle workers follow reloads */
 #define RESPOND_DRAIN_NS	(5000 * 1000000ull)
 #define RESPOND_MAX_IOV		64
 #define RESPOND_DRIP_NS		(10 * 1000000ull)	/* drip tick */
 #define RESPOND_MISS_SLOTS	4096
 #define RESPOND_RULE_CACHE	1024
 #define RESPOND_TLS_WRITE	(16 * 1024)	/* one full TLS record */
+/* Out of descriptors (accept(2) EMFILE...), a listener is not watched for
+ * this long; repeated conditions are logged once per interval. */
+#define RESPOND_ACCEPT_PAUSE_NS	(100 * 1000000ull)
+#define RESPOND_LOG_INTERVAL_NS	(5000 * 1000000ull)
 /* Match rate per endpoint: each worker counts at most RESPOND_EP_MAX
  * distinct endpoints (in a table of RESPOND_EP_SLOTS, a power of two);
  * the rest, and routes longer than RESPOND_EP_LEN, go to one "other"
@@ -186,9 +203,15 @@ struct conn {
 	int			 peer_eof;	/* the peer sent FIN */
 
 	uint64_t		 deadline;	/* 0: none */
+	struct loop_timer	 dl_timer;	/* fires at or before it */
+	uint64_t		 body_ns;	/* the head of the request whose
+						   body is arriving came then;
+						   0: none */
 	int			 in_head;	/* a request has started */
 	int			 closing;	/* close once output is flushed */
 	int			 lingering;	/* write side shut, draining input */
+	int			 throttled;	/* held back by the output budget */
+	int			 processing;	/* in conn_process() */
 	int			 dead;
 
 	/* The generation queued replies point into (pinned in the
@@ -208,8 +231,9 @@ struct rule_cache_slot {
 };
 
 struct listener {
-	struct loop_io	 io;
-	struct worker	*w;
+	struct loop_io		 io;
+	struct worker		*w;
+	struct loop_timer	 pause;		/* accept(2) failing: resume */
 };
 
 /*
@@ -246,7 +270,6 @@ struct worker {
 	size_t			 nlisteners;
 	struct conn_list	 conns;
 	size_t			 nconns;
-	struct loop_timer	 sweep;
 	int			 draining;
 	struct http_msg		 msg;		/* scratch for the parser */
 	struct rule_cache_slot	*rule_cache;	/* RESPOND_RULE_CACHE slots */
@@ -264,6 +287,11 @@ struct worker {
 	uint64_t		 n_faulted;
 	uint64_t		 n_conns;
 	uint64_t		 n_open;
+	uint64_t		 n_accept_errors;
+	uint64_t		 out_mem;	/* unsent output held, bytes */
+	uint64_t		 n_throttled;
+	uint64_t		 n_head_timeouts;
+	uint64_t		 n_body_timeouts;
 	uint64_t		 buckets[RESPOND_NBUCKETS];
 	uint64_t		 delay_sum_ns;
 };
@@ -292,6 +320,7 @@ struct responder {
 	_Atomic(struct respond_gen *) gen;
 	struct worker		*workers;
 	size_t			 nworkers;
+	uint64_t		 out_budget;	/* bytes, all workers */
 	int			*ports;		/* per listen address */
 	uint64_t		 seed;
 	uint64_t		 start_ns;
@@ -301,6 +330,10 @@ struct responder {
 	SSL_CTX			*ssl_ctx;	/* --tls: shared by the workers */
 	/* Occurrence counters of requests with no recorded signature. */
 	_Atomic uint64_t	 miss_occurrences[RESPOND_MISS_SLOTS];
+
+	/* accept(2) failures, logged once per interval for all workers. */
+	pthread_mutex_t		 log_lock;
+	struct log_every	 accept_log;
 
 	/* Edits and reloads serialise on edit_lock; gen_lock only covers
 	 * swapping r->gen and taking a reference to it, so a worker never
@@ -315,6 +348,7 @@ static void	conn_read_cb(struct loop_io *, uint32_t);
 static void	reply_free(struct reply *);
 static void	conn_process(struct conn *);
 static void	conn_flush(struct conn *);
+static void	conn_deadline_cb(struct loop_timer *);
 
 void
 respond_config_init(struct respond_config *c)
@@ -324,6 +358,8 @@ respond_config_init(struct respond_config *c)
 	c->max_head = HTTP_DEFAULT_MAX_HEAD;
 	c->max_body = 8 * 1024 * 1024;
 	c->header_timeout_ns = 10ull * 1000000000u;
+	c->body_timeout_ns = 30ull * 1000000000u;
+	c->body_min_rate = 1024;
 	c->idle_timeout_ns = 60ull * 1000000000u;
 }
 
@@ -540,7 +576,9 @@ conn_close(struct conn *c)
 		return;
 	c->dead = 1;
 	loop_timer_del(w->loop, &c->timer);
+	loop_timer_del(w->loop, &c->dl_timer);
 	STAT_ADD(w->n_open, -1);
+	STAT_ADD(w->out_mem, -(c->out_bytes + c->outcap * sizeof *c->out));
 	loop_io_del(w->loop, &c->io);
 	conn_tls_shutdown(c);
 	close(c->fd);
@@ -549,6 +587,39 @@ conn_close(struct conn *c)
 	loop_defer(w->loop, &c->reap);
 	if (w->draining && w->nconns == 0)
 		loop_stop(w->loop);
+}
+
+/*
+ * Makes the deadline timer fire by c->deadline (rounded up to
+ * RESPOND_TIMER_SLACK_NS, so deadlines that fall close together expire
+ * in one pass of the loop; it may fire up to that much late): armed when
+ * it is not, pulled in when the deadline came closer by more than the
+ * slack, and pushed out when the deadline moved more than
+ * RESPOND_TIMER_LAG_NS later (the first request of a connection turns
+ * the header deadline into the idle one).  A deadline that moved only a
+ * little later (every request on a keep-alive connection does) leaves the
+ * timer alone: it fires early and is re-armed then, about once per
+ * RESPOND_TIMER_LAG_NS, not once per request.
+ */
+static void
+conn_arm(struct conn *c)
+{
+	struct loop	*l = c->w->loop;
+	uint64_t	 now, when;
+
+	if (c->dead || c->deadline == 0)
+		return;
+	when = (c->deadline + RESPOND_TIMER_SLACK_NS - 1) /
+	    RESPOND_TIMER_SLACK_NS * RESPOND_TIMER_SLACK_NS;
+	/* Armed within the slack of it (loop_timer_add counts from a
+	 * fresher clock, so a few µs past), or not too early: leave it. */
+	if (loop_timer_is_pending(&c->dl_timer) &&
+	    c->dl_timer.when <= when + RESPOND_TIMER_SLACK_NS &&
+	    (when <= c->dl_timer.when ||
+	    when - c->dl_timer.when < RESPOND_TIMER_LAG_NS))
+		return;
+	now = loop_now(l);
+	loop_timer_add(l, &c->dl_timer, when > now ? when - now : 0);
 }
 
 /*
@@ -569,6 +640,7 @@ conn_finish(struct conn *c)
 	shutdown(c->fd, SHUT_WR);
 	c->lingering = 1;
 	c->deadline = loop_now(c->w->loop) + RESPOND_LINGER_NS;
+	conn_arm(c);
 	if (loop_io_mod(c->w->loop, &c->io, EPOLLIN | EPOLLRDHUP) == -1)
 		conn_close(c);
 }
@@ -581,14 +653,56 @@ conn_queue(struct conn *c, const char *p, size_t len, char *owned)
 		return;
 	}
 	if (c->nout == c->outcap) {
-		c->outcap = c->outcap == 0 ? 8 : c->outcap * 2;
-		c->out = xreallocarray(c->out, c->outcap, sizeof *c->out);
+		size_t n = c->outcap == 0 ? 8 : c->outcap * 2;
+
+		c->out = xreallocarray(c->out, n, sizeof *c->out);
+		STAT_ADD(c->w->out_mem, (n - c->outcap) * sizeof *c->out);
+		c->outcap = n;
 	}
 	c->out[c->nout].p = p;
 	c->out[c->nout].len = len;
 	c->out[c->nout].owned = owned;
 	c->nout++;
 	c->out_bytes += len;
+	STAT_ADD(c->w->out_mem, len);
+}
+
+/* Unsent output all workers hold, bytes (their counters summed). */
+static uint64_t
+respond_out_total(struct responder *r)
+{
+	uint64_t	t = 0;
+	size_t		i;
+
+	for (i = 0; i < r->nworkers; i++)
+		t += STAT_GET(r->workers[i].out_mem);
+	return t;
+}
+
+/*
+ * 1 if the connection must not be read nor produce replies for now: it
+ * holds RESPOND_OUT_HIGH of unsent output, or the responder is past its
+ * output budget and this connection holds RESPOND_OUT_LOW or more (the
+ * connections that hold the most wait until they drain; a client that
+ * reads its answers holds next to nothing and is still served).
+ */
+static int
+conn_out_full(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	if (c->out_bytes >= RESPOND_OUT_HIGH)
+		return 1;
+	if (c->out_bytes + c->outcap * sizeof *c->out >= RESPOND_OUT_LOW &&
+	    respond_out_total(w->r) > w->r->out_budget) {
+		if (!c->throttled) {
+			c->throttled = 1;
+			STAT_INC(w->n_throttled);
+		}
+		return 1;
+	}
+	c->throttled = 0;
+	return 0;
 }
 
 static void
@@ -951,11 +1065,12 @@ conn_emit(struct conn *c, struct reply *rp)
 		c->closing = 1;
 		return;
 	case FAULT_CONN_HANG:
-		/* Never answer; the sweep closes it after the idle timeout. */
+		/* Never answer; closed after the idle timeout. */
 		reply_free(rp);
 		c->waiting = 1;
 		c->deadline = loop_now(c->w->loop) +
 		    c->w->r->cfg.idle_timeout_ns;
+		conn_arm(c);
 		return;
 	case FAULT_CONN_CLOSE_AFTER_HEADERS:
 		reply_set(rp, 2, NULL, 0, NULL);
@@ -1028,6 +1143,7 @@ conn_timer_cb(struct loop_timer *t)
 		/* Progress keeps a slow drip alive past the idle timeout. */
 		c->deadline = loop_now(c->w->loop) +
 		    c->w->r->cfg.idle_timeout_ns;
+		conn_arm(c);
 		if (c->ndrip > 0)
 			loop_timer_add(c->w->loop, t, RESPOND_DRIP_NS);
 		else {
@@ -1305,6 +1421,7 @@ conn_chunked(struct conn *c, size_t body_start, size_t raw_end)
 
 	if (!c->ck_active) {
 		http_chunked_init(&c->ck);
+		c->ck.max_body = c->w->r->cfg.max_body;
 		c->ck_active = 1;
 		c->ck_end = body_start;
 	}
@@ -1312,8 +1429,8 @@ conn_chunked(struct conn *c, size_t body_start, size_t raw_end)
 	rest = http_chunked_decode(&c->ck, c->in.data + c->ck_end, &len, &err,
 	    &erroff);
 	if (rest == HTTP_ERROR) {
-		conn_reject(c, 400, http_strerror(err), c->ck_end + erroff -
-		    c->in_off);
+		conn_reject(c, err == HTTP_E_BODY_TOO_LARGE ? 413 : 400,
+		    http_strerror(err), c->ck_end + erroff - c->in_off);
 		return -1;
 	}
 	/* The decoded bytes now sit at ck_end; drop the consumed raw ones. */
@@ -1335,8 +1452,35 @@ conn_chunked(struct conn *c, size_t body_start, size_t raw_end)
 	return 1;
 }
 
+/*
+ * The deadline of a request body that is arriving, `received` bytes of
+ * it so far: --body-timeout after its head came, plus one second per
+ * --body-min-rate bytes received, so a large upload at a steady pace goes
+ * through and a trickle does not.  --body-timeout 0: no limit for the
+ * whole body, only --header-timeout between two reads.
+ */
+static uint64_t
+conn_body_deadline(struct conn *c, uint64_t received)
+{
+	const struct respond_config	*cfg = &c->w->r->cfg;
+	uint64_t			 now = loop_now(c->w->loop);
+	uint64_t			 rate = cfg->body_min_rate, extra = 0;
+
+	if (c->body_ns == 0)
+		c->body_ns = now;
+	if (cfg->body_timeout_ns == 0)
+		return now + cfg->header_timeout_ns;
+	/* Past a year of allowance the answer no longer matters. */
+	if (rate > 0 && received / rate < 365ull * 86400)
+		extra = received / rate * 1000000000ull + (uint64_t)(
+		    (double)(received % rate) / (double)rate * 1e9);
+	else if (rate > 0)
+		extra = 365ull * 86400 * 1000000000ull;
+	return c->body_ns + cfg->body_timeout_ns + extra;
+}
+
 static void
-conn_process(struct conn *c)
+conn_process_requests(struct conn *c)
 {
 	struct worker	*w = c->w;
 	struct responder *r = w->r;
@@ -1346,8 +1490,7 @@ conn_process(struct conn *c)
 	ssize_t		 n;
 	int		 st;
 
-	while (!c->closing && !c->dead && !c->waiting &&
-	    c->out_bytes < RESPOND_OUT_HIGH) {
+	while (!c->closing && !c->dead && !c->waiting && !conn_out_full(c)) {
 		if (c->in_off > 0 && !c->ck_active) {
 			buf_consume(&c->in, c->in_off);
 			c->in_off = 0;
@@ -1388,9 +1531,8 @@ conn_process(struct conn *c)
 					conn_queue(c, "HTTP/1.1 100 Continue\r\n\r\n",
 					    25, NULL);
 				}
-				/* The body is arriving: keep it moving. */
-				c->deadline = loop_now(w->loop) +
-				    r->cfg.header_timeout_ns;
+				c->deadline = conn_body_deadline(c,
+				    c->in.len - body_start);
 				return;
 			}
 			break;
@@ -1404,8 +1546,8 @@ conn_process(struct conn *c)
 			if (st == -1)
 				return;
 			if (st == 0) {
-				c->deadline = loop_now(w->loop) +
-				    r->cfg.header_timeout_ns;
+				c->deadline = conn_body_deadline(c,
+				    c->ck_end - body_start);
 				return;
 			}
 			end = c->ck_end;
@@ -1420,8 +1562,21 @@ conn_process(struct conn *c)
 		c->ck_active = 0;
 		c->sent_continue = 0;
 		c->in_head = 0;
+		c->body_ns = 0;
 		c->deadline = loop_now(w->loop) + r->cfg.idle_timeout_ns;
 	}
+}
+
+/* Parses and answers the requests the input holds, as far as the
+ * output allows; conn_flush() knows not to call back into it. */
+static void
+conn_process(struct conn *c)
+{
+	c->processing = 1;
+	conn_process_requests(c);
+	c->processing = 0;
+	/* The deadline the connection ends up with, armed once. */
+	conn_arm(c);
 }
 
 /* --- TLS ------------------------------------------------------------- */
@@ -1566,7 +1721,7 @@ conn_update_events(struct conn *c)
 		return;		/* conn_handshake() owns the interest */
 	if (c->out_first < c->nout)
 		ev |= EPOLLOUT;
-	if (!c->closing && !c->peer_eof && c->out_bytes < RESPOND_OUT_HIGH &&
+	if (!c->closing && !c->peer_eof && !conn_out_full(c) &&
 	    (!c->waiting || c->in.len - c->in_off < c->w->r->cfg.max_head))
 		ev |= EPOLLIN | EPOLLRDHUP;
 	if (c->ssl_want & RESPOND_WANT_WR_IN)
@@ -1587,6 +1742,7 @@ conn_flush(struct conn *c)
 	if (c->dead)
 		return;
 
+again:
 	for (;;) {
 		/* Oversize bodies: keep a few filler blocks queued. */
 		while (c->stream_left > 0 && c->nout - c->out_first < 16) {
@@ -1615,6 +1771,7 @@ conn_flush(struct conn *c)
 			return;
 		}
 		c->out_bytes -= (size_t)wr;
+		STAT_ADD(c->w->out_mem, -wr);
 		while (wr > 0) {
 			struct out_item *o = &c->out[c->out_first];
 
@@ -1631,10 +1788,29 @@ conn_flush(struct conn *c)
 	}
 	if (c->out_first == c->nout) {
 		c->out_first = c->nout = 0;
+		if (c->outcap > 64) {
+			/* A backlog drained: give its bookkeeping back. */
+			STAT_ADD(c->w->out_mem, -(c->outcap * sizeof *c->out));
+			free(c->out);
+			c->out = NULL;
+			c->outcap = 0;
+		}
 		conn_gen_idle(c);
 		if (c->closing && c->held == NULL && c->ndrip == 0) {
 			conn_finish(c);
 			return;
+		}
+		/* All sent: pipelined requests already read go on (no read
+		 * event would come for them), unless we are being called
+		 * from their processing. */
+		if (!c->processing && !c->closing && !c->waiting &&
+		    !c->lingering && c->in.len > c->in_off &&
+		    !conn_out_full(c)) {
+			conn_process(c);
+			if (c->dead)
+				return;
+			if (c->out_first < c->nout || c->stream_left > 0)
+				goto again;
 		}
 	}
 	conn_update_events(c);
@@ -1677,7 +1853,7 @@ again:
 	if (c->dead)
 		return;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-		if (c->closing || c->out_bytes >= RESPOND_OUT_HIGH) {
+		if (c->closing || conn_out_full(c)) {
 			conn_update_events(c);
 			return;
 		}
@@ -1751,6 +1927,59 @@ respond_original_dst(struct conn *c)
 	sock_addr_str(&dst, c->odst, sizeof c->odst);
 }
 
+/*
+ * accept(2) failed for want of descriptors (EMFILE, ENFILE) or memory, or
+ * for a reason that may well repeat: the connection stays queued, and a
+ * level-triggered listener would wake the loop at once, for ever.  So the
+ * listener is not watched for RESPOND_ACCEPT_PAUSE_NS while the open
+ * connections are served (new ones wait in the backlog); one line per
+ * interval for all workers, with a count.
+ */
+static void
+listener_pause(struct listener *l, int err)
+{
+	struct worker	*w = l->w;
+	struct responder *r = w->r;
+	struct rlimit	 rl;
+	uint64_t	 n, open = 0;
+	size_t		 i;
+
+	STAT_INC(w->n_accept_errors);
+	if (loop_io_mod(w->loop, &l->io, 0) == -1)
+		log_warn("epoll_ctl: %s", strerror(errno));
+	loop_timer_add(w->loop, &l->pause, RESPOND_ACCEPT_PAUSE_NS);
+	pthread_mutex_lock(&r->log_lock);
+	n = log_every_count(&r->accept_log, 1, loop_now(w->loop),
+	    RESPOND_LOG_INTERVAL_NS);
+	pthread_mutex_unlock(&r->log_lock);
+	if (n == 0)
+		return;
+	for (i = 0; i < r->nworkers; i++)
+		open += STAT_GET(r->workers[i].n_open);
+	if (sock_accept_is_exhausted(err) && getrlimit(RLIMIT_NOFILE,
+	    &rl) == 0)
+		log_warn("accept: %s (%llu connections open, open-file limit "
+		    "%llu): new connections wait %llums at a time; %llu time%s "
+		    "since the last report", strerror(err),
+		    (unsigned long long)open, (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)(RESPOND_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)n, n == 1 ? "" : "s");
+	else
+		log_warn("accept: %s: new connections wait %llums at a time; "
+		    "%llu time%s since the last report", strerror(err),
+		    (unsigned long long)(RESPOND_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+static void
+listener_resume_cb(struct loop_timer *t)
+{
+	struct listener	*l = t->arg;
+
+	if (l->io.fd != -1 && loop_io_mod(l->w->loop, &l->io, EPOLLIN) == -1)
+		log_warn("epoll_ctl: %s", strerror(errno));
+}
+
 static void
 listener_cb(struct loop_io *io, uint32_t events)
 {
@@ -1767,7 +1996,7 @@ listener_cb(struct loop_io *io, uint32_t events)
 		if (fd == -1) {
 			if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
-				log_warn("accept: %s", strerror(errno));
+				listener_pause(l, errno);
 			return;
 		}
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -1797,6 +2026,7 @@ listener_cb(struct loop_io *io, uint32_t events)
 		STAT_INC(w->n_conns);
 		STAT_INC(w->n_open);
 		c->deadline = loop_now(w->loop) + w->r->cfg.header_timeout_ns;
+		loop_timer_init(&c->dl_timer, conn_deadline_cb, c);
 		if (loop_io_add(w->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP,
 		    conn_read_cb, c) == -1) {
 			log_warn("epoll_ctl: %s", strerror(errno));
@@ -1809,31 +2039,39 @@ listener_cb(struct loop_io *io, uint32_t events)
 		}
 		TAILQ_INSERT_TAIL(&w->conns, c, entry);
 		w->nconns++;
+		conn_arm(c);
 	}
 }
 
-/* Enforces the header, body, idle and linger deadlines. */
+/* A connection's deadline timer: the header, body, idle or linger
+ * deadline has passed (or moved on: then it waits for that). */
 static void
-worker_sweep_cb(struct loop_timer *t)
+conn_deadline_cb(struct loop_timer *t)
 {
-	struct worker	*w = t->arg;
-	struct conn	*c, *next;
-	uint64_t	 now = loop_now(w->loop);
+	struct conn	*c = t->arg;
+	struct worker	*w = c->w;
 
-	worker_gen_refresh(w);
-	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next) {
-		if (c->deadline == 0 || now < c->deadline)
-			continue;
-		if (c->lingering || c->closing || !c->in_head) {
-			conn_close(c);
-			continue;
-		}
-		c->deadline = 0;
+	if (c->dead || c->deadline == 0)
+		return;
+	if (loop_now(w->loop) < c->deadline) {
+		conn_arm(c);
+		return;
+	}
+	if (c->lingering || c->closing || !c->in_head) {
+		conn_close(c);
+		return;
+	}
+	c->deadline = 0;
+	if (c->body_ns != 0) {
+		STAT_INC(w->n_body_timeouts);
+		conn_reject(c, 408, "request body not complete in time",
+		    c->in.len - c->in_off);
+	} else {
+		STAT_INC(w->n_head_timeouts);
 		conn_reject(c, 408, "request not complete in time",
 		    c->in.len - c->in_off);
-		conn_flush(c);
 	}
-	loop_timer_add(w->loop, t, RESPOND_SWEEP_NS);
+	conn_flush(c);
 }
 
 static void
@@ -1844,21 +2082,38 @@ worker_drain_timeout_cb(struct loop_timer *t)
 	loop_stop(w->loop);
 }
 
+/*
+ * A worker that serves no request still follows reloads, so that the
+ * generations it holds are released: one pointer comparison per tick
+ * while nothing changes.
+ */
+static void
+worker_gen_tick_cb(struct loop_timer *t)
+{
+	struct worker	*w = t->arg;
+
+	worker_gen_refresh(w);
+	loop_timer_add(w->loop, t, RESPOND_GEN_TICK_NS);
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker		*w = arg;
 	struct conn		*c, *next;
-	struct loop_timer	 drain;
+	struct loop_timer	 drain, tick;
 	size_t			 i;
 
-	loop_timer_add(w->loop, &w->sweep, RESPOND_SWEEP_NS);
+	loop_timer_init(&tick, worker_gen_tick_cb, w);
+	loop_timer_add(w->loop, &tick, RESPOND_GEN_TICK_NS);
 	if (loop_run(w->loop) == -1)
 		log_error("worker %zu: event loop failed", w->id);
+	loop_timer_del(w->loop, &tick);
 
 	/* Drain: no new connections, idle ones closed, busy ones finish. */
 	w->draining = 1;
 	for (i = 0; i < w->nlisteners; i++) {
+		loop_timer_del(w->loop, &w->listeners[i].pause);
 		loop_io_del(w->loop, &w->listeners[i].io);
 		close(w->listeners[i].io.fd);
 		w->listeners[i].io.fd = -1;
@@ -1879,7 +2134,6 @@ worker_main(void *arg)
 	}
 	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next)
 		conn_close(c);
-	loop_timer_del(w->loop, &w->sweep);
 	/* Free the connections closed above. */
 	loop_run_deferred(w->loop);
 	return NULL;
@@ -2334,10 +2588,16 @@ respond_stats(struct responder *r, struct respond_stats *st)
 		st->faulted += STAT_GET(w->n_faulted);
 		st->connections += STAT_GET(w->n_conns);
 		st->open += STAT_GET(w->n_open);
+		st->accept_errors += STAT_GET(w->n_accept_errors);
+		st->output_queued += STAT_GET(w->out_mem);
+		st->output_throttled += STAT_GET(w->n_throttled);
+		st->head_timeouts += STAT_GET(w->n_head_timeouts);
+		st->body_timeouts += STAT_GET(w->n_body_timeouts);
 		for (j = 0; j < RESPOND_NBUCKETS; j++)
 			st->buckets[j] += STAT_GET(w->buckets[j]);
 		sum_ns += STAT_GET(w->delay_sum_ns);
 	}
+	st->output_budget = r->out_budget;
 	st->latency_sum = (double)sum_ns / 1e9;
 	st->uptime_ns = loop_clock_ns() - r->start_ns;
 }
@@ -2444,6 +2704,20 @@ respond_workers(const struct responder *r)
 	return r->nworkers;
 }
 
+/* 256 MiB, or a quarter of the memory when that is less. */
+static uint64_t
+respond_default_budget(void)
+{
+	long		pages = sysconf(_SC_PHYS_PAGES);
+	long		psize = sysconf(_SC_PAGESIZE);
+	uint64_t	q;
+
+	if (pages <= 0 || psize <= 0)
+		return RESPOND_BUDGET_DEFAULT;
+	q = (uint64_t)pages * (uint64_t)psize / 4;
+	return q < RESPOND_BUDGET_DEFAULT ? q : RESPOND_BUDGET_DEFAULT;
+}
+
 struct responder *
 respond_create(const struct respond_config *cfg, char **cause)
 {
@@ -2463,6 +2737,7 @@ respond_create(const struct respond_config *cfg, char **cause)
 	r = xcalloc(1, sizeof *r);
 	pthread_mutex_init(&r->edit_lock, NULL);
 	pthread_mutex_init(&r->gen_lock, NULL);
+	pthread_mutex_init(&r->log_lock, NULL);
 	respond_config_copy(&r->cfg, cfg);
 	if (cfg->has_now)
 		r->clock_offset_us = cfg->now_us - respond_wall_us();
@@ -2481,6 +2756,9 @@ respond_create(const struct respond_config *cfg, char **cause)
 			goto fail;
 	}
 
+	r->out_budget = cfg->output_budget > 0 ? cfg->output_budget :
+	    respond_default_budget();
+
 	/* The CPUs this process may use, not the machine's (cpus.h). */
 	r->nworkers = cfg->workers > 0 ? (size_t)cfg->workers :
 	    (size_t)cpus_usable();
@@ -2492,7 +2770,6 @@ respond_create(const struct respond_config *cfg, char **cause)
 		w->id = i;
 		TAILQ_INIT(&w->conns);
 		buf_init(&w->scratch);
-		loop_timer_init(&w->sweep, worker_sweep_cb, w);
 		if ((w->loop = loop_create(cause)) == NULL)
 			goto fail;
 		w->listeners = xcalloc(cfg->nlisten, sizeof *w->listeners);
@@ -2521,6 +2798,8 @@ respond_create(const struct respond_config *cfg, char **cause)
 				    sock_addr_str(&bound, name, sizeof name));
 			}
 			w->listeners[j].w = w;
+			loop_timer_init(&w->listeners[j].pause,
+			    listener_resume_cb, &w->listeners[j]);
 			if (loop_io_add(w->loop, &w->listeners[j].io, fd,
 			    EPOLLIN, listener_cb, &w->listeners[j]) == -1) {
 				*cause = xasprintf("epoll_ctl: %s",
@@ -2719,6 +2998,7 @@ respond_free(struct responder *r)
 	ca_free(r->ca);
 	pthread_mutex_destroy(&r->edit_lock);
 	pthread_mutex_destroy(&r->gen_lock);
+	pthread_mutex_destroy(&r->log_lock);
 	respond_config_free(&r->cfg);
 	free(r);
 }

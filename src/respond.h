@@ -6,9 +6,9 @@
  * read-only.  Each request is matched to a recorded transaction and
  * answered with its pre-serialised response in one writev.  Keep-alive and
  * pipelining are supported; a malformed or smuggling-shaped request gets a
- * 400 (431 for an oversized head, 413 for an oversized body, 501 for an
- * unsupported transfer coding, 408 for a head that does not complete in
- * time) and the connection is closed, with a log line.  A bad peer never
+ * 400 (431 for an oversized head, 413 for an oversized body or chunk
+ * size, 501 for an unsupported transfer coding, 408 for a head or body
+ * that does not complete in time) and the connection is closed, with a log line.  A bad peer never
  * costs more than its own connection.
  */
 #ifndef DECOY_RESPOND_H
@@ -40,7 +40,16 @@ struct respond_config {
 	size_t			 max_head;	/* bytes */
 	size_t			 max_body;	/* bytes */
 	uint64_t		 header_timeout_ns;	/* head must complete */
+	uint64_t		 body_timeout_ns;	/* a body, after its head;
+							   0: none (only
+							   header_timeout
+							   between reads) */
+	size_t			 body_min_rate;		/* bytes/s that extend it */
 	uint64_t		 idle_timeout_ns;	/* keep-alive idle */
+	size_t			 output_budget;	/* unsent output of all
+						   connections, bytes; 0:
+						   256 MiB or a quarter of
+						   the memory if less */
 	char			*port_file;	/* bound port written here */
 
 	char			**rules;	/* rule files, in order */
@@ -67,7 +76,8 @@ struct respond_config {
 };
 
 /* Fills the defaults: 404, one worker per core, 16 KiB heads, 8 MiB
- * bodies, 10 s header timeout, 60 s idle timeout. */
+ * bodies, 10 s header timeout, 30 s body timeout plus a second per KiB
+ * received, 60 s idle timeout. */
 void	respond_config_init(struct respond_config *);
 void	respond_config_free(struct respond_config *);
 void	respond_config_add_listen(struct respond_config *, const char *);
@@ -121,6 +131,14 @@ struct respond_stats {
 	uint64_t	faulted;	/* transactions a rule fired on */
 	uint64_t	connections;	/* accepted so far */
 	uint64_t	open;		/* open now */
+	uint64_t	accept_errors;	/* accept(2) failures (EMFILE...):
+					   each paused a listener */
+	uint64_t	output_queued;	/* unsent output held now, bytes */
+	uint64_t	output_budget;	/* the budget it is held to */
+	uint64_t	output_throttled; /* times a connection was held
+					   back by the budget */
+	uint64_t	head_timeouts;	/* 408: head not complete in time */
+	uint64_t	body_timeouts;	/* 408: body not complete in time */
 	/* Time from a complete request to the start of its response,
 	 * injected latency included: cumulative-free bucket counts. */
 	uint64_t	buckets[RESPOND_NBUCKETS];

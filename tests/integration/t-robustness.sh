@@ -13,7 +13,8 @@ start_respond r "$T/snap.jsonl" --header-timeout 1s
 P=$PORT_r
 
 # rejected OUT RC: the server closed within raw's bound (not rc 124) and
-# sent nothing, or exactly one 400/431/501 response.
+# sent nothing, or exactly one 400/413/431/501 response (413: a chunk size
+# past --max-body is refused on its digits, before it could overflow).
 rejected() {
 	local out=$1 rc=$2 code n
 	[ "$rc" -ne 124 ] || { echo "# connection left open" >&2; return 1; }
@@ -22,7 +23,7 @@ rejected() {
 	[ "$n" -le 1 ] || { echo "# $n responses" >&2; return 1; }
 	code=$(status_of "$out")
 	case $code in
-	400|431|501) return 0 ;;
+	400|413|431|501) return 0 ;;
 	esac
 	echo "# got status '$code'" >&2
 	return 1

@@ -905,12 +905,60 @@ test_writer(void)
 	buf_free(&b);
 }
 
+/* max_body: a chunk size past it is refused on its digits, before data. */
+static void
+test_chunked_max_body(void)
+{
+	struct http_chunked	ch;
+	enum http_err		err;
+	size_t			len, erroff;
+	ssize_t			r;
+	char			buf[64];
+
+	/* 10 + 6 = 16 bytes fit a 16-byte limit. */
+	http_chunked_init(&ch);
+	ch.max_body = 16;
+	len = strlen("a\r\n0123456789\r\n6\r\nabcdef\r\n0\r\n\r\n");
+	memcpy(buf, "a\r\n0123456789\r\n6\r\nabcdef\r\n0\r\n\r\n", len);
+	r = http_chunked_decode(&ch, buf, &len, &err, &erroff);
+	ASSERT_EQ(r, 0);
+	ASSERT_EQ(len, 16);
+
+	/* One byte more is refused at the second size's digit. */
+	http_chunked_init(&ch);
+	ch.max_body = 16;
+	len = strlen("a\r\n0123456789\r\n7\r\n");
+	memcpy(buf, "a\r\n0123456789\r\n7\r\n", len);
+	r = http_chunked_decode(&ch, buf, &len, &err, &erroff);
+	ASSERT_EQ(r, HTTP_ERROR);
+	ASSERT_EQ(err, HTTP_E_BODY_TOO_LARGE);
+	ASSERT_EQ(erroff, 15);
+
+	/* A huge size is refused on its first digits, no data sent. */
+	http_chunked_init(&ch);
+	ch.max_body = 8 * 1024 * 1024;
+	memcpy(buf, "10000000", 8);
+	len = 8;
+	r = http_chunked_decode(&ch, buf, &len, &err, &erroff);
+	ASSERT_EQ(r, HTTP_ERROR);
+	ASSERT_EQ(err, HTTP_E_BODY_TOO_LARGE);
+	ASSERT_EQ(erroff, 6);
+	ASSERT_STR_EQ(http_strerror(err), "chunked body too large");
+
+	/* No limit: the same size is only partial. */
+	http_chunked_init(&ch);
+	len = 8;
+	memcpy(buf, "10000000", 8);
+	r = http_chunked_decode(&ch, buf, &len, &err, &erroff);
+	ASSERT_EQ(r, HTTP_PARTIAL);
+}
+
 static void
 test_strerror(void)
 {
 	int	e;
 
-	for (e = HTTP_E_NONE; e <= HTTP_E_CHUNK_TOO_LARGE; e++) {
+	for (e = HTTP_E_NONE; e <= HTTP_E_BODY_TOO_LARGE; e++) {
 		ASSERT(http_strerror((enum http_err)e) != NULL);
 		ASSERT(strcmp(http_strerror((enum http_err)e),
 		    "unknown error") != 0);
@@ -933,6 +981,7 @@ main(void)
 	test_chunked();
 	test_chunked_bad();
 	test_writer();
+	test_chunked_max_body();
 	test_strerror();
 	UNIT_DONE();
 }
