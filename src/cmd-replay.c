@@ -3,10 +3,11 @@
  * of a snapshot against the service under test (gen.h), compare its
  * answers with the recording and write the report (report.h).
  *
- * The exit status says whether the run happened, not how the service
- * did: 0 even with regressions (assertions belong to `decoy run`), 2 for
+ * Exit status: 0 every compared response as recorded, 1 some differed
+ * (a regression; --allow-regressions tolerates them and exits 0), 2 for
  * usage and input errors (a bad snapshot or transforms file, an
- * unreachable target).
+ * unreachable target, an https:// target that fails the TLS handshake,
+ * an output file that cannot be written).
  */
 #include "config.h"
 
@@ -52,6 +53,8 @@ const struct cmd_entry cmd_replay_entry = {
 	    "      --compare-headers H,H compare these response headers too\n"
 	    "      --body MODE           exact (default), json (ignore paths apply) or none\n"
 	    "      --no-status           do not compare status codes\n"
+	    "      --allow-regressions   exit 0 even when responses differ from the\n"
+	    "                            recording (they are still reported)\n"
 	    "  -i, --ignore PATH         JSON path left out of body comparison: $.a.b,\n"
 	    "                            $.items[*].id, $..id; repeatable\n"
 	    "  -o, --report FILE         write the JSON report to FILE\n"
@@ -64,7 +67,10 @@ const struct cmd_entry cmd_replay_entry = {
 	    "      --now TIME            with --transforms: the clock of the first request\n"
 	    "                            (RFC 3339 or epoch seconds), for reproducible output\n"
 	    "      --seed N              seed of the fresh values (default: the time)\n"
-	    "  -h, --help                this help\n",
+	    "  -h, --help                this help\n"
+	    "Exit status: 0 every compared response as recorded, 1 some differed\n"
+	    "(unless --allow-regressions), 2 usage or input error, an unreachable\n"
+	    "target or a failed TLS handshake.\n",
 	.exec = cmd_replay_exec,
 };
 
@@ -87,6 +93,7 @@ enum {
 	OPT_TRANSFORMS,
 	OPT_NOW,
 	OPT_SEED,
+	OPT_ALLOW_REGRESSIONS,
 };
 
 static const struct option cmd_replay_options[] = {
@@ -105,6 +112,7 @@ static const struct option cmd_replay_options[] = {
 	{ "compare-headers", required_argument, NULL, OPT_COMPARE_HEADERS },
 	{ "body", required_argument, NULL, OPT_BODY },
 	{ "no-status", no_argument, NULL, OPT_NO_STATUS },
+	{ "allow-regressions", no_argument, NULL, OPT_ALLOW_REGRESSIONS },
 	{ "ignore", required_argument, NULL, 'i' },
 	{ "report", required_argument, NULL, 'o' },
 	{ "html", required_argument, NULL, OPT_HTML },
@@ -218,7 +226,7 @@ cmd_replay_exec(int argc, char **argv)
 	char			*html = NULL, *junit = NULL, *copy, *tok, *save;
 	int			 ch, rv = EXIT_USAGE, json = 0, closed = 0;
 	int			 have_rate = 0, have_ramp = 0, have_steps = 0;
-	int			 have_mult = 0;
+	int			 have_mult = 0, allow_regressions = 0;
 
 	gen_config_init(&cfg);
 	optind = 1;
@@ -332,6 +340,9 @@ cmd_replay_exec(int argc, char **argv)
 			break;
 		case OPT_NO_STATUS:
 			cfg.cmp_status = 0;
+			break;
+		case OPT_ALLOW_REGRESSIONS:
+			allow_regressions = 1;
 			break;
 		case 'i':
 			if (optarg[0] != '$') {
@@ -447,6 +458,7 @@ cmd_replay_exec(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &old_pipe);
 	rep = report_create("replay", cfg.target);
+	rep->allow_regressions = allow_regressions;
 	if (gen_run(&cfg, rep, &cmd_replay_stop, &cause) == -1) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto restore;
@@ -476,7 +488,7 @@ cmd_replay_exec(int argc, char **argv)
 	} else
 		report_print(rep, stdout);
 	fflush(stdout);
-	rv = EXIT_OK;
+	rv = report_passed(rep) ? EXIT_OK : EXIT_FAILED;
 restore:
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

@@ -2109,7 +2109,74 @@ gen_check_fire(struct loop_timer *t)
 	loop_timer_add(g->loop, &g->check, GEN_CHECK_NS);
 }
 
-/* A blocking probe at start-up: is anything listening at all? */
+/*
+ * The probe's TLS handshake on the connected, non-blocking fd, bounded by
+ * the request timeout: a server that cannot be verified (or speaks no
+ * TLS) fails the run before any request, with the reason.
+ */
+static int
+gen_probe_tls(struct gen *g, int fd, char **cause)
+{
+	struct pollfd	 pfd;
+	SSL		*ssl;
+	unsigned long	 e;
+	long		 vr;
+	char		 ebuf[256];
+	int		 r, err, rv = -1;
+
+	ERR_clear_error();
+	if ((ssl = ca_client_ssl(g->ssl_ctx, fd, g->tls_name,
+	    g->cfg->insecure)) == NULL) {
+		e = ERR_get_error();
+		ERR_error_string_n(e, ebuf, sizeof ebuf);
+		*cause = xasprintf("%s: TLS setup failed: %s", g->cfg->target,
+		    ebuf);
+		ERR_clear_error();
+		return -1;
+	}
+	pfd.fd = fd;
+	for (;;) {
+		if ((r = SSL_do_handshake(ssl)) == 1) {
+			rv = 0;
+			SSL_shutdown(ssl);
+			break;
+		}
+		err = SSL_get_error(ssl, r);
+		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+			pfd.events = err == SSL_ERROR_WANT_READ ? POLLIN :
+			    POLLOUT;
+			if (poll(&pfd, 1, (int)(g->cfg->timeout_ns /
+			    1000000)) <= 0) {
+				*cause = xasprintf("%s: TLS handshake failed: "
+				    "timed out", g->cfg->target);
+				break;
+			}
+			continue;
+		}
+		vr = SSL_get_verify_result(ssl);
+		if (!g->cfg->insecure && vr != X509_V_OK)
+			*cause = xasprintf("%s: TLS handshake failed: "
+			    "certificate verify failed: %s (--ca FILE names "
+			    "the CA, --insecure skips the check)",
+			    g->cfg->target, X509_verify_cert_error_string(vr));
+		else if ((e = ERR_get_error()) != 0) {
+			ERR_error_string_n(e, ebuf, sizeof ebuf);
+			*cause = xasprintf("%s: TLS handshake failed: %s",
+			    g->cfg->target, ebuf);
+		} else
+			*cause = xasprintf("%s: TLS handshake failed: %s",
+			    g->cfg->target, err == SSL_ERROR_SYSCALL &&
+			    errno != 0 ? strerror(errno) :
+			    "connection closed by the server");
+		break;
+	}
+	SSL_free(ssl);
+	ERR_clear_error();
+	return rv;
+}
+
+/* A blocking probe at start-up: is anything listening at all, and (for
+ * https://) does it pass the TLS handshake? */
 static int
 gen_probe(struct gen *g, char **cause)
 {
@@ -2138,13 +2205,18 @@ gen_probe(struct gen *g, char **cause)
 				soerr = errno;
 		}
 	}
-	close(fd);
 	if (soerr != 0) {
+		close(fd);
 		*cause = xasprintf("cannot connect to %s (%s): %s",
 		    g->cfg->target, sock_addr_str(&g->addr, a, sizeof a),
 		    strerror(soerr));
 		return -1;
 	}
+	if (g->ssl_ctx != NULL && gen_probe_tls(g, fd, cause) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 

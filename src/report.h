@@ -84,6 +84,9 @@ struct report {
 	uint64_t		 late;		/* sent > 1 ms after their time */
 	uint64_t		 dropped;	/* never sent (run ended) */
 	unsigned		 shards;	/* reports merged into this one */
+	int			 allow_regressions;	/* differences from the
+						   recording do not fail
+						   the run (--allow-regressions) */
 
 	struct report_endpoint	**endpoints;	/* sorted by method, path */
 	size_t			 nendpoints;
@@ -135,8 +138,11 @@ double	report_error_rate(const struct report_endpoint *);
 /* Responses per second over the run. */
 double	report_throughput(const struct report *,
 	    const struct report_endpoint *);
-/* 1 when every assertion passed (or there are none). */
+/* 1 when every assertion passed (or there are none) and no response
+ * differed from the recording, unless allow_regressions. */
 int	report_passed(const struct report *);
+/* Responses that differed from the recording, over all endpoints. */
+uint64_t report_regressions(const struct report *);
 
 /* JSON (REPORT_VERSION); read back exactly. */
 void		 report_to_json(const struct report *, struct buf *);
