@@ -57,7 +57,9 @@ const struct cmd_entry cmd_replay_entry = {
 	    "                            recording (they are still reported)\n"
 	    "  -i, --ignore PATH         JSON path left out of body comparison: $.a.b,\n"
 	    "                            $.items[*].id, $..id; repeatable\n"
-	    "  -o, --report FILE         write the JSON report to FILE\n"
+	    "  -o, --report FILE         write the JSON report to FILE (its directory\n"
+	    "                            is made; every output path is checked\n"
+	    "                            before the load)\n"
 	    "      --html FILE           write the HTML report to FILE\n"
 	    "      --junit FILE          write JUnit XML to FILE\n"
 	    "      --json                print the JSON report instead of the table\n"
@@ -447,6 +449,15 @@ cmd_replay_exec(int argc, char **argv)
 		cfg.pattern = GEN_CONSTANT;
 	cfg.snapshot = xstrdup(argv[optind]);
 	cfg.progress = isatty(STDERR_FILENO);
+	/* A run's results are never lost to an output path found bad at the
+	 * end: directories are made and every path checked first. */
+	if ((report_file != NULL &&
+	    report_check_output(report_file, 1, &cause) == -1) ||
+	    (html != NULL && report_check_output(html, 1, &cause) == -1) ||
+	    (junit != NULL && report_check_output(junit, 1, &cause) == -1)) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = cmd_replay_signal;

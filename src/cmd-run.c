@@ -895,21 +895,32 @@ run_assert(struct run *r, struct report *rep)
 	report_endpoint_clear(&tot);
 }
 
-/* mkdir -p of the directory part of path. */
-static void
-run_mkdirs(const char *path)
+/*
+ * Makes the reports' directories and checks every report path before
+ * anything starts (create), or only checks them (--check): a run's
+ * results are never lost to a bad path found at the end.  0, or -1 with
+ * the problems in errors.
+ */
+static int
+run_check_outputs(const struct scenario *sc, int create, struct buf *errors)
 {
-	char	*d, *s;
+	const char	*paths[3] = { sc->report_json, sc->report_junit,
+			    sc->report_html };
+	char		*cause = NULL;
+	size_t		 i;
+	int		 rv = 0;
 
-	d = xstrdup(path);
-	for (s = d + 1; *s != '\0'; s++) {
-		if (*s != '/')
+	for (i = 0; i < 3; i++) {
+		if (paths[i] == NULL ||
+		    report_check_output(paths[i], create, &cause) == 0)
 			continue;
-		*s = '\0';
-		mkdir(d, 0777);
-		*s = '/';
+		buf_printf(errors, "%sreport: %s", errors->len > 0 ? "\n" : "",
+		    cause);
+		free(cause);
+		cause = NULL;
+		rv = -1;
 	}
-	free(d);
+	return rv;
 }
 
 static int
@@ -920,7 +931,6 @@ run_write_reports(struct run *r, struct report *rep)
 	int		 rv = 0;
 
 	if (sc->report_json != NULL) {
-		run_mkdirs(sc->report_json);
 		if (report_write_json(rep, sc->report_json, &cause) == -1) {
 			cli_error(r->e, 0, "%s", cause);
 			free(cause);
@@ -929,7 +939,6 @@ run_write_reports(struct run *r, struct report *rep)
 		}
 	}
 	if (sc->report_junit != NULL) {
-		run_mkdirs(sc->report_junit);
 		if (report_write_junit(rep, sc->report_junit, &cause) == -1) {
 			cli_error(r->e, 0, "%s", cause);
 			free(cause);
@@ -938,7 +947,6 @@ run_write_reports(struct run *r, struct report *rep)
 		}
 	}
 	if (sc->report_html != NULL) {
-		run_mkdirs(sc->report_html);
 		if (report_write_html(rep, sc->report_html, &cause) == -1) {
 			cli_error(r->e, 0, "%s", cause);
 			free(cause);
@@ -1232,6 +1240,14 @@ run_scenario(struct run *r, int json)
 	size_t			 i;
 	int			 rv = EXIT_USAGE, gen_rv;
 
+	buf_init(&out);
+	if (run_check_outputs(sc, 1, &out) == -1) {
+		buf_append_byte(&out, '\0');
+		cli_error(r->e, EXIT_USAGE, "%s", out.data);
+		buf_free(&out);
+		return EXIT_USAGE;
+	}
+	buf_free(&out);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = run_on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -1385,8 +1401,10 @@ cmd_run_exec(int argc, char **argv)
 	if ((r.sc = scenario_load(argv[optind], &cause)) == NULL) {
 		buf_append_str(&errors, cause);
 		free(cause);
-	} else
+	} else {
 		run_check_refs(r.sc, &errors);
+		run_check_outputs(r.sc, 0, &errors);
+	}
 	if (errors.len > 0) {
 		buf_append_byte(&errors, '\0');
 		if (check && json)

@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "hist.h"
@@ -563,6 +566,94 @@ report_write_file(const char *path, const char *data, size_t len,
 		return -1;
 	}
 	return 0;
+}
+
+/* The directory part of path ("." when none, "/" for "/x"). */
+static char *
+report_dirname(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+int
+report_check_output(const char *path, int create, char **cause)
+{
+	struct stat	 st;
+	char		*dir, *d, *s;
+	int		 rv = -1, end;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	if (*path == '\0') {
+		*cause = xstrdup("an empty output path");
+		return -1;
+	}
+	dir = report_dirname(path);
+	if (create) {
+		/* mkdir -p, each component checked. */
+		d = xstrdup(dir);
+		for (s = d + 1;; s++) {
+			if (*s != '/' && *s != '\0')
+				continue;
+			end = *s == '\0';
+			*s = '\0';
+			if (mkdir(d, 0777) == -1 && errno != EEXIST) {
+				*cause = xasprintf("%s: cannot create the "
+				    "directory %s: %s", path, d,
+				    strerror(errno));
+				free(d);
+				goto out;
+			}
+			if (end)
+				break;
+			*s = '/';
+		}
+		free(d);
+	} else {
+		/* The nearest existing ancestor decides. */
+		d = xstrdup(dir);
+		while (stat(d, &st) == -1 && errno == ENOENT &&
+		    strcmp(d, ".") != 0 && strcmp(d, "/") != 0) {
+			s = report_dirname(d);
+			free(d);
+			d = s;
+		}
+		free(dir);
+		dir = d;
+	}
+	if (stat(dir, &st) == -1) {
+		*cause = xasprintf("%s: %s: %s", path, dir, strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*cause = xasprintf("%s: %s is not a directory", path, dir);
+		goto out;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		*cause = xasprintf("%s: cannot write in %s: %s", path, dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			*cause = xasprintf("%s: is a directory", path);
+			goto out;
+		}
+		if (access(path, W_OK) == -1) {
+			*cause = xasprintf("%s: %s", path, strerror(errno));
+			goto out;
+		}
+	}
+	rv = 0;
+out:
+	free(dir);
+	return rv;
 }
 
 int

@@ -153,6 +153,15 @@ struct report	*report_read_json(const char *path, char **cause);
  * each report's own start, diffs and faults concatenate. */
 void		 report_merge(struct report *a, const struct report *b);
 
+/*
+ * Checks, before a run, that path can be written when it ends: its
+ * directory exists (with create, it is made, as mkdir -p; without, the
+ * nearest existing ancestor must be a writable directory) and is
+ * writable, and path is not a directory nor a read-only file.  "-"
+ * (stdout) always passes.  0, or -1 with *cause ("PATH: why").
+ */
+int	report_check_output(const char *path, int create, char **cause);
+
 /* Renderings. */
 void	report_print(const struct report *, FILE *);
 int	report_write_junit(const struct report *, const char *path,
