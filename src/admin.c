@@ -1507,6 +1507,25 @@ admin_is_loopback(const struct sock_addr *sa)
 	return 0;
 }
 
+int
+admin_check(const char *addr, const char *token, char **cause)
+{
+	struct sock_addr	sa;
+
+	if (sock_parse_addr(addr, &sa, cause) == -1)
+		return -1;
+	if (token != NULL && token[0] == '\0') {
+		*cause = xstrdup("the bearer token is empty");
+		return -1;
+	}
+	if (token == NULL && !admin_is_loopback(&sa)) {
+		*cause = xasprintf("%s is not a loopback address; "
+		    "refusing to serve it without a bearer token", addr);
+		return -1;
+	}
+	return 0;
+}
+
 /* Frees what admin_start set up; the thread is not running. */
 static void
 admin_free(struct admin *a)
@@ -1538,17 +1557,9 @@ admin_start(struct responder *r, const char *addr, const char *token,
 	sigset_t		 set, old;
 	int			 error;
 
-	if (sock_parse_addr(addr, &sa, cause) == -1)
+	if (admin_check(addr, token, cause) == -1 ||
+	    sock_parse_addr(addr, &sa, cause) == -1)
 		return NULL;
-	if (token != NULL && token[0] == '\0') {
-		*cause = xstrdup("admin API: the bearer token is empty");
-		return NULL;
-	}
-	if (token == NULL && !admin_is_loopback(&sa)) {
-		*cause = xasprintf("admin API: %s is not a loopback address; "
-		    "refusing to serve it without a bearer token", addr);
-		return NULL;
-	}
 	a = xcalloc(1, sizeof *a);
 	a->r = r;
 	a->lfd = -1;
@@ -1597,7 +1608,7 @@ admin_start(struct responder *r, const char *addr, const char *token,
 	error = pthread_create(&a->thread, NULL, admin_main, a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (error != 0) {
-		*cause = xasprintf("admin API: pthread_create: %s",
+		*cause = xasprintf("pthread_create: %s",
 		    strerror(error));
 		goto fail;
 	}

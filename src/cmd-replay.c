@@ -52,6 +52,9 @@ const struct cmd_entry cmd_replay_entry = {
 	    "      --timeout D           per request (default 10s)\n"
 	    "      --compare-headers H,H compare these response headers too\n"
 	    "      --body MODE           exact (default), json (ignore paths apply) or none\n"
+	    "      --numbers MODE        JSON numbers: exact (default: by their text)\n"
+	    "                            or numeric (1.0 = 1, 1e2 = 100; implies\n"
+	    "                            --body json)\n"
 	    "      --no-status           do not compare status codes\n"
 	    "      --allow-regressions   exit 0 even when responses differ from the\n"
 	    "                            recording (they are still reported)\n"
@@ -96,6 +99,7 @@ enum {
 	OPT_NOW,
 	OPT_SEED,
 	OPT_ALLOW_REGRESSIONS,
+	OPT_NUMBERS,
 };
 
 static const struct option cmd_replay_options[] = {
@@ -115,6 +119,7 @@ static const struct option cmd_replay_options[] = {
 	{ "body", required_argument, NULL, OPT_BODY },
 	{ "no-status", no_argument, NULL, OPT_NO_STATUS },
 	{ "allow-regressions", no_argument, NULL, OPT_ALLOW_REGRESSIONS },
+	{ "numbers", required_argument, NULL, OPT_NUMBERS },
 	{ "ignore", required_argument, NULL, 'i' },
 	{ "report", required_argument, NULL, 'o' },
 	{ "html", required_argument, NULL, OPT_HTML },
@@ -229,6 +234,7 @@ cmd_replay_exec(int argc, char **argv)
 	int			 ch, rv = EXIT_USAGE, json = 0, closed = 0;
 	int			 have_rate = 0, have_ramp = 0, have_steps = 0;
 	int			 have_mult = 0, allow_regressions = 0;
+	int			 have_body = 0;
 
 	gen_config_init(&cfg);
 	optind = 1;
@@ -328,6 +334,7 @@ cmd_replay_exec(int argc, char **argv)
 			free(copy);
 			break;
 		case OPT_BODY:
+			have_body = 1;
 			if (strcmp(optarg, "exact") == 0)
 				cfg.cmp_body = GEN_BODY_EXACT;
 			else if (strcmp(optarg, "json") == 0)
@@ -345,6 +352,17 @@ cmd_replay_exec(int argc, char **argv)
 			break;
 		case OPT_ALLOW_REGRESSIONS:
 			allow_regressions = 1;
+			break;
+		case OPT_NUMBERS:
+			if (strcmp(optarg, "exact") == 0)
+				cfg.numeric = 0;
+			else if (strcmp(optarg, "numeric") == 0)
+				cfg.numeric = 1;
+			else {
+				rv = cli_usage(e, "--numbers: expected exact or "
+				    "numeric");
+				goto out;
+			}
 			break;
 		case 'i':
 			if (optarg[0] != '$') {
@@ -415,6 +433,14 @@ cmd_replay_exec(int argc, char **argv)
 	if (cfg.target == NULL) {
 		rv = cli_usage(e, "--target is required");
 		goto out;
+	}
+	if (cfg.numeric) {
+		if (have_body && cfg.cmp_body != GEN_BODY_JSON) {
+			rv = cli_usage(e, "--numbers numeric compares JSON "
+			    "bodies: it needs --body json");
+			goto out;
+		}
+		cfg.cmp_body = GEN_BODY_JSON;
 	}
 	if (cfg.has_now && cfg.transforms == NULL) {
 		rv = cli_usage(e, "--now applies with --transforms");

@@ -267,6 +267,7 @@ struct gen_diffctx {
 	size_t		 max;
 	size_t		 kept;
 	int		 found;
+	int		 numeric;	/* numbers equal by value */
 };
 
 /* Parses a pattern into segments; -1 if it is not one we understand. */
@@ -623,6 +624,105 @@ gen_diff_array(struct gen_diffctx *dc, struct gen_path *path,
 	gen_items_free(ib, nb);
 }
 
+/*
+ * A JSON number's decimal value, exactly: sign, significant digits (no
+ * leading or trailing zeros) and the exponent of the last one.  0 or -1
+ * (not a number, or an exponent beyond +-10^15).
+ */
+struct gen_number {
+	int		 neg;
+	char		 digits[64];	/* a prefix when longer; see len */
+	size_t		 len;
+	uint64_t	 hash;		/* of all the digits, when longer */
+	int64_t		 exp;
+};
+
+static int
+gen_number_parse(const char *s, size_t n, struct gen_number *v)
+{
+	const char	*p = s, *end = s + n, *fstart = NULL;
+	int64_t		 e = 0, frac = 0;
+	int		 eneg = 0, started = 0;
+	size_t		 zeros = 0;	/* trailing zeros held back */
+
+	memset(v, 0, sizeof *v);
+	v->hash = 1469598103934665603ull;
+	if (p < end && *p == '-') {
+		v->neg = 1;
+		p++;
+	}
+	if (p == end || *p < '0' || *p > '9')
+		return -1;
+	for (; p < end && ((*p >= '0' && *p <= '9') || *p == '.'); p++) {
+		if (*p == '.') {
+			if (fstart != NULL)
+				return -1;
+			fstart = p + 1;
+			continue;
+		}
+		if (fstart != NULL)
+			frac++;
+		if (*p == '0' && !started)
+			continue;
+		started = 1;
+		if (*p == '0') {
+			zeros++;
+			continue;
+		}
+		/* A non-zero digit: the zeros held back were inside. */
+		for (; zeros > 0; zeros--) {
+			if (v->len < sizeof v->digits)
+				v->digits[v->len] = '0';
+			v->len++;
+			v->hash = (v->hash ^ '0') * 1099511628211ull;
+		}
+		if (v->len < sizeof v->digits)
+			v->digits[v->len] = *p;
+		v->len++;
+		v->hash = (v->hash ^ (unsigned char)*p) * 1099511628211ull;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		if (p == end)
+			return -1;
+		for (; p < end; p++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			if (e > 1000000000000000ll)
+				return -1;
+			e = e * 10 + (*p - '0');
+		}
+	}
+	if (p != end)
+		return -1;
+	if (v->len == 0) {
+		/* Zero, whatever its sign or exponent. */
+		v->neg = 0;
+		return 0;
+	}
+	/* The last significant digit's exponent: the trailing zeros it
+	 * held back raise it, the fraction digits lower it. */
+	v->exp = (eneg ? -e : e) + (int64_t)zeros - frac;
+	return 0;
+}
+
+/* 1 when the JSON numbers a and b have the same value (1.0 = 1 = 1e0,
+ * 1e2 = 100, -0 = 0), compared on their decimal digits. */
+int
+gen_number_same(const char *a, size_t alen, const char *b, size_t blen)
+{
+	struct gen_number	x, y;
+
+	if (gen_number_parse(a, alen, &x) == -1 ||
+	    gen_number_parse(b, blen, &y) == -1)
+		return alen == blen && memcmp(a, b, alen) == 0;
+	return x.neg == y.neg && x.len == y.len && x.exp == y.exp &&
+	    x.hash == y.hash && memcmp(x.digits, y.digits, x.len <
+	    sizeof x.digits ? x.len : sizeof x.digits) == 0;
+}
+
 static void
 gen_diff_value(struct gen_diffctx *dc, struct gen_path *path,
     const struct json_value *a, const struct json_value *b)
@@ -648,9 +748,15 @@ gen_diff_value(struct gen_diffctx *dc, struct gen_path *path,
 		return;
 	default:
 		/* Numbers compare by their exact text: 1.0 and 1 differ,
-		 * and so do 2^53+1 and 2^53 (a double would merge them). */
-		if (a->len != b->len || memcmp(a->p, b->p, a->len) != 0)
-			gen_diff_add(dc, path, a->p, a->len, b->p, b->len);
+		 * and so do 2^53+1 and 2^53 (a double would merge them).
+		 * Numerically, 1.0 = 1 and 1e2 = 100, still never through a
+		 * double: the decimal digits and exponent are compared. */
+		if (a->len == b->len && memcmp(a->p, b->p, a->len) == 0)
+			return;
+		if (dc->numeric && a->type == JSON_NUMBER &&
+		    gen_number_same(a->p, a->len, b->p, b->len))
+			return;
+		gen_diff_add(dc, path, a->p, a->len, b->p, b->len);
 		return;
 	}
 }
@@ -674,7 +780,7 @@ gen_json_doc(const char *s, size_t len, struct json_value *v)
 static int
 gen_json_diff_map(const char *a, size_t alen, const char *b, size_t blen,
     char *const *ignore, size_t nignore, const struct gen_transform_map *map,
-    struct buf *diffs, size_t max)
+    int numeric, struct buf *diffs, size_t max)
 {
 	struct json_value	va, vb;
 	struct gen_diffctx	dc;
@@ -685,6 +791,7 @@ gen_json_diff_map(const char *a, size_t alen, const char *b, size_t blen,
 		return -1;
 	memset(&dc, 0, sizeof dc);
 	dc.map = map;
+	dc.numeric = numeric;
 	dc.ignore = ignore;
 	dc.nignore = nignore;
 	dc.out = diffs;
@@ -698,7 +805,15 @@ int
 gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
     char *const *ignore, size_t nignore, struct buf *diffs, size_t max)
 {
-	return gen_json_diff_map(a, alen, b, blen, ignore, nignore, NULL,
+	return gen_json_diff_map(a, alen, b, blen, ignore, nignore, NULL, 0,
+	    diffs, max);
+}
+
+int
+gen_json_diff_numeric(const char *a, size_t alen, const char *b, size_t blen,
+    char *const *ignore, size_t nignore, struct buf *diffs, size_t max)
+{
+	return gen_json_diff_map(a, alen, b, blen, ignore, nignore, NULL, 1,
 	    diffs, max);
 }
 
@@ -1074,7 +1189,7 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 	case GEN_BODY_JSON:
 		buf_init(&diffs);
 		n = gen_json_diff_map(res->body, res->body_len, body,
-		    body_len, ignore, nignore, map, &diffs,
+		    body_len, ignore, nignore, map, cfg->numeric, &diffs,
 		    GEN_DIFFS_PER_RESPONSE);
 		if (n > 0 && diffs.data != NULL) {
 			for (line = diffs.data; *line != '\0'; line = t2 + 1) {

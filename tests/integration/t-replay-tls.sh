@@ -116,6 +116,33 @@ check "an https:// URL on a plain HTTP server: exit 2" [ $? -eq 2 ]
 check "an https:// URL on a plain HTTP server: a TLS handshake failure" \
     grep -q 'TLS handshake failed' "$T/plainrep.log"
 
+# --- 4c. a scenario against the https service ----------------------------
+# service.ca verifies the server (readiness probe and load); without it
+# the run stops with exit 2 and the reason, before the load.
+cat >"$T/tls-run.yaml" <<EOF
+snapshot: $T/tls.jsonl
+service:
+  url: '$URL'
+  ca: $T/ca.pem
+load: {pattern: closed, connections: 1}
+assert:
+  regression: {status: exact, body: exact}
+report: {json: $T/tls-run.json}
+EOF
+"$DECOY" run "$T/tls-run.yaml" >"$T/tls-run.out" 2>"$T/tls-run.log"
+check "scenario with service.ca: exit 0" [ $? -eq 0 ]
+check "scenario with service.ca: all compared, 0 regressions" \
+    [ "$(jqr "$T/tls-run.json" '"\(.totals.compared) \(.totals.regressions)"')" = \
+    "$NREQ 0" ]
+grep -v '^  ca:' "$T/tls-run.yaml" >"$T/tls-noca.yaml"
+"$DECOY" run "$T/tls-noca.yaml" >"$T/tls-noca.out" 2>"$T/tls-noca.log"
+check "scenario without service.ca: exit 2" [ $? -eq 2 ]
+check "scenario without service.ca: the reason" \
+    grep -q 'certificate verify failed' "$T/tls-noca.log"
+sed 's|^  ca: .*|  insecure: true|' "$T/tls-run.yaml" >"$T/tls-insecure.yaml"
+"$DECOY" run "$T/tls-insecure.yaml" >/dev/null 2>"$T/tls-insecure.log"
+check "scenario with service.insecure: exit 0" [ $? -eq 0 ]
+
 # --- 5. input errors -----------------------------------------------------
 "$DECOY" replay "$T/tls.jsonl" --target "$URL" --ca "$T/nonexistent.pem" \
     >/dev/null 2>"$T/badca.log"
