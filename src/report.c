@@ -1002,11 +1002,18 @@ report_read_json(const char *path, char **cause)
 	if (doc == NULL) {
 		const char	*at = cJSON_GetErrorPtr();
 
+		const char	*nl, *ls;
+		size_t		 line = 1;
+
 		if (at != NULL && b.data != NULL && at >= b.data &&
-		    at <= b.data + b.len)
-			*cause = xasprintf("%s: not valid JSON (at byte %zu)",
-			    path, (size_t)(at - b.data));
-		else
+		    at <= b.data + b.len) {
+			/* FILE:LINE:COL, the column in bytes. */
+			for (ls = b.data; (nl = memchr(ls, '\n',
+			    (size_t)(at - ls))) != NULL; ls = nl + 1)
+				line++;
+			*cause = xasprintf("%s:%zu:%zu: not valid JSON", path,
+			    line, (size_t)(at - ls) + 1);
+		} else
 			*cause = xasprintf("%s: not valid JSON", path);
 		buf_free(&b);
 		return NULL;

@@ -193,6 +193,14 @@ test_json(void)
 	ASSERT(report_read_json(tmp_path("bad2.json"), &cause) == NULL);
 	ASSERT(cause != NULL && strstr(cause, "not valid JSON") != NULL);
 	free(cause);
+	/* Named at line:col, not a byte offset. */
+	f = fopen(tmp_path("bad3.json"), "w");
+	fputs("{\"version\":1,\n \"name\": x}\n", f);
+	fclose(f);
+	ASSERT(report_read_json(tmp_path("bad3.json"), &cause) == NULL);
+	ASSERT(cause != NULL && strstr(cause, "bad3.json:2:10: not valid JSON")
+	    != NULL);
+	free(cause);
 	ASSERT(report_read_json(tmp_path("missing.json"), &cause) == NULL);
 	free(cause);
 
