@@ -52,6 +52,7 @@
 #include "gen.h"
 #include "hist.h"
 #include "json.h"
+#include "log.h"
 #include "report.h"
 #include "rule.h"
 #include "scenario.h"
@@ -158,11 +159,11 @@ run_progress(struct run *r, const char *msg)
 {
 	if (!r->tty)
 		return;
+	/* log.h's status line: a log line never lands in the middle. */
 	if (msg == NULL)
-		fprintf(stderr, "\r\033[K");
+		log_status_end(0);
 	else
-		fprintf(stderr, "\r\033[Kdecoy run: %s", msg);
-	fflush(stderr);
+		log_status("decoy run: %s", msg);
 }
 
 /* Replaces every "{name}" in s by value. */

@@ -2193,17 +2193,52 @@ gen_end_fire(struct loop_timer *t)
 	gen_end(t->arg);
 }
 
+/*
+ * The fraction of the run done, 0..1, or -1 when its length is not known
+ * (--loop without --duration): by time with a duration, else by requests
+ * finished over those one pass sends (every clone's copy).
+ */
+double
+gen_progress_fraction(uint64_t elapsed_ns, uint64_t duration_ns, int loop,
+    uint64_t done, uint64_t planned)
+{
+	double	f;
+
+	if (duration_ns > 0)
+		f = (double)elapsed_ns / (double)duration_ns;
+	else if (loop || planned == 0)
+		return -1;
+	else
+		f = (double)done / (double)planned;
+	return f > 1 ? 1 : f;
+}
+
 static void
 gen_progress(struct gen *g, uint64_t now)
 {
-	double	secs = (double)(now - g->t0) / 1e9;
+	const struct gen_config	*cfg = g->cfg;
+	double			 secs = (double)(now - g->t0) / 1e9, f, eta;
+	uint64_t		 planned;
+	char			 done[64];
 
-	fprintf(stderr, "\r[%5.1fs] sent %" PRIu64 "  answered %" PRIu64
+	planned = (uint64_t)g->ntxns * (cfg->pattern == GEN_REPLAY ?
+	    cfg->clones : 1);
+	f = gen_progress_fraction(now - g->t0, cfg->duration_ns, cfg->loop,
+	    g->answered + g->errors, planned);
+	done[0] = '\0';
+	if (f >= 0) {
+		eta = f > 0 ? secs * (1 - f) / f : -1;
+		if (eta >= 0)
+			snprintf(done, sizeof done, "%3.0f%%  eta %.0fs  ",
+			    f * 100, eta);
+		else
+			snprintf(done, sizeof done, "%3.0f%%  ", f * 100);
+	}
+	log_status("[%5.1fs] %ssent %" PRIu64 "  answered %" PRIu64
 	    "  errors %" PRIu64 "  in flight %" PRIu64 "  late %" PRIu64
-	    "  %.0f/s   ", secs, g->sent, g->answered, g->errors,
+	    "  %.0f/s", secs, done, g->sent, g->answered, g->errors,
 	    g->inflight, g->rep->late,
 	    secs > 0 ? (double)g->answered / secs : 0.0);
-	fflush(stderr);
 }
 
 static void
@@ -2340,6 +2375,9 @@ gen_free(struct gen *g)
 {
 	size_t	i;
 
+	/* A run that failed half-way leaves no status line to collide. */
+	if (g->cfg != NULL && g->cfg->progress)
+		log_status_end(1);
 	for (i = 0; i < g->npool; i++) {
 		gen_conn_close(g->pool[i]);
 		buf_free(&g->pool[i]->in);
@@ -2517,7 +2555,7 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 	rep->dropped += g.qlen;
 	if (cfg->progress) {
 		gen_progress(&g, loop_now_update(g.loop));
-		fputc('\n', stderr);
+		log_status_end(1);
 	}
 	rep->duration_us = g.last_answer > g.t0 ?
 	    (g.last_answer - g.t0) / 1000 : 0;

@@ -117,6 +117,14 @@ int	gen_run(const struct gen_config *, struct report *rep,
 	    volatile int *stop, char **cause);
 
 /*
+ * The progress line's fraction done, 0..1 (-1: unknown, --loop without a
+ * duration): elapsed over duration when there is one, else done requests
+ * over the planned ones.
+ */
+double	gen_progress_fraction(uint64_t elapsed_ns, uint64_t duration_ns,
+	    int loop, uint64_t done, uint64_t planned);
+
+/*
  * JSON-aware comparison of two bodies (raw bytes, never through cJSON:
  * numbers compare by value of their exact decimal text): appends to diffs
  * one "path\texpected\tactual\n" line per difference, up to max, skipping

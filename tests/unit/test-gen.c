@@ -171,12 +171,28 @@ test_not_json(void)
 	buf_free(&out);
 }
 
+/* The progress line's fraction: by time with a duration, else by the
+ * requests of one pass; unknown for an endless loop. */
+static void
+test_progress(void)
+{
+	ASSERT(gen_progress_fraction(5000000000ull, 10000000000ull, 0, 0, 0)
+	    == 0.5);
+	ASSERT(gen_progress_fraction(20000000000ull, 10000000000ull, 1, 0, 0)
+	    == 1.0);
+	ASSERT(gen_progress_fraction(1, 0, 0, 21, 84) == 0.25);
+	ASSERT(gen_progress_fraction(1, 0, 0, 90, 84) == 1.0);
+	ASSERT(gen_progress_fraction(1, 0, 1, 21, 84) < 0);
+	ASSERT(gen_progress_fraction(1, 0, 0, 0, 0) < 0);
+}
+
 int
 main(void)
 {
 	test_equal();
 	test_changed();
 	test_ignore();
+	test_progress();
 	test_not_json();
 	UNIT_DONE();
 }
