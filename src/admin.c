@@ -676,6 +676,7 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	double			 le;
 	size_t			 i;
 	char			*cause = NULL;
+	struct timespec		 now;
 
 	respond_stats(a->r, &st);
 	rp->content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -699,6 +700,17 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	admin_prom_family(b, "decoy_uptime_seconds", "gauge",
 	    "Seconds since the responder started.");
 	buf_printf(b, "decoy_uptime_seconds %.3f\n",
+	    admin_seconds(st.uptime_ns));
+	admin_prom_family(b, "decoy_build_info", "gauge",
+	    "Always 1; the labels say which decoy this is.");
+	buf_append_str(b, "decoy_build_info{version=\"");
+	admin_prom_label(b, PACKAGE_VERSION);
+	buf_append_str(b, "\"} 1\n");
+	clock_gettime(CLOCK_REALTIME, &now);
+	admin_prom_family(b, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the Unix epoch, in seconds.");
+	buf_printf(b, "process_start_time_seconds %.3f\n",
+	    (double)now.tv_sec + (double)now.tv_nsec / 1e9 -
 	    admin_seconds(st.uptime_ns));
 
 	admin_prom_endpoints(a, b);
@@ -735,7 +747,8 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	for (i = 0; i < RESPOND_NBUCKETS; i++) {
 		cum += st.buckets[i];
 		le = respond_latency_bounds[i];
-		if (isinf(le))
+		/* The last bound is a sentinel (1e300): it is +Inf. */
+		if (isinf(le) || le >= 1e300)
 			break;
 		buf_printf(b, "decoy_response_delay_seconds_bucket{le=\"%g\"} "
 		    "%llu\n", le, (unsigned long long)cum);
@@ -1443,7 +1456,9 @@ admin_reload_done_cb(struct loop_io *io, uint32_t events)
 		if (rv == 0)
 			buf_append_str(&rp.body, "{\"status\":\"reloaded\"}\n");
 		else
-			admin_error(&rp, 500, "%s", cause != NULL ? cause :
+			/* The files were refused, not the server broken: a
+			 * 4xx with the reason (the running set is kept). */
+			admin_error(&rp, 422, "%s", cause != NULL ? cause :
 			    "reload failed");
 		admin_reply_queue(c, &rp, 0, c->wait_keep);
 		buf_free(&rp.body);
