@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PACKAGES="autoconf automake libtool libtool-bin pkg-config make gcc libc6-dev
+PACKAGES="autoconf automake pkg-config make gcc libc6-dev
 libnetfilter-queue-dev libmnl-dev libssl-dev libcjson-dev libpcre2-dev
 libyaml-dev curl jq ca-certificates iptables iproute2"
 

@@ -691,6 +691,7 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	double			 le;
 	size_t			 i;
 	char			*cause = NULL;
+	struct timespec		 now;
 
 	respond_stats(a->r, &st);
 	rp->content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -732,6 +733,17 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	    "Seconds since the responder started.");
 	buf_printf(b, "decoy_uptime_seconds %.3f\n",
 	    admin_seconds(st.uptime_ns));
+	admin_prom_family(b, "decoy_build_info", "gauge",
+	    "Always 1; the labels say which decoy this is.");
+	buf_append_str(b, "decoy_build_info{version=\"");
+	admin_prom_label(b, PACKAGE_VERSION);
+	buf_append_str(b, "\"} 1\n");
+	clock_gettime(CLOCK_REALTIME, &now);
+	admin_prom_family(b, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the Unix epoch, in seconds.");
+	buf_printf(b, "process_start_time_seconds %.3f\n",
+	    (double)now.tv_sec + (double)now.tv_nsec / 1e9 -
+	    admin_seconds(st.uptime_ns));
 
 	admin_prom_endpoints(a, b);
 
@@ -767,7 +779,8 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	for (i = 0; i < RESPOND_NBUCKETS; i++) {
 		cum += st.buckets[i];
 		le = respond_latency_bounds[i];
-		if (isinf(le))
+		/* The last bound is a sentinel (1e300): it is +Inf. */
+		if (isinf(le) || le >= 1e300)
 			break;
 		buf_printf(b, "decoy_response_delay_seconds_bucket{le=\"%g\"} "
 		    "%llu\n", le, (unsigned long long)cum);
@@ -1505,7 +1518,9 @@ admin_reload_done_cb(struct loop_io *io, uint32_t events)
 		if (rv == 0)
 			buf_append_str(&rp.body, "{\"status\":\"reloaded\"}\n");
 		else
-			admin_error(&rp, 500, "%s", cause != NULL ? cause :
+			/* The files were refused, not the server broken: a
+			 * 4xx with the reason (the running set is kept). */
+			admin_error(&rp, 422, "%s", cause != NULL ? cause :
 			    "reload failed");
 		admin_reply_queue(c, &rp, 0, c->wait_keep);
 		buf_free(&rp.body);
@@ -1570,6 +1585,25 @@ admin_is_loopback(const struct sock_addr *sa)
 	return 0;
 }
 
+int
+admin_check(const char *addr, const char *token, char **cause)
+{
+	struct sock_addr	sa;
+
+	if (sock_parse_addr(addr, &sa, cause) == -1)
+		return -1;
+	if (token != NULL && token[0] == '\0') {
+		*cause = xstrdup("the bearer token is empty");
+		return -1;
+	}
+	if (token == NULL && !admin_is_loopback(&sa)) {
+		*cause = xasprintf("%s is not a loopback address; "
+		    "refusing to serve it without a bearer token", addr);
+		return -1;
+	}
+	return 0;
+}
+
 /* Frees what admin_start set up; the thread is not running. */
 static void
 admin_free(struct admin *a)
@@ -1599,17 +1633,9 @@ admin_create(struct responder *r, const char *addr, const char *token,
 	struct admin		*a;
 	struct sock_addr	 sa, bound;
 
-	if (sock_parse_addr(addr, &sa, cause) == -1)
+	if (admin_check(addr, token, cause) == -1 ||
+	    sock_parse_addr(addr, &sa, cause) == -1)
 		return NULL;
-	if (token != NULL && token[0] == '\0') {
-		*cause = xstrdup("admin API: the bearer token is empty");
-		return NULL;
-	}
-	if (token == NULL && !admin_is_loopback(&sa)) {
-		*cause = xasprintf("admin API: %s is not a loopback address; "
-		    "refusing to serve it without a bearer token", addr);
-		return NULL;
-	}
 	a = xcalloc(1, sizeof *a);
 	a->r = r;
 	a->lfd = -1;
@@ -1671,7 +1697,7 @@ admin_serve(struct admin *a, char **cause)
 	error = pthread_create(&a->thread, NULL, admin_main, a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (error != 0) {
-		*cause = xasprintf("admin API: pthread_create: %s",
+		*cause = xasprintf("pthread_create: %s",
 		    strerror(error));
 		return -1;
 	}

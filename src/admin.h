@@ -31,6 +31,13 @@ struct admin	*admin_create(struct responder *, const char *addr,
 int		 admin_serve(struct admin *, char **cause);
 int		 admin_port(const struct admin *);
 /*
+ * What admin_start checks before it binds: addr parses, a token given is
+ * not empty, and an address other than loopback has a token.  The check
+ * modes (decoyd -n) call it so they refuse what the start refuses.  0, or
+ * -1 with *cause.
+ */
+int		 admin_check(const char *addr, const char *token, char **cause);
+/*
  * Reads a bearer token from path (its bytes, one trailing newline
  * removed; empty, or holding a control character, is an error), so that
  * the token need not appear on a command line (ps shows those).  Warns

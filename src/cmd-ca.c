@@ -9,14 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "ca.h"
 #include "cli.h"
+#include "json.h"
+#include "xmalloc.h"
 
 static int	cmd_ca_exec(int, char **);
 
 const struct cmd_entry cmd_ca_entry = {
 	.name = "ca",
-	.args = "init|show [--ca DIR] [--force]",
+	.args = "init|show [--ca DIR] [--force] [--json]",
 	.summary = "make decoy's certificate authority or show its certificate",
 	.help =
 	    "  init                      make a CA (EC P-256, 10 years): DIR/ca.pem and\n"
@@ -26,23 +29,51 @@ const struct cmd_entry cmd_ca_entry = {
 	    "      --ca DIR              the CA directory (default $DECOY_CA_DIR, else\n"
 	    "                            ~/.decoy/ca)\n"
 	    "  -f, --force               init: replace an existing CA\n"
+	    "      --json                print {\"dir\",\"cert\",\"key\"} (init) or\n"
+	    "                            {\"dir\",\"cert\",\"pem\"} (show) on stdout\n"
 	    "  -h, --help                this help\n",
 	.exec = cmd_ca_exec,
 };
 
 enum {
 	OPT_CA = 256,
+	OPT_JSON,
 };
 
 static const struct option cmd_ca_options[] = {
 	{ "ca", required_argument, NULL, OPT_CA },
 	{ "force", no_argument, NULL, 'f' },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
+/* {"dir":D,"cert":D/ca.pem,KEY:VALUE} on stdout. */
 static int
-cmd_ca_show(const struct cmd_entry *e, const char *dir)
+cmd_ca_json(const char *dir, const char *key, const char *value)
+{
+	struct buf	 b;
+	char		*p;
+	int		 rc = 0;
+
+	buf_init(&b);
+	buf_append_str(&b, "{\"dir\":");
+	json_append_string(&b, dir, strlen(dir));
+	p = xasprintf("%s/ca.pem", dir);
+	buf_append_str(&b, ",\"cert\":");
+	json_append_string(&b, p, strlen(p));
+	free(p);
+	buf_printf(&b, ",\"%s\":", key);
+	json_append_string(&b, value, strlen(value));
+	buf_append_str(&b, "}\n");
+	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) == EOF)
+		rc = -1;
+	buf_free(&b);
+	return rc;
+}
+
+static int
+cmd_ca_show(const struct cmd_entry *e, const char *dir, int json)
 {
 	struct ca	*ca;
 	char		*cause = NULL;
@@ -51,6 +82,12 @@ cmd_ca_show(const struct cmd_entry *e, const char *dir)
 	if ((ca = ca_load(dir, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		free(cause);
+		return rv;
+	}
+	if (json) {
+		rv = cmd_ca_json(dir, "pem", ca_cert_pem(ca)) == -1 ?
+		    EXIT_FAILED : EXIT_OK;
+		ca_free(ca);
 		return rv;
 	}
 	fputs(ca_cert_pem(ca), stdout);
@@ -71,7 +108,8 @@ cmd_ca_exec(int argc, char **argv)
 	const struct cmd_entry	*e = &cmd_ca_entry;
 	const char		*dir = NULL, *verb = NULL;
 	char			*cause = NULL;
-	int			 ch, force = 0, rv;
+	int			 ch, force = 0, rv, json = 0;
+	char			*key;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "fh", cmd_ca_options,
@@ -82,6 +120,9 @@ cmd_ca_exec(int argc, char **argv)
 			break;
 		case 'f':
 			force = 1;
+			break;
+		case OPT_JSON:
+			json = 1;
 			break;
 		case 'h':
 			cli_help(e);
@@ -98,13 +139,20 @@ cmd_ca_exec(int argc, char **argv)
 	if (strcmp(verb, "show") == 0) {
 		if (force)
 			return cli_usage(e, "--force is for init");
-		return cmd_ca_show(e, dir);
+		return cmd_ca_show(e, dir, json);
 	}
 	if (strcmp(verb, "init") != 0)
 		return cli_usage(e, "unknown subcommand \"%s\"", verb);
 	if (ca_init(dir, force, &cause) == -1) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		free(cause);
+		return rv;
+	}
+	if (json) {
+		key = xasprintf("%s/ca.key", dir);
+		rv = cmd_ca_json(dir, "key", key) == -1 ? EXIT_FAILED :
+		    EXIT_OK;
+		free(key);
 		return rv;
 	}
 	fprintf(stderr, "decoy ca: wrote %s/ca.pem and %s/ca.key; "

@@ -39,7 +39,7 @@ static int	cmd_corpus_exec(int, char **);
 
 const struct cmd_entry cmd_corpus_entry = {
 	.name = "corpus",
-	.args = "SNAP -o DIR",
+	.args = "SNAP -o DIR [--json]",
 	.summary = "extract the captured requests of a snapshot into a fuzzing "
 	    "corpus",
 	.help =
@@ -49,12 +49,15 @@ const struct cmd_entry cmd_corpus_entry = {
 	    "                            .http files yet): one NNNNNN-slug.http raw\n"
 	    "                            request per distinct signature, and\n"
 	    "                            index.jsonl\n"
+	    "      --json                print the summary as one JSON object on\n"
+	    "                            stdout\n"
 	    "  -h, --help                this help\n",
 	.exec = cmd_corpus_exec,
 };
 
 static const struct option cmd_corpus_options[] = {
 	{ "output", required_argument, NULL, 'o' },
+	{ "json", no_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -236,7 +239,7 @@ cmd_corpus_exec(int argc, char **argv)
 	char			*cause = NULL, *slug, *path;
 	size_t			 n = 0, cap = 0, i, nin = 0;
 	uint64_t		 sig;
-	int			 ch, rc, status = EXIT_USAGE;
+	int			 ch, rc, status = EXIT_USAGE, json = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -245,6 +248,9 @@ cmd_corpus_exec(int argc, char **argv)
 		switch (ch) {
 		case 'o':
 			dir = optarg;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'h':
 			cli_help(e);
@@ -343,8 +349,20 @@ cmd_corpus_exec(int argc, char **argv)
 	free(path);
 	if (rc == -1)
 		goto fail;
-	fprintf(stderr, "%zu requests, %zu distinct: wrote %zu .http files and "
-	    "index.jsonl to %s\n", nin, n, n, dir);
+	if (json) {
+		buf_reset(&idx);
+		buf_printf(&idx, "{\"requests\":%zu,\"distinct\":%zu,"
+		    "\"files\":%zu,\"dir\":", nin, n, n);
+		json_append_string(&idx, dir, strlen(dir));
+		buf_append_str(&idx, "}\n");
+		if (fwrite(idx.data, 1, idx.len, stdout) != idx.len ||
+		    fflush(stdout) == EOF) {
+			cause = xstrdup("writing output failed");
+			goto fail;
+		}
+	} else
+		fprintf(stderr, "%zu requests, %zu distinct: wrote %zu .http "
+		    "files and index.jsonl to %s\n", nin, n, n, dir);
 	status = EXIT_OK;
 	goto out;
 

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "har.h"
+#include "json.h"
 #include "snap.h"
 #include "xmalloc.h"
 
@@ -26,18 +27,21 @@ static int	cmd_export_exec(int, char **);
 
 const struct cmd_entry cmd_export_entry = {
 	.name = "export",
-	.args = "har SNAP -o FILE",
+	.args = "har SNAP -o FILE [--json]",
 	.summary = "convert a snapshot into a HAR 1.2 file",
 	.help =
 	    "  har SNAP                  snapshot to read, - for stdin\n"
 	    "  -o, --output FILE         HAR file to write, - for stdout\n"
 	    "                            (replaced if it exists)\n"
+	    "      --json                print the summary as one JSON object on\n"
+	    "                            stdout (not with an output on stdout)\n"
 	    "  -h, --help                this help\n",
 	.exec = cmd_export_exec,
 };
 
 static const struct option cmd_export_options[] = {
 	{ "output", required_argument, NULL, 'o' },
+	{ "json", no_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -63,6 +67,24 @@ export_flush(int fd, const char *name, struct buf *b, char **cause)
 	return 0;
 }
 
+
+/* The summary as one JSON line on stdout: {"transactions":N,KEY:FILE}. */
+static int
+export_json(size_t n, const char *key, const char *file)
+{
+	struct buf	b;
+	int		rc = 0;
+
+	buf_init(&b);
+	buf_printf(&b, "{\"transactions\":%zu,\"%s\":", n, key);
+	json_append_string(&b, file, strlen(file));
+	buf_append_str(&b, "}\n");
+	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) == EOF)
+		rc = -1;
+	buf_free(&b);
+	return rc;
+}
+
 static int
 cmd_export_exec(int argc, char **argv)
 {
@@ -73,7 +95,7 @@ cmd_export_exec(int argc, char **argv)
 	const char		*output = NULL, *format, *path, *name;
 	char			*cause = NULL;
 	size_t			 n = 0;
-	int			 ch, fd = -1, rc, status;
+	int			 ch, fd = -1, rc, status, json = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -82,6 +104,9 @@ cmd_export_exec(int argc, char **argv)
 		switch (ch) {
 		case 'o':
 			output = optarg;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'h':
 			cli_help(e);
@@ -104,6 +129,9 @@ cmd_export_exec(int argc, char **argv)
 		return cli_usage(e, "no output given (-o FILE)");
 	if (strcmp(output, "-") != 0 && strcmp(output, path) == 0)
 		return cli_usage(e, "%s would overwrite the snapshot", output);
+	if (json && strcmp(output, "-") == 0)
+		return cli_usage(e, "--json prints on stdout: write the HAR "
+		    "to a file");
 
 	buf_init(&out);
 	if ((r = snap_reader_open(path, &cause)) == NULL)
@@ -136,7 +164,13 @@ cmd_export_exec(int argc, char **argv)
 	}
 	snap_reader_close(r);
 	buf_free(&out);
-	fprintf(stderr, "%zu transactions exported to %s\n", n, name);
+	if (json) {
+		if (export_json(n, "har", output) == -1)
+			return cli_error(e, EXIT_USAGE, "writing output "
+			    "failed");
+	} else
+		fprintf(stderr, "%zu transactions exported to %s\n", n,
+		    name);
 	return EXIT_OK;
 
 fail:

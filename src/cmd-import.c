@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "har.h"
+#include "json.h"
 #include "snap.h"
 #include "xmalloc.h"
 
@@ -26,14 +27,17 @@ static int	cmd_import_exec(int, char **);
 
 const struct cmd_entry cmd_import_entry = {
 	.name = "import",
-	.args = "har FILE -o SNAP [--dir in|out]",
+	.args = "har FILE -o SNAP [--dir in|out] [--json]",
 	.summary = "convert a HAR 1.2 file into a snapshot",
 	.help =
 	    "  har FILE                  HAR file to read, - for stdin\n"
 	    "  -o, --output SNAP         snapshot to write, - for stdout\n"
 	    "                            (replaced if it exists)\n"
 	    "      --dir in|out          direction of the transactions\n"
-	    "                            (default out: calls to dependencies)\n"
+	    "                            (default out: calls to dependencies;\n"
+	    "                            an entry decoy exported keeps its own)\n"
+	    "      --json                print the summary as one JSON object on\n"
+	    "                            stdout (not with an output on stdout)\n"
 	    "  -h, --help                this help\n",
 	.exec = cmd_import_exec,
 };
@@ -41,6 +45,7 @@ const struct cmd_entry cmd_import_entry = {
 static const struct option cmd_import_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "dir", required_argument, NULL, 'd' },
+	{ "json", no_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -79,6 +84,24 @@ import_read_file(const char *path, struct buf *out, char **cause)
 	return 0;
 }
 
+
+/* The summary as one JSON line on stdout: {"transactions":N,KEY:FILE}. */
+static int
+import_json(size_t n, const char *key, const char *file)
+{
+	struct buf	b;
+	int		rc = 0;
+
+	buf_init(&b);
+	buf_printf(&b, "{\"transactions\":%zu,\"%s\":", n, key);
+	json_append_string(&b, file, strlen(file));
+	buf_append_str(&b, "}\n");
+	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) == EOF)
+		rc = -1;
+	buf_free(&b);
+	return rc;
+}
+
 static int
 cmd_import_exec(int argc, char **argv)
 {
@@ -90,7 +113,7 @@ cmd_import_exec(int argc, char **argv)
 	const char		*output = NULL, *format, *path, *label;
 	char			*cause = NULL;
 	size_t			 n = 0, i;
-	int			 ch, status;
+	int			 ch, status, json = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -99,6 +122,9 @@ cmd_import_exec(int argc, char **argv)
 		switch (ch) {
 		case 'o':
 			output = optarg;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'd':
 			if (strcmp(optarg, "in") == 0)
@@ -132,6 +158,9 @@ cmd_import_exec(int argc, char **argv)
 		return cli_usage(e, "no output given (-o SNAP)");
 	if (strcmp(output, "-") != 0 && strcmp(output, path) == 0)
 		return cli_usage(e, "%s would overwrite the HAR file", output);
+	if (json && strcmp(output, "-") == 0)
+		return cli_usage(e, "--json prints on stdout: write the "
+		    "snapshot to a file");
 
 	buf_init(&in);
 	label = strcmp(path, "-") == 0 ? "<stdin>" : path;
@@ -156,7 +185,13 @@ cmd_import_exec(int argc, char **argv)
 	if (status == -1)
 		goto fail;
 	har_txns_free(txns, n);
-	fprintf(stderr, "%zu transactions imported from %s\n", n, label);
+	if (json) {
+		if (import_json(n, "snapshot", output) == -1)
+			return cli_error(e, EXIT_USAGE, "writing output "
+			    "failed");
+	} else
+		fprintf(stderr, "%zu transactions imported from %s\n", n,
+		    label);
 	return EXIT_OK;
 
 fail:

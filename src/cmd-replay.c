@@ -3,10 +3,11 @@
  * of a snapshot against the service under test (gen.h), compare its
  * answers with the recording and write the report (report.h).
  *
- * The exit status says whether the run happened, not how the service
- * did: 0 even with regressions (assertions belong to `decoy run`), 2 for
+ * Exit status: 0 every compared response as recorded, 1 some differed
+ * (a regression; --allow-regressions tolerates them and exits 0), 2 for
  * usage and input errors (a bad snapshot or transforms file, an
- * unreachable target).
+ * unreachable target, an https:// target that fails the TLS handshake,
+ * an output file that cannot be written).
  */
 #include "config.h"
 
@@ -55,10 +56,17 @@ const struct cmd_entry cmd_replay_entry = {
 	    "      --timeout D           per request (default 10s)\n"
 	    "      --compare-headers H,H compare these response headers too\n"
 	    "      --body MODE           exact (default), json (ignore paths apply) or none\n"
+	    "      --numbers MODE        JSON numbers: exact (default: by their text)\n"
+	    "                            or numeric (1.0 = 1, 1e2 = 100; implies\n"
+	    "                            --body json)\n"
 	    "      --no-status           do not compare status codes\n"
+	    "      --allow-regressions   exit 0 even when responses differ from the\n"
+	    "                            recording (they are still reported)\n"
 	    "  -i, --ignore PATH         JSON path left out of body comparison: $.a.b,\n"
 	    "                            $.items[*].id, $..id; repeatable\n"
-	    "  -o, --report FILE         write the JSON report to FILE\n"
+	    "  -o, --report FILE         write the JSON report to FILE (its directory\n"
+	    "                            is made; every output path is checked\n"
+	    "                            before the load)\n"
 	    "      --html FILE           write the HTML report to FILE\n"
 	    "      --junit FILE          write JUnit XML to FILE\n"
 	    "      --json                print the JSON report instead of the table\n"
@@ -68,7 +76,10 @@ const struct cmd_entry cmd_replay_entry = {
 	    "      --now TIME            with --transforms: the clock of the first request\n"
 	    "                            (RFC 3339 or epoch seconds), for reproducible output\n"
 	    "      --seed N              seed of the fresh values (default: the time)\n"
-	    "  -h, --help                this help\n",
+	    "  -h, --help                this help\n"
+	    "Exit status: 0 every compared response as recorded, 1 some differed\n"
+	    "(unless --allow-regressions), 2 usage or input error, an unreachable\n"
+	    "target or a failed TLS handshake.\n",
 	.exec = cmd_replay_exec,
 };
 
@@ -92,6 +103,8 @@ enum {
 	OPT_NOW,
 	OPT_SEED,
 	OPT_START_AT,
+	OPT_ALLOW_REGRESSIONS,
+	OPT_NUMBERS,
 };
 
 static const struct option cmd_replay_options[] = {
@@ -110,6 +123,8 @@ static const struct option cmd_replay_options[] = {
 	{ "compare-headers", required_argument, NULL, OPT_COMPARE_HEADERS },
 	{ "body", required_argument, NULL, OPT_BODY },
 	{ "no-status", no_argument, NULL, OPT_NO_STATUS },
+	{ "allow-regressions", no_argument, NULL, OPT_ALLOW_REGRESSIONS },
+	{ "numbers", required_argument, NULL, OPT_NUMBERS },
 	{ "ignore", required_argument, NULL, 'i' },
 	{ "report", required_argument, NULL, 'o' },
 	{ "html", required_argument, NULL, OPT_HTML },
@@ -245,7 +260,8 @@ cmd_replay_exec(int argc, char **argv)
 	char			*html = NULL, *junit = NULL, *copy, *tok, *save;
 	int			 ch, rv = EXIT_USAGE, json = 0, closed = 0;
 	int			 have_rate = 0, have_ramp = 0, have_steps = 0;
-	int			 have_mult = 0, has_start = 0;
+	int			 have_mult = 0, has_start = 0, allow_regressions = 0;
+	int			 have_body = 0;
 	int64_t			 start_us = 0;
 
 	gen_config_init(&cfg);
@@ -346,6 +362,7 @@ cmd_replay_exec(int argc, char **argv)
 			free(copy);
 			break;
 		case OPT_BODY:
+			have_body = 1;
 			if (strcmp(optarg, "exact") == 0)
 				cfg.cmp_body = GEN_BODY_EXACT;
 			else if (strcmp(optarg, "json") == 0)
@@ -360,6 +377,20 @@ cmd_replay_exec(int argc, char **argv)
 			break;
 		case OPT_NO_STATUS:
 			cfg.cmp_status = 0;
+			break;
+		case OPT_ALLOW_REGRESSIONS:
+			allow_regressions = 1;
+			break;
+		case OPT_NUMBERS:
+			if (strcmp(optarg, "exact") == 0)
+				cfg.numeric = 0;
+			else if (strcmp(optarg, "numeric") == 0)
+				cfg.numeric = 1;
+			else {
+				rv = cli_usage(e, "--numbers: expected exact or "
+				    "numeric");
+				goto out;
+			}
 			break;
 		case 'i':
 			if (optarg[0] != '$') {
@@ -442,6 +473,14 @@ cmd_replay_exec(int argc, char **argv)
 		rv = cli_usage(e, "--target is required");
 		goto out;
 	}
+	if (cfg.numeric) {
+		if (have_body && cfg.cmp_body != GEN_BODY_JSON) {
+			rv = cli_usage(e, "--numbers numeric compares JSON "
+			    "bodies: it needs --body json");
+			goto out;
+		}
+		cfg.cmp_body = GEN_BODY_JSON;
+	}
 	if (cfg.has_now && cfg.transforms == NULL) {
 		rv = cli_usage(e, "--now applies with --transforms");
 		goto out;
@@ -475,6 +514,15 @@ cmd_replay_exec(int argc, char **argv)
 		cfg.pattern = GEN_CONSTANT;
 	cfg.snapshot = xstrdup(argv[optind]);
 	cfg.progress = isatty(STDERR_FILENO);
+	/* A run's results are never lost to an output path found bad at the
+	 * end: directories are made and every path checked first. */
+	if ((report_file != NULL &&
+	    report_check_output(report_file, 1, &cause) == -1) ||
+	    (html != NULL && report_check_output(html, 1, &cause) == -1) ||
+	    (junit != NULL && report_check_output(junit, 1, &cause) == -1)) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = cmd_replay_signal;
@@ -490,6 +538,7 @@ cmd_replay_exec(int argc, char **argv)
 		goto restore;
 	}
 	rep = report_create("replay", cfg.target);
+	rep->allow_regressions = allow_regressions;
 	if (gen_run(&cfg, rep, &cmd_replay_stop, &cause) == -1) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto restore;
@@ -519,7 +568,7 @@ cmd_replay_exec(int argc, char **argv)
 	} else
 		report_print(rep, stdout);
 	fflush(stdout);
-	rv = EXIT_OK;
+	rv = report_passed(rep) ? EXIT_OK : EXIT_FAILED;
 restore:
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

@@ -4,8 +4,10 @@
  * writes its HTML and JUnit renderings; `decoy report merge R1 R2... -o
  * OUT` merges shard reports into one (counts and histograms add exactly;
  * the assertions of the first report are kept, to be re-evaluated by the
- * caller).  Exit 0, 1 when the report holds a failed assertion (so CI can
- * gate on `decoy report`), 2 on a usage or input error.
+ * caller).  Exit 0, 1 when the report failed -- a failed assertion, or a
+ * response that differed from the recording in a run that did not
+ * tolerate it (report_passed) -- so CI can gate on `decoy report`, 2 on
+ * a usage or input error.
  */
 #include "config.h"
 
@@ -34,7 +36,9 @@ const struct cmd_entry cmd_report_entry = {
 	    "  merge R1 R2... -o OUT     merge shard reports into OUT (- for "
 	    "stdout)\n"
 	    "  -h, --help                this help\n"
-	    "Exit status 1 when the report holds a failed assertion.\n",
+	    "Exit status 1 when the report failed: a failed assertion, or a\n"
+	    "response that differed from the recording (unless the run was\n"
+	    "told --allow-regressions).\n",
 	.exec = cmd_report_exec,
 };
 

@@ -41,15 +41,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "buf.h"
+#include "ca.h"
 #include "cli.h"
 #include "fuzz.h"
 #include "gen.h"
 #include "hist.h"
 #include "json.h"
+#include "log.h"
 #include "report.h"
 #include "rule.h"
 #include "scenario.h"
+#include "snap.h"
+#include "sock.h"
 #include "transform.h"
 #include "xmalloc.h"
 
@@ -57,14 +65,18 @@ static int	cmd_run_exec(int, char **);
 
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
-	.args = "SCENARIO [--check] [--json]",
+	.args = "SCENARIO... [--check] [--json]",
 	.summary = "run a scenario: responder, service, load, assertions, "
 	    "reports",
 	.help =
-	    "  -n, --check               validate the scenario, its rule files and\n"
-	    "                            its snapshot, and exit (0 valid, 2 not)\n"
+	    "  -n, --check               validate each scenario as the start would,\n"
+	    "                            short of starting anything: the file, its\n"
+	    "                            snapshot (parsed whole), rule and transforms\n"
+	    "                            files, listen address, url, CA and report\n"
+	    "                            paths; exit 0 all valid, 2 not\n"
 	    "      --json                print the report (or, with --check, the\n"
-	    "                            verdict) as JSON on stdout\n"
+	    "                            verdict) as JSON on stdout, one line per\n"
+	    "                            scenario\n"
 	    "  -h, --help                this help\n"
 	    "\n"
 	    "Placeholders in service.url, service.command and service.env:\n"
@@ -72,8 +84,10 @@ const struct cmd_entry cmd_run_entry = {
 	    "                            use port 0)\n"
 	    "  {service_port}            a free port decoy picks when service.url\n"
 	    "                            holds it\n"
+	    "Several scenarios run (or are checked) one after the other.\n"
 	    "Exit status: 0 all assertions passed, 1 one failed, 2 bad input or\n"
-	    "a process that did not start, 128+N interrupted by signal N.\n",
+	    "a process that did not start (the worst over the files), 128+N\n"
+	    "interrupted by signal N.\n",
 	.exec = cmd_run_exec,
 };
 
@@ -145,11 +159,11 @@ run_progress(struct run *r, const char *msg)
 {
 	if (!r->tty)
 		return;
+	/* log.h's status line: a log line never lands in the middle. */
 	if (msg == NULL)
-		fprintf(stderr, "\r\033[K");
+		log_status_end(0);
 	else
-		fprintf(stderr, "\r\033[Kdecoy run: %s", msg);
-	fflush(stderr);
+		log_status("decoy run: %s", msg);
 }
 
 /* Replaces every "{name}" in s by value. */
@@ -220,19 +234,24 @@ run_free_port(char **cause)
 }
 
 /*
- * Splits "http://HOST[:PORT][/...]" into host and port; path (if not
- * NULL) gets the rest ("" when none).  0 or -1.
+ * Splits "http[s]://HOST[:PORT][/...]" into host and port (*tls 1 for
+ * https); path (if not NULL) gets the rest ("" when none).  0 or -1.
  */
 static int
-run_split_url(const char *url, char **host, int *port, char **path)
+run_split_url(const char *url, char **host, int *port, int *tls, char **path)
 {
 	const char	*p, *end, *colon, *slash;
 	char		*e;
 	long		 l;
 
-	if (strncmp(url, "http://", 7) != 0)
+	if (strncmp(url, "http://", 7) == 0) {
+		p = url + 7;
+		*tls = 0;
+	} else if (strncmp(url, "https://", 8) == 0) {
+		p = url + 8;
+		*tls = 1;
+	} else
 		return -1;
-	p = url + 7;
 	slash = strchr(p, '/');
 	end = slash != NULL ? slash : p + strlen(p);
 	colon = memchr(p, ':', (size_t)(end - p));
@@ -245,7 +264,7 @@ run_split_url(const char *url, char **host, int *port, char **path)
 		*port = (int)l;
 	} else {
 		colon = end;
-		*port = 80;
+		*port = *tls ? 443 : 80;
 	}
 	if (colon == p)
 		return -1;
@@ -255,15 +274,41 @@ run_split_url(const char *url, char **host, int *port, char **path)
 	return 0;
 }
 
+/* One TLS read or write on a blocking socket: bytes, 0 at EOF, -1. */
+static ssize_t
+run_tls_io(SSL *ssl, int wr, void *p, size_t len)
+{
+	int	n, err;
+
+	ERR_clear_error();
+	n = wr ? SSL_write(ssl, p, (int)len) : SSL_read(ssl, p, (int)len);
+	if (n > 0)
+		return n;
+	err = SSL_get_error(ssl, n);
+	if (!wr && (err == SSL_ERROR_ZERO_RETURN || (err ==
+	    SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)))
+		return 0;
+	if (errno == 0)
+		errno = EPROTO;
+	return -1;
+}
+
 /*
  * One blocking HTTP/1.1 GET with Connection: close, bounded by timeout_ms
- * per socket operation.  Returns the status (body, if not NULL, gets the
- * body), or -1 with *cause.
+ * per socket operation, over TLS with ctx (NULL: plain).  Returns the
+ * status (body, if not NULL, gets the body), or -1 with *cause (*fatal,
+ * if not NULL, set to 1 when the server's certificate failed
+ * verification: waiting will not help).
  */
 static int
 run_http_get(const char *host, int port, const char *path,
-    unsigned timeout_ms, struct buf *body, char **cause)
+    unsigned timeout_ms, SSL_CTX *ctx, int insecure, int *fatal,
+    struct buf *body, char **cause)
 {
+	SSL		*ssl = NULL;
+	long		 vr;
+	unsigned long	 e;
+	char		 ebuf[256], *name;
 	struct addrinfo	 hints, *res = NULL, *ai;
 	struct timeval	 tv;
 	struct buf	 b;
@@ -304,11 +349,40 @@ run_http_get(const char *host, int port, const char *path,
 		return -1;
 	}
 	buf_init(&b);
+	if (ctx != NULL) {
+		name = xstrdup(host);
+		ERR_clear_error();
+		ssl = ca_client_ssl(ctx, fd, name, insecure);
+		free(name);
+		if (ssl == NULL || SSL_connect(ssl) != 1) {
+			vr = ssl != NULL ? SSL_get_verify_result(ssl) :
+			    X509_V_OK;
+			if (!insecure && vr != X509_V_OK) {
+				*cause = xasprintf("%s:%d: TLS handshake "
+				    "failed: certificate verify failed: %s",
+				    host, port,
+				    X509_verify_cert_error_string(vr));
+				if (fatal != NULL)
+					*fatal = 1;
+			} else if ((e = ERR_get_error()) != 0) {
+				ERR_error_string_n(e, ebuf, sizeof ebuf);
+				*cause = xasprintf("%s:%d: TLS handshake "
+				    "failed: %s", host, port, ebuf);
+			} else
+				*cause = xasprintf("%s:%d: TLS handshake "
+				    "failed", host, port);
+			ERR_clear_error();
+			goto fail;
+		}
+	}
 	buf_printf(&b, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n"
 	    "User-Agent: decoy-run\r\nConnection: close\r\n\r\n", path, host,
 	    port);
 	for (off = 0; off < b.len; off += (size_t)n) {
-		if ((n = write(fd, b.data + off, b.len - off)) == -1) {
+		errno = 0;
+		if ((n = ssl != NULL ? run_tls_io(ssl, 1, b.data + off,
+		    b.len - off) : write(fd, b.data + off, b.len - off)) ==
+		    -1) {
 			if (errno == EINTR)
 				n = 0;
 			else {
@@ -320,7 +394,9 @@ run_http_get(const char *host, int port, const char *path,
 	}
 	buf_reset(&b);
 	for (;;) {
-		if ((n = read(fd, chunk, sizeof chunk)) == -1) {
+		errno = 0;
+		if ((n = ssl != NULL ? run_tls_io(ssl, 0, chunk,
+		    sizeof chunk) : read(fd, chunk, sizeof chunk)) == -1) {
 			if (errno == EINTR)
 				continue;
 			*cause = xasprintf("%s:%d: %s", host, port,
@@ -350,10 +426,16 @@ run_http_get(const char *host, int port, const char *path,
 		buf_append(body, hdr_end + 4,
 		    b.len - (size_t)(hdr_end + 4 - b.data));
 	buf_free(&b);
+	if (ssl != NULL) {
+		SSL_shutdown(ssl);
+		SSL_free(ssl);
+	}
 	close(fd);
 	return status;
 fail:
 	buf_free(&b);
+	if (ssl != NULL)
+		SSL_free(ssl);
 	close(fd);
 	return -1;
 }
@@ -672,20 +754,36 @@ run_wait_ready(struct run *r)
 	const char	*path = sc->ready_path != NULL ? sc->ready_path : "/";
 	uint64_t	 deadline;
 	char		*host = NULL, *cause = NULL, *last = NULL;
-	int		 port, status = -1;
+	int		 port, status = -1, tls, fatal = 0;
+	SSL_CTX		*ctx = NULL;
 
-	if (run_split_url(r->url, &host, &port, NULL) == -1) {
+	if (run_split_url(r->url, &host, &port, &tls, NULL) == -1) {
 		cli_error(r->e, EXIT_USAGE, "service.url: cannot use \"%s\"",
 		    r->url);
+		return -1;
+	}
+	if (tls && (ctx = ca_client_ctx(sc->ca_file, sc->insecure,
+	    &cause)) == NULL) {
+		cli_error(r->e, EXIT_USAGE, "service.ca: %s", cause);
+		free(cause);
+		free(host);
 		return -1;
 	}
 	deadline = run_now_ms() + sc->ready_timeout_ns / 1000000;
 	while (!run_stop) {
 		free(cause);
 		cause = NULL;
-		status = run_http_get(host, port, path, 1000, NULL, &cause);
+		status = run_http_get(host, port, path, 1000, ctx,
+		    sc->insecure, &fatal, NULL, &cause);
 		if (status >= 200 && status < 300)
 			break;
+		if (fatal) {
+			/* Every connection would fail the same way. */
+			cli_error(r->e, EXIT_USAGE, "service: %s (service.ca "
+			    "names the CA, service.insecure: true skips the "
+			    "check)", cause);
+			goto fail;
+		}
 		if (status != -1 && sc->ready_path == NULL)
 			break;
 		free(last);
@@ -716,11 +814,15 @@ run_wait_ready(struct run *r)
 	free(host);
 	free(cause);
 	free(last);
+	if (ctx != NULL)
+		SSL_CTX_free(ctx);
 	return run_stop ? -1 : 0;
 fail:
 	free(host);
 	free(cause);
 	free(last);
+	if (ctx != NULL)
+		SSL_CTX_free(ctx);
 	return -1;
 }
 
@@ -814,7 +916,7 @@ run_fetch_faults(struct run *r, struct report *rep)
 
 	buf_init(&body);
 	status = run_http_get("127.0.0.1", r->admin_port, "/stats", 5000,
-	    &body, &cause);
+	    NULL, 0, NULL, &body, &cause);
 	if (status == -1)
 		cli_error(r->e, 0, "warning: responder stats: %s", cause);
 	else if (status != 200)
@@ -898,21 +1000,53 @@ run_assert(struct run *r, struct report *rep)
 	report_endpoint_clear(&tot);
 }
 
-/* mkdir -p of the directory part of path. */
+/* Appends "WHERE: WHAT: cause" (each line of a multi-line cause gets
+ * its own prefix) as a new line of errors. */
 static void
-run_mkdirs(const char *path)
+run_ref_error(const struct scenario *sc, struct buf *errors, const char *what,
+    const char *path, const char *cause)
 {
-	char	*d, *s;
+	char		*where = scenario_where(sc, what, path);
+	const char	*line, *nl;
 
-	d = xstrdup(path);
-	for (s = d + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		mkdir(d, 0777);
-		*s = '/';
+	for (line = cause; *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		buf_printf(errors, "%s%s: %s: %.*s", errors->len > 0 ? "\n" :
+		    "", where, what, nl != NULL ? (int)(nl - line) :
+		    (int)strlen(line), line);
+		if (nl == NULL)
+			break;
 	}
-	free(d);
+	free(where);
+}
+
+/*
+ * Makes the reports' directories and checks every report path before
+ * anything starts (create), or only checks them (--check): a run's
+ * results are never lost to a bad path found at the end.  0, or -1 with
+ * the problems in errors.
+ */
+static int
+run_check_outputs(const struct scenario *sc, int create, struct buf *errors)
+{
+	static const char *const whats[3] = { "report.json",
+			    "report.junit", "report.html" };
+	const char	*paths[3] = { sc->report_json, sc->report_junit,
+			    sc->report_html };
+	char		*cause = NULL;
+	size_t		 i;
+	int		 rv = 0;
+
+	for (i = 0; i < 3; i++) {
+		if (paths[i] == NULL ||
+		    report_check_output(paths[i], create, &cause) == 0)
+			continue;
+		run_ref_error(sc, errors, whats[i], NULL, cause);
+		free(cause);
+		cause = NULL;
+		rv = -1;
+	}
+	return rv;
 }
 
 static int
@@ -923,7 +1057,6 @@ run_write_reports(struct run *r, struct report *rep)
 	int		 rv = 0;
 
 	if (sc->report_json != NULL) {
-		run_mkdirs(sc->report_json);
 		if (report_write_json(rep, sc->report_json, &cause) == -1) {
 			cli_error(r->e, 0, "%s", cause);
 			free(cause);
@@ -932,7 +1065,6 @@ run_write_reports(struct run *r, struct report *rep)
 		}
 	}
 	if (sc->report_junit != NULL) {
-		run_mkdirs(sc->report_junit);
 		if (report_write_junit(rep, sc->report_junit, &cause) == -1) {
 			cli_error(r->e, 0, "%s", cause);
 			free(cause);
@@ -941,7 +1073,6 @@ run_write_reports(struct run *r, struct report *rep)
 		}
 	}
 	if (sc->report_html != NULL) {
-		run_mkdirs(sc->report_html);
 		if (report_write_html(rep, sc->report_html, &cause) == -1) {
 			cli_error(r->e, 0, "%s", cause);
 			free(cause);
@@ -953,41 +1084,110 @@ run_write_reports(struct run *r, struct report *rep)
 
 /* --- the command ------------------------------------------------------ */
 
-/* Checks what --check checks beyond the file: rule files and snapshot.
- * 0, or -1 with every problem in errors. */
+/*
+ * Reads the snapshot whole, as the responder and the generator will: a
+ * line that does not parse is an error at its FILE:LINE:COL; the load
+ * needs inbound transactions.  0 or -1 with *cause.
+ */
+static int
+run_check_snapshot(const struct scenario *sc, char **cause)
+{
+	struct snap_reader	*sr;
+	struct snap_txn		 t;
+	struct stat		 st;
+	size_t			 nin = 0, n = 0;
+	int			 r;
+
+	if (stat(sc->snapshot, &st) == -1) {
+		*cause = xasprintf("%s: %s", sc->snapshot, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*cause = xasprintf("%s: not a regular file", sc->snapshot);
+		return -1;
+	}
+	if ((sr = snap_reader_open(sc->snapshot, cause)) == NULL)
+		return -1;
+	while ((r = snap_reader_next(sr, &t, cause)) == 1) {
+		n++;
+		if (t.dir == SNAP_DIR_IN)
+			nin++;
+		snap_txn_free(&t);
+	}
+	snap_reader_close(sr);
+	if (r == -1)
+		return -1;
+	if (n == 0) {
+		*cause = xasprintf("%s: no transactions", sc->snapshot);
+		return -1;
+	}
+	if (!sc->has_fuzz && nin == 0) {
+		*cause = xasprintf("%s: no inbound (dir \"in\") transactions "
+		    "to replay", sc->snapshot);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Checks what the start would find wrong beyond the file itself, each
+ * problem prefixed by where the scenario names the file: the snapshot
+ * (parsed whole), each rule file, the transforms files (keys included),
+ * the fuzz corpus and the https CA.  --check and the start both run it.
+ * 0, or -1 with every problem in errors.
+ */
 static int
 run_check_refs(const struct scenario *sc, struct buf *errors)
 {
 	struct rule_set		*set;
 	struct transforms	*tf;
 	struct stat		 st;
+	struct sock_addr	 sa;
+	SSL_CTX			*ctx;
 	char			*cause = NULL;
-	int			 rv = 0;
+	size_t			 i;
+	int			 rv = 0, rules_ok = 1;
 
-	if (sc->nrules > 0) {
+	for (i = 0; i < sc->nrules; i++) {
+		set = rule_set_load((const char *const *)&sc->rules[i], 1,
+		    NULL, NULL, &cause);
+		if (set == NULL) {
+			run_ref_error(sc, errors, "responder.rules",
+			    sc->rules[i], cause);
+			free(cause);
+			cause = NULL;
+			rv = -1;
+			rules_ok = 0;
+		}
+		rule_set_free(set);
+	}
+	/* What only the files together can get wrong (a name twice). */
+	if (rules_ok && sc->nrules > 1) {
 		set = rule_set_load((const char *const *)sc->rules, sc->nrules,
 		    NULL, NULL, &cause);
 		if (set == NULL) {
-			buf_printf(errors, "%s%s", errors->len > 0 ? "\n" : "",
+			run_ref_error(sc, errors, "responder.rules", NULL,
 			    cause);
 			free(cause);
+			cause = NULL;
 			rv = -1;
 		}
 		rule_set_free(set);
 	}
 	if (sc->has_fuzz && stat(sc->fuzz_corpus, &st) == -1) {
-		buf_printf(errors, "%s%s: fuzz.corpus: %s",
-		    errors->len > 0 ? "\n" : "", sc->fuzz_corpus,
-		    strerror(errno));
+		cause = xasprintf("%s: %s", sc->fuzz_corpus, strerror(errno));
+		run_ref_error(sc, errors, "fuzz.corpus", NULL, cause);
 		rv = -1;
 	} else if (sc->has_fuzz && !S_ISDIR(st.st_mode)) {
-		buf_printf(errors, "%s%s: fuzz.corpus: not a directory",
-		    errors->len > 0 ? "\n" : "", sc->fuzz_corpus);
+		cause = xasprintf("%s: not a directory", sc->fuzz_corpus);
+		run_ref_error(sc, errors, "fuzz.corpus", NULL, cause);
 		rv = -1;
 	}
+	free(cause);
+	cause = NULL;
 	if (sc->transforms != NULL) {
 		if ((tf = transforms_load(sc->transforms, 1, &cause)) == NULL) {
-			buf_printf(errors, "%s%s", errors->len > 0 ? "\n" : "",
+			run_ref_error(sc, errors, "load.transforms", NULL,
 			    cause);
 			free(cause);
 			cause = NULL;
@@ -999,7 +1199,7 @@ run_check_refs(const struct scenario *sc, struct buf *errors)
 	    strcmp(sc->transforms, sc->responder_transforms) != 0)) {
 		if ((tf = transforms_load(sc->responder_transforms, 1,
 		    &cause)) == NULL) {
-			buf_printf(errors, "%s%s", errors->len > 0 ? "\n" : "",
+			run_ref_error(sc, errors, "responder.transforms", NULL,
 			    cause);
 			free(cause);
 			cause = NULL;
@@ -1007,14 +1207,28 @@ run_check_refs(const struct scenario *sc, struct buf *errors)
 		} else
 			transforms_free(tf);
 	}
-	if (stat(sc->snapshot, &st) == -1) {
-		buf_printf(errors, "%s%s: snapshot: %s",
-		    errors->len > 0 ? "\n" : "", sc->snapshot,
-		    strerror(errno));
+	/* The listen address as the responder will take it (names
+	 * resolved). */
+	if (sc->has_responder && sock_parse_addr(sc->listen, &sa,
+	    &cause) == -1) {
+		run_ref_error(sc, errors, "responder.listen", NULL, cause);
+		free(cause);
+		cause = NULL;
 		rv = -1;
-	} else if (!S_ISREG(st.st_mode)) {
-		buf_printf(errors, "%s%s: snapshot: not a regular file",
-		    errors->len > 0 ? "\n" : "", sc->snapshot);
+	}
+	if (sc->ca_file != NULL) {
+		if ((ctx = ca_client_ctx(sc->ca_file, 0, &cause)) == NULL) {
+			run_ref_error(sc, errors, "service.ca", NULL, cause);
+			free(cause);
+			cause = NULL;
+			rv = -1;
+		} else
+			SSL_CTX_free(ctx);
+	}
+	if (run_check_snapshot(sc, &cause) == -1) {
+		run_ref_error(sc, errors, "snapshot", NULL, cause);
+		free(cause);
+		cause = NULL;
 		rv = -1;
 	}
 	return rv;
@@ -1068,6 +1282,9 @@ run_config(struct run *r, struct gen_config *cfg)
 	gen_config_init(cfg);
 	cfg->snapshot = xstrdup(sc->snapshot);
 	cfg->target = xstrdup(r->url);
+	if (sc->ca_file != NULL)
+		cfg->ca_file = xstrdup(sc->ca_file);
+	cfg->insecure = sc->insecure;
 	cfg->pattern = patterns[sc->pattern];
 	cfg->multiplier = sc->multiplier;
 	cfg->clones = sc->clones;
@@ -1097,6 +1314,7 @@ run_config(struct run *r, struct gen_config *cfg)
 	} else {
 		cfg->cmp_status = sc->cmp_status;
 		cfg->cmp_body = bodies[sc->cmp_body];
+		cfg->numeric = sc->cmp_numeric;
 		cfg->cmp_headers = xcalloc(sc->ncmp_headers + 1,
 		    sizeof *cfg->cmp_headers);
 		for (i = 0; i < sc->ncmp_headers; i++)
@@ -1153,6 +1371,9 @@ run_fuzz(struct run *r, int json)
 	fuzz_config_init(&cfg);
 	cfg.corpus = xstrdup(sc->fuzz_corpus);
 	cfg.target = xstrdup(r->url);
+	if (sc->ca_file != NULL)
+		cfg.ca_file = xstrdup(sc->ca_file);
+	cfg.insecure = sc->insecure;
 	free(cfg.findings);
 	cfg.findings = xstrdup(sc->fuzz_findings);
 	if (sc->fuzz_requests > 0 || sc->fuzz_duration_ns > 0)
@@ -1235,6 +1456,14 @@ run_scenario(struct run *r, int json)
 	size_t			 i;
 	int			 rv = EXIT_USAGE, gen_rv;
 
+	buf_init(&out);
+	if (run_check_outputs(sc, 1, &out) == -1) {
+		buf_append_byte(&out, '\0');
+		cli_error(r->e, EXIT_USAGE, "%s", out.data);
+		buf_free(&out);
+		return EXIT_USAGE;
+	}
+	buf_free(&out);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = run_on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -1345,14 +1574,62 @@ out:
 	return rv;
 }
 
+/* Checks one scenario file and, unless check, runs it.  The exit status
+ * of that file. */
 static int
-cmd_run_exec(int argc, char **argv)
+run_one(const char *path, int check, int json)
 {
 	const struct cmd_entry	*e = &cmd_run_entry;
 	struct run		 r;
 	struct buf		 errors;
 	char			*cause = NULL;
-	int			 ch, check = 0, json = 0, rv;
+	int			 rv;
+
+	memset(&r, 0, sizeof r);
+	r.e = e;
+	r.responder.what = "responder";
+	r.responder.pid = -1;
+	r.service.what = "service";
+	r.service.pid = -1;
+	r.tty = isatty(STDERR_FILENO);
+
+	buf_init(&errors);
+	if ((r.sc = scenario_load(path, &cause)) == NULL) {
+		buf_append_str(&errors, cause);
+		free(cause);
+	} else {
+		run_check_refs(r.sc, &errors);
+		run_check_outputs(r.sc, 0, &errors);
+	}
+	if (errors.len > 0) {
+		buf_append_byte(&errors, '\0');
+		if (check && json)
+			run_print_check_json(path, errors.data);
+		else
+			fprintf(stderr, "%s\n", errors.data);
+		buf_free(&errors);
+		scenario_free(r.sc);
+		return EXIT_USAGE;
+	}
+	buf_free(&errors);
+	if (check) {
+		if (json)
+			run_print_check_json(path, NULL);
+		else
+			printf("%s: scenario OK\n", path);
+		scenario_free(r.sc);
+		return EXIT_OK;
+	}
+	rv = run_scenario(&r, json);
+	scenario_free(r.sc);
+	return rv;
+}
+
+static int
+cmd_run_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*e = &cmd_run_entry;
+	int			 ch, check = 0, json = 0, rv = EXIT_OK, one;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "nh", cmd_run_options,
@@ -1371,45 +1648,19 @@ cmd_run_exec(int argc, char **argv)
 			return cli_usage(e, "unknown option");
 		}
 	}
-	if (argc - optind != 1)
-		return cli_usage(e, "expected one scenario file");
+	if (argc - optind < 1)
+		return cli_usage(e, "expected a scenario file");
 
-	memset(&r, 0, sizeof r);
-	r.e = e;
-	r.responder.what = "responder";
-	r.responder.pid = -1;
-	r.service.what = "service";
-	r.service.pid = -1;
-	r.tty = isatty(STDERR_FILENO);
+	/* Each file in turn; the worst status wins (2 over 1 over 0), and
+	 * a signal ends the series. */
 	run_stop = 0;
 	run_signal = 0;
-
-	buf_init(&errors);
-	if ((r.sc = scenario_load(argv[optind], &cause)) == NULL) {
-		buf_append_str(&errors, cause);
-		free(cause);
-	} else
-		run_check_refs(r.sc, &errors);
-	if (errors.len > 0) {
-		buf_append_byte(&errors, '\0');
-		if (check && json)
-			run_print_check_json(argv[optind], errors.data);
-		else
-			fprintf(stderr, "%s\n", errors.data);
-		buf_free(&errors);
-		scenario_free(r.sc);
-		return EXIT_USAGE;
+	for (; optind < argc; optind++) {
+		one = run_one(argv[optind], check, json);
+		if (one > rv)
+			rv = one;
+		if (run_stop)
+			break;
 	}
-	buf_free(&errors);
-	if (check) {
-		if (json)
-			run_print_check_json(argv[optind], NULL);
-		else
-			printf("%s: scenario OK\n", argv[optind]);
-		scenario_free(r.sc);
-		return EXIT_OK;
-	}
-	rv = run_scenario(&r, json);
-	scenario_free(r.sc);
 	return rv;
 }

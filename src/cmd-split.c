@@ -19,7 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cli.h"
+#include "json.h"
 #include "snap.h"
 #include "xmalloc.h"
 
@@ -27,7 +29,7 @@ static int	cmd_split_exec(int, char **);
 
 const struct cmd_entry cmd_split_entry = {
 	.name = "split",
-	.args = "SNAP [--in FILE] [--out FILE]",
+	.args = "SNAP [--in FILE] [--out FILE] [--json]",
 	.summary = "split a snapshot into its inbound and outbound halves",
 	.help =
 	    "  SNAP                      snapshot file, - for stdin\n"
@@ -35,6 +37,8 @@ const struct cmd_entry cmd_split_entry = {
 	    "  -o, --out FILE            write the dir:out transactions to FILE\n"
 	    "                            (at least one of --in and --out; - is stdout;\n"
 	    "                            FILE is replaced)\n"
+	    "      --json                print the summary as one JSON object on\n"
+	    "                            stdout (not with an output on stdout)\n"
 	    "  -h, --help                this help\n",
 	.exec = cmd_split_exec,
 };
@@ -42,6 +46,7 @@ const struct cmd_entry cmd_split_entry = {
 static const struct option cmd_split_options[] = {
 	{ "in", required_argument, NULL, 'i' },
 	{ "out", required_argument, NULL, 'o' },
+	{ "json", no_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -70,7 +75,8 @@ cmd_split_exec(int argc, char **argv)
 	char			*cause = NULL;
 	size_t			 counts[2] = { 0, 0 };
 	int			 opened[2] = { 0, 0 };
-	int			 ch, i, rc, status;
+	int			 ch, i, rc, status, json = 0;
+	struct buf		 b;
 
 	optind = 1;
 	opterr = 0;
@@ -82,6 +88,9 @@ cmd_split_exec(int argc, char **argv)
 			break;
 		case 'o':
 			files[SNAP_DIR_OUT] = optarg;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'h':
 			cli_help(e);
@@ -97,6 +106,10 @@ cmd_split_exec(int argc, char **argv)
 	path = argv[optind];
 	if (files[SNAP_DIR_IN] == NULL && files[SNAP_DIR_OUT] == NULL)
 		return cli_usage(e, "give --in FILE, --out FILE or both");
+	if (json && ((files[0] != NULL && strcmp(files[0], "-") == 0) ||
+	    (files[1] != NULL && strcmp(files[1], "-") == 0)))
+		return cli_usage(e, "--json prints on stdout: write the halves "
+		    "to files");
 	if (files[SNAP_DIR_IN] != NULL && files[SNAP_DIR_OUT] != NULL &&
 	    strcmp(files[SNAP_DIR_IN], files[SNAP_DIR_OUT]) == 0)
 		return cli_usage(e, "--in and --out name the same file");
@@ -135,8 +148,28 @@ cmd_split_exec(int argc, char **argv)
 			goto fail;
 	}
 	snap_reader_close(r);
-	fprintf(stderr, "%zu in, %zu out\n", counts[SNAP_DIR_IN],
-	    counts[SNAP_DIR_OUT]);
+	if (json) {
+		buf_init(&b);
+		buf_printf(&b, "{\"in\":%zu,\"out\":%zu,\"in_file\":",
+		    counts[SNAP_DIR_IN], counts[SNAP_DIR_OUT]);
+		for (i = SNAP_DIR_IN; i >= SNAP_DIR_OUT; i--) {
+			if (i == SNAP_DIR_OUT)
+				buf_append_str(&b, ",\"out_file\":");
+			if (files[i] != NULL)
+				json_append_string(&b, files[i],
+				    strlen(files[i]));
+			else
+				buf_append_str(&b, "null");
+		}
+		buf_append_str(&b, "}\n");
+		fwrite(b.data, 1, b.len, stdout);
+		buf_free(&b);
+		if (fflush(stdout) == EOF)
+			return cli_error(e, EXIT_USAGE, "writing output "
+			    "failed");
+	} else
+		fprintf(stderr, "%zu in, %zu out\n", counts[SNAP_DIR_IN],
+		    counts[SNAP_DIR_OUT]);
 	return EXIT_OK;
 
 fail:

@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "conf.h"
+#include "sock.h"
 #include "xmalloc.h"
 #include "yamldoc.h"
 
@@ -147,13 +148,32 @@ conf_limits(struct yamldoc *x, const yaml_node_t *map,
 	}
 }
 
+/* A listen address as the start takes it: HOST:PORT, port 0..65535, a
+ * host that resolves; an error at the node otherwise. */
+static void
+conf_listen(struct yamldoc *x, const yaml_node_t *n, const char *key,
+    const char *val, struct respond_config *r)
+{
+	struct sock_addr	 sa;
+	char			*cause = NULL;
+
+	if (sock_parse_addr(val, &sa, &cause) == -1) {
+		yamldoc_err(x, n, "%s: %s", key, cause);
+		free(cause);
+		return;
+	}
+	if (r != NULL)
+		respond_config_add_listen(r, val);
+}
+
 static void
 conf_admin(struct yamldoc *x, const yaml_node_t *map,
     struct respond_config *r)
 {
 	yaml_node_pair_t	*pair;
-	yaml_node_t		*k, *v;
+	yaml_node_t		*k, *v, *listen = NULL;
 	const char		*key, *val;
+	char			*cause = NULL;
 
 	if (map->type != YAML_MAPPING_NODE) {
 		yamldoc_err(x, map, "admin: expected a mapping (listen, token, "
@@ -171,11 +191,12 @@ conf_admin(struct yamldoc *x, const yaml_node_t *map,
 		if (strcmp(key, "listen") == 0) {
 			free(r->admin);
 			r->admin = xstrdup(val);
+			listen = v;
 		} else if (strcmp(key, "token") == 0) {
 			free(r->admin_token);
 			r->admin_token = xstrdup(val);
 		} else if (strcmp(key, "token_file") == 0) {
-			char	*path = conf_path(x, val), *cause = NULL;
+			char	*path = conf_path(x, val);
 
 			free(r->admin_token);
 			if ((r->admin_token = admin_token_load(path,
@@ -193,6 +214,13 @@ conf_admin(struct yamldoc *x, const yaml_node_t *map,
 	}
 	if (r->admin == NULL)
 		yamldoc_err(x, map, "admin: missing required key \"listen\"");
+	/* What the start refuses (an address beyond loopback without a
+	 * token) is refused here, so decoyd -n agrees with it. */
+	else if (listen != NULL &&
+	    admin_check(r->admin, r->admin_token, &cause) == -1) {
+		yamldoc_err(x, listen, "admin.listen: %s", cause);
+		free(cause);
+	}
 }
 
 static void
@@ -205,6 +233,7 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 	const char		*key, *val;
 	char			*cause, *end;
 	long			 l;
+	int			 has_listen = 0;
 
 	if (root->type != YAML_MAPPING_NODE) {
 		yamldoc_err(x, root, "expected a mapping of settings");
@@ -244,13 +273,15 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 			}
 			continue;
 		}
+		if (strcmp(key, "listen") == 0)
+			has_listen = 1;
 		if (strcmp(key, "listen") == 0 && v->type ==
 		    YAML_SEQUENCE_NODE) {
 			for (item = v->data.sequence.items.start;
 			    item < v->data.sequence.items.top; item++) {
 				n = yamldoc_node(x, *item);
 				if ((val = conf_scalar(x, n, key)) != NULL)
-					respond_config_add_listen(r, val);
+					conf_listen(x, n, key, val, r);
 			}
 			continue;
 		}
@@ -263,7 +294,7 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 			free(r->transforms);
 			r->transforms = conf_path(x, val);
 		} else if (strcmp(key, "listen") == 0)
-			respond_config_add_listen(r, val);
+			conf_listen(x, v, key, val, r);
 		else if (strcmp(key, "unmatched") == 0) {
 			cause = NULL;
 			if (conf_parse_unmatched(val, &r->unmatched,
@@ -346,7 +377,7 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 	}
 	if (r->snapshot == NULL)
 		yamldoc_err(x, root, "missing required key \"snapshot\"");
-	if (r->nlisten == 0)
+	if (r->nlisten == 0 && !has_listen)
 		yamldoc_err(x, root, "missing required key \"listen\"");
 }
 

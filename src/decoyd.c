@@ -7,11 +7,18 @@
  * exits; -d logs at debug level; -r adds a rule file after those of the
  * configuration; -s sets the chaos seed.  SIGTERM and SIGINT drain and
  * exit, SIGHUP reloads.  Once bound and loaded it keeps no capability
- * and becomes the configuration's user, if any (respond-priv.h).
+ * and becomes the configuration's user, if any (respond-priv.h).  Under
+ * systemd (Type=notify) it says READY=1 once its listeners and admin API
+ * are bound.
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +27,45 @@
 
 #include "admin.h"
 #include "conf.h"
+#include "decoy-paths.h"
 #include "log.h"
 #include "respond-priv.h"
 #include "respond.h"
 #include "sock.h"
 
-#define DECOYD_DEFAULT_CONF	SYSCONFDIR "/decoy/decoyd.yaml"
+#define DECOYD_DEFAULT_CONF	DECOY_SYSCONFDIR "/decoy/decoyd.yaml"
+
+/*
+ * Tells systemd (Type=notify) that decoyd is ready: state ("READY=1") as
+ * one datagram to $NOTIFY_SOCKET, a path or, with a leading '@', an
+ * abstract name -- the sd_notify(3) protocol, spoken here so that decoy
+ * needs no libsystemd.  Nothing happens outside systemd.
+ */
+static void
+decoyd_notify(const char *state)
+{
+	struct sockaddr_un	 sun;
+	const char		*path = getenv("NOTIFY_SOCKET");
+	socklen_t		 len;
+	size_t			 plen;
+	int			 fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (plen = strlen(path)) >= sizeof sun.sun_path)
+		return;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, plen);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) == -1)
+		log_warn("sd_notify %s: %s", path, strerror(errno));
+	close(fd);
+}
 
 static void
 decoyd_usage(FILE *f)
@@ -168,6 +208,8 @@ main(int argc, char **argv)
 		conf_free(&conf);
 		return 2;
 	}
+	/* Bound and serving from here on. */
+	decoyd_notify("READY=1");
 	rv = respond_run(r) == 0 ? 0 : 1;
 	admin_stop(admin);
 	respond_free(r);

@@ -267,6 +267,7 @@ struct gen_diffctx {
 	size_t		 max;
 	size_t		 kept;
 	int		 found;
+	int		 numeric;	/* numbers equal by value */
 };
 
 /* Parses a pattern into segments; -1 if it is not one we understand. */
@@ -623,6 +624,105 @@ gen_diff_array(struct gen_diffctx *dc, struct gen_path *path,
 	gen_items_free(ib, nb);
 }
 
+/*
+ * A JSON number's decimal value, exactly: sign, significant digits (no
+ * leading or trailing zeros) and the exponent of the last one.  0 or -1
+ * (not a number, or an exponent beyond +-10^15).
+ */
+struct gen_number {
+	int		 neg;
+	char		 digits[64];	/* a prefix when longer; see len */
+	size_t		 len;
+	uint64_t	 hash;		/* of all the digits, when longer */
+	int64_t		 exp;
+};
+
+static int
+gen_number_parse(const char *s, size_t n, struct gen_number *v)
+{
+	const char	*p = s, *end = s + n, *fstart = NULL;
+	int64_t		 e = 0, frac = 0;
+	int		 eneg = 0, started = 0;
+	size_t		 zeros = 0;	/* trailing zeros held back */
+
+	memset(v, 0, sizeof *v);
+	v->hash = 1469598103934665603ull;
+	if (p < end && *p == '-') {
+		v->neg = 1;
+		p++;
+	}
+	if (p == end || *p < '0' || *p > '9')
+		return -1;
+	for (; p < end && ((*p >= '0' && *p <= '9') || *p == '.'); p++) {
+		if (*p == '.') {
+			if (fstart != NULL)
+				return -1;
+			fstart = p + 1;
+			continue;
+		}
+		if (fstart != NULL)
+			frac++;
+		if (*p == '0' && !started)
+			continue;
+		started = 1;
+		if (*p == '0') {
+			zeros++;
+			continue;
+		}
+		/* A non-zero digit: the zeros held back were inside. */
+		for (; zeros > 0; zeros--) {
+			if (v->len < sizeof v->digits)
+				v->digits[v->len] = '0';
+			v->len++;
+			v->hash = (v->hash ^ '0') * 1099511628211ull;
+		}
+		if (v->len < sizeof v->digits)
+			v->digits[v->len] = *p;
+		v->len++;
+		v->hash = (v->hash ^ (unsigned char)*p) * 1099511628211ull;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		if (p == end)
+			return -1;
+		for (; p < end; p++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			if (e > 1000000000000000ll)
+				return -1;
+			e = e * 10 + (*p - '0');
+		}
+	}
+	if (p != end)
+		return -1;
+	if (v->len == 0) {
+		/* Zero, whatever its sign or exponent. */
+		v->neg = 0;
+		return 0;
+	}
+	/* The last significant digit's exponent: the trailing zeros it
+	 * held back raise it, the fraction digits lower it. */
+	v->exp = (eneg ? -e : e) + (int64_t)zeros - frac;
+	return 0;
+}
+
+/* 1 when the JSON numbers a and b have the same value (1.0 = 1 = 1e0,
+ * 1e2 = 100, -0 = 0), compared on their decimal digits. */
+int
+gen_number_same(const char *a, size_t alen, const char *b, size_t blen)
+{
+	struct gen_number	x, y;
+
+	if (gen_number_parse(a, alen, &x) == -1 ||
+	    gen_number_parse(b, blen, &y) == -1)
+		return alen == blen && memcmp(a, b, alen) == 0;
+	return x.neg == y.neg && x.len == y.len && x.exp == y.exp &&
+	    x.hash == y.hash && memcmp(x.digits, y.digits, x.len <
+	    sizeof x.digits ? x.len : sizeof x.digits) == 0;
+}
+
 static void
 gen_diff_value(struct gen_diffctx *dc, struct gen_path *path,
     const struct json_value *a, const struct json_value *b)
@@ -648,9 +748,15 @@ gen_diff_value(struct gen_diffctx *dc, struct gen_path *path,
 		return;
 	default:
 		/* Numbers compare by their exact text: 1.0 and 1 differ,
-		 * and so do 2^53+1 and 2^53 (a double would merge them). */
-		if (a->len != b->len || memcmp(a->p, b->p, a->len) != 0)
-			gen_diff_add(dc, path, a->p, a->len, b->p, b->len);
+		 * and so do 2^53+1 and 2^53 (a double would merge them).
+		 * Numerically, 1.0 = 1 and 1e2 = 100, still never through a
+		 * double: the decimal digits and exponent are compared. */
+		if (a->len == b->len && memcmp(a->p, b->p, a->len) == 0)
+			return;
+		if (dc->numeric && a->type == JSON_NUMBER &&
+		    gen_number_same(a->p, a->len, b->p, b->len))
+			return;
+		gen_diff_add(dc, path, a->p, a->len, b->p, b->len);
 		return;
 	}
 }
@@ -674,7 +780,7 @@ gen_json_doc(const char *s, size_t len, struct json_value *v)
 static int
 gen_json_diff_map(const char *a, size_t alen, const char *b, size_t blen,
     char *const *ignore, size_t nignore, const struct gen_transform_map *map,
-    struct buf *diffs, size_t max)
+    int numeric, struct buf *diffs, size_t max)
 {
 	struct json_value	va, vb;
 	struct gen_diffctx	dc;
@@ -685,6 +791,7 @@ gen_json_diff_map(const char *a, size_t alen, const char *b, size_t blen,
 		return -1;
 	memset(&dc, 0, sizeof dc);
 	dc.map = map;
+	dc.numeric = numeric;
 	dc.ignore = ignore;
 	dc.nignore = nignore;
 	dc.out = diffs;
@@ -698,7 +805,15 @@ int
 gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
     char *const *ignore, size_t nignore, struct buf *diffs, size_t max)
 {
-	return gen_json_diff_map(a, alen, b, blen, ignore, nignore, NULL,
+	return gen_json_diff_map(a, alen, b, blen, ignore, nignore, NULL, 0,
+	    diffs, max);
+}
+
+int
+gen_json_diff_numeric(const char *a, size_t alen, const char *b, size_t blen,
+    char *const *ignore, size_t nignore, struct buf *diffs, size_t max)
+{
+	return gen_json_diff_map(a, alen, b, blen, ignore, nignore, NULL, 1,
 	    diffs, max);
 }
 
@@ -1074,7 +1189,7 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 	case GEN_BODY_JSON:
 		buf_init(&diffs);
 		n = gen_json_diff_map(res->body, res->body_len, body,
-		    body_len, ignore, nignore, map, &diffs,
+		    body_len, ignore, nignore, map, cfg->numeric, &diffs,
 		    GEN_DIFFS_PER_RESPONSE);
 		if (n > 0 && diffs.data != NULL) {
 			for (line = diffs.data; *line != '\0'; line = t2 + 1) {
@@ -2078,17 +2193,52 @@ gen_end_fire(struct loop_timer *t)
 	gen_end(t->arg);
 }
 
+/*
+ * The fraction of the run done, 0..1, or -1 when its length is not known
+ * (--loop without --duration): by time with a duration, else by requests
+ * finished over those one pass sends (every clone's copy).
+ */
+double
+gen_progress_fraction(uint64_t elapsed_ns, uint64_t duration_ns, int loop,
+    uint64_t done, uint64_t planned)
+{
+	double	f;
+
+	if (duration_ns > 0)
+		f = (double)elapsed_ns / (double)duration_ns;
+	else if (loop || planned == 0)
+		return -1;
+	else
+		f = (double)done / (double)planned;
+	return f > 1 ? 1 : f;
+}
+
 static void
 gen_progress(struct gen *g, uint64_t now)
 {
-	double	secs = (double)(now - g->t0) / 1e9;
+	const struct gen_config	*cfg = g->cfg;
+	double			 secs = (double)(now - g->t0) / 1e9, f, eta;
+	uint64_t		 planned;
+	char			 done[64];
 
-	fprintf(stderr, "\r[%5.1fs] sent %" PRIu64 "  answered %" PRIu64
+	planned = (uint64_t)g->ntxns * (cfg->pattern == GEN_REPLAY ?
+	    cfg->clones : 1);
+	f = gen_progress_fraction(now - g->t0, cfg->duration_ns, cfg->loop,
+	    g->answered + g->errors, planned);
+	done[0] = '\0';
+	if (f >= 0) {
+		eta = f > 0 ? secs * (1 - f) / f : -1;
+		if (eta >= 0)
+			snprintf(done, sizeof done, "%3.0f%%  eta %.0fs  ",
+			    f * 100, eta);
+		else
+			snprintf(done, sizeof done, "%3.0f%%  ", f * 100);
+	}
+	log_status("[%5.1fs] %ssent %" PRIu64 "  answered %" PRIu64
 	    "  errors %" PRIu64 "  in flight %" PRIu64 "  late %" PRIu64
-	    "  %.0f/s   ", secs, g->sent, g->answered, g->errors,
+	    "  %.0f/s", secs, done, g->sent, g->answered, g->errors,
 	    g->inflight, g->rep->late,
 	    secs > 0 ? (double)g->answered / secs : 0.0);
-	fflush(stderr);
 }
 
 static void
@@ -2109,7 +2259,74 @@ gen_check_fire(struct loop_timer *t)
 	loop_timer_add(g->loop, &g->check, GEN_CHECK_NS);
 }
 
-/* A blocking probe at start-up: is anything listening at all? */
+/*
+ * The probe's TLS handshake on the connected, non-blocking fd, bounded by
+ * the request timeout: a server that cannot be verified (or speaks no
+ * TLS) fails the run before any request, with the reason.
+ */
+static int
+gen_probe_tls(struct gen *g, int fd, char **cause)
+{
+	struct pollfd	 pfd;
+	SSL		*ssl;
+	unsigned long	 e;
+	long		 vr;
+	char		 ebuf[256];
+	int		 r, err, rv = -1;
+
+	ERR_clear_error();
+	if ((ssl = ca_client_ssl(g->ssl_ctx, fd, g->tls_name,
+	    g->cfg->insecure)) == NULL) {
+		e = ERR_get_error();
+		ERR_error_string_n(e, ebuf, sizeof ebuf);
+		*cause = xasprintf("%s: TLS setup failed: %s", g->cfg->target,
+		    ebuf);
+		ERR_clear_error();
+		return -1;
+	}
+	pfd.fd = fd;
+	for (;;) {
+		if ((r = SSL_do_handshake(ssl)) == 1) {
+			rv = 0;
+			SSL_shutdown(ssl);
+			break;
+		}
+		err = SSL_get_error(ssl, r);
+		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+			pfd.events = err == SSL_ERROR_WANT_READ ? POLLIN :
+			    POLLOUT;
+			if (poll(&pfd, 1, (int)(g->cfg->timeout_ns /
+			    1000000)) <= 0) {
+				*cause = xasprintf("%s: TLS handshake failed: "
+				    "timed out", g->cfg->target);
+				break;
+			}
+			continue;
+		}
+		vr = SSL_get_verify_result(ssl);
+		if (!g->cfg->insecure && vr != X509_V_OK)
+			*cause = xasprintf("%s: TLS handshake failed: "
+			    "certificate verify failed: %s (--ca FILE names "
+			    "the CA, --insecure skips the check)",
+			    g->cfg->target, X509_verify_cert_error_string(vr));
+		else if ((e = ERR_get_error()) != 0) {
+			ERR_error_string_n(e, ebuf, sizeof ebuf);
+			*cause = xasprintf("%s: TLS handshake failed: %s",
+			    g->cfg->target, ebuf);
+		} else
+			*cause = xasprintf("%s: TLS handshake failed: %s",
+			    g->cfg->target, err == SSL_ERROR_SYSCALL &&
+			    errno != 0 ? strerror(errno) :
+			    "connection closed by the server");
+		break;
+	}
+	SSL_free(ssl);
+	ERR_clear_error();
+	return rv;
+}
+
+/* A blocking probe at start-up: is anything listening at all, and (for
+ * https://) does it pass the TLS handshake? */
 static int
 gen_probe(struct gen *g, char **cause)
 {
@@ -2138,13 +2355,18 @@ gen_probe(struct gen *g, char **cause)
 				soerr = errno;
 		}
 	}
-	close(fd);
 	if (soerr != 0) {
+		close(fd);
 		*cause = xasprintf("cannot connect to %s (%s): %s",
 		    g->cfg->target, sock_addr_str(&g->addr, a, sizeof a),
 		    strerror(soerr));
 		return -1;
 	}
+	if (g->ssl_ctx != NULL && gen_probe_tls(g, fd, cause) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 
@@ -2153,6 +2375,9 @@ gen_free(struct gen *g)
 {
 	size_t	i;
 
+	/* A run that failed half-way leaves no status line to collide. */
+	if (g->cfg != NULL && g->cfg->progress)
+		log_status_end(1);
 	for (i = 0; i < g->npool; i++) {
 		gen_conn_close(g->pool[i]);
 		buf_free(&g->pool[i]->in);
@@ -2330,7 +2555,7 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 	rep->dropped += g.qlen;
 	if (cfg->progress) {
 		gen_progress(&g, loop_now_update(g.loop));
-		fputc('\n', stderr);
+		log_status_end(1);
 	}
 	rep->duration_us = g.last_answer > g.t0 ?
 	    (g.last_answer - g.t0) / 1000 : 0;

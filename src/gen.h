@@ -78,6 +78,8 @@ struct gen_config {
 	enum gen_body_cmp	 cmp_body;
 	char			**ignore;	/* JSON paths: $.a.b, $.items[*].id */
 	size_t			 nignore;
+	int			 numeric;	/* JSON numbers equal by value
+						   (1.0 = 1); default: by text */
 
 	int			 progress;	/* a progress line on stderr */
 
@@ -104,14 +106,23 @@ void	gen_config_free(struct gen_config *);
 /*
  * Runs the load described by cfg and records into rep (created by the
  * caller).  Returns 0 when the run completed (whatever the service
- * answered; a TLS handshake or verification failure is a connect error
- * of its request, its reason logged once), -1 with *cause for bad input
- * (snapshot, target URL, CA file) or when
- * the target cannot be reached at all.  Stops early, cleanly, when
+ * answered), -1 with *cause for bad input (snapshot, target URL, CA
+ * file), when the target cannot be reached at all, or when an https://
+ * target fails the TLS handshake of the probe made before the load
+ * (verification, or no TLS); a handshake that fails later is a connect
+ * error of its request, its reason logged once.  Stops early, cleanly, when
  * *stop becomes non-zero (a signal handler sets it).
  */
 int	gen_run(const struct gen_config *, struct report *rep,
 	    volatile int *stop, char **cause);
+
+/*
+ * The progress line's fraction done, 0..1 (-1: unknown, --loop without a
+ * duration): elapsed over duration when there is one, else done requests
+ * over the planned ones.
+ */
+double	gen_progress_fraction(uint64_t elapsed_ns, uint64_t duration_ns,
+	    int loop, uint64_t done, uint64_t planned);
 
 /*
  * JSON-aware comparison of two bodies (raw bytes, never through cJSON:
@@ -123,5 +134,17 @@ int	gen_run(const struct gen_config *, struct report *rep,
 int	gen_json_diff(const char *a, size_t alen, const char *b, size_t blen,
 	    char *const *ignore, size_t nignore, struct buf *diffs,
 	    size_t max);
+/* The same with numbers equal by value (gen_number_same). */
+int	gen_json_diff_numeric(const char *a, size_t alen, const char *b,
+	    size_t blen, char *const *ignore, size_t nignore,
+	    struct buf *diffs, size_t max);
+/*
+ * 1 when two JSON number texts have the same decimal value (1.0 = 1 =
+ * 1e0 = 0.1e1, 1e2 = 100, -0 = 0), compared on their digits and exponent,
+ * never through a double (2^53+1 and 2^53 differ); texts that are not
+ * numbers are the same only when equal byte for byte.
+ */
+int	gen_number_same(const char *a, size_t alen, const char *b,
+	    size_t blen);
 
 #endif

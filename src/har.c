@@ -731,17 +731,79 @@ har_timings(struct json_parser *p, int64_t *ttfb)
 	return r;
 }
 
+/* The 1-based line and column (in bytes) of offset off of buf. */
+static void
+har_line_col(const char *buf, size_t len, size_t off, size_t *line,
+    size_t *col)
+{
+	const char	*nl;
+	size_t		 start = 0;
+
+	*line = 1;
+	if (off > len)
+		off = len;
+	while ((nl = memchr(buf + start, '\n', off - start)) != NULL) {
+		(*line)++;
+		start = (size_t)(nl - buf) + 1;
+	}
+	*col = off - start + 1;
+}
+
+/*
+ * An entry our export wrote: "_decoy" holds the transaction's snapshot
+ * line without its bodies (every member: dir, svc, client, server, proto,
+ * id, ts, timing, tags and any other), and the bodies are the HAR's
+ * postData and content, read into t.  t becomes that transaction, so
+ * export then import gives the same snapshot byte for byte.
+ */
+static int
+har_entry_decoy(struct json_parser *p, struct snap_txn *t,
+    const struct json_value *dv, size_t doff)
+{
+	struct snap_txn	 d;
+	char		*why = NULL;
+	int		 r;
+
+	if (snap_decode_line(dv->p, dv->len, &d, &why) == -1) {
+		r = json_fail(p, doff, "\"_decoy\": %s", why);
+		free(why);
+		return r;
+	}
+	if (d.req.body_len > 0 || (d.has_res && d.res.body_len > 0)) {
+		snap_txn_free(&d);
+		return json_fail(p, doff, "\"_decoy\" holds a body (the "
+		    "bodies are the entry's postData and content)");
+	}
+	free(d.req.body);
+	d.req.body = t->req.body;
+	d.req.body_len = t->req.body_len;
+	t->req.body = NULL;
+	t->req.body_len = 0;
+	if (d.has_res) {
+		free(d.res.body);
+		d.res.body = t->res.body;
+		d.res.body_len = t->res.body_len;
+		t->res.body = NULL;
+		t->res.body_len = 0;
+	}
+	snap_txn_free(t);
+	*t = d;
+	return 0;
+}
+
 static int
 har_entry(struct json_parser *p, struct snap_txn *t, enum snap_dir dir,
     int *skip)
 {
 	struct json_value	 key;
 	struct har_url		 u;
+	struct json_value	 dv;
 	const char		*why = NULL, *hosthdr;
 	char			*url = NULL, *started = NULL;
-	size_t			 open, urloff = 0, toff = 0;
+	size_t			 open, urloff = 0, toff = 0, doff = 0;
 	int64_t			 total = -1, ttfb = -1;
 	int			 r, seen_req = 0, seen_res = 0, untimed = 0;
+	int			 has_decoy = 0;
 
 	memset(&u, 0, sizeof u);
 	*skip = 0;
@@ -770,13 +832,22 @@ har_entry(struct json_parser *p, struct snap_txn *t, enum snap_dir dir,
 		else if (json_string_eq(&key, "_decoy_untimed") &&
 		    json_peek(p) == JSON_BOOL)
 			r = json_read_bool(p, &untimed);
-		else
+		else if (json_string_eq(&key, "_decoy") && !has_decoy &&
+		    json_peek(p) == JSON_OBJECT) {
+			has_decoy = 1;
+			doff = p->off;
+			r = json_skip(p, &dv);
+		} else
 			r = json_skip(p, NULL);
 		if (r == -1)
 			break;
 	}
 	if (r == 0 && !seen_req)
 		r = json_fail(p, open, "entry has no \"request\"");
+	if (r == 0 && has_decoy) {
+		r = har_entry_decoy(p, t, &dv, doff);
+		goto out;
+	}
 	if (r == 0 && started != NULL && !untimed) {
 		if (har_parse_time(started, &t->start_us) == -1)
 			r = json_fail(p, toff, "\"startedDateTime\" is not an "
@@ -788,7 +859,11 @@ har_entry(struct json_parser *p, struct snap_txn *t, enum snap_dir dir,
 		r = json_fail(p, urloff, "%s", why);
 	if (r == 0 && !u.ok) {
 		*skip = 1;
-		log_warn("entry at byte %zu: not an HTTP URL, skipped", open);
+		size_t	line, col;
+
+		har_line_col(p->buf, p->len, open, &line, &col);
+		log_warn("entry at %zu:%zu: not an HTTP URL, skipped", line,
+		    col);
 	} else if (r == 0) {
 		t->dir = dir;
 		t->tls = u.tls;
@@ -806,6 +881,7 @@ har_entry(struct json_parser *p, struct snap_txn *t, enum snap_dir dir,
 		t->total_us = total;
 		t->ttfb_us = ttfb;
 	}
+out:
 	har_url_free(&u);
 	free(url);
 	free(started);
@@ -865,6 +941,7 @@ har_import(const char *name, const char *buf, size_t len, enum snap_dir dir,
 {
 	struct json_parser	 p;
 	struct json_value	 key;
+	size_t			 line, col;
 	int			 r, seen = 0;
 
 	*txns = NULL;
@@ -891,7 +968,8 @@ har_import(const char *name, const char *buf, size_t len, enum snap_dir dir,
 		r = json_finish(&p);
 out:
 	if (r == -1) {
-		*cause = xasprintf("%s: byte %zu: %s", name, p.error_off,
+		har_line_col(buf, len, p.error_off, &line, &col);
+		*cause = xasprintf("%s:%zu:%zu: %s", name, line, col,
 		    p.error != NULL ? p.error : "invalid");
 		har_txns_free(*txns, *n);
 		*txns = NULL;
@@ -1042,6 +1120,29 @@ har_put_query(struct buf *b, const char *target)
 	buf_append_byte(b, ']');
 }
 
+/*
+ * ,"_decoy":{...}: the transaction's snapshot line without its bodies
+ * (those are postData and content), so that import restores every member
+ * HAR has no place for -- dir, svc, client, server, proto, id, tags and
+ * any member this version does not know -- and the exact ts and timing.
+ */
+static void
+har_put_decoy(struct buf *b, const struct snap_txn *t)
+{
+	struct snap_txn	c = *t;
+	size_t		start;
+
+	c.req.body = NULL;
+	c.req.body_len = 0;
+	c.res.body = NULL;
+	c.res.body_len = 0;
+	buf_append_str(b, ",\"_decoy\":");
+	start = b->len;
+	snap_encode(b, &c);
+	if (b->len > start && b->data[b->len - 1] == '\n')
+		b->len--;
+}
+
 void
 har_export_begin(struct buf *out)
 {
@@ -1129,6 +1230,7 @@ har_export_entry(struct buf *b, const struct snap_txn *t, size_t index)
 		har_put_ms(b, recv);
 		buf_append_byte(b, '}');
 	}
+	har_put_decoy(b, t);
 	buf_append_byte(b, '}');
 }
 

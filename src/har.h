@@ -20,9 +20,12 @@
  * Decodes the HAR document buf[0..len) into *txns (an allocated array of
  * *n transactions, each with direction dir; free with har_txns_free()).
  * name only labels messages.  Entries whose URL is not http(s) or ws(s)
- * (data:, blob:, extension URLs) are skipped with a warning.  Returns 0,
- * or -1 with *cause = "NAME: byte OFF: message" (allocated; OFF is the
- * 0-based offset of the offending byte) and nothing to free.
+ * (data:, blob:, extension URLs) are skipped with a warning.  An entry
+ * with a "_decoy" member (our export) is that transaction exactly: every
+ * snapshot member from "_decoy", the bodies from postData and content.
+ * Returns 0, or -1 with *cause = "NAME:LINE:COL: message" (allocated; the
+ * 1-based line and byte column of the offending byte) and nothing to
+ * free.
  */
 int	har_import(const char *name, const char *buf, size_t len,
 	    enum snap_dir dir, struct snap_txn **txns, size_t *n,
@@ -35,6 +38,9 @@ void	har_txns_free(struct snap_txn *txns, size_t n);
  * Export, one entry at a time so a large snapshot is never held whole:
  * har_export_begin(), then har_export_entry() for each transaction with
  * index 0, 1, ..., then har_export_end().  Everything is appended to out.
+ * Each entry carries "_decoy", the transaction's snapshot line without
+ * its bodies (a HAR 1.2 custom field), so that import restores it byte
+ * for byte.
  */
 void	har_export_begin(struct buf *out);
 void	har_export_entry(struct buf *out, const struct snap_txn *t,

@@ -5,7 +5,11 @@
  */
 #include "config.h"
 
+#include <sys/uio.h>
+
 #include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,47 @@ static enum log_level	 log_level = LOG_LEVEL_INFO;
 static int		 log_fd = STDERR_FILENO;
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
+
+/* The status line (log_status); the lock keeps a log line and a redraw
+ * from interleaving. */
+static pthread_mutex_t	 log_status_lock = PTHREAD_MUTEX_INITIALIZER;
+static char		 log_status_text[512];
+static int		 log_status_on;
+
+#define LOG_CLEAR	"\r\033[K"
+
+void
+log_status(const char *fmt, ...)
+{
+	char	out[sizeof log_status_text + 8];
+	va_list	ap;
+	int	n;
+
+	pthread_mutex_lock(&log_status_lock);
+	va_start(ap, fmt);
+	n = vsnprintf(log_status_text, sizeof log_status_text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		log_status_text[0] = '\0';
+	log_status_on = 1;
+	n = snprintf(out, sizeof out, LOG_CLEAR "%s", log_status_text);
+	if (n > 0 && write(STDERR_FILENO, out, (size_t)n < sizeof out ?
+	    (size_t)n : sizeof out - 1) == -1)
+		log_status_on = 1;	/* best effort */
+	pthread_mutex_unlock(&log_status_lock);
+}
+
+void
+log_status_end(int keep)
+{
+	pthread_mutex_lock(&log_status_lock);
+	if (log_status_on && write(STDERR_FILENO, keep ? "\n" : LOG_CLEAR,
+	    keep ? 1 : sizeof LOG_CLEAR - 1) == -1)
+		log_status_on = 0;
+	log_status_on = 0;
+	log_status_text[0] = '\0';
+	pthread_mutex_unlock(&log_status_lock);
+}
 
 void
 log_init(const char *progname, enum log_level level)
@@ -142,6 +187,26 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt,
 	}
 	off += log_escape((const unsigned char *)msg, len, line + off);
 	line[off++] = '\n';
+	if (log_fd == STDERR_FILENO) {
+		struct iovec	iov[3];
+
+		/* Under a status line: clear it, the line, draw it again;
+		 * one writev, so the three stay together. */
+		pthread_mutex_lock(&log_status_lock);
+		if (log_status_on) {
+			iov[0].iov_base = (void *)LOG_CLEAR;
+			iov[0].iov_len = sizeof LOG_CLEAR - 1;
+			iov[1].iov_base = line;
+			iov[1].iov_len = off;
+			iov[2].iov_base = log_status_text;
+			iov[2].iov_len = strlen(log_status_text);
+			if (writev(STDERR_FILENO, iov, 3) == -1)
+				off = 0;
+			pthread_mutex_unlock(&log_status_lock);
+			return;
+		}
+		pthread_mutex_unlock(&log_status_lock);
+	}
 	/* Best effort: a log line that cannot be written is dropped. */
 	if (write(log_fd, line, off) == -1)
 		return;

@@ -48,6 +48,17 @@ struct log_every {
 uint64_t log_every_count(struct log_every *, uint64_t n, uint64_t now_ns,
 	    uint64_t interval_ns);
 
+/*
+ * A status line on a terminal (a progress line): log_status(s) draws s
+ * on stderr in place of the previous one; every log line written to
+ * stderr meanwhile first clears it and draws it again after itself, so
+ * the two never collide.  log_status_end(keep) ends it: keep leaves the
+ * last one on its own line, else it is cleared.  Callers draw it only
+ * when stderr is a terminal.
+ */
+void	log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_status_end(int keep);
+
 /* Logs and exits with status 1; fatal() appends strerror(errno). Only for
  * start-up failures and broken invariants, never for a bad peer. */
 void	fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

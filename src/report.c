@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "hist.h"
@@ -351,6 +354,17 @@ report_throughput(const struct report *r, const struct report_endpoint *ep)
 	    ((double)r->duration_us / 1e6);
 }
 
+uint64_t
+report_regressions(const struct report *r)
+{
+	uint64_t	n = 0;
+	size_t		i;
+
+	for (i = 0; i < r->nendpoints; i++)
+		n += r->endpoints[i]->regressions;
+	return n;
+}
+
 int
 report_passed(const struct report *r)
 {
@@ -359,7 +373,7 @@ report_passed(const struct report *r)
 	for (i = 0; i < r->nassertions; i++)
 		if (!r->assertions[i].passed)
 			return 0;
-	return 1;
+	return r->allow_regressions || report_regressions(r) == 0;
 }
 
 void
@@ -379,6 +393,8 @@ report_merge(struct report *a, const struct report *b)
 	a->late += b->late;
 	a->dropped += b->dropped;
 	a->shards += b->shards;
+	/* Tolerated only if every shard tolerated them. */
+	a->allow_regressions = a->allow_regressions && b->allow_regressions;
 	for (i = 0; i < b->nendpoints; i++) {
 		src = b->endpoints[i];
 		dst = report_endpoint(a, src->method, src->path);
@@ -485,6 +501,8 @@ report_to_json(const struct report *r, struct buf *b)
 	    PRIu64 ",\"shards\":%u,\"passed\":%s", r->start_us,
 	    r->duration_us, r->scheduled, r->late, r->dropped, r->shards,
 	    report_passed(r) ? "true" : "false");
+	if (r->allow_regressions)
+		buf_append_str(b, ",\"allow_regressions\":true");
 	report_totals(r, &tot);
 	buf_append_str(b, ",\n\"totals\":");
 	report_json_endpoint(r, &tot, b, 1);
@@ -548,6 +566,94 @@ report_write_file(const char *path, const char *data, size_t len,
 		return -1;
 	}
 	return 0;
+}
+
+/* The directory part of path ("." when none, "/" for "/x"). */
+static char *
+report_dirname(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+int
+report_check_output(const char *path, int create, char **cause)
+{
+	struct stat	 st;
+	char		*dir, *d, *s;
+	int		 rv = -1, end;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	if (*path == '\0') {
+		*cause = xstrdup("an empty output path");
+		return -1;
+	}
+	dir = report_dirname(path);
+	if (create) {
+		/* mkdir -p, each component checked. */
+		d = xstrdup(dir);
+		for (s = d + 1;; s++) {
+			if (*s != '/' && *s != '\0')
+				continue;
+			end = *s == '\0';
+			*s = '\0';
+			if (mkdir(d, 0777) == -1 && errno != EEXIST) {
+				*cause = xasprintf("%s: cannot create the "
+				    "directory %s: %s", path, d,
+				    strerror(errno));
+				free(d);
+				goto out;
+			}
+			if (end)
+				break;
+			*s = '/';
+		}
+		free(d);
+	} else {
+		/* The nearest existing ancestor decides. */
+		d = xstrdup(dir);
+		while (stat(d, &st) == -1 && errno == ENOENT &&
+		    strcmp(d, ".") != 0 && strcmp(d, "/") != 0) {
+			s = report_dirname(d);
+			free(d);
+			d = s;
+		}
+		free(dir);
+		dir = d;
+	}
+	if (stat(dir, &st) == -1) {
+		*cause = xasprintf("%s: %s: %s", path, dir, strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*cause = xasprintf("%s: %s is not a directory", path, dir);
+		goto out;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		*cause = xasprintf("%s: cannot write in %s: %s", path, dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			*cause = xasprintf("%s: is a directory", path);
+			goto out;
+		}
+		if (access(path, W_OK) == -1) {
+			*cause = xasprintf("%s: %s", path, strerror(errno));
+			goto out;
+		}
+	}
+	rv = 0;
+out:
+	free(dir);
+	return rv;
 }
 
 int
@@ -790,6 +896,13 @@ report_read_doc(struct report_reader *rd, struct report *r, const cJSON *o)
 	if (u < 1 || u > UINT32_MAX)
 		return report_rfail(rd, "bad \"shards\"");
 	r->shards = (unsigned)u;
+	if ((v = cJSON_GetObjectItemCaseSensitive(o,
+	    "allow_regressions")) != NULL) {
+		if (!cJSON_IsBool(v))
+			return report_rfail(rd, "\"allow_regressions\" is not "
+			    "a boolean");
+		r->allow_regressions = cJSON_IsTrue(v);
+	}
 
 	if (cJSON_GetObjectItemCaseSensitive(o, "endpoints") == NULL)
 		return report_rfail(rd, "missing \"endpoints\"");
@@ -889,11 +1002,18 @@ report_read_json(const char *path, char **cause)
 	if (doc == NULL) {
 		const char	*at = cJSON_GetErrorPtr();
 
+		const char	*nl, *ls;
+		size_t		 line = 1;
+
 		if (at != NULL && b.data != NULL && at >= b.data &&
-		    at <= b.data + b.len)
-			*cause = xasprintf("%s: not valid JSON (at byte %zu)",
-			    path, (size_t)(at - b.data));
-		else
+		    at <= b.data + b.len) {
+			/* FILE:LINE:COL, the column in bytes. */
+			for (ls = b.data; (nl = memchr(ls, '\n',
+			    (size_t)(at - ls))) != NULL; ls = nl + 1)
+				line++;
+			*cause = xasprintf("%s:%zu:%zu: not valid JSON", path,
+			    line, (size_t)(at - ls) + 1);
+		} else
 			*cause = xasprintf("%s: not valid JSON", path);
 		buf_free(&b);
 		return NULL;
@@ -942,6 +1062,54 @@ report_fmt_mix(struct buf *b, const struct report_endpoint *ep)
 		buf_append_str(b, "-");
 }
 
+/*
+ * The run's verdict in one line ("PASSED: 3 of 3 assertions passed",
+ * "FAILED: 1 of 3 assertions failed; 61 of 210 responses differ from the
+ * recording") into b; 0 when there is nothing to judge (no assertion, no
+ * response compared).
+ */
+static int
+report_verdict(const struct report *r, struct buf *b)
+{
+	struct report_endpoint	tot;
+	size_t			i, failed = 0;
+	int			passed = report_passed(r);
+
+	report_totals(r, &tot);
+	for (i = 0; i < r->nassertions; i++)
+		if (!r->assertions[i].passed)
+			failed++;
+	if (r->nassertions == 0 && tot.compared == 0) {
+		report_endpoint_clear(&tot);
+		return 0;
+	}
+	buf_append_str(b, passed ? "PASSED: " : "FAILED: ");
+	if (r->nassertions > 0) {
+		if (failed == 0)
+			buf_printf(b, "%zu of %zu assertion%s passed",
+			    r->nassertions, r->nassertions,
+			    r->nassertions == 1 ? "" : "s");
+		else
+			buf_printf(b, "%zu of %zu assertion%s failed", failed,
+			    r->nassertions, r->nassertions == 1 ? "" : "s");
+	}
+	if (tot.compared > 0) {
+		buf_append_str(b, r->nassertions > 0 ? "; " : "");
+		if (tot.regressions == 0)
+			buf_printf(b, "all %" PRIu64 " compared response%s as "
+			    "recorded", tot.compared, tot.compared == 1 ? "" :
+			    "s");
+		else
+			buf_printf(b, "%" PRIu64 " of %" PRIu64 " compared "
+			    "responses differ from the recording%s",
+			    tot.regressions, tot.compared,
+			    r->allow_regressions ? " (tolerated: "
+			    "--allow-regressions)" : "");
+	}
+	report_endpoint_clear(&tot);
+	return 1;
+}
+
 static void
 report_print_row(const struct report *r, const struct report_endpoint *ep,
     int w, FILE *f)
@@ -980,7 +1148,8 @@ report_print(const struct report *r, FILE *f)
 	const struct report_endpoint	*ep;
 	const struct report_diff	*d;
 	const struct report_assertion	*a;
-	size_t				 i, j, failed = 0;
+	struct buf			 verdict;
+	size_t				 i, j;
 	int				 w = 14, n;
 
 	fprintf(f, "%s: %s, %.1fs", r->name, *r->target != '\0' ?
@@ -1015,15 +1184,16 @@ report_print(const struct report *r, FILE *f)
 		fprintf(f, "\nassertions:\n");
 		for (i = 0; i < r->nassertions; i++) {
 			a = &r->assertions[i];
-			if (!a->passed)
-				failed++;
 			fprintf(f, "  %s  %-24s expected %s, actual %s\n",
 			    a->passed ? "PASS" : "FAIL", a->name,
 			    a->expected, a->actual);
 		}
-		fprintf(f, "  %s: %zu of %zu failed\n", failed == 0 ?
-		    "PASSED" : "FAILED", failed, r->nassertions);
 	}
+	buf_init(&verdict);
+	if (report_verdict(r, &verdict))
+		fprintf(f, "%s%s\n", r->nassertions > 0 ? "  " : "\n",
+		    verdict.data);
+	buf_free(&verdict);
 	if (r->nfaults > 0) {
 		fprintf(f, "\nfaults injected:\n");
 		for (i = 0; i < r->nfaults; i++)
@@ -1128,7 +1298,7 @@ report_write_junit(const struct report *r, const char *path, char **cause)
 	}
 	for (i = 0; i < r->nendpoints; i++) {
 		tests++;
-		if (r->endpoints[i]->regressions > 0)
+		if (r->endpoints[i]->regressions > 0 && !r->allow_regressions)
 			failures++;
 	}
 	buf_init(&b);
@@ -1173,9 +1343,18 @@ report_write_junit(const struct report *r, const char *path, char **cause)
 		buf_printf(&tmp, "%" PRIu64 " of %" PRIu64 " responses "
 		    "differed from the recording", ep->regressions,
 		    ep->compared);
-		buf_append_str(&b, ">\n    <failure message=\"");
-		report_xml_escape(&b, tmp.data);
-		buf_append_str(&b, "\" type=\"regression\">");
+		/* Tolerated differences are listed, not failed: the JUnit
+		 * file agrees with the exit status. */
+		if (r->allow_regressions) {
+			buf_append_str(&b, ">\n    <system-out>");
+			buf_append_str(&tmp, " (tolerated: "
+			    "--allow-regressions)\n");
+			report_xml_escape(&b, tmp.data);
+		} else {
+			buf_append_str(&b, ">\n    <failure message=\"");
+			report_xml_escape(&b, tmp.data);
+			buf_append_str(&b, "\" type=\"regression\">");
+		}
 		for (j = 0; j < ep->ndiffs; j++) {
 			d = &ep->diffs[j];
 			buf_reset(&tmp);
@@ -1183,7 +1362,8 @@ report_write_junit(const struct report *r, const char *path, char **cause)
 			    "%s\n", d->txn, d->field, d->expected, d->actual);
 			report_xml_escape(&b, tmp.data);
 		}
-		buf_append_str(&b, "</failure>\n  </testcase>\n");
+		buf_append_str(&b, r->allow_regressions ? "</system-out>\n  "
+		    "</testcase>\n" : "</failure>\n  </testcase>\n");
 	}
 	buf_append_str(&b, "</testsuite>\n");
 	rc = report_write_file(path, b.data, b.len, cause);
@@ -1597,16 +1777,13 @@ report_write_html(const struct report *r, const char *path, char **cause)
 	const struct report_endpoint	*ep;
 	const struct report_assertion	*a;
 	const struct report_diff	*d;
-	struct buf			 b;
+	struct buf			 b, verdict;
 	char				 tmp[64], when[64];
 	struct tm			 tm;
 	time_t				 secs;
-	size_t				 i, j, failed = 0;
+	size_t				 i, j;
 	int				 rc;
 
-	for (i = 0; i < r->nassertions; i++)
-		if (!r->assertions[i].passed)
-			failed++;
 	report_totals(r, &tot);
 	buf_init(&b);
 	buf_append_str(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
@@ -1629,10 +1806,14 @@ report_write_html(const struct report *r, const char *path, char **cause)
 	if (r->shards > 1)
 		buf_printf(&b, " &middot; %u shards", r->shards);
 	buf_append_str(&b, "</p>\n");
-	if (r->nassertions > 0)
-		buf_printf(&b, "<div class=\"verdict %s\">%s: %zu of %zu "
-		    "assertions failed</div>\n", failed ? "fail" : "pass",
-		    failed ? "FAILED" : "PASSED", failed, r->nassertions);
+	buf_init(&verdict);
+	if (report_verdict(r, &verdict)) {
+		buf_printf(&b, "<div class=\"verdict %s\">",
+		    report_passed(r) ? "pass" : "fail");
+		report_xml_escape(&b, verdict.data);
+		buf_append_str(&b, "</div>\n");
+	}
+	buf_free(&verdict);
 
 	buf_append_str(&b, "<div class=\"cards\">");
 	snprintf(tmp, sizeof tmp, "%" PRIu64, tot.count);

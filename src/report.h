@@ -84,6 +84,9 @@ struct report {
 	uint64_t		 late;		/* sent > 1 ms after their time */
 	uint64_t		 dropped;	/* never sent (run ended) */
 	unsigned		 shards;	/* reports merged into this one */
+	int			 allow_regressions;	/* differences from the
+						   recording do not fail
+						   the run (--allow-regressions) */
 
 	struct report_endpoint	**endpoints;	/* sorted by method, path */
 	size_t			 nendpoints;
@@ -135,8 +138,11 @@ double	report_error_rate(const struct report_endpoint *);
 /* Responses per second over the run. */
 double	report_throughput(const struct report *,
 	    const struct report_endpoint *);
-/* 1 when every assertion passed (or there are none). */
+/* 1 when every assertion passed (or there are none) and no response
+ * differed from the recording, unless allow_regressions. */
 int	report_passed(const struct report *);
+/* Responses that differed from the recording, over all endpoints. */
+uint64_t report_regressions(const struct report *);
 
 /* JSON (REPORT_VERSION); read back exactly. */
 void		 report_to_json(const struct report *, struct buf *);
@@ -146,6 +152,15 @@ struct report	*report_read_json(const char *path, char **cause);
 /* Adds b into a: counts and histograms add, ticks align on seconds from
  * each report's own start, diffs and faults concatenate. */
 void		 report_merge(struct report *a, const struct report *b);
+
+/*
+ * Checks, before a run, that path can be written when it ends: its
+ * directory exists (with create, it is made, as mkdir -p; without, the
+ * nearest existing ancestor must be a writable directory) and is
+ * writable, and path is not a directory nor a read-only file.  "-"
+ * (stdout) always passes.  0, or -1 with *cause ("PATH: why").
+ */
+int	report_check_output(const char *path, int create, char **cause);
 
 /* Renderings. */
 void	report_print(const struct report *, FILE *);

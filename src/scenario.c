@@ -7,6 +7,9 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -99,6 +102,22 @@ struct scenario_ctx {
 	const yaml_node_t	*findings_node;	/* assert.findings */
 };
 
+/* Remembers where the value v names path (what: a static string). */
+static void
+scenario_ref_add(struct scenario_ctx *x, const char *what, const char *path,
+    const yaml_node_t *v)
+{
+	struct scenario		*sc = x->sc;
+	struct scenario_ref	*ref;
+
+	sc->refs = xreallocarray(sc->refs, sc->nrefs + 1, sizeof *sc->refs);
+	ref = &sc->refs[sc->nrefs++];
+	ref->what = what;
+	ref->path = xstrdup(path);
+	ref->line = (unsigned long)v->start_mark.line + 1;
+	ref->col = (unsigned long)v->start_mark.column + 1;
+}
+
 /* A non-empty string value into *out (replacing it); resolve: a path. */
 static void
 scenario_string(struct scenario_ctx *x, const yaml_node_t *v,
@@ -115,6 +134,8 @@ scenario_string(struct scenario_ctx *x, const yaml_node_t *v,
 	}
 	free(*out);
 	*out = resolve ? yamldoc_path(&x->d, s) : xstrdup(s);
+	if (resolve)
+		scenario_ref_add(x, what, *out, v);
 }
 
 /* One string value (as scenario_string) appended to *list, *n. */
@@ -302,6 +323,51 @@ scenario_env(struct scenario_ctx *x, const yaml_node_t *m)
 	}
 }
 
+/*
+ * service.url: http:// or https://, a host, and a port that is
+ * {service_port}, {responder_port} or 1..65535 (none: the scheme's), then
+ * an optional path.  0 or -1.
+ */
+static int
+scenario_url_is_valid(const char *s)
+{
+	const char	*p, *end, *colon;
+	char		*e;
+	long		 l;
+
+	if (strncmp(s, "http://", 7) == 0)
+		p = s + 7;
+	else if (strncmp(s, "https://", 8) == 0)
+		p = s + 8;
+	else
+		return 0;
+	end = p + strcspn(p, "/");
+	if (*p == '[') {
+		if ((colon = memchr(p, ']', (size_t)(end - p))) == NULL)
+			return 0;
+		colon++;
+		if (colon == end)
+			return colon - p > 2;
+		if (*colon != ':')
+			return 0;
+	} else if ((colon = memchr(p, ':', (size_t)(end - p))) == NULL)
+		return end > p;
+	if (colon == p)
+		return 0;
+	colon++;
+	if ((size_t)(end - colon) == strlen("{service_port}") &&
+	    strncmp(colon, "{service_port}", (size_t)(end - colon)) == 0)
+		return 1;
+	if ((size_t)(end - colon) == strlen("{responder_port}") &&
+	    strncmp(colon, "{responder_port}", (size_t)(end - colon)) == 0)
+		return 1;
+	if (colon == end || *colon < '0' || *colon > '9')
+		return 0;
+	errno = 0;
+	l = strtol(colon, &e, 10);
+	return e == end && errno == 0 && l >= 1 && l <= 65535;
+}
+
 static void
 scenario_service(struct scenario_ctx *x, const yaml_node_t *m)
 {
@@ -319,10 +385,10 @@ scenario_service(struct scenario_ctx *x, const yaml_node_t *m)
 			if ((s = yamldoc_scalar(&x->d, v, "service.url"))
 			    == NULL)
 				continue;
-			if (strncmp(s, "http://", 7) != 0 || s[7] == '\0' ||
-			    s[7] == '/')
+			if (!scenario_url_is_valid(s))
 				yamldoc_err(&x->d, v, "service.url: expected "
-				    "http://HOST:PORT, not \"%s\"", s);
+				    "http[s]://HOST:PORT (PORT 1..65535 or "
+				    "{service_port}), not \"%s\"", s);
 			else {
 				free(sc->url);
 				sc->url = xstrdup(s);
@@ -330,16 +396,81 @@ scenario_service(struct scenario_ctx *x, const yaml_node_t *m)
 		} else if (strcmp(key, "command") == 0)
 			scenario_string(x, v, "service.command", 0,
 			    &sc->command);
-		else if (strcmp(key, "ready") == 0)
+		else if (strcmp(key, "ca") == 0)
+			scenario_string(x, v, "service.ca", 1, &sc->ca_file);
+		else if (strcmp(key, "insecure") == 0) {
+			if ((s = yamldoc_scalar(&x->d, v, "service.insecure"))
+			    == NULL)
+				continue;
+			if (strcmp(s, "true") == 0)
+				sc->insecure = 1;
+			else if (strcmp(s, "false") == 0)
+				sc->insecure = 0;
+			else
+				yamldoc_err(&x->d, v, "service.insecure: "
+				    "expected true or false, not \"%s\"", s);
+		} else if (strcmp(key, "ready") == 0)
 			scenario_ready(x, v);
 		else if (strcmp(key, "env") == 0)
 			scenario_env(x, v);
 		else
 			yamldoc_err(&x->d, k, "service: unknown key \"%s\" "
-			    "(url, command, ready, env)", key);
+			    "(url, ca, insecure, command, ready, env)", key);
 	}
 	if (!has_url)
 		yamldoc_err(&x->d, m, "service: missing \"url\"");
+	else if (sc->url != NULL && strncmp(sc->url, "https://", 8) != 0 &&
+	    (sc->ca_file != NULL || sc->insecure))
+		yamldoc_err(&x->d, m, "service: ca and insecure apply to an "
+		    "https:// url");
+	else if (sc->ca_file != NULL && sc->insecure)
+		yamldoc_err(&x->d, m, "service: ca or insecure, not both");
+}
+
+/*
+ * HOST:PORT or [IPV6]:PORT with PORT 0..65535; a host of digits and dots
+ * must be an IPv4 address.  NULL when valid, else why not.
+ */
+static const char *
+scenario_listen_error(const char *s)
+{
+	const char	*colon, *h;
+	char		 host[INET6_ADDRSTRLEN + 1], *end;
+	unsigned char	 a[16];
+	size_t		 hlen;
+	long		 port;
+
+	if (*s == '[') {
+		if ((colon = strchr(s, ']')) == NULL || colon[1] != ':')
+			return "expected [IPV6]:PORT";
+		h = s + 1;
+		hlen = (size_t)(colon - h);
+		colon++;
+		if (hlen == 0 || hlen >= sizeof host)
+			return "not an IPv6 address";
+		memcpy(host, h, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET6, host, a) != 1)
+			return "not an IPv6 address";
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return "expected HOST:PORT";
+		hlen = (size_t)(colon - s);
+		if (hlen > 0 && strspn(s, "0123456789.") == hlen) {
+			if (hlen >= sizeof host)
+				return "not an IPv4 address";
+			memcpy(host, s, hlen);
+			host[hlen] = '\0';
+			if (inet_pton(AF_INET, host, a) != 1)
+				return "not an IPv4 address";
+		}
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
+	    port < 0 || port > 65535)
+		return "the port must be 0..65535";
+	return NULL;
 }
 
 static void
@@ -349,6 +480,7 @@ scenario_responder(struct scenario_ctx *x, const yaml_node_t *m)
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
 	const char		*key, *s;
+	const char		*why;
 
 	if (yamldoc_mapping(&x->d, m, "responder") == -1)
 		return;
@@ -358,12 +490,15 @@ scenario_responder(struct scenario_ctx *x, const yaml_node_t *m)
 			if ((s = yamldoc_scalar(&x->d, v, "responder.listen"))
 			    == NULL)
 				continue;
-			if (strrchr(s, ':') == NULL)
-				yamldoc_err(&x->d, v, "responder.listen: "
-				    "expected HOST:PORT, not \"%s\"", s);
+			/* The syntax here; the name is resolved by the
+			 * checks (cmd-run.c), as at the start. */
+			if ((why = scenario_listen_error(s)) != NULL)
+				yamldoc_err(&x->d, v, "responder.listen: %s: "
+				    "\"%s\"", why, s);
 			else {
 				free(sc->listen);
 				sc->listen = xstrdup(s);
+				scenario_ref_add(x, "responder.listen", s, v);
 			}
 		} else if (strcmp(key, "rules") == 0)
 			scenario_strings(x, v, "responder.rules", 1,
@@ -580,6 +715,7 @@ scenario_regression(struct scenario_ctx *x, const yaml_node_t *m)
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
 	const char		*key, *s;
+	const yaml_node_t	*numbers = NULL;
 	size_t			 i, before;
 
 	if (yamldoc_mapping(&x->d, m, "assert.regression") == -1)
@@ -630,9 +766,31 @@ scenario_regression(struct scenario_ctx *x, const yaml_node_t *m)
 					    "$.items[*].id)", sc->ignore[i]);
 			}
 			x->ignore_node = v;
+		} else if (strcmp(key, "numbers") == 0) {
+			if ((s = yamldoc_scalar(&x->d, v,
+			    "assert.regression.numbers")) == NULL)
+				continue;
+			if (strcmp(s, "exact") == 0)
+				sc->cmp_numeric = 0;
+			else if (strcmp(s, "numeric") == 0) {
+				sc->cmp_numeric = 1;
+				numbers = v;
+			} else
+				yamldoc_err(&x->d, v,
+				    "assert.regression.numbers: expected exact "
+				    "or numeric, not \"%s\"", s);
 		} else
 			yamldoc_err(&x->d, k, "assert.regression: unknown key "
-			    "\"%s\" (status, headers, body, ignore)", key);
+			    "\"%s\" (status, headers, body, ignore, numbers)",
+			    key);
+	}
+	/* Numeric equality is a JSON comparison too. */
+	if (numbers != NULL) {
+		if (!x->has_body)
+			sc->cmp_body = SCENARIO_BODY_JSON;
+		else if (sc->cmp_body != SCENARIO_BODY_JSON)
+			yamldoc_err(&x->d, numbers, "assert.regression."
+			    "numbers: numeric needs body: json");
 	}
 	/* Ignore paths only make sense for a JSON comparison. */
 	if (x->ignore_node != NULL) {
@@ -985,6 +1143,8 @@ scenario_free_list(char **list, size_t n)
 void
 scenario_free(struct scenario *sc)
 {
+	size_t	i;
+
 	if (sc == NULL)
 		return;
 	free(sc->path);
@@ -1007,5 +1167,25 @@ scenario_free(struct scenario *sc)
 	free(sc->fuzz_findings);
 	free(sc->transforms);
 	free(sc->responder_transforms);
+	free(sc->ca_file);
+	for (i = 0; i < sc->nrefs; i++)
+		free(sc->refs[i].path);
+	free(sc->refs);
 	free(sc);
+}
+
+char *
+scenario_where(const struct scenario *sc, const char *what, const char *path)
+{
+	const struct scenario_ref	*ref;
+	size_t				 i;
+
+	for (i = 0; i < sc->nrefs; i++) {
+		ref = &sc->refs[i];
+		if (strcmp(ref->what, what) != 0 ||
+		    (path != NULL && strcmp(ref->path, path) != 0))
+			continue;
+		return xasprintf("%s:%lu:%lu", sc->path, ref->line, ref->col);
+	}
+	return xasprintf("%s:1:1", sc->path);
 }

@@ -32,7 +32,7 @@
  *	  error_rate: {max: 1%}
  *	  throughput: {min: 400/s}
  *	  regression: {status: exact, headers: [Content-Type],
- *	               body: json, ignore: ['$.id']}
+ *	               body: json, ignore: ['$.id'], numbers: numeric}
  *	report: {json: out/report.json, junit: out/junit.xml,
  *	         html: out/report.html}
  *
@@ -96,6 +96,15 @@ enum scenario_pct {
 const char	*scenario_pct_name(enum scenario_pct);
 double		 scenario_pct_value(enum scenario_pct);
 
+/* A file the scenario names and where: the checks (--check and the
+ * start) prefix a problem with that file's FILE:LINE:COL. */
+struct scenario_ref {
+	const char		*what;		/* the key: "snapshot", ... */
+	char			*path;		/* resolved */
+	unsigned long		 line;		/* 1-based, in the scenario */
+	unsigned long		 col;
+};
+
 struct scenario {
 	char			*path;		/* the file, as given */
 	char			*dir;		/* its directory ("." if none) */
@@ -103,7 +112,11 @@ struct scenario {
 	char			*snapshot;	/* resolved */
 
 	/* service */
-	char			*url;		/* may hold {service_port} */
+	char			*url;		/* http:// or https://; may hold
+						   {service_port} */
+	char			*ca_file;	/* https: verify with it (resolved;
+						   NULL: the system CAs) */
+	int			 insecure;	/* https: no verification */
 	char			*command;	/* NULL: reach, do not start */
 	char			*ready_path;	/* NULL: any answer to GET / */
 	uint64_t		 ready_timeout_ns;	/* default 10 s */
@@ -162,6 +175,7 @@ struct scenario {
 	char			**cmp_headers;
 	size_t			 ncmp_headers;
 	enum scenario_body	 cmp_body;	/* default exact */
+	int			 cmp_numeric;	/* numbers: numeric (1.0 = 1) */
 	char			**ignore;	/* JSON paths */
 	size_t			 nignore;
 
@@ -169,6 +183,10 @@ struct scenario {
 	char			*report_json;
 	char			*report_junit;
 	char			*report_html;
+
+	/* every path the file names (and responder.listen), in file order */
+	struct scenario_ref	*refs;
+	size_t			 nrefs;
 };
 
 /*
@@ -185,6 +203,13 @@ struct scenario	*scenario_load(const char *path, char **cause);
 struct scenario	*scenario_parse(const char *name, const char *text,
 		    size_t len, char **cause);
 void		 scenario_free(struct scenario *);
+/*
+ * "FILE:LINE:COL" of the value that named path under key what (path NULL:
+ * the first such key), or of the file's start when none did; the caller
+ * frees it.
+ */
+char		*scenario_where(const struct scenario *, const char *what,
+		    const char *path);
 
 /* Parses "500/s", "30/m", "3600/h" or a plain number (per second) into
  * requests per second (> 0).  0 or -1. */

@@ -2,7 +2,8 @@
  * fuzz-har.c -- fuzz target for har_import() and the HAR export.
  *
  * Invariants: a failed import leaves no transactions and a message
- * "fuzz.har: byte N: ..." with N inside the input (or just past it);
+ * "fuzz.har:LINE:COL: ..." inside the input (or just past it): LINE at
+ * most the input's lines, COL at least 1;
  * every imported transaction encodes to a snapshot line that decodes;
  * exporting the import and importing that again gives the same
  * transactions (the same snap_encode() bytes); nothing leaks.
@@ -26,7 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct snap_txn	*a, *b, t;
 	struct buf	 har, ea, eb;
 	char		*cause = NULL, *end;
-	unsigned long	 off;
+	unsigned long	 line, col, lines;
 	size_t		 na, nb, i;
 
 	if (!init) {
@@ -36,9 +37,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (har_import("fuzz.har", (const char *)data, size, SNAP_DIR_OUT,
 	    &a, &na, &cause) == -1) {
 		CHECK(a == NULL && na == 0);
-		CHECK(cause != NULL && strncmp(cause, "fuzz.har: byte ", 15) == 0);
-		off = strtoul(cause + 15, &end, 10);
-		CHECK(*end == ':' && off <= size);
+		CHECK(cause != NULL && strncmp(cause, "fuzz.har:", 9) == 0);
+		line = strtoul(cause + 9, &end, 10);
+		CHECK(*end == ':' && line >= 1);
+		col = strtoul(end + 1, &end, 10);
+		CHECK(*end == ':' && col >= 1 && col <= size + 1);
+		for (i = 0, lines = 1; i < size; i++)
+			if (data[i] == '\n')
+				lines++;
+		CHECK(line <= lines);
 		free(cause);
 		return 0;
 	}

@@ -131,6 +131,19 @@ inf=$(sed -n 's/^decoy_response_delay_seconds_bucket{le="+Inf"} //p' "$T/metrics
 cnt=$(sed -n 's/^decoy_response_delay_seconds_count //p' "$T/metrics")
 check "metrics: +Inf bucket equals _count" [ "${inf:-x}" = "${cnt:-y}" ]
 check "metrics: _sum" grep -Eq '^decoy_response_delay_seconds_sum [0-9.e+-]+$' "$T/metrics"
+check "metrics: no sentinel bucket before +Inf" \
+    sh -c "! grep -q 'le=\"1e+300\"' '$T/metrics'"
+check "metrics: decoy_build_info" \
+    grep -Eq '^decoy_build_info\{version="[^"]+"\} 1$' "$T/metrics"
+now_s=$(date +%s)
+start_s=$(sed -n 's/^process_start_time_seconds \([0-9]*\).*/\1/p' "$T/metrics")
+check "metrics: process_start_time_seconds within the last hour" \
+    awk -v s="${start_s:-}" -v n="$now_s" \
+    'BEGIN { exit !(s != "" && s + 0 <= n + 0 && s + 0 > n - 3600) }'
+if command -v promtool >/dev/null; then
+	check "metrics: promtool check metrics is clean" \
+	    sh -c "promtool check metrics <'$T/metrics' >'$T/promtool.log' 2>&1"
+fi
 # Buckets are cumulative: never decreasing.
 check "metrics: buckets cumulative" awk '
 	/^decoy_response_delay_seconds_bucket/ { if ($2 + 0 < last) bad = 1; last = $2 + 0; n++ }
@@ -187,7 +200,7 @@ check "the admin API survives it" [ "$(code "$A/health")" = 200 ]
 # --- reload: a good one, then a broken rule file that is refused
 check "ctl reload: exit 0" [ "$(rc "$DECOY" ctl reload)" = 0 ]
 printf 'rules:\n  - name: never\n    match: {path: "("}\n    fault: {status: 500}\n' >"$T/rules.yaml"
-check "POST /reload of a broken file: 500" [ "$(code -X POST "$A/reload")" = 500 ]
+check "POST /reload of a broken file: 422 (the files, not the server)" [ "$(code -X POST "$A/reload")" = 422 ]
 "$DECOY" ctl reload >/dev/null 2>"$T/reload.err"
 check "ctl reload of a broken file: exit 1" [ $? -eq 1 ]
 check "ctl reload: the cause names the file" grep -q 'rules.yaml:' "$T/reload.err"

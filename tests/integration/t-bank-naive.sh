@@ -67,7 +67,7 @@ check "bank's clock is one hour past the recording" \
 # every run anyway; the status is what must survive a replay.
 "$DECOY" replay "$T/in.jsonl" --target "http://127.0.0.1:$PORT_bank" \
     --body none --report "$T/naive.json" >"$T/naive.out" 2>"$T/naive.log"
-check "decoy replay exits 0" [ $? -eq 0 ]
+check "decoy replay exits 1: the answers differ from the recording" [ $? -eq 1 ]
 check "every inbound request was sent and answered" \
     [ "$(jqr "$T/naive.json" .totals.count)" = "$nin" ]
 check "no transport errors" \

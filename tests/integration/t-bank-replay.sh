@@ -62,7 +62,7 @@ summary() {
 # --- naive --------------------------------------------------------------
 "$DECOY" replay "$T/in.jsonl" --target "$URL" --body none \
     --report "$T/naive.json" >"$T/naive.out" 2>"$T/naive.log"
-check "naive replay exits 0" [ $? -eq 0 ]
+check "naive replay exits 1 (regressions)" [ $? -eq 1 ]
 reg=$(jqr "$T/naive.json" .totals.regressions)
 echo "# naive: $((nin - reg)) of $nin got their recorded status"
 check "naive: more than half miss their recorded status" \

@@ -91,6 +91,7 @@ echo "# naive: $((nin - reg)) of $nin inbound statuses as recorded;" \
     "responder: $(jq -c '{matched, unmatched}' "$T/naive.stats")"
 check "naive: more than half of the inbound requests miss their status" \
     [ $((reg * 2)) -gt "$nin" ]
+check "naive: decoy replay exits 1 (regressions)" [ "$(cat "$T/naive.rc")" = 1 ]
 check "naive: some dependency calls are not matched" \
     [ "$(jqr "$T/naive.stats" .unmatched)" -gt 0 ]
 stop "$PID_r_naive"

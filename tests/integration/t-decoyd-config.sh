@@ -48,6 +48,31 @@ check "YAML syntax error: exit 2 with position" \
 "$DECOYD" -n -c "$T/good.yaml" -r "$top_srcdir/rules/payments-flaky.yaml" \
     -s 9 >"$T/r.out" 2>&1
 check "decoyd -n -r checks a rule file given on the command line" [ $? -eq 0 ]
+
+# -n refuses what the start refuses: an address out of range, an admin
+# API beyond loopback without a token, a file that is no snapshot.
+sed 's|^listen: .*|listen: 999.1.1.1:99999|' "$T/good.yaml" >"$T/range.yaml"
+"$DECOYD" -n -c "$T/range.yaml" >"$T/range.out" 2>&1
+check "decoyd -n: listen 999.1.1.1:99999 is exit 2" [ $? -eq 2 ]
+check "decoyd -n: ... at its line and column" \
+    grep -q 'range.yaml:2:9: listen: bad port' "$T/range.out"
+{ cat "$T/good.yaml"; echo 'admin: {listen: 0.0.0.0:0}'; } >"$T/open.yaml"
+"$DECOYD" -n -c "$T/open.yaml" >"$T/open.out" 2>&1
+check "decoyd -n: an admin API on 0.0.0.0 without a token is exit 2" \
+    [ $? -eq 2 ]
+check "decoyd -n: ... named at admin.listen, said once" \
+    grep -q 'open.yaml:10:17: admin.listen: 0.0.0.0:0 is not a loopback' \
+    "$T/open.out"
+"$DECOYD" -c "$T/open.yaml" >"$T/open-start.out" 2>&1
+check "decoyd: the start refuses it the same way" [ $? -eq 2 ]
+{ cat "$T/good.yaml"; echo 'admin: {listen: 0.0.0.0:0, token: s3cret}'; } \
+    >"$T/tok.yaml"
+"$DECOYD" -n -c "$T/tok.yaml" >"$T/tok.out" 2>&1
+check "decoyd -n: with a token it is fine" [ $? -eq 0 ]
+sed 's|^snapshot: .*|snapshot: /etc/passwd|' "$T/good.yaml" >"$T/passwd.yaml"
+"$DECOYD" -n -c "$T/passwd.yaml" >"$T/passwd.out" 2>&1
+check "decoyd -n: /etc/passwd is not a snapshot (exit 2, line:col)" \
+    grep -q '/etc/passwd:1:1:' "$T/passwd.out"
 printf 'rules:\n  - name: x\n    fault: {status: 42}\n' >"$T/badrule.yaml"
 "$DECOYD" -n -c "$T/good.yaml" -r "$T/badrule.yaml" >"$T/br.out" 2>&1
 check "decoyd -n -r: a bad rule file is exit 2" [ $? -eq 2 ]

@@ -3,7 +3,7 @@
 # into a snapshot that `decoy inspect` describes and `decoy respond`
 # serves byte for byte (a binary body given in base64 too); `decoy export
 # har` followed by `decoy import har` gives the same snapshot back; a
-# broken HAR exits 2 naming the file and the byte offset; pcap is not
+# broken HAR exits 2 naming the file, line and column; pcap is not
 # implemented yet.
 . "$(dirname "$0")/lib.sh"
 
@@ -88,13 +88,43 @@ check "- for stdin and stdout" same "$T/snap3.jsonl" "$T/snap.jsonl"
 "$DECOY" import har "$T/in.har" --dir in -o "$T/in.jsonl" 2>/dev/null
 check "--dir in" [ "$(grep -c '"dir":"in"' "$T/in.jsonl")" -eq 3 ]
 
-# A broken HAR: exit 2, the file and the byte offset named, no snapshot.
+# A broken HAR: exit 2, the file, line and column named, no snapshot.
 head -c 300 "$T/in.har" >"$T/broken.har"
 "$DECOY" import har "$T/broken.har" -o "$T/never.jsonl" 2>"$T/err.txt"
 check "broken HAR: exit status 2" [ $? -eq 2 ]
-check "broken HAR: file and byte offset named" \
-    grep -Eq "^decoy import: $T/broken\.har: byte [0-9]+: " "$T/err.txt"
+check "broken HAR: file, line and column named" \
+    grep -Eq "^decoy import: $T/broken\.har:5:[0-9]+: " "$T/err.txt"
 check "broken HAR: no snapshot written" [ ! -e "$T/never.jsonl" ]
+# A bad status on line 8 of the browser HAR: named there.
+sed '8s/"status":200/"status":1000/' "$T/in.har" >"$T/status.har"
+"$DECOY" import har "$T/status.har" -o "$T/never.jsonl" 2>"$T/err.txt"
+check "bad status: named at its line:col" \
+    grep -Eq "^decoy import: $T/status\.har:8:[0-9]+: \"status\"" "$T/err.txt"
+
+# Lossless: every member of decoy's (dir, svc, client, server, proto, id,
+# tags and members it does not know) survives export then import, byte
+# for byte, for every bundled snapshot and for one that uses them all.
+cat >"$T/members.jsonl" <<'EOF2'
+{"v":1,"id":"t-1","ts":"2026-11-26T05:01:02.123456Z","dir":"in","svc":"orders","proto":"http/1.0","tls":true,"client":"10.0.0.7:51234","server":"10.0.0.2:8443","req":{"method":"POST","target":"/v1/orders?x=1","host":"shop","headers":[["Content-Type","application/json"]],"body":"{\"qty\":1.50}"},"res":{"status":201,"reason":"Created","headers":[["Content-Encoding","gzip"]],"body_b64":"H4sIAAAAAAAAA6uuBQBDv6ajAgAAAA=="},"timing":{"start_us":1795669262123456,"ttfb_us":1500,"total_us":2100},"tags":{"session":"s-9"},"future":{"x":[1,2]}}
+{"v":1,"id":"t-2","dir":"out","svc":"payments","req":{"method":"GET","target":"/ping"},"error":"upstream refused"}
+EOF2
+for f in "$top_srcdir"/examples/snapshots/*.jsonl "$T/members.jsonl"; do
+	b=$(basename "$f" .jsonl)
+	"$DECOY" export har "$f" -o "$T/rt-$b.har" 2>/dev/null &&
+	    "$DECOY" import har "$T/rt-$b.har" -o "$T/rt-$b.jsonl" 2>/dev/null
+	check "round trip of $b: exit 0" [ $? -eq 0 ]
+	check "round trip of $b: byte for byte" cmp -s "$f" "$T/rt-$b.jsonl"
+done
+check "the HAR keeps decoy's members in a custom field" \
+    grep -qF '"_decoy":{"v":1,"id":"t-1"' "$T/rt-members.har"
+check "... and is still a HAR a viewer reads (the URL)" \
+    grep -qF '"url":"https://10.0.0.2:8443/v1/orders?x=1"' "$T/rt-members.har"
+# A "_decoy" member that is not a transaction: named at its line:col.
+sed 's/"_decoy":{"v":1,"id":"t-1"/"_decoy":{"v":1,"id":7/' \
+    "$T/rt-members.har" >"$T/baddecoy.har"
+"$DECOY" import har "$T/baddecoy.har" -o "$T/never.jsonl" 2>"$T/err.txt"
+check "a bad _decoy: exit 2 at its line:col" \
+    grep -Eq "^decoy import: $T/baddecoy\.har:2:[0-9]+: \"_decoy\": " "$T/err.txt"
 "$DECOY" import har "$T/nope.har" -o "$T/never.jsonl" 2>"$T/err.txt"
 check "missing HAR: exit status 2" [ $? -eq 2 ]
 check "missing HAR: named" grep -qF "$T/nope.har: No such file" "$T/err.txt"

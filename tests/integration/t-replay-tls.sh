@@ -3,7 +3,7 @@
 # CA signs a certificate for 127.0.0.1 and localhost; `openssl s_server
 # -WWW` serves two files (one of many TLS records).  With --ca the replay
 # gets every recorded answer back; without it the server cannot be
-# verified, so every request is a connect error and the warning says why;
+# verified, so the run stops before the load with exit 2 and says why;
 # --insecure works again; an unreadable --ca file is an input error.
 . "$(dirname "$0")/lib.sh"
 
@@ -79,16 +79,14 @@ check "--ca: all compared, 0 regressions" \
     "$NREQ 0" ]
 
 # --- 2. the system CAs do not know the throwaway one --------------------
+# Every connection would fail the same way: the run stops before the load
+# with exit 2 and the reason, and writes no report full of connect errors.
 "$DECOY" replay "$T/tls.jsonl" --target "$URL" \
     --report "$T/nock.json" >"$T/nock.out" 2>"$T/nock.log"
-check "no --ca: the run completes (exit 0)" [ $? -eq 0 ]
-check "no --ca: every request is a connect error" \
-    [ "$(jqr "$T/nock.json" '"\(.totals.errors.connect) \(.totals.compared)"')" = \
-    "$NREQ 0" ]
-check "no --ca: the reason is logged: certificate verify failed" \
-    grep -q 'certificate verify failed' "$T/nock.log"
-check "no --ca: the reason is logged once" \
-    [ "$(grep -c 'TLS handshake failed' "$T/nock.log")" = 1 ]
+check "no --ca: exit 2" [ $? -eq 2 ]
+check "no --ca: the reason: certificate verify failed" \
+    grep -q 'TLS handshake failed: certificate verify failed' "$T/nock.log"
+check "no --ca: no report written" [ ! -e "$T/nock.json" ]
 
 # --- 3. --insecure: not verified, works ---------------------------------
 "$DECOY" replay "$T/tls.jsonl" --target "$URL" --insecure \
@@ -102,8 +100,48 @@ check "--insecure: all compared, 0 regressions, no errors" \
 # --- 4. the wrong CA: a verification failure too ------------------------
 "$DECOY" replay "$T/tls.jsonl" --target "$URL" --ca "$T/srv.pem" \
     --report "$T/wrong.json" >/dev/null 2>"$T/wrong.log"
-check "a CA that did not sign the server: connect errors" \
-    [ "$(jqr "$T/wrong.json" .totals.errors.connect)" = "$NREQ" ]
+check "a CA that did not sign the server: exit 2" [ $? -eq 2 ]
+check "a CA that did not sign the server: the reason" \
+    grep -q 'certificate verify failed' "$T/wrong.log"
+
+# --- 4b. a plain-HTTP server behind an https:// URL: exit 2 too ------------
+"$DECOY" respond "$T/tls.jsonl" --listen 127.0.0.1:0 \
+    --port-file "$T/plain.port" >"$T/plain.log" 2>&1 &
+PID_plain=$!
+PIDS+=("$PID_plain")
+PORT_plain=$(wait_port "$T/plain.port" "$PID_plain")
+"$DECOY" replay "$T/tls.jsonl" --target "https://127.0.0.1:$PORT_plain" \
+    --insecure >/dev/null 2>"$T/plainrep.log"
+check "an https:// URL on a plain HTTP server: exit 2" [ $? -eq 2 ]
+check "an https:// URL on a plain HTTP server: a TLS handshake failure" \
+    grep -q 'TLS handshake failed' "$T/plainrep.log"
+
+# --- 4c. a scenario against the https service ----------------------------
+# service.ca verifies the server (readiness probe and load); without it
+# the run stops with exit 2 and the reason, before the load.
+cat >"$T/tls-run.yaml" <<EOF
+snapshot: $T/tls.jsonl
+service:
+  url: '$URL'
+  ca: $T/ca.pem
+load: {pattern: closed, connections: 1}
+assert:
+  regression: {status: exact, body: exact}
+report: {json: $T/tls-run.json}
+EOF
+"$DECOY" run "$T/tls-run.yaml" >"$T/tls-run.out" 2>"$T/tls-run.log"
+check "scenario with service.ca: exit 0" [ $? -eq 0 ]
+check "scenario with service.ca: all compared, 0 regressions" \
+    [ "$(jqr "$T/tls-run.json" '"\(.totals.compared) \(.totals.regressions)"')" = \
+    "$NREQ 0" ]
+grep -v '^  ca:' "$T/tls-run.yaml" >"$T/tls-noca.yaml"
+"$DECOY" run "$T/tls-noca.yaml" >"$T/tls-noca.out" 2>"$T/tls-noca.log"
+check "scenario without service.ca: exit 2" [ $? -eq 2 ]
+check "scenario without service.ca: the reason" \
+    grep -q 'certificate verify failed' "$T/tls-noca.log"
+sed 's|^  ca: .*|  insecure: true|' "$T/tls-run.yaml" >"$T/tls-insecure.yaml"
+"$DECOY" run "$T/tls-insecure.yaml" >/dev/null 2>"$T/tls-insecure.log"
+check "scenario with service.insecure: exit 0" [ $? -eq 0 ]
 
 # --- 5. input errors -----------------------------------------------------
 "$DECOY" replay "$T/tls.jsonl" --target "$URL" --ca "$T/nonexistent.pem" \

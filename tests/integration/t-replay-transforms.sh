@@ -294,7 +294,23 @@ statuses() {
 # --- 1. naive replay: only the logins get their recorded status --------
 "$DECOY" replay "$T/rec.jsonl" --target "$URL" --body none \
     --report "$T/naive.json" >"$T/naive.out" 2>"$T/naive.log"
-check "naive replay exits 0" [ $? -eq 0 ]
+check "naive replay exits 1 (8 regressions)" [ $? -eq 1 ]
+"$DECOY" report "$T/naive.json" --junit "$T/naive.xml" >/dev/null 2>&1
+check "naive: decoy report exits 1" [ $? -eq 1 ]
+check "naive: the JUnit file fails the regression" \
+    grep -q 'type="regression"' "$T/naive.xml"
+"$DECOY" replay "$T/rec.jsonl" --target "$URL" --body none \
+    --allow-regressions --report "$T/allow.json" --junit "$T/allow.xml" \
+    >"$T/allow.out" 2>"$T/allow.log"
+check "naive --allow-regressions: exit 0" [ $? -eq 0 ]
+check "naive --allow-regressions: the differences are still reported" \
+    [ "$(jqr "$T/allow.json" '"\(.totals.regressions) \(.passed) \(.allow_regressions)"')" = "8 true true" ]
+check "naive --allow-regressions: the table says so" \
+    grep -q 'PASSED: 8 of 10 compared responses differ from the recording (tolerated' "$T/allow.out"
+check "naive --allow-regressions: no JUnit failure" \
+    [ "$(grep -c '<failure' "$T/allow.xml")" = 0 ]
+"$DECOY" report "$T/allow.json" >/dev/null 2>&1
+check "naive --allow-regressions: decoy report exits 0" [ $? -eq 0 ]
 check "naive: 10 requests answered" [ "$(jqr "$T/naive.json" .totals.count)" = 10 ]
 check "naive: 8 of 10 answers differ from the recording" \
     [ "$(jqr "$T/naive.json" '"\(.totals.compared) \(.totals.regressions)"')" = "10 8" ]

@@ -132,6 +132,61 @@ check "the stall shows in p99 (>= 500 ms)" between "$p99" 500000 100000000
 check "p50 stays small (< 50 ms)" between "$p50" 0 50000
 stop "$PID_stall"
 
+# --- 6. output paths are checked before the load -----------------------
+# A report directory that does not exist is made; a path that cannot be
+# written fails with exit 2 before any request is sent (the target's
+# /stats counts none), never after the run.
+start_respond out "$T/ping.jsonl" --admin 127.0.0.1:0 \
+    --admin-port-file "$T/out.admin"
+ADMIN_out=$(wait_port "$T/out.admin" "$PID_out")
+requests_out() {
+	curl -s --max-time 5 "http://127.0.0.1:$ADMIN_out/stats" |
+	    jq -r .requests
+}
+: >"$T/plainfile"
+for bad in "--report $T/plainfile/r.json" "--html $T/plainfile/x/r.html" \
+    "--junit $T" "--report /proc/decoy-nope/r.json"; do
+	# shellcheck disable=SC2086
+	"$DECOY" replay "$T/ping.jsonl" --target "http://127.0.0.1:$PORT_out" \
+	    $bad >/dev/null 2>"$T/outpath.log"
+	check "bad output ($bad): exit 2" [ $? -eq 2 ]
+	check "bad output ($bad): the path is named" \
+	    grep -q -F "${bad#* }" "$T/outpath.log"
+done
+check "bad outputs: not one request reached the target" \
+    [ "$(requests_out)" = 0 ]
+"$DECOY" replay "$T/ping.jsonl" --target "http://127.0.0.1:$PORT_out" \
+    --report "$T/new/deep/r.json" --junit "$T/new/j/junit.xml" \
+    >/dev/null 2>"$T/outpath.log"
+check "a new report directory is made: exit 0" [ $? -eq 0 ]
+check "... and the report written there" \
+    [ "$(jqr "$T/new/deep/r.json" .totals.count)" = 1 ]
+check "... and the JUnit file" [ -s "$T/new/j/junit.xml" ]
+stop "$PID_out"
+
+# --- 7. JSON numbers: by text by default, by value with --numbers numeric
+cat >"$T/num-serve.jsonl" <<'EOF'
+{"v":1,"id":"o-1","dir":"out","req":{"method":"GET","target":"/n"},"res":{"status":200,"headers":[["Content-Type","application/json"]],"body":"{\"n\":100,\"m\":1,\"big\":9007199254740993}"}}
+EOF
+cat >"$T/num-rec.jsonl" <<'EOF'
+{"v":1,"id":"i-1","dir":"in","req":{"method":"GET","target":"/n"},"res":{"status":200,"headers":[["Content-Type","application/json"]],"body":"{\"n\":1e2,\"m\":1.0,\"big\":9007199254740993}"}}
+EOF
+start_respond num "$T/num-serve.jsonl"
+"$DECOY" replay "$T/num-rec.jsonl" --target "http://127.0.0.1:$PORT_num" \
+    --body json --report "$T/num-exact.json" >/dev/null 2>"$T/num.log"
+check "numbers by text: 1e2 vs 100 and 1.0 vs 1 differ (exit 1)" [ $? -eq 1 ]
+check "numbers by text: two fields named" [ "$(jqr "$T/num-exact.json" \
+    '[.endpoints[].diffs[].field] | sort | join(" ")')" = '$.m $.n' ]
+"$DECOY" replay "$T/num-rec.jsonl" --target "http://127.0.0.1:$PORT_num" \
+    --numbers numeric --report "$T/num-value.json" >/dev/null 2>>"$T/num.log"
+check "--numbers numeric: equal values pass (exit 0)" [ $? -eq 0 ]
+check "--numbers numeric: compared as JSON, no regression" \
+    [ "$(jqr "$T/num-value.json" '"\(.totals.compared) \(.totals.regressions)"')" = "1 0" ]
+"$DECOY" replay "$T/num-rec.jsonl" --target "http://127.0.0.1:$PORT_num" \
+    --numbers numeric --body exact >/dev/null 2>>"$T/num.log"
+check "--numbers numeric --body exact: a usage error (exit 2)" [ $? -eq 2 ]
+stop "$PID_num"
+
 # --- usage errors exit 2 ------------------------------------------------
 "$DECOY" replay "$SNAP" >/dev/null 2>&1
 check "no --target: exit 2" [ $? -eq 2 ]

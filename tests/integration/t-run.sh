@@ -104,8 +104,12 @@ sed -e "s|rules: \[.*\]|rules: [$T/nope.yaml]|" \
     -e "s|^snapshot: .*|snapshot: $T/nope.jsonl|" "$T/demo.yaml" >"$T/refs.yaml"
 "$DECOY" run --check "$T/refs.yaml" >/dev/null 2>"$T/refs.err"
 check "refs: exit 2" [ $? -eq 2 ]
-check "refs: rule file named" grep -q "$T/nope.yaml" "$T/refs.err"
-check "refs: snapshot named" grep -q "$T/nope.jsonl: snapshot" "$T/refs.err"
+check "refs: rule file named at the scenario's line" \
+    grep -q "^$T/refs.yaml:[0-9]*:[0-9]*: responder.rules: $T/nope.yaml" \
+    "$T/refs.err"
+check "refs: snapshot named at the scenario's line" \
+    grep -q "^$T/refs.yaml:[0-9]*:[0-9]*: snapshot: $T/nope.jsonl" \
+    "$T/refs.err"
 
 # --- a service that cannot start: exit 2, the reason and its output
 scenario smoke dead -e "s|$SHOP/orders|sh -c 'echo orders-is-broken >\&2; exit 3'|"

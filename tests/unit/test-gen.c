@@ -65,9 +65,39 @@ test_changed(void)
 	ASSERT_EQ(diff("{\"n\":9007199254740993}",
 	    "{\"n\":9007199254740992}", NULL, 0, &out), 1);
 	ASSERT_STR_EQ(out.data, "$.n\t9007199254740993\t9007199254740992\n");
-	/* ... and 1.0 and 1 differ too (documented: no numeric
+	/* ... and 1.0 and 1 differ too (by default: no numeric
 	 * normalisation). */
 	ASSERT_EQ(diff("[1.0]", "[1]", NULL, 0, &out), 1);
+
+	/* Numerically (--numbers numeric), equal values are equal, still
+	 * without a double. */
+	ASSERT_EQ(gen_number_same("1.0", 3, "1", 1), 1);
+	ASSERT_EQ(gen_number_same("1e2", 3, "100", 3), 1);
+	ASSERT_EQ(gen_number_same("100", 3, "1E+2", 4), 1);
+	ASSERT_EQ(gen_number_same("0.1e1", 5, "1", 1), 1);
+	ASSERT_EQ(gen_number_same("10.050", 6, "1005e-2", 7), 1);
+	ASSERT_EQ(gen_number_same("-0", 2, "0.000", 5), 1);
+	ASSERT_EQ(gen_number_same("0e5", 3, "0", 1), 1);
+	ASSERT_EQ(gen_number_same("-1", 2, "1", 1), 0);
+	ASSERT_EQ(gen_number_same("1.01", 4, "1.1", 3), 0);
+	ASSERT_EQ(gen_number_same("100", 3, "1e3", 3), 0);
+	ASSERT_EQ(gen_number_same("9007199254740993", 16,
+	    "9007199254740992", 16), 0);
+	ASSERT_EQ(gen_number_same("123456789012345678901234567890123456789"
+	    "01234567890123456789012345678901", 71,
+	    "123456789012345678901234567890123456789"
+	    "01234567890123456789012345678902", 71), 0);
+	ASSERT_EQ(gen_number_same("1e999999999999999999", 20, "1", 1), 0);
+	buf_reset(&out);
+	ASSERT_EQ(gen_json_diff_numeric("{\"a\":[1.0,1e2,3],\"b\":true}",
+	    strlen("{\"a\":[1.0,1e2,3],\"b\":true}"),
+	    "{\"a\":[1,100,3.5],\"b\":true}",
+	    strlen("{\"a\":[1,100,3.5],\"b\":true}"), NULL, 0, &out, 8), 1);
+	ASSERT_MEM_EQ(out.data, out.len, "$.a[2]\t3\t3.5\n");
+	/* A number and a string stay different. */
+	buf_reset(&out);
+	ASSERT_EQ(gen_json_diff_numeric("[1]", 3, "[\"1\"]", 5, NULL, 0,
+	    &out, 8), 1);
 
 	/* max bounds the lines kept, not the count. */
 	buf_reset(&out);
@@ -141,12 +171,28 @@ test_not_json(void)
 	buf_free(&out);
 }
 
+/* The progress line's fraction: by time with a duration, else by the
+ * requests of one pass; unknown for an endless loop. */
+static void
+test_progress(void)
+{
+	ASSERT(gen_progress_fraction(5000000000ull, 10000000000ull, 0, 0, 0)
+	    == 0.5);
+	ASSERT(gen_progress_fraction(20000000000ull, 10000000000ull, 1, 0, 0)
+	    == 1.0);
+	ASSERT(gen_progress_fraction(1, 0, 0, 21, 84) == 0.25);
+	ASSERT(gen_progress_fraction(1, 0, 0, 90, 84) == 1.0);
+	ASSERT(gen_progress_fraction(1, 0, 1, 21, 84) < 0);
+	ASSERT(gen_progress_fraction(1, 0, 0, 0, 0) < 0);
+}
+
 int
 main(void)
 {
 	test_equal();
 	test_changed();
 	test_ignore();
+	test_progress();
 	test_not_json();
 	UNIT_DONE();
 }

@@ -93,11 +93,48 @@ test_every(void)
 	ASSERT_EQ(log_every_count(&e, 0, 11 * s, 5 * s), 1);
 }
 
+/* A log line under a status line clears it first and draws it again
+ * after itself; the end leaves the last one on its own line. */
+static void
+test_status(void)
+{
+	char	 path[] = "/tmp/test-log.XXXXXX", out[4096], *p;
+	ssize_t	 n;
+	int	 fd, saved;
+
+	if ((fd = mkstemp(path)) == -1)
+		return;
+	unlink(path);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	log_status("[%d%%] working", 40);
+	log_warn("a line");
+	log_status("[%d%%] working", 80);
+	log_status_end(1);
+	log_warn("after");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, out, sizeof out - 1, 0);
+	close(fd);
+	ASSERT(n > 0);
+	if (n <= 0)
+		return;
+	out[n] = '\0';
+	ASSERT(strncmp(out, "\r\033[K[40%] working\r\033[K", 21) == 0);
+	p = strstr(out, "warn: a line\n[40%] working\r\033[K[80%] working\n");
+	ASSERT(p != NULL);
+	/* After the end, a log line is plain. */
+	p = p != NULL ? strstr(p, "working\n") + 8 : NULL;
+	ASSERT(p != NULL && strncmp(p, "\r", 1) != 0 &&
+	    strstr(p, "warn: after\n") != NULL && strchr(p, '\r') == NULL);
+}
+
 int
 main(void)
 {
 	log_init("decoy", LOG_LEVEL_DEBUG);
 	test_escape();
 	test_every();
+	test_status();
 	UNIT_DONE();
 }

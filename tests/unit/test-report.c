@@ -119,6 +119,10 @@ test_record(void)
 	ASSERT_EQ(r->nfaults, 2);
 	ASSERT_EQ(r->faults[0].count, 5);
 
+	/* A response that differed fails the report, unless tolerated. */
+	ASSERT_EQ(report_regressions(r), 1);
+	ASSERT_EQ(report_passed(r), 0);
+	r->allow_regressions = 1;
 	ASSERT_EQ(report_passed(r), 1);
 	report_add_assertion(r, "latency.p95", "<= 250ms", "212ms", 1);
 	ASSERT_EQ(report_passed(r), 1);
@@ -188,6 +192,14 @@ test_json(void)
 	fclose(f);
 	ASSERT(report_read_json(tmp_path("bad2.json"), &cause) == NULL);
 	ASSERT(cause != NULL && strstr(cause, "not valid JSON") != NULL);
+	free(cause);
+	/* Named at line:col, not a byte offset. */
+	f = fopen(tmp_path("bad3.json"), "w");
+	fputs("{\"version\":1,\n \"name\": x}\n", f);
+	fclose(f);
+	ASSERT(report_read_json(tmp_path("bad3.json"), &cause) == NULL);
+	ASSERT(cause != NULL && strstr(cause, "bad3.json:2:10: not valid JSON")
+	    != NULL);
 	free(cause);
 	ASSERT(report_read_json(tmp_path("missing.json"), &cause) == NULL);
 	free(cause);
@@ -325,6 +337,89 @@ test_render(void)
 	report_free(r);
 }
 
+/* Regressions fail a report (its JSON, JUnit, table and exit) unless
+ * allow_regressions; the flag survives the JSON round trip and a merge
+ * tolerates only what every shard tolerated. */
+static void
+test_regressions(void)
+{
+	struct report		*r, *r2;
+	struct report_endpoint	*ep;
+	char			*cause = NULL, *s;
+	struct buf		 b;
+	FILE			*f;
+
+	r = report_create("replay", "http://x");
+	ep = report_endpoint(r, "GET", "/a");
+	report_record(r, ep, 200, -1, 1000, 1000, 0);
+	report_compare(ep, "t-1", "status", "200", "500");
+	report_record(r, ep, 200, -1, 1000, 1000, 0);
+	report_compare(ep, "t-2", NULL, NULL, NULL);
+	ASSERT_EQ(report_passed(r), 0);
+
+	buf_init(&b);
+	report_to_json(r, &b);
+	buf_append_byte(&b, '\0');
+	ASSERT(strstr(b.data, "\"passed\":false") != NULL);
+	ASSERT(strstr(b.data, "allow_regressions") == NULL);
+	buf_free(&b);
+
+	ASSERT_EQ(report_write_junit(r, tmp_path("reg.xml"), &cause), 0);
+	s = slurp(tmp_path("reg.xml"));
+	ASSERT(s != NULL && strstr(s, "failures=\"1\"") != NULL);
+	ASSERT(s != NULL && strstr(s, "type=\"regression\"") != NULL);
+	free(s);
+	f = fopen(tmp_path("reg.txt"), "w");
+	report_print(r, f);
+	fclose(f);
+	s = slurp(tmp_path("reg.txt"));
+	ASSERT(s != NULL && strstr(s, "FAILED: 1 of 2 compared responses "
+	    "differ from the recording") != NULL);
+	free(s);
+
+	r->allow_regressions = 1;
+	ASSERT_EQ(report_passed(r), 1);
+	ASSERT_EQ(report_write_json(r, tmp_path("reg.json"), &cause), 0);
+	r2 = report_read_json(tmp_path("reg.json"), &cause);
+	ASSERT(r2 != NULL);
+	if (r2 != NULL) {
+		ASSERT_EQ(r2->allow_regressions, 1);
+		ASSERT_EQ(report_passed(r2), 1);
+		/* A shard that did not tolerate them fails the merge. */
+		r->allow_regressions = 0;
+		report_merge(r2, r);
+		ASSERT_EQ(r2->allow_regressions, 0);
+		ASSERT_EQ(report_passed(r2), 0);
+		report_free(r2);
+	}
+	r->allow_regressions = 1;
+	ASSERT_EQ(report_write_junit(r, tmp_path("reg2.xml"), &cause), 0);
+	s = slurp(tmp_path("reg2.xml"));
+	ASSERT(s != NULL && strstr(s, "failures=\"0\"") != NULL);
+	ASSERT(s != NULL && strstr(s, "<failure") == NULL);
+	ASSERT(s != NULL && strstr(s, "tolerated") != NULL);
+	free(s);
+	f = fopen(tmp_path("reg2.txt"), "w");
+	report_print(r, f);
+	fclose(f);
+	s = slurp(tmp_path("reg2.txt"));
+	ASSERT(s != NULL && strstr(s, "PASSED: 1 of 2 compared responses "
+	    "differ from the recording (tolerated") != NULL);
+	free(s);
+
+	/* Assertions: the verdict counts what passed. */
+	report_add_assertion(r, "latency.p95", "<= 250ms", "1ms", 1);
+	f = fopen(tmp_path("reg3.txt"), "w");
+	report_print(r, f);
+	fclose(f);
+	s = slurp(tmp_path("reg3.txt"));
+	ASSERT(s != NULL && strstr(s, "PASSED: 1 of 1 assertion passed")
+	    != NULL);
+	free(s);
+	free(cause);
+	report_free(r);
+}
+
 int
 main(void)
 {
@@ -336,6 +431,7 @@ main(void)
 	test_json();
 	test_merge();
 	test_render();
+	test_regressions();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -135,7 +135,7 @@ static void
 test_defaults(void)
 {
 	struct scenario	*sc;
-	char		*cause;
+	char		*cause, *s;
 	size_t		 i;
 
 	sc = parse("smoke.yaml",
@@ -182,6 +182,35 @@ test_defaults(void)
 	ASSERT_EQ(sc->pattern, SCENARIO_STEPS);
 	ASSERT_EQ(sc->steps, 5);
 	ASSERT(sc->rate > 0.1666 && sc->rate < 0.1667);
+	scenario_free(sc);
+
+	/* https with a CA; every path remembers where it was named */
+	sc = parse("/abs/d.yml",
+	    "snapshot: s.jsonl\n"
+	    "service:\n"
+	    "  url: 'https://[::1]:{service_port}/api'\n"
+	    "  ca: ca.pem\n"
+	    "responder: {rules: [a.yaml, b.yaml], listen: '[::1]:0'}\n",
+	    &cause);
+	ASSERT(sc != NULL);
+	if (sc == NULL) {
+		free(cause);
+		return;
+	}
+	ASSERT_STR_EQ(sc->ca_file, "/abs/ca.pem");
+	ASSERT_EQ(sc->insecure, 0);
+	s = scenario_where(sc, "responder.rules", "/abs/b.yaml");
+	ASSERT_STR_EQ(s, "/abs/d.yml:5:29");
+	free(s);
+	s = scenario_where(sc, "snapshot", NULL);
+	ASSERT_STR_EQ(s, "/abs/d.yml:1:11");
+	free(s);
+	s = scenario_where(sc, "service.ca", NULL);
+	ASSERT_STR_EQ(s, "/abs/d.yml:4:7");
+	free(s);
+	s = scenario_where(sc, "responder.listen", NULL);
+	ASSERT_STR_EQ(s, "/abs/d.yml:5:46");
+	free(s);
 	scenario_free(sc);
 }
 
@@ -298,15 +327,15 @@ test_errors(void)
 	    "assert: {regression: {ignore: [id]}}\n"
 	    "report: {pdf: x}\n",
 	    "s.yaml:1:11: snapshot: expected a value, not nothing\n"
-	    "s.yaml:3:8: service.url: expected http://HOST:PORT, not "
-	    "\"ftp://x\"\n"
+	    "s.yaml:3:8: service.url: expected http[s]://HOST:PORT (PORT "
+	    "1..65535 or {service_port}), not \"ftp://x\"\n"
 	    "s.yaml:4:17: ready.path: expected a path starting with /, not "
 	    "\"healthz\"\n"
 	    "s.yaml:4:35: ready.timeout: expected a duration such as 250ms, "
 	    "10s or 2m, not \"0s\"\n"
 	    "s.yaml:5:9: env: \"1BAD\" is not a variable name (letters, "
 	    "digits, _)\n"
-	    "s.yaml:7:11: responder.listen: expected HOST:PORT, not "
+	    "s.yaml:7:11: responder.listen: expected HOST:PORT: "
 	    "\"nowhere\"\n"
 	    "s.yaml:8:14: responder.unmatched: passthrough is not "
 	    "implemented yet (use 404 or closest)\n"
@@ -320,6 +349,26 @@ test_errors(void)
 	    "path ($.a.b, $.items[*].id)\n"
 	    "s.yaml:12:10: report: unknown key \"pdf\" (json, junit, html)\n"
 	    "s.yaml:1:1: missing \"snapshot\"");
+	/* 13b. listen and url ranges, https options */
+	EXPECT_ERROR("snapshot: s.jsonl\n"
+	    "service: {url: 'http://h:99999'}\n"
+	    "responder: {listen: '999.1.1.1:99999'}\n",
+	    "s.yaml:2:16: service.url: expected http[s]://HOST:PORT (PORT "
+	    "1..65535 or {service_port}), not \"http://h:99999\"\n"
+	    "s.yaml:3:21: responder.listen: not an IPv4 address: "
+	    "\"999.1.1.1:99999\"");
+	EXPECT_ERROR("snapshot: s.jsonl\n"
+	    "service: {url: 'http://h:1'}\n"
+	    "responder: {listen: '127.0.0.1:65536'}\n",
+	    "s.yaml:3:21: responder.listen: the port must be 0..65535: "
+	    "\"127.0.0.1:65536\"");
+	EXPECT_ERROR("snapshot: s.jsonl\n"
+	    "service: {url: 'http://h:1', insecure: true}\n",
+	    "s.yaml:2:10: service: ca and insecure apply to an https:// url");
+	EXPECT_ERROR("snapshot: s.jsonl\n"
+	    "service: {url: 'https://h:1', insecure: maybe}\n",
+	    "s.yaml:2:41: service.insecure: expected true or false, not "
+	    "\"maybe\"");
 	/* 14. not a mapping at all; two documents; empty */
 	EXPECT_ERROR("- a\n- b\n",
 	    "s.yaml:1:1: expected a mapping (name, snapshot, service, "

@@ -1,0 +1,50 @@
+#!/bin/bash
+# t-json.sh -- --json on the commands that print a result (split, import,
+# export, corpus, ca): one JSON object on stdout with the numbers the
+# text summary gives, nothing else there; --json with an output on stdout
+# is a usage error.
+. "$(dirname "$0")/lib.sh"
+
+command -v jq >/dev/null || skip "jq is not installed"
+SNAP=$top_srcdir/examples/snapshots/shop.jsonl
+nin=$(grep -c '"dir":"in"' "$SNAP")
+nall=$(wc -l <"$SNAP")
+
+# one_object FILE: exactly one line, a JSON object.
+one_object() {
+	[ "$(wc -l <"$1")" = 1 ] && jq -e 'type == "object"' "$1" >/dev/null
+}
+
+"$DECOY" split "$SNAP" --in "$T/in.jsonl" --out "$T/out.jsonl" --json \
+    >"$T/split.json" 2>"$T/split.log"
+check "split --json: exit 0" [ $? -eq 0 ]
+check "split --json: one object" one_object "$T/split.json"
+check "split --json: the counts" [ "$(jq -r '"\(.in) \(.out) \(.in_file)"' \
+    "$T/split.json")" = "$nin $((nall - nin)) $T/in.jsonl" ]
+check "split --json: no text summary" [ ! -s "$T/split.log" ]
+"$DECOY" split "$SNAP" --in - --json >/dev/null 2>&1
+check "split --json --in -: usage error" [ $? -eq 2 ]
+
+"$DECOY" export har "$SNAP" -o "$T/s.har" --json >"$T/export.json"
+check "export --json" [ "$(jq -r '"\(.transactions) \(.har)"' \
+    "$T/export.json")" = "$nall $T/s.har" ]
+"$DECOY" import har "$T/s.har" -o "$T/s.jsonl" --json >"$T/import.json"
+check "import --json" [ "$(jq -r '"\(.transactions) \(.snapshot)"' \
+    "$T/import.json")" = "$nall $T/s.jsonl" ]
+"$DECOY" import har "$T/s.har" -o - --json >/dev/null 2>&1
+check "import --json -o -: usage error" [ $? -eq 2 ]
+"$DECOY" export har "$SNAP" -o - --json >/dev/null 2>&1
+check "export --json -o -: usage error" [ $? -eq 2 ]
+
+"$DECOY" corpus "$SNAP" -o "$T/corpus" --json >"$T/corpus.json"
+check "corpus --json: one object" one_object "$T/corpus.json"
+check "corpus --json: requests and files" \
+    [ "$(jq -r '"\(.requests) \(.files)"' "$T/corpus.json")" = \
+    "$nin $(ls "$T/corpus"/*.http | wc -l)" ]
+
+"$DECOY" ca init --ca "$T/ca" --json >"$T/ca.json"
+check "ca init --json" [ "$(jq -r .key "$T/ca.json")" = "$T/ca/ca.key" ]
+"$DECOY" ca show --ca "$T/ca" --json >"$T/show.json" 2>"$T/show.log"
+check "ca show --json: the PEM" cmp -s <(jq -j .pem "$T/show.json") "$T/ca/ca.pem"
+
+done_testing
