@@ -34,7 +34,7 @@ EOF2
 "$DECOY" ca init --ca "$T/ca" 2>"$T/init.log" || fatal "decoy ca init failed"
 check "corpus from the snapshot" \
     "$DECOY" corpus "$T/snap.jsonl" -o "$T/corpus"
-start_respond r "$T/snap.jsonl" --tls --ca "$T/ca" --rules "$T/rules.yaml" \
+start_respond r "$T/snap.jsonl" --allow-empty --tls --ca "$T/ca" --rules "$T/rules.yaml" \
     --unmatched closest
 URL="https://127.0.0.1:$PORT_r"
 
@@ -98,7 +98,7 @@ check "--insecure: the 500 found" \
 
 # 5. A plain-http server behind https:// is a protocol failure: exit 2.
 check "responder alive" kill -0 "$PID_r"
-start_respond p "$T/snap.jsonl"
+start_respond p "$T/snap.jsonl" --allow-empty
 "$DECOY" fuzz "$T/corpus" --target "https://127.0.0.1:$PORT_p" --insecure \
     --requests 100 --findings "$T/plain" >/dev/null 2>"$T/plain.err"
 rc=$?

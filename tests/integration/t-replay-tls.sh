@@ -105,7 +105,7 @@ check "a CA that did not sign the server: the reason" \
     grep -q 'certificate verify failed' "$T/wrong.log"
 
 # --- 4b. a plain-HTTP server behind an https:// URL: exit 2 too ------------
-"$DECOY" respond "$T/tls.jsonl" --listen 127.0.0.1:0 \
+"$DECOY" respond "$T/tls.jsonl" --listen 127.0.0.1:0 --allow-empty \
     --port-file "$T/plain.port" >"$T/plain.log" 2>&1 &
 PID_plain=$!
 PIDS+=("$PID_plain")
