@@ -391,7 +391,8 @@ live_sort(struct match_live *L)
 	/* Stable: ties keep plan order (file order, then key echoes). */
 	for (i = 0; i < L->nev; i++)
 		L->ev[i].order = i;
-	qsort(L->ev, L->nev, sizeof *L->ev, live_edit_cmp_stable);
+	if (L->nev > 1)		/* ev is NULL when there is none */
+		qsort(L->ev, L->nev, sizeof *L->ev, live_edit_cmp_stable);
 	for (i = 0; i < L->nev; i++) {
 		if (n > 0 && L->ev[n - 1].hit.in == L->ev[i].hit.in &&
 		    (L->ev[i].hit.in != TRANSFORM_IN_HEADER ||
