@@ -1269,15 +1269,49 @@ fuzz_reject_slot(struct fuzz *f, size_t ep, enum fuzz_kind kind, int status)
 	return &f->rejects[f->nrejects++];
 }
 
-/* A failure that is not a death: a hit of a known finding, or a
- * candidate that pauses the campaign (unless failures like it were not
- * reproduced FUZZ_REJECTS times: flaky, not worth a pause). */
+/*
+ * Protocol noise (fuzz_noise_classify): is the failure (kind, status) of
+ * j the service's correct answer to what the mutant broke?  Counted in
+ * the result when it is; 1 if so and the campaign does not report such
+ * answers (always counted and 1 when force: a framing-broken mutant's
+ * close was never a finding).
+ */
+static int
+fuzz_noise(struct fuzz *f, const struct fuzz_job *j, enum fuzz_kind kind,
+    int status, int force)
+{
+	const char	*raw, *sp;
+	size_t		 len;
+	enum fuzz_noise	 n;
+
+	raw = mut_corpus_entry(f->corpus, j->info.parent, &len);
+	sp = raw != NULL ? memchr(raw, ' ', len) : NULL;
+	n = fuzz_noise_classify(j->req.data, j->req.len, raw != NULL ? raw :
+	    "", sp != NULL ? (size_t)(sp - raw) : 0, j->info.framing, kind,
+	    status);
+	if (n == FUZZ_NOISE_NONE)
+		return force;
+	if (f->cfg->strict_protocol && !force)
+		return 0;
+	f->res->noise++;
+	f->res->noise_by[n]++;
+	return 1;
+}
+
+/* A failure that is not a death: protocol noise (counted), a hit of a
+ * known finding, or a candidate that pauses the campaign (unless failures
+ * like it were not reproduced FUZZ_REJECTS times: flaky, not worth a
+ * pause). */
 static void
 fuzz_failure(struct fuzz *f, struct fuzz_job *j)
 {
 	ssize_t	k;
 
 	f->res->failures++;
+	if (fuzz_noise(f, j, j->kind, j->status, 0)) {
+		fuzz_job_free(j);
+		return;
+	}
 	k = fuzz_key_find(f, j->ep, j->kind, j->status, NULL);
 	if (k != -1) {
 		f->res->findings[k].hits++;
@@ -1343,7 +1377,9 @@ fuzz_job_finish(struct fuzz *f, struct fuzz_job *j)
 			}
 			fuzz_job_free(j);
 		} else if (j->info.framing) {
-			fuzz_job_free(j);	/* expected */
+			f->res->failures++;	/* expected */
+			fuzz_noise(f, j, j->kind, j->status, 1);
+			fuzz_job_free(j);
 		} else
 			fuzz_failure(f, j);
 		break;
@@ -1439,9 +1475,13 @@ fuzz_tick(struct loop_timer *t)
 			f->recent[n++] = j;
 			continue;
 		}
-		if (j->kind == FUZZ_CONNECT || j->info.framing)
+		if (j->kind == FUZZ_CONNECT)
 			fuzz_job_free(j);
-		else
+		else if (j->info.framing) {
+			f->res->failures++;	/* expected */
+			fuzz_noise(f, j, j->kind, j->status, 1);
+			fuzz_job_free(j);
+		} else
 			fuzz_failure(f, j);
 	}
 	if (!f->died)
@@ -2028,9 +2068,10 @@ fuzz_suspect_failure(struct fuzz *f, struct fuzz_job *j,
 
 	if (o->kind == FUZZ_OK && fuzz_confirm_slow(f, o, j->ep))
 		o->kind = FUZZ_SLOW;	/* answered, but an outlier */
-	if (o->kind == FUZZ_OK || o->kind == FUZZ_CONNECT ||
-	    ((o->kind == FUZZ_RESET || o->kind == FUZZ_EOF) &&
-	    j->info.framing))
+	if (o->kind == FUZZ_OK || o->kind == FUZZ_CONNECT)
+		return 0;
+	if (fuzz_noise(f, j, o->kind, o->status, (o->kind == FUZZ_RESET ||
+	    o->kind == FUZZ_EOF) && j->info.framing))
 		return 0;
 	if ((k = fuzz_key_find(f, j->ep, o->kind, o->status, NULL)) != -1) {
 		f->res->findings[k].hits++;
@@ -2413,12 +2454,15 @@ fuzz_run(const struct fuzz_config *cfg, struct fuzz_result *res,
 						f.recent[n++] = j;
 						continue;
 					}
-					if (j->kind == FUZZ_CONNECT ||
-					    j->info.framing)
+					if (j->kind == FUZZ_CONNECT)
 						fuzz_job_free(j);
-					else
-						fuzz_push(&f.cands, &f.ncands,
-						    FUZZ_MAX_CANDIDATES, j);
+					else if (j->info.framing) {
+						f.res->failures++;
+						fuzz_noise(&f, j, j->kind,
+						    j->status, 1);
+						fuzz_job_free(j);
+					} else
+						fuzz_failure(&f, j);
 				}
 				f.nrecent = n;
 				if (n > 0)
@@ -2473,6 +2517,14 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 		    ",\"elapsed_s\":%.3f", cfg->seed, res->mutants, res->sent,
 		    res->answered, res->failures, res->crashes,
 		    res->unconfirmed, secs);
+		buf_printf(&b, ",\"protocol_noise\":%" PRIu64 ",\"noise_by"
+		    "\":{", res->noise);
+		for (i = 1; i < FUZZ_NOISE_COUNT; i++)
+			buf_printf(&b, "%s\"%s\":%" PRIu64, i > 1 ? "," : "",
+			    fuzz_noise_name((enum fuzz_noise)i),
+			    res->noise_by[i]);
+		buf_printf(&b, "},\"strict_protocol\":%s",
+		    cfg->strict_protocol ? "true" : "false");
 		buf_append_str(&b, ",\"findings_dir\":");
 		json_append_string(&b, cfg->findings, strlen(cfg->findings));
 		buf_append_str(&b, ",\"findings\":[");
@@ -2498,6 +2550,17 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 	    "(%.0f/s), %" PRIu64 " failures, %" PRIu64 " service deaths, %zu "
 	    "findings\n", res->mutants, res->sent, secs, secs > 0 ? (double)res->sent / secs : 0.0, res->failures,
 	    res->crashes, res->nfindings);
+	if (res->noise > 0) {
+		fprintf(fp, "%" PRIu64 " of the failures were correct answers to "
+		    "requests the mutants made malformed (%s:", res->noise,
+		    cfg->strict_protocol ? "reported, --strict-protocol" :
+		    "not findings");
+		for (i = 1; i < FUZZ_NOISE_COUNT; i++)
+			if (res->noise_by[i] > 0)
+				fprintf(fp, " %s %" PRIu64, fuzz_noise_name(
+				    (enum fuzz_noise)i), res->noise_by[i]);
+		fprintf(fp, ")\n");
+	}
 	if (res->nfindings == 0)
 		return;
 	fprintf(fp, "%-36s %-8s %-22s %-40s %6s %s\n", "FINDING", "KIND",

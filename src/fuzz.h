@@ -50,6 +50,23 @@ enum fuzz_kind {
 	FUZZ_CONNECT,		/* not a finding: the service is not there */
 };
 
+/*
+ * Protocol noise (fuzz-noise.c): what the mutant broke when the service's
+ * failure is a correct answer to it (RFC 9110/9112).  Such failures are
+ * counted, not reported, unless fuzz_config.strict_protocol.
+ */
+enum fuzz_noise {
+	FUZZ_NOISE_NONE = 0,	/* a finding */
+	FUZZ_NOISE_LINE,	/* request line not HTTP (or HTTP/0.9) */
+	FUZZ_NOISE_METHOD,	/* method broken or not the recorded one */
+	FUZZ_NOISE_TARGET,	/* forbidden bytes in the target */
+	FUZZ_NOISE_VERSION,	/* not HTTP/1.0 or HTTP/1.1 */
+	FUZZ_NOISE_HEADERS,	/* malformed or over-long header section */
+	FUZZ_NOISE_FRAMING,	/* Content-Length/Transfer-Encoding broken */
+	FUZZ_NOISE_INCOMPLETE,	/* the server waits for the rest */
+	FUZZ_NOISE_COUNT
+};
+
 struct fuzz_config {
 	char		*corpus;	/* directory of .http files */
 	char		*target;	/* http[s]://HOST:PORT */
@@ -70,6 +87,7 @@ struct fuzz_config {
 	unsigned	 max_attempts;	/* minimisation, per finding */
 	uint64_t	 minimise_ns;	/* minimisation time, per finding */
 	int		 mutate_auth;
+	int		 strict_protocol;	/* protocol noise is a finding */
 	int		 progress;	/* a progress line on stderr */
 };
 
@@ -102,6 +120,9 @@ struct fuzz_result {
 	uint64_t		 failures;	/* failed mutants (all kinds) */
 	uint64_t		 crashes;	/* service deaths */
 	uint64_t		 unconfirmed;	/* failures not reproduced */
+	uint64_t		 noise;		/* failures that were correct
+					   protocol handling (not findings) */
+	uint64_t		 noise_by[FUZZ_NOISE_COUNT];
 	uint64_t		 elapsed_ns;
 };
 
@@ -135,6 +156,19 @@ void	fuzz_result_print(FILE *fp, const struct fuzz_config *,
  */
 int	fuzz_replay(const struct fuzz_config *, const char *dir, FILE *fp,
 	    int json, char **cause);
+
+/*
+ * Is a failure (kind, status) the correct answer to the raw request req,
+ * whose corpus entry had the given method?  halfclosed: the client
+ * half-closed after the request (a mutant whose framing the engine broke).
+ * Returns what the mutant broke when the answer is one RFC 9110/9112
+ * allow for it (fuzz-noise.c has the table), FUZZ_NOISE_NONE when the
+ * failure is a finding.  Crashes and slow answers are always findings.
+ */
+enum fuzz_noise fuzz_noise_classify(const char *req, size_t len,
+	    const char *method, size_t mlen, int halfclosed,
+	    enum fuzz_kind kind, int status);
+const char *fuzz_noise_name(enum fuzz_noise);
 
 /* Pure helpers, exposed for the tests. */
 const char *fuzz_kind_name(enum fuzz_kind);

@@ -66,6 +66,15 @@ rc=$?
 check "fuzz exits 1 on findings (got $rc)" test "$rc" -eq 1
 check "the JSON summary lists the findings" grep -q '"findings":\[{' \
     "$T/fuzz.out"
+# The buggy service answers garbage as RFC 9110/9112 allow (501, 505, an
+# HTTP/0.9 reply, a close): counted as protocol noise, never a finding.
+noise=$(grep -o '"protocol_noise":[0-9]*' "$T/fuzz.out" | cut -d: -f2)
+check "protocol noise counted in the summary (${noise:-none})" \
+    test "${noise:-0}" -gt 100
+for n in method request-line version framing; do
+	check "protocol noise: $n counted" bash -c \
+	    'grep -q "\"noise_by\":{.*\"$1\":[1-9]" "$2"' _ "$n" "$T/fuzz.out"
+done
 
 # bug_of DIR: which planted bug a finding is (kind + endpoint), or "?".
 bug_of() {
@@ -123,6 +132,15 @@ if [ -n "$users" ]; then
 fi
 check "repro.sh reproduces over bash /dev/tcp" \
     grep -q '/dev/tcp' "$T/f/$users/repro.sh"
+
+# --strict-protocol: the same answers are findings again.
+"$DECOY" fuzz "$T/corpus" --target http://127.0.0.1:0 --service-cmd "$SVC" \
+    --requests 1500 --seed 7 --timeout 1s --findings "$T/strict" \
+    --strict-protocol --json >"$T/strict.out" 2>"$T/strict.err"
+check "--strict-protocol: 501 to an unknown method is a finding" \
+    grep -q '"kind":"5xx","endpoint":"[^"]*","status":501' "$T/strict.out"
+check "--strict-protocol: said in the summary" \
+    grep -q '"strict_protocol":true' "$T/strict.out"
 
 # --- the same seed, the same findings --------------------------------------------
 # Two short campaigns with one seed send the same mutants; the findings

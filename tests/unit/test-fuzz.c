@@ -1,7 +1,9 @@
 /*
  * test-fuzz.c -- the pure parts of the fuzz campaign (fuzz.h): kind
  * names, endpoint templates, crash signatures from sanitizer reports and
- * wait statuses, and minimisation variants (fuzz_shrink).
+ * wait statuses, minimisation variants (fuzz_shrink), and the
+ * protocol-noise classifier (fuzz_noise_classify) on the answers real
+ * servers give to malformed requests (bench/noise-peers.sh).
  */
 #include "config.h"
 
@@ -224,6 +226,142 @@ test_shrink(void)
 	buf_free(&all);
 }
 
+/*
+ * One answer: the request (with the method of the corpus entry it came
+ * from), how decoy's client saw the answer, and the verdict.
+ */
+struct noise_case {
+	const char	*server;
+	const char	*req;
+	const char	*method;	/* the corpus entry's */
+	int		 halfclosed;
+	enum fuzz_kind	 kind;
+	int		 status;
+	enum fuzz_noise	 want;
+};
+
+#define HPAD "X-P: " \
+	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+static void
+test_noise(void)
+{
+	/*
+	 * What nginx 1.22.1, Python 3.11.2 http.server, Node v20.20.2 and
+	 * Go 1.19.8 net/http answered (bench/noise-peers.sh, 2026-12-07);
+	 * 4xx and 2xx answers are not failures and are left out.
+	 */
+	static const struct noise_case cases[] = {
+	{ "python", "PROPFIND /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
+	{ "python", "CONNECT /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
+	{ "python", "G(T /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
+	{ "python", "GET /x HTTP/2.0\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_VERSION },
+	{ "python", "GET /x HTTP/1&1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_VERSION },
+	{ "python", "GET /x\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_LINE },
+	{ "python", "\x16\x03\x01\x02\x00\x01\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_METHOD },
+	{ "python", "\r\n\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_INCOMPLETE },
+	{ "python", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 1x\r\n"
+	    "\r\n1", "GET", 1, FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
+	{ "python", "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip"
+	    "\r\n\r\nab", "POST", 1, FUZZ_5XX, 501, FUZZ_NOISE_FRAMING },
+	{ "nginx", "GET /x HTTP/2.0\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 505, FUZZ_NOISE_VERSION },
+	{ "nginx", "GET /x\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_LINE },
+	{ "nginx", "\r\n\r\n\r\n", "GET", 0,
+	    FUZZ_TIMEOUT, 0, FUZZ_NOISE_INCOMPLETE },
+	{ "nginx", "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip"
+	    "\r\n\r\nab", "POST", 1, FUZZ_5XX, 501, FUZZ_NOISE_FRAMING },
+	{ "node", "CONNECT /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_TARGET },
+	{ "node", "\r\n\r\n\r\n", "GET", 0,
+	    FUZZ_TIMEOUT, 0, FUZZ_NOISE_INCOMPLETE },
+	{ "go", "GET /x HTTP/2.0\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 505, FUZZ_NOISE_VERSION },
+	{ "go", "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip"
+	    "\r\n\r\nab", "POST", 1, FUZZ_5XX, 501, FUZZ_NOISE_FRAMING },
+	/* Closes after garbage (buggy, many servers). */
+	{ "close", "G(T /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_METHOD },
+	{ "close", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_RESET, 0, FUZZ_NOISE_VERSION },
+	{ "close", "GET /\xff HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_TARGET },
+	{ "close", "GET /x HTTP/1.1\r\nHost: h\r\nX-A 1\r\n\r\n", "GET",
+	    0, FUZZ_EOF, 0, FUZZ_NOISE_HEADERS },
+	{ "close", "GET /x HTTP/1.1\r\nHost: h\r\n" HPAD HPAD HPAD HPAD HPAD
+	    HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD
+	    HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD
+	    HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD
+	    HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD
+	    HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD "\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_HEADERS },
+	{ "close", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n"
+	    "\r\nab", "POST", 1, FUZZ_EOF, 0, FUZZ_NOISE_FRAMING },
+	/* Findings: whatever the server, these are bugs. */
+	{ "bug", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n"
+	    "\r\n{}", "POST", 0, FUZZ_5XX, 500, FUZZ_NOISE_NONE },
+	{ "bug", "G(T /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 500, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 501, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 505, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 503, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_RESET, 0, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_TIMEOUT, 0, FUZZ_NOISE_NONE },
+	{ "bug", "PROPFIND /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/2.0\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 501, FUZZ_NOISE_NONE },
+	{ "bug", "G(T /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_CRASH, 0, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x\r\n\r\n", "GET", 0,
+	    FUZZ_SLOW, 0, FUZZ_NOISE_NONE },
+	/* The upload hang: the client half-closed, the server waits on. */
+	{ "bug", "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: "
+	    "70000\r\n\r\nab", "POST", 1, FUZZ_TIMEOUT, 0,
+	    FUZZ_NOISE_NONE },
+	/* Not half-closed: waiting for the rest is right. */
+	{ "wait", "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: "
+	    "70000\r\n\r\nab", "POST", 0, FUZZ_TIMEOUT, 0,
+	    FUZZ_NOISE_INCOMPLETE },
+	{ "wait", "GET /x HTTP/1.1\r\nHost: h\r\n", "GET", 0,
+	    FUZZ_TIMEOUT, 0, FUZZ_NOISE_INCOMPLETE },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct noise_case *c = &cases[i];
+		enum fuzz_noise got;
+
+		got = fuzz_noise_classify(c->req, strlen(c->req), c->method,
+		    strlen(c->method), c->halfclosed, c->kind, c->status);
+		if (got != c->want)
+			fprintf(stderr, "noise case %zu (%s, %.30s...): want "
+			    "%s, got %s\n", i, c->server, c->req,
+			    fuzz_noise_name(c->want), fuzz_noise_name(got));
+		ASSERT_EQ(got, c->want);
+	}
+	ASSERT_STR_EQ(fuzz_noise_name(FUZZ_NOISE_INCOMPLETE), "incomplete");
+}
+
 int
 main(void)
 {
@@ -231,5 +369,6 @@ main(void)
 	test_endpoints();
 	test_signatures();
 	test_shrink();
+	test_noise();
 	UNIT_DONE();
 }
