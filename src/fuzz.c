@@ -103,6 +103,7 @@
 #define FUZZ_MAX_SUSPECTS	64
 #define FUZZ_MAX_CANDIDATES	256
 #define FUZZ_CONNECT_FAILS	200	/* in a row: the target is gone */
+#define FUZZ_RESP_KEEP		1024	/* answer bytes kept after the head */
 
 enum fuzz_cstate { FC_CLOSED, FC_CONNECTING, FC_HANDSHAKE, FC_OPEN };
 
@@ -116,6 +117,9 @@ struct fuzz_job {
 
 	enum fuzz_kind	 kind;
 	int		 status;
+	char		*sig;		/* 5xx: fuzz_body_signature() */
+	struct buf	 resp;		/* 5xx, bad-response: the head and
+					   the first bytes of the answer */
 	uint64_t	 start;
 	uint64_t	 elapsed;
 	uint64_t	 done_at;
@@ -273,6 +277,7 @@ fuzz_result_free(struct fuzz_result *res)
 		free(res->findings[i].endpoint);
 		free(res->findings[i].signature);
 		free(res->findings[i].excerpt);
+		free(res->findings[i].response);
 	}
 	free(res->findings);
 	memset(res, 0, sizeof *res);
@@ -739,6 +744,38 @@ fuzz_conn_write(struct fuzz_conn *c)
 	fuzz_conn_wait(c);
 }
 
+/*
+ * Keeps what a 5xx answer (head of head_len bytes, then its body, whole
+ * in c->in) says: its head and first bytes in the job, for finding.json,
+ * and the signature of its body (decoded when chunked).
+ */
+static void
+fuzz_conn_keep_answer(struct fuzz_conn *c, size_t head_len, int chunked)
+{
+	struct fuzz_job		*j = c->job;
+	struct http_chunked	 ch;
+	enum http_err		 err;
+	size_t			 len = c->in.len - head_len, erroff;
+	char			*body;
+
+	if (j == NULL)
+		return;
+	buf_reset(&j->resp);
+	buf_append(&j->resp, c->in.data, head_len + (len < FUZZ_RESP_KEEP ?
+	    len : FUZZ_RESP_KEEP));
+	body = xmalloc(len + 1);
+	memcpy(body, c->in.data + head_len, len);
+	if (chunked) {
+		http_chunked_init(&ch);
+		if (http_chunked_decode(&ch, body, &len, &err, &erroff) ==
+		    HTTP_ERROR)
+			len = 0;
+	}
+	free(j->sig);
+	j->sig = fuzz_body_signature(body, len, j->req.data, j->req.len);
+	free(body);
+}
+
 /* Parses what has been read; ends the job when the answer is complete or
  * cannot be. */
 static void
@@ -755,6 +792,12 @@ fuzz_conn_parse(struct fuzz_conn *c, int eof, int reset)
 		n = http_parse_response(c->in.data == NULL ? "" : c->in.data,
 		    c->in.len, FUZZ_MAX_HEAD, c->job->head, &m, &err, &erroff);
 		if (n == HTTP_ERROR) {
+			if (c->job != NULL) {
+				buf_reset(&c->job->resp);
+				buf_append(&c->job->resp, c->in.data,
+				    c->in.len < FUZZ_RESP_KEEP ? c->in.len :
+				    FUZZ_RESP_KEEP);
+			}
 			fuzz_conn_end(c, FUZZ_BAD_RESPONSE, 0, 0);
 			return;
 		}
@@ -820,6 +863,9 @@ fuzz_conn_parse(struct fuzz_conn *c, int eof, int reset)
 		keep = 0;
 		break;
 	}
+	if (m.status >= 500)
+		fuzz_conn_keep_answer(c, (size_t)n, m.framing ==
+		    HTTP_FRAME_CHUNKED);
 	fuzz_conn_end(c, m.status >= 500 ? FUZZ_5XX : FUZZ_OK, m.status,
 	    keep);
 }
@@ -1123,7 +1169,9 @@ fuzz_key_find(struct fuzz *f, size_t ep, enum fuzz_kind kind, int status,
 
 		if (k->ep != ep || k->kind != kind)
 			continue;
-		if (kind == FUZZ_5XX && k->status != status)
+		if (kind == FUZZ_5XX && (k->status != status ||
+		    strcmp(k->signature != NULL ? k->signature : "",
+		    signature != NULL ? signature : "") != 0))
 			continue;
 		if (kind == FUZZ_CRASH && (signature == NULL ||
 		    k->signature == NULL || strcmp(k->signature,
@@ -1165,6 +1213,7 @@ fuzz_job_new(void)
 	struct fuzz_job	*j = xcalloc(1, sizeof *j);
 
 	buf_init(&j->req);
+	buf_init(&j->resp);
 	j->index = UINT64_MAX;
 	return j;
 }
@@ -1175,6 +1224,8 @@ fuzz_job_free(struct fuzz_job *j)
 	if (j == NULL)
 		return;
 	buf_free(&j->req);
+	buf_free(&j->resp);
+	free(j->sig);
 	free(j);
 }
 
@@ -1312,7 +1363,7 @@ fuzz_failure(struct fuzz *f, struct fuzz_job *j)
 		fuzz_job_free(j);
 		return;
 	}
-	k = fuzz_key_find(f, j->ep, j->kind, j->status, NULL);
+	k = fuzz_key_find(f, j->ep, j->kind, j->status, j->sig);
 	if (k != -1) {
 		f->res->findings[k].hits++;
 		fuzz_job_free(j);
@@ -1503,8 +1554,9 @@ struct fuzz_outcome {
 	enum fuzz_kind	 kind;
 	int		 status;
 	uint64_t	 elapsed;
-	char		*signature;	/* crash */
+	char		*signature;	/* crash; 5xx: the body's */
 	char		*excerpt;
+	struct buf	 resp;		/* 5xx, bad-response: head, first bytes */
 };
 
 static void
@@ -1512,6 +1564,7 @@ fuzz_outcome_free(struct fuzz_outcome *o)
 {
 	free(o->signature);
 	free(o->excerpt);
+	buf_free(&o->resp);
 	memset(o, 0, sizeof *o);
 }
 
@@ -1568,6 +1621,12 @@ fuzz_send_one(struct fuzz *f, const char *raw, size_t len, int framing,
 	o->kind = j->kind;
 	o->status = j->status;
 	o->elapsed = j->elapsed;
+	if (j->kind == FUZZ_5XX) {
+		o->signature = j->sig;
+		j->sig = NULL;
+	}
+	o->resp = j->resp;
+	buf_init(&j->resp);
 	fuzz_job_free(j);
 	if (f->tls_fatal != NULL) {
 		*cause = xstrdup(f->tls_fatal);
@@ -1617,7 +1676,9 @@ fuzz_same(const struct fuzz_outcome *o, enum fuzz_kind kind, int status,
 		return 0;
 	}
 	if (kind == FUZZ_5XX)
-		return o->status == status;
+		return o->status == status && (signature == NULL ||
+		    strcmp(o->signature != NULL ? o->signature : "",
+		    signature) == 0);
 	return 1;
 }
 
@@ -1763,6 +1824,11 @@ fuzz_write_json(const struct fuzz_config *cfg, const struct fuzz_finding *fd,
 	    "\"minimise_attempts\":%u", fd->nops, (double)fd->elapsed_ns / 1e6,
 	    fd->hits, fd->original_len, fd->minimised_len, fd->attempts);
 	fuzz_json_str(&b, "sanitizer", fd->excerpt);
+	buf_append_str(&b, ",\"response\":");
+	if (fd->response != NULL)
+		json_append_string(&b, fd->response, fd->response_len);
+	else
+		buf_append_str(&b, "null");
 	buf_append_str(&b, "}\n");
 	path = xasprintf("%s/%s/finding.json", cfg->findings, fd->dir);
 	rv = buf_write_file(path, b.data, b.len, 0644, cause);
@@ -1895,6 +1961,15 @@ fuzz_new_finding(struct fuzz *f, const struct fuzz_job *j,
 	fd->status = o->kind == FUZZ_5XX ? o->status : 0;
 	fd->signature = o->signature != NULL ? xstrdup(o->signature) : NULL;
 	fd->excerpt = o->excerpt != NULL ? xstrdup(o->excerpt) : NULL;
+	if (o->resp.len > 0) {
+		fd->response = xmalloc(o->resp.len);
+		memcpy(fd->response, o->resp.data, o->resp.len);
+		fd->response_len = o->resp.len;
+	} else if (j->resp.len > 0) {
+		fd->response = xmalloc(j->resp.len);
+		memcpy(fd->response, j->resp.data, j->resp.len);
+		fd->response_len = j->resp.len;
+	}
 	fd->framing = j->info.framing;
 	fd->mutant = j->index;
 	fd->parent = j->info.parent;
@@ -1954,7 +2029,7 @@ fuzz_triage_one(struct fuzz *f, struct fuzz_job *j, char **cause)
 	ssize_t			k;
 	int			same;
 
-	if ((k = fuzz_key_find(f, j->ep, j->kind, j->status, NULL)) != -1) {
+	if ((k = fuzz_key_find(f, j->ep, j->kind, j->status, j->sig)) != -1) {
 		f->res->findings[k].hits++;
 		return 0;
 	}
@@ -1984,7 +2059,7 @@ fuzz_triage_one(struct fuzz *f, struct fuzz_job *j, char **cause)
 	if (j->kind == FUZZ_SLOW)
 		same = fuzz_confirm_slow(f, &o, j->ep);
 	else
-		same = fuzz_same(&o, j->kind, j->status, NULL,
+		same = fuzz_same(&o, j->kind, j->status, j->sig,
 		    j->info.framing);
 	if (!same && f->svc_cmd == NULL && o.kind == FUZZ_CONNECT &&
 	    !f->gone_warned) {
@@ -2073,7 +2148,8 @@ fuzz_suspect_failure(struct fuzz *f, struct fuzz_job *j,
 	if (fuzz_noise(f, j, o->kind, o->status, (o->kind == FUZZ_RESET ||
 	    o->kind == FUZZ_EOF) && j->info.framing))
 		return 0;
-	if ((k = fuzz_key_find(f, j->ep, o->kind, o->status, NULL)) != -1) {
+	if ((k = fuzz_key_find(f, j->ep, o->kind, o->status,
+	    o->signature)) != -1) {
 		f->res->findings[k].hits++;
 		return 0;
 	}
@@ -2563,21 +2639,41 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 	}
 	if (res->nfindings == 0)
 		return;
-	fprintf(fp, "%-36s %-8s %-22s %-40s %6s %s\n", "FINDING", "KIND",
-	    "ENDPOINT", "STATUS/SIGNATURE", "HITS", "BYTES");
+	fprintf(fp, "%-34s %-8s %-18s %6s %-13s %s\n", "FINDING", "KIND",
+	    "ENDPOINT", "HITS", "BYTES", "STATUS/SIGNATURE");
 	for (i = 0; i < res->nfindings; i++) {
 		const struct fuzz_finding *fd = &res->findings[i];
-		char	shape[64];
+		char	bytes[32];
 
+		snprintf(bytes, sizeof bytes, "%zu -> %zu", fd->original_len,
+		    fd->minimised_len);
+		fprintf(fp, "%-34s %-8s %-18s %6" PRIu64 " %-13s ", fd->dir,
+		    fuzz_kind_name(fd->kind), fd->endpoint, fd->hits, bytes);
+		if (fd->status != 0)
+			fprintf(fp, "%d%s", fd->status, fd->signature != NULL &&
+			    fd->signature[0] != '\0' ? " " : "");
 		if (fd->signature != NULL)
-			snprintf(shape, sizeof shape, "%s", fd->signature);
-		else if (fd->status != 0)
-			snprintf(shape, sizeof shape, "%d", fd->status);
-		else
-			snprintf(shape, sizeof shape, "-");
-		fprintf(fp, "%-36s %-8s %-22s %-40s %6" PRIu64 " %zu -> %zu\n",
-		    fd->dir, fuzz_kind_name(fd->kind), fd->endpoint, shape,
-		    fd->hits, fd->original_len, fd->minimised_len);
+			fprintf(fp, "%s", fd->signature);
+		else if (fd->status == 0)
+			fprintf(fp, "-");
+		fputc('\n', fp);
+	}
+	/* Endpoints with more than one bug. */
+	for (i = 0; i < res->nfindings; i++) {
+		size_t	k, n = 0, seen = 0;
+
+		for (k = 0; k < i; k++)
+			if (strcmp(res->findings[k].endpoint,
+			    res->findings[i].endpoint) == 0)
+				seen = 1;
+		if (seen)
+			continue;
+		for (k = i; k < res->nfindings; k++)
+			n += strcmp(res->findings[k].endpoint,
+			    res->findings[i].endpoint) == 0;
+		if (n > 1)
+			fprintf(fp, "%s: %zu distinct signatures\n",
+			    res->findings[i].endpoint, n);
 	}
 	fprintf(fp, "findings in %s/\n", cfg->findings);
 }

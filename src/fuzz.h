@@ -25,9 +25,13 @@
  *
  * A finding's key is its endpoint (method and path template of the
  * corpus entry the mutant came from, numeric and UUID-like segments
- * collapsed), its kind, and its shape: the status for 5xx, the crash
- * signature (sanitizer error type and the first frame in the service's
- * own code, or the signal or exit status) for crash.
+ * collapsed), its kind, and its shape: the status and the signature of
+ * the answer's body (fuzz_body_signature: the error message with numbers,
+ * ids, paths and quoted values masked) for 5xx, the crash signature
+ * (sanitizer error type and the first frame in the service's own code,
+ * or the signal or exit status) for crash.  One key, one bug: three
+ * different 500s on one endpoint are three findings, a thousand hits of
+ * one are one.
  */
 #ifndef DECOY_FUZZ_H
 #define DECOY_FUZZ_H
@@ -96,8 +100,12 @@ struct fuzz_finding {
 	enum fuzz_kind	 kind;
 	char		*endpoint;	/* "POST /cart/items" */
 	int		 status;	/* 5xx: the status; else 0 */
-	char		*signature;	/* crash: the signature; else NULL */
+	char		*signature;	/* crash: the crash's; 5xx: the body's
+					   (fuzz_body_signature); else NULL */
 	char		*excerpt;	/* crash: sanitizer excerpt or NULL */
+	char		*response;	/* 5xx, bad-response: the answer's
+					   head and first bytes, or NULL */
+	size_t		 response_len;
 	int		 framing;	/* the mutant broke the framing */
 	uint64_t	 mutant;	/* index of the first mutant */
 	size_t		 parent;	/* corpus entry */
@@ -188,6 +196,20 @@ char	*fuzz_endpoint(const char *method, size_t mlen, const char *path,
  */
 char	*fuzz_crash_signature(const char *err, size_t len, int wstatus,
 	    char **excerpt);
+/*
+ * The signature of an error answer's body to the request req (may be
+ * NULL): what stays the same from one occurrence of a bug to the next.  A JSON object becomes its members as
+ * "key=value" (string values masked as below, numbers #, objects {},
+ * arrays []); an HTML page its <title> or <h1>; a Python traceback its
+ * last line; other text its first line.  Masked: quoted values ('*'),
+ * words with a digit (numbers, ids, hashes: #), hex words of 8 or more
+ * (#), paths of two segments or more ("/" then a star).  At most 160 bytes, from the
+ * first 2 KiB of the body; "" for an empty body.  Tokens that occur
+ * whole in req (input the service echoed; of one or two bytes, only as a
+ * JSON string or a form value) are masked too.  The caller frees it.
+ */
+char	*fuzz_body_signature(const char *body, size_t len, const char *req,
+	    size_t rlen);
 /*
  * Candidates for minimisation: writes into out the i-th smaller variant
  * of the raw request req (headers removed, header values, body, query and

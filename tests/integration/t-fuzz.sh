@@ -2,8 +2,10 @@
 #
 # t-fuzz.sh -- the fuzz campaign end to end: the recorded normal traffic
 # of examples/buggy (examples/snapshots/buggy.jsonl) -> `decoy corpus` ->
-# `decoy fuzz --service-cmd buggy` finds each of the seven planted bugs
-# exactly once, minimised -> `decoy fuzz --replay` reproduces them all
+# `decoy fuzz --service-cmd buggy` finds each of its planted bugs
+# exactly once (three different 500s on POST /payments as three findings,
+# each hit many times), minimised, and none of its correct answers to
+# malformed requests (501, 505, HTTP/0.9 replies, closes) -> `decoy fuzz --replay` reproduces them all
 # against the buggy service (exit 1) and none against `buggy --fixed`
 # (exit 0).  Also the corpus command's errors.  In the ASan build the
 # service is ASan-built too: its crashes are then sanitizer reports.
@@ -76,20 +78,25 @@ for n in method request-line version framing; do
 	    'grep -q "\"noise_by\":{.*\"$1\":[1-9]" "$2"' _ "$n" "$T/fuzz.out"
 done
 
-# bug_of DIR: which planted bug a finding is (kind + endpoint), or "?".
+# bug_of DIR: which planted bug a finding is (kind + endpoint, and the
+# exception its signature names), or "?".
 bug_of() {
-	local j=$1/finding.json kind ep
+	local j=$1/finding.json kind ep exc
 	kind=$(grep -o '"kind":"[^"]*"' "$j" | cut -d'"' -f4)
 	ep=$(grep -o '"endpoint":"[^"]*"' "$j" | cut -d'"' -f4)
-	case "$kind $ep" in
-	"crash POST /cart/items") echo negative-qty ;;
-	"5xx POST /users") echo missing-email ;;
-	"5xx POST /payments") echo string-amount ;;
-	"timeout POST /upload") echo upload-hang ;;
-	"crash GET /search") echo long-header ;;
-	"slow GET /search") echo deep-pagination ;;
-	"crash POST /documents") echo deep-nesting ;;
-	*) echo "? ($kind $ep)" ;;
+	exc=$(grep -o '"signature":"[^"]*exception=[A-Za-z]*' "$j" |
+	    sed 's/.*exception=//')
+	case "$kind $ep $exc" in
+	"crash POST /cart/items "*) echo negative-qty ;;
+	"5xx POST /users AttributeError") echo missing-email ;;
+	"5xx POST /payments TypeError") echo string-amount ;;
+	"5xx POST /payments KeyError") echo missing-currency ;;
+	"5xx POST /payments OverflowError") echo amount-overflow ;;
+	"timeout POST /upload ") echo upload-hang ;;
+	"crash GET /search "*) echo long-header ;;
+	"slow GET /search ") echo deep-pagination ;;
+	"crash POST /documents "*) echo deep-nesting ;;
+	*) echo "? ($kind $ep $exc)" ;;
 	esac
 }
 
@@ -99,14 +106,26 @@ for d in "$T"/f/[0-9][0-9][0-9]-*/; do
 	echo "$(bug_of "$d") $(basename "$d")" >>"$T/bugs.txt"
 done
 cat "$T/bugs.txt" | sed 's/^/# /'
-check "seven findings" test "$(wc -l <"$T/bugs.txt")" -eq 7
+BUGS="negative-qty missing-email string-amount missing-currency
+    amount-overflow upload-hang long-header deep-nesting deep-pagination"
+NBUGS=$(echo $BUGS | wc -w)
+check "$NBUGS findings" test "$(wc -l <"$T/bugs.txt")" -eq "$NBUGS"
 check "every finding is a planted bug" bash -c '! grep -q "^?" "$1"' _ \
     "$T/bugs.txt"
 check "each bug found exactly once" \
-    test "$(cut -d' ' -f1 "$T/bugs.txt" | sort -u | wc -l)" -eq 7
-for bug in negative-qty missing-email string-amount upload-hang \
-    long-header deep-nesting deep-pagination; do
+    test "$(cut -d' ' -f1 "$T/bugs.txt" | sort -u | wc -l)" -eq "$NBUGS"
+for bug in $BUGS; do
 	check "found: $bug" grep -q "^$bug " "$T/bugs.txt"
+done
+# Repeats of one bug are one finding: the three 500s of POST /payments
+# were each hit more than once.
+for bug in string-amount missing-currency amount-overflow; do
+	d=$(grep "^$bug " "$T/bugs.txt" | cut -d' ' -f2)
+	[ -n "$d" ] || continue
+	hits=$(grep -o '"hits":[0-9]*' "$T/f/$d/finding.json" | cut -d: -f2)
+	check "$bug: one finding for its $hits hits" test "${hits:-0}" -gt 1
+	check "$bug: finding.json carries the response" \
+	    grep -q '"response":"HTTP/1.1 500 ' "$T/f/$d/finding.json"
 done
 
 for d in "$T"/f/[0-9][0-9][0-9]-*/; do
@@ -172,7 +191,7 @@ rc=$?
 sed 's/^/# /' "$T/replay1.out"
 check "replay against the buggy service: exit 1 (got $rc)" test "$rc" -eq 1
 check "replay: every finding still fails" \
-    grep -q '^7 of 7 findings still fail' "$T/replay1.out"
+    grep -q "^$NBUGS of $NBUGS findings still fail" "$T/replay1.out"
 
 "$DECOY" fuzz --replay "$T/f" --target http://127.0.0.1:0 \
     --service-cmd "$BUGGY --fixed --port {port}" --timeout 1s \
@@ -181,7 +200,7 @@ rc=$?
 sed 's/^/# /' "$T/replay2.out"
 check "replay against the fixed service: exit 0 (got $rc)" test "$rc" -eq 0
 check "replay: none still fails" \
-    grep -q '^0 of 7 findings still fail' "$T/replay2.out"
+    grep -q "^0 of $NBUGS findings still fail" "$T/replay2.out"
 
 # decoy's own stderr (the service's reports are in $T/f/service.log and
 # in the findings, which name them): no sanitizer report of its own.

@@ -362,6 +362,97 @@ test_noise(void)
 	ASSERT_STR_EQ(fuzz_noise_name(FUZZ_NOISE_INCOMPLETE), "incomplete");
 }
 
+static void
+expect_body_sig(const char *body, const char *req, const char *want)
+{
+	char	*got = fuzz_body_signature(body, strlen(body), req,
+		    req != NULL ? strlen(req) : 0);
+
+	ASSERT_STR_EQ(got, want);
+	free(got);
+}
+
+/* Two answers that must have one signature (one bug), or two. */
+static void
+expect_same_sig(const char *a, const char *ra, const char *b,
+    const char *rb, int same)
+{
+	char	*x = fuzz_body_signature(a, strlen(a), ra, strlen(ra));
+	char	*y = fuzz_body_signature(b, strlen(b), rb, strlen(rb));
+
+	if ((strcmp(x, y) == 0) != same)
+		fprintf(stderr, "signatures \"%s\" and \"%s\": want %s\n",
+		    x, y, same ? "equal" : "different");
+	ASSERT_EQ(strcmp(x, y) == 0, same);
+	free(x);
+	free(y);
+}
+
+static void
+test_body_signatures(void)
+{
+	/* JSON: members, numbers and ids masked, quoted values '*'. */
+	expect_body_sig("{\"error\":\"internal_error\",\"exception\":"
+	    "\"KeyError\",\"message\":\"'currency'\",\"trace_id\":"
+	    "\"9e3779b15bd1e994\",\"n\":17,\"x\":{\"a\":[1]}}", NULL,
+	    "error=internal_error exception=KeyError message='*' trace_id=# "
+	    "n=# x={}");
+	/* Python traceback: the last line. */
+	expect_body_sig("Traceback (most recent call last):\n  File "
+	    "\"/srv/app/orders.py\", line 42, in create\n    qty = "
+	    "body['qty']\nKeyError: 'qty'\n", NULL, "KeyError: '*'");
+	/* HTML: the title. */
+	expect_body_sig("<html><head><title>500 Internal Server Error</title>"
+	    "</head><body>at 0x7f3a</body></html>", NULL,
+	    "# Internal Server Error");
+	/* Java, Go: the first line, numbers and paths masked. */
+	expect_body_sig("java.lang.ArithmeticException: integer overflow\n"
+	    "\tat com.example.Orders.total(Orders.java:88)\n", NULL,
+	    "java.lang.ArithmeticException: integer overflow");
+	expect_body_sig("panic: runtime error: index out of range [5] with "
+	    "length 3 in /go/src/app/main.go\n", NULL,
+	    "panic: runtime error: index out of range # with length # in /*");
+	expect_body_sig("", NULL, "");
+	/* Echoed input: masked whole; non-ASCII and long tokens are data. */
+	expect_body_sig("{\"message\":\"no email for user annabel\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"annabel\"}",
+	    "message=no email for user *");
+	expect_body_sig("{\"message\":\"bad name \\u0012\u00e9x\"}", NULL,
+	    "message=bad name *");
+
+	/* Repeats of one bug: one signature. */
+	expect_same_sig(
+	    "{\"exception\":\"OverflowError\",\"message\":\"amount 2147483648"
+	    " does not fit (max 2147483647)\",\"trace_id\":\"3c6ef3625bd1e997\"}",
+	    "{\"amount\":2147483648}",
+	    "{\"exception\":\"OverflowError\",\"message\":\"amount 4e9 does "
+	    "not fit (max 2147483647)\",\"trace_id\":\"aa01bb02cc03dd04\"}",
+	    "{\"amount\":4e9}", 1);
+	expect_same_sig(
+	    "{\"message\":\"'NoneType' has no 'lower' (user ann)\"}",
+	    "{\"name\":\"ann\"}",
+	    "{\"message\":\"'NoneType' has no 'lower' (user AAAAAAAAAAAAAAAAAAAA"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+	    "{\"name\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAA\"}", 1);
+	expect_same_sig("KeyError: 'email'\n", "{}", "KeyError: 'name'\n",
+	    "{}", 1);
+	expect_same_sig("{\"message\":\"no email (user a)\"}",
+	    "{\"name\":\"a\"}", "{\"message\":\"no email (user ann)\"}",
+	    "{\"name\":\"ann\"}", 1);
+	expect_same_sig("{\"message\":\"no email (user bob)\"}",
+	    "{\"name\":\"bob\"}",
+	    "{\"message\":\"no email (user \\\"\\\"\\\"\\\"\\\")\"}",
+	    "{\"name\":\"\\\"\\\"\\\"\\\"\\\"\"}", 1);
+	/* Different bugs on one endpoint: different signatures. */
+	expect_same_sig("{\"exception\":\"KeyError\",\"message\":\"'x'\"}",
+	    "{}", "{\"exception\":\"TypeError\",\"message\":\"'x'\"}", "{}",
+	    0);
+	expect_same_sig("KeyError: 'email'\n", "{}",
+	    "TypeError: unsupported operand type(s) for *: 'str' and 'int'\n",
+	    "{}", 0);
+}
+
 int
 main(void)
 {
@@ -370,5 +461,6 @@ main(void)
 	test_signatures();
 	test_shrink();
 	test_noise();
+	test_body_signatures();
 	UNIT_DONE();
 }
