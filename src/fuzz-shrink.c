@@ -330,7 +330,15 @@ sig_echoed(const char *t, size_t n, const char *req, size_t rlen)
 {
 	const char	*p = req, *end = req + rlen, *hit;
 
+	size_t		 i;
+
 	if (req == NULL || n == 0)
+		return 0;
+	/* A number is a number (#) whether the request held it or not. */
+	for (i = 0; i < n && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.' ||
+	    t[i] == '-' || t[i] == '+' || t[i] == 'e' || t[i] == 'E'); i++)
+		;
+	if (i == n)
 		return 0;
 	while (p < end && (hit = memmem(p, (size_t)(end - p), t, n)) != NULL) {
 		if (n < 3) {
@@ -399,6 +407,19 @@ sig_text(struct buf *b, const char *t, size_t n, const char *req,
 			i++;
 			continue;
 		}
+		/* Echoed input with punctuation in it ("aGVsbG8=", "a:b,c")
+		 * goes whole. */
+		for (j = i; j < n && t[j] != ' ' && t[j] != '\t' &&
+		    t[j] != '\n' && t[j] != '\r' && t[j] != '"' &&
+		    t[j] != '\'' && t[j] != '(' && t[j] != ')' && t[j] != '[' &&
+		    t[j] != ']' && t[j] != '{' && t[j] != '}' && t[j] != '<' &&
+		    t[j] != '>'; j++)
+			;
+		if (j > i + 1 && sig_echoed(t + i, j - i, req, rlen)) {
+			buf_append_byte(b, '*');
+			i = j;
+			continue;
+		}
 		data = 0;
 		/* An escaped quote does not end a token. */
 		for (j = i; j < n && (!sig_stop(t[j]) || (j > i &&
@@ -437,8 +458,26 @@ sig_text(struct buf *b, const char *t, size_t n, const char *req,
 		}
 		i = j;
 	}
+	/* Masked tokens separated only by spaces or punctuation (echoed
+	 * input of several words) are one. */
+	for (i = j = start; i < b->len; i++) {
+		if (b->data[i] == '*' && j > start) {
+			for (k = j; k > start && strchr(" ,;:.", b->data[k - 1]) !=
+			    NULL; k--)
+				;
+			if (k < j && k > start && b->data[k - 1] == '*' &&
+			    (k < 2 || (b->data[k - 2] != '\'' &&
+			    b->data[k - 2] != '"'))) {
+				j = k;
+				continue;
+			}
+		}
+		b->data[j++] = b->data[i];
+	}
+	b->len = j;
 	while (b->len > start && b->data[b->len - 1] == ' ')
-		b->data[--b->len] = '\0';
+		b->len--;
+	b->data[b->len] = '\0';
 }
 
 /* The end of the JSON string whose opening quote is at b[i] (the index

@@ -96,6 +96,7 @@ bug_of() {
 	"crash GET /search "*) echo long-header ;;
 	"slow GET /search ") echo deep-pagination ;;
 	"crash POST /documents "*) echo deep-nesting ;;
+	"5xx POST /documents IndexError") echo moderate-nesting ;;
 	*) echo "? ($kind $ep $exc)" ;;
 	esac
 }
@@ -107,7 +108,8 @@ for d in "$T"/f/[0-9][0-9][0-9]-*/; do
 done
 cat "$T/bugs.txt" | sed 's/^/# /'
 BUGS="negative-qty missing-email string-amount missing-currency
-    amount-overflow upload-hang long-header deep-nesting deep-pagination"
+    amount-overflow upload-hang long-header deep-nesting deep-pagination
+    moderate-nesting"
 NBUGS=$(echo $BUGS | wc -w)
 check "$NBUGS findings" test "$(wc -l <"$T/bugs.txt")" -eq "$NBUGS"
 check "every finding is a planted bug" bash -c '! grep -q "^?" "$1"' _ \

@@ -428,6 +428,10 @@ test_body_signatures(void)
 	    "{\"exception\":\"OverflowError\",\"message\":\"amount 4e9 does "
 	    "not fit (max 2147483647)\",\"trace_id\":\"aa01bb02cc03dd04\"}",
 	    "{\"amount\":4e9}", 1);
+	expect_same_sig("{\"message\":\"amount 2147483648 does not fit\"}",
+	    "{\"amount\":2147483648}",
+	    "{\"message\":\"amount 2500000000 does not fit\"}",
+	    "{\"amount\":2.5e9}", 1);
 	expect_same_sig(
 	    "{\"message\":\"'NoneType' has no 'lower' (user ann)\"}",
 	    "{\"name\":\"ann\"}",
@@ -437,6 +441,12 @@ test_body_signatures(void)
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAA\"}", 1);
 	expect_same_sig("KeyError: 'email'\n", "{}", "KeyError: 'name'\n",
 	    "{}", 1);
+	expect_same_sig("{\"message\":\"no email (user ann, bob cat)\"}",
+	    "{\"name\":\"ann, bob cat\"}", "{\"message\":\"no email (user ann)\"}",
+	    "{\"name\":\"ann\"}", 1);
+	expect_same_sig("{\"message\":\"no email (user aGVsbG8=)\"}",
+	    "{\"name\":\"aGVsbG8=\"}", "{\"message\":\"no email (user ann)\"}",
+	    "{\"name\":\"ann\"}", 1);
 	expect_same_sig("{\"message\":\"no email (user a)\"}",
 	    "{\"name\":\"a\"}", "{\"message\":\"no email (user ann)\"}",
 	    "{\"name\":\"ann\"}", 1);
