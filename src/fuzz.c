@@ -230,6 +230,7 @@ struct fuzz {
 	int			 send_one_active;
 };
 
+static char	*fuzz_service_log_new(struct fuzz *, size_t *);
 static void	fuzz_conn_io(struct loop_io *, uint32_t);
 static void	fuzz_conn_timeout(struct loop_timer *);
 static void	fuzz_job_finish(struct fuzz *, struct fuzz_job *);
@@ -512,6 +513,37 @@ fuzz_service_stop(struct fuzz *f)
 	kill(-f->pid, SIGKILL);
 	waitpid(f->pid, &status, 0);
 	f->pid = -1;
+}
+
+/*
+ * Before a request sent on its own (replay): the service decoy runs is
+ * alive and accepting, restarted if it died or stopped accepting (a
+ * death that came after the last answer, too late to be seen then).  No
+ * service of ours: nothing to do.  -1 with *cause if it cannot start.
+ */
+static int
+fuzz_service_ensure(struct fuzz *f, char **cause)
+{
+	uint64_t	 deadline;
+	int		 status;
+	size_t		 len;
+
+	if (f->svc_cmd == NULL)
+		return 0;
+	deadline = loop_clock_ns() + FUZZ_GRACE_NS;
+	while (f->pid != -1 && !fuzz_port_open(f)) {
+		if (fuzz_service_reap(f, &status))
+			break;
+		if (loop_clock_ns() > deadline) {
+			fuzz_service_stop(f);
+			break;
+		}
+		fuzz_sleep_ms(5);
+	}
+	if (f->pid != -1)
+		return 0;
+	free(fuzz_service_log_new(f, &len));	/* that death is told */
+	return fuzz_service_start(f, cause);
 }
 
 /* What the service wrote since last time (NUL-terminated; may be ""). */
@@ -2807,7 +2839,8 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 	DIR			*d;
 	char			**names = NULL, *path, *raw;
 	size_t			 n = 0, i, len;
-	int			 still = 0, rv = -1, same;
+	int			 still = 0, untested = 0, rv = -1, same;
+	int			 gone;
 	static volatile int	 nostop;
 
 	if ((d = opendir(dir)) == NULL) {
@@ -2861,11 +2894,31 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 			rv = -1;
 			goto out_x;
 		}
+		if (fuzz_service_ensure(&f, cause) == -1) {
+			free(raw);
+			rv = -1;
+			goto out_x;
+		}
 		rv = fuzz_send_one(&f, raw, len, x.framing, 0, &o, cause);
+		if (rv == 0 && o.kind == FUZZ_CONNECT && f.svc_cmd != NULL) {
+			/* It died after the last answer, too late to be seen
+			 * then: once more with it restarted. */
+			fuzz_outcome_free(&o);
+			if ((rv = fuzz_service_ensure(&f, cause)) == 0)
+				rv = fuzz_send_one(&f, raw, len, x.framing, 0,
+				    &o, cause);
+		}
 		free(raw);
 		if (rv == -1)
 			goto out_x;
-		if (x.kind == FUZZ_CRASH && cfg->service_cmd == NULL)
+		/* Nobody answers (an earlier finding killed a service that
+		 * is not ours to restart): neither fixed nor failing. */
+		gone = o.kind == FUZZ_CONNECT && (x.kind != FUZZ_CRASH ||
+		    f.svc_cmd != NULL);
+		untested += gone;
+		if (gone)
+			same = 0;
+		else if (x.kind == FUZZ_CRASH && cfg->service_cmd == NULL)
 			same = o.kind == FUZZ_RESET || o.kind == FUZZ_EOF ||
 			    o.kind == FUZZ_CONNECT;
 		else if (x.kind == FUZZ_SLOW)
@@ -2879,16 +2932,20 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 			buf_append_str(&out, i > 0 ? ",{\"dir\":" :
 			    "{\"dir\":");
 			json_append_string(&out, names[i], strlen(names[i]));
-			buf_printf(&out, ",\"still_fails\":%s,\"got\":\"%s\","
-			    "\"status\":%d}", same ? "true" : "false",
+			buf_printf(&out, ",\"still_fails\":%s,\"untested\":%s,"
+			    "\"got\":\"%s\",\"status\":%d", same ? "true" :
+			    "false", gone ? "true" : "false",
 			    fuzz_kind_name(o.kind), o.status);
+			fuzz_json_str(&out, "signature", o.signature);
+			buf_append_str(&out, "}");
 		} else {
 			buf_printf(&out, "%-40s %s (%s", names[i],
-			    same ? "STILL FAILS" : "fixed",
+			    same ? "STILL FAILS" : gone ? "UNTESTED" : "fixed",
+			    gone ? "the service does not accept connections" :
 			    fuzz_kind_name(same ? x.kind : o.kind));
 			if (o.status != 0)
 				buf_printf(&out, " %d", o.status);
-			if (x.kind == FUZZ_SLOW)
+			if (x.kind == FUZZ_SLOW && !gone)
 				buf_printf(&out, " in %.0f ms",
 				    (double)o.elapsed / 1e6);
 			if (o.signature != NULL)
@@ -2900,12 +2957,20 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 		free(x.endpoint);
 	}
 	if (json)
-		buf_printf(&out, "],\"still_failing\":%d,\"fixed\":%zu}\n",
-		    still, n - (size_t)still);
-	else
-		buf_printf(&out, "%d of %zu findings still fail\n", still, n);
+		buf_printf(&out, "],\"still_failing\":%d,\"untested\":%d,"
+		    "\"fixed\":%zu}\n", still, untested, n - (size_t)still -
+		    (size_t)untested);
+	else {
+		buf_printf(&out, "%d of %zu findings still fail", still, n);
+		if (untested > 0)
+			buf_printf(&out, ", %d untested: the service stopped "
+			    "accepting connections%s", untested,
+			    f.svc_cmd == NULL ? " (give --service-cmd to have "
+			    "decoy restart it)" : "");
+		buf_append_str(&out, "\n");
+	}
 	fwrite(out.data, 1, out.len, fp);
-	rv = still;
+	rv = still + untested;
 	goto out_buf;
 out_x:
 	free(x.signature);

@@ -204,6 +204,33 @@ check "replay against the fixed service: exit 0 (got $rc)" test "$rc" -eq 0
 check "replay: none still fails" \
     grep -q "^0 of $NBUGS findings still fail" "$T/replay2.out"
 
+# Without --service-cmd, a crash finding kills the service and nobody
+# restarts it: the findings after it are untested, not "fixed".
+start_bg ext "$T/ext.port" "$BUGGY" --port-file "$T/ext.port"
+"$DECOY" fuzz --replay "$T/f" --target "http://127.0.0.1:$PORT_ext" \
+    --timeout 1s >"$T/replay3.out" 2>"$T/replay3.err"
+rc=$?
+sed 's/^/# /' "$T/replay3.out"
+check "replay, service not ours, killed: exit 1 (got $rc)" test "$rc" -eq 1
+check "replay, service killed: later findings untested" \
+    grep -q 'UNTESTED (the service does not accept connections' \
+    "$T/replay3.out"
+check "replay, service killed: none 'fixed' for want of a service" \
+    bash -c '! grep -q "fixed (connect" "$1"' _ "$T/replay3.out"
+check "replay, service killed: the summary says why" \
+    grep -q 'untested: the service stopped accepting connections (give --service-cmd' \
+    "$T/replay3.out"
+
+# A service that lingers after its crash (its wrapper sleeps on) is
+# restarted before the next finding: every 5xx still fails.
+"$DECOY" fuzz --replay "$T/f" --target http://127.0.0.1:0 \
+    --service-cmd "$BUGGY --port {port}; sleep 2" --timeout 1s \
+    >"$T/replay4.out" 2>"$T/replay4.err"
+sed 's/^/# /' "$T/replay4.out"
+n5xx=$(ls -d "$T"/f/*-5xx-* | wc -l)
+check "replay, lingering service: all $n5xx 5xx findings still fail" \
+    test "$(grep -c -- '-5xx-.*STILL FAILS' "$T/replay4.out")" -eq "$n5xx"
+
 # decoy's own stderr (the service's reports are in $T/f/service.log and
 # in the findings, which name them): no sanitizer report of its own.
 check "no sanitizer report from decoy itself" bash -c '! grep -E \
