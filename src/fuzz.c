@@ -193,6 +193,7 @@ struct fuzz {
 	/* Sending. */
 	uint64_t		 next_index;
 	uint64_t		 t0;
+	uint64_t		 t0_clock;	/* loop_clock_ns() at start */
 	int			 pausing;	/* no new mutants */
 	int			 ended;		/* budget spent */
 	uint64_t		 inflight;
@@ -1855,6 +1856,8 @@ fuzz_write_json(const struct fuzz_config *cfg, const struct fuzz_finding *fd,
 	    PRIu64 ",\"original_bytes\":%zu,\"minimised_bytes\":%zu,"
 	    "\"minimise_attempts\":%u", fd->nops, (double)fd->elapsed_ns / 1e6,
 	    fd->hits, fd->original_len, fd->minimised_len, fd->attempts);
+	buf_printf(&b, ",\"found_after_s\":%.3f,\"sent_before\":%" PRIu64,
+	    (double)fd->found_ns / 1e9, fd->sent_before);
 	fuzz_json_str(&b, "sanitizer", fd->excerpt);
 	buf_append_str(&b, ",\"response\":");
 	if (fd->response != NULL)
@@ -2008,6 +2011,8 @@ fuzz_new_finding(struct fuzz *f, const struct fuzz_job *j,
 	fd->op = j->info.op;
 	fd->nops = j->info.nops;
 	fd->elapsed_ns = o->elapsed > 0 ? o->elapsed : j->elapsed;
+	fd->found_ns = loop_clock_ns() - f->t0_clock;
+	fd->sent_before = res->sent;
 	fd->hits = 1;
 	fd->original_len = j->req.len;
 	slug = fuzz_slug(f->eps[j->ep].name);
@@ -2487,6 +2492,7 @@ fuzz_run(const struct fuzz_config *cfg, struct fuzz_result *res,
 		goto out;
 
 	f.t0 = loop_now_update(f.loop);
+	f.t0_clock = loop_clock_ns();
 	loop_timer_add(f.loop, &f.tick, FUZZ_TICK_NS);
 	for (;;) {
 		loop_defer(f.loop, &f.dispatch);

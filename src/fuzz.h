@@ -112,6 +112,8 @@ struct fuzz_finding {
 	unsigned	 op;		/* its last operator */
 	unsigned	 nops;
 	uint64_t	 elapsed_ns;	/* the first failure's duration */
+	uint64_t	 found_ns;	/* campaign time when it was found */
+	uint64_t	 sent_before;	/* requests sent by then */
 	uint64_t	 hits;		/* failures with this key */
 	size_t		 original_len;
 	size_t		 minimised_len;
