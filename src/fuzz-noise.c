@@ -19,9 +19,11 @@
  *                  breakage (request line, method, target, version,
  *                  headers, framing) or an over-long head (RFC 9112 2.2,
  *                  a server may close after a request it cannot parse)
- *   bad-response   an answer that is not HTTP/1.x to a request line
- *                  without an HTTP/1.x version (the HTTP/0.9 reply to an
- *                  HTTP/0.9-style request)
+ *   bad-response   an answer that is not HTTP/1.x to a broken request
+ *                  line (the HTTP/0.9 reply a server gives when it takes
+ *                  it for an HTTP/0.9 request: Python splits the line at
+ *                  white space), or to any broken request whose line has
+ *                  no HTTP/1.x version
  *   timeout        the server still waiting for the rest of a request
  *                  that is incomplete and was not half-closed
  *
@@ -115,6 +117,8 @@ noise_breakage(const char *req, size_t len, const char *method,
 	if (n == HTTP_PARTIAL)
 		return halfclosed ? FUZZ_NOISE_FRAMING : FUZZ_NOISE_INCOMPLETE;
 	if (n == HTTP_ERROR) {
+		const char *eol = memchr(req, '\n', len);
+
 		switch (err) {
 		case HTTP_E_REQUEST_LINE:
 			/* "GET /x" without a version is HTTP/0.9. */
@@ -136,6 +140,10 @@ noise_breakage(const char *req, size_t len, const char *method,
 			*te = 1;
 			return FUZZ_NOISE_FRAMING;
 		default:
+			/* A NUL, a bare CR or LF in the first line: the
+			 * request line is broken. */
+			if (eol == NULL || erroff <= (size_t)(eol - req))
+				return FUZZ_NOISE_LINE;
 			return FUZZ_NOISE_HEADERS;
 		}
 	}
@@ -187,9 +195,11 @@ fuzz_noise_classify(const char *req, size_t len, const char *method,
 	case FUZZ_EOF:
 		return b;
 	case FUZZ_BAD_RESPONSE:
+		/* A server that cannot parse the request line may take it
+		 * for HTTP/0.9 (Python splits it at white space). */
 		if (b == FUZZ_NOISE_LINE || b == FUZZ_NOISE_VERSION ||
-		    ((b == FUZZ_NOISE_METHOD || b == FUZZ_NOISE_INCOMPLETE) &&
-		    !noise_line_has_http1(req, len)))
+		    b == FUZZ_NOISE_METHOD || b == FUZZ_NOISE_TARGET ||
+		    (b != FUZZ_NOISE_NONE && !noise_line_has_http1(req, len)))
 			return b;
 		return FUZZ_NOISE_NONE;
 	case FUZZ_TIMEOUT:

@@ -606,16 +606,42 @@ fuzz_body_signature(const char *body, size_t len, const char *req,
 	}
 	end = body + len;
 	if (len >= 9 && memcmp(body, "Traceback", 9) == 0) {
-		/* Python: the exception is the last line. */
+		/*
+		 * Python: the exception's class (the last line, up to its
+		 * ':') and where it was raised (the innermost frame, '  File
+		 * "PATH", line N, in FUNC'): the message varies with the
+		 * input ("can't multiply sequence", "can only concatenate
+		 * str" are one unchecked type), the place does not.
+		 */
+		const char	*frame = NULL, *q, *fq, *fl;
+		size_t		 framen = 0, cn;
+
 		for (line = body; line < end; line += n + 1) {
 			n = fuzz_line_len(line, end);
-			if (n > 0 && line[0] != ' ' && line[0] != '\r') {
+			if (n > 7 && memcmp(line, "  File ", 7) == 0) {
+				frame = line;
+				framen = n;
+			} else if (n > 0 && line[0] != ' ' && line[0] != '\r') {
 				last = line;
 				lastn = n;
 			}
 		}
-		if (last != NULL)
-			sig_text(&b, last, lastn, req, rlen);
+		if (last == NULL)
+			return buf_detach(&b, NULL);
+		q = memchr(last, ':', lastn);
+		cn = q != NULL ? (size_t)(q - last) : lastn;
+		sig_text(&b, last, cn, NULL, 0);
+		if (frame != NULL && (fq = memchr(frame + 8, '"', framen - 8)) !=
+		    NULL && (fl = memmem(fq, (size_t)(frame + framen - fq),
+		    ", in ", 5)) != NULL) {
+			q = memrchr(frame + 8, '/', (size_t)(fq - frame - 8));
+			q = q != NULL ? q + 1 : frame + 8;
+			buf_printf(&b, " in %.*s (%.*s:", (int)(frame + framen -
+			    fl - 5), fl + 5, (int)(fq - q), q);
+			for (q = fq; q < fl && (*q < '0' || *q > '9'); q++)
+				;
+			buf_printf(&b, "%.*s)", (int)(fl - q), q);
+		}
 		return buf_detach(&b, NULL);
 	}
 	if (len > 0)

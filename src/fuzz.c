@@ -783,7 +783,8 @@ fuzz_conn_write(struct fuzz_conn *c)
  * and the signature of its body (decoded when chunked).
  */
 static void
-fuzz_conn_keep_answer(struct fuzz_conn *c, size_t head_len, int chunked)
+fuzz_conn_keep_answer(struct fuzz_conn *c, size_t head_len, int chunked,
+    size_t body_len)
 {
 	struct fuzz_job		*j = c->job;
 	struct http_chunked	 ch;
@@ -793,6 +794,9 @@ fuzz_conn_keep_answer(struct fuzz_conn *c, size_t head_len, int chunked)
 
 	if (j == NULL)
 		return;
+	/* Not what follows it (an answer to bytes after the request). */
+	if (!chunked && body_len < len)
+		len = body_len;
 	buf_reset(&j->resp);
 	buf_append(&j->resp, c->in.data, head_len + (len < FUZZ_RESP_KEEP ?
 	    len : FUZZ_RESP_KEEP));
@@ -898,7 +902,9 @@ fuzz_conn_parse(struct fuzz_conn *c, int eof, int reset)
 	}
 	if (m.status >= 500)
 		fuzz_conn_keep_answer(c, (size_t)n, m.framing ==
-		    HTTP_FRAME_CHUNKED);
+		    HTTP_FRAME_CHUNKED, m.framing == HTTP_FRAME_LENGTH ?
+		    (size_t)m.content_length : m.framing == HTTP_FRAME_NONE ?
+		    0 : SIZE_MAX);
 	fuzz_conn_end(c, m.status >= 500 ? FUZZ_5XX : FUZZ_OK, m.status,
 	    keep);
 }

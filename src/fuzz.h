@@ -202,8 +202,9 @@ char	*fuzz_crash_signature(const char *err, size_t len, int wstatus,
  * The signature of an error answer's body to the request req (may be
  * NULL): what stays the same from one occurrence of a bug to the next.  A JSON object becomes its members as
  * "key=value" (string values masked as below, numbers #, objects {},
- * arrays []); an HTML page its <title> or <h1>; a Python traceback its
- * last line; other text its first line.  Masked: quoted values ('*'),
+ * arrays []); an HTML page its <title> or <h1>; a Python traceback the
+ * exception's class and the innermost frame ("KeyError in create
+ * (orders.py:42)"); other text its first line.  Masked: quoted values ('*'),
  * words with a digit (numbers, ids, hashes: #), hex words of 8 or more
  * (#), paths of two segments or more ("/" then a star).  At most 160 bytes, from the
  * first 2 KiB of the body; "" for an empty body.  Tokens that occur

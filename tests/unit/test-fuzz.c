@@ -397,10 +397,23 @@ test_body_signatures(void)
 	    "\"9e3779b15bd1e994\",\"n\":17,\"x\":{\"a\":[1]}}", NULL,
 	    "error=internal_error exception=KeyError message='*' trace_id=# "
 	    "n=# x={}");
-	/* Python traceback: the last line. */
+	/* Python traceback: the exception's class, where it was raised. */
 	expect_body_sig("Traceback (most recent call last):\n  File "
 	    "\"/srv/app/orders.py\", line 42, in create\n    qty = "
-	    "body['qty']\nKeyError: 'qty'\n", NULL, "KeyError: '*'");
+	    "body['qty']\nKeyError: 'qty'\n", NULL,
+	    "KeyError in create (orders.py:42)");
+	expect_same_sig("Traceback (most recent call last):\n  File \"/a/"
+	    "b.py\", line 9, in run\n    fn()\n  File \"/a/b.py\", line 93, "
+	    "in create\n    t = q * p + 0\nTypeError: can only concatenate "
+	    "str (not \"int\") to str\n", "{}",
+	    "Traceback (most recent call last):\n  File \"/a/b.py\", line 9, "
+	    "in run\n    fn()\n  File \"/a/b.py\", line 93, in create\n    "
+	    "t = q * p + 0\nTypeError: can't multiply sequence by non-int of "
+	    "type 'str'\n", "{}", 1);
+	expect_same_sig("Traceback (most recent call last):\n  File \"/a/"
+	    "b.py\", line 93, in create\nOverflowError: x\n", "{}",
+	    "Traceback (most recent call last):\n  File \"/a/b.py\", line 97, "
+	    "in create\nOverflowError: x\n", "{}", 0);
 	/* HTML: the title. */
 	expect_body_sig("<html><head><title>500 Internal Server Error</title>"
 	    "</head><body>at 0x7f3a</body></html>", NULL,
@@ -439,8 +452,10 @@ test_body_signatures(void)
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
 	    "{\"name\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAA\"}", 1);
-	expect_same_sig("KeyError: 'email'\n", "{}", "KeyError: 'name'\n",
-	    "{}", 1);
+	expect_same_sig("Traceback (most recent call last):\n  File \"/a/"
+	    "b.py\", line 9, in f\nKeyError: 'email'\n", "{}",
+	    "Traceback (most recent call last):\n  File \"/a/b.py\", line 9, "
+	    "in f\nKeyError: 'name'\n", "{}", 1);
 	expect_same_sig("{\"message\":\"no email (user ann, bob cat)\"}",
 	    "{\"name\":\"ann, bob cat\"}", "{\"message\":\"no email (user ann)\"}",
 	    "{\"name\":\"ann\"}", 1);
