@@ -53,6 +53,9 @@ const struct cmd_entry cmd_fuzz_entry = {
 	    "                            than this (default 250ms)\n"
 	    "      --max-attempts N      minimisation sends per finding (default 300)\n"
 	    "      --mutate-auth         mutate Authorization, Cookie, API keys too\n"
+	    "      --strict-protocol     report correct answers to malformed requests\n"
+	    "                            (501, 505, a close, an HTTP/0.9 reply) as\n"
+	    "                            findings too (default: counted only)\n"
 	    "      --replay DIR          re-send DIR's findings (request.http) and\n"
 	    "                            tell which still fail the same way\n"
 	    "      --json                the summary as JSON on stdout\n"
@@ -69,6 +72,7 @@ enum {
 	OPT_SLOW_FLOOR,
 	OPT_MAX_ATTEMPTS,
 	OPT_MUTATE_AUTH,
+	OPT_STRICT_PROTOCOL,
 	OPT_REPLAY,
 	OPT_JSON,
 	OPT_CA,
@@ -88,6 +92,7 @@ static const struct option cmd_fuzz_options[] = {
 	{ "slow-floor", required_argument, NULL, OPT_SLOW_FLOOR },
 	{ "max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS },
 	{ "mutate-auth", no_argument, NULL, OPT_MUTATE_AUTH },
+	{ "strict-protocol", no_argument, NULL, OPT_STRICT_PROTOCOL },
 	{ "replay", required_argument, NULL, OPT_REPLAY },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "ca", required_argument, NULL, OPT_CA },
@@ -218,6 +223,9 @@ cmd_fuzz_exec(int argc, char **argv)
 			break;
 		case OPT_MUTATE_AUTH:
 			cfg.mutate_auth = 1;
+			break;
+		case OPT_STRICT_PROTOCOL:
+			cfg.strict_protocol = 1;
 			break;
 		case OPT_REPLAY:
 			replay = optarg;

@@ -293,6 +293,362 @@ fuzz_crash_signature(const char *err, size_t len, int wstatus,
 	return xasprintf("signal %d", signo);
 }
 
+/* ---- response signatures ---- */
+
+#define SIG_BODY_MAX	2048	/* body bytes looked at */
+#define SIG_MAX		160	/* signature bytes */
+#define SIG_QUOTED_MAX	200	/* quoted values longer are left alone */
+
+static int
+sig_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_';
+}
+
+static int
+sig_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/* Bytes that end a token of an error message. */
+static int
+sig_stop(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '(' ||
+	    c == ')' || c == '[' || c == ']' || c == '{' || c == '}' ||
+	    c == '<' || c == '>' || c == ',' || c == ';' || c == '"' ||
+	    c == '\'' || c == '=' || c == ':';
+}
+
+/* Does t[0..n) occur in the request as a whole token (not inside a
+ * longer word)? */
+static int
+sig_echoed(const char *t, size_t n, const char *req, size_t rlen)
+{
+	const char	*p = req, *end = req + rlen, *hit;
+
+	size_t		 i;
+
+	if (req == NULL || n == 0)
+		return 0;
+	/* A number is a number (#) whether the request held it or not. */
+	for (i = 0; i < n && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.' ||
+	    t[i] == '-' || t[i] == '+' || t[i] == 'e' || t[i] == 'E'); i++)
+		;
+	if (i == n)
+		return 0;
+	while (p < end && (hit = memmem(p, (size_t)(end - p), t, n)) != NULL) {
+		if (n < 3) {
+			/* Short words only as a whole JSON string or a
+			 * form or query value: "en", =en& */
+			if (hit > req && hit + n < end && ((hit[-1] == '"' &&
+			    hit[n] == '"') || (hit[-1] == '=' && (hit[n] ==
+			    '&' || hit[n] == ' ' || hit[n] == '\r'))))
+				return 1;
+		} else if ((hit == req || !sig_word(hit[-1]) ||
+		    !sig_word(t[0])) &&
+		    (hit + n == end || !sig_word(hit[n]) ||
+		    !sig_word(t[n - 1])))
+			return 1;
+		p = hit + 1;
+	}
+	return 0;
+}
+
+/*
+ * Appends text t to b with what changes from one occurrence of a bug to
+ * the next masked.  Quoted values ('x' or "x") become '*'.  A token (a
+ * run up to white space or punctuation) that is data rather than words a
+ * developer wrote becomes *: one the service echoed from the request
+ * (found whole in it; one or two bytes only as a whole JSON string or
+ * form value), one with bytes outside printable
+ * ASCII or a backslash escape, one longer than 32 bytes.  A path of two or
+ * more segments becomes "/" and a star; in other tokens, words with a
+ * digit (numbers, ids, hashes, addresses) and hex words of 8 or more
+ * become #.  Brackets, which a service cutting its message short leaves
+ * unbalanced, and runs of white space become one space.
+ */
+static void
+sig_text(struct buf *b, const char *t, size_t n, const char *req,
+    size_t rlen)
+{
+	size_t		i = 0, j, k, w, start = b->len;
+	int		digit, hex, space = 0, data;
+	const char	*q;
+
+	while (i < n && b->len - start < SIG_MAX) {
+		char c = t[i];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+		    c == '(' || c == ')' || c == '[' || c == ']' || c == '{' ||
+		    c == '}' || c == '<' || c == '>') {
+			space = 1;
+			i++;
+			continue;
+		}
+		if (space && b->len > start)
+			buf_append_byte(b, ' ');
+		space = 0;
+		if ((c == '\'' || c == '"') && (i == 0 || !sig_word(t[i - 1])) &&
+		    (q = memchr(t + i + 1, c, n - i - 1)) != NULL &&
+		    (size_t)(q - t - i) <= SIG_QUOTED_MAX &&
+		    memchr(t + i + 1, '\n', (size_t)(q - t - i - 1)) == NULL) {
+			buf_append_byte(b, c);
+			buf_append_byte(b, '*');
+			buf_append_byte(b, c);
+			i = (size_t)(q - t) + 1;
+			continue;
+		}
+		if (sig_stop(c)) {
+			buf_append_byte(b, c);
+			i++;
+			continue;
+		}
+		/* Echoed input with punctuation in it ("aGVsbG8=", "a:b,c")
+		 * goes whole. */
+		for (j = i; j < n && t[j] != ' ' && t[j] != '\t' &&
+		    t[j] != '\n' && t[j] != '\r' && t[j] != '"' &&
+		    t[j] != '\'' && t[j] != '(' && t[j] != ')' && t[j] != '[' &&
+		    t[j] != ']' && t[j] != '{' && t[j] != '}' && t[j] != '<' &&
+		    t[j] != '>'; j++)
+			;
+		if (j > i + 1 && sig_echoed(t + i, j - i, req, rlen)) {
+			buf_append_byte(b, '*');
+			i = j;
+			continue;
+		}
+		data = 0;
+		/* An escaped quote does not end a token. */
+		for (j = i; j < n && (!sig_stop(t[j]) || (j > i &&
+		    t[j - 1] == '\\')); j++)
+			if ((unsigned char)t[j] < 0x20 ||
+			    (unsigned char)t[j] >= 0x7f || t[j] == '\\')
+				data = 1;
+		if (data || j - i > 32 || sig_echoed(t + i, j - i, req, rlen)) {
+			buf_append_byte(b, '*');
+			i = j;
+			continue;
+		}
+		if (c == '/' && memchr(t + i + 1, '/', j - i - 1) != NULL) {
+			buf_append_str(b, "/*");
+			i = j;
+			continue;
+		}
+		for (k = i; k < j; k = w) {
+			if (!sig_word(t[k])) {
+				buf_append_byte(b, t[k]);
+				w = k + 1;
+				continue;
+			}
+			digit = 0;
+			hex = 1;
+			for (w = k; w < j && sig_word(t[w]); w++) {
+				if (t[w] >= '0' && t[w] <= '9')
+					digit = 1;
+				if (!sig_hex(t[w]))
+					hex = 0;
+			}
+			if (digit || (hex && w - k >= 8))
+				buf_append_byte(b, '#');
+			else
+				buf_append(b, t + k, w - k);
+		}
+		i = j;
+	}
+	/* Masked tokens separated only by spaces or punctuation (echoed
+	 * input of several words) are one. */
+	for (i = j = start; i < b->len; i++) {
+		if (b->data[i] == '*' && j > start) {
+			for (k = j; k > start && strchr(" ,;:.", b->data[k - 1]) !=
+			    NULL; k--)
+				;
+			if (k < j && k > start && b->data[k - 1] == '*' &&
+			    (k < 2 || (b->data[k - 2] != '\'' &&
+			    b->data[k - 2] != '"'))) {
+				j = k;
+				continue;
+			}
+		}
+		b->data[j++] = b->data[i];
+	}
+	b->len = j;
+	while (b->len > start && b->data[b->len - 1] == ' ')
+		b->len--;
+	b->data[b->len] = '\0';
+}
+
+/* The end of the JSON string whose opening quote is at b[i] (the index
+ * of its closing quote, or n). */
+static size_t
+sig_json_string_end(const char *b, size_t i, size_t n)
+{
+	for (i++; i < n && b[i] != '"'; i++)
+		if (b[i] == '\\')
+			i++;
+	return i < n ? i : n;
+}
+
+/*
+ * A JSON object's members as "key=value ..." (string values, escapes and
+ * all, through sig_text; numbers #; objects and arrays {} and []).  A
+ * scanner, not a parser: the body may be cut short or carry bytes that
+ * are not UTF-8 (services echo what they were sent).  -1 if it is not an
+ * object.
+ */
+static int
+sig_json(struct buf *b, const char *body, size_t len, const char *req,
+    size_t rlen)
+{
+	size_t	i = 1, e, start = b->len;
+	int	depth;
+
+	while (i < len && b->len - start < SIG_MAX) {
+		while (i < len && (body[i] == ' ' || body[i] == ',' ||
+		    body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+			i++;
+		if (i >= len || body[i] == '}')
+			break;
+		if (body[i] != '"')
+			return -1;
+		e = sig_json_string_end(body, i, len);
+		if (b->len > start)
+			buf_append_byte(b, ' ');
+		buf_append(b, body + i + 1, e - i - 1);
+		buf_append_byte(b, '=');
+		for (i = e + 1; i < len && (body[i] == ' ' || body[i] == ':');
+		    i++)
+			;
+		if (i >= len)
+			break;
+		if (body[i] == '"') {
+			e = sig_json_string_end(body, i, len);
+			sig_text(b, body + i + 1, e - i - 1, req, rlen);
+			i = e + 1;
+		} else if (body[i] == '{' || body[i] == '[') {
+			buf_append_str(b, body[i] == '{' ? "{}" : "[]");
+			for (depth = 0; i < len; i++) {
+				if (body[i] == '"')
+					i = sig_json_string_end(body, i, len);
+				else if (body[i] == '{' || body[i] == '[')
+					depth++;
+				else if ((body[i] == '}' || body[i] == ']') &&
+				    --depth == 0)
+					break;
+			}
+			i++;
+		} else {
+			for (e = i; e < len && body[e] != ',' && body[e] != '}';
+			    e++)
+				;
+			if ((body[i] >= '0' && body[i] <= '9') || body[i] == '-')
+				buf_append_byte(b, '#');
+			else
+				buf_append(b, body + i, e - i);
+			i = e;
+		}
+	}
+	return 0;
+}
+
+/* The text between <tag> and </tag> (case-insensitive), or NULL. */
+static const char *
+sig_html_tag(const char *body, size_t len, const char *tag, size_t *n)
+{
+	char		 open[16], close[16];
+	const char	*s, *e;
+	size_t		 i;
+
+	snprintf(open, sizeof open, "<%s>", tag);
+	snprintf(close, sizeof close, "</%s>", tag);
+	for (i = 0; i + strlen(open) <= len; i++) {
+		if (strncasecmp(body + i, open, strlen(open)) != 0)
+			continue;
+		s = body + i + strlen(open);
+		for (e = s; e + strlen(close) <= body + len; e++)
+			if (strncasecmp(e, close, strlen(close)) == 0) {
+				*n = (size_t)(e - s);
+				return s;
+			}
+		return NULL;
+	}
+	return NULL;
+}
+
+char *
+fuzz_body_signature(const char *body, size_t len, const char *req,
+    size_t rlen)
+{
+	struct buf	 b;
+	const char	*t, *end, *line, *last = NULL;
+	size_t		 n, lastn = 0;
+
+	if (len > SIG_BODY_MAX)
+		len = SIG_BODY_MAX;
+	while (len > 0 && (*body == ' ' || *body == '\t' || *body == '\r' ||
+	    *body == '\n')) {
+		body++;
+		len--;
+	}
+	buf_init(&b);
+	buf_append(&b, "", 0);
+	if (len > 0 && *body == '{' && sig_json(&b, body, len, req, rlen) == 0)
+		return buf_detach(&b, NULL);
+	buf_reset(&b);
+	buf_append(&b, "", 0);
+	if (len > 0 && *body == '<') {
+		if ((t = sig_html_tag(body, len, "title", &n)) != NULL ||
+		    (t = sig_html_tag(body, len, "h1", &n)) != NULL)
+			sig_text(&b, t, n, req, rlen);
+		return buf_detach(&b, NULL);
+	}
+	end = body + len;
+	if (len >= 9 && memcmp(body, "Traceback", 9) == 0) {
+		/*
+		 * Python: the exception's class (the last line, up to its
+		 * ':') and where it was raised (the innermost frame, '  File
+		 * "PATH", line N, in FUNC'): the message varies with the
+		 * input ("can't multiply sequence", "can only concatenate
+		 * str" are one unchecked type), the place does not.
+		 */
+		const char	*frame = NULL, *q, *fq, *fl;
+		size_t		 framen = 0, cn;
+
+		for (line = body; line < end; line += n + 1) {
+			n = fuzz_line_len(line, end);
+			if (n > 7 && memcmp(line, "  File ", 7) == 0) {
+				frame = line;
+				framen = n;
+			} else if (n > 0 && line[0] != ' ' && line[0] != '\r') {
+				last = line;
+				lastn = n;
+			}
+		}
+		if (last == NULL)
+			return buf_detach(&b, NULL);
+		q = memchr(last, ':', lastn);
+		cn = q != NULL ? (size_t)(q - last) : lastn;
+		sig_text(&b, last, cn, NULL, 0);
+		if (frame != NULL && (fq = memchr(frame + 8, '"', framen - 8)) !=
+		    NULL && (fl = memmem(fq, (size_t)(frame + framen - fq),
+		    ", in ", 5)) != NULL) {
+			q = memrchr(frame + 8, '/', (size_t)(fq - frame - 8));
+			q = q != NULL ? q + 1 : frame + 8;
+			buf_printf(&b, " in %.*s (%.*s:", (int)(frame + framen -
+			    fl - 5), fl + 5, (int)(fq - q), q);
+			for (q = fq; q < fl && (*q < '0' || *q > '9'); q++)
+				;
+			buf_printf(&b, "%.*s)", (int)(fl - q), q);
+		}
+		return buf_detach(&b, NULL);
+	}
+	if (len > 0)
+		sig_text(&b, body, fuzz_line_len(body, end), req, rlen);
+	return buf_detach(&b, NULL);
+}
+
 /* ---- requests cut into parts ---- */
 
 struct shrink_line {

@@ -103,6 +103,7 @@
 #define FUZZ_MAX_SUSPECTS	64
 #define FUZZ_MAX_CANDIDATES	256
 #define FUZZ_CONNECT_FAILS	200	/* in a row: the target is gone */
+#define FUZZ_RESP_KEEP		1024	/* answer bytes kept after the head */
 
 enum fuzz_cstate { FC_CLOSED, FC_CONNECTING, FC_HANDSHAKE, FC_OPEN };
 
@@ -116,6 +117,9 @@ struct fuzz_job {
 
 	enum fuzz_kind	 kind;
 	int		 status;
+	char		*sig;		/* 5xx: fuzz_body_signature() */
+	struct buf	 resp;		/* 5xx, bad-response: the head and
+					   the first bytes of the answer */
 	uint64_t	 start;
 	uint64_t	 elapsed;
 	uint64_t	 done_at;
@@ -189,6 +193,7 @@ struct fuzz {
 	/* Sending. */
 	uint64_t		 next_index;
 	uint64_t		 t0;
+	uint64_t		 t0_clock;	/* loop_clock_ns() at start */
 	int			 pausing;	/* no new mutants */
 	int			 ended;		/* budget spent */
 	uint64_t		 inflight;
@@ -226,6 +231,7 @@ struct fuzz {
 	int			 send_one_active;
 };
 
+static char	*fuzz_service_log_new(struct fuzz *, size_t *);
 static void	fuzz_conn_io(struct loop_io *, uint32_t);
 static void	fuzz_conn_timeout(struct loop_timer *);
 static void	fuzz_job_finish(struct fuzz *, struct fuzz_job *);
@@ -273,6 +279,7 @@ fuzz_result_free(struct fuzz_result *res)
 		free(res->findings[i].endpoint);
 		free(res->findings[i].signature);
 		free(res->findings[i].excerpt);
+		free(res->findings[i].response);
 	}
 	free(res->findings);
 	memset(res, 0, sizeof *res);
@@ -509,6 +516,37 @@ fuzz_service_stop(struct fuzz *f)
 	f->pid = -1;
 }
 
+/*
+ * Before a request sent on its own (replay): the service decoy runs is
+ * alive and accepting, restarted if it died or stopped accepting (a
+ * death that came after the last answer, too late to be seen then).  No
+ * service of ours: nothing to do.  -1 with *cause if it cannot start.
+ */
+static int
+fuzz_service_ensure(struct fuzz *f, char **cause)
+{
+	uint64_t	 deadline;
+	int		 status;
+	size_t		 len;
+
+	if (f->svc_cmd == NULL)
+		return 0;
+	deadline = loop_clock_ns() + FUZZ_GRACE_NS;
+	while (f->pid != -1 && !fuzz_port_open(f)) {
+		if (fuzz_service_reap(f, &status))
+			break;
+		if (loop_clock_ns() > deadline) {
+			fuzz_service_stop(f);
+			break;
+		}
+		fuzz_sleep_ms(5);
+	}
+	if (f->pid != -1)
+		return 0;
+	free(fuzz_service_log_new(f, &len));	/* that death is told */
+	return fuzz_service_start(f, cause);
+}
+
 /* What the service wrote since last time (NUL-terminated; may be ""). */
 static char *
 fuzz_service_log_new(struct fuzz *f, size_t *len)
@@ -739,6 +777,42 @@ fuzz_conn_write(struct fuzz_conn *c)
 	fuzz_conn_wait(c);
 }
 
+/*
+ * Keeps what a 5xx answer (head of head_len bytes, then its body, whole
+ * in c->in) says: its head and first bytes in the job, for finding.json,
+ * and the signature of its body (decoded when chunked).
+ */
+static void
+fuzz_conn_keep_answer(struct fuzz_conn *c, size_t head_len, int chunked,
+    size_t body_len)
+{
+	struct fuzz_job		*j = c->job;
+	struct http_chunked	 ch;
+	enum http_err		 err;
+	size_t			 len = c->in.len - head_len, erroff;
+	char			*body;
+
+	if (j == NULL)
+		return;
+	/* Not what follows it (an answer to bytes after the request). */
+	if (!chunked && body_len < len)
+		len = body_len;
+	buf_reset(&j->resp);
+	buf_append(&j->resp, c->in.data, head_len + (len < FUZZ_RESP_KEEP ?
+	    len : FUZZ_RESP_KEEP));
+	body = xmalloc(len + 1);
+	memcpy(body, c->in.data + head_len, len);
+	if (chunked) {
+		http_chunked_init(&ch);
+		if (http_chunked_decode(&ch, body, &len, &err, &erroff) ==
+		    HTTP_ERROR)
+			len = 0;
+	}
+	free(j->sig);
+	j->sig = fuzz_body_signature(body, len, j->req.data, j->req.len);
+	free(body);
+}
+
 /* Parses what has been read; ends the job when the answer is complete or
  * cannot be. */
 static void
@@ -755,6 +829,12 @@ fuzz_conn_parse(struct fuzz_conn *c, int eof, int reset)
 		n = http_parse_response(c->in.data == NULL ? "" : c->in.data,
 		    c->in.len, FUZZ_MAX_HEAD, c->job->head, &m, &err, &erroff);
 		if (n == HTTP_ERROR) {
+			if (c->job != NULL) {
+				buf_reset(&c->job->resp);
+				buf_append(&c->job->resp, c->in.data,
+				    c->in.len < FUZZ_RESP_KEEP ? c->in.len :
+				    FUZZ_RESP_KEEP);
+			}
 			fuzz_conn_end(c, FUZZ_BAD_RESPONSE, 0, 0);
 			return;
 		}
@@ -820,6 +900,11 @@ fuzz_conn_parse(struct fuzz_conn *c, int eof, int reset)
 		keep = 0;
 		break;
 	}
+	if (m.status >= 500)
+		fuzz_conn_keep_answer(c, (size_t)n, m.framing ==
+		    HTTP_FRAME_CHUNKED, m.framing == HTTP_FRAME_LENGTH ?
+		    (size_t)m.content_length : m.framing == HTTP_FRAME_NONE ?
+		    0 : SIZE_MAX);
 	fuzz_conn_end(c, m.status >= 500 ? FUZZ_5XX : FUZZ_OK, m.status,
 	    keep);
 }
@@ -1123,7 +1208,9 @@ fuzz_key_find(struct fuzz *f, size_t ep, enum fuzz_kind kind, int status,
 
 		if (k->ep != ep || k->kind != kind)
 			continue;
-		if (kind == FUZZ_5XX && k->status != status)
+		if (kind == FUZZ_5XX && (k->status != status ||
+		    strcmp(k->signature != NULL ? k->signature : "",
+		    signature != NULL ? signature : "") != 0))
 			continue;
 		if (kind == FUZZ_CRASH && (signature == NULL ||
 		    k->signature == NULL || strcmp(k->signature,
@@ -1165,6 +1252,7 @@ fuzz_job_new(void)
 	struct fuzz_job	*j = xcalloc(1, sizeof *j);
 
 	buf_init(&j->req);
+	buf_init(&j->resp);
 	j->index = UINT64_MAX;
 	return j;
 }
@@ -1175,6 +1263,8 @@ fuzz_job_free(struct fuzz_job *j)
 	if (j == NULL)
 		return;
 	buf_free(&j->req);
+	buf_free(&j->resp);
+	free(j->sig);
 	free(j);
 }
 
@@ -1269,16 +1359,50 @@ fuzz_reject_slot(struct fuzz *f, size_t ep, enum fuzz_kind kind, int status)
 	return &f->rejects[f->nrejects++];
 }
 
-/* A failure that is not a death: a hit of a known finding, or a
- * candidate that pauses the campaign (unless failures like it were not
- * reproduced FUZZ_REJECTS times: flaky, not worth a pause). */
+/*
+ * Protocol noise (fuzz_noise_classify): is the failure (kind, status) of
+ * j the service's correct answer to what the mutant broke?  Counted in
+ * the result when it is; 1 if so and the campaign does not report such
+ * answers (always counted and 1 when force: a framing-broken mutant's
+ * close was never a finding).
+ */
+static int
+fuzz_noise(struct fuzz *f, const struct fuzz_job *j, enum fuzz_kind kind,
+    int status, int force)
+{
+	const char	*raw, *sp;
+	size_t		 len;
+	enum fuzz_noise	 n;
+
+	raw = mut_corpus_entry(f->corpus, j->info.parent, &len);
+	sp = raw != NULL ? memchr(raw, ' ', len) : NULL;
+	n = fuzz_noise_classify(j->req.data, j->req.len, raw != NULL ? raw :
+	    "", sp != NULL ? (size_t)(sp - raw) : 0, j->info.framing, kind,
+	    status);
+	if (n == FUZZ_NOISE_NONE)
+		return force;
+	if (f->cfg->strict_protocol && !force)
+		return 0;
+	f->res->noise++;
+	f->res->noise_by[n]++;
+	return 1;
+}
+
+/* A failure that is not a death: protocol noise (counted), a hit of a
+ * known finding, or a candidate that pauses the campaign (unless failures
+ * like it were not reproduced FUZZ_REJECTS times: flaky, not worth a
+ * pause). */
 static void
 fuzz_failure(struct fuzz *f, struct fuzz_job *j)
 {
 	ssize_t	k;
 
 	f->res->failures++;
-	k = fuzz_key_find(f, j->ep, j->kind, j->status, NULL);
+	if (fuzz_noise(f, j, j->kind, j->status, 0)) {
+		fuzz_job_free(j);
+		return;
+	}
+	k = fuzz_key_find(f, j->ep, j->kind, j->status, j->sig);
 	if (k != -1) {
 		f->res->findings[k].hits++;
 		fuzz_job_free(j);
@@ -1343,7 +1467,9 @@ fuzz_job_finish(struct fuzz *f, struct fuzz_job *j)
 			}
 			fuzz_job_free(j);
 		} else if (j->info.framing) {
-			fuzz_job_free(j);	/* expected */
+			f->res->failures++;	/* expected */
+			fuzz_noise(f, j, j->kind, j->status, 1);
+			fuzz_job_free(j);
 		} else
 			fuzz_failure(f, j);
 		break;
@@ -1439,9 +1565,13 @@ fuzz_tick(struct loop_timer *t)
 			f->recent[n++] = j;
 			continue;
 		}
-		if (j->kind == FUZZ_CONNECT || j->info.framing)
+		if (j->kind == FUZZ_CONNECT)
 			fuzz_job_free(j);
-		else
+		else if (j->info.framing) {
+			f->res->failures++;	/* expected */
+			fuzz_noise(f, j, j->kind, j->status, 1);
+			fuzz_job_free(j);
+		} else
 			fuzz_failure(f, j);
 	}
 	if (!f->died)
@@ -1463,8 +1593,9 @@ struct fuzz_outcome {
 	enum fuzz_kind	 kind;
 	int		 status;
 	uint64_t	 elapsed;
-	char		*signature;	/* crash */
+	char		*signature;	/* crash; 5xx: the body's */
 	char		*excerpt;
+	struct buf	 resp;		/* 5xx, bad-response: head, first bytes */
 };
 
 static void
@@ -1472,6 +1603,7 @@ fuzz_outcome_free(struct fuzz_outcome *o)
 {
 	free(o->signature);
 	free(o->excerpt);
+	buf_free(&o->resp);
 	memset(o, 0, sizeof *o);
 }
 
@@ -1513,7 +1645,7 @@ fuzz_send_one(struct fuzz *f, const char *raw, size_t len, int framing,
 	struct fuzz_conn	*c = &f->conns[0];
 	struct fuzz_job		*j = fuzz_job_new();
 	uint64_t		 deadline;
-	int			 status, reported = 0;
+	int			 status, reported = 0, extended = 0;
 
 	memset(o, 0, sizeof *o);
 	buf_append(&j->req, raw, len);
@@ -1528,6 +1660,12 @@ fuzz_send_one(struct fuzz *f, const char *raw, size_t len, int framing,
 	o->kind = j->kind;
 	o->status = j->status;
 	o->elapsed = j->elapsed;
+	if (j->kind == FUZZ_5XX) {
+		o->signature = j->sig;
+		j->sig = NULL;
+	}
+	o->resp = j->resp;
+	buf_init(&j->resp);
 	fuzz_job_free(j);
 	if (f->tls_fatal != NULL) {
 		*cause = xstrdup(f->tls_fatal);
@@ -1544,6 +1682,14 @@ fuzz_send_one(struct fuzz *f, const char *raw, size_t len, int framing,
 	for (;;) {
 		if (fuzz_service_reap(f, &status))
 			return fuzz_after_death(f, status, o, cause);
+		if (!reported && !extended && loop_clock_ns() >= deadline &&
+		    (o->kind == FUZZ_EOF || o->kind == FUZZ_RESET) &&
+		    !fuzz_port_open(f)) {
+			/* It no longer accepts: dying, slowly (a loaded
+			 * machine); wait for it a little longer. */
+			extended = 1;
+			deadline = loop_clock_ns() + FUZZ_GRACE_NS;
+		}
 		if (fuzz_service_log_has_report(f)) {
 			if (!reported) {
 				reported = 1;
@@ -1577,7 +1723,9 @@ fuzz_same(const struct fuzz_outcome *o, enum fuzz_kind kind, int status,
 		return 0;
 	}
 	if (kind == FUZZ_5XX)
-		return o->status == status;
+		return o->status == status && (signature == NULL ||
+		    strcmp(o->signature != NULL ? o->signature : "",
+		    signature) == 0);
 	return 1;
 }
 
@@ -1722,7 +1870,14 @@ fuzz_write_json(const struct fuzz_config *cfg, const struct fuzz_finding *fd,
 	    PRIu64 ",\"original_bytes\":%zu,\"minimised_bytes\":%zu,"
 	    "\"minimise_attempts\":%u", fd->nops, (double)fd->elapsed_ns / 1e6,
 	    fd->hits, fd->original_len, fd->minimised_len, fd->attempts);
+	buf_printf(&b, ",\"found_after_s\":%.3f,\"sent_before\":%" PRIu64,
+	    (double)fd->found_ns / 1e9, fd->sent_before);
 	fuzz_json_str(&b, "sanitizer", fd->excerpt);
+	buf_append_str(&b, ",\"response\":");
+	if (fd->response != NULL)
+		json_append_string(&b, fd->response, fd->response_len);
+	else
+		buf_append_str(&b, "null");
 	buf_append_str(&b, "}\n");
 	path = xasprintf("%s/%s/finding.json", cfg->findings, fd->dir);
 	rv = buf_write_file(path, b.data, b.len, 0644, cause);
@@ -1855,12 +2010,23 @@ fuzz_new_finding(struct fuzz *f, const struct fuzz_job *j,
 	fd->status = o->kind == FUZZ_5XX ? o->status : 0;
 	fd->signature = o->signature != NULL ? xstrdup(o->signature) : NULL;
 	fd->excerpt = o->excerpt != NULL ? xstrdup(o->excerpt) : NULL;
+	if (o->resp.len > 0) {
+		fd->response = xmalloc(o->resp.len);
+		memcpy(fd->response, o->resp.data, o->resp.len);
+		fd->response_len = o->resp.len;
+	} else if (j->resp.len > 0) {
+		fd->response = xmalloc(j->resp.len);
+		memcpy(fd->response, j->resp.data, j->resp.len);
+		fd->response_len = j->resp.len;
+	}
 	fd->framing = j->info.framing;
 	fd->mutant = j->index;
 	fd->parent = j->info.parent;
 	fd->op = j->info.op;
 	fd->nops = j->info.nops;
 	fd->elapsed_ns = o->elapsed > 0 ? o->elapsed : j->elapsed;
+	fd->found_ns = loop_clock_ns() - f->t0_clock;
+	fd->sent_before = res->sent;
 	fd->hits = 1;
 	fd->original_len = j->req.len;
 	slug = fuzz_slug(f->eps[j->ep].name);
@@ -1914,7 +2080,7 @@ fuzz_triage_one(struct fuzz *f, struct fuzz_job *j, char **cause)
 	ssize_t			k;
 	int			same;
 
-	if ((k = fuzz_key_find(f, j->ep, j->kind, j->status, NULL)) != -1) {
+	if ((k = fuzz_key_find(f, j->ep, j->kind, j->status, j->sig)) != -1) {
 		f->res->findings[k].hits++;
 		return 0;
 	}
@@ -1941,10 +2107,18 @@ fuzz_triage_one(struct fuzz *f, struct fuzz_job *j, char **cause)
 		fuzz_outcome_free(&o);
 		return 0;
 	}
-	if (j->kind == FUZZ_SLOW)
+	if (j->kind == FUZZ_SLOW) {
+		/* Twice: a loaded machine stalls a request now and then. */
 		same = fuzz_confirm_slow(f, &o, j->ep);
-	else
-		same = fuzz_same(&o, j->kind, j->status, NULL,
+		if (same) {
+			fuzz_outcome_free(&o);
+			if (fuzz_send_one(f, j->req.data, j->req.len,
+			    j->info.framing, j->ep, &o, cause) == -1)
+				return -1;
+			same = fuzz_confirm_slow(f, &o, j->ep);
+		}
+	} else
+		same = fuzz_same(&o, j->kind, j->status, j->sig,
 		    j->info.framing);
 	if (!same && f->svc_cmd == NULL && o.kind == FUZZ_CONNECT &&
 	    !f->gone_warned) {
@@ -2028,11 +2202,13 @@ fuzz_suspect_failure(struct fuzz *f, struct fuzz_job *j,
 
 	if (o->kind == FUZZ_OK && fuzz_confirm_slow(f, o, j->ep))
 		o->kind = FUZZ_SLOW;	/* answered, but an outlier */
-	if (o->kind == FUZZ_OK || o->kind == FUZZ_CONNECT ||
-	    ((o->kind == FUZZ_RESET || o->kind == FUZZ_EOF) &&
-	    j->info.framing))
+	if (o->kind == FUZZ_OK || o->kind == FUZZ_CONNECT)
 		return 0;
-	if ((k = fuzz_key_find(f, j->ep, o->kind, o->status, NULL)) != -1) {
+	if (fuzz_noise(f, j, o->kind, o->status, (o->kind == FUZZ_RESET ||
+	    o->kind == FUZZ_EOF) && j->info.framing))
+		return 0;
+	if ((k = fuzz_key_find(f, j->ep, o->kind, o->status,
+	    o->signature)) != -1) {
 		f->res->findings[k].hits++;
 		return 0;
 	}
@@ -2338,6 +2514,7 @@ fuzz_run(const struct fuzz_config *cfg, struct fuzz_result *res,
 		goto out;
 
 	f.t0 = loop_now_update(f.loop);
+	f.t0_clock = loop_clock_ns();
 	loop_timer_add(f.loop, &f.tick, FUZZ_TICK_NS);
 	for (;;) {
 		loop_defer(f.loop, &f.dispatch);
@@ -2413,12 +2590,15 @@ fuzz_run(const struct fuzz_config *cfg, struct fuzz_result *res,
 						f.recent[n++] = j;
 						continue;
 					}
-					if (j->kind == FUZZ_CONNECT ||
-					    j->info.framing)
+					if (j->kind == FUZZ_CONNECT)
 						fuzz_job_free(j);
-					else
-						fuzz_push(&f.cands, &f.ncands,
-						    FUZZ_MAX_CANDIDATES, j);
+					else if (j->info.framing) {
+						f.res->failures++;
+						fuzz_noise(&f, j, j->kind,
+						    j->status, 1);
+						fuzz_job_free(j);
+					} else
+						fuzz_failure(&f, j);
 				}
 				f.nrecent = n;
 				if (n > 0)
@@ -2473,6 +2653,14 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 		    ",\"elapsed_s\":%.3f", cfg->seed, res->mutants, res->sent,
 		    res->answered, res->failures, res->crashes,
 		    res->unconfirmed, secs);
+		buf_printf(&b, ",\"protocol_noise\":%" PRIu64 ",\"noise_by"
+		    "\":{", res->noise);
+		for (i = 1; i < FUZZ_NOISE_COUNT; i++)
+			buf_printf(&b, "%s\"%s\":%" PRIu64, i > 1 ? "," : "",
+			    fuzz_noise_name((enum fuzz_noise)i),
+			    res->noise_by[i]);
+		buf_printf(&b, "},\"strict_protocol\":%s",
+		    cfg->strict_protocol ? "true" : "false");
 		buf_append_str(&b, ",\"findings_dir\":");
 		json_append_string(&b, cfg->findings, strlen(cfg->findings));
 		buf_append_str(&b, ",\"findings\":[");
@@ -2498,23 +2686,54 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 	    "(%.0f/s), %" PRIu64 " failures, %" PRIu64 " service deaths, %zu "
 	    "findings\n", res->mutants, res->sent, secs, secs > 0 ? (double)res->sent / secs : 0.0, res->failures,
 	    res->crashes, res->nfindings);
+	if (res->noise > 0) {
+		fprintf(fp, "%" PRIu64 " of the failures were correct answers to "
+		    "requests the mutants made malformed (%s:", res->noise,
+		    cfg->strict_protocol ? "reported, --strict-protocol" :
+		    "not findings");
+		for (i = 1; i < FUZZ_NOISE_COUNT; i++)
+			if (res->noise_by[i] > 0)
+				fprintf(fp, " %s %" PRIu64, fuzz_noise_name(
+				    (enum fuzz_noise)i), res->noise_by[i]);
+		fprintf(fp, ")\n");
+	}
 	if (res->nfindings == 0)
 		return;
-	fprintf(fp, "%-36s %-8s %-22s %-40s %6s %s\n", "FINDING", "KIND",
-	    "ENDPOINT", "STATUS/SIGNATURE", "HITS", "BYTES");
+	fprintf(fp, "%-34s %-8s %-18s %6s %-13s %s\n", "FINDING", "KIND",
+	    "ENDPOINT", "HITS", "BYTES", "STATUS/SIGNATURE");
 	for (i = 0; i < res->nfindings; i++) {
 		const struct fuzz_finding *fd = &res->findings[i];
-		char	shape[64];
+		char	bytes[32];
 
+		snprintf(bytes, sizeof bytes, "%zu -> %zu", fd->original_len,
+		    fd->minimised_len);
+		fprintf(fp, "%-34s %-8s %-18s %6" PRIu64 " %-13s ", fd->dir,
+		    fuzz_kind_name(fd->kind), fd->endpoint, fd->hits, bytes);
+		if (fd->status != 0)
+			fprintf(fp, "%d%s", fd->status, fd->signature != NULL &&
+			    fd->signature[0] != '\0' ? " " : "");
 		if (fd->signature != NULL)
-			snprintf(shape, sizeof shape, "%s", fd->signature);
-		else if (fd->status != 0)
-			snprintf(shape, sizeof shape, "%d", fd->status);
-		else
-			snprintf(shape, sizeof shape, "-");
-		fprintf(fp, "%-36s %-8s %-22s %-40s %6" PRIu64 " %zu -> %zu\n",
-		    fd->dir, fuzz_kind_name(fd->kind), fd->endpoint, shape,
-		    fd->hits, fd->original_len, fd->minimised_len);
+			fprintf(fp, "%s", fd->signature);
+		else if (fd->status == 0)
+			fprintf(fp, "-");
+		fputc('\n', fp);
+	}
+	/* Endpoints with more than one bug. */
+	for (i = 0; i < res->nfindings; i++) {
+		size_t	k, n = 0, seen = 0;
+
+		for (k = 0; k < i; k++)
+			if (strcmp(res->findings[k].endpoint,
+			    res->findings[i].endpoint) == 0)
+				seen = 1;
+		if (seen)
+			continue;
+		for (k = i; k < res->nfindings; k++)
+			n += strcmp(res->findings[k].endpoint,
+			    res->findings[i].endpoint) == 0;
+		if (n > 1)
+			fprintf(fp, "%s: %zu distinct signatures\n",
+			    res->findings[i].endpoint, n);
 	}
 	fprintf(fp, "findings in %s/\n", cfg->findings);
 }
@@ -2648,7 +2867,8 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 	DIR			*d;
 	char			**names = NULL, *path, *raw;
 	size_t			 n = 0, i, len;
-	int			 still = 0, rv = -1, same;
+	int			 still = 0, untested = 0, rv = -1, same;
+	int			 gone;
 	static volatile int	 nostop;
 
 	if ((d = opendir(dir)) == NULL) {
@@ -2702,11 +2922,31 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 			rv = -1;
 			goto out_x;
 		}
+		if (fuzz_service_ensure(&f, cause) == -1) {
+			free(raw);
+			rv = -1;
+			goto out_x;
+		}
 		rv = fuzz_send_one(&f, raw, len, x.framing, 0, &o, cause);
+		if (rv == 0 && o.kind == FUZZ_CONNECT && f.svc_cmd != NULL) {
+			/* It died after the last answer, too late to be seen
+			 * then: once more with it restarted. */
+			fuzz_outcome_free(&o);
+			if ((rv = fuzz_service_ensure(&f, cause)) == 0)
+				rv = fuzz_send_one(&f, raw, len, x.framing, 0,
+				    &o, cause);
+		}
 		free(raw);
 		if (rv == -1)
 			goto out_x;
-		if (x.kind == FUZZ_CRASH && cfg->service_cmd == NULL)
+		/* Nobody answers (an earlier finding killed a service that
+		 * is not ours to restart): neither fixed nor failing. */
+		gone = o.kind == FUZZ_CONNECT && (x.kind != FUZZ_CRASH ||
+		    f.svc_cmd != NULL);
+		untested += gone;
+		if (gone)
+			same = 0;
+		else if (x.kind == FUZZ_CRASH && cfg->service_cmd == NULL)
 			same = o.kind == FUZZ_RESET || o.kind == FUZZ_EOF ||
 			    o.kind == FUZZ_CONNECT;
 		else if (x.kind == FUZZ_SLOW)
@@ -2720,19 +2960,23 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 			buf_append_str(&out, i > 0 ? ",{\"dir\":" :
 			    "{\"dir\":");
 			json_append_string(&out, names[i], strlen(names[i]));
-			buf_printf(&out, ",\"still_fails\":%s,\"got\":\"%s\","
-			    "\"status\":%d}", same ? "true" : "false",
+			buf_printf(&out, ",\"still_fails\":%s,\"untested\":%s,"
+			    "\"got\":\"%s\",\"status\":%d", same ? "true" :
+			    "false", gone ? "true" : "false",
 			    fuzz_kind_name(o.kind), o.status);
+			fuzz_json_str(&out, "signature", o.signature);
+			buf_append_str(&out, "}");
 		} else {
 			buf_printf(&out, "%-40s %s (%s", names[i],
-			    same ? "STILL FAILS" : "fixed",
+			    same ? "STILL FAILS" : gone ? "UNTESTED" : "fixed",
+			    gone ? "the service does not accept connections" :
 			    fuzz_kind_name(same ? x.kind : o.kind));
 			if (o.status != 0)
 				buf_printf(&out, " %d", o.status);
-			if (x.kind == FUZZ_SLOW)
+			if (x.kind == FUZZ_SLOW && !gone)
 				buf_printf(&out, " in %.0f ms",
 				    (double)o.elapsed / 1e6);
-			if (o.signature != NULL)
+			if (o.signature != NULL && o.signature[0] != '\0')
 				buf_printf(&out, ": %s", o.signature);
 			buf_append_str(&out, ")\n");
 		}
@@ -2741,12 +2985,20 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 		free(x.endpoint);
 	}
 	if (json)
-		buf_printf(&out, "],\"still_failing\":%d,\"fixed\":%zu}\n",
-		    still, n - (size_t)still);
-	else
-		buf_printf(&out, "%d of %zu findings still fail\n", still, n);
+		buf_printf(&out, "],\"still_failing\":%d,\"untested\":%d,"
+		    "\"fixed\":%zu}\n", still, untested, n - (size_t)still -
+		    (size_t)untested);
+	else {
+		buf_printf(&out, "%d of %zu findings still fail", still, n);
+		if (untested > 0)
+			buf_printf(&out, ", %d untested: the service stopped "
+			    "accepting connections%s", untested,
+			    f.svc_cmd == NULL ? " (give --service-cmd to have "
+			    "decoy restart it)" : "");
+		buf_append_str(&out, "\n");
+	}
 	fwrite(out.data, 1, out.len, fp);
-	rv = still;
+	rv = still + untested;
 	goto out_buf;
 out_x:
 	free(x.signature);

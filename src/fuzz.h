@@ -25,9 +25,13 @@
  *
  * A finding's key is its endpoint (method and path template of the
  * corpus entry the mutant came from, numeric and UUID-like segments
- * collapsed), its kind, and its shape: the status for 5xx, the crash
- * signature (sanitizer error type and the first frame in the service's
- * own code, or the signal or exit status) for crash.
+ * collapsed), its kind, and its shape: the status and the signature of
+ * the answer's body (fuzz_body_signature: the error message with numbers,
+ * ids, paths and quoted values masked) for 5xx, the crash signature
+ * (sanitizer error type and the first frame in the service's own code,
+ * or the signal or exit status) for crash.  One key, one bug: three
+ * different 500s on one endpoint are three findings, a thousand hits of
+ * one are one.
  */
 #ifndef DECOY_FUZZ_H
 #define DECOY_FUZZ_H
@@ -50,6 +54,23 @@ enum fuzz_kind {
 	FUZZ_CONNECT,		/* not a finding: the service is not there */
 };
 
+/*
+ * Protocol noise (fuzz-noise.c): what the mutant broke when the service's
+ * failure is a correct answer to it (RFC 9110/9112).  Such failures are
+ * counted, not reported, unless fuzz_config.strict_protocol.
+ */
+enum fuzz_noise {
+	FUZZ_NOISE_NONE = 0,	/* a finding */
+	FUZZ_NOISE_LINE,	/* request line not HTTP (or HTTP/0.9) */
+	FUZZ_NOISE_METHOD,	/* method broken or not the recorded one */
+	FUZZ_NOISE_TARGET,	/* forbidden bytes in the target */
+	FUZZ_NOISE_VERSION,	/* not HTTP/1.0 or HTTP/1.1 */
+	FUZZ_NOISE_HEADERS,	/* malformed or over-long header section */
+	FUZZ_NOISE_FRAMING,	/* Content-Length/Transfer-Encoding broken */
+	FUZZ_NOISE_INCOMPLETE,	/* the server waits for the rest */
+	FUZZ_NOISE_COUNT
+};
+
 struct fuzz_config {
 	char		*corpus;	/* directory of .http files */
 	char		*target;	/* http[s]://HOST:PORT */
@@ -70,6 +91,7 @@ struct fuzz_config {
 	unsigned	 max_attempts;	/* minimisation, per finding */
 	uint64_t	 minimise_ns;	/* minimisation time, per finding */
 	int		 mutate_auth;
+	int		 strict_protocol;	/* protocol noise is a finding */
 	int		 progress;	/* a progress line on stderr */
 };
 
@@ -78,14 +100,20 @@ struct fuzz_finding {
 	enum fuzz_kind	 kind;
 	char		*endpoint;	/* "POST /cart/items" */
 	int		 status;	/* 5xx: the status; else 0 */
-	char		*signature;	/* crash: the signature; else NULL */
+	char		*signature;	/* crash: the crash's; 5xx: the body's
+					   (fuzz_body_signature); else NULL */
 	char		*excerpt;	/* crash: sanitizer excerpt or NULL */
+	char		*response;	/* 5xx, bad-response: the answer's
+					   head and first bytes, or NULL */
+	size_t		 response_len;
 	int		 framing;	/* the mutant broke the framing */
 	uint64_t	 mutant;	/* index of the first mutant */
 	size_t		 parent;	/* corpus entry */
 	unsigned	 op;		/* its last operator */
 	unsigned	 nops;
 	uint64_t	 elapsed_ns;	/* the first failure's duration */
+	uint64_t	 found_ns;	/* campaign time when it was found */
+	uint64_t	 sent_before;	/* requests sent by then */
 	uint64_t	 hits;		/* failures with this key */
 	size_t		 original_len;
 	size_t		 minimised_len;
@@ -102,6 +130,9 @@ struct fuzz_result {
 	uint64_t		 failures;	/* failed mutants (all kinds) */
 	uint64_t		 crashes;	/* service deaths */
 	uint64_t		 unconfirmed;	/* failures not reproduced */
+	uint64_t		 noise;		/* failures that were correct
+					   protocol handling (not findings) */
+	uint64_t		 noise_by[FUZZ_NOISE_COUNT];
 	uint64_t		 elapsed_ns;
 };
 
@@ -136,6 +167,19 @@ void	fuzz_result_print(FILE *fp, const struct fuzz_config *,
 int	fuzz_replay(const struct fuzz_config *, const char *dir, FILE *fp,
 	    int json, char **cause);
 
+/*
+ * Is a failure (kind, status) the correct answer to the raw request req,
+ * whose corpus entry had the given method?  halfclosed: the client
+ * half-closed after the request (a mutant whose framing the engine broke).
+ * Returns what the mutant broke when the answer is one RFC 9110/9112
+ * allow for it (fuzz-noise.c has the table), FUZZ_NOISE_NONE when the
+ * failure is a finding.  Crashes and slow answers are always findings.
+ */
+enum fuzz_noise fuzz_noise_classify(const char *req, size_t len,
+	    const char *method, size_t mlen, int halfclosed,
+	    enum fuzz_kind kind, int status);
+const char *fuzz_noise_name(enum fuzz_noise);
+
 /* Pure helpers, exposed for the tests. */
 const char *fuzz_kind_name(enum fuzz_kind);
 /* FUZZ_OK if name is not a kind's name. */
@@ -154,6 +198,21 @@ char	*fuzz_endpoint(const char *method, size_t mlen, const char *path,
  */
 char	*fuzz_crash_signature(const char *err, size_t len, int wstatus,
 	    char **excerpt);
+/*
+ * The signature of an error answer's body to the request req (may be
+ * NULL): what stays the same from one occurrence of a bug to the next.  A JSON object becomes its members as
+ * "key=value" (string values masked as below, numbers #, objects {},
+ * arrays []); an HTML page its <title> or <h1>; a Python traceback the
+ * exception's class and the innermost frame ("KeyError in create
+ * (orders.py:42)"); other text its first line.  Masked: quoted values ('*'),
+ * words with a digit (numbers, ids, hashes: #), hex words of 8 or more
+ * (#), paths of two segments or more ("/" then a star).  At most 160 bytes, from the
+ * first 2 KiB of the body; "" for an empty body.  Tokens that occur
+ * whole in req (input the service echoed; of one or two bytes, only as a
+ * JSON string or a form value) are masked too.  The caller frees it.
+ */
+char	*fuzz_body_signature(const char *body, size_t len, const char *req,
+	    size_t rlen);
 /*
  * Candidates for minimisation: writes into out the i-th smaller variant
  * of the raw request req (headers removed, header values, body, query and

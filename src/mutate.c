@@ -106,6 +106,40 @@ mut_geo_size(struct fault_rng *r, size_t base, size_t cap)
 	return n < cap ? n : cap;
 }
 
+/*
+ * A structural size on a ladder: half the time a moderate one, 2^k for k
+ * uniform with lo <= 2^k <= hi, one less or one more two times in three
+ * (the sizes just under and just over a power-of-two limit are tried as
+ * often as the power itself); else a large one, mut_geo_size(base, cap).
+ * Moderate values (a nesting of 17 to 100, a 257-byte string) are so
+ * tried as often as extreme ones, which parsers often refuse up front.
+ */
+static size_t
+mut_ladder_size(struct fault_rng *r, size_t lo, size_t hi, size_t base,
+    size_t cap)
+{
+	unsigned	k0 = 0, k1 = 0;
+	size_t		n;
+
+	if (mut_below(r, 2) == 0)
+		return mut_geo_size(r, base, cap);
+	while (((size_t)1 << k0) < lo)
+		k0++;
+	k1 = k0;
+	while (((size_t)1 << (k1 + 1)) <= hi)
+		k1++;
+	n = (size_t)1 << (k0 + mut_below(r, k1 - k0 + 1));
+	switch (mut_below(r, 3)) {
+	case 0:
+		n--;
+		break;
+	case 1:
+		n++;
+		break;
+	}
+	return n < lo ? lo : n;
+}
+
 /* --- corpus ------------------------------------------------------------ */
 
 #define H_HOST		0x01
@@ -1291,7 +1325,9 @@ static const char *const mut_boundary_numbers[] = {
 	"-9223372036854775809", "18446744073709551616", "1e309", "-1e309",
 	"1.5", "-1.5", "0.1", "1e-400", "-0.0", "-100",
 	"123456789012345678901234567890", "-99999999999999999999", "1E+2",
-	"65535", "-32769",
+	"65535", "-32769", "127", "128", "255", "256", "-129", "32767",
+	"32768", "65536", "1.7976931348623157e308", "2.2250738585072014e-308",
+	"5e-324", "1e308",
 };
 
 static const char *const mut_interesting_dec[] = {
@@ -1503,7 +1539,8 @@ op_json_huge(struct mut_engine *e)
 {
 	const struct mut_entry	*ent = e->ent;
 	int32_t			 i = json_pick(e, ent->jstr, ent->njstr);
-	size_t			 n = mut_geo_size(&e->rng, 1024, 262144);
+	size_t			 n = mut_ladder_size(&e->rng, 16, 512, 1024,
+				    262144);
 	const char		*pat;
 	size_t			 plen;
 	char			*p;
@@ -1534,7 +1571,8 @@ static int
 op_json_deep(struct mut_engine *e)
 {
 	const struct mut_entry	*ent = e->ent;
-	size_t			 depth = mut_geo_size(&e->rng, 1000, 100000);
+	size_t			 depth = mut_ladder_size(&e->rng, 2, 512, 1000,
+				    100000);
 	unsigned		 kind = mut_below(&e->rng, 4);
 	int			 closed = mut_below(&e->rng, 4) != 0;
 	int32_t			 i;
@@ -1843,9 +1881,10 @@ op_hdr_oversize(struct mut_engine *e)
 	struct span	v;
 	char		*p;
 
-	/* Just past 8 KiB half the time, up to 70 KiB. */
-	n = mut_geo_size(&e->rng, 8193, 71680);
-	if (mut_below(&e->rng, 4) == 0)
+	/* Half the time 1-8 KiB around a power of two (limits of 4 KiB
+	 * buffers); else just past 8 KiB half the time, up to 70 KiB. */
+	n = mut_ladder_size(&e->rng, 1024, 8192, 8193, 71680);
+	if (n > 8193 && mut_below(&e->rng, 4) == 0)
 		n += mut_below(&e->rng, 8192);
 	switch (mut_below(&e->rng, 5)) {
 	case 0:		/* an existing header grows */
@@ -1863,8 +1902,11 @@ op_hdr_oversize(struct mut_engine *e)
 	case 1:		/* too many headers */
 		if (e->extra_head.p != NULL)
 			return -1;
-		/* k lines "X-Pad-NNNN: 1\r\n", 15 bytes each */
-		k = 101 + mut_below(&e->rng, 400);
+		/* k lines "X-Pad-NNNN: 1\r\n", 15 bytes each: 16 to 64
+		 * around a power of two, or 101 to 500 */
+		k = mut_ladder_size(&e->rng, 16, 64, 101, 101);
+		if (k == 101)
+			k += mut_below(&e->rng, 400);
 		if ((p = arena_alloc(e, k * 15)) == NULL)
 			return -1;
 		for (i = 0; i < k; i++) {

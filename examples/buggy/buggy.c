@@ -10,7 +10,13 @@
  *   POST /users       {"name":"ann","email":"ann@example.com"}
  *        BUG 500: a missing (or non-string) email is not handled.
  *   POST /payments    {"amount":1200,"currency":"eur"}
- *        BUG 500: a string amount ("1200") is not handled.
+ *        Three bugs, three different 500s (the error body names the
+ *        exception, as a Python or Java service would, with a trace id
+ *        that changes with every request):
+ *        BUG 500 TypeError: a string amount ("1200") is not handled.
+ *        BUG 500 KeyError: a missing currency is not handled.
+ *        BUG 500 OverflowError: an amount of 2^31 or more passes the
+ *        validation (up to 2^32-1) but not the int32 of the ledger.
  *   POST /upload      any body
  *        BUG hang: a Content-Length above 64 KiB takes the "large upload"
  *        path, which takes end of file for a slow client and waits for
@@ -26,10 +32,19 @@
  *   POST /documents   {"title":..,"tags":[..],"meta":{..}}
  *        BUG crash: the nesting check recurses without a limit on a small
  *        thread stack: deep nesting overflows it (SIGSEGV).
+ *        BUG 500 IndexError: documents nested 17 to 64 levels deep
+ *        (deeper ones get a 400) overflow the 16-level path stack of the
+ *        indexer: only moderate nesting reaches it.
  *   GET  /items/N, GET /healthz   no bug.
  *
  * --fixed disables every bug (the same requests get 4xx answers), so a
  * test can check that `decoy fuzz --replay` reports the findings fixed.
+ *
+ * Correct protocol handling, which is not a bug (decoy fuzz must not
+ * report it): 501 for a method it does not implement, 505 for an HTTP
+ * version other than 1.x, an HTTP/0.9 answer (the body alone) to a
+ * request line without a version, a close without an answer after a
+ * request line that is not HTTP, 400 for other malformed heads.
  *
  * The server: one thread per connection (small stacks, see above),
  * blocking sockets, keep-alive, Content-Length bodies only (chunked
@@ -43,6 +58,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -66,6 +82,7 @@
 #define BUGGY_IDLE_MS		30000
 
 static int	buggy_fixed;
+static unsigned	buggy_trace;	/* trace ids of error answers */
 
 struct buggy_conn {
 	int		fd;
@@ -73,6 +90,29 @@ struct buggy_conn {
 };
 
 /* ---- handlers ---- */
+
+/* A 500 as a framework writes it: the exception, its message and a
+ * trace id that differs from one request to the next. */
+static void __attribute__((format(printf, 3, 4)))
+buggy_500(struct shop_res *res, const char *exception, const char *fmt, ...)
+{
+	cJSON	*obj;
+	char	 msg[256], trace[32];
+	va_list	 ap;
+	unsigned t = __atomic_add_fetch(&buggy_trace, 1, __ATOMIC_RELAXED);
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(trace, sizeof trace, "%08x%08x", t * 2654435761u,
+	    t ^ 0x5bd1e995u);
+	obj = cJSON_CreateObject();
+	cJSON_AddStringToObject(obj, "error", "internal_error");
+	cJSON_AddStringToObject(obj, "exception", exception);
+	cJSON_AddStringToObject(obj, "message", msg);
+	cJSON_AddStringToObject(obj, "trace_id", trace);
+	shop_res_json(res, 500, obj);
+}
 
 static void
 buggy_reserve(long qty)
@@ -137,7 +177,8 @@ buggy_users(const struct shop_req *req, struct shop_res *res)
 		if (buggy_fixed)
 			shop_res_error(res, 400, "invalid_email");
 		else
-			shop_res_error(res, 500, "internal_error");
+			buggy_500(res, "AttributeError", "'NoneType' object has "
+			    "no attribute 'lower' (user %s)", name);
 		goto out;
 	}
 	out = cJSON_CreateObject();
@@ -161,8 +202,21 @@ buggy_payments(const struct shop_req *req, struct shop_res *res)
 	}
 	a = cJSON_GetObjectItemCaseSensitive(obj, "amount");
 	currency = shop_json_str(obj, "currency");
-	if (a == NULL || currency == NULL) {
+	if (a == NULL) {
 		shop_res_error(res, 400, "missing_field");
+		goto out;
+	}
+	if (currency == NULL && cJSON_GetObjectItemCaseSensitive(obj,
+	    "currency") == NULL) {
+		/* The bug: the currency is looked up without a default. */
+		if (buggy_fixed)
+			shop_res_error(res, 400, "missing_field");
+		else
+			buggy_500(res, "KeyError", "'currency'");
+		goto out;
+	}
+	if (currency == NULL) {
+		shop_res_error(res, 400, "invalid_currency");
 		goto out;
 	}
 	if (cJSON_IsString(a)) {
@@ -171,12 +225,24 @@ buggy_payments(const struct shop_req *req, struct shop_res *res)
 		if (buggy_fixed)
 			shop_res_error(res, 400, "invalid_amount");
 		else
-			shop_res_error(res, 500, "internal_error");
+			buggy_500(res, "TypeError", "unsupported operand "
+			    "type(s) for *: 'str' and 'int' (amount '%.40s')",
+			    a->valuestring);
 		goto out;
 	}
 	if (!cJSON_IsNumber(a) || a->valuedouble < 1 ||
-	    a->valuedouble > 1e9) {
+	    a->valuedouble > 4294967295.0) {
 		shop_res_error(res, 400, "invalid_amount");
+		goto out;
+	}
+	if (a->valuedouble > 2147483647.0) {
+		/* The bug: validated as a uint32, stored as an int32. */
+		if (buggy_fixed)
+			shop_res_error(res, 400, "invalid_amount");
+		else
+			buggy_500(res, "OverflowError", "amount %.0f does not "
+			    "fit the ledger's int32 (max 2147483647)",
+			    a->valuedouble);
 		goto out;
 	}
 	out = cJSON_CreateObject();
@@ -328,8 +394,16 @@ buggy_documents(const struct shop_req *req, struct shop_res *res)
 		p++;
 	if (p < end)
 		depth = buggy_depth(&p, end);
-	if (depth > 8) {
+	if (depth > 64 || (buggy_fixed && depth > 16)) {
 		shop_res_error(res, 400, "too_deep");
+		return;
+	}
+	if (depth > 16) {
+		/* The bug: the indexer keeps the path to each value in a
+		 * 16-level stack; it fails on anything deeper (which only
+		 * the 400 above was meant to catch, at 64). */
+		buggy_500(res, "IndexError", "path stack overflow at depth %d "
+		    "(max 16)", depth);
 		return;
 	}
 	if ((obj = shop_json_parse(req->body, req->body_len)) == NULL) {
@@ -478,6 +552,64 @@ buggy_read_body(struct buggy_conn *c, size_t head_len, uint64_t need,
 	return 0;
 }
 
+/*
+ * A head http_parse_request() refused, answered as RFC 9110/9112 allow:
+ * 505 for another HTTP version, an HTTP/0.9 reply (the body alone) to a
+ * request line without a version, nothing (a close) when the request line
+ * is not HTTP at all, 400 otherwise.  The connection is closed after.
+ */
+static void
+buggy_refuse(struct buggy_conn *c, enum http_err err)
+{
+	static const char	 v09[] = "<html><body><h1>400 Bad Request"
+				    "</h1></body></html>\n";
+	const char		*line = c->in.data, *eol, *sp1, *sp2;
+	size_t			 n;
+
+	eol = memchr(line, '\n', c->in.len);
+	n = eol != NULL ? (size_t)(eol - line) : c->in.len;
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	sp1 = memchr(line, ' ', n);
+	sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 -
+	    line)) : NULL;
+	switch (err) {
+	case HTTP_E_VERSION:
+		if (sp2 != NULL && (size_t)(line + n - sp2 - 1) == 8 &&
+		    memcmp(sp2 + 1, "HTTP/", 5) == 0 && sp2[6] >= '0' &&
+		    sp2[6] <= '9' && sp2[7] == '.' && sp2[8] >= '0' &&
+		    sp2[8] <= '9')
+			buggy_answer(c, 505, NULL, 1);
+		else
+			buggy_answer(c, 400, NULL, 1);
+		return;
+	case HTTP_E_REQUEST_LINE:
+		if (sp1 != NULL && sp2 == NULL && sp1 > line &&
+		    (size_t)(sp1 + 1 - line) < n)
+			buggy_write_all(c->fd, v09, sizeof v09 - 1);
+		return;
+	case HTTP_E_METHOD:
+		return;
+	default:
+		buggy_answer(c, 400, NULL, 1);
+		return;
+	}
+}
+
+/* The methods this server implements (others: 501, RFC 9110 9.1). */
+static int
+buggy_method_known(struct span m)
+{
+	static const char *const known[] = { "GET", "HEAD", "POST", "PUT",
+	    "DELETE", "PATCH", "OPTIONS" };
+	size_t	i;
+
+	for (i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (span_eq_str(m, known[i]))
+			return 1;
+	return 0;
+}
+
 /* Serves one request; 0 to keep the connection, -1 to close it. */
 static int
 buggy_one(struct buggy_conn *c)
@@ -496,13 +628,17 @@ buggy_one(struct buggy_conn *c)
 		if (n > 0)
 			break;
 		if (n == HTTP_ERROR) {
-			buggy_answer(c, 400, NULL, 1);
+			buggy_refuse(c, err);
 			return -1;
 		}
 		if (buggy_read_more(c) <= 0)
 			return -1;
 	}
 	head_len = (size_t)n;
+	if (!buggy_method_known(m.method)) {
+		buggy_answer(c, 501, NULL, 1);
+		return -1;
+	}
 	if (m.framing == HTTP_FRAME_CHUNKED) {
 		buggy_answer(c, 411, NULL, 1);
 		return -1;

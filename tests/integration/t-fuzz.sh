@@ -2,8 +2,10 @@
 #
 # t-fuzz.sh -- the fuzz campaign end to end: the recorded normal traffic
 # of examples/buggy (examples/snapshots/buggy.jsonl) -> `decoy corpus` ->
-# `decoy fuzz --service-cmd buggy` finds each of the seven planted bugs
-# exactly once, minimised -> `decoy fuzz --replay` reproduces them all
+# `decoy fuzz --service-cmd buggy` finds each of its planted bugs
+# exactly once (three different 500s on POST /payments as three findings,
+# each hit many times), minimised, and none of its correct answers to
+# malformed requests (501, 505, HTTP/0.9 replies, closes) -> `decoy fuzz --replay` reproduces them all
 # against the buggy service (exit 1) and none against `buggy --fixed`
 # (exit 0).  Also the corpus command's errors.  In the ASan build the
 # service is ASan-built too: its crashes are then sanitizer reports.
@@ -66,21 +68,36 @@ rc=$?
 check "fuzz exits 1 on findings (got $rc)" test "$rc" -eq 1
 check "the JSON summary lists the findings" grep -q '"findings":\[{' \
     "$T/fuzz.out"
+# The buggy service answers garbage as RFC 9110/9112 allow (501, 505, an
+# HTTP/0.9 reply, a close): counted as protocol noise, never a finding.
+noise=$(grep -o '"protocol_noise":[0-9]*' "$T/fuzz.out" | cut -d: -f2)
+check "protocol noise counted in the summary (${noise:-none})" \
+    test "${noise:-0}" -gt 100
+for n in method request-line version framing; do
+	check "protocol noise: $n counted" bash -c \
+	    'grep -q "\"noise_by\":{.*\"$1\":[1-9]" "$2"' _ "$n" "$T/fuzz.out"
+done
 
-# bug_of DIR: which planted bug a finding is (kind + endpoint), or "?".
+# bug_of DIR: which planted bug a finding is (kind + endpoint, and the
+# exception its signature names), or "?".
 bug_of() {
-	local j=$1/finding.json kind ep
+	local j=$1/finding.json kind ep exc
 	kind=$(grep -o '"kind":"[^"]*"' "$j" | cut -d'"' -f4)
 	ep=$(grep -o '"endpoint":"[^"]*"' "$j" | cut -d'"' -f4)
-	case "$kind $ep" in
-	"crash POST /cart/items") echo negative-qty ;;
-	"5xx POST /users") echo missing-email ;;
-	"5xx POST /payments") echo string-amount ;;
-	"timeout POST /upload") echo upload-hang ;;
-	"crash GET /search") echo long-header ;;
-	"slow GET /search") echo deep-pagination ;;
-	"crash POST /documents") echo deep-nesting ;;
-	*) echo "? ($kind $ep)" ;;
+	exc=$(grep -o '"signature":"[^"]*exception=[A-Za-z]*' "$j" |
+	    sed 's/.*exception=//')
+	case "$kind $ep $exc" in
+	"crash POST /cart/items "*) echo negative-qty ;;
+	"5xx POST /users AttributeError") echo missing-email ;;
+	"5xx POST /payments TypeError") echo string-amount ;;
+	"5xx POST /payments KeyError") echo missing-currency ;;
+	"5xx POST /payments OverflowError") echo amount-overflow ;;
+	"timeout POST /upload ") echo upload-hang ;;
+	"crash GET /search "*) echo long-header ;;
+	"slow GET /search ") echo deep-pagination ;;
+	"crash POST /documents "*) echo deep-nesting ;;
+	"5xx POST /documents IndexError") echo moderate-nesting ;;
+	*) echo "? ($kind $ep $exc)" ;;
 	esac
 }
 
@@ -90,14 +107,27 @@ for d in "$T"/f/[0-9][0-9][0-9]-*/; do
 	echo "$(bug_of "$d") $(basename "$d")" >>"$T/bugs.txt"
 done
 cat "$T/bugs.txt" | sed 's/^/# /'
-check "seven findings" test "$(wc -l <"$T/bugs.txt")" -eq 7
+BUGS="negative-qty missing-email string-amount missing-currency
+    amount-overflow upload-hang long-header deep-nesting deep-pagination
+    moderate-nesting"
+NBUGS=$(echo $BUGS | wc -w)
+check "$NBUGS findings" test "$(wc -l <"$T/bugs.txt")" -eq "$NBUGS"
 check "every finding is a planted bug" bash -c '! grep -q "^?" "$1"' _ \
     "$T/bugs.txt"
 check "each bug found exactly once" \
-    test "$(cut -d' ' -f1 "$T/bugs.txt" | sort -u | wc -l)" -eq 7
-for bug in negative-qty missing-email string-amount upload-hang \
-    long-header deep-nesting deep-pagination; do
+    test "$(cut -d' ' -f1 "$T/bugs.txt" | sort -u | wc -l)" -eq "$NBUGS"
+for bug in $BUGS; do
 	check "found: $bug" grep -q "^$bug " "$T/bugs.txt"
+done
+# Repeats of one bug are one finding: the three 500s of POST /payments
+# were each hit more than once.
+for bug in string-amount missing-currency amount-overflow; do
+	d=$(grep "^$bug " "$T/bugs.txt" | cut -d' ' -f2)
+	[ -n "$d" ] || continue
+	hits=$(grep -o '"hits":[0-9]*' "$T/f/$d/finding.json" | cut -d: -f2)
+	check "$bug: one finding for its $hits hits" test "${hits:-0}" -gt 1
+	check "$bug: finding.json carries the response" \
+	    grep -q '"response":"HTTP/1.1 500 ' "$T/f/$d/finding.json"
 done
 
 for d in "$T"/f/[0-9][0-9][0-9]-*/; do
@@ -123,6 +153,15 @@ if [ -n "$users" ]; then
 fi
 check "repro.sh reproduces over bash /dev/tcp" \
     grep -q '/dev/tcp' "$T/f/$users/repro.sh"
+
+# --strict-protocol: the same answers are findings again.
+"$DECOY" fuzz "$T/corpus" --target http://127.0.0.1:0 --service-cmd "$SVC" \
+    --requests 1500 --seed 7 --timeout 1s --findings "$T/strict" \
+    --strict-protocol --json >"$T/strict.out" 2>"$T/strict.err"
+check "--strict-protocol: 501 to an unknown method is a finding" \
+    grep -q '"kind":"5xx","endpoint":"[^"]*","status":501' "$T/strict.out"
+check "--strict-protocol: said in the summary" \
+    grep -q '"strict_protocol":true' "$T/strict.out"
 
 # --- the same seed, the same findings --------------------------------------------
 # Two short campaigns with one seed send the same mutants; the findings
@@ -154,7 +193,7 @@ rc=$?
 sed 's/^/# /' "$T/replay1.out"
 check "replay against the buggy service: exit 1 (got $rc)" test "$rc" -eq 1
 check "replay: every finding still fails" \
-    grep -q '^7 of 7 findings still fail' "$T/replay1.out"
+    grep -q "^$NBUGS of $NBUGS findings still fail" "$T/replay1.out"
 
 "$DECOY" fuzz --replay "$T/f" --target http://127.0.0.1:0 \
     --service-cmd "$BUGGY --fixed --port {port}" --timeout 1s \
@@ -163,7 +202,34 @@ rc=$?
 sed 's/^/# /' "$T/replay2.out"
 check "replay against the fixed service: exit 0 (got $rc)" test "$rc" -eq 0
 check "replay: none still fails" \
-    grep -q '^0 of 7 findings still fail' "$T/replay2.out"
+    grep -q "^0 of $NBUGS findings still fail" "$T/replay2.out"
+
+# Without --service-cmd, a crash finding kills the service and nobody
+# restarts it: the findings after it are untested, not "fixed".
+start_bg ext "$T/ext.port" "$BUGGY" --port-file "$T/ext.port"
+"$DECOY" fuzz --replay "$T/f" --target "http://127.0.0.1:$PORT_ext" \
+    --timeout 1s >"$T/replay3.out" 2>"$T/replay3.err"
+rc=$?
+sed 's/^/# /' "$T/replay3.out"
+check "replay, service not ours, killed: exit 1 (got $rc)" test "$rc" -eq 1
+check "replay, service killed: later findings untested" \
+    grep -q 'UNTESTED (the service does not accept connections' \
+    "$T/replay3.out"
+check "replay, service killed: none 'fixed' for want of a service" \
+    bash -c '! grep -q "fixed (connect" "$1"' _ "$T/replay3.out"
+check "replay, service killed: the summary says why" \
+    grep -q 'untested: the service stopped accepting connections (give --service-cmd' \
+    "$T/replay3.out"
+
+# A service that lingers after its crash (its wrapper sleeps on) is
+# restarted before the next finding: every 5xx still fails.
+"$DECOY" fuzz --replay "$T/f" --target http://127.0.0.1:0 \
+    --service-cmd "$BUGGY --port {port}; sleep 2" --timeout 1s \
+    >"$T/replay4.out" 2>"$T/replay4.err"
+sed 's/^/# /' "$T/replay4.out"
+n5xx=$(ls -d "$T"/f/*-5xx-* | wc -l)
+check "replay, lingering service: all $n5xx 5xx findings still fail" \
+    test "$(grep -c -- '-5xx-.*STILL FAILS' "$T/replay4.out")" -eq "$n5xx"
 
 # decoy's own stderr (the service's reports are in $T/f/service.log and
 # in the findings, which name them): no sanitizer report of its own.

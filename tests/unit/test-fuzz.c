@@ -1,7 +1,9 @@
 /*
  * test-fuzz.c -- the pure parts of the fuzz campaign (fuzz.h): kind
  * names, endpoint templates, crash signatures from sanitizer reports and
- * wait statuses, and minimisation variants (fuzz_shrink).
+ * wait statuses, minimisation variants (fuzz_shrink), and the
+ * protocol-noise classifier (fuzz_noise_classify) on the answers real
+ * servers give to malformed requests (bench/noise-peers.sh).
  */
 #include "config.h"
 
@@ -224,6 +226,258 @@ test_shrink(void)
 	buf_free(&all);
 }
 
+/*
+ * One answer: the request (with the method of the corpus entry it came
+ * from), how decoy's client saw the answer, and the verdict.
+ */
+struct noise_case {
+	const char	*server;
+	const char	*req;
+	const char	*method;	/* the corpus entry's */
+	int		 halfclosed;
+	enum fuzz_kind	 kind;
+	int		 status;
+	enum fuzz_noise	 want;
+};
+
+#define HPAD "X-P: " \
+	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+static void
+test_noise(void)
+{
+	/*
+	 * What nginx 1.22.1, Python 3.11.2 http.server, Node v20.20.2 and
+	 * Go 1.19.8 net/http answered (bench/noise-peers.sh, 2026-12-07);
+	 * 4xx and 2xx answers are not failures and are left out.
+	 */
+	static const struct noise_case cases[] = {
+	{ "python", "PROPFIND /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
+	{ "python", "CONNECT /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
+	{ "python", "G(T /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
+	{ "python", "GET /x HTTP/2.0\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_VERSION },
+	{ "python", "GET /x HTTP/1&1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_VERSION },
+	{ "python", "GET /x\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_LINE },
+	{ "python", "\x16\x03\x01\x02\x00\x01\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_METHOD },
+	{ "python", "\r\n\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_INCOMPLETE },
+	{ "python", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 1x\r\n"
+	    "\r\n1", "GET", 1, FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
+	{ "python", "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip"
+	    "\r\n\r\nab", "POST", 1, FUZZ_5XX, 501, FUZZ_NOISE_FRAMING },
+	{ "nginx", "GET /x HTTP/2.0\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 505, FUZZ_NOISE_VERSION },
+	{ "nginx", "GET /x\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_LINE },
+	{ "nginx", "\r\n\r\n\r\n", "GET", 0,
+	    FUZZ_TIMEOUT, 0, FUZZ_NOISE_INCOMPLETE },
+	{ "nginx", "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip"
+	    "\r\n\r\nab", "POST", 1, FUZZ_5XX, 501, FUZZ_NOISE_FRAMING },
+	{ "node", "CONNECT /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_TARGET },
+	{ "node", "\r\n\r\n\r\n", "GET", 0,
+	    FUZZ_TIMEOUT, 0, FUZZ_NOISE_INCOMPLETE },
+	{ "go", "GET /x HTTP/2.0\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 505, FUZZ_NOISE_VERSION },
+	{ "go", "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip"
+	    "\r\n\r\nab", "POST", 1, FUZZ_5XX, 501, FUZZ_NOISE_FRAMING },
+	/* Closes after garbage (buggy, many servers). */
+	{ "close", "G(T /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_METHOD },
+	{ "close", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_RESET, 0, FUZZ_NOISE_VERSION },
+	{ "close", "GET /\xff HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_TARGET },
+	{ "close", "GET /x HTTP/1.1\r\nHost: h\r\nX-A 1\r\n\r\n", "GET",
+	    0, FUZZ_EOF, 0, FUZZ_NOISE_HEADERS },
+	{ "close", "GET /x HTTP/1.1\r\nHost: h\r\n" HPAD HPAD HPAD HPAD HPAD
+	    HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD
+	    HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD
+	    HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD
+	    HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD
+	    HPAD HPAD HPAD HPAD HPAD HPAD HPAD HPAD "\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_HEADERS },
+	{ "close", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n"
+	    "\r\nab", "POST", 1, FUZZ_EOF, 0, FUZZ_NOISE_FRAMING },
+	/* Findings: whatever the server, these are bugs. */
+	{ "bug", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n"
+	    "\r\n{}", "POST", 0, FUZZ_5XX, 500, FUZZ_NOISE_NONE },
+	{ "bug", "G(T /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 500, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 501, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 505, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 503, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_RESET, 0, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_BAD_RESPONSE, 0, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_TIMEOUT, 0, FUZZ_NOISE_NONE },
+	{ "bug", "PROPFIND /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_EOF, 0, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x HTTP/2.0\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_5XX, 501, FUZZ_NOISE_NONE },
+	{ "bug", "G(T /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
+	    FUZZ_CRASH, 0, FUZZ_NOISE_NONE },
+	{ "bug", "GET /x\r\n\r\n", "GET", 0,
+	    FUZZ_SLOW, 0, FUZZ_NOISE_NONE },
+	/* The upload hang: the client half-closed, the server waits on. */
+	{ "bug", "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: "
+	    "70000\r\n\r\nab", "POST", 1, FUZZ_TIMEOUT, 0,
+	    FUZZ_NOISE_NONE },
+	/* Not half-closed: waiting for the rest is right. */
+	{ "wait", "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: "
+	    "70000\r\n\r\nab", "POST", 0, FUZZ_TIMEOUT, 0,
+	    FUZZ_NOISE_INCOMPLETE },
+	{ "wait", "GET /x HTTP/1.1\r\nHost: h\r\n", "GET", 0,
+	    FUZZ_TIMEOUT, 0, FUZZ_NOISE_INCOMPLETE },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct noise_case *c = &cases[i];
+		enum fuzz_noise got;
+
+		got = fuzz_noise_classify(c->req, strlen(c->req), c->method,
+		    strlen(c->method), c->halfclosed, c->kind, c->status);
+		if (got != c->want)
+			fprintf(stderr, "noise case %zu (%s, %.30s...): want "
+			    "%s, got %s\n", i, c->server, c->req,
+			    fuzz_noise_name(c->want), fuzz_noise_name(got));
+		ASSERT_EQ(got, c->want);
+	}
+	ASSERT_STR_EQ(fuzz_noise_name(FUZZ_NOISE_INCOMPLETE), "incomplete");
+}
+
+static void
+expect_body_sig(const char *body, const char *req, const char *want)
+{
+	char	*got = fuzz_body_signature(body, strlen(body), req,
+		    req != NULL ? strlen(req) : 0);
+
+	ASSERT_STR_EQ(got, want);
+	free(got);
+}
+
+/* Two answers that must have one signature (one bug), or two. */
+static void
+expect_same_sig(const char *a, const char *ra, const char *b,
+    const char *rb, int same)
+{
+	char	*x = fuzz_body_signature(a, strlen(a), ra, strlen(ra));
+	char	*y = fuzz_body_signature(b, strlen(b), rb, strlen(rb));
+
+	if ((strcmp(x, y) == 0) != same)
+		fprintf(stderr, "signatures \"%s\" and \"%s\": want %s\n",
+		    x, y, same ? "equal" : "different");
+	ASSERT_EQ(strcmp(x, y) == 0, same);
+	free(x);
+	free(y);
+}
+
+static void
+test_body_signatures(void)
+{
+	/* JSON: members, numbers and ids masked, quoted values '*'. */
+	expect_body_sig("{\"error\":\"internal_error\",\"exception\":"
+	    "\"KeyError\",\"message\":\"'currency'\",\"trace_id\":"
+	    "\"9e3779b15bd1e994\",\"n\":17,\"x\":{\"a\":[1]}}", NULL,
+	    "error=internal_error exception=KeyError message='*' trace_id=# "
+	    "n=# x={}");
+	/* Python traceback: the exception's class, where it was raised. */
+	expect_body_sig("Traceback (most recent call last):\n  File "
+	    "\"/srv/app/orders.py\", line 42, in create\n    qty = "
+	    "body['qty']\nKeyError: 'qty'\n", NULL,
+	    "KeyError in create (orders.py:42)");
+	expect_same_sig("Traceback (most recent call last):\n  File \"/a/"
+	    "b.py\", line 9, in run\n    fn()\n  File \"/a/b.py\", line 93, "
+	    "in create\n    t = q * p + 0\nTypeError: can only concatenate "
+	    "str (not \"int\") to str\n", "{}",
+	    "Traceback (most recent call last):\n  File \"/a/b.py\", line 9, "
+	    "in run\n    fn()\n  File \"/a/b.py\", line 93, in create\n    "
+	    "t = q * p + 0\nTypeError: can't multiply sequence by non-int of "
+	    "type 'str'\n", "{}", 1);
+	expect_same_sig("Traceback (most recent call last):\n  File \"/a/"
+	    "b.py\", line 93, in create\nOverflowError: x\n", "{}",
+	    "Traceback (most recent call last):\n  File \"/a/b.py\", line 97, "
+	    "in create\nOverflowError: x\n", "{}", 0);
+	/* HTML: the title. */
+	expect_body_sig("<html><head><title>500 Internal Server Error</title>"
+	    "</head><body>at 0x7f3a</body></html>", NULL,
+	    "# Internal Server Error");
+	/* Java, Go: the first line, numbers and paths masked. */
+	expect_body_sig("java.lang.ArithmeticException: integer overflow\n"
+	    "\tat com.example.Orders.total(Orders.java:88)\n", NULL,
+	    "java.lang.ArithmeticException: integer overflow");
+	expect_body_sig("panic: runtime error: index out of range [5] with "
+	    "length 3 in /go/src/app/main.go\n", NULL,
+	    "panic: runtime error: index out of range # with length # in /*");
+	expect_body_sig("", NULL, "");
+	/* Echoed input: masked whole; non-ASCII and long tokens are data. */
+	expect_body_sig("{\"message\":\"no email for user annabel\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"annabel\"}",
+	    "message=no email for user *");
+	expect_body_sig("{\"message\":\"bad name \\u0012\u00e9x\"}", NULL,
+	    "message=bad name *");
+
+	/* Repeats of one bug: one signature. */
+	expect_same_sig(
+	    "{\"exception\":\"OverflowError\",\"message\":\"amount 2147483648"
+	    " does not fit (max 2147483647)\",\"trace_id\":\"3c6ef3625bd1e997\"}",
+	    "{\"amount\":2147483648}",
+	    "{\"exception\":\"OverflowError\",\"message\":\"amount 4e9 does "
+	    "not fit (max 2147483647)\",\"trace_id\":\"aa01bb02cc03dd04\"}",
+	    "{\"amount\":4e9}", 1);
+	expect_same_sig("{\"message\":\"amount 2147483648 does not fit\"}",
+	    "{\"amount\":2147483648}",
+	    "{\"message\":\"amount 2500000000 does not fit\"}",
+	    "{\"amount\":2.5e9}", 1);
+	expect_same_sig(
+	    "{\"message\":\"'NoneType' has no 'lower' (user ann)\"}",
+	    "{\"name\":\"ann\"}",
+	    "{\"message\":\"'NoneType' has no 'lower' (user AAAAAAAAAAAAAAAAAAAA"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+	    "{\"name\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAA\"}", 1);
+	expect_same_sig("Traceback (most recent call last):\n  File \"/a/"
+	    "b.py\", line 9, in f\nKeyError: 'email'\n", "{}",
+	    "Traceback (most recent call last):\n  File \"/a/b.py\", line 9, "
+	    "in f\nKeyError: 'name'\n", "{}", 1);
+	expect_same_sig("{\"message\":\"no email (user ann, bob cat)\"}",
+	    "{\"name\":\"ann, bob cat\"}", "{\"message\":\"no email (user ann)\"}",
+	    "{\"name\":\"ann\"}", 1);
+	expect_same_sig("{\"message\":\"no email (user aGVsbG8=)\"}",
+	    "{\"name\":\"aGVsbG8=\"}", "{\"message\":\"no email (user ann)\"}",
+	    "{\"name\":\"ann\"}", 1);
+	expect_same_sig("{\"message\":\"no email (user a)\"}",
+	    "{\"name\":\"a\"}", "{\"message\":\"no email (user ann)\"}",
+	    "{\"name\":\"ann\"}", 1);
+	expect_same_sig("{\"message\":\"no email (user bob)\"}",
+	    "{\"name\":\"bob\"}",
+	    "{\"message\":\"no email (user \\\"\\\"\\\"\\\"\\\")\"}",
+	    "{\"name\":\"\\\"\\\"\\\"\\\"\\\"\"}", 1);
+	/* Different bugs on one endpoint: different signatures. */
+	expect_same_sig("{\"exception\":\"KeyError\",\"message\":\"'x'\"}",
+	    "{}", "{\"exception\":\"TypeError\",\"message\":\"'x'\"}", "{}",
+	    0);
+	expect_same_sig("KeyError: 'email'\n", "{}",
+	    "TypeError: unsupported operand type(s) for *: 'str' and 'int'\n",
+	    "{}", 0);
+}
+
 int
 main(void)
 {
@@ -231,5 +485,7 @@ main(void)
 	test_endpoints();
 	test_signatures();
 	test_shrink();
+	test_noise();
+	test_body_signatures();
 	UNIT_DONE();
 }

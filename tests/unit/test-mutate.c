@@ -191,6 +191,9 @@ struct shapes {
 	size_t	wrong_type_quantity;
 	size_t	long_header;
 	size_t	deep;
+	size_t	moderate;	/* nesting 17..100 */
+	size_t	str256;		/* a string of 255, 256 or 257 bytes */
+	size_t	hdr4k;		/* a header of 1-8 KiB */
 	size_t	cl_over;
 	size_t	cl_checked;
 };
@@ -259,6 +262,21 @@ test_stream(const struct mut_corpus *c)
 		    max_run(out.data + r, body, "{\"a\":", 5) >= 1000 ||
 		    max_run(out.data + r, body, "[{\"a\":", 6) >= 500)
 			sh.deep++;
+		{
+			size_t d = max_run(out.data + r, body, "[", 1), a;
+
+			a = max_run(out.data + r, body, "{\"a\":", 5);
+			if (a > d)
+				d = a;
+			if (d >= 17 && d <= 100)
+				sh.moderate++;
+			a = max_run(out.data + r, body, "A", 1);
+			if (a >= 255 && a <= 257)
+				sh.str256++;
+			a = longest_header(m);
+			if (a > 1000 && a <= 8192)
+				sh.hdr4k++;
+		}
 		if (info.parent != 0 || info.framing)
 			continue;
 		sh.parent0++;
@@ -287,9 +305,16 @@ test_stream(const struct mut_corpus *c)
 	}
 	/* At least 0.5% of the mutants of the JSON order for each shape. */
 	fprintf(stderr, "parent0 %zu: negative quantity %zu, missing %zu, "
-	    "wrong type %zu; all: long header %zu, deep %zu, cl over %zu\n",
+	    "wrong type %zu; all: long header %zu, deep %zu, cl over %zu, "
+	    "nesting 17-100 %zu, string 255-257 %zu, header 1-8 KiB %zu\n",
 	    sh.parent0, sh.neg_quantity, sh.missing_quantity,
-	    sh.wrong_type_quantity, sh.long_header, sh.deep, sh.cl_over);
+	    sh.wrong_type_quantity, sh.long_header, sh.deep, sh.cl_over,
+	    sh.moderate, sh.str256, sh.hdr4k);
+	/* The ladder: moderate sizes as well as extreme ones (of the
+	 * JSON-bodied quarter for nesting and strings). */
+	ASSERT(sh.moderate * 400 >= 50000 / 4);
+	ASSERT(sh.str256 * 400 >= 50000 / 4);
+	ASSERT(sh.hdr4k * 500 >= 50000);
 	ASSERT(sh.neg_quantity * 200 >= from0);
 	ASSERT(sh.missing_quantity * 200 >= from0);
 	ASSERT(sh.wrong_type_quantity * 200 >= from0);
