@@ -440,15 +440,22 @@ cmd_kube_job(int argc, char **argv)
 			return cli_usage(e, "%s: a fuzz scenario; kube job "
 			    "spreads a load section", scen);
 		}
-		if (j.target == NULL && strchr(sc->url, '{') == NULL)
+		if (j.target == NULL && strchr(sc->url, '{') != NULL) {
+			scenario_free(sc);
+			return cli_usage(e, "%s: its url holds a placeholder; "
+			    "give --target, the service as the pods reach it",
+			    scen);
+		}
+		if (j.target == NULL)
 			j.target = sc->url;
 		if (!snapped)
 			j.snapshot = snap = cmd_kube_base(sc->snapshot);
 		if (!named && cmd_kube_is_name(sc->name))
 			j.name = sc->name;
 		j.scenario = scen;
-		j.replay_args = args = cmd_kube_load_args(sc, j.parallelism == 0 ? 1 :
+		args = cmd_kube_load_args(sc, j.parallelism == 0 ? 1 :
 		    j.parallelism, argv + optind);
+		j.replay_args = args;
 	}
 	rv = cmd_kube_job_render(&j, when, output);
 	cmd_kube_free_args(args);
