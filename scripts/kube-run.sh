@@ -3,15 +3,17 @@
 # inject decoy into the service's manifests and apply them, wait for the
 # Deployment's rollout (decoy's startup probe holds the app back until the
 # responder answers; the app's readiness probe says the service is up),
-# run the load as an Indexed Job (`decoy kube job`), wait for it, merge the
-# shard reports in a Pod (`decoy kube job --merge`), fetch the merged
-# report, check it with `decoy report`, and delete every object it
-# created, whatever happened (also on failure or Ctrl-C).
+# run the load as an Indexed Job (`decoy kube job`: a scenario's load with
+# -s, else the replay options after --), wait for it, merge the shard
+# reports in a Pod (`decoy kube job --merge`), fetch the merged report,
+# evaluate the scenario's assertions on it (`decoy report merge --assert`),
+# check it with `decoy report`, and delete every object it created,
+# whatever happened (also on failure or Ctrl-C).
 #
 #   scripts/kube-run.sh -f deploy/orders.yaml -d orders -p 4 \
 #       -t http://orders --snapshot-claim decoy-snapshots \
-#       --reports-claim decoy-reports [-n NAMESPACE] [-o report.json] \
-#       [--timeout 30m] [-- REPLAY-OPTIONS...]
+#       --reports-claim decoy-reports [-s SCENARIO] [-n NAMESPACE] \
+#       [-o report.json] [--timeout 30m] [-- REPLAY-OPTIONS...]
 #
 # Exit status: 0 the run passed, 1 the report holds a failed assertion (or
 # a shard failed), 2 bad usage or a step that could not be done.
@@ -26,7 +28,7 @@ usage() {
 }
 
 manifest= deploy= par= target= sclaim= rclaim= ns= out=report.json
-timeout=30m name=decoy-run image=
+timeout=30m name=decoy-run image= scenario=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-f) manifest=$2; shift 2 ;;
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
 	-t) target=$2; shift 2 ;;
 	-n) ns=$2; shift 2 ;;
 	-o) out=$2; shift 2 ;;
+	-s) scenario=$2; shift 2 ;;
 	--snapshot-claim) sclaim=$2; shift 2 ;;
 	--reports-claim) rclaim=$2; shift 2 ;;
 	--snapshot) snapshot=$2; shift 2 ;;
@@ -85,7 +88,7 @@ say "waiting for deployment/$deploy (decoy, then the service)"
 JOB=(--name "$name" --parallelism "$par" --reports-claim "$rclaim" "${IMG[@]}")
 # The shards start together half a minute from now: time to schedule them.
 start=$(( $(date +%s) + 30 ))
-"$DECOY" kube job "${JOB[@]}" --target "$target" --snapshot-claim "$sclaim" \
+"$DECOY" kube job ${scenario:+"$scenario"} "${JOB[@]}" --target "$target" --snapshot-claim "$sclaim" \
     ${snapshot:+--snapshot "$snapshot"} --start-at "$start" -- "$@" \
     >"$W/job.yaml" || exit 2
 apply "$W/job.yaml"
@@ -102,6 +105,11 @@ apply "$W/merge.yaml"
     "pod/$name-merge" >&2 || { say "the merge pod failed"; exit 2; }
 "${K[@]}" logs "pod/$name-merge" >"$out" || exit 2
 say "merged report: $out"
+if [ -n "$scenario" ]; then
+	# The scenario's assertions, on the merged report, kept in it.
+	"$DECOY" report merge "$out" --assert "$scenario" -o "$out"
+	[ $? -le 1 ] || exit 2
+fi
 "$DECOY" report "$out"
 st=$?
 [ "$st" -eq 0 ] && [ -n "${shard_failed:-}" ] && st=1

@@ -2,15 +2,18 @@
  * cmd-kube.c -- `decoy kube inject|eject [FILE]`: decoy added to (or
  * removed from) the Kubernetes workloads of a YAML stream (kube.h), read
  * from FILE or stdin and written to stdout or -o FILE, for
- * `decoy kube inject -f app.yaml | kubectl apply -f -`; `decoy kube job`:
- * the Indexed Job that spreads `decoy replay` over N pods, and the Pod
- * that merges their reports.
+ * `decoy kube inject -f app.yaml | kubectl apply -f -`; `decoy kube job
+ * [SCENARIO]`: the Indexed Job that spreads a scenario's load (or `decoy
+ * replay` with the options given) over N pods, and the Pod that merges
+ * their reports; the scenario's assertions are then evaluated on the
+ * merged report by `decoy report --assert SCENARIO`.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +23,19 @@
 #include "buf.h"
 #include "cli.h"
 #include "kube.h"
+#include "scenario.h"
 #include "shape.h"
 #include "xmalloc.h"
 #include "yamldoc.h"
 
 static int	cmd_kube_exec(int, char **);
+static int	cmd_kube_job_render(struct kube_job *, time_t, const char *);
 
 const struct cmd_entry cmd_kube_entry = {
 	.name = "kube",
 	.args = "inject [--all] [--image IMAGE] [-o OUT] [FILE]\n"
 	    "       decoy kube eject [-o OUT] [FILE]\n"
-	    "       decoy kube job --parallelism N --target URL\n"
+	    "       decoy kube job [SCENARIO] --parallelism N [--target URL]\n"
 	    "           (--snapshot-claim C | --snapshot-image REF) --reports-claim C\n"
 	    "           [--name NAME] [--snapshot FILE] [--start-at TIME] [--merge]\n"
 	    "           [-- REPLAY-OPTIONS...]",
@@ -42,9 +47,12 @@ const struct cmd_entry cmd_kube_entry = {
 	    "  and decoy as a native sidecar (decoy(1), docs/kubernetes.md); other\n"
 	    "  documents are copied as they are.  Injecting twice changes nothing.\n"
 	    "  eject: remove exactly what inject adds.\n"
-	    "  job: an Indexed Job of N pods, pod i running decoy replay --shard i/N,\n"
-	    "  all starting at --start-at, each writing its report to a claim;\n"
-	    "  --merge: the Pod that merges the N reports (decoy report merge).\n"
+	    "  job: an Indexed Job of N pods, pod i running SCENARIO's load (decoy\n"
+	    "  replay with the options of its load section) with --shard i/N, all\n"
+	    "  starting at --start-at, each writing its report to a claim;\n"
+	    "  --merge: the Pod that merges the N reports (decoy report merge);\n"
+	    "  decoy report MERGED --assert SCENARIO checks the scenario's\n"
+	    "  assertions on the merged report.\n"
 	    "\n"
 	    "  -a, --all                 inject every workload not annotated\n"
 	    "                            decoy.dev/inject: \"false\"\n"
@@ -57,13 +65,17 @@ const struct cmd_entry cmd_kube_entry = {
 	    "\n"
 	    "job:\n"
 	    "  -p, --parallelism N       shards (1..1000)\n"
-	    "  -t, --target URL          the service, as the pods reach it\n"
-	    "      --snapshot FILE       the snapshot in its volume (deps.jsonl)\n"
+	    "  -t, --target URL          the service, as the pods reach it (default:\n"
+	    "                            the scenario's url, unless it has {...})\n"
+	    "      --snapshot FILE       the snapshot in its volume (default: the\n"
+	    "                            scenario's snapshot's file name, deps.jsonl;\n"
+	    "                            its transforms file is beside it)\n"
 	    "      --snapshot-claim C    the snapshot's PersistentVolumeClaim, or\n"
 	    "      --snapshot-image REF  an image holding it (an image volume)\n"
 	    "      --reports-claim C     the claim the reports are written to\n"
 	    "                            (ReadWriteMany when pods land on many nodes)\n"
-	    "      --name NAME           the Job and its reports' prefix (decoy-load)\n"
+	    "      --name NAME           the Job and its reports' prefix (default:\n"
+	    "                            the scenario's name if a DNS label, decoy-load)\n"
 	    "      --start-at TIME       when the shards start (RFC 3339 or epoch\n"
 	    "                            seconds; default two minutes from now)\n"
 	    "      --merge               the merge Pod instead of the Job\n"
@@ -166,6 +178,163 @@ cmd_kube_write(const char *path, const struct buf *out)
 	return EXIT_OK;
 }
 
+/* A DNS label Kubernetes takes as a Job name: [a-z0-9-], at most 52. */
+static int
+cmd_kube_is_name(const char *s)
+{
+	size_t	i, len = strlen(s);
+
+	if (len == 0 || len > 52 || s[0] == '-' || s[len - 1] == '-')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* The file name of path (allocated). */
+static char *
+cmd_kube_base(const char *path)
+{
+	char	*copy, *base;
+
+	copy = xstrdup(path);
+	base = xstrdup(basename(copy));
+	free(copy);
+	return base;
+}
+
+static void
+cmd_kube_arg(char ***v, size_t *n, char *arg)
+{
+	*v = xreallocarray(*v, *n + 2, sizeof **v);
+	(*v)[(*n)++] = arg;
+	(*v)[*n] = NULL;
+}
+
+/* "1500000000ns": a duration decoy replay reads back exactly. */
+static char *
+cmd_kube_ns(uint64_t ns)
+{
+	return xasprintf("%lluns", (unsigned long long)ns);
+}
+
+/*
+ * The decoy replay options of one of n shards of sc's load section, as
+ * run_config maps them for decoy run, then extra (the options after --):
+ * an allocated, NULL-ended vector of allocated strings.  --shard divides
+ * the recorded requests; a rate (and a closed model's clients) each shard
+ * runs itself, so they are divided by n here: together the shards make
+ * the scenario's load.  The transforms file is read beside the snapshot,
+ * in KUBE_DATA_DIR.
+ */
+static char **
+cmd_kube_load_args(const struct scenario *sc, unsigned n_shards,
+    char *const *extra)
+{
+	char	**v = NULL, *base;
+	size_t	  n = 0, i;
+
+	v = xcalloc(1, sizeof *v);
+	if (sc->multiplier != 1) {
+		cmd_kube_arg(&v, &n, xstrdup("--multiplier"));
+		cmd_kube_arg(&v, &n, xasprintf("%.17g", sc->multiplier));
+	}
+	if (sc->clones > 1) {
+		cmd_kube_arg(&v, &n, xstrdup("--clones"));
+		cmd_kube_arg(&v, &n, xasprintf("%u", sc->clones));
+	}
+	switch (sc->pattern) {
+	case SCENARIO_REPLAY:
+		break;
+	case SCENARIO_CONSTANT:
+	case SCENARIO_STEPS:
+		cmd_kube_arg(&v, &n, xstrdup("--rate"));
+		cmd_kube_arg(&v, &n, xasprintf("%.17g", sc->rate / n_shards));
+		if (sc->pattern == SCENARIO_STEPS && sc->steps > 0) {
+			cmd_kube_arg(&v, &n, xstrdup("--steps"));
+			cmd_kube_arg(&v, &n, xasprintf("%u", sc->steps));
+		}
+		break;
+	case SCENARIO_RAMP:
+		cmd_kube_arg(&v, &n, xstrdup("--ramp"));
+		cmd_kube_arg(&v, &n, xasprintf("%.17g:%.17g",
+		    sc->rate_from / n_shards, sc->rate / n_shards));
+		break;
+	case SCENARIO_CLOSED:
+		cmd_kube_arg(&v, &n, xstrdup("--closed"));
+		break;
+	}
+	if (sc->duration_ns > 0) {
+		/* A duration means "keep going that long", as in decoy run. */
+		cmd_kube_arg(&v, &n, xstrdup("--duration"));
+		cmd_kube_arg(&v, &n, cmd_kube_ns(sc->duration_ns));
+		cmd_kube_arg(&v, &n, xstrdup("--loop"));
+	}
+	if (sc->connections > 0) {
+		cmd_kube_arg(&v, &n, xstrdup("--connections"));
+		cmd_kube_arg(&v, &n, xasprintf("%u",
+		    sc->pattern != SCENARIO_CLOSED ? sc->connections :
+		    (sc->connections + n_shards - 1) / n_shards));
+	}
+	if (sc->timeout_ns > 0) {
+		cmd_kube_arg(&v, &n, xstrdup("--timeout"));
+		cmd_kube_arg(&v, &n, cmd_kube_ns(sc->timeout_ns));
+	}
+	if (sc->transforms != NULL) {
+		base = cmd_kube_base(sc->transforms);
+		cmd_kube_arg(&v, &n, xstrdup("--transforms"));
+		cmd_kube_arg(&v, &n, xasprintf(KUBE_DATA_DIR "/%s", base));
+		free(base);
+	}
+	if (sc->has_now) {
+		cmd_kube_arg(&v, &n, xstrdup("--now"));
+		cmd_kube_arg(&v, &n, xasprintf("%lld.%06lld",
+		    (long long)(sc->now_us / 1000000),
+		    (long long)(sc->now_us % 1000000)));
+	}
+	if (sc->load_has_seed) {
+		cmd_kube_arg(&v, &n, xstrdup("--seed"));
+		cmd_kube_arg(&v, &n, xasprintf("%llu",
+		    (unsigned long long)sc->load_seed));
+	}
+	if (!sc->has_regression) {
+		cmd_kube_arg(&v, &n, xstrdup("--no-status"));
+		cmd_kube_arg(&v, &n, xstrdup("--body"));
+		cmd_kube_arg(&v, &n, xstrdup("none"));
+	} else {
+		if (!sc->cmp_status)
+			cmd_kube_arg(&v, &n, xstrdup("--no-status"));
+		cmd_kube_arg(&v, &n, xstrdup("--body"));
+		cmd_kube_arg(&v, &n, xstrdup(sc->cmp_body ==
+		    SCENARIO_BODY_EXACT ? "exact" : sc->cmp_body ==
+		    SCENARIO_BODY_JSON ? "json" : "none"));
+		for (i = 0; i < sc->ncmp_headers; i++) {
+			cmd_kube_arg(&v, &n, xstrdup("--compare-headers"));
+			cmd_kube_arg(&v, &n, xstrdup(sc->cmp_headers[i]));
+		}
+		for (i = 0; i < sc->nignore; i++) {
+			cmd_kube_arg(&v, &n, xstrdup("--ignore"));
+			cmd_kube_arg(&v, &n, xstrdup(sc->ignore[i]));
+		}
+	}
+	for (; extra != NULL && *extra != NULL; extra++)
+		cmd_kube_arg(&v, &n, xstrdup(*extra));
+	return v;
+}
+
+static void
+cmd_kube_free_args(char **v)
+{
+	char	**a;
+
+	for (a = v; a != NULL && *a != NULL; a++)
+		free(*a);
+	free(v);
+}
+
 /* `decoy kube job ...`; argv[0] is "job". */
 static int
 cmd_kube_job(int argc, char **argv)
@@ -173,21 +342,30 @@ cmd_kube_job(int argc, char **argv)
 	const struct cmd_entry	*e = &cmd_kube_entry;
 	struct kube_job		 j;
 	struct shape_time	 t;
-	struct buf		 out;
-	struct tm		 tm;
+	struct scenario		*sc = NULL;
 	time_t			 when;
-	const char		*output = NULL, *p;
-	char			 start[64], *cause = NULL, *end;
+	const char		*output = NULL, *scen = NULL;
+	char			*cause = NULL, *end;
+	char			**args = NULL, *snap = NULL;
 	unsigned long		 n;
-	int			 ch, rv;
+	int			 ch, rv, named = 0, snapped = 0;
 
 	memset(&j, 0, sizeof j);
 	j.name = "decoy-load";
 	j.snapshot = "deps.jsonl";
 	when = time(NULL) + 120;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+p:t:i:o:h", cmd_kube_job_options,
-	    NULL)) != -1) {
+	for (;;) {
+		ch = getopt_long(argc, argv, "+p:t:i:o:h", cmd_kube_job_options,
+		    NULL);
+		if (ch == -1) {
+			/* The scenario, among the options. */
+			if (optind >= argc || scen != NULL ||
+			    strcmp(argv[optind - 1], "--") == 0)
+				break;
+			scen = argv[optind++];
+			continue;
+		}
 		switch (ch) {
 		case 'p':
 			errno = 0;
@@ -207,6 +385,7 @@ cmd_kube_job(int argc, char **argv)
 				return cli_usage(e, "--snapshot: expected a "
 				    "file name relative to the snapshot volume");
 			j.snapshot = optarg;
+			snapped = 1;
 			break;
 		case OPT_SNAPSHOT_CLAIM:
 			j.snapshot_claim = optarg;
@@ -219,6 +398,7 @@ cmd_kube_job(int argc, char **argv)
 			break;
 		case OPT_NAME:
 			j.name = optarg;
+			named = 1;
 			break;
 		case OPT_START_AT:
 			if (shape_time_parse(optarg, strlen(optarg), &t) == -1)
@@ -249,15 +429,61 @@ cmd_kube_job(int argc, char **argv)
 	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
 		return cli_usage(e, "job: replay options go after --");
 	j.replay_args = argv + optind;
-	if (j.parallelism == 0 || j.reports_claim == NULL ||
-	    (!j.merge && j.target == NULL))
+	if (scen != NULL) {
+		if ((sc = scenario_load(scen, &cause)) == NULL) {
+			fprintf(stderr, "%s\n", cause);
+			free(cause);
+			return EXIT_USAGE;
+		}
+		if (sc->has_fuzz) {
+			scenario_free(sc);
+			return cli_usage(e, "%s: a fuzz scenario; kube job "
+			    "spreads a load section", scen);
+		}
+		if (j.target == NULL && strchr(sc->url, '{') != NULL) {
+			scenario_free(sc);
+			return cli_usage(e, "%s: its url holds a placeholder; "
+			    "give --target, the service as the pods reach it",
+			    scen);
+		}
+		if (j.target == NULL)
+			j.target = sc->url;
+		if (!snapped)
+			j.snapshot = snap = cmd_kube_base(sc->snapshot);
+		if (!named && cmd_kube_is_name(sc->name))
+			j.name = sc->name;
+		j.scenario = scen;
+		args = cmd_kube_load_args(sc, j.parallelism == 0 ? 1 :
+		    j.parallelism, argv + optind);
+		j.replay_args = args;
+	}
+	rv = cmd_kube_job_render(&j, when, output);
+	cmd_kube_free_args(args);
+	free(snap);
+	scenario_free(sc);
+	return rv;
+}
+
+/* Checks and renders j, starting at when, to output. */
+static int
+cmd_kube_job_render(struct kube_job *j, time_t when, const char *output)
+{
+	const struct cmd_entry	*e = &cmd_kube_entry;
+	struct buf		 out;
+	struct tm		 tm;
+	const char		*p;
+	char			 start[64], *cause = NULL;
+	int			 rv;
+
+	if (j->parallelism == 0 || j->reports_claim == NULL ||
+	    (!j->merge && j->target == NULL))
 		return cli_usage(e, "job needs --parallelism, --target and "
 		    "--reports-claim");
-	if (!j.merge && (j.snapshot_claim == NULL) ==
-	    (j.snapshot_image == NULL))
+	if (!j->merge && (j->snapshot_claim == NULL) ==
+	    (j->snapshot_image == NULL))
 		return cli_usage(e, "job needs one of --snapshot-claim and "
 		    "--snapshot-image");
-	for (p = j.target; p != NULL && *p != '\0'; p++) {
+	for (p = j->target; p != NULL && *p != '\0'; p++) {
 		if ((unsigned char)*p <= ' ')
 			return cli_usage(e, "--target: no spaces or control "
 			    "characters");
@@ -265,9 +491,9 @@ cmd_kube_job(int argc, char **argv)
 	if (gmtime_r(&when, &tm) == NULL ||
 	    strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		return cli_usage(e, "--start-at: out of range");
-	j.start_at = start;
+	j->start_at = start;
 	buf_init(&out);
-	if (kube_job_render(&j, &out, &cause) == -1) {
+	if (kube_job_render(j, &out, &cause) == -1) {
 		rv = cli_usage(e, "%s", cause);
 		free(cause);
 	} else

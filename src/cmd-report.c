@@ -4,10 +4,13 @@
  * writes its HTML and JUnit renderings; `decoy report merge R1 R2... -o
  * OUT` merges shard reports into one (counts and histograms add exactly;
  * the assertions of the first report are kept, to be re-evaluated by the
- * caller).  Exit 0, 1 when the report failed -- a failed assertion, or a
- * response that differed from the recording in a run that did not
- * tolerate it (report_passed) -- so CI can gate on `decoy report`, 2 on
- * a usage or input error.
+ * caller).  With --assert SCENARIO, either evaluates the scenario's assert
+ * section on the (merged) report instead (report_assert: what `decoy run`
+ * asserts), so a load spread over shards is judged on all its samples.
+ * Exit 0, 1 when the report failed -- a failed assertion, or a response
+ * that differed from the recording in a run that did not tolerate it
+ * (report_passed) -- so CI can gate on `decoy report`, 2 on a usage or
+ * input error.
  */
 #include "config.h"
 
@@ -19,12 +22,15 @@
 #include "buf.h"
 #include "cli.h"
 #include "report.h"
+#include "scenario.h"
+#include "xmalloc.h"
 
 static int	cmd_report_exec(int, char **);
 
 const struct cmd_entry cmd_report_entry = {
 	.name = "report",
-	.args = "REPORT [--html F] [--junit F] [--json] | merge R1 R2... -o OUT",
+	.args = "REPORT [--assert SCENARIO] [--html F] [--junit F] [--json]\n"
+	    "       decoy report merge R1 R2... -o OUT [--assert SCENARIO]",
 	.summary = "show, render or merge run reports",
 	.help =
 	    "  REPORT                    report JSON file, - for stdin\n"
@@ -33,8 +39,11 @@ const struct cmd_entry cmd_report_entry = {
 	    "assertion and endpoint)\n"
 	    "      --json                print the report as JSON instead of "
 	    "a table\n"
+	    "      --assert SCENARIO     evaluate SCENARIO's assert section on the\n"
+	    "                            report (replacing the assertions it holds)\n"
 	    "  merge R1 R2... -o OUT     merge shard reports into OUT (- for "
-	    "stdout)\n"
+	    "stdout);\n"
+	    "                            with --assert, on the merged report\n"
 	    "  -h, --help                this help\n"
 	    "Exit status 1 when the report failed: a failed assertion, or a\n"
 	    "response that differed from the recording (unless the run was\n"
@@ -47,6 +56,7 @@ static const struct option cmd_report_options[] = {
 	{ "junit", required_argument, NULL, 'J' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "output", required_argument, NULL, 'o' },
+	{ "assert", required_argument, NULL, 'A' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -61,12 +71,34 @@ cmd_report_fail(char *cause)
 	return rc;
 }
 
+/* Loads the scenario of --assert (NULL: none) and evaluates it on r.
+ * 0, or -1 with *cause. */
 static int
-cmd_report_merge(int argc, char **argv, const char *out)
+cmd_report_assert(struct report *r, const char *path, char **cause)
+{
+	struct scenario	*sc;
+
+	if (path == NULL)
+		return 0;
+	if ((sc = scenario_load(path, cause)) == NULL)
+		return -1;
+	if (sc->has_fuzz) {
+		*cause = xasprintf("%s: a fuzz scenario asserts findings, not "
+		    "a load report", path);
+		scenario_free(sc);
+		return -1;
+	}
+	report_assert(r, sc);
+	scenario_free(sc);
+	return 0;
+}
+
+static int
+cmd_report_merge(int argc, char **argv, const char *out, const char *scen)
 {
 	struct report	*r = NULL, *s;
 	char		*cause = NULL;
-	int		 i;
+	int		 i, rc;
 
 	for (i = 0; i < argc; i++) {
 		if ((s = report_read_json(argv[i], &cause)) == NULL) {
@@ -80,12 +112,16 @@ cmd_report_merge(int argc, char **argv, const char *out)
 			report_free(s);
 		}
 	}
-	if (report_write_json(r, out, &cause) == -1) {
+	if (cmd_report_assert(r, scen, &cause) == -1 ||
+	    report_write_json(r, out, &cause) == -1) {
 		report_free(r);
 		return cmd_report_fail(cause);
 	}
+	/* Without --assert the kept assertions are the first shard's, not
+	 * the merge's: they do not decide. */
+	rc = scen == NULL || report_passed(r) ? EXIT_OK : EXIT_FAILED;
 	report_free(r);
-	return EXIT_OK;
+	return rc;
 }
 
 static int
@@ -93,6 +129,7 @@ cmd_report_exec(int argc, char **argv)
 {
 	const struct cmd_entry	*e = &cmd_report_entry;
 	const char		*html = NULL, *junit = NULL, *out = NULL;
+	const char		*scen = NULL;
 	struct report		*r;
 	struct buf		 b;
 	char			*cause = NULL;
@@ -128,6 +165,9 @@ cmd_report_exec(int argc, char **argv)
 				goto bad;
 			out = optarg;
 			break;
+		case 'A':
+			scen = optarg;
+			break;
 		case 'h':
 			cli_help(e);
 			return EXIT_OK;
@@ -140,7 +180,8 @@ cmd_report_exec(int argc, char **argv)
 			return cli_usage(e, "merge needs -o OUT");
 		if (argc - optind < 1)
 			return cli_usage(e, "merge needs reports to merge");
-		return cmd_report_merge(argc - optind, argv + optind, out);
+		return cmd_report_merge(argc - optind, argv + optind, out,
+		    scen);
 	}
 	if (argc - optind != 1)
 		return cli_usage(e, argc - optind == 0 ? "no report given" :
@@ -149,7 +190,8 @@ cmd_report_exec(int argc, char **argv)
 
 	if ((r = report_read_json(argv[optind], &cause)) == NULL)
 		return cmd_report_fail(cause);
-	if ((html != NULL && report_write_html(r, html, &cause) == -1) ||
+	if (cmd_report_assert(r, scen, &cause) == -1 ||
+	    (html != NULL && report_write_html(r, html, &cause) == -1) ||
 	    (junit != NULL && report_write_junit(r, junit, &cause) == -1)) {
 		report_free(r);
 		return cmd_report_fail(cause);

@@ -930,74 +930,15 @@ run_fetch_faults(struct run *r, struct report *rep)
 	buf_free(&body);
 }
 
-/* "850us", "12.3ms", "1.25s". */
-static void
-run_fmt_us(char *s, size_t len, double us)
-{
-	if (us < 1000)
-		snprintf(s, len, "%.0fus", us);
-	else if (us < 1000000)
-		snprintf(s, len, "%.1fms", us / 1000);
-	else
-		snprintf(s, len, "%.2fs", us / 1000000);
-}
-
+/* The scenario's assertions on the report (report_assert), and a run
+ * cut short fails. */
 static void
 run_assert(struct run *r, struct report *rep)
 {
-	struct scenario		*sc = r->sc;
-	struct report_endpoint	 tot;
-	char			 name[64], want[64], got[64];
-	uint64_t		 v, regressions = 0, compared = 0;
-	double			 d;
-	size_t			 i;
-
-	memset(&tot, 0, sizeof tot);
-	report_totals(rep, &tot);
-	for (i = 0; i < SCENARIO_NPCT; i++) {
-		if (!sc->has_latency[i])
-			continue;
-		v = hist_percentile(&tot.hist, scenario_pct_value(i));
-		snprintf(name, sizeof name, "latency.%s",
-		    scenario_pct_name(i));
-		run_fmt_us(got, sizeof got, (double)v);
-		run_fmt_us(want + 3, sizeof want - 3,
-		    (double)sc->latency_us[i]);
-		memcpy(want, "<= ", 3);
-		report_add_assertion(rep, name, want, tot.count == 0 ?
-		    "no responses" : got, tot.count > 0 &&
-		    v <= sc->latency_us[i]);
-	}
-	if (sc->has_error_rate) {
-		d = report_error_rate(&tot);
-		snprintf(want, sizeof want, "<= %g%%",
-		    sc->error_rate_max * 100);
-		snprintf(got, sizeof got, "%.2f%%", d * 100);
-		report_add_assertion(rep, "error_rate.max", want, got,
-		    tot.count > 0 && d <= sc->error_rate_max + 1e-12);
-	}
-	if (sc->has_throughput) {
-		d = report_throughput(rep, &tot);
-		snprintf(want, sizeof want, ">= %g/s", sc->throughput_min);
-		snprintf(got, sizeof got, "%.1f/s", d);
-		report_add_assertion(rep, "throughput.min", want, got,
-		    d >= sc->throughput_min);
-	}
-	if (sc->has_regression) {
-		for (i = 0; i < rep->nendpoints; i++) {
-			regressions += rep->endpoints[i]->regressions;
-			compared += rep->endpoints[i]->compared;
-		}
-		snprintf(got, sizeof got, "%llu of %llu responses differ",
-		    (unsigned long long)regressions,
-		    (unsigned long long)compared);
-		report_add_assertion(rep, "regression", "no response differs "
-		    "from the recording", got, regressions == 0);
-	}
+	report_assert(rep, r->sc);
 	if (run_stop)
 		report_add_assertion(rep, "run.completed", "the whole load",
 		    "interrupted", 0);
-	report_endpoint_clear(&tot);
 }
 
 /* Appends "WHERE: WHAT: cause" (each line of a multi-line cause gets

@@ -1165,7 +1165,13 @@ kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
 		    "merged into one,\n"
 		    "# printed on the pod's log:\n"
 		    "#   kubectl logs pod/%s-merge >%s.json && decoy report "
-		    "%s.json\n"
+		    "%s.json",
+		    j->parallelism, j->name, j->name, j->name, j->name);
+		if (j->scenario != NULL) {
+			buf_printf(out, " --assert ");
+			kube_quote(out, j->scenario);
+		}
+		buf_printf(out, "\n"
 		    "apiVersion: v1\n"
 		    "kind: Pod\n"
 		    "metadata:\n"
@@ -1173,7 +1179,6 @@ kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
 		    "  labels: {decoy.dev/run: %s}\n"
 		    "spec:\n"
 		    "  restartPolicy: Never\n",
-		    j->parallelism, j->name, j->name, j->name, j->name,
 		    j->name, j->name);
 		kube_job_security(out, "  ");
 		buf_printf(out, "  containers:\n"
@@ -1211,10 +1216,15 @@ kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
 	    "#   decoy kube job --merge SAME-OPTIONS | kubectl apply -f -\n"
 	    "#   kubectl wait --for=jsonpath='{.status.phase}'=Succeeded "
 	    "pod/%s-merge\n"
-	    "#   kubectl logs pod/%s-merge >%s.json && decoy report %s.json\n"
-	    "#   kubectl delete job/%s pod/%s-merge\n",
+	    "#   kubectl logs pod/%s-merge >%s.json && decoy report %s.json",
 	    j->parallelism, j->target, j->start_at, j->reports_claim, j->name,
-	    j->name, j->name, j->name, j->name, j->name, j->name);
+	    j->name, j->name, j->name, j->name);
+	if (j->scenario != NULL) {
+		buf_printf(out, " --assert ");
+		kube_quote(out, j->scenario);
+	}
+	buf_printf(out, "\n#   kubectl delete job/%s pod/%s-merge\n", j->name,
+	    j->name);
 	buf_printf(out,
 	    "apiVersion: batch/v1\n"
 	    "kind: Job\n"

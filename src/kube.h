@@ -89,6 +89,7 @@ struct kube_job {
 	const char	*start_at;	/* RFC 3339 */
 	char *const	*replay_args;	/* more replay options, NULL-ended */
 	int		 merge;		/* the merge Pod instead */
+	const char	*scenario;	/* NULL, or the scenario, for comments */
 };
 #define KUBE_MAX_SHARDS		1000
 

@@ -29,6 +29,7 @@
 #include "hist.h"
 #include "json.h"
 #include "report.h"
+#include "scenario.h"
 #include "xmalloc.h"
 
 static const char *report_error_names[REPORT_NERRORS] = {
@@ -273,6 +274,78 @@ report_add_assertion(struct report *r, const char *name,
 	a->expected = xstrdup(expected != NULL ? expected : "");
 	a->actual = xstrdup(actual != NULL ? actual : "");
 	a->passed = passed != 0;
+}
+
+/* An assertion's latency: "850us", "12.3ms", "1.25s". */
+static void
+report_assert_us(char *s, size_t len, double us)
+{
+	if (us < 1000)
+		snprintf(s, len, "%.0fus", us);
+	else if (us < 1000000)
+		snprintf(s, len, "%.1fms", us / 1000);
+	else
+		snprintf(s, len, "%.2fs", us / 1000000);
+}
+
+void
+report_assert(struct report *r, const struct scenario *sc)
+{
+	struct report_endpoint	 tot;
+	char			 name[64], want[64], got[64];
+	uint64_t		 v, regressions = 0, compared = 0;
+	double			 d;
+	size_t			 i;
+
+	for (i = 0; i < r->nassertions; i++) {
+		free(r->assertions[i].name);
+		free(r->assertions[i].expected);
+		free(r->assertions[i].actual);
+	}
+	r->nassertions = 0;
+	memset(&tot, 0, sizeof tot);
+	report_totals(r, &tot);
+	for (i = 0; i < SCENARIO_NPCT; i++) {
+		if (!sc->has_latency[i])
+			continue;
+		v = hist_percentile(&tot.hist, scenario_pct_value(i));
+		snprintf(name, sizeof name, "latency.%s",
+		    scenario_pct_name(i));
+		report_assert_us(got, sizeof got, (double)v);
+		report_assert_us(want + 3, sizeof want - 3,
+		    (double)sc->latency_us[i]);
+		memcpy(want, "<= ", 3);
+		report_add_assertion(r, name, want, tot.count == 0 ?
+		    "no responses" : got, tot.count > 0 &&
+		    v <= sc->latency_us[i]);
+	}
+	if (sc->has_error_rate) {
+		d = report_error_rate(&tot);
+		snprintf(want, sizeof want, "<= %g%%",
+		    sc->error_rate_max * 100);
+		snprintf(got, sizeof got, "%.2f%%", d * 100);
+		report_add_assertion(r, "error_rate.max", want, got,
+		    tot.count > 0 && d <= sc->error_rate_max + 1e-12);
+	}
+	if (sc->has_throughput) {
+		d = report_throughput(r, &tot);
+		snprintf(want, sizeof want, ">= %g/s", sc->throughput_min);
+		snprintf(got, sizeof got, "%.1f/s", d);
+		report_add_assertion(r, "throughput.min", want, got,
+		    d >= sc->throughput_min);
+	}
+	if (sc->has_regression) {
+		for (i = 0; i < r->nendpoints; i++) {
+			regressions += r->endpoints[i]->regressions;
+			compared += r->endpoints[i]->compared;
+		}
+		snprintf(got, sizeof got, "%llu of %llu responses differ",
+		    (unsigned long long)regressions,
+		    (unsigned long long)compared);
+		report_add_assertion(r, "regression", "no response differs "
+		    "from the recording", got, regressions == 0);
+	}
+	report_endpoint_clear(&tot);
 }
 
 /* Adds the counts of src into dst (diffs up to REPORT_MAX_DIFFS). */

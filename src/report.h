@@ -138,6 +138,17 @@ double	report_error_rate(const struct report_endpoint *);
 /* Responses per second over the run. */
 double	report_throughput(const struct report *,
 	    const struct report_endpoint *);
+struct scenario;
+/*
+ * Evaluates the assert section of sc on r's totals and puts the results in
+ * r in place of the assertions it held: latency.pNN / latency.max (the
+ * histogram's percentile, in us), error_rate.max, throughput.min and
+ * regression (responses that differed from the recording).  A merged
+ * report is asserted on exactly as one run over all its samples would be.
+ * findings.max (fuzz) is not evaluated here.  Used by `decoy run` and
+ * `decoy report [merge] --assert`.
+ */
+void	report_assert(struct report *r, const struct scenario *sc);
 /* 1 when every assertion passed (or there are none) and no response
  * differed from the recording, unless allow_regressions. */
 int	report_passed(const struct report *);

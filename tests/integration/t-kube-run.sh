@@ -138,6 +138,33 @@ check "a failed rollout: exit 2" test $? -eq 2
 check "... no Job was applied" test "$(grep -c '^apply' "$T/calls")" = 1
 check "... and the application's objects are deleted" test ! -s "$T/live"
 
+# With a scenario: its load in the Job, its assertions on the merged
+# report (kept in it); a failed one exits 1, and still deletes everything.
+cat >"$T/pass.yaml" <<SCEN
+name: shop-kube
+snapshot: $T/claims/snaps/deps.jsonl
+service: {url: "http://127.0.0.1:{service_port}"}
+load: {pattern: replay, multiplier: 2}
+assert:
+  error_rate: {max: 100%}
+  latency: {max: 60s}
+SCEN
+run -s "$T/pass.yaml"
+check "-s SCENARIO: the run passes (exit 0)" test $? -eq 0
+check "... the Job runs the scenario's load (multiplier 2)" \
+    grep -q -- '"--multiplier", "2"' "$T/applied.Job_shop-run"
+check "... the merged report holds its assertions, passed" \
+    test "$(jq -c '[.assertions[] | [.name, .passed]]' "$T/report.json")" = \
+    '[["latency.max",true],["error_rate.max",true]]'
+sed -e 's|latency: {max: 60s}|latency: {p50: 1us}|' "$T/pass.yaml" \
+    >"$T/fail.yaml"
+run -s "$T/fail.yaml"
+check "-s SCENARIO with a failing assertion: exit 1" test $? -eq 1
+check "... the report holds it, failed" \
+    test "$(jq -c '[.assertions[] | select(.name == "latency.p50") |
+	.passed]' "$T/report.json")" = "[false]"
+check "... and every object applied is deleted" test ! -s "$T/live"
+
 bash "$RUN" -f x >/dev/null 2>&1
 check "missing options: exit 2" test $? -eq 2
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # t-kube-validate: every manifest `decoy kube inject` produces from the
 # sample cases, the Indexed Job and merge Pod of `decoy kube job`, the
-# cases themselves and the examples in deploy/ validate
+# cases themselves and the examples in deploy/ validate (also the Jobs
+# rendered from scenarios)
 # against the Kubernetes OpenAPI schema (kubernetes-models, with field
 # names checked against its declarations: tests/kube/validate.mjs).  The
 # validator comes from npm (tests/kube/npm-install.sh, cached); the test
@@ -46,7 +47,14 @@ J=(--parallelism 4 --target http://orders --reports-claim reports
 "$DECOY" kube job "${J[@]}" --snapshot-image registry.example/snaps:1 \
     >"$T/job-image.yaml"
 "$DECOY" kube job "${J[@]}" --merge >"$T/job-merge.yaml"
-for f in job-claim job-image job-merge; do
+# decoy kube job SCENARIO: a rate scenario, one with transforms.
+"$DECOY" kube job "$top_srcdir/scenarios/soak.yaml" "${J[@]}" \
+    --snapshot-claim snaps >"$T/job-soak.yaml"
+"$DECOY" kube job "$top_srcdir/scenarios/bank.yaml" "${J[@]}" \
+    --snapshot-image registry.example/snaps:1 >"$T/job-bank.yaml"
+"$DECOY" kube job "$top_srcdir/scenarios/bank.yaml" "${J[@]}" --merge \
+    >"$T/job-bank-merge.yaml"
+for f in job-claim job-image job-merge job-soak job-bank job-bank-merge; do
 	check "kube job: $f validates" node "$T/validate.mjs" "$T/$f.yaml"
 done
 

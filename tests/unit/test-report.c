@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "hist.h"
 #include "report.h"
+#include "scenario.h"
 #include "unit.h"
 
 static char tmpdir[] = "/tmp/test-report.XXXXXX";
@@ -418,6 +419,72 @@ test_regressions(void)
 	free(s);
 	free(cause);
 	report_free(r);
+/* report_assert: the scenario's assertions on the totals of a merged
+ * report, replacing those it held. */
+static void
+test_assert(void)
+{
+	static const char text[] =
+	    "snapshot: s.jsonl\n"
+	    "service: {url: 'http://127.0.0.1:8080'}\n"
+	    "assert:\n"
+	    "  latency: {p50: 20ms, p90: 50ms}\n"
+	    "  error_rate: {max: 1%}\n"
+	    "  throughput: {min: 150/s}\n"
+	    "  regression: {status: exact}\n";
+	struct scenario		*sc;
+	struct report		*a, *b;
+	struct report_endpoint	*ep;
+	char			*cause = NULL;
+	int			 i;
+
+	sc = scenario_parse("t.yaml", text, sizeof text - 1, &cause);
+	ASSERT(sc != NULL);
+	if (sc == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return;
+	}
+	a = report_create("a", "http://x");
+	b = report_create("b", "http://x");
+	ep = report_endpoint(a, "GET", "/a");
+	for (i = 0; i < 100; i++)
+		report_record(a, ep, 200, -1, 10000, (uint64_t)i * 10000, 0);
+	ep = report_endpoint(b, "GET", "/b");
+	for (i = 0; i < 100; i++)
+		report_record(b, ep, 200, -1, 100000, (uint64_t)i * 10000, 0);
+	report_compare(ep, "t-1", "status", "200", "503");
+	a->duration_us = b->duration_us = 1000000;
+	report_add_assertion(a, "old", "", "", 0);
+
+	/* One shard alone: p90 10 ms, 100/s. */
+	report_assert(a, sc);
+	ASSERT_EQ(a->nassertions, 5);
+	ASSERT_STR_EQ(a->assertions[0].name, "latency.p50");
+	ASSERT_EQ(a->assertions[0].passed, 1);
+	ASSERT_STR_EQ(a->assertions[1].name, "latency.p90");
+	ASSERT_EQ(a->assertions[1].passed, 1);
+	ASSERT_STR_EQ(a->assertions[3].name, "throughput.min");
+	ASSERT_EQ(a->assertions[3].passed, 0);
+	ASSERT_STR_EQ(a->assertions[4].name, "regression");
+	ASSERT_EQ(a->assertions[4].passed, 1);
+
+	/* Merged: p50 still 10 ms, p90 100 ms, 200/s, one regression. */
+	report_merge(a, b);
+	report_assert(a, sc);
+	ASSERT_EQ(a->nassertions, 5);
+	ASSERT_EQ(a->assertions[0].passed, 1);
+	ASSERT_EQ(a->assertions[1].passed, 0);
+	ASSERT_STR_EQ(a->assertions[1].actual, "99.8ms");	/* a midpoint */
+	ASSERT_STR_EQ(a->assertions[2].name, "error_rate.max");
+	ASSERT_EQ(a->assertions[2].passed, 1);
+	ASSERT_EQ(a->assertions[3].passed, 1);
+	ASSERT_EQ(a->assertions[4].passed, 0);
+	ASSERT_STR_EQ(a->assertions[4].actual, "1 of 1 responses differ");
+	ASSERT_EQ(report_passed(a), 0);
+	report_free(a);
+	report_free(b);
+	scenario_free(sc);
 }
 
 int
@@ -430,6 +497,7 @@ main(void)
 	test_record();
 	test_json();
 	test_merge();
+	test_assert();
 	test_render();
 	test_regressions();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
