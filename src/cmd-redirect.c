@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "priv.h"
 #include "redirect.h"
@@ -49,6 +51,8 @@ const struct cmd_entry cmd_redirect_entry = {
 	    "      --prerouting          also redirect TCP arriving in the namespace\n"
 	    "                            (nat PREROUTING, chain DECOY_REDIRECT_IN)\n"
 	    "  -n, --dry-run             print the commands instead of running them\n"
+	    "      --json                print {\"action\",\"dry_run\",\"commands\"}\n"
+	    "                            (each command an array of its words) on stdout\n"
 	    "  -h, --help                this help\n"
 	    "\n"
 	    "  Needs CAP_NET_ADMIN (root) and the iptables binaries.\n",
@@ -60,6 +64,7 @@ enum {
 	OPT_EXCLUDE_CIDR,
 	OPT_INCLUDE_LOOPBACK,
 	OPT_PREROUTING,
+	OPT_JSON,
 };
 
 static const struct option cmd_redirect_options[] = {
@@ -74,6 +79,7 @@ static const struct option cmd_redirect_options[] = {
 	{ "ipv6", no_argument, NULL, '6' },
 	{ "prerouting", no_argument, NULL, OPT_PREROUTING },
 	{ "dry-run", no_argument, NULL, 'n' },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -104,6 +110,7 @@ cmd_redirect_exec(int argc, char **argv)
 {
 	const struct cmd_entry	*e = &cmd_redirect_entry;
 	struct redirect_config	 cfg;
+	struct buf		 cmds;
 	const char		*verb;
 	char			*cause = NULL, *end;
 	unsigned long		 ul;
@@ -111,6 +118,7 @@ cmd_redirect_exec(int argc, char **argv)
 	int			 ch, rv = EXIT_USAGE, install, to_port_set = 0;
 
 	redirect_config_init(&cfg);
+	buf_init(&cmds);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "p:at:u:m:6nh",
 	    cmd_redirect_options, NULL)) != -1) {
@@ -182,6 +190,9 @@ cmd_redirect_exec(int argc, char **argv)
 		case 'n':
 			cfg.dry_run = 1;
 			break;
+		case OPT_JSON:
+			cfg.commands = &cmds;
+			break;
 		case 'h':
 			cli_help(e);
 			rv = EXIT_OK;
@@ -232,8 +243,18 @@ cmd_redirect_exec(int argc, char **argv)
 		    " (`decoy redirect remove` clears a partial install)" : "");
 		goto out;
 	}
+	if (cfg.commands != NULL) {
+		printf("{\"action\":\"%s\",\"dry_run\":%s,\"commands\":[%.*s]}\n",
+		    install ? "install" : "remove", cfg.dry_run ? "true" :
+		    "false", (int)cmds.len, cmds.data != NULL ? cmds.data : "");
+		if (fflush(stdout) == EOF) {
+			rv = cli_error(e, EXIT_USAGE, "writing output failed");
+			goto out;
+		}
+	}
 	rv = EXIT_OK;
 out:
+	buf_free(&cmds);
 	free(cause);
 	redirect_config_free(&cfg);
 	return rv;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "json.h"
 #include "record.h"
 #include "redirect.h"
 #include "xmalloc.h"
@@ -262,6 +263,23 @@ redirect_rules_text(const struct redirect_config *cfg, int v6, int in,
 	redirect_each_rule(cfg, v6, in, redirect_text_cb, out);
 }
 
+/* Appends ["word",...] for c, after a comma unless it is the first. */
+static void
+redirect_json_cmd(struct buf *b, const struct redirect_cmd *c)
+{
+	int	i;
+
+	if (b->len > 0)
+		buf_append_byte(b, ',');
+	buf_append_byte(b, '[');
+	for (i = 0; i < c->argc; i++) {
+		if (i > 0)
+			buf_append_byte(b, ',');
+		json_append_string(b, c->argv[i], strlen(c->argv[i]));
+	}
+	buf_append_byte(b, ']');
+}
+
 /*
  * Runs (or, dry, prints) one command.  probe: output discarded, and the
  * exit status is the answer (0: yes, 1: no).  Returns 0 on success, 1
@@ -279,6 +297,10 @@ redirect_exec(const struct redirect_run *rr, struct redirect_cmd *c,
 	if (rr->cfg->dry_run) {
 		if (probe)
 			return rr->dry_answer ? 0 : 1;
+		if (rr->cfg->commands != NULL) {
+			redirect_json_cmd(rr->cfg->commands, c);
+			return 0;
+		}
 		for (i = 0; i < c->argc; i++)
 			printf("%s%s", i > 0 ? " " : "", c->argv[i]);
 		printf("\n");
@@ -304,8 +326,11 @@ redirect_exec(const struct redirect_run *rr, struct redirect_cmd *c,
 			return -1;
 		}
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (!probe && rr->cfg->commands != NULL)
+			redirect_json_cmd(rr->cfg->commands, c);
 		return 0;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
 		*cause = xasprintf("cannot run %s (not installed, or not in "
 		    "PATH: apt-get install iptables)", c->argv[0]);

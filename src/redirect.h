@@ -51,7 +51,13 @@ struct redirect_config {
 	int		 prerouting;	/* PREROUTING too */
 	int		 include_loopback;
 	int		 dry_run;	/* print the commands, run nothing */
+	struct buf	*commands;	/* not NULL: each command run (or, dry,
+					   that would run) appended as a JSON
+					   array of its words, comma-separated,
+					   and none printed */
 };
+
+struct buf;
 
 void	redirect_config_init(struct redirect_config *);
 void	redirect_config_free(struct redirect_config *);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # t-json.sh -- --json on the commands that print a result (split, import,
-# export, corpus, ca): one JSON object on stdout with the numbers the
+# export, corpus, ca, redirect): one JSON object on stdout with the numbers the
 # text summary gives, nothing else there; --json with an output on stdout
 # is a usage error.
 . "$(dirname "$0")/lib.sh"
@@ -46,5 +46,17 @@ check "corpus --json: requests and files" \
 check "ca init --json" [ "$(jq -r .key "$T/ca.json")" = "$T/ca/ca.key" ]
 "$DECOY" ca show --ca "$T/ca" --json >"$T/show.json" 2>"$T/show.log"
 check "ca show --json: the PEM" cmp -s <(jq -j .pem "$T/show.json") "$T/ca/ca.pem"
+
+# redirect: the commands as arrays of words, the same as the text lists.
+"$DECOY" redirect install --ports 80,443 --to-port 15001 --dry-run \
+    >"$T/redirect.txt"
+"$DECOY" redirect install --ports 80,443 --to-port 15001 --dry-run --json \
+    >"$T/redirect.json"
+check "redirect --json: one object" one_object "$T/redirect.json"
+check "redirect --json: the commands the text lists, word for word" \
+    [ "$(jq -r '.commands[] | join(" ")' "$T/redirect.json")" = \
+    "$(cat "$T/redirect.txt")" ]
+check "redirect --json: action and dry_run" \
+    [ "$(jq -r '"\(.action) \(.dry_run)"' "$T/redirect.json")" = "install true" ]
 
 done_testing
