@@ -1256,8 +1256,11 @@ kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
 	kube_quote(out, j->start_at);
 	path = xasprintf(KUBE_REPORTS_DIR "/%s-$(JOB_COMPLETION_INDEX).json",
 	    j->name);
+	/* A shard's regressions are reported, not its exit: the Job must
+	 * not fail on them; the merged report decides (--assert). */
 	buf_printf(out, ", --report, ");
 	kube_quote(out, path);
+	buf_printf(out, ", --allow-regressions");
 	free(path);
 	for (a = j->replay_args; a != NULL && *a != NULL; a++) {
 		buf_printf(out, ", ");

@@ -419,6 +419,8 @@ test_regressions(void)
 	free(s);
 	free(cause);
 	report_free(r);
+}
+
 /* report_assert: the scenario's assertions on the totals of a merged
  * report, replacing those it held. */
 static void
