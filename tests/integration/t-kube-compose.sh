@@ -23,7 +23,13 @@ def mounts(svc):
     m = {}
     for v in svc.get("volumes", []):
         src, dst = v.split(":")[:2]
-        m[dst] = os.path.normpath(os.path.join(base, src))
+        src = os.path.normpath(os.path.join(base, src))
+        # Written mounts go to the test's directory (the source tree may
+        # be read-only, as under make distcheck).
+        if src == os.path.normpath(os.path.join(base, "reports")):
+            src = os.path.join(out, "reports")
+            os.makedirs(src, exist_ok=True)
+        m[dst] = src
     return m
 def mapped(svc, args):
     r = []
