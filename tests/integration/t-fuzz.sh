@@ -165,8 +165,9 @@ check "--strict-protocol: said in the summary" \
 
 # --- the same seed, the same findings --------------------------------------------
 # Two short campaigns with one seed send the same mutants; the findings
-# that do not depend on timing (5xx and crashes; hangs and outliers are
-# found when deaths cut them short, which timing decides) are the same.
+# that do not depend on timing (5xx answers; crashes, hangs and outliers
+# are classified by when the service dies or answers, which a loaded
+# machine shifts) are the same.
 keys() {
 	local d
 	for d in "$1"/[0-9][0-9][0-9]-*/; do
