@@ -14,6 +14,8 @@ PY=/usr/bin/python3
 "$PY" "$(dirname "$0")/cases.py" --decoy "$DECOY" --work "$T" \
     ${CASES:-"$top_srcdir/tests/cases"}
 rc=$?
+n=$(find "$top_srcdir/tests/cases/robust" -name '*.case' | wc -l)
+check "at least 30 malformed-request cases (robust/: $n)" [ "$n" -ge 30 ]
 check "every case passed and none is malformed (cases.py exit $rc)" \
     [ "$rc" -eq 0 ]
 done_testing
