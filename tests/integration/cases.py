@@ -17,6 +17,7 @@ passed, 1 a case failed, 2 a case file is malformed (file:line:col) or a
 responder would not start.
 """
 import difflib
+import json
 import os
 import re
 import select
@@ -586,6 +587,12 @@ def run_case(r, case):
         fails.append("%s:%d: a chaos-log section needs a rules section"
                      % (case["path"], case["chaos"][0]))
     elif r.chaos is not None:
+        for x in lines:
+            try:
+                json.loads(x)
+            except ValueError as e:
+                fails.append("%s: chaos-log line is not JSON (%s): %s"
+                             % (case["path"], e, x[:200]))
         ok = len(lines) == len(want) and all(
             pattern_of(t).fullmatch(got) for (_, t), got in zip(want, lines))
         if not ok:
