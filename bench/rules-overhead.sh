@@ -27,8 +27,8 @@
 # rule reports "matched":0 (GET /rules).
 #
 # The data (snapshot, bodies, rule file) is generated here with awk into
-# $DIR; the snapshot has the format peers.sh writes for `many` (DESIGN.md
-# section 3).
+# $DIR; the snapshot has the format peers.sh writes for `many`
+# (decoy-snapshot(5)).
 #
 # Environment (all optional): DECOY (default ./decoy, else <repo>/decoy)
 #   BENCH_LUA (default <repo>/../shared/bench/bench.lua)  BENCH_DIR=/tmp/bench

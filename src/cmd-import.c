@@ -4,7 +4,7 @@
  *
  * The whole HAR file is read into memory and decoded by har.c before the
  * snapshot is written, so a broken HAR leaves no half-written snapshot.
- * `decoy import pcap` is reserved (DESIGN.md section 7) and refuses.
+ * `decoy import pcap` is reserved (decoy(1), import) and refuses.
  */
 #include "config.h"
 
