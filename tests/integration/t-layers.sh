@@ -25,58 +25,45 @@ done
 check "--graph: respond includes match" \
     grep -q -E '^role +respond +:.* match( |$)' "$T/graph.out"
 
-# broken TWEAK...: runs the check on a fresh copy of src/ after the
-# tweaks (shell commands run in the copy), output in $T/broken.out.
-broken() {
+# fails DESC TWEAK ERE: on a fresh copy of src/ after TWEAK (shell
+# commands run in the copy), the check exits 1 and its output matches ERE.
+fails() {
+	local rc
 	rm -rf "$T/src"
 	mkdir "$T/src"
 	cp "$top_srcdir"/src/*.c "$top_srcdir"/src/*.h "$T/src/"
-	(cd "$T/src" && eval "$*")
+	(cd "$T/src" && eval "$2")
 	sh "$CHECK" "$T/src" "$DESIGN" >"$T/broken.out" 2>&1
+	rc=$?
+	check "$1: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+	check "$1: named" grep -q -E "$3" "$T/broken.out" ||
+	    cat "$T/broken.out"
 }
 
-# A base module that includes a role's header.
-broken 'sed -i "s/^#include \"buf.h\"$/#include \"buf.h\"\n#include \"respond.h\"/" json.c'
-check "upward include: exit 1" [ $? -eq 1 ]
-line=$(grep -n '^#include "respond.h"' "$T/src/json.c" | cut -d: -f1)
-check "upward include: names json.c:$line and both layers" grep -q -F \
-    "json.c:$line: json (base) includes respond.h (role); base may include: base" \
-    "$T/broken.out"
-
+# A base module that includes a role's header (the line is json.c's
+# first include of buf.h plus one).
+line=$(($(grep -n '^#include "buf.h"$' "$top_srcdir/src/json.c" |
+    head -n 1 | cut -d: -f1) + 1))
+fails "upward include" \
+    'sed -i "s/^#include \"buf.h\"$/#include \"buf.h\"\n#include \"respond.h\"/" json.c' \
+    "json\.c:$line: json \(base\) includes respond\.h \(role\); base may include: base\$"
 # An engine module that includes the event loop (io).
-broken 'printf "#include \"loop.h\"\n" >>rule.h'
-check "engine includes io: exit 1" [ $? -eq 1 ]
-check "engine includes io: named" grep -q -F \
-    "rule (engine) includes loop.h (io)" "$T/broken.out"
-
+fails "engine includes io" 'echo "#include \"loop.h\"" >>rule.h' \
+    'rule\.h:[0-9]+: rule \(engine\) includes loop\.h \(io\)'
 # A cycle between two modules of one layer (each include is allowed).
-broken 'printf "#include \"match.h\"\n" >>jwt.h'
-check "cycle: exit 1" [ $? -eq 1 ]
-check "cycle: named" grep -q -E \
-    'jwt.h:[0-9]+: include cycle: .*(match -> jwt|jwt -> match)' "$T/broken.out"
-
+fails "cycle" 'echo "#include \"match.h\"" >>jwt.h' \
+    'jwt\.h:[0-9]+: include cycle: .*(match -> jwt|jwt -> match)'
 # A module without a row, and an include of an unknown header.
-broken 'printf "#include \"buf.h\"\n" >newthing.c;
-    printf "#include \"nosuch.h\"\n" >>snap.c'
-check "unknown module: exit 1" [ $? -eq 1 ]
-check "unknown module: named" grep -q -F \
-    "newthing.c: module newthing is not in the layer table" "$T/broken.out"
-check "unknown header: named" grep -q -E \
-    'snap.c:[0-9]+: includes nosuch.h, whose module is not in the layer table' \
-    "$T/broken.out"
-
+fails "unknown module" 'echo "#include \"buf.h\"" >newthing.c' \
+    'newthing\.c: module newthing is not in the layer table'
+fails "unknown header" 'echo "#include \"nosuch.h\"" >>snap.c' \
+    'snap\.c:[0-9]+: includes nosuch\.h, whose module is not in the layer table'
 # cJSON in a module that carries recorded bytes.
-broken 'printf "#include <cjson/cJSON.h>\n" >>har.c'
-check "cJSON in an exact module: exit 1" [ $? -eq 1 ]
-check "cJSON in an exact module: named" grep -q -E \
-    'har.c:[0-9]+: har includes <cjson/cJSON.h>' "$T/broken.out"
-
-# A family member belongs to its family's module: record-redact.c may
-# include what record may, but is held to record's row.
-broken 'printf "#include \"cli.h\"\n" >>record-redact.c'
-check "family member: exit 1" [ $? -eq 1 ]
-check "family member: held to its module's row" grep -q -F \
-    "record (role) includes cli.h (command)" "$T/broken.out"
+fails "cJSON in an exact module" 'echo "#include <cjson/cJSON.h>" >>har.c' \
+    'har\.c:[0-9]+: har includes <cjson/cJSON\.h>'
+# A family member is held to its family's row (record-redact.c: record).
+fails "family member" 'echo "#include \"cli.h\"" >>record-redact.c' \
+    'record-redact\.c:[0-9]+: record \(role\) includes cli\.h \(command\)'
 
 # A table that does not parse is a usage error, not a pass.
 sed 's/^| io | `sock`/| io | `json` `sock`/' "$DESIGN" >"$T/design.md"
