@@ -891,7 +891,8 @@ inspect_write_json(const struct inspect *in, struct buf *b)
 
 /* --- HTML --- */
 
-/* A sparkline of an item's count per interval (5xx intervals in red). */
+/* A sparkline of an item's count per interval (red where more than 10%
+ * of the interval's answers were 5xx). */
 static void
 inspect_html_spark(struct buf *b, const struct inspect *in,
     const struct inspect_item *it)
@@ -920,7 +921,7 @@ inspect_html_spark(struct buf *b, const struct inspect *in,
 		buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 		    "height=\"%.1f\" fill=\"%s\"/>", x, h - y, w /
 		    (double)in->nbuckets * 0.85 > 0.6 ? w / (double)in->nbuckets
-		    * 0.85 : 0.6, y, it->tl[i].cls[5] > 0 ? "#d62728" :
+		    * 0.85 : 0.6, y, it->tl[i].cls[5] * 10 > it->tl[i].count ? "#d62728" :
 		    "#1f77b4");
 	}
 	buf_append_str(b, "</svg></td>");
@@ -989,7 +990,7 @@ inspect_html_dir(struct buf *b, const struct inspect *in,
 		return;
 	inspect_html_charts(b, in, d);
 	buf_init(&st);
-	buf_append_str(b, "<table><tr><th>method</th>");
+	buf_append_str(b, "<h3>Endpoints</h3>\n<table><tr><th>method</th>");
 	if (out)
 		buf_append_str(b, "<th>host</th>");
 	buf_append_str(b, "<th>endpoint</th><th>count</th><th>paths</th>"
