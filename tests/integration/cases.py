@@ -426,9 +426,6 @@ def run_expect(conn, toks):
 def run_end(conn, how):
     if how == "open":
         conn.fill(time.monotonic() + OPEN_QUIET)
-        while conn.eof is None and conn.buf == b"" and \
-                conn.fill(time.monotonic() + 0.01):
-            pass
         if conn.buf:
             return "unexpected bytes after the expectations"
         if conn.eof is not None:
