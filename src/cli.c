@@ -6,9 +6,11 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opt.h"
 
 static const struct cmd_entry *const cli_commands[] = {
 	&cmd_import_entry,
@@ -48,8 +50,51 @@ void
 cli_help(const struct cmd_entry *e)
 {
 	printf("usage: decoy %s %s\n\n%s\n", e->name, e->args, e->summary);
-	if (e->help != NULL && e->help[0] != '\0')
-		printf("\noptions:\n%s", e->help);
+	if (e->opts == NULL) {
+		if (e->help != NULL && e->help[0] != '\0')
+			printf("\noptions:\n%s", e->help);
+		return;
+	}
+	if (e->intro != NULL)
+		printf("\n%s", e->intro);
+	printf("\noptions:\n");
+	opt_help(e->opts, stdout);
+	printf("  -h, --help                this help\n");
+	if (e->more != NULL) {
+		printf("\n%s options:\n", e->more_title);
+		opt_help(e->more, stdout);
+	}
+	if (e->notes != NULL)
+		printf("\n%s", e->notes);
+	if (opt_help_aliases(e->opts, NULL) + (e->more != NULL ?
+	    opt_help_aliases(e->more, NULL) : 0) == 0)
+		return;
+	/* Completion (completions/decoy) stops reading at this heading. */
+	printf("\nold spellings, still accepted:\n");
+	opt_help_aliases(e->opts, stdout);
+	if (e->more != NULL)
+		opt_help_aliases(e->more, stdout);
+}
+
+int
+cli_parse(const struct cmd_entry *e, const struct opt *t, int argc,
+    char **argv, void *base, int flags, int *ind, int *status)
+{
+	char	*cause = NULL;
+	int	 rv;
+
+	rv = opt_parse(t != NULL ? t : e->opts, argc, argv, base, flags, ind,
+	    &cause);
+	if (rv == 0)
+		return 0;
+	if (rv == 1) {
+		cli_help(e);
+		*status = EXIT_OK;
+	} else {
+		*status = cli_usage(e, "%s", cause);
+		free(cause);
+	}
+	return -1;
 }
 
 int

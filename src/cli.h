@@ -1,9 +1,13 @@
 /*
  * cli.h -- the decoy command table.  Each cmd-*.c file exports one const
- * struct cmd_entry; cli.c walks the table, dispatches and prints help.
+ * struct cmd_entry holding its option table (opt.h); cli.c walks the
+ * table, dispatches, parses a command's options and prints its help, all
+ * in one format.
  */
 #ifndef DECOY_CLI_H
 #define DECOY_CLI_H
+
+struct opt;
 
 #define EXIT_OK		0
 #define EXIT_FAILED	1	/* an assertion failed or a finding was made */
@@ -13,7 +17,12 @@ struct cmd_entry {
 	const char	*name;
 	const char	*args;		/* synopsis after the name */
 	const char	*summary;	/* one line for `decoy --help` */
-	const char	*help;		/* options, one per line, for --help */
+	const char	*intro;		/* operands and prose before the options */
+	const struct opt *opts;		/* the options */
+	const char	*more_title;	/* a second table's heading, e.g. "job" */
+	const struct opt *more;		/* options of a subcommand, or NULL */
+	const char	*notes;		/* after the options: exit status ... */
+	const char	*help;		/* (legacy) options text, without opts */
 	/* argv[0] is the command name; returns the exit status. */
 	int		(*exec)(int argc, char **argv);
 };
@@ -41,8 +50,20 @@ extern const struct cmd_entry cmd_fuzz_entry;
 
 /* Runs `decoy ARGS...`; returns the exit status. */
 int	cli_main(int argc, char **argv);
-/* Prints "decoy NAME --help" text to stdout. */
+/*
+ * Prints "decoy NAME --help" to stdout: usage, summary, intro, options
+ * (and the second table), notes and the old spellings still accepted.
+ */
 void	cli_help(const struct cmd_entry *);
+/*
+ * Parses argv (argv[0] the command name) with table t (e->opts when NULL)
+ * into base (opt_parse; flags OPT_PARSE_*).  Returns 0 with *ind the index
+ * of the first operand, or -1 with *status the command's exit status:
+ * EXIT_OK once --help is printed, EXIT_USAGE once the error and the usage
+ * line are printed ("decoy NAME: --rate: expected ...").
+ */
+int	cli_parse(const struct cmd_entry *, const struct opt *t, int argc,
+	    char **argv, void *base, int flags, int *ind, int *status);
 /* Prints "decoy NAME: message" and the usage line to stderr; returns
  * EXIT_USAGE so callers can `return cli_usage(...)`. */
 int	cli_usage(const struct cmd_entry *, const char *fmt, ...)
