@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "log.h"
 #include "opt.h"
+#include "snap.h"
 
 static const struct cmd_entry *const cli_commands[] = {
 	&cmd_import_entry,
@@ -31,6 +33,10 @@ static const struct cmd_entry *const cli_commands[] = {
 	&cmd_ca_entry,
 	&cmd_ctl_entry,
 };
+const struct opt_choice cli_dir_choices[] = {
+	{ "in", SNAP_DIR_IN }, { "out", SNAP_DIR_OUT }, { NULL, 0 },
+};
+
 #define CLI_NCOMMANDS	(sizeof cli_commands / sizeof cli_commands[0])
 
 static void
@@ -121,6 +127,15 @@ cli_error(const struct cmd_entry *e, int status, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return status;
+}
+
+void
+cli_log_init(const struct cmd_entry *e, int level)
+{
+	static char	name[64];	/* log_init keeps the pointer */
+
+	snprintf(name, sizeof name, "decoy %s", e->name);
+	log_init(name, (enum log_level)level);
 }
 
 int

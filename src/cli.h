@@ -7,7 +7,7 @@
 #ifndef DECOY_CLI_H
 #define DECOY_CLI_H
 
-struct opt;
+#include "opt.h"
 
 #define EXIT_OK		0
 #define EXIT_FAILED	1	/* an assertion failed or a finding was made */
@@ -47,6 +47,21 @@ extern const struct cmd_entry cmd_chaos_entry;
 int	cmd_record_nfqueue(int argc, char **argv);
 extern const struct cmd_entry cmd_corpus_entry;
 extern const struct cmd_entry cmd_fuzz_entry;
+
+/*
+ * The -v/-q rows of every command that logs: st holds an int log_level,
+ * set to LOG_LEVEL_INFO before the parse; the last of -v/-q wins.
+ */
+#define CLI_OPTS_LOG(st)						\
+	{ "verbose", 'v', OPT_FLAG, NULL, "debug logging",		\
+	  OPT_AT(st, log_level), .value = 3 /* LOG_LEVEL_DEBUG */ },	\
+	{ "quiet", 'q', OPT_FLAG, NULL, "log warnings and errors only",	\
+	  OPT_AT(st, log_level), .value = 1 /* LOG_LEVEL_WARN */ }
+/* in and out, as SNAP_DIR_IN and SNAP_DIR_OUT, for --dir rows. */
+extern const struct opt_choice cli_dir_choices[];
+
+/* log_init("decoy NAME", level). */
+void	cli_log_init(const struct cmd_entry *, int level);
 
 /* Runs `decoy ARGS...`; returns the exit status. */
 int	cli_main(int argc, char **argv);

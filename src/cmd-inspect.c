@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,28 +20,35 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "log.h"
+#include "opt.h"
 #include "json.h"
 #include "snap.h"
 #include "xmalloc.h"
 
 static int	cmd_inspect_exec(int, char **);
 
+struct cmd_inspect_o {
+	int	json;
+	int	log_level;
+};
+
+static const struct opt cmd_inspect_opts[] = {
+	{ "json", 0, OPT_FLAG, NULL, "one JSON document instead of tables",
+	  OPT_AT(struct cmd_inspect_o, json) },
+	CLI_OPTS_LOG(struct cmd_inspect_o),
+	OPT_END_ROW,
+};
+
 const struct cmd_entry cmd_inspect_entry = {
 	.name = "inspect",
 	.args = "SNAP [--json]",
 	.summary = "show hosts, endpoints, status mix and latency in a snapshot",
-	.help =
-	    "  SNAP                      snapshot file, - for stdin\n"
-	    "      --json                one JSON document instead of tables\n"
-	    "  -h, --help                this help\n",
+	.intro = "  SNAP                      snapshot file, - for stdin\n",
+	.opts = cmd_inspect_opts,
 	.exec = cmd_inspect_exec,
 };
 
-static const struct option cmd_inspect_options[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
 
 struct inspect_status {
 	int	 status;	/* 0: no response recorded */
@@ -490,28 +496,17 @@ cmd_inspect_exec(int argc, char **argv)
 	struct buf		 key, out;
 	const char		*path;
 	char			*cause = NULL;
-	int			 ch, json = 0, rc;
+	struct cmd_inspect_o	 o = { .log_level = LOG_LEVEL_INFO };
+	int			 ind, json, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", cmd_inspect_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option or missing "
-			    "argument: %s", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage(e, argc - optind == 0 ? "no snapshot given" :
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rc) == -1)
+		return rc;
+	cli_log_init(e, o.log_level);
+	json = o.json;
+	if (argc - ind != 1)
+		return cli_usage(e, argc - ind == 0 ? "no snapshot given" :
 		    "one snapshot at a time");
-	path = argv[optind];
+	path = argv[ind];
 
 	if ((r = snap_reader_open(path, &cause)) == NULL) {
 		rc = cli_error(e, EXIT_USAGE, "%s", cause);

@@ -57,7 +57,7 @@ enum {
 	OPT_STATS = 256,
 	OPT_IDLE,
 	OPT_MAX_BODY,
-	OPT_COUNT,
+	OPT_COUNT_,
 	OPT_READY,
 	OPT_BUSY_POLL,
 	OPT_USER,
@@ -72,7 +72,7 @@ static const struct option cmd_tap_options[] = {
 	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
-	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "count", required_argument, NULL, OPT_COUNT_ },
 	{ "ready-file", required_argument, NULL, OPT_READY },
 	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "user", required_argument, NULL, OPT_USER },
@@ -232,7 +232,7 @@ cmd_record_nfqueue(int argc, char **argv)
 			}
 			cfg.max_body = sz;
 			break;
-		case OPT_COUNT:
+		case OPT_COUNT_:
 			if (cmd_tap_number(optarg, UINT64_MAX, &v) == -1 ||
 			    v == 0) {
 				rv = cli_usage(e, "--count: bad number \"%s\"",

@@ -447,7 +447,7 @@ opt_set(const struct opt *o, void *base, const char *arg, char **cause)
 
 	switch (o->type) {
 	case OPT_FLAG:
-		i = (o->flags & OPT_NEGATE) ? 0 : 1;
+		i = (o->flags & OPT_NEGATE) ? 0 : o->value != 0 ? o->value : 1;
 		memcpy(opt_field(o, base), &i, sizeof i);
 		return 0;
 	case OPT_COUNT:

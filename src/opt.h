@@ -22,7 +22,7 @@
 
 enum opt_type {
 	OPT_END = 0,	/* ends a table */
-	OPT_FLAG,	/* int: 1 when given (0 with OPT_NEGATE) */
+	OPT_FLAG,	/* int: .value when given (0: 1; OPT_NEGATE: 0) */
 	OPT_COUNT,	/* int: +1 each time given (-v -v) */
 	OPT_STRING,	/* char *: any argument */
 	OPT_PATH,	/* char *: a non-empty file or directory name */
@@ -69,6 +69,7 @@ struct opt {
 	const char		*aliases;	/* old spellings: "-t --upstream-ca" */
 	opt_cb			 call;		/* OPT_CALL */
 	int			 flags;		/* OPT_COPY ... */
+	int			 value;		/* OPT_FLAG: the value stored */
 	char			 sep;		/* OPT_LIST: split each argument */
 };
 
@@ -78,6 +79,9 @@ struct opt {
 #define OPT_SEEN(st, m)	.seen = offsetof(st, m) + 1
 /* The size_t count of an OPT_LIST. */
 #define OPT_NUM(st, m)	.count = offsetof(st, m) + 1
+
+/* The row that ends a table. */
+#define OPT_END_ROW	{ .name = NULL, .type = OPT_END }
 
 /* opt_parse flags. */
 #define OPT_PARSE_STOP	0x1	/* stop at the first operand (no permutation) */
