@@ -9,10 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "cli.h"
+#include "conf.h"
 #include "log.h"
 #include "opt.h"
+#include "priv.h"
 #include "snap.h"
+#include "xmalloc.h"
 
 static const struct cmd_entry *const cli_commands[] = {
 	&cmd_import_entry,
@@ -127,6 +131,44 @@ cli_error(const struct cmd_entry *e, int status, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return status;
+}
+
+int
+cli_opt_user(void *base, void *field, const char *arg, char **cause)
+{
+	struct priv_user	*u = field;
+
+	priv_user_free(u);
+	if (priv_user_lookup(u, arg, cause) == -1 ||
+	    priv_user_check(u, cause) == -1)
+		return -1;
+	return 0;
+}
+
+int
+cli_opt_token_file(void *base, void *field, const char *arg, char **cause)
+{
+	char	**token = field;
+
+	free(*token);
+	return (*token = admin_token_load(arg, cause)) == NULL ? -1 : 0;
+}
+
+int
+cli_opt_bps(void *base, void *field, const char *arg, char **cause)
+{
+	if (conf_parse_rate(arg, field) == -1) {
+		*cause = xasprintf("expected a size per second like 1KiB or "
+		    "1KiB/s, got \"%s\"", arg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_opt_unmatched(void *base, void *field, const char *arg, char **cause)
+{
+	return conf_parse_unmatched(arg, field, cause);
 }
 
 void

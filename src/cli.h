@@ -60,6 +60,19 @@ extern const struct cmd_entry cmd_fuzz_entry;
 /* in and out, as SNAP_DIR_IN and SNAP_DIR_OUT, for --dir rows. */
 extern const struct opt_choice cli_dir_choices[];
 
+/*
+ * OPT_CALL parsers shared by several commands; field is the row's OPT_AT
+ * member.  cli_opt_user: --user NAME into a struct priv_user (looked up
+ * and checked).  cli_opt_token_file: a token read by admin_token_load
+ * into a char * (allocated).  cli_opt_bps: "1KiB" or "1KiB/s" into a
+ * size_t of bytes per second.  cli_opt_unmatched: 404 or closest into an
+ * enum match_unmatched.
+ */
+int	cli_opt_user(void *, void *field, const char *, char **cause);
+int	cli_opt_token_file(void *, void *field, const char *, char **cause);
+int	cli_opt_bps(void *, void *field, const char *, char **cause);
+int	cli_opt_unmatched(void *, void *field, const char *, char **cause);
+
 /* log_init("decoy NAME", level). */
 void	cli_log_init(const struct cmd_entry *, int level);
 

@@ -39,7 +39,7 @@ struct cmd_analyze_o {
 
 /* --key NAME=FILE: kept (in argv) for after the parse. */
 static int
-cmd_analyze_key_arg(void *base, const char *arg, char **cause)
+cmd_analyze_key_arg(void *base, void *field, const char *arg, char **cause)
 {
 	struct cmd_analyze_o	*o = base;
 	const char		*eq;

@@ -382,10 +382,8 @@ opt_set_string(const struct opt *o, void *base, const char *arg)
 	memcpy(opt_field(o, base), &s, sizeof s);
 }
 
-/* HOST:PORT, [V6]:PORT or :PORT with a port 0..65535, as sock_parse_addr
- * reads them; the host is not resolved here. */
-static int
-opt_addr_ok(const char *s)
+int
+opt_is_addr(const char *s)
 {
 	const char	*colon, *p;
 
@@ -463,7 +461,7 @@ opt_set(const struct opt *o, void *base, const char *arg, char **cause)
 		opt_set_string(o, base, arg);
 		return 0;
 	case OPT_ADDR:
-		if (!opt_addr_ok(arg)) {
+		if (!opt_is_addr(arg)) {
 			*cause = xasprintf("expected HOST:PORT, [V6]:PORT or "
 			    ":PORT, got \"%s\"", arg);
 			return -1;
@@ -514,7 +512,7 @@ opt_set(const struct opt *o, void *base, const char *arg, char **cause)
 		memcpy(opt_field(o, base), &t.us, sizeof t.us);
 		return 0;
 	case OPT_CALL:
-		return o->call(base, arg, cause);
+		return o->call(base, opt_field(o, base), arg, cause);
 	default:
 		*cause = xstrdup("option table: a row of no type");
 		return -1;

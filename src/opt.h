@@ -50,9 +50,13 @@ struct opt_choice {
 	int		 value;
 };
 
-/* Parses arg for an OPT_CALL row into base; 0, or -1 with *cause (the
- * option's name is prefixed by the caller). */
-typedef int (*opt_cb)(void *base, const char *arg, char **cause);
+/*
+ * Parses arg (NULL for a row without OPT_ARG) for an OPT_CALL row: base is
+ * the options struct, field base + the row's offset (OPT_AT, else base).
+ * 0, or -1 with *cause (opt_parse puts the option's name before it).
+ */
+typedef int (*opt_cb)(void *base, void *field, const char *arg,
+    char **cause);
 
 struct opt {
 	const char		*name;		/* long name, without -- */
@@ -116,6 +120,10 @@ void	opt_help(const struct opt *, FILE *);
  * f NULL); returns the number of aliases.
  */
 size_t	opt_help_aliases(const struct opt *, FILE *);
+
+/* 1 if s is HOST:PORT, [V6]:PORT or :PORT (port 0..65535), as OPT_ADDR
+ * takes it and sock_parse_addr reads it; else 0.  Nothing is resolved. */
+int	opt_is_addr(const char *s);
 
 /* Frees the array and strings of an OPT_LIST. */
 void	opt_list_free(char **, size_t);
