@@ -29,10 +29,12 @@ struct t_opts {
 };
 
 static int
-t_shard(void *base, const char *arg, char **cause)
+t_shard(void *base, void *field, const char *arg, char **cause)
 {
 	struct t_opts	*o = base;
 	char		 slash;
+
+	ASSERT(field == base);
 
 	if (sscanf(arg, "%u/%u%c", &o->shard_i, &o->shard_n, &slash) != 2 ||
 	    o->shard_i >= o->shard_n) {
