@@ -171,6 +171,22 @@ cli_opt_unmatched(void *base, void *field, const char *arg, char **cause)
 	return conf_parse_unmatched(arg, field, cause);
 }
 
+int
+cli_port_parse(const char *s, uint16_t *port, char **cause)
+{
+	const char	*p;
+	long		 v = 0;
+
+	for (p = s; *p >= '0' && *p <= '9' && v <= 65535; p++)
+		v = v * 10 + (*p - '0');
+	if (p == s || *p != '\0' || v < 1 || v > 65535) {
+		*cause = xasprintf("expected a port 1..65535, got \"%s\"", s);
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
 void
 cli_log_init(const struct cmd_entry *e, int level)
 {

@@ -7,6 +7,8 @@
 #ifndef DECOY_CLI_H
 #define DECOY_CLI_H
 
+#include <stdint.h>
+
 #include "opt.h"
 
 #define EXIT_OK		0
@@ -72,6 +74,10 @@ int	cli_opt_user(void *, void *field, const char *, char **cause);
 int	cli_opt_token_file(void *, void *field, const char *, char **cause);
 int	cli_opt_bps(void *, void *field, const char *, char **cause);
 int	cli_opt_unmatched(void *, void *field, const char *, char **cause);
+
+/* A TCP port 1..65535 ("--port: " is the caller's); 0, or -1 with
+ * *cause. */
+int	cli_port_parse(const char *, uint16_t *, char **cause);
 
 /* log_init("decoy NAME", level). */
 void	cli_log_init(const struct cmd_entry *, int level);

@@ -483,8 +483,11 @@ opt_set(const struct opt *o, void *base, const char *arg, char **cause)
 		memcpy(opt_field(o, base), &sz, sizeof sz);
 		return 0;
 	case OPT_DURATION:
-		if (units_parse_duration(arg, &u) == -1 ||
-		    !opt_in_range(o, u)) {
+		if (strcmp(arg, "0") == 0)
+			u = 0;
+		else if (units_parse_duration(arg, &u) == -1)
+			u = UINT64_MAX;
+		if (u == UINT64_MAX || !opt_in_range(o, u)) {
 			*cause = opt_unit_error(o, arg);
 			return -1;
 		}

@@ -31,7 +31,8 @@ enum opt_type {
 	OPT_INT,	/* an unsigned integer field of any width, in [min, max];
 			 * decimal, or hexadecimal with 0x */
 	OPT_SIZE,	/* size_t bytes: 1024, 16KiB, 8MiB (units.h), [min, max] */
-	OPT_DURATION,	/* uint64_t ns: 250ms, 10s, 2m (units.h), [min, max] */
+	OPT_DURATION,	/* uint64_t ns: 250ms, 10s, 2m (units.h) or 0,
+			 * [min, max] */
 	OPT_RATE,	/* double per second: 200 or 200/s, above 0 */
 	OPT_SEED,	/* uint64_t: a decimal unsigned 64-bit integer */
 	OPT_ENUM,	/* int: the value of one of .choices */
