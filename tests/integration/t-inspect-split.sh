@@ -92,4 +92,22 @@ check "input left alone" [ "$(wc -l <"$T/snap.jsonl")" = 7 ]
 check "split --help exits 0" [ $? -eq 0 ]
 check "split --help names --in and --out" grep -q -- "--in FILE" "$T/help.txt"
 
+# --- repeated ids: inspect names them, split renames them
+printf '%s\n' \
+    '{"v":1,"id":"t-1","dir":"in","req":{"method":"GET","target":"/a"}}' \
+    '{"v":1,"id":"t-1~2","dir":"out","req":{"method":"GET","target":"/b"}}' \
+    '{"v":1,"id":"t-1","dir":"out","req":{"method":"GET","target":"/c"}}' \
+    '{"v":1,"id":"t-1","dir":"in","req":{"method":"GET","target":"/d"}}' >"$T/dup.jsonl"
+"$DECOY" inspect "$T/dup.jsonl" >"$T/dup.txt"
+check "inspect warns of repeated ids with their lines" \
+    grep -q "^warning: 2 transactions repeat an id that came before: t-1 (lines 1 and 3), t-1 (lines 1 and 4)" "$T/dup.txt"
+check "inspect --json counts them" \
+    test "$("$DECOY" inspect --json "$T/dup.jsonl" | jq .repeated_ids)" = 2
+"$DECOY" split "$T/dup.jsonl" --in "$T/dup-in.jsonl" --out "$T/dup-out.jsonl" 2>"$T/dup-split.err"
+check "split says it renamed two ids" grep -q "(2 repeated ids renamed ID~N)" "$T/dup-split.err"
+check "split: every id unique, the first kept, fresh ones not taken" \
+    test "$(cat "$T/dup-in.jsonl" "$T/dup-out.jsonl" | jq -r .id | tr '\n' ' ')" = "t-1 t-1~4 t-1~2 t-1~3 "
+check "the halves have no repeated id" \
+    test "$(cat "$T/dup-in.jsonl" "$T/dup-out.jsonl" | "$DECOY" inspect --json - | jq .repeated_ids)" = 0
+
 done_testing
