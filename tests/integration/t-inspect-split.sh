@@ -21,13 +21,14 @@ check "inspect exits 0" [ $? -eq 0 ]
 check "total counted" grep -q "snap.jsonl: 6 transactions" "$T/inspect.txt"
 check "in direction counted" grep -q "^in: 3 transactions" "$T/inspect.txt"
 check "out direction counted" grep -q "^out: 3 transactions" "$T/inspect.txt"
-check "header row" grep -Eq "^  METHOD +PATH +COUNT +STATUS +P50 +P99" "$T/inspect.txt"
-check "query string dropped, Host header used, status mix, p50/p99" \
-    grep -Eq "^  GET +/orders/1 +3 +200:2 503:1 +2\.0ms +3\.0ms$" "$T/inspect.txt"
+check "header row" grep -Eq "^  METHOD +PATH +COUNT +STATUS +P50 +P99 +PATHS" "$T/inspect.txt"
+check "query string dropped, Host header used, status mix, p50/p99, template" \
+    grep -Eq "^  GET +/orders/\{n\} +3 +200:2 503:1 +2\.0ms +3\.0ms +1$" "$T/inspect.txt"
 check "out endpoints carry the host (absolute-form target too)" \
-    grep -Eq "^  POST +pay\.local +/v1/charges +2 +201:2 +- +-$" "$T/inspect.txt"
+    grep -Eq "^  POST +pay\.local +/v1/charges +2 +201:2 +- +- +1$" "$T/inspect.txt"
 check "a transaction without a response shows as none" \
-    grep -Eq "^  GET +inv\.local +/stock/7 +1 +none:1" "$T/inspect.txt"
+    grep -Eq "^  GET +inv\.local +/stock/\{n\} +1 +none:1" "$T/inspect.txt"
+check "no time view without recorded starts" bash -c "! grep -q 'over time' '$T/inspect.txt'"
 check "hosts sorted by count" \
     bash -c "grep -A3 '^out:' '$T/inspect.txt' | sed -n '3p' | grep -q 'pay.local  *2'"
 check "nothing on stderr" [ ! -s "$T/inspect.err" ]
@@ -44,8 +45,10 @@ i, o = d["directions"]["in"], d["directions"]["out"]
 assert i["count"] == 3 and o["count"] == 3
 assert i["hosts"] == [{"host": "shop.local", "count": 3}], i["hosts"]
 e = i["endpoints"][0]
-assert e == {"method": "GET", "path": "/orders/1", "count": 3,
-    "status": {"200": 2, "503": 1}, "p50_us": 2000, "p99_us": 3000}, e
+assert e == {"method": "GET", "path": "/orders/{n}", "paths": 1, "count": 3,
+    "status": {"200": 2, "503": 1}, "p50_us": 2000, "p99_us": 3000,
+    "timeline": []}, e
+assert d["start"] is None and d["interval_us"] is None
 assert o["endpoints"][0]["host"] == "pay.local"
 assert o["endpoints"][0]["p50_us"] is None
 EOF2
@@ -55,7 +58,7 @@ fi
 
 "$DECOY" inspect --help >"$T/help.txt"
 check "inspect --help exits 0 and prints the usage" \
-    [ $? -eq 0 -a "$(head -1 "$T/help.txt")" = "usage: decoy inspect SNAP [--json]" ]
+    [ $? -eq 0 -a "$(head -1 "$T/help.txt")" = "usage: decoy inspect SNAP [--json | --html FILE] [--interval D] [--raw-paths]" ]
 "$DECOY" inspect >/dev/null 2>&1
 check "inspect without a snapshot is a usage error" [ $? -eq 2 ]
 
