@@ -1320,6 +1320,17 @@ shop_opts_init(struct shop_opts *o, const char *svc)
 	log_init(svc, LOG_LEVEL_INFO);
 }
 
+/* A number option in [min, max]; else "SVC: bad WHAT: ARG" and exit 2. */
+static void
+shop_option_long(const struct shop_opts *o, const char *what,
+    const char *arg, long min, long max, long *out)
+{
+	if (shop_parse_long(arg, min, max, out) == -1) {
+		fprintf(stderr, "%s: bad %s: %s\n", o->svc, what, arg);
+		exit(2);
+	}
+}
+
 int
 shop_option(struct shop_opts *o, int ch, const char *arg)
 {
@@ -1327,19 +1338,13 @@ shop_option(struct shop_opts *o, int ch, const char *arg)
 
 	switch (ch) {
 	case 'p':
-		if (shop_parse_long(arg, 0, 65535, &o->port) == -1) {
-			fprintf(stderr, "%s: bad port: %s\n", o->svc, arg);
-			exit(2);
-		}
+		shop_option_long(o, "port", arg, 0, 65535, &o->port);
 		return 1;
 	case 'P':
 		o->port_file = arg;
 		return 1;
 	case 'T':
-		if (shop_parse_long(arg, 1, 3600000, &o->timeout) == -1) {
-			fprintf(stderr, "%s: bad timeout: %s\n", o->svc, arg);
-			exit(2);
-		}
+		shop_option_long(o, "timeout", arg, 1, 3600000, &o->timeout);
 		return 1;
 	case 'r':
 		if (shop_resolve_add(arg, &cause) == -1) {
