@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,41 +22,64 @@
 #include "cli.h"
 #include "har.h"
 #include "json.h"
+#include "log.h"
+#include "opt.h"
 #include "pcapimport.h"
 #include "snap.h"
 #include "xmalloc.h"
 
 static int	cmd_import_exec(int, char **);
 
+struct cmd_import_o {
+	const char	*output;
+	int		 dir;
+	int		 json;
+	int		 log_level;
+	uint16_t	 ports[64];	/* pcap --port */
+	size_t		 nports;
+};
+
+/* --port N (repeated): the server ports of a capture. */
+static int
+import_opt_port(void *base, void *field, const char *arg, char **cause)
+{
+	struct cmd_import_o	*o = base;
+
+	(void)field;
+	if (o->nports == sizeof o->ports / sizeof o->ports[0]) {
+		*cause = xasprintf("at most %zu ports",
+		    sizeof o->ports / sizeof o->ports[0]);
+		return -1;
+	}
+	return cli_port_parse(arg, &o->ports[o->nports++], cause);
+}
+
+static const struct opt cmd_import_opts[] = {
+	{ "output", 'o', OPT_PATH, "SNAP", "snapshot to write, - for stdout\n"
+	  "(replaced if it exists)", OPT_AT(struct cmd_import_o, output) },
+	{ "dir", 0, OPT_ENUM, "in|out", "direction of the transactions\n"
+	  "(default out: calls to dependencies;\nan entry decoy exported "
+	  "keeps its own)", OPT_AT(struct cmd_import_o, dir),
+	  .choices = cli_dir_choices },
+	{ "port", 0, OPT_CALL, "N", "pcap: the server port of the service\n"
+	  "(repeat for several; default: every TCP\nflow, the SYN's receiver "
+	  "as server)", .call = import_opt_port, .flags = OPT_ARG },
+	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
+	  "on\nstdout (not with an output on stdout)",
+	  OPT_AT(struct cmd_import_o, json) },
+	CLI_OPTS_LOG(struct cmd_import_o),
+	OPT_END_ROW,
+};
+
 const struct cmd_entry cmd_import_entry = {
 	.name = "import",
 	.args = "har|pcap FILE -o SNAP [--dir in|out] [--port N]... [--json]",
 	.summary = "convert a HAR 1.2 file or a packet capture into a snapshot",
-	.help =
-	    "  har FILE                  HAR file to read, - for stdin\n"
+	.intro = "  har FILE                  HAR file to read, - for stdin\n"
 	    "  pcap FILE                 pcap or pcapng capture to read (tcpdump,\n"
-	    "                            tshark), - for stdin\n"
-	    "  -o, --output SNAP         snapshot to write, - for stdout\n"
-	    "                            (replaced if it exists)\n"
-	    "      --dir in|out          direction of the transactions\n"
-	    "                            (default out: calls to dependencies;\n"
-	    "                            an entry decoy exported keeps its own)\n"
-	    "      --port N              pcap: the server port of the service\n"
-	    "                            (repeat for several; default: every TCP\n"
-	    "                            flow, the SYN's receiver as server)\n"
-	    "      --json                print the summary as one JSON object on\n"
-	    "                            stdout (not with an output on stdout)\n"
-	    "  -h, --help                this help\n",
+	    "                            tshark), - for stdin\n",
+	.opts = cmd_import_opts,
 	.exec = cmd_import_exec,
-};
-
-static const struct option cmd_import_options[] = {
-	{ "output", required_argument, NULL, 'o' },
-	{ "dir", required_argument, NULL, 'd' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "port", required_argument, NULL, 'p' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 /* Reads all of path ("-" is stdin) into out.  Returns 0 or -1 + cause. */
@@ -202,69 +224,34 @@ cmd_import_exec(int argc, char **argv)
 	struct snap_writer	*w = NULL;
 	struct snap_txn		*txns = NULL;
 	struct buf		 in;
-	enum snap_dir		 dir = SNAP_DIR_OUT;
+	struct cmd_import_o	 o = { .dir = SNAP_DIR_OUT,
+				     .log_level = LOG_LEVEL_INFO };
+	enum snap_dir		 dir;
 	const char		*output = NULL, *format, *path, *label;
 	char			*cause = NULL;
 	struct pcapimport_config pcfg;
-	uint16_t		 ports[64];
-	unsigned long		 port;
 	size_t			 n = 0, i;
-	int			 ch, status, json = 0;
-	char			*end;
+	int			 ind, status, json;
 
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &status) == -1)
+		return status;
+	cli_log_init(e, o.log_level);
+	output = o.output;
+	dir = (enum snap_dir)o.dir;
+	json = o.json;
 	memset(&pcfg, 0, sizeof pcfg);
-	pcfg.ports = ports;
-
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "o:h", cmd_import_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			output = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'p':
-			errno = 0;
-			port = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    *optarg == '-' || port == 0 || port > 65535)
-				return cli_usage(e, "--port: expected 1..65535, "
-				    "not \"%s\"", optarg);
-			if (pcfg.nports == sizeof ports / sizeof ports[0])
-				return cli_usage(e, "--port: at most %zu ports",
-				    sizeof ports / sizeof ports[0]);
-			ports[pcfg.nports++] = (uint16_t)port;
-			break;
-		case 'd':
-			if (strcmp(optarg, "in") == 0)
-				dir = SNAP_DIR_IN;
-			else if (strcmp(optarg, "out") == 0)
-				dir = SNAP_DIR_OUT;
-			else
-				return cli_usage(e, "--dir must be in or out, "
-				    "not \"%s\"", optarg);
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option or missing "
-			    "argument: %s", argv[optind - 1]);
-		}
-	}
-	if (argc - optind < 1)
+	pcfg.ports = o.ports;
+	pcfg.nports = o.nports;
+	if (argc - ind < 1)
 		return cli_usage(e, "no format given (har or pcap)");
-	format = argv[optind];
+	format = argv[ind];
 	if (strcmp(format, "har") != 0 && strcmp(format, "pcap") != 0)
 		return cli_usage(e, "unknown format \"%s\" (har or pcap)",
 		    format);
-	if (argc - optind != 2)
-		return cli_usage(e, argc - optind < 2 ? "no %s file given" :
+	if (argc - ind != 2)
+		return cli_usage(e, argc - ind < 2 ? "no %s file given" :
 		    "one %s file at a time", format);
-	path = argv[optind + 1];
+	path = argv[ind + 1];
 	if (output == NULL)
 		return cli_usage(e, "no output given (-o SNAP)");
 	if (strcmp(output, "-") != 0 && strcmp(output, path) == 0)

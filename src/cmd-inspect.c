@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,42 +13,43 @@
 #include "buf.h"
 #include "cli.h"
 #include "inspect.h"
-#include "units.h"
+#include "log.h"
+#include "opt.h"
 #include "xmalloc.h"
 
 static int	cmd_inspect_exec(int, char **);
+
+struct cmd_inspect_o {
+	int		 json;
+	const char	*html;
+	uint64_t	 interval_ns;
+	int		 raw_paths;
+	int		 log_level;
+};
+
+static const struct opt cmd_inspect_opts[] = {
+	{ "json", 0, OPT_FLAG, NULL, "one JSON document instead of tables",
+	  OPT_AT(struct cmd_inspect_o, json) },
+	{ "html", 0, OPT_PATH, "FILE", "also write a self-contained HTML page\n"
+	  "with charts (- for stdout)", OPT_AT(struct cmd_inspect_o, html) },
+	{ "interval", 0, OPT_DURATION, "D", "length of the time view's "
+	  "intervals\n(500ms, 10s, 5m; default: at most 30\nintervals over "
+	  "the recording)", OPT_AT(struct cmd_inspect_o, interval_ns),
+	  .min = 1000000 },
+	{ "raw-paths", 0, OPT_FLAG, NULL, "one row per path, no endpoint "
+	  "templates", OPT_AT(struct cmd_inspect_o, raw_paths) },
+	CLI_OPTS_LOG(struct cmd_inspect_o),
+	OPT_END_ROW,
+};
 
 const struct cmd_entry cmd_inspect_entry = {
 	.name = "inspect",
 	.args = "SNAP [--json | --html FILE] [--interval D] [--raw-paths]",
 	.summary = "show hosts, endpoints, status mix and latency in a "
 	    "snapshot, over time",
-	.help =
-	    "  SNAP                      snapshot file, - for stdin\n"
-	    "      --json                one JSON document instead of tables\n"
-	    "      --html FILE           also write a self-contained HTML page\n"
-	    "                            with charts (- for stdout)\n"
-	    "      --interval D          length of the time view's intervals\n"
-	    "                            (500ms, 10s, 5m; default: at most 30\n"
-	    "                            intervals over the recording)\n"
-	    "      --raw-paths           one row per path, no endpoint templates\n"
-	    "  -h, --help                this help\n",
+	.intro = "  SNAP                      snapshot file, - for stdin\n",
+	.opts = cmd_inspect_opts,
 	.exec = cmd_inspect_exec,
-};
-
-enum {
-	OPT_HTML = 256,
-	OPT_INTERVAL,
-	OPT_RAW,
-};
-
-static const struct option cmd_inspect_options[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "html", required_argument, NULL, OPT_HTML },
-	{ "interval", required_argument, NULL, OPT_INTERVAL },
-	{ "raw-paths", no_argument, NULL, OPT_RAW },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 /* Writes b to path ("-": stdout); 0 or -1 + *cause. */
@@ -69,69 +69,44 @@ static int
 cmd_inspect_exec(int argc, char **argv)
 {
 	const struct cmd_entry	*e = &cmd_inspect_entry;
+	struct cmd_inspect_o	 o = { .log_level = LOG_LEVEL_INFO };
 	struct inspect_opts	 opts;
 	struct inspect		*in;
 	struct buf		 out;
-	const char		*html = NULL;
 	char			*cause = NULL;
-	uint64_t		 ns;
-	int			 ch, json = 0, rc = EXIT_OK;
+	int			 ind, rc = EXIT_OK;
 
-	memset(&opts, 0, sizeof opts);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", cmd_inspect_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case OPT_HTML:
-			html = optarg;
-			break;
-		case OPT_INTERVAL:
-			if (units_parse_duration(optarg, &ns) == -1 ||
-			    ns < 1000)
-				return cli_usage(e, "--interval: expected a "
-				    "duration of 1ms or more (500ms, 10s, 5m), "
-				    "not \"%s\"", optarg);
-			opts.interval_us = ns / 1000;
-			break;
-		case OPT_RAW:
-			opts.raw_paths = 1;
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option or missing "
-			    "argument: %s", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage(e, argc - optind == 0 ? "no snapshot given" :
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rc) == -1)
+		return rc;
+	cli_log_init(e, o.log_level);
+	if (argc - ind != 1)
+		return cli_usage(e, argc - ind == 0 ? "no snapshot given" :
 		    "one snapshot at a time");
-	if (json && html != NULL && strcmp(html, "-") == 0)
+	if (o.json && o.html != NULL && strcmp(o.html, "-") == 0)
 		return cli_usage(e, "--json and --html - both write on stdout");
 
-	if ((in = inspect_load(argv[optind], &opts, &cause)) == NULL) {
+	memset(&opts, 0, sizeof opts);
+	opts.interval_us = o.interval_ns / 1000;
+	opts.raw_paths = o.raw_paths;
+	if ((in = inspect_load(argv[ind], &opts, &cause)) == NULL) {
 		rc = cli_error(e, EXIT_USAGE, "%s", cause);
 		free(cause);
 		return rc;
 	}
 	buf_init(&out);
-	if (html != NULL) {
+	if (o.html != NULL) {
 		inspect_write_html(in, &out);
-		if (inspect_output(html, &out, &cause) == -1) {
+		if (inspect_output(o.html, &out, &cause) == -1) {
 			rc = cli_error(e, EXIT_USAGE, "%s", cause);
 			free(cause);
 		}
 		buf_reset(&out);
 	}
-	if (rc == EXIT_OK && json) {
+	if (rc == EXIT_OK && o.json) {
 		inspect_write_json(in, &out);
 		(void)fwrite(out.data, 1, out.len, stdout);
-	} else if (rc == EXIT_OK && (html == NULL || strcmp(html, "-") != 0))
+	} else if (rc == EXIT_OK && (o.html == NULL ||
+	    strcmp(o.html, "-") != 0))
 		inspect_write_text(in, stdout);
 	buf_free(&out);
 	inspect_free(in);

@@ -101,7 +101,7 @@ enum {
 	OPT_INSECURE,
 	OPT_TRANSFORMS,
 	OPT_NOW,
-	OPT_SEED,
+	OPT_SEED_,
 	OPT_START_AT,
 	OPT_ALLOW_REGRESSIONS,
 	OPT_NUMBERS,
@@ -134,7 +134,7 @@ static const struct option cmd_replay_options[] = {
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "transforms", required_argument, NULL, OPT_TRANSFORMS },
 	{ "now", required_argument, NULL, OPT_NOW },
-	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "seed", required_argument, NULL, OPT_SEED_ },
 	{ "start-at", required_argument, NULL, OPT_START_AT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -448,7 +448,7 @@ cmd_replay_exec(int argc, char **argv)
 			has_start = 1;
 			start_us = now.us;
 			break;
-		case OPT_SEED:
+		case OPT_SEED_:
 			if (units_parse_seed(optarg, &cfg.seed) == -1) {
 				rv = cli_usage(e, "--seed: expected an unsigned "
 				    "integer, not \"%s\"", optarg);

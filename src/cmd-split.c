@@ -13,7 +13,6 @@
 
 #include <sys/stat.h>
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,33 +21,39 @@
 #include "buf.h"
 #include "cli.h"
 #include "json.h"
+#include "log.h"
+#include "opt.h"
 #include "snap.h"
 #include "xmalloc.h"
 
 static int	cmd_split_exec(int, char **);
 
+struct cmd_split_o {
+	const char	*files[2];	/* by enum snap_dir */
+	int		 json;
+	int		 log_level;
+};
+
+static const struct opt cmd_split_opts[] = {
+	{ "in", 0, OPT_PATH, NULL, "write the dir:in transactions to FILE",
+	  OPT_AT(struct cmd_split_o, files[SNAP_DIR_IN]), .aliases = "-i" },
+	{ "out", 'o', OPT_PATH, NULL, "write the dir:out transactions to "
+	  "FILE\n(at least one of --in and --out; - is stdout;\nFILE is "
+	  "replaced)", OPT_AT(struct cmd_split_o, files[SNAP_DIR_OUT]) },
+	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
+	  "on\nstdout (not with an output on stdout)",
+	  OPT_AT(struct cmd_split_o, json) },
+	CLI_OPTS_LOG(struct cmd_split_o),
+	OPT_END_ROW,
+};
+
 const struct cmd_entry cmd_split_entry = {
 	.name = "split",
 	.args = "SNAP [--in FILE] [--out FILE] [--json]",
 	.summary = "split a snapshot into its inbound and outbound halves",
-	.help =
-	    "  SNAP                      snapshot file, - for stdin\n"
-	    "  -i, --in FILE             write the dir:in transactions to FILE\n"
-	    "  -o, --out FILE            write the dir:out transactions to FILE\n"
-	    "                            (at least one of --in and --out; - is stdout;\n"
-	    "                            FILE is replaced)\n"
-	    "      --json                print the summary as one JSON object on\n"
-	    "                            stdout (not with an output on stdout)\n"
-	    "  -h, --help                this help\n",
+	.intro = "  SNAP                      snapshot file, - for stdin\n",
+	.opts = cmd_split_opts,
 	.exec = cmd_split_exec,
-};
-
-static const struct option cmd_split_options[] = {
-	{ "in", required_argument, NULL, 'i' },
-	{ "out", required_argument, NULL, 'o' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 /* True if both name the same existing file. */
@@ -75,35 +80,20 @@ cmd_split_exec(int argc, char **argv)
 	char			*cause = NULL;
 	size_t			 counts[2] = { 0, 0 };
 	int			 opened[2] = { 0, 0 };
-	int			 ch, i, rc, status, json = 0;
+	struct cmd_split_o	 o = { .log_level = LOG_LEVEL_INFO };
+	int			 ind, i, rc, status, json;
 	struct buf		 b;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "i:o:h", cmd_split_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'i':
-			files[SNAP_DIR_IN] = optarg;
-			break;
-		case 'o':
-			files[SNAP_DIR_OUT] = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option or missing "
-			    "argument: %s", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage(e, argc - optind == 0 ? "no snapshot given" :
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &status) == -1)
+		return status;
+	cli_log_init(e, o.log_level);
+	files[SNAP_DIR_IN] = o.files[SNAP_DIR_IN];
+	files[SNAP_DIR_OUT] = o.files[SNAP_DIR_OUT];
+	json = o.json;
+	if (argc - ind != 1)
+		return cli_usage(e, argc - ind == 0 ? "no snapshot given" :
 		    "one snapshot at a time");
-	path = argv[optind];
+	path = argv[ind];
 	if (files[SNAP_DIR_IN] == NULL && files[SNAP_DIR_OUT] == NULL)
 		return cli_usage(e, "give --in FILE, --out FILE or both");
 	if (json && ((files[0] != NULL && strcmp(files[0], "-") == 0) ||

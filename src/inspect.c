@@ -85,8 +85,23 @@ struct inspect_dir {
 	struct route_set	*routes;
 };
 
+/* A transaction id and where it was first seen. */
+struct inspect_id {
+	char		*id;
+	size_t		 line;
+	size_t		 count;
+};
+
+#define INSPECT_ID_EXAMPLES	5
+
 struct inspect {
 	char			*file;
+	struct inspect_id	*ids;		/* open addressing */
+	size_t			 nids, idslots;
+	uint64_t		 repeated;	/* transactions whose id came
+						   before */
+	struct buf		 examples;	/* "id (lines A, B)", ... */
+	size_t			 nexamples;
 	struct inspect_dir	 dirs[2];	/* by enum snap_dir */
 	int64_t			 t0_us, t1_us;	/* first and last start */
 	int			 have_time;
@@ -330,6 +345,50 @@ inspect_key(struct buf *key, const char *method, struct span host,
 	buf_append(key, path, len);
 }
 
+/* Counts t's id; a repeated one is counted and the first few kept as
+ * examples with their lines. */
+static void
+inspect_add_id(struct inspect *in, const struct snap_txn *t)
+{
+	struct inspect_id	*old = in->ids, *e;
+	size_t			 nold = in->idslots, i, j, len;
+
+	if (t->id == NULL)
+		return;
+	if ((in->nids + 1) * 2 > in->idslots) {
+		in->idslots = in->idslots == 0 ? 1024 : in->idslots * 2;
+		in->ids = xcalloc(in->idslots, sizeof *in->ids);
+		for (i = 0; i < nold; i++) {
+			if (old[i].id == NULL)
+				continue;
+			j = inspect_hash(old[i].id, strlen(old[i].id)) &
+			    (in->idslots - 1);
+			while (in->ids[j].id != NULL)
+				j = (j + 1) & (in->idslots - 1);
+			in->ids[j] = old[i];
+		}
+		free(old);
+	}
+	len = strlen(t->id);
+	j = inspect_hash(t->id, len) & (in->idslots - 1);
+	while ((e = &in->ids[j])->id != NULL && strcmp(e->id, t->id) != 0)
+		j = (j + 1) & (in->idslots - 1);
+	if (e->id == NULL) {
+		e->id = xstrdup(t->id);
+		e->line = t->line;
+		e->count = 1;
+		in->nids++;
+		return;
+	}
+	e->count++;
+	in->repeated++;
+	if (in->nexamples < INSPECT_ID_EXAMPLES) {
+		buf_printf(&in->examples, "%s%s (lines %zu and %zu)",
+		    in->nexamples > 0 ? ", " : "", t->id, e->line, t->line);
+		in->nexamples++;
+	}
+}
+
 static void
 inspect_add(struct inspect *in, const struct snap_txn *t, struct buf *key)
 {
@@ -340,6 +399,7 @@ inspect_add(struct inspect *in, const struct snap_txn *t, struct buf *key)
 	int			 out = t->dir == SNAP_DIR_OUT;
 
 	d->count++;
+	inspect_add_id(in, t);
 	host = inspect_host(t);
 	path = inspect_path(t->req.target);
 
@@ -541,6 +601,7 @@ inspect_load(const char *path, const struct inspect_opts *opts, char **cause)
 	in = xcalloc(1, sizeof *in);
 	in->file = xstrdup(path);
 	in->opts = *opts;
+	buf_init(&in->examples);
 	in->dirs[0].routes = route_set_create(opts->min_distinct);
 	in->dirs[1].routes = route_set_create(opts->min_distinct);
 	buf_init(&key);
@@ -571,6 +632,10 @@ inspect_free(struct inspect *in)
 		inspect_item_clear(&in->dirs[k].all);
 		route_set_free(in->dirs[k].routes);
 	}
+	for (k = 0; k < in->idslots; k++)
+		free(in->ids[k].id);
+	free(in->ids);
+	buf_free(&in->examples);
 	free(in->file);
 	free(in);
 }
@@ -742,6 +807,12 @@ inspect_write_text(const struct inspect *in, FILE *f)
 	buf_init(&c1);
 	fprintf(f, "%s: %zu transactions\n", in->file,
 	    in->dirs[0].count + in->dirs[1].count);
+	if (in->repeated > 0)
+		fprintf(f, "warning: %" PRIu64 " transaction%s an id "
+		    "that came before: %s%s (`decoy split` renames them)\n",
+		    in->repeated, in->repeated == 1 ? " repeats" : "s repeat",
+		    in->examples.data, in->repeated > in->nexamples ?
+		    ", ..." : "");
 	for (k = 0; k < 2; k++) {
 		d = &in->dirs[k == 0 ? SNAP_DIR_IN : SNAP_DIR_OUT];
 		fprintf(f, "\n%s: %zu transaction%s\n", names[k], d->count,
@@ -872,8 +943,9 @@ inspect_write_json(const struct inspect *in, struct buf *b)
 
 	buf_append_str(b, "{\"file\":");
 	inspect_json_str(b, in->file);
-	buf_printf(b, ",\"transactions\":%zu",
-	    in->dirs[SNAP_DIR_IN].count + in->dirs[SNAP_DIR_OUT].count);
+	buf_printf(b, ",\"transactions\":%zu,\"repeated_ids\":%" PRIu64,
+	    in->dirs[SNAP_DIR_IN].count + in->dirs[SNAP_DIR_OUT].count,
+	    in->repeated);
 	if (in->have_time) {
 		inspect_fmt_start(in, when, sizeof when);
 		buf_printf(b, ",\"start\":\"%s\",\"start_us\":%lld,"

@@ -58,6 +58,22 @@ route_is_uuid(const char *s, size_t len)
 	return 1;
 }
 
+/* A calendar date, maybe with a time: "2026-12-07", "2026-12-07T10:00Z". */
+static int
+route_is_date(const char *s, size_t len)
+{
+	static const char	shape[] = "dddd-dd-dd";
+	size_t			i;
+
+	if (len < 10)
+		return 0;
+	for (i = 0; i < 10; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) :
+		    s[i] != '-')
+			return 0;
+	return len == 10 || s[10] == 'T' || s[10] == 't' || s[10] == '_';
+}
+
 /* The template of one segment: the segment itself or a parameter. */
 static void
 route_segment(struct buf *b, const char *s, size_t len)
@@ -79,6 +95,8 @@ route_segment(struct buf *b, const char *s, size_t len)
 		buf_append_str(b, "{n}");
 	else if (route_is_uuid(s, len))
 		buf_append_str(b, "{uuid}");
+	else if (route_is_date(s, len))
+		buf_append_str(b, "{date}");
 	else
 		buf_append_str(b, "{id}");
 }

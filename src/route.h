@@ -7,8 +7,10 @@
  *
  * Two levels:
  * - route_template() reads one path alone: a segment holding a digit is a
- *   parameter ({n} all digits, {uuid} a UUID, {id} anything else), except
- *   API versions ("v1", "v2.1"), which stay literal.
+ *   parameter ({n} all digits, {uuid} a UUID, {date} a calendar date,
+ *   {id} anything else: hashes, prefixed ids, file names with a hash),
+ *   except API versions ("v1", "v2.1"), which stay literal.  A segment
+ *   without a digit (slugs, "api", "health") stays.
  * - a route set learns from many paths which segments vary although they
  *   hold no digit (user names, slugs: "/users/alice", "/users/bob" ...):
  *   under one parent, a position with at least min_distinct different

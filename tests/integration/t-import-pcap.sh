@@ -6,7 +6,8 @@
 # (tcpdump -i any); rewritten with retransmissions and out-of-order
 # segments (same transactions), and with a segment dropped (the gap is
 # flagged exactly as the tap flags it); a truncated capture is an error
-# naming the byte offset, and leaves no snapshot behind.
+# naming the byte offset, and leaves no snapshot behind.  The capture of
+# traffic through `decoy record` imports to the transactions it recorded.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "tcpdump needs root"
@@ -129,6 +130,12 @@ check "the 404" test "$(jq -r 'select(.req.target == "/missing") | .res.status' 
 check "the server address" test "$(jq -r .server "$T/v4.jsonl" | sort -u)" = "127.0.0.1:$NPORT"
 check "timing from the capture" test "$(jq -r 'select(.timing.total_us == null or .timing.total_us < .timing.ttfb_us)' "$T/v4.jsonl" | wc -c)" = 0
 
+# What does not depend on the address: method, target, status, body.
+essence() {
+	jq -c '[.req.method, .req.target, .req.body, .res.status,
+	    .res.body, .res.body_b64]' "$1" | sort
+}
+
 # The transactions without timing, for comparing rewritten captures.
 strip() {
 	jq -c 'del(.ts, .timing, .id)' "$1" | sort
@@ -164,16 +171,23 @@ else
 	echo "# editcap (wireshark-common) not installed: pcapng via tcpdump only"
 fi
 
+# The same traffic recorded by decoy's reverse proxy while tcpdump captures
+# the proxy's upstream side: the capture imports to the same transactions.
+start_bg rec "$T/rec.port" "$DECOY" record --upstream "http://127.0.0.1:$NPORT" \
+    --listen 127.0.0.1:0 --port-file "$T/rec.port" -o "$T/rec.jsonl"
+capture viarec lo traffic "http://127.0.0.1:$PORT_rec"
+stop "$PID_rec"
+check "the capture of the proxied traffic imports" import "$T/viarec.pcap" "$T/viarec.jsonl"
+essence "$T/rec.jsonl" >"$T/rec.ess"
+essence "$T/viarec.jsonl" >"$T/viarec.ess"
+check "five transactions recorded by decoy record" test "$(wc -l <"$T/rec.ess")" = 5
+check "pcap import = decoy record (bodies byte-exact)" same "$T/rec.ess" "$T/viarec.ess"
+
 # IPv6 through Linux cooked v2 headers (tcpdump -i any).
 capture v6 any traffic "http://[::1]:$NPORT"
 check "the IPv6 capture imports" import "$T/v6.pcap" "$T/v6.jsonl"
 check "five IPv6 transactions" test "$(jq -r .transactions "$T/v6.jsonl.json")" = 5
 check "IPv6 server address" test "$(jq -r .server "$T/v6.jsonl" | sort -u)" = "[::1]:$NPORT"
-# What does not depend on the address: method, target, status, body.
-essence() {
-	jq -c '[.req.method, .req.target, .req.body, .res.status,
-	    .res.body, .res.body_b64]' "$1" | sort
-}
 essence "$T/v4.jsonl" >"$T/v4.ess"
 essence "$T/v6.jsonl" >"$T/v6.ess"
 check "the same transactions over IPv6" same "$T/v4.ess" "$T/v6.ess"

@@ -48,6 +48,22 @@ test_template(void)
 	ASSERT_STR_EQ(tmpl("/api/v2.1/items/7/"), "/api/v2.1/items/{n}/");
 	ASSERT_STR_EQ(tmpl("/users/alice"), "/users/alice");
 	ASSERT_STR_EQ(tmpl("//a//1"), "//a//{n}");
+	/* Real-world shapes. */
+	ASSERT_STR_EQ(tmpl("/api/v1/health"), "/api/v1/health");
+	ASSERT_STR_EQ(tmpl("/repos/decoy/commit/"
+	    "3f2c9a10b7e4d5c6a7b8c9d0e1f2a3b4c5d6e7f8"),
+	    "/repos/decoy/commit/{id}");
+	ASSERT_STR_EQ(tmpl("/reports/2026-12-07"), "/reports/{date}");
+	ASSERT_STR_EQ(tmpl("/logs/2026-12-07T10:00:00Z/x"), "/logs/{date}/x");
+	ASSERT_STR_EQ(tmpl("/reports/20261207"), "/reports/{n}");
+	ASSERT_STR_EQ(tmpl("/blog/my-first-post"), "/blog/my-first-post");
+	ASSERT_STR_EQ(tmpl("/orders/ord_8f3k2"), "/orders/{id}");
+	ASSERT_STR_EQ(tmpl("/files/ULID01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+	    "/files/{id}");
+	ASSERT_STR_EQ(tmpl("/u/123E4567-E89B-12D3-A456-426614174000"),
+	    "/u/{uuid}");
+	ASSERT_STR_EQ(tmpl("/static/app.3f2a1b.js"), "/static/{id}");
+	ASSERT_STR_EQ(tmpl("/V2/items"), "/V2/items");
 }
 
 static void
