@@ -7,7 +7,8 @@
  * per-signature cursors are atomic).  A connection reads into one buffer,
  * parses as many complete requests as it holds (pipelining), queues each
  * reply as iovecs that point at the index's pre-serialised bytes, and
- * flushes them with writev.  Chunked request bodies are decoded in place in
+ * flushes them with writev through its transport (conn.h: tcp, or tls
+ * with --tls, whose leaves the CA mints per name).  Chunked request bodies are decoded in place in
  * the input buffer.  Each connection has one deadline timer (header,
  * body, idle or linger), armed lazily: a deadline that moves later (as
  * the idle one does with every request) leaves the timer where it is, and
@@ -62,11 +63,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include "ca.h"
 #include "chaos.h"
+#include "conn.h"
 #include "cpus.h"
 #include "fault.h"
 #include "http.h"
@@ -105,7 +104,6 @@
 #define RESPOND_DRIP_NS		(10 * 1000000ull)	/* drip tick */
 #define RESPOND_MISS_SLOTS	4096
 #define RESPOND_RULE_CACHE	1024
-#define RESPOND_TLS_WRITE	(16 * 1024)	/* one full TLS record */
 /* Out of descriptors (accept(2) EMFILE...), a listener is not watched for
  * this long; repeated conditions are logged once per interval. */
 #define RESPOND_ACCEPT_PAUSE_NS	(100 * 1000000ull)
@@ -117,10 +115,6 @@
 #define RESPOND_EP_SLOTS	512
 #define RESPOND_EP_MAX		256
 #define RESPOND_EP_LEN		256
-
-/* What the last SSL_read or SSL_write of a connection waits for. */
-#define RESPOND_WANT_WR_IN	0x1	/* SSL_write wants to read */
-#define RESPOND_WANT_RD_OUT	0x2	/* SSL_read wants to write */
 
 /* Counters have one writer (their worker) and are read by the admin
  * thread: relaxed atomic loads and stores, plain adds. */
@@ -157,23 +151,19 @@ struct reply {
 	uint64_t	 ready_ns;	/* when the request was complete */
 };
 
-struct conn {
-	TAILQ_ENTRY(conn)	 entry;
+struct hconn {
+	TAILQ_ENTRY(hconn)	 entry;
 	struct worker		*w;
 	struct loop_io		 io;
 	struct loop_defer	 reap;
 	int			 fd;
+	struct conn		*xc;		/* the transport (tcp or tls) */
 	char			 peer[64];
 	char			 odst[64];	/* --transparent: original
 						   destination, "" if none */
 
-	/* TLS (--tls): NULL on plain connections, which never branch
-	 * further than this test. */
-	SSL			*ssl;
-	int			 hs_done;	/* handshake complete */
-	int			 ssl_want;	/* RESPOND_WANT_* */
-	int			 ssl_dead;	/* no close_notify: error, reset */
-	int			 ssl_shut;	/* close_notify sent */
+	int			 tls;		/* --tls: xc is a tls conn */
+	int			 reset;		/* close with RST (conn_abort) */
 
 	struct buf		 in;
 	size_t			 in_off;	/* start of the current request */
@@ -218,7 +208,7 @@ struct conn {
 	 * worker's table), NULL: none yet. */
 	struct respond_gen	*gen;
 };
-TAILQ_HEAD(conn_list, conn);
+TAILQ_HEAD(conn_list, hconn);
 
 struct respond_gen;
 
@@ -274,7 +264,6 @@ struct worker {
 	struct http_msg		 msg;		/* scratch for the parser */
 	struct rule_cache_slot	*rule_cache;	/* RESPOND_RULE_CACHE slots */
 	struct buf		 scratch;	/* the endpoint of a request */
-	char			*tls_out;	/* RESPOND_TLS_WRITE bytes */
 	struct ep_slot		*eps;		/* RESPOND_EP_SLOTS */
 	size_t			 neps;
 	struct ep_slot		 ep_other;
@@ -327,7 +316,7 @@ struct responder {
 	int64_t			 clock_offset_us;	/* --now - wall at start */
 	struct chaos_log	*chaos;
 	struct ca		*ca;		/* --tls: mints the leaves */
-	SSL_CTX			*ssl_ctx;	/* --tls: shared by the workers */
+	struct conn_tls_ctx	*tls_ctx;	/* --tls: shared by the workers */
 	/* Occurrence counters of requests with no recorded signature. */
 	_Atomic uint64_t	 miss_occurrences[RESPOND_MISS_SLOTS];
 
@@ -346,8 +335,8 @@ struct responder {
 
 static void	conn_read_cb(struct loop_io *, uint32_t);
 static void	reply_free(struct reply *);
-static void	conn_process(struct conn *);
-static void	conn_flush(struct conn *);
+static void	conn_process(struct hconn *);
+static void	conn_flush(struct hconn *);
 static void	conn_deadline_cb(struct loop_timer *);
 
 void
@@ -467,7 +456,7 @@ worker_unpin(struct worker *w, struct respond_gen *gen)
 
 /* Whether replies that may point into c's generation are still queued. */
 static int
-conn_gen_busy(const struct conn *c)
+conn_gen_busy(const struct hconn *c)
 {
 	return c->out_first < c->nout || c->held != NULL || c->ndrip > 0;
 }
@@ -475,7 +464,7 @@ conn_gen_busy(const struct conn *c)
 /* Lets a connection with nothing queued go of a generation that is no
  * longer current. */
 static void
-conn_gen_idle(struct conn *c)
+conn_gen_idle(struct hconn *c)
 {
 	if (c->gen != NULL && c->gen != c->w->gen && !conn_gen_busy(c)) {
 		worker_unpin(c->w, c->gen);
@@ -492,7 +481,7 @@ static void
 worker_gen_refresh(struct worker *w)
 {
 	struct respond_gen	*gen, *old = w->gen;
-	struct conn		*c;
+	struct hconn		*c;
 
 	if (atomic_load_explicit(&w->r->gen, memory_order_acquire) == old)
 		return;
@@ -515,7 +504,7 @@ worker_gen_refresh(struct worker *w)
 /* The generation a request on c is served from: the current one, unless
  * replies from an older one are still queued ahead of it. */
 static struct respond_gen *
-conn_gen(struct conn *c)
+conn_gen(struct hconn *c)
 {
 	struct worker	*w = c->w;
 
@@ -537,7 +526,7 @@ conn_gen(struct conn *c)
 static void
 conn_reap_cb(struct loop_defer *d)
 {
-	struct conn	*c = d->arg;
+	struct hconn	*c = d->arg;
 	size_t		 i;
 
 	for (i = c->out_first; i < c->nout; i++)
@@ -550,25 +539,13 @@ conn_reap_cb(struct loop_defer *d)
 	}
 	free(c->out);
 	buf_free(&c->in);
-	SSL_free(c->ssl);
 	if (c->gen != NULL)
 		worker_unpin(c->w, c->gen);
 	free(c);
 }
 
-/* Sends close_notify once, best effort (the socket is non-blocking). */
 static void
-conn_tls_shutdown(struct conn *c)
-{
-	if (c->ssl == NULL || !c->hs_done || c->ssl_dead || c->ssl_shut)
-		return;
-	c->ssl_shut = 1;
-	(void)SSL_shutdown(c->ssl);
-	ERR_clear_error();
-}
-
-static void
-conn_close(struct conn *c)
+hconn_close(struct hconn *c)
 {
 	struct worker	*w = c->w;
 
@@ -580,8 +557,12 @@ conn_close(struct conn *c)
 	STAT_ADD(w->n_open, -1);
 	STAT_ADD(w->out_mem, -(c->out_bytes + c->outcap * sizeof *c->out));
 	loop_io_del(w->loop, &c->io);
-	conn_tls_shutdown(c);
-	close(c->fd);
+	/* TLS: close_notify first, best effort, unless failed or reset. */
+	if (c->reset)
+		conn_abort(c->xc);
+	else
+		conn_close(c->xc);
+	c->xc = NULL;
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->nconns--;
 	loop_defer(w->loop, &c->reap);
@@ -602,7 +583,7 @@ conn_close(struct conn *c)
  * RESPOND_TIMER_LAG_NS, not once per request.
  */
 static void
-conn_arm(struct conn *c)
+conn_arm(struct hconn *c)
 {
 	struct loop	*l = c->w->loop;
 	uint64_t	 now, when;
@@ -628,25 +609,24 @@ conn_arm(struct conn *c)
  * to a reset caused by unread input.
  */
 static void
-conn_finish(struct conn *c)
+conn_finish(struct hconn *c)
 {
 	if (c->dead)
 		return;
 	if (c->in.len == c->in_off && !c->in_head) {
-		conn_close(c);
+		hconn_close(c);
 		return;
 	}
-	conn_tls_shutdown(c);
-	shutdown(c->fd, SHUT_WR);
+	(void)conn_shutdown(c->xc);
 	c->lingering = 1;
 	c->deadline = loop_now(c->w->loop) + RESPOND_LINGER_NS;
 	conn_arm(c);
 	if (loop_io_mod(c->w->loop, &c->io, EPOLLIN | EPOLLRDHUP) == -1)
-		conn_close(c);
+		hconn_close(c);
 }
 
 static void
-conn_queue(struct conn *c, const char *p, size_t len, char *owned)
+conn_queue(struct hconn *c, const char *p, size_t len, char *owned)
 {
 	if (len == 0) {
 		free(owned);
@@ -687,7 +667,7 @@ respond_out_total(struct responder *r)
  * reads its answers holds next to nothing and is still served).
  */
 static int
-conn_out_full(struct conn *c)
+conn_out_full(struct hconn *c)
 {
 	struct worker	*w = c->w;
 
@@ -706,7 +686,7 @@ conn_out_full(struct conn *c)
 }
 
 static void
-conn_queue_buf(struct conn *c, struct buf *b)
+conn_queue_buf(struct hconn *c, struct buf *b)
 {
 	size_t	 len;
 	char	*p;
@@ -717,7 +697,7 @@ conn_queue_buf(struct conn *c, struct buf *b)
 
 /* Answers a request that cannot be served and closes the connection. */
 static void
-conn_reject(struct conn *c, int status, const char *why, size_t off)
+conn_reject(struct hconn *c, int status, const char *why, size_t off)
 {
 	struct buf	body, msg;
 
@@ -1021,7 +1001,7 @@ static void	conn_timer_cb(struct loop_timer *);
 
 /* Starts dripping the parts from `first` on at the reply's rate. */
 static void
-conn_drip_start(struct conn *c, struct reply *rp, int first)
+conn_drip_start(struct hconn *c, struct reply *rp, int first)
 {
 	int	i;
 
@@ -1042,9 +1022,8 @@ conn_drip_start(struct conn *c, struct reply *rp, int first)
 
 /* Puts a reply on the wire (now: any latency has been served). */
 static void
-conn_emit(struct conn *c, struct reply *rp)
+conn_emit(struct hconn *c, struct reply *rp)
 {
-	struct linger	lg = { 1, 0 };
 	int		i;
 
 	conn_delay_histogram(c->w, loop_now(c->w->loop) - rp->ready_ns);
@@ -1055,10 +1034,9 @@ conn_emit(struct conn *c, struct reply *rp)
 		conn_flush(c);
 		if (c->dead)
 			return;
-		/* Linger 0: close(2) sends RST (and no close_notify). */
-		c->ssl_dead = 1;
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-		conn_close(c);
+		/* An RST (and no close_notify). */
+		c->reset = 1;
+		hconn_close(c);
 		return;
 	case FAULT_CONN_CLOSE:
 		reply_free(rp);
@@ -1104,7 +1082,7 @@ conn_emit(struct conn *c, struct reply *rp)
 static void
 conn_timer_cb(struct loop_timer *t)
 {
-	struct conn	*c = t->arg;
+	struct hconn	*c = t->arg;
 	struct reply	*rp;
 	size_t		 n;
 
@@ -1253,7 +1231,7 @@ respond_now_us(const struct responder *r)
 
 /* Queues (or holds) the reply to one complete request. */
 static void
-conn_reply(struct conn *c, const struct http_msg *m, const char *body,
+conn_reply(struct hconn *c, const struct http_msg *m, const char *body,
     size_t body_len, uint64_t ready_ns)
 {
 	struct worker			*w = c->w;
@@ -1413,7 +1391,7 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
  * request follows it), 0 when more is needed, -1 after rejecting.
  */
 static int
-conn_chunked(struct conn *c, size_t body_start, size_t raw_end)
+conn_chunked(struct hconn *c, size_t body_start, size_t raw_end)
 {
 	enum http_err	err = HTTP_E_NONE;
 	size_t		len, erroff = 0;
@@ -1460,7 +1438,7 @@ conn_chunked(struct conn *c, size_t body_start, size_t raw_end)
  * whole body, only --header-timeout between two reads.
  */
 static uint64_t
-conn_body_deadline(struct conn *c, uint64_t received)
+conn_body_deadline(struct hconn *c, uint64_t received)
 {
 	const struct respond_config	*cfg = &c->w->r->cfg;
 	uint64_t			 now = loop_now(c->w->loop);
@@ -1480,7 +1458,7 @@ conn_body_deadline(struct conn *c, uint64_t received)
 }
 
 static void
-conn_process_requests(struct conn *c)
+conn_process_requests(struct hconn *c)
 {
 	struct worker	*w = c->w;
 	struct responder *r = w->r;
@@ -1570,7 +1548,7 @@ conn_process_requests(struct conn *c)
 /* Parses and answers the requests the input holds, as far as the
  * output allows; conn_flush() knows not to call back into it. */
 static void
-conn_process(struct conn *c)
+conn_process(struct hconn *c)
 {
 	c->processing = 1;
 	conn_process_requests(c);
@@ -1581,159 +1559,57 @@ conn_process(struct conn *c)
 
 /* --- TLS ------------------------------------------------------------- */
 
-/* Why a TLS operation failed, for the log. */
-static const char *
-conn_tls_reason(int sslerr, char *e, size_t len)
-{
-	unsigned long	code;
-
-	if ((code = ERR_get_error()) != 0)
-		ERR_error_string_n(code, e, len);
-	else if (sslerr == SSL_ERROR_SYSCALL && errno != 0)
-		snprintf(e, len, "%s", strerror(errno));
-	else if (sslerr == SSL_ERROR_SYSCALL || sslerr == SSL_ERROR_ZERO_RETURN)
-		snprintf(e, len, "peer closed");
-	else
-		snprintf(e, len, "TLS error %d", sslerr);
-	ERR_clear_error();
-	return e;
-}
-
 /*
  * Advances the handshake; the loop calls it until it completes.  A failed
  * handshake costs only this connection.  Returns 1 when done, 0 when it
  * waits for the peer, -1 when the connection was closed.
  */
 static int
-conn_handshake(struct conn *c)
+conn_tls_handshake(struct hconn *c)
 {
-	char		e[256];
-	int		r, err;
-	uint32_t	ev;
+	int	r;
 
-	ERR_clear_error();
-	if ((r = SSL_do_handshake(c->ssl)) == 1) {
-		c->hs_done = 1;
+	if ((r = conn_handshake(c->xc)) == 1)
 		return 1;
-	}
-	switch ((err = SSL_get_error(c->ssl, r))) {
-	case SSL_ERROR_WANT_READ:
-		ev = EPOLLIN | EPOLLRDHUP;
-		break;
-	case SSL_ERROR_WANT_WRITE:
-		ev = EPOLLOUT;
-		break;
-	default:
+	if (r == -1) {
 		c->w->n_bad++;
 		log_info("%s: TLS handshake failed: %s", c->peer,
-		    conn_tls_reason(err, e, sizeof e));
-		c->ssl_dead = 1;
-		conn_close(c);
+		    conn_error(c->xc));
+		hconn_close(c);
 		return -1;
 	}
-	if (loop_io_mod(c->w->loop, &c->io, ev) == -1) {
-		conn_close(c);
+	if (loop_io_mod(c->w->loop, &c->io,
+	    conn_epoll_events(conn_events(c->xc, 0))) == -1) {
+		hconn_close(c);
 		return -1;
 	}
 	return 0;
 }
 
-/* read(2) over TLS: bytes, 0 at the peer's close, or -1 with errno
- * (EAGAIN when OpenSSL waits for the socket). */
-static ssize_t
-conn_tls_read(struct conn *c, void *p, size_t len)
-{
-	char	e[256];
-	int	n, err;
-
-	ERR_clear_error();
-	c->ssl_want &= ~RESPOND_WANT_RD_OUT;
-	if ((n = SSL_read(c->ssl, p, len > INT_MAX ? INT_MAX : (int)len)) > 0)
-		return n;
-	switch ((err = SSL_get_error(c->ssl, n))) {
-	case SSL_ERROR_WANT_READ:
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_WANT_WRITE:
-		c->ssl_want |= RESPOND_WANT_RD_OUT;
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	default:
-		log_debug("%s: TLS read: %s", c->peer,
-		    conn_tls_reason(err, e, sizeof e));
-		c->ssl_dead = 1;
-		errno = EIO;
-		return -1;
-	}
-}
-
-/* writev(2) over TLS: the iovecs are gathered into one record-sized
- * buffer (a retry after WANT_WRITE gathers the same first bytes, which
- * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER allows). */
-static ssize_t
-conn_tls_writev(struct conn *c, const struct iovec *iov, size_t n)
-{
-	struct worker	*w = c->w;
-	char		 e[256];
-	size_t		 i, len = 0, k;
-	int		 wr, err;
-
-	if (w->tls_out == NULL)
-		w->tls_out = xmalloc(RESPOND_TLS_WRITE);
-	for (i = 0; i < n && len < RESPOND_TLS_WRITE; i++) {
-		k = iov[i].iov_len;
-		if (k > RESPOND_TLS_WRITE - len)
-			k = RESPOND_TLS_WRITE - len;
-		memcpy(w->tls_out + len, iov[i].iov_base, k);
-		len += k;
-	}
-	ERR_clear_error();
-	c->ssl_want &= ~RESPOND_WANT_WR_IN;
-	if ((wr = SSL_write(c->ssl, w->tls_out, (int)len)) > 0)
-		return wr;
-	switch ((err = SSL_get_error(c->ssl, wr))) {
-	case SSL_ERROR_WANT_WRITE:
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_WANT_READ:
-		c->ssl_want |= RESPOND_WANT_WR_IN;
-		errno = EAGAIN;
-		return -1;
-	default:
-		log_debug("%s: TLS write: %s", c->peer,
-		    conn_tls_reason(err, e, sizeof e));
-		c->ssl_dead = 1;
-		errno = EIO;
-		return -1;
-	}
-}
-
 static void
-conn_update_events(struct conn *c)
+conn_update_events(struct hconn *c)
 {
-	uint32_t	ev = 0;
+	uint32_t	ev;
+	int		want = 0;
 
 	if (c->dead)
 		return;
-	if (c->ssl != NULL && !c->hs_done)
-		return;		/* conn_handshake() owns the interest */
+	if (c->tls && !conn_is_established(c->xc))
+		return;		/* conn_tls_handshake() owns the interest */
 	if (c->out_first < c->nout)
-		ev |= EPOLLOUT;
+		want |= CONN_WRITE;
 	if (!c->closing && !c->peer_eof && !conn_out_full(c) &&
 	    (!c->waiting || c->in.len - c->in_off < c->w->r->cfg.max_head))
-		ev |= EPOLLIN | EPOLLRDHUP;
-	if (c->ssl_want & RESPOND_WANT_WR_IN)
-		ev |= EPOLLIN | EPOLLRDHUP;
-	if (c->ssl_want & RESPOND_WANT_RD_OUT)
-		ev |= EPOLLOUT;
+		want |= CONN_READ;
+	/* A TLS read may wait for the socket to be writable and a write
+	 * for it to be readable. */
+	ev = conn_epoll_events(c->tls ? conn_events(c->xc, want) : want);
 	if (loop_io_mod(c->w->loop, &c->io, ev) == -1)
-		conn_close(c);
+		hconn_close(c);
 }
 
 static void
-conn_flush(struct conn *c)
+conn_flush(struct hconn *c)
 {
 	struct iovec	 iov[RESPOND_MAX_IOV];
 	size_t		 i, n;
@@ -1759,15 +1635,12 @@ again:
 			iov[n].iov_base = (void *)c->out[i].p;
 			iov[n].iov_len = c->out[i].len;
 		}
-		if (c->ssl == NULL)
-			wr = writev(c->fd, iov, (int)n);
-		else
-			wr = conn_tls_writev(c, iov, n);
+		wr = conn_writev(c->xc, iov, (int)n);
 		if (wr == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
-			log_debug("%s: write: %s", c->peer, strerror(errno));
-			conn_close(c);
+			log_debug("%s: write: %s", c->peer, conn_error(c->xc));
+			hconn_close(c);
 			return;
 		}
 		c->out_bytes -= (size_t)wr;
@@ -1819,21 +1692,20 @@ again:
 static void
 conn_read_cb(struct loop_io *io, uint32_t events)
 {
-	struct conn	*c = io->arg;
+	struct hconn	*c = io->arg;
 	ssize_t		 n;
-	char		 sink[4096];
 
 	if (c->dead)
 		return;
 	if (c->lingering) {
-		n = read(c->fd, sink, sizeof sink);
+		n = conn_discard(c->xc, 4096);
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
-			conn_close(c);
+			hconn_close(c);
 		return;
 	}
-	if (c->ssl != NULL) {
-		if (!c->hs_done) {
-			if (conn_handshake(c) != 1)
+	if (c->tls) {
+		if (!conn_is_established(c->xc)) {
+			if (conn_tls_handshake(c) != 1)
 				return;
 			/* The request may follow the handshake at once. */
 			events |= EPOLLIN;
@@ -1841,11 +1713,8 @@ conn_read_cb(struct loop_io *io, uint32_t events)
 		}
 		/* A TLS read may wait for the socket to be writable and a
 		 * write for it to be readable. */
-		if ((c->ssl_want & RESPOND_WANT_WR_IN) &&
-		    (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-			events |= EPOLLOUT;
-		if ((c->ssl_want & RESPOND_WANT_RD_OUT) && (events & EPOLLOUT))
-			events |= EPOLLIN;
+		events |= conn_epoll_events(conn_ready(c->xc,
+		    conn_epoll_ready(events)));
 	}
 again:
 	if (events & EPOLLOUT)
@@ -1858,20 +1727,16 @@ again:
 			return;
 		}
 		buf_reserve(&c->in, RESPOND_READ_CHUNK);
-		if (c->ssl == NULL)
-			n = read(c->fd, c->in.data + c->in.len,
-			    c->in.cap - c->in.len - 1);
-		else
-			n = conn_tls_read(c, c->in.data + c->in.len,
-			    c->in.cap - c->in.len - 1);
+		n = conn_read(c->xc, c->in.data + c->in.len,
+		    c->in.cap - c->in.len - 1);
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR) {
-				if (c->ssl != NULL)
+				if (c->tls)
 					conn_update_events(c);
 				return;
 			}
-			log_debug("%s: read: %s", c->peer, strerror(errno));
-			conn_close(c);
+			log_debug("%s: read: %s", c->peer, conn_error(c->xc));
+			hconn_close(c);
 			return;
 		}
 		if (n == 0) {
@@ -1892,7 +1757,7 @@ again:
 			c->in_head = 0;
 			c->in_off = c->in.len;
 			if (c->out_first == c->nout)
-				conn_close(c);
+				hconn_close(c);
 			else
 				conn_flush(c);
 			return;
@@ -1902,7 +1767,7 @@ again:
 		conn_process(c);
 		conn_flush(c);
 		/* Decrypted bytes OpenSSL holds do not wake epoll. */
-		if (c->ssl != NULL && !c->dead && SSL_pending(c->ssl) > 0) {
+		if (c->tls && !c->dead && conn_pending(c->xc) > 0) {
 			events = EPOLLIN;
 			goto again;
 		}
@@ -1915,7 +1780,7 @@ again:
  * local address) has none; it is served like any other.
  */
 static void
-respond_original_dst(struct conn *c)
+respond_original_dst(struct hconn *c)
 {
 	struct sock_addr	dst, local;
 
@@ -1986,7 +1851,8 @@ listener_cb(struct loop_io *io, uint32_t events)
 	struct listener		*l = io->arg;
 	struct worker		*w = l->w;
 	struct sock_addr	 peer;
-	struct conn		*c;
+	struct hconn		*c;
+	char			*cause = NULL;
 	int			 fd, one = 1;
 
 	for (;;) {
@@ -2009,19 +1875,19 @@ listener_cb(struct loop_io *io, uint32_t events)
 		buf_init(&c->in);
 		loop_defer_init(&c->reap, conn_reap_cb, c);
 		loop_timer_init(&c->timer, conn_timer_cb, c);
-		if (w->r->ssl_ctx != NULL) {
-			if ((c->ssl = SSL_new(w->r->ssl_ctx)) == NULL ||
-			    SSL_set_fd(c->ssl, fd) != 1) {
+		c->xc = conn_tcp_create(fd, CONN_F_SERVER);
+		if (w->r->tls_ctx != NULL) {
+			c->tls = 1;
+			if ((c->xc = conn_tls_server(w->r->tls_ctx, c->xc,
+			    &cause)) == NULL) {
 				log_warn("%s: TLS: cannot set up the "
 				    "connection", c->peer);
-				ERR_clear_error();
-				SSL_free(c->ssl);
+				free(cause);
+				cause = NULL;
 				buf_free(&c->in);
-				close(fd);
 				free(c);
 				continue;
 			}
-			SSL_set_accept_state(c->ssl);
 		}
 		STAT_INC(w->n_conns);
 		STAT_INC(w->n_open);
@@ -2031,9 +1897,8 @@ listener_cb(struct loop_io *io, uint32_t events)
 		    conn_read_cb, c) == -1) {
 			log_warn("epoll_ctl: %s", strerror(errno));
 			STAT_ADD(w->n_open, -1);
-			SSL_free(c->ssl);
+			conn_close(c->xc);
 			buf_free(&c->in);
-			close(fd);
 			free(c);
 			continue;
 		}
@@ -2048,7 +1913,7 @@ listener_cb(struct loop_io *io, uint32_t events)
 static void
 conn_deadline_cb(struct loop_timer *t)
 {
-	struct conn	*c = t->arg;
+	struct hconn	*c = t->arg;
 	struct worker	*w = c->w;
 
 	if (c->dead || c->deadline == 0)
@@ -2058,7 +1923,7 @@ conn_deadline_cb(struct loop_timer *t)
 		return;
 	}
 	if (c->lingering || c->closing || !c->in_head) {
-		conn_close(c);
+		hconn_close(c);
 		return;
 	}
 	c->deadline = 0;
@@ -2100,7 +1965,7 @@ static void *
 worker_main(void *arg)
 {
 	struct worker		*w = arg;
-	struct conn		*c, *next;
+	struct hconn		*c, *next;
 	struct loop_timer	 drain, tick;
 	size_t			 i;
 
@@ -2122,7 +1987,7 @@ worker_main(void *arg)
 		/* A held (delayed or dripping) reply is in flight too. */
 		if (!c->in_head && c->out_first == c->nout &&
 		    c->held == NULL && c->ndrip == 0)
-			conn_close(c);
+			hconn_close(c);
 		else
 			c->closing = 1;
 	}
@@ -2133,7 +1998,7 @@ worker_main(void *arg)
 		loop_timer_del(w->loop, &drain);
 	}
 	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next)
-		conn_close(c);
+		hconn_close(c);
 	/* Free the connections closed above. */
 	loop_run_deferred(w->loop);
 	return NULL;
@@ -2752,7 +2617,8 @@ respond_create(const struct respond_config *cfg, char **cause)
 		/* One CA and one context, shared by the workers. */
 		if ((r->ca = ca_load(cfg->ca_dir != NULL ? cfg->ca_dir :
 		    ca_default_dir(), cause)) == NULL ||
-		    (r->ssl_ctx = ca_server_ctx(r->ca, cause)) == NULL)
+		    (r->tls_ctx = conn_tls_server_ctx(&(struct conn_tls_config){
+		    .cert_cb = ca_conn_cert, .cert_arg = r->ca }, cause)) == NULL)
 			goto fail;
 	}
 
@@ -2979,7 +2845,6 @@ respond_free(struct responder *r)
 		}
 		free(w->listeners);
 		free(w->rule_cache);
-		free(w->tls_out);
 		for (j = 0; w->eps != NULL && j < RESPOND_EP_SLOTS; j++)
 			free(w->eps[j].name);
 		free(w->eps);
@@ -2994,7 +2859,7 @@ respond_free(struct responder *r)
 	free(r->ports);
 	respond_gen_unref(atomic_load(&r->gen));
 	chaos_log_close(r->chaos);
-	SSL_CTX_free(r->ssl_ctx);
+	conn_tls_ctx_free(r->tls_ctx);
 	ca_free(r->ca);
 	pthread_mutex_destroy(&r->edit_lock);
 	pthread_mutex_destroy(&r->gen_lock);
