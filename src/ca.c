@@ -89,14 +89,7 @@ struct ca {
 static char *
 ca_ssl_cause(const char *what)
 {
-	char		e[256];
-	unsigned long	code;
-
-	if ((code = ERR_get_error()) == 0)
-		return xasprintf("%s: failed", what);
-	ERR_error_string_n(code, e, sizeof e);
-	ERR_clear_error();
-	return xasprintf("%s: %s", what, e);
+	return conn_tls_cause(what);
 }
 
 const char *

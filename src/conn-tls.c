@@ -128,18 +128,16 @@ conn_tls_bio_init(void)
 
 /* --- failures ----------------------------------------------------------- */
 
-/* The first queued OpenSSL error, as an allocated "what: reason". */
-static char *
+char *
 conn_tls_cause(const char *what)
 {
+	unsigned long	code = ERR_get_error();
 	char		e[256];
-	unsigned long	code;
 
-	if ((code = ERR_get_error()) == 0)
-		return xasprintf("%s: failed", what);
 	ERR_error_string_n(code, e, sizeof e);
 	ERR_clear_error();
-	return xasprintf("%s: %s", what, e);
+	return code == 0 ? xasprintf("%s: failed", what) :
+	    xasprintf("%s: %s", what, e);
 }
 
 /* Marks t failed (no close_notify will follow) and notes why. */
@@ -233,11 +231,36 @@ conn_tls_ensure(struct conn *c)
 	}
 }
 
+/*
+ * SSL_read (reading) or SSL_write returned r <= 0: -1 with EAGAIN when it
+ * waits (noting when a read waits for writability or a write for
+ * readability), 0 at the peer's close_notify (or EOF) on a read, else -1
+ * with EIO and the reason noted.
+ */
+static ssize_t
+conn_tls_blocked(struct conn_tls *t, int r, int reading)
+{
+	int	err = SSL_get_error(t->ssl, r);
+
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		if (reading && err == SSL_ERROR_WANT_WRITE)
+			t->c.want |= CONN_WANT_RD_OUT;
+		else if (!reading && err == SSL_ERROR_WANT_READ)
+			t->c.want |= CONN_WANT_WR_IN;
+		errno = EAGAIN;
+		return -1;
+	}
+	if (reading && err == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	conn_tls_fail(t, err);
+	return -1;
+}
+
 static ssize_t
 conn_tls_read(struct conn *c, void *p, size_t len)
 {
 	struct conn_tls	*t = (struct conn_tls *)c;
-	int		 n, err;
+	int		 n;
 
 	if (conn_tls_ensure(c) == -1)
 		return -1;
@@ -246,20 +269,7 @@ conn_tls_read(struct conn *c, void *p, size_t len)
 	c->want &= ~CONN_WANT_RD_OUT;
 	if ((n = SSL_read(t->ssl, p, len > INT_MAX ? INT_MAX : (int)len)) > 0)
 		return n;
-	switch ((err = SSL_get_error(t->ssl, n))) {
-	case SSL_ERROR_WANT_READ:
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_WANT_WRITE:
-		c->want |= CONN_WANT_RD_OUT;
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	default:
-		conn_tls_fail(t, err);
-		return -1;
-	}
+	return conn_tls_blocked(t, n, 1);
 }
 
 /*
@@ -274,7 +284,7 @@ conn_tls_writev(struct conn *c, const struct iovec *iov, int iovcnt)
 	struct conn_tls	*t = (struct conn_tls *)c;
 	const void	*p;
 	size_t		 len = 0, k;
-	int		 i, wr, err;
+	int		 i, wr;
 
 	if (conn_tls_ensure(c) == -1)
 		return -1;
@@ -301,18 +311,7 @@ conn_tls_writev(struct conn *c, const struct iovec *iov, int iovcnt)
 	c->want &= ~CONN_WANT_WR_IN;
 	if ((wr = SSL_write(t->ssl, p, (int)len)) > 0)
 		return wr;
-	switch ((err = SSL_get_error(t->ssl, wr))) {
-	case SSL_ERROR_WANT_WRITE:
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_WANT_READ:
-		c->want |= CONN_WANT_WR_IN;
-		errno = EAGAIN;
-		return -1;
-	default:
-		conn_tls_fail(t, err);
-		return -1;
-	}
+	return conn_tls_blocked(t, wr, 0);
 }
 
 /* Sends close_notify once, best effort (the transport is non-blocking). */
@@ -354,16 +353,10 @@ conn_tls_close(struct conn *c)
 	free(t);
 }
 
-static const struct conn_ops conn_tls_ops = {
-	.name = "tls",
-	.handshake = conn_tls_handshake,
-	.read = conn_tls_read,
-	.writev = conn_tls_writev,
-	.shutdown = conn_tls_shutdown,
-	.events = conn_events_default,
-	.pending = conn_tls_pending,
-	.close = conn_tls_close,
-};
+/* In struct conn_ops order (conn.h). */
+static const struct conn_ops conn_tls_ops = { "tls", conn_tls_handshake,
+	conn_tls_read, conn_tls_writev, conn_tls_shutdown, conn_events_default,
+	conn_tls_pending, conn_tls_close };
 
 int
 conn_is_tls(const struct conn *c)

@@ -183,10 +183,15 @@ conn_tcp_read(struct conn *c, void *p, size_t len)
 static ssize_t
 conn_tcp_writev(struct conn *c, const struct iovec *iov, int iovcnt)
 {
-	ssize_t	n;
+	struct msghdr	msg;
+	ssize_t		n;
 
-	if ((n = writev(c->fd, iov, iovcnt)) == -1 && errno != EAGAIN &&
-	    errno != EINTR)
+	/* writev(2) that raises no SIGPIPE. */
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = (struct iovec *)iov;
+	msg.msg_iovlen = (size_t)iovcnt;
+	if ((n = sendmsg(c->fd, &msg, MSG_NOSIGNAL)) == -1 &&
+	    errno != EAGAIN && errno != EINTR)
 		conn_set_errno(c);
 	return n;
 }
@@ -214,16 +219,11 @@ conn_tcp_close(struct conn *c)
 	free(c);
 }
 
-static const struct conn_ops conn_tcp_ops = {
-	.name = "tcp",
-	.handshake = conn_tcp_handshake,
-	.read = conn_tcp_read,
-	.writev = conn_tcp_writev,
-	.shutdown = conn_tcp_shutdown,
-	.events = conn_events_default,
-	.pending = conn_no_pending,
-	.close = conn_tcp_close,
-};
+/* In struct conn_ops order: name, handshake, read, writev, shutdown,
+ * events, pending, close. */
+static const struct conn_ops conn_tcp_ops = { "tcp", conn_tcp_handshake,
+	conn_tcp_read, conn_tcp_writev, conn_tcp_shutdown, conn_events_default,
+	conn_no_pending, conn_tcp_close };
 
 struct conn *
 conn_tcp_create(int fd, int flags)
@@ -354,16 +354,10 @@ conn_mem_close(struct conn *c)
 	free(m);
 }
 
-static const struct conn_ops conn_mem_ops = {
-	.name = "mem",
-	.handshake = conn_no_handshake,	/* established from the start */
-	.read = conn_mem_read,
-	.writev = conn_mem_writev,
-	.shutdown = conn_mem_shutdown,
-	.events = conn_events_default,
-	.pending = conn_no_pending,
-	.close = conn_mem_close,
-};
+/* Established from the start: no handshake. */
+static const struct conn_ops conn_mem_ops = { "mem", conn_no_handshake,
+	conn_mem_read, conn_mem_writev, conn_mem_shutdown, conn_events_default,
+	conn_no_pending, conn_mem_close };
 
 void
 conn_mem_pair(struct conn **a, struct conn **b)

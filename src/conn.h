@@ -22,8 +22,9 @@
  * read may wait for the socket to become writable, a write for it to
  * become readable) and conn_ready() maps the events that came back to the
  * operations worth retrying.  Other failures return -1 with errno set
- * (EIO for TLS errors) and conn_error() says why, for the log.  Writes
- * to a closed socket raise SIGPIPE: processes ignore it (EPIPE follows).
+ * (EIO for TLS errors) and conn_error() says why, for the log.  Plain
+ * tcp writes raise no SIGPIPE; OpenSSL's writes to a closed socket may:
+ * processes that serve TLS ignore it (EPIPE follows).
  *
  * A conn owns its transport state and its descriptor: conn_close() closes
  * and frees everything (a role removes the fd from its event loop first).
@@ -303,6 +304,9 @@ const char	*conn_tls_sni(const struct conn *);
 /* Why the peer's certificate failed verification, or NULL if it passed
  * (or was not checked). */
 const char	*conn_tls_verify_error(const struct conn *);
+/* The first queued OpenSSL error, as an allocated "what: reason" (the
+ * queue is cleared): for the callers' set-up errors. */
+char		*conn_tls_cause(const char *what);
 /* 1 if c is a TLS conn. */
 int		 conn_is_tls(const struct conn *);
 

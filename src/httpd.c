@@ -1097,18 +1097,6 @@ httpd_arg(const struct httpd *h)
 	return h->arg;
 }
 
-struct loop *
-httpd_loop(const struct httpd *h)
-{
-	return h->loop;
-}
-
-size_t
-httpd_count(const struct httpd *h)
-{
-	return h->nconns;
-}
-
 void
 httpd_stats(const struct httpd *h, struct httpd_stats *st)
 {
@@ -1188,12 +1176,6 @@ int
 hconn_peer_eof(const struct hconn *c)
 {
 	return c->peer_eof;
-}
-
-int
-hconn_is_pending(const struct hconn *c)
-{
-	return c->pending;
 }
 
 void

@@ -93,11 +93,9 @@ struct httpd_role {
 
 /* Counters (relaxed atomics: any thread may read them). */
 struct httpd_stats {
-	uint64_t	 connections;	/* accepted */
-	uint64_t	 open;
+	uint64_t	 connections, open;	/* accepted, open now */
 	uint64_t	 accept_errors;
-	uint64_t	 head_timeouts;
-	uint64_t	 body_timeouts;
+	uint64_t	 head_timeouts, body_timeouts;
 	uint64_t	 tls_failed;	/* failed handshakes */
 	uint64_t	 throttled;	/* connections held by the budget */
 	uint64_t	 out_mem;	/* unsent output held, bytes */
@@ -110,7 +108,6 @@ struct httpd	*httpd_create(struct loop *, const struct httpd_config *,
  * deferred work first if it still runs: loop_run_deferred). */
 void		 httpd_free(struct httpd *);
 void		*httpd_arg(const struct httpd *);
-struct loop	*httpd_loop(const struct httpd *);
 /* Accepts on fd (a non-blocking listening socket, which h now owns). */
 int		 httpd_listen(struct httpd *, int fd);
 /* Stops accepting: the listeners are closed. */
@@ -121,7 +118,6 @@ void		 httpd_unlisten(struct httpd *);
  * is stopped (loop_stop).
  */
 size_t		 httpd_drain(struct httpd *);
-size_t		 httpd_count(const struct httpd *);
 void		 httpd_stats(const struct httpd *, struct httpd_stats *);
 uint64_t	 httpd_out_mem(const struct httpd *);
 /* The connections, oldest first: httpd_first, then hconn_next until
@@ -176,8 +172,6 @@ void		 hconn_release(struct hconn *);
 /* Goes on after a hold or a timer: parses the requests that wait (unless
  * held) and writes what can be written. */
 void		 hconn_step(struct hconn *);
-/* 1 while held with a reply pending. */
-int		 hconn_is_pending(const struct hconn *);
 /* Closes once the queued output is written (and no reply is pending). */
 void		 hconn_close_after(struct hconn *);
 /* Closes now, with a reset (no close_notify, RST). */

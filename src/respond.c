@@ -80,14 +80,6 @@
 #include "transform.h"
 #include "xmalloc.h"
 
-/* glibc's sys/queue.h lacks the _SAFE iterator. */
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST(head);					\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
-	    (var) = (tvar))
-#endif
-
 #define RESPOND_READ_CHUNK	(16 * 1024)
 #define RESPOND_OUT_HIGH	(1024 * 1024)	/* stop reading above this */
 /* Past the output budget, connections holding at least this much unsent
@@ -1249,15 +1241,10 @@ conn_accept_failed(struct httpd *hd, int err, uint64_t pause_ns)
 		    (unsigned long long)n, n == 1 ? "" : "s");
 }
 
-static const struct httpd_role respond_role = {
-	.request = conn_reply,
-	.reject = conn_reject,
-	.accepted = conn_accepted,
-	.freed = conn_freed,
-	.drained = conn_drained,
-	.over_budget = conn_over_budget,
-	.accept_failed = conn_accept_failed,
-};
+/* In struct httpd_role order (httpd.h). */
+static const struct httpd_role respond_role = { conn_reply, conn_reject,
+	conn_accepted, conn_freed, conn_drained, conn_over_budget,
+	conn_accept_failed };
 
 static void
 worker_drain_timeout_cb(struct loop_timer *t)
