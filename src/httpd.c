@@ -884,8 +884,16 @@ struct hconn *
 httpd_adopt(struct httpd *h, struct conn *xc, const char *peer)
 {
 	struct hconn	*c;
+	char		*cause = NULL;
 	int		 fd = conn_fd(xc);
 
+	if (h->cfg.tls != NULL &&
+	    (xc = conn_tls_server(h->cfg.tls, xc, &cause)) == NULL) {
+		log_warn("%s%s: TLS: cannot set up the connection",
+		    h->cfg.log_prefix, peer);
+		free(cause);
+		return NULL;
+	}
 	if (h->cfg.max_conns > 0 && h->nconns >= h->cfg.max_conns &&
 	    httpd_evict_idle(h) == -1) {
 		log_warn("%s%s: too many connections; closing",
@@ -967,8 +975,7 @@ httpd_listener_cb(struct loop_io *io, uint32_t events)
 	struct httpd_listener	*l = io->arg;
 	struct httpd		*h = l->h;
 	struct sock_addr	 peer;
-	struct conn		*xc;
-	char			 name[64], *cause = NULL;
+	char			 name[64];
 	int			 fd, one = 1;
 
 	(void)events;
@@ -984,16 +991,7 @@ httpd_listener_cb(struct loop_io *io, uint32_t events)
 		}
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		sock_addr_str(&peer, name, sizeof name);
-		xc = conn_tcp_create(fd, CONN_F_SERVER);
-		if (h->cfg.tls != NULL &&
-		    (xc = conn_tls_server(h->cfg.tls, xc, &cause)) == NULL) {
-			log_warn("%s%s: TLS: cannot set up the connection",
-			    h->cfg.log_prefix, name);
-			free(cause);
-			cause = NULL;
-			continue;
-		}
-		(void)httpd_adopt(h, xc, name);
+		(void)httpd_adopt(h, conn_tcp_create(fd, CONN_F_SERVER), name);
 	}
 }
 

@@ -124,8 +124,9 @@ uint64_t	 httpd_out_mem(const struct httpd *);
  * NULL (closing one while walking is fine once its next is read). */
 struct hconn	*httpd_first(const struct httpd *);
 struct hconn	*hconn_next(const struct hconn *);
-/* Serves xc (which h now owns) as an accepted connection from peer (a
- * name for the log).  NULL if refused (max_conns, the role). */
+/* Serves xc (which h now owns; with cfg.tls, wrapped in TLS here) as an
+ * accepted connection from peer (a name for the log).  NULL if refused
+ * (max_conns, the role, TLS set-up). */
 struct hconn	*httpd_adopt(struct httpd *, struct conn *xc,
 		    const char *peer);
 
