@@ -1318,6 +1318,12 @@ admin_start(struct responder *r, const char *addr, const char *token,
 	return a;
 }
 
+struct hconn *
+admin_adopt(struct admin *a, struct conn *xc, const char *peer)
+{
+	return httpd_adopt(a->httpd, xc, peer);
+}
+
 int
 admin_port(const struct admin *a)
 {

@@ -2129,6 +2129,12 @@ respond_run(struct responder *r)
 	return started == r->nworkers ? 0 : -1;
 }
 
+struct hconn *
+respond_adopt(struct responder *r, struct conn *xc, const char *peer)
+{
+	return httpd_adopt(r->workers[0].httpd, xc, peer);
+}
+
 void
 respond_free(struct responder *r)
 {
