@@ -76,14 +76,14 @@ cli_help(const struct cmd_entry *e)
 	}
 	if (e->notes != NULL)
 		printf("\n%s", e->notes);
-	if (opt_help_aliases(e->opts, NULL) + (e->more != NULL ?
-	    opt_help_aliases(e->more, NULL) : 0) == 0)
+	if (opt_help_aliases(e->opts, NULL, NULL) + (e->more != NULL ?
+	    opt_help_aliases(e->more, e->opts, NULL) : 0) == 0)
 		return;
 	/* Completion (completions/decoy) stops reading at this heading. */
 	printf("\nold spellings, still accepted:\n");
-	opt_help_aliases(e->opts, stdout);
+	opt_help_aliases(e->opts, NULL, stdout);
 	if (e->more != NULL)
-		opt_help_aliases(e->more, stdout);
+		opt_help_aliases(e->more, e->opts, stdout);
 }
 
 int
