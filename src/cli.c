@@ -60,11 +60,6 @@ void
 cli_help(const struct cmd_entry *e)
 {
 	printf("usage: decoy %s %s\n\n%s\n", e->name, e->args, e->summary);
-	if (e->opts == NULL) {
-		if (e->help != NULL && e->help[0] != '\0')
-			printf("\noptions:\n%s", e->help);
-		return;
-	}
 	if (e->intro != NULL)
 		printf("\n%s", e->intro);
 	printf("\noptions:\n");
