@@ -1,6 +1,6 @@
 /*
  * cmd-run.c -- `decoy run SCENARIO`: the whole loop from one file
- * (DESIGN.md sections 1 and 5).  It starts the responder (decoy itself,
+ * (docs/design.md section 4).  It starts the responder (decoy itself,
  * `decoy respond`, as a child) with the scenario's rules, starts the
  * service under test (`sh -c COMMAND` in the scenario's directory, in its
  * own process group) and waits until it answers its ready path, drives

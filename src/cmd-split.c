@@ -24,6 +24,7 @@
 #include "log.h"
 #include "opt.h"
 #include "snap.h"
+#include "snap-ids.h"
 #include "xmalloc.h"
 
 static int	cmd_split_exec(int, char **);
@@ -69,6 +70,25 @@ split_same_file(const char *a, const char *b)
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* Gives t an id no earlier transaction of the output has (t->id may be
+ * NULL: a transaction without an id keeps none). */
+static int
+split_unique_id(struct snap_ids *ids, struct snap_txn *t)
+{
+	const char	*id;
+	char		*fresh;
+
+	if (t->id == NULL)
+		return 0;
+	id = snap_ids_unique(ids, t->id, &fresh);
+	if (fresh != NULL) {
+		free(t->id);
+		t->id = fresh;
+	}
+	(void)id;
+	return 0;
+}
+
 static int
 cmd_split_exec(int argc, char **argv)
 {
@@ -83,6 +103,8 @@ cmd_split_exec(int argc, char **argv)
 	struct cmd_split_o	 o = { .log_level = LOG_LEVEL_INFO };
 	int			 ind, i, rc, status, json;
 	struct buf		 b;
+	struct snap_ids		*ids = NULL;
+	size_t			 renamed = 0;
 
 	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &status) == -1)
 		return status;
@@ -120,15 +142,19 @@ cmd_split_exec(int argc, char **argv)
 			goto fail;
 		opened[i] = strcmp(files[i], "-") != 0;
 	}
+	ids = snap_ids_create();
 	while ((rc = snap_reader_next(r, &t, &cause)) == 1) {
 		counts[t.dir]++;
-		if (w[t.dir] != NULL &&
-		    snap_writer_write(w[t.dir], &t, &cause) == -1) {
+		if (split_unique_id(ids, &t) == -1 || (w[t.dir] != NULL &&
+		    snap_writer_write(w[t.dir], &t, &cause) == -1)) {
 			snap_txn_free(&t);
 			goto fail;
 		}
 		snap_txn_free(&t);
 	}
+	renamed = snap_ids_renamed(ids);
+	snap_ids_free(ids);
+	ids = NULL;
 	if (rc == -1)
 		goto fail;
 	for (i = 0; i < 2; i++) {
@@ -140,8 +166,9 @@ cmd_split_exec(int argc, char **argv)
 	snap_reader_close(r);
 	if (json) {
 		buf_init(&b);
-		buf_printf(&b, "{\"in\":%zu,\"out\":%zu,\"in_file\":",
-		    counts[SNAP_DIR_IN], counts[SNAP_DIR_OUT]);
+		buf_printf(&b, "{\"in\":%zu,\"out\":%zu,\"renamed_ids\":%zu,"
+		    "\"in_file\":", counts[SNAP_DIR_IN], counts[SNAP_DIR_OUT],
+		    renamed);
 		for (i = SNAP_DIR_IN; i >= SNAP_DIR_OUT; i--) {
 			if (i == SNAP_DIR_OUT)
 				buf_append_str(&b, ",\"out_file\":");
@@ -157,7 +184,11 @@ cmd_split_exec(int argc, char **argv)
 		if (fflush(stdout) == EOF)
 			return cli_error(e, EXIT_USAGE, "writing output "
 			    "failed");
-	} else
+	} else if (renamed > 0)
+		fprintf(stderr, "%zu in, %zu out (%zu repeated id%s renamed "
+		    "ID~N)\n", counts[SNAP_DIR_IN], counts[SNAP_DIR_OUT], renamed,
+		    renamed == 1 ? "" : "s");
+	else
 		fprintf(stderr, "%zu in, %zu out\n", counts[SNAP_DIR_IN],
 		    counts[SNAP_DIR_OUT]);
 	return EXIT_OK;
@@ -165,6 +196,7 @@ cmd_split_exec(int argc, char **argv)
 fail:
 	status = cli_error(e, EXIT_USAGE, "%s", cause);
 	free(cause);
+	snap_ids_free(ids);
 	snap_reader_close(r);
 	for (i = 0; i < 2; i++) {
 		cause = NULL;

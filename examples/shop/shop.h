@@ -2,7 +2,7 @@
  * shop.h -- code shared by the demo services in examples/shop (orders,
  * payments, inventory): option helpers, a small threaded HTTP/1.1 server,
  * a blocking keep-alive HTTP client and the --trace recorder that writes
- * what a service receives and sends as snapshot lines (DESIGN.md section 3).
+ * what a service receives and sends as snapshot lines (decoy-snapshot(5)).
  *
  * These programs are test fixtures, not part of decoy: they favour being
  * obvious over being fast (one thread per connection, blocking sockets).
