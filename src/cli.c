@@ -60,11 +60,6 @@ void
 cli_help(const struct cmd_entry *e)
 {
 	printf("usage: decoy %s %s\n\n%s\n", e->name, e->args, e->summary);
-	if (e->opts == NULL) {
-		if (e->help != NULL && e->help[0] != '\0')
-			printf("\noptions:\n%s", e->help);
-		return;
-	}
 	if (e->intro != NULL)
 		printf("\n%s", e->intro);
 	printf("\noptions:\n");
@@ -76,14 +71,14 @@ cli_help(const struct cmd_entry *e)
 	}
 	if (e->notes != NULL)
 		printf("\n%s", e->notes);
-	if (opt_help_aliases(e->opts, NULL) + (e->more != NULL ?
-	    opt_help_aliases(e->more, NULL) : 0) == 0)
+	if (opt_help_aliases(e->opts, NULL, NULL) + (e->more != NULL ?
+	    opt_help_aliases(e->more, e->opts, NULL) : 0) == 0)
 		return;
 	/* Completion (completions/decoy) stops reading at this heading. */
 	printf("\nold spellings, still accepted:\n");
-	opt_help_aliases(e->opts, stdout);
+	opt_help_aliases(e->opts, NULL, stdout);
 	if (e->more != NULL)
-		opt_help_aliases(e->more, stdout);
+		opt_help_aliases(e->more, e->opts, stdout);
 }
 
 int

@@ -24,7 +24,6 @@ struct cmd_entry {
 	const char	*more_title;	/* a second table's heading, e.g. "job" */
 	const struct opt *more;		/* options of a subcommand, or NULL */
 	const char	*notes;		/* after the options: exit status ... */
-	const char	*help;		/* (legacy) options text, without opts */
 	/* argv[0] is the command name; returns the exit status. */
 	int		(*exec)(int argc, char **argv);
 };

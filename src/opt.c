@@ -711,8 +711,26 @@ opt_help(const struct opt *t, FILE *f)
 	}
 }
 
+/* 1 if table t (may be NULL) has alias word for an option named name. */
+static int
+opt_has_alias(const struct opt *t, const char *word, const char *name)
+{
+	const struct opt	*o;
+	const char		*p;
+	char			 w[64];
+
+	for (o = t; o != NULL && o->type != OPT_END; o++) {
+		for (p = o->aliases; p != NULL &&
+		    opt_alias_next(&p, w, sizeof w);) {
+			if (strcmp(w, word) == 0 && strcmp(o->name, name) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 size_t
-opt_help_aliases(const struct opt *t, FILE *f)
+opt_help_aliases(const struct opt *t, const struct opt *skip, FILE *f)
 {
 	const struct opt	*o;
 	const char		*p;
@@ -721,9 +739,13 @@ opt_help_aliases(const struct opt *t, FILE *f)
 
 	for (o = t; o->type != OPT_END; o++) {
 		for (p = o->aliases; p != NULL &&
-		    opt_alias_next(&p, word, sizeof word); n++)
+		    opt_alias_next(&p, word, sizeof word);) {
+			if (opt_has_alias(skip, word, o->name))
+				continue;
 			if (f != NULL)
 				fprintf(f, "  %-24s  --%s\n", word, o->name);
+			n++;
+		}
 	}
 	return n;
 }

@@ -118,9 +118,10 @@ int	opt_parse(const struct opt *, int argc, char **argv, void *base,
 void	opt_help(const struct opt *, FILE *);
 /*
  * Writes "  OLD  --NEW" for every alias of the table to f (nothing with
- * f NULL); returns the number of aliases.
+ * f NULL), but those skip (may be NULL) has too; returns their number.
  */
-size_t	opt_help_aliases(const struct opt *, FILE *);
+size_t	opt_help_aliases(const struct opt *, const struct opt *skip,
+	    FILE *);
 
 /* 1 if s is HOST:PORT, [V6]:PORT or :PORT (port 0..65535), as OPT_ADDR
  * takes it and sock_parse_addr reads it; else 0.  Nothing is resolved. */

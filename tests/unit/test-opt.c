@@ -358,8 +358,9 @@ test_help(void)
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return;
 	opt_help(t_table, f);
-	ASSERT_EQ(opt_help_aliases(t_table, f), 3);
-	ASSERT_EQ(opt_help_aliases(t_table, NULL), 3);
+	ASSERT_EQ(opt_help_aliases(t_table, NULL, f), 3);
+	ASSERT_EQ(opt_help_aliases(t_table, NULL, NULL), 3);
+	ASSERT_EQ(opt_help_aliases(t_table, t_table, NULL), 0);
 	fclose(f);
 	ASSERT(strstr(text, "  -f, --flag                a flag\n") != NULL);
 	ASSERT(strstr(text, "      --no-thing            clears off\n") !=
