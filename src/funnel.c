@@ -457,7 +457,9 @@ funnel_create(const struct funnel_config *cfg, char **cause)
 	}
 	f->cfg.status = xreallocarray(NULL, cfg->nstatus + 1,
 	    sizeof *cfg->status);
-	memcpy(f->cfg.status, cfg->status, cfg->nstatus * sizeof *cfg->status);
+	if (cfg->nstatus > 0)
+		memcpy(f->cfg.status, cfg->status,
+		    cfg->nstatus * sizeof *cfg->status);
 	f->cfg.nstatus = cfg->nstatus;
 	f->cfg.sampling = cfg->sampling;
 	f->cfg.sample = cfg->sample;
