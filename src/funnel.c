@@ -623,24 +623,23 @@ funnel_filter(struct funnel *f, const struct snap_txn *t, struct span host,
 /* --- masking --- */
 
 /*
- * The separators of each level: runs, then the parts of a run around
- * '=', then around ':', then around '/'.  ':' comes after '=' so that a
- * timestamp in "since=2025-12-07T17:54:34Z" is found whole.
+ * The separators of each level, a bit each: runs (white space, quotes,
+ * brackets ...), then the parts of a run around '=', then around ':',
+ * then around '/'.  ':' comes after '=' so that a timestamp in
+ * "since=2025-12-07T17:54:34Z" is found whole.
  */
+static const unsigned char funnel_sep[256] = {
+	[0 ... ' '] = 1, [0x7f] = 1,
+	['"'] = 1, ['\''] = 1, ['\\'] = 1, [','] = 1, [';'] = 1, ['&'] = 1,
+	['?'] = 1, ['#'] = 1, ['<'] = 1, ['>'] = 1, ['('] = 1, [')'] = 1,
+	['['] = 1, [']'] = 1, ['{'] = 1, ['}'] = 1, ['|'] = 1, ['`'] = 1,
+	['='] = 2, [':'] = 4, ['/'] = 8,
+};
+
 static int
 funnel_is_sep(int level, unsigned char c)
 {
-	switch (level) {
-	case 0:
-		return c <= ' ' || c == 0x7f ||
-		    strchr("\"'\\,;&?#<>()[]{}|`", c) != NULL;
-	case 1:
-		return c == '=';
-	case 2:
-		return c == ':';
-	default:
-		return c == '/';
-	}
+	return (funnel_sep[c] >> level) & 1;
 }
 
 /* done: s was classified already (a part that is its whole parent). */
@@ -652,9 +651,16 @@ funnel_mask_level(struct buf *b, const char *s, size_t len,
 	struct shape	 sh;
 	enum shape_kind	 k;
 
-	if (!done && len >= FUNNEL_MIN_TOKEN && len <= FUNNEL_MAX_TOKEN &&
+	/* A part too short to be volatile has no volatile part either. */
+	if (len < FUNNEL_MIN_TOKEN) {
+		buf_append(b, s, len);
+		return;
+	}
+	if (!done && len <= FUNNEL_MAX_TOKEN &&
 	    (k = shape_classify(s, len, opts, &sh)) != SHAPE_NONE) {
-		buf_printf(b, "{%s}", shape_kind_name(k));
+		buf_append_byte(b, '{');
+		buf_append_str(b, shape_kind_name(k));
+		buf_append_byte(b, '}');
 		return;
 	}
 	if (level > 3) {
