@@ -33,6 +33,7 @@
 #include "json.h"
 #include "loop.h"
 #include "sock.h"
+#include "url.h"
 #include "xmalloc.h"
 
 #define CTL_DEFAULT_ADDR	"127.0.0.1:9901"
@@ -893,23 +894,41 @@ ctl_simple(const struct ctl *ctl, const char *cmd, const char *method,
 	return rv;
 }
 
-/* Accepts "HOST:PORT", "[V6]:PORT" or "http://HOST:PORT[/]". */
+/*
+ * Accepts "HOST:PORT", "[V6]:PORT", ":PORT" or "http://HOST[:PORT][/]"
+ * (url.h: any case, port 80 when left out); returns "HOST:PORT" for the
+ * Host header and messages.
+ */
 static char *
 ctl_parse_addr(const char *s, struct sock_addr *sa, char **cause)
 {
-	char	*addr;
-	size_t	 len;
+	struct url	 u;
+	const char	*why;
+	char		*addr;
+	size_t		 len;
 
-	if (strncmp(s, "https://", 8) == 0) {
-		*cause = xstrdup("the admin API speaks plain HTTP, not https");
-		return NULL;
+	if (strstr(s, "://") != NULL) {
+		if (url_parse(s, strlen(s), 0, &u, &why) == -1) {
+			*cause = xasprintf("admin address %s: %s", s, why);
+			return NULL;
+		}
+		if (u.tls) {
+			*cause = xstrdup("the admin API speaks plain HTTP, "
+			    "not https");
+			return NULL;
+		}
+		if (url_has_path(&u)) {
+			*cause = xasprintf("admin address %s: a path is not "
+			    "supported", s);
+			return NULL;
+		}
+		addr = url_addr_dup(&u);
+	} else {
+		addr = xstrdup(s);
+		len = strlen(addr);
+		while (len > 0 && addr[len - 1] == '/')
+			addr[--len] = '\0';
 	}
-	if (strncmp(s, "http://", 7) == 0)
-		s += 7;
-	addr = xstrdup(s);
-	len = strlen(addr);
-	while (len > 0 && addr[len - 1] == '/')
-		addr[--len] = '\0';
 	if (sock_parse_addr(addr, sa, cause) == -1) {
 		free(addr);
 		return NULL;

@@ -76,6 +76,7 @@
 #include "snap.h"
 #include "sock.h"
 #include "transform.h"
+#include "url.h"
 #include "xmalloc.h"
 
 #define GEN_READ_CHUNK		(16 * 1024)
@@ -852,53 +853,33 @@ gen_config_free(struct gen_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 }
 
-/* "http[s]://host[:port][/prefix]"; the host is resolved here (start-up). */
+/*
+ * "http[s]://host[:port][/prefix]" (url.h); the host is resolved here
+ * (start-up).  The Host header is the authority as written.
+ */
 static int
-gen_parse_target(struct gen *g, const char *url, char **cause)
+gen_parse_target(struct gen *g, const char *target, char **cause)
 {
-	const char	*s, *slash;
-	char		*hostport, *addr;
+	struct url	 u;
+	const char	*why;
 	size_t		 n;
-	int		 tls, port;
 
-	if (strncmp(url, "http://", 7) == 0) {
-		tls = 0;
-		s = url + 7;
-		port = 80;
-	} else if (strncmp(url, "https://", 8) == 0) {
-		tls = 1;
-		s = url + 8;
-		port = 443;
-	} else {
-		*cause = xasprintf("target %s: expected http://HOST:PORT or "
-		    "https://HOST:PORT", url);
+	if (url_parse(target, strlen(target), 0, &u, &why) == -1) {
+		*cause = xasprintf("target %s: %s", target, why);
 		return -1;
 	}
-	slash = strchr(s, '/');
-	n = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	if (n == 0) {
-		*cause = xasprintf("target %s: no host", url);
+	if (u.query.p != NULL) {
+		*cause = xasprintf("target %s: a query is not supported (the "
+		    "snapshot holds the queries)", target);
 		return -1;
 	}
-	hostport = xstrndup(s, n);
-	/* A port is needed by sock_parse_addr; the scheme's when not
-	 * given. */
-	if (strrchr(hostport, ':') == NULL ||
-	    (hostport[0] == '[' && hostport[n - 1] == ']'))
-		addr = xasprintf("%s:%d", hostport, port);
-	else
-		addr = xstrdup(hostport);
-	if (sock_parse_addr(addr, &g->addr, cause) == -1) {
-		free(addr);
-		free(hostport);
+	if (url_resolve(&u, &g->addr, cause) == -1)
 		return -1;
-	}
-	free(addr);
-	if (tls)
-		g->tls_name = sock_host_name(hostport);
-	g->host = hostport;
-	g->prefix = xstrdup(slash != NULL ? slash : "");
-	n = strlen(g->prefix);
+	if (u.tls)
+		g->tls_name = url_host_dup(&u);
+	g->host = span_dup(u.authority);
+	g->prefix = span_dup(u.path);
+	n = u.path.len;
 	if (n > 0 && g->prefix[n - 1] == '/')
 		g->prefix[n - 1] = '\0';
 	return 0;

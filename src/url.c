@@ -151,38 +151,69 @@ url_authority(const char *a, const char *end, struct url *u,
 	return 0;
 }
 
+/* The end of the scheme at s (s itself when there is none). */
+static const char *
+url_scheme_end(const char *s, const char *end)
+{
+	const char	*p;
+
+	for (p = s; p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
+	    *p <= 'Z') || (p > s && ((*p >= '0' && *p <= '9') || *p == '+' ||
+	    *p == '-' || *p == '.'))); p++)
+		;
+	return p;
+}
+
+/* The index in url_schemes[] of s[0..n) (any case), or -1. */
+static int
+url_scheme_lookup(const char *s, size_t n, int flags)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof url_schemes / sizeof url_schemes[0]; i++) {
+		if (strlen(url_schemes[i].name) != n ||
+		    strncasecmp(s, url_schemes[i].name, n) != 0)
+			continue;
+		if (url_schemes[i].websocket && !(flags & URL_WEBSOCKET))
+			return -1;
+		return (int)i;
+	}
+	return -1;
+}
+
 /* The scheme before "://" at s, or -1 with *why. */
 static int
 url_parse_scheme(const char *s, const char *end, int flags, struct url *u,
     const char **next, const char **why)
 {
 	const char	*p;
-	size_t		 i, n;
+	int		 i;
 
-	for (p = s; p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
-	    *p <= 'Z') || (p > s && ((*p >= '0' && *p <= '9') || *p == '+' ||
-	    *p == '-' || *p == '.'))); p++)
-		;
+	p = url_scheme_end(s, end);
 	if (p == s || end - p < 3 || memcmp(p, "://", 3) != 0) {
 		*why = "not an absolute URL (expected http://HOST[:PORT] or "
 		    "https://HOST[:PORT])";
 		return -1;
 	}
-	n = (size_t)(p - s);
-	for (i = 0; i < sizeof url_schemes / sizeof url_schemes[0]; i++) {
-		if (strlen(url_schemes[i].name) != n ||
-		    strncasecmp(s, url_schemes[i].name, n) != 0)
-			continue;
-		if (url_schemes[i].websocket && !(flags & URL_WEBSOCKET))
-			break;
-		u->scheme = url_schemes[i].scheme;
-		u->tls = u->scheme == URL_HTTPS || u->scheme == URL_WSS;
-		u->port = url_default_port(u->scheme);
-		*next = p + 3;
-		return 0;
+	if ((i = url_scheme_lookup(s, (size_t)(p - s), flags)) == -1) {
+		*why = "unsupported scheme (expected http:// or https://)";
+		return -1;
 	}
-	*why = "unsupported scheme (expected http:// or https://)";
-	return -1;
+	u->scheme = url_schemes[i].scheme;
+	u->tls = u->scheme == URL_HTTPS || u->scheme == URL_WSS;
+	u->port = url_default_port(u->scheme);
+	*next = p + 3;
+	return 0;
+}
+
+int
+url_is_http(const char *s, size_t len, int flags)
+{
+	const char	*p;
+
+	p = url_scheme_end(s, s + len);
+	return p > s && p < s + len && *p == ':' &&
+	    url_scheme_lookup(s, (size_t)(p - s), flags) != -1;
 }
 
 int

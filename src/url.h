@@ -86,6 +86,14 @@ int	url_parse_authority(const char *s, size_t len, int tls, struct url *u,
 	    const char **why);
 
 /*
+ * 1 if s[0..len) begins with a scheme url_parse() takes with flags,
+ * followed by ':' ("HTTP:", "wss:" with URL_WEBSOCKET), else 0: for a
+ * reader that skips other URLs (data:, blob:, chrome-extension:) rather
+ * than refusing them.
+ */
+int	url_is_http(const char *s, size_t len, int flags);
+
+/*
  * The scheme's default port: 443 for https and wss, else 80.
  */
 int	url_default_port(enum url_scheme);

@@ -362,6 +362,17 @@ test_helpers(void)
 	ASSERT_STR_EQ(s, "/?a=1");
 	free(s);
 
+	ASSERT_EQ(url_is_http("HTTP://h/", 9, 0), 1);
+	ASSERT_EQ(url_is_http("https:", 6, 0), 1);
+	ASSERT_EQ(url_is_http("http:foo", 8, 0), 1);
+	ASSERT_EQ(url_is_http("wss://h", 7, 0), 0);
+	ASSERT_EQ(url_is_http("wss://h", 7, URL_WEBSOCKET), 1);
+	ASSERT_EQ(url_is_http("data:text/plain,x", 17, 0), 0);
+	ASSERT_EQ(url_is_http("chrome-extension://x", 20, 0), 0);
+	ASSERT_EQ(url_is_http("http", 4, 0), 0);
+	ASSERT_EQ(url_is_http("/http:", 6, 0), 0);
+	ASSERT_EQ(url_is_http("", 0, 0), 0);
+
 	ASSERT_EQ(url_default_port(URL_HTTP), 80);
 	ASSERT_EQ(url_default_port(URL_HTTPS), 443);
 	ASSERT_EQ(url_default_port(URL_WS), 80);
