@@ -428,6 +428,23 @@ httpc_fetch_wait(const struct httpc_conn *c, uint64_t deadline)
 	}
 }
 
+int
+httpc_conn_open_wait(struct httpc_conn *c, uint64_t deadline)
+{
+	int	r;
+
+	if (httpc_conn_open(c) == -1)
+		return -1;
+	while ((r = httpc_conn_handshake(c)) == 0) {
+		if (httpc_fetch_wait(c, deadline) == -1) {
+			snprintf(c->err, sizeof c->err, "%s", errno ==
+			    ETIMEDOUT ? "timed out" : strerror(errno));
+			return -1;
+		}
+	}
+	return r == 1 ? 0 : -1;
+}
+
 static void
 httpc_fetch_build(const struct httpc_target *t,
     const struct httpc_request *req, struct buf *b)
@@ -454,24 +471,16 @@ static int
 httpc_fetch_connect(struct httpc_conn *c, struct httpc_reply *rp,
     uint64_t deadline, char **cause)
 {
-	const char	*why;
-	int		 r = -1;
-
-	if (httpc_conn_open(c) == 0) {
-		while ((r = httpc_conn_handshake(c)) == 0)
-			if (httpc_fetch_wait(c, deadline) == -1)
-				break;
-		if (r == 1)
-			return 0;
-	}
-	why = r == 0 ? strerror(errno) : c->err;
+	if (httpc_conn_open_wait(c, deadline) == 0)
+		return 0;
 	if (c->state == HTTPC_HANDSHAKE) {
 		rp->tls_verify_failed = !c->t->insecure &&
-		    strncmp(why, "certificate verify failed", 25) == 0;
+		    strncmp(c->err, "certificate verify failed", 25) == 0;
 		*cause = xasprintf("%s: TLS handshake failed: %s", c->t->host,
-		    why);
+		    c->err);
 	} else
-		*cause = xasprintf("cannot connect to %s: %s", c->t->host, why);
+		*cause = xasprintf("cannot connect to %s: %s", c->t->host,
+		    c->err);
 	return -1;
 }
 

@@ -189,6 +189,15 @@ int	httpc_conn_ready(const struct httpc_conn *c, int events);
 /* The descriptor to poll, -1 while closed. */
 int	httpc_conn_fd(const struct httpc_conn *c);
 
+/*
+ * Opens c and finishes the connect and the TLS handshake, blocking (poll)
+ * until deadline (loop_clock_ns() time).  0 when open, or -1: c->state
+ * says what failed (HTTPC_CLOSED or HTTPC_CONNECTING: the TCP connect,
+ * HTTPC_HANDSHAKE: TLS) and c->err why ("timed out" past the deadline).
+ * For start-up probes and one-shot requests.
+ */
+int	httpc_conn_open_wait(struct httpc_conn *c, uint64_t deadline);
+
 /* --- one-shot requests ------------------------------------------------ */
 
 struct httpc_request {
