@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +78,28 @@ conn_close(struct conn *c)
 {
 	if (c != NULL)
 		c->ops->close(c);
+}
+
+void
+conn_abort(struct conn *c)
+{
+	struct conn	*l;
+
+	if (c == NULL)
+		return;
+	for (l = c; l != NULL; l = l->lower)
+		l->flags |= CONN_F_FAILED | CONN_F_RESET;
+	c->ops->close(c);
+}
+
+ssize_t
+conn_discard(struct conn *c, size_t max)
+{
+	char	sink[4096];
+
+	while (c->lower != NULL)
+		c = c->lower;
+	return conn_read(c, sink, max < sizeof sink ? max : sizeof sink);
 }
 
 const char *
@@ -184,6 +205,11 @@ conn_tcp_shutdown(struct conn *c)
 static void
 conn_tcp_close(struct conn *c)
 {
+	struct linger	lg = { 1, 0 };
+
+	/* Linger 0: close(2) sends RST. */
+	if (c->flags & CONN_F_RESET)
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 	close(c->fd);
 	free(c);
 }
@@ -203,10 +229,7 @@ struct conn *
 conn_tcp_create(int fd, int flags)
 {
 	struct conn	*c;
-	int		 fl;
 
-	if ((fl = fcntl(fd, F_GETFL)) != -1 && !(fl & O_NONBLOCK))
-		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	c = xcalloc(1, sizeof *c);
 	c->ops = &conn_tcp_ops;
 	c->fd = fd;
@@ -232,6 +255,7 @@ struct conn_mem_pipe {
 	size_t		 limit[2];	/* bound of box[i], 0: none */
 	int		 shut[2];	/* side i will write no more */
 	int		 closed[2];
+	int		 reset[2];	/* side i closed with conn_abort */
 };
 
 struct conn_mem {
@@ -253,6 +277,11 @@ conn_mem_read(struct conn *c, void *p, size_t len)
 		return -1;
 	}
 	if (in->len == 0) {
+		if (pp->reset[!m->side]) {
+			errno = ECONNRESET;
+			conn_set_errno(c);
+			return -1;
+		}
 		if (pp->shut[!m->side] || pp->closed[!m->side])
 			return 0;
 		errno = EAGAIN;
@@ -316,6 +345,7 @@ conn_mem_close(struct conn *c)
 	struct conn_mem_pipe	*pp = m->pipe;
 
 	pp->closed[m->side] = 1;
+	pp->reset[m->side] = (c->flags & CONN_F_RESET) != 0;
 	if (pp->closed[!m->side]) {
 		buf_free(&pp->box[0]);
 		buf_free(&pp->box[1]);

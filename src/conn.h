@@ -32,10 +32,12 @@
 #ifndef DECOY_CONN_H
 #define DECOY_CONN_H
 
+#include <sys/epoll.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Operations and events: what a role wants to do, what to poll for. */
 #define CONN_READ	0x1
@@ -53,6 +55,7 @@
 #define CONN_F_SHUT		0x04	/* our side shut (conn_shutdown) */
 #define CONN_F_SERVER		0x08	/* accepted (TLS: server side) */
 #define CONN_F_CONNECTING	0x10	/* tcp: connect(2) in progress */
+#define CONN_F_RESET		0x20	/* conn_abort: close with a reset */
 
 struct conn;
 
@@ -162,6 +165,35 @@ conn_pending(const struct conn *c)
  * the conn, the layers below it and the descriptor.  NULL is fine. */
 void		 conn_close(struct conn *);
 
+/* Closes like conn_close, but abruptly: no close_notify, and a tcp
+ * connection is reset (SO_LINGER 0: RST, not FIN); a mem peer reads
+ * what was written, then fails with ECONNRESET.  NULL is fine. */
+void		 conn_abort(struct conn *);
+
+/*
+ * Lingering close: reads and drops what arrives from the bottom
+ * transport (under TLS the raw bytes, not decrypted).  Returns the bytes
+ * dropped, 0 at the end of the stream, or -1 with errno (EAGAIN: nothing
+ * now).
+ */
+ssize_t		 conn_discard(struct conn *, size_t max);
+
+/* epoll(7) bits for CONN_READ / CONN_WRITE (read: EPOLLIN | EPOLLRDHUP),
+ * and back (hang-ups and errors count as CONN_READ: the read says). */
+static inline uint32_t
+conn_epoll_events(int ev)
+{
+	return ((ev & CONN_READ) ? EPOLLIN | EPOLLRDHUP : 0) |
+	    ((ev & CONN_WRITE) ? EPOLLOUT : 0);
+}
+
+static inline int
+conn_epoll_ready(uint32_t events)
+{
+	return ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ?
+	    CONN_READ : 0) | ((events & EPOLLOUT) ? CONN_WRITE : 0);
+}
+
 /* The descriptor to poll (-1 for mem). */
 static inline int
 conn_fd(const struct conn *c)
@@ -179,8 +211,8 @@ int		 conn_is_established(const struct conn *);
 /* --- tcp ------------------------------------------------------------ */
 
 /*
- * A conn over fd, which it now owns (closed by conn_close; made
- * non-blocking here).  flags: 0 for an accepted or connected socket,
+ * A conn over fd, a non-blocking socket it now owns (closed by
+ * conn_close).  flags: 0 for an accepted or connected socket,
  * CONN_F_CONNECTING for a socket whose non-blocking connect(2) returned
  * EINPROGRESS (the handshake waits for writability and reports the
  * connect's error), CONN_F_SERVER to mark an accepted one.  Never fails.

@@ -303,7 +303,7 @@ test_tcp(void)
 	char		 buf[16];
 	int		 sv[2];
 
-	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	a = conn_tcp_create(sv[0], 0);
 	b = conn_tcp_create(sv[1], CONN_F_SERVER);
 	ASSERT_STR_EQ(conn_name(a), "tcp");
@@ -386,7 +386,9 @@ static void
 test_tcp_connect(void)
 {
 	struct sockaddr_in	 sin;
-	struct conn		*c;
+	struct conn		*c, *s;
+	struct pollfd		 pfd;
+	char			 buf[8];
 	int			 l, fd;
 
 	/* A port nobody listens on any more: refused. */
@@ -401,9 +403,20 @@ test_tcp_connect(void)
 	c = connecting(&sin);
 	ASSERT_EQ(handshake_poll(c), 1);
 	ASSERT_EQ(conn_is_established(c), 1);
-	fd = accept(l, NULL, NULL);
+	fd = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+	s = conn_tcp_create(fd, CONN_F_SERVER);
 	ASSERT_EQ(conn_write(c, "ping", 4), 4);
-	close(fd);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(poll(&pfd, 1, 2000), 1);
+	ASSERT_EQ(conn_discard(s, 100), 4);
+	/* An abort resets the connection: the peer sees ECONNRESET. */
+	conn_abort(s);
+	pfd.fd = conn_fd(c);
+	ASSERT_EQ(poll(&pfd, 1, 2000), 1);
+	ASSERT_EQ(conn_read(c, buf, sizeof buf), -1);
+	ASSERT_EQ(errno, ECONNRESET);
+	ASSERT_STR_EQ(conn_error(c), strerror(ECONNRESET));
 	conn_close(c);
 	close(l);
 }
@@ -457,6 +470,21 @@ test_mem(void)
 	ASSERT_EQ(conn_write(b, "x", 1), -1);
 	ASSERT_EQ(errno, EPIPE);
 	conn_close(b);
+
+	/* An abort: what was written is read, then a reset. */
+	conn_mem_pair(&a, &b);
+	ASSERT_EQ(conn_write(a, "last", 4), 4);
+	ASSERT_EQ(conn_write(b, "unread", 6), 6);
+	ASSERT_EQ(conn_discard(a, 3), 3);	/* lingering: dropped */
+	ASSERT_EQ(conn_discard(a, 100), 3);
+	ASSERT_EQ(conn_discard(a, 100), -1);
+	ASSERT_EQ(errno, EAGAIN);
+	conn_abort(a);
+	ASSERT_EQ(conn_read(b, buf, sizeof buf), 4);
+	ASSERT_EQ(conn_read(b, buf, sizeof buf), -1);
+	ASSERT_EQ(errno, ECONNRESET);
+	conn_close(b);
+	conn_abort(NULL);
 }
 
 /* conn_events / conn_ready from the wants a blocked op leaves. */
@@ -485,6 +513,14 @@ test_events(void)
 	ASSERT_EQ(conn_ready(a, CONN_READ), CONN_READ);
 	conn_close(a);
 	conn_close(b);
+
+	ASSERT_EQ(conn_epoll_events(CONN_READ), EPOLLIN | EPOLLRDHUP);
+	ASSERT_EQ(conn_epoll_events(CONN_WRITE), EPOLLOUT);
+	ASSERT_EQ(conn_epoll_events(0), 0);
+	ASSERT_EQ(conn_epoll_ready(EPOLLHUP), CONN_READ);
+	ASSERT_EQ(conn_epoll_ready(EPOLLERR | EPOLLOUT),
+	    CONN_READ | CONN_WRITE);
+	ASSERT_EQ(conn_epoll_ready(EPOLLOUT), CONN_WRITE);
 }
 
 /* --- tls ----------------------------------------------------------------- */
@@ -789,7 +825,7 @@ test_tls_socket(void)
 	size_t			 got = 0;
 	ssize_t			 n;
 
-	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	c[0] = conn_tls_client(cx, conn_tcp_create(sv[0], 0), "test.example",
 	    &cause);
 	c[1] = conn_tls_server(sx, conn_tcp_create(sv[1], CONN_F_SERVER),
