@@ -1209,14 +1209,8 @@ gen_conn_close(struct gen_conn *c)
 static void
 gen_conn_events(struct gen_conn *c)
 {
-	int		ev = httpc_conn_events(&c->hc);
-	uint32_t	events = 0;
-
-	if (ev & CONN_READ)
-		events |= EPOLLIN;
-	if (ev & CONN_WRITE)
-		events |= EPOLLOUT;
-	loop_io_mod(c->g->loop, &c->io, events);
+	loop_io_mod(c->g->loop, &c->io,
+	    conn_epoll_events(httpc_conn_events(&c->hc)));
 }
 
 /* Ends the request in flight with a transport error, closes the
@@ -1268,7 +1262,7 @@ gen_conn_connect(struct gen_conn *c)
 	if (httpc_conn_open(&c->hc) == -1)
 		return -1;
 	if (loop_io_add(g->loop, &c->io, httpc_conn_fd(&c->hc),
-	    EPOLLIN | EPOLLOUT, gen_conn_io, c) == -1) {
+	    conn_epoll_events(CONN_READ | CONN_WRITE), gen_conn_io, c) == -1) {
 		httpc_conn_close(&c->hc);
 		return -1;
 	}
@@ -1476,17 +1470,13 @@ static void
 gen_conn_io(struct loop_io *io, uint32_t events)
 {
 	struct gen_conn	*c = io->arg;
-	int		 ops = 0, r;
+	int		 ops, r;
 
 	if (c->hc.state != HTTPC_OPEN) {
 		gen_conn_handshake(c);
 		return;
 	}
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-		ops |= CONN_READ;
-	if (events & EPOLLOUT)
-		ops |= CONN_WRITE;
-	ops = httpc_conn_ready(&c->hc, ops);
+	ops = httpc_conn_ready(&c->hc, conn_epoll_ready(events));
 	if ((ops & CONN_WRITE) && c->busy && c->hc.woff < c->hc.req_len) {
 		if (httpc_conn_write(&c->hc) == -1) {
 			gen_conn_fail(c, c->fresh ? REPORT_ERR_CONNECT :
