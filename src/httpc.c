@@ -269,7 +269,7 @@ httpc_conn_handshake(struct httpc_conn *c)
 
 	if (c->state == HTTPC_OPEN)
 		return 1;
-	if (c->state == HTTPC_CLOSED) {
+	if (c->state == HTTPC_CLOSED || c->conn == NULL) {
 		errno = ENOTCONN;
 		snprintf(c->err, sizeof c->err, "not connected");
 		return -1;

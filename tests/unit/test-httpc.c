@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -294,6 +295,126 @@ test_conn_mem(void)
 	ASSERT_EQ(httpc_conn_fd(&c), -1);
 }
 
+struct tls_srv {
+	int			 fd;		/* listening */
+	int			 port;
+	struct conn_tls_ctx	*sx;
+	int			 handshake;	/* 1 done, -1 failed */
+};
+
+/* Waits (100 ms at most) for what c waits for. */
+static void
+tls_srv_wait(struct conn *c, int want)
+{
+	struct pollfd	pfd;
+	int		ev = conn_events(c, want);
+
+	pfd.fd = conn_fd(c);
+	pfd.events = (short)(((ev & CONN_READ) ? POLLIN : 0) |
+	    ((ev & CONN_WRITE) ? POLLOUT : 0));
+	(void)poll(&pfd, 1, 100);
+}
+
+/* One TLS connection: handshake, read a request head, answer, close. */
+static void *
+tls_srv_main(void *arg)
+{
+	struct tls_srv	*s = arg;
+	struct conn	*c;
+	char		 req[2048], *cause = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd, r, i;
+	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: "
+	    "6\r\n\r\nsecret";
+
+	if ((fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK)) == -1)
+		return NULL;
+	if ((c = conn_tls_server(s->sx, conn_tcp_create(fd, CONN_F_SERVER),
+	    &cause)) == NULL) {
+		free(cause);
+		return NULL;
+	}
+	for (i = 0; i < 100 && (r = conn_handshake(c)) == 0; i++)
+		tls_srv_wait(c, 0);
+	s->handshake = r == 1 ? 1 : -1;
+	for (i = 0; r == 1 && i < 100 && len < sizeof req - 1; i++) {
+		n = conn_read(c, req + len, sizeof req - 1 - len);
+		if (n > 0) {
+			len += (size_t)n;
+			req[len] = '\0';
+			if (strstr(req, "\r\n\r\n") != NULL) {
+				(void)conn_write(c, answer, sizeof answer - 1);
+				break;
+			}
+		} else if (n == 0 || errno != EAGAIN)
+			break;
+		else
+			tls_srv_wait(c, CONN_READ);
+	}
+	conn_close(c);
+	return NULL;
+}
+
+/* httpc_fetch over TLS: insecure, then a verification that fails. */
+static void
+test_fetch_tls(struct conn_tls_ctx *sx, const char *ca)
+{
+	struct httpc_request	 req;
+	struct httpc_reply	 rp;
+	struct httpc_target	 t;
+	struct tls_srv		 s;
+	struct sockaddr_in	 sin;
+	socklen_t		 slen = sizeof sin;
+	struct url		 u;
+	pthread_t		 th;
+	const char		*why;
+	char			*url, *cause = NULL;
+	int			 insecure;
+
+	memset(&req, 0, sizeof req);
+	req.method = "GET";
+	req.target = "/";
+	req.timeout_ns = 5000 * 1000000ull;
+	for (insecure = 1; insecure >= 0; insecure--) {
+		memset(&s, 0, sizeof s);
+		s.sx = sx;
+		s.fd = socket(AF_INET, SOCK_STREAM, 0);
+		memset(&sin, 0, sizeof sin);
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (s.fd == -1 || bind(s.fd, (struct sockaddr *)&sin,
+		    sizeof sin) == -1 || listen(s.fd, 4) == -1 ||
+		    getsockname(s.fd, (struct sockaddr *)&sin, &slen) == -1) {
+			UNIT_FAIL("listen: %s", strerror(errno));
+			return;
+		}
+		pthread_create(&th, NULL, tls_srv_main, &s);
+		url = xasprintf("https://127.0.0.1:%d", ntohs(sin.sin_port));
+		ASSERT_EQ(url_parse(url, strlen(url), 0, &u, &why), 0);
+		ASSERT_EQ(httpc_target_init(&t, &u, ca, insecure, &cause), 0);
+		if (insecure) {
+			ASSERT_EQ(httpc_fetch(&t, &req, &rp, &cause), 0);
+			ASSERT_EQ(rp.status, 200);
+			ASSERT_MEM_EQ(rp.body.p, rp.body.len, "secret");
+			buf_free(&rp.raw);
+		} else {
+			/* The CA's own certificate names no IP address. */
+			ASSERT_EQ(httpc_fetch(&t, &req, &rp, &cause), -1);
+			ASSERT_EQ(rp.tls_verify_failed, 1);
+			ASSERT(cause != NULL && strstr(cause, "TLS handshake "
+			    "failed: certificate verify failed") != NULL);
+		}
+		free(cause);
+		cause = NULL;
+		pthread_join(th, NULL);
+		ASSERT_EQ(s.handshake, insecure ? 1 : -1);
+		httpc_target_free(&t);
+		free(url);
+		close(s.fd);
+	}
+}
+
 static char	tls_dir[] = "/tmp/test-httpc.XXXXXX";
 
 static void
@@ -349,6 +470,7 @@ test_conn_tls_mem(void)
 	ASSERT(drive_seen & CONN_WANT_HS_READ);
 	ASSERT(drive_seen & CONN_WANT_HS_WRITE);
 	httpc_conn_free(&c);
+	test_fetch_tls(sx, cert);
 	conn_tls_ctx_free(sx);
 	conn_tls_ctx_free(cx);
 	unlink(cert);
