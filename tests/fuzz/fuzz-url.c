@@ -12,7 +12,8 @@
  * is exactly path plus "?query"; the URL rebuilt from its parts
  * (scheme://Host-header-value + origin-form target) parses again to the
  * same host, port and target; the "HOST:PORT" of url_addr_dup() parses as
- * an authority to the same host and port.
+ * an authority to the same host and port; url_is_http() says yes to
+ * every URL url_parse() takes (same flags).
  */
 #include "config.h"
 
@@ -111,6 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(rv == 0);
 		check_parts(&u, buf, len);
 		check_rebuild(&u);
+		if (!(data[0] & 4))
+			CHECK(url_is_http(buf, len, data[0] & URL_WEBSOCKET));
 	}
 	free(buf);
 	return 0;
