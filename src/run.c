@@ -1,0 +1,1410 @@
+/*
+ * run.c -- the scenario runner of run.h, `decoy run`'s role: the whole
+ * loop from one file.  It starts the responder (decoy itself, `decoy
+ * respond`, as a child) with the scenario's rules, starts the service
+ * under test (sut.h: `sh -c COMMAND` in the scenario's directory, in its
+ * own process group) and waits until it answers its ready path, drives
+ * the load with the generator (or a fuzz campaign, fuzz.h), fetches the
+ * faults the responder injected from its admin API, checks the
+ * assertions, writes the reports and stops everything it started --
+ * also on SIGINT and SIGTERM.
+ *
+ * Ports.  `{responder_port}` in the service's command, URL and env values
+ * becomes the responder's bound port (so the responder may listen on port
+ * 0); `{service_port}` in the URL makes decoy pick a free port first (bind
+ * port 0, close) and substitute it in the URL, the command and the env.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "ca.h"
+#include "fuzz.h"
+#include "gen.h"
+#include "hist.h"
+#include "json.h"
+#include "log.h"
+#include "report.h"
+#include "run.h"
+#include "rule.h"
+#include "scenario.h"
+#include "snap.h"
+#include "sock.h"
+#include "sut.h"
+#include "transform.h"
+#include "xmalloc.h"
+
+#define RUN_PORT_WAIT_MS	10000
+#define RUN_STOP_WAIT_MS	5000
+#define RUN_LOG_TAIL		20
+
+static volatile int	run_stop;
+static volatile int	run_signal;
+
+struct run {
+	struct scenario		*sc;
+	char			*tmp;		/* mkdtemp */
+	int			 tty;
+	struct sut	 responder;
+	struct sut	 service;
+	int			 responder_port;
+	int			 admin_port;
+	int			 service_port;
+	char			*url;		/* placeholders substituted */
+	char			*command;
+	char			**env;
+};
+
+/* An error or a warning, as the command prints them. */
+static void
+run_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("decoy run: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+run_on_signal(int sig)
+{
+	run_stop = 1;
+	run_signal = sig;
+}
+
+/* A phase on the single progress line (terminal only). */
+static void
+run_progress(struct run *r, const char *msg)
+{
+	if (!r->tty)
+		return;
+	/* log.h's status line: a log line never lands in the middle. */
+	if (msg == NULL)
+		log_status_end(0);
+	else
+		log_status("decoy run: %s", msg);
+}
+
+static void
+run_subst_all(struct run *r, const char *name, int value)
+{
+	char	*s;
+	size_t	 i;
+
+	s = sut_subst(r->url, name, value);
+	free(r->url);
+	r->url = s;
+	s = sut_subst(r->command, name, value);
+	free(r->command);
+	r->command = s;
+	for (i = 0; i < r->sc->nenv; i++) {
+		s = sut_subst(r->env[i], name, value);
+		free(r->env[i]);
+		r->env[i] = s;
+	}
+}
+
+/*
+ * Splits "http[s]://HOST[:PORT][/...]" into host and port (*tls 1 for
+ * https); path (if not NULL) gets the rest ("" when none).  0 or -1.
+ */
+static int
+run_split_url(const char *url, char **host, int *port, int *tls, char **path)
+{
+	const char	*p, *end, *colon, *slash;
+	char		*e;
+	long		 l;
+
+	if (strncmp(url, "http://", 7) == 0) {
+		p = url + 7;
+		*tls = 0;
+	} else if (strncmp(url, "https://", 8) == 0) {
+		p = url + 8;
+		*tls = 1;
+	} else
+		return -1;
+	slash = strchr(p, '/');
+	end = slash != NULL ? slash : p + strlen(p);
+	colon = memchr(p, ':', (size_t)(end - p));
+	if (colon != NULL) {
+		errno = 0;
+		l = strtol(colon + 1, &e, 10);
+		if (e != end || colon + 1 == end || errno != 0 || l < 1 ||
+		    l > 65535)
+			return -1;
+		*port = (int)l;
+	} else {
+		colon = end;
+		*port = *tls ? 443 : 80;
+	}
+	if (colon == p)
+		return -1;
+	*host = xstrndup(p, (size_t)(colon - p));
+	if (path != NULL)
+		*path = xstrdup(slash != NULL ? slash : "");
+	return 0;
+}
+
+/* One TLS read or write on a blocking socket: bytes, 0 at EOF, -1. */
+static ssize_t
+run_tls_io(SSL *ssl, int wr, void *p, size_t len)
+{
+	int	n, err;
+
+	ERR_clear_error();
+	n = wr ? SSL_write(ssl, p, (int)len) : SSL_read(ssl, p, (int)len);
+	if (n > 0)
+		return n;
+	err = SSL_get_error(ssl, n);
+	if (!wr && (err == SSL_ERROR_ZERO_RETURN || (err ==
+	    SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)))
+		return 0;
+	if (errno == 0)
+		errno = EPROTO;
+	return -1;
+}
+
+/* A blocking TCP connection to host:port, each socket operation bounded
+ * by timeout_ms; the socket, or -1 with *cause. */
+static int
+run_http_connect(const char *host, int port, unsigned timeout_ms,
+    char **cause)
+{
+	struct addrinfo	 hints, *res = NULL, *ai;
+	struct timeval	 tv;
+	char		 service[16];
+	int		 fd = -1, error;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(service, sizeof service, "%d", port);
+	if ((error = getaddrinfo(host, service, &hints, &res)) != 0) {
+		*cause = xasprintf("%s: %s", host, gai_strerror(error));
+		return -1;
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+	errno = ECONNREFUSED;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		error = errno;
+		close(fd);
+		fd = -1;
+		errno = error;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		*cause = xasprintf("%s:%d: %s", host, port, strerror(errno));
+	return fd;
+}
+
+/* The TLS handshake on fd; the SSL, or NULL with *cause (*fatal, if not
+ * NULL, 1 when the certificate failed verification). */
+static SSL *
+run_http_tls(SSL_CTX *ctx, int fd, const char *host, int port, int insecure,
+    int *fatal, char **cause)
+{
+	SSL		*ssl;
+	long		 vr;
+	unsigned long	 e;
+	char		 ebuf[256], *name;
+
+	name = xstrdup(host);
+	ERR_clear_error();
+	ssl = ca_client_ssl(ctx, fd, name, insecure);
+	free(name);
+	if (ssl != NULL && SSL_connect(ssl) == 1)
+		return ssl;
+	vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+	if (!insecure && vr != X509_V_OK) {
+		*cause = xasprintf("%s:%d: TLS handshake failed: certificate "
+		    "verify failed: %s", host, port,
+		    X509_verify_cert_error_string(vr));
+		if (fatal != NULL)
+			*fatal = 1;
+	} else if ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, ebuf, sizeof ebuf);
+		*cause = xasprintf("%s:%d: TLS handshake failed: %s", host,
+		    port, ebuf);
+	} else
+		*cause = xasprintf("%s:%d: TLS handshake failed", host, port);
+	ERR_clear_error();
+	if (ssl != NULL)
+		SSL_free(ssl);
+	return NULL;
+}
+
+/* Writes the request in b, then reads the whole answer into b (until the
+ * server closes).  0 or -1 with *cause. */
+static int
+run_http_exchange(int fd, SSL *ssl, struct buf *b, const char *host,
+    int port, char **cause)
+{
+	char	chunk[4096];
+	ssize_t	n;
+	size_t	off;
+
+	for (off = 0; off < b->len; off += (size_t)n) {
+		errno = 0;
+		if ((n = ssl != NULL ? run_tls_io(ssl, 1, b->data + off,
+		    b->len - off) : write(fd, b->data + off, b->len - off)) ==
+		    -1) {
+			if (errno != EINTR) {
+				*cause = xasprintf("%s:%d: %s", host, port,
+				    strerror(errno));
+				return -1;
+			}
+			n = 0;
+		}
+	}
+	buf_reset(b);
+	for (;;) {
+		errno = 0;
+		if ((n = ssl != NULL ? run_tls_io(ssl, 0, chunk,
+		    sizeof chunk) : read(fd, chunk, sizeof chunk)) == -1) {
+			if (errno == EINTR)
+				continue;
+			*cause = xasprintf("%s:%d: %s", host, port,
+			    errno == EAGAIN ? "timed out" : strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		buf_append(b, chunk, (size_t)n);
+		if (b->len > 16 * 1024 * 1024) {
+			*cause = xasprintf("%s:%d: answer too large", host,
+			    port);
+			return -1;
+		}
+	}
+}
+
+/* The status of the answer in b (body, if not NULL, gets its body), or
+ * -1 when b is not an HTTP answer. */
+static int
+run_http_status(struct buf *b, struct buf *body)
+{
+	const char	*hdr_end;
+
+	buf_append_byte(b, '\0');
+	b->len--;
+	if (b->len < 12 || strncmp(b->data, "HTTP/1.", 7) != 0 ||
+	    b->data[9] < '1' || b->data[9] > '5' || b->data[10] < '0' ||
+	    b->data[10] > '9' || b->data[11] < '0' || b->data[11] > '9')
+		return -1;
+	if (body != NULL && (hdr_end = strstr(b->data, "\r\n\r\n")) != NULL)
+		buf_append(body, hdr_end + 4,
+		    b->len - (size_t)(hdr_end + 4 - b->data));
+	return (b->data[9] - '0') * 100 + (b->data[10] - '0') * 10 +
+	    (b->data[11] - '0');
+}
+
+/*
+ * One blocking HTTP/1.1 GET with Connection: close, bounded by timeout_ms
+ * per socket operation, over TLS with ctx (NULL: plain).  Returns the
+ * status (body, if not NULL, gets the body), or -1 with *cause (*fatal,
+ * if not NULL, set to 1 when the server's certificate failed
+ * verification: waiting will not help).
+ */
+static int
+run_http_get(const char *host, int port, const char *path,
+    unsigned timeout_ms, SSL_CTX *ctx, int insecure, int *fatal,
+    struct buf *body, char **cause)
+{
+	SSL		*ssl = NULL;
+	struct buf	 b;
+	int		 fd, status = -1;
+
+	if ((fd = run_http_connect(host, port, timeout_ms, cause)) == -1)
+		return -1;
+	if (ctx != NULL && (ssl = run_http_tls(ctx, fd, host, port, insecure,
+	    fatal, cause)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	buf_init(&b);
+	buf_printf(&b, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n"
+	    "User-Agent: decoy-run\r\nConnection: close\r\n\r\n", path, host,
+	    port);
+	if (run_http_exchange(fd, ssl, &b, host, port, cause) == 0 &&
+	    (status = run_http_status(&b, body)) == -1)
+		*cause = xasprintf("%s:%d: not an HTTP answer", host, port);
+	buf_free(&b);
+	if (ssl != NULL) {
+		if (status != -1)
+			SSL_shutdown(ssl);
+		SSL_free(ssl);
+	}
+	close(fd);
+	return status;
+}
+
+/* Prints why c failed and its output; returns RUN_EXIT_USAGE. */
+static int
+run_child_failed(struct run *r, struct sut *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+run_child_failed(struct run *r, struct sut *c, const char *fmt, ...)
+{
+	struct buf	b;
+	va_list		ap;
+
+	run_progress(r, NULL);
+	buf_init(&b);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (c->pid != -1 && sut_gone(c)) {
+		buf_append_str(&b, " (it ");
+		sut_describe_exit(c, &b);
+		buf_append_str(&b, ")");
+	}
+	run_error("%s", b.data);
+	buf_free(&b);
+	sut_print_tail(c, stderr, RUN_LOG_TAIL);
+	return RUN_EXIT_USAGE;
+}
+
+/*
+ * Starts c with stdout and stderr going to c->log: decoy itself with
+ * argv, or, with argv NULL, `sh -c command` in dir with env added.  0 or
+ * -1 with *cause.
+ */
+static int
+run_child_start(struct sut *c, char *const *argv, const char *command,
+    const char *dir, char *const *env, size_t nenv, char **cause)
+{
+	struct sut_spec	spec;
+
+	memset(&spec, 0, sizeof spec);
+	if (argv != NULL) {
+		spec.exe = "/proc/self/exe";
+		spec.argv = argv;
+		/* The admin API stays on loopback: no token. */
+		spec.unset = "DECOY_TOKEN";
+	} else {
+		spec.command = command;
+		spec.dir = dir;
+	}
+	spec.env = env;
+	spec.nenv = nenv;
+	spec.prog = "decoy run";
+	spec.log_mode = 0600;
+	/* Stop with decoy even if it is killed outright. */
+	spec.flags = SUT_PDEATHSIG;
+	return sut_start(c, &spec, cause);
+}
+
+struct run_port_file {
+	const char	*path;
+	int		 port;
+};
+
+/* A readiness probe: has the port file a port? */
+static int
+run_port_file_ready(void *arg)
+{
+	struct run_port_file	*pf = arg;
+	char			 line[32], *end;
+	long			 l;
+	FILE			*f;
+	int			 ready = 0;
+
+	if ((f = fopen(pf->path, "r")) == NULL)
+		return 0;
+	if (fgets(line, sizeof line, f) != NULL) {
+		l = strtol(line, &end, 10);
+		if (end != line && l > 0 && l < 65536 &&
+		    (*end == '\n' || *end == '\0')) {
+			pf->port = (int)l;
+			ready = 1;
+		}
+	}
+	fclose(f);
+	return ready;
+}
+
+/* Waits for a port file written by c; the port, or -1. */
+static int
+run_wait_port(struct sut *c, const char *path)
+{
+	struct run_port_file	pf = { path, -1 };
+
+	if (sut_wait(c, run_port_file_ready, &pf, RUN_PORT_WAIT_MS, 20,
+	    &run_stop) != SUT_READY)
+		return -1;
+	return pf.port;
+}
+
+static int
+run_start_responder(struct run *r)
+{
+	struct scenario	*sc = r->sc;
+	char		**argv, *port_file, *admin_file, *chaos, seed[32];
+	char		 now[64];
+	char		*cause = NULL;
+	size_t		 n = 0, i;
+	int		 rv;
+
+	port_file = xasprintf("%s/responder.port", r->tmp);
+	admin_file = xasprintf("%s/admin.port", r->tmp);
+	chaos = xasprintf("%s/chaos.jsonl", r->tmp);
+	argv = xcalloc(32 + 2 * sc->nrules, sizeof *argv);
+	argv[n++] = (char *)"decoy";
+	argv[n++] = (char *)"respond";
+	argv[n++] = sc->snapshot;
+	argv[n++] = (char *)"--listen";
+	argv[n++] = sc->listen;
+	argv[n++] = (char *)"--port-file";
+	argv[n++] = port_file;
+	/* The scenario's snapshot also feeds the load: a service without
+	 * dependencies records no dir "out" transaction. */
+	argv[n++] = (char *)"--allow-empty";
+	for (i = 0; i < sc->nrules; i++) {
+		argv[n++] = (char *)"--rules";
+		argv[n++] = sc->rules[i];
+	}
+	if (sc->has_seed) {
+		snprintf(seed, sizeof seed, "%llu",
+		    (unsigned long long)sc->seed);
+		argv[n++] = (char *)"--seed";
+		argv[n++] = seed;
+	}
+	if (sc->unmatched != NULL) {
+		argv[n++] = (char *)"--unmatched";
+		argv[n++] = sc->unmatched;
+	}
+	if (sc->responder_transforms != NULL) {
+		argv[n++] = (char *)"--transforms";
+		argv[n++] = sc->responder_transforms;
+		if (sc->has_now) {
+			/* The responder's clock starts where the load's does. */
+			time_t		sec = (time_t)(sc->now_us / 1000000);
+			struct tm	tm;
+
+			gmtime_r(&sec, &tm);
+			snprintf(now, sizeof now, "%04d-%02d-%02dT%02d:%02d:"
+			    "%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			    (int)(sc->now_us % 1000000));
+			argv[n++] = (char *)"--now";
+			argv[n++] = now;
+		}
+	}
+	argv[n++] = (char *)"--chaos-log";
+	argv[n++] = chaos;
+	argv[n++] = (char *)"--admin";
+	argv[n++] = (char *)"127.0.0.1:0";
+	argv[n++] = (char *)"--admin-port-file";
+	argv[n++] = admin_file;
+	argv[n] = NULL;
+
+	r->responder.log = xasprintf("%s/responder.log", r->tmp);
+	rv = -1;
+	if (run_child_start(&r->responder, argv, NULL, NULL, NULL, 0,
+	    &cause) == -1) {
+		run_error("responder: %s", cause);
+		goto out;
+	}
+	if ((r->responder_port = run_wait_port(&r->responder,
+	    port_file)) == -1 || (r->admin_port = run_wait_port(&r->responder,
+	    admin_file)) == -1) {
+		if (!run_stop)
+			run_child_failed(r, &r->responder, "the responder did "
+			    "not start on %s within %d s", sc->listen,
+			    RUN_PORT_WAIT_MS / 1000);
+		goto out;
+	}
+	rv = 0;
+out:
+	free(cause);
+	free(argv);
+	free(port_file);
+	free(admin_file);
+	free(chaos);
+	return rv;
+}
+
+/* The readiness probe of the service: its ready path over HTTP. */
+struct run_probe {
+	const char	*host;
+	int		 port;
+	const char	*path;
+	int		 any;		/* any answer will do (no ready path) */
+	SSL_CTX		*ctx;
+	int		 insecure;
+	int		 fatal;		/* the certificate failed verification */
+	char		*cause;		/* the last failure */
+	char		*last;		/* the last failure, for the message */
+};
+
+/* A sut_ready_cb: 1 ready, 0 not yet, -1 never (a bad certificate). */
+static int
+run_probe_ready(void *arg)
+{
+	struct run_probe	*pr = arg;
+	int			 status;
+
+	free(pr->cause);
+	pr->cause = NULL;
+	status = run_http_get(pr->host, pr->port, pr->path, 1000, pr->ctx,
+	    pr->insecure, &pr->fatal, NULL, &pr->cause);
+	if ((status >= 200 && status < 300) || (status != -1 && pr->any))
+		return 1;
+	if (pr->fatal)
+		return -1;
+	free(pr->last);
+	pr->last = status == -1 ? xstrdup(pr->cause) :
+	    xasprintf("GET %s answered %d", pr->path, status);
+	return 0;
+}
+
+/* Tells why the service was not ready. */
+static void
+run_not_ready(struct run *r, enum sut_wait w, const struct run_probe *pr)
+{
+	unsigned long long	ms = r->sc->ready_timeout_ns / 1000000;
+
+	if (w == SUT_FAILED)
+		/* Every connection would fail the same way. */
+		run_error("service: %s (service.ca names the CA, "
+		    "service.insecure: true skips the check)", pr->cause);
+	else if (w == SUT_GONE)
+		run_child_failed(r, &r->service, "the service exited before "
+		    "it was ready (%s)", pr->last);
+	else if (w == SUT_TIMEOUT && r->service.pid != -1)
+		run_child_failed(r, &r->service, "the service was not ready "
+		    "within %llu ms at %s:%d%s (%s)", ms, pr->host, pr->port,
+		    pr->path, pr->last);
+	else if (w == SUT_TIMEOUT)
+		run_error("the service at %s:%d%s was not ready within %llu "
+		    "ms (%s)", pr->host, pr->port, pr->path, ms, pr->last);
+}
+
+/* Polls the service's ready path until 2xx (any answer without a ready
+ * path) or the timeout.  0 or -1 (reported). */
+static int
+run_wait_ready(struct run *r)
+{
+	struct scenario		*sc = r->sc;
+	struct run_probe	 pr;
+	enum sut_wait		 w;
+	char			*host = NULL, *cause = NULL;
+	int			 tls;
+
+	memset(&pr, 0, sizeof pr);
+	if (run_split_url(r->url, &host, &pr.port, &tls, NULL) == -1) {
+		run_error("service.url: cannot use \"%s\"", r->url);
+		return -1;
+	}
+	if (tls && (pr.ctx = ca_client_ctx(sc->ca_file, sc->insecure,
+	    &cause)) == NULL) {
+		run_error("service.ca: %s", cause);
+		free(cause);
+		free(host);
+		return -1;
+	}
+	pr.host = host;
+	pr.path = sc->ready_path != NULL ? sc->ready_path : "/";
+	pr.any = sc->ready_path == NULL;
+	pr.insecure = sc->insecure;
+	w = sut_wait(&r->service, run_probe_ready, &pr,
+	    sc->ready_timeout_ns / 1000000, 50, &run_stop);
+	run_not_ready(r, w, &pr);
+	free(host);
+	free(pr.cause);
+	free(pr.last);
+	if (pr.ctx != NULL)
+		SSL_CTX_free(pr.ctx);
+	return w == SUT_READY ? 0 : -1;
+}
+
+/* --- faults and assertions -------------------------------------------- */
+
+/*
+ * Reads the responder's /stats answer (the admin API: cJSON, the
+ * project's rule for the documents decoy writes itself),
+ * {"faults":{"by_rule":{RULE:{KIND:N,...},...},...},...}, into the
+ * report.  0 or -1 (not the JSON expected).
+ */
+static int
+run_read_faults(struct report *rep, const char *text, size_t len)
+{
+	cJSON	*root, *by_rule, *rule, *kind;
+	double	 n;
+	int	 rv = 0;
+
+	root = cJSON_ParseWithLength(text, len);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return -1;
+	}
+	by_rule = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(root, "faults"), "by_rule");
+	if (!cJSON_IsObject(by_rule))
+		by_rule = NULL;
+	cJSON_ArrayForEach(rule, by_rule) {
+		if (!cJSON_IsObject(rule)) {
+			rv = -1;
+			break;
+		}
+		cJSON_ArrayForEach(kind, rule) {
+			n = cJSON_IsNumber(kind) ? kind->valuedouble : 0.5;
+			if (n != (double)(int64_t)n) {
+				rv = -1;
+				break;
+			}
+			if (n > 0)
+				report_add_fault(rep, rule->string,
+				    kind->string, (uint64_t)n);
+		}
+	}
+	cJSON_Delete(root);
+	return rv;
+}
+
+/* Asks the responder's admin API what it injected. */
+static void
+run_fetch_faults(struct run *r, struct report *rep)
+{
+	struct buf	 body;
+	char		*cause = NULL;
+	int		 status;
+
+	buf_init(&body);
+	status = run_http_get("127.0.0.1", r->admin_port, "/stats", 5000,
+	    NULL, 0, NULL, &body, &cause);
+	if (status == -1)
+		run_error("warning: responder stats: %s", cause);
+	else if (status != 200)
+		run_error("warning: responder stats: GET /stats "
+		    "answered %d", status);
+	else if (run_read_faults(rep, body.data == NULL ? "" : body.data,
+	    body.len) == -1)
+		run_error("warning: responder stats: not the JSON "
+		    "expected");
+	free(cause);
+	buf_free(&body);
+}
+
+/* The scenario's assertions on the report (report_assert), and a run
+ * cut short fails. */
+static void
+run_assert(struct run *r, struct report *rep)
+{
+	report_assert(rep, r->sc);
+	if (run_stop)
+		report_add_assertion(rep, "run.completed", "the whole load",
+		    "interrupted", 0);
+}
+
+/* Appends "WHERE: WHAT: cause" (each line of a multi-line cause gets
+ * its own prefix) as a new line of errors; frees *cause (NULL after).
+ * Returns -1. */
+static int
+run_ref_error(const struct scenario *sc, struct buf *errors, const char *what,
+    const char *path, char **cause)
+{
+	char		*where = scenario_where(sc, what, path);
+	const char	*line, *nl;
+
+	for (line = *cause; *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		buf_printf(errors, "%s%s: %s: %.*s", errors->len > 0 ? "\n" :
+		    "", where, what, nl != NULL ? (int)(nl - line) :
+		    (int)strlen(line), line);
+		if (nl == NULL)
+			break;
+	}
+	free(where);
+	free(*cause);
+	*cause = NULL;
+	return -1;
+}
+
+/*
+ * Makes the reports' directories and checks every report path before
+ * anything starts (create), or only checks them (--check): a run's
+ * results are never lost to a bad path found at the end.  0, or -1 with
+ * the problems in errors.
+ */
+static int
+run_check_outputs(const struct scenario *sc, int create, struct buf *errors)
+{
+	static const char *const whats[3] = { "report.json",
+			    "report.junit", "report.html" };
+	const char	*paths[3] = { sc->report_json, sc->report_junit,
+			    sc->report_html };
+	char		*cause = NULL;
+	size_t		 i;
+	int		 rv = 0;
+
+	for (i = 0; i < 3; i++) {
+		if (paths[i] == NULL ||
+		    report_check_output(paths[i], create, &cause) == 0)
+			continue;
+		rv = run_ref_error(sc, errors, whats[i], NULL, &cause);
+	}
+	return rv;
+}
+
+/* Writes the reports the scenario names; 0, or -1 when one could not be
+ * written (reported). */
+static int
+run_write_reports(struct run *r, struct report *rep)
+{
+	struct scenario	*sc = r->sc;
+	const char	*paths[3] = { sc->report_json, sc->report_junit,
+			    sc->report_html };
+	int		(*writers[3])(const struct report *, const char *,
+			    char **) = { report_write_json, report_write_junit,
+			    report_write_html };
+	char		*cause = NULL;
+	size_t		 i;
+	int		 rv = 0;
+
+	for (i = 0; i < 3; i++) {
+		if (paths[i] == NULL || writers[i](rep, paths[i], &cause) == 0)
+			continue;
+		run_error("%s", cause);
+		free(cause);
+		cause = NULL;
+		rv = -1;
+	}
+	return rv;
+}
+
+/* --- the command ------------------------------------------------------ */
+
+/*
+ * Reads the snapshot whole, as the responder and the generator will: a
+ * line that does not parse is an error at its FILE:LINE:COL; the load
+ * needs inbound transactions.  0 or -1 with *cause.
+ */
+static int
+run_check_snapshot(const struct scenario *sc, char **cause)
+{
+	struct snap_reader	*sr;
+	struct snap_txn		 t;
+	struct stat		 st;
+	size_t			 nin = 0, n = 0;
+	int			 r;
+
+	if (stat(sc->snapshot, &st) == -1) {
+		*cause = xasprintf("%s: %s", sc->snapshot, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*cause = xasprintf("%s: not a regular file", sc->snapshot);
+		return -1;
+	}
+	if ((sr = snap_reader_open(sc->snapshot, cause)) == NULL)
+		return -1;
+	while ((r = snap_reader_next(sr, &t, cause)) == 1) {
+		n++;
+		if (t.dir == SNAP_DIR_IN)
+			nin++;
+		snap_txn_free(&t);
+	}
+	snap_reader_close(sr);
+	if (r == -1)
+		return -1;
+	if (n == 0) {
+		*cause = xasprintf("%s: no transactions", sc->snapshot);
+		return -1;
+	}
+	if (!sc->has_fuzz && nin == 0) {
+		*cause = xasprintf("%s: no inbound (dir \"in\") transactions "
+		    "to replay", sc->snapshot);
+		return -1;
+	}
+	return 0;
+}
+
+/* Each rule file, then all of them together.  0 or -1 (in errors). */
+static int
+run_check_rules(const struct scenario *sc, struct buf *errors)
+{
+	struct rule_set	*set;
+	char		*cause = NULL;
+	size_t		 i;
+	int		 rv = 0;
+
+	for (i = 0; i < sc->nrules; i++) {
+		set = rule_set_load((const char *const *)&sc->rules[i], 1,
+		    NULL, NULL, &cause);
+		if (set == NULL)
+			rv = run_ref_error(sc, errors, "responder.rules",
+			    sc->rules[i], &cause);
+		rule_set_free(set);
+	}
+	/* What only the files together can get wrong (a name twice). */
+	if (rv == 0 && sc->nrules > 1) {
+		set = rule_set_load((const char *const *)sc->rules, sc->nrules,
+		    NULL, NULL, &cause);
+		if (set == NULL)
+			rv = run_ref_error(sc, errors, "responder.rules", NULL,
+			    &cause);
+		rule_set_free(set);
+	}
+	return rv;
+}
+
+/* A transforms file (keys included) named by what.  0 or -1. */
+static int
+run_check_transforms(const struct scenario *sc, struct buf *errors,
+    const char *what, const char *path)
+{
+	struct transforms	*tf;
+	char			*cause = NULL;
+
+	if ((tf = transforms_load(path, 1, &cause)) == NULL)
+		return run_ref_error(sc, errors, what, NULL, &cause);
+	transforms_free(tf);
+	return 0;
+}
+
+/*
+ * Checks what the start would find wrong beyond the file itself, each
+ * problem prefixed by where the scenario names the file: the snapshot
+ * (parsed whole), each rule file, the transforms files (keys included),
+ * the fuzz corpus and the https CA.  --check and the start both run it.
+ * 0, or -1 with every problem in errors.
+ */
+static int
+run_check_refs(const struct scenario *sc, struct buf *errors)
+{
+	struct stat		 st;
+	struct sock_addr	 sa;
+	SSL_CTX			*ctx;
+	char			*cause = NULL;
+	int			 rv;
+
+	rv = run_check_rules(sc, errors);
+	if (sc->has_fuzz && stat(sc->fuzz_corpus, &st) == -1)
+		cause = xasprintf("%s: %s", sc->fuzz_corpus, strerror(errno));
+	else if (sc->has_fuzz && !S_ISDIR(st.st_mode))
+		cause = xasprintf("%s: not a directory", sc->fuzz_corpus);
+	if (cause != NULL)
+		rv = run_ref_error(sc, errors, "fuzz.corpus", NULL, &cause);
+	if (sc->transforms != NULL && run_check_transforms(sc, errors,
+	    "load.transforms", sc->transforms) == -1)
+		rv = -1;
+	if (sc->responder_transforms != NULL && (sc->transforms == NULL ||
+	    strcmp(sc->transforms, sc->responder_transforms) != 0) &&
+	    run_check_transforms(sc, errors, "responder.transforms",
+	    sc->responder_transforms) == -1)
+		rv = -1;
+	/* The listen address as the responder will take it (names
+	 * resolved). */
+	if (sc->has_responder && sock_parse_addr(sc->listen, &sa,
+	    &cause) == -1)
+		rv = run_ref_error(sc, errors, "responder.listen", NULL,
+		    &cause);
+	if (sc->ca_file != NULL) {
+		if ((ctx = ca_client_ctx(sc->ca_file, 0, &cause)) == NULL)
+			rv = run_ref_error(sc, errors, "service.ca", NULL,
+			    &cause);
+		else
+			SSL_CTX_free(ctx);
+	}
+	if (run_check_snapshot(sc, &cause) == -1)
+		rv = run_ref_error(sc, errors, "snapshot", NULL, &cause);
+	return rv;
+}
+
+static void
+run_print_check_json(const char *path, const char *errors)
+{
+	struct buf	 b;
+	const char	*line, *nl;
+	int		 first = 1;
+
+	buf_init(&b);
+	buf_append_str(&b, "{\"scenario\":");
+	json_append_string(&b, path, strlen(path));
+	buf_printf(&b, ",\"valid\":%s,\"errors\":[", errors == NULL ?
+	    "true" : "false");
+	for (line = errors; line != NULL && *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!first)
+			buf_append_byte(&b, ',');
+		first = 0;
+		json_append_string(&b, line, nl != NULL ?
+		    (size_t)(nl - line) : strlen(line));
+		if (nl == NULL)
+			break;
+	}
+	buf_append_str(&b, "]}\n");
+	fwrite(b.data, 1, b.len, stdout);
+	buf_free(&b);
+}
+
+static void
+run_config(struct run *r, struct gen_config *cfg)
+{
+	static const enum gen_pattern patterns[] = {
+		[SCENARIO_REPLAY] = GEN_REPLAY,
+		[SCENARIO_CONSTANT] = GEN_CONSTANT,
+		[SCENARIO_RAMP] = GEN_RAMP,
+		[SCENARIO_STEPS] = GEN_STEPS,
+		[SCENARIO_CLOSED] = GEN_CLOSED,
+	};
+	static const enum gen_body_cmp bodies[] = {
+		[SCENARIO_BODY_EXACT] = GEN_BODY_EXACT,
+		[SCENARIO_BODY_JSON] = GEN_BODY_JSON,
+		[SCENARIO_BODY_IGNORE] = GEN_BODY_NONE,
+	};
+	struct scenario	*sc = r->sc;
+	size_t		 i;
+
+	gen_config_init(cfg);
+	cfg->snapshot = xstrdup(sc->snapshot);
+	cfg->target = xstrdup(r->url);
+	if (sc->ca_file != NULL)
+		cfg->ca_file = xstrdup(sc->ca_file);
+	cfg->insecure = sc->insecure;
+	cfg->pattern = patterns[sc->pattern];
+	cfg->multiplier = sc->multiplier;
+	cfg->clones = sc->clones;
+	if (sc->rate > 0)
+		cfg->rate = sc->rate;
+	cfg->rate_from = sc->rate_from;
+	if (sc->steps > 0)
+		cfg->nsteps = sc->steps;
+	if (sc->connections > 0)
+		cfg->connections = sc->connections;
+	cfg->duration_ns = sc->duration_ns;
+	/* A duration means "keep going that long": cycle the traffic. */
+	cfg->loop = sc->duration_ns > 0;
+	if (sc->timeout_ns > 0)
+		cfg->timeout_ns = sc->timeout_ns;
+	if (sc->transforms != NULL)
+		cfg->transforms = xstrdup(sc->transforms);
+	cfg->has_now = sc->has_now;
+	cfg->now_us = sc->now_us;
+	cfg->has_seed = sc->load_has_seed;
+	cfg->seed = sc->load_seed;
+	if (!sc->has_regression) {
+		/* No regression assertion, no comparison: the JUnit file
+		 * must not fail what the exit status passes. */
+		cfg->cmp_status = 0;
+		cfg->cmp_body = GEN_BODY_NONE;
+	} else {
+		cfg->cmp_status = sc->cmp_status;
+		cfg->cmp_body = bodies[sc->cmp_body];
+		cfg->numeric = sc->cmp_numeric;
+		cfg->cmp_headers = xcalloc(sc->ncmp_headers + 1,
+		    sizeof *cfg->cmp_headers);
+		for (i = 0; i < sc->ncmp_headers; i++)
+			cfg->cmp_headers[i] = xstrdup(sc->cmp_headers[i]);
+		cfg->ncmp_headers = sc->ncmp_headers;
+		cfg->ignore = xcalloc(sc->nignore + 1, sizeof *cfg->ignore);
+		for (i = 0; i < sc->nignore; i++)
+			cfg->ignore[i] = xstrdup(sc->ignore[i]);
+		cfg->nignore = sc->nignore;
+	}
+	cfg->progress = r->tty;
+}
+
+/* Removes the temporary directory and what decoy put in it. */
+static void
+run_cleanup_tmp(struct run *r)
+{
+	static const char *const files[] = {
+		"responder.port", "admin.port", "chaos.jsonl",
+		"responder.log", "service.log",
+	};
+	char	*p;
+	size_t	 i;
+
+	if (r->tmp == NULL)
+		return;
+	for (i = 0; i < sizeof files / sizeof *files; i++) {
+		p = xasprintf("%s/%s", r->tmp, files[i]);
+		unlink(p);
+		free(p);
+	}
+	if (rmdir(r->tmp) == -1)
+		run_error("warning: %s: %s (left behind)", r->tmp,
+		    strerror(errno));
+}
+
+/*
+ * The exit status of a finished run (1 when an assertion failed, 2 when
+ * a report could not be written); writes the reports and prints the
+ * report (JSON with json; the fuzz campaign's table first when fcfg is
+ * not NULL).
+ */
+static int
+run_output(struct run *r, struct report *rep, int json,
+    const struct fuzz_config *fcfg, const struct fuzz_result *fres)
+{
+	struct buf	out;
+	int		rv;
+
+	rv = report_passed(rep) ? RUN_EXIT_OK : RUN_EXIT_FAILED;
+	if (run_write_reports(r, rep) == -1)
+		rv = RUN_EXIT_USAGE;
+	if (json) {
+		buf_init(&out);
+		report_to_json(rep, &out);
+		fwrite(out.data, 1, out.len, stdout);
+		if (out.len == 0 || out.data[out.len - 1] != '\n')
+			fputc('\n', stdout);
+		buf_free(&out);
+	} else {
+		if (fcfg != NULL)
+			fuzz_result_print(stdout, fcfg, fres, 0);
+		report_print(rep, stdout);
+	}
+	fflush(stdout);
+	return rv;
+}
+
+/* The campaign's configuration from the fuzz section (and the service
+ * decoy starts, if the scenario has a command). */
+static void
+run_fuzz_config(struct run *r, struct fuzz_config *cfg, int json)
+{
+	struct scenario	*sc = r->sc;
+	size_t		 i;
+
+	fuzz_config_init(cfg);
+	cfg->corpus = xstrdup(sc->fuzz_corpus);
+	cfg->target = xstrdup(r->url);
+	if (sc->ca_file != NULL)
+		cfg->ca_file = xstrdup(sc->ca_file);
+	cfg->insecure = sc->insecure;
+	free(cfg->findings);
+	cfg->findings = xstrdup(sc->fuzz_findings);
+	if (sc->fuzz_requests > 0 || sc->fuzz_duration_ns > 0)
+		cfg->requests = sc->fuzz_requests;
+	cfg->duration_ns = sc->fuzz_duration_ns;
+	if (sc->fuzz_has_seed)
+		cfg->seed = sc->fuzz_seed;
+	if (sc->fuzz_connections > 0)
+		cfg->connections = sc->fuzz_connections;
+	if (sc->fuzz_timeout_ns > 0)
+		cfg->timeout_ns = sc->fuzz_timeout_ns;
+	cfg->mutate_auth = sc->fuzz_mutate_auth;
+	cfg->progress = isatty(STDERR_FILENO) && !json;
+	if (r->command != NULL) {
+		cfg->service_cmd = xstrdup(r->command);
+		cfg->service_dir = xstrdup(sc->dir);
+		cfg->service_env = xcalloc(sc->nenv + 1,
+		    sizeof *cfg->service_env);
+		for (i = 0; i < sc->nenv; i++)
+			cfg->service_env[i] = xstrdup(r->env[i]);
+		cfg->nservice_env = sc->nenv;
+	}
+}
+
+/*
+ * The fuzz section: the campaign starts the service itself (so it sees
+ * crashes and restarts it), or reaches a running one; the findings are
+ * asserted (at most assert.findings.max, default 0).
+ */
+static int
+run_fuzz(struct run *r, int json)
+{
+	struct scenario		*sc = r->sc;
+	struct fuzz_config	 cfg;
+	struct fuzz_result	 res;
+	struct report		*rep;
+	char			*cause = NULL, want[64], got[64];
+	unsigned		 max;
+	int			 rv;
+
+	run_fuzz_config(r, &cfg, json);
+	if (r->command == NULL) {
+		run_progress(r, "waiting for the service to be ready");
+		if (run_wait_ready(r) == -1) {
+			fuzz_config_free(&cfg);
+			return RUN_EXIT_USAGE;
+		}
+	}
+	run_progress(r, "fuzzing");
+	if (fuzz_run(&cfg, &res, &run_stop, &cause) == -1) {
+		run_progress(r, NULL);
+		run_error("fuzz: %s", cause);
+		free(cause);
+		fuzz_result_free(&res);
+		fuzz_config_free(&cfg);
+		return RUN_EXIT_USAGE;
+	}
+	run_progress(r, NULL);
+	rep = report_create(sc->name, r->url);
+	max = sc->has_findings_max ? sc->findings_max : 0;
+	snprintf(want, sizeof want, "<= %u", max);
+	snprintf(got, sizeof got, "%zu (%llu mutants, %llu service deaths)",
+	    res.nfindings, (unsigned long long)res.sent,
+	    (unsigned long long)res.crashes);
+	report_add_assertion(rep, "findings.max", want, got,
+	    res.nfindings <= max);
+	if (run_stop)
+		report_add_assertion(rep, "run.completed", "the whole campaign",
+		    "interrupted", 0);
+	rv = run_output(r, rep, json, &cfg, &res);
+	report_free(rep);
+	fuzz_result_free(&res);
+	fuzz_config_free(&cfg);
+	return rv;
+}
+
+/* The load: the service (if decoy starts it), its readiness, the
+ * generator, the faults, the assertions.  The exit status. */
+static int
+run_load(struct run *r, int json)
+{
+	struct scenario		*sc = r->sc;
+	struct gen_config	 cfg;
+	struct report		*rep;
+	char			*cause = NULL;
+	int			 rv, gen_rv;
+
+	if (r->command != NULL) {
+		run_progress(r, "starting the service");
+		r->service.log = xasprintf("%s/service.log", r->tmp);
+		if (run_child_start(&r->service, NULL, r->command, sc->dir,
+		    r->env, sc->nenv, &cause) == -1) {
+			run_error("service: %s", cause);
+			free(cause);
+			return RUN_EXIT_USAGE;
+		}
+	}
+	run_progress(r, "waiting for the service to be ready");
+	if (run_wait_ready(r) == -1)
+		return RUN_EXIT_USAGE;
+
+	run_progress(r, "running the load");
+	run_config(r, &cfg);
+	rep = report_create(sc->name, r->url);
+	gen_rv = gen_run(&cfg, rep, &run_stop, &cause);
+	gen_config_free(&cfg);
+	run_progress(r, NULL);
+	if (gen_rv == -1) {
+		run_error("%s", cause);
+		free(cause);
+		if (r->service.pid != -1 && sut_gone(&r->service))
+			run_child_failed(r, &r->service, "the service is gone");
+		report_free(rep);
+		return RUN_EXIT_USAGE;
+	}
+	if (sc->has_responder)
+		run_fetch_faults(r, rep);
+	run_assert(r, rep);
+	rv = run_output(r, rep, json, NULL, NULL);
+	report_free(rep);
+	return rv;
+}
+
+/*
+ * The temporary directory, the scenario's url, command and env with
+ * their placeholders substituted ({service_port}, then, once it runs,
+ * the responder's {responder_port}).  0 or -1 (reported).
+ */
+static int
+run_prepare(struct run *r)
+{
+	struct scenario	*sc = r->sc;
+	char		*cause = NULL, tmpl[PATH_MAX];
+	const char	*tmpdir;
+	size_t		 i;
+
+	if ((tmpdir = getenv("TMPDIR")) == NULL || *tmpdir == '\0')
+		tmpdir = "/tmp";
+	snprintf(tmpl, sizeof tmpl, "%s/decoy-run.XXXXXX", tmpdir);
+	if (mkdtemp(tmpl) == NULL) {
+		run_error("%s: %s", tmpl, strerror(errno));
+		return -1;
+	}
+	r->tmp = xstrdup(tmpl);
+	r->url = xstrdup(sc->url);
+	r->command = sc->command != NULL ? xstrdup(sc->command) : NULL;
+	r->env = xcalloc(sc->nenv + 1, sizeof *r->env);
+	for (i = 0; i < sc->nenv; i++)
+		r->env[i] = xstrdup(sc->env[i]);
+
+	if (strstr(sc->url, "{service_port}") != NULL) {
+		if ((r->service_port = sut_free_port(&cause)) == -1) {
+			run_error("%s", cause);
+			free(cause);
+			return -1;
+		}
+		run_subst_all(r, "service_port", r->service_port);
+	}
+	if (sc->has_responder) {
+		run_progress(r, "starting the responder");
+		if (run_start_responder(r) == -1)
+			return -1;
+		run_subst_all(r, "responder_port", r->responder_port);
+	}
+	if (strchr(r->url, '{') != NULL) {
+		run_error("service.url: a placeholder is left in \"%s\" "
+		    "({responder_port} needs a responder section)", r->url);
+		return -1;
+	}
+	return 0;
+}
+
+/* Stops what run_prepare() and the run started and frees what they
+ * made. */
+static void
+run_release(struct run *r)
+{
+	size_t	i;
+
+	run_progress(r, NULL);
+	sut_stop(&r->service, RUN_STOP_WAIT_MS);
+	sut_stop(&r->responder, RUN_STOP_WAIT_MS);
+	run_cleanup_tmp(r);
+	free(r->tmp);
+	free(r->url);
+	free(r->command);
+	for (i = 0; r->env != NULL && i < r->sc->nenv; i++)
+		free(r->env[i]);
+	free(r->env);
+	free(r->responder.log);
+	free(r->service.log);
+}
+
+static int
+run_scenario(struct run *r, int json)
+{
+	struct sigaction	 sa, old_int, old_term, old_pipe;
+	struct buf		 out;
+	int			 rv = RUN_EXIT_USAGE;
+
+	buf_init(&out);
+	if (run_check_outputs(r->sc, 1, &out) == -1) {
+		buf_append_byte(&out, '\0');
+		run_error("%s", out.data);
+		buf_free(&out);
+		return RUN_EXIT_USAGE;
+	}
+	buf_free(&out);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = run_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &old_pipe);
+
+	if (run_prepare(r) == 0)
+		rv = r->sc->has_fuzz ? run_fuzz(r, json) : run_load(r, json);
+	run_release(r);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	if (run_stop && run_signal != 0)
+		return 128 + run_signal;
+	return rv;
+}
+
+/* Checks one scenario file and, unless check, runs it.  The exit status
+ * of that file. */
+static int
+run_one(const char *path, int check, int json)
+{
+	struct run		 r;
+	struct buf		 errors;
+	char			*cause = NULL;
+	int			 rv;
+
+	memset(&r, 0, sizeof r);
+	sut_init(&r.responder, "responder");
+	sut_init(&r.service, "service");
+	r.tty = isatty(STDERR_FILENO);
+
+	buf_init(&errors);
+	if ((r.sc = scenario_load(path, &cause)) == NULL) {
+		buf_append_str(&errors, cause);
+		free(cause);
+	} else {
+		run_check_refs(r.sc, &errors);
+		run_check_outputs(r.sc, 0, &errors);
+	}
+	if (errors.len > 0) {
+		buf_append_byte(&errors, '\0');
+		if (check && json)
+			run_print_check_json(path, errors.data);
+		else
+			fprintf(stderr, "%s\n", errors.data);
+		buf_free(&errors);
+		scenario_free(r.sc);
+		return RUN_EXIT_USAGE;
+	}
+	buf_free(&errors);
+	if (check) {
+		if (json)
+			run_print_check_json(path, NULL);
+		else
+			printf("%s: scenario OK\n", path);
+		scenario_free(r.sc);
+		return RUN_EXIT_OK;
+	}
+	rv = run_scenario(&r, json);
+	scenario_free(r.sc);
+	return rv;
+}
+
+/* Checks one scenario file and, unless check, runs it; the worst exit
+ * status over the files, a signal ending the series. */
+int
+run_files(char *const *paths, size_t n, int check, int json)
+{
+	size_t	i;
+	int	rv = RUN_EXIT_OK, one;
+
+	run_stop = 0;
+	run_signal = 0;
+	for (i = 0; i < n; i++) {
+		one = run_one(paths[i], check, json);
+		if (one > rv)
+			rv = one;
+		if (run_stop)
+			break;
+	}
+	return rv;
+}
