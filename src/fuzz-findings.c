@@ -493,6 +493,125 @@ fuzz_cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The finding directories under dir (those with a request.http),
+ * sorted; *n of them.  NULL with *cause when there are none. */
+static char **
+fuzz_replay_list(const char *dir, size_t *n, char **cause)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	char		**names = NULL, *path;
+
+	*n = 0;
+	if ((d = opendir(dir)) == NULL) {
+		*cause = xasprintf("%s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s/request.http", dir, de->d_name);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			names = xreallocarray(names, *n + 1, sizeof *names);
+			names[(*n)++] = xstrdup(de->d_name);
+		}
+		free(path);
+	}
+	closedir(d);
+	if (*n == 0) {
+		*cause = xasprintf("%s: no findings (directories with "
+		    "request.http)", dir);
+		return NULL;
+	}
+	qsort(names, *n, sizeof *names, fuzz_cmp_str);
+	return names;
+}
+
+/* Sends the request of finding dir/name (expected to fail as x) into
+ * *o; a service of ours is restarted first if needed.  0 or -1 with
+ * *cause. */
+static int
+fuzz_replay_send(struct fuzz *f, const char *dir, const char *name,
+    const struct fuzz_expect *x, struct fuzz_outcome *o, char **cause)
+{
+	char	*path, *raw;
+	size_t	 len;
+	int	 rv;
+
+	path = xasprintf("%s/%s/request.http", dir, name);
+	raw = fuzz_read_file(path, &len, cause);
+	free(path);
+	if (raw == NULL)
+		return -1;
+	if (fuzz_service_ensure(f, cause) == -1) {
+		free(raw);
+		return -1;
+	}
+	rv = fuzz_send_one(f, raw, len, x->framing, 0, o, cause);
+	if (rv == 0 && o->kind == FUZZ_CONNECT && f->svc_cmd != NULL) {
+		/* It died after the last answer, too late to be seen then:
+		 * once more with it restarted. */
+		fuzz_outcome_free(o);
+		if ((rv = fuzz_service_ensure(f, cause)) == 0)
+			rv = fuzz_send_one(f, raw, len, x->framing, 0, o,
+			    cause);
+	}
+	free(raw);
+	return rv;
+}
+
+/* Does the outcome o of a replay still fail as x?  *gone: nobody
+ * answered (neither fixed nor failing). */
+static int
+fuzz_replay_same(const struct fuzz *f, const struct fuzz_expect *x,
+    const struct fuzz_outcome *o, int *gone)
+{
+	const struct fuzz_config	*cfg = f->cfg;
+
+	/* Nobody answers (an earlier finding killed a service that is
+	 * not ours to restart): neither fixed nor failing. */
+	*gone = o->kind == FUZZ_CONNECT && (x->kind != FUZZ_CRASH ||
+	    f->svc_cmd != NULL);
+	if (*gone)
+		return 0;
+	if (x->kind == FUZZ_CRASH && cfg->service_cmd == NULL)
+		return o->kind == FUZZ_RESET || o->kind == FUZZ_EOF ||
+		    o->kind == FUZZ_CONNECT;
+	if (x->kind == FUZZ_SLOW)
+		return o->kind == FUZZ_OK && o->elapsed > cfg->slow_floor_ns;
+	return fuzz_same(o, x->kind, x->status, x->signature, x->framing);
+}
+
+/* One finding's line (or JSON object, the i-th) in out. */
+static void
+fuzz_replay_line(struct buf *out, int json, size_t i, const char *name,
+    const struct fuzz_expect *x, const struct fuzz_outcome *o, int same,
+    int gone)
+{
+	if (json) {
+		buf_append_str(out, i > 0 ? ",{\"dir\":" : "{\"dir\":");
+		json_append_string(out, name, strlen(name));
+		buf_printf(out, ",\"still_fails\":%s,\"untested\":%s,"
+		    "\"got\":\"%s\",\"status\":%d", same ? "true" : "false",
+		    gone ? "true" : "false", fuzz_kind_name(o->kind),
+		    o->status);
+		fuzz_json_str(out, "signature", o->signature);
+		buf_append_str(out, "}");
+		return;
+	}
+	buf_printf(out, "%-40s %s (%s", name, same ? "STILL FAILS" : gone ?
+	    "UNTESTED" : "fixed", gone ? "the service does not accept "
+	    "connections" : fuzz_kind_name(same ? x->kind : o->kind));
+	if (o->status != 0)
+		buf_printf(out, " %d", o->status);
+	if (x->kind == FUZZ_SLOW && !gone)
+		buf_printf(out, " in %.0f ms", (double)o->elapsed / 1e6);
+	if (o->signature != NULL && o->signature[0] != '\0')
+		buf_printf(out, ": %s", o->signature);
+	buf_append_str(out, ")\n");
+}
+
 int
 fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
     int json, char **cause)
@@ -501,51 +620,27 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 	struct fuzz_result	 res;
 	struct fuzz_outcome	 o;
 	struct fuzz_expect	 x;
-	struct dirent		*de;
 	struct buf		 out;
-	DIR			*d;
-	char			**names = NULL, *path, *raw;
-	size_t			 n = 0, i, len;
+	char			**names, *path;
+	size_t			 n = 0, i;
 	int			 still = 0, untested = 0, rv = -1, same;
 	int			 gone;
 	static volatile int	 nostop;
 
-	if ((d = opendir(dir)) == NULL) {
-		*cause = xasprintf("%s: %s", dir, strerror(errno));
+	if ((names = fuzz_replay_list(dir, &n, cause)) == NULL)
 		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-
-		if (de->d_name[0] == '.')
-			continue;
-		path = xasprintf("%s/%s/request.http", dir, de->d_name);
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			names = xreallocarray(names, n + 1, sizeof *names);
-			names[n++] = xstrdup(de->d_name);
-		}
-		free(path);
-	}
-	closedir(d);
-	if (n == 0) {
-		*cause = xasprintf("%s: no findings (directories with "
-		    "request.http)", dir);
-		return -1;
-	}
-	qsort(names, n, sizeof *names, fuzz_cmp_str);
-
 	memset(&f, 0, sizeof f);
 	memset(&res, 0, sizeof res);
 	f.cfg = cfg;
 	f.res = &res;
 	f.stop = &nostop;
 	sut_init(&f.svc, "service");
+	buf_init(&out);
 	if (fuzz_setup(&f, dir, cause) == -1)
 		goto out;
 	f.eps = xcalloc(1, sizeof *f.eps);
 	f.eps[0].name = xstrdup("-");
 	f.neps = 1;
-	buf_init(&out);
 	if (json)
 		buf_append_str(&out, "{\"findings\":[");
 	for (i = 0; i < n; i++) {
@@ -553,75 +648,20 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 		rv = fuzz_read_expect(path, &x, cause);
 		free(path);
 		if (rv == -1)
-			goto out_buf;
-		path = xasprintf("%s/%s/request.http", dir, names[i]);
-		raw = fuzz_read_file(path, &len, cause);
-		free(path);
-		if (raw == NULL) {
-			rv = -1;
-			goto out_x;
-		}
-		if (fuzz_service_ensure(&f, cause) == -1) {
-			free(raw);
-			rv = -1;
-			goto out_x;
-		}
-		rv = fuzz_send_one(&f, raw, len, x.framing, 0, &o, cause);
-		if (rv == 0 && o.kind == FUZZ_CONNECT && f.svc_cmd != NULL) {
-			/* It died after the last answer, too late to be seen
-			 * then: once more with it restarted. */
+			goto out;
+		rv = fuzz_replay_send(&f, dir, names[i], &x, &o, cause);
+		if (rv == 0) {
+			same = fuzz_replay_same(&f, &x, &o, &gone);
+			still += same;
+			untested += gone;
+			fuzz_replay_line(&out, json, i, names[i], &x, &o, same,
+			    gone);
 			fuzz_outcome_free(&o);
-			if ((rv = fuzz_service_ensure(&f, cause)) == 0)
-				rv = fuzz_send_one(&f, raw, len, x.framing, 0,
-				    &o, cause);
 		}
-		free(raw);
-		if (rv == -1)
-			goto out_x;
-		/* Nobody answers (an earlier finding killed a service that
-		 * is not ours to restart): neither fixed nor failing. */
-		gone = o.kind == FUZZ_CONNECT && (x.kind != FUZZ_CRASH ||
-		    f.svc_cmd != NULL);
-		untested += gone;
-		if (gone)
-			same = 0;
-		else if (x.kind == FUZZ_CRASH && cfg->service_cmd == NULL)
-			same = o.kind == FUZZ_RESET || o.kind == FUZZ_EOF ||
-			    o.kind == FUZZ_CONNECT;
-		else if (x.kind == FUZZ_SLOW)
-			same = o.kind == FUZZ_OK && o.elapsed >
-			    cfg->slow_floor_ns;
-		else
-			same = fuzz_same(&o, x.kind, x.status, x.signature,
-			    x.framing);
-		still += same;
-		if (json) {
-			buf_append_str(&out, i > 0 ? ",{\"dir\":" :
-			    "{\"dir\":");
-			json_append_string(&out, names[i], strlen(names[i]));
-			buf_printf(&out, ",\"still_fails\":%s,\"untested\":%s,"
-			    "\"got\":\"%s\",\"status\":%d", same ? "true" :
-			    "false", gone ? "true" : "false",
-			    fuzz_kind_name(o.kind), o.status);
-			fuzz_json_str(&out, "signature", o.signature);
-			buf_append_str(&out, "}");
-		} else {
-			buf_printf(&out, "%-40s %s (%s", names[i],
-			    same ? "STILL FAILS" : gone ? "UNTESTED" : "fixed",
-			    gone ? "the service does not accept connections" :
-			    fuzz_kind_name(same ? x.kind : o.kind));
-			if (o.status != 0)
-				buf_printf(&out, " %d", o.status);
-			if (x.kind == FUZZ_SLOW && !gone)
-				buf_printf(&out, " in %.0f ms",
-				    (double)o.elapsed / 1e6);
-			if (o.signature != NULL && o.signature[0] != '\0')
-				buf_printf(&out, ": %s", o.signature);
-			buf_append_str(&out, ")\n");
-		}
-		fuzz_outcome_free(&o);
 		free(x.signature);
 		free(x.endpoint);
+		if (rv == -1)
+			goto out;
 	}
 	if (json)
 		buf_printf(&out, "],\"still_failing\":%d,\"untested\":%d,"
@@ -638,13 +678,8 @@ fuzz_replay(const struct fuzz_config *cfg, const char *dir, FILE *fp,
 	}
 	fwrite(out.data, 1, out.len, fp);
 	rv = still + untested;
-	goto out_buf;
-out_x:
-	free(x.signature);
-	free(x.endpoint);
-out_buf:
-	buf_free(&out);
 out:
+	buf_free(&out);
 	fuzz_teardown(&f);
 	for (i = 0; i < n; i++)
 		free(names[i]);

@@ -401,85 +401,94 @@ fuzz_suspect_failure(struct fuzz *f, struct fuzz_job *j,
 	return fuzz_new_finding(f, j, o, cause);
 }
 
-/* After a death: restart, then find the suspect that kills alone. */
-int
-fuzz_triage_death(struct fuzz *f, char **cause)
+/*
+ * A death with the signature of a known crash (finding k) on one of the
+ * suspects' endpoints (culprit_ep): the suspects on other endpoints, and
+ * the slow ones, were cut short by the death, probably innocent: each
+ * goes back into the campaign, once (a hang would never be seen while
+ * crashes keep killing it, and a mutant that shared its moment with a
+ * known crash must still be tried).  0 or -1 with *cause.
+ */
+static int
+fuzz_known_death(struct fuzz *f, ssize_t k, size_t culprit_ep, char **cause)
 {
 	struct fuzz_outcome	 o;
-	char			*log;
-	size_t			 len, i, culprit_ep = SIZE_MAX;
-	ssize_t			 k = -1;
-	int			 found = 0, rv, other;
+	size_t			 i;
+	int			 rv, other;
 
-	memset(&o, 0, sizeof o);
-	log = sut_log_new(&f->svc, &len);
-	o.signature = fuzz_crash_signature(log, len, f->died_status, NULL);
-	free(log);
-	f->report_at = 0;
-	if (f->svc.pid == -1 && fuzz_service_start(f, cause) == -1) {
-		fuzz_outcome_free(&o);
-		return -1;
-	}
-	/*
-	 * A suspect on the endpoint of a known crash with this signature:
-	 * one more hit of it, nothing re-sent (deaths are frequent once a
-	 * crash is known).  Two bugs on one endpoint that die the same way
-	 * (SIGABRT without a sanitizer) are one finding.
-	 */
-	for (i = 0; i < f->nsuspects && o.signature != NULL; i++) {
-		if ((k = fuzz_key_find(f, f->suspects[i]->ep, FUZZ_CRASH, 0,
-		    o.signature)) != -1) {
-			culprit_ep = f->suspects[i]->ep;
-			break;
+	f->res->findings[k].hits++;
+	for (i = 0; i < f->nsuspects; i++) {
+		struct fuzz_job *j = f->suspects[i];
+
+		other = j->ep != culprit_ep;
+		if (!other && j->elapsed < fuzz_retry_after(f, j->ep))
+			continue;
+		if (!j->retried) {
+			j->retried = 1;
+			fuzz_push(&f->retry, &f->nretry,
+			    FUZZ_MAX_CANDIDATES, j);
+			f->suspects[i] = NULL;
+			continue;
 		}
-	}
-	fuzz_outcome_free(&o);
-	if (k != -1) {
-		f->res->findings[k].hits++;
-		/*
-		 * The suspects on other endpoints, and the slow ones, were
-		 * cut short by the death, probably innocent: each goes back
-		 * into the campaign, once (a hang would never be seen while
-		 * crashes keep killing it, and a mutant that shared its
-		 * moment with a known crash must still be tried).
-		 */
-		for (i = 0; i < f->nsuspects; i++) {
-			struct fuzz_job *j = f->suspects[i];
-
-			other = j->ep != culprit_ep;
-			if (!other && j->elapsed < fuzz_retry_after(f, j->ep))
-				continue;
-			if (!j->retried) {
-				j->retried = 1;
-				fuzz_push(&f->retry, &f->nretry,
-				    FUZZ_MAX_CANDIDATES, j);
-				f->suspects[i] = NULL;
-				continue;
-			}
-			/* Cut short twice: alone, it shows what it does,
-			 * unless it was slow on an endpoint known to hang. */
-			if (j->elapsed >= fuzz_retry_after(f, j->ep) &&
-			    (k = fuzz_key_find(f, j->ep, FUZZ_TIMEOUT, 0,
-			    NULL)) != -1) {
-				f->res->findings[k].hits++;
-				continue;
-			}
-			if (fuzz_send_one(f, j->req.data, j->req.len,
-			    j->info.framing, j->ep, &o, cause) == -1)
-				return -1;
-			if (o.kind == FUZZ_CRASH) {
-				/* Not the hang it looked like: counted as a
-				 * death of its own only if new. */
-				fuzz_outcome_free(&o);
-				continue;
-			}
-			rv = fuzz_suspect_failure(f, j, &o, cause);
+		/* Cut short twice: alone, it shows what it does,
+		 * unless it was slow on an endpoint known to hang. */
+		if (j->elapsed >= fuzz_retry_after(f, j->ep) &&
+		    (k = fuzz_key_find(f, j->ep, FUZZ_TIMEOUT, 0,
+		    NULL)) != -1) {
+			f->res->findings[k].hits++;
+			continue;
+		}
+		if (fuzz_send_one(f, j->req.data, j->req.len,
+		    j->info.framing, j->ep, &o, cause) == -1)
+			return -1;
+		if (o.kind == FUZZ_CRASH) {
+			/* Not the hang it looked like: counted as a
+			 * death of its own only if new. */
 			fuzz_outcome_free(&o);
-			if (rv == -1)
-				return -1;
+			continue;
 		}
-		return 0;
+		rv = fuzz_suspect_failure(f, j, &o, cause);
+		fuzz_outcome_free(&o);
+		if (rv == -1)
+			return -1;
 	}
+	return 0;
+}
+
+/* A suspect that kills the service alone: 1 (a hit, or a new finding
+ * once a second death confirms it), 0 if it does not, -1 with *cause.
+ * o is its outcome (a crash). */
+static int
+fuzz_suspect_crash(struct fuzz *f, struct fuzz_job *j,
+    const struct fuzz_outcome *o, char **cause)
+{
+	ssize_t	k;
+	int	rv;
+
+	if ((k = fuzz_key_find(f, j->ep, FUZZ_CRASH, 0,
+	    o->signature)) != -1) {
+		f->res->findings[k].hits++;
+		return 1;
+	}
+	/* A new finding is confirmed by a second death: a crash that comes
+	 * late (after the answer) would otherwise be blamed on the next
+	 * suspect. */
+	if ((rv = fuzz_crash_again(f, j, o, cause)) != 1)
+		return rv;
+	if (fuzz_new_finding(f, j, o, cause) == -1)
+		return -1;
+	return 1;
+}
+
+/* The suspects, sent alone one by one until one kills the service.
+ * 0 or -1 with *cause. */
+static int
+fuzz_find_culprit(struct fuzz *f, char **cause)
+{
+	struct fuzz_outcome	 o;
+	size_t			 i;
+	int			 found = 0, rv;
+
 	fuzz_suspects_order(f);
 	for (i = 0; i < f->nsuspects && !found && !*f->stop; i++) {
 		struct fuzz_job *j = f->suspects[i];
@@ -491,34 +500,13 @@ fuzz_triage_death(struct fuzz *f, char **cause)
 		    i + 1, f->nsuspects, j->index, f->eps[j->ep].name,
 		    fuzz_kind_name(o.kind), o.signature != NULL ? " " : "",
 		    o.signature != NULL ? o.signature : "");
-		if (o.kind != FUZZ_CRASH) {
+		if (o.kind != FUZZ_CRASH)
 			rv = fuzz_suspect_failure(f, j, &o, cause);
-			fuzz_outcome_free(&o);
-			if (rv == -1)
-				return -1;
-			continue;
-		}
-		if ((k = fuzz_key_find(f, j->ep, FUZZ_CRASH, 0,
-		    o.signature)) != -1) {
+		else if ((rv = fuzz_suspect_crash(f, j, &o, cause)) == 1)
 			found = 1;
-			f->res->findings[k].hits++;
-		} else {
-			/* A new finding is confirmed by a second death: a
-			 * crash that comes late (after the answer) would
-			 * otherwise be blamed on the next suspect. */
-			if ((rv = fuzz_crash_again(f, j, &o, cause)) == -1) {
-				fuzz_outcome_free(&o);
-				return -1;
-			}
-			if (rv == 1) {
-				found = 1;
-				if (fuzz_new_finding(f, j, &o, cause) == -1) {
-					fuzz_outcome_free(&o);
-					return -1;
-				}
-			}
-		}
 		fuzz_outcome_free(&o);
+		if (rv == -1)
+			return -1;
 	}
 	if (!found) {
 		f->res->unconfirmed++;
@@ -526,4 +514,38 @@ fuzz_triage_death(struct fuzz *f, char **cause)
 		    "flight kills it alone", f->nsuspects);
 	}
 	return 0;
+}
+
+int
+fuzz_triage_death(struct fuzz *f, char **cause)
+{
+	char	*log, *signature;
+	size_t	 len, i, culprit_ep = SIZE_MAX;
+	ssize_t	 k = -1;
+
+	log = sut_log_new(&f->svc, &len);
+	signature = fuzz_crash_signature(log, len, f->died_status, NULL);
+	free(log);
+	f->report_at = 0;
+	if (f->svc.pid == -1 && fuzz_service_start(f, cause) == -1) {
+		free(signature);
+		return -1;
+	}
+	/*
+	 * A suspect on the endpoint of a known crash with this signature:
+	 * one more hit of it, nothing re-sent (deaths are frequent once a
+	 * crash is known).  Two bugs on one endpoint that die the same way
+	 * (SIGABRT without a sanitizer) are one finding.
+	 */
+	for (i = 0; i < f->nsuspects && signature != NULL; i++) {
+		if ((k = fuzz_key_find(f, f->suspects[i]->ep, FUZZ_CRASH, 0,
+		    signature)) != -1) {
+			culprit_ep = f->suspects[i]->ep;
+			break;
+		}
+	}
+	free(signature);
+	if (k != -1)
+		return fuzz_known_death(f, k, culprit_ep, cause);
+	return fuzz_find_culprit(f, cause);
 }

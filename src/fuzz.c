@@ -1193,12 +1193,40 @@ fuzz_died(struct fuzz *f, int status)
 	f->nrecent = 0;
 }
 
+/* Resets and closes older than the grace period, with the service
+ * alive: not a death after all, each is a failure (or, framing broken,
+ * expected). */
+static void
+fuzz_settle_recent(struct fuzz *f, uint64_t now)
+{
+	size_t	i, n;
+
+	if (f->died)
+		return;		/* all of them are suspects */
+	for (i = n = 0; i < f->nrecent; i++) {
+		struct fuzz_job *j = f->recent[i];
+
+		if (now - j->done_at < FUZZ_GRACE_NS) {
+			f->recent[n++] = j;
+			continue;
+		}
+		if (j->kind == FUZZ_CONNECT)
+			fuzz_job_free(j);
+		else if (j->info.framing) {
+			f->res->failures++;	/* expected */
+			fuzz_noise(f, j, j->kind, j->status, 1);
+			fuzz_job_free(j);
+		} else
+			fuzz_failure(f, j);
+	}
+	f->nrecent = n;
+}
+
 static void
 fuzz_tick(struct loop_timer *t)
 {
 	struct fuzz	*f = t->arg;
 	uint64_t	 now = loop_now_update(f->loop);
-	size_t		 i, n;
 	int		 status;
 
 	loop_timer_add(f->loop, &f->tick, FUZZ_TICK_NS);
@@ -1214,25 +1242,7 @@ fuzz_tick(struct loop_timer *t)
 	} else if (!f->died && f->report_at != 0 &&
 	    now - f->report_at > FUZZ_REPORT_NS)
 		fuzz_died(f, -1);
-	/* Resets older than the grace period, with the service alive. */
-	for (i = n = 0; i < f->nrecent; i++) {
-		struct fuzz_job *j = f->recent[i];
-
-		if (f->died || now - j->done_at < FUZZ_GRACE_NS) {
-			f->recent[n++] = j;
-			continue;
-		}
-		if (j->kind == FUZZ_CONNECT)
-			fuzz_job_free(j);
-		else if (j->info.framing) {
-			f->res->failures++;	/* expected */
-			fuzz_noise(f, j, j->kind, j->status, 1);
-			fuzz_job_free(j);
-		} else
-			fuzz_failure(f, j);
-	}
-	if (!f->died)
-		f->nrecent = n;
+	fuzz_settle_recent(f, now);
 	if (*f->stop)
 		f->ended = 1;
 	if (f->cfg->progress && now - f->last_progress >= 1000000000ull) {
@@ -1372,13 +1382,109 @@ fuzz_teardown(struct fuzz *f)
 	free(f->tls_fatal);
 }
 
+/* The corpus, its endpoints and the mutation engine.  0 or -1 with
+ * *cause. */
+static int
+fuzz_load(struct fuzz *f, char **cause)
+{
+	const char	*raw;
+	size_t		 i, len;
+
+	f->corpus = mut_corpus_create();
+	if (mut_corpus_load_dir(f->corpus, f->cfg->corpus, cause) == -1)
+		return -1;
+	f->entry_ep = xcalloc(mut_corpus_count(f->corpus),
+	    sizeof *f->entry_ep);
+	for (i = 0; i < mut_corpus_count(f->corpus); i++) {
+		raw = mut_corpus_entry(f->corpus, i, &len);
+		f->entry_ep[i] = fuzz_endpoint_intern(f,
+		    fuzz_raw_endpoint(raw, len));
+	}
+	f->engine = mut_engine_create(f->corpus, f->cfg->seed,
+	    f->cfg->mutate_auth ? MUT_MUTATE_AUTH : 0);
+	return 0;
+}
+
+/* Waits up to ns for the service of ours to die; 1 (fuzz_died() told)
+ * if it did. */
+static int
+fuzz_wait_death(struct fuzz *f, uint64_t ns)
+{
+	uint64_t	deadline = loop_clock_ns() + ns;
+	int		status;
+
+	while (loop_clock_ns() < deadline) {
+		if (fuzz_service_reap(f, &status)) {
+			fuzz_died(f, status);
+			return 1;
+		}
+		sut_sleep_ms(2);
+	}
+	return 0;
+}
+
+/* Paused (or done), nothing in flight: is the service dying? */
+static void
+fuzz_settle(struct fuzz *f)
+{
+	/* Connections were refused: the service is dying or dead, or
+	 * not. */
+	if (!f->died && f->connect_failed && f->svc.pid != -1)
+		fuzz_wait_death(f, FUZZ_GRACE_NS);
+	f->connect_failed = 0;
+	/* A sanitizer report on its way: the death comes first. */
+	if (!f->died && f->svc.pid != -1 && (f->report_at != 0 ||
+	    sut_log_has_report(&f->svc)) && !fuzz_wait_death(f,
+	    FUZZ_REPORT_NS))
+		fuzz_died(f, -1);
+}
+
+/* The death (if any), then the candidates.  0 or -1 with *cause. */
+static int
+fuzz_triage(struct fuzz *f, char **cause)
+{
+	size_t	i;
+
+	if (f->died) {
+		if (fuzz_triage_death(f, cause) == -1)
+			return -1;
+		fuzz_jobs_clear(&f->suspects, &f->nsuspects);
+		f->died = 0;
+	}
+	for (i = 0; i < f->ncands; i++)
+		if (fuzz_triage_one(f, f->cands[i], cause) == -1)
+			return -1;
+	fuzz_jobs_clear(&f->cands, &f->ncands);
+	return 0;
+}
+
+/* The budget is spent or the campaign stopped: the last resets are
+ * settled (the tick no longer runs), then triaged.  0 or -1. */
+static int
+fuzz_finish(struct fuzz *f, char **cause)
+{
+	int	status;
+
+	f->ended = 1;
+	f->pausing = 1;
+	while (f->nrecent > 0 && !f->died) {
+		if (fuzz_service_reap(f, &status)) {
+			fuzz_died(f, status);
+			break;
+		}
+		fuzz_settle_recent(f, loop_clock_ns());
+		if (f->nrecent > 0)
+			sut_sleep_ms(10);
+	}
+	return fuzz_triage(f, cause);
+}
+
 int
 fuzz_run(const struct fuzz_config *cfg, struct fuzz_result *res,
     volatile int *stop, char **cause)
 {
 	struct fuzz	 f;
-	const char	*raw;
-	size_t		 i, len;
+	size_t		 i;
 	int		 rv = -1;
 	uint64_t	 t_start;
 
@@ -1389,21 +1495,8 @@ fuzz_run(const struct fuzz_config *cfg, struct fuzz_result *res,
 	f.stop = stop;
 	sut_init(&f.svc, "service");
 	t_start = loop_clock_ns();
-
-	f.corpus = mut_corpus_create();
-	if (mut_corpus_load_dir(f.corpus, cfg->corpus, cause) == -1)
-		goto out;
-	f.entry_ep = xcalloc(mut_corpus_count(f.corpus), sizeof *f.entry_ep);
-	for (i = 0; i < mut_corpus_count(f.corpus); i++) {
-		raw = mut_corpus_entry(f.corpus, i, &len);
-		f.entry_ep[i] = fuzz_endpoint_intern(&f,
-		    fuzz_raw_endpoint(raw, len));
-	}
-	f.engine = mut_engine_create(f.corpus, cfg->seed,
-	    cfg->mutate_auth ? MUT_MUTATE_AUTH : 0);
-	if (fuzz_mkdir(cfg->findings, cause) == -1)
-		goto out;
-	if (fuzz_setup(&f, cfg->findings, cause) == -1)
+	if (fuzz_load(&f, cause) == -1 || fuzz_mkdir(cfg->findings,
+	    cause) == -1 || fuzz_setup(&f, cfg->findings, cause) == -1)
 		goto out;
 
 	f.t0 = loop_now_update(f.loop);
@@ -1419,95 +1512,13 @@ fuzz_run(const struct fuzz_config *cfg, struct fuzz_result *res,
 			*cause = xstrdup(f.tls_fatal);
 			goto out;
 		}
-		/* Paused (or done): nothing in flight.  Connections were
-		 * refused: the service is dying or dead, or not. */
-		if (!f.died && f.connect_failed && f.svc.pid != -1) {
-			uint64_t deadline = loop_clock_ns() + FUZZ_GRACE_NS;
-			int status;
-
-			while (loop_clock_ns() < deadline) {
-				if (fuzz_service_reap(&f, &status)) {
-					fuzz_died(&f, status);
-					break;
-				}
-				sut_sleep_ms(2);
-			}
-		}
-		f.connect_failed = 0;
-		/* A sanitizer report on its way: the death comes first. */
-		if (!f.died && f.svc.pid != -1 && (f.report_at != 0 ||
-		    sut_log_has_report(&f.svc))) {
-			uint64_t deadline = loop_clock_ns() + FUZZ_REPORT_NS;
-			int status;
-
-			while (loop_clock_ns() < deadline) {
-				if (fuzz_service_reap(&f, &status)) {
-					fuzz_died(&f, status);
-					break;
-				}
-				sut_sleep_ms(2);
-			}
-			if (!f.died)
-				fuzz_died(&f, -1);
-		}
-		if (f.died) {
-			if (fuzz_triage_death(&f, cause) == -1)
-				goto out;
-			fuzz_jobs_clear(&f.suspects, &f.nsuspects);
-			f.died = 0;
-		}
-		for (i = 0; i < f.ncands; i++)
-			if (fuzz_triage_one(&f, f.cands[i], cause) == -1)
-				goto out;
-		fuzz_jobs_clear(&f.cands, &f.ncands);
+		fuzz_settle(&f);
+		if (fuzz_triage(&f, cause) == -1)
+			goto out;
 		f.pausing = 0;
 		if (f.ended || *stop) {
-			if (f.nrecent == 0)
-				break;
-			/* Let the tick settle the last resets. */
-			f.ended = 1;
-			f.pausing = 1;
-			while (f.nrecent > 0 && !f.died) {
-				uint64_t now = loop_clock_ns();
-				struct fuzz_job *j;
-				size_t k, n;
-				int status;
-
-				if (fuzz_service_reap(&f, &status)) {
-					fuzz_died(&f, status);
-					break;
-				}
-				for (k = n = 0; k < f.nrecent; k++) {
-					j = f.recent[k];
-					if (now - j->done_at < FUZZ_GRACE_NS) {
-						f.recent[n++] = j;
-						continue;
-					}
-					if (j->kind == FUZZ_CONNECT)
-						fuzz_job_free(j);
-					else if (j->info.framing) {
-						f.res->failures++;
-						fuzz_noise(&f, j, j->kind,
-						    j->status, 1);
-						fuzz_job_free(j);
-					} else
-						fuzz_failure(&f, j);
-				}
-				f.nrecent = n;
-				if (n > 0)
-					sut_sleep_ms(10);
-			}
-			if (f.died) {
-				if (fuzz_triage_death(&f, cause) == -1)
-					goto out;
-				fuzz_jobs_clear(&f.suspects, &f.nsuspects);
-				f.died = 0;
-			}
-			for (i = 0; i < f.ncands; i++)
-				if (fuzz_triage_one(&f, f.cands[i],
-				    cause) == -1)
-					goto out;
-			fuzz_jobs_clear(&f.cands, &f.ncands);
+			if (fuzz_finish(&f, cause) == -1)
+				goto out;
 			break;
 		}
 	}

@@ -540,61 +540,157 @@ scenario_responder(struct scenario_ctx *x, const yaml_node_t *m)
 		sc->listen = xstrdup("127.0.0.1:0");
 }
 
+static const char *const scenario_patterns[] = {
+	"replay", "constant", "ramp", "steps", "closed"
+};
+
+/* The keys of the load section that other keys are checked against. */
+struct scenario_load_keys {
+	const yaml_node_t	*rate, *mult, *clones, *from, *steps, *now;
+	int			 has_pattern;
+};
+
+static void
+scenario_load_pattern(struct scenario_ctx *x, const yaml_node_t *v,
+    struct scenario_load_keys *lk)
+{
+	const char	*s;
+	size_t		 i, n = sizeof scenario_patterns /
+			    sizeof *scenario_patterns;
+
+	if ((s = yamldoc_scalar(&x->d, v, "load.pattern")) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if (strcmp(s, scenario_patterns[i]) == 0)
+			break;
+	}
+	if (i == n)
+		yamldoc_err(&x->d, v, "load.pattern: expected replay, "
+		    "constant, ramp, steps or closed, not \"%s\"", s);
+	else {
+		x->sc->pattern = (enum scenario_pattern)i;
+		lk->has_pattern = 1;
+	}
+}
+
+static void
+scenario_load_now(struct scenario_ctx *x, const yaml_node_t *v,
+    struct scenario_load_keys *lk)
+{
+	struct shape_time	 now;
+	const char		*s;
+
+	if ((s = yamldoc_scalar(&x->d, v, "load.now")) == NULL)
+		return;
+	if (shape_time_parse(s, strlen(s), &now) == -1)
+		yamldoc_err(&x->d, v, "load.now: expected a time such as "
+		    "2026-12-07T17:54:34Z or epoch seconds, not \"%s\"", s);
+	else {
+		x->sc->has_now = 1;
+		x->sc->now_us = now.us;
+		lk->now = v;
+	}
+}
+
+static void
+scenario_load_seed(struct scenario_ctx *x, const yaml_node_t *v)
+{
+	const char	*s;
+
+	if ((s = yamldoc_scalar(&x->d, v, "load.seed")) == NULL)
+		return;
+	if (units_parse_seed(s, &x->sc->load_seed) == -1)
+		yamldoc_err(&x->d, v, "load.seed: expected an unsigned "
+		    "integer, not \"%s\"", s);
+	else
+		x->sc->load_has_seed = 1;
+}
+
+/* What the load section's keys get wrong together. */
+static void
+scenario_load_check(struct scenario_ctx *x, const yaml_node_t *m,
+    const struct scenario_load_keys *lk)
+{
+	struct scenario	*sc = x->sc;
+
+	if (lk->now != NULL && sc->transforms == NULL)
+		yamldoc_err(&x->d, lk->now, "load.now: applies with "
+		    "load.transforms");
+	if (!lk->has_pattern)
+		return;		/* replay: nothing to check */
+	switch (sc->pattern) {
+	case SCENARIO_REPLAY:
+		if (lk->mult != NULL && lk->clones != NULL &&
+		    sc->multiplier != 1.0 && sc->clones > 1)
+			yamldoc_err(&x->d, lk->clones, "load.clones: cannot "
+			    "be combined with multiplier (pick one)");
+		break;
+	case SCENARIO_CONSTANT:
+	case SCENARIO_RAMP:
+	case SCENARIO_STEPS:
+		if (lk->rate == NULL)
+			yamldoc_err(&x->d, m, "load: pattern %s needs a rate",
+			    scenario_patterns[sc->pattern]);
+		if (sc->pattern != SCENARIO_CONSTANT && sc->duration_ns == 0)
+			yamldoc_err(&x->d, m, "load: pattern %s needs a "
+			    "duration", scenario_patterns[sc->pattern]);
+		/* FALLTHROUGH */
+	case SCENARIO_CLOSED:
+		if (lk->mult != NULL)
+			yamldoc_err(&x->d, lk->mult, "load.multiplier: only "
+			    "for pattern replay");
+		if (lk->clones != NULL)
+			yamldoc_err(&x->d, lk->clones, "load.clones: only for "
+			    "pattern replay");
+		break;
+	}
+	if (lk->from != NULL && sc->pattern != SCENARIO_RAMP)
+		yamldoc_err(&x->d, lk->from, "load.rate_from: only for "
+		    "pattern ramp");
+	if (lk->from != NULL && lk->rate != NULL && sc->rate_from > sc->rate)
+		yamldoc_err(&x->d, lk->from, "load.rate_from: above "
+		    "load.rate");
+	if (lk->steps != NULL && sc->pattern != SCENARIO_STEPS)
+		yamldoc_err(&x->d, lk->steps, "load.steps: only for pattern "
+		    "steps");
+	if (sc->pattern == SCENARIO_STEPS && lk->steps == NULL)
+		sc->steps = 5;
+}
+
 static void
 scenario_load_section(struct scenario_ctx *x, const yaml_node_t *m)
 {
-	static const char *const patterns[] = {
-		"replay", "constant", "ramp", "steps", "closed"
-	};
-	struct scenario		*sc = x->sc;
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k, *v;
-	const yaml_node_t	*rate = NULL, *mult = NULL, *clones = NULL;
-	const yaml_node_t	*from = NULL, *steps = NULL, *now_node = NULL;
-	const char		*key, *s;
-	struct shape_time	 now;
-	size_t			 i;
-	int			 has_pattern = 0;
+	struct scenario			*sc = x->sc;
+	struct scenario_load_keys	 lk;
+	yaml_node_pair_t		*p;
+	yaml_node_t			*k, *v;
+	const char			*key;
 
+	memset(&lk, 0, sizeof lk);
 	if (yamldoc_mapping(&x->d, m, "load") == -1)
 		return;
 	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, "load") {
-		if (strcmp(key, "pattern") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "load.pattern")) ==
-			    NULL)
-				continue;
-			for (i = 0; i < sizeof patterns / sizeof *patterns;
-			    i++) {
-				if (strcmp(s, patterns[i]) == 0)
-					break;
-			}
-			if (i == sizeof patterns / sizeof *patterns)
-				yamldoc_err(&x->d, v, "load.pattern: expected "
-				    "replay, constant, ramp, steps or closed, "
-				    "not \"%s\"", s);
-			else {
-				sc->pattern = (enum scenario_pattern)i;
-				has_pattern = 1;
-			}
-		} else if (strcmp(key, "multiplier") == 0) {
+		if (strcmp(key, "pattern") == 0)
+			scenario_load_pattern(x, v, &lk);
+		else if (strcmp(key, "multiplier") == 0) {
 			if (scenario_positive(x, v, "load.multiplier", 1e6,
 			    &sc->multiplier) == 0)
-				mult = v;
+				lk.mult = v;
 		} else if (strcmp(key, "clones") == 0) {
 			if (scenario_uint(x, v, "load.clones", 1, 100000,
 			    &sc->clones) == 0)
-				clones = v;
+				lk.clones = v;
 		} else if (strcmp(key, "rate") == 0) {
 			if (scenario_rate(x, v, "load.rate", &sc->rate) == 0)
-				rate = v;
+				lk.rate = v;
 		} else if (strcmp(key, "rate_from") == 0) {
 			if (scenario_rate(x, v, "load.rate_from",
 			    &sc->rate_from) == 0)
-				from = v;
+				lk.from = v;
 		} else if (strcmp(key, "steps") == 0) {
 			if (scenario_uint(x, v, "load.steps", 1, 1000,
 			    &sc->steps) == 0)
-				steps = v;
+				lk.steps = v;
 		} else if (strcmp(key, "duration") == 0)
 			scenario_duration(x, v, "load.duration", 1,
 			    &sc->duration_ns);
@@ -607,72 +703,17 @@ scenario_load_section(struct scenario_ctx *x, const yaml_node_t *m)
 		else if (strcmp(key, "transforms") == 0)
 			scenario_string(x, v, "load.transforms", 1,
 			    &sc->transforms);
-		else if (strcmp(key, "now") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "load.now")) == NULL)
-				continue;
-			if (shape_time_parse(s, strlen(s), &now) == -1)
-				yamldoc_err(&x->d, v, "load.now: expected a time "
-				    "such as 2026-12-07T17:54:34Z or epoch "
-				    "seconds, not \"%s\"", s);
-			else {
-				sc->has_now = 1;
-				sc->now_us = now.us;
-				now_node = v;
-			}
-		} else if (strcmp(key, "seed") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "load.seed")) == NULL)
-				continue;
-			if (units_parse_seed(s, &sc->load_seed) == -1)
-				yamldoc_err(&x->d, v, "load.seed: expected an "
-				    "unsigned integer, not \"%s\"", s);
-			else
-				sc->load_has_seed = 1;
-		} else
+		else if (strcmp(key, "now") == 0)
+			scenario_load_now(x, v, &lk);
+		else if (strcmp(key, "seed") == 0)
+			scenario_load_seed(x, v);
+		else
 			yamldoc_err(&x->d, k, "load: unknown key \"%s\" "
 			    "(pattern, multiplier, clones, rate, rate_from, "
 			    "steps, duration, connections, timeout, "
 			    "transforms, now, seed)", key);
 	}
-	if (now_node != NULL && sc->transforms == NULL)
-		yamldoc_err(&x->d, now_node, "load.now: applies with "
-		    "load.transforms");
-	if (!has_pattern)
-		return;		/* replay: nothing to check */
-	switch (sc->pattern) {
-	case SCENARIO_REPLAY:
-		if (mult != NULL && clones != NULL && sc->multiplier != 1.0 &&
-		    sc->clones > 1)
-			yamldoc_err(&x->d, clones, "load.clones: cannot be "
-			    "combined with multiplier (pick one)");
-		break;
-	case SCENARIO_CONSTANT:
-	case SCENARIO_RAMP:
-	case SCENARIO_STEPS:
-		if (rate == NULL)
-			yamldoc_err(&x->d, m, "load: pattern %s needs a rate",
-			    patterns[sc->pattern]);
-		if (sc->pattern != SCENARIO_CONSTANT && sc->duration_ns == 0)
-			yamldoc_err(&x->d, m, "load: pattern %s needs a "
-			    "duration", patterns[sc->pattern]);
-		/* FALLTHROUGH */
-	case SCENARIO_CLOSED:
-		if (mult != NULL)
-			yamldoc_err(&x->d, mult, "load.multiplier: only for "
-			    "pattern replay");
-		if (clones != NULL)
-			yamldoc_err(&x->d, clones, "load.clones: only for "
-			    "pattern replay");
-		break;
-	}
-	if (from != NULL && sc->pattern != SCENARIO_RAMP)
-		yamldoc_err(&x->d, from, "load.rate_from: only for pattern "
-		    "ramp");
-	if (from != NULL && rate != NULL && sc->rate_from > sc->rate)
-		yamldoc_err(&x->d, from, "load.rate_from: above load.rate");
-	if (steps != NULL && sc->pattern != SCENARIO_STEPS)
-		yamldoc_err(&x->d, steps, "load.steps: only for pattern steps");
-	if (sc->pattern == SCENARIO_STEPS && steps == NULL)
-		sc->steps = 5;
+	scenario_load_check(x, m, &lk);
 }
 
 static void
