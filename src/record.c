@@ -53,6 +53,7 @@
 #include "record.h"
 #include "snap.h"
 #include "sock.h"
+#include "url.h"
 #include "xmalloc.h"
 
 #define REC_READ_CHUNK		(64 * 1024)
@@ -450,98 +451,55 @@ rec_target_clear(struct rec_target *t)
 	memset(t, 0, sizeof *t);
 }
 
-/*
- * Sets t from "host[:port]" or "[v6][:port]" (defport when none), not
- * resolved.  The Host value leaves out the scheme's default port.
- */
-static int
-rec_target_set(struct rec_target *t, const char *hp, int defport, int tls)
+/* Sets t from a parsed URL or authority, not resolved.  The Host value
+ * leaves out the scheme's default port. */
+static void
+rec_target_from_url(struct rec_target *t, const struct url *u)
 {
-	const char	*end, *colon = NULL;
-	char		*ep;
-	long		 port = defport;
-	unsigned char	 ip[sizeof(struct in6_addr)];
+	unsigned char	 ip[sizeof(struct in_addr)];
 
 	rec_target_clear(t);
-	if (hp[0] == '[') {
-		if ((end = strchr(hp, ']')) == NULL)
-			return -1;
-		t->name = xstrndup(hp + 1, (size_t)(end - hp - 1));
-		if (end[1] == ':')
-			colon = end + 1;
-		else if (end[1] != '\0')
-			return -1;
-	} else if ((colon = strrchr(hp, ':')) != NULL)
-		t->name = xstrndup(hp, (size_t)(colon - hp));
-	else
-		t->name = xstrdup(hp);
-	if (colon != NULL) {
-		port = strtol(colon + 1, &ep, 10);
-		if (colon[1] == '\0' || *ep != '\0' || port < 1 ||
-		    port > 65535)
-			return -1;
-	}
-	if (t->name[0] == '\0')
+	t->name = url_host_dup(u);
+	t->port = u->port;
+	t->tls = u->tls;
+	t->ip = u->ipv6 || inet_pton(AF_INET, t->name, ip) == 1;
+	t->hostport = url_host_header(u);
+}
+
+/*
+ * Sets t from "host[:port]" or "[v6][:port]" (url.h; port 443 with tls,
+ * else 80), not resolved.  0 or -1.
+ */
+static int
+rec_target_set(struct rec_target *t, const char *hp, int tls)
+{
+	struct url	 u;
+	const char	*why;
+
+	if (url_parse_authority(hp, strlen(hp), tls, &u, &why) == -1)
 		return -1;
-	t->port = (int)port;
-	t->tls = tls;
-	t->ip = inet_pton(AF_INET, t->name, ip) == 1 ||
-	    inet_pton(AF_INET6, t->name, ip) == 1;
-	if (port == (tls ? 443 : 80))
-		t->hostport = xasprintf("%s%s%s", strchr(t->name, ':') ? "[" :
-		    "", t->name, strchr(t->name, ':') ? "]" : "");
-	else
-		t->hostport = xasprintf("%s%s%s:%ld", strchr(t->name, ':') ?
-		    "[" : "", t->name, strchr(t->name, ':') ? "]" : "", port);
+	rec_target_from_url(t, &u);
 	return 0;
 }
 
 static int
-rec_parse_upstream(struct recorder *r, const char *url, char **cause)
+rec_parse_upstream(struct recorder *r, const char *upstream, char **cause)
 {
-	const char	*s, *slash;
-	char		*addr, *hp;
-	size_t		 n;
-	int		 port;
+	struct url	 u;
+	const char	*why;
 
-	if (strncmp(url, "http://", 7) == 0) {
-		s = url + 7;
-		port = 80;
-	} else if (strncmp(url, "https://", 8) == 0) {
-		r->rt.tls = 1;
-		s = url + 8;
-		port = 443;
-	} else {
-		*cause = xasprintf("upstream %s: expected http://HOST[:PORT] "
-		    "or https://HOST[:PORT]", url);
+	if (url_parse(upstream, strlen(upstream), 0, &u, &why) == -1) {
+		*cause = xasprintf("upstream %s: %s", upstream, why);
 		return -1;
 	}
-	slash = strchr(s, '/');
-	n = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	if (n == 0) {
-		*cause = xasprintf("upstream %s: no host", url);
-		return -1;
-	}
-	if (slash != NULL && slash[1] != '\0') {
+	if (url_has_path(&u)) {
 		*cause = xasprintf("upstream %s: a path prefix is not "
-		    "supported", url);
+		    "supported", upstream);
 		return -1;
 	}
-	hp = xstrndup(s, n);
-	if (rec_target_set(&r->rt, hp, port, r->rt.tls) == -1) {
-		*cause = xasprintf("upstream %s: bad port", url);
-		free(hp);
+	rec_target_from_url(&r->rt, &u);
+	if (url_resolve(&u, &r->rt.addr, cause) == -1)
 		return -1;
-	}
-	free(hp);
-	addr = xasprintf("%s%s%s:%d", r->rt.ip && strchr(r->rt.name, ':') ?
-	    "[" : "", r->rt.name, r->rt.ip && strchr(r->rt.name, ':') ?
-	    "]" : "", r->rt.port);
-	if (sock_parse_addr(addr, &r->rt.addr, cause) == -1) {
-		free(addr);
-		return -1;
-	}
-	free(addr);
 	r->rt.resolved = 1;
 	return 0;
 }
@@ -1864,7 +1822,7 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 			return rec_proxy_refuse(c, 400, "CONNECT inside a "
 			    "tunnel\n");
 		hp = span_dup(m->authority);
-		rv = rec_target_set(&c->own, hp, 443, 1);
+		rv = rec_target_set(&c->own, hp, 1);
 		free(hp);
 		if (rv == -1)
 			return rec_proxy_refuse(c, 400, "bad CONNECT target\n");
@@ -1912,7 +1870,7 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 		    strcasecmp(hp, c->own.hostport) != 0) {
 			rec_side_close(r, &c->up);
 			c->up_open = 0;
-			rv = rec_target_set(&c->own, hp, 80, 0);
+			rv = rec_target_set(&c->own, hp, 0);
 			if (rv == -1) {
 				free(hp);
 				return rec_proxy_refuse(c, 400,
@@ -2659,7 +2617,7 @@ rec_transparent_target(struct rec_conn *c)
 		    "listener (not redirected; loop protection)", c->client, a);
 		return -1;
 	}
-	if (rec_target_set(&c->own, a, 80, 0) == -1) {
+	if (rec_target_set(&c->own, a, 0) == -1) {
 		log_warn("%s: refused: bad original destination %s", c->client,
 		    a);
 		return -1;
