@@ -66,6 +66,7 @@
 #include "mutate.h"
 #include "sock.h"
 #include "sut.h"
+#include "url.h"
 #include "xmalloc.h"
 
 static void	fuzz_conn_io(struct loop_io *, uint32_t);
@@ -121,52 +122,44 @@ fuzz_result_free(struct fuzz_result *res)
 	memset(res, 0, sizeof *res);
 }
 
-/* "http[s]://HOST:PORT[/]"; the host is resolved here (start-up). */
+/*
+ * "http[s]://HOST:PORT[/]" (url.h; port 0: a free port, picked when decoy
+ * starts the service); the host is resolved here (start-up).
+ */
 static int
-fuzz_parse_target(struct fuzz *f, const char *url, char **cause)
+fuzz_parse_target(struct fuzz *f, const char *target, char **cause)
 {
-	const char	*s, *slash;
-	char		*hp, *addr;
-	size_t		 n;
-	int		 tls;
+	struct url	 u;
+	const char	*why;
+	char		*s, *auth, *end;
+	int		 rv = -1, port0 = 0;
 
-	if (strncmp(url, "http://", 7) == 0) {
-		tls = 0;
-		s = url + 7;
-	} else if (strncmp(url, "https://", 8) == 0) {
-		tls = 1;
-		s = url + 8;
-	} else {
-		*cause = xasprintf("target %s: expected http://HOST:PORT or "
-		    "https://HOST:PORT", url);
-		return -1;
-	}
-	slash = strchr(s, '/');
-	n = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	if (slash != NULL && slash[1] != '\0') {
-		*cause = xasprintf("target %s: a path prefix is not supported "
-		    "(the corpus holds the paths)", url);
-		return -1;
-	}
-	if (n == 0) {
-		*cause = xasprintf("target %s: no host", url);
-		return -1;
-	}
-	hp = xstrndup(s, n);
-	if (strrchr(hp, ':') == NULL || hp[n - 1] == ']')
-		addr = xasprintf("%s:%d", hp, tls ? 443 : 80);
+	/* url_parse() takes ports 1 to 65535: ":0" parses as ":1". */
+	s = xstrdup(target);
+	if ((auth = strstr(s, "://")) == NULL)
+		auth = s;
 	else
-		addr = xstrdup(hp);
-	if (tls)
-		f->tls_host = sock_host_name(hp);
-	free(hp);
-	if (sock_parse_addr(addr, &f->addr, cause) == -1) {
-		free(addr);
-		return -1;
+		auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	if (end - auth >= 2 && end[-2] == ':' && end[-1] == '0') {
+		end[-1] = '1';
+		port0 = 1;
 	}
-	free(addr);
-	f->port = sock_addr_port(&f->addr);
-	return 0;
+	if (url_parse(s, strlen(s), 0, &u, &why) == -1)
+		*cause = xasprintf("target %s: %s", target, why);
+	else if (url_has_path(&u))
+		*cause = xasprintf("target %s: a path prefix is not supported "
+		    "(the corpus holds the paths)", target);
+	else if (url_resolve(&u, &f->addr, cause) == 0) {
+		if (port0)
+			sock_addr_set_port(&f->addr, 0);
+		f->port = sock_addr_port(&f->addr);
+		if (u.tls)
+			f->tls_host = url_host_dup(&u);
+		rv = 0;
+	}
+	free(s);
+	return rv;
 }
 
 /* ---------------------------------------------------------------------- */

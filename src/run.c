@@ -16,21 +16,13 @@
  */
 #include "config.h"
 
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,17 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include <cjson/cJSON.h>
 
 #include "buf.h"
-#include "ca.h"
+#include "conn.h"
 #include "fuzz.h"
 #include "gen.h"
-#include "hist.h"
+#include "httpc.h"
 #include "json.h"
 #include "log.h"
 #include "report.h"
@@ -59,6 +47,7 @@
 #include "sock.h"
 #include "sut.h"
 #include "transform.h"
+#include "url.h"
 #include "xmalloc.h"
 
 #define RUN_PORT_WAIT_MS	10000
@@ -135,246 +124,57 @@ run_subst_all(struct run *r, const char *name, int value)
 }
 
 /*
- * Splits "http[s]://HOST[:PORT][/...]" into host and port (*tls 1 for
- * https); path (if not NULL) gets the rest ("" when none).  0 or -1.
+ * A target for run_http_get() from url (an http:// or https:// URL; ca and
+ * insecure for https).  0, or -1 reported as what (the scenario's key).
  */
 static int
-run_split_url(const char *url, char **host, int *port, int *tls, char **path)
+run_target(struct httpc_target *t, const char *url, const char *ca,
+    int insecure, const char *what)
 {
-	const char	*p, *end, *colon, *slash;
-	char		*e;
-	long		 l;
+	struct url	 u;
+	const char	*why;
+	char		*cause = NULL;
 
-	if (strncmp(url, "http://", 7) == 0) {
-		p = url + 7;
-		*tls = 0;
-	} else if (strncmp(url, "https://", 8) == 0) {
-		p = url + 8;
-		*tls = 1;
-	} else
+	if (url_parse(url, strlen(url), 0, &u, &why) == -1) {
+		run_error("%s: cannot use \"%s\": %s", what, url, why);
 		return -1;
-	slash = strchr(p, '/');
-	end = slash != NULL ? slash : p + strlen(p);
-	colon = memchr(p, ':', (size_t)(end - p));
-	if (colon != NULL) {
-		errno = 0;
-		l = strtol(colon + 1, &e, 10);
-		if (e != end || colon + 1 == end || errno != 0 || l < 1 ||
-		    l > 65535)
-			return -1;
-		*port = (int)l;
-	} else {
-		colon = end;
-		*port = *tls ? 443 : 80;
 	}
-	if (colon == p)
+	if (httpc_target_init(t, &u, ca, insecure, &cause) == -1) {
+		run_error("%s: %s", u.tls ? "service.ca" : what, cause);
+		free(cause);
 		return -1;
-	*host = xstrndup(p, (size_t)(colon - p));
-	if (path != NULL)
-		*path = xstrdup(slash != NULL ? slash : "");
+	}
 	return 0;
 }
 
-/* One TLS read or write on a blocking socket: bytes, 0 at EOF, -1. */
-static ssize_t
-run_tls_io(SSL *ssl, int wr, void *p, size_t len)
-{
-	int	n, err;
-
-	ERR_clear_error();
-	n = wr ? SSL_write(ssl, p, (int)len) : SSL_read(ssl, p, (int)len);
-	if (n > 0)
-		return n;
-	err = SSL_get_error(ssl, n);
-	if (!wr && (err == SSL_ERROR_ZERO_RETURN || (err ==
-	    SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)))
-		return 0;
-	if (errno == 0)
-		errno = EPROTO;
-	return -1;
-}
-
-/* A blocking TCP connection to host:port, each socket operation bounded
- * by timeout_ms; the socket, or -1 with *cause. */
-static int
-run_http_connect(const char *host, int port, unsigned timeout_ms,
-    char **cause)
-{
-	struct addrinfo	 hints, *res = NULL, *ai;
-	struct timeval	 tv;
-	char		 service[16];
-	int		 fd = -1, error;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(service, sizeof service, "%d", port);
-	if ((error = getaddrinfo(host, service, &hints, &res)) != 0) {
-		*cause = xasprintf("%s: %s", host, gai_strerror(error));
-		return -1;
-	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
-	errno = ECONNREFUSED;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd == -1)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		error = errno;
-		close(fd);
-		fd = -1;
-		errno = error;
-	}
-	freeaddrinfo(res);
-	if (fd == -1)
-		*cause = xasprintf("%s:%d: %s", host, port, strerror(errno));
-	return fd;
-}
-
-/* The TLS handshake on fd; the SSL, or NULL with *cause (*fatal, if not
- * NULL, 1 when the certificate failed verification). */
-static SSL *
-run_http_tls(SSL_CTX *ctx, int fd, const char *host, int port, int insecure,
-    int *fatal, char **cause)
-{
-	SSL		*ssl;
-	long		 vr;
-	unsigned long	 e;
-	char		 ebuf[256], *name;
-
-	name = xstrdup(host);
-	ERR_clear_error();
-	ssl = ca_client_ssl(ctx, fd, name, insecure);
-	free(name);
-	if (ssl != NULL && SSL_connect(ssl) == 1)
-		return ssl;
-	vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
-	if (!insecure && vr != X509_V_OK) {
-		*cause = xasprintf("%s:%d: TLS handshake failed: certificate "
-		    "verify failed: %s", host, port,
-		    X509_verify_cert_error_string(vr));
-		if (fatal != NULL)
-			*fatal = 1;
-	} else if ((e = ERR_get_error()) != 0) {
-		ERR_error_string_n(e, ebuf, sizeof ebuf);
-		*cause = xasprintf("%s:%d: TLS handshake failed: %s", host,
-		    port, ebuf);
-	} else
-		*cause = xasprintf("%s:%d: TLS handshake failed", host, port);
-	ERR_clear_error();
-	if (ssl != NULL)
-		SSL_free(ssl);
-	return NULL;
-}
-
-/* Writes the request in b, then reads the whole answer into b (until the
- * server closes).  0 or -1 with *cause. */
-static int
-run_http_exchange(int fd, SSL *ssl, struct buf *b, const char *host,
-    int port, char **cause)
-{
-	char	chunk[4096];
-	ssize_t	n;
-	size_t	off;
-
-	for (off = 0; off < b->len; off += (size_t)n) {
-		errno = 0;
-		if ((n = ssl != NULL ? run_tls_io(ssl, 1, b->data + off,
-		    b->len - off) : write(fd, b->data + off, b->len - off)) ==
-		    -1) {
-			if (errno != EINTR) {
-				*cause = xasprintf("%s:%d: %s", host, port,
-				    strerror(errno));
-				return -1;
-			}
-			n = 0;
-		}
-	}
-	buf_reset(b);
-	for (;;) {
-		errno = 0;
-		if ((n = ssl != NULL ? run_tls_io(ssl, 0, chunk,
-		    sizeof chunk) : read(fd, chunk, sizeof chunk)) == -1) {
-			if (errno == EINTR)
-				continue;
-			*cause = xasprintf("%s:%d: %s", host, port,
-			    errno == EAGAIN ? "timed out" : strerror(errno));
-			return -1;
-		}
-		if (n == 0)
-			return 0;
-		buf_append(b, chunk, (size_t)n);
-		if (b->len > 16 * 1024 * 1024) {
-			*cause = xasprintf("%s:%d: answer too large", host,
-			    port);
-			return -1;
-		}
-	}
-}
-
-/* The status of the answer in b (body, if not NULL, gets its body), or
- * -1 when b is not an HTTP answer. */
-static int
-run_http_status(struct buf *b, struct buf *body)
-{
-	const char	*hdr_end;
-
-	buf_append_byte(b, '\0');
-	b->len--;
-	if (b->len < 12 || strncmp(b->data, "HTTP/1.", 7) != 0 ||
-	    b->data[9] < '1' || b->data[9] > '5' || b->data[10] < '0' ||
-	    b->data[10] > '9' || b->data[11] < '0' || b->data[11] > '9')
-		return -1;
-	if (body != NULL && (hdr_end = strstr(b->data, "\r\n\r\n")) != NULL)
-		buf_append(body, hdr_end + 4,
-		    b->len - (size_t)(hdr_end + 4 - b->data));
-	return (b->data[9] - '0') * 100 + (b->data[10] - '0') * 10 +
-	    (b->data[11] - '0');
-}
-
 /*
- * One blocking HTTP/1.1 GET with Connection: close, bounded by timeout_ms
- * per socket operation, over TLS with ctx (NULL: plain).  Returns the
- * status (body, if not NULL, gets the body), or -1 with *cause (*fatal,
- * if not NULL, set to 1 when the server's certificate failed
- * verification: waiting will not help).
+ * One blocking GET of path on t with Connection: close, within
+ * timeout_ms.  Returns the status (body, if not NULL, gets the body), or
+ * -1 with *cause (*fatal, if not NULL, set to 1 when the server's
+ * certificate failed verification: waiting will not help).
  */
 static int
-run_http_get(const char *host, int port, const char *path,
-    unsigned timeout_ms, SSL_CTX *ctx, int insecure, int *fatal,
-    struct buf *body, char **cause)
+run_http_get(const struct httpc_target *t, const char *path,
+    unsigned timeout_ms, int *fatal, struct buf *body, char **cause)
 {
-	SSL		*ssl = NULL;
-	struct buf	 b;
-	int		 fd, status = -1;
+	struct httpc_request	req;
+	struct httpc_reply	rp;
 
-	if ((fd = run_http_connect(host, port, timeout_ms, cause)) == -1)
-		return -1;
-	if (ctx != NULL && (ssl = run_http_tls(ctx, fd, host, port, insecure,
-	    fatal, cause)) == NULL) {
-		close(fd);
+	memset(&req, 0, sizeof req);
+	req.method = "GET";
+	req.target = path;
+	req.headers = "User-Agent: decoy-run\r\n";
+	req.timeout_ns = (uint64_t)timeout_ms * 1000000;
+	req.max_reply = 16 * 1024 * 1024;
+	if (httpc_fetch(t, &req, &rp, cause) == -1) {
+		if (fatal != NULL && rp.tls_verify_failed)
+			*fatal = 1;
 		return -1;
 	}
-	buf_init(&b);
-	buf_printf(&b, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n"
-	    "User-Agent: decoy-run\r\nConnection: close\r\n\r\n", path, host,
-	    port);
-	if (run_http_exchange(fd, ssl, &b, host, port, cause) == 0 &&
-	    (status = run_http_status(&b, body)) == -1)
-		*cause = xasprintf("%s:%d: not an HTTP answer", host, port);
-	buf_free(&b);
-	if (ssl != NULL) {
-		if (status != -1)
-			SSL_shutdown(ssl);
-		SSL_free(ssl);
-	}
-	close(fd);
-	return status;
+	if (body != NULL)
+		buf_append(body, rp.body.p, rp.body.len);
+	buf_free(&rp.raw);
+	return rp.status;
 }
 
 /* Prints why c failed and its output; returns RUN_EXIT_USAGE. */
@@ -566,12 +366,9 @@ out:
 
 /* The readiness probe of the service: its ready path over HTTP. */
 struct run_probe {
-	const char	*host;
-	int		 port;
+	struct httpc_target	 t;
 	const char	*path;
 	int		 any;		/* any answer will do (no ready path) */
-	SSL_CTX		*ctx;
-	int		 insecure;
 	int		 fatal;		/* the certificate failed verification */
 	char		*cause;		/* the last failure */
 	char		*last;		/* the last failure, for the message */
@@ -586,8 +383,8 @@ run_probe_ready(void *arg)
 
 	free(pr->cause);
 	pr->cause = NULL;
-	status = run_http_get(pr->host, pr->port, pr->path, 1000, pr->ctx,
-	    pr->insecure, &pr->fatal, NULL, &pr->cause);
+	status = run_http_get(&pr->t, pr->path, 1000, &pr->fatal, NULL,
+	    &pr->cause);
 	if ((status >= 200 && status < 300) || (status != -1 && pr->any))
 		return 1;
 	if (pr->fatal)
@@ -613,11 +410,11 @@ run_not_ready(struct run *r, enum sut_wait w, const struct run_probe *pr)
 		    "it was ready (%s)", pr->last);
 	else if (w == SUT_TIMEOUT && r->service.pid != -1)
 		run_child_failed(r, &r->service, "the service was not ready "
-		    "within %llu ms at %s:%d%s (%s)", ms, pr->host, pr->port,
-		    pr->path, pr->last);
+		    "within %llu ms at %s%s (%s)", ms, pr->t.host, pr->path,
+		    pr->last);
 	else if (w == SUT_TIMEOUT)
-		run_error("the service at %s:%d%s was not ready within %llu "
-		    "ms (%s)", pr->host, pr->port, pr->path, ms, pr->last);
+		run_error("the service at %s%s was not ready within %llu ms "
+		    "(%s)", pr->t.host, pr->path, ms, pr->last);
 }
 
 /* Polls the service's ready path until 2xx (any answer without a ready
@@ -628,33 +425,19 @@ run_wait_ready(struct run *r)
 	struct scenario		*sc = r->sc;
 	struct run_probe	 pr;
 	enum sut_wait		 w;
-	char			*host = NULL, *cause = NULL;
-	int			 tls;
 
 	memset(&pr, 0, sizeof pr);
-	if (run_split_url(r->url, &host, &pr.port, &tls, NULL) == -1) {
-		run_error("service.url: cannot use \"%s\"", r->url);
+	if (run_target(&pr.t, r->url, sc->ca_file, sc->insecure,
+	    "service.url") == -1)
 		return -1;
-	}
-	if (tls && (pr.ctx = ca_client_ctx(sc->ca_file, sc->insecure,
-	    &cause)) == NULL) {
-		run_error("service.ca: %s", cause);
-		free(cause);
-		free(host);
-		return -1;
-	}
-	pr.host = host;
 	pr.path = sc->ready_path != NULL ? sc->ready_path : "/";
 	pr.any = sc->ready_path == NULL;
-	pr.insecure = sc->insecure;
 	w = sut_wait(&r->service, run_probe_ready, &pr,
 	    sc->ready_timeout_ns / 1000000, 50, &run_stop);
 	run_not_ready(r, w, &pr);
-	free(host);
+	httpc_target_free(&pr.t);
 	free(pr.cause);
 	free(pr.last);
-	if (pr.ctx != NULL)
-		SSL_CTX_free(pr.ctx);
 	return w == SUT_READY ? 0 : -1;
 }
 
@@ -706,13 +489,18 @@ run_read_faults(struct report *rep, const char *text, size_t len)
 static void
 run_fetch_faults(struct run *r, struct report *rep)
 {
-	struct buf	 body;
-	char		*cause = NULL;
-	int		 status;
+	struct httpc_target	 t;
+	struct buf		 body;
+	char			*cause = NULL, *url;
+	int			 status, rv;
 
+	url = xasprintf("http://127.0.0.1:%d", r->admin_port);
+	rv = run_target(&t, url, NULL, 0, "responder stats");
+	free(url);
+	if (rv == -1)
+		return;
 	buf_init(&body);
-	status = run_http_get("127.0.0.1", r->admin_port, "/stats", 5000,
-	    NULL, 0, NULL, &body, &cause);
+	status = run_http_get(&t, "/stats", 5000, NULL, &body, &cause);
 	if (status == -1)
 		run_error("warning: responder stats: %s", cause);
 	else if (status != 200)
@@ -724,6 +512,7 @@ run_fetch_faults(struct run *r, struct report *rep)
 		    "expected");
 	free(cause);
 	buf_free(&body);
+	httpc_target_free(&t);
 }
 
 /* The scenario's assertions on the report (report_assert), and a run
@@ -915,7 +704,8 @@ run_check_refs(const struct scenario *sc, struct buf *errors)
 {
 	struct stat		 st;
 	struct sock_addr	 sa;
-	SSL_CTX			*ctx;
+	struct conn_tls_config	 tc;
+	struct conn_tls_ctx	*ctx;
 	char			*cause = NULL;
 	int			 rv;
 
@@ -941,11 +731,12 @@ run_check_refs(const struct scenario *sc, struct buf *errors)
 		rv = run_ref_error(sc, errors, "responder.listen", NULL,
 		    &cause);
 	if (sc->ca_file != NULL) {
-		if ((ctx = ca_client_ctx(sc->ca_file, 0, &cause)) == NULL)
+		memset(&tc, 0, sizeof tc);
+		tc.ca_file = sc->ca_file;
+		if ((ctx = conn_tls_client_ctx(&tc, &cause)) == NULL)
 			rv = run_ref_error(sc, errors, "service.ca", NULL,
 			    &cause);
-		else
-			SSL_CTX_free(ctx);
+		conn_tls_ctx_free(ctx);
 	}
 	if (run_check_snapshot(sc, &cause) == -1)
 		rv = run_ref_error(sc, errors, "snapshot", NULL, &cause);

@@ -20,7 +20,9 @@
 #include "buf.h"
 #include "scenario.h"
 #include "shape.h"
+#include "sut.h"
 #include "units.h"
+#include "url.h"
 #include "xmalloc.h"
 #include "yamldoc.h"
 
@@ -324,48 +326,25 @@ scenario_env(struct scenario_ctx *x, const yaml_node_t *m)
 }
 
 /*
- * service.url: http:// or https://, a host, and a port that is
- * {service_port}, {responder_port} or 1..65535 (none: the scheme's), then
- * an optional path.  0 or -1.
+ * service.url: an http:// or https:// URL (url.h) whose port may be
+ * {service_port} or {responder_port} (placeholders are taken as a port
+ * for the check); *tls set for https.  1 valid, 0 not.
  */
 static int
-scenario_url_is_valid(const char *s)
+scenario_url_is_valid(const char *s, int *tls)
 {
-	const char	*p, *end, *colon;
-	char		*e;
-	long		 l;
+	struct url	 u;
+	const char	*why;
+	char		*a, *b;
+	int		 ok;
 
-	if (strncmp(s, "http://", 7) == 0)
-		p = s + 7;
-	else if (strncmp(s, "https://", 8) == 0)
-		p = s + 8;
-	else
-		return 0;
-	end = p + strcspn(p, "/");
-	if (*p == '[') {
-		if ((colon = memchr(p, ']', (size_t)(end - p))) == NULL)
-			return 0;
-		colon++;
-		if (colon == end)
-			return colon - p > 2;
-		if (*colon != ':')
-			return 0;
-	} else if ((colon = memchr(p, ':', (size_t)(end - p))) == NULL)
-		return end > p;
-	if (colon == p)
-		return 0;
-	colon++;
-	if ((size_t)(end - colon) == strlen("{service_port}") &&
-	    strncmp(colon, "{service_port}", (size_t)(end - colon)) == 0)
-		return 1;
-	if ((size_t)(end - colon) == strlen("{responder_port}") &&
-	    strncmp(colon, "{responder_port}", (size_t)(end - colon)) == 0)
-		return 1;
-	if (colon == end || *colon < '0' || *colon > '9')
-		return 0;
-	errno = 0;
-	l = strtol(colon, &e, 10);
-	return e == end && errno == 0 && l >= 1 && l <= 65535;
+	a = sut_subst(s, "service_port", 1);
+	b = sut_subst(a, "responder_port", 1);
+	ok = url_parse(b, strlen(b), 0, &u, &why) == 0;
+	*tls = ok && u.tls;
+	free(a);
+	free(b);
+	return ok;
 }
 
 static void
@@ -375,7 +354,7 @@ scenario_service(struct scenario_ctx *x, const yaml_node_t *m)
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
 	const char		*key, *s;
-	int			 has_url = 0;
+	int			 has_url = 0, tls = 0;
 
 	if (yamldoc_mapping(&x->d, m, "service") == -1)
 		return;
@@ -385,7 +364,7 @@ scenario_service(struct scenario_ctx *x, const yaml_node_t *m)
 			if ((s = yamldoc_scalar(&x->d, v, "service.url"))
 			    == NULL)
 				continue;
-			if (!scenario_url_is_valid(s))
+			if (!scenario_url_is_valid(s, &tls))
 				yamldoc_err(&x->d, v, "service.url: expected "
 				    "http[s]://HOST:PORT (PORT 1..65535 or "
 				    "{service_port}), not \"%s\"", s);
@@ -419,8 +398,8 @@ scenario_service(struct scenario_ctx *x, const yaml_node_t *m)
 	}
 	if (!has_url)
 		yamldoc_err(&x->d, m, "service: missing \"url\"");
-	else if (sc->url != NULL && strncmp(sc->url, "https://", 8) != 0 &&
-	    (sc->ca_file != NULL || sc->insecure))
+	else if (sc->url != NULL && !tls && (sc->ca_file != NULL ||
+	    sc->insecure))
 		yamldoc_err(&x->d, m, "service: ca and insecure apply to an "
 		    "https:// url");
 	else if (sc->ca_file != NULL && sc->insecure)
