@@ -150,9 +150,9 @@ fuzz_repro_sh(struct fuzz *f, const struct fuzz_finding *fd, struct buf *sh)
 	    fuzz_kind_name(fd->kind), fd->endpoint,
 	    fd->signature != NULL ? ": " : "",
 	    fd->signature != NULL ? fd->signature : "",
-	    f->ssl_ctx != NULL ? ", over TLS" : "",
-	    f->ssl_ctx != NULL ? f->tls_host : "127.0.0.1", f->port);
-	if (f->ssl_ctx == NULL) {
+	    f->target.tls != NULL ? ", over TLS" : "",
+	    f->target.tls != NULL ? f->target.tls_name : "127.0.0.1", f->port);
+	if (f->target.tls == NULL) {
 		buf_printf(sh, "exec 3<>\"/dev/tcp/$host/$port\"\n"
 		    "cat \"$dir/request.http\" >&3\n"
 		    "timeout %d cat <&3 || ", wait);

@@ -21,16 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/ssl.h>
-
 #include "buf.h"
 #include "fuzz.h"
+#include "httpc.h"
 #include "loop.h"
 #include "mutate.h"
 #include "sock.h"
 #include "sut.h"
 
-#define FUZZ_READ_CHUNK		(16 * 1024)
 #define FUZZ_MAX_HEAD		(64 * 1024)
 #define FUZZ_MAX_BODY		(16 * 1024 * 1024)
 #define FUZZ_TICK_NS		(10 * 1000000ull)
@@ -49,8 +47,6 @@
 #define FUZZ_MAX_CANDIDATES	256
 #define FUZZ_CONNECT_FAILS	200	/* in a row: the target is gone */
 #define FUZZ_RESP_KEEP		1024	/* answer bytes kept after the head */
-
-enum fuzz_cstate { FC_CLOSED, FC_CONNECTING, FC_HANDSHAKE, FC_OPEN };
 
 /* One request to send and, once done, its outcome. */
 struct fuzz_job {
@@ -78,17 +74,12 @@ struct fuzz_conn {
 	struct fuzz		*f;
 	struct loop_io		 io;
 	struct loop_timer	 timer;
-	int			 fd;
-	SSL			*ssl;		/* NULL: http:// */
-	int			 wr_want_out;	/* the write waits for EPOLLOUT */
-	int			 rd_want_out;	/* SSL_read does */
-	enum fuzz_cstate	 state;
+	struct httpc_conn	 hc;		/* the connection, the answer */
+	int			 registered;	/* io is in the loop */
 	int			 reused;	/* answered a request before */
 	int			 oneshot;	/* close after this job */
 	int			 halfclose;	/* shutdown(SHUT_WR) after it */
 	struct fuzz_job		*job;		/* NULL: idle */
-	size_t			 woff;
-	struct buf		 in;
 };
 
 struct fuzz_endpoint {
@@ -116,10 +107,8 @@ struct fuzz {
 	struct fuzz_result	*res;
 	volatile int		*stop;
 	struct loop		*loop;
-	struct sock_addr	 addr;
+	struct httpc_target	 target;	/* address, TLS context */
 	int			 port;
-	SSL_CTX			*ssl_ctx;	/* NULL: http:// */
-	char			*tls_host;	/* SNI, certificate check */
 	int			 tls_up;	/* a handshake succeeded */
 	int			 tls_warned;
 	char			*tls_fatal;	/* stops the campaign */

@@ -1,18 +1,17 @@
 /*
  * fuzz.c -- the fuzz campaign of fuzz.h: one thread, one event loop.
  *
- * The client.  A small HTTP/1.1 client of its own on loop.h and http.h,
- * not the generator's: a campaign sends arbitrary bytes, must tell a
- * reset from a close without an answer, half-closes framing-broken
- * mutants and never retries a request on its own.  https:// puts TLS
- * under it: one SSL_CTX per campaign (ca_client_ctx), one SSL per
- * connection (ca_client_ssl), the handshake driven by the loop, then
- * SSL_write and SSL_read in place of send and read; a TLS-level failure
- * after the handshake is a reset, a close (with close_notify or not) a
- * close; a failed handshake is a connect error.  Up to
- * `connections` keep-alive connections carry mutants; a connection is
- * closed after any failure and after a framing-broken mutant (which is
- * always sent on a fresh connection).
+ * The client.  httpc.h's connections (a non-blocking TCP connect, then
+ * TLS for https:// with one context per campaign), driven by this loop,
+ * and httpc_resp_read() for the answers; what is the fuzzer's own is
+ * the use: a campaign sends arbitrary bytes, must tell a reset from a
+ * close without an answer (and a malformed answer from both),
+ * half-closes framing-broken mutants (conn_shutdown) and never retries
+ * a request on its own.  A transport failure after the handshake is a
+ * reset, a close (with close_notify or not) a close; a failed handshake
+ * is a connect error.  Up to `connections` keep-alive connections carry
+ * mutants; a connection is closed after any failure and after a
+ * framing-broken mutant (which is always sent on a fresh connection).
  *
  * The campaign alternates two modes:
  *   - sending: loop_run() with the connections busy; each answer is
@@ -37,30 +36,22 @@
 #include "config.h"
 
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "buf.h"
-#include "ca.h"
+#include "conn.h"
 #include "fuzz-int.h"
 #include "fuzz.h"
 #include "http.h"
+#include "httpc.h"
 #include "log.h"
 #include "loop.h"
 #include "mutate.h"
@@ -150,12 +141,11 @@ fuzz_parse_target(struct fuzz *f, const char *target, char **cause)
 	else if (url_has_path(&u))
 		*cause = xasprintf("target %s: a path prefix is not supported "
 		    "(the corpus holds the paths)", target);
-	else if (url_resolve(&u, &f->addr, cause) == 0) {
+	else if (httpc_target_init(&f->target, &u, f->cfg->ca_file,
+	    f->cfg->insecure, cause) == 0) {
 		if (port0)
-			sock_addr_set_port(&f->addr, 0);
-		f->port = sock_addr_port(&f->addr);
-		if (u.tls)
-			f->tls_host = url_host_dup(&u);
+			sock_addr_set_port(&f->target.addr, 0);
+		f->port = sock_addr_port(&f->target.addr);
 		rv = 0;
 	}
 	free(s);
@@ -169,7 +159,7 @@ fuzz_parse_target(struct fuzz *f, const char *target, char **cause)
 int
 fuzz_port_open(struct fuzz *f)
 {
-	return sut_port_open(&f->addr, 200);
+	return sut_port_open(&f->target.addr, 200);
 }
 
 static int
@@ -254,23 +244,16 @@ fuzz_service_ensure(struct fuzz *f, char **cause)
 /* ---------------------------------------------------------------------- */
 /* The client. */
 
-/* Closes c (a TLS connection without close_notify: nothing is sent). */
+/* Closes c (TLS: close_notify first, best effort). */
 void
 fuzz_conn_close(struct fuzz_conn *c)
 {
-	if (c->ssl != NULL) {
-		SSL_free(c->ssl);
-		c->ssl = NULL;
-	}
-	if (c->fd != -1) {
+	if (c->registered) {
 		loop_io_del(c->f->loop, &c->io);
-		close(c->fd);
-		c->fd = -1;
+		c->registered = 0;
 	}
-	c->state = FC_CLOSED;
-	c->wr_want_out = c->rd_want_out = 0;
+	httpc_conn_close(&c->hc);
 	c->reused = 0;
-	buf_reset(&c->in);
 }
 
 /* Ends the connection's job with kind (and closes unless it may be
@@ -287,7 +270,7 @@ fuzz_conn_end(struct fuzz_conn *c, enum fuzz_kind kind, int status,
 	if (!keep || c->oneshot)
 		fuzz_conn_close(c);
 	else {
-		buf_reset(&c->in);
+		buf_reset(&c->hc.in);
 		c->reused = 1;
 	}
 	c->job = NULL;
@@ -308,282 +291,134 @@ fuzz_conn_timeout(struct loop_timer *t)
 	fuzz_conn_end(t->arg, FUZZ_TIMEOUT, 0, 0);
 }
 
-/* Interest: always readable; writable while a write (or, TLS, a read)
- * waits for it. */
+/* Interest: what the connection waits for (httpc_conn_events: always
+ * readable once open; writable while request bytes are left or TLS
+ * waits for it). */
 static void
 fuzz_conn_wait(struct fuzz_conn *c)
 {
-	loop_io_mod(c->f->loop, &c->io, EPOLLIN |
-	    (c->wr_want_out || c->rd_want_out ? EPOLLOUT : 0));
-}
+	int	ev = httpc_conn_events(&c->hc);
 
-/* After an SSL_read or SSL_write that returned n <= 0: -1 with errno
- * EAGAIN when it waits for the socket (*want_out: for writability), 0
- * for a close (clean or not: HTTP framing tells whether an answer is
- * whole), else -1 with errno (ECONNRESET for a TLS-level failure, which
- * counts as a reset). */
-static ssize_t
-fuzz_tls_result(struct fuzz_conn *c, int n, int *want_out)
-{
-	int	err = SSL_get_error(c->ssl, n);
-
-	ERR_clear_error();
-	switch (err) {
-	case SSL_ERROR_WANT_READ:
-		*want_out = 0;
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_WANT_WRITE:
-		*want_out = 1;
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	case SSL_ERROR_SYSCALL:
-		if (errno == 0)
-			return 0;
-		return -1;
-	default:
-		errno = ECONNRESET;
-		return -1;
-	}
-}
-
-/* send(2) or SSL_write: the bytes written, or -1 with errno (EAGAIN:
- * again once the loop says so). */
-static ssize_t
-fuzz_conn_xmit(struct fuzz_conn *c, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	if (c->ssl == NULL) {
-		n = send(c->fd, p, len, MSG_NOSIGNAL);
-		c->wr_want_out = n == -1 && (errno == EAGAIN ||
-		    errno == EWOULDBLOCK);
-		return n;
-	}
-	if (len > INT_MAX)
-		len = INT_MAX;
-	ERR_clear_error();
-	errno = 0;
-	if ((n = SSL_write(c->ssl, p, (int)len)) > 0)
-		return n;
-	if ((n = fuzz_tls_result(c, (int)n, &c->wr_want_out)) == 0) {
-		errno = EPIPE;
-		n = -1;
-	}
-	return n;
-}
-
-/* read(2) or SSL_read: the bytes read, 0 at the end, or -1 with errno
- * (EAGAIN: nothing yet). */
-static ssize_t
-fuzz_conn_recv(struct fuzz_conn *c, char *p, size_t len)
-{
-	int	n;
-
-	if (c->ssl == NULL)
-		return read(c->fd, p, len);
-	if (len > INT_MAX)
-		len = INT_MAX;
-	ERR_clear_error();
-	errno = 0;
-	c->rd_want_out = 0;
-	if ((n = SSL_read(c->ssl, p, (int)len)) > 0)
-		return n;
-	return fuzz_tls_result(c, n, &c->rd_want_out);
+	if (!c->registered)
+		return;
+	loop_io_mod(c->f->loop, &c->io, ((ev & CONN_READ) ? EPOLLIN : 0) |
+	    ((ev & CONN_WRITE) ? EPOLLOUT : 0));
 }
 
 static void
 fuzz_conn_write(struct fuzz_conn *c)
 {
-	struct fuzz_job	*j = c->job;
-	ssize_t		 n;
+	int	r;
 
-	while (c->woff < j->req.len) {
-		n = fuzz_conn_xmit(c, j->req.data + c->woff,
-		    j->req.len - c->woff);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				fuzz_conn_wait(c);
-				return;
-			}
-			/* The server may have answered and closed before
-			 * reading everything: read what it said first. */
-			c->wr_want_out = 0;
-			fuzz_conn_wait(c);
-			c->woff = j->req.len;
-			return;
-		}
-		c->woff += (size_t)n;
+	if ((r = httpc_conn_write(&c->hc)) == 1) {
+		/* The server reads the end of the stream (TLS: after a
+		 * close_notify). */
+		if (c->halfclose)
+			conn_shutdown(c->hc.conn);
+	} else if (r == -1) {
+		/* The server may have answered and closed before reading
+		 * everything: read what it said first. */
+		c->hc.woff = c->hc.req_len;
 	}
-	/* TLS too: the server reads the end of the stream (no
-	 * close_notify). */
-	if (c->halfclose)
-		shutdown(c->fd, SHUT_WR);
-	c->wr_want_out = 0;
 	fuzz_conn_wait(c);
 }
 
 /*
- * Keeps what a 5xx answer (head of head_len bytes, then its body, whole
- * in c->in) says: its head and first bytes in the job, for finding.json,
- * and the signature of its body (decoded when chunked).
+ * Keeps what a 5xx answer (head of head_len bytes at c->hc.in, then its
+ * body, decoded) says: its head and first bytes in the job, for
+ * finding.json, and the signature of its body.
  */
 static void
-fuzz_conn_keep_answer(struct fuzz_conn *c, size_t head_len, int chunked,
-    size_t body_len)
+fuzz_conn_keep_answer(struct fuzz_conn *c, size_t head_len, struct span body)
 {
-	struct fuzz_job		*j = c->job;
-	struct http_chunked	 ch;
-	enum http_err		 err;
-	size_t			 len = c->in.len - head_len, erroff;
-	char			*body;
+	struct fuzz_job	*j = c->job;
 
 	if (j == NULL)
 		return;
-	/* Not what follows it (an answer to bytes after the request). */
-	if (!chunked && body_len < len)
-		len = body_len;
 	buf_reset(&j->resp);
-	buf_append(&j->resp, c->in.data, head_len + (len < FUZZ_RESP_KEEP ?
-	    len : FUZZ_RESP_KEEP));
-	body = xmalloc(len + 1);
-	memcpy(body, c->in.data + head_len, len);
-	if (chunked) {
-		http_chunked_init(&ch);
-		if (http_chunked_decode(&ch, body, &len, &err, &erroff) ==
-		    HTTP_ERROR)
-			len = 0;
-	}
+	buf_append(&j->resp, c->hc.in.data, head_len);
+	buf_append(&j->resp, body.p, body.len < FUZZ_RESP_KEEP ? body.len :
+	    FUZZ_RESP_KEEP);
 	free(j->sig);
-	j->sig = fuzz_body_signature(body, len, j->req.data, j->req.len);
-	free(body);
+	j->sig = fuzz_body_signature(body.p, body.len, j->req.data,
+	    j->req.len);
 }
 
-/* Parses what has been read; ends the job when the answer is complete or
- * cannot be. */
+/* An answer that cannot be complete (httpc_resp_read() failed): what
+ * kind of failure it is. */
+static void
+fuzz_conn_failed(struct fuzz_conn *c, int eof, int reset)
+{
+	const struct httpc_resp	*r = &c->hc.resp;
+	int			 status = r->head_done ? r->status : 0;
+
+	if (r->err == HTTPC_E_PROTOCOL) {
+		if (c->job != NULL && !r->head_done) {
+			buf_reset(&c->job->resp);
+			buf_append(&c->job->resp, c->hc.in.data,
+			    c->hc.in.len < FUZZ_RESP_KEEP ? c->hc.in.len :
+			    FUZZ_RESP_KEEP);
+		}
+		fuzz_conn_end(c, FUZZ_BAD_RESPONSE, status, 0);
+	} else if (reset)
+		fuzz_conn_end(c, FUZZ_RESET, status, 0);
+	else if (eof && !r->head_done && c->hc.in.len > 0)
+		fuzz_conn_end(c, FUZZ_BAD_RESPONSE, 0, 0);
+	else
+		fuzz_conn_end(c, FUZZ_EOF, status, 0);
+}
+
+/* Reads the answer in what has been read (httpc_resp_read: interim 1xx
+ * skipped, chunked decoded); ends the job when it is complete or cannot
+ * be.  eof: the server closed; reset: the connection failed. */
 static void
 fuzz_conn_parse(struct fuzz_conn *c, int eof, int reset)
 {
-	struct http_msg		m;
-	struct http_chunked	ch;
-	enum http_err		err;
-	size_t			erroff, len;
-	ssize_t			n, r;
-	int			keep;
+	const struct httpc_resp	*r = &c->hc.resp;
+	struct span		 body;
+	int			 rv;
 
-	for (;;) {
-		n = http_parse_response(c->in.data == NULL ? "" : c->in.data,
-		    c->in.len, FUZZ_MAX_HEAD, c->job->head, &m, &err, &erroff);
-		if (n == HTTP_ERROR) {
-			if (c->job != NULL) {
-				buf_reset(&c->job->resp);
-				buf_append(&c->job->resp, c->in.data,
-				    c->in.len < FUZZ_RESP_KEEP ? c->in.len :
-				    FUZZ_RESP_KEEP);
-			}
-			fuzz_conn_end(c, FUZZ_BAD_RESPONSE, 0, 0);
-			return;
-		}
-		if (n == HTTP_PARTIAL) {
-			if (reset)
-				fuzz_conn_end(c, FUZZ_RESET, 0, 0);
-			else if (eof)
-				fuzz_conn_end(c, c->in.len == 0 ? FUZZ_EOF :
-				    FUZZ_BAD_RESPONSE, 0, 0);
-			return;
-		}
-		if (m.status >= 100 && m.status < 200) {
-			buf_consume(&c->in, (size_t)n);
-			continue;
-		}
-		break;
+	rv = httpc_resp_read(&c->hc.resp, &c->hc.in, eof || reset, &body);
+	if (rv == -1) {
+		fuzz_conn_failed(c, eof, reset);
+		return;
 	}
-	keep = m.keep_alive && !eof && !reset;
-	switch (m.framing) {
-	case HTTP_FRAME_NONE:
-		break;
-	case HTTP_FRAME_LENGTH:
-		if (m.content_length > FUZZ_MAX_BODY) {
-			fuzz_conn_end(c, FUZZ_BAD_RESPONSE, m.status, 0);
-			return;
-		}
-		if (c->in.len - (size_t)n < m.content_length) {
-			if (eof || reset)
-				fuzz_conn_end(c, reset ? FUZZ_RESET : FUZZ_EOF,
-				    m.status, 0);
-			return;
-		}
-		if (c->in.len - (size_t)n > m.content_length)
-			keep = 0;
-		break;
-	case HTTP_FRAME_CHUNKED:
-		/* Decode a copy: the buffer stays as read until complete. */
-		http_chunked_init(&ch);
-		{
-			char	*copy = xmalloc(c->in.len - (size_t)n + 1);
-
-			len = c->in.len - (size_t)n;
-			memcpy(copy, c->in.data + n, len);
-			r = http_chunked_decode(&ch, copy, &len, &err, &erroff);
-			free(copy);
-		}
-		if (r == HTTP_ERROR) {
-			fuzz_conn_end(c, FUZZ_BAD_RESPONSE, m.status, 0);
-			return;
-		}
-		if (r == HTTP_PARTIAL) {
-			if (eof || reset)
-				fuzz_conn_end(c, reset ? FUZZ_RESET : FUZZ_EOF,
-				    m.status, 0);
-			return;
-		}
-		if (r > 0)
-			keep = 0;
-		break;
-	case HTTP_FRAME_EOF:
-		if (!eof && !reset)
-			return;
-		keep = 0;
-		break;
+	if (r->head_done && r->framing == HTTP_FRAME_LENGTH &&
+	    r->content_length > FUZZ_MAX_BODY) {
+		fuzz_conn_end(c, FUZZ_BAD_RESPONSE, r->status, 0);
+		return;
 	}
-	if (m.status >= 500)
-		fuzz_conn_keep_answer(c, (size_t)n, m.framing ==
-		    HTTP_FRAME_CHUNKED, m.framing == HTTP_FRAME_LENGTH ?
-		    (size_t)m.content_length : m.framing == HTTP_FRAME_NONE ?
-		    0 : SIZE_MAX);
-	fuzz_conn_end(c, m.status >= 500 ? FUZZ_5XX : FUZZ_OK, m.status,
-	    keep);
+	if (rv == 0)
+		return;
+	if (r->status >= 500)
+		fuzz_conn_keep_answer(c, r->head_len, body);
+	fuzz_conn_end(c, r->status >= 500 ? FUZZ_5XX : FUZZ_OK, r->status,
+	    r->keep_alive && !eof && !reset);
 }
 
-/* A handshake failed.  Before any succeeded, a TLS-level failure
- * (verification, protocol) stops the campaign: every connection would
- * fail the same way.  Else the reason is logged once. */
+/* A connect or handshake failed.  Before any handshake succeeded, a
+ * TLS-level failure (verification, protocol) stops the campaign: every
+ * connection would fail the same way.  Else the reason is logged once. */
 static void
-fuzz_tls_failed(struct fuzz_conn *c, int sslerr)
+fuzz_tls_failed(struct fuzz_conn *c)
 {
 	struct fuzz	*f = c->f;
-	long		 vr;
-	char		 ebuf[256], *why;
-	unsigned long	 e;
+	const char	*verr = NULL, *err = c->hc.err;
+	char		*why;
+	int		 closed;
 
-	vr = c->ssl != NULL ? SSL_get_verify_result(c->ssl) : X509_V_OK;
-	if (!f->cfg->insecure && vr != X509_V_OK)
+	if (c->hc.conn != NULL && conn_is_tls(c->hc.conn))
+		verr = conn_tls_verify_error(c->hc.conn);
+	closed = strcmp(err, "peer closed") == 0 || strcmp(err,
+	    strerror(ECONNRESET)) == 0 || strcmp(err, strerror(EPIPE)) == 0;
+	if (verr != NULL)
 		why = xasprintf("certificate verification failed: %s (give "
-		    "the CA with --ca FILE, or --insecure)",
-		    X509_verify_cert_error_string(vr));
-	else if ((e = ERR_peek_error()) != 0) {
-		ERR_error_string_n(e, ebuf, sizeof ebuf);
-		why = xstrdup(ebuf);
-	} else if (sslerr == SSL_ERROR_SYSCALL && errno != 0)
-		why = xstrdup(strerror(errno));
-	else
+		    "the CA with --ca FILE, or --insecure)", verr);
+	else if (closed && strcmp(err, "peer closed") == 0)
 		why = xstrdup("connection closed by the server");
-	ERR_clear_error();
-	if (!f->tls_up && sslerr == SSL_ERROR_SSL && f->tls_fatal == NULL) {
+	else
+		why = xstrdup(err);
+	if (!f->tls_up && !closed && f->tls_fatal == NULL) {
 		f->tls_fatal = xasprintf("target %s: TLS handshake failed: %s",
 		    f->cfg->target, why);
 		f->ended = 1;
@@ -594,79 +429,40 @@ fuzz_tls_failed(struct fuzz_conn *c, int sslerr)
 	free(why);
 }
 
-/* TLS: drives the handshake; once done, sends the job. */
+/* Connecting (TCP, then TLS for https): once open, the job is written. */
 static void
 fuzz_conn_handshake(struct fuzz_conn *c)
 {
-	int	r, err;
+	int	r;
 
-	ERR_clear_error();
-	errno = 0;
-	if ((r = SSL_do_handshake(c->ssl)) == 1) {
-		c->state = FC_OPEN;
-		c->f->tls_up = 1;
-		c->wr_want_out = 0;
-		if (c->job != NULL)
-			fuzz_conn_write(c);
-		else
-			fuzz_conn_wait(c);
-		return;
-	}
-	err = SSL_get_error(c->ssl, r);
-	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		c->wr_want_out = err == SSL_ERROR_WANT_WRITE;
+	if ((r = httpc_conn_handshake(&c->hc)) == 0) {
 		fuzz_conn_wait(c);
 		return;
 	}
-	fuzz_tls_failed(c, err);
-	fuzz_conn_end(c, FUZZ_CONNECT, 0, 0);
-}
-
-/* The TCP connection is up: TLS starts, or the job is written. */
-static void
-fuzz_conn_up(struct fuzz_conn *c)
-{
-	struct fuzz	*f = c->f;
-
-	if (f->ssl_ctx == NULL) {
-		c->state = FC_OPEN;
-		if (c->job != NULL)
-			fuzz_conn_write(c);
-		return;
-	}
-	ERR_clear_error();
-	if ((c->ssl = ca_client_ssl(f->ssl_ctx, c->fd, f->tls_host,
-	    f->cfg->insecure)) == NULL) {
-		fuzz_tls_failed(c, SSL_ERROR_SSL);
+	if (r == -1) {
+		if (c->hc.state == HTTPC_HANDSHAKE)
+			fuzz_tls_failed(c);
 		fuzz_conn_end(c, FUZZ_CONNECT, 0, 0);
 		return;
 	}
-	c->state = FC_HANDSHAKE;
-	fuzz_conn_handshake(c);
+	if (c->f->target.tls != NULL)
+		c->f->tls_up = 1;
+	if (c->job != NULL)
+		fuzz_conn_write(c);
+	else
+		fuzz_conn_wait(c);
 }
 
 static void
 fuzz_conn_io(struct loop_io *io, uint32_t events)
 {
 	struct fuzz_conn	*c = io->arg;
-	ssize_t			 n;
-	int			 soerr = 0;
-	socklen_t		 slen = sizeof soerr;
+	int			 r;
 
-	if (c->fd == -1)
+	(void)events;
+	if (c->hc.state == HTTPC_CLOSED)
 		return;
-	if (c->state == FC_CONNECTING) {
-		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-			return;
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr,
-		    &slen) == -1 || soerr != 0) {
-			fuzz_conn_end(c, FUZZ_CONNECT, 0, 0);
-			return;
-		}
-		fuzz_conn_up(c);
-		return;
-	}
-	if (c->state == FC_HANDSHAKE) {
+	if (c->hc.state != HTTPC_OPEN) {
 		fuzz_conn_handshake(c);
 		return;
 	}
@@ -674,50 +470,32 @@ fuzz_conn_io(struct loop_io *io, uint32_t events)
 		/* Bytes or a close on an idle connection: drop it (TLS
 		 * records without application data, such as session
 		 * tickets, are no news). */
-		buf_reserve(&c->in, FUZZ_READ_CHUNK);
-		if (c->ssl == NULL || fuzz_conn_recv(c, c->in.data,
-		    c->in.cap - 1) != -1 || errno != EAGAIN)
+		if (httpc_conn_read(&c->hc) != 0 || c->hc.in.len > 0)
 			fuzz_conn_close(c);
 		else
 			fuzz_conn_wait(c);
 		return;
 	}
-	/* TLS: SSL_write may wait for readability, SSL_read for
+	/* TLS: a write may wait for readability, a read for
 	 * writability; both are tried on any event. */
-	if (c->woff < c->job->req.len && ((events & EPOLLOUT) ||
-	    c->ssl != NULL)) {
+	if (c->hc.woff < c->hc.req_len) {
 		fuzz_conn_write(c);
-		if (c->fd == -1 || c->job == NULL)
+		if (c->hc.state == HTTPC_CLOSED || c->job == NULL)
 			return;
 	}
-	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && c->ssl == NULL)
-		return;
-	for (;;) {
-		buf_reserve(&c->in, FUZZ_READ_CHUNK);
-		n = fuzz_conn_recv(c, c->in.data + c->in.len,
-		    c->in.cap - c->in.len - 1);
-		if (n > 0) {
-			c->in.len += (size_t)n;
-			c->in.data[c->in.len] = '\0';
-			if (c->in.len > FUZZ_MAX_HEAD + FUZZ_MAX_BODY) {
-				fuzz_conn_end(c, FUZZ_BAD_RESPONSE, 0, 0);
-				return;
-			}
-			continue;
-		}
-		if (n == 0) {
-			fuzz_conn_parse(c, 1, 0);
-			return;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			break;
+	if ((r = httpc_conn_read(&c->hc)) == -1) {
 		fuzz_conn_parse(c, 0, 1);
 		return;
 	}
-	if (c->ssl != NULL)
-		fuzz_conn_wait(c);
+	if (c->hc.in.len > FUZZ_MAX_HEAD + FUZZ_MAX_BODY) {
+		fuzz_conn_end(c, FUZZ_BAD_RESPONSE, 0, 0);
+		return;
+	}
+	if (c->hc.eof) {
+		fuzz_conn_parse(c, 1, 0);
+		return;
+	}
+	fuzz_conn_wait(c);
 	fuzz_conn_parse(c, 0, 0);
 }
 
@@ -725,27 +503,16 @@ static int
 fuzz_conn_connect(struct fuzz_conn *c)
 {
 	struct fuzz	*f = c->f;
-	int		 fd, one = 1;
 
-	fd = socket(f->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1)
+	if (httpc_conn_open(&c->hc) == -1)
 		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(fd, (struct sockaddr *)&f->addr.ss, f->addr.len) == -1 &&
-	    errno != EINPROGRESS) {
-		close(fd);
+	if (loop_io_add(f->loop, &c->io, httpc_conn_fd(&c->hc), EPOLLIN |
+	    EPOLLOUT, fuzz_conn_io, c) == -1) {
+		httpc_conn_close(&c->hc);
 		return -1;
 	}
-	if (loop_io_add(f->loop, &c->io, fd, EPOLLIN | EPOLLOUT, fuzz_conn_io,
-	    c) == -1) {
-		close(fd);
-		return -1;
-	}
-	c->fd = fd;
-	c->state = FC_CONNECTING;
+	c->registered = 1;
 	c->reused = 0;
-	buf_reset(&c->in);
 	return 0;
 }
 
@@ -757,21 +524,19 @@ fuzz_conn_send(struct fuzz_conn *c, struct fuzz_job *j, int oneshot,
 {
 	struct fuzz	*f = c->f;
 
-	if (oneshot && c->fd != -1)
+	if (oneshot && c->hc.state != HTTPC_CLOSED)
 		fuzz_conn_close(c);
 	c->job = j;
-	c->woff = 0;
 	c->oneshot = oneshot;
 	c->halfclose = halfclose;
 	j->done = 0;
 	j->start = loop_now_update(f->loop);
 	f->inflight++;
 	loop_timer_add(f->loop, &c->timer, f->cfg->timeout_ns);
-	if (c->fd == -1) {
-		if (fuzz_conn_connect(c) == -1) {
+	httpc_conn_send(&c->hc, j->req.data, j->req.len, j->head);
+	if (c->hc.state == HTTPC_CLOSED) {
+		if (fuzz_conn_connect(c) == -1)
 			fuzz_conn_end(c, FUZZ_CONNECT, 0, 0);
-			return;
-		}
 		return;		/* written once connected */
 	}
 	fuzz_conn_write(c);
@@ -1272,9 +1037,6 @@ fuzz_setup(struct fuzz *f, const char *logdir, char **cause)
 
 	if (fuzz_parse_target(f, cfg->target, cause) == -1)
 		return -1;
-	if (f->tls_host != NULL && (f->ssl_ctx = ca_client_ctx(cfg->ca_file,
-	    cfg->insecure, cause)) == NULL)
-		return -1;
 	if ((f->loop = loop_create(cause)) == NULL)
 		return -1;
 	f->nconns = cfg->connections > 0 ? cfg->connections : 1;
@@ -1283,8 +1045,8 @@ fuzz_setup(struct fuzz *f, const char *logdir, char **cause)
 		struct fuzz_conn *c = &f->conns[i];
 
 		c->f = f;
-		c->fd = -1;
-		buf_init(&c->in);
+		httpc_conn_init(&c->hc, &f->target);
+		c->hc.resp.max_head = FUZZ_MAX_HEAD;
 		loop_timer_init(&c->timer, fuzz_conn_timeout, c);
 	}
 	loop_timer_init(&f->tick, fuzz_tick, f);
@@ -1293,7 +1055,7 @@ fuzz_setup(struct fuzz *f, const char *logdir, char **cause)
 		if (f->port == 0) {
 			if ((port = sut_free_port(cause)) == -1)
 				return -1;
-			sock_addr_set_port(&f->addr, port);
+			sock_addr_set_port(&f->target.addr, port);
 			f->port = port;
 		}
 		f->svc_cmd = sut_subst(cfg->service_cmd, "port", f->port);
@@ -1344,7 +1106,7 @@ fuzz_teardown(struct fuzz *f)
 	for (i = 0; f->conns != NULL && i < f->nconns; i++) {
 		fuzz_conn_close(&f->conns[i]);
 		loop_timer_del(f->loop, &f->conns[i].timer);
-		buf_free(&f->conns[i].in);
+		httpc_conn_free(&f->conns[i].hc);
 	}
 	free(f->conns);
 	if (f->loop != NULL) {
@@ -1369,9 +1131,7 @@ fuzz_teardown(struct fuzz *f)
 		mut_corpus_free(f->corpus);
 	free(f->svc_cmd);
 	free(f->svc.log);
-	if (f->ssl_ctx != NULL)
-		SSL_CTX_free(f->ssl_ctx);
-	free(f->tls_host);
+	httpc_target_free(&f->target);
 	free(f->tls_fatal);
 }
 

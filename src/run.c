@@ -1102,7 +1102,7 @@ run_release(struct run *r)
 static int
 run_scenario(struct run *r, int json)
 {
-	struct sigaction	 sa, old_int, old_term, old_pipe;
+	struct sut_signals	 sigs;
 	struct buf		 out;
 	int			 rv = RUN_EXIT_USAGE;
 
@@ -1114,20 +1114,11 @@ run_scenario(struct run *r, int json)
 		return RUN_EXIT_USAGE;
 	}
 	buf_free(&out);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = run_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
-
+	sut_catch_signals(run_on_signal, &sigs);
 	if (run_prepare(r) == 0)
 		rv = r->sc->has_fuzz ? run_fuzz(r, json) : run_load(r, json);
 	run_release(r);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGPIPE, &old_pipe, NULL);
+	sut_restore_signals(&sigs);
 	if (run_stop && run_signal != 0)
 		return 128 + run_signal;
 	return rv;

@@ -54,6 +54,28 @@ sut_sleep_ms(unsigned ms)
 }
 
 void
+sut_catch_signals(void (*handler)(int), struct sut_signals *saved)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &saved->old_int);
+	sigaction(SIGTERM, &sa, &saved->old_term);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &saved->old_pipe);
+}
+
+void
+sut_restore_signals(const struct sut_signals *saved)
+{
+	sigaction(SIGINT, &saved->old_int, NULL);
+	sigaction(SIGTERM, &saved->old_term, NULL);
+	sigaction(SIGPIPE, &saved->old_pipe, NULL);
+}
+
+void
 sut_init(struct sut *s, const char *what)
 {
 	memset(s, 0, sizeof *s);

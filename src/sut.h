@@ -25,6 +25,7 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -136,6 +137,20 @@ char	*sut_subst(const char *s, const char *name, int value);
 /* One connect attempt to addr, waiting at most timeout_ms: 1 it
  * accepts, 0 not. */
 int	sut_port_open(const struct sock_addr *addr, int timeout_ms);
+
+/* The dispositions sut_catch_signals() replaced. */
+struct sut_signals {
+	struct sigaction	 old_int, old_term, old_pipe;
+};
+
+/*
+ * While decoy runs children it must stop cleanly: SIGINT and SIGTERM call
+ * handler (which sets a stop flag), SIGPIPE is ignored (a peer gone is
+ * an EPIPE).  The old dispositions go to saved, for
+ * sut_restore_signals().
+ */
+void	sut_catch_signals(void (*handler)(int), struct sut_signals *saved);
+void	sut_restore_signals(const struct sut_signals *saved);
 
 /* Sleeps ms milliseconds (signals do not cut it short). */
 void	sut_sleep_ms(unsigned ms);

@@ -337,6 +337,38 @@ test_log(void)
 	free(s.log);
 }
 
+static volatile int	caught;
+
+static void
+on_signal(int sig)
+{
+	caught = sig;
+}
+
+/* SIGTERM calls the handler, SIGPIPE is ignored; both as they were
+ * after. */
+static void
+test_signals(void)
+{
+	struct sut_signals	saved;
+	struct sigaction	now, term0, pipe0;
+
+	sigaction(SIGTERM, NULL, &term0);
+	sigaction(SIGPIPE, NULL, &pipe0);
+	sut_catch_signals(on_signal, &saved);
+	caught = 0;
+	raise(SIGTERM);
+	ASSERT_EQ(caught, SIGTERM);
+	raise(SIGPIPE);				/* would end the test */
+	sigaction(SIGPIPE, NULL, &now);
+	ASSERT(now.sa_handler == SIG_IGN);
+	sut_restore_signals(&saved);
+	sigaction(SIGTERM, NULL, &now);
+	ASSERT(now.sa_handler == term0.sa_handler);
+	sigaction(SIGPIPE, NULL, &now);
+	ASSERT(now.sa_handler == pipe0.sa_handler);
+}
+
 int
 main(void)
 {
@@ -355,6 +387,7 @@ main(void)
 	test_group(0, 1);
 	test_group(SUT_KILL_GROUP, 0);
 	test_log();
+	test_signals();
 	rm = xasprintf("rm -rf '%s'", tmpdir);
 	if (system(rm) != 0)
 		fprintf(stderr, "warning: %s left behind\n", tmpdir);
