@@ -1144,73 +1144,52 @@ shrink_stage_body(const struct shrink_req *r, struct shrink_edit *e,
 	return 0;
 }
 
-/* The whole query; each parameter with one of its '&' (when there are
- * several: one alone is the whole query). */
+/* The whole query; each query parameter with one of its '&' (when
+ * there are several: one alone is the whole query); each long path
+ * segment halved. */
 static int
-shrink_stage_query(const struct shrink_req *r, struct shrink_edit *e,
+shrink_stage_target(const struct shrink_req *r, struct shrink_edit *e,
     size_t *i)
 {
-	const char	*t = r->target.p, *q, *seg, *segend;
-	size_t		 tlen = r->target.len;
-
-	if (!r->has_target || (q = memchr(t, '?', tlen)) == NULL)
-		return 0;
-	if (*i == 0) {
-		e->target_set = 1;
-		buf_append(&e->target, t, (size_t)(q - t));
-		return 1;
-	}
-	(*i)--;
-	if (memchr(q + 1, '&', (size_t)(t + tlen - q - 1)) == NULL)
-		return 0;
-	for (seg = q + 1; seg < t + tlen; seg = segend + 1) {
-		if ((segend = memchr(seg, '&', (size_t)(t + tlen - seg))) ==
-		    NULL)
-			segend = t + tlen;
-		if (*i > 0) {
-			(*i)--;
-			continue;
-		}
-		e->target_set = 1;
-		if (segend < t + tlen) {
-			buf_append(&e->target, t, (size_t)(seg - t));
-			buf_append(&e->target, segend + 1,
-			    (size_t)(t + tlen - segend - 1));
-		} else
-			buf_append(&e->target, t, (size_t)(seg - 1 - t));
-		return 1;
-	}
-	return 0;
-}
-
-/* Each long path segment halved. */
-static int
-shrink_stage_path(const struct shrink_req *r, struct shrink_edit *e,
-    size_t *i)
-{
-	const char	*t = r->target.p, *q, *seg, *segend;
+	const char	*t = r->target.p, *q, *seg, *segend, *end;
 	size_t		 tlen = r->target.len, plen, n;
 
 	if (!r->has_target)
 		return 0;
+	end = t + tlen;
 	q = memchr(t, '?', tlen);
 	plen = q != NULL ? (size_t)(q - t) : tlen;
-	for (seg = t; seg < t + plen; seg = segend) {
-		seg++;
-		segend = seg;
-		while (segend < t + plen && *segend != '/')
-			segend++;
-		n = (size_t)(segend - seg);
-		if (n <= SHRINK_LONG)
+	if (q != NULL && (*i)-- == 0) {
+		e->target_set = 1;
+		buf_append(&e->target, t, plen);
+		return 1;
+	}
+	for (seg = q + 1; q != NULL && memchr(q + 1, '&', (size_t)(end - q -
+	    1)) != NULL && seg < end; seg = segend + 1) {
+		if ((segend = memchr(seg, '&', (size_t)(end - seg))) == NULL)
+			segend = end;
+		if ((*i)-- > 0)
 			continue;
-		if (*i == 0) {
+		e->target_set = 1;
+		buf_append(&e->target, t, (size_t)(seg - t) -
+		    (segend < end ? 0 : 1));
+		if (segend < end)
+			buf_append(&e->target, segend + 1,
+			    (size_t)(end - segend - 1));
+		return 1;
+	}
+	for (seg = t; seg < t + plen; seg = segend) {
+		for (segend = ++seg; segend < t + plen && *segend != '/';
+		    segend++)
+			;
+		if ((n = (size_t)(segend - seg)) <= SHRINK_LONG)
+			continue;
+		if ((*i)-- == 0) {
 			e->target_set = 1;
 			buf_append(&e->target, t, (size_t)(seg - t) + n / 2);
-			buf_append(&e->target, segend,
-			    (size_t)(t + tlen - segend));
+			buf_append(&e->target, segend, (size_t)(end - segend));
 			return 1;
 		}
-		(*i)--;
 	}
 	return 0;
 }
@@ -1233,7 +1212,7 @@ fuzz_shrink(const char *req, size_t len, size_t i, struct buf *out)
 	shrink_parse(req, len, r);
 	shrink_edit_init(&e);
 	if (shrink_stage_headers(r, &e, &i) || shrink_stage_body(r, &e, &i) ||
-	    shrink_stage_query(r, &e, &i) || shrink_stage_path(r, &e, &i)) {
+	    shrink_stage_target(r, &e, &i)) {
 		shrink_build(r, &e, out);
 		ok = 1;
 		if (out->len >= len) {

@@ -770,6 +770,19 @@ run_print_check_json(const char *path, const char *errors)
 	buf_free(&b);
 }
 
+/* The service's URL (placeholders substituted), CA and insecure flag
+ * as the generator and the fuzzer take them. */
+static void
+run_config_target(struct run *r, char **target, char **ca_file,
+    int *insecure)
+{
+	free(*target);
+	*target = xstrdup(r->url);
+	free(*ca_file);
+	*ca_file = r->sc->ca_file != NULL ? xstrdup(r->sc->ca_file) : NULL;
+	*insecure = r->sc->insecure;
+}
+
 static void
 run_config(struct run *r, struct gen_config *cfg)
 {
@@ -790,10 +803,7 @@ run_config(struct run *r, struct gen_config *cfg)
 
 	gen_config_init(cfg);
 	cfg->snapshot = xstrdup(sc->snapshot);
-	cfg->target = xstrdup(r->url);
-	if (sc->ca_file != NULL)
-		cfg->ca_file = xstrdup(sc->ca_file);
-	cfg->insecure = sc->insecure;
+	run_config_target(r, &cfg->target, &cfg->ca_file, &cfg->insecure);
 	cfg->pattern = patterns[sc->pattern];
 	cfg->multiplier = sc->multiplier;
 	cfg->clones = sc->clones;
@@ -902,10 +912,7 @@ run_fuzz_config(struct run *r, struct fuzz_config *cfg, int json)
 
 	fuzz_config_init(cfg);
 	cfg->corpus = xstrdup(sc->fuzz_corpus);
-	cfg->target = xstrdup(r->url);
-	if (sc->ca_file != NULL)
-		cfg->ca_file = xstrdup(sc->ca_file);
-	cfg->insecure = sc->insecure;
+	run_config_target(r, &cfg->target, &cfg->ca_file, &cfg->insecure);
 	free(cfg->findings);
 	cfg->findings = xstrdup(sc->fuzz_findings);
 	if (sc->fuzz_requests > 0 || sc->fuzz_duration_ns > 0)
