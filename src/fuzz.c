@@ -114,28 +114,36 @@ fuzz_result_free(struct fuzz_result *res)
 }
 
 /*
- * "http[s]://HOST:PORT[/]" (url.h; port 0: a free port, picked when decoy
- * starts the service); the host is resolved here (start-up).
+ * A copy of target with a port 0 (a free port, picked when decoy starts
+ * the service) written as 1, which url_parse() takes; *port0 says so.
  */
-static int
-fuzz_parse_target(struct fuzz *f, const char *target, char **cause)
+static char *
+fuzz_target_port0(const char *target, int *port0)
 {
-	struct url	 u;
-	const char	*why;
-	char		*s, *auth, *end;
-	int		 rv = -1, port0 = 0;
+	char	*s = xstrdup(target), *auth, *end;
 
-	/* url_parse() takes ports 1 to 65535: ":0" parses as ":1". */
-	s = xstrdup(target);
 	if ((auth = strstr(s, "://")) == NULL)
 		auth = s;
 	else
 		auth += 3;
 	end = auth + strcspn(auth, "/?#");
-	if (end - auth >= 2 && end[-2] == ':' && end[-1] == '0') {
+	*port0 = end - auth >= 2 && end[-2] == ':' && end[-1] == '0';
+	if (*port0)
 		end[-1] = '1';
-		port0 = 1;
-	}
+	return s;
+}
+
+/* "http[s]://HOST:PORT[/]" (url.h); the host is resolved here (start-up)
+ * and an https:// target gets its TLS context (cfg->ca_file,
+ * cfg->insecure). */
+static int
+fuzz_parse_target(struct fuzz *f, const char *target, char **cause)
+{
+	struct url	 u;
+	const char	*why;
+	int		 rv = -1, port0;
+	char		*s = fuzz_target_port0(target, &port0);
+
 	if (url_parse(s, strlen(s), 0, &u, &why) == -1)
 		*cause = xasprintf("target %s: %s", target, why);
 	else if (url_has_path(&u))
@@ -310,7 +318,9 @@ fuzz_conn_write(struct fuzz_conn *c)
 {
 	int	r;
 
-	if ((r = httpc_conn_write(&c->hc)) == 1) {
+	if (c->job == NULL)
+		c->hc.woff = c->hc.req_len;	/* its request is gone */
+	else if ((r = httpc_conn_write(&c->hc)) == 1) {
 		/* The server reads the end of the stream (TLS: after a
 		 * close_notify). */
 		if (c->halfclose)
@@ -445,21 +455,17 @@ fuzz_conn_handshake(struct fuzz_conn *c)
 		fuzz_conn_end(c, FUZZ_CONNECT, 0, 0);
 		return;
 	}
-	if (c->f->target.tls != NULL)
-		c->f->tls_up = 1;
-	if (c->job != NULL)
-		fuzz_conn_write(c);
-	else
-		fuzz_conn_wait(c);
+	c->f->tls_up |= c->f->target.tls != NULL;
+	/* Only a job opens a connection (and its end closes it). */
+	fuzz_conn_write(c);
 }
 
+/* Any event: the connection's steps decide what can be done. */
 static void
-fuzz_conn_io(struct loop_io *io, uint32_t events)
+fuzz_conn_io(struct loop_io *io, uint32_t events __attribute__((unused)))
 {
 	struct fuzz_conn	*c = io->arg;
-	int			 r;
 
-	(void)events;
 	if (c->hc.state == HTTPC_CLOSED)
 		return;
 	if (c->hc.state != HTTPC_OPEN) {
@@ -483,7 +489,7 @@ fuzz_conn_io(struct loop_io *io, uint32_t events)
 		if (c->hc.state == HTTPC_CLOSED || c->job == NULL)
 			return;
 	}
-	if ((r = httpc_conn_read(&c->hc)) == -1) {
+	if (httpc_conn_read(&c->hc) == -1) {
 		fuzz_conn_parse(c, 0, 1);
 		return;
 	}
