@@ -275,12 +275,17 @@ fuzz_conn_end(struct fuzz_conn *c, enum fuzz_kind kind, int status,
 	uint64_t	 now = loop_now_update(f->loop);
 
 	loop_timer_del(f->loop, &c->timer);
-	if (!keep || c->oneshot)
+	/* An answer that came before the whole request was written leaves
+	 * the rest unsent: the connection cannot carry another. */
+	if (!keep || c->oneshot || c->hc.woff < c->hc.req_len)
 		fuzz_conn_close(c);
 	else {
 		buf_reset(&c->hc.in);
 		c->reused = 1;
 	}
+	/* The request was the job's, which goes now. */
+	c->hc.req = NULL;
+	c->hc.req_len = c->hc.woff = 0;
 	c->job = NULL;
 	if (j == NULL)
 		return;
