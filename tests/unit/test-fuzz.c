@@ -380,6 +380,10 @@ test_noise(void)
 		ASSERT_EQ(got, c->want);
 	}
 	ASSERT_STR_EQ(fuzz_noise_name(FUZZ_NOISE_INCOMPLETE), "incomplete");
+	ASSERT_STR_EQ(fuzz_noise_name(FUZZ_NOISE_LINE), "request-line");
+	ASSERT_STR_EQ(fuzz_noise_name(FUZZ_NOISE_COUNT), "?");
+	for (i = FUZZ_NOISE_NONE; i < FUZZ_NOISE_COUNT; i++)
+		ASSERT(strcmp(fuzz_noise_name((enum fuzz_noise)i), "?") != 0);
 }
 
 static void
