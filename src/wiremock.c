@@ -1539,7 +1539,9 @@ wm_rule_fault(struct buf *b, const struct wm_stub *s, const char *latency)
 		buf_append_str(b, "      connection: reset\n");
 		break;
 	case WM_FAULT_CHUNK:
+		/* WireMock's own garbage: a chunk that cannot parse. */
 		buf_append_str(b, "      status: 200\n"
+		    "      body: \"lskdu018973t09sylgasjkfg1][]'./.sdlv\"\n"
 		    "      malform: bad_chunk\n");
 		break;
 	case WM_FAULT_NONE:
