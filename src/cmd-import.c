@@ -106,22 +106,30 @@ import_read_file(const char *path, struct buf *out, char **cause)
 	return 0;
 }
 
+/* Writes b (one JSON line) on stdout and frees it; 0 or -1. */
+static int
+import_put(struct buf *b)
+{
+	int	rc = 0;
+
+	if (fwrite(b->data, 1, b->len, stdout) != b->len ||
+	    fflush(stdout) == EOF)
+		rc = -1;
+	buf_free(b);
+	return rc;
+}
 
 /* The summary as one JSON line on stdout: {"transactions":N,KEY:FILE}. */
 static int
 import_json(size_t n, const char *key, const char *file)
 {
 	struct buf	b;
-	int		rc = 0;
 
 	buf_init(&b);
 	buf_printf(&b, "{\"transactions\":%zu,\"%s\":", n, key);
 	json_append_string(&b, file, strlen(file));
 	buf_append_str(&b, "}\n");
-	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) == EOF)
-		rc = -1;
-	buf_free(&b);
-	return rc;
+	return import_put(&b);
 }
 
 /* The summary of a capture import, on stderr or as JSON on stdout. */
@@ -130,7 +138,6 @@ import_pcap_summary(const struct pcapimport_stats *st, const char *label,
     const char *output, int json)
 {
 	struct buf	b;
-	int		rc = 0;
 
 	if (!json) {
 		fprintf(stderr, "%llu transactions imported from %s (%s: %llu "
@@ -167,10 +174,7 @@ import_pcap_summary(const struct pcapimport_stats *st, const char *label,
 	    (unsigned long long)st->unanswered,
 	    (unsigned long long)st->http.parse_errors,
 	    (unsigned long long)st->http.orphan_responses);
-	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) == EOF)
-		rc = -1;
-	buf_free(&b);
-	return rc;
+	return import_put(&b);
 }
 
 /* `decoy import pcap PATH`: streams the capture into output. */
@@ -214,7 +218,6 @@ import_wiremock_summary(const struct wiremock_out *o, const char *dir,
 {
 	struct buf	b;
 	size_t		i, skipped = o->mappings - o->imported;
-	int		rc = 0;
 
 	if (!json) {
 		for (i = 0; i < o->nnotes; i++)
@@ -255,10 +258,7 @@ import_wiremock_summary(const struct wiremock_out *o, const char *dir,
 		buf_append_byte(&b, '}');
 	}
 	buf_append_str(&b, "]}\n");
-	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) == EOF)
-		rc = -1;
-	buf_free(&b);
-	return rc;
+	return import_put(&b);
 }
 
 /*

@@ -136,45 +136,40 @@ wm_drop(struct wm_stub *s, const char *fmt, ...)
 /* The member name without its quotes, for messages (escapes kept). */
 #define WM_KEY(k)	(int)((k)->len - 2), (k)->p + 1
 
-/* --- small readers --- */
-
+/*
+ * A member this version does not import: noted (skip: the whole mapping
+ * is left out, for a request matcher), and its value skipped.
+ */
 static int
-wm_type(struct json_parser *p, enum json_type want, const char *what,
-    const char *type)
+wm_unknown(struct json_parser *p, struct wm_stub *s, const char *where,
+    const struct json_value *k, int skip)
 {
-	if (json_peek(p) != want)
-		return json_fail(p, p->off, "\"%s\" must be %s", what, type);
-	return 0;
+	if (skip)
+		wm_skip(s, "%s%.*s is not supported", where, WM_KEY(k));
+	else
+		wm_drop(s, "%s%.*s is not imported", where, WM_KEY(k));
+	return json_skip(p, NULL);
 }
 
-/* A string member into a C string (a NUL is an error). */
+/* --- small readers --- */
+
+/* A string member into a C string, replacing *out (a NUL is an error). */
 static int
 wm_cstr(struct json_parser *p, const char *what, char **out)
 {
-	struct buf	b;
-	size_t		off;
+	char	*s = NULL;
 
-	if (wm_type(p, JSON_STRING, what, "a string") == -1)
+	if (json_read_cstr(p, what, &s) == -1)
 		return -1;
-	buf_init(&b);
-	if (json_read_string(p, &b, &off) == -1) {
-		buf_free(&b);
-		return -1;
-	}
-	if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
-		buf_free(&b);
-		return json_fail(p, off, "\"%s\" contains a NUL character",
-		    what);
-	}
 	free(*out);
-	*out = b.data == NULL ? xstrdup("") : buf_detach(&b, NULL);
+	*out = s;
 	return 0;
 }
 
 static int
 wm_int(struct json_parser *p, const char *what, int64_t *v)
 {
-	if (wm_type(p, JSON_NUMBER, what, "an integer") == -1)
+	if (json_expect(p, JSON_NUMBER, what, "an integer") == -1)
 		return -1;
 	return json_read_int64(p, v);
 }
@@ -189,7 +184,7 @@ wm_ms(struct json_parser *p, const char *what, char **out)
 	struct json_value	v;
 	size_t			i;
 
-	if (wm_type(p, JSON_NUMBER, what, "a number") == -1 ||
+	if (json_expect(p, JSON_NUMBER, what, "a number") == -1 ||
 	    json_skip(p, &v) == -1)
 		return -1;
 	for (i = 0; i < v.len; i++) {
@@ -269,7 +264,7 @@ static int
 wm_matcher_str(struct json_parser *p, const char *what, struct wm_matcher *m,
     enum wm_kind kind)
 {
-	if (wm_type(p, JSON_STRING, what, "a string") == -1)
+	if (json_expect(p, JSON_STRING, what, "a string") == -1)
 		return -1;
 	buf_reset(&m->v);
 	m->kind = kind;
@@ -321,7 +316,7 @@ wm_matcher_list(struct json_parser *p, const char *what,
 {
 	int	r, count = 0;
 
-	if (wm_type(p, JSON_ARRAY, what, "an array") == -1 ||
+	if (json_expect(p, JSON_ARRAY, what, "an array") == -1 ||
 	    json_array_enter(p) == -1)
 		return -1;
 	while ((r = json_array_next(p)) == 1) {
@@ -352,7 +347,7 @@ wm_matcher(struct json_parser *p, const char *what, struct wm_matcher *m,
 	struct json_value	k;
 	int			r, n = 0, flag;
 
-	if (wm_type(p, JSON_OBJECT, what, "an object") == -1 ||
+	if (json_expect(p, JSON_OBJECT, what, "an object") == -1 ||
 	    json_object_enter(p) == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
@@ -420,7 +415,7 @@ wm_params(struct json_parser *p, struct wm_stub *s, const char *what,
 	char			*why = NULL, *label;
 	int			 r;
 
-	if (wm_type(p, JSON_OBJECT, what, "an object") == -1 ||
+	if (json_expect(p, JSON_OBJECT, what, "an object") == -1 ||
 	    json_object_enter(p) == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
@@ -453,7 +448,7 @@ wm_body_patterns(struct json_parser *p, struct wm_stub *s)
 	char			*why = NULL;
 	int			 r;
 
-	if (wm_type(p, JSON_ARRAY, "bodyPatterns", "an array") == -1 ||
+	if (json_expect(p, JSON_ARRAY, "bodyPatterns", "an array") == -1 ||
 	    json_array_enter(p) == -1)
 		return -1;
 	while ((r = json_array_next(p)) == 1) {
@@ -496,7 +491,7 @@ wm_request(struct json_parser *p, struct wm_stub *s)
 	size_t			i;
 	int			r;
 
-	if (wm_type(p, JSON_OBJECT, "request", "an object") == -1 ||
+	if (json_expect(p, JSON_OBJECT, "request", "an object") == -1 ||
 	    json_object_enter(p) == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
@@ -519,11 +514,8 @@ wm_request(struct json_parser *p, struct wm_stub *s)
 			    &s->nquery);
 		else if (json_string_eq(&k, "bodyPatterns"))
 			r = wm_body_patterns(p, s);
-		else {
-			wm_skip(s, "request: %.*s matching is not supported",
-			    WM_KEY(&k));
-			r = json_skip(p, NULL);
-		}
+		else
+			r = wm_unknown(p, s, "request: matching on ", &k, 1);
 		if (r == -1)
 			return -1;
 	}
@@ -542,7 +534,7 @@ wm_res_headers(struct json_parser *p, struct wm_stub *s)
 	char			*v = NULL;
 	int			 r, n;
 
-	if (wm_type(p, JSON_OBJECT, "headers", "an object") == -1 ||
+	if (json_expect(p, JSON_OBJECT, "headers", "an object") == -1 ||
 	    json_object_enter(p) == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
@@ -644,7 +636,7 @@ wm_delay(struct json_parser *p, struct wm_stub *s)
 	char			*type = NULL, *a = NULL, *b = NULL, *max = NULL;
 	int			 r;
 
-	if (wm_type(p, JSON_OBJECT, "delayDistribution", "an object") == -1 ||
+	if (json_expect(p, JSON_OBJECT, "delayDistribution", "an object") == -1 ||
 	    json_object_enter(p) == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
@@ -659,11 +651,8 @@ wm_delay(struct json_parser *p, struct wm_stub *s)
 			r = wm_ms(p, k.p + 1, &b);
 		else if (json_string_eq(&k, "maxValue"))
 			r = wm_ms(p, "maxValue", &max);
-		else {
-			wm_drop(s, "delayDistribution: %.*s is not supported",
-			    WM_KEY(&k));
-			r = json_skip(p, NULL);
-		}
+		else
+			r = wm_unknown(p, s, "delayDistribution: ", &k, 0);
 		if (r == -1)
 			break;
 	}
@@ -729,14 +718,14 @@ wm_res_body(const struct wiremock *w, struct json_parser *p,
 
 	buf_reset(&s->rbody);
 	if (json_string_eq(k, "body")) {
-		if (wm_type(p, JSON_STRING, "body", "a string") == -1)
+		if (json_expect(p, JSON_STRING, "body", "a string") == -1)
 			return -1;
 		return json_read_string(p, &s->rbody, NULL);
 	}
 	if (json_string_eq(k, "jsonBody"))
 		return wm_json_write(p, &s->rbody);
 	if (json_string_eq(k, "base64Body")) {
-		if (wm_type(p, JSON_STRING, "base64Body", "a string") == -1)
+		if (json_expect(p, JSON_STRING, "base64Body", "a string") == -1)
 			return -1;
 		buf_init(&t);
 		if ((r = json_read_string(p, &t, NULL)) == 0 &&
@@ -761,7 +750,7 @@ wm_response(const struct wiremock *w, struct json_parser *p,
 	int64_t			 v;
 	int			 r;
 
-	if (wm_type(p, JSON_OBJECT, "response", "an object") == -1 ||
+	if (json_expect(p, JSON_OBJECT, "response", "an object") == -1 ||
 	    json_object_enter(p) == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
@@ -801,11 +790,8 @@ wm_response(const struct wiremock *w, struct json_parser *p,
 					    "and proxying are not imported)",
 					    WM_KEY(&k));
 			}
-		} else {
-			wm_drop(s, "response: %.*s is not imported",
-			    WM_KEY(&k));
-			r = json_skip(p, NULL);
-		}
+		} else
+			r = wm_unknown(p, s, "response: ", &k, 0);
 		if (r == -1)
 			return -1;
 	}
@@ -885,7 +871,7 @@ wm_mapping(struct wiremock *w, struct json_parser *p, const char *file,
 	struct json_value	 k;
 	int			 r, has_request = 0;
 
-	if (wm_type(p, JSON_OBJECT, "mappings[]", "an object") == -1)
+	if (json_expect(p, JSON_OBJECT, "mappings[]", "an object") == -1)
 		return -1;
 	s = xcalloc(1, sizeof *s);
 	s->file = xstrdup(file);
@@ -911,10 +897,8 @@ wm_mapping(struct wiremock *w, struct json_parser *p, const char *file,
 		    json_string_eq(&k, "newScenarioState")) {
 			wm_skip(s, "scenario states are not imported");
 			r = json_skip(p, NULL);
-		} else {
-			wm_drop(s, "%.*s is not imported", WM_KEY(&k));
-			r = json_skip(p, NULL);
-		}
+		} else
+			r = wm_unknown(p, s, "", &k, 0);
 		if (r == -1)
 			return -1;
 	}
@@ -956,7 +940,7 @@ wm_file(struct wiremock *w, struct json_parser *p, const char *name)
 	while ((r = json_object_next(p, &k)) == 1) {
 		if (!json_string_eq(&k, "mappings")) {
 			r = json_skip(p, NULL);
-		} else if ((r = wm_type(p, JSON_ARRAY, "mappings",
+		} else if ((r = json_expect(p, JSON_ARRAY, "mappings",
 		    "an array")) == 0 && (r = json_array_enter(p)) == 0) {
 			while ((r = json_array_next(p)) == 1)
 				if ((r = wm_mapping(w, p, name, ++n)) == -1)

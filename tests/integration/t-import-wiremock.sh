@@ -19,60 +19,17 @@ for t in java nginx jq; do
 done
 JAR=$(sh "$top_srcdir/tests/wiremock/npm-install.sh") ||
     skip "the wiremock npm package (its jar) could not be installed"
-PY=/usr/bin/python3
 
-# --- nginx, the real server WireMock records (no port 0: retry) ---
-mkdir -p "$T/www/api" "$T/nginx"
+# --- nginx, the real server WireMock records ---
+mkdir -p "$T/www/api"
 chmod a+rx "$T" "$T/www" "$T/www/api"	# nginx's worker runs as nobody
 printf '{"id":12345678901234567890,"price":1.50,"ok":true}' \
     >"$T/www/api/item.json"
 printf 'plain text\nsecond line\n' >"$T/www/hello.txt"
 head -c 5000 /dev/urandom >"$T/www/blob.bin"
 chmod a+r "$T"/www/*.* "$T"/www/api/*
-start_nginx() {
-	local try port i
-	for try in 1 2 3 4 5; do
-		port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-		cat >"$T/nginx.conf" <<-EOF2
-		daemon off;
-		worker_processes 1;
-		pid $T/nginx/nginx.pid;
-		error_log $T/nginx-error.log;
-		events { worker_connections 64; }
-		http {
-			include /etc/nginx/mime.types;
-			access_log off;
-			client_body_temp_path $T/nginx;
-			proxy_temp_path $T/nginx;
-			fastcgi_temp_path $T/nginx;
-			uwsgi_temp_path $T/nginx;
-			scgi_temp_path $T/nginx;
-			server {
-				listen 127.0.0.1:$port;
-				root $T/www;
-				location = /echo {
-					add_header X-Custom yes;
-					return 200 "echo \$request_method \$args";
-				}
-			}
-		}
-		EOF2
-		nginx -c "$T/nginx.conf" -p "$T/nginx" >"$T/nginx.log" 2>&1 &
-		NGINX_PID=$!
-		PIDS+=("$NGINX_PID")
-		for ((i = 0; i < 250; i++)); do
-			if curl -s -o /dev/null "http://127.0.0.1:$port/hello.txt"; then
-				NPORT=$port
-				return 0
-			fi
-			kill -0 "$NGINX_PID" 2>/dev/null || break
-			sleep 0.02
-		done
-		stop "$NGINX_PID"
-	done
-	fatal "nginx did not start (see $T/nginx-error.log)"
-}
-start_nginx
+start_nginx "$T/www" /hello.txt "include /etc/nginx/mime.types;" \
+    'location = /echo { add_header X-Custom yes; return 200 "echo $request_method $args"; }'
 
 # --- WireMock on port 0: its banner names the port; polled (it takes
 # seconds to start here) ---
@@ -156,7 +113,7 @@ start_respond d "$T/snap.jsonl" --rules "$T/rules.yaml"
 D=http://127.0.0.1:$PORT_d
 
 # --- 4. the same requests to both ---
-# fetch NAME BASE ARGS...: status, selected headers and body of a reply.
+# fetch NAME BASE PATH ARGS...: status, selected headers and body.
 fetch() {
 	local name=$1 base=$2 path=$3
 	shift 3
@@ -167,12 +124,17 @@ fetch() {
 	    tr 'A-Z' 'a-z' | sort >"$T/$name.hdrs"
 }
 n=0
-both() {
-	local desc=$1
-	shift
+# pair PATH ARGS...: the same request to WireMock (w$n) and decoy (d$n).
+pair() {
 	n=$((n + 1))
 	fetch "w$n" "$WM" "$@"
 	fetch "d$n" "$D" "$@"
+}
+# both DESC PATH ARGS...: the same status, headers and body.
+both() {
+	local desc=$1
+	shift
+	pair "$@"
 	check "$desc: status $(cat "$T/w$n.status")" \
 	    same "$T/w$n.status" "$T/d$n.status"
 	check "$desc: headers" same "$T/w$n.hdrs" "$T/d$n.hdrs"
@@ -182,9 +144,7 @@ both() {
 miss() {
 	local desc=$1
 	shift
-	n=$((n + 1))
-	fetch "w$n" "$WM" "$@"
-	fetch "d$n" "$D" "$@"
+	pair "$@"
 	check "$desc: 404 from both" test "$(cat "$T/w$n.status")" = 404 \
 	    -a "$(cat "$T/d$n.status")" = 404
 }
