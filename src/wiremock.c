@@ -153,6 +153,15 @@ wm_unknown(struct json_parser *p, struct wm_stub *s, const char *where,
 
 /* --- small readers --- */
 
+/* Enters the object at the cursor, which must be one (named what). */
+static int
+wm_object(struct json_parser *p, const char *what)
+{
+	if (json_expect(p, JSON_OBJECT, what, "an object") == -1)
+		return -1;
+	return json_object_enter(p);
+}
+
 /* A string member into a C string, replacing *out (a NUL is an error). */
 static int
 wm_cstr(struct json_parser *p, const char *what, char **out)
@@ -347,8 +356,7 @@ wm_matcher(struct json_parser *p, const char *what, struct wm_matcher *m,
 	struct json_value	k;
 	int			r, n = 0, flag;
 
-	if (json_expect(p, JSON_OBJECT, what, "an object") == -1 ||
-	    json_object_enter(p) == -1)
+	if (wm_object(p, what) == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
 		if (json_string_eq(&k, "equalTo"))
@@ -403,6 +411,21 @@ wm_matcher(struct json_parser *p, const char *what, struct wm_matcher *m,
 	return 0;
 }
 
+/* One matcher of s; one it cannot express skips s. */
+static int
+wm_stub_matcher(struct json_parser *p, struct wm_stub *s, const char *what,
+    struct wm_matcher *m, int nested)
+{
+	char	*why = NULL;
+	int	 r;
+
+	r = wm_matcher(p, what, m, &why, nested);
+	if (why != NULL)
+		wm_skip(s, "%s", why);
+	free(why);
+	return r;
+}
+
 /* headers or queryParameters: {name: matcher, ...}. */
 static int
 wm_params(struct json_parser *p, struct wm_stub *s, const char *what,
@@ -412,11 +435,10 @@ wm_params(struct json_parser *p, struct wm_stub *s, const char *what,
 	struct json_parser	 kp;
 	struct wm_param		*q;
 	struct buf		 name;
-	char			*why = NULL, *label;
+	char			*label;
 	int			 r;
 
-	if (json_expect(p, JSON_OBJECT, what, "an object") == -1 ||
-	    json_object_enter(p) == -1)
+	if (wm_object(p, what) == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
 		buf_init(&name);
@@ -428,15 +450,10 @@ wm_params(struct json_parser *p, struct wm_stub *s, const char *what,
 		q->name = name.data == NULL ? xstrdup("") :
 		    buf_detach(&name, NULL);
 		label = xasprintf("%s %s", what, q->name);
-		r = wm_matcher(p, label, &q->m, &why, 0);
+		r = wm_stub_matcher(p, s, label, &q->m, 0);
 		free(label);
 		if (r == -1)
 			return -1;
-		if (why != NULL) {
-			wm_skip(s, "%s", why);
-			free(why);
-			why = NULL;
-		}
 	}
 	return r;
 }
@@ -445,7 +462,6 @@ static int
 wm_body_patterns(struct json_parser *p, struct wm_stub *s)
 {
 	struct wm_matcher	*m;
-	char			*why = NULL;
 	int			 r;
 
 	if (json_expect(p, JSON_ARRAY, "bodyPatterns", "an array") == -1 ||
@@ -456,13 +472,8 @@ wm_body_patterns(struct json_parser *p, struct wm_stub *s)
 		    sizeof *s->body);
 		m = &s->body[s->nbody++];
 		memset(m, 0, sizeof *m);
-		if (wm_matcher(p, "bodyPatterns", m, &why, 1) == -1)
+		if (wm_stub_matcher(p, s, "bodyPatterns", m, 1) == -1)
 			return -1;
-		if (why != NULL) {
-			wm_skip(s, "%s", why);
-			free(why);
-			why = NULL;
-		}
 	}
 	return r;
 }
@@ -491,8 +502,7 @@ wm_request(struct json_parser *p, struct wm_stub *s)
 	size_t			i;
 	int			r;
 
-	if (json_expect(p, JSON_OBJECT, "request", "an object") == -1 ||
-	    json_object_enter(p) == -1)
+	if (wm_object(p, "request") == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
 		for (i = 0; i < sizeof urls / sizeof urls[0]; i++)
@@ -534,8 +544,7 @@ wm_res_headers(struct json_parser *p, struct wm_stub *s)
 	char			*v = NULL;
 	int			 r, n;
 
-	if (json_expect(p, JSON_OBJECT, "headers", "an object") == -1 ||
-	    json_object_enter(p) == -1)
+	if (wm_object(p, "headers") == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
 		buf_init(&name);
@@ -636,8 +645,7 @@ wm_delay(struct json_parser *p, struct wm_stub *s)
 	char			*type = NULL, *a = NULL, *b = NULL, *max = NULL;
 	int			 r;
 
-	if (json_expect(p, JSON_OBJECT, "delayDistribution", "an object") == -1 ||
-	    json_object_enter(p) == -1)
+	if (wm_object(p, "delayDistribution") == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
 		if (json_string_eq(&k, "type"))
@@ -750,8 +758,7 @@ wm_response(const struct wiremock *w, struct json_parser *p,
 	int64_t			 v;
 	int			 r;
 
-	if (json_expect(p, JSON_OBJECT, "response", "an object") == -1 ||
-	    json_object_enter(p) == -1)
+	if (wm_object(p, "response") == -1)
 		return -1;
 	while ((r = json_object_next(p, &k)) == 1) {
 		if (json_string_eq(&k, "status")) {
