@@ -6,8 +6,8 @@
 # that WireMock stores in __files, a query, a POST body), plus stubs made
 # through its admin API and saved by it (path patterns, header, query and
 # JSON body matchers, jsonBody with a big integer, ANY, a low-priority
-# catch-all, a fixed and a uniform delay, three faults) and one matcher
-# decoy cannot express.  decoy respond on the snapshot and rules, and
+# catch-all, a fixed, a uniform and a lognormal delay, four faults) and
+# one matcher decoy cannot express.  decoy respond on the snapshot and rules, and
 # WireMock, get the same requests side by side: status, the headers that
 # matter and the body byte for byte; the delays delay; the faults fault;
 # the unsupported mapping is listed (exit 1); a broken file exits 2 with
@@ -80,18 +80,20 @@ stub '{"name":"slow","request":{"method":"GET","url":"/slow"},"response":{"statu
 stub '{"name":"jitter","request":{"method":"GET","url":"/jitter"},"response":{"status":200,"headers":{"Content-Type":"text/plain"},"body":"jitter","delayDistribution":{"type":"uniform","lower":400,"upper":500}}}'
 stub '{"name":"reset","request":{"method":"GET","url":"/reset"},"response":{"fault":"CONNECTION_RESET_BY_PEER"}}'
 stub '{"name":"empty","request":{"method":"GET","url":"/empty"},"response":{"fault":"EMPTY_RESPONSE"}}'
+stub '{"name":"random","request":{"method":"GET","url":"/random"},"response":{"fault":"RANDOM_DATA_THEN_CLOSE"}}'
+stub '{"name":"lognormal","request":{"method":"GET","url":"/lognormal"},"response":{"status":200,"headers":{"Content-Type":"text/plain"},"body":"ln","delayDistribution":{"type":"lognormal","median":300,"sigma":0.1}}}'
 stub '{"name":"chunk","request":{"method":"GET","url":"/chunk"},"response":{"fault":"MALFORMED_RESPONSE_CHUNK"}}'
 stub '{"name":"jsonpath","request":{"method":"POST","url":"/jp","bodyPatterns":[{"matchesJsonPath":"$.a"}]},"response":{"status":200,"body":"jp"}}'
 check "WireMock saves its stubs" admin POST mappings/save
 nmap=$(ls "$T/wm/mappings" | wc -l)
-check "17 mapping files written by WireMock ($nmap)" test "$nmap" -eq 17
+check "19 mapping files written by WireMock ($nmap)" test "$nmap" -eq 19
 
 # --- 3. import: the unsupported matcher is listed, exit 1 ---
 "$DECOY" import wiremock "$T/wm" -o "$T/snap.jsonl" --rules "$T/rules.yaml" \
     --json >"$T/import.json" 2>"$T/import.err"
 check "import exits 1: one mapping skipped" test $? -eq 1
-check "summary: 17 mappings, 16 imported, 1 skipped" test \
-    "$(jq -c '[.mappings,.imported,.skipped]' "$T/import.json")" = '[17,16,1]'
+check "summary: 19 mappings, 18 imported, 1 skipped" test \
+    "$(jq -c '[.mappings,.imported,.skipped]' "$T/import.json")" = '[19,18,1]'
 check "the skipped mapping is named with its file and matcher" test \
     "$(jq -r '.notes[] | select(.skipped) | (.file|test("jsonpath")) and (.what|test("matchesJsonPath")) and (.mapping|test("jsonpath"))' "$T/import.json")" = true
 "$DECOY" import wiremock "$T/wm" -o "$T/snap2.jsonl" --rules "$T/rules2.yaml" \
@@ -189,11 +191,15 @@ jit_w=$(elapsed "$WM/jitter")
 jit_d=$(elapsed "$D/jitter")
 check "uniform delay 400-500 ms: WireMock $jit_w s, decoy $jit_d s" \
     awk -v w="$jit_w" -v d="$jit_d" 'BEGIN { exit !(w >= 0.38 && d >= 0.38 && d < 5) }'
+ln_w=$(elapsed "$WM/lognormal")
+ln_d=$(elapsed "$D/lognormal")
+check "lognormal delay, median 300 ms: WireMock $ln_w s, decoy $ln_d s" \
+    awk -v w="$ln_w" -v d="$ln_d" 'BEGIN { exit !(w >= 0.15 && d >= 0.15 && d < 5) }'
 fault() {
 	curl -s -o /dev/null --max-time 5 "$1"
 	echo $?
 }
-for f in reset empty chunk; do
+for f in reset empty chunk random; do
 	fw=$(fault "$WM/$f")
 	fd=$(fault "$D/$f")
 	check "fault $f: curl fails on both (WireMock $fw, decoy $fd)" \
