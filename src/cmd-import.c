@@ -297,9 +297,6 @@ import_wiremock(const struct cmd_entry *e, const char *dir,
 	    &cause)) == NULL)
 		goto fail;
 	rule_set_free(rs);
-	if (rules != NULL && buf_write_file(rules, o.rules, o.rules_len, 0644,
-	    &cause) == -1)
-		goto fail;
 	if ((sw = snap_writer_open(output, 0, &cause)) == NULL)
 		goto fail;
 	for (i = 0; i < o.ntxns; i++)
@@ -307,8 +304,13 @@ import_wiremock(const struct cmd_entry *e, const char *dir,
 			goto fail;
 	status = snap_writer_close(sw, &cause);
 	sw = NULL;
-	if (status == -1)
+	if (status == -1 || (rules != NULL && buf_write_file(rules, o.rules,
+	    o.rules_len, 0600, &cause) == -1)) {
+		/* Not one file without the other. */
+		if (strcmp(output, "-") != 0)
+			unlink(output);
 		goto fail;
+	}
 	status = o.nnotes > 0 ? EXIT_FAILED : EXIT_OK;
 	if (import_wiremock_summary(&o, dir, output, rules, json) == -1)
 		status = cli_error(e, EXIT_USAGE, "writing output failed");

@@ -219,6 +219,12 @@ printf '{\n  "request": {"url": "/x",\n    "method": GET}\n}\n' \
 check "broken file: exit 2" test $? -eq 2
 check "broken file: file:line:col" grep -q 'broken.json:3:15:' "$T/bad.err"
 check "broken file: no snapshot written" test ! -e "$T/bad.jsonl"
+"$DECOY" import wiremock "$T/ok" -o "$T/half.jsonl" \
+    --rules "$T/no-such-dir/r.yaml" 2>"$T/half.err"
+check "unwritable rule file: exit 2, no snapshot left" \
+    test $? -eq 2 -a ! -e "$T/half.jsonl"
+check "the rule file is private (0600)" \
+    test "$(stat -c %a "$T/rules.yaml")" = 600
 "$DECOY" import wiremock "$T/none" -o "$T/none.jsonl" 2>"$T/none.err"
 check "missing mappings directory: exit 2" test $? -eq 2
 
