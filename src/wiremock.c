@@ -479,14 +479,14 @@ wm_body_patterns(struct json_parser *p, struct wm_stub *s)
 }
 
 static int
-wm_url_member(struct json_parser *p, struct wm_stub *s,
-    const struct json_value *k, enum wm_url kind)
+wm_url_member(struct json_parser *p, struct wm_stub *s, const char *name,
+    enum wm_url kind)
 {
 	if (s->url_kind != WM_URL_ANY)
 		wm_skip(s, "request: more than one of url, urlPath, "
 		    "urlPathPattern, urlPattern, urlPathTemplate");
 	s->url_kind = kind;
-	return wm_cstr(p, k->p + 1, &s->url);
+	return wm_cstr(p, name, &s->url);
 }
 
 static int
@@ -509,7 +509,7 @@ wm_request(struct json_parser *p, struct wm_stub *s)
 			if (json_string_eq(&k, urls[i].key))
 				break;
 		if (i < sizeof urls / sizeof urls[0])
-			r = wm_url_member(p, s, &k, urls[i].kind);
+			r = wm_url_member(p, s, urls[i].key, urls[i].kind);
 		else if (json_string_eq(&k, "method")) {
 			r = wm_cstr(p, "method", &s->method);
 			if (r == 0 && strcmp(s->method, "ANY") == 0) {
@@ -653,10 +653,10 @@ wm_delay(struct json_parser *p, struct wm_stub *s)
 		else if (json_string_eq(&k, "median") ||
 		    json_string_eq(&k, "lower") ||
 		    json_string_eq(&k, "milliseconds"))
-			r = wm_ms(p, k.p + 1, &a);
+			r = wm_ms(p, "delayDistribution", &a);
 		else if (json_string_eq(&k, "sigma") ||
 		    json_string_eq(&k, "upper"))
-			r = wm_ms(p, k.p + 1, &b);
+			r = wm_ms(p, "delayDistribution", &b);
 		else if (json_string_eq(&k, "maxValue"))
 			r = wm_ms(p, "maxValue", &max);
 		else
