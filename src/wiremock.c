@@ -1777,48 +1777,55 @@ wm_note(struct wiremock_out *out, const struct wm_stub *s, const char *what,
 }
 
 /*
- * True if the rule of stub r may answer a request of the exact stub e:
- * same method (or any) and a path regex that matches e's path.  Query,
- * header and body matchers are taken to match (the cautious side).
+ * The path regex of each stub that needs a rule, compiled once; NULL
+ * where the rule matches any path (or no rule is needed).
  */
-static int
-wm_overlaps(const struct wm_stub *r, const struct wm_stub *e)
+static pcre2_code **
+wm_path_codes(struct wm_stub **v, size_t n, const char *need)
 {
-	pcre2_match_data	*md;
-	pcre2_code		*code;
-	struct buf		 re;
-	char			*why = NULL;
-	size_t			 len;
-	int			 err, rc = 1;
-	PCRE2_SIZE		 off;
+	pcre2_code	**codes;
+	struct buf	  re;
+	char		 *why = NULL;
+	size_t		  i;
+	int		  err;
+	PCRE2_SIZE	  off;
 
-	if (r->method != NULL && strcmp(r->method, e->method) != 0)
-		return 0;
+	codes = xcalloc(n + 1, sizeof *codes);
 	buf_init(&re);
-	wm_rule_path(&re, r, &why);
-	free(why);
-	if (re.len > 0 && (code = pcre2_compile((PCRE2_SPTR)re.data, re.len,
-	    0, &err, &off, NULL)) != NULL) {
-		len = strcspn(e->url, "?");
-		md = pcre2_match_data_create_from_pattern(code, NULL);
-		rc = pcre2_match(code, (PCRE2_SPTR)e->url, len, 0, 0, md,
-		    NULL) >= 0;
-		pcre2_match_data_free(md);
-		pcre2_code_free(code);
+	for (i = 0; i < n; i++) {
+		if (!need[i])
+			continue;
+		buf_reset(&re);
+		wm_rule_path(&re, v[i], &why);
+		if (re.len > 0)
+			codes[i] = pcre2_compile((PCRE2_SPTR)re.data, re.len, 0,
+			    &err, &off, NULL);
 	}
+	free(why);
 	buf_free(&re);
-	return rc;
+	return codes;
 }
 
-/* True if a stub ranked after v[i] needs a rule that may answer for it. */
+/*
+ * True if a stub ranked after v[i] needs a rule that may answer a
+ * request of v[i]: same method (or any) and a path regex that matches
+ * v[i]'s path.  Query, header and body matchers are taken to match (the
+ * cautious side).
+ */
 static int
-wm_outranked_rule(struct wm_stub **v, size_t n, size_t i, const char *need)
+wm_outranked_rule(struct wm_stub **v, size_t n, size_t i, const char *need,
+    pcre2_code **codes, pcre2_match_data *md)
 {
-	size_t	j;
+	size_t	j, len = strcspn(v[i]->url, "?");
 
-	for (j = i + 1; j < n; j++)
-		if (need[j] && wm_overlaps(v[j], v[i]))
+	for (j = i + 1; j < n; j++) {
+		if (!need[j] || (v[j]->method != NULL &&
+		    strcmp(v[j]->method, v[i]->method) != 0))
+			continue;
+		if (codes[j] == NULL || pcre2_match(codes[j],
+		    (PCRE2_SPTR)v[i]->url, len, 0, 0, md, NULL) >= 0)
 			return 1;
+	}
 	return 0;
 }
 
@@ -1831,10 +1838,12 @@ static void
 wm_emit(struct wm_stub **v, size_t n, struct wiremock_out *out,
     struct buf *rules)
 {
-	struct buf	 *text;
-	char		**why, *need;
-	size_t		 *nr, i;
-	int		  guard;
+	struct buf		 *text;
+	char			**why, *need;
+	size_t			 *nr, i;
+	int			  guard;
+	pcre2_code		**codes;
+	pcre2_match_data	 *md;
 
 	need = xcalloc(n + 1, 1);
 	text = xcalloc(n + 1, sizeof *text);
@@ -1857,6 +1866,8 @@ wm_emit(struct wm_stub **v, size_t n, struct wiremock_out *out,
 		else
 			need[i] = 1;
 	}
+	codes = wm_path_codes(v, n, need);
+	md = pcre2_match_data_create(1, NULL);
 	for (i = 0; i < n; i++) {
 		struct snap_txn	t;
 
@@ -1875,7 +1886,7 @@ wm_emit(struct wm_stub **v, size_t n, struct wiremock_out *out,
 				out->txns[out->ntxns++] = t;
 			}
 		}
-		guard = !need[i] && wm_outranked_rule(v, n, i, need);
+		guard = !need[i] && wm_outranked_rule(v, n, i, need, codes, md);
 		if (need[i] || (guard && why[i] == NULL)) {
 			buf_append(rules, text[i].data, text[i].len);
 			out->nrules += nr[i];
@@ -1889,6 +1900,10 @@ wm_emit(struct wm_stub **v, size_t n, struct wiremock_out *out,
 		buf_free(&text[i]);
 		free(why[i]);
 	}
+	for (i = 0; i < n; i++)
+		pcre2_code_free(codes[i]);
+	free(codes);
+	pcre2_match_data_free(md);
 	free(text);
 	free(why);
 	free(nr);
