@@ -421,10 +421,12 @@ cmd_import_exec(int argc, char **argv)
 		pcfg.dir = dir;
 		return import_pcap(e, path, output, &pcfg, json);
 	}
-	if (strcmp(format, "wiremock") == 0)
-		return import_wiremock(e, path, output, rules, json);
 	if (pcfg.nports > 0)
 		return cli_usage(e, "--port goes with pcap");
+	if (strcmp(format, "wiremock") == 0 && dir == SNAP_DIR_IN)
+		return cli_usage(e, "--dir in: WireMock stubs are dir out");
+	if (strcmp(format, "wiremock") == 0)
+		return import_wiremock(e, path, output, rules, json);
 
 	buf_init(&in);
 	label = strcmp(path, "-") == 0 ? "<stdin>" : path;

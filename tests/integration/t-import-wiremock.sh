@@ -110,6 +110,9 @@ done
 check "everything expressible: exit 0" test $? -eq 0
 "$DECOY" import wiremock "$T/ok" -o "$T/snap-ok.jsonl" 2>"$T/norules.err"
 check "rules needed without --rules: exit 2" test $? -eq 2
+"$DECOY" import wiremock "$T/ok" -o "$T/in.jsonl" --rules "$T/in.yaml" \
+    --dir in 2>"$T/dirin.err"
+check "--dir in: exit 2, nothing written" test $? -eq 2 -a ! -e "$T/in.jsonl"
 
 start_respond d "$T/snap.jsonl" --rules "$T/rules.yaml"
 D=http://127.0.0.1:$PORT_d
