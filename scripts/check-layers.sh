@@ -125,12 +125,15 @@ FILENAME == design {
 	file = $1; lineno = $2; hdr = $3
 	from = module_of(file)
 	if (from == "") {
-		m = file
-		sub(/^.*\//, "", m)
-		sub(/\.[ch]$/, "", m)
-		printf "%s: module %s is not in the layer table of %s\n", file,
-		    m, design
-		fails++
+		if (!(file in unplaced)) {
+			unplaced[file] = 1
+			m = file
+			sub(/^.*\//, "", m)
+			sub(/\.[ch]$/, "", m)
+			printf "%s: module %s is not in the layer table of %s\n",
+			    file, m, design
+			fails++
+		}
 		next
 	}
 	seen[from] = 1
