@@ -2,9 +2,10 @@
  * cmd-import.c -- `decoy import har FILE -o SNAP [--dir in|out]` turns a
  * HAR 1.2 file (browser developer tools, proxies) into a snapshot;
  * `decoy import pcap FILE -o SNAP [--port N]...` a packet capture
- * (pcapimport.h).  Both pass each transaction through the capture funnel
- * (funnel.h: --include-host ... --dedup) and count what it dropped in
- * their summary.
+ * (pcapimport.h); `decoy import wiremock DIR -o SNAP [--rules FILE]`
+ * WireMock's stub mappings (wiremock.h).  har and pcap pass each
+ * transaction through the capture funnel (funnel.h: --include-host ...
+ * --dedup) and count what it dropped in their summary.
  *
  * The whole HAR file is read into memory and decoded by har.c before the
  * snapshot is written, so a broken HAR leaves no half-written snapshot.
@@ -28,7 +29,9 @@
 #include "log.h"
 #include "opt.h"
 #include "pcapimport.h"
+#include "rule.h"
 #include "snap.h"
+#include "wiremock.h"
 #include "xmalloc.h"
 
 static int	cmd_import_exec(int, char **);
@@ -40,7 +43,8 @@ struct cmd_import_o {
 	int		 log_level;
 	uint16_t	 ports[64];	/* pcap --port */
 	size_t		 nports;
-	struct funnel_config funnel;
+	const char	*rules;		/* wiremock --rules */
+	struct funnel_config funnel;	/* har, pcap */
 };
 
 /* --port N (repeated): the server ports of a capture. */
@@ -68,6 +72,9 @@ static const struct opt cmd_import_opts[] = {
 	{ "port", 0, OPT_CALL, "N", "pcap: the server port of the service\n"
 	  "(repeat for several; default: every TCP\nflow, the SYN's receiver "
 	  "as server)", .call = import_opt_port, .flags = OPT_ARG },
+	{ "rules", 0, OPT_PATH, "FILE", "wiremock: the rule file for what "
+	  "the\nsnapshot cannot say (patterns, header\nand body matchers, "
+	  "delays, faults)", OPT_AT(struct cmd_import_o, rules) },
 	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
 	  "on\nstdout (not with an output on stdout)",
 	  OPT_AT(struct cmd_import_o, json) },
@@ -78,12 +85,17 @@ static const struct opt cmd_import_opts[] = {
 
 const struct cmd_entry cmd_import_entry = {
 	.name = "import",
-	.args = "har|pcap FILE -o SNAP [--dir in|out] [--port N]... [--json]\n"
+	.args = "har|pcap|wiremock FILE -o SNAP [--dir in|out] [--port N]... "
+	    "[--rules FILE] [--json]\n"
 	    "       [funnel options]",
-	.summary = "convert a HAR 1.2 file or a packet capture into a snapshot",
+	.summary = "convert a HAR 1.2 file, a packet capture or WireMock "
+	    "mappings into a snapshot",
 	.intro = "  har FILE                  HAR file to read, - for stdin\n"
 	    "  pcap FILE                 pcap or pcapng capture to read (tcpdump,\n"
-	    "                            tshark), - for stdin\n",
+	    "                            tshark), - for stdin\n"
+	    "  wiremock DIR              WireMock root: DIR/mappings/*.json and\n"
+	    "                            DIR/__files (exit 1 if a mapping or a\n"
+	    "                            part of one could not be imported)\n",
 	.opts = cmd_import_opts,
 	.exec = cmd_import_exec,
 };
@@ -122,6 +134,18 @@ import_read_file(const char *path, struct buf *out, char **cause)
 	return 0;
 }
 
+/* Writes b (one JSON line) on stdout and frees it; 0 or -1. */
+static int
+import_put(struct buf *b)
+{
+	int	rc = 0;
+
+	if (fwrite(b->data, 1, b->len, stdout) != b->len ||
+	    fflush(stdout) == EOF)
+		rc = -1;
+	buf_free(b);
+	return rc;
+}
 
 /*
  * The summary as one JSON line on stdout: import_json_begin() starts it
@@ -141,16 +165,10 @@ import_json_begin(struct buf *b, uint64_t n, const char *output)
 static int
 import_json_end(struct buf *b, const struct funnel *fn)
 {
-	int	rc = 0;
-
 	buf_append_str(b, ",\"funnel\":");
 	funnel_stats_json(b, funnel_stats(fn));
 	buf_append_str(b, "}\n");
-	if (fwrite(b->data, 1, b->len, stdout) != b->len ||
-	    fflush(stdout) == EOF)
-		rc = -1;
-	buf_free(b);
-	return rc;
+	return import_put(b);
 }
 
 /* Ends a summary line on stderr: what the funnel dropped, if it is set. */
@@ -246,6 +264,124 @@ import_pcap(const struct cmd_entry *e, const char *path, const char *output,
 	return EXIT_OK;
 }
 
+/* The wiremock summary and notes: stderr, or one JSON line on stdout. */
+static int
+import_wiremock_summary(const struct wiremock_out *o, const char *dir,
+    const char *output, const char *rules, int json)
+{
+	struct buf	b;
+	size_t		i, skipped = o->mappings - o->imported;
+
+	if (!json) {
+		for (i = 0; i < o->nnotes; i++)
+			fprintf(stderr, "%s: mapping %s: %s: %s\n",
+			    o->notes[i].file, o->notes[i].mapping,
+			    o->notes[i].skipped ? "skipped" : "not imported",
+			    o->notes[i].what);
+		fprintf(stderr, "%zu of %zu mappings imported from %s (%zu "
+		    "transactions, %zu rules), %zu skipped\n", o->imported,
+		    o->mappings, dir, o->ntxns, o->nrules, skipped);
+		if (o->ntxns == 0)
+			fprintf(stderr, "the snapshot holds no transaction: "
+			    "serve it with decoy respond --allow-empty\n");
+		return 0;
+	}
+	buf_init(&b);
+	buf_printf(&b, "{\"mappings\":%zu,\"imported\":%zu,\"skipped\":%zu,"
+	    "\"transactions\":%zu,\"rules\":%zu,\"snapshot\":", o->mappings,
+	    o->imported, skipped, o->ntxns, o->nrules);
+	json_append_string(&b, output, strlen(output));
+	buf_append_str(&b, ",\"rules_file\":");
+	if (rules != NULL)
+		json_append_string(&b, rules, strlen(rules));
+	else
+		buf_append_str(&b, "null");
+	buf_append_str(&b, ",\"notes\":[");
+	for (i = 0; i < o->nnotes; i++) {
+		buf_append_str(&b, i > 0 ? ",{\"file\":" : "{\"file\":");
+		json_append_string(&b, o->notes[i].file,
+		    strlen(o->notes[i].file));
+		buf_append_str(&b, ",\"mapping\":");
+		json_append_string(&b, o->notes[i].mapping,
+		    strlen(o->notes[i].mapping));
+		buf_printf(&b, ",\"skipped\":%s,\"what\":",
+		    o->notes[i].skipped ? "true" : "false");
+		json_append_string(&b, o->notes[i].what,
+		    strlen(o->notes[i].what));
+		buf_append_byte(&b, '}');
+	}
+	buf_append_str(&b, "]}\n");
+	return import_put(&b);
+}
+
+/*
+ * `decoy import wiremock DIR`: the rule file is checked by the rule
+ * loader before anything is written; exit 1 when a note was made.
+ */
+static int
+import_wiremock(const struct cmd_entry *e, const char *dir,
+    const char *output, const char *rules, int json)
+{
+	struct wiremock		*w;
+	struct wiremock_out	 o;
+	struct rule_set		*rs;
+	struct snap_writer	*sw = NULL;
+	char			*cause = NULL;
+	size_t			 i;
+	int			 status;
+
+	w = wiremock_create(dir);
+	if (wiremock_add_dir(w, &cause) == -1) {
+		wiremock_free(w);
+		status = cli_error(e, EXIT_USAGE, "%s", cause);
+		free(cause);
+		return status;
+	}
+	wiremock_finish(w, &o);
+	wiremock_free(w);
+	if (o.nrules > 0 && rules == NULL) {
+		status = cli_usage(e, "%zu stubs need rules (patterns, header "
+		    "or body matchers, delays, faults): give --rules FILE",
+		    o.nrules);
+		wiremock_out_free(&o);
+		return status;
+	}
+	if ((rs = rule_set_parse("generated rules", o.rules, o.rules_len,
+	    &cause)) == NULL)
+		goto fail;
+	rule_set_free(rs);
+	if ((sw = snap_writer_open(output, 0, &cause)) == NULL)
+		goto fail;
+	for (i = 0; i < o.ntxns; i++)
+		if (snap_writer_write(sw, &o.txns[i], &cause) == -1)
+			goto fail;
+	status = snap_writer_close(sw, &cause);
+	sw = NULL;
+	if (status == -1 || (rules != NULL && buf_write_file(rules, o.rules,
+	    o.rules_len, 0600, &cause) == -1)) {
+		/* Not one file without the other. */
+		if (strcmp(output, "-") != 0)
+			unlink(output);
+		goto fail;
+	}
+	status = o.nnotes > 0 ? EXIT_FAILED : EXIT_OK;
+	if (import_wiremock_summary(&o, dir, output, rules, json) == -1)
+		status = cli_error(e, EXIT_USAGE, "writing output failed");
+	wiremock_out_free(&o);
+	return status;
+
+fail:
+	status = cli_error(e, EXIT_USAGE, "%s", cause);
+	free(cause);
+	cause = NULL;
+	if (sw != NULL && snap_writer_close(sw, &cause) == -1)
+		free(cause);
+	if (sw != NULL && strcmp(output, "-") != 0)
+		unlink(output);
+	wiremock_out_free(&o);
+	return status;
+}
+
 /* `decoy import har PATH`: the transactions the funnel keeps. */
 static int
 import_har(const struct cmd_entry *e, const char *path, const char *output,
@@ -315,38 +451,51 @@ import_main(const struct cmd_entry *e, const struct cmd_import_o *o,
     struct funnel *fn, int argc, char **argv)
 {
 	struct pcapimport_config pcfg;
-	const char		*format, *path;
+	const char		*format, *path, *output = o->output;
+	const char		*rules = o->rules;
 	int			 set = funnel_config_is_set(&o->funnel);
 
 	if (argc < 1)
-		return cli_usage(e, "no format given (har or pcap)");
+		return cli_usage(e, "no format given (har, pcap or wiremock)");
 	format = argv[0];
-	if (strcmp(format, "har") != 0 && strcmp(format, "pcap") != 0)
-		return cli_usage(e, "unknown format \"%s\" (har or pcap)",
-		    format);
+	if (strcmp(format, "har") != 0 && strcmp(format, "pcap") != 0 &&
+	    strcmp(format, "wiremock") != 0)
+		return cli_usage(e, "unknown format \"%s\" (har, pcap or "
+		    "wiremock)", format);
 	if (argc != 2)
 		return cli_usage(e, argc < 2 ? "no %s file given" :
 		    "one %s file at a time", format);
 	path = argv[1];
-	if (o->output == NULL)
+	if (output == NULL)
 		return cli_usage(e, "no output given (-o SNAP)");
-	if (strcmp(o->output, "-") != 0 && strcmp(o->output, path) == 0)
-		return cli_usage(e, "%s would overwrite the %s file",
-		    o->output, format);
-	if (o->json && strcmp(o->output, "-") == 0)
+	if (strcmp(output, "-") != 0 && strcmp(output, path) == 0)
+		return cli_usage(e, "%s would overwrite the %s file", output,
+		    format);
+	if (o->json && strcmp(output, "-") == 0)
 		return cli_usage(e, "--json prints on stdout: write the "
 		    "snapshot to a file");
+	if (rules != NULL && (strcmp(format, "wiremock") != 0 ||
+	    strcmp(rules, output) == 0))
+		return cli_usage(e, strcmp(format, "wiremock") != 0 ?
+		    "--rules goes with wiremock" : "--rules and -o name the "
+		    "same file");
 	if (strcmp(format, "pcap") == 0) {
 		memset(&pcfg, 0, sizeof pcfg);
 		pcfg.ports = o->ports;
 		pcfg.nports = o->nports;
 		pcfg.dir = (enum snap_dir)o->dir;
 		pcfg.funnel = fn;
-		return import_pcap(e, path, o->output, &pcfg, o->json, set);
+		return import_pcap(e, path, output, &pcfg, o->json, set);
 	}
 	if (o->nports > 0)
 		return cli_usage(e, "--port goes with pcap");
-	return import_har(e, path, o->output, (enum snap_dir)o->dir, o->json,
+	if (strcmp(format, "wiremock") == 0 && set)
+		return cli_usage(e, "the funnel options go with har and pcap");
+	if (strcmp(format, "wiremock") == 0 && o->dir == SNAP_DIR_IN)
+		return cli_usage(e, "--dir in: WireMock stubs are dir out");
+	if (strcmp(format, "wiremock") == 0)
+		return import_wiremock(e, path, output, rules, o->json);
+	return import_har(e, path, output, (enum snap_dir)o->dir, o->json,
 	    fn, set);
 }
 

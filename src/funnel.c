@@ -21,6 +21,7 @@
 
 #include "fault.h"
 #include "funnel.h"
+#include "hash.h"
 #include "route.h"
 #include "transform.h"
 #include "units.h"
@@ -113,11 +114,11 @@ funnel_mix(uint64_t x)
 static void
 funnel_key_init(struct funnel_key *k)
 {
-	k->a = 0xcbf29ce484222325ULL;
+	k->a = HASH_FNV_BASIS;
 	k->b = 0x84222325cbf29ce4ULL;
 }
 
-/* FNV-1a for a, a rotate-xor-multiply hash for b. */
+/* FNV-1a (hash.h) for a, a rotate-xor-multiply hash for b. */
 static void
 funnel_key_add(struct funnel_key *k, const void *p, size_t len)
 {
@@ -126,7 +127,7 @@ funnel_key_add(struct funnel_key *k, const void *p, size_t len)
 	size_t			 i;
 
 	for (i = 0; i < len; i++) {
-		a = (a ^ s[i]) * 0x100000001b3ULL;
+		a = (a ^ s[i]) * HASH_FNV_PRIME;
 		b = (fault_rotl(b, 5) ^ s[i]) * FAULT_GAMMA;
 	}
 	k->a = a;

@@ -109,6 +109,20 @@ int	json_read_int64(struct json_parser *, int64_t *);
 /* Consumes true or false. */
 int	json_read_bool(struct json_parser *, int *);
 
+/*
+ * Fails, naming the member ("\"NAME\" must be WHAT", e.g. "an object"),
+ * unless the value at the cursor has type want; consumes nothing.
+ */
+int	json_expect(struct json_parser *, enum json_type want,
+	    const char *name, const char *what);
+
+/*
+ * Consumes a string value that must become a C string: *out gets it
+ * allocated (not freed first), "" when empty; a NUL in it, or a value of
+ * another type, is an error naming the member.
+ */
+int	json_read_cstr(struct json_parser *, const char *name, char **out);
+
 /* Succeeds if nothing but whitespace is left. */
 int	json_finish(struct json_parser *);
 

@@ -174,23 +174,7 @@ snap_seen(struct json_parser *p, const struct json_value *key,
 static int
 snap_read_str(struct json_parser *p, const char *name, char **out)
 {
-	struct buf	b;
-	size_t		off;
-
-	if (json_peek(p) != JSON_STRING)
-		return json_fail(p, p->off, "\"%s\" must be a string", name);
-	buf_init(&b);
-	if (json_read_string(p, &b, &off) == -1) {
-		buf_free(&b);
-		return -1;
-	}
-	if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
-		buf_free(&b);
-		return json_fail(p, off, "\"%s\" contains a NUL character",
-		    name);
-	}
-	*out = buf_detach(&b, NULL);
-	return 0;
+	return json_read_cstr(p, name, out);
 }
 
 static int
