@@ -230,14 +230,39 @@ json_put(struct buf *b, const void *p, size_t n)
 }
 
 /*
+ * Where json_scan_string() puts the decoded bytes: appended to buf, or
+ * (buf NULL) written over the string's own bytes in here, the parser's
+ * buffer, at offset w.  Decoded text is never longer than its source, so
+ * w never passes the byte being read.
+ */
+struct json_sink {
+	struct buf	*buf;
+	char		*here;
+	size_t		 w;
+};
+
+static inline void
+json_sink_put(struct json_sink *k, const void *src, size_t n)
+{
+	if (k->buf != NULL)
+		json_put(k->buf, src, n);
+	else {
+		/* Before the first escape the bytes are already there. */
+		if (k->here + k->w != (const char *)src)
+			memmove(k->here + k->w, src, n);
+		k->w += n;
+	}
+}
+
+/*
  * Validates the string token at p->off (which holds '"') and sets *end to
  * the offset just past its closing quote and *escaped if it holds a
- * backslash.  If out is not NULL the decoded bytes are appended to it in
- * the same pass (partially, on error).  The cursor does not move.
+ * backslash.  If out is not NULL the decoded bytes go to it in the same
+ * pass (partially, on error), NUL-terminated.  The cursor does not move.
  */
 static int
 json_scan_string(struct json_parser *p, size_t *end, int *escaped,
-    struct buf *out)
+    struct json_sink *out)
 {
 	const unsigned char	*s = (const unsigned char *)p->buf;
 	size_t			 i = p->off + 1, len = p->len, n, run = i;
@@ -267,7 +292,7 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 			    "control character 0x%02x in string", c);
 		*escaped = 1;
 		if (out != NULL)
-			json_put(out, s + run, i - run);
+			json_sink_put(out, s + run, i - run);
 		if (i + 1 >= len)
 			return json_fail(p, p->off, "unterminated string");
 		n = 1;
@@ -288,7 +313,7 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 		}
 		if (n == 1) {
 			if (out != NULL)
-				json_put(out, dec, 1);
+				json_sink_put(out, dec, 1);
 			i += 2;
 			run = i;
 			continue;
@@ -308,14 +333,18 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 		} else
 			i += 6;
 		if (out != NULL)
-			json_put(out, dec, json_put_utf8(dec, cp));
+			json_sink_put(out, dec, json_put_utf8(dec, cp));
 		run = i;
 	}
 	if (out != NULL) {
-		json_put(out, s + run, i - run);
-		if (out->cap == 0)
-			buf_reserve(out, 0);
-		out->data[out->len] = '\0';
+		json_sink_put(out, s + run, i - run);
+		if (out->buf == NULL)
+			out->here[out->w] = '\0';
+		else {
+			if (out->buf->cap == 0)
+				buf_reserve(out->buf, 0);
+			out->buf->data[out->buf->len] = '\0';
+		}
 	}
 	*end = i + 1;
 	return 0;
@@ -635,13 +664,39 @@ json_skip(struct json_parser *p, struct json_value *v)
 int
 json_read_string(struct json_parser *p, struct buf *out, size_t *offp)
 {
-	size_t	end;
-	int	escaped;
+	struct json_sink	k = { out, NULL, 0 };
+	size_t			end;
+	int			escaped;
 
 	if (json_peek(p) != JSON_STRING)
 		return json_unexpected(p, "a string");
-	if (json_scan_string(p, &end, &escaped, out) == -1)
+	if (json_scan_string(p, &end, &escaped, &k) == -1)
 		return -1;
+	if (offp != NULL)
+		*offp = p->off;
+	p->off = end;
+	p->first = 0;
+	return 0;
+}
+
+int
+json_read_string_here(struct json_parser *p, char *buf, char **s,
+    size_t *len, size_t *offp)
+{
+	struct json_sink	k = { NULL, buf, 0 };
+	size_t			end;
+	int			escaped;
+
+	if (buf != p->buf)
+		return json_fail(p, p->off, "%s: not the parser's buffer",
+		    __func__);
+	if (json_peek(p) != JSON_STRING)
+		return json_unexpected(p, "a string");
+	k.w = p->off + 1;
+	if (json_scan_string(p, &end, &escaped, &k) == -1)
+		return -1;
+	*s = buf + p->off + 1;
+	*len = k.w - (p->off + 1);
 	if (offp != NULL)
 		*offp = p->off;
 	p->off = end;

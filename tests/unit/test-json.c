@@ -210,6 +210,54 @@ test_read(void)
 	buf_free(&b);
 }
 
+/* json_read_string_here(): the same bytes as json_read_string(), written
+ * over the string itself; what follows the string is left alone. */
+static void
+test_read_here(void)
+{
+	const char	*cases[] = {
+		"\"plain text, no escape at all\"",
+		"\"a\\u0000b\\n\\ud83d\\ude00 \\\"q\\\" \\\\ \\/\"",
+		"\"\\\"{\\\"k\\\":\\\"v\\\"}\\\"\"",
+		"\"\xc3\xa9t\xc3\xa9 \\t\"",
+		"\"\"",
+	};
+	struct json_parser	p, q;
+	struct buf		b;
+	char			line[128], *s;
+	size_t			i, n, len, off;
+
+	buf_init(&b);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		n = strlen(cases[i]);
+		memcpy(line, cases[i], n);
+		memcpy(line + n, ",\"next\"", 7);
+		buf_reset(&b);
+		json_init(&q, cases[i], n);
+		ASSERT_EQ(json_read_string(&q, &b, NULL), 0);
+		json_init(&p, line, n + 7);
+		ASSERT_EQ(json_read_string_here(&p, line, &s, &len, &off), 0);
+		ASSERT_EQ(off, 0);
+		ASSERT_EQ(p.off, n);
+		ASSERT(s == line + 1);
+		ASSERT_EQ(len, b.len);
+		ASSERT(len == 0 || memcmp(s, b.data, len) == 0);
+		ASSERT_EQ(s[len], '\0');
+		ASSERT_MEM_EQ(line + n, 7, ",\"next\"");
+	}
+	/* Errors as json_read_string() reports them. */
+	memcpy(line, "\"ab\\x\"", 7);
+	json_init(&p, line, 7);
+	ASSERT_EQ(json_read_string_here(&p, line, &s, &len, NULL), -1);
+	ASSERT_STR_EQ(p.error, "bad escape in string");
+	ASSERT_EQ(p.error_off, 3);
+	memcpy(line, "12", 2);
+	json_init(&p, line, 2);
+	ASSERT_EQ(json_read_string_here(&p, line, &s, &len, NULL), -1);
+	ASSERT_STR_EQ(p.error, "unexpected '1', expected a string");
+	buf_free(&b);
+}
+
 static void
 test_write(void)
 {
@@ -353,6 +401,7 @@ main(void)
 	test_skip();
 	test_depth();
 	test_read();
+	test_read_here();
 	test_write();
 	test_truncations();
 	test_base64();
