@@ -661,22 +661,34 @@ json_skip(struct json_parser *p, struct json_value *v)
 	return json_skip_value(p, v);
 }
 
+/* Reads the string at the cursor into k; *offp (if not NULL) gets the
+ * offset of its opening quote. */
+static int
+json_read_sink(struct json_parser *p, struct json_sink *k, size_t *offp)
+{
+	size_t	end, off;
+	int	escaped;
+
+	if (json_peek(p) != JSON_STRING)
+		return json_unexpected(p, "a string");
+	off = p->off;
+	if (k->buf == NULL)
+		k->w = off + 1;
+	if (json_scan_string(p, &end, &escaped, k) == -1)
+		return -1;
+	if (offp != NULL)
+		*offp = off;
+	p->off = end;
+	p->first = 0;
+	return 0;
+}
+
 int
 json_read_string(struct json_parser *p, struct buf *out, size_t *offp)
 {
 	struct json_sink	k = { out, NULL, 0 };
-	size_t			end;
-	int			escaped;
 
-	if (json_peek(p) != JSON_STRING)
-		return json_unexpected(p, "a string");
-	if (json_scan_string(p, &end, &escaped, &k) == -1)
-		return -1;
-	if (offp != NULL)
-		*offp = p->off;
-	p->off = end;
-	p->first = 0;
-	return 0;
+	return json_read_sink(p, &k, offp);
 }
 
 int
@@ -684,23 +696,17 @@ json_read_string_here(struct json_parser *p, char *buf, char **s,
     size_t *len, size_t *offp)
 {
 	struct json_sink	k = { NULL, buf, 0 };
-	size_t			end;
-	int			escaped;
+	size_t			off;
 
 	if (buf != p->buf)
 		return json_fail(p, p->off, "%s: not the parser's buffer",
 		    __func__);
-	if (json_peek(p) != JSON_STRING)
-		return json_unexpected(p, "a string");
-	k.w = p->off + 1;
-	if (json_scan_string(p, &end, &escaped, &k) == -1)
+	if (json_read_sink(p, &k, &off) == -1)
 		return -1;
-	*s = buf + p->off + 1;
-	*len = k.w - (p->off + 1);
+	*s = buf + off + 1;
+	*len = k.w - (off + 1);
 	if (offp != NULL)
-		*offp = p->off;
-	p->off = end;
-	p->first = 0;
+		*offp = off;
 	return 0;
 }
 
