@@ -269,11 +269,21 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 	unsigned int		 cp, lo;
 	unsigned char		 c;
 	char			 dec[4];
+	uint64_t		 w;
 
 	*escaped = 0;
 	for (;;) {
-		while (len - i >= 8 && json_plain8(s + i))
+		/* To the first byte that is not class 0: eight at a time,
+		 * the last eight's lowest flag naming it exactly. */
+		while (len - i >= 8) {
+			if ((w = json_special8(s + i)) != 0) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				i += (size_t)__builtin_ctzll(w) >> 3;
+#endif
+				break;
+			}
 			i += 8;
+		}
 		while (i < len && json_class[s[i]] == 0)
 			i++;
 		if (i >= len)

@@ -113,6 +113,12 @@ struct match_item {
 	size_t			 keyval_len;
 	int			 has_key;
 	struct match_live	*live;
+	/* Keys match_index_finish() needs, hashed by match_index_prepare()
+	 * (on the loader's threads): the host's, the endpoint's (method
+	 * and recorded path) and the near buckets'. */
+	uint64_t		 hkey;
+	uint64_t		 epkey;
+	uint64_t		 nearkey[4];
 };
 
 /* One slot of an open-addressing table: idx is an index + 1, 0 empty. */
@@ -2003,6 +2009,27 @@ match_prep_keys(struct arena *arena, struct match_item *it,
 	}
 }
 
+static uint64_t	match_host_key(const char *, size_t);
+static uint64_t	match_near_key(enum match_near_kind, struct span,
+		    struct span, uint64_t);
+static uint64_t	match_near_item_key(const struct match_item *,
+		    enum match_near_kind);
+_Static_assert(MATCH_NEAR_KINDS == 4, "match_item.nearkey[]");
+
+/* The keys of it that match_index_finish() looks up. */
+static void
+match_prep_hash(struct match_item *it)
+{
+	int	kind;
+
+	it->hkey = match_host_key(it->e.host, it->host_len);
+	it->epkey = match_near_key(MATCH_NEAR_MP, (struct span){
+	    it->e.method, it->method_len }, (struct span){ it->e.path,
+	    it->path_len }, 0);
+	for (kind = 0; kind < MATCH_NEAR_KINDS; kind++)
+		it->nearkey[kind] = match_near_item_key(it, kind);
+}
+
 int
 match_index_prepare(const struct match_index *mi, const struct snap_txn *t,
     struct match_prep *p, char **cause)
@@ -2041,6 +2068,7 @@ match_index_prepare(const struct match_index *mi, const struct snap_txn *t,
 	it->nseg = match_count_segments(e->path, it->path_len);
 	it->route = match_route(e->method, it->method_len, it->nseg);
 	it->hostid = MATCH_NONE;
+	match_prep_hash(it);
 
 	e->status = t->res.status;
 	match_build_response(mi->arena, e, t);
@@ -2365,8 +2393,7 @@ match_hosts_build(struct match_index *mi)
 		it = &mi->items[i];
 		if (it->host_len == 0)
 			continue;
-		id = match_find_host(mi, it->e.host, it->host_len,
-		    match_host_key(it->e.host, it->host_len));
+		id = match_find_host(mi, it->e.host, it->host_len, it->hkey);
 		if (id == MATCH_NONE) {
 			id = (uint32_t)mi->nhosts;
 			mi->hosts = xreallocarray(mi->hosts, mi->nhosts + 1,
@@ -2426,9 +2453,7 @@ match_endpoints_build(struct match_index *mi)
 	match_table_init(&t, 64);
 	for (i = 0; i < mi->nitems; i++) {
 		it = &mi->items[i];
-		key = match_near_key(MATCH_NEAR_MP, (struct span){ it->e.method,
-		    it->method_len }, (struct span){ it->e.path,
-		    it->path_len }, 0);
+		key = it->epkey;
 		for (j = key & t.mask; t.slots[j].idx != 0; j = (j + 1) &
 		    t.mask) {
 			if (t.slots[j].key != key)
@@ -2569,7 +2594,7 @@ match_near_build(struct match_index *mi)
 	match_table_init(&nr->table, mi->nitems);
 	for (i = 0; i < mi->nitems; i++) {
 		for (kind = 0; kind < MATCH_NEAR_KINDS; kind++) {
-			key = match_near_item_key(&mi->items[i], kind);
+			key = mi->items[i].nearkey[kind];
 			if ((b = match_near_slot(&nr->table, key)) == 0) {
 				if (nr->nbuckets == ncap) {
 					ncap = ncap == 0 ? 1024 : ncap * 2;
