@@ -10,8 +10,12 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "json.h"
@@ -229,6 +233,52 @@ json_put(struct buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
+#ifdef __SSE2__
+/* A bit per byte of the sixteen at s that is not class 0: '"', '\\',
+ * and (one signed compare) below 0x20 or above 0x7f. */
+static inline unsigned int
+json_special16(const unsigned char *s)
+{
+	__m128i	v, q, b, c;
+
+	v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+	b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+	c = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+	return (unsigned int)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q,
+	    b), c));
+}
+#endif
+
+/* The offset of the first byte from s[i] on that is not class 0, or len:
+ * sixteen or eight at a time, the lowest flag naming it exactly. */
+static inline size_t
+json_plain_run(const unsigned char *s, size_t i, size_t len)
+{
+	uint64_t	w;
+
+#ifdef __SSE2__
+	unsigned int	m;
+
+	for (; len - i >= 16; i += 16) {
+		if ((m = json_special16(s + i)) != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	for (; len - i >= 8; i += 8) {
+		if ((w = json_special8(s + i)) != 0) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + ((size_t)__builtin_ctzll(w) >> 3);
+#else
+			break;
+#endif
+		}
+	}
+	while (i < len && json_class[s[i]] == 0)
+		i++;
+	return i;
+}
+
 /*
  * Where json_scan_string() puts the decoded bytes: appended to buf, or
  * (buf NULL) written over the string's own bytes in here, the parser's
@@ -241,6 +291,25 @@ struct json_sink {
 	size_t		 w;
 };
 
+/*
+ * Copies n bytes from s down to d < s, a word at a time: each word is
+ * read before its bytes are written, and no write reaches a byte not yet
+ * read, so the overlap is safe.  (The runs between escapes are short: a
+ * memmove call apiece cost more than the copy.)
+ */
+static inline void
+json_move_down(char *d, const char *s, size_t n)
+{
+	uint64_t	w;
+
+	for (; n >= 8; n -= 8, d += 8, s += 8) {
+		memcpy(&w, s, sizeof w);
+		memcpy(d, &w, sizeof w);
+	}
+	while (n-- > 0)
+		*d++ = *s++;
+}
+
 static inline void
 json_sink_put(struct json_sink *k, const void *src, size_t n)
 {
@@ -249,8 +318,22 @@ json_sink_put(struct json_sink *k, const void *src, size_t n)
 	else {
 		/* Before the first escape the bytes are already there. */
 		if (k->here + k->w != (const char *)src)
-			memmove(k->here + k->w, src, n);
+			json_move_down(k->here + k->w, src, n);
 		k->w += n;
+	}
+}
+
+/* A decoded escape (at most 4 bytes) to k. */
+static inline void
+json_sink_dec(struct json_sink *k, const char *dec, size_t n)
+{
+	size_t	i;
+
+	if (k->buf != NULL)
+		json_put(k->buf, dec, n);
+	else {
+		for (i = 0; i < n; i++)
+			k->here[k->w++] = dec[i];
 	}
 }
 
@@ -269,23 +352,10 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 	unsigned int		 cp, lo;
 	unsigned char		 c;
 	char			 dec[4];
-	uint64_t		 w;
 
 	*escaped = 0;
 	for (;;) {
-		/* To the first byte that is not class 0: eight at a time,
-		 * the last eight's lowest flag naming it exactly. */
-		while (len - i >= 8) {
-			if ((w = json_special8(s + i)) != 0) {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-				i += (size_t)__builtin_ctzll(w) >> 3;
-#endif
-				break;
-			}
-			i += 8;
-		}
-		while (i < len && json_class[s[i]] == 0)
-			i++;
+		i = json_plain_run(s, i, len);
 		if (i >= len)
 			return json_fail(p, p->off, "unterminated string");
 		c = s[i];
@@ -323,7 +393,7 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 		}
 		if (n == 1) {
 			if (out != NULL)
-				json_sink_put(out, dec, 1);
+				json_sink_dec(out, dec, 1);
 			i += 2;
 			run = i;
 			continue;
@@ -343,7 +413,7 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 		} else
 			i += 6;
 		if (out != NULL)
-			json_sink_put(out, dec, json_put_utf8(dec, cp));
+			json_sink_dec(out, dec, json_put_utf8(dec, cp));
 		run = i;
 	}
 	if (out != NULL) {
