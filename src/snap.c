@@ -151,6 +151,12 @@ struct snap_scratch {
 	struct snap_header	*hdr;		/* req's, then res's */
 	size_t			 caphdr;
 	struct buf		 extra;
+	/* Offsets of the chunk's newlines, found when its lines were
+	 * counted, so that decoding does not search them again. */
+	uint32_t		*nl;
+	size_t			 nnl;
+	size_t			 capnl;
+	size_t			 inl;		/* the next one */
 };
 
 struct snap_dec {
@@ -1038,6 +1044,24 @@ snap_reader_next(struct snap_reader *r, struct snap_txn *t, char **cause)
 	}
 }
 
+/* Lists the newlines of data[0..len) in sc (a chunk is < 4 GiB). */
+static void
+snap_chunk_lines(struct snap_scratch *sc, const char *data, size_t len)
+{
+	const char	*p, *end = data + len;
+
+	sc->nnl = sc->inl = 0;
+	for (p = data; (p = memchr(p, '\n', (size_t)(end - p))) != NULL;
+	    p++) {
+		if (sc->nnl == sc->capnl) {
+			sc->capnl = sc->capnl == 0 ? 4096 : sc->capnl * 2;
+			sc->nl = xreallocarray(sc->nl, sc->capnl,
+			    sizeof *sc->nl);
+		}
+		sc->nl[sc->nnl++] = (uint32_t)(p - data);
+	}
+}
+
 int
 snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
     char **cause)
@@ -1120,23 +1144,28 @@ snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
 	c->off = 0;
 	c->lineno = r->lineno;
 	c->stop = 0;
-	for (p = data, end = data + len; (p = memchr(p, '\n',
-	    (size_t)(end - p))) != NULL; p++)
-		lines++;
-	r->lineno += lines + (data[len - 1] != '\n');
+	if (c->scratch == NULL)
+		c->scratch = xcalloc(1, sizeof *c->scratch);
+	snap_chunk_lines(c->scratch, data, len);
+	r->lineno += c->scratch->nnl + (data[len - 1] != '\n');
 	return 1;
 }
 
 int
 snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
 {
-	size_t	 len, col;
-	char	*msg, *line, *nl;
-	int	 torn;
+	struct snap_scratch	*sc = c->scratch;
+	size_t			 len, col;
+	char			*msg, *line, *nl;
+	int			 torn;
 
+	/* Only snap_reader_chunk() fills a chunk, and lists its lines. */
+	if (sc == NULL)
+		return 0;
 	while (!c->stop && c->off < c->len) {
 		line = c->data + c->off;
-		if ((nl = memchr(line, '\n', c->len - c->off)) != NULL) {
+		nl = sc->inl < sc->nnl ? c->data + sc->nl[sc->inl++] : NULL;
+		if (nl != NULL) {
 			*nl = '\0';
 			len = (size_t)(nl - line);
 			c->off += len + 1;
@@ -1149,9 +1178,7 @@ snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
 		c->lineno++;
 		if (snap_is_blank(line, len))
 			continue;
-		if (c->scratch == NULL)
-			c->scratch = xcalloc(1, sizeof *c->scratch);
-		if (snap_decode_at(line, line, c->scratch, len, t, &col,
+		if (snap_decode_at(line, line, sc, len, t, &col,
 		    &msg) == -1) {
 			/* As in snap_reader_next(): a torn last line. */
 			if (torn) {
@@ -1180,6 +1207,7 @@ snap_chunk_free(struct snap_chunk *c)
 	c->data = NULL;
 	c->cap = 0;
 	if (c->scratch != NULL) {
+		free(c->scratch->nl);
 		free(c->scratch->hdr);
 		buf_free(&c->scratch->extra);
 		free(c->scratch);
