@@ -50,6 +50,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "cpus.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -78,6 +80,8 @@
 #define MATCH_KEYS	16
 /* Request bodies kept (compact JSON) for match_explain_miss(). */
 #define MATCH_KEEP_BODY	(16 * 1024)
+/* Indexes this large are finished on two threads (match_index_finish). */
+#define MATCH_FINISH_THREAD	50000
 /* Epoch integers at a typed timestamp location: 2001 to 2100. */
 #define MATCH_EPOCH_LO	INT64_C(978307200000000)
 #define MATCH_EPOCH_HI	INT64_C(4102444800000000)
@@ -2638,9 +2642,30 @@ match_near_free(struct match_near *nr)
 	free(nr->members);
 }
 
+/* Half of what match_index_finish() builds after the hosts. */
+static void *
+match_finish_side(void *arg)
+{
+	struct match_index	*mi = arg;
+
+	match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
+	match_groups_build(mi, &mi->masked, MATCH_KIND_MASK);
+	match_near_build(mi);
+	return NULL;
+}
+
+/*
+ * Once the hosts are known, the tables are built in two halves that
+ * share nothing they write (the groups and near buckets read the items;
+ * the endpoints write only their endpoint_ns/endpoint_n), on a second
+ * thread when the index is large and a second CPU is there to run it.
+ */
 void
 match_index_finish(struct match_index *mi)
 {
+	pthread_t	th;
+	int		side = 0;
+
 	if (mi->finished)
 		fatalx("%s: index already finished", __func__);
 	mi->finished = 1;
@@ -2650,12 +2675,16 @@ match_index_finish(struct match_index *mi)
 		mi->itemsalloc = mi->nitems;
 	}
 	match_hosts_build(mi);
+	if (mi->nitems >= MATCH_FINISH_THREAD && cpus_usable() > 1 &&
+	    pthread_create(&th, NULL, match_finish_side, mi) == 0)
+		side = 1;
 	match_endpoints_build(mi);
 	match_groups_build(mi, &mi->withhost, MATCH_KIND_HOST);
 	match_groups_build(mi, &mi->nohost, MATCH_KIND_NOHOST);
-	match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
-	match_groups_build(mi, &mi->masked, MATCH_KIND_MASK);
-	match_near_build(mi);
+	if (side)
+		pthread_join(th, NULL);
+	else
+		match_finish_side(mi);
 }
 
 size_t

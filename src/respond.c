@@ -2305,6 +2305,7 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	size_t			 skipped = 0, nread = 0, nin = 0;
 	char			*rcause = NULL, *ccause = NULL;
 	int			 eof = 0, rv;
+	uint64_t		 t0 = loop_clock_ns(), t1;
 
 	*tf = NULL;
 	if (tf_path != NULL &&
@@ -2423,7 +2424,12 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 		*tf = NULL;
 		return NULL;
 	}
+	t1 = loop_clock_ns();
 	match_index_finish(idx);
+	log_debug("%s: %zu transactions read and prepared in %.2f s on %zu "
+	    "threads, index built in %.2f s", path, nread,
+	    (double)(t1 - t0) / 1e9, started, (double)(loop_clock_ns() - t1) /
+	    1e9);
 	if (skipped > 0)
 		log_warn("%s: %zu transactions skipped", path, skipped);
 	return idx;

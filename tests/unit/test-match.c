@@ -246,6 +246,65 @@ test_cycling(void)
 	match_index_free(mi);
 }
 
+/*
+ * An index large enough to be finished on two threads (50,000 entries
+ * or more, when two CPUs are usable): groups cycle in recorded order
+ * with and without host, the endpoint latencies are the endpoint's, and
+ * a miss finds its near candidates.
+ */
+static void
+test_large_finish(void)
+{
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct snap_txn			 t;
+	struct match_req		 r;
+	struct buf			 out;
+	char				 target[32], id[32], *ids;
+	size_t				 i, n = 60000, routes = 600;
+	uint64_t			 sig, occ;
+
+	ids = xcalloc(n, 32);
+	for (i = 0; i < n; i++) {
+		snprintf(target, sizeof target, "/p/%zu", i % routes);
+		snprintf(ids + i * 32, 32, "t%zu", i);
+		txn(&t, i + 1, ids + i * 32, "GET", target,
+		    i % routes % 2 == 0 ? "a.example" : "b.example", NULL, 200);
+		t.total_us = (int64_t)i;
+		add(mi, &t);
+	}
+	match_index_finish(mi);
+	ASSERT_EQ(match_index_count(mi), n);
+	r = req("GET", "a.example", "/p/42", "", NULL);
+	for (i = 0; i < 3; i++) {
+		e = match_lookup(mi, &r, &sig, &occ);
+		ASSERT(e != NULL);
+		if (e == NULL)
+			break;
+		snprintf(id, sizeof id, "t%zu", 42 + i * routes);
+		ASSERT_STR_EQ(e->id, id);
+		ASSERT_EQ(occ, i);
+		ASSERT_EQ(e->endpoint_n, n / routes);
+		ASSERT(e->endpoint_ns != NULL && e->endpoint_ns[1] ==
+		    (int64_t)(42 + routes) * 1000);
+	}
+	/* Another recorded host is another dependency; no host: any. */
+	r = req("GET", "b.example", "/p/42", "", NULL);
+	ASSERT(match_lookup(mi, &r, &sig, &occ) == NULL);
+	r = req("GET", "elsewhere:1", "/p/43", "", NULL);
+	ASSERT_STR_EQ(lookup_id(mi, r), "t43");
+	/* A miss on a known route: the near buckets name candidates. */
+	r = req("GET", "a.example", "/p/9999", "", NULL);
+	ASSERT(match_lookup(mi, &r, &sig, &occ) == NULL);
+	ASSERT(match_closest(mi, &r) != NULL);
+	buf_init(&out);
+	match_explain_miss(mi, &r, &out, 3);
+	ASSERT(out.data != NULL && strstr(out.data, "\"/p/") != NULL);
+	buf_free(&out);
+	match_index_free(mi);
+	free(ids);
+}
+
 static void
 test_hosts(void)
 {
@@ -1842,6 +1901,7 @@ main(void)
 	test_threads();
 	test_redacted();
 	test_servers();
+	test_large_finish();
 
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/test-match.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL) {
