@@ -579,6 +579,82 @@ static const char *const snap_top_names[] = {
 	"req", "res", "timing"
 };
 
+/* Reads the value of the known top-level member idx into t. */
+static int
+snap_decode_member(struct snap_dec *d, struct snap_txn *t, int idx)
+{
+	struct json_parser	*p = &d->p;
+	char			*s;
+	size_t			 off;
+	int64_t			 n;
+	int			 r = 0;
+
+	json_peek(p);
+	off = p->off;
+	switch (idx) {
+	case SNAP_T_V:
+		if ((r = snap_read_int(p, "v", &n)) == -1)
+			break;
+		if (n > SNAP_VERSION)
+			r = json_fail(p, off, "snapshot format version "
+			    "%lld is newer than this decoy reads (%d)",
+			    (long long)n, SNAP_VERSION);
+		else if (n != SNAP_VERSION)
+			r = json_fail(p, off, "\"v\" must be %d",
+			    SNAP_VERSION);
+		break;
+	case SNAP_T_ID:
+		r = snap_read_str(d, "id", &t->id);
+		break;
+	case SNAP_T_TS:
+		r = snap_read_str(d, "ts", &t->ts);
+		break;
+	case SNAP_T_DIR:
+		if ((r = snap_read_str(d, "dir", &s)) == -1)
+			break;
+		if (strcmp(s, "in") == 0)
+			t->dir = SNAP_DIR_IN;
+		else if (strcmp(s, "out") == 0)
+			t->dir = SNAP_DIR_OUT;
+		else
+			r = json_fail(p, off,
+			    "\"dir\" must be \"in\" or \"out\"");
+		if (d->here == NULL)
+			free(s);
+		break;
+	case SNAP_T_SVC:
+		r = snap_read_str(d, "svc", &t->svc);
+		break;
+	case SNAP_T_PROTO:
+		r = snap_read_str(d, "proto", &t->proto);
+		break;
+	case SNAP_T_TLS:
+		if (json_peek(p) != JSON_BOOL)
+			r = json_fail(p, off,
+			    "\"tls\" must be true or false");
+		else
+			r = json_read_bool(p, &t->tls);
+		break;
+	case SNAP_T_CLIENT:
+		r = snap_read_str(d, "client", &t->client);
+		break;
+	case SNAP_T_SERVER:
+		r = snap_read_str(d, "server", &t->server);
+		break;
+	case SNAP_T_REQ:
+		r = snap_decode_msg(d, &t->req, NULL);
+		break;
+	case SNAP_T_RES:
+		r = snap_decode_msg(d, NULL, &t->res);
+		t->has_res = 1;
+		break;
+	case SNAP_T_TIMING:
+		r = snap_decode_timing(p, t);
+		break;
+	}
+	return r;
+}
+
 static int
 snap_decode(struct snap_dec *d, struct snap_txn *t)
 {
@@ -587,9 +663,6 @@ snap_decode(struct snap_dec *d, struct snap_txn *t)
 	struct buf		 own, *extra = d->here != NULL ? &d->sc->extra :
 				    &own;
 	unsigned int		 seen = 0;
-	char			*s;
-	size_t			 off;
-	int64_t			 n;
 	int			 r, idx, next = 0;
 
 	if (json_peek(p) != JSON_OBJECT)
@@ -616,69 +689,7 @@ snap_decode(struct snap_dec *d, struct snap_txn *t)
 		if ((r = snap_seen(p, &key, &seen, idx,
 		    snap_top_names[idx])) == -1)
 			break;
-		json_peek(p);
-		off = p->off;
-		switch (idx) {
-		case SNAP_T_V:
-			if ((r = snap_read_int(p, "v", &n)) == -1)
-				break;
-			if (n > SNAP_VERSION)
-				r = json_fail(p, off, "snapshot format version "
-				    "%lld is newer than this decoy reads (%d)",
-				    (long long)n, SNAP_VERSION);
-			else if (n != SNAP_VERSION)
-				r = json_fail(p, off, "\"v\" must be %d",
-				    SNAP_VERSION);
-			break;
-		case SNAP_T_ID:
-			r = snap_read_str(d, "id", &t->id);
-			break;
-		case SNAP_T_TS:
-			r = snap_read_str(d, "ts", &t->ts);
-			break;
-		case SNAP_T_DIR:
-			if ((r = snap_read_str(d, "dir", &s)) == -1)
-				break;
-			if (strcmp(s, "in") == 0)
-				t->dir = SNAP_DIR_IN;
-			else if (strcmp(s, "out") == 0)
-				t->dir = SNAP_DIR_OUT;
-			else
-				r = json_fail(p, off,
-				    "\"dir\" must be \"in\" or \"out\"");
-			if (d->here == NULL)
-				free(s);
-			break;
-		case SNAP_T_SVC:
-			r = snap_read_str(d, "svc", &t->svc);
-			break;
-		case SNAP_T_PROTO:
-			r = snap_read_str(d, "proto", &t->proto);
-			break;
-		case SNAP_T_TLS:
-			if (json_peek(p) != JSON_BOOL)
-				r = json_fail(p, off,
-				    "\"tls\" must be true or false");
-			else
-				r = json_read_bool(p, &t->tls);
-			break;
-		case SNAP_T_CLIENT:
-			r = snap_read_str(d, "client", &t->client);
-			break;
-		case SNAP_T_SERVER:
-			r = snap_read_str(d, "server", &t->server);
-			break;
-		case SNAP_T_REQ:
-			r = snap_decode_msg(d, &t->req, NULL);
-			break;
-		case SNAP_T_RES:
-			r = snap_decode_msg(d, NULL, &t->res);
-			t->has_res = 1;
-			break;
-		case SNAP_T_TIMING:
-			r = snap_decode_timing(p, t);
-			break;
-		}
+		r = snap_decode_member(d, t, idx);
 		if (r == -1)
 			break;
 	}
