@@ -493,6 +493,42 @@ test_body_signatures(void)
 	    "{\"name\":\"bob\"}",
 	    "{\"message\":\"no email (user \\\"\\\"\\\"\\\"\\\")\"}",
 	    "{\"name\":\"\\\"\\\"\\\"\\\"\\\"\"}", 1);
+	/* A C service cuts a decoded string at \u0000 and echoes its
+	 * head: still the request's value (examples/buggy, seed 3). */
+	expect_same_sig("{\"message\":\"'NoneType' object has no attribute "
+	    "'lower' (user bob)\",\"trace_id\":\"3c6ef3625bd1e997\"}",
+	    "{\"name\":\"bob\"}",
+	    "{\"message\":\"'NoneType' object has no attribute 'lower' (user "
+	    "bo)\",\"trace_id\":\"538453d75bd1e992\"}",
+	    "{\"name\":\"bo\\u0000b\"}", 1);
+	expect_same_sig("{\"message\":\"no email (user bob)\"}",
+	    "{\"name\":\"bob\"}", "{\"message\":\"no email (user alic)\"}",
+	    "{\"name\":\"alic\\u0000e\"}", 1);
+	/* Words the developer wrote are not the head of a request string
+	 * unless an escape follows them there. */
+	expect_body_sig("{\"message\":\"no email for user\"}",
+	    "{\"name\":\"username\"}", "message=no email for user");
+	/* A deep recursion's traceback: the exception is on the last line,
+	 * far beyond the first 2 KiB. */
+	{
+		struct buf	tb;
+		char		*got;
+		int		i;
+
+		buf_init(&tb);
+		buf_append_str(&tb, "Traceback (most recent call last):\n");
+		for (i = 0; i < 200; i++)
+			buf_append_str(&tb, "  File \"/srv/buggy.py\", line 39, "
+			    "in depth\n    return 1 + max([depth(x) for x in "
+			    "v.values()] or [0])\n");
+		buf_append_str(&tb, "  [Previous line repeated 996 more "
+		    "times]\nRecursionError: maximum recursion depth "
+		    "exceeded\n");
+		got = fuzz_body_signature(tb.data, tb.len, "{}", 2);
+		ASSERT_STR_EQ(got, "RecursionError in depth (buggy.py:39)");
+		free(got);
+		buf_free(&tb);
+	}
 	/* Different bugs on one endpoint: different signatures. */
 	expect_same_sig("{\"exception\":\"KeyError\",\"message\":\"'x'\"}",
 	    "{}", "{\"exception\":\"TypeError\",\"message\":\"'x'\"}", "{}",
