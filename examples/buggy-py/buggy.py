@@ -112,10 +112,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         def create():
             sku, qty, price = o["sku"], o["qty"], o["price"]
-            total = qty * price + 0
-            if not isinstance(total, (int, float)):
-                raise TypeError("unsupported operand type(s) for +: "
-                                "'%s' and 'int'" % type(total).__name__)
+            # Each operand is used as a number before they meet (the
+            # planted TypeError): "2" * 4294967296 would first build a
+            # 4 GiB string, an unplanned hang of the whole service.
+            total = (qty + 0) * (price + 0)
             if isinstance(qty, (int, float)) and qty < -100:
                 if not FIXED:
                     os.abort()
