@@ -1243,7 +1243,7 @@ admin_create(struct responder *r, const char *addr, const char *token,
 	}
 	if ((a->loop = loop_create(cause)) == NULL)
 		goto fail;
-	if ((a->lfd = sock_listen(&sa, 0, cause)) == -1)
+	if ((a->lfd = sock_listen(&sa, SOCK_SHARE_NONE, cause)) == -1)
 		goto fail;
 	if (sock_local_addr(a->lfd, &bound) == -1) {
 		*cause = xasprintf("getsockname: %s", strerror(errno));

@@ -362,7 +362,7 @@ fuzz_free_port(char **cause)
 
 	if (sock_parse_addr("127.0.0.1:0", &a, cause) == -1)
 		return -1;
-	if ((fd = sock_listen(&a, 0, cause)) == -1)
+	if ((fd = sock_listen(&a, SOCK_SHARE_NONE, cause)) == -1)
 		return -1;
 	if (sock_local_addr(fd, &a) == -1) {
 		*cause = xasprintf("getsockname: %s", strerror(errno));

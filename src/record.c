@@ -612,7 +612,7 @@ record_create(const struct record_config *cfg, char **cause)
 	}
 	if (sock_parse_addr(r->cfg.listen, &la, cause) == -1)
 		goto fail;
-	if ((r->lfd = sock_listen(&la, 0, cause)) == -1)
+	if ((r->lfd = sock_listen(&la, SOCK_SHARE_NONE, cause)) == -1)
 		goto fail;
 	if (rec_writer_open(&r->w, cfg->output, cfg->append, cfg->fsync,
 	    cause) == -1)
@@ -2744,6 +2744,8 @@ int
 record_run(struct recorder *r)
 {
 	struct sigaction	sa;
+	struct sock_addr	la;
+	char			bound[64];
 	int			rv;
 
 	memset(&sa, 0, sizeof sa);
@@ -2754,7 +2756,12 @@ record_run(struct recorder *r)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rec_writer_start(&r->w);
-	log_info("recording %s -> %s into %s", r->cfg.listen,
+	/* The port actually bound (--listen HOST:0 picks one). */
+	if (sock_local_addr(r->lfd, &la) == -1)
+		snprintf(bound, sizeof bound, "%s", r->cfg.listen);
+	else
+		sock_addr_str(&la, bound, sizeof bound);
+	log_info("recording %s -> %s into %s", bound,
 	    r->forward ? (r->srv_tls != NULL ? "forward proxy, intercepting "
 	    "CONNECT" : "forward proxy") : r->transparent ? "original "
 	    "destinations (transparent)" : r->cfg.upstream, r->cfg.output);

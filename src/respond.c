@@ -1957,7 +1957,8 @@ respond_create(const struct respond_config *cfg, char **cause)
 			goto fail;
 		for (i = 0; i < r->nworkers; i++) {
 			w = &r->workers[i];
-			if ((fd = sock_listen(&addr, 1, cause)) == -1)
+			if ((fd = sock_listen(&addr, i == 0 ?
+			    SOCK_SHARE_FIRST : SOCK_SHARE_JOIN, cause)) == -1)
 				goto fail;
 			if (i == 0) {
 				/* Port 0: the others bind the port it got. */
