@@ -92,6 +92,10 @@ static const struct opt cmd_record_opts[] = {
 	  "snapshot to write (- for stdout); truncated\n"
 	  "unless --append; created mode 0600",
 	  CMD_RECORD_AT(output), .flags = OPT_COPY },
+	{ "svc", 0, OPT_STRING, "NAME",
+	  "the dependency's name, stored as \"svc\" in every\n"
+	  "transaction (default: the upstream's host)",
+	  CMD_RECORD_AT(svc), .flags = OPT_COPY },
 	{ "append", 0, OPT_FLAG, NULL,
 	  "append to SNAP instead of truncating it (a\n"
 	  "torn last line is cut off first, and said)",

@@ -271,6 +271,7 @@ record_config_free(struct record_config *cfg)
 	free(cfg->upstream);
 	free(cfg->listen);
 	free(cfg->output);
+	free(cfg->svc);
 	free(cfg->port_file);
 	free(cfg->stats_path);
 	free(cfg->upstream_ca);
@@ -580,6 +581,7 @@ record_create(const struct record_config *cfg, char **cause)
 	for (i = 0; i < cfg->nno_intercept; i++)
 		r->cfg.no_intercept[i] = xstrdup(cfg->no_intercept[i]);
 	r->cfg.output = xstrdup(cfg->output);
+	r->cfg.svc = cfg->svc != NULL ? xstrdup(cfg->svc) : NULL;
 	r->cfg.port_file = cfg->port_file ? xstrdup(cfg->port_file) : NULL;
 	r->cfg.stats_path = cfg->stats_path ? xstrdup(cfg->stats_path) : NULL;
 	r->cfg.upstream_ca = cfg->upstream_ca ? xstrdup(cfg->upstream_ca) :
@@ -1130,7 +1132,7 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	t->id = c->id;
 	t->ts = c->ts;
 	t->dir = r->cfg.dir;
-	t->svc = c->tgt->name;
+	t->svc = r->cfg.svc != NULL ? r->cfg.svc : c->tgt->name;
 	t->proto = proto;
 	t->tls = c->tgt->tls;
 	t->client = c->client;

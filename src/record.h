@@ -101,6 +101,8 @@ struct record_config {
 	char		*upstream;	/* reverse proxy: http[s]://HOST[:PORT] */
 	char		*listen;	/* reverse proxy listen address */
 	char		*output;	/* snapshot path */
+	char		*svc;		/* "svc" of every entry; NULL: the
+					   upstream host */
 	int		 append;	/* keep what the snapshot holds */
 	enum snap_dir	 dir;
 	char		*port_file;
