@@ -511,16 +511,16 @@ bad:
 	    ADMIN_TAIL_MAX);
 }
 
-static void
-admin_h_stats(struct admin *a, struct admin_reply *rp)
+void
+admin_stats_json(struct responder *r, struct buf *b)
 {
 	struct respond_stats	 st;
 	struct respond_endpoint	*ep;
 	struct chaos_log	*cl;
 	size_t			 n, i;
 
-	respond_stats(a->r, &st);
-	buf_printf(&rp->body, "{\"requests\":%llu,\"matched\":%llu,"
+	respond_stats(r, &st);
+	buf_printf(b, "{\"requests\":%llu,\"matched\":%llu,"
 	    "\"closest\":%llu,\"unmatched\":%llu,\"rejected\":%llu,"
 	    "\"faulted\":%llu,\"connections\":%llu,\"open\":%llu,"
 	    "\"accept_errors\":%llu,\"head_timeouts\":%llu,"
@@ -538,29 +538,35 @@ admin_h_stats(struct admin *a, struct admin_reply *rp)
 	    (unsigned long long)st.output_budget,
 	    (unsigned long long)st.output_throttled,
 	    admin_seconds(st.uptime_ns));
-	if ((cl = respond_chaos(a->r)) != NULL)
-		chaos_log_counts_json(cl, &rp->body);
+	if ((cl = respond_chaos(r)) != NULL)
+		chaos_log_counts_json(cl, b);
 	else
-		buf_append_str(&rp->body,
+		buf_append_str(b,
 		    "{\"total\":0,\"by_kind\":{},\"by_rule\":{}}");
-	buf_append_str(&rp->body, ",\"endpoints\":[");
-	n = respond_endpoints(a->r, &ep);
+	buf_append_str(b, ",\"endpoints\":[");
+	n = respond_endpoints(r, &ep);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			buf_append_byte(&rp->body, ',');
-		buf_append_str(&rp->body, "{\"method\":");
-		json_append_string(&rp->body, ep[i].method,
+			buf_append_byte(b, ',');
+		buf_append_str(b, "{\"method\":");
+		json_append_string(b, ep[i].method,
 		    strlen(ep[i].method));
-		buf_append_str(&rp->body, ",\"route\":");
-		json_append_string(&rp->body, ep[i].route,
+		buf_append_str(b, ",\"route\":");
+		json_append_string(b, ep[i].route,
 		    strlen(ep[i].route));
-		buf_printf(&rp->body, ",\"matched\":%llu,\"closest\":%llu,"
+		buf_printf(b, ",\"matched\":%llu,\"closest\":%llu,"
 		    "\"unmatched\":%llu}", (unsigned long long)ep[i].matched,
 		    (unsigned long long)ep[i].closest,
 		    (unsigned long long)ep[i].unmatched);
 	}
 	respond_endpoints_free(ep, n);
-	buf_append_str(&rp->body, "]}\n");
+	buf_append_str(b, "]}\n");
+}
+
+static void
+admin_h_stats(struct admin *a, struct admin_reply *rp)
+{
+	admin_stats_json(a->r, &rp->body);
 }
 
 /* Appends a Prometheus label value: backslash, quote and newline escaped. */

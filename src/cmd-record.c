@@ -155,6 +155,10 @@ static const struct opt cmd_record_opts[] = {
 	  "write the counters as JSON to FILE at exit\n"
 	  "(transactions, recorded, lost, write_error...)",
 	  CMD_RECORD_AT(stats_path), .flags = OPT_COPY },
+	{ "json", 0, OPT_FLAG, NULL,
+	  "print those counters as one JSON object on stdout\n"
+	  "at exit, instead of the summary line",
+	  CMD_RECORD_AT(json) },
 	{ "max-body", 0, OPT_SIZE, NULL,
 	  "bodies stored up to SIZE (64MiB); longer ones are\n"
 	  "cut and flagged \"truncated\" with original sizes",
@@ -243,6 +247,11 @@ cmd_record_exec(int argc, char **argv)
 	}
 	if (cfg->output == NULL) {
 		rv = cli_usage(e, "-o SNAP is required");
+		goto out;
+	}
+	if (cfg->json && strcmp(cfg->output, "-") == 0) {
+		rv = cli_usage(e, "--json prints on stdout: write the snapshot "
+		    "to a file");
 		goto out;
 	}
 	nmodes = (cfg->proxy != NULL) + (cfg->transparent != NULL) +

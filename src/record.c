@@ -2716,7 +2716,7 @@ rec_finish(struct recorder *r)
 		    (unsigned long long)r->nerr, (unsigned long long)r->nlost,
 		    strerror(r->werrno), r->cfg.output);
 		rv = -1;
-	} else
+	} else if (!r->cfg.json)
 		log_info("recorded %llu transactions (%llu upstream failures)",
 		    (unsigned long long)r->ntxn, (unsigned long long)r->nerr);
 	if (sync_errors > 0) {
@@ -2735,6 +2735,16 @@ rec_finish(struct recorder *r)
 		    &cause) == -1) {
 			log_error("stats: %s", cause);
 			free(cause);
+			rv = -1;
+		}
+		buf_free(&b);
+	}
+	if (r->cfg.json) {
+		buf_init(&b);
+		rec_stats_json(r, &b, sync_errors);
+		if (fwrite(b.data, 1, b.len, stdout) != b.len ||
+		    fflush(stdout) == EOF) {
+			log_error("--json: writing output failed");
 			rv = -1;
 		}
 		buf_free(&b);

@@ -2121,6 +2121,8 @@ respond_run(struct responder *r)
 		pthread_join(r->workers[i].thread, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	respond_stats(r, &st);
+	if (r->cfg.summary_quiet)
+		return started == r->nworkers ? 0 : -1;
 	log_info("%llu requests: %llu matched, %llu closest, %llu unmatched, "
 	    "%llu rejected, %llu faulted", (unsigned long long)st.requests,
 	    (unsigned long long)st.matched, (unsigned long long)st.closest,
