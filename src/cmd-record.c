@@ -155,6 +155,14 @@ static const struct opt cmd_record_opts[] = {
 	  "write the counters as JSON to FILE at exit\n"
 	  "(transactions, recorded, lost, write_error...)",
 	  CMD_RECORD_AT(stats_path), .flags = OPT_COPY },
+	{ "metrics", 0, OPT_ADDR, NULL,
+	  "serve Prometheus metrics at http://ADDR/metrics\n"
+	  "(transactions, bytes, upstream errors, lost,\n"
+	  "open connections, responses by status)",
+	  CMD_RECORD_AT(metrics), .flags = OPT_COPY },
+	{ "metrics-port-file", 0, OPT_PATH, NULL,
+	  "write the metrics endpoint's bound port to FILE",
+	  CMD_RECORD_AT(metrics_port_file), .flags = OPT_COPY },
 	{ "json", 0, OPT_FLAG, NULL,
 	  "print those counters as one JSON object on stdout\n"
 	  "at exit, instead of the summary line",

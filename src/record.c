@@ -47,6 +47,7 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "prom.h"
 #include "record.h"
 #include "snap.h"
 #include "sock.h"
@@ -238,6 +239,11 @@ struct recorder {
 	/* Clients too slow with a request head or body (408). */
 	uint64_t		 head_timeouts, body_timeouts;
 	struct log_every	 slow_log;
+	/* --metrics: the endpoint and what only it counts. */
+	struct prom_server	*metrics;
+	uint64_t		 start_ns;
+	uint64_t		 body_bytes;	/* request + response bodies */
+	uint64_t		 by_status[500];	/* responses 100..599 */
 };
 
 static struct recorder	*rec_signal_target;
@@ -274,6 +280,8 @@ record_config_free(struct record_config *cfg)
 	free(cfg->svc);
 	free(cfg->port_file);
 	free(cfg->stats_path);
+	free(cfg->metrics);
+	free(cfg->metrics_port_file);
 	free(cfg->upstream_ca);
 	free(cfg->proxy);
 	free(cfg->transparent);
@@ -557,6 +565,54 @@ rec_proxy_init(struct recorder *r, char **cause)
 	return 0;
 }
 
+/* --metrics: the counters in Prometheus's text format (prom.h). */
+static void
+rec_metrics_fill(struct buf *b, void *arg)
+{
+	struct recorder	*r = arg;
+	double		 up = (double)(loop_clock_ns() - r->start_ns) / 1e9;
+	const struct {
+		const char	*name, *help;
+		uint64_t	 v;
+	} row[] = {
+		{ "decoy_record_transactions_total", "Exchanges the recorder "
+		    "completed (stored or lost).", r->ntxn },
+		{ "decoy_record_recorded_total", "Transactions written to the "
+		    "snapshot.", r->ntxn - r->nlost },
+		{ "decoy_record_lost_total", "Transactions the snapshot could "
+		    "not take (write errors).", r->nlost },
+		{ "decoy_record_upstream_errors_total", "Exchanges that failed "
+		    "upstream (refused, reset, timed out).", r->nerr },
+		{ "decoy_record_body_bytes_total", "Request and response body "
+		    "bytes relayed.", r->body_bytes },
+		{ "decoy_record_open_connections", "Client connections open "
+		    "now.", r->nconns },
+		{ "decoy_record_accept_errors_total", "accept(2) failures (out "
+		    "of descriptors...).", r->accept_errors },
+		{ "decoy_record_head_timeouts_total", "Requests refused with "
+		    "408: head not complete in time.", r->head_timeouts },
+		{ "decoy_record_body_timeouts_total", "Requests refused with "
+		    "408: body not complete in time.", r->body_timeouts },
+	};
+	size_t		 i;
+
+	for (i = 0; i < sizeof row / sizeof row[0]; i++)
+		prom_counter(b, row[i].name, strstr(row[i].name, "_total") !=
+		    NULL ? "counter" : "gauge", row[i].help, row[i].v);
+	prom_family(b, "decoy_record_responses_total", "counter",
+	    "Recorded responses, by status.");
+	for (i = 0; i < 500; i++) {
+		if (r->by_status[i] > 0)
+			buf_printf(b, "decoy_record_responses_total{status=\"%zu\"}"
+			    " %llu\n", i + 100,
+			    (unsigned long long)r->by_status[i]);
+	}
+	prom_family(b, "decoy_uptime_seconds", "gauge",
+	    "Seconds since the recorder started.");
+	buf_printf(b, "decoy_uptime_seconds %.3f\n", up);
+	prom_process(b, up);
+}
+
 struct recorder *
 record_create(const struct record_config *cfg, char **cause)
 {
@@ -584,6 +640,10 @@ record_create(const struct record_config *cfg, char **cause)
 	r->cfg.svc = cfg->svc != NULL ? xstrdup(cfg->svc) : NULL;
 	r->cfg.port_file = cfg->port_file ? xstrdup(cfg->port_file) : NULL;
 	r->cfg.stats_path = cfg->stats_path ? xstrdup(cfg->stats_path) : NULL;
+	r->cfg.metrics = cfg->metrics ? xstrdup(cfg->metrics) : NULL;
+	r->cfg.metrics_port_file = cfg->metrics_port_file ?
+	    xstrdup(cfg->metrics_port_file) : NULL;
+	r->start_ns = loop_clock_ns();
 	r->cfg.upstream_ca = cfg->upstream_ca ? xstrdup(cfg->upstream_ca) :
 	    NULL;
 	r->cfg.redact = xcalloc(cfg->nredact + 1, sizeof *r->cfg.redact);
@@ -618,6 +678,13 @@ record_create(const struct record_config *cfg, char **cause)
 		goto fail;
 	if (rec_writer_open(&r->w, cfg->output, cfg->append, cfg->fsync,
 	    cause) == -1)
+		goto fail;
+	if (cfg->metrics != NULL && (r->metrics = prom_server_create(r->loop,
+	    cfg->metrics, rec_metrics_fill, r, cause)) == NULL)
+		goto fail;
+	if (r->metrics != NULL && cfg->metrics_port_file != NULL &&
+	    sock_write_port_file(cfg->metrics_port_file,
+	    prom_server_port(r->metrics), cause) == -1)
 		goto fail;
 	if (loop_io_add(r->loop, &r->lio, r->lfd, EPOLLIN, rec_accept,
 	    r) == -1) {
@@ -1196,6 +1263,9 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	if (hold)
 		rec_hold(c);
 	r->ntxn++;
+	r->body_bytes += c->req_len + c->res_len;
+	if (t->has_res && t->res.status >= 100 && t->res.status <= 599)
+		r->by_status[t->res.status - 100]++;
 	if (error != NULL)
 		r->nerr++;
 }
@@ -2791,6 +2861,8 @@ record_free(struct recorder *r)
 	while (r->conns != NULL)
 		rec_conn_close(r->conns);
 	if (r->loop != NULL) {
+		loop_run_deferred(r->loop);
+		prom_server_free(r->metrics);
 		loop_run_deferred(r->loop);
 		loop_timer_del(r->loop, &r->sync_timer);
 		loop_timer_del(r->loop, &r->accept_timer);

@@ -111,6 +111,8 @@ struct record_config {
 	enum record_fsync fsync;
 	enum record_on_write_error on_write_error;
 	char		*stats_path;	/* counters as JSON at exit */
+	char		*metrics;	/* Prometheus /metrics address */
+	char		*metrics_port_file;
 	int		 json;		/* ... and on stdout, instead of the
 					   summary line */
 	size_t		 max_body;	/* stored body size; larger is truncated */
