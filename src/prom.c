@@ -82,6 +82,41 @@ prom_process(struct buf *b, double uptime_s)
 	    (double)now.tv_sec + (double)now.tv_nsec / 1e9 - uptime_s);
 }
 
+void
+prom_rows(struct buf *b, const struct prom_row *row, size_t n)
+{
+	size_t	i, len;
+
+	for (i = 0; i < n; i++) {
+		len = strlen(row[i].name);
+		prom_counter(b, row[i].name, len > 6 &&
+		    strcmp(row[i].name + len - 6, "_total") == 0 ? "counter" :
+		    "gauge", row[i].help, row[i].v);
+	}
+}
+
+void
+prom_status_counts(struct buf *b, const char *name, const uint64_t *counts)
+{
+	size_t	i;
+
+	prom_family(b, name, "counter", "Recorded responses, by status.");
+	for (i = 0; i < PROM_NSTATUS; i++) {
+		if (counts[i] > 0)
+			buf_printf(b, "%s{status=\"%zu\"} %llu\n", name, i + 100,
+			    (unsigned long long)counts[i]);
+	}
+}
+
+void
+prom_uptime(struct buf *b, double uptime_s)
+{
+	prom_family(b, "decoy_uptime_seconds", "gauge",
+	    "Seconds since the process started serving.");
+	buf_printf(b, "decoy_uptime_seconds %.3f\n", uptime_s);
+	prom_process(b, uptime_s);
+}
+
 /* Queues a reply: status, its content type and body (HEAD: none). */
 static void
 prom_reply(struct hconn *h, int status, const char *type, struct buf *body,

@@ -8,6 +8,7 @@
 #ifndef DECOY_PROM_H
 #define DECOY_PROM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct buf;
@@ -26,6 +27,22 @@ void	prom_counter(struct buf *, const char *name, const char *type,
 /* decoy_build_info{version=...} 1 and process_start_time_seconds (now
  * less uptime_s). */
 void	prom_process(struct buf *, double uptime_s);
+
+/* A family of one sample each: a name ending in _total is a counter,
+ * any other a gauge. */
+struct prom_row {
+	const char	*name;
+	const char	*help;
+	uint64_t	 v;
+};
+void	prom_rows(struct buf *, const struct prom_row *, size_t n);
+/* A counter family of responses by status label, from counts of the
+ * statuses 100..599 (counts[s - 100]); statuses never seen are left out. */
+#define PROM_NSTATUS	500
+void	prom_status_counts(struct buf *, const char *name,
+	    const uint64_t *counts);
+/* decoy_uptime_seconds, then prom_process. */
+void	prom_uptime(struct buf *, double uptime_s);
 
 /* Appends the whole exposition text to b; arg is the one given to
  * prom_server_create.  Called on the loop's thread. */

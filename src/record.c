@@ -243,7 +243,7 @@ struct recorder {
 	struct prom_server	*metrics;
 	uint64_t		 start_ns;
 	uint64_t		 body_bytes;	/* request + response bodies */
-	uint64_t		 by_status[500];	/* responses 100..599 */
+	uint64_t		 by_status[PROM_NSTATUS];	/* responses 100..599 */
 };
 
 static struct recorder	*rec_signal_target;
@@ -569,12 +569,8 @@ rec_proxy_init(struct recorder *r, char **cause)
 static void
 rec_metrics_fill(struct buf *b, void *arg)
 {
-	struct recorder	*r = arg;
-	double		 up = (double)(loop_clock_ns() - r->start_ns) / 1e9;
-	const struct {
-		const char	*name, *help;
-		uint64_t	 v;
-	} row[] = {
+	struct recorder		*r = arg;
+	const struct prom_row	 row[] = {
 		{ "decoy_record_transactions_total", "Exchanges the recorder "
 		    "completed (stored or lost).", r->ntxn },
 		{ "decoy_record_recorded_total", "Transactions written to the "
@@ -594,23 +590,10 @@ rec_metrics_fill(struct buf *b, void *arg)
 		{ "decoy_record_body_timeouts_total", "Requests refused with "
 		    "408: body not complete in time.", r->body_timeouts },
 	};
-	size_t		 i;
 
-	for (i = 0; i < sizeof row / sizeof row[0]; i++)
-		prom_counter(b, row[i].name, strstr(row[i].name, "_total") !=
-		    NULL ? "counter" : "gauge", row[i].help, row[i].v);
-	prom_family(b, "decoy_record_responses_total", "counter",
-	    "Recorded responses, by status.");
-	for (i = 0; i < 500; i++) {
-		if (r->by_status[i] > 0)
-			buf_printf(b, "decoy_record_responses_total{status=\"%zu\"}"
-			    " %llu\n", i + 100,
-			    (unsigned long long)r->by_status[i]);
-	}
-	prom_family(b, "decoy_uptime_seconds", "gauge",
-	    "Seconds since the recorder started.");
-	buf_printf(b, "decoy_uptime_seconds %.3f\n", up);
-	prom_process(b, up);
+	prom_rows(b, row, sizeof row / sizeof row[0]);
+	prom_status_counts(b, "decoy_record_responses_total", r->by_status);
+	prom_uptime(b, (double)(loop_clock_ns() - r->start_ns) / 1e9);
 }
 
 struct recorder *

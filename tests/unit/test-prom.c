@@ -46,6 +46,35 @@ test_writer(void)
 	    "x_total 42\n");
 
 	buf_reset(&b);
+	prom_rows(&b, (const struct prom_row[]){ { "a_total", "A.", 1 },
+	    { "open_now", "B.", 2 }, { "_total", "C.", 3 } }, 3);
+	buf_append_byte(&b, '\0');
+	ASSERT_STR_EQ(b.data, "# HELP a_total A.\n# TYPE a_total counter\n"
+	    "a_total 1\n# HELP open_now B.\n# TYPE open_now gauge\n"
+	    "open_now 2\n# HELP _total C.\n# TYPE _total gauge\n_total 3\n");
+
+	{
+		uint64_t	counts[PROM_NSTATUS] = { 0 };
+
+		counts[0] = 1;
+		counts[200 - 100] = 5;
+		counts[599 - 100] = 2;
+		buf_reset(&b);
+		prom_status_counts(&b, "r_total", counts);
+		buf_append_byte(&b, '\0');
+		ASSERT_STR_EQ(b.data, "# HELP r_total Recorded responses, by "
+		    "status.\n# TYPE r_total counter\nr_total{status=\"100\"} "
+		    "1\nr_total{status=\"200\"} 5\nr_total{status=\"599\"} 2\n");
+	}
+
+	buf_reset(&b);
+	prom_uptime(&b, 1.5);
+	buf_append_byte(&b, '\0');
+	ASSERT(contains(&b, "# TYPE decoy_uptime_seconds gauge\n"
+	    "decoy_uptime_seconds 1.500\n"));
+	ASSERT(contains(&b, "\ndecoy_build_info{version="));
+
+	buf_reset(&b);
 	prom_process(&b, 10.0);
 	buf_append_byte(&b, '\0');
 	ASSERT(contains(&b, "# TYPE decoy_build_info gauge\n"
