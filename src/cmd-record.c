@@ -92,6 +92,10 @@ static const struct opt cmd_record_opts[] = {
 	  "snapshot to write (- for stdout); truncated\n"
 	  "unless --append; created mode 0600",
 	  CMD_RECORD_AT(output), .flags = OPT_COPY },
+	{ "svc", 0, OPT_STRING, "NAME",
+	  "the dependency's name, stored as \"svc\" in every\n"
+	  "transaction (default: the upstream's host)",
+	  CMD_RECORD_AT(svc), .flags = OPT_COPY },
 	{ "append", 0, OPT_FLAG, NULL,
 	  "append to SNAP instead of truncating it (a\n"
 	  "torn last line is cut off first, and said)",
@@ -151,6 +155,18 @@ static const struct opt cmd_record_opts[] = {
 	  "write the counters as JSON to FILE at exit\n"
 	  "(transactions, recorded, lost, write_error...)",
 	  CMD_RECORD_AT(stats_path), .flags = OPT_COPY },
+	{ "metrics", 0, OPT_ADDR, NULL,
+	  "serve Prometheus metrics at http://ADDR/metrics\n"
+	  "(transactions, bytes, upstream errors, lost,\n"
+	  "open connections, responses by status)",
+	  CMD_RECORD_AT(metrics), .flags = OPT_COPY },
+	{ "metrics-port-file", 0, OPT_PATH, NULL,
+	  "write the metrics endpoint's bound port to FILE",
+	  CMD_RECORD_AT(metrics_port_file), .flags = OPT_COPY },
+	{ "json", 0, OPT_FLAG, NULL,
+	  "print those counters as one JSON object on stdout\n"
+	  "at exit, instead of the summary line",
+	  CMD_RECORD_AT(json) },
 	{ "max-body", 0, OPT_SIZE, NULL,
 	  "bodies stored up to SIZE (64MiB); longer ones are\n"
 	  "cut and flagged \"truncated\" with original sizes",
@@ -239,6 +255,11 @@ cmd_record_exec(int argc, char **argv)
 	}
 	if (cfg->output == NULL) {
 		rv = cli_usage(e, "-o SNAP is required");
+		goto out;
+	}
+	if (cfg->json && strcmp(cfg->output, "-") == 0) {
+		rv = cli_usage(e, "--json prints on stdout: write the snapshot "
+		    "to a file");
 		goto out;
 	}
 	nmodes = (cfg->proxy != NULL) + (cfg->transparent != NULL) +

@@ -90,6 +90,14 @@ static const struct opt cmd_tap_opts[] = {
 	{ "stats", 0, OPT_PATH, NULL,
 	  "write the counters as JSON to FILE at exit",
 	  CMD_TAP_AT(stats_path), .flags = OPT_COPY },
+	{ "metrics", 0, OPT_ADDR, NULL,
+	  "serve Prometheus metrics at http://ADDR/metrics\n"
+	  "(packets, flows, transactions, bytes, lost,\n"
+	  "responses by status)",
+	  CMD_TAP_AT(metrics) },
+	{ "metrics-port-file", 0, OPT_PATH, NULL,
+	  "write the metrics endpoint's bound port to FILE",
+	  CMD_TAP_AT(metrics_port_file) },
 	{ "ready-file", 0, OPT_PATH, NULL,
 	  "write FILE once the queue is bound",
 	  CMD_TAP_AT(ready_path), .flags = OPT_COPY },

@@ -47,6 +47,7 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "prom.h"
 #include "record.h"
 #include "snap.h"
 #include "sock.h"
@@ -238,6 +239,11 @@ struct recorder {
 	/* Clients too slow with a request head or body (408). */
 	uint64_t		 head_timeouts, body_timeouts;
 	struct log_every	 slow_log;
+	/* --metrics: the endpoint and what only it counts. */
+	struct prom_server	*metrics;
+	uint64_t		 start_ns;
+	uint64_t		 body_bytes;	/* request + response bodies */
+	uint64_t		 by_status[PROM_NSTATUS];	/* responses 100..599 */
 };
 
 static struct recorder	*rec_signal_target;
@@ -271,8 +277,11 @@ record_config_free(struct record_config *cfg)
 	free(cfg->upstream);
 	free(cfg->listen);
 	free(cfg->output);
+	free(cfg->svc);
 	free(cfg->port_file);
 	free(cfg->stats_path);
+	free(cfg->metrics);
+	free(cfg->metrics_port_file);
 	free(cfg->upstream_ca);
 	free(cfg->proxy);
 	free(cfg->transparent);
@@ -556,6 +565,37 @@ rec_proxy_init(struct recorder *r, char **cause)
 	return 0;
 }
 
+/* --metrics: the counters in Prometheus's text format (prom.h). */
+static void
+rec_metrics_fill(struct buf *b, void *arg)
+{
+	struct recorder		*r = arg;
+	const struct prom_row	 row[] = {
+		{ "decoy_record_transactions_total", "Exchanges the recorder "
+		    "completed (stored or lost).", r->ntxn },
+		{ "decoy_record_recorded_total", "Transactions written to the "
+		    "snapshot.", r->ntxn - r->nlost },
+		{ "decoy_record_lost_total", "Transactions the snapshot could "
+		    "not take (write errors).", r->nlost },
+		{ "decoy_record_upstream_errors_total", "Exchanges that failed "
+		    "upstream (refused, reset, timed out).", r->nerr },
+		{ "decoy_record_body_bytes_total", "Request and response body "
+		    "bytes relayed.", r->body_bytes },
+		{ "decoy_record_open_connections", "Client connections open "
+		    "now.", r->nconns },
+		{ "decoy_record_accept_errors_total", "accept(2) failures (out "
+		    "of descriptors...).", r->accept_errors },
+		{ "decoy_record_head_timeouts_total", "Requests refused with "
+		    "408: head not complete in time.", r->head_timeouts },
+		{ "decoy_record_body_timeouts_total", "Requests refused with "
+		    "408: body not complete in time.", r->body_timeouts },
+	};
+
+	prom_rows(b, row, sizeof row / sizeof row[0]);
+	prom_status_counts(b, "decoy_record_responses_total", r->by_status);
+	prom_uptime(b, (double)(loop_clock_ns() - r->start_ns) / 1e9);
+}
+
 struct recorder *
 record_create(const struct record_config *cfg, char **cause)
 {
@@ -580,8 +620,13 @@ record_create(const struct record_config *cfg, char **cause)
 	for (i = 0; i < cfg->nno_intercept; i++)
 		r->cfg.no_intercept[i] = xstrdup(cfg->no_intercept[i]);
 	r->cfg.output = xstrdup(cfg->output);
+	r->cfg.svc = cfg->svc != NULL ? xstrdup(cfg->svc) : NULL;
 	r->cfg.port_file = cfg->port_file ? xstrdup(cfg->port_file) : NULL;
 	r->cfg.stats_path = cfg->stats_path ? xstrdup(cfg->stats_path) : NULL;
+	r->cfg.metrics = cfg->metrics ? xstrdup(cfg->metrics) : NULL;
+	r->cfg.metrics_port_file = cfg->metrics_port_file ?
+	    xstrdup(cfg->metrics_port_file) : NULL;
+	r->start_ns = loop_clock_ns();
 	r->cfg.upstream_ca = cfg->upstream_ca ? xstrdup(cfg->upstream_ca) :
 	    NULL;
 	r->cfg.redact = xcalloc(cfg->nredact + 1, sizeof *r->cfg.redact);
@@ -612,10 +657,17 @@ record_create(const struct record_config *cfg, char **cause)
 	}
 	if (sock_parse_addr(r->cfg.listen, &la, cause) == -1)
 		goto fail;
-	if ((r->lfd = sock_listen(&la, 0, cause)) == -1)
+	if ((r->lfd = sock_listen(&la, SOCK_SHARE_NONE, cause)) == -1)
 		goto fail;
 	if (rec_writer_open(&r->w, cfg->output, cfg->append, cfg->fsync,
 	    cause) == -1)
+		goto fail;
+	if (cfg->metrics != NULL && (r->metrics = prom_server_create(r->loop,
+	    cfg->metrics, rec_metrics_fill, r, cause)) == NULL)
+		goto fail;
+	if (r->metrics != NULL && cfg->metrics_port_file != NULL &&
+	    sock_write_port_file(cfg->metrics_port_file,
+	    prom_server_port(r->metrics), cause) == -1)
 		goto fail;
 	if (loop_io_add(r->loop, &r->lio, r->lfd, EPOLLIN, rec_accept,
 	    r) == -1) {
@@ -1130,7 +1182,7 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	t->id = c->id;
 	t->ts = c->ts;
 	t->dir = r->cfg.dir;
-	t->svc = c->tgt->name;
+	t->svc = r->cfg.svc != NULL ? r->cfg.svc : c->tgt->name;
 	t->proto = proto;
 	t->tls = c->tgt->tls;
 	t->client = c->client;
@@ -1194,6 +1246,9 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	if (hold)
 		rec_hold(c);
 	r->ntxn++;
+	r->body_bytes += c->req_len + c->res_len;
+	if (t->has_res && t->res.status >= 100 && t->res.status <= 599)
+		r->by_status[t->res.status - 100]++;
 	if (error != NULL)
 		r->nerr++;
 }
@@ -2714,7 +2769,7 @@ rec_finish(struct recorder *r)
 		    (unsigned long long)r->nerr, (unsigned long long)r->nlost,
 		    strerror(r->werrno), r->cfg.output);
 		rv = -1;
-	} else
+	} else if (!r->cfg.json)
 		log_info("recorded %llu transactions (%llu upstream failures)",
 		    (unsigned long long)r->ntxn, (unsigned long long)r->nerr);
 	if (sync_errors > 0) {
@@ -2737,6 +2792,16 @@ rec_finish(struct recorder *r)
 		}
 		buf_free(&b);
 	}
+	if (r->cfg.json) {
+		buf_init(&b);
+		rec_stats_json(r, &b, sync_errors);
+		if (fwrite(b.data, 1, b.len, stdout) != b.len ||
+		    fflush(stdout) == EOF) {
+			log_error("--json: writing output failed");
+			rv = -1;
+		}
+		buf_free(&b);
+	}
 	return rv;
 }
 
@@ -2744,6 +2809,8 @@ int
 record_run(struct recorder *r)
 {
 	struct sigaction	sa;
+	struct sock_addr	la;
+	char			bound[64];
 	int			rv;
 
 	memset(&sa, 0, sizeof sa);
@@ -2754,7 +2821,12 @@ record_run(struct recorder *r)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rec_writer_start(&r->w);
-	log_info("recording %s -> %s into %s", r->cfg.listen,
+	/* The port actually bound (--listen HOST:0 picks one). */
+	if (sock_local_addr(r->lfd, &la) == -1)
+		snprintf(bound, sizeof bound, "%s", r->cfg.listen);
+	else
+		sock_addr_str(&la, bound, sizeof bound);
+	log_info("recording %s -> %s into %s", bound,
 	    r->forward ? (r->srv_tls != NULL ? "forward proxy, intercepting "
 	    "CONNECT" : "forward proxy") : r->transparent ? "original "
 	    "destinations (transparent)" : r->cfg.upstream, r->cfg.output);
@@ -2772,6 +2844,8 @@ record_free(struct recorder *r)
 	while (r->conns != NULL)
 		rec_conn_close(r->conns);
 	if (r->loop != NULL) {
+		loop_run_deferred(r->loop);
+		prom_server_free(r->metrics);
 		loop_run_deferred(r->loop);
 		loop_timer_del(r->loop, &r->sync_timer);
 		loop_timer_del(r->loop, &r->accept_timer);

@@ -101,6 +101,8 @@ struct record_config {
 	char		*upstream;	/* reverse proxy: http[s]://HOST[:PORT] */
 	char		*listen;	/* reverse proxy listen address */
 	char		*output;	/* snapshot path */
+	char		*svc;		/* "svc" of every entry; NULL: the
+					   upstream host */
 	int		 append;	/* keep what the snapshot holds */
 	enum snap_dir	 dir;
 	char		*port_file;
@@ -109,6 +111,10 @@ struct record_config {
 	enum record_fsync fsync;
 	enum record_on_write_error on_write_error;
 	char		*stats_path;	/* counters as JSON at exit */
+	char		*metrics;	/* Prometheus /metrics address */
+	char		*metrics_port_file;
+	int		 json;		/* ... and on stdout, instead of the
+					   summary line */
 	size_t		 max_body;	/* stored body size; larger is truncated */
 	size_t		 max_head;
 	uint64_t	 upstream_timeout_ns;	/* no byte moved */

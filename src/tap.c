@@ -42,6 +42,8 @@
 #include "loop.h"
 #include "nfqueue.h"
 #include "priv.h"
+#include "prom.h"
+#include "sock.h"
 #include "tap.h"
 #include "tcpflow.h"
 #include "xmalloc.h"
@@ -101,6 +103,11 @@ struct tap {
 	int			 parser_idle;	/* wake it when pending grows */
 	int			 stopping;	/* also read without mu */
 	char			*cap_cause;	/* a capture thread failed */
+
+	/* --metrics (the loop's thread only). */
+	struct prom_server	*metrics;
+	uint64_t		 body_bytes;
+	uint64_t		 by_status[PROM_NSTATUS];	/* responses 100..599 */
 };
 
 struct tap_flow {
@@ -239,6 +246,10 @@ tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 	struct tap_flow	*tf = arg;
 	struct tap	*tap = tf->tap;
 
+	tap->body_bytes += tx->t.req.body_len + tx->t.res.body_len;
+	if (tx->t.has_res && tx->t.res.status >= 100 &&
+	    tx->t.res.status <= 599)
+		tap->by_status[tx->t.res.status - 100]++;
 	tap_lines_encode(&tap->lines, &tap->out, tx, tf->client, tf->server);
 	if (tap->cfg.max_txns != 0 && tap->lines.txns >= tap->cfg.max_txns)
 		loop_stop(tap->loop);
@@ -431,7 +442,8 @@ tap_cap_batch(struct tap_cap *c, char **cause)
 	pthread_mutex_lock(&tap->mu);
 	while (tap->pending.len >= TAP_PENDING_MAX && !tap->stopping)
 		pthread_cond_wait(&tap->room, &tap->mu);
-	tap->received += (uint64_t)n;
+	/* Atomic too: --metrics reads it without the lock. */
+	__atomic_fetch_add(&tap->received, (uint64_t)n, __ATOMIC_RELAXED);
 	len = tap->pending.len;
 	buf_append(&tap->pending, c->stage.data, c->stage.len);
 	/* Idle parser: wake it.  Busy: it looks again soon, unless it falls
@@ -634,6 +646,38 @@ tap_signal(int sig)
 		loop_stop(tap_signal_target->loop);
 }
 
+/* --metrics: the loop's counters in Prometheus's text format (prom.h). */
+static void
+tap_metrics_fill(struct buf *b, void *arg)
+{
+	struct tap			*tap = arg;
+	const struct tcpflow_stats	*fs = tcpflow_stats(tap->flows);
+	const struct prom_row		 row[] = {
+		{ "decoy_tap_packets_total", "Packets received from the "
+		    "queues.", __atomic_load_n(&tap->received,
+		    __ATOMIC_RELAXED) },
+		{ "decoy_tap_flows_total", "TCP flows seen.", fs->flows },
+		{ "decoy_tap_transactions_total", "Transactions written "
+		    "(or lost).", tap->lines.txns },
+		{ "decoy_tap_unanswered_total", "Requests recorded without "
+		    "a response.", tap->hst.unanswered },
+		{ "decoy_tap_parse_errors_total", "Flows given up for bytes "
+		    "that are not HTTP/1.x.", tap->hst.parse_errors },
+		{ "decoy_tap_gap_transactions_total", "Transactions with bytes "
+		    "missing (reassembly gaps).", tap->hst.gap_txns },
+		{ "decoy_tap_body_bytes_total", "Request and response body "
+		    "bytes recorded.", tap->body_bytes },
+		{ "decoy_tap_write_errors_total", "Failed writes to the "
+		    "snapshot.", tap->write_errors },
+		{ "decoy_tap_lost_total", "Transactions the snapshot could "
+		    "not take.", tap->lost },
+	};
+
+	prom_rows(b, row, sizeof row / sizeof row[0]);
+	prom_status_counts(b, "decoy_tap_responses_total", tap->by_status);
+	prom_uptime(b, (double)(loop_clock_ns() - tap->lines.mono0_ns) / 1e9);
+}
+
 struct tap *
 tap_create(const struct tap_config *cfg, char **cause)
 {
@@ -676,6 +720,12 @@ tap_create(const struct tap_config *cfg, char **cause)
 		goto fail;
 	}
 	if (snap_out_open(&tap->so, cfg->output, cfg->append, cause) == -1)
+		goto fail;
+	if (cfg->metrics != NULL && ((tap->metrics = prom_server_create(
+	    tap->loop, cfg->metrics, tap_metrics_fill, tap, cause)) == NULL ||
+	    (cfg->metrics_port_file != NULL && sock_write_port_file(
+	    cfg->metrics_port_file, prom_server_port(tap->metrics),
+	    cause) == -1)))
 		goto fail;
 	tap->caps = xcalloc(tap->cfg.nqueues, sizeof *tap->caps);
 	for (i = 0; i < tap->cfg.nqueues; i++) {
@@ -876,6 +926,10 @@ tap_free(struct tap *tap)
 		return;
 	tap_stop(tap);
 	tcpflow_table_free(tap->flows);
+	if (tap->loop != NULL) {
+		prom_server_free(tap->metrics);
+		loop_run_deferred(tap->loop);
+	}
 	if (tap->io_added)
 		loop_io_del(tap->loop, &tap->io);
 	if (tap->loop != NULL) {

@@ -46,6 +46,10 @@ struct tap_config {
 	size_t		 nports;
 	char		*stats_path;	/* JSON counters at exit, or NULL */
 	char		*ready_path;	/* written once the queue is bound */
+	/* Prometheus /metrics address and its port file, or NULL;
+	 * borrowed (read by tap_create only). */
+	const char	*metrics;
+	const char	*metrics_port_file;
 	uint64_t	 idle_ns;	/* flow idle timeout (default 60 s) */
 	size_t		 max_body;	/* 0: 64 MiB */
 	uint64_t	 max_txns;	/* stop after this many (0: never) */
