@@ -43,6 +43,7 @@
 #include "buf.h"
 #include "ca.h"
 #include "conn.h"
+#include "funnel.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -227,6 +228,7 @@ struct recorder {
 	char			 ts_prefix[32];	/* "YYYY-MM-DDTHH:MM:SS" */
 	uint64_t		 seq;
 	uint64_t		 ntxn, nerr;
+	uint64_t		 nfunneled;	/* dropped by the funnel */
 	/* Transactions the snapshot could not take. */
 	uint64_t		 nlost;
 	int			 werrno;	/* errno of the last failure */
@@ -1107,6 +1109,31 @@ rec_hold(struct rec_conn *c)
 }
 
 /*
+ * The capture funnel's decision on c->t, filled in by rec_txn_write:
+ * 1 when it is dropped (counted by reason in the funnel; the strings
+ * lent to c->t are taken back, its id is not reused), else 0.
+ */
+static int
+rec_funnel_drop(struct rec_conn *c, const char *error, int lend)
+{
+	struct recorder	*r = c->r;
+	struct snap_txn	*t = &c->t;
+
+	if (r->cfg.funnel == NULL ||
+	    funnel_decide(r->cfg.funnel, t) == FUNNEL_KEPT)
+		return 0;
+	t->id = t->ts = t->svc = t->proto = t->client = t->server = NULL;
+	t->req.host = NULL;
+	if (lend)
+		t->req.body = t->res.body = NULL;
+	r->ntxn++;
+	r->nfunneled++;
+	if (error != NULL)
+		r->nerr++;
+	return 1;
+}
+
+/*
  * Redacts and queues c->t (the caller has filled in the messages; the
  * bodies are c->reqbody and c->body) for this round's batch.  hold: the
  * client's output waits for the batch.  The strings the line shares with
@@ -1160,6 +1187,8 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 		t->res.body = lend ? c->body.data : xstrndup(c->body.data, n);
 		t->res.body_len = n;
 	}
+	if (rec_funnel_drop(c, error, lend))
+		return;
 	buf_init(&extra);
 	if (error != NULL) {
 		buf_append_str(&extra, ",\"error\":");
@@ -2669,7 +2698,7 @@ rec_stats_json(struct recorder *r, struct buf *b, uint64_t sync_errors)
 	buf_printf(b, "{\"transactions\":%llu,\"recorded\":%llu,"
 	    "\"lost\":%llu,\"upstream_failures\":%llu,\"write_error\":",
 	    (unsigned long long)r->ntxn,
-	    (unsigned long long)(r->ntxn - r->nlost),
+	    (unsigned long long)(r->ntxn - r->nfunneled - r->nlost),
 	    (unsigned long long)r->nlost, (unsigned long long)r->nerr);
 	if (r->werrno != 0)
 		json_append_string(b, strerror(r->werrno),
@@ -2677,11 +2706,16 @@ rec_stats_json(struct recorder *r, struct buf *b, uint64_t sync_errors)
 	else
 		buf_append_str(b, "null");
 	buf_printf(b, ",\"sync_errors\":%llu,\"head_timeouts\":%llu,"
-	    "\"body_timeouts\":%llu,\"accept_errors\":%llu}\n",
+	    "\"body_timeouts\":%llu,\"accept_errors\":%llu",
 	    (unsigned long long)sync_errors,
 	    (unsigned long long)r->head_timeouts,
 	    (unsigned long long)r->body_timeouts,
 	    (unsigned long long)r->accept_errors);
+	if (r->cfg.funnel != NULL) {
+		buf_append_str(b, ",\"funnel\":");
+		funnel_stats_json(b, funnel_stats(r->cfg.funnel));
+	}
+	buf_append_str(b, "}\n");
 }
 
 /*
@@ -2716,7 +2750,14 @@ rec_finish(struct recorder *r)
 		rv = -1;
 	} else
 		log_info("recorded %llu transactions (%llu upstream failures)",
-		    (unsigned long long)r->ntxn, (unsigned long long)r->nerr);
+		    (unsigned long long)(r->ntxn - r->nfunneled),
+		    (unsigned long long)r->nerr);
+	if (r->cfg.funnel != NULL && r->cfg.funnel_set) {
+		buf_init(&b);
+		funnel_stats_text(&b, funnel_stats(r->cfg.funnel));
+		log_info("funnel: %.*s", (int)b.len, b.data);
+		buf_free(&b);
+	}
 	if (sync_errors > 0) {
 		log_error("snapshot %s: fdatasync failed %llu time%s (%s): "
 		    "what was written may not be on disk", r->cfg.output,

@@ -126,6 +126,11 @@ struct record_config {
 	/* Transparent proxy (instead of upstream and listen). */
 	char		*transparent;	/* listen address */
 	unsigned int	 mark;		/* SO_MARK of upstream sockets, 0: none */
+	/* The capture funnel (funnel.h), the caller's, used by the loop
+	 * thread only; NULL: keep all.  funnel_set: options were given
+	 * (the summary line says what it dropped). */
+	struct funnel	*funnel;
+	int		 funnel_set;
 };
 
 /* The default SO_MARK of --transparent's upstream connections. */

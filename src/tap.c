@@ -37,6 +37,7 @@
 #include <linux/netfilter.h>
 
 #include "buf.h"
+#include "funnel.h"
 #include "httpflow.h"
 #include "log.h"
 #include "loop.h"
@@ -87,6 +88,7 @@ struct tap {
 	struct tap_lines	 lines;
 	uint64_t		 write_errors;
 	uint64_t		 lost;		/* lines the file did not take */
+	uint64_t		 funneled;	/* dropped by the funnel */
 	int			 werrno;
 	struct log_every	 wlog;
 	int			 warned_silent;	/* TAP_SILENT_NS */
@@ -232,14 +234,38 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
 	httpflow_txn_free(tx);
 }
 
-/* A transaction is over: one snapshot line. */
+int
+tap_lines_funnel(struct tap_lines *l, struct funnel *fn,
+    struct httpflow_txn *tx, char *server)
+{
+	enum funnel_reason	r;
+
+	if (fn == NULL)
+		return 0;
+	tx->t.start_us = (int64_t)((l->rt0_ns + (tx->req_ns - l->mono0_ns)) /
+	    1000);
+	tx->t.server = server;
+	r = funnel_decide(fn, &tx->t);
+	tx->t.server = NULL;
+	if (r == FUNNEL_KEPT)
+		return 0;
+	l->txns++;
+	httpflow_txn_free(tx);
+	return 1;
+}
+
+/* A transaction is over: one snapshot line, unless the funnel drops it. */
 static void
 tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 {
 	struct tap_flow	*tf = arg;
 	struct tap	*tap = tf->tap;
 
-	tap_lines_encode(&tap->lines, &tap->out, tx, tf->client, tf->server);
+	if (tap_lines_funnel(&tap->lines, tap->cfg.funnel, tx, tf->server))
+		tap->funneled++;
+	else
+		tap_lines_encode(&tap->lines, &tap->out, tx, tf->client,
+		    tf->server);
 	if (tap->cfg.max_txns != 0 && tap->lines.txns >= tap->cfg.max_txns)
 		loop_stop(tap->loop);
 }
@@ -760,7 +786,12 @@ tap_stats_json(struct tap *tap, struct buf *b)
 	for (i = 0; i < tap->ncaps; i++)
 		buf_printf(b, "%s%llu", i > 0 ? "," : "",
 		    (unsigned long long)tap->caps[i].packets);
-	buf_append_str(b, "]}\n");
+	buf_append_str(b, "]");
+	if (tap->cfg.funnel != NULL) {
+		buf_append_str(b, ",\"funnel\":");
+		funnel_stats_json(b, funnel_stats(tap->cfg.funnel));
+	}
+	buf_append_str(b, "}\n");
 }
 
 /* Starts one capture thread per queue, with the signals left to the main
@@ -810,7 +841,7 @@ int
 tap_run(struct tap *tap)
 {
 	struct sigaction	 sa;
-	struct buf		 b;
+	struct buf		 b, fb;
 	char			*cause = NULL, qname[32];
 	int			 rv;
 
@@ -843,6 +874,12 @@ tap_run(struct tap *tap)
 	buf_init(&b);
 	tap_stats_json(tap, &b);
 	fprintf(stderr, "decoy record: nfqueue %s: %s", qname, b.data);
+	if (tap->cfg.funnel != NULL && tap->cfg.funnel_set) {
+		buf_init(&fb);
+		funnel_stats_text(&fb, funnel_stats(tap->cfg.funnel));
+		log_info("funnel: %.*s", (int)fb.len, fb.data);
+		buf_free(&fb);
+	}
 	if (tap->cfg.stats_path != NULL &&
 	    buf_write_file(tap->cfg.stats_path, b.data, b.len, 0644,
 	    &cause) == -1) {
