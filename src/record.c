@@ -50,6 +50,7 @@
 #include "loop.h"
 #include "record.h"
 #include "snap.h"
+#include "snap-ids.h"
 #include "sock.h"
 #include "url.h"
 #include "xmalloc.h"
@@ -227,6 +228,8 @@ struct recorder {
 	time_t			 ts_sec;		/* ts_prefix's second */
 	char			 ts_prefix[32];	/* "YYYY-MM-DDTHH:MM:SS" */
 	uint64_t		 seq;
+	char			 id_prefix[16];	/* snap_ids_run_prefix */
+	size_t			 id_prefix_len;
 	uint64_t		 ntxn, nerr;
 	uint64_t		 nfunneled;	/* dropped by the funnel */
 	/* Transactions the snapshot could not take. */
@@ -591,6 +594,8 @@ record_create(const struct record_config *cfg, char **cause)
 		r->cfg.redact[i] = xstrdup(cfg->redact[i]);
 	r->lfd = -1;
 	r->w.out.fd = -1;
+	snap_ids_run_prefix(r->id_prefix, sizeof r->id_prefix, cfg->append);
+	r->id_prefix_len = strlen(r->id_prefix);
 	if (r->forward) {
 		if (rec_proxy_init(r, cause) == -1)
 			goto fail;
@@ -1151,8 +1156,8 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	uint64_t	 now = loop_now_update(r->loop);
 	size_t		 n;
 
-	memcpy(c->id, "t-", 2);
-	rec_put_u64(c->id + 2, ++r->seq, 6);
+	memcpy(c->id, r->id_prefix, r->id_prefix_len);
+	rec_put_u64(c->id + r->id_prefix_len, ++r->seq, 6);
 	rec_txn_ts(r, c->start_us, c->ts);
 	t->id = c->id;
 	t->ts = c->ts;

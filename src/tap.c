@@ -43,6 +43,7 @@
 #include "loop.h"
 #include "nfqueue.h"
 #include "priv.h"
+#include "snap-ids.h"
 #include "tap.h"
 #include "tcpflow.h"
 #include "xmalloc.h"
@@ -200,7 +201,9 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
     struct httpflow_txn *tx, char *client, char *server)
 {
 	struct snap_txn	*t = &tx->t;
-	char		 id[32], ts[96], num[24], *d, proto[] = "http/1.1";
+	char		 id[48], ts[96], num[24], *d, proto[] = "http/1.1";
+	const char	*pfx = l->id_prefix[0] != '\0' ? l->id_prefix : "t-";
+	size_t		 np = strlen(pfx);
 	char		 gap[] = ",\"gap\":true";
 	char		 noresp[] = ",\"error\":\"no response captured\"";
 	size_t		 nd;
@@ -209,9 +212,9 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
 	l->txns++;
 	d = tap_digits(num + sizeof num, l->txns, 6);
 	nd = (size_t)(num + sizeof num - d);
-	memcpy(id, "t-", 2);
-	memcpy(id + 2, d, nd);
-	id[2 + nd] = '\0';
+	memcpy(id, pfx, np);
+	memcpy(id + np, d, nd);
+	id[np + nd] = '\0';
 	start = (int64_t)((l->rt0_ns + (tx->req_ns - l->mono0_ns)) / 1000);
 	tap_iso(l, start, ts);
 	t->id = id;
@@ -730,6 +733,8 @@ tap_create(const struct tap_config *cfg, char **cause)
 	tap->lines.rt0_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
 	    (uint64_t)ts.tv_nsec;
 	tap->lines.mono0_ns = loop_clock_ns();
+	snap_ids_run_prefix(tap->lines.id_prefix, sizeof tap->lines.id_prefix,
+	    cfg->append);
 	return tap;
 fail:
 	tap_free(tap);

@@ -71,6 +71,7 @@ struct tap_lines {
 	enum snap_dir	 dir;
 	time_t		 iso_sec;
 	char		 iso_prefix[80];
+	char		 id_prefix[16];	/* snap_ids_run_prefix; "": "t-" */
 };
 
 struct buf;
