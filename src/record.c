@@ -243,6 +243,9 @@ struct recorder {
 	/* Clients too slow with a request head or body (408). */
 	uint64_t		 head_timeouts, body_timeouts;
 	struct log_every	 slow_log;
+	/* Tests: upstream connections from here (record_test_upstream). */
+	struct conn		*(*test_up)(void *);
+	void			*test_up_arg;
 };
 
 static struct recorder	*rec_signal_target;
@@ -520,6 +523,8 @@ rec_tls_init(struct recorder *r, char **cause)
 }
 
 static void	rec_accept(struct loop_io *, uint32_t);
+static struct rec_conn *rec_conn_new(struct recorder *, struct conn *,
+		    const char *);
 static void	rec_accept_resume(struct loop_timer *);
 static void	rec_lookup_done(struct loop_io *, uint32_t);
 
@@ -1522,6 +1527,33 @@ rec_conn_started(struct rec_conn *c)
 	rec_timer_arm(c);
 }
 
+/* Tests: the upstream connection comes from record_test_upstream's hook
+ * (a mem end, already connected; TLS over it when the upstream is). */
+static void
+rec_test_connect(struct rec_conn *c)
+{
+	struct recorder	*r = c->r;
+	struct conn	*xc = r->test_up(r->test_up_arg);
+	char		 what[256], *cause = NULL;
+
+	if (xc != NULL && c->tgt->tls && (xc = conn_tls_client(r->up_tls, xc,
+	    c->tgt->name, &cause)) == NULL) {
+		snprintf(what, sizeof what, "tls: %s", cause);
+		free(cause);
+		rec_upstream_fail(c, 502, what);
+		return;
+	}
+	if (xc == NULL) {
+		rec_upstream_fail(c, 502, "connect: refused (test)");
+		return;
+	}
+	c->up.conn = xc;
+	c->up.handshaking = c->tgt->tls;
+	c->up_open = 1;
+	c->up_reused = 0;
+	(void)loop_io_add(r->loop, &c->up.io, -1, 0, rec_side_io, &c->up);
+}
+
 static void
 rec_upstream_connect(struct rec_conn *c)
 {
@@ -1529,6 +1561,10 @@ rec_upstream_connect(struct rec_conn *c)
 	char		 what[160];
 	int		 fd, one = 1;
 
+	if (r->test_up != NULL) {
+		rec_test_connect(c);
+		return;
+	}
 	fd = socket(c->tgt->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -2641,8 +2677,8 @@ static void
 rec_accept(struct loop_io *io, uint32_t events)
 {
 	struct recorder		*r = io->arg;
-	struct rec_conn		*c;
 	struct sock_addr	 peer;
+	char			 client[64];
 	int			 fd, one = 1, i;
 
 	for (i = 0; i < 64; i++) {
@@ -2656,37 +2692,85 @@ rec_accept(struct loop_io *io, uint32_t events)
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		c = xcalloc(1, sizeof *c);
-		c->r = r;
-		rec_side_init(c, &c->cl);
-		rec_side_init(c, &c->up);
-		buf_init(&c->body);
-		buf_init(&c->fwd);
-		snap_txn_init(&c->t);
-		sock_addr_str(&peer, c->client, sizeof c->client);
-		loop_timer_init(&c->timer, rec_timeout, c);
-		loop_defer_init(&c->reap, rec_conn_reap, c);
-		c->cl.conn = conn_tcp_create(fd, CONN_F_SERVER);
-		c->state = REC_S_REQ_HEAD;
-		c->tgt = &r->rt;
-		if (r->transparent && rec_transparent_target(c) == -1) {
-			conn_close(c->cl.conn);
-			rec_conn_reap(&c->reap);
-			continue;
-		}
-		if (loop_io_add(r->loop, &c->cl.io, fd,
-		    conn_epoll_events(CONN_READ), rec_side_io, &c->cl) == -1) {
-			conn_close(c->cl.conn);
-			free(c);
-			continue;
-		}
-		c->next = r->conns;
-		if (r->conns != NULL)
-			r->conns->prev = c;
-		r->conns = c;
-		r->nconns++;
-		rec_conn_started(c);
+		sock_addr_str(&peer, client, sizeof client);
+		(void)rec_conn_new(r, conn_tcp_create(fd, CONN_F_SERVER),
+		    client);
 	}
+}
+
+/* A client connection xc (an accepted tcp conn, or a test's mem end)
+ * relayed from now on, or NULL (xc closed). */
+static struct rec_conn *
+rec_conn_new(struct recorder *r, struct conn *xc, const char *client)
+{
+	struct rec_conn	*c;
+	int		 fd = conn_fd(xc);
+
+	c = xcalloc(1, sizeof *c);
+	c->r = r;
+	rec_side_init(c, &c->cl);
+	rec_side_init(c, &c->up);
+	buf_init(&c->body);
+	buf_init(&c->fwd);
+	snap_txn_init(&c->t);
+	snprintf(c->client, sizeof c->client, "%s", client);
+	loop_timer_init(&c->timer, rec_timeout, c);
+	loop_defer_init(&c->reap, rec_conn_reap, c);
+	c->cl.conn = xc;
+	c->state = REC_S_REQ_HEAD;
+	c->tgt = &r->rt;
+	if (r->transparent && rec_transparent_target(c) == -1) {
+		conn_close(c->cl.conn);
+		rec_conn_reap(&c->reap);
+		return NULL;
+	}
+	/* A mem conn has no descriptor: record_test_pump drives it. */
+	if (loop_io_add(r->loop, &c->cl.io, fd,
+	    conn_epoll_events(CONN_READ), rec_side_io, &c->cl) == -1 &&
+	    fd != -1) {
+		conn_close(c->cl.conn);
+		free(c);
+		return NULL;
+	}
+	c->next = r->conns;
+	if (r->conns != NULL)
+		r->conns->prev = c;
+	r->conns = c;
+	r->nconns++;
+	rec_conn_started(c);
+	return c;
+}
+
+void
+record_test_upstream(struct recorder *r, struct conn *(*up)(void *),
+    void *arg)
+{
+	r->test_up = up;
+	r->test_up_arg = arg;
+}
+
+int
+record_test_adopt(struct recorder *r, struct conn *xc, const char *peer)
+{
+	return rec_conn_new(r, xc, peer) != NULL ? 0 : -1;
+}
+
+size_t
+record_test_pump(struct recorder *r)
+{
+	struct rec_conn	*c, *next;
+	uint32_t	 ev = EPOLLIN | EPOLLOUT;
+
+	loop_now_update(r->loop);
+	for (c = r->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->up.conn != NULL)
+			rec_side_io(&c->up.io, ev);
+		if (!c->dead && c->cl.conn != NULL)
+			rec_side_io(&c->cl.io, ev);
+	}
+	loop_run_deferred(r->loop);
+	return r->nconns;
 }
 
 static void

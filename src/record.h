@@ -161,6 +161,25 @@ int		 record_run(struct recorder *);
 void		 record_free(struct recorder *);
 
 /*
+ * Tests over the in-memory transport (conn.h), without record_run and
+ * without sockets: record_test_upstream makes every upstream connection
+ * the recorder opens come from up(arg) (a connected conn, e.g. a mem
+ * end; TLS is layered over it when the upstream URL is https; NULL: the
+ * connection is refused); record_test_adopt relays xc (the recorder's end
+ * of a client connection) as if accepted from peer (0, or -1: xc is
+ * closed); record_test_pump runs one round of the loop for every
+ * connection -- each side read and written as far as it goes, then the
+ * end-of-round work (snapshot lines written, closed connections freed)
+ * -- and returns how many client connections remain.
+ */
+struct conn;
+void		 record_test_upstream(struct recorder *,
+		    struct conn *(*up)(void *), void *arg);
+int		 record_test_adopt(struct recorder *, struct conn *xc,
+		    const char *peer);
+size_t		 record_test_pump(struct recorder *);
+
+/*
  * Redaction (record-redact.c).  Specs: "header:NAME" (case-insensitive
  * header name; the whole value), "json:PATH" (JSONPath subset: $.a.b,
  * $..key, $.a[0], $.a[*], $.*; strings and numbers at the path, or inside
