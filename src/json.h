@@ -102,6 +102,18 @@ int	json_skip(struct json_parser *, struct json_value *v);
  */
 int	json_read_string(struct json_parser *, struct buf *out, size_t *off);
 
+/*
+ * json_read_string() without a copy: buf is the buffer the parser reads,
+ * given again because it must be writable.  The string's own bytes are
+ * overwritten with its decoded bytes and a NUL (decoded text is never
+ * longer than its source; bytes after the cursor are not touched), and
+ * *s and *len get them.  *off, if not NULL, gets the offset of the
+ * opening quote.  Returns 0, or -1 (the string's bytes may then be partly
+ * overwritten, so an error is reported by offset only).
+ */
+int	json_read_string_here(struct json_parser *, char *buf, char **s,
+	    size_t *len, size_t *off);
+
 /* Consumes an integer value exactly; fractions, exponents and values
  * outside int64_t are errors. */
 int	json_read_int64(struct json_parser *, int64_t *);
