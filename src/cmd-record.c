@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli-funnel.h"
 #include "log.h"
 #include "opt.h"
 #include "priv.h"
@@ -28,6 +29,7 @@ static int	cmd_record_exec(int, char **);
 struct cmd_record_o {
 	struct record_config	cfg;
 	struct priv_user	user;
+	struct funnel_config	funnel;
 	int			has_mark;
 	int			log_level;
 };
@@ -186,6 +188,7 @@ static const struct opt cmd_record_opts[] = {
 	  "either way (CAP_NET_ADMIN stays for --mark)",
 	  OPT_AT(struct cmd_record_o, user), .call = cli_opt_user,
 	  .flags = OPT_ARG },
+	CLI_OPTS_FUNNEL(struct cmd_record_o, funnel),
 	CLI_OPTS_LOG(struct cmd_record_o),
 	OPT_END_ROW,
 };
@@ -238,6 +241,7 @@ cmd_record_exec(int argc, char **argv)
 				     .log_level = LOG_LEVEL_INFO };
 	struct record_config	*cfg = &o.cfg;
 	struct recorder		*r;
+	struct funnel		*fn = NULL;
 	char			*cause = NULL;
 	int			 ind, rv = EXIT_USAGE, nmodes;
 
@@ -278,6 +282,12 @@ cmd_record_exec(int argc, char **argv)
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
+	if ((fn = funnel_create(&o.funnel, &cause)) == NULL) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+	cfg->funnel = fn;
+	cfg->funnel_set = funnel_config_is_set(&o.funnel);
 	cli_log_init(e, o.log_level);
 	/* One descriptor per client and one per upstream connection. */
 	log_debug("open-file limit %llu", sock_raise_nofile());
@@ -317,5 +327,7 @@ out:
 	free(cause);
 	priv_user_free(&o.user);
 	record_config_free(cfg);
+	funnel_free(fn);
+	funnel_config_free(&o.funnel);
 	return rv;
 }

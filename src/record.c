@@ -43,6 +43,7 @@
 #include "buf.h"
 #include "ca.h"
 #include "conn.h"
+#include "funnel.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -50,6 +51,7 @@
 #include "prom.h"
 #include "record.h"
 #include "snap.h"
+#include "snap-ids.h"
 #include "sock.h"
 #include "url.h"
 #include "xmalloc.h"
@@ -227,7 +229,10 @@ struct recorder {
 	time_t			 ts_sec;		/* ts_prefix's second */
 	char			 ts_prefix[32];	/* "YYYY-MM-DDTHH:MM:SS" */
 	uint64_t		 seq;
+	char			 id_prefix[16];	/* snap_ids_run_prefix */
+	size_t			 id_prefix_len;
 	uint64_t		 ntxn, nerr;
+	uint64_t		 nfunneled;	/* dropped by the funnel */
 	/* Transactions the snapshot could not take. */
 	uint64_t		 nlost;
 	int			 werrno;	/* errno of the last failure */
@@ -244,6 +249,9 @@ struct recorder {
 	uint64_t		 start_ns;
 	uint64_t		 body_bytes;	/* request + response bodies */
 	uint64_t		 by_status[PROM_NSTATUS];	/* responses 100..599 */
+	/* Tests: upstream connections from here (record_test_upstream). */
+	struct conn		*(*test_up)(void *);
+	void			*test_up_arg;
 };
 
 static struct recorder	*rec_signal_target;
@@ -524,6 +532,8 @@ rec_tls_init(struct recorder *r, char **cause)
 }
 
 static void	rec_accept(struct loop_io *, uint32_t);
+static struct rec_conn *rec_conn_new(struct recorder *, struct conn *,
+		    const char *);
 static void	rec_accept_resume(struct loop_timer *);
 static void	rec_lookup_done(struct loop_io *, uint32_t);
 
@@ -634,6 +644,8 @@ record_create(const struct record_config *cfg, char **cause)
 		r->cfg.redact[i] = xstrdup(cfg->redact[i]);
 	r->lfd = -1;
 	r->w.out.fd = -1;
+	snap_ids_run_prefix(r->id_prefix, sizeof r->id_prefix, cfg->append);
+	r->id_prefix_len = strlen(r->id_prefix);
 	if (r->forward) {
 		if (rec_proxy_init(r, cause) == -1)
 			goto fail;
@@ -1159,6 +1171,31 @@ rec_hold(struct rec_conn *c)
 }
 
 /*
+ * The capture funnel's decision on c->t, filled in by rec_txn_write:
+ * 1 when it is dropped (counted by reason in the funnel; the strings
+ * lent to c->t are taken back, its id is not reused), else 0.
+ */
+static int
+rec_funnel_drop(struct rec_conn *c, const char *error, int lend)
+{
+	struct recorder	*r = c->r;
+	struct snap_txn	*t = &c->t;
+
+	if (r->cfg.funnel == NULL ||
+	    funnel_decide(r->cfg.funnel, t) == FUNNEL_KEPT)
+		return 0;
+	t->id = t->ts = t->svc = t->proto = t->client = t->server = NULL;
+	t->req.host = NULL;
+	if (lend)
+		t->req.body = t->res.body = NULL;
+	r->ntxn++;
+	r->nfunneled++;
+	if (error != NULL)
+		r->nerr++;
+	return 1;
+}
+
+/*
  * Redacts and queues c->t (the caller has filled in the messages; the
  * bodies are c->reqbody and c->body) for this round's batch.  hold: the
  * client's output waits for the batch.  The strings the line shares with
@@ -1176,8 +1213,8 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	uint64_t	 now = loop_now_update(r->loop);
 	size_t		 n;
 
-	memcpy(c->id, "t-", 2);
-	rec_put_u64(c->id + 2, ++r->seq, 6);
+	memcpy(c->id, r->id_prefix, r->id_prefix_len);
+	rec_put_u64(c->id + r->id_prefix_len, ++r->seq, 6);
 	rec_txn_ts(r, c->start_us, c->ts);
 	t->id = c->id;
 	t->ts = c->ts;
@@ -1212,6 +1249,8 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 		t->res.body = lend ? c->body.data : xstrndup(c->body.data, n);
 		t->res.body_len = n;
 	}
+	if (rec_funnel_drop(c, error, lend))
+		return;
 	buf_init(&extra);
 	if (error != NULL) {
 		buf_append_str(&extra, ",\"error\":");
@@ -1543,6 +1582,33 @@ rec_conn_started(struct rec_conn *c)
 	rec_timer_arm(c);
 }
 
+/* Tests: the upstream connection comes from record_test_upstream's hook
+ * (a mem end, already connected; TLS over it when the upstream is). */
+static void
+rec_test_connect(struct rec_conn *c)
+{
+	struct recorder	*r = c->r;
+	struct conn	*xc = r->test_up(r->test_up_arg);
+	char		 what[256], *cause = NULL;
+
+	if (xc != NULL && c->tgt->tls && (xc = conn_tls_client(r->up_tls, xc,
+	    c->tgt->name, &cause)) == NULL) {
+		snprintf(what, sizeof what, "tls: %s", cause);
+		free(cause);
+		rec_upstream_fail(c, 502, what);
+		return;
+	}
+	if (xc == NULL) {
+		rec_upstream_fail(c, 502, "connect: refused (test)");
+		return;
+	}
+	c->up.conn = xc;
+	c->up.handshaking = c->tgt->tls;
+	c->up_open = 1;
+	c->up_reused = 0;
+	(void)loop_io_add(r->loop, &c->up.io, -1, 0, rec_side_io, &c->up);
+}
+
 static void
 rec_upstream_connect(struct rec_conn *c)
 {
@@ -1550,6 +1616,10 @@ rec_upstream_connect(struct rec_conn *c)
 	char		 what[160];
 	int		 fd, one = 1;
 
+	if (r->test_up != NULL) {
+		rec_test_connect(c);
+		return;
+	}
 	fd = socket(c->tgt->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -2662,8 +2732,8 @@ static void
 rec_accept(struct loop_io *io, uint32_t events)
 {
 	struct recorder		*r = io->arg;
-	struct rec_conn		*c;
 	struct sock_addr	 peer;
+	char			 client[64];
 	int			 fd, one = 1, i;
 
 	for (i = 0; i < 64; i++) {
@@ -2677,37 +2747,85 @@ rec_accept(struct loop_io *io, uint32_t events)
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		c = xcalloc(1, sizeof *c);
-		c->r = r;
-		rec_side_init(c, &c->cl);
-		rec_side_init(c, &c->up);
-		buf_init(&c->body);
-		buf_init(&c->fwd);
-		snap_txn_init(&c->t);
-		sock_addr_str(&peer, c->client, sizeof c->client);
-		loop_timer_init(&c->timer, rec_timeout, c);
-		loop_defer_init(&c->reap, rec_conn_reap, c);
-		c->cl.conn = conn_tcp_create(fd, CONN_F_SERVER);
-		c->state = REC_S_REQ_HEAD;
-		c->tgt = &r->rt;
-		if (r->transparent && rec_transparent_target(c) == -1) {
-			conn_close(c->cl.conn);
-			rec_conn_reap(&c->reap);
-			continue;
-		}
-		if (loop_io_add(r->loop, &c->cl.io, fd,
-		    conn_epoll_events(CONN_READ), rec_side_io, &c->cl) == -1) {
-			conn_close(c->cl.conn);
-			free(c);
-			continue;
-		}
-		c->next = r->conns;
-		if (r->conns != NULL)
-			r->conns->prev = c;
-		r->conns = c;
-		r->nconns++;
-		rec_conn_started(c);
+		sock_addr_str(&peer, client, sizeof client);
+		(void)rec_conn_new(r, conn_tcp_create(fd, CONN_F_SERVER),
+		    client);
 	}
+}
+
+/* A client connection xc (an accepted tcp conn, or a test's mem end)
+ * relayed from now on, or NULL (xc closed). */
+static struct rec_conn *
+rec_conn_new(struct recorder *r, struct conn *xc, const char *client)
+{
+	struct rec_conn	*c;
+	int		 fd = conn_fd(xc);
+
+	c = xcalloc(1, sizeof *c);
+	c->r = r;
+	rec_side_init(c, &c->cl);
+	rec_side_init(c, &c->up);
+	buf_init(&c->body);
+	buf_init(&c->fwd);
+	snap_txn_init(&c->t);
+	snprintf(c->client, sizeof c->client, "%s", client);
+	loop_timer_init(&c->timer, rec_timeout, c);
+	loop_defer_init(&c->reap, rec_conn_reap, c);
+	c->cl.conn = xc;
+	c->state = REC_S_REQ_HEAD;
+	c->tgt = &r->rt;
+	if (r->transparent && rec_transparent_target(c) == -1) {
+		conn_close(c->cl.conn);
+		rec_conn_reap(&c->reap);
+		return NULL;
+	}
+	/* A mem conn has no descriptor: record_test_pump drives it. */
+	if (loop_io_add(r->loop, &c->cl.io, fd,
+	    conn_epoll_events(CONN_READ), rec_side_io, &c->cl) == -1 &&
+	    fd != -1) {
+		conn_close(c->cl.conn);
+		free(c);
+		return NULL;
+	}
+	c->next = r->conns;
+	if (r->conns != NULL)
+		r->conns->prev = c;
+	r->conns = c;
+	r->nconns++;
+	rec_conn_started(c);
+	return c;
+}
+
+void
+record_test_upstream(struct recorder *r, struct conn *(*up)(void *),
+    void *arg)
+{
+	r->test_up = up;
+	r->test_up_arg = arg;
+}
+
+int
+record_test_adopt(struct recorder *r, struct conn *xc, const char *peer)
+{
+	return rec_conn_new(r, xc, peer) != NULL ? 0 : -1;
+}
+
+size_t
+record_test_pump(struct recorder *r)
+{
+	struct rec_conn	*c, *next;
+	uint32_t	 ev = EPOLLIN | EPOLLOUT;
+
+	loop_now_update(r->loop);
+	for (c = r->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->up.conn != NULL)
+			rec_side_io(&c->up.io, ev);
+		if (!c->dead && c->cl.conn != NULL)
+			rec_side_io(&c->cl.io, ev);
+	}
+	loop_run_deferred(r->loop);
+	return r->nconns;
 }
 
 static void
@@ -2724,7 +2842,7 @@ rec_stats_json(struct recorder *r, struct buf *b, uint64_t sync_errors)
 	buf_printf(b, "{\"transactions\":%llu,\"recorded\":%llu,"
 	    "\"lost\":%llu,\"upstream_failures\":%llu,\"write_error\":",
 	    (unsigned long long)r->ntxn,
-	    (unsigned long long)(r->ntxn - r->nlost),
+	    (unsigned long long)(r->ntxn - r->nfunneled - r->nlost),
 	    (unsigned long long)r->nlost, (unsigned long long)r->nerr);
 	if (r->werrno != 0)
 		json_append_string(b, strerror(r->werrno),
@@ -2732,11 +2850,16 @@ rec_stats_json(struct recorder *r, struct buf *b, uint64_t sync_errors)
 	else
 		buf_append_str(b, "null");
 	buf_printf(b, ",\"sync_errors\":%llu,\"head_timeouts\":%llu,"
-	    "\"body_timeouts\":%llu,\"accept_errors\":%llu}\n",
+	    "\"body_timeouts\":%llu,\"accept_errors\":%llu",
 	    (unsigned long long)sync_errors,
 	    (unsigned long long)r->head_timeouts,
 	    (unsigned long long)r->body_timeouts,
 	    (unsigned long long)r->accept_errors);
+	if (r->cfg.funnel != NULL) {
+		buf_append_str(b, ",\"funnel\":");
+		funnel_stats_json(b, funnel_stats(r->cfg.funnel));
+	}
+	buf_append_str(b, "}\n");
 }
 
 /*
@@ -2771,7 +2894,14 @@ rec_finish(struct recorder *r)
 		rv = -1;
 	} else if (!r->cfg.json)
 		log_info("recorded %llu transactions (%llu upstream failures)",
-		    (unsigned long long)r->ntxn, (unsigned long long)r->nerr);
+		    (unsigned long long)(r->ntxn - r->nfunneled),
+		    (unsigned long long)r->nerr);
+	if (r->cfg.funnel != NULL && r->cfg.funnel_set) {
+		buf_init(&b);
+		funnel_stats_text(&b, funnel_stats(r->cfg.funnel));
+		log_info("funnel: %.*s", (int)b.len, b.data);
+		buf_free(&b);
+	}
 	if (sync_errors > 0) {
 		log_error("snapshot %s: fdatasync failed %llu time%s (%s): "
 		    "what was written may not be on disk", r->cfg.output,

@@ -37,12 +37,14 @@
 #include <linux/netfilter.h>
 
 #include "buf.h"
+#include "funnel.h"
 #include "httpflow.h"
 #include "log.h"
 #include "loop.h"
 #include "nfqueue.h"
 #include "priv.h"
 #include "prom.h"
+#include "snap-ids.h"
 #include "sock.h"
 #include "tap.h"
 #include "tcpflow.h"
@@ -89,6 +91,7 @@ struct tap {
 	struct tap_lines	 lines;
 	uint64_t		 write_errors;
 	uint64_t		 lost;		/* lines the file did not take */
+	uint64_t		 funneled;	/* dropped by the funnel */
 	int			 werrno;
 	struct log_every	 wlog;
 	int			 warned_silent;	/* TAP_SILENT_NS */
@@ -205,7 +208,9 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
     struct httpflow_txn *tx, char *client, char *server)
 {
 	struct snap_txn	*t = &tx->t;
-	char		 id[32], ts[96], num[24], *d, proto[] = "http/1.1";
+	char		 id[48], ts[96], num[24], *d, proto[] = "http/1.1";
+	const char	*pfx = l->id_prefix[0] != '\0' ? l->id_prefix : "t-";
+	size_t		 np = strlen(pfx);
 	char		 gap[] = ",\"gap\":true";
 	char		 noresp[] = ",\"error\":\"no response captured\"";
 	size_t		 nd;
@@ -214,9 +219,9 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
 	l->txns++;
 	d = tap_digits(num + sizeof num, l->txns, 6);
 	nd = (size_t)(num + sizeof num - d);
-	memcpy(id, "t-", 2);
-	memcpy(id + 2, d, nd);
-	id[2 + nd] = '\0';
+	memcpy(id, pfx, np);
+	memcpy(id + np, d, nd);
+	id[np + nd] = '\0';
 	start = (int64_t)((l->rt0_ns + (tx->req_ns - l->mono0_ns)) / 1000);
 	tap_iso(l, start, ts);
 	t->id = id;
@@ -239,7 +244,27 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
 	httpflow_txn_free(tx);
 }
 
-/* A transaction is over: one snapshot line. */
+int
+tap_lines_funnel(struct tap_lines *l, struct funnel *fn,
+    struct httpflow_txn *tx, char *server)
+{
+	enum funnel_reason	r;
+
+	if (fn == NULL)
+		return 0;
+	tx->t.start_us = (int64_t)((l->rt0_ns + (tx->req_ns - l->mono0_ns)) /
+	    1000);
+	tx->t.server = server;
+	r = funnel_decide(fn, &tx->t);
+	tx->t.server = NULL;
+	if (r == FUNNEL_KEPT)
+		return 0;
+	l->txns++;
+	httpflow_txn_free(tx);
+	return 1;
+}
+
+/* A transaction is over: one snapshot line, unless the funnel drops it. */
 static void
 tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 {
@@ -250,7 +275,11 @@ tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 	if (tx->t.has_res && tx->t.res.status >= 100 &&
 	    tx->t.res.status <= 599)
 		tap->by_status[tx->t.res.status - 100]++;
-	tap_lines_encode(&tap->lines, &tap->out, tx, tf->client, tf->server);
+	if (tap_lines_funnel(&tap->lines, tap->cfg.funnel, tx, tf->server))
+		tap->funneled++;
+	else
+		tap_lines_encode(&tap->lines, &tap->out, tx, tf->client,
+		    tf->server);
 	if (tap->cfg.max_txns != 0 && tap->lines.txns >= tap->cfg.max_txns)
 		loop_stop(tap->loop);
 }
@@ -754,6 +783,8 @@ tap_create(const struct tap_config *cfg, char **cause)
 	tap->lines.rt0_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
 	    (uint64_t)ts.tv_nsec;
 	tap->lines.mono0_ns = loop_clock_ns();
+	snap_ids_run_prefix(tap->lines.id_prefix, sizeof tap->lines.id_prefix,
+	    cfg->append);
 	return tap;
 fail:
 	tap_free(tap);
@@ -810,7 +841,12 @@ tap_stats_json(struct tap *tap, struct buf *b)
 	for (i = 0; i < tap->ncaps; i++)
 		buf_printf(b, "%s%llu", i > 0 ? "," : "",
 		    (unsigned long long)tap->caps[i].packets);
-	buf_append_str(b, "]}\n");
+	buf_append_str(b, "]");
+	if (tap->cfg.funnel != NULL) {
+		buf_append_str(b, ",\"funnel\":");
+		funnel_stats_json(b, funnel_stats(tap->cfg.funnel));
+	}
+	buf_append_str(b, "}\n");
 }
 
 /* Starts one capture thread per queue, with the signals left to the main
@@ -860,7 +896,7 @@ int
 tap_run(struct tap *tap)
 {
 	struct sigaction	 sa;
-	struct buf		 b;
+	struct buf		 b, fb;
 	char			*cause = NULL, qname[32];
 	int			 rv;
 
@@ -893,6 +929,12 @@ tap_run(struct tap *tap)
 	buf_init(&b);
 	tap_stats_json(tap, &b);
 	fprintf(stderr, "decoy record: nfqueue %s: %s", qname, b.data);
+	if (tap->cfg.funnel != NULL && tap->cfg.funnel_set) {
+		buf_init(&fb);
+		funnel_stats_text(&fb, funnel_stats(tap->cfg.funnel));
+		log_info("funnel: %.*s", (int)fb.len, fb.data);
+		buf_free(&fb);
+	}
 	if (tap->cfg.stats_path != NULL &&
 	    buf_write_file(tap->cfg.stats_path, b.data, b.len, 0644,
 	    &cause) == -1) {
