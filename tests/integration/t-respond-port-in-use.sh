@@ -30,29 +30,32 @@ EOF2
 start_bg hold "$T/hold.port" "$PY" "$T/hold.py" "$T/hold.port"
 P=$PORT_hold
 
+# A regression would serve instead of exiting: timeout(1) ends it (124).
+TO="timeout 20"
+
 # refused NAME: the command exited 2 and said "address in use".
 refused() {
 	[ "$1" -eq 2 ] && grep -q "127.0.0.1:$P: address in use" "$T/$2.log"
 }
 
-"$DECOY" respond "$T/snap.jsonl" --listen "127.0.0.1:$P" --workers 2 \
+$TO "$DECOY" respond "$T/snap.jsonl" --listen "127.0.0.1:$P" --workers 2 \
     >"$T/respond.log" 2>&1
 check "respond: a port held by another process (SO_REUSEPORT) is refused" \
     refused $? respond
 
 printf 'snapshot: %s\nlisten: 127.0.0.1:%s\nworkers: 2\n' "$T/snap.jsonl" \
     "$P" >"$T/d.yaml"
-"$DECOYD" -c "$T/d.yaml" >"$T/decoyd.log" 2>&1
+$TO "$DECOYD" -c "$T/d.yaml" >"$T/decoyd.log" 2>&1
 check "decoyd: the same port is refused" refused $? decoyd
 
-"$DECOY" record --upstream http://127.0.0.1:1 --listen "127.0.0.1:$P" \
+$TO "$DECOY" record --upstream http://127.0.0.1:1 --listen "127.0.0.1:$P" \
     -o "$T/rec.jsonl" >"$T/record.log" 2>&1
 check "record: the same port is refused" refused $? record
 
 # A responder (several workers) on a free port, then a second responder
 # on its port: refused, and the first keeps serving.
 start_respond one "$T/snap.jsonl" --workers 3
-"$DECOY" respond "$T/snap.jsonl" --listen "127.0.0.1:$PORT_one" \
+$TO "$DECOY" respond "$T/snap.jsonl" --listen "127.0.0.1:$PORT_one" \
     --workers 2 >"$T/second.log" 2>&1
 st=$?
 check "a second responder on a responder's port exits 2" [ "$st" -eq 2 ]
