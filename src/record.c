@@ -51,6 +51,7 @@
 #include "log.h"
 #include "loop.h"
 #include "record.h"
+#include "record-writer.h"
 #include "snap.h"
 #include "sock.h"
 #include "xmalloc.h"
@@ -69,22 +70,6 @@
 /* Out of descriptors, the listener is not watched for this long: the
  * connections wait in the backlog while those open are served. */
 #define REC_ACCEPT_PAUSE_NS	(100ULL * 1000000ULL)
-
-/* The snapshot writer: whole lines with write(2), fsync off the loop. */
-struct rec_writer {
-	struct snap_out		 out;
-	enum record_fsync	 policy;
-	pthread_t		 thread;
-	int			 started;
-	pthread_mutex_t		 mtx;
-	pthread_cond_t		 cond;
-	int			 dirty;
-	int			 stop;
-	/* The sync thread's, under mtx. */
-	uint64_t		 sync_errors;
-	int			 sync_errno;
-	struct log_every	 sync_log;
-};
 
 struct rec_conn;
 
@@ -216,7 +201,7 @@ struct recorder {
 	int			 lookup_pipe[2];
 	struct loop_io		 lookup_io;
 	struct record_redact	*redact;
-	struct rec_writer	 w;
+	struct record_writer	 w;
 	struct loop_timer	 sync_timer;
 	struct rec_conn		*conns;
 	/* Snapshot lines of this loop round, written in one write(2) before
@@ -332,111 +317,12 @@ record_parse_on_write_error(const char *s, enum record_on_write_error *e)
 	return 0;
 }
 
-/* ---- the snapshot writer ------------------------------------------- */
-
-static void *
-rec_writer_main(void *arg)
-{
-	struct rec_writer	*w = arg;
-	uint64_t		 n;
-	int			 e;
-
-	pthread_mutex_lock(&w->mtx);
-	for (;;) {
-		while (!w->dirty && !w->stop)
-			pthread_cond_wait(&w->cond, &w->mtx);
-		if (!w->dirty && w->stop)
-			break;
-		w->dirty = 0;
-		pthread_mutex_unlock(&w->mtx);
-		/* EINVAL: stdout is a pipe or a terminal. */
-		e = fdatasync(w->out.fd) == -1 && errno != EINVAL ? errno : 0;
-		pthread_mutex_lock(&w->mtx);
-		if (e != 0) {
-			w->sync_errors++;
-			w->sync_errno = e;
-			if ((n = log_every_count(&w->sync_log, 1,
-			    loop_clock_ns(), REC_LOG_INTERVAL_NS)) > 0)
-				log_error("snapshot %s: fdatasync: %s (%llu "
-				    "time%s since the last report): what was "
-				    "written may not be on disk", w->out.name,
-				    strerror(e), (unsigned long long)n,
-				    n == 1 ? "" : "s");
-		}
-	}
-	pthread_mutex_unlock(&w->mtx);
-	return NULL;
-}
-
-static int
-rec_writer_open(struct rec_writer *w, const char *path, int append,
-    enum record_fsync policy, char **cause)
-{
-	memset(w, 0, sizeof *w);
-	w->policy = policy;
-	if (snap_out_open(&w->out, path, append, cause) == -1)
-		return -1;
-	pthread_mutex_init(&w->mtx, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	return 0;
-}
-
-/* The sync thread starts with record_run(), after the caller dropped its
- * privileges: a thread keeps the capabilities it was created with. */
-static void
-rec_writer_start(struct rec_writer *w)
-{
-	if (w->policy == RECORD_FSYNC_NEVER || w->started)
-		return;
-	if (pthread_create(&w->thread, NULL, rec_writer_main, w) != 0)
-		fatalx("cannot start the snapshot sync thread");
-	w->started = 1;
-}
-
-static void
-rec_writer_sync(struct rec_writer *w)
-{
-	if (!w->started)
-		return;
-	pthread_mutex_lock(&w->mtx);
-	w->dirty = 1;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->mtx);
-}
-
-/* Stops the sync thread (after a last flush) and closes the file; 0, or
- * -1 when close(2) reports an error (logged). */
-static int
-rec_writer_close(struct rec_writer *w)
-{
-	char	*cause = NULL;
-	int	 rv = 0;
-
-	if (w->started) {
-		pthread_mutex_lock(&w->mtx);
-		w->dirty = 1;
-		w->stop = 1;
-		pthread_cond_signal(&w->cond);
-		pthread_mutex_unlock(&w->mtx);
-		pthread_join(w->thread, NULL);
-	}
-	w->started = 0;
-	if (snap_out_close(&w->out, &cause) == -1) {
-		log_error("snapshot %s", cause);
-		free(cause);
-		rv = -1;
-	}
-	pthread_mutex_destroy(&w->mtx);
-	pthread_cond_destroy(&w->cond);
-	return rv;
-}
-
 static void
 rec_sync_fire(struct loop_timer *t)
 {
 	struct recorder	*r = t->arg;
 
-	rec_writer_sync(&r->w);
+	record_writer_sync(&r->w);
 	loop_timer_add(r->loop, &r->sync_timer, 1000000000ULL);
 }
 
@@ -656,7 +542,7 @@ record_create(const struct record_config *cfg, char **cause)
 		goto fail;
 	if ((r->lfd = sock_listen(&la, 0, cause)) == -1)
 		goto fail;
-	if (rec_writer_open(&r->w, cfg->output, cfg->append, cfg->fsync,
+	if (record_writer_open(&r->w, cfg->output, cfg->append, cfg->fsync,
 	    cause) == -1)
 		goto fail;
 	if (loop_io_add(r->loop, &r->lio, r->lfd, EPOLLIN, rec_accept,
@@ -1102,7 +988,7 @@ rec_batch_write(struct recorder *r)
 		    r->nlost == 1 ? "" : "s");
 	}
 	if (kept > 0 && r->w.policy == RECORD_FSYNC_TXN)
-		rec_writer_sync(&r->w);
+		record_writer_sync(&r->w);
 	rec_buf_recycle(&r->batch);
 	r->nbatch = 0;
 }
@@ -2829,7 +2715,7 @@ rec_finish(struct recorder *r)
 	loop_run_deferred(r->loop);
 	if (r->w.out.fd != -1) {
 		rec_batch_write(r);
-		if (rec_writer_close(&r->w) == -1)
+		if (record_writer_close(&r->w) == -1)
 			r->wclose_failed = 1;
 		sync_errors = r->w.sync_errors;
 		sync_errno = r->w.sync_errno;
@@ -2880,7 +2766,7 @@ record_run(struct recorder *r)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	rec_writer_start(&r->w);
+	record_writer_start(&r->w);
 	log_info("recording %s -> %s into %s", r->cfg.listen,
 	    r->forward ? (r->srv_ctx != NULL ? "forward proxy, intercepting "
 	    "CONNECT" : "forward proxy") : r->transparent ? "original "
@@ -2909,7 +2795,7 @@ record_free(struct recorder *r)
 		close(r->lfd);
 	if (r->w.out.fd != -1) {
 		rec_batch_write(r);
-		rec_writer_close(&r->w);
+		record_writer_close(&r->w);
 	}
 	free(r->held);
 	buf_free(&r->batch);
