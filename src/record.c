@@ -144,7 +144,6 @@ struct rec_conn {
 	char			*tunnel_error;
 	int			 tunnel_recorded;
 	int			 http_seen;	/* a request head parsed */
-	const char		*extra_more;	/* raw JSON members */
 
 	/* The exchange in flight. */
 	struct snap_txn		 t;
@@ -1090,7 +1089,6 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	static char	 proto[] = "http/1.1";
 	struct recorder	*r = c->r;
 	struct snap_txn	*t = &c->t;
-	struct buf	 extra;
 	char		 server[300], host[300];
 	int		 lend = r->redact == NULL;
 	uint64_t	 now = loop_now_update(r->loop);
@@ -1132,19 +1130,12 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 		t->res.body = lend ? c->body.data : xstrndup(c->body.data, n);
 		t->res.body_len = n;
 	}
-	buf_init(&extra);
-	if (error != NULL) {
-		buf_append_str(&extra, ",\"error\":");
-		json_append_string(&extra, error, strlen(error));
+	t->error = error;
+	if (c->req_len > r->cfg.max_body || c->res_len > r->cfg.max_body) {
+		t->truncated = 1;
+		t->truncated_req = c->req_len;
+		t->truncated_res = c->res_len;
 	}
-	if (c->req_len > r->cfg.max_body || c->res_len > r->cfg.max_body)
-		buf_printf(&extra, ",\"truncated\":{\"req\":%zu,\"res\":%zu}",
-		    c->req_len, c->res_len);
-	if (c->extra_more != NULL)
-		buf_append_str(&extra, c->extra_more);
-	if (extra.len > 0)
-		t->extra = buf_detach(&extra, NULL);
-	buf_free(&extra);
 	if (r->redact != NULL) {
 		record_redact_headers(r->redact, t->req.headers,
 		    t->req.nheaders);
@@ -1160,6 +1151,8 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	c->batch_line = r->nbatch++;
 	t->id = t->ts = t->svc = t->proto = t->client = t->server = NULL;
 	t->req.host = NULL;
+	t->error = NULL;
+	t->truncated = t->opaque = 0;
 	if (lend)
 		t->req.body = t->res.body = NULL;
 	loop_defer(r->loop, &r->batch_defer);
@@ -2477,13 +2470,10 @@ rec_conn_reap(struct loop_defer *d)
 static void
 rec_tunnel_record(struct rec_conn *c)
 {
-	char	opaque[128];
-
 	c->tunnel_recorded = 1;
-	snprintf(opaque, sizeof opaque, ",\"opaque\":{\"bytes_up\":%llu,"
-	    "\"bytes_down\":%llu}", (unsigned long long)c->bytes_up,
-	    (unsigned long long)c->bytes_down);
-	c->extra_more = opaque;
+	c->t.opaque = 1;
+	c->t.opaque_up = c->bytes_up;
+	c->t.opaque_down = c->bytes_down;
 	free(c->t.req.target);
 	c->t.req.target = xasprintf("%s%s%s:%d", strchr(c->tgt->name, ':') ?
 	    "[" : "", c->tgt->name, strchr(c->tgt->name, ':') ? "]" : "",
@@ -2494,7 +2484,6 @@ rec_tunnel_record(struct rec_conn *c)
 		c->t.res.reason = xstrdup("Connection established");
 	}
 	rec_txn_write(c, c->tunnel_error, 0);
-	c->extra_more = NULL;
 }
 
 static void

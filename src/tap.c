@@ -189,7 +189,7 @@ tap_iso(struct tap_lines *l, int64_t us, char *buf)
 }
 
 /*
- * The strings the line needs (id, ts, proto, client, server, extra) are
+ * The strings the line needs (id, ts, proto, client, server, error) are
  * lent to the record for the encoding and taken back before it is freed:
  * no printf and no allocation per transaction.
  */
@@ -199,8 +199,6 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
 {
 	struct snap_txn	*t = &tx->t;
 	char		 id[32], ts[96], num[24], *d, proto[] = "http/1.1";
-	char		 gap[] = ",\"gap\":true";
-	char		 noresp[] = ",\"error\":\"no response captured\"";
 	size_t		 nd;
 	int64_t		 start;
 
@@ -224,11 +222,13 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
 	if (tx->complete)
 		t->total_us = (int64_t)(tx->end_ns - tx->req_ns) / 1000;
 	if (tx->gap)
-		t->extra = gap;
+		t->gap = 1;
 	else if (!tx->complete)
-		t->extra = noresp;
+		t->error = "no response captured";
 	snap_encode(out, t);
-	t->id = t->ts = t->proto = t->client = t->server = t->extra = NULL;
+	t->id = t->ts = t->proto = t->client = t->server = NULL;
+	t->error = NULL;
+	t->gap = 0;
 	httpflow_txn_free(tx);
 }
 
