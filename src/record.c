@@ -51,6 +51,7 @@
 #include "log.h"
 #include "loop.h"
 #include "record.h"
+#include "record-resolve.h"
 #include "record-writer.h"
 #include "snap.h"
 #include "sock.h"
@@ -81,16 +82,6 @@ struct rec_target {
 	int			 tls;
 	int			 ip;		/* name is an address */
 	int			 resolved;
-	struct sock_addr	 addr;
-};
-
-/* A name being resolved off the loop (getaddrinfo in a thread). */
-struct rec_lookup {
-	struct recorder		*r;
-	struct rec_conn		*c;		/* NULL once the conn is gone */
-	char			*name;
-	int			 port;
-	int			 err;		/* EAI_* or 0 */
 	struct sock_addr	 addr;
 };
 
@@ -137,7 +128,7 @@ struct rec_conn {
 	int			 dead;
 	struct rec_target	*tgt;		/* &r->rt or &own */
 	struct rec_target	 own;		/* forward proxy */
-	struct rec_lookup	*lookup;
+	struct record_lookup	*lookup;
 	int			 intercepted;	/* CONNECT: TLS from the client */
 	int			 tunnel;
 	uint64_t		 bytes_up, bytes_down;
@@ -197,8 +188,7 @@ struct recorder {
 	SSL_CTX			*up_ctx;
 	SSL_CTX			*srv_ctx;	/* intercepted CONNECTs */
 	struct ca		*ca;
-	int			 lookup_pipe[2];
-	struct loop_io		 lookup_io;
+	struct record_resolver	*resolver;	/* --proxy */
 	struct record_redact	*redact;
 	struct record_writer	 w;
 	struct loop_timer	 sync_timer;
@@ -442,7 +432,6 @@ rec_tls_init(struct recorder *r, char **cause)
 
 static void	rec_accept(struct loop_io *, uint32_t);
 static void	rec_accept_resume(struct loop_timer *);
-static void	rec_lookup_done(struct loop_io *, uint32_t);
 
 /* The forward proxy: the upstream TLS context, the CA for interception
  * (optional: without one, CONNECT is only tunnelled for --no-intercept
@@ -476,10 +465,6 @@ rec_proxy_init(struct recorder *r, char **cause)
 		SSL_CTX_set_mode(r->srv_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
-	if (pipe2(r->lookup_pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		*cause = xasprintf("pipe: %s", strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
@@ -492,7 +477,6 @@ record_create(const struct record_config *cfg, char **cause)
 
 	r = xcalloc(1, sizeof *r);
 	r->cfg = *cfg;
-	r->lookup_pipe[0] = r->lookup_pipe[1] = -1;
 	r->forward = cfg->proxy != NULL;
 	r->transparent = cfg->transparent != NULL;
 	r->cfg.upstream = cfg->upstream ? xstrdup(cfg->upstream) : NULL;
@@ -532,11 +516,9 @@ record_create(const struct record_config *cfg, char **cause)
 		goto fail;
 	if ((r->loop = loop_create(cause)) == NULL)
 		goto fail;
-	if (r->forward && loop_io_add(r->loop, &r->lookup_io,
-	    r->lookup_pipe[0], EPOLLIN, rec_lookup_done, r) == -1) {
-		*cause = xasprintf("epoll: %s", strerror(errno));
+	if (r->forward && (r->resolver = record_resolver_create(r->loop,
+	    cause)) == NULL)
 		goto fail;
-	}
 	if (sock_parse_addr(r->cfg.listen, &la, cause) == -1)
 		goto fail;
 	if ((r->lfd = sock_listen(&la, 0, cause)) == -1)
@@ -1536,32 +1518,25 @@ rec_tls_reason(struct rec_side *s, char *what, size_t len)
 	ERR_clear_error();
 }
 
-static void *
-rec_lookup_main(void *arg)
+/* The name of c->tgt is resolved (record-resolve.h): connect, or fail. */
+static void
+rec_resolved(void *arg, const char *name, int err,
+    const struct sock_addr *addr)
 {
-	struct rec_lookup	*l = arg;
-	struct addrinfo		 hints, *res, *ai, *pick;
+	struct rec_conn	*c = arg;
+	char		 what[256];
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((l->err = getaddrinfo(l->name, NULL, &hints, &res)) == 0) {
-		/* IPv4 first, as sock_parse_addr does. */
-		pick = res;
-		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			if (ai->ai_family == AF_INET) {
-				pick = ai;
-				break;
-			}
-		}
-		memcpy(&l->addr.ss, pick->ai_addr, pick->ai_addrlen);
-		l->addr.len = pick->ai_addrlen;
-		sock_addr_set_port(&l->addr, l->port);
-		freeaddrinfo(res);
+	c->lookup = NULL;
+	if (err != 0) {
+		snprintf(what, sizeof what, "resolve %s: %s", name,
+		    gai_strerror(err));
+		rec_upstream_fail(c, 502, what);
+	} else {
+		c->tgt->addr = *addr;
+		c->tgt->resolved = 1;
+		rec_upstream_connect(c);
 	}
-	if (write(l->r->lookup_pipe[1], &l, sizeof l) != sizeof l)
-		log_warn("resolver: cannot hand back %s", l->name);
-	return NULL;
+	rec_conn_progress(c);
 }
 
 /* Resolves c->tgt off the loop (a numeric address right here), then
@@ -1569,10 +1544,7 @@ rec_lookup_main(void *arg)
 static void
 rec_resolve_start(struct rec_conn *c)
 {
-	struct rec_lookup	*l;
-	pthread_t		 th;
-	pthread_attr_t		 attr;
-	char			*a;
+	char	*a;
 
 	if (c->tgt->ip) {
 		a = xasprintf("%s%s%s:%d", strchr(c->tgt->name, ':') ? "[" : "",
@@ -1586,48 +1558,10 @@ rec_resolve_start(struct rec_conn *c)
 			return;
 		}
 	}
-	l = xcalloc(1, sizeof *l);
-	l->r = c->r;
-	l->c = c;
-	l->name = xstrdup(c->tgt->name);
-	l->port = c->tgt->port;
-	c->lookup = l;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &attr, rec_lookup_main, l) != 0) {
-		c->lookup = NULL;
-		free(l->name);
-		free(l);
+	if (c->r->resolver == NULL || (c->lookup = record_resolve(
+	    c->r->resolver, c->tgt->name, c->tgt->port, rec_resolved,
+	    c)) == NULL)
 		rec_upstream_fail(c, 502, "resolve: cannot start a thread");
-	}
-	pthread_attr_destroy(&attr);
-}
-
-static void
-rec_lookup_done(struct loop_io *io, uint32_t events)
-{
-	struct recorder		*r = io->arg;
-	struct rec_lookup	*l;
-	struct rec_conn		*c;
-	char			 what[256];
-
-	while (read(r->lookup_pipe[0], &l, sizeof l) == sizeof l) {
-		if ((c = l->c) != NULL) {
-			c->lookup = NULL;
-			if (l->err != 0) {
-				snprintf(what, sizeof what, "resolve %s: %s",
-				    l->name, gai_strerror(l->err));
-				rec_upstream_fail(c, 502, what);
-			} else {
-				c->tgt->addr = l->addr;
-				c->tgt->resolved = 1;
-				rec_upstream_connect(c);
-			}
-			rec_conn_progress(c);
-		}
-		free(l->name);
-		free(l);
-	}
 }
 
 /* Keeps what went to the upstream for a retry, while it is small. */
@@ -2495,8 +2429,7 @@ rec_conn_close(struct rec_conn *c)
 		return;
 	if (c->tunnel && !c->tunnel_recorded)
 		rec_tunnel_record(c);
-	if (c->lookup != NULL)
-		c->lookup->c = NULL;	/* freed when it comes back */
+	record_resolve_cancel(c->lookup);	/* freed when it comes back */
 	c->dead = 1;
 	loop_timer_del(r->loop, &c->timer);
 	rec_side_close(r, &c->cl);
@@ -2788,17 +2721,11 @@ record_free(struct recorder *r)
 	}
 	free(r->held);
 	buf_free(&r->batch);
-	if (r->loop != NULL && r->lookup_pipe[0] != -1 && r->forward &&
-	    r->lookup_io.cb != NULL)
-		loop_io_del(r->loop, &r->lookup_io);
-	if (r->loop != NULL)
-		loop_free(r->loop);
 	/* A lookup still running writes into a closed pipe and leaks its
 	 * job; the process is exiting. */
-	if (r->lookup_pipe[0] != -1) {
-		close(r->lookup_pipe[0]);
-		close(r->lookup_pipe[1]);
-	}
+	record_resolver_free(r->resolver);
+	if (r->loop != NULL)
+		loop_free(r->loop);
 	if (r->up_ctx != NULL)
 		SSL_CTX_free(r->up_ctx);
 	if (r->srv_ctx != NULL)
