@@ -20,7 +20,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <linux/capability.h>
 #include <linux/netfilter.h>
 
@@ -240,30 +239,12 @@ pc_hold_add(struct pc_hold *h, uint32_t id, uint64_t release_ns)
 static uint64_t
 pc_conn_mask(const struct rule_set *rs)
 {
-	struct buf	 b;
-	cJSON		*j, *m, *k;
-	uint64_t	 mask = 0;
-	size_t		 i, n = rule_set_count(rs);
-	int		 conn;
+	uint64_t	mask = 0;
+	size_t		i, n = rule_set_count(rs);
 
-	buf_init(&b);
-	for (i = 0; i < n && i < 64; i++) {
-		buf_reset(&b);
-		rule_describe(rule_set_get(rs, i), &b);
-		if ((j = cJSON_ParseWithLength(b.data, b.len)) == NULL)
-			continue;
-		conn = 1;
-		m = cJSON_GetObjectItemCaseSensitive(j, "match");
-		if (m != NULL)
-			cJSON_ArrayForEach(k, m)
-				if (strcmp(k->string, "dir") != 0 &&
-				    strcmp(k->string, "host") != 0)
-					conn = 0;
-		if (conn)
+	for (i = 0; i < n && i < 64; i++)
+		if (rule_is_per_connection(rule_set_get(rs, i)))
 			mask |= UINT64_C(1) << i;
-		cJSON_Delete(j);
-	}
-	buf_free(&b);
 	return mask;
 }
 

@@ -244,6 +244,15 @@ rule_fault(const struct rule *r)
 	return &r->b->fault;
 }
 
+int
+rule_is_per_connection(const struct rule *r)
+{
+	const struct rule_body	*b = r->b;
+
+	return b->method.code == NULL && b->path.code == NULL &&
+	    b->body.code == NULL && b->nquery == 0 && b->nheaders == 0;
+}
+
 uint64_t
 rule_matched(const struct rule *r)
 {

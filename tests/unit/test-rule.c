@@ -1210,10 +1210,41 @@ test_recipes(void)
 	ASSERT(n >= 6);
 }
 
+/* Rules packet chaos can decide once per connection: dir and host only. */
+static void
+test_per_connection(void)
+{
+	struct rule_set	*set;
+
+	set = parse("rules:\n"
+	    "  - name: none\n    fault: {connection: reset}\n"
+	    "  - name: dir-host\n    match: {dir: out, host: '^db:'}\n"
+	    "    fault: {drop: 0.5}\n"
+	    "  - name: method\n    match: {host: x, method: GET}\n"
+	    "    fault: {drop: 0.5}\n"
+	    "  - name: path\n    match: {path: /}\n    fault: {drop: 0.5}\n"
+	    "  - name: query\n    match: {query: {a: b}}\n"
+	    "    fault: {drop: 0.5}\n"
+	    "  - name: header\n    match: {headers: {A: b}}\n"
+	    "    fault: {drop: 0.5}\n"
+	    "  - name: body\n    match: {body: x}\n    fault: {drop: 0.5}\n");
+	if (set == NULL)
+		return;
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "none")), 1);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "dir-host")), 1);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "method")), 0);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "path")), 0);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "query")), 0);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "header")), 0);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "body")), 0);
+	rule_set_free(set);
+}
+
 int
 main(void)
 {
 	test_load_good();
+	test_per_connection();
 	test_load_json_and_admin();
 	test_errors();
 	test_match();
