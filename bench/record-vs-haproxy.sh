@@ -193,6 +193,13 @@ start_decoy() {	# SNAP
 	DPORT=$(cat "$W/decoy.port")
 	wait_open "$DPORT" "$DECOY_PID"
 }
+target() {	# WHO SNAP -> port (and, for decoy, a fresh recorder writing SNAP)
+	case $1 in
+	direct) port=$NPORT ;;
+	haproxy) port=$HPORT ;;
+	decoy) start_decoy "$2"; port=$DPORT ;;
+	esac
+}
 check_rec() {	# SNAP WRKOUT CONNS
 	local lines reqs
 	lines=$(grep -c '' "$1")
@@ -215,11 +222,7 @@ declare -A RPS P50 CPU
 for ((r = 1; r <= ROUNDS; r++)); do
 	echo "# round $r"
 	for who in direct haproxy decoy; do
-		case $who in
-		direct) port=$NPORT ;;
-		haproxy) port=$HPORT ;;
-		decoy) start_decoy "$W/rec-$r-c$CONNS.jsonl"; port=$DPORT ;;
-		esac
+		target "$who" "$W/rec-$r-c$CONNS.jsonl"
 		case $who in
 		haproxy) ppid=$HAPROXY_PID ;;
 		decoy) ppid=$DECOY_PID ;;
@@ -245,11 +248,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		fi
 	done
 	for who in direct haproxy decoy; do
-		case $who in
-		direct) port=$NPORT ;;
-		haproxy) port=$HPORT ;;
-		decoy) start_decoy "$W/rec-$r-c1.jsonl"; port=$DPORT ;;
-		esac
+		target "$who" "$W/rec-$r-c1.jsonl"
 		run_wrk "$W/$who-$r-c1.txt" 1 "$LAT_DURATION" "$port"
 		P50[$who]+="$(p50_us_of "$W/$who-$r-c1.txt") "
 		echo "#   $who c=1: p50 $(p50_us_of "$W/$who-$r-c1.txt") us," \

@@ -27,8 +27,8 @@
 # rule reports "matched":0 (GET /rules).
 #
 # The data (snapshot, bodies, rule file) is generated here with awk into
-# $DIR; the snapshot has the format peers.sh writes for `many` (DESIGN.md
-# section 3).
+# $DIR; the snapshot has the format peers.sh writes for `many`
+# (decoy-snapshot(5)).
 #
 # Environment (all optional): DECOY (default ./decoy, else <repo>/decoy)
 #   BENCH_LUA (default <repo>/../shared/bench/bench.lua)  BENCH_DIR=/tmp/bench
@@ -51,70 +51,28 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-srcdir=${srcdir:-$(cd "$HERE/.." && pwd)}
-BENCH_DIR=${BENCH_DIR:-/tmp/bench}
-DIR=${DIR:-$BENCH_DIR/rules-overhead}
-BENCH_LUA=${BENCH_LUA:-$srcdir/../shared/bench/bench.lua}
-DURATION=${DURATION:-10}
-REPEATS=${REPEATS:-3}
-WARMUP=${WARMUP:-5}
-CONNS=${CONNS:-64}
-SERVER_CPU=${SERVER_CPU:-0}
-WRK_CPU=${WRK_CPU:-1}
-PORT_A=${PORT_A:-18086}
-PORT_B=${PORT_B:-18087}
-PORT_V=${PORT_V:-18088}
-WRK_TIMEOUT=${WRK_TIMEOUT:-5s}
-PERF=${PERF:-0}
-PERF_SECONDS=${PERF_SECONDS:-5}
-STRICT=${STRICT:-0}
-N_ITEMS=1000
-BODY_BYTES=1024
-PREFIX=/api/items/
+. "$HERE/lib.sh"
+ab_defaults
+: "${DIR:=$BENCH_DIR/rules-overhead}" "${PORT_A:=18086}" "${PORT_B:=18087}" \
+  "${PORT_V:=18088}" "${PERF:=0}" "${PERF_SECONDS:=5}" \
+  "${BENCH_LUA:=$srcdir/../shared/bench/bench.lua}"
+N_ITEMS=1000 BODY_BYTES=1024 PREFIX=/api/items/
+AB_SNAP=$DIR/many.jsonl AB_LUA=$BENCH_LUA AB_A=norules AB_B=rules
+AB_B_OPTS=(--rules "$DIR/rules.yaml") AB_TARGET=0.95
+AB_TITLE="rules overhead: many (1000 routes), decoy respond --workers 1, 20 never-matching rules vs none"
 
-die() { printf 'rules-overhead.sh: %s\n' "$*" >&2; exit 2; }
-fail() { printf 'rules-overhead.sh: %s\n' "$*" >&2; exit 1; }
-log() { printf '%s\n' "$*" >&2; }
-
-for t in wrk curl taskset awk flock; do
-  command -v "$t" >/dev/null || die "$t not found"
-done
+bench_need wrk curl taskset awk flock
 [[ -f $BENCH_LUA ]] || die "bench.lua not found: $BENCH_LUA (set BENCH_LUA)"
-if [[ -z ${DECOY:-} ]]; then
-  for d in ./decoy "$srcdir/decoy"; do
-    [[ -x $d ]] && { DECOY=$d; break; }
-  done
-fi
-[[ -n ${DECOY:-} && -x $DECOY ]] || die "no decoy binary (build it with make, or set DECOY=/path/to/decoy)"
-DECOY=$(cd "$(dirname "$DECOY")" && pwd)/$(basename "$DECOY")
+bench_find_decoy
 
 # ---------------------------------------------------------------- data
 
 gen_data() {
-  rm -rf "$DIR"
-  mkdir -p "$DIR/items" "$DIR/raw" "$DIR/verify" || die "cannot create $DIR"
-  awk -v dir="$DIR" -v n="$N_ITEMS" -v size="$BODY_BYTES" -v prefix="$PREFIX" -v port="$PORT_A" '
-    function mkbody(head, seed,   need, s, k) {
-      need = size - length(head) - 2
-      s = ""
-      for (k = 0; k < need; k++) s = s substr(alpha, (seed + k) % 62 + 1, 1)
-      return head s "\"}"
-    }
-    function jesc(s) { gsub(/"/, "\\\"", s); return s }
+  ab_items '
     BEGIN {
-      alpha = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-      snap = dir "/many.jsonl"
-      for (i = 0; i < n; i++) {
-        p = prefix i
-        b = mkbody("{\"id\":" i ",\"sku\":\"SKU-" sprintf("%05d", i) "\",\"name\":\"item " i "\",\"price_cents\":" (100 + i * 7) ",\"stock\":" (i * 13 % 97) ",\"tags\":[\"bench\",\"t" (i % 10) "\"],\"pad\":\"", i)
-        f = dir "/items/" i ".json"; printf "%s", b > f; close(f)
-        printf "{\"v\":1,\"id\":\"t-%06d\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"dir\":\"out\",\"svc\":\"bench\",\"proto\":\"http/1.1\",\"tls\":false,\"client\":\"127.0.0.1:40000\",\"server\":\"127.0.0.1:%d\",", i, port > snap
-        printf "\"req\":{\"method\":\"GET\",\"target\":\"%s\",\"host\":\"127.0.0.1:%d\",\"headers\":[[\"Host\",\"127.0.0.1:%d\"]]},", p, port, port > snap
-        printf "\"res\":{\"status\":200,\"reason\":\"OK\",\"headers\":[[\"Content-Type\",\"application/json\"],[\"Content-Length\",\"%d\"]],\"body\":\"%s\"},", length(b), jesc(b) > snap
-        printf "\"timing\":{\"start_us\":%.0f,\"ttfb_us\":50,\"total_us\":60}}\n", 1767225600000000 + i * 1000 > snap
-      }
-      close(snap)
-    }' || die "data generation failed"
+      for (i = 0; i < n; i++)
+        item(i, prefix i, "", "{\"id\":" i ",\"sku\":\"SKU-" sprintf("%05d", i) "\",\"name\":\"item " i "\",\"price_cents\":" (100 + i * 7) ",\"stock\":" (i * 13 % 97) ",\"tags\":[\"bench\",\"t" (i % 10) "\"],\"pad\":\"")
+    }'
 
   # 20 rules of the kind a real chaos file holds.  None matches GET
   # /api/items/N with only a Host header (127.0.0.1:PORT) and no body: some
@@ -192,61 +150,14 @@ rules:
 EOF
 }
 
-# ---------------------------------------------------------------- processes
-
-declare -A SRV_PID=()
-STARTED=()
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-alive() { local st; st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; [[ ${st##*) } != Z* ]]; }
-
-start_srv() {  # NAME PORT [decoy options...] -> SRV_PID[NAME]
-  local name=$1 port=$2 i
-  shift 2
-  port_open "$port" && fail "port $port already in use"
-  taskset -c "$SERVER_CPU" "$DECOY" respond "$DIR/many.jsonl" --listen "127.0.0.1:$port" \
-    --workers 1 -q "$@" >"$DIR/$name.log" 2>&1 &
-  SRV_PID[$name]=$!
-  STARTED+=("$!")
-  for ((i = 0; i < 300; i++)); do
-    port_open "$port" && return 0
-    alive "${SRV_PID[$name]}" || break
-    sleep 0.1
-  done
-  fail "$name: not listening on $port (log: $DIR/$name.log: $(tail -3 "$DIR/$name.log"))"
-}
-
-stop_pid() {  # PID: TERM, then KILL after 5 s; only processes we started
-  local p=$1 i
-  alive "$p" || { wait "$p" 2>/dev/null; return 0; }
-  kill -TERM "$p" 2>/dev/null
-  for ((i = 0; i < 50; i++)); do alive "$p" || break; sleep 0.1; done
-  alive "$p" && kill -KILL "$p" 2>/dev/null
-  wait "$p" 2>/dev/null
-  return 0
-}
-stop_all() { local p; for p in "${STARTED[@]}"; do stop_pid "$p"; done; STARTED=(); }
 trap 'stop_all' EXIT
 trap 'stop_all; exit 130' INT TERM
-
-cpu_ns() {  # PID -> CPU time of all its threads, ns (schedstat), else ticks
-  local t sum=0 a
-  if [[ -r /proc/$1/task/$1/schedstat ]]; then
-    for t in /proc/"$1"/task/*/schedstat; do
-      read -r a _ <"$t" 2>/dev/null && sum=$((sum + a))
-    done
-    echo "$sum"
-  else
-    read -r -a a <<<"$(cut -d')' -f2- "/proc/$1/stat")"
-    echo $(((a[11] + a[12]) * 1000000000 / $(getconf CLK_TCK)))
-  fi
-}
 
 # ---------------------------------------------------------------- verify
 
 verify() {  # port V: every path 200 with its body; no rule matched
   local v=$DIR/verify ap k bad=0 code
-  start_srv verify "$PORT_V" --rules "$DIR/rules.yaml" --admin 127.0.0.1:0 \
+  ab_start verify "$PORT_V" --rules "$DIR/rules.yaml" --admin 127.0.0.1:0 \
     --admin-port-file "$v/admin.port"
   for ((k = 0; k < 50; k++)); do [[ -s $v/admin.port ]] && break; sleep 0.1; done
   ap=$(cat "$v/admin.port" 2>/dev/null)
@@ -267,130 +178,27 @@ verify() {  # port V: every path 200 with its body; no rule matched
   log "verified: $N_ITEMS paths 200 with their bodies; 20 rules loaded, none matched"
 }
 
-# ---------------------------------------------------------------- measure
-
-# wrk_run PORT SECONDS OUT -> wrk output in OUT (its BENCH line), "real user
-# sys" of wrk in OUT.time
-wrk_run() {
-  local TIMEFORMAT='%R %U %S'
-  { time env BENCH_ITEMS=$N_ITEMS BENCH_PREFIX=$PREFIX taskset -c "$WRK_CPU" \
-      timeout $(($2 + 30)) wrk -t1 -c"$CONNS" -d"$2s" --timeout "$WRK_TIMEOUT" --latency \
-      -s "$BENCH_LUA" "http://127.0.0.1:$1$PREFIX" >"$3" 2>&1; } 2>"$3.time"
-}
-
-measure() {  # NAME PORT RUN -> a line in $DIR/runs.tsv
-  local name=$1 port=$2 r=$3 f c0 c1 b
-  f=$DIR/raw/$name-run$r.txt
-  c0=$(cpu_ns "${SRV_PID[$name]}")
-  wrk_run "$port" "$DURATION" "$f"
-  c1=$(cpu_ns "${SRV_PID[$name]}")
-  b=$(grep '^BENCH ' "$f") || { log "  $name run $r: wrk printed no result (see $f)"; return 1; }
-  awk -v name="$name" -v r="$r" -v b="$b" -v ns=$((c1 - c0)) -v tm="$(cat "$f.time")" 'BEGIN {
-    n = split(b, kv, /[ =]/); for (i = 2; i < n; i += 2) v[kv[i]] = kv[i + 1]
-    split(tm, w, " "); s = v["duration_us"] / 1e6
-    printf "%s\t%d\t%.0f\t%.3f\t%.3f\t%.1f\t%.1f\t%.3f\t%d\t%d\t%d\n", name, r, v["requests"] / s,
-      v["p50_us"] / 1000, v["p99_us"] / 1000, 100 * ns / 1e9 / s, 100 * (w[2] + w[3]) / w[1],
-      (v["requests"] ? ns / 1000 / v["requests"] : 0), v["non2xx"],
-      v["connect"] + v["read"] + v["write"] + v["timeout"], v["requests"] }' >>"$DIR/runs.tsv"
-  tail -1 "$DIR/runs.tsv" | awk -F'\t' '{ printf "  %-8s run %d: %8d req/s  p99 %7.3f ms  srv %5.1f%%  wrk %5.1f%%  %6.3f us/req\n", $1, $2, $3, $5, $6, $7, $8 }' >&2
-}
-
-# ---------------------------------------------------------------- summary
-
-summary() {  # from $DIR/runs.tsv and $DIR/settings.txt
-echo
-echo "== rules overhead: many (1000 routes), decoy respond --workers 1, 20 never-matching rules vs none"
-echo "   ($(cat "$DIR/settings.txt" 2>/dev/null))"
-awk -F'\t' -v target=0.95 -v strict="$STRICT" '
-  function median(list,   a, n, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
-  NR > 1 {
-    c = $1; rps[c] = rps[c] " " $3; p50[c] = p50[c] " " $4; p99[c] = p99[c] " " $5
-    srv[c] = srv[c] " " $6; wrk[c] = wrk[c] " " $7; cpu[c] = cpu[c] " " $8
-    n2[c] += $9; se[c] += $10; runs[c] = runs[c] (runs[c] == "" ? "" : "/") $3
-  }
-  END {
-    printf "%-8s %9s  %-24s %8s %8s %6s %6s %10s %7s %7s\n", "config", "req/s", "req/s per run", "p50 ms", "p99 ms", "srv%", "wrk%", "CPU us/req", "non2xx", "sockerr"
-    split("norules rules", C, " ")
-    for (i = 1; i <= 2; i++) {
-      c = C[i]
-      if (!(c in rps)) { printf "%-8s no result\n", c; bad = 1; continue }
-      m[c, "rps"] = median(rps[c]); m[c, "p99"] = median(p99[c]); m[c, "cpu"] = median(cpu[c])
-      printf "%-8s %9.0f  %-24s %8.3f %8.3f %6.1f %6.1f %10.3f %7d %7d\n", c, m[c, "rps"], runs[c],
-        median(p50[c]), m[c, "p99"], median(srv[c]), median(wrk[c]), m[c, "cpu"], n2[c], se[c]
-    }
-    if (bad) exit 1
-    rr = m["rules", "rps"] / m["norules", "rps"]
-    cr = m["rules", "cpu"] / m["norules", "cpu"]
-    printf "ratio rules/norules: req/s %.3fx, CPU per request %.3fx (%+.3f us; capacity per core %.3fx), p99 %.3fx\n",
-      rr, cr, m["rules", "cpu"] - m["norules", "cpu"], 1 / cr, m["rules", "p99"] / m["norules", "p99"]
-    printf "target req/s with rules >= %.2fx without: %s (%.3fx); on CPU per request: %s (%.3fx)\n", target,
-      (rr >= target) ? "MET" : "MISSED", rr, (1 / cr >= target) ? "MET" : "MISSED", 1 / cr
-    if (strict && (rr < target)) exit 3
-  }' "$DIR/runs.tsv"
-}
-
 # ---------------------------------------------------------------- main
 
-if [[ ${1:-} == --summary ]]; then   # --summary [DIR]: the numbers of an earlier run again
-  DIR=${2:-$DIR}
-  [[ -f $DIR/runs.tsv ]] || die "no $DIR/runs.tsv"
-  summary
-  exit
-fi
-
-mkdir -p "$BENCH_DIR" || die "cannot create $BENCH_DIR"
-exec 9>"$BENCH_DIR/.respond-vs-peers.lock"
-if ! flock -n 9; then
-  log "rules-overhead.sh: another benchmark holds $BENCH_DIR/.respond-vs-peers.lock; waiting (up to ${LOCK_WAIT:-1800} s)"
-  flock -w "${LOCK_WAIT:-1800}" 9 || die "lock not released after ${LOCK_WAIT:-1800} s"
-fi
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-
-gen_data
-verify
-printf 'config\trun\treq_s\tp50_ms\tp99_ms\tsrv_pct\twrk_pct\tcpu_us_per_req\tnon2xx\tsockerr\trequests\n' >"$DIR/runs.tsv"
-echo "wrk -t1 -c$CONNS -d${DURATION}s x $REPEATS alternating, after ${WARMUP}s warm-up; server CPU $SERVER_CPU, wrk CPU $WRK_CPU; $("$DECOY" --version 2>&1 | head -1)" >"$DIR/settings.txt"
-start_srv norules "$PORT_A"
-start_srv rules "$PORT_B" --rules "$DIR/rules.yaml"
-log "decoy: $("$DECOY" --version 2>&1 | head -1) ($DECOY); norules pid ${SRV_PID[norules]} on :$PORT_A, rules pid ${SRV_PID[rules]} on :$PORT_B, CPU $SERVER_CPU; wrk CPU $WRK_CPU"
-if ((WARMUP > 0)); then
-  log "warm-up ${WARMUP}s each"
-  wrk_run "$PORT_A" "$WARMUP" "$DIR/raw/norules-warmup.txt"
-  wrk_run "$PORT_B" "$WARMUP" "$DIR/raw/rules-warmup.txt"
-fi
-for ((r = 1; r <= REPEATS; r++)); do
-  if ((r % 2)); then order="norules rules"; else order="rules norules"; fi
-  for name in $order; do
-    if [[ $name == norules ]]; then measure norules "$PORT_A" "$r"; else measure rules "$PORT_B" "$r"; fi
-  done
-done
-
-if ((PERF)); then
-  if command -v perf >/dev/null; then
-    log "perf record --call-graph dwarf of the rules responder (pid ${SRV_PID[rules]}) for ${PERF_SECONDS}s"
-    perf record -F 999 --call-graph dwarf -o "$DIR/perf.data" -p "${SRV_PID[rules]}" -- sleep "$((PERF_SECONDS + 1))" >"$DIR/perf.log" 2>&1 &
-    perf_pid=$!
-    sleep 0.5
-    wrk_run "$PORT_B" "$PERF_SECONDS" "$DIR/raw/rules-perf.txt"
-    wait "$perf_pid"
-    perf report -i "$DIR/perf.data" --no-children --stdio --percent-limit 0.5 \
-      --sort dso,symbol >"$DIR/perf.txt" 2>/dev/null
-    perf report -i "$DIR/perf.data" --children --stdio --percent-limit 2 -g none \
-      --sort symbol >"$DIR/perf-children.txt" 2>/dev/null
-    log "perf: $DIR/perf.txt (self), $DIR/perf-children.txt (with children)"
-  else
+# After the measurements: with PERF=1, a profile of the rules responder.
+ab_after() {
+  local perf_pid
+  ((PERF)) || return 0
+  if ! command -v perf >/dev/null; then
     log "perf not found; PERF=1 ignored"
+    return 0
   fi
-fi
-stop_all
+  log "perf record --call-graph dwarf of the rules responder (pid ${SRV_PID[rules]}) for ${PERF_SECONDS}s"
+  perf record -F 999 --call-graph dwarf -o "$DIR/perf.data" -p "${SRV_PID[rules]}" -- sleep "$((PERF_SECONDS + 1))" >"$DIR/perf.log" 2>&1 &
+  perf_pid=$!
+  sleep 0.5
+  ab_wrk "$PORT_B" "$PERF_SECONDS" "$DIR/raw/rules-perf.txt"
+  wait "$perf_pid"
+  perf report -i "$DIR/perf.data" --no-children --stdio --percent-limit 0.5 \
+    --sort dso,symbol >"$DIR/perf.txt" 2>/dev/null
+  perf report -i "$DIR/perf.data" --children --stdio --percent-limit 2 -g none \
+    --sort symbol >"$DIR/perf-children.txt" 2>/dev/null
+  log "perf: $DIR/perf.txt (self), $DIR/perf-children.txt (with children)"
+}
 
-summary | tee "$DIR/summary.txt"
-st=${PIPESTATUS[0]}
-echo "load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$DIR/summary.txt"
-echo "data and raw wrk output: $DIR (runs.tsv, summary.txt, raw/)"
-exit "$st"
+ab_main "$@"

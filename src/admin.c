@@ -2,11 +2,11 @@
  * admin.c -- the admin API: one thread, one loop, a few keep-alive
  * HTTP/1.1 connections answering JSON (decoyd(8) lists the endpoints).
  *
- * Requests are framed like the responder's (the strict parser, bodies by
- * Content-Length or chunked and decoded in place, a header deadline
- * enforced by a sweep timer, a lingering close after an error) but
- * answered from freshly built buffers: this is the control path, not the
- * hot one.  Everything that touches the responder goes through the
+ * Connections, framing and deadlines are the responder's (httpd.h: the
+ * strict parser, bodies by Content-Length or chunked and decoded in
+ * place, header and idle deadlines, a lingering close after an error);
+ * this file is the role: routes answered from freshly built buffers,
+ * this is the control path, not the hot one.  Everything that touches the responder goes through the
  * thread-safe live-control calls of respond.h; listings and edits of the
  * rule set run inside respond_rules_edit(), under its lock.
  *
@@ -44,6 +44,7 @@
 #include "buf.h"
 #include "chaos.h"
 #include "http.h"
+#include "httpd.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
@@ -51,14 +52,6 @@
 #include "rule.h"
 #include "sock.h"
 #include "xmalloc.h"
-
-/* glibc's sys/queue.h lacks the _SAFE iterator. */
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST(head);					\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
-	    (var) = (tvar))
-#endif
 
 #define ADMIN_MAX_HEAD		(16 * 1024)
 #define ADMIN_MAX_BODY		(1024 * 1024)
@@ -68,44 +61,21 @@
 #define ADMIN_HEADER_NS		(10ull * 1000000000u)
 #define ADMIN_IDLE_NS		(60ull * 1000000000u)
 #define ADMIN_LINGER_NS		(1000 * 1000000ull)
-#define ADMIN_SWEEP_NS		(200 * 1000000ull)
-/* accept(2) failing (EMFILE...): the listener rests this long; logged
- * once per interval. */
-#define ADMIN_ACCEPT_PAUSE_NS	(100 * 1000000ull)
+/* accept(2) failing (EMFILE...): logged once per interval. */
 #define ADMIN_LOG_INTERVAL_NS	(5000 * 1000000ull)
 #define ADMIN_TAIL_DEFAULT	100
 #define ADMIN_TAIL_MAX		10000
 
 TAILQ_HEAD(admin_waits, admin_conn);
 
+/* The admin side of a connection (httpd.h has the HTTP side). */
 struct admin_conn {
-	TAILQ_ENTRY(admin_conn)	 entry;
 	TAILQ_ENTRY(admin_conn)	 wait_entry;
 	struct admin		*a;
-	struct loop_io		 io;
-	struct loop_defer	 reap;
-	int			 fd;
-	char			 peer[64];
-
-	struct buf		 in;
-	size_t			 in_off;	/* start of the current request */
-	int			 ck_active;	/* chunked body being decoded */
-	struct http_chunked	 ck;
-	size_t			 ck_end;	/* end of decoded bytes in in */
-	int			 sent_continue;
-
-	struct buf		 out;
-	size_t			 out_off;	/* first unwritten byte */
-
-	uint64_t		 deadline;	/* 0: none */
-	int			 in_head;	/* a request has started */
+	struct hconn		*h;
 	struct admin_waits	*waiting;	/* the reload list it is on */
 	int			 wait_keep;	/* keep-alive of the waiting request */
-	int			 closing;	/* close once output is flushed */
-	int			 lingering;	/* write side shut, draining input */
-	int			 dead;
 };
-TAILQ_HEAD(admin_conns, admin_conn);
 
 struct admin {
 	struct responder	*r;
@@ -114,8 +84,7 @@ struct admin {
 	int			 started;
 	int			 stopping;
 
-	struct loop_io		 listener;
-	struct loop_timer	 accept_pause;
+	struct httpd		*httpd;		/* listener, connections */
 	struct log_every	 accept_log;
 	int			 lfd;
 	int			 port;
@@ -124,10 +93,6 @@ struct admin {
 	char			*token;		/* NULL: none required */
 	size_t			 token_len;
 
-	struct admin_conns	 conns;
-	size_t			 nconns;
-	struct loop_timer	 sweep;
-	struct http_msg		 msg;		/* scratch for the parser */
 
 	/* Reloads (loop thread only, except what the helper writes before
 	 * it signals done_fd: reload_rv and reload_cause). */
@@ -176,7 +141,6 @@ enum {
 	ADMIN_M_DELETE = 0x4,
 };
 
-static void	admin_conn_step(struct admin_conn *);
 static void	admin_reload_start(struct admin *);
 
 /* --- replies ---------------------------------------------------------- */
@@ -215,10 +179,11 @@ static void
 admin_reply_queue(struct admin_conn *c, struct admin_reply *rp, int head_only,
     int keep)
 {
-	struct buf	*b = &c->out;
+	struct buf	 out, *b = &out;
 	char		 num[32];
 	int		 n;
 
+	buf_init(b);
 	http_write_status_line(b, rp->status, SPAN_NULL);
 	if (rp->content_type != NULL)
 		http_write_header(b, SPAN_LIT("Content-Type"),
@@ -238,8 +203,9 @@ admin_reply_queue(struct admin_conn *c, struct admin_reply *rp, int head_only,
 	buf_append(b, "\r\n", 2);
 	if (!head_only && rp->body.len > 0)
 		buf_append(b, rp->body.data, rp->body.len);
+	hconn_queue_buf(c->h, b);
 	if (!keep)
-		c->closing = 1;
+		hconn_close_after(c->h);
 }
 
 /* --- handlers --------------------------------------------------------- */
@@ -325,17 +291,26 @@ admin_cb_add(const struct rule_set *set, void *arg, char **cause)
 	return ns;
 }
 
+/* 1 (and a 404 with *cause) if the rule e names is not in set. */
+static int
+admin_rule_missing(const struct rule_set *set, struct admin_edit *e,
+    char **cause)
+{
+	if (rule_set_find(set, e->name) != NULL)
+		return 0;
+	e->status = 404;
+	*cause = xasprintf("no rule named \"%s\"", e->name);
+	return 1;
+}
+
 static struct rule_set *
 admin_cb_remove(const struct rule_set *set, void *arg, char **cause)
 {
 	struct admin_edit	*e = arg;
 	struct rule_set		*ns;
 
-	if (rule_set_find(set, e->name) == NULL) {
-		e->status = 404;
-		*cause = xasprintf("no rule named \"%s\"", e->name);
+	if (admin_rule_missing(set, e, cause))
 		return NULL;
-	}
 	if ((ns = rule_set_remove(set, e->name, cause)) == NULL)
 		e->status = 404;
 	return ns;
@@ -348,11 +323,8 @@ admin_cb_enable(const struct rule_set *set, void *arg, char **cause)
 	struct rule_set		*ns;
 	const struct rule	*rule;
 
-	if (rule_set_find(set, e->name) == NULL) {
-		e->status = 404;
-		*cause = xasprintf("no rule named \"%s\"", e->name);
+	if (admin_rule_missing(set, e, cause))
 		return NULL;
-	}
 	if ((ns = rule_set_enable(set, e->name, e->enabled, cause)) == NULL) {
 		e->status = 404;
 		return NULL;
@@ -949,165 +921,56 @@ admin_is_authorized(const struct admin *a, const struct http_msg *m)
 
 /* --- connections ------------------------------------------------------ */
 
-static void
-admin_conn_reap_cb(struct loop_defer *d)
+static int
+admin_conn_accepted(struct hconn *h)
 {
-	struct admin_conn	*c = d->arg;
+	struct admin_conn	*c = xcalloc(1, sizeof *c);
 
-	buf_free(&c->in);
-	buf_free(&c->out);
+	c->a = httpd_arg(hconn_httpd(h));
+	c->h = h;
+	hconn_set_data(h, c);
+	return 0;
+}
+
+static void
+admin_conn_freed(struct hconn *h)
+{
+	struct admin_conn	*c = hconn_data(h);
+
+	if (c == NULL)
+		return;
+	if (c->waiting != NULL)
+		TAILQ_REMOVE(c->waiting, c, wait_entry);
 	free(c);
 }
 
+/* Answers a request that cannot be read (httpd closes after it). */
 static void
-admin_conn_close(struct admin_conn *c)
-{
-	struct admin	*a = c->a;
-
-	if (c->dead)
-		return;
-	c->dead = 1;
-	if (c->waiting != NULL)
-		TAILQ_REMOVE(c->waiting, c, wait_entry);
-	c->waiting = NULL;
-	loop_io_del(a->loop, &c->io);
-	close(c->fd);
-	TAILQ_REMOVE(&a->conns, c, entry);
-	a->nconns--;
-	loop_defer(a->loop, &c->reap);
-}
-
-/*
- * Closes once the output is written: shuts the write side, then reads and
- * drops what the peer still sends for a moment, so that an error reply is
- * not lost to a reset caused by unread input.
- */
-static void
-admin_conn_finish(struct admin_conn *c)
-{
-	if (c->dead || c->lingering)
-		return;
-	if (c->in.len == c->in_off && !c->in_head) {
-		admin_conn_close(c);
-		return;
-	}
-	shutdown(c->fd, SHUT_WR);
-	c->lingering = 1;
-	c->deadline = loop_now(c->a->loop) + ADMIN_LINGER_NS;
-	if (loop_io_mod(c->a->loop, &c->io, EPOLLIN | EPOLLRDHUP) == -1)
-		admin_conn_close(c);
-}
-
-/* Answers a request that cannot be read and closes the connection. */
-static void
-admin_conn_reject(struct admin_conn *c, int status, const char *why,
+admin_conn_reject(struct hconn *h, int status, const char *why,
     size_t off)
 {
 	struct admin_reply	rp;
 
-	log_info("admin: %s: %d %s (byte %zu); closing", c->peer, status, why,
-	    off);
+	log_info("admin: %s: %d %s (byte %zu); closing", hconn_peer(h),
+	    status, why, off);
 	admin_reply_init(&rp);
 	admin_error(&rp, status, "%s", why);
-	admin_reply_queue(c, &rp, 0, 0);
+	admin_reply_queue(hconn_data(h), &rp, 0, 0);
 	buf_free(&rp.body);
-}
-
-static void
-admin_conn_events(struct admin_conn *c)
-{
-	uint32_t	ev = 0;
-
-	if (c->dead || c->lingering)
-		return;
-	if (c->out_off < c->out.len)
-		ev |= EPOLLOUT;
-	if (!c->closing && c->waiting == NULL &&
-	    c->out.len - c->out_off < ADMIN_OUT_HIGH)
-		ev |= EPOLLIN | EPOLLRDHUP;
-	if (loop_io_mod(c->a->loop, &c->io, ev) == -1)
-		admin_conn_close(c);
-}
-
-static void
-admin_conn_flush(struct admin_conn *c)
-{
-	ssize_t	n;
-
-	while (c->out_off < c->out.len) {
-		n = send(c->fd, c->out.data + c->out_off,
-		    c->out.len - c->out_off, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			log_debug("admin: %s: write: %s", c->peer,
-			    strerror(errno));
-			admin_conn_close(c);
-			return;
-		}
-		c->out_off += (size_t)n;
-	}
-	if (c->out_off == c->out.len) {
-		/* Do not keep a large reply's storage for an idle peer. */
-		if (c->out.cap > 64 * 1024)
-			buf_free(&c->out);
-		else
-			buf_reset(&c->out);
-		c->out_off = 0;
-		if (c->closing) {
-			admin_conn_finish(c);
-			return;
-		}
-	}
-	admin_conn_events(c);
-}
-
-/*
- * Feeds the raw bytes received since the last call to the chunked decoder
- * (in place, as the responder does).  Returns 1 when the body is complete
- * (c->ck_end is its end), 0 when more is needed, -1 after rejecting.
- */
-static int
-admin_conn_chunked(struct admin_conn *c, size_t body_start)
-{
-	enum http_err	err = HTTP_E_NONE;
-	size_t		len, erroff = 0;
-	ssize_t		rest;
-
-	if (!c->ck_active) {
-		http_chunked_init(&c->ck);
-		c->ck_active = 1;
-		c->ck_end = body_start;
-	}
-	len = c->in.len - c->ck_end;
-	rest = http_chunked_decode(&c->ck, c->in.data + c->ck_end, &len, &err,
-	    &erroff);
-	if (rest == HTTP_ERROR) {
-		admin_conn_reject(c, 400, http_strerror(err),
-		    c->ck_end + erroff - c->in_off);
-		return -1;
-	}
-	c->ck_end += len;
-	c->in.len = c->ck_end + (rest == HTTP_PARTIAL ? 0 : (size_t)rest);
-	if (c->ck_end - body_start > ADMIN_MAX_BODY) {
-		admin_conn_reject(c, 413, "body too large (1MiB at most)", 0);
-		return -1;
-	}
-	return rest == HTTP_PARTIAL ? 0 : 1;
 }
 
 /* Answers one complete request (or parks the connection for a reload). */
 static void
-admin_conn_request(struct admin_conn *c, const struct http_msg *m,
-    const char *body, size_t body_len)
+admin_conn_request(struct hconn *h, const struct http_msg *m,
+    const char *body, size_t body_len, uint64_t ready_ns)
 {
+	struct admin_conn	*c = hconn_data(h);
 	struct admin		*a = c->a;
 	struct admin_req	 rq;
 	struct admin_reply	 rp;
 	int			 keep, head_only;
 
+	(void)ready_ns;
 	keep = m->keep_alive && !a->stopping;
 	head_only = span_eq_str(m->method, "HEAD");
 	rq.method = m->method;
@@ -1117,7 +980,7 @@ admin_conn_request(struct admin_conn *c, const struct http_msg *m,
 	rq.body_len = body_len;
 	admin_reply_init(&rp);
 	if (!admin_is_authorized(a, m)) {
-		log_info("admin: %s: 401 %.*s %.*s", c->peer,
+		log_info("admin: %s: 401 %.*s %.*s", hconn_peer(h),
 		    (int)m->method.len, m->method.p, (int)m->path.len,
 		    m->path.p);
 		admin_error(&rp, 401, "a bearer token is required "
@@ -1125,7 +988,8 @@ admin_conn_request(struct admin_conn *c, const struct http_msg *m,
 		rp.challenge = 1;
 	} else if (admin_route(a, &rq, &rp) == 1) {
 		c->wait_keep = keep;
-		c->deadline = 0;
+		hconn_hold(h, 1);
+		hconn_set_deadline(h, 0);
 		c->waiting = a->reloading ? &a->next : &a->running;
 		TAILQ_INSERT_TAIL(c->waiting, c, wait_entry);
 		if (!a->reloading)
@@ -1137,297 +1001,39 @@ admin_conn_request(struct admin_conn *c, const struct http_msg *m,
 	buf_free(&rp.body);
 }
 
-/* Answers the complete requests in the input; returns how many. */
-static int
-admin_conn_process(struct admin_conn *c)
-{
-	struct admin	*a = c->a;
-	struct http_msg	*m = &a->msg;
-	enum http_err	 err;
-	size_t		 erroff, avail, body_start, end;
-	ssize_t		 n;
-	int		 st, done = 0;
-
-	while (!c->closing && !c->dead && c->waiting == NULL &&
-	    c->out.len - c->out_off < ADMIN_OUT_HIGH) {
-		if (c->in_off > 0 && !c->ck_active) {
-			buf_consume(&c->in, c->in_off);
-			c->in_off = 0;
-		}
-		avail = c->in.len - c->in_off;
-		if (avail == 0) {
-			c->in_head = 0;
-			break;
-		}
-		if (!c->in_head) {
-			c->in_head = 1;
-			c->deadline = loop_now(a->loop) + ADMIN_HEADER_NS;
-		}
-		err = HTTP_E_NONE;
-		erroff = 0;
-		n = http_parse_request(c->in.data + c->in_off,
-		    c->ck_active ? c->ck_end - c->in_off : avail,
-		    ADMIN_MAX_HEAD, m, &err, &erroff);
-		if (n == HTTP_PARTIAL)
-			break;
-		if (n == HTTP_ERROR) {
-			admin_conn_reject(c, err == HTTP_E_HEAD_TOO_LARGE ?
-			    431 : err == HTTP_E_TE_UNSUPPORTED ? 501 : 400,
-			    http_strerror(err), erroff);
-			break;
-		}
-		body_start = c->in_off + (size_t)n;
-		if (m->framing == HTTP_FRAME_LENGTH) {
-			if (m->content_length > ADMIN_MAX_BODY) {
-				admin_conn_reject(c, 413,
-				    "body too large (1MiB at most)", 0);
-				break;
-			}
-			end = body_start + (size_t)m->content_length;
-			if (c->in.len < end) {
-				if (m->expect_continue && !c->sent_continue) {
-					c->sent_continue = 1;
-					buf_append_str(&c->out,
-					    "HTTP/1.1 100 Continue\r\n\r\n");
-				}
-				/* The body is arriving: keep it moving. */
-				c->deadline = loop_now(a->loop) +
-				    ADMIN_HEADER_NS;
-				break;
-			}
-		} else if (m->framing == HTTP_FRAME_CHUNKED) {
-			if (m->expect_continue && !c->sent_continue) {
-				c->sent_continue = 1;
-				buf_append_str(&c->out,
-				    "HTTP/1.1 100 Continue\r\n\r\n");
-			}
-			if ((st = admin_conn_chunked(c, body_start)) == 0)
-				c->deadline = loop_now(a->loop) +
-				    ADMIN_HEADER_NS;
-			if (st != 1)
-				break;
-			end = c->ck_end;
-		} else
-			end = body_start;
-		admin_conn_request(c, m, c->in.data + body_start,
-		    end - body_start);
-		done++;
-		c->in_off = end;
-		c->ck_active = 0;
-		c->sent_continue = 0;
-		c->in_head = 0;
-		if (c->waiting == NULL)
-			c->deadline = loop_now(a->loop) + ADMIN_IDLE_NS;
-	}
-	return done;
-}
-
-/* Answers what can be answered and writes what can be written. */
 static void
-admin_conn_step(struct admin_conn *c)
+admin_accept_failed(struct httpd *h, int err, uint64_t pause_ns)
 {
-	int	n;
+	struct admin	*a = httpd_arg(h);
+	uint64_t	 n;
 
-	for (;;) {
-		n = admin_conn_process(c);
-		admin_conn_flush(c);
-		if (n == 0 || c->dead || c->lingering || c->closing ||
-		    c->waiting != NULL || c->out_off < c->out.len)
-			break;
-	}
-}
-
-static void
-admin_conn_eof(struct admin_conn *c)
-{
-	admin_conn_process(c);
-	if (c->waiting != NULL) {
-		/* The reply to the reload closes the connection. */
-		c->wait_keep = 0;
-		c->in_off = c->in.len;
-		c->ck_active = 0;
-		c->in_head = 0;
-		admin_conn_flush(c);
-		return;
-	}
-	if (c->in_head && !c->closing)
-		log_info("admin: %s: closed mid-request", c->peer);
-	c->closing = 1;
-	c->in_head = 0;
-	c->ck_active = 0;
-	c->in_off = c->in.len;
-	if (c->out_off == c->out.len)
-		admin_conn_close(c);
-	else
-		admin_conn_flush(c);
-}
-
-static void
-admin_conn_io_cb(struct loop_io *io, uint32_t events)
-{
-	struct admin_conn	*c = io->arg;
-	ssize_t			 n;
-	char			 sink[4096];
-
-	if (c->dead)
-		return;
-	if (c->lingering) {
-		n = read(c->fd, sink, sizeof sink);
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
-			admin_conn_close(c);
-		return;
-	}
-	if ((events & EPOLLOUT) && c->out_off < c->out.len) {
-		admin_conn_flush(c);
-		if (c->dead || c->lingering)
-			return;
-	}
-	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-		if (c->closing || c->waiting != NULL ||
-		    c->out.len - c->out_off >= ADMIN_OUT_HIGH) {
-			/* Not reading now; a hung-up peer is gone for good. */
-			if (events & (EPOLLHUP | EPOLLERR))
-				admin_conn_close(c);
-			else
-				admin_conn_events(c);
-			return;
-		}
-		buf_reserve(&c->in, ADMIN_READ_CHUNK);
-		n = read(c->fd, c->in.data + c->in.len,
-		    c->in.cap - c->in.len - 1);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EINTR) {
-				log_debug("admin: %s: read: %s", c->peer,
-				    strerror(errno));
-				admin_conn_close(c);
-			}
-			return;
-		}
-		if (n == 0) {
-			admin_conn_eof(c);
-			return;
-		}
-		c->in.len += (size_t)n;
-		c->in.data[c->in.len] = '\0';
-	}
-	admin_conn_step(c);
-}
-
-/* Makes room by closing an idle connection, the oldest first. */
-static int
-admin_evict_idle(struct admin *a)
-{
-	struct admin_conn	*c;
-
-	TAILQ_FOREACH(c, &a->conns, entry) {
-		if (!c->in_head && !c->closing && !c->lingering &&
-		    c->waiting == NULL && c->out_off == c->out.len &&
-		    c->in.len == c->in_off) {
-			admin_conn_close(c);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/*
- * accept(2) failed in a way that repeats at once (out of descriptors):
- * the listener is not watched for ADMIN_ACCEPT_PAUSE_NS, so the loop does
- * not spin; logged once per interval with a count.
- */
-static void
-admin_accept_pause(struct admin *a, int err)
-{
-	uint64_t	n;
-
-	if (loop_io_mod(a->loop, &a->listener, 0) == -1)
-		log_warn("admin: epoll_ctl: %s", strerror(errno));
-	loop_timer_add(a->loop, &a->accept_pause, ADMIN_ACCEPT_PAUSE_NS);
 	if ((n = log_every_count(&a->accept_log, 1, loop_now(a->loop),
 	    ADMIN_LOG_INTERVAL_NS)) > 0)
 		log_warn("admin: accept: %s: new connections wait %llums at a "
 		    "time; %llu time%s since the last report", strerror(err),
-		    (unsigned long long)(ADMIN_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)(pause_ns / 1000000),
 		    (unsigned long long)n, n == 1 ? "" : "s");
 }
 
-static void
-admin_accept_resume_cb(struct loop_timer *t)
-{
-	struct admin	*a = t->arg;
+/* In struct httpd_role order (httpd.h): no drained, no budget. */
+static const struct httpd_role admin_role = { admin_conn_request,
+	admin_conn_reject, admin_conn_accepted, admin_conn_freed, NULL, NULL,
+	admin_accept_failed };
 
-	if (loop_io_mod(a->loop, &a->listener, EPOLLIN) == -1)
-		log_warn("admin: epoll_ctl: %s", strerror(errno));
-}
-
-static void
-admin_listener_cb(struct loop_io *io, uint32_t events)
-{
-	struct admin		*a = io->arg;
-	struct admin_conn	*c;
-	struct sock_addr	 peer;
-	char			 name[64];
-	int			 fd, one = 1;
-
-	for (;;) {
-		peer.len = sizeof peer.ss;
-		fd = accept4(io->fd, (struct sockaddr *)&peer.ss, &peer.len,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				admin_accept_pause(a, errno);
-			return;
-		}
-		if (a->nconns >= ADMIN_MAX_CONNS && admin_evict_idle(a) == -1) {
-			log_warn("admin: %s: too many connections; closing",
-			    sock_addr_str(&peer, name, sizeof name));
-			close(fd);
-			continue;
-		}
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		c = xcalloc(1, sizeof *c);
-		c->a = a;
-		c->fd = fd;
-		sock_addr_str(&peer, c->peer, sizeof c->peer);
-		buf_init(&c->in);
-		buf_init(&c->out);
-		loop_defer_init(&c->reap, admin_conn_reap_cb, c);
-		c->deadline = loop_now(a->loop) + ADMIN_HEADER_NS;
-		if (loop_io_add(a->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP,
-		    admin_conn_io_cb, c) == -1) {
-			log_warn("admin: epoll_ctl: %s", strerror(errno));
-			close(fd);
-			free(c);
-			continue;
-		}
-		TAILQ_INSERT_TAIL(&a->conns, c, entry);
-		a->nconns++;
-	}
-}
-
-/* Enforces the header, idle and linger deadlines. */
-static void
-admin_sweep_cb(struct loop_timer *t)
-{
-	struct admin		*a = t->arg;
-	struct admin_conn	*c, *next;
-	uint64_t		 now = loop_now(a->loop);
-
-	TAILQ_FOREACH_SAFE(c, &a->conns, entry, next) {
-		if (c->deadline == 0 || now < c->deadline)
-			continue;
-		if (c->lingering || c->closing || !c->in_head) {
-			admin_conn_close(c);
-			continue;
-		}
-		c->deadline = 0;
-		admin_conn_reject(c, 408, "request not complete in time",
-		    c->in.len - c->in_off);
-		admin_conn_flush(c);
-	}
-	loop_timer_add(a->loop, t, ADMIN_SWEEP_NS);
-}
+static const struct httpd_config admin_httpd_config = {
+	.max_head = ADMIN_MAX_HEAD,
+	.max_body = ADMIN_MAX_BODY,
+	.header_timeout_ns = ADMIN_HEADER_NS,
+	.idle_timeout_ns = ADMIN_IDLE_NS,
+	.body_timeout_ns = 0,	/* the header deadline, from each read */
+	.linger_ns = ADMIN_LINGER_NS,
+	.read_chunk = ADMIN_READ_CHUNK,
+	.out_high = ADMIN_OUT_HIGH,
+	.max_conns = ADMIN_MAX_CONNS,
+	.too_large = "body too large (1MiB at most)",
+	.too_large_chunked = "body too large (1MiB at most)",
+	.log_prefix = "admin: ",
+};
 
 /* --- reloads ---------------------------------------------------------- */
 
@@ -1481,7 +1087,7 @@ admin_reload_done_cb(struct loop_io *io, uint32_t events)
 	struct admin_reply	 rp;
 	uint64_t		 n;
 	char			*cause;
-	int			 rv;
+	int			 rv, keep;
 
 	if (read(a->done_fd, &n, sizeof n) == -1 || !a->reloading)
 		return;
@@ -1514,6 +1120,9 @@ admin_reload_done_cb(struct loop_io *io, uint32_t events)
 	while ((c = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, c, wait_entry);
 		c->waiting = NULL;
+		/* A peer that finished sending meanwhile gets a close. */
+		keep = c->wait_keep && !hconn_peer_eof(c->h);
+		hconn_release(c->h);
 		admin_reply_init(&rp);
 		if (rv == 0)
 			buf_append_str(&rp.body, "{\"status\":\"reloaded\"}\n");
@@ -1522,10 +1131,10 @@ admin_reload_done_cb(struct loop_io *io, uint32_t events)
 			 * 4xx with the reason (the running set is kept). */
 			admin_error(&rp, 422, "%s", cause != NULL ? cause :
 			    "reload failed");
-		admin_reply_queue(c, &rp, 0, c->wait_keep);
+		admin_reply_queue(c, &rp, 0, keep);
 		buf_free(&rp.body);
-		c->deadline = loop_now(a->loop) + ADMIN_IDLE_NS;
-		admin_conn_step(c);
+		hconn_set_deadline(c->h, loop_now(a->loop) + ADMIN_IDLE_NS);
+		hconn_step(c->h);
 	}
 	free(cause);
 }
@@ -1536,9 +1145,7 @@ static void *
 admin_main(void *arg)
 {
 	struct admin		*a = arg;
-	struct admin_conn	*c, *next;
 
-	loop_timer_add(a->loop, &a->sweep, ADMIN_SWEEP_NS);
 	if (loop_run(a->loop) == -1)
 		log_error("admin: event loop failed");
 	a->stopping = 1;
@@ -1549,18 +1156,9 @@ admin_main(void *arg)
 		free(a->reload_cause);
 		a->reload_cause = NULL;
 	}
-	/* No callback runs any more: free at once, not deferred. */
-	TAILQ_INIT(&a->running);
-	TAILQ_INIT(&a->next);
-	TAILQ_FOREACH_SAFE(c, &a->conns, entry, next) {
-		TAILQ_REMOVE(&a->conns, c, entry);
-		loop_io_del(a->loop, &c->io);
-		close(c->fd);
-		admin_conn_reap_cb(&c->reap);
-	}
-	a->nconns = 0;
-	loop_timer_del(a->loop, &a->sweep);
-	loop_timer_del(a->loop, &a->accept_pause);
+	/* Every connection closed and freed (off the reload lists). */
+	httpd_free(a->httpd);
+	a->httpd = NULL;
 	return NULL;
 }
 
@@ -1608,12 +1206,9 @@ admin_check(const char *addr, const char *token, char **cause)
 static void
 admin_free(struct admin *a)
 {
-	if (a->loop != NULL) {
-		if (a->lfd != -1)
-			loop_io_del(a->loop, &a->listener);
-		if (a->done_fd != -1)
-			loop_io_del(a->loop, &a->done_io);
-	}
+	httpd_free(a->httpd);
+	if (a->loop != NULL && a->done_fd != -1)
+		loop_io_del(a->loop, &a->done_io);
 	if (a->lfd != -1)
 		close(a->lfd);
 	if (a->done_fd != -1)
@@ -1640,11 +1235,8 @@ admin_create(struct responder *r, const char *addr, const char *token,
 	a->r = r;
 	a->lfd = -1;
 	a->done_fd = -1;
-	TAILQ_INIT(&a->conns);
 	TAILQ_INIT(&a->running);
 	TAILQ_INIT(&a->next);
-	loop_timer_init(&a->sweep, admin_sweep_cb, a);
-	loop_timer_init(&a->accept_pause, admin_accept_resume_cb, a);
 	if (token != NULL) {
 		a->token = xstrdup(token);
 		a->token_len = strlen(token);
@@ -1659,11 +1251,12 @@ admin_create(struct responder *r, const char *addr, const char *token,
 	}
 	a->port = sock_addr_port(&bound);
 	sock_addr_str(&bound, a->name, sizeof a->name);
-	if (loop_io_add(a->loop, &a->listener, a->lfd, EPOLLIN,
-	    admin_listener_cb, a) == -1) {
+	a->httpd = httpd_create(a->loop, &admin_httpd_config, &admin_role, a);
+	if (httpd_listen(a->httpd, a->lfd) == -1) {
 		*cause = xasprintf("epoll_ctl: %s", strerror(errno));
 		goto fail;
 	}
+	a->lfd = -1;		/* the httpd's now */
 	if ((a->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 		*cause = xasprintf("eventfd: %s", strerror(errno));
 		goto fail;
@@ -1691,6 +1284,9 @@ admin_serve(struct admin *a, char **cause)
 	sigset_t	set, old;
 	int		error;
 
+	/* A peer gone mid-write is an EPIPE, not a signal (respond_run
+	 * says the same, later). */
+	signal(SIGPIPE, SIG_IGN);
 	/* Signals are the main thread's business (respond_run). */
 	sigfillset(&set);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
@@ -1720,6 +1316,12 @@ admin_start(struct responder *r, const char *addr, const char *token,
 		return NULL;
 	}
 	return a;
+}
+
+struct hconn *
+admin_adopt(struct admin *a, struct conn *xc, const char *peer)
+{
+	return httpd_adopt(a->httpd, xc, peer);
 }
 
 int

@@ -45,6 +45,15 @@ int		 admin_check(const char *addr, const char *token, char **cause);
  * (caller frees) or NULL with *cause naming the path, never the token.
  */
 char		*admin_token_load(const char *path, char **cause);
+/*
+ * Serves xc (a transport, conn.h) as an admin connection from peer.  For
+ * tests over the mem transport, on an admin that was created but not
+ * served: the caller drives it with hconn_io (httpd.h).  NULL if
+ * refused.
+ */
+struct conn;
+struct hconn;
+struct hconn	*admin_adopt(struct admin *, struct conn *xc, const char *peer);
 /* Stops the thread, closes every admin connection and frees. */
 void		 admin_stop(struct admin *);
 

@@ -46,6 +46,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca.h"
+#include "conn.h"
 #include "log.h"
 #include "sock.h"
 #include "xmalloc.h"
@@ -88,14 +89,7 @@ struct ca {
 static char *
 ca_ssl_cause(const char *what)
 {
-	char		e[256];
-	unsigned long	code;
-
-	if ((code = ERR_get_error()) == 0)
-		return xasprintf("%s: failed", what);
-	ERR_error_string_n(code, e, sizeof e);
-	ERR_clear_error();
-	return xasprintf("%s: %s", what, e);
+	return conn_tls_cause(what);
 }
 
 const char *
@@ -738,16 +732,14 @@ ca_leaf_get(struct ca *ca, const char *name)
  * (transparent mode), its original destination.
  */
 static int
-ca_local_name(SSL *ssl, char *name, size_t len)
+ca_local_name(int fd, char *name, size_t len)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof ss;
 	struct sockaddr_in6	*s6;
 	struct sock_addr	 dst;
-	int			 fd;
 
-	if ((fd = SSL_get_fd(ssl)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+	if (fd == -1 || getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
 		return -1;
 	if (sock_original_dst(fd, &dst) == 0)
 		memcpy(&ss, &dst.ss, sizeof ss);
@@ -768,31 +760,54 @@ ca_local_name(SSL *ssl, char *name, size_t len)
 	    NULL ? -1 : 0;
 }
 
+/* The leaf for a handshake: sni's (NULL or "": none), else the one for
+ * the local address of fd.  A new reference, or NULL (fail it). */
+static X509 *
+ca_leaf_pick(struct ca *ca, const char *sni, int fd)
+{
+	char	name[CA_NAME_MAX + 1];
+
+	if (sni != NULL && *sni != '\0') {
+		if (!ca_name_is_valid(sni))
+			return NULL;
+		snprintf(name, sizeof name, "%s", sni);
+	} else if (ca_local_name(fd, name, sizeof name) == -1)
+		return NULL;
+	return ca_leaf_get(ca, name);
+}
+
 /* Picks the leaf once the ClientHello is parsed; 1 ok, 0 fails the
  * handshake. */
 static int
 ca_cert_cb(SSL *ssl, void *arg)
 {
 	struct ca	*ca = arg;
-	const char	*sni;
-	char		 name[CA_NAME_MAX + 1];
 	X509		*x;
 	int		 ok;
 
-	sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-	if (sni != NULL && *sni != '\0') {
-		if (!ca_name_is_valid(sni))
-			return 0;
-		snprintf(name, sizeof name, "%s", sni);
-	} else if (ca_local_name(ssl, name, sizeof name) == -1)
-		return 0;
-	if ((x = ca_leaf_get(ca, name)) == NULL)
+	x = ca_leaf_pick(ca, SSL_get_servername(ssl,
+	    TLSEXT_NAMETYPE_host_name), SSL_get_fd(ssl));
+	if (x == NULL)
 		return 0;
 	ok = SSL_use_certificate(ssl, x) == 1 &&
 	    SSL_use_PrivateKey(ssl, ca->leaf_key) == 1 &&
 	    SSL_add1_chain_cert(ssl, ca->cert) == 1;
 	X509_free(x);
 	return ok;
+}
+
+int
+ca_conn_cert(struct conn *c, const char *sni, void *arg)
+{
+	struct ca	*ca = arg;
+	X509		*x;
+	int		 r;
+
+	if ((x = ca_leaf_pick(ca, sni, conn_fd(c))) == NULL)
+		return -1;
+	r = conn_tls_use_cert(c, x, ca->leaf_key, ca->cert);
+	X509_free(x);
+	return r;
 }
 
 static int

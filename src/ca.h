@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 struct ca;
+struct conn;
 
 /* The default directory: $DECOY_CA_DIR, else $HOME/.decoy/ca. */
 const char	*ca_default_dir(void);
@@ -43,6 +44,12 @@ const char	*ca_cert_pem(const struct ca *);
  * connection (SSL_get_fd + getsockname).  ALPN offers http/1.1 only.
  */
 SSL_CTX		*ca_server_ctx(struct ca *, char **cause);
+/*
+ * The same selection as a conn_tls_cert_cb (conn.h), arg the struct ca:
+ * pass it with the CA as cert_cb / cert_arg of conn_tls_server_ctx.
+ * Installs the leaf for sni, else for the local address of conn_fd(c).
+ */
+int		 ca_conn_cert(struct conn *c, const char *sni, void *arg);
 
 /* A client context: TLS 1.2+, peers verified against the system CAs, or
  * ca_file, or not at all when insecure.  Callers set SNI and the expected

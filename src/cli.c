@@ -6,9 +6,17 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "cli.h"
+#include "conf.h"
+#include "log.h"
+#include "opt.h"
+#include "priv.h"
+#include "snap.h"
+#include "xmalloc.h"
 
 static const struct cmd_entry *const cli_commands[] = {
 	&cmd_import_entry,
@@ -29,6 +37,10 @@ static const struct cmd_entry *const cli_commands[] = {
 	&cmd_ca_entry,
 	&cmd_ctl_entry,
 };
+const struct opt_choice cli_dir_choices[] = {
+	{ "in", SNAP_DIR_IN }, { "out", SNAP_DIR_OUT }, { NULL, 0 },
+};
+
 #define CLI_NCOMMANDS	(sizeof cli_commands / sizeof cli_commands[0])
 
 static void
@@ -48,8 +60,46 @@ void
 cli_help(const struct cmd_entry *e)
 {
 	printf("usage: decoy %s %s\n\n%s\n", e->name, e->args, e->summary);
-	if (e->help != NULL && e->help[0] != '\0')
-		printf("\noptions:\n%s", e->help);
+	if (e->intro != NULL)
+		printf("\n%s", e->intro);
+	printf("\noptions:\n");
+	opt_help(e->opts, stdout);
+	printf("  -h, --help                this help\n");
+	if (e->more != NULL) {
+		printf("\n%s options:\n", e->more_title);
+		opt_help(e->more, stdout);
+	}
+	if (e->notes != NULL)
+		printf("\n%s", e->notes);
+	if (opt_help_aliases(e->opts, NULL, NULL) + (e->more != NULL ?
+	    opt_help_aliases(e->more, e->opts, NULL) : 0) == 0)
+		return;
+	/* Completion (completions/decoy) stops reading at this heading. */
+	printf("\nold spellings, still accepted:\n");
+	opt_help_aliases(e->opts, NULL, stdout);
+	if (e->more != NULL)
+		opt_help_aliases(e->more, e->opts, stdout);
+}
+
+int
+cli_parse(const struct cmd_entry *e, const struct opt *t, int argc,
+    char **argv, void *base, int flags, int *ind, int *status)
+{
+	char	*cause = NULL;
+	int	 rv;
+
+	rv = opt_parse(t != NULL ? t : e->opts, argc, argv, base, flags, ind,
+	    &cause);
+	if (rv == 0)
+		return 0;
+	if (rv == 1) {
+		cli_help(e);
+		*status = EXIT_OK;
+	} else {
+		*status = cli_usage(e, "%s", cause);
+		free(cause);
+	}
+	return -1;
 }
 
 int
@@ -76,6 +126,69 @@ cli_error(const struct cmd_entry *e, int status, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return status;
+}
+
+int
+cli_opt_user(void *base, void *field, const char *arg, char **cause)
+{
+	struct priv_user	*u = field;
+
+	priv_user_free(u);
+	if (priv_user_lookup(u, arg, cause) == -1 ||
+	    priv_user_check(u, cause) == -1)
+		return -1;
+	return 0;
+}
+
+int
+cli_opt_token_file(void *base, void *field, const char *arg, char **cause)
+{
+	char	**token = field;
+
+	free(*token);
+	return (*token = admin_token_load(arg, cause)) == NULL ? -1 : 0;
+}
+
+int
+cli_opt_bps(void *base, void *field, const char *arg, char **cause)
+{
+	if (conf_parse_rate(arg, field) == -1) {
+		*cause = xasprintf("expected a size per second like 1KiB or "
+		    "1KiB/s, got \"%s\"", arg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_opt_unmatched(void *base, void *field, const char *arg, char **cause)
+{
+	return conf_parse_unmatched(arg, field, cause);
+}
+
+int
+cli_port_parse(const char *s, uint16_t *port, char **cause)
+{
+	const char	*p;
+	long		 v = 0;
+
+	for (p = s; *p >= '0' && *p <= '9' && v <= 65535; p++)
+		v = v * 10 + (*p - '0');
+	if (p == s || *p != '\0' || v < 1 || v > 65535) {
+		*cause = xasprintf("expected a port 1..65535, got \"%s\"", s);
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+void
+cli_log_init(const struct cmd_entry *e, int level)
+{
+	static char	name[64];	/* log_init keeps the pointer */
+
+	snprintf(name, sizeof name, "decoy %s", e->name);
+	log_init(name, (enum log_level)level);
 }
 
 int

@@ -1,9 +1,15 @@
 /*
  * cli.h -- the decoy command table.  Each cmd-*.c file exports one const
- * struct cmd_entry; cli.c walks the table, dispatches and prints help.
+ * struct cmd_entry holding its option table (opt.h); cli.c walks the
+ * table, dispatches, parses a command's options and prints its help, all
+ * in one format.
  */
 #ifndef DECOY_CLI_H
 #define DECOY_CLI_H
+
+#include <stdint.h>
+
+#include "opt.h"
 
 #define EXIT_OK		0
 #define EXIT_FAILED	1	/* an assertion failed or a finding was made */
@@ -13,7 +19,11 @@ struct cmd_entry {
 	const char	*name;
 	const char	*args;		/* synopsis after the name */
 	const char	*summary;	/* one line for `decoy --help` */
-	const char	*help;		/* options, one per line, for --help */
+	const char	*intro;		/* operands and prose before the options */
+	const struct opt *opts;		/* the options */
+	const char	*more_title;	/* a second table's heading, e.g. "job" */
+	const struct opt *more;		/* options of a subcommand, or NULL */
+	const char	*notes;		/* after the options: exit status ... */
 	/* argv[0] is the command name; returns the exit status. */
 	int		(*exec)(int argc, char **argv);
 };
@@ -39,10 +49,54 @@ int	cmd_record_nfqueue(int argc, char **argv);
 extern const struct cmd_entry cmd_corpus_entry;
 extern const struct cmd_entry cmd_fuzz_entry;
 
+/*
+ * The -v/-q rows of every command that logs: st holds an int log_level,
+ * set to LOG_LEVEL_INFO before the parse; the last of -v/-q wins.
+ */
+#define CLI_OPTS_LOG(st)						\
+	{ "verbose", 'v', OPT_FLAG, NULL, "debug logging",		\
+	  OPT_AT(st, log_level), .value = 3 /* LOG_LEVEL_DEBUG */ },	\
+	{ "quiet", 'q', OPT_FLAG, NULL, "log warnings and errors only",	\
+	  OPT_AT(st, log_level), .value = 1 /* LOG_LEVEL_WARN */ }
+/* in and out, as SNAP_DIR_IN and SNAP_DIR_OUT, for --dir rows. */
+extern const struct opt_choice cli_dir_choices[];
+
+/*
+ * OPT_CALL parsers shared by several commands; field is the row's OPT_AT
+ * member.  cli_opt_user: --user NAME into a struct priv_user (looked up
+ * and checked).  cli_opt_token_file: a token read by admin_token_load
+ * into a char * (allocated).  cli_opt_bps: "1KiB" or "1KiB/s" into a
+ * size_t of bytes per second.  cli_opt_unmatched: 404 or closest into an
+ * enum match_unmatched.
+ */
+int	cli_opt_user(void *, void *field, const char *, char **cause);
+int	cli_opt_token_file(void *, void *field, const char *, char **cause);
+int	cli_opt_bps(void *, void *field, const char *, char **cause);
+int	cli_opt_unmatched(void *, void *field, const char *, char **cause);
+
+/* A TCP port 1..65535 ("--port: " is the caller's); 0, or -1 with
+ * *cause. */
+int	cli_port_parse(const char *, uint16_t *, char **cause);
+
+/* log_init("decoy NAME", level). */
+void	cli_log_init(const struct cmd_entry *, int level);
+
 /* Runs `decoy ARGS...`; returns the exit status. */
 int	cli_main(int argc, char **argv);
-/* Prints "decoy NAME --help" text to stdout. */
+/*
+ * Prints "decoy NAME --help" to stdout: usage, summary, intro, options
+ * (and the second table), notes and the old spellings still accepted.
+ */
 void	cli_help(const struct cmd_entry *);
+/*
+ * Parses argv (argv[0] the command name) with table t (e->opts when NULL)
+ * into base (opt_parse; flags OPT_PARSE_*).  Returns 0 with *ind the index
+ * of the first operand, or -1 with *status the command's exit status:
+ * EXIT_OK once --help is printed, EXIT_USAGE once the error and the usage
+ * line are printed ("decoy NAME: --rate: expected ...").
+ */
+int	cli_parse(const struct cmd_entry *, const struct opt *t, int argc,
+	    char **argv, void *base, int flags, int *ind, int *status);
 /* Prints "decoy NAME: message" and the usage line to stderr; returns
  * EXIT_USAGE so callers can `return cli_usage(...)`. */
 int	cli_usage(const struct cmd_entry *, const char *fmt, ...)

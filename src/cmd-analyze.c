@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -21,11 +20,56 @@
 #include "buf.h"
 #include "cli.h"
 #include "jwt.h"
+#include "log.h"
+#include "opt.h"
 #include "snap.h"
 #include "transform.h"
 #include "xmalloc.h"
 
 static int	cmd_analyze_exec(int, char **);
+
+struct cmd_analyze_o {
+	char		*outpath;
+	char		**keyargs;	/* NAME=FILE, in argv */
+	size_t		 nkeys;
+	int		 explain;
+	int		 match_rate;
+	int		 log_level;
+};
+
+/* --key NAME=FILE: kept (in argv) for after the parse. */
+static int
+cmd_analyze_key_arg(void *base, void *field, const char *arg, char **cause)
+{
+	struct cmd_analyze_o	*o = base;
+	const char		*eq;
+
+	if ((eq = strchr(arg, '=')) == NULL || eq == arg || eq[1] == '\0') {
+		*cause = xasprintf("expected NAME=FILE, got \"%s\"", arg);
+		return -1;
+	}
+	o->keyargs = xreallocarray(o->keyargs, o->nkeys + 1,
+	    sizeof *o->keyargs);
+	o->keyargs[o->nkeys++] = (char *)arg;
+	return 0;
+}
+
+static const struct opt cmd_analyze_opts[] = {
+	{ "output", 'o', OPT_PATH, NULL, "the transforms file (default: SNAP\n"
+	  "with .jsonl replaced by .transforms.yaml)",
+	  OPT_AT(struct cmd_analyze_o, outpath), .flags = OPT_COPY },
+	{ "explain", 0, OPT_FLAG, NULL, "print what was found, one row per "
+	  "entry", OPT_AT(struct cmd_analyze_o, explain) },
+	{ "match-rate", 0, OPT_FLAG, NULL, "predict which outbound requests a "
+	  "live run\nmisses, without and with the transforms",
+	  OPT_AT(struct cmd_analyze_o, match_rate) },
+	{ "key", 0, OPT_CALL, "NAME=FILE", "a JWT signing key (HMAC secret "
+	  "file or PEM\nprivate key), used where it verifies the\nrecorded "
+	  "tokens; repeatable", .call = cmd_analyze_key_arg,
+	  .flags = OPT_ARG },
+	CLI_OPTS_LOG(struct cmd_analyze_o),
+	OPT_END_ROW,
+};
 
 const struct cmd_entry cmd_analyze_entry = {
 	.name = "analyze",
@@ -33,33 +77,9 @@ const struct cmd_entry cmd_analyze_entry = {
 	    "[--key NAME=FILE]...",
 	.summary = "find volatile values (JWTs, dates, ids, correlations) "
 	    "and write a transforms file",
-	.help =
-	    "  SNAP                      snapshot file, - for stdin (then -o)\n"
-	    "  -o, --output FILE         the transforms file (default: SNAP\n"
-	    "                            with .jsonl replaced by "
-	    ".transforms.yaml)\n"
-	    "      --explain             print what was found, one row per "
-	    "entry\n"
-	    "      --match-rate          predict which outbound requests a "
-	    "live run\n"
-	    "                            misses, without and with the "
-	    "transforms\n"
-	    "      --key NAME=FILE       a JWT signing key (HMAC secret file "
-	    "or PEM\n"
-	    "                            private key), used where it verifies "
-	    "the\n"
-	    "                            recorded tokens; repeatable\n"
-	    "  -h, --help                this help\n",
+	.intro = "  SNAP                      snapshot file, - for stdin (then -o)\n",
+	.opts = cmd_analyze_opts,
 	.exec = cmd_analyze_exec,
-};
-
-static const struct option cmd_analyze_options[] = {
-	{ "output", required_argument, NULL, 'o' },
-	{ "explain", no_argument, NULL, 'e' },
-	{ "match-rate", no_argument, NULL, 'm' },
-	{ "key", required_argument, NULL, 'k' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 /* SNAP with .jsonl replaced by .transforms.yaml (appended otherwise). */
@@ -311,51 +331,28 @@ cmd_analyze_exec(int argc, char **argv)
 	char			*outpath = NULL, *cause = NULL, *name;
 	char			**keyargs = NULL;
 	size_t			 nkeys = 0, i;
-	int			 ch, explain = 0, match_rate = 0;
+	struct cmd_analyze_o	 o = { .log_level = LOG_LEVEL_INFO };
+	int			 ind, explain, match_rate;
 	int			 rc = EXIT_USAGE;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "ho:", cmd_analyze_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			free(outpath);
-			outpath = xstrdup(optarg);
-			break;
-		case 'e':
-			explain = 1;
-			break;
-		case 'm':
-			match_rate = 1;
-			break;
-		case 'k':
-			if ((eq = strchr(optarg, '=')) == NULL ||
-			    eq == optarg || eq[1] == '\0') {
-				rc = cli_usage(e, "--key wants NAME=FILE, "
-				    "not %s", optarg);
-				goto out;
-			}
-			keyargs = xreallocarray(keyargs, nkeys + 1,
-			    sizeof *keyargs);
-			keyargs[nkeys++] = optarg;
-			break;
-		case 'h':
-			cli_help(e);
-			rc = EXIT_OK;
-			goto out;
-		default:
-			rc = cli_usage(e, "unknown option or missing "
-			    "argument: %s", argv[optind - 1]);
-			goto out;
-		}
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rc) == -1) {
+		free(o.outpath);
+		free(o.keyargs);
+		return rc;
 	}
-	if (argc - optind != 1) {
-		rc = cli_usage(e, argc - optind == 0 ? "no snapshot given" :
+	cli_log_init(e, o.log_level);
+	rc = EXIT_USAGE;
+	outpath = o.outpath;
+	keyargs = o.keyargs;
+	nkeys = o.nkeys;
+	explain = o.explain;
+	match_rate = o.match_rate;
+	if (argc - ind != 1) {
+		rc = cli_usage(e, argc - ind == 0 ? "no snapshot given" :
 		    "one snapshot at a time");
 		goto out;
 	}
-	snap = argv[optind];
+	snap = argv[ind];
 	if (outpath == NULL) {
 		if (strcmp(snap, "-") == 0) {
 			rc = cli_usage(e, "reading stdin: say where the "

@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,35 +16,34 @@
 
 static int	cmd_ca_exec(int, char **);
 
+struct cmd_ca_o {
+	const char	*dir;
+	int		 force;
+	int		 json;
+};
+
+static const struct opt cmd_ca_opts[] = {
+	{ "ca", 0, OPT_PATH, "DIR", "the CA directory (default $DECOY_CA_DIR, "
+	  "else\n~/.decoy/ca)", OPT_AT(struct cmd_ca_o, dir) },
+	{ "force", 0, OPT_FLAG, NULL, "init: replace an existing CA",
+	  OPT_AT(struct cmd_ca_o, force), .aliases = "-f" },
+	{ "json", 0, OPT_FLAG, NULL, "print {\"dir\",\"cert\",\"key\"} (init) or\n"
+	  "{\"dir\",\"cert\",\"pem\"} (show) on stdout",
+	  OPT_AT(struct cmd_ca_o, json) },
+	OPT_END_ROW,
+};
+
 const struct cmd_entry cmd_ca_entry = {
 	.name = "ca",
 	.args = "init|show [--ca DIR] [--force] [--json]",
 	.summary = "make decoy's certificate authority or show its certificate",
-	.help =
+	.intro =
 	    "  init                      make a CA (EC P-256, 10 years): DIR/ca.pem and\n"
 	    "                            DIR/ca.key (mode 0600)\n"
 	    "  show                      print the CA certificate (PEM) on stdout and how\n"
-	    "                            to install it on stderr\n"
-	    "      --ca DIR              the CA directory (default $DECOY_CA_DIR, else\n"
-	    "                            ~/.decoy/ca)\n"
-	    "  -f, --force               init: replace an existing CA\n"
-	    "      --json                print {\"dir\",\"cert\",\"key\"} (init) or\n"
-	    "                            {\"dir\",\"cert\",\"pem\"} (show) on stdout\n"
-	    "  -h, --help                this help\n",
+	    "                            to install it on stderr\n",
+	.opts = cmd_ca_opts,
 	.exec = cmd_ca_exec,
-};
-
-enum {
-	OPT_CA = 256,
-	OPT_JSON,
-};
-
-static const struct option cmd_ca_options[] = {
-	{ "ca", required_argument, NULL, OPT_CA },
-	{ "force", no_argument, NULL, 'f' },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 /* {"dir":D,"cert":D/ca.pem,KEY:VALUE} on stdout. */
@@ -108,32 +106,18 @@ cmd_ca_exec(int argc, char **argv)
 	const struct cmd_entry	*e = &cmd_ca_entry;
 	const char		*dir = NULL, *verb = NULL;
 	char			*cause = NULL;
-	int			 ch, force = 0, rv, json = 0;
+	struct cmd_ca_o		 o = { .dir = NULL };
+	int			 ind, force, rv, json;
 	char			*key;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "fh", cmd_ca_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case OPT_CA:
-			dir = optarg;
-			break;
-		case 'f':
-			force = 1;
-			break;
-		case OPT_JSON:
-			json = 1;
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option");
-		}
-	}
-	if (argc - optind != 1)
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rv) == -1)
+		return rv;
+	dir = o.dir;
+	force = o.force;
+	json = o.json;
+	if (argc - ind != 1)
 		return cli_usage(e, "expected init or show");
-	verb = argv[optind];
+	verb = argv[ind];
 	if (dir == NULL)
 		dir = ca_default_dir();
 	if (strcmp(verb, "show") == 0) {

@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,37 +28,43 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "log.h"
 #include "http.h"
 #include "json.h"
 #include "match.h"
+#include "opt.h"
 #include "snap.h"
 #include "xmalloc.h"
 
 static int	cmd_corpus_exec(int, char **);
+
+struct cmd_corpus_o {
+	const char	*dir;
+	int		 json;
+	int		 log_level;
+};
+
+static const struct opt cmd_corpus_opts[] = {
+	{ "output", 'o', OPT_PATH, "DIR", "corpus directory (created; must "
+	  "not hold\n.http files yet): one NNNNNN-slug.http raw\nrequest "
+	  "per distinct signature, and\nindex.jsonl",
+	  OPT_AT(struct cmd_corpus_o, dir) },
+	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
+	  "on\nstdout", OPT_AT(struct cmd_corpus_o, json) },
+	CLI_OPTS_LOG(struct cmd_corpus_o),
+	OPT_END_ROW,
+};
 
 const struct cmd_entry cmd_corpus_entry = {
 	.name = "corpus",
 	.args = "SNAP -o DIR [--json]",
 	.summary = "extract the captured requests of a snapshot into a fuzzing "
 	    "corpus",
-	.help =
+	.intro =
 	    "  SNAP                      snapshot file, - for stdin; its dir:in\n"
-	    "                            transactions are used\n"
-	    "  -o, --output DIR          corpus directory (created; must not hold\n"
-	    "                            .http files yet): one NNNNNN-slug.http raw\n"
-	    "                            request per distinct signature, and\n"
-	    "                            index.jsonl\n"
-	    "      --json                print the summary as one JSON object on\n"
-	    "                            stdout\n"
-	    "  -h, --help                this help\n",
+	    "                            transactions are used\n",
+	.opts = cmd_corpus_opts,
 	.exec = cmd_corpus_exec,
-};
-
-static const struct option cmd_corpus_options[] = {
-	{ "output", required_argument, NULL, 'o' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 struct corpus_entry {
@@ -239,33 +244,21 @@ cmd_corpus_exec(int argc, char **argv)
 	char			*cause = NULL, *slug, *path;
 	size_t			 n = 0, cap = 0, i, nin = 0;
 	uint64_t		 sig;
-	int			 ch, rc, status = EXIT_USAGE, json = 0;
+	struct cmd_corpus_o	 o = { .log_level = LOG_LEVEL_INFO };
+	int			 ind, rc, status = EXIT_USAGE, json;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "o:h", cmd_corpus_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			dir = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option or missing "
-			    "argument: %s", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage(e, argc - optind == 0 ? "no snapshot given" :
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &status) == -1)
+		return status;
+	cli_log_init(e, o.log_level);
+	dir = o.dir;
+	json = o.json;
+	status = EXIT_USAGE;
+	if (argc - ind != 1)
+		return cli_usage(e, argc - ind == 0 ? "no snapshot given" :
 		    "one snapshot at a time");
 	if (dir == NULL)
 		return cli_usage(e, "no output directory (-o DIR)");
-	snap = argv[optind];
+	snap = argv[ind];
 
 	buf_init(&req);
 	buf_init(&idx);

@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include "http.h"
 #include "json.h"
 #include "loop.h"
+#include "opt.h"
 #include "sock.h"
 #include "xmalloc.h"
 
@@ -43,21 +43,49 @@
 
 static int	cmd_ctl_exec(int, char **);
 
+/* What the options say; cmd_ctl_exec makes a struct ctl of it. */
+struct cmd_ctl_o {
+	const char	*admin;
+	const char	*token;
+	char		*token_file;	/* the token read by --token-file */
+	long		 lines;
+	uint64_t	 timeout_ns;
+	int		 json;
+	int		 have_lines;
+};
+
+static const struct opt cmd_ctl_opts[] = {
+	{ "admin", 0, OPT_STRING, "ADDR",
+	  "admin API address (default: $DECOY_ADMIN,\n"
+	  "else " CTL_DEFAULT_ADDR ")",
+	  OPT_AT(struct cmd_ctl_o, admin), .aliases = "-a" },
+	{ "token", 0, OPT_STRING, "TOKEN",
+	  "bearer token (default: $DECOY_TOKEN)",
+	  OPT_AT(struct cmd_ctl_o, token), .aliases = "-t" },
+	{ "token-file", 0, OPT_CALL, "FILE",
+	  "read the bearer token from FILE",
+	  OPT_AT(struct cmd_ctl_o, token_file), .call = cli_opt_token_file,
+	  .flags = OPT_ARG },
+	{ "json", 0, OPT_FLAG, NULL,
+	  "print the server's JSON as it is",
+	  OPT_AT(struct cmd_ctl_o, json) },
+	{ "lines", 0, OPT_INT, NULL,
+	  "chaos: how many recent lines (default 100,\n"
+	  "at most 10000)",
+	  OPT_AT(struct cmd_ctl_o, lines), .max = 10000,
+	  OPT_SEEN(struct cmd_ctl_o, have_lines), .aliases = "-n" },
+	{ "timeout", 0, OPT_DURATION, NULL,
+	  "give up after DUR (default 30s)",
+	  OPT_AT(struct cmd_ctl_o, timeout_ns), .min = 1 },
+	OPT_END_ROW,
+};
+
 const struct cmd_entry cmd_ctl_entry = {
 	.name = "ctl",
 	.args = "[--admin ADDR] [--token TOKEN] COMMAND [ARG]",
 	.summary = "control a running responder through its admin API",
-	.help =
-	    "  -a, --admin ADDR          admin API address (default: $DECOY_ADMIN,\n"
-	    "                            else " CTL_DEFAULT_ADDR ")\n"
-	    "  -t, --token TOKEN         bearer token (default: $DECOY_TOKEN)\n"
-	    "      --token-file FILE     read the bearer token from FILE\n"
-	    "      --json                print the server's JSON as it is\n"
-	    "  -n, --lines N             chaos: how many recent lines (default 100,\n"
-	    "                            at most 10000)\n"
-	    "      --timeout DUR         give up after DUR (default 30s)\n"
-	    "  -h, --help                this help\n"
-	    "\n"
+	.opts = cmd_ctl_opts,
+	.notes =
 	    "commands:\n"
 	    "  status                    health and counters\n"
 	    "  rules                     the chaos rules: name, enabled, matched, fired\n"
@@ -72,23 +100,6 @@ const struct cmd_entry cmd_ctl_entry = {
 	    "Exit status: 0 on success, 1 when the server answers with an error,\n"
 	    "2 on a usage error or when the server cannot be reached.\n",
 	.exec = cmd_ctl_exec,
-};
-
-enum {
-	OPT_JSON = 256,
-	OPT_TOKEN_FILE,
-	OPT_TIMEOUT,
-};
-
-static const struct option cmd_ctl_options[] = {
-	{ "admin", required_argument, NULL, 'a' },
-	{ "token", required_argument, NULL, 't' },
-	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "lines", required_argument, NULL, 'n' },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 struct ctl {
@@ -924,62 +935,33 @@ static int
 cmd_ctl_exec(int argc, char **argv)
 {
 	const struct cmd_entry	*e = &cmd_ctl_entry;
+	struct cmd_ctl_o	 o = { .lines = 100,
+				     .timeout_ns = CTL_DEFAULT_TIMEOUT };
 	struct ctl		 ctl;
-	const char		*admin = NULL, *cmd, *arg, *lines = NULL;
-	char			*cause = NULL, *end, target[64];
-	long			 n = 100;
-	int			 ch, rv = EXIT_USAGE, nargs;
+	const char		*admin, *cmd, *arg;
+	char			*cause = NULL, target[64];
+	long			 n;
+	int			 ind, rv = EXIT_USAGE, nargs;
 
-	memset(&ctl, 0, sizeof ctl);
-	ctl.timeout_ns = CTL_DEFAULT_TIMEOUT;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "a:t:n:h", cmd_ctl_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'a':
-			admin = optarg;
-			break;
-		case 't':
-			ctl.token = optarg;
-			break;
-		case OPT_TOKEN_FILE:
-			free(ctl_token_file);
-			if ((ctl_token_file = admin_token_load(optarg,
-			    &cause)) == NULL) {
-				cli_error(e, EXIT_USAGE, "%s", cause);
-				free(cause);
-				return EXIT_USAGE;
-			}
-			ctl.token = ctl_token_file;
-			break;
-		case OPT_JSON:
-			ctl.json = 1;
-			break;
-		case 'n':
-			lines = optarg;
-			n = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || n < 0 ||
-			    n > 10000)
-				return cli_usage(e, "--lines: expected 0..10000");
-			break;
-		case OPT_TIMEOUT:
-			if (units_parse_duration(optarg, &ctl.timeout_ns) == -1 ||
-			    ctl.timeout_ns == 0)
-				return cli_usage(e, "--timeout: bad duration "
-				    "\"%s\"", optarg);
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option");
-		}
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rv) == -1) {
+		free(o.token_file);
+		return rv;
 	}
-	if (optind >= argc)
+	memset(&ctl, 0, sizeof ctl);
+	admin = o.admin;
+	ctl.token = o.token;
+	if (o.token_file != NULL) {
+		free(ctl_token_file);
+		ctl.token = ctl_token_file = o.token_file;
+	}
+	ctl.json = o.json;
+	ctl.timeout_ns = o.timeout_ns;
+	n = o.lines;
+	if (ind >= argc)
 		return cli_usage(e, "expected a command");
-	cmd = argv[optind];
-	arg = optind + 1 < argc ? argv[optind + 1] : NULL;
-	nargs = argc - optind - 1;
+	cmd = argv[ind];
+	arg = ind + 1 < argc ? argv[ind + 1] : NULL;
+	nargs = argc - ind - 1;
 	if (strcmp(cmd, "add") == 0 || strcmp(cmd, "remove") == 0 ||
 	    strcmp(cmd, "enable") == 0 || strcmp(cmd, "disable") == 0) {
 		if (nargs != 1)
@@ -993,7 +975,7 @@ cmd_ctl_exec(int argc, char **argv)
 			    cmd, arg);
 	} else
 		return cli_usage(e, "unknown command \"%s\"", cmd);
-	if (lines != NULL && strcmp(cmd, "chaos") != 0)
+	if (o.have_lines && strcmp(cmd, "chaos") != 0)
 		return cli_usage(e, "--lines applies to chaos only");
 
 	if (admin == NULL && (admin = getenv("DECOY_ADMIN")) != NULL &&

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,30 +19,36 @@
 #include "cli.h"
 #include "har.h"
 #include "json.h"
+#include "log.h"
+#include "opt.h"
 #include "snap.h"
 #include "xmalloc.h"
 
 static int	cmd_export_exec(int, char **);
 
+struct cmd_export_o {
+	const char	*output;
+	int		 json;
+	int		 log_level;
+};
+
+static const struct opt cmd_export_opts[] = {
+	{ "output", 'o', OPT_PATH, NULL, "HAR file to write, - for stdout\n"
+	  "(replaced if it exists)", OPT_AT(struct cmd_export_o, output) },
+	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
+	  "on\nstdout (not with an output on stdout)",
+	  OPT_AT(struct cmd_export_o, json) },
+	CLI_OPTS_LOG(struct cmd_export_o),
+	OPT_END_ROW,
+};
+
 const struct cmd_entry cmd_export_entry = {
 	.name = "export",
 	.args = "har SNAP -o FILE [--json]",
 	.summary = "convert a snapshot into a HAR 1.2 file",
-	.help =
-	    "  har SNAP                  snapshot to read, - for stdin\n"
-	    "  -o, --output FILE         HAR file to write, - for stdout\n"
-	    "                            (replaced if it exists)\n"
-	    "      --json                print the summary as one JSON object on\n"
-	    "                            stdout (not with an output on stdout)\n"
-	    "  -h, --help                this help\n",
+	.intro = "  har SNAP                  snapshot to read, - for stdin\n",
+	.opts = cmd_export_opts,
 	.exec = cmd_export_exec,
-};
-
-static const struct option cmd_export_options[] = {
-	{ "output", required_argument, NULL, 'o' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 /* Writes and empties b.  Returns 0 or -1 + cause. */
@@ -95,36 +100,23 @@ cmd_export_exec(int argc, char **argv)
 	const char		*output = NULL, *format, *path, *name;
 	char			*cause = NULL;
 	size_t			 n = 0;
-	int			 ch, fd = -1, rc, status, json = 0;
+	struct cmd_export_o	 o = { .log_level = LOG_LEVEL_INFO };
+	int			 ind, fd = -1, rc, status, json;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "o:h", cmd_export_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			output = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option or missing "
-			    "argument: %s", argv[optind - 1]);
-		}
-	}
-	if (argc - optind < 1)
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &status) == -1)
+		return status;
+	cli_log_init(e, o.log_level);
+	output = o.output;
+	json = o.json;
+	if (argc - ind < 1)
 		return cli_usage(e, "no format given (har)");
-	format = argv[optind];
+	format = argv[ind];
 	if (strcmp(format, "har") != 0)
 		return cli_usage(e, "unknown format \"%s\" (har)", format);
-	if (argc - optind != 2)
-		return cli_usage(e, argc - optind < 2 ? "no snapshot given" :
+	if (argc - ind != 2)
+		return cli_usage(e, argc - ind < 2 ? "no snapshot given" :
 		    "one snapshot at a time");
-	path = argv[optind + 1];
+	path = argv[ind + 1];
 	if (output == NULL)
 		return cli_usage(e, "no output given (-o FILE)");
 	if (strcmp(output, "-") != 0 && strcmp(output, path) == 0)

@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,89 +17,101 @@
 #include "cli.h"
 #include "fuzz.h"
 #include "log.h"
+#include "opt.h"
 #include "units.h"
 #include "xmalloc.h"
 
 static int	cmd_fuzz_exec(int, char **);
+
+struct cmd_fuzz_o {
+	struct fuzz_config	cfg;
+	const char		*replay;
+	int			 json;
+	int			 have_requests;
+	int			 have_duration;
+	int			 log_level;
+};
+
+#define CMD_FUZZ_AT(m)	OPT_AT(struct cmd_fuzz_o, cfg.m)
+
+static const struct opt cmd_fuzz_opts[] = {
+	{ "target", 't', OPT_STRING, "URL",
+	  "the service: http[s]://HOST:PORT (port 0\n"
+	  "with --service-cmd: decoy picks a free port)",
+	  CMD_FUZZ_AT(target), .flags = OPT_COPY },
+	{ "ca-file", 0, OPT_PATH, NULL,
+	  "https: verify the server with the CAs in FILE\n"
+	  "(default: the system CAs)",
+	  CMD_FUZZ_AT(ca_file), .flags = OPT_COPY, .aliases = "--ca" },
+	{ "insecure", 0, OPT_FLAG, NULL,
+	  "https: do not verify the server's certificate",
+	  CMD_FUZZ_AT(insecure) },
+	{ "requests", 0, OPT_INT, NULL,
+	  "mutants to send (default 10000)",
+	  CMD_FUZZ_AT(requests), .min = 1, .max = UINT64_MAX / 2,
+	  OPT_SEEN(struct cmd_fuzz_o, have_requests), .aliases = "-n" },
+	{ "duration", 'd', OPT_DURATION, "D",
+	  "or for this long (30s, 5m); with both, the\n"
+	  "first limit reached ends the sending\n"
+	  "(confirming and minimising come on top)",
+	  CMD_FUZZ_AT(duration_ns), .min = 1,
+	  OPT_SEEN(struct cmd_fuzz_o, have_duration) },
+	{ "seed", 's', OPT_SEED, NULL,
+	  "the mutation seed (default 1)",
+	  CMD_FUZZ_AT(seed) },
+	{ "findings", 0, OPT_PATH, "DIR",
+	  "where findings go (default ./findings)",
+	  CMD_FUZZ_AT(findings), .flags = OPT_COPY, .aliases = "-f" },
+	{ "service-cmd", 0, OPT_STRING, "CMD",
+	  "start the service with /bin/sh -c CMD (its\n"
+	  "own process group; {port} is replaced by\n"
+	  "the target's port), watch it for crashes\n"
+	  "and sanitizer reports, restart it",
+	  CMD_FUZZ_AT(service_cmd), .flags = OPT_COPY },
+	{ "service-log", 0, OPT_PATH, NULL,
+	  "its stdout and stderr (default\n"
+	  "DIR/service.log)",
+	  CMD_FUZZ_AT(service_log), .flags = OPT_COPY },
+	{ "connections", 'c', OPT_INT, "C",
+	  "connections in flight (default 8)",
+	  CMD_FUZZ_AT(connections), .min = 1, .max = 1024 },
+	{ "timeout", 0, OPT_DURATION, "D",
+	  "per request; longer is a hang (default 2s)",
+	  CMD_FUZZ_AT(timeout_ns), .min = 1 },
+	{ "slow-floor", 0, OPT_DURATION, "D",
+	  "a response-time outlier must also be slower\n"
+	  "than this (default 250ms)",
+	  CMD_FUZZ_AT(slow_floor_ns) },
+	{ "max-attempts", 0, OPT_INT, NULL,
+	  "minimisation sends per finding (default 300)",
+	  CMD_FUZZ_AT(max_attempts), .max = 100000 },
+	{ "mutate-auth", 0, OPT_FLAG, NULL,
+	  "mutate Authorization, Cookie, API keys too",
+	  CMD_FUZZ_AT(mutate_auth) },
+	{ "strict-protocol", 0, OPT_FLAG, NULL,
+	  "report correct answers to malformed requests\n"
+	  "(501, 505, a close, an HTTP/0.9 reply) as\n"
+	  "findings too (default: counted only)",
+	  CMD_FUZZ_AT(strict_protocol) },
+	{ "replay", 0, OPT_PATH, "DIR",
+	  "re-send DIR's findings (request.http) and\n"
+	  "tell which still fail the same way",
+	  OPT_AT(struct cmd_fuzz_o, replay) },
+	{ "json", 0, OPT_FLAG, NULL,
+	  "the summary as JSON on stdout",
+	  OPT_AT(struct cmd_fuzz_o, json) },
+	CLI_OPTS_LOG(struct cmd_fuzz_o),
+	OPT_END_ROW,
+};
 
 const struct cmd_entry cmd_fuzz_entry = {
 	.name = "fuzz",
 	.args = "CORPUS --target URL [options]  |  --replay DIR --target URL",
 	.summary = "send mutants of a corpus to a service; keep and minimise "
 	    "what breaks it",
-	.help =
-	    "  CORPUS                    directory of .http requests (decoy corpus)\n"
-	    "  -t, --target URL          the service: http[s]://HOST:PORT (port 0\n"
-	    "                            with --service-cmd: decoy picks a free port)\n"
-	    "      --ca FILE             https: verify the server with the CAs in FILE\n"
-	    "                            (default: the system CAs)\n"
-	    "      --insecure            https: do not verify the server's certificate\n"
-	    "  -n, --requests N          mutants to send (default 10000)\n"
-	    "  -d, --duration D          or for this long (30s, 5m); with both, the\n"
-	    "                            first limit reached ends the sending\n"
-	    "                            (confirming and minimising come on top)\n"
-	    "  -s, --seed N              the mutation seed (default 1)\n"
-	    "  -f, --findings DIR        where findings go (default ./findings)\n"
-	    "      --service-cmd CMD     start the service with /bin/sh -c CMD (its\n"
-	    "                            own process group; {port} is replaced by\n"
-	    "                            the target's port), watch it for crashes\n"
-	    "                            and sanitizer reports, restart it\n"
-	    "      --service-log FILE    its stdout and stderr (default\n"
-	    "                            DIR/service.log)\n"
-	    "  -c, --connections C       connections in flight (default 8)\n"
-	    "      --timeout D           per request; longer is a hang (default 2s)\n"
-	    "      --slow-floor D        a response-time outlier must also be slower\n"
-	    "                            than this (default 250ms)\n"
-	    "      --max-attempts N      minimisation sends per finding (default 300)\n"
-	    "      --mutate-auth         mutate Authorization, Cookie, API keys too\n"
-	    "      --strict-protocol     report correct answers to malformed requests\n"
-	    "                            (501, 505, a close, an HTTP/0.9 reply) as\n"
-	    "                            findings too (default: counted only)\n"
-	    "      --replay DIR          re-send DIR's findings (request.http) and\n"
-	    "                            tell which still fail the same way\n"
-	    "      --json                the summary as JSON on stdout\n"
-	    "  -v, --verbose             debug logging\n"
-	    "  -q, --quiet               warnings and errors only\n"
-	    "  -h, --help                this help\n",
+	.intro = "  CORPUS                    directory of .http requests (decoy corpus)\n",
+	.opts = cmd_fuzz_opts,
 	.exec = cmd_fuzz_exec,
-};
-
-enum {
-	OPT_SERVICE_CMD = 256,
-	OPT_SERVICE_LOG,
-	OPT_TIMEOUT,
-	OPT_SLOW_FLOOR,
-	OPT_MAX_ATTEMPTS,
-	OPT_MUTATE_AUTH,
-	OPT_STRICT_PROTOCOL,
-	OPT_REPLAY,
-	OPT_JSON,
-	OPT_CA,
-	OPT_INSECURE,
-};
-
-static const struct option cmd_fuzz_options[] = {
-	{ "target", required_argument, NULL, 't' },
-	{ "requests", required_argument, NULL, 'n' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "seed", required_argument, NULL, 's' },
-	{ "findings", required_argument, NULL, 'f' },
-	{ "service-cmd", required_argument, NULL, OPT_SERVICE_CMD },
-	{ "service-log", required_argument, NULL, OPT_SERVICE_LOG },
-	{ "connections", required_argument, NULL, 'c' },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "slow-floor", required_argument, NULL, OPT_SLOW_FLOOR },
-	{ "max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS },
-	{ "mutate-auth", no_argument, NULL, OPT_MUTATE_AUTH },
-	{ "strict-protocol", no_argument, NULL, OPT_STRICT_PROTOCOL },
-	{ "replay", required_argument, NULL, OPT_REPLAY },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "ca", required_argument, NULL, OPT_CA },
-	{ "insecure", no_argument, NULL, OPT_INSECURE },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 static volatile int	cmd_fuzz_stop;
@@ -112,169 +123,45 @@ cmd_fuzz_signal(int sig)
 	cmd_fuzz_stop = 1;
 }
 
-/* A decimal count in [min, max]. */
-static int
-cmd_fuzz_count(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char			*end;
-	unsigned long long	 v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (*end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int
 cmd_fuzz_exec(int argc, char **argv)
 {
 	const struct cmd_entry	*e = &cmd_fuzz_entry;
+	struct cmd_fuzz_o	 o = { .log_level = LOG_LEVEL_INFO };
 	struct fuzz_config	 cfg;
 	struct fuzz_result	 res;
 	struct sigaction	 sa, old_int, old_term, old_pipe;
-	const char		*replay = NULL;
+	const char		*replay;
 	char			*cause = NULL;
-	uint64_t		 v;
-	int			 ch, json = 0, rv, have_requests = 0;
-	int			 have_duration = 0;
-	enum log_level		 level = LOG_LEVEL_INFO;
+	int			 ind, json, rv;
 
-	fuzz_config_init(&cfg);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "t:n:d:s:f:c:vqh",
-	    cmd_fuzz_options, NULL)) != -1) {
-		switch (ch) {
-		case 't':
-			free(cfg.target);
-			cfg.target = xstrdup(optarg);
-			break;
-		case 'n':
-			if (cmd_fuzz_count(optarg, 1, UINT64_MAX / 2,
-			    &cfg.requests) == -1) {
-				rv = cli_usage(e, "--requests: not a positive "
-				    "count: %s", optarg);
-				goto out;
-			}
-			have_requests = 1;
-			break;
-		case 'd':
-			if (units_parse_duration(optarg, &cfg.duration_ns) ==
-			    -1 || cfg.duration_ns == 0) {
-				rv = cli_usage(e, "--duration: not a duration: "
-				    "%s", optarg);
-				goto out;
-			}
-			have_duration = 1;
-			break;
-		case 's':
-			if (units_parse_seed(optarg, &cfg.seed) == -1) {
-				rv = cli_usage(e, "--seed: not a seed: %s",
-				    optarg);
-				goto out;
-			}
-			break;
-		case 'f':
-			free(cfg.findings);
-			cfg.findings = xstrdup(optarg);
-			break;
-		case OPT_SERVICE_CMD:
-			free(cfg.service_cmd);
-			cfg.service_cmd = xstrdup(optarg);
-			break;
-		case OPT_SERVICE_LOG:
-			free(cfg.service_log);
-			cfg.service_log = xstrdup(optarg);
-			break;
-		case 'c':
-			if (cmd_fuzz_count(optarg, 1, 1024, &v) == -1) {
-				rv = cli_usage(e, "--connections: 1..1024: %s",
-				    optarg);
-				goto out;
-			}
-			cfg.connections = (unsigned)v;
-			break;
-		case OPT_TIMEOUT:
-			if (units_parse_duration(optarg, &cfg.timeout_ns) ==
-			    -1 || cfg.timeout_ns == 0) {
-				rv = cli_usage(e, "--timeout: not a duration: "
-				    "%s", optarg);
-				goto out;
-			}
-			break;
-		case OPT_SLOW_FLOOR:
-			if (units_parse_duration(optarg,
-			    &cfg.slow_floor_ns) == -1) {
-				rv = cli_usage(e, "--slow-floor: not a "
-				    "duration: %s", optarg);
-				goto out;
-			}
-			break;
-		case OPT_MAX_ATTEMPTS:
-			if (cmd_fuzz_count(optarg, 0, 100000, &v) == -1) {
-				rv = cli_usage(e, "--max-attempts: 0..100000: "
-				    "%s", optarg);
-				goto out;
-			}
-			cfg.max_attempts = (unsigned)v;
-			break;
-		case OPT_MUTATE_AUTH:
-			cfg.mutate_auth = 1;
-			break;
-		case OPT_STRICT_PROTOCOL:
-			cfg.strict_protocol = 1;
-			break;
-		case OPT_REPLAY:
-			replay = optarg;
-			break;
-		case OPT_JSON:
-			json = 1;
-			break;
-		case OPT_CA:
-			free(cfg.ca_file);
-			cfg.ca_file = xstrdup(optarg);
-			break;
-		case OPT_INSECURE:
-			cfg.insecure = 1;
-			break;
-		case 'v':
-			level = LOG_LEVEL_DEBUG;
-			break;
-		case 'q':
-			level = LOG_LEVEL_WARN;
-			break;
-		case 'h':
-			cli_help(e);
-			rv = EXIT_OK;
-			goto out;
-		default:
-			rv = cli_usage(e, "unknown option or missing argument: "
-			    "%s", argv[optind - 1]);
-			goto out;
-		}
+	fuzz_config_init(&o.cfg);
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rv) == -1) {
+		fuzz_config_free(&o.cfg);
+		return rv;
 	}
-	log_init("decoy fuzz", level);
+	cfg = o.cfg;	/* owned by cfg from here on */
+	replay = o.replay;
+	json = o.json;
+	cli_log_init(e, o.log_level);
 	if (cfg.target == NULL) {
 		rv = cli_usage(e, "no target (--target http://HOST:PORT)");
 		goto out;
 	}
 	if (replay != NULL) {
-		if (argc - optind != 0) {
+		if (argc - ind != 0) {
 			rv = cli_usage(e, "--replay takes no corpus");
 			goto out;
 		}
 	} else {
-		if (argc - optind != 1) {
-			rv = cli_usage(e, argc - optind == 0 ?
+		if (argc - ind != 1) {
+			rv = cli_usage(e, argc - ind == 0 ?
 			    "no corpus directory given" :
 			    "one corpus directory at a time");
 			goto out;
 		}
-		cfg.corpus = xstrdup(argv[optind]);
-		if (have_duration && !have_requests)
+		cfg.corpus = xstrdup(argv[ind]);
+		if (o.have_duration && !o.have_requests)
 			cfg.requests = 0;
 	}
 	cfg.progress = isatty(STDERR_FILENO) && !json && replay == NULL;

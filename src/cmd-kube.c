@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "kube.h"
+#include "opt.h"
 #include "scenario.h"
 #include "shape.h"
 #include "xmalloc.h"
@@ -30,6 +30,108 @@
 
 static int	cmd_kube_exec(int, char **);
 static int	cmd_kube_job_render(struct kube_job *, time_t, const char *);
+
+/* The options of inject and eject, and of job. */
+struct cmd_kube_o {
+	struct kube_opts	 opts;
+	struct kube_job		 j;
+	const char		*output, *in;
+	int64_t			 start_us;
+	int			 named, snapped, has_start;
+};
+
+/* --image: an image reference, no spaces. */
+static int
+cmd_kube_image(void *base, void *field, const char *arg, char **cause)
+{
+	if (*arg == '\0' || strpbrk(arg, " \t\r\n") != NULL) {
+		*cause = xasprintf("expected an image reference, got \"%s\"",
+		    arg);
+		return -1;
+	}
+	memcpy(field, &arg, sizeof arg);
+	return 0;
+}
+
+/* --snapshot: a file name relative to the snapshot volume. */
+static int
+cmd_kube_snapshot(void *base, void *field, const char *arg, char **cause)
+{
+	if (*arg == '\0' || *arg == '/' || strstr(arg, "..") != NULL) {
+		*cause = xasprintf("expected a file name relative to the "
+		    "snapshot volume, got \"%s\"", arg);
+		return -1;
+	}
+	memcpy(field, &arg, sizeof arg);
+	return 0;
+}
+
+static const struct opt cmd_kube_opts[] = {
+	{ "all", 'a', OPT_FLAG, NULL,
+	  "inject every workload not annotated\n"
+	  "decoy.dev/inject: \"false\"",
+	  OPT_AT(struct cmd_kube_o, opts.all) },
+	{ "image", 0, OPT_CALL, "IMAGE",
+	  "decoy's image (default decoy:" PACKAGE_VERSION ";\n"
+	  "the decoy.dev/image annotation wins)",
+	  OPT_AT(struct cmd_kube_o, opts.image), .call = cmd_kube_image,
+	  .flags = OPT_ARG, .aliases = "-i" },
+	{ "output", 'o', OPT_PATH, NULL,
+	  "write to FILE (default: stdout)",
+	  OPT_AT(struct cmd_kube_o, output) },
+	{ "filename", 'f', OPT_PATH, NULL,
+	  "read FILE (same as the argument; - for stdin)",
+	  OPT_AT(struct cmd_kube_o, in) },
+	OPT_END_ROW,
+};
+
+static const struct opt cmd_kube_job_opts[] = {
+	{ "parallelism", 0, OPT_INT, NULL,
+	  "shards (1..1000)",
+	  OPT_AT(struct cmd_kube_o, j.parallelism), .min = 1,
+	  .max = KUBE_MAX_SHARDS, .aliases = "-p" },
+	{ "target", 't', OPT_STRING, "URL",
+	  "the service, as the pods reach it (default:\n"
+	  "the scenario's url, unless it has {...})",
+	  OPT_AT(struct cmd_kube_o, j.target) },
+	{ "snapshot", 0, OPT_CALL, "FILE",
+	  "the snapshot in its volume (default: the\n"
+	  "scenario's snapshot's file name, deps.jsonl;\n"
+	  "its transforms file is beside it)",
+	  OPT_AT(struct cmd_kube_o, j.snapshot), .call = cmd_kube_snapshot,
+	  .flags = OPT_ARG, OPT_SEEN(struct cmd_kube_o, snapped) },
+	{ "snapshot-claim", 0, OPT_STRING, "C",
+	  "the snapshot's PersistentVolumeClaim, or",
+	  OPT_AT(struct cmd_kube_o, j.snapshot_claim) },
+	{ "snapshot-image", 0, OPT_STRING, "REF",
+	  "an image holding it (an image volume)",
+	  OPT_AT(struct cmd_kube_o, j.snapshot_image) },
+	{ "reports-claim", 0, OPT_STRING, "C",
+	  "the claim the reports are written to\n"
+	  "(ReadWriteMany when pods land on many nodes)",
+	  OPT_AT(struct cmd_kube_o, j.reports_claim) },
+	{ "name", 0, OPT_STRING, "NAME",
+	  "the Job and its reports' prefix (default:\n"
+	  "the scenario's name if a DNS label, decoy-load)",
+	  OPT_AT(struct cmd_kube_o, j.name),
+	  OPT_SEEN(struct cmd_kube_o, named) },
+	{ "start-at", 0, OPT_TIME, NULL,
+	  "when the shards start (RFC 3339 or epoch\n"
+	  "seconds; default two minutes from now)",
+	  OPT_AT(struct cmd_kube_o, start_us),
+	  OPT_SEEN(struct cmd_kube_o, has_start) },
+	{ "merge", 0, OPT_FLAG, NULL,
+	  "the merge Pod instead of the Job",
+	  OPT_AT(struct cmd_kube_o, j.merge) },
+	{ "image", 0, OPT_CALL, "IMAGE",
+	  "decoy's image (as for inject)",
+	  OPT_AT(struct cmd_kube_o, j.image), .call = cmd_kube_image,
+	  .flags = OPT_ARG, .aliases = "-i" },
+	{ "output", 'o', OPT_PATH, NULL,
+	  "write to FILE (default: stdout)",
+	  OPT_AT(struct cmd_kube_o, output) },
+	OPT_END_ROW,
+};
 
 const struct cmd_entry cmd_kube_entry = {
 	.name = "kube",
@@ -40,7 +142,7 @@ const struct cmd_entry cmd_kube_entry = {
 	    "           [--name NAME] [--snapshot FILE] [--start-at TIME] [--merge]\n"
 	    "           [-- REPLAY-OPTIONS...]",
 	.summary = "add decoy to Kubernetes workloads (or remove it)",
-	.help =
+	.intro =
 	    "  inject: add to each workload of FILE (default: stdin; Deployment,\n"
 	    "  StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, also in a\n"
 	    "  List) annotated decoy.dev/inject: \"true\" the redirect init container\n"
@@ -52,72 +154,14 @@ const struct cmd_entry cmd_kube_entry = {
 	    "  starting at --start-at, each writing its report to a claim;\n"
 	    "  --merge: the Pod that merges the N reports (decoy report merge);\n"
 	    "  decoy report MERGED --assert SCENARIO checks the scenario's\n"
-	    "  assertions on the merged report.\n"
-	    "\n"
-	    "  -a, --all                 inject every workload not annotated\n"
-	    "                            decoy.dev/inject: \"false\"\n"
-	    "  -i, --image IMAGE         decoy's image (default decoy:" PACKAGE_VERSION
-	    ";\n"
-	    "                            the decoy.dev/image annotation wins)\n"
-	    "  -o, --output FILE         write to FILE (default: stdout)\n"
-	    "  -f, --filename FILE       read FILE (same as the argument; - for stdin)\n"
-	    "  -h, --help                this help\n"
-	    "\n"
-	    "job:\n"
-	    "  -p, --parallelism N       shards (1..1000)\n"
-	    "  -t, --target URL          the service, as the pods reach it (default:\n"
-	    "                            the scenario's url, unless it has {...})\n"
-	    "      --snapshot FILE       the snapshot in its volume (default: the\n"
-	    "                            scenario's snapshot's file name, deps.jsonl;\n"
-	    "                            its transforms file is beside it)\n"
-	    "      --snapshot-claim C    the snapshot's PersistentVolumeClaim, or\n"
-	    "      --snapshot-image REF  an image holding it (an image volume)\n"
-	    "      --reports-claim C     the claim the reports are written to\n"
-	    "                            (ReadWriteMany when pods land on many nodes)\n"
-	    "      --name NAME           the Job and its reports' prefix (default:\n"
-	    "                            the scenario's name if a DNS label, decoy-load)\n"
-	    "      --start-at TIME       when the shards start (RFC 3339 or epoch\n"
-	    "                            seconds; default two minutes from now)\n"
-	    "      --merge               the merge Pod instead of the Job\n"
-	    "  -i, --image, -o, --output as above; after --, options for decoy replay\n"
-	    "\n"
+	    "  assertions on the merged report.\n",
+	.opts = cmd_kube_opts,
+	.more_title = "job",
+	.more = cmd_kube_job_opts,
+	.notes =
+	    "After -- come options for decoy replay (job).\n"
 	    "Exit status 2 on bad input, every problem as FILE:LINE:COL: message.\n",
 	.exec = cmd_kube_exec,
-};
-
-enum {
-	OPT_SNAPSHOT = 256,
-	OPT_SNAPSHOT_CLAIM,
-	OPT_SNAPSHOT_IMAGE,
-	OPT_REPORTS_CLAIM,
-	OPT_NAME,
-	OPT_START_AT,
-	OPT_MERGE,
-};
-
-static const struct option cmd_kube_job_options[] = {
-	{ "parallelism", required_argument, NULL, 'p' },
-	{ "target", required_argument, NULL, 't' },
-	{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
-	{ "snapshot-claim", required_argument, NULL, OPT_SNAPSHOT_CLAIM },
-	{ "snapshot-image", required_argument, NULL, OPT_SNAPSHOT_IMAGE },
-	{ "reports-claim", required_argument, NULL, OPT_REPORTS_CLAIM },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "start-at", required_argument, NULL, OPT_START_AT },
-	{ "merge", no_argument, NULL, OPT_MERGE },
-	{ "image", required_argument, NULL, 'i' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static const struct option cmd_kube_options[] = {
-	{ "all", no_argument, NULL, 'a' },
-	{ "image", required_argument, NULL, 'i' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "filename", required_argument, NULL, 'f' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 /* Reads path ("-": stdin) whole, up to one byte past yamldoc's bound (so
@@ -340,95 +384,28 @@ static int
 cmd_kube_job(int argc, char **argv)
 {
 	const struct cmd_entry	*e = &cmd_kube_entry;
-	struct kube_job		 j;
-	struct shape_time	 t;
+	struct cmd_kube_o	 o = { .j = { .name = "decoy-load",
+				     .snapshot = "deps.jsonl" } };
+	struct kube_job		*jp = &o.j;
 	struct scenario		*sc = NULL;
 	time_t			 when;
-	const char		*output = NULL, *scen = NULL;
-	char			*cause = NULL, *end;
-	char			**args = NULL, *snap = NULL;
-	unsigned long		 n;
-	int			 ch, rv, named = 0, snapped = 0;
+	const char		*output, *scen = NULL;
+	char			**args = NULL, *snap = NULL, *cause = NULL;
+	int			 ind, dash, rv;
 
-	memset(&j, 0, sizeof j);
-	j.name = "decoy-load";
-	j.snapshot = "deps.jsonl";
-	when = time(NULL) + 120;
-	optind = 1;
-	for (;;) {
-		ch = getopt_long(argc, argv, "+p:t:i:o:h", cmd_kube_job_options,
-		    NULL);
-		if (ch == -1) {
-			/* The scenario, among the options. */
-			if (optind >= argc || scen != NULL ||
-			    strcmp(argv[optind - 1], "--") == 0)
-				break;
-			scen = argv[optind++];
-			continue;
-		}
-		switch (ch) {
-		case 'p':
-			errno = 0;
-			n = strtoul(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
-			    errno != 0 || n < 1 || n > KUBE_MAX_SHARDS)
-				return cli_usage(e, "--parallelism: expected "
-				    "1..%d, not \"%s\"", KUBE_MAX_SHARDS, optarg);
-			j.parallelism = (unsigned)n;
-			break;
-		case 't':
-			j.target = optarg;
-			break;
-		case OPT_SNAPSHOT:
-			if (*optarg == '\0' || *optarg == '/' ||
-			    strstr(optarg, "..") != NULL)
-				return cli_usage(e, "--snapshot: expected a "
-				    "file name relative to the snapshot volume");
-			j.snapshot = optarg;
-			snapped = 1;
-			break;
-		case OPT_SNAPSHOT_CLAIM:
-			j.snapshot_claim = optarg;
-			break;
-		case OPT_SNAPSHOT_IMAGE:
-			j.snapshot_image = optarg;
-			break;
-		case OPT_REPORTS_CLAIM:
-			j.reports_claim = optarg;
-			break;
-		case OPT_NAME:
-			j.name = optarg;
-			named = 1;
-			break;
-		case OPT_START_AT:
-			if (shape_time_parse(optarg, strlen(optarg), &t) == -1)
-				return cli_usage(e, "--start-at: expected a time "
-				    "such as 2026-12-07T17:54:34Z or epoch "
-				    "seconds, not \"%s\"", optarg);
-			when = (time_t)(t.us / 1000000);
-			break;
-		case OPT_MERGE:
-			j.merge = 1;
-			break;
-		case 'i':
-			if (*optarg == '\0' || strpbrk(optarg, " \t\r\n") != NULL)
-				return cli_usage(e, "--image: expected an "
-				    "image reference, not \"%s\"", optarg);
-			j.image = optarg;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option");
-		}
-	}
-	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
+	/* Options for decoy replay come after "--". */
+	for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++)
+		;
+	if (cli_parse(e, cmd_kube_job_opts, dash, argv, &o, 0, &ind,
+	    &rv) == -1)
+		return rv;
+	if (dash - ind > 1)
 		return cli_usage(e, "job: replay options go after --");
-	j.replay_args = argv + optind;
+	if (ind < dash)
+		scen = argv[ind];
+	output = o.output;
+	when = o.has_start ? (time_t)(o.start_us / 1000000) : time(NULL) + 120;
+	jp->replay_args = argv + (dash < argc ? dash + 1 : argc);
 	if (scen != NULL) {
 		if ((sc = scenario_load(scen, &cause)) == NULL) {
 			fprintf(stderr, "%s\n", cause);
@@ -440,24 +417,24 @@ cmd_kube_job(int argc, char **argv)
 			return cli_usage(e, "%s: a fuzz scenario; kube job "
 			    "spreads a load section", scen);
 		}
-		if (j.target == NULL && strchr(sc->url, '{') != NULL) {
+		if (jp->target == NULL && strchr(sc->url, '{') != NULL) {
 			scenario_free(sc);
 			return cli_usage(e, "%s: its url holds a placeholder; "
 			    "give --target, the service as the pods reach it",
 			    scen);
 		}
-		if (j.target == NULL)
-			j.target = sc->url;
-		if (!snapped)
-			j.snapshot = snap = cmd_kube_base(sc->snapshot);
-		if (!named && cmd_kube_is_name(sc->name))
-			j.name = sc->name;
-		j.scenario = scen;
-		args = cmd_kube_load_args(sc, j.parallelism == 0 ? 1 :
-		    j.parallelism, argv + optind);
-		j.replay_args = args;
+		if (jp->target == NULL)
+			jp->target = sc->url;
+		if (!o.snapped)
+			jp->snapshot = snap = cmd_kube_base(sc->snapshot);
+		if (!o.named && cmd_kube_is_name(sc->name))
+			jp->name = sc->name;
+		jp->scenario = scen;
+		args = cmd_kube_load_args(sc, jp->parallelism == 0 ? 1 :
+		    jp->parallelism, argv + (dash < argc ? dash + 1 : argc));
+		jp->replay_args = args;
 	}
-	rv = cmd_kube_job_render(&j, when, output);
+	rv = cmd_kube_job_render(jp, when, output);
 	cmd_kube_free_args(args);
 	free(snap);
 	scenario_free(sc);
@@ -508,10 +485,11 @@ cmd_kube_exec(int argc, char **argv)
 	const struct cmd_entry	*e = &cmd_kube_entry;
 	struct kube_opts	 opts;
 	struct buf		 out;
-	const char		*verb, *in = NULL, *output = NULL, *name;
+	struct cmd_kube_o	 o = { .output = NULL };
+	const char		*verb, *in, *output, *name;
 	char			*text = NULL, *cause = NULL;
 	size_t			 len, nchanged;
-	int			 ch, rv = EXIT_USAGE;
+	int			 ind, rv = EXIT_USAGE;
 
 	memset(&opts, 0, sizeof opts);
 	buf_init(&out);
@@ -531,40 +509,20 @@ cmd_kube_exec(int argc, char **argv)
 		opts.eject = 1;
 	else
 		return cli_usage(e, "unknown subcommand \"%s\"", verb);
+	o.opts.eject = opts.eject;
+	if (cli_parse(e, NULL, argc - 1, argv + 1, &o, 0, &ind, &rv) == -1)
+		return rv;
 	argc--;
 	argv++;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "ai:o:f:h", cmd_kube_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'a':
-			opts.all = 1;
-			break;
-		case 'i':
-			if (*optarg == '\0' || strpbrk(optarg, " \t\r\n") != NULL)
-				return cli_usage(e, "--image: expected an "
-				    "image reference, not \"%s\"", optarg);
-			opts.image = optarg;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'f':
-			in = optarg;
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option");
-		}
-	}
+	opts = o.opts;
+	output = o.output;
+	in = o.in;
 	if (opts.eject && (opts.all || opts.image != NULL))
 		return cli_usage(e, "eject takes no --all or --image");
-	if (optind < argc) {
-		if (in != NULL || optind + 1 < argc)
+	if (ind < argc) {
+		if (in != NULL || ind + 1 < argc)
 			return cli_usage(e, "expected one input file");
-		in = argv[optind];
+		in = argv[ind];
 	}
 	if (in == NULL)
 		in = "-";

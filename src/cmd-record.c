@@ -9,7 +9,6 @@
 #include <linux/capability.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "opt.h"
 #include "priv.h"
 #include "record.h"
 #include "sock.h"
@@ -24,6 +24,155 @@
 #include "xmalloc.h"
 
 static int	cmd_record_exec(int, char **);
+
+struct cmd_record_o {
+	struct record_config	cfg;
+	struct priv_user	user;
+	int			has_mark;
+	int			log_level;
+};
+
+#define CMD_RECORD_AT(m)	OPT_AT(struct cmd_record_o, cfg.m)
+
+static int
+cmd_record_fsync(void *base, void *field, const char *arg, char **cause)
+{
+	if (record_parse_fsync(arg, field) == -1) {
+		*cause = xasprintf("expected never, txn or 1s, got \"%s\"",
+		    arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_record_on_write_error(void *base, void *field, const char *arg,
+    char **cause)
+{
+	if (record_parse_on_write_error(arg, field) == -1) {
+		*cause = xasprintf("expected serve or fail, got \"%s\"", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct opt cmd_record_opts[] = {
+	{ "upstream", 'u', OPT_STRING, "URL",
+	  "where requests go: http[s]://HOST[:PORT]",
+	  CMD_RECORD_AT(upstream), .flags = OPT_COPY },
+	{ "listen", 'l', OPT_ADDR, NULL,
+	  "address to accept clients on (port 0 picks one)",
+	  CMD_RECORD_AT(listen), .flags = OPT_COPY },
+	{ "proxy", 'p', OPT_ADDR, NULL,
+	  "be a forward proxy on ADDR instead: absolute-form\n"
+	  "http:// requests and CONNECT (intercepted with\n"
+	  "decoy's CA, recorded in plaintext, tls true)",
+	  CMD_RECORD_AT(proxy), .flags = OPT_COPY },
+	{ "ca", 0, OPT_PATH, "DIR",
+	  "the CA for interception (default $DECOY_CA_DIR,\n"
+	  "else ~/.decoy/ca; `decoy ca init` makes one)",
+	  CMD_RECORD_AT(ca_dir), .flags = OPT_COPY },
+	{ "no-intercept", 0, OPT_LIST, "HOST",
+	  "tunnel CONNECTs to HOST blindly; one opaque entry\n"
+	  "(byte counts); repeatable",
+	  CMD_RECORD_AT(no_intercept),
+	  OPT_NUM(struct cmd_record_o, cfg.nno_intercept) },
+	{ "transparent", 0, OPT_ADDR, NULL,
+	  "be a transparent proxy on ADDR instead: accept\n"
+	  "connections redirected by iptables/nft REDIRECT\n"
+	  "(see decoy redirect) and relay each to its original\n"
+	  "destination; TLS is tunnelled, not intercepted",
+	  CMD_RECORD_AT(transparent), .flags = OPT_COPY, .aliases = "-t" },
+	{ "mark", 0, OPT_INT, NULL,
+	  "SO_MARK of the upstream connections, so redirect\n"
+	  "rules skip them (default 0xdec0 with --transparent;\n"
+	  "0: none); needs CAP_NET_ADMIN",
+	  CMD_RECORD_AT(mark), OPT_SEEN(struct cmd_record_o, has_mark) },
+	{ "output", 'o', OPT_PATH, "SNAP",
+	  "snapshot to write (- for stdout); truncated\n"
+	  "unless --append; created mode 0600",
+	  CMD_RECORD_AT(output), .flags = OPT_COPY },
+	{ "append", 0, OPT_FLAG, NULL,
+	  "append to SNAP instead of truncating it (a\n"
+	  "torn last line is cut off first, and said)",
+	  CMD_RECORD_AT(append), .aliases = "-a" },
+	{ "dir", 0, OPT_ENUM, "in|out",
+	  "direction recorded: out (default: calls to a\n"
+	  "dependency) or in (requests into the service)",
+	  CMD_RECORD_AT(dir), .choices = cli_dir_choices, .aliases = "-d" },
+	{ "port-file", 0, OPT_PATH, NULL,
+	  "write the bound port to FILE",
+	  CMD_RECORD_AT(port_file), .flags = OPT_COPY },
+	{ "ca-file", 0, OPT_PATH, NULL,
+	  "verify https upstreams against the CAs in FILE",
+	  CMD_RECORD_AT(upstream_ca), .flags = OPT_COPY,
+	  .aliases = "--upstream-ca" },
+	{ "insecure", 0, OPT_FLAG, NULL,
+	  "do not verify the upstream's certificate",
+	  CMD_RECORD_AT(insecure) },
+	{ "upstream-timeout", 0, OPT_DURATION, NULL,
+	  "an exchange in which nothing moves for D (30s):\n"
+	  "504 (or a cut response once it has started)\n"
+	  "and an error entry",
+	  CMD_RECORD_AT(upstream_timeout_ns), .min = 1 },
+	{ "idle-timeout", 0, OPT_DURATION, NULL,
+	  "close a client connection idle for D between\n"
+	  "exchanges (60s; 0s: never)",
+	  CMD_RECORD_AT(idle_timeout_ns) },
+	{ "header-timeout", 0, OPT_DURATION, NULL,
+	  "a request head must be complete D after its\n"
+	  "first byte (the accept, for the first): 408\n"
+	  "(10s, as decoy respond)",
+	  CMD_RECORD_AT(header_timeout_ns), .min = 1 },
+	{ "body-timeout", 0, OPT_DURATION, NULL,
+	  "a request body must be complete D after its\n"
+	  "head (30s; 0s: no limit) ...",
+	  CMD_RECORD_AT(body_timeout_ns) },
+	{ "body-min-rate", 0, OPT_CALL, "SIZE",
+	  "... plus 1s per SIZE bytes received (1KiB):\n"
+	  "408, the exchange is not recorded",
+	  CMD_RECORD_AT(body_min_rate), .call = cli_opt_bps,
+	  .flags = OPT_ARG },
+	{ "fsync", 0, OPT_CALL, "never|txn|1s",
+	  "when the snapshot is flushed to disk (1s); every\n"
+	  "line is written whole before the client gets\n"
+	  "the last byte of its answer, so a crash loses\n"
+	  "no answered exchange",
+	  CMD_RECORD_AT(fsync), .call = cmd_record_fsync, .flags = OPT_ARG },
+	{ "on-write-error", 0, OPT_CALL, "serve|fail",
+	  "when a transaction cannot be stored (a full\n"
+	  "disk): serve its client all the same (default)\n"
+	  "or answer 503 (a cut connection if the answer\n"
+	  "had started); either way it is counted lost\n"
+	  "and the exit status is 1",
+	  CMD_RECORD_AT(on_write_error), .call = cmd_record_on_write_error,
+	  .flags = OPT_ARG },
+	{ "stats", 0, OPT_PATH, NULL,
+	  "write the counters as JSON to FILE at exit\n"
+	  "(transactions, recorded, lost, write_error...)",
+	  CMD_RECORD_AT(stats_path), .flags = OPT_COPY },
+	{ "max-body", 0, OPT_SIZE, NULL,
+	  "bodies stored up to SIZE (64MiB); longer ones are\n"
+	  "cut and flagged \"truncated\" with original sizes",
+	  CMD_RECORD_AT(max_body) },
+	{ "max-head", 0, OPT_SIZE, NULL,
+	  "largest message head (16KiB)",
+	  CMD_RECORD_AT(max_head), .min = 256 },
+	{ "redact", 0, OPT_LIST, "SPEC",
+	  "replace values before they reach the disk, with\n"
+	  "REDACTED-<hmac>; SPEC is header:NAME, json:PATH\n"
+	  "($.a.b, $..card, $.a[0], $.a[*]) or regex:PCRE2;\n"
+	  "repeatable.  Nothing is redacted unless asked.",
+	  CMD_RECORD_AT(redact), OPT_NUM(struct cmd_record_o, cfg.nredact) },
+	{ "user", 0, OPT_CALL, "NAME",
+	  "once bound, with the snapshot open, become NAME\n"
+	  "(needs root); every capability is dropped\n"
+	  "either way (CAP_NET_ADMIN stays for --mark)",
+	  OPT_AT(struct cmd_record_o, user), .call = cli_opt_user,
+	  .flags = OPT_ARG },
+	CLI_OPTS_LOG(struct cmd_record_o),
+	OPT_END_ROW,
+};
 
 const struct cmd_entry cmd_record_entry = {
 	.name = "record",
@@ -33,131 +182,9 @@ const struct cmd_entry cmd_record_entry = {
 	    "       decoy record --nfqueue N -o SNAP [--dir in|out] [--port P]... "
 	    "(--nfqueue --help)",
 	.summary = "record traffic through a reverse, forward or transparent proxy, or passively from an NFQUEUE",
-	.help =
-	    "  -u, --upstream URL        where requests go: http[s]://HOST[:PORT]\n"
-	    "  -l, --listen ADDR         address to accept clients on (port 0 picks one)\n"
-	    "  -p, --proxy ADDR          be a forward proxy on ADDR instead: absolute-form\n"
-	    "                            http:// requests and CONNECT (intercepted with\n"
-	    "                            decoy's CA, recorded in plaintext, tls true)\n"
-	    "      --ca DIR              the CA for interception (default $DECOY_CA_DIR,\n"
-	    "                            else ~/.decoy/ca; `decoy ca init` makes one)\n"
-	    "      --no-intercept HOST   tunnel CONNECTs to HOST blindly; one opaque entry\n"
-	    "                            (byte counts); repeatable\n"
-	    "  -t, --transparent ADDR    be a transparent proxy on ADDR instead: accept\n"
-	    "                            connections redirected by iptables/nft REDIRECT\n"
-	    "                            (see decoy redirect) and relay each to its original\n"
-	    "                            destination; TLS is tunnelled, not intercepted\n"
-	    "      --mark N              SO_MARK of the upstream connections, so redirect\n"
-	    "                            rules skip them (default 0xdec0 with --transparent;\n"
-	    "                            0: none); needs CAP_NET_ADMIN\n"
-	    "  -o, --output SNAP         snapshot to write (- for stdout); truncated\n"
-	    "                            unless --append; created mode 0600\n"
-	    "  -a, --append              append to SNAP instead of truncating it (a\n"
-	    "                            torn last line is cut off first, and said)\n"
-	    "  -d, --dir in|out          direction recorded: out (default: calls to a\n"
-	    "                            dependency) or in (requests into the service)\n"
-	    "      --port-file FILE      write the bound port to FILE\n"
-	    "      --upstream-ca FILE    verify https upstreams against FILE\n"
-	    "      --insecure            do not verify the upstream's certificate\n"
-	    "      --upstream-timeout D  an exchange in which nothing moves for D (30s):\n"
-	    "                            504 (or a cut response once it has started)\n"
-	    "                            and an error entry\n"
-	    "      --idle-timeout D      close a client connection idle for D between\n"
-	    "                            exchanges (60s; 0s: never)\n"
-	    "      --header-timeout D    a request head must be complete D after its\n"
-	    "                            first byte (the accept, for the first): 408\n"
-	    "                            (10s, as decoy respond)\n"
-	    "      --body-timeout D      a request body must be complete D after its\n"
-	    "                            head (30s; 0s: no limit) ...\n"
-	    "      --body-min-rate SIZE  ... plus 1s per SIZE bytes received (1KiB):\n"
-	    "                            408, the exchange is not recorded\n"
-	    "      --fsync never|txn|1s  when the snapshot is flushed to disk (1s); every\n"
-	    "                            line is written whole before the client gets\n"
-	    "                            the last byte of its answer, so a crash loses\n"
-	    "                            no answered exchange\n"
-	    "      --on-write-error serve|fail\n"
-	    "                            when a transaction cannot be stored (a full\n"
-	    "                            disk): serve its client all the same (default)\n"
-	    "                            or answer 503 (a cut connection if the answer\n"
-	    "                            had started); either way it is counted lost\n"
-	    "                            and the exit status is 1\n"
-	    "      --stats FILE          write the counters as JSON to FILE at exit\n"
-	    "                            (transactions, recorded, lost, write_error...)\n"
-	    "      --max-body SIZE       bodies stored up to SIZE (64MiB); longer ones are\n"
-	    "                            cut and flagged \"truncated\" with original sizes\n"
-	    "      --max-head SIZE       largest message head (16KiB)\n"
-	    "      --redact SPEC         replace values before they reach the disk, with\n"
-	    "                            REDACTED-<hmac>; SPEC is header:NAME, json:PATH\n"
-	    "                            ($.a.b, $..card, $.a[0], $.a[*]) or regex:PCRE2;\n"
-	    "                            repeatable.  Nothing is redacted unless asked.\n"
-	    "      --user NAME           once bound, with the snapshot open, become NAME\n"
-	    "                            (needs root); every capability is dropped\n"
-	    "                            either way (CAP_NET_ADMIN stays for --mark)\n"
-	    "  -v, --verbose             debug logging\n"
-	    "  -q, --quiet               log warnings and errors only\n"
-	    "  -h, --help                this help\n",
+	.opts = cmd_record_opts,
 	.exec = cmd_record_exec,
 };
-
-enum {
-	OPT_PORT_FILE = 256,
-	OPT_UPSTREAM_CA,
-	OPT_INSECURE,
-	OPT_UPSTREAM_TIMEOUT,
-	OPT_IDLE_TIMEOUT,
-	OPT_FSYNC,
-	OPT_MAX_BODY,
-	OPT_MAX_HEAD,
-	OPT_REDACT,
-	OPT_CA,
-	OPT_NO_INTERCEPT,
-	OPT_MARK,
-	OPT_ON_WRITE_ERROR,
-	OPT_HEADER_TIMEOUT,
-	OPT_BODY_TIMEOUT,
-	OPT_BODY_MIN_RATE,
-	OPT_STATS,
-	OPT_USER,
-};
-
-static const struct option cmd_record_options[] = {
-	{ "upstream", required_argument, NULL, 'u' },
-	{ "listen", required_argument, NULL, 'l' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "append", no_argument, NULL, 'a' },
-	{ "dir", required_argument, NULL, 'd' },
-	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
-	{ "upstream-ca", required_argument, NULL, OPT_UPSTREAM_CA },
-	{ "insecure", no_argument, NULL, OPT_INSECURE },
-	{ "upstream-timeout", required_argument, NULL, OPT_UPSTREAM_TIMEOUT },
-	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
-	{ "body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT },
-	{ "body-min-rate", required_argument, NULL, OPT_BODY_MIN_RATE },
-	{ "fsync", required_argument, NULL, OPT_FSYNC },
-	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
-	{ "max-head", required_argument, NULL, OPT_MAX_HEAD },
-	{ "redact", required_argument, NULL, OPT_REDACT },
-	{ "proxy", required_argument, NULL, 'p' },
-	{ "ca", required_argument, NULL, OPT_CA },
-	{ "no-intercept", required_argument, NULL, OPT_NO_INTERCEPT },
-	{ "transparent", required_argument, NULL, 't' },
-	{ "mark", required_argument, NULL, OPT_MARK },
-	{ "on-write-error", required_argument, NULL, OPT_ON_WRITE_ERROR },
-	{ "stats", required_argument, NULL, OPT_STATS },
-	{ "user", required_argument, NULL, OPT_USER },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static void
-cmd_record_set(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = xstrdup(v);
-}
 
 /*
  * The --stats file is written at exit, with the dropped credentials: it
@@ -191,214 +218,49 @@ static int
 cmd_record_exec(int argc, char **argv)
 {
 	const struct cmd_entry	*e = &cmd_record_entry;
-	struct record_config	 cfg;
+	struct cmd_record_o	 o = { .user = { .name = NULL },
+				     .log_level = LOG_LEVEL_INFO };
+	struct record_config	*cfg = &o.cfg;
 	struct recorder		*r;
-	struct priv_user	 user = { .name = NULL };
-	enum log_level		 level = LOG_LEVEL_INFO;
-	char			*cause = NULL, *end, *rate = NULL;
-	unsigned long		 ul;
-	int			 ch, rv = EXIT_USAGE, has_mark = 0, nmodes;
+	char			*cause = NULL;
+	int			 ind, rv = EXIT_USAGE, nmodes;
 
 	/* Passive capture has options of its own (cmd-tap.c). */
-	for (ch = 1; ch < argc; ch++)
-		if (strcmp(argv[ch], "--nfqueue") == 0 ||
-		    strncmp(argv[ch], "--nfqueue=", 10) == 0)
+	for (ind = 1; ind < argc; ind++)
+		if (strcmp(argv[ind], "--nfqueue") == 0 ||
+		    strncmp(argv[ind], "--nfqueue=", 10) == 0)
 			return cmd_record_nfqueue(argc, argv);
-	record_config_init(&cfg);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "u:l:p:t:o:ad:vqh", cmd_record_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'u':
-			cmd_record_set(&cfg.upstream, optarg);
-			break;
-		case 'l':
-			cmd_record_set(&cfg.listen, optarg);
-			break;
-		case 'o':
-			cmd_record_set(&cfg.output, optarg);
-			break;
-		case 'a':
-			cfg.append = 1;
-			break;
-		case 'd':
-			if (strcmp(optarg, "in") == 0)
-				cfg.dir = SNAP_DIR_IN;
-			else if (strcmp(optarg, "out") == 0)
-				cfg.dir = SNAP_DIR_OUT;
-			else {
-				rv = cli_usage(e, "--dir: expected in or out");
-				goto out;
-			}
-			break;
-		case OPT_PORT_FILE:
-			cmd_record_set(&cfg.port_file, optarg);
-			break;
-		case OPT_UPSTREAM_CA:
-			cmd_record_set(&cfg.upstream_ca, optarg);
-			break;
-		case OPT_INSECURE:
-			cfg.insecure = 1;
-			break;
-		case OPT_UPSTREAM_TIMEOUT:
-			if (units_parse_duration(optarg,
-			    &cfg.upstream_timeout_ns) == -1 ||
-			    cfg.upstream_timeout_ns == 0) {
-				rv = cli_usage(e, "--upstream-timeout: bad "
-				    "duration \"%s\"", optarg);
-				goto out;
-			}
-			break;
-		case OPT_IDLE_TIMEOUT:
-			if (units_parse_duration(optarg,
-			    &cfg.idle_timeout_ns) == -1) {
-				rv = cli_usage(e, "--idle-timeout: bad "
-				    "duration \"%s\"", optarg);
-				goto out;
-			}
-			break;
-		case OPT_HEADER_TIMEOUT:
-			if (units_parse_duration(optarg,
-			    &cfg.header_timeout_ns) == -1 ||
-			    cfg.header_timeout_ns == 0) {
-				rv = cli_usage(e, "--header-timeout: bad "
-				    "duration \"%s\"", optarg);
-				goto out;
-			}
-			break;
-		case OPT_BODY_TIMEOUT:
-			if (units_parse_duration(optarg,
-			    &cfg.body_timeout_ns) == -1) {
-				rv = cli_usage(e, "--body-timeout: bad "
-				    "duration \"%s\"", optarg);
-				goto out;
-			}
-			break;
-		case OPT_BODY_MIN_RATE:
-			/* "1KiB" or "1KiB/s". */
-			free(rate);
-			rate = xstrdup(optarg);
-			if ((end = strstr(rate, "/s")) != NULL &&
-			    end[2] == '\0')
-				*end = '\0';
-			if (units_parse_size(rate, &cfg.body_min_rate) == -1) {
-				rv = cli_usage(e, "--body-min-rate: bad size "
-				    "\"%s\"", optarg);
-				goto out;
-			}
-			break;
-		case OPT_FSYNC:
-			if (record_parse_fsync(optarg, &cfg.fsync) == -1) {
-				rv = cli_usage(e, "--fsync: expected never, "
-				    "txn or 1s");
-				goto out;
-			}
-			break;
-		case OPT_ON_WRITE_ERROR:
-			if (record_parse_on_write_error(optarg,
-			    &cfg.on_write_error) == -1) {
-				rv = cli_usage(e, "--on-write-error: expected "
-				    "serve or fail");
-				goto out;
-			}
-			break;
-		case OPT_STATS:
-			cmd_record_set(&cfg.stats_path, optarg);
-			break;
-		case OPT_USER:
-			priv_user_free(&user);
-			if (priv_user_lookup(&user, optarg, &cause) == -1 ||
-			    priv_user_check(&user, &cause) == -1) {
-				rv = cli_error(e, EXIT_USAGE, "--user: %s",
-				    cause);
-				goto out;
-			}
-			break;
-		case OPT_MAX_BODY:
-			if (units_parse_size(optarg, &cfg.max_body) == -1) {
-				rv = cli_usage(e, "--max-body: bad size \"%s\"",
-				    optarg);
-				goto out;
-			}
-			break;
-		case OPT_MAX_HEAD:
-			if (units_parse_size(optarg, &cfg.max_head) == -1 ||
-			    cfg.max_head < 256) {
-				rv = cli_usage(e, "--max-head: bad size \"%s\"",
-				    optarg);
-				goto out;
-			}
-			break;
-		case OPT_REDACT:
-			record_config_add_redact(&cfg, optarg);
-			break;
-		case 'p':
-			cmd_record_set(&cfg.proxy, optarg);
-			break;
-		case OPT_CA:
-			cmd_record_set(&cfg.ca_dir, optarg);
-			break;
-		case OPT_NO_INTERCEPT:
-			record_config_add_no_intercept(&cfg, optarg);
-			break;
-		case 't':
-			cmd_record_set(&cfg.transparent, optarg);
-			break;
-		case OPT_MARK:
-			errno = 0;
-			ul = strtoul(optarg, &end, 0);
-			if (*optarg == '\0' || *optarg == '-' || *end != '\0' ||
-			    errno != 0 || ul > 0xffffffffUL) {
-				rv = cli_usage(e, "--mark: expected a 32-bit "
-				    "number (0xdec0, 57024), not \"%s\"", optarg);
-				goto out;
-			}
-			cfg.mark = (unsigned int)ul;
-			has_mark = 1;
-			break;
-		case 'v':
-			level = LOG_LEVEL_DEBUG;
-			break;
-		case 'q':
-			level = LOG_LEVEL_WARN;
-			break;
-		case 'h':
-			cli_help(e);
-			rv = EXIT_OK;
-			goto out;
-		default:
-			rv = cli_usage(e, "unknown option");
-			goto out;
-		}
-	}
-	if (argc - optind != 0) {
-		rv = cli_usage(e, "unexpected argument \"%s\"", argv[optind]);
+	record_config_init(cfg);
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rv) == -1)
+		goto out;
+	if (argc - ind != 0) {
+		rv = cli_usage(e, "unexpected argument \"%s\"", argv[ind]);
 		goto out;
 	}
-	if (cfg.output == NULL) {
+	if (cfg->output == NULL) {
 		rv = cli_usage(e, "-o SNAP is required");
 		goto out;
 	}
-	nmodes = (cfg.proxy != NULL) + (cfg.transparent != NULL) +
-	    (cfg.upstream != NULL || cfg.listen != NULL);
-	if (nmodes != 1 || (cfg.proxy == NULL && cfg.transparent == NULL &&
-	    (cfg.upstream == NULL || cfg.listen == NULL))) {
+	nmodes = (cfg->proxy != NULL) + (cfg->transparent != NULL) +
+	    (cfg->upstream != NULL || cfg->listen != NULL);
+	if (nmodes != 1 || (cfg->proxy == NULL && cfg->transparent == NULL &&
+	    (cfg->upstream == NULL || cfg->listen == NULL))) {
 		rv = cli_usage(e, "expected --upstream URL --listen ADDR, "
 		    "--proxy ADDR or --transparent ADDR");
 		goto out;
 	}
-	if (cfg.transparent != NULL && !has_mark)
-		cfg.mark = RECORD_DEFAULT_MARK;
-	if (cfg.mark != 0 && priv_require(PRIV_CAP(CAP_NET_ADMIN),
+	if (cfg->transparent != NULL && !o.has_mark)
+		cfg->mark = RECORD_DEFAULT_MARK;
+	if (cfg->mark != 0 && priv_require(PRIV_CAP(CAP_NET_ADMIN),
 	    "--mark (SO_MARK on upstream connections; --mark 0 turns it off "
 	    "when the redirect excludes decoy by uid)", &cause) == -1) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
-	log_init("decoy record", level);
+	cli_log_init(e, o.log_level);
 	/* One descriptor per client and one per upstream connection. */
 	log_debug("open-file limit %llu", sock_raise_nofile());
-	if ((r = record_create(&cfg, &cause)) == NULL) {
+	if ((r = record_create(cfg, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
@@ -407,23 +269,23 @@ cmd_record_exec(int argc, char **argv)
 	 * thread runs yet: keep only what SO_MARK needs (nothing without
 	 * --mark).
 	 */
-	if (priv_drop(&user, cfg.mark != 0 ? PRIV_CAP(CAP_NET_ADMIN) : 0,
+	if (priv_drop(&o.user, cfg->mark != 0 ? PRIV_CAP(CAP_NET_ADMIN) : 0,
 	    &cause) == -1) {
 		record_free(r);
 		rv = cli_error(e, EXIT_USAGE, "dropping privileges: %s",
 		    cause);
 		goto out;
 	}
-	if (user.name != NULL)
+	if (o.user.name != NULL)
 		log_info("privileges dropped: user %s (uid %lu, gid %lu), %s, "
-		    "no_new_privs", user.name, (unsigned long)user.uid,
-		    (unsigned long)user.gid, cfg.mark != 0 ?
+		    "no_new_privs", o.user.name, (unsigned long)o.user.uid,
+		    (unsigned long)o.user.gid, cfg->mark != 0 ?
 		    "only CAP_NET_ADMIN (--mark)" : "no capabilities");
 	else
-		log_info("privileges dropped: %s, no_new_privs", cfg.mark != 0 ?
+		log_info("privileges dropped: %s, no_new_privs", cfg->mark != 0 ?
 		    "only CAP_NET_ADMIN (--mark)" : "no capabilities");
-	if (cfg.stats_path != NULL &&
-	    cmd_record_stats_writable(cfg.stats_path, &cause) == -1) {
+	if (cfg->stats_path != NULL &&
+	    cmd_record_stats_writable(cfg->stats_path, &cause) == -1) {
 		record_free(r);
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
@@ -431,9 +293,8 @@ cmd_record_exec(int argc, char **argv)
 	rv = record_run(r) == 0 ? EXIT_OK : EXIT_FAILED;
 	record_free(r);
 out:
-	free(rate);
 	free(cause);
-	priv_user_free(&user);
-	record_config_free(&cfg);
+	priv_user_free(&o.user);
+	record_config_free(cfg);
 	return rv;
 }

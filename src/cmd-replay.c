@@ -12,7 +12,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,8 @@
 #include "buf.h"
 #include "cli.h"
 #include "gen.h"
+#include "log.h"
+#include "opt.h"
 #include "report.h"
 #include "shape.h"
 #include "units.h"
@@ -30,123 +31,26 @@
 
 static int	cmd_replay_exec(int, char **);
 
-const struct cmd_entry cmd_replay_entry = {
-	.name = "replay",
-	.args = "SNAP --target URL [options]",
-	.summary = "replay a snapshot's inbound requests against a service "
-	    "and compare",
-	.help =
-	    "  -t, --target URL          the service under test: http[s]://HOST:PORT[/PREFIX]\n"
-	    "      --ca FILE             https: verify the server with the CAs in FILE\n"
-	    "                            (default: the system CAs)\n"
-	    "      --insecure            https: do not verify the server's certificate\n"
-	    "  -m, --multiplier N        replay N times faster than recorded (default 1)\n"
-	    "      --clones N            run N copies of every recorded session, each on\n"
-	    "                            its own connection (tags.session, else client)\n"
-	    "  -r, --rate R[/s]          constant rate instead of the recorded pacing\n"
-	    "      --ramp FROM:TO        rate rising linearly from FROM to TO req/s\n"
-	    "      --steps N             with --rate: N equal steps up to the rate\n"
-	    "  -d, --duration D          run for D (cycling the requests); default one pass\n"
-	    "  -c, --connections C       connection pool size / closed clients (64)\n"
-	    "      --closed              closed model: C clients, each waits for its answer\n"
-	    "      --loop                cycle the requests until stopped (or --duration)\n"
-	    "      --shard I/N           send only requests whose index % N == I\n"
-	    "      --start-at TIME       wait until TIME (RFC 3339 or epoch seconds),\n"
-	    "                            then start: shards started apart begin together\n"
-	    "      --timeout D           per request (default 10s)\n"
-	    "      --compare-headers H,H compare these response headers too\n"
-	    "      --body MODE           exact (default), json (ignore paths apply) or none\n"
-	    "      --numbers MODE        JSON numbers: exact (default: by their text)\n"
-	    "                            or numeric (1.0 = 1, 1e2 = 100; implies\n"
-	    "                            --body json)\n"
-	    "      --no-status           do not compare status codes\n"
-	    "      --allow-regressions   exit 0 even when responses differ from the\n"
-	    "                            recording (they are still reported)\n"
-	    "  -i, --ignore PATH         JSON path left out of body comparison: $.a.b,\n"
-	    "                            $.items[*].id, $..id; repeatable\n"
-	    "  -o, --report FILE         write the JSON report to FILE (its directory\n"
-	    "                            is made; every output path is checked\n"
-	    "                            before the load)\n"
-	    "      --html FILE           write the HTML report to FILE\n"
-	    "      --junit FILE          write JUnit XML to FILE\n"
-	    "      --json                print the JSON report instead of the table\n"
-	    "      --transforms FILE     apply a transforms file (decoy analyze): dates\n"
-	    "                            shifted, JWTs re-signed, fresh ids, live values of\n"
-	    "                            earlier answers carried forward\n"
-	    "      --now TIME            with --transforms: the clock of the first request\n"
-	    "                            (RFC 3339 or epoch seconds), for reproducible output\n"
-	    "      --seed N              seed of the fresh values (default: the time)\n"
-	    "  -h, --help                this help\n"
-	    "Exit status: 0 every compared response as recorded, 1 some differed\n"
-	    "(unless --allow-regressions), 2 usage or input error, an unreachable\n"
-	    "target or a failed TLS handshake.\n",
-	.exec = cmd_replay_exec,
+struct cmd_replay_o {
+	struct gen_config	 cfg;
+	char			*report_file, *html, *junit;
+	int64_t			 start_us;
+	int			 json, closed, allow_regressions, has_start;
+	int			 have_rate, have_ramp, have_steps, have_mult;
+	int			 have_body;
+	int			 log_level;
 };
 
-enum {
-	OPT_CLONES = 256,
-	OPT_RAMP,
-	OPT_STEPS,
-	OPT_CLOSED,
-	OPT_LOOP,
-	OPT_SHARD,
-	OPT_TIMEOUT,
-	OPT_COMPARE_HEADERS,
-	OPT_BODY,
-	OPT_NO_STATUS,
-	OPT_HTML,
-	OPT_JUNIT,
-	OPT_JSON,
-	OPT_CA,
-	OPT_INSECURE,
-	OPT_TRANSFORMS,
-	OPT_NOW,
-	OPT_SEED,
-	OPT_START_AT,
-	OPT_ALLOW_REGRESSIONS,
-	OPT_NUMBERS,
+#define CMD_REPLAY_AT(m)	OPT_AT(struct cmd_replay_o, cfg.m)
+
+static const struct opt_choice cmd_replay_bodies[] = {
+	{ "exact", GEN_BODY_EXACT }, { "json", GEN_BODY_JSON },
+	{ "none", GEN_BODY_NONE }, { NULL, 0 },
 };
 
-static const struct option cmd_replay_options[] = {
-	{ "target", required_argument, NULL, 't' },
-	{ "multiplier", required_argument, NULL, 'm' },
-	{ "clones", required_argument, NULL, OPT_CLONES },
-	{ "rate", required_argument, NULL, 'r' },
-	{ "ramp", required_argument, NULL, OPT_RAMP },
-	{ "steps", required_argument, NULL, OPT_STEPS },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "connections", required_argument, NULL, 'c' },
-	{ "closed", no_argument, NULL, OPT_CLOSED },
-	{ "loop", no_argument, NULL, OPT_LOOP },
-	{ "shard", required_argument, NULL, OPT_SHARD },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "compare-headers", required_argument, NULL, OPT_COMPARE_HEADERS },
-	{ "body", required_argument, NULL, OPT_BODY },
-	{ "no-status", no_argument, NULL, OPT_NO_STATUS },
-	{ "allow-regressions", no_argument, NULL, OPT_ALLOW_REGRESSIONS },
-	{ "numbers", required_argument, NULL, OPT_NUMBERS },
-	{ "ignore", required_argument, NULL, 'i' },
-	{ "report", required_argument, NULL, 'o' },
-	{ "html", required_argument, NULL, OPT_HTML },
-	{ "junit", required_argument, NULL, OPT_JUNIT },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "ca", required_argument, NULL, OPT_CA },
-	{ "insecure", no_argument, NULL, OPT_INSECURE },
-	{ "transforms", required_argument, NULL, OPT_TRANSFORMS },
-	{ "now", required_argument, NULL, OPT_NOW },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "start-at", required_argument, NULL, OPT_START_AT },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct opt_choice cmd_replay_numbers[] = {
+	{ "exact", 0 }, { "numeric", 1 }, { NULL, 0 },
 };
-
-static volatile int	cmd_replay_stop;
-
-static void
-cmd_replay_signal(int sig)
-{
-	cmd_replay_stop = 1;
-}
 
 /* A positive decimal number, optionally followed by suffix ("/s"). */
 static int
@@ -164,40 +68,213 @@ cmd_replay_number(const char *s, const char *suffix, double *out)
 	return 0;
 }
 
+/* --multiplier N or Nx. */
 static int
-cmd_replay_unsigned(const char *s, unsigned max, unsigned *out)
+cmd_replay_multiplier(void *base, void *field, const char *arg,
+    char **cause)
 {
-	char		*end;
-	unsigned long	 l;
-
-	if (*s < '0' || *s > '9')
+	if (cmd_replay_number(arg, "x", field) == -1) {
+		*cause = xasprintf("expected a positive number, got \"%s\"",
+		    arg);
 		return -1;
-	l = strtoul(s, &end, 10);
-	if (*end != '\0' || l == 0 || l > max)
-		return -1;
-	*out = (unsigned)l;
+	}
 	return 0;
 }
 
+/* --ramp FROM:TO (req/s; FROM may be 0). */
 static int
-cmd_replay_ramp(const char *s, double *from, double *to)
+cmd_replay_ramp(void *base, void *field, const char *s, char **cause)
 {
-	char	*copy = xstrdup(s), *colon;
-	int	 rv = -1;
+	struct gen_config	*cfg = &((struct cmd_replay_o *)base)->cfg;
+	char			*copy = xstrdup(s), *colon;
+	int			 rv = -1;
 
 	if ((colon = strchr(copy, ':')) != NULL) {
 		*colon++ = '\0';
-		/* FROM may be 0. */
 		if ((strcmp(copy, "0") == 0 || strcmp(copy, "0/s") == 0 ||
-		    cmd_replay_number(copy, "/s", from) == 0) &&
-		    cmd_replay_number(colon, "/s", to) == 0) {
+		    cmd_replay_number(copy, "/s", &cfg->rate_from) == 0) &&
+		    cmd_replay_number(colon, "/s", &cfg->rate) == 0) {
 			if (strcmp(copy, "0") == 0 || strcmp(copy, "0/s") == 0)
-				*from = 0;
+				cfg->rate_from = 0;
 			rv = 0;
 		}
 	}
 	free(copy);
+	if (rv == -1)
+		*cause = xasprintf("expected FROM:TO (req/s), got \"%s\"", s);
 	return rv;
+}
+
+/* --shard I/N with 0 <= I < N <= 1000000. */
+static int
+cmd_replay_shard(void *base, void *field, const char *s, char **cause)
+{
+	struct gen_config	*cfg = &((struct cmd_replay_o *)base)->cfg;
+	char			*end;
+	unsigned long		 a = 0, b = 0;
+
+	if (*s >= '0' && *s <= '9') {
+		a = strtoul(s, &end, 10);
+		if (*end == '/' && end[1] >= '0' && end[1] <= '9') {
+			b = strtoul(end + 1, &end, 10);
+			if (*end != '\0' || b > 1000000 || a >= b)
+				b = 0;
+		}
+	}
+	if (b == 0) {
+		*cause = xasprintf("expected I/N with 0 <= I < N, got \"%s\"",
+		    s);
+		return -1;
+	}
+	cfg->shard_i = (unsigned)a;
+	cfg->shard_n = (unsigned)b;
+	return 0;
+}
+
+/* --ignore PATH: a JSON path, added to the list. */
+static int
+cmd_replay_ignore(void *base, void *field, const char *arg, char **cause)
+{
+	struct gen_config	*cfg = &((struct cmd_replay_o *)base)->cfg;
+
+	if (arg[0] != '$') {
+		*cause = xasprintf("a JSON path starts with $, got \"%s\"",
+		    arg);
+		return -1;
+	}
+	cfg->ignore = xreallocarray(cfg->ignore, cfg->nignore + 1,
+	    sizeof *cfg->ignore);
+	cfg->ignore[cfg->nignore++] = xstrdup(arg);
+	return 0;
+}
+
+static const struct opt cmd_replay_opts[] = {
+	{ "target", 't', OPT_STRING, "URL",
+	  "the service under test: http[s]://HOST:PORT[/PREFIX]",
+	  CMD_REPLAY_AT(target), .flags = OPT_COPY },
+	{ "ca-file", 0, OPT_PATH, NULL,
+	  "https: verify the server with the CAs in FILE\n"
+	  "(default: the system CAs)",
+	  CMD_REPLAY_AT(ca_file), .flags = OPT_COPY, .aliases = "--ca" },
+	{ "insecure", 0, OPT_FLAG, NULL,
+	  "https: do not verify the server's certificate",
+	  CMD_REPLAY_AT(insecure) },
+	{ "multiplier", 'm', OPT_CALL, "N",
+	  "replay N times faster than recorded (default 1)",
+	  CMD_REPLAY_AT(multiplier), .call = cmd_replay_multiplier,
+	  .flags = OPT_ARG, OPT_SEEN(struct cmd_replay_o, have_mult) },
+	{ "clones", 0, OPT_INT, NULL,
+	  "run N copies of every recorded session, each on\n"
+	  "its own connection (tags.session, else client)",
+	  CMD_REPLAY_AT(clones), .min = 1, .max = 100000 },
+	{ "rate", 0, OPT_RATE, NULL,
+	  "constant rate instead of the recorded pacing",
+	  CMD_REPLAY_AT(rate), OPT_SEEN(struct cmd_replay_o, have_rate),
+	  .aliases = "-r" },
+	{ "ramp", 0, OPT_CALL, "FROM:TO",
+	  "rate rising linearly from FROM to TO req/s",
+	  .call = cmd_replay_ramp, .flags = OPT_ARG,
+	  OPT_SEEN(struct cmd_replay_o, have_ramp) },
+	{ "steps", 0, OPT_INT, NULL,
+	  "with --rate: N equal steps up to the rate",
+	  CMD_REPLAY_AT(nsteps), .min = 1, .max = 10000,
+	  OPT_SEEN(struct cmd_replay_o, have_steps) },
+	{ "duration", 'd', OPT_DURATION, "D",
+	  "run for D (cycling the requests); default one pass",
+	  CMD_REPLAY_AT(duration_ns), .min = 1 },
+	{ "connections", 'c', OPT_INT, "C",
+	  "connection pool size / closed clients (64)",
+	  CMD_REPLAY_AT(connections), .min = 1, .max = 100000 },
+	{ "closed", 0, OPT_FLAG, NULL,
+	  "closed model: C clients, each waits for its answer",
+	  OPT_AT(struct cmd_replay_o, closed) },
+	{ "loop", 0, OPT_FLAG, NULL,
+	  "cycle the requests until stopped (or --duration)",
+	  CMD_REPLAY_AT(loop) },
+	{ "shard", 0, OPT_CALL, "I/N",
+	  "send only requests whose index % N == I",
+	  .call = cmd_replay_shard, .flags = OPT_ARG },
+	{ "start-at", 0, OPT_TIME, NULL,
+	  "wait until TIME (RFC 3339 or epoch seconds),\n"
+	  "then start: shards started apart begin together",
+	  OPT_AT(struct cmd_replay_o, start_us),
+	  OPT_SEEN(struct cmd_replay_o, has_start) },
+	{ "timeout", 0, OPT_DURATION, "D",
+	  "per request (default 10s)",
+	  CMD_REPLAY_AT(timeout_ns), .min = 1 },
+	{ "compare-headers", 0, OPT_LIST, "H,H",
+	  "compare these response headers too",
+	  CMD_REPLAY_AT(cmp_headers),
+	  OPT_NUM(struct cmd_replay_o, cfg.ncmp_headers), .sep = ',' },
+	{ "body", 0, OPT_ENUM, "MODE",
+	  "exact (default), json (ignore paths apply) or none",
+	  CMD_REPLAY_AT(cmp_body), .choices = cmd_replay_bodies,
+	  OPT_SEEN(struct cmd_replay_o, have_body) },
+	{ "numbers", 0, OPT_ENUM, "MODE",
+	  "JSON numbers: exact (default: by their text)\n"
+	  "or numeric (1.0 = 1, 1e2 = 100; implies\n"
+	  "--body json)",
+	  CMD_REPLAY_AT(numeric), .choices = cmd_replay_numbers },
+	{ "no-status", 0, OPT_FLAG, NULL,
+	  "do not compare status codes",
+	  CMD_REPLAY_AT(cmp_status), .flags = OPT_NEGATE },
+	{ "allow-regressions", 0, OPT_FLAG, NULL,
+	  "exit 0 even when responses differ from the\n"
+	  "recording (they are still reported)",
+	  OPT_AT(struct cmd_replay_o, allow_regressions) },
+	{ "ignore", 'i', OPT_CALL, "PATH",
+	  "JSON path left out of body comparison: $.a.b,\n"
+	  "$.items[*].id, $..id; repeatable",
+	  .call = cmd_replay_ignore, .flags = OPT_ARG },
+	{ "report", 'o', OPT_PATH, NULL,
+	  "write the JSON report to FILE (its directory\n"
+	  "is made; every output path is checked\n"
+	  "before the load)",
+	  OPT_AT(struct cmd_replay_o, report_file), .flags = OPT_COPY },
+	{ "html", 0, OPT_PATH, NULL,
+	  "write the HTML report to FILE",
+	  OPT_AT(struct cmd_replay_o, html), .flags = OPT_COPY },
+	{ "junit", 0, OPT_PATH, NULL,
+	  "write JUnit XML to FILE",
+	  OPT_AT(struct cmd_replay_o, junit), .flags = OPT_COPY },
+	{ "json", 0, OPT_FLAG, NULL,
+	  "print the JSON report instead of the table",
+	  OPT_AT(struct cmd_replay_o, json) },
+	{ "transforms", 'T', OPT_PATH, NULL,
+	  "apply a transforms file (decoy analyze): dates\n"
+	  "shifted, JWTs re-signed, fresh ids, live values of\n"
+	  "earlier answers carried forward",
+	  CMD_REPLAY_AT(transforms), .flags = OPT_COPY },
+	{ "now", 0, OPT_TIME, NULL,
+	  "with --transforms: the clock of the first request\n"
+	  "(RFC 3339 or epoch seconds), for reproducible output",
+	  CMD_REPLAY_AT(now_us), OPT_SEEN(struct cmd_replay_o, cfg.has_now) },
+	{ "seed", 's', OPT_SEED, NULL,
+	  "seed of the fresh values (default: the time)",
+	  CMD_REPLAY_AT(seed), OPT_SEEN(struct cmd_replay_o, cfg.has_seed) },
+	CLI_OPTS_LOG(struct cmd_replay_o),
+	OPT_END_ROW,
+};
+
+const struct cmd_entry cmd_replay_entry = {
+	.name = "replay",
+	.args = "SNAP --target URL [options]",
+	.summary = "replay a snapshot's inbound requests against a service "
+	    "and compare",
+	.opts = cmd_replay_opts,
+	.notes =
+	    "Exit status: 0 every compared response as recorded, 1 some differed\n"
+	    "(unless --allow-regressions), 2 usage or input error, an unreachable\n"
+	    "target or a failed TLS handshake.\n",
+	.exec = cmd_replay_exec,
+};
+
+static volatile int	cmd_replay_stop;
+
+static void
+cmd_replay_signal(int sig)
+{
+	cmd_replay_stop = 1;
 }
 
 /*
@@ -222,250 +299,45 @@ cmd_replay_wait(int64_t us)
 }
 
 static int
-cmd_replay_shard(const char *s, unsigned *i, unsigned *n)
-{
-	char		*end;
-	unsigned long	 a, b;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	a = strtoul(s, &end, 10);
-	if (*end != '/' || end[1] < '0' || end[1] > '9')
-		return -1;
-	b = strtoul(end + 1, &end, 10);
-	if (*end != '\0' || b == 0 || b > 1000000 || a >= b)
-		return -1;
-	*i = (unsigned)a;
-	*n = (unsigned)b;
-	return 0;
-}
-
-static void
-cmd_replay_add(char ***list, size_t *n, const char *s)
-{
-	*list = xreallocarray(*list, *n + 1, sizeof **list);
-	(*list)[(*n)++] = xstrdup(s);
-}
-
-static int
 cmd_replay_exec(int argc, char **argv)
 {
 	const struct cmd_entry	*e = &cmd_replay_entry;
+	struct cmd_replay_o	 o = { .log_level = LOG_LEVEL_INFO };
 	struct gen_config	 cfg;
 	struct report		*rep = NULL;
 	struct sigaction	 sa, old_int, old_term, old_pipe;
 	struct buf		 b;
-	struct shape_time	 now;
-	char			*cause = NULL, *report_file = NULL;
-	char			*html = NULL, *junit = NULL, *copy, *tok, *save;
-	int			 ch, rv = EXIT_USAGE, json = 0, closed = 0;
-	int			 have_rate = 0, have_ramp = 0, have_steps = 0;
-	int			 have_mult = 0, has_start = 0, allow_regressions = 0;
-	int			 have_body = 0;
-	int64_t			 start_us = 0;
+	char			*cause = NULL, *report_file, *html, *junit;
+	int			 ind, rv = EXIT_USAGE, json, closed;
+	int			 have_rate, have_ramp, have_steps;
+	int			 have_mult, has_start, allow_regressions;
+	int			 have_body;
+	int64_t			 start_us;
 
-	gen_config_init(&cfg);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "t:m:r:d:c:i:o:h",
-	    cmd_replay_options, NULL)) != -1) {
-		switch (ch) {
-		case 't':
-			free(cfg.target);
-			cfg.target = xstrdup(optarg);
-			break;
-		case 'm':
-			if (cmd_replay_number(optarg, "x", &cfg.multiplier) ==
-			    -1) {
-				rv = cli_usage(e, "--multiplier: expected a "
-				    "positive number, not \"%s\"", optarg);
-				goto out;
-			}
-			have_mult = 1;
-			break;
-		case OPT_CLONES:
-			if (cmd_replay_unsigned(optarg, 100000,
-			    &cfg.clones) == -1) {
-				rv = cli_usage(e, "--clones: expected "
-				    "1..100000");
-				goto out;
-			}
-			break;
-		case 'r':
-			if (cmd_replay_number(optarg, "/s", &cfg.rate) == -1) {
-				rv = cli_usage(e, "--rate: expected R or R/s, "
-				    "not \"%s\"", optarg);
-				goto out;
-			}
-			have_rate = 1;
-			break;
-		case OPT_RAMP:
-			if (cmd_replay_ramp(optarg, &cfg.rate_from,
-			    &cfg.rate) == -1) {
-				rv = cli_usage(e, "--ramp: expected FROM:TO "
-				    "(req/s), not \"%s\"", optarg);
-				goto out;
-			}
-			have_ramp = 1;
-			break;
-		case OPT_STEPS:
-			if (cmd_replay_unsigned(optarg, 10000,
-			    &cfg.nsteps) == -1) {
-				rv = cli_usage(e, "--steps: expected 1..10000");
-				goto out;
-			}
-			have_steps = 1;
-			break;
-		case 'd':
-			if (units_parse_duration(optarg,
-			    &cfg.duration_ns) == -1 || cfg.duration_ns == 0) {
-				rv = cli_usage(e, "--duration: bad duration "
-				    "\"%s\"", optarg);
-				goto out;
-			}
-			break;
-		case 'c':
-			if (cmd_replay_unsigned(optarg, 100000,
-			    &cfg.connections) == -1) {
-				rv = cli_usage(e, "--connections: expected "
-				    "1..100000");
-				goto out;
-			}
-			break;
-		case OPT_CLOSED:
-			closed = 1;
-			break;
-		case OPT_LOOP:
-			cfg.loop = 1;
-			break;
-		case OPT_SHARD:
-			if (cmd_replay_shard(optarg, &cfg.shard_i,
-			    &cfg.shard_n) == -1) {
-				rv = cli_usage(e, "--shard: expected I/N with "
-				    "0 <= I < N, not \"%s\"", optarg);
-				goto out;
-			}
-			break;
-		case OPT_TIMEOUT:
-			if (units_parse_duration(optarg,
-			    &cfg.timeout_ns) == -1 || cfg.timeout_ns == 0) {
-				rv = cli_usage(e, "--timeout: bad duration "
-				    "\"%s\"", optarg);
-				goto out;
-			}
-			break;
-		case OPT_COMPARE_HEADERS:
-			copy = xstrdup(optarg);
-			for (tok = strtok_r(copy, ",", &save); tok != NULL;
-			    tok = strtok_r(NULL, ",", &save))
-				cmd_replay_add(&cfg.cmp_headers,
-				    &cfg.ncmp_headers, tok);
-			free(copy);
-			break;
-		case OPT_BODY:
-			have_body = 1;
-			if (strcmp(optarg, "exact") == 0)
-				cfg.cmp_body = GEN_BODY_EXACT;
-			else if (strcmp(optarg, "json") == 0)
-				cfg.cmp_body = GEN_BODY_JSON;
-			else if (strcmp(optarg, "none") == 0)
-				cfg.cmp_body = GEN_BODY_NONE;
-			else {
-				rv = cli_usage(e, "--body: expected exact, json "
-				    "or none");
-				goto out;
-			}
-			break;
-		case OPT_NO_STATUS:
-			cfg.cmp_status = 0;
-			break;
-		case OPT_ALLOW_REGRESSIONS:
-			allow_regressions = 1;
-			break;
-		case OPT_NUMBERS:
-			if (strcmp(optarg, "exact") == 0)
-				cfg.numeric = 0;
-			else if (strcmp(optarg, "numeric") == 0)
-				cfg.numeric = 1;
-			else {
-				rv = cli_usage(e, "--numbers: expected exact or "
-				    "numeric");
-				goto out;
-			}
-			break;
-		case 'i':
-			if (optarg[0] != '$') {
-				rv = cli_usage(e, "--ignore: a JSON path starts "
-				    "with $ (\"%s\")", optarg);
-				goto out;
-			}
-			cmd_replay_add(&cfg.ignore, &cfg.nignore, optarg);
-			break;
-		case 'o':
-			free(report_file);
-			report_file = xstrdup(optarg);
-			break;
-		case OPT_HTML:
-			free(html);
-			html = xstrdup(optarg);
-			break;
-		case OPT_JUNIT:
-			free(junit);
-			junit = xstrdup(optarg);
-			break;
-		case OPT_JSON:
-			json = 1;
-			break;
-		case OPT_CA:
-			free(cfg.ca_file);
-			cfg.ca_file = xstrdup(optarg);
-			break;
-		case OPT_INSECURE:
-			cfg.insecure = 1;
-			break;
-		case OPT_TRANSFORMS:
-			free(cfg.transforms);
-			cfg.transforms = xstrdup(optarg);
-			break;
-		case OPT_NOW:
-			if (shape_time_parse(optarg, strlen(optarg),
-			    &now) == -1) {
-				rv = cli_usage(e, "--now: expected a time such "
-				    "as 2026-12-07T17:54:34Z or epoch seconds, "
-				    "not \"%s\"", optarg);
-				goto out;
-			}
-			cfg.has_now = 1;
-			cfg.now_us = now.us;
-			break;
-		case OPT_START_AT:
-			if (shape_time_parse(optarg, strlen(optarg),
-			    &now) == -1) {
-				rv = cli_usage(e, "--start-at: expected a time "
-				    "such as 2026-12-07T17:54:34Z or epoch "
-				    "seconds, not \"%s\"", optarg);
-				goto out;
-			}
-			has_start = 1;
-			start_us = now.us;
-			break;
-		case OPT_SEED:
-			if (units_parse_seed(optarg, &cfg.seed) == -1) {
-				rv = cli_usage(e, "--seed: expected an unsigned "
-				    "integer, not \"%s\"", optarg);
-				goto out;
-			}
-			cfg.has_seed = 1;
-			break;
-		case 'h':
-			cli_help(e);
-			rv = EXIT_OK;
-			goto out;
-		default:
-			rv = cli_usage(e, "unknown option");
-			goto out;
-		}
+	gen_config_init(&o.cfg);
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rv) == -1) {
+		gen_config_free(&o.cfg);
+		free(o.report_file);
+		free(o.html);
+		free(o.junit);
+		return rv;
 	}
-	if (argc - optind != 1) {
+	cli_log_init(e, o.log_level);
+	cfg = o.cfg;	/* owned by cfg from here on, as are the files */
+	report_file = o.report_file;
+	html = o.html;
+	junit = o.junit;
+	json = o.json;
+	closed = o.closed;
+	allow_regressions = o.allow_regressions;
+	have_rate = o.have_rate;
+	have_ramp = o.have_ramp;
+	have_steps = o.have_steps;
+	have_mult = o.have_mult;
+	have_body = o.have_body;
+	has_start = o.has_start;
+	start_us = o.start_us;
+	if (argc - ind != 1) {
 		rv = cli_usage(e, "expected one snapshot file");
 		goto out;
 	}
@@ -512,7 +384,7 @@ cmd_replay_exec(int argc, char **argv)
 		}
 	} else if (have_rate)
 		cfg.pattern = GEN_CONSTANT;
-	cfg.snapshot = xstrdup(argv[optind]);
+	cfg.snapshot = xstrdup(argv[ind]);
 	cfg.progress = isatty(STDERR_FILENO);
 	/* A run's results are never lost to an output path found bad at the
 	 * end: directories are made and every path checked first. */

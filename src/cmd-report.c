@@ -14,7 +14,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,38 +26,52 @@
 
 static int	cmd_report_exec(int, char **);
 
+struct cmd_report_o {
+	const char	*html, *junit, *out, *scen;
+	int		 json;
+};
+
+#define CMD_REPORT_ASSERT						\
+	{ "assert", 0, OPT_PATH, "SCENARIO", "evaluate SCENARIO's assert "	\
+	  "section on the\nreport (replacing the assertions it holds)",	\
+	  OPT_AT(struct cmd_report_o, scen) }
+
+static const struct opt cmd_report_opts[] = {
+	{ "html", 0, OPT_PATH, NULL, "write a self-contained HTML page",
+	  OPT_AT(struct cmd_report_o, html) },
+	{ "junit", 0, OPT_PATH, NULL, "write JUnit XML (one testcase per "
+	  "assertion and endpoint)", OPT_AT(struct cmd_report_o, junit) },
+	{ "json", 0, OPT_FLAG, NULL, "print the report as JSON instead of a "
+	  "table", OPT_AT(struct cmd_report_o, json) },
+	CMD_REPORT_ASSERT,
+	OPT_END_ROW,
+};
+
+static const struct opt cmd_report_merge_opts[] = {
+	{ "output", 'o', OPT_PATH, "OUT", "the merged report (- for stdout)",
+	  OPT_AT(struct cmd_report_o, out) },
+	CMD_REPORT_ASSERT,
+	OPT_END_ROW,
+};
+
 const struct cmd_entry cmd_report_entry = {
 	.name = "report",
 	.args = "REPORT [--assert SCENARIO] [--html F] [--junit F] [--json]\n"
 	    "       decoy report merge R1 R2... -o OUT [--assert SCENARIO]",
 	.summary = "show, render or merge run reports",
-	.help =
+	.intro =
 	    "  REPORT                    report JSON file, - for stdin\n"
-	    "      --html FILE           write a self-contained HTML page\n"
-	    "      --junit FILE          write JUnit XML (one testcase per "
-	    "assertion and endpoint)\n"
-	    "      --json                print the report as JSON instead of "
-	    "a table\n"
-	    "      --assert SCENARIO     evaluate SCENARIO's assert section on the\n"
-	    "                            report (replacing the assertions it holds)\n"
-	    "  merge R1 R2... -o OUT     merge shard reports into OUT (- for "
-	    "stdout);\n"
-	    "                            with --assert, on the merged report\n"
-	    "  -h, --help                this help\n"
+	    "  merge R1 R2... -o OUT     merge shard reports into OUT; with "
+	    "--assert,\n"
+	    "                            on the merged report\n",
+	.opts = cmd_report_opts,
+	.more_title = "merge",
+	.more = cmd_report_merge_opts,
+	.notes =
 	    "Exit status 1 when the report failed: a failed assertion, or a\n"
 	    "response that differed from the recording (unless the run was\n"
 	    "told --allow-regressions).\n",
 	.exec = cmd_report_exec,
-};
-
-static const struct option cmd_report_options[] = {
-	{ "html", required_argument, NULL, 'H' },
-	{ "junit", required_argument, NULL, 'J' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "assert", required_argument, NULL, 'A' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 static int
@@ -133,62 +146,35 @@ cmd_report_exec(int argc, char **argv)
 	struct report		*r;
 	struct buf		 b;
 	char			*cause = NULL;
-	int			 ch, json = 0, merge = 0, rc;
+	struct cmd_report_o	 o = { .html = NULL };
+	int			 ind, json, merge = 0, rc;
 
 	if (argc > 1 && strcmp(argv[1], "merge") == 0) {
 		merge = 1;
 		argc--;
 		argv++;
 	}
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, merge ? "ho:" : "h",
-	    cmd_report_options, NULL)) != -1) {
-		switch (ch) {
-		case 'H':
-			if (merge)
-				goto bad;
-			html = optarg;
-			break;
-		case 'J':
-			if (merge)
-				goto bad;
-			junit = optarg;
-			break;
-		case 'j':
-			if (merge)
-				goto bad;
-			json = 1;
-			break;
-		case 'o':
-			if (!merge)
-				goto bad;
-			out = optarg;
-			break;
-		case 'A':
-			scen = optarg;
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			goto bad;
-		}
-	}
+	if (cli_parse(e, merge ? cmd_report_merge_opts : NULL, argc, argv, &o,
+	    0, &ind, &rc) == -1)
+		return rc;
+	html = o.html;
+	junit = o.junit;
+	out = o.out;
+	scen = o.scen;
+	json = o.json;
 	if (merge) {
 		if (out == NULL)
 			return cli_usage(e, "merge needs -o OUT");
-		if (argc - optind < 1)
+		if (argc - ind < 1)
 			return cli_usage(e, "merge needs reports to merge");
-		return cmd_report_merge(argc - optind, argv + optind, out,
-		    scen);
+		return cmd_report_merge(argc - ind, argv + ind, out, scen);
 	}
-	if (argc - optind != 1)
-		return cli_usage(e, argc - optind == 0 ? "no report given" :
+	if (argc - ind != 1)
+		return cli_usage(e, argc - ind == 0 ? "no report given" :
 		    "one report at a time (merge them with `decoy report "
 		    "merge`)");
 
-	if ((r = report_read_json(argv[optind], &cause)) == NULL)
+	if ((r = report_read_json(argv[ind], &cause)) == NULL)
 		return cmd_report_fail(cause);
 	if (cmd_report_assert(r, scen, &cause) == -1 ||
 	    (html != NULL && report_write_html(r, html, &cause) == -1) ||
@@ -208,8 +194,4 @@ cmd_report_exec(int argc, char **argv)
 	if (fflush(stdout) == EOF || ferror(stdout))
 		rc = cli_error(e, EXIT_USAGE, "writing output failed");
 	return rc;
-
-bad:
-	return cli_usage(e, "unknown option or missing argument: %s",
-	    argv[optind - 1]);
 }

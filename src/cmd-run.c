@@ -1,6 +1,6 @@
 /*
  * cmd-run.c -- `decoy run SCENARIO`: the whole loop from one file
- * (DESIGN.md sections 1 and 5).  It starts the responder (decoy itself,
+ * (docs/design.md section 4).  It starts the responder (decoy itself,
  * `decoy respond`, as a child) with the scenario's rules, starts the
  * service under test (`sh -c COMMAND` in the scenario's directory, in its
  * own process group) and waits until it answers its ready path, drives
@@ -31,7 +31,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
@@ -63,22 +62,32 @@
 
 static int	cmd_run_exec(int, char **);
 
+struct cmd_run_o {
+	int	check;
+	int	json;
+	int	log_level;
+};
+
+static const struct opt cmd_run_opts[] = {
+	{ "check", 'n', OPT_FLAG, NULL, "validate each scenario as the start "
+	  "would,\nshort of starting anything: the file, its\nsnapshot "
+	  "(parsed whole), rule and transforms\nfiles, listen address, url, "
+	  "CA and report\npaths; exit 0 all valid, 2 not",
+	  OPT_AT(struct cmd_run_o, check) },
+	{ "json", 0, OPT_FLAG, NULL, "print the report (or, with --check, "
+	  "the\nverdict) as JSON on stdout, one line per\nscenario",
+	  OPT_AT(struct cmd_run_o, json) },
+	CLI_OPTS_LOG(struct cmd_run_o),
+	OPT_END_ROW,
+};
+
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
 	.args = "SCENARIO... [--check] [--json]",
 	.summary = "run a scenario: responder, service, load, assertions, "
 	    "reports",
-	.help =
-	    "  -n, --check               validate each scenario as the start would,\n"
-	    "                            short of starting anything: the file, its\n"
-	    "                            snapshot (parsed whole), rule and transforms\n"
-	    "                            files, listen address, url, CA and report\n"
-	    "                            paths; exit 0 all valid, 2 not\n"
-	    "      --json                print the report (or, with --check, the\n"
-	    "                            verdict) as JSON on stdout, one line per\n"
-	    "                            scenario\n"
-	    "  -h, --help                this help\n"
-	    "\n"
+	.opts = cmd_run_opts,
+	.notes =
 	    "Placeholders in service.url, service.command and service.env:\n"
 	    "  {responder_port}          the port the responder bound (listen may\n"
 	    "                            use port 0)\n"
@@ -89,13 +98,6 @@ const struct cmd_entry cmd_run_entry = {
 	    "a process that did not start (the worst over the files), 128+N\n"
 	    "interrupted by signal N.\n",
 	.exec = cmd_run_exec,
-};
-
-static const struct option cmd_run_options[] = {
-	{ "check", no_argument, NULL, 'n' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 #define RUN_PORT_WAIT_MS	10000
@@ -1570,34 +1572,21 @@ static int
 cmd_run_exec(int argc, char **argv)
 {
 	const struct cmd_entry	*e = &cmd_run_entry;
-	int			 ch, check = 0, json = 0, rv = EXIT_OK, one;
+	struct cmd_run_o	 o = { .log_level = LOG_LEVEL_INFO };
+	int			 ind, rv = EXIT_OK, one;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "nh", cmd_run_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			check = 1;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option");
-		}
-	}
-	if (argc - optind < 1)
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rv) == -1)
+		return rv;
+	cli_log_init(e, o.log_level);
+	if (argc - ind < 1)
 		return cli_usage(e, "expected a scenario file");
 
 	/* Each file in turn; the worst status wins (2 over 1 over 0), and
 	 * a signal ends the series. */
 	run_stop = 0;
 	run_signal = 0;
-	for (; optind < argc; optind++) {
-		one = run_one(argv[optind], check, json);
+	for (; ind < argc; ind++) {
+		one = run_one(argv[ind], o.check, o.json);
 		if (one > rv)
 			rv = one;
 		if (run_stop)

@@ -13,7 +13,6 @@
 
 #include <sys/stat.h>
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,33 +21,40 @@
 #include "buf.h"
 #include "cli.h"
 #include "json.h"
+#include "log.h"
+#include "opt.h"
 #include "snap.h"
+#include "snap-ids.h"
 #include "xmalloc.h"
 
 static int	cmd_split_exec(int, char **);
+
+struct cmd_split_o {
+	const char	*files[2];	/* by enum snap_dir */
+	int		 json;
+	int		 log_level;
+};
+
+static const struct opt cmd_split_opts[] = {
+	{ "in", 0, OPT_PATH, NULL, "write the dir:in transactions to FILE",
+	  OPT_AT(struct cmd_split_o, files[SNAP_DIR_IN]), .aliases = "-i" },
+	{ "out", 'o', OPT_PATH, NULL, "write the dir:out transactions to "
+	  "FILE\n(at least one of --in and --out; - is stdout;\nFILE is "
+	  "replaced)", OPT_AT(struct cmd_split_o, files[SNAP_DIR_OUT]) },
+	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
+	  "on\nstdout (not with an output on stdout)",
+	  OPT_AT(struct cmd_split_o, json) },
+	CLI_OPTS_LOG(struct cmd_split_o),
+	OPT_END_ROW,
+};
 
 const struct cmd_entry cmd_split_entry = {
 	.name = "split",
 	.args = "SNAP [--in FILE] [--out FILE] [--json]",
 	.summary = "split a snapshot into its inbound and outbound halves",
-	.help =
-	    "  SNAP                      snapshot file, - for stdin\n"
-	    "  -i, --in FILE             write the dir:in transactions to FILE\n"
-	    "  -o, --out FILE            write the dir:out transactions to FILE\n"
-	    "                            (at least one of --in and --out; - is stdout;\n"
-	    "                            FILE is replaced)\n"
-	    "      --json                print the summary as one JSON object on\n"
-	    "                            stdout (not with an output on stdout)\n"
-	    "  -h, --help                this help\n",
+	.intro = "  SNAP                      snapshot file, - for stdin\n",
+	.opts = cmd_split_opts,
 	.exec = cmd_split_exec,
-};
-
-static const struct option cmd_split_options[] = {
-	{ "in", required_argument, NULL, 'i' },
-	{ "out", required_argument, NULL, 'o' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
 
 /* True if both name the same existing file. */
@@ -64,6 +70,25 @@ split_same_file(const char *a, const char *b)
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* Gives t an id no earlier transaction of the output has (t->id may be
+ * NULL: a transaction without an id keeps none). */
+static int
+split_unique_id(struct snap_ids *ids, struct snap_txn *t)
+{
+	const char	*id;
+	char		*fresh;
+
+	if (t->id == NULL)
+		return 0;
+	id = snap_ids_unique(ids, t->id, &fresh);
+	if (fresh != NULL) {
+		free(t->id);
+		t->id = fresh;
+	}
+	(void)id;
+	return 0;
+}
+
 static int
 cmd_split_exec(int argc, char **argv)
 {
@@ -75,35 +100,22 @@ cmd_split_exec(int argc, char **argv)
 	char			*cause = NULL;
 	size_t			 counts[2] = { 0, 0 };
 	int			 opened[2] = { 0, 0 };
-	int			 ch, i, rc, status, json = 0;
+	struct cmd_split_o	 o = { .log_level = LOG_LEVEL_INFO };
+	int			 ind, i, rc, status, json;
 	struct buf		 b;
+	struct snap_ids		*ids = NULL;
+	size_t			 renamed = 0;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "i:o:h", cmd_split_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'i':
-			files[SNAP_DIR_IN] = optarg;
-			break;
-		case 'o':
-			files[SNAP_DIR_OUT] = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			cli_help(e);
-			return EXIT_OK;
-		default:
-			return cli_usage(e, "unknown option or missing "
-			    "argument: %s", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage(e, argc - optind == 0 ? "no snapshot given" :
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &status) == -1)
+		return status;
+	cli_log_init(e, o.log_level);
+	files[SNAP_DIR_IN] = o.files[SNAP_DIR_IN];
+	files[SNAP_DIR_OUT] = o.files[SNAP_DIR_OUT];
+	json = o.json;
+	if (argc - ind != 1)
+		return cli_usage(e, argc - ind == 0 ? "no snapshot given" :
 		    "one snapshot at a time");
-	path = argv[optind];
+	path = argv[ind];
 	if (files[SNAP_DIR_IN] == NULL && files[SNAP_DIR_OUT] == NULL)
 		return cli_usage(e, "give --in FILE, --out FILE or both");
 	if (json && ((files[0] != NULL && strcmp(files[0], "-") == 0) ||
@@ -130,15 +142,19 @@ cmd_split_exec(int argc, char **argv)
 			goto fail;
 		opened[i] = strcmp(files[i], "-") != 0;
 	}
+	ids = snap_ids_create();
 	while ((rc = snap_reader_next(r, &t, &cause)) == 1) {
 		counts[t.dir]++;
-		if (w[t.dir] != NULL &&
-		    snap_writer_write(w[t.dir], &t, &cause) == -1) {
+		if (split_unique_id(ids, &t) == -1 || (w[t.dir] != NULL &&
+		    snap_writer_write(w[t.dir], &t, &cause) == -1)) {
 			snap_txn_free(&t);
 			goto fail;
 		}
 		snap_txn_free(&t);
 	}
+	renamed = snap_ids_renamed(ids);
+	snap_ids_free(ids);
+	ids = NULL;
 	if (rc == -1)
 		goto fail;
 	for (i = 0; i < 2; i++) {
@@ -150,8 +166,9 @@ cmd_split_exec(int argc, char **argv)
 	snap_reader_close(r);
 	if (json) {
 		buf_init(&b);
-		buf_printf(&b, "{\"in\":%zu,\"out\":%zu,\"in_file\":",
-		    counts[SNAP_DIR_IN], counts[SNAP_DIR_OUT]);
+		buf_printf(&b, "{\"in\":%zu,\"out\":%zu,\"renamed_ids\":%zu,"
+		    "\"in_file\":", counts[SNAP_DIR_IN], counts[SNAP_DIR_OUT],
+		    renamed);
 		for (i = SNAP_DIR_IN; i >= SNAP_DIR_OUT; i--) {
 			if (i == SNAP_DIR_OUT)
 				buf_append_str(&b, ",\"out_file\":");
@@ -167,7 +184,11 @@ cmd_split_exec(int argc, char **argv)
 		if (fflush(stdout) == EOF)
 			return cli_error(e, EXIT_USAGE, "writing output "
 			    "failed");
-	} else
+	} else if (renamed > 0)
+		fprintf(stderr, "%zu in, %zu out (%zu repeated id%s renamed "
+		    "ID~N)\n", counts[SNAP_DIR_IN], counts[SNAP_DIR_OUT], renamed,
+		    renamed == 1 ? "" : "s");
+	else
 		fprintf(stderr, "%zu in, %zu out\n", counts[SNAP_DIR_IN],
 		    counts[SNAP_DIR_OUT]);
 	return EXIT_OK;
@@ -175,6 +196,7 @@ cmd_split_exec(int argc, char **argv)
 fail:
 	status = cli_error(e, EXIT_USAGE, "%s", cause);
 	free(cause);
+	snap_ids_free(ids);
 	snap_reader_close(r);
 	for (i = 0; i < 2; i++) {
 		cause = NULL;

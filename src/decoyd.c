@@ -1,10 +1,11 @@
 /*
  * decoyd.c -- the decoy daemon: the responder configured from a file.
  *
- *	decoyd [-c FILE] [-d] [-n] [-r RULES]... [-s SEED]
+ *	decoyd [-c FILE] [-n] [-r RULES]... [-s SEED] [-v | -q]
  *
  * -n checks the configuration (and loads the snapshot and the rules) and
- * exits; -d logs at debug level; -r adds a rule file after those of the
+ * exits; -v logs at debug level (-d, --debug: the old spellings), -q
+ * warnings and errors only; -r adds a rule file after those of the
  * configuration; -s sets the chaos seed.  SIGTERM and SIGINT drain and
  * exit, SIGHUP reloads.  Once bound and loaded it keeps no capability
  * and becomes the configuration's user, if any (respond-priv.h).  Under
@@ -17,7 +18,6 @@
 #include <sys/un.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,9 +29,11 @@
 #include "conf.h"
 #include "decoy-paths.h"
 #include "log.h"
+#include "opt.h"
 #include "respond-priv.h"
 #include "respond.h"
 #include "sock.h"
+#include "xmalloc.h"
 
 #define DECOYD_DEFAULT_CONF	DECOY_SYSCONFDIR "/decoy/decoyd.yaml"
 
@@ -67,21 +69,55 @@ decoyd_notify(const char *state)
 	close(fd);
 }
 
+struct decoyd_o {
+	const char	*path;
+	char		**rules;
+	size_t		 nrules;
+	uint64_t	 seed;
+	int		 has_seed;
+	int		 check;
+	int		 level;		/* -1: the configuration's */
+	int		 version;
+};
+
+static const struct opt decoyd_opts[] = {
+	{ "config", 'c', OPT_PATH, NULL,
+	  "configuration (default " DECOYD_DEFAULT_CONF ")",
+	  OPT_AT(struct decoyd_o, path) },
+	{ "check", 'n', OPT_FLAG, NULL,
+	  "check the configuration, the snapshot and the\n"
+	  "rules, then exit", OPT_AT(struct decoyd_o, check) },
+	{ "rules", 'r', OPT_LIST, "FILE",
+	  "a chaos rule file, after the configuration's;\nrepeatable",
+	  OPT_AT(struct decoyd_o, rules), OPT_NUM(struct decoyd_o, nrules) },
+	{ "seed", 's', OPT_SEED, NULL,
+	  "the chaos seed (overrides the configuration's)",
+	  OPT_AT(struct decoyd_o, seed), OPT_SEEN(struct decoyd_o, has_seed) },
+	{ "verbose", 'v', OPT_FLAG, NULL, "log at debug level",
+	  OPT_AT(struct decoyd_o, level), .value = LOG_LEVEL_DEBUG,
+	  .aliases = "-d --debug" },
+	{ "quiet", 'q', OPT_FLAG, NULL, "log warnings and errors only",
+	  OPT_AT(struct decoyd_o, level), .value = LOG_LEVEL_WARN },
+	{ "version", 'V', OPT_FLAG, NULL, "print the version",
+	  OPT_AT(struct decoyd_o, version) },
+	OPT_END_ROW,
+};
+
+/* The usage line, and with full the options and their old spellings. */
 static void
-decoyd_usage(FILE *f)
+decoyd_usage(FILE *f, int full)
 {
-	fprintf(f, "usage: decoyd [-c FILE] [-d] [-n] [-r RULES]... [-s SEED] "
-	    "[-h] [-V]\n"
-	    "  -c, --config FILE  configuration (default "
-	    DECOYD_DEFAULT_CONF ")\n"
-	    "  -d, --debug        log at debug level\n"
-	    "  -n, --check        check the configuration, the snapshot and "
-	    "the rules, then exit\n"
-	    "  -r, --rules FILE   a chaos rule file, after the configuration's;"
-	    " repeatable\n"
-	    "  -s, --seed N       the chaos seed (overrides the "
-	    "configuration's)\n"
-	    "  -V, --version      print the version\n");
+	fprintf(f, "usage: decoyd [-c FILE] [-n] [-r RULES]... [-s SEED] "
+	    "[-v | -q] [-h] [-V]\n");
+	if (!full)
+		return;
+	fprintf(f, "\noptions:\n");
+	opt_help(decoyd_opts, f);
+	fprintf(f, "  -h, --help                this help\n");
+	if (opt_help_aliases(decoyd_opts, NULL, NULL) > 0) {
+		fprintf(f, "\nold spellings, still accepted:\n");
+		opt_help_aliases(decoyd_opts, NULL, f);
+	}
 }
 
 int
@@ -90,81 +126,48 @@ main(int argc, char **argv)
 	struct decoyd_conf	 conf;
 	struct responder	*r;
 	struct admin		*admin;
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "check", no_argument, NULL, 'n' },
-		{ "rules", required_argument, NULL, 'r' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char		*path = DECOYD_DEFAULT_CONF;
-	const char		*seed = NULL;
-	char			*cause = NULL, **rules = NULL;
-	size_t			 nrules = 0, i;
-	uint64_t		 seedv = 0;
-	int			 ch, debug = 0, check = 0, rv;
+	struct decoyd_o		 o = { .path = DECOYD_DEFAULT_CONF,
+				     .level = -1 };
+	const char		*path;
+	char			*cause = NULL;
+	size_t			 i;
+	int			 ind, rv;
 
 	log_init("decoyd", LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "c:dnr:s:hV", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'r':
-			rules = reallocarray(rules, nrules + 1, sizeof *rules);
-			if (rules == NULL)
-				fatal("reallocarray");
-			rules[nrules++] = optarg;
-			break;
-		case 's':
-			if (units_parse_seed(optarg, &seedv) == -1) {
-				fprintf(stderr, "decoyd: -s: expected an "
-				    "unsigned integer, not \"%s\"\n", optarg);
-				return 2;
-			}
-			seed = optarg;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'h':
-			decoyd_usage(stdout);
-			return 0;
-		case 'V':
+	rv = opt_parse(decoyd_opts, argc, argv, &o, 0, &ind, &cause);
+	if (rv == 0 && ind != argc) {
+		cause = xasprintf("unexpected argument \"%s\"", argv[ind]);
+		rv = -1;
+	}
+	if (rv != 0 || o.version) {
+		if (rv == -1)
+			fprintf(stderr, "decoyd: %s\n", cause);
+		if (rv == 0)
 			printf("decoyd %s\n", PACKAGE_VERSION);
-			return 0;
-		default:
-			decoyd_usage(stderr);
-			return 2;
-		}
+		else
+			decoyd_usage(rv == 1 ? stdout : stderr, rv == 1);
+		free(cause);
+		opt_list_free(o.rules, o.nrules);
+		return rv == -1 ? 2 : 0;
 	}
-	if (optind != argc) {
-		decoyd_usage(stderr);
-		return 2;
-	}
+	path = o.path;
 	if (conf_load(path, &conf, &cause) == -1) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		conf_free(&conf);
-		free(rules);
+		opt_list_free(o.rules, o.nrules);
 		return 2;
 	}
-	for (i = 0; i < nrules; i++)
-		respond_config_add_rules(&conf.respond, rules[i]);
-	free(rules);
-	if (seed != NULL) {
-		conf.respond.seed = seedv;
+	for (i = 0; i < o.nrules; i++)
+		respond_config_add_rules(&conf.respond, o.rules[i]);
+	opt_list_free(o.rules, o.nrules);
+	if (o.has_seed) {
+		conf.respond.seed = o.seed;
 		conf.respond.has_seed = 1;
 	}
-	log_init("decoyd", debug ? LOG_LEVEL_DEBUG : conf.log_level);
-	if (check) {
+	log_init("decoyd", o.level != -1 ? (enum log_level)o.level :
+	    conf.log_level);
+	if (o.check) {
 		if (respond_check(&conf.respond, &cause) == -1) {
 			fprintf(stderr, "%s\n", cause);
 			free(cause);

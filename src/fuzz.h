@@ -1,5 +1,5 @@
 /*
- * fuzz.h -- the fuzz campaign of `decoy fuzz` (DESIGN.md sections 1 and 7):
+ * fuzz.h -- the fuzz campaign of `decoy fuzz` (docs/design.md section 4):
  * mutants of a corpus (mutate.h) are sent to the service under test over
  * several keep-alive connections; failures are detected, confirmed,
  * minimised, de-duplicated and written as findings; `--replay` sends the

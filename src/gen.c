@@ -73,6 +73,7 @@
 #include "log.h"
 #include "loop.h"
 #include "report.h"
+#include "route.h"
 #include "snap.h"
 #include "sock.h"
 #include "transform.h"
@@ -996,6 +997,35 @@ gen_sessions_index(struct gen *g)
 		g->smaps[i] = gen_transform_map_create();
 }
 
+/*
+ * The report rows of the transactions: endpoint templates (route.h)
+ * learned from every path of the recording, so 120 requests to 40 ids
+ * are one row "/orders/{id}".
+ */
+static void
+gen_endpoints(struct gen *g)
+{
+	struct route_set	*rs = route_set_create(0);
+	struct buf		 t;
+	size_t			 i;
+
+	for (i = 0; i < g->ntxns; i++)
+		route_set_add(rs, g->txns[i].method, g->txns[i].path,
+		    strlen(g->txns[i].path));
+	buf_init(&t);
+	for (i = 0; i < g->ntxns; i++) {
+		buf_reset(&t);
+		route_set_template(rs, g->txns[i].method, g->txns[i].path,
+		    strlen(g->txns[i].path), &t);
+		buf_append_byte(&t, '\0');
+		g->txns[i].ep = report_endpoint(g->rep, g->txns[i].method,
+		    t.data);
+	}
+	buf_free(&t);
+	route_set_free(rs);
+}
+
+
 static int
 gen_load(struct gen *g, char **cause)
 {
@@ -1069,9 +1099,7 @@ gen_load(struct gen *g, char **cause)
 	qsort_r(g->order, g->ntxns, sizeof *g->order, gen_cmp_offset,
 	    g->txns);
 
-	for (i = 0; i < g->ntxns; i++)
-		g->txns[i].ep = report_endpoint(g->rep, g->txns[i].method,
-		    g->txns[i].path);
+	gen_endpoints(g);
 	if (g->gx != NULL)
 		gen_sessions_index(g);
 	return 0;

@@ -1,6 +1,6 @@
 /*
  * gen.h -- the generator: replays the inbound half of a snapshot against
- * the service under test and measures it (DESIGN.md sections 1 and 7).
+ * the service under test and measures it (docs/design.md section 4).
  *
  * Load models:
  *   GEN_REPLAY    recorded pacing: each transaction is sent at its recorded

@@ -1,6 +1,6 @@
 /*
  * match.c -- the responder's index of recorded transactions
- * (DESIGN.md section 6).
+ * (docs/design.md section 4, Responder; docs/responder.md).
  *
  * match_index_add() turns each recorded transaction into a struct
  * match_entry: the request fields the signature is made of (method,

@@ -1,6 +1,6 @@
 /*
  * match.h -- the responder's index of recorded transactions
- * (DESIGN.md section 6).
+ * (docs/design.md section 4, Responder; docs/responder.md).
  *
  * A request's signature is built from its method, host, path, normalised
  * query (parameters sorted, order of equal keys kept) and a digest of its

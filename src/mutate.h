@@ -1,6 +1,6 @@
 /*
- * mutate.h -- the mutation engine (DESIGN.md sections 1 and 7, `decoy
- * fuzz`): a pure, seeded module that turns captured HTTP/1.1 requests into
+ * mutate.h -- the mutation engine (`decoy fuzz`, docs/design.md section
+ * 4): a pure, seeded module that turns captured HTTP/1.1 requests into
  * mutants.  No sockets, no clocks, no global state: the same corpus and
  * the same seed give the same sequence of mutants, byte for byte, on every
  * machine.

@@ -1,7 +1,7 @@
 /*
  * record.h -- the recorder (`decoy record`): an event-loop HTTP/1.1 proxy
  * that relays every exchange between a client and an upstream and appends
- * it to a snapshot (DESIGN.md section 3) as one transaction.
+ * it to a snapshot (decoy-snapshot(5)) as one transaction.
  *
  * Reverse proxy (--upstream URL --listen ADDR): every request on the
  * listener goes to the one upstream (http or https), over one keep-alive

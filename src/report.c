@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "hist.h"
 #include "json.h"
+#include "chart.h"
 #include "report.h"
 #include "scenario.h"
 #include "xmalloc.h"
@@ -1105,19 +1106,6 @@ report_read_json(const char *path, char **cause)
 
 /* Renderings. */
 
-/* Formats a latency: "850us", "12.3ms", "1.23s". */
-static const char *
-report_fmt_us(char *dst, size_t len, double us)
-{
-	if (us < 1000)
-		snprintf(dst, len, "%.0fus", us);
-	else if (us < 1000000)
-		snprintf(dst, len, "%.*fms", us < 100000 ? 1 : 0, us / 1000);
-	else
-		snprintf(dst, len, "%.2fs", us / 1e6);
-	return dst;
-}
-
 /* "200:95 503:3 reset:2" */
 static void
 report_fmt_mix(struct buf *b, const struct report_endpoint *ep)
@@ -1199,10 +1187,10 @@ report_print_row(const struct report *r, const struct report_endpoint *ep,
 	fprintf(f, "  %-*s %8" PRIu64 " %8.1f", w, name.data, ep->count,
 	    report_throughput(r, ep));
 	for (i = 0; i < sizeof ps / sizeof ps[0]; i++)
-		fprintf(f, " %8s", ep->hist.total == 0 ? "-" : report_fmt_us(
+		fprintf(f, " %8s", ep->hist.total == 0 ? "-" : chart_fmt_us(
 		    tmp, sizeof tmp, (double)hist_percentile(&ep->hist, ps[i])));
 	fprintf(f, " %8s", ep->hist.total == 0 ? "-" :
-	    report_fmt_us(tmp, sizeof tmp, (double)ep->hist.max_us));
+	    chart_fmt_us(tmp, sizeof tmp, (double)ep->hist.max_us));
 	fprintf(f, " %6.2f%%", 100 * report_error_rate(ep));
 	if (ep->compared > 0)
 		fprintf(f, " %6" PRIu64 "/%-6" PRIu64, ep->regressions,
@@ -1288,69 +1276,14 @@ report_print(const struct report *r, FILE *f)
 	}
 }
 
-/*
- * Appends s escaped for XML and HTML text and attributes.  Control
- * characters XML 1.0 cannot hold become spaces and invalid UTF-8 becomes
- * U+FFFD, so the document is always well-formed.
- */
-static void
-report_xml_escape(struct buf *b, const char *s)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 n, avail = strlen(s);
-
-	while (avail > 0) {
-		switch (*p) {
-		case '&':
-			buf_append_str(b, "&amp;");
-			break;
-		case '<':
-			buf_append_str(b, "&lt;");
-			break;
-		case '>':
-			buf_append_str(b, "&gt;");
-			break;
-		case '"':
-			buf_append_str(b, "&quot;");
-			break;
-		case '\'':
-			buf_append_str(b, "&#39;");
-			break;
-		case '\t':
-		case '\n':
-		case '\r':
-			buf_append_byte(b, (char)*p);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				buf_append_byte(b, ' ');
-				break;
-			}
-			if (*p < 0x80) {
-				buf_append_byte(b, (char)*p);
-				break;
-			}
-			if ((n = json_utf8_seq(p, avail)) == 0) {
-				buf_append_str(b, "\xef\xbf\xbd");
-				break;
-			}
-			buf_append(b, p, n);
-			p += n;
-			avail -= n;
-			continue;
-		}
-		p++;
-		avail--;
-	}
-}
 
 static void
 report_junit_case(struct buf *b, const char *classname, const char *name)
 {
 	buf_append_str(b, "  <testcase classname=\"");
-	report_xml_escape(b, classname);
+	chart_xml_escape(b, classname);
 	buf_append_str(b, "\" name=\"");
-	report_xml_escape(b, name);
+	chart_xml_escape(b, name);
 	buf_append_str(b, "\"");
 }
 
@@ -1378,7 +1311,7 @@ report_write_junit(const struct report *r, const char *path, char **cause)
 	buf_init(&tmp);
 	buf_append_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<testsuite name=\"");
-	report_xml_escape(&b, r->name);
+	chart_xml_escape(&b, r->name);
 	buf_printf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
 	    "time=\"%.3f\">\n", tests, failures,
 	    (double)r->duration_us / 1e6);
@@ -1393,9 +1326,9 @@ report_write_junit(const struct report *r, const char *path, char **cause)
 		buf_printf(&tmp, "%s: expected %s, actual %s", a->name,
 		    a->expected, a->actual);
 		buf_append_str(&b, ">\n    <failure message=\"");
-		report_xml_escape(&b, tmp.data);
+		chart_xml_escape(&b, tmp.data);
 		buf_append_str(&b, "\" type=\"assertion\">");
-		report_xml_escape(&b, tmp.data);
+		chart_xml_escape(&b, tmp.data);
 		buf_append_str(&b, "</failure>\n  </testcase>\n");
 	}
 	for (i = 0; i < r->nendpoints; i++) {
@@ -1422,10 +1355,10 @@ report_write_junit(const struct report *r, const char *path, char **cause)
 			buf_append_str(&b, ">\n    <system-out>");
 			buf_append_str(&tmp, " (tolerated: "
 			    "--allow-regressions)\n");
-			report_xml_escape(&b, tmp.data);
+			chart_xml_escape(&b, tmp.data);
 		} else {
 			buf_append_str(&b, ">\n    <failure message=\"");
-			report_xml_escape(&b, tmp.data);
+			chart_xml_escape(&b, tmp.data);
 			buf_append_str(&b, "\" type=\"regression\">");
 		}
 		for (j = 0; j < ep->ndiffs; j++) {
@@ -1433,7 +1366,7 @@ report_write_junit(const struct report *r, const char *path, char **cause)
 			buf_reset(&tmp);
 			buf_printf(&tmp, "%s %s:\n  expected: %s\n  actual:   "
 			    "%s\n", d->txn, d->field, d->expected, d->actual);
-			report_xml_escape(&b, tmp.data);
+			chart_xml_escape(&b, tmp.data);
 		}
 		buf_append_str(&b, r->allow_regressions ? "</system-out>\n  "
 		    "</testcase>\n" : "</failure>\n  </testcase>\n");
@@ -1445,207 +1378,7 @@ report_write_junit(const struct report *r, const char *path, char **cause)
 	return rc;
 }
 
-/* HTML: inline CSS and SVG charts, no scripts, nothing fetched. */
 
-#define CHART_W		560
-#define CHART_H		250
-#define CHART_L		64	/* margins of the plot area */
-#define CHART_R		16
-#define CHART_T		30
-#define CHART_B		36
-
-enum chart_axis {
-	CHART_SECONDS,		/* x: seconds from the start */
-	CHART_PERCENTILE,	/* x: log10(1 / (1 - p)), 0 .. 4 */
-	CHART_LATENCY,		/* y: microseconds */
-	CHART_RATE		/* y: per second */
-};
-
-struct chart_series {
-	const char	*label;
-	const char	*color;
-	const double	*y;	/* NAN: no value (breaks the line) */
-	int		 bars;
-};
-
-/* A 1-2-5 step giving at most five intervals up to max. */
-static double
-chart_step(double max)
-{
-	double	step;
-
-	if (!(max > 0))
-		return 1;
-	step = pow(10, floor(log10(max / 5)));
-	if (max / step > 5)
-		step *= 2;
-	if (max / step > 5)
-		step *= 2.5;
-	if (max / step > 5)
-		step *= 2;
-	return step;
-}
-
-static void
-chart_label(char *dst, size_t len, enum chart_axis axis, double v)
-{
-	switch (axis) {
-	case CHART_LATENCY:
-		report_fmt_us(dst, len, v);
-		break;
-	case CHART_SECONDS:
-		snprintf(dst, len, "%.0fs", v);
-		break;
-	default:
-		snprintf(dst, len, "%.0f", v);
-		break;
-	}
-}
-
-/*
- * Draws one chart: n points at x[i] (in the x axis' units) for each
- * series; lines, or bars one unit wide.
- */
-static void
-chart_draw(struct buf *b, const char *title, enum chart_axis xaxis,
-    enum chart_axis yaxis, size_t n, const double *x,
-    const struct chart_series *s, size_t ns)
-{
-	static const char	*pct[] = { "0%", "90%", "99%", "99.9%",
-	    "99.99%" };
-	const double		 pw = CHART_W - CHART_L - CHART_R;
-	const double		 ph = CHART_H - CHART_T - CHART_B;
-	double			 xmin = 0, xmax = 1, ymax = 0, step, v, px, py;
-	double			 bw;
-	char			 tmp[32];
-	size_t			 i, k;
-	int			 pen;
-
-	for (i = 0; i < n; i++) {
-		if (x[i] + 1 > xmax && xaxis == CHART_SECONDS)
-			xmax = x[i] + 1;
-		for (k = 0; k < ns; k++)
-			if (!isnan(s[k].y[i]) && s[k].y[i] > ymax)
-				ymax = s[k].y[i];
-	}
-	if (xaxis == CHART_PERCENTILE)
-		xmax = 4;
-	step = chart_step(ymax);
-	ymax = step * ceil(ymax / step);
-	if (ymax <= 0)
-		ymax = step;
-#define PX(v)	(CHART_L + ((v) - xmin) / (xmax - xmin) * pw)
-#define PY(v)	(CHART_T + ph - (v) / ymax * ph)
-
-	buf_printf(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" "
-	    "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">"
-	    "<title>", CHART_W, CHART_H, CHART_W, CHART_H);
-	report_xml_escape(b, title);
-	buf_printf(b, "</title><rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
-	    "fill=\"#fff\"/><text x=\"%d\" y=\"18\" class=\"t\">", CHART_W,
-	    CHART_H, CHART_L);
-	report_xml_escape(b, title);
-	buf_append_str(b, "</text>");
-
-	/* Horizontal grid and y labels. */
-	for (v = 0; v <= ymax * 1.0001; v += step) {
-		py = PY(v);
-		chart_label(tmp, sizeof tmp, yaxis, v);
-		buf_printf(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" "
-		    "y2=\"%.1f\" class=\"g\"/><text x=\"%d\" y=\"%.1f\" "
-		    "class=\"yl\">%s</text>", CHART_L, py, CHART_L + pw, py,
-		    CHART_L - 6, py + 4, tmp);
-	}
-	/* X labels. */
-	if (xaxis == CHART_PERCENTILE) {
-		for (i = 0; i <= 4; i++)
-			buf_printf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
-			    "y2=\"%.1f\" class=\"g\"/><text x=\"%.1f\" "
-			    "y=\"%.1f\" class=\"xl\"%s>%s</text>",
-			    PX((double)i), CHART_T, PX((double)i), CHART_T + ph,
-			    PX((double)i), CHART_T + ph + 16, i == 4 ?
-			    " style=\"text-anchor:end\"" : "", pct[i]);
-	} else {
-		step = chart_step(xmax);
-		for (v = 0; v <= xmax * 1.0001; v += step) {
-			chart_label(tmp, sizeof tmp, CHART_SECONDS, v);
-			buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" class=\"xl\">"
-			    "%s</text>", PX(v), CHART_T + ph + 16, tmp);
-		}
-	}
-	buf_printf(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-	    "class=\"ax\"/><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\" "
-	    "class=\"ax\"/>", CHART_L, CHART_T + ph, CHART_L + pw,
-	    CHART_T + ph, CHART_L, CHART_T, CHART_L, CHART_T + ph);
-
-	/* The series. */
-	bw = pw / (xmax - xmin);
-	for (k = 0; k < ns; k++) {
-		if (s[k].bars) {
-			for (i = 0; i < n; i++) {
-				if (isnan(s[k].y[i]) || s[k].y[i] <= 0)
-					continue;
-				py = PY(s[k].y[i]);
-				buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" "
-				    "width=\"%.1f\" height=\"%.1f\" "
-				    "fill=\"%s\"/>", PX(x[i]) + bw * 0.1, py,
-				    bw * 0.8 > 0.5 ? bw * 0.8 : 0.5,
-				    CHART_T + ph - py, s[k].color);
-			}
-			continue;
-		}
-		buf_printf(b, "<path fill=\"none\" stroke=\"%s\" "
-		    "stroke-width=\"1.8\" d=\"", s[k].color);
-		pen = 0;
-		for (i = 0; i < n; i++) {
-			if (isnan(s[k].y[i])) {
-				pen = 0;
-				continue;
-			}
-			px = PX(x[i] + (xaxis == CHART_SECONDS ? 0.5 : 0));
-			py = PY(s[k].y[i]);
-			buf_printf(b, "%s%.1f %.1f ", pen ? "L" : "M", px, py);
-			pen = 1;
-		}
-		buf_append_str(b, "\"/>");
-		/* Dots, so a single second still shows. */
-		if (xaxis == CHART_SECONDS && n <= 120) {
-			for (i = 0; i < n; i++)
-				if (!isnan(s[k].y[i]))
-					buf_printf(b, "<circle cx=\"%.1f\" "
-					    "cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>",
-					    PX(x[i] + 0.5), PY(s[k].y[i]),
-					    s[k].color);
-		}
-	}
-	/* Legend. */
-	px = CHART_W - CHART_R;
-	for (k = ns; k-- > 0;) {
-		px -= 8 * (double)strlen(s[k].label) + 26;
-		buf_printf(b, "<rect x=\"%.1f\" y=\"9\" width=\"12\" "
-		    "height=\"10\" fill=\"%s\"/><text x=\"%.1f\" y=\"18\" "
-		    "class=\"lg\">", px, s[k].color, px + 16);
-		report_xml_escape(b, s[k].label);
-		buf_append_str(b, "</text>");
-	}
-	buf_append_str(b, "</svg></figure>\n");
-#undef PX
-#undef PY
-}
-
-static const char *
-chart_status_color(int status)
-{
-	if (status >= 500)
-		return "#d62728";
-	if (status >= 400)
-		return "#ff7f0e";
-	if (status >= 300)
-		return "#1f77b4";
-	if (status >= 200)
-		return "#2ca02c";
-	return "#7f7f7f";
-}
 
 /* Horizontal bars: one per status and per transport error kind. */
 static void
@@ -1707,13 +1440,6 @@ chart_status(struct buf *b, const struct report_endpoint *tot)
 	buf_append_str(b, "</svg></figure>\n");
 }
 
-static void
-html_td(struct buf *b, const char *s, int num)
-{
-	buf_append_str(b, num ? "<td class=\"n\">" : "<td>");
-	report_xml_escape(b, s);
-	buf_append_str(b, "</td>");
-}
 
 static void
 html_row(struct buf *b, const struct report *r,
@@ -1727,21 +1453,21 @@ html_row(struct buf *b, const struct report *r,
 	buf_init(&t);
 	buf_append_str(b, total ? "<tr class=\"tot\">" : "<tr>");
 	buf_printf(&t, "%s %s", ep->method, ep->path);
-	html_td(b, total ? "total" : t.data, 0);
+	chart_td(b, total ? "total" : t.data, 0);
 	snprintf(tmp, sizeof tmp, "%" PRIu64, ep->count);
-	html_td(b, tmp, 1);
+	chart_td(b, tmp, 1);
 	snprintf(tmp, sizeof tmp, "%.1f", report_throughput(r, ep));
-	html_td(b, tmp, 1);
+	chart_td(b, tmp, 1);
 	for (i = 0; i < sizeof ps / sizeof ps[0]; i++)
-		html_td(b, ep->hist.total == 0 ? "-" : report_fmt_us(tmp,
+		chart_td(b, ep->hist.total == 0 ? "-" : chart_fmt_us(tmp,
 		    sizeof tmp, (double)hist_percentile(&ep->hist, ps[i])), 1);
-	html_td(b, ep->hist.total == 0 ? "-" : report_fmt_us(tmp, sizeof tmp,
+	chart_td(b, ep->hist.total == 0 ? "-" : chart_fmt_us(tmp, sizeof tmp,
 	    (double)ep->hist.max_us), 1);
 	snprintf(tmp, sizeof tmp, "%.2f%%", 100 * report_error_rate(ep));
-	html_td(b, tmp, 1);
+	chart_td(b, tmp, 1);
 	buf_reset(&t);
 	report_fmt_mix(&t, ep);
-	html_td(b, t.data, 0);
+	chart_td(b, t.data, 0);
 	if (ep->compared == 0)
 		snprintf(tmp, sizeof tmp, "-");
 	else
@@ -1749,48 +1475,12 @@ html_row(struct buf *b, const struct report *r,
 		    ep->regressions, ep->compared);
 	buf_append_str(b, ep->regressions > 0 ? "<td class=\"n bad\">" :
 	    "<td class=\"n\">");
-	report_xml_escape(b, tmp);
+	chart_xml_escape(b, tmp);
 	buf_append_str(b, "</td></tr>\n");
 	buf_free(&t);
 }
 
-static const char report_css[] =
-    "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;"
-    "margin:24px;color:#222;background:#f6f7f9}"
-    "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}"
-    ".meta{color:#555;margin:0 0 12px}"
-    ".verdict{display:inline-block;padding:4px 12px;border-radius:4px;"
-    "font-weight:600;color:#fff}.pass{background:#2ca02c}"
-    ".fail{background:#d62728}"
-    ".cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}"
-    ".card{background:#fff;border:1px solid #ddd;border-radius:6px;"
-    "padding:8px 14px;min-width:110px}.card b{display:block;font-size:20px}"
-    ".card span{color:#666;font-size:12px}"
-    ".charts{display:flex;flex-wrap:wrap;gap:12px}"
-    "figure{margin:0;background:#fff;border:1px solid #ddd;"
-    "border-radius:6px}svg{display:block;max-width:100%;height:auto}"
-    "svg text{font:11px system-ui,sans-serif;fill:#444}"
-    "svg .t{font-size:13px;font-weight:600;fill:#222}"
-    "svg .yl{text-anchor:end}svg .xl{text-anchor:middle}"
-    "svg .g{stroke:#e5e5e5;stroke-width:1}svg .ax{stroke:#888}"
-    "table{border-collapse:collapse;background:#fff;margin:4px 0}"
-    "th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;"
-    "vertical-align:top}th{background:#eef0f3}td.n{text-align:right;"
-    "font-variant-numeric:tabular-nums;white-space:nowrap}"
-    "tr.tot td{font-weight:600;background:#fafafa}"
-    ".bad{color:#d62728;font-weight:600}.ok{color:#2ca02c;font-weight:600}"
-    "pre{margin:0;white-space:pre-wrap;word-break:break-all;"
-    "font:12px ui-monospace,monospace}";
 
-static void
-html_card(struct buf *b, const char *value, const char *label)
-{
-	buf_append_str(b, "<div class=\"card\"><b>");
-	report_xml_escape(b, value);
-	buf_append_str(b, "</b><span>");
-	report_xml_escape(b, label);
-	buf_append_str(b, "</span></div>");
-}
 
 static void
 html_charts(struct buf *b, const struct report *r,
@@ -1863,12 +1553,12 @@ report_write_html(const struct report *r, const char *path, char **cause)
 	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
 	    "content=\"width=device-width,initial-scale=1\">"
 	    "<link rel=\"icon\" href=\"data:,\"><title>decoy report: ");
-	report_xml_escape(&b, r->name);
+	chart_xml_escape(&b, r->name);
 	buf_printf(&b, "</title><style>%s</style></head><body>\n<h1>",
-	    report_css);
-	report_xml_escape(&b, r->name);
+	    chart_css);
+	chart_xml_escape(&b, r->name);
 	buf_append_str(&b, "</h1>\n<p class=\"meta\">");
-	report_xml_escape(&b, *r->target != '\0' ? r->target : "-");
+	chart_xml_escape(&b, *r->target != '\0' ? r->target : "-");
 	secs = (time_t)(r->start_us / 1000000);
 	if (r->start_us > 0 && gmtime_r(&secs, &tm) != NULL &&
 	    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm) > 0)
@@ -1883,27 +1573,27 @@ report_write_html(const struct report *r, const char *path, char **cause)
 	if (report_verdict(r, &verdict)) {
 		buf_printf(&b, "<div class=\"verdict %s\">",
 		    report_passed(r) ? "pass" : "fail");
-		report_xml_escape(&b, verdict.data);
+		chart_xml_escape(&b, verdict.data);
 		buf_append_str(&b, "</div>\n");
 	}
 	buf_free(&verdict);
 
 	buf_append_str(&b, "<div class=\"cards\">");
 	snprintf(tmp, sizeof tmp, "%" PRIu64, tot.count);
-	html_card(&b, tmp, "requests");
+	chart_card(&b, tmp, "requests");
 	snprintf(tmp, sizeof tmp, "%.1f", report_throughput(r, &tot));
-	html_card(&b, tmp, "requests/s");
-	html_card(&b, report_fmt_us(tmp, sizeof tmp,
+	chart_card(&b, tmp, "requests/s");
+	chart_card(&b, chart_fmt_us(tmp, sizeof tmp,
 	    (double)hist_percentile(&tot.hist, 50)), "p50");
-	html_card(&b, report_fmt_us(tmp, sizeof tmp,
+	chart_card(&b, chart_fmt_us(tmp, sizeof tmp,
 	    (double)hist_percentile(&tot.hist, 99)), "p99");
-	html_card(&b, report_fmt_us(tmp, sizeof tmp,
+	chart_card(&b, chart_fmt_us(tmp, sizeof tmp,
 	    (double)tot.hist.max_us), "max");
 	snprintf(tmp, sizeof tmp, "%.2f%%", 100 * report_error_rate(&tot));
-	html_card(&b, tmp, "error rate");
+	chart_card(&b, tmp, "error rate");
 	snprintf(tmp, sizeof tmp, "%" PRIu64 " / %" PRIu64, tot.regressions,
 	    tot.compared);
-	html_card(&b, tmp, "regressions / compared");
+	chart_card(&b, tmp, "regressions / compared");
 	buf_append_str(&b, "</div>\n");
 
 	html_charts(&b, r, &tot);
@@ -1926,9 +1616,9 @@ report_write_html(const struct report *r, const char *path, char **cause)
 			buf_printf(&b, "<tr><td class=\"%s\">%s</td>",
 			    a->passed ? "ok" : "bad", a->passed ? "PASS" :
 			    "FAIL");
-			html_td(&b, a->name, 0);
-			html_td(&b, a->expected, 0);
-			html_td(&b, a->actual, 0);
+			chart_td(&b, a->name, 0);
+			chart_td(&b, a->expected, 0);
+			chart_td(&b, a->actual, 0);
 			buf_append_str(&b, "</tr>\n");
 		}
 		buf_append_str(&b, "</table>\n");
@@ -1938,11 +1628,11 @@ report_write_html(const struct report *r, const char *path, char **cause)
 		    "rule</th><th>kind</th><th>count</th></tr>\n");
 		for (i = 0; i < r->nfaults; i++) {
 			buf_append_str(&b, "<tr>");
-			html_td(&b, r->faults[i].rule, 0);
-			html_td(&b, r->faults[i].kind, 0);
+			chart_td(&b, r->faults[i].rule, 0);
+			chart_td(&b, r->faults[i].kind, 0);
 			snprintf(tmp, sizeof tmp, "%" PRIu64,
 			    r->faults[i].count);
-			html_td(&b, tmp, 1);
+			chart_td(&b, tmp, 1);
 			buf_append_str(&b, "</tr>\n");
 		}
 		buf_append_str(&b, "</table>\n");
@@ -1956,16 +1646,16 @@ report_write_html(const struct report *r, const char *path, char **cause)
 			for (j = 0; j < ep->ndiffs; j++) {
 				d = &ep->diffs[j];
 				buf_append_str(&b, "<tr><td>");
-				report_xml_escape(&b, ep->method);
+				chart_xml_escape(&b, ep->method);
 				buf_append_byte(&b, ' ');
-				report_xml_escape(&b, ep->path);
+				chart_xml_escape(&b, ep->path);
 				buf_append_str(&b, "</td>");
-				html_td(&b, d->txn, 0);
-				html_td(&b, d->field, 0);
+				chart_td(&b, d->txn, 0);
+				chart_td(&b, d->field, 0);
 				buf_append_str(&b, "<td><pre>");
-				report_xml_escape(&b, d->expected);
+				chart_xml_escape(&b, d->expected);
 				buf_append_str(&b, "</pre></td><td><pre>");
-				report_xml_escape(&b, d->actual);
+				chart_xml_escape(&b, d->actual);
 				buf_append_str(&b, "</pre></td></tr>\n");
 			}
 		}

@@ -1,5 +1,5 @@
 /*
- * report.h -- the result of a run (DESIGN.md section 9): totals and
+ * report.h -- the result of a run (docs/design.md section 5): totals and
  * per-endpoint throughput, latency histograms (hist.h, mergeable),
  * status mix, transport errors, regression differences, the faults the
  * responder injected, and assertion results.  One JSON document per run;

@@ -7,7 +7,8 @@
  * per-signature cursors are atomic).  A connection reads into one buffer,
  * parses as many complete requests as it holds (pipelining), queues each
  * reply as iovecs that point at the index's pre-serialised bytes, and
- * flushes them with writev.  Chunked request bodies are decoded in place in
+ * flushes them with writev through its transport (conn.h: tcp, or tls
+ * with --tls, whose leaves the CA mints per name).  Chunked request bodies are decoded in place in
  * the input buffer.  Each connection has one deadline timer (header,
  * body, idle or linger), armed lazily: a deadline that moves later (as
  * the idle one does with every request) leaves the timer where it is, and
@@ -62,14 +63,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include "ca.h"
 #include "chaos.h"
+#include "conn.h"
 #include "cpus.h"
 #include "fault.h"
 #include "http.h"
+#include "httpd.h"
 #include "log.h"
 #include "loop.h"
 #include "match.h"
@@ -81,14 +81,6 @@
 #include "transform.h"
 #include "xmalloc.h"
 
-/* glibc's sys/queue.h lacks the _SAFE iterator. */
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST(head);					\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
-	    (var) = (tvar))
-#endif
-
 #define RESPOND_READ_CHUNK	(16 * 1024)
 #define RESPOND_OUT_HIGH	(1024 * 1024)	/* stop reading above this */
 /* Past the output budget, connections holding at least this much unsent
@@ -96,19 +88,11 @@
 #define RESPOND_OUT_LOW		(16 * 1024)
 #define RESPOND_BUDGET_DEFAULT	(256ull * 1024 * 1024)
 #define RESPOND_LINGER_NS	(1000 * 1000000ull)
-/* Connection deadlines: timers are rounded up to the slack, and moved
- * out only when the deadline went further than the lag (conn_arm). */
-#define RESPOND_TIMER_SLACK_NS	(10 * 1000000ull)
-#define RESPOND_TIMER_LAG_NS	(1000 * 1000000ull)
 #define RESPOND_GEN_TICK_NS	(100 * 1000000ull)	/* idle workers follow reloads */
 #define RESPOND_DRAIN_NS	(5000 * 1000000ull)
-#define RESPOND_MAX_IOV		64
 #define RESPOND_DRIP_NS		(10 * 1000000ull)	/* drip tick */
 #define RESPOND_RULE_CACHE	1024
-#define RESPOND_TLS_WRITE	(16 * 1024)	/* one full TLS record */
-/* Out of descriptors (accept(2) EMFILE...), a listener is not watched for
- * this long; repeated conditions are logged once per interval. */
-#define RESPOND_ACCEPT_PAUSE_NS	(100 * 1000000ull)
+/* accept(2) failures (EMFILE...) are logged once per interval. */
 #define RESPOND_LOG_INTERVAL_NS	(5000 * 1000000ull)
 /* Match rate per endpoint: each worker counts at most RESPOND_EP_MAX
  * distinct endpoints (in a table of RESPOND_EP_SLOTS, a power of two);
@@ -117,10 +101,6 @@
 #define RESPOND_EP_SLOTS	512
 #define RESPOND_EP_MAX		256
 #define RESPOND_EP_LEN		256
-
-/* What the last SSL_read or SSL_write of a connection waits for. */
-#define RESPOND_WANT_WR_IN	0x1	/* SSL_write wants to read */
-#define RESPOND_WANT_RD_OUT	0x2	/* SSL_read wants to write */
 
 /* Counters have one writer (their worker) and are read by the admin
  * thread: relaxed atomic loads and stores, plain adds. */
@@ -157,68 +137,25 @@ struct reply {
 	uint64_t	 ready_ns;	/* when the request was complete */
 };
 
-struct conn {
-	TAILQ_ENTRY(conn)	 entry;
+/* The responder's side of a connection (httpd.h has the HTTP side). */
+struct rconn {
+	struct hconn		*h;
 	struct worker		*w;
-	struct loop_io		 io;
-	struct loop_defer	 reap;
-	int			 fd;
-	char			 peer[64];
 	char			 odst[64];	/* --transparent: original
 						   destination, "" if none */
 
-	/* TLS (--tls): NULL on plain connections, which never branch
-	 * further than this test. */
-	SSL			*ssl;
-	int			 hs_done;	/* handshake complete */
-	int			 ssl_want;	/* RESPOND_WANT_* */
-	int			 ssl_dead;	/* no close_notify: error, reset */
-	int			 ssl_shut;	/* close_notify sent */
-
-	struct buf		 in;
-	size_t			 in_off;	/* start of the current request */
-
-	/* Chunked body of the current request, decoded in place. */
-	int			 ck_active;
-	struct http_chunked	 ck;
-	size_t			 ck_end;	/* end of decoded bytes in in */
-	int			 sent_continue;
-
-	struct out_item		*out;
-	size_t			 nout;
-	size_t			 outcap;
-	size_t			 out_first;	/* first unwritten item */
-	size_t			 out_bytes;	/* bytes still queued */
-
 	/* A reply held back by injected latency, or being dripped. */
 	struct loop_timer	 timer;
-	int			 waiting;	/* parse nothing until released */
 	struct reply		*held;
 	struct out_item		 drip[3];	/* what is left to drip */
 	size_t			 ndrip;
 	double			 drip_bps;
 	double			 drip_credit;	/* bytes earned, not yet sent */
-	uint64_t		 stream_left;	/* oversize filler to send */
-	int			 close_after;	/* close once it is all sent */
-	int			 peer_eof;	/* the peer sent FIN */
-
-	uint64_t		 deadline;	/* 0: none */
-	struct loop_timer	 dl_timer;	/* fires at or before it */
-	uint64_t		 body_ns;	/* the head of the request whose
-						   body is arriving came then;
-						   0: none */
-	int			 in_head;	/* a request has started */
-	int			 closing;	/* close once output is flushed */
-	int			 lingering;	/* write side shut, draining input */
-	int			 throttled;	/* held back by the output budget */
-	int			 processing;	/* in conn_process() */
-	int			 dead;
 
 	/* The generation queued replies point into (pinned in the
 	 * worker's table), NULL: none yet. */
 	struct respond_gen	*gen;
 };
-TAILQ_HEAD(conn_list, conn);
 
 struct respond_gen;
 
@@ -228,12 +165,6 @@ struct rule_cache_slot {
 	const struct match_entry	*entry;
 	uint64_t			 host;
 	uint64_t			 mask;
-};
-
-struct listener {
-	struct loop_io		 io;
-	struct worker		*w;
-	struct loop_timer	 pause;		/* accept(2) failing: resume */
 };
 
 /*
@@ -266,15 +197,10 @@ struct worker {
 	size_t			 npins;
 	pthread_t		 thread;
 	struct loop		*loop;
-	struct listener		*listeners;
-	size_t			 nlisteners;
-	struct conn_list	 conns;
-	size_t			 nconns;
+	struct httpd		*httpd;		/* listeners, connections */
 	int			 draining;
-	struct http_msg		 msg;		/* scratch for the parser */
 	struct rule_cache_slot	*rule_cache;	/* RESPOND_RULE_CACHE slots */
 	struct buf		 scratch;	/* the endpoint of a request */
-	char			*tls_out;	/* RESPOND_TLS_WRITE bytes */
 	struct ep_slot		*eps;		/* RESPOND_EP_SLOTS */
 	size_t			 neps;
 	struct ep_slot		 ep_other;
@@ -285,13 +211,6 @@ struct worker {
 	uint64_t		 n_missed;
 	uint64_t		 n_bad;
 	uint64_t		 n_faulted;
-	uint64_t		 n_conns;
-	uint64_t		 n_open;
-	uint64_t		 n_accept_errors;
-	uint64_t		 out_mem;	/* unsent output held, bytes */
-	uint64_t		 n_throttled;
-	uint64_t		 n_head_timeouts;
-	uint64_t		 n_body_timeouts;
 	uint64_t		 buckets[RESPOND_NBUCKETS];
 	uint64_t		 delay_sum_ns;
 };
@@ -327,7 +246,7 @@ struct responder {
 	int64_t			 clock_offset_us;	/* --now - wall at start */
 	struct chaos_log	*chaos;
 	struct ca		*ca;		/* --tls: mints the leaves */
-	SSL_CTX			*ssl_ctx;	/* --tls: shared by the workers */
+	struct conn_tls_ctx	*tls_ctx;	/* --tls: shared by the workers */
 	/* Occurrence counters of requests with no recorded signature. */
 	struct plan_occ		 miss_occ;
 
@@ -344,11 +263,7 @@ struct responder {
 	_Atomic size_t		 count;		/* transactions served now */
 };
 
-static void	conn_read_cb(struct loop_io *, uint32_t);
 static void	reply_free(struct reply *);
-static void	conn_process(struct conn *);
-static void	conn_flush(struct conn *);
-static void	conn_deadline_cb(struct loop_timer *);
 
 void
 respond_config_init(struct respond_config *c)
@@ -467,20 +382,26 @@ worker_unpin(struct worker *w, struct respond_gen *gen)
 
 /* Whether replies that may point into c's generation are still queued. */
 static int
-conn_gen_busy(const struct conn *c)
+conn_gen_busy(const struct rconn *c)
 {
-	return c->out_first < c->nout || c->held != NULL || c->ndrip > 0;
+	return hconn_has_output(c->h) || c->held != NULL || c->ndrip > 0;
 }
 
 /* Lets a connection with nothing queued go of a generation that is no
  * longer current. */
 static void
-conn_gen_idle(struct conn *c)
+conn_gen_idle(struct rconn *c)
 {
 	if (c->gen != NULL && c->gen != c->w->gen && !conn_gen_busy(c)) {
 		worker_unpin(c->w, c->gen);
 		c->gen = NULL;
 	}
+}
+
+static void
+conn_drained(struct hconn *h)
+{
+	conn_gen_idle(hconn_data(h));
 }
 
 /*
@@ -492,7 +413,7 @@ static void
 worker_gen_refresh(struct worker *w)
 {
 	struct respond_gen	*gen, *old = w->gen;
-	struct conn		*c;
+	struct hconn		*h;
 
 	if (atomic_load_explicit(&w->r->gen, memory_order_acquire) == old)
 		return;
@@ -508,14 +429,14 @@ worker_gen_refresh(struct worker *w)
 	w->gen = gen;
 	if (old != NULL)
 		worker_unpin(w, old);
-	TAILQ_FOREACH(c, &w->conns, entry)
-		conn_gen_idle(c);
+	for (h = httpd_first(w->httpd); h != NULL; h = hconn_next(h))
+		conn_gen_idle(hconn_data(h));
 }
 
 /* The generation a request on c is served from: the current one, unless
  * replies from an older one are still queued ahead of it. */
 static struct respond_gen *
-conn_gen(struct conn *c)
+conn_gen(struct rconn *c)
 {
 	struct worker	*w = c->w;
 
@@ -534,137 +455,25 @@ conn_gen(struct conn *c)
 
 /* --- connections ------------------------------------------------------ */
 
+/* httpd frees a connection: the reply state goes with it. */
 static void
-conn_reap_cb(struct loop_defer *d)
+conn_freed(struct hconn *h)
 {
-	struct conn	*c = d->arg;
+	struct rconn	*c = hconn_data(h);
 	size_t		 i;
 
-	for (i = c->out_first; i < c->nout; i++)
-		free(c->out[i].owned);
+	if (c == NULL)
+		return;
+	loop_timer_del(c->w->loop, &c->timer);
 	for (i = 0; i < c->ndrip; i++)
 		free(c->drip[i].owned);
 	if (c->held != NULL) {
 		reply_free(c->held);
 		free(c->held);
 	}
-	free(c->out);
-	buf_free(&c->in);
-	SSL_free(c->ssl);
 	if (c->gen != NULL)
 		worker_unpin(c->w, c->gen);
 	free(c);
-}
-
-/* Sends close_notify once, best effort (the socket is non-blocking). */
-static void
-conn_tls_shutdown(struct conn *c)
-{
-	if (c->ssl == NULL || !c->hs_done || c->ssl_dead || c->ssl_shut)
-		return;
-	c->ssl_shut = 1;
-	(void)SSL_shutdown(c->ssl);
-	ERR_clear_error();
-}
-
-static void
-conn_close(struct conn *c)
-{
-	struct worker	*w = c->w;
-
-	if (c->dead)
-		return;
-	c->dead = 1;
-	loop_timer_del(w->loop, &c->timer);
-	loop_timer_del(w->loop, &c->dl_timer);
-	STAT_ADD(w->n_open, -1);
-	STAT_ADD(w->out_mem, -(c->out_bytes + c->outcap * sizeof *c->out));
-	loop_io_del(w->loop, &c->io);
-	conn_tls_shutdown(c);
-	close(c->fd);
-	TAILQ_REMOVE(&w->conns, c, entry);
-	w->nconns--;
-	loop_defer(w->loop, &c->reap);
-	if (w->draining && w->nconns == 0)
-		loop_stop(w->loop);
-}
-
-/*
- * Makes the deadline timer fire by c->deadline (rounded up to
- * RESPOND_TIMER_SLACK_NS, so deadlines that fall close together expire
- * in one pass of the loop; it may fire up to that much late): armed when
- * it is not, pulled in when the deadline came closer by more than the
- * slack, and pushed out when the deadline moved more than
- * RESPOND_TIMER_LAG_NS later (the first request of a connection turns
- * the header deadline into the idle one).  A deadline that moved only a
- * little later (every request on a keep-alive connection does) leaves the
- * timer alone: it fires early and is re-armed then, about once per
- * RESPOND_TIMER_LAG_NS, not once per request.
- */
-static void
-conn_arm(struct conn *c)
-{
-	struct loop	*l = c->w->loop;
-	uint64_t	 now, when;
-
-	if (c->dead || c->deadline == 0)
-		return;
-	when = (c->deadline + RESPOND_TIMER_SLACK_NS - 1) /
-	    RESPOND_TIMER_SLACK_NS * RESPOND_TIMER_SLACK_NS;
-	/* Armed within the slack of it (loop_timer_add counts from a
-	 * fresher clock, so a few µs past), or not too early: leave it. */
-	if (loop_timer_is_pending(&c->dl_timer) &&
-	    c->dl_timer.when <= when + RESPOND_TIMER_SLACK_NS &&
-	    (when <= c->dl_timer.when ||
-	    when - c->dl_timer.when < RESPOND_TIMER_LAG_NS))
-		return;
-	now = loop_now(l);
-	loop_timer_add(l, &c->dl_timer, when > now ? when - now : 0);
-}
-
-/*
- * Closes after the queued output: shut the write side, then read and drop
- * what the peer still sends for a moment, so an error reply is not lost
- * to a reset caused by unread input.
- */
-static void
-conn_finish(struct conn *c)
-{
-	if (c->dead)
-		return;
-	if (c->in.len == c->in_off && !c->in_head) {
-		conn_close(c);
-		return;
-	}
-	conn_tls_shutdown(c);
-	shutdown(c->fd, SHUT_WR);
-	c->lingering = 1;
-	c->deadline = loop_now(c->w->loop) + RESPOND_LINGER_NS;
-	conn_arm(c);
-	if (loop_io_mod(c->w->loop, &c->io, EPOLLIN | EPOLLRDHUP) == -1)
-		conn_close(c);
-}
-
-static void
-conn_queue(struct conn *c, const char *p, size_t len, char *owned)
-{
-	if (len == 0) {
-		free(owned);
-		return;
-	}
-	if (c->nout == c->outcap) {
-		size_t n = c->outcap == 0 ? 8 : c->outcap * 2;
-
-		c->out = xreallocarray(c->out, n, sizeof *c->out);
-		STAT_ADD(c->w->out_mem, (n - c->outcap) * sizeof *c->out);
-		c->outcap = n;
-	}
-	c->out[c->nout].p = p;
-	c->out[c->nout].len = len;
-	c->out[c->nout].owned = owned;
-	c->nout++;
-	c->out_bytes += len;
-	STAT_ADD(c->w->out_mem, len);
 }
 
 /* Unsent output all workers hold, bytes (their counters summed). */
@@ -675,54 +484,29 @@ respond_out_total(struct responder *r)
 	size_t		i;
 
 	for (i = 0; i < r->nworkers; i++)
-		t += STAT_GET(r->workers[i].out_mem);
+		t += httpd_out_mem(r->workers[i].httpd);
 	return t;
 }
 
-/*
- * 1 if the connection must not be read nor produce replies for now: it
- * holds RESPOND_OUT_HIGH of unsent output, or the responder is past its
- * output budget and this connection holds RESPOND_OUT_LOW or more (the
- * connections that hold the most wait until they drain; a client that
- * reads its answers holds next to nothing and is still served).
- */
+/* 1 when the responder holds more unsent output than its budget. */
 static int
-conn_out_full(struct conn *c)
+conn_over_budget(void *arg)
 {
-	struct worker	*w = c->w;
+	struct worker	*w = arg;
 
-	if (c->out_bytes >= RESPOND_OUT_HIGH)
-		return 1;
-	if (c->out_bytes + c->outcap * sizeof *c->out >= RESPOND_OUT_LOW &&
-	    respond_out_total(w->r) > w->r->out_budget) {
-		if (!c->throttled) {
-			c->throttled = 1;
-			STAT_INC(w->n_throttled);
-		}
-		return 1;
-	}
-	c->throttled = 0;
-	return 0;
+	return respond_out_total(w->r) > w->r->out_budget;
 }
 
+/* Answers a request that cannot be served (httpd closes after it). */
 static void
-conn_queue_buf(struct conn *c, struct buf *b)
+conn_reject(struct hconn *h, int status, const char *why, size_t off)
 {
-	size_t	 len;
-	char	*p;
-
-	p = buf_detach(b, &len);
-	conn_queue(c, p, len, p);
-}
-
-/* Answers a request that cannot be served and closes the connection. */
-static void
-conn_reject(struct conn *c, int status, const char *why, size_t off)
-{
-	struct buf	body, msg;
+	struct rconn	*c = hconn_data(h);
+	struct buf	 body, msg;
 
 	c->w->n_bad++;
-	log_info("%s: %d %s (byte %zu); closing", c->peer, status, why, off);
+	log_info("%s: %d %s (byte %zu); closing", hconn_peer(h), status, why,
+	    off);
 	buf_init(&body);
 	buf_init(&msg);
 	buf_printf(&body, "{\"error\":\"%s\",\"reason\":\"%s\",\"offset\":%zu}\n",
@@ -730,21 +514,7 @@ conn_reject(struct conn *c, int status, const char *why, size_t off)
 	http_write_simple(&msg, status, "application/json", body.data, body.len,
 	    1);
 	buf_free(&body);
-	conn_queue_buf(c, &msg);
-	c->closing = 1;
-}
-
-static int
-respond_error_status(enum http_err err)
-{
-	switch (err) {
-	case HTTP_E_HEAD_TOO_LARGE:
-		return 431;
-	case HTTP_E_TE_UNSUPPORTED:
-		return 501;
-	default:
-		return 400;
-	}
+	hconn_queue_buf(h, &msg);
 }
 
 static void
@@ -836,7 +606,7 @@ static void	conn_timer_cb(struct loop_timer *);
 
 /* Starts dripping the parts from `first` on at the reply's rate. */
 static void
-conn_drip_start(struct conn *c, struct reply *rp, int first)
+conn_drip_start(struct rconn *c, struct reply *rp, int first)
 {
 	int	i;
 
@@ -851,91 +621,86 @@ conn_drip_start(struct conn *c, struct reply *rp, int first)
 	memset(rp->part, 0, sizeof rp->part);
 	c->drip_bps = rp->bps > 0 ? rp->bps : 1024;
 	c->drip_credit = 0;
-	c->waiting = 1;
+	hconn_hold(c->h, 1);
 	loop_timer_add(c->w->loop, &c->timer, RESPOND_DRIP_NS);
 }
 
 /* Puts a reply on the wire (now: any latency has been served). */
 static void
-conn_emit(struct conn *c, struct reply *rp)
+conn_emit(struct rconn *c, struct reply *rp)
 {
-	struct linger	lg = { 1, 0 };
 	int		i;
 
 	conn_delay_histogram(c->w, loop_now(c->w->loop) - rp->ready_ns);
-	c->waiting = 0;
+	hconn_release(c->h);
 	switch (rp->conn) {
 	case FAULT_CONN_RESET:
 		reply_free(rp);
-		conn_flush(c);
-		if (c->dead)
+		hconn_flush(c->h);
+		if (hconn_is_dead(c->h))
 			return;
-		/* Linger 0: close(2) sends RST (and no close_notify). */
-		c->ssl_dead = 1;
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-		conn_close(c);
+		/* An RST (and no close_notify). */
+		hconn_abort(c->h);
 		return;
 	case FAULT_CONN_CLOSE:
 		reply_free(rp);
-		c->closing = 1;
+		hconn_close_after(c->h);
 		return;
 	case FAULT_CONN_HANG:
 		/* Never answer; closed after the idle timeout. */
 		reply_free(rp);
-		c->waiting = 1;
-		c->deadline = loop_now(c->w->loop) +
-		    c->w->r->cfg.idle_timeout_ns;
-		conn_arm(c);
+		hconn_hold(c->h, 0);
+		hconn_set_deadline(c->h, loop_now(c->w->loop) +
+		    c->w->r->cfg.idle_timeout_ns);
 		return;
 	case FAULT_CONN_CLOSE_AFTER_HEADERS:
 		reply_set(rp, 2, NULL, 0, NULL);
 		rp->close = 1;
 		break;
 	case FAULT_CONN_SLOW_HEADERS:
-		c->close_after |= rp->close;
 		conn_drip_start(c, rp, 0);
+		if (rp->close)
+			hconn_close_after(c->h);
 		return;
 	case FAULT_CONN_DRIP:
 		for (i = 0; i < 2; i++)
-			conn_queue(c, rp->part[i].p, rp->part[i].len,
+			hconn_queue(c->h, rp->part[i].p, rp->part[i].len,
 			    rp->part[i].owned);
 		rp->part[0].owned = rp->part[1].owned = NULL;
 		rp->part[0].len = rp->part[1].len = 0;
-		c->close_after |= rp->close;
 		conn_drip_start(c, rp, 2);
+		if (rp->close)
+			hconn_close_after(c->h);
 		return;
 	default:
 		break;
 	}
 	for (i = 0; i < 3; i++)
-		conn_queue(c, rp->part[i].p, rp->part[i].len, rp->part[i].owned);
+		hconn_queue(c->h, rp->part[i].p, rp->part[i].len,
+		    rp->part[i].owned);
 	memset(rp->part, 0, sizeof rp->part);
-	c->stream_left = rp->filler;
+	hconn_stream(c->h, respond_filler, sizeof respond_filler, rp->filler);
 	if (rp->close)
-		c->closing = 1;
+		hconn_close_after(c->h);
 }
 
 /* Latency served or drip tick. */
 static void
 conn_timer_cb(struct loop_timer *t)
 {
-	struct conn	*c = t->arg;
+	struct rconn	*c = t->arg;
 	struct reply	*rp;
 	size_t		 n;
 
-	if (c->dead)
+	if (hconn_is_dead(c->h))
 		return;
 	if (c->held != NULL) {
 		rp = c->held;
 		c->held = NULL;
 		conn_emit(c, rp);
 		free(rp);
-		if (c->dead)
+		if (hconn_is_dead(c->h))
 			return;
-		if (c->close_after && !c->waiting) {
-			c->closing = 1;
-			c->close_after = 0;
-		}
 	} else if (c->ndrip > 0) {
 		c->drip_credit += c->drip_bps * RESPOND_DRIP_NS / 1e9;
 		while (c->drip_credit >= 1 && c->ndrip > 0) {
@@ -944,33 +709,26 @@ conn_timer_cb(struct loop_timer *t)
 			n = (size_t)c->drip_credit;
 			if (n >= o->len) {
 				/* The last piece carries the ownership. */
-				conn_queue(c, o->p, o->len, o->owned);
+				hconn_queue(c->h, o->p, o->len, o->owned);
 				c->drip_credit -= (double)o->len;
 				memmove(c->drip, c->drip + 1,
 				    --c->ndrip * sizeof *c->drip);
 			} else {
-				conn_queue(c, o->p, n, NULL);
+				hconn_queue(c->h, o->p, n, NULL);
 				o->p += n;
 				o->len -= n;
 				c->drip_credit -= (double)n;
 			}
 		}
 		/* Progress keeps a slow drip alive past the idle timeout. */
-		c->deadline = loop_now(c->w->loop) +
-		    c->w->r->cfg.idle_timeout_ns;
-		conn_arm(c);
+		hconn_set_deadline(c->h, loop_now(c->w->loop) +
+		    c->w->r->cfg.idle_timeout_ns);
 		if (c->ndrip > 0)
 			loop_timer_add(c->w->loop, t, RESPOND_DRIP_NS);
-		else {
-			c->waiting = 0;
-			if (c->close_after)
-				c->closing = 1;
-			c->close_after = 0;
-		}
+		else
+			hconn_release(c->h);
 	}
-	if (!c->waiting)
-		conn_process(c);
-	conn_flush(c);
+	hconn_step(c->h);
 }
 
 /*
@@ -1107,9 +865,10 @@ respond_now_us(const struct responder *r)
 
 /* Queues (or holds) the reply to one complete request. */
 static void
-conn_reply(struct conn *c, const struct http_msg *m, const char *body,
+conn_reply(struct hconn *hc, const struct http_msg *m, const char *body,
     size_t body_len, uint64_t ready_ns)
 {
+	struct rconn			*c = hconn_data(hc);
 	struct worker			*w = c->w;
 	struct responder		*r = w->r;
 	struct respond_gen		*gen;
@@ -1156,16 +915,16 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 
 	if (nhits == 0 && e != NULL && e->live == NULL) {
 		/* The fast path: the pre-serialised reply, one writev. */
-		conn_queue(c, e->head, e->head_len, NULL);
+		hconn_queue(hc, e->head, e->head_len, NULL);
 		if (keep)
-			conn_queue(c, "\r\n", 2, NULL);
+			hconn_queue(hc, "\r\n", 2, NULL);
 		else
-			conn_queue(c, "Connection: close\r\n\r\n", 21, NULL);
+			hconn_queue(hc, "Connection: close\r\n\r\n", 21, NULL);
 		if (!head_only)
-			conn_queue(c, e->body, e->body_len, NULL);
+			hconn_queue(hc, e->body, e->body_len, NULL);
 		conn_delay_histogram(w, loop_now(w->loop) - ready_ns);
 		if (!keep)
-			c->closing = 1;
+			hconn_close_after(hc);
 		return;
 	}
 
@@ -1215,510 +974,8 @@ conn_reply(struct conn *c, const struct http_msg *m, const char *body,
 	held = xmalloc(sizeof *held);
 	*held = rp;
 	c->held = held;
-	c->waiting = 1;
+	hconn_hold(hc, 1);
 	loop_timer_add(w->loop, &c->timer, latency);
-}
-
-/*
- * Feeds the raw bytes received since the last call to the chunked decoder.
- * Returns 1 when the body is complete (c->ck_end is its end, the next
- * request follows it), 0 when more is needed, -1 after rejecting.
- */
-static int
-conn_chunked(struct conn *c, size_t body_start, size_t raw_end)
-{
-	enum http_err	err = HTTP_E_NONE;
-	size_t		len, erroff = 0;
-	ssize_t		rest;
-
-	if (!c->ck_active) {
-		http_chunked_init(&c->ck);
-		c->ck.max_body = c->w->r->cfg.max_body;
-		c->ck_active = 1;
-		c->ck_end = body_start;
-	}
-	len = raw_end - c->ck_end;
-	rest = http_chunked_decode(&c->ck, c->in.data + c->ck_end, &len, &err,
-	    &erroff);
-	if (rest == HTTP_ERROR) {
-		conn_reject(c, err == HTTP_E_BODY_TOO_LARGE ? 413 : 400,
-		    http_strerror(err), c->ck_end + erroff - c->in_off);
-		return -1;
-	}
-	/* The decoded bytes now sit at ck_end; drop the consumed raw ones. */
-	if (rest == HTTP_PARTIAL) {
-		c->ck_end += len;
-		c->in.len = c->ck_end;
-		if (c->ck_end - body_start > c->w->r->cfg.max_body) {
-			conn_reject(c, 413, "chunked body too large", 0);
-			return -1;
-		}
-		return 0;
-	}
-	c->ck_end += len;
-	c->in.len = c->ck_end + (size_t)rest;
-	if (c->ck_end - body_start > c->w->r->cfg.max_body) {
-		conn_reject(c, 413, "chunked body too large", 0);
-		return -1;
-	}
-	return 1;
-}
-
-/*
- * The deadline of a request body that is arriving, `received` bytes of
- * it so far: --body-timeout after its head came, plus one second per
- * --body-min-rate bytes received, so a large upload at a steady pace goes
- * through and a trickle does not.  --body-timeout 0: no limit for the
- * whole body, only --header-timeout between two reads.
- */
-static uint64_t
-conn_body_deadline(struct conn *c, uint64_t received)
-{
-	const struct respond_config	*cfg = &c->w->r->cfg;
-	uint64_t			 now = loop_now(c->w->loop);
-	uint64_t			 rate = cfg->body_min_rate, extra = 0;
-
-	if (c->body_ns == 0)
-		c->body_ns = now;
-	if (cfg->body_timeout_ns == 0)
-		return now + cfg->header_timeout_ns;
-	/* Past a year of allowance the answer no longer matters. */
-	if (rate > 0 && received / rate < 365ull * 86400)
-		extra = received / rate * 1000000000ull + (uint64_t)(
-		    (double)(received % rate) / (double)rate * 1e9);
-	else if (rate > 0)
-		extra = 365ull * 86400 * 1000000000ull;
-	return c->body_ns + cfg->body_timeout_ns + extra;
-}
-
-static void
-conn_process_requests(struct conn *c)
-{
-	struct worker	*w = c->w;
-	struct responder *r = w->r;
-	struct http_msg	*m = &w->msg;
-	enum http_err	 err;
-	size_t		 erroff, avail, body_start, end;
-	ssize_t		 n;
-	int		 st;
-
-	while (!c->closing && !c->dead && !c->waiting && !conn_out_full(c)) {
-		if (c->in_off > 0 && !c->ck_active) {
-			buf_consume(&c->in, c->in_off);
-			c->in_off = 0;
-		}
-		avail = c->in.len - c->in_off;
-		if (avail == 0) {
-			c->in_head = 0;
-			break;
-		}
-		if (!c->in_head) {
-			c->in_head = 1;
-			c->deadline = loop_now(w->loop) +
-			    r->cfg.header_timeout_ns;
-		}
-		err = HTTP_E_NONE;
-		erroff = 0;
-		n = http_parse_request(c->in.data + c->in_off,
-		    c->ck_active ? c->ck_end - c->in_off : avail,
-		    r->cfg.max_head, m, &err, &erroff);
-		if (n == HTTP_PARTIAL)
-			break;
-		if (n == HTTP_ERROR) {
-			conn_reject(c, respond_error_status(err),
-			    http_strerror(err), erroff);
-			break;
-		}
-		body_start = c->in_off + (size_t)n;
-		switch (m->framing) {
-		case HTTP_FRAME_LENGTH:
-			if (m->content_length > r->cfg.max_body) {
-				conn_reject(c, 413, "body too large", 0);
-				return;
-			}
-			end = body_start + (size_t)m->content_length;
-			if (c->in.len < end) {
-				if (m->expect_continue && !c->sent_continue) {
-					c->sent_continue = 1;
-					conn_queue(c, "HTTP/1.1 100 Continue\r\n\r\n",
-					    25, NULL);
-				}
-				c->deadline = conn_body_deadline(c,
-				    c->in.len - body_start);
-				return;
-			}
-			break;
-		case HTTP_FRAME_CHUNKED:
-			if (m->expect_continue && !c->sent_continue) {
-				c->sent_continue = 1;
-				conn_queue(c, "HTTP/1.1 100 Continue\r\n\r\n", 25,
-				    NULL);
-			}
-			st = conn_chunked(c, body_start, c->in.len);
-			if (st == -1)
-				return;
-			if (st == 0) {
-				c->deadline = conn_body_deadline(c,
-				    c->ck_end - body_start);
-				return;
-			}
-			end = c->ck_end;
-			break;
-		default:
-			end = body_start;
-			break;
-		}
-		conn_reply(c, m, c->in.data + body_start, end - body_start,
-		    loop_now(w->loop));
-		c->in_off = end;
-		c->ck_active = 0;
-		c->sent_continue = 0;
-		c->in_head = 0;
-		c->body_ns = 0;
-		c->deadline = loop_now(w->loop) + r->cfg.idle_timeout_ns;
-	}
-}
-
-/* Parses and answers the requests the input holds, as far as the
- * output allows; conn_flush() knows not to call back into it. */
-static void
-conn_process(struct conn *c)
-{
-	c->processing = 1;
-	conn_process_requests(c);
-	c->processing = 0;
-	/* The deadline the connection ends up with, armed once. */
-	conn_arm(c);
-}
-
-/* --- TLS ------------------------------------------------------------- */
-
-/* Why a TLS operation failed, for the log. */
-static const char *
-conn_tls_reason(int sslerr, char *e, size_t len)
-{
-	unsigned long	code;
-
-	if ((code = ERR_get_error()) != 0)
-		ERR_error_string_n(code, e, len);
-	else if (sslerr == SSL_ERROR_SYSCALL && errno != 0)
-		snprintf(e, len, "%s", strerror(errno));
-	else if (sslerr == SSL_ERROR_SYSCALL || sslerr == SSL_ERROR_ZERO_RETURN)
-		snprintf(e, len, "peer closed");
-	else
-		snprintf(e, len, "TLS error %d", sslerr);
-	ERR_clear_error();
-	return e;
-}
-
-/*
- * Advances the handshake; the loop calls it until it completes.  A failed
- * handshake costs only this connection.  Returns 1 when done, 0 when it
- * waits for the peer, -1 when the connection was closed.
- */
-static int
-conn_handshake(struct conn *c)
-{
-	char		e[256];
-	int		r, err;
-	uint32_t	ev;
-
-	ERR_clear_error();
-	if ((r = SSL_do_handshake(c->ssl)) == 1) {
-		c->hs_done = 1;
-		return 1;
-	}
-	switch ((err = SSL_get_error(c->ssl, r))) {
-	case SSL_ERROR_WANT_READ:
-		ev = EPOLLIN | EPOLLRDHUP;
-		break;
-	case SSL_ERROR_WANT_WRITE:
-		ev = EPOLLOUT;
-		break;
-	default:
-		c->w->n_bad++;
-		log_info("%s: TLS handshake failed: %s", c->peer,
-		    conn_tls_reason(err, e, sizeof e));
-		c->ssl_dead = 1;
-		conn_close(c);
-		return -1;
-	}
-	if (loop_io_mod(c->w->loop, &c->io, ev) == -1) {
-		conn_close(c);
-		return -1;
-	}
-	return 0;
-}
-
-/* read(2) over TLS: bytes, 0 at the peer's close, or -1 with errno
- * (EAGAIN when OpenSSL waits for the socket). */
-static ssize_t
-conn_tls_read(struct conn *c, void *p, size_t len)
-{
-	char	e[256];
-	int	n, err;
-
-	ERR_clear_error();
-	c->ssl_want &= ~RESPOND_WANT_RD_OUT;
-	if ((n = SSL_read(c->ssl, p, len > INT_MAX ? INT_MAX : (int)len)) > 0)
-		return n;
-	switch ((err = SSL_get_error(c->ssl, n))) {
-	case SSL_ERROR_WANT_READ:
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_WANT_WRITE:
-		c->ssl_want |= RESPOND_WANT_RD_OUT;
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	default:
-		log_debug("%s: TLS read: %s", c->peer,
-		    conn_tls_reason(err, e, sizeof e));
-		c->ssl_dead = 1;
-		errno = EIO;
-		return -1;
-	}
-}
-
-/* writev(2) over TLS: the iovecs are gathered into one record-sized
- * buffer (a retry after WANT_WRITE gathers the same first bytes, which
- * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER allows). */
-static ssize_t
-conn_tls_writev(struct conn *c, const struct iovec *iov, size_t n)
-{
-	struct worker	*w = c->w;
-	char		 e[256];
-	size_t		 i, len = 0, k;
-	int		 wr, err;
-
-	if (w->tls_out == NULL)
-		w->tls_out = xmalloc(RESPOND_TLS_WRITE);
-	for (i = 0; i < n && len < RESPOND_TLS_WRITE; i++) {
-		k = iov[i].iov_len;
-		if (k > RESPOND_TLS_WRITE - len)
-			k = RESPOND_TLS_WRITE - len;
-		memcpy(w->tls_out + len, iov[i].iov_base, k);
-		len += k;
-	}
-	ERR_clear_error();
-	c->ssl_want &= ~RESPOND_WANT_WR_IN;
-	if ((wr = SSL_write(c->ssl, w->tls_out, (int)len)) > 0)
-		return wr;
-	switch ((err = SSL_get_error(c->ssl, wr))) {
-	case SSL_ERROR_WANT_WRITE:
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_WANT_READ:
-		c->ssl_want |= RESPOND_WANT_WR_IN;
-		errno = EAGAIN;
-		return -1;
-	default:
-		log_debug("%s: TLS write: %s", c->peer,
-		    conn_tls_reason(err, e, sizeof e));
-		c->ssl_dead = 1;
-		errno = EIO;
-		return -1;
-	}
-}
-
-static void
-conn_update_events(struct conn *c)
-{
-	uint32_t	ev = 0;
-
-	if (c->dead)
-		return;
-	if (c->ssl != NULL && !c->hs_done)
-		return;		/* conn_handshake() owns the interest */
-	if (c->out_first < c->nout)
-		ev |= EPOLLOUT;
-	if (!c->closing && !c->peer_eof && !conn_out_full(c) &&
-	    (!c->waiting || c->in.len - c->in_off < c->w->r->cfg.max_head))
-		ev |= EPOLLIN | EPOLLRDHUP;
-	if (c->ssl_want & RESPOND_WANT_WR_IN)
-		ev |= EPOLLIN | EPOLLRDHUP;
-	if (c->ssl_want & RESPOND_WANT_RD_OUT)
-		ev |= EPOLLOUT;
-	if (loop_io_mod(c->w->loop, &c->io, ev) == -1)
-		conn_close(c);
-}
-
-static void
-conn_flush(struct conn *c)
-{
-	struct iovec	 iov[RESPOND_MAX_IOV];
-	size_t		 i, n;
-	ssize_t		 wr;
-
-	if (c->dead)
-		return;
-
-again:
-	for (;;) {
-		/* Oversize bodies: keep a few filler blocks queued. */
-		while (c->stream_left > 0 && c->nout - c->out_first < 16) {
-			size_t k = c->stream_left < sizeof respond_filler ?
-			    (size_t)c->stream_left : sizeof respond_filler;
-
-			conn_queue(c, respond_filler, k, NULL);
-			c->stream_left -= k;
-		}
-		if (c->out_first >= c->nout)
-			break;
-		for (n = 0, i = c->out_first; i < c->nout &&
-		    n < RESPOND_MAX_IOV; i++, n++) {
-			iov[n].iov_base = (void *)c->out[i].p;
-			iov[n].iov_len = c->out[i].len;
-		}
-		if (c->ssl == NULL)
-			wr = writev(c->fd, iov, (int)n);
-		else
-			wr = conn_tls_writev(c, iov, n);
-		if (wr == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			log_debug("%s: write: %s", c->peer, strerror(errno));
-			conn_close(c);
-			return;
-		}
-		c->out_bytes -= (size_t)wr;
-		STAT_ADD(c->w->out_mem, -wr);
-		while (wr > 0) {
-			struct out_item *o = &c->out[c->out_first];
-
-			if ((size_t)wr >= o->len) {
-				wr -= (ssize_t)o->len;
-				free(o->owned);
-				c->out_first++;
-			} else {
-				o->p += wr;
-				o->len -= (size_t)wr;
-				wr = 0;
-			}
-		}
-	}
-	if (c->out_first == c->nout) {
-		c->out_first = c->nout = 0;
-		if (c->outcap > 64) {
-			/* A backlog drained: give its bookkeeping back. */
-			STAT_ADD(c->w->out_mem, -(c->outcap * sizeof *c->out));
-			free(c->out);
-			c->out = NULL;
-			c->outcap = 0;
-		}
-		conn_gen_idle(c);
-		if (c->closing && c->held == NULL && c->ndrip == 0) {
-			conn_finish(c);
-			return;
-		}
-		/* All sent: pipelined requests already read go on (no read
-		 * event would come for them), unless we are being called
-		 * from their processing. */
-		if (!c->processing && !c->closing && !c->waiting &&
-		    !c->lingering && c->in.len > c->in_off &&
-		    !conn_out_full(c)) {
-			conn_process(c);
-			if (c->dead)
-				return;
-			if (c->out_first < c->nout || c->stream_left > 0)
-				goto again;
-		}
-	}
-	conn_update_events(c);
-}
-
-static void
-conn_read_cb(struct loop_io *io, uint32_t events)
-{
-	struct conn	*c = io->arg;
-	ssize_t		 n;
-	char		 sink[4096];
-
-	if (c->dead)
-		return;
-	if (c->lingering) {
-		n = read(c->fd, sink, sizeof sink);
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
-			conn_close(c);
-		return;
-	}
-	if (c->ssl != NULL) {
-		if (!c->hs_done) {
-			if (conn_handshake(c) != 1)
-				return;
-			/* The request may follow the handshake at once. */
-			events |= EPOLLIN;
-			conn_update_events(c);
-		}
-		/* A TLS read may wait for the socket to be writable and a
-		 * write for it to be readable. */
-		if ((c->ssl_want & RESPOND_WANT_WR_IN) &&
-		    (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-			events |= EPOLLOUT;
-		if ((c->ssl_want & RESPOND_WANT_RD_OUT) && (events & EPOLLOUT))
-			events |= EPOLLIN;
-	}
-again:
-	if (events & EPOLLOUT)
-		conn_flush(c);
-	if (c->dead)
-		return;
-	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-		if (c->closing || conn_out_full(c)) {
-			conn_update_events(c);
-			return;
-		}
-		buf_reserve(&c->in, RESPOND_READ_CHUNK);
-		if (c->ssl == NULL)
-			n = read(c->fd, c->in.data + c->in.len,
-			    c->in.cap - c->in.len - 1);
-		else
-			n = conn_tls_read(c, c->in.data + c->in.len,
-			    c->in.cap - c->in.len - 1);
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR) {
-				if (c->ssl != NULL)
-					conn_update_events(c);
-				return;
-			}
-			log_debug("%s: read: %s", c->peer, strerror(errno));
-			conn_close(c);
-			return;
-		}
-		if (n == 0) {
-			/* Peer is done sending: answer what is complete. */
-			conn_process(c);
-			if (c->dead)
-				return;
-			if (c->in_head && !c->closing && !c->waiting)
-				log_info("%s: closed mid-request", c->peer);
-			c->peer_eof = 1;
-			if (c->held != NULL || c->ndrip > 0) {
-				/* A reply is on its way: finish it first. */
-				c->close_after = 1;
-				conn_update_events(c);
-				return;
-			}
-			c->closing = 1;
-			c->in_head = 0;
-			c->in_off = c->in.len;
-			if (c->out_first == c->nout)
-				conn_close(c);
-			else
-				conn_flush(c);
-			return;
-		}
-		c->in.len += (size_t)n;
-		c->in.data[c->in.len] = '\0';
-		conn_process(c);
-		conn_flush(c);
-		/* Decrypted bytes OpenSSL holds do not wake epoll. */
-		if (c->ssl != NULL && !c->dead && SSL_pending(c->ssl) > 0) {
-			events = EPOLLIN;
-			goto again;
-		}
-	}
 }
 
 /*
@@ -1727,164 +984,79 @@ again:
  * local address) has none; it is served like any other.
  */
 static void
-respond_original_dst(struct conn *c)
+respond_original_dst(struct rconn *c, int fd)
 {
 	struct sock_addr	dst, local;
 
 	c->odst[0] = '\0';
-	if (sock_original_dst(c->fd, &dst) == -1 ||
-	    (sock_local_addr(c->fd, &local) == 0 &&
+	if (fd == -1 || sock_original_dst(fd, &dst) == -1 ||
+	    (sock_local_addr(fd, &local) == 0 &&
 	    sock_addr_equal(&dst, &local)))
 		return;
 	sock_addr_str(&dst, c->odst, sizeof c->odst);
 }
 
+/* httpd accepted a connection: its reply state. */
+static int
+conn_accepted(struct hconn *h)
+{
+	struct worker	*w = httpd_arg(hconn_httpd(h));
+	struct rconn	*c = xcalloc(1, sizeof *c);
+
+	c->h = h;
+	c->w = w;
+	if (w->r->cfg.transparent)
+		respond_original_dst(c, hconn_fd(h));
+	loop_timer_init(&c->timer, conn_timer_cb, c);
+	hconn_set_data(h, c);
+	return 0;
+}
+
 /*
  * accept(2) failed for want of descriptors (EMFILE, ENFILE) or memory, or
- * for a reason that may well repeat: the connection stays queued, and a
- * level-triggered listener would wake the loop at once, for ever.  So the
- * listener is not watched for RESPOND_ACCEPT_PAUSE_NS while the open
- * connections are served (new ones wait in the backlog); one line per
- * interval for all workers, with a count.
+ * for a reason that may well repeat: httpd pauses the listener while the
+ * open connections are served (new ones wait in the backlog); one line
+ * per interval for all workers, with a count.
  */
 static void
-listener_pause(struct listener *l, int err)
+conn_accept_failed(struct httpd *hd, int err, uint64_t pause_ns)
 {
-	struct worker	*w = l->w;
-	struct responder *r = w->r;
-	struct rlimit	 rl;
-	uint64_t	 n, open = 0;
-	size_t		 i;
+	struct worker		*w = httpd_arg(hd);
+	struct responder	*r = w->r;
+	struct httpd_stats	 st;
+	struct rlimit		 rl;
+	uint64_t		 n, open = 0;
+	size_t			 i;
 
-	STAT_INC(w->n_accept_errors);
-	if (loop_io_mod(w->loop, &l->io, 0) == -1)
-		log_warn("epoll_ctl: %s", strerror(errno));
-	loop_timer_add(w->loop, &l->pause, RESPOND_ACCEPT_PAUSE_NS);
 	pthread_mutex_lock(&r->log_lock);
 	n = log_every_count(&r->accept_log, 1, loop_now(w->loop),
 	    RESPOND_LOG_INTERVAL_NS);
 	pthread_mutex_unlock(&r->log_lock);
 	if (n == 0)
 		return;
-	for (i = 0; i < r->nworkers; i++)
-		open += STAT_GET(r->workers[i].n_open);
+	for (i = 0; i < r->nworkers; i++) {
+		httpd_stats(r->workers[i].httpd, &st);
+		open += st.open;
+	}
 	if (sock_accept_is_exhausted(err) && getrlimit(RLIMIT_NOFILE,
 	    &rl) == 0)
 		log_warn("accept: %s (%llu connections open, open-file limit "
 		    "%llu): new connections wait %llums at a time; %llu time%s "
 		    "since the last report", strerror(err),
 		    (unsigned long long)open, (unsigned long long)rl.rlim_cur,
-		    (unsigned long long)(RESPOND_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)(pause_ns / 1000000),
 		    (unsigned long long)n, n == 1 ? "" : "s");
 	else
 		log_warn("accept: %s: new connections wait %llums at a time; "
 		    "%llu time%s since the last report", strerror(err),
-		    (unsigned long long)(RESPOND_ACCEPT_PAUSE_NS / 1000000),
+		    (unsigned long long)(pause_ns / 1000000),
 		    (unsigned long long)n, n == 1 ? "" : "s");
 }
 
-static void
-listener_resume_cb(struct loop_timer *t)
-{
-	struct listener	*l = t->arg;
-
-	if (l->io.fd != -1 && loop_io_mod(l->w->loop, &l->io, EPOLLIN) == -1)
-		log_warn("epoll_ctl: %s", strerror(errno));
-}
-
-static void
-listener_cb(struct loop_io *io, uint32_t events)
-{
-	struct listener		*l = io->arg;
-	struct worker		*w = l->w;
-	struct sock_addr	 peer;
-	struct conn		*c;
-	int			 fd, one = 1;
-
-	for (;;) {
-		peer.len = sizeof peer.ss;
-		fd = accept4(io->fd, (struct sockaddr *)&peer.ss, &peer.len,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				listener_pause(l, errno);
-			return;
-		}
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		c = xcalloc(1, sizeof *c);
-		c->w = w;
-		c->fd = fd;
-		sock_addr_str(&peer, c->peer, sizeof c->peer);
-		if (w->r->cfg.transparent)
-			respond_original_dst(c);
-		buf_init(&c->in);
-		loop_defer_init(&c->reap, conn_reap_cb, c);
-		loop_timer_init(&c->timer, conn_timer_cb, c);
-		if (w->r->ssl_ctx != NULL) {
-			if ((c->ssl = SSL_new(w->r->ssl_ctx)) == NULL ||
-			    SSL_set_fd(c->ssl, fd) != 1) {
-				log_warn("%s: TLS: cannot set up the "
-				    "connection", c->peer);
-				ERR_clear_error();
-				SSL_free(c->ssl);
-				buf_free(&c->in);
-				close(fd);
-				free(c);
-				continue;
-			}
-			SSL_set_accept_state(c->ssl);
-		}
-		STAT_INC(w->n_conns);
-		STAT_INC(w->n_open);
-		c->deadline = loop_now(w->loop) + w->r->cfg.header_timeout_ns;
-		loop_timer_init(&c->dl_timer, conn_deadline_cb, c);
-		if (loop_io_add(w->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP,
-		    conn_read_cb, c) == -1) {
-			log_warn("epoll_ctl: %s", strerror(errno));
-			STAT_ADD(w->n_open, -1);
-			SSL_free(c->ssl);
-			buf_free(&c->in);
-			close(fd);
-			free(c);
-			continue;
-		}
-		TAILQ_INSERT_TAIL(&w->conns, c, entry);
-		w->nconns++;
-		conn_arm(c);
-	}
-}
-
-/* A connection's deadline timer: the header, body, idle or linger
- * deadline has passed (or moved on: then it waits for that). */
-static void
-conn_deadline_cb(struct loop_timer *t)
-{
-	struct conn	*c = t->arg;
-	struct worker	*w = c->w;
-
-	if (c->dead || c->deadline == 0)
-		return;
-	if (loop_now(w->loop) < c->deadline) {
-		conn_arm(c);
-		return;
-	}
-	if (c->lingering || c->closing || !c->in_head) {
-		conn_close(c);
-		return;
-	}
-	c->deadline = 0;
-	if (c->body_ns != 0) {
-		STAT_INC(w->n_body_timeouts);
-		conn_reject(c, 408, "request body not complete in time",
-		    c->in.len - c->in_off);
-	} else {
-		STAT_INC(w->n_head_timeouts);
-		conn_reject(c, 408, "request not complete in time",
-		    c->in.len - c->in_off);
-	}
-	conn_flush(c);
-}
+/* In struct httpd_role order (httpd.h). */
+static const struct httpd_role respond_role = { conn_reply, conn_reject,
+	conn_accepted, conn_freed, conn_drained, conn_over_budget,
+	conn_accept_failed };
 
 static void
 worker_drain_timeout_cb(struct loop_timer *t)
@@ -1912,9 +1084,8 @@ static void *
 worker_main(void *arg)
 {
 	struct worker		*w = arg;
-	struct conn		*c, *next;
+	struct hconn		*h, *next;
 	struct loop_timer	 drain, tick;
-	size_t			 i;
 
 	loop_timer_init(&tick, worker_gen_tick_cb, w);
 	loop_timer_add(w->loop, &tick, RESPOND_GEN_TICK_NS);
@@ -1924,28 +1095,17 @@ worker_main(void *arg)
 
 	/* Drain: no new connections, idle ones closed, busy ones finish. */
 	w->draining = 1;
-	for (i = 0; i < w->nlisteners; i++) {
-		loop_timer_del(w->loop, &w->listeners[i].pause);
-		loop_io_del(w->loop, &w->listeners[i].io);
-		close(w->listeners[i].io.fd);
-		w->listeners[i].io.fd = -1;
-	}
-	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next) {
-		/* A held (delayed or dripping) reply is in flight too. */
-		if (!c->in_head && c->out_first == c->nout &&
-		    c->held == NULL && c->ndrip == 0)
-			conn_close(c);
-		else
-			c->closing = 1;
-	}
-	if (w->nconns > 0) {
+	httpd_unlisten(w->httpd);
+	if (httpd_drain(w->httpd) > 0) {
 		loop_timer_init(&drain, worker_drain_timeout_cb, w);
 		loop_timer_add(w->loop, &drain, RESPOND_DRAIN_NS);
 		loop_run(w->loop);
 		loop_timer_del(w->loop, &drain);
 	}
-	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next)
-		conn_close(c);
+	for (h = httpd_first(w->httpd); h != NULL; h = next) {
+		next = hconn_next(h);
+		hconn_close(h);
+	}
 	/* Free the connections closed above. */
 	loop_run_deferred(w->loop);
 	return NULL;
@@ -2385,6 +1545,7 @@ respond_reload(struct responder *r, char **cause)
 void
 respond_stats(struct responder *r, struct respond_stats *st)
 {
+	struct httpd_stats hs;
 	struct worker	*w;
 	uint64_t	 sum_ns = 0;
 	size_t		 i, j;
@@ -2396,15 +1557,16 @@ respond_stats(struct responder *r, struct respond_stats *st)
 		st->matched += STAT_GET(w->n_matched);
 		st->closest += STAT_GET(w->n_closest);
 		st->unmatched += STAT_GET(w->n_missed);
-		st->rejected += STAT_GET(w->n_bad);
+		httpd_stats(w->httpd, &hs);
+		st->rejected += STAT_GET(w->n_bad) + hs.tls_failed;
 		st->faulted += STAT_GET(w->n_faulted);
-		st->connections += STAT_GET(w->n_conns);
-		st->open += STAT_GET(w->n_open);
-		st->accept_errors += STAT_GET(w->n_accept_errors);
-		st->output_queued += STAT_GET(w->out_mem);
-		st->output_throttled += STAT_GET(w->n_throttled);
-		st->head_timeouts += STAT_GET(w->n_head_timeouts);
-		st->body_timeouts += STAT_GET(w->n_body_timeouts);
+		st->connections += hs.connections;
+		st->open += hs.open;
+		st->accept_errors += hs.accept_errors;
+		st->output_queued += hs.out_mem;
+		st->output_throttled += hs.throttled;
+		st->head_timeouts += hs.head_timeouts;
+		st->body_timeouts += hs.body_timeouts;
 		for (j = 0; j < RESPOND_NBUCKETS; j++)
 			st->buckets[j] += STAT_GET(w->buckets[j]);
 		sum_ns += STAT_GET(w->delay_sum_ns);
@@ -2537,10 +1699,12 @@ respond_create(const struct respond_config *cfg, char **cause)
 	struct respond_gen	*gen;
 	struct sock_addr	 addr, bound;
 	struct worker		*w;
+	struct httpd_config	 hcfg;
 	size_t			 i, j;
 	char			 name[64];
 	int			 fd;
 
+	memset(&hcfg, 0, sizeof hcfg);
 	if (cfg->nlisten == 0) {
 		*cause = xstrdup("no listen address");
 		return NULL;
@@ -2564,12 +1728,24 @@ respond_create(const struct respond_config *cfg, char **cause)
 		/* One CA and one context, shared by the workers. */
 		if ((r->ca = ca_load(cfg->ca_dir != NULL ? cfg->ca_dir :
 		    ca_default_dir(), cause)) == NULL ||
-		    (r->ssl_ctx = ca_server_ctx(r->ca, cause)) == NULL)
+		    (r->tls_ctx = conn_tls_server_ctx(&(struct conn_tls_config){
+		    .cert_cb = ca_conn_cert, .cert_arg = r->ca }, cause)) == NULL)
 			goto fail;
 	}
 
 	r->out_budget = cfg->output_budget > 0 ? cfg->output_budget :
 	    respond_default_budget();
+	hcfg.max_head = cfg->max_head;
+	hcfg.max_body = cfg->max_body;
+	hcfg.header_timeout_ns = cfg->header_timeout_ns;
+	hcfg.idle_timeout_ns = cfg->idle_timeout_ns;
+	hcfg.body_timeout_ns = cfg->body_timeout_ns;
+	hcfg.body_min_rate = cfg->body_min_rate;
+	hcfg.linger_ns = RESPOND_LINGER_NS;
+	hcfg.read_chunk = RESPOND_READ_CHUNK;
+	hcfg.out_high = RESPOND_OUT_HIGH;
+	hcfg.out_low = RESPOND_OUT_LOW;
+	hcfg.tls = r->tls_ctx;
 
 	/* The CPUs this process may use, not the machine's (cpus.h). */
 	r->nworkers = cfg->workers > 0 ? (size_t)cfg->workers :
@@ -2580,11 +1756,10 @@ respond_create(const struct respond_config *cfg, char **cause)
 		w = &r->workers[i];
 		w->r = r;
 		w->id = i;
-		TAILQ_INIT(&w->conns);
 		buf_init(&w->scratch);
 		if ((w->loop = loop_create(cause)) == NULL)
 			goto fail;
-		w->listeners = xcalloc(cfg->nlisten, sizeof *w->listeners);
+		w->httpd = httpd_create(w->loop, &hcfg, &respond_role, w);
 		w->rule_cache = xcalloc(RESPOND_RULE_CACHE,
 		    sizeof *w->rule_cache);
 		w->eps = xcalloc(RESPOND_EP_SLOTS, sizeof *w->eps);
@@ -2609,17 +1784,12 @@ respond_create(const struct respond_config *cfg, char **cause)
 				log_info("listening on %s",
 				    sock_addr_str(&bound, name, sizeof name));
 			}
-			w->listeners[j].w = w;
-			loop_timer_init(&w->listeners[j].pause,
-			    listener_resume_cb, &w->listeners[j]);
-			if (loop_io_add(w->loop, &w->listeners[j].io, fd,
-			    EPOLLIN, listener_cb, &w->listeners[j]) == -1) {
+			if (httpd_listen(w->httpd, fd) == -1) {
 				*cause = xasprintf("epoll_ctl: %s",
 				    strerror(errno));
 				close(fd);
 				goto fail;
 			}
-			w->nlisteners++;
 		}
 	}
 	if (cfg->port_file != NULL &&
@@ -2771,6 +1941,12 @@ respond_run(struct responder *r)
 	return started == r->nworkers ? 0 : -1;
 }
 
+struct hconn *
+respond_adopt(struct responder *r, struct conn *xc, const char *peer)
+{
+	return httpd_adopt(r->workers[0].httpd, xc, peer);
+}
+
 void
 respond_free(struct responder *r)
 {
@@ -2781,17 +1957,8 @@ respond_free(struct responder *r)
 		return;
 	for (i = 0; r->workers != NULL && i < r->nworkers; i++) {
 		w = &r->workers[i];
-		for (j = 0; j < w->nlisteners; j++) {
-			if (w->listeners[j].io.fd != -1) {
-				if (w->loop != NULL)
-					loop_io_del(w->loop,
-					    &w->listeners[j].io);
-				close(w->listeners[j].io.fd);
-			}
-		}
-		free(w->listeners);
+		httpd_free(w->httpd);
 		free(w->rule_cache);
-		free(w->tls_out);
 		for (j = 0; w->eps != NULL && j < RESPOND_EP_SLOTS; j++)
 			free(w->eps[j].name);
 		free(w->eps);
@@ -2806,7 +1973,7 @@ respond_free(struct responder *r)
 	free(r->ports);
 	respond_gen_unref(atomic_load(&r->gen));
 	chaos_log_close(r->chaos);
-	SSL_CTX_free(r->ssl_ctx);
+	conn_tls_ctx_free(r->tls_ctx);
 	ca_free(r->ca);
 	pthread_mutex_destroy(&r->edit_lock);
 	pthread_mutex_destroy(&r->gen_lock);

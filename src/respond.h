@@ -113,6 +113,16 @@ size_t			 respond_count(const struct responder *);
  */
 int			 respond_run(struct responder *);
 void			 respond_free(struct responder *);
+/*
+ * Serves xc (a transport, conn.h; TLS is added with --tls) on the first
+ * worker, as if it had been accepted from peer.  For tests over the mem
+ * transport, without respond_run: the caller drives the connection with
+ * hconn_io (httpd.h) from its own thread.  NULL if refused.
+ */
+struct conn;
+struct hconn;
+struct hconn		*respond_adopt(struct responder *, struct conn *xc,
+			    const char *peer);
 
 /* --- live control (the admin API); all thread-safe ------------------- */
 

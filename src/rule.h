@@ -1,5 +1,5 @@
 /*
- * rule.h -- chaos rules (DESIGN.md section 4, decoy-rules(5)): loading
+ * rule.h -- chaos rules (decoy-rules(5), docs/design.md section 4): loading
  * rule files (YAML, or JSON, through libyaml), matching requests (pcre2,
  * JIT-compiled once at load), deciding which rules fire, and the
  * copy-on-write rule sets that the admin API edits live.

@@ -1,6 +1,6 @@
 /*
- * scenario.c -- the scenario file loader (scenario.h, DESIGN.md section
- * 5).  The YAML is loaded as a libyaml document so that every node keeps
+ * scenario.c -- the scenario file loader (scenario.h, scenarios/README.md).
+ * The YAML is loaded as a libyaml document so that every node keeps
  * its line and column; the walker checks each section's keys, types and
  * values, collects every error as "FILE:LINE:COL: message" and the load
  * fails once, at the end, with all of them.

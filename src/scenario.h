@@ -1,5 +1,5 @@
 /*
- * scenario.h -- scenario files for `decoy run` (DESIGN.md section 5): the
+ * scenario.h -- scenario files for `decoy run` (scenarios/README.md): the
  * snapshot, the service to start or reach, the responder and its chaos
  * rules, the load, the assertions and the reports of one test run.
  *

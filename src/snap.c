@@ -1,6 +1,6 @@
 /*
- * snap.c -- the snapshot codec: one transaction per JSON line (DESIGN.md
- * section 3, decoy-snapshot(5)), a streaming reader and an appending
+ * snap.c -- the snapshot codec: one transaction per JSON line
+ * (decoy-snapshot(5), docs/design.md section 5), a streaming reader and an appending
  * writer.
  *
  * Lines are read with our own strict JSON cursor (json.c), never cJSON:

@@ -1,6 +1,6 @@
 /*
  * snap.h -- snapshot codec: JSON Lines, one transaction per line
- * (DESIGN.md section 3, man page decoy-snapshot(5)).
+ * (man page decoy-snapshot(5), docs/design.md section 5).
  *
  * Decoding never passes a body through cJSON: bodies are read straight
  * from the JSON string ("body", any bytes that are valid UTF-8, NUL

@@ -22,6 +22,7 @@
 #include "base64.h"
 #include "json.h"
 #include "log.h"
+#include "route.h"
 #include "transform.h"
 #include "xmalloc.h"
 #include "yamldoc.h"
@@ -424,119 +425,21 @@ transform_action_parse(const char *s, enum transform_action *a)
 	return -1;
 }
 
-/* Routes. */
-
-static int
-transform_is_uuid(const char *s, size_t len)
-{
-	size_t	i;
-
-	if (len != 36)
-		return 0;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i]))
-			return 0;
-	}
-	return 1;
-}
-
-/* An API version segment: "v" and digits, maybe dotted ("v1", "v2.1"). */
-static int
-transform_is_version(const char *s, size_t len)
-{
-	size_t	i;
-
-	if (len < 2 || (s[0] != 'v' && s[0] != 'V') ||
-	    !isdigit((unsigned char)s[1]))
-		return 0;
-	for (i = 1; i < len; i++)
-		if (!isdigit((unsigned char)s[i]) && !(s[i] == '.' &&
-		    i + 1 < len && isdigit((unsigned char)s[i + 1])))
-			return 0;
-	return 1;
-}
+/* Routes (route.h). */
 
 void
 transform_route(struct buf *b, const char *path, size_t len)
 {
-	size_t	i = 0, start, j;
-	int	digit, all;
-
-	if (len == 0) {
-		buf_append_byte(b, '/');
-		return;
-	}
-	while (i < len) {
-		if (path[i] == '/') {
-			buf_append_byte(b, '/');
-			i++;
-			continue;
-		}
-		start = i;
-		while (i < len && path[i] != '/')
-			i++;
-		digit = 0;
-		all = 1;
-		for (j = start; j < i; j++) {
-			if (isdigit((unsigned char)path[j]))
-				digit = 1;
-			else
-				all = 0;
-		}
-		if (transform_is_version(path + start, i - start))
-			digit = 0;	/* "v1", "v2.1": part of the route */
-		if (!digit)
-			buf_append(b, path + start, i - start);
-		else if (all)
-			buf_append_str(b, "{n}");
-		else if (transform_is_uuid(path + start, i - start))
-			buf_append_str(b, "{uuid}");
-		else
-			buf_append_str(b, "{id}");
-	}
+	route_template(b, path, len);
 }
 
 int
 transform_endpoint_match(const char *method, const char *route,
     struct span req_method, struct span req_path)
 {
-	const char	*r, *rend, *p, *pend;
-	size_t		 rl, pl;
-
 	if (strcmp(method, "*") != 0 && !span_eq_str(req_method, method))
 		return 0;
-	if (strcmp(route, "*") == 0)
-		return 1;
-	r = route;
-	p = req_path.p;
-	pend = req_path.p + req_path.len;
-	for (;;) {
-		/* Both at a '/' or at their ends. */
-		if (*r == '\0' || p == pend)
-			return *r == '\0' && p == pend;
-		if (*r != *p)
-			return 0;
-		if (*r != '/') {
-			/* Only the start can lack a '/' (e.g. "*" or "x"). */
-			return 0;
-		}
-		r++;
-		p++;
-		rend = strchr(r, '/');
-		rl = rend != NULL ? (size_t)(rend - r) : strlen(r);
-		for (pl = 0; p + pl < pend && p[pl] != '/'; pl++)
-			;
-		if (rl >= 2 && r[0] == '{' && r[rl - 1] == '}') {
-			if (pl == 0)
-				return 0;
-		} else if (rl != pl || memcmp(r, p, pl) != 0)
-			return 0;
-		r += rl;
-		p += pl;
-	}
+	return route_match(route, req_path);
 }
 
 /* The locator. */

@@ -194,69 +194,6 @@ bank_auth_user(const struct shop_req *req, struct shop_res *res)
 }
 
 static void
-bank_unavailable(struct shop_res *res, const struct shop_upstream *u,
-    int status)
-{
-	char	*error;
-
-	error = xasprintf("%s unavailable", u->svc);
-	shop_res_error(res, status, error);
-	free(error);
-}
-
-/*
- * Calls a dependency with a JSON body (freed; may be NULL) and headers.
- * Returns 0 when t holds an answer below 500; otherwise answers 502 (504
- * on a timeout), frees t and returns -1.
- */
-static int
-bank_call(struct shop_upstream *u, const char *method, const char *target,
-    const struct snap_header *headers, size_t nheaders, cJSON *body,
-    struct snap_txn *t, struct shop_res *res)
-{
-	enum shop_call_err	 e;
-	char			*cause, *json = NULL;
-
-	if (body != NULL) {
-		if ((json = cJSON_PrintUnformatted(body)) == NULL)
-			fatalx("cJSON_PrintUnformatted failed");
-		cJSON_Delete(body);
-	}
-	e = shop_call_headers(u, method, target, headers, nheaders,
-	    json == NULL ? NULL : "application/json", json,
-	    json == NULL ? 0 : strlen(json), t, &cause);
-	cJSON_free(json);
-	if (e != SHOP_CALL_OK) {
-		log_warn("%s %s: %s", method, target, cause);
-		free(cause);
-		snap_txn_free(t);
-		bank_unavailable(res, u, e == SHOP_CALL_TIMEOUT ? 504 : 502);
-		return -1;
-	}
-	if (t->res.status >= 500) {
-		log_warn("%s %s: %s answered %d", method, target, u->svc,
-		    t->res.status);
-		snap_txn_free(t);
-		bank_unavailable(res, u, 502);
-		return -1;
-	}
-	return 0;
-}
-
-/* The answer's body as a JSON object, or NULL (logged). */
-static cJSON *
-bank_answer_json(const struct snap_txn *t)
-{
-	cJSON	*obj;
-
-	if ((obj = shop_json_parse(t->res.body, t->res.body_len)) == NULL) {
-		log_warn("%s %s: %s answered %d without a JSON object",
-		    t->req.method, t->req.target, t->svc, t->res.status);
-	}
-	return obj;
-}
-
-static void
 bank_login(const struct shop_req *req, struct shop_res *res)
 {
 	const struct bank_user	*u;
@@ -291,14 +228,14 @@ bank_login(const struct shop_req *req, struct shop_res *res)
 	cJSON_AddStringToObject(body, "sub", u->name);
 	cJSON_AddStringToObject(body, "scope", BANK_SCOPE);
 	cJSON_AddStringToObject(body, "requested_at", date);
-	if (bank_call(&bank_tokens, "POST", "/v1/tokens", &h, 1, body, &t,
+	if (shop_call_json(&bank_tokens, "POST", "/v1/tokens", &h, 1, body, &t,
 	    res) == -1)
 		goto out;
-	ans = t.res.status == 201 ? bank_answer_json(&t) : NULL;
+	ans = t.res.status == 201 ? shop_answer_json(&t) : NULL;
 	if (ans == NULL) {
 		log_warn("tokens answered %d", t.res.status);
 		snap_txn_free(&t);
-		bank_unavailable(res, &bank_tokens, 502);
+		shop_res_unavailable(res, &bank_tokens, 502);
 		goto out;
 	}
 	snap_txn_free(&t);
@@ -397,7 +334,7 @@ bank_transfer_create(const struct shop_req *req, struct shop_res *res)
 	cJSON_AddNumberToObject(body, "requested_at",
 	    (double)(bk_now_us() / 1000));
 	cJSON_AddStringToObject(body, "nonce", nonce);
-	if (bank_call(&bank_ledger, "POST", "/v1/entries", &h, 1, body, &t,
+	if (shop_call_json(&bank_ledger, "POST", "/v1/entries", &h, 1, body, &t,
 	    res) == -1)
 		goto out;
 	if (t.res.status != 201) {
@@ -407,18 +344,18 @@ bank_transfer_create(const struct shop_req *req, struct shop_res *res)
 			shop_res_error(res, 422, "unknown payee");
 		else {
 			log_warn("ledger answered %d", t.res.status);
-			bank_unavailable(res, &bank_ledger, 502);
+			shop_res_unavailable(res, &bank_ledger, 502);
 		}
 		snap_txn_free(&t);
 		goto out;
 	}
-	ans = bank_answer_json(&t);
+	ans = shop_answer_json(&t);
 	snap_txn_free(&t);
 	if (ans == NULL || (echoed = shop_json_str(ans, "idempotency_key")) ==
 	    NULL || (entry = shop_json_str(ans, "entry")) == NULL ||
 	    (created_at = shop_json_str(ans, "created_at")) == NULL ||
 	    bk_parse_rfc3339(created_at, &created_us) == -1) {
-		bank_unavailable(res, &bank_ledger, 502);
+		shop_res_unavailable(res, &bank_ledger, 502);
 		goto out;
 	}
 	if (strcmp(echoed, key) != 0) {
@@ -503,7 +440,7 @@ bank_balance(const struct shop_req *req, struct span account,
 		return;
 	}
 	target = xasprintf("/v1/accounts/%s", u->account);
-	if (bank_call(&bank_ledger, "GET", target, NULL, 0, NULL, &t,
+	if (shop_call_json(&bank_ledger, "GET", target, NULL, 0, NULL, &t,
 	    res) == -1) {
 		free(target);
 		return;
@@ -514,14 +451,14 @@ bank_balance(const struct shop_req *req, struct span account,
 		snap_txn_free(&t);
 		return;
 	}
-	ans = t.res.status == 200 ? bank_answer_json(&t) : NULL;
+	ans = t.res.status == 200 ? shop_answer_json(&t) : NULL;
 	snap_txn_free(&t);
 	if (ans == NULL || (got = shop_json_str(ans, "account")) == NULL ||
 	    strcmp(got, u->account) != 0 ||
 	    (as_of = shop_json_str(ans, "as_of")) == NULL ||
 	    shop_json_int(ans, "balance", LONG_MIN / 2, LONG_MAX / 2,
 	    &balance) == -1) {
-		bank_unavailable(res, &bank_ledger, 502);
+		shop_res_unavailable(res, &bank_ledger, 502);
 		cJSON_Delete(ans);
 		return;
 	}
@@ -561,38 +498,23 @@ static void
 bank_route(const struct shop_req *req, struct shop_res *res)
 {
 	struct span	 rest, account;
-	cJSON		*obj;
 	const char	*slash;
-	int		 get, post;
 
-	get = span_eq_str(req->method, "GET");
-	post = span_eq_str(req->method, "POST");
-	if (span_eq_str(req->path, "/healthz")) {
-		obj = cJSON_CreateObject();
-		cJSON_AddStringToObject(obj, "status", "ok");
-		shop_res_json(res, 200, obj);
+	if (shop_healthz(req, res))
 		return;
-	}
 	if (span_eq_str(req->path, "/login")) {
-		if (post)
+		if (shop_method(req, res, "POST", "method not allowed"))
 			bank_login(req, res);
-		else
-			shop_res_error(res, 405, "method not allowed");
 		return;
 	}
 	if (span_eq_str(req->path, "/transfers")) {
-		if (post)
+		if (shop_method(req, res, "POST", "method not allowed"))
 			bank_transfer_create(req, res);
-		else
-			shop_res_error(res, 405, "method not allowed");
 		return;
 	}
-	if (shop_path_prefix(req->path, "/transfers/", &rest) &&
-	    rest.len > 0 && memchr(rest.p, '/', rest.len) == NULL) {
-		if (get)
+	if (shop_path_id(req->path, "/transfers/", &rest)) {
+		if (shop_method(req, res, "GET", "method not allowed"))
 			bank_transfer_get(req, rest, res);
-		else
-			shop_res_error(res, 405, "method not allowed");
 		return;
 	}
 	if (shop_path_prefix(req->path, "/accounts/", &rest) &&
@@ -603,76 +525,32 @@ bank_route(const struct shop_req *req, struct shop_res *res)
 		account.len = (size_t)(slash - rest.p);
 		if (!bank_id_is_valid(account.p, account.len))
 			shop_res_error(res, 404, "not found");
-		else if (get)
+		else if (shop_method(req, res, "GET", "method not allowed"))
 			bank_balance(req, account, res);
-		else
-			shop_res_error(res, 405, "method not allowed");
 		return;
 	}
 	if (span_eq_str(req->path, "/admin/audit")) {
-		if (get)
+		if (shop_method(req, res, "GET", "method not allowed"))
 			bank_audit(req, res);
-		else
-			shop_res_error(res, 405, "method not allowed");
 		return;
 	}
 	shop_res_error(res, 404, "not found");
 }
 
-static void
-bank_handle(const struct shop_req *req, struct shop_res *res)
-{
-	bank_route(req, res);
-	bk_res_date(res);
-}
-
-static void
-bank_load_secret(const char *path, const char *option, struct buf *out)
-{
-	char	*cause;
-
-	if (path == NULL) {
-		fprintf(stderr, "bank: %s FILE is required\n", option);
-		exit(2);
-	}
-	buf_init(out);
-	if (bk_secret_load(path, out, &cause) == -1) {
-		fprintf(stderr, "bank: %s\n", cause);
-		exit(2);
-	}
-}
-
-static int64_t
-bank_option_offset(const char *s)
-{
-	int64_t	offset;
-
-	if (bk_parse_offset(s, &offset) == -1) {
-		fprintf(stderr, "bank: bad clock offset: %s\n", s);
-		exit(2);
-	}
-	return offset;
-}
-
-static __attribute__((noreturn)) void
-bank_mint_usage(int status)
-{
-	fprintf(status == 0 ? stdout : stderr,
-	    "usage: bank mint-admin-token --admin-secret-file FILE "
-	    "[--ttl SECONDS] [--sub NAME]\n"
-	    "                             [--clock-offset SECONDS]\n");
-	exit(status);
-}
+#define BANK_MINT_USAGE \
+	"usage: bank mint-admin-token --admin-secret-file FILE " \
+	"[--ttl SECONDS] [--sub NAME]\n" \
+	"                             [--clock-offset SECONDS]\n"
 
 /* bank mint-admin-token: prints an admin JWT signed with the admin secret. */
 static int
-bank_mint_admin_token(int argc, char **argv)
+bank_mint_admin_token(struct shop_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "admin-secret-file",	required_argument,	NULL, 'a' },
 		{ "ttl",		required_argument,	NULL, 't' },
 		{ "sub",		required_argument,	NULL, 's' },
-		{ "clock-offset",	required_argument,	NULL, 'c' },
+		BK_OPTION_CLOCK,
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL,			0,			NULL, 0 }
 	};
@@ -685,6 +563,8 @@ bank_mint_admin_token(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "a:t:s:c:h", longopts,
 	    NULL)) != -1) {
+		if (bk_option(o, ch, optarg))
+			continue;
 		switch (ch) {
 		case 'a':
 			secret_file = optarg;
@@ -699,18 +579,15 @@ bank_mint_admin_token(int argc, char **argv)
 		case 's':
 			sub = optarg;
 			break;
-		case 'c':
-			bk_clock_set_offset(bank_option_offset(optarg));
-			break;
 		case 'h':
-			bank_mint_usage(0);
+			shop_usage(0, BANK_MINT_USAGE);
 		default:
-			bank_mint_usage(2);
+			shop_usage(2, BANK_MINT_USAGE);
 		}
 	}
 	if (optind != argc)
-		bank_mint_usage(2);
-	bank_load_secret(secret_file, "--admin-secret-file",
+		shop_usage(2, BANK_MINT_USAGE);
+	bk_secret_option(o, "--admin-secret-file", secret_file,
 	    &bank_admin_secret);
 	now = bk_now_us() / 1000000;
 	claims = cJSON_CreateObject();
@@ -725,59 +602,42 @@ bank_mint_admin_token(int argc, char **argv)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-static __attribute__((noreturn)) void
-bank_usage(int status)
-{
-	fprintf(status == 0 ? stdout : stderr,
-	    "usage: bank --tokens URL --ledger URL --secret-file FILE "
-	    "--admin-secret-file FILE\n"
-	    "            [--port PORT] [--port-file FILE] "
-	    "[--clock-offset SECONDS]\n"
-	    "            [--timeout MS] [--resolve NAME:ADDR]...\n"
-	    "       bank mint-admin-token --admin-secret-file FILE "
-	    "[--ttl SECONDS] [--sub NAME]\n"
-	    "                             [--clock-offset SECONDS]\n");
-	exit(status);
-}
+#define BANK_USAGE \
+	"usage: bank --tokens URL --ledger URL --secret-file FILE " \
+	"--admin-secret-file FILE\n" \
+	"            [--port PORT] [--port-file FILE] " \
+	"[--clock-offset SECONDS]\n" \
+	"            [--timeout MS] [--resolve NAME:ADDR]...\n" \
+	"       bank mint-admin-token --admin-secret-file FILE " \
+	"[--ttl SECONDS] [--sub NAME]\n" \
+	"                             [--clock-offset SECONDS]\n"
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "port",		required_argument,	NULL, 'p' },
-		{ "port-file",		required_argument,	NULL, 'P' },
+		SHOP_OPTIONS_SERVE,
+		SHOP_OPTIONS_CALL,
+		BK_OPTION_CLOCK,
 		{ "tokens",		required_argument,	NULL, 'k' },
 		{ "ledger",		required_argument,	NULL, 'l' },
 		{ "secret-file",	required_argument,	NULL, 's' },
 		{ "admin-secret-file",	required_argument,	NULL, 'a' },
-		{ "clock-offset",	required_argument,	NULL, 'c' },
-		{ "timeout",		required_argument,	NULL, 'T' },
-		{ "resolve",		required_argument,	NULL, 'r' },
-		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL,			0,			NULL, 0 }
 	};
-	const char	*port_file = NULL, *tokens = NULL, *ledger = NULL;
+	struct shop_opts o;
+	const char	*tokens = NULL, *ledger = NULL;
 	const char	*secret_file = NULL, *admin_secret_file = NULL;
-	char		*cause;
-	long		 port = 0, timeout = SHOP_TIMEOUT_MS;
 	int		 ch;
 
-	log_init("bank", LOG_LEVEL_INFO);
+	shop_opts_init(&o, "bank");
 	if (argc > 1 && strcmp(argv[1], "mint-admin-token") == 0)
-		return bank_mint_admin_token(argc - 1, argv + 1);
-	while ((ch = getopt_long(argc, argv, "p:P:k:l:s:a:c:T:r:h", longopts,
+		return bank_mint_admin_token(&o, argc - 1, argv + 1);
+	while ((ch = getopt_long(argc, argv, "p:P:hT:r:c:k:l:s:a:", longopts,
 	    NULL)) != -1) {
+		if (bk_option(&o, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'p':
-			if (shop_parse_long(optarg, 0, 65535, &port) == -1) {
-				fprintf(stderr, "bank: bad port: %s\n",
-				    optarg);
-				exit(2);
-			}
-			break;
-		case 'P':
-			port_file = optarg;
-			break;
 		case 'k':
 			tokens = optarg;
 			break;
@@ -790,42 +650,20 @@ main(int argc, char **argv)
 		case 'a':
 			admin_secret_file = optarg;
 			break;
-		case 'c':
-			bk_clock_set_offset(bank_option_offset(optarg));
-			break;
-		case 'T':
-			if (shop_parse_long(optarg, 1, 3600000, &timeout) ==
-			    -1) {
-				fprintf(stderr, "bank: bad timeout: %s\n",
-				    optarg);
-				exit(2);
-			}
-			break;
-		case 'r':
-			if (shop_resolve_add(optarg, &cause) == -1) {
-				fprintf(stderr, "bank: --resolve %s\n", cause);
-				exit(2);
-			}
-			break;
 		case 'h':
-			bank_usage(0);
+			shop_usage(0, BANK_USAGE);
 		default:
-			bank_usage(2);
+			shop_usage(2, BANK_USAGE);
 		}
 	}
 	if (optind != argc || tokens == NULL || ledger == NULL)
-		bank_usage(2);
-	bank_load_secret(secret_file, "--secret-file", &bank_secret);
-	bank_load_secret(admin_secret_file, "--admin-secret-file",
+		shop_usage(2, BANK_USAGE);
+	bk_secret_option(&o, "--secret-file", secret_file, &bank_secret);
+	bk_secret_option(&o, "--admin-secret-file", admin_secret_file,
 	    &bank_admin_secret);
-	if (shop_upstream_init(&bank_tokens, "tokens", tokens, (int)timeout,
-	    &cause) == -1 ||
-	    shop_upstream_init(&bank_ledger, "ledger", ledger, (int)timeout,
-	    &cause) == -1) {
-		fprintf(stderr, "bank: %s\n", cause);
-		exit(2);
-	}
+	shop_upstream_init_opts(&bank_tokens, &o, "tokens", tokens);
+	shop_upstream_init_opts(&bank_ledger, &o, "ledger", ledger);
 	bank_tokens.user_agent = "bank/1.0";
 	bank_ledger.user_agent = "bank/1.0";
-	return shop_serve("bank", (int)port, port_file, bank_handle);
+	return bk_serve(&o, bank_route);
 }

@@ -484,17 +484,12 @@ out:
 int64_t
 bk_json_seconds(const cJSON *obj, const char *name)
 {
-	const cJSON	*v;
-	double		 d;
+	long	v;
 
-	v = cJSON_GetObjectItemCaseSensitive(obj, name);
-	if (!cJSON_IsNumber(v))
-		return -1;
-	d = v->valuedouble;
 	/* Up to 1e12 s (year 33658): callers multiply by 1e6 safely. */
-	if (d != d || d < 0 || d > 1.0e12 || d != (double)(int64_t)d)
+	if (shop_json_int(obj, name, 0, 1000000000000L, &v) == -1)
 		return -1;
-	return (int64_t)d;
+	return (int64_t)v;
 }
 
 char *
@@ -514,4 +509,53 @@ bk_res_date(struct shop_res *res)
 
 	bk_format_http_date(bk_now_us(), date, sizeof date);
 	shop_res_header(res, "Date", date);
+}
+
+/* The route of bk_serve: one per process. */
+static shop_handler_cb	bk_route;
+
+static void
+bk_handle(const struct shop_req *req, struct shop_res *res)
+{
+	bk_route(req, res);
+	bk_res_date(res);
+}
+
+int
+bk_serve(const struct shop_opts *o, shop_handler_cb route)
+{
+	bk_route = route;
+	return shop_serve_opts(o, bk_handle);
+}
+
+int
+bk_option(struct shop_opts *o, int ch, const char *arg)
+{
+	int64_t	offset;
+
+	if (ch != 'c')
+		return shop_option(o, ch, arg);
+	if (bk_parse_offset(arg, &offset) == -1) {
+		fprintf(stderr, "%s: bad clock offset: %s\n", o->svc, arg);
+		exit(2);
+	}
+	bk_clock_set_offset(offset);
+	return 1;
+}
+
+void
+bk_secret_option(const struct shop_opts *o, const char *option,
+    const char *path, struct buf *out)
+{
+	char	*cause;
+
+	if (path == NULL) {
+		fprintf(stderr, "%s: %s FILE is required\n", o->svc, option);
+		exit(2);
+	}
+	buf_init(out);
+	if (bk_secret_load(path, out, &cause) == -1) {
+		fprintf(stderr, "%s: %s\n", o->svc, cause);
+		exit(2);
+	}
 }

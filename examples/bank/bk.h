@@ -98,5 +98,25 @@ int64_t	 bk_json_seconds(const cJSON *obj, const char *name);
 char	*bk_header(const struct shop_req *, const char *name);
 /* Adds "Date: <HTTP-date of the service's now>" to res, as servers do. */
 void	 bk_res_date(struct shop_res *);
+/* shop_serve_opts() with route, every answer given a Date (bk_res_date). */
+int	 bk_serve(const struct shop_opts *, shop_handler_cb route);
+
+/*
+ * --clock-offset SECONDS, the option every bank service takes (short
+ * letter 'c'), as a getopt_long row.  bk_option takes its value (a bad
+ * one: "SVC: bad clock offset: X" and exit 2) and passes every other
+ * letter to shop_option(); it returns what that returns, 1 for 'c'.
+ */
+#define BK_OPTION_CLOCK \
+	{ "clock-offset", required_argument,	NULL, 'c' }
+int	 bk_option(struct shop_opts *, int ch, const char *arg);
+
+/*
+ * bk_secret_load() for a service's option: a path that is NULL is
+ * "SVC: OPTION FILE is required", a file that cannot be read "SVC:
+ * CAUSE"; both exit 2.
+ */
+void	 bk_secret_option(const struct shop_opts *, const char *option,
+	    const char *path, struct buf *out);
 
 #endif

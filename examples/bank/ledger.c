@@ -251,94 +251,45 @@ static void
 ledger_route(const struct shop_req *req, struct shop_res *res)
 {
 	struct span	 rest;
-	cJSON		*obj;
-	int		 get;
 
-	get = span_eq_str(req->method, "GET");
-	if (span_eq_str(req->path, "/healthz")) {
-		obj = cJSON_CreateObject();
-		cJSON_AddStringToObject(obj, "status", "ok");
-		shop_res_json(res, 200, obj);
+	if (shop_healthz(req, res))
 		return;
-	}
 	if (span_eq_str(req->path, "/v1/entries")) {
-		if (span_eq_str(req->method, "POST"))
+		if (shop_method(req, res, "POST", "method not allowed"))
 			ledger_post(req, res);
-		else
-			shop_res_error(res, 405, "method not allowed");
 		return;
 	}
-	if (shop_path_prefix(req->path, "/v1/accounts/", &rest) &&
-	    rest.len > 0 && memchr(rest.p, '/', rest.len) == NULL) {
-		if (get)
+	if (shop_path_id(req->path, "/v1/accounts/", &rest)) {
+		if (shop_method(req, res, "GET", "method not allowed"))
 			ledger_get_account(rest, res);
-		else
-			shop_res_error(res, 405, "method not allowed");
 		return;
 	}
 	shop_res_error(res, 404, "not found");
 }
 
-static void
-ledger_handle(const struct shop_req *req, struct shop_res *res)
-{
-	ledger_route(req, res);
-	bk_res_date(res);
-}
-
-static __attribute__((noreturn)) void
-ledger_usage(int status)
-{
-	fprintf(status == 0 ? stdout : stderr,
-	    "usage: ledger [--port PORT] [--port-file FILE] "
-	    "[--clock-offset SECONDS]\n");
-	exit(status);
-}
+#define LEDGER_USAGE \
+	"usage: ledger [--port PORT] [--port-file FILE] " \
+	"[--clock-offset SECONDS]\n"
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "port",		required_argument,	NULL, 'p' },
-		{ "port-file",		required_argument,	NULL, 'P' },
-		{ "clock-offset",	required_argument,	NULL, 'c' },
-		{ "help",		no_argument,		NULL, 'h' },
+		SHOP_OPTIONS_SERVE,
+		BK_OPTION_CLOCK,
 		{ NULL,			0,			NULL, 0 }
 	};
-	const char	*port_file = NULL;
-	long		 port = 0;
-	int64_t		 offset;
-	int		 ch;
+	struct shop_opts	 o;
+	int			 ch;
 
-	log_init("ledger", LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "p:P:c:h", longopts,
+	shop_opts_init(&o, "ledger");
+	while ((ch = getopt_long(argc, argv, "p:P:hc:", longopts,
 	    NULL)) != -1) {
-		switch (ch) {
-		case 'p':
-			if (shop_parse_long(optarg, 0, 65535, &port) == -1) {
-				fprintf(stderr, "ledger: bad port: %s\n",
-				    optarg);
-				exit(2);
-			}
-			break;
-		case 'P':
-			port_file = optarg;
-			break;
-		case 'c':
-			if (bk_parse_offset(optarg, &offset) == -1) {
-				fprintf(stderr, "ledger: bad clock offset: "
-				    "%s\n", optarg);
-				exit(2);
-			}
-			bk_clock_set_offset(offset);
-			break;
-		case 'h':
-			ledger_usage(0);
-		default:
-			ledger_usage(2);
-		}
+		if (bk_option(&o, ch, optarg))
+			continue;
+		shop_usage(ch == 'h' ? 0 : 2, LEDGER_USAGE);
 	}
 	if (optind != argc)
-		ledger_usage(2);
-	return shop_serve("ledger", (int)port, port_file, ledger_handle);
+		shop_usage(2, LEDGER_USAGE);
+	return bk_serve(&o, ledger_route);
 }

@@ -118,95 +118,46 @@ tokens_issue(const struct shop_req *req, struct shop_res *res)
 static void
 tokens_route(const struct shop_req *req, struct shop_res *res)
 {
-	cJSON	*obj;
-
-	if (span_eq_str(req->path, "/healthz")) {
-		obj = cJSON_CreateObject();
-		cJSON_AddStringToObject(obj, "status", "ok");
-		shop_res_json(res, 200, obj);
+	if (shop_healthz(req, res))
 		return;
-	}
 	if (span_eq_str(req->path, "/v1/tokens")) {
-		if (span_eq_str(req->method, "POST"))
+		if (shop_method(req, res, "POST", "method not allowed"))
 			tokens_issue(req, res);
-		else
-			shop_res_error(res, 405, "method not allowed");
 		return;
 	}
 	shop_res_error(res, 404, "not found");
 }
 
-static void
-tokens_handle(const struct shop_req *req, struct shop_res *res)
-{
-	tokens_route(req, res);
-	bk_res_date(res);
-}
-
-static __attribute__((noreturn)) void
-tokens_usage(int status)
-{
-	fprintf(status == 0 ? stdout : stderr,
-	    "usage: tokens --secret-file FILE [--port PORT] "
-	    "[--port-file FILE]\n"
-	    "              [--clock-offset SECONDS]\n");
-	exit(status);
-}
+#define TOKENS_USAGE \
+	"usage: tokens --secret-file FILE [--port PORT] " \
+	"[--port-file FILE]\n" \
+	"              [--clock-offset SECONDS]\n"
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "port",		required_argument,	NULL, 'p' },
-		{ "port-file",		required_argument,	NULL, 'P' },
+		SHOP_OPTIONS_SERVE,
+		BK_OPTION_CLOCK,
 		{ "secret-file",	required_argument,	NULL, 's' },
-		{ "clock-offset",	required_argument,	NULL, 'c' },
-		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL,			0,			NULL, 0 }
 	};
-	const char	*port_file = NULL, *secret_file = NULL;
-	char		*cause;
-	long		 port = 0;
-	int64_t		 offset;
-	int		 ch;
+	struct shop_opts	 o;
+	const char		*secret_file = NULL;
+	int			 ch;
 
-	log_init("tokens", LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "p:P:s:c:h", longopts,
+	shop_opts_init(&o, "tokens");
+	while ((ch = getopt_long(argc, argv, "p:P:hc:s:", longopts,
 	    NULL)) != -1) {
-		switch (ch) {
-		case 'p':
-			if (shop_parse_long(optarg, 0, 65535, &port) == -1) {
-				fprintf(stderr, "tokens: bad port: %s\n",
-				    optarg);
-				exit(2);
-			}
-			break;
-		case 'P':
-			port_file = optarg;
-			break;
-		case 's':
+		if (bk_option(&o, ch, optarg))
+			continue;
+		if (ch == 's')
 			secret_file = optarg;
-			break;
-		case 'c':
-			if (bk_parse_offset(optarg, &offset) == -1) {
-				fprintf(stderr, "tokens: bad clock offset: "
-				    "%s\n", optarg);
-				exit(2);
-			}
-			bk_clock_set_offset(offset);
-			break;
-		case 'h':
-			tokens_usage(0);
-		default:
-			tokens_usage(2);
-		}
+		else
+			shop_usage(ch == 'h' ? 0 : 2, TOKENS_USAGE);
 	}
 	if (optind != argc || secret_file == NULL)
-		tokens_usage(2);
-	buf_init(&tokens_secret);
-	if (bk_secret_load(secret_file, &tokens_secret, &cause) == -1) {
-		fprintf(stderr, "tokens: %s\n", cause);
-		exit(2);
-	}
-	return shop_serve("tokens", (int)port, port_file, tokens_handle);
+		shop_usage(2, TOKENS_USAGE);
+	bk_secret_option(&o, "--secret-file", secret_file, &tokens_secret);
+	return bk_serve(&o, tokens_route);
 }

@@ -256,47 +256,26 @@ done:
 	cJSON_Delete(obj);
 }
 
-static int
-inventory_one_segment(struct span s)
-{
-	return s.len > 0 && memchr(s.p, '/', s.len) == NULL;
-}
-
 static void
 inventory_handle(const struct shop_req *req, struct shop_res *res)
 {
 	struct span	 rest;
-	cJSON		*obj;
-	int		 get;
 
-	get = span_eq_str(req->method, "GET");
-	if (span_eq_str(req->path, "/healthz")) {
-		obj = cJSON_CreateObject();
-		cJSON_AddStringToObject(obj, "status", "ok");
-		shop_res_json(res, 200, obj);
+	if (shop_healthz(req, res))
 		return;
-	}
-	if (shop_path_prefix(req->path, "/v1/stock/", &rest) &&
-	    inventory_one_segment(rest)) {
-		if (get)
+	if (shop_path_id(req->path, "/v1/stock/", &rest)) {
+		if (shop_method(req, res, "GET", "method_not_allowed"))
 			inventory_stock(rest, res);
-		else
-			shop_res_error(res, 405, "method_not_allowed");
 		return;
 	}
-	if (shop_path_prefix(req->path, "/v1/images/", &rest) &&
-	    inventory_one_segment(rest)) {
-		if (get)
+	if (shop_path_id(req->path, "/v1/images/", &rest)) {
+		if (shop_method(req, res, "GET", "method_not_allowed"))
 			inventory_image(rest, res);
-		else
-			shop_res_error(res, 405, "method_not_allowed");
 		return;
 	}
 	if (span_eq_str(req->path, "/v1/reservations")) {
-		if (span_eq_str(req->method, "POST"))
+		if (shop_method(req, res, "POST", "method_not_allowed"))
 			inventory_reserve(req, res);
-		else
-			shop_res_error(res, 405, "method_not_allowed");
 		return;
 	}
 	shop_res_error(res, 404, "not_found");

@@ -76,68 +76,6 @@ orders_sku_is_valid(struct span sku)
 	return 1;
 }
 
-static void
-orders_unavailable(struct shop_res *res, const struct shop_upstream *u,
-    int status)
-{
-	char	*error;
-
-	error = xasprintf("%s unavailable", u->svc);
-	shop_res_error(res, status, error);
-	free(error);
-}
-
-/*
- * Calls a dependency.  Returns 0 when t holds an answer below 500 for the
- * caller to look at; otherwise answers 502 (504 on a timeout), frees t and
- * returns -1.
- */
-static int
-orders_call(struct shop_upstream *u, const char *method, const char *target,
-    cJSON *body, struct snap_txn *t, struct shop_res *res)
-{
-	enum shop_call_err	 e;
-	char			*cause, *json = NULL;
-
-	if (body != NULL) {
-		if ((json = cJSON_PrintUnformatted(body)) == NULL)
-			fatalx("cJSON_PrintUnformatted failed");
-		cJSON_Delete(body);
-	}
-	e = shop_call(u, method, target, json == NULL ? NULL :
-	    "application/json", json, json == NULL ? 0 : strlen(json), t,
-	    &cause);
-	cJSON_free(json);
-	if (e != SHOP_CALL_OK) {
-		log_warn("%s %s: %s", method, target, cause);
-		free(cause);
-		snap_txn_free(t);
-		orders_unavailable(res, u, e == SHOP_CALL_TIMEOUT ? 504 : 502);
-		return -1;
-	}
-	if (t->res.status >= 500) {
-		log_warn("%s %s: %s answered %d", method, target, u->svc,
-		    t->res.status);
-		snap_txn_free(t);
-		orders_unavailable(res, u, 502);
-		return -1;
-	}
-	return 0;
-}
-
-/* The answer's body as a JSON object, or NULL (logged). */
-static cJSON *
-orders_answer_json(const struct snap_txn *t)
-{
-	cJSON	*obj;
-
-	if ((obj = shop_json_parse(t->res.body, t->res.body_len)) == NULL) {
-		log_warn("%s %s: %s answered %d without a JSON object",
-		    t->req.method, t->req.target, t->svc, t->res.status);
-	}
-	return obj;
-}
-
 static cJSON *
 orders_order_json(const struct orders_order *o)
 {
@@ -165,8 +103,8 @@ orders_product(struct span sku, struct shop_res *res)
 	long		 price, available;
 
 	target = xasprintf("/v1/stock/%.*s", (int)sku.len, sku.p);
-	if (orders_call(&orders_inventory, "GET", target, NULL, &t,
-	    res) == -1) {
+	if (shop_call_json(&orders_inventory, "GET", target, NULL, 0, NULL,
+	    &t, res) == -1) {
 		free(target);
 		return;
 	}
@@ -175,14 +113,14 @@ orders_product(struct span sku, struct shop_res *res)
 		shop_res_error(res, 404, "unknown_sku");
 		goto out;
 	}
-	ans = t.res.status == 200 ? orders_answer_json(&t) : NULL;
+	ans = t.res.status == 200 ? shop_answer_json(&t) : NULL;
 	if (ans == NULL ||
 	    (got = shop_json_str(ans, "sku")) == NULL ||
 	    (name = shop_json_str(ans, "name")) == NULL ||
 	    shop_json_int(ans, "price", 0, LONG_MAX / 2, &price) == -1 ||
 	    shop_json_int(ans, "available", 0, LONG_MAX / 2,
 	    &available) == -1) {
-		orders_unavailable(res, &orders_inventory, 502);
+		shop_res_unavailable(res, &orders_inventory, 502);
 		cJSON_Delete(ans);
 		goto out;
 	}
@@ -215,8 +153,8 @@ orders_image(struct span sku, struct shop_res *res)
 	char		*target;
 
 	target = xasprintf("/v1/images/%.*s", (int)sku.len, sku.p);
-	if (orders_call(&orders_inventory, "GET", target, NULL, &t,
-	    res) == -1) {
+	if (shop_call_json(&orders_inventory, "GET", target, NULL, 0, NULL,
+	    &t, res) == -1) {
 		free(target);
 		return;
 	}
@@ -226,7 +164,7 @@ orders_image(struct span sku, struct shop_res *res)
 		shop_res_error(res, 404, "unknown_sku");
 	else if (t.res.status != 200 || type == NULL ||
 	    strncmp(type, "image/", 6) != 0)
-		orders_unavailable(res, &orders_inventory, 502);
+		shop_res_unavailable(res, &orders_inventory, 502);
 	else {
 		/* The type must outlive t: keep only the ones we know. */
 		if (strcmp(type, "image/png") == 0)
@@ -266,8 +204,8 @@ orders_create(const struct shop_req *req, struct shop_res *res)
 
 	/* The price comes from the stock check. */
 	target = xasprintf("/v1/stock/%s", sku);
-	if (orders_call(&orders_inventory, "GET", target, NULL, &t,
-	    res) == -1) {
+	if (shop_call_json(&orders_inventory, "GET", target, NULL, 0, NULL,
+	    &t, res) == -1) {
 		free(target);
 		goto out;
 	}
@@ -277,11 +215,11 @@ orders_create(const struct shop_req *req, struct shop_res *res)
 		snap_txn_free(&t);
 		goto out;
 	}
-	ans = t.res.status == 200 ? orders_answer_json(&t) : NULL;
+	ans = t.res.status == 200 ? shop_answer_json(&t) : NULL;
 	snap_txn_free(&t);
 	if (ans == NULL ||
 	    shop_json_int(ans, "price", 0, 10000000, &price) == -1) {
-		orders_unavailable(res, &orders_inventory, 502);
+		shop_res_unavailable(res, &orders_inventory, 502);
 		goto out;
 	}
 	cJSON_Delete(ans);
@@ -290,8 +228,8 @@ orders_create(const struct shop_req *req, struct shop_res *res)
 	body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "sku", sku);
 	cJSON_AddNumberToObject(body, "qty", (double)qty);
-	if (orders_call(&orders_inventory, "POST", "/v1/reservations", body,
-	    &t, res) == -1)
+	if (shop_call_json(&orders_inventory, "POST", "/v1/reservations",
+	    NULL, 0, body, &t, res) == -1)
 		goto out;
 	if (t.res.status != 201) {
 		if (t.res.status == 409)
@@ -299,7 +237,7 @@ orders_create(const struct shop_req *req, struct shop_res *res)
 		else if (t.res.status == 404)
 			shop_res_error(res, 404, "unknown_sku");
 		else
-			orders_unavailable(res, &orders_inventory, 502);
+			shop_res_unavailable(res, &orders_inventory, 502);
 		snap_txn_free(&t);
 		goto out;
 	}
@@ -309,18 +247,18 @@ orders_create(const struct shop_req *req, struct shop_res *res)
 	cJSON_AddNumberToObject(body, "amount", (double)(price * qty));
 	cJSON_AddStringToObject(body, "currency", "usd");
 	cJSON_AddStringToObject(body, "card", card);
-	if (orders_call(&orders_payments, "POST", "/v1/charges", body, &t,
-	    res) == -1)
+	if (shop_call_json(&orders_payments, "POST", "/v1/charges", NULL, 0,
+	    body, &t, res) == -1)
 		goto out;
 	if (t.res.status == 402) {
 		shop_res_error(res, 402, "payment_declined");
 		snap_txn_free(&t);
 		goto out;
 	}
-	ans = t.res.status == 201 ? orders_answer_json(&t) : NULL;
+	ans = t.res.status == 201 ? shop_answer_json(&t) : NULL;
 	snap_txn_free(&t);
 	if (ans == NULL || (charge = shop_json_str(ans, "id")) == NULL) {
-		orders_unavailable(res, &orders_payments, 502);
+		shop_res_unavailable(res, &orders_payments, 502);
 		goto out;
 	}
 
@@ -366,15 +304,9 @@ static void
 orders_handle(const struct shop_req *req, struct shop_res *res)
 {
 	struct span	 rest, sku;
-	cJSON		*obj;
 	const char	*slash;
-	int		 get;
 
-	get = span_eq_str(req->method, "GET");
-	if (span_eq_str(req->path, "/healthz")) {
-		obj = cJSON_CreateObject();
-		cJSON_AddStringToObject(obj, "status", "ok");
-		shop_res_json(res, 200, obj);
+	if (shop_healthz(req, res)) {
 		res->untraced = 1;
 		return;
 	}
@@ -388,86 +320,64 @@ orders_handle(const struct shop_req *req, struct shop_res *res)
 			shop_res_error(res, 404, "not_found");
 			return;
 		}
-		if (!get)
-			shop_res_error(res, 405, "method_not_allowed");
-		else if (slash == NULL)
+		if (!shop_method(req, res, "GET", "method_not_allowed"))
+			return;
+		if (slash == NULL)
 			orders_product(sku, res);
 		else
 			orders_image(sku, res);
 		return;
 	}
 	if (span_eq_str(req->path, "/orders")) {
-		if (span_eq_str(req->method, "POST"))
+		if (shop_method(req, res, "POST", "method_not_allowed"))
 			orders_create(req, res);
-		else
-			shop_res_error(res, 405, "method_not_allowed");
 		return;
 	}
-	if (shop_path_prefix(req->path, "/orders/", &rest) && rest.len > 0 &&
-	    memchr(rest.p, '/', rest.len) == NULL) {
-		if (get)
+	if (shop_path_id(req->path, "/orders/", &rest)) {
+		if (shop_method(req, res, "GET", "method_not_allowed"))
 			orders_get(rest, res);
-		else
-			shop_res_error(res, 405, "method_not_allowed");
 		return;
 	}
 	shop_res_error(res, 404, "not_found");
 }
 
-static __attribute__((noreturn)) void
-orders_usage(int status)
-{
-	fprintf(status == 0 ? stdout : stderr,
-	    "usage: orders [--port PORT] [--port-file FILE] --payments URL "
-	    "--inventory URL\n"
-	    "              [--trace FILE] [--timeout MS] "
-	    "[--resolve NAME:ADDR]...\n"
-	    "              [--plant-regression]\n"
-	    "  URLs may also come from PAYMENTS_URL and INVENTORY_URL; "
-	    "flags win.\n"
-	    "  --plant-regression  upper-case the product \"name\" (a "
-	    "deliberate bug for\n"
-	    "                      testing regression checks)\n");
-	exit(status);
-}
+#define ORDERS_USAGE \
+	"usage: orders [--port PORT] [--port-file FILE] --payments URL " \
+	"--inventory URL\n" \
+	"              [--trace FILE] [--timeout MS] " \
+	"[--resolve NAME:ADDR]...\n" \
+	"              [--plant-regression]\n" \
+	"  URLs may also come from PAYMENTS_URL and INVENTORY_URL; " \
+	"flags win.\n" \
+	"  --plant-regression  upper-case the product \"name\" (a " \
+	"deliberate bug for\n" \
+	"                      testing regression checks)\n"
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "port",	required_argument,	NULL, 'p' },
-		{ "port-file",	required_argument,	NULL, 'P' },
+		SHOP_OPTIONS_SERVE,
+		SHOP_OPTIONS_CALL,
 		{ "payments",	required_argument,	NULL, 'y' },
 		{ "inventory",	required_argument,	NULL, 'i' },
 		{ "trace",	required_argument,	NULL, 't' },
-		{ "timeout",	required_argument,	NULL, 'T' },
-		{ "resolve",	required_argument,	NULL, 'r' },
 		{ "plant-regression", no_argument,	NULL, 'R' },
-		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	const char	*port_file = NULL, *trace = NULL;
-	const char	*payments, *inventory;
+	struct shop_opts o;
+	const char	*trace = NULL, *payments, *inventory;
 	char		*cause;
-	long		 port = 0, timeout = SHOP_TIMEOUT_MS;
 	int		 ch;
 
-	log_init("orders", LOG_LEVEL_INFO);
+	shop_opts_init(&o, "orders");
 	payments = getenv("PAYMENTS_URL");
 	inventory = getenv("INVENTORY_URL");
-	while ((ch = getopt_long(argc, argv, "p:P:y:i:t:T:r:h", longopts,
+	while ((ch = getopt_long(argc, argv, "p:P:hT:r:y:i:t:", longopts,
 	    NULL)) != -1) {
+		if (shop_option(&o, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'p':
-			if (shop_parse_long(optarg, 0, 65535, &port) == -1) {
-				fprintf(stderr, "orders: bad port: %s\n",
-				    optarg);
-				exit(2);
-			}
-			break;
-		case 'P':
-			port_file = optarg;
-			break;
 		case 'y':
 			payments = optarg;
 			break;
@@ -477,52 +387,32 @@ main(int argc, char **argv)
 		case 't':
 			trace = optarg;
 			break;
-		case 'T':
-			if (shop_parse_long(optarg, 1, 3600000, &timeout) ==
-			    -1) {
-				fprintf(stderr, "orders: bad timeout: %s\n",
-				    optarg);
-				exit(2);
-			}
-			break;
-		case 'r':
-			if (shop_resolve_add(optarg, &cause) == -1) {
-				fprintf(stderr, "orders: --resolve %s\n",
-				    cause);
-				exit(2);
-			}
-			break;
 		case 'R':
 			orders_plant_regression = 1;
 			break;
 		case 'h':
-			orders_usage(0);
+			shop_usage(0, ORDERS_USAGE);
 		default:
-			orders_usage(2);
+			shop_usage(2, ORDERS_USAGE);
 		}
 	}
 	if (optind != argc)
-		orders_usage(2);
+		shop_usage(2, ORDERS_USAGE);
 	if (payments == NULL || *payments == '\0') {
 		fprintf(stderr, "orders: no payments URL: give --payments URL "
 		    "or set PAYMENTS_URL\n");
-		orders_usage(2);
+		shop_usage(2, ORDERS_USAGE);
 	}
 	if (inventory == NULL || *inventory == '\0') {
 		fprintf(stderr, "orders: no inventory URL: give --inventory "
 		    "URL or set INVENTORY_URL\n");
-		orders_usage(2);
+		shop_usage(2, ORDERS_USAGE);
 	}
-	if (shop_upstream_init(&orders_payments, "payments", payments,
-	    (int)timeout, &cause) == -1 ||
-	    shop_upstream_init(&orders_inventory, "inventory", inventory,
-	    (int)timeout, &cause) == -1) {
-		fprintf(stderr, "orders: %s\n", cause);
-		exit(2);
-	}
+	shop_upstream_init_opts(&orders_payments, &o, "payments", payments);
+	shop_upstream_init_opts(&orders_inventory, &o, "inventory", inventory);
 	if (trace != NULL && shop_trace_open(trace, &cause) == -1) {
 		fprintf(stderr, "orders: %s\n", cause);
 		exit(1);
 	}
-	return shop_serve("orders", (int)port, port_file, orders_handle);
+	return shop_serve_opts(&o, orders_handle);
 }

@@ -125,27 +125,17 @@ static void
 payments_handle(const struct shop_req *req, struct shop_res *res)
 {
 	struct span	rest;
-	cJSON		*obj;
 
-	if (span_eq_str(req->path, "/healthz")) {
-		obj = cJSON_CreateObject();
-		cJSON_AddStringToObject(obj, "status", "ok");
-		shop_res_json(res, 200, obj);
+	if (shop_healthz(req, res))
 		return;
-	}
 	if (span_eq_str(req->path, "/v1/charges")) {
-		if (span_eq_str(req->method, "POST"))
+		if (shop_method(req, res, "POST", "method_not_allowed"))
 			payments_create(req, res);
-		else
-			shop_res_error(res, 405, "method_not_allowed");
 		return;
 	}
-	if (shop_path_prefix(req->path, "/v1/charges/", &rest) &&
-	    rest.len > 0 && memchr(rest.p, '/', rest.len) == NULL) {
-		if (span_eq_str(req->method, "GET"))
+	if (shop_path_id(req->path, "/v1/charges/", &rest)) {
+		if (shop_method(req, res, "GET", "method_not_allowed"))
 			payments_get(rest, res);
-		else
-			shop_res_error(res, 405, "method_not_allowed");
 		return;
 	}
 	shop_res_error(res, 404, "not_found");

@@ -1211,6 +1211,169 @@ shop_call_headers(struct shop_upstream *u, const char *method,
 	return e;
 }
 
+/* ---- calls with JSON ---- */
+
+void
+shop_res_unavailable(struct shop_res *res, const struct shop_upstream *u,
+    int status)
+{
+	char	*error;
+
+	error = xasprintf("%s unavailable", u->svc);
+	shop_res_error(res, status, error);
+	free(error);
+}
+
+int
+shop_call_json(struct shop_upstream *u, const char *method,
+    const char *target, const struct snap_header *headers, size_t nheaders,
+    cJSON *body, struct snap_txn *t, struct shop_res *res)
+{
+	enum shop_call_err	 e;
+	char			*cause, *json = NULL;
+
+	if (body != NULL) {
+		if ((json = cJSON_PrintUnformatted(body)) == NULL)
+			fatalx("cJSON_PrintUnformatted failed");
+		cJSON_Delete(body);
+	}
+	e = shop_call_headers(u, method, target, headers, nheaders,
+	    json == NULL ? NULL : "application/json", json,
+	    json == NULL ? 0 : strlen(json), t, &cause);
+	cJSON_free(json);
+	if (e != SHOP_CALL_OK) {
+		log_warn("%s %s: %s", method, target, cause);
+		free(cause);
+		snap_txn_free(t);
+		shop_res_unavailable(res, u, e == SHOP_CALL_TIMEOUT ? 504 : 502);
+		return -1;
+	}
+	if (t->res.status >= 500) {
+		log_warn("%s %s: %s answered %d", method, target, u->svc,
+		    t->res.status);
+		snap_txn_free(t);
+		shop_res_unavailable(res, u, 502);
+		return -1;
+	}
+	return 0;
+}
+
+cJSON *
+shop_answer_json(const struct snap_txn *t)
+{
+	cJSON	*obj;
+
+	if ((obj = shop_json_parse(t->res.body, t->res.body_len)) == NULL) {
+		log_warn("%s %s: %s answered %d without a JSON object",
+		    t->req.method, t->req.target, t->svc, t->res.status);
+	}
+	return obj;
+}
+
+/* ---- routing ---- */
+
+int
+shop_healthz(const struct shop_req *req, struct shop_res *res)
+{
+	cJSON	*obj;
+
+	if (!span_eq_str(req->path, "/healthz"))
+		return 0;
+	obj = cJSON_CreateObject();
+	cJSON_AddStringToObject(obj, "status", "ok");
+	shop_res_json(res, 200, obj);
+	return 1;
+}
+
+int
+shop_method(const struct shop_req *req, struct shop_res *res,
+    const char *method, const char *error)
+{
+	if (span_eq_str(req->method, method))
+		return 1;
+	shop_res_error(res, 405, error);
+	return 0;
+}
+
+int
+shop_path_id(struct span path, const char *prefix, struct span *id)
+{
+	return shop_path_prefix(path, prefix, id) && id->len > 0 &&
+	    memchr(id->p, '/', id->len) == NULL;
+}
+
+/* ---- options ---- */
+
+void
+shop_usage(int status, const char *text)
+{
+	fputs(text, status == 0 ? stdout : stderr);
+	exit(status);
+}
+
+void
+shop_opts_init(struct shop_opts *o, const char *svc)
+{
+	memset(o, 0, sizeof *o);
+	o->svc = svc;
+	o->timeout = SHOP_TIMEOUT_MS;
+	log_init(svc, LOG_LEVEL_INFO);
+}
+
+/* A number option in [min, max]; else "SVC: bad WHAT: ARG" and exit 2. */
+static void
+shop_option_long(const struct shop_opts *o, const char *what,
+    const char *arg, long min, long max, long *out)
+{
+	if (shop_parse_long(arg, min, max, out) == -1) {
+		fprintf(stderr, "%s: bad %s: %s\n", o->svc, what, arg);
+		exit(2);
+	}
+}
+
+int
+shop_option(struct shop_opts *o, int ch, const char *arg)
+{
+	char	*cause;
+
+	switch (ch) {
+	case 'p':
+		shop_option_long(o, "port", arg, 0, 65535, &o->port);
+		return 1;
+	case 'P':
+		o->port_file = arg;
+		return 1;
+	case 'T':
+		shop_option_long(o, "timeout", arg, 1, 3600000, &o->timeout);
+		return 1;
+	case 'r':
+		if (shop_resolve_add(arg, &cause) == -1) {
+			fprintf(stderr, "%s: --resolve %s\n", o->svc, cause);
+			exit(2);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+void
+shop_upstream_init_opts(struct shop_upstream *u, const struct shop_opts *o,
+    const char *name, const char *url)
+{
+	char	*cause;
+
+	if (shop_upstream_init(u, name, url, (int)o->timeout, &cause) == -1) {
+		fprintf(stderr, "%s: %s\n", o->svc, cause);
+		exit(2);
+	}
+}
+
+int
+shop_serve_opts(const struct shop_opts *o, shop_handler_cb cb)
+{
+	return shop_serve(o->svc, (int)o->port, o->port_file, cb);
+}
+
 static __attribute__((noreturn)) void
 shop_usage_simple(const char *svc, int status)
 {
@@ -1224,35 +1387,19 @@ shop_main_simple(const char *svc, int argc, char **argv,
     shop_handler_cb handler)
 {
 	static const struct option longopts[] = {
-		{ "port",	required_argument,	NULL, 'p' },
-		{ "port-file",	required_argument,	NULL, 'P' },
-		{ "help",	no_argument,		NULL, 'h' },
+		SHOP_OPTIONS_SERVE,
 		{ NULL,		0,			NULL, 0 }
 	};
-	const char	*port_file = NULL;
-	long		 port = 0;
-	int		 ch;
+	struct shop_opts	 o;
+	int			 ch;
 
-	log_init(svc, LOG_LEVEL_INFO);
+	shop_opts_init(&o, svc);
 	while ((ch = getopt_long(argc, argv, "p:P:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'p':
-			if (shop_parse_long(optarg, 0, 65535, &port) == -1) {
-				fprintf(stderr, "%s: bad port: %s\n", svc,
-				    optarg);
-				exit(2);
-			}
-			break;
-		case 'P':
-			port_file = optarg;
-			break;
-		case 'h':
-			shop_usage_simple(svc, 0);
-		default:
-			shop_usage_simple(svc, 2);
-		}
+		if (shop_option(&o, ch, optarg))
+			continue;
+		shop_usage_simple(svc, ch == 'h' ? 0 : 2);
 	}
 	if (optind != argc)
 		shop_usage_simple(svc, 2);
-	return shop_serve(svc, (int)port, port_file, handler);
+	return shop_serve_opts(&o, handler);
 }

@@ -2,7 +2,7 @@
  * shop.h -- code shared by the demo services in examples/shop (orders,
  * payments, inventory): option helpers, a small threaded HTTP/1.1 server,
  * a blocking keep-alive HTTP client and the --trace recorder that writes
- * what a service receives and sends as snapshot lines (DESIGN.md section 3).
+ * what a service receives and sends as snapshot lines (decoy-snapshot(5)).
  *
  * These programs are test fixtures, not part of decoy: they favour being
  * obvious over being fast (one thread per connection, blocking sockets).
@@ -79,6 +79,59 @@ int	 shop_serve(const char *svc, int port, const char *port_file,
 int	 shop_main_simple(const char *svc, int argc, char **argv,
 	    shop_handler_cb handler);
 
+/* Prints text (a usage message) to stdout for status 0, else to
+ * stderr, and exits with status. */
+void	 shop_usage(int status, const char *text)
+	    __attribute__((noreturn));
+
+/*
+ * Options.  The services spell their common options alike: the
+ * getopt_long rows below (SHOP_OPTIONS_SERVE: --port, --port-file,
+ * --help; SHOP_OPTIONS_CALL: --timeout, --resolve) and their short
+ * letters ("p:P:h", "T:r:") go into a service's own table, and
+ * shop_option() takes their values.
+ */
+#define SHOP_OPTIONS_SERVE \
+	{ "port",	required_argument,	NULL, 'p' }, \
+	{ "port-file",	required_argument,	NULL, 'P' }, \
+	{ "help",	no_argument,		NULL, 'h' }
+#define SHOP_OPTIONS_CALL \
+	{ "timeout",	required_argument,	NULL, 'T' }, \
+	{ "resolve",	required_argument,	NULL, 'r' }
+
+struct shop_opts {
+	const char	*svc;		/* the service, in messages */
+	long		 port;		/* 0: any */
+	const char	*port_file;
+	long		 timeout;	/* ms, SHOP_TIMEOUT_MS by default */
+};
+
+/* Sets the defaults and calls log_init(svc). */
+void	 shop_opts_init(struct shop_opts *, const char *svc);
+
+/*
+ * Takes the value of a common option: returns 1 when ch is 'p', 'P',
+ * 'T' or 'r' (a bad value: a message "SVC: bad port: X" and exit 2),
+ * else 0 for the caller's own switch.
+ */
+int	 shop_option(struct shop_opts *, int ch, const char *arg);
+
+/* shop_serve() on the options' port and port file. */
+int	 shop_serve_opts(const struct shop_opts *, shop_handler_cb cb);
+
+/*
+ * Routing.  shop_healthz answers /healthz (any method) with
+ * {"status":"ok"} and returns 1, or returns 0 for another path.
+ * shop_method returns 1 when the request's method is method, else
+ * answers 405 with {"error":"<error>"} and returns 0.  shop_path_id
+ * returns 1 when path is prefix followed by one non-empty segment (no
+ * '/'), in *id.
+ */
+int	 shop_healthz(const struct shop_req *, struct shop_res *);
+int	 shop_method(const struct shop_req *, struct shop_res *,
+	    const char *method, const char *error);
+int	 shop_path_id(struct span path, const char *prefix, struct span *id);
+
 /* Sets a JSON response: prints obj (and frees it). */
 void	 shop_res_json(struct shop_res *, int status, cJSON *obj);
 /* Sets {"error":"<error>"} with the given status. */
@@ -137,6 +190,13 @@ int	 shop_upstream_init(struct shop_upstream *u, const char *svc,
  */
 int	 shop_resolve_add(const char *spec, char **cause);
 
+/*
+ * shop_upstream_init() with the options' timeout; a bad URL is a message
+ * "SVC: CAUSE" and exit 2.
+ */
+void	 shop_upstream_init_opts(struct shop_upstream *,
+	    const struct shop_opts *, const char *name, const char *url);
+
 enum shop_call_err {
 	SHOP_CALL_OK = 0,
 	SHOP_CALL_CONNECT,	/* refused, unreachable, unresolvable */
@@ -166,6 +226,24 @@ enum shop_call_err shop_call_headers(struct shop_upstream *u,
 	    const struct snap_header *headers, size_t nheaders,
 	    const char *content_type, const void *body, size_t body_len,
 	    struct snap_txn *t, char **cause);
+
+/*
+ * A call whose answer the caller reads as JSON: body (may be NULL) is
+ * sent as application/json and freed.  Returns 0 when t holds an answer
+ * below 500; otherwise logs, answers res 502 (504 on a timeout) with
+ * {"error":"<svc> unavailable"}, frees t and returns -1.
+ */
+int	 shop_call_json(struct shop_upstream *u, const char *method,
+	    const char *target, const struct snap_header *headers,
+	    size_t nheaders, cJSON *body, struct snap_txn *t,
+	    struct shop_res *res);
+
+/* The answer's body as a JSON object, or NULL (logged). */
+cJSON	*shop_answer_json(const struct snap_txn *);
+
+/* Answers {"error":"<svc of u> unavailable"} with status. */
+void	 shop_res_unavailable(struct shop_res *,
+	    const struct shop_upstream *u, int status);
 
 /* First header of the name in a snapshot header list, or NULL. */
 const char *shop_header(const struct snap_header *, size_t n,

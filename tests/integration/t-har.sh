@@ -3,8 +3,8 @@
 # into a snapshot that `decoy inspect` describes and `decoy respond`
 # serves byte for byte (a binary body given in base64 too); `decoy export
 # har` followed by `decoy import har` gives the same snapshot back; a
-# broken HAR exits 2 naming the file, line and column; pcap is not
-# implemented yet.
+# broken HAR exits 2 naming the file, line and column; a missing pcap is
+# named.
 . "$(dirname "$0")/lib.sh"
 
 # Bytes 00 ff 01 61 00 89 50 4e 47, as base64.
@@ -130,6 +130,6 @@ check "missing HAR: exit status 2" [ $? -eq 2 ]
 check "missing HAR: named" grep -qF "$T/nope.har: No such file" "$T/err.txt"
 "$DECOY" import pcap "$T/x.pcap" -o "$T/never.jsonl" 2>"$T/err.txt"
 check "pcap: exit status 2" [ $? -eq 2 ]
-check "pcap: not implemented yet" grep -qF "not implemented yet" "$T/err.txt"
+check "pcap: a missing capture is named" grep -qF "x.pcap: No such file or directory" "$T/err.txt"
 
 done_testing

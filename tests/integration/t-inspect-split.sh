@@ -21,13 +21,14 @@ check "inspect exits 0" [ $? -eq 0 ]
 check "total counted" grep -q "snap.jsonl: 6 transactions" "$T/inspect.txt"
 check "in direction counted" grep -q "^in: 3 transactions" "$T/inspect.txt"
 check "out direction counted" grep -q "^out: 3 transactions" "$T/inspect.txt"
-check "header row" grep -Eq "^  METHOD +PATH +COUNT +STATUS +P50 +P99" "$T/inspect.txt"
-check "query string dropped, Host header used, status mix, p50/p99" \
-    grep -Eq "^  GET +/orders/1 +3 +200:2 503:1 +2\.0ms +3\.0ms$" "$T/inspect.txt"
+check "header row" grep -Eq "^  METHOD +PATH +COUNT +STATUS +P50 +P99 +PATHS" "$T/inspect.txt"
+check "query string dropped, Host header used, status mix, p50/p99, template" \
+    grep -Eq "^  GET +/orders/\{n\} +3 +200:2 503:1 +2\.0ms +3\.0ms +1$" "$T/inspect.txt"
 check "out endpoints carry the host (absolute-form target too)" \
-    grep -Eq "^  POST +pay\.local +/v1/charges +2 +201:2 +- +-$" "$T/inspect.txt"
+    grep -Eq "^  POST +pay\.local +/v1/charges +2 +201:2 +- +- +1$" "$T/inspect.txt"
 check "a transaction without a response shows as none" \
-    grep -Eq "^  GET +inv\.local +/stock/7 +1 +none:1" "$T/inspect.txt"
+    grep -Eq "^  GET +inv\.local +/stock/\{n\} +1 +none:1" "$T/inspect.txt"
+check "no time view without recorded starts" bash -c "! grep -q 'over time' '$T/inspect.txt'"
 check "hosts sorted by count" \
     bash -c "grep -A3 '^out:' '$T/inspect.txt' | sed -n '3p' | grep -q 'pay.local  *2'"
 check "nothing on stderr" [ ! -s "$T/inspect.err" ]
@@ -44,8 +45,10 @@ i, o = d["directions"]["in"], d["directions"]["out"]
 assert i["count"] == 3 and o["count"] == 3
 assert i["hosts"] == [{"host": "shop.local", "count": 3}], i["hosts"]
 e = i["endpoints"][0]
-assert e == {"method": "GET", "path": "/orders/1", "count": 3,
-    "status": {"200": 2, "503": 1}, "p50_us": 2000, "p99_us": 3000}, e
+assert e == {"method": "GET", "path": "/orders/{n}", "paths": 1, "count": 3,
+    "status": {"200": 2, "503": 1}, "p50_us": 2000, "p99_us": 3000,
+    "timeline": []}, e
+assert d["start"] is None and d["interval_us"] is None
 assert o["endpoints"][0]["host"] == "pay.local"
 assert o["endpoints"][0]["p50_us"] is None
 EOF2
@@ -55,7 +58,7 @@ fi
 
 "$DECOY" inspect --help >"$T/help.txt"
 check "inspect --help exits 0 and prints the usage" \
-    [ $? -eq 0 -a "$(head -1 "$T/help.txt")" = "usage: decoy inspect SNAP [--json]" ]
+    [ $? -eq 0 -a "$(head -1 "$T/help.txt")" = "usage: decoy inspect SNAP [--json | --html FILE] [--interval D] [--raw-paths]" ]
 "$DECOY" inspect >/dev/null 2>&1
 check "inspect without a snapshot is a usage error" [ $? -eq 2 ]
 
@@ -88,5 +91,23 @@ check "input left alone" [ "$(wc -l <"$T/snap.jsonl")" = 7 ]
 "$DECOY" split --help >"$T/help.txt"
 check "split --help exits 0" [ $? -eq 0 ]
 check "split --help names --in and --out" grep -q -- "--in FILE" "$T/help.txt"
+
+# --- repeated ids: inspect names them, split renames them
+printf '%s\n' \
+    '{"v":1,"id":"t-1","dir":"in","req":{"method":"GET","target":"/a"}}' \
+    '{"v":1,"id":"t-1~2","dir":"out","req":{"method":"GET","target":"/b"}}' \
+    '{"v":1,"id":"t-1","dir":"out","req":{"method":"GET","target":"/c"}}' \
+    '{"v":1,"id":"t-1","dir":"in","req":{"method":"GET","target":"/d"}}' >"$T/dup.jsonl"
+"$DECOY" inspect "$T/dup.jsonl" >"$T/dup.txt"
+check "inspect warns of repeated ids with their lines" \
+    grep -q "^warning: 2 transactions repeat an id that came before: t-1 (lines 1 and 3), t-1 (lines 1 and 4)" "$T/dup.txt"
+check "inspect --json counts them" \
+    test "$("$DECOY" inspect --json "$T/dup.jsonl" | jq .repeated_ids)" = 2
+"$DECOY" split "$T/dup.jsonl" --in "$T/dup-in.jsonl" --out "$T/dup-out.jsonl" 2>"$T/dup-split.err"
+check "split says it renamed two ids" grep -q "(2 repeated ids renamed ID~N)" "$T/dup-split.err"
+check "split: every id unique, the first kept, fresh ones not taken" \
+    test "$(cat "$T/dup-in.jsonl" "$T/dup-out.jsonl" | jq -r .id | tr '\n' ' ')" = "t-1 t-1~4 t-1~2 t-1~3 "
+check "the halves have no repeated id" \
+    test "$(cat "$T/dup-in.jsonl" "$T/dup-out.jsonl" | "$DECOY" inspect --json - | jq .repeated_ids)" = 0
 
 done_testing

@@ -1,0 +1,108 @@
+/*
+ * snap-ids.c -- transaction ids made unique (snap-ids.h): an
+ * open-addressing set of strings.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snap-ids.h"
+#include "xmalloc.h"
+
+struct snap_ids {
+	char	**slots;
+	size_t	  nslots;	/* 0 or a power of two */
+	size_t	  n;
+	size_t	  renamed;
+};
+
+static uint64_t
+snap_ids_hash(const char *s)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The slot of id: empty, or holding it. */
+static char **
+snap_ids_slot(const struct snap_ids *set, const char *id)
+{
+	size_t	i = (size_t)snap_ids_hash(id) & (set->nslots - 1);
+
+	while (set->slots[i] != NULL && strcmp(set->slots[i], id) != 0)
+		i = (i + 1) & (set->nslots - 1);
+	return &set->slots[i];
+}
+
+/* Adds id (copied) if absent; 1 if it was added, 0 if it was there. */
+static int
+snap_ids_add(struct snap_ids *set, const char *id)
+{
+	char	**old = set->slots, **s;
+	size_t	  nold = set->nslots, i;
+
+	if ((set->n + 1) * 2 > set->nslots) {
+		set->nslots = set->nslots == 0 ? 256 : set->nslots * 2;
+		set->slots = xcalloc(set->nslots, sizeof *set->slots);
+		for (i = 0; i < nold; i++)
+			if (old[i] != NULL)
+				*snap_ids_slot(set, old[i]) = old[i];
+		free(old);
+	}
+	s = snap_ids_slot(set, id);
+	if (*s != NULL)
+		return 0;
+	*s = xstrdup(id);
+	set->n++;
+	return 1;
+}
+
+struct snap_ids *
+snap_ids_create(void)
+{
+	return xcalloc(1, sizeof(struct snap_ids));
+}
+
+void
+snap_ids_free(struct snap_ids *set)
+{
+	size_t	i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->nslots; i++)
+		free(set->slots[i]);
+	free(set->slots);
+	free(set);
+}
+
+const char *
+snap_ids_unique(struct snap_ids *set, const char *id, char **fresh)
+{
+	unsigned long	n;
+
+	*fresh = NULL;
+	if (snap_ids_add(set, id))
+		return id;
+	for (n = 2;; n++) {
+		*fresh = xasprintf("%s~%lu", id, n);
+		if (snap_ids_add(set, *fresh))
+			break;
+		free(*fresh);
+	}
+	set->renamed++;
+	return *fresh;
+}
+
+size_t
+snap_ids_renamed(const struct snap_ids *set)
+{
+	return set->renamed;
+}

@@ -1,0 +1,28 @@
+/*
+ * snap-ids.h -- transaction ids made unique: a set of the ids a writer
+ * has seen, and a fresh id ("t-000003~2") for one that came before, so a
+ * snapshot rewritten by decoy never repeats an id even when its input did
+ * (snapshots concatenated with cat, recorders appending to one file).
+ */
+#ifndef DECOY_SNAP_IDS_H
+#define DECOY_SNAP_IDS_H
+
+#include <stddef.h>
+
+struct snap_ids;
+
+struct snap_ids	*snap_ids_create(void);
+void		 snap_ids_free(struct snap_ids *);
+
+/*
+ * Records id.  Returns id when it was not seen before; else sets *fresh
+ * to a new id "ID~N" (N = 2, 3 ... the first not seen either), records
+ * it, and returns it (the caller frees *fresh).  *fresh is NULL when id
+ * is returned.
+ */
+const char	*snap_ids_unique(struct snap_ids *, const char *id,
+		    char **fresh);
+/* How many ids were renamed so far. */
+size_t		 snap_ids_renamed(const struct snap_ids *);
+
+#endif
