@@ -2,10 +2,9 @@
  * cmd-ctl.c -- `decoy ctl COMMAND`: the admin API's command-line client.
  *
  * Each command is one or two blocking HTTP/1.1 requests, one connection
- * each (Connection: close): connect with a deadline, send, read the reply
- * head with http_parse_response() and its body by Content-Length, chunked
- * coding or the end of the stream.  Replies are printed as short tables or
- * plain lines, or passed through untouched with --json.  An error reply's
+ * each (Connection: close), through httpc_fetch() with the --timeout
+ * deadline.  Replies are printed as short tables or plain lines, or
+ * passed through untouched with --json.  An error reply's
  * {"error": ...} message is printed and the exit status is 1; a server
  * that cannot be reached or does not speak HTTP is exit status 2, like a
  * usage error.
@@ -13,13 +12,8 @@
 #include "admin.h"
 #include "config.h"
 
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +23,11 @@
 #include "cli.h"
 #include "units.h"
 #include "http.h"
+#include "httpc.h"
 #include "json.h"
-#include "loop.h"
 #include "opt.h"
 #include "sock.h"
+#include "url.h"
 #include "xmalloc.h"
 
 #define CTL_DEFAULT_ADDR	"127.0.0.1:9901"
@@ -104,7 +99,7 @@ const struct cmd_entry cmd_ctl_entry = {
 
 struct ctl {
 	char		*addr;		/* HOST:PORT, for Host and messages */
-	struct sock_addr sa;
+	struct httpc_target t;		/* t.host is addr */
 	const char	*token;
 	uint64_t	 timeout_ns;
 	int		 json;
@@ -120,267 +115,48 @@ struct ctl_reply {
 
 /* --- the HTTP client -------------------------------------------------- */
 
-/* Waits until fd is ready for events or the deadline passes: 0 or -1. */
-static int
-ctl_wait(int fd, short events, uint64_t deadline)
-{
-	struct pollfd	pfd;
-	uint64_t	now;
-	int		n;
-
-	for (;;) {
-		if ((now = loop_clock_ns()) >= deadline) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, (int)((deadline - now + 999999) / 1000000));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n > 0)
-			return 0;
-	}
-}
-
-static int
-ctl_connect(const struct ctl *ctl, uint64_t deadline, char **cause)
-{
-	socklen_t	len;
-	int		fd, error, one = 1;
-
-	fd = socket(ctl->sa.ss.ss_family,
-	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		*cause = xasprintf("socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (const struct sockaddr *)&ctl->sa.ss,
-	    ctl->sa.len) == -1) {
-		if (errno != EINPROGRESS)
-			goto fail;
-		if (ctl_wait(fd, POLLOUT, deadline) == -1)
-			goto fail;
-		len = sizeof error;
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
-			goto fail;
-		if (error != 0) {
-			errno = error;
-			goto fail;
-		}
-	}
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	return fd;
-fail:
-	*cause = xasprintf("cannot connect to %s: %s", ctl->addr,
-	    strerror(errno));
-	close(fd);
-	return -1;
-}
-
-static int
-ctl_send(int fd, const char *p, size_t len, uint64_t deadline)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN ||
-			    ctl_wait(fd, POLLOUT, deadline) == -1)
-				return -1;
-			continue;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads more into b: bytes read, 0 at the end of the stream, -1. */
-static ssize_t
-ctl_recv(int fd, struct buf *b, uint64_t deadline)
-{
-	ssize_t	n;
-
-	buf_reserve(b, 16 * 1024);
-	for (;;) {
-		n = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (n >= 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN || ctl_wait(fd, POLLIN, deadline) == -1)
-			return -1;
-	}
-	b->len += (size_t)n;
-	b->data[b->len] = '\0';
-	return n;
-}
-
-/* Reads one reply into rp; 0, or -1 with *cause. */
-static int
-ctl_read_reply(const struct ctl *ctl, int fd, uint64_t deadline,
-    struct ctl_reply *rp, char **cause)
-{
-	struct http_msg		*m;
-	struct http_chunked	 ck;
-	enum http_err		 err = HTTP_E_NONE;
-	enum http_framing	 framing = HTTP_FRAME_NONE;
-	uint64_t		 clen = 0;
-	size_t			 head = 0, erroff = 0, dec_end = 0, len;
-	ssize_t			 n, rest;
-	int			 eof = 0, rv = -1;
-
-	m = xmalloc(sizeof *m);
-	for (;;) {
-		if (head == 0) {
-			n = http_parse_response(rp->raw.data, rp->raw.len,
-			    CTL_MAX_HEAD, 0, m, &err, &erroff);
-			if (n == HTTP_ERROR) {
-				*cause = xasprintf("%s: bad reply: %s",
-				    ctl->addr, http_strerror(err));
-				goto out;
-			}
-			if (n > 0 && m->status < 200) {
-				/* An interim reply (100 Continue): skip it. */
-				buf_consume(&rp->raw, (size_t)n);
-				continue;
-			}
-			if (n > 0) {
-				head = (size_t)n;
-				rp->status = m->status;
-				framing = m->framing;
-				clen = m->content_length;
-				dec_end = head;
-				http_chunked_init(&ck);
-			}
-		}
-		if (head > 0) {
-			if (framing == HTTP_FRAME_NONE) {
-				dec_end = head;
-				break;
-			}
-			if (framing == HTTP_FRAME_LENGTH &&
-			    rp->raw.len - head >= clen) {
-				dec_end = head + (size_t)clen;
-				break;
-			}
-			if (framing == HTTP_FRAME_CHUNKED &&
-			    rp->raw.len > dec_end) {
-				len = rp->raw.len - dec_end;
-				rest = http_chunked_decode(&ck,
-				    rp->raw.data + dec_end, &len, &err,
-				    &erroff);
-				if (rest == HTTP_ERROR) {
-					*cause = xasprintf("%s: bad chunked "
-					    "reply: %s", ctl->addr,
-					    http_strerror(err));
-					goto out;
-				}
-				dec_end += len;
-				rp->raw.len = dec_end;
-				if (rest != HTTP_PARTIAL)
-					break;
-			}
-			if (framing == HTTP_FRAME_EOF && eof) {
-				dec_end = rp->raw.len;
-				break;
-			}
-		}
-		if (eof) {
-			*cause = xasprintf("%s: the connection closed before "
-			    "the reply was complete", ctl->addr);
-			goto out;
-		}
-		if (rp->raw.len > CTL_MAX_REPLY) {
-			*cause = xasprintf("%s: reply too large", ctl->addr);
-			goto out;
-		}
-		if ((n = ctl_recv(fd, &rp->raw, deadline)) == -1) {
-			*cause = xasprintf("%s: %s", ctl->addr,
-			    errno == ETIMEDOUT ? "no reply in time" :
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			eof = 1;
-	}
-	rp->body = rp->raw.data + head;
-	rp->body_len = dec_end - head;
-	rv = 0;
-out:
-	free(m);
-	return rv;
-}
-
 /*
- * Sends one request and reads its reply into rp (initialised here; the
- * caller frees rp->raw).  0 whatever the status, -1 with *cause if no
- * reply could be had.
+ * Sends one request (httpc_fetch: one connection, Connection: close, the
+ * --timeout deadline) and reads its reply into rp (the caller frees
+ * rp->raw).  0 whatever the status, -1 with *cause if no reply could be
+ * had.
  */
 static int
 ctl_request(const struct ctl *ctl, const char *method, const char *target,
     const char *body, size_t body_len, const char *ctype,
     struct ctl_reply *rp, char **cause)
 {
-	struct buf	 req;
-	uint64_t	 deadline;
-	char		 num[32];
-	int		 fd, n, rv = -1;
+	struct httpc_request	 req;
+	struct httpc_reply	 hr;
+	struct buf		 hdr;
+	int			 rv;
 
 	memset(rp, 0, sizeof *rp);
-	buf_init(&rp->raw);
-	deadline = loop_clock_ns() + ctl->timeout_ns;
-	if ((fd = ctl_connect(ctl, deadline, cause)) == -1)
+	buf_init(&hdr);
+	buf_append_str(&hdr, "User-Agent: decoy-ctl/" PACKAGE_VERSION "\r\n"
+	    "Accept: */*\r\n");
+	if (ctl->token != NULL)
+		buf_printf(&hdr, "Authorization: Bearer %s\r\n", ctl->token);
+	if (ctype != NULL && (body != NULL || strcmp(method, "POST") == 0))
+		buf_printf(&hdr, "Content-Type: %s\r\n", ctype);
+	memset(&req, 0, sizeof req);
+	req.method = method;
+	req.target = target;
+	req.headers = hdr.data;
+	req.body = body;
+	req.body_len = body_len;
+	req.timeout_ns = ctl->timeout_ns;
+	req.max_head = CTL_MAX_HEAD;
+	req.max_reply = CTL_MAX_REPLY;
+	rv = httpc_fetch(&ctl->t, &req, &hr, cause);
+	buf_free(&hdr);
+	if (rv == -1)
 		return -1;
-
-	buf_init(&req);
-	http_write_request_line(&req, span_from_str(method),
-	    span_from_str(target));
-	http_write_header(&req, SPAN_LIT("Host"), span_from_str(ctl->addr));
-	http_write_header(&req, SPAN_LIT("User-Agent"),
-	    SPAN_LIT("decoy-ctl/" PACKAGE_VERSION));
-	http_write_header(&req, SPAN_LIT("Accept"), SPAN_LIT("*/*"));
-	if (ctl->token != NULL) {
-		buf_append_str(&req, "Authorization: Bearer ");
-		buf_append_str(&req, ctl->token);
-		buf_append_str(&req, "\r\n");
-	}
-	if (body == NULL && strcmp(method, "POST") == 0)
-		body = "";
-	if (body != NULL) {
-		if (ctype != NULL)
-			http_write_header(&req, SPAN_LIT("Content-Type"),
-			    span_from_str(ctype));
-		n = snprintf(num, sizeof num, "%zu", body_len);
-		http_write_header(&req, SPAN_LIT("Content-Length"),
-		    (struct span){ num, (size_t)n });
-	}
-	http_write_header(&req, SPAN_LIT("Connection"), SPAN_LIT("close"));
-	buf_append(&req, "\r\n", 2);
-	if (body != NULL)
-		buf_append(&req, body, body_len);
-
-	if (ctl_send(fd, req.data, req.len, deadline) == -1) {
-		/* The server may have answered early (401, 413): read it. */
-		if (errno != EPIPE && errno != ECONNRESET) {
-			*cause = xasprintf("%s: %s", ctl->addr,
-			    errno == ETIMEDOUT ? "timed out sending" :
-			    strerror(errno));
-			goto out;
-		}
-	}
-	rv = ctl_read_reply(ctl, fd, deadline, rp, cause);
-out:
-	buf_free(&req);
-	close(fd);
-	return rv;
+	rp->status = hr.status;
+	rp->raw = hr.raw;
+	rp->body = hr.body.p;
+	rp->body_len = hr.body.len;
+	return 0;
 }
 
 /* --- reading replies -------------------------------------------------- */
@@ -904,23 +680,41 @@ ctl_simple(const struct ctl *ctl, const char *cmd, const char *method,
 	return rv;
 }
 
-/* Accepts "HOST:PORT", "[V6]:PORT" or "http://HOST:PORT[/]". */
+/*
+ * Accepts "HOST:PORT", "[V6]:PORT", ":PORT" or "http://HOST[:PORT][/]"
+ * (url.h: any case, port 80 when left out); returns "HOST:PORT" for the
+ * Host header and messages.
+ */
 static char *
 ctl_parse_addr(const char *s, struct sock_addr *sa, char **cause)
 {
-	char	*addr;
-	size_t	 len;
+	struct url	 u;
+	const char	*why;
+	char		*addr;
+	size_t		 len;
 
-	if (strncmp(s, "https://", 8) == 0) {
-		*cause = xstrdup("the admin API speaks plain HTTP, not https");
-		return NULL;
+	if (strstr(s, "://") != NULL) {
+		if (url_parse(s, strlen(s), 0, &u, &why) == -1) {
+			*cause = xasprintf("admin address %s: %s", s, why);
+			return NULL;
+		}
+		if (u.tls) {
+			*cause = xstrdup("the admin API speaks plain HTTP, "
+			    "not https");
+			return NULL;
+		}
+		if (url_has_path(&u)) {
+			*cause = xasprintf("admin address %s: a path is not "
+			    "supported", s);
+			return NULL;
+		}
+		addr = url_addr_dup(&u);
+	} else {
+		addr = xstrdup(s);
+		len = strlen(addr);
+		while (len > 0 && addr[len - 1] == '/')
+			addr[--len] = '\0';
 	}
-	if (strncmp(s, "http://", 7) == 0)
-		s += 7;
-	addr = xstrdup(s);
-	len = strlen(addr);
-	while (len > 0 && addr[len - 1] == '/')
-		addr[--len] = '\0';
 	if (sock_parse_addr(addr, sa, cause) == -1) {
 		free(addr);
 		return NULL;
@@ -989,11 +783,12 @@ cmd_ctl_exec(int argc, char **argv)
 		ctl.token = NULL;
 	if (ctl.token != NULL && strpbrk(ctl.token, "\r\n") != NULL)
 		return cli_usage(e, "the token cannot hold a line break");
-	if ((ctl.addr = ctl_parse_addr(admin, &ctl.sa, &cause)) == NULL) {
+	if ((ctl.addr = ctl_parse_addr(admin, &ctl.t.addr, &cause)) == NULL) {
 		rv = cli_usage(e, "%s", cause);
 		free(cause);
 		return rv;
 	}
+	ctl.t.host = ctl.addr;
 
 	if (strcmp(cmd, "status") == 0)
 		rv = ctl_status(&ctl);

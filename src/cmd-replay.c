@@ -402,7 +402,8 @@ cmd_replay_exec(int argc, char **argv)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	/* A peer gone mid-write is a transport error, not the end of us
-	 * (SSL_write cannot pass MSG_NOSIGNAL). */
+	 * (writes go through writev(2) and TLS, which cannot pass
+	 * MSG_NOSIGNAL). */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &old_pipe);
 	if (has_start && cmd_replay_wait(start_us) == -1) {

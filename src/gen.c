@@ -32,13 +32,12 @@
  * garbage) costs the request in flight one transport error, is closed,
  * and is connected again when next needed.
  *
- * https:// targets: one SSL_CTX per run, one SSL per connection over the
- * same non-blocking socket.  The handshake is driven by the loop after
- * the TCP connect; then SSL_write and SSL_read take the place of send and
- * read on the same paths (a branch on c->ssl), a write that wants to read
- * being retried on EPOLLIN and a read that wants to write on EPOLLOUT.  A
- * failed handshake or verification is a connect error; its reason is
- * logged once per run.
+ * Connections are httpc.h's: a non-blocking TCP connect, then for
+ * https:// targets a TLS handshake (one client context per run, SNI and
+ * verification per connection) driven by the loop; the loop polls for
+ * what the connection says it waits for (a TLS write may wait for
+ * readability, a read for writability).  A failed handshake or
+ * verification is a connect error; its reason is logged once per run.
  */
 #include "config.h"
 
@@ -60,15 +59,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include "buf.h"
-#include "ca.h"
 #include "gen.h"
 #include "gen-transform.h"
 #include "http.h"
+#include "httpc.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
@@ -77,9 +72,9 @@
 #include "snap.h"
 #include "sock.h"
 #include "transform.h"
+#include "url.h"
 #include "xmalloc.h"
 
-#define GEN_READ_CHUNK		(16 * 1024)
 #define GEN_MAX_HEAD		(64 * 1024)
 #define GEN_LATE_NS		(1000 * 1000ull)
 #define GEN_CHECK_NS		(50 * 1000000ull)
@@ -111,46 +106,19 @@ struct gen_send {
 	uint64_t	intended;	/* monotonic ns */
 };
 
-enum gen_conn_state {
-	GEN_C_CLOSED,
-	GEN_C_CONNECTING,
-	GEN_C_HANDSHAKE,	/* TLS only */
-	GEN_C_OPEN,
-};
-
-/* What the last SSL_write or SSL_read of a connection waits for. */
-#define GEN_WANT_WR_IN	0x1	/* SSL_write wants to read */
-#define GEN_WANT_WR_OUT	0x2	/* SSL_write wants to write */
-#define GEN_WANT_RD_OUT	0x4	/* SSL_read wants to write */
-
 struct gen_conn {
 	TAILQ_ENTRY(gen_conn)	 entry;		/* idle list */
 	struct gen		*g;
 	struct gen_stream	*stream;	/* NULL: a pool connection */
 	struct loop_io		 io;
 	struct loop_timer	 timer;		/* request timeout */
-	int			 fd;
-	SSL			*ssl;		/* NULL: plain http */
-	int			 ssl_want;	/* GEN_WANT_* */
-	int			 ssl_dead;	/* fatal error: no shutdown */
-	enum gen_conn_state	 state;
+	struct httpc_conn	 hc;		/* connection, response */
 	int			 idle;
 	int			 busy;
 	int			 fresh;		/* connected for this request */
 	struct gen_send		 cur;
 	struct buf		*wreq;		/* the request being written */
 	struct buf		 req;		/* built for this send */
-	size_t			 woff;		/* request bytes written */
-
-	struct buf		 in;
-	int			 head_done;
-	int			 status;
-	enum http_framing	 framing;
-	uint64_t		 content_length;
-	int			 keep_alive;
-	size_t			 head_len;
-	size_t			 body_end;
-	struct http_chunked	 ch;
 };
 TAILQ_HEAD(gen_conns, gen_conn);
 
@@ -172,11 +140,8 @@ struct gen {
 	volatile int		*stop;
 	struct loop		*loop;
 
-	struct sock_addr	 addr;
-	char			*host;		/* Host header value */
+	struct httpc_target	 target;	/* address, Host, TLS */
 	char			*prefix;	/* path prefix, "" if none */
-	SSL_CTX			*ssl_ctx;	/* NULL: http:// */
-	char			*tls_name;	/* host, no port nor brackets */
 	int			 tls_warned;
 
 	struct gen_transform	*gx;		/* NULL: no transforms */
@@ -231,7 +196,6 @@ struct gen {
 static void	gen_conn_io(struct loop_io *, uint32_t);
 static void	gen_conn_timeout(struct loop_timer *);
 static void	gen_conn_finish(struct gen_conn *);
-static void	gen_conn_write_tls(struct gen_conn *);
 static void	gen_stream_next(struct gen_stream *);
 static void	gen_maybe_done(struct gen *);
 
@@ -853,53 +817,33 @@ gen_config_free(struct gen_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 }
 
-/* "http[s]://host[:port][/prefix]"; the host is resolved here (start-up). */
+/*
+ * "http[s]://host[:port][/prefix]" (url.h); the host is resolved here
+ * (start-up) and an https:// target gets its TLS context: TLS 1.2 at
+ * least, the server verified against cfg->ca_file or the system CAs
+ * unless cfg->insecure.  The Host header is the authority as written.
+ */
 static int
-gen_parse_target(struct gen *g, const char *url, char **cause)
+gen_parse_target(struct gen *g, const char *target, char **cause)
 {
-	const char	*s, *slash;
-	char		*hostport, *addr;
+	struct url	 u;
+	const char	*why;
 	size_t		 n;
-	int		 tls, port;
 
-	if (strncmp(url, "http://", 7) == 0) {
-		tls = 0;
-		s = url + 7;
-		port = 80;
-	} else if (strncmp(url, "https://", 8) == 0) {
-		tls = 1;
-		s = url + 8;
-		port = 443;
-	} else {
-		*cause = xasprintf("target %s: expected http://HOST:PORT or "
-		    "https://HOST:PORT", url);
+	if (url_parse(target, strlen(target), 0, &u, &why) == -1) {
+		*cause = xasprintf("target %s: %s", target, why);
 		return -1;
 	}
-	slash = strchr(s, '/');
-	n = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	if (n == 0) {
-		*cause = xasprintf("target %s: no host", url);
+	if (u.query.p != NULL) {
+		*cause = xasprintf("target %s: a query is not supported (the "
+		    "snapshot holds the queries)", target);
 		return -1;
 	}
-	hostport = xstrndup(s, n);
-	/* A port is needed by sock_parse_addr; the scheme's when not
-	 * given. */
-	if (strrchr(hostport, ':') == NULL ||
-	    (hostport[0] == '[' && hostport[n - 1] == ']'))
-		addr = xasprintf("%s:%d", hostport, port);
-	else
-		addr = xstrdup(hostport);
-	if (sock_parse_addr(addr, &g->addr, cause) == -1) {
-		free(addr);
-		free(hostport);
+	if (httpc_target_init(&g->target, &u, g->cfg->ca_file,
+	    g->cfg->insecure, cause) == -1)
 		return -1;
-	}
-	free(addr);
-	if (tls)
-		g->tls_name = sock_host_name(hostport);
-	g->host = hostport;
-	g->prefix = xstrdup(slash != NULL ? slash : "");
-	n = strlen(g->prefix);
+	g->prefix = span_dup(u.path);
+	n = u.path.len;
 	if (n > 0 && g->prefix[n - 1] == '/')
 		g->prefix[n - 1] = '\0';
 	return 0;
@@ -908,7 +852,8 @@ gen_parse_target(struct gen *g, const char *url, char **cause)
 static void
 gen_build_request(struct gen *g, struct gen_txn *gt)
 {
-	gen_transform_write_request(&gt->req, &gt->t.req, g->host, g->prefix);
+	gen_transform_write_request(&gt->req, &gt->t.req, g->target.host,
+	    g->prefix);
 }
 
 /* "2026-11-26T06:16:11.347365Z" -> unix us; -1 if it is not one. */
@@ -1259,7 +1204,7 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 }
 
 /* ---------------------------------------------------------------------- */
-/* Connections. */
+/* Connections (httpc.h: TCP, then TLS for https://). */
 
 static uint64_t
 gen_at_us(struct gen *g, uint64_t now)
@@ -1273,43 +1218,27 @@ gen_conn_init(struct gen *g, struct gen_conn *c, struct gen_stream *s)
 	memset(c, 0, sizeof *c);
 	c->g = g;
 	c->stream = s;
-	c->fd = -1;
-	c->state = GEN_C_CLOSED;
-	buf_init(&c->in);
+	httpc_conn_init(&c->hc, &g->target);
+	c->hc.resp.max_head = GEN_MAX_HEAD;
 	buf_init(&c->req);
 	loop_timer_init(&c->timer, gen_conn_timeout, c);
 }
 
 static void
-gen_conn_reset_parse(struct gen_conn *c)
-{
-	buf_reset(&c->in);
-	c->head_done = 0;
-	c->body_end = 0;
-	c->head_len = 0;
-	http_chunked_init(&c->ch);
-}
-
-static void
 gen_conn_close(struct gen_conn *c)
 {
-	if (c->ssl != NULL) {
-		/* Best effort: one non-blocking close_notify, no wait. */
-		if (c->state == GEN_C_OPEN && !c->ssl_dead)
-			SSL_shutdown(c->ssl);
-		SSL_free(c->ssl);
-		ERR_clear_error();
-		c->ssl = NULL;
-		c->ssl_want = 0;
-		c->ssl_dead = 0;
-	}
-	if (c->fd != -1) {
+	if (c->hc.conn != NULL)
 		loop_io_del(c->g->loop, &c->io);
-		close(c->fd);
-		c->fd = -1;
-	}
-	c->state = GEN_C_CLOSED;
-	gen_conn_reset_parse(c);
+	/* TLS: one non-blocking close_notify, no wait (conn_close). */
+	httpc_conn_close(&c->hc);
+}
+
+/* Polls for what the connection waits for. */
+static void
+gen_conn_events(struct gen_conn *c)
+{
+	loop_io_mod(c->g->loop, &c->io,
+	    conn_epoll_events(httpc_conn_events(&c->hc)));
 }
 
 /* Ends the request in flight with a transport error, closes the
@@ -1345,58 +1274,26 @@ gen_conn_timeout(struct loop_timer *t)
 static void
 gen_conn_write(struct gen_conn *c)
 {
-	struct buf	*req = c->wreq;
-	ssize_t		 n;
-
-	if (c->ssl != NULL) {
-		gen_conn_write_tls(c);
+	if (httpc_conn_write(&c->hc) == -1) {
+		gen_conn_fail(c, c->fresh ? REPORT_ERR_CONNECT :
+		    REPORT_ERR_RESET);
 		return;
 	}
-	while (c->woff < req->len) {
-		n = send(c->fd, req->data + c->woff, req->len - c->woff,
-		    MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				loop_io_mod(c->g->loop, &c->io,
-				    EPOLLIN | EPOLLOUT);
-				return;
-			}
-			gen_conn_fail(c, c->fresh ? REPORT_ERR_CONNECT :
-			    REPORT_ERR_RESET);
-			return;
-		}
-		c->woff += (size_t)n;
-	}
-	if (c->io.events & EPOLLOUT)
-		loop_io_mod(c->g->loop, &c->io, EPOLLIN);
+	gen_conn_events(c);
 }
 
 static int
 gen_conn_connect(struct gen_conn *c)
 {
 	struct gen	*g = c->g;
-	int		 fd, one = 1;
 
-	fd = socket(g->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1)
+	if (httpc_conn_open(&c->hc) == -1)
 		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(fd, (struct sockaddr *)&g->addr.ss, g->addr.len) == -1 &&
-	    errno != EINPROGRESS) {
-		close(fd);
+	if (loop_io_add(g->loop, &c->io, httpc_conn_fd(&c->hc),
+	    conn_epoll_events(CONN_READ | CONN_WRITE), gen_conn_io, c) == -1) {
+		httpc_conn_close(&c->hc);
 		return -1;
 	}
-	if (loop_io_add(g->loop, &c->io, fd, EPOLLIN | EPOLLOUT, gen_conn_io,
-	    c) == -1) {
-		close(fd);
-		return -1;
-	}
-	c->fd = fd;
-	c->state = GEN_C_CONNECTING;
-	gen_conn_reset_parse(c);
 	return 0;
 }
 
@@ -1435,7 +1332,8 @@ gen_conn_build(struct gen_conn *c)
 	s.rng = &g->rng;
 	s.map = gen_conn_map(c);
 	buf_reset(&c->req);
-	g->xedits += gen_transform_request(g->gx, &gt->t, g->host, g->prefix,
+	g->xedits += gen_transform_request(g->gx, &gt->t, g->target.host,
+	    g->prefix,
 	    &s, &c->req);
 	g->xbuilt++;
 	c->wreq = &c->req;
@@ -1455,7 +1353,7 @@ gen_conn_capture(struct gen_conn *c, const char *body, size_t body_len)
 	enum http_err		 err;
 	size_t			 erroff;
 
-	if (map == NULL || http_parse_response(c->in.data, c->head_len,
+	if (map == NULL || http_parse_response(c->hc.in.data, c->hc.resp.head_len,
 	    GEN_MAX_HEAD, gt->head, &m, &err, &erroff) <= 0)
 		return;
 	memset(&live, 0, sizeof live);
@@ -1484,15 +1382,16 @@ gen_conn_send(struct gen_conn *c, const struct gen_send *s)
 		g->rep->late++;
 	c->cur = *s;
 	c->busy = 1;
-	c->woff = 0;
 	c->wreq = &g->txns[s->txn].req;
 	if (g->txns[s->txn].xflags & GEN_TRANSFORM_BUILD)
 		gen_conn_build(c);
+	httpc_conn_send(&c->hc, c->wreq->data, c->wreq->len,
+	    g->txns[s->txn].head);
 	c->fresh = 0;
 	g->inflight++;
 	g->sent++;
 	loop_timer_add(g->loop, &c->timer, g->cfg->timeout_ns);
-	if (c->state == GEN_C_CLOSED) {
+	if (c->hc.state == HTTPC_CLOSED) {
 		c->fresh = 1;
 		if (gen_conn_connect(c) == -1) {
 			gen_conn_fail(c, REPORT_ERR_CONNECT);
@@ -1513,10 +1412,10 @@ gen_conn_done(struct gen_conn *c, const char *body, size_t body_len)
 	enum http_err	 err;
 	size_t		 erroff;
 	uint64_t	 now = loop_now_update(g->loop);
-	int		 keep = c->keep_alive && c->framing != HTTP_FRAME_EOF;
+	int		 keep = c->hc.resp.keep_alive;
 
 	loop_timer_del(g->loop, &c->timer);
-	report_record(g->rep, gt->ep, c->status, -1,
+	report_record(g->rep, gt->ep, c->hc.resp.status, -1,
 	    now > c->cur.intended ? (now - c->cur.intended) / 1000 : 0,
 	    gen_at_us(g, now), 0);
 	g->answered++;
@@ -1525,388 +1424,108 @@ gen_conn_done(struct gen_conn *c, const char *body, size_t body_len)
 		gen_conn_capture(c, body, body_len);
 	if (g->cfg->cmp_status || g->cfg->ncmp_headers > 0 ||
 	    g->cfg->cmp_body != GEN_BODY_NONE) {
-		if (http_parse_response(c->in.data, c->head_len, GEN_MAX_HEAD,
-		    gt->head, &m, &err, &erroff) > 0)
+		if (http_parse_response(c->hc.in.data, c->hc.resp.head_len,
+		    GEN_MAX_HEAD, gt->head, &m, &err, &erroff) > 0)
 			gen_compare(g, gt, &m, body, body_len,
 			    gen_conn_map(c));
 	}
 	if (!keep)
 		gen_conn_close(c);
 	else
-		gen_conn_reset_parse(c);
+		gen_conn_events(c);
 	gen_conn_finish(c);
 }
 
-/* Parses what has been read; returns 1 when a response completed or the
- * connection failed (the caller stops looking at c). */
+/* Reads the response from what has come; returns 1 when it completed or
+ * the connection failed (the caller stops looking at c). */
 static int
-gen_conn_parse(struct gen_conn *c, int eof)
+gen_conn_parse(struct gen_conn *c)
 {
-	struct gen_txn	*gt = &c->g->txns[c->cur.txn];
-	struct http_msg	 m;
-	enum http_err	 err;
-	size_t		 erroff, len;
-	ssize_t		 n;
+	struct span	body;
+	int		r;
 
 	if (!c->busy) {
 		/* Bytes or a close on an idle connection: drop it. */
 		gen_conn_close(c);
 		return 1;
 	}
-	for (;;) {
-		if (c->head_done)
-			break;
-		n = http_parse_response(c->in.data, c->in.len, GEN_MAX_HEAD,
-		    gt->head, &m, &err, &erroff);
-		if (n == HTTP_PARTIAL) {
-			if (!eof)
-				return 0;
-			gen_conn_fail(c, c->in.len == 0 ? REPORT_ERR_RESET :
-			    REPORT_ERR_PROTOCOL);
-			return 1;
-		}
-		if (n == HTTP_ERROR) {
-			gen_conn_fail(c, REPORT_ERR_PROTOCOL);
-			return 1;
-		}
-		if (m.status >= 100 && m.status < 200 && m.status != 101) {
-			buf_consume(&c->in, (size_t)n);
-			continue;
-		}
-		c->head_done = 1;
-		c->status = m.status;
-		c->framing = m.framing;
-		c->content_length = m.content_length;
-		c->keep_alive = m.keep_alive;
-		c->head_len = (size_t)n;
-		c->body_end = (size_t)n;
-		http_chunked_init(&c->ch);
-	}
-
-	switch (c->framing) {
-	case HTTP_FRAME_NONE:
-		if (c->in.len > c->head_len)
-			c->keep_alive = 0;	/* stray bytes */
-		gen_conn_done(c, NULL, 0);
-		return 1;
-	case HTTP_FRAME_LENGTH:
-		if (c->in.len - c->head_len < c->content_length) {
-			if (!eof)
-				return 0;
-			gen_conn_fail(c, REPORT_ERR_RESET);
-			return 1;
-		}
-		if (c->in.len - c->head_len > c->content_length)
-			c->keep_alive = 0;
-		gen_conn_done(c, c->in.data + c->head_len,
-		    (size_t)c->content_length);
-		return 1;
-	case HTTP_FRAME_CHUNKED:
-		len = c->in.len - c->body_end;
-		n = http_chunked_decode(&c->ch, c->in.data + c->body_end, &len,
-		    &err, &erroff);
-		if (n == HTTP_ERROR) {
-			gen_conn_fail(c, REPORT_ERR_PROTOCOL);
-			return 1;
-		}
-		c->body_end += len;
-		if (n == HTTP_PARTIAL) {
-			c->in.len = c->body_end;
-			if (!eof)
-				return 0;
-			gen_conn_fail(c, REPORT_ERR_RESET);
-			return 1;
-		}
-		if (n > 0)
-			c->keep_alive = 0;
-		gen_conn_done(c, c->in.data + c->head_len,
-		    c->body_end - c->head_len);
-		return 1;
-	case HTTP_FRAME_EOF:
-		if (!eof)
-			return 0;
-		gen_conn_done(c, c->in.data + c->head_len,
-		    c->in.len - c->head_len);
-		return 1;
-	}
-	return 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* TLS. */
-
-/* The run's SSL_CTX: TLS 1.2 at least, the server verified against
- * cfg->ca_file or the system CAs unless cfg->insecure (ca_client_ctx). */
-static int
-gen_tls_init(struct gen *g, char **cause)
-{
-	g->ssl_ctx = ca_client_ctx(g->cfg->ca_file, g->cfg->insecure, cause);
-	return g->ssl_ctx == NULL ? -1 : 0;
+	if ((r = httpc_conn_response(&c->hc, &body)) == 0)
+		return 0;
+	if (r == -1)
+		gen_conn_fail(c, c->hc.resp.err == HTTPC_E_CLOSED ?
+		    REPORT_ERR_RESET : REPORT_ERR_PROTOCOL);
+	else
+		gen_conn_done(c, body.p, body.len);
+	return 1;
 }
 
 /* Logs why a handshake failed, once per run (every connection of a run
  * fails the same way, usually). */
 static void
-gen_tls_warn(struct gen_conn *c, int sslerr)
+gen_tls_warn(struct gen_conn *c)
 {
 	struct gen	*g = c->g;
-	unsigned long	 e;
-	long		 vr;
-	char		 ebuf[256];
-	const char	*why;
 
-	if (g->tls_warned) {
-		ERR_clear_error();
+	if (g->tls_warned)
 		return;
-	}
 	g->tls_warned = 1;
-	vr = c->ssl != NULL ? SSL_get_verify_result(c->ssl) : X509_V_OK;
-	if (!g->cfg->insecure && vr != X509_V_OK) {
-		log_warn("%s: TLS handshake failed: certificate verify failed: "
-		    "%s", g->cfg->target, X509_verify_cert_error_string(vr));
-	} else if ((e = ERR_get_error()) != 0) {
-		ERR_error_string_n(e, ebuf, sizeof ebuf);
-		log_warn("%s: TLS handshake failed: %s", g->cfg->target, ebuf);
-	} else {
-		if (sslerr == SSL_ERROR_SYSCALL && errno != 0)
-			why = strerror(errno);
-		else
-			why = "connection closed by the server";
-		log_warn("%s: TLS handshake failed: %s", g->cfg->target, why);
-	}
-	ERR_clear_error();
+	log_warn("%s: TLS handshake failed: %s", g->cfg->target, c->hc.err);
 }
 
-/* Interest for a TLS connection: always readable, writable while an
- * SSL_write or SSL_read waits for it. */
-static void
-gen_conn_tls_events(struct gen_conn *c)
-{
-	uint32_t	ev = EPOLLIN;
-
-	if (c->ssl_want & (GEN_WANT_WR_OUT | GEN_WANT_RD_OUT))
-		ev |= EPOLLOUT;
-	loop_io_mod(c->g->loop, &c->io, ev);
-}
-
+/* Advances the connect, then the TLS handshake; the request goes out
+ * once the connection is open. */
 static void
 gen_conn_handshake(struct gen_conn *c)
 {
-	int	r, err;
+	int	r;
 
-	ERR_clear_error();
-	if ((r = SSL_do_handshake(c->ssl)) == 1) {
-		c->state = GEN_C_OPEN;
-		c->ssl_want = 0;
-		if (c->busy)
-			gen_conn_write(c);
-		else
-			gen_conn_tls_events(c);
-		return;
-	}
-	switch ((err = SSL_get_error(c->ssl, r))) {
-	case SSL_ERROR_WANT_READ:
-		loop_io_mod(c->g->loop, &c->io, EPOLLIN);
-		return;
-	case SSL_ERROR_WANT_WRITE:
-		loop_io_mod(c->g->loop, &c->io, EPOLLIN | EPOLLOUT);
-		return;
-	default:
-		c->ssl_dead = 1;
-		gen_tls_warn(c, err);
+	r = httpc_conn_handshake(&c->hc);
+	if (c->hc.state != HTTPC_CONNECTING)
+		c->g->any_connected = 1;
+	if (r == -1) {
+		if (c->hc.state == HTTPC_HANDSHAKE)
+			gen_tls_warn(c);
 		gen_conn_fail(c, REPORT_ERR_CONNECT);
+	} else if (r == 1 && c->busy)
+		gen_conn_write(c);
+	else
+		gen_conn_events(c);
+}
+
+/* I/O: the write first (over TLS it may wait for readability), then the
+ * read (it may wait for writability). */
+static void
+gen_conn_io(struct loop_io *io, uint32_t events)
+{
+	struct gen_conn	*c = io->arg;
+	int		 ops, r;
+
+	if (c->hc.state != HTTPC_OPEN) {
+		gen_conn_handshake(c);
 		return;
 	}
-}
-
-/* The TCP connection is up: starts the handshake. */
-static void
-gen_conn_tls_start(struct gen_conn *c)
-{
-	struct gen	*g = c->g;
-
-	ERR_clear_error();
-	if ((c->ssl = ca_client_ssl(g->ssl_ctx, c->fd, g->tls_name,
-	    g->cfg->insecure)) == NULL)
-		goto fail;
-	c->state = GEN_C_HANDSHAKE;
-	gen_conn_handshake(c);
-	return;
-
-fail:
-	c->ssl_dead = 1;
-	gen_tls_warn(c, SSL_ERROR_SSL);
-	gen_conn_fail(c, REPORT_ERR_CONNECT);
-}
-
-static void
-gen_conn_write_tls(struct gen_conn *c)
-{
-	struct buf	*req = c->wreq;
-	size_t		 len;
-	int		 n;
-
-	if (c->state != GEN_C_OPEN)
-		return;		/* written once the handshake is done */
-	c->ssl_want &= ~(GEN_WANT_WR_IN | GEN_WANT_WR_OUT);
-	while (c->woff < req->len) {
-		len = req->len - c->woff;
-		if (len > INT_MAX)
-			len = INT_MAX;
-		ERR_clear_error();
-		n = SSL_write(c->ssl, req->data + c->woff, (int)len);
-		if (n > 0) {
-			c->woff += (size_t)n;
-			continue;
-		}
-		switch (SSL_get_error(c->ssl, n)) {
-		case SSL_ERROR_WANT_WRITE:
-			c->ssl_want |= GEN_WANT_WR_OUT;
-			gen_conn_tls_events(c);
-			return;
-		case SSL_ERROR_WANT_READ:
-			c->ssl_want |= GEN_WANT_WR_IN;
-			gen_conn_tls_events(c);
-			return;
-		default:
-			c->ssl_dead = 1;
+	ops = httpc_conn_ready(&c->hc, conn_epoll_ready(events));
+	if ((ops & CONN_WRITE) && c->busy && c->hc.woff < c->hc.req_len) {
+		if (httpc_conn_write(&c->hc) == -1) {
 			gen_conn_fail(c, c->fresh ? REPORT_ERR_CONNECT :
 			    REPORT_ERR_RESET);
 			return;
 		}
 	}
-	gen_conn_tls_events(c);
-}
-
-/* Reads what TLS has for us; parses when application bytes or the end
- * came (records with neither, such as session tickets, are not news to
- * the parser, nor to an idle connection). */
-static void
-gen_conn_read_tls(struct gen_conn *c)
-{
-	size_t	space;
-	int	n, got = 0, eof = 0;
-
-	c->ssl_want &= ~GEN_WANT_RD_OUT;
-	for (;;) {
-		buf_reserve(&c->in, GEN_READ_CHUNK);
-		space = c->in.cap - c->in.len - 1;
-		if (space > INT_MAX)
-			space = INT_MAX;
-		ERR_clear_error();
-		n = SSL_read(c->ssl, c->in.data + c->in.len, (int)space);
-		if (n > 0) {
-			c->in.len += (size_t)n;
-			got = 1;
-			/* What is still in the socket wakes epoll again;
-			 * what TLS already holds would not. */
-			if (SSL_has_pending(c->ssl))
-				continue;
-			break;
-		}
-		switch (SSL_get_error(c->ssl, n)) {
-		case SSL_ERROR_WANT_READ:
-			break;
-		case SSL_ERROR_WANT_WRITE:
-			c->ssl_want |= GEN_WANT_RD_OUT;
-			break;
-		case SSL_ERROR_ZERO_RETURN:
-			eof = 1;
-			break;
-		default:
-			c->ssl_dead = 1;
+	if (ops & CONN_READ) {
+		if ((r = httpc_conn_read(&c->hc)) == -1) {
 			if (!c->busy) {
 				gen_conn_close(c);
 				return;
 			}
-			gen_conn_fail(c, c->fresh && c->in.len == 0 ?
+			gen_conn_fail(c, c->fresh && c->hc.in.len == 0 ?
 			    REPORT_ERR_CONNECT : REPORT_ERR_RESET);
 			return;
 		}
-		break;
-	}
-	gen_conn_tls_events(c);
-	if (!got && !eof)
-		return;
-	c->in.data[c->in.len] = '\0';
-	gen_conn_parse(c, eof);
-}
-
-/* I/O on an open TLS connection: the write first (it may be waiting for
- * readability), then the read (it may be waiting for writability). */
-static void
-gen_conn_io_tls(struct gen_conn *c, uint32_t events)
-{
-	if (c->busy && c->woff < c->wreq->len && ((events & EPOLLOUT) ||
-	    ((c->ssl_want & GEN_WANT_WR_IN) &&
-	    (events & (EPOLLIN | EPOLLERR | EPOLLHUP))))) {
-		gen_conn_write_tls(c);
-		if (c->fd == -1)
+		if (r == 1 && gen_conn_parse(c))
 			return;
 	}
-	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ||
-	    ((c->ssl_want & GEN_WANT_RD_OUT) && (events & EPOLLOUT)))
-		gen_conn_read_tls(c);
-}
-
-static void
-gen_conn_io(struct loop_io *io, uint32_t events)
-{
-	struct gen_conn	*c = io->arg;
-	ssize_t		 n;
-	int		 soerr = 0;
-	socklen_t	 slen = sizeof soerr;
-
-	if (c->state == GEN_C_CONNECTING) {
-		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-			return;
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr,
-		    &slen) == -1 || soerr != 0) {
-			gen_conn_fail(c, REPORT_ERR_CONNECT);
-			return;
-		}
-		c->state = GEN_C_OPEN;
-		c->g->any_connected = 1;
-		if (c->g->ssl_ctx != NULL) {
-			gen_conn_tls_start(c);
-			return;
-		}
-		if (c->busy)
-			gen_conn_write(c);
-		else
-			loop_io_mod(c->g->loop, &c->io, EPOLLIN);
-		return;
-	}
-	if (c->ssl != NULL) {
-		if (c->state == GEN_C_HANDSHAKE)
-			gen_conn_handshake(c);
-		else
-			gen_conn_io_tls(c, events);
-		return;
-	}
-	if ((events & EPOLLOUT) && c->busy) {
-		gen_conn_write(c);
-		if (c->fd == -1)
-			return;
-	}
-	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-		return;
-	buf_reserve(&c->in, GEN_READ_CHUNK);
-	n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return;
-		if (!c->busy) {
-			gen_conn_close(c);
-			return;
-		}
-		gen_conn_fail(c, c->fresh && c->in.len == 0 ?
-		    REPORT_ERR_CONNECT : REPORT_ERR_RESET);
-		return;
-	}
-	c->in.len += (size_t)n;
-	c->in.data[c->in.len] = '\0';
-	gen_conn_parse(c, n == 0);
+	gen_conn_events(c);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2094,7 +1713,7 @@ gen_stream_next(struct gen_stream *st)
 			return;
 		}
 		/* After a connect failure, do not spin. */
-		if (st->conn.state == GEN_C_CLOSED && g->connect_errors > 0 &&
+		if (st->conn.hc.state == HTTPC_CLOSED && g->connect_errors > 0 &&
 		    !g->any_connected)
 			loop_timer_add(g->loop, &st->timer, GEN_RETRY_NS);
 		else
@@ -2287,115 +1906,36 @@ gen_check_fire(struct loop_timer *t)
 	loop_timer_add(g->loop, &g->check, GEN_CHECK_NS);
 }
 
-/*
- * The probe's TLS handshake on the connected, non-blocking fd, bounded by
- * the request timeout: a server that cannot be verified (or speaks no
- * TLS) fails the run before any request, with the reason.
- */
-static int
-gen_probe_tls(struct gen *g, int fd, char **cause)
-{
-	struct pollfd	 pfd;
-	SSL		*ssl;
-	unsigned long	 e;
-	long		 vr;
-	char		 ebuf[256];
-	int		 r, err, rv = -1;
-
-	ERR_clear_error();
-	if ((ssl = ca_client_ssl(g->ssl_ctx, fd, g->tls_name,
-	    g->cfg->insecure)) == NULL) {
-		e = ERR_get_error();
-		ERR_error_string_n(e, ebuf, sizeof ebuf);
-		*cause = xasprintf("%s: TLS setup failed: %s", g->cfg->target,
-		    ebuf);
-		ERR_clear_error();
-		return -1;
-	}
-	pfd.fd = fd;
-	for (;;) {
-		if ((r = SSL_do_handshake(ssl)) == 1) {
-			rv = 0;
-			SSL_shutdown(ssl);
-			break;
-		}
-		err = SSL_get_error(ssl, r);
-		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-			pfd.events = err == SSL_ERROR_WANT_READ ? POLLIN :
-			    POLLOUT;
-			if (poll(&pfd, 1, (int)(g->cfg->timeout_ns /
-			    1000000)) <= 0) {
-				*cause = xasprintf("%s: TLS handshake failed: "
-				    "timed out", g->cfg->target);
-				break;
-			}
-			continue;
-		}
-		vr = SSL_get_verify_result(ssl);
-		if (!g->cfg->insecure && vr != X509_V_OK)
-			*cause = xasprintf("%s: TLS handshake failed: "
-			    "certificate verify failed: %s (--ca FILE names "
-			    "the CA, --insecure skips the check)",
-			    g->cfg->target, X509_verify_cert_error_string(vr));
-		else if ((e = ERR_get_error()) != 0) {
-			ERR_error_string_n(e, ebuf, sizeof ebuf);
-			*cause = xasprintf("%s: TLS handshake failed: %s",
-			    g->cfg->target, ebuf);
-		} else
-			*cause = xasprintf("%s: TLS handshake failed: %s",
-			    g->cfg->target, err == SSL_ERROR_SYSCALL &&
-			    errno != 0 ? strerror(errno) :
-			    "connection closed by the server");
-		break;
-	}
-	SSL_free(ssl);
-	ERR_clear_error();
-	return rv;
-}
-
 /* A blocking probe at start-up: is anything listening at all, and (for
- * https://) does it pass the TLS handshake? */
+ * https://) does it pass the TLS handshake?  Bounded by the request
+ * timeout; a server that cannot be verified (or speaks no TLS) fails the
+ * run before any request, with the reason. */
 static int
 gen_probe(struct gen *g, char **cause)
 {
-	struct pollfd	pfd;
-	char		 a[128];
-	int		 fd, soerr = 0;
-	socklen_t	 slen = sizeof soerr;
+	struct httpc_conn	 c;
+	char			 a[128];
+	int			 rv = 0;
 
-	fd = socket(g->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		*cause = xasprintf("socket: %s", strerror(errno));
-		return -1;
+	httpc_conn_init(&c, &g->target);
+	if (httpc_conn_open_wait(&c, loop_clock_ns() +
+	    g->cfg->timeout_ns) == -1) {
+		rv = -1;
+		if (c.state != HTTPC_HANDSHAKE)
+			*cause = xasprintf("cannot connect to %s (%s): %s",
+			    g->cfg->target, sock_addr_str(&g->target.addr, a,
+			    sizeof a), c.err);
+		else if (!g->cfg->insecure && strncmp(c.err, "certificate "
+		    "verify failed", 25) == 0)
+			*cause = xasprintf("%s: TLS handshake failed: %s (--ca "
+			    "FILE names the CA, --insecure skips the check)",
+			    g->cfg->target, c.err);
+		else
+			*cause = xasprintf("%s: TLS handshake failed: %s",
+			    g->cfg->target, c.err);
 	}
-	if (connect(fd, (struct sockaddr *)&g->addr.ss, g->addr.len) == -1) {
-		if (errno != EINPROGRESS)
-			soerr = errno;
-		else {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			if (poll(&pfd, 1, (int)(g->cfg->timeout_ns /
-			    1000000)) <= 0)
-				soerr = ETIMEDOUT;
-			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
-			    &slen) == -1)
-				soerr = errno;
-		}
-	}
-	if (soerr != 0) {
-		close(fd);
-		*cause = xasprintf("cannot connect to %s (%s): %s",
-		    g->cfg->target, sock_addr_str(&g->addr, a, sizeof a),
-		    strerror(soerr));
-		return -1;
-	}
-	if (g->ssl_ctx != NULL && gen_probe_tls(g, fd, cause) == -1) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	httpc_conn_free(&c);
+	return rv;
 }
 
 static void
@@ -2408,14 +1948,14 @@ gen_free(struct gen *g)
 		log_status_end(1);
 	for (i = 0; i < g->npool; i++) {
 		gen_conn_close(g->pool[i]);
-		buf_free(&g->pool[i]->in);
+		httpc_conn_free(&g->pool[i]->hc);
 		buf_free(&g->pool[i]->req);
 		free(g->pool[i]);
 	}
 	free(g->pool);
 	for (i = 0; i < g->nstreams; i++) {
 		gen_conn_close(&g->streams[i].conn);
-		buf_free(&g->streams[i].conn.in);
+		httpc_conn_free(&g->streams[i].conn.hc);
 		buf_free(&g->streams[i].conn.req);
 		free(g->streams[i].txns);
 		gen_transform_map_free(g->streams[i].map);
@@ -2435,11 +1975,8 @@ gen_free(struct gen *g)
 	free(g->txns);
 	free(g->order);
 	free(g->queue);
-	free(g->host);
 	free(g->prefix);
-	free(g->tls_name);
-	if (g->ssl_ctx != NULL)
-		SSL_CTX_free(g->ssl_ctx);
+	httpc_target_free(&g->target);
 	if (g->loop != NULL)
 		loop_free(g->loop);
 }
@@ -2530,8 +2067,6 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 	if (gen_check_config(cfg, cause) == -1)
 		return -1;
 	if (gen_parse_target(&g, cfg->target, cause) == -1)
-		goto out;
-	if (g.tls_name != NULL && gen_tls_init(&g, cause) == -1)
 		goto out;
 	if (gen_transforms_init(&g, cause) == -1)
 		goto out;

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "shape.h"
 #include "snap.h"
+#include "url.h"
 #include "xmalloc.h"
 
 /*
@@ -270,93 +271,46 @@ har_url_free(struct har_url *u)
 	memset(u, 0, sizeof *u);
 }
 
+/* Lower-cases s in place (host names compare that way). */
+static char *
+har_lower(char *s)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] += 'a' - 'A';
+	return s;
+}
+
 /*
- * Splits an absolute URL.  Returns 0 with u->ok = 0 for schemes that are
- * not HTTP, 0 with u->ok = 1 and the parts, or -1 with *why set.
+ * Splits an absolute URL (url.h; userinfo skipped).  Returns 0 with
+ * u->ok = 0 for schemes that are not HTTP, 0 with u->ok = 1 and the
+ * parts, or -1 with *why (allocated).
  */
 static int
-har_url_parse(const char *url, struct har_url *u, const char **why)
+har_url_parse(const char *url, struct har_url *u, char **why)
 {
-	const char	*s, *auth, *aend, *hend, *colon, *at, *path, *frag;
-	unsigned long	 port = 0;
-	size_t		 i, slen;
-	int		 dport;
+	struct url	 p;
+	const char	*w;
+	size_t		 len = strlen(url);
 
 	memset(u, 0, sizeof *u);
-	if ((s = strstr(url, "://")) == NULL) {
+	if (!url_is_http(url, len, URL_WEBSOCKET)) {
 		if (strchr(url, ':') != NULL)
 			return 0;	/* data:, about:, blob: ... */
-		*why = "\"url\" is not an absolute URL";
+		*why = xstrdup("\"url\" is not an absolute URL");
 		return -1;
 	}
-	slen = (size_t)(s - url);
-	if (slen == 4 && strncasecmp(url, "http", 4) == 0)
-		u->tls = 0;
-	else if (slen == 5 && strncasecmp(url, "https", 5) == 0)
-		u->tls = 1;
-	else if (slen == 2 && strncasecmp(url, "ws", 2) == 0)
-		u->tls = 0;
-	else if (slen == 3 && strncasecmp(url, "wss", 3) == 0)
-		u->tls = 1;
-	else
-		return 0;
-	dport = u->tls ? 443 : 80;
-	auth = s + 3;
-	aend = auth + strcspn(auth, "/?#");
-	for (at = NULL, s = auth; s < aend; s++)
-		if (*s == '@')
-			at = s;
-	if (at != NULL)
-		auth = at + 1;
-	if (auth < aend && *auth == '[') {
-		if ((hend = memchr(auth, ']', (size_t)(aend - auth))) == NULL) {
-			*why = "bad IPv6 address in \"url\"";
-			return -1;
-		}
-		hend++;
-	} else {
-		colon = memchr(auth, ':', (size_t)(aend - auth));
-		hend = colon != NULL ? colon : aend;
-	}
-	if (hend == auth) {
-		*why = "\"url\" has no host";
+	if (url_parse(url, len, URL_WEBSOCKET | URL_USERINFO, &p, &w) == -1) {
+		*why = xasprintf("\"url\": %s", w);
 		return -1;
 	}
-	if (hend < aend) {
-		if (*hend != ':' || hend + 1 == aend) {
-			*why = "bad port in \"url\"";
-			return -1;
-		}
-		for (s = hend + 1; s < aend; s++) {
-			if (*s < '0' || *s > '9' || port > 65535) {
-				*why = "bad port in \"url\"";
-				return -1;
-			}
-			port = port * 10 + (unsigned long)(*s - '0');
-		}
-		if (port == 0 || port > 65535) {
-			*why = "bad port in \"url\"";
-			return -1;
-		}
-	}
-	if (port == 0)
-		port = (unsigned long)dport;
 	u->ok = 1;
-	u->host = xstrndup(auth, (size_t)(hend - auth));
-	for (i = 0; u->host[i] != '\0'; i++)
-		if (u->host[i] >= 'A' && u->host[i] <= 'Z')
-			u->host[i] += 'a' - 'A';
-	u->server = xasprintf("%s:%lu", u->host, port);
-	if (port != (unsigned long)dport) {
-		free(u->host);
-		u->host = xstrdup(u->server);
-	}
-	path = aend;
-	frag = path + strcspn(path, "#");
-	if (path == frag || *path != '/')
-		u->target = xasprintf("/%.*s", (int)(frag - path), path);
-	else
-		u->target = xstrndup(path, (size_t)(frag - path));
+	u->tls = p.tls;
+	u->host = har_lower(url_host_header(&p));
+	u->server = har_lower(url_addr_dup(&p));
+	u->target = url_request_target(&p);
 	return 0;
 }
 
@@ -798,8 +752,8 @@ har_entry(struct json_parser *p, struct snap_txn *t, enum snap_dir dir,
 	struct json_value	 key;
 	struct har_url		 u;
 	struct json_value	 dv;
-	const char		*why = NULL, *hosthdr;
-	char			*url = NULL, *started = NULL;
+	const char		*hosthdr;
+	char			*url = NULL, *started = NULL, *why = NULL;
 	size_t			 open, urloff = 0, toff = 0, doff = 0;
 	int64_t			 total = -1, ttfb = -1;
 	int			 r, seen_req = 0, seen_res = 0, untimed = 0;
@@ -855,8 +809,10 @@ har_entry(struct json_parser *p, struct snap_txn *t, enum snap_dir dir,
 		else
 			t->ts = har_format_time(t->start_us);
 	}
-	if (r == 0 && har_url_parse(url, &u, &why) == -1)
+	if (r == 0 && har_url_parse(url, &u, &why) == -1) {
 		r = json_fail(p, urloff, "%s", why);
+		free(why);
+	}
 	if (r == 0 && !u.ok) {
 		*skip = 1;
 		size_t	line, col;

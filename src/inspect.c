@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "chart.h"
+#include "hash.h"
 #include "inspect.h"
 #include "json.h"
 #include "route.h"
@@ -119,19 +120,6 @@ inspect_item_clear(struct inspect_item *it)
 	free(it->tl);
 }
 
-static uint64_t
-inspect_hash(const char *p, size_t len)
-{
-	uint64_t	h = 14695981039346656037ULL;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static void
 inspect_table_grow(struct inspect_table *tb)
 {
@@ -141,7 +129,7 @@ inspect_table_grow(struct inspect_table *tb)
 	tb->slots = xcalloc(nslots, sizeof *tb->slots);
 	tb->nslots = nslots;
 	for (i = 0; i < tb->n; i++) {
-		j = inspect_hash(tb->items[i].key, tb->items[i].keylen) &
+		j = hash_fnv1a(tb->items[i].key, tb->items[i].keylen) &
 		    (nslots - 1);
 		while (tb->slots[j] != 0)
 			j = (j + 1) & (nslots - 1);
@@ -158,7 +146,7 @@ inspect_table_get(struct inspect_table *tb, const char *key, size_t len)
 
 	if ((tb->n + 1) * 2 > tb->nslots)
 		inspect_table_grow(tb);
-	j = inspect_hash(key, len) & (tb->nslots - 1);
+	j = hash_fnv1a(key, len) & (tb->nslots - 1);
 	while (tb->slots[j] != 0) {
 		it = &tb->items[tb->slots[j] - 1];
 		if (it->keylen == len && memcmp(it->key, key, len) == 0)
@@ -361,7 +349,7 @@ inspect_add_id(struct inspect *in, const struct snap_txn *t)
 		for (i = 0; i < nold; i++) {
 			if (old[i].id == NULL)
 				continue;
-			j = inspect_hash(old[i].id, strlen(old[i].id)) &
+			j = hash_fnv1a(old[i].id, strlen(old[i].id)) &
 			    (in->idslots - 1);
 			while (in->ids[j].id != NULL)
 				j = (j + 1) & (in->idslots - 1);
@@ -370,7 +358,7 @@ inspect_add_id(struct inspect *in, const struct snap_txn *t)
 		free(old);
 	}
 	len = strlen(t->id);
-	j = inspect_hash(t->id, len) & (in->idslots - 1);
+	j = hash_fnv1a(t->id, len) & (in->idslots - 1);
 	while ((e = &in->ids[j])->id != NULL && strcmp(e->id, t->id) != 0)
 		j = (j + 1) & (in->idslots - 1);
 	if (e->id == NULL) {

@@ -27,10 +27,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <errno.h>
 #include <netdb.h>
 #include <fcntl.h>
@@ -46,6 +42,7 @@
 
 #include "buf.h"
 #include "ca.h"
+#include "conn.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -55,6 +52,7 @@
 #include "record-writer.h"
 #include "snap.h"
 #include "sock.h"
+#include "url.h"
 #include "xmalloc.h"
 
 #define REC_READ_CHUNK		(64 * 1024)
@@ -87,13 +85,11 @@ struct rec_target {
 
 struct rec_side {
 	struct rec_conn	*c;
-	int		 fd;
-	SSL		*ssl;
+	struct conn	*conn;		/* tcp, or tls over it; NULL: closed */
 	struct loop_io	 io;
-	int		 handshaking;
-	int		 connecting;
+	int		 handshaking;	/* TLS handshake not done */
+	int		 connecting;	/* upstream: TCP connect not done */
 	int		 eof;
-	int		 ssl_want_out;
 	int		 more;		/* stopped at the limit, not drained */
 	struct buf	 in;
 	struct buf	 out;
@@ -118,7 +114,7 @@ struct rec_conn {
 	struct rec_conn		*next, *prev;
 	struct rec_side		 cl;
 	struct rec_side		 up;
-	int			 up_open;	/* up.fd is a live connection */
+	int			 up_open;	/* up.conn is a live connection */
 	int			 up_reused;	/* it carried a request before */
 	int			 retried;
 	enum rec_state		 state;
@@ -185,8 +181,8 @@ struct recorder {
 	struct rec_target	 rt;		/* reverse proxy's upstream */
 	int			 forward;	/* --proxy */
 	int			 transparent;	/* --transparent */
-	SSL_CTX			*up_ctx;
-	SSL_CTX			*srv_ctx;	/* intercepted CONNECTs */
+	struct conn_tls_ctx	*up_tls;	/* https upstreams */
+	struct conn_tls_ctx	*srv_tls;	/* intercepted CONNECTs */
 	struct ca		*ca;
 	struct record_resolver	*resolver;	/* --proxy */
 	struct record_redact	*redact;
@@ -325,109 +321,72 @@ rec_target_clear(struct rec_target *t)
 	memset(t, 0, sizeof *t);
 }
 
-/*
- * Sets t from "host[:port]" or "[v6][:port]" (defport when none), not
- * resolved.  The Host value leaves out the scheme's default port.
- */
-static int
-rec_target_set(struct rec_target *t, const char *hp, int defport, int tls)
+/* Sets t from a parsed URL or authority, not resolved.  The Host value
+ * leaves out the scheme's default port. */
+static void
+rec_target_from_url(struct rec_target *t, const struct url *u)
 {
-	const char	*end, *colon = NULL;
-	char		*ep;
-	long		 port = defport;
-	unsigned char	 ip[sizeof(struct in6_addr)];
+	unsigned char	 ip[sizeof(struct in_addr)];
 
 	rec_target_clear(t);
-	if (hp[0] == '[') {
-		if ((end = strchr(hp, ']')) == NULL)
-			return -1;
-		t->name = xstrndup(hp + 1, (size_t)(end - hp - 1));
-		if (end[1] == ':')
-			colon = end + 1;
-		else if (end[1] != '\0')
-			return -1;
-	} else if ((colon = strrchr(hp, ':')) != NULL)
-		t->name = xstrndup(hp, (size_t)(colon - hp));
-	else
-		t->name = xstrdup(hp);
-	if (colon != NULL) {
-		port = strtol(colon + 1, &ep, 10);
-		if (colon[1] == '\0' || *ep != '\0' || port < 1 ||
-		    port > 65535)
-			return -1;
-	}
-	if (t->name[0] == '\0')
+	t->name = url_host_dup(u);
+	t->port = u->port;
+	t->tls = u->tls;
+	t->ip = u->ipv6 || inet_pton(AF_INET, t->name, ip) == 1;
+	t->hostport = url_host_header(u);
+}
+
+/*
+ * Sets t from "host[:port]" or "[v6][:port]" (url.h; port 443 with tls,
+ * else 80), not resolved.  0 or -1.
+ */
+static int
+rec_target_set(struct rec_target *t, const char *hp, int tls)
+{
+	struct url	 u;
+	const char	*why;
+
+	if (url_parse_authority(hp, strlen(hp), tls, &u, &why) == -1)
 		return -1;
-	t->port = (int)port;
-	t->tls = tls;
-	t->ip = inet_pton(AF_INET, t->name, ip) == 1 ||
-	    inet_pton(AF_INET6, t->name, ip) == 1;
-	if (port == (tls ? 443 : 80))
-		t->hostport = xasprintf("%s%s%s", strchr(t->name, ':') ? "[" :
-		    "", t->name, strchr(t->name, ':') ? "]" : "");
-	else
-		t->hostport = xasprintf("%s%s%s:%ld", strchr(t->name, ':') ?
-		    "[" : "", t->name, strchr(t->name, ':') ? "]" : "", port);
+	rec_target_from_url(t, &u);
 	return 0;
 }
 
 static int
-rec_parse_upstream(struct recorder *r, const char *url, char **cause)
+rec_parse_upstream(struct recorder *r, const char *upstream, char **cause)
 {
-	const char	*s, *slash;
-	char		*addr, *hp;
-	size_t		 n;
-	int		 port;
+	struct url	 u;
+	const char	*why;
 
-	if (strncmp(url, "http://", 7) == 0) {
-		s = url + 7;
-		port = 80;
-	} else if (strncmp(url, "https://", 8) == 0) {
-		r->rt.tls = 1;
-		s = url + 8;
-		port = 443;
-	} else {
-		*cause = xasprintf("upstream %s: expected http://HOST[:PORT] "
-		    "or https://HOST[:PORT]", url);
+	if (url_parse(upstream, strlen(upstream), 0, &u, &why) == -1) {
+		*cause = xasprintf("upstream %s: %s", upstream, why);
 		return -1;
 	}
-	slash = strchr(s, '/');
-	n = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	if (n == 0) {
-		*cause = xasprintf("upstream %s: no host", url);
-		return -1;
-	}
-	if (slash != NULL && slash[1] != '\0') {
+	if (url_has_path(&u)) {
 		*cause = xasprintf("upstream %s: a path prefix is not "
-		    "supported", url);
+		    "supported", upstream);
 		return -1;
 	}
-	hp = xstrndup(s, n);
-	if (rec_target_set(&r->rt, hp, port, r->rt.tls) == -1) {
-		*cause = xasprintf("upstream %s: bad port", url);
-		free(hp);
+	rec_target_from_url(&r->rt, &u);
+	if (sock_resolve_url(&u, &r->rt.addr, cause) == -1)
 		return -1;
-	}
-	free(hp);
-	addr = xasprintf("%s%s%s:%d", r->rt.ip && strchr(r->rt.name, ':') ?
-	    "[" : "", r->rt.name, r->rt.ip && strchr(r->rt.name, ':') ?
-	    "]" : "", r->rt.port);
-	if (sock_parse_addr(addr, &r->rt.addr, cause) == -1) {
-		free(addr);
-		return -1;
-	}
-	free(addr);
 	r->rt.resolved = 1;
 	return 0;
 }
 
 /* The client context for https upstreams: TLS 1.2+, verified against
- * --upstream-ca or the system CAs unless --insecure. */
+ * --upstream-ca (a file or a hashed directory) or the system CAs unless
+ * --insecure; an upstream's close without close_notify ends the stream. */
 static int
 rec_tls_init(struct recorder *r, char **cause)
 {
-	r->up_ctx = ca_client_ctx(r->cfg.upstream_ca, r->cfg.insecure, cause);
-	return r->up_ctx == NULL ? -1 : 0;
+	struct conn_tls_config	cfg;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.ca_file = r->cfg.upstream_ca;
+	cfg.insecure = r->cfg.insecure;
+	r->up_tls = conn_tls_client_ctx(&cfg, cause);
+	return r->up_tls == NULL ? -1 : 0;
 }
 
 static void	rec_accept(struct loop_io *, uint32_t);
@@ -439,15 +398,12 @@ static void	rec_accept_resume(struct loop_timer *);
 static int
 rec_proxy_init(struct recorder *r, char **cause)
 {
-	const char	*dir;
-	char		*why = NULL;
+	struct conn_tls_config	 cfg;
+	const char		*dir;
+	char			*why = NULL;
 
-	if ((r->up_ctx = ca_client_ctx(r->cfg.upstream_ca, r->cfg.insecure,
-	    cause)) == NULL)
+	if (rec_tls_init(r, cause) == -1)
 		return -1;
-	SSL_CTX_set_options(r->up_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_mode(r->up_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	dir = r->cfg.ca_dir != NULL ? r->cfg.ca_dir : ca_default_dir();
 	if ((r->ca = ca_load(dir, &why)) == NULL) {
 		if (r->cfg.ca_dir != NULL) {
@@ -460,10 +416,12 @@ rec_proxy_init(struct recorder *r, char **cause)
 		    "intercepted; `decoy ca init` makes one", dir, why);
 		free(why);
 	} else {
-		if ((r->srv_ctx = ca_server_ctx(r->ca, cause)) == NULL)
+		/* Leaves minted per SNI (or local address) by the CA. */
+		memset(&cfg, 0, sizeof cfg);
+		cfg.cert_cb = ca_conn_cert;
+		cfg.cert_arg = r->ca;
+		if ((r->srv_tls = conn_tls_server_ctx(&cfg, cause)) == NULL)
 			return -1;
-		SSL_CTX_set_mode(r->srv_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
 	return 0;
 }
@@ -556,7 +514,6 @@ rec_side_init(struct rec_conn *c, struct rec_side *s)
 {
 	memset(s, 0, sizeof *s);
 	s->c = c;
-	s->fd = -1;
 	buf_init(&s->in);
 	buf_init(&s->out);
 }
@@ -564,18 +521,13 @@ rec_side_init(struct rec_conn *c, struct rec_side *s)
 static void
 rec_side_close(struct recorder *r, struct rec_side *s)
 {
-	if (s->fd == -1)
+	if (s->conn == NULL)
 		return;
 	loop_io_del(r->loop, &s->io);
-	if (s->ssl != NULL) {
-		if (!s->handshaking && !s->eof)
-			SSL_shutdown(s->ssl);
-		SSL_free(s->ssl);
-		s->ssl = NULL;
-	}
-	close(s->fd);
-	s->fd = -1;
-	s->handshaking = s->connecting = s->eof = s->ssl_want_out = 0;
+	/* TLS: a close_notify once established, unless it failed. */
+	conn_close(s->conn);
+	s->conn = NULL;
+	s->handshaking = s->connecting = s->eof = 0;
 	buf_reset(&s->in);
 	buf_reset(&s->out);
 }
@@ -593,69 +545,52 @@ rec_in_limit(const struct recorder *r)
 static int
 rec_side_wants_read(const struct rec_side *s)
 {
-	return s->fd != -1 && !s->eof && s->in.len < rec_in_limit(s->c->r);
+	return s->conn != NULL && !s->eof &&
+	    s->in.len < rec_in_limit(s->c->r);
 }
 
 /*
- * Level-triggered interest: EPOLLIN while the side may be read, EPOLLOUT
- * while output is pending.  In the steady state (a request in, a response
- * out, both written at once) this changes nothing and costs no epoll_ctl.
+ * Level-triggered interest: reading while the side may be read, writing
+ * while output is pending (not while it waits for the batch write:
+ * held); during a handshake, and for what a blocked TLS read or write
+ * waits for, the conn says (conn_events).  In the steady state (a request
+ * in, a response out, both written at once) this changes nothing and
+ * costs no epoll_ctl.
  */
 static void
 rec_side_events(struct recorder *r, struct rec_side *s)
 {
-	uint32_t	ev = 0;
+	uint32_t	ev;
+	int		want = 0;
 
-	if (s->fd == -1)
+	if (s->conn == NULL)
 		return;
-	if (s->handshaking || rec_side_wants_read(s))
-		ev |= EPOLLIN;
-	/* Output waits for a TLS handshake (it asks with ssl_want_out) and
-	 * for the batch write (held). */
-	if (s->connecting || s->ssl_want_out || (s->out.len > 0 &&
-	    !s->handshaking && !(s == &s->c->cl && s->c->held)))
-		ev |= EPOLLOUT;
+	if (rec_side_wants_read(s))
+		want |= CONN_READ;
+	if (s->out.len > 0 && !(s == &s->c->cl && s->c->held))
+		want |= CONN_WRITE;
+	ev = conn_epoll_events(conn_events(s->conn, want));
 	if (ev != s->io.events)
 		loop_io_mod(r->loop, &s->io, ev);
 }
 
-/* Writes pending output: 0, or -1 with errno (or EPROTO for TLS).  A
- * client whose last bytes wait for the snapshot batch is not written. */
+/* Writes pending output: 0, or -1 with errno (EPROTO for TLS).  A client
+ * whose last bytes wait for the snapshot batch is not written. */
 static int
 rec_side_flush(struct rec_side *s)
 {
 	ssize_t	n;
-	int	m, len;
 
 	if (s == &s->c->cl && s->c->held)
 		return 0;
 	while (s->out.len > 0) {
-		if (s->ssl != NULL) {
-			len = s->out.len > INT_MAX ? INT_MAX : (int)s->out.len;
-			ERR_clear_error();
-			m = SSL_write(s->ssl, s->out.data, len);
-			if (m > 0) {
-				buf_consume(&s->out, (size_t)m);
-				if (s == &s->c->cl)
-					s->c->cl_sent += (size_t)m;
-				continue;
-			}
-			switch (SSL_get_error(s->ssl, m)) {
-			case SSL_ERROR_WANT_WRITE:
-				s->ssl_want_out = 1;
-				return 0;
-			case SSL_ERROR_WANT_READ:
-				return 0;
-			default:
-				errno = EPROTO;
-				return -1;
-			}
-		}
-		n = write(s->fd, s->out.data, s->out.len);
+		n = conn_write(s->conn, s->out.data, s->out.len);
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				return 0;
+			if (errno == EIO)
+				errno = EPROTO;
 			return -1;
 		}
 		buf_consume(&s->out, (size_t)n);
@@ -668,15 +603,14 @@ rec_side_flush(struct rec_side *s)
 /*
  * Reads what there is, up to the input limit (s->more says it stopped
  * there with bytes possibly left): 0 (s->eof set at the end), or -1 with
- * errno.  A short read on a plain socket means the socket is drained: no
- * read(2) just to see EAGAIN.
+ * errno.  A short read means the socket is drained (unless TLS holds
+ * decrypted bytes): no read(2) just to see EAGAIN.
  */
 static int
 rec_side_read(struct rec_side *s)
 {
 	ssize_t	n;
 	size_t	space, limit = rec_in_limit(s->c->r);
-	int	m;
 
 	for (;;) {
 		if (s->eof)
@@ -688,34 +622,14 @@ rec_side_read(struct rec_side *s)
 		s->more = 0;
 		buf_reserve(&s->in, REC_READ_CHUNK);
 		space = s->in.cap - s->in.len - 1;
-		if (s->ssl != NULL) {
-			ERR_clear_error();
-			m = SSL_read(s->ssl, s->in.data + s->in.len,
-			    space > INT_MAX ? INT_MAX : (int)space);
-			if (m > 0) {
-				s->in.len += (size_t)m;
-				continue;
-			}
-			switch (SSL_get_error(s->ssl, m)) {
-			case SSL_ERROR_WANT_READ:
-				return 0;
-			case SSL_ERROR_WANT_WRITE:
-				s->ssl_want_out = 1;
-				return 0;
-			case SSL_ERROR_ZERO_RETURN:
-				s->eof = 1;
-				return 0;
-			default:
-				errno = errno != 0 ? errno : EPROTO;
-				return -1;
-			}
-		}
-		n = read(s->fd, s->in.data + s->in.len, space);
+		n = conn_read(s->conn, s->in.data + s->in.len, space);
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
 			if (errno == EINTR)
 				continue;
+			if (errno == EIO)
+				errno = EPROTO;
 			return -1;
 		}
 		if (n == 0) {
@@ -723,7 +637,7 @@ rec_side_read(struct rec_side *s)
 			return 0;
 		}
 		s->in.len += (size_t)n;
-		if ((size_t)n < space)
+		if ((size_t)n < space && conn_pending(s->conn) == 0)
 			return 0;
 	}
 }
@@ -1464,58 +1378,61 @@ rec_upstream_connect(struct rec_conn *c)
 		rec_upstream_fail(c, 502, what);
 		return;
 	}
-	c->up.fd = fd;
+	c->up.conn = conn_tcp_create(fd, CONN_F_CONNECTING);
 	c->up.connecting = 1;
 	c->up_open = 1;
 	c->up_reused = 0;
-	loop_io_add(r->loop, &c->up.io, fd, EPOLLIN | EPOLLOUT, rec_side_io,
-	    &c->up);
+	loop_io_add(r->loop, &c->up.io, fd, conn_epoll_events(CONN_READ |
+	    CONN_WRITE), rec_side_io, &c->up);
 }
 
-/* The upstream TCP connection is up: TLS, if wanted. */
+/*
+ * The upstream's TCP connect, then (https) its TLS handshake, with SNI and
+ * the name or address checked unless --insecure (conn_tls_client).  1:
+ * done, 0: waiting, -1: failed (answered 502, the connection driven on).
+ */
 static int
-rec_upstream_tls_start(struct rec_conn *c)
+rec_upstream_handshake(struct rec_conn *c)
 {
 	struct recorder	*r = c->r;
 	struct rec_side	*s = &c->up;
+	char		 what[256], *cause = NULL;
+	int		 rv;
 
-	ERR_clear_error();
-	if ((s->ssl = SSL_new(r->up_ctx)) == NULL ||
-	    SSL_set_fd(s->ssl, s->fd) != 1)
-		return -1;
-	SSL_set_connect_state(s->ssl);
-	if (!r->cfg.insecure) {
-		if (c->tgt->ip) {
-			if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(
-			    s->ssl), c->tgt->name) != 1)
-				return -1;
-		} else if (SSL_set1_host(s->ssl, c->tgt->name) != 1)
-			return -1;
+	while (s->connecting || s->handshaking) {
+		if ((rv = conn_handshake(s->conn)) == 0) {
+			rec_side_events(r, s);
+			return 0;
+		}
+		if (rv == -1) {
+			snprintf(what, sizeof what, "%s: %s", s->connecting ?
+			    "connect" : "tls", conn_error(s->conn));
+			goto fail;
+		}
+		if (s->handshaking || !c->tgt->tls) {
+			s->connecting = s->handshaking = 0;
+			break;
+		}
+		/* Connected: TLS next.  The tls conn takes the tcp one
+		 * (closed on failure, and the descriptor with it). */
+		s->connecting = 0;
+		s->conn = conn_tls_client(r->up_tls, s->conn, c->tgt->name,
+		    &cause);
+		if (s->conn == NULL) {
+			loop_io_del(r->loop, &s->io);
+			buf_reset(&s->in);
+			buf_reset(&s->out);
+			snprintf(what, sizeof what, "tls: %s", cause);
+			free(cause);
+			goto fail;
+		}
+		s->handshaking = 1;
 	}
-	if (!c->tgt->ip && SSL_set_tlsext_host_name(s->ssl, c->tgt->name) !=
-	    1)
-		return -1;
-	s->handshaking = 1;
-	return 0;
-}
-
-static void
-rec_tls_reason(struct rec_side *s, char *what, size_t len)
-{
-	long		vr;
-	unsigned long	e;
-	char		eb[200];
-
-	vr = s->ssl != NULL ? SSL_get_verify_result(s->ssl) : X509_V_OK;
-	if (vr != X509_V_OK)
-		snprintf(what, len, "tls: certificate verify failed: %s",
-		    X509_verify_cert_error_string(vr));
-	else if ((e = ERR_peek_last_error()) != 0) {
-		ERR_error_string_n(e, eb, sizeof eb);
-		snprintf(what, len, "tls: %s", eb);
-	} else
-		snprintf(what, len, "tls: handshake failed");
-	ERR_clear_error();
+	return 1;
+fail:
+	rec_upstream_fail(c, 502, what);
+	rec_conn_progress(c);
+	return -1;
 }
 
 /* The name of c->tgt is resolved (record-resolve.h): connect, or fail. */
@@ -1669,7 +1586,7 @@ static int
 rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 {
 	struct recorder	*r = c->r;
-	char		*hp;
+	char		*hp, *cause = NULL;
 	int		 rv;
 
 	if (span_eq_str(m->method, "CONNECT")) {
@@ -1677,7 +1594,7 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 			return rec_proxy_refuse(c, 400, "CONNECT inside a "
 			    "tunnel\n");
 		hp = span_dup(m->authority);
-		rv = rec_target_set(&c->own, hp, 443, 1);
+		rv = rec_target_set(&c->own, hp, 1);
 		free(hp);
 		if (rv == -1)
 			return rec_proxy_refuse(c, 400, "bad CONNECT target\n");
@@ -1693,7 +1610,7 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 			rec_resolve_start(c);
 			return 0;
 		}
-		if (r->srv_ctx == NULL)
+		if (r->srv_tls == NULL)
 			return rec_proxy_refuse(c, 502, "no CA to intercept "
 			    "with\n");
 		/* The 200 goes out in clear before the handshake starts. */
@@ -1701,14 +1618,17 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 			c->state = REC_S_CLOSING;
 			return -1;
 		}
-		ERR_clear_error();
-		if ((c->cl.ssl = SSL_new(r->srv_ctx)) == NULL ||
-		    SSL_set_fd(c->cl.ssl, c->cl.fd) != 1) {
-			ERR_clear_error();
+		/* The tls conn takes the client's tcp one (closed with
+		 * its descriptor on failure). */
+		if ((c->cl.conn = conn_tls_server(r->srv_tls, c->cl.conn,
+		    &cause)) == NULL) {
+			log_info("%s: CONNECT %s: %s", c->client,
+			    c->tgt->hostport, cause);
+			free(cause);
+			loop_io_del(r->loop, &c->cl.io);
 			c->state = REC_S_CLOSING;
 			return -1;
 		}
-		SSL_set_accept_state(c->cl.ssl);
 		c->cl.handshaking = 1;
 		c->intercepted = 1;
 		c->state = REC_S_REQ_HEAD;
@@ -1725,7 +1645,7 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 		    strcasecmp(hp, c->own.hostport) != 0) {
 			rec_side_close(r, &c->up);
 			c->up_open = 0;
-			rv = rec_target_set(&c->own, hp, 80, 0);
+			rv = rec_target_set(&c->own, hp, 0);
 			if (rv == -1) {
 				free(hp);
 				return rec_proxy_refuse(c, 400,
@@ -2122,7 +2042,7 @@ rec_exchange(struct rec_conn *c)
 		c->state = REC_S_CLOSING;
 		return 1;
 	}
-	if (c->up.fd == -1)
+	if (c->up.conn == NULL)
 		return 0;
 	if (c->up.in.len > 0 && c->ttfb_mono == 0)
 		c->ttfb_mono = loop_now_update(r->loop);
@@ -2216,7 +2136,7 @@ rec_conn_progress(struct rec_conn *c)
 		 * a buffer that drains below the high-water mark lets the
 		 * other side's bytes move again. */
 		before = c->up.out.len;
-		if (c->up.fd != -1 && before > 0 && !c->up.connecting &&
+		if (c->up.conn != NULL && before > 0 && !c->up.connecting &&
 		    !c->up.handshaking) {
 			if (rec_side_flush(&c->up) == -1) {
 				rec_up_error(c, errno);
@@ -2270,13 +2190,14 @@ rec_conn_progress(struct rec_conn *c)
 }
 
 /* Reads a side if the event (or TLS, whose records may hide in the
- * engine) calls for it and its input has room. */
+ * engine: conn_pending) calls for it and its input has room. */
 static int
 rec_side_io_read(struct rec_side *s, uint32_t events)
 {
 	if (!rec_side_wants_read(s))
 		return 0;
-	if (s->ssl == NULL && !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	if (!(conn_ready(s->conn, conn_epoll_ready(events)) & CONN_READ) &&
+	    conn_pending(s->conn) == 0)
 		return 0;
 	return rec_side_read(s);
 }
@@ -2287,55 +2208,14 @@ rec_side_io(struct loop_io *io, uint32_t events)
 	struct rec_side	*s = io->arg;
 	struct rec_conn	*c = s->c;
 	struct recorder	*r = c->r;
-	char		 what[256];
-	int		 soerr = 0, rv, e;
-	socklen_t	 slen = sizeof soerr;
+	int		 rv;
 
 	if (c->dead)
 		return;
 	if (s == &c->up) {
-		if (s->connecting) {
-			if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-				return;
-			if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr,
-			    &slen) == -1)
-				soerr = errno;
-			if (soerr != 0) {
-				snprintf(what, sizeof what, "connect: %s",
-				    strerror(soerr));
-				rec_upstream_fail(c, 502, what);
-				rec_conn_progress(c);
-				return;
-			}
-			s->connecting = 0;
-			if (c->tgt->tls &&
-			    rec_upstream_tls_start(c) == -1) {
-				rec_tls_reason(s, what, sizeof what);
-				rec_upstream_fail(c, 502, what);
-				rec_conn_progress(c);
-				return;
-			}
-		}
-		if (s->handshaking) {
-			ERR_clear_error();
-			rv = SSL_do_handshake(s->ssl);
-			if (rv != 1) {
-				e = SSL_get_error(s->ssl, rv);
-				if (e == SSL_ERROR_WANT_READ ||
-				    e == SSL_ERROR_WANT_WRITE) {
-					s->ssl_want_out =
-					    e == SSL_ERROR_WANT_WRITE;
-					rec_side_events(r, s);
-					return;
-				}
-				rec_tls_reason(s, what, sizeof what);
-				rec_upstream_fail(c, 502, what);
-				rec_conn_progress(c);
-				return;
-			}
-			s->handshaking = 0;
-		}
-		s->ssl_want_out = 0;
+		if ((s->connecting || s->handshaking) &&
+		    rec_upstream_handshake(c) != 1)
+			return;
 		if (rec_side_flush(s) == -1 ||
 		    rec_side_io_read(s, events) == -1) {
 			rec_up_error(c, errno);
@@ -2351,25 +2231,18 @@ rec_side_io(struct loop_io *io, uint32_t events)
 		return;
 	}
 	if (s->handshaking) {
-		ERR_clear_error();
-		rv = SSL_do_handshake(s->ssl);
-		if (rv != 1) {
-			e = SSL_get_error(s->ssl, rv);
-			if (e == SSL_ERROR_WANT_READ ||
-			    e == SSL_ERROR_WANT_WRITE) {
-				s->ssl_want_out = e == SSL_ERROR_WANT_WRITE;
-				rec_side_events(r, s);
-				return;
-			}
-			rec_tls_reason(s, what, sizeof what);
-			log_info("%s: CONNECT %s: client %s", c->client,
-			    c->tgt->hostport, what);
+		if ((rv = conn_handshake(s->conn)) == 0) {
+			rec_side_events(r, s);
+			return;
+		}
+		if (rv == -1) {
+			log_info("%s: CONNECT %s: client tls: %s", c->client,
+			    c->tgt->hostport, conn_error(s->conn));
 			rec_conn_close(c);
 			return;
 		}
 		s->handshaking = 0;
 	}
-	s->ssl_want_out = 0;
 	if (rec_side_flush(s) == -1 || rec_side_io_read(s, events) == -1) {
 		rec_conn_close(c);
 		return;
@@ -2455,19 +2328,19 @@ rec_transparent_target(struct rec_conn *c)
 	struct sock_addr	dst, local;
 	char			a[INET6_ADDRSTRLEN + 16];
 
-	if (sock_original_dst(c->cl.fd, &dst) == -1) {
+	if (sock_original_dst(conn_fd(c->cl.conn), &dst) == -1) {
 		log_warn("%s: refused: no original destination (%s); is the "
 		    "connection redirected?", c->client, strerror(errno));
 		return -1;
 	}
 	sock_addr_str(&dst, a, sizeof a);
-	if (sock_local_addr(c->cl.fd, &local) == 0 &&
+	if (sock_local_addr(conn_fd(c->cl.conn), &local) == 0 &&
 	    sock_addr_equal(&dst, &local)) {
 		log_warn("%s: refused: original destination %s is this "
 		    "listener (not redirected; loop protection)", c->client, a);
 		return -1;
 	}
-	if (rec_target_set(&c->own, a, 80, 0) == -1) {
+	if (rec_target_set(&c->own, a, 0) == -1) {
 		log_warn("%s: refused: bad original destination %s", c->client,
 		    a);
 		return -1;
@@ -2567,17 +2440,17 @@ rec_accept(struct loop_io *io, uint32_t events)
 		sock_addr_str(&peer, c->client, sizeof c->client);
 		loop_timer_init(&c->timer, rec_timeout, c);
 		loop_defer_init(&c->reap, rec_conn_reap, c);
-		c->cl.fd = fd;
+		c->cl.conn = conn_tcp_create(fd, CONN_F_SERVER);
 		c->state = REC_S_REQ_HEAD;
 		c->tgt = &r->rt;
 		if (r->transparent && rec_transparent_target(c) == -1) {
-			close(fd);
+			conn_close(c->cl.conn);
 			rec_conn_reap(&c->reap);
 			continue;
 		}
-		if (loop_io_add(r->loop, &c->cl.io, fd, EPOLLIN, rec_side_io,
-		    &c->cl) == -1) {
-			close(fd);
+		if (loop_io_add(r->loop, &c->cl.io, fd,
+		    conn_epoll_events(CONN_READ), rec_side_io, &c->cl) == -1) {
+			conn_close(c->cl.conn);
 			free(c);
 			continue;
 		}
@@ -2690,7 +2563,7 @@ record_run(struct recorder *r)
 	signal(SIGPIPE, SIG_IGN);
 	record_writer_start(&r->w);
 	log_info("recording %s -> %s into %s", r->cfg.listen,
-	    r->forward ? (r->srv_ctx != NULL ? "forward proxy, intercepting "
+	    r->forward ? (r->srv_tls != NULL ? "forward proxy, intercepting "
 	    "CONNECT" : "forward proxy") : r->transparent ? "original "
 	    "destinations (transparent)" : r->cfg.upstream, r->cfg.output);
 	rv = loop_run(r->loop);
@@ -2726,10 +2599,8 @@ record_free(struct recorder *r)
 	record_resolver_free(r->resolver);
 	if (r->loop != NULL)
 		loop_free(r->loop);
-	if (r->up_ctx != NULL)
-		SSL_CTX_free(r->up_ctx);
-	if (r->srv_ctx != NULL)
-		SSL_CTX_free(r->srv_ctx);
+	conn_tls_ctx_free(r->up_tls);
+	conn_tls_ctx_free(r->srv_tls);
 	if (r->ca != NULL)
 		ca_free(r->ca);
 	record_redact_free(r->redact);

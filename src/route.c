@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "route.h"
 #include "xmalloc.h"
 
@@ -180,19 +181,6 @@ struct route_set {
 	size_t			  nroots;
 };
 
-static uint64_t
-route_hash(const char *s, size_t len)
-{
-	uint64_t	h = 1469598103934665603ULL;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static struct route_node *
 route_node_new(const char *seg, size_t len)
 {
@@ -221,7 +209,7 @@ route_node_free(struct route_node *n)
 static struct route_node **
 route_slot(struct route_node *n, const char *seg, size_t len)
 {
-	size_t	i = (size_t)route_hash(seg, len) & (n->nslots - 1);
+	size_t	i = (size_t)hash_fnv1a(seg, len) & (n->nslots - 1);
 
 	while (n->slots[i] != NULL && (n->slots[i]->seglen != len ||
 	    memcmp(n->slots[i]->seg, seg, len) != 0))

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "snap-ids.h"
 #include "xmalloc.h"
 
@@ -18,23 +19,11 @@ struct snap_ids {
 	size_t	  renamed;
 };
 
-static uint64_t
-snap_ids_hash(const char *s)
-{
-	uint64_t	h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* The slot of id: empty, or holding it. */
 static char **
 snap_ids_slot(const struct snap_ids *set, const char *id)
 {
-	size_t	i = (size_t)snap_ids_hash(id) & (set->nslots - 1);
+	size_t	i = (size_t)hash_fnv1a_str(id) & (set->nslots - 1);
 
 	while (set->slots[i] != NULL && strcmp(set->slots[i], id) != 0)
 		i = (i + 1) & (set->nslots - 1);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "url.h"
 #include "xmalloc.h"
 
 unsigned long long
@@ -282,4 +283,16 @@ sock_host_name(const char *hostport)
 	if ((end = strrchr(hostport, ':')) == NULL)
 		return xstrdup(hostport);
 	return xstrndup(hostport, (size_t)(end - hostport));
+}
+
+int
+sock_resolve_url(const struct url *u, struct sock_addr *addr, char **cause)
+{
+	char	*s;
+	int	 rv;
+
+	s = url_addr_dup(u);
+	rv = sock_parse_addr(s, addr, cause);
+	free(s);
+	return rv;
 }

@@ -68,6 +68,14 @@ unsigned long long sock_raise_nofile(void);
 int	sock_accept_is_exhausted(int err);
 
 /*
+ * Resolves a URL's host (blocking: start-up only) and sets *addr to it
+ * with the URL's effective port.  0, or -1 with *cause (allocated).
+ */
+struct url;
+int	sock_resolve_url(const struct url *, struct sock_addr *addr,
+	    char **cause);
+
+/*
  * Writes "PORT\n" to path atomically (a temporary file, then rename), so
  * a script polling for the file never reads half of it.  0, or -1 with
  * *cause.

@@ -283,7 +283,7 @@ test_errors(void)
 	    "t.har:1:53: \"url\" is not an absolute URL");
 	expect_error("{\"log\":{\"entries\":[{\"request\":{\"method\":\"GET\","
 	    "\"url\":\"http://h:99999/\"}}]}}",
-	    "t.har:1:53: bad port in \"url\"");
+	    "t.har:1:53: \"url\": bad port (expected 1 to 65535)");
 	expect_error("{\"log\":{\"entries\":[{\"request\":{\"url\":\"http://h/\"}}]}}",
 	    "t.har:1:31: \"request\" has no \"method\"");
 	expect_error("{\"log\":{\"entries\":[{\"startedDateTime\":\"yesterday\","
