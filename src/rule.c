@@ -182,28 +182,14 @@ rule_set_append(const struct rule_set *set, const struct rule_set *added,
 	return new;
 }
 
-struct rule_set *
-rule_set_remove(const struct rule_set *set, const char *name, char **cause)
-{
-	struct rule_set	*new;
-	ssize_t		 at;
-	size_t		 i;
-
-	if ((at = rule_set_index(set, name)) == -1) {
-		*cause = xasprintf("no rule named \"%s\"", name);
-		return NULL;
-	}
-	new = rule_set_new(set->n);
-	for (i = 0; i < set->n; i++) {
-		if (i != (size_t)at)
-			new->rules[new->n++] = rule_ref(set->rules[i]);
-	}
-	return new;
-}
-
-struct rule_set *
-rule_set_enable(const struct rule_set *set, const char *name, int enabled,
-    char **cause)
+/*
+ * A copy of set in which the rule called name is left out (drop) or has
+ * its enabled flag set to enabled; NULL with *cause when no rule has
+ * that name.
+ */
+static struct rule_set *
+rule_set_edit(const struct rule_set *set, const char *name, int drop,
+    int enabled, char **cause)
 {
 	struct rule_set	*new;
 	struct rule	*r;
@@ -217,6 +203,8 @@ rule_set_enable(const struct rule_set *set, const char *name, int enabled,
 	new = rule_set_new(set->n);
 	for (i = 0; i < set->n; i++) {
 		r = set->rules[i];
+		if (i == (size_t)at && drop)
+			continue;
 		if (i == (size_t)at && r->enabled != !!enabled) {
 			atomic_fetch_add(&r->b->refs, 1);
 			new->rules[new->n++] = rule_new(r->b, !!enabled);
@@ -224,6 +212,19 @@ rule_set_enable(const struct rule_set *set, const char *name, int enabled,
 			new->rules[new->n++] = rule_ref(r);
 	}
 	return new;
+}
+
+struct rule_set *
+rule_set_remove(const struct rule_set *set, const char *name, char **cause)
+{
+	return rule_set_edit(set, name, 1, 0, cause);
+}
+
+struct rule_set *
+rule_set_enable(const struct rule_set *set, const char *name, int enabled,
+    char **cause)
+{
+	return rule_set_edit(set, name, 0, enabled, cause);
 }
 
 const char *
@@ -617,39 +618,36 @@ rule_json_u64(struct buf *out, int *first, const char *key, uint64_t u)
 	buf_printf(out, "%" PRIu64, u);
 }
 
+/* The names rule_describe gives a latency's parameters a and b. */
+static const struct {
+	enum fault_latency_kind	 kind;
+	const char		*a;
+	const char		*b;	/* NULL: b is not a parameter */
+} rule_latency_keys[] = {
+	{ FAULT_LAT_FIXED, "ns", NULL },
+	{ FAULT_LAT_UNIFORM, "min_ns", "max_ns" },
+	{ FAULT_LAT_NORMAL, "mean_ns", "stddev_ns" },
+	{ FAULT_LAT_LOGNORMAL, "mu_ln_ns", "sigma" },
+	{ FAULT_LAT_PARETO, "scale_ns", "shape" },
+	{ FAULT_LAT_RECORDED, "scale", NULL },
+};
+
 static void
 rule_describe_latency(const struct fault_latency *l, struct buf *out)
 {
+	size_t	i;
 	int	first = 1;
 
 	buf_append_byte(out, '{');
 	rule_json_str(out, &first, "kind", fault_latency_name(l->kind),
 	    strlen(fault_latency_name(l->kind)));
-	switch (l->kind) {
-	case FAULT_LAT_FIXED:
-		rule_json_num(out, &first, "ns", l->a);
-		break;
-	case FAULT_LAT_UNIFORM:
-		rule_json_num(out, &first, "min_ns", l->a);
-		rule_json_num(out, &first, "max_ns", l->b);
-		break;
-	case FAULT_LAT_NORMAL:
-		rule_json_num(out, &first, "mean_ns", l->a);
-		rule_json_num(out, &first, "stddev_ns", l->b);
-		break;
-	case FAULT_LAT_LOGNORMAL:
-		rule_json_num(out, &first, "mu_ln_ns", l->a);
-		rule_json_num(out, &first, "sigma", l->b);
-		break;
-	case FAULT_LAT_PARETO:
-		rule_json_num(out, &first, "scale_ns", l->a);
-		rule_json_num(out, &first, "shape", l->b);
-		break;
-	case FAULT_LAT_RECORDED:
-		rule_json_num(out, &first, "scale", l->a);
-		break;
-	default:
-		break;
+	for (i = 0; i < sizeof rule_latency_keys /
+	    sizeof rule_latency_keys[0]; i++) {
+		if (rule_latency_keys[i].kind != l->kind)
+			continue;
+		rule_json_num(out, &first, rule_latency_keys[i].a, l->a);
+		if (rule_latency_keys[i].b != NULL)
+			rule_json_num(out, &first, rule_latency_keys[i].b, l->b);
 	}
 	if (l->max_ns > 0)
 		rule_json_num(out, &first, "cap_ns", l->max_ns);
@@ -689,8 +687,7 @@ rule_describe_fault(const struct fault_spec *f, struct buf *out)
 			rule_json_num(out, &first, "at", f->truncate_at);
 			break;
 		case FAULT_MALFORM_CORRUPT:
-			rule_json_u64(out, &first, "bytes",
-			    f->corrupt_bytes);
+			rule_json_u64(out, &first, "bytes", f->corrupt_bytes);
 			break;
 		case FAULT_MALFORM_WRONG_CONTENT_TYPE:
 			s = f->content_type != NULL ? f->content_type :
@@ -699,8 +696,7 @@ rule_describe_fault(const struct fault_spec *f, struct buf *out)
 			    strlen(s));
 			break;
 		case FAULT_MALFORM_OVERSIZE:
-			rule_json_u64(out, &first, "size",
-			    f->oversize);
+			rule_json_u64(out, &first, "size", f->oversize);
 			break;
 		case FAULT_MALFORM_DROP_FIELD:
 		case FAULT_MALFORM_SWAP_TYPES:

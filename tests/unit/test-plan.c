@@ -268,6 +268,19 @@ test_log(void)
 	    "\"txn\":\"t-000001\",\"sig\":\"000000000000002a\","
 	    "\"occurrence\":0,\"rule\":\"c\",\"fault\":\"slow_headers\","
 	    "\"params\":{\"bytes_per_s\":100}}\n");
+	/* The counters by kind (summed over rules) and by rule. */
+	plan_log(&plan, cl, "t-000002", PLAN_SCOPE_HTTP);
+	buf_reset(&got);
+	chaos_log_counts_json(cl, &got);
+	ASSERT_STR_EQ(got.data, "{\"total\":12,\"by_kind\":{\"latency\":2,"
+	    "\"status\":2,\"headers\":2,\"body\":2,\"empty\":2,"
+	    "\"slow_headers\":2},\"by_rule\":{\"a\":{\"latency\":2,"
+	    "\"status\":2},\"b\":{\"headers\":2,\"body\":2,\"empty\":2},"
+	    "\"c\":{\"slow_headers\":2}}}");
+	buf_reset(&got);
+	chaos_log_counts_prometheus(cl, &got);
+	ASSERT(strstr(got.data, "decoy_faults_total{rule=\"b\",kind=\"body\"} "
+	    "2\n") != NULL);
 	chaos_log_close(cl);
 
 	/* Packets: latency and drop; a slow_headers is not theirs. */
