@@ -216,3 +216,24 @@ buf_write_file(const char *path, const void *data, size_t len, int mode,
 	}
 	return 0;
 }
+
+char *
+buf_subst_int(const char *s, const char *name, int value)
+{
+	struct buf	 b;
+	char		 pat[64];
+	const char	*hit;
+	size_t		 plen;
+
+	if (s == NULL)
+		return NULL;
+	plen = (size_t)snprintf(pat, sizeof pat, "{%s}", name);
+	buf_init(&b);
+	while ((hit = strstr(s, pat)) != NULL) {
+		buf_append(&b, s, (size_t)(hit - s));
+		buf_printf(&b, "%d", value);
+		s = hit + plen;
+	}
+	buf_append_str(&b, s);
+	return buf_detach(&b, NULL);
+}

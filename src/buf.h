@@ -44,6 +44,9 @@ void	 buf_vprintf(struct buf *, const char *, va_list);
 void	 buf_consume(struct buf *, size_t n);
 /* Hands the storage to the caller (NUL-terminated) and empties the buffer. */
 char	*buf_detach(struct buf *, size_t *len);
+/* s (may be NULL: NULL) with every "{name}" replaced by the decimal value
+ * (command lines and URLs with {port} placeholders); the caller frees it. */
+char	*buf_subst_int(const char *s, const char *name, int value);
 
 /*
  * Writes data[0..len) to path, created with mode or truncated: a small

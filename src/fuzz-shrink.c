@@ -28,35 +28,41 @@
 #define SHRINK_MAX_DEPTH	16	/* JSON levels whose members are tried */
 #define SHRINK_LONG		32	/* values longer than this are halved */
 
-static const char *const fuzz_kind_names[] = {
-	[FUZZ_OK] = "ok",
-	[FUZZ_5XX] = "5xx",
-	[FUZZ_RESET] = "reset",
-	[FUZZ_EOF] = "eof",
-	[FUZZ_TIMEOUT] = "timeout",
-	[FUZZ_SLOW] = "slow",
-	[FUZZ_BAD_RESPONSE] = "bad-response",
-	[FUZZ_CRASH] = "crash",
-	[FUZZ_CONNECT] = "connect",
-};
-
+/* A switch, not a table: -Wswitch names a kind left out. */
 const char *
 fuzz_kind_name(enum fuzz_kind k)
 {
-	if ((size_t)k >= sizeof fuzz_kind_names / sizeof fuzz_kind_names[0])
-		return "?";
-	return fuzz_kind_names[k];
+	switch (k) {
+	case FUZZ_OK:
+		return "ok";
+	case FUZZ_5XX:
+		return "5xx";
+	case FUZZ_RESET:
+		return "reset";
+	case FUZZ_EOF:
+		return "eof";
+	case FUZZ_TIMEOUT:
+		return "timeout";
+	case FUZZ_SLOW:
+		return "slow";
+	case FUZZ_BAD_RESPONSE:
+		return "bad-response";
+	case FUZZ_CRASH:
+		return "crash";
+	case FUZZ_CONNECT:
+		return "connect";
+	}
+	return "?";
 }
 
 enum fuzz_kind
 fuzz_kind_parse(const char *name)
 {
-	size_t	i;
+	enum fuzz_kind	k;
 
-	for (i = 1; i < sizeof fuzz_kind_names / sizeof fuzz_kind_names[0];
-	    i++)
-		if (strcmp(name, fuzz_kind_names[i]) == 0)
-			return (enum fuzz_kind)i;
+	for (k = FUZZ_5XX; k <= FUZZ_CONNECT; k++)
+		if (strcmp(name, fuzz_kind_name(k)) == 0)
+			return k;
 	return FUZZ_OK;
 }
 
@@ -1030,6 +1036,171 @@ shrink_body_cut(struct shrink_edit *ed, const char *b, size_t len, size_t s,
 }
 
 /*
+ * The stages of fuzz_shrink(), in order.  Each returns 1 when the i-th
+ * variant is one of its own (the edit e is set), else 0 with *i less
+ * the number of its variants.
+ */
+
+/* Every removable header at once; each removable header; each long
+ * header value halved. */
+static int
+shrink_stage_headers(const struct shrink_req *r, struct shrink_edit *e,
+    size_t *i)
+{
+	const char	*v;
+	size_t		 k, n, nrem = 0;
+
+	for (k = 0; k < r->nhdrs; k++)
+		nrem += shrink_removable(r, k);
+	if (nrem >= 2) {
+		if (*i == 0) {
+			e->drop_hdr = -2;
+			return 1;
+		}
+		(*i)--;
+	}
+	for (k = 0; k < r->nhdrs; k++) {
+		if (!shrink_removable(r, k))
+			continue;
+		if (*i == 0) {
+			e->drop_hdr = (ssize_t)k;
+			return 1;
+		}
+		(*i)--;
+	}
+	for (k = 0; k < r->nhdrs; k++) {
+		if ((v = memchr(r->hdrs[k].p, ':', r->hdrs[k].len)) == NULL ||
+		    (int)k == r->cl)
+			continue;
+		n = (size_t)(r->hdrs[k].p + r->hdrs[k].len - v - 1);
+		if (n <= SHRINK_LONG)
+			continue;
+		if (*i == 0) {
+			e->hdr = (ssize_t)k;
+			buf_append(&e->value, r->hdrs[k].p,
+			    (size_t)(v + 1 - r->hdrs[k].p) + n / 2);
+			return 1;
+		}
+		(*i)--;
+	}
+	return 0;
+}
+
+/* A JSON body: deep nesting halved; each member or element removed;
+ * each long string halved. */
+static int
+shrink_stage_json(const struct shrink_req *r, struct shrink_edit *e,
+    size_t *i)
+{
+	struct shrink_units	*u;
+	size_t			 n;
+	int			 found = 0;
+
+	if (shrink_nesting(e, r->body, r->body_len)) {
+		if (*i == 0)
+			return 1;
+		(*i)--;
+		e->body_set = 0;
+	}
+	u = xmalloc(sizeof *u);
+	u->n = u->ns = 0;
+	shrink_json_units(r->body, r->body_len, u);
+	if (*i < u->n) {
+		shrink_body_cut(e, r->body, r->body_len, u->start[*i],
+		    u->end[*i]);
+		found = 1;
+	} else if (*i - u->n < u->ns) {
+		*i -= u->n;
+		n = u->send[*i] - u->sstart[*i];
+		shrink_body_cut(e, r->body, r->body_len, u->sstart[*i] + n / 2,
+		    u->send[*i]);
+		found = 1;
+	} else
+		*i -= u->n + u->ns;
+	free(u);
+	return found;
+}
+
+/* The whole body; then a JSON body's parts, or a half, a quarter, an
+ * eighth of another body. */
+static int
+shrink_stage_body(const struct shrink_req *r, struct shrink_edit *e,
+    size_t *i)
+{
+	size_t	div, chunk;
+
+	if (r->body_len == 0)
+		return 0;
+	if (*i == 0) {
+		shrink_body_cut(e, r->body, r->body_len, 0, r->body_len);
+		return 1;
+	}
+	(*i)--;
+	if (shrink_is_json(r->body, r->body_len))
+		return shrink_stage_json(r, e, i);
+	for (div = 2; div <= 8 && r->body_len >= div; div *= 2) {
+		chunk = r->body_len / div;
+		if (*i < div) {
+			shrink_body_cut(e, r->body, r->body_len, *i * chunk,
+			    *i == div - 1 ? r->body_len : (*i + 1) * chunk);
+			return 1;
+		}
+		*i -= div;
+	}
+	return 0;
+}
+
+/* The whole query; each query parameter with one of its '&' (when
+ * there are several: one alone is the whole query); each long path
+ * segment halved. */
+static int
+shrink_stage_target(const struct shrink_req *r, struct shrink_edit *e,
+    size_t *i)
+{
+	const char	*t = r->target.p, *q, *seg, *segend, *end;
+	size_t		 tlen = r->target.len, plen, n;
+
+	if (!r->has_target)
+		return 0;
+	end = t + tlen;
+	q = memchr(t, '?', tlen);
+	plen = q != NULL ? (size_t)(q - t) : tlen;
+	if (q != NULL && (*i)-- == 0) {
+		e->target_set = 1;
+		buf_append(&e->target, t, plen);
+		return 1;
+	}
+	for (seg = q + 1; q != NULL && memchr(q + 1, '&', (size_t)(end - q -
+	    1)) != NULL && seg < end; seg = segend + 1) {
+		if ((segend = memchr(seg, '&', (size_t)(end - seg))) == NULL)
+			segend = end;
+		if ((*i)-- > 0)
+			continue;
+		e->target_set = 1;
+		buf_append(&e->target, t, (size_t)(seg - t) -
+		    (segend < end ? 0 : 1));
+		if (segend < end)
+			buf_append(&e->target, segend + 1,
+			    (size_t)(end - segend - 1));
+		return 1;
+	}
+	for (seg = t; seg < t + plen; seg = segend) {
+		for (segend = ++seg; segend < t + plen && *segend != '/';
+		    segend++)
+			;
+		if ((n = (size_t)(segend - seg)) <= SHRINK_LONG)
+			continue;
+		if ((*i)-- == 0) {
+			e->target_set = 1;
+			buf_append(&e->target, t, (size_t)(seg - t) + n / 2);
+			buf_append(&e->target, segend, (size_t)(end - segend));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
  * The i-th variant, in this order: every removable header at once; each
  * removable header; each long header value halved; an empty body; deep
  * JSON nesting halved; each JSON member or element (or a half, quarter, eighth of a non-JSON body)
@@ -1041,170 +1212,24 @@ fuzz_shrink(const char *req, size_t len, size_t i, struct buf *out)
 {
 	struct shrink_req	*r;
 	struct shrink_edit	 e;
-	struct shrink_units	*u;
-	const char		*q, *t, *v, *seg, *segend;
-	size_t			 k, n, nrem = 0, plen, tlen, chunk, div;
 	int			 ok = 0;
 
 	r = xmalloc(sizeof *r);
-	u = xmalloc(sizeof *u);
 	shrink_parse(req, len, r);
 	shrink_edit_init(&e);
-	u->n = u->ns = 0;
-
-	for (k = 0; k < r->nhdrs; k++)
-		nrem += shrink_removable(r, k);
-	/* All removable headers at once. */
-	if (nrem >= 2) {
-		if (i == 0) {
-			e.drop_hdr = -2;
-			goto build;
-		}
-		i--;
-	}
-	/* Each removable header. */
-	for (k = 0; k < r->nhdrs; k++) {
-		if (!shrink_removable(r, k))
-			continue;
-		if (i == 0) {
-			e.drop_hdr = (ssize_t)k;
-			goto build;
-		}
-		i--;
-	}
-	/* Each long header value halved. */
-	for (k = 0; k < r->nhdrs; k++) {
-		if ((v = memchr(r->hdrs[k].p, ':', r->hdrs[k].len)) == NULL ||
-		    (int)k == r->cl)
-			continue;
-		n = (size_t)(r->hdrs[k].p + r->hdrs[k].len - v - 1);
-		if (n <= SHRINK_LONG)
-			continue;
-		if (i == 0) {
-			e.hdr = (ssize_t)k;
-			buf_append(&e.value, r->hdrs[k].p,
-			    (size_t)(v + 1 - r->hdrs[k].p) + n / 2);
-			goto build;
-		}
-		i--;
-	}
-	if (r->body_len > 0) {
-		/* The whole body. */
-		if (i == 0) {
-			shrink_body_cut(&e, r->body, r->body_len, 0,
-			    r->body_len);
-			goto build;
-		}
-		i--;
-		if (shrink_is_json(r->body, r->body_len)) {
-			/* Deep nesting halved. */
-			if (shrink_nesting(&e, r->body, r->body_len)) {
-				if (i == 0)
-					goto build;
-				i--;
-				e.body_set = 0;
-			}
-			shrink_json_units(r->body, r->body_len, u);
-			if (i < u->n) {
-				shrink_body_cut(&e, r->body, r->body_len,
-				    u->start[i], u->end[i]);
-				goto build;
-			}
-			i -= u->n;
-			if (i < u->ns) {
-				n = u->send[i] - u->sstart[i];
-				shrink_body_cut(&e, r->body, r->body_len,
-				    u->sstart[i] + n / 2, u->send[i]);
-				goto build;
-			}
-			i -= u->ns;
-		} else {
-			for (div = 2; div <= 8 && r->body_len >= div;
-			    div *= 2) {
-				chunk = r->body_len / div;
-				if (i < div) {
-					shrink_body_cut(&e, r->body,
-					    r->body_len, i * chunk,
-					    i == div - 1 ? r->body_len :
-					    (i + 1) * chunk);
-					goto build;
-				}
-				i -= div;
-			}
-		}
-	}
-	if (r->has_target) {
-		t = r->target.p;
-		tlen = r->target.len;
-		q = memchr(t, '?', tlen);
-		plen = q != NULL ? (size_t)(q - t) : tlen;
-		if (q != NULL) {
-			/* The whole query, then each parameter. */
-			if (i == 0) {
-				e.target_set = 1;
-				buf_append(&e.target, t, plen);
-				goto build;
-			}
-			i--;
-			/* Each parameter with one of its '&' (when there
-			 * are several: one alone is the whole query). */
-			for (seg = q + 1; memchr(q + 1, '&', (size_t)(t + tlen -
-			    q - 1)) != NULL && seg < t + tlen; seg = segend + 1) {
-				if ((segend = memchr(seg, '&',
-				    (size_t)(t + tlen - seg))) == NULL)
-					segend = t + tlen;
-				if (i > 0) {
-					i--;
-					continue;
-				}
-				e.target_set = 1;
-				if (segend < t + tlen) {
-					buf_append(&e.target, t,
-					    (size_t)(seg - t));
-					buf_append(&e.target, segend + 1,
-					    (size_t)(t + tlen - segend - 1));
-				} else
-					buf_append(&e.target, t,
-					    (size_t)(seg - 1 - t));
-				goto build;
-			}
-		}
-		/* Each long path segment halved. */
-		for (seg = t; seg < t + plen; seg = segend) {
-			seg++;
-			segend = seg;
-			while (segend < t + plen && *segend != '/')
-				segend++;
-			n = (size_t)(segend - seg);
-			if (n <= SHRINK_LONG)
-				continue;
-			if (i == 0) {
-				e.target_set = 1;
-				buf_append(&e.target, t, (size_t)(seg - t) +
-				    n / 2);
-				buf_append(&e.target, segend,
-				    (size_t)(t + tlen - segend));
-				goto build;
-			}
-			i--;
-		}
-	}
-	goto out;
-
-build:
-	shrink_build(r, &e, out);
-	ok = out->len < len;
-	if (!ok) {
-		/* Not smaller (a Content-Length grew a digit): skip it by
-		 * handing back the original, which the caller sees as no
-		 * progress; never loop on it. */
-		buf_reset(out);
-		buf_append(out, req, len);
+	if (shrink_stage_headers(r, &e, &i) || shrink_stage_body(r, &e, &i) ||
+	    shrink_stage_target(r, &e, &i)) {
+		shrink_build(r, &e, out);
 		ok = 1;
+		if (out->len >= len) {
+			/* Not smaller (a Content-Length grew a digit): skip
+			 * it by handing back the original, which the caller
+			 * sees as no progress; never loop on it. */
+			buf_reset(out);
+			buf_append(out, req, len);
+		}
 	}
-out:
 	shrink_edit_free(&e);
-	free(u);
 	free(r);
 	return ok;
 }

@@ -443,6 +443,95 @@ u32_push(uint32_t **v, size_t *n, uint32_t x)
 	(*v)[(*n)++] = x;
 }
 
+/* The end of the scalar at b[i] (string, true, false, null, number) and
+ * its *type, or 0 when there is none. */
+static size_t
+json_scalar_end(const char *b, size_t n, size_t i, uint8_t *type)
+{
+	switch (b[i]) {
+	case '"':
+		*type = J_STR;
+		return json_string_end(b, n, i);
+	case 't':
+		*type = J_TRUE;
+		return n - i >= 4 && memcmp(b + i, "true", 4) == 0 ? i + 4 : 0;
+	case 'f':
+		*type = J_FALSE;
+		return n - i >= 5 && memcmp(b + i, "false", 5) == 0 ? i + 5 :
+		    0;
+	case 'n':
+		*type = J_NULL;
+		return n - i >= 4 && memcmp(b + i, "null", 4) == 0 ? i + 4 : 0;
+	default:
+		*type = J_NUM;
+		return json_number_end(b, n, i);
+	}
+}
+
+/* After json_scan(): each value's removal range, the lists of members,
+ * numbers, strings and objects, and (c not NULL) what c learns. */
+static void
+json_index(struct mut_entry *ent, struct mut_corpus *c, struct mut_jval *v,
+    size_t nv)
+{
+	const char	*b = ent->body;
+	struct mut_jval	*x;
+	size_t		 i;
+
+	for (i = 0; i < nv; i++) {
+		uint32_t	s;
+
+		x = &v[i];
+		s = x->member ? x->kstart : x->start;
+		if (x->parent < 0) {
+			x->rm_start = x->rm_end = 0;
+			continue;
+		}
+		if (x->next >= 0) {
+			x->rm_start = s;
+			x->rm_end = v[x->next].member ? v[x->next].kstart :
+			    v[x->next].start;
+		} else if (x->prev >= 0) {
+			x->rm_start = v[x->prev].end;
+			x->rm_end = x->end;
+		} else {
+			x->rm_start = s;
+			x->rm_end = x->end;
+		}
+		u32_push(&ent->jmem, &ent->njmem, (uint32_t)i);
+		if (x->type == J_NUM)
+			u32_push(&ent->jnum, &ent->njnum, (uint32_t)i);
+		else if (x->type == J_STR)
+			u32_push(&ent->jstr, &ent->njstr, (uint32_t)i);
+		if (c == NULL)
+			continue;
+		if (x->member)
+			dict_add(&c->dict[D_NAME], b + x->kstart + 1,
+			    x->kend - x->kstart - 2);
+		switch (x->type) {
+		case J_NUM:
+			dict_add(&c->dict[D_JSON], b + x->start,
+			    x->end - x->start);
+			break;
+		case J_STR:
+			dict_add(&c->dict[D_JSON], b + x->start,
+			    x->end - x->start);
+			dict_add(&c->dict[D_VALUE], b + x->start + 1,
+			    x->end - x->start - 2);
+			break;
+		case J_OBJ:
+			break;
+		default:
+			dict_add(&c->dict[D_JSON], b + x->start,
+			    x->end - x->start);
+			break;
+		}
+	}
+	for (i = 0; i < nv; i++)
+		if (v[i].type == J_OBJ)
+			u32_push(&ent->jobj, &ent->njobj, (uint32_t)i);
+}
+
 /*
  * Scans body as JSON into ent->jv, learning names and scalars into c's
  * dictionary unless c is NULL; on anything odd leaves njv at 0.
@@ -509,33 +598,9 @@ value:
 		if (x->type == J_OBJ)
 			goto key;
 		goto value;
-	case '"':
-		if ((e = json_string_end(b, n, i)) == 0)
-			goto fail;
-		x->type = J_STR;
-		break;
-	case 't':
-		if (n - i < 4 || memcmp(b + i, "true", 4) != 0)
-			goto fail;
-		e = i + 4;
-		x->type = J_TRUE;
-		break;
-	case 'f':
-		if (n - i < 5 || memcmp(b + i, "false", 5) != 0)
-			goto fail;
-		e = i + 5;
-		x->type = J_FALSE;
-		break;
-	case 'n':
-		if (n - i < 4 || memcmp(b + i, "null", 4) != 0)
-			goto fail;
-		e = i + 4;
-		x->type = J_NULL;
-		break;
 	default:
-		if ((e = json_number_end(b, n, i)) == 0)
+		if ((e = json_scalar_end(b, n, i, &x->type)) == 0)
 			goto fail;
-		x->type = J_NUM;
 		break;
 	}
 	x->end = (uint32_t)e;
@@ -573,58 +638,7 @@ key:
 	havekey = 1;
 	goto value;
 done:
-	for (i = 0; i < nv; i++) {
-		uint32_t	s;
-
-		x = &v[i];
-		s = x->member ? x->kstart : x->start;
-		if (x->parent < 0) {
-			x->rm_start = x->rm_end = 0;
-			continue;
-		}
-		if (x->next >= 0) {
-			x->rm_start = s;
-			x->rm_end = v[x->next].member ? v[x->next].kstart :
-			    v[x->next].start;
-		} else if (x->prev >= 0) {
-			x->rm_start = v[x->prev].end;
-			x->rm_end = x->end;
-		} else {
-			x->rm_start = s;
-			x->rm_end = x->end;
-		}
-		u32_push(&ent->jmem, &ent->njmem, (uint32_t)i);
-		if (x->type == J_NUM)
-			u32_push(&ent->jnum, &ent->njnum, (uint32_t)i);
-		else if (x->type == J_STR)
-			u32_push(&ent->jstr, &ent->njstr, (uint32_t)i);
-		if (c == NULL)
-			continue;
-		if (x->member)
-			dict_add(&c->dict[D_NAME], b + x->kstart + 1,
-			    x->kend - x->kstart - 2);
-		switch (x->type) {
-		case J_NUM:
-			dict_add(&c->dict[D_JSON], b + x->start,
-			    x->end - x->start);
-			break;
-		case J_STR:
-			dict_add(&c->dict[D_JSON], b + x->start,
-			    x->end - x->start);
-			dict_add(&c->dict[D_VALUE], b + x->start + 1,
-			    x->end - x->start - 2);
-			break;
-		case J_OBJ:
-			break;
-		default:
-			dict_add(&c->dict[D_JSON], b + x->start,
-			    x->end - x->start);
-			break;
-		}
-	}
-	for (i = 0; i < nv; i++)
-		if (v[i].type == J_OBJ)
-			u32_push(&ent->jobj, &ent->njobj, (uint32_t)i);
+	json_index(ent, c, v, nv);
 	ent->jv = v;
 	ent->njv = nv;
 	return;
@@ -638,42 +652,29 @@ fail:
 	ent->njmem = ent->njnum = ent->njstr = ent->njobj = 0;
 }
 
-/*
- * Parses ent->raw (already set) into ent; learns into c's dictionary when
- * c is not NULL.  Leaves ent->parsed at 0 and sets *cause (if not NULL)
- * when it is not an HTTP/1.x request.
- */
+/* Learns the names and values of n pairs in base into c's dictionary. */
 static void
-entry_parse(struct mut_entry *ent, struct mut_corpus *c, char **cause)
+entry_learn_pairs(struct mut_corpus *c, const char *base,
+    const struct mut_pair *p, size_t n)
 {
-	struct http_msg	*m;
-	enum http_err	 err;
-	size_t		 erroff, i, j, avail, plen;
-	ssize_t		 r;
-	const char	*t;
+	size_t	i;
 
-	m = xmalloc(sizeof *m);
-	r = http_parse_request(ent->raw, ent->len, ent->len + 1, m, &err,
-	    &erroff);
-	if (r < 0) {
-		if (cause != NULL)
-			*cause = r == HTTP_PARTIAL ?
-			    xasprintf("incomplete request head") :
-			    xasprintf("byte %zu: %s", erroff,
-			    http_strerror(err));
-		free(m);
-		return;
+	for (i = 0; i < n; i++) {
+		dict_add(&c->dict[D_NAME], base + p[i].start,
+		    p[i].eq - p[i].start);
+		if (p[i].eq < p[i].end)
+			dict_add(&c->dict[D_VALUE], base + p[i].eq + 1,
+			    p[i].end - p[i].eq - 1);
 	}
-	if (m->target.len > UINT32_MAX / 2 || ent->len > UINT32_MAX / 2) {
-		if (cause != NULL)
-			*cause = xasprintf("request too large");
-		free(m);
-		return;
-	}
-	ent->parsed = 1;
-	ent->version = m->version;
-	ent->method = m->method;
-	ent->target = m->target;
+}
+
+/* The headers of m, classified (entry_parse()). */
+static void
+entry_headers(struct mut_entry *ent, const struct http_msg *m,
+    struct mut_corpus *c)
+{
+	size_t	i;
+
 	ent->hdrs = xreallocarray(NULL, m->nheaders + 1, sizeof *ent->hdrs);
 	ent->nhdrs = m->nheaders;
 	for (i = 0; i < m->nheaders; i++) {
@@ -703,21 +704,26 @@ entry_parse(struct mut_entry *ent, struct mut_corpus *c, char **cause)
 		    "application/x-www-form-urlencoded", 33) == 0)
 			ent->is_form = 1;
 	}
+}
 
-	/* The body. */
-	avail = ent->len - (size_t)r;
+/* The body after the head (hlen bytes), as m frames it (entry_parse()). */
+static void
+entry_body(struct mut_entry *ent, const struct http_msg *m, size_t hlen)
+{
+	struct http_chunked	ch;
+	enum http_err		err;
+	size_t			avail = ent->len - hlen, dlen, erroff;
+
 	if (m->framing == HTTP_FRAME_LENGTH) {
 		ent->had_length = 1;
-		ent->body = ent->raw + r;
+		ent->body = ent->raw + hlen;
 		ent->body_len = m->content_length < avail ?
 		    (size_t)m->content_length : avail;
 	} else if (m->framing == HTTP_FRAME_CHUNKED) {
-		struct http_chunked	ch;
-		size_t			dlen = avail;
-
+		dlen = avail;
 		ent->had_length = 1;
 		ent->body_owned = xmalloc(avail + 1);
-		memcpy(ent->body_owned, ent->raw + r, avail);
+		memcpy(ent->body_owned, ent->raw + hlen, avail);
 		http_chunked_init(&ch);
 		if (http_chunked_decode(&ch, ent->body_owned, &dlen, &err,
 		    &erroff) == HTTP_ERROR)
@@ -725,9 +731,16 @@ entry_parse(struct mut_entry *ent, struct mut_corpus *c, char **cause)
 		ent->body = ent->body_owned;
 		ent->body_len = dlen;
 	}
+}
 
-	/* Path segments and query pairs (offsets in the target). */
-	t = ent->target.p;
+/* Path segments and query pairs (offsets in the target; entry_parse()). */
+static void
+entry_target(struct mut_entry *ent, const struct http_msg *m,
+    struct mut_corpus *c)
+{
+	const char	*t = ent->target.p;
+	size_t		 i, j, plen;
+
 	plen = m->path.len;
 	if (m->path.p != NULL && m->path.p >= t)
 		plen = (size_t)(m->path.p - t) + m->path.len;
@@ -751,33 +764,57 @@ entry_parse(struct mut_entry *ent, struct mut_corpus *c, char **cause)
 		ent->qp = pairs_split(t + plen + 1, ent->target.len - plen - 1,
 		    (uint32_t)plen + 1, &ent->nqp);
 	}
-	if (c != NULL) {
-		for (i = 0; i < ent->nqp; i++) {
-			const struct mut_pair *q = &ent->qp[i];
+	if (c != NULL)
+		entry_learn_pairs(c, t, ent->qp, ent->nqp);
+}
 
-			dict_add(&c->dict[D_NAME], t + q->start,
-			    q->eq - q->start);
-			if (q->eq < q->end)
-				dict_add(&c->dict[D_VALUE], t + q->eq + 1,
-				    q->end - q->eq - 1);
-		}
+/*
+ * Parses ent->raw (already set) into ent; learns into c's dictionary when
+ * c is not NULL.  Leaves ent->parsed at 0 and sets *cause (if not NULL)
+ * when it is not an HTTP/1.x request.
+ */
+static void
+entry_parse(struct mut_entry *ent, struct mut_corpus *c, char **cause)
+{
+	struct http_msg	*m;
+	enum http_err	 err;
+	size_t		 erroff;
+	ssize_t		 r;
+
+	m = xmalloc(sizeof *m);
+	r = http_parse_request(ent->raw, ent->len, ent->len + 1, m, &err,
+	    &erroff);
+	if (r < 0) {
+		if (cause != NULL)
+			*cause = r == HTTP_PARTIAL ?
+			    xasprintf("incomplete request head") :
+			    xasprintf("byte %zu: %s", erroff,
+			    http_strerror(err));
+		free(m);
+		return;
 	}
+	if (m->target.len > UINT32_MAX / 2 || ent->len > UINT32_MAX / 2) {
+		if (cause != NULL)
+			*cause = xasprintf("request too large");
+		free(m);
+		return;
+	}
+	ent->parsed = 1;
+	ent->version = m->version;
+	ent->method = m->method;
+	ent->target = m->target;
+	entry_headers(ent, m, c);
+	entry_body(ent, m, (size_t)r);
+	entry_target(ent, m, c);
 
 	/* Body structure. */
 	if (ent->body_len > 0 && ent->body_len < UINT32_MAX / 2) {
 		if (ent->is_form) {
 			ent->fp = pairs_split(ent->body, ent->body_len, 0,
 			    &ent->nfp);
-			for (i = 0; c != NULL && i < ent->nfp; i++) {
-				const struct mut_pair *q = &ent->fp[i];
-
-				dict_add(&c->dict[D_NAME], ent->body + q->start,
-				    q->eq - q->start);
-				if (q->eq < q->end)
-					dict_add(&c->dict[D_VALUE],
-					    ent->body + q->eq + 1,
-					    q->end - q->eq - 1);
-			}
+			if (c != NULL)
+				entry_learn_pairs(c, ent->body, ent->fp,
+				    ent->nfp);
 		} else
 			json_scan(ent, c);
 	}

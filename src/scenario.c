@@ -21,6 +21,7 @@
 #include "scenario.h"
 #include "shape.h"
 #include "units.h"
+#include "url.h"
 #include "xmalloc.h"
 #include "yamldoc.h"
 
@@ -324,48 +325,25 @@ scenario_env(struct scenario_ctx *x, const yaml_node_t *m)
 }
 
 /*
- * service.url: http:// or https://, a host, and a port that is
- * {service_port}, {responder_port} or 1..65535 (none: the scheme's), then
- * an optional path.  0 or -1.
+ * service.url: an http:// or https:// URL (url.h) whose port may be
+ * {service_port} or {responder_port} (placeholders are taken as a port
+ * for the check); *tls set for https.  1 valid, 0 not.
  */
 static int
-scenario_url_is_valid(const char *s)
+scenario_url_is_valid(const char *s, int *tls)
 {
-	const char	*p, *end, *colon;
-	char		*e;
-	long		 l;
+	struct url	 u;
+	const char	*why;
+	char		*a, *b;
+	int		 ok;
 
-	if (strncmp(s, "http://", 7) == 0)
-		p = s + 7;
-	else if (strncmp(s, "https://", 8) == 0)
-		p = s + 8;
-	else
-		return 0;
-	end = p + strcspn(p, "/");
-	if (*p == '[') {
-		if ((colon = memchr(p, ']', (size_t)(end - p))) == NULL)
-			return 0;
-		colon++;
-		if (colon == end)
-			return colon - p > 2;
-		if (*colon != ':')
-			return 0;
-	} else if ((colon = memchr(p, ':', (size_t)(end - p))) == NULL)
-		return end > p;
-	if (colon == p)
-		return 0;
-	colon++;
-	if ((size_t)(end - colon) == strlen("{service_port}") &&
-	    strncmp(colon, "{service_port}", (size_t)(end - colon)) == 0)
-		return 1;
-	if ((size_t)(end - colon) == strlen("{responder_port}") &&
-	    strncmp(colon, "{responder_port}", (size_t)(end - colon)) == 0)
-		return 1;
-	if (colon == end || *colon < '0' || *colon > '9')
-		return 0;
-	errno = 0;
-	l = strtol(colon, &e, 10);
-	return e == end && errno == 0 && l >= 1 && l <= 65535;
+	a = buf_subst_int(s, "service_port", 1);
+	b = buf_subst_int(a, "responder_port", 1);
+	ok = url_parse(b, strlen(b), 0, &u, &why) == 0;
+	*tls = ok && u.tls;
+	free(a);
+	free(b);
+	return ok;
 }
 
 static void
@@ -375,7 +353,7 @@ scenario_service(struct scenario_ctx *x, const yaml_node_t *m)
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
 	const char		*key, *s;
-	int			 has_url = 0;
+	int			 has_url = 0, tls = 0;
 
 	if (yamldoc_mapping(&x->d, m, "service") == -1)
 		return;
@@ -385,7 +363,7 @@ scenario_service(struct scenario_ctx *x, const yaml_node_t *m)
 			if ((s = yamldoc_scalar(&x->d, v, "service.url"))
 			    == NULL)
 				continue;
-			if (!scenario_url_is_valid(s))
+			if (!scenario_url_is_valid(s, &tls))
 				yamldoc_err(&x->d, v, "service.url: expected "
 				    "http[s]://HOST:PORT (PORT 1..65535 or "
 				    "{service_port}), not \"%s\"", s);
@@ -419,8 +397,8 @@ scenario_service(struct scenario_ctx *x, const yaml_node_t *m)
 	}
 	if (!has_url)
 		yamldoc_err(&x->d, m, "service: missing \"url\"");
-	else if (sc->url != NULL && strncmp(sc->url, "https://", 8) != 0 &&
-	    (sc->ca_file != NULL || sc->insecure))
+	else if (sc->url != NULL && !tls && (sc->ca_file != NULL ||
+	    sc->insecure))
 		yamldoc_err(&x->d, m, "service: ca and insecure apply to an "
 		    "https:// url");
 	else if (sc->ca_file != NULL && sc->insecure)
@@ -540,61 +518,157 @@ scenario_responder(struct scenario_ctx *x, const yaml_node_t *m)
 		sc->listen = xstrdup("127.0.0.1:0");
 }
 
+static const char *const scenario_patterns[] = {
+	"replay", "constant", "ramp", "steps", "closed"
+};
+
+/* The keys of the load section that other keys are checked against. */
+struct scenario_load_keys {
+	const yaml_node_t	*rate, *mult, *clones, *from, *steps, *now;
+	int			 has_pattern;
+};
+
+static void
+scenario_load_pattern(struct scenario_ctx *x, const yaml_node_t *v,
+    struct scenario_load_keys *lk)
+{
+	const char	*s;
+	size_t		 i, n = sizeof scenario_patterns /
+			    sizeof *scenario_patterns;
+
+	if ((s = yamldoc_scalar(&x->d, v, "load.pattern")) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if (strcmp(s, scenario_patterns[i]) == 0)
+			break;
+	}
+	if (i == n)
+		yamldoc_err(&x->d, v, "load.pattern: expected replay, "
+		    "constant, ramp, steps or closed, not \"%s\"", s);
+	else {
+		x->sc->pattern = (enum scenario_pattern)i;
+		lk->has_pattern = 1;
+	}
+}
+
+static void
+scenario_load_now(struct scenario_ctx *x, const yaml_node_t *v,
+    struct scenario_load_keys *lk)
+{
+	struct shape_time	 now;
+	const char		*s;
+
+	if ((s = yamldoc_scalar(&x->d, v, "load.now")) == NULL)
+		return;
+	if (shape_time_parse(s, strlen(s), &now) == -1)
+		yamldoc_err(&x->d, v, "load.now: expected a time such as "
+		    "2026-12-07T17:54:34Z or epoch seconds, not \"%s\"", s);
+	else {
+		x->sc->has_now = 1;
+		x->sc->now_us = now.us;
+		lk->now = v;
+	}
+}
+
+static void
+scenario_load_seed(struct scenario_ctx *x, const yaml_node_t *v)
+{
+	const char	*s;
+
+	if ((s = yamldoc_scalar(&x->d, v, "load.seed")) == NULL)
+		return;
+	if (units_parse_seed(s, &x->sc->load_seed) == -1)
+		yamldoc_err(&x->d, v, "load.seed: expected an unsigned "
+		    "integer, not \"%s\"", s);
+	else
+		x->sc->load_has_seed = 1;
+}
+
+/* What the load section's keys get wrong together. */
+static void
+scenario_load_check(struct scenario_ctx *x, const yaml_node_t *m,
+    const struct scenario_load_keys *lk)
+{
+	struct scenario	*sc = x->sc;
+
+	if (lk->now != NULL && sc->transforms == NULL)
+		yamldoc_err(&x->d, lk->now, "load.now: applies with "
+		    "load.transforms");
+	if (!lk->has_pattern)
+		return;		/* replay: nothing to check */
+	switch (sc->pattern) {
+	case SCENARIO_REPLAY:
+		if (lk->mult != NULL && lk->clones != NULL &&
+		    sc->multiplier != 1.0 && sc->clones > 1)
+			yamldoc_err(&x->d, lk->clones, "load.clones: cannot "
+			    "be combined with multiplier (pick one)");
+		break;
+	case SCENARIO_CONSTANT:
+	case SCENARIO_RAMP:
+	case SCENARIO_STEPS:
+		if (lk->rate == NULL)
+			yamldoc_err(&x->d, m, "load: pattern %s needs a rate",
+			    scenario_patterns[sc->pattern]);
+		if (sc->pattern != SCENARIO_CONSTANT && sc->duration_ns == 0)
+			yamldoc_err(&x->d, m, "load: pattern %s needs a "
+			    "duration", scenario_patterns[sc->pattern]);
+		/* FALLTHROUGH */
+	case SCENARIO_CLOSED:
+		if (lk->mult != NULL)
+			yamldoc_err(&x->d, lk->mult, "load.multiplier: only "
+			    "for pattern replay");
+		if (lk->clones != NULL)
+			yamldoc_err(&x->d, lk->clones, "load.clones: only for "
+			    "pattern replay");
+		break;
+	}
+	if (lk->from != NULL && sc->pattern != SCENARIO_RAMP)
+		yamldoc_err(&x->d, lk->from, "load.rate_from: only for "
+		    "pattern ramp");
+	if (lk->from != NULL && lk->rate != NULL && sc->rate_from > sc->rate)
+		yamldoc_err(&x->d, lk->from, "load.rate_from: above "
+		    "load.rate");
+	if (lk->steps != NULL && sc->pattern != SCENARIO_STEPS)
+		yamldoc_err(&x->d, lk->steps, "load.steps: only for pattern "
+		    "steps");
+	if (sc->pattern == SCENARIO_STEPS && lk->steps == NULL)
+		sc->steps = 5;
+}
+
 static void
 scenario_load_section(struct scenario_ctx *x, const yaml_node_t *m)
 {
-	static const char *const patterns[] = {
-		"replay", "constant", "ramp", "steps", "closed"
-	};
-	struct scenario		*sc = x->sc;
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k, *v;
-	const yaml_node_t	*rate = NULL, *mult = NULL, *clones = NULL;
-	const yaml_node_t	*from = NULL, *steps = NULL, *now_node = NULL;
-	const char		*key, *s;
-	struct shape_time	 now;
-	size_t			 i;
-	int			 has_pattern = 0;
+	struct scenario			*sc = x->sc;
+	struct scenario_load_keys	 lk;
+	yaml_node_pair_t		*p;
+	yaml_node_t			*k, *v;
+	const char			*key;
 
+	memset(&lk, 0, sizeof lk);
 	if (yamldoc_mapping(&x->d, m, "load") == -1)
 		return;
 	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, "load") {
-		if (strcmp(key, "pattern") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "load.pattern")) ==
-			    NULL)
-				continue;
-			for (i = 0; i < sizeof patterns / sizeof *patterns;
-			    i++) {
-				if (strcmp(s, patterns[i]) == 0)
-					break;
-			}
-			if (i == sizeof patterns / sizeof *patterns)
-				yamldoc_err(&x->d, v, "load.pattern: expected "
-				    "replay, constant, ramp, steps or closed, "
-				    "not \"%s\"", s);
-			else {
-				sc->pattern = (enum scenario_pattern)i;
-				has_pattern = 1;
-			}
-		} else if (strcmp(key, "multiplier") == 0) {
+		if (strcmp(key, "pattern") == 0)
+			scenario_load_pattern(x, v, &lk);
+		else if (strcmp(key, "multiplier") == 0) {
 			if (scenario_positive(x, v, "load.multiplier", 1e6,
 			    &sc->multiplier) == 0)
-				mult = v;
+				lk.mult = v;
 		} else if (strcmp(key, "clones") == 0) {
 			if (scenario_uint(x, v, "load.clones", 1, 100000,
 			    &sc->clones) == 0)
-				clones = v;
+				lk.clones = v;
 		} else if (strcmp(key, "rate") == 0) {
 			if (scenario_rate(x, v, "load.rate", &sc->rate) == 0)
-				rate = v;
+				lk.rate = v;
 		} else if (strcmp(key, "rate_from") == 0) {
 			if (scenario_rate(x, v, "load.rate_from",
 			    &sc->rate_from) == 0)
-				from = v;
+				lk.from = v;
 		} else if (strcmp(key, "steps") == 0) {
 			if (scenario_uint(x, v, "load.steps", 1, 1000,
 			    &sc->steps) == 0)
-				steps = v;
+				lk.steps = v;
 		} else if (strcmp(key, "duration") == 0)
 			scenario_duration(x, v, "load.duration", 1,
 			    &sc->duration_ns);
@@ -607,72 +681,17 @@ scenario_load_section(struct scenario_ctx *x, const yaml_node_t *m)
 		else if (strcmp(key, "transforms") == 0)
 			scenario_string(x, v, "load.transforms", 1,
 			    &sc->transforms);
-		else if (strcmp(key, "now") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "load.now")) == NULL)
-				continue;
-			if (shape_time_parse(s, strlen(s), &now) == -1)
-				yamldoc_err(&x->d, v, "load.now: expected a time "
-				    "such as 2026-12-07T17:54:34Z or epoch "
-				    "seconds, not \"%s\"", s);
-			else {
-				sc->has_now = 1;
-				sc->now_us = now.us;
-				now_node = v;
-			}
-		} else if (strcmp(key, "seed") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "load.seed")) == NULL)
-				continue;
-			if (units_parse_seed(s, &sc->load_seed) == -1)
-				yamldoc_err(&x->d, v, "load.seed: expected an "
-				    "unsigned integer, not \"%s\"", s);
-			else
-				sc->load_has_seed = 1;
-		} else
+		else if (strcmp(key, "now") == 0)
+			scenario_load_now(x, v, &lk);
+		else if (strcmp(key, "seed") == 0)
+			scenario_load_seed(x, v);
+		else
 			yamldoc_err(&x->d, k, "load: unknown key \"%s\" "
 			    "(pattern, multiplier, clones, rate, rate_from, "
 			    "steps, duration, connections, timeout, "
 			    "transforms, now, seed)", key);
 	}
-	if (now_node != NULL && sc->transforms == NULL)
-		yamldoc_err(&x->d, now_node, "load.now: applies with "
-		    "load.transforms");
-	if (!has_pattern)
-		return;		/* replay: nothing to check */
-	switch (sc->pattern) {
-	case SCENARIO_REPLAY:
-		if (mult != NULL && clones != NULL && sc->multiplier != 1.0 &&
-		    sc->clones > 1)
-			yamldoc_err(&x->d, clones, "load.clones: cannot be "
-			    "combined with multiplier (pick one)");
-		break;
-	case SCENARIO_CONSTANT:
-	case SCENARIO_RAMP:
-	case SCENARIO_STEPS:
-		if (rate == NULL)
-			yamldoc_err(&x->d, m, "load: pattern %s needs a rate",
-			    patterns[sc->pattern]);
-		if (sc->pattern != SCENARIO_CONSTANT && sc->duration_ns == 0)
-			yamldoc_err(&x->d, m, "load: pattern %s needs a "
-			    "duration", patterns[sc->pattern]);
-		/* FALLTHROUGH */
-	case SCENARIO_CLOSED:
-		if (mult != NULL)
-			yamldoc_err(&x->d, mult, "load.multiplier: only for "
-			    "pattern replay");
-		if (clones != NULL)
-			yamldoc_err(&x->d, clones, "load.clones: only for "
-			    "pattern replay");
-		break;
-	}
-	if (from != NULL && sc->pattern != SCENARIO_RAMP)
-		yamldoc_err(&x->d, from, "load.rate_from: only for pattern "
-		    "ramp");
-	if (from != NULL && rate != NULL && sc->rate_from > sc->rate)
-		yamldoc_err(&x->d, from, "load.rate_from: above load.rate");
-	if (steps != NULL && sc->pattern != SCENARIO_STEPS)
-		yamldoc_err(&x->d, steps, "load.steps: only for pattern steps");
-	if (sc->pattern == SCENARIO_STEPS && steps == NULL)
-		sc->steps = 5;
+	scenario_load_check(x, m, &lk);
 }
 
 static void

@@ -191,6 +191,26 @@ test_shrink(void)
 	    "POST /cart/items?a=1 HTTP/1.1\r\nHost: h\r\n"
 	    "User-Agent: curl\r\nContent-Type: application/json\r\n"
 	    "Content-Length: 26\r\n\r\n{\"sku\":\"sku-1001\",\"qty\":2}"));
+	/* A long path segment is halved, the others and the query kept;
+	 * three query parameters: each goes alone, with one '&'. */
+	ASSERT_EQ(variants(
+	    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/b?x=1&y=2&z=3 "
+	    "HTTP/1.1\r\nHost: h\r\n\r\n", &all), 5);
+	ASSERT(has_variant(&all, "GET /aaaaaaaaaaaaaaaaaaaa/b?x=1&y=2&z=3 "
+	    "HTTP/1.1\r\nHost: h\r\n\r\n"));
+	ASSERT(has_variant(&all,
+	    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/b "
+	    "HTTP/1.1\r\nHost: h\r\n\r\n"));
+	ASSERT(has_variant(&all,
+	    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/b?x=1&z=3 "
+	    "HTTP/1.1\r\nHost: h\r\n\r\n"));
+	ASSERT(has_variant(&all,
+	    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/b?x=1&y=2 "
+	    "HTTP/1.1\r\nHost: h\r\n\r\n"));
+	ASSERT(has_variant(&all,
+	    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/b?y=2&z=3 "
+	    "HTTP/1.1\r\nHost: h\r\n\r\n"));
+	variants(req, &all);
 	/* Host and a matching Content-Length are never removed. */
 	ASSERT(!has_variant(&all,
 	    "POST /cart/items?a=1&b=2 HTTP/1.1\r\nUser-Agent: curl\r\n"
@@ -360,6 +380,10 @@ test_noise(void)
 		ASSERT_EQ(got, c->want);
 	}
 	ASSERT_STR_EQ(fuzz_noise_name(FUZZ_NOISE_INCOMPLETE), "incomplete");
+	ASSERT_STR_EQ(fuzz_noise_name(FUZZ_NOISE_LINE), "request-line");
+	ASSERT_STR_EQ(fuzz_noise_name(FUZZ_NOISE_COUNT), "?");
+	for (i = FUZZ_NOISE_NONE; i < FUZZ_NOISE_COUNT; i++)
+		ASSERT(strcmp(fuzz_noise_name((enum fuzz_noise)i), "?") != 0);
 }
 
 static void
