@@ -14,7 +14,9 @@
 #    wrk over every GET route to confirm it serves (no errors, no non-2xx),
 #    reads VmRSS again, then sends SIGTERM to that PID.
 # 4. Prints: file size MiB, load seconds, RSS MiB, RSS/file ratio, against the
-#    targets: load < 2 s, RSS < 2x the file size.
+#    targets (issue 17): load <= 3 s, RSS <= 1.5x the file size.  The load
+#    decodes on one thread per CPU decoy may use: SERVER_CPU=0,1 lets it use
+#    two (wrk then shares CPU 1 for the short serve check).
 #
 # Environment: DECOY (default ./decoy, else <repo>/decoy)  N=100000
 #   ROUTES=1000  DIR=/tmp/bench/load  WORKERS=1  WRK_SECONDS=5  WRK_CONNS=64
@@ -211,10 +213,10 @@ NGET=$(wc -l <"$PATHS") awk -v size="$size" -v lines="$lines" -v t0="$t0" -v t1=
     n = split(wl, kv, /[ =]/); for (i = 2; i < n; i += 2) v[kv[i]] = kv[i + 1]
     printf "\n== snapshot load (%d transactions)\n", lines
     printf "file size         %10.1f MiB\n", mib
-    printf "load time         %10.3f s      target < 2 s        %s\n", secs, secs < 2 ? "met" : "MISSED"
+    printf "load time         %10.3f s      target <= 3 s       %s\n", secs, secs <= 3 ? "met" : "MISSED"
     split(cpu, c, " ")
     printf "load CPU time     %10.2f s      (user %.2f + sys %.2f; wall > CPU when the core is shared)\n", c[1] + c[2], c[1], c[2]
-    printf "RSS after load    %10.1f MiB    target < %.1f MiB  %s\n", r, 2 * mib, r < 2 * mib ? "met" : "MISSED"
+    printf "RSS after load    %10.1f MiB    target <= %.1f MiB %s\n", r, 1.5 * mib, r <= 1.5 * mib ? "met" : "MISSED"
     printf "RSS / file size   %10.2f\n", r / mib
     printf "peak RSS (VmHWM)  %10.1f MiB    (time -v max RSS: %.1f MiB)\n", hwm / 1024, maxrss / 1024
     if (v["duration_us"] > 0)
@@ -223,5 +225,5 @@ NGET=$(wc -l <"$PATHS") awk -v size="$size" -v lines="$lines" -v t0="$t0" -v t1=
     else
       print "serve check       FAILED"
     if (!served) exit 1
-    if (strict == 1 && (secs >= 2 || r >= 2 * mib)) exit 3
+    if (strict == 1 && (secs > 3 || r > 1.5 * mib)) exit 3
   }'

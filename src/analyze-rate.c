@@ -273,8 +273,8 @@ analyze_rate_check(struct analyze_rate *r, const struct snap_txn *t)
 		return;
 	}
 	if (!r->finished) {
-		match_index_finish(r->idx[0]);
-		match_index_finish(r->idx[1]);
+		match_index_finish(r->idx[0], 1);
+		match_index_finish(r->idx[1], 1);
 		r->finished = 1;
 	}
 	rate_split_target(t->req.target, &path, &query);

@@ -316,67 +316,97 @@ cmd_analyze_rate_check(void *arg, const struct snap_txn *t)
 	analyze_rate_check(arg, t);
 }
 
+/* The operand and the paths; EXIT_OK with *snap, else the usage error,
+ * printed. */
+static int
+cmd_analyze_args(const struct cmd_entry *e, struct cmd_analyze_o *o,
+    int argc, char **argv, int ind, const char **snap)
+{
+	if (argc - ind != 1)
+		return cli_usage(e, argc - ind == 0 ? "no snapshot given" :
+		    "one snapshot at a time");
+	*snap = argv[ind];
+	if (o->outpath == NULL) {
+		if (strcmp(*snap, "-") == 0)
+			return cli_usage(e, "reading stdin: say where the "
+			    "transforms go with -o");
+		o->outpath = cmd_analyze_default_out(*snap);
+	}
+	if (strcmp(*snap, "-") != 0 && cmd_analyze_same_file(*snap,
+	    o->outpath))
+		return cli_usage(e, "%s is the snapshot: the transforms go to "
+		    "another file", o->outpath);
+	if (o->match_rate && strcmp(*snap, "-") == 0)
+		return cli_usage(e, "--match-rate reads the snapshot again: "
+		    "give a file, not stdin");
+	return EXIT_OK;
+}
+
+/*
+ * --match-rate: the transforms file as written, read back with its keys
+ * (what the responder would be given), predicts the live match rate of
+ * snap.  EXIT_OK, or EXIT_USAGE with the error printed.
+ */
+static int
+cmd_analyze_match_rate(const struct cmd_entry *e, const char *snap,
+    const char *outpath, const struct transforms *t)
+{
+	struct transforms	*loaded_t;
+	struct analyze_rate	*rate;
+	struct buf		 out;
+	char			*cause = NULL;
+	int			 rc = EXIT_OK;
+
+	if ((loaded_t = transforms_load(outpath, 1, &cause)) == NULL) {
+		rc = cli_error(e, EXIT_USAGE, "%s", cause);
+		free(cause);
+		return rc;
+	}
+	rate = analyze_rate_create(loaded_t, t->end_us + INT64_C(3600000000),
+	    UINT64_C(0x5eed));
+	if (cmd_analyze_pass(snap, cmd_analyze_rate_index, rate,
+	    &cause) == -1 || cmd_analyze_pass(snap, cmd_analyze_rate_check,
+	    rate, &cause) == -1)
+		rc = cli_error(e, EXIT_USAGE, "%s", cause);
+	else {
+		buf_init(&out);
+		analyze_rate_report(&out, rate);
+		fwrite(out.data, 1, out.len, stdout);
+		buf_free(&out);
+	}
+	analyze_rate_free(rate);
+	transforms_free(loaded_t);
+	free(cause);
+	return rc;
+}
+
 static int
 cmd_analyze_exec(int argc, char **argv)
 {
 	const struct cmd_entry	*e = &cmd_analyze_entry;
+	struct cmd_analyze_o	 o = { .log_level = LOG_LEVEL_INFO };
 	struct analyze_config	 cfg;
 	struct analyze_key	*keys = NULL;
 	struct jwt_key		**loaded = NULL;
 	struct analyze		*az = NULL;
-	struct analyze_rate	*rate = NULL;
-	struct transforms	*t = NULL, *loaded_t = NULL;
+	struct transforms	*t = NULL;
 	struct buf		 out;
-	const char		*snap, *eq;
-	char			*outpath = NULL, *cause = NULL, *name;
-	char			**keyargs = NULL;
-	size_t			 nkeys = 0, i;
-	struct cmd_analyze_o	 o = { .log_level = LOG_LEVEL_INFO };
-	int			 ind, explain, match_rate;
-	int			 rc = EXIT_USAGE;
+	const char		*snap = NULL, *eq;
+	char			*cause = NULL, *name;
+	size_t			 i;
+	int			 ind, rc;
 
-	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rc) == -1) {
-		free(o.outpath);
-		free(o.keyargs);
-		return rc;
-	}
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rc) == -1 ||
+	    (rc = cmd_analyze_args(e, &o, argc, argv, ind, &snap)) !=
+	    EXIT_OK)
+		goto out;
 	cli_log_init(e, o.log_level);
 	rc = EXIT_USAGE;
-	outpath = o.outpath;
-	keyargs = o.keyargs;
-	nkeys = o.nkeys;
-	explain = o.explain;
-	match_rate = o.match_rate;
-	if (argc - ind != 1) {
-		rc = cli_usage(e, argc - ind == 0 ? "no snapshot given" :
-		    "one snapshot at a time");
-		goto out;
-	}
-	snap = argv[ind];
-	if (outpath == NULL) {
-		if (strcmp(snap, "-") == 0) {
-			rc = cli_usage(e, "reading stdin: say where the "
-			    "transforms go with -o");
-			goto out;
-		}
-		outpath = cmd_analyze_default_out(snap);
-	}
-	if (strcmp(snap, "-") != 0 && cmd_analyze_same_file(snap, outpath)) {
-		rc = cli_usage(e, "%s is the snapshot: the transforms go to "
-		    "another file", outpath);
-		goto out;
-	}
-	if (match_rate && strcmp(snap, "-") == 0) {
-		rc = cli_usage(e, "--match-rate reads the snapshot again: "
-		    "give a file, not stdin");
-		goto out;
-	}
-
-	keys = xcalloc(nkeys + 1, sizeof *keys);
-	loaded = xcalloc(nkeys + 1, sizeof *loaded);
-	for (i = 0; i < nkeys; i++) {
-		eq = strchr(keyargs[i], '=');
-		name = xstrndup(keyargs[i], (size_t)(eq - keyargs[i]));
+	keys = xcalloc(o.nkeys + 1, sizeof *keys);
+	loaded = xcalloc(o.nkeys + 1, sizeof *loaded);
+	for (i = 0; i < o.nkeys; i++) {
+		eq = strchr(o.keyargs[i], '=');
+		name = xstrndup(o.keyargs[i], (size_t)(eq - o.keyargs[i]));
 		if ((loaded[i] = jwt_key_load(eq + 1, NULL, &cause)) == NULL) {
 			rc = cli_error(e, EXIT_USAGE, "key %s: %s", name,
 			    cause);
@@ -384,7 +414,7 @@ cmd_analyze_exec(int argc, char **argv)
 			goto out;
 		}
 		keys[i].name = name;
-		keys[i].file = cmd_analyze_key_path(eq + 1, outpath);
+		keys[i].file = cmd_analyze_key_path(eq + 1, o.outpath);
 		keys[i].pem = cmd_analyze_is_pem(eq + 1);
 		keys[i].key = loaded[i];
 	}
@@ -392,7 +422,7 @@ cmd_analyze_exec(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.snapshot = snap;
 	cfg.keys = keys;
-	cfg.nkeys = nkeys;
+	cfg.nkeys = o.nkeys;
 	az = analyze_create(&cfg);
 	if (cmd_analyze_pass(snap, cmd_analyze_feed, az, &cause) == -1) {
 		rc = cli_error(e, EXIT_USAGE, "%s", cause);
@@ -402,7 +432,8 @@ cmd_analyze_exec(int argc, char **argv)
 
 	buf_init(&out);
 	transforms_write(&out, t);
-	if (buf_write_file(outpath, out.data, out.len, 0644, &cause) == -1) {
+	if (buf_write_file(o.outpath, out.data, out.len, 0644, &cause) ==
+	    -1) {
 		buf_free(&out);
 		rc = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
@@ -411,64 +442,46 @@ cmd_analyze_exec(int argc, char **argv)
 	fprintf(stderr, "decoy analyze: %" PRIu64 " transactions: %zu "
 	    "value%s, %zu correlation%s -> %s\n", analyze_count(az),
 	    t->nvalues, t->nvalues == 1 ? "" : "s", t->ncorrs,
-	    t->ncorrs == 1 ? "" : "s", outpath);
+	    t->ncorrs == 1 ? "" : "s", o.outpath);
 	if (analyze_dropped(az) > 0)
 		fprintf(stderr, "decoy analyze: %" PRIu64 " values not "
 		    "analysed: too many distinct endpoints or locations\n",
 		    analyze_dropped(az));
-	for (i = 0; i < nkeys; i++) {
+	for (i = 0; i < o.nkeys; i++) {
 		if (!keys[i].used)
 			fprintf(stderr, "decoy analyze: key %s verified no "
 			    "recorded token\n", keys[i].name);
 	}
 
-	if (explain) {
+	if (o.explain) {
 		buf_init(&out);
 		analyze_explain(&out, t);
 		fwrite(out.data, 1, out.len, stdout);
 		buf_free(&out);
 	}
-	if (match_rate) {
-		if (explain)
+	if (o.match_rate) {
+		if (o.explain)
 			fputc('\n', stdout);
-		/* The file as written, read back with its keys: what the
-		 * responder would be given. */
-		if ((loaded_t = transforms_load(outpath, 1, &cause)) == NULL) {
-			rc = cli_error(e, EXIT_USAGE, "%s", cause);
+		if ((rc = cmd_analyze_match_rate(e, snap, o.outpath, t)) !=
+		    EXIT_OK)
 			goto out;
-		}
-		rate = analyze_rate_create(loaded_t, t->end_us +
-		    INT64_C(3600000000), UINT64_C(0x5eed));
-		if (cmd_analyze_pass(snap, cmd_analyze_rate_index, rate,
-		    &cause) == -1 || cmd_analyze_pass(snap,
-		    cmd_analyze_rate_check, rate, &cause) == -1) {
-			rc = cli_error(e, EXIT_USAGE, "%s", cause);
-			goto out;
-		}
-		buf_init(&out);
-		analyze_rate_report(&out, rate);
-		fwrite(out.data, 1, out.len, stdout);
-		buf_free(&out);
 	}
 	rc = EXIT_OK;
 	if (fflush(stdout) == EOF || ferror(stdout))
 		rc = cli_error(e, EXIT_USAGE, "writing output failed");
 out:
-	analyze_rate_free(rate);
-	if (loaded_t != NULL)
-		transforms_free(loaded_t);
 	if (t != NULL)
 		transforms_free(t);
 	analyze_free(az);
-	for (i = 0; keys != NULL && i < nkeys; i++) {
+	for (i = 0; keys != NULL && i < o.nkeys; i++) {
 		free(keys[i].name);
 		free(keys[i].file);
 		jwt_key_free(loaded[i]);
 	}
 	free(keys);
 	free(loaded);
-	free(keyargs);
-	free(outpath);
+	free(o.keyargs);
+	free(o.outpath);
 	free(cause);
 	return rc;
 }

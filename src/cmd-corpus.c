@@ -232,6 +232,43 @@ corpus_entries_free(struct corpus_entry *v, size_t n)
 	free(v);
 }
 
+/* Writes DIR/index.jsonl, one line per entry, built in idx.  0, or -1
+ * with *cause. */
+static int
+corpus_write_index(const char *dir, const struct corpus_entry *v, size_t n,
+    struct buf *idx, char **cause)
+{
+	char	*path;
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < n; i++) {
+		buf_printf(idx, "{\"file\":");
+		json_append_string(idx, v[i].file, strlen(v[i].file));
+		buf_printf(idx, ",\"signature\":\"%016" PRIx64 "\",\"method\":",
+		    v[i].sig);
+		json_append_string(idx, v[i].method, strlen(v[i].method));
+		buf_append_str(idx, ",\"target\":");
+		json_append_string(idx, v[i].target, strlen(v[i].target));
+		buf_append_str(idx, ",\"host\":");
+		if (v[i].host != NULL)
+			json_append_string(idx, v[i].host, strlen(v[i].host));
+		else
+			buf_append_str(idx, "null");
+		buf_append_str(idx, ",\"txn\":");
+		if (v[i].txn != NULL)
+			json_append_string(idx, v[i].txn, strlen(v[i].txn));
+		else
+			buf_append_str(idx, "null");
+		buf_printf(idx, ",\"line\":%zu,\"count\":%zu}\n", v[i].line,
+		    v[i].count);
+	}
+	path = xasprintf("%s/index.jsonl", dir);
+	rc = buf_write_file(path, idx->data, idx->len, 0644, cause);
+	free(path);
+	return rc;
+}
+
 static int
 cmd_corpus_exec(int argc, char **argv)
 {
@@ -316,31 +353,7 @@ cmd_corpus_exec(int argc, char **argv)
 		    snap);
 		goto fail;
 	}
-	for (i = 0; i < n; i++) {
-		buf_printf(&idx, "{\"file\":");
-		json_append_string(&idx, v[i].file, strlen(v[i].file));
-		buf_printf(&idx, ",\"signature\":\"%016" PRIx64 "\",\"method\":",
-		    v[i].sig);
-		json_append_string(&idx, v[i].method, strlen(v[i].method));
-		buf_append_str(&idx, ",\"target\":");
-		json_append_string(&idx, v[i].target, strlen(v[i].target));
-		buf_append_str(&idx, ",\"host\":");
-		if (v[i].host != NULL)
-			json_append_string(&idx, v[i].host, strlen(v[i].host));
-		else
-			buf_append_str(&idx, "null");
-		buf_append_str(&idx, ",\"txn\":");
-		if (v[i].txn != NULL)
-			json_append_string(&idx, v[i].txn, strlen(v[i].txn));
-		else
-			buf_append_str(&idx, "null");
-		buf_printf(&idx, ",\"line\":%zu,\"count\":%zu}\n", v[i].line,
-		    v[i].count);
-	}
-	path = xasprintf("%s/index.jsonl", dir);
-	rc = buf_write_file(path, idx.data, idx.len, 0644, &cause);
-	free(path);
-	if (rc == -1)
+	if (corpus_write_index(dir, v, n, &idx, &cause) == -1)
 		goto fail;
 	if (json) {
 		buf_reset(&idx);

@@ -298,6 +298,51 @@ cmd_replay_wait(int64_t us)
 	return cmd_replay_stop ? -1 : 0;
 }
 
+/*
+ * The checks across options, and the load model they choose: EXIT_OK, or
+ * the usage error (printed).  nargs: the number of operands.
+ */
+static int
+cmd_replay_check(const struct cmd_entry *e, struct cmd_replay_o *o,
+    int nargs)
+{
+	struct gen_config	*cfg = &o->cfg;
+	int			 rate_only;
+
+	if (nargs != 1)
+		return cli_usage(e, "expected one snapshot file");
+	if (cfg->target == NULL)
+		return cli_usage(e, "--target is required");
+	if (cfg->numeric) {
+		if (o->have_body && cfg->cmp_body != GEN_BODY_JSON)
+			return cli_usage(e, "--numbers numeric compares JSON "
+			    "bodies: it needs --body json");
+		cfg->cmp_body = GEN_BODY_JSON;
+	}
+	if (cfg->has_now && cfg->transforms == NULL)
+		return cli_usage(e, "--now applies with --transforms");
+	rate_only = o->have_rate && !o->have_steps && !o->have_ramp;
+	if (o->closed + o->have_ramp + rate_only > 1 || (o->have_steps &&
+	    (!o->have_rate || o->have_ramp)))
+		return cli_usage(e, "choose one load model: --closed, --rate R, "
+		    "--rate R --steps N or --ramp FROM:TO");
+	if (o->have_mult && (o->closed || o->have_rate || o->have_ramp))
+		return cli_usage(e, "--multiplier applies to recorded pacing "
+		    "only");
+	if (o->closed)
+		cfg->pattern = GEN_CLOSED;
+	else if (o->have_ramp)
+		cfg->pattern = GEN_RAMP;
+	else if (o->have_steps)
+		cfg->pattern = GEN_STEPS;
+	else if (o->have_rate)
+		cfg->pattern = GEN_CONSTANT;
+	if ((o->have_ramp || o->have_steps) && cfg->duration_ns == 0)
+		return cli_usage(e, "--%s needs --duration", o->have_ramp ?
+		    "ramp" : "steps");
+	return EXIT_OK;
+}
+
 static int
 cmd_replay_exec(int argc, char **argv)
 {
@@ -308,14 +353,13 @@ cmd_replay_exec(int argc, char **argv)
 	struct sigaction	 sa, old_int, old_term, old_pipe;
 	struct buf		 b;
 	char			*cause = NULL, *report_file, *html, *junit;
-	int			 ind, rv = EXIT_USAGE, json, closed;
-	int			 have_rate, have_ramp, have_steps;
-	int			 have_mult, has_start, allow_regressions;
-	int			 have_body;
+	int			 ind, rv = EXIT_USAGE, json;
+	int			 has_start, allow_regressions;
 	int64_t			 start_us;
 
 	gen_config_init(&o.cfg);
-	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rv) == -1) {
+	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rv) == -1 ||
+	    (rv = cmd_replay_check(e, &o, argc - ind)) != EXIT_OK) {
 		gen_config_free(&o.cfg);
 		free(o.report_file);
 		free(o.html);
@@ -328,62 +372,9 @@ cmd_replay_exec(int argc, char **argv)
 	html = o.html;
 	junit = o.junit;
 	json = o.json;
-	closed = o.closed;
 	allow_regressions = o.allow_regressions;
-	have_rate = o.have_rate;
-	have_ramp = o.have_ramp;
-	have_steps = o.have_steps;
-	have_mult = o.have_mult;
-	have_body = o.have_body;
 	has_start = o.has_start;
 	start_us = o.start_us;
-	if (argc - ind != 1) {
-		rv = cli_usage(e, "expected one snapshot file");
-		goto out;
-	}
-	if (cfg.target == NULL) {
-		rv = cli_usage(e, "--target is required");
-		goto out;
-	}
-	if (cfg.numeric) {
-		if (have_body && cfg.cmp_body != GEN_BODY_JSON) {
-			rv = cli_usage(e, "--numbers numeric compares JSON "
-			    "bodies: it needs --body json");
-			goto out;
-		}
-		cfg.cmp_body = GEN_BODY_JSON;
-	}
-	if (cfg.has_now && cfg.transforms == NULL) {
-		rv = cli_usage(e, "--now applies with --transforms");
-		goto out;
-	}
-	if (closed + have_ramp + (have_rate && !have_steps && !have_ramp) >
-	    1 || (have_steps && (!have_rate || have_ramp))) {
-		rv = cli_usage(e, "choose one load model: --closed, --rate R, "
-		    "--rate R --steps N or --ramp FROM:TO");
-		goto out;
-	}
-	if (have_mult && (closed || have_rate || have_ramp)) {
-		rv = cli_usage(e, "--multiplier applies to recorded pacing "
-		    "only");
-		goto out;
-	}
-	if (closed)
-		cfg.pattern = GEN_CLOSED;
-	else if (have_ramp) {
-		cfg.pattern = GEN_RAMP;
-		if (cfg.duration_ns == 0) {
-			rv = cli_usage(e, "--ramp needs --duration");
-			goto out;
-		}
-	} else if (have_steps) {
-		cfg.pattern = GEN_STEPS;
-		if (cfg.duration_ns == 0) {
-			rv = cli_usage(e, "--steps needs --duration");
-			goto out;
-		}
-	} else if (have_rate)
-		cfg.pattern = GEN_CONSTANT;
 	cfg.snapshot = xstrdup(argv[ind]);
 	cfg.progress = isatty(STDERR_FILENO);
 	/* A run's results are never lost to an output path found bad at the

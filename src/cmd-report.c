@@ -39,7 +39,7 @@ struct cmd_report_o {
 static const struct opt cmd_report_opts[] = {
 	{ "html", 0, OPT_PATH, NULL, "write a self-contained HTML page",
 	  OPT_AT(struct cmd_report_o, html) },
-	{ "junit", 0, OPT_PATH, NULL, "write JUnit XML (one testcase per "
+	{ "junit", 0, OPT_PATH, NULL, "write JUnit XML (one testcase per\n"
 	  "assertion and endpoint)", OPT_AT(struct cmd_report_o, junit) },
 	{ "json", 0, OPT_FLAG, NULL, "print the report as JSON instead of a "
 	  "table", OPT_AT(struct cmd_report_o, json) },

@@ -428,7 +428,7 @@ fuzz_tls_failed(struct fuzz_conn *c)
 	    strerror(ECONNRESET)) == 0 || strcmp(err, strerror(EPIPE)) == 0;
 	if (verr != NULL)
 		why = xasprintf("certificate verification failed: %s (give "
-		    "the CA with --ca FILE, or --insecure)", verr);
+		    "the CA with --ca-file FILE, or --insecure)", verr);
 	else if (closed && strcmp(err, "peer closed") == 0)
 		why = xstrdup("connection closed by the server");
 	else

@@ -57,35 +57,14 @@ static int
 har_type(struct json_parser *p, enum json_type want, const char *name,
     const char *what)
 {
-	if (json_peek(p) != want)
-		return json_fail(p, p->off, "\"%s\" must be %s", name, what);
-	return 0;
+	return json_expect(p, want, name, what);
 }
 
 /* Reads a string that becomes a C string (no NUL allowed). */
 static int
 har_read_cstr(struct json_parser *p, const char *name, char **out)
 {
-	struct buf	b;
-	size_t		off;
-
-	if (har_type(p, JSON_STRING, name, "a string") == -1)
-		return -1;
-	buf_init(&b);
-	if (json_read_string(p, &b, &off) == -1) {
-		buf_free(&b);
-		return -1;
-	}
-	if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
-		buf_free(&b);
-		return json_fail(p, off, "\"%s\" contains a NUL character",
-		    name);
-	}
-	if (b.data == NULL)
-		*out = xstrdup("");
-	else
-		*out = buf_detach(&b, NULL);
-	return 0;
+	return json_read_cstr(p, name, out);
 }
 
 /*

@@ -10,8 +10,12 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "json.h"
@@ -229,15 +233,119 @@ json_put(struct buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
+#ifdef __SSE2__
+/* A bit per byte of the sixteen at s that is not class 0: '"', '\\',
+ * and (one signed compare) below 0x20 or above 0x7f. */
+static inline unsigned int
+json_special16(const unsigned char *s)
+{
+	__m128i	v, q, b, c;
+
+	v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+	b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+	c = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+	return (unsigned int)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q,
+	    b), c));
+}
+#endif
+
+/* The offset of the first byte from s[i] on that is not class 0, or len:
+ * sixteen or eight at a time, the lowest flag naming it exactly. */
+static inline size_t
+json_plain_run(const unsigned char *s, size_t i, size_t len)
+{
+	uint64_t	w;
+
+#ifdef __SSE2__
+	unsigned int	m;
+
+	for (; len - i >= 16; i += 16) {
+		if ((m = json_special16(s + i)) != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	for (; len - i >= 8; i += 8) {
+		if ((w = json_special8(s + i)) != 0) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + ((size_t)__builtin_ctzll(w) >> 3);
+#else
+			break;
+#endif
+		}
+	}
+	while (i < len && json_class[s[i]] == 0)
+		i++;
+	return i;
+}
+
+/*
+ * Where json_scan_string() puts the decoded bytes: appended to buf, or
+ * (buf NULL) written over the string's own bytes in here, the parser's
+ * buffer, at offset w.  Decoded text is never longer than its source, so
+ * w never passes the byte being read.
+ */
+struct json_sink {
+	struct buf	*buf;
+	char		*here;
+	size_t		 w;
+};
+
+/*
+ * Copies n bytes from s down to d < s, a word at a time: each word is
+ * read before its bytes are written, and no write reaches a byte not yet
+ * read, so the overlap is safe.  (The runs between escapes are short: a
+ * memmove call apiece cost more than the copy.)
+ */
+static inline void
+json_move_down(char *d, const char *s, size_t n)
+{
+	uint64_t	w;
+
+	for (; n >= 8; n -= 8, d += 8, s += 8) {
+		memcpy(&w, s, sizeof w);
+		memcpy(d, &w, sizeof w);
+	}
+	while (n-- > 0)
+		*d++ = *s++;
+}
+
+static inline void
+json_sink_put(struct json_sink *k, const void *src, size_t n)
+{
+	if (k->buf != NULL)
+		json_put(k->buf, src, n);
+	else {
+		/* Before the first escape the bytes are already there. */
+		if (k->here + k->w != (const char *)src)
+			json_move_down(k->here + k->w, src, n);
+		k->w += n;
+	}
+}
+
+/* A decoded escape (at most 4 bytes) to k. */
+static inline void
+json_sink_dec(struct json_sink *k, const char *dec, size_t n)
+{
+	size_t	i;
+
+	if (k->buf != NULL)
+		json_put(k->buf, dec, n);
+	else {
+		for (i = 0; i < n; i++)
+			k->here[k->w++] = dec[i];
+	}
+}
+
 /*
  * Validates the string token at p->off (which holds '"') and sets *end to
  * the offset just past its closing quote and *escaped if it holds a
- * backslash.  If out is not NULL the decoded bytes are appended to it in
- * the same pass (partially, on error).  The cursor does not move.
+ * backslash.  If out is not NULL the decoded bytes go to it in the same
+ * pass (partially, on error), NUL-terminated.  The cursor does not move.
  */
 static int
 json_scan_string(struct json_parser *p, size_t *end, int *escaped,
-    struct buf *out)
+    struct json_sink *out)
 {
 	const unsigned char	*s = (const unsigned char *)p->buf;
 	size_t			 i = p->off + 1, len = p->len, n, run = i;
@@ -247,10 +355,7 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 
 	*escaped = 0;
 	for (;;) {
-		while (len - i >= 8 && json_plain8(s + i))
-			i += 8;
-		while (i < len && json_class[s[i]] == 0)
-			i++;
+		i = json_plain_run(s, i, len);
 		if (i >= len)
 			return json_fail(p, p->off, "unterminated string");
 		c = s[i];
@@ -267,7 +372,7 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 			    "control character 0x%02x in string", c);
 		*escaped = 1;
 		if (out != NULL)
-			json_put(out, s + run, i - run);
+			json_sink_put(out, s + run, i - run);
 		if (i + 1 >= len)
 			return json_fail(p, p->off, "unterminated string");
 		n = 1;
@@ -288,7 +393,7 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 		}
 		if (n == 1) {
 			if (out != NULL)
-				json_put(out, dec, 1);
+				json_sink_dec(out, dec, 1);
 			i += 2;
 			run = i;
 			continue;
@@ -308,14 +413,18 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 		} else
 			i += 6;
 		if (out != NULL)
-			json_put(out, dec, json_put_utf8(dec, cp));
+			json_sink_dec(out, dec, json_put_utf8(dec, cp));
 		run = i;
 	}
 	if (out != NULL) {
-		json_put(out, s + run, i - run);
-		if (out->cap == 0)
-			buf_reserve(out, 0);
-		out->data[out->len] = '\0';
+		json_sink_put(out, s + run, i - run);
+		if (out->buf == NULL)
+			out->here[out->w] = '\0';
+		else {
+			if (out->buf->cap == 0)
+				buf_reserve(out->buf, 0);
+			out->buf->data[out->buf->len] = '\0';
+		}
 	}
 	*end = i + 1;
 	return 0;
@@ -632,20 +741,52 @@ json_skip(struct json_parser *p, struct json_value *v)
 	return json_skip_value(p, v);
 }
 
-int
-json_read_string(struct json_parser *p, struct buf *out, size_t *offp)
+/* Reads the string at the cursor into k; *offp (if not NULL) gets the
+ * offset of its opening quote. */
+static int
+json_read_sink(struct json_parser *p, struct json_sink *k, size_t *offp)
 {
-	size_t	end;
+	size_t	end, off;
 	int	escaped;
 
 	if (json_peek(p) != JSON_STRING)
 		return json_unexpected(p, "a string");
-	if (json_scan_string(p, &end, &escaped, out) == -1)
+	off = p->off;
+	if (k->buf == NULL)
+		k->w = off + 1;
+	if (json_scan_string(p, &end, &escaped, k) == -1)
 		return -1;
 	if (offp != NULL)
-		*offp = p->off;
+		*offp = off;
 	p->off = end;
 	p->first = 0;
+	return 0;
+}
+
+int
+json_read_string(struct json_parser *p, struct buf *out, size_t *offp)
+{
+	struct json_sink	k = { out, NULL, 0 };
+
+	return json_read_sink(p, &k, offp);
+}
+
+int
+json_read_string_here(struct json_parser *p, char *buf, char **s,
+    size_t *len, size_t *offp)
+{
+	struct json_sink	k = { NULL, buf, 0 };
+	size_t			off;
+
+	if (buf != p->buf)
+		return json_fail(p, p->off, "%s: not the parser's buffer",
+		    __func__);
+	if (json_read_sink(p, &k, &off) == -1)
+		return -1;
+	*s = buf + off + 1;
+	*len = k.w - (off + 1);
+	if (offp != NULL)
+		*offp = off;
 	return 0;
 }
 
@@ -695,6 +836,37 @@ json_read_int64(struct json_parser *p, int64_t *out)
 		return json_fail(p, start, "integer out of range");
 	p->off = end;
 	p->first = 0;
+	return 0;
+}
+
+int
+json_expect(struct json_parser *p, enum json_type want, const char *name,
+    const char *what)
+{
+	if (json_peek(p) != want)
+		return json_fail(p, p->off, "\"%s\" must be %s", name, what);
+	return 0;
+}
+
+int
+json_read_cstr(struct json_parser *p, const char *name, char **out)
+{
+	struct buf	b;
+	size_t		off;
+
+	if (json_expect(p, JSON_STRING, name, "a string") == -1)
+		return -1;
+	buf_init(&b);
+	if (json_read_string(p, &b, &off) == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
+		buf_free(&b);
+		return json_fail(p, off, "\"%s\" contains a NUL character",
+		    name);
+	}
+	*out = buf_detach(&b, NULL);
 	return 0;
 }
 

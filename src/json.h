@@ -102,12 +102,38 @@ int	json_skip(struct json_parser *, struct json_value *v);
  */
 int	json_read_string(struct json_parser *, struct buf *out, size_t *off);
 
+/*
+ * json_read_string() without a copy: buf is the buffer the parser reads,
+ * given again because it must be writable.  The string's own bytes are
+ * overwritten with its decoded bytes and a NUL (decoded text is never
+ * longer than its source; bytes after the cursor are not touched), and
+ * *s and *len get them.  *off, if not NULL, gets the offset of the
+ * opening quote.  Returns 0, or -1 (the string's bytes may then be partly
+ * overwritten, so an error is reported by offset only).
+ */
+int	json_read_string_here(struct json_parser *, char *buf, char **s,
+	    size_t *len, size_t *off);
+
 /* Consumes an integer value exactly; fractions, exponents and values
  * outside int64_t are errors. */
 int	json_read_int64(struct json_parser *, int64_t *);
 
 /* Consumes true or false. */
 int	json_read_bool(struct json_parser *, int *);
+
+/*
+ * Fails, naming the member ("\"NAME\" must be WHAT", e.g. "an object"),
+ * unless the value at the cursor has type want; consumes nothing.
+ */
+int	json_expect(struct json_parser *, enum json_type want,
+	    const char *name, const char *what);
+
+/*
+ * Consumes a string value that must become a C string: *out gets it
+ * allocated (not freed first), "" when empty; a NUL in it, or a value of
+ * another type, is an error naming the member.
+ */
+int	json_read_cstr(struct json_parser *, const char *name, char **out);
 
 /* Succeeds if nothing but whitespace is left. */
 int	json_finish(struct json_parser *);

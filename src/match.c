@@ -50,12 +50,14 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "http.h"
 #include "json.h"
@@ -77,6 +79,8 @@
 #define MATCH_KEYS	16
 /* Request bodies kept (compact JSON) for match_explain_miss(). */
 #define MATCH_KEEP_BODY	(16 * 1024)
+/* Indexes this large are finished on two threads (match_index_finish). */
+#define MATCH_FINISH_THREAD	50000
 /* Epoch integers at a typed timestamp location: 2001 to 2100. */
 #define MATCH_EPOCH_LO	INT64_C(978307200000000)
 #define MATCH_EPOCH_HI	INT64_C(4102444800000000)
@@ -112,6 +116,12 @@ struct match_item {
 	size_t			 keyval_len;
 	int			 has_key;
 	struct match_live	*live;
+	/* Keys match_index_finish() needs, hashed by match_index_prepare()
+	 * (on the loader's threads): the host's, the endpoint's (method
+	 * and recorded path) and the near buckets'. */
+	uint64_t		 hkey;
+	uint64_t		 epkey;
+	uint64_t		 nearkey[4];
 };
 
 /* One slot of an open-addressing table: idx is an index + 1, 0 empty. */
@@ -186,6 +196,9 @@ struct match_host {
 
 struct match_index {
 	uint64_t		 uid;		/* never reused, see host cache */
+	/* The items' strings, heads and bodies (match_prep_names,
+	 * match_build_response): freed at once with the index. */
+	struct arena		*arena;
 	int64_t			**latencies;	/* per endpoint, see endpoint_ns */
 	size_t			 nlatencies;
 	struct match_item	*items;
@@ -1475,20 +1488,33 @@ match_index_create(void)
 	mi = xcalloc(1, sizeof *mi);
 	mi->uid = atomic_fetch_add_explicit(&match_next_uid, 1,
 	    memory_order_relaxed);
+	mi->arena = arena_create(0);
 	return mi;
 }
 
+/* Case-insensitive header lookup; the first byte is tested inline, so
+ * the usual mismatch costs no call. */
 static const char *
 match_header(const struct snap_header *h, size_t n, const char *name)
 {
 	size_t	i;
+	int	c0 = match_tolower((unsigned char)*name);
 
 	for (i = 0; i < n; i++) {
-		if (strcasecmp(h[i].name, name) == 0)
+		if (match_tolower((unsigned char)h[i].name[0]) == c0 &&
+		    strcasecmp(h[i].name, name) == 0)
 			return h[i].value;
 	}
 	return NULL;
 }
+
+/* RFC 9110 tchar. */
+static const unsigned char match_tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+};
 
 static int
 match_is_token(const char *s)
@@ -1496,8 +1522,7 @@ match_is_token(const char *s)
 	if (*s == '\0')
 		return 0;
 	for (; *s != '\0'; s++) {
-		if (strchr("!#$%&'*+-.^_`|~", *s) == NULL &&
-		    !isalnum((unsigned char)*s))
+		if (!match_tchar[(unsigned char)*s])
 			return 0;
 	}
 	return 1;
@@ -1515,68 +1540,144 @@ match_is_field_value(const char *s)
 	return 1;
 }
 
+/* Writes n in decimal at d; returns the number of digits. */
+static size_t
+match_put_size(char *d, size_t n)
+{
+	size_t	len = 1, m, i;
+
+	for (m = n; m >= 10; m /= 10)
+		len++;
+	for (i = len; i > 0; i--, n /= 10)
+		d[i - 1] = (char)('0' + n % 10);
+	return len;
+}
+
+/* Copies s[0..n) to *d and moves *d past it. */
+static inline void
+match_put(char **d, const char *s, size_t n)
+{
+	memcpy(*d, s, n);
+	*d += n;
+}
+
+/* 1 if name (of length len) is Name, without case. */
+static inline int
+match_name_is(const char *name, size_t len, const char *Name, size_t n)
+{
+	return len == n && strcasecmp(name, Name) == 0;
+}
+
+/* What the pre-serialised head does with a recorded header. */
+enum match_hd { MATCH_HD_HOP, MATCH_HD_BAD, MATCH_HD_KEEP, MATCH_HD_CL };
+
+static enum match_hd
+match_head_action(const struct snap_header *h, size_t nlen)
+{
+	if (match_name_is(h->name, nlen, "Transfer-Encoding", 17) ||
+	    match_name_is(h->name, nlen, "Connection", 10) ||
+	    match_name_is(h->name, nlen, "Keep-Alive", 10))
+		return MATCH_HD_HOP;
+	if (!match_is_token(h->name) || !match_is_field_value(h->value))
+		return MATCH_HD_BAD;
+	if (match_name_is(h->name, nlen, "Content-Length", 14))
+		return MATCH_HD_CL;
+	return MATCH_HD_KEEP;
+}
+
 /*
- * Builds the head and body of one entry.  1xx and 204 responses get no
- * Content-Length and no body; a 304 keeps its recorded Content-Length (it
- * describes the representation, not this message) and gets no body.
+ * Writes the head of t's response at d (which has room for it: see
+ * match_build_response) and returns its length.  A header that is not
+ * valid HTTP is dropped with a warning.
  */
-static void
-match_build_response(struct match_entry *e, const struct snap_txn *t)
+static size_t
+match_write_head(char *d, const struct snap_txn *t, const char *reason,
+    size_t body_len, int nobody)
 {
 	const struct snap_res	*res = &t->res;
 	const struct snap_header *h;
+	char			*start = d;
+	size_t			 i, nlen;
+	int			 status = res->status, cl_done = 0;
+
+	match_put(&d, "HTTP/1.1 ", 9);
+	d += match_put_size(d, (size_t)status);
+	*d++ = ' ';
+	match_put(&d, reason, strlen(reason));
+	match_put(&d, "\r\n", 2);
+	for (i = 0; i < res->nheaders; i++) {
+		h = &res->headers[i];
+		nlen = strlen(h->name);
+		switch (match_head_action(h, nlen)) {
+		case MATCH_HD_HOP:
+			continue;
+		case MATCH_HD_BAD:
+			log_warn("line %zu: response header \"%s\" is not "
+			    "valid HTTP, dropped", t->line, h->name);
+			continue;
+		case MATCH_HD_CL:
+			if (cl_done || (nobody && status != 304))
+				continue;
+			cl_done = 1;
+			match_put(&d, h->name, nlen);
+			match_put(&d, ": ", 2);
+			if (status == 304)
+				match_put(&d, h->value, strlen(h->value));
+			else
+				d += match_put_size(d, body_len);
+			match_put(&d, "\r\n", 2);
+			continue;
+		case MATCH_HD_KEEP:
+			break;
+		}
+		match_put(&d, h->name, nlen);
+		match_put(&d, ": ", 2);
+		match_put(&d, h->value, strlen(h->value));
+		match_put(&d, "\r\n", 2);
+	}
+	if (!cl_done && !nobody) {
+		match_put(&d, "Content-Length: ", 16);
+		d += match_put_size(d, body_len);
+		match_put(&d, "\r\n", 2);
+	}
+	*d = '\0';
+	return (size_t)(d - start);
+}
+
+/*
+ * Builds the head and body of one entry, in one piece of the arena.  1xx
+ * and 204 responses get no Content-Length and no body; a 304 keeps its
+ * recorded Content-Length (it describes the representation, not this
+ * message) and gets no body.
+ */
+static void
+match_build_response(struct arena *arena, struct match_entry *e,
+    const struct snap_txn *t)
+{
+	const struct snap_res	*res = &t->res;
 	const char		*reason;
-	struct buf		 b;
-	size_t			 i, body_len;
-	int			 status = res->status, nobody, cl_done = 0;
+	size_t			 i, body_len, bound, nlen, vlen;
+	int			 status = res->status, nobody;
 
 	nobody = status < 200 || status == 204 || status == 304;
 	body_len = nobody ? 0 : res->body_len;
-
 	reason = res->reason;
 	if (reason == NULL || *reason == '\0' || !match_is_field_value(reason))
 		reason = http_reason(status);
 
-	buf_init(&b);
-	buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, reason);
+	/* At most: every header kept, a Content-Length of 20 digits added
+	 * or put in place of the recorded value. */
+	bound = 9 + 20 + 1 + strlen(reason) + 2 + 16 + 20 + 2;
 	for (i = 0; i < res->nheaders; i++) {
-		h = &res->headers[i];
-		if (strcasecmp(h->name, "Transfer-Encoding") == 0 ||
-		    strcasecmp(h->name, "Connection") == 0 ||
-		    strcasecmp(h->name, "Keep-Alive") == 0)
-			continue;
-		if (!match_is_token(h->name) ||
-		    !match_is_field_value(h->value)) {
-			log_warn("line %zu: response header \"%s\" is not "
-			    "valid HTTP, dropped", t->line, h->name);
-			continue;
-		}
-		if (strcasecmp(h->name, "Content-Length") == 0) {
-			if (cl_done || (nobody && status != 304))
-				continue;
-			cl_done = 1;
-			if (status == 304) {
-				buf_printf(&b, "%s: %s\r\n", h->name,
-				    h->value);
-			} else {
-				buf_printf(&b, "%s: %zu\r\n", h->name,
-				    body_len);
-			}
-			continue;
-		}
-		buf_append_str(&b, h->name);
-		buf_append(&b, ": ", 2);
-		buf_append_str(&b, h->value);
-		buf_append(&b, "\r\n", 2);
+		nlen = strlen(res->headers[i].name);
+		vlen = strlen(res->headers[i].value);
+		if (vlen < 20 && match_name_is(res->headers[i].name, nlen,
+		    "Content-Length", 14))
+			vlen = 20;
+		bound += nlen + 2 + vlen + 2;
 	}
-	if (!cl_done && !nobody)
-		buf_printf(&b, "Content-Length: %zu\r\n", body_len);
-
-	/* One allocation for head and body, sized exactly. */
-	e->head_len = b.len;
-	e->head = xmalloc(b.len + 1 + body_len + 1);
-	memcpy(e->head, b.data, b.len + 1);
-	buf_free(&b);
+	e->head = arena_alloc(arena, bound + 1 + body_len + 1);
+	e->head_len = match_write_head(e->head, t, reason, body_len, nobody);
 	e->body_len = body_len;
 	e->body = NULL;
 	if (body_len > 0) {
@@ -1628,10 +1729,23 @@ match_join_pieces(struct buf *q, const struct match_key *k)
 	}
 }
 
+/* A prepared item.  preps live in arrays that grow (moving them), so the
+ * recorded "server" is copied in, not pointed to; a long one goes to
+ * the arena. */
+#define MATCH_SERVER_IN	64
 struct match_prep {
 	struct match_item	 it;
-	char			*server;	/* recorded "server", or NULL */
+	char			*server_long;	/* or NULL */
+	char			 server_in[MATCH_SERVER_IN];	/* "": none */
 };
+
+static const char *
+match_prep_server(const struct match_prep *p)
+{
+	if (p->server_long != NULL)
+		return p->server_long;
+	return p->server_in[0] != '\0' ? p->server_in : NULL;
+}
 
 int
 match_index_add(struct match_index *mi, const struct snap_txn *t,
@@ -1654,37 +1768,37 @@ match_prep_size(void)
 void
 match_index_commit(struct match_index *mi, struct match_prep *p)
 {
+	const char	*server = match_prep_server(p);
+
 	if (mi->finished)
 		fatalx("%s: index already finished", __func__);
-	if (p->server != NULL && match_server_host(mi, p->server) == NULL) {
+	if (server != NULL && match_server_host(mi, server) == NULL) {
 		mi->servers = xreallocarray(mi->servers, mi->nservers + 1,
 		    sizeof *mi->servers);
 		mi->server_hosts = xreallocarray(mi->server_hosts,
 		    mi->nservers + 1, sizeof *mi->server_hosts);
-		mi->servers[mi->nservers] = p->server;
+		mi->servers[mi->nservers] = xstrdup(server);
 		mi->server_hosts[mi->nservers++] = xstrdup(p->it.e.host);
-	} else
-		free(p->server);
+	}
 	if (mi->nitems == mi->itemsalloc) {
 		mi->itemsalloc = mi->itemsalloc == 0 ? 64 : mi->itemsalloc * 2;
 		mi->items = xreallocarray(mi->items, mi->itemsalloc,
 		    sizeof *mi->items);
 	}
 	mi->items[mi->nitems++] = p->it;
-	p->server = NULL;
+	memset(p, 0, sizeof *p);
 }
 
+/* The item's own allocations; its strings, head, body and kept body
+ * are the index's arena's. */
 static void
 match_item_free(struct match_item *it)
 {
-	free(it->e.id);		/* id, method, host, path, query */
-	free(it->e.head);	/* head and body */
 	free(it->mask);
 	if (it->kpath != it->e.path)
 		free(it->kpath);
 	if (it->kquery != it->e.query)
 		free(it->kquery);
-	free(it->kbody);
 	free(it->keyval);
 	match_live_free(it->live);
 }
@@ -1695,8 +1809,228 @@ match_prep_free(struct match_prep *p)
 	if (p == NULL)
 		return;
 	match_item_free(&p->it);
-	free(p->server);
-	p->server = NULL;
+	memset(p, 0, sizeof *p);
+}
+
+/* Why t cannot be added, or NULL. */
+static char *
+match_prep_refuse(const struct match_index *mi, const struct snap_txn *t)
+{
+	if (mi->finished)
+		fatalx("%s: index already finished", __func__);
+	if (t->dir != SNAP_DIR_OUT)
+		return xasprintf("line %zu: inbound transaction (dir in), "
+		    "not for the responder", t->line);
+	if (!t->has_res)
+		return xasprintf("line %zu: no response recorded", t->line);
+	if (t->res.status < 100 || t->res.status > 999)
+		return xasprintf("line %zu: status %d out of range",
+		    t->line, t->res.status);
+	if (t->req.method == NULL || *t->req.method == '\0' ||
+	    t->req.target == NULL || *t->req.target == '\0')
+		return xasprintf("line %zu: request without method or "
+		    "target", t->line);
+	if (mi->nitems >= MATCH_NONE - 1)
+		return xasprintf("line %zu: too many transactions", t->line);
+	return NULL;
+}
+
+/* A recorded request's parts as matching sees them (spans into t). */
+struct match_rq {
+	struct span	 method;
+	struct span	 host;
+	struct span	 path;
+	struct span	 query;
+	struct span	 ct;		/* Content-Type */
+};
+
+static void
+match_rq_from_txn(struct match_rq *rq, const struct snap_txn *t)
+{
+	struct span	 target, authority;
+	const char	*s;
+
+	target = span_from_str(t->req.target);
+	match_split_target(target, &authority, &rq->path, &rq->query);
+	if (t->req.host != NULL && *t->req.host != '\0')
+		rq->host = span_from_str(t->req.host);
+	else if ((s = match_header(t->req.headers, t->req.nheaders,
+	    "Host")) != NULL && *s != '\0')
+		rq->host = span_from_str(s);
+	else
+		rq->host = authority;
+	rq->host = span_trim(rq->host);
+	rq->method = span_from_str(t->req.method);
+	s = match_header(t->req.headers, t->req.nheaders, "Content-Type");
+	rq->ct = s == NULL ? SPAN_NULL : span_from_str(s);
+}
+
+/* Runs the transforms over t's request into norm (nothing without). */
+static void
+match_prep_norm(const struct match_index *mi, const struct snap_txn *t,
+    const struct match_rq *rq, struct match_norm *norm)
+{
+	struct transform_msg	 tm;
+	struct http_header	*hdrs;
+
+	match_norm_init(norm);
+	if (mi->nteps == 0)
+		return;
+	hdrs = match_txn_headers(&t->req);
+	memset(&tm, 0, sizeof tm);
+	tm.path = rq->path;
+	tm.query = rq->query;
+	tm.headers = hdrs;
+	tm.nheaders = t->req.nheaders;
+	tm.body = (struct span){ t->req.body != NULL ? t->req.body : "",
+	    t->req.body_len };
+	match_norm_run(mi, rq->method, &tm, norm);
+	free(hdrs);
+}
+
+/*
+ * Id, method, host (lower-cased), path and the recorded query sorted, in
+ * one piece of the arena; k holds the sorted pieces of the recorded
+ * query.
+ */
+static void
+match_prep_names(struct arena *arena, struct match_item *it,
+    const struct snap_txn *t, const struct match_rq *rq,
+    const struct match_key *k)
+{
+	struct match_entry	*e = &it->e;
+	char			 lineid[32], *d;
+	const char		*id;
+	size_t			 id_len, i;
+
+	if (t->id != NULL)
+		id = t->id;
+	else {
+		snprintf(lineid, sizeof lineid, "line %zu", t->line);
+		id = lineid;
+	}
+	id_len = strlen(id);
+	it->method_len = rq->method.len;
+	it->host_len = rq->host.len;
+	it->path_len = rq->path.len;
+	it->query_len = k->query_len;
+	d = arena_alloc(arena, id_len + it->method_len + it->host_len +
+	    it->path_len + it->query_len + 5);
+	e->id = d;
+	match_put(&d, id, id_len + 1);
+	e->method = d;
+	match_put(&d, rq->method.p, it->method_len + 1);
+	e->host = d;
+	for (i = 0; i < rq->host.len; i++)
+		*d++ = (char)match_tolower((unsigned char)rq->host.p[i]);
+	*d++ = '\0';
+	e->path = d;
+	if (rq->path.len > 0)
+		match_put(&d, rq->path.p, rq->path.len);
+	*d++ = '\0';
+	e->query = d;
+	for (i = 0; i < k->npieces; i++) {
+		if (i > 0)
+			*d++ = '&';
+		match_put(&d, k->pieces[i].p, k->pieces[i].len);
+	}
+	*d = '\0';
+}
+
+/*
+ * The request as matched: normalised by the transforms (norm), the sorted
+ * query, the digest and the signatures, built with the code lookups use;
+ * the bodies kept for redaction masks and for match_explain_miss().
+ */
+static void
+match_prep_keys(struct arena *arena, struct match_item *it,
+    const struct match_rq *rq, const struct snap_txn *t,
+    struct match_norm *norm)
+{
+	struct match_entry	*e = &it->e;
+	struct match_key	 k;
+	struct span		 kpath, kquery, kbody;
+	struct buf		 b;
+
+	kpath = norm->path_on ? match_buf_span(&norm->path) : rq->path;
+	kquery = norm->query_on ? match_buf_span(&norm->query) : rq->query;
+	kbody = norm->body_on ? match_buf_span(&norm->body) :
+	    (struct span){ t->req.body != NULL ? t->req.body : "",
+	    t->req.body_len };
+
+	match_key_query(&k, kquery);
+	e->body_digest = match_digest(rq->ct, kbody.p, kbody.len);
+	e->sig = match_sig(rq->method, e->host, it->host_len, kpath,
+	    k.pieces, k.npieces, e->body_digest);
+	e->sig_nohost = match_sig(rq->method, NULL, 0, kpath, k.pieces,
+	    k.npieces, e->body_digest);
+	it->fkey = match_fastkey(rq->method, kpath, k.pieces, k.npieces,
+	    e->body_digest);
+	it->mkey = match_fastkey(rq->method, kpath, k.pieces, k.npieces, 0);
+	if (norm->query_on) {
+		buf_init(&b);
+		match_join_pieces(&b, &k);
+		it->kquery = buf_detach(&b, &it->kquery_len);
+	} else {
+		it->kquery = e->query;
+		it->kquery_len = it->query_len;
+	}
+	match_key_free(&k);
+	if (norm->path_on) {
+		it->kpath = xstrndup(kpath.p, kpath.len);
+		it->kpath_len = kpath.len;
+	} else {
+		it->kpath = e->path;
+		it->kpath_len = it->path_len;
+	}
+	if (norm->has_key) {
+		it->has_key = 1;
+		it->keyval = xmalloc(norm->keys.len + 1);
+		memcpy(it->keyval, norm->keys.data, norm->keys.len);
+		it->keyval_len = norm->keys.len;
+	}
+	if (kbody.len >= MATCH_PH_LEN && match_find_placeholder(kbody.p,
+	    kbody.len) != kbody.len) {
+		buf_init(&b);
+		it->mask_json = match_normalise(rq->ct, kbody.p, kbody.len, &b);
+		match_mask_canon(b.data, b.len);
+		if (b.len > 0)
+			it->mask = buf_detach(&b, &it->mask_len);
+		else
+			it->mask_json = 0;
+		buf_free(&b);
+	}
+	if (kbody.len > 0 && kbody.len <= MATCH_KEEP_BODY &&
+	    match_is_json(rq->ct, kbody.p, kbody.len)) {
+		buf_init(&b);
+		match_normalise(rq->ct, kbody.p, kbody.len, &b);
+		if (b.len > 0) {
+			it->kbody = arena_strndup(arena, b.data, b.len);
+			it->kbody_len = b.len;
+		}
+		buf_free(&b);
+	}
+}
+
+static uint64_t	match_host_key(const char *, size_t);
+static uint64_t	match_near_key(enum match_near_kind, struct span,
+		    struct span, uint64_t);
+static uint64_t	match_near_item_key(const struct match_item *,
+		    enum match_near_kind);
+_Static_assert(MATCH_NEAR_KINDS == 4, "match_item.nearkey[]");
+
+/* The keys of it that match_index_finish() looks up. */
+static void
+match_prep_hash(struct match_item *it)
+{
+	int	kind;
+
+	it->hkey = match_host_key(it->e.host, it->host_len);
+	it->epkey = match_near_key(MATCH_NEAR_MP, (struct span){
+	    it->e.method, it->method_len }, (struct span){ it->e.path,
+	    it->path_len }, 0);
+	for (kind = 0; kind < MATCH_NEAR_KINDS; kind++)
+		it->nearkey[kind] = match_near_item_key(it, kind);
 }
 
 int
@@ -1707,196 +2041,40 @@ match_index_prepare(const struct match_index *mi, const struct snap_txn *t,
 	struct match_entry	*e;
 	struct match_key	 k;
 	struct match_norm	 norm;
-	struct transform_msg	 tm;
-	struct http_header	*hdrs;
-	struct span		 target, authority, path, query, host, ct;
-	struct span		 method, kpath, kquery, kbody;
-	struct buf		 q, kq, mask, jb;
+	struct match_rq		 rq;
 	struct match_live_key	 lkeys[MATCH_KEYS];
-	const char		*s;
-	char			*block, *id, *lhost;
-	size_t			 i, id_len, len;
-	uint64_t		 digest, sig, sig_nohost, fkey, mkey;
-	int			 mask_json;
+	size_t			 i;
 
-	if (mi->finished)
-		fatalx("%s: index already finished", __func__);
-	if (t->dir != SNAP_DIR_OUT) {
-		*cause = xasprintf("line %zu: inbound transaction (dir in), "
-		    "not for the responder", t->line);
+	if ((*cause = match_prep_refuse(mi, t)) != NULL)
 		return -1;
-	}
-	if (!t->has_res) {
-		*cause = xasprintf("line %zu: no response recorded", t->line);
-		return -1;
-	}
-	if (t->res.status < 100 || t->res.status > 999) {
-		*cause = xasprintf("line %zu: status %d out of range",
-		    t->line, t->res.status);
-		return -1;
-	}
-	if (t->req.method == NULL || *t->req.method == '\0' ||
-	    t->req.target == NULL || *t->req.target == '\0') {
-		*cause = xasprintf("line %zu: request without method or "
-		    "target", t->line);
-		return -1;
-	}
-	if (mi->nitems >= MATCH_NONE - 1) {
-		*cause = xasprintf("line %zu: too many transactions", t->line);
-		return -1;
-	}
-
-	target = span_from_str(t->req.target);
-	match_split_target(target, &authority, &path, &query);
-	if (t->req.host != NULL && *t->req.host != '\0')
-		host = span_from_str(t->req.host);
-	else if ((s = match_header(t->req.headers, t->req.nheaders,
-	    "Host")) != NULL && *s != '\0')
-		host = span_from_str(s);
-	else
-		host = authority;
-	host = span_trim(host);
-	method = span_from_str(t->req.method);
-	s = match_header(t->req.headers, t->req.nheaders, "Content-Type");
-	ct = s == NULL ? SPAN_NULL : span_from_str(s);
-
-	/*
-	 * The request as matched: normalised by the transforms, then the
-	 * sorted query, the digest and the signatures, built with the code
-	 * lookups use.
-	 */
-	match_norm_init(&norm);
-	kbody = (struct span){ t->req.body != NULL ? t->req.body : "",
-	    t->req.body_len };
-	if (mi->nteps > 0) {
-		hdrs = match_txn_headers(&t->req);
-		tm.path = path;
-		tm.query = query;
-		tm.headers = hdrs;
-		tm.nheaders = t->req.nheaders;
-		tm.body = kbody;
-		match_norm_run(mi, method, &tm, &norm);
-		free(hdrs);
-	}
-	kpath = norm.path_on ? match_buf_span(&norm.path) : path;
-	kquery = norm.query_on ? match_buf_span(&norm.query) : query;
-	if (norm.body_on)
-		kbody = match_buf_span(&norm.body);
-
-	match_key_query(&k, kquery);
-	buf_init(&kq);
-	match_join_pieces(&kq, &k);
-	digest = match_digest(ct, kbody.p, kbody.len);
-	lhost = xstrndup(host.p == NULL ? "" : host.p, host.len);
-	for (i = 0; i < host.len; i++)
-		lhost[i] = (char)match_tolower((unsigned char)lhost[i]);
-	sig = match_sig(method, lhost, host.len, kpath, k.pieces, k.npieces,
-	    digest);
-	sig_nohost = match_sig(method, NULL, 0, kpath, k.pieces, k.npieces,
-	    digest);
-	fkey = match_fastkey(method, kpath, k.pieces, k.npieces, digest);
-	mkey = match_fastkey(method, kpath, k.pieces, k.npieces, 0);
-	match_key_free(&k);
-	/* The recorded query, sorted, as shown. */
-	buf_init(&q);
-	if (norm.query_on) {
-		match_key_query(&k, query);
-		match_join_pieces(&q, &k);
-		match_key_free(&k);
-	} else
-		buf_append(&q, kq.data != NULL ? kq.data : "", kq.len);
-
-	buf_init(&mask);
-	mask_json = 0;
-	if (kbody.len >= MATCH_PH_LEN && match_find_placeholder(kbody.p,
-	    kbody.len) != kbody.len) {
-		mask_json = match_normalise(ct, kbody.p, kbody.len, &mask);
-		match_mask_canon(mask.data, mask.len);
-	}
-	buf_init(&jb);
-	if (kbody.len > 0 && kbody.len <= MATCH_KEEP_BODY &&
-	    match_is_json(ct, kbody.p, kbody.len))
-		match_normalise(ct, kbody.p, kbody.len, &jb);
+	match_rq_from_txn(&rq, t);
+	match_prep_norm(mi, t, &rq, &norm);
 	memset(p, 0, sizeof *p);
-	/* The servers table is the committer's (match_index_commit). */
-	if (t->server != NULL && *t->server != '\0' && host.len > 0)
-		p->server = xstrdup(t->server);
 	it = &p->it;
 	e = &it->e;
 
-	/* id, method, host, path and query share one allocation. */
-	if (t->id != NULL)
-		id = xstrdup(t->id);
-	else
-		id = xasprintf("line %zu", t->line);
-	id_len = strlen(id);
-	it->method_len = strlen(t->req.method);
-	it->host_len = host.len;
-	it->path_len = path.len;
-	it->query_len = q.len;
-	len = id_len + it->method_len + it->host_len + it->path_len +
-	    it->query_len + 5;
-	block = xmalloc(len);
-	e->id = block;
-	memcpy(e->id, id, id_len + 1);
-	free(id);
-	e->method = e->id + id_len + 1;
-	memcpy(e->method, t->req.method, it->method_len + 1);
-	e->host = e->method + it->method_len + 1;
-	memcpy(e->host, lhost, host.len + 1);
-	free(lhost);
-	e->path = e->host + it->host_len + 1;
-	if (path.len > 0)
-		memcpy(e->path, path.p, path.len);
-	e->path[path.len] = '\0';
-	e->query = e->path + it->path_len + 1;
-	if (q.len > 0)
-		memcpy(e->query, q.data, q.len);
-	e->query[q.len] = '\0';
-	buf_free(&q);
-
-	if (norm.path_on) {
-		it->kpath = xstrndup(kpath.p, kpath.len);
-		it->kpath_len = kpath.len;
-	} else {
-		it->kpath = e->path;
-		it->kpath_len = it->path_len;
-	}
-	if (norm.query_on)
-		it->kquery = buf_detach(&kq, &it->kquery_len);
-	else {
-		it->kquery = e->query;
-		it->kquery_len = it->query_len;
-	}
-	buf_free(&kq);
-	if (jb.len > 0)
-		it->kbody = buf_detach(&jb, &it->kbody_len);
-	buf_free(&jb);
-	if (norm.has_key) {
-		it->has_key = 1;
-		it->keyval = xmalloc(norm.keys.len + 1);
-		memcpy(it->keyval, norm.keys.data, norm.keys.len);
-		it->keyval_len = norm.keys.len;
+	/* The recorded query, sorted, as shown. */
+	match_key_query(&k, rq.query);
+	match_prep_names(mi->arena, it, t, &rq, &k);
+	match_key_free(&k);
+	match_prep_keys(mi->arena, it, &rq, t, &norm);
+	/* The servers table is the committer's (match_index_commit). */
+	if (t->server != NULL && *t->server != '\0' && rq.host.len > 0) {
+		if ((i = strlen(t->server)) < MATCH_SERVER_IN)
+			memcpy(p->server_in, t->server, i + 1);
+		else
+			p->server_long = arena_strndup(mi->arena, t->server,
+			    i);
 	}
 
-	e->body_digest = digest;
 	e->body_len_req = t->req.body_len;
-	e->sig = sig;
-	e->sig_nohost = sig_nohost;
-	it->fkey = fkey;
-	it->mkey = mkey;
-	if (mask.len > 0) {
-		it->mask = buf_detach(&mask, &it->mask_len);
-		it->mask_json = mask_json;
-	}
-	buf_free(&mask);
-
 	it->nseg = match_count_segments(e->path, it->path_len);
 	it->route = match_route(e->method, it->method_len, it->nseg);
 	it->hostid = MATCH_NONE;
+	match_prep_hash(it);
 
 	e->status = t->res.status;
-	match_build_response(e, t);
+	match_build_response(mi->arena, e, t);
 	e->total_us = t->total_us < 0 ? -1 : t->total_us;
 	e->line = t->line;
 	e->start_us = t->start_us;
@@ -2218,8 +2396,7 @@ match_hosts_build(struct match_index *mi)
 		it = &mi->items[i];
 		if (it->host_len == 0)
 			continue;
-		id = match_find_host(mi, it->e.host, it->host_len,
-		    match_host_key(it->e.host, it->host_len));
+		id = match_find_host(mi, it->e.host, it->host_len, it->hkey);
 		if (id == MATCH_NONE) {
 			id = (uint32_t)mi->nhosts;
 			mi->hosts = xreallocarray(mi->hosts, mi->nhosts + 1,
@@ -2279,9 +2456,7 @@ match_endpoints_build(struct match_index *mi)
 	match_table_init(&t, 64);
 	for (i = 0; i < mi->nitems; i++) {
 		it = &mi->items[i];
-		key = match_near_key(MATCH_NEAR_MP, (struct span){ it->e.method,
-		    it->method_len }, (struct span){ it->e.path,
-		    it->path_len }, 0);
+		key = it->epkey;
 		for (j = key & t.mask; t.slots[j].idx != 0; j = (j + 1) &
 		    t.mask) {
 			if (t.slots[j].key != key)
@@ -2422,7 +2597,7 @@ match_near_build(struct match_index *mi)
 	match_table_init(&nr->table, mi->nitems);
 	for (i = 0; i < mi->nitems; i++) {
 		for (kind = 0; kind < MATCH_NEAR_KINDS; kind++) {
-			key = match_near_item_key(&mi->items[i], kind);
+			key = mi->items[i].nearkey[kind];
 			if ((b = match_near_slot(&nr->table, key)) == 0) {
 				if (nr->nbuckets == ncap) {
 					ncap = ncap == 0 ? 1024 : ncap * 2;
@@ -2466,9 +2641,30 @@ match_near_free(struct match_near *nr)
 	free(nr->members);
 }
 
-void
-match_index_finish(struct match_index *mi)
+/* Half of what match_index_finish() builds after the hosts. */
+static void *
+match_finish_side(void *arg)
 {
+	struct match_index	*mi = arg;
+
+	match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
+	match_groups_build(mi, &mi->masked, MATCH_KIND_MASK);
+	match_near_build(mi);
+	return NULL;
+}
+
+/*
+ * Once the hosts are known, the tables are built in two halves that
+ * share nothing they write (the groups and near buckets read the items;
+ * the endpoints write only their endpoint_ns/endpoint_n), on a second
+ * thread when the index is large and a second CPU is there to run it.
+ */
+void
+match_index_finish(struct match_index *mi, unsigned int threads)
+{
+	pthread_t	th;
+	int		side = 0;
+
 	if (mi->finished)
 		fatalx("%s: index already finished", __func__);
 	mi->finished = 1;
@@ -2478,12 +2674,16 @@ match_index_finish(struct match_index *mi)
 		mi->itemsalloc = mi->nitems;
 	}
 	match_hosts_build(mi);
+	if (mi->nitems >= MATCH_FINISH_THREAD && threads > 1 &&
+	    pthread_create(&th, NULL, match_finish_side, mi) == 0)
+		side = 1;
 	match_endpoints_build(mi);
 	match_groups_build(mi, &mi->withhost, MATCH_KIND_HOST);
 	match_groups_build(mi, &mi->nohost, MATCH_KIND_NOHOST);
-	match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
-	match_groups_build(mi, &mi->masked, MATCH_KIND_MASK);
-	match_near_build(mi);
+	if (side)
+		pthread_join(th, NULL);
+	else
+		match_finish_side(mi);
 }
 
 size_t
@@ -2522,6 +2722,7 @@ match_index_free(struct match_index *mi)
 	match_groups_free(&mi->routes);
 	match_groups_free(&mi->masked);
 	match_near_free(&mi->near);
+	arena_free(mi->arena);
 	free(mi);
 }
 

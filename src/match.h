@@ -158,8 +158,10 @@ int	match_index_prepare(const struct match_index *,
 	    const struct snap_txn *t, struct match_prep *p, char **cause);
 void	match_index_commit(struct match_index *, struct match_prep *p);
 void	match_prep_free(struct match_prep *p);
-/* Builds the hash tables; call once after the last add, before lookups. */
-void	match_index_finish(struct match_index *);
+/* Builds the hash tables; call once after the last add, before lookups.
+ * With threads > 1 a large index is built on two threads (the caller
+ * knows the CPUs it may use: cpus.h, an io module). */
+void	match_index_finish(struct match_index *, unsigned int threads);
 size_t	match_index_count(const struct match_index *);
 void	match_index_free(struct match_index *);
 

@@ -267,12 +267,13 @@ opt_fmt_duration(struct buf *b, unsigned long long ns)
 	};
 	size_t	i;
 
-	for (i = 0; i < sizeof u / sizeof u[0]; i++) {
+	for (i = 0; ns != 0 && i < sizeof u / sizeof u[0]; i++) {
 		if (ns % u[i].scale == 0 || u[i].scale == 1) {
 			buf_printf(b, "%llu%s", ns / u[i].scale, u[i].unit);
 			return;
 		}
 	}
+	buf_printf(b, "0");
 }
 
 /* Writes bytes as the largest binary unit that divides it: 16KiB. */
@@ -615,6 +616,28 @@ opt_tables_free(const struct opt *t, struct option *lo)
 	free(lo);
 }
 
+/* How many rows have a long name or alias that starts with arg's name
+ * ("--se" of "--se=1"). */
+static size_t
+opt_prefix_rows(const struct opt *t, const char *arg)
+{
+	const struct opt	*o;
+	const char		*p;
+	char			 word[64];
+	size_t			 len = strcspn(arg + 2, "="), n = 0;
+	int			 hit;
+
+	for (o = t; o->type != OPT_END; o++) {
+		hit = strncmp(o->name, arg + 2, len) == 0;
+		for (p = o->aliases; !hit && p != NULL &&
+		    opt_alias_next(&p, word, sizeof word);)
+			hit = word[1] == '-' && strncmp(word + 2, arg + 2,
+			    len) == 0;
+		n += hit;
+	}
+	return n;
+}
+
 /* The message of a getopt_long error ('?' or ':'). */
 static char *
 opt_getopt_error(const struct opt *t, int ch, char **argv)
@@ -628,6 +651,8 @@ opt_getopt_error(const struct opt *t, int ch, char **argv)
 		return xasprintf("--%s: takes no value", o->name);
 	if (optopt != 0 && optopt < OPT_VAL_BASE)
 		return xasprintf("unknown option \"-%c\"", optopt);
+	if (strncmp(arg, "--", 2) == 0 && opt_prefix_rows(t, arg) > 1)
+		return xasprintf("ambiguous option \"%s\"", arg);
 	return xasprintf("unknown option \"%s\"", arg);
 }
 

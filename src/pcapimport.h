@@ -9,6 +9,11 @@
  * `decoy record --nfqueue` writes them.  Timing comes from the capture's
  * timestamps (start_us: the request's first packet; ttfb_us: the
  * response's first; total_us: its last).
+ *
+ * With a funnel (funnel.h), each transaction is offered to it before its
+ * line is written; a dropped one is counted there, and its id is not
+ * reused: the lines kept are byte for byte those an import without the
+ * funnel writes.
  */
 #ifndef DECOY_PCAPIMPORT_H
 #define DECOY_PCAPIMPORT_H
@@ -16,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "funnel.h"
 #include "httpflow.h"
 #include "snap.h"
 #include "tcpflow.h"
@@ -27,6 +33,7 @@ struct pcapimport_config {
 	size_t		 max_body;	/* 0: 64 MiB */
 	uint64_t	 idle_ns;	/* a flow idle this long (capture
 					   time) is closed (0: 60 s) */
+	struct funnel	*funnel;	/* NULL: every transaction kept */
 };
 
 struct pcapimport_stats {
@@ -36,7 +43,7 @@ struct pcapimport_stats {
 						   unsupported link type */
 	uint64_t		 not_tcp;
 	uint64_t		 ignored;	/* not to or from a --port */
-	uint64_t		 transactions;	/* lines written */
+	uint64_t		 transactions;	/* lines written (kept) */
 	uint64_t		 gap_txns;	/* of which "gap":true */
 	uint64_t		 unanswered;	/* of which no response */
 	struct tcpflow_stats	 tcp;

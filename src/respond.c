@@ -1158,6 +1158,11 @@ struct load_ctx {
 	int			 quit;
 	const struct match_index *idx;
 	const char		*path;
+	/* What the committed jobs read, and the first chunk's error. */
+	size_t			 nread;
+	size_t			 nin;
+	size_t			 skipped;
+	char			*ccause;
 };
 
 static struct match_prep *
@@ -1245,6 +1250,57 @@ load_job_free(struct load_ctx *lc, struct load_job *job)
 	free(job);
 }
 
+/*
+ * Appends a finished job's entries to idx in recorded order (the index
+ * as a serial load gives it), unless an earlier chunk failed, and keeps
+ * the job for reuse.
+ */
+static void
+load_job_commit(struct load_ctx *lc, struct match_index *idx,
+    struct load_job *job)
+{
+	size_t	i;
+
+	if (lc->ccause == NULL) {
+		for (i = 0; i < job->nprep; i++)
+			match_index_commit(idx, load_job_prep(lc, job, i));
+		job->nprep = 0;
+		lc->nread += job->nread;
+		lc->nin += job->nin;
+		lc->skipped += job->skipped;
+		if (job->rv == -1) {
+			lc->ccause = job->cause;
+			job->cause = NULL;
+		}
+	}
+	if (lc->npool <= lc->cap) {
+		load_job_reset(lc, job);
+		lc->pool[lc->npool++] = job;
+	} else
+		load_job_free(lc, job);
+}
+
+/* Stops the load threads and frees the jobs and the context's locks. */
+static void
+load_stop(struct load_ctx *lc, pthread_t *threads, size_t started)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&lc->lock);
+	lc->quit = 1;
+	pthread_cond_broadcast(&lc->work);
+	pthread_mutex_unlock(&lc->lock);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(lc->ring);
+	for (i = 0; i < lc->npool; i++)
+		load_job_free(lc, lc->pool[i]);
+	free(lc->pool);
+	pthread_cond_destroy(&lc->work);
+	pthread_cond_destroy(&lc->done);
+	pthread_mutex_destroy(&lc->lock);
+}
+
 /* "FILE: no dir "out" transaction with a response (what it holds)". */
 static char *
 respond_empty_cause(const char *path, size_t nread, size_t nin,
@@ -1277,6 +1333,7 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	size_t			 skipped = 0, nread = 0, nin = 0;
 	char			*rcause = NULL, *ccause = NULL;
 	int			 eof = 0, rv;
+	uint64_t		 t0 = loop_clock_ns(), t1;
 
 	*tf = NULL;
 	if (tf_path != NULL &&
@@ -1316,7 +1373,7 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	lc.pool = xcalloc(lc.cap + 1, sizeof *lc.pool);
 
 	for (;;) {
-		while (!eof && rcause == NULL && ccause == NULL &&
+		while (!eof && rcause == NULL && lc.ccause == NULL &&
 		    lc.tail - lc.head < lc.cap) {
 			job = lc.npool > 0 ? lc.pool[--lc.npool] :
 			    xcalloc(1, sizeof *job);
@@ -1344,40 +1401,14 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 			pthread_cond_wait(&lc.done, &lc.lock);
 		lc.head++;
 		pthread_mutex_unlock(&lc.lock);
-		if (ccause == NULL) {
-			/* In recorded order: the index as a serial load. */
-			for (i = 0; i < job->nprep; i++)
-				match_index_commit(idx, load_job_prep(&lc, job,
-				    i));
-			job->nprep = 0;
-			nread += job->nread;
-			nin += job->nin;
-			skipped += job->skipped;
-			if (job->rv == -1) {
-				ccause = job->cause;
-				job->cause = NULL;
-			}
-		}
-		if (lc.npool <= lc.cap) {
-			load_job_reset(&lc, job);
-			lc.pool[lc.npool++] = job;
-		} else
-			load_job_free(&lc, job);
+		load_job_commit(&lc, idx, job);
 	}
-	pthread_mutex_lock(&lc.lock);
-	lc.quit = 1;
-	pthread_cond_broadcast(&lc.work);
-	pthread_mutex_unlock(&lc.lock);
-	for (i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
-	free(lc.ring);
-	for (i = 0; i < lc.npool; i++)
-		load_job_free(&lc, lc.pool[i]);
-	free(lc.pool);
-	pthread_cond_destroy(&lc.work);
-	pthread_cond_destroy(&lc.done);
-	pthread_mutex_destroy(&lc.lock);
+	load_stop(&lc, threads, started);
 	snap_reader_close(sr);
+	ccause = lc.ccause;
+	nread = lc.nread;
+	nin = lc.nin;
+	skipped = lc.skipped;
 
 	/* The earliest error: a chunk's comes before a later read's. */
 	if (ccause != NULL || rcause != NULL) {
@@ -1395,7 +1426,12 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 		*tf = NULL;
 		return NULL;
 	}
-	match_index_finish(idx);
+	t1 = loop_clock_ns();
+	match_index_finish(idx, cpus_usable());
+	log_debug("%s: %zu transactions read and prepared in %.2f s on %zu "
+	    "threads, index built in %.2f s", path, nread,
+	    (double)(t1 - t0) / 1e9, started, (double)(loop_clock_ns() - t1) /
+	    1e9);
 	if (skipped > 0)
 		log_warn("%s: %zu transactions skipped", path, skipped);
 	return idx;

@@ -77,6 +77,10 @@ snap_headers_free(struct snap_header *h, size_t n)
 void
 snap_txn_free(struct snap_txn *t)
 {
+	if (t->borrowed) {
+		snap_txn_init(t);
+		return;
+	}
 	free(t->id);
 	free(t->ts);
 	free(t->svc);
@@ -137,26 +141,68 @@ utf8_is_valid(const char *buf, size_t len)
 
 /* --- decoding --- */
 
-/* Returns the index of the member named by key in names, or -1. */
-static int
-snap_member(const struct json_value *key, const char *const *names, int n)
-{
-	const char	*nm;
-	size_t		 klen = key->len - 2, j;
-	int		 i;
+/*
+ * A decode in progress.  here NULL: every string is a new allocation
+ * that the transaction owns.  here the line (writable): strings are
+ * decoded in place in it, and the headers and the extra members go to
+ * the scratch arrays below, which outlive one line (snap_chunk_next()
+ * lends the transaction out: no allocation per line).
+ */
+struct snap_scratch {
+	struct snap_header	*hdr;		/* req's, then res's */
+	size_t			 caphdr;
+	struct buf		 extra;
+	/* Offsets of the chunk's newlines, found when its lines were
+	 * counted, so that decoding does not search them again. */
+	uint32_t		*nl;
+	size_t			 nnl;
+	size_t			 capnl;
+	size_t			 inl;		/* the next one */
+};
 
+struct snap_dec {
+	struct json_parser	 p;
+	char			*here;
+	struct snap_scratch	*sc;		/* here: where the rest goes */
+	size_t			 nhdr;		/* in sc->hdr */
+	size_t			 hdr_req;	/* where req's start in sc->hdr */
+	size_t			 hdr_res;
+};
+
+/* 1 if key is names[i]. */
+static int
+snap_member_is(const struct json_value *key, const char *const *names, int i)
+{
+	const char	*nm = names[i];
+	size_t		 klen = key->len - 2, j;
+
+	/* The common case, an unescaped name, without strlen(); a raw name
+	 * holds no NUL, so the loop stops at the end of names[i]. */
+	if (key->escaped)
+		return json_string_eq(key, nm);
+	for (j = 0; j < klen && nm[j] == key->p[1 + j]; j++)
+		;
+	return j == klen && nm[j] == '\0';
+}
+
+/*
+ * Returns the index of the member named by key in names, or -1.  *next
+ * is where the next member is tried first: writers put members in the
+ * order of names, so a line costs one comparison per member.
+ */
+static int
+snap_member(const struct json_value *key, const char *const *names, int n,
+    int *next)
+{
+	int	i;
+
+	if (*next < n && snap_member_is(key, names, *next))
+		return (*next)++;
 	for (i = 0; i < n; i++) {
-		/* The common case, an unescaped name, without strlen(). */
-		if (!key->escaped) {
-			/* A raw name holds no NUL: the loop stops at the
-			 * end of names[i]. */
-			nm = names[i];
-			for (j = 0; j < klen && nm[j] == key->p[1 + j]; j++)
-				;
-			if (j == klen && nm[j] == '\0')
-				return i;
-		} else if (json_string_eq(key, names[i]))
+		if (snap_member_is(key, names, i)) {
+			*next = i + 1;
 			return i;
+		}
 	}
 	return -1;
 }
@@ -173,35 +219,32 @@ snap_seen(struct json_parser *p, const struct json_value *key,
 
 /* Reads a string member that must not contain NUL (it becomes a C string). */
 static int
-snap_read_str(struct json_parser *p, const char *name, char **out)
+snap_read_str(struct snap_dec *d, const char *name, char **out)
 {
-	struct buf	b;
-	size_t		off;
+	struct json_parser	*p = &d->p;
+	size_t			 off, len;
 
-	if (json_peek(p) != JSON_STRING)
-		return json_fail(p, p->off, "\"%s\" must be a string", name);
-	buf_init(&b);
-	if (json_read_string(p, &b, &off) == -1) {
-		buf_free(&b);
+	if (d->here == NULL)
+		return json_read_cstr(p, name, out);
+	if (json_expect(p, JSON_STRING, name, "a string") == -1)
 		return -1;
-	}
-	if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
-		buf_free(&b);
+	if (json_read_string_here(p, d->here, out, &len, &off) == -1)
+		return -1;
+	if (len > 0 && memchr(*out, '\0', len) != NULL)
 		return json_fail(p, off, "\"%s\" contains a NUL character",
 		    name);
-	}
-	*out = buf_detach(&b, NULL);
 	return 0;
 }
 
 static int
-snap_read_nonempty(struct json_parser *p, const char *name, char **out)
+snap_read_nonempty(struct snap_dec *d, const char *name, char **out)
 {
-	size_t	off;
+	struct json_parser	*p = &d->p;
+	size_t			 off;
 
 	json_peek(p);
 	off = p->off;
-	if (snap_read_str(p, name, out) == -1)
+	if (snap_read_str(d, name, out) == -1)
 		return -1;
 	if (**out == '\0')
 		return json_fail(p, off, "\"%s\" must not be empty", name);
@@ -228,10 +271,34 @@ snap_read_int(struct json_parser *p, const char *name, int64_t *out)
 	return 0;
 }
 
+/* The next header slot: in *hp, or (in place) in d's scratch array. */
+static struct snap_header *
+snap_header_slot(struct snap_dec *d, struct snap_header **hp, size_t *np,
+    size_t *cap)
+{
+	struct snap_scratch	*sc = d->sc;
+
+	if (d->here != NULL) {
+		if (d->nhdr == sc->caphdr) {
+			sc->caphdr = sc->caphdr == 0 ? 32 : sc->caphdr * 2;
+			sc->hdr = xreallocarray(sc->hdr, sc->caphdr,
+			    sizeof *sc->hdr);
+		}
+		(*np)++;
+		return &sc->hdr[d->nhdr++];
+	}
+	if (*np == *cap) {
+		*cap = *cap == 0 ? 8 : *cap * 2;
+		*hp = xreallocarray(*hp, *cap, sizeof **hp);
+	}
+	return &(*hp)[(*np)++];
+}
+
 static int
-snap_read_headers(struct json_parser *p, struct snap_header **hp,
+snap_read_headers(struct snap_dec *d, struct snap_header **hp,
     size_t *np)
 {
+	struct json_parser	*p = &d->p;
 	struct snap_header	*h;
 	size_t			 cap = 0, at;
 	int			 r;
@@ -246,16 +313,12 @@ snap_read_headers(struct json_parser *p, struct snap_header **hp,
 		if (json_peek(p) != JSON_ARRAY || json_array_enter(p) == -1)
 			return json_fail(p, at,
 			    "a header must be a [name, value] pair");
-		if (*np == cap) {
-			cap = cap == 0 ? 8 : cap * 2;
-			*hp = xreallocarray(*hp, cap, sizeof **hp);
-		}
-		h = &(*hp)[(*np)++];
+		h = snap_header_slot(d, hp, np, &cap);
 		h->name = h->value = NULL;
 		if (json_array_next(p) != 1 ||
-		    snap_read_str(p, "header name", &h->name) == -1 ||
+		    snap_read_str(d, "header name", &h->name) == -1 ||
 		    json_array_next(p) != 1 ||
-		    snap_read_str(p, "header value", &h->value) == -1 ||
+		    snap_read_str(d, "header value", &h->value) == -1 ||
 		    json_array_next(p) != 0)
 			return json_fail(p, at,
 			    "a header must be a [name, value] pair");
@@ -263,20 +326,57 @@ snap_read_headers(struct json_parser *p, struct snap_header **hp,
 	return r;
 }
 
+/* snap_read_body() in place: base64 decodes to fewer bytes than it
+ * takes, so the decoded body fits where its text was. */
+static int
+snap_read_body_here(struct snap_dec *d, int b64, char **body, size_t *len)
+{
+	struct json_parser	*p = &d->p;
+	struct buf		 b;
+	size_t			 off, erroff, n;
+	char			*s;
+
+	if (json_read_string_here(p, d->here, &s, &n, &off) == -1)
+		return -1;
+	if (b64 && n > 0) {
+		buf_init(&b);
+		if (base64_decode(&b, s, n, &erroff) == -1) {
+			buf_free(&b);
+			/* Escapes shift offsets; then point at the string. */
+			if (p->off - off - 2 != n)
+				return json_fail(p, off,
+				    "bad base64 in \"body_b64\"");
+			return json_fail(p, off + 1 + erroff,
+			    "bad base64 in \"body_b64\"");
+		}
+		n = b.len;
+		if (n > 0)
+			memcpy(s, b.data, n);
+		s[n] = '\0';
+		buf_free(&b);
+	}
+	*body = n == 0 ? NULL : s;
+	*len = n;
+	return 0;
+}
+
 /*
  * Reads "body" (b64 == 0) or "body_b64" (b64 == 1) into *body / *len.  An
  * empty body is stored as NULL.
  */
 static int
-snap_read_body(struct json_parser *p, int b64, char **body, size_t *len)
+snap_read_body(struct snap_dec *d, int b64, char **body, size_t *len)
 {
-	struct buf	b, raw;
-	size_t		off, erroff;
-	const char	*name = b64 ? "body_b64" : "body";
-	int		escaped;
+	struct json_parser	*p = &d->p;
+	struct buf		 b, raw;
+	size_t			 off, erroff;
+	const char		*name = b64 ? "body_b64" : "body";
+	int			 escaped;
 
 	if (json_peek(p) != JSON_STRING)
 		return json_fail(p, p->off, "\"%s\" must be a string", name);
+	if (d->here != NULL)
+		return snap_read_body_here(d, b64, body, len);
 	buf_init(&b);
 	if (!b64) {
 		if (json_read_string(p, &b, &off) == -1) {
@@ -323,9 +423,10 @@ static const char *const snap_msg_names[] = {
 
 /* Decodes "req" (res == NULL) or "res" (req == NULL). */
 static int
-snap_decode_msg(struct json_parser *p, struct snap_req *req,
+snap_decode_msg(struct snap_dec *d, struct snap_req *req,
     struct snap_res *res)
 {
+	struct json_parser	*p = &d->p;
 	struct json_value	 key;
 	struct snap_header	**hp;
 	size_t			 open, *np, *lenp, off;
@@ -333,7 +434,7 @@ snap_decode_msg(struct json_parser *p, struct snap_req *req,
 	unsigned int		 seen = 0;
 	const char		*what = req != NULL ? "req" : "res";
 	int64_t			 n;
-	int			 r, idx;
+	int			 r, idx, next = req != NULL ? 0 : SNAP_M_STATUS;
 
 	if (json_peek(p) != JSON_OBJECT)
 		return json_fail(p, p->off, "\"%s\" must be an object", what);
@@ -352,7 +453,7 @@ snap_decode_msg(struct json_parser *p, struct snap_req *req,
 		lenp = &res->body_len;
 	}
 	while ((r = json_object_next(p, &key)) == 1) {
-		idx = snap_member(&key, snap_msg_names, 8);
+		idx = snap_member(&key, snap_msg_names, 8, &next);
 		if (idx != -1 && (req != NULL ? idx >= SNAP_M_STATUS :
 		    idx == SNAP_M_METHOD || idx == SNAP_M_TARGET ||
 		    idx == SNAP_M_HOST))
@@ -367,16 +468,17 @@ snap_decode_msg(struct json_parser *p, struct snap_req *req,
 			return -1;
 		switch (idx) {
 		case SNAP_M_METHOD:
-			r = snap_read_nonempty(p, "method", &req->method);
+			r = snap_read_nonempty(d, "method", &req->method);
 			break;
 		case SNAP_M_TARGET:
-			r = snap_read_nonempty(p, "target", &req->target);
+			r = snap_read_nonempty(d, "target", &req->target);
 			break;
 		case SNAP_M_HOST:
-			r = snap_read_str(p, "host", &req->host);
+			r = snap_read_str(d, "host", &req->host);
 			break;
 		case SNAP_M_HEADERS:
-			r = snap_read_headers(p, hp, np);
+			*(req != NULL ? &d->hdr_req : &d->hdr_res) = d->nhdr;
+			r = snap_read_headers(d, hp, np);
 			break;
 		case SNAP_M_BODY:
 		case SNAP_M_BODY_B64:
@@ -384,7 +486,7 @@ snap_decode_msg(struct json_parser *p, struct snap_req *req,
 			    seen & (1U << SNAP_M_BODY_B64))
 				return json_fail(p, key.off, "both \"body\" and "
 				    "\"body_b64\" in \"%s\"", what);
-			r = snap_read_body(p, idx == SNAP_M_BODY_B64, bodyp,
+			r = snap_read_body(d, idx == SNAP_M_BODY_B64, bodyp,
 			    lenp);
 			break;
 		case SNAP_M_STATUS:
@@ -398,7 +500,7 @@ snap_decode_msg(struct json_parser *p, struct snap_req *req,
 			res->status = (int)n;
 			break;
 		case SNAP_M_REASON:
-			r = snap_read_str(p, "reason", &res->reason);
+			r = snap_read_str(d, "reason", &res->reason);
 			break;
 		}
 		if (r == -1)
@@ -428,14 +530,15 @@ snap_decode_timing(struct json_parser *p, struct snap_txn *t)
 	};
 	unsigned int		 seen = 0;
 	size_t			 off;
-	int			 r, idx;
+	int			 r, idx, next = 0;
 
 	if (json_peek(p) != JSON_OBJECT)
 		return json_fail(p, p->off, "\"timing\" must be an object");
 	if (json_object_enter(p) == -1)
 		return -1;
 	while ((r = json_object_next(p, &key)) == 1) {
-		if ((idx = snap_member(&key, snap_timing_names, 3)) == -1) {
+		if ((idx = snap_member(&key, snap_timing_names, 3,
+		    &next)) == -1) {
 			/* Unknown members of timing are not kept. */
 			if (json_skip(p, NULL) == -1)
 				return -1;
@@ -464,99 +567,117 @@ static const char *const snap_top_names[] = {
 	"req", "res", "timing"
 };
 
+/* Reads the value of the known top-level member idx into t. */
 static int
-snap_decode(struct json_parser *p, struct snap_txn *t)
+snap_decode_member(struct snap_dec *d, struct snap_txn *t, int idx)
 {
-	struct json_value	 key, v;
-	struct buf		 extra;
-	unsigned int		 seen = 0;
+	struct json_parser	*p = &d->p;
 	char			*s;
 	size_t			 off;
 	int64_t			 n;
-	int			 r, idx;
+	int			 r = 0;
+
+	json_peek(p);
+	off = p->off;
+	switch (idx) {
+	case SNAP_T_V:
+		if ((r = snap_read_int(p, "v", &n)) == -1)
+			break;
+		if (n > SNAP_VERSION)
+			r = json_fail(p, off, "snapshot format version "
+			    "%lld is newer than this decoy reads (%d)",
+			    (long long)n, SNAP_VERSION);
+		else if (n != SNAP_VERSION)
+			r = json_fail(p, off, "\"v\" must be %d",
+			    SNAP_VERSION);
+		break;
+	case SNAP_T_ID:
+		r = snap_read_str(d, "id", &t->id);
+		break;
+	case SNAP_T_TS:
+		r = snap_read_str(d, "ts", &t->ts);
+		break;
+	case SNAP_T_DIR:
+		if ((r = snap_read_str(d, "dir", &s)) == -1)
+			break;
+		if (strcmp(s, "in") == 0)
+			t->dir = SNAP_DIR_IN;
+		else if (strcmp(s, "out") == 0)
+			t->dir = SNAP_DIR_OUT;
+		else
+			r = json_fail(p, off,
+			    "\"dir\" must be \"in\" or \"out\"");
+		if (d->here == NULL)
+			free(s);
+		break;
+	case SNAP_T_SVC:
+		r = snap_read_str(d, "svc", &t->svc);
+		break;
+	case SNAP_T_PROTO:
+		r = snap_read_str(d, "proto", &t->proto);
+		break;
+	case SNAP_T_TLS:
+		if (json_peek(p) != JSON_BOOL)
+			r = json_fail(p, off,
+			    "\"tls\" must be true or false");
+		else
+			r = json_read_bool(p, &t->tls);
+		break;
+	case SNAP_T_CLIENT:
+		r = snap_read_str(d, "client", &t->client);
+		break;
+	case SNAP_T_SERVER:
+		r = snap_read_str(d, "server", &t->server);
+		break;
+	case SNAP_T_REQ:
+		r = snap_decode_msg(d, &t->req, NULL);
+		break;
+	case SNAP_T_RES:
+		r = snap_decode_msg(d, NULL, &t->res);
+		t->has_res = 1;
+		break;
+	case SNAP_T_TIMING:
+		r = snap_decode_timing(p, t);
+		break;
+	}
+	return r;
+}
+
+static int
+snap_decode(struct snap_dec *d, struct snap_txn *t)
+{
+	struct json_parser	*p = &d->p;
+	struct json_value	 key, v;
+	struct buf		 own, *extra = d->here != NULL ? &d->sc->extra :
+				    &own;
+	unsigned int		 seen = 0;
+	int			 r, idx, next = 0;
 
 	if (json_peek(p) != JSON_OBJECT)
 		return json_fail(p, p->off,
 		    "a transaction must be a JSON object");
 	if (json_object_enter(p) == -1)
 		return -1;
-	buf_init(&extra);
+	if (d->here == NULL)
+		buf_init(&own);
+	else
+		buf_reset(extra);
 	while ((r = json_object_next(p, &key)) == 1) {
-		if ((idx = snap_member(&key, snap_top_names, 12)) == -1) {
+		if ((idx = snap_member(&key, snap_top_names, 12,
+		    &next)) == -1) {
 			if ((r = json_skip(p, &v)) == -1)
 				break;
-			buf_append_byte(&extra, ',');
-			buf_append(&extra, key.p, key.len);
-			buf_append_byte(&extra, ':');
+			buf_append_byte(extra, ',');
+			buf_append(extra, key.p, key.len);
+			buf_append_byte(extra, ':');
 			/* Compacted: a raw newline would split the line. */
-			json_append_compact(&extra, v.p, v.len);
+			json_append_compact(extra, v.p, v.len);
 			continue;
 		}
 		if ((r = snap_seen(p, &key, &seen, idx,
 		    snap_top_names[idx])) == -1)
 			break;
-		json_peek(p);
-		off = p->off;
-		switch (idx) {
-		case SNAP_T_V:
-			if ((r = snap_read_int(p, "v", &n)) == -1)
-				break;
-			if (n > SNAP_VERSION)
-				r = json_fail(p, off, "snapshot format version "
-				    "%lld is newer than this decoy reads (%d)",
-				    (long long)n, SNAP_VERSION);
-			else if (n != SNAP_VERSION)
-				r = json_fail(p, off, "\"v\" must be %d",
-				    SNAP_VERSION);
-			break;
-		case SNAP_T_ID:
-			r = snap_read_str(p, "id", &t->id);
-			break;
-		case SNAP_T_TS:
-			r = snap_read_str(p, "ts", &t->ts);
-			break;
-		case SNAP_T_DIR:
-			if ((r = snap_read_str(p, "dir", &s)) == -1)
-				break;
-			if (strcmp(s, "in") == 0)
-				t->dir = SNAP_DIR_IN;
-			else if (strcmp(s, "out") == 0)
-				t->dir = SNAP_DIR_OUT;
-			else
-				r = json_fail(p, off,
-				    "\"dir\" must be \"in\" or \"out\"");
-			free(s);
-			break;
-		case SNAP_T_SVC:
-			r = snap_read_str(p, "svc", &t->svc);
-			break;
-		case SNAP_T_PROTO:
-			r = snap_read_str(p, "proto", &t->proto);
-			break;
-		case SNAP_T_TLS:
-			if (json_peek(p) != JSON_BOOL)
-				r = json_fail(p, off,
-				    "\"tls\" must be true or false");
-			else
-				r = json_read_bool(p, &t->tls);
-			break;
-		case SNAP_T_CLIENT:
-			r = snap_read_str(p, "client", &t->client);
-			break;
-		case SNAP_T_SERVER:
-			r = snap_read_str(p, "server", &t->server);
-			break;
-		case SNAP_T_REQ:
-			r = snap_decode_msg(p, &t->req, NULL);
-			break;
-		case SNAP_T_RES:
-			r = snap_decode_msg(p, NULL, &t->res);
-			t->has_res = 1;
-			break;
-		case SNAP_T_TIMING:
-			r = snap_decode_timing(p, t);
-			break;
-		}
+		r = snap_decode_member(d, t, idx);
 		if (r == -1)
 			break;
 	}
@@ -568,33 +689,49 @@ snap_decode(struct json_parser *p, struct snap_txn *t)
 		else if (!(seen & (1U << SNAP_T_REQ)))
 			r = json_fail(p, 0, "no \"req\"");
 	}
+	if (d->here != NULL) {
+		if (r == 0 && extra->len > 0)
+			t->extra = extra->data;
+		return r;
+	}
 	if (r == -1) {
-		buf_free(&extra);
+		buf_free(&own);
 		return -1;
 	}
-	if (extra.len > 0)
-		t->extra = buf_detach(&extra, NULL);
+	if (own.len > 0)
+		t->extra = buf_detach(&own, NULL);
 	return 0;
 }
 
 /*
- * Decodes line into t.  On failure t is freed and *col / *msg get the
- * 1-based column and an allocated message.
+ * Decodes line into t.  here NULL: t owns what it holds.  here the line
+ * (writable): its strings are decoded in place and t borrows them and
+ * sc's arrays (t->borrowed).  On failure t is freed and *col / *msg get
+ * the 1-based column and an allocated message.
  */
 static int
-snap_decode_at(const char *line, size_t len, struct snap_txn *t,
-    size_t *col, char **msg)
+snap_decode_at(const char *line, char *here, struct snap_scratch *sc,
+    size_t len, struct snap_txn *t, size_t *col, char **msg)
 {
-	struct json_parser	p;
+	struct snap_dec	d;
 
 	snap_txn_init(t);
-	json_init(&p, line, len);
-	if (snap_decode(&p, t) == -1 || json_finish(&p) == -1) {
+	json_init(&d.p, line, len);
+	d.here = here;
+	d.sc = sc;
+	d.nhdr = d.hdr_req = d.hdr_res = 0;
+	t->borrowed = here != NULL;
+	if (snap_decode(&d, t) == -1 || json_finish(&d.p) == -1) {
 		snap_txn_free(t);
-		*col = p.error_off + 1;
-		*msg = xstrdup(p.error);
+		*col = d.p.error_off + 1;
+		*msg = xstrdup(d.p.error);
 		return -1;
 	}
+	/* The scratch array has stopped moving. */
+	if (here != NULL && t->req.nheaders > 0)
+		t->req.headers = sc->hdr + d.hdr_req;
+	if (here != NULL && t->res.nheaders > 0)
+		t->res.headers = sc->hdr + d.hdr_res;
 	return 0;
 }
 
@@ -605,7 +742,7 @@ snap_decode_line(const char *line, size_t len, struct snap_txn *t,
 	char	*msg;
 	size_t	 col;
 
-	if (snap_decode_at(line, len, t, &col, &msg) == -1) {
+	if (snap_decode_at(line, NULL, NULL, len, t, &col, &msg) == -1) {
 		*cause = xasprintf("column %zu: %s", col, msg);
 		free(msg);
 		return -1;
@@ -917,7 +1054,8 @@ snap_reader_next(struct snap_reader *r, struct snap_txn *t, char **cause)
 		r->lineno++;
 		if (snap_is_blank(line, len))
 			continue;
-		if (snap_decode_at(line, len, t, &col, &msg) == -1) {
+		if (snap_decode_at(line, NULL, NULL, len, t, &col,
+		    &msg) == -1) {
 			/*
 			 * A line comes without its newline only at the end
 			 * of the file: a last line that does not parse
@@ -939,6 +1077,24 @@ snap_reader_next(struct snap_reader *r, struct snap_txn *t, char **cause)
 		}
 		t->line = r->lineno;
 		return 1;
+	}
+}
+
+/* Lists the newlines of data[0..len) in sc (a chunk is < 4 GiB). */
+static void
+snap_chunk_lines(struct snap_scratch *sc, const char *data, size_t len)
+{
+	const char	*p, *end = data + len;
+
+	sc->nnl = sc->inl = 0;
+	for (p = data; (p = memchr(p, '\n', (size_t)(end - p))) != NULL;
+	    p++) {
+		if (sc->nnl == sc->capnl) {
+			sc->capnl = sc->capnl == 0 ? 4096 : sc->capnl * 2;
+			sc->nl = xreallocarray(sc->nl, sc->capnl,
+			    sizeof *sc->nl);
+		}
+		sc->nl[sc->nnl++] = (uint32_t)(p - data);
 	}
 }
 
@@ -1024,23 +1180,28 @@ snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
 	c->off = 0;
 	c->lineno = r->lineno;
 	c->stop = 0;
-	for (p = data, end = data + len; (p = memchr(p, '\n',
-	    (size_t)(end - p))) != NULL; p++)
-		lines++;
-	r->lineno += lines + (data[len - 1] != '\n');
+	if (c->scratch == NULL)
+		c->scratch = xcalloc(1, sizeof *c->scratch);
+	snap_chunk_lines(c->scratch, data, len);
+	r->lineno += c->scratch->nnl + (data[len - 1] != '\n');
 	return 1;
 }
 
 int
 snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
 {
-	size_t	 len, col;
-	char	*msg, *line, *nl;
-	int	 torn;
+	struct snap_scratch	*sc = c->scratch;
+	size_t			 len, col;
+	char			*msg, *line, *nl;
+	int			 torn;
 
+	/* Only snap_reader_chunk() fills a chunk, and lists its lines. */
+	if (sc == NULL)
+		return 0;
 	while (!c->stop && c->off < c->len) {
 		line = c->data + c->off;
-		if ((nl = memchr(line, '\n', c->len - c->off)) != NULL) {
+		nl = sc->inl < sc->nnl ? c->data + sc->nl[sc->inl++] : NULL;
+		if (nl != NULL) {
 			*nl = '\0';
 			len = (size_t)(nl - line);
 			c->off += len + 1;
@@ -1053,7 +1214,8 @@ snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
 		c->lineno++;
 		if (snap_is_blank(line, len))
 			continue;
-		if (snap_decode_at(line, len, t, &col, &msg) == -1) {
+		if (snap_decode_at(line, line, sc, len, t, &col,
+		    &msg) == -1) {
 			/* As in snap_reader_next(): a torn last line. */
 			if (torn) {
 				log_warn("%s:%zu: incomplete last line skipped "
@@ -1080,6 +1242,13 @@ snap_chunk_free(struct snap_chunk *c)
 	free(c->data);
 	c->data = NULL;
 	c->cap = 0;
+	if (c->scratch != NULL) {
+		free(c->scratch->nl);
+		free(c->scratch->hdr);
+		buf_free(&c->scratch->extra);
+		free(c->scratch);
+		c->scratch = NULL;
+	}
 }
 
 void

@@ -90,6 +90,11 @@ struct snap_txn {
 	 */
 	char		*extra;
 	size_t		 line;		/* 1-based line it was read from, 0 if built */
+	/*
+	 * 1: every pointer above points into memory the reader owns
+	 * (snap_chunk_next()); snap_txn_free() only clears the struct.
+	 */
+	int		 borrowed;
 };
 
 /* Zeroes a transaction (v = 1, timings -1, proto NULL). */
@@ -136,8 +141,12 @@ void	snap_reader_close(struct snap_reader *);
  * snap_chunk_next() then decodes c's lines in order exactly as
  * snap_reader_next() does (1, 0 at the chunk's end, -1 with *cause; a
  * torn last line of the file is skipped with a warning); it may run on
- * any thread.  snap_chunk_free() frees the chunk's bytes.
+ * any thread.  It decodes in place, without an allocation per line: *t
+ * borrows the chunk's bytes (t->borrowed) and stays valid until the next
+ * snap_chunk_next() or snap_chunk_free() of c; snap_txn_free(t) only
+ * clears it.  snap_chunk_free() frees the chunk's bytes.
  */
+struct snap_scratch;
 struct snap_chunk {
 	const char	*name;		/* the reader's, for messages */
 	char		*data;
@@ -146,6 +155,7 @@ struct snap_chunk {
 	size_t		 off;
 	size_t		 lineno;	/* of the last line decoded */
 	int		 stop;		/* a torn line ended the file */
+	struct snap_scratch *scratch;	/* what a decoded line borrows */
 };
 int	snap_reader_chunk(struct snap_reader *, size_t want,
 	    struct snap_chunk *c, char **cause);

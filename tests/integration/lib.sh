@@ -129,6 +129,53 @@ start_respond() {
 	printf -v "PID_$name" '%s' "$pid"
 }
 
+# start_nginx ROOT PROBE HTTP SERVER: nginx serving ROOT on 127.0.0.1 (it
+# takes no port 0: a free port is picked, and another if it is taken
+# before nginx binds it); HTTP and SERVER are extra lines for its http and
+# server blocks, @PORT@ standing for the port.  Polls PROBE (a path) until
+# nginx answers; sets NPORT and NGINX_PID.
+start_nginx() {
+	local root=$1 probe=$2 http=$3 server=$4 try port i
+	mkdir -p "$T/nginx"
+	for try in 1 2 3 4 5; do
+		port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		cat >"$T/nginx.conf" <<-EOF2
+		daemon off;
+		worker_processes 1;
+		pid $T/nginx/nginx.pid;
+		error_log $T/nginx-error.log;
+		events { worker_connections 64; }
+		http {
+			access_log off;
+			client_body_temp_path $T/nginx;
+			proxy_temp_path $T/nginx;
+			fastcgi_temp_path $T/nginx;
+			uwsgi_temp_path $T/nginx;
+			scgi_temp_path $T/nginx;
+			${http//@PORT@/$port}
+			server {
+				listen 127.0.0.1:$port;
+				root $root;
+				${server//@PORT@/$port}
+			}
+		}
+		EOF2
+		nginx -c "$T/nginx.conf" -p "$T/nginx" >"$T/nginx.log" 2>&1 &
+		NGINX_PID=$!
+		PIDS+=("$NGINX_PID")
+		for ((i = 0; i < 250; i++)); do
+			if curl -s -o /dev/null "http://127.0.0.1:$port$probe"; then
+				NPORT=$port
+				return 0
+			fi
+			kill -0 "$NGINX_PID" 2>/dev/null || break
+			sleep 0.02
+		done
+		stop "$NGINX_PID"
+	done
+	fatal "nginx did not start (see $T/nginx-error.log)"
+}
+
 # start_bg NAME PORTFILE CMD...: any server that writes a port file.
 start_bg() {
 	local name=$1 portfile=$2 pid port

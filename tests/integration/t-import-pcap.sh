@@ -17,54 +17,12 @@ done
 PY=/usr/bin/python3
 MANGLE=$top_srcdir/tests/integration/pcap-mangle.py
 
-# nginx takes no port 0: pick a free port, and try again if it is taken
-# before nginx binds it.
-mkdir -p "$T/www" "$T/nginx"
+mkdir -p "$T/www"
 chmod a+rx "$T" "$T/www"	# nginx's worker runs as nobody
 head -c 300000 /dev/urandom | base64 -w 76 >"$T/www/big.txt"
 printf 'hello from nginx\n' >"$T/www/small.txt"
-start_nginx() {
-	local try port
-	for try in 1 2 3 4 5; do
-		port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-		cat >"$T/nginx.conf" <<-EOF2
-		daemon off;
-		worker_processes 1;
-		pid $T/nginx/nginx.pid;
-		error_log $T/nginx-error.log;
-		events { worker_connections 64; }
-		http {
-			access_log off;
-			client_body_temp_path $T/nginx;
-			proxy_temp_path $T/nginx;
-			fastcgi_temp_path $T/nginx;
-			uwsgi_temp_path $T/nginx;
-			scgi_temp_path $T/nginx;
-			default_type text/plain;
-			server {
-				listen 127.0.0.1:$port;
-				listen [::1]:$port;
-				root $T/www;
-				location = /orders { return 201 "created\n"; }
-			}
-		}
-		EOF2
-		nginx -c "$T/nginx.conf" -p "$T/nginx" >"$T/nginx.log" 2>&1 &
-		NGINX_PID=$!
-		PIDS+=("$NGINX_PID")
-		for ((i = 0; i < 250; i++)); do
-			if curl -s -o /dev/null "http://127.0.0.1:$port/small.txt"; then
-				NPORT=$port
-				return 0
-			fi
-			kill -0 "$NGINX_PID" 2>/dev/null || break
-			sleep 0.02
-		done
-		stop "$NGINX_PID"
-	done
-	fatal "nginx did not start (see $T/nginx-error.log)"
-}
-start_nginx
+start_nginx "$T/www" /small.txt "default_type text/plain;" \
+    'listen [::1]:@PORT@; location = /orders { return 201 "created\n"; }'
 
 # captured FILE: the capture holds the five exchanges, all answered.
 captured() {

@@ -210,6 +210,107 @@ test_read(void)
 	buf_free(&b);
 }
 
+/* json_read_string_here(): the same bytes as json_read_string(), written
+ * over the string itself; what follows the string is left alone. */
+static void
+test_read_here(void)
+{
+	const char	*cases[] = {
+		"\"plain text, no escape at all\"",
+		"\"a\\u0000b\\n\\ud83d\\ude00 \\\"q\\\" \\\\ \\/\"",
+		"\"\\\"{\\\"k\\\":\\\"v\\\"}\\\"\"",
+		"\"\xc3\xa9t\xc3\xa9 \\t\"",
+		"\"\"",
+	};
+	struct json_parser	p, q;
+	struct buf		b;
+	char			line[128], *s;
+	size_t			i, n, len, off;
+
+	buf_init(&b);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		n = strlen(cases[i]);
+		memcpy(line, cases[i], n);
+		memcpy(line + n, ",\"next\"", 7);
+		buf_reset(&b);
+		json_init(&q, cases[i], n);
+		ASSERT_EQ(json_read_string(&q, &b, NULL), 0);
+		json_init(&p, line, n + 7);
+		ASSERT_EQ(json_read_string_here(&p, line, &s, &len, &off), 0);
+		ASSERT_EQ(off, 0);
+		ASSERT_EQ(p.off, n);
+		ASSERT(s == line + 1);
+		ASSERT_EQ(len, b.len);
+		ASSERT(len == 0 || memcmp(s, b.data, len) == 0);
+		ASSERT_EQ(s[len], '\0');
+		ASSERT_MEM_EQ(line + n, 7, ",\"next\"");
+	}
+	/* Every position of a special byte in and around the 16- and
+	 * 8-byte blocks the scan tests at once: the same bytes or the same
+	 * error at the same offset, in place or copied. */
+	{
+		static const char *const specials[] = {
+			"\\\"", "\\n", "\x01", "\xc3\xa9", "\x7f", "\\u00e9",
+			"\xff",
+		};
+		/* What each decodes to; NULL: an error. */
+		static const char *const decoded[] = {
+			"\"", "\n", NULL, "\xc3\xa9", "\x7f", "\xc3\xa9", NULL,
+		};
+		char	want[128];
+		size_t	pos, sp, slen, m;
+		int	r1, r2;
+
+		for (sp = 0; sp < sizeof specials / sizeof specials[0]; sp++) {
+			slen = strlen(specials[sp]);
+			for (pos = 0; pos < 40; pos++) {
+				line[0] = '"';
+				memset(line + 1, 'x', pos);
+				memcpy(line + 1 + pos, specials[sp], slen);
+				memset(line + 1 + pos + slen, 'y', 20);
+				m = 1 + pos + slen + 20;
+				line[m++] = '"';
+				buf_reset(&b);
+				json_init(&q, line, m);
+				r1 = json_read_string(&q, &b, NULL);
+				json_init(&p, line, m);
+				r2 = json_read_string_here(&p, line, &s, &len,
+				    NULL);
+				ASSERT_EQ(r1, r2);
+				ASSERT_EQ(r1, decoded[sp] == NULL ? -1 : 0);
+				if (r1 == 0) {
+					memset(want, 'x', pos);
+					memcpy(want + pos, decoded[sp],
+					    strlen(decoded[sp]));
+					memset(want + pos + strlen(decoded[sp]),
+					    'y', 20);
+					ASSERT_EQ(len, pos + strlen(decoded[sp]) +
+					    20);
+					ASSERT(memcmp(s, want, len) == 0);
+					ASSERT_EQ(len, b.len);
+					ASSERT(memcmp(s, b.data, len) == 0);
+					ASSERT_EQ(p.off, m);
+				} else {
+					ASSERT_EQ(p.error_off, q.error_off);
+					ASSERT_STR_EQ(p.error, q.error);
+				}
+			}
+		}
+	}
+
+	/* Errors as json_read_string() reports them. */
+	memcpy(line, "\"ab\\x\"", 7);
+	json_init(&p, line, 7);
+	ASSERT_EQ(json_read_string_here(&p, line, &s, &len, NULL), -1);
+	ASSERT_STR_EQ(p.error, "bad escape in string");
+	ASSERT_EQ(p.error_off, 3);
+	memcpy(line, "12", 2);
+	json_init(&p, line, 2);
+	ASSERT_EQ(json_read_string_here(&p, line, &s, &len, NULL), -1);
+	ASSERT_STR_EQ(p.error, "unexpected '1', expected a string");
+	buf_free(&b);
+}
+
 static void
 test_write(void)
 {
@@ -353,6 +454,7 @@ main(void)
 	test_skip();
 	test_depth();
 	test_read();
+	test_read_here();
 	test_write();
 	test_truncations();
 	test_base64();

@@ -135,7 +135,7 @@ test_signature(void)
 	    "n9=1&m9=1&l9=1&k9=1&j9=1&i9=1&h9=1&g9=1&f9=1&e9=1&d9=1&c9=1&"
 	    "b9=1&a9=1&z8=1&y8=1&x8=1&w8=1&v8=1&u8=1&t8=1&s8=1&r8=1&q8=1&"
 	    "p8=1&o8=1&n8=1&m8=1", NULL, NULL);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 	ASSERT_EQ(match_index_count(mi), 3);
 
 	/* Reordered parameters, empty pieces; equal keys keep their order. */
@@ -206,7 +206,7 @@ test_add_errors(void)
 	free(cause);
 
 	ASSERT_EQ(match_index_count(mi), 0);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 	ASSERT_STR_EQ(lookup_id(mi, req("GET", "", "/", "", NULL)), "(none)");
 	match_index_free(mi);
 }
@@ -225,7 +225,7 @@ test_cycling(void)
 	add_simple(mi, 2, "other", "GET", "/m", NULL, NULL);
 	add_simple(mi, 3, "c1", "GET", "/n", NULL, NULL);
 	add_simple(mi, 4, "c2", "GET", "/n", NULL, NULL);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	r = req("GET", "localhost:18080", "/n", "", NULL);
 	for (i = 0; i < NITEMS(want); i++) {
@@ -244,6 +244,65 @@ test_cycling(void)
 	    .path = SPAN_LIT("/m") }, &sig, &occ);
 	ASSERT(e != NULL && strcmp(e->id, "other") == 0 && occ == 0);
 	match_index_free(mi);
+}
+
+/*
+ * An index large enough to be finished on two threads (50,000 entries
+ * or more, with two threads allowed): groups cycle in recorded order
+ * with and without host, the endpoint latencies are the endpoint's, and
+ * a miss finds its near candidates.
+ */
+static void
+test_large_finish(void)
+{
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct snap_txn			 t;
+	struct match_req		 r;
+	struct buf			 out;
+	char				 target[32], id[32], *ids;
+	size_t				 i, n = 60000, routes = 600;
+	uint64_t			 sig, occ;
+
+	ids = xcalloc(n, 32);
+	for (i = 0; i < n; i++) {
+		snprintf(target, sizeof target, "/p/%zu", i % routes);
+		snprintf(ids + i * 32, 32, "t%zu", i);
+		txn(&t, i + 1, ids + i * 32, "GET", target,
+		    i % routes % 2 == 0 ? "a.example" : "b.example", NULL, 200);
+		t.total_us = (int64_t)i;
+		add(mi, &t);
+	}
+	match_index_finish(mi, 2);
+	ASSERT_EQ(match_index_count(mi), n);
+	r = req("GET", "a.example", "/p/42", "", NULL);
+	for (i = 0; i < 3; i++) {
+		e = match_lookup(mi, &r, &sig, &occ);
+		ASSERT(e != NULL);
+		if (e == NULL)
+			break;
+		snprintf(id, sizeof id, "t%zu", 42 + i * routes);
+		ASSERT_STR_EQ(e->id, id);
+		ASSERT_EQ(occ, i);
+		ASSERT_EQ(e->endpoint_n, n / routes);
+		ASSERT(e->endpoint_ns != NULL && e->endpoint_ns[1] ==
+		    (int64_t)(42 + routes) * 1000);
+	}
+	/* Another recorded host is another dependency; no host: any. */
+	r = req("GET", "b.example", "/p/42", "", NULL);
+	ASSERT(match_lookup(mi, &r, &sig, &occ) == NULL);
+	r = req("GET", "elsewhere:1", "/p/43", "", NULL);
+	ASSERT_STR_EQ(lookup_id(mi, r), "t43");
+	/* A miss on a known route: the near buckets name candidates. */
+	r = req("GET", "a.example", "/p/9999", "", NULL);
+	ASSERT(match_lookup(mi, &r, &sig, &occ) == NULL);
+	ASSERT(match_closest(mi, &r) != NULL);
+	buf_init(&out);
+	match_explain_miss(mi, &r, &out, 3);
+	ASSERT(out.data != NULL && strstr(out.data, "\"/p/") != NULL);
+	buf_free(&out);
+	match_index_free(mi);
+	free(ids);
 }
 
 static void
@@ -271,7 +330,7 @@ test_hosts(void)
 	add_simple(mi, 6, "abs-root", "GET", "https://root.example?q=1", NULL,
 	    NULL);
 	add_simple(mi, 7, "v6", "GET", "/v6", "[::1]:9000", NULL);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	/* A recorded host: only its transactions. */
 	ASSERT_STR_EQ(lookup_id(mi, req("GET", "payments.internal", "/status",
@@ -327,7 +386,7 @@ test_hosts_port_preference(void)
 	add_simple(mi, 1, "p443", "GET", "/a", "svc:443", NULL);
 	add_simple(mi, 2, "plain", "GET", "/a", "svc", NULL);
 	add_simple(mi, 3, "p8443", "GET", "/a", "svc:8443", NULL);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 	ASSERT_STR_EQ(lookup_id(mi, req("GET", "svc:443", "/a", "", NULL)),
 	    "p443");
 	ASSERT_STR_EQ(lookup_id(mi, req("GET", "svc:8443", "/a", "", NULL)),
@@ -347,7 +406,7 @@ test_hosts_port_preference(void)
 	mi = match_index_create();
 	add_simple(mi, 1, "pay", "POST", "/v1/charges", "127.0.0.1:9001", NULL);
 	add_simple(mi, 2, "inv", "GET", "/v1/stock", "127.0.0.1:9002", NULL);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 	ASSERT_STR_EQ(lookup_id(mi, req("POST", "127.0.0.1:18080",
 	    "/v1/charges", "", NULL)), "pay");
 	ASSERT_STR_EQ(lookup_id(mi, req("GET", "127.0.0.1:18080",
@@ -371,7 +430,7 @@ test_host_cache(void)
 		add_simple(mi, 1, i % 2 ? "odd" : "even", "GET", "/c",
 		    i % 2 ? "b.example" : "a.example", NULL);
 		add_simple(mi, 2, "b-only", "GET", "/b", "b.example", NULL);
-		match_index_finish(mi);
+		match_index_finish(mi, 1);
 		ASSERT_STR_EQ(lookup_id(mi, req("GET", "a.example", "/c", "",
 		    NULL)), i % 2 ? "odd" : "even");
 		ASSERT_STR_EQ(lookup_id(mi, req("GET", "a.example", "/b", "",
@@ -386,7 +445,7 @@ one_entry(struct match_index *mi, struct snap_txn *t)
 	struct match_req	r;
 
 	add(mi, t);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 	r = req("GET", "", "/", "", NULL);
 	return match_lookup(mi, &r, NULL, NULL);
 }
@@ -560,7 +619,7 @@ test_closest(void)
 	    "/v1/users/u123/orders?page=2", NULL, NULL);
 	add_simple(mi, 3, "user", "GET", "/v1/users/u123", NULL, NULL);
 	add_simple(mi, 4, "post", "POST", "/v1/users/u123/orders", NULL, NULL);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	r = req("GET", "", "/v1/users/u456/orders", "", NULL);
 	ASSERT(match_lookup(mi, &r, NULL, NULL) == NULL);
@@ -597,7 +656,7 @@ test_explain(void)
 	add_simple(mi, 3, "list", "GET", "/v1/charges?limit=10", "pay",
 	    NULL);
 	add_simple(mi, 4, "other", "GET", "/v1/charges", "inv", NULL);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	buf_init(&b);
 	r = req("GET", "pay", "/v1/charges", "limit=5", NULL);
@@ -635,7 +694,7 @@ test_explain(void)
 
 	/* An empty index. */
 	mi = match_index_create();
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 	buf_init(&b);
 	match_explain_miss(mi, &r, &b, 3);
 	ASSERT(strstr(b.data, "\"candidates\":[]}") != NULL);
@@ -691,7 +750,7 @@ test_threads(void)
 	add_simple(mi, 1, "t0", "GET", "/t", "svc", NULL);
 	add_simple(mi, 2, "t1", "GET", "/t", "svc2", NULL);
 	add_simple(mi, 3, "t2", "GET", "/t", NULL, NULL);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	seen = xcalloc(n, 1);
 	for (i = 0; i < THREADS; i++) {
@@ -744,7 +803,7 @@ test_redacted(void)
 	    "{\"amount\":1,\"card\":\"REDACTED-0a1b2c3d\"}");
 	add_simple(mi, 6, "plain", "POST", "/v1/refunds", "",
 	    "{\"amount\":1}");
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	/* A string or a number where the placeholder was; whitespace. */
 	ASSERT_STR_EQ(lookup_id(mi, req("POST", "", "/v1/charges", "",
@@ -813,7 +872,7 @@ test_servers(void)
 	t.server = (char *)"10.0.0.2:8080";
 	add(mi, &t);
 	add_simple(mi, 4, "noserver", "GET", "/x", "x.internal", NULL);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	ASSERT_STR_EQ(match_server_host(mi, "10.0.0.2:8080"),
 	    "payments.internal");
@@ -1010,7 +1069,7 @@ test_typed(void)
 	add_form(mi, 7, "f1", "/v1/form", "amount=5&nonce=" HEX_A);
 	add_simple(mi, 8, "in1", "GET", "/v1/inbound?nonce=" HEX_A, "ledger",
 	    NULL);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	/* Fresh values of each kind, a timestamp in another layout. */
 	buf_reset(&body);
@@ -1171,7 +1230,7 @@ test_explain_fields(void)
 	    "", NULL);
 	add_simple(mi, 3, "p", "GET", "/v1/users/u-1/orders", "", NULL);
 	add_simple(mi, 4, "t", "POST", "/v1/notes", "", "plain text");
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	ASSERT_FIELDS(mi, req("POST", "", "/v1/entries", "",
 	    "{\"account\":\"A-2\",\"amount\":100,"
@@ -1238,7 +1297,7 @@ test_typed_cycle(void)
 	    "{\"at\":1765101602000,\"n\":8}");
 	add_simple(mi, 4, "c3", "POST", "/v1/epochs", "",
 	    "{\"at\":1765101603000,\"n\":7}");
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	for (i = 0; i < NITEMS(ids); i++) {
 		r = req("POST", "", "/v1/epochs", "", i == 0 ?
@@ -1280,7 +1339,7 @@ test_redacted_cycle(void)
 	    "{\"amount\":5,\"nonce\":\"REDACTED-3333bbbb\"}");
 	add_simple(mi, 4, "x", "POST", "/v1/pay", "",
 	    "{\"amount\":6,\"nonce\":\"REDACTED-4444cccc\"}");
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 	for (i = 0; i < NITEMS(ids); i++) {
 		char	*b = xasprintf("{\"amount\":5,\"nonce\":\"n-%zu\"}", i);
 
@@ -1386,7 +1445,7 @@ test_key(void)
 	    "{\"id\":\"u-100\"}", rh, 1);
 	add_reply(mi, 7, "u2", "GET", "/v1/users/u-200", NULL,
 	    "{\"id\":\"u-200\"}", rh, 1);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	/* Recorded values select their own transactions, cycling. */
 	r = req("POST", "", "/v1/mailbox", "",
@@ -1443,7 +1502,7 @@ test_key(void)
 		add_reply(mi2, 4, "c1", "POST", "/v1/mailbox",
 		    "{\"email\":\"c@example.com\",\"folder\":\"inbox\"}",
 		    "{}", rh, 1);
-		match_index_finish(mi2);
+		match_index_finish(mi2, 1);
 		for (i = 0; i < 20; i++) {
 			b = xasprintf("{\"email\":\"user%zu@test.example\","
 			    "\"folder\":\"inbox\"}", i);
@@ -1619,7 +1678,7 @@ test_live(void)
 	free(rb);
 	add_reply(mi, 3, "plain", "GET", "/v1/plain", NULL, "{\"x\":1}", rh,
 	    1);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	buf_init(&head);
 	buf_init(&body);
@@ -1773,7 +1832,7 @@ test_explain_large(void)
 	}
 	add_simple(mi, line++, "profile", "GET", "/v1/users/u-1/profile?lang=en",
 	    "usr", NULL);
-	match_index_finish(mi);
+	match_index_finish(mi, 1);
 
 	/* Recorded last, found by method and path. */
 	ASSERT_FIELDS(mi, req("GET", "usr", "/v1/users/u-1/profile", "lang=de",
@@ -1842,6 +1901,7 @@ main(void)
 	test_threads();
 	test_redacted();
 	test_servers();
+	test_large_finish();
 
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/test-match.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL) {

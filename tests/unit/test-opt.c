@@ -22,7 +22,7 @@ struct t_opts {
 	uint32_t	 mark;
 	uint8_t		 small;
 	size_t		 size;
-	uint64_t	 dur, seed;
+	uint64_t	 dur, idle, seed;
 	double		 rate;
 	int64_t		 when;
 	unsigned	 shard_i, shard_n;
@@ -76,6 +76,8 @@ static const struct opt t_table[] = {
 	  OPT_AT(struct t_opts, size), .min = 1, .max = 1048576 },
 	{ "timeout", 0, OPT_DURATION, NULL, "a duration",
 	  OPT_AT(struct t_opts, dur), .min = 1 },
+	{ "idle", 0, OPT_DURATION, NULL, "0 allowed",
+	  OPT_AT(struct t_opts, idle), .max = 3600000000000ULL },
 	{ "seed", 's', OPT_SEED, NULL, "a seed", OPT_AT(struct t_opts, seed) },
 	{ "rate", 'r', OPT_RATE, NULL, "a rate", OPT_AT(struct t_opts, rate),
 	  OPT_SEEN(struct t_opts, seen_rate) },
@@ -199,6 +201,12 @@ test_types(void)
 	ASSERT_EQ(o.seen_name, 0);
 	ASSERT_EQ(t_parse(&o, 0, &ind, &cause, "-l", ":0", NULL), 0);
 	ASSERT_STR_EQ(o.addr, ":0");
+	/* A bare 0 is a zero duration; units otherwise. */
+	o.idle = 5;
+	ASSERT_EQ(t_parse(&o, 0, &ind, &cause, "--idle", "0", NULL), 0);
+	ASSERT_EQ(o.idle, 0);
+	ASSERT_EQ(t_parse(&o, 0, &ind, &cause, "--idle", "1h", NULL), 0);
+	ASSERT(o.idle == 3600000000000ULL);
 	t_free(&o);
 }
 
@@ -222,6 +230,10 @@ test_errors(void)
 	t_fail("--timeout: expected a duration like 250ms or 10s (above 0), "
 	    "got \"0s\"", "--timeout", "0s", NULL);
 	t_fail("--timeout: expected a duration", "--timeout", "10", NULL);
+	t_fail("--timeout: expected a duration like 250ms or 10s (above 0), "
+	    "got \"0\"", "--timeout", "0", NULL);
+	t_fail("--idle: expected a duration like 250ms or 10s (from 0 to "
+	    "1h), got \"61m\"", "--idle", "61m", NULL);
 	t_fail("--rate: expected a rate like 200/s, got \"x\"", "-r", "x",
 	    NULL);
 	t_fail("--rate: expected a rate", "-r", "0", NULL);
@@ -239,6 +251,8 @@ test_errors(void)
 	t_fail("--shard: expected I/N, got \"3/3\"", "--shard", "3/3", NULL);
 	/* Unknown options, missing and unwanted values. */
 	t_fail("unknown option \"--nope\"", "--nope", NULL);
+	t_fail("ambiguous option \"--s\"", "--s", "1", NULL);
+	t_fail("ambiguous option \"--no=1\"", "--no=1", NULL);
 	t_fail("unknown option \"-x\"", "-x", NULL);
 	t_fail("--name: missing value", "--name", NULL);
 	t_fail("--name: missing value", "-n", NULL);

@@ -54,8 +54,9 @@ write_file(const struct buf *b)
 {
 	FILE	*f = fopen(path, "wb");
 
-	if (f == NULL || fwrite(b->data, 1, b->len, f) != b->len ||
-	    fclose(f) != 0) {
+	/* An empty buffer has no data pointer: write nothing. */
+	if (f == NULL || (b->len > 0 && fwrite(b->data, 1, b->len, f) !=
+	    b->len) || fclose(f) != 0) {
 		perror(path);
 		exit(1);
 	}

@@ -659,6 +659,77 @@ read_chunks(const char *path, size_t want, size_t *lines, size_t max,
 }
 
 /*
+ * A chunk decodes in place and lends the transaction out: every line
+ * below (escapes, base64, NUL, headers in both messages, unknown
+ * members, members in any order) encodes to what snap_decode_line()'s
+ * own copy encodes to, and the lent transaction's bytes stay valid
+ * until the next line.
+ */
+static void
+test_chunk_borrowed(void)
+{
+	static const char *const lines[] = {
+	    canonical,
+	    "{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"GET\","
+	    "\"target\":\"/a\\u0041b\"}}\n",
+	    "{\"dir\":\"in\",\"v\":1,\"x\":{ \"a\" : [1, 2] },\"res\":"
+	    "{\"headers\":[[\"A\",\"\\\"q\\\"\"],[\"B\",\"\"]],\"status\":"
+	    "200,\"body\":\"a\\u0000\\n\\\"\\ud83d\\ude00\"},\"req\":"
+	    "{\"headers\":[],\"target\":\"/\",\"method\":\"P\\u004fST\","
+	    "\"body_b64\":\"\"}}\n",
+	    "{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"GET\","
+	    "\"target\":\"/\",\"headers\":[[\"H\",\"v\"]],\"body_b64\":"
+	    "\"AAEC\\/w==\"},\"res\":{\"status\":204,\"headers\":[[\"X\","
+	    "\"1\"],[\"Y\",\"2\"],[\"Z\",\"3\"]]}}\n",
+	};
+	struct snap_reader	*r;
+	struct snap_chunk	 c;
+	struct snap_txn		 t, u;
+	struct buf		 all, a, b;
+	size_t			 i, n = sizeof lines / sizeof lines[0];
+	char			*path, *cause = NULL;
+
+	buf_init(&all);
+	for (i = 0; i < n; i++)
+		buf_append_str(&all, lines[i]);
+	path = write_temp(all.data);
+	ASSERT(path != NULL);
+	if (path == NULL)
+		return;
+	r = snap_reader_open(path, &cause);
+	memset(&c, 0, sizeof c);
+	ASSERT_EQ(snap_reader_chunk(r, 1 << 20, &c, &cause), 1);
+	buf_init(&a);
+	buf_init(&b);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(snap_chunk_next(&c, &t, &cause), 1);
+		ASSERT_EQ(t.borrowed, 1);
+		ASSERT_EQ(t.line, i + 1);
+		ASSERT_EQ(snap_decode_line(lines[i], strlen(lines[i]) - 1, &u,
+		    &cause), 0);
+		ASSERT_EQ(u.borrowed, 0);
+		buf_reset(&a);
+		buf_reset(&b);
+		snap_encode(&a, &t);
+		snap_encode(&b, &u);
+		ASSERT_STR_EQ(a.data, b.data);
+		ASSERT_EQ(t.req.nheaders, u.req.nheaders);
+		ASSERT_EQ(t.res.nheaders, u.res.nheaders);
+		snap_txn_free(&t);
+		ASSERT(t.id == NULL && t.req.headers == NULL);
+		snap_txn_free(&u);
+	}
+	ASSERT_EQ(snap_chunk_next(&c, &t, &cause), 0);
+	snap_chunk_free(&c);
+	snap_reader_close(r);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&all);
+	unlink(path);
+	free(path);
+}
+
+/*
  * The chunk reader gives the lines and messages snap_reader_next() gives,
  * whatever the chunk size (here down to one byte: every chunk one line);
  * a line longer than 64 MiB is an error at its line, column 64 MiB + 1.
@@ -1034,6 +1105,7 @@ main(void)
 	test_status_members();
 	test_reader();
 	test_chunks();
+	test_chunk_borrowed();
 	test_writer();
 	test_out();
 	UNIT_DONE();
