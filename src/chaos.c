@@ -171,6 +171,20 @@ chaos_log_tail(struct chaos_log *cl, size_t n, struct buf *out)
 	pthread_mutex_unlock(&cl->lock);
 }
 
+/* 1 if counts[i] is the first of its rule (by_rule) or kind, else 0. */
+static int
+chaos_count_is_first(const struct chaos_log *cl, size_t i, int by_rule)
+{
+	const struct chaos_count	*c = cl->counts;
+	size_t				 j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(by_rule ? c[j].rule : c[j].kind,
+		    by_rule ? c[i].rule : c[i].kind) == 0)
+			return 0;
+	return 1;
+}
+
 void
 chaos_log_counts_json(struct chaos_log *cl, struct buf *out)
 {
@@ -184,10 +198,7 @@ chaos_log_counts_json(struct chaos_log *cl, struct buf *out)
 	for (i = 0; i < cl->ncounts; i++) {
 		uint64_t sum = 0;
 
-		for (j = 0; j < i; j++)
-			if (strcmp(cl->counts[j].kind, cl->counts[i].kind) == 0)
-				break;
-		if (j < i)
+		if (!chaos_count_is_first(cl, i, 0))
 			continue;
 		for (j = i; j < cl->ncounts; j++)
 			if (strcmp(cl->counts[j].kind, cl->counts[i].kind) == 0)
@@ -203,10 +214,7 @@ chaos_log_counts_json(struct chaos_log *cl, struct buf *out)
 	for (i = 0; i < cl->ncounts; i++) {
 		int inner = 1;
 
-		for (j = 0; j < i; j++)
-			if (strcmp(cl->counts[j].rule, cl->counts[i].rule) == 0)
-				break;
-		if (j < i)
+		if (!chaos_count_is_first(cl, i, 1))
 			continue;
 		buf_append_str(out, first ? "" : ",");
 		json_append_string(out, cl->counts[i].rule,

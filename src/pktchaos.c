@@ -20,7 +20,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <linux/capability.h>
 #include <linux/netfilter.h>
 
@@ -33,6 +32,7 @@
 #include "match.h"
 #include "nfqueue.h"
 #include "pktchaos.h"
+#include "plan.h"
 #include "priv.h"
 #include "rule.h"
 #include "tcpflow.h"
@@ -41,7 +41,6 @@
 #define PC_BATCH	64
 #define PC_ROUNDS	16
 #define PC_SWEEP_NS	(1000ULL * 1000 * 1000)
-#define PC_OCC_SLOTS	4096
 
 /* What applies to the response packets of one transaction (or flow). */
 struct pc_fault {
@@ -91,7 +90,7 @@ struct pktchaos {
 	int			 raw;		/* IPv4 raw socket, -1 */
 	int			 raw6;		/* IPv6 raw socket, -1 */
 	uint64_t		 loaded_ns;
-	uint64_t		 occ[PC_OCC_SLOTS];
+	struct plan_occ		 occ;
 	struct httpflow_stats	 hst;
 	struct pc_hold		*holds;
 	uint64_t		 packets, delayed, dropped, resets, faulted;
@@ -240,62 +239,13 @@ pc_hold_add(struct pc_hold *h, uint32_t id, uint64_t release_ns)
 static uint64_t
 pc_conn_mask(const struct rule_set *rs)
 {
-	struct buf	 b;
-	cJSON		*j, *m, *k;
-	uint64_t	 mask = 0;
-	size_t		 i, n = rule_set_count(rs);
-	int		 conn;
+	uint64_t	mask = 0;
+	size_t		i, n = rule_set_count(rs);
 
-	buf_init(&b);
-	for (i = 0; i < n && i < 64; i++) {
-		buf_reset(&b);
-		rule_describe(rule_set_get(rs, i), &b);
-		if ((j = cJSON_ParseWithLength(b.data, b.len)) == NULL)
-			continue;
-		conn = 1;
-		m = cJSON_GetObjectItemCaseSensitive(j, "match");
-		if (m != NULL)
-			cJSON_ArrayForEach(k, m)
-				if (strcmp(k->string, "dir") != 0 &&
-				    strcmp(k->string, "host") != 0)
-					conn = 0;
-		if (conn)
+	for (i = 0; i < n && i < 64; i++)
+		if (rule_is_per_connection(rule_set_get(rs, i)))
 			mask |= UINT64_C(1) << i;
-		cJSON_Delete(j);
-	}
-	buf_free(&b);
 	return mask;
-}
-
-static void
-pc_log_hits(struct pktchaos *pc, uint64_t sig, uint64_t occ,
-    const struct rule_hit *hits, size_t nhits)
-{
-	char	params[160];
-	size_t	i;
-
-	for (i = 0; i < nhits; i++) {
-		const struct fault_spec	*f = hits[i].fault;
-		const char		*name = rule_name(hits[i].rule);
-
-		if (f->latency.kind != FAULT_LAT_NONE) {
-			snprintf(params, sizeof params,
-			    "{\"distribution\":\"%s\",\"ms\":%.3f}",
-			    fault_latency_name(f->latency.kind),
-			    (double)hits[i].latency_ns / 1e6);
-			chaos_log_fault(pc->log, "-", sig, occ, name,
-			    "latency", params);
-		}
-		if (f->drop > 0) {
-			snprintf(params, sizeof params,
-			    "{\"probability\":%g}", f->drop);
-			chaos_log_fault(pc->log, "-", sig, occ, name, "drop",
-			    params);
-		}
-		if (f->connection == FAULT_CONN_RESET)
-			chaos_log_fault(pc->log, "-", sig, occ, name,
-			    "reset", NULL);
-	}
 }
 
 /* Evaluates rules for one request (or one connection) into *out. */
@@ -303,15 +253,14 @@ static void
 pc_decide(struct pktchaos *pc, const struct rule_req *rq, uint64_t sig,
     int conn, struct pc_fault *out)
 {
-	struct rule_hit	hits[RULE_MAX_HITS];
+	struct plan	plan;
 	struct rule_ctx	ctx;
 	uint64_t	occ, mask;
-	size_t		nhits, i;
 
 	memset(out, 0, sizeof *out);
 	if (rule_set_count(pc->rules) == 0)
 		return;
-	occ = pc->occ[sig % PC_OCC_SLOTS]++;
+	occ = plan_occ_next(&pc->occ, sig);
 	memset(&ctx, 0, sizeof ctx);
 	ctx.seed = pc->seed;
 	ctx.sig = sig;
@@ -321,24 +270,20 @@ pc_decide(struct pktchaos *pc, const struct rule_req *rq, uint64_t sig,
 	if (pc->use_mask) {
 		mask = rule_set_static_mask(pc->rules, rq);
 		mask &= conn ? pc->conn_mask : ~pc->conn_mask;
-		nhits = mask == 0 ? 0 : rule_set_eval_mask(pc->rules, rq, &ctx,
-		    mask, hits, RULE_MAX_HITS);
+		plan_decide(&plan, pc->rules, rq, &ctx, &mask);
 	} else if (conn)
-		nhits = 0;
+		return;
 	else
-		nhits = rule_set_eval(pc->rules, rq, &ctx, hits, RULE_MAX_HITS);
-	if (nhits == 0)
+		plan_decide(&plan, pc->rules, rq, &ctx, NULL);
+	if (plan.nhits == 0)
 		return;
 	out->active = 1;
-	for (i = 0; i < nhits; i++) {
-		out->latency_ns += hits[i].latency_ns;
-		if (hits[i].fault->drop > out->drop)
-			out->drop = hits[i].fault->drop;
-		if (hits[i].fault->connection == FAULT_CONN_RESET)
-			out->reset = 1;
-	}
-	fault_rng_seed(&out->rng, hits[0].rng_seed);
-	pc_log_hits(pc, sig, occ, hits, nhits);
+	out->latency_ns = plan.latency_ns;
+	out->drop = plan.drop;
+	/* A connection fault ends the evaluation: it is the last hit's. */
+	out->reset = plan.conn == FAULT_CONN_RESET;
+	fault_rng_seed(&out->rng, plan.hits[0].rng_seed);
+	plan_log(&plan, pc->log, "-", PLAN_SCOPE_PACKET);
 	if (conn)
 		pc->conn_faulted++;
 	else
@@ -355,32 +300,11 @@ pc_request(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 	struct http_header	 hdrs[HTTP_MAX_HEADERS];
 	struct rule_req		 rq;
 	struct pc_fault		*fault;
-	const char		*q;
 	uint64_t		 sig;
-	size_t			 i, tlen = strlen(r->target);
 
-	memset(&rq, 0, sizeof rq);
-	rq.dir = pc->cfg.dir;
-	rq.host = r->host != NULL ? span_from_str(r->host) : SPAN_NULL;
-	rq.method = span_from_str(r->method);
-	q = memchr(r->target, '?', tlen);
-	rq.path = (struct span){ r->target,
-	    q != NULL ? (size_t)(q - r->target) : tlen };
-	rq.query = q != NULL ? (struct span){ q + 1,
-	    tlen - (size_t)(q + 1 - r->target) } : SPAN_NULL;
-	for (i = 0; i < r->nheaders && i < HTTP_MAX_HEADERS; i++) {
-		hdrs[i].name = span_from_str(r->headers[i].name);
-		hdrs[i].value = span_from_str(r->headers[i].value);
-	}
-	rq.headers = hdrs;
-	rq.nheaders = i;
-	rq.body = r->body;
-	rq.body_len = r->body_len;
-
-	sig = match_hash(MATCH_HASH_INIT, rq.method.p, rq.method.len);
-	sig = match_hash(sig, rq.path.p, rq.path.len);
-	sig = match_hash(sig, rq.query.p, rq.query.len);
-	sig = match_hash(sig, r->body, r->body_len);
+	plan_req_from_snap(&rq, hdrs, HTTP_MAX_HEADERS, r, pc->cfg.dir);
+	sig = plan_signature(rq.method, rq.path, rq.query, r->body,
+	    r->body_len);
 	fault = xmalloc(sizeof *fault);
 	pc_decide(pc, &rq, sig, 0, fault);
 	tx->user = fault;

@@ -3,7 +3,7 @@
  * (`decoy chaos --nfqueue N --rules FILE`): the user's iptables rules
  * queue both directions of a service's flows; each flow is reassembled
  * (tcpflow.h) and its HTTP parsed (httpflow.h), and when a request
- * matches a chaos rule (rule.h, decided exactly as the responder decides:
+ * matches a chaos rule (rule.h, decided by plan.h as for the responder:
  * a pure function of seed, rule, request signature and occurrence), the
  * response packets of THAT transaction are
  *   delayed   by the rule's sampled latency: their verdicts are held and

@@ -50,6 +50,8 @@
 #include "loop.h"
 #include "prom.h"
 #include "record.h"
+#include "record-resolve.h"
+#include "record-writer.h"
 #include "snap.h"
 #include "snap-ids.h"
 #include "sock.h"
@@ -71,22 +73,6 @@
  * connections wait in the backlog while those open are served. */
 #define REC_ACCEPT_PAUSE_NS	(100ULL * 1000000ULL)
 
-/* The snapshot writer: whole lines with write(2), fsync off the loop. */
-struct rec_writer {
-	struct snap_out		 out;
-	enum record_fsync	 policy;
-	pthread_t		 thread;
-	int			 started;
-	pthread_mutex_t		 mtx;
-	pthread_cond_t		 cond;
-	int			 dirty;
-	int			 stop;
-	/* The sync thread's, under mtx. */
-	uint64_t		 sync_errors;
-	int			 sync_errno;
-	struct log_every	 sync_log;
-};
-
 struct rec_conn;
 
 /* Where an exchange goes. */
@@ -97,16 +83,6 @@ struct rec_target {
 	int			 tls;
 	int			 ip;		/* name is an address */
 	int			 resolved;
-	struct sock_addr	 addr;
-};
-
-/* A name being resolved off the loop (getaddrinfo in a thread). */
-struct rec_lookup {
-	struct recorder		*r;
-	struct rec_conn		*c;		/* NULL once the conn is gone */
-	char			*name;
-	int			 port;
-	int			 err;		/* EAI_* or 0 */
 	struct sock_addr	 addr;
 };
 
@@ -151,14 +127,13 @@ struct rec_conn {
 	int			 dead;
 	struct rec_target	*tgt;		/* &r->rt or &own */
 	struct rec_target	 own;		/* forward proxy */
-	struct rec_lookup	*lookup;
+	struct record_lookup	*lookup;
 	int			 intercepted;	/* CONNECT: TLS from the client */
 	int			 tunnel;
 	uint64_t		 bytes_up, bytes_down;
 	char			*tunnel_error;
 	int			 tunnel_recorded;
 	int			 http_seen;	/* a request head parsed */
-	const char		*extra_more;	/* raw JSON members */
 
 	/* The exchange in flight. */
 	struct snap_txn		 t;
@@ -212,10 +187,9 @@ struct recorder {
 	struct conn_tls_ctx	*up_tls;	/* https upstreams */
 	struct conn_tls_ctx	*srv_tls;	/* intercepted CONNECTs */
 	struct ca		*ca;
-	int			 lookup_pipe[2];
-	struct loop_io		 lookup_io;
+	struct record_resolver	*resolver;	/* --proxy */
 	struct record_redact	*redact;
-	struct rec_writer	 w;
+	struct record_writer	 w;
 	struct loop_timer	 sync_timer;
 	struct rec_conn		*conns;
 	/* Snapshot lines of this loop round, written in one write(2) before
@@ -345,111 +319,12 @@ record_parse_on_write_error(const char *s, enum record_on_write_error *e)
 	return 0;
 }
 
-/* ---- the snapshot writer ------------------------------------------- */
-
-static void *
-rec_writer_main(void *arg)
-{
-	struct rec_writer	*w = arg;
-	uint64_t		 n;
-	int			 e;
-
-	pthread_mutex_lock(&w->mtx);
-	for (;;) {
-		while (!w->dirty && !w->stop)
-			pthread_cond_wait(&w->cond, &w->mtx);
-		if (!w->dirty && w->stop)
-			break;
-		w->dirty = 0;
-		pthread_mutex_unlock(&w->mtx);
-		/* EINVAL: stdout is a pipe or a terminal. */
-		e = fdatasync(w->out.fd) == -1 && errno != EINVAL ? errno : 0;
-		pthread_mutex_lock(&w->mtx);
-		if (e != 0) {
-			w->sync_errors++;
-			w->sync_errno = e;
-			if ((n = log_every_count(&w->sync_log, 1,
-			    loop_clock_ns(), REC_LOG_INTERVAL_NS)) > 0)
-				log_error("snapshot %s: fdatasync: %s (%llu "
-				    "time%s since the last report): what was "
-				    "written may not be on disk", w->out.name,
-				    strerror(e), (unsigned long long)n,
-				    n == 1 ? "" : "s");
-		}
-	}
-	pthread_mutex_unlock(&w->mtx);
-	return NULL;
-}
-
-static int
-rec_writer_open(struct rec_writer *w, const char *path, int append,
-    enum record_fsync policy, char **cause)
-{
-	memset(w, 0, sizeof *w);
-	w->policy = policy;
-	if (snap_out_open(&w->out, path, append, cause) == -1)
-		return -1;
-	pthread_mutex_init(&w->mtx, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	return 0;
-}
-
-/* The sync thread starts with record_run(), after the caller dropped its
- * privileges: a thread keeps the capabilities it was created with. */
-static void
-rec_writer_start(struct rec_writer *w)
-{
-	if (w->policy == RECORD_FSYNC_NEVER || w->started)
-		return;
-	if (pthread_create(&w->thread, NULL, rec_writer_main, w) != 0)
-		fatalx("cannot start the snapshot sync thread");
-	w->started = 1;
-}
-
-static void
-rec_writer_sync(struct rec_writer *w)
-{
-	if (!w->started)
-		return;
-	pthread_mutex_lock(&w->mtx);
-	w->dirty = 1;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->mtx);
-}
-
-/* Stops the sync thread (after a last flush) and closes the file; 0, or
- * -1 when close(2) reports an error (logged). */
-static int
-rec_writer_close(struct rec_writer *w)
-{
-	char	*cause = NULL;
-	int	 rv = 0;
-
-	if (w->started) {
-		pthread_mutex_lock(&w->mtx);
-		w->dirty = 1;
-		w->stop = 1;
-		pthread_cond_signal(&w->cond);
-		pthread_mutex_unlock(&w->mtx);
-		pthread_join(w->thread, NULL);
-	}
-	w->started = 0;
-	if (snap_out_close(&w->out, &cause) == -1) {
-		log_error("snapshot %s", cause);
-		free(cause);
-		rv = -1;
-	}
-	pthread_mutex_destroy(&w->mtx);
-	pthread_cond_destroy(&w->cond);
-	return rv;
-}
-
 static void
 rec_sync_fire(struct loop_timer *t)
 {
 	struct recorder	*r = t->arg;
 
-	rec_writer_sync(&r->w);
+	record_writer_sync(&r->w);
 	loop_timer_add(r->loop, &r->sync_timer, 1000000000ULL);
 }
 
@@ -535,7 +410,6 @@ static void	rec_accept(struct loop_io *, uint32_t);
 static struct rec_conn *rec_conn_new(struct recorder *, struct conn *,
 		    const char *);
 static void	rec_accept_resume(struct loop_timer *);
-static void	rec_lookup_done(struct loop_io *, uint32_t);
 
 /* The forward proxy: the upstream TLS context, the CA for interception
  * (optional: without one, CONNECT is only tunnelled for --no-intercept
@@ -567,10 +441,6 @@ rec_proxy_init(struct recorder *r, char **cause)
 		cfg.cert_arg = r->ca;
 		if ((r->srv_tls = conn_tls_server_ctx(&cfg, cause)) == NULL)
 			return -1;
-	}
-	if (pipe2(r->lookup_pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		*cause = xasprintf("pipe: %s", strerror(errno));
-		return -1;
 	}
 	return 0;
 }
@@ -615,7 +485,6 @@ record_create(const struct record_config *cfg, char **cause)
 
 	r = xcalloc(1, sizeof *r);
 	r->cfg = *cfg;
-	r->lookup_pipe[0] = r->lookup_pipe[1] = -1;
 	r->forward = cfg->proxy != NULL;
 	r->transparent = cfg->transparent != NULL;
 	r->cfg.upstream = cfg->upstream ? xstrdup(cfg->upstream) : NULL;
@@ -662,16 +531,14 @@ record_create(const struct record_config *cfg, char **cause)
 		goto fail;
 	if ((r->loop = loop_create(cause)) == NULL)
 		goto fail;
-	if (r->forward && loop_io_add(r->loop, &r->lookup_io,
-	    r->lookup_pipe[0], EPOLLIN, rec_lookup_done, r) == -1) {
-		*cause = xasprintf("epoll: %s", strerror(errno));
+	if (r->forward && (r->resolver = record_resolver_create(r->loop,
+	    cause)) == NULL)
 		goto fail;
-	}
 	if (sock_parse_addr(r->cfg.listen, &la, cause) == -1)
 		goto fail;
 	if ((r->lfd = sock_listen(&la, SOCK_SHARE_NONE, cause)) == -1)
 		goto fail;
-	if (rec_writer_open(&r->w, cfg->output, cfg->append, cfg->fsync,
+	if (record_writer_open(&r->w, cfg->output, cfg->append, cfg->fsync,
 	    cause) == -1)
 		goto fail;
 	if (cfg->metrics != NULL && (r->metrics = prom_server_create(r->loop,
@@ -1080,7 +947,7 @@ rec_batch_write(struct recorder *r)
 		    r->nlost == 1 ? "" : "s");
 	}
 	if (kept > 0 && r->w.policy == RECORD_FSYNC_TXN)
-		rec_writer_sync(&r->w);
+		record_writer_sync(&r->w);
 	rec_buf_recycle(&r->batch);
 	r->nbatch = 0;
 }
@@ -1207,7 +1074,6 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	static char	 proto[] = "http/1.1";
 	struct recorder	*r = c->r;
 	struct snap_txn	*t = &c->t;
-	struct buf	 extra;
 	char		 server[300], host[300];
 	int		 lend = r->redact == NULL;
 	uint64_t	 now = loop_now_update(r->loop);
@@ -1251,19 +1117,12 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	}
 	if (rec_funnel_drop(c, error, lend))
 		return;
-	buf_init(&extra);
-	if (error != NULL) {
-		buf_append_str(&extra, ",\"error\":");
-		json_append_string(&extra, error, strlen(error));
+	t->error = error;
+	if (c->req_len > r->cfg.max_body || c->res_len > r->cfg.max_body) {
+		t->truncated = 1;
+		t->truncated_req = c->req_len;
+		t->truncated_res = c->res_len;
 	}
-	if (c->req_len > r->cfg.max_body || c->res_len > r->cfg.max_body)
-		buf_printf(&extra, ",\"truncated\":{\"req\":%zu,\"res\":%zu}",
-		    c->req_len, c->res_len);
-	if (c->extra_more != NULL)
-		buf_append_str(&extra, c->extra_more);
-	if (extra.len > 0)
-		t->extra = buf_detach(&extra, NULL);
-	buf_free(&extra);
 	if (r->redact != NULL) {
 		record_redact_headers(r->redact, t->req.headers,
 		    t->req.nheaders);
@@ -1279,6 +1138,8 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	c->batch_line = r->nbatch++;
 	t->id = t->ts = t->svc = t->proto = t->client = t->server = NULL;
 	t->req.host = NULL;
+	t->error = NULL;
+	t->truncated = t->opaque = 0;
 	if (lend)
 		t->req.body = t->res.body = NULL;
 	loop_defer(r->loop, &r->batch_defer);
@@ -1699,32 +1560,25 @@ fail:
 	return -1;
 }
 
-static void *
-rec_lookup_main(void *arg)
+/* The name of c->tgt is resolved (record-resolve.h): connect, or fail. */
+static void
+rec_resolved(void *arg, const char *name, int err,
+    const struct sock_addr *addr)
 {
-	struct rec_lookup	*l = arg;
-	struct addrinfo		 hints, *res, *ai, *pick;
+	struct rec_conn	*c = arg;
+	char		 what[256];
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((l->err = getaddrinfo(l->name, NULL, &hints, &res)) == 0) {
-		/* IPv4 first, as sock_parse_addr does. */
-		pick = res;
-		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			if (ai->ai_family == AF_INET) {
-				pick = ai;
-				break;
-			}
-		}
-		memcpy(&l->addr.ss, pick->ai_addr, pick->ai_addrlen);
-		l->addr.len = pick->ai_addrlen;
-		sock_addr_set_port(&l->addr, l->port);
-		freeaddrinfo(res);
+	c->lookup = NULL;
+	if (err != 0) {
+		snprintf(what, sizeof what, "resolve %s: %s", name,
+		    gai_strerror(err));
+		rec_upstream_fail(c, 502, what);
+	} else {
+		c->tgt->addr = *addr;
+		c->tgt->resolved = 1;
+		rec_upstream_connect(c);
 	}
-	if (write(l->r->lookup_pipe[1], &l, sizeof l) != sizeof l)
-		log_warn("resolver: cannot hand back %s", l->name);
-	return NULL;
+	rec_conn_progress(c);
 }
 
 /* Resolves c->tgt off the loop (a numeric address right here), then
@@ -1732,10 +1586,7 @@ rec_lookup_main(void *arg)
 static void
 rec_resolve_start(struct rec_conn *c)
 {
-	struct rec_lookup	*l;
-	pthread_t		 th;
-	pthread_attr_t		 attr;
-	char			*a;
+	char	*a;
 
 	if (c->tgt->ip) {
 		a = xasprintf("%s%s%s:%d", strchr(c->tgt->name, ':') ? "[" : "",
@@ -1749,48 +1600,10 @@ rec_resolve_start(struct rec_conn *c)
 			return;
 		}
 	}
-	l = xcalloc(1, sizeof *l);
-	l->r = c->r;
-	l->c = c;
-	l->name = xstrdup(c->tgt->name);
-	l->port = c->tgt->port;
-	c->lookup = l;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &attr, rec_lookup_main, l) != 0) {
-		c->lookup = NULL;
-		free(l->name);
-		free(l);
+	if (c->r->resolver == NULL || (c->lookup = record_resolve(
+	    c->r->resolver, c->tgt->name, c->tgt->port, rec_resolved,
+	    c)) == NULL)
 		rec_upstream_fail(c, 502, "resolve: cannot start a thread");
-	}
-	pthread_attr_destroy(&attr);
-}
-
-static void
-rec_lookup_done(struct loop_io *io, uint32_t events)
-{
-	struct recorder		*r = io->arg;
-	struct rec_lookup	*l;
-	struct rec_conn		*c;
-	char			 what[256];
-
-	while (read(r->lookup_pipe[0], &l, sizeof l) == sizeof l) {
-		if ((c = l->c) != NULL) {
-			c->lookup = NULL;
-			if (l->err != 0) {
-				snprintf(what, sizeof what, "resolve %s: %s",
-				    l->name, gai_strerror(l->err));
-				rec_upstream_fail(c, 502, what);
-			} else {
-				c->tgt->addr = l->addr;
-				c->tgt->resolved = 1;
-				rec_upstream_connect(c);
-			}
-			rec_conn_progress(c);
-		}
-		free(l->name);
-		free(l);
-	}
 }
 
 /* Keeps what went to the upstream for a retry, while it is small. */
@@ -2589,13 +2402,10 @@ rec_conn_reap(struct loop_defer *d)
 static void
 rec_tunnel_record(struct rec_conn *c)
 {
-	char	opaque[128];
-
 	c->tunnel_recorded = 1;
-	snprintf(opaque, sizeof opaque, ",\"opaque\":{\"bytes_up\":%llu,"
-	    "\"bytes_down\":%llu}", (unsigned long long)c->bytes_up,
-	    (unsigned long long)c->bytes_down);
-	c->extra_more = opaque;
+	c->t.opaque = 1;
+	c->t.opaque_up = c->bytes_up;
+	c->t.opaque_down = c->bytes_down;
 	free(c->t.req.target);
 	c->t.req.target = xasprintf("%s%s%s:%d", strchr(c->tgt->name, ':') ?
 	    "[" : "", c->tgt->name, strchr(c->tgt->name, ':') ? "]" : "",
@@ -2606,7 +2416,6 @@ rec_tunnel_record(struct rec_conn *c)
 		c->t.res.reason = xstrdup("Connection established");
 	}
 	rec_txn_write(c, c->tunnel_error, 0);
-	c->extra_more = NULL;
 }
 
 static void
@@ -2618,8 +2427,7 @@ rec_conn_close(struct rec_conn *c)
 		return;
 	if (c->tunnel && !c->tunnel_recorded)
 		rec_tunnel_record(c);
-	if (c->lookup != NULL)
-		c->lookup->c = NULL;	/* freed when it comes back */
+	record_resolve_cancel(c->lookup);	/* freed when it comes back */
 	c->dead = 1;
 	loop_timer_del(r->loop, &c->timer);
 	rec_side_close(r, &c->cl);
@@ -2880,7 +2688,7 @@ rec_finish(struct recorder *r)
 	loop_run_deferred(r->loop);
 	if (r->w.out.fd != -1) {
 		rec_batch_write(r);
-		if (rec_writer_close(&r->w) == -1)
+		if (record_writer_close(&r->w) == -1)
 			r->wclose_failed = 1;
 		sync_errors = r->w.sync_errors;
 		sync_errno = r->w.sync_errno;
@@ -2950,7 +2758,7 @@ record_run(struct recorder *r)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	rec_writer_start(&r->w);
+	record_writer_start(&r->w);
 	/* The port actually bound (--listen HOST:0 picks one). */
 	if (sock_local_addr(r->lfd, &la) == -1)
 		snprintf(bound, sizeof bound, "%s", r->cfg.listen);
@@ -2986,21 +2794,15 @@ record_free(struct recorder *r)
 		close(r->lfd);
 	if (r->w.out.fd != -1) {
 		rec_batch_write(r);
-		rec_writer_close(&r->w);
+		record_writer_close(&r->w);
 	}
 	free(r->held);
 	buf_free(&r->batch);
-	if (r->loop != NULL && r->lookup_pipe[0] != -1 && r->forward &&
-	    r->lookup_io.cb != NULL)
-		loop_io_del(r->loop, &r->lookup_io);
-	if (r->loop != NULL)
-		loop_free(r->loop);
 	/* A lookup still running writes into a closed pipe and leaks its
 	 * job; the process is exiting. */
-	if (r->lookup_pipe[0] != -1) {
-		close(r->lookup_pipe[0]);
-		close(r->lookup_pipe[1]);
-	}
+	record_resolver_free(r->resolver);
+	if (r->loop != NULL)
+		loop_free(r->loop);
 	conn_tls_ctx_free(r->up_tls);
 	conn_tls_ctx_free(r->srv_tls);
 	if (r->ca != NULL)

@@ -73,6 +73,7 @@
 #include "log.h"
 #include "loop.h"
 #include "match.h"
+#include "plan.h"
 #include "respond.h"
 #include "rule.h"
 #include "snap.h"
@@ -90,7 +91,6 @@
 #define RESPOND_GEN_TICK_NS	(100 * 1000000ull)	/* idle workers follow reloads */
 #define RESPOND_DRAIN_NS	(5000 * 1000000ull)
 #define RESPOND_DRIP_NS		(10 * 1000000ull)	/* drip tick */
-#define RESPOND_MISS_SLOTS	4096
 #define RESPOND_RULE_CACHE	1024
 /* accept(2) failures (EMFILE...) are logged once per interval. */
 #define RESPOND_LOG_INTERVAL_NS	(5000 * 1000000ull)
@@ -248,7 +248,7 @@ struct responder {
 	struct ca		*ca;		/* --tls: mints the leaves */
 	struct conn_tls_ctx	*tls_ctx;	/* --tls: shared by the workers */
 	/* Occurrence counters of requests with no recorded signature. */
-	_Atomic uint64_t	 miss_occurrences[RESPOND_MISS_SLOTS];
+	struct plan_occ		 miss_occ;
 
 	/* accept(2) failures, logged once per interval for all workers. */
 	pthread_mutex_t		 log_lock;
@@ -565,212 +565,27 @@ reply_miss(struct reply *rp, const struct match_index *idx,
 	reply_set_buf(rp, 2, &json);
 }
 
-/* Appends "name: value" unless a header of that name is in set[]. */
-static int
-reply_header_overridden(struct span name, const struct fault_header *set,
-    size_t nset)
-{
-	size_t	i;
-
-	for (i = 0; i < nset; i++)
-		if (span_caseeq_str(name, set[i].name))
-			return 1;
-	return 0;
-}
-
 /*
- * Rebuilds the reply from the faults that change bytes: a status replaces
- * the response; headers are set by name; a body replaces the body; a
- * malform damages it and may break the framing on purpose.
+ * Rebuilds the reply from the plan's faults that change bytes
+ * (plan_render): the recorded head and body go in, the new ones replace
+ * them.
  */
 static void
-reply_render(struct reply *rp, const struct rule_hit *hits, size_t nhits)
+reply_render(struct reply *rp, const struct plan *plan)
 {
-	const struct fault_spec	*status = NULL, *body = NULL, *malform = NULL;
-	struct fault_header	 set[64];
-	struct http_msg		*m = NULL;
-	struct buf		 head, tmp, nbody;
-	struct fault_rng	 rng;
-	const char		*b;
-	size_t			 nset = 0, i, j, blen, orig_len;
-	uint64_t		 malform_seed = 0;
-	int			 code;
-	struct span		 reason = SPAN_NULL;
+	struct plan_reply	out;
 
-	for (i = 0; i < nhits; i++) {
-		const struct fault_spec *f = hits[i].fault;
-
-		if (f->status != 0)
-			status = f;
-		if (f->has_body)
-			body = f;
-		if (f->malform != FAULT_MALFORM_NONE) {
-			malform = f;
-			malform_seed = hits[i].rng_seed;
-		}
-		for (j = 0; j < f->nheaders && nset < 64; j++)
-			set[nset++] = f->headers[j];
-	}
-	if (status == NULL && body == NULL && malform == NULL && nset == 0)
+	if (plan_render(plan, rp->part[0].p, rp->part[0].len, rp->part[2].p,
+	    rp->part[2].len, &out) == 0)
 		return;
-
-	buf_init(&head);
-	buf_init(&tmp);
-	buf_init(&nbody);
-	if (status != NULL) {
-		code = status->status;
-		b = "";
-		blen = 0;
-	} else {
-		enum http_err	err;
-		size_t		erroff;
-
-		/* Parse the recorded head back to edit its headers. */
-		buf_append(&tmp, rp->part[0].p, rp->part[0].len);
-		buf_append(&tmp, "\r\n", 2);
-		m = xmalloc(sizeof *m);
-		if (http_parse_response(tmp.data, tmp.len, tmp.len + 1, 0, m,
-		    &err, &erroff) <= 0) {
-			free(m);
-			m = NULL;
-		}
-		code = m != NULL ? m->status : 200;
-		if (m != NULL)
-			reason = m->reason;
-		b = rp->part[2].p;
-		blen = rp->part[2].len;
-	}
-	if (body != NULL) {
-		b = body->body;
-		blen = body->body_len;
-	}
-	orig_len = blen;
-	if (malform != NULL) {
-		fault_rng_seed(&rng, malform_seed);
-		switch (malform->malform) {
-		case FAULT_MALFORM_OVERSIZE:
-			rp->filler = malform->oversize;
-			blen = 0;
-			break;
-		case FAULT_MALFORM_WRONG_CONTENT_TYPE:
-			buf_append(&nbody, b, blen);
-			break;
-		case FAULT_MALFORM_BAD_CHUNK:
-			/* An invalid chunk size, then the body: unparseable. */
-			buf_append_str(&nbody, "1g\r\n");
-			buf_append(&nbody, b, blen);
-			buf_append_str(&nbody, "\r\n0\r\n\r\n");
-			rp->close = 1;
-			break;
-		default:
-			fault_malform_body(malform, &rng, b, blen, &nbody);
-			break;
-		}
-		if (malform->malform != FAULT_MALFORM_OVERSIZE) {
-			b = nbody.data != NULL ? nbody.data : "";
-			blen = nbody.len;
-		}
-	}
-
-	http_write_status_line(&head, code, status != NULL ? SPAN_NULL :
-	    reason);
-	if (m != NULL) {
-		for (i = 0; i < m->nheaders; i++) {
-			struct http_header *h = &m->headers[i];
-
-			if (http_is_framing_header(h->name) ||
-			    reply_header_overridden(h->name, set, nset))
-				continue;
-			if (malform != NULL && malform->malform ==
-			    FAULT_MALFORM_WRONG_CONTENT_TYPE &&
-			    span_caseeq_str(h->name, "Content-Type"))
-				continue;
-			http_write_header(&head, h->name, h->value);
-		}
-	} else if (blen > 0 && !reply_header_overridden(
-	    SPAN_LIT("Content-Type"), set, nset))
-		http_write_header(&head, SPAN_LIT("Content-Type"),
-		    (b[0] == '{' || b[0] == '[') ?
-		    SPAN_LIT("application/json") : SPAN_LIT("text/plain"));
-	for (i = 0; i < nset; i++)
-		http_write_header(&head, span_from_str(set[i].name),
-		    span_from_str(set[i].value));
-	if (malform != NULL && malform->malform ==
-	    FAULT_MALFORM_WRONG_CONTENT_TYPE)
-		http_write_header(&head, SPAN_LIT("Content-Type"),
-		    span_from_str(malform->content_type != NULL ?
-		    malform->content_type : "text/html"));
-	if (malform != NULL && malform->malform == FAULT_MALFORM_BAD_CHUNK)
-		buf_append_str(&head, "Transfer-Encoding: chunked\r\n");
-	else if (malform != NULL && malform->malform ==
-	    FAULT_MALFORM_LYING_LENGTH) {
-		/* Promise the whole body, send less, close. */
-		buf_printf(&head, "Content-Length: %zu\r\n", orig_len);
-		rp->close = 1;
-	} else
-		buf_printf(&head, "Content-Length: %llu\r\n",
-		    (unsigned long long)(rp->filler > 0 ? rp->filler : blen));
-
-	/* The new body: copy it before the buffers it may point into go. */
-	{
-		char *nb = blen > 0 ? xmalloc(blen) : NULL;
-
-		if (blen > 0)
-			memcpy(nb, b, blen);
-		reply_set(rp, 2, nb, blen, nb);
-	}
-	reply_set_buf(rp, 0, &head);
-	buf_free(&tmp);
-	buf_free(&nbody);
-	free(m);
-}
-
-/* One chaos log line per kind of fault a rule injected. */
-static void
-reply_log(struct worker *w, const struct match_entry *e, uint64_t sig,
-    uint64_t occ, const struct rule_hit *hits, size_t nhits)
-{
-	struct chaos_log	*cl = w->r->chaos;
-	const char		*id = e != NULL ? e->id : "-";
-	char			 params[160];
-	size_t			 i;
-
-	for (i = 0; i < nhits; i++) {
-		const struct fault_spec	*f = hits[i].fault;
-		const char		*name = rule_name(hits[i].rule);
-
-		if (f->latency.kind != FAULT_LAT_NONE) {
-			snprintf(params, sizeof params,
-			    "{\"distribution\":\"%s\",\"ms\":%.3f}",
-			    fault_latency_name(f->latency.kind),
-			    (double)hits[i].latency_ns / 1e6);
-			chaos_log_fault(cl, id, sig, occ, name, "latency",
-			    params);
-		}
-		if (f->status != 0) {
-			snprintf(params, sizeof params, "{\"status\":%d}",
-			    f->status);
-			chaos_log_fault(cl, id, sig, occ, name, "status",
-			    params);
-		}
-		/* A status brings its headers: one fault, not two. */
-		if (f->nheaders > 0 && f->status == 0)
-			chaos_log_fault(cl, id, sig, occ, name, "headers", NULL);
-		if (f->has_body && f->status == 0)
-			chaos_log_fault(cl, id, sig, occ, name, "body", NULL);
-		if (f->malform != FAULT_MALFORM_NONE)
-			chaos_log_fault(cl, id, sig, occ, name,
-			    fault_malform_name(f->malform), NULL);
-		if (f->connection != FAULT_CONN_NONE) {
-			params[0] = '\0';
-			if (f->connection == FAULT_CONN_DRIP ||
-			    f->connection == FAULT_CONN_SLOW_HEADERS)
-				snprintf(params, sizeof params,
-				    "{\"bytes_per_s\":%.0f}", f->drip_bps);
-			chaos_log_fault(cl, id, sig, occ, name,
-			    fault_conn_name(f->connection),
-			    params[0] != '\0' ? params : NULL);
-		}
+	rp->filler = out.filler;
+	rp->close |= out.close;
+	reply_set_buf(rp, 0, &out.head);
+	if (out.body.len > 0)
+		reply_set_buf(rp, 2, &out.body);
+	else {
+		buf_free(&out.body);
+		reply_set(rp, 2, NULL, 0, NULL);
 	}
 }
 
@@ -917,23 +732,65 @@ conn_timer_cb(struct loop_timer *t)
 }
 
 /*
- * Evaluates the rules for one request.  For a request that matched a
- * recorded transaction exactly, the rules whose signature fields (dir,
- * method, host, path, query) match depend only on that transaction and the
- * host, so the worker caches them per (generation, transaction, host):
- * twenty rules that never match cost one lookup, not twenty regexes.
+ * Decides the chaos of one request into *plan (plan_decide).  sig and occ
+ * are match_lookup()'s, 0 when nothing matched exactly.  For a request
+ * that matched a recorded transaction exactly, the rules whose signature
+ * fields (dir, method, host, path, query) match depend only on that
+ * transaction and the host, so the worker caches them per (generation,
+ * transaction, host): twenty rules that never match cost one lookup, not
+ * twenty regexes.
  */
-static size_t
+static void
 respond_eval_rules(struct worker *w, const struct respond_gen *gen,
-    const struct match_entry *e, int exact, const struct rule_req *rq,
-    const struct rule_ctx *ctx, struct rule_hit *hits)
+    const struct match_entry *e, int exact, const struct http_msg *m,
+    const struct match_req *mr, const char *body, size_t body_len,
+    uint64_t sig, uint64_t occ, struct plan *plan)
 {
+	struct responder	*r = w->r;
 	struct rule_cache_slot	*slot;
 	uint64_t		 host, h;
+	/*
+	 * A rule's host names the dependency: the recorded host of the
+	 * transaction matched (the service calls decoy at decoy's own
+	 * address), else what the request says.
+	 */
+	struct rule_req		 rq = {
+		.dir = SNAP_DIR_OUT,
+		.host = e != NULL && e->host[0] != '\0' ?
+		    span_from_str(e->host) : mr->host,
+		.method = m->method, .path = mr->path,
+		.query = mr->query, .headers = m->headers,
+		.nheaders = m->nheaders, .body = body,
+		.body_len = body_len,
+	};
+	struct rule_ctx		 ctx = {
+		.seed = r->seed, .recorded_ns = -1,
+		.elapsed_ns = loop_now(w->loop) - gen->loaded_ns,
+	};
 
-	if (!exact || rule_set_count(gen->rules) > 64)
-		return rule_set_eval(gen->rules, rq, ctx, hits, RULE_MAX_HITS);
-	host = match_hash(MATCH_HASH_INIT, rq->host.p, rq->host.len);
+	if (sig == 0) {
+		/*
+		 * No recorded signature (unmatched, or answered by the
+		 * closest transaction): the request's own fields stand in,
+		 * and occurrences are counted in a fixed table, so the same
+		 * traffic still gets the same decisions.
+		 */
+		sig = plan_signature(mr->method, mr->path, mr->query, body,
+		    body_len);
+		occ = plan_occ_next(&r->miss_occ, sig);
+	}
+	ctx.sig = sig;
+	ctx.occurrence = occ;
+	if (e != NULL) {
+		ctx.recorded_ns = e->total_us < 0 ? -1 : e->total_us * 1000;
+		ctx.samples = e->endpoint_ns;
+		ctx.nsamples = e->endpoint_n;
+	}
+	if (!exact || rule_set_count(gen->rules) > 64) {
+		plan_decide(plan, gen->rules, &rq, &ctx, NULL);
+		return;
+	}
+	host = match_hash(MATCH_HASH_INIT, rq.host.p, rq.host.len);
 	h = ((uintptr_t)e >> 4) ^ host;
 	slot = &w->rule_cache[(h ^ (h >> 17)) % RESPOND_RULE_CACHE];
 	if (slot->gen != gen->serial || slot->entry != e ||
@@ -941,12 +798,9 @@ respond_eval_rules(struct worker *w, const struct respond_gen *gen,
 		slot->gen = gen->serial;
 		slot->entry = e;
 		slot->host = host;
-		slot->mask = rule_set_static_mask(gen->rules, rq);
+		slot->mask = rule_set_static_mask(gen->rules, &rq);
 	}
-	if (slot->mask == 0)
-		return 0;
-	return rule_set_eval_mask(gen->rules, rq, ctx, slot->mask, hits,
-	    RULE_MAX_HITS);
+	plan_decide(plan, gen->rules, &rq, &ctx, &slot->mask);
 }
 
 /*
@@ -1020,11 +874,11 @@ conn_reply(struct hconn *hc, const struct http_msg *m, const char *body,
 	struct respond_gen		*gen;
 	const struct match_entry	*e;
 	struct match_req		 mr;
-	struct rule_hit			 hits[RULE_MAX_HITS];
+	struct plan			 plan;
 	struct ep_slot			*ep;
 	struct reply			 rp, *held;
 	uint64_t			 sig = 0, occ = 0, latency = 0;
-	size_t				 nhits = 0, i;
+	size_t				 nhits = 0;
 	int				 head_only, keep, exact;
 
 	gen = conn_gen(c);
@@ -1054,50 +908,9 @@ conn_reply(struct hconn *hc, const struct http_msg *m, const char *body,
 		STAT_INC(ep->unmatched);
 
 	if (rule_set_count(gen->rules) > 0) {
-		/*
-		 * A rule's host names the dependency: the recorded host of
-		 * the transaction matched (the service calls decoy at
-		 * decoy's own address), else what the request says.
-		 */
-		struct rule_req	rq = {
-			.dir = SNAP_DIR_OUT,
-			.host = e != NULL && e->host[0] != '\0' ?
-			    span_from_str(e->host) : mr.host,
-			.method = m->method, .path = mr.path,
-			.query = mr.query, .headers = m->headers,
-			.nheaders = m->nheaders, .body = body,
-			.body_len = body_len,
-		};
-		struct rule_ctx	ctx = {
-			.seed = r->seed, .recorded_ns = -1,
-			.elapsed_ns = loop_now(w->loop) - gen->loaded_ns,
-		};
-
-		if (sig == 0) {
-			/*
-			 * No recorded signature (unmatched, or answered by
-			 * the closest transaction): the request's own fields
-			 * stand in, and occurrences are counted in a fixed
-			 * table, so the same traffic still gets the same
-			 * decisions.
-			 */
-			sig = match_hash(MATCH_HASH_INIT, mr.method.p,
-			    mr.method.len);
-			sig = match_hash(sig, mr.path.p, mr.path.len);
-			sig = match_hash(sig, mr.query.p, mr.query.len);
-			sig = match_hash(sig, body, body_len);
-			occ = atomic_fetch_add_explicit(&r->miss_occurrences[
-			    sig % RESPOND_MISS_SLOTS], 1, memory_order_relaxed);
-		}
-		ctx.sig = sig;
-		ctx.occurrence = occ;
-		if (e != NULL) {
-			ctx.recorded_ns = e->total_us < 0 ? -1 :
-			    e->total_us * 1000;
-			ctx.samples = e->endpoint_ns;
-			ctx.nsamples = e->endpoint_n;
-		}
-		nhits = respond_eval_rules(w, gen, e, exact, &rq, &ctx, hits);
+		respond_eval_rules(w, gen, e, exact, m, &mr, body, body_len,
+		    sig, occ, &plan);
+		nhits = plan.nhits;
 	}
 
 	if (nhits == 0 && e != NULL && e->live == NULL) {
@@ -1135,14 +948,13 @@ conn_reply(struct hconn *hc, const struct http_msg *m, const char *body,
 	}
 	if (nhits > 0) {
 		STAT_INC(w->n_faulted);
-		reply_render(&rp, hits, nhits);
-		reply_log(w, e, sig, occ, hits, nhits);
-		for (i = 0; i < nhits; i++) {
-			latency += hits[i].latency_ns;
-			if (hits[i].fault->connection != FAULT_CONN_NONE) {
-				rp.conn = hits[i].fault->connection;
-				rp.bps = hits[i].fault->drip_bps;
-			}
+		reply_render(&rp, &plan);
+		plan_log(&plan, r->chaos, e != NULL ? e->id : "-",
+		    PLAN_SCOPE_HTTP);
+		latency = plan.latency_ns;
+		if (plan.conn != FAULT_CONN_NONE) {
+			rp.conn = plan.conn;
+			rp.bps = plan.drip_bps;
 		}
 	}
 	if (head_only) {

@@ -109,6 +109,9 @@ struct rule_set	*rule_set_enable(const struct rule_set *, const char *name,
 const char	*rule_name(const struct rule *);
 int		 rule_is_enabled(const struct rule *);
 const struct fault_spec *rule_fault(const struct rule *);
+/* 1 if the rule's match names nothing but dir and host (it can be
+ * decided once per connection, as packet chaos does), else 0. */
+int		 rule_is_per_connection(const struct rule *);
 /* Matches so far and times fired so far. */
 uint64_t	 rule_matched(const struct rule *);
 uint64_t	 rule_fired(const struct rule *);

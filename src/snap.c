@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -850,6 +851,26 @@ snap_put_body(struct buf *b, const char *body, size_t len)
 	SNAP_LIT(b, "\"");
 }
 
+/* The recorders' members: error, truncated, gap, opaque. */
+static void
+snap_put_status(struct buf *b, const struct snap_txn *t)
+{
+	SNAP_PUT_STR(b, "error", t->error);
+	if (t->truncated) {
+		SNAP_LIT(b, ",\"truncated\":{\"req\":");
+		snap_put_int(b, (int64_t)t->truncated_req);
+		SNAP_LIT(b, ",\"res\":");
+		snap_put_int(b, (int64_t)t->truncated_res);
+		SNAP_LIT(b, "}");
+	}
+	if (t->gap)
+		SNAP_LIT(b, ",\"gap\":true");
+	if (t->opaque)
+		buf_printf(b, ",\"opaque\":{\"bytes_up\":%" PRIu64
+		    ",\"bytes_down\":%" PRIu64 "}", t->opaque_up,
+		    t->opaque_down);
+}
+
 void
 snap_encode(struct buf *b, const struct snap_txn *t)
 {
@@ -914,6 +935,7 @@ snap_encode(struct buf *b, const struct snap_txn *t)
 	if (!first)
 		SNAP_LIT(b, "}");
 
+	snap_put_status(b, t);
 	if (t->extra != NULL)
 		snap_raw(b, t->extra, strlen(t->extra));
 	SNAP_LIT(b, "}\n");

@@ -70,6 +70,20 @@ struct snap_txn {
 	int64_t		 ttfb_us;
 	int64_t		 total_us;
 	/*
+	 * What the recorders say about a transaction (decoy-snapshot(5)),
+	 * written after the timing, before extra.  Write side only: the
+	 * decoder does not interpret these members, it keeps them in extra
+	 * as it read them.  error is borrowed (snap_txn_free leaves it).
+	 */
+	const char	*error;		/* "error": why it failed; NULL */
+	int		 truncated;	/* "truncated": a body was cut ... */
+	size_t		 truncated_req;	/* ... and these were the sizes */
+	size_t		 truncated_res;
+	int		 gap;		/* "gap": the capture missed bytes */
+	int		 opaque;	/* "opaque": a tunnel not intercepted */
+	uint64_t	 opaque_up;	/* ... and its bytes each way */
+	uint64_t	 opaque_down;
+	/*
 	 * Raw JSON text of the members this version does not interpret
 	 * ("tags" and any future field), as ",\"k\":v" repeated, or NULL.
 	 * Written back verbatim after the known members.

@@ -199,7 +199,7 @@ tap_iso(struct tap_lines *l, int64_t us, char *buf)
 }
 
 /*
- * The strings the line needs (id, ts, proto, client, server, extra) are
+ * The strings the line needs (id, ts, proto, client, server, error) are
  * lent to the record for the encoding and taken back before it is freed:
  * no printf and no allocation per transaction.
  */
@@ -211,8 +211,6 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
 	char		 id[48], ts[96], num[24], *d, proto[] = "http/1.1";
 	const char	*pfx = l->id_prefix[0] != '\0' ? l->id_prefix : "t-";
 	size_t		 np = strlen(pfx);
-	char		 gap[] = ",\"gap\":true";
-	char		 noresp[] = ",\"error\":\"no response captured\"";
 	size_t		 nd;
 	int64_t		 start;
 
@@ -236,11 +234,13 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
 	if (tx->complete)
 		t->total_us = (int64_t)(tx->end_ns - tx->req_ns) / 1000;
 	if (tx->gap)
-		t->extra = gap;
+		t->gap = 1;
 	else if (!tx->complete)
-		t->extra = noresp;
+		t->error = "no response captured";
 	snap_encode(out, t);
-	t->id = t->ts = t->proto = t->client = t->server = t->extra = NULL;
+	t->id = t->ts = t->proto = t->client = t->server = NULL;
+	t->error = NULL;
+	t->gap = 0;
 	httpflow_txn_free(tx);
 }
 

@@ -1155,6 +1155,44 @@ test_describe(void)
 	    "{\"Retry-After\":\"2\"},\"body\":\"\\u0000x\",\"malform\":"
 	    "\"swap_types\",\"field\":\"amount\",\"connection\":\"drip\","
 	    "\"drip_bps\":1024},\"stop\":true,\"matched\":0,\"fired\":0}");
+	rule_set_free(set);
+
+	/* Each latency distribution names its parameters. */
+	set = parse("rules:\n"
+	    "  - name: f\n    fault: {latency: 2ms}\n"
+	    "  - name: u\n    fault: {latency: {uniform: [1ms, 3ms]}}\n"
+	    "  - name: n\n    fault: {latency: {normal: {mean: 5ms, "
+	    "stddev: 1ms}}}\n"
+	    "  - name: l\n    fault: {latency: {lognormal: {mu: 0, "
+	    "sigma: 0.5}}}\n"
+	    "  - name: r\n    fault: {latency: {recorded: 2}}\n"
+	    "  - name: e\n    fault: {latency: empirical}\n");
+	if (set == NULL) {
+		buf_free(&b);
+		return;
+	}
+	{
+		static const char *const want[] = {
+		    "{\"kind\":\"fixed\",\"ns\":2000000}",
+		    "{\"kind\":\"uniform\",\"min_ns\":1000000,"
+		    "\"max_ns\":3000000}",
+		    "{\"kind\":\"normal\",\"mean_ns\":5000000,"
+		    "\"stddev_ns\":1000000}",
+		    "{\"kind\":\"lognormal\",\"mu_ln_ns\":13.815510557964274,"
+		    "\"sigma\":0.5}",
+		    "{\"kind\":\"recorded\",\"scale\":2}",
+		    "{\"kind\":\"empirical\"}",
+		};
+
+		for (i = 0; i < rule_set_count(set); i++) {
+			buf_reset(&b);
+			rule_describe(rule_set_get(set, i), &b);
+			if (strstr(b.data, want[i]) == NULL)
+				UNIT_FAIL("rule %zu: no %s in %s", i, want[i],
+				    b.data);
+			unit_checks++;
+		}
+	}
 	for (i = 0; i < rule_set_count(set); i++) {
 		buf_reset(&b);
 		rule_describe(rule_set_get(set, i), &b);
@@ -1210,10 +1248,41 @@ test_recipes(void)
 	ASSERT(n >= 6);
 }
 
+/* Rules packet chaos can decide once per connection: dir and host only. */
+static void
+test_per_connection(void)
+{
+	struct rule_set	*set;
+
+	set = parse("rules:\n"
+	    "  - name: none\n    fault: {connection: reset}\n"
+	    "  - name: dir-host\n    match: {dir: out, host: '^db:'}\n"
+	    "    fault: {drop: 0.5}\n"
+	    "  - name: method\n    match: {host: x, method: GET}\n"
+	    "    fault: {drop: 0.5}\n"
+	    "  - name: path\n    match: {path: /}\n    fault: {drop: 0.5}\n"
+	    "  - name: query\n    match: {query: {a: b}}\n"
+	    "    fault: {drop: 0.5}\n"
+	    "  - name: header\n    match: {headers: {A: b}}\n"
+	    "    fault: {drop: 0.5}\n"
+	    "  - name: body\n    match: {body: x}\n    fault: {drop: 0.5}\n");
+	if (set == NULL)
+		return;
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "none")), 1);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "dir-host")), 1);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "method")), 0);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "path")), 0);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "query")), 0);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "header")), 0);
+	ASSERT_EQ(rule_is_per_connection(rule_set_find(set, "body")), 0);
+	rule_set_free(set);
+}
+
 int
 main(void)
 {
 	test_load_good();
+	test_per_connection();
 	test_load_json_and_admin();
 	test_errors();
 	test_match();

@@ -433,6 +433,59 @@ test_unknown(void)
 	buf_free(&b);
 }
 
+/* The recorders' members: written after the timing, before extra; read
+ * back, they are kept in extra as written. */
+static void
+test_status_members(void)
+{
+	struct snap_txn	t;
+	struct buf	b;
+	const char	*want = "{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":"
+			    "\"CONNECT\",\"target\":\"db:5432\"},\"timing\":"
+			    "{\"total_us\":7},\"error\":\"tls: \\\"x\\\"\","
+			    "\"truncated\":{\"req\":10,\"res\":20},\"gap\":true,"
+			    "\"opaque\":{\"bytes_up\":18446744073709551615,"
+			    "\"bytes_down\":0},\"tags\":1}\n";
+
+	buf_init(&b);
+	snap_txn_init(&t);
+	t.req.method = xstrdup("CONNECT");
+	t.req.target = xstrdup("db:5432");
+	t.total_us = 7;
+	t.error = "tls: \"x\"";
+	t.truncated = 1;
+	t.truncated_req = 10;
+	t.truncated_res = 20;
+	t.gap = 1;
+	t.opaque = 1;
+	t.opaque_up = UINT64_MAX;
+	t.opaque_down = 0;
+	t.extra = xstrdup(",\"tags\":1");
+	snap_encode(&b, &t);
+	ASSERT_STR_EQ(b.data, want);
+	snap_txn_free(&t);
+
+	/* None set: none written. */
+	snap_txn_init(&t);
+	t.req.method = xstrdup("GET");
+	t.truncated_req = 10;
+	t.opaque_up = 3;
+	buf_reset(&b);
+	snap_encode(&b, &t);
+	ASSERT_STR_EQ(b.data, "{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":"
+	    "\"GET\",\"target\":\"\"}}\n");
+	snap_txn_free(&t);
+
+	/* Decoded, they stay in extra, byte for byte. */
+	ASSERT_EQ(decode(want, &t), 0);
+	ASSERT(t.error == NULL && !t.truncated && !t.gap && !t.opaque);
+	buf_reset(&b);
+	snap_encode(&b, &t);
+	ASSERT_STR_EQ(b.data, want);
+	snap_txn_free(&t);
+	buf_free(&b);
+}
+
 static char *
 write_temp(const char *content)
 {
@@ -1074,6 +1127,7 @@ main(void)
 	test_utf8();
 	test_errors();
 	test_unknown();
+	test_status_members();
 	test_reader();
 	test_chunks();
 	test_chunk_borrowed();

@@ -1,0 +1,344 @@
+/*
+ * plan.c -- the chaos decision (plan.h): from a request to the rules that
+ * fire, from those to a plan, from a plan to chaos log lines and to the
+ * bytes of a reply.  The responder and packet chaos both come here, so a
+ * request gets the same decision, and the same log lines, whichever path
+ * injects the faults.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "chaos.h"
+#include "fault.h"
+#include "http.h"
+#include "match.h"
+#include "plan.h"
+#include "rule.h"
+#include "xmalloc.h"
+
+void
+plan_req_from_snap(struct rule_req *rq, struct http_header *hdrs,
+    size_t nhdrs, const struct snap_req *r, enum snap_dir dir)
+{
+	const char	*q;
+	size_t		 i, tlen = strlen(r->target);
+
+	memset(rq, 0, sizeof *rq);
+	rq->dir = dir;
+	rq->host = r->host != NULL ? span_from_str(r->host) : SPAN_NULL;
+	rq->method = span_from_str(r->method);
+	q = memchr(r->target, '?', tlen);
+	rq->path = (struct span){ r->target,
+	    q != NULL ? (size_t)(q - r->target) : tlen };
+	rq->query = q != NULL ? (struct span){ q + 1,
+	    tlen - (size_t)(q + 1 - r->target) } : SPAN_NULL;
+	for (i = 0; i < r->nheaders && i < nhdrs; i++) {
+		hdrs[i].name = span_from_str(r->headers[i].name);
+		hdrs[i].value = span_from_str(r->headers[i].value);
+	}
+	rq->headers = hdrs;
+	rq->nheaders = i;
+	rq->body = r->body;
+	rq->body_len = r->body_len;
+}
+
+uint64_t
+plan_signature(struct span method, struct span path, struct span query,
+    const char *body, size_t body_len)
+{
+	uint64_t	sig;
+
+	sig = match_hash(MATCH_HASH_INIT, method.p, method.len);
+	sig = match_hash(sig, path.p, path.len);
+	sig = match_hash(sig, query.p, query.len);
+	return match_hash(sig, body, body_len);
+}
+
+uint64_t
+plan_occ_next(struct plan_occ *occ, uint64_t sig)
+{
+	return atomic_fetch_add_explicit(&occ->n[sig % PLAN_OCC_SLOTS], 1,
+	    memory_order_relaxed);
+}
+
+void
+plan_decide(struct plan *plan, const struct rule_set *rs,
+    const struct rule_req *rq, const struct rule_ctx *ctx,
+    const uint64_t *mask)
+{
+	const struct fault_spec	*f;
+	const char		*name;
+	size_t			 i, j;
+
+	/* The arrays are filled as far as the counts say: not cleared. */
+	memset(plan, 0, offsetof(struct plan, headers));
+	plan->sig = ctx->sig;
+	plan->occurrence = ctx->occurrence;
+	if (rule_set_count(rs) == 0 || (mask != NULL && *mask == 0))
+		return;
+	if (mask != NULL)
+		plan->nhits = rule_set_eval_mask(rs, rq, ctx, *mask,
+		    plan->hits, RULE_MAX_HITS);
+	else
+		plan->nhits = rule_set_eval(rs, rq, ctx, plan->hits,
+		    RULE_MAX_HITS);
+	for (i = 0; i < plan->nhits; i++) {
+		f = plan->hits[i].fault;
+		name = rule_name(plan->hits[i].rule);
+		plan->latency_ns += plan->hits[i].latency_ns;
+		if (f->status != 0) {
+			plan->status = f;
+			plan->status_rule = name;
+		}
+		if (f->has_body) {
+			plan->body = f;
+			plan->body_rule = name;
+		}
+		if (f->malform != FAULT_MALFORM_NONE) {
+			plan->malform = f;
+			plan->malform_rule = name;
+			plan->malform_seed = plan->hits[i].rng_seed;
+		}
+		for (j = 0; j < f->nheaders && plan->nheaders <
+		    PLAN_MAX_HEADERS; j++)
+			plan->headers[plan->nheaders++] = f->headers[j];
+		if (f->connection != FAULT_CONN_NONE) {
+			plan->conn = f->connection;
+			plan->drip_bps = f->drip_bps;
+			plan->conn_rule = name;
+		}
+		if (f->drop > plan->drop) {
+			plan->drop = f->drop;
+			plan->drop_rule = name;
+		}
+	}
+}
+
+/* --- the chaos log ----------------------------------------------------- */
+
+void
+plan_log(const struct plan *plan, struct chaos_log *cl, const char *id,
+    enum plan_scope scope)
+{
+	uint64_t	sig = plan->sig, occ = plan->occurrence;
+	char		params[160];
+	size_t		i;
+	int		http = scope == PLAN_SCOPE_HTTP;
+
+	for (i = 0; i < plan->nhits; i++) {
+		const struct fault_spec	*f = plan->hits[i].fault;
+		const char		*name = rule_name(plan->hits[i].rule);
+
+		if (f->latency.kind != FAULT_LAT_NONE) {
+			snprintf(params, sizeof params,
+			    "{\"distribution\":\"%s\",\"ms\":%.3f}",
+			    fault_latency_name(f->latency.kind),
+			    (double)plan->hits[i].latency_ns / 1e6);
+			chaos_log_fault(cl, id, sig, occ, name, "latency",
+			    params);
+		}
+		if (http && f->status != 0) {
+			snprintf(params, sizeof params, "{\"status\":%d}",
+			    f->status);
+			chaos_log_fault(cl, id, sig, occ, name, "status",
+			    params);
+		}
+		/* A status brings its headers: one fault, not two. */
+		if (http && f->nheaders > 0 && f->status == 0)
+			chaos_log_fault(cl, id, sig, occ, name, "headers", NULL);
+		if (http && f->has_body && f->status == 0)
+			chaos_log_fault(cl, id, sig, occ, name, "body", NULL);
+		if (http && f->malform != FAULT_MALFORM_NONE)
+			chaos_log_fault(cl, id, sig, occ, name,
+			    fault_malform_name(f->malform), NULL);
+		if (!http && f->drop > 0) {
+			snprintf(params, sizeof params,
+			    "{\"probability\":%g}", f->drop);
+			chaos_log_fault(cl, id, sig, occ, name, "drop",
+			    params);
+		}
+		if (f->connection != FAULT_CONN_NONE &&
+		    (http || f->connection == FAULT_CONN_RESET)) {
+			params[0] = '\0';
+			if (f->connection == FAULT_CONN_DRIP ||
+			    f->connection == FAULT_CONN_SLOW_HEADERS)
+				snprintf(params, sizeof params,
+				    "{\"bytes_per_s\":%.0f}", f->drip_bps);
+			chaos_log_fault(cl, id, sig, occ, name,
+			    fault_conn_name(f->connection),
+			    params[0] != '\0' ? params : NULL);
+		}
+	}
+}
+
+/* --- the reply --------------------------------------------------------- */
+
+/* True if a header of that name is in set[]. */
+static int
+plan_header_overridden(struct span name, const struct fault_header *set,
+    size_t nset)
+{
+	size_t	i;
+
+	for (i = 0; i < nset; i++)
+		if (span_caseeq_str(name, set[i].name))
+			return 1;
+	return 0;
+}
+
+/* A malform of kind k? */
+static int
+plan_is_malform(const struct plan *plan, enum fault_malform k)
+{
+	return plan->malform != NULL && plan->malform->malform == k;
+}
+
+/*
+ * Damages body[0..len) as the plan's malform says into nbody (oversize:
+ * filler instead, nothing in nbody).
+ */
+static void
+plan_render_malform(const struct plan *plan, const char *b, size_t blen,
+    struct buf *nbody, struct plan_reply *out)
+{
+	const struct fault_spec	*malform = plan->malform;
+	struct fault_rng	 rng;
+
+	fault_rng_seed(&rng, plan->malform_seed);
+	switch (malform->malform) {
+	case FAULT_MALFORM_OVERSIZE:
+		out->filler = malform->oversize;
+		break;
+	case FAULT_MALFORM_WRONG_CONTENT_TYPE:
+		buf_append(nbody, b, blen);
+		break;
+	case FAULT_MALFORM_BAD_CHUNK:
+		/* An invalid chunk size, then the body: unparseable. */
+		buf_append_str(nbody, "1g\r\n");
+		buf_append(nbody, b, blen);
+		buf_append_str(nbody, "\r\n0\r\n\r\n");
+		out->close = 1;
+		break;
+	default:
+		fault_malform_body(malform, &rng, b, blen, nbody);
+		break;
+	}
+}
+
+/*
+ * Writes the head: the status line, the recorded headers (m, or NULL)
+ * but framing and overridden ones, the plan's headers, framing.  b and
+ * blen are the new body; orig_len the body's length before a malform.
+ */
+static void
+plan_render_head(const struct plan *plan, const struct http_msg *m,
+    const char *b, size_t blen, size_t orig_len, struct plan_reply *out)
+{
+	const struct fault_header	*set = plan->headers;
+	size_t				 nset = plan->nheaders, i;
+	struct buf			*head = &out->head;
+	int				 wrong_ct;
+
+	wrong_ct = plan_is_malform(plan, FAULT_MALFORM_WRONG_CONTENT_TYPE);
+	http_write_status_line(head, plan->status != NULL ?
+	    plan->status->status : m != NULL ? m->status : 200,
+	    plan->status == NULL && m != NULL ? m->reason : SPAN_NULL);
+	if (m != NULL) {
+		for (i = 0; i < m->nheaders; i++) {
+			const struct http_header *h = &m->headers[i];
+
+			if (http_is_framing_header(h->name) ||
+			    plan_header_overridden(h->name, set, nset))
+				continue;
+			if (wrong_ct && span_caseeq_str(h->name,
+			    "Content-Type"))
+				continue;
+			http_write_header(head, h->name, h->value);
+		}
+	} else if (blen > 0 && !plan_header_overridden(
+	    SPAN_LIT("Content-Type"), set, nset))
+		http_write_header(head, SPAN_LIT("Content-Type"),
+		    (b[0] == '{' || b[0] == '[') ?
+		    SPAN_LIT("application/json") : SPAN_LIT("text/plain"));
+	for (i = 0; i < nset; i++)
+		http_write_header(head, span_from_str(set[i].name),
+		    span_from_str(set[i].value));
+	if (wrong_ct)
+		http_write_header(head, SPAN_LIT("Content-Type"),
+		    span_from_str(plan->malform->content_type != NULL ?
+		    plan->malform->content_type : "text/html"));
+	if (plan_is_malform(plan, FAULT_MALFORM_BAD_CHUNK))
+		buf_append_str(head, "Transfer-Encoding: chunked\r\n");
+	else if (plan_is_malform(plan, FAULT_MALFORM_LYING_LENGTH)) {
+		/* Promise the whole body, send less, close. */
+		buf_printf(head, "Content-Length: %zu\r\n", orig_len);
+		out->close = 1;
+	} else
+		buf_printf(head, "Content-Length: %llu\r\n",
+		    (unsigned long long)(out->filler > 0 ? out->filler : blen));
+}
+
+int
+plan_render(const struct plan *plan, const char *head, size_t head_len,
+    const char *body, size_t body_len, struct plan_reply *out)
+{
+	struct http_msg	*m = NULL;
+	struct buf	 tmp, nbody;
+	const char	*b;
+	size_t		 blen, orig_len;
+
+	if (plan->status == NULL && plan->body == NULL &&
+	    plan->malform == NULL && plan->nheaders == 0)
+		return 0;
+	memset(out, 0, sizeof *out);
+	buf_init(&out->head);
+	buf_init(&out->body);
+	buf_init(&tmp);
+	buf_init(&nbody);
+	if (plan->status != NULL) {
+		b = "";
+		blen = 0;
+	} else {
+		enum http_err	err;
+		size_t		erroff;
+
+		/* Parse the recorded head back to edit its headers. */
+		buf_append(&tmp, head, head_len);
+		buf_append(&tmp, "\r\n", 2);
+		m = xmalloc(sizeof *m);
+		if (http_parse_response(tmp.data, tmp.len, tmp.len + 1, 0, m,
+		    &err, &erroff) <= 0) {
+			free(m);
+			m = NULL;
+		}
+		b = body != NULL ? body : "";
+		blen = body_len;
+	}
+	if (plan->body != NULL) {
+		b = plan->body->body;
+		blen = plan->body->body_len;
+	}
+	orig_len = blen;
+	if (plan->malform != NULL) {
+		plan_render_malform(plan, b, blen, &nbody, out);
+		b = nbody.data != NULL ? nbody.data : "";
+		blen = nbody.len;
+	}
+	plan_render_head(plan, m, b, blen, orig_len, out);
+	buf_append(&out->body, b, blen);
+	buf_free(&tmp);
+	buf_free(&nbody);
+	free(m);
+	return 1;
+}
+
+void
+plan_reply_free(struct plan_reply *out)
+{
+	buf_free(&out->head);
+	buf_free(&out->body);
+}
