@@ -1,11 +1,16 @@
 #!/usr/bin/python3
 """fuzz-effect.py -- byte-mutation baselines for bench/fuzz-effect.sh.
 
-Sends N byte-mutated requests of a corpus (.http files, round robin) to
-examples/buggy, one per connection, half-closed after the request (as a
-`zzuf ... | nc` replay would), restarting the service when it dies, and
-prints, per planted bug, the first request (1-based) and the seconds it
-took to trigger it, as JSON.
+Sends N byte-mutated requests of a corpus (.http files, round robin) to a
+planted-bug service, one per connection, half-closed after the request
+(as a `zzuf ... | nc` replay would), restarting the service when it
+dies, and prints, per planted bug, the first request (1-based) and the
+seconds it took to trigger it, as JSON.
+
+Services (PROFILE):
+  buggy     examples/buggy/buggy (C), ten planted bugs
+  buggy-py  examples/buggy-py/buggy.py (Python's http.server and json),
+            six planted bugs
 
 Mutators:
   zzuf     `zzuf -r RATIO -s SEED cat FILE` (the Debian package), seed =
@@ -16,11 +21,18 @@ Mutators:
            number as text, swap or repeat a line
 
 A planted bug is recognised by what the service does: a 500 naming its
-exception, a death (and what it printed), a hang on /upload (no answer
-within 1 s), an answer of /search slower than 300 ms.
+exception (examples/buggy: in its JSON; buggy-py: a traceback's last
+line), a death (and what it printed, or its signal), a hang on /upload
+(no answer within 1 s), an answer of /search slower than 300 ms.
 
-usage: fuzz-effect.py MUTATOR BUGGY CORPUS N SEED
+`table` prints the side-by-side table of one service from the directory
+fuzz-effect.sh filled (decoy.json, f/*/finding.json, zzuf.json,
+rad.json), mapping each decoy finding to its planted bug the same way.
+
+usage: fuzz-effect.py MUTATOR PROFILE SERVICE CORPUS N SEED
+       fuzz-effect.py table PROFILE DIR
 """
+import glob
 import json
 import os
 import random
@@ -37,6 +49,14 @@ EXC = {"AttributeError": "missing-email", "TypeError": "string-amount",
 BUGS = ["negative-qty", "missing-email", "string-amount", "missing-currency",
         "amount-overflow", "upload-hang", "long-header", "deep-nesting",
         "deep-pagination", "moderate-nesting"]
+# examples/buggy-py: the exception a traceback ends with, per endpoint.
+PY_EXC = {("POST", "KeyError"): "missing-field",
+          ("POST", "TypeError"): "wrong-type",
+          ("POST", "OverflowError"): "int32-overflow",
+          ("POST", "IndexError"): "moderate-nesting",
+          ("GET", "ValueError"): "bad-limit"}
+PY_BUGS = ["missing-field", "wrong-type", "int32-overflow",
+           "moderate-nesting", "negative-qty", "bad-limit"]
 INTERESTING = [b"0", b"-1", b"-129", b"127", b"128", b"255", b"256",
                b"32767", b"65535", b"65536", b"2147483647", b"2147483648",
                b"4294967296", b"9223372036854775808", b"1e309", b"-0"]
@@ -86,8 +106,8 @@ def zzuf(path, seed, ratio):
 
 
 class Service:
-    def __init__(self, buggy, logpath):
-        self.buggy, self.logpath, self.p = buggy, logpath, None
+    def __init__(self, cmd, logpath):
+        self.cmd, self.logpath, self.p = cmd, logpath, None
         self.log = open(logpath, "ab")
         self.off = 0
 
@@ -96,7 +116,7 @@ class Service:
         s.bind(("127.0.0.1", 0))
         self.port = s.getsockname()[1]
         s.close()
-        self.p = subprocess.Popen([self.buggy, "--port", str(self.port)],
+        self.p = subprocess.Popen(self.cmd + ["--port", str(self.port)],
                                   stdout=self.log, stderr=self.log)
         for _ in range(500):
             try:
@@ -152,6 +172,7 @@ def send(port, raw):
 
 
 def classify(raw, data, timeout, secs, rc, log):
+    """examples/buggy's planted bug behind one outcome, or None."""
     first = raw.split(b"\r\n", 1)[0]
     if rc is not None:
         if b"negative quantity" in log:
@@ -172,14 +193,95 @@ def classify(raw, data, timeout, secs, rc, log):
     return None
 
 
+def classify_py(raw, data, timeout, secs, rc, log):
+    """examples/buggy-py's planted bug behind one outcome, or None."""
+    if rc is not None:
+        return "negative-qty" if rc == -signal.SIGABRT else None
+    if not re.match(rb"HTTP/1\.[01] 500 ", data):
+        return None
+    body = data.split(b"\r\n\r\n", 1)[-1].strip().split(b"\n")[-1]
+    method = raw.split(b" ", 1)[0].decode("latin-1")
+    return PY_EXC.get((method, body.split(b":", 1)[0].decode("latin-1")))
+
+
+def decoy_bug(profile, f):
+    """The planted bug a decoy finding (finding.json) is, or "?"."""
+    k, ep, sig = f["kind"], f["endpoint"], f.get("signature") or ""
+    if profile == "buggy-py":
+        if k == "crash" and sig == "signal SIGABRT":
+            return "negative-qty"
+        m = re.match(r"(\w+) in ", sig)
+        if k == "5xx" and m:
+            return PY_EXC.get((ep.split(" ")[0], m.group(1)), "?")
+        return "?"
+    if k == "5xx":
+        for e, b in EXC.items():
+            if "exception=" + e in sig:
+                return b
+    return {("crash", "POST /cart/items"): "negative-qty",
+            ("timeout", "POST /upload"): "upload-hang",
+            ("crash", "GET /search"): "long-header",
+            ("slow", "GET /search"): "deep-pagination",
+            ("crash", "POST /documents"): "deep-nesting"}.get((k, ep), "?")
+
+
+def table(profile, d):
+    """Prints decoy vs the baselines, per planted bug, for one service."""
+    bugs = PY_BUGS if profile == "buggy-py" else BUGS
+    run = json.load(open(os.path.join(d, "decoy.json")))
+    decoy, extra = {}, []
+    for fj in sorted(glob.glob(os.path.join(d, "f", "*", "finding.json"))):
+        f = json.load(open(fj))
+        b = decoy_bug(profile, f)
+        if b in decoy or b == "?":
+            extra.append(os.path.basename(os.path.dirname(fj)))
+            continue
+        decoy[b] = {"request": f["mutant"] + 1, "seconds": f["found_after_s"]}
+    z = json.load(open(os.path.join(d, "zzuf.json")))
+    r = json.load(open(os.path.join(d, "rad.json")))
+
+    def cell(m, b):
+        x = m.get(b)
+        return "-" if x is None else "%d (%.1f s)" % (x["request"],
+                                                      x["seconds"])
+    print("== %s" % profile)
+    print("%-18s %-20s %-20s %-20s" % ("bug", "decoy fuzz", "zzuf",
+                                       "radamsa-style"))
+    for b in bugs:
+        print("%-18s %-20s %-20s %-20s" % (b, cell(decoy, b),
+                                           cell(z["first"], b),
+                                           cell(r["first"], b)))
+    n = len(bugs)
+    print("%-18s %-20s %-20s %-20s" % (
+        "found", "%d/%d in %.0f s" % (len(decoy), n, run["elapsed_s"]),
+        "%d/%d in %.0f s" % (len(z["first"]), n, z["seconds"]),
+        "%d/%d in %.0f s" % (len(r["first"]), n, r["seconds"])))
+    print("decoy: %d findings, %d protocol noise not reported%s" % (
+        len(run["findings"]), run.get("protocol_noise", 0),
+        "; extra findings: " + ", ".join(extra) if extra else ""))
+    for b in bugs:
+        if b not in decoy or not (b in z["first"] or b in r["first"]):
+            continue
+        base = min(m[b]["request"] for m in (z["first"], r["first"])
+                   if b in m)
+        print("  %-18s decoy/baseline requests: %.3f" % (
+            b, decoy[b]["request"] / base))
+
+
 def main():
-    mutator, buggy, corpus, n, seed = sys.argv[1:6]
+    if sys.argv[1] == "table":
+        table(sys.argv[2], sys.argv[3])
+        return
+    mutator, profile, service, corpus, n, seed = sys.argv[1:7]
     n, seed = int(n), int(seed)
+    cmd = ["/usr/bin/python3", service] if profile == "buggy-py" else \
+        [service]
+    judge = classify_py if profile == "buggy-py" else classify
     files = sorted(os.path.join(corpus, f) for f in os.listdir(corpus)
                    if f.endswith(".http"))
     blobs = [open(f, "rb").read() for f in files]
     rng = random.Random(seed)
-    svc = Service(buggy, os.environ.get("SERVICE_LOG", "/dev/null"))
+    svc = Service(cmd, os.environ.get("SERVICE_LOG", "/dev/null"))
     svc.start()
     first, t0 = {}, time.time()
     for i in range(n):
@@ -193,7 +295,7 @@ def main():
         except OSError:
             data, timeout, secs = b"", False, 0
         rc = svc.died(0.03 if not data else 0)
-        bug = classify(raw, data, timeout, secs, rc, svc.new_log())
+        bug = judge(raw, data, timeout, secs, rc, svc.new_log())
         if bug and bug not in first:
             first[bug] = {"request": i + 1,
                           "seconds": round(time.time() - t0, 2)}

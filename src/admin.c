@@ -48,6 +48,7 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "prom.h"
 #include "respond.h"
 #include "rule.h"
 #include "sock.h"
@@ -511,16 +512,16 @@ bad:
 	    ADMIN_TAIL_MAX);
 }
 
-static void
-admin_h_stats(struct admin *a, struct admin_reply *rp)
+void
+admin_stats_json(struct responder *r, struct buf *b)
 {
 	struct respond_stats	 st;
 	struct respond_endpoint	*ep;
 	struct chaos_log	*cl;
 	size_t			 n, i;
 
-	respond_stats(a->r, &st);
-	buf_printf(&rp->body, "{\"requests\":%llu,\"matched\":%llu,"
+	respond_stats(r, &st);
+	buf_printf(b, "{\"requests\":%llu,\"matched\":%llu,"
 	    "\"closest\":%llu,\"unmatched\":%llu,\"rejected\":%llu,"
 	    "\"faulted\":%llu,\"connections\":%llu,\"open\":%llu,"
 	    "\"accept_errors\":%llu,\"head_timeouts\":%llu,"
@@ -538,60 +539,35 @@ admin_h_stats(struct admin *a, struct admin_reply *rp)
 	    (unsigned long long)st.output_budget,
 	    (unsigned long long)st.output_throttled,
 	    admin_seconds(st.uptime_ns));
-	if ((cl = respond_chaos(a->r)) != NULL)
-		chaos_log_counts_json(cl, &rp->body);
+	if ((cl = respond_chaos(r)) != NULL)
+		chaos_log_counts_json(cl, b);
 	else
-		buf_append_str(&rp->body,
+		buf_append_str(b,
 		    "{\"total\":0,\"by_kind\":{},\"by_rule\":{}}");
-	buf_append_str(&rp->body, ",\"endpoints\":[");
-	n = respond_endpoints(a->r, &ep);
+	buf_append_str(b, ",\"endpoints\":[");
+	n = respond_endpoints(r, &ep);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			buf_append_byte(&rp->body, ',');
-		buf_append_str(&rp->body, "{\"method\":");
-		json_append_string(&rp->body, ep[i].method,
+			buf_append_byte(b, ',');
+		buf_append_str(b, "{\"method\":");
+		json_append_string(b, ep[i].method,
 		    strlen(ep[i].method));
-		buf_append_str(&rp->body, ",\"route\":");
-		json_append_string(&rp->body, ep[i].route,
+		buf_append_str(b, ",\"route\":");
+		json_append_string(b, ep[i].route,
 		    strlen(ep[i].route));
-		buf_printf(&rp->body, ",\"matched\":%llu,\"closest\":%llu,"
+		buf_printf(b, ",\"matched\":%llu,\"closest\":%llu,"
 		    "\"unmatched\":%llu}", (unsigned long long)ep[i].matched,
 		    (unsigned long long)ep[i].closest,
 		    (unsigned long long)ep[i].unmatched);
 	}
 	respond_endpoints_free(ep, n);
-	buf_append_str(&rp->body, "]}\n");
-}
-
-/* Appends a Prometheus label value: backslash, quote and newline escaped. */
-static void
-admin_prom_label(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '\\')
-			buf_append(b, "\\\\", 2);
-		else if (*s == '"')
-			buf_append(b, "\\\"", 2);
-		else if (*s == '\n')
-			buf_append(b, "\\n", 2);
-		else
-			buf_append_byte(b, *s);
-	}
+	buf_append_str(b, "]}\n");
 }
 
 static void
-admin_prom_family(struct buf *b, const char *name, const char *type,
-    const char *help)
+admin_h_stats(struct admin *a, struct admin_reply *rp)
 {
-	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void
-admin_prom_counter(struct buf *b, const char *name, const char *type,
-    const char *help, uint64_t v)
-{
-	admin_prom_family(b, name, type, help);
-	buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+	admin_stats_json(a->r, &rp->body);
 }
 
 /* The match rate per endpoint: three families, labels method and route. */
@@ -615,14 +591,14 @@ admin_prom_endpoints(struct admin *a, struct buf *b)
 
 	n = respond_endpoints(a->r, &ep);
 	for (f = 0; f < 3; f++) {
-		admin_prom_family(b, fam[f].name, "counter", fam[f].help);
+		prom_family(b, fam[f].name, "counter", fam[f].help);
 		for (i = 0; i < n; i++) {
 			v = f == 0 ? ep[i].matched : f == 1 ? ep[i].closest :
 			    ep[i].unmatched;
 			buf_printf(b, "%s{method=\"", fam[f].name);
-			admin_prom_label(b, ep[i].method);
+			prom_label(b, ep[i].method);
 			buf_append_str(b, "\",route=\"");
-			admin_prom_label(b, ep[i].route);
+			prom_label(b, ep[i].route);
 			buf_printf(b, "\"} %llu\n", (unsigned long long)v);
 		}
 	}
@@ -640,11 +616,11 @@ admin_cb_metrics(const struct rule_set *set, void *arg, char **cause)
 	for (i = 0; i < n; i++) {
 		rule = rule_set_get(set, i);
 		buf_append_str(e->out, "decoy_rule_matches_total{rule=\"");
-		admin_prom_label(e->out, rule_name(rule));
+		prom_label(e->out, rule_name(rule));
 		buf_printf(e->out, "\"} %llu\n",
 		    (unsigned long long)rule_matched(rule));
 		buf_append_str(e->out2, "decoy_rule_fired_total{rule=\"");
-		admin_prom_label(e->out2, rule_name(rule));
+		prom_label(e->out2, rule_name(rule));
 		buf_printf(e->out2, "\"} %llu\n",
 		    (unsigned long long)rule_fired(rule));
 	}
@@ -663,63 +639,52 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 	double			 le;
 	size_t			 i;
 	char			*cause = NULL;
-	struct timespec		 now;
 
 	respond_stats(a->r, &st);
 	rp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-	admin_prom_counter(b, "decoy_requests_total", "counter",
+	prom_counter(b, "decoy_requests_total", "counter",
 	    "Requests the responder received.", st.requests);
-	admin_prom_counter(b, "decoy_matched_total", "counter",
+	prom_counter(b, "decoy_matched_total", "counter",
 	    "Requests answered with their recorded transaction.", st.matched);
-	admin_prom_counter(b, "decoy_closest_total", "counter",
+	prom_counter(b, "decoy_closest_total", "counter",
 	    "Requests answered with the closest transaction on their route.",
 	    st.closest);
-	admin_prom_counter(b, "decoy_unmatched_total", "counter",
+	prom_counter(b, "decoy_unmatched_total", "counter",
 	    "Requests no recorded transaction answered.", st.unmatched);
-	admin_prom_counter(b, "decoy_rejected_total", "counter",
+	prom_counter(b, "decoy_rejected_total", "counter",
 	    "Malformed or refused requests.", st.rejected);
-	admin_prom_counter(b, "decoy_faulted_total", "counter",
+	prom_counter(b, "decoy_faulted_total", "counter",
 	    "Transactions a chaos rule fired on.", st.faulted);
-	admin_prom_counter(b, "decoy_connections_total", "counter",
+	prom_counter(b, "decoy_connections_total", "counter",
 	    "Connections accepted.", st.connections);
-	admin_prom_counter(b, "decoy_open_connections", "gauge",
+	prom_counter(b, "decoy_open_connections", "gauge",
 	    "Connections open now.", st.open);
-	admin_prom_counter(b, "decoy_accept_errors_total", "counter",
+	prom_counter(b, "decoy_accept_errors_total", "counter",
 	    "accept(2) failures (out of descriptors...); each paused a "
 	    "listener for 100 ms.", st.accept_errors);
-	admin_prom_counter(b, "decoy_output_queued_bytes", "gauge",
+	prom_counter(b, "decoy_output_queued_bytes", "gauge",
 	    "Unsent output the connections hold (replies their clients have "
 	    "not read).", st.output_queued);
-	admin_prom_counter(b, "decoy_output_budget_bytes", "gauge",
+	prom_counter(b, "decoy_output_budget_bytes", "gauge",
 	    "The output budget.", st.output_budget);
-	admin_prom_counter(b, "decoy_output_throttled_total", "counter",
+	prom_counter(b, "decoy_output_throttled_total", "counter",
 	    "Times a connection was not read for the output budget.",
 	    st.output_throttled);
-	admin_prom_counter(b, "decoy_head_timeouts_total", "counter",
+	prom_counter(b, "decoy_head_timeouts_total", "counter",
 	    "Requests refused with 408: head not complete in time.",
 	    st.head_timeouts);
-	admin_prom_counter(b, "decoy_body_timeouts_total", "counter",
+	prom_counter(b, "decoy_body_timeouts_total", "counter",
 	    "Requests refused with 408: body not complete in time.",
 	    st.body_timeouts);
-	admin_prom_family(b, "decoy_uptime_seconds", "gauge",
+	prom_family(b, "decoy_uptime_seconds", "gauge",
 	    "Seconds since the responder started.");
 	buf_printf(b, "decoy_uptime_seconds %.3f\n",
 	    admin_seconds(st.uptime_ns));
-	admin_prom_family(b, "decoy_build_info", "gauge",
-	    "Always 1; the labels say which decoy this is.");
-	buf_append_str(b, "decoy_build_info{version=\"");
-	admin_prom_label(b, PACKAGE_VERSION);
-	buf_append_str(b, "\"} 1\n");
-	clock_gettime(CLOCK_REALTIME, &now);
-	admin_prom_family(b, "process_start_time_seconds", "gauge",
-	    "Start time of the process since the Unix epoch, in seconds.");
-	buf_printf(b, "process_start_time_seconds %.3f\n",
-	    (double)now.tv_sec + (double)now.tv_nsec / 1e9 -
-	    admin_seconds(st.uptime_ns));
+	prom_process(b, admin_seconds(st.uptime_ns));
 
 	admin_prom_endpoints(a, b);
 
-	admin_prom_family(b, "decoy_faults_total", "counter",
+	prom_family(b, "decoy_faults_total", "counter",
 	    "Faults injected, by rule and kind.");
 	if ((cl = respond_chaos(a->r)) != NULL)
 		chaos_log_counts_prometheus(cl, b);
@@ -736,16 +701,16 @@ admin_h_metrics(struct admin *a, struct admin_reply *rp)
 		buf_reset(&fired);
 	}
 	free(cause);
-	admin_prom_family(b, "decoy_rule_matches_total", "counter",
+	prom_family(b, "decoy_rule_matches_total", "counter",
 	    "Requests each chaos rule matched.");
 	buf_append(b, matches.data, matches.len);
-	admin_prom_family(b, "decoy_rule_fired_total", "counter",
+	prom_family(b, "decoy_rule_fired_total", "counter",
 	    "Times each chaos rule fired.");
 	buf_append(b, fired.data, fired.len);
 	buf_free(&matches);
 	buf_free(&fired);
 
-	admin_prom_family(b, "decoy_response_delay_seconds", "histogram",
+	prom_family(b, "decoy_response_delay_seconds", "histogram",
 	    "Time from a complete request to the start of its response, "
 	    "injected latency included.");
 	for (i = 0; i < RESPOND_NBUCKETS; i++) {
@@ -1243,7 +1208,7 @@ admin_create(struct responder *r, const char *addr, const char *token,
 	}
 	if ((a->loop = loop_create(cause)) == NULL)
 		goto fail;
-	if ((a->lfd = sock_listen(&sa, 0, cause)) == -1)
+	if ((a->lfd = sock_listen(&sa, SOCK_SHARE_NONE, cause)) == -1)
 		goto fail;
 	if (sock_local_addr(a->lfd, &bound) == -1) {
 		*cause = xasprintf("getsockname: %s", strerror(errno));

@@ -54,6 +54,13 @@ char		*admin_token_load(const char *path, char **cause);
 struct conn;
 struct hconn;
 struct hconn	*admin_adopt(struct admin *, struct conn *xc, const char *peer);
+/*
+ * Appends the counters GET /stats answers (one JSON object and a newline:
+ * requests, matched..., faults, endpoints) to b; thread-safe, like /stats.
+ * decoy respond --json prints it at shutdown.
+ */
+struct buf;
+void		 admin_stats_json(struct responder *, struct buf *b);
 /* Stops the thread, closes every admin connection and frees. */
 void		 admin_stop(struct admin *);
 

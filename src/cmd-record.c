@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli-funnel.h"
 #include "log.h"
 #include "opt.h"
 #include "priv.h"
@@ -28,6 +29,7 @@ static int	cmd_record_exec(int, char **);
 struct cmd_record_o {
 	struct record_config	cfg;
 	struct priv_user	user;
+	struct funnel_config	funnel;
 	int			has_mark;
 	int			log_level;
 };
@@ -92,6 +94,10 @@ static const struct opt cmd_record_opts[] = {
 	  "snapshot to write (- for stdout); truncated\n"
 	  "unless --append; created mode 0600",
 	  CMD_RECORD_AT(output), .flags = OPT_COPY },
+	{ "svc", 0, OPT_STRING, "NAME",
+	  "the dependency's name, stored as \"svc\" in every\n"
+	  "transaction (default: the upstream's host)",
+	  CMD_RECORD_AT(svc), .flags = OPT_COPY },
 	{ "append", 0, OPT_FLAG, NULL,
 	  "append to SNAP instead of truncating it (a\n"
 	  "torn last line is cut off first, and said)",
@@ -151,6 +157,18 @@ static const struct opt cmd_record_opts[] = {
 	  "write the counters as JSON to FILE at exit\n"
 	  "(transactions, recorded, lost, write_error...)",
 	  CMD_RECORD_AT(stats_path), .flags = OPT_COPY },
+	{ "metrics", 0, OPT_ADDR, NULL,
+	  "serve Prometheus metrics at http://ADDR/metrics\n"
+	  "(transactions, bytes, upstream errors, lost,\n"
+	  "open connections, responses by status)",
+	  CMD_RECORD_AT(metrics), .flags = OPT_COPY },
+	{ "metrics-port-file", 0, OPT_PATH, NULL,
+	  "write the metrics endpoint's bound port to FILE",
+	  CMD_RECORD_AT(metrics_port_file), .flags = OPT_COPY },
+	{ "json", 0, OPT_FLAG, NULL,
+	  "print those counters as one JSON object on stdout\n"
+	  "at exit, instead of the summary line",
+	  CMD_RECORD_AT(json) },
 	{ "max-body", 0, OPT_SIZE, NULL,
 	  "bodies stored up to SIZE (64MiB); longer ones are\n"
 	  "cut and flagged \"truncated\" with original sizes",
@@ -170,6 +188,7 @@ static const struct opt cmd_record_opts[] = {
 	  "either way (CAP_NET_ADMIN stays for --mark)",
 	  OPT_AT(struct cmd_record_o, user), .call = cli_opt_user,
 	  .flags = OPT_ARG },
+	CLI_OPTS_FUNNEL(struct cmd_record_o, funnel),
 	CLI_OPTS_LOG(struct cmd_record_o),
 	OPT_END_ROW,
 };
@@ -222,6 +241,7 @@ cmd_record_exec(int argc, char **argv)
 				     .log_level = LOG_LEVEL_INFO };
 	struct record_config	*cfg = &o.cfg;
 	struct recorder		*r;
+	struct funnel		*fn = NULL;
 	char			*cause = NULL;
 	int			 ind, rv = EXIT_USAGE, nmodes;
 
@@ -241,6 +261,11 @@ cmd_record_exec(int argc, char **argv)
 		rv = cli_usage(e, "-o SNAP is required");
 		goto out;
 	}
+	if (cfg->json && strcmp(cfg->output, "-") == 0) {
+		rv = cli_usage(e, "--json prints on stdout: write the snapshot "
+		    "to a file");
+		goto out;
+	}
 	nmodes = (cfg->proxy != NULL) + (cfg->transparent != NULL) +
 	    (cfg->upstream != NULL || cfg->listen != NULL);
 	if (nmodes != 1 || (cfg->proxy == NULL && cfg->transparent == NULL &&
@@ -257,6 +282,12 @@ cmd_record_exec(int argc, char **argv)
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
+	if ((fn = funnel_create(&o.funnel, &cause)) == NULL) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+	cfg->funnel = fn;
+	cfg->funnel_set = funnel_config_is_set(&o.funnel);
 	cli_log_init(e, o.log_level);
 	/* One descriptor per client and one per upstream connection. */
 	log_debug("open-file limit %llu", sock_raise_nofile());
@@ -296,5 +327,7 @@ out:
 	free(cause);
 	priv_user_free(&o.user);
 	record_config_free(cfg);
+	funnel_free(fn);
+	funnel_config_free(&o.funnel);
 	return rv;
 }

@@ -4,10 +4,12 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin.h"
+#include "buf.h"
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
@@ -132,6 +134,9 @@ static const struct opt cmd_respond_opts[] = {
 	  "(needs\nroot); every capability is dropped either way",
 	  OPT_AT(struct cmd_respond_o, user), .call = cli_opt_user,
 	  .flags = OPT_ARG },
+	{ "json", 0, OPT_FLAG, NULL, "at shutdown, print the counters (those "
+	  "of the\nadmin API's /stats) as one JSON object on stdout\ninstead "
+	  "of the summary lines", CMD_RESPOND_AT(summary_quiet) },
 	CLI_OPTS_LOG(struct cmd_respond_o),
 	OPT_END_ROW,
 };
@@ -144,6 +149,21 @@ const struct cmd_entry cmd_respond_entry = {
 	.opts = cmd_respond_opts,
 	.exec = cmd_respond_exec,
 };
+
+/* --json: the shutdown summary as one JSON object on stdout.  0 or -1. */
+static int
+cmd_respond_print_json(struct responder *r)
+{
+	struct buf	b;
+	int		rv = 0;
+
+	buf_init(&b);
+	admin_stats_json(r, &b);
+	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) == EOF)
+		rv = -1;
+	buf_free(&b);
+	return rv;
+}
 
 static int
 cmd_respond_exec(int argc, char **argv)
@@ -204,6 +224,9 @@ cmd_respond_exec(int argc, char **argv)
 	}
 	rv = respond_run(r) == 0 ? EXIT_OK : EXIT_FAILED;
 	admin_stop(admin);
+	if (cfg->summary_quiet && cmd_respond_print_json(r) == -1 &&
+	    rv == EXIT_OK)
+		rv = cli_error(e, EXIT_FAILED, "writing output failed");
 	respond_free(r);
 out:
 	free(cause);

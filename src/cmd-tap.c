@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli-funnel.h"
 #include "log.h"
 #include "opt.h"
 #include "priv.h"
@@ -19,6 +20,7 @@
 struct cmd_tap_o {
 	struct tap_config	cfg;
 	struct priv_user	user;
+	struct funnel_config	funnel;
 	int			have_queue;
 	int			log_level;
 };
@@ -90,6 +92,14 @@ static const struct opt cmd_tap_opts[] = {
 	{ "stats", 0, OPT_PATH, NULL,
 	  "write the counters as JSON to FILE at exit",
 	  CMD_TAP_AT(stats_path), .flags = OPT_COPY },
+	{ "metrics", 0, OPT_ADDR, NULL,
+	  "serve Prometheus metrics at http://ADDR/metrics\n"
+	  "(packets, flows, transactions, bytes, lost,\n"
+	  "responses by status)",
+	  CMD_TAP_AT(metrics) },
+	{ "metrics-port-file", 0, OPT_PATH, NULL,
+	  "write the metrics endpoint's bound port to FILE",
+	  CMD_TAP_AT(metrics_port_file) },
 	{ "ready-file", 0, OPT_PATH, NULL,
 	  "write FILE once the queue is bound",
 	  CMD_TAP_AT(ready_path), .flags = OPT_COPY },
@@ -114,6 +124,7 @@ static const struct opt cmd_tap_opts[] = {
 	  "ready and stats files are written as NAME",
 	  OPT_AT(struct cmd_tap_o, user), .call = cli_opt_user,
 	  .flags = OPT_ARG },
+	CLI_OPTS_FUNNEL(struct cmd_tap_o, funnel),
 	CLI_OPTS_LOG(struct cmd_tap_o),
 	OPT_END_ROW,
 };
@@ -136,6 +147,7 @@ cmd_record_nfqueue(int argc, char **argv)
 				     .log_level = LOG_LEVEL_INFO };
 	struct tap_config	*cfg = &o.cfg;
 	struct tap		*tap;
+	struct funnel		*fn = NULL;
 	char			*cause = NULL;
 	int			 ind, rv = EXIT_USAGE;
 
@@ -160,6 +172,12 @@ cmd_record_nfqueue(int argc, char **argv)
 		rv = cli_usage(e, "--nfqueue N and -o SNAP are required");
 		goto out;
 	}
+	if ((fn = funnel_create(&o.funnel, &cause)) == NULL) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+	cfg->funnel = fn;
+	cfg->funnel_set = funnel_config_is_set(&o.funnel);
 	cli_log_init(e, o.log_level);
 	if ((tap = tap_create(cfg, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
@@ -171,5 +189,7 @@ out:
 	free(cause);
 	tap_config_free(cfg);
 	priv_user_free(&o.user);
+	funnel_free(fn);
+	funnel_config_free(&o.funnel);
 	return rv;
 }

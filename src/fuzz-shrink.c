@@ -348,12 +348,19 @@ sig_echoed(const char *t, size_t n, const char *req, size_t rlen)
 		return 0;
 	while (p < end && (hit = memmem(p, (size_t)(end - p), t, n)) != NULL) {
 		if (n < 3) {
-			/* Short words only as a whole JSON string or a
-			 * form or query value: "en", =en& */
+			/* Short words only as a whole JSON string (or its
+			 * head up to an escape) or a form or query value:
+			 * "en", "en\u0000x", =en& */
 			if (hit > req && hit + n < end && ((hit[-1] == '"' &&
-			    hit[n] == '"') || (hit[-1] == '=' && (hit[n] ==
-			    '&' || hit[n] == ' ' || hit[n] == '\r'))))
+			    (hit[n] == '"' || hit[n] == '\\')) ||
+			    (hit[-1] == '=' && (hit[n] == '&' || hit[n] == ' ' ||
+			    hit[n] == '\r'))))
 				return 1;
+		} else if (hit > req && hit[-1] == '"' && hit + n < end &&
+		    hit[n] == '\\') {
+			/* The head of a JSON string up to an escape: a C
+			 * service decodes "bo\u0000b" and echoes "bo". */
+			return 1;
 		} else if ((hit == req || !sig_word(hit[-1]) ||
 		    !sig_word(t[0])) &&
 		    (hit + n == end || !sig_word(hit[n]) ||
@@ -369,8 +376,10 @@ sig_echoed(const char *t, size_t n, const char *req, size_t rlen)
  * the next masked.  Quoted values ('x' or "x") become '*'.  A token (a
  * run up to white space or punctuation) that is data rather than words a
  * developer wrote becomes *: one the service echoed from the request
- * (found whole in it; one or two bytes only as a whole JSON string or
- * form value), one with bytes outside printable
+ * (found whole in it, or as the head of a JSON string up to an escape
+ * such as \u0000 that the service decoded and cut the string at; one or
+ * two bytes only as a whole JSON string or form value), one with bytes
+ * outside printable
  * ASCII or a backslash escape, one longer than 32 bytes.  A path of two or
  * more segments becomes "/" and a star; in other tokens, words with a
  * digit (numbers, ids, hashes, addresses) and hex words of 8 or more
@@ -589,15 +598,18 @@ fuzz_body_signature(const char *body, size_t len, const char *req,
 {
 	struct buf	 b;
 	const char	*t, *end, *line, *last = NULL;
-	size_t		 n, lastn = 0;
+	size_t		 n, lastn = 0, full;
 
-	if (len > SIG_BODY_MAX)
-		len = SIG_BODY_MAX;
 	while (len > 0 && (*body == ' ' || *body == '\t' || *body == '\r' ||
 	    *body == '\n')) {
 		body++;
 		len--;
 	}
+	/* A Python traceback names the exception on its last line, which a
+	 * deep recursion pushes far beyond SIG_BODY_MAX: read it all. */
+	full = len;
+	if (len > SIG_BODY_MAX)
+		len = SIG_BODY_MAX;
 	buf_init(&b);
 	buf_append(&b, "", 0);
 	if (len > 0 && *body == '{' && sig_json(&b, body, len, req, rlen) == 0)
@@ -610,7 +622,6 @@ fuzz_body_signature(const char *body, size_t len, const char *req,
 			sig_text(&b, t, n, req, rlen);
 		return buf_detach(&b, NULL);
 	}
-	end = body + len;
 	if (len >= 9 && memcmp(body, "Traceback", 9) == 0) {
 		/*
 		 * Python: the exception's class (the last line, up to its
@@ -622,6 +633,7 @@ fuzz_body_signature(const char *body, size_t len, const char *req,
 		const char	*frame = NULL, *q, *fq, *fl;
 		size_t		 framen = 0, cn;
 
+		end = body + full;
 		for (line = body; line < end; line += n + 1) {
 			n = fuzz_line_len(line, end);
 			if (n > 7 && memcmp(line, "  File ", 7) == 0) {
@@ -650,6 +662,7 @@ fuzz_body_signature(const char *body, size_t len, const char *req,
 		}
 		return buf_detach(&b, NULL);
 	}
+	end = body + len;
 	if (len > 0)
 		sig_text(&b, body, fuzz_line_len(body, end), req, rlen);
 	return buf_detach(&b, NULL);

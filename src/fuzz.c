@@ -920,11 +920,11 @@ fuzz_progress(struct fuzz *f, uint64_t now)
 {
 	double	secs = (double)(now - f->t0) / 1e9;
 
-	fprintf(stderr, "\rfuzz: %" PRIu64 " sent, %.0f/s, %zu findings, %"
-	    PRIu64 " crashes   ", f->res->sent,
+	/* log_status: a log line meanwhile clears it and redraws it. */
+	log_status("fuzz: %" PRIu64 " sent, %.0f/s, %zu findings, %"
+	    PRIu64 " crashes", f->res->sent,
 	    secs > 0 ? (double)f->res->sent / secs : 0.0, f->res->nfindings,
 	    f->res->crashes);
-	fflush(stderr);
 }
 
 /* The death of the service: every job in flight and every recent reset
@@ -1288,13 +1288,15 @@ fuzz_run(const struct fuzz_config *cfg, struct fuzz_result *res,
 		}
 	}
 	if (cfg->progress)
-		fputc('\n', stderr);
+		log_status_end(1);
 	/* The hit counts are final now. */
 	for (i = 0; i < res->nfindings; i++)
 		if (fuzz_write_json(cfg, &res->findings[i], cause) == -1)
 			goto out;
 	rv = 0;
 out:
+	if (cfg->progress && rv == -1)
+		log_status_end(1);
 	res->elapsed_ns = loop_clock_ns() - t_start;
 	fuzz_teardown(&f);
 	return rv;

@@ -1945,7 +1945,7 @@ gen_free(struct gen *g)
 
 	/* A run that failed half-way leaves no status line to collide. */
 	if (g->cfg != NULL && g->cfg->progress)
-		log_status_end(1);
+		log_status_end(0);
 	for (i = 0; i < g->npool; i++) {
 		gen_conn_close(g->pool[i]);
 		httpc_conn_free(&g->pool[i]->hc);
@@ -2116,10 +2116,9 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 		goto out;
 	}
 	rep->dropped += g.qlen;
-	if (cfg->progress) {
-		gen_progress(&g, loop_now_update(g.loop));
-		log_status_end(1);
-	}
+	/* The status line goes at the end: the summary says it all. */
+	if (cfg->progress)
+		log_status_end(0);
 	rep->duration_us = g.last_answer > g.t0 ?
 	    (g.last_answer - g.t0) / 1000 : 0;
 	if (g.gx != NULL)

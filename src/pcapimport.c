@@ -50,22 +50,10 @@ pcapimport_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 {
 	struct pcapimport_flow	*pf = arg;
 	struct pcapimport	*pi = pf->pi;
-	enum funnel_reason	 r;
 
 	(void)hf;
-	if (pi->cfg->funnel != NULL) {
-		/* The start and server tap_lines_encode() would write. */
-		tx->t.start_us = (int64_t)((pi->lines.rt0_ns +
-		    (tx->req_ns - pi->lines.mono0_ns)) / 1000);
-		tx->t.server = pf->server;
-		r = funnel_decide(pi->cfg->funnel, &tx->t);
-		tx->t.server = NULL;
-		if (r != FUNNEL_KEPT) {
-			pi->lines.txns++;	/* its id is not reused */
-			httpflow_txn_free(tx);
-			return;
-		}
-	}
+	if (tap_lines_funnel(&pi->lines, pi->cfg->funnel, tx, pf->server))
+		return;
 	pi->st->transactions++;
 	if (tx->gap)
 		pi->st->gap_txns++;

@@ -43,14 +43,17 @@
 #include "buf.h"
 #include "ca.h"
 #include "conn.h"
+#include "funnel.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "prom.h"
 #include "record.h"
 #include "record-resolve.h"
 #include "record-writer.h"
 #include "snap.h"
+#include "snap-ids.h"
 #include "sock.h"
 #include "url.h"
 #include "xmalloc.h"
@@ -200,7 +203,10 @@ struct recorder {
 	time_t			 ts_sec;		/* ts_prefix's second */
 	char			 ts_prefix[32];	/* "YYYY-MM-DDTHH:MM:SS" */
 	uint64_t		 seq;
+	char			 id_prefix[16];	/* snap_ids_run_prefix */
+	size_t			 id_prefix_len;
 	uint64_t		 ntxn, nerr;
+	uint64_t		 nfunneled;	/* dropped by the funnel */
 	/* Transactions the snapshot could not take. */
 	uint64_t		 nlost;
 	int			 werrno;	/* errno of the last failure */
@@ -212,6 +218,14 @@ struct recorder {
 	/* Clients too slow with a request head or body (408). */
 	uint64_t		 head_timeouts, body_timeouts;
 	struct log_every	 slow_log;
+	/* --metrics: the endpoint and what only it counts. */
+	struct prom_server	*metrics;
+	uint64_t		 start_ns;
+	uint64_t		 body_bytes;	/* request + response bodies */
+	uint64_t		 by_status[PROM_NSTATUS];	/* responses 100..599 */
+	/* Tests: upstream connections from here (record_test_upstream). */
+	struct conn		*(*test_up)(void *);
+	void			*test_up_arg;
 };
 
 static struct recorder	*rec_signal_target;
@@ -245,8 +259,11 @@ record_config_free(struct record_config *cfg)
 	free(cfg->upstream);
 	free(cfg->listen);
 	free(cfg->output);
+	free(cfg->svc);
 	free(cfg->port_file);
 	free(cfg->stats_path);
+	free(cfg->metrics);
+	free(cfg->metrics_port_file);
 	free(cfg->upstream_ca);
 	free(cfg->proxy);
 	free(cfg->transparent);
@@ -390,6 +407,8 @@ rec_tls_init(struct recorder *r, char **cause)
 }
 
 static void	rec_accept(struct loop_io *, uint32_t);
+static struct rec_conn *rec_conn_new(struct recorder *, struct conn *,
+		    const char *);
 static void	rec_accept_resume(struct loop_timer *);
 
 /* The forward proxy: the upstream TLS context, the CA for interception
@@ -426,6 +445,37 @@ rec_proxy_init(struct recorder *r, char **cause)
 	return 0;
 }
 
+/* --metrics: the counters in Prometheus's text format (prom.h). */
+static void
+rec_metrics_fill(struct buf *b, void *arg)
+{
+	struct recorder		*r = arg;
+	const struct prom_row	 row[] = {
+		{ "decoy_record_transactions_total", "Exchanges the recorder "
+		    "completed (stored or lost).", r->ntxn },
+		{ "decoy_record_recorded_total", "Transactions written to the "
+		    "snapshot.", r->ntxn - r->nlost },
+		{ "decoy_record_lost_total", "Transactions the snapshot could "
+		    "not take (write errors).", r->nlost },
+		{ "decoy_record_upstream_errors_total", "Exchanges that failed "
+		    "upstream (refused, reset, timed out).", r->nerr },
+		{ "decoy_record_body_bytes_total", "Request and response body "
+		    "bytes relayed.", r->body_bytes },
+		{ "decoy_record_open_connections", "Client connections open "
+		    "now.", r->nconns },
+		{ "decoy_record_accept_errors_total", "accept(2) failures (out "
+		    "of descriptors...).", r->accept_errors },
+		{ "decoy_record_head_timeouts_total", "Requests refused with "
+		    "408: head not complete in time.", r->head_timeouts },
+		{ "decoy_record_body_timeouts_total", "Requests refused with "
+		    "408: body not complete in time.", r->body_timeouts },
+	};
+
+	prom_rows(b, row, sizeof row / sizeof row[0]);
+	prom_status_counts(b, "decoy_record_responses_total", r->by_status);
+	prom_uptime(b, (double)(loop_clock_ns() - r->start_ns) / 1e9);
+}
+
 struct recorder *
 record_create(const struct record_config *cfg, char **cause)
 {
@@ -449,8 +499,13 @@ record_create(const struct record_config *cfg, char **cause)
 	for (i = 0; i < cfg->nno_intercept; i++)
 		r->cfg.no_intercept[i] = xstrdup(cfg->no_intercept[i]);
 	r->cfg.output = xstrdup(cfg->output);
+	r->cfg.svc = cfg->svc != NULL ? xstrdup(cfg->svc) : NULL;
 	r->cfg.port_file = cfg->port_file ? xstrdup(cfg->port_file) : NULL;
 	r->cfg.stats_path = cfg->stats_path ? xstrdup(cfg->stats_path) : NULL;
+	r->cfg.metrics = cfg->metrics ? xstrdup(cfg->metrics) : NULL;
+	r->cfg.metrics_port_file = cfg->metrics_port_file ?
+	    xstrdup(cfg->metrics_port_file) : NULL;
+	r->start_ns = loop_clock_ns();
 	r->cfg.upstream_ca = cfg->upstream_ca ? xstrdup(cfg->upstream_ca) :
 	    NULL;
 	r->cfg.redact = xcalloc(cfg->nredact + 1, sizeof *r->cfg.redact);
@@ -458,6 +513,8 @@ record_create(const struct record_config *cfg, char **cause)
 		r->cfg.redact[i] = xstrdup(cfg->redact[i]);
 	r->lfd = -1;
 	r->w.out.fd = -1;
+	snap_ids_run_prefix(r->id_prefix, sizeof r->id_prefix, cfg->append);
+	r->id_prefix_len = strlen(r->id_prefix);
 	if (r->forward) {
 		if (rec_proxy_init(r, cause) == -1)
 			goto fail;
@@ -479,10 +536,17 @@ record_create(const struct record_config *cfg, char **cause)
 		goto fail;
 	if (sock_parse_addr(r->cfg.listen, &la, cause) == -1)
 		goto fail;
-	if ((r->lfd = sock_listen(&la, 0, cause)) == -1)
+	if ((r->lfd = sock_listen(&la, SOCK_SHARE_NONE, cause)) == -1)
 		goto fail;
 	if (record_writer_open(&r->w, cfg->output, cfg->append, cfg->fsync,
 	    cause) == -1)
+		goto fail;
+	if (cfg->metrics != NULL && (r->metrics = prom_server_create(r->loop,
+	    cfg->metrics, rec_metrics_fill, r, cause)) == NULL)
+		goto fail;
+	if (r->metrics != NULL && cfg->metrics_port_file != NULL &&
+	    sock_write_port_file(cfg->metrics_port_file,
+	    prom_server_port(r->metrics), cause) == -1)
 		goto fail;
 	if (loop_io_add(r->loop, &r->lio, r->lfd, EPOLLIN, rec_accept,
 	    r) == -1) {
@@ -974,6 +1038,31 @@ rec_hold(struct rec_conn *c)
 }
 
 /*
+ * The capture funnel's decision on c->t, filled in by rec_txn_write:
+ * 1 when it is dropped (counted by reason in the funnel; the strings
+ * lent to c->t are taken back, its id is not reused), else 0.
+ */
+static int
+rec_funnel_drop(struct rec_conn *c, const char *error, int lend)
+{
+	struct recorder	*r = c->r;
+	struct snap_txn	*t = &c->t;
+
+	if (r->cfg.funnel == NULL ||
+	    funnel_decide(r->cfg.funnel, t) == FUNNEL_KEPT)
+		return 0;
+	t->id = t->ts = t->svc = t->proto = t->client = t->server = NULL;
+	t->req.host = NULL;
+	if (lend)
+		t->req.body = t->res.body = NULL;
+	r->ntxn++;
+	r->nfunneled++;
+	if (error != NULL)
+		r->nerr++;
+	return 1;
+}
+
+/*
  * Redacts and queues c->t (the caller has filled in the messages; the
  * bodies are c->reqbody and c->body) for this round's batch.  hold: the
  * client's output waits for the batch.  The strings the line shares with
@@ -990,13 +1079,13 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	uint64_t	 now = loop_now_update(r->loop);
 	size_t		 n;
 
-	memcpy(c->id, "t-", 2);
-	rec_put_u64(c->id + 2, ++r->seq, 6);
+	memcpy(c->id, r->id_prefix, r->id_prefix_len);
+	rec_put_u64(c->id + r->id_prefix_len, ++r->seq, 6);
 	rec_txn_ts(r, c->start_us, c->ts);
 	t->id = c->id;
 	t->ts = c->ts;
 	t->dir = r->cfg.dir;
-	t->svc = c->tgt->name;
+	t->svc = r->cfg.svc != NULL ? r->cfg.svc : c->tgt->name;
 	t->proto = proto;
 	t->tls = c->tgt->tls;
 	t->client = c->client;
@@ -1026,6 +1115,8 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 		t->res.body = lend ? c->body.data : xstrndup(c->body.data, n);
 		t->res.body_len = n;
 	}
+	if (rec_funnel_drop(c, error, lend))
+		return;
 	t->error = error;
 	if (c->req_len > r->cfg.max_body || c->res_len > r->cfg.max_body) {
 		t->truncated = 1;
@@ -1055,6 +1146,9 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	if (hold)
 		rec_hold(c);
 	r->ntxn++;
+	r->body_bytes += c->req_len + c->res_len;
+	if (t->has_res && t->res.status >= 100 && t->res.status <= 599)
+		r->by_status[t->res.status - 100]++;
 	if (error != NULL)
 		r->nerr++;
 }
@@ -1349,6 +1443,33 @@ rec_conn_started(struct rec_conn *c)
 	rec_timer_arm(c);
 }
 
+/* Tests: the upstream connection comes from record_test_upstream's hook
+ * (a mem end, already connected; TLS over it when the upstream is). */
+static void
+rec_test_connect(struct rec_conn *c)
+{
+	struct recorder	*r = c->r;
+	struct conn	*xc = r->test_up(r->test_up_arg);
+	char		 what[256], *cause = NULL;
+
+	if (xc != NULL && c->tgt->tls && (xc = conn_tls_client(r->up_tls, xc,
+	    c->tgt->name, &cause)) == NULL) {
+		snprintf(what, sizeof what, "tls: %s", cause);
+		free(cause);
+		rec_upstream_fail(c, 502, what);
+		return;
+	}
+	if (xc == NULL) {
+		rec_upstream_fail(c, 502, "connect: refused (test)");
+		return;
+	}
+	c->up.conn = xc;
+	c->up.handshaking = c->tgt->tls;
+	c->up_open = 1;
+	c->up_reused = 0;
+	(void)loop_io_add(r->loop, &c->up.io, -1, 0, rec_side_io, &c->up);
+}
+
 static void
 rec_upstream_connect(struct rec_conn *c)
 {
@@ -1356,6 +1477,10 @@ rec_upstream_connect(struct rec_conn *c)
 	char		 what[160];
 	int		 fd, one = 1;
 
+	if (r->test_up != NULL) {
+		rec_test_connect(c);
+		return;
+	}
 	fd = socket(c->tgt->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -2415,8 +2540,8 @@ static void
 rec_accept(struct loop_io *io, uint32_t events)
 {
 	struct recorder		*r = io->arg;
-	struct rec_conn		*c;
 	struct sock_addr	 peer;
+	char			 client[64];
 	int			 fd, one = 1, i;
 
 	for (i = 0; i < 64; i++) {
@@ -2430,37 +2555,85 @@ rec_accept(struct loop_io *io, uint32_t events)
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		c = xcalloc(1, sizeof *c);
-		c->r = r;
-		rec_side_init(c, &c->cl);
-		rec_side_init(c, &c->up);
-		buf_init(&c->body);
-		buf_init(&c->fwd);
-		snap_txn_init(&c->t);
-		sock_addr_str(&peer, c->client, sizeof c->client);
-		loop_timer_init(&c->timer, rec_timeout, c);
-		loop_defer_init(&c->reap, rec_conn_reap, c);
-		c->cl.conn = conn_tcp_create(fd, CONN_F_SERVER);
-		c->state = REC_S_REQ_HEAD;
-		c->tgt = &r->rt;
-		if (r->transparent && rec_transparent_target(c) == -1) {
-			conn_close(c->cl.conn);
-			rec_conn_reap(&c->reap);
-			continue;
-		}
-		if (loop_io_add(r->loop, &c->cl.io, fd,
-		    conn_epoll_events(CONN_READ), rec_side_io, &c->cl) == -1) {
-			conn_close(c->cl.conn);
-			free(c);
-			continue;
-		}
-		c->next = r->conns;
-		if (r->conns != NULL)
-			r->conns->prev = c;
-		r->conns = c;
-		r->nconns++;
-		rec_conn_started(c);
+		sock_addr_str(&peer, client, sizeof client);
+		(void)rec_conn_new(r, conn_tcp_create(fd, CONN_F_SERVER),
+		    client);
 	}
+}
+
+/* A client connection xc (an accepted tcp conn, or a test's mem end)
+ * relayed from now on, or NULL (xc closed). */
+static struct rec_conn *
+rec_conn_new(struct recorder *r, struct conn *xc, const char *client)
+{
+	struct rec_conn	*c;
+	int		 fd = conn_fd(xc);
+
+	c = xcalloc(1, sizeof *c);
+	c->r = r;
+	rec_side_init(c, &c->cl);
+	rec_side_init(c, &c->up);
+	buf_init(&c->body);
+	buf_init(&c->fwd);
+	snap_txn_init(&c->t);
+	snprintf(c->client, sizeof c->client, "%s", client);
+	loop_timer_init(&c->timer, rec_timeout, c);
+	loop_defer_init(&c->reap, rec_conn_reap, c);
+	c->cl.conn = xc;
+	c->state = REC_S_REQ_HEAD;
+	c->tgt = &r->rt;
+	if (r->transparent && rec_transparent_target(c) == -1) {
+		conn_close(c->cl.conn);
+		rec_conn_reap(&c->reap);
+		return NULL;
+	}
+	/* A mem conn has no descriptor: record_test_pump drives it. */
+	if (loop_io_add(r->loop, &c->cl.io, fd,
+	    conn_epoll_events(CONN_READ), rec_side_io, &c->cl) == -1 &&
+	    fd != -1) {
+		conn_close(c->cl.conn);
+		free(c);
+		return NULL;
+	}
+	c->next = r->conns;
+	if (r->conns != NULL)
+		r->conns->prev = c;
+	r->conns = c;
+	r->nconns++;
+	rec_conn_started(c);
+	return c;
+}
+
+void
+record_test_upstream(struct recorder *r, struct conn *(*up)(void *),
+    void *arg)
+{
+	r->test_up = up;
+	r->test_up_arg = arg;
+}
+
+int
+record_test_adopt(struct recorder *r, struct conn *xc, const char *peer)
+{
+	return rec_conn_new(r, xc, peer) != NULL ? 0 : -1;
+}
+
+size_t
+record_test_pump(struct recorder *r)
+{
+	struct rec_conn	*c, *next;
+	uint32_t	 ev = EPOLLIN | EPOLLOUT;
+
+	loop_now_update(r->loop);
+	for (c = r->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->up.conn != NULL)
+			rec_side_io(&c->up.io, ev);
+		if (!c->dead && c->cl.conn != NULL)
+			rec_side_io(&c->cl.io, ev);
+	}
+	loop_run_deferred(r->loop);
+	return r->nconns;
 }
 
 static void
@@ -2477,7 +2650,7 @@ rec_stats_json(struct recorder *r, struct buf *b, uint64_t sync_errors)
 	buf_printf(b, "{\"transactions\":%llu,\"recorded\":%llu,"
 	    "\"lost\":%llu,\"upstream_failures\":%llu,\"write_error\":",
 	    (unsigned long long)r->ntxn,
-	    (unsigned long long)(r->ntxn - r->nlost),
+	    (unsigned long long)(r->ntxn - r->nfunneled - r->nlost),
 	    (unsigned long long)r->nlost, (unsigned long long)r->nerr);
 	if (r->werrno != 0)
 		json_append_string(b, strerror(r->werrno),
@@ -2485,11 +2658,16 @@ rec_stats_json(struct recorder *r, struct buf *b, uint64_t sync_errors)
 	else
 		buf_append_str(b, "null");
 	buf_printf(b, ",\"sync_errors\":%llu,\"head_timeouts\":%llu,"
-	    "\"body_timeouts\":%llu,\"accept_errors\":%llu}\n",
+	    "\"body_timeouts\":%llu,\"accept_errors\":%llu",
 	    (unsigned long long)sync_errors,
 	    (unsigned long long)r->head_timeouts,
 	    (unsigned long long)r->body_timeouts,
 	    (unsigned long long)r->accept_errors);
+	if (r->cfg.funnel != NULL) {
+		buf_append_str(b, ",\"funnel\":");
+		funnel_stats_json(b, funnel_stats(r->cfg.funnel));
+	}
+	buf_append_str(b, "}\n");
 }
 
 /*
@@ -2522,9 +2700,16 @@ rec_finish(struct recorder *r)
 		    (unsigned long long)r->nerr, (unsigned long long)r->nlost,
 		    strerror(r->werrno), r->cfg.output);
 		rv = -1;
-	} else
+	} else if (!r->cfg.json)
 		log_info("recorded %llu transactions (%llu upstream failures)",
-		    (unsigned long long)r->ntxn, (unsigned long long)r->nerr);
+		    (unsigned long long)(r->ntxn - r->nfunneled),
+		    (unsigned long long)r->nerr);
+	if (r->cfg.funnel != NULL && r->cfg.funnel_set) {
+		buf_init(&b);
+		funnel_stats_text(&b, funnel_stats(r->cfg.funnel));
+		log_info("funnel: %.*s", (int)b.len, b.data);
+		buf_free(&b);
+	}
 	if (sync_errors > 0) {
 		log_error("snapshot %s: fdatasync failed %llu time%s (%s): "
 		    "what was written may not be on disk", r->cfg.output,
@@ -2545,6 +2730,16 @@ rec_finish(struct recorder *r)
 		}
 		buf_free(&b);
 	}
+	if (r->cfg.json) {
+		buf_init(&b);
+		rec_stats_json(r, &b, sync_errors);
+		if (fwrite(b.data, 1, b.len, stdout) != b.len ||
+		    fflush(stdout) == EOF) {
+			log_error("--json: writing output failed");
+			rv = -1;
+		}
+		buf_free(&b);
+	}
 	return rv;
 }
 
@@ -2552,6 +2747,8 @@ int
 record_run(struct recorder *r)
 {
 	struct sigaction	sa;
+	struct sock_addr	la;
+	char			bound[64];
 	int			rv;
 
 	memset(&sa, 0, sizeof sa);
@@ -2562,7 +2759,12 @@ record_run(struct recorder *r)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	record_writer_start(&r->w);
-	log_info("recording %s -> %s into %s", r->cfg.listen,
+	/* The port actually bound (--listen HOST:0 picks one). */
+	if (sock_local_addr(r->lfd, &la) == -1)
+		snprintf(bound, sizeof bound, "%s", r->cfg.listen);
+	else
+		sock_addr_str(&la, bound, sizeof bound);
+	log_info("recording %s -> %s into %s", bound,
 	    r->forward ? (r->srv_tls != NULL ? "forward proxy, intercepting "
 	    "CONNECT" : "forward proxy") : r->transparent ? "original "
 	    "destinations (transparent)" : r->cfg.upstream, r->cfg.output);
@@ -2580,6 +2782,8 @@ record_free(struct recorder *r)
 	while (r->conns != NULL)
 		rec_conn_close(r->conns);
 	if (r->loop != NULL) {
+		loop_run_deferred(r->loop);
+		prom_server_free(r->metrics);
 		loop_run_deferred(r->loop);
 		loop_timer_del(r->loop, &r->sync_timer);
 		loop_timer_del(r->loop, &r->accept_timer);

@@ -101,6 +101,8 @@ struct record_config {
 	char		*upstream;	/* reverse proxy: http[s]://HOST[:PORT] */
 	char		*listen;	/* reverse proxy listen address */
 	char		*output;	/* snapshot path */
+	char		*svc;		/* "svc" of every entry; NULL: the
+					   upstream host */
 	int		 append;	/* keep what the snapshot holds */
 	enum snap_dir	 dir;
 	char		*port_file;
@@ -109,6 +111,10 @@ struct record_config {
 	enum record_fsync fsync;
 	enum record_on_write_error on_write_error;
 	char		*stats_path;	/* counters as JSON at exit */
+	char		*metrics;	/* Prometheus /metrics address */
+	char		*metrics_port_file;
+	int		 json;		/* ... and on stdout, instead of the
+					   summary line */
 	size_t		 max_body;	/* stored body size; larger is truncated */
 	size_t		 max_head;
 	uint64_t	 upstream_timeout_ns;	/* no byte moved */
@@ -126,6 +132,11 @@ struct record_config {
 	/* Transparent proxy (instead of upstream and listen). */
 	char		*transparent;	/* listen address */
 	unsigned int	 mark;		/* SO_MARK of upstream sockets, 0: none */
+	/* The capture funnel (funnel.h), the caller's, used by the loop
+	 * thread only; NULL: keep all.  funnel_set: options were given
+	 * (the summary line says what it dropped). */
+	struct funnel	*funnel;
+	int		 funnel_set;
 };
 
 /* The default SO_MARK of --transparent's upstream connections. */
@@ -154,6 +165,25 @@ struct recorder	*record_create(const struct record_config *, char **cause);
 int		 record_run(struct recorder *);
 /* Closes everything, flushing the snapshot.  Takes NULL. */
 void		 record_free(struct recorder *);
+
+/*
+ * Tests over the in-memory transport (conn.h), without record_run and
+ * without sockets: record_test_upstream makes every upstream connection
+ * the recorder opens come from up(arg) (a connected conn, e.g. a mem
+ * end; TLS is layered over it when the upstream URL is https; NULL: the
+ * connection is refused); record_test_adopt relays xc (the recorder's end
+ * of a client connection) as if accepted from peer (0, or -1: xc is
+ * closed); record_test_pump runs one round of the loop for every
+ * connection -- each side read and written as far as it goes, then the
+ * end-of-round work (snapshot lines written, closed connections freed)
+ * -- and returns how many client connections remain.
+ */
+struct conn;
+void		 record_test_upstream(struct recorder *,
+		    struct conn *(*up)(void *), void *arg);
+int		 record_test_adopt(struct recorder *, struct conn *xc,
+		    const char *peer);
+size_t		 record_test_pump(struct recorder *);
 
 /*
  * Redaction (record-redact.c).  Specs: "header:NAME" (case-insensitive

@@ -1805,7 +1805,8 @@ respond_create(const struct respond_config *cfg, char **cause)
 			goto fail;
 		for (i = 0; i < r->nworkers; i++) {
 			w = &r->workers[i];
-			if ((fd = sock_listen(&addr, 1, cause)) == -1)
+			if ((fd = sock_listen(&addr, i == 0 ?
+			    SOCK_SHARE_FIRST : SOCK_SHARE_JOIN, cause)) == -1)
 				goto fail;
 			if (i == 0) {
 				/* Port 0: the others bind the port it got. */
@@ -1968,6 +1969,8 @@ respond_run(struct responder *r)
 		pthread_join(r->workers[i].thread, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	respond_stats(r, &st);
+	if (r->cfg.summary_quiet)
+		return started == r->nworkers ? 0 : -1;
 	log_info("%llu requests: %llu matched, %llu closest, %llu unmatched, "
 	    "%llu rejected, %llu faulted", (unsigned long long)st.requests,
 	    (unsigned long long)st.matched, (unsigned long long)st.closest,

@@ -73,6 +73,8 @@ struct respond_config {
 						   the dependency when the
 						   request does not name a
 						   recorded host */
+	int			 summary_quiet;	/* the caller prints the
+						   shutdown summary (--json) */
 };
 
 /* Fills the defaults: 404, one worker per core, 16 KiB heads, 8 MiB

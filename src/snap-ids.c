@@ -4,9 +4,14 @@
  */
 #include "config.h"
 
+#include <sys/random.h>
+
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "hash.h"
 #include "snap-ids.h"
@@ -94,4 +99,32 @@ size_t
 snap_ids_renamed(const struct snap_ids *set)
 {
 	return set->renamed;
+}
+
+void
+snap_ids_run_prefix(char *buf, size_t size, int append)
+{
+	static const char	 digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	char			 tag[7];
+	unsigned char		 rnd[6];
+	struct timespec		 ts;
+	uint64_t		 mix;
+	size_t			 i;
+
+	if (!append) {
+		snprintf(buf, size, "t-");
+		return;
+	}
+	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
+		/* No entropy yet (early boot): the clock and the pid. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		mix = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+		    ((uint64_t)getpid() << 40);
+		for (i = 0; i < sizeof rnd; i++)
+			rnd[i] = (unsigned char)(mix >> (8 * i));
+	}
+	for (i = 0; i < 6; i++)
+		tag[i] = digits[rnd[i] % 36];
+	tag[6] = '\0';
+	snprintf(buf, size, "t-%s-", tag);
 }

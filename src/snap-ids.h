@@ -25,4 +25,14 @@ const char	*snap_ids_unique(struct snap_ids *, const char *id,
 /* How many ids were renamed so far. */
 size_t		 snap_ids_renamed(const struct snap_ids *);
 
+/*
+ * The prefix of the ids a recorder gives its transactions (the prefix and
+ * six or more digits: "t-000001"), into buf (16 bytes are enough): "t-"
+ * for a snapshot of its own; with append, "t-" and a tag of 6 random
+ * characters from [0-9a-z] and '-' ("t-k3x9pa-"), so recorders that
+ * append to one snapshot, one after another or at once, give distinct
+ * ids.
+ */
+void		 snap_ids_run_prefix(char *buf, size_t size, int append);
+
 #endif

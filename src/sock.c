@@ -142,7 +142,7 @@ sock_addr_str(const struct sock_addr *a, char *buf, size_t len)
 }
 
 int
-sock_listen(const struct sock_addr *a, int reuseport, char **cause)
+sock_listen(const struct sock_addr *a, enum sock_share share, char **cause)
 {
 	char	name[64];
 	int	fd, one = 1;
@@ -154,15 +154,31 @@ sock_listen(const struct sock_addr *a, int reuseport, char **cause)
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
-	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-	    sizeof one) == -1)) {
+	    (share == SOCK_SHARE_JOIN && setsockopt(fd, SOL_SOCKET,
+	    SO_REUSEPORT, &one, sizeof one) == -1)) {
 		*cause = xasprintf("setsockopt: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) == -1) {
-		*cause = xasprintf("bind %s: %s",
-		    sock_addr_str(a, name, sizeof name), strerror(errno));
+		if (errno == EADDRINUSE)
+			*cause = xasprintf("bind %s: address in use",
+			    sock_addr_str(a, name, sizeof name));
+		else
+			*cause = xasprintf("bind %s: %s",
+			    sock_addr_str(a, name, sizeof name),
+			    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/*
+	 * Bound without SO_REUSEPORT, so an unrelated listener on the port
+	 * (even one with SO_REUSEPORT, even another decoy) made bind fail;
+	 * set now, before listen, it lets this process's workers join.
+	 */
+	if (share == SOCK_SHARE_FIRST && setsockopt(fd, SOL_SOCKET,
+	    SO_REUSEPORT, &one, sizeof one) == -1) {
+		*cause = xasprintf("setsockopt: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}

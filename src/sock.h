@@ -30,9 +30,21 @@ int	sock_addr_port(const struct sock_addr *);
 /* Formats "1.2.3.4:80" or "[::1]:80" into buf. */
 const char *sock_addr_str(const struct sock_addr *, char *buf, size_t len);
 
-/* A non-blocking, close-on-exec listening socket; reuseport sets
- * SO_REUSEPORT so several workers can bind one address.  -1 + *cause. */
-int	sock_listen(const struct sock_addr *, int reuseport, char **cause);
+/* How sock_listen shares its port (SO_REUSEPORT) with other sockets. */
+enum sock_share {
+	SOCK_SHARE_NONE,	/* an exclusive listener */
+	SOCK_SHARE_FIRST,	/* the first of a process's workers: bound
+				   exclusively (so a port another process
+				   holds is refused), then SO_REUSEPORT set
+				   before listen so the others can join */
+	SOCK_SHARE_JOIN		/* another worker: joins a FIRST socket */
+};
+
+/* A non-blocking, close-on-exec listening socket, sharing its port as
+ * share says.  A port in use fails with "bind ADDR: address in use".
+ * -1 + *cause. */
+int	sock_listen(const struct sock_addr *, enum sock_share share,
+	    char **cause);
 /* The address a socket is bound to. */
 int	sock_local_addr(int fd, struct sock_addr *);
 int	sock_set_nonblock(int fd);

@@ -37,11 +37,15 @@
 #include <linux/netfilter.h>
 
 #include "buf.h"
+#include "funnel.h"
 #include "httpflow.h"
 #include "log.h"
 #include "loop.h"
 #include "nfqueue.h"
 #include "priv.h"
+#include "prom.h"
+#include "snap-ids.h"
+#include "sock.h"
 #include "tap.h"
 #include "tcpflow.h"
 #include "xmalloc.h"
@@ -87,6 +91,7 @@ struct tap {
 	struct tap_lines	 lines;
 	uint64_t		 write_errors;
 	uint64_t		 lost;		/* lines the file did not take */
+	uint64_t		 funneled;	/* dropped by the funnel */
 	int			 werrno;
 	struct log_every	 wlog;
 	int			 warned_silent;	/* TAP_SILENT_NS */
@@ -101,6 +106,11 @@ struct tap {
 	int			 parser_idle;	/* wake it when pending grows */
 	int			 stopping;	/* also read without mu */
 	char			*cap_cause;	/* a capture thread failed */
+
+	/* --metrics (the loop's thread only). */
+	struct prom_server	*metrics;
+	uint64_t		 body_bytes;
+	uint64_t		 by_status[PROM_NSTATUS];	/* responses 100..599 */
 };
 
 struct tap_flow {
@@ -198,16 +208,18 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
     struct httpflow_txn *tx, char *client, char *server)
 {
 	struct snap_txn	*t = &tx->t;
-	char		 id[32], ts[96], num[24], *d, proto[] = "http/1.1";
+	char		 id[48], ts[96], num[24], *d, proto[] = "http/1.1";
+	const char	*pfx = l->id_prefix[0] != '\0' ? l->id_prefix : "t-";
+	size_t		 np = strlen(pfx);
 	size_t		 nd;
 	int64_t		 start;
 
 	l->txns++;
 	d = tap_digits(num + sizeof num, l->txns, 6);
 	nd = (size_t)(num + sizeof num - d);
-	memcpy(id, "t-", 2);
-	memcpy(id + 2, d, nd);
-	id[2 + nd] = '\0';
+	memcpy(id, pfx, np);
+	memcpy(id + np, d, nd);
+	id[np + nd] = '\0';
 	start = (int64_t)((l->rt0_ns + (tx->req_ns - l->mono0_ns)) / 1000);
 	tap_iso(l, start, ts);
 	t->id = id;
@@ -232,14 +244,42 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
 	httpflow_txn_free(tx);
 }
 
-/* A transaction is over: one snapshot line. */
+int
+tap_lines_funnel(struct tap_lines *l, struct funnel *fn,
+    struct httpflow_txn *tx, char *server)
+{
+	enum funnel_reason	r;
+
+	if (fn == NULL)
+		return 0;
+	tx->t.start_us = (int64_t)((l->rt0_ns + (tx->req_ns - l->mono0_ns)) /
+	    1000);
+	tx->t.server = server;
+	r = funnel_decide(fn, &tx->t);
+	tx->t.server = NULL;
+	if (r == FUNNEL_KEPT)
+		return 0;
+	l->txns++;
+	httpflow_txn_free(tx);
+	return 1;
+}
+
+/* A transaction is over: one snapshot line, unless the funnel drops it. */
 static void
 tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 {
 	struct tap_flow	*tf = arg;
 	struct tap	*tap = tf->tap;
 
-	tap_lines_encode(&tap->lines, &tap->out, tx, tf->client, tf->server);
+	tap->body_bytes += tx->t.req.body_len + tx->t.res.body_len;
+	if (tx->t.has_res && tx->t.res.status >= 100 &&
+	    tx->t.res.status <= 599)
+		tap->by_status[tx->t.res.status - 100]++;
+	if (tap_lines_funnel(&tap->lines, tap->cfg.funnel, tx, tf->server))
+		tap->funneled++;
+	else
+		tap_lines_encode(&tap->lines, &tap->out, tx, tf->client,
+		    tf->server);
 	if (tap->cfg.max_txns != 0 && tap->lines.txns >= tap->cfg.max_txns)
 		loop_stop(tap->loop);
 }
@@ -431,7 +471,8 @@ tap_cap_batch(struct tap_cap *c, char **cause)
 	pthread_mutex_lock(&tap->mu);
 	while (tap->pending.len >= TAP_PENDING_MAX && !tap->stopping)
 		pthread_cond_wait(&tap->room, &tap->mu);
-	tap->received += (uint64_t)n;
+	/* Atomic too: --metrics reads it without the lock. */
+	__atomic_fetch_add(&tap->received, (uint64_t)n, __ATOMIC_RELAXED);
 	len = tap->pending.len;
 	buf_append(&tap->pending, c->stage.data, c->stage.len);
 	/* Idle parser: wake it.  Busy: it looks again soon, unless it falls
@@ -634,6 +675,38 @@ tap_signal(int sig)
 		loop_stop(tap_signal_target->loop);
 }
 
+/* --metrics: the loop's counters in Prometheus's text format (prom.h). */
+static void
+tap_metrics_fill(struct buf *b, void *arg)
+{
+	struct tap			*tap = arg;
+	const struct tcpflow_stats	*fs = tcpflow_stats(tap->flows);
+	const struct prom_row		 row[] = {
+		{ "decoy_tap_packets_total", "Packets received from the "
+		    "queues.", __atomic_load_n(&tap->received,
+		    __ATOMIC_RELAXED) },
+		{ "decoy_tap_flows_total", "TCP flows seen.", fs->flows },
+		{ "decoy_tap_transactions_total", "Transactions written "
+		    "(or lost).", tap->lines.txns },
+		{ "decoy_tap_unanswered_total", "Requests recorded without "
+		    "a response.", tap->hst.unanswered },
+		{ "decoy_tap_parse_errors_total", "Flows given up for bytes "
+		    "that are not HTTP/1.x.", tap->hst.parse_errors },
+		{ "decoy_tap_gap_transactions_total", "Transactions with bytes "
+		    "missing (reassembly gaps).", tap->hst.gap_txns },
+		{ "decoy_tap_body_bytes_total", "Request and response body "
+		    "bytes recorded.", tap->body_bytes },
+		{ "decoy_tap_write_errors_total", "Failed writes to the "
+		    "snapshot.", tap->write_errors },
+		{ "decoy_tap_lost_total", "Transactions the snapshot could "
+		    "not take.", tap->lost },
+	};
+
+	prom_rows(b, row, sizeof row / sizeof row[0]);
+	prom_status_counts(b, "decoy_tap_responses_total", tap->by_status);
+	prom_uptime(b, (double)(loop_clock_ns() - tap->lines.mono0_ns) / 1e9);
+}
+
 struct tap *
 tap_create(const struct tap_config *cfg, char **cause)
 {
@@ -677,6 +750,12 @@ tap_create(const struct tap_config *cfg, char **cause)
 	}
 	if (snap_out_open(&tap->so, cfg->output, cfg->append, cause) == -1)
 		goto fail;
+	if (cfg->metrics != NULL && ((tap->metrics = prom_server_create(
+	    tap->loop, cfg->metrics, tap_metrics_fill, tap, cause)) == NULL ||
+	    (cfg->metrics_port_file != NULL && sock_write_port_file(
+	    cfg->metrics_port_file, prom_server_port(tap->metrics),
+	    cause) == -1)))
+		goto fail;
 	tap->caps = xcalloc(tap->cfg.nqueues, sizeof *tap->caps);
 	for (i = 0; i < tap->cfg.nqueues; i++) {
 		tap->caps[i].tap = tap;
@@ -704,6 +783,8 @@ tap_create(const struct tap_config *cfg, char **cause)
 	tap->lines.rt0_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
 	    (uint64_t)ts.tv_nsec;
 	tap->lines.mono0_ns = loop_clock_ns();
+	snap_ids_run_prefix(tap->lines.id_prefix, sizeof tap->lines.id_prefix,
+	    cfg->append);
 	return tap;
 fail:
 	tap_free(tap);
@@ -760,7 +841,12 @@ tap_stats_json(struct tap *tap, struct buf *b)
 	for (i = 0; i < tap->ncaps; i++)
 		buf_printf(b, "%s%llu", i > 0 ? "," : "",
 		    (unsigned long long)tap->caps[i].packets);
-	buf_append_str(b, "]}\n");
+	buf_append_str(b, "]");
+	if (tap->cfg.funnel != NULL) {
+		buf_append_str(b, ",\"funnel\":");
+		funnel_stats_json(b, funnel_stats(tap->cfg.funnel));
+	}
+	buf_append_str(b, "}\n");
 }
 
 /* Starts one capture thread per queue, with the signals left to the main
@@ -810,7 +896,7 @@ int
 tap_run(struct tap *tap)
 {
 	struct sigaction	 sa;
-	struct buf		 b;
+	struct buf		 b, fb;
 	char			*cause = NULL, qname[32];
 	int			 rv;
 
@@ -843,6 +929,12 @@ tap_run(struct tap *tap)
 	buf_init(&b);
 	tap_stats_json(tap, &b);
 	fprintf(stderr, "decoy record: nfqueue %s: %s", qname, b.data);
+	if (tap->cfg.funnel != NULL && tap->cfg.funnel_set) {
+		buf_init(&fb);
+		funnel_stats_text(&fb, funnel_stats(tap->cfg.funnel));
+		log_info("funnel: %.*s", (int)fb.len, fb.data);
+		buf_free(&fb);
+	}
 	if (tap->cfg.stats_path != NULL &&
 	    buf_write_file(tap->cfg.stats_path, b.data, b.len, 0644,
 	    &cause) == -1) {
@@ -876,6 +968,10 @@ tap_free(struct tap *tap)
 		return;
 	tap_stop(tap);
 	tcpflow_table_free(tap->flows);
+	if (tap->loop != NULL) {
+		prom_server_free(tap->metrics);
+		loop_run_deferred(tap->loop);
+	}
 	if (tap->io_added)
 		loop_io_del(tap->loop, &tap->io);
 	if (tap->loop != NULL) {

@@ -46,6 +46,10 @@ struct tap_config {
 	size_t		 nports;
 	char		*stats_path;	/* JSON counters at exit, or NULL */
 	char		*ready_path;	/* written once the queue is bound */
+	/* Prometheus /metrics address and its port file, or NULL;
+	 * borrowed (read by tap_create only). */
+	const char	*metrics;
+	const char	*metrics_port_file;
 	uint64_t	 idle_ns;	/* flow idle timeout (default 60 s) */
 	size_t		 max_body;	/* 0: 64 MiB */
 	uint64_t	 max_txns;	/* stop after this many (0: never) */
@@ -53,6 +57,8 @@ struct tap_config {
 					   (TAP_BUSY_POLL_NS; 0: off) */
 	const struct priv_user *user;	/* become it after binding, or
 					   NULL; borrowed, outlives the tap */
+	struct funnel	*funnel;	/* borrowed; NULL: keep all */
+	int		 funnel_set;	/* options given: summary line */
 };
 
 void	tap_config_init(struct tap_config *);
@@ -69,6 +75,7 @@ struct tap_lines {
 	enum snap_dir	 dir;
 	time_t		 iso_sec;
 	char		 iso_prefix[80];
+	char		 id_prefix[16];	/* snap_ids_run_prefix; "": "t-" */
 };
 
 struct buf;
@@ -77,6 +84,15 @@ struct httpflow_txn;
  * and frees tx. */
 void	tap_lines_encode(struct tap_lines *, struct buf *out,
 	    struct httpflow_txn *tx, char *client, char *server);
+struct funnel;
+/*
+ * The capture funnel's decision on tx (funnel.h), with the start and
+ * server tap_lines_encode() would write: 0 when it is kept (encode it),
+ * 1 when it is dropped -- counted in the funnel, tx freed, its id not
+ * reused.  fn NULL: 0.
+ */
+int	tap_lines_funnel(struct tap_lines *, struct funnel *fn,
+	    struct httpflow_txn *tx, char *server);
 void	tap_config_free(struct tap_config *);
 void	tap_config_add_port(struct tap_config *, uint16_t);
 

@@ -35,11 +35,17 @@ FIXED = "--fixed" in sys.argv
 
 
 def depth(v):
-    if isinstance(v, dict):
-        return 1 + max([depth(x) for x in v.values()] or [0])
-    if isinstance(v, list):
-        return 1 + max([depth(x) for x in v] or [0])
-    return 0
+    """Iterative: no RecursionError (an unplanned bug) however deep the
+    nesting json.loads let through."""
+    best, todo = 0, [(v, 0)]
+    while todo:
+        x, d = todo.pop()
+        if isinstance(x, (dict, list)):
+            d += 1
+            best = max(best, d)
+            todo.extend((y, d) for y in
+                        (x.values() if isinstance(x, dict) else x))
+    return best
 
 
 def index_paths(v, stack):
@@ -106,10 +112,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         def create():
             sku, qty, price = o["sku"], o["qty"], o["price"]
-            total = qty * price + 0
-            if not isinstance(total, (int, float)):
-                raise TypeError("unsupported operand type(s) for +: "
-                                "'%s' and 'int'" % type(total).__name__)
+            # Each operand is used as a number before they meet (the
+            # planted TypeError): "2" * 4294967296 would first build a
+            # 4 GiB string, an unplanned hang of the whole service.
+            total = (qty + 0) * (price + 0)
             if isinstance(qty, (int, float)) and qty < -100:
                 if not FIXED:
                     os.abort()

@@ -206,6 +206,20 @@ check "ctl reload of a broken file: exit 1" [ $? -eq 1 ]
 check "ctl reload: the cause names the file" grep -q 'rules.yaml:' "$T/reload.err"
 check "the running rules stay" grep -q '"name":"never"' <(curl -s "$A/rules")
 
+# --- an admin API beyond loopback without a token: refused, the prefix
+# "admin API:" said once (respond and decoyd)
+"$DECOY" respond "$T/snap.jsonl" --listen 127.0.0.1:0 --admin 0.0.0.0:0 \
+    >"$T/open.err" 2>&1
+check "respond --admin 0.0.0.0 without a token: exit 2" [ $? -eq 2 ]
+check "... 'admin API:' said once" \
+    [ "$(grep -o 'admin API:' "$T/open.err" | wc -l)" = 1 ]
+printf 'snapshot: %s\nlisten: 127.0.0.1:0\nadmin: {listen: 0.0.0.0:0}\n' \
+    "$T/snap.jsonl" >"$T/open.yaml"
+"$DECOYD" -c "$T/open.yaml" >"$T/dopen.err" 2>&1
+check "decoyd: the same, exit 2" [ $? -eq 2 ]
+check "... 'admin API:' at most once" \
+    [ "$(grep -o 'admin API:' "$T/dopen.err" | wc -l)" -le 1 ]
+
 # --- ctl without a server, and usage errors
 "$DECOY" ctl --admin 127.0.0.1:1 status >/dev/null 2>"$T/conn.err"
 check "ctl without a server: exit 2" [ $? -eq 2 ]

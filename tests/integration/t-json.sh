@@ -59,4 +59,43 @@ check "redirect --json: the commands the text lists, word for word" \
 check "redirect --json: action and dry_run" \
     [ "$(jq -r '"\(.action) \(.dry_run)"' "$T/redirect.json")" = "install true" ]
 
+
+# record and respond: the summary at exit, on stdout, the text line not
+# logged.  Started by hand: stdout and stderr go to different files.
+# bg_json NAME CMD...: sets PORT_<NAME>, PID_<NAME>; stdout in NAME.json.
+bg_json() {
+	local name=$1 pid port
+	shift
+	"$@" --port-file "$T/$name.port" >"$T/$name.json" 2>"$T/$name.log" &
+	pid=$!
+	PIDS+=("$pid")
+	port=$(wait_port "$T/$name.port" "$pid") || exit 1
+	printf -v "PORT_$name" '%s' "$port"
+	printf -v "PID_$name" '%s' "$pid"
+}
+bg_json resp "$DECOY" respond "$SNAP" --listen 127.0.0.1:0 --json
+bg_json rec "$DECOY" record --upstream "http://127.0.0.1:$PORT_resp" \
+    --listen 127.0.0.1:0 -o "$T/rec.jsonl" --json
+curl -s "http://127.0.0.1:$PORT_rec/nothing-recorded" >/dev/null
+curl -s "http://127.0.0.1:$PORT_rec/nothing-recorded" >/dev/null
+stop "$PID_rec"
+check "record --json: exit 0" [ $? -eq 0 ]
+check "record --json: one object" one_object "$T/rec.json"
+check "record --json: the counts" [ "$(jq -r \
+    '"\(.transactions) \(.recorded) \(.lost) \(.write_error)"' \
+    "$T/rec.json")" = "2 2 0 null" ]
+check "record --json: no summary line" \
+    bash -c '! grep -q "recorded 2 transactions" "$1"' _ "$T/rec.log"
+stop "$PID_resp"
+check "respond --json: exit 0" [ $? -eq 0 ]
+check "respond --json: one object" one_object "$T/resp.json"
+check "respond --json: the counts, as /stats" [ "$(jq -r \
+    '"\(.requests) \(.unmatched) \(.endpoints[0].route)"' \
+    "$T/resp.json")" = "2 2 /nothing-recorded" ]
+check "respond --json: no summary lines" \
+    bash -c '! grep -q "requests: .* matched" "$1"' _ "$T/resp.log"
+"$DECOY" record --upstream http://127.0.0.1:1 --listen 127.0.0.1:0 -o - \
+    --json >/dev/null 2>&1
+check "record --json -o -: usage error" [ $? -eq 2 ]
+
 done_testing

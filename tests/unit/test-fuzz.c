@@ -3,7 +3,10 @@
  * names, endpoint templates, crash signatures from sanitizer reports and
  * wait statuses, minimisation variants (fuzz_shrink), and the
  * protocol-noise classifier (fuzz_noise_classify) on the answers real
- * servers give to malformed requests (bench/noise-peers.sh).
+ * servers give to malformed requests (bench/noise-peers.sh): a table
+ * transcribed here, and the raw answers themselves as recorded in
+ * tests/noise-peers/answers.txt (bench/noise-peers.sh --record re-records
+ * them), which also feed the signature normaliser.
  */
 #include "config.h"
 
@@ -13,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "fuzz.h"
 #include "unit.h"
+#include "xmalloc.h"
 
 static void
 test_kinds(void)
@@ -493,6 +498,42 @@ test_body_signatures(void)
 	    "{\"name\":\"bob\"}",
 	    "{\"message\":\"no email (user \\\"\\\"\\\"\\\"\\\")\"}",
 	    "{\"name\":\"\\\"\\\"\\\"\\\"\\\"\"}", 1);
+	/* A C service cuts a decoded string at \u0000 and echoes its
+	 * head: still the request's value (examples/buggy, seed 3). */
+	expect_same_sig("{\"message\":\"'NoneType' object has no attribute "
+	    "'lower' (user bob)\",\"trace_id\":\"3c6ef3625bd1e997\"}",
+	    "{\"name\":\"bob\"}",
+	    "{\"message\":\"'NoneType' object has no attribute 'lower' (user "
+	    "bo)\",\"trace_id\":\"538453d75bd1e992\"}",
+	    "{\"name\":\"bo\\u0000b\"}", 1);
+	expect_same_sig("{\"message\":\"no email (user bob)\"}",
+	    "{\"name\":\"bob\"}", "{\"message\":\"no email (user alic)\"}",
+	    "{\"name\":\"alic\\u0000e\"}", 1);
+	/* Words the developer wrote are not the head of a request string
+	 * unless an escape follows them there. */
+	expect_body_sig("{\"message\":\"no email for user\"}",
+	    "{\"name\":\"username\"}", "message=no email for user");
+	/* A deep recursion's traceback: the exception is on the last line,
+	 * far beyond the first 2 KiB. */
+	{
+		struct buf	tb;
+		char		*got;
+		int		i;
+
+		buf_init(&tb);
+		buf_append_str(&tb, "Traceback (most recent call last):\n");
+		for (i = 0; i < 200; i++)
+			buf_append_str(&tb, "  File \"/srv/buggy.py\", line 39, "
+			    "in depth\n    return 1 + max([depth(x) for x in "
+			    "v.values()] or [0])\n");
+		buf_append_str(&tb, "  [Previous line repeated 996 more "
+		    "times]\nRecursionError: maximum recursion depth "
+		    "exceeded\n");
+		got = fuzz_body_signature(tb.data, tb.len, "{}", 2);
+		ASSERT_STR_EQ(got, "RecursionError in depth (buggy.py:39)");
+		free(got);
+		buf_free(&tb);
+	}
 	/* Different bugs on one endpoint: different signatures. */
 	expect_same_sig("{\"exception\":\"KeyError\",\"message\":\"'x'\"}",
 	    "{}", "{\"exception\":\"TypeError\",\"message\":\"'x'\"}", "{}",
@@ -500,6 +541,170 @@ test_body_signatures(void)
 	expect_same_sig("KeyError: 'email'\n", "{}",
 	    "TypeError: unsupported operand type(s) for *: 'str' and 'int'\n",
 	    "{}", 0);
+}
+
+/* The three digits of a status code, or 0. */
+static int
+peer_status(const char *p)
+{
+	if (p[0] < '1' || p[0] > '5' || p[1] < '0' || p[1] > '9' ||
+	    p[2] < '0' || p[2] > '9')
+		return 0;
+	return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+}
+
+/* Is name one of the comma-separated classes? */
+static int
+peer_class_in(const char *name, const char *classes)
+{
+	size_t	n = strlen(name);
+	const char *p = classes;
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == classes || p[-1] == ',') && (p[n] == ',' ||
+		    p[n] == '\0'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* Undoes bench/noise-peers.sh's escaping in place; the new length. */
+static size_t
+peer_unescape(char *s)
+{
+	char	*w = s, *r = s;
+	int	 x;
+
+	while (*r != '\0') {
+		if (*r != '\\' || r[1] == '\0') {
+			*w++ = *r++;
+			continue;
+		}
+		r++;
+		switch (*r) {
+		case 'r': *w++ = '\r'; r++; break;
+		case 'n': *w++ = '\n'; r++; break;
+		case 't': *w++ = '\t'; r++; break;
+		case 'x':
+			ASSERT(sscanf(r + 1, "%2x", &x) == 1);
+			*w++ = (char)x;
+			r += 3;
+			break;
+		default: *w++ = *r++; break;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+/* A 5xx signature per (server, status) seen so far. */
+struct peer_sig {
+	char	server[64];
+	int	status;
+	char	*sig;
+};
+
+/*
+ * The answers nginx, Python's http.server, Node and Go gave to malformed
+ * requests (tests/noise-peers/answers.txt): every one that is a failure
+ * (a 5xx, a close, an answer that is not HTTP/1.x, a timeout) is protocol
+ * noise of a class the request's breakage allows; a server's 5xx pages
+ * with one status have one signature (the request's values masked).
+ */
+static void
+test_noise_recorded(void)
+{
+	const char	*dir = getenv("srcdir");
+	char		*path, *line = NULL, *f[6], *p;
+	size_t		 cap = 0, nfail = 0, nok = 0, nsig = 0, i, rlen, alen;
+	struct peer_sig	 sigs[64];
+	FILE		*fp;
+
+	path = xasprintf("%s/tests/noise-peers/answers.txt",
+	    dir != NULL && *dir != '\0' ? dir : ".");
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		fprintf(stderr, "%s: cannot open\n", path);
+	ASSERT(fp != NULL);
+	while (getline(&line, &cap, fp) != -1) {
+		enum fuzz_kind	kind;
+		enum fuzz_noise	got;
+		int		status = 0;
+
+		if (line[0] == '#')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		for (i = 0, p = line; i < 6; i++) {
+			f[i] = p;
+			p = strchr(p, '\t');
+			ASSERT(i == 5 || p != NULL);
+			if (p != NULL)
+				*p++ = '\0';
+		}
+		rlen = peer_unescape(f[4]);
+		if (strcmp(f[5], "timeout") == 0) {
+			kind = FUZZ_TIMEOUT;
+			alen = 0;
+		} else if (strcmp(f[5], "-") == 0) {
+			kind = FUZZ_EOF;
+			alen = 0;
+		} else {
+			alen = peer_unescape(f[5]);
+			if (alen > 12 && memcmp(f[5], "HTTP/1.", 7) == 0)
+				status = peer_status(f[5] + 9);
+			kind = status == 0 ? FUZZ_BAD_RESPONSE : status >= 500 ?
+			    FUZZ_5XX : FUZZ_OK;
+		}
+		if (kind == FUZZ_OK) {
+			nok++;
+			continue;
+		}
+		nfail++;
+		got = fuzz_noise_classify(f[4], rlen, f[2], strlen(f[2]), 0,
+		    kind, status);
+		if (got == FUZZ_NOISE_NONE ||
+		    !peer_class_in(fuzz_noise_name(got), f[3]))
+			fprintf(stderr, "%s, %s (%s %d): classes %s, got %s\n",
+			    f[0], f[1], fuzz_kind_name(kind), status, f[3],
+			    fuzz_noise_name(got));
+		ASSERT(got != FUZZ_NOISE_NONE);
+		ASSERT(peer_class_in(fuzz_noise_name(got), f[3]));
+		if (kind == FUZZ_5XX) {
+			const char	*body = memmem(f[5], alen, "\r\n\r\n", 4);
+			char		*sig;
+
+			ASSERT(body != NULL);
+			body += 4;
+			sig = fuzz_body_signature(body, alen - (size_t)(body -
+			    f[5]), f[4], rlen);
+			ASSERT(sig[0] != '\0');
+			for (i = 0; i < nsig; i++)
+				if (strcmp(sigs[i].server, f[0]) == 0 &&
+				    sigs[i].status == status)
+					break;
+			if (i < nsig) {
+				ASSERT_STR_EQ(sig, sigs[i].sig);
+				free(sig);
+			} else {
+				ASSERT(nsig < sizeof sigs / sizeof sigs[0]);
+				snprintf(sigs[nsig].server, sizeof sigs[nsig].server,
+				    "%s", f[0]);
+				sigs[nsig].status = status;
+				sigs[nsig++].sig = sig;
+				fprintf(stderr, "# %s %d: %s\n", f[0], status, sig);
+			}
+		}
+	}
+	fclose(fp);
+	free(line);
+	free(path);
+	/* The recording covers four servers' failures and non-failures. */
+	ASSERT(nfail >= 15);
+	ASSERT(nok >= 20);
+	ASSERT(nsig >= 4);
+	for (i = 0; i < nsig; i++)
+		free(sigs[i].sig);
 }
 
 int
@@ -510,6 +715,7 @@ main(void)
 	test_signatures();
 	test_shrink();
 	test_noise();
+	test_noise_recorded();
 	test_body_signatures();
 	UNIT_DONE();
 }

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "log.h"
 #include "snap.h"
+#include "snap-ids.h"
 #include "unit.h"
 #include "xmalloc.h"
 
@@ -1092,6 +1093,30 @@ test_numbers_and_store(void)
 	buf_free(&b);
 }
 
+/* The id prefix of a recorder's run: plain, or tagged when appending. */
+static void
+test_run_prefix(void)
+{
+	char	a[16], b[16];
+	size_t	i;
+	int	differ = 0, k;
+
+	snap_ids_run_prefix(a, sizeof a, 0);
+	ASSERT_STR_EQ(a, "t-");
+	/* Two runs share a tag with odds 1 in 36^6: retry a few times. */
+	for (k = 0; k < 4 && !differ; k++) {
+		snap_ids_run_prefix(a, sizeof a, 1);
+		snap_ids_run_prefix(b, sizeof b, 1);
+		differ = strcmp(a, b) != 0;
+	}
+	ASSERT(differ);
+	ASSERT_EQ(strlen(a), 9);
+	ASSERT(strncmp(a, "t-", 2) == 0 && a[8] == '-');
+	for (i = 2; i < 8; i++)
+		ASSERT((a[i] >= '0' && a[i] <= '9') ||
+		    (a[i] >= 'a' && a[i] <= 'z'));
+}
+
 int
 main(void)
 {
@@ -1108,5 +1133,6 @@ main(void)
 	test_chunk_borrowed();
 	test_writer();
 	test_out();
+	test_run_prefix();
 	UNIT_DONE();
 }
