@@ -52,7 +52,7 @@ fails "engine includes io" 'echo "#include \"loop.h\"" >>rule.h' \
     'rule\.h:[0-9]+: rule \(engine\) includes loop\.h \(io\)'
 # A cycle between two modules of one layer (each include is allowed).
 fails "cycle" 'echo "#include \"match.h\"" >>jwt.h' \
-    'jwt\.h:[0-9]+: include cycle: .*(match -> jwt|jwt -> match)'
+    '[a-z-]+\.[ch]:[0-9]+: include cycle: .*(match -> jwt|jwt -> match)'
 # A module without a row, and an include of an unknown header.
 fails "unknown module" 'echo "#include \"buf.h\"" >newthing.c' \
     'newthing\.c: module newthing is not in the layer table'
