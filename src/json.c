@@ -300,11 +300,21 @@ struct json_sink {
 static inline void
 json_move_down(char *d, const char *s, size_t n)
 {
-	uint64_t	w;
+	uint64_t	w, tail;
 
-	for (; n >= 8; n -= 8, d += 8, s += 8) {
-		memcpy(&w, s, sizeof w);
-		memcpy(d, &w, sizeof w);
+	if (n >= 8) {
+		/*
+		 * The last eight bytes are read first and stored last, over
+		 * the words' (the same values): no byte loop for the rest.
+		 * Nothing at or past s + n is written (d < s).
+		 */
+		memcpy(&tail, s + n - 8, sizeof tail);
+		for (; n >= 8; n -= 8, d += 8, s += 8) {
+			memcpy(&w, s, sizeof w);
+			memcpy(d, &w, sizeof w);
+		}
+		memcpy(d + n - 8, &tail, sizeof tail);
+		return;
 	}
 	while (n-- > 0)
 		*d++ = *s++;
