@@ -298,27 +298,48 @@ struct json_sink {
  * memmove call apiece cost more than the copy.)
  */
 static inline void
-json_move_down(char *d, const char *s, size_t n)
+json_move_down(char *d, const char *s, size_t n, size_t avail)
 {
-	uint64_t	w;
+	uint64_t	w, tail;
 
-	for (; n >= 8; n -= 8, d += 8, s += 8) {
+	if (n >= 8) {
+		/*
+		 * The last eight bytes are read first and stored last, over
+		 * the words' (the same values): no byte loop for the rest.
+		 * Nothing at or past s + n is written (d < s).
+		 */
+		memcpy(&tail, s + n - 8, sizeof tail);
+		for (; n >= 8; n -= 8, d += 8, s += 8) {
+			memcpy(&w, s, sizeof w);
+			memcpy(d, &w, sizeof w);
+		}
+		memcpy(d + n - 8, &tail, sizeof tail);
+		return;
+	}
+	/*
+	 * A short run as one word when eight bytes can be read at s and
+	 * written at d without reaching s + n: the bytes past the run land
+	 * where the output goes next.
+	 */
+	if (avail >= 8 && (size_t)(s - d) >= 8 - n) {
 		memcpy(&w, s, sizeof w);
 		memcpy(d, &w, sizeof w);
+		return;
 	}
 	while (n-- > 0)
 		*d++ = *s++;
 }
 
+/* n bytes from src to k; avail bytes can be read at src (>= n). */
 static inline void
-json_sink_put(struct json_sink *k, const void *src, size_t n)
+json_sink_put(struct json_sink *k, const void *src, size_t n, size_t avail)
 {
 	if (k->buf != NULL)
 		json_put(k->buf, src, n);
 	else {
 		/* Before the first escape the bytes are already there. */
 		if (k->here + k->w != (const char *)src)
-			json_move_down(k->here + k->w, src, n);
+			json_move_down(k->here + k->w, src, n, avail);
 		k->w += n;
 	}
 }
@@ -372,7 +393,7 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 			    "control character 0x%02x in string", c);
 		*escaped = 1;
 		if (out != NULL)
-			json_sink_put(out, s + run, i - run);
+			json_sink_put(out, s + run, i - run, len - run);
 		if (i + 1 >= len)
 			return json_fail(p, p->off, "unterminated string");
 		n = 1;
@@ -417,7 +438,7 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 		run = i;
 	}
 	if (out != NULL) {
-		json_sink_put(out, s + run, i - run);
+		json_sink_put(out, s + run, i - run, len - run);
 		if (out->buf == NULL)
 			out->here[out->w] = '\0';
 		else {

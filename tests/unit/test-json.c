@@ -298,6 +298,32 @@ test_read_here(void)
 		}
 	}
 
+	/* Runs of every length from 0 to 19 between escapes, the gap
+	 * between the decoded and the read bytes growing by one per
+	 * escape: each run moved down whole, nothing clobbered. */
+	{
+		char	big[1024], want[1024];
+		size_t	m = 0, w = 0, r, k;
+
+		big[m++] = '"';
+		for (r = 0; r < 40; r++) {
+			for (k = 0; k < r % 20; k++) {
+				big[m++] = (char)('a' + (r + k) % 26);
+				want[w++] = (char)('a' + (r + k) % 26);
+			}
+			memcpy(big + m, r % 3 == 0 ? "\\n" : "\\\"", 2);
+			m += 2;
+			want[w++] = r % 3 == 0 ? '\n' : '"';
+		}
+		big[m++] = '"';
+		json_init(&p, big, m);
+		ASSERT_EQ(json_read_string_here(&p, big, &s, &len, NULL), 0);
+		ASSERT_EQ(len, w);
+		ASSERT(memcmp(s, want, w) == 0);
+		ASSERT_EQ(s[len], '\0');
+		ASSERT_EQ(p.off, m);
+	}
+
 	/* Errors as json_read_string() reports them. */
 	memcpy(line, "\"ab\\x\"", 7);
 	json_init(&p, line, 7);
