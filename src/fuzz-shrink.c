@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "fuzz.h"
+#include "route.h"
 #include "xmalloc.h"
 
 #define SHRINK_MAX_HEADERS	256
@@ -68,68 +69,19 @@ fuzz_kind_parse(const char *name)
 
 /* ---- endpoints ---- */
 
-static int
-fuzz_seg_is_number(const char *p, size_t n)
-{
-	size_t	i;
-
-	if (n == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return 0;
-	return 1;
-}
-
-/* UUIDs and long hex or base64-ish identifiers with digits. */
-static int
-fuzz_seg_is_id(const char *p, size_t n)
-{
-	size_t	i, digits = 0;
-
-	if (n < 16)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (p[i] >= '0' && p[i] <= '9')
-			digits++;
-		else if (!((p[i] >= 'a' && p[i] <= 'z') ||
-		    (p[i] >= 'A' && p[i] <= 'Z') || p[i] == '-' ||
-		    p[i] == '_'))
-			return 0;
-	}
-	return digits > 0;
-}
-
 char *
 fuzz_endpoint(const char *method, size_t mlen, const char *path,
     size_t plen)
 {
 	struct buf	 b;
-	const char	*p = path, *end = path + plen, *s, *q;
+	const char	*q;
 
 	if ((q = memchr(path, '?', plen)) != NULL)
-		end = q;
+		plen = (size_t)(q - path);
 	buf_init(&b);
 	buf_append(&b, method, mlen);
 	buf_append_byte(&b, ' ');
-	if (p == end)
-		buf_append_byte(&b, '/');
-	while (p < end) {
-		if (*p != '/') {
-			buf_append_byte(&b, *p++);
-			continue;
-		}
-		buf_append_byte(&b, '/');
-		s = ++p;
-		while (p < end && *p != '/')
-			p++;
-		if (fuzz_seg_is_number(s, (size_t)(p - s)))
-			buf_append_str(&b, ":n");
-		else if (fuzz_seg_is_id(s, (size_t)(p - s)))
-			buf_append_str(&b, ":id");
-		else
-			buf_append(&b, s, (size_t)(p - s));
-	}
+	route_template(&b, path, plen);
 	return buf_detach(&b, NULL);
 }
 

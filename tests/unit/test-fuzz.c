@@ -47,13 +47,13 @@ expect_endpoint(const char *method, const char *path, const char *want)
 static void
 test_endpoints(void)
 {
-	expect_endpoint("GET", "/items/42", "GET /items/:n");
-	expect_endpoint("GET", "/items/42?x=1", "GET /items/:n");
+	expect_endpoint("GET", "/items/42", "GET /items/{n}");
+	expect_endpoint("GET", "/items/42?x=1", "GET /items/{n}");
 	expect_endpoint("DELETE",
 	    "/u/6f1c2a9e-5b1d-4c3e-9a7f-2d8e4b6c1a30/cart",
-	    "DELETE /u/:id/cart");
+	    "DELETE /u/{uuid}/cart");
 	expect_endpoint("POST", "/cart/items", "POST /cart/items");
-	expect_endpoint("GET", "/v2/sku-1001", "GET /v2/sku-1001");
+	expect_endpoint("GET", "/v2/sku-1001", "GET /v2/{id}");
 	expect_endpoint("GET", "", "GET /");
 	expect_endpoint("GET", "/", "GET /");
 }
