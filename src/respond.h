@@ -73,6 +73,12 @@ struct respond_config {
 						   the dependency when the
 						   request does not name a
 						   recorded host */
+	char			**pass_allow;	/* --passthrough-allow: HOST or
+						   HOST:PORT, comma lists;
+						   none: the recorded hosts */
+	size_t			 npass_allow;
+	char			*record_misses;	/* passed-through exchanges
+						   appended here, NULL: no */
 };
 
 /* Fills the defaults: 404, one worker per core, 16 KiB heads, 8 MiB

@@ -1,0 +1,93 @@
+#!/bin/bash
+# Issue 19, item 6: `decoy respond --unmatched passthrough` forwards a miss
+# to the real dependency (nginx here) and answers with its response, byte
+# for byte; --record-misses appends the exchange to a snapshot, and a
+# responder restarted on the snapshot plus that file matches the same
+# request with the dependency gone.  A host that is not allowed is never
+# forwarded to; a dependency that is down is a 502 naming the cause.
+. "$(dirname "$0")/lib.sh"
+
+command -v nginx >/dev/null || skip "no nginx"
+command -v curl >/dev/null || skip "no curl"
+
+mkdir -p "$T/www"
+echo '{"known":true}' >"$T/www/known.json"
+# Every byte value, twice, and some text: the body must come back exact.
+/usr/bin/python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 2 + b"tail\n")' \
+    >"$T/www/extra.bin"
+echo 'second file' >"$T/www/other.txt"
+chmod a+rx "$T" "$T/www"	# nginx's worker runs as nobody
+chmod a+r "$T"/www/*
+start_nginx "$T/www" /known.json "" ""
+NP=$NPORT
+
+# The snapshot records the dependency but lacks /extra.bin and /other.txt.
+printf '{"v":1,"id":"k1","dir":"out","req":{"method":"GET","target":"/known.json","host":"127.0.0.1:%s"},"res":{"status":200,"body":"recorded\\n"}}\n' \
+    "$NP" >"$T/snap.jsonl"
+
+start_respond d "$T/snap.jsonl" --unmatched passthrough \
+    --record-misses "$T/misses.jsonl"
+
+code=$(curl -s -o "$T/extra.out" -w '%{http_code}' \
+    -H "Host: 127.0.0.1:$NP" "http://127.0.0.1:$PORT_d/extra.bin")
+check "a miss is forwarded and answered 200" [ "$code" = 200 ]
+check "the dependency's body comes back byte-exact" \
+    cmp -s "$T/www/extra.bin" "$T/extra.out"
+code=$(curl -s -o "$T/known.out" -w '%{http_code}' \
+    -H "Host: 127.0.0.1:$NP" "http://127.0.0.1:$PORT_d/known.json")
+check "a match is still answered from the snapshot" \
+    [ "$code:$(cat "$T/known.out")" = "200:recorded" ]
+# Keep-alive: two misses on one connection, both forwarded.
+curl -s -o "$T/ka1.out" -o "$T/ka2.out" -H "Host: 127.0.0.1:$NP" \
+    "http://127.0.0.1:$PORT_d/other.txt" "http://127.0.0.1:$PORT_d/extra.bin"
+check "two misses on one keep-alive connection" \
+    sh -c "cmp -s '$T/www/other.txt' '$T/ka1.out' && cmp -s '$T/www/extra.bin' '$T/ka2.out'"
+
+check "the misses file holds the three exchanges" \
+    [ "$(wc -l <"$T/misses.jsonl")" = 3 ]
+check "the misses file is mode 0600" \
+    [ "$(stat -c %a "$T/misses.jsonl")" = 600 ]
+check "the exchange is recorded as dir out with its target" \
+    grep -q '"dir":"out".*"target":"/extra.bin"' "$T/misses.jsonl"
+
+# localhost:NP is the same nginx, but the snapshot does not record it: not
+# allowed, so answered as a miss (404) and not forwarded (nginx would 200).
+code=$(curl -s -o "$T/refused.out" -w '%{http_code}' \
+    -H "Host: localhost:$NP" "http://127.0.0.1:$PORT_d/extra.bin")
+check "a host not allowed is not forwarded (404)" [ "$code" = 404 ]
+check "and nothing was recorded for it" \
+    [ "$(wc -l <"$T/misses.jsonl")" = 3 ]
+
+# --passthrough-allow replaces the recorded hosts.
+start_respond a "$T/snap.jsonl" --unmatched passthrough \
+    --passthrough-allow "localhost:$NP,other.example"
+code=$(curl -s -o "$T/allow1.out" -w '%{http_code}' \
+    -H "Host: localhost:$NP" "http://127.0.0.1:$PORT_a/other.txt")
+check "--passthrough-allow: an allowed host is forwarded" \
+    [ "$code:$(cat "$T/allow1.out")" = "200:second file" ]
+code=$(curl -s -o /dev/null -w '%{http_code}' \
+    -H "Host: 127.0.0.1:$NP" "http://127.0.0.1:$PORT_a/other.txt")
+check "--passthrough-allow: the recorded host is no longer allowed" \
+    [ "$code" = 404 ]
+
+# The dependency goes away: a miss is a 502 naming the cause.
+kill "$NGINX_PID"
+wait "$NGINX_PID" 2>/dev/null
+wait_for "nginx gone" sh -c "! curl -s -o /dev/null http://127.0.0.1:$NP/"
+code=$(curl -s -o "$T/down.out" -w '%{http_code}' \
+    -H "Host: 127.0.0.1:$NP" "http://127.0.0.1:$PORT_d/gone.txt")
+check "a dependency that is down is a 502" [ "$code" = 502 ]
+check "naming the dependency and the cause" \
+    grep -q "passthrough failed: 127.0.0.1:$NP: .*refused" "$T/down.out"
+check "a failed exchange is not recorded" \
+    [ "$(wc -l <"$T/misses.jsonl")" = 3 ]
+
+# The next run: snapshot + misses, the dependency still down, no
+# passthrough: the former miss is now a match, byte for byte.
+cat "$T/snap.jsonl" "$T/misses.jsonl" >"$T/next.jsonl"
+start_respond n "$T/next.jsonl"
+code=$(curl -s -o "$T/next.out" -w '%{http_code}' \
+    -H "Host: 127.0.0.1:$NP" "http://127.0.0.1:$PORT_n/extra.bin")
+check "the recorded miss is a match in the next run" [ "$code" = 200 ]
+check "with the same bytes" cmp -s "$T/www/extra.bin" "$T/next.out"
+done_testing
