@@ -77,6 +77,9 @@ static const struct opt cmd_respond_opts[] = {
 	{ "record-misses", 0, OPT_PATH, NULL, "append each passed-through "
 	  "exchange to FILE\n(a snapshot)", CMD_RESPOND_AT(record_misses),
 	  .flags = OPT_COPY },
+	{ "passthrough-ca", 0, OPT_PATH, "F", "verify https dependencies "
+	  "against F (PEM file\nor hashed directory; default: the system "
+	  "CAs)", CMD_RESPOND_AT(pass_ca), .flags = OPT_COPY },
 	{ "workers", 'w', OPT_INT, NULL, "worker threads (default: one per "
 	  "usable CPU)", CMD_RESPOND_AT(workers), .max = 256 },
 	{ "allow-empty", 0, OPT_FLAG, NULL, "serve a snapshot with no dir "

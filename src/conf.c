@@ -359,6 +359,9 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 		} else if (strcmp(key, "chaos_log") == 0) {
 			free(r->chaos_log);
 			r->chaos_log = conf_path(x, val);
+		} else if (strcmp(key, "passthrough_ca") == 0) {
+			free(r->pass_ca);
+			r->pass_ca = conf_path(x, val);
 		} else if (strcmp(key, "record_misses") == 0) {
 			free(r->record_misses);
 			r->record_misses = conf_path(x, val);

@@ -28,6 +28,7 @@
 /* A resolved upstream, kept for the life of the passthrough. */
 struct pass_target {
 	char			*auth;		/* "host:port" as asked */
+	int			 tls;
 	int			 ok;
 	char			*err;		/* when not ok */
 	struct httpc_target	 t;
@@ -37,6 +38,7 @@ struct respond_pass {
 	char			**allow;
 	size_t			 nallow;
 	uint64_t		 timeout_ns;
+	char			*ca;		/* https: NULL: system CAs */
 	pthread_mutex_t		 lock;		/* targets */
 	struct pass_target	**targets;
 	size_t			 ntargets;
@@ -55,6 +57,7 @@ struct respond_pass_x {
 	struct buf		 req;		/* the request sent */
 	size_t			 req_head;	/* its head's length */
 	int			 head_request;
+	int			 tls;
 	char			*dest;
 	respond_pass_cb		 done;
 	void			*arg;
@@ -81,7 +84,7 @@ pass_allow_add(struct respond_pass *p, const char *list)
 
 struct respond_pass *
 respond_pass_create(char *const *allow, size_t nallow, const char *misses,
-    uint64_t timeout_ns, char **cause)
+    const char *ca, uint64_t timeout_ns, char **cause)
 {
 	struct respond_pass	*p = xcalloc(1, sizeof *p);
 	size_t			 i;
@@ -96,6 +99,7 @@ respond_pass_create(char *const *allow, size_t nallow, const char *misses,
 	for (i = 0; i < nallow; i++)
 		pass_allow_add(p, allow[i]);
 	p->timeout_ns = timeout_ns != 0 ? timeout_ns : PASS_TIMEOUT_NS;
+	p->ca = ca != NULL ? xstrdup(ca) : NULL;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->out_lock, NULL);
 	return p;
@@ -120,6 +124,7 @@ respond_pass_free(struct respond_pass *p)
 		free(p->targets[i]);
 	}
 	free(p->targets);
+	free(p->ca);
 	if (p->has_out && snap_out_close(&p->out, &cause) == -1) {
 		log_warn("%s", cause);
 		free(cause);
@@ -170,7 +175,7 @@ respond_pass_allowed(const struct respond_pass *p, struct span host,
 
 /* The target for auth, resolved on first use (blocking, once). */
 static struct pass_target *
-pass_target(struct respond_pass *p, const char *auth)
+pass_target(struct respond_pass *p, const char *auth, int tls)
 {
 	struct pass_target	*pt;
 	struct url		 u;
@@ -179,7 +184,8 @@ pass_target(struct respond_pass *p, const char *auth)
 
 	pthread_mutex_lock(&p->lock);
 	for (i = 0; i < p->ntargets; i++) {
-		if (strcasecmp(p->targets[i]->auth, auth) == 0) {
+		if (strcasecmp(p->targets[i]->auth, auth) == 0 &&
+		    p->targets[i]->tls == tls) {
 			pt = p->targets[i];
 			pthread_mutex_unlock(&p->lock);
 			return pt;
@@ -187,9 +193,10 @@ pass_target(struct respond_pass *p, const char *auth)
 	}
 	pt = xcalloc(1, sizeof *pt);
 	pt->auth = xstrdup(auth);
-	if (url_parse_authority(auth, strlen(auth), 0, &u, &why) == -1)
+	pt->tls = tls;
+	if (url_parse_authority(auth, strlen(auth), tls, &u, &why) == -1)
 		pt->err = xasprintf("bad authority: %s", why);
-	else if (httpc_target_init(&pt->t, &u, NULL, 0, &pt->err) == 0)
+	else if (httpc_target_init(&pt->t, &u, p->ca, 0, &pt->err) == 0)
 		pt->ok = 1;
 	p->targets = xreallocarray(p->targets, p->ntargets + 1,
 	    sizeof *p->targets);
@@ -317,6 +324,7 @@ pass_record(struct respond_pass_x *x, const struct http_msg *res,
 	t.dir = SNAP_DIR_OUT;
 	t.has_res = 1;
 	t.server = xstrdup(x->dest);
+	t.tls = x->tls;
 	t.req.method = span_dup(req.method);
 	t.req.target = span_dup(req.target);
 	t.req.host = span_dup(req.host);
@@ -448,7 +456,7 @@ poll:
 struct respond_pass_x *
 respond_pass_start(struct respond_pass *p, struct loop *loop,
     const struct http_msg *m, const char *body, size_t body_len,
-    const char *dest, respond_pass_cb done, void *arg)
+    const char *dest, int tls, respond_pass_cb done, void *arg)
 {
 	struct respond_pass_x	*x = xcalloc(1, sizeof *x);
 	struct pass_target	*pt;
@@ -463,7 +471,8 @@ respond_pass_start(struct respond_pass *p, struct loop *loop,
 	auth = m->authority.len > 0 ? m->authority : m->host;
 	x->dest = dest != NULL ? xstrdup(dest) : span_dup(auth);
 	x->head_request = span_eq_str(m->method, "HEAD");
-	pt = pass_target(p, x->dest);
+	x->tls = tls;
+	pt = pass_target(p, x->dest, tls);
 	httpc_conn_init(&x->hc, pt->ok ? &pt->t : NULL);
 	if (!pt->ok) {
 		pass_fail(x, pt->err);

@@ -3,7 +3,9 @@
  * passthrough`): an unmatched request is forwarded to the real dependency
  * on the worker's loop (a non-blocking httpc exchange, nothing blocks but
  * the first resolution of a host name), and the dependency's answer is the
- * reply; `--record-misses FILE` appends each exchange to a snapshot.
+ * reply (plain HTTP, or HTTPS verified against --passthrough-ca or the
+ * system CAs); `--record-misses FILE` appends each exchange to a
+ * snapshot.
  *
  * Only allowed hosts are forwarded to (never an open proxy): those of
  * --passthrough-allow, else the hosts the snapshot records.  One struct
@@ -35,13 +37,16 @@ typedef void (*respond_pass_cb)(void *arg, struct buf *head,
 
 /*
  * A passthrough: allow[0..nallow) are HOST or HOST:PORT (case-insensitive;
- * no port: any port), empty: the hosts the snapshot records (the caller
- * says, see respond_pass_start); misses, if not NULL, is the snapshot the
- * exchanges are appended to (created mode 0600); timeout_ns bounds each
- * exchange (0: 30 s).  NULL with *cause if misses cannot be opened.
+ * no port: any port; an item may be a comma-separated list), empty: the
+ * hosts the snapshot records (the caller says, see respond_pass_allowed);
+ * misses, if not NULL, is the snapshot the exchanges are appended to
+ * (created mode 0600); https upstreams are verified against ca (a PEM
+ * file or a hashed directory; NULL: the system CAs); timeout_ns bounds
+ * each exchange (0: 30 s).  NULL with *cause if misses cannot be opened.
  */
 struct respond_pass *respond_pass_create(char *const *allow, size_t nallow,
-	    const char *misses, uint64_t timeout_ns, char **cause);
+	    const char *misses, const char *ca, uint64_t timeout_ns,
+	    char **cause);
 void	respond_pass_free(struct respond_pass *);
 
 /* 1 if host (an authority as the request gives it) may be forwarded to:
@@ -51,14 +56,15 @@ int	respond_pass_allowed(const struct respond_pass *, struct span host,
 
 /*
  * Forwards request m (body decoded, body_len bytes) on loop to dest (an
- * authority "HOST:PORT"; NULL: m's absolute-form authority, else its Host
- * header) and calls done(arg, ...) from the loop when it ends, or at once
- * (before returning NULL) when it cannot start.  The returned exchange is
- * the caller's to cancel until done is called.
+ * authority "HOST[:PORT]"; NULL: m's absolute-form authority, else its
+ * Host header), over TLS (verified, SNI) if tls, and calls done(arg, ...)
+ * from the loop when it ends, or at once (before returning NULL) when it
+ * cannot start.  The returned exchange is the caller's to cancel until
+ * done is called.
  */
 struct respond_pass_x *respond_pass_start(struct respond_pass *,
 	    struct loop *, const struct http_msg *m, const char *body,
-	    size_t body_len, const char *dest, respond_pass_cb done,
+	    size_t body_len, const char *dest, int tls, respond_pass_cb done,
 	    void *arg);
 /* Ends an exchange without calling its callback (the client left). */
 void	respond_pass_cancel(struct respond_pass_x *);

@@ -308,6 +308,7 @@ respond_config_free(struct respond_config *c)
 		free(c->pass_allow[i]);
 	free(c->pass_allow);
 	free(c->record_misses);
+	free(c->pass_ca);
 	memset(c, 0, sizeof *c);
 }
 
@@ -1071,7 +1072,9 @@ conn_pass(struct rconn *c, const struct respond_gen *gen,
 	c->pass_starting = 1;
 	hconn_hold(c->h, 1);
 	c->pass = respond_pass_start(r->pass, c->w->loop, m, body, body_len,
-	    c->odst[0] != '\0' ? c->odst : NULL, conn_pass_done, c);
+	    c->odst[0] != '\0' ? c->odst : NULL,
+	    r->cfg.tls || span_caseeq_str(m->scheme, "https"), conn_pass_done,
+	    c);
 	c->pass_starting = 0;
 	return 0;
 }
@@ -1736,6 +1739,7 @@ respond_config_copy(struct respond_config *d, const struct respond_config *s)
 	d->ca_dir = respond_str_dup(s->ca_dir);
 	d->pass_allow = respond_strv_dup(s->pass_allow, s->npass_allow);
 	d->record_misses = respond_str_dup(s->record_misses);
+	d->pass_ca = respond_str_dup(s->pass_ca);
 }
 
 /*
@@ -2021,14 +2025,15 @@ respond_create(const struct respond_config *cfg, char **cause)
 	if ((r->chaos = chaos_log_open(cfg->chaos_log, 0, cause)) == NULL)
 		goto fail;
 	if (cfg->unmatched != MATCH_UNMATCHED_PASSTHROUGH &&
-	    (cfg->record_misses != NULL || cfg->npass_allow > 0)) {
-		*cause = xstrdup("--record-misses and --passthrough-allow "
-		    "need --unmatched passthrough");
+	    (cfg->record_misses != NULL || cfg->npass_allow > 0 ||
+	    cfg->pass_ca != NULL)) {
+		*cause = xstrdup("--record-misses, --passthrough-allow and "
+		    "--passthrough-ca need --unmatched passthrough");
 		goto fail;
 	}
 	if (cfg->unmatched == MATCH_UNMATCHED_PASSTHROUGH &&
 	    (r->pass = respond_pass_create(cfg->pass_allow, cfg->npass_allow,
-	    cfg->record_misses, 0, cause)) == NULL)
+	    cfg->record_misses, cfg->pass_ca, 0, cause)) == NULL)
 		goto fail;
 	if (cfg->tls) {
 		/* One CA and one context, shared by the workers. */

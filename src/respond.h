@@ -79,6 +79,9 @@ struct respond_config {
 	size_t			 npass_allow;
 	char			*record_misses;	/* passed-through exchanges
 						   appended here, NULL: no */
+	char			*pass_ca;	/* https upstreams verified
+						   against it, NULL: the
+						   system CAs */
 };
 
 /* Fills the defaults: 404, one worker per core, 16 KiB heads, 8 MiB

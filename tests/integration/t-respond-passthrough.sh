@@ -4,7 +4,8 @@
 # for byte; --record-misses appends the exchange to a snapshot, and a
 # responder restarted on the snapshot plus that file matches the same
 # request with the dependency gone.  A host that is not allowed is never
-# forwarded to; a dependency that is down is a 502 naming the cause.
+# forwarded to; a dependency that is down is a 502 naming the cause.  Over
+# TLS (decoy --tls), the miss goes to the dependency over https.
 . "$(dirname "$0")/lib.sh"
 
 command -v nginx >/dev/null || skip "no nginx"
@@ -18,7 +19,18 @@ echo '{"known":true}' >"$T/www/known.json"
 echo 'second file' >"$T/www/other.txt"
 chmod a+rx "$T" "$T/www"	# nginx's worker runs as nobody
 chmod a+r "$T"/www/*
-start_nginx "$T/www" /known.json "" ""
+# An https server block too (a self-signed certificate for 127.0.0.1),
+# when openssl can make one.
+SP=
+if command -v openssl >/dev/null &&
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=dep \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$T/dep.key" \
+    -out "$T/dep.pem" >/dev/null 2>&1; then
+	chmod a+r "$T/dep.key"
+	SP=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	SSL="server { listen 127.0.0.1:$SP ssl; root $T/www; ssl_certificate $T/dep.pem; ssl_certificate_key $T/dep.key; }"
+fi
+start_nginx "$T/www" /known.json "${SSL:-}" ""
 NP=$NPORT
 
 # The snapshot records the dependency but lacks /extra.bin and /other.txt.
@@ -69,6 +81,34 @@ code=$(curl -s -o /dev/null -w '%{http_code}' \
     -H "Host: 127.0.0.1:$NP" "http://127.0.0.1:$PORT_a/other.txt")
 check "--passthrough-allow: the recorded host is no longer allowed" \
     [ "$code" = 404 ]
+
+# HTTPS: a client talking TLS to decoy (--tls) has its miss forwarded over
+# TLS, the dependency verified against --passthrough-ca.
+if [ -n "$SP" ] && curl -s -o /dev/null --cacert "$T/dep.pem" \
+    "https://127.0.0.1:$SP/known.json" &&
+    "$DECOY" ca init --ca "$T/ca" 2>/dev/null; then
+	printf '{"v":1,"id":"s1","dir":"out","req":{"method":"GET","target":"/known.json","host":"127.0.0.1:%s"},"res":{"status":200,"body":"recorded\\n"}}\n' \
+	    "$SP" >"$T/snap-tls.jsonl"
+	start_respond s "$T/snap-tls.jsonl" --tls --ca "$T/ca" \
+	    --unmatched passthrough --passthrough-ca "$T/dep.pem" \
+	    --record-misses "$T/misses-tls.jsonl"
+	code=$(curl -s --cacert "$T/ca/ca.pem" -o "$T/tls.out" \
+	    -w '%{http_code}' -H "Host: 127.0.0.1:$SP" \
+	    "https://127.0.0.1:$PORT_s/extra.bin")
+	check "https: the miss is forwarded over TLS, byte-exact" \
+	    sh -c "[ '$code' = 200 ] && cmp -s '$T/www/extra.bin' '$T/tls.out'"
+	check "https: and recorded, as tls" grep -q '"tls":true.*"target":"/extra.bin"' \
+	    "$T/misses-tls.jsonl"
+	start_respond u "$T/snap-tls.jsonl" --tls --ca "$T/ca" \
+	    --unmatched passthrough
+	code=$(curl -s --cacert "$T/ca/ca.pem" -o "$T/untrusted.out" \
+	    -w '%{http_code}' -H "Host: 127.0.0.1:$SP" \
+	    "https://127.0.0.1:$PORT_u/extra.bin")
+	check "https: a dependency that fails verification is a 502" \
+	    sh -c "[ '$code' = 502 ] && grep -q 'passthrough failed: 127.0.0.1:$SP: .*verif' '$T/untrusted.out'"
+else
+	echo "# no https dependency (openssl or nginx ssl unavailable): skipped"
+fi
 
 # The dependency goes away: a miss is a 502 naming the cause.
 kill "$NGINX_PID"

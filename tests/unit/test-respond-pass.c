@@ -31,7 +31,7 @@ test_allowed(void)
 	struct respond_pass	*p;
 	char			*cause = NULL;
 
-	p = respond_pass_create(allow, 2, NULL, 0, &cause);
+	p = respond_pass_create(allow, 2, NULL, NULL, 0, &cause);
 	ASSERT(p != NULL);
 	ASSERT_EQ(respond_pass_allowed(p, span_from_str("API.example:443"),
 	    0), 1);
@@ -48,14 +48,14 @@ test_allowed(void)
 	    0), 0);
 	respond_pass_free(p);
 
-	p = respond_pass_create(NULL, 0, NULL, 0, &cause);
+	p = respond_pass_create(NULL, 0, NULL, NULL, 0, &cause);
 	ASSERT_EQ(respond_pass_allowed(p, span_from_str("any:1"), 1), 1);
 	ASSERT_EQ(respond_pass_allowed(p, span_from_str("any:1"), 0), 0);
 	ASSERT_EQ(respond_pass_allowed(p, span_from_str(""), 1), 0);
 	respond_pass_free(p);
 
-	p = respond_pass_create(NULL, 0, "/nonexistent/dir/m.jsonl", 0,
-	    &cause);
+	p = respond_pass_create(NULL, 0, "/nonexistent/dir/m.jsonl", NULL,
+	    0, &cause);
 	ASSERT(p == NULL);
 	ASSERT(cause != NULL && strstr(cause, "/nonexistent/dir") != NULL);
 	free(cause);
@@ -160,7 +160,7 @@ exchange(struct respond_pass *p, struct loop *loop, const char *host,
 	ASSERT(http_parse_request(req.data, req.len, 0, &m, &err, &off) > 0);
 	memset(res, 0, sizeof *res);
 	res->loop = loop;
-	respond_pass_start(p, loop, &m, NULL, 0, NULL, done_cb, res);
+	respond_pass_start(p, loop, &m, NULL, 0, NULL, 0, done_cb, res);
 	if (!res->done)
 		loop_run(loop);
 	buf_free(&req);
@@ -182,7 +182,7 @@ test_exchange(void)
 
 	snprintf(misses, sizeof misses, "%s/misses.jsonl", tmpdir);
 	ASSERT((loop = loop_create(&cause)) != NULL);
-	p = respond_pass_create(NULL, 0, misses, 0, &cause);
+	p = respond_pass_create(NULL, 0, misses, NULL, 0, &cause);
 	ASSERT(p != NULL);
 	if (loop == NULL || p == NULL)
 		return;
