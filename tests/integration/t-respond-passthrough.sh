@@ -82,6 +82,44 @@ code=$(curl -s -o /dev/null -w '%{http_code}' \
 check "--passthrough-allow: the recorded host is no longer allowed" \
     [ "$code" = 404 ]
 
+# Pipelined: a miss, a match and a miss in one write come back in order.
+start_respond q "$T/snap.jsonl" --unmatched passthrough \
+    --passthrough-allow 127.0.0.1 --workers 1
+/usr/bin/python3 - "$PORT_q" "$NP" >"$T/pipe.out" 2>&1 <<'EOF2'
+import socket, sys
+port, np = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+req = "GET %s HTTP/1.1\r\nHost: 127.0.0.1:" + np + "\r\n\r\n"
+s.sendall(((req % "/other.txt") + (req % "/known.json") +
+    (req % "/other.txt").replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n")).encode())
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+bodies = [part.split(b"\r\n\r\n", 1)[1][:20] for part in data.split(b"HTTP/1.1 ")[1:]]
+print(bodies)
+EOF2
+check "pipelined miss, match, miss answered in order" \
+    grep -qF "[b'second file\n', b'recorded\n', b'second file\n']" "$T/pipe.out"
+
+# A dependency that never answers, and a client that gives up meanwhile:
+# the exchange is dropped with the connection, the responder goes on.
+/usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1]); time.sleep(120)' \
+    "$T/silent.port" &
+PIDS+=("$!")
+SILENT=$(wait_port "$T/silent.port" "$!") || exit 1
+curl -s -o /dev/null --max-time 0.5 -H "Host: 127.0.0.1:$SILENT" \
+    "http://127.0.0.1:$PORT_q/never"
+check "a client may leave while the dependency is silent" [ $? = 28 ]
+code=$(curl -s -o "$T/after.out" -w '%{http_code}' \
+    -H "Host: 127.0.0.1:$NP" "http://127.0.0.1:$PORT_q/other.txt")
+check "and the responder goes on" [ "$code:$(cat "$T/after.out")" = "200:second file" ]
+
 # HTTPS: a client talking TLS to decoy (--tls) has its miss forwarded over
 # TLS, the dependency verified against --passthrough-ca.
 if [ -n "$SP" ] && curl -s -o /dev/null --cacert "$T/dep.pem" \

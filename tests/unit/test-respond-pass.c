@@ -2,7 +2,8 @@
  * test-respond-pass.c -- the responder's passthrough (respond-pass.h):
  * the allow list, the 502, and whole exchanges on a loop against a
  * one-shot server thread on 127.0.0.1 (a chunked answer re-framed with
- * Content-Length and recorded to the misses file; a refused connect).
+ * Content-Length and recorded to the misses file; a refused connect; a
+ * dependency that never answers, and a cancelled exchange).
  */
 #include "config.h"
 
@@ -246,6 +247,53 @@ test_exchange(void)
 	loop_free(loop);
 }
 
+/* A dependency that accepts and never answers: the exchange times out
+ * (a 502 saying so); another one is cancelled before its end. */
+static void
+test_timeout(void)
+{
+	struct respond_pass	*p;
+	struct respond_pass_x	*x;
+	struct loop		*loop;
+	struct result		 res;
+	struct http_msg		 m;
+	char			 host[64], req[128];
+	char			*cause = NULL;
+	enum http_err		 err;
+	size_t			 off;
+	uint64_t		 t0;
+	int			 fd, port = 0;
+
+	ASSERT((loop = loop_create(&cause)) != NULL);
+	ASSERT((fd = listen_local(&port)) != -1);
+	p = respond_pass_create(NULL, 0, NULL, NULL, 200000000, &cause);
+	if (loop == NULL || fd == -1 || p == NULL)
+		return;
+	snprintf(host, sizeof host, "127.0.0.1:%d", port);
+	t0 = loop_clock_ns();
+	exchange(p, loop, host, &res);
+	ASSERT_EQ(res.done, 1);
+	ASSERT(loop_clock_ns() - t0 >= 150000000);
+	ASSERT(strncmp(res.head.data, "HTTP/1.1 502 ", 13) == 0);
+	buf_append_byte(&res.body, '\0');
+	ASSERT(strstr(res.body.data, "timed out") != NULL);
+	buf_free(&res.head);
+	buf_free(&res.body);
+
+	/* Cancelled while it waits: no callback, nothing left behind. */
+	snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", host);
+	ASSERT(http_parse_request(req, strlen(req), 0, &m, &err, &off) > 0);
+	memset(&res, 0, sizeof res);
+	res.loop = loop;
+	x = respond_pass_start(p, loop, &m, NULL, 0, NULL, 0, done_cb, &res);
+	ASSERT(x != NULL);
+	respond_pass_cancel(x);
+	ASSERT_EQ(res.done, 0);
+	respond_pass_free(p);
+	close(fd);
+	loop_free(loop);
+}
+
 int
 main(void)
 {
@@ -257,6 +305,7 @@ main(void)
 	test_allowed();
 	test_error();
 	test_exchange();
+	test_timeout();
 	rmdir(tmpdir);
 	UNIT_DONE();
 }
