@@ -92,12 +92,7 @@ s = socket.create_connection(("127.0.0.1", port), timeout=10)
 req = "GET %s HTTP/1.1\r\nHost: 127.0.0.1:" + np + "\r\n\r\n"
 s.sendall(((req % "/other.txt") + (req % "/known.json") +
     (req % "/other.txt").replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n")).encode())
-data = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    data += b
+data = s.makefile("rb").read()
 bodies = [part.split(b"\r\n\r\n", 1)[1][:20] for part in data.split(b"HTTP/1.1 ")[1:]]
 print(bodies)
 EOF2
