@@ -1022,6 +1022,20 @@ respond_now_us(const struct responder *r)
 	return respond_wall_us() + r->clock_offset_us;
 }
 
+/* The passthrough options need the passthrough: 0, or -1 with *cause. */
+static int
+respond_pass_check(const struct respond_config *cfg, char **cause)
+{
+	if (cfg->unmatched != MATCH_UNMATCHED_PASSTHROUGH &&
+	    (cfg->record_misses != NULL || cfg->npass_allow > 0 ||
+	    cfg->pass_ca != NULL)) {
+		*cause = xstrdup("--record-misses, --passthrough-allow and "
+		    "--passthrough-ca need --unmatched passthrough");
+		return -1;
+	}
+	return 0;
+}
+
 /* The passthrough's answer (or its 502): the reply, once the hold ends. */
 static void
 conn_pass_done(void *arg, struct buf *head, struct buf *body)
@@ -2024,13 +2038,8 @@ respond_create(const struct respond_config *cfg, char **cause)
 	atomic_store(&r->count, match_index_count(gen->index));
 	if ((r->chaos = chaos_log_open(cfg->chaos_log, 0, cause)) == NULL)
 		goto fail;
-	if (cfg->unmatched != MATCH_UNMATCHED_PASSTHROUGH &&
-	    (cfg->record_misses != NULL || cfg->npass_allow > 0 ||
-	    cfg->pass_ca != NULL)) {
-		*cause = xstrdup("--record-misses, --passthrough-allow and "
-		    "--passthrough-ca need --unmatched passthrough");
+	if (respond_pass_check(cfg, cause) == -1)
 		goto fail;
-	}
 	if (cfg->unmatched == MATCH_UNMATCHED_PASSTHROUGH &&
 	    (r->pass = respond_pass_create(cfg->pass_allow, cfg->npass_allow,
 	    cfg->record_misses, cfg->pass_ca, 0, cause)) == NULL)
@@ -2128,6 +2137,8 @@ respond_check(const struct respond_config *cfg, char **cause)
 		if (sock_parse_addr(cfg->listen[i], &addr, cause) == -1)
 			return -1;
 	}
+	if (respond_pass_check(cfg, cause) == -1)
+		return -1;
 	if (cfg->tls) {
 		struct ca *ca;
 

@@ -82,6 +82,11 @@ code=$(curl -s -o /dev/null -w '%{http_code}' \
 check "--passthrough-allow: the recorded host is no longer allowed" \
     [ "$code" = 404 ]
 
+"$DECOY" respond "$T/snap.jsonl" --listen 127.0.0.1:0 \
+    --record-misses "$T/nope.jsonl" >"$T/usage.out" 2>&1
+check "--record-misses without passthrough: exit 2, said why" \
+    sh -c "[ $? = 2 ] && grep -q 'need --unmatched passthrough' '$T/usage.out'"
+
 # Pipelined: a miss, a match and a miss in one write come back in order.
 start_respond q "$T/snap.jsonl" --unmatched passthrough \
     --passthrough-allow 127.0.0.1 --workers 1
