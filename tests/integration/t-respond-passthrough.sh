@@ -87,6 +87,23 @@ check "--passthrough-allow: the recorded host is no longer allowed" \
 check "--record-misses without passthrough: exit 2, said why" \
     sh -c "[ $? = 2 ] && grep -q 'need --unmatched passthrough' '$T/usage.out'"
 
+# decoyd: unmatched: passthrough, passthrough_allow, record_misses.
+cat >"$T/decoyd.yaml" <<EOF2
+snapshot: snap.jsonl
+listen: 127.0.0.1:0
+port_file: decoyd.port
+unmatched: passthrough
+passthrough_allow: 127.0.0.1:$NP
+record_misses: decoyd-misses.jsonl
+EOF2
+start_bg dd "$T/decoyd.port" "$DECOYD" -c "$T/decoyd.yaml"
+code=$(curl -s -o "$T/dd.out" -w '%{http_code}' \
+    -H "Host: 127.0.0.1:$NP" "http://127.0.0.1:$PORT_dd/other.txt")
+check "decoyd: the miss is passed through" \
+    [ "$code:$(cat "$T/dd.out")" = "200:second file" ]
+check "decoyd: and recorded to record_misses (relative to the file)" \
+    grep -q '"target":"/other.txt"' "$T/decoyd-misses.jsonl"
+
 # Pipelined: a miss, a match and a miss in one write come back in order.
 start_respond q "$T/snap.jsonl" --unmatched passthrough \
     --passthrough-allow 127.0.0.1 --workers 1
