@@ -81,6 +81,13 @@ code=$(curl -s -o /dev/null -w '%{http_code}' \
     -H "Host: 127.0.0.1:$NP" "http://127.0.0.1:$PORT_a/other.txt")
 check "--passthrough-allow: the recorded host is no longer allowed" \
     [ "$code" = 404 ]
+# An allowed name that does not resolve fails before any I/O: a 502, and
+# the keep-alive connection goes on to the next request.
+curl -s -o "$T/nx1.out" -o "$T/nx2.out" -w '%{http_code} ' \
+    -H "Host: other.example" "http://127.0.0.1:$PORT_a/x" \
+    "http://127.0.0.1:$PORT_a/y" >"$T/nx.codes"
+check "an unresolvable allowed host is a 502, twice on one connection" \
+    sh -c "[ \"\$(cat '$T/nx.codes')\" = '502 502 ' ] && grep -q 'other.example' '$T/nx2.out'"
 
 "$DECOY" respond "$T/snap.jsonl" --listen 127.0.0.1:0 \
     --record-misses "$T/nope.jsonl" >"$T/usage.out" 2>&1
