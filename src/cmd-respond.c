@@ -69,8 +69,19 @@ static const struct opt cmd_respond_opts[] = {
 	  .aliases = "-t" },
 	{ "unmatched", 0, OPT_CALL, "POLICY", "404 (default: JSON naming the "
 	  "nearest candidates)\nor closest (best transaction on the same "
-	  "route)", CMD_RESPOND_AT(unmatched), .call = cli_opt_unmatched,
+	  "route)\nor passthrough (forwarded to the dependency)", CMD_RESPOND_AT(unmatched), .call = cli_opt_unmatched,
 	  .flags = OPT_ARG, .aliases = "-u" },
+	{ "passthrough-allow", 0, OPT_LIST, "HOSTS", "with --unmatched "
+	  "passthrough: the hosts misses\nmay be forwarded to (HOST or "
+	  "HOST:PORT, comma-\nseparated; repeatable; default: the recorded "
+	  "hosts)", CMD_RESPOND_AT(pass_allow),
+	  OPT_NUM(struct cmd_respond_o, cfg.npass_allow) },
+	{ "record-misses", 0, OPT_PATH, NULL, "append each passed-through "
+	  "exchange to FILE\n(a snapshot)", CMD_RESPOND_AT(record_misses),
+	  .flags = OPT_COPY },
+	{ "passthrough-ca", 0, OPT_PATH, "F", "verify https dependencies "
+	  "against F (PEM file\nor hashed directory; default: the system "
+	  "CAs)", CMD_RESPOND_AT(pass_ca), .flags = OPT_COPY },
 	{ "workers", 'w', OPT_INT, NULL, "worker threads (default: one per "
 	  "usable CPU)", CMD_RESPOND_AT(workers), .max = 256 },
 	{ "allow-empty", 0, OPT_FLAG, NULL, "serve a snapshot with no dir "

@@ -41,12 +41,11 @@ conf_parse_unmatched(const char *s, enum match_unmatched *u, char **cause)
 		*u = MATCH_UNMATCHED_404;
 	else if (strcmp(s, "closest") == 0)
 		*u = MATCH_UNMATCHED_CLOSEST;
-	else if (strcmp(s, "passthrough") == 0) {
-		*cause = xstrdup("unmatched: passthrough is not implemented "
-		    "yet (use 404 or closest)");
-		return -1;
-	} else {
-		*cause = xasprintf("unmatched: expected 404 or closest, "
+	else if (strcmp(s, "passthrough") == 0)
+		*u = MATCH_UNMATCHED_PASSTHROUGH;
+	else {
+		*cause = xasprintf("unmatched: expected 404, closest or "
+		    "passthrough, "
 		    "not \"%s\"", s);
 		return -1;
 	}
@@ -360,6 +359,16 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 		} else if (strcmp(key, "chaos_log") == 0) {
 			free(r->chaos_log);
 			r->chaos_log = conf_path(x, val);
+		} else if (strcmp(key, "passthrough_ca") == 0) {
+			free(r->pass_ca);
+			r->pass_ca = conf_path(x, val);
+		} else if (strcmp(key, "record_misses") == 0) {
+			free(r->record_misses);
+			r->record_misses = conf_path(x, val);
+		} else if (strcmp(key, "passthrough_allow") == 0) {
+			r->pass_allow = xreallocarray(r->pass_allow,
+			    r->npass_allow + 1, sizeof *r->pass_allow);
+			r->pass_allow[r->npass_allow++] = xstrdup(val);
 		} else if (strcmp(key, "log_level") == 0) {
 			if (strcmp(val, "error") == 0)
 				c->log_level = LOG_LEVEL_ERROR;

@@ -7,7 +7,10 @@
  *	transforms: shop.transforms.yaml             # optional, re-read on
  *	                                             # reload with the snapshot
  *	listen: 127.0.0.1:18080                      # or a list of addresses
- *	unmatched: 404                               # 404 | closest
+ *	unmatched: 404                               # 404 | closest |
+ *	                                             # passthrough
+ *	passthrough_allow: api.example:443,localhost # default: recorded hosts
+ *	record_misses: misses.jsonl                  # passed-through exchanges
  *	workers: 0                                   # 0: one per core
  *	port_file: /run/decoyd.port                  # optional
  *	log_level: info                              # error|warn|info|debug

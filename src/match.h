@@ -118,7 +118,7 @@ struct match_req {
 enum match_unmatched {
 	MATCH_UNMATCHED_404,
 	MATCH_UNMATCHED_CLOSEST,
-	MATCH_UNMATCHED_PASSTHROUGH,	/* reserved: not implemented yet */
+	MATCH_UNMATCHED_PASSTHROUGH,	/* forwarded (respond-pass.h) */
 };
 
 struct match_index;

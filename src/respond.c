@@ -75,6 +75,7 @@
 #include "match.h"
 #include "plan.h"
 #include "respond.h"
+#include "respond-pass.h"
 #include "rule.h"
 #include "snap.h"
 #include "sock.h"
@@ -147,6 +148,11 @@ struct rconn {
 	/* A reply held back by injected latency, or being dripped. */
 	struct loop_timer	 timer;
 	struct reply		*held;
+	/* --unmatched passthrough: the exchange in flight, and how its
+	 * reply is to be framed. */
+	struct respond_pass_x	*pass;
+	int			 pass_starting, pass_keep, pass_head;
+	uint64_t		 pass_ready_ns;
 	struct out_item		 drip[3];	/* what is left to drip */
 	size_t			 ndrip;
 	double			 drip_bps;
@@ -247,6 +253,7 @@ struct responder {
 	struct chaos_log	*chaos;
 	struct ca		*ca;		/* --tls: mints the leaves */
 	struct conn_tls_ctx	*tls_ctx;	/* --tls: shared by the workers */
+	struct respond_pass	*pass;		/* --unmatched passthrough */
 	/* Occurrence counters of requests with no recorded signature. */
 	struct plan_occ		 miss_occ;
 
@@ -297,6 +304,11 @@ respond_config_free(struct respond_config *c)
 	free(c->admin_token);
 	free(c->admin_port_file);
 	free(c->ca_dir);
+	for (i = 0; i < c->npass_allow; i++)
+		free(c->pass_allow[i]);
+	free(c->pass_allow);
+	free(c->record_misses);
+	free(c->pass_ca);
 	memset(c, 0, sizeof *c);
 }
 
@@ -465,6 +477,7 @@ conn_freed(struct hconn *h)
 	if (c == NULL)
 		return;
 	loop_timer_del(c->w->loop, &c->timer);
+	respond_pass_cancel(c->pass);
 	for (i = 0; i < c->ndrip; i++)
 		free(c->drip[i].owned);
 	if (c->held != NULL) {
@@ -863,6 +876,77 @@ respond_now_us(const struct responder *r)
 	return respond_wall_us() + r->clock_offset_us;
 }
 
+/* The passthrough options need the passthrough: 0, or -1 with *cause. */
+static int
+respond_pass_check(const struct respond_config *cfg, char **cause)
+{
+	if (cfg->unmatched != MATCH_UNMATCHED_PASSTHROUGH &&
+	    (cfg->record_misses != NULL || cfg->npass_allow > 0 ||
+	    cfg->pass_ca != NULL)) {
+		*cause = xstrdup("--record-misses, --passthrough-allow and "
+		    "--passthrough-ca need --unmatched passthrough");
+		return -1;
+	}
+	return 0;
+}
+
+/* The passthrough's answer (or its 502): the reply, once the hold ends. */
+static void
+conn_pass_done(void *arg, struct buf *head, struct buf *body)
+{
+	struct rconn	*c = arg;
+	struct reply	 rp;
+
+	c->pass = NULL;
+	memset(&rp, 0, sizeof rp);
+	rp.ready_ns = c->pass_ready_ns;
+	reply_set_buf(&rp, 0, head);
+	if (c->pass_head)
+		buf_free(body);
+	else
+		reply_set_buf(&rp, 2, body);
+	if (!c->pass_keep) {
+		reply_set(&rp, 1, "Connection: close\r\n\r\n", 21, NULL);
+		rp.close = 1;
+	} else
+		reply_set(&rp, 1, "\r\n", 2, NULL);
+	conn_emit(c, &rp);
+	if (!c->pass_starting && !hconn_is_dead(c->h))
+		hconn_step(c->h);
+}
+
+/*
+ * --unmatched passthrough: forwards a miss to its dependency when the
+ * host is allowed, holding the connection until the answer.  0 when the
+ * reply is taken care of, -1 when the host is not allowed (the miss is
+ * answered as usual).
+ */
+static int
+conn_pass(struct rconn *c, const struct respond_gen *gen,
+    const struct http_msg *m, const struct match_req *mr, const char *body,
+    size_t body_len, uint64_t ready_ns, int keep)
+{
+	struct responder	*r = c->w->r;
+
+	if (!respond_pass_allowed(r->pass, mr->host,
+	    match_has_host(gen->index, mr->host))) {
+		log_debug("passthrough: %.*s not allowed", (int)mr->host.len,
+		    mr->host.p);
+		return -1;
+	}
+	c->pass_keep = keep;
+	c->pass_head = span_eq_str(m->method, "HEAD");
+	c->pass_ready_ns = ready_ns;
+	c->pass_starting = 1;
+	hconn_hold(c->h, 1);
+	c->pass = respond_pass_start(r->pass, c->w->loop, m, body, body_len,
+	    c->odst[0] != '\0' ? c->odst : NULL,
+	    r->cfg.tls || span_caseeq_str(m->scheme, "https"), conn_pass_done,
+	    c);
+	c->pass_starting = 0;
+	return 0;
+}
+
 /* Queues (or holds) the reply to one complete request. */
 static void
 conn_reply(struct hconn *hc, const struct http_msg *m, const char *body,
@@ -906,6 +990,9 @@ conn_reply(struct hconn *hc, const struct http_msg *m, const char *body,
 		STAT_INC(ep->closest);
 	} else
 		STAT_INC(ep->unmatched);
+	if (e == NULL && r->pass != NULL &&
+	    conn_pass(c, gen, m, &mr, body, body_len, ready_ns, keep) == 0)
+		return;
 
 	if (rule_set_count(gen->rules) > 0) {
 		respond_eval_rules(w, gen, e, exact, m, &mr, body, body_len,
@@ -1476,6 +1563,9 @@ respond_config_copy(struct respond_config *d, const struct respond_config *s)
 	d->admin_token = respond_str_dup(s->admin_token);
 	d->admin_port_file = respond_str_dup(s->admin_port_file);
 	d->ca_dir = respond_str_dup(s->ca_dir);
+	d->pass_allow = respond_strv_dup(s->pass_allow, s->npass_allow);
+	d->record_misses = respond_str_dup(s->record_misses);
+	d->pass_ca = respond_str_dup(s->pass_ca);
 }
 
 /*
@@ -1760,6 +1850,12 @@ respond_create(const struct respond_config *cfg, char **cause)
 	atomic_store(&r->count, match_index_count(gen->index));
 	if ((r->chaos = chaos_log_open(cfg->chaos_log, 0, cause)) == NULL)
 		goto fail;
+	if (respond_pass_check(cfg, cause) == -1)
+		goto fail;
+	if (cfg->unmatched == MATCH_UNMATCHED_PASSTHROUGH &&
+	    (r->pass = respond_pass_create(cfg->pass_allow, cfg->npass_allow,
+	    cfg->record_misses, cfg->pass_ca, 0, cause)) == NULL)
+		goto fail;
 	if (cfg->tls) {
 		/* One CA and one context, shared by the workers. */
 		if ((r->ca = ca_load(cfg->ca_dir != NULL ? cfg->ca_dir :
@@ -1854,6 +1950,8 @@ respond_check(const struct respond_config *cfg, char **cause)
 		if (sock_parse_addr(cfg->listen[i], &addr, cause) == -1)
 			return -1;
 	}
+	if (respond_pass_check(cfg, cause) == -1)
+		return -1;
 	if (cfg->tls) {
 		struct ca *ca;
 
@@ -2012,6 +2110,7 @@ respond_free(struct responder *r)
 	free(r->ports);
 	respond_gen_unref(atomic_load(&r->gen));
 	chaos_log_close(r->chaos);
+	respond_pass_free(r->pass);
 	conn_tls_ctx_free(r->tls_ctx);
 	ca_free(r->ca);
 	pthread_mutex_destroy(&r->edit_lock);

@@ -75,6 +75,15 @@ struct respond_config {
 						   recorded host */
 	int			 summary_quiet;	/* the caller prints the
 						   shutdown summary (--json) */
+	char			**pass_allow;	/* --passthrough-allow: HOST or
+						   HOST:PORT, comma lists;
+						   none: the recorded hosts */
+	size_t			 npass_allow;
+	char			*record_misses;	/* passed-through exchanges
+						   appended here, NULL: no */
+	char			*pass_ca;	/* https upstreams verified
+						   against it, NULL: the
+						   system CAs */
 };
 
 /* Fills the defaults: 404, one worker per core, 16 KiB heads, 8 MiB
