@@ -333,6 +333,18 @@ kube_template(struct kube *k, const struct buf *text)
 	return id;
 }
 
+static void	kube_quote(struct buf *, const char *);
+
+/* Appends prefix and s quoted (kube_quote), when s is not NULL. */
+static void
+kube_quote_opt(struct buf *b, const char *prefix, const char *s)
+{
+	if (s == NULL)
+		return;
+	buf_append_str(b, prefix);
+	kube_quote(b, s);
+}
+
 /* Appends s as a YAML double-quoted scalar (JSON escapes are YAML's). */
 static void
 kube_quote(struct buf *b, const char *s)
@@ -785,15 +797,9 @@ kube_init_container(struct buf *b, const struct kube_ann *a)
 		kube_quote(b, a->ports);
 	} else {
 		buf_printf(b, ", --all");
-		if (a->xports != NULL) {
-			buf_printf(b, ", --exclude-ports, ");
-			kube_quote(b, a->xports);
-		}
+		kube_quote_opt(b, ", --exclude-ports, ", a->xports);
 	}
-	if (a->xcidr != NULL) {
-		buf_printf(b, ", --exclude-cidr, ");
-		kube_quote(b, a->xcidr);
-	}
+	kube_quote_opt(b, ", --exclude-cidr, ", a->xcidr);
 	buf_printf(b, "]\n"
 	    "resources:\n"
 	    "  requests: {cpu: 10m, memory: 16Mi}\n"
@@ -1221,14 +1227,10 @@ kube_job_container_security(struct buf *b, const char *indent)
 	    indent, indent, indent, indent);
 }
 
-int
-kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
+/* Checks job j's names and parallelism. */
+static int
+kube_job_check(const struct kube_job *j, char **cause)
 {
-	const char	*image = j->image != NULL ? j->image : KUBE_IMAGE;
-	char		*path;
-	char *const	*a;
-	unsigned	 i;
-
 	if (!kube_is_label(j->name, 52)) {
 		*cause = xasprintf("--name: \"%s\" is not a DNS label of at "
 		    "most 52 characters ([a-z0-9-])", j->name);
@@ -1246,54 +1248,68 @@ kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
 		    KUBE_MAX_SHARDS);
 		return -1;
 	}
-	if (j->merge) {
-		buf_printf(out,
-		    "# decoy kube job --merge: the %u shard reports of job %s "
-		    "merged into one,\n"
-		    "# printed on the pod's log:\n"
-		    "#   kubectl logs pod/%s-merge >%s.json && decoy report "
-		    "%s.json",
-		    j->parallelism, j->name, j->name, j->name, j->name);
-		if (j->scenario != NULL) {
-			buf_printf(out, " --assert ");
-			kube_quote(out, j->scenario);
-		}
-		buf_printf(out, "\n"
-		    "apiVersion: v1\n"
-		    "kind: Pod\n"
-		    "metadata:\n"
-		    "  name: %s-merge\n"
-		    "  labels: {decoy.dev/run: %s}\n"
-		    "spec:\n"
-		    "  restartPolicy: Never\n",
-		    j->name, j->name);
-		kube_job_security(out, "  ");
-		buf_printf(out, "  containers:\n"
-		    "  - name: merge\n"
-		    "    image: ");
-		kube_quote(out, image);
-		buf_printf(out, "\n    command: [decoy, report, merge");
-		for (i = 0; i < j->parallelism; i++) {
-			path = xasprintf(KUBE_REPORTS_DIR "/%s-%u.json",
-			    j->name, i);
-			buf_printf(out, ", ");
-			kube_quote(out, path);
-			free(path);
-		}
-		buf_printf(out, ", -o, \"-\"]\n"
-		    "    resources:\n"
-		    "      requests: {cpu: 100m, memory: 64Mi}\n"
-		    "      limits: {cpu: \"1\", memory: 512Mi}\n");
-		kube_job_container_security(out, "    ");
-		buf_printf(out, "    volumeMounts:\n"
-		    "    - {name: reports, mountPath: " KUBE_REPORTS_DIR
-		    ", readOnly: true}\n"
-		    "  volumes:\n"
-		    "  - name: reports\n"
-		    "    persistentVolumeClaim: {claimName: %s, readOnly: true}\n",
-		    j->reports_claim);
-		return 0;
+	return 0;
+}
+
+/* The merge pod of job j: the shard reports merged, on its log. */
+static void
+kube_job_merge_pod(const struct kube_job *j, const char *image,
+    struct buf *out)
+{
+	char		*path;
+	unsigned	 i;
+
+	buf_printf(out,
+	    "# decoy kube job --merge: the %u shard reports of job %s "
+	    "merged into one,\n"
+	    "# printed on the pod's log:\n"
+	    "#   kubectl logs pod/%s-merge >%s.json && decoy report "
+	    "%s.json",
+	    j->parallelism, j->name, j->name, j->name, j->name);
+	kube_quote_opt(out, " --assert ", j->scenario);
+	buf_printf(out, "\n"
+	    "apiVersion: v1\n"
+	    "kind: Pod\n"
+	    "metadata:\n"
+	    "  name: %s-merge\n"
+	    "  labels: {decoy.dev/run: %s}\n"
+	    "spec:\n"
+	    "  restartPolicy: Never\n",
+	    j->name, j->name);
+	kube_job_security(out, "  ");
+	buf_printf(out, "  containers:\n"
+	    "  - name: merge\n"
+	    "    image: ");
+	kube_quote(out, image);
+	buf_printf(out, "\n    command: [decoy, report, merge");
+	for (i = 0; i < j->parallelism; i++) {
+		path = xasprintf(KUBE_REPORTS_DIR "/%s-%u.json",
+		    j->name, i);
+		buf_printf(out, ", ");
+		kube_quote(out, path);
+		free(path);
 	}
+	buf_printf(out, ", -o, \"-\"]\n"
+	    "    resources:\n"
+	    "      requests: {cpu: 100m, memory: 64Mi}\n"
+	    "      limits: {cpu: \"1\", memory: 512Mi}\n");
+	kube_job_container_security(out, "    ");
+	buf_printf(out, "    volumeMounts:\n"
+	    "    - {name: reports, mountPath: " KUBE_REPORTS_DIR
+	    ", readOnly: true}\n"
+	    "  volumes:\n"
+	    "  - name: reports\n"
+	    "    persistentVolumeClaim: {claimName: %s, readOnly: true}\n",
+	    j->reports_claim);
+}
+
+/* The Indexed Job of j: one decoy replay shard per completion index. */
+static void
+kube_job_load(const struct kube_job *j, const char *image, struct buf *out)
+{
+	char		*path;
+	char *const	*a;
+
 	buf_printf(out,
 	    "# decoy kube job: %u shards of decoy replay against %s, starting "
 	    "together\n"
@@ -1306,10 +1322,7 @@ kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
 	    "#   kubectl logs pod/%s-merge >%s.json && decoy report %s.json",
 	    j->parallelism, j->target, j->start_at, j->reports_claim, j->name,
 	    j->name, j->name, j->name, j->name);
-	if (j->scenario != NULL) {
-		buf_printf(out, " --assert ");
-		kube_quote(out, j->scenario);
-	}
+	kube_quote_opt(out, " --assert ", j->scenario);
 	buf_printf(out, "\n#   kubectl delete job/%s pod/%s-merge\n", j->name,
 	    j->name);
 	buf_printf(out,
@@ -1381,5 +1394,18 @@ kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
 	buf_printf(out, "      - name: reports\n"
 	    "        persistentVolumeClaim: {claimName: %s}\n",
 	    j->reports_claim);
+}
+
+int
+kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
+{
+	const char	*image = j->image != NULL ? j->image : KUBE_IMAGE;
+
+	if (kube_job_check(j, cause) == -1)
+		return -1;
+	if (j->merge)
+		kube_job_merge_pod(j, image, out);
+	else
+		kube_job_load(j, image, out);
 	return 0;
 }
