@@ -1284,6 +1284,59 @@ transform_find_key(struct transforms *t, const char *name)
 	return NULL;
 }
 
+/* Checks what value v's action can do, and where; where, action and from
+ * are their nodes, for errors (from NULL when absent). */
+static void
+transform_value_check(struct yamldoc *x, const struct transform_value *v,
+    const yaml_node_t *where, const yaml_node_t *action,
+    const yaml_node_t *from)
+{
+	enum shape_kind	 want;
+	enum snap_dir	 dir;
+
+	/* What each action can do, and where. */
+	switch (v->action) {
+	case TRANSFORM_SHIFT:
+	case TRANSFORM_RESIGN:
+		want = v->action == TRANSFORM_SHIFT ? SHAPE_TIME : SHAPE_JWT;
+		if (v->kind != want)
+			yamldoc_err(x, action, "action %s: only for kind %s, "
+			    "not %s", transform_action_name(v->action),
+			    shape_kind_name(want), shape_kind_name(v->kind));
+		break;
+	case TRANSFORM_FRESH:
+	case TRANSFORM_KEY:
+		/* fresh: the generator sends it; key: the responder
+		 * matches it. */
+		dir = v->action == TRANSFORM_FRESH ? SNAP_DIR_IN : SNAP_DIR_OUT;
+		if (v->where.res || v->dir != dir)
+			yamldoc_err(x, action, "action %s: only for a request "
+			    "value of dir %s (the %s it)",
+			    transform_action_name(v->action),
+			    dir == SNAP_DIR_IN ? "in" : "out",
+			    dir == SNAP_DIR_IN ? "generator sends" :
+			    "responder matches");
+		break;
+	case TRANSFORM_ECHO:
+		if (from == NULL)
+			yamldoc_err(x, action, "action echo: missing \"from\" "
+			    "(the request location echoed)");
+		else if (from != NULL && v->from.res)
+			yamldoc_err(x, from, "from: must be a request "
+			    "location (req.)");
+		if (!v->where.res)
+			yamldoc_err(x, where, "action echo: where must be a "
+			    "response location (res.)");
+		break;
+	case TRANSFORM_KEEP:
+	case TRANSFORM_ANY:
+		break;
+	}
+	if (from != NULL && v->action != TRANSFORM_ECHO)
+		yamldoc_err(x, from, "from: only with action echo");
+}
+
+
 static void
 transform_read_value(struct transform_load *L, const yaml_node_t *map)
 {
@@ -1388,47 +1441,7 @@ transform_read_value(struct transform_load *L, const yaml_node_t *map)
 		yamldoc_err(x, map, "values entry: missing \"action\"");
 	if (x->nerrors != errs)
 		return;
-	/* What each action can do, and where. */
-	switch (v->action) {
-	case TRANSFORM_SHIFT:
-		if (v->kind != SHAPE_TIME)
-			yamldoc_err(x, action, "action shift: only for kind "
-			    "timestamp, not %s", shape_kind_name(v->kind));
-		break;
-	case TRANSFORM_RESIGN:
-		if (v->kind != SHAPE_JWT)
-			yamldoc_err(x, action, "action resign: only for kind "
-			    "jwt, not %s", shape_kind_name(v->kind));
-		break;
-	case TRANSFORM_FRESH:
-		if (v->where.res || v->dir != SNAP_DIR_IN)
-			yamldoc_err(x, action, "action fresh: only for a "
-			    "request value of dir in (the generator sends "
-			    "it)");
-		break;
-	case TRANSFORM_KEY:
-		if (v->where.res || v->dir != SNAP_DIR_OUT)
-			yamldoc_err(x, action, "action key: only for a "
-			    "request value of dir out (the responder "
-			    "matches it)");
-		break;
-	case TRANSFORM_ECHO:
-		if (from == NULL)
-			yamldoc_err(x, action, "action echo: missing \"from\" "
-			    "(the request location echoed)");
-		else if (from != NULL && v->from.res)
-			yamldoc_err(x, from, "from: must be a request "
-			    "location (req.)");
-		if (!v->where.res)
-			yamldoc_err(x, where, "action echo: where must be a "
-			    "response location (res.)");
-		break;
-	case TRANSFORM_KEEP:
-	case TRANSFORM_ANY:
-		break;
-	}
-	if (from != NULL && v->action != TRANSFORM_ECHO)
-		yamldoc_err(x, from, "from: only with action echo");
+	transform_value_check(x, v, where, action, from);
 }
 
 static void
