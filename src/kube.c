@@ -333,18 +333,6 @@ kube_template(struct kube *k, const struct buf *text)
 	return id;
 }
 
-static void	kube_quote(struct buf *, const char *);
-
-/* Appends prefix and s quoted (kube_quote), when s is not NULL. */
-static void
-kube_quote_opt(struct buf *b, const char *prefix, const char *s)
-{
-	if (s == NULL)
-		return;
-	buf_append_str(b, prefix);
-	kube_quote(b, s);
-}
-
 /* Appends s as a YAML double-quoted scalar (JSON escapes are YAML's). */
 static void
 kube_quote(struct buf *b, const char *s)
@@ -797,9 +785,9 @@ kube_init_container(struct buf *b, const struct kube_ann *a)
 		kube_quote(b, a->ports);
 	} else {
 		buf_printf(b, ", --all");
-		kube_quote_opt(b, ", --exclude-ports, ", a->xports);
+		buf_append_field(b, ", --exclude-ports, ", a->xports, kube_quote, "");
 	}
-	kube_quote_opt(b, ", --exclude-cidr, ", a->xcidr);
+	buf_append_field(b, ", --exclude-cidr, ", a->xcidr, kube_quote, "");
 	buf_printf(b, "]\n"
 	    "resources:\n"
 	    "  requests: {cpu: 10m, memory: 16Mi}\n"
@@ -1266,7 +1254,7 @@ kube_job_merge_pod(const struct kube_job *j, const char *image,
 	    "#   kubectl logs pod/%s-merge >%s.json && decoy report "
 	    "%s.json",
 	    j->parallelism, j->name, j->name, j->name, j->name);
-	kube_quote_opt(out, " --assert ", j->scenario);
+	buf_append_field(out, " --assert ", j->scenario, kube_quote, "");
 	buf_printf(out, "\n"
 	    "apiVersion: v1\n"
 	    "kind: Pod\n"
@@ -1322,7 +1310,7 @@ kube_job_load(const struct kube_job *j, const char *image, struct buf *out)
 	    "#   kubectl logs pod/%s-merge >%s.json && decoy report %s.json",
 	    j->parallelism, j->target, j->start_at, j->reports_claim, j->name,
 	    j->name, j->name, j->name, j->name);
-	kube_quote_opt(out, " --assert ", j->scenario);
+	buf_append_field(out, " --assert ", j->scenario, kube_quote, "");
 	buf_printf(out, "\n#   kubectl delete job/%s pod/%s-merge\n", j->name,
 	    j->name);
 	buf_printf(out,
