@@ -126,6 +126,20 @@ chart_py(const struct chart_frame *f, double v)
 	return CHART_T + f->ph - v / f->ymax * f->ph;
 }
 
+void
+chart_page_head(struct buf *b, const char *kind, const char *name)
+{
+	buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+	    "content=\"width=device-width,initial-scale=1\">"
+	    "<link rel=\"icon\" href=\"data:,\"><title>decoy %s: ", kind);
+	chart_xml_escape(b, name);
+	buf_printf(b, "</title><style>%s</style></head><body>\n<h1>",
+	    chart_css);
+	chart_xml_escape(b, name);
+	buf_append_str(b, "</h1>\n<p class=\"meta\">");
+}
+
 /* Draws series s[k] (bars, or a line with dots) in frame f. */
 static void
 chart_draw_series(struct buf *b, const struct chart_frame *f,
