@@ -1738,6 +1738,148 @@ az_key_hint(const struct az_loc *l, struct buf *why)
 	return 1;
 }
 
+/* Decides a location of an inbound request (what the replay sends);
+ * covered is how many of its values a correlation carries.  1: decided. */
+static int
+az_decide_in_req(const struct az_loc *l, uint64_t covered, int locseg_src,
+    enum shape_kind k, int vol, struct buf *why, struct az_dec *d)
+{
+	/* Carried (a bounded table may forget a few pairs in a
+	 * large recording: 1 in 200 uncarried still counts). */
+	if (covered * 200 >= l->count * 199 || !vol)
+		return 0;
+	if (covered > 0)
+		buf_printf(why, " (%" PRIu64 " of them carried from "
+		    "an earlier response by a correlation)", covered);
+	if (k == SHAPE_TIME) {
+		d->act = TRANSFORM_SHIFT;
+		buf_append_str(why, ": moved with the clock");
+	} else if (k == SHAPE_JWT)
+		d->act = TRANSFORM_RESIGN;
+	else if (l->part == TRANSFORM_PATH || l->count == 1) {
+		d->act = TRANSFORM_KEEP;
+		buf_append_str(why, l->part == TRANSFORM_PATH ?
+		    ": a resource id in the path, kept (the service "
+		    "must know it; set action: fresh if the client "
+		    "makes it up)" : ": seen once, kept (set action: "
+		    "fresh if it is a per-call value)");
+		if (locseg_src)
+			buf_append_str(why, "; it comes from the "
+			    "Location header of an earlier response, "
+			    "which transforms cannot carry yet");
+	} else {
+		d->act = TRANSFORM_FRESH;
+		buf_append_str(why, ": a per-call value, made fresh "
+		    "per send");
+	}
+	return 1;
+}
+
+/* Decides a location of an outbound request (what the responder
+ * matches); may reset *k and *n.  1: decided. */
+static int
+az_decide_out_req(struct az_loc *l, enum shape_kind *k, uint64_t *n,
+    int vol, struct buf *why, struct az_dec *d)
+{
+	if (!vol) {
+		if (!az_key_hint(l, why))
+			return 0;
+		d->act = TRANSFORM_KEEP;
+		*k = SHAPE_NONE;
+		*n = l->count;
+	} else if (*k != SHAPE_TIME && *k != SHAPE_JWT &&
+	    (l->part == TRANSFORM_PATH ||
+	    (l->echoed >= l->count && l->count >= 2 && !l->nonceish))) {
+		/* A resource id, not a per-call value: matching it
+		 * as "any" would answer one resource's request with
+		 * another's response. */
+		d->act = TRANSFORM_KEEP;
+		buf_append_str(why, ": an id that selects the "
+		    "answer, kept");
+		(void)az_key_hint(l, why);
+	} else {
+		d->act = TRANSFORM_ANY;
+		buf_printf(why, ": matched as any %s",
+		    shape_kind_name(*k));
+	}
+	return 1;
+}
+
+/* Decides a location of an outbound response (what the responder
+ * serves): an echo of the request when one holds; may reset *k and *n.
+ * 1: decided. */
+static int
+az_decide_out_res(struct analyze *a, const struct az_loc *l,
+    enum shape_kind *k, uint64_t *n, int vol, struct buf *why,
+    struct az_dec *d)
+{
+	const struct az_echo *best = NULL;
+	struct az_loc	*src;
+	enum shape_kind	 sk;
+	uint64_t	 sn;
+	size_t		 i;
+
+	for (i = 0; i < l->necho; i++) {
+		src = &a->locs[l->echo[i].loc];
+		sk = az_kind(a, src, &sn);
+		if (sk == SHAPE_NONE || (sk != SHAPE_TIME &&
+		    sk != SHAPE_JWT && !az_id_volatile(src)))
+			continue;
+		if (l->echo[i].n * 10 < l->count * 9)
+			continue;
+		if (best == NULL || l->echo[i].n > best->n)
+			best = &l->echo[i];
+	}
+	if (best != NULL) {
+		d->act = TRANSFORM_ECHO;
+		d->from = best->loc;
+		if (*k == SHAPE_NONE) {
+			*k = az_kind(a, &a->locs[best->loc], n);
+			buf_reset(why);
+		}
+		if (why->len > 0)
+			buf_append_str(why, ": ");
+		buf_append_str(why, "equals the request's ");
+		az_loc_text(why, a, &a->locs[best->loc]);
+		buf_printf(why, " in %" PRIu64 " of %" PRIu64 " %s",
+		    best->n, l->count, az_noun(l));
+	} else if (!vol)
+		return 0;
+	else if (*k == SHAPE_TIME) {
+		d->act = TRANSFORM_SHIFT;
+		buf_append_str(why, ": moved with the clock");
+	} else if (*k == SHAPE_JWT)
+		d->act = TRANSFORM_RESIGN;
+	else {
+		d->act = TRANSFORM_KEEP;
+		buf_append_str(why, ": a generated id, the recorded "
+		    "value is served");
+	}
+	return 1;
+}
+
+/* For a re-signed token: its date claims and the key that signs it. */
+static void
+az_decide_resign(struct analyze *a, const struct az_loc *l,
+    struct buf *why, struct az_dec *d)
+{
+	if (l->jwt_claims != 0)
+		buf_append_str(why, "; its date claims move with "
+		    "the clock when it is re-signed");
+	d->key = az_find_key(a, l);
+	if (d->key >= 0) {
+		buf_printf(why, "; re-signed with key %s, which "
+		    "verified the recorded tokens",
+		    a->cfg->keys[d->key].name);
+		a->cfg->keys[d->key].used = 1;
+	} else
+		buf_printf(why, "; cannot be re-signed until a key "
+		    "is given (decoy analyze --key NAME=FILE%s, or "
+		    "edit keys:)", a->cfg->nkeys > 0 ?
+		    "; no key given verified the recorded tokens" :
+		    "");
+}
+
 /* Decides l; 1 with *d filled when it gets an entry. */
 static int
 az_decide(struct analyze *a, uint32_t li, const uint64_t *covered,
@@ -1745,13 +1887,10 @@ az_decide(struct analyze *a, uint32_t li, const uint64_t *covered,
 {
 	struct az_loc	*l = &a->locs[li];
 	struct az_ep	*ep = &a->eps[l->ep];
-	struct az_echo	*best = NULL;
-	struct az_loc	*src;
 	struct buf	 why;
-	enum shape_kind	 k, sk;
-	uint64_t	 n, sn;
-	size_t		 i;
-	int		 vol;
+	enum shape_kind	 k;
+	uint64_t	 n;
+	int		 vol, ok;
 
 	memset(d, 0, sizeof *d);
 	d->loc = li;
@@ -1768,124 +1907,26 @@ az_decide(struct analyze *a, uint32_t li, const uint64_t *covered,
 		    " repeats", n, l->count, az_noun(l), az_repeats(l));
 	}
 
-	if (ep->dir == SNAP_DIR_IN && l->side == 0) {
-		/* Carried (a bounded table may forget a few pairs in a
-		 * large recording: 1 in 200 uncarried still counts). */
-		if (covered[li] * 200 >= l->count * 199 || !vol)
-			goto none;
-		if (covered[li] > 0)
-			buf_printf(&why, " (%" PRIu64 " of them carried from "
-			    "an earlier response by a correlation)",
-			    covered[li]);
-		if (k == SHAPE_TIME) {
-			d->act = TRANSFORM_SHIFT;
-			buf_append_str(&why, ": moved with the clock");
-		} else if (k == SHAPE_JWT)
-			d->act = TRANSFORM_RESIGN;
-		else if (l->part == TRANSFORM_PATH || l->count == 1) {
-			d->act = TRANSFORM_KEEP;
-			buf_append_str(&why, l->part == TRANSFORM_PATH ?
-			    ": a resource id in the path, kept (the service "
-			    "must know it; set action: fresh if the client "
-			    "makes it up)" : ": seen once, kept (set action: "
-			    "fresh if it is a per-call value)");
-			if (locseg_src[li])
-				buf_append_str(&why, "; it comes from the "
-				    "Location header of an earlier response, "
-				    "which transforms cannot carry yet");
-		} else {
-			d->act = TRANSFORM_FRESH;
-			buf_append_str(&why, ": a per-call value, made fresh "
-			    "per send");
-		}
-	} else if (ep->dir == SNAP_DIR_IN) {
-		if (!vol)
-			goto none;
-		d->act = TRANSFORM_ANY;
-		buf_append_str(&why, ": ignored when comparing the answer");
-	} else if (l->side == 0) {
-		if (!vol) {
-			if (!az_key_hint(l, &why))
-				goto none;
-			d->act = TRANSFORM_KEEP;
-			k = SHAPE_NONE;
-			n = l->count;
-		} else if (k != SHAPE_TIME && k != SHAPE_JWT &&
-		    (l->part == TRANSFORM_PATH ||
-		    (l->echoed >= l->count && l->count >= 2 && !l->nonceish))) {
-			/* A resource id, not a per-call value: matching it
-			 * as "any" would answer one resource's request with
-			 * another's response. */
-			d->act = TRANSFORM_KEEP;
-			buf_append_str(&why, ": an id that selects the "
-			    "answer, kept");
-			(void)az_key_hint(l, &why);
-		} else {
+	if (ep->dir == SNAP_DIR_IN && l->side == 0)
+		ok = az_decide_in_req(l, covered[li], locseg_src[li], k, vol,
+		    &why, d);
+	else if (ep->dir == SNAP_DIR_IN) {
+		if ((ok = vol))
 			d->act = TRANSFORM_ANY;
-			buf_printf(&why, ": matched as any %s",
-			    shape_kind_name(k));
-		}
-	} else {
-		for (i = 0; i < l->necho; i++) {
-			src = &a->locs[l->echo[i].loc];
-			sk = az_kind(a, src, &sn);
-			if (sk == SHAPE_NONE || (sk != SHAPE_TIME &&
-			    sk != SHAPE_JWT && !az_id_volatile(src)))
-				continue;
-			if (l->echo[i].n * 10 < l->count * 9)
-				continue;
-			if (best == NULL || l->echo[i].n > best->n)
-				best = &l->echo[i];
-		}
-		if (best != NULL) {
-			d->act = TRANSFORM_ECHO;
-			d->from = best->loc;
-			if (k == SHAPE_NONE) {
-				k = az_kind(a, &a->locs[best->loc], &n);
-				buf_reset(&why);
-			}
-			if (why.len > 0)
-				buf_append_str(&why, ": ");
-			buf_append_str(&why, "equals the request's ");
-			az_loc_text(&why, a, &a->locs[best->loc]);
-			buf_printf(&why, " in %" PRIu64 " of %" PRIu64 " %s",
-			    best->n, l->count, az_noun(l));
-		} else if (!vol)
-			goto none;
-		else if (k == SHAPE_TIME) {
-			d->act = TRANSFORM_SHIFT;
-			buf_append_str(&why, ": moved with the clock");
-		} else if (k == SHAPE_JWT)
-			d->act = TRANSFORM_RESIGN;
-		else {
-			d->act = TRANSFORM_KEEP;
-			buf_append_str(&why, ": a generated id, the recorded "
-			    "value is served");
-		}
+		buf_append_str(&why, ": ignored when comparing the answer");
+	} else if (l->side == 0)
+		ok = az_decide_out_req(l, &k, &n, vol, &why, d);
+	else
+		ok = az_decide_out_res(a, l, &k, &n, vol, &why, d);
+	if (!ok) {
+		buf_free(&why);
+		return 0;
 	}
-	if (d->act == TRANSFORM_RESIGN) {
-		if (l->jwt_claims != 0)
-			buf_append_str(&why, "; its date claims move with "
-			    "the clock when it is re-signed");
-		d->key = az_find_key(a, l);
-		if (d->key >= 0) {
-			buf_printf(&why, "; re-signed with key %s, which "
-			    "verified the recorded tokens",
-			    a->cfg->keys[d->key].name);
-			a->cfg->keys[d->key].used = 1;
-		} else
-			buf_printf(&why, "; cannot be re-signed until a key "
-			    "is given (decoy analyze --key NAME=FILE%s, or "
-			    "edit keys:)", a->cfg->nkeys > 0 ?
-			    "; no key given verified the recorded tokens" :
-			    "");
-	}
+	if (d->act == TRANSFORM_RESIGN)
+		az_decide_resign(a, l, &why, d);
 	d->kind = k;
 	d->why = buf_detach(&why, NULL);
 	return 1;
-none:
-	buf_free(&why);
-	return 0;
 }
 
 /* The short name of a correlation: the last name of its source. */

@@ -68,6 +68,17 @@ buf_append_str(struct buf *b, const char *s)
 }
 
 void
+buf_append_field(struct buf *b, const char *prefix, const char *s,
+    buf_quote_cb quote, const char *suffix)
+{
+	if (s == NULL)
+		return;
+	buf_append_str(b, prefix);
+	quote(b, s);
+	buf_append_str(b, suffix);
+}
+
+void
 buf_append_span(struct buf *b, struct span s)
 {
 	buf_append(b, s.p, s.len);

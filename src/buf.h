@@ -44,6 +44,12 @@ void	 buf_vprintf(struct buf *, const char *, va_list);
 void	 buf_consume(struct buf *, size_t n);
 /* Hands the storage to the caller (NUL-terminated) and empties the buffer. */
 char	*buf_detach(struct buf *, size_t *len);
+/* A writer of one value in some quoting (YAML, JSON ...). */
+typedef void (*buf_quote_cb)(struct buf *, const char *);
+/* An optional field: appends prefix, quote(b, s) and suffix, or nothing
+ * when s is NULL. */
+void	 buf_append_field(struct buf *, const char *prefix, const char *s,
+	    buf_quote_cb quote, const char *suffix);
 /* s (may be NULL: NULL) with every "{name}" replaced by the decimal value
  * (command lines and URLs with {port} placeholders); the caller frees it. */
 char	*buf_subst_int(const char *s, const char *name, int value);

@@ -211,36 +211,23 @@ fail:
 	return -1;
 }
 
-/* x as PEM text, allocated and NUL-terminated. */
+/* The certificate x, or else the private key k, as PEM text, allocated
+ * and NUL-terminated; NULL when OpenSSL fails. */
 static char *
-ca_pem_cert(X509 *x)
+ca_pem(X509 *x, EVP_PKEY *k)
 {
 	BIO	*bio;
 	char	*p, *s;
 	long	 len;
+	int	 ok;
 
 	if ((bio = BIO_new(BIO_s_mem())) == NULL)
 		return NULL;
-	if (PEM_write_bio_X509(bio, x) != 1) {
-		BIO_free(bio);
-		return NULL;
-	}
-	len = BIO_get_mem_data(bio, &p);
-	s = xstrndup(p, (size_t)len);
-	BIO_free(bio);
-	return s;
-}
-
-static char *
-ca_pem_key(EVP_PKEY *k)
-{
-	BIO	*bio;
-	char	*p, *s;
-	long	 len;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
-	if (PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL) != 1) {
+	if (x != NULL)
+		ok = PEM_write_bio_X509(bio, x);
+	else
+		ok = PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL);
+	if (ok != 1) {
 		BIO_free(bio);
 		return NULL;
 	}
@@ -322,7 +309,7 @@ ca_init(const char *dir, int force, char **cause)
 		*cause = ca_ssl_cause("CA certificate");
 		goto out;
 	}
-	if ((pem = ca_pem_cert(x)) == NULL || (kpem = ca_pem_key(key)) ==
+	if ((pem = ca_pem(x, NULL)) == NULL || (kpem = ca_pem(NULL, key)) ==
 	    NULL) {
 		*cause = ca_ssl_cause("PEM encoding");
 		goto out;
@@ -410,7 +397,7 @@ ca_load(const char *dir, char **cause)
 		*cause = ca_ssl_cause("leaf template");
 		goto fail;
 	}
-	if ((ca->pem = ca_pem_cert(ca->cert)) == NULL) {
+	if ((ca->pem = ca_pem(ca->cert, NULL)) == NULL) {
 		*cause = ca_ssl_cause("PEM encoding");
 		goto fail;
 	}

@@ -108,6 +108,88 @@ chart_label(char *dst, size_t len, enum chart_axis axis, double v)
 	}
 }
 
+/* The plot area of a chart and its scales. */
+struct chart_frame {
+	double	pw, ph;		/* plot width and height */
+	double	xmin, xmax, ymax;
+};
+
+static double
+chart_px(const struct chart_frame *f, double v)
+{
+	return CHART_L + (v - f->xmin) / (f->xmax - f->xmin) * f->pw;
+}
+
+static double
+chart_py(const struct chart_frame *f, double v)
+{
+	return CHART_T + f->ph - v / f->ymax * f->ph;
+}
+
+void
+chart_page_head(struct buf *b, const char *kind, const char *name)
+{
+	buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+	    "content=\"width=device-width,initial-scale=1\">"
+	    "<link rel=\"icon\" href=\"data:,\"><title>decoy %s: ", kind);
+	chart_xml_escape(b, name);
+	buf_printf(b, "</title><style>%s</style></head><body>\n<h1>",
+	    chart_css);
+	chart_xml_escape(b, name);
+	buf_append_str(b, "</h1>\n<p class=\"meta\">");
+}
+
+/* Draws series s[k] (bars, or a line with dots) in frame f. */
+static void
+chart_draw_series(struct buf *b, const struct chart_frame *f,
+    enum chart_axis xaxis, size_t n, const double *x,
+    const struct chart_series *s)
+{
+	const double	 bw = f->pw / (f->xmax - f->xmin);
+	double		 px, py;
+	size_t		 i;
+	int		 pen;
+
+	if (s->bars) {
+		for (i = 0; i < n; i++) {
+			if (isnan(s->y[i]) || s->y[i] <= 0)
+				continue;
+			py = chart_py(f, s->y[i]);
+			buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" "
+			    "width=\"%.1f\" height=\"%.1f\" "
+			    "fill=\"%s\"/>", chart_px(f, x[i]) + bw * 0.1, py,
+			    bw * 0.8 > 0.5 ? bw * 0.8 : 0.5,
+			    CHART_T + f->ph - py, s->color);
+		}
+		return;
+	}
+	buf_printf(b, "<path fill=\"none\" stroke=\"%s\" "
+	    "stroke-width=\"1.8\" d=\"", s->color);
+	pen = 0;
+	for (i = 0; i < n; i++) {
+		if (isnan(s->y[i])) {
+			pen = 0;
+			continue;
+		}
+		px = chart_px(f, x[i] + (xaxis == CHART_SECONDS ? 0.5 : 0));
+		py = chart_py(f, s->y[i]);
+		buf_printf(b, "%s%.1f %.1f ", pen ? "L" : "M", px, py);
+		pen = 1;
+	}
+	buf_append_str(b, "\"/>");
+	/* Dots, so a single second still shows. */
+	if (xaxis == CHART_SECONDS && n <= 120) {
+		for (i = 0; i < n; i++)
+			if (!isnan(s->y[i]))
+				buf_printf(b, "<circle cx=\"%.1f\" "
+				    "cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>",
+				    chart_px(f, x[i] + 0.5),
+				    chart_py(f, s->y[i]),
+				    s->color);
+	}
+}
+
 void
 chart_draw(struct buf *b, const char *title, enum chart_axis xaxis,
     enum chart_axis yaxis, size_t n, const double *x,
@@ -117,11 +199,10 @@ chart_draw(struct buf *b, const char *title, enum chart_axis xaxis,
 	    "99.99%" };
 	const double		 pw = CHART_W - CHART_L - CHART_R;
 	const double		 ph = CHART_H - CHART_T - CHART_B;
+	struct chart_frame	 f;
 	double			 xmin = 0, xmax = 1, ymax = 0, step, v, px, py;
-	double			 bw;
 	char			 tmp[32];
 	size_t			 i, k;
-	int			 pen;
 
 	for (i = 0; i < n; i++) {
 		if (x[i] + 1 > xmax && xaxis == CHART_SECONDS)
@@ -181,45 +262,13 @@ chart_draw(struct buf *b, const char *title, enum chart_axis xaxis,
 	    CHART_T + ph, CHART_L, CHART_T, CHART_L, CHART_T + ph);
 
 	/* The series. */
-	bw = pw / (xmax - xmin);
-	for (k = 0; k < ns; k++) {
-		if (s[k].bars) {
-			for (i = 0; i < n; i++) {
-				if (isnan(s[k].y[i]) || s[k].y[i] <= 0)
-					continue;
-				py = PY(s[k].y[i]);
-				buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" "
-				    "width=\"%.1f\" height=\"%.1f\" "
-				    "fill=\"%s\"/>", PX(x[i]) + bw * 0.1, py,
-				    bw * 0.8 > 0.5 ? bw * 0.8 : 0.5,
-				    CHART_T + ph - py, s[k].color);
-			}
-			continue;
-		}
-		buf_printf(b, "<path fill=\"none\" stroke=\"%s\" "
-		    "stroke-width=\"1.8\" d=\"", s[k].color);
-		pen = 0;
-		for (i = 0; i < n; i++) {
-			if (isnan(s[k].y[i])) {
-				pen = 0;
-				continue;
-			}
-			px = PX(x[i] + (xaxis == CHART_SECONDS ? 0.5 : 0));
-			py = PY(s[k].y[i]);
-			buf_printf(b, "%s%.1f %.1f ", pen ? "L" : "M", px, py);
-			pen = 1;
-		}
-		buf_append_str(b, "\"/>");
-		/* Dots, so a single second still shows. */
-		if (xaxis == CHART_SECONDS && n <= 120) {
-			for (i = 0; i < n; i++)
-				if (!isnan(s[k].y[i]))
-					buf_printf(b, "<circle cx=\"%.1f\" "
-					    "cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>",
-					    PX(x[i] + 0.5), PY(s[k].y[i]),
-					    s[k].color);
-		}
-	}
+	f.pw = pw;
+	f.ph = ph;
+	f.xmin = xmin;
+	f.xmax = xmax;
+	f.ymax = ymax;
+	for (k = 0; k < ns; k++)
+		chart_draw_series(b, &f, xaxis, n, x, &s[k]);
 	/* Legend. */
 	px = CHART_W - CHART_R;
 	for (k = ns; k-- > 0;) {

@@ -33,6 +33,12 @@ struct chart_series {
 	int		 bars;
 };
 
+/*
+ * Opens an HTML page titled "decoy KIND: NAME" (escaped) with chart_css,
+ * its h1 naming NAME, up to an open <p class="meta">.
+ */
+void	chart_page_head(struct buf *, const char *kind, const char *name);
+
 /* The page's stylesheet (the report's look). */
 extern const char chart_css[];
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,162 @@ conf_admin(struct yamldoc *x, const yaml_node_t *map,
 	}
 }
 
+/* The top-level keys that name a file: a path relative to the file. */
+static const struct {
+	const char	*key;
+	size_t		 off;	/* of the char * in struct respond_config */
+} conf_path_keys[] = {
+	{ "snapshot", offsetof(struct respond_config, snapshot) },
+	{ "transforms", offsetof(struct respond_config, transforms) },
+	{ "port_file", offsetof(struct respond_config, port_file) },
+	{ "ca", offsetof(struct respond_config, ca_dir) },
+	{ "chaos_log", offsetof(struct respond_config, chaos_log) },
+	{ "passthrough_ca", offsetof(struct respond_config, pass_ca) },
+	{ "record_misses", offsetof(struct respond_config, record_misses) },
+};
+
+/* The top-level keys that are booleans (true/yes, false/no). */
+static const struct {
+	const char	*key;
+	size_t		 off;	/* of the int in struct respond_config */
+} conf_bool_keys[] = {
+	{ "tls", offsetof(struct respond_config, tls) },
+	{ "allow_empty", offsetof(struct respond_config, allow_empty) },
+	{ "transparent", offsetof(struct respond_config, transparent) },
+};
+
+static const char *const conf_log_levels[] = {
+	[LOG_LEVEL_ERROR] = "error",
+	[LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+/* Sets a path or boolean key of r from val; 0 when key is neither. */
+static int
+conf_table_key(struct yamldoc *x, const yaml_node_t *v, const char *key,
+    const char *val, struct respond_config *r)
+{
+	char	**sp;
+	int	 *ip;
+	size_t	  i;
+
+	for (i = 0; i < sizeof conf_path_keys / sizeof conf_path_keys[0];
+	    i++) {
+		if (strcmp(key, conf_path_keys[i].key) != 0)
+			continue;
+		sp = (char **)(void *)((char *)r + conf_path_keys[i].off);
+		free(*sp);
+		*sp = conf_path(x, val);
+		return 1;
+	}
+	for (i = 0; i < sizeof conf_bool_keys / sizeof conf_bool_keys[0];
+	    i++) {
+		if (strcmp(key, conf_bool_keys[i].key) != 0)
+			continue;
+		ip = (int *)(void *)((char *)r + conf_bool_keys[i].off);
+		if (strcmp(val, "true") == 0 || strcmp(val, "yes") == 0)
+			*ip = 1;
+		else if (strcmp(val, "false") == 0 || strcmp(val, "no") == 0)
+			*ip = 0;
+		else
+			yamldoc_err(x, v, "%s: expected true or false, not "
+			    "\"%s\"", key, val);
+		return 1;
+	}
+	return 0;
+}
+
+/* Sets the scalar top-level key key of c from val (node v). */
+static void
+conf_scalar_key(struct yamldoc *x, const yaml_node_t *k,
+    const yaml_node_t *v, const char *key, const char *val,
+    struct decoyd_conf *c)
+{
+	struct respond_config	*r = &c->respond;
+	char			*cause = NULL, *end;
+	long			 l;
+	size_t			 i;
+
+	if (conf_table_key(x, v, key, val, r))
+		return;
+	if (strcmp(key, "listen") == 0)
+		conf_listen(x, v, key, val, r);
+	else if (strcmp(key, "unmatched") == 0) {
+		if (conf_parse_unmatched(val, &r->unmatched, &cause) == -1) {
+			yamldoc_err(x, v, "%s", cause);
+			free(cause);
+		}
+	} else if (strcmp(key, "workers") == 0) {
+		errno = 0;
+		l = strtol(val, &end, 10);
+		if (*val == '\0' || *end != '\0' || errno != 0 ||
+		    l < 0 || l > 256)
+			yamldoc_err(x, v, "workers: expected 0..256, "
+			    "not \"%s\"", val);
+		else
+			r->workers = (int)l;
+	} else if (strcmp(key, "seed") == 0) {
+		if (units_parse_seed(val, &r->seed) == -1)
+			yamldoc_err(x, v, "seed: expected an unsigned "
+			    "integer, not \"%s\"", val);
+		else
+			r->has_seed = 1;
+	} else if (strcmp(key, "user") == 0) {
+		priv_user_free(&c->user);
+		if (priv_user_lookup(&c->user, val, &cause) == -1) {
+			yamldoc_err(x, v, "user: %s", cause);
+			free(cause);
+		}
+	} else if (strcmp(key, "passthrough_allow") == 0) {
+		r->pass_allow = xreallocarray(r->pass_allow,
+		    r->npass_allow + 1, sizeof *r->pass_allow);
+		r->pass_allow[r->npass_allow++] = xstrdup(val);
+	} else if (strcmp(key, "log_level") == 0) {
+		for (i = 0; i < sizeof conf_log_levels /
+		    sizeof conf_log_levels[0]; i++) {
+			if (conf_log_levels[i] != NULL &&
+			    strcmp(val, conf_log_levels[i]) == 0)
+				break;
+		}
+		if (i < sizeof conf_log_levels / sizeof conf_log_levels[0])
+			c->log_level = (enum log_level)i;
+		else
+			yamldoc_err(x, v, "log_level: expected error, "
+			    "warn, info or debug, not \"%s\"", val);
+	} else
+		yamldoc_err(x, k, "unknown key \"%s\"", key);
+}
+
+/* Adds the rule file(s) of the rules key: one scalar or a sequence. */
+static void
+conf_rules(struct yamldoc *x, yaml_node_t *v, const char *key,
+    struct respond_config *r)
+{
+	yaml_node_item_t	*item;
+	yaml_node_t		*n;
+	const char		*val;
+	char			*path;
+
+	if (v->type != YAML_SEQUENCE_NODE) {
+		if ((val = conf_scalar(x, v, key)) != NULL) {
+			path = conf_path(x, val);
+			respond_config_add_rules(r, path);
+			free(path);
+		}
+		return;
+	}
+	for (item = v->data.sequence.items.start;
+	    item < v->data.sequence.items.top; item++) {
+		n = yamldoc_node(x, *item);
+		if ((val = conf_scalar(x, n, key)) != NULL) {
+			path = conf_path(x, val);
+			respond_config_add_rules(r, path);
+			free(path);
+		}
+	}
+}
+
 static void
 conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 {
@@ -230,8 +387,6 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 	yaml_node_item_t	*item;
 	yaml_node_t		*k, *v, *n;
 	const char		*key, *val;
-	char			*cause, *end;
-	long			 l;
 	int			 has_listen = 0;
 
 	if (root->type != YAML_MAPPING_NODE) {
@@ -253,23 +408,7 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 			continue;
 		}
 		if (strcmp(key, "rules") == 0) {
-			if (v->type == YAML_SEQUENCE_NODE) {
-				for (item = v->data.sequence.items.start;
-				    item < v->data.sequence.items.top; item++) {
-					n = yamldoc_node(x, *item);
-					if ((val = conf_scalar(x, n, key)) != NULL) {
-						char *path = conf_path(x, val);
-
-						respond_config_add_rules(r, path);
-						free(path);
-					}
-				}
-			} else if ((val = conf_scalar(x, v, key)) != NULL) {
-				char *path = conf_path(x, val);
-
-				respond_config_add_rules(r, path);
-				free(path);
-			}
+			conf_rules(x, v, key, r);
 			continue;
 		}
 		if (strcmp(key, "listen") == 0)
@@ -284,105 +423,8 @@ conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 			}
 			continue;
 		}
-		if ((val = conf_scalar(x, v, key)) == NULL)
-			continue;
-		if (strcmp(key, "snapshot") == 0) {
-			free(r->snapshot);
-			r->snapshot = conf_path(x, val);
-		} else if (strcmp(key, "transforms") == 0) {
-			free(r->transforms);
-			r->transforms = conf_path(x, val);
-		} else if (strcmp(key, "listen") == 0)
-			conf_listen(x, v, key, val, r);
-		else if (strcmp(key, "unmatched") == 0) {
-			cause = NULL;
-			if (conf_parse_unmatched(val, &r->unmatched,
-			    &cause) == -1) {
-				yamldoc_err(x, v, "%s", cause);
-				free(cause);
-			}
-		} else if (strcmp(key, "workers") == 0) {
-			errno = 0;
-			l = strtol(val, &end, 10);
-			if (*val == '\0' || *end != '\0' || errno != 0 ||
-			    l < 0 || l > 256)
-				yamldoc_err(x, v, "workers: expected 0..256, "
-				    "not \"%s\"", val);
-			else
-				r->workers = (int)l;
-		} else if (strcmp(key, "port_file") == 0) {
-			free(r->port_file);
-			r->port_file = conf_path(x, val);
-		} else if (strcmp(key, "seed") == 0) {
-			if (units_parse_seed(val, &r->seed) == -1)
-				yamldoc_err(x, v, "seed: expected an unsigned "
-				    "integer, not \"%s\"", val);
-			else
-				r->has_seed = 1;
-		} else if (strcmp(key, "tls") == 0) {
-			if (strcmp(val, "true") == 0 || strcmp(val, "yes") == 0)
-				r->tls = 1;
-			else if (strcmp(val, "false") == 0 ||
-			    strcmp(val, "no") == 0)
-				r->tls = 0;
-			else
-				yamldoc_err(x, v, "tls: expected true or false, "
-				    "not \"%s\"", val);
-		} else if (strcmp(key, "allow_empty") == 0) {
-			if (strcmp(val, "true") == 0 || strcmp(val, "yes") == 0)
-				r->allow_empty = 1;
-			else if (strcmp(val, "false") == 0 ||
-			    strcmp(val, "no") == 0)
-				r->allow_empty = 0;
-			else
-				yamldoc_err(x, v, "allow_empty: expected true or "
-				    "false, not \"%s\"", val);
-		} else if (strcmp(key, "transparent") == 0) {
-			if (strcmp(val, "true") == 0 || strcmp(val, "yes") == 0)
-				r->transparent = 1;
-			else if (strcmp(val, "false") == 0 ||
-			    strcmp(val, "no") == 0)
-				r->transparent = 0;
-			else
-				yamldoc_err(x, v, "transparent: expected true or "
-				    "false, not \"%s\"", val);
-		} else if (strcmp(key, "ca") == 0) {
-			free(r->ca_dir);
-			r->ca_dir = conf_path(x, val);
-		} else if (strcmp(key, "user") == 0) {
-			cause = NULL;
-			priv_user_free(&c->user);
-			if (priv_user_lookup(&c->user, val, &cause) == -1) {
-				yamldoc_err(x, v, "user: %s", cause);
-				free(cause);
-			}
-		} else if (strcmp(key, "chaos_log") == 0) {
-			free(r->chaos_log);
-			r->chaos_log = conf_path(x, val);
-		} else if (strcmp(key, "passthrough_ca") == 0) {
-			free(r->pass_ca);
-			r->pass_ca = conf_path(x, val);
-		} else if (strcmp(key, "record_misses") == 0) {
-			free(r->record_misses);
-			r->record_misses = conf_path(x, val);
-		} else if (strcmp(key, "passthrough_allow") == 0) {
-			r->pass_allow = xreallocarray(r->pass_allow,
-			    r->npass_allow + 1, sizeof *r->pass_allow);
-			r->pass_allow[r->npass_allow++] = xstrdup(val);
-		} else if (strcmp(key, "log_level") == 0) {
-			if (strcmp(val, "error") == 0)
-				c->log_level = LOG_LEVEL_ERROR;
-			else if (strcmp(val, "warn") == 0)
-				c->log_level = LOG_LEVEL_WARN;
-			else if (strcmp(val, "info") == 0)
-				c->log_level = LOG_LEVEL_INFO;
-			else if (strcmp(val, "debug") == 0)
-				c->log_level = LOG_LEVEL_DEBUG;
-			else
-				yamldoc_err(x, v, "log_level: expected error, "
-				    "warn, info or debug, not \"%s\"", val);
-		} else
-			yamldoc_err(x, k, "unknown key \"%s\"", key);
+		if ((val = conf_scalar(x, v, key)) != NULL)
+			conf_scalar_key(x, k, v, key, val, c);
 	}
 	if (r->snapshot == NULL)
 		yamldoc_err(x, root, "missing required key \"snapshot\"");

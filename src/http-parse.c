@@ -763,6 +763,150 @@ http_chunked_init(struct http_chunked *ch)
 }
 
 
+/* Steps the chunk-size line (size, BWS, extensions) by byte c. */
+static enum http_err
+http_chunked_size_byte(struct http_chunked *ch, char c)
+{
+	int	d;
+
+	switch (ch->state) {
+	case HTTP_CH_SIZE:
+		if ((d = base16_value((unsigned char)c)) != -1) {
+			if (ch->ndigits == 16)
+				return HTTP_E_CHUNK_SIZE;
+			ch->left = (ch->left << 4) | (uint64_t)d;
+			ch->ndigits++;
+			/* Refused on its size, not after the data. */
+			if (ch->max_body != 0 && (ch->left >
+			    ch->max_body || ch->announced >
+			    ch->max_body - ch->left))
+				return HTTP_E_BODY_TOO_LARGE;
+			break;
+		}
+		if (ch->ndigits == 0)
+			return HTTP_E_CHUNK_SIZE;
+		if (c == '\r')
+			ch->state = HTTP_CH_SIZE_LF;
+		else if (c == ';')
+			ch->state = HTTP_CH_EXT_NAME;
+		else if (HTTP_IS_WS(c))
+			ch->state = HTTP_CH_SIZE_WS;
+		else
+			return HTTP_E_CHUNK_SIZE;
+		break;
+	case HTTP_CH_SIZE_WS:
+		/*
+		 * RFC 9112 7.1.1: whitespace after the size is the
+		 * BWS before a chunk-ext, never before the CRLF.
+		 */
+		if (c == ';')
+			ch->state = HTTP_CH_EXT_NAME;
+		else if (!HTTP_IS_WS(c))
+			return HTTP_E_CHUNK_SIZE;
+		break;
+	case HTTP_CH_EXT_NAME:
+		/* chunk-ext-name is a token: never empty. */
+		if (HTTP_IS_TCHAR(c))
+			ch->state = HTTP_CH_EXT;
+		else if (!HTTP_IS_WS(c))
+			return HTTP_E_CHUNK_FRAMING;
+		break;
+	case HTTP_CH_EXT:
+		if (c == '\r')
+			ch->state = HTTP_CH_SIZE_LF;
+		else if (c == ';')
+			ch->state = HTTP_CH_EXT_NAME;
+		else if (!HTTP_IS_VCHAR(c) && !HTTP_IS_WS(c))
+			return HTTP_E_CHUNK_FRAMING;
+		break;
+	default:
+		break;
+	}
+	return HTTP_E_NONE;
+}
+
+/* Steps the line ends after the size line and the data, and the trailer
+ * section, by byte c. */
+static enum http_err
+http_chunked_tail_byte(struct http_chunked *ch, char c)
+{
+	switch (ch->state) {
+	case HTTP_CH_SIZE_LF:
+		if (c != '\n')
+			return HTTP_E_BARE_CR;
+		ch->line_len = 0;
+		ch->ndigits = 0;
+		ch->announced += ch->left;
+		ch->state = ch->left == 0 ? HTTP_CH_TRAILER :
+		    HTTP_CH_DATA;
+		break;
+	case HTTP_CH_DATA_CR:
+		if (c != '\r')
+			return HTTP_E_CHUNK_FRAMING;
+		ch->state = HTTP_CH_DATA_LF;
+		break;
+	case HTTP_CH_DATA_LF:
+		if (c != '\n')
+			return HTTP_E_CHUNK_FRAMING;
+		ch->state = HTTP_CH_SIZE;
+		break;
+	case HTTP_CH_TRAILER:
+		if (c == '\r')
+			ch->state = HTTP_CH_END_LF;
+		else if (HTTP_IS_TCHAR(c))
+			ch->state = HTTP_CH_TRAILER_NAME;
+		else
+			return HTTP_E_CHUNK_FRAMING;
+		break;
+	case HTTP_CH_TRAILER_NAME:
+		if (c == ':')
+			ch->state = HTTP_CH_TRAILER_VALUE;
+		else if (!HTTP_IS_TCHAR(c))
+			return HTTP_E_CHUNK_FRAMING;
+		break;
+	case HTTP_CH_TRAILER_VALUE:
+		if (c == '\r')
+			ch->state = HTTP_CH_TRAILER_LF;
+		else if (!HTTP_IS_VCHAR(c))
+			return HTTP_E_CHUNK_FRAMING;
+		break;
+	case HTTP_CH_TRAILER_LF:
+		if (c != '\n')
+			return HTTP_E_BARE_CR;
+		ch->state = HTTP_CH_TRAILER;
+		break;
+	case HTTP_CH_END_LF:
+		if (c != '\n')
+			return HTTP_E_BARE_CR;
+		ch->state = HTTP_CH_DONE;
+		break;
+	default:
+		break;
+	}
+	return HTTP_E_NONE;
+}
+
+/* Steps the decoder by one framing byte c (not in a chunk's data). */
+static enum http_err
+http_chunked_byte(struct http_chunked *ch, char c)
+{
+	if (ch->state <= HTTP_CH_SIZE_LF &&
+	    ++ch->line_len > HTTP_CHUNK_LINE_MAX)
+		return HTTP_E_CHUNK_TOO_LARGE;
+	if (ch->state >= HTTP_CH_TRAILER &&
+	    ++ch->trailer_len > HTTP_CHUNK_TRAILER_MAX)
+		return HTTP_E_CHUNK_TOO_LARGE;
+	/* Bare CR and LF are framing errors in every state. */
+	if (c == '\n' && ch->state != HTTP_CH_SIZE_LF &&
+	    ch->state != HTTP_CH_DATA_LF &&
+	    ch->state != HTTP_CH_TRAILER_LF &&
+	    ch->state != HTTP_CH_END_LF)
+		return HTTP_E_BARE_LF;
+	if (ch->state < HTTP_CH_SIZE_LF)
+		return http_chunked_size_byte(ch, c);
+	return http_chunked_tail_byte(ch, c);
+}
+
 /*
  * Decodes buf[0..*len) in place; see http.h.  On HTTP_PARTIAL all input is
  * consumed and the body bytes decoded so far are at buf[0..*len).  On
@@ -775,8 +919,6 @@ http_chunked_decode(struct http_chunked *ch, char *buf, size_t *len,
 {
 	size_t		 src = 0, dst = 0, n, total = *len;
 	enum http_err	 e;
-	int		 d;
-	char		 c;
 
 	*err = HTTP_E_NONE;
 	*erroff = 0;
@@ -793,156 +935,11 @@ http_chunked_decode(struct http_chunked *ch, char *buf, size_t *len,
 				ch->state = HTTP_CH_DATA_CR;
 			continue;
 		}
-
-		c = buf[src];
-		if (ch->state <= HTTP_CH_SIZE_LF &&
-		    ++ch->line_len > HTTP_CHUNK_LINE_MAX) {
-			e = HTTP_E_CHUNK_TOO_LARGE;
-			goto fail;
-		}
-		if (ch->state >= HTTP_CH_TRAILER &&
-		    ++ch->trailer_len > HTTP_CHUNK_TRAILER_MAX) {
-			e = HTTP_E_CHUNK_TOO_LARGE;
-			goto fail;
-		}
-		/* Bare CR and LF are framing errors in every state. */
-		if (c == '\n' && ch->state != HTTP_CH_SIZE_LF &&
-		    ch->state != HTTP_CH_DATA_LF &&
-		    ch->state != HTTP_CH_TRAILER_LF &&
-		    ch->state != HTTP_CH_END_LF) {
-			e = HTTP_E_BARE_LF;
-			goto fail;
-		}
-
-		switch (ch->state) {
-		case HTTP_CH_SIZE:
-			if ((d = base16_value((unsigned char)c)) != -1) {
-				if (ch->ndigits == 16) {
-					e = HTTP_E_CHUNK_SIZE;
-					goto fail;
-				}
-				ch->left = (ch->left << 4) | (uint64_t)d;
-				ch->ndigits++;
-				/* Refused on its size, not after the data. */
-				if (ch->max_body != 0 && (ch->left >
-				    ch->max_body || ch->announced >
-				    ch->max_body - ch->left)) {
-					e = HTTP_E_BODY_TOO_LARGE;
-					goto fail;
-				}
-				break;
-			}
-			if (ch->ndigits == 0) {
-				e = HTTP_E_CHUNK_SIZE;
-				goto fail;
-			}
-			if (c == '\r')
-				ch->state = HTTP_CH_SIZE_LF;
-			else if (c == ';')
-				ch->state = HTTP_CH_EXT_NAME;
-			else if (HTTP_IS_WS(c))
-				ch->state = HTTP_CH_SIZE_WS;
-			else {
-				e = HTTP_E_CHUNK_SIZE;
-				goto fail;
-			}
-			break;
-		case HTTP_CH_SIZE_WS:
-			/*
-			 * RFC 9112 7.1.1: whitespace after the size is the
-			 * BWS before a chunk-ext, never before the CRLF.
-			 */
-			if (c == ';')
-				ch->state = HTTP_CH_EXT_NAME;
-			else if (!HTTP_IS_WS(c)) {
-				e = HTTP_E_CHUNK_SIZE;
-				goto fail;
-			}
-			break;
-		case HTTP_CH_EXT_NAME:
-			/* chunk-ext-name is a token: never empty. */
-			if (HTTP_IS_TCHAR(c))
-				ch->state = HTTP_CH_EXT;
-			else if (!HTTP_IS_WS(c)) {
-				e = HTTP_E_CHUNK_FRAMING;
-				goto fail;
-			}
-			break;
-		case HTTP_CH_EXT:
-			if (c == '\r')
-				ch->state = HTTP_CH_SIZE_LF;
-			else if (c == ';')
-				ch->state = HTTP_CH_EXT_NAME;
-			else if (!HTTP_IS_VCHAR(c) && !HTTP_IS_WS(c)) {
-				e = HTTP_E_CHUNK_FRAMING;
-				goto fail;
-			}
-			break;
-		case HTTP_CH_SIZE_LF:
-			if (c != '\n') {
-				e = HTTP_E_BARE_CR;
-				goto fail;
-			}
-			ch->line_len = 0;
-			ch->ndigits = 0;
-			ch->announced += ch->left;
-			ch->state = ch->left == 0 ? HTTP_CH_TRAILER :
-			    HTTP_CH_DATA;
-			break;
-		case HTTP_CH_DATA_CR:
-			if (c != '\r') {
-				e = HTTP_E_CHUNK_FRAMING;
-				goto fail;
-			}
-			ch->state = HTTP_CH_DATA_LF;
-			break;
-		case HTTP_CH_DATA_LF:
-			if (c != '\n') {
-				e = HTTP_E_CHUNK_FRAMING;
-				goto fail;
-			}
-			ch->state = HTTP_CH_SIZE;
-			break;
-		case HTTP_CH_TRAILER:
-			if (c == '\r')
-				ch->state = HTTP_CH_END_LF;
-			else if (HTTP_IS_TCHAR(c))
-				ch->state = HTTP_CH_TRAILER_NAME;
-			else {
-				e = HTTP_E_CHUNK_FRAMING;
-				goto fail;
-			}
-			break;
-		case HTTP_CH_TRAILER_NAME:
-			if (c == ':')
-				ch->state = HTTP_CH_TRAILER_VALUE;
-			else if (!HTTP_IS_TCHAR(c)) {
-				e = HTTP_E_CHUNK_FRAMING;
-				goto fail;
-			}
-			break;
-		case HTTP_CH_TRAILER_VALUE:
-			if (c == '\r')
-				ch->state = HTTP_CH_TRAILER_LF;
-			else if (!HTTP_IS_VCHAR(c)) {
-				e = HTTP_E_CHUNK_FRAMING;
-				goto fail;
-			}
-			break;
-		case HTTP_CH_TRAILER_LF:
-			if (c != '\n') {
-				e = HTTP_E_BARE_CR;
-				goto fail;
-			}
-			ch->state = HTTP_CH_TRAILER;
-			break;
-		case HTTP_CH_END_LF:
-			if (c != '\n') {
-				e = HTTP_E_BARE_CR;
-				goto fail;
-			}
-			ch->state = HTTP_CH_DONE;
-			break;
+		if ((e = http_chunked_byte(ch, buf[src])) != HTTP_E_NONE) {
+			*len = dst;
+			*err = e;
+			*erroff = src;
+			return HTTP_ERROR;
 		}
 		src++;
 	}
@@ -956,10 +953,4 @@ http_chunked_decode(struct http_chunked *ch, char *buf, size_t *len,
 		memmove(buf + dst, buf + src, n);
 	*len = dst;
 	return (ssize_t)n;
-
-fail:
-	*len = dst;
-	*err = e;
-	*erroff = src;
-	return HTTP_ERROR;
 }

@@ -1086,15 +1086,7 @@ inspect_write_html(const struct inspect *in, struct buf *b)
 	char	tmp[64], when[32];
 	size_t	neps = in->dirs[0].endpoints.n + in->dirs[1].endpoints.n;
 
-	buf_append_str(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
-	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
-	    "content=\"width=device-width,initial-scale=1\">"
-	    "<link rel=\"icon\" href=\"data:,\"><title>decoy inspect: ");
-	chart_xml_escape(b, in->file);
-	buf_printf(b, "</title><style>%s</style></head><body>\n<h1>",
-	    chart_css);
-	chart_xml_escape(b, in->file);
-	buf_append_str(b, "</h1>\n<p class=\"meta\">");
+	chart_page_head(b, "inspect", in->file);
 	inspect_fmt_start(in, when, sizeof when);
 	if (in->have_time)
 		buf_printf(b, "from %s &middot; %.1fs recorded &middot; "

@@ -463,37 +463,14 @@ kube_check_quantity(struct kube *k, int id, const char *what, const char *s)
 	return 0;
 }
 
-/* Appends, as flow list items, flag and the data volume's path of each
- * file of a comma-separated annotation (", --rules, \"/.../x.yaml\""). */
-static void
-kube_file_args(struct buf *b, const char *flag, const char *list)
-{
-	const char	*p, *q;
-	char		*one;
-
-	for (p = list; *p != '\0'; p = *q != '\0' ? q + 1 : q) {
-		while (*p == ' ')
-			p++;
-		if ((q = strchr(p, ',')) == NULL)
-			q = p + strlen(p);
-		one = xstrndup(p, (size_t)(q - p));
-		while (one[0] != '\0' && one[strlen(one) - 1] == ' ')
-			one[strlen(one) - 1] = '\0';
-		if (one[0] != '\0') {
-			buf_printf(b, ", %s, ", flag);
-			kube_quote_data(b, one);
-		}
-		free(one);
-	}
-}
-
-/* Checks each file of a comma-separated annotation. */
+/* Calls fn(one, arg) for each non-empty item of a comma-separated list,
+ * blanks around it trimmed; returns how many items there were. */
 static int
-kube_check_files(struct kube *k, int id, const char *what, const char *list)
+kube_each_item(const char *list, void (*fn)(const char *, void *), void *arg)
 {
 	const char	*p, *q;
 	char		*one;
-	int		 rv = 0, n = 0;
+	int		 n = 0;
 
 	for (p = list; *p != '\0'; p = *q != '\0' ? q + 1 : q) {
 		while (*p == ' ')
@@ -505,16 +482,64 @@ kube_check_files(struct kube *k, int id, const char *what, const char *list)
 			one[strlen(one) - 1] = '\0';
 		if (one[0] != '\0') {
 			n++;
-			if (kube_check_file(k, id, what, one) == -1)
-				rv = -1;
+			fn(one, arg);
 		}
 		free(one);
 	}
-	if (rv == 0 && n == 0) {
+	return n;
+}
+
+struct kube_file_arg {
+	struct buf	*b;
+	const char	*flag;
+};
+
+static void
+kube_file_arg(const char *one, void *arg)
+{
+	struct kube_file_arg	*fa = arg;
+
+	buf_printf(fa->b, ", %s, ", fa->flag);
+	kube_quote_data(fa->b, one);
+}
+
+/* Appends, as flow list items, flag and the data volume's path of each
+ * file of a comma-separated annotation (", --rules, \"/.../x.yaml\""). */
+static void
+kube_file_args(struct buf *b, const char *flag, const char *list)
+{
+	struct kube_file_arg	 fa = { b, flag };
+
+	kube_each_item(list, kube_file_arg, &fa);
+}
+
+struct kube_check_arg {
+	struct kube	*k;
+	int		 id;
+	const char	*what;
+	int		 rv;
+};
+
+static void
+kube_check_one(const char *one, void *arg)
+{
+	struct kube_check_arg	*ca = arg;
+
+	if (kube_check_file(ca->k, ca->id, ca->what, one) == -1)
+		ca->rv = -1;
+}
+
+/* Checks each file of a comma-separated annotation. */
+static int
+kube_check_files(struct kube *k, int id, const char *what, const char *list)
+{
+	struct kube_check_arg	 ca = { k, id, what, 0 };
+
+	if (kube_each_item(list, kube_check_one, &ca) == 0) {
 		yamldoc_err(&k->d, kube_node(k, id), "%s: no file named", what);
-		rv = -1;
+		return -1;
 	}
-	return rv;
+	return ca.rv;
 }
 
 /* The uid a container runs as: its securityContext's, else the pod's;
@@ -607,161 +632,185 @@ kube_security(struct buf *b, int init)
 		    KUBE_UID, KUBE_UID);
 }
 
-/*
- * Adds decoy to the pod spec of workload w.  Annotations are checked
- * first; nothing is added when one is wrong.
- */
+/* A workload's decoy annotations, read and checked by kube_inject_read. */
+struct kube_ann {
+	const char		*mode, *vol, *ports, *xports, *xcidr, *snap;
+	const char		*rules, *transforms, *image, *mem, *cpu;
+	int			 id_mode, id_vol, id_ports, id_xports, id_xcidr;
+	int			 id_snap, id_rules, id_transforms, id_image;
+	int			 id_mem, id_cpu;
+	int			 record;
+	struct redirect_config	 rc;
+};
+
+/* Checks the snapshot-volume annotation against the pod's volumes. */
 static void
-kube_inject(struct kube *k, const struct kube_workload *w)
+kube_check_volume(struct kube *k, const struct kube_workload *w,
+    const struct kube_ann *a)
 {
-	const char	*mode, *vol, *ports, *xports, *xcidr, *snap, *rules;
-	const char	*transforms, *image, *mem, *cpu, *s;
-	struct redirect_config rc;
-	struct buf	 b;
-	char		*cause = NULL;
-	int		 id_mode, id_vol, id_ports, id_xports, id_xcidr, id_snap;
-	int		 id_rules, id_transforms, id_image, id_mem, id_cpu;
-	int		 record, nerr = k->d.nerrors, vols, ic, found = 0, c;
+	const char	*s;
+	int		 vols, found = 0;
 	size_t		 i;
 
-	mode = kube_annotation_str(k, w, "mode", &id_mode);
-	vol = kube_annotation_str(k, w, "snapshot-volume", &id_vol);
-	ports = kube_annotation_str(k, w, "redirect-ports", &id_ports);
-	xports = kube_annotation_str(k, w, "exclude-ports", &id_xports);
-	xcidr = kube_annotation_str(k, w, "exclude-cidrs", &id_xcidr);
-	snap = kube_annotation_str(k, w, "snapshot", &id_snap);
-	rules = kube_annotation_str(k, w, "rules", &id_rules);
-	transforms = kube_annotation_str(k, w, "transforms", &id_transforms);
-	image = kube_annotation_str(k, w, "image", &id_image);
-	mem = kube_annotation_str(k, w, "memory-limit", &id_mem);
-	cpu = kube_annotation_str(k, w, "cpu-limit", &id_cpu);
-
-	record = 0;
-	if (mode != NULL && strcmp(mode, "record") == 0)
-		record = 1;
-	else if (mode != NULL && strcmp(mode, "respond") != 0)
-		yamldoc_err(&k->d, kube_node(k, id_mode), KUBE_ANNOTATION
-		    "mode: expected respond or record, not \"%s\"", mode);
-	if (vol == NULL && id_vol == 0)
+	if (a->vol == NULL && a->id_vol == 0)
 		yamldoc_err(&k->d, kube_node(k, w->node), "no " KUBE_ANNOTATION
 		    "snapshot-volume annotation: name the pod's volume that "
 		    "holds the snapshot (or receives it, in record mode)");
-	else if (vol != NULL) {
+	else if (a->vol != NULL) {
 		vols = kube_get(k, w->spec, "volumes");
 		for (i = 0; i < kube_seq_len(k, vols); i++) {
 			s = kube_str(k, kube_get(k, kube_seq_item(k, vols, i),
 			    "name"));
-			if (s != NULL && strcmp(s, vol) == 0)
+			if (s != NULL && strcmp(s, a->vol) == 0)
 				found = 1;
 		}
 		if (!found)
-			yamldoc_err(&k->d, kube_node(k, id_vol), KUBE_ANNOTATION
+			yamldoc_err(&k->d, kube_node(k, a->id_vol), KUBE_ANNOTATION
 			    "snapshot-volume: the pod spec has no volume named "
-			    "\"%s\"", vol);
+			    "\"%s\"", a->vol);
 	}
-	redirect_config_init(&rc);
+}
+
+/* Parses the redirect annotations into a->rc (initialised here). */
+static void
+kube_check_redirect(struct kube *k, struct kube_ann *a)
+{
+	const char	*ports = a->ports, *xports = a->xports, *xcidr = a->xcidr;
+	struct redirect_config *rc = &a->rc;
+	char		*cause = NULL;
+
+	redirect_config_init(rc);
 	if (ports != NULL && strcmp(ports, "*") != 0 &&
-	    redirect_parse_ports(ports, &rc.ports, &rc.nports, &cause) == -1) {
-		yamldoc_err(&k->d, kube_node(k, id_ports), KUBE_ANNOTATION
+	    redirect_parse_ports(ports, &rc->ports, &rc->nports, &cause) == -1) {
+		yamldoc_err(&k->d, kube_node(k, a->id_ports), KUBE_ANNOTATION
 		    "redirect-ports: %s", cause);
 		free(cause);
 		cause = NULL;
 	}
-	if (xports != NULL && redirect_parse_ports(xports, &rc.exclude_ports,
-	    &rc.nexclude_ports, &cause) == -1) {
-		yamldoc_err(&k->d, kube_node(k, id_xports), KUBE_ANNOTATION
+	if (xports != NULL && redirect_parse_ports(xports, &rc->exclude_ports,
+	    &rc->nexclude_ports, &cause) == -1) {
+		yamldoc_err(&k->d, kube_node(k, a->id_xports), KUBE_ANNOTATION
 		    "exclude-ports: %s", cause);
 		free(cause);
 		cause = NULL;
 	}
 	if (xports != NULL && ports != NULL && strcmp(ports, "*") != 0)
-		yamldoc_err(&k->d, kube_node(k, id_xports), KUBE_ANNOTATION
+		yamldoc_err(&k->d, kube_node(k, a->id_xports), KUBE_ANNOTATION
 		    "exclude-ports: only with every port redirected (no "
 		    KUBE_ANNOTATION "redirect-ports, or \"*\")");
-	if (xcidr != NULL && redirect_parse_cidrs(xcidr, &rc.exclude_cidr,
-	    &rc.nexclude_cidr, &cause) == -1) {
-		yamldoc_err(&k->d, kube_node(k, id_xcidr), KUBE_ANNOTATION
+	if (xcidr != NULL && redirect_parse_cidrs(xcidr, &rc->exclude_cidr,
+	    &rc->nexclude_cidr, &cause) == -1) {
+		yamldoc_err(&k->d, kube_node(k, a->id_xcidr), KUBE_ANNOTATION
 		    "exclude-cidrs: %s", cause);
 		free(cause);
-		cause = NULL;
 	}
-	if (snap != NULL)
-		kube_check_file(k, id_snap, KUBE_ANNOTATION "snapshot", snap);
-	if (rules != NULL)
-		kube_check_files(k, id_rules, KUBE_ANNOTATION "rules", rules);
-	if (transforms != NULL)
-		kube_check_file(k, id_transforms, KUBE_ANNOTATION "transforms",
-		    transforms);
-	if (record && (rules != NULL || transforms != NULL))
-		yamldoc_err(&k->d, kube_node(k, rules != NULL ? id_rules :
-		    id_transforms), "%s: only in respond mode", rules != NULL ?
-		    KUBE_ANNOTATION "rules" : KUBE_ANNOTATION "transforms");
-	if (image != NULL && (*image == '\0' || strpbrk(image, " \t\r\n") != NULL))
-		yamldoc_err(&k->d, kube_node(k, id_image), KUBE_ANNOTATION
-		    "image: expected an image reference, not \"%s\"", image);
-	if (mem != NULL)
-		kube_check_quantity(k, id_mem, KUBE_ANNOTATION "memory-limit",
-		    mem);
-	if (cpu != NULL)
-		kube_check_quantity(k, id_cpu, KUBE_ANNOTATION "cpu-limit", cpu);
+}
+
+/*
+ * Reads and checks workload w's annotations into a (a->rc to be freed by
+ * the caller); returns -1 when one is wrong (the errors are in k->d).
+ */
+static int
+kube_inject_read(struct kube *k, const struct kube_workload *w,
+    struct kube_ann *a)
+{
+	int	 nerr = k->d.nerrors;
+
+	a->mode = kube_annotation_str(k, w, "mode", &a->id_mode);
+	a->vol = kube_annotation_str(k, w, "snapshot-volume", &a->id_vol);
+	a->ports = kube_annotation_str(k, w, "redirect-ports", &a->id_ports);
+	a->xports = kube_annotation_str(k, w, "exclude-ports", &a->id_xports);
+	a->xcidr = kube_annotation_str(k, w, "exclude-cidrs", &a->id_xcidr);
+	a->snap = kube_annotation_str(k, w, "snapshot", &a->id_snap);
+	a->rules = kube_annotation_str(k, w, "rules", &a->id_rules);
+	a->transforms = kube_annotation_str(k, w, "transforms",
+	    &a->id_transforms);
+	a->image = kube_annotation_str(k, w, "image", &a->id_image);
+	a->mem = kube_annotation_str(k, w, "memory-limit", &a->id_mem);
+	a->cpu = kube_annotation_str(k, w, "cpu-limit", &a->id_cpu);
+
+	a->record = 0;
+	if (a->mode != NULL && strcmp(a->mode, "record") == 0)
+		a->record = 1;
+	else if (a->mode != NULL && strcmp(a->mode, "respond") != 0)
+		yamldoc_err(&k->d, kube_node(k, a->id_mode), KUBE_ANNOTATION
+		    "mode: expected respond or record, not \"%s\"", a->mode);
+	kube_check_volume(k, w, a);
+	kube_check_redirect(k, a);
+	if (a->snap != NULL)
+		kube_check_file(k, a->id_snap, KUBE_ANNOTATION "snapshot",
+		    a->snap);
+	if (a->rules != NULL)
+		kube_check_files(k, a->id_rules, KUBE_ANNOTATION "rules",
+		    a->rules);
+	if (a->transforms != NULL)
+		kube_check_file(k, a->id_transforms, KUBE_ANNOTATION
+		    "transforms", a->transforms);
+	if (a->record && (a->rules != NULL || a->transforms != NULL))
+		yamldoc_err(&k->d, kube_node(k, a->rules != NULL ? a->id_rules :
+		    a->id_transforms), "%s: only in respond mode",
+		    a->rules != NULL ? KUBE_ANNOTATION "rules" :
+		    KUBE_ANNOTATION "transforms");
+	if (a->image != NULL && (*a->image == '\0' ||
+	    strpbrk(a->image, " \t\r\n") != NULL))
+		yamldoc_err(&k->d, kube_node(k, a->id_image), KUBE_ANNOTATION
+		    "image: expected an image reference, not \"%s\"", a->image);
+	if (a->mem != NULL)
+		kube_check_quantity(k, a->id_mem, KUBE_ANNOTATION
+		    "memory-limit", a->mem);
+	if (a->cpu != NULL)
+		kube_check_quantity(k, a->id_cpu, KUBE_ANNOTATION "cpu-limit",
+		    a->cpu);
 	kube_check_pod(k, w);
-	if (k->d.nerrors != nerr) {
-		redirect_config_free(&rc);
-		return;
-	}
-	if (image == NULL)
-		image = k->opts->image != NULL ? k->opts->image : KUBE_IMAGE;
-	if (snap == NULL)
-		snap = KUBE_SNAPSHOT;
+	if (k->d.nerrors != nerr)
+		return -1;
+	if (a->image == NULL)
+		a->image = k->opts->image != NULL ? k->opts->image : KUBE_IMAGE;
+	if (a->snap == NULL)
+		a->snap = KUBE_SNAPSHOT;
+	return 0;
+}
 
-	buf_init(&b);
-	ic = kube_ensure(k, w->spec, "initContainers", YAML_SEQUENCE_NODE,
-	    "initContainers");
-	if (ic == 0)
-		goto out;
-
-	/* The init container: the redirect, then it exits. */
-	buf_printf(&b, "name: " KUBE_INIT "\nimage: ");
-	kube_quote(&b, image);
-	buf_printf(&b, "\nimagePullPolicy: IfNotPresent\n"
+/* Writes the init container: the redirect, then it exits. */
+static void
+kube_init_container(struct buf *b, const struct kube_ann *a)
+{
+	buf_printf(b, "name: " KUBE_INIT "\nimage: ");
+	kube_quote(b, a->image);
+	buf_printf(b, "\nimagePullPolicy: IfNotPresent\n"
 	    "command: [decoy, redirect, install, --uid, \"%d\", --to-port, "
 	    "\"%d\"", KUBE_UID, KUBE_PORT);
-	if (rc.nports > 0) {
-		buf_printf(&b, ", --ports, ");
-		kube_quote(&b, ports);
+	if (a->rc.nports > 0) {
+		buf_printf(b, ", --ports, ");
+		kube_quote(b, a->ports);
 	} else {
-		buf_printf(&b, ", --all");
-		if (xports != NULL) {
-			buf_printf(&b, ", --exclude-ports, ");
-			kube_quote(&b, xports);
-		}
+		buf_printf(b, ", --all");
+		buf_append_field(b, ", --exclude-ports, ", a->xports, kube_quote, "");
 	}
-	if (xcidr != NULL) {
-		buf_printf(&b, ", --exclude-cidr, ");
-		kube_quote(&b, xcidr);
-	}
-	buf_printf(&b, "]\n"
+	buf_append_field(b, ", --exclude-cidr, ", a->xcidr, kube_quote, "");
+	buf_printf(b, "]\n"
 	    "resources:\n"
 	    "  requests: {cpu: 10m, memory: 16Mi}\n"
 	    "  limits: {cpu: 100m, memory: 64Mi}\n");
-	kube_security(&b, 1);
-	buf_printf(&b, "volumeMounts:\n"
+	kube_security(b, 1);
+	buf_printf(b, "volumeMounts:\n"
 	    "- {name: " KUBE_VOL_XTABLES ", mountPath: /run}\n");
-	c = kube_template(k, &b);
-	kube_seq_insert(k, ic, 0, c);
+}
 
-	/* The sidecar: started before the app, ready when its probe says. */
-	buf_reset(&b);
-	buf_printf(&b, "name: " KUBE_SIDECAR "\nimage: ");
-	kube_quote(&b, image);
-	buf_printf(&b, "\nimagePullPolicy: IfNotPresent\n"
+/* Writes the sidecar: started before the app, ready when its probe says. */
+static void
+kube_sidecar(struct buf *b, const struct kube_ann *a)
+{
+	buf_printf(b, "name: " KUBE_SIDECAR "\nimage: ");
+	kube_quote(b, a->image);
+	buf_printf(b, "\nimagePullPolicy: IfNotPresent\n"
 	    "restartPolicy: Always\n");
-	if (record) {
-		buf_printf(&b, "command: [decoy, record, --transparent, "
+	if (a->record) {
+		buf_printf(b, "command: [decoy, record, --transparent, "
 		    "\"127.0.0.1:%d\", --mark, \"0\", --append, "
 		    "--port-file, /tmp/decoy.port, --output, ", KUBE_PORT);
-		kube_quote_data(&b, snap);
-		buf_printf(&b, "]\n"
+		kube_quote_data(b, a->snap);
+		buf_printf(b, "]\n"
 		    "startupProbe:\n"
 		    "  exec: {command: [test, -s, /tmp/decoy.port]}\n"
 		    "  periodSeconds: 1\n"
@@ -770,15 +819,15 @@ kube_inject(struct kube *k, const struct kube_workload *w)
 		    "  exec: {command: [test, -s, /tmp/decoy.port]}\n"
 		    "  periodSeconds: 10\n");
 	} else {
-		buf_printf(&b, "command: [decoy, respond, ");
-		kube_quote_data(&b, snap);
-		buf_printf(&b, ", --transparent, \"127.0.0.1:%d\", --admin, "
+		buf_printf(b, "command: [decoy, respond, ");
+		kube_quote_data(b, a->snap);
+		buf_printf(b, ", --transparent, \"127.0.0.1:%d\", --admin, "
 		    "\"127.0.0.1:%d\"", KUBE_PORT, KUBE_ADMIN_PORT);
-		if (rules != NULL)
-			kube_file_args(&b, "--rules", rules);
-		if (transforms != NULL)
-			kube_file_args(&b, "--transforms", transforms);
-		buf_printf(&b, "]\n"
+		if (a->rules != NULL)
+			kube_file_args(b, "--rules", a->rules);
+		if (a->transforms != NULL)
+			kube_file_args(b, "--transforms", a->transforms);
+		buf_printf(b, "]\n"
 		    "startupProbe:\n"
 		    "  exec: {command: [decoy, ctl, --admin, \"127.0.0.1:%d\", "
 		    "--timeout, 1s, status]}\n"
@@ -791,41 +840,73 @@ kube_inject(struct kube *k, const struct kube_workload *w)
 		    "  periodSeconds: 10\n"
 		    "  timeoutSeconds: 2\n", KUBE_ADMIN_PORT, KUBE_ADMIN_PORT);
 	}
-	buf_printf(&b, "resources:\n"
+	buf_printf(b, "resources:\n"
 	    "  requests: {cpu: 100m, memory: 64Mi}\n"
 	    "  limits: {cpu: ");
-	kube_quote(&b, cpu != NULL ? cpu : "1");
-	buf_printf(&b, ", memory: ");
-	kube_quote(&b, mem != NULL ? mem : "512Mi");
-	buf_printf(&b, "}\n");
-	kube_security(&b, 0);
-	buf_printf(&b, "volumeMounts:\n- name: ");
-	kube_quote(&b, vol);
-	buf_printf(&b, "\n  mountPath: " KUBE_DATA_DIR "\n");
-	if (!record)
-		buf_printf(&b, "  readOnly: true\n");
-	buf_printf(&b, "- {name: " KUBE_VOL_TMP ", mountPath: /tmp}\n");
-	c = kube_template(k, &b);
-	kube_seq_insert(k, ic, 1, c);
+	kube_quote(b, a->cpu != NULL ? a->cpu : "1");
+	buf_printf(b, ", memory: ");
+	kube_quote(b, a->mem != NULL ? a->mem : "512Mi");
+	buf_printf(b, "}\n");
+	kube_security(b, 0);
+	buf_printf(b, "volumeMounts:\n- name: ");
+	kube_quote(b, a->vol);
+	buf_printf(b, "\n  mountPath: " KUBE_DATA_DIR "\n");
+	if (!a->record)
+		buf_printf(b, "  readOnly: true\n");
+	buf_printf(b, "- {name: " KUBE_VOL_TMP ", mountPath: /tmp}\n");
+}
+
+/* Parses the YAML text in b (then empties b) and inserts it into seq at
+ * index at. */
+static void
+kube_insert_text(struct kube *k, int seq, size_t at, struct buf *b)
+{
+	int	c;
+
+	c = kube_template(k, b);
+	kube_seq_insert(k, seq, at, c);
+	buf_reset(b);
+}
+
+/*
+ * Adds decoy to the pod spec of workload w.  Annotations are checked
+ * first; nothing is added when one is wrong.
+ */
+static void
+kube_inject(struct kube *k, const struct kube_workload *w)
+{
+	struct kube_ann	 a;
+	struct buf	 b;
+	int		 ic, vols;
+
+	if (kube_inject_read(k, w, &a) == -1) {
+		redirect_config_free(&a.rc);
+		return;
+	}
+	buf_init(&b);
+	ic = kube_ensure(k, w->spec, "initContainers", YAML_SEQUENCE_NODE,
+	    "initContainers");
+	if (ic == 0)
+		goto out;
+	kube_init_container(&b, &a);
+	kube_insert_text(k, ic, 0, &b);
+	kube_sidecar(&b, &a);
+	kube_insert_text(k, ic, 1, &b);
 
 	vols = kube_ensure(k, w->spec, "volumes", YAML_SEQUENCE_NODE, "volumes");
 	if (vols == 0)
 		goto out;
-	buf_reset(&b);
 	buf_printf(&b, "{name: " KUBE_VOL_TMP ", emptyDir: {medium: Memory, "
 	    "sizeLimit: 16Mi}}");
-	c = kube_template(k, &b);
-	kube_seq_insert(k, vols, kube_seq_len(k, vols), c);
-	buf_reset(&b);
+	kube_insert_text(k, vols, kube_seq_len(k, vols), &b);
 	buf_printf(&b, "{name: " KUBE_VOL_XTABLES ", emptyDir: {medium: Memory, "
 	    "sizeLimit: 1Mi}}");
-	c = kube_template(k, &b);
-	kube_seq_insert(k, vols, kube_seq_len(k, vols), c);
+	kube_insert_text(k, vols, kube_seq_len(k, vols), &b);
 	k->changed = 1;
 	k->nchanged++;
 out:
 	buf_free(&b);
-	redirect_config_free(&rc);
+	redirect_config_free(&a.rc);
 }
 
 /* Removes what kube_inject adds; 1 when something was removed. */
@@ -1134,14 +1215,10 @@ kube_job_container_security(struct buf *b, const char *indent)
 	    indent, indent, indent, indent);
 }
 
-int
-kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
+/* Checks job j's names and parallelism. */
+static int
+kube_job_check(const struct kube_job *j, char **cause)
 {
-	const char	*image = j->image != NULL ? j->image : KUBE_IMAGE;
-	char		*path;
-	char *const	*a;
-	unsigned	 i;
-
 	if (!kube_is_label(j->name, 52)) {
 		*cause = xasprintf("--name: \"%s\" is not a DNS label of at "
 		    "most 52 characters ([a-z0-9-])", j->name);
@@ -1159,54 +1236,68 @@ kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
 		    KUBE_MAX_SHARDS);
 		return -1;
 	}
-	if (j->merge) {
-		buf_printf(out,
-		    "# decoy kube job --merge: the %u shard reports of job %s "
-		    "merged into one,\n"
-		    "# printed on the pod's log:\n"
-		    "#   kubectl logs pod/%s-merge >%s.json && decoy report "
-		    "%s.json",
-		    j->parallelism, j->name, j->name, j->name, j->name);
-		if (j->scenario != NULL) {
-			buf_printf(out, " --assert ");
-			kube_quote(out, j->scenario);
-		}
-		buf_printf(out, "\n"
-		    "apiVersion: v1\n"
-		    "kind: Pod\n"
-		    "metadata:\n"
-		    "  name: %s-merge\n"
-		    "  labels: {decoy.dev/run: %s}\n"
-		    "spec:\n"
-		    "  restartPolicy: Never\n",
-		    j->name, j->name);
-		kube_job_security(out, "  ");
-		buf_printf(out, "  containers:\n"
-		    "  - name: merge\n"
-		    "    image: ");
-		kube_quote(out, image);
-		buf_printf(out, "\n    command: [decoy, report, merge");
-		for (i = 0; i < j->parallelism; i++) {
-			path = xasprintf(KUBE_REPORTS_DIR "/%s-%u.json",
-			    j->name, i);
-			buf_printf(out, ", ");
-			kube_quote(out, path);
-			free(path);
-		}
-		buf_printf(out, ", -o, \"-\"]\n"
-		    "    resources:\n"
-		    "      requests: {cpu: 100m, memory: 64Mi}\n"
-		    "      limits: {cpu: \"1\", memory: 512Mi}\n");
-		kube_job_container_security(out, "    ");
-		buf_printf(out, "    volumeMounts:\n"
-		    "    - {name: reports, mountPath: " KUBE_REPORTS_DIR
-		    ", readOnly: true}\n"
-		    "  volumes:\n"
-		    "  - name: reports\n"
-		    "    persistentVolumeClaim: {claimName: %s, readOnly: true}\n",
-		    j->reports_claim);
-		return 0;
+	return 0;
+}
+
+/* The merge pod of job j: the shard reports merged, on its log. */
+static void
+kube_job_merge_pod(const struct kube_job *j, const char *image,
+    struct buf *out)
+{
+	char		*path;
+	unsigned	 i;
+
+	buf_printf(out,
+	    "# decoy kube job --merge: the %u shard reports of job %s "
+	    "merged into one,\n"
+	    "# printed on the pod's log:\n"
+	    "#   kubectl logs pod/%s-merge >%s.json && decoy report "
+	    "%s.json",
+	    j->parallelism, j->name, j->name, j->name, j->name);
+	buf_append_field(out, " --assert ", j->scenario, kube_quote, "");
+	buf_printf(out, "\n"
+	    "apiVersion: v1\n"
+	    "kind: Pod\n"
+	    "metadata:\n"
+	    "  name: %s-merge\n"
+	    "  labels: {decoy.dev/run: %s}\n"
+	    "spec:\n"
+	    "  restartPolicy: Never\n",
+	    j->name, j->name);
+	kube_job_security(out, "  ");
+	buf_printf(out, "  containers:\n"
+	    "  - name: merge\n"
+	    "    image: ");
+	kube_quote(out, image);
+	buf_printf(out, "\n    command: [decoy, report, merge");
+	for (i = 0; i < j->parallelism; i++) {
+		path = xasprintf(KUBE_REPORTS_DIR "/%s-%u.json",
+		    j->name, i);
+		buf_printf(out, ", ");
+		kube_quote(out, path);
+		free(path);
 	}
+	buf_printf(out, ", -o, \"-\"]\n"
+	    "    resources:\n"
+	    "      requests: {cpu: 100m, memory: 64Mi}\n"
+	    "      limits: {cpu: \"1\", memory: 512Mi}\n");
+	kube_job_container_security(out, "    ");
+	buf_printf(out, "    volumeMounts:\n"
+	    "    - {name: reports, mountPath: " KUBE_REPORTS_DIR
+	    ", readOnly: true}\n"
+	    "  volumes:\n"
+	    "  - name: reports\n"
+	    "    persistentVolumeClaim: {claimName: %s, readOnly: true}\n",
+	    j->reports_claim);
+}
+
+/* The Indexed Job of j: one decoy replay shard per completion index. */
+static void
+kube_job_load(const struct kube_job *j, const char *image, struct buf *out)
+{
+	char		*path;
+	char *const	*a;
+
 	buf_printf(out,
 	    "# decoy kube job: %u shards of decoy replay against %s, starting "
 	    "together\n"
@@ -1219,10 +1310,7 @@ kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
 	    "#   kubectl logs pod/%s-merge >%s.json && decoy report %s.json",
 	    j->parallelism, j->target, j->start_at, j->reports_claim, j->name,
 	    j->name, j->name, j->name, j->name);
-	if (j->scenario != NULL) {
-		buf_printf(out, " --assert ");
-		kube_quote(out, j->scenario);
-	}
+	buf_append_field(out, " --assert ", j->scenario, kube_quote, "");
 	buf_printf(out, "\n#   kubectl delete job/%s pod/%s-merge\n", j->name,
 	    j->name);
 	buf_printf(out,
@@ -1294,5 +1382,18 @@ kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
 	buf_printf(out, "      - name: reports\n"
 	    "        persistentVolumeClaim: {claimName: %s}\n",
 	    j->reports_claim);
+}
+
+int
+kube_job_render(const struct kube_job *j, struct buf *out, char **cause)
+{
+	const char	*image = j->image != NULL ? j->image : KUBE_IMAGE;
+
+	if (kube_job_check(j, cause) == -1)
+		return -1;
+	if (j->merge)
+		kube_job_merge_pod(j, image, out);
+	else
+		kube_job_load(j, image, out);
 	return 0;
 }

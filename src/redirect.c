@@ -100,34 +100,94 @@ redirect_port(const char *p, size_t len)
 	return v >= 1 && v <= 65535 ? v : -1;
 }
 
-int
-redirect_parse_ports(const char *list, char ***v, size_t *n, char **cause)
+/* The normal spelling of one port or range p[0..end), allocated; NULL if
+ * it is not one. */
+static char *
+redirect_port_item(const char *p, const char *end)
 {
-	const char	*p = list, *end, *sep;
+	const char	*sep = p;
 	long		 a, b;
+
+	while (sep < end && *sep != '-' && *sep != ':')
+		sep++;
+	a = redirect_port(p, (size_t)(sep - p));
+	b = sep < end ? redirect_port(sep + 1, (size_t)(end - sep - 1)) : a;
+	if (a == -1 || b == -1 || b < a)
+		return NULL;
+	return a == b ? xasprintf("%ld", a) : xasprintf("%ld:%ld", a, b);
+}
+
+/* The normal spelling of one CIDR p[0..end) (ADDR alone: a host),
+ * allocated; NULL if it is not one. */
+static char *
+redirect_cidr_item(const char *p, const char *end)
+{
+	const char	*slash;
+	unsigned char	 bin[sizeof(struct in6_addr)];
+	char		*addr, *ep, *s = NULL;
+	long		 bits;
+	int		 v6, max;
+
+	slash = memchr(p, '/', (size_t)(end - p));
+	addr = xstrndup(p, (size_t)((slash != NULL ? slash : end) - p));
+	v6 = strchr(addr, ':') != NULL;
+	max = v6 ? 128 : 32;
+	bits = max;
+	if (slash != NULL) {
+		errno = 0;
+		bits = strtol(slash + 1, &ep, 10);
+		if (slash + 1 == end || ep != end || errno != 0)
+			bits = -1;
+	}
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) == 1 &&
+	    bits >= 0 && bits <= max)
+		s = xasprintf("%s/%ld", addr, bits);
+	free(addr);
+	return s;
+}
+
+/* One kind of comma-separated list: its item parser and its messages. */
+struct redirect_list {
+	char		*(*item)(const char *, const char *);
+	const char	*empty;		/* the message for "" */
+	const char	*what;		/* "bad WHAT \"item\" (expected ...)" */
+	const char	*expected;
+};
+
+static const struct redirect_list redirect_ports_list = {
+	redirect_port_item, "empty port list", "port or range",
+	"1..65535, or LOW-HIGH"
+};
+
+static const struct redirect_list redirect_cidrs_list = {
+	redirect_cidr_item, "empty CIDR list", "CIDR",
+	"ADDR/BITS, IPv4 or IPv6"
+};
+
+/* Appends each item of list, as kind spells it, to (*v, *n); on a bad
+ * item, appends nothing and returns -1 with *cause. */
+static int
+redirect_parse_list(const struct redirect_list *kind, const char *list,
+    char ***v, size_t *n, char **cause)
+{
+	const char	*p = list, *end;
+	char		*s;
 	size_t		 n0 = *n;
 
 	if (*list == '\0') {
-		*cause = xstrdup("empty port list");
+		*cause = xstrdup(kind->empty);
 		return -1;
 	}
 	for (;;) {
 		if ((end = strchr(p, ',')) == NULL)
 			end = p + strlen(p);
-		sep = p;
-		while (sep < end && *sep != '-' && *sep != ':')
-			sep++;
-		a = redirect_port(p, (size_t)(sep - p));
-		b = sep < end ? redirect_port(sep + 1, (size_t)(end - sep - 1)) :
-		    a;
-		if (a == -1 || b == -1 || b < a) {
-			*cause = xasprintf("bad port or range \"%.*s\" (expected "
-			    "1..65535, or LOW-HIGH)", (int)(end - p), p);
+		if ((s = kind->item(p, end)) == NULL) {
+			*cause = xasprintf("bad %s \"%.*s\" (expected %s)",
+			    kind->what, (int)(end - p), p, kind->expected);
 			redirect_strv_truncate(*v, n, n0);
 			return -1;
 		}
-		redirect_strv_add(v, n, a == b ? xasprintf("%ld", a) :
-		    xasprintf("%ld:%ld", a, b));
+		redirect_strv_add(v, n, s);
 		if (*end == '\0')
 			break;
 		p = end + 1;
@@ -136,48 +196,15 @@ redirect_parse_ports(const char *list, char ***v, size_t *n, char **cause)
 }
 
 int
+redirect_parse_ports(const char *list, char ***v, size_t *n, char **cause)
+{
+	return redirect_parse_list(&redirect_ports_list, list, v, n, cause);
+}
+
+int
 redirect_parse_cidrs(const char *list, char ***v, size_t *n, char **cause)
 {
-	const char	*p = list, *end, *slash;
-	unsigned char	 bin[sizeof(struct in6_addr)];
-	char		*addr, *ep;
-	long		 bits;
-	int		 v6, max;
-	size_t		 n0 = *n;
-
-	if (*list == '\0') {
-		*cause = xstrdup("empty CIDR list");
-		return -1;
-	}
-	for (;;) {
-		if ((end = strchr(p, ',')) == NULL)
-			end = p + strlen(p);
-		slash = memchr(p, '/', (size_t)(end - p));
-		addr = xstrndup(p, (size_t)((slash != NULL ? slash : end) - p));
-		v6 = strchr(addr, ':') != NULL;
-		max = v6 ? 128 : 32;
-		bits = max;
-		if (slash != NULL) {
-			errno = 0;
-			bits = strtol(slash + 1, &ep, 10);
-			if (slash + 1 == end || ep != end || errno != 0)
-				bits = -1;
-		}
-		if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1 ||
-		    bits < 0 || bits > max) {
-			*cause = xasprintf("bad CIDR \"%.*s\" (expected ADDR/BITS, "
-			    "IPv4 or IPv6)", (int)(end - p), p);
-			free(addr);
-			redirect_strv_truncate(*v, n, n0);
-			return -1;
-		}
-		redirect_strv_add(v, n, xasprintf("%s/%ld", addr, bits));
-		free(addr);
-		if (*end == '\0')
-			break;
-		p = end + 1;
-	}
-	return 0;
+	return redirect_parse_list(&redirect_cidrs_list, list, v, n, cause);
 }
 
 static void

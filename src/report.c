@@ -1533,69 +1533,164 @@ html_charts(struct buf *b, const struct report *r,
 	free(y2);
 }
 
+/* The page head, the title line and the verdict. */
+static void
+html_head(struct buf *b, const struct report *r)
+{
+	struct buf	 verdict;
+	char		 when[64];
+	struct tm	 tm;
+	time_t		 secs;
+
+	chart_page_head(b, "report", r->name);
+	chart_xml_escape(b, *r->target != '\0' ? r->target : "-");
+	secs = (time_t)(r->start_us / 1000000);
+	if (r->start_us > 0 && gmtime_r(&secs, &tm) != NULL &&
+	    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm) > 0)
+		buf_printf(b, " &middot; started %s", when);
+	buf_printf(b, " &middot; %.1fs &middot; scheduled %" PRIu64
+	    ", late %" PRIu64 ", dropped %" PRIu64, (double)r->duration_us /
+	    1e6, r->scheduled, r->late, r->dropped);
+	if (r->shards > 1)
+		buf_printf(b, " &middot; %u shards", r->shards);
+	buf_append_str(b, "</p>\n");
+	buf_init(&verdict);
+	if (report_verdict(r, &verdict)) {
+		buf_printf(b, "<div class=\"verdict %s\">",
+		    report_passed(r) ? "pass" : "fail");
+		chart_xml_escape(b, verdict.data);
+		buf_append_str(b, "</div>\n");
+	}
+	buf_free(&verdict);
+}
+
+/* The summary cards of the totals tot. */
+static void
+html_cards(struct buf *b, const struct report *r,
+    const struct report_endpoint *tot)
+{
+	char	tmp[64];
+
+	buf_append_str(b, "<div class=\"cards\">");
+	snprintf(tmp, sizeof tmp, "%" PRIu64, tot->count);
+	chart_card(b, tmp, "requests");
+	snprintf(tmp, sizeof tmp, "%.1f", report_throughput(r, tot));
+	chart_card(b, tmp, "requests/s");
+	chart_card(b, chart_fmt_us(tmp, sizeof tmp,
+	    (double)hist_percentile(&tot->hist, 50)), "p50");
+	chart_card(b, chart_fmt_us(tmp, sizeof tmp,
+	    (double)hist_percentile(&tot->hist, 99)), "p99");
+	chart_card(b, chart_fmt_us(tmp, sizeof tmp,
+	    (double)tot->hist.max_us), "max");
+	snprintf(tmp, sizeof tmp, "%.2f%%", 100 * report_error_rate(tot));
+	chart_card(b, tmp, "error rate");
+	snprintf(tmp, sizeof tmp, "%" PRIu64 " / %" PRIu64, tot->regressions,
+	    tot->compared);
+	chart_card(b, tmp, "regressions / compared");
+	buf_append_str(b, "</div>\n");
+}
+
+/* The assertions table, when there are assertions. */
+static void
+html_assertions(struct buf *b, const struct report *r)
+{
+	const struct report_assertion	*a;
+	size_t				 i;
+
+	if (r->nassertions > 0) {
+		buf_append_str(b, "<h2>Assertions</h2>\n<table><tr><th>"
+		    "result</th><th>assertion</th><th>expected</th><th>actual"
+		    "</th></tr>\n");
+		for (i = 0; i < r->nassertions; i++) {
+			a = &r->assertions[i];
+			buf_printf(b, "<tr><td class=\"%s\">%s</td>",
+			    a->passed ? "ok" : "bad", a->passed ? "PASS" :
+			    "FAIL");
+			chart_td(b, a->name, 0);
+			chart_td(b, a->expected, 0);
+			chart_td(b, a->actual, 0);
+			buf_append_str(b, "</tr>\n");
+		}
+		buf_append_str(b, "</table>\n");
+	}
+}
+
+/* The faults table, when faults were injected. */
+static void
+html_faults(struct buf *b, const struct report *r)
+{
+	char	tmp[64];
+	size_t	i;
+
+	if (r->nfaults > 0) {
+		buf_append_str(b, "<h2>Faults injected</h2>\n<table><tr><th>"
+		    "rule</th><th>kind</th><th>count</th></tr>\n");
+		for (i = 0; i < r->nfaults; i++) {
+			buf_append_str(b, "<tr>");
+			chart_td(b, r->faults[i].rule, 0);
+			chart_td(b, r->faults[i].kind, 0);
+			snprintf(tmp, sizeof tmp, "%" PRIu64,
+			    r->faults[i].count);
+			chart_td(b, tmp, 1);
+			buf_append_str(b, "</tr>\n");
+		}
+		buf_append_str(b, "</table>\n");
+	}
+}
+
+/* A table cell of preformatted text s. */
+static void
+html_td_pre(struct buf *b, const char *s)
+{
+	buf_append_str(b, "<td><pre>");
+	chart_xml_escape(b, s);
+	buf_append_str(b, "</pre></td>");
+}
+
+/* The first differences of each endpoint, when there are regressions. */
+static void
+html_diffs(struct buf *b, const struct report *r, uint64_t regressions)
+{
+	const struct report_endpoint	*ep;
+	const struct report_diff	*d;
+	size_t				 i, j;
+
+	if (regressions > 0) {
+		buf_append_str(b, "<h2>First differences</h2>\n<table><tr>"
+		    "<th>endpoint</th><th>transaction</th><th>field</th>"
+		    "<th>expected</th><th>actual</th></tr>\n");
+		for (i = 0; i < r->nendpoints; i++) {
+			ep = r->endpoints[i];
+			for (j = 0; j < ep->ndiffs; j++) {
+				d = &ep->diffs[j];
+				buf_append_str(b, "<tr><td>");
+				chart_xml_escape(b, ep->method);
+				buf_append_byte(b, ' ');
+				chart_xml_escape(b, ep->path);
+				buf_append_str(b, "</td>");
+				chart_td(b, d->txn, 0);
+				chart_td(b, d->field, 0);
+				html_td_pre(b, d->expected);
+				html_td_pre(b, d->actual);
+				buf_append_str(b, "</tr>\n");
+			}
+		}
+		buf_append_str(b, "</table>\n");
+	}
+}
+
 int
 report_write_html(const struct report *r, const char *path, char **cause)
 {
 	struct report_endpoint		 tot;
-	const struct report_endpoint	*ep;
-	const struct report_assertion	*a;
-	const struct report_diff	*d;
-	struct buf			 b, verdict;
-	char				 tmp[64], when[64];
-	struct tm			 tm;
-	time_t				 secs;
-	size_t				 i, j;
+	struct buf			 b;
+	size_t				 i;
 	int				 rc;
 
 	report_totals(r, &tot);
 	buf_init(&b);
-	buf_append_str(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
-	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
-	    "content=\"width=device-width,initial-scale=1\">"
-	    "<link rel=\"icon\" href=\"data:,\"><title>decoy report: ");
-	chart_xml_escape(&b, r->name);
-	buf_printf(&b, "</title><style>%s</style></head><body>\n<h1>",
-	    chart_css);
-	chart_xml_escape(&b, r->name);
-	buf_append_str(&b, "</h1>\n<p class=\"meta\">");
-	chart_xml_escape(&b, *r->target != '\0' ? r->target : "-");
-	secs = (time_t)(r->start_us / 1000000);
-	if (r->start_us > 0 && gmtime_r(&secs, &tm) != NULL &&
-	    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm) > 0)
-		buf_printf(&b, " &middot; started %s", when);
-	buf_printf(&b, " &middot; %.1fs &middot; scheduled %" PRIu64
-	    ", late %" PRIu64 ", dropped %" PRIu64, (double)r->duration_us /
-	    1e6, r->scheduled, r->late, r->dropped);
-	if (r->shards > 1)
-		buf_printf(&b, " &middot; %u shards", r->shards);
-	buf_append_str(&b, "</p>\n");
-	buf_init(&verdict);
-	if (report_verdict(r, &verdict)) {
-		buf_printf(&b, "<div class=\"verdict %s\">",
-		    report_passed(r) ? "pass" : "fail");
-		chart_xml_escape(&b, verdict.data);
-		buf_append_str(&b, "</div>\n");
-	}
-	buf_free(&verdict);
-
-	buf_append_str(&b, "<div class=\"cards\">");
-	snprintf(tmp, sizeof tmp, "%" PRIu64, tot.count);
-	chart_card(&b, tmp, "requests");
-	snprintf(tmp, sizeof tmp, "%.1f", report_throughput(r, &tot));
-	chart_card(&b, tmp, "requests/s");
-	chart_card(&b, chart_fmt_us(tmp, sizeof tmp,
-	    (double)hist_percentile(&tot.hist, 50)), "p50");
-	chart_card(&b, chart_fmt_us(tmp, sizeof tmp,
-	    (double)hist_percentile(&tot.hist, 99)), "p99");
-	chart_card(&b, chart_fmt_us(tmp, sizeof tmp,
-	    (double)tot.hist.max_us), "max");
-	snprintf(tmp, sizeof tmp, "%.2f%%", 100 * report_error_rate(&tot));
-	chart_card(&b, tmp, "error rate");
-	snprintf(tmp, sizeof tmp, "%" PRIu64 " / %" PRIu64, tot.regressions,
-	    tot.compared);
-	chart_card(&b, tmp, "regressions / compared");
-	buf_append_str(&b, "</div>\n");
-
+	html_head(&b, r);
+	html_cards(&b, r, &tot);
 	html_charts(&b, r, &tot);
 
 	buf_append_str(&b, "<h2>Endpoints</h2>\n<table><tr><th>endpoint</th>"
@@ -1607,60 +1702,9 @@ report_write_html(const struct report *r, const char *path, char **cause)
 	html_row(&b, r, &tot, 1);
 	buf_append_str(&b, "</table>\n");
 
-	if (r->nassertions > 0) {
-		buf_append_str(&b, "<h2>Assertions</h2>\n<table><tr><th>"
-		    "result</th><th>assertion</th><th>expected</th><th>actual"
-		    "</th></tr>\n");
-		for (i = 0; i < r->nassertions; i++) {
-			a = &r->assertions[i];
-			buf_printf(&b, "<tr><td class=\"%s\">%s</td>",
-			    a->passed ? "ok" : "bad", a->passed ? "PASS" :
-			    "FAIL");
-			chart_td(&b, a->name, 0);
-			chart_td(&b, a->expected, 0);
-			chart_td(&b, a->actual, 0);
-			buf_append_str(&b, "</tr>\n");
-		}
-		buf_append_str(&b, "</table>\n");
-	}
-	if (r->nfaults > 0) {
-		buf_append_str(&b, "<h2>Faults injected</h2>\n<table><tr><th>"
-		    "rule</th><th>kind</th><th>count</th></tr>\n");
-		for (i = 0; i < r->nfaults; i++) {
-			buf_append_str(&b, "<tr>");
-			chart_td(&b, r->faults[i].rule, 0);
-			chart_td(&b, r->faults[i].kind, 0);
-			snprintf(tmp, sizeof tmp, "%" PRIu64,
-			    r->faults[i].count);
-			chart_td(&b, tmp, 1);
-			buf_append_str(&b, "</tr>\n");
-		}
-		buf_append_str(&b, "</table>\n");
-	}
-	if (tot.regressions > 0) {
-		buf_append_str(&b, "<h2>First differences</h2>\n<table><tr>"
-		    "<th>endpoint</th><th>transaction</th><th>field</th>"
-		    "<th>expected</th><th>actual</th></tr>\n");
-		for (i = 0; i < r->nendpoints; i++) {
-			ep = r->endpoints[i];
-			for (j = 0; j < ep->ndiffs; j++) {
-				d = &ep->diffs[j];
-				buf_append_str(&b, "<tr><td>");
-				chart_xml_escape(&b, ep->method);
-				buf_append_byte(&b, ' ');
-				chart_xml_escape(&b, ep->path);
-				buf_append_str(&b, "</td>");
-				chart_td(&b, d->txn, 0);
-				chart_td(&b, d->field, 0);
-				buf_append_str(&b, "<td><pre>");
-				chart_xml_escape(&b, d->expected);
-				buf_append_str(&b, "</pre></td><td><pre>");
-				chart_xml_escape(&b, d->actual);
-				buf_append_str(&b, "</pre></td></tr>\n");
-			}
-		}
-		buf_append_str(&b, "</table>\n");
-	}
+	html_assertions(&b, r);
+	html_faults(&b, r);
+	html_diffs(&b, r, tot.regressions);
 	buf_append_str(&b, "</body></html>\n");
 	report_endpoint_clear(&tot);
 	rc = report_write_file(path, b.data, b.len, cause);

@@ -727,6 +727,26 @@ jin_literal(struct jwt_in *in, const char *lit)
 static int	jin_value(struct jwt_in *, int depth);
 
 /*
+ * After a member or element of an object or array closed by close: 1 at
+ * the close (consumed), 0 after a ',' (consumed, blanks skipped), -1 on
+ * anything else.
+ */
+static int
+jin_after_item(struct jwt_in *in, int close)
+{
+	jin_ws(in);
+	if (in->c == close) {
+		jin_next(in);
+		return 1;
+	}
+	if (in->c != ',')
+		return -1;
+	jin_next(in);
+	jin_ws(in);
+	return 0;
+}
+
+/*
  * An object starting at '{'.  With alg not NULL (the header's top level),
  * the string value of member "alg" is kept there.
  */
@@ -735,6 +755,7 @@ jin_object(struct jwt_in *in, int depth, struct jwt_cap *alg)
 {
 	char		kbuf[8];
 	struct jwt_cap	key;
+	int		rv;
 
 	jin_next(in);
 	jin_ws(in);
@@ -768,21 +789,16 @@ jin_object(struct jwt_in *in, int depth, struct jwt_cap *alg)
 				alg->over = 1;	/* "" is no algorithm */
 		} else if (jin_value(in, depth + 1) == -1)
 			return -1;
-		jin_ws(in);
-		if (in->c == '}') {
-			jin_next(in);
-			return 0;
-		}
-		if (in->c != ',')
-			return -1;
-		jin_next(in);
-		jin_ws(in);
+		if ((rv = jin_after_item(in, '}')) != 0)
+			return rv == 1 ? 0 : -1;
 	}
 }
 
 static int
 jin_array(struct jwt_in *in, int depth)
 {
+	int	rv;
+
 	jin_next(in);
 	jin_ws(in);
 	if (in->c == ']') {
@@ -792,15 +808,8 @@ jin_array(struct jwt_in *in, int depth)
 	for (;;) {
 		if (jin_value(in, depth + 1) == -1)
 			return -1;
-		jin_ws(in);
-		if (in->c == ']') {
-			jin_next(in);
-			return 0;
-		}
-		if (in->c != ',')
-			return -1;
-		jin_next(in);
-		jin_ws(in);
+		if ((rv = jin_after_item(in, ']')) != 0)
+			return rv == 1 ? 0 : -1;
 	}
 }
 

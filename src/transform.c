@@ -1000,13 +1000,86 @@ transform_write_why(struct buf *b, const char *indent, uint64_t seen,
 	}
 }
 
+/* Appends value entry v as an item of values:. */
+static void
+transform_write_value(struct buf *b, const struct transform_value *v)
+{
+	size_t	j;
+
+	buf_printf(b, "  - kind: %s\n", shape_kind_name(v->kind));
+	buf_printf(b, "    dir: %s\n", snap_dir_name(v->dir));
+	buf_append_str(b, "    endpoint: ");
+	transform_write_endpoint(b, v->method != NULL ? v->method :
+	    "*", v->route != NULL ? v->route : "*");
+	buf_append_str(b, "\n    where: ");
+	transform_write_loc(b, &v->where);
+	buf_printf(b, "\n    action: %s\n",
+	    transform_action_name(v->action));
+	if (v->action == TRANSFORM_ECHO) {
+		buf_append_str(b, "    from: ");
+		transform_write_loc(b, &v->from);
+		buf_append_byte(b, '\n');
+	}
+	if (v->action == TRANSFORM_RESIGN) {
+		buf_append_str(b, "    key: ");
+		if (v->key != NULL)
+			transform_yq(b, v->key->name);
+		else
+			buf_append_str(b, "null    # no key: the "
+			    "token cannot be re-signed");
+		buf_append_byte(b, '\n');
+	}
+	if (v->nclaims > 0) {
+		buf_append_str(b, "    claims:\n");
+		for (j = 0; j < v->nclaims; j++) {
+			buf_append_str(b, "      ");
+			transform_yq(b, v->claims[j].name);
+			/* JSON scalars read back as themselves. */
+			buf_printf(b, ": %s", v->claims[j].json);
+			buf_append_byte(b, '\n');
+		}
+	}
+	buf_append_field(b, "    format: ", v->format, transform_yq,
+	    "\n");
+	buf_append_field(b, "    example: ", v->example, transform_yq,
+	    "\n");
+	transform_write_why(b, "    ", v->seen, v->why);
+}
+
+/* Appends correlation c as an item of correlations:. */
+static void
+transform_write_corr(struct buf *b, const struct transform_corr *c)
+{
+	size_t	j;
+
+	buf_append_str(b, "  - name: ");
+	transform_yq(b, c->name != NULL ? c->name : "");
+	buf_printf(b, "\n    kind: %s\n", c->kind == SHAPE_NONE ?
+	    "any" : shape_kind_name(c->kind));
+	buf_append_str(b, "    from:\n      endpoint: ");
+	transform_write_endpoint(b, c->from_method != NULL ?
+	    c->from_method : "*", c->from_route != NULL ?
+	    c->from_route : "*");
+	buf_append_str(b, "\n      where: ");
+	transform_write_loc(b, &c->from);
+	buf_append_str(b, "\n    to:\n");
+	for (j = 0; j < c->nto; j++) {
+		buf_append_str(b, "      - endpoint: ");
+		transform_write_endpoint(b, c->to[j].method != NULL ?
+		    c->to[j].method : "*", c->to[j].route != NULL ?
+		    c->to[j].route : "*");
+		buf_append_str(b, "\n        where: ");
+		transform_write_loc(b, &c->to[j].where);
+		buf_append_byte(b, '\n');
+	}
+	transform_write_why(b, "    ", c->seen, c->why);
+}
+
 void
 transforms_write(struct buf *b, const struct transforms *t)
 {
-	const struct transform_value	*v;
-	const struct transform_corr	*c;
 	const struct transform_key	*k;
-	size_t				 i, j;
+	size_t				 i;
 
 	buf_append_str(b, "# decoy transforms: volatile values of a recording "
 	    "and what replay does with them\n");
@@ -1016,11 +1089,8 @@ transforms_write(struct buf *b, const struct transforms *t)
 	    "replay --transforms` applies the\n# dir: in entries, `decoy "
 	    "respond --transforms` (and decoyd) the dir: out ones.\n");
 	buf_printf(b, "version: %d\n", TRANSFORM_VERSION);
-	if (t->snapshot != NULL) {
-		buf_append_str(b, "snapshot: ");
-		transform_yq(b, t->snapshot);
-		buf_append_byte(b, '\n');
-	}
+	buf_append_field(b, "snapshot: ", t->snapshot, transform_yq,
+	    "\n");
 	if (t->start_us != 0 || t->end_us != 0) {
 		buf_append_str(b, "recording:\n  start: \"");
 		transform_time_format(b, t->start_us);
@@ -1040,101 +1110,22 @@ transforms_write(struct buf *b, const struct transforms *t)
 		buf_append_str(b, "  - name: ");
 		transform_yq(b, k->name);
 		buf_append_byte(b, '\n');
-		if (k->alg != NULL) {
-			buf_append_str(b, "    alg: ");
-			transform_yq(b, k->alg);
-			buf_append_byte(b, '\n');
-		}
-		if (k->secret_file != NULL) {
-			buf_append_str(b, "    secret_file: ");
-			transform_yq(b, k->secret_file);
-			buf_append_byte(b, '\n');
-		}
-		if (k->key_file != NULL) {
-			buf_append_str(b, "    key_file: ");
-			transform_yq(b, k->key_file);
-			buf_append_byte(b, '\n');
-		}
-		if (k->secret_env != NULL) {
-			buf_append_str(b, "    secret_env: ");
-			transform_yq(b, k->secret_env);
-			buf_append_byte(b, '\n');
-		}
+		buf_append_field(b, "    alg: ", k->alg, transform_yq,
+	    "\n");
+		buf_append_field(b, "    secret_file: ", k->secret_file, transform_yq,
+	    "\n");
+		buf_append_field(b, "    key_file: ", k->key_file, transform_yq,
+	    "\n");
+		buf_append_field(b, "    secret_env: ", k->secret_env, transform_yq,
+	    "\n");
 	}
 	buf_append_str(b, t->nvalues == 0 ? "values: []\n" : "values:\n");
-	for (i = 0; i < t->nvalues; i++) {
-		v = &t->values[i];
-		buf_printf(b, "  - kind: %s\n", shape_kind_name(v->kind));
-		buf_printf(b, "    dir: %s\n", snap_dir_name(v->dir));
-		buf_append_str(b, "    endpoint: ");
-		transform_write_endpoint(b, v->method != NULL ? v->method :
-		    "*", v->route != NULL ? v->route : "*");
-		buf_append_str(b, "\n    where: ");
-		transform_write_loc(b, &v->where);
-		buf_printf(b, "\n    action: %s\n",
-		    transform_action_name(v->action));
-		if (v->action == TRANSFORM_ECHO) {
-			buf_append_str(b, "    from: ");
-			transform_write_loc(b, &v->from);
-			buf_append_byte(b, '\n');
-		}
-		if (v->action == TRANSFORM_RESIGN) {
-			buf_append_str(b, "    key: ");
-			if (v->key != NULL)
-				transform_yq(b, v->key->name);
-			else
-				buf_append_str(b, "null    # no key: the "
-				    "token cannot be re-signed");
-			buf_append_byte(b, '\n');
-		}
-		if (v->nclaims > 0) {
-			buf_append_str(b, "    claims:\n");
-			for (j = 0; j < v->nclaims; j++) {
-				buf_append_str(b, "      ");
-				transform_yq(b, v->claims[j].name);
-				/* JSON scalars read back as themselves. */
-				buf_printf(b, ": %s", v->claims[j].json);
-				buf_append_byte(b, '\n');
-			}
-		}
-		if (v->format != NULL) {
-			buf_append_str(b, "    format: ");
-			transform_yq(b, v->format);
-			buf_append_byte(b, '\n');
-		}
-		if (v->example != NULL) {
-			buf_append_str(b, "    example: ");
-			transform_yq(b, v->example);
-			buf_append_byte(b, '\n');
-		}
-		transform_write_why(b, "    ", v->seen, v->why);
-	}
+	for (i = 0; i < t->nvalues; i++)
+		transform_write_value(b, &t->values[i]);
 	buf_append_str(b, t->ncorrs == 0 ? "correlations: []\n" :
 	    "correlations:\n");
-	for (i = 0; i < t->ncorrs; i++) {
-		c = &t->corrs[i];
-		buf_append_str(b, "  - name: ");
-		transform_yq(b, c->name != NULL ? c->name : "");
-		buf_printf(b, "\n    kind: %s\n", c->kind == SHAPE_NONE ?
-		    "any" : shape_kind_name(c->kind));
-		buf_append_str(b, "    from:\n      endpoint: ");
-		transform_write_endpoint(b, c->from_method != NULL ?
-		    c->from_method : "*", c->from_route != NULL ?
-		    c->from_route : "*");
-		buf_append_str(b, "\n      where: ");
-		transform_write_loc(b, &c->from);
-		buf_append_str(b, "\n    to:\n");
-		for (j = 0; j < c->nto; j++) {
-			buf_append_str(b, "      - endpoint: ");
-			transform_write_endpoint(b, c->to[j].method != NULL ?
-			    c->to[j].method : "*", c->to[j].route != NULL ?
-			    c->to[j].route : "*");
-			buf_append_str(b, "\n        where: ");
-			transform_write_loc(b, &c->to[j].where);
-			buf_append_byte(b, '\n');
-		}
-		transform_write_why(b, "    ", c->seen, c->why);
-	}
+	for (i = 0; i < t->ncorrs; i++)
+		transform_write_corr(b, &t->corrs[i]);
 }
 
 /* The reader. */
@@ -1284,6 +1275,59 @@ transform_find_key(struct transforms *t, const char *name)
 	return NULL;
 }
 
+/* Checks what value v's action can do, and where; where, action and from
+ * are their nodes, for errors (from NULL when absent). */
+static void
+transform_value_check(struct yamldoc *x, const struct transform_value *v,
+    const yaml_node_t *where, const yaml_node_t *action,
+    const yaml_node_t *from)
+{
+	enum shape_kind	 want;
+	enum snap_dir	 dir;
+
+	/* What each action can do, and where. */
+	switch (v->action) {
+	case TRANSFORM_SHIFT:
+	case TRANSFORM_RESIGN:
+		want = v->action == TRANSFORM_SHIFT ? SHAPE_TIME : SHAPE_JWT;
+		if (v->kind != want)
+			yamldoc_err(x, action, "action %s: only for kind %s, "
+			    "not %s", transform_action_name(v->action),
+			    shape_kind_name(want), shape_kind_name(v->kind));
+		break;
+	case TRANSFORM_FRESH:
+	case TRANSFORM_KEY:
+		/* fresh: the generator sends it; key: the responder
+		 * matches it. */
+		dir = v->action == TRANSFORM_FRESH ? SNAP_DIR_IN : SNAP_DIR_OUT;
+		if (v->where.res || v->dir != dir)
+			yamldoc_err(x, action, "action %s: only for a request "
+			    "value of dir %s (the %s it)",
+			    transform_action_name(v->action),
+			    dir == SNAP_DIR_IN ? "in" : "out",
+			    dir == SNAP_DIR_IN ? "generator sends" :
+			    "responder matches");
+		break;
+	case TRANSFORM_ECHO:
+		if (from == NULL)
+			yamldoc_err(x, action, "action echo: missing \"from\" "
+			    "(the request location echoed)");
+		else if (from != NULL && v->from.res)
+			yamldoc_err(x, from, "from: must be a request "
+			    "location (req.)");
+		if (!v->where.res)
+			yamldoc_err(x, where, "action echo: where must be a "
+			    "response location (res.)");
+		break;
+	case TRANSFORM_KEEP:
+	case TRANSFORM_ANY:
+		break;
+	}
+	if (from != NULL && v->action != TRANSFORM_ECHO)
+		yamldoc_err(x, from, "from: only with action echo");
+}
+
+
 static void
 transform_read_value(struct transform_load *L, const yaml_node_t *map)
 {
@@ -1388,47 +1432,7 @@ transform_read_value(struct transform_load *L, const yaml_node_t *map)
 		yamldoc_err(x, map, "values entry: missing \"action\"");
 	if (x->nerrors != errs)
 		return;
-	/* What each action can do, and where. */
-	switch (v->action) {
-	case TRANSFORM_SHIFT:
-		if (v->kind != SHAPE_TIME)
-			yamldoc_err(x, action, "action shift: only for kind "
-			    "timestamp, not %s", shape_kind_name(v->kind));
-		break;
-	case TRANSFORM_RESIGN:
-		if (v->kind != SHAPE_JWT)
-			yamldoc_err(x, action, "action resign: only for kind "
-			    "jwt, not %s", shape_kind_name(v->kind));
-		break;
-	case TRANSFORM_FRESH:
-		if (v->where.res || v->dir != SNAP_DIR_IN)
-			yamldoc_err(x, action, "action fresh: only for a "
-			    "request value of dir in (the generator sends "
-			    "it)");
-		break;
-	case TRANSFORM_KEY:
-		if (v->where.res || v->dir != SNAP_DIR_OUT)
-			yamldoc_err(x, action, "action key: only for a "
-			    "request value of dir out (the responder "
-			    "matches it)");
-		break;
-	case TRANSFORM_ECHO:
-		if (from == NULL)
-			yamldoc_err(x, action, "action echo: missing \"from\" "
-			    "(the request location echoed)");
-		else if (from != NULL && v->from.res)
-			yamldoc_err(x, from, "from: must be a request "
-			    "location (req.)");
-		if (!v->where.res)
-			yamldoc_err(x, where, "action echo: where must be a "
-			    "response location (res.)");
-		break;
-	case TRANSFORM_KEEP:
-	case TRANSFORM_ANY:
-		break;
-	}
-	if (from != NULL && v->action != TRANSFORM_ECHO)
-		yamldoc_err(x, from, "from: only with action echo");
+	transform_value_check(x, v, where, action, from);
 }
 
 static void

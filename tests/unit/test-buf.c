@@ -140,6 +140,25 @@ test_write_file(void)
 	rmdir(tmpl);
 }
 
+static void
+quote_brackets(struct buf *b, const char *s)
+{
+	buf_printf(b, "[%s]", s);
+}
+
+static void
+test_field(void)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	buf_append_field(&b, "a: ", "x", quote_brackets, "\n");
+	buf_append_field(&b, "b: ", NULL, quote_brackets, "\n");
+	buf_append_field(&b, ", ", "", quote_brackets, "");
+	ASSERT_STR_EQ(b.data, "a: [x]\n, []");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -147,5 +166,6 @@ main(void)
 	test_span();
 	test_units();
 	test_write_file();
+	test_field();
 	UNIT_DONE();
 }

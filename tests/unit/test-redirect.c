@@ -39,6 +39,19 @@ test_ports(void)
 		free(cause);
 	}
 	ASSERT_EQ(cfg.nexclude_ports, 0);
+	/* The messages name the bad item and what was expected. */
+	cause = NULL;
+	ASSERT_EQ(redirect_parse_ports("80,9-8,443", &cfg.exclude_ports,
+	    &cfg.nexclude_ports, &cause), -1);
+	ASSERT_STR_EQ(cause, "bad port or range \"9-8\" (expected 1..65535, "
+	    "or LOW-HIGH)");
+	free(cause);
+	cause = NULL;
+	ASSERT_EQ(redirect_parse_ports("", &cfg.exclude_ports,
+	    &cfg.nexclude_ports, &cause), -1);
+	ASSERT_STR_EQ(cause, "empty port list");
+	free(cause);
+	ASSERT_EQ(cfg.nexclude_ports, 0);
 	redirect_config_free(&cfg);
 }
 
@@ -68,6 +81,18 @@ test_cidrs(void)
 		ASSERT(cause != NULL);
 		free(cause);
 	}
+	cause = NULL;
+	ASSERT_EQ(redirect_parse_cidrs("10.0.0.0/8,::1/200", &cfg.exclude_cidr,
+	    &cfg.nexclude_cidr, &cause), -1);
+	ASSERT_STR_EQ(cause, "bad CIDR \"::1/200\" (expected ADDR/BITS, IPv4 "
+	    "or IPv6)");
+	free(cause);
+	cause = NULL;
+	ASSERT_EQ(redirect_parse_cidrs("", &cfg.exclude_cidr,
+	    &cfg.nexclude_cidr, &cause), -1);
+	ASSERT_STR_EQ(cause, "empty CIDR list");
+	free(cause);
+	ASSERT_EQ(cfg.nexclude_cidr, 4);
 	redirect_config_free(&cfg);
 }
 
