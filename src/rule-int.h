@@ -43,6 +43,8 @@ struct rule_body {
 	struct rule_re		 host;
 	struct rule_re		 method;
 	struct rule_re		 path;
+	char			*route;		/* an endpoint template
+						   (route.h), or NULL */
 	struct rule_re		 body;
 	struct rule_kv		*query;
 	size_t			 nquery;

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "fault.h"
+#include "route.h"
 #include "rule.h"
 #include "units.h"
 #include "xmalloc.h"
@@ -109,6 +110,27 @@ rule_load_kvs(struct yamldoc *x, const yaml_node_t *map, const char *what,
 	}
 }
 
+/*
+ * match.route: an endpoint template ("/orders/{id}", as `decoy inspect`
+ * and the report show them, route.h): each {...} segment stands for one
+ * non-empty path segment, the others must be equal.
+ */
+static void
+rule_load_route(struct yamldoc *x, const yaml_node_t *v, struct rule_body *b)
+{
+	const char	*s;
+
+	if ((s = yamldoc_scalar(x, v, "route")) == NULL)
+		return;
+	if (*s != '/' && strcmp(s, "*") != 0) {
+		yamldoc_err(x, v, "route: expected a path template such as "
+		    "\"/orders/{id}\", not \"%s\"", s);
+		return;
+	}
+	free(b->route);
+	b->route = xstrdup(s);
+}
+
 static void
 rule_load_match(struct yamldoc *x, const yaml_node_t *map, struct rule_body *b)
 {
@@ -136,6 +158,8 @@ rule_load_match(struct yamldoc *x, const yaml_node_t *map, struct rule_body *b)
 			rule_regex(x, v, "method", 0, 1, &b->method);
 		else if (strcmp(key, "path") == 0)
 			rule_regex(x, v, "path", 0, 0, &b->path);
+		else if (strcmp(key, "route") == 0)
+			rule_load_route(x, v, b);
 		else if (strcmp(key, "body") == 0)
 			rule_regex(x, v, "body", 0, 0, &b->body);
 		else if (strcmp(key, "query") == 0)
@@ -145,7 +169,8 @@ rule_load_match(struct yamldoc *x, const yaml_node_t *map, struct rule_body *b)
 			    &b->nheaders);
 		else
 			yamldoc_err(x, k, "match: unknown key \"%s\" (dir, "
-			    "host, method, path, query, headers, body)", key);
+			    "host, method, path, route, query, headers, body)",
+			    key);
 	}
 }
 

@@ -26,6 +26,7 @@
 #include "fault.h"
 #include "json.h"
 #include "log.h"
+#include "route.h"
 #include "rule.h"
 #include "xmalloc.h"
 
@@ -55,6 +56,7 @@ rule_body_free(struct rule_body *b)
 	rule_re_free(&b->host);
 	rule_re_free(&b->method);
 	rule_re_free(&b->path);
+	free(b->route);
 	rule_re_free(&b->body);
 	for (i = 0; i < b->nquery; i++) {
 		free(b->query[i].name);
@@ -251,7 +253,7 @@ rule_is_per_connection(const struct rule *r)
 	const struct rule_body	*b = r->b;
 
 	return b->method.code == NULL && b->path.code == NULL &&
-	    b->body.code == NULL && b->nquery == 0 && b->nheaders == 0;
+	    b->route == NULL && b->body.code == NULL && b->nquery == 0 && b->nheaders == 0;
 }
 
 uint64_t
@@ -404,6 +406,8 @@ rule_body_matches_static(const struct rule_body *b, const struct rule_req *req)
 	}
 	if (b->path.code != NULL &&
 	    !rule_re_match(&b->path, req->path.p, req->path.len))
+		return 0;
+	if (b->route != NULL && !route_match(b->route, req->path))
 		return 0;
 	for (i = 0; i < b->nquery; i++) {
 		if (!rule_match_query(&b->query[i], req->query))
@@ -765,6 +769,9 @@ rule_describe(const struct rule *r, struct buf *out)
 	rule_describe_re(out, &mfirst, "host", &b->host);
 	rule_describe_re(out, &mfirst, "method", &b->method);
 	rule_describe_re(out, &mfirst, "path", &b->path);
+	if (b->route != NULL)
+		rule_json_str(out, &mfirst, "route", b->route,
+		    strlen(b->route));
 	rule_describe_kvs(out, &mfirst, "query", b->query, b->nquery);
 	rule_describe_kvs(out, &mfirst, "headers", b->headers, b->nheaders);
 	rule_describe_re(out, &mfirst, "body", &b->body);

@@ -593,6 +593,17 @@ test_match(void)
 	ASSERT_EQ(matches("{path: 'charges'}", &r), 1);
 	ASSERT_EQ(matches("{path: '^charges'}", &r), 0);
 
+	/* Route: an endpoint template, one {...} per non-empty segment. */
+	ASSERT_EQ(matches("{route: '/v1/charges'}", &r), 1);
+	ASSERT_EQ(matches("{route: '/v1/{id}'}", &r), 1);
+	ASSERT_EQ(matches("{route: '/{v}/{id}'}", &r), 1);
+	ASSERT_EQ(matches("{route: '/v1'}", &r), 0);
+	ASSERT_EQ(matches("{route: '/v1/{id}/refunds'}", &r), 0);
+	r2 = req_make(SNAP_DIR_OUT, "GET", "h", "/orders/3f2c9a", NULL, NULL);
+	ASSERT_EQ(matches("{route: '/orders/{id}'}", &r2), 1);
+	r2 = req_make(SNAP_DIR_OUT, "GET", "h", "/orders/", NULL, NULL);
+	ASSERT_EQ(matches("{route: '/orders/{id}'}", &r2), 0);
+
 	/* Query: the parameter must be present and its raw value match. */
 	ASSERT_EQ(matches("{query: {currency: '^usd$'}}", &r), 1);
 	ASSERT_EQ(matches("{query: {currency: '^eur$'}}", &r), 0);
