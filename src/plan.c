@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "chaos.h"
@@ -65,6 +66,21 @@ plan_occ_next(struct plan_occ *occ, uint64_t sig)
 	    memory_order_relaxed);
 }
 
+/* Sets a plan header: a later rule's replaces one of the same name. */
+static void
+plan_add_header(struct plan *plan, const struct fault_header *h)
+{
+	size_t	i;
+
+	for (i = 0; i < plan->nheaders; i++)
+		if (strcasecmp(plan->headers[i].name, h->name) == 0) {
+			plan->headers[i] = *h;
+			return;
+		}
+	if (plan->nheaders < PLAN_MAX_HEADERS)
+		plan->headers[plan->nheaders++] = *h;
+}
+
 void
 plan_decide(struct plan *plan, const struct rule_set *rs,
     const struct rule_req *rq, const struct rule_ctx *ctx,
@@ -103,9 +119,8 @@ plan_decide(struct plan *plan, const struct rule_set *rs,
 			plan->malform_rule = name;
 			plan->malform_seed = plan->hits[i].rng_seed;
 		}
-		for (j = 0; j < f->nheaders && plan->nheaders <
-		    PLAN_MAX_HEADERS; j++)
-			plan->headers[plan->nheaders++] = f->headers[j];
+		for (j = 0; j < f->nheaders; j++)
+			plan_add_header(plan, &f->headers[j]);
 		if (f->connection != FAULT_CONN_NONE) {
 			plan->conn = f->connection;
 			plan->drip_bps = f->drip_bps;
