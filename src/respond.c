@@ -75,6 +75,7 @@
 #include "match.h"
 #include "plan.h"
 #include "respond.h"
+#include "rule-check.h"
 #include "rule.h"
 #include "snap.h"
 #include "sock.h"
@@ -1504,6 +1505,7 @@ respond_gen_load(struct responder *r, char **cause)
 		free(gen);
 		return NULL;
 	}
+	rule_check_warn(gen->rules, r->cfg.snapshot);
 	gen->data = xcalloc(1, sizeof *gen->data);
 	atomic_init(&gen->data->refs, 1);
 	gen->data->index = gen->index;
@@ -1872,6 +1874,7 @@ respond_check(const struct respond_config *cfg, char **cause)
 	}
 	log_info("%s: %zu recorded transactions to serve, %zu rules",
 	    cfg->snapshot, match_index_count(idx), rule_set_count(rules));
+	rule_check_warn(rules, cfg->snapshot);
 	match_index_free(idx);
 	transforms_free(tf);
 	rule_set_free(rules);
