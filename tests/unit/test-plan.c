@@ -197,10 +197,8 @@ test_decide(void)
 
 	/* Two rules set one header: the later one's replaces it. */
 	set = parse("rules:\n"
-	    "  - name: first\n"
-	    "    fault: {headers: {X-From: first, X-A: a}}\n"
-	    "  - name: second\n"
-	    "    fault: {headers: {x-from: second}}\n");
+	    "  - {name: first, fault: {headers: {X-From: first, X-A: a}}}\n"
+	    "  - {name: second, fault: {headers: {x-from: second}}}\n");
 	decide(&plan, set, "/a", NULL);
 	ASSERT_EQ(plan.nhits, 2);
 	ASSERT_EQ(plan.nheaders, 2);
