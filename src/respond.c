@@ -1893,6 +1893,27 @@ respond_count(const struct responder *r)
 	return atomic_load(&r->count);
 }
 
+/* The shutdown summary's list of the rules that never fired. */
+static void
+respond_log_never_fired(struct responder *r)
+{
+	const struct rule_set	*rules = atomic_load(&r->gen)->rules;
+	const struct rule	*rule;
+	struct buf		 b;
+	size_t			 i;
+
+	buf_init(&b);
+	for (i = 0; i < rule_set_count(rules); i++) {
+		rule = rule_set_get(rules, i);
+		if (rule_fired(rule) == 0)
+			buf_printf(&b, "%s%s", b.len > 0 ? ", " : "",
+			    rule_name(rule));
+	}
+	if (b.len > 0)
+		log_info("rules that never fired: %.*s", (int)b.len, b.data);
+	buf_free(&b);
+}
+
 /* The shutdown summary's match rate, one line per endpoint. */
 static void
 respond_log_endpoints(struct responder *r)
@@ -1980,6 +2001,7 @@ respond_run(struct responder *r)
 	    (unsigned long long)st.unmatched, (unsigned long long)st.rejected,
 	    (unsigned long long)st.faulted);
 	respond_log_endpoints(r);
+	respond_log_never_fired(r);
 	return started == r->nworkers ? 0 : -1;
 }
 
