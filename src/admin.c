@@ -512,12 +512,35 @@ bad:
 	    ADMIN_TAIL_MAX);
 }
 
+/* The names of the rules that have not fired, as a JSON array. */
+static struct rule_set *
+admin_cb_never_fired(const struct rule_set *set, void *arg, char **cause)
+{
+	struct buf		*b = arg;
+	const struct rule	*rule;
+	size_t			 i, n = set != NULL ? rule_set_count(set) : 0;
+	int			 first = 1;
+
+	for (i = 0; i < n; i++) {
+		rule = rule_set_get(set, i);
+		if (rule_fired(rule) != 0)
+			continue;
+		if (!first)
+			buf_append_byte(b, ',');
+		first = 0;
+		json_append_string(b, rule_name(rule), strlen(rule_name(rule)));
+	}
+	*cause = NULL;
+	return NULL;
+}
+
 void
 admin_stats_json(struct responder *r, struct buf *b)
 {
 	struct respond_stats	 st;
 	struct respond_endpoint	*ep;
 	struct chaos_log	*cl;
+	char			*cause = NULL;
 	size_t			 n, i;
 
 	respond_stats(r, &st);
@@ -544,7 +567,10 @@ admin_stats_json(struct responder *r, struct buf *b)
 	else
 		buf_append_str(b,
 		    "{\"total\":0,\"by_kind\":{},\"by_rule\":{}}");
-	buf_append_str(b, ",\"endpoints\":[");
+	buf_append_str(b, ",\"never_fired\":[");
+	if (respond_rules_edit(r, admin_cb_never_fired, b, &cause) == -1)
+		free(cause);
+	buf_append_str(b, "],\"endpoints\":[");
 	n = respond_endpoints(r, &ep);
 	for (i = 0; i < n; i++) {
 		if (i > 0)

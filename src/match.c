@@ -1598,8 +1598,12 @@ match_write_head(char *d, const struct snap_txn *t, const char *reason,
 	const struct snap_header *h;
 	char			*start = d;
 	size_t			 i, nlen;
-	int			 status = res->status, cl_done = 0;
+	int			 status = res->status, cl_done = 0, keep_cl;
 
+	/* A 304 and the answer to a recorded HEAD keep the recorded
+	 * Content-Length: it describes the representation (RFC 9110). */
+	keep_cl = status == 304 || (t->req.method != NULL &&
+	    strcmp(t->req.method, "HEAD") == 0);
 	match_put(&d, "HTTP/1.1 ", 9);
 	d += match_put_size(d, (size_t)status);
 	*d++ = ' ';
@@ -1616,12 +1620,12 @@ match_write_head(char *d, const struct snap_txn *t, const char *reason,
 			    "valid HTTP, dropped", t->line, h->name);
 			continue;
 		case MATCH_HD_CL:
-			if (cl_done || (nobody && status != 304))
+			if (cl_done || (nobody && !keep_cl))
 				continue;
 			cl_done = 1;
 			match_put(&d, h->name, nlen);
 			match_put(&d, ": ", 2);
-			if (status == 304)
+			if (keep_cl)
 				match_put(&d, h->value, strlen(h->value));
 			else
 				d += match_put_size(d, body_len);
@@ -1648,7 +1652,7 @@ match_write_head(char *d, const struct snap_txn *t, const char *reason,
  * Builds the head and body of one entry, in one piece of the arena.  1xx
  * and 204 responses get no Content-Length and no body; a 304 keeps its
  * recorded Content-Length (it describes the representation, not this
- * message) and gets no body.
+ * message) and gets no body; so does the answer to a recorded HEAD.
  */
 static void
 match_build_response(struct arena *arena, struct match_entry *e,
@@ -1659,7 +1663,8 @@ match_build_response(struct arena *arena, struct match_entry *e,
 	size_t			 i, body_len, bound, nlen, vlen;
 	int			 status = res->status, nobody;
 
-	nobody = status < 200 || status == 204 || status == 304;
+	nobody = status < 200 || status == 204 || status == 304 ||
+	    (t->req.method != NULL && strcmp(t->req.method, "HEAD") == 0);
 	body_len = nobody ? 0 : res->body_len;
 	reason = res->reason;
 	if (reason == NULL || *reason == '\0' || !match_is_field_value(reason))

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "chaos.h"
@@ -65,6 +66,21 @@ plan_occ_next(struct plan_occ *occ, uint64_t sig)
 	    memory_order_relaxed);
 }
 
+/* Sets a plan header: a later rule's replaces one of the same name. */
+static void
+plan_add_header(struct plan *plan, const struct fault_header *h)
+{
+	size_t	i;
+
+	for (i = 0; i < plan->nheaders; i++)
+		if (strcasecmp(plan->headers[i].name, h->name) == 0) {
+			plan->headers[i] = *h;
+			return;
+		}
+	if (plan->nheaders < PLAN_MAX_HEADERS)
+		plan->headers[plan->nheaders++] = *h;
+}
+
 void
 plan_decide(struct plan *plan, const struct rule_set *rs,
     const struct rule_req *rq, const struct rule_ctx *ctx,
@@ -103,9 +119,8 @@ plan_decide(struct plan *plan, const struct rule_set *rs,
 			plan->malform_rule = name;
 			plan->malform_seed = plan->hits[i].rng_seed;
 		}
-		for (j = 0; j < f->nheaders && plan->nheaders <
-		    PLAN_MAX_HEADERS; j++)
-			plan->headers[plan->nheaders++] = f->headers[j];
+		for (j = 0; j < f->nheaders; j++)
+			plan_add_header(plan, &f->headers[j]);
 		if (f->connection != FAULT_CONN_NONE) {
 			plan->conn = f->connection;
 			plan->drip_bps = f->drip_bps;
@@ -233,6 +248,9 @@ plan_render_malform(const struct plan *plan, const char *b, size_t blen,
  * Writes the head: the status line, the recorded headers (m, or NULL)
  * but framing and overridden ones, the plan's headers, framing.  b and
  * blen are the new body; orig_len the body's length before a malform.
+ * A plan that changes no body bytes keeps the recorded Content-Length
+ * (the responder's, already framed: a HEAD's or a 304's says the
+ * representation's length over an empty body).
  */
 static void
 plan_render_head(const struct plan *plan, const struct http_msg *m,
@@ -241,9 +259,12 @@ plan_render_head(const struct plan *plan, const struct http_msg *m,
 	const struct fault_header	*set = plan->headers;
 	size_t				 nset = plan->nheaders, i;
 	struct buf			*head = &out->head;
-	int				 wrong_ct;
+	struct span			 cl = SPAN_NULL;
+	int				 wrong_ct, keep_cl;
 
 	wrong_ct = plan_is_malform(plan, FAULT_MALFORM_WRONG_CONTENT_TYPE);
+	keep_cl = plan->status == NULL && plan->body == NULL &&
+	    plan->malform == NULL;
 	http_write_status_line(head, plan->status != NULL ?
 	    plan->status->status : m != NULL ? m->status : 200,
 	    plan->status == NULL && m != NULL ? m->reason : SPAN_NULL);
@@ -251,6 +272,10 @@ plan_render_head(const struct plan *plan, const struct http_msg *m,
 		for (i = 0; i < m->nheaders; i++) {
 			const struct http_header *h = &m->headers[i];
 
+			if (keep_cl && cl.p == NULL && span_caseeq_str(h->name,
+			    "Content-Length") &&
+			    !plan_header_overridden(h->name, set, nset))
+				cl = h->value;
 			if (http_is_framing_header(h->name) ||
 			    plan_header_overridden(h->name, set, nset))
 				continue;
@@ -277,7 +302,9 @@ plan_render_head(const struct plan *plan, const struct http_msg *m,
 		/* Promise the whole body, send less, close. */
 		buf_printf(head, "Content-Length: %zu\r\n", orig_len);
 		out->close = 1;
-	} else
+	} else if (cl.p != NULL)
+		http_write_header(head, SPAN_LIT("Content-Length"), cl);
+	else
 		buf_printf(head, "Content-Length: %llu\r\n",
 		    (unsigned long long)(out->filler > 0 ? out->filler : blen));
 }

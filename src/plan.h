@@ -68,7 +68,7 @@ struct plan {
 	const char		*conn_rule;
 	double			 drop;		/* the largest drop probability */
 	const char		*drop_rule;
-	size_t			 nheaders;	/* headers set, every hit's */
+	size_t			 nheaders;	/* headers set, by name, later wins */
 
 	/* Last: plan_decide() clears only what is above. */
 	struct fault_header	 headers[PLAN_MAX_HEADERS];
@@ -97,7 +97,8 @@ uint64_t	plan_occ_next(struct plan_occ *, uint64_t sig);
  * under ctx, or, with mask non-NULL, only the rules of *mask
  * (rule_set_eval_mask: *mask is rule_set_static_mask()'s, maybe cached or
  * narrowed), and fills *plan.  Where several hits give the same fault the
- * last one wins, as they are applied in order; headers accumulate (at most
+ * last one wins, as they are applied in order; headers accumulate, a later
+ * rule's replacing an earlier one's of the same name (at most
  * PLAN_MAX_HEADERS), latencies add up, the drop is the largest.
  * plan->nhits 0: nothing fires.  Thread-safe as rule_set_eval.
  */

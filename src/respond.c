@@ -76,6 +76,7 @@
 #include "plan.h"
 #include "respond.h"
 #include "respond-pass.h"
+#include "rule-check.h"
 #include "rule.h"
 #include "snap.h"
 #include "sock.h"
@@ -1594,6 +1595,7 @@ respond_gen_load(struct responder *r, char **cause)
 		free(gen);
 		return NULL;
 	}
+	rule_check_warn(gen->rules, r->cfg.snapshot);
 	gen->data = xcalloc(1, sizeof *gen->data);
 	atomic_init(&gen->data->refs, 1);
 	gen->data->index = gen->index;
@@ -1970,6 +1972,7 @@ respond_check(const struct respond_config *cfg, char **cause)
 	}
 	log_info("%s: %zu recorded transactions to serve, %zu rules",
 	    cfg->snapshot, match_index_count(idx), rule_set_count(rules));
+	rule_check_warn(rules, cfg->snapshot);
 	match_index_free(idx);
 	transforms_free(tf);
 	rule_set_free(rules);
@@ -1986,6 +1989,27 @@ size_t
 respond_count(const struct responder *r)
 {
 	return atomic_load(&r->count);
+}
+
+/* The shutdown summary's list of the rules that never fired. */
+static void
+respond_log_never_fired(struct responder *r)
+{
+	const struct rule_set	*rules = atomic_load(&r->gen)->rules;
+	const struct rule	*rule;
+	struct buf		 b;
+	size_t			 i;
+
+	buf_init(&b);
+	for (i = 0; i < rule_set_count(rules); i++) {
+		rule = rule_set_get(rules, i);
+		if (rule_fired(rule) == 0)
+			buf_printf(&b, "%s%s", b.len > 0 ? ", " : "",
+			    rule_name(rule));
+	}
+	if (b.len > 0)
+		log_info("rules that never fired: %.*s", (int)b.len, b.data);
+	buf_free(&b);
 }
 
 /* The shutdown summary's match rate, one line per endpoint. */
@@ -2075,6 +2099,7 @@ respond_run(struct responder *r)
 	    (unsigned long long)st.unmatched, (unsigned long long)st.rejected,
 	    (unsigned long long)st.faulted);
 	respond_log_endpoints(r);
+	respond_log_never_fired(r);
 	return started == r->nworkers ? 0 : -1;
 }
 

@@ -565,6 +565,16 @@ rule_set_static_mask(const struct rule_set *set, const struct rule_req *req)
 	return mask;
 }
 
+enum rule_reach
+rule_reach(const struct rule *r, const struct rule_req *req)
+{
+	if (!rule_body_matches_static(r->b, req))
+		return RULE_REACH_NO;
+	if (!rule_body_matches_live(r->b, req))
+		return RULE_REACH_LIVE;
+	return RULE_REACH_YES;
+}
+
 size_t
 rule_set_eval_mask(const struct rule_set *set, const struct rule_req *req,
     const struct rule_ctx *ctx, uint64_t mask, struct rule_hit *hits,

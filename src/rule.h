@@ -137,6 +137,23 @@ size_t		 rule_set_eval_mask(const struct rule_set *,
 		    const struct rule_req *, const struct rule_ctx *,
 		    uint64_t mask, struct rule_hit *hits, size_t max);
 
+/* Whether a rule can fire on a request, judged on a recorded one. */
+enum rule_reach {
+	RULE_REACH_NO = 0,	/* dir, method, host, path or query differ */
+	RULE_REACH_LIVE,	/* those match; headers or body only a live
+				   request can tell */
+	RULE_REACH_YES		/* the whole match holds */
+};
+
+/*
+ * Judges r's match (not its when conditions, not whether it is enabled)
+ * against req, typically a recorded request (plan_req_from_snap): its
+ * signature fields decide RULE_REACH_NO; headers and body, which live
+ * requests may carry otherwise, only RULE_REACH_LIVE versus
+ * RULE_REACH_YES.  Counts nothing; thread-safe.
+ */
+enum rule_reach	 rule_reach(const struct rule *r, const struct rule_req *req);
+
 /* Appends a JSON object describing the rule: name, enabled, match, when,
  * fault, matched, fired. */
 void		 rule_describe(const struct rule *, struct buf *);

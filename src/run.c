@@ -41,6 +41,7 @@
 #include "log.h"
 #include "report.h"
 #include "run.h"
+#include "rule-check.h"
 #include "rule.h"
 #include "scenario.h"
 #include "snap.h"
@@ -666,13 +667,16 @@ run_check_rules(const struct scenario *sc, struct buf *errors)
 			    sc->rules[i], &cause);
 		rule_set_free(set);
 	}
-	/* What only the files together can get wrong (a name twice). */
-	if (rv == 0 && sc->nrules > 1) {
+	/* What only the files together can get wrong (a name twice), and
+	 * rules that match no transaction (a warning). */
+	if (rv == 0 && sc->nrules > 0) {
 		set = rule_set_load((const char *const *)sc->rules, sc->nrules,
 		    NULL, NULL, &cause);
 		if (set == NULL)
 			rv = run_ref_error(sc, errors, "responder.rules", NULL,
 			    &cause);
+		else
+			rule_check_warn(set, sc->snapshot);
 		rule_set_free(set);
 	}
 	return rv;

@@ -195,6 +195,18 @@ test_decide(void)
 	ASSERT_EQ(plan.latency_ns, 0);
 	rule_set_free(set);
 
+	/* Two rules set one header: the later one's replaces it. */
+	set = parse("rules:\n"
+	    "  - {name: first, fault: {headers: {X-From: first, X-A: a}}}\n"
+	    "  - {name: second, fault: {headers: {x-from: second}}}\n");
+	decide(&plan, set, "/a", NULL);
+	ASSERT_EQ(plan.nhits, 2);
+	ASSERT_EQ(plan.nheaders, 2);
+	ASSERT_STR_EQ(plan.headers[0].name, "x-from");
+	ASSERT_STR_EQ(plan.headers[0].value, "second");
+	ASSERT_STR_EQ(plan.headers[1].name, "X-A");
+	rule_set_free(set);
+
 	/* The same inputs, the same latency (a sampled distribution). */
 	set = parse("rules:\n  - name: u\n"
 	    "    fault: {latency: {uniform: [1ms, 900ms]}}\n");

@@ -1,0 +1,30 @@
+/*
+ * rule-check.h -- which rules of a set can fire on the transactions of a
+ * snapshot (issue 18 item 7): the responder warns at start-up, and in its
+ * check modes, for each rule that matches none, and says "not checkable"
+ * for one whose match only live requests can decide (headers, body).
+ */
+#ifndef DECOY_RULE_CHECK_H
+#define DECOY_RULE_CHECK_H
+
+#include <stddef.h>
+
+#include "rule.h"
+
+/*
+ * Reads the snapshot at path and fills reach[i] (room for
+ * rule_set_count(rs)) with the best rule_reach() of rule i over its
+ * transactions.  Returns 0, or -1 with *cause (the snapshot unreadable).
+ */
+int	rule_check_snapshot(const struct rule_set *rs, const char *path,
+	    enum rule_reach *reach, char **cause);
+
+/*
+ * Checks rs against the snapshot at path and logs a warning for each rule
+ * that matches no transaction, a note for each that is not checkable.
+ * A snapshot it cannot read again ("-", a pipe) is not checked.  Returns
+ * the number of rules warned about.
+ */
+size_t	rule_check_warn(const struct rule_set *rs, const char *path);
+
+#endif
