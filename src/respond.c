@@ -152,6 +152,7 @@ struct rconn {
 	/* --unmatched passthrough: the exchange in flight, and how its
 	 * reply is to be framed. */
 	struct respond_pass_x	*pass;
+	struct plan		*pass_plan;	/* chaos for its reply, or NULL */
 	int			 pass_starting, pass_keep, pass_head;
 	uint64_t		 pass_ready_ns;
 	struct out_item		 drip[3];	/* what is left to drip */
@@ -397,7 +398,9 @@ worker_unpin(struct worker *w, struct respond_gen *gen)
 static int
 conn_gen_busy(const struct rconn *c)
 {
-	return hconn_has_output(c->h) || c->held != NULL || c->ndrip > 0;
+	/* A passthrough's plan points into the generation's rules. */
+	return hconn_has_output(c->h) || c->held != NULL || c->ndrip > 0 ||
+	    c->pass != NULL;
 }
 
 /* Lets a connection with nothing queued go of a generation that is no
@@ -479,6 +482,9 @@ conn_freed(struct hconn *h)
 		return;
 	loop_timer_del(c->w->loop, &c->timer);
 	respond_pass_cancel(c->pass);
+	c->pass = NULL;
+	free(c->pass_plan);
+	c->pass_plan = NULL;
 	for (i = 0; i < c->ndrip; i++)
 		free(c->drip[i].owned);
 	if (c->held != NULL) {
@@ -891,28 +897,80 @@ respond_pass_check(const struct respond_config *cfg, char **cause)
 	return 0;
 }
 
-/* The passthrough's answer (or its 502): the reply, once the hold ends. */
+/*
+ * Applies a plan's faults to a reply (plan_render through reply_render),
+ * logs them, and returns the latency to serve first.
+ */
+static uint64_t
+conn_apply_plan(struct rconn *c, struct reply *rp, const struct plan *plan,
+    const char *txn_id)
+{
+	struct worker	*w = c->w;
+
+	STAT_INC(w->n_faulted);
+	reply_render(rp, plan);
+	plan_log(plan, w->r->chaos, txn_id, PLAN_SCOPE_HTTP);
+	if (plan->conn != FAULT_CONN_NONE) {
+		rp->conn = plan->conn;
+		rp->bps = plan->drip_bps;
+	}
+	return plan->latency_ns;
+}
+
+/*
+ * Ends a reply: no body for HEAD, the connection header, then out now or
+ * held for latency (conn_timer_cb emits it).
+ */
+static void
+conn_reply_finish(struct rconn *c, struct reply *rp, uint64_t latency,
+    int head_only, int keep)
+{
+	struct reply	*held;
+
+	if (head_only) {
+		reply_set(rp, 2, NULL, 0, NULL);
+		rp->filler = 0;
+	}
+	if (!keep || rp->close) {
+		reply_set(rp, 1, "Connection: close\r\n\r\n", 21, NULL);
+		rp->close = 1;
+	} else
+		reply_set(rp, 1, "\r\n", 2, NULL);
+	if (latency == 0) {
+		conn_emit(c, rp);
+		return;
+	}
+	held = xmalloc(sizeof *held);
+	*held = *rp;
+	c->held = held;
+	hconn_hold(c->h, 1);
+	loop_timer_add(c->w->loop, &c->timer, latency);
+}
+
+/*
+ * The passthrough's answer (or its 502): the reply, with the chaos the
+ * rules decided for the request applied to it as to a recorded reply,
+ * once the hold ends.
+ */
 static void
 conn_pass_done(void *arg, struct buf *head, struct buf *body)
 {
 	struct rconn	*c = arg;
 	struct reply	 rp;
+	uint64_t	 latency = 0;
 
 	c->pass = NULL;
 	memset(&rp, 0, sizeof rp);
 	rp.ready_ns = c->pass_ready_ns;
 	reply_set_buf(&rp, 0, head);
-	if (c->pass_head)
-		buf_free(body);
-	else
-		reply_set_buf(&rp, 2, body);
-	if (!c->pass_keep) {
-		reply_set(&rp, 1, "Connection: close\r\n\r\n", 21, NULL);
-		rp.close = 1;
-	} else
-		reply_set(&rp, 1, "\r\n", 2, NULL);
-	conn_emit(c, &rp);
-	if (!c->pass_starting && !hconn_is_dead(c->h))
+	reply_set_buf(&rp, 2, body);
+	if (c->pass_plan != NULL) {
+		latency = conn_apply_plan(c, &rp, c->pass_plan, "-");
+		free(c->pass_plan);
+		c->pass_plan = NULL;
+	}
+	conn_reply_finish(c, &rp, latency, c->pass_head, c->pass_keep);
+	if (!c->pass_starting && !hconn_is_dead(c->h) && c->held == NULL)
 		hconn_step(c->h);
 }
 
@@ -925,7 +983,7 @@ conn_pass_done(void *arg, struct buf *head, struct buf *body)
 static int
 conn_pass(struct rconn *c, const struct respond_gen *gen,
     const struct http_msg *m, const struct match_req *mr, const char *body,
-    size_t body_len, uint64_t ready_ns, int keep)
+    size_t body_len, uint64_t ready_ns, int keep, const struct plan *plan)
 {
 	struct responder	*r = c->w->r;
 
@@ -937,6 +995,10 @@ conn_pass(struct rconn *c, const struct respond_gen *gen,
 	}
 	c->pass_keep = keep;
 	c->pass_head = span_eq_str(m->method, "HEAD");
+	if (plan != NULL && plan->nhits > 0) {
+		c->pass_plan = xmalloc(sizeof *c->pass_plan);
+		*c->pass_plan = *plan;
+	}
 	c->pass_ready_ns = ready_ns;
 	c->pass_starting = 1;
 	hconn_hold(c->h, 1);
@@ -961,7 +1023,7 @@ conn_reply(struct hconn *hc, const struct http_msg *m, const char *body,
 	struct match_req		 mr;
 	struct plan			 plan;
 	struct ep_slot			*ep;
-	struct reply			 rp, *held;
+	struct reply			 rp;
 	uint64_t			 sig = 0, occ = 0, latency = 0;
 	size_t				 nhits = 0;
 	int				 head_only, keep, exact;
@@ -991,15 +1053,14 @@ conn_reply(struct hconn *hc, const struct http_msg *m, const char *body,
 		STAT_INC(ep->closest);
 	} else
 		STAT_INC(ep->unmatched);
-	if (e == NULL && r->pass != NULL &&
-	    conn_pass(c, gen, m, &mr, body, body_len, ready_ns, keep) == 0)
-		return;
-
 	if (rule_set_count(gen->rules) > 0) {
 		respond_eval_rules(w, gen, e, exact, m, &mr, body, body_len,
 		    sig, occ, &plan);
 		nhits = plan.nhits;
 	}
+	if (e == NULL && r->pass != NULL && conn_pass(c, gen, m, &mr, body,
+	    body_len, ready_ns, keep, nhits > 0 ? &plan : NULL) == 0)
+		return;
 
 	if (nhits == 0 && e != NULL && e->live == NULL) {
 		/* The fast path: the pre-serialised reply, one writev. */
@@ -1034,36 +1095,10 @@ conn_reply(struct hconn *hc, const struct http_msg *m, const char *body,
 		STAT_INC(w->n_missed);
 		reply_miss(&rp, gen->index, &mr);
 	}
-	if (nhits > 0) {
-		STAT_INC(w->n_faulted);
-		reply_render(&rp, &plan);
-		plan_log(&plan, r->chaos, e != NULL ? e->id : "-",
-		    PLAN_SCOPE_HTTP);
-		latency = plan.latency_ns;
-		if (plan.conn != FAULT_CONN_NONE) {
-			rp.conn = plan.conn;
-			rp.bps = plan.drip_bps;
-		}
-	}
-	if (head_only) {
-		reply_set(&rp, 2, NULL, 0, NULL);
-		rp.filler = 0;
-	}
-	if (!keep || rp.close) {
-		reply_set(&rp, 1, "Connection: close\r\n\r\n", 21, NULL);
-		rp.close = 1;
-	} else
-		reply_set(&rp, 1, "\r\n", 2, NULL);
-
-	if (latency == 0) {
-		conn_emit(c, &rp);
-		return;
-	}
-	held = xmalloc(sizeof *held);
-	*held = rp;
-	c->held = held;
-	hconn_hold(hc, 1);
-	loop_timer_add(w->loop, &c->timer, latency);
+	if (nhits > 0)
+		latency = conn_apply_plan(c, &rp, &plan, e != NULL ? e->id :
+		    "-");
+	conn_reply_finish(c, &rp, latency, head_only, keep);
 }
 
 /*

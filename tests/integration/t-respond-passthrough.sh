@@ -3,7 +3,8 @@
 # to the real dependency (nginx here) and answers with its response, byte
 # for byte; --record-misses appends the exchange to a snapshot, and a
 # responder restarted on the snapshot plus that file matches the same
-# request with the dependency gone.  A host that is not allowed is never
+# request with the dependency gone; chaos rules apply to passed-through
+# replies.  A host that is not allowed is never
 # forwarded to; a dependency that is down is a 502 naming the cause.  Over
 # TLS (decoy --tls), the miss goes to the dependency over https.
 . "$(dirname "$0")/lib.sh"
@@ -61,6 +62,36 @@ check "the misses file is mode 0600" \
     [ "$(stat -c %a "$T/misses.jsonl")" = 600 ]
 check "the exchange is recorded as dir out with its target" \
     grep -q '"dir":"out".*"target":"/extra.bin"' "$T/misses.jsonl"
+
+# Chaos rules apply to passed-through replies as to recorded ones: a
+# header and a status on /other.txt, with a chaos-log line.
+cat >"$T/pass-rules.yaml" <<'EOF2'
+rules:
+  - name: pass-header
+    match: {path: '^/other\.txt$'}
+    fault: {headers: {X-Chaos: passthrough}}
+  - name: pass-teapot
+    match: {path: '^/teapot$'}
+    fault: {status: 418}
+EOF2
+start_respond c "$T/snap.jsonl" --unmatched passthrough \
+    --rules "$T/pass-rules.yaml" --chaos-log "$T/pass-chaos.jsonl"
+curl -s -D "$T/pc.head" -o "$T/pc.out" -H "Host: 127.0.0.1:$NP" \
+    "http://127.0.0.1:$PORT_c/other.txt"
+check "chaos on a passed-through reply: the rule's header" \
+    grep -qi '^X-Chaos: passthrough' "$T/pc.head"
+check "chaos on a passed-through reply: the dependency's body kept" \
+    cmp -s "$T/www/other.txt" "$T/pc.out"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: 127.0.0.1:$NP" \
+    "http://127.0.0.1:$PORT_c/teapot")
+check "chaos on a passed-through reply: the rule's status (nginx said 404)" \
+    [ "$code" = 418 ]
+check "chaos on a passed-through reply: chaos-log lines" \
+    sh -c "grep -q '\"rule\":\"pass-header\"' '$T/pass-chaos.jsonl' && grep -q '\"rule\":\"pass-teapot\"' '$T/pass-chaos.jsonl'"
+code=$(curl -s -o "$T/pc2.out" -w '%{http_code}' -H "Host: 127.0.0.1:$NP" \
+    "http://127.0.0.1:$PORT_c/extra.bin")
+check "a miss no rule matches is passed through as is" \
+    sh -c "[ $code = 200 ] && cmp -s '$T/www/extra.bin' '$T/pc2.out'"
 
 # localhost:NP is the same nginx, but the snapshot does not record it: not
 # allowed, so answered as a miss (404) and not forwarded (nginx would 200).
