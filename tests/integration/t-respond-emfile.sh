@@ -49,7 +49,8 @@ wait_for "the admin port" test -s "$T/admin.port"
 APORT=$(cat "$T/admin.port")
 
 # A keep-alive client: one request, then (once $T/go exists) a second one
-# on the same connection; prints both statuses.
+# on the same connection; prints both statuses.  Its first answer is
+# signalled in a file of its own (GO.PORT.ready).
 cat >"$T/keep.py" <<'PY'
 import http.client, os, sys, time
 c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=20)
@@ -59,7 +60,7 @@ def get(path):
     r.read()
     return r.status
 print(get(sys.argv[3]), flush=True)
-open(sys.argv[2] + ".ready", "w").close()
+open(sys.argv[2] + "." + sys.argv[1] + ".ready", "w").close()
 t0 = time.monotonic()
 while not os.path.exists(sys.argv[2]) and time.monotonic() - t0 < 30:
     time.sleep(0.02)
@@ -82,7 +83,10 @@ PIDS+=("$kpid")
     2>"$T/akeep.log" &
 akpid=$!
 PIDS+=("$akpid")
-wait_for "the first answer" test -e "$T/go.ready"
+# Both first answers, so both connections were accepted before the
+# descriptors run out (one shared file let the admin's come too late).
+wait_for "the first answer" test -e "$T/go.$PORT_r.ready"
+wait_for "the first admin answer" test -e "$T/go.$APORT.ready"
 "$PY" "$T/hold.py" "$PORT_r" 60 "$T/held" 2>"$T/hold.log" &
 hpid=$!
 PIDS+=("$hpid")
