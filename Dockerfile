@@ -20,7 +20,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       autoconf automake libtool pkg-config make gcc libc6-dev \
       libssl-dev libcjson-dev libpcre2-dev libyaml-dev \
-      libmnl-dev libnetfilter-queue-dev \
+      libmnl-dev libnetfilter-queue-dev libnghttp2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -35,7 +35,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libssl3 libcjson1 libpcre2-8-0 libyaml-0-2 \
-      libmnl0 libnetfilter-queue1 libnfnetlink0 \
+      libmnl0 libnetfilter-queue1 libnfnetlink0 libnghttp2-14 \
       iptables ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 1337 decoy \

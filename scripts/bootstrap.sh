@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="autoconf automake pkg-config make gcc libc6-dev
 libnetfilter-queue-dev libmnl-dev libssl-dev libcjson-dev libpcre2-dev
-libyaml-dev curl jq ca-certificates iptables iproute2"
+libyaml-dev libnghttp2-dev curl jq ca-certificates iptables iproute2"
 
 missing=
 for p in $PACKAGES; do
