@@ -285,6 +285,7 @@ respond_config_init(struct respond_config *c)
 	c->body_timeout_ns = 30ull * 1000000000u;
 	c->body_min_rate = 1024;
 	c->idle_timeout_ns = 60ull * 1000000000u;
+	c->http2 = 1;
 }
 
 void
@@ -1898,7 +1899,8 @@ respond_create(const struct respond_config *cfg, char **cause)
 		if ((r->ca = ca_load(cfg->ca_dir != NULL ? cfg->ca_dir :
 		    ca_default_dir(), cause)) == NULL ||
 		    (r->tls_ctx = conn_tls_server_ctx(&(struct conn_tls_config){
-		    .cert_cb = ca_conn_cert, .cert_arg = r->ca }, cause)) == NULL)
+		    .cert_cb = ca_conn_cert, .cert_arg = r->ca,
+		    .alpn = cfg->http2 ? "h2,http/1.1" : NULL }, cause)) == NULL)
 			goto fail;
 	}
 
@@ -1915,6 +1917,7 @@ respond_create(const struct respond_config *cfg, char **cause)
 	hcfg.out_high = RESPOND_OUT_HIGH;
 	hcfg.out_low = RESPOND_OUT_LOW;
 	hcfg.tls = r->tls_ctx;
+	hcfg.h2 = cfg->http2;
 
 	/* The CPUs this process may use, not the machine's (cpus.h). */
 	r->nworkers = cfg->workers > 0 ? (size_t)cfg->workers :
