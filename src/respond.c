@@ -134,6 +134,7 @@ struct reply {
 	struct out_item	 part[3];
 	enum fault_conn	 conn;
 	double		 bps;
+	uint32_t	 h2_code;	/* rst_stream, goaway */
 	uint64_t	 filler;	/* oversize: filler bytes after the head */
 	int		 close;		/* close after it (broken framing...) */
 	uint64_t	 ready_ns;	/* when the request was complete */
@@ -650,6 +651,7 @@ conn_drip_start(struct rconn *c, struct reply *rp, int first)
 static void
 conn_emit(struct rconn *c, struct reply *rp)
 {
+	uint32_t	code;
 	int		i;
 
 	conn_delay_histogram(c->w, loop_now(c->w->loop) - rp->ready_ns);
@@ -663,10 +665,28 @@ conn_emit(struct rconn *c, struct reply *rp)
 		/* An RST (and no close_notify). */
 		hconn_abort(c->h);
 		return;
+	case FAULT_CONN_RST_STREAM:
+	case FAULT_CONN_GOAWAY:
+		/* HTTP/1.1 got reset or close instead (conn_apply_plan). */
+		code = rp->h2_code;
+		i = rp->conn == FAULT_CONN_GOAWAY;
+		reply_free(rp);
+		if (i)
+			hconn_h2_goaway(c->h, code);
+		else
+			hconn_h2_reset(c->h, code);
+		return;
 	case FAULT_CONN_CLOSE:
 		reply_free(rp);
 		hconn_close_after(c->h);
 		return;
+	case FAULT_CONN_STALL:
+		/* The reply goes out as far as the peer's window lets it;
+		 * the stream ends after the idle timeout, as a hang. */
+		hconn_set_deadline(c->h, loop_now(c->w->loop) +
+		    c->w->r->cfg.idle_timeout_ns);
+		hconn_h2_stall(c->h);
+		break;
 	case FAULT_CONN_HANG:
 		/* Never answer; closed after the idle timeout. */
 		reply_free(rp);
@@ -914,6 +934,21 @@ conn_apply_plan(struct rconn *c, struct reply *rp, const struct plan *plan,
 	if (plan->conn != FAULT_CONN_NONE) {
 		rp->conn = plan->conn;
 		rp->bps = plan->drip_bps;
+		rp->h2_code = plan->h2_code;
+	}
+	if (fault_conn_is_h2(plan->conn) && !hconn_is_h2(c->h)) {
+		/* HTTP/1.1 has no streams: the closest fault, logged. */
+		static const enum fault_conn	near[] = { FAULT_CONN_RESET,
+						    FAULT_CONN_CLOSE,
+						    FAULT_CONN_HANG };
+		char				params[64];
+
+		rp->conn = near[plan->conn - FAULT_CONN_RST_STREAM];
+		snprintf(params, sizeof params, "{\"instead_of\":\"%s\"}",
+		    fault_conn_name(plan->conn));
+		chaos_log_fault(w->r->chaos, txn_id, plan->sig,
+		    plan->occurrence, plan->conn_rule,
+		    fault_conn_name(rp->conn), params);
 	}
 	return plan->latency_ns;
 }
