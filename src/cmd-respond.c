@@ -139,6 +139,9 @@ static const struct opt cmd_respond_opts[] = {
 	{ "tls", 0, OPT_FLAG, NULL, "serve HTTPS: leaves minted per SNI by "
 	  "decoy's CA\n(an IP SAN without SNI); see decoy ca init",
 	  CMD_RESPOND_AT(tls) },
+	{ "no-http2", 0, OPT_FLAG, NULL, "serve HTTP/1.1 only: no ALPN h2, no "
+	  "prior\nknowledge, no Upgrade: h2c", CMD_RESPOND_AT(http2),
+	  .flags = OPT_NEGATE },
 	{ "ca", 0, OPT_PATH, "DIR", "the CA directory (default $DECOY_CA_DIR, "
 	  "else\n~/.decoy/ca)", CMD_RESPOND_AT(ca_dir), .flags = OPT_COPY },
 	{ "user", 0, OPT_CALL, "NAME", "once bound and loaded, become NAME "

@@ -245,6 +245,7 @@ static const struct {
 	{ "tls", offsetof(struct respond_config, tls) },
 	{ "allow_empty", offsetof(struct respond_config, allow_empty) },
 	{ "transparent", offsetof(struct respond_config, transparent) },
+	{ "http2", offsetof(struct respond_config, http2) },
 };
 
 static const char *const conf_log_levels[] = {

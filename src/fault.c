@@ -18,9 +18,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "fault.h"
@@ -54,6 +58,16 @@ static const char *const fault_conn_names[] = {
 	[FAULT_CONN_HANG] = "hang",
 	[FAULT_CONN_DRIP] = "drip",
 	[FAULT_CONN_SLOW_HEADERS] = "slow_headers",
+	[FAULT_CONN_RST_STREAM] = "rst_stream",
+	[FAULT_CONN_GOAWAY] = "goaway",
+	[FAULT_CONN_STALL] = "stall",
+};
+
+static const char *const fault_h2_codes[] = {
+	"NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR",
+	"SETTINGS_TIMEOUT", "STREAM_CLOSED", "FRAME_SIZE_ERROR",
+	"REFUSED_STREAM", "CANCEL", "COMPRESSION_ERROR", "CONNECT_ERROR",
+	"ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
 };
 
 static const char *const fault_latency_names[] = {
@@ -377,6 +391,45 @@ fault_conn_parse(const char *s, enum fault_conn *c)
 		return -1;
 	*c = (enum fault_conn)v;
 	return 0;
+}
+
+const char *
+fault_h2_code_name(uint32_t code, char *buf, size_t len)
+{
+	if (code < FAULT_NITEMS(fault_h2_codes))
+		return fault_h2_codes[code];
+	snprintf(buf, len, "0x%x", (unsigned int)code);
+	return buf;
+}
+
+int
+fault_h2_code_parse(const char *s, uint32_t *code)
+{
+	unsigned long long	v;
+	char			*end;
+	size_t			 i;
+
+	for (i = 0; i < FAULT_NITEMS(fault_h2_codes); i++) {
+		if (strcasecmp(s, fault_h2_codes[i]) == 0) {
+			*code = (uint32_t)i;
+			return 0;
+		}
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+		return -1;
+	*code = (uint32_t)v;
+	return 0;
+}
+
+int
+fault_conn_is_h2(enum fault_conn c)
+{
+	return c == FAULT_CONN_RST_STREAM || c == FAULT_CONN_GOAWAY ||
+	    c == FAULT_CONN_STALL;
 }
 
 const char *

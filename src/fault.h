@@ -144,6 +144,12 @@ enum fault_conn {
 	FAULT_CONN_HANG,		/* never answer; the client gives up */
 	FAULT_CONN_DRIP,		/* body at drip_bps bytes per second */
 	FAULT_CONN_SLOW_HEADERS,	/* head at drip_bps bytes per second */
+	/* HTTP/2 only (an HTTP/1.1 connection gets the closest: reset,
+	 * close, hang). */
+	FAULT_CONN_RST_STREAM,		/* RST_STREAM h2_code, no response */
+	FAULT_CONN_GOAWAY,		/* GOAWAY h2_code: the connection ends */
+	FAULT_CONN_STALL,		/* flow control stall: no WINDOW_UPDATE,
+					   the body stops at the window */
 };
 
 struct fault_header {
@@ -175,6 +181,8 @@ struct fault_spec {
 	enum fault_conn		 connection;
 	double			 drip_bps;	/* drip, slow_headers; default
 						   1024 */
+	uint32_t		 h2_code;	/* rst_stream, goaway: RFC 9113
+						   error code */
 
 	double			 drop;		/* packet chaos (decoy chaos):
 						   probability of dropping each
@@ -194,6 +202,13 @@ int		 fault_malform_parse(const char *, enum fault_malform *);
 const char	*fault_conn_name(enum fault_conn);
 int		 fault_conn_parse(const char *, enum fault_conn *);
 const char	*fault_latency_name(enum fault_latency_kind);
+/* HTTP/2 error codes (RFC 9113 7): "NO_ERROR" ... "HTTP_1_1_REQUIRED";
+ * a code past the table is "0x..." (parse takes a name in any case, or a
+ * number). */
+const char	*fault_h2_code_name(uint32_t, char *buf, size_t len);
+int		 fault_h2_code_parse(const char *, uint32_t *);
+/* 1 for the HTTP/2-only connection faults. */
+int		 fault_conn_is_h2(enum fault_conn);
 
 /*
  * Applies a body malform to body[0..len) and appends the result to out.

@@ -33,6 +33,7 @@
 #include "conn.h"
 #include "http.h"
 #include "httpd.h"
+#include "httpd-int.h"
 #include "log.h"
 #include "loop.h"
 #include "sock.h"
@@ -53,87 +54,6 @@
  * this long. */
 #define HTTPD_ACCEPT_PAUSE_NS	(100 * 1000000ull)
 
-/* Counters have one writer (the loop's thread) and are read by others:
- * relaxed atomic loads and stores, plain adds. */
-#define STAT_ADD(x, n)	__atomic_store_n(&(x), __atomic_load_n(&(x), \
-			    __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
-#define STAT_INC(x)	STAT_ADD(x, 1)
-#define STAT_GET(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
-
-struct httpd_out {
-	const char	*p;
-	size_t		 len;
-	char		*owned;		/* freed once written, or NULL */
-};
-
-struct hconn {
-	TAILQ_ENTRY(hconn)	 entry;
-	struct httpd		*h;
-	struct loop_io		 io;
-	int			 watched;	/* io is in the loop */
-	struct loop_defer	 reap;
-	struct conn		*xc;		/* the transport */
-	char			 peer[64];
-	void			*data;		/* the role's */
-
-	struct buf		 in;
-	size_t			 in_off;	/* start of the current request */
-
-	/* Chunked body of the current request, decoded in place. */
-	int			 ck_active;
-	struct http_chunked	 ck;
-	size_t			 ck_end;	/* end of decoded bytes in in */
-	int			 sent_continue;
-
-	struct httpd_out	*out;
-	size_t			 nout;
-	size_t			 outcap;
-	size_t			 out_first;	/* first unwritten item */
-	size_t			 out_bytes;	/* bytes still queued */
-	const char		*stream;	/* hconn_stream's block */
-	size_t			 stream_blen;
-	uint64_t		 stream_left;	/* bytes of it to send */
-
-	int			 waiting;	/* held: parse nothing */
-	int			 pending;	/* held with a reply coming */
-	int			 close_after;	/* close once it is all sent */
-	int			 peer_eof;	/* the peer sent FIN */
-
-	uint64_t		 deadline;	/* 0: none */
-	int			 deadline_set;	/* by the role, in request */
-	struct loop_timer	 dl_timer;	/* fires at or before it */
-	uint64_t		 body_ns;	/* the head of the request whose
-						   body is arriving came then;
-						   0: none */
-	int			 in_head;	/* a request has started */
-	int			 closing;	/* close once output is flushed */
-	int			 lingering;	/* write side shut, draining input */
-	int			 throttled;	/* held back by the output budget */
-	int			 processing;	/* in hconn_process() */
-	int			 reset;		/* close with a reset */
-	int			 dead;
-};
-TAILQ_HEAD(hconn_list, hconn);
-
-struct httpd_listener {
-	struct httpd		*h;
-	struct loop_io		 io;
-	struct loop_timer	 pause;		/* accept(2) failing: resume */
-};
-
-struct httpd {
-	struct loop		*loop;
-	struct httpd_config	 cfg;
-	struct httpd_role	 role;
-	void			*arg;
-	struct httpd_listener	**listeners;
-	size_t			 nlisteners;
-	struct hconn_list	 conns;
-	size_t			 nconns;
-	int			 draining;
-	struct http_msg		 msg;		/* scratch for the parser */
-	struct httpd_stats	 st;
-};
 
 static void	hconn_process(struct hconn *);
 static void	hconn_update_events(struct hconn *);
@@ -141,14 +61,18 @@ static void	hconn_io_cb(struct loop_io *, uint32_t);
 
 /* --- connections ------------------------------------------------------ */
 
-static void
-hconn_reap_cb(struct loop_defer *d)
+void
+httpd_reap_cb(struct loop_defer *d)
 {
 	struct hconn	*c = d->arg;
 	size_t		 i;
 
 	if (c->h->role.freed != NULL)
 		c->h->role.freed(c);
+	if (c->strm != NULL)
+		httpd_h2_stream_free(c);
+	if (c->h2 != NULL)
+		httpd_h2_free(c);
 	for (i = c->out_first; i < c->nout; i++)
 		free(c->out[i].owned);
 	free(c->out);
@@ -163,7 +87,13 @@ hconn_close(struct hconn *c)
 
 	if (c->dead)
 		return;
+	if (c->strm != NULL) {
+		httpd_h2_stream_close(c);
+		return;
+	}
 	c->dead = 1;
+	if (c->h2 != NULL)
+		httpd_h2_close(c);
 	loop_timer_del(h->loop, &c->dl_timer);
 	STAT_ADD(h->st.open, -1);
 	STAT_ADD(h->st.out_mem, -(c->out_bytes + c->outcap * sizeof *c->out));
@@ -214,8 +144,8 @@ hconn_watch(struct hconn *c, int ev)
  * fires early and is re-armed then, about once per HTTPD_TIMER_LAG_NS,
  * not once per request.
  */
-static void
-hconn_arm(struct hconn *c)
+void
+httpd_arm(struct hconn *c)
 {
 	struct loop	*l = c->h->loop;
 	uint64_t	 now, when;
@@ -243,7 +173,7 @@ hconn_set_deadline(struct hconn *c, uint64_t when_ns)
 	if (when_ns == 0)
 		loop_timer_del(c->h->loop, &c->dl_timer);
 	else
-		hconn_arm(c);
+		httpd_arm(c);
 }
 
 /*
@@ -263,7 +193,7 @@ hconn_finish(struct hconn *c)
 	(void)conn_shutdown(c->xc);
 	c->lingering = 1;
 	c->deadline = loop_now(c->h->loop) + c->h->cfg.linger_ns;
-	hconn_arm(c);
+	httpd_arm(c);
 	if (hconn_watch(c, CONN_READ) == -1)
 		hconn_close(c);
 }
@@ -380,6 +310,10 @@ hconn_step(struct hconn *c)
 {
 	if (c->dead)
 		return;
+	if (c->strm != NULL) {
+		httpd_h2_stream_flush(c);
+		return;
+	}
 	if (!c->waiting)
 		hconn_process(c);
 	hconn_flush(c);
@@ -534,6 +468,18 @@ hconn_process_requests(struct hconn *c)
 			c->in_head = 0;
 			break;
 		}
+		if (h->cfg.h2 && !c->h1_seen && c->in_off == 0) {
+			/* Prior knowledge: the preface opens the connection. */
+			int pre = httpd_h2_sniff(c->in.data, avail);
+
+			if (pre == -1)
+				break;
+			if (pre == 1) {
+				if (httpd_h2_start(c) == 0)
+					httpd_h2_recv(c);
+				return;
+			}
+		}
 		if (!c->in_head) {
 			c->in_head = 1;
 			c->deadline = loop_now(h->loop) +
@@ -554,6 +500,12 @@ hconn_process_requests(struct hconn *c)
 		body_start = c->in_off + (size_t)n;
 		if ((end = hconn_body_end(c, m, body_start)) == 0)
 			return;
+		if (h->cfg.h2 && !c->h1_seen && httpd_h2_is_upgrade(m)) {
+			httpd_h2_upgrade(c, m, c->in.data + body_start,
+			    end - body_start, end);
+			return;
+		}
+		c->h1_seen = 1;
 		c->deadline_set = 0;
 		h->role.request(c, m, c->in.data + body_start,
 		    end - body_start, loop_now(h->loop));
@@ -576,13 +528,26 @@ static void
 hconn_process(struct hconn *c)
 {
 	c->processing = 1;
-	hconn_process_requests(c);
+	if (c->h2 != NULL)
+		httpd_h2_recv(c);
+	else
+		hconn_process_requests(c);
 	c->processing = 0;
 	/* The deadline the connection ends up with, armed once. */
-	hconn_arm(c);
+	httpd_arm(c);
 }
 
 /* --- I/O -------------------------------------------------------------- */
+
+/* 1 if TLS chose "h2" by ALPN. */
+static int
+hconn_alpn_h2(struct hconn *c)
+{
+	char	proto[16];
+
+	return conn_is_tls(c->xc) && conn_tls_alpn(c->xc, proto,
+	    sizeof proto) && strcmp(proto, "h2") == 0;
+}
 
 /*
  * Advances the TLS handshake; the loop calls it until it completes.  A
@@ -619,6 +584,22 @@ hconn_update_events(struct hconn *c)
 		return;
 	if (!conn_is_established(c->xc))
 		return;		/* hconn_handshake() owns the interest */
+	if (c->h2 != NULL) {
+		int	h2w = httpd_h2_wants(c);
+
+		if (h2w == 0 && c->out_first == c->nout) {
+			hconn_close(c);		/* GOAWAY both ways */
+			return;
+		}
+		if (c->out_first < c->nout || ((h2w & CONN_WRITE) &&
+		    !hconn_out_full(c)))
+			want |= CONN_WRITE;
+		if ((h2w & CONN_READ) && !c->peer_eof && !hconn_out_full(c))
+			want |= CONN_READ;
+		if (hconn_watch(c, conn_events(c->xc, want)) == -1)
+			hconn_close(c);
+		return;
+	}
 	if (c->out_first < c->nout)
 		want |= CONN_WRITE;
 	if (!c->closing && !c->peer_eof && !hconn_out_full(c) &&
@@ -639,6 +620,8 @@ hconn_write(struct hconn *c)
 	ssize_t		 wr;
 
 	for (;;) {
+		if (c->h2 != NULL)
+			httpd_h2_pump(c);
 		/* Oversize bodies: keep a few blocks queued. */
 		while (c->stream_left > 0 && c->nout - c->out_first < 16) {
 			k = c->stream_left < c->stream_blen ?
@@ -684,6 +667,10 @@ hconn_flush(struct hconn *c)
 {
 	struct httpd	*h = c->h;
 
+	if (c->strm != NULL) {
+		httpd_h2_stream_flush(c);
+		return;
+	}
 again:
 	if (c->dead || c->lingering || hconn_write(c) == -1)
 		return;
@@ -724,6 +711,14 @@ hconn_eof(struct hconn *c)
 	hconn_process(c);
 	if (c->dead)
 		return;
+	if (c->h2 != NULL) {
+		/* Open streams still get their replies. */
+		c->peer_eof = 1;
+		if (httpd_h2_nstreams(c) == 0)
+			httpd_h2_drain(c);
+		hconn_flush(c);
+		return;
+	}
 	if (c->in_head && !c->closing && !c->waiting)
 		log_info("%s%s: closed mid-request", c->h->cfg.log_prefix,
 		    c->peer);
@@ -796,6 +791,9 @@ hconn_ready(struct hconn *c, int ready, int hup)
 	if (!conn_is_established(c->xc)) {
 		if (hconn_handshake(c) != 1)
 			return;
+		if (c->h->cfg.h2 && hconn_alpn_h2(c) &&
+		    httpd_h2_start(c) == -1)
+			return;
 		/* The request may follow the handshake at once. */
 		ready |= CONN_READ;
 		hconn_update_events(c);
@@ -832,8 +830,8 @@ hconn_io_cb(struct loop_io *io, uint32_t events)
 	    (events & (EPOLLHUP | EPOLLERR)) != 0);
 }
 
-static void
-hconn_deadline_cb(struct loop_timer *t)
+void
+httpd_deadline_cb(struct loop_timer *t)
 {
 	struct hconn	*c = t->arg;
 	struct httpd	*h = c->h;
@@ -841,7 +839,17 @@ hconn_deadline_cb(struct loop_timer *t)
 	if (c->dead || c->deadline == 0)
 		return;
 	if (loop_now(h->loop) < c->deadline) {
-		hconn_arm(c);
+		httpd_arm(c);
+		return;
+	}
+	if (c->strm != NULL) {
+		httpd_h2_stream_deadline(c);
+		return;
+	}
+	if (c->h2 != NULL && httpd_h2_nstreams(c) > 0 && !c->lingering) {
+		/* Streams in progress keep the connection. */
+		c->deadline = loop_now(h->loop) + h->cfg.idle_timeout_ns;
+		httpd_arm(c);
 		return;
 	}
 	if (c->lingering || c->closing || !c->in_head) {
@@ -872,6 +880,7 @@ httpd_evict_idle(struct httpd *h)
 	TAILQ_FOREACH(c, &h->conns, entry) {
 		if (!c->in_head && !c->closing && !c->lingering &&
 		    !c->waiting && c->out_first == c->nout &&
+		    (c->h2 == NULL || httpd_h2_nstreams(c) == 0) &&
 		    c->in.len == c->in_off) {
 			hconn_close(c);
 			return 0;
@@ -906,8 +915,8 @@ httpd_adopt(struct httpd *h, struct conn *xc, const char *peer)
 	c->xc = xc;
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
 	buf_init(&c->in);
-	loop_defer_init(&c->reap, hconn_reap_cb, c);
-	loop_timer_init(&c->dl_timer, hconn_deadline_cb, c);
+	loop_defer_init(&c->reap, httpd_reap_cb, c);
+	loop_timer_init(&c->dl_timer, httpd_deadline_cb, c);
 	if (h->role.accepted != NULL && h->role.accepted(c) == -1) {
 		conn_close(xc);
 		buf_free(&c->in);
@@ -934,7 +943,7 @@ httpd_adopt(struct httpd *h, struct conn *xc, const char *peer)
 	c->deadline = loop_now(h->loop) + h->cfg.header_timeout_ns;
 	TAILQ_INSERT_TAIL(&h->conns, c, entry);
 	h->nconns++;
-	hconn_arm(c);
+	httpd_arm(c);
 	return c;
 }
 
@@ -1060,8 +1069,11 @@ httpd_drain(struct httpd *h)
 	h->draining = 1;
 	TAILQ_FOREACH_SAFE(c, &h->conns, entry, next) {
 		/* A held (delayed or dripping) reply is in flight too. */
-		if (!c->in_head && c->out_first == c->nout && !c->pending &&
-		    c->stream_left == 0)
+		if (c->h2 != NULL) {
+			httpd_h2_drain(c);
+			hconn_flush(c);
+		} else if (!c->in_head && c->out_first == c->nout &&
+		    !c->pending && c->stream_left == 0)
 			hconn_close(c);
 		else
 			c->closing = 1;
@@ -1155,6 +1167,8 @@ hconn_peer(const struct hconn *c)
 int
 hconn_fd(const struct hconn *c)
 {
+	if (c->parent != NULL)
+		c = c->parent;
 	return c->xc != NULL ? conn_fd(c->xc) : -1;
 }
 
@@ -1173,7 +1187,25 @@ hconn_has_output(const struct hconn *c)
 int
 hconn_peer_eof(const struct hconn *c)
 {
-	return c->peer_eof;
+	return c->parent != NULL ? c->parent->peer_eof : c->peer_eof;
+}
+
+int
+hconn_is_h2(const struct hconn *c)
+{
+	return c->strm != NULL || c->h2 != NULL;
+}
+
+void
+hconn_h2_reset(struct hconn *c, uint32_t code)
+{
+	if (c->strm == NULL) {
+		hconn_abort(c);
+		return;
+	}
+	c->rst_code = code;
+	c->rst_set = 1;
+	hconn_abort(c);
 }
 
 void

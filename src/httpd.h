@@ -16,6 +16,17 @@
  * (a responder worker, the admin thread); nothing is shared between
  * threads except the counters, which httpd_stats reads with relaxed
  * atomic loads.
+ *
+ * HTTP/2 (cfg.h2, httpd-h2.c over libnghttp2): a connection that opens
+ * with the preface, asks for "Upgrade: h2c" or chose "h2" by ALPN speaks
+ * HTTP/2, and each of its streams is handed to the role as an hconn of
+ * its own carrying one request (pseudo-headers mapped: :method, :path as
+ * the target, :authority as Host).  The role queues an HTTP/1.1-formatted
+ * reply on it as on any connection; the glue sends it as HEADERS and DATA
+ * (hop-by-hop headers dropped).  On a stream, holding delays only that
+ * stream, hconn_close_after ends the stream, hconn_abort resets it
+ * (RST_STREAM INTERNAL_ERROR; hconn_close: CANCEL), and a reply closed
+ * before its Content-Length is complete is a reset.
  */
 #ifndef DECOY_HTTPD_H
 #define DECOY_HTTPD_H
@@ -59,6 +70,9 @@ struct httpd_config {
 	/* Prefix of the log lines ("admin: "), NULL: none. */
 	const char	*log_prefix;
 	struct conn_tls_ctx *tls;	/* NULL: plain HTTP */
+	/* 1: HTTP/2 by prior knowledge, Upgrade: h2c, and ALPN "h2" when
+	 * the TLS context offers it. */
+	int		 h2;
 };
 
 /* The role.  request and reject are required, the rest optional. */
@@ -145,6 +159,19 @@ int		 hconn_is_dead(const struct hconn *);
 int		 hconn_has_output(const struct hconn *);
 /* 1 if the peer has finished sending (FIN or close_notify). */
 int		 hconn_peer_eof(const struct hconn *);
+/* 1 if c is an HTTP/2 stream (or connection). */
+int		 hconn_is_h2(const struct hconn *);
+/* An HTTP/2 stream: resets it with RST_STREAM code (RFC 9113 7); an
+ * HTTP/1.1 connection: hconn_abort. */
+void		 hconn_h2_reset(struct hconn *, uint32_t code);
+/* An HTTP/2 stream: GOAWAY with code for its connection (last stream:
+ * this one), which closes once the frame is out; this stream is reset
+ * with the same code.  HTTP/1.1: hconn_abort. */
+void		 hconn_h2_goaway(struct hconn *, uint32_t code);
+/* An HTTP/2 stream: its reply's DATA stops once the peer's window is
+ * used up, and the connection's receive window is never reopened (no
+ * WINDOW_UPDATE is sent).  HTTP/1.1: nothing (0 returned), else 1. */
+int		 hconn_h2_stall(struct hconn *);
 
 /* Queues len bytes at p (which must stay valid until written), freeing
  * owned (may be NULL) once they are; zero bytes just free owned. */

@@ -124,6 +124,7 @@ plan_decide(struct plan *plan, const struct rule_set *rs,
 		if (f->connection != FAULT_CONN_NONE) {
 			plan->conn = f->connection;
 			plan->drip_bps = f->drip_bps;
+			plan->h2_code = f->h2_code;
 			plan->conn_rule = name;
 		}
 		if (f->drop > plan->drop) {
@@ -183,6 +184,14 @@ plan_log(const struct plan *plan, struct chaos_log *cl, const char *id,
 			    f->connection == FAULT_CONN_SLOW_HEADERS)
 				snprintf(params, sizeof params,
 				    "{\"bytes_per_s\":%.0f}", f->drip_bps);
+			if (f->connection == FAULT_CONN_RST_STREAM ||
+			    f->connection == FAULT_CONN_GOAWAY) {
+				char	hex[16];
+
+				snprintf(params, sizeof params,
+				    "{\"code\":\"%s\"}", fault_h2_code_name(
+				    f->h2_code, hex, sizeof hex));
+			}
 			chaos_log_fault(cl, id, sig, occ, name,
 			    fault_conn_name(f->connection),
 			    params[0] != '\0' ? params : NULL);

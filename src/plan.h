@@ -65,6 +65,7 @@ struct plan {
 	uint64_t		 malform_seed;	/* seeds its fault_rng */
 	enum fault_conn		 conn;		/* connection fault, or NONE */
 	double			 drip_bps;	/* its rate (drip, slow_headers) */
+	uint32_t		 h2_code;	/* its code (rst_stream, goaway) */
 	const char		*conn_rule;
 	double			 drop;		/* the largest drop probability */
 	const char		*drop_rule;

@@ -134,6 +134,7 @@ struct reply {
 	struct out_item	 part[3];
 	enum fault_conn	 conn;
 	double		 bps;
+	uint32_t	 h2_code;	/* rst_stream, goaway */
 	uint64_t	 filler;	/* oversize: filler bytes after the head */
 	int		 close;		/* close after it (broken framing...) */
 	uint64_t	 ready_ns;	/* when the request was complete */
@@ -285,6 +286,7 @@ respond_config_init(struct respond_config *c)
 	c->body_timeout_ns = 30ull * 1000000000u;
 	c->body_min_rate = 1024;
 	c->idle_timeout_ns = 60ull * 1000000000u;
+	c->http2 = 1;
 }
 
 void
@@ -649,6 +651,7 @@ conn_drip_start(struct rconn *c, struct reply *rp, int first)
 static void
 conn_emit(struct rconn *c, struct reply *rp)
 {
+	uint32_t	code;
 	int		i;
 
 	conn_delay_histogram(c->w, loop_now(c->w->loop) - rp->ready_ns);
@@ -662,10 +665,28 @@ conn_emit(struct rconn *c, struct reply *rp)
 		/* An RST (and no close_notify). */
 		hconn_abort(c->h);
 		return;
+	case FAULT_CONN_RST_STREAM:
+	case FAULT_CONN_GOAWAY:
+		/* HTTP/1.1 got reset or close instead (conn_apply_plan). */
+		code = rp->h2_code;
+		i = rp->conn == FAULT_CONN_GOAWAY;
+		reply_free(rp);
+		if (i)
+			hconn_h2_goaway(c->h, code);
+		else
+			hconn_h2_reset(c->h, code);
+		return;
 	case FAULT_CONN_CLOSE:
 		reply_free(rp);
 		hconn_close_after(c->h);
 		return;
+	case FAULT_CONN_STALL:
+		/* The reply goes out as far as the peer's window lets it;
+		 * the stream ends after the idle timeout, as a hang. */
+		hconn_set_deadline(c->h, loop_now(c->w->loop) +
+		    c->w->r->cfg.idle_timeout_ns);
+		hconn_h2_stall(c->h);
+		break;
 	case FAULT_CONN_HANG:
 		/* Never answer; closed after the idle timeout. */
 		reply_free(rp);
@@ -913,6 +934,21 @@ conn_apply_plan(struct rconn *c, struct reply *rp, const struct plan *plan,
 	if (plan->conn != FAULT_CONN_NONE) {
 		rp->conn = plan->conn;
 		rp->bps = plan->drip_bps;
+		rp->h2_code = plan->h2_code;
+	}
+	if (fault_conn_is_h2(plan->conn) && !hconn_is_h2(c->h)) {
+		/* HTTP/1.1 has no streams: the closest fault, logged. */
+		static const enum fault_conn	near[] = { FAULT_CONN_RESET,
+						    FAULT_CONN_CLOSE,
+						    FAULT_CONN_HANG };
+		char				params[64];
+
+		rp->conn = near[plan->conn - FAULT_CONN_RST_STREAM];
+		snprintf(params, sizeof params, "{\"instead_of\":\"%s\"}",
+		    fault_conn_name(plan->conn));
+		chaos_log_fault(w->r->chaos, txn_id, plan->sig,
+		    plan->occurrence, plan->conn_rule,
+		    fault_conn_name(rp->conn), params);
 	}
 	return plan->latency_ns;
 }
@@ -1898,7 +1934,8 @@ respond_create(const struct respond_config *cfg, char **cause)
 		if ((r->ca = ca_load(cfg->ca_dir != NULL ? cfg->ca_dir :
 		    ca_default_dir(), cause)) == NULL ||
 		    (r->tls_ctx = conn_tls_server_ctx(&(struct conn_tls_config){
-		    .cert_cb = ca_conn_cert, .cert_arg = r->ca }, cause)) == NULL)
+		    .cert_cb = ca_conn_cert, .cert_arg = r->ca,
+		    .alpn = cfg->http2 ? "h2,http/1.1" : NULL }, cause)) == NULL)
 			goto fail;
 	}
 
@@ -1915,6 +1952,7 @@ respond_create(const struct respond_config *cfg, char **cause)
 	hcfg.out_high = RESPOND_OUT_HIGH;
 	hcfg.out_low = RESPOND_OUT_LOW;
 	hcfg.tls = r->tls_ctx;
+	hcfg.h2 = cfg->http2;
 
 	/* The CPUs this process may use, not the machine's (cpus.h). */
 	r->nworkers = cfg->workers > 0 ? (size_t)cfg->workers :

@@ -66,6 +66,9 @@ struct respond_config {
 	int			 tls;		/* serve HTTPS (leaves minted
 						   by the CA in ca_dir) */
 	char			*ca_dir;	/* NULL: ca_default_dir() */
+	int			 http2;		/* serve HTTP/2 too (ALPN h2,
+						   prior knowledge, h2c);
+						   1 by default */
 
 	int			 transparent;	/* connections come redirected
 						   (iptables REDIRECT): the

@@ -719,9 +719,29 @@ rule_load_fault(struct yamldoc *x, const yaml_node_t *map, struct fault_spec *f)
 				f->connection = FAULT_CONN_NONE;
 				yamldoc_err(x, v, "connection: unknown fault "
 				    "\"%s\" (reset, close, close_after_headers, "
-				    "hang, drip, slow_headers)", s);
+				    "hang, drip, slow_headers, stall)", s);
 				continue;
 			}
+			if (f->connection == FAULT_CONN_RST_STREAM)
+				f->h2_code = 2;		/* INTERNAL_ERROR */
+			has_conn = 1;
+		} else if (strcmp(key, "rst_stream") == 0 ||
+		    strcmp(key, "goaway") == 0) {
+			if ((s = yamldoc_scalar(x, v, key)) == NULL)
+				continue;
+			if (fault_h2_code_parse(s, &f->h2_code) == -1) {
+				yamldoc_err(x, v, "%s: unknown HTTP/2 error code "
+				    "\"%s\" (NO_ERROR, PROTOCOL_ERROR, "
+				    "INTERNAL_ERROR, REFUSED_STREAM, CANCEL, "
+				    "ENHANCE_YOUR_CALM... or a number)", key, s);
+				continue;
+			}
+			if (has_conn)
+				yamldoc_err(x, k, "%s: one connection fault per "
+				    "rule (%s given)", key,
+				    fault_conn_name(f->connection));
+			f->connection = key[0] == 'r' ? FAULT_CONN_RST_STREAM :
+			    FAULT_CONN_GOAWAY;
 			has_conn = 1;
 		} else if (strcmp(key, "drip") == 0) {
 			if ((s = yamldoc_scalar(x, v, key)) == NULL)
@@ -747,7 +767,7 @@ rule_load_fault(struct yamldoc *x, const yaml_node_t *map, struct fault_spec *f)
 		} else
 			yamldoc_err(x, k, "fault: unknown key \"%s\" (latency, "
 			    "status, headers, body, malform, connection, "
-			    "drip, drop)", key);
+			    "rst_stream, goaway, drip, drop)", key);
 	}
 	if (has_drip) {
 		if (!has_conn)

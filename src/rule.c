@@ -722,7 +722,14 @@ rule_describe_fault(const struct fault_spec *f, struct buf *out)
 			break;
 		}
 	}
-	if (f->connection != FAULT_CONN_NONE) {
+	if (f->connection == FAULT_CONN_RST_STREAM ||
+	    f->connection == FAULT_CONN_GOAWAY) {
+		char	hex[16];
+
+		s = fault_h2_code_name(f->h2_code, hex, sizeof hex);
+		rule_json_str(out, &first, fault_conn_name(f->connection), s,
+		    strlen(s));
+	} else if (f->connection != FAULT_CONN_NONE) {
 		s = fault_conn_name(f->connection);
 		rule_json_str(out, &first, "connection", s, strlen(s));
 		if (f->connection == FAULT_CONN_DRIP ||

@@ -62,7 +62,7 @@ check "no ciphertext and no CONNECT entry recorded" \
 # 4. Replay the recording over TLS.
 start_respond replay "$T/rec.jsonl" --tls --ca "$T/ca"
 RP=$PORT_replay
-curl -s --max-time 10 --cacert "$T/ca/ca.pem" -D "$T/hdr.replayed" \
+curl -s --http1.1 --max-time 10 --cacert "$T/ca/ca.pem" -D "$T/hdr.replayed" \
     -o "$T/body.replayed" "https://localhost:$RP/v1/thing"
 check "curl to the replay (leaf verified)" [ $? -eq 0 ]
 check "replayed body byte-identical to the origin's" \

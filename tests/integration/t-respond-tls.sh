@@ -45,7 +45,8 @@ start_respond r "$T/snap.jsonl" --tls --ca "$T/ca" --rules "$T/rules.yaml" \
     --workers 2
 P=$PORT_r
 H=api.payments.example
-CURL=(curl -s --max-time 10 --cacert "$T/ca/ca.pem" --resolve "$H:$P:127.0.0.1")
+# HTTP/1.1: ALPN would pick h2 (t-respond-h2.sh tests that).
+CURL=(curl -s --http1.1 --max-time 10 --cacert "$T/ca/ca.pem" --resolve "$H:$P:127.0.0.1")
 
 # 1. With SNI: headers and body exactly as recorded.
 "${CURL[@]}" -D "$T/hdr1" -o "$T/body1" "https://$H:$P/v1/charges/ch_1"

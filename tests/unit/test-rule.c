@@ -1132,6 +1132,55 @@ test_mask_equivalence(void)
 	rule_set_free(b);
 }
 
+/* The HTTP/2 faults: codes by name (any case) or number, described back
+ * in the same shape, errors with file:line:col. */
+static void
+test_h2_faults(void)
+{
+	struct rule_set		*set;
+	const struct fault_spec	*f;
+	struct buf		 b;
+
+	set = parse("rules:\n"
+	    "  - name: a\n    fault: {rst_stream: refused_stream}\n"
+	    "  - name: b\n    fault: {goaway: ENHANCE_YOUR_CALM}\n"
+	    "  - name: c\n    fault: {rst_stream: 0x1f}\n"
+	    "  - name: d\n    fault: {connection: stall}\n"
+	    "  - name: e\n    fault: {connection: rst_stream}\n");
+	ASSERT_EQ(rule_set_count(set), 5);
+	if (set == NULL || rule_set_count(set) != 5)
+		return;
+	f = rule_fault(rule_set_get(set, 0));
+	ASSERT_EQ(f->connection, FAULT_CONN_RST_STREAM);
+	ASSERT_EQ(f->h2_code, 7);
+	f = rule_fault(rule_set_get(set, 1));
+	ASSERT_EQ(f->connection, FAULT_CONN_GOAWAY);
+	ASSERT_EQ(f->h2_code, 11);
+	ASSERT_EQ(rule_fault(rule_set_get(set, 2))->h2_code, 0x1f);
+	ASSERT_EQ(rule_fault(rule_set_get(set, 3))->connection,
+	    FAULT_CONN_STALL);
+	/* connection: rst_stream without a code: INTERNAL_ERROR. */
+	ASSERT_EQ(rule_fault(rule_set_get(set, 4))->h2_code, 2);
+	buf_init(&b);
+	rule_describe(rule_set_get(set, 1), &b);
+	ASSERT(strstr(b.data, "\"goaway\":\"ENHANCE_YOUR_CALM\"") != NULL);
+	buf_reset(&b);
+	rule_describe(rule_set_get(set, 2), &b);
+	ASSERT(strstr(b.data, "\"rst_stream\":\"0x1f\"") != NULL);
+	buf_free(&b);
+	rule_set_free(set);
+	ASSERT(fault_conn_is_h2(FAULT_CONN_STALL));
+	ASSERT(!fault_conn_is_h2(FAULT_CONN_RESET));
+
+	expect_error("rules:\n  - name: a\n" "    fault: {rst_stream: NOPE}\n",
+	    "t:3:25: rst_stream: unknown HTTP/2 error code \"NOPE\"");
+	expect_error("rules:\n  - name: a\n" "    fault: {goaway: 99999999999}\n",
+	    "t:3:21: goaway: unknown HTTP/2 error code");
+	expect_error("rules:\n  - name: a\n"
+	    "    fault: {connection: reset, goaway: CANCEL}\n",
+	    "t:3:32: goaway: one connection fault per rule (reset given)");
+}
+
 static void
 test_describe(void)
 {
@@ -1304,6 +1353,7 @@ main(void)
 	test_cow();
 	test_mask_equivalence();
 	test_describe();
+	test_h2_faults();
 	test_recipes();
 	test_drop();
 	UNIT_DONE();

@@ -1,0 +1,1035 @@
+/*
+ * httpd-h2.c -- HTTP/2 for the HTTP server (module httpd): the glue
+ * between libnghttp2, which does the framing, HPACK, flow control and the
+ * protocol's state machines, and httpd's connections and roles.
+ *
+ * A connection that speaks HTTP/2 (prior knowledge, Upgrade: h2c, ALPN
+ * "h2") keeps its hconn: the bytes it reads go to the session
+ * (nghttp2_session_mem_recv) and the frames the session makes are copied
+ * into its output queue (nghttp2_session_mem_send) and written as any
+ * output is, up to the same output bound.  Each request stream becomes an
+ * hconn of its own (strm set, parent the connection): the role is handed
+ * its request as a struct http_msg (":method", ":path" as the target,
+ * ":authority" as Host, the other headers as received) and queues an
+ * HTTP/1.1-formatted reply on it.  The glue parses that reply's head
+ * (http_parse_response), submits it as HEADERS without the hop-by-hop
+ * headers, and hands the body to the session as DATA through a data
+ * provider that reads the stream's queue (deferred while it is empty,
+ * resumed when the role queues more: a drip).  A stream is one
+ * transaction: holding it (latency) holds nothing else, closing it resets
+ * it, and the connection lives on.
+ *
+ * nghttp2 must not be re-entered from its callbacks: while it runs
+ * (in_cb), a stream that changes only notes it, and the connection's
+ * output is pumped once the session returns.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "base64.h"
+#include "buf.h"
+#include "conn.h"
+#include "http.h"
+#include "httpd.h"
+#include "httpd-int.h"
+#include "log.h"
+#include "loop.h"
+#include "xmalloc.h"
+
+#define H2_MAX_STREAMS		100	/* SETTINGS_MAX_CONCURRENT_STREAMS */
+#define H2_PUMP_CHUNK		(32 * 1024)
+#define H2_PREFACE		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define H2_PREFACE_LEN		24
+/* Pseudo-headers and headers a request may carry beyond the parser's. */
+#define H2_MAX_FIELDS		(HTTP_MAX_HEADERS + 5)
+
+/* One request field, as offsets into the stream's hb. */
+struct h2_field {
+	size_t	no, nl, vo, vl;
+};
+
+struct httpd_h2 {
+	nghttp2_session		*ng;
+	struct hconn		*c;
+	struct hconn_list	 streams;	/* open stream hconns */
+	size_t			 nstreams;
+	int			 in_cb;		/* nghttp2 is running */
+	int			 failed;	/* fatal: close at once */
+	int			 goaway;	/* GOAWAY submitted */
+	int			 stalled;	/* receive window never reopened */
+	struct buf		 wb;		/* frames being gathered */
+	struct buf		 nvb;		/* reply names, lowercased */
+	struct http_msg		 msg;		/* a request; a reply's head */
+};
+
+struct httpd_h2_strm {
+	int32_t			 id;
+	struct buf		 hb;		/* request field bytes */
+	struct h2_field		 f[H2_MAX_FIELDS];
+	size_t			 nf;
+	struct buf		 body;
+	int			 reject;	/* status to answer with, or 0 */
+	const char		*why;
+	int			 complete;	/* END_STREAM came */
+	int			 answered;	/* handed to the role */
+
+	/* The reply. */
+	struct buf		 head;		/* HTTP/1.1 head bytes so far */
+	struct buf		 pre;		/* body bytes that came with it */
+	size_t			 pre_off;
+	int			 head_req;	/* HEAD: no body */
+	int			 submitted;	/* HEADERS submitted */
+	int			 deferred;	/* DATA waits for the role */
+	enum http_framing	 framing;
+	uint64_t		 left;		/* HTTP_FRAME_LENGTH: to send */
+	struct http_chunked	 ck;
+	int			 stall;		/* hconn_h2_stall */
+	uint64_t		 stall_left;	/* bytes the window allowed */
+};
+
+static nghttp2_session_callbacks	*h2_callbacks;
+static nghttp2_option			*h2_option;
+static pthread_once_t			 h2_once = PTHREAD_ONCE_INIT;
+
+static void	h2_kick(struct hconn *);
+static void	h2_deliver(struct hconn *);
+
+/* --- streams ---------------------------------------------------------- */
+
+/* A new stream hconn for id, or NULL if the role refused it. */
+static struct hconn *
+h2_stream_new(struct httpd_h2 *sess, int32_t id)
+{
+	struct hconn	*c = sess->c, *s;
+	struct httpd	*h = c->h;
+
+	s = xcalloc(1, sizeof *s);
+	s->h = h;
+	s->parent = c;
+	s->strm = xcalloc(1, sizeof *s->strm);
+	s->strm->id = id;
+	snprintf(s->peer, sizeof s->peer, "%s", c->peer);
+	buf_init(&s->in);
+	loop_defer_init(&s->reap, httpd_reap_cb, s);
+	loop_timer_init(&s->dl_timer, httpd_deadline_cb, s);
+	if (h->role.accepted != NULL && h->role.accepted(s) == -1) {
+		free(s->strm);
+		free(s);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&sess->streams, s, entry);
+	sess->nstreams++;
+	/* The request must be complete in time, as on HTTP/1.1. */
+	s->in_head = 1;
+	s->deadline = loop_now(h->loop) + h->cfg.header_timeout_ns;
+	httpd_arm(s);
+	return s;
+}
+
+/* The stream is over (no frame is sent here): freed at the end of the
+ * loop's round. */
+static void
+h2_stream_gone(struct hconn *s)
+{
+	struct hconn	*c = s->parent;
+	struct httpd_h2	*sess = c->h2;
+
+	if (s->dead)
+		return;
+	s->dead = 1;
+	loop_timer_del(s->h->loop, &s->dl_timer);
+	STAT_ADD(s->h->st.out_mem, -(s->out_bytes + s->outcap *
+	    sizeof *s->out));
+	TAILQ_REMOVE(&sess->streams, s, entry);
+	sess->nstreams--;
+	if (!c->dead)
+		(void)nghttp2_session_set_stream_user_data(sess->ng,
+		    s->strm->id, NULL);
+	loop_defer(s->h->loop, &s->reap);
+	if (!c->dead && sess->nstreams == 0) {
+		if (c->peer_eof)
+			httpd_h2_drain(c);
+		c->deadline = loop_now(c->h->loop) + c->h->cfg.idle_timeout_ns;
+		httpd_arm(c);
+	}
+}
+
+/* Resets the stream with code (RST_STREAM) and forgets it. */
+static void
+h2_stream_reset(struct hconn *s, uint32_t code)
+{
+	struct hconn	*c = s->parent;
+	int32_t		 id = s->strm->id;
+
+	if (s->dead)
+		return;
+	h2_stream_gone(s);
+	if (c->dead)
+		return;
+	(void)nghttp2_submit_rst_stream(c->h2->ng, NGHTTP2_FLAG_NONE, id,
+	    code);
+	h2_kick(c);
+}
+
+void
+httpd_h2_stream_close(struct hconn *s)
+{
+	uint32_t	code = NGHTTP2_CANCEL;
+
+	if (s->reset)
+		code = s->rst_set ? s->rst_code : NGHTTP2_INTERNAL_ERROR;
+	h2_stream_reset(s, code);
+}
+
+void
+httpd_h2_stream_free(struct hconn *s)
+{
+	struct httpd_h2_strm	*st = s->strm;
+
+	buf_free(&st->hb);
+	buf_free(&st->body);
+	buf_free(&st->head);
+	buf_free(&st->pre);
+	free(st);
+	s->strm = NULL;
+}
+
+void
+httpd_h2_stream_deadline(struct hconn *s)
+{
+	struct httpd_h2_strm	*st = s->strm;
+
+	if (st->answered) {
+		hconn_close(s);
+		return;
+	}
+	/* The request did not arrive in time: 408, as on HTTP/1.1. */
+	STAT_INC(s->h->st.head_timeouts);
+	st->reject = 408;
+	st->why = "request not complete in time";
+	h2_deliver(s);
+}
+
+/* --- the reply -------------------------------------------------------- */
+
+/* Takes the first queued item off s's output (its bytes were used). */
+static void
+h2_item_done(struct hconn *s)
+{
+	struct httpd_out	*o = &s->out[s->out_first];
+
+	s->out_bytes -= o->len;
+	STAT_ADD(s->h->st.out_mem, -o->len);
+	free(o->owned);
+	o->owned = NULL;
+	if (++s->out_first == s->nout)
+		s->out_first = s->nout = 0;
+}
+
+/* 1 once the role is done with the stream: closing, not held, all of its
+ * output taken. */
+static int
+h2_finished(const struct hconn *s)
+{
+	return s->closing && !s->waiting && s->out_first == s->nout &&
+	    s->stream_left == 0 && s->strm->pre_off == s->strm->pre.len;
+}
+
+/* Copies up to len body bytes of s's reply into p: what came with the
+ * head, the queue, the oversize filler. */
+static size_t
+h2_take(struct hconn *s, uint8_t *p, size_t len)
+{
+	struct httpd_h2_strm	*st = s->strm;
+	struct httpd_out	*o;
+	size_t			 n = 0, k;
+
+	while (n < len) {
+		if (st->pre_off < st->pre.len) {
+			k = st->pre.len - st->pre_off;
+			k = k < len - n ? k : len - n;
+			memcpy(p + n, st->pre.data + st->pre_off, k);
+			st->pre_off += k;
+		} else if (s->out_first < s->nout) {
+			o = &s->out[s->out_first];
+			k = o->len < len - n ? o->len : len - n;
+			memcpy(p + n, o->p, k);
+			if (k == o->len)
+				h2_item_done(s);
+			else {
+				o->p += k;
+				o->len -= k;
+				s->out_bytes -= k;
+				STAT_ADD(s->h->st.out_mem, -k);
+			}
+		} else if (s->stream_left > 0) {
+			k = s->stream_left < s->stream_blen ?
+			    (size_t)s->stream_left : s->stream_blen;
+			k = k < len - n ? k : len - n;
+			memcpy(p + n, s->stream, k);
+			s->stream_left -= k;
+		} else
+			break;
+		n += k;
+	}
+	return n;
+}
+
+/* nghttp2 asks for DATA of a reply. */
+static ssize_t
+h2_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
+    uint32_t *flags, nghttp2_data_source *src, void *arg)
+{
+	struct hconn		*s = nghttp2_session_get_stream_user_data(ng,
+				    id);
+	struct httpd_h2_strm	*st;
+	enum http_err		 err = HTTP_E_NONE;
+	size_t			 n, erroff;
+	ssize_t			 rest = 0;
+
+	(void)src;
+	(void)arg;
+	if (s == NULL || s->dead)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	st = s->strm;
+	if (st->framing == HTTP_FRAME_LENGTH && len > st->left)
+		len = (size_t)st->left;
+	if (st->stall) {
+		if (len > st->stall_left)
+			len = (size_t)st->stall_left;
+		if (len == 0) {
+			st->deferred = 1;	/* for good */
+			return NGHTTP2_ERR_DEFERRED;
+		}
+	}
+	n = h2_take(s, buf, len);
+	if (st->framing == HTTP_FRAME_CHUNKED && n > 0) {
+		rest = http_chunked_decode(&st->ck, (char *)buf, &n, &err,
+		    &erroff);
+		if (rest == HTTP_ERROR)
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		if (rest != HTTP_PARTIAL) {
+			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			return (ssize_t)n;
+		}
+	}
+	if (st->stall)
+		st->stall_left -= n;
+	if (st->framing == HTTP_FRAME_LENGTH) {
+		st->left -= n;
+		if (st->left == 0) {
+			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			return (ssize_t)n;
+		}
+	}
+	if (n > 0)
+		return (ssize_t)n;
+	if (h2_finished(s)) {
+		/* Closed short of its length (a fault cut it): a reset,
+		 * as a truncated HTTP/1.1 body ends with the connection. */
+		if (st->framing == HTTP_FRAME_LENGTH ||
+		    st->framing == HTTP_FRAME_CHUNKED)
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		return 0;
+	}
+	st->deferred = 1;
+	return NGHTTP2_ERR_DEFERRED;
+}
+
+/* 1 for the headers HTTP/2 forbids (RFC 9113 8.2.2). */
+static int
+h2_is_hop_by_hop(struct span name)
+{
+	return span_caseeq_str(name, "Connection") ||
+	    span_caseeq_str(name, "Keep-Alive") ||
+	    span_caseeq_str(name, "Transfer-Encoding") ||
+	    span_caseeq_str(name, "Upgrade") ||
+	    span_caseeq_str(name, "Proxy-Connection") ||
+	    span_caseeq_str(name, "TE");
+}
+
+/*
+ * Gathers the reply's head from s's queue; once the blank line is there,
+ * submits it as HEADERS (and the body's data provider).  1 when
+ * submitted, 0 when more is needed, -1 when the head is not HTTP (the
+ * stream was reset).
+ */
+static int
+h2_submit_head(struct hconn *s)
+{
+	struct httpd_h2_strm	*st = s->strm;
+	struct httpd_h2		*sess = s->parent->h2;
+	struct http_msg		*m = &sess->msg;
+	nghttp2_nv		 nv[HTTP_MAX_HEADERS + 1];
+	nghttp2_data_provider	 prd = { .read_callback = h2_read_cb };
+	struct httpd_out	*o;
+	char			*end = NULL, status[16];
+	size_t			 from, i, nnv = 0, off[HTTP_MAX_HEADERS];
+	enum http_err		 err = HTTP_E_NONE;
+	size_t			 erroff = 0;
+	int			 body;
+
+	while (end == NULL && s->out_first < s->nout) {
+		o = &s->out[s->out_first];
+		from = st->head.len >= 3 ? st->head.len - 3 : 0;
+		buf_append(&st->head, o->p, o->len);
+		h2_item_done(s);
+		end = memmem(st->head.data + from, st->head.len - from,
+		    "\r\n\r\n", 4);
+	}
+	if (end == NULL)
+		return 0;
+	from = (size_t)(end + 4 - st->head.data);
+	buf_append(&st->pre, end + 4, st->head.len - from);
+	st->head.len = from;
+	if (http_parse_response(st->head.data, st->head.len, st->head.len + 1,
+	    st->head_req, m, &err, &erroff) < 0 || m->status < 200) {
+		log_info("%s%s: stream %d: the reply is not HTTP (%s); "
+		    "resetting it", s->h->cfg.log_prefix, s->peer, st->id,
+		    m->status < 200 && err == HTTP_E_NONE ? "1xx status" :
+		    http_strerror(err));
+		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
+		return -1;
+	}
+	snprintf(status, sizeof status, "%03d", m->status);
+	nv[nnv++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7,
+	    strlen(status), NGHTTP2_NV_FLAG_NONE };
+	/* Names lowercased into nvb first (it may move), pointers after. */
+	buf_reset(&sess->nvb);
+	for (i = 0; i < m->nheaders; i++) {
+		struct span	n = m->headers[i].name;
+		size_t		k;
+
+		off[i] = sess->nvb.len;
+		for (k = 0; k < n.len; k++)
+			buf_append_byte(&sess->nvb,
+			    (char)tolower((unsigned char)n.p[k]));
+	}
+	for (i = 0; i < m->nheaders; i++) {
+		struct span	n = m->headers[i].name, v = m->headers[i].value;
+
+		if (h2_is_hop_by_hop(n) || (m->framing == HTTP_FRAME_CHUNKED &&
+		    span_caseeq_str(n, "Content-Length")))
+			continue;
+		nv[nnv++] = (nghttp2_nv){ (uint8_t *)sess->nvb.data + off[i],
+		    (uint8_t *)v.p, n.len, v.len, NGHTTP2_NV_FLAG_NONE };
+	}
+	st->framing = m->framing;
+	st->left = m->content_length;
+	if (st->framing == HTTP_FRAME_CHUNKED)
+		http_chunked_init(&st->ck);
+	body = !(st->framing == HTTP_FRAME_NONE ||
+	    (st->framing == HTTP_FRAME_LENGTH && st->left == 0));
+	if (nghttp2_submit_response(sess->ng, st->id, nv, nnv,
+	    body ? &prd : NULL) != 0) {
+		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
+		return -1;
+	}
+	st->submitted = 1;
+	return 1;
+}
+
+void
+httpd_h2_stream_flush(struct hconn *s)
+{
+	struct httpd_h2_strm	*st = s->strm;
+	struct hconn		*c = s->parent;
+
+	if (s->dead || c->dead || !st->answered)
+		return;
+	if (!st->submitted) {
+		if (h2_submit_head(s) == 0 && h2_finished(s)) {
+			/* Closed without a (whole) reply: connection: close,
+			 * a hang that timed out, a head cut short. */
+			h2_stream_reset(s, st->head.len == 0 ?
+			    NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
+			return;
+		}
+	} else if (st->deferred && !st->stall) {
+		st->deferred = 0;
+		(void)nghttp2_session_resume_data(c->h2->ng, st->id);
+	}
+	if (!s->dead)
+		h2_kick(c);
+}
+
+/* --- requests --------------------------------------------------------- */
+
+static struct span
+h2_field_name(const struct httpd_h2_strm *st, size_t i)
+{
+	return (struct span){ st->hb.data + st->f[i].no, st->f[i].nl };
+}
+
+static struct span
+h2_field_value(const struct httpd_h2_strm *st, size_t i)
+{
+	return (struct span){ st->hb.data + st->f[i].vo, st->f[i].vl };
+}
+
+/* Fills m from the stream's fields: 0, or an HTTP status to reject
+ * with. */
+static int
+h2_msg(struct httpd_h2_strm *st, struct http_msg *m)
+{
+	struct span	n, v, authority = SPAN_NULL;
+	const char	*q;
+	size_t		i;
+
+	memset(m, 0, offsetof(struct http_msg, headers));
+	m->nheaders = 0;
+	for (i = 0; i < st->nf; i++) {
+		n = h2_field_name(st, i);
+		v = h2_field_value(st, i);
+		if (span_eq_str(n, ":method"))
+			m->method = v;
+		else if (span_eq_str(n, ":path"))
+			m->target = v;
+		else if (span_eq_str(n, ":authority"))
+			authority = v;
+		else if (n.len > 0 && n.p[0] == ':')
+			continue;	/* :scheme, :protocol */
+		else {
+			if (m->nheaders == HTTP_MAX_HEADERS)
+				return 431;
+			if (span_eq_str(n, "host"))
+				m->host = v;
+			m->headers[m->nheaders].name = n;
+			m->headers[m->nheaders++].value = v;
+		}
+	}
+	if (m->method.len == 0 || m->target.len == 0)
+		return 501;	/* CONNECT: no target to answer */
+	if (m->host.len == 0 && authority.len > 0) {
+		if (m->nheaders == HTTP_MAX_HEADERS)
+			return 431;
+		m->host = authority;
+		m->headers[m->nheaders].name = SPAN_LIT("Host");
+		m->headers[m->nheaders++].value = authority;
+	}
+	m->path = m->target;
+	if ((q = memchr(m->target.p, '?', m->target.len)) != NULL) {
+		m->path.len = (size_t)(q - m->target.p);
+		m->query.p = q + 1;
+		m->query.len = m->target.len - m->path.len - 1;
+	}
+	m->version = 11;
+	m->keep_alive = 1;
+	m->framing = st->body.len > 0 ? HTTP_FRAME_LENGTH : HTTP_FRAME_NONE;
+	m->content_length = st->body.len;
+	m->head_len = st->hb.len;
+	return 0;
+}
+
+/* Hands the complete request (or its reject) to the role. */
+static void
+h2_deliver(struct hconn *s)
+{
+	struct httpd_h2_strm	*st = s->strm;
+	struct httpd_h2		*sess = s->parent->h2;
+	struct httpd		*h = s->h;
+	int			 status;
+
+	if (st->answered)
+		return;
+	st->answered = 1;
+	s->in_head = 0;
+	s->deadline = 0;
+	loop_timer_del(h->loop, &s->dl_timer);
+	status = st->reject != 0 ? st->reject : h2_msg(st, &sess->msg);
+	if (status != 0) {
+		h->role.reject(s, status, st->why != NULL ? st->why :
+		    status == 431 ? "too many header fields" :
+		    "CONNECT is not served", 0);
+		s->closing = 1;
+	} else {
+		st->head_req = span_eq_str(sess->msg.method, "HEAD");
+		h->role.request(s, &sess->msg, st->body.len > 0 ?
+		    st->body.data : "", st->body.len, loop_now(h->loop));
+	}
+	if (!s->dead)
+		httpd_h2_stream_flush(s);
+}
+
+static int
+h2_begin_headers_cb(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
+{
+	struct httpd_h2	*sess = arg;
+	struct hconn	*s;
+
+	if (fr->hd.type != NGHTTP2_HEADERS ||
+	    fr->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	if ((s = h2_stream_new(sess, fr->hd.stream_id)) == NULL) {
+		(void)nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE,
+		    fr->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+		return 0;
+	}
+	(void)nghttp2_session_set_stream_user_data(ng, fr->hd.stream_id, s);
+	return 0;
+}
+
+static int
+h2_header_cb(nghttp2_session *ng, const nghttp2_frame *fr,
+    const uint8_t *name, size_t nlen, const uint8_t *value, size_t vlen,
+    uint8_t flags, void *arg)
+{
+	struct hconn		*s;
+	struct httpd_h2_strm	*st;
+	struct h2_field		*f;
+
+	(void)flags;
+	(void)arg;
+	if (fr->hd.type != NGHTTP2_HEADERS ||
+	    fr->headers.cat != NGHTTP2_HCAT_REQUEST ||
+	    (s = nghttp2_session_get_stream_user_data(ng,
+	    fr->hd.stream_id)) == NULL)
+		return 0;	/* trailers are not kept */
+	st = s->strm;
+	if (st->reject != 0)
+		return 0;
+	if (st->nf == H2_MAX_FIELDS ||
+	    st->hb.len + nlen + vlen > s->h->cfg.max_head) {
+		st->reject = 431;
+		st->why = "request header fields too large";
+		return 0;
+	}
+	f = &st->f[st->nf++];
+	f->no = st->hb.len;
+	f->nl = nlen;
+	buf_append(&st->hb, name, nlen);
+	f->vo = st->hb.len;
+	f->vl = vlen;
+	buf_append(&st->hb, value, vlen);
+	return 0;
+}
+
+static int
+h2_data_cb(nghttp2_session *ng, uint8_t flags, int32_t id,
+    const uint8_t *data, size_t len, void *arg)
+{
+	struct httpd_h2		*sess = arg;
+	struct hconn		*s;
+	struct httpd_h2_strm	*st;
+
+	(void)flags;
+	/* The window reopens as bytes are taken, unless stalled. */
+	if (!sess->stalled)
+		(void)nghttp2_session_consume(ng, id, len);
+	if ((s = nghttp2_session_get_stream_user_data(ng, id)) == NULL)
+		return 0;
+	st = s->strm;
+	if (st->reject != 0)
+		return 0;
+	if (st->body.len + len > s->h->cfg.max_body) {
+		st->reject = 413;
+		st->why = s->h->cfg.too_large != NULL ? s->h->cfg.too_large :
+		    "body too large";
+		buf_free(&st->body);
+		return 0;
+	}
+	buf_append(&st->body, data, len);
+	/* A body arriving keeps its stream alive (the minimum rate is
+	 * HTTP/1.1's; here each DATA frame moves the deadline). */
+	s->deadline = loop_now(s->h->loop) + s->h->cfg.header_timeout_ns;
+	httpd_arm(s);
+	return 0;
+}
+
+static int
+h2_frame_recv_cb(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
+{
+	struct hconn	*s;
+
+	(void)arg;
+	if ((fr->hd.type != NGHTTP2_HEADERS && fr->hd.type != NGHTTP2_DATA) ||
+	    !(fr->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
+	    (s = nghttp2_session_get_stream_user_data(ng,
+	    fr->hd.stream_id)) == NULL)
+		return 0;
+	s->strm->complete = 1;
+	h2_deliver(s);
+	return 0;
+}
+
+static int
+h2_frame_send_cb(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
+{
+	struct hconn	*s;
+
+	(void)arg;
+	/* Answered before the request was all sent (a reject): the rest
+	 * of it is not needed (RFC 9113 8.1). */
+	if ((fr->hd.type == NGHTTP2_HEADERS || fr->hd.type == NGHTTP2_DATA) &&
+	    (fr->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+	    (s = nghttp2_session_get_stream_user_data(ng,
+	    fr->hd.stream_id)) != NULL && !s->strm->complete)
+		(void)nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE,
+		    fr->hd.stream_id, NGHTTP2_NO_ERROR);
+	return 0;
+}
+
+static int
+h2_stream_close_cb(nghttp2_session *ng, int32_t id, uint32_t code,
+    void *arg)
+{
+	struct hconn	*s = nghttp2_session_get_stream_user_data(ng, id);
+
+	(void)code;
+	(void)arg;
+	if (s != NULL)
+		h2_stream_gone(s);
+	return 0;
+}
+
+/* --- the connection --------------------------------------------------- */
+
+static void
+h2_init_once(void)
+{
+	nghttp2_session_callbacks	*cb;
+
+	if (nghttp2_session_callbacks_new(&cb) != 0 ||
+	    nghttp2_option_new(&h2_option) != 0)
+		abort();
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cb,
+	    h2_begin_headers_cb);
+	nghttp2_session_callbacks_set_on_header_callback(cb, h2_header_cb);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb,
+	    h2_data_cb);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb,
+	    h2_frame_recv_cb);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cb,
+	    h2_frame_send_cb);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
+	    h2_stream_close_cb);
+	/* Windows are reopened by hand: the stall fault withholds it. */
+	nghttp2_option_set_no_auto_window_update(h2_option, 1);
+	h2_callbacks = cb;
+}
+
+int
+httpd_h2_sniff(const char *p, size_t len)
+{
+	size_t	n = len < H2_PREFACE_LEN ? len : H2_PREFACE_LEN;
+
+	if (memcmp(p, H2_PREFACE, n) != 0)
+		return 0;
+	return n == H2_PREFACE_LEN ? 1 : -1;
+}
+
+int
+httpd_h2_start(struct hconn *c)
+{
+	struct httpd_h2		*sess;
+	nghttp2_settings_entry	 iv[] = {
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS },
+	};
+
+	pthread_once(&h2_once, h2_init_once);
+	sess = xcalloc(1, sizeof *sess);
+	sess->c = c;
+	TAILQ_INIT(&sess->streams);
+	buf_init(&sess->wb);
+	buf_init(&sess->nvb);
+	if (nghttp2_session_server_new2(&sess->ng, h2_callbacks, sess,
+	    h2_option) != 0) {
+		free(sess);
+		log_warn("%s%s: HTTP/2: cannot make a session",
+		    c->h->cfg.log_prefix, c->peer);
+		hconn_close(c);
+		return -1;
+	}
+	c->h2 = sess;
+	c->h1_seen = 1;
+	(void)nghttp2_submit_settings(sess->ng, NGHTTP2_FLAG_NONE, iv,
+	    sizeof iv / sizeof iv[0]);
+	c->deadline = loop_now(c->h->loop) + c->h->cfg.idle_timeout_ns;
+	httpd_arm(c);
+	return 0;
+}
+
+/*
+ * The decoded HTTP2-Settings header (base64url without padding) into
+ * out: 0, or -1 when m has none, several, or one that does not decode to
+ * whole settings.
+ */
+static int
+h2_upgrade_settings(const struct http_msg *m, struct buf *out)
+{
+	const struct http_header	*hd = NULL;
+	struct buf			 b64;
+	size_t				 i;
+	int				 rc;
+
+	for (i = 0; i < m->nheaders; i++) {
+		if (!span_caseeq_str(m->headers[i].name, "HTTP2-Settings"))
+			continue;
+		if (hd != NULL)
+			return -1;
+		hd = &m->headers[i];
+	}
+	if (hd == NULL)
+		return -1;
+	buf_init(&b64);
+	for (i = 0; i < hd->value.len; i++) {
+		char ch = hd->value.p[i];
+
+		buf_append_byte(&b64, ch == '-' ? '+' : ch == '_' ? '/' : ch);
+	}
+	while (b64.len % 4 != 0)
+		buf_append_byte(&b64, '=');
+	rc = base64_decode(out, b64.data != NULL ? b64.data : "", b64.len,
+	    NULL);
+	buf_free(&b64);
+	return rc == 0 && out->len % 6 == 0 ? 0 : -1;
+}
+
+int
+httpd_h2_is_upgrade(const struct http_msg *m)
+{
+	const struct http_header	*up = http_find_header(m, "Upgrade");
+	struct buf			 set;
+	const char			*p, *e;
+	int				 h2c = 0, rc;
+
+	if (up == NULL)
+		return 0;
+	/* A comma-separated list of protocols: one of them h2c. */
+	for (p = up->value.p, e = p + up->value.len; p < e && !h2c;) {
+		const char *q = memchr(p, ',', (size_t)(e - p));
+		struct span tok;
+
+		tok.p = p;
+		tok.len = (size_t)((q != NULL ? q : e) - p);
+		h2c = span_caseeq_str(span_trim(tok), "h2c");
+		p = q != NULL ? q + 1 : e;
+	}
+	if (!h2c)
+		return 0;
+	buf_init(&set);
+	rc = h2_upgrade_settings(m, &set);
+	buf_free(&set);
+	return rc == 0;
+}
+
+void
+httpd_h2_upgrade(struct hconn *c, const struct http_msg *m,
+    const char *body, size_t body_len, size_t end)
+{
+	static const char	 sw[] = "HTTP/1.1 101 Switching Protocols\r\n"
+				    "Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+	struct httpd		*h = c->h;
+	struct hconn		*s;
+	struct buf		 set;
+	int			 head;
+
+	buf_init(&set);
+	(void)h2_upgrade_settings(m, &set);
+	hconn_queue(c, sw, sizeof sw - 1, NULL);
+	if (httpd_h2_start(c) == -1) {
+		buf_free(&set);
+		return;
+	}
+	head = span_eq_str(m->method, "HEAD");
+	if ((s = h2_stream_new(c->h2, 1)) == NULL ||
+	    nghttp2_session_upgrade2(c->h2->ng, (uint8_t *)set.data, set.len,
+	    head, s) != 0) {
+		buf_free(&set);
+		if (s != NULL)
+			h2_stream_gone(s);
+		log_info("%s%s: HTTP/2 upgrade failed; closing",
+		    h->cfg.log_prefix, c->peer);
+		c->h2->failed = 1;
+		return;
+	}
+	buf_free(&set);
+	/* A server session does not keep upgrade2's user data. */
+	(void)nghttp2_session_set_stream_user_data(c->h2->ng, 1, s);
+	/* The request was read as HTTP/1.1: it is stream 1's. */
+	s->strm->complete = 1;
+	s->strm->answered = 1;
+	s->strm->head_req = head;
+	s->in_head = 0;
+	s->deadline = 0;
+	loop_timer_del(h->loop, &s->dl_timer);
+	c->in_off = end;
+	c->in_head = 0;
+	h->role.request(s, m, body, body_len, loop_now(h->loop));
+	if (!s->dead)
+		httpd_h2_stream_flush(s);
+	if (!c->dead)
+		httpd_h2_recv(c);
+}
+
+void
+httpd_h2_recv(struct hconn *c)
+{
+	struct httpd_h2	*sess = c->h2;
+	ssize_t		 n;
+
+	if (sess->failed || c->in.len == c->in_off)
+		return;
+	sess->in_cb = 1;
+	n = nghttp2_session_mem_recv(sess->ng,
+	    (const uint8_t *)c->in.data + c->in_off, c->in.len - c->in_off);
+	sess->in_cb = 0;
+	if (n < 0) {
+		/* Bad preface, flood, a callback's failure: the connection
+		 * ends with GOAWAY (PROTOCOL_ERROR). */
+		log_info("%s%s: HTTP/2: %s; closing", c->h->cfg.log_prefix,
+		    c->peer, nghttp2_strerror((int)n));
+		if (nghttp2_session_terminate_session(sess->ng,
+		    NGHTTP2_PROTOCOL_ERROR) != 0)
+			sess->failed = 1;
+	}
+	buf_consume(&c->in, c->in.len);
+	c->in_off = 0;
+	if (sess->nstreams == 0)
+		c->deadline = loop_now(c->h->loop) + c->h->cfg.idle_timeout_ns;
+}
+
+void
+httpd_h2_pump(struct hconn *c)
+{
+	struct httpd_h2	*sess = c->h2;
+	const uint8_t	*p;
+	ssize_t		 n;
+
+	if (sess->in_cb || sess->failed || c->dead)
+		return;
+	sess->in_cb = 1;
+	while (c->out_bytes + sess->wb.len < c->h->cfg.out_high) {
+		if ((n = nghttp2_session_mem_send(sess->ng, &p)) < 0) {
+			log_info("%s%s: HTTP/2: %s; closing",
+			    c->h->cfg.log_prefix, c->peer,
+			    nghttp2_strerror((int)n));
+			sess->failed = 1;
+			break;
+		}
+		if (n == 0)
+			break;
+		buf_append(&sess->wb, p, (size_t)n);
+		if (sess->wb.len >= H2_PUMP_CHUNK)
+			hconn_queue_buf(c, &sess->wb);
+	}
+	sess->in_cb = 0;
+	if (sess->wb.len > 0)
+		hconn_queue_buf(c, &sess->wb);
+}
+
+/* The connection's output may have grown: write it, unless nghttp2 is
+ * running (its caller does once it returns). */
+static void
+h2_kick(struct hconn *c)
+{
+	if (!c->dead && !c->h2->in_cb)
+		hconn_flush(c);
+}
+
+int
+httpd_h2_wants(struct hconn *c)
+{
+	struct httpd_h2	*sess = c->h2;
+	int		 w = 0;
+
+	if (sess->failed)
+		return 0;
+	if (nghttp2_session_want_read(sess->ng))
+		w |= CONN_READ;
+	if (nghttp2_session_want_write(sess->ng))
+		w |= CONN_WRITE;
+	return w;
+}
+
+size_t
+httpd_h2_nstreams(const struct hconn *c)
+{
+	return c->h2->nstreams;
+}
+
+void
+httpd_h2_drain(struct hconn *c)
+{
+	struct httpd_h2	*sess = c->h2;
+
+	if (sess->goaway || sess->failed)
+		return;
+	sess->goaway = 1;
+	(void)nghttp2_submit_goaway(sess->ng, NGHTTP2_FLAG_NONE,
+	    nghttp2_session_get_last_proc_stream_id(sess->ng),
+	    NGHTTP2_NO_ERROR, NULL, 0);
+}
+
+void
+httpd_h2_close(struct hconn *c)
+{
+	struct hconn	*s;
+
+	/* c is dead already: no frame goes out for the streams. */
+	while ((s = TAILQ_FIRST(&c->h2->streams)) != NULL)
+		h2_stream_gone(s);
+}
+
+void
+httpd_h2_free(struct hconn *c)
+{
+	struct httpd_h2	*sess = c->h2;
+
+	nghttp2_session_del(sess->ng);
+	buf_free(&sess->wb);
+	buf_free(&sess->nvb);
+	free(sess);
+	c->h2 = NULL;
+}
+
+/* --- h2 faults -------------------------------------------------------- */
+
+void
+hconn_h2_goaway(struct hconn *s, uint32_t code)
+{
+	struct hconn	*c = s->parent;
+
+	if (s->strm == NULL) {
+		hconn_abort(s);
+		return;
+	}
+	if (s->dead || c->dead)
+		return;
+	/* The connection ends once GOAWAY is out: the requests in flight
+	 * on it go unanswered, as the code says. */
+	c->h2->goaway = 1;
+	(void)nghttp2_session_terminate_session2(c->h2->ng,
+	    nghttp2_session_get_last_proc_stream_id(c->h2->ng), code);
+	h2_stream_gone(s);
+	h2_kick(c);
+}
+
+int
+hconn_h2_stall(struct hconn *s)
+{
+	struct httpd_h2	*sess;
+	int32_t		 sw, cw;
+
+	if (s->strm == NULL)
+		return 0;
+	sess = s->parent->h2;
+	sess->stalled = 1;
+	s->strm->stall = 1;
+	sw = nghttp2_session_get_stream_remote_window_size(sess->ng,
+	    s->strm->id);
+	cw = nghttp2_session_get_remote_window_size(sess->ng);
+	sw = sw < cw ? sw : cw;
+	s->strm->stall_left = sw > 0 ? (uint64_t)sw : 0;
+	return 1;
+}
