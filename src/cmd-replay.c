@@ -185,6 +185,14 @@ static const struct opt cmd_replay_opts[] = {
 	{ "connections", 'c', OPT_INT, "C",
 	  "connection pool size / closed clients (64)",
 	  CMD_REPLAY_AT(connections), .min = 1, .max = 100000 },
+	{ "http2", 0, OPT_FLAG, NULL,
+	  "speak HTTP/2: https offers ALPN h2,http/1.1 and\n"
+	  "uses what the server picks; http: prior knowledge",
+	  CMD_REPLAY_AT(http2) },
+	{ "streams", 0, OPT_INT, "N",
+	  "--http2: requests in flight per connection (8);\n"
+	  "C connections carry C x N (closed: C x N clients)",
+	  CMD_REPLAY_AT(streams), .min = 1, .max = 10000 },
 	{ "closed", 0, OPT_FLAG, NULL,
 	  "closed model: C clients, each waits for its answer",
 	  OPT_AT(struct cmd_replay_o, closed) },

@@ -64,6 +64,7 @@
 #include "gen-transform.h"
 #include "http.h"
 #include "httpc.h"
+#include "httpc-h2.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
@@ -106,8 +107,14 @@ struct gen_send {
 	uint64_t	intended;	/* monotonic ns */
 };
 
+struct gen_h2conn;
+
 struct gen_conn {
 	TAILQ_ENTRY(gen_conn)	 entry;		/* idle list */
+	TAILQ_ENTRY(gen_conn)	 wentry;	/* h2: waiting for the conn */
+	struct gen_h2conn	*h2;		/* h2: the connection */
+	int32_t			 sid;		/* h2: its stream, 0: none */
+	int			 waiting;	/* h2: on h2->waiting */
 	struct gen		*g;
 	struct gen_stream	*stream;	/* NULL: a pool connection */
 	struct loop_io		 io;
@@ -121,6 +128,19 @@ struct gen_conn {
 	struct buf		 req;		/* built for this send */
 };
 TAILQ_HEAD(gen_conns, gen_conn);
+
+/* An h2 connection: the sends of several gen_conns go out as its
+ * streams.  hc makes the connection (TCP, TLS with ALPN), then hands it
+ * to the session s. */
+struct gen_h2conn {
+	struct gen		*g;
+	struct httpc_conn	 hc;
+	struct httpc_h2		*s;		/* once open */
+	struct loop_io		 io;
+	int			 polled;	/* io is in the loop */
+	int			 events;	/* CONN_* polled for */
+	struct gen_conns	 waiting;	/* sends before it opened */
+};
 
 struct gen_stream {
 	struct gen		*g;
@@ -144,6 +164,13 @@ struct gen {
 	char			*prefix;	/* path prefix, "" if none */
 	int			 tls_warned;
 
+	int			 h2;		/* this run speaks h2 */
+	const char		*scheme;	/* "http", "https" */
+	struct gen_h2conn	*h2conns;	/* cfg->connections of them */
+	size_t			 nslots;	/* gen_conns made, round-robin */
+	int			 h2_warned;	/* a request h2 cannot carry */
+	int			 freeing;
+
 	struct gen_transform	*gx;		/* NULL: no transforms */
 	uint64_t		 rng;		/* fresh values */
 	struct gen_transform_map **smaps;	/* per session, for sends
@@ -160,6 +187,7 @@ struct gen {
 
 	struct gen_conn		**pool;
 	size_t			 npool;
+	size_t			 pool_max;	/* connections (x streams) */
 	struct gen_conns	 idle;
 
 	struct gen_send		*queue;		/* ring of waiting sends */
@@ -198,6 +226,9 @@ static void	gen_conn_timeout(struct loop_timer *);
 static void	gen_conn_finish(struct gen_conn *);
 static void	gen_stream_next(struct gen_stream *);
 static void	gen_maybe_done(struct gen *);
+static void	gen_h2_detach(struct gen_conn *);
+static void	gen_h2_send(struct gen_conn *);
+static void	gen_h2_io(struct loop_io *, uint32_t);
 
 /* ---------------------------------------------------------------------- */
 /* JSON-aware comparison. */
@@ -793,6 +824,7 @@ gen_config_init(struct gen_config *cfg)
 	cfg->multiplier = 1;
 	cfg->clones = 1;
 	cfg->connections = 64;
+	cfg->streams = 8;
 	cfg->shard_n = 1;
 	cfg->timeout_ns = 10 * 1000000000ull;
 	cfg->cmp_status = 1;
@@ -839,9 +871,11 @@ gen_parse_target(struct gen *g, const char *target, char **cause)
 		    "snapshot holds the queries)", target);
 		return -1;
 	}
-	if (httpc_target_init(&g->target, &u, g->cfg->ca_file,
-	    g->cfg->insecure, cause) == -1)
+	if (httpc_target_init_alpn(&g->target, &u, g->cfg->ca_file,
+	    g->cfg->insecure, g->cfg->http2 ? "h2,http/1.1" : NULL,
+	    cause) == -1)
 		return -1;
+	g->scheme = u.tls ? "https" : "http";
 	g->prefix = span_dup(u.path);
 	n = u.path.len;
 	if (n > 0 && g->prefix[n - 1] == '/')
@@ -1093,6 +1127,20 @@ gen_report_diff(struct report_endpoint *ep, const char *txn,
 		report_diff(ep, txn, field, expected, actual);
 }
 
+/*
+ * Over h2, the headers HTTP/1.1 needs and h2 does not carry are no
+ * difference from an HTTP/1.1 recording: pseudo-headers, the hop-by-hop
+ * ones, and a Content-Length the h2 answer left out (DATA frames frame
+ * the body).
+ */
+static int
+gen_h2_uncompared(const char *name, int present)
+{
+	return name[0] == ':' || strcasecmp(name, "te") == 0 ||
+	    httpc_h2_header_is_hop(span_from_str(name)) ||
+	    (!present && strcasecmp(name, "content-length") == 0);
+}
+
 static void
 gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
     const char *body, size_t body_len, const struct gen_transform_map *map)
@@ -1126,6 +1174,8 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 			continue;
 		ev = gen_snap_header(res, cfg->cmp_headers[i]);
 		h = http_find_header(m, cfg->cmp_headers[i]);
+		if (g->h2 && gen_h2_uncompared(cfg->cmp_headers[i], h != NULL))
+			continue;
 		if (ev == NULL && h == NULL)
 			continue;
 		if (ev != NULL && h != NULL && span_eq_str(h->value, ev))
@@ -1218,6 +1268,9 @@ gen_conn_init(struct gen *g, struct gen_conn *c, struct gen_stream *s)
 	memset(c, 0, sizeof *c);
 	c->g = g;
 	c->stream = s;
+	if (g->h2)
+		c->h2 = &g->h2conns[g->nslots % g->cfg->connections];
+	g->nslots++;
 	httpc_conn_init(&c->hc, &g->target);
 	c->hc.resp.max_head = GEN_MAX_HEAD;
 	buf_init(&c->req);
@@ -1227,6 +1280,10 @@ gen_conn_init(struct gen *g, struct gen_conn *c, struct gen_stream *s)
 static void
 gen_conn_close(struct gen_conn *c)
 {
+	if (c->h2 != NULL) {
+		gen_h2_detach(c);
+		return;
+	}
 	if (c->hc.conn != NULL)
 		loop_io_del(c->g->loop, &c->io);
 	/* TLS: one non-blocking close_notify, no wait (conn_close). */
@@ -1343,22 +1400,19 @@ gen_conn_build(struct gen_conn *c)
  * its values go into the session's map before the next request of the
  * session is built. */
 static void
-gen_conn_capture(struct gen_conn *c, const char *body, size_t body_len)
+gen_conn_capture(struct gen_conn *c, const struct http_msg *m,
+    const char *body, size_t body_len)
 {
 	struct gen		*g = c->g;
 	struct gen_txn		*gt = &g->txns[c->cur.txn];
 	struct gen_transform_map *map = gen_conn_map(c);
 	struct transform_msg	 live;
-	struct http_msg		 m;
-	enum http_err		 err;
-	size_t			 erroff;
 
-	if (map == NULL || http_parse_response(c->hc.in.data, c->hc.resp.head_len,
-	    GEN_MAX_HEAD, gt->head, &m, &err, &erroff) <= 0)
+	if (map == NULL)
 		return;
 	memset(&live, 0, sizeof live);
-	live.headers = m.headers;
-	live.nheaders = m.nheaders;
+	live.headers = m->headers;
+	live.nheaders = m->nheaders;
 	live.body = (struct span){ body, body_len };
 	g->xcaptured += gen_transform_capture(g->gx, &gt->t, &live, map);
 }
@@ -1385,12 +1439,16 @@ gen_conn_send(struct gen_conn *c, const struct gen_send *s)
 	c->wreq = &g->txns[s->txn].req;
 	if (g->txns[s->txn].xflags & GEN_TRANSFORM_BUILD)
 		gen_conn_build(c);
-	httpc_conn_send(&c->hc, c->wreq->data, c->wreq->len,
-	    g->txns[s->txn].head);
 	c->fresh = 0;
 	g->inflight++;
 	g->sent++;
 	loop_timer_add(g->loop, &c->timer, g->cfg->timeout_ns);
+	if (c->h2 != NULL) {
+		gen_h2_send(c);
+		return;
+	}
+	httpc_conn_send(&c->hc, c->wreq->data, c->wreq->len,
+	    g->txns[s->txn].head);
 	if (c->hc.state == HTTPC_CLOSED) {
 		c->fresh = 1;
 		if (gen_conn_connect(c) == -1) {
@@ -1402,33 +1460,58 @@ gen_conn_send(struct gen_conn *c, const struct gen_send *s)
 	gen_conn_write(c);
 }
 
-/* A complete response: record, compare, and reuse or close. */
+/* 1 when the answer to c's request is looked at (captured, compared). */
+static int
+gen_conn_looks(const struct gen_conn *c)
+{
+	const struct gen	*g = c->g;
+
+	return (g->txns[c->cur.txn].xflags & GEN_TRANSFORM_CAPTURE) ||
+	    g->cfg->cmp_status || g->cfg->ncmp_headers > 0 ||
+	    g->cfg->cmp_body != GEN_BODY_NONE;
+}
+
+/* An answer to c's request (m: its head, NULL if it could not be
+ * parsed): recorded, its live values captured, compared. */
 static void
-gen_conn_done(struct gen_conn *c, const char *body, size_t body_len)
+gen_conn_answer(struct gen_conn *c, int status, const struct http_msg *m,
+    const char *body, size_t body_len)
 {
 	struct gen	*g = c->g;
 	struct gen_txn	*gt = &g->txns[c->cur.txn];
-	struct http_msg	 m;
-	enum http_err	 err;
-	size_t		 erroff;
 	uint64_t	 now = loop_now_update(g->loop);
-	int		 keep = c->hc.resp.keep_alive;
 
 	loop_timer_del(g->loop, &c->timer);
-	report_record(g->rep, gt->ep, c->hc.resp.status, -1,
+	report_record(g->rep, gt->ep, status, -1,
 	    now > c->cur.intended ? (now - c->cur.intended) / 1000 : 0,
 	    gen_at_us(g, now), 0);
 	g->answered++;
 	g->last_answer = now;
+	if (m == NULL)
+		return;
 	if (gt->xflags & GEN_TRANSFORM_CAPTURE)
-		gen_conn_capture(c, body, body_len);
+		gen_conn_capture(c, m, body, body_len);
 	if (g->cfg->cmp_status || g->cfg->ncmp_headers > 0 ||
-	    g->cfg->cmp_body != GEN_BODY_NONE) {
-		if (http_parse_response(c->hc.in.data, c->hc.resp.head_len,
-		    GEN_MAX_HEAD, gt->head, &m, &err, &erroff) > 0)
-			gen_compare(g, gt, &m, body, body_len,
-			    gen_conn_map(c));
-	}
+	    g->cfg->cmp_body != GEN_BODY_NONE)
+		gen_compare(g, gt, m, body, body_len, gen_conn_map(c));
+}
+
+/* A complete HTTP/1.1 response: record, compare, and reuse or close. */
+static void
+gen_conn_done(struct gen_conn *c, const char *body, size_t body_len)
+{
+	struct gen_txn	*gt = &c->g->txns[c->cur.txn];
+	struct http_msg	 m;
+	enum http_err	 err;
+	size_t		 erroff;
+	int		 keep = c->hc.resp.keep_alive, parsed = 0;
+
+	if (gen_conn_looks(c))
+		parsed = http_parse_response(c->hc.in.data,
+		    c->hc.resp.head_len, GEN_MAX_HEAD, gt->head, &m, &err,
+		    &erroff) > 0;
+	gen_conn_answer(c, c->hc.resp.status, parsed ? &m : NULL, body,
+	    body_len);
 	if (!keep)
 		gen_conn_close(c);
 	else
@@ -1462,14 +1545,12 @@ gen_conn_parse(struct gen_conn *c)
 /* Logs why a handshake failed, once per run (every connection of a run
  * fails the same way, usually). */
 static void
-gen_tls_warn(struct gen_conn *c)
+gen_tls_warn(struct gen *g, const char *why)
 {
-	struct gen	*g = c->g;
-
 	if (g->tls_warned)
 		return;
 	g->tls_warned = 1;
-	log_warn("%s: TLS handshake failed: %s", g->cfg->target, c->hc.err);
+	log_warn("%s: TLS handshake failed: %s", g->cfg->target, why);
 }
 
 /* Advances the connect, then the TLS handshake; the request goes out
@@ -1484,7 +1565,7 @@ gen_conn_handshake(struct gen_conn *c)
 		c->g->any_connected = 1;
 	if (r == -1) {
 		if (c->hc.state == HTTPC_HANDSHAKE)
-			gen_tls_warn(c);
+			gen_tls_warn(c->g, c->hc.err);
 		gen_conn_fail(c, REPORT_ERR_CONNECT);
 	} else if (r == 1 && c->busy)
 		gen_conn_write(c);
@@ -1529,6 +1610,252 @@ gen_conn_io(struct loop_io *io, uint32_t events)
 }
 
 /* ---------------------------------------------------------------------- */
+/* HTTP/2: the sends of several gen_conns as streams of one connection. */
+
+static void
+gen_h2_poll(struct gen_h2conn *h)
+{
+	int	ev;
+
+	if (!h->polled)
+		return;
+	ev = h->s != NULL ? httpc_h2_events(h->s) : httpc_conn_events(&h->hc);
+	if (ev != h->events) {
+		loop_io_mod(h->g->loop, &h->io, conn_epoll_events(ev));
+		h->events = ev;
+	}
+}
+
+static void
+gen_h2_close(struct gen_h2conn *h)
+{
+	if (h->polled)
+		loop_io_del(h->g->loop, &h->io);
+	h->polled = 0;
+	httpc_h2_free(h->s);
+	h->s = NULL;
+	httpc_conn_close(&h->hc);
+}
+
+/* c's send leaves the connection: off the waiting list, or its stream
+ * reset (a timeout; the run's end). */
+static void
+gen_h2_detach(struct gen_conn *c)
+{
+	struct gen_h2conn	*h = c->h2;
+
+	if (c->waiting) {
+		TAILQ_REMOVE(&h->waiting, c, wentry);
+		c->waiting = 0;
+	}
+	if (c->sid > 0 && h->s != NULL && !c->g->freeing) {
+		(void)httpc_h2_cancel(h->s, c->sid);
+		gen_h2_poll(h);
+	}
+	c->sid = 0;
+}
+
+/* Every send waiting for h fails with error (taken off first: failing
+ * one may start the next send, which waits for a new connection). */
+static void
+gen_h2_fail_waiting(struct gen_h2conn *h, int error)
+{
+	struct gen_conns	 list;
+	struct gen_conn		*c;
+
+	TAILQ_INIT(&list);
+	TAILQ_CONCAT(&list, &h->waiting, wentry);
+	while ((c = TAILQ_FIRST(&list)) != NULL) {
+		TAILQ_REMOVE(&list, c, wentry);
+		c->waiting = 0;
+		gen_conn_fail(c, error);
+	}
+}
+
+/* Submits c's request as a stream of h's session (open). */
+static void
+gen_h2_submit(struct gen_conn *c)
+{
+	struct gen		*g = c->g;
+	struct gen_h2conn	*h = c->h2;
+	struct httpc_h2_req	 req;
+	struct http_msg		 m;
+	const char		*why;
+
+	if (httpc_h2_req_from_http1(&req, &m, c->wreq->data, c->wreq->len,
+	    g->scheme, g->target.host, &why) == -1) {
+		if (!g->h2_warned++)
+			log_warn("%s: a request h2 cannot carry: %s",
+			    g->txns[c->cur.txn].t.id != NULL ?
+			    g->txns[c->cur.txn].t.id : "?", why);
+		gen_conn_fail(c, REPORT_ERR_PROTOCOL);
+		return;
+	}
+	if ((c->sid = httpc_h2_submit(h->s, &req, c)) == -1) {
+		c->sid = 0;
+		gen_conn_fail(c, REPORT_ERR_RESET);
+	}
+}
+
+static int
+gen_h2_connect(struct gen_h2conn *h)
+{
+	if (httpc_conn_open(&h->hc) == -1)
+		return -1;
+	if (loop_io_add(h->g->loop, &h->io, httpc_conn_fd(&h->hc),
+	    conn_epoll_events(CONN_READ | CONN_WRITE), gen_h2_io, h) == -1) {
+		httpc_conn_close(&h->hc);
+		return -1;
+	}
+	h->polled = 1;
+	h->events = CONN_READ | CONN_WRITE;
+	return 0;
+}
+
+/* Starts c's send: a stream now if the session is open, else once the
+ * connection is made (connecting it if nothing is under way). */
+static void
+gen_h2_send(struct gen_conn *c)
+{
+	struct gen_h2conn	*h = c->h2;
+
+	if (h->s != NULL && httpc_h2_is_open(h->s)) {
+		gen_h2_submit(c);
+		gen_h2_poll(h);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&h->waiting, c, wentry);
+	c->waiting = 1;
+	c->fresh = 1;
+	if (h->s == NULL && h->hc.state == HTTPC_CLOSED &&
+	    gen_h2_connect(h) == -1)
+		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
+}
+
+/* The connection is made: the session starts over it, with the sends
+ * that waited. */
+static void
+gen_h2_open(struct gen_h2conn *h)
+{
+	struct gen		*g = h->g;
+	struct gen_conns	 list;
+	struct gen_conn		*c;
+	struct conn		*conn = h->hc.conn;
+	struct httpc_h2_config	 cfg;
+	char			 alpn[32], *cause = NULL;
+
+	if (conn_is_tls(conn) && (!conn_tls_alpn(conn, alpn, sizeof alpn) ||
+	    strcmp(alpn, "h2") != 0)) {
+		gen_tls_warn(g, "the server did not choose h2 by ALPN");
+		gen_h2_close(h);
+		gen_h2_fail_waiting(h, REPORT_ERR_PROTOCOL);
+		return;
+	}
+	memset(&cfg, 0, sizeof cfg);
+	h->hc.conn = NULL;		/* the session's now */
+	h->hc.state = HTTPC_CLOSED;
+	if ((h->s = httpc_h2_create(conn, &cfg, &cause)) == NULL) {
+		log_warn("%s: %s", g->cfg->target, cause);
+		free(cause);
+		gen_h2_close(h);
+		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
+		return;
+	}
+	TAILQ_INIT(&list);
+	TAILQ_CONCAT(&list, &h->waiting, wentry);
+	while ((c = TAILQ_FIRST(&list)) != NULL) {
+		TAILQ_REMOVE(&list, c, wentry);
+		c->waiting = 0;
+		gen_h2_submit(c);
+	}
+	gen_h2_poll(h);
+}
+
+/* A finished stream: an answer, or a per-request error carrying the h2
+ * code (counted in the report). */
+static void
+gen_h2_done(struct gen_conn *c, const struct httpc_h2_resp *r)
+{
+	struct http_msg	 m;
+	char		 what[64];
+	size_t		 i;
+
+	c->sid = 0;
+	c->fresh = 0;
+	if (r->err != HTTPC_H2_E_NONE) {
+		const char *kind = r->err == HTTPC_H2_E_RESET ? "RST_STREAM" :
+		    r->err == HTTPC_H2_E_GOAWAY ? "GOAWAY" :
+		    r->err == HTTPC_H2_E_TOO_LARGE ? "too large" :
+		    r->err == HTTPC_H2_E_PROTOCOL ? "malformed" : NULL;
+
+		if (kind != NULL) {
+			snprintf(what, sizeof what, "%s %s", kind,
+			    httpc_h2_code_name(r->code));
+			report_add_h2_error(c->g->rep, what, 1);
+		}
+		gen_conn_fail(c, r->err == HTTPC_H2_E_PROTOCOL ||
+		    r->err == HTTPC_H2_E_TOO_LARGE ? REPORT_ERR_PROTOCOL :
+		    REPORT_ERR_RESET);
+		return;
+	}
+	memset(&m, 0, sizeof m);
+	m.status = r->status;
+	m.version = 20;
+	for (i = 0; i < r->nheaders && i < HTTP_MAX_HEADERS; i++)
+		m.headers[i] = r->headers[i];
+	m.nheaders = i;
+	gen_conn_answer(c, r->status, &m, r->body.p, r->body.len);
+	gen_conn_finish(c);
+}
+
+static void
+gen_h2_handshake(struct gen_h2conn *h)
+{
+	int	r;
+
+	r = httpc_conn_handshake(&h->hc);
+	if (h->hc.state != HTTPC_CONNECTING)
+		h->g->any_connected = 1;
+	if (r == -1) {
+		if (h->hc.state == HTTPC_HANDSHAKE)
+			gen_tls_warn(h->g, h->hc.err);
+		gen_h2_close(h);
+		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
+	} else if (r == 1)
+		gen_h2_open(h);
+	else
+		gen_h2_poll(h);
+}
+
+static void
+gen_h2_io(struct loop_io *io, uint32_t events)
+{
+	struct gen_h2conn	*h = io->arg;
+	struct httpc_h2_resp	 r;
+	int			 over;
+
+	if (h->s == NULL) {
+		gen_h2_handshake(h);
+		return;
+	}
+	over = httpc_h2_io(h->s, httpc_h2_ready(h->s,
+	    conn_epoll_ready(events))) == -1;
+	while (h->s != NULL && httpc_h2_done(h->s, &r))
+		gen_h2_done(r.arg, &r);
+	if (!over) {
+		gen_h2_poll(h);
+		return;
+	}
+	if (h->s != NULL)
+		log_debug("%s: h2 connection ended: %s", h->g->cfg->target,
+		    httpc_h2_error(h->s));
+	gen_h2_close(h);
+	/* Sends made while it ended wait for a new one. */
+	if (!TAILQ_EMPTY(&h->waiting) && gen_h2_connect(h) == -1)
+		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
+}
+
+/* ---------------------------------------------------------------------- */
 /* The pool and the scheduler of the open models. */
 
 static void
@@ -1542,7 +1869,7 @@ gen_pool_send(struct gen *g, const struct gen_send *s)
 		gen_conn_send(c, s);
 		return;
 	}
-	if (g->npool < g->cfg->connections) {
+	if (g->npool < g->pool_max) {
 		c = xmalloc(sizeof *c);
 		gen_conn_init(g, c, NULL);
 		g->pool[g->npool++] = c;
@@ -1749,7 +2076,7 @@ gen_streams_create(struct gen *g)
 	size_t			 nnames = 0, i, j, o, c;
 
 	if (cfg->pattern == GEN_CLOSED) {
-		g->nstreams = cfg->connections;
+		g->nstreams = g->pool_max;
 		g->streams = xcalloc(g->nstreams, sizeof *g->streams);
 		for (i = 0; i < g->nstreams; i++) {
 			st = &g->streams[i];
@@ -1906,6 +2233,26 @@ gen_check_fire(struct loop_timer *t)
 	loop_timer_add(g->loop, &g->check, GEN_CHECK_NS);
 }
 
+/* --http2: prior knowledge over http://; over https:// what the server
+ * chose by ALPN on the probe decides for the run. */
+static void
+gen_probe_protocol(struct gen *g, const struct conn *conn)
+{
+	char	alpn[32];
+
+	if (!g->cfg->http2)
+		return;
+	g->h2 = 1;
+	if (conn_is_tls(conn) && (!conn_tls_alpn(conn, alpn, sizeof alpn) ||
+	    strcmp(alpn, "h2") != 0)) {
+		log_warn("%s: the server chose %s, not h2: replaying over "
+		    "HTTP/1.1", g->cfg->target, alpn[0] != '\0' ? alpn :
+		    "no protocol by ALPN");
+		g->h2 = 0;
+	}
+	report_set_protocol(g->rep, g->h2 ? "h2" : "http/1.1");
+}
+
 /* A blocking probe at start-up: is anything listening at all, and (for
  * https://) does it pass the TLS handshake?  Bounded by the request
  * timeout; a server that cannot be verified (or speaks no TLS) fails the
@@ -1919,7 +2266,9 @@ gen_probe(struct gen *g, char **cause)
 
 	httpc_conn_init(&c, &g->target);
 	if (httpc_conn_open_wait(&c, loop_clock_ns() +
-	    g->cfg->timeout_ns) == -1) {
+	    g->cfg->timeout_ns) == 0)
+		gen_probe_protocol(g, c.conn);
+	else {
 		rv = -1;
 		if (c.state != HTTPC_HANDSHAKE)
 			*cause = xasprintf("cannot connect to %s (%s): %s",
@@ -1946,6 +2295,7 @@ gen_free(struct gen *g)
 	/* A run that failed half-way leaves no status line to collide. */
 	if (g->cfg != NULL && g->cfg->progress)
 		log_status_end(0);
+	g->freeing = 1;
 	for (i = 0; i < g->npool; i++) {
 		gen_conn_close(g->pool[i]);
 		httpc_conn_free(&g->pool[i]->hc);
@@ -1961,6 +2311,11 @@ gen_free(struct gen *g)
 		gen_transform_map_free(g->streams[i].map);
 	}
 	free(g->streams);
+	for (i = 0; g->h2conns != NULL && i < g->cfg->connections; i++) {
+		gen_h2_close(&g->h2conns[i]);
+		httpc_conn_free(&g->h2conns[i].hc);
+	}
+	free(g->h2conns);
 	for (i = 0; i < g->nsmaps; i++)
 		gen_transform_map_free(g->smaps[i]);
 	free(g->smaps);
@@ -2027,10 +2382,10 @@ gen_check_config(const struct gen_config *cfg, char **cause)
 		    cfg->shard_n);
 		return -1;
 	}
-	if (cfg->connections == 0 || cfg->clones == 0 ||
+	if (cfg->connections == 0 || cfg->clones == 0 || cfg->streams == 0 ||
 	    !(cfg->multiplier > 0) || cfg->timeout_ns == 0) {
-		*cause = xstrdup("connections, clones, multiplier and timeout "
-		    "must be positive");
+		*cause = xstrdup("connections, streams, clones, multiplier and "
+		    "timeout must be positive");
 		return -1;
 	}
 	switch (cfg->pattern) {
@@ -2085,7 +2440,17 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 	if (g.pass_ns < 1000000)
 		g.pass_ns = 1000000;
 
-	g.pool = xcalloc(cfg->connections, sizeof *g.pool);
+	g.pool_max = cfg->connections;
+	if (g.h2) {
+		g.pool_max = (size_t)cfg->connections * cfg->streams;
+		g.h2conns = xcalloc(cfg->connections, sizeof *g.h2conns);
+		for (i = 0; i < cfg->connections; i++) {
+			g.h2conns[i].g = &g;
+			httpc_conn_init(&g.h2conns[i].hc, &g.target);
+			TAILQ_INIT(&g.h2conns[i].waiting);
+		}
+	}
+	g.pool = xcalloc(g.pool_max, sizeof *g.pool);
 	loop_timer_init(&g.sched, gen_sched_fire, &g);
 	loop_timer_init(&g.endt, gen_end_fire, &g);
 	loop_timer_init(&g.check, gen_check_fire, &g);

@@ -83,6 +83,16 @@ struct gen_config {
 
 	int			 progress;	/* a progress line on stderr */
 
+	/* HTTP/2: https:// targets offer ALPN "h2,http/1.1" and speak
+	 * what the server picks (the probe decides for the run); http://
+	 * targets speak h2 with prior knowledge.  Requests are streams:
+	 * `connections` connections carry at most `streams` requests in
+	 * flight each (the pool holds connections x streams; the closed
+	 * model runs connections x streams clients; replay streams are
+	 * spread over the connections, round-robin). */
+	int			 http2;
+	unsigned		 streams;	/* per connection, h2 */
+
 	/* https:// targets: the server is verified against ca_file (NULL:
 	 * the system CAs) and the target's host, unless insecure. */
 	char			*ca_file;
@@ -98,8 +108,9 @@ struct gen_config {
 	uint64_t		 seed;		/* else from the time */
 };
 
-/* Defaults: replay x1, 1 clone, 64 connections, 10 s timeout, status and
- * exact body compared, shard 0/1, TLS verified against the system CAs. */
+/* Defaults: replay x1, 1 clone, 64 connections (h2: 8 streams each), 10 s
+ * timeout, status and exact body compared, shard 0/1, TLS verified
+ * against the system CAs, HTTP/1.1. */
 void	gen_config_init(struct gen_config *);
 void	gen_config_free(struct gen_config *);
 

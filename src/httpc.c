@@ -147,6 +147,13 @@ int
 httpc_target_init(struct httpc_target *t, const struct url *u,
     const char *ca, int insecure, char **cause)
 {
+	return httpc_target_init_alpn(t, u, ca, insecure, NULL, cause);
+}
+
+int
+httpc_target_init_alpn(struct httpc_target *t, const struct url *u,
+    const char *ca, int insecure, const char *alpn, char **cause)
+{
 	struct conn_tls_config	 cfg;
 
 	memset(t, 0, sizeof *t);
@@ -158,6 +165,7 @@ httpc_target_init(struct httpc_target *t, const struct url *u,
 		memset(&cfg, 0, sizeof cfg);
 		cfg.ca_file = ca;
 		cfg.insecure = insecure;
+		cfg.alpn = alpn;
 		if ((t->tls = conn_tls_client_ctx(&cfg, cause)) == NULL) {
 			httpc_target_free(t);
 			return -1;

@@ -102,6 +102,10 @@ struct httpc_target {
  */
 int	httpc_target_init(struct httpc_target *t, const struct url *u,
 	    const char *ca, int insecure, char **cause);
+/* The same, an https target's connections offering ALPN alpn
+ * ("h2,http/1.1"; NULL: none; conn_tls_alpn tells what the server chose). */
+int	httpc_target_init_alpn(struct httpc_target *t, const struct url *u,
+	    const char *ca, int insecure, const char *alpn, char **cause);
 void	httpc_target_free(struct httpc_target *t);
 
 /*

@@ -92,8 +92,12 @@ report_free(struct report *r)
 		free(r->assertions[i].actual);
 	}
 	free(r->assertions);
+	for (i = 0; i < r->nh2_errors; i++)
+		free(r->h2_errors[i].what);
+	free(r->h2_errors);
 	free(r->name);
 	free(r->target);
+	free(r->protocol);
 	free(r);
 }
 
@@ -451,6 +455,30 @@ report_passed(const struct report *r)
 }
 
 void
+report_set_protocol(struct report *r, const char *protocol)
+{
+	free(r->protocol);
+	r->protocol = protocol != NULL ? xstrdup(protocol) : NULL;
+}
+
+void
+report_add_h2_error(struct report *r, const char *what, uint64_t count)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nh2_errors; i++) {
+		if (strcmp(r->h2_errors[i].what, what) == 0) {
+			r->h2_errors[i].count += count;
+			return;
+		}
+	}
+	r->h2_errors = xreallocarray(r->h2_errors, r->nh2_errors + 1,
+	    sizeof *r->h2_errors);
+	r->h2_errors[r->nh2_errors].what = xstrdup(what);
+	r->h2_errors[r->nh2_errors++].count = count;
+}
+
+void
 report_merge(struct report *a, const struct report *b)
 {
 	const struct report_endpoint	*src;
@@ -467,6 +495,11 @@ report_merge(struct report *a, const struct report *b)
 	a->late += b->late;
 	a->dropped += b->dropped;
 	a->shards += b->shards;
+	if (a->protocol == NULL && b->protocol != NULL)
+		report_set_protocol(a, b->protocol);
+	for (i = 0; i < b->nh2_errors; i++)
+		report_add_h2_error(a, b->h2_errors[i].what,
+		    b->h2_errors[i].count);
 	/* Tolerated only if every shard tolerated them. */
 	a->allow_regressions = a->allow_regressions && b->allow_regressions;
 	for (i = 0; i < b->nendpoints; i++) {
@@ -570,6 +603,10 @@ report_to_json(const struct report *r, struct buf *b)
 	report_json_str(b, r->name);
 	buf_append_str(b, ",\"target\":");
 	report_json_str(b, r->target);
+	if (r->protocol != NULL) {
+		buf_append_str(b, ",\"protocol\":");
+		report_json_str(b, r->protocol);
+	}
 	buf_printf(b, ",\"start_us\":%" PRId64 ",\"duration_us\":%" PRIu64
 	    ",\"scheduled\":%" PRIu64 ",\"late\":%" PRIu64 ",\"dropped\":%"
 	    PRIu64 ",\"shards\":%u,\"passed\":%s", r->start_us,
@@ -600,6 +637,16 @@ report_to_json(const struct report *r, struct buf *b)
 		buf_append_str(b, ",\"kind\":");
 		report_json_str(b, r->faults[i].kind);
 		buf_printf(b, ",\"count\":%" PRIu64 "}", r->faults[i].count);
+	}
+	if (r->nh2_errors > 0) {
+		buf_append_str(b, "],\n\"h2_errors\":[");
+		for (i = 0; i < r->nh2_errors; i++) {
+			buf_append_str(b, i == 0 ? "{\"what\":" :
+			    ",{\"what\":");
+			report_json_str(b, r->h2_errors[i].what);
+			buf_printf(b, ",\"count\":%" PRIu64 "}",
+			    r->h2_errors[i].count);
+		}
 	}
 	buf_append_str(b, "],\n\"assertions\":[");
 	for (i = 0; i < r->nassertions; i++) {
@@ -1020,6 +1067,26 @@ report_read_doc(struct report_reader *rd, struct report *r, const cJSON *o)
 			s1 = s2 = NULL;
 		}
 	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "protocol")) != NULL) {
+		if (report_get_str(rd, o, "protocol", &s1) == -1)
+			return -1;
+		report_set_protocol(r, s1);
+		free(s1);
+		s1 = NULL;
+	}
+	if ((v = report_get_array(rd, o, "h2_errors")) != NULL) {
+		cJSON_ArrayForEach(e, v) {
+			count = 0;
+			if (report_get_str(rd, e, "what", &s1) == -1 ||
+			    report_get_u64(rd, e, "count", &count, 1) == -1) {
+				free(s1);
+				return -1;
+			}
+			report_add_h2_error(r, s1, count);
+			free(s1);
+			s1 = NULL;
+		}
+	}
 	if ((v = report_get_array(rd, o, "assertions")) != NULL) {
 		cJSON_ArrayForEach(e, v) {
 			n = cJSON_GetObjectItemCaseSensitive(e, "passed");
@@ -1215,6 +1282,8 @@ report_print(const struct report *r, FILE *f)
 
 	fprintf(f, "%s: %s, %.1fs", r->name, *r->target != '\0' ?
 	    r->target : "-", (double)r->duration_us / 1e6);
+	if (r->protocol != NULL)
+		fprintf(f, ", %s", r->protocol);
 	if (r->shards > 1)
 		fprintf(f, ", %u shards", r->shards);
 	fprintf(f, "; scheduled %" PRIu64 ", late %" PRIu64 ", dropped %"
@@ -1261,6 +1330,12 @@ report_print(const struct report *r, FILE *f)
 			fprintf(f, "  %-24s %-16s %" PRIu64 "\n",
 			    r->faults[i].rule, r->faults[i].kind,
 			    r->faults[i].count);
+	}
+	if (r->nh2_errors > 0) {
+		fprintf(f, "\nh2 stream errors:\n");
+		for (i = 0; i < r->nh2_errors; i++)
+			fprintf(f, "  %-41s %" PRIu64 "\n",
+			    r->h2_errors[i].what, r->h2_errors[i].count);
 	}
 	n = 0;
 	for (i = 0; i < r->nendpoints; i++) {
@@ -1544,6 +1619,10 @@ html_head(struct buf *b, const struct report *r)
 
 	chart_page_head(b, "report", r->name);
 	chart_xml_escape(b, *r->target != '\0' ? r->target : "-");
+	if (r->protocol != NULL) {
+		buf_append_str(b, " &middot; ");
+		chart_xml_escape(b, r->protocol);
+	}
 	secs = (time_t)(r->start_us / 1000000);
 	if (r->start_us > 0 && gmtime_r(&secs, &tm) != NULL &&
 	    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm) > 0)

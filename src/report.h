@@ -68,6 +68,12 @@ struct report_fault {
 	uint64_t	 count;
 };
 
+/* A count of one kind of HTTP/2 stream error ("RST_STREAM INTERNAL_ERROR"). */
+struct report_h2_error {
+	char		*what;
+	uint64_t	 count;
+};
+
 struct report_assertion {
 	char	*name;		/* "latency.p95", "error_rate.max", ... */
 	char	*expected;	/* "<= 250ms" */
@@ -78,6 +84,7 @@ struct report_assertion {
 struct report {
 	char			*name;		/* scenario name or "replay" */
 	char			*target;	/* URL */
+	char			*protocol;	/* "h2"; NULL: HTTP/1.1 */
 	int64_t			 start_us;	/* unix time of the first send */
 	uint64_t		 duration_us;	/* first send to last answer */
 	uint64_t		 scheduled;	/* sends the load model planned */
@@ -97,6 +104,8 @@ struct report {
 	size_t			 nfaults;
 	struct report_assertion	*assertions;
 	size_t			 nassertions;
+	struct report_h2_error	*h2_errors;	/* in order of first seen */
+	size_t			 nh2_errors;
 };
 
 struct report	*report_create(const char *name, const char *target);
@@ -125,6 +134,12 @@ void	report_compare(struct report_endpoint *, const char *txn,
 void	report_diff(struct report_endpoint *, const char *txn,
 	    const char *field, const char *expected, const char *actual);
 void	report_add_fault(struct report *, const char *rule, const char *kind,
+	    uint64_t count);
+/* Sets the protocol the run spoke ("h2"; NULL: HTTP/1.1, not shown). */
+void	report_set_protocol(struct report *, const char *protocol);
+/* Counts `count` HTTP/2 stream errors of one kind (what: "RST_STREAM
+ * INTERNAL_ERROR", "GOAWAY ENHANCE_YOUR_CALM", ...; copied). */
+void	report_add_h2_error(struct report *, const char *what,
 	    uint64_t count);
 void	report_add_assertion(struct report *, const char *name,
 	    const char *expected, const char *actual, int passed);
