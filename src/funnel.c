@@ -71,6 +71,7 @@ struct funnel {
 	struct funnel_table	 endpoints;
 	struct funnel_table	 sigs;
 	struct funnel_stats	 st;
+	int			 keeps_all;	/* no option set: no work */
 	struct buf		 ep;		/* scratch: the endpoint */
 	struct buf		 sig;		/* scratch: the signature */
 	struct buf		 tmp;
@@ -490,6 +491,7 @@ funnel_create(const struct funnel_config *cfg, char **cause)
 		funnel_free(f);
 		return NULL;
 	}
+	f->keeps_all = !funnel_config_is_set(&f->cfg);
 	return f;
 }
 
@@ -834,6 +836,10 @@ funnel_decide(struct funnel *f, const struct snap_txn *t)
 	enum funnel_reason	r;
 
 	f->st.seen++;
+	if (f->keeps_all) {
+		f->st.n[FUNNEL_KEPT]++;
+		return FUNNEL_KEPT;
+	}
 	funnel_parts(t, &host, &path, &query);
 	if ((r = funnel_filter(f, t, host, path)) == FUNNEL_KEPT &&
 	    (f->cfg.sampling || f->cfg.dedup > 0 || f->cfg.cap > 0))
