@@ -4,12 +4,16 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin.h"
+#include "buf.h"
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
@@ -180,6 +184,39 @@ cli_port_parse(const char *s, uint16_t *port, char **cause)
 	}
 	*port = (uint16_t)v;
 	return 0;
+}
+
+int
+cli_read_file(const char *path, size_t max, struct buf *out, char **cause)
+{
+	ssize_t	n = 0;
+	int	fd, rv = 0;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	buf_reserve(out, 0);
+	out->data[out->len] = '\0';
+	while (out->len <= max) {
+		buf_reserve(out, 64 * 1024);
+		n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*cause = xasprintf("%s: %s", path, strerror(errno));
+			rv = -1;
+		}
+		if (n <= 0)
+			break;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return rv;
 }
 
 void

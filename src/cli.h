@@ -7,9 +7,12 @@
 #ifndef DECOY_CLI_H
 #define DECOY_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "opt.h"
+
+struct buf;
 
 #define EXIT_OK		0
 #define EXIT_FAILED	1	/* an assertion failed or a finding was made */
@@ -77,6 +80,15 @@ int	cli_opt_unmatched(void *, void *field, const char *, char **cause);
 /* A TCP port 1..65535 ("--port: " is the caller's); 0, or -1 with
  * *cause. */
 int	cli_port_parse(const char *, uint16_t *, char **cause);
+
+/*
+ * Reads path ("-": stdin) into out (appended, NUL-terminated), stopping
+ * once more than max bytes are in: a caller with a bound sees it passed
+ * (out->len > max) without reading a huge file whole.  0, or -1 with
+ * *cause ("PATH: reason").
+ */
+int	cli_read_file(const char *path, size_t max, struct buf *out,
+	    char **cause);
 
 /* log_init("decoy NAME", level). */
 void	cli_log_init(const struct cmd_entry *, int level);

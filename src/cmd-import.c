@@ -15,7 +15,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,40 +98,6 @@ const struct cmd_entry cmd_import_entry = {
 	.opts = cmd_import_opts,
 	.exec = cmd_import_exec,
 };
-
-/* Reads all of path ("-" is stdin) into out.  Returns 0 or -1 + cause. */
-static int
-import_read_file(const char *path, struct buf *out, char **cause)
-{
-	ssize_t	n;
-	int	fd;
-
-	if (strcmp(path, "-") == 0)
-		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		buf_reserve(out, 65536);
-		n = read(fd, out->data + out->len, out->cap - out->len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			*cause = xasprintf("%s: %s", path, strerror(errno));
-			if (fd != STDIN_FILENO)
-				close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		out->data[out->len] = '\0';
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return 0;
-}
 
 /* Writes b (one JSON line) on stdout and frees it; 0 or -1. */
 static int
@@ -397,7 +362,7 @@ import_har(const struct cmd_entry *e, const char *path, const char *output,
 
 	buf_init(&in);
 	label = strcmp(path, "-") == 0 ? "<stdin>" : path;
-	if (import_read_file(path, &in, &cause) == -1 ||
+	if (cli_read_file(path, SIZE_MAX, &in, &cause) == -1 ||
 	    har_import(label, in.data == NULL ? "" : in.data, in.len, dir,
 	    &txns, &n, &cause) == -1) {
 		buf_free(&in);

@@ -11,13 +11,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "cli.h"
@@ -170,34 +168,12 @@ static char *
 cmd_kube_read(const char *path, size_t *len, char **cause)
 {
 	struct buf	b;
-	ssize_t		n = 0;
-	int		fd;
 
-	if (strcmp(path, "-") == 0)
-		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		return NULL;
-	}
 	buf_init(&b);
-	while (b.len <= YAMLDOC_MAX_BYTES) {
-		buf_reserve(&b, 64 * 1024);
-		n = read(fd, b.data + b.len, b.cap - b.len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		b.len += (size_t)n;
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (n == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
+	if (cli_read_file(path, YAMLDOC_MAX_BYTES, &b, cause) == -1) {
 		buf_free(&b);
 		return NULL;
 	}
-	if (b.data == NULL)
-		buf_reserve(&b, 1);
 	return buf_detach(&b, len);
 }
 
