@@ -61,6 +61,19 @@ extern const struct cmd_entry cmd_fuzz_entry;
 	  OPT_AT(st, log_level), .value = 3 /* LOG_LEVEL_DEBUG */ },	\
 	{ "quiet", 'q', OPT_FLAG, NULL, "log warnings and errors only",	\
 	  OPT_AT(st, log_level), .value = 1 /* LOG_LEVEL_WARN */ }
+/*
+ * The --ca-file and --insecure rows of the commands that call an https
+ * service (replay, fuzz): ca is a char * member (an owned copy), insecure
+ * an int.
+ */
+#define CLI_OPTS_TLS_VERIFY(st, ca, insecure)				\
+	{ "ca-file", 0, OPT_PATH, NULL,					\
+	  "https: verify the server with the CAs in FILE\n"		\
+	  "(default: the system CAs)",					\
+	  OPT_AT(st, ca), .flags = OPT_COPY, .aliases = "--ca" },	\
+	{ "insecure", 0, OPT_FLAG, NULL,				\
+	  "https: do not verify the server's certificate",		\
+	  OPT_AT(st, insecure) }
 /* in and out, as SNAP_DIR_IN and SNAP_DIR_OUT, for --dir rows. */
 extern const struct opt_choice cli_dir_choices[];
 

@@ -39,13 +39,7 @@ static const struct opt cmd_fuzz_opts[] = {
 	  "the service: http[s]://HOST:PORT (port 0\n"
 	  "with --service-cmd: decoy picks a free port)",
 	  CMD_FUZZ_AT(target), .flags = OPT_COPY },
-	{ "ca-file", 0, OPT_PATH, NULL,
-	  "https: verify the server with the CAs in FILE\n"
-	  "(default: the system CAs)",
-	  CMD_FUZZ_AT(ca_file), .flags = OPT_COPY, .aliases = "--ca" },
-	{ "insecure", 0, OPT_FLAG, NULL,
-	  "https: do not verify the server's certificate",
-	  CMD_FUZZ_AT(insecure) },
+	CLI_OPTS_TLS_VERIFY(struct cmd_fuzz_o, cfg.ca_file, cfg.insecure),
 	{ "requests", 0, OPT_INT, NULL,
 	  "mutants to send (default 10000)",
 	  CMD_FUZZ_AT(requests), .min = 1, .max = UINT64_MAX / 2,
