@@ -18,6 +18,7 @@
 #include "fuzz.h"
 #include "log.h"
 #include "opt.h"
+#include "sut.h"
 #include "units.h"
 #include "xmalloc.h"
 
@@ -124,7 +125,7 @@ cmd_fuzz_exec(int argc, char **argv)
 	struct cmd_fuzz_o	 o = { .log_level = LOG_LEVEL_INFO };
 	struct fuzz_config	 cfg;
 	struct fuzz_result	 res;
-	struct sigaction	 sa, old_int, old_term, old_pipe;
+	struct sut_signals	 sigs;
 	const char		*replay;
 	char			*cause = NULL;
 	int			 ind, json, rv;
@@ -160,13 +161,7 @@ cmd_fuzz_exec(int argc, char **argv)
 	}
 	cfg.progress = isatty(STDERR_FILENO) && !json && replay == NULL;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = cmd_fuzz_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
+	sut_catch_signals(cmd_fuzz_signal, &sigs);
 
 	if (replay != NULL) {
 		rv = fuzz_replay(&cfg, replay, stdout, json, &cause);
@@ -183,9 +178,7 @@ cmd_fuzz_exec(int argc, char **argv)
 		fuzz_result_free(&res);
 	}
 	fflush(stdout);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGPIPE, &old_pipe, NULL);
+	sut_restore_signals(&sigs);
 out:
 	free(cause);
 	fuzz_config_free(&cfg);

@@ -26,6 +26,7 @@
 #include "opt.h"
 #include "report.h"
 #include "shape.h"
+#include "sut.h"
 #include "units.h"
 #include "xmalloc.h"
 
@@ -344,7 +345,7 @@ cmd_replay_exec(int argc, char **argv)
 	struct cmd_replay_o	 o = { .log_level = LOG_LEVEL_INFO };
 	struct gen_config	 cfg;
 	struct report		*rep = NULL;
-	struct sigaction	 sa, old_int, old_term, old_pipe;
+	struct sut_signals	 sigs;
 	struct buf		 b;
 	char			*cause = NULL, *report_file, *html, *junit;
 	int			 ind, rv = EXIT_USAGE, json;
@@ -381,16 +382,10 @@ cmd_replay_exec(int argc, char **argv)
 		goto out;
 	}
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = cmd_replay_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	/* A peer gone mid-write is a transport error, not the end of us
-	 * (writes go through writev(2) and TLS, which cannot pass
-	 * MSG_NOSIGNAL). */
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
+	/* SIGPIPE ignored: a peer gone mid-write is a transport error, not
+	 * the end of us (writes go through writev(2) and TLS, which cannot
+	 * pass MSG_NOSIGNAL). */
+	sut_catch_signals(cmd_replay_signal, &sigs);
 	if (has_start && cmd_replay_wait(start_us) == -1) {
 		rv = cli_error(e, EXIT_FAILED, "stopped before --start-at");
 		goto restore;
@@ -428,9 +423,7 @@ cmd_replay_exec(int argc, char **argv)
 	fflush(stdout);
 	rv = report_passed(rep) ? EXIT_OK : EXIT_FAILED;
 restore:
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGPIPE, &old_pipe, NULL);
+	sut_restore_signals(&sigs);
 out:
 	if (rep != NULL)
 		report_free(rep);
