@@ -74,6 +74,12 @@ extern const struct cmd_entry cmd_fuzz_entry;
 	{ "insecure", 0, OPT_FLAG, NULL,				\
 	  "https: do not verify the server's certificate",		\
 	  OPT_AT(st, insecure) }
+/* The --json row of the commands that write a file and print a summary
+ * (import, export, split): st holds an int json. */
+#define CLI_OPT_JSON_SUMMARY(st)					\
+	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "	\
+	  "on\nstdout (not with an output on stdout)",			\
+	  OPT_AT(st, json) }
 /* in and out, as SNAP_DIR_IN and SNAP_DIR_OUT, for --dir rows. */
 extern const struct opt_choice cli_dir_choices[];
 

@@ -35,9 +35,7 @@ struct cmd_export_o {
 static const struct opt cmd_export_opts[] = {
 	{ "output", 'o', OPT_PATH, NULL, "HAR file to write, - for stdout\n"
 	  "(replaced if it exists)", OPT_AT(struct cmd_export_o, output) },
-	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
-	  "on\nstdout (not with an output on stdout)",
-	  OPT_AT(struct cmd_export_o, json) },
+	CLI_OPT_JSON_SUMMARY(struct cmd_export_o),
 	CLI_OPTS_LOG(struct cmd_export_o),
 	OPT_END_ROW,
 };

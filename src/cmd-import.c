@@ -74,9 +74,7 @@ static const struct opt cmd_import_opts[] = {
 	{ "rules", 0, OPT_PATH, "FILE", "wiremock: the rule file for what "
 	  "the\nsnapshot cannot say (patterns, header\nand body matchers, "
 	  "delays, faults)", OPT_AT(struct cmd_import_o, rules) },
-	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
-	  "on\nstdout (not with an output on stdout)",
-	  OPT_AT(struct cmd_import_o, json) },
+	CLI_OPT_JSON_SUMMARY(struct cmd_import_o),
 	CLI_OPTS_FUNNEL(struct cmd_import_o, funnel),
 	CLI_OPTS_LOG(struct cmd_import_o),
 	OPT_END_ROW,
