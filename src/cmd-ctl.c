@@ -434,15 +434,16 @@ ctl_print_rules(const char *body, size_t len)
 	return rv;
 }
 
-/* Prints "added NAME" for the rules in {"rules":[{"name":...},...]}, as
- * far as they can be read. */
+/* Prints "added NAME" for the rules in the reply {"rules":[{"name":...},
+ * ...]}, as far as they can be read. */
 static void
-ctl_print_added(const char *body, size_t len)
+ctl_print_added(const struct ctl_reply *rp, const void *arg)
 {
 	struct ctl_row	*rows;
 	size_t		 nrows, i;
 
-	(void)ctl_rows_read(body, len, &rows, &nrows);
+	(void)arg;
+	(void)ctl_rows_read(rp->body, rp->body_len, &rows, &nrows);
 	for (i = 0; i < nrows; i++) {
 		if (rows[i].name != NULL)
 			printf("added %s\n", rows[i].name);
@@ -514,6 +515,35 @@ ctl_status(const struct ctl *ctl)
 	return rv;
 }
 
+/* Prints an argument string and a newline (a ctl_finish printer). */
+static void
+ctl_print_line(const struct ctl_reply *rp, const void *arg)
+{
+	(void)rp;
+	printf("%s\n", (const char *)arg);
+}
+
+/*
+ * Ends a command on its reply: an error reply's message (EXIT_FAILED),
+ * else the body as it is with --json, else what human prints with arg
+ * (EXIT_OK).  Frees the reply.
+ */
+static int
+ctl_finish(const struct ctl *ctl, struct ctl_reply *rp,
+    void (*human)(const struct ctl_reply *, const void *), const void *arg)
+{
+	int	rv = EXIT_OK;
+
+	if (!ctl_is_ok(rp))
+		rv = ctl_fail(rp);
+	else if (ctl->json)
+		ctl_print_body(rp);
+	else
+		human(rp, arg);
+	buf_free(&rp->raw);
+	return rv;
+}
+
 /* Reads a whole rule file ("-": stdin); NULL with *cause. */
 static char *
 ctl_read_file(const char *path, size_t *len, char **cause)
@@ -557,17 +587,7 @@ ctl_add(const struct ctl *ctl, const char *path)
 		return EXIT_USAGE;
 	}
 	free(text);
-	if (!ctl_is_ok(&rp))
-		rv = ctl_fail(&rp);
-	else {
-		if (ctl->json)
-			ctl_print_body(&rp);
-		else
-			ctl_print_added(rp.body, rp.body_len);
-		rv = EXIT_OK;
-	}
-	buf_free(&rp.raw);
-	return rv;
+	return ctl_finish(ctl, &rp, ctl_print_added, NULL);
 }
 
 /* Appends s percent-encoded as one path segment. */
@@ -598,6 +618,7 @@ ctl_rule(const struct ctl *ctl, const char *verb, const char *name)
 	struct ctl_reply	rp;
 	struct buf		target;
 	const char		*method = "POST", *done;
+	char			*line;
 	int			rv;
 
 	buf_init(&target);
@@ -616,16 +637,9 @@ ctl_rule(const struct ctl *ctl, const char *verb, const char *name)
 		return EXIT_USAGE;
 	}
 	buf_free(&target);
-	if (!ctl_is_ok(&rp))
-		rv = ctl_fail(&rp);
-	else {
-		if (ctl->json)
-			ctl_print_body(&rp);
-		else
-			printf("%s %s\n", done, name);
-		rv = EXIT_OK;
-	}
-	buf_free(&rp.raw);
+	line = xasprintf("%s %s", done, name);
+	rv = ctl_finish(ctl, &rp, ctl_print_line, line);
+	free(line);
 	return rv;
 }
 
