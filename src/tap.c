@@ -121,7 +121,6 @@ struct tap_flow {
 	char		 server[64];
 };
 
-static struct tap	*tap_signal_target;
 
 void
 tap_config_init(struct tap_config *c)
@@ -668,13 +667,6 @@ tap_sweep(struct loop_timer *t)
 	loop_timer_add(tap->loop, &tap->sweep, TAP_SWEEP_NS);
 }
 
-static void
-tap_signal(int sig)
-{
-	if (tap_signal_target != NULL)
-		loop_stop(tap_signal_target->loop);
-}
-
 /* --metrics: the loop's counters in Prometheus's text format (prom.h). */
 static void
 tap_metrics_fill(struct buf *b, void *arg)
@@ -895,18 +887,11 @@ tap_stop(struct tap *tap)
 int
 tap_run(struct tap *tap)
 {
-	struct sigaction	 sa;
 	struct buf		 b, fb;
 	char			*cause = NULL, qname[32];
 	int			 rv;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = tap_signal;
-	sigemptyset(&sa.sa_mask);
-	tap_signal_target = tap;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	loop_stop_on_signals(tap->loop);
 	tap_queue_name(&tap->cfg, qname, sizeof qname);
 	log_info("capturing from NFQUEUE %s into %s", qname, tap->cfg.output);
 	/* The queues are bound and their threads receive: ready. */
@@ -920,7 +905,7 @@ tap_run(struct tap *tap)
 		rv = -1;
 	} else
 		rv = loop_run(tap->loop);
-	tap_signal_target = NULL;
+	loop_stop_on_signals(NULL);
 	tap_stop(tap);
 	tap_drain(tap);
 	/* Flows still open end now: their transactions are written. */
