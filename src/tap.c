@@ -113,13 +113,6 @@ struct tap {
 	uint64_t		 by_status[PROM_NSTATUS];	/* responses 100..599 */
 };
 
-struct tap_flow {
-	struct httpflow	*hf;		/* first: httpflow_tcp_* */
-	struct tap	*tap;
-	struct tcpflow	*f;
-	char		 client[64];	/* "addr:port", "[addr]:port" */
-	char		 server[64];
-};
 
 
 void
@@ -268,7 +261,7 @@ static void
 tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 {
 	struct tap_flow	*tf = arg;
-	struct tap	*tap = tf->tap;
+	struct tap	*tap = tf->owner;
 
 	tap->body_bytes += tx->t.req.body_len + tx->t.res.body_len;
 	if (tx->t.has_res && tx->t.res.status >= 100 &&
@@ -324,33 +317,29 @@ static const struct httpflow_ops tap_http_ops = {
 	.done = tap_txn_done,
 };
 
-static void
-tap_flow_open(struct tcpflow *f, void *arg)
+void
+tap_flow_open(struct tcpflow *f, const struct httpflow_ops *ops, void *owner,
+    struct httpflow_stats *st, size_t max_body)
 {
-	struct tap	*tap = arg;
 	struct tap_flow	*tf;
 
-	if (tap->cfg.nports > 0 && !tap_is_server(f->sport, tap)) {
-		f->user = NULL;
-		return;
-	}
 	tf = xcalloc(1, sizeof *tf);
-	tf->tap = tap;
-	tf->f = f;
+	tf->owner = owner;
 	tcpflow_addr_str(f->af, f->caddr, f->cport, tf->client,
 	    sizeof tf->client);
 	tcpflow_addr_str(f->af, f->saddr, f->sport, tf->server,
 	    sizeof tf->server);
-	tf->hf = httpflow_create(&tap_http_ops, tf, &tap->hst, 0,
-	    tap->cfg.max_body);
+	tf->hf = httpflow_create(ops, tf, st, 0, max_body);
 	f->user = tf;
 }
 
-static void
+void
 tap_flow_close(struct tcpflow *f, enum tcpflow_end why, void *arg)
 {
 	struct tap_flow	*tf = f->user;
 
+	(void)why;
+	(void)arg;
 	if (tf == NULL)
 		return;
 	httpflow_free(tf->hf);
@@ -358,8 +347,21 @@ tap_flow_close(struct tcpflow *f, enum tcpflow_end why, void *arg)
 	f->user = NULL;
 }
 
+/* A new flow: an HTTP one when its server port is one to record. */
+static void
+tap_flow_start(struct tcpflow *f, void *arg)
+{
+	struct tap	*tap = arg;
+
+	if (tap->cfg.nports > 0 && !tap_is_server(f->sport, tap)) {
+		f->user = NULL;
+		return;
+	}
+	tap_flow_open(f, &tap_http_ops, tap, &tap->hst, tap->cfg.max_body);
+}
+
 static const struct tcpflow_ops tap_flow_ops = {
-	.open = tap_flow_open,
+	.open = tap_flow_start,
 	.data = httpflow_tcp_data,
 	.gap = httpflow_tcp_gap,
 	.eof = httpflow_tcp_eof,
