@@ -30,12 +30,8 @@ static int
 pcapimport_is_server(uint16_t port, void *arg)
 {
 	const struct pcapimport	*pi = arg;
-	size_t			 i;
 
-	for (i = 0; i < pi->cfg->nports; i++)
-		if (pi->cfg->ports[i] == port)
-			return 1;
-	return 0;
+	return tcpflow_port_in(port, pi->cfg->ports, pi->cfg->nports);
 }
 
 static void

@@ -125,12 +125,8 @@ static int
 pc_is_server(uint16_t port, void *arg)
 {
 	struct pktchaos	*pc = arg;
-	size_t		 i;
 
-	for (i = 0; i < pc->cfg.nports; i++)
-		if (pc->cfg.ports[i] == port)
-			return 1;
-	return 0;
+	return tcpflow_port_in(port, pc->cfg.ports, pc->cfg.nports);
 }
 
 /* --- held verdicts ----------------------------------------------------- */

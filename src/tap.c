@@ -145,12 +145,8 @@ static int
 tap_is_server(uint16_t port, void *arg)
 {
 	struct tap	*tap = arg;
-	size_t		 i;
 
-	for (i = 0; i < tap->cfg.nports; i++)
-		if (tap->cfg.ports[i] == port)
-			return 1;
-	return 0;
+	return tcpflow_port_in(port, tap->cfg.ports, tap->cfg.nports);
 }
 
 /* Writes the decimal digits of v, zero-padded to width, ending at end;
