@@ -219,6 +219,18 @@ cli_read_file(const char *path, size_t max, struct buf *out, char **cause)
 	return rv;
 }
 
+int
+cli_put(struct buf *b)
+{
+	int	rc = 0;
+
+	if (fwrite(b->data, 1, b->len, stdout) != b->len ||
+	    fflush(stdout) == EOF)
+		rc = -1;
+	buf_free(b);
+	return rc;
+}
+
 void
 cli_log_init(const struct cmd_entry *e, int level)
 {

@@ -109,6 +109,10 @@ int	cli_port_parse(const char *, uint16_t *, char **cause);
 int	cli_read_file(const char *path, size_t max, struct buf *out,
 	    char **cause);
 
+/* Writes b on stdout (a command's output, its --json summary...),
+ * flushes and frees b: 0, or -1 when stdout failed. */
+int	cli_put(struct buf *b);
+
 /* log_init("decoy NAME", level). */
 void	cli_log_init(const struct cmd_entry *, int level);
 

@@ -320,8 +320,7 @@ cmd_corpus_exec(int argc, char **argv)
 		    "\"files\":%zu,\"dir\":", nin, n, n);
 		json_append_string(&idx, dir, strlen(dir));
 		buf_append_str(&idx, "}\n");
-		if (fwrite(idx.data, 1, idx.len, stdout) != idx.len ||
-		    fflush(stdout) == EOF) {
+		if (cli_put(&idx) == -1) {
 			cause = xstrdup("writing output failed");
 			goto fail;
 		}

@@ -76,16 +76,12 @@ static int
 export_json(size_t n, const char *key, const char *file)
 {
 	struct buf	b;
-	int		rc = 0;
 
 	buf_init(&b);
 	buf_printf(&b, "{\"transactions\":%zu,\"%s\":", n, key);
 	json_append_string(&b, file, strlen(file));
 	buf_append_str(&b, "}\n");
-	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) == EOF)
-		rc = -1;
-	buf_free(&b);
-	return rc;
+	return cli_put(&b);
 }
 
 static int

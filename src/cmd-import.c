@@ -97,19 +97,6 @@ const struct cmd_entry cmd_import_entry = {
 	.exec = cmd_import_exec,
 };
 
-/* Writes b (one JSON line) on stdout and frees it; 0 or -1. */
-static int
-import_put(struct buf *b)
-{
-	int	rc = 0;
-
-	if (fwrite(b->data, 1, b->len, stdout) != b->len ||
-	    fflush(stdout) == EOF)
-		rc = -1;
-	buf_free(b);
-	return rc;
-}
-
 /*
  * The summary as one JSON line on stdout: import_json_begin() starts it
  * in b, {"transactions":N,"snapshot":FILE; the caller may add members;
@@ -131,7 +118,7 @@ import_json_end(struct buf *b, const struct funnel *fn)
 	buf_append_str(b, ",\"funnel\":");
 	funnel_stats_json(b, funnel_stats(fn));
 	buf_append_str(b, "}\n");
-	return import_put(b);
+	return cli_put(b);
 }
 
 /* Ends a summary line on stderr: what the funnel dropped, if it is set. */
@@ -274,7 +261,7 @@ import_wiremock_summary(const struct wiremock_out *o, const char *dir,
 		buf_append_byte(&b, '}');
 	}
 	buf_append_str(&b, "]}\n");
-	return import_put(&b);
+	return cli_put(&b);
 }
 
 /*

@@ -177,9 +177,7 @@ cmd_split_exec(int argc, char **argv)
 				buf_append_str(&b, "null");
 		}
 		buf_append_str(&b, "}\n");
-		fwrite(b.data, 1, b.len, stdout);
-		buf_free(&b);
-		if (fflush(stdout) == EOF)
+		if (cli_put(&b) == -1)
 			return cli_error(e, EXIT_USAGE, "writing output "
 			    "failed");
 	} else if (renamed > 0)
