@@ -186,37 +186,38 @@ cli_port_parse(const char *s, uint16_t *port, char **cause)
 	return 0;
 }
 
-int
-cli_read_file(const char *path, size_t max, struct buf *out, char **cause)
+char *
+cli_read_file(const char *path, size_t max, size_t *len, char **cause)
 {
-	ssize_t	n = 0;
-	int	fd, rv = 0;
+	struct buf	b;
+	ssize_t		n = 0;
+	int		fd;
 
 	if (strcmp(path, "-") == 0)
 		fd = STDIN_FILENO;
 	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		*cause = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
+		return NULL;
 	}
-	buf_reserve(out, 0);
-	out->data[out->len] = '\0';
-	while (out->len <= max) {
-		buf_reserve(out, 64 * 1024);
-		n = read(fd, out->data + out->len, out->cap - out->len - 1);
+	buf_init(&b);
+	while (b.len <= max) {
+		buf_reserve(&b, 64 * 1024);
+		n = read(fd, b.data + b.len, b.cap - b.len - 1);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1) {
-			*cause = xasprintf("%s: %s", path, strerror(errno));
-			rv = -1;
-		}
 		if (n <= 0)
 			break;
-		out->len += (size_t)n;
-		out->data[out->len] = '\0';
+		b.len += (size_t)n;
 	}
+	if (n == -1)
+		*cause = xasprintf("%s: %s", path, strerror(errno));
 	if (fd != STDIN_FILENO)
 		close(fd);
-	return rv;
+	if (n == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b, len);
 }
 
 int

@@ -101,12 +101,12 @@ int	cli_opt_unmatched(void *, void *field, const char *, char **cause);
 int	cli_port_parse(const char *, uint16_t *, char **cause);
 
 /*
- * Reads path ("-": stdin) into out (appended, NUL-terminated), stopping
- * once more than max bytes are in: a caller with a bound sees it passed
- * (out->len > max) without reading a huge file whole.  0, or -1 with
- * *cause ("PATH: reason").
+ * Reads path ("-": stdin) whole, stopping once more than max bytes are
+ * in: a caller with a bound sees it passed (*len > max) without reading
+ * a huge file whole.  Returns the bytes, NUL-terminated (the caller frees
+ * them), or NULL with *cause ("PATH: reason").
  */
-int	cli_read_file(const char *path, size_t max, struct buf *out,
+char	*cli_read_file(const char *path, size_t max, size_t *len,
 	    char **cause);
 
 /* Writes b on stdout (a command's output, its --json summary...),

@@ -548,19 +548,15 @@ ctl_finish(const struct ctl *ctl, struct ctl_reply *rp,
 static char *
 ctl_read_file(const char *path, size_t *len, char **cause)
 {
-	struct buf	b;
+	char	*text;
 
-	buf_init(&b);
-	if (cli_read_file(path, CTL_MAX_RULE_FILE, &b, cause) == -1) {
-		buf_free(&b);
-		return NULL;
-	}
-	if (b.len > CTL_MAX_RULE_FILE) {
+	text = cli_read_file(path, CTL_MAX_RULE_FILE, len, cause);
+	if (text != NULL && *len > CTL_MAX_RULE_FILE) {
 		*cause = xasprintf("%s: larger than 1MiB", path);
-		buf_free(&b);
+		free(text);
 		return NULL;
 	}
-	return buf_detach(&b, len);
+	return text;
 }
 
 static int

@@ -339,23 +339,21 @@ import_har(const struct cmd_entry *e, const char *path, const char *output,
 {
 	struct snap_writer	*w = NULL;
 	struct snap_txn		*txns = NULL;
-	struct buf		 in;
+	struct buf		 js;
 	const char		*label;
-	char			*cause = NULL;
-	size_t			 n = 0, i, kept = 0;
+	char			*cause = NULL, *text;
+	size_t			 n = 0, i, kept = 0, len;
 	int			 status;
 
-	buf_init(&in);
 	label = strcmp(path, "-") == 0 ? "<stdin>" : path;
-	if (cli_read_file(path, SIZE_MAX, &in, &cause) == -1 ||
-	    har_import(label, in.data == NULL ? "" : in.data, in.len, dir,
-	    &txns, &n, &cause) == -1) {
-		buf_free(&in);
+	if ((text = cli_read_file(path, SIZE_MAX, &len, &cause)) == NULL ||
+	    har_import(label, text, len, dir, &txns, &n, &cause) == -1) {
+		free(text);
 		status = cli_error(e, EXIT_USAGE, "%s", cause);
 		free(cause);
 		return status;
 	}
-	buf_free(&in);
+	free(text);
 
 	if ((w = snap_writer_open(output, 0, &cause)) == NULL)
 		goto fail;
@@ -372,8 +370,8 @@ import_har(const struct cmd_entry *e, const char *path, const char *output,
 		goto fail;
 	har_txns_free(txns, n);
 	if (json) {
-		import_json_begin(&in, kept, output);
-		if (import_json_end(&in, fn) == -1)
+		import_json_begin(&js, kept, output);
+		if (import_json_end(&js, fn) == -1)
 			return cli_error(e, EXIT_USAGE, "writing output "
 			    "failed");
 	} else {

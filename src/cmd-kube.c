@@ -162,21 +162,6 @@ const struct cmd_entry cmd_kube_entry = {
 	.exec = cmd_kube_exec,
 };
 
-/* Reads path ("-": stdin) whole, up to one byte past yamldoc's bound (so
- * the loader reports the size); NULL with *cause. */
-static char *
-cmd_kube_read(const char *path, size_t *len, char **cause)
-{
-	struct buf	b;
-
-	buf_init(&b);
-	if (cli_read_file(path, YAMLDOC_MAX_BYTES, &b, cause) == -1) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_detach(&b, len);
-}
-
 /* Writes out to path, or stdout for NULL or "-"; the exit status. */
 static int
 cmd_kube_write(const char *path, const struct buf *out)
@@ -503,7 +488,10 @@ cmd_kube_exec(int argc, char **argv)
 	if (in == NULL)
 		in = "-";
 	name = strcmp(in, "-") == 0 ? "<stdin>" : in;
-	if ((text = cmd_kube_read(in, &len, &cause)) == NULL) {
+	/* Up to one byte past yamldoc's bound: the loader reports the
+	 * size. */
+	if ((text = cli_read_file(in, YAMLDOC_MAX_BYTES, &len,
+	    &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
