@@ -97,6 +97,19 @@ const struct cmd_entry cmd_import_entry = {
 	.exec = cmd_import_exec,
 };
 
+/* Gives an output up: closes w if it is open (its error is moot) and
+ * removes output, unless it is stdout. */
+static void
+import_discard(struct snap_writer *w, const char *output)
+{
+	char	*cause = NULL;
+
+	if (w != NULL && snap_writer_close(w, &cause) == -1)
+		free(cause);
+	if (strcmp(output, "-") != 0)
+		unlink(output);
+}
+
 /*
  * The summary as one JSON line on stdout: import_json_begin() starts it
  * in b, {"transactions":N,"snapshot":FILE; the caller may add members;
@@ -202,8 +215,7 @@ import_pcap(const struct cmd_entry *e, const char *path, const char *output,
 	free(cause2);
 	if (rc == -1) {
 		/* Never leave a snapshot of part of a broken capture. */
-		if (strcmp(output, "-") != 0)
-			unlink(output);
+		import_discard(NULL, output);
 		status = cli_error(e, EXIT_USAGE, "%s", cause);
 		free(cause);
 		return status;
@@ -310,8 +322,7 @@ import_wiremock(const struct cmd_entry *e, const char *dir,
 	if (status == -1 || (rules != NULL && buf_write_file(rules, o.rules,
 	    o.rules_len, 0600, &cause) == -1)) {
 		/* Not one file without the other. */
-		if (strcmp(output, "-") != 0)
-			unlink(output);
+		import_discard(NULL, output);
 		goto fail;
 	}
 	status = o.nnotes > 0 ? EXIT_FAILED : EXIT_OK;
@@ -323,11 +334,8 @@ import_wiremock(const struct cmd_entry *e, const char *dir,
 fail:
 	status = cli_error(e, EXIT_USAGE, "%s", cause);
 	free(cause);
-	cause = NULL;
-	if (sw != NULL && snap_writer_close(sw, &cause) == -1)
-		free(cause);
-	if (sw != NULL && strcmp(output, "-") != 0)
-		unlink(output);
+	if (sw != NULL)
+		import_discard(sw, output);
 	wiremock_out_free(&o);
 	return status;
 }
@@ -384,11 +392,7 @@ import_har(const struct cmd_entry *e, const char *path, const char *output,
 fail:
 	status = cli_error(e, EXIT_USAGE, "%s", cause);
 	free(cause);
-	cause = NULL;
-	if (w != NULL && snap_writer_close(w, &cause) == -1)
-		free(cause);
-	if (strcmp(output, "-") != 0)
-		unlink(output);
+	import_discard(w, output);
 	har_txns_free(txns, n);
 	return status;
 }
