@@ -9,8 +9,8 @@
 #include <sys/eventfd.h>
 
 #include <errno.h>
-#include <signal.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
