@@ -80,6 +80,16 @@ extern const struct cmd_entry cmd_fuzz_entry;
 	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "	\
 	  "on\nstdout (not with an output on stdout)",			\
 	  OPT_AT(st, json) }
+/* The --ready-file and --idle-timeout rows of the commands on an NFQUEUE
+ * (chaos, record --nfqueue): ready a char * member (an owned copy), idle
+ * a uint64_t of ns. */
+#define CLI_OPTS_NFQUEUE(st, ready, idle)				\
+	{ "ready-file", 0, OPT_PATH, NULL,				\
+	  "write FILE once the queue is bound",				\
+	  OPT_AT(st, ready), .flags = OPT_COPY },			\
+	{ "idle-timeout", 0, OPT_DURATION, NULL,			\
+	  "a flow silent for DUR ends (60s)",				\
+	  OPT_AT(st, idle), .min = 1, .aliases = "--idle" }
 /* in and out, as SNAP_DIR_IN and SNAP_DIR_OUT, for --dir rows. */
 extern const struct opt_choice cli_dir_choices[];
 
