@@ -10,13 +10,14 @@
  * legacy EC_KEY (see ca_leaf_keygen): with OpenSSL 3.0 putting a
  * provider key into a certificate goes through the encoder machinery and
  * costs ~0.4 ms, ten ECDSA signatures.
- * Leaves are minted in the certificate callback (SSL_CTX_set_cert_cb),
- * which runs after the ClientHello has been parsed: the SNI names the
- * leaf, and a client that sent none gets a leaf for the IP address it
- * connected to (getsockname on the SSL's fd, or the original destination
- * of a connection an iptables REDIRECT sent here).  Leaves are cached per
- * name in a hash table under a mutex, at most CA_LEAF_MAX of them: beyond,
- * a clock over the buckets drops the oldest bucket's leaves.
+ * Leaves are minted in the transport's certificate hook (ca_conn_cert,
+ * a conn_tls_cert_cb), which runs after the ClientHello has been parsed:
+ * the SNI names the leaf, and a client that sent none gets a leaf for the
+ * IP address it connected to (getsockname on the conn's fd, or the
+ * original destination of a connection an iptables REDIRECT sent here).
+ * Leaves are cached per name in a hash table under a mutex, at most
+ * CA_LEAF_MAX of them: beyond, a clock over the buckets drops the oldest
+ * bucket's leaves.
  */
 #include "config.h"
 
@@ -41,7 +42,6 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -763,26 +763,6 @@ ca_leaf_pick(struct ca *ca, const char *sni, int fd)
 	return ca_leaf_get(ca, name);
 }
 
-/* Picks the leaf once the ClientHello is parsed; 1 ok, 0 fails the
- * handshake. */
-static int
-ca_cert_cb(SSL *ssl, void *arg)
-{
-	struct ca	*ca = arg;
-	X509		*x;
-	int		 ok;
-
-	x = ca_leaf_pick(ca, SSL_get_servername(ssl,
-	    TLSEXT_NAMETYPE_host_name), SSL_get_fd(ssl));
-	if (x == NULL)
-		return 0;
-	ok = SSL_use_certificate(ssl, x) == 1 &&
-	    SSL_use_PrivateKey(ssl, ca->leaf_key) == 1 &&
-	    SSL_add1_chain_cert(ssl, ca->cert) == 1;
-	X509_free(x);
-	return ok;
-}
-
 int
 ca_conn_cert(struct conn *c, const char *sni, void *arg)
 {
@@ -795,110 +775,4 @@ ca_conn_cert(struct conn *c, const char *sni, void *arg)
 	r = conn_tls_use_cert(c, x, ca->leaf_key, ca->cert);
 	X509_free(x);
 	return r;
-}
-
-static int
-ca_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-    const unsigned char *in, unsigned int inlen, void *arg)
-{
-	static const unsigned char	 protos[] = "\x08http/1.1";
-	unsigned char			*sel;
-
-	(void)ssl;
-	(void)arg;
-	if (SSL_select_next_proto(&sel, outlen, protos, sizeof protos - 1, in,
-	    inlen) != OPENSSL_NPN_NEGOTIATED)
-		return SSL_TLSEXT_ERR_NOACK;
-	*out = sel;
-	return SSL_TLSEXT_ERR_OK;
-}
-
-SSL_CTX *
-ca_server_ctx(struct ca *ca, char **cause)
-{
-	SSL_CTX	*ctx;
-
-	ERR_clear_error();
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
-	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-		*cause = ca_ssl_cause("TLS server set-up");
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF |
-	    SSL_OP_NO_RENEGOTIATION);
-	SSL_CTX_set_cert_cb(ctx, ca_cert_cb, ca);
-	SSL_CTX_set_alpn_select_cb(ctx, ca_alpn_cb, NULL);
-	return ctx;
-}
-
-SSL_CTX *
-ca_client_ctx(const char *ca_file, int insecure, char **cause)
-{
-	SSL_CTX	*ctx;
-
-	ERR_clear_error();
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
-		goto fail;
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	/* A close without close_notify is an EOF: HTTP framing says
-	 * whether a message is whole. */
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	if (insecure) {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-		return ctx;
-	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
-			char *what = xasprintf("CA file %s", ca_file);
-
-			*cause = ca_ssl_cause(what);
-			free(what);
-			SSL_CTX_free(ctx);
-			return NULL;
-		}
-	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1)
-		goto fail;
-	return ctx;
-
-fail:
-	*cause = ca_ssl_cause("TLS client set-up");
-	SSL_CTX_free(ctx);
-	return NULL;
-}
-
-SSL *
-ca_client_ssl(SSL_CTX *ctx, int fd, const char *host, int insecure)
-{
-	unsigned char	 ip[sizeof(struct in6_addr)];
-	SSL		*ssl;
-	int		 is_ip;
-
-	is_ip = inet_pton(AF_INET, host, ip) == 1 ||
-	    inet_pton(AF_INET6, host, ip) == 1;
-	if ((ssl = SSL_new(ctx)) == NULL)
-		return NULL;
-	if (SSL_set_fd(ssl, fd) != 1)
-		goto fail;
-	SSL_set_connect_state(ssl);
-	if (!insecure) {
-		if (is_ip) {
-			if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-			    host) != 1)
-				goto fail;
-		} else if (SSL_set1_host(ssl, host) != 1)
-			goto fail;
-	}
-	if (!is_ip && SSL_set_tlsext_host_name(ssl, host) != 1)
-		goto fail;
-	return ssl;
-
-fail:
-	SSL_free(ssl);
-	return NULL;
 }

@@ -8,12 +8,13 @@
  * per server name (SNI), all sharing one EC P-256 leaf key generated at
  * load, and caches them (about 0.2 ms per new name); a client that sends
  * no SNI gets a leaf with an IP SAN for the address it connected to.
- * Server contexts are shared by threads; the cache is locked.
+ * A CA is shared by threads (the selection hook runs in any); the cache
+ * is locked.
  */
 #ifndef DECOY_CA_H
 #define DECOY_CA_H
 
-#include <openssl/ssl.h>
+#include <stddef.h>
 
 struct ca;
 struct conn;
@@ -39,30 +40,12 @@ size_t		 ca_cache_count(struct ca *);
 const char	*ca_cert_pem(const struct ca *);
 
 /*
- * A server context whose certificate is minted per SNI by the CA; with
- * no SNI, the leaf carries an IP SAN for the local address of the
- * connection (SSL_get_fd + getsockname).  ALPN offers http/1.1 only.
- */
-SSL_CTX		*ca_server_ctx(struct ca *, char **cause);
-/*
- * The same selection as a conn_tls_cert_cb (conn.h), arg the struct ca:
- * pass it with the CA as cert_cb / cert_arg of conn_tls_server_ctx.
- * Installs the leaf for sni, else for the local address of conn_fd(c).
+ * The CA's certificate selection as a conn_tls_cert_cb (conn.h), arg the
+ * struct ca: pass it with the CA as cert_cb / cert_arg of
+ * conn_tls_server_ctx.  Installs the leaf for sni, else (no SNI) the one
+ * with an IP SAN for the local address of conn_fd(c); a name that is not
+ * a host name fails the handshake.
  */
 int		 ca_conn_cert(struct conn *c, const char *sni, void *arg);
-
-/* A client context: TLS 1.2+, peers verified against the system CAs, or
- * ca_file, or not at all when insecure.  Callers set SNI and the expected
- * host per connection (SSL_set_tlsext_host_name, SSL_set1_host). */
-SSL_CTX		*ca_client_ctx(const char *ca_file, int insecure,
-		    char **cause);
-/*
- * A client connection of ctx on fd, in connect state, for host (a DNS
- * name or an IP literal, without brackets nor port): SNI carries a name
- * (never an IP); unless insecure, the server's certificate must match the
- * name or the IP.  NULL on failure (the OpenSSL error queue says why).
- */
-SSL		*ca_client_ssl(SSL_CTX *ctx, int fd, const char *host,
-		    int insecure);
 
 #endif

@@ -4,12 +4,16 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin.h"
+#include "buf.h"
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
@@ -180,6 +184,52 @@ cli_port_parse(const char *s, uint16_t *port, char **cause)
 	}
 	*port = (uint16_t)v;
 	return 0;
+}
+
+char *
+cli_read_file(const char *path, size_t max, size_t *len, char **cause)
+{
+	struct buf	b;
+	ssize_t		n = 0;
+	int		fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b);
+	while (b.len <= max) {
+		buf_reserve(&b, 64 * 1024);
+		n = read(fd, b.data + b.len, b.cap - b.len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		b.len += (size_t)n;
+	}
+	if (n == -1)
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (n == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b, len);
+}
+
+int
+cli_put(struct buf *b)
+{
+	int	rc = 0;
+
+	if (fwrite(b->data, 1, b->len, stdout) != b->len ||
+	    fflush(stdout) == EOF)
+		rc = -1;
+	buf_free(b);
+	return rc;
 }
 
 void

@@ -7,9 +7,12 @@
 #ifndef DECOY_CLI_H
 #define DECOY_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "opt.h"
+
+struct buf;
 
 #define EXIT_OK		0
 #define EXIT_FAILED	1	/* an assertion failed or a finding was made */
@@ -58,6 +61,35 @@ extern const struct cmd_entry cmd_fuzz_entry;
 	  OPT_AT(st, log_level), .value = 3 /* LOG_LEVEL_DEBUG */ },	\
 	{ "quiet", 'q', OPT_FLAG, NULL, "log warnings and errors only",	\
 	  OPT_AT(st, log_level), .value = 1 /* LOG_LEVEL_WARN */ }
+/*
+ * The --ca-file and --insecure rows of the commands that call an https
+ * service (replay, fuzz): ca is a char * member (an owned copy), insecure
+ * an int.
+ */
+#define CLI_OPTS_TLS_VERIFY(st, ca, insecure)				\
+	{ "ca-file", 0, OPT_PATH, NULL,					\
+	  "https: verify the server with the CAs in FILE\n"		\
+	  "(default: the system CAs)",					\
+	  OPT_AT(st, ca), .flags = OPT_COPY, .aliases = "--ca" },	\
+	{ "insecure", 0, OPT_FLAG, NULL,				\
+	  "https: do not verify the server's certificate",		\
+	  OPT_AT(st, insecure) }
+/* The --json row of the commands that write a file and print a summary
+ * (import, export, split): st holds an int json. */
+#define CLI_OPT_JSON_SUMMARY(st)					\
+	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "	\
+	  "on\nstdout (not with an output on stdout)",			\
+	  OPT_AT(st, json) }
+/* The --ready-file and --idle-timeout rows of the commands on an NFQUEUE
+ * (chaos, record --nfqueue): ready a char * member (an owned copy), idle
+ * a uint64_t of ns. */
+#define CLI_OPTS_NFQUEUE(st, ready, idle)				\
+	{ "ready-file", 0, OPT_PATH, NULL,				\
+	  "write FILE once the queue is bound",				\
+	  OPT_AT(st, ready), .flags = OPT_COPY },			\
+	{ "idle-timeout", 0, OPT_DURATION, NULL,			\
+	  "a flow silent for DUR ends (60s)",				\
+	  OPT_AT(st, idle), .min = 1, .aliases = "--idle" }
 /* in and out, as SNAP_DIR_IN and SNAP_DIR_OUT, for --dir rows. */
 extern const struct opt_choice cli_dir_choices[];
 
@@ -77,6 +109,19 @@ int	cli_opt_unmatched(void *, void *field, const char *, char **cause);
 /* A TCP port 1..65535 ("--port: " is the caller's); 0, or -1 with
  * *cause. */
 int	cli_port_parse(const char *, uint16_t *, char **cause);
+
+/*
+ * Reads path ("-": stdin) whole, stopping once more than max bytes are
+ * in: a caller with a bound sees it passed (*len > max) without reading
+ * a huge file whole.  Returns the bytes, NUL-terminated (the caller frees
+ * them), or NULL with *cause ("PATH: reason").
+ */
+char	*cli_read_file(const char *path, size_t max, size_t *len,
+	    char **cause);
+
+/* Writes b on stdout (a command's output, its --json summary...),
+ * flushes and frees b: 0, or -1 when stdout failed. */
+int	cli_put(struct buf *b);
 
 /* log_init("decoy NAME", level). */
 void	cli_log_init(const struct cmd_entry *, int level);

@@ -52,7 +52,6 @@ cmd_ca_json(const char *dir, const char *key, const char *value)
 {
 	struct buf	 b;
 	char		*p;
-	int		 rc = 0;
 
 	buf_init(&b);
 	buf_append_str(&b, "{\"dir\":");
@@ -64,10 +63,7 @@ cmd_ca_json(const char *dir, const char *key, const char *value)
 	buf_printf(&b, ",\"%s\":", key);
 	json_append_string(&b, value, strlen(value));
 	buf_append_str(&b, "}\n");
-	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) == EOF)
-		rc = -1;
-	buf_free(&b);
-	return rc;
+	return cli_put(&b);
 }
 
 static int

@@ -66,12 +66,7 @@ static const struct opt cmd_chaos_opts[] = {
 	{ "stats", 0, OPT_PATH, NULL,
 	  "write the counters as JSON to FILE at exit",
 	  CMD_CHAOS_AT(stats_path), .flags = OPT_COPY },
-	{ "ready-file", 0, OPT_PATH, NULL,
-	  "write FILE once the queue is bound",
-	  CMD_CHAOS_AT(ready_path), .flags = OPT_COPY },
-	{ "idle-timeout", 0, OPT_DURATION, NULL,
-	  "a flow silent for DUR ends (60s)",
-	  CMD_CHAOS_AT(idle_ns), .min = 1, .aliases = "--idle" },
+	CLI_OPTS_NFQUEUE(struct cmd_chaos_o, cfg.ready_path, cfg.idle_ns),
 	CLI_OPTS_LOG(struct cmd_chaos_o),
 	OPT_END_ROW,
 };

@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "gen-transform.h"
 #include "log.h"
 #include "http.h"
 #include "json.h"
@@ -78,34 +79,6 @@ struct corpus_entry {
 	size_t		 count;
 };
 
-/* Headers the corpus writes itself or that only concern one hop. */
-static int
-corpus_skip_header(const char *name)
-{
-	static const char *const hop[] = { "Host", "Expect", "TE", "Trailer",
-	    "Upgrade", "Proxy-Connection" };
-	size_t	i;
-
-	if (http_is_framing_header(span_from_str(name)))
-		return 1;
-	for (i = 0; i < sizeof hop / sizeof hop[0]; i++)
-		if (strcasecmp(name, hop[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* The origin-form of a recorded target. */
-static const char *
-corpus_origin_form(const char *target)
-{
-	const char	*p;
-
-	if (target[0] == '/' || (p = strstr(target, "://")) == NULL)
-		return target;
-	p = strchr(p + 3, '/');
-	return p != NULL ? p : "/";
-}
-
 /* The host of a request: recorded host, Host header, authority. */
 static const char *
 corpus_host(const struct snap_txn *t)
@@ -123,36 +96,22 @@ corpus_host(const struct snap_txn *t)
 	return "localhost";
 }
 
+/* Writes t's request as the generator sends it (gen-transform.h), with
+ * the host corpus_host names, else the authority of the target. */
 static void
 corpus_build(const struct snap_txn *t, struct buf *b)
 {
-	const struct snap_req	*r = &t->req;
-	const char		*host = corpus_host(t), *p, *end;
-	char			*auth = NULL;
-	size_t			 i;
+	const char	*host = corpus_host(t), *p, *end;
+	char		*auth = NULL;
 
 	if (host == NULL) {
-		p = strstr(r->target, "://") + 3;
+		p = strstr(t->req.target, "://") + 3;
 		end = strchr(p, '/');
 		auth = end != NULL ? xstrndup(p, (size_t)(end - p)) :
 		    xstrdup(p);
 		host = auth;
 	}
-	http_write_request_line(b, span_from_str(r->method),
-	    span_from_str(corpus_origin_form(r->target)));
-	http_write_header(b, SPAN_LIT("Host"), span_from_str(host));
-	for (i = 0; i < r->nheaders; i++) {
-		if (corpus_skip_header(r->headers[i].name))
-			continue;
-		http_write_header(b, span_from_str(r->headers[i].name),
-		    span_from_str(r->headers[i].value));
-	}
-	if (r->body_len > 0 || strcmp(r->method, "POST") == 0 ||
-	    strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0)
-		buf_printf(b, "Content-Length: %zu\r\n", r->body_len);
-	buf_append_str(b, "\r\n");
-	if (r->body_len > 0)
-		buf_append(b, r->body, r->body_len);
+	gen_transform_write_request(b, &t->req, host, "");
 	free(auth);
 }
 
@@ -171,7 +130,7 @@ corpus_slug(const char *method, const char *target)
 		else if (*p >= 'A' && *p <= 'Z')
 			buf_append_byte(&b, (char)(*p - 'A' + 'a'));
 	}
-	for (p = corpus_origin_form(target); *p != '\0' && *p != '?' &&
+	for (p = gen_transform_origin_form(target); *p != '\0' && *p != '?' &&
 	    b.len < 48; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
 		    (*p >= 'A' && *p <= 'Z')) {
@@ -361,8 +320,7 @@ cmd_corpus_exec(int argc, char **argv)
 		    "\"files\":%zu,\"dir\":", nin, n, n);
 		json_append_string(&idx, dir, strlen(dir));
 		buf_append_str(&idx, "}\n");
-		if (fwrite(idx.data, 1, idx.len, stdout) != idx.len ||
-		    fflush(stdout) == EOF) {
+		if (cli_put(&idx) == -1) {
 			cause = xstrdup("writing output failed");
 			goto fail;
 		}

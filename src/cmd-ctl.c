@@ -13,11 +13,9 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "cli.h"
@@ -175,27 +173,35 @@ ctl_json_decode(const struct json_value *v, struct buf *out)
 	}
 }
 
+/* Reads the string value at p, decoded, as an allocated C string; NULL
+ * if it is not a well-formed string. */
+static char *
+ctl_json_strdup(struct json_parser *p)
+{
+	struct buf	s;
+
+	buf_init(&s);
+	if (json_read_string(p, &s, NULL) == -1) {
+		buf_free(&s);
+		return NULL;
+	}
+	return buf_detach(&s, NULL);
+}
+
 /* The "error" member of an error reply, or NULL. */
 static char *
 ctl_error_message(const char *body, size_t len)
 {
 	struct json_parser	p;
 	struct json_value	key;
-	struct buf		s;
 
 	json_init(&p, body, len);
 	if (json_object_enter(&p) == -1)
 		return NULL;
 	while (json_object_next(&p, &key) == 1) {
 		if (json_string_eq(&key, "error") &&
-		    json_peek(&p) == JSON_STRING) {
-			buf_init(&s);
-			if (json_read_string(&p, &s, NULL) == -1) {
-				buf_free(&s);
-				return NULL;
-			}
-			return buf_detach(&s, NULL);
-		}
+		    json_peek(&p) == JSON_STRING)
+			return ctl_json_strdup(&p);
 		if (json_skip(&p, NULL) == -1)
 			return NULL;
 	}
@@ -332,129 +338,118 @@ struct ctl_row {
 	char		 fired[24];
 };
 
-/* Prints {"seed":N,"rules":[...]} as a table. */
+/*
+ * Reads the rules of {"rules":[{"name":...,"enabled":...,"matched":N,
+ * "fired":N},...]} (other members skipped) into *rowsp / *nrowsp, which
+ * hold what was read also on failure (the caller frees the names and
+ * the array).  0, or -1 when body is not such a document.
+ */
 static int
-ctl_print_rules(const char *body, size_t len)
+ctl_rows_read(const char *body, size_t len, struct ctl_row **rowsp,
+    size_t *nrowsp)
 {
 	struct json_parser	 p;
 	struct json_value	 key, v;
-	struct ctl_row		*rows = NULL, *row;
-	struct buf		 s;
-	size_t			 nrows = 0, i, w = 4;
-	int			 rv = -1, b;
+	struct ctl_row		*row;
+	int			 b;
 
+	*rowsp = NULL;
+	*nrowsp = 0;
 	json_init(&p, body, len);
-	buf_init(&s);
 	if (json_object_enter(&p) == -1)
-		goto out;
+		return -1;
 	while (json_object_next(&p, &key) == 1) {
 		if (!json_string_eq(&key, "rules") ||
 		    json_peek(&p) != JSON_ARRAY) {
 			if (json_skip(&p, NULL) == -1)
-				goto out;
+				return -1;
 			continue;
 		}
 		if (json_array_enter(&p) == -1)
-			goto out;
+			return -1;
 		while (json_array_next(&p) == 1) {
-			rows = xreallocarray(rows, nrows + 1, sizeof *rows);
-			row = &rows[nrows++];
+			*rowsp = xreallocarray(*rowsp, *nrowsp + 1,
+			    sizeof **rowsp);
+			row = &(*rowsp)[(*nrowsp)++];
 			memset(row, 0, sizeof *row);
 			row->enabled = 1;
 			memcpy(row->matched, "-", 2);
 			memcpy(row->fired, "-", 2);
 			if (json_object_enter(&p) == -1)
-				goto out;
+				return -1;
 			while (json_object_next(&p, &key) == 1) {
 				if (json_string_eq(&key, "name") &&
 				    json_peek(&p) == JSON_STRING) {
-					buf_reset(&s);
-					if (json_read_string(&p, &s, NULL) == -1)
-						goto out;
 					free(row->name);
-					row->name = xstrdup(s.len > 0 ?
-					    s.data : "");
+					if ((row->name = ctl_json_strdup(&p)) ==
+					    NULL)
+						return -1;
 				} else if (json_string_eq(&key, "enabled") &&
 				    json_peek(&p) == JSON_BOOL) {
 					if (json_read_bool(&p, &b) == -1)
-						goto out;
+						return -1;
 					row->enabled = b;
 				} else if ((json_string_eq(&key, "matched") ||
 				    json_string_eq(&key, "fired")) &&
 				    json_peek(&p) == JSON_NUMBER) {
 					if (json_skip(&p, &v) == -1)
-						goto out;
+						return -1;
 					snprintf(json_string_eq(&key,
 					    "matched") ? row->matched :
 					    row->fired, sizeof row->fired,
 					    "%.*s", (int)v.len, v.p);
 				} else if (json_skip(&p, NULL) == -1)
-					goto out;
+					return -1;
 			}
 		}
 	}
-	if (p.error != NULL)
-		goto out;
-	for (i = 0; i < nrows; i++) {
-		if (rows[i].name == NULL)
-			rows[i].name = xstrdup("?");
-		if (strlen(rows[i].name) > w)
-			w = strlen(rows[i].name);
+	return p.error == NULL ? 0 : -1;
+}
+
+/* Prints {"seed":N,"rules":[...]} as a table. */
+static int
+ctl_print_rules(const char *body, size_t len)
+{
+	struct ctl_row	*rows;
+	size_t		 nrows, i, w = 4;
+	int		 rv;
+
+	if ((rv = ctl_rows_read(body, len, &rows, &nrows)) == 0) {
+		for (i = 0; i < nrows; i++) {
+			if (rows[i].name == NULL)
+				rows[i].name = xstrdup("?");
+			if (strlen(rows[i].name) > w)
+				w = strlen(rows[i].name);
+		}
+		printf("%-*s  %-7s  %10s  %10s\n", (int)w, "NAME",
+		    "ENABLED", "MATCHED", "FIRED");
+		for (i = 0; i < nrows; i++)
+			printf("%-*s  %-7s  %10s  %10s\n", (int)w,
+			    rows[i].name, rows[i].enabled ? "yes" : "no",
+			    rows[i].matched, rows[i].fired);
 	}
-	printf("%-*s  %-7s  %10s  %10s\n", (int)w, "NAME", "ENABLED",
-	    "MATCHED", "FIRED");
-	for (i = 0; i < nrows; i++)
-		printf("%-*s  %-7s  %10s  %10s\n", (int)w, rows[i].name,
-		    rows[i].enabled ? "yes" : "no", rows[i].matched,
-		    rows[i].fired);
-	rv = 0;
-out:
 	for (i = 0; i < nrows; i++)
 		free(rows[i].name);
 	free(rows);
-	buf_free(&s);
 	return rv;
 }
 
-/* Prints the names in {"rules":[{"name":...},...]} after verb. */
+/* Prints "added NAME" for the rules in the reply {"rules":[{"name":...},
+ * ...]}, as far as they can be read. */
 static void
-ctl_print_added(const char *body, size_t len)
+ctl_print_added(const struct ctl_reply *rp, const void *arg)
 {
-	struct json_parser	p;
-	struct json_value	key;
-	struct buf		s;
+	struct ctl_row	*rows;
+	size_t		 nrows, i;
 
-	json_init(&p, body, len);
-	buf_init(&s);
-	if (json_object_enter(&p) == -1)
-		goto out;
-	while (json_object_next(&p, &key) == 1) {
-		if (!json_string_eq(&key, "rules") ||
-		    json_peek(&p) != JSON_ARRAY) {
-			if (json_skip(&p, NULL) == -1)
-				goto out;
-			continue;
-		}
-		if (json_array_enter(&p) == -1)
-			goto out;
-		while (json_array_next(&p) == 1) {
-			if (json_object_enter(&p) == -1)
-				goto out;
-			while (json_object_next(&p, &key) == 1) {
-				if (json_string_eq(&key, "name") &&
-				    json_peek(&p) == JSON_STRING) {
-					buf_reset(&s);
-					if (json_read_string(&p, &s, NULL) == -1)
-						goto out;
-					printf("added %s\n", s.len > 0 ?
-					    s.data : "");
-				} else if (json_skip(&p, NULL) == -1)
-					goto out;
-			}
-		}
+	(void)arg;
+	(void)ctl_rows_read(rp->body, rp->body_len, &rows, &nrows);
+	for (i = 0; i < nrows; i++) {
+		if (rows[i].name != NULL)
+			printf("added %s\n", rows[i].name);
+		free(rows[i].name);
 	}
-out:
-	buf_free(&s);
+	free(rows);
 }
 
 /* --- commands --------------------------------------------------------- */
@@ -520,44 +515,48 @@ ctl_status(const struct ctl *ctl)
 	return rv;
 }
 
+/* Prints an argument string and a newline (a ctl_finish printer). */
+static void
+ctl_print_line(const struct ctl_reply *rp, const void *arg)
+{
+	(void)rp;
+	printf("%s\n", (const char *)arg);
+}
+
+/*
+ * Ends a command on its reply: an error reply's message (EXIT_FAILED),
+ * else the body as it is with --json, else what human prints with arg
+ * (EXIT_OK).  Frees the reply.
+ */
+static int
+ctl_finish(const struct ctl *ctl, struct ctl_reply *rp,
+    void (*human)(const struct ctl_reply *, const void *), const void *arg)
+{
+	int	rv = EXIT_OK;
+
+	if (!ctl_is_ok(rp))
+		rv = ctl_fail(rp);
+	else if (ctl->json)
+		ctl_print_body(rp);
+	else
+		human(rp, arg);
+	buf_free(&rp->raw);
+	return rv;
+}
+
 /* Reads a whole rule file ("-": stdin); NULL with *cause. */
 static char *
 ctl_read_file(const char *path, size_t *len, char **cause)
 {
-	struct buf	b;
-	ssize_t		n;
-	int		fd;
+	char	*text;
 
-	if (strcmp(path, "-") == 0)
-		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
+	text = cli_read_file(path, CTL_MAX_RULE_FILE, len, cause);
+	if (text != NULL && *len > CTL_MAX_RULE_FILE) {
+		*cause = xasprintf("%s: larger than 1MiB", path);
+		free(text);
 		return NULL;
 	}
-	buf_init(&b);
-	for (;;) {
-		buf_reserve(&b, 64 * 1024);
-		n = read(fd, b.data + b.len, b.cap - b.len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		b.len += (size_t)n;
-		if (b.len > CTL_MAX_RULE_FILE) {
-			errno = EFBIG;
-			n = -1;
-			break;
-		}
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (n == -1) {
-		*cause = errno == EFBIG ? xasprintf("%s: larger than 1MiB",
-		    path) : xasprintf("%s: %s", path, strerror(errno));
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_detach(&b, len);
+	return text;
 }
 
 static int
@@ -584,17 +583,7 @@ ctl_add(const struct ctl *ctl, const char *path)
 		return EXIT_USAGE;
 	}
 	free(text);
-	if (!ctl_is_ok(&rp))
-		rv = ctl_fail(&rp);
-	else {
-		if (ctl->json)
-			ctl_print_body(&rp);
-		else
-			ctl_print_added(rp.body, rp.body_len);
-		rv = EXIT_OK;
-	}
-	buf_free(&rp.raw);
-	return rv;
+	return ctl_finish(ctl, &rp, ctl_print_added, NULL);
 }
 
 /* Appends s percent-encoded as one path segment. */
@@ -625,6 +614,7 @@ ctl_rule(const struct ctl *ctl, const char *verb, const char *name)
 	struct ctl_reply	rp;
 	struct buf		target;
 	const char		*method = "POST", *done;
+	char			*line;
 	int			rv;
 
 	buf_init(&target);
@@ -643,16 +633,9 @@ ctl_rule(const struct ctl *ctl, const char *verb, const char *name)
 		return EXIT_USAGE;
 	}
 	buf_free(&target);
-	if (!ctl_is_ok(&rp))
-		rv = ctl_fail(&rp);
-	else {
-		if (ctl->json)
-			ctl_print_body(&rp);
-		else
-			printf("%s %s\n", done, name);
-		rv = EXIT_OK;
-	}
-	buf_free(&rp.raw);
+	line = xasprintf("%s %s", done, name);
+	rv = ctl_finish(ctl, &rp, ctl_print_line, line);
+	free(line);
 	return rv;
 }
 

@@ -35,9 +35,7 @@ struct cmd_export_o {
 static const struct opt cmd_export_opts[] = {
 	{ "output", 'o', OPT_PATH, NULL, "HAR file to write, - for stdout\n"
 	  "(replaced if it exists)", OPT_AT(struct cmd_export_o, output) },
-	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
-	  "on\nstdout (not with an output on stdout)",
-	  OPT_AT(struct cmd_export_o, json) },
+	CLI_OPT_JSON_SUMMARY(struct cmd_export_o),
 	CLI_OPTS_LOG(struct cmd_export_o),
 	OPT_END_ROW,
 };
@@ -78,16 +76,12 @@ static int
 export_json(size_t n, const char *key, const char *file)
 {
 	struct buf	b;
-	int		rc = 0;
 
 	buf_init(&b);
 	buf_printf(&b, "{\"transactions\":%zu,\"%s\":", n, key);
 	json_append_string(&b, file, strlen(file));
 	buf_append_str(&b, "}\n");
-	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) == EOF)
-		rc = -1;
-	buf_free(&b);
-	return rc;
+	return cli_put(&b);
 }
 
 static int

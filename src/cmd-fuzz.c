@@ -18,6 +18,7 @@
 #include "fuzz.h"
 #include "log.h"
 #include "opt.h"
+#include "sut.h"
 #include "units.h"
 #include "xmalloc.h"
 
@@ -39,13 +40,7 @@ static const struct opt cmd_fuzz_opts[] = {
 	  "the service: http[s]://HOST:PORT (port 0\n"
 	  "with --service-cmd: decoy picks a free port)",
 	  CMD_FUZZ_AT(target), .flags = OPT_COPY },
-	{ "ca-file", 0, OPT_PATH, NULL,
-	  "https: verify the server with the CAs in FILE\n"
-	  "(default: the system CAs)",
-	  CMD_FUZZ_AT(ca_file), .flags = OPT_COPY, .aliases = "--ca" },
-	{ "insecure", 0, OPT_FLAG, NULL,
-	  "https: do not verify the server's certificate",
-	  CMD_FUZZ_AT(insecure) },
+	CLI_OPTS_TLS_VERIFY(struct cmd_fuzz_o, cfg.ca_file, cfg.insecure),
 	{ "requests", 0, OPT_INT, NULL,
 	  "mutants to send (default 10000)",
 	  CMD_FUZZ_AT(requests), .min = 1, .max = UINT64_MAX / 2,
@@ -130,7 +125,7 @@ cmd_fuzz_exec(int argc, char **argv)
 	struct cmd_fuzz_o	 o = { .log_level = LOG_LEVEL_INFO };
 	struct fuzz_config	 cfg;
 	struct fuzz_result	 res;
-	struct sigaction	 sa, old_int, old_term, old_pipe;
+	struct sut_signals	 sigs;
 	const char		*replay;
 	char			*cause = NULL;
 	int			 ind, json, rv;
@@ -166,13 +161,7 @@ cmd_fuzz_exec(int argc, char **argv)
 	}
 	cfg.progress = isatty(STDERR_FILENO) && !json && replay == NULL;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = cmd_fuzz_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
+	sut_catch_signals(cmd_fuzz_signal, &sigs);
 
 	if (replay != NULL) {
 		rv = fuzz_replay(&cfg, replay, stdout, json, &cause);
@@ -189,9 +178,7 @@ cmd_fuzz_exec(int argc, char **argv)
 		fuzz_result_free(&res);
 	}
 	fflush(stdout);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGPIPE, &old_pipe, NULL);
+	sut_restore_signals(&sigs);
 out:
 	free(cause);
 	fuzz_config_free(&cfg);

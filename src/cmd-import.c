@@ -15,7 +15,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,9 +74,7 @@ static const struct opt cmd_import_opts[] = {
 	{ "rules", 0, OPT_PATH, "FILE", "wiremock: the rule file for what "
 	  "the\nsnapshot cannot say (patterns, header\nand body matchers, "
 	  "delays, faults)", OPT_AT(struct cmd_import_o, rules) },
-	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
-	  "on\nstdout (not with an output on stdout)",
-	  OPT_AT(struct cmd_import_o, json) },
+	CLI_OPT_JSON_SUMMARY(struct cmd_import_o),
 	CLI_OPTS_FUNNEL(struct cmd_import_o, funnel),
 	CLI_OPTS_LOG(struct cmd_import_o),
 	OPT_END_ROW,
@@ -100,51 +97,17 @@ const struct cmd_entry cmd_import_entry = {
 	.exec = cmd_import_exec,
 };
 
-/* Reads all of path ("-" is stdin) into out.  Returns 0 or -1 + cause. */
-static int
-import_read_file(const char *path, struct buf *out, char **cause)
+/* Gives an output up: closes w if it is open (its error is moot) and
+ * removes output, unless it is stdout. */
+static void
+import_discard(struct snap_writer *w, const char *output)
 {
-	ssize_t	n;
-	int	fd;
+	char	*cause = NULL;
 
-	if (strcmp(path, "-") == 0)
-		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		buf_reserve(out, 65536);
-		n = read(fd, out->data + out->len, out->cap - out->len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			*cause = xasprintf("%s: %s", path, strerror(errno));
-			if (fd != STDIN_FILENO)
-				close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		out->data[out->len] = '\0';
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return 0;
-}
-
-/* Writes b (one JSON line) on stdout and frees it; 0 or -1. */
-static int
-import_put(struct buf *b)
-{
-	int	rc = 0;
-
-	if (fwrite(b->data, 1, b->len, stdout) != b->len ||
-	    fflush(stdout) == EOF)
-		rc = -1;
-	buf_free(b);
-	return rc;
+	if (w != NULL && snap_writer_close(w, &cause) == -1)
+		free(cause);
+	if (strcmp(output, "-") != 0)
+		unlink(output);
 }
 
 /*
@@ -168,7 +131,7 @@ import_json_end(struct buf *b, const struct funnel *fn)
 	buf_append_str(b, ",\"funnel\":");
 	funnel_stats_json(b, funnel_stats(fn));
 	buf_append_str(b, "}\n");
-	return import_put(b);
+	return cli_put(b);
 }
 
 /* Ends a summary line on stderr: what the funnel dropped, if it is set. */
@@ -252,8 +215,7 @@ import_pcap(const struct cmd_entry *e, const char *path, const char *output,
 	free(cause2);
 	if (rc == -1) {
 		/* Never leave a snapshot of part of a broken capture. */
-		if (strcmp(output, "-") != 0)
-			unlink(output);
+		import_discard(NULL, output);
 		status = cli_error(e, EXIT_USAGE, "%s", cause);
 		free(cause);
 		return status;
@@ -311,7 +273,7 @@ import_wiremock_summary(const struct wiremock_out *o, const char *dir,
 		buf_append_byte(&b, '}');
 	}
 	buf_append_str(&b, "]}\n");
-	return import_put(&b);
+	return cli_put(&b);
 }
 
 /*
@@ -360,8 +322,7 @@ import_wiremock(const struct cmd_entry *e, const char *dir,
 	if (status == -1 || (rules != NULL && buf_write_file(rules, o.rules,
 	    o.rules_len, 0600, &cause) == -1)) {
 		/* Not one file without the other. */
-		if (strcmp(output, "-") != 0)
-			unlink(output);
+		import_discard(NULL, output);
 		goto fail;
 	}
 	status = o.nnotes > 0 ? EXIT_FAILED : EXIT_OK;
@@ -373,11 +334,8 @@ import_wiremock(const struct cmd_entry *e, const char *dir,
 fail:
 	status = cli_error(e, EXIT_USAGE, "%s", cause);
 	free(cause);
-	cause = NULL;
-	if (sw != NULL && snap_writer_close(sw, &cause) == -1)
-		free(cause);
-	if (sw != NULL && strcmp(output, "-") != 0)
-		unlink(output);
+	if (sw != NULL)
+		import_discard(sw, output);
 	wiremock_out_free(&o);
 	return status;
 }
@@ -389,23 +347,21 @@ import_har(const struct cmd_entry *e, const char *path, const char *output,
 {
 	struct snap_writer	*w = NULL;
 	struct snap_txn		*txns = NULL;
-	struct buf		 in;
+	struct buf		 js;
 	const char		*label;
-	char			*cause = NULL;
-	size_t			 n = 0, i, kept = 0;
+	char			*cause = NULL, *text;
+	size_t			 n = 0, i, kept = 0, len;
 	int			 status;
 
-	buf_init(&in);
 	label = strcmp(path, "-") == 0 ? "<stdin>" : path;
-	if (import_read_file(path, &in, &cause) == -1 ||
-	    har_import(label, in.data == NULL ? "" : in.data, in.len, dir,
-	    &txns, &n, &cause) == -1) {
-		buf_free(&in);
+	if ((text = cli_read_file(path, SIZE_MAX, &len, &cause)) == NULL ||
+	    har_import(label, text, len, dir, &txns, &n, &cause) == -1) {
+		free(text);
 		status = cli_error(e, EXIT_USAGE, "%s", cause);
 		free(cause);
 		return status;
 	}
-	buf_free(&in);
+	free(text);
 
 	if ((w = snap_writer_open(output, 0, &cause)) == NULL)
 		goto fail;
@@ -422,8 +378,8 @@ import_har(const struct cmd_entry *e, const char *path, const char *output,
 		goto fail;
 	har_txns_free(txns, n);
 	if (json) {
-		import_json_begin(&in, kept, output);
-		if (import_json_end(&in, fn) == -1)
+		import_json_begin(&js, kept, output);
+		if (import_json_end(&js, fn) == -1)
 			return cli_error(e, EXIT_USAGE, "writing output "
 			    "failed");
 	} else {
@@ -436,11 +392,7 @@ import_har(const struct cmd_entry *e, const char *path, const char *output,
 fail:
 	status = cli_error(e, EXIT_USAGE, "%s", cause);
 	free(cause);
-	cause = NULL;
-	if (w != NULL && snap_writer_close(w, &cause) == -1)
-		free(cause);
-	if (strcmp(output, "-") != 0)
-		unlink(output);
+	import_discard(w, output);
 	har_txns_free(txns, n);
 	return status;
 }

@@ -11,13 +11,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "cli.h"
@@ -163,43 +161,6 @@ const struct cmd_entry cmd_kube_entry = {
 	    "Exit status 2 on bad input, every problem as FILE:LINE:COL: message.\n",
 	.exec = cmd_kube_exec,
 };
-
-/* Reads path ("-": stdin) whole, up to one byte past yamldoc's bound (so
- * the loader reports the size); NULL with *cause. */
-static char *
-cmd_kube_read(const char *path, size_t *len, char **cause)
-{
-	struct buf	b;
-	ssize_t		n = 0;
-	int		fd;
-
-	if (strcmp(path, "-") == 0)
-		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf_init(&b);
-	while (b.len <= YAMLDOC_MAX_BYTES) {
-		buf_reserve(&b, 64 * 1024);
-		n = read(fd, b.data + b.len, b.cap - b.len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		b.len += (size_t)n;
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (n == -1) {
-		*cause = xasprintf("%s: %s", path, strerror(errno));
-		buf_free(&b);
-		return NULL;
-	}
-	if (b.data == NULL)
-		buf_reserve(&b, 1);
-	return buf_detach(&b, len);
-}
 
 /* Writes out to path, or stdout for NULL or "-"; the exit status. */
 static int
@@ -527,7 +488,10 @@ cmd_kube_exec(int argc, char **argv)
 	if (in == NULL)
 		in = "-";
 	name = strcmp(in, "-") == 0 ? "<stdin>" : in;
-	if ((text = cmd_kube_read(in, &len, &cause)) == NULL) {
+	/* Up to one byte past yamldoc's bound: the loader reports the
+	 * size. */
+	if ((text = cli_read_file(in, YAMLDOC_MAX_BYTES, &len,
+	    &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}

@@ -26,6 +26,7 @@
 #include "opt.h"
 #include "report.h"
 #include "shape.h"
+#include "sut.h"
 #include "units.h"
 #include "xmalloc.h"
 
@@ -152,13 +153,7 @@ static const struct opt cmd_replay_opts[] = {
 	{ "target", 't', OPT_STRING, "URL",
 	  "the service under test: http[s]://HOST:PORT[/PREFIX]",
 	  CMD_REPLAY_AT(target), .flags = OPT_COPY },
-	{ "ca-file", 0, OPT_PATH, NULL,
-	  "https: verify the server with the CAs in FILE\n"
-	  "(default: the system CAs)",
-	  CMD_REPLAY_AT(ca_file), .flags = OPT_COPY, .aliases = "--ca" },
-	{ "insecure", 0, OPT_FLAG, NULL,
-	  "https: do not verify the server's certificate",
-	  CMD_REPLAY_AT(insecure) },
+	CLI_OPTS_TLS_VERIFY(struct cmd_replay_o, cfg.ca_file, cfg.insecure),
 	{ "multiplier", 'm', OPT_CALL, "N",
 	  "replay N times faster than recorded (default 1)",
 	  CMD_REPLAY_AT(multiplier), .call = cmd_replay_multiplier,
@@ -358,7 +353,7 @@ cmd_replay_exec(int argc, char **argv)
 	struct cmd_replay_o	 o = { .log_level = LOG_LEVEL_INFO };
 	struct gen_config	 cfg;
 	struct report		*rep = NULL;
-	struct sigaction	 sa, old_int, old_term, old_pipe;
+	struct sut_signals	 sigs;
 	struct buf		 b;
 	char			*cause = NULL, *report_file, *html, *junit;
 	int			 ind, rv = EXIT_USAGE, json;
@@ -395,16 +390,10 @@ cmd_replay_exec(int argc, char **argv)
 		goto out;
 	}
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = cmd_replay_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	/* A peer gone mid-write is a transport error, not the end of us
-	 * (writes go through writev(2) and TLS, which cannot pass
-	 * MSG_NOSIGNAL). */
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
+	/* SIGPIPE ignored: a peer gone mid-write is a transport error, not
+	 * the end of us (writes go through writev(2) and TLS, which cannot
+	 * pass MSG_NOSIGNAL). */
+	sut_catch_signals(cmd_replay_signal, &sigs);
 	if (has_start && cmd_replay_wait(start_us) == -1) {
 		rv = cli_error(e, EXIT_FAILED, "stopped before --start-at");
 		goto restore;
@@ -442,9 +431,7 @@ cmd_replay_exec(int argc, char **argv)
 	fflush(stdout);
 	rv = report_passed(rep) ? EXIT_OK : EXIT_FAILED;
 restore:
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGPIPE, &old_pipe, NULL);
+	sut_restore_signals(&sigs);
 out:
 	if (rep != NULL)
 		report_free(rep);

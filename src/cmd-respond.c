@@ -169,14 +169,10 @@ static int
 cmd_respond_print_json(struct responder *r)
 {
 	struct buf	b;
-	int		rv = 0;
 
 	buf_init(&b);
 	admin_stats_json(r, &b);
-	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) == EOF)
-		rv = -1;
-	buf_free(&b);
-	return rv;
+	return cli_put(&b);
 }
 
 static int

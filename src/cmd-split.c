@@ -41,9 +41,7 @@ static const struct opt cmd_split_opts[] = {
 	{ "out", 'o', OPT_PATH, NULL, "write the dir:out transactions to "
 	  "FILE\n(at least one of --in and --out; - is stdout;\nFILE is "
 	  "replaced)", OPT_AT(struct cmd_split_o, files[SNAP_DIR_OUT]) },
-	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
-	  "on\nstdout (not with an output on stdout)",
-	  OPT_AT(struct cmd_split_o, json) },
+	CLI_OPT_JSON_SUMMARY(struct cmd_split_o),
 	CLI_OPTS_LOG(struct cmd_split_o),
 	OPT_END_ROW,
 };
@@ -179,9 +177,7 @@ cmd_split_exec(int argc, char **argv)
 				buf_append_str(&b, "null");
 		}
 		buf_append_str(&b, "}\n");
-		fwrite(b.data, 1, b.len, stdout);
-		buf_free(&b);
-		if (fflush(stdout) == EOF)
+		if (cli_put(&b) == -1)
 			return cli_error(e, EXIT_USAGE, "writing output "
 			    "failed");
 	} else if (renamed > 0)

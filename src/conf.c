@@ -87,65 +87,106 @@ conf_path(struct yamldoc *x, const char *p)
 	return yamldoc_path(x, p);
 }
 
+/* Calls fn for each pair of mapping map (checked by the caller) whose key
+ * is a scalar; a key that is not is an error ("WHAT: expected a single
+ * value"). */
+typedef void (*conf_pair_cb)(struct yamldoc *, const yaml_node_t *k,
+    yaml_node_t *v, const char *key, void *arg);
+
 static void
-conf_limits(struct yamldoc *x, const yaml_node_t *map,
-    struct respond_config *r)
+conf_pairs(struct yamldoc *x, const yaml_node_t *map, const char *what,
+    conf_pair_cb fn, void *arg)
 {
 	yaml_node_pair_t	*pair;
 	yaml_node_t		*k, *v;
-	const char		*key, *val;
+	const char		*key;
 
-	if (map->type != YAML_MAPPING_NODE) {
-		yamldoc_err(x, map, "limits: expected a mapping");
-		return;
-	}
 	for (pair = map->data.mapping.pairs.start;
 	    pair < map->data.mapping.pairs.top; pair++) {
 		k = yamldoc_node(x, pair->key);
 		v = yamldoc_node(x, pair->value);
-		if ((key = conf_scalar(x, k, "limits")) == NULL)
-			continue;
-		if ((val = conf_scalar(x, v, key)) == NULL)
-			continue;
-		if (strcmp(key, "max_head") == 0) {
-			if (units_parse_size(val, &r->max_head) == -1 ||
-			    r->max_head < 256)
-				yamldoc_err(x, v, "max_head: bad size \"%s\" "
-				    "(at least 256 bytes)", val);
-		} else if (strcmp(key, "max_body") == 0) {
-			if (units_parse_size(val, &r->max_body) == -1)
-				yamldoc_err(x, v, "max_body: bad size \"%s\"",
-				    val);
-		} else if (strcmp(key, "header_timeout") == 0) {
-			if (units_parse_duration(val,
-			    &r->header_timeout_ns) == -1 ||
-			    r->header_timeout_ns == 0)
-				yamldoc_err(x, v, "header_timeout: bad "
-				    "duration \"%s\"", val);
-		} else if (strcmp(key, "output_budget") == 0) {
-			if (units_parse_size(val, &r->output_budget) == -1 ||
-			    r->output_budget == 0)
-				yamldoc_err(x, v, "output_budget: bad size "
-				    "\"%s\"", val);
-		} else if (strcmp(key, "body_timeout") == 0) {
-			if (units_parse_duration(val,
-			    &r->body_timeout_ns) == -1)
-				yamldoc_err(x, v, "body_timeout: bad "
-				    "duration \"%s\"", val);
-		} else if (strcmp(key, "body_min_rate") == 0) {
-			if (conf_parse_rate(val, &r->body_min_rate) == -1)
-				yamldoc_err(x, v, "body_min_rate: bad rate "
-				    "\"%s\" (bytes per second: 1KiB, 1KiB/s)",
-				    val);
-		} else if (strcmp(key, "idle_timeout") == 0) {
-			if (units_parse_duration(val,
-			    &r->idle_timeout_ns) == -1 ||
-			    r->idle_timeout_ns == 0)
-				yamldoc_err(x, v, "idle_timeout: bad duration "
-				    "\"%s\"", val);
-		} else
-			yamldoc_err(x, k, "limits: unknown key \"%s\"", key);
+		if ((key = conf_scalar(x, k, what)) != NULL)
+			fn(x, k, v, key, arg);
 	}
+}
+
+/* The keys of limits: what each holds, where it goes, its least value. */
+enum conf_limit_type { CONF_SIZE, CONF_DURATION, CONF_RATE };
+
+static const struct conf_limit {
+	const char		*key;
+	enum conf_limit_type	 type;
+	size_t			 off;	/* in struct respond_config */
+	uint64_t		 min;
+	const char		*hint;	/* after the error message */
+} conf_limits_keys[] = {
+	{ "max_head", CONF_SIZE, offsetof(struct respond_config, max_head),
+	  256, " (at least 256 bytes)" },
+	{ "max_body", CONF_SIZE, offsetof(struct respond_config, max_body),
+	  0, "" },
+	{ "header_timeout", CONF_DURATION,
+	  offsetof(struct respond_config, header_timeout_ns), 1, "" },
+	{ "output_budget", CONF_SIZE,
+	  offsetof(struct respond_config, output_budget), 1, "" },
+	{ "body_timeout", CONF_DURATION,
+	  offsetof(struct respond_config, body_timeout_ns), 0, "" },
+	{ "body_min_rate", CONF_RATE,
+	  offsetof(struct respond_config, body_min_rate), 0,
+	  " (bytes per second: 1KiB, 1KiB/s)" },
+	{ "idle_timeout", CONF_DURATION,
+	  offsetof(struct respond_config, idle_timeout_ns), 1, "" },
+};
+
+static void
+conf_limit(struct yamldoc *x, const yaml_node_t *k, yaml_node_t *v,
+    const char *key, void *arg)
+{
+	static const char *const	 what[] = { "size", "duration",
+					     "rate" };
+	const struct conf_limit		*l;
+	char				*field;
+	const char			*val;
+	uint64_t			 ns = 0;
+	size_t				 n = 0, i;
+	int				 rc;
+
+	if ((val = conf_scalar(x, v, key)) == NULL)
+		return;
+	for (i = 0; i < sizeof conf_limits_keys / sizeof conf_limits_keys[0];
+	    i++)
+		if (strcmp(key, conf_limits_keys[i].key) == 0)
+			break;
+	if (i == sizeof conf_limits_keys / sizeof conf_limits_keys[0]) {
+		yamldoc_err(x, k, "limits: unknown key \"%s\"", key);
+		return;
+	}
+	l = &conf_limits_keys[i];
+	field = (char *)arg + l->off;
+	if (l->type == CONF_DURATION) {
+		rc = units_parse_duration(val, &ns);
+		if (rc == 0 && ns >= l->min)
+			memcpy(field, &ns, sizeof ns);
+	} else {
+		rc = l->type == CONF_SIZE ? units_parse_size(val, &n) :
+		    conf_parse_rate(val, &n);
+		ns = n;
+		if (rc == 0 && n >= l->min)
+			memcpy(field, &n, sizeof n);
+	}
+	if (rc == -1 || ns < l->min)
+		yamldoc_err(x, v, "%s: bad %s \"%s\"%s", key, what[l->type],
+		    val, l->hint);
+}
+
+static void
+conf_limits(struct yamldoc *x, const yaml_node_t *map,
+    struct respond_config *r)
+{
+	if (map->type != YAML_MAPPING_NODE) {
+		yamldoc_err(x, map, "limits: expected a mapping");
+		return;
+	}
+	conf_pairs(x, map, "limits", conf_limit, r);
 }
 
 /* A listen address as the start takes it: HOST:PORT, port 0..65535, a
@@ -166,13 +207,51 @@ conf_listen(struct yamldoc *x, const yaml_node_t *n, const char *key,
 		respond_config_add_listen(r, val);
 }
 
+/* The admin mapping being read, and its listen node. */
+struct conf_admin_walk {
+	struct respond_config	*r;
+	const yaml_node_t	*listen;
+};
+
+static void
+conf_admin_key(struct yamldoc *x, const yaml_node_t *k, yaml_node_t *v,
+    const char *key, void *arg)
+{
+	struct conf_admin_walk	*w = arg;
+	struct respond_config	*r = w->r;
+	const char		*val;
+	char			*cause = NULL, *path;
+
+	if ((val = conf_scalar(x, v, key)) == NULL)
+		return;
+	if (strcmp(key, "listen") == 0) {
+		free(r->admin);
+		r->admin = xstrdup(val);
+		w->listen = v;
+	} else if (strcmp(key, "token") == 0) {
+		free(r->admin_token);
+		r->admin_token = xstrdup(val);
+	} else if (strcmp(key, "token_file") == 0) {
+		path = conf_path(x, val);
+		free(r->admin_token);
+		if ((r->admin_token = admin_token_load(path, &cause)) ==
+		    NULL) {
+			yamldoc_err(x, v, "admin: token_file: %s", cause);
+			free(cause);
+		}
+		free(path);
+	} else if (strcmp(key, "port_file") == 0) {
+		free(r->admin_port_file);
+		r->admin_port_file = conf_path(x, val);
+	} else
+		yamldoc_err(x, k, "admin: unknown key \"%s\"", key);
+}
+
 static void
 conf_admin(struct yamldoc *x, const yaml_node_t *map,
     struct respond_config *r)
 {
-	yaml_node_pair_t	*pair;
-	yaml_node_t		*k, *v, *listen = NULL;
-	const char		*key, *val;
+	struct conf_admin_walk	 w = { r, NULL };
 	char			*cause = NULL;
 
 	if (map->type != YAML_MAPPING_NODE) {
@@ -180,45 +259,14 @@ conf_admin(struct yamldoc *x, const yaml_node_t *map,
 		    "token_file, port_file)");
 		return;
 	}
-	for (pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; pair++) {
-		k = yamldoc_node(x, pair->key);
-		v = yamldoc_node(x, pair->value);
-		if ((key = conf_scalar(x, k, "admin")) == NULL)
-			continue;
-		if ((val = conf_scalar(x, v, key)) == NULL)
-			continue;
-		if (strcmp(key, "listen") == 0) {
-			free(r->admin);
-			r->admin = xstrdup(val);
-			listen = v;
-		} else if (strcmp(key, "token") == 0) {
-			free(r->admin_token);
-			r->admin_token = xstrdup(val);
-		} else if (strcmp(key, "token_file") == 0) {
-			char	*path = conf_path(x, val);
-
-			free(r->admin_token);
-			if ((r->admin_token = admin_token_load(path,
-			    &cause)) == NULL) {
-				yamldoc_err(x, v, "admin: token_file: %s",
-				    cause);
-				free(cause);
-			}
-			free(path);
-		} else if (strcmp(key, "port_file") == 0) {
-			free(r->admin_port_file);
-			r->admin_port_file = conf_path(x, val);
-		} else
-			yamldoc_err(x, k, "admin: unknown key \"%s\"", key);
-	}
+	conf_pairs(x, map, "admin", conf_admin_key, &w);
 	if (r->admin == NULL)
 		yamldoc_err(x, map, "admin: missing required key \"listen\"");
 	/* What the start refuses (an address beyond loopback without a
 	 * token) is refused here, so decoyd -n agrees with it. */
-	else if (listen != NULL &&
+	else if (w.listen != NULL &&
 	    admin_check(r->admin, r->admin_token, &cause) == -1) {
-		yamldoc_err(x, listen, "admin.listen: %s", cause);
+		yamldoc_err(x, w.listen, "admin.listen: %s", cause);
 		free(cause);
 	}
 }
@@ -380,56 +428,63 @@ conf_rules(struct yamldoc *x, yaml_node_t *v, const char *key,
 	}
 }
 
+/* The top level being read: the configuration, and whether it has a
+ * listen key. */
+struct conf_top_walk {
+	struct decoyd_conf	*c;
+	int			 has_listen;
+};
+
+static void
+conf_top_key(struct yamldoc *x, const yaml_node_t *k, yaml_node_t *v,
+    const char *key, void *arg)
+{
+	struct conf_top_walk	*w = arg;
+	struct respond_config	*r = &w->c->respond;
+	yaml_node_item_t	*item;
+	yaml_node_t		*n;
+	const char		*val;
+
+	if (strcmp(key, "limits") == 0) {
+		conf_limits(x, v, r);
+		return;
+	}
+	if (strcmp(key, "admin") == 0) {
+		conf_admin(x, v, r);
+		return;
+	}
+	if (strcmp(key, "rules") == 0) {
+		conf_rules(x, v, key, r);
+		return;
+	}
+	if (strcmp(key, "listen") == 0)
+		w->has_listen = 1;
+	if (strcmp(key, "listen") == 0 && v->type == YAML_SEQUENCE_NODE) {
+		for (item = v->data.sequence.items.start;
+		    item < v->data.sequence.items.top; item++) {
+			n = yamldoc_node(x, *item);
+			if ((val = conf_scalar(x, n, key)) != NULL)
+				conf_listen(x, n, key, val, r);
+		}
+		return;
+	}
+	if ((val = conf_scalar(x, v, key)) != NULL)
+		conf_scalar_key(x, k, v, key, val, w->c);
+}
+
 static void
 conf_top(struct yamldoc *x, const yaml_node_t *root, struct decoyd_conf *c)
 {
-	struct respond_config	*r = &c->respond;
-	yaml_node_pair_t	*pair;
-	yaml_node_item_t	*item;
-	yaml_node_t		*k, *v, *n;
-	const char		*key, *val;
-	int			 has_listen = 0;
+	struct conf_top_walk	w = { c, 0 };
 
 	if (root->type != YAML_MAPPING_NODE) {
 		yamldoc_err(x, root, "expected a mapping of settings");
 		return;
 	}
-	for (pair = root->data.mapping.pairs.start;
-	    pair < root->data.mapping.pairs.top; pair++) {
-		k = yamldoc_node(x, pair->key);
-		v = yamldoc_node(x, pair->value);
-		if ((key = conf_scalar(x, k, "key")) == NULL)
-			continue;
-		if (strcmp(key, "limits") == 0) {
-			conf_limits(x, v, r);
-			continue;
-		}
-		if (strcmp(key, "admin") == 0) {
-			conf_admin(x, v, r);
-			continue;
-		}
-		if (strcmp(key, "rules") == 0) {
-			conf_rules(x, v, key, r);
-			continue;
-		}
-		if (strcmp(key, "listen") == 0)
-			has_listen = 1;
-		if (strcmp(key, "listen") == 0 && v->type ==
-		    YAML_SEQUENCE_NODE) {
-			for (item = v->data.sequence.items.start;
-			    item < v->data.sequence.items.top; item++) {
-				n = yamldoc_node(x, *item);
-				if ((val = conf_scalar(x, n, key)) != NULL)
-					conf_listen(x, n, key, val, r);
-			}
-			continue;
-		}
-		if ((val = conf_scalar(x, v, key)) != NULL)
-			conf_scalar_key(x, k, v, key, val, c);
-	}
-	if (r->snapshot == NULL)
+	conf_pairs(x, root, "key", conf_top_key, &w);
+	if (c->respond.snapshot == NULL)
 		yamldoc_err(x, root, "missing required key \"snapshot\"");
-	if (r->nlisten == 0 && !has_listen)
+	if (c->respond.nlisten == 0 && !w.has_listen)
 		yamldoc_err(x, root, "missing required key \"listen\"");
 }
 

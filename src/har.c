@@ -67,6 +67,18 @@ har_read_cstr(struct json_parser *p, const char *name, char **out)
 	return json_read_cstr(p, name, out);
 }
 
+/* Enters the object name at p (an error unless it is one); *open gets
+ * its offset, for errors about it as a whole. */
+static int
+har_object_enter(struct json_parser *p, const char *name, size_t *open)
+{
+	json_peek(p);
+	*open = p->off;
+	if (har_type(p, JSON_OBJECT, name, "an object") == -1)
+		return -1;
+	return json_object_enter(p);
+}
+
 /*
  * Converts a JSON number of milliseconds to microseconds, rounding half
  * up at the fourth decimal.  A negative value (HAR's -1, "not
@@ -506,10 +518,7 @@ har_request(struct json_parser *p, struct snap_txn *t, char **url,
 
 	memset(&body, 0, sizeof body);
 	buf_init(&body.text);
-	json_peek(p);
-	open = p->off;
-	if (har_type(p, JSON_OBJECT, "request", "an object") == -1 ||
-	    json_object_enter(p) == -1)
+	if (har_object_enter(p, "request", &open) == -1)
 		return -1;
 	while ((r = json_object_next(p, &key)) == 1) {
 		if (json_string_eq(&key, "method") && t->req.method == NULL)
@@ -571,10 +580,7 @@ har_response(struct json_parser *p, struct snap_txn *t)
 
 	memset(&body, 0, sizeof body);
 	buf_init(&body.text);
-	json_peek(p);
-	open = p->off;
-	if (har_type(p, JSON_OBJECT, "response", "an object") == -1 ||
-	    json_object_enter(p) == -1)
+	if (har_object_enter(p, "response", &open) == -1)
 		return -1;
 	while ((r = json_object_next(p, &key)) == 1) {
 		if (json_string_eq(&key, "status") && status == -1) {
@@ -634,10 +640,7 @@ har_timings(struct json_parser *p, int64_t *ttfb)
 	size_t			 i, open;
 	int			 r, any = 0;
 
-	json_peek(p);
-	open = p->off;
-	if (har_type(p, JSON_OBJECT, "timings", "an object") == -1 ||
-	    json_object_enter(p) == -1)
+	if (har_object_enter(p, "timings", &open) == -1)
 		return -1;
 	while ((r = json_object_next(p, &key)) == 1) {
 		for (i = 0; i < sizeof parts / sizeof parts[0]; i++)
@@ -740,10 +743,7 @@ har_entry(struct json_parser *p, struct snap_txn *t, enum snap_dir dir,
 
 	memset(&u, 0, sizeof u);
 	*skip = 0;
-	json_peek(p);
-	open = p->off;
-	if (har_type(p, JSON_OBJECT, "entry", "an object") == -1 ||
-	    json_object_enter(p) == -1)
+	if (har_object_enter(p, "entry", &open) == -1)
 		return -1;
 	while ((r = json_object_next(p, &key)) == 1) {
 		if (json_string_eq(&key, "startedDateTime") &&
@@ -831,10 +831,7 @@ har_log(struct json_parser *p, enum snap_dir dir, struct snap_txn **txns,
 	size_t			 cap = 0, open;
 	int			 r, skip, seen = 0;
 
-	json_peek(p);
-	open = p->off;
-	if (har_type(p, JSON_OBJECT, "log", "an object") == -1 ||
-	    json_object_enter(p) == -1)
+	if (har_object_enter(p, "log", &open) == -1)
 		return -1;
 	while ((r = json_object_next(p, &key)) == 1) {
 		if (!json_string_eq(&key, "entries") || seen) {

@@ -326,123 +326,136 @@ hf_start_body(struct httpflow *hf, struct hf_dir *d, const struct http_msg *m)
 	return -1;
 }
 
-static void
-hf_requests(struct httpflow *hf, uint64_t now, struct hf_in *in)
+/* What a head parser made of the input at a message boundary. */
+enum hf_head {
+	HF_HEAD_WAIT,	/* nothing more now: more bytes, or the flow died */
+	HF_HEAD_AGAIN,	/* a head was skipped (interim response): go on */
+	HF_HEAD_BODY,	/* a message head was taken: its body follows */
+	HF_HEAD_LAST,	/* taken, and nothing HTTP follows (CONNECT, 101) */
+};
+
+/* Parses a request head at in into a new transaction (m its framing). */
+static enum hf_head
+hf_request_head(struct httpflow *hf, struct hf_dir *d, struct hf_in *in,
+    struct http_msg *m)
 {
-	struct hf_dir		*d = &hf->d[TCPFLOW_C2S];
-	struct http_msg		 m;
 	struct httpflow_txn	*tx;
 	struct span		 strs[3];
 	char			*out[3];
 	enum http_err		 err;
 	size_t			 off;
 	ssize_t			 r;
-	int			 rc;
 
-	while (!hf->dead) {
-		if (d->state == HF_HEAD) {
-			if (in->len == 0)
-				return;
-			r = http_parse_request(in->p, in->len,
-			    hf->max_head, &m, &err, &off);
-			if (r == HTTP_PARTIAL)
-				return;
-			if (r == HTTP_ERROR) {
-				hf_parse_error(hf);
-				return;
-			}
-			tx = xcalloc(1, sizeof *tx);
-			snap_txn_init(&tx->t);
-			strs[0] = m.method;
-			strs[1] = m.target;
-			strs[2] = m.host;
-			tx->t.req.store = hf_store(&m, in->p, strs, out, 3,
-			    &tx->t.req.headers, &tx->t.req.nheaders);
-			tx->t.req.method = out[0];
-			tx->t.req.target = out[1];
-			if (m.host.len > 0)
-				tx->t.req.host = out[2];
-			tx->head_req = span_eq_str(m.method, "HEAD");
-			tx->req_ns = d->first_ns;
-			d->cur = tx;
-			hf_in_skip(in, (size_t)r);
-			if (span_caseeq_str(m.method, "CONNECT")) {
-				/* A tunnel: what follows is not HTTP. */
-				hf_request_done(hf, now);
-				hf_die(hf, 0);
-				return;
-			}
-			rc = hf_start_body(hf, d, &m);
-			if (rc == 0)
-				continue;	/* the body may be here too */
-		} else
-			rc = hf_body(hf, d, in);
-		if (rc == -1) {
-			hf_parse_error(hf);
-			return;
-		}
-		if (rc == 0)
-			return;
-		hf_request_done(hf, now);
+	r = http_parse_request(in->p, in->len, hf->max_head, m, &err, &off);
+	if (r == HTTP_PARTIAL)
+		return HF_HEAD_WAIT;
+	if (r == HTTP_ERROR) {
+		hf_parse_error(hf);
+		return HF_HEAD_WAIT;
 	}
+	tx = xcalloc(1, sizeof *tx);
+	snap_txn_init(&tx->t);
+	strs[0] = m->method;
+	strs[1] = m->target;
+	strs[2] = m->host;
+	tx->t.req.store = hf_store(m, in->p, strs, out, 3,
+	    &tx->t.req.headers, &tx->t.req.nheaders);
+	tx->t.req.method = out[0];
+	tx->t.req.target = out[1];
+	if (m->host.len > 0)
+		tx->t.req.host = out[2];
+	tx->head_req = span_eq_str(m->method, "HEAD");
+	tx->req_ns = d->first_ns;
+	d->cur = tx;
+	hf_in_skip(in, (size_t)r);
+	/* A tunnel: what follows is not HTTP. */
+	return span_caseeq_str(m->method, "CONNECT") ? HF_HEAD_LAST :
+	    HF_HEAD_BODY;
 }
 
-static void
-hf_responses(struct httpflow *hf, uint64_t now, struct hf_in *in)
+/* Parses the head of the response to the oldest open request (m its
+ * framing); interim responses are skipped. */
+static enum hf_head
+hf_response_head(struct httpflow *hf, struct hf_dir *d, struct hf_in *in,
+    struct http_msg *m, uint64_t now)
 {
-	struct hf_dir		*d = &hf->d[TCPFLOW_S2C];
-	struct http_msg		 m;
 	struct httpflow_txn	*tx;
 	char			*out[1];
 	enum http_err		 err;
 	size_t			 off;
 	ssize_t			 r;
-	int			 rc;
+
+	if ((tx = hf->head) == NULL) {
+		/* A response before its request: the request was missed
+		 * (joined mid-flow). */
+		hf->stats->orphan_responses++;
+		hf_die(hf, 1);
+		return HF_HEAD_WAIT;
+	}
+	r = http_parse_response(in->p, in->len, hf->max_head, tx->head_req,
+	    m, &err, &off);
+	if (r == HTTP_PARTIAL) {
+		if (!hf->res_started) {
+			hf->res_started = 1;
+			tx->res_ns = d->first_ns;
+		}
+		return HF_HEAD_WAIT;
+	}
+	if (r == HTTP_ERROR) {
+		hf_parse_error(hf);
+		return HF_HEAD_WAIT;
+	}
+	if (!hf->res_started)
+		tx->res_ns = d->first_ns;
+	hf->res_started = 1;
+	if (m->status >= 100 && m->status < 200 && m->status != 101) {
+		/* Interim: the real response follows. */
+		hf_in_skip(in, (size_t)r);
+		d->first_ns = now;
+		return HF_HEAD_AGAIN;
+	}
+	tx->t.has_res = 1;
+	tx->t.res.status = m->status;
+	tx->t.res.store = hf_store(m, in->p, &m->reason, out, 1,
+	    &tx->t.res.headers, &tx->t.res.nheaders);
+	if (m->reason.len > 0)
+		tx->t.res.reason = out[0];
+	/* The spans point into the input: copied first. */
+	hf_in_skip(in, (size_t)r);
+	return m->status == 101 ? HF_HEAD_LAST : HF_HEAD_BODY;
+}
+
+/* Ends the message of direction dir: a request, or a response. */
+static void
+hf_message_done(struct httpflow *hf, int dir, uint64_t now)
+{
+	if (dir == TCPFLOW_C2S)
+		hf_request_done(hf, now);
+	else
+		hf_response_done(hf, now);
+}
+
+/* Takes the messages of direction dir out of in: heads, then bodies. */
+static void
+hf_messages(struct httpflow *hf, int dir, uint64_t now, struct hf_in *in)
+{
+	struct hf_dir	*d = &hf->d[dir];
+	struct http_msg	 m;
+	enum hf_head	 h;
+	int		 rc;
 
 	while (!hf->dead) {
 		if (d->state == HF_HEAD) {
 			if (in->len == 0)
 				return;
-			if ((tx = hf->head) == NULL) {
-				/* A response before its request: the request
-				 * was missed (joined mid-flow). */
-				hf->stats->orphan_responses++;
-				hf_die(hf, 1);
+			h = dir == TCPFLOW_C2S ? hf_request_head(hf, d, in, &m) :
+			    hf_response_head(hf, d, in, &m, now);
+			if (h == HF_HEAD_WAIT)
 				return;
-			}
-			r = http_parse_response(in->p, in->len,
-			    hf->max_head, tx->head_req, &m, &err, &off);
-			if (r == HTTP_PARTIAL) {
-				if (!hf->res_started) {
-					hf->res_started = 1;
-					tx->res_ns = d->first_ns;
-				}
-				return;
-			}
-			if (r == HTTP_ERROR) {
-				hf_parse_error(hf);
-				return;
-			}
-			if (!hf->res_started)
-				tx->res_ns = d->first_ns;
-			hf->res_started = 1;
-			if (m.status >= 100 && m.status < 200 &&
-			    m.status != 101) {
-				/* Interim: the real response follows. */
-				hf_in_skip(in, (size_t)r);
-				d->first_ns = now;
+			if (h == HF_HEAD_AGAIN)
 				continue;
-			}
-			tx->t.has_res = 1;
-			tx->t.res.status = m.status;
-			tx->t.res.store = hf_store(&m, in->p, &m.reason, out, 1,
-			    &tx->t.res.headers, &tx->t.res.nheaders);
-			if (m.reason.len > 0)
-				tx->t.res.reason = out[0];
-			/* The spans point into the input: copied first. */
-			hf_in_skip(in, (size_t)r);
-			if (m.status == 101) {
-				hf_response_done(hf, now);
+			if (h == HF_HEAD_LAST) {
+				hf_message_done(hf, dir, now);
 				hf_die(hf, 0);
 				return;
 			}
@@ -457,7 +470,7 @@ hf_responses(struct httpflow *hf, uint64_t now, struct hf_in *in)
 		}
 		if (rc == 0)
 			return;
-		hf_response_done(hf, now);
+		hf_message_done(hf, dir, now);
 	}
 }
 
@@ -486,10 +499,7 @@ httpflow_data(struct httpflow *hf, int dir, const unsigned char *p,
 		hf_parse_error(hf);
 		return;
 	}
-	if (dir == TCPFLOW_C2S)
-		hf_requests(hf, now, &in);
-	else
-		hf_responses(hf, now, &in);
+	hf_messages(hf, dir, now, &in);
 	if (hf->dead)
 		return;		/* the buffers are gone */
 	/* Keep what is left for the next bytes. */

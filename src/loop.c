@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,4 +357,33 @@ loop_stop(struct loop *l)
 	/* Nothing to do if the counter is saturated: the loop wakes anyway. */
 	if (write(l->wakefd, &one, sizeof one) == -1)
 		return;
+}
+
+/* The loop SIGINT and SIGTERM stop, or NULL. */
+static struct loop *_Atomic	loop_signal_target;
+
+static void
+loop_signal(int sig)
+{
+	struct loop	*l = atomic_load(&loop_signal_target);
+
+	(void)sig;
+	if (l != NULL)
+		loop_stop(l);
+}
+
+void
+loop_stop_on_signals(struct loop *l)
+{
+	struct sigaction	sa;
+
+	atomic_store(&loop_signal_target, l);
+	if (l == NULL)
+		return;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = loop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }

@@ -83,5 +83,12 @@ void		 loop_run_deferred(struct loop *);
 int		 loop_run(struct loop *);
 /* Asks the loop to return; safe from any thread or a signal handler. */
 void		 loop_stop(struct loop *);
+/*
+ * For a process that runs one loop until it is interrupted: SIGINT and
+ * SIGTERM stop l (loop_stop), SIGPIPE is ignored (a peer gone is an
+ * EPIPE).  With l NULL the signals stop no loop any more (call it before
+ * l is freed); their handler stays.
+ */
+void		 loop_stop_on_signals(struct loop *);
 
 #endif

@@ -266,24 +266,27 @@ nfqueue_room(struct nfqueue *q)
 	return q->sbuf + q->slen;
 }
 
-void
-nfqueue_verdict(struct nfqueue *q, uint32_t id, int verdict)
+/* Queues a verdict message of type (one packet, or a batch up to id). */
+static void
+nfqueue_verdict_msg(struct nfqueue *q, int type, uint32_t id, int verdict)
 {
 	struct nlmsghdr	*nlh;
 
-	nlh = nfqueue_put(q, nfqueue_room(q), NFQNL_MSG_VERDICT, 0);
+	nlh = nfqueue_put(q, nfqueue_room(q), type, 0);
 	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
 	q->slen += MNL_ALIGN(nlh->nlmsg_len);
 }
 
 void
+nfqueue_verdict(struct nfqueue *q, uint32_t id, int verdict)
+{
+	nfqueue_verdict_msg(q, NFQNL_MSG_VERDICT, id, verdict);
+}
+
+void
 nfqueue_verdict_upto(struct nfqueue *q, uint32_t id, int verdict)
 {
-	struct nlmsghdr	*nlh;
-
-	nlh = nfqueue_put(q, nfqueue_room(q), NFQNL_MSG_VERDICT_BATCH, 0);
-	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
-	q->slen += MNL_ALIGN(nlh->nlmsg_len);
+	nfqueue_verdict_msg(q, NFQNL_MSG_VERDICT_BATCH, id, verdict);
 }
 
 int

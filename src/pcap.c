@@ -469,7 +469,7 @@ int
 pcap_ip_offset(int linktype, const unsigned char *p, size_t len, size_t *off)
 {
 	unsigned	type, af;
-	size_t		o;
+	size_t		o, at;
 
 	switch (linktype) {
 	case PCAP_LINK_ETHERNET:
@@ -488,18 +488,14 @@ pcap_ip_offset(int linktype, const unsigned char *p, size_t len, size_t *off)
 		o += 2;
 		break;
 	case PCAP_LINK_LINUX_SLL:
-		if (len < 16)
-			return -1;
-		if (!pcap_ethertype_ip((unsigned)p[14] << 8 | p[15]))
-			return -1;
-		o = 16;
-		break;
 	case PCAP_LINK_LINUX_SLL2:
-		if (len < 20)
+		/* Linux cooked headers: 16 bytes, the protocol at 14; v2:
+		 * 20 bytes, the protocol first. */
+		o = linktype == PCAP_LINK_LINUX_SLL ? 16 : 20;
+		at = linktype == PCAP_LINK_LINUX_SLL ? 14 : 0;
+		if (len < o || !pcap_ethertype_ip((unsigned)p[at] << 8 |
+		    p[at + 1]))
 			return -1;
-		if (!pcap_ethertype_ip((unsigned)p[0] << 8 | p[1]))
-			return -1;
-		o = 20;
 		break;
 	case PCAP_LINK_NULL:
 	case PCAP_LINK_LOOP:

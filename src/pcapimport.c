@@ -26,30 +26,19 @@ struct pcapimport {
 	struct buf			 out;
 };
 
-/* Per flow: the httpflow first (httpflow_tcp_* take it from there). */
-struct pcapimport_flow {
-	struct httpflow		*hf;
-	struct pcapimport	*pi;
-	char			 client[64], server[64];
-};
-
 static int
 pcapimport_is_server(uint16_t port, void *arg)
 {
 	const struct pcapimport	*pi = arg;
-	size_t			 i;
 
-	for (i = 0; i < pi->cfg->nports; i++)
-		if (pi->cfg->ports[i] == port)
-			return 1;
-	return 0;
+	return tcpflow_port_in(port, pi->cfg->ports, pi->cfg->nports);
 }
 
 static void
 pcapimport_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 {
-	struct pcapimport_flow	*pf = arg;
-	struct pcapimport	*pi = pf->pi;
+	struct tap_flow		*pf = arg;
+	struct pcapimport	*pi = pf->owner;
 
 	(void)hf;
 	if (tap_lines_funnel(&pi->lines, pi->cfg->funnel, tx, pf->server))
@@ -67,39 +56,18 @@ static const struct httpflow_ops pcapimport_http_ops = {
 	.done = pcapimport_done,
 };
 
+/* A new flow: an HTTP one when its server port is one to import. */
 static void
 pcapimport_open(struct tcpflow *f, void *arg)
 {
 	struct pcapimport	*pi = arg;
-	struct pcapimport_flow	*pf;
 
 	if (pi->cfg->nports > 0 && !pcapimport_is_server(f->sport, pi)) {
 		f->user = NULL;
 		return;
 	}
-	pf = xcalloc(1, sizeof *pf);
-	pf->pi = pi;
-	tcpflow_addr_str(f->af, f->caddr, f->cport, pf->client,
-	    sizeof pf->client);
-	tcpflow_addr_str(f->af, f->saddr, f->sport, pf->server,
-	    sizeof pf->server);
-	pf->hf = httpflow_create(&pcapimport_http_ops, pf, &pi->st->http, 0,
+	tap_flow_open(f, &pcapimport_http_ops, pi, &pi->st->http,
 	    pi->cfg->max_body);
-	f->user = pf;
-}
-
-static void
-pcapimport_close(struct tcpflow *f, enum tcpflow_end why, void *arg)
-{
-	struct pcapimport_flow	*pf = f->user;
-
-	(void)why;
-	(void)arg;
-	if (pf == NULL)
-		return;
-	httpflow_free(pf->hf);
-	free(pf);
-	f->user = NULL;
 }
 
 static const struct tcpflow_ops pcapimport_flow_ops = {
@@ -107,7 +75,7 @@ static const struct tcpflow_ops pcapimport_flow_ops = {
 	.data = httpflow_tcp_data,
 	.gap = httpflow_tcp_gap,
 	.eof = httpflow_tcp_eof,
-	.close = pcapimport_close,
+	.close = tap_flow_close,
 };
 
 /* Writes the lines collected so far: 0, or -1 + *cause. */

@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +97,6 @@ struct pktchaos {
 	int			 failed;
 };
 
-static struct pktchaos	*pc_signal_target;
 
 void
 pktchaos_config_init(struct pktchaos_config *c)
@@ -127,12 +125,8 @@ static int
 pc_is_server(uint16_t port, void *arg)
 {
 	struct pktchaos	*pc = arg;
-	size_t		 i;
 
-	for (i = 0; i < pc->cfg.nports; i++)
-		if (pc->cfg.ports[i] == port)
-			return 1;
-	return 0;
+	return tcpflow_port_in(port, pc->cfg.ports, pc->cfg.nports);
 }
 
 /* --- held verdicts ----------------------------------------------------- */
@@ -606,13 +600,6 @@ pc_sweep(struct loop_timer *t)
 	loop_timer_add(pc->loop, &pc->sweep, PC_SWEEP_NS);
 }
 
-static void
-pc_signal(int sig)
-{
-	if (pc_signal_target != NULL)
-		loop_stop(pc_signal_target->loop);
-}
-
 /* Warns about faults a packet path cannot apply. */
 static void
 pc_check_rules(const struct rule_set *rs)
@@ -704,24 +691,17 @@ fail:
 int
 pktchaos_run(struct pktchaos *pc)
 {
-	struct sigaction	 sa;
 	struct buf		 b;
 	struct pc_hold		*h;
 	char			*cause = NULL;
 	int			 rv;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = pc_signal;
-	sigemptyset(&sa.sa_mask);
-	pc_signal_target = pc;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	loop_stop_on_signals(pc->loop);
 	log_info("packet chaos on NFQUEUE %u: %zu rules, seed %llu",
 	    pc->cfg.queue, rule_set_count(pc->rules),
 	    (unsigned long long)pc->seed);
 	rv = loop_run(pc->loop);
-	pc_signal_target = NULL;
+	loop_stop_on_signals(NULL);
 	/* Nothing stays held when we go. */
 	for (h = pc->holds; h != NULL; h = h->next)
 		pc_hold_release(h, UINT64_MAX);

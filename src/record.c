@@ -32,7 +32,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,7 +227,6 @@ struct recorder {
 	void			*test_up_arg;
 };
 
-static struct recorder	*rec_signal_target;
 
 static void	rec_side_io(struct loop_io *, uint32_t);
 static void	rec_conn_progress(struct rec_conn *);
@@ -2636,13 +2634,6 @@ record_test_pump(struct recorder *r)
 	return r->nconns;
 }
 
-static void
-rec_signal(int sig)
-{
-	if (rec_signal_target != NULL)
-		loop_stop(rec_signal_target->loop);
-}
-
 /* The counters, as one JSON object and a newline. */
 static void
 rec_stats_json(struct recorder *r, struct buf *b, uint64_t sync_errors)
@@ -2746,18 +2737,11 @@ rec_finish(struct recorder *r)
 int
 record_run(struct recorder *r)
 {
-	struct sigaction	sa;
 	struct sock_addr	la;
 	char			bound[64];
 	int			rv;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = rec_signal;
-	sigemptyset(&sa.sa_mask);
-	rec_signal_target = r;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	loop_stop_on_signals(r->loop);
 	record_writer_start(&r->w);
 	/* The port actually bound (--listen HOST:0 picks one). */
 	if (sock_local_addr(r->lfd, &la) == -1)
@@ -2808,7 +2792,7 @@ record_free(struct recorder *r)
 	if (r->ca != NULL)
 		ca_free(r->ca);
 	record_redact_free(r->redact);
-	rec_signal_target = NULL;
+	loop_stop_on_signals(NULL);
 	rec_target_clear(&r->rt);
 	record_config_free(&r->cfg);
 	free(r);

@@ -113,15 +113,7 @@ struct tap {
 	uint64_t		 by_status[PROM_NSTATUS];	/* responses 100..599 */
 };
 
-struct tap_flow {
-	struct httpflow	*hf;		/* first: httpflow_tcp_* */
-	struct tap	*tap;
-	struct tcpflow	*f;
-	char		 client[64];	/* "addr:port", "[addr]:port" */
-	char		 server[64];
-};
 
-static struct tap	*tap_signal_target;
 
 void
 tap_config_init(struct tap_config *c)
@@ -153,12 +145,8 @@ static int
 tap_is_server(uint16_t port, void *arg)
 {
 	struct tap	*tap = arg;
-	size_t		 i;
 
-	for (i = 0; i < tap->cfg.nports; i++)
-		if (tap->cfg.ports[i] == port)
-			return 1;
-	return 0;
+	return tcpflow_port_in(port, tap->cfg.ports, tap->cfg.nports);
 }
 
 /* Writes the decimal digits of v, zero-padded to width, ending at end;
@@ -269,7 +257,7 @@ static void
 tap_txn_done(struct httpflow *hf, struct httpflow_txn *tx, void *arg)
 {
 	struct tap_flow	*tf = arg;
-	struct tap	*tap = tf->tap;
+	struct tap	*tap = tf->owner;
 
 	tap->body_bytes += tx->t.req.body_len + tx->t.res.body_len;
 	if (tx->t.has_res && tx->t.res.status >= 100 &&
@@ -325,33 +313,29 @@ static const struct httpflow_ops tap_http_ops = {
 	.done = tap_txn_done,
 };
 
-static void
-tap_flow_open(struct tcpflow *f, void *arg)
+void
+tap_flow_open(struct tcpflow *f, const struct httpflow_ops *ops, void *owner,
+    struct httpflow_stats *st, size_t max_body)
 {
-	struct tap	*tap = arg;
 	struct tap_flow	*tf;
 
-	if (tap->cfg.nports > 0 && !tap_is_server(f->sport, tap)) {
-		f->user = NULL;
-		return;
-	}
 	tf = xcalloc(1, sizeof *tf);
-	tf->tap = tap;
-	tf->f = f;
+	tf->owner = owner;
 	tcpflow_addr_str(f->af, f->caddr, f->cport, tf->client,
 	    sizeof tf->client);
 	tcpflow_addr_str(f->af, f->saddr, f->sport, tf->server,
 	    sizeof tf->server);
-	tf->hf = httpflow_create(&tap_http_ops, tf, &tap->hst, 0,
-	    tap->cfg.max_body);
+	tf->hf = httpflow_create(ops, tf, st, 0, max_body);
 	f->user = tf;
 }
 
-static void
+void
 tap_flow_close(struct tcpflow *f, enum tcpflow_end why, void *arg)
 {
 	struct tap_flow	*tf = f->user;
 
+	(void)why;
+	(void)arg;
 	if (tf == NULL)
 		return;
 	httpflow_free(tf->hf);
@@ -359,8 +343,21 @@ tap_flow_close(struct tcpflow *f, enum tcpflow_end why, void *arg)
 	f->user = NULL;
 }
 
+/* A new flow: an HTTP one when its server port is one to record. */
+static void
+tap_flow_start(struct tcpflow *f, void *arg)
+{
+	struct tap	*tap = arg;
+
+	if (tap->cfg.nports > 0 && !tap_is_server(f->sport, tap)) {
+		f->user = NULL;
+		return;
+	}
+	tap_flow_open(f, &tap_http_ops, tap, &tap->hst, tap->cfg.max_body);
+}
+
 static const struct tcpflow_ops tap_flow_ops = {
-	.open = tap_flow_open,
+	.open = tap_flow_start,
 	.data = httpflow_tcp_data,
 	.gap = httpflow_tcp_gap,
 	.eof = httpflow_tcp_eof,
@@ -668,13 +665,6 @@ tap_sweep(struct loop_timer *t)
 	loop_timer_add(tap->loop, &tap->sweep, TAP_SWEEP_NS);
 }
 
-static void
-tap_signal(int sig)
-{
-	if (tap_signal_target != NULL)
-		loop_stop(tap_signal_target->loop);
-}
-
 /* --metrics: the loop's counters in Prometheus's text format (prom.h). */
 static void
 tap_metrics_fill(struct buf *b, void *arg)
@@ -895,18 +885,11 @@ tap_stop(struct tap *tap)
 int
 tap_run(struct tap *tap)
 {
-	struct sigaction	 sa;
 	struct buf		 b, fb;
 	char			*cause = NULL, qname[32];
 	int			 rv;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = tap_signal;
-	sigemptyset(&sa.sa_mask);
-	tap_signal_target = tap;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	loop_stop_on_signals(tap->loop);
 	tap_queue_name(&tap->cfg, qname, sizeof qname);
 	log_info("capturing from NFQUEUE %s into %s", qname, tap->cfg.output);
 	/* The queues are bound and their threads receive: ready. */
@@ -920,7 +903,7 @@ tap_run(struct tap *tap)
 		rv = -1;
 	} else
 		rv = loop_run(tap->loop);
-	tap_signal_target = NULL;
+	loop_stop_on_signals(NULL);
 	tap_stop(tap);
 	tap_drain(tap);
 	/* Flows still open end now: their transactions are written. */

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "snap.h"
+#include "tcpflow.h"
 
 struct priv_user;
 
@@ -93,6 +94,30 @@ struct funnel;
  */
 int	tap_lines_funnel(struct tap_lines *, struct funnel *fn,
 	    struct httpflow_txn *tx, char *server);
+
+/*
+ * The HTTP side of a captured TCP flow, for the tap and the capture
+ * import: the flow's httpflow first (httpflow_tcp_* find it in f->user),
+ * the owner given to tap_flow_open, and the endpoints as snapshot lines
+ * name them ("addr:port", "[addr]:port").
+ */
+struct tap_flow {
+	struct httpflow	*hf;
+	void		*owner;
+	char		 client[64];
+	char		 server[64];
+};
+struct httpflow_ops;
+struct httpflow_stats;
+/* Makes f->user a tap_flow of owner whose httpflow reports to ops (with
+ * the tap_flow as argument), counts in st and gives the flow up beyond
+ * max_body. */
+void	tap_flow_open(struct tcpflow *f, const struct httpflow_ops *ops,
+	    void *owner, struct httpflow_stats *st, size_t max_body);
+/* Frees f's tap_flow, if it has one: a tcpflow_ops close (why and arg
+ * unused). */
+void	tap_flow_close(struct tcpflow *f, enum tcpflow_end why, void *arg);
+
 void	tap_config_free(struct tap_config *);
 void	tap_config_add_port(struct tap_config *, uint16_t);
 

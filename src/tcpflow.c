@@ -510,6 +510,17 @@ tcpflow_put_uint(char *p, unsigned v)
 	return p + (e - s);
 }
 
+int
+tcpflow_port_in(uint16_t port, const uint16_t *ports, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (ports[i] == port)
+			return 1;
+	return 0;
+}
+
 /*
  * Formatted by hand (this runs twice per captured transaction): IPv4 as
  * inet_ntop() writes it, IPv6 through inet_ntop() (zero compression and

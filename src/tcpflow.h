@@ -142,6 +142,9 @@ void		 tcpflow_close(struct tcpflow_table *, struct tcpflow *,
 size_t		 tcpflow_count(const struct tcpflow_table *);
 const struct tcpflow_stats *tcpflow_stats(const struct tcpflow_table *);
 
+/* 1 if port is one of ports[0..n-1] (a role's server ports, for its
+ * is_server callback), else 0. */
+int		 tcpflow_port_in(uint16_t port, const uint16_t *ports, size_t n);
 /* "10.0.0.1:8080" or "[::1]:8080" into buf (at least 64 bytes). */
 void		 tcpflow_addr_str(int af, const uint8_t *addr, uint16_t port,
 		    char *buf, size_t size);

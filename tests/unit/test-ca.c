@@ -1,10 +1,12 @@
 /*
  * test-ca.c -- the CA: init (modes, refusal to overwrite), load, and real
- * TLS handshakes between a server context whose leaves it mints and a
- * client context that trusts only ca.pem: with SNI over a socketpair,
- * without SNI over a loopback TCP pair (IP SAN 127.0.0.1), clients from
- * ca_client_ssl (SNI and expected name from one host, or an IP; insecure),
- * and the cost of minting 200 names.
+ * TLS handshakes through the transport layer (conn.h) between a server
+ * context whose leaves the CA mints (ca_conn_cert as the certificate
+ * hook, as the responder and the recorder use it) and a client context
+ * that trusts only ca.pem: with SNI over a socketpair, without SNI over a
+ * loopback TCP pair (IP SAN 127.0.0.1), names the CA refuses, clients
+ * that trust only the system CAs or nothing (insecure), the leaf cache
+ * and its bound, and the cost of minting 200 names.
  */
 #include "config.h"
 
@@ -13,7 +15,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <pthread.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,124 +25,99 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include "ca.h"
+#include "conn.h"
 #include "unit.h"
 
-struct server_arg {
-	SSL_CTX	*ctx;
-	int	 fd;
-	int	 ok;
-};
-
-static void *
-server_main(void *arg)
+/* Polls c's descriptor for what c waits for (want: after the
+ * handshake). */
+static void
+add_pollfd(struct pollfd *pfd, struct conn *c, int want)
 {
-	struct server_arg	*sa = arg;
-	SSL			*ssl;
-	char			 b[8];
+	int	ev = conn_events(c, want);
 
-	ssl = SSL_new(sa->ctx);
-	SSL_set_fd(ssl, sa->fd);
-	sa->ok = SSL_accept(ssl) == 1;
-	if (sa->ok) {
-		/* Wait for the client's byte: the handshake is done both
-		 * ways before either side closes. */
-		sa->ok = SSL_read(ssl, b, 1) == 1;
-		SSL_shutdown(ssl);
-	}
-	SSL_free(ssl);
-	ERR_clear_error();
-	return NULL;
+	pfd->fd = conn_fd(c);
+	pfd->events = (short)(((ev & CONN_READ) ? POLLIN : 0) |
+	    ((ev & CONN_WRITE) ? POLLOUT : 0));
+	pfd->revents = 0;
 }
 
 /*
- * Handshakes over fds; the client sends sni (NULL: none) and verifies
- * host (a name or an IP).  Returns the SAN of the peer's leaf ("DNS:x" or
- * "IP:x") in san, or "" if the handshake failed.
+ * Handshakes over the socket pair sfd / cfd (both taken and closed): a
+ * server conn of sctx and a client conn of cctx for host (a name: sent
+ * as SNI and verified; an IP: verified, no SNI), both driven in this
+ * thread, then one byte from the client to the server.  Returns 1 if
+ * both ends succeeded (verification included); *sni gets the name the
+ * server saw ("-" for none).
  */
 static int
-handshake(SSL_CTX *sctx, SSL_CTX *cctx, int sfd, int cfd, const char *sni,
-    const char *host, char *san, size_t sanlen)
+handshake(struct conn_tls_ctx *sctx, struct conn_tls_ctx *cctx, int sfd,
+    int cfd, const char *host, char *sni, size_t snilen)
 {
-	struct server_arg	 sa = { sctx, sfd, 0 };
-	pthread_t		 th;
-	SSL			*ssl;
-	X509			*peer;
-	GENERAL_NAMES		*gens;
-	const GENERAL_NAME	*g;
-	unsigned char		 a[16];
-	int			 ok;
+	struct conn	*sv, *cl;
+	struct pollfd	 pfd[2];
+	char		*cause = NULL, b;
+	int		 rs = 0, rc = 0, i, ok = 0;
 
-	san[0] = '\0';
-	pthread_create(&th, NULL, server_main, &sa);
-	ssl = SSL_new(cctx);
-	SSL_set_fd(ssl, cfd);
-	if (sni != NULL)
-		SSL_set_tlsext_host_name(ssl, sni);
-	if (inet_pton(AF_INET, host, a) == 1)
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
-	else
-		SSL_set1_host(ssl, host);
-	ok = SSL_connect(ssl) == 1 && SSL_get_verify_result(ssl) == X509_V_OK;
-	if (ok)
-		ok = SSL_write(ssl, "x", 1) == 1;
-	if (ok && (peer = SSL_get1_peer_certificate(ssl)) != NULL) {
-		gens = X509_get_ext_d2i(peer, NID_subject_alt_name, NULL, NULL);
-		if (gens != NULL && sk_GENERAL_NAME_num(gens) == 1) {
-			g = sk_GENERAL_NAME_value(gens, 0);
-			if (g->type == GEN_DNS)
-				snprintf(san, sanlen, "DNS:%s", (const char *)
-				    ASN1_STRING_get0_data(g->d.dNSName));
-			else if (g->type == GEN_IPADD &&
-			    ASN1_STRING_length(g->d.iPAddress) == 4) {
-				char ip[INET_ADDRSTRLEN];
-
-				inet_ntop(AF_INET,
-				    ASN1_STRING_get0_data(g->d.iPAddress), ip,
-				    sizeof ip);
-				snprintf(san, sanlen, "IP:%s", ip);
-			}
-		}
-		GENERAL_NAMES_free(gens);
-		X509_free(peer);
+	snprintf(sni, snilen, "-");
+	fcntl(sfd, F_SETFL, fcntl(sfd, F_GETFL) | O_NONBLOCK);
+	fcntl(cfd, F_SETFL, fcntl(cfd, F_GETFL) | O_NONBLOCK);
+	sv = conn_tls_server(sctx, conn_tcp_create(sfd, CONN_F_SERVER),
+	    &cause);
+	free(cause);
+	cause = NULL;
+	cl = conn_tls_client(cctx, conn_tcp_create(cfd, 0), host, &cause);
+	free(cause);
+	if (sv == NULL || cl == NULL)
+		goto out;
+	for (i = 0; i < 1000 && (rs != 1 || rc != 1); i++) {
+		if (rc != 1 && (rc = conn_handshake(cl)) == -1)
+			break;
+		if (rs != 1 && (rs = conn_handshake(sv)) == -1)
+			break;
+		if (rs == 1 && rc == 1)
+			break;
+		add_pollfd(&pfd[0], cl, 0);
+		add_pollfd(&pfd[1], sv, 0);
+		if (poll(pfd, 2, 2000) < 1)
+			break;
 	}
-	SSL_shutdown(ssl);
-	SSL_free(ssl);
-	close(cfd);
-	pthread_join(th, NULL);
-	close(sfd);
-	ERR_clear_error();
-	return ok && sa.ok;
+	if (rs != 1 || rc != 1)
+		goto out;
+	if (conn_tls_sni(sv) != NULL)
+		snprintf(sni, snilen, "%s", conn_tls_sni(sv));
+	if (conn_write(cl, "x", 1) != 1)
+		goto out;
+	add_pollfd(&pfd[0], sv, CONN_READ);
+	while (!ok && poll(pfd, 1, 2000) == 1) {
+		if (conn_read(sv, &b, 1) == 1)
+			ok = b == 'x';
+		else if (errno != EAGAIN)
+			break;
+		add_pollfd(&pfd[0], sv, CONN_READ);
+	}
+out:
+	/* The conns own the descriptors, also when they failed. */
+	conn_close(cl);
+	conn_close(sv);
+	return ok;
 }
 
-/* Handshakes over fds with a client from ca_client_ssl(cctx, cfd, host,
- * insecure); 1 if both ends succeeded (verification included). */
-static int
-handshake_host(SSL_CTX *sctx, SSL_CTX *cctx, int sfd, int cfd,
-    const char *host, int insecure)
+/* A client context trusting ca_file (NULL: the system CAs), or nothing
+ * when insecure. */
+static struct conn_tls_ctx *
+client_ctx(const char *ca_file, int insecure)
 {
-	struct server_arg	 sa = { sctx, sfd, 0 };
-	pthread_t		 th;
-	SSL			*ssl;
-	int			 ok;
+	struct conn_tls_config	 cfg = { .ca_file = ca_file,
+				     .insecure = insecure };
+	struct conn_tls_ctx	*x;
+	char			*cause = NULL;
 
-	pthread_create(&th, NULL, server_main, &sa);
-	ssl = ca_client_ssl(cctx, cfd, host, insecure);
-	ok = ssl != NULL && SSL_connect(ssl) == 1 &&
-	    SSL_write(ssl, "x", 1) == 1;
-	if (ssl != NULL) {
-		SSL_shutdown(ssl);
-		SSL_free(ssl);
-	}
-	close(cfd);
-	pthread_join(th, NULL);
-	close(sfd);
-	ERR_clear_error();
-	return ok && sa.ok;
+	x = conn_tls_client_ctx(&cfg, &cause);
+	if (x == NULL)
+		fprintf(stderr, "client ctx: %s\n", cause);
+	free(cause);
+	return x;
 }
 
 /* A connected loopback TCP pair. */
@@ -174,13 +153,14 @@ now_ms(void)
 int
 main(void)
 {
-	char		 tmpl[] = "/tmp/test-ca.XXXXXX", dir[64], path[96];
-	char		 san[300], name[64], *cause = NULL;
-	struct stat	 st;
-	struct ca	*ca;
-	SSL_CTX		*sctx, *cctx, *bad;
-	int		 fds[2], i, ok;
-	double		 t0, t_new, t_cached;
+	char			 tmpl[] = "/tmp/test-ca.XXXXXX", dir[64];
+	char			 path[96], sni[300], name[64], *cause = NULL;
+	struct stat		 st;
+	struct ca		*ca;
+	struct conn_tls_config	 scfg = { .cert_cb = ca_conn_cert };
+	struct conn_tls_ctx	*sctx, *cctx, *sys, *any;
+	int			 fds[2], i, ok;
+	double			 t0, t_new, t_cached;
 
 	/* A refused handshake closes one end while the other writes. */
 	signal(SIGPIPE, SIG_IGN);
@@ -214,76 +194,64 @@ main(void)
 	ASSERT(strncmp(ca_cert_pem(ca), "-----BEGIN CERTIFICATE-----", 27)
 	    == 0);
 
-	sctx = ca_server_ctx(ca, &cause);
+	/* Leaves minted per SNI (or local address), as the responder and
+	 * the recorder set it up. */
+	scfg.cert_arg = ca;
+	sctx = conn_tls_server_ctx(&scfg, &cause);
 	snprintf(path, sizeof path, "%s/ca.pem", dir);
-	cctx = ca_client_ctx(path, 0, &cause);
+	cctx = client_ctx(path, 0);
 	ASSERT(sctx != NULL && cctx != NULL);
 	if (sctx == NULL || cctx == NULL)
 		UNIT_DONE();
 
-	/* SNI over a socketpair. */
+	/* SNI over a socketpair: the leaf names it. */
 	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
 	ok = handshake(sctx, cctx, fds[0], fds[1], "api.payments.example",
-	    "api.payments.example", san, sizeof san);
+	    sni, sizeof sni);
 	ASSERT(ok);
-	ASSERT_STR_EQ(san, "DNS:api.payments.example");
+	ASSERT_STR_EQ(sni, "api.payments.example");
 
-	/* The wrong expected name fails verification. */
-	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-	ok = handshake(sctx, cctx, fds[0], fds[1], "api.payments.example",
-	    "other.example", san, sizeof san);
-	ASSERT(!ok);
-
-	/* No SNI over loopback TCP: the leaf names 127.0.0.1. */
+	/* No SNI over loopback TCP: the leaf names 127.0.0.1, and only
+	 * that address. */
 	tcp_pair(fds);
-	ok = handshake(sctx, cctx, fds[0], fds[1], NULL, "127.0.0.1", san,
-	    sizeof san);
+	ok = handshake(sctx, cctx, fds[0], fds[1], "127.0.0.1", sni,
+	    sizeof sni);
 	ASSERT(ok);
-	ASSERT_STR_EQ(san, "IP:127.0.0.1");
+	ASSERT_STR_EQ(sni, "-");
+	tcp_pair(fds);
+	ASSERT(!handshake(sctx, cctx, fds[0], fds[1], "127.0.0.2", sni,
+	    sizeof sni));
 
 	/* An SNI that is not a host name is refused, the context lives. */
 	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-	ok = handshake(sctx, cctx, fds[0], fds[1], "a,IP:1.2.3.4", "a", san,
-	    sizeof san);
+	ok = handshake(sctx, cctx, fds[0], fds[1], "a,IP:1.2.3.4", sni,
+	    sizeof sni);
 	ASSERT(!ok);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+	ASSERT(handshake(sctx, cctx, fds[0], fds[1], "a.example", sni,
+	    sizeof sni));
 
-	/* A client trusting only the system CAs refuses decoy's leaves. */
-	bad = ca_client_ctx(NULL, 0, &cause);
-	ASSERT(bad != NULL);
+	/* A client trusting only the system CAs refuses decoy's leaves;
+	 * an insecure one takes them. */
+	sys = client_ctx(NULL, 0);
+	any = client_ctx(NULL, 1);
+	ASSERT(sys != NULL && any != NULL);
 	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-	ok = handshake(sctx, bad, fds[0], fds[1], "api.payments.example",
-	    "api.payments.example", san, sizeof san);
-	ASSERT(!ok);
-
-	/* ca_client_ssl: a name is sent as SNI and verified; an IP is
-	 * verified as an IP (no SNI: the leaf has an IP SAN); insecure
-	 * accepts what the system CAs refuse. */
+	ASSERT(!handshake(sctx, sys, fds[0], fds[1], "api.payments.example",
+	    sni, sizeof sni));
 	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-	ASSERT(handshake_host(sctx, cctx, fds[0], fds[1],
-	    "api.payments.example", 0));
-	tcp_pair(fds);
-	ASSERT(handshake_host(sctx, cctx, fds[0], fds[1], "127.0.0.1", 0));
-	tcp_pair(fds);
-	ASSERT(!handshake_host(sctx, cctx, fds[0], fds[1], "127.0.0.2", 0));
-	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-	ASSERT(!handshake_host(sctx, bad, fds[0], fds[1],
-	    "api.payments.example", 0));
-	SSL_CTX_free(bad);
-	bad = ca_client_ctx(NULL, 1, &cause);
-	ASSERT(bad != NULL);
-	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-	ASSERT(handshake_host(sctx, bad, fds[0], fds[1],
-	    "api.payments.example", 1));
-	SSL_CTX_free(bad);
+	ASSERT(handshake(sctx, any, fds[0], fds[1], "api.payments.example",
+	    sni, sizeof sni));
+	conn_tls_ctx_free(sys);
+	conn_tls_ctx_free(any);
 
 	/* 200 new names against 200 handshakes for a cached one. */
 	t0 = now_ms();
 	for (i = 0; i < 200; i++) {
 		snprintf(name, sizeof name, "svc%d.mint.example", i);
 		socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-		ok = handshake(sctx, cctx, fds[0], fds[1], name, name, san,
-		    sizeof san);
-		if (!ok)
+		if (!handshake(sctx, cctx, fds[0], fds[1], name, sni,
+		    sizeof sni))
 			break;
 	}
 	ASSERT_EQ(i, 200);
@@ -291,9 +259,8 @@ main(void)
 	t0 = now_ms();
 	for (i = 0; i < 200; i++) {
 		socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-		ok = handshake(sctx, cctx, fds[0], fds[1], "svc7.mint.example",
-		    "svc7.mint.example", san, sizeof san);
-		if (!ok)
+		if (!handshake(sctx, cctx, fds[0], fds[1], "svc7.mint.example",
+		    sni, sizeof sni))
 			break;
 	}
 	ASSERT_EQ(i, 200);
@@ -306,9 +273,8 @@ main(void)
 	for (i = 0; i < 300; i++) {
 		snprintf(name, sizeof name, "svc%d.evict.example", i);
 		socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-		ok = handshake(sctx, cctx, fds[0], fds[1], name, name, san,
-		    sizeof san);
-		if (!ok)
+		if (!handshake(sctx, cctx, fds[0], fds[1], name, sni,
+		    sizeof sni))
 			break;
 		/* a chain that shares the new name's bucket may stay */
 		if (ca_cache_count(ca) > 64 + 4)
@@ -319,18 +285,18 @@ main(void)
 	/* An evicted name is minted again and still verifies. */
 	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
 	ASSERT(handshake(sctx, cctx, fds[0], fds[1], "svc1.mint.example",
-	    "svc1.mint.example", san, sizeof san));
-	ASSERT_STR_EQ(san, "DNS:svc1.mint.example");
-	/* The difference is the minting, within the noise of 200 thread
-	 * starts and handshakes. */
+	    sni, sizeof sni));
+	ASSERT_STR_EQ(sni, "svc1.mint.example");
+	/* The difference is the minting, within the noise of 200
+	 * handshakes. */
 	printf("200 handshakes: %.1f ms with 200 new names (minted), "
 	    "%.1f ms with one cached name\n", t_new, t_cached);
 	/* Generous: sanitizers and slow machines.  A per-leaf RSA key
 	 * would cost ~150 ms each, 30 s in all. */
 	ASSERT(t_new < 10000);
 
-	SSL_CTX_free(sctx);
-	SSL_CTX_free(cctx);
+	conn_tls_ctx_free(sctx);
+	conn_tls_ctx_free(cctx);
 	ca_free(ca);
 	snprintf(path, sizeof path, "rm -rf '%s'", tmpl);
 	if (system(path) != 0)

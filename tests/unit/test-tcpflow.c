@@ -1,6 +1,7 @@
 /*
  * test-tcpflow.c -- TCP parsing and reassembly: order, retransmissions,
- * overlaps, the out-of-order limit (gaps), FIN and RST, IPv6.
+ * overlaps, the out-of-order limit (gaps), FIN and RST, IPv6, address
+ * strings and the server-port lookup.
  */
 #include "config.h"
 
@@ -322,6 +323,19 @@ test_addr_str(void)
 	}
 }
 
+/* A port among a role's server ports. */
+static void
+test_port_in(void)
+{
+	static const uint16_t	ports[] = { 80, 8080, 65535 };
+
+	ASSERT_EQ(tcpflow_port_in(80, ports, 3), 1);
+	ASSERT_EQ(tcpflow_port_in(65535, ports, 3), 1);
+	ASSERT_EQ(tcpflow_port_in(8081, ports, 3), 0);
+	ASSERT_EQ(tcpflow_port_in(65535, ports, 2), 0);
+	ASSERT_EQ(tcpflow_port_in(80, NULL, 0), 0);
+}
+
 int
 main(void)
 {
@@ -329,6 +343,7 @@ main(void)
 	buf_init(&got[1]);
 	test_parse();
 	test_addr_str();
+	test_port_in();
 	test_reassembly();
 	test_gaps();
 	test_many_flows();
