@@ -46,6 +46,11 @@ static const struct opt cmd_fuzz_opts[] = {
 	{ "insecure", 0, OPT_FLAG, NULL,
 	  "https: do not verify the server's certificate",
 	  CMD_FUZZ_AT(insecure) },
+	{ "http2", 0, OPT_FLAG, NULL,
+	  "send mutants as h2 streams (https: ALPN h2;\n"
+	  "http: prior knowledge); mutants h2 cannot\n"
+	  "carry are skipped",
+	  CMD_FUZZ_AT(http2) },
 	{ "requests", 0, OPT_INT, NULL,
 	  "mutants to send (default 10000)",
 	  CMD_FUZZ_AT(requests), .min = 1, .max = UINT64_MAX / 2,

@@ -229,6 +229,7 @@ static void	gen_maybe_done(struct gen *);
 static void	gen_h2_detach(struct gen_conn *);
 static void	gen_h2_send(struct gen_conn *);
 static void	gen_h2_io(struct loop_io *, uint32_t);
+static void	gen_h2_step(struct gen_h2conn *, int);
 
 /* ---------------------------------------------------------------------- */
 /* JSON-aware comparison. */
@@ -1553,6 +1554,21 @@ gen_tls_warn(struct gen *g, const char *why)
 	log_warn("%s: TLS handshake failed: %s", g->cfg->target, why);
 }
 
+/* One step of hc's connect and TLS handshake (httpc_conn_handshake's
+ * result), noting that the target answered and why TLS failed. */
+static int
+gen_handshake_step(struct gen *g, struct httpc_conn *hc)
+{
+	int	r;
+
+	r = httpc_conn_handshake(hc);
+	if (hc->state != HTTPC_CONNECTING)
+		g->any_connected = 1;
+	if (r == -1 && hc->state == HTTPC_HANDSHAKE)
+		gen_tls_warn(g, hc->err);
+	return r;
+}
+
 /* Advances the connect, then the TLS handshake; the request goes out
  * once the connection is open. */
 static void
@@ -1560,12 +1576,8 @@ gen_conn_handshake(struct gen_conn *c)
 {
 	int	r;
 
-	r = httpc_conn_handshake(&c->hc);
-	if (c->hc.state != HTTPC_CONNECTING)
-		c->g->any_connected = 1;
+	r = gen_handshake_step(c->g, &c->hc);
 	if (r == -1) {
-		if (c->hc.state == HTTPC_HANDSHAKE)
-			gen_tls_warn(c->g, c->hc.err);
 		gen_conn_fail(c, REPORT_ERR_CONNECT);
 	} else if (r == 1 && c->busy)
 		gen_conn_write(c);
@@ -1768,7 +1780,9 @@ gen_h2_open(struct gen_h2conn *h)
 		c->waiting = 0;
 		gen_h2_submit(c);
 	}
-	gen_h2_poll(h);
+	/* The preface and the waiting requests go out now, in one write,
+	 * before the server's SETTINGS are read (as browsers do). */
+	gen_h2_step(h, CONN_WRITE);
 }
 
 /* A finished stream: an answer, or a per-request error carrying the h2
@@ -1786,6 +1800,7 @@ gen_h2_done(struct gen_conn *c, const struct httpc_h2_resp *r)
 		const char *kind = r->err == HTTPC_H2_E_RESET ? "RST_STREAM" :
 		    r->err == HTTPC_H2_E_GOAWAY ? "GOAWAY" :
 		    r->err == HTTPC_H2_E_TOO_LARGE ? "too large" :
+		    r->err == HTTPC_H2_E_NOT_SENT ? "not sent" :
 		    r->err == HTTPC_H2_E_PROTOCOL ? "malformed" : NULL;
 
 		if (kind != NULL) {
@@ -1794,7 +1809,8 @@ gen_h2_done(struct gen_conn *c, const struct httpc_h2_resp *r)
 			report_add_h2_error(c->g->rep, what, 1);
 		}
 		gen_conn_fail(c, r->err == HTTPC_H2_E_PROTOCOL ||
-		    r->err == HTTPC_H2_E_TOO_LARGE ? REPORT_ERR_PROTOCOL :
+		    r->err == HTTPC_H2_E_TOO_LARGE ||
+		    r->err == HTTPC_H2_E_NOT_SENT ? REPORT_ERR_PROTOCOL :
 		    REPORT_ERR_RESET);
 		return;
 	}
@@ -1813,12 +1829,8 @@ gen_h2_handshake(struct gen_h2conn *h)
 {
 	int	r;
 
-	r = httpc_conn_handshake(&h->hc);
-	if (h->hc.state != HTTPC_CONNECTING)
-		h->g->any_connected = 1;
+	r = gen_handshake_step(h->g, &h->hc);
 	if (r == -1) {
-		if (h->hc.state == HTTPC_HANDSHAKE)
-			gen_tls_warn(h->g, h->hc.err);
 		gen_h2_close(h);
 		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
 	} else if (r == 1)
@@ -1827,19 +1839,16 @@ gen_h2_handshake(struct gen_h2conn *h)
 		gen_h2_poll(h);
 }
 
+/* I/O on h's session (ops: CONN_READ | CONN_WRITE), then the streams
+ * it finished; a session that ended is closed, and made again if sends
+ * wait for it. */
 static void
-gen_h2_io(struct loop_io *io, uint32_t events)
+gen_h2_step(struct gen_h2conn *h, int ops)
 {
-	struct gen_h2conn	*h = io->arg;
 	struct httpc_h2_resp	 r;
 	int			 over;
 
-	if (h->s == NULL) {
-		gen_h2_handshake(h);
-		return;
-	}
-	over = httpc_h2_io(h->s, httpc_h2_ready(h->s,
-	    conn_epoll_ready(events))) == -1;
+	over = httpc_h2_io(h->s, ops) == -1;
 	while (h->s != NULL && httpc_h2_done(h->s, &r))
 		gen_h2_done(r.arg, &r);
 	if (!over) {
@@ -1853,6 +1862,17 @@ gen_h2_io(struct loop_io *io, uint32_t events)
 	/* Sends made while it ended wait for a new one. */
 	if (!TAILQ_EMPTY(&h->waiting) && gen_h2_connect(h) == -1)
 		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
+}
+
+static void
+gen_h2_io(struct loop_io *io, uint32_t events)
+{
+	struct gen_h2conn	*h = io->arg;
+
+	if (h->s == NULL)
+		gen_h2_handshake(h);
+	else
+		gen_h2_step(h, httpc_h2_ready(h->s, conn_epoll_ready(events)));
 }
 
 /* ---------------------------------------------------------------------- */

@@ -41,6 +41,10 @@
 #define HTTPC_H2_MAX_BODY	(256u * 1024 * 1024)
 #define HTTPC_H2_WINDOW		(16u * 1024 * 1024)
 #define HTTPC_H2_CONN_WINDOW	(64 * 1024 * 1024)
+/* Header blocks we may send (CONTINUATION frames past the frame size):
+ * libnghttp2's 64 KiB default would refuse the fuzzer's oversize
+ * headers, whose point is to see what the server does with them. */
+#define HTTPC_H2_MAX_SEND_HEADERS	(1024 * 1024)
 
 /* One header as offsets into the stream's hdr buffer. */
 struct httpc_h2_hv {
@@ -55,6 +59,7 @@ struct httpc_h2_stream {
 	int			 cancelled;
 	int			 peer_rst;
 	int			 too_large;
+	int			 not_sent;
 	enum httpc_h2_err	 err;
 	uint32_t		 code;
 	int			 status;
@@ -250,6 +255,8 @@ httpc_h2_on_close(nghttp2_session *ng, int32_t id, uint32_t code, void *arg)
 	nghttp2_session_set_stream_user_data(ng, id, NULL);
 	if (st->too_large)
 		httpc_h2_stream_finish(st, HTTPC_H2_E_TOO_LARGE, code);
+	else if (st->not_sent)
+		httpc_h2_stream_finish(st, HTTPC_H2_E_NOT_SENT, code);
 	else if (st->peer_rst)
 		httpc_h2_stream_finish(st, HTTPC_H2_E_RESET, st->code);
 	else if (s->goaway && id > s->goaway_last)
@@ -259,6 +266,22 @@ httpc_h2_on_close(nghttp2_session *ng, int32_t id, uint32_t code, void *arg)
 		    code != NGHTTP2_NO_ERROR ? code : NGHTTP2_PROTOCOL_ERROR);
 	else
 		httpc_h2_stream_finish(st, HTTPC_H2_E_NONE, 0);
+	return 0;
+}
+
+static int
+httpc_h2_on_not_sent(nghttp2_session *ng, const nghttp2_frame *f, int err,
+    void *arg)
+{
+	struct httpc_h2		*s = arg;
+	struct httpc_h2_stream	*st;
+
+	if (f->hd.type == NGHTTP2_HEADERS &&
+	    (st = httpc_h2_stream_of(ng, f->hd.stream_id)) != NULL) {
+		st->not_sent = 1;
+		snprintf(s->err, sizeof s->err, "h2 request not sent: %s",
+		    nghttp2_strerror(err));
+	}
 	return 0;
 }
 
@@ -289,6 +312,7 @@ httpc_h2_create(struct conn *conn, const struct httpc_h2_config *cfg,
 {
 	struct httpc_h2			*s;
 	nghttp2_session_callbacks	*cb;
+	nghttp2_option			*opt;
 	nghttp2_settings_entry		 iv[2];
 	int				 rv;
 
@@ -318,7 +342,14 @@ httpc_h2_create(struct conn *conn, const struct httpc_h2_config *cfg,
 	    httpc_h2_on_frame);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
 	    httpc_h2_on_close);
-	rv = nghttp2_session_client_new(&s->ng, cb, s);
+	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb,
+	    httpc_h2_on_not_sent);
+	if (nghttp2_option_new(&opt) != 0)
+		fatal("nghttp2_option_new");
+	nghttp2_option_set_max_send_header_block_length(opt,
+	    HTTPC_H2_MAX_SEND_HEADERS);
+	rv = nghttp2_session_client_new2(&s->ng, cb, s, opt);
+	nghttp2_option_del(opt);
 	nghttp2_session_callbacks_del(cb);
 	if (rv != 0) {
 		*cause = xasprintf("h2 session: %s", nghttp2_strerror(rv));
@@ -792,6 +823,8 @@ httpc_h2_strerror(enum httpc_h2_err err)
 		return "malformed response";
 	case HTTPC_H2_E_TOO_LARGE:
 		return "response body too large";
+	case HTTPC_H2_E_NOT_SENT:
+		return "request not sent";
 	}
 	return "unknown error";
 }

@@ -39,6 +39,7 @@ enum httpc_h2_err {
 	HTTPC_H2_E_CLOSED,	/* the connection ended first */
 	HTTPC_H2_E_PROTOCOL,	/* a malformed answer, or a session error */
 	HTTPC_H2_E_TOO_LARGE,	/* the body passed max_body (we reset it) */
+	HTTPC_H2_E_NOT_SENT,	/* libnghttp2 could not send the request */
 };
 
 struct httpc_h2_config {
