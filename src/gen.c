@@ -139,6 +139,7 @@ struct gen_h2conn {
 	struct loop_io		 io;
 	int			 polled;	/* io is in the loop */
 	int			 events;	/* CONN_* polled for */
+	struct loop_defer	 flush;		/* writes the round's streams */
 	struct gen_conns	 waiting;	/* sends before it opened */
 };
 
@@ -1629,7 +1630,8 @@ gen_h2_poll(struct gen_h2conn *h)
 {
 	int	ev;
 
-	if (!h->polled)
+	/* A flush to come this round polls after its write. */
+	if (!h->polled || (h->s != NULL && h->flush.queued))
 		return;
 	ev = h->s != NULL ? httpc_h2_events(h->s) : httpc_conn_events(&h->hc);
 	if (ev != h->events) {
@@ -1733,7 +1735,9 @@ gen_h2_send(struct gen_conn *c)
 
 	if (h->s != NULL && httpc_h2_is_open(h->s)) {
 		gen_h2_submit(c);
-		gen_h2_poll(h);
+		/* The streams of this round go out in one write at its end,
+		 * with no change of what is polled for. */
+		loop_defer(c->g->loop, &h->flush);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&h->waiting, c, wentry);
@@ -1862,6 +1866,15 @@ gen_h2_step(struct gen_h2conn *h, int ops)
 	/* Sends made while it ended wait for a new one. */
 	if (!TAILQ_EMPTY(&h->waiting) && gen_h2_connect(h) == -1)
 		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
+}
+
+static void
+gen_h2_flush(struct loop_defer *d)
+{
+	struct gen_h2conn	*h = d->arg;
+
+	if (h->s != NULL)
+		gen_h2_step(h, CONN_WRITE);
 }
 
 static void
@@ -2466,6 +2479,8 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 		g.h2conns = xcalloc(cfg->connections, sizeof *g.h2conns);
 		for (i = 0; i < cfg->connections; i++) {
 			g.h2conns[i].g = &g;
+			loop_defer_init(&g.h2conns[i].flush, gen_h2_flush,
+			    &g.h2conns[i]);
 			httpc_conn_init(&g.h2conns[i].hc, &g.target);
 			TAILQ_INIT(&g.h2conns[i].waiting);
 		}
