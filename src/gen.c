@@ -141,6 +141,8 @@ struct gen_h2conn {
 	int			 events;	/* CONN_* polled for */
 	struct loop_defer	 flush;		/* writes the round's streams */
 	struct gen_conns	 waiting;	/* sends before it opened */
+	struct gen_conn		*upc;		/* Upgrade: h2c: its request */
+	struct buf		 upreq;		/* that request, asking */
 };
 
 struct gen_stream {
@@ -166,6 +168,8 @@ struct gen {
 	int			 tls_warned;
 
 	int			 h2;		/* this run speaks h2 */
+	int			 h2_upgrade;	/* by Upgrade: h2c */
+	int			 h2_declined;	/* the server did not upgrade */
 	const char		*scheme;	/* "http", "https" */
 	struct gen_h2conn	*h2conns;	/* cfg->connections of them */
 	size_t			 nslots;	/* gen_conns made, round-robin */
@@ -231,6 +235,14 @@ static void	gen_h2_detach(struct gen_conn *);
 static void	gen_h2_send(struct gen_conn *);
 static void	gen_h2_io(struct loop_io *, uint32_t);
 static void	gen_h2_step(struct gen_h2conn *, int);
+static void	gen_h2_start(struct gen_h2conn *, struct httpc_h2 *, char *);
+static void	gen_h2_upgrade_start(struct gen_h2conn *);
+static void	gen_h2_upgrade_io(struct gen_h2conn *, int);
+static int	gen_h2_connect(struct gen_h2conn *);
+static void	gen_h2_fail_waiting(struct gen_h2conn *, int);
+static void	gen_conn_answer(struct gen_conn *, int, const struct http_msg *,
+		    const char *, size_t);
+static void	gen_end(struct gen *);
 
 /* ---------------------------------------------------------------------- */
 /* JSON-aware comparison. */
@@ -1649,6 +1661,8 @@ gen_h2_close(struct gen_h2conn *h)
 	httpc_h2_free(h->s);
 	h->s = NULL;
 	httpc_conn_close(&h->hc);
+	h->hc.req = NULL;
+	h->hc.req_len = h->hc.woff = 0;
 }
 
 /* c's send leaves the connection: off the waiting list, or its stream
@@ -1661,6 +1675,14 @@ gen_h2_detach(struct gen_conn *c)
 	if (c->waiting) {
 		TAILQ_REMOVE(&h->waiting, c, wentry);
 		c->waiting = 0;
+	}
+	if (h->upc == c) {
+		/* Its HTTP/1.1 exchange cannot be left half way. */
+		h->upc = NULL;
+		gen_h2_close(h);
+		if (!TAILQ_EMPTY(&h->waiting) && !c->g->freeing &&
+		    gen_h2_connect(h) == -1)
+			gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
 	}
 	if (c->sid > 0 && h->s != NULL && !c->g->freeing) {
 		(void)httpc_h2_cancel(h->s, c->sid);
@@ -1754,8 +1776,6 @@ static void
 gen_h2_open(struct gen_h2conn *h)
 {
 	struct gen		*g = h->g;
-	struct gen_conns	 list;
-	struct gen_conn		*c;
 	struct conn		*conn = h->hc.conn;
 	struct httpc_h2_config	 cfg;
 	char			 alpn[32], *cause = NULL;
@@ -1770,8 +1790,19 @@ gen_h2_open(struct gen_h2conn *h)
 	memset(&cfg, 0, sizeof cfg);
 	h->hc.conn = NULL;		/* the session's now */
 	h->hc.state = HTTPC_CLOSED;
-	if ((h->s = httpc_h2_create(conn, &cfg, &cause)) == NULL) {
-		log_warn("%s: %s", g->cfg->target, cause);
+	gen_h2_start(h, httpc_h2_create(conn, &cfg, &cause), cause);
+}
+
+/* The session s (NULL: it could not be made, cause says why) starts with
+ * the sends that waited. */
+static void
+gen_h2_start(struct gen_h2conn *h, struct httpc_h2 *s, char *cause)
+{
+	struct gen_conns	 list;
+	struct gen_conn		*c;
+
+	if ((h->s = s) == NULL) {
+		log_warn("%s: %s", h->g->cfg->target, cause);
 		free(cause);
 		gen_h2_close(h);
 		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
@@ -1787,6 +1818,100 @@ gen_h2_open(struct gen_h2conn *h)
 	/* The preface and the waiting requests go out now, in one write,
 	 * before the server's SETTINGS are read (as browsers do). */
 	gen_h2_step(h, CONN_WRITE);
+}
+
+/* Upgrade: h2c: the first waiting send goes out as the HTTP/1.1 request
+ * that asks for h2; the others wait for the answer. */
+static void
+gen_h2_upgrade_start(struct gen_h2conn *h)
+{
+	struct gen_conn	*c;
+
+	if ((c = TAILQ_FIRST(&h->waiting)) == NULL) {
+		gen_h2_close(h);
+		return;
+	}
+	TAILQ_REMOVE(&h->waiting, c, wentry);
+	c->waiting = 0;
+	buf_reset(&h->upreq);
+	if (httpc_h2_upgrade_request(NULL, c->wreq->data, c->wreq->len,
+	    &h->upreq) == -1) {
+		gen_conn_fail(c, REPORT_ERR_PROTOCOL);
+		gen_h2_close(h);
+		gen_h2_fail_waiting(h, REPORT_ERR_PROTOCOL);
+		return;
+	}
+	h->upc = c;
+	httpc_conn_send(&h->hc, h->upreq.data, h->upreq.len,
+	    h->g->txns[c->cur.txn].head);
+	gen_h2_upgrade_io(h, CONN_WRITE);
+}
+
+/* The answer to the upgrade request came: a 101 starts the session with
+ * that request as stream 1, anything else declined (the run ends: its
+ * requests cannot go as asked). */
+static void
+gen_h2_upgraded(struct gen_h2conn *h, struct span body)
+{
+	struct gen		*g = h->g;
+	struct gen_conn		*c = h->upc;
+	struct conn		*conn = h->hc.conn;
+	struct httpc_h2		*s;
+	struct http_msg		 m;
+	enum http_err		 err;
+	size_t			 erroff, hl = h->hc.resp.head_len;
+	char			*cause = NULL;
+
+	h->upc = NULL;
+	if (h->hc.resp.status != 101) {
+		g->h2_declined = 1;
+		gen_conn_answer(c, h->hc.resp.status, http_parse_response(
+		    h->hc.in.data, hl, GEN_MAX_HEAD, g->txns[c->cur.txn].head,
+		    &m, &err, &erroff) > 0 ? &m : NULL, body.p, body.len);
+		gen_conn_finish(c);
+		gen_h2_close(h);
+		gen_h2_fail_waiting(h, REPORT_ERR_PROTOCOL);
+		gen_end(g);
+		return;
+	}
+	h->hc.conn = NULL;		/* the session's now */
+	h->hc.state = HTTPC_CLOSED;
+	s = httpc_h2_create_upgraded(conn, NULL, g->txns[c->cur.txn].head, c,
+	    h->hc.in.data + hl, h->hc.in.len - hl, &cause);
+	buf_reset(&h->hc.in);
+	if (s == NULL) {
+		gen_conn_fail(c, REPORT_ERR_CONNECT);
+		conn_close(conn);
+	} else
+		c->sid = 1;
+	gen_h2_start(h, s, cause);
+}
+
+/* The upgrade request's HTTP/1.1 exchange (ops: what the poll allows). */
+static void
+gen_h2_upgrade_io(struct gen_h2conn *h, int ops)
+{
+	struct gen_conn	*c = h->upc;
+	struct span	 body;
+	int		 r = 0;
+
+	if ((ops & CONN_WRITE) && httpc_conn_write(&h->hc) == -1)
+		r = -1;
+	if (r == 0 && (ops & CONN_READ) && httpc_conn_read(&h->hc) == -1)
+		r = -1;
+	if (r == 0 && (ops & CONN_READ) &&
+	    (r = httpc_conn_response(&h->hc, &body)) == 1) {
+		gen_h2_upgraded(h, body);
+		return;
+	}
+	if (r == 0) {
+		gen_h2_poll(h);
+		return;
+	}
+	h->upc = NULL;
+	gen_h2_close(h);
+	gen_conn_fail(c, REPORT_ERR_RESET);
+	gen_h2_fail_waiting(h, REPORT_ERR_RESET);
 }
 
 /* A finished stream: an answer, or a per-request error carrying the h2
@@ -1837,7 +1962,9 @@ gen_h2_handshake(struct gen_h2conn *h)
 	if (r == -1) {
 		gen_h2_close(h);
 		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
-	} else if (r == 1)
+	} else if (r == 1 && h->g->h2_upgrade)
+		gen_h2_upgrade_start(h);
+	else if (r == 1)
 		gen_h2_open(h);
 	else
 		gen_h2_poll(h);
@@ -1882,7 +2009,10 @@ gen_h2_io(struct loop_io *io, uint32_t events)
 {
 	struct gen_h2conn	*h = io->arg;
 
-	if (h->s == NULL)
+	if (h->s == NULL && h->upc != NULL)
+		gen_h2_upgrade_io(h, httpc_conn_ready(&h->hc,
+		    conn_epoll_ready(events)));
+	else if (h->s == NULL)
 		gen_h2_handshake(h);
 	else
 		gen_h2_step(h, httpc_h2_ready(h->s, conn_epoll_ready(events)));
@@ -2273,9 +2403,10 @@ gen_probe_protocol(struct gen *g, const struct conn *conn)
 {
 	char	alpn[32];
 
-	if (!g->cfg->http2)
+	if (!g->cfg->http2 && !g->cfg->http2_upgrade)
 		return;
 	g->h2 = 1;
+	g->h2_upgrade = g->cfg->http2_upgrade && !conn_is_tls(conn);
 	if (conn_is_tls(conn) && (!conn_tls_alpn(conn, alpn, sizeof alpn) ||
 	    strcmp(alpn, "h2") != 0)) {
 		log_warn("%s: the server chose %s, not h2: replaying over "
@@ -2347,6 +2478,7 @@ gen_free(struct gen *g)
 	for (i = 0; g->h2conns != NULL && i < g->cfg->connections; i++) {
 		gen_h2_close(&g->h2conns[i]);
 		httpc_conn_free(&g->h2conns[i].hc);
+		buf_free(&g->h2conns[i].upreq);
 	}
 	free(g->h2conns);
 	for (i = 0; i < g->nsmaps; i++)
@@ -2482,6 +2614,8 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 			loop_defer_init(&g.h2conns[i].flush, gen_h2_flush,
 			    &g.h2conns[i]);
 			httpc_conn_init(&g.h2conns[i].hc, &g.target);
+			g.h2conns[i].hc.resp.max_head = GEN_MAX_HEAD;
+			buf_init(&g.h2conns[i].upreq);
 			TAILQ_INIT(&g.h2conns[i].waiting);
 		}
 	}
@@ -2531,6 +2665,13 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 		clock_gettime(CLOCK_REALTIME, &ts);
 		rep->start_us = (int64_t)ts.tv_sec * 1000000 +
 		    ts.tv_nsec / 1000;
+	}
+	if (g.h2_declined) {
+		*cause = xasprintf("%s: the server declined the Upgrade: h2c "
+		    "(it answered over HTTP/1.1): replay without "
+		    "--http2-upgrade, or with --http2 (prior knowledge)",
+		    cfg->target);
+		goto out;
 	}
 	if (g.answered == 0 && g.connect_errors > 0 && !g.any_connected) {
 		*cause = xasprintf("cannot connect to %s", cfg->target);
