@@ -46,11 +46,6 @@ static const struct opt cmd_fuzz_opts[] = {
 	{ "insecure", 0, OPT_FLAG, NULL,
 	  "https: do not verify the server's certificate",
 	  CMD_FUZZ_AT(insecure) },
-	{ "http2", 0, OPT_FLAG, NULL,
-	  "send mutants as h2 streams (https: ALPN h2;\n"
-	  "http: prior knowledge); mutants h2 cannot\n"
-	  "carry are skipped",
-	  CMD_FUZZ_AT(http2) },
 	{ "requests", 0, OPT_INT, NULL,
 	  "mutants to send (default 10000)",
 	  CMD_FUZZ_AT(requests), .min = 1, .max = UINT64_MAX / 2,
@@ -61,6 +56,11 @@ static const struct opt cmd_fuzz_opts[] = {
 	  "(confirming and minimising come on top)",
 	  CMD_FUZZ_AT(duration_ns), .min = 1,
 	  OPT_SEEN(struct cmd_fuzz_o, have_duration) },
+	{ "http2", 0, OPT_FLAG, NULL,
+	  "send mutants as h2 streams (https: ALPN h2;\n"
+	  "http: prior knowledge); mutants h2 cannot\n"
+	  "carry are skipped",
+	  CMD_FUZZ_AT(http2) },
 	{ "seed", 's', OPT_SEED, NULL,
 	  "the mutation seed (default 1)",
 	  CMD_FUZZ_AT(seed) },
