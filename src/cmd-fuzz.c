@@ -51,6 +51,11 @@ static const struct opt cmd_fuzz_opts[] = {
 	  "(confirming and minimising come on top)",
 	  CMD_FUZZ_AT(duration_ns), .min = 1,
 	  OPT_SEEN(struct cmd_fuzz_o, have_duration) },
+	{ "http2", 0, OPT_FLAG, NULL,
+	  "send mutants as h2 streams (https: ALPN h2;\n"
+	  "http: prior knowledge); mutants h2 cannot\n"
+	  "carry are skipped",
+	  CMD_FUZZ_AT(http2) },
 	{ "seed", 's', OPT_SEED, NULL,
 	  "the mutation seed (default 1)",
 	  CMD_FUZZ_AT(seed) },

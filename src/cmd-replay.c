@@ -184,6 +184,10 @@ static const struct opt cmd_replay_opts[] = {
 	  "speak HTTP/2: https offers ALPN h2,http/1.1 and\n"
 	  "uses what the server picks; http: prior knowledge",
 	  CMD_REPLAY_AT(http2) },
+	{ "http2-upgrade", 0, OPT_FLAG, NULL,
+	  "http: HTTP/2 by Upgrade: h2c on each connection\n"
+	  "(https: as --http2)",
+	  CMD_REPLAY_AT(http2_upgrade) },
 	{ "streams", 0, OPT_INT, "N",
 	  "--http2: requests in flight per connection (8);\n"
 	  "C connections carry C x N (closed: C x N clients)",

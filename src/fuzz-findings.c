@@ -92,6 +92,7 @@ fuzz_write_json(const struct fuzz_config *cfg, const struct fuzz_finding *fd,
 	fuzz_json_str(&b, "signature", fd->signature);
 	buf_printf(&b, ",\"framing\":%s", fd->framing ? "true" : "false");
 	fuzz_json_str(&b, "target", cfg->target);
+	fuzz_json_str(&b, "protocol", cfg->http2 ? "h2" : "http/1.1");
 	buf_printf(&b, ",\"seed\":%" PRIu64 ",\"mutant\":%" PRIu64
 	    ",\"corpus_entry\":%zu", cfg->seed, fd->mutant, fd->parent);
 	fuzz_json_str(&b, "op", fd->nops > 0 ? mut_op_name(fd->op) : NULL);
@@ -129,19 +130,97 @@ fuzz_sh_quote(struct buf *b, const char *s)
 	buf_append_str(b, "'");
 }
 
-/* A finding's repro.sh: any bytes, framing broken or not, with bash's
- * /dev/tcp, or with openssl s_client for https. */
+/* The CA argument of a repro.sh command (opt: "-CAfile", "--cacert"). */
 static void
-fuzz_repro_sh(struct fuzz *f, const struct fuzz_finding *fd, struct buf *sh)
+fuzz_repro_ca(const struct fuzz_config *cfg, struct buf *sh, const char *opt)
+{
+	char	*ca;
+
+	if (cfg->ca_file == NULL)
+		return;
+	if ((ca = realpath(cfg->ca_file, NULL)) == NULL)
+		ca = xstrdup(cfg->ca_file);
+	buf_printf(sh, " %s ", opt);
+	fuzz_sh_quote(sh, ca);
+	free(ca);
+}
+
+/*
+ * --http2: repro.sh sends the request with curl over h2 (prior knowledge
+ * for http, ALPN for https), its method, target, headers (not the
+ * hop-by-hop ones, nor curl's own it did not have) and request.body.
+ */
+static void
+fuzz_repro_h2(struct fuzz *f, const char *req, size_t len, struct buf *sh,
+    int wait)
+{
+	const struct fuzz_config	*cfg = f->cfg;
+	struct httpc_h2_req		 r;
+	struct http_msg			 m;
+	const char			*why;
+	char				*s;
+	size_t				 i;
+	int				 ua = 0, acc = 0, ct = 0;
+
+	if (httpc_h2_req_from_http1(&r, &m, req, len, "http", "", &why) == -1) {
+		buf_printf(sh, "echo 'request.http cannot go over h2: %s' >&2\n"
+		    "exit 2\n", why);
+		return;
+	}
+	buf_printf(sh, "curl -sS -i --max-time %d --path-as-is %s", wait,
+	    f->target.tls != NULL ? "--http2" : "--http2-prior-knowledge");
+	if (f->target.tls != NULL && cfg->insecure)
+		buf_append_str(sh, " --insecure");
+	else if (f->target.tls != NULL)
+		fuzz_repro_ca(cfg, sh, "--cacert");
+	buf_append_str(sh, " -X ");
+	s = span_dup(r.method);
+	fuzz_sh_quote(sh, s);
+	free(s);
+	for (i = 0; i < r.nheaders; i++) {
+		const struct http_header *h = &r.headers[i];
+
+		if ((httpc_h2_header_is_hop(h->name) &&
+		    !span_caseeq_str(h->name, "host")) ||
+		    span_caseeq_str(h->name, "content-length") ||
+		    span_caseeq_str(h->name, "te"))
+			continue;
+		ua |= span_caseeq_str(h->name, "user-agent");
+		acc |= span_caseeq_str(h->name, "accept");
+		ct |= span_caseeq_str(h->name, "content-type");
+		buf_append_str(sh, " \\\n    -H ");
+		s = xasprintf("%.*s: %.*s", (int)h->name.len, h->name.p,
+		    (int)h->value.len, h->value.p);
+		fuzz_sh_quote(sh, s);
+		free(s);
+	}
+	buf_printf(sh, "%s%s%s", ua ? "" : " -H 'User-Agent:'",
+	    acc ? "" : " -H 'Accept:'", ct || r.body.len == 0 ? "" :
+	    " -H 'Content-Type:'");
+	if (r.body.len > 0)
+		buf_append_str(sh, " --data-binary \"@$dir/request.body\"");
+	buf_printf(sh, " \\\n    \"%s://$host:$port\"",
+	    f->target.tls != NULL ? "https" : "http");
+	s = span_dup(r.path);
+	fuzz_sh_quote(sh, s);
+	free(s);
+	buf_printf(sh, " || echo \"(no complete answer within %d s)\" >&2\n",
+	    wait);
+}
+
+/* A finding's repro.sh: any bytes, framing broken or not, with bash's
+ * /dev/tcp, or with openssl s_client for https; with --http2, curl. */
+static void
+fuzz_repro_sh(struct fuzz *f, const struct fuzz_finding *fd,
+    const char *req, size_t len, struct buf *sh)
 {
 	const struct fuzz_config	*cfg = f->cfg;
 	int				 wait;
-	char				*ca;
 
 	wait = (int)(cfg->timeout_ns / 1000000000ull) + 3;
 	buf_printf(sh, "#!/usr/bin/env bash\n"
 	    "# decoy fuzz finding %s: %s on %s%s%s\n"
-	    "# Sends request.http (raw bytes%s) and prints the answer.\n"
+	    "# Sends request.http (%s) and prints the answer.\n"
 	    "# usage: repro.sh [HOST [PORT]]   (default: the fuzzed "
 	    "target)\n"
 	    "set -eu\n"
@@ -150,8 +229,13 @@ fuzz_repro_sh(struct fuzz *f, const struct fuzz_finding *fd, struct buf *sh)
 	    fuzz_kind_name(fd->kind), fd->endpoint,
 	    fd->signature != NULL ? ": " : "",
 	    fd->signature != NULL ? fd->signature : "",
-	    f->target.tls != NULL ? ", over TLS" : "",
+	    cfg->http2 ? "as an h2 request, with curl" : f->target.tls !=
+	    NULL ? "raw bytes, over TLS" : "raw bytes",
 	    f->target.tls != NULL ? f->target.tls_name : "127.0.0.1", f->port);
+	if (cfg->http2) {
+		fuzz_repro_h2(f, req, len, sh, wait);
+		return;
+	}
 	if (f->target.tls == NULL) {
 		buf_printf(sh, "exec 3<>\"/dev/tcp/$host/$port\"\n"
 		    "cat \"$dir/request.http\" >&3\n"
@@ -160,13 +244,7 @@ fuzz_repro_sh(struct fuzz *f, const struct fuzz_finding *fd, struct buf *sh)
 		buf_printf(sh, "timeout %d openssl s_client -quiet "
 		    "-connect \"$host:$port\" -servername \"$host\"", wait);
 		if (!cfg->insecure) {
-			if (cfg->ca_file != NULL) {
-				if ((ca = realpath(cfg->ca_file, NULL)) == NULL)
-					ca = xstrdup(cfg->ca_file);
-				buf_append_str(sh, " -CAfile ");
-				fuzz_sh_quote(sh, ca);
-				free(ca);
-			}
+			fuzz_repro_ca(cfg, sh, "-CAfile");
 			buf_append_str(sh, " -verify_return_error");
 		}
 		buf_append_str(sh, " <\"$dir/request.http\" || ");
@@ -194,6 +272,20 @@ fuzz_write_finding(struct fuzz *f, const struct fuzz_finding *fd,
 	path = xasprintf("%s/request.http", dir);
 	rv = buf_write_file(path, min, mlen, 0644, cause);
 	free(path);
+	if (rv == 0 && cfg->http2) {
+		struct httpc_h2_req	 r;
+		struct http_msg		 m;
+		const char		*why;
+
+		/* repro.sh's curl sends it with --data-binary. */
+		if (httpc_h2_req_from_http1(&r, &m, min, mlen, "http", "",
+		    &why) == 0 && r.body.len > 0) {
+			path = xasprintf("%s/request.body", dir);
+			rv = buf_write_file(path, r.body.p, r.body.len, 0644,
+			    cause);
+			free(path);
+		}
+	}
 	if (rv == 0) {
 		path = xasprintf("%s/original.http", dir);
 		rv = buf_write_file(path, orig, olen, 0644, cause);
@@ -201,7 +293,7 @@ fuzz_write_finding(struct fuzz *f, const struct fuzz_finding *fd,
 	}
 	if (rv == 0) {
 		buf_init(&sh);
-		fuzz_repro_sh(f, fd, &sh);
+		fuzz_repro_sh(f, fd, min, mlen, &sh);
 		path = xasprintf("%s/repro.sh", dir);
 		rv = buf_write_file(path, sh.data, sh.len, 0755, cause);
 		free(path);
@@ -303,6 +395,9 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 		    ",\"elapsed_s\":%.3f", cfg->seed, res->mutants, res->sent,
 		    res->answered, res->failures, res->crashes,
 		    res->unconfirmed, secs);
+		if (cfg->http2)
+			buf_printf(&b, ",\"protocol\":\"h2\",\"h2_skipped\":%"
+			    PRIu64, res->h2_skipped);
 		buf_printf(&b, ",\"protocol_noise\":%" PRIu64 ",\"noise_by"
 		    "\":{", res->noise);
 		for (i = 1; i < FUZZ_NOISE_COUNT; i++)
@@ -336,6 +431,10 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 	    "(%.0f/s), %" PRIu64 " failures, %" PRIu64 " service deaths, %zu "
 	    "findings\n", res->mutants, res->sent, secs, secs > 0 ? (double)res->sent / secs : 0.0, res->failures,
 	    res->crashes, res->nfindings);
+	if (cfg->http2)
+		fprintf(fp, "over h2: %" PRIu64 " mutants h2 cannot carry "
+		    "(request line, header syntax) were skipped, not sent\n",
+		    res->h2_skipped);
 	if (res->noise > 0) {
 		fprintf(fp, "%" PRIu64 " of the failures were correct answers to "
 		    "requests the mutants made malformed (%s:", res->noise,

@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "fuzz.h"
 #include "httpc.h"
+#include "httpc-h2.h"
 #include "loop.h"
 #include "mutate.h"
 #include "sock.h"
@@ -75,6 +76,9 @@ struct fuzz_conn {
 	struct loop_io		 io;
 	struct loop_timer	 timer;
 	struct httpc_conn	 hc;		/* the connection, the answer */
+	struct httpc_h2		*h2;		/* --http2: the session, once
+						   hc connected (one stream at
+						   a time) */
 	int			 registered;	/* io is in the loop */
 	int			 reused;	/* answered a request before */
 	int			 oneshot;	/* close after this job */
@@ -112,6 +116,7 @@ struct fuzz {
 	int			 tls_up;	/* a handshake succeeded */
 	int			 tls_warned;
 	char			*tls_fatal;	/* stops the campaign */
+	int			 h2_warned;	/* a request h2 cannot carry */
 
 	struct mut_corpus	*corpus;
 	struct mut_engine	*engine;

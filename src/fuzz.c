@@ -63,6 +63,12 @@
 static void	fuzz_conn_io(struct loop_io *, uint32_t);
 static void	fuzz_conn_timeout(struct loop_timer *);
 static void	fuzz_job_finish(struct fuzz *, struct fuzz_job *);
+static void	fuzz_conn_end(struct fuzz_conn *, enum fuzz_kind, int, int);
+static void	fuzz_conn_wait(struct fuzz_conn *);
+static void	fuzz_h2_start(struct fuzz_conn *);
+static void	fuzz_h2_submit(struct fuzz_conn *);
+static void	fuzz_h2_io(struct fuzz_conn *, uint32_t);
+static int	fuzz_h2_expressible(struct fuzz *, const struct buf *);
 
 /* ---------------------------------------------------------------------- */
 /* Configuration. */
@@ -149,8 +155,8 @@ fuzz_parse_target(struct fuzz *f, const char *target, char **cause)
 	else if (url_has_path(&u))
 		*cause = xasprintf("target %s: a path prefix is not supported "
 		    "(the corpus holds the paths)", target);
-	else if (httpc_target_init(&f->target, &u, f->cfg->ca_file,
-	    f->cfg->insecure, cause) == 0) {
+	else if (httpc_target_init_alpn(&f->target, &u, f->cfg->ca_file,
+	    f->cfg->insecure, f->cfg->http2 ? "h2" : NULL, cause) == 0) {
 		if (port0)
 			sock_addr_set_port(&f->target.addr, 0);
 		f->port = sock_addr_port(&f->target.addr);
@@ -260,6 +266,8 @@ fuzz_conn_close(struct fuzz_conn *c)
 		loop_io_del(c->f->loop, &c->io);
 		c->registered = 0;
 	}
+	httpc_h2_free(c->h2);
+	c->h2 = NULL;
 	httpc_conn_close(&c->hc);
 	c->reused = 0;
 }
@@ -310,7 +318,8 @@ fuzz_conn_timeout(struct loop_timer *t)
 static void
 fuzz_conn_wait(struct fuzz_conn *c)
 {
-	int	ev = httpc_conn_events(&c->hc);
+	int	ev = c->h2 != NULL ? httpc_h2_events(c->h2) :
+		    httpc_conn_events(&c->hc);
 
 	if (!c->registered)
 		return;
@@ -461,16 +470,24 @@ fuzz_conn_handshake(struct fuzz_conn *c)
 		return;
 	}
 	c->f->tls_up |= c->f->target.tls != NULL;
+	if (c->f->cfg->http2) {
+		fuzz_h2_start(c);
+		return;
+	}
 	/* Only a job opens a connection (and its end closes it). */
 	fuzz_conn_write(c);
 }
 
 /* Any event: the connection's steps decide what can be done. */
 static void
-fuzz_conn_io(struct loop_io *io, uint32_t events __attribute__((unused)))
+fuzz_conn_io(struct loop_io *io, uint32_t events)
 {
 	struct fuzz_conn	*c = io->arg;
 
+	if (c->h2 != NULL) {
+		fuzz_h2_io(c, events);
+		return;
+	}
 	if (c->hc.state == HTTPC_CLOSED)
 		return;
 	if (c->hc.state != HTTPC_OPEN) {
@@ -535,7 +552,9 @@ fuzz_conn_send(struct fuzz_conn *c, struct fuzz_job *j, int oneshot,
 {
 	struct fuzz	*f = c->f;
 
-	if (oneshot && c->hc.state != HTTPC_CLOSED)
+	/* An h2 session that takes no stream (a GOAWAY came) is replaced. */
+	if ((oneshot || (c->h2 != NULL && !httpc_h2_is_open(c->h2))) &&
+	    (c->h2 != NULL || c->hc.state != HTTPC_CLOSED))
 		fuzz_conn_close(c);
 	c->job = j;
 	c->oneshot = oneshot;
@@ -544,13 +563,174 @@ fuzz_conn_send(struct fuzz_conn *c, struct fuzz_job *j, int oneshot,
 	j->start = loop_now_update(f->loop);
 	f->inflight++;
 	loop_timer_add(f->loop, &c->timer, f->cfg->timeout_ns);
-	httpc_conn_send(&c->hc, j->req.data, j->req.len, j->head);
+	if (c->h2 != NULL) {
+		fuzz_h2_submit(c);
+		return;
+	}
+	if (!f->cfg->http2)
+		httpc_conn_send(&c->hc, j->req.data, j->req.len, j->head);
 	if (c->hc.state == HTTPC_CLOSED) {
 		if (fuzz_conn_connect(c) == -1)
 			fuzz_conn_end(c, FUZZ_CONNECT, 0, 0);
 		return;		/* written once connected */
 	}
 	fuzz_conn_write(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* HTTP/2 (--http2): one stream at a time per connection, so a mutant's
+ * failure is its own, as over HTTP/1.1. */
+
+/* 1 if h2 can carry the HTTP/1.1 request in b (httpc-h2.h). */
+static int
+fuzz_h2_expressible(struct fuzz *f, const struct buf *b)
+{
+	struct httpc_h2_req	 req;
+	struct http_msg		 m;
+	const char		*why;
+
+	(void)f;
+	return httpc_h2_req_from_http1(&req, &m, b->data, b->len, "http",
+	    "", &why) == 0;
+}
+
+/* Sends c's job as a stream of c's session. */
+static void
+fuzz_h2_submit(struct fuzz_conn *c)
+{
+	struct fuzz		*f = c->f;
+	struct httpc_h2_req	 req;
+	struct http_msg		 m;
+	const char		*why;
+
+	if (httpc_h2_req_from_http1(&req, &m, c->job->req.data,
+	    c->job->req.len, f->target.tls != NULL ? "https" : "http",
+	    f->target.host, &why) == -1) {
+		/* Only triage gets here (a minimised candidate, a finding
+		 * of HTTP/1.1 replayed): nothing sent, nothing failed. */
+		if (!f->h2_warned++)
+			log_warn("a request h2 cannot carry is not sent: %s",
+			    why);
+		fuzz_conn_end(c, FUZZ_OK, 0, 1);
+		return;
+	}
+	if (httpc_h2_submit(c->h2, &req, c->job) == -1) {
+		fuzz_conn_end(c, FUZZ_RESET, 0, 0);
+		return;
+	}
+	fuzz_conn_wait(c);
+}
+
+/* The connection is made: an h2 session over it (TLS must have chosen
+ * h2), then the job as its first stream. */
+static void
+fuzz_h2_start(struct fuzz_conn *c)
+{
+	struct fuzz	*f = c->f;
+	struct conn	*conn = c->hc.conn;
+	char		 alpn[32], *cause = NULL;
+
+	if (conn_is_tls(conn) && (!conn_tls_alpn(conn, alpn, sizeof alpn) ||
+	    strcmp(alpn, "h2") != 0)) {
+		if (f->tls_fatal == NULL)
+			f->tls_fatal = xasprintf("target %s: --http2: the "
+			    "server did not choose h2 by ALPN", f->cfg->target);
+		f->ended = 1;
+		fuzz_conn_end(c, FUZZ_CONNECT, 0, 0);
+		return;
+	}
+	c->hc.conn = NULL;		/* the session's now */
+	c->hc.state = HTTPC_CLOSED;
+	if ((c->h2 = httpc_h2_create(conn, NULL, &cause)) == NULL) {
+		log_warn("%s: %s", f->cfg->target, cause);
+		free(cause);
+		fuzz_conn_end(c, FUZZ_CONNECT, 0, 0);
+		return;
+	}
+	if (c->job != NULL)
+		fuzz_h2_submit(c);
+	else
+		fuzz_conn_wait(c);
+}
+
+/* A 5xx answer's status line, headers and first body bytes (as text
+ * for finding.json), and its body's signature. */
+static void
+fuzz_h2_keep_answer(struct fuzz_conn *c, const struct httpc_h2_resp *r)
+{
+	struct fuzz_job	*j = c->job;
+	size_t		 i;
+
+	buf_reset(&j->resp);
+	buf_printf(&j->resp, "HTTP/2 %d\r\n", r->status);
+	for (i = 0; i < r->nheaders; i++)
+		buf_printf(&j->resp, "%.*s: %.*s\r\n",
+		    (int)r->headers[i].name.len, r->headers[i].name.p,
+		    (int)r->headers[i].value.len, r->headers[i].value.p);
+	buf_append_str(&j->resp, "\r\n");
+	buf_append(&j->resp, r->body.p, r->body.len < FUZZ_RESP_KEEP ?
+	    r->body.len : FUZZ_RESP_KEEP);
+	free(j->sig);
+	j->sig = fuzz_body_signature(r->body.p, r->body.len, j->req.data,
+	    j->req.len);
+}
+
+/* The end of c's stream: the job's outcome.  A stream reset leaves the
+ * connection usable; its end, or a malformed answer, does not. */
+static void
+fuzz_h2_result(struct fuzz_conn *c, const struct httpc_h2_resp *r)
+{
+	int	open = httpc_h2_is_open(c->h2);
+
+	if (c->job == NULL || r->arg != c->job)
+		return;
+	switch (r->err) {
+	case HTTPC_H2_E_NONE:
+		if (r->status >= 500)
+			fuzz_h2_keep_answer(c, r);
+		fuzz_conn_end(c, r->status >= 500 ? FUZZ_5XX : FUZZ_OK,
+		    r->status, open);
+		break;
+	case HTTPC_H2_E_RESET:
+	case HTTPC_H2_E_GOAWAY:
+		fuzz_conn_end(c, FUZZ_RESET, 0, open);
+		break;
+	case HTTPC_H2_E_NOT_SENT:
+		/* libnghttp2 would not send it: as if h2 could not carry
+		 * it (skipped), not a failure of the service. */
+		c->f->res->h2_skipped++;
+		fuzz_conn_end(c, FUZZ_OK, 0, open);
+		break;
+	case HTTPC_H2_E_CLOSED:
+		fuzz_conn_end(c, strcmp(httpc_h2_error(c->h2),
+		    "closed by the peer") == 0 ? FUZZ_EOF : FUZZ_RESET, 0, 0);
+		break;
+	default:
+		fuzz_conn_end(c, FUZZ_BAD_RESPONSE, r->status, 0);
+		break;
+	}
+}
+
+static void
+fuzz_h2_io(struct fuzz_conn *c, uint32_t events)
+{
+	struct httpc_h2_resp	r;
+	int			over;
+
+	over = httpc_h2_io(c->h2, httpc_h2_ready(c->h2,
+	    conn_epoll_ready(events))) == -1;
+	while (c->h2 != NULL && httpc_h2_done(c->h2, &r))
+		fuzz_h2_result(c, &r);
+	if (c->h2 == NULL)
+		return;
+	if (over) {
+		if (c->job != NULL)
+			fuzz_conn_end(c, FUZZ_RESET, 0, 0);
+		else
+			fuzz_conn_close(c);
+		return;
+	}
+	fuzz_conn_wait(c);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -744,6 +924,12 @@ fuzz_dispatch(struct loop_defer *d)
 		}
 		j = fuzz_job_new();
 		mut_next(f->engine, &j->req, &j->info);
+		/* --http2: what h2 cannot carry is skipped, not sent. */
+		while (f->cfg->http2 && !fuzz_h2_expressible(f, &j->req)) {
+			f->res->h2_skipped++;
+			buf_reset(&j->req);
+			mut_next(f->engine, &j->req, &j->info);
+		}
 		j->index = f->next_index++;
 		f->res->mutants = f->next_index;
 		j->ep = fuzz_job_endpoint(f, j);
@@ -1165,8 +1351,10 @@ fuzz_load(struct fuzz *f, char **cause)
 		f->entry_ep[i] = fuzz_endpoint_intern(f,
 		    fuzz_raw_endpoint(raw, len));
 	}
+	/* h2 frames the body itself: no framing operators. */
 	f->engine = mut_engine_create(f->corpus, f->cfg->seed,
-	    f->cfg->mutate_auth ? MUT_MUTATE_AUTH : 0);
+	    (f->cfg->mutate_auth ? MUT_MUTATE_AUTH : 0) |
+	    (f->cfg->http2 ? MUT_NO_FRAMING : 0));
 	return 0;
 }
 

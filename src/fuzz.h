@@ -93,6 +93,8 @@ struct fuzz_config {
 	int		 mutate_auth;
 	int		 strict_protocol;	/* protocol noise is a finding */
 	int		 progress;	/* a progress line on stderr */
+	int		 http2;		/* mutants as h2 streams (ALPN h2 on
+					   https, prior knowledge on http) */
 };
 
 struct fuzz_finding {
@@ -134,6 +136,8 @@ struct fuzz_result {
 					   protocol handling (not findings) */
 	uint64_t		 noise_by[FUZZ_NOISE_COUNT];
 	uint64_t		 elapsed_ns;
+	uint64_t		 h2_skipped;	/* --http2: mutants h2 cannot
+					   carry (request line, framing) */
 };
 
 /* Defaults: 8 connections, 2 s timeout, 10000 requests, seed 1, 250 ms

@@ -139,7 +139,10 @@ struct gen_h2conn {
 	struct loop_io		 io;
 	int			 polled;	/* io is in the loop */
 	int			 events;	/* CONN_* polled for */
+	struct loop_defer	 flush;		/* writes the round's streams */
 	struct gen_conns	 waiting;	/* sends before it opened */
+	struct gen_conn		*upc;		/* Upgrade: h2c: its request */
+	struct buf		 upreq;		/* that request, asking */
 };
 
 struct gen_stream {
@@ -165,6 +168,8 @@ struct gen {
 	int			 tls_warned;
 
 	int			 h2;		/* this run speaks h2 */
+	int			 h2_upgrade;	/* by Upgrade: h2c */
+	int			 h2_declined;	/* the server did not upgrade */
 	const char		*scheme;	/* "http", "https" */
 	struct gen_h2conn	*h2conns;	/* cfg->connections of them */
 	size_t			 nslots;	/* gen_conns made, round-robin */
@@ -229,6 +234,15 @@ static void	gen_maybe_done(struct gen *);
 static void	gen_h2_detach(struct gen_conn *);
 static void	gen_h2_send(struct gen_conn *);
 static void	gen_h2_io(struct loop_io *, uint32_t);
+static void	gen_h2_step(struct gen_h2conn *, int);
+static void	gen_h2_start(struct gen_h2conn *, struct httpc_h2 *, char *);
+static void	gen_h2_upgrade_start(struct gen_h2conn *);
+static void	gen_h2_upgrade_io(struct gen_h2conn *, int);
+static int	gen_h2_connect(struct gen_h2conn *);
+static void	gen_h2_fail_waiting(struct gen_h2conn *, int);
+static void	gen_conn_answer(struct gen_conn *, int, const struct http_msg *,
+		    const char *, size_t);
+static void	gen_end(struct gen *);
 
 /* ---------------------------------------------------------------------- */
 /* JSON-aware comparison. */
@@ -1553,6 +1567,21 @@ gen_tls_warn(struct gen *g, const char *why)
 	log_warn("%s: TLS handshake failed: %s", g->cfg->target, why);
 }
 
+/* One step of hc's connect and TLS handshake (httpc_conn_handshake's
+ * result), noting that the target answered and why TLS failed. */
+static int
+gen_handshake_step(struct gen *g, struct httpc_conn *hc)
+{
+	int	r;
+
+	r = httpc_conn_handshake(hc);
+	if (hc->state != HTTPC_CONNECTING)
+		g->any_connected = 1;
+	if (r == -1 && hc->state == HTTPC_HANDSHAKE)
+		gen_tls_warn(g, hc->err);
+	return r;
+}
+
 /* Advances the connect, then the TLS handshake; the request goes out
  * once the connection is open. */
 static void
@@ -1560,12 +1589,8 @@ gen_conn_handshake(struct gen_conn *c)
 {
 	int	r;
 
-	r = httpc_conn_handshake(&c->hc);
-	if (c->hc.state != HTTPC_CONNECTING)
-		c->g->any_connected = 1;
+	r = gen_handshake_step(c->g, &c->hc);
 	if (r == -1) {
-		if (c->hc.state == HTTPC_HANDSHAKE)
-			gen_tls_warn(c->g, c->hc.err);
 		gen_conn_fail(c, REPORT_ERR_CONNECT);
 	} else if (r == 1 && c->busy)
 		gen_conn_write(c);
@@ -1617,7 +1642,8 @@ gen_h2_poll(struct gen_h2conn *h)
 {
 	int	ev;
 
-	if (!h->polled)
+	/* A flush to come this round polls after its write. */
+	if (!h->polled || (h->s != NULL && h->flush.queued))
 		return;
 	ev = h->s != NULL ? httpc_h2_events(h->s) : httpc_conn_events(&h->hc);
 	if (ev != h->events) {
@@ -1635,6 +1661,8 @@ gen_h2_close(struct gen_h2conn *h)
 	httpc_h2_free(h->s);
 	h->s = NULL;
 	httpc_conn_close(&h->hc);
+	h->hc.req = NULL;
+	h->hc.req_len = h->hc.woff = 0;
 }
 
 /* c's send leaves the connection: off the waiting list, or its stream
@@ -1647,6 +1675,14 @@ gen_h2_detach(struct gen_conn *c)
 	if (c->waiting) {
 		TAILQ_REMOVE(&h->waiting, c, wentry);
 		c->waiting = 0;
+	}
+	if (h->upc == c) {
+		/* Its HTTP/1.1 exchange cannot be left half way. */
+		h->upc = NULL;
+		gen_h2_close(h);
+		if (!TAILQ_EMPTY(&h->waiting) && !c->g->freeing &&
+		    gen_h2_connect(h) == -1)
+			gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
 	}
 	if (c->sid > 0 && h->s != NULL && !c->g->freeing) {
 		(void)httpc_h2_cancel(h->s, c->sid);
@@ -1721,7 +1757,9 @@ gen_h2_send(struct gen_conn *c)
 
 	if (h->s != NULL && httpc_h2_is_open(h->s)) {
 		gen_h2_submit(c);
-		gen_h2_poll(h);
+		/* The streams of this round go out in one write at its end,
+		 * with no change of what is polled for. */
+		loop_defer(c->g->loop, &h->flush);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&h->waiting, c, wentry);
@@ -1738,8 +1776,6 @@ static void
 gen_h2_open(struct gen_h2conn *h)
 {
 	struct gen		*g = h->g;
-	struct gen_conns	 list;
-	struct gen_conn		*c;
 	struct conn		*conn = h->hc.conn;
 	struct httpc_h2_config	 cfg;
 	char			 alpn[32], *cause = NULL;
@@ -1754,8 +1790,19 @@ gen_h2_open(struct gen_h2conn *h)
 	memset(&cfg, 0, sizeof cfg);
 	h->hc.conn = NULL;		/* the session's now */
 	h->hc.state = HTTPC_CLOSED;
-	if ((h->s = httpc_h2_create(conn, &cfg, &cause)) == NULL) {
-		log_warn("%s: %s", g->cfg->target, cause);
+	gen_h2_start(h, httpc_h2_create(conn, &cfg, &cause), cause);
+}
+
+/* The session s (NULL: it could not be made, cause says why) starts with
+ * the sends that waited. */
+static void
+gen_h2_start(struct gen_h2conn *h, struct httpc_h2 *s, char *cause)
+{
+	struct gen_conns	 list;
+	struct gen_conn		*c;
+
+	if ((h->s = s) == NULL) {
+		log_warn("%s: %s", h->g->cfg->target, cause);
 		free(cause);
 		gen_h2_close(h);
 		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
@@ -1768,7 +1815,103 @@ gen_h2_open(struct gen_h2conn *h)
 		c->waiting = 0;
 		gen_h2_submit(c);
 	}
-	gen_h2_poll(h);
+	/* The preface and the waiting requests go out now, in one write,
+	 * before the server's SETTINGS are read (as browsers do). */
+	gen_h2_step(h, CONN_WRITE);
+}
+
+/* Upgrade: h2c: the first waiting send goes out as the HTTP/1.1 request
+ * that asks for h2; the others wait for the answer. */
+static void
+gen_h2_upgrade_start(struct gen_h2conn *h)
+{
+	struct gen_conn	*c;
+
+	if ((c = TAILQ_FIRST(&h->waiting)) == NULL) {
+		gen_h2_close(h);
+		return;
+	}
+	TAILQ_REMOVE(&h->waiting, c, wentry);
+	c->waiting = 0;
+	buf_reset(&h->upreq);
+	if (httpc_h2_upgrade_request(NULL, c->wreq->data, c->wreq->len,
+	    &h->upreq) == -1) {
+		gen_conn_fail(c, REPORT_ERR_PROTOCOL);
+		gen_h2_close(h);
+		gen_h2_fail_waiting(h, REPORT_ERR_PROTOCOL);
+		return;
+	}
+	h->upc = c;
+	httpc_conn_send(&h->hc, h->upreq.data, h->upreq.len,
+	    h->g->txns[c->cur.txn].head);
+	gen_h2_upgrade_io(h, CONN_WRITE);
+}
+
+/* The answer to the upgrade request came: a 101 starts the session with
+ * that request as stream 1, anything else declined (the run ends: its
+ * requests cannot go as asked). */
+static void
+gen_h2_upgraded(struct gen_h2conn *h, struct span body)
+{
+	struct gen		*g = h->g;
+	struct gen_conn		*c = h->upc;
+	struct conn		*conn = h->hc.conn;
+	struct httpc_h2		*s;
+	struct http_msg		 m;
+	enum http_err		 err;
+	size_t			 erroff, hl = h->hc.resp.head_len;
+	char			*cause = NULL;
+
+	h->upc = NULL;
+	if (h->hc.resp.status != 101) {
+		g->h2_declined = 1;
+		gen_conn_answer(c, h->hc.resp.status, http_parse_response(
+		    h->hc.in.data, hl, GEN_MAX_HEAD, g->txns[c->cur.txn].head,
+		    &m, &err, &erroff) > 0 ? &m : NULL, body.p, body.len);
+		gen_conn_finish(c);
+		gen_h2_close(h);
+		gen_h2_fail_waiting(h, REPORT_ERR_PROTOCOL);
+		gen_end(g);
+		return;
+	}
+	h->hc.conn = NULL;		/* the session's now */
+	h->hc.state = HTTPC_CLOSED;
+	s = httpc_h2_create_upgraded(conn, NULL, g->txns[c->cur.txn].head, c,
+	    h->hc.in.data + hl, h->hc.in.len - hl, &cause);
+	buf_reset(&h->hc.in);
+	if (s == NULL) {
+		gen_conn_fail(c, REPORT_ERR_CONNECT);
+		conn_close(conn);
+	} else
+		c->sid = 1;
+	gen_h2_start(h, s, cause);
+}
+
+/* The upgrade request's HTTP/1.1 exchange (ops: what the poll allows). */
+static void
+gen_h2_upgrade_io(struct gen_h2conn *h, int ops)
+{
+	struct gen_conn	*c = h->upc;
+	struct span	 body;
+	int		 r = 0;
+
+	if ((ops & CONN_WRITE) && httpc_conn_write(&h->hc) == -1)
+		r = -1;
+	if (r == 0 && (ops & CONN_READ) && httpc_conn_read(&h->hc) == -1)
+		r = -1;
+	if (r == 0 && (ops & CONN_READ) &&
+	    (r = httpc_conn_response(&h->hc, &body)) == 1) {
+		gen_h2_upgraded(h, body);
+		return;
+	}
+	if (r == 0) {
+		gen_h2_poll(h);
+		return;
+	}
+	h->upc = NULL;
+	gen_h2_close(h);
+	gen_conn_fail(c, REPORT_ERR_RESET);
+	gen_h2_fail_waiting(h, REPORT_ERR_RESET);
 }
 
 /* A finished stream: an answer, or a per-request error carrying the h2
@@ -1786,6 +1929,7 @@ gen_h2_done(struct gen_conn *c, const struct httpc_h2_resp *r)
 		const char *kind = r->err == HTTPC_H2_E_RESET ? "RST_STREAM" :
 		    r->err == HTTPC_H2_E_GOAWAY ? "GOAWAY" :
 		    r->err == HTTPC_H2_E_TOO_LARGE ? "too large" :
+		    r->err == HTTPC_H2_E_NOT_SENT ? "not sent" :
 		    r->err == HTTPC_H2_E_PROTOCOL ? "malformed" : NULL;
 
 		if (kind != NULL) {
@@ -1794,7 +1938,8 @@ gen_h2_done(struct gen_conn *c, const struct httpc_h2_resp *r)
 			report_add_h2_error(c->g->rep, what, 1);
 		}
 		gen_conn_fail(c, r->err == HTTPC_H2_E_PROTOCOL ||
-		    r->err == HTTPC_H2_E_TOO_LARGE ? REPORT_ERR_PROTOCOL :
+		    r->err == HTTPC_H2_E_TOO_LARGE ||
+		    r->err == HTTPC_H2_E_NOT_SENT ? REPORT_ERR_PROTOCOL :
 		    REPORT_ERR_RESET);
 		return;
 	}
@@ -1813,33 +1958,28 @@ gen_h2_handshake(struct gen_h2conn *h)
 {
 	int	r;
 
-	r = httpc_conn_handshake(&h->hc);
-	if (h->hc.state != HTTPC_CONNECTING)
-		h->g->any_connected = 1;
+	r = gen_handshake_step(h->g, &h->hc);
 	if (r == -1) {
-		if (h->hc.state == HTTPC_HANDSHAKE)
-			gen_tls_warn(h->g, h->hc.err);
 		gen_h2_close(h);
 		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
-	} else if (r == 1)
+	} else if (r == 1 && h->g->h2_upgrade)
+		gen_h2_upgrade_start(h);
+	else if (r == 1)
 		gen_h2_open(h);
 	else
 		gen_h2_poll(h);
 }
 
+/* I/O on h's session (ops: CONN_READ | CONN_WRITE), then the streams
+ * it finished; a session that ended is closed, and made again if sends
+ * wait for it. */
 static void
-gen_h2_io(struct loop_io *io, uint32_t events)
+gen_h2_step(struct gen_h2conn *h, int ops)
 {
-	struct gen_h2conn	*h = io->arg;
 	struct httpc_h2_resp	 r;
 	int			 over;
 
-	if (h->s == NULL) {
-		gen_h2_handshake(h);
-		return;
-	}
-	over = httpc_h2_io(h->s, httpc_h2_ready(h->s,
-	    conn_epoll_ready(events))) == -1;
+	over = httpc_h2_io(h->s, ops) == -1;
 	while (h->s != NULL && httpc_h2_done(h->s, &r))
 		gen_h2_done(r.arg, &r);
 	if (!over) {
@@ -1853,6 +1993,29 @@ gen_h2_io(struct loop_io *io, uint32_t events)
 	/* Sends made while it ended wait for a new one. */
 	if (!TAILQ_EMPTY(&h->waiting) && gen_h2_connect(h) == -1)
 		gen_h2_fail_waiting(h, REPORT_ERR_CONNECT);
+}
+
+static void
+gen_h2_flush(struct loop_defer *d)
+{
+	struct gen_h2conn	*h = d->arg;
+
+	if (h->s != NULL)
+		gen_h2_step(h, CONN_WRITE);
+}
+
+static void
+gen_h2_io(struct loop_io *io, uint32_t events)
+{
+	struct gen_h2conn	*h = io->arg;
+
+	if (h->s == NULL && h->upc != NULL)
+		gen_h2_upgrade_io(h, httpc_conn_ready(&h->hc,
+		    conn_epoll_ready(events)));
+	else if (h->s == NULL)
+		gen_h2_handshake(h);
+	else
+		gen_h2_step(h, httpc_h2_ready(h->s, conn_epoll_ready(events)));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2240,9 +2403,10 @@ gen_probe_protocol(struct gen *g, const struct conn *conn)
 {
 	char	alpn[32];
 
-	if (!g->cfg->http2)
+	if (!g->cfg->http2 && !g->cfg->http2_upgrade)
 		return;
 	g->h2 = 1;
+	g->h2_upgrade = g->cfg->http2_upgrade && !conn_is_tls(conn);
 	if (conn_is_tls(conn) && (!conn_tls_alpn(conn, alpn, sizeof alpn) ||
 	    strcmp(alpn, "h2") != 0)) {
 		log_warn("%s: the server chose %s, not h2: replaying over "
@@ -2314,6 +2478,7 @@ gen_free(struct gen *g)
 	for (i = 0; g->h2conns != NULL && i < g->cfg->connections; i++) {
 		gen_h2_close(&g->h2conns[i]);
 		httpc_conn_free(&g->h2conns[i].hc);
+		buf_free(&g->h2conns[i].upreq);
 	}
 	free(g->h2conns);
 	for (i = 0; i < g->nsmaps; i++)
@@ -2446,7 +2611,11 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 		g.h2conns = xcalloc(cfg->connections, sizeof *g.h2conns);
 		for (i = 0; i < cfg->connections; i++) {
 			g.h2conns[i].g = &g;
+			loop_defer_init(&g.h2conns[i].flush, gen_h2_flush,
+			    &g.h2conns[i]);
 			httpc_conn_init(&g.h2conns[i].hc, &g.target);
+			g.h2conns[i].hc.resp.max_head = GEN_MAX_HEAD;
+			buf_init(&g.h2conns[i].upreq);
 			TAILQ_INIT(&g.h2conns[i].waiting);
 		}
 	}
@@ -2496,6 +2665,13 @@ gen_run(const struct gen_config *cfg, struct report *rep,
 		clock_gettime(CLOCK_REALTIME, &ts);
 		rep->start_us = (int64_t)ts.tv_sec * 1000000 +
 		    ts.tv_nsec / 1000;
+	}
+	if (g.h2_declined) {
+		*cause = xasprintf("%s: the server declined the Upgrade: h2c "
+		    "(it answered over HTTP/1.1): replay without "
+		    "--http2-upgrade, or with --http2 (prior knowledge)",
+		    cfg->target);
+		goto out;
 	}
 	if (g.answered == 0 && g.connect_errors > 0 && !g.any_connected) {
 		*cause = xasprintf("cannot connect to %s", cfg->target);

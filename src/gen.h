@@ -91,6 +91,9 @@ struct gen_config {
 	 * model runs connections x streams clients; replay streams are
 	 * spread over the connections, round-robin). */
 	int			 http2;
+	int			 http2_upgrade;	/* http://: Upgrade: h2c on each
+						   connection, its first request
+						   carrying it */
 	unsigned		 streams;	/* per connection, h2 */
 
 	/* https:// targets: the server is verified against ca_file (NULL:

@@ -29,6 +29,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "conn.h"
 #include "http.h"
@@ -41,6 +42,10 @@
 #define HTTPC_H2_MAX_BODY	(256u * 1024 * 1024)
 #define HTTPC_H2_WINDOW		(16u * 1024 * 1024)
 #define HTTPC_H2_CONN_WINDOW	(64 * 1024 * 1024)
+/* Header blocks we may send (CONTINUATION frames past the frame size):
+ * libnghttp2's 64 KiB default would refuse the fuzzer's oversize
+ * headers, whose point is to see what the server does with them. */
+#define HTTPC_H2_MAX_SEND_HEADERS	(1024 * 1024)
 
 /* One header as offsets into the stream's hdr buffer. */
 struct httpc_h2_hv {
@@ -55,6 +60,7 @@ struct httpc_h2_stream {
 	int			 cancelled;
 	int			 peer_rst;
 	int			 too_large;
+	int			 not_sent;
 	enum httpc_h2_err	 err;
 	uint32_t		 code;
 	int			 status;
@@ -86,6 +92,8 @@ struct httpc_h2 {
 	uint32_t		 goaway_code;
 	char			 err[160];
 };
+
+static void	httpc_h2_over(struct httpc_h2 *, const char *);
 
 /* --- streams ---------------------------------------------------------- */
 
@@ -250,6 +258,8 @@ httpc_h2_on_close(nghttp2_session *ng, int32_t id, uint32_t code, void *arg)
 	nghttp2_session_set_stream_user_data(ng, id, NULL);
 	if (st->too_large)
 		httpc_h2_stream_finish(st, HTTPC_H2_E_TOO_LARGE, code);
+	else if (st->not_sent)
+		httpc_h2_stream_finish(st, HTTPC_H2_E_NOT_SENT, code);
 	else if (st->peer_rst)
 		httpc_h2_stream_finish(st, HTTPC_H2_E_RESET, st->code);
 	else if (s->goaway && id > s->goaway_last)
@@ -259,6 +269,22 @@ httpc_h2_on_close(nghttp2_session *ng, int32_t id, uint32_t code, void *arg)
 		    code != NGHTTP2_NO_ERROR ? code : NGHTTP2_PROTOCOL_ERROR);
 	else
 		httpc_h2_stream_finish(st, HTTPC_H2_E_NONE, 0);
+	return 0;
+}
+
+static int
+httpc_h2_on_not_sent(nghttp2_session *ng, const nghttp2_frame *f, int err,
+    void *arg)
+{
+	struct httpc_h2		*s = arg;
+	struct httpc_h2_stream	*st;
+
+	if (f->hd.type == NGHTTP2_HEADERS &&
+	    (st = httpc_h2_stream_of(ng, f->hd.stream_id)) != NULL) {
+		st->not_sent = 1;
+		snprintf(s->err, sizeof s->err, "h2 request not sent: %s",
+		    nghttp2_strerror(err));
+	}
 	return 0;
 }
 
@@ -283,25 +309,38 @@ httpc_h2_read_body(nghttp2_session *ng, int32_t id, uint8_t *p, size_t len,
 
 /* --- the session ------------------------------------------------------ */
 
-struct httpc_h2 *
-httpc_h2_create(struct conn *conn, const struct httpc_h2_config *cfg,
-    char **cause)
+/* Our SETTINGS (push off, the stream window) into iv[2]; the window
+ * clamped in cfg. */
+static void
+httpc_h2_settings(struct httpc_h2_config *cfg, nghttp2_settings_entry *iv)
+{
+	if (cfg->max_body == 0)
+		cfg->max_body = HTTPC_H2_MAX_BODY;
+	if (cfg->window == 0)
+		cfg->window = HTTPC_H2_WINDOW;
+	if (cfg->window > NGHTTP2_MAX_WINDOW_SIZE)
+		cfg->window = NGHTTP2_MAX_WINDOW_SIZE;
+	iv[0].settings_id = NGHTTP2_SETTINGS_ENABLE_PUSH;
+	iv[0].value = 0;
+	iv[1].settings_id = NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE;
+	iv[1].value = cfg->window;
+}
+
+/* A client session over conn, its SETTINGS not yet submitted. */
+static struct httpc_h2 *
+httpc_h2_new(struct conn *conn, const struct httpc_h2_config *cfg,
+    nghttp2_settings_entry *iv, char **cause)
 {
 	struct httpc_h2			*s;
 	nghttp2_session_callbacks	*cb;
-	nghttp2_settings_entry		 iv[2];
+	nghttp2_option			*opt;
 	int				 rv;
 
 	s = xcalloc(1, sizeof *s);
 	s->conn = conn;
 	if (cfg != NULL)
 		s->cfg = *cfg;
-	if (s->cfg.max_body == 0)
-		s->cfg.max_body = HTTPC_H2_MAX_BODY;
-	if (s->cfg.window == 0)
-		s->cfg.window = HTTPC_H2_WINDOW;
-	if (s->cfg.window > NGHTTP2_MAX_WINDOW_SIZE)
-		s->cfg.window = NGHTTP2_MAX_WINDOW_SIZE;
+	httpc_h2_settings(&s->cfg, iv);
 	TAILQ_INIT(&s->active);
 	TAILQ_INIT(&s->done);
 	buf_init(&s->out);
@@ -318,23 +357,130 @@ httpc_h2_create(struct conn *conn, const struct httpc_h2_config *cfg,
 	    httpc_h2_on_frame);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
 	    httpc_h2_on_close);
-	rv = nghttp2_session_client_new(&s->ng, cb, s);
+	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb,
+	    httpc_h2_on_not_sent);
+	if (nghttp2_option_new(&opt) != 0)
+		fatal("nghttp2_option_new");
+	nghttp2_option_set_max_send_header_block_length(opt,
+	    HTTPC_H2_MAX_SEND_HEADERS);
+	rv = nghttp2_session_client_new2(&s->ng, cb, s, opt);
+	nghttp2_option_del(opt);
 	nghttp2_session_callbacks_del(cb);
+	if (rv == 0)
+		rv = nghttp2_session_set_local_window_size(s->ng,
+		    NGHTTP2_FLAG_NONE, 0, HTTPC_H2_CONN_WINDOW);
 	if (rv != 0) {
 		*cause = xasprintf("h2 session: %s", nghttp2_strerror(rv));
 		httpc_h2_free(s);
 		return NULL;
 	}
-	iv[0].settings_id = NGHTTP2_SETTINGS_ENABLE_PUSH;
-	iv[0].value = 0;
-	iv[1].settings_id = NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE;
-	iv[1].value = s->cfg.window;
+	return s;
+}
+
+struct httpc_h2 *
+httpc_h2_create(struct conn *conn, const struct httpc_h2_config *cfg,
+    char **cause)
+{
+	struct httpc_h2		*s;
+	nghttp2_settings_entry	 iv[2];
+	int			 rv;
+
+	if ((s = httpc_h2_new(conn, cfg, iv, cause)) == NULL)
+		return NULL;
 	if ((rv = nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, iv,
-	    2)) != 0 || (rv = nghttp2_session_set_local_window_size(s->ng,
-	    NGHTTP2_FLAG_NONE, 0, HTTPC_H2_CONN_WINDOW)) != 0) {
+	    2)) != 0) {
 		*cause = xasprintf("h2 settings: %s", nghttp2_strerror(rv));
 		httpc_h2_free(s);
 		return NULL;
+	}
+	return s;
+}
+
+int
+httpc_h2_upgrade_request(const struct httpc_h2_config *cfg, const char *raw,
+    size_t len, struct buf *out)
+{
+	struct httpc_h2_config	 c;
+	nghttp2_settings_entry	 iv[2];
+	uint8_t			 payload[32];
+	const char		*end, *line, *eol;
+	ssize_t			 n;
+	size_t			 i;
+
+	if ((end = memmem(raw, len, "\r\n\r\n", 4)) == NULL)
+		return -1;
+	memset(&c, 0, sizeof c);
+	if (cfg != NULL)
+		c = *cfg;
+	httpc_h2_settings(&c, iv);
+	if ((n = nghttp2_pack_settings_payload(payload, sizeof payload, iv,
+	    2)) < 0)
+		return -1;
+	/* The head without its Connection lines, then ours. */
+	for (line = raw; line < end + 2; line = eol + 2) {
+		eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
+		if (line != raw && (size_t)(eol - line) >= 11 &&
+		    strncasecmp(line, "connection:", 11) == 0)
+			continue;
+		buf_append(out, line, (size_t)(eol + 2 - line));
+	}
+	buf_append_str(out, "Connection: Upgrade, HTTP2-Settings\r\n"
+	    "Upgrade: h2c\r\nHTTP2-Settings: ");
+	/* base64url, no padding (RFC 7540 3.2.1). */
+	i = out->len;
+	base64_encode(out, payload, (size_t)n);
+	for (; i < out->len; i++) {
+		if (out->data[i] == '+')
+			out->data[i] = '-';
+		else if (out->data[i] == '/')
+			out->data[i] = '_';
+	}
+	while (out->len > 0 && out->data[out->len - 1] == '=')
+		out->len--;
+	buf_append_str(out, "\r\n\r\n");
+	buf_append(out, end + 4, len - (size_t)(end + 4 - raw));
+	return 0;
+}
+
+struct httpc_h2 *
+httpc_h2_create_upgraded(struct conn *conn, const struct httpc_h2_config *cfg,
+    int head, void *arg, const char *rest, size_t restlen, char **cause)
+{
+	struct httpc_h2		*s;
+	struct httpc_h2_stream	*st;
+	nghttp2_settings_entry	 iv[2];
+	uint8_t			 payload[32];
+	ssize_t			 n;
+	int			 rv;
+
+	if ((s = httpc_h2_new(conn, cfg, iv, cause)) == NULL)
+		return NULL;
+	st = xcalloc(1, sizeof *st);
+	st->s = s;
+	st->arg = arg;
+	st->id = 1;
+	st->trail_at = SIZE_MAX;
+	buf_init(&st->hdr);
+	buf_init(&st->body);
+	/* Its SETTINGS go out as those the HTTP2-Settings header sent. */
+	if ((n = nghttp2_pack_settings_payload(payload, sizeof payload, iv,
+	    2)) < 0 || (rv = nghttp2_session_upgrade2(s->ng, payload,
+	    (size_t)n, head, st)) != 0) {
+		*cause = xasprintf("h2 upgrade: %s", nghttp2_strerror(n < 0 ?
+		    (int)n : rv));
+		httpc_h2_stream_free(st);
+		httpc_h2_free(s);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&s->active, st, entry);
+	s->inflight++;
+	/* What followed the 101 is h2 already. */
+	if (restlen > 0 && (n = nghttp2_session_mem_recv(s->ng,
+	    (const uint8_t *)rest, restlen)) < 0) {
+		s->session_error = 1;
+		snprintf(s->err, sizeof s->err, "h2: %s",
+		    nghttp2_strerror((int)n));
+		httpc_h2_over(s, NULL);
 	}
 	return s;
 }
@@ -792,6 +938,8 @@ httpc_h2_strerror(enum httpc_h2_err err)
 		return "malformed response";
 	case HTTPC_H2_E_TOO_LARGE:
 		return "response body too large";
+	case HTTPC_H2_E_NOT_SENT:
+		return "request not sent";
 	}
 	return "unknown error";
 }

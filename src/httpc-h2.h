@@ -39,6 +39,7 @@ enum httpc_h2_err {
 	HTTPC_H2_E_CLOSED,	/* the connection ended first */
 	HTTPC_H2_E_PROTOCOL,	/* a malformed answer, or a session error */
 	HTTPC_H2_E_TOO_LARGE,	/* the body passed max_body (we reset it) */
+	HTTPC_H2_E_NOT_SENT,	/* libnghttp2 could not send the request */
 };
 
 struct httpc_h2_config {
@@ -83,6 +84,24 @@ struct httpc_h2;
  */
 struct httpc_h2	*httpc_h2_create(struct conn *conn,
 		    const struct httpc_h2_config *cfg, char **cause);
+/*
+ * The Upgrade: h2c dance (RFC 7540 3.2; dropped by RFC 9113, still spoken
+ * by h2o and curl), over a cleartext conn:
+ * httpc_h2_upgrade_request() appends to out the HTTP/1.1 request
+ * raw[0..len) (a complete head, then its body) with its Connection lines
+ * replaced by "Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c" and
+ * the HTTP2-Settings of cfg (base64url); 0, or -1 when raw has no
+ * complete head.  The role writes it and reads the answer's head: a 101
+ * goes on with httpc_h2_create_upgraded(), whose stream 1 is that
+ * request (arg, head: a HEAD request) and rest[0..restlen) the bytes
+ * after the 101 head; any other answer is HTTP/1.1's, the upgrade
+ * declined.  NULL with *cause.
+ */
+int		 httpc_h2_upgrade_request(const struct httpc_h2_config *cfg,
+		    const char *raw, size_t len, struct buf *out);
+struct httpc_h2	*httpc_h2_create_upgraded(struct conn *conn,
+		    const struct httpc_h2_config *cfg, int head, void *arg,
+		    const char *rest, size_t restlen, char **cause);
 /* Closes the conn (conn_close) and frees everything: streams still in
  * flight are dropped without a response.  NULL is fine. */
 void		 httpc_h2_free(struct httpc_h2 *);

@@ -176,6 +176,34 @@ start_nginx() {
 	fatal "nginx did not start (see $T/nginx-error.log)"
 }
 
+# start_h2o PROBE CONF: h2o (fixed ports only: free ones are picked, and
+# picked again if taken) with CONF, a YAML text in which @PORT@ and
+# @PORT2@ stand for two free ports, until http://127.0.0.1:@PORT@PROBE
+# answers (over h2 with prior knowledge); sets HPORT, HPORT2, H2O_PID.
+start_h2o() {
+	local probe=$1 conf=$2 try i
+	for try in 1 2 3 4 5; do
+		HPORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		HPORT2=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		conf=${conf//@PORT@/$HPORT}
+		printf '%s\n' "${conf//@PORT2@/$HPORT2}" >"$T/h2o.conf"
+		h2o -c "$T/h2o.conf" >"$T/h2o.log" 2>&1 &
+		H2O_PID=$!
+		PIDS+=("$H2O_PID")
+		for ((i = 0; i < 250; i++)); do
+			if curl -s -o /dev/null --http2-prior-knowledge \
+			    "http://127.0.0.1:$HPORT$probe"; then
+				return 0
+			fi
+			kill -0 "$H2O_PID" 2>/dev/null || break
+			sleep 0.02
+		done
+		stop "$H2O_PID"
+		conf=$2
+	done
+	fatal "h2o did not start (see $T/h2o.log)"
+}
+
 # start_bg NAME PORTFILE CMD...: any server that writes a port file.
 start_bg() {
 	local name=$1 portfile=$2 pid port

@@ -57,17 +57,17 @@ awk 'BEGIN { for (i = 0; i < 4000; i++)
 	printf "line %05d of a body larger than one h2 window\n", i }' \
     >"$T/www/big.txt"
 
-for n in 1 2 3 4 5 6; do
-	f=hello.txt
-	[ $((n % 3)) -eq 0 ] && f=big.txt
-	jq -nc --arg id "i-$n" --arg f "$f" --rawfile body "$T/www/$f" \
-	    '{v: 1, id: $id, dir: "in",
-	      req: {method: "GET", target: ("/" + $f),
-	            headers: [["Accept", "*/*"], ["Connection", "keep-alive"]]},
-	      res: {status: 200, headers: [["Content-Length",
-	            ($body | length | tostring)], ["Connection", "keep-alive"]],
-	            body: $body}}'
-done >"$T/files.jsonl"
+# Six GETs, every third of the big file, recorded from an HTTP/1.1
+# server (Content-Length, Connection: keep-alive).
+jq -nc --rawfile small "$T/www/hello.txt" --rawfile big "$T/www/big.txt" \
+    'range(1; 7) as $n | (if $n % 3 == 0 then ["big.txt", $big]
+     else ["hello.txt", $small] end) as [$f, $body] |
+     {v: 1, id: "i-\($n)", dir: "in",
+      req: {method: "GET", target: "/\($f)",
+            headers: [["Accept", "*/*"], ["Connection", "keep-alive"]]},
+      res: {status: 200, headers: [["Content-Length",
+            ($body | length | tostring)], ["Connection", "keep-alive"]],
+            body: $body}}' >"$T/files.jsonl"
 NREQ=6
 
 # --- 1. prior knowledge -------------------------------------------------

@@ -8,7 +8,10 @@
 #   2. h2o closes idle connections with GOAWAY (http2-idle-timeout 1s): a
 #      recording with a 1.6 s gap replays across the GOAWAY on a new
 #      connection, without errors;
-#   3. without --http2 the same run is HTTP/1.1 (the default is unchanged).
+#   3. --http2-upgrade: the Upgrade: h2c dance on each connection (h2o
+#      logs HTTP/2 for every request, the asking one too, a POST's body
+#      included); a server that does not upgrade stops the run, exit 2;
+#   4. without --http2 the same run is HTTP/1.1 (the default is unchanged).
 . "$(dirname "$0")/lib.sh"
 
 command -v h2o >/dev/null || skip "h2o is not installed"
@@ -27,51 +30,28 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
     >"$T/openssl.log" 2>&1 || fatal "cannot make a certificate"
 
-# h2o wants fixed ports: take two free ones, retry if one is taken.
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-for try in 1 2 3 4 5; do
-	P=$(free_port)
-	PS=$(free_port)
-	cat >"$T/h2o.conf" <<-EOF
-	user: $(id -un)
-	error-log: $T/h2o-error.log
-	http2-idle-timeout: 1
-	listen:
-	  host: 127.0.0.1
-	  port: $P
-	listen:
-	  host: 127.0.0.1
-	  port: $PS
-	  ssl:
-	    certificate-file: $T/srv.pem
-	    key-file: $T/srv.key
-	hosts:
-	  default:
-	    paths:
-	      /:
-	        file.dir: $T/www
-	    access-log:
-	      path: $T/access.log
-	      format: "%H %m %U %s"
-	EOF
-	h2o -c "$T/h2o.conf" >"$T/h2o.log" 2>&1 &
-	PID_h2o=$!
-	PIDS+=("$PID_h2o")
-	up=
-	for ((i = 0; i < 250; i++)); do
-		if curl -s -o /dev/null "http://127.0.0.1:$P/hello.txt"; then
-			up=1
-			break
-		fi
-		kill -0 "$PID_h2o" 2>/dev/null || break
-		sleep 0.02
-	done
-	[ -n "$up" ] && break
-	stop "$PID_h2o"
-done
-[ -n "$up" ] || fatal "h2o did not start (see $T/h2o-error.log)"
+start_h2o /hello.txt "user: $(id -un)
+error-log: $T/h2o-error.log
+http2-idle-timeout: 1
+listen:
+  host: 127.0.0.1
+  port: @PORT@
+listen:
+  host: 127.0.0.1
+  port: @PORT2@
+  ssl:
+    certificate-file: $T/srv.pem
+    key-file: $T/srv.key
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $T/www
+    access-log:
+      path: $T/access.log
+      format: '%H %m %U %s'"
+P=$HPORT
+PS=$HPORT2
 : >"$T/access.log"
 
 # Three files and a missing one, recorded with the answers an HTTP/1.1
@@ -121,17 +101,58 @@ printf '%s\n' \
     >"$T/gap.jsonl"
 "$DECOY" replay -v "$T/gap.jsonl" --target "http://127.0.0.1:$P" --http2 \
     -c 1 --report "$T/gap.json" >"$T/gap.out" 2>"$T/gap-replay.log"
-check "idle GOAWAY: exit 0, both answered as recorded" \
-    eval "[ \$? -eq 0 ] && [ \"\$(jqr '$T/gap.json' '\"\(.totals.compared) \(.totals.regressions) \([.totals.errors[]] | add)\"')\" = '2 0 0' ]"
+rc=$?
+check "idle GOAWAY: exit 0" [ "$rc" -eq 0 ]
+check "idle GOAWAY: both answered as recorded" \
+    [ "$(jqr "$T/gap.json" '"\(.totals.compared) \(.totals.regressions) \([.totals.errors[]] | add)"')" = '2 0 0' ]
 check "idle GOAWAY: h2o's GOAWAY ended the first connection" \
     grep -q 'h2 connection ended: GOAWAY (NO_ERROR) received' "$T/gap-replay.log"
 
-# --- 3. the default stays HTTP/1.1 -----------------------------------------
+# --- 3. Upgrade: h2c --------------------------------------------------------
+# Each connection's first request asks for h2 over HTTP/1.1, h2o answers
+# 101 and that request's answer comes as stream 1; a POST's body goes
+# with the asking request.
+{
+	cat "$T/files.jsonl"
+	printf '{"v":1,"id":"post","dir":"in","req":{"method":"POST","target":"/hello.txt","headers":[["Content-Type","text/plain"]],"body":"a body"},"res":{"status":405,"headers":[],"body":""}}\n'
+} | grep -v '"gone"' >"$T/up.jsonl"
+: >"$T/access.log"
+"$DECOY" replay "$T/up.jsonl" --target "http://127.0.0.1:$P" \
+    --http2-upgrade -c 2 --streams 4 --body none --report "$T/up.json" \
+    >"$T/up.out" 2>"$T/up-replay.log"
+rc=$?
+check "upgrade: exit 0" [ "$rc" -eq 0 ]
+check "upgrade: report says h2, 4 answered, no errors, no regression" \
+    [ "$(jqr "$T/up.json" '"\(.protocol) \(.totals.count) \([.totals.errors[]] | add) \(.totals.regressions)"')" = 'h2 4 0 0' ]
+wait_for "h2o's access log" eval "[ \$(wc -l <'$T/access.log') -ge 4 ]"
+check "upgrade: h2o logged every request as HTTP/2" \
+    eval "[ \"\$(grep -c '^HTTP/2 ' '$T/access.log')\" -eq 4 ] &&
+    ! grep -q '^HTTP/1' '$T/access.log'"
+
+# A server that does not upgrade (Python's http.server answers HTTP/1.0):
+# the first answer is HTTP/1.1's, the run stops with the reason, exit 2.
+mkdir "$T/py"
+printf 'hello from h2o' >"$T/py/hello.txt"
+(cd "$T/py" && exec /usr/bin/python3 -u -m http.server --bind 127.0.0.1 0) \
+    >"$T/py.log" 2>&1 &
+PID_py=$!
+PIDS+=("$PID_py")
+wait_for "http.server" grep -q 'port [0-9]' "$T/py.log"
+PPY=$(sed -n 's/.* port \([0-9][0-9]*\).*/\1/p' "$T/py.log" | head -n 1)
+"$DECOY" replay "$T/gap.jsonl" --target "http://127.0.0.1:$PPY" \
+    --http2-upgrade -m 100 >"$T/declined.out" 2>"$T/declined.log"
+rc=$?
+check "declined: exit 2" [ "$rc" -eq 2 ]
+check "declined: says so" grep -q 'declined the Upgrade: h2c' "$T/declined.log"
+
+# --- 4. the default stays HTTP/1.1 -----------------------------------------
 : >"$T/access.log"
 "$DECOY" replay "$T/gap.jsonl" --target "http://127.0.0.1:$P" -m 100 \
     --report "$T/h1.json" >"$T/h1.out" 2>"$T/h1-replay.log"
-check "default: exit 0, no protocol in the report" \
-    eval "[ \$? -eq 0 ] && [ \"\$(jqr '$T/h1.json' .protocol)\" = null ]"
+rc=$?
+check "default: exit 0" [ "$rc" -eq 0 ]
+check "default: no protocol in the report" \
+    [ "$(jqr "$T/h1.json" .protocol)" = null ]
 wait_for "h2o's access log" eval "[ \$(wc -l <'$T/access.log') -ge 2 ]"
 check "default: h2o logged HTTP/1.1" \
     [ "$(grep -c '^HTTP/1.1 GET ' "$T/access.log")" -eq 2 ]

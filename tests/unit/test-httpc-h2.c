@@ -8,7 +8,9 @@
  * with the answers matched to their requests, flow control with a small
  * client window and a bounded transport (would-block on both ends),
  * per-stream errors with their h2 codes, the connection's end finishing
- * every stream, garbage from the peer, cancel, the HTTP/1.1 translation.
+ * every stream, garbage from the peer, cancel, the HTTP/1.1 translation,
+ * the Upgrade: h2c request and the session after a 101 (the server side
+ * upgraded with the same HTTP2-Settings).
  */
 #include "config.h"
 
@@ -19,6 +21,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "base64.h"
 #include "conn.h"
 #include "http.h"
 #include "httpc-h2.h"
@@ -553,6 +556,76 @@ test_from_http1(void)
 	}
 }
 
+/* Upgrade: h2c: the asking request, then the session that follows a
+ * 101 with that request as stream 1, answered by a server that took the
+ * same HTTP2-Settings (nghttp2_session_upgrade2). */
+static void
+test_upgrade(void)
+{
+	static const char	 raw[] = "POST /up HTTP/1.1\r\nHost: h\r\n"
+	    "Connection: keep-alive\r\nContent-Length: 3\r\n\r\nabc";
+	struct conn		*a, *b;
+	struct httpc_h2		*s;
+	struct srv		 sv;
+	struct srv_stream	*st;
+	struct got		 g;
+	struct buf		 out, payload;
+	char			*p, *e, *cause = NULL;
+	size_t			 i;
+
+	buf_init(&out);
+	ASSERT_EQ(httpc_h2_upgrade_request(NULL, raw, sizeof raw - 1, &out), 0);
+	buf_append_byte(&out, '\0');
+	ASSERT(strstr(out.data, "POST /up HTTP/1.1\r\nHost: h\r\n") ==
+	    out.data);
+	ASSERT(strstr(out.data, "keep-alive") == NULL);
+	ASSERT(strstr(out.data, "\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+	    "Upgrade: h2c\r\nHTTP2-Settings: ") != NULL);
+	ASSERT(strstr(out.data, "\r\n\r\nabc") != NULL);
+	ASSERT_EQ(httpc_h2_upgrade_request(NULL, "GET / HTTP/1.1\r\n", 16,
+	    &out), -1);
+	/* The settings, base64url without padding, as a server reads them. */
+	p = strstr(out.data, "HTTP2-Settings: ") + 16;
+	e = strstr(p, "\r\n");
+	for (i = 0; p + i < e; i++) {
+		ASSERT(p[i] != '=' && p[i] != '+' && p[i] != '/');
+		p[i] = p[i] == '-' ? '+' : p[i] == '_' ? '/' : p[i];
+	}
+	buf_init(&payload);
+	buf_append(&payload, p, (size_t)(e - p));
+	while (payload.len % 4 != 0)
+		buf_append_byte(&payload, '=');
+	p = xstrndup(payload.data, payload.len);
+	buf_reset(&payload);
+	ASSERT_EQ(base64_decode(&payload, p, strlen(p), NULL), 0);
+	free(p);
+
+	memset(&g, 0, sizeof g);
+	conn_mem_pair(&a, &b);
+	srv_init(&sv, b);
+	ASSERT_EQ(nghttp2_session_upgrade2(sv.ng, (uint8_t *)payload.data,
+	    payload.len, 0, NULL), 0);
+	st = &sv.st[sv.nst++];
+	memset(st, 0, sizeof *st);
+	st->id = 1;
+	snprintf(st->path, sizeof st->path, "/up");
+	snprintf(st->method, sizeof st->method, "POST");
+	st->got = 3;
+	srv_answer(&sv, st);
+	s = httpc_h2_create_upgraded(a, NULL, 0, (void *)7, NULL, 0, &cause);
+	ASSERT(s != NULL);
+	ASSERT_EQ(httpc_h2_inflight(s), 1);
+	ASSERT_EQ(pump(s, &sv, &g, 1), 0);
+	ASSERT_EQ(g.n, 1);
+	ASSERT_EQ(g.status[7], 200);
+	ASSERT_STR_EQ(g.body[7], "POST /up 3");
+	httpc_h2_free(s);
+	srv_free(&sv);
+	got_free(&g);
+	buf_free(&payload);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -561,5 +634,6 @@ main(void)
 	test_goaway();
 	test_close_and_garbage();
 	test_from_http1();
+	test_upgrade();
 	UNIT_DONE();
 }
