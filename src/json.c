@@ -289,6 +289,7 @@ struct json_sink {
 	struct buf	*buf;
 	char		*here;
 	size_t		 w;
+	int		 apart;		/* here is not the parser's buffer */
 };
 
 /*
@@ -330,13 +331,30 @@ json_move_down(char *d, const char *s, size_t n, size_t avail)
 		*d++ = *s++;
 }
 
+/*
+ * Copies n bytes from s to d in another buffer: a run of at most 16
+ * bytes as one 16-byte copy when 16 bytes can be read at s (d has room:
+ * see json_read_string_here), no length-dependent branch.
+ */
+static inline void
+json_copy_apart(char *d, const char *s, size_t n, size_t avail)
+{
+	if (n <= 16 && avail >= 16)
+		memcpy(d, s, 16);
+	else
+		memcpy(d, s, n);
+}
+
 /* n bytes from src to k; avail bytes can be read at src (>= n). */
 static inline void
 json_sink_put(struct json_sink *k, const void *src, size_t n, size_t avail)
 {
 	if (k->buf != NULL)
 		json_put(k->buf, src, n);
-	else {
+	else if (k->apart) {
+		json_copy_apart(k->here + k->w, src, n, avail);
+		k->w += n;
+	} else {
 		/* Before the first escape the bytes are already there. */
 		if (k->here + k->w != (const char *)src)
 			json_move_down(k->here + k->w, src, n, avail);
@@ -787,7 +805,7 @@ json_read_sink(struct json_parser *p, struct json_sink *k, size_t *offp)
 int
 json_read_string(struct json_parser *p, struct buf *out, size_t *offp)
 {
-	struct json_sink	k = { out, NULL, 0 };
+	struct json_sink	k = { out, NULL, 0, 0 };
 
 	return json_read_sink(p, &k, offp);
 }
@@ -796,12 +814,9 @@ int
 json_read_string_here(struct json_parser *p, char *buf, char **s,
     size_t *len, size_t *offp)
 {
-	struct json_sink	k = { NULL, buf, 0 };
+	struct json_sink	k = { NULL, buf, 0, buf != p->buf };
 	size_t			off;
 
-	if (buf != p->buf)
-		return json_fail(p, p->off, "%s: not the parser's buffer",
-		    __func__);
 	if (json_read_sink(p, &k, &off) == -1)
 		return -1;
 	*s = buf + off + 1;

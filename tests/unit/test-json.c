@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "json.h"
 #include "unit.h"
+#include "xmalloc.h"
 
 /* Parses s as one value (skipping it) and expects success or the error
  * offset err_off (-1 for success). */
@@ -210,8 +211,54 @@ test_read(void)
 	buf_free(&b);
 }
 
+/*
+ * json_read_string_here() into a buffer apart from the parser's
+ * (src[0..m) holds one string): the result and error json_read_string()
+ * gives, the decoded bytes where the string is in src, src not written,
+ * nothing written before the string's place or JSON_APART_SLACK bytes
+ * past the end.
+ */
+static void
+check_apart(const char *src, size_t m)
+{
+	struct json_parser	p, q;
+	struct buf		b;
+	char			*copy, *dst, *s;
+	size_t			len, i;
+	int			r1, r2;
+
+	copy = xmalloc(m);
+	memcpy(copy, src, m);
+	dst = xmalloc(m + JSON_APART_SLACK + 16);
+	memset(dst, '#', m + JSON_APART_SLACK + 16);
+	buf_init(&b);
+	json_init(&q, src, m);
+	r1 = json_read_string(&q, &b, NULL);
+	json_init(&p, copy, m);
+	r2 = json_read_string_here(&p, dst, &s, &len, NULL);
+	ASSERT_EQ(r1, r2);
+	ASSERT(memcmp(copy, src, m) == 0);
+	ASSERT_EQ(dst[0], '#');
+	for (i = m + JSON_APART_SLACK; i < m + JSON_APART_SLACK + 16; i++)
+		ASSERT_EQ(dst[i], '#');
+	if (r1 == 0) {
+		ASSERT(s == dst + 1);
+		ASSERT_EQ(len, b.len);
+		ASSERT(len == 0 || memcmp(s, b.data, len) == 0);
+		ASSERT_EQ(s[len], '\0');
+		ASSERT_EQ(p.off, q.off);
+	} else {
+		ASSERT_EQ(p.error_off, q.error_off);
+		ASSERT_STR_EQ(p.error, q.error);
+	}
+	buf_free(&b);
+	free(dst);
+	free(copy);
+}
+
 /* json_read_string_here(): the same bytes as json_read_string(), written
- * over the string itself; what follows the string is left alone. */
+ * over the string itself; what follows the string is left alone.  The
+ * same decoded into a buffer apart (check_apart()). */
 static void
 test_read_here(void)
 {
@@ -244,6 +291,7 @@ test_read_here(void)
 		ASSERT(len == 0 || memcmp(s, b.data, len) == 0);
 		ASSERT_EQ(s[len], '\0');
 		ASSERT_MEM_EQ(line + n, 7, ",\"next\"");
+		check_apart(cases[i], n);
 	}
 	/* Every position of a special byte in and around the 16- and
 	 * 8-byte blocks the scan tests at once: the same bytes or the same
@@ -273,6 +321,7 @@ test_read_here(void)
 				buf_reset(&b);
 				json_init(&q, line, m);
 				r1 = json_read_string(&q, &b, NULL);
+				check_apart(line, m);
 				json_init(&p, line, m);
 				r2 = json_read_string_here(&p, line, &s, &len,
 				    NULL);
@@ -316,6 +365,7 @@ test_read_here(void)
 			want[w++] = r % 3 == 0 ? '\n' : '"';
 		}
 		big[m++] = '"';
+		check_apart(big, m);
 		json_init(&p, big, m);
 		ASSERT_EQ(json_read_string_here(&p, big, &s, &len, NULL), 0);
 		ASSERT_EQ(len, w);
@@ -326,6 +376,7 @@ test_read_here(void)
 
 	/* Errors as json_read_string() reports them. */
 	memcpy(line, "\"ab\\x\"", 7);
+	check_apart(line, 7);
 	json_init(&p, line, 7);
 	ASSERT_EQ(json_read_string_here(&p, line, &s, &len, NULL), -1);
 	ASSERT_STR_EQ(p.error, "bad escape in string");
