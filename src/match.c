@@ -1797,6 +1797,8 @@ match_prep_size(void)
 	return sizeof (struct match_prep);
 }
 
+static void	match_host_add(struct match_index *, struct match_item *);
+
 void
 match_index_commit(struct match_index *mi, struct match_prep *p)
 {
@@ -1817,7 +1819,8 @@ match_index_commit(struct match_index *mi, struct match_prep *p)
 		mi->items = xreallocarray(mi->items, mi->itemsalloc,
 		    sizeof *mi->items);
 	}
-	mi->items[mi->nitems++] = p->it;
+	mi->items[mi->nitems] = p->it;
+	match_host_add(mi, &mi->items[mi->nitems++]);
 	memset(p, 0, sizeof *p);
 }
 
@@ -2412,55 +2415,54 @@ match_find_base(const struct match_index *mi, const char *p, size_t len,
  * recorded host it stands for: the one recorded without a port if there
  * is one, else the only one recorded with a port; a name recorded with
  * several ports and never without stands for none (base_ambiguous).
+ * Items are added as they are committed, in recorded order, while the
+ * strings they compare are still in the cache.
  */
 static void
-match_hosts_build(struct match_index *mi)
+match_host_add(struct match_index *mi, struct match_item *it)
 {
-	struct match_item	*it;
 	struct match_host	*h;
 	struct match_slot	*sl;
 	uint32_t		 id;
-	size_t			 i;
 
-	match_table_init(&mi->hosttab, 8);
-	match_table_init(&mi->basetab, 8);
-	for (i = 0; i < mi->nitems; i++) {
-		it = &mi->items[i];
-		if (it->host_len == 0)
-			continue;
-		id = match_find_host(mi, it->e.host, it->host_len, it->hkey);
-		if (id == MATCH_NONE) {
-			id = (uint32_t)mi->nhosts;
-			mi->hosts = xreallocarray(mi->hosts, mi->nhosts + 1,
-			    sizeof *mi->hosts);
-			h = &mi->hosts[mi->nhosts++];
-			h->name = it->e.host;
-			h->len = it->host_len;
-			h->base_len = match_host_base(h->name, h->len);
-			h->base_ambiguous = 0;
-			match_table_put(&mi->hosttab,
-			    match_host_key(h->name, h->len), id);
-
-			sl = match_find_base(mi, h->name, h->base_len,
-			    match_host_key(h->name, h->base_len));
-			if (sl == NULL) {
-				match_table_put(&mi->basetab,
-				    match_host_key(h->name, h->base_len), id);
-			} else if (h->base_len == h->len) {
-				/* Prefer the host recorded without a port. */
-				sl->idx = id + 1;
-			} else if (mi->hosts[sl->idx - 1].base_len !=
-			    mi->hosts[sl->idx - 1].len) {
-				/*
-				 * One name, several ports (127.0.0.1:9001 and
-				 * :9002): a request for yet another port
-				 * names none of them, so it is host-agnostic.
-				 */
-				mi->hosts[sl->idx - 1].base_ambiguous = 1;
-			}
-		}
-		it->hostid = id;
+	if (it->host_len == 0)
+		return;
+	if (mi->hosttab.slots == NULL) {
+		match_table_init(&mi->hosttab, 8);
+		match_table_init(&mi->basetab, 8);
 	}
+	id = match_find_host(mi, it->e.host, it->host_len, it->hkey);
+	if (id == MATCH_NONE) {
+		id = (uint32_t)mi->nhosts;
+		mi->hosts = xreallocarray(mi->hosts, mi->nhosts + 1,
+		    sizeof *mi->hosts);
+		h = &mi->hosts[mi->nhosts++];
+		h->name = it->e.host;
+		h->len = it->host_len;
+		h->base_len = match_host_base(h->name, h->len);
+		h->base_ambiguous = 0;
+		match_table_put(&mi->hosttab,
+		    match_host_key(h->name, h->len), id);
+
+		sl = match_find_base(mi, h->name, h->base_len,
+		    match_host_key(h->name, h->base_len));
+		if (sl == NULL) {
+			match_table_put(&mi->basetab,
+			    match_host_key(h->name, h->base_len), id);
+		} else if (h->base_len == h->len) {
+			/* Prefer the host recorded without a port. */
+			sl->idx = id + 1;
+		} else if (mi->hosts[sl->idx - 1].base_len !=
+		    mi->hosts[sl->idx - 1].len) {
+			/*
+			 * One name, several ports (127.0.0.1:9001 and
+			 * :9002): a request for yet another port
+			 * names none of them, so it is host-agnostic.
+			 */
+			mi->hosts[sl->idx - 1].base_ambiguous = 1;
+		}
+	}
+	it->hostid = id;
 }
 
 static uint64_t	match_near_key(enum match_near_kind, struct span,
@@ -2687,13 +2689,13 @@ match_finish_side(void *arg)
 }
 
 /*
- * The tables are built in two halves that share nothing they write: the
- * hosts (writing each item's hostid), the endpoints (writing only their
- * endpoint_ns/endpoint_n), and the groups that compare host ids on this
- * thread; the route and host-agnostic groups and the near buckets, which
- * read none of those fields, on a second thread from the start, when the
- * index is large and a second CPU is there to run it.  (Measured at 1M
- * entries the halves take about the same time.)
+ * The hosts are known (match_index_commit resolves them).  The tables
+ * are built in two halves that share nothing they write: the endpoints
+ * (writing only their endpoint_ns/endpoint_n) and the groups that
+ * compare host ids on this thread; the route and host-agnostic groups
+ * and the near buckets, which read none of those fields, on a second
+ * thread, when the index is large and a second CPU is there to run it.
+ * (Measured at 1M entries the halves take about the same time.)
  */
 void
 match_index_finish(struct match_index *mi, unsigned int threads)
@@ -2712,7 +2714,6 @@ match_index_finish(struct match_index *mi, unsigned int threads)
 	if (mi->nitems >= MATCH_FINISH_THREAD && threads > 1 &&
 	    pthread_create(&th, NULL, match_finish_side, mi) == 0)
 		side = 1;
-	match_hosts_build(mi);
 	match_endpoints_build(mi);
 	match_groups_build(mi, &mi->withhost, MATCH_KIND_HOST);
 	match_groups_build(mi, &mi->masked, MATCH_KIND_MASK);
