@@ -387,6 +387,56 @@ json_sink_dec(struct json_sink *k, const char *dec, size_t n)
 	}
 }
 
+#ifdef __SSE2__
+/* What a simple escape's letter decodes to; 0: not one (\\u, or bad). */
+static const char json_unescape[256] = {
+	['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f',
+	['n'] = '\n', ['r'] = '\r', ['t'] = '\t',
+};
+
+/*
+ * The scan's inner loop for a sink apart, where every byte is copied
+ * anyway: each block of sixteen is stored whole whatever it holds, the
+ * bytes before its first special byte then count as copied, and a
+ * simple escape is decoded on the spot, so an escape every few bytes
+ * costs one block test, not a scan and a copy of its own.  Returns the
+ * offset of the first byte it leaves to the general loop (the closing
+ * quote, a \u escape, a byte that is not ASCII, an error, the last
+ * fifteen bytes), everything before it copied.
+ */
+static inline size_t
+json_apart_run(const unsigned char *s, size_t i, size_t len,
+    struct json_sink *k, int *escaped)
+{
+	char		*d = k->here;
+	size_t		 w = k->w, n;
+	unsigned int	 m;
+	char		 c;
+
+	while (len - i >= 16) {
+		m = json_special16(s + i);
+		/* w <= i: the store ends before len. */
+		memcpy(d + w, s + i, 16);
+		if (m == 0) {
+			i += 16;
+			w += 16;
+			continue;
+		}
+		n = (size_t)__builtin_ctz(m);
+		i += n;
+		w += n;
+		if (s[i] != '\\' || i + 1 >= len ||
+		    (c = json_unescape[s[i + 1]]) == 0)
+			break;
+		d[w++] = c;
+		i += 2;
+		*escaped = 1;
+	}
+	k->w = w;
+	return i;
+}
+#endif
+
 /*
  * Validates the string token at p->off (which holds '"') and sets *end to
  * the offset just past its closing quote and *escaped if it holds a
@@ -405,6 +455,14 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 
 	*escaped = 0;
 	for (;;) {
+#ifdef __SSE2__
+		if (out != NULL && out->apart) {
+			/* What a multi-byte character left pending first. */
+			if (run != i)
+				json_sink_put(out, s + run, i - run, len - run);
+			run = i = json_apart_run(s, i, len, out, escaped);
+		}
+#endif
 		i = json_plain_run(s, i, len);
 		if (i >= len)
 			return json_fail(p, p->off, "unterminated string");

@@ -347,6 +347,38 @@ test_read_here(void)
 		}
 	}
 
+	/* Two special bytes at every pair of places around the blocks,
+	 * decoded apart (a block stored whole, escapes decoded in it, a
+	 * character of several bytes pending before the next block). */
+	{
+		static const char *const two[] = {
+			"\\\"", "\\n", "\x01", "\xc3\xa9", "\\u00e9", "\xff",
+			"\\\\",
+		};
+		char	buf[128];
+		size_t	a, z, pa, gap, m;
+
+		for (a = 0; a < sizeof two / sizeof two[0]; a++)
+		for (z = 0; z < sizeof two / sizeof two[0]; z++)
+		for (pa = 0; pa < 20; pa++)
+		for (gap = 0; gap < 19; gap++) {
+			m = 0;
+			buf[m++] = '"';
+			memset(buf + m, 'x', pa);
+			m += pa;
+			memcpy(buf + m, two[a], strlen(two[a]));
+			m += strlen(two[a]);
+			memset(buf + m, 'y', gap);
+			m += gap;
+			memcpy(buf + m, two[z], strlen(two[z]));
+			m += strlen(two[z]);
+			memset(buf + m, 'z', 17);
+			m += 17;
+			buf[m++] = '"';
+			check_apart(buf, m);
+		}
+	}
+
 	/* Runs of every length from 0 to 19 between escapes, the gap
 	 * between the decoded and the read bytes growing by one per
 	 * escape: each run moved down whole, nothing clobbered. */
