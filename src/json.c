@@ -916,6 +916,39 @@ json_read_string_here(struct json_parser *p, char *buf, char **s,
 }
 
 int
+json_read_pair_here(struct json_parser *p, char *buf, char **a,
+    size_t *alen, char **b, size_t *blen)
+{
+	const unsigned char	*s = (const unsigned char *)p->buf;
+	size_t			 len = p->len, i = p->off, a0, a1, b0, b1;
+
+	if (p->error != NULL || p->depth >= JSON_MAX_DEPTH || len - i < 7 ||
+	    s[i] != '[' || s[i + 1] != '"')
+		return 0;
+	a0 = i + 2;
+	if ((a1 = json_plain_run(s, a0, len)) + 3 >= len || s[a1] != '"' ||
+	    s[a1 + 1] != ',' || s[a1 + 2] != '"')
+		return 0;
+	b0 = a1 + 3;
+	if ((b1 = json_plain_run(s, b0, len)) + 1 >= len || s[b1] != '"' ||
+	    s[b1 + 1] != ']')
+		return 0;
+	if (buf != p->buf) {
+		memcpy(buf + a0, s + a0, a1 - a0);
+		memcpy(buf + b0, s + b0, b1 - b0);
+	}
+	buf[a1] = '\0';
+	buf[b1] = '\0';
+	*a = buf + a0;
+	*alen = a1 - a0;
+	*b = buf + b0;
+	*blen = b1 - b0;
+	p->off = b1 + 2;
+	p->first = 0;
+	return 1;
+}
+
+int
 json_number_to_int64(const char *s, size_t len, int64_t *out)
 {
 	uint64_t	v = 0, limit;

@@ -120,6 +120,18 @@ int	json_read_string(struct json_parser *, struct buf *out, size_t *off);
 int	json_read_string_here(struct json_parser *, char *buf, char **s,
 	    size_t *len, size_t *off);
 
+/*
+ * Two json_read_string_here() calls in an array of two, for the common
+ * case only: at the cursor, ["A","B"] with nothing between the tokens
+ * and neither string holding an escape, a control character or a byte
+ * that is not ASCII.  Returns 1 with *a, *alen, *b, *blen (written to
+ * buf as json_read_string_here() writes) and the cursor past the ']';
+ * 0, nothing read or written, for anything else: the caller then reads
+ * the value token by token (and reports what is wrong with it).
+ */
+int	json_read_pair_here(struct json_parser *, char *buf, char **a,
+	    size_t *alen, char **b, size_t *blen);
+
 /* Consumes an integer value exactly; fractions, exponents and values
  * outside int64_t are errors. */
 int	json_read_int64(struct json_parser *, int64_t *);

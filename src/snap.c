@@ -310,7 +310,8 @@ snap_read_headers(struct snap_dec *d, struct snap_header **hp,
 {
 	struct json_parser	*p = &d->p;
 	struct snap_header	*h;
-	size_t			 cap = 0, at;
+	size_t			 cap = 0, at, nlen, vlen;
+	char			*name, *value;
 	int			 r;
 
 	if (json_peek(p) != JSON_ARRAY)
@@ -319,6 +320,15 @@ snap_read_headers(struct snap_dec *d, struct snap_header **hp,
 	if (json_array_enter(p) == -1)
 		return -1;
 	while ((r = json_array_next(p)) == 1) {
+		/* The usual pair of plain strings in one step (no escape,
+		 * so no NUL); anything else token by token. */
+		if (d->here != NULL && json_read_pair_here(p, d->here, &name,
+		    &nlen, &value, &vlen) == 1) {
+			h = snap_header_slot(d, hp, np, &cap);
+			h->name = name;
+			h->value = value;
+			continue;
+		}
 		at = p->off;
 		if (json_peek(p) != JSON_ARRAY || json_array_enter(p) == -1)
 			return json_fail(p, at,

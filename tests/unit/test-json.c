@@ -420,6 +420,67 @@ test_read_here(void)
 	buf_free(&b);
 }
 
+/* json_read_pair_here(): the compact pair of plain strings in one step,
+ * in place and apart; anything else left alone for the token reader. */
+static void
+test_read_pair(void)
+{
+	static const char *const no[] = {
+		"[ \"a\",\"b\"]", "[\"a\", \"b\"]", "[\"a\",\"b\" ]",
+		"[\"a\\\"b\",\"c\"]", "[\"a\",\"\xc3\xa9\"]", "[\"a\"]",
+		"[\"a\",\"b\",\"c\"]", "{\"a\":\"b\"}", "[\"a\x01\",\"b\"]",
+		"[\"a\",7]",
+	};
+	const char		*ok = "[\"Host\",\"api.example:443\"],[";
+	struct json_parser	 p;
+	char			 line[64], copy[64], out[64 + JSON_APART_SLACK];
+	char			*a, *b;
+	size_t			 alen, blen, i, n;
+
+	/* In place, then apart. */
+	n = strlen(ok);
+	memcpy(line, ok, n);
+	json_init(&p, line, n);
+	ASSERT_EQ(json_read_pair_here(&p, line, &a, &alen, &b, &blen), 1);
+	ASSERT_STR_EQ(a, "Host");
+	ASSERT_EQ(alen, 4);
+	ASSERT_STR_EQ(b, "api.example:443");
+	ASSERT_EQ(blen, 15);
+	ASSERT_EQ(p.off, n - 2);
+	ASSERT_EQ(p.first, 0);
+	json_init(&p, ok, n);
+	memset(out, '#', sizeof out);
+	ASSERT_EQ(json_read_pair_here(&p, out, &a, &alen, &b, &blen), 1);
+	ASSERT(a == out + 2 && b == out + 9);
+	ASSERT_STR_EQ(a, "Host");
+	ASSERT_STR_EQ(b, "api.example:443");
+	ASSERT_EQ(p.off, n - 2);
+	ASSERT_EQ(out[0], '#');
+	/* Every cut short, and every other shape: nothing read or written. */
+	for (i = 0; i < n - 2; i++) {
+		memcpy(line, ok, i);
+		memcpy(copy, line, i);
+		json_init(&p, line, i);
+		ASSERT_EQ(json_read_pair_here(&p, line, &a, &alen, &b, &blen),
+		    0);
+		ASSERT_EQ(p.off, 0);
+		ASSERT(memcmp(line, copy, i) == 0);
+	}
+	for (i = 0; i < sizeof no / sizeof no[0]; i++) {
+		n = strlen(no[i]);
+		memcpy(line, no[i], n);
+		json_init(&p, line, n);
+		ASSERT_EQ(json_read_pair_here(&p, line, &a, &alen, &b, &blen),
+		    0);
+		ASSERT_EQ(p.off, 0);
+		ASSERT(memcmp(line, no[i], n) == 0);
+	}
+	/* At the depth limit the token reader says why. */
+	json_init(&p, ok, strlen(ok));
+	p.depth = JSON_MAX_DEPTH;
+	ASSERT_EQ(json_read_pair_here(&p, out, &a, &alen, &b, &blen), 0);
+}
+
 static void
 test_write(void)
 {
@@ -564,6 +625,7 @@ main(void)
 	test_depth();
 	test_read();
 	test_read_here();
+	test_read_pair();
 	test_write();
 	test_truncations();
 	test_base64();
