@@ -16,13 +16,18 @@
 # 4. Prints: file size MiB, load seconds, RSS MiB, RSS/file ratio, against the
 #    targets (issue 17): load <= 3 s, RSS <= 1.5x the file size.  The load
 #    decodes on one thread per CPU decoy may use: SERVER_CPU=0,1 lets it use
-#    two (wrk then shares CPU 1 for the short serve check).
+#    two (wrk then shares CPU 1 for the short serve check).  On a shared box
+#    the wall time is the box's, not decoy's: the report also gives the load
+#    average at the start and the projected wall on idle CPUs (load CPU
+#    seconds / CPUs given, what a load that keeps every CPU busy takes).
 #
 # Environment: DECOY (default ./decoy, else <repo>/decoy)  N=100000
 #   ROUTES=1000  DIR=/tmp/bench/load  WORKERS=1  WRK_SECONDS=5  WRK_CONNS=64
 #   SERVER_CPU=0  WRK_CPU=1  LOAD_TIMEOUT=120  KEEP=1 (keep the snapshot;
 #   0 deletes it at the end)  STRICT=0 (1: exit 3 when a target is missed)
 #   GEN_ONLY=1 (write $DIR/snapshot-$N.jsonl and its paths, then exit 0)
+#   REUSE=1 (load $DIR/snapshot-$N.jsonl as it is when it and its paths
+#   file exist: a 1M snapshot takes minutes to generate)
 #
 # Exit status: 0 ok; 1 decoy did not load or serve; 2 missing tool/binary;
 # 3 a target missed (STRICT=1 only).
@@ -70,6 +75,9 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- generate
 
+if [[ ${REUSE:-0} == 1 && -s $SNAP && -s $PATHS ]]; then
+  log "reusing $SNAP"
+else
 log "generating $SNAP ($N transactions, $ROUTES routes)"
 g0=$(date +%s%N)
 awk -v n="$N" -v nroutes="$ROUTES" -v paths="$PATHS" '
@@ -139,14 +147,19 @@ awk -v n="$N" -v nroutes="$ROUTES" -v paths="$PATHS" '
     }
   }' >"$SNAP" || die "snapshot generation failed" 1
 g1=$(date +%s%N)
+log "  generated in $(awk -v a="$g0" -v b="$g1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') s"
+fi
 size=$(stat -c %s "$SNAP")
 lines=$(wc -l <"$SNAP")
-log "  $lines lines, $size bytes in $(awk -v a="$g0" -v b="$g1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') s"
+log "  $lines lines, $size bytes"
 [[ ${GEN_ONLY:-0} == 1 ]] && { KEEP=1; exit 0; }   # bench/soak.sh: the snapshot only
 
 # ---------------------------------------------------------------- load
 
 rm -f "$PF" "$PF.tmp"
+loadavg=$(cut -d' ' -f1 /proc/loadavg)
+ncpu=$(awk -v l="$SERVER_CPU" 'BEGIN { n = 0; k = split(l, r, ","); for (i = 1; i <= k; i++) {
+  if (split(r[i], a, "-") == 2) n += a[2] - a[1] + 1; else n++ } print n }')
 log "loading: /usr/bin/time -v $DECOY respond $SNAP --listen 127.0.0.1:0 --port-file $PF --workers $WORKERS"
 t0=$(date +%s%N)
 /usr/bin/time -v -o "$DIR/time.txt" taskset -c "$SERVER_CPU" "$DECOY" respond "$SNAP" --listen 127.0.0.1:0 \
@@ -207,7 +220,7 @@ log "  pid $DPID_DONE stopped by SIGTERM (exit $trc)"
 # ---------------------------------------------------------------- report
 
 NGET=$(wc -l <"$PATHS") awk -v size="$size" -v lines="$lines" -v t0="$t0" -v t1="$t1" -v rss="$rss_kb" -v hwm="$hwm_kb" \
-    -v cpu="$load_cpu" -v rss2="${rss2_kb:-0}" -v maxrss="${maxrss_kb:-0}" -v wl="$wl" -v served="$served" -v strict="$STRICT" '
+    -v cpu="$load_cpu" -v ncpu="$ncpu" -v loadavg="$loadavg" -v rss2="${rss2_kb:-0}" -v maxrss="${maxrss_kb:-0}" -v wl="$wl" -v served="$served" -v strict="$STRICT" '
   BEGIN {
     mib = size / 1048576; secs = (t1 - t0) / 1e9; r = rss / 1024
     n = split(wl, kv, /[ =]/); for (i = 2; i < n; i += 2) v[kv[i]] = kv[i + 1]
@@ -216,6 +229,7 @@ NGET=$(wc -l <"$PATHS") awk -v size="$size" -v lines="$lines" -v t0="$t0" -v t1=
     printf "load time         %10.3f s      target <= 3 s       %s\n", secs, secs <= 3 ? "met" : "MISSED"
     split(cpu, c, " ")
     printf "load CPU time     %10.2f s      (user %.2f + sys %.2f; wall > CPU when the core is shared)\n", c[1] + c[2], c[1], c[2]
+    printf "projected idle    %10.2f s      (CPU s / %d CPU%s; load average %s at the start)\n", (c[1] + c[2]) / ncpu, ncpu, ncpu == 1 ? "" : "s", loadavg
     printf "RSS after load    %10.1f MiB    target <= %.1f MiB %s\n", r, 1.5 * mib, r <= 1.5 * mib ? "met" : "MISSED"
     printf "RSS / file size   %10.2f\n", r / mib
     printf "peak RSS (VmHWM)  %10.1f MiB    (time -v max RSS: %.1f MiB)\n", hwm / 1024, maxrss / 1024

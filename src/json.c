@@ -100,15 +100,26 @@ json_fail(struct json_parser *p, size_t off, const char *fmt, ...)
 	return -1;
 }
 
-static void
+/* Skips whitespace; a byte above ' ' ends it at one comparison (snapshot
+ * lines have none between tokens). */
+static inline void
 json_ws(struct json_parser *p)
 {
-	const char	*s = p->buf;
+	const unsigned char	*s = (const unsigned char *)p->buf;
+	size_t			 off = p->off;
 
-	while (p->off < p->len && (s[p->off] == ' ' || s[p->off] == '\t' ||
-	    s[p->off] == '\n' || s[p->off] == '\r'))
-		p->off++;
+	while (off < p->len && s[off] <= ' ' && (s[off] == ' ' ||
+	    s[off] == '\t' || s[off] == '\n' || s[off] == '\r'))
+		off++;
+	p->off = off;
 }
+
+/* The type of the value a byte starts, JSON_INVALID if none. */
+static const unsigned char json_starts[256] = {
+	['{'] = JSON_OBJECT, ['['] = JSON_ARRAY, ['"'] = JSON_STRING,
+	['t'] = JSON_BOOL, ['f'] = JSON_BOOL, ['n'] = JSON_NULL,
+	['-'] = JSON_NUMBER, ['0' ... '9'] = JSON_NUMBER,
+};
 
 /* Names the byte at off for an error message. */
 static int
@@ -289,6 +300,7 @@ struct json_sink {
 	struct buf	*buf;
 	char		*here;
 	size_t		 w;
+	int		 apart;		/* here is not the parser's buffer */
 };
 
 /*
@@ -330,13 +342,30 @@ json_move_down(char *d, const char *s, size_t n, size_t avail)
 		*d++ = *s++;
 }
 
+/*
+ * Copies n bytes from s to d in another buffer: a run of at most 16
+ * bytes as one 16-byte copy when 16 bytes can be read at s (d has room:
+ * see json_read_string_here), no length-dependent branch.
+ */
+static inline void
+json_copy_apart(char *d, const char *s, size_t n, size_t avail)
+{
+	if (n <= 16 && avail >= 16)
+		memcpy(d, s, 16);
+	else
+		memcpy(d, s, n);
+}
+
 /* n bytes from src to k; avail bytes can be read at src (>= n). */
 static inline void
 json_sink_put(struct json_sink *k, const void *src, size_t n, size_t avail)
 {
 	if (k->buf != NULL)
 		json_put(k->buf, src, n);
-	else {
+	else if (k->apart) {
+		json_copy_apart(k->here + k->w, src, n, avail);
+		k->w += n;
+	} else {
 		/* Before the first escape the bytes are already there. */
 		if (k->here + k->w != (const char *)src)
 			json_move_down(k->here + k->w, src, n, avail);
@@ -358,6 +387,56 @@ json_sink_dec(struct json_sink *k, const char *dec, size_t n)
 	}
 }
 
+#ifdef __SSE2__
+/* What a simple escape's letter decodes to; 0: not one (\\u, or bad). */
+static const char json_unescape[256] = {
+	['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f',
+	['n'] = '\n', ['r'] = '\r', ['t'] = '\t',
+};
+
+/*
+ * The scan's inner loop for a sink apart, where every byte is copied
+ * anyway: each block of sixteen is stored whole whatever it holds, the
+ * bytes before its first special byte then count as copied, and a
+ * simple escape is decoded on the spot, so an escape every few bytes
+ * costs one block test, not a scan and a copy of its own.  Returns the
+ * offset of the first byte it leaves to the general loop (the closing
+ * quote, a \u escape, a byte that is not ASCII, an error, the last
+ * fifteen bytes), everything before it copied.
+ */
+static inline size_t
+json_apart_run(const unsigned char *s, size_t i, size_t len,
+    struct json_sink *k, int *escaped)
+{
+	char		*d = k->here;
+	size_t		 w = k->w, n;
+	unsigned int	 m;
+	char		 c;
+
+	while (len - i >= 16) {
+		m = json_special16(s + i);
+		/* w <= i: the store ends before len. */
+		memcpy(d + w, s + i, 16);
+		if (m == 0) {
+			i += 16;
+			w += 16;
+			continue;
+		}
+		n = (size_t)__builtin_ctz(m);
+		i += n;
+		w += n;
+		if (s[i] != '\\' || i + 1 >= len ||
+		    (c = json_unescape[s[i + 1]]) == 0)
+			break;
+		d[w++] = c;
+		i += 2;
+		*escaped = 1;
+	}
+	k->w = w;
+	return i;
+}
+#endif
+
 /*
  * Validates the string token at p->off (which holds '"') and sets *end to
  * the offset just past its closing quote and *escaped if it holds a
@@ -376,6 +455,14 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 
 	*escaped = 0;
 	for (;;) {
+#ifdef __SSE2__
+		if (out != NULL && out->apart) {
+			/* What a multi-byte character left pending first. */
+			if (run != i)
+				json_sink_put(out, s + run, i - run, len - run);
+			run = i = json_apart_run(s, i, len, out, escaped);
+		}
+#endif
 		i = json_plain_run(s, i, len);
 		if (i >= len)
 			return json_fail(p, p->off, "unterminated string");
@@ -449,6 +536,43 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 	}
 	*end = i + 1;
 	return 0;
+}
+
+/*
+ * json_scan_string() for the usual string: one whose first byte that is
+ * not class 0 is its closing quote, within the first sixteen.  Keys and
+ * most values are that; they then cost one block test, not a call of the
+ * general scanner.
+ */
+static inline int
+json_scan_short(struct json_parser *p, size_t *end, int *escaped,
+    struct json_sink *out)
+{
+#ifdef __SSE2__
+	const unsigned char	*s = (const unsigned char *)p->buf;
+	size_t			 i = p->off + 1, n;
+	unsigned int		 m;
+
+	if (p->len - i >= 16 && (m = json_special16(s + i)) != 0 &&
+	    s[i + (n = (size_t)__builtin_ctz(m))] == '"') {
+		*escaped = 0;
+		*end = i + n + 1;
+		if (out == NULL)
+			return 0;
+		if (out->buf != NULL) {
+			json_put(out->buf, s + i, n);
+			out->buf->data[out->buf->len] = '\0';
+			return 0;
+		}
+		/* out->w is i: the bytes go where they are read from. */
+		if (out->apart)
+			memcpy(out->here + i, s + i, 16);
+		out->w = i + n;
+		out->here[out->w] = '\0';
+		return 0;
+	}
+#endif
+	return json_scan_string(p, end, escaped, out);
 }
 
 /*
@@ -607,7 +731,7 @@ json_object_next(struct json_parser *p, struct json_value *key)
 	} else if (c != '"')
 		return json_unexpected(p, "a member name or '}'");
 	p->first = 0;
-	if (json_scan_string(p, &end, &escaped, NULL) == -1)
+	if (json_scan_short(p, &end, &escaped, NULL) == -1)
 		return -1;
 	key->type = JSON_STRING;
 	key->escaped = escaped;
@@ -659,24 +783,7 @@ json_peek(struct json_parser *p)
 	json_ws(p);
 	if (p->off >= p->len)
 		return JSON_INVALID;
-	switch (p->buf[p->off]) {
-	case '{':
-		return JSON_OBJECT;
-	case '[':
-		return JSON_ARRAY;
-	case '"':
-		return JSON_STRING;
-	case 't':
-	case 'f':
-		return JSON_BOOL;
-	case 'n':
-		return JSON_NULL;
-	case '-':
-	case '0': case '1': case '2': case '3': case '4':
-	case '5': case '6': case '7': case '8': case '9':
-		return JSON_NUMBER;
-	}
-	return JSON_INVALID;
+	return (enum json_type)json_starts[(unsigned char)p->buf[p->off]];
 }
 
 static int
@@ -724,7 +831,7 @@ json_skip_value(struct json_parser *p, struct json_value *v)
 			return -1;
 		break;
 	case JSON_STRING:
-		if (json_scan_string(p, &end, &escaped, NULL) == -1)
+		if (json_scan_short(p, &end, &escaped, NULL) == -1)
 			return -1;
 		p->off = end;
 		break;
@@ -775,7 +882,7 @@ json_read_sink(struct json_parser *p, struct json_sink *k, size_t *offp)
 	off = p->off;
 	if (k->buf == NULL)
 		k->w = off + 1;
-	if (json_scan_string(p, &end, &escaped, k) == -1)
+	if (json_scan_short(p, &end, &escaped, k) == -1)
 		return -1;
 	if (offp != NULL)
 		*offp = off;
@@ -787,7 +894,7 @@ json_read_sink(struct json_parser *p, struct json_sink *k, size_t *offp)
 int
 json_read_string(struct json_parser *p, struct buf *out, size_t *offp)
 {
-	struct json_sink	k = { out, NULL, 0 };
+	struct json_sink	k = { out, NULL, 0, 0 };
 
 	return json_read_sink(p, &k, offp);
 }
@@ -796,12 +903,9 @@ int
 json_read_string_here(struct json_parser *p, char *buf, char **s,
     size_t *len, size_t *offp)
 {
-	struct json_sink	k = { NULL, buf, 0 };
+	struct json_sink	k = { NULL, buf, 0, buf != p->buf };
 	size_t			off;
 
-	if (buf != p->buf)
-		return json_fail(p, p->off, "%s: not the parser's buffer",
-		    __func__);
 	if (json_read_sink(p, &k, &off) == -1)
 		return -1;
 	*s = buf + off + 1;
@@ -809,6 +913,39 @@ json_read_string_here(struct json_parser *p, char *buf, char **s,
 	if (offp != NULL)
 		*offp = off;
 	return 0;
+}
+
+int
+json_read_pair_here(struct json_parser *p, char *buf, char **a,
+    size_t *alen, char **b, size_t *blen)
+{
+	const unsigned char	*s = (const unsigned char *)p->buf;
+	size_t			 len = p->len, i = p->off, a0, a1, b0, b1;
+
+	if (p->error != NULL || p->depth >= JSON_MAX_DEPTH || len - i < 7 ||
+	    s[i] != '[' || s[i + 1] != '"')
+		return 0;
+	a0 = i + 2;
+	if ((a1 = json_plain_run(s, a0, len)) + 3 >= len || s[a1] != '"' ||
+	    s[a1 + 1] != ',' || s[a1 + 2] != '"')
+		return 0;
+	b0 = a1 + 3;
+	if ((b1 = json_plain_run(s, b0, len)) + 1 >= len || s[b1] != '"' ||
+	    s[b1 + 1] != ']')
+		return 0;
+	if (buf != p->buf) {
+		memcpy(buf + a0, s + a0, a1 - a0);
+		memcpy(buf + b0, s + b0, b1 - b0);
+	}
+	buf[a1] = '\0';
+	buf[b1] = '\0';
+	*a = buf + a0;
+	*alen = a1 - a0;
+	*b = buf + b0;
+	*blen = b1 - b0;
+	p->off = b1 + 2;
+	p->first = 0;
+	return 1;
 }
 
 int

@@ -103,16 +103,34 @@ int	json_skip(struct json_parser *, struct json_value *v);
 int	json_read_string(struct json_parser *, struct buf *out, size_t *off);
 
 /*
- * json_read_string() without a copy: buf is the buffer the parser reads,
- * given again because it must be writable.  The string's own bytes are
- * overwritten with its decoded bytes and a NUL (decoded text is never
- * longer than its source; bytes after the cursor are not touched), and
- * *s and *len get them.  *off, if not NULL, gets the offset of the
- * opening quote.  Returns 0, or -1 (the string's bytes may then be partly
+ * json_read_string() without an allocation.  buf is either the buffer
+ * the parser reads, given again because it must be writable: the
+ * string's own bytes are overwritten with its decoded bytes and a NUL
+ * (decoded text is never longer than its source; bytes after the cursor
+ * are not touched); or a buffer of the parser's length +
+ * JSON_APART_SLACK bytes that stands for it byte for byte (the parser's
+ * buffer is then only read): the decoded bytes and the NUL go where the
+ * string's bytes are in the parser's buffer, and up to JSON_APART_SLACK
+ * bytes after them may be written (what follows is decoded later).  *s
+ * and *len get them.  *off, if not NULL, gets the offset of the opening
+ * quote.  Returns 0, or -1 (the string's bytes may then be partly
  * overwritten, so an error is reported by offset only).
  */
+#define JSON_APART_SLACK	16
 int	json_read_string_here(struct json_parser *, char *buf, char **s,
 	    size_t *len, size_t *off);
+
+/*
+ * Two json_read_string_here() calls in an array of two, for the common
+ * case only: at the cursor, ["A","B"] with nothing between the tokens
+ * and neither string holding an escape, a control character or a byte
+ * that is not ASCII.  Returns 1 with *a, *alen, *b, *blen (written to
+ * buf as json_read_string_here() writes) and the cursor past the ']';
+ * 0, nothing read or written, for anything else: the caller then reads
+ * the value token by token (and reports what is wrong with it).
+ */
+int	json_read_pair_here(struct json_parser *, char *buf, char **a,
+	    size_t *alen, char **b, size_t *blen);
 
 /* Consumes an integer value exactly; fractions, exponents and values
  * outside int64_t are errors. */

@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -31,7 +32,8 @@
 #include "snap.h"
 #include "xmalloc.h"
 
-/* Lines are read with read(2) into one buffer and split in place; a line
+/* Lines are read with read(2) into one buffer and split in place, or
+ * (chunks of a regular file) taken from a read-only mapping; a line
  * longer than SNAP_LINE_MAX is an error (not a snapshot: /dev/zero, a
  * binary file), so memory stays bounded whatever the input. */
 #define SNAP_LINE_MAX	((size_t)64 << 20)
@@ -46,6 +48,12 @@ struct snap_reader {
 	size_t	 end;		/* bytes read */
 	int	 eof;
 	size_t	 lineno;
+	/* snap_reader_chunk(): the file up to its last newline, mapped
+	 * PROT_READ (NULL: none), and where the next chunk starts. */
+	char	*map;
+	size_t	 maplen;
+	size_t	 mapoff;
+	int	 maptried;
 };
 
 struct snap_writer {
@@ -230,7 +238,9 @@ snap_read_str(struct snap_dec *d, const char *name, char **out)
 		return -1;
 	if (json_read_string_here(p, d->here, out, &len, &off) == -1)
 		return -1;
-	if (len > 0 && memchr(*out, '\0', len) != NULL)
+	/* Only an escape (\u0000) decodes to a NUL, and a string with one
+	 * decodes shorter than its source. */
+	if (len != p->off - off - 2 && memchr(*out, '\0', len) != NULL)
 		return json_fail(p, off, "\"%s\" contains a NUL character",
 		    name);
 	return 0;
@@ -300,7 +310,8 @@ snap_read_headers(struct snap_dec *d, struct snap_header **hp,
 {
 	struct json_parser	*p = &d->p;
 	struct snap_header	*h;
-	size_t			 cap = 0, at;
+	size_t			 cap = 0, at, nlen, vlen;
+	char			*name, *value;
 	int			 r;
 
 	if (json_peek(p) != JSON_ARRAY)
@@ -309,6 +320,15 @@ snap_read_headers(struct snap_dec *d, struct snap_header **hp,
 	if (json_array_enter(p) == -1)
 		return -1;
 	while ((r = json_array_next(p)) == 1) {
+		/* The usual pair of plain strings in one step (no escape,
+		 * so no NUL); anything else token by token. */
+		if (d->here != NULL && json_read_pair_here(p, d->here, &name,
+		    &nlen, &value, &vlen) == 1) {
+			h = snap_header_slot(d, hp, np, &cap);
+			h->name = name;
+			h->value = value;
+			continue;
+		}
 		at = p->off;
 		if (json_peek(p) != JSON_ARRAY || json_array_enter(p) == -1)
 			return json_fail(p, at,
@@ -1098,6 +1118,146 @@ snap_chunk_lines(struct snap_scratch *sc, const char *data, size_t len)
 	}
 }
 
+/*
+ * The length of fd's first size bytes up to and including the last
+ * newline, looked for in the last SNAP_LINE_MAX + 1 bytes (a longer last
+ * line is an error the read path reports), or 0.
+ */
+static size_t
+snap_map_end(int fd, off_t size)
+{
+	char	 blk[65536];
+	off_t	 at = size, stop;
+	size_t	 n;
+	ssize_t	 got;
+	char	*nl;
+
+	stop = size > (off_t)SNAP_LINE_MAX + 1 ? size - (off_t)SNAP_LINE_MAX -
+	    1 : 0;
+	while (at > stop) {
+		n = at - stop < (off_t)sizeof blk ? (size_t)(at - stop) :
+		    sizeof blk;
+		at -= (off_t)n;
+		if ((got = pread(fd, blk, n, at)) != (ssize_t)n)
+			return 0;
+		if ((nl = memrchr(blk, '\n', n)) != NULL)
+			return (size_t)at + (size_t)(nl - blk) + 1;
+	}
+	return 0;
+}
+
+/*
+ * Maps r's file up to its last newline, once, before anything is read
+ * (stdin, pipes and devices are read as before), and moves the
+ * descriptor past it for the read path to read the rest.  Not mapping is
+ * not an error: the read path then reads it all.
+ */
+static void
+snap_map_open(struct snap_reader *r)
+{
+	struct stat	 st;
+	size_t		 len;
+	void		*m;
+
+	if (r->maptried)
+		return;
+	r->maptried = 1;
+	if (r->fd == STDIN_FILENO || r->end > 0 || r->eof ||
+	    fstat(r->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0 || (uint64_t)st.st_size > SIZE_MAX ||
+	    (len = snap_map_end(r->fd, st.st_size)) == 0)
+		return;
+	m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, r->fd, 0);
+	if (m == MAP_FAILED)
+		return;
+	if (lseek(r->fd, (off_t)len, SEEK_SET) == -1) {
+		munmap(m, len);
+		return;
+	}
+	(void)madvise(m, len, MADV_SEQUENTIAL);
+	r->map = m;
+	r->maplen = len;
+	r->mapoff = 0;
+}
+
+/* "FILE:LINE:COL: line longer than 64 MiB" for line lineno. */
+static char *
+snap_long_line(const struct snap_reader *r, size_t lineno)
+{
+	return xasprintf("%s:%zu:%zu: line longer than %zu MiB (not a "
+	    "snapshot?)", r->name, lineno, SNAP_LINE_MAX + 1,
+	    SNAP_LINE_MAX >> 20);
+}
+
+/*
+ * snap_reader_chunk() from the mapping: about want bytes of whole lines
+ * (the mapping ends with a newline), ending before a line longer than
+ * SNAP_LINE_MAX, which is the error once it comes first.
+ */
+static int
+snap_map_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
+    char **cause)
+{
+	struct snap_scratch	*sc;
+	char			*start = r->map + r->mapoff;
+	const char		*nl;
+	size_t			 rest = r->maplen - r->mapoff, len, win, k, from;
+
+	if (want == 0)
+		want = 1;
+	if (rest <= want)
+		len = rest;
+	else {
+		/* The newline ending the line at want, within the bound. */
+		win = rest - (want - 1);
+		if (win > SNAP_LINE_MAX + 1)
+			win = SNAP_LINE_MAX + 1;
+		if ((nl = memchr(start + want - 1, '\n', win)) != NULL)
+			len = (size_t)(nl + 1 - start);
+		else if ((nl = memrchr(start, '\n', want - 1)) != NULL)
+			len = (size_t)(nl + 1 - start);
+		else
+			len = want - 1 + win;	/* one line: too long */
+	}
+	if (!c->mapped)
+		free(c->data);
+	c->mapped = 1;
+	c->released = 0;
+	c->data = start;
+	c->cap = 0;
+	if (c->scratch == NULL)
+		c->scratch = xcalloc(1, sizeof *c->scratch);
+	sc = c->scratch;
+	snap_chunk_lines(sc, start, len);
+	/* The first line over the bound ends the chunk before it. */
+	for (k = 0, from = 0; k < sc->nnl; from = sc->nl[k++] + 1) {
+		if (sc->nl[k] - from > SNAP_LINE_MAX)
+			break;
+	}
+	if (k < sc->nnl || from < len) {
+		if (k == 0) {
+			*cause = snap_long_line(r, r->lineno + 1);
+			c->len = c->off = 0;
+			return -1;
+		}
+		len = from;
+		sc->nnl = k;
+	}
+	if (c->outcap < len + JSON_APART_SLACK + 1) {
+		free(c->out);
+		c->outcap = (len > want ? len : want) + JSON_APART_SLACK + 1;
+		c->out = xmalloc(c->outcap);
+	}
+	c->name = r->name;
+	c->len = len;
+	c->off = 0;
+	c->lineno = r->lineno;
+	c->stop = 0;
+	r->mapoff += len;
+	r->lineno += sc->nnl;
+	return 1;
+}
+
 int
 snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
     char **cause)
@@ -1105,6 +1265,16 @@ snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
 	size_t	 have, cap, len, lines = 0;
 	char	*data, *nl, *p, *end;
 	ssize_t	 n;
+
+	snap_map_open(r);
+	if (r->map != NULL && r->mapoff < r->maplen)
+		return snap_map_chunk(r, want, c, cause);
+	if (c->mapped) {
+		/* c's bytes were the mapping's: nothing of its own. */
+		c->data = NULL;
+		c->cap = 0;
+		c->mapped = 0;
+	}
 
 	/* The partial line left from the last chunk comes first. */
 	have = r->end - r->start;
@@ -1152,10 +1322,7 @@ snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
 			for (p = data, end = data + len; (p = memchr(p, '\n',
 			    (size_t)(end - p))) != NULL; p++)
 				lines++;
-			*cause = xasprintf("%s:%zu:%zu: line longer than "
-			    "%zu MiB (not a snapshot?)", r->name,
-			    r->lineno + lines + 1, SNAP_LINE_MAX + 1,
-			    SNAP_LINE_MAX >> 20);
+			*cause = snap_long_line(r, r->lineno + lines + 1);
 			free(data);
 			return -1;
 		}
@@ -1187,12 +1354,31 @@ snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
 	return 1;
 }
 
+/* A mapped chunk's whole pages leave the resident set (the file's pages
+ * stay in the page cache); the pages it shares with the chunks around it
+ * stay mapped until the reader is closed. */
+static void
+snap_chunk_release(struct snap_chunk *c)
+{
+	uintptr_t	from, to, pg;
+	long		ps;
+
+	c->released = 1;
+	if ((ps = sysconf(_SC_PAGESIZE)) <= 0)
+		return;
+	pg = (uintptr_t)ps;
+	from = ((uintptr_t)c->data + pg - 1) & ~(pg - 1);
+	to = ((uintptr_t)c->data + c->len) & ~(pg - 1);
+	if (to > from)
+		(void)madvise((void *)from, to - from, MADV_DONTNEED);
+}
+
 int
 snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
 {
 	struct snap_scratch	*sc = c->scratch;
 	size_t			 len, col;
-	char			*msg, *line, *nl;
+	char			*msg, *line, *nl, *here;
 	int			 torn;
 
 	/* Only snap_reader_chunk() fills a chunk, and lists its lines. */
@@ -1200,9 +1386,13 @@ snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
 		return 0;
 	while (!c->stop && c->off < c->len) {
 		line = c->data + c->off;
+		/* A mapped chunk is read only: its strings are decoded at
+		 * the same offsets in c->out. */
+		here = c->mapped ? c->out + c->off : line;
 		nl = sc->inl < sc->nnl ? c->data + sc->nl[sc->inl++] : NULL;
 		if (nl != NULL) {
-			*nl = '\0';
+			if (!c->mapped)
+				*nl = '\0';
 			len = (size_t)(nl - line);
 			c->off += len + 1;
 			torn = 0;
@@ -1214,7 +1404,7 @@ snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
 		c->lineno++;
 		if (snap_is_blank(line, len))
 			continue;
-		if (snap_decode_at(line, line, sc, len, t, &col,
+		if (snap_decode_at(line, here, sc, len, t, &col,
 		    &msg) == -1) {
 			/* As in snap_reader_next(): a torn last line. */
 			if (torn) {
@@ -1233,15 +1423,22 @@ snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
 		t->line = c->lineno;
 		return 1;
 	}
+	if (c->mapped && !c->released)
+		snap_chunk_release(c);
 	return 0;
 }
 
 void
 snap_chunk_free(struct snap_chunk *c)
 {
-	free(c->data);
+	if (!c->mapped)
+		free(c->data);
 	c->data = NULL;
 	c->cap = 0;
+	c->mapped = 0;
+	free(c->out);
+	c->out = NULL;
+	c->outcap = 0;
 	if (c->scratch != NULL) {
 		free(c->scratch->nl);
 		free(c->scratch->hdr);
@@ -1258,6 +1455,8 @@ snap_reader_close(struct snap_reader *r)
 		return;
 	if (r->fd != STDIN_FILENO)
 		close(r->fd);
+	if (r->map != NULL)
+		munmap(r->map, r->maplen);
 	free(r->buf);
 	free(r->name);
 	free(r);

@@ -135,26 +135,37 @@ void	snap_reader_close(struct snap_reader *);
  * decode on several threads: snap_reader_chunk() returns 1 with *c filled
  * (about want bytes of whole lines, at least one; the last chunk may end
  * without a newline), 0 at end of file, or -1 with *cause (a line longer
- * than 64 MiB, a read error).  c->data and c->cap may hold a buffer to
- * reuse (from an earlier chunk), else NULL and 0.  Do not mix with
+ * than 64 MiB, a read error).  c is zeroed before its first use, then
+ * given again: its buffers are reused.  Do not mix with
  * snap_reader_next().
+ * A regular file is mapped (read only) up to its last newline, and a
+ * chunk of it is the mapping's bytes, not a copy; what follows the last
+ * newline, and any other input, is read(2) into c's own buffer.  A
+ * chunk's bytes stay valid until snap_reader_close() at the latest; the
+ * file must not shrink meanwhile.
  * snap_chunk_next() then decodes c's lines in order exactly as
  * snap_reader_next() does (1, 0 at the chunk's end, -1 with *cause; a
  * torn last line of the file is skipped with a warning); it may run on
- * any thread.  It decodes in place, without an allocation per line: *t
- * borrows the chunk's bytes (t->borrowed) and stays valid until the next
- * snap_chunk_next() or snap_chunk_free() of c; snap_txn_free(t) only
- * clears it.  snap_chunk_free() frees the chunk's bytes.
+ * any thread.  It decodes without an allocation per line, in place or
+ * (a mapped chunk) into c's scratch buffer: *t borrows the chunk's bytes
+ * (t->borrowed) and stays valid until the next snap_chunk_next() or
+ * snap_chunk_free() of c; snap_txn_free(t) only clears it.  At a mapped
+ * chunk's end its pages leave the process's resident set.
+ * snap_chunk_free() frees c's buffers.
  */
 struct snap_scratch;
 struct snap_chunk {
 	const char	*name;		/* the reader's, for messages */
-	char		*data;
-	size_t		 cap;
+	char		*data;		/* mapped: the reader's, read only */
+	size_t		 cap;		/* of data when it is c's own */
 	size_t		 len;
 	size_t		 off;
 	size_t		 lineno;	/* of the last line decoded */
 	int		 stop;		/* a torn line ended the file */
+	int		 mapped;	/* data is in the reader's mapping */
+	int		 released;	/* ... and its pages were let go */
+	char		*out;		/* mapped: the decoded strings */
+	size_t		 outcap;
 	struct snap_scratch *scratch;	/* what a decoded line borrows */
 };
 int	snap_reader_chunk(struct snap_reader *, size_t want,

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "json.h"
 #include "unit.h"
+#include "xmalloc.h"
 
 /* Parses s as one value (skipping it) and expects success or the error
  * offset err_off (-1 for success). */
@@ -210,8 +211,54 @@ test_read(void)
 	buf_free(&b);
 }
 
+/*
+ * json_read_string_here() into a buffer apart from the parser's
+ * (src[0..m) holds one string): the result and error json_read_string()
+ * gives, the decoded bytes where the string is in src, src not written,
+ * nothing written before the string's place or JSON_APART_SLACK bytes
+ * past the end.
+ */
+static void
+check_apart(const char *src, size_t m)
+{
+	struct json_parser	p, q;
+	struct buf		b;
+	char			*copy, *dst, *s;
+	size_t			len, i;
+	int			r1, r2;
+
+	copy = xmalloc(m);
+	memcpy(copy, src, m);
+	dst = xmalloc(m + JSON_APART_SLACK + 16);
+	memset(dst, '#', m + JSON_APART_SLACK + 16);
+	buf_init(&b);
+	json_init(&q, src, m);
+	r1 = json_read_string(&q, &b, NULL);
+	json_init(&p, copy, m);
+	r2 = json_read_string_here(&p, dst, &s, &len, NULL);
+	ASSERT_EQ(r1, r2);
+	ASSERT(memcmp(copy, src, m) == 0);
+	ASSERT_EQ(dst[0], '#');
+	for (i = m + JSON_APART_SLACK; i < m + JSON_APART_SLACK + 16; i++)
+		ASSERT_EQ(dst[i], '#');
+	if (r1 == 0) {
+		ASSERT(s == dst + 1);
+		ASSERT_EQ(len, b.len);
+		ASSERT(len == 0 || memcmp(s, b.data, len) == 0);
+		ASSERT_EQ(s[len], '\0');
+		ASSERT_EQ(p.off, q.off);
+	} else {
+		ASSERT_EQ(p.error_off, q.error_off);
+		ASSERT_STR_EQ(p.error, q.error);
+	}
+	buf_free(&b);
+	free(dst);
+	free(copy);
+}
+
 /* json_read_string_here(): the same bytes as json_read_string(), written
- * over the string itself; what follows the string is left alone. */
+ * over the string itself; what follows the string is left alone.  The
+ * same decoded into a buffer apart (check_apart()). */
 static void
 test_read_here(void)
 {
@@ -244,6 +291,7 @@ test_read_here(void)
 		ASSERT(len == 0 || memcmp(s, b.data, len) == 0);
 		ASSERT_EQ(s[len], '\0');
 		ASSERT_MEM_EQ(line + n, 7, ",\"next\"");
+		check_apart(cases[i], n);
 	}
 	/* Every position of a special byte in and around the 16- and
 	 * 8-byte blocks the scan tests at once: the same bytes or the same
@@ -273,6 +321,7 @@ test_read_here(void)
 				buf_reset(&b);
 				json_init(&q, line, m);
 				r1 = json_read_string(&q, &b, NULL);
+				check_apart(line, m);
 				json_init(&p, line, m);
 				r2 = json_read_string_here(&p, line, &s, &len,
 				    NULL);
@@ -298,6 +347,38 @@ test_read_here(void)
 		}
 	}
 
+	/* Two special bytes at every pair of places around the blocks,
+	 * decoded apart (a block stored whole, escapes decoded in it, a
+	 * character of several bytes pending before the next block). */
+	{
+		static const char *const two[] = {
+			"\\\"", "\\n", "\x01", "\xc3\xa9", "\\u00e9", "\xff",
+			"\\\\",
+		};
+		char	buf[128];
+		size_t	a, z, pa, gap, m;
+
+		for (a = 0; a < sizeof two / sizeof two[0]; a++)
+		for (z = 0; z < sizeof two / sizeof two[0]; z++)
+		for (pa = 0; pa < 20; pa++)
+		for (gap = 0; gap < 19; gap++) {
+			m = 0;
+			buf[m++] = '"';
+			memset(buf + m, 'x', pa);
+			m += pa;
+			memcpy(buf + m, two[a], strlen(two[a]));
+			m += strlen(two[a]);
+			memset(buf + m, 'y', gap);
+			m += gap;
+			memcpy(buf + m, two[z], strlen(two[z]));
+			m += strlen(two[z]);
+			memset(buf + m, 'z', 17);
+			m += 17;
+			buf[m++] = '"';
+			check_apart(buf, m);
+		}
+	}
+
 	/* Runs of every length from 0 to 19 between escapes, the gap
 	 * between the decoded and the read bytes growing by one per
 	 * escape: each run moved down whole, nothing clobbered. */
@@ -316,6 +397,7 @@ test_read_here(void)
 			want[w++] = r % 3 == 0 ? '\n' : '"';
 		}
 		big[m++] = '"';
+		check_apart(big, m);
 		json_init(&p, big, m);
 		ASSERT_EQ(json_read_string_here(&p, big, &s, &len, NULL), 0);
 		ASSERT_EQ(len, w);
@@ -326,6 +408,7 @@ test_read_here(void)
 
 	/* Errors as json_read_string() reports them. */
 	memcpy(line, "\"ab\\x\"", 7);
+	check_apart(line, 7);
 	json_init(&p, line, 7);
 	ASSERT_EQ(json_read_string_here(&p, line, &s, &len, NULL), -1);
 	ASSERT_STR_EQ(p.error, "bad escape in string");
@@ -335,6 +418,67 @@ test_read_here(void)
 	ASSERT_EQ(json_read_string_here(&p, line, &s, &len, NULL), -1);
 	ASSERT_STR_EQ(p.error, "unexpected '1', expected a string");
 	buf_free(&b);
+}
+
+/* json_read_pair_here(): the compact pair of plain strings in one step,
+ * in place and apart; anything else left alone for the token reader. */
+static void
+test_read_pair(void)
+{
+	static const char *const no[] = {
+		"[ \"a\",\"b\"]", "[\"a\", \"b\"]", "[\"a\",\"b\" ]",
+		"[\"a\\\"b\",\"c\"]", "[\"a\",\"\xc3\xa9\"]", "[\"a\"]",
+		"[\"a\",\"b\",\"c\"]", "{\"a\":\"b\"}", "[\"a\x01\",\"b\"]",
+		"[\"a\",7]",
+	};
+	const char		*ok = "[\"Host\",\"api.example:443\"],[";
+	struct json_parser	 p;
+	char			 line[64], copy[64], out[64 + JSON_APART_SLACK];
+	char			*a, *b;
+	size_t			 alen, blen, i, n;
+
+	/* In place, then apart. */
+	n = strlen(ok);
+	memcpy(line, ok, n);
+	json_init(&p, line, n);
+	ASSERT_EQ(json_read_pair_here(&p, line, &a, &alen, &b, &blen), 1);
+	ASSERT_STR_EQ(a, "Host");
+	ASSERT_EQ(alen, 4);
+	ASSERT_STR_EQ(b, "api.example:443");
+	ASSERT_EQ(blen, 15);
+	ASSERT_EQ(p.off, n - 2);
+	ASSERT_EQ(p.first, 0);
+	json_init(&p, ok, n);
+	memset(out, '#', sizeof out);
+	ASSERT_EQ(json_read_pair_here(&p, out, &a, &alen, &b, &blen), 1);
+	ASSERT(a == out + 2 && b == out + 9);
+	ASSERT_STR_EQ(a, "Host");
+	ASSERT_STR_EQ(b, "api.example:443");
+	ASSERT_EQ(p.off, n - 2);
+	ASSERT_EQ(out[0], '#');
+	/* Every cut short, and every other shape: nothing read or written. */
+	for (i = 0; i < n - 2; i++) {
+		memcpy(line, ok, i);
+		memcpy(copy, line, i);
+		json_init(&p, line, i);
+		ASSERT_EQ(json_read_pair_here(&p, line, &a, &alen, &b, &blen),
+		    0);
+		ASSERT_EQ(p.off, 0);
+		ASSERT(memcmp(line, copy, i) == 0);
+	}
+	for (i = 0; i < sizeof no / sizeof no[0]; i++) {
+		n = strlen(no[i]);
+		memcpy(line, no[i], n);
+		json_init(&p, line, n);
+		ASSERT_EQ(json_read_pair_here(&p, line, &a, &alen, &b, &blen),
+		    0);
+		ASSERT_EQ(p.off, 0);
+		ASSERT(memcmp(line, no[i], n) == 0);
+	}
+	/* At the depth limit the token reader says why. */
+	json_init(&p, ok, strlen(ok));
+	p.depth = JSON_MAX_DEPTH;
+	ASSERT_EQ(json_read_pair_here(&p, out, &a, &alen, &b, &blen), 0);
 }
 
 static void
@@ -481,6 +625,7 @@ main(void)
 	test_depth();
 	test_read();
 	test_read_here();
+	test_read_pair();
 	test_write();
 	test_truncations();
 	test_base64();

@@ -9,6 +9,7 @@
 
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -731,6 +732,66 @@ test_chunk_borrowed(void)
 }
 
 /*
+ * path's content through a pipe (read(2), never mapped): the same lines
+ * as read_chunks() over the file itself.
+ */
+static int
+read_chunks_piped(const char *path, size_t want, size_t *lines, size_t max,
+    size_t *n, char **cause)
+{
+	char	 buf[65536], *name;
+	int	 pfd[2], fd, rv;
+	ssize_t	 got;
+	pid_t	 pid;
+
+	if (pipe(pfd) == -1)
+		return -2;
+	if ((pid = fork()) == -1)
+		return -2;
+	if (pid == 0) {
+		close(pfd[0]);
+		signal(SIGPIPE, SIG_DFL);
+		if ((fd = open(path, O_RDONLY)) == -1)
+			_exit(1);
+		while ((got = read(fd, buf, sizeof buf)) > 0) {
+			if (write(pfd[1], buf, (size_t)got) != got)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(pfd[1]);
+	name = xasprintf("/dev/fd/%d", pfd[0]);
+	rv = read_chunks(name, want, lines, max, n, cause);
+	free(name);
+	close(pfd[0]);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	return rv;
+}
+
+/* read_chunks() of path fails with want after nlines lines, for every
+ * chunk size in wants; want, path and the file go. */
+static void
+expect_chunk_error(char *path, const size_t *wants, size_t nwants,
+    size_t nlines, char *want)
+{
+	size_t	lines[16], n, i;
+	char	*cause = NULL;
+
+	for (i = 0; i < nwants; i++) {
+		ASSERT_EQ(read_chunks(path, wants[i], lines, 16, &n, &cause),
+		    -1);
+		ASSERT_EQ(n, nlines);
+		ASSERT_STR_EQ(cause, want);
+		free(cause);
+		cause = NULL;
+	}
+	free(want);
+	unlink(path);
+	free(path);
+}
+
+/*
  * The chunk reader gives the lines and messages snap_reader_next() gives,
  * whatever the chunk size (here down to one byte: every chunk one line);
  * a line longer than 64 MiB is an error at its line, column 64 MiB + 1.
@@ -740,7 +801,8 @@ test_chunks(void)
 {
 	const char	*good = "{\"v\":1,\"dir\":\"out\",\"req\":"
 			    "{\"method\":\"GET\",\"target\":\"/a\"}}";
-	size_t		 lines[16], n, wants[] = { 1, 7, 100, 1 << 20 }, i;
+	size_t		 lines[16], lines2[16], n, n2, i;
+	size_t		 wants[] = { 1, 7, 100, 1 << 20 };
 	char		*path, *cause = NULL, *want;
 	struct buf	 c;
 
@@ -755,6 +817,11 @@ test_chunks(void)
 	for (i = 0; i < sizeof wants / sizeof wants[0]; i++) {
 		ASSERT_EQ(read_chunks(path, wants[i], lines, 16, &n, &cause),
 		    0);
+		/* A pipe is read, the file mapped: the same lines. */
+		ASSERT_EQ(read_chunks_piped(path, wants[i], lines2, 16, &n2,
+		    &cause), 0);
+		ASSERT_EQ(n2, n);
+		ASSERT(memcmp(lines, lines2, n * sizeof *lines) == 0);
 		ASSERT_EQ(n, 4);
 		ASSERT_EQ(lines[0], 2);
 		ASSERT_EQ(lines[1], 5);
@@ -770,17 +837,8 @@ test_chunks(void)
 	path = write_temp(c.data);
 	buf_free(&c);
 	want = xasprintf("%s:3:26: \"req\" must be an object", path);
-	for (i = 0; i < sizeof wants / sizeof wants[0]; i++) {
-		ASSERT_EQ(read_chunks(path, wants[i], lines, 16, &n, &cause),
-		    -1);
-		ASSERT_EQ(n, 1);
-		ASSERT_STR_EQ(cause, want);
-		free(cause);
-		cause = NULL;
-	}
-	free(want);
-	unlink(path);
-	free(path);
+	expect_chunk_error(path, wants, sizeof wants / sizeof wants[0], 1,
+	    want);
 
 	/* Two good lines, then 64 MiB + 1 bytes without a newline. */
 	{
@@ -824,6 +882,56 @@ test_chunks(void)
 		unlink(path);
 		free(path);
 	}
+}
+
+/*
+ * A regular file is read from a read-only mapping (a write into a chunk
+ * would fault): the lines and errors of the read path, a line longer
+ * than 64 MiB inside the mapped part an error at its line after the
+ * lines before it, a NUL decoded into a header value refused.
+ */
+static void
+test_chunks_mapped(void)
+{
+	const char	*good = "{\"v\":1,\"dir\":\"out\",\"req\":"
+			    "{\"method\":\"GET\",\"target\":\"/a\\\"b\"}}";
+	const char	*nul = "{\"v\":1,\"dir\":\"out\",\"req\":"
+			    "{\"method\":\"GET\",\"target\":\"/\",\"headers\":"
+			    "[[\"A\",\"x\\u0000\"]]}}";
+	size_t		 wants[] = { 1, 7, 1 << 20 };
+	size_t		 big = ((size_t)64 << 20) + 1;
+	char		*path, *want, *p;
+	struct buf	 c;
+	int		 fd;
+
+	/* A NUL decoded into a header value. */
+	buf_init(&c);
+	buf_printf(&c, "%s\n%s\n", good, nul);
+	path = write_temp(c.data);
+	buf_free(&c);
+	want = xasprintf("%s:2:%zu: \"header value\" contains a NUL "
+	    "character", path, (size_t)(strstr(nul, "\"x\\") - nul) + 1);
+	expect_chunk_error(path, wants, sizeof wants / sizeof wants[0], 1,
+	    want);
+
+	/* Two good lines, 64 MiB + 1 bytes and a newline, a good line. */
+	buf_init(&c);
+	buf_printf(&c, "%s\n%s\n", good, good);
+	path = write_temp(c.data);
+	buf_free(&c);
+	p = xmalloc(big + 1);
+	memset(p, 'x', big);
+	p[big] = '\n';
+	fd = open(path, O_WRONLY | O_APPEND);
+	ASSERT(fd != -1 && write(fd, p, big + 1) == (ssize_t)big + 1);
+	ASSERT(write(fd, good, strlen(good)) == (ssize_t)strlen(good));
+	ASSERT(write(fd, "\n", 1) == 1);
+	close(fd);
+	free(p);
+	want = xasprintf("%s:3:67108865: line longer than 64 MiB "
+	    "(not a snapshot?)", path);
+	expect_chunk_error(path, wants, sizeof wants / sizeof wants[0], 2,
+	    want);
 }
 
 static void
@@ -1131,6 +1239,7 @@ main(void)
 	test_reader();
 	test_chunks();
 	test_chunk_borrowed();
+	test_chunks_mapped();
 	test_writer();
 	test_out();
 	test_run_prefix();
