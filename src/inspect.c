@@ -26,6 +26,7 @@
 #include "json.h"
 #include "route.h"
 #include "snap.h"
+#include "snap-ids.h"
 #include "xmalloc.h"
 
 /* Status classes of the time view: no response, 1xx ... 5xx. */
@@ -86,19 +87,11 @@ struct inspect_dir {
 	struct route_set	*routes;
 };
 
-/* A transaction id and where it was first seen. */
-struct inspect_id {
-	char		*id;
-	size_t		 line;
-	size_t		 count;
-};
-
 #define INSPECT_ID_EXAMPLES	5
 
 struct inspect {
 	char			*file;
-	struct inspect_id	*ids;		/* open addressing */
-	size_t			 nids, idslots;
+	struct snap_ids		*ids;		/* with their first line */
 	uint64_t		 repeated;	/* transactions whose id came
 						   before */
 	struct buf		 examples;	/* "id (lines A, B)", ... */
@@ -338,41 +331,14 @@ inspect_key(struct buf *key, const char *method, struct span host,
 static void
 inspect_add_id(struct inspect *in, const struct snap_txn *t)
 {
-	struct inspect_id	*old = in->ids, *e;
-	size_t			 nold = in->idslots, i, j, len;
+	size_t	first;
 
-	if (t->id == NULL)
+	if (t->id == NULL || !snap_ids_seen(in->ids, t->id, t->line, &first))
 		return;
-	if ((in->nids + 1) * 2 > in->idslots) {
-		in->idslots = in->idslots == 0 ? 1024 : in->idslots * 2;
-		in->ids = xcalloc(in->idslots, sizeof *in->ids);
-		for (i = 0; i < nold; i++) {
-			if (old[i].id == NULL)
-				continue;
-			j = hash_fnv1a(old[i].id, strlen(old[i].id)) &
-			    (in->idslots - 1);
-			while (in->ids[j].id != NULL)
-				j = (j + 1) & (in->idslots - 1);
-			in->ids[j] = old[i];
-		}
-		free(old);
-	}
-	len = strlen(t->id);
-	j = hash_fnv1a(t->id, len) & (in->idslots - 1);
-	while ((e = &in->ids[j])->id != NULL && strcmp(e->id, t->id) != 0)
-		j = (j + 1) & (in->idslots - 1);
-	if (e->id == NULL) {
-		e->id = xstrdup(t->id);
-		e->line = t->line;
-		e->count = 1;
-		in->nids++;
-		return;
-	}
-	e->count++;
 	in->repeated++;
 	if (in->nexamples < INSPECT_ID_EXAMPLES) {
 		buf_printf(&in->examples, "%s%s (lines %zu and %zu)",
-		    in->nexamples > 0 ? ", " : "", t->id, e->line, t->line);
+		    in->nexamples > 0 ? ", " : "", t->id, first, t->line);
 		in->nexamples++;
 	}
 }
@@ -588,6 +554,7 @@ inspect_load(const char *path, const struct inspect_opts *opts, char **cause)
 		return NULL;
 	in = xcalloc(1, sizeof *in);
 	in->file = xstrdup(path);
+	in->ids = snap_ids_create();
 	in->opts = *opts;
 	buf_init(&in->examples);
 	in->dirs[0].routes = route_set_create(opts->min_distinct);
@@ -620,9 +587,7 @@ inspect_free(struct inspect *in)
 		inspect_item_clear(&in->dirs[k].all);
 		route_set_free(in->dirs[k].routes);
 	}
-	for (k = 0; k < in->idslots; k++)
-		free(in->ids[k].id);
-	free(in->ids);
+	snap_ids_free(in->ids);
 	buf_free(&in->examples);
 	free(in->file);
 	free(in);
