@@ -35,6 +35,7 @@
 #include "json.h"
 #include "jwt.h"
 #include "match.h"
+#include "route.h"
 #include "shape.h"
 #include "snap.h"
 #include "transform.h"
@@ -728,24 +729,6 @@ az_pairs(struct analyze *a, uint8_t part, const char *p, size_t len,
 	}
 }
 
-/* The path of a request target: no scheme and authority, no query. */
-static struct span
-az_target_path(const char *target, struct span *query)
-{
-	const char	*p = target, *q;
-
-	*query = SPAN_NULL;
-	if (strncasecmp(p, "http://", 7) == 0 ||
-	    strncasecmp(p, "https://", 8) == 0) {
-		p = strstr(p, "//") + 2;
-		p += strcspn(p, "/?#");
-	}
-	q = p + strcspn(p, "?#");
-	if (*q == '?')
-		*query = (struct span){ q + 1, strcspn(q + 1, "#") };
-	return (struct span){ p, (size_t)(q - p) };
-}
-
 /* The path segments that the route makes parameters ("{...}"). */
 static void
 az_path(struct analyze *a, uint8_t part, struct span path, const char *route)
@@ -873,7 +856,7 @@ az_headers(struct analyze *a, const struct snap_header *h, size_t n,
 		    a->hname.len, v.p, v.len, 0);
 		if (a->side == 1 && a->hname.len == 8 &&
 		    memcmp(name, "location", 8) == 0) {
-			path = az_target_path(h[i].value, &q);
+			route_split_target(h[i].value, NULL, &path, &q);
 			*location = path;
 		}
 	}
@@ -1286,7 +1269,7 @@ analyze_add(struct analyze *a, const struct snap_txn *t)
 			a->end_us = end;
 	}
 
-	path = az_target_path(t->req.target, &query);
+	route_split_target(t->req.target, NULL, &path, &query);
 	buf_reset(&a->route);
 	transform_route(&a->route, path.p, path.len);
 	if ((ep = az_ep_get(a, t->dir, t->req.method, a->route.data == NULL ?

@@ -183,7 +183,7 @@ inspect_table_free(struct inspect_table *tb)
 static struct span
 inspect_host(const struct snap_txn *t)
 {
-	const char	*p, *e;
+	struct span	 auth, path, query;
 	size_t		 i;
 
 	if (t->req.host != NULL && *t->req.host != '\0')
@@ -193,14 +193,9 @@ inspect_host(const struct snap_txn *t)
 		    *t->req.headers[i].value != '\0')
 			return span_from_str(t->req.headers[i].value);
 	}
-	p = t->req.target;
-	if (strncasecmp(p, "http://", 7) == 0 ||
-	    strncasecmp(p, "https://", 8) == 0) {
-		p = strstr(p, "//") + 2;
-		e = p + strcspn(p, "/?#");
-		if (e > p)
-			return (struct span){ p, (size_t)(e - p) };
-	}
+	route_split_target(t->req.target, &auth, &path, &query);
+	if (auth.len > 0)
+		return auth;
 	if (t->server != NULL && *t->server != '\0')
 		return span_from_str(t->server);
 	return SPAN_LIT("-");
@@ -210,16 +205,13 @@ inspect_host(const struct snap_txn *t)
 static struct span
 inspect_path(const char *target)
 {
-	const char	*p = target;
+	struct span	auth, path, query;
 
-	if (strncasecmp(p, "http://", 7) == 0 ||
-	    strncasecmp(p, "https://", 8) == 0) {
-		p = strstr(p, "//") + 2;
-		p += strcspn(p, "/?#");
-		if (*p != '/')
-			return SPAN_LIT("/");
-	}
-	return (struct span){ p, strcspn(p, "?#") };
+	route_split_target(target, &auth, &path, &query);
+	/* An absolute-form target without a path asks for "/". */
+	if (auth.p != NULL && path.len == 0)
+		return SPAN_LIT("/");
+	return path;
 }
 
 static int
