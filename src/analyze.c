@@ -139,6 +139,45 @@ az_set_add(struct az_set *s, uint64_t h, uint32_t max)
 	return 1;
 }
 
+/* --- an index of positions in an array, by their 64-bit hashes --- */
+
+struct az_index {
+	uint32_t	*slot;		/* position + 1; 0 is empty */
+	uint32_t	 cap;		/* 0 or a power of two */
+};
+
+/*
+ * Empties x, with room for n positions at most half full: cap at least
+ * min (a power of two), doubled as needed, never shrunk.
+ */
+static void
+az_index_clear(struct az_index *x, uint32_t n, uint32_t min)
+{
+	uint32_t	cap = x->cap > min ? x->cap : min;
+
+	while (cap < n * 2)
+		cap *= 2;
+	if (cap == x->cap) {
+		memset(x->slot, 0, cap * sizeof *x->slot);
+		return;
+	}
+	free(x->slot);
+	x->slot = xcalloc(cap, sizeof *x->slot);
+	x->cap = cap;
+}
+
+/* Puts position pos under hash h; x has an empty slot. */
+static void
+az_index_put(struct az_index *x, uint64_t h, uint32_t pos)
+{
+	uint32_t	i;
+
+	for (i = (uint32_t)h & (x->cap - 1); x->slot[i] != 0;
+	    i = (i + 1) & (x->cap - 1))
+		;
+	x->slot[i] = pos + 1;
+}
+
 /* --- aggregates --- */
 
 struct az_ep {
@@ -234,14 +273,12 @@ struct analyze {
 	struct az_ep			*eps;
 	uint32_t			 neps;
 	uint32_t			 epcap;
-	uint32_t			*epslots;
-	uint32_t			 nepslots;
+	struct az_index			 epx;
 
 	struct az_loc			*locs;
 	uint32_t			 nlocs;
 	uint32_t			 loccap;
-	uint32_t			*locslots;	/* index + 1 */
-	uint32_t			 nlocslots;
+	struct az_index			 locx;
 
 	struct az_cbucket		*cbuckets;	/* aligned, in craw */
 	void				*craw;
@@ -258,8 +295,7 @@ struct analyze {
 	struct az_tval			*tv;
 	size_t				 ntv;
 	size_t				 tvcap;
-	uint32_t			*tvslots;
-	size_t				 ntvslots;
+	struct az_index			 tvx;
 	struct buf			 key, val, path, route, sess, tmp, hname;
 	struct buf			 names[AZ_MAX_DEPTH + 1];
 };
@@ -385,28 +421,22 @@ az_ep_get(struct analyze *a, enum snap_dir dir, const char *method,
 	buf_append_byte(&a->key, ' ');
 	buf_append_str(&a->key, route);
 	h = az_hash(a->key.data, a->key.len, 1);
-	if (a->nepslots != 0) {
-		for (i = (uint32_t)h & (a->nepslots - 1); a->epslots[i] != 0;
-		    i = (i + 1) & (a->nepslots - 1)) {
-			e = &a->eps[a->epslots[i] - 1];
+	if (a->epx.cap != 0) {
+		for (i = (uint32_t)h & (a->epx.cap - 1); a->epx.slot[i] != 0;
+		    i = (i + 1) & (a->epx.cap - 1)) {
+			e = &a->eps[a->epx.slot[i] - 1];
 			if (e->hash == h && e->dir == dir &&
 			    strcmp(e->method, method) == 0 &&
 			    strcmp(e->route, route) == 0)
-				return a->epslots[i] - 1;
+				return a->epx.slot[i] - 1;
 		}
 	}
 	if (a->neps >= AZ_MAX_EPS)
 		return UINT32_MAX;
-	if ((a->neps + 1) * 2 > a->nepslots) {
-		a->nepslots = a->nepslots == 0 ? 64 : a->nepslots * 2;
-		free(a->epslots);
-		a->epslots = xcalloc(a->nepslots, sizeof *a->epslots);
-		for (j = 0; j < a->neps; j++) {
-			for (i = (uint32_t)a->eps[j].hash & (a->nepslots - 1);
-			    a->epslots[i] != 0; i = (i + 1) & (a->nepslots - 1))
-				;
-			a->epslots[i] = j + 1;
-		}
+	if ((a->neps + 1) * 2 > a->epx.cap) {
+		az_index_clear(&a->epx, a->neps + 1, 64);
+		for (j = 0; j < a->neps; j++)
+			az_index_put(&a->epx, a->eps[j].hash, j);
 	}
 	if (a->neps == a->epcap) {
 		a->epcap = a->epcap == 0 ? 16 : a->epcap * 2;
@@ -418,11 +448,8 @@ az_ep_get(struct analyze *a, enum snap_dir dir, const char *method,
 	e->dir = dir;
 	e->method = xstrdup(method);
 	e->route = xstrdup(route);
-	for (i = (uint32_t)h & (a->nepslots - 1); a->epslots[i] != 0;
-	    i = (i + 1) & (a->nepslots - 1))
-		;
-	a->epslots[i] = ++a->neps;
-	return a->neps - 1;
+	az_index_put(&a->epx, h, a->neps);
+	return a->neps++;
 }
 
 static uint64_t
@@ -449,10 +476,10 @@ az_loc_get(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 	uint32_t	 i, j;
 
 	h = az_loc_hash(a->ep, a->side, part, seg, name, namelen);
-	if (a->nlocslots != 0) {
-		for (i = (uint32_t)h & (a->nlocslots - 1);
-		    a->locslots[i] != 0; i = (i + 1) & (a->nlocslots - 1)) {
-			l = &a->locs[a->locslots[i] - 1];
+	if (a->locx.cap != 0) {
+		for (i = (uint32_t)h & (a->locx.cap - 1); a->locx.slot[i] != 0;
+		    i = (i + 1) & (a->locx.cap - 1)) {
+			l = &a->locs[a->locx.slot[i] - 1];
 			if (l->hash != h || l->ep != a->ep ||
 			    l->side != a->side || l->part != part ||
 			    l->seg != seg)
@@ -460,7 +487,7 @@ az_loc_get(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 			if (name == NULL ? l->name == NULL :
 			    (l->name != NULL && l->namelen == namelen &&
 			    memcmp(l->name, name, namelen) == 0))
-				return a->locslots[i] - 1;
+				return a->locx.slot[i] - 1;
 		}
 	}
 	if (a->nlocs >= AZ_MAX_LOCS ||
@@ -468,17 +495,10 @@ az_loc_get(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 		a->dropped++;
 		return UINT32_MAX;
 	}
-	if ((a->nlocs + 1) * 2 > a->nlocslots) {
-		a->nlocslots = a->nlocslots == 0 ? 256 : a->nlocslots * 2;
-		free(a->locslots);
-		a->locslots = xcalloc(a->nlocslots, sizeof *a->locslots);
-		for (j = 0; j < a->nlocs; j++) {
-			for (i = (uint32_t)a->locs[j].hash &
-			    (a->nlocslots - 1); a->locslots[i] != 0;
-			    i = (i + 1) & (a->nlocslots - 1))
-				;
-			a->locslots[i] = j + 1;
-		}
+	if ((a->nlocs + 1) * 2 > a->locx.cap) {
+		az_index_clear(&a->locx, a->nlocs + 1, 256);
+		for (j = 0; j < a->nlocs; j++)
+			az_index_put(&a->locx, a->locs[j].hash, j);
 	}
 	if (a->nlocs == a->loccap) {
 		a->loccap = a->loccap == 0 ? 64 : a->loccap * 2;
@@ -501,11 +521,8 @@ az_loc_get(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 		l->idish = (uint8_t)az_name_is_id(leaf, leaflen);
 	}
 	a->eps[a->ep].nlocs[a->side]++;
-	for (i = (uint32_t)h & (a->nlocslots - 1); a->locslots[i] != 0;
-	    i = (i + 1) & (a->nlocslots - 1))
-		;
-	a->locslots[i] = ++a->nlocs;
-	return a->nlocs - 1;
+	az_index_put(&a->locx, h, a->nlocs);
+	return a->nlocs++;
 }
 
 /* A short copy of a recorded value for the example: cut on a UTF-8
@@ -1046,30 +1063,20 @@ az_echo(struct analyze *a)
 		nreq += a->tv[i].side == 0;
 	if (nreq == 0)
 		return;
-	if (a->ntvslots < nreq * 2) {
-		a->ntvslots = 16;
-		while (a->ntvslots < nreq * 2)
-			a->ntvslots *= 2;
-		free(a->tvslots);
-		a->tvslots = xcalloc(a->ntvslots, sizeof *a->tvslots);
-	} else
-		memset(a->tvslots, 0, a->ntvslots * sizeof *a->tvslots);
+	az_index_clear(&a->tvx, (uint32_t)nreq, 16);
 	for (i = 0; i < a->ntv; i++) {
 		if (a->tv[i].side != 0 ||
 		    a->locs[a->tv[i].loc].part == AZ_PART_LOCSEG)
 			continue;
-		for (slot = a->tv[i].h & (a->ntvslots - 1);
-		    a->tvslots[slot] != 0; slot = (slot + 1) & (a->ntvslots - 1))
-			;
-		a->tvslots[slot] = (uint32_t)i + 1;
+		az_index_put(&a->tvx, a->tv[i].h, (uint32_t)i);
 	}
 	for (j = 0; j < a->ntv; j++) {
 		rs = &a->tv[j];
 		if (rs->side != 1 || a->locs[rs->loc].part == AZ_PART_LOCSEG)
 			continue;
-		for (slot = rs->h & (a->ntvslots - 1); a->tvslots[slot] != 0;
-		    slot = (slot + 1) & (a->ntvslots - 1)) {
-			rq = &a->tv[a->tvslots[slot] - 1];
+		for (slot = rs->h & (a->tvx.cap - 1); a->tvx.slot[slot] != 0;
+		    slot = (slot + 1) & (a->tvx.cap - 1)) {
+			rq = &a->tv[a->tvx.slot[slot] - 1];
 			if (rq->h != rs->h)
 				continue;
 			rq->marked = 1;
@@ -1339,7 +1346,7 @@ analyze_free(struct analyze *a)
 		free(a->eps[i].route);
 	}
 	free(a->eps);
-	free(a->epslots);
+	free(a->epx.slot);
 	for (i = 0; i < a->nlocs; i++) {
 		l = &a->locs[i];
 		free(l->name);
@@ -1351,11 +1358,11 @@ analyze_free(struct analyze *a)
 			free(l->jwt[k]);
 	}
 	free(a->locs);
-	free(a->locslots);
+	free(a->locx.slot);
 	free(a->craw);
 	free(a->pairs);
 	free(a->tv);
-	free(a->tvslots);
+	free(a->tvx.slot);
 	buf_free(&a->key);
 	buf_free(&a->val);
 	buf_free(&a->path);
