@@ -108,6 +108,15 @@ transforms_free(struct transforms *t)
 	free(t);
 }
 
+/* arr (n elements of size bytes) with a zeroed element n after them. */
+static void *
+transform_grow(void *arr, size_t n, size_t size)
+{
+	arr = xreallocarray(arr, n + 1, size);
+	memset((char *)arr + n * size, 0, size);
+	return arr;
+}
+
 /*
  * Values point at keys, so the keys array never moves once values refer
  * to it: keys are added while loading, before any value.
@@ -115,43 +124,29 @@ transforms_free(struct transforms *t)
 static struct transform_key *
 transforms_add_key(struct transforms *t)
 {
-	t->keys = xreallocarray(t->keys, t->nkeys + 1, sizeof(*t->keys));
-	memset(&t->keys[t->nkeys], 0, sizeof(*t->keys));
+	t->keys = transform_grow(t->keys, t->nkeys, sizeof *t->keys);
 	return &t->keys[t->nkeys++];
 }
 
 struct transform_value *
 transforms_add_value(struct transforms *t)
 {
-	struct transform_value	*v;
-
-	t->values = xreallocarray(t->values, t->nvalues + 1,
-	    sizeof(*t->values));
-	v = &t->values[t->nvalues++];
-	memset(v, 0, sizeof(*v));
-	return v;
+	t->values = transform_grow(t->values, t->nvalues, sizeof *t->values);
+	return &t->values[t->nvalues++];
 }
 
 struct transform_corr *
 transforms_add_corr(struct transforms *t)
 {
-	struct transform_corr	*c;
-
-	t->corrs = xreallocarray(t->corrs, t->ncorrs + 1, sizeof(*t->corrs));
-	c = &t->corrs[t->ncorrs++];
-	memset(c, 0, sizeof(*c));
-	return c;
+	t->corrs = transform_grow(t->corrs, t->ncorrs, sizeof *t->corrs);
+	return &t->corrs[t->ncorrs++];
 }
 
 struct transform_use *
 transform_corr_add_use(struct transform_corr *c)
 {
-	struct transform_use	*u;
-
-	c->to = xreallocarray(c->to, c->nto + 1, sizeof(*c->to));
-	u = &c->to[c->nto++];
-	memset(u, 0, sizeof(*u));
-	return u;
+	c->to = transform_grow(c->to, c->nto, sizeof *c->to);
+	return &c->to[c->nto++];
 }
 
 /* Locations. */
