@@ -143,50 +143,47 @@ gx_has_body(const char *method, size_t body_len)
 	    strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
 }
 
-void
-gen_transform_write_request(struct buf *b, const struct snap_req *r,
-    const char *host, const char *prefix)
+/*
+ * A part of the request: recorded, or when e is not NULL with e's edits
+ * rendered into tmp.
+ */
+static struct span
+gx_part(struct buf *tmp, const struct transform_edits *e,
+    const struct transform_msg *m, enum transform_in in, size_t header,
+    struct span recorded)
 {
-	const char	*target = gen_transform_origin_form(r->target);
-	struct buf	 full;
-	size_t		 i;
-
-	buf_init(&full);
-	buf_append_str(&full, prefix);
-	buf_append_str(&full, target);
-	http_write_request_line(b, span_from_str(r->method),
-	    (struct span){ full.data, full.len });
-	buf_free(&full);
-	http_write_header(b, SPAN_LIT("Host"), span_from_str(host));
-	for (i = 0; i < r->nheaders; i++) {
-		if (gx_is_hop_header(r->headers[i].name))
-			continue;
-		http_write_header(b, span_from_str(r->headers[i].name),
-		    span_from_str(r->headers[i].value));
-	}
-	if (gx_has_body(r->method, r->body_len))
-		buf_printf(b, "Content-Length: %zu\r\n", r->body_len);
-	buf_append_str(b, "\r\n");
-	if (r->body_len > 0)
-		buf_append(b, r->body, r->body_len);
+	if (e == NULL)
+		return recorded;
+	buf_reset(tmp);
+	transform_edits_render(tmp, e, m, in, header);
+	return (struct span){ tmp->data, tmp->len };
 }
 
-/* The same with the queued edits applied to each part. */
+/*
+ * Appends request r (see gen_transform_write_request), with e (when not
+ * NULL) applied to each part of m, r's message.
+ */
 static void
-gx_write_edited(struct buf *b, const struct snap_req *r,
+gx_write(struct buf *b, const struct snap_req *r,
     const struct transform_msg *m, const struct transform_edits *e,
     const char *host, const char *prefix)
 {
 	const char	*target = gen_transform_origin_form(r->target);
 	struct buf	 part;
+	struct span	 v;
 	size_t		 i;
 
 	buf_init(&part);
 	buf_append_str(&part, prefix);
-	transform_edits_render(&part, e, m, TRANSFORM_IN_PATH, 0);
-	if (strchr(target, '?') != NULL) {
-		buf_append_byte(&part, '?');
-		transform_edits_render(&part, e, m, TRANSFORM_IN_QUERY, 0);
+	if (e == NULL)
+		buf_append_str(&part, target);
+	else {
+		transform_edits_render(&part, e, m, TRANSFORM_IN_PATH, 0);
+		if (strchr(target, '?') != NULL) {
+			buf_append_byte(&part, '?');
+			transform_edits_render(&part, e, m, TRANSFORM_IN_QUERY,
+			    0);
+		}
 	}
 	http_write_request_line(b, span_from_str(r->method),
 	    (struct span){ part.data, part.len });
@@ -194,19 +191,25 @@ gx_write_edited(struct buf *b, const struct snap_req *r,
 	for (i = 0; i < r->nheaders; i++) {
 		if (gx_is_hop_header(r->headers[i].name))
 			continue;
-		buf_reset(&part);
-		transform_edits_render(&part, e, m, TRANSFORM_IN_HEADER, i);
-		http_write_header(b, span_from_str(r->headers[i].name),
-		    (struct span){ part.data, part.len });
+		v = gx_part(&part, e, m, TRANSFORM_IN_HEADER, i,
+		    span_from_str(r->headers[i].value));
+		http_write_header(b, span_from_str(r->headers[i].name), v);
 	}
-	buf_reset(&part);
-	transform_edits_render(&part, e, m, TRANSFORM_IN_BODY, 0);
-	if (gx_has_body(r->method, part.len))
-		buf_printf(b, "Content-Length: %zu\r\n", part.len);
+	v = gx_part(&part, e, m, TRANSFORM_IN_BODY, 0,
+	    (struct span){ r->body, r->body_len });
+	if (gx_has_body(r->method, v.len))
+		buf_printf(b, "Content-Length: %zu\r\n", v.len);
 	buf_append_str(b, "\r\n");
-	if (part.len > 0)
-		buf_append(b, part.data, part.len);
+	if (v.len > 0)
+		buf_append(b, v.p, v.len);
 	buf_free(&part);
+}
+
+void
+gen_transform_write_request(struct buf *b, const struct snap_req *r,
+    const char *host, const char *prefix)
+{
+	gx_write(b, r, NULL, NULL, host, prefix);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -666,7 +669,7 @@ gen_transform_request(struct gen_transform *gx, const struct snap_txn *t,
 	if (nedits == 0)
 		gen_transform_write_request(out, &t->req, host, prefix);
 	else
-		gx_write_edited(out, &t->req, &m, &e, host, prefix);
+		gx_write(out, &t->req, &m, &e, host, prefix);
 	buf_free(&val);
 	buf_free(&nv);
 	transform_edits_free(&e);
