@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "gen-transform.h"
+#include "hash.h"
 #include "http.h"
 #include "jwt.h"
 #include "log.h"
@@ -743,20 +744,7 @@ gen_transform_capture(const struct gen_transform *gx, const struct snap_txn *t,
 }
 
 /* ---------------------------------------------------------------------- */
-/* The map: open addressing, linear probing, FNV-1a. */
-
-static uint64_t
-gx_hash(const char *s, size_t len)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
+/* The map: open addressing, linear probing, FNV-1a (hash.h). */
 
 struct gen_transform_map *
 gen_transform_map_create(void)
@@ -802,7 +790,7 @@ gen_transform_map_get(const struct gen_transform_map *map, const char *v,
 
 	if (map == NULL || map->n == 0)
 		return NULL;
-	e = gx_map_slot(map, v, len, gx_hash(v, len));
+	e = gx_map_slot(map, v, len, hash_fnv1a(v, len));
 	if (e->rec == NULL)
 		return NULL;
 	*livelen = e->livelen;
@@ -815,7 +803,7 @@ gen_transform_map_set(struct gen_transform_map *map, const char *rec,
 {
 	struct gx_map_entry	*e, *old;
 	size_t			 oldcap, i;
-	uint64_t		 h = gx_hash(rec, reclen);
+	uint64_t		 h = hash_fnv1a(rec, reclen);
 
 	if ((map->n + 1) * 2 > map->cap) {
 		old = map->v;
