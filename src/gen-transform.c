@@ -121,12 +121,11 @@ gx_endpoint(const struct snap_txn *t, struct span *method, struct span *path)
 	*path = (struct span){ target, strcspn(target, "?") };
 }
 
-static int
-gx_is_hop_header(const char *name)
+int
+gen_transform_is_hop_header(const char *name)
 {
 	static const char *const hop[] = { "Host", "Expect", "TE", "Trailer",
-	    "Upgrade", "Proxy-Connection", "Content-Length",
-	    "Transfer-Encoding", "Connection", "Keep-Alive" };
+	    "Upgrade", "Proxy-Connection" };
 	size_t	i;
 
 	if (http_is_framing_header(span_from_str(name)))
@@ -190,7 +189,7 @@ gx_write(struct buf *b, const struct snap_req *r,
 	    (struct span){ part.data, part.len });
 	http_write_header(b, SPAN_LIT("Host"), span_from_str(host));
 	for (i = 0; i < r->nheaders; i++) {
-		if (gx_is_hop_header(r->headers[i].name))
+		if (gen_transform_is_hop_header(r->headers[i].name))
 			continue;
 		v = gx_part(&part, e, m, TRANSFORM_IN_HEADER, i,
 		    span_from_str(r->headers[i].value));

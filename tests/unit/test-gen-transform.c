@@ -763,6 +763,23 @@ test_map(void)
 	gen_transform_map_free(map);
 }
 
+/* The headers the request writer does not copy from the recording. */
+static void
+test_hop_headers(void)
+{
+	static const char *const skip[] = { "Host", "host", "Expect", "TE",
+	    "Trailer", "upgrade", "Proxy-Connection", "Content-Length",
+	    "transfer-encoding", "Connection", "Keep-Alive" };
+	static const char *const keep[] = { "Accept", "Authorization",
+	    "Content-Type", "Cookie", "X-Request-Id", "Hostname", "" };
+	size_t	i;
+
+	for (i = 0; i < sizeof skip / sizeof skip[0]; i++)
+		ASSERT_EQ(gen_transform_is_hop_header(skip[i]), 1);
+	for (i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		ASSERT_EQ(gen_transform_is_hop_header(keep[i]), 0);
+}
+
 int
 main(void)
 {
@@ -779,6 +796,7 @@ main(void)
 	test_fresh();
 	test_correlation();
 	test_map();
+	test_hop_headers();
 	p = xasprintf("%s/t.yaml", tmpdir);
 	unlink(p);
 	free(p);
