@@ -879,27 +879,6 @@ az_headers(struct analyze *a, const struct snap_header *h, size_t n,
 	}
 }
 
-/* Appends ".name" or ["name"] to a JSON path. */
-static void
-az_path_member(struct buf *b, const char *k, size_t len)
-{
-	size_t	i;
-	int	plain = len > 0 && !(k[0] >= '0' && k[0] <= '9');
-
-	for (i = 0; i < len && plain; i++)
-		plain = (k[i] >= 'a' && k[i] <= 'z') ||
-		    (k[i] >= 'A' && k[i] <= 'Z') ||
-		    (k[i] >= '0' && k[i] <= '9') || k[i] == '_';
-	if (plain) {
-		buf_append_byte(b, '.');
-		buf_append(b, k, len);
-	} else {
-		buf_append_byte(b, '[');
-		json_append_string(b, k, len);
-		buf_append_byte(b, ']');
-	}
-}
-
 static void	az_json(struct analyze *, struct json_parser *, const char *,
 		    size_t, int);
 
@@ -974,7 +953,7 @@ az_json(struct analyze *a, struct json_parser *p, const char *leaf,
 					return;
 			} else
 				buf_append(kb, key.p + 1, key.len - 2);
-			az_path_member(&a->path, kb->data == NULL ? "" :
+			transform_jpath_member(&a->path, kb->data == NULL ? "" :
 			    kb->data, kb->len);
 			az_json(a, p, kb->data == NULL ? "" : kb->data,
 			    kb->len, depth + 1);

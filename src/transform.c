@@ -277,6 +277,26 @@ fail:
 	return -1;
 }
 
+void
+transform_jpath_member(struct buf *b, const char *name, size_t len)
+{
+	size_t	i;
+	int	plain = len > 0 && !(name[0] >= '0' && name[0] <= '9');
+
+	for (i = 0; i < len && plain; i++)
+		plain = (name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_';
+	if (plain) {
+		buf_append_byte(b, '.');
+		buf_append(b, name, len);
+	} else {
+		buf_append_byte(b, '[');
+		json_append_string(b, name, len);
+		buf_append_byte(b, ']');
+	}
+}
+
 int
 transform_loc_parse(const char *s, struct transform_loc *l, char **cause)
 {
