@@ -120,6 +120,31 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+char *
+buf_put_u64(char *p, uint64_t v, size_t width)
+{
+	char	tmp[20];
+	size_t	n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (; width > n; width--)
+		*p++ = '0';
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+void
+buf_append_u64(struct buf *b, uint64_t v)
+{
+	char	d[20];
+
+	buf_append(b, d, (size_t)(buf_put_u64(d, v, 0) - d));
+}
+
 void
 buf_consume(struct buf *b, size_t n)
 {

@@ -40,6 +40,14 @@ void	 buf_append_byte(struct buf *, char);
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_vprintf(struct buf *, const char *, va_list);
+/*
+ * Writes v in decimal at p, zero-padded to at least width digits, and
+ * returns the end (no NUL): for text built by hand where buf_printf's
+ * vfprintf would cost too much.  p has room for width and 20 bytes.
+ */
+char	*buf_put_u64(char *p, uint64_t v, size_t width);
+/* Appends v in decimal. */
+void	 buf_append_u64(struct buf *, uint64_t v);
 /* Drops n bytes from the front. */
 void	 buf_consume(struct buf *, size_t n);
 /* Hands the storage to the caller (NUL-terminated) and empties the buffer. */

@@ -159,6 +159,29 @@ test_field(void)
 	buf_free(&b);
 }
 
+/* Decimal digits by hand: padding, zero, the largest value. */
+static void
+test_u64(void)
+{
+	char		 d[32], *e;
+	struct buf	 b;
+
+	e = buf_put_u64(d, 0, 0);
+	ASSERT_MEM_EQ(d, (size_t)(e - d), "0");
+	e = buf_put_u64(d, 7, 3);
+	ASSERT_MEM_EQ(d, (size_t)(e - d), "007");
+	e = buf_put_u64(d, 123456, 2);
+	ASSERT_MEM_EQ(d, (size_t)(e - d), "123456");
+	e = buf_put_u64(d, UINT64_MAX, 22);
+	ASSERT_MEM_EQ(d, (size_t)(e - d), "0018446744073709551615");
+	buf_init(&b);
+	buf_append_str(&b, "n=");
+	buf_append_u64(&b, 1000000);
+	buf_append_u64(&b, 0);
+	ASSERT_STR_EQ(b.data, "n=10000000");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -167,5 +190,6 @@ main(void)
 	test_units();
 	test_write_file();
 	test_field();
+	test_u64();
 	UNIT_DONE();
 }
