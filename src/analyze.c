@@ -1491,6 +1491,14 @@ az_claims(struct buf *b, unsigned claims)
 		buf_printf(b, "%sexp", sep);
 }
 
+static const char *const az_time_desc[] = {
+	[SHAPE_T_RFC3339] = "RFC 3339 timestamp",
+	[SHAPE_T_HTTPDATE] = "HTTP-date timestamp",
+	[SHAPE_T_EPOCH_S] = "epoch-seconds timestamp",
+	[SHAPE_T_EPOCH_MS] = "epoch-milliseconds timestamp",
+	[SHAPE_T_EPOCH_US] = "epoch-microseconds timestamp"
+};
+
 static void
 az_kind_desc(struct buf *b, const struct az_loc *l, enum shape_kind k)
 {
@@ -1504,25 +1512,12 @@ az_kind_desc(struct buf *b, const struct az_loc *l, enum shape_kind k)
 		buf_append_byte(b, ')');
 		return;
 	case SHAPE_TIME:
-		switch (sh->time.fmt) {
-		case SHAPE_T_RFC3339:
-			buf_append_str(b, "RFC 3339 timestamp");
-			return;
-		case SHAPE_T_HTTPDATE:
-			buf_append_str(b, "HTTP-date timestamp");
-			return;
-		case SHAPE_T_EPOCH_S:
-			buf_append_str(b, "epoch-seconds timestamp");
-			break;
-		case SHAPE_T_EPOCH_MS:
-			buf_append_str(b, "epoch-milliseconds timestamp");
-			break;
-		case SHAPE_T_EPOCH_US:
-			buf_append_str(b, "epoch-microseconds timestamp");
-			break;
-		}
-		buf_append_str(b, l->timeish ? " (named like a time)" :
-		    " (within the recording window)");
+		buf_append_str(b, az_time_desc[sh->time.fmt]);
+		/* A number is a time only by its name or its range. */
+		if (sh->time.fmt != SHAPE_T_RFC3339 &&
+		    sh->time.fmt != SHAPE_T_HTTPDATE)
+			buf_append_str(b, l->timeish ? " (named like a time)" :
+			    " (within the recording window)");
 		return;
 	case SHAPE_UUID:
 		buf_printf(b, "UUID v%d", sh->version);
