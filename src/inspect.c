@@ -597,21 +597,33 @@ inspect_fmt_lat(char *out, size_t len, int64_t us)
 	return out;
 }
 
+/*
+ * Appends the count of each status: "200:3 none:1" for the text,
+ * "\"200\":3,\"none\":1" inside a JSON object.
+ */
+static void
+inspect_status_counts(struct buf *b, const struct inspect_item *it, int json)
+{
+	const char	*q = json ? "\"" : "";
+	size_t		 i;
+
+	for (i = 0; i < it->nstatus; i++) {
+		if (i > 0)
+			buf_append_byte(b, json ? ',' : ' ');
+		if (it->status[i].status == 0)
+			buf_printf(b, "%snone%s:%zu", q, q,
+			    it->status[i].count);
+		else
+			buf_printf(b, "%s%d%s:%zu", q, it->status[i].status, q,
+			    it->status[i].count);
+	}
+}
+
 static void
 inspect_fmt_status(struct buf *b, const struct inspect_item *it)
 {
-	size_t	i;
-
 	buf_reset(b);
-	for (i = 0; i < it->nstatus; i++) {
-		if (i > 0)
-			buf_append_byte(b, ' ');
-		if (it->status[i].status == 0)
-			buf_printf(b, "none:%zu", it->status[i].count);
-		else
-			buf_printf(b, "%d:%zu", it->status[i].status,
-			    it->status[i].count);
-	}
+	inspect_status_counts(b, it, 0);
 }
 
 static void
@@ -826,8 +838,6 @@ static void
 inspect_json_endpoint(struct buf *b, const struct inspect *in,
     const struct inspect_item *it, int out)
 {
-	size_t	j;
-
 	buf_append_str(b, "{\"method\":");
 	inspect_json_str(b, it->method);
 	if (out) {
@@ -838,15 +848,7 @@ inspect_json_endpoint(struct buf *b, const struct inspect *in,
 	inspect_json_str(b, it->path);
 	buf_printf(b, ",\"paths\":%zu,\"count\":%zu,\"status\":{", it->npaths,
 	    it->count);
-	for (j = 0; j < it->nstatus; j++) {
-		if (j > 0)
-			buf_append_byte(b, ',');
-		if (it->status[j].status == 0)
-			buf_printf(b, "\"none\":%zu", it->status[j].count);
-		else
-			buf_printf(b, "\"%d\":%zu", it->status[j].status,
-			    it->status[j].count);
-	}
+	inspect_status_counts(b, it, 1);
 	buf_append_byte(b, '}');
 	inspect_json_lat(b, "p50_us", it->nlat > 0 ?
 	    inspect_percentile(it->lat, it->nlat, 50) : -1);
