@@ -223,6 +223,20 @@ span_dup(struct span s)
 }
 
 int
+buf_read_stream(struct buf *b, FILE *f, size_t max)
+{
+	size_t	n;
+
+	do {
+		buf_reserve(b, 64 * 1024);
+		n = fread(b->data + b->len, 1, 64 * 1024, f);
+		b->len += n;
+		b->data[b->len] = '\0';
+	} while (n > 0 && b->len <= max);
+	return ferror(f) ? -1 : 0;
+}
+
+int
 buf_write_file(const char *path, const void *data, size_t len, int mode,
     char **cause)
 {

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct span {
 	const char	*p;
@@ -61,6 +62,14 @@ void	 buf_append_field(struct buf *, const char *prefix, const char *s,
 /* s (may be NULL: NULL) with every "{name}" replaced by the decimal value
  * (command lines and URLs with {port} placeholders); the caller frees it. */
 char	*buf_subst_int(const char *s, const char *name, int value);
+
+/*
+ * Appends stream f to b up to its end, or until b holds more than max
+ * bytes (the caller tells by b->len > max): a file read whole with a
+ * bound, so that -r /dev/zero cannot eat the memory.  0, or -1 on a read
+ * error (errno set).
+ */
+int	 buf_read_stream(struct buf *, FILE *f, size_t max);
 
 /*
  * Writes data[0..len) to path, created with mode or truncated: a small

@@ -1224,21 +1224,16 @@ scenario_load(const char *path, char **cause)
 	struct scenario	*sc;
 	struct buf	 b;
 	FILE		*f;
-	char		 chunk[8192];
-	size_t		 n;
+	int		 rc;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		*cause = xasprintf("%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		buf_append(&b, chunk, n);
-		if (b.len > SCENARIO_MAX_FILE)
-			break;
-	}
-	if (ferror(f) || b.len > SCENARIO_MAX_FILE) {
-		*cause = xasprintf("%s: %s", path, ferror(f) ?
+	rc = buf_read_stream(&b, f, SCENARIO_MAX_FILE);
+	if (rc == -1 || b.len > SCENARIO_MAX_FILE) {
+		*cause = xasprintf("%s: %s", path, rc == -1 ?
 		    strerror(errno) : "larger than 1 MiB");
 		fclose(f);
 		buf_free(&b);

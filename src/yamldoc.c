@@ -187,22 +187,15 @@ yamldoc_load_text(struct yamldoc *d, const char *name, const char *text,
 int
 yamldoc_load_file(struct yamldoc *d, const char *name, FILE *f)
 {
-	size_t	n;
+	int	rc;
 
 	yamldoc_open(d, name);
-	/* Read with a bound (-r /dev/zero must not eat the memory). */
 	buf_reset(&d->text);
-	for (;;) {
-		buf_reserve(&d->text, 64 * 1024);
-		n = fread(d->text.data + d->text.len, 1, 64 * 1024, f);
-		d->text.len += n;
-		if (d->text.len > YAMLDOC_MAX_BYTES)
-			return yamldoc_refuse(d, 0, 0, "larger than "
-			    YAMLDOC_STR(YAMLDOC_MAX_MIB) " MiB");
-		if (n == 0)
-			break;
-	}
-	if (ferror(f))
+	rc = buf_read_stream(&d->text, f, YAMLDOC_MAX_BYTES);
+	if (d->text.len > YAMLDOC_MAX_BYTES)
+		return yamldoc_refuse(d, 0, 0, "larger than "
+		    YAMLDOC_STR(YAMLDOC_MAX_MIB) " MiB");
+	if (rc == -1)
 		return yamldoc_refuse(d, 0, 0, "read error");
 	if (yamldoc_prescan(d, d->text.data, d->text.len) == -1)
 		return -1;

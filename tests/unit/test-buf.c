@@ -182,6 +182,39 @@ test_u64(void)
 	buf_free(&b);
 }
 
+/* A stream read whole, and one past its bound. */
+static void
+test_read_stream(void)
+{
+	static char	 text[200000];
+	struct buf	 b;
+	FILE		*f;
+	size_t		 i;
+
+	for (i = 0; i < sizeof text; i++)
+		text[i] = (char)('a' + i % 26);
+	f = fmemopen(text, sizeof text, "r");
+	ASSERT(f != NULL);
+	buf_init(&b);
+	buf_append_str(&b, "<");
+	ASSERT_EQ(buf_read_stream(&b, f, sizeof text + 1), 0);
+	ASSERT_EQ(b.len, sizeof text + 1);
+	ASSERT(memcmp(b.data + 1, text, sizeof text) == 0);
+	ASSERT_EQ(b.data[b.len], '\0');
+	fclose(f);
+	f = fmemopen(text, sizeof text, "r");
+	buf_reset(&b);
+	ASSERT_EQ(buf_read_stream(&b, f, 1000), 0);
+	ASSERT(b.len > 1000 && b.len < sizeof text);
+	fclose(f);
+	f = fmemopen(text, 1, "r");
+	buf_reset(&b);
+	ASSERT_EQ(buf_read_stream(&b, f, 1000), 0);
+	ASSERT_STR_EQ(b.data, "a");
+	fclose(f);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -191,5 +224,6 @@ main(void)
 	test_write_file();
 	test_field();
 	test_u64();
+	test_read_stream();
 	UNIT_DONE();
 }
