@@ -121,8 +121,12 @@ gx_endpoint(const struct snap_txn *t, struct span *method, struct span *path)
 	*path = (struct span){ target, strcspn(target, "?") };
 }
 
-int
-gen_transform_is_hop_header(const char *name)
+/*
+ * 1 for a recorded header the writer does not copy: Host (it sets it),
+ * the framing headers and those of one hop only.
+ */
+static int
+gx_is_hop_header(const char *name)
 {
 	static const char *const hop[] = { "Host", "Expect", "TE", "Trailer",
 	    "Upgrade", "Proxy-Connection" };
@@ -189,7 +193,7 @@ gx_write(struct buf *b, const struct snap_req *r,
 	    (struct span){ part.data, part.len });
 	http_write_header(b, SPAN_LIT("Host"), span_from_str(host));
 	for (i = 0; i < r->nheaders; i++) {
-		if (gen_transform_is_hop_header(r->headers[i].name))
+		if (gx_is_hop_header(r->headers[i].name))
 			continue;
 		v = gx_part(&part, e, m, TRANSFORM_IN_HEADER, i,
 		    span_from_str(r->headers[i].value));

@@ -88,14 +88,6 @@ const struct gen_transform_cmp	*gen_transform_cmp(struct gen_transform *,
 const char	*gen_transform_origin_form(const char *target);
 
 /*
- * 1 when a recorded request header is not sent again as recorded: Host
- * (the writer sets it), the framing headers (http_is_framing_header) and
- * the ones that concern one hop only (Expect, TE, Trailer, Upgrade,
- * Proxy-Connection); else 0.
- */
-int	gen_transform_is_hop_header(const char *name);
-
-/*
  * Appends request r as the generator sends it: request line with prefix
  * before the recorded origin-form target, Host: host, the recorded
  * headers but Host and the hop-by-hop and framing ones, Content-Length
