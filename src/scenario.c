@@ -318,21 +318,6 @@ scenario_key_name(const struct scenario_key *r)
 	return dot != NULL ? dot + 1 : r->what;
 }
 
-/* Appends "A, B, C" (and, or: "A, B or C") of names[0..n). */
-static void
-scenario_list(struct buf *b, const char *const *names, size_t n,
-    const char *last)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_append_str(b, i + 1 == n ? last : ", ");
-		buf_append_str(b, names[i]);
-	}
-	buf_append_byte(b, '\0');
-}
-
 /* The keys of a section, comma-separated, for messages. */
 static void
 scenario_key_list(struct buf *b, const struct scenario_key *keys, size_t n)
@@ -345,32 +330,6 @@ scenario_key_list(struct buf *b, const struct scenario_key *keys, size_t n)
 		buf_append_str(b, scenario_key_name(&keys[i]));
 	}
 	buf_append_byte(b, '\0');
-}
-
-/*
- * The index of v's value among names[0..n), or -1 after recording "WHAT:
- * expected A, B or C, not \"S\"" (or yamldoc_scalar's error).
- */
-static int
-scenario_choice(struct scenario_ctx *x, const yaml_node_t *v,
-    const char *what, const char *const *names, size_t n)
-{
-	const char	*s;
-	struct buf	 list;
-	size_t		 i;
-
-	if ((s = yamldoc_scalar(&x->d, v, what)) == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (strcmp(s, names[i]) == 0)
-			return (int)i;
-	}
-	buf_init(&list);
-	scenario_list(&list, names, n, " or ");
-	yamldoc_err(&x->d, v, "%s: expected %s, not \"%s\"", what, list.data,
-	    s);
-	buf_free(&list);
-	return -1;
 }
 
 /* A value parsed by units or scenario_parse_*: 0, or -1 (recorded). */
@@ -725,15 +684,15 @@ scenario_unmatched(struct scenario_ctx *x, const yaml_node_t *k,
 {
 	static const char *const names[] = { "404", "closest" };
 	const char	*s;
-	int		 i;
+	size_t		 i;
 
 	if ((s = yamldoc_scalar(&x->d, v, "responder.unmatched")) == NULL)
 		return;
 	if (strcmp(s, "passthrough") == 0)
 		yamldoc_err(&x->d, v, "responder.unmatched: passthrough is not "
 		    "implemented yet (use 404 or closest)");
-	else if ((i = scenario_choice(x, v, "responder.unmatched", names,
-	    SCENARIO_NKEYS(names))) != -1) {
+	else if (yamldoc_choice(&x->d, v, "responder.unmatched", names,
+	    SCENARIO_NKEYS(names), &i) == 0) {
 		free(x->sc->unmatched);
 		x->sc->unmatched = xstrdup(names[i]);
 	}
@@ -769,10 +728,10 @@ static void
 scenario_load_pattern(struct scenario_ctx *x, const yaml_node_t *k,
     const yaml_node_t *v)
 {
-	int	i;
+	size_t	i;
 
-	if ((i = scenario_choice(x, v, "load.pattern", scenario_patterns,
-	    SCENARIO_NKEYS(scenario_patterns))) == -1)
+	if (yamldoc_choice(&x->d, v, "load.pattern", scenario_patterns,
+	    SCENARIO_NKEYS(scenario_patterns), &i) == -1)
 		return;
 	x->sc->pattern = (enum scenario_pattern)i;
 	x->node[SCENARIO_N_PATTERN] = v;
@@ -918,10 +877,10 @@ scenario_cmp_status(struct scenario_ctx *x, const yaml_node_t *k,
     const yaml_node_t *v)
 {
 	static const char *const names[] = { "exact", "ignore" };
-	int	i;
+	size_t	i;
 
-	if ((i = scenario_choice(x, v, "assert.regression.status", names,
-	    SCENARIO_NKEYS(names))) != -1)
+	if (yamldoc_choice(&x->d, v, "assert.regression.status", names,
+	    SCENARIO_NKEYS(names), &i) == 0)
 		x->sc->cmp_status = i == 0;
 }
 
@@ -931,10 +890,10 @@ scenario_cmp_body(struct scenario_ctx *x, const yaml_node_t *k,
 {
 	/* In the order of enum scenario_body. */
 	static const char *const names[] = { "exact", "json", "ignore" };
-	int	i;
+	size_t	i;
 
-	if ((i = scenario_choice(x, v, "assert.regression.body", names,
-	    SCENARIO_NKEYS(names))) == -1)
+	if (yamldoc_choice(&x->d, v, "assert.regression.body", names,
+	    SCENARIO_NKEYS(names), &i) == -1)
 		return;
 	x->sc->cmp_body = (enum scenario_body)i;
 	x->has_body = 1;
@@ -945,12 +904,12 @@ scenario_cmp_numbers(struct scenario_ctx *x, const yaml_node_t *k,
     const yaml_node_t *v)
 {
 	static const char *const names[] = { "exact", "numeric" };
-	int	i;
+	size_t	i;
 
-	if ((i = scenario_choice(x, v, "assert.regression.numbers", names,
-	    SCENARIO_NKEYS(names))) == -1)
+	if (yamldoc_choice(&x->d, v, "assert.regression.numbers", names,
+	    SCENARIO_NKEYS(names), &i) == -1)
 		return;
-	x->sc->cmp_numeric = i;
+	x->sc->cmp_numeric = i == 1;
 	if (i == 1)
 		x->node[SCENARIO_N_NUMBERS] = v;
 }

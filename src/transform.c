@@ -1346,6 +1346,7 @@ transform_value_check(struct yamldoc *x, const struct transform_value *v,
 static void
 transform_read_value(struct transform_load *L, const yaml_node_t *map)
 {
+	static const char *const dirs[] = { "in", "out" };
 	struct yamldoc		*x = L->x;
 	struct transform_value	*v;
 	yaml_node_pair_t	*p, *cp;
@@ -1354,6 +1355,7 @@ transform_read_value(struct transform_load *L, const yaml_node_t *map)
 	const char		*key, *s, *cname;
 	int			 have_kind = 0, have_dir = 0, have_ep = 0;
 	int			 have_action = 0, errs = x->nerrors;
+	size_t			 i;
 
 	if (yamldoc_mapping(x, map, "values entry") == -1)
 		return;
@@ -1373,15 +1375,11 @@ transform_read_value(struct transform_load *L, const yaml_node_t *map)
 				    "none, not \"%s\"", s);
 			have_kind = 1;
 		} else if (strcmp(key, "dir") == 0) {
-			if ((s = yamldoc_scalar(x, vn, key)) == NULL)
+			/* A value that is not one is no dir at all. */
+			if (yamldoc_scalar(x, vn, key) == NULL)
 				continue;
-			if (strcmp(s, "in") == 0)
-				v->dir = SNAP_DIR_IN;
-			else if (strcmp(s, "out") == 0)
-				v->dir = SNAP_DIR_OUT;
-			else
-				yamldoc_err(x, vn, "dir: expected in or out, "
-				    "not \"%s\"", s);
+			if (yamldoc_choice(x, vn, key, dirs, 2, &i) == 0)
+				v->dir = i == 0 ? SNAP_DIR_IN : SNAP_DIR_OUT;
 			have_dir = 1;
 		} else if (strcmp(key, "endpoint") == 0) {
 			if (transform_endpoint_parse(x, vn, key, &v->method,
