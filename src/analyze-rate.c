@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "http.h"
 #include "match.h"
+#include "route.h"
 #include "shape.h"
 #include "snap.h"
 #include "transform.h"
@@ -116,23 +117,6 @@ analyze_rate_index(struct analyze_rate *r, const struct snap_txn *t)
 			cause = NULL;
 		}
 	}
-}
-
-/* The target's path and query (no scheme and authority). */
-static void
-rate_split_target(const char *target, struct span *path, struct span *query)
-{
-	const char	*p = target, *q;
-
-	if (strncasecmp(p, "http://", 7) == 0 ||
-	    strncasecmp(p, "https://", 8) == 0) {
-		p = strstr(p, "//") + 2;
-		p += strcspn(p, "/?#");
-	}
-	q = p + strcspn(p, "?#");
-	*path = (struct span){ p, (size_t)(q - p) };
-	*query = *q == '?' ? (struct span){ q + 1, strcspn(q + 1, "#") } :
-	    SPAN_NULL;
 }
 
 static struct rate_ep *
@@ -277,7 +261,7 @@ analyze_rate_check(struct analyze_rate *r, const struct snap_txn *t)
 		match_index_finish(r->idx[1], 1);
 		r->finished = 1;
 	}
-	rate_split_target(t->req.target, &path, &query);
+	route_split_target(t->req.target, NULL, &path, &query);
 	buf_reset(&r->route);
 	transform_route(&r->route, path.p, path.len);
 	e = rate_ep_get(r, t->req.method, r->route.data);

@@ -35,6 +35,7 @@
 #include "json.h"
 #include "jwt.h"
 #include "match.h"
+#include "route.h"
 #include "shape.h"
 #include "snap.h"
 #include "transform.h"
@@ -138,6 +139,45 @@ az_set_add(struct az_set *s, uint64_t h, uint32_t max)
 	return 1;
 }
 
+/* --- an index of positions in an array, by their 64-bit hashes --- */
+
+struct az_index {
+	uint32_t	*slot;		/* position + 1; 0 is empty */
+	uint32_t	 cap;		/* 0 or a power of two */
+};
+
+/*
+ * Empties x, with room for n positions at most half full: cap at least
+ * min (a power of two), doubled as needed, never shrunk.
+ */
+static void
+az_index_clear(struct az_index *x, uint32_t n, uint32_t min)
+{
+	uint32_t	cap = x->cap > min ? x->cap : min;
+
+	while (cap < n * 2)
+		cap *= 2;
+	if (cap == x->cap) {
+		memset(x->slot, 0, cap * sizeof *x->slot);
+		return;
+	}
+	free(x->slot);
+	x->slot = xcalloc(cap, sizeof *x->slot);
+	x->cap = cap;
+}
+
+/* Puts position pos under hash h; x has an empty slot. */
+static void
+az_index_put(struct az_index *x, uint64_t h, uint32_t pos)
+{
+	uint32_t	i;
+
+	for (i = (uint32_t)h & (x->cap - 1); x->slot[i] != 0;
+	    i = (i + 1) & (x->cap - 1))
+		;
+	x->slot[i] = pos + 1;
+}
+
 /* --- aggregates --- */
 
 struct az_ep {
@@ -233,14 +273,12 @@ struct analyze {
 	struct az_ep			*eps;
 	uint32_t			 neps;
 	uint32_t			 epcap;
-	uint32_t			*epslots;
-	uint32_t			 nepslots;
+	struct az_index			 epx;
 
 	struct az_loc			*locs;
 	uint32_t			 nlocs;
 	uint32_t			 loccap;
-	uint32_t			*locslots;	/* index + 1 */
-	uint32_t			 nlocslots;
+	struct az_index			 locx;
 
 	struct az_cbucket		*cbuckets;	/* aligned, in craw */
 	void				*craw;
@@ -257,8 +295,7 @@ struct analyze {
 	struct az_tval			*tv;
 	size_t				 ntv;
 	size_t				 tvcap;
-	uint32_t			*tvslots;
-	size_t				 ntvslots;
+	struct az_index			 tvx;
 	struct buf			 key, val, path, route, sess, tmp, hname;
 	struct buf			 names[AZ_MAX_DEPTH + 1];
 };
@@ -384,28 +421,22 @@ az_ep_get(struct analyze *a, enum snap_dir dir, const char *method,
 	buf_append_byte(&a->key, ' ');
 	buf_append_str(&a->key, route);
 	h = az_hash(a->key.data, a->key.len, 1);
-	if (a->nepslots != 0) {
-		for (i = (uint32_t)h & (a->nepslots - 1); a->epslots[i] != 0;
-		    i = (i + 1) & (a->nepslots - 1)) {
-			e = &a->eps[a->epslots[i] - 1];
+	if (a->epx.cap != 0) {
+		for (i = (uint32_t)h & (a->epx.cap - 1); a->epx.slot[i] != 0;
+		    i = (i + 1) & (a->epx.cap - 1)) {
+			e = &a->eps[a->epx.slot[i] - 1];
 			if (e->hash == h && e->dir == dir &&
 			    strcmp(e->method, method) == 0 &&
 			    strcmp(e->route, route) == 0)
-				return a->epslots[i] - 1;
+				return a->epx.slot[i] - 1;
 		}
 	}
 	if (a->neps >= AZ_MAX_EPS)
 		return UINT32_MAX;
-	if ((a->neps + 1) * 2 > a->nepslots) {
-		a->nepslots = a->nepslots == 0 ? 64 : a->nepslots * 2;
-		free(a->epslots);
-		a->epslots = xcalloc(a->nepslots, sizeof *a->epslots);
-		for (j = 0; j < a->neps; j++) {
-			for (i = (uint32_t)a->eps[j].hash & (a->nepslots - 1);
-			    a->epslots[i] != 0; i = (i + 1) & (a->nepslots - 1))
-				;
-			a->epslots[i] = j + 1;
-		}
+	if ((a->neps + 1) * 2 > a->epx.cap) {
+		az_index_clear(&a->epx, a->neps + 1, 64);
+		for (j = 0; j < a->neps; j++)
+			az_index_put(&a->epx, a->eps[j].hash, j);
 	}
 	if (a->neps == a->epcap) {
 		a->epcap = a->epcap == 0 ? 16 : a->epcap * 2;
@@ -417,11 +448,8 @@ az_ep_get(struct analyze *a, enum snap_dir dir, const char *method,
 	e->dir = dir;
 	e->method = xstrdup(method);
 	e->route = xstrdup(route);
-	for (i = (uint32_t)h & (a->nepslots - 1); a->epslots[i] != 0;
-	    i = (i + 1) & (a->nepslots - 1))
-		;
-	a->epslots[i] = ++a->neps;
-	return a->neps - 1;
+	az_index_put(&a->epx, h, a->neps);
+	return a->neps++;
 }
 
 static uint64_t
@@ -448,10 +476,10 @@ az_loc_get(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 	uint32_t	 i, j;
 
 	h = az_loc_hash(a->ep, a->side, part, seg, name, namelen);
-	if (a->nlocslots != 0) {
-		for (i = (uint32_t)h & (a->nlocslots - 1);
-		    a->locslots[i] != 0; i = (i + 1) & (a->nlocslots - 1)) {
-			l = &a->locs[a->locslots[i] - 1];
+	if (a->locx.cap != 0) {
+		for (i = (uint32_t)h & (a->locx.cap - 1); a->locx.slot[i] != 0;
+		    i = (i + 1) & (a->locx.cap - 1)) {
+			l = &a->locs[a->locx.slot[i] - 1];
 			if (l->hash != h || l->ep != a->ep ||
 			    l->side != a->side || l->part != part ||
 			    l->seg != seg)
@@ -459,7 +487,7 @@ az_loc_get(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 			if (name == NULL ? l->name == NULL :
 			    (l->name != NULL && l->namelen == namelen &&
 			    memcmp(l->name, name, namelen) == 0))
-				return a->locslots[i] - 1;
+				return a->locx.slot[i] - 1;
 		}
 	}
 	if (a->nlocs >= AZ_MAX_LOCS ||
@@ -467,17 +495,10 @@ az_loc_get(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 		a->dropped++;
 		return UINT32_MAX;
 	}
-	if ((a->nlocs + 1) * 2 > a->nlocslots) {
-		a->nlocslots = a->nlocslots == 0 ? 256 : a->nlocslots * 2;
-		free(a->locslots);
-		a->locslots = xcalloc(a->nlocslots, sizeof *a->locslots);
-		for (j = 0; j < a->nlocs; j++) {
-			for (i = (uint32_t)a->locs[j].hash &
-			    (a->nlocslots - 1); a->locslots[i] != 0;
-			    i = (i + 1) & (a->nlocslots - 1))
-				;
-			a->locslots[i] = j + 1;
-		}
+	if ((a->nlocs + 1) * 2 > a->locx.cap) {
+		az_index_clear(&a->locx, a->nlocs + 1, 256);
+		for (j = 0; j < a->nlocs; j++)
+			az_index_put(&a->locx, a->locs[j].hash, j);
 	}
 	if (a->nlocs == a->loccap) {
 		a->loccap = a->loccap == 0 ? 64 : a->loccap * 2;
@@ -500,11 +521,8 @@ az_loc_get(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 		l->idish = (uint8_t)az_name_is_id(leaf, leaflen);
 	}
 	a->eps[a->ep].nlocs[a->side]++;
-	for (i = (uint32_t)h & (a->nlocslots - 1); a->locslots[i] != 0;
-	    i = (i + 1) & (a->nlocslots - 1))
-		;
-	a->locslots[i] = ++a->nlocs;
-	return a->nlocs - 1;
+	az_index_put(&a->locx, h, a->nlocs);
+	return a->nlocs++;
 }
 
 /* A short copy of a recorded value for the example: cut on a UTF-8
@@ -728,24 +746,6 @@ az_pairs(struct analyze *a, uint8_t part, const char *p, size_t len,
 	}
 }
 
-/* The path of a request target: no scheme and authority, no query. */
-static struct span
-az_target_path(const char *target, struct span *query)
-{
-	const char	*p = target, *q;
-
-	*query = SPAN_NULL;
-	if (strncasecmp(p, "http://", 7) == 0 ||
-	    strncasecmp(p, "https://", 8) == 0) {
-		p = strstr(p, "//") + 2;
-		p += strcspn(p, "/?#");
-	}
-	q = p + strcspn(p, "?#");
-	if (*q == '?')
-		*query = (struct span){ q + 1, strcspn(q + 1, "#") };
-	return (struct span){ p, (size_t)(q - p) };
-}
-
 /* The path segments that the route makes parameters ("{...}"). */
 static void
 az_path(struct analyze *a, uint8_t part, struct span path, const char *route)
@@ -873,30 +873,9 @@ az_headers(struct analyze *a, const struct snap_header *h, size_t n,
 		    a->hname.len, v.p, v.len, 0);
 		if (a->side == 1 && a->hname.len == 8 &&
 		    memcmp(name, "location", 8) == 0) {
-			path = az_target_path(h[i].value, &q);
+			route_split_target(h[i].value, NULL, &path, &q);
 			*location = path;
 		}
-	}
-}
-
-/* Appends ".name" or ["name"] to a JSON path. */
-static void
-az_path_member(struct buf *b, const char *k, size_t len)
-{
-	size_t	i;
-	int	plain = len > 0 && !(k[0] >= '0' && k[0] <= '9');
-
-	for (i = 0; i < len && plain; i++)
-		plain = (k[i] >= 'a' && k[i] <= 'z') ||
-		    (k[i] >= 'A' && k[i] <= 'Z') ||
-		    (k[i] >= '0' && k[i] <= '9') || k[i] == '_';
-	if (plain) {
-		buf_append_byte(b, '.');
-		buf_append(b, k, len);
-	} else {
-		buf_append_byte(b, '[');
-		json_append_string(b, k, len);
-		buf_append_byte(b, ']');
 	}
 }
 
@@ -974,7 +953,7 @@ az_json(struct analyze *a, struct json_parser *p, const char *leaf,
 					return;
 			} else
 				buf_append(kb, key.p + 1, key.len - 2);
-			az_path_member(&a->path, kb->data == NULL ? "" :
+			transform_jpath_member(&a->path, kb->data == NULL ? "" :
 			    kb->data, kb->len);
 			az_json(a, p, kb->data == NULL ? "" : kb->data,
 			    kb->len, depth + 1);
@@ -1063,30 +1042,20 @@ az_echo(struct analyze *a)
 		nreq += a->tv[i].side == 0;
 	if (nreq == 0)
 		return;
-	if (a->ntvslots < nreq * 2) {
-		a->ntvslots = 16;
-		while (a->ntvslots < nreq * 2)
-			a->ntvslots *= 2;
-		free(a->tvslots);
-		a->tvslots = xcalloc(a->ntvslots, sizeof *a->tvslots);
-	} else
-		memset(a->tvslots, 0, a->ntvslots * sizeof *a->tvslots);
+	az_index_clear(&a->tvx, (uint32_t)nreq, 16);
 	for (i = 0; i < a->ntv; i++) {
 		if (a->tv[i].side != 0 ||
 		    a->locs[a->tv[i].loc].part == AZ_PART_LOCSEG)
 			continue;
-		for (slot = a->tv[i].h & (a->ntvslots - 1);
-		    a->tvslots[slot] != 0; slot = (slot + 1) & (a->ntvslots - 1))
-			;
-		a->tvslots[slot] = (uint32_t)i + 1;
+		az_index_put(&a->tvx, a->tv[i].h, (uint32_t)i);
 	}
 	for (j = 0; j < a->ntv; j++) {
 		rs = &a->tv[j];
 		if (rs->side != 1 || a->locs[rs->loc].part == AZ_PART_LOCSEG)
 			continue;
-		for (slot = rs->h & (a->ntvslots - 1); a->tvslots[slot] != 0;
-		    slot = (slot + 1) & (a->ntvslots - 1)) {
-			rq = &a->tv[a->tvslots[slot] - 1];
+		for (slot = rs->h & (a->tvx.cap - 1); a->tvx.slot[slot] != 0;
+		    slot = (slot + 1) & (a->tvx.cap - 1)) {
+			rq = &a->tv[a->tvx.slot[slot] - 1];
 			if (rq->h != rs->h)
 				continue;
 			rq->marked = 1;
@@ -1286,7 +1255,7 @@ analyze_add(struct analyze *a, const struct snap_txn *t)
 			a->end_us = end;
 	}
 
-	path = az_target_path(t->req.target, &query);
+	route_split_target(t->req.target, NULL, &path, &query);
 	buf_reset(&a->route);
 	transform_route(&a->route, path.p, path.len);
 	if ((ep = az_ep_get(a, t->dir, t->req.method, a->route.data == NULL ?
@@ -1356,7 +1325,7 @@ analyze_free(struct analyze *a)
 		free(a->eps[i].route);
 	}
 	free(a->eps);
-	free(a->epslots);
+	free(a->epx.slot);
 	for (i = 0; i < a->nlocs; i++) {
 		l = &a->locs[i];
 		free(l->name);
@@ -1368,11 +1337,11 @@ analyze_free(struct analyze *a)
 			free(l->jwt[k]);
 	}
 	free(a->locs);
-	free(a->locslots);
+	free(a->locx.slot);
 	free(a->craw);
 	free(a->pairs);
 	free(a->tv);
-	free(a->tvslots);
+	free(a->tvx.slot);
 	buf_free(&a->key);
 	buf_free(&a->val);
 	buf_free(&a->path);
@@ -1522,6 +1491,14 @@ az_claims(struct buf *b, unsigned claims)
 		buf_printf(b, "%sexp", sep);
 }
 
+static const char *const az_time_desc[] = {
+	[SHAPE_T_RFC3339] = "RFC 3339 timestamp",
+	[SHAPE_T_HTTPDATE] = "HTTP-date timestamp",
+	[SHAPE_T_EPOCH_S] = "epoch-seconds timestamp",
+	[SHAPE_T_EPOCH_MS] = "epoch-milliseconds timestamp",
+	[SHAPE_T_EPOCH_US] = "epoch-microseconds timestamp"
+};
+
 static void
 az_kind_desc(struct buf *b, const struct az_loc *l, enum shape_kind k)
 {
@@ -1535,25 +1512,12 @@ az_kind_desc(struct buf *b, const struct az_loc *l, enum shape_kind k)
 		buf_append_byte(b, ')');
 		return;
 	case SHAPE_TIME:
-		switch (sh->time.fmt) {
-		case SHAPE_T_RFC3339:
-			buf_append_str(b, "RFC 3339 timestamp");
-			return;
-		case SHAPE_T_HTTPDATE:
-			buf_append_str(b, "HTTP-date timestamp");
-			return;
-		case SHAPE_T_EPOCH_S:
-			buf_append_str(b, "epoch-seconds timestamp");
-			break;
-		case SHAPE_T_EPOCH_MS:
-			buf_append_str(b, "epoch-milliseconds timestamp");
-			break;
-		case SHAPE_T_EPOCH_US:
-			buf_append_str(b, "epoch-microseconds timestamp");
-			break;
-		}
-		buf_append_str(b, l->timeish ? " (named like a time)" :
-		    " (within the recording window)");
+		buf_append_str(b, az_time_desc[sh->time.fmt]);
+		/* A number is a time only by its name or its range. */
+		if (sh->time.fmt != SHAPE_T_RFC3339 &&
+		    sh->time.fmt != SHAPE_T_HTTPDATE)
+			buf_append_str(b, l->timeish ? " (named like a time)" :
+			    " (within the recording window)");
 		return;
 	case SHAPE_UUID:
 		buf_printf(b, "UUID v%d", sh->version);

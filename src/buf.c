@@ -120,6 +120,31 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+char *
+buf_put_u64(char *p, uint64_t v, size_t width)
+{
+	char	tmp[20];
+	size_t	n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (; width > n; width--)
+		*p++ = '0';
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+void
+buf_append_u64(struct buf *b, uint64_t v)
+{
+	char	d[20];
+
+	buf_append(b, d, (size_t)(buf_put_u64(d, v, 0) - d));
+}
+
 void
 buf_consume(struct buf *b, size_t n)
 {
@@ -195,6 +220,20 @@ char *
 span_dup(struct span s)
 {
 	return xstrndup(s.p == NULL ? "" : s.p, s.len);
+}
+
+int
+buf_read_stream(struct buf *b, FILE *f, size_t max)
+{
+	size_t	n;
+
+	do {
+		buf_reserve(b, 64 * 1024);
+		n = fread(b->data + b->len, 1, 64 * 1024, f);
+		b->len += n;
+		b->data[b->len] = '\0';
+	} while (n > 0 && b->len <= max);
+	return ferror(f) ? -1 : 0;
 }
 
 int

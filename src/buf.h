@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct span {
 	const char	*p;
@@ -40,6 +41,14 @@ void	 buf_append_byte(struct buf *, char);
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_vprintf(struct buf *, const char *, va_list);
+/*
+ * Writes v in decimal at p, zero-padded to at least width digits, and
+ * returns the end (no NUL): for text built by hand where buf_printf's
+ * vfprintf would cost too much.  p has room for width and 20 bytes.
+ */
+char	*buf_put_u64(char *p, uint64_t v, size_t width);
+/* Appends v in decimal. */
+void	 buf_append_u64(struct buf *, uint64_t v);
 /* Drops n bytes from the front. */
 void	 buf_consume(struct buf *, size_t n);
 /* Hands the storage to the caller (NUL-terminated) and empties the buffer. */
@@ -53,6 +62,14 @@ void	 buf_append_field(struct buf *, const char *prefix, const char *s,
 /* s (may be NULL: NULL) with every "{name}" replaced by the decimal value
  * (command lines and URLs with {port} placeholders); the caller frees it. */
 char	*buf_subst_int(const char *s, const char *name, int value);
+
+/*
+ * Appends stream f to b up to its end, or until b holds more than max
+ * bytes (the caller tells by b->len > max): a file read whole with a
+ * bound, so that -r /dev/zero cannot eat the memory.  0, or -1 on a read
+ * error (errno set).
+ */
+int	 buf_read_stream(struct buf *, FILE *f, size_t max);
 
 /*
  * Writes data[0..len) to path, created with mode or truncated: a small

@@ -23,54 +23,33 @@ chart_fmt_us(char *dst, size_t len, double us)
 	return dst;
 }
 
+/* The entities chart_xml_escape writes, by ASCII byte. */
+static const char *const chart_xml_entities[0x80] = {
+	['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;",
+	['\''] = "&#39;"
+};
+
 void
 chart_xml_escape(struct buf *b, const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 n, avail = strlen(s);
 
-	while (avail > 0) {
-		switch (*p) {
-		case '&':
-			buf_append_str(b, "&amp;");
-			break;
-		case '<':
-			buf_append_str(b, "&lt;");
-			break;
-		case '>':
-			buf_append_str(b, "&gt;");
-			break;
-		case '"':
-			buf_append_str(b, "&quot;");
-			break;
-		case '\'':
-			buf_append_str(b, "&#39;");
-			break;
-		case '\t':
-		case '\n':
-		case '\r':
-			buf_append_byte(b, (char)*p);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				buf_append_byte(b, ' ');
-				break;
-			}
-			if (*p < 0x80) {
-				buf_append_byte(b, (char)*p);
-				break;
-			}
+	for (; avail > 0; p += n, avail -= n) {
+		n = 1;
+		if (*p >= 0x80) {
 			if ((n = json_utf8_seq(p, avail)) == 0) {
 				buf_append_str(b, "\xef\xbf\xbd");
-				break;
-			}
-			buf_append(b, p, n);
-			p += n;
-			avail -= n;
-			continue;
-		}
-		p++;
-		avail--;
+				n = 1;
+			} else
+				buf_append(b, p, n);
+		} else if (chart_xml_entities[*p] != NULL)
+			buf_append_str(b, chart_xml_entities[*p]);
+		else if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') ||
+		    *p == 0x7f)
+			buf_append_byte(b, ' ');	/* no control characters */
+		else
+			buf_append_byte(b, (char)*p);
 	}
 }
 

@@ -515,13 +515,6 @@ funnel_free(struct funnel *f)
 
 /* --- the parts of a transaction --- */
 
-/* A span of a NUL-terminated string. */
-static struct span
-funnel_span(const char *s, size_t len)
-{
-	return (struct span){ s, len };
-}
-
 /*
  * The host (see funnel.h), the path and the query (without '?') of t.
  */
@@ -529,20 +522,12 @@ static void
 funnel_parts(const struct snap_txn *t, struct span *host, struct span *path,
     struct span *query)
 {
-	const char	*tg = t->req.target != NULL ? t->req.target : "";
-	const char	*auth = NULL, *p = tg, *q;
-	size_t		 i, alen = 0;
+	struct span	 auth, p;
+	size_t		 i;
 
-	if (strncasecmp(p, "http://", 7) == 0 ||
-	    strncasecmp(p, "https://", 8) == 0) {
-		auth = strstr(p, "//") + 2;
-		alen = strcspn(auth, "/?#");
-		p = auth + alen;
-	}
-	q = p + strcspn(p, "?#");
-	*path = *p == '/' ? funnel_span(p, (size_t)(q - p)) : SPAN_LIT("/");
-	*query = *q == '?' ? funnel_span(q + 1, strcspn(q + 1, "#")) :
-	    SPAN_NULL;
+	route_split_target(t->req.target != NULL ? t->req.target : "", &auth,
+	    &p, query);
+	*path = p.len > 0 && p.p[0] == '/' ? p : SPAN_LIT("/");
 	if (t->req.host != NULL && *t->req.host != '\0') {
 		*host = span_from_str(t->req.host);
 		return;
@@ -553,8 +538,8 @@ funnel_parts(const struct snap_txn *t, struct span *host, struct span *path,
 			*host = span_from_str(t->req.headers[i].value);
 			return;
 		}
-	if (alen > 0)
-		*host = funnel_span(auth, alen);
+	if (auth.len > 0)
+		*host = auth;
 	else
 		*host = span_from_str(t->server != NULL ? t->server : "");
 }

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "gen-transform.h"
+#include "hash.h"
 #include "http.h"
 #include "jwt.h"
 #include "log.h"
@@ -120,12 +121,15 @@ gx_endpoint(const struct snap_txn *t, struct span *method, struct span *path)
 	*path = (struct span){ target, strcspn(target, "?") };
 }
 
+/*
+ * 1 for a recorded header the writer does not copy: Host (it sets it),
+ * the framing headers and those of one hop only.
+ */
 static int
 gx_is_hop_header(const char *name)
 {
 	static const char *const hop[] = { "Host", "Expect", "TE", "Trailer",
-	    "Upgrade", "Proxy-Connection", "Content-Length",
-	    "Transfer-Encoding", "Connection", "Keep-Alive" };
+	    "Upgrade", "Proxy-Connection" };
 	size_t	i;
 
 	if (http_is_framing_header(span_from_str(name)))
@@ -143,50 +147,47 @@ gx_has_body(const char *method, size_t body_len)
 	    strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
 }
 
-void
-gen_transform_write_request(struct buf *b, const struct snap_req *r,
-    const char *host, const char *prefix)
+/*
+ * A part of the request: recorded, or when e is not NULL with e's edits
+ * rendered into tmp.
+ */
+static struct span
+gx_part(struct buf *tmp, const struct transform_edits *e,
+    const struct transform_msg *m, enum transform_in in, size_t header,
+    struct span recorded)
 {
-	const char	*target = gen_transform_origin_form(r->target);
-	struct buf	 full;
-	size_t		 i;
-
-	buf_init(&full);
-	buf_append_str(&full, prefix);
-	buf_append_str(&full, target);
-	http_write_request_line(b, span_from_str(r->method),
-	    (struct span){ full.data, full.len });
-	buf_free(&full);
-	http_write_header(b, SPAN_LIT("Host"), span_from_str(host));
-	for (i = 0; i < r->nheaders; i++) {
-		if (gx_is_hop_header(r->headers[i].name))
-			continue;
-		http_write_header(b, span_from_str(r->headers[i].name),
-		    span_from_str(r->headers[i].value));
-	}
-	if (gx_has_body(r->method, r->body_len))
-		buf_printf(b, "Content-Length: %zu\r\n", r->body_len);
-	buf_append_str(b, "\r\n");
-	if (r->body_len > 0)
-		buf_append(b, r->body, r->body_len);
+	if (e == NULL)
+		return recorded;
+	buf_reset(tmp);
+	transform_edits_render(tmp, e, m, in, header);
+	return (struct span){ tmp->data, tmp->len };
 }
 
-/* The same with the queued edits applied to each part. */
+/*
+ * Appends request r (see gen_transform_write_request), with e (when not
+ * NULL) applied to each part of m, r's message.
+ */
 static void
-gx_write_edited(struct buf *b, const struct snap_req *r,
+gx_write(struct buf *b, const struct snap_req *r,
     const struct transform_msg *m, const struct transform_edits *e,
     const char *host, const char *prefix)
 {
 	const char	*target = gen_transform_origin_form(r->target);
 	struct buf	 part;
+	struct span	 v;
 	size_t		 i;
 
 	buf_init(&part);
 	buf_append_str(&part, prefix);
-	transform_edits_render(&part, e, m, TRANSFORM_IN_PATH, 0);
-	if (strchr(target, '?') != NULL) {
-		buf_append_byte(&part, '?');
-		transform_edits_render(&part, e, m, TRANSFORM_IN_QUERY, 0);
+	if (e == NULL)
+		buf_append_str(&part, target);
+	else {
+		transform_edits_render(&part, e, m, TRANSFORM_IN_PATH, 0);
+		if (strchr(target, '?') != NULL) {
+			buf_append_byte(&part, '?');
+			transform_edits_render(&part, e, m, TRANSFORM_IN_QUERY,
+			    0);
+		}
 	}
 	http_write_request_line(b, span_from_str(r->method),
 	    (struct span){ part.data, part.len });
@@ -194,19 +195,25 @@ gx_write_edited(struct buf *b, const struct snap_req *r,
 	for (i = 0; i < r->nheaders; i++) {
 		if (gx_is_hop_header(r->headers[i].name))
 			continue;
-		buf_reset(&part);
-		transform_edits_render(&part, e, m, TRANSFORM_IN_HEADER, i);
-		http_write_header(b, span_from_str(r->headers[i].name),
-		    (struct span){ part.data, part.len });
+		v = gx_part(&part, e, m, TRANSFORM_IN_HEADER, i,
+		    span_from_str(r->headers[i].value));
+		http_write_header(b, span_from_str(r->headers[i].name), v);
 	}
-	buf_reset(&part);
-	transform_edits_render(&part, e, m, TRANSFORM_IN_BODY, 0);
-	if (gx_has_body(r->method, part.len))
-		buf_printf(b, "Content-Length: %zu\r\n", part.len);
+	v = gx_part(&part, e, m, TRANSFORM_IN_BODY, 0,
+	    (struct span){ r->body, r->body_len });
+	if (gx_has_body(r->method, v.len))
+		buf_printf(b, "Content-Length: %zu\r\n", v.len);
 	buf_append_str(b, "\r\n");
-	if (part.len > 0)
-		buf_append(b, part.data, part.len);
+	if (v.len > 0)
+		buf_append(b, v.p, v.len);
 	buf_free(&part);
+}
+
+void
+gen_transform_write_request(struct buf *b, const struct snap_req *r,
+    const char *host, const char *prefix)
+{
+	gx_write(b, r, NULL, NULL, host, prefix);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -666,7 +673,7 @@ gen_transform_request(struct gen_transform *gx, const struct snap_txn *t,
 	if (nedits == 0)
 		gen_transform_write_request(out, &t->req, host, prefix);
 	else
-		gx_write_edited(out, &t->req, &m, &e, host, prefix);
+		gx_write(out, &t->req, &m, &e, host, prefix);
 	buf_free(&val);
 	buf_free(&nv);
 	transform_edits_free(&e);
@@ -740,20 +747,7 @@ gen_transform_capture(const struct gen_transform *gx, const struct snap_txn *t,
 }
 
 /* ---------------------------------------------------------------------- */
-/* The map: open addressing, linear probing, FNV-1a. */
-
-static uint64_t
-gx_hash(const char *s, size_t len)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
+/* The map: open addressing, linear probing, FNV-1a (hash.h). */
 
 struct gen_transform_map *
 gen_transform_map_create(void)
@@ -799,7 +793,7 @@ gen_transform_map_get(const struct gen_transform_map *map, const char *v,
 
 	if (map == NULL || map->n == 0)
 		return NULL;
-	e = gx_map_slot(map, v, len, gx_hash(v, len));
+	e = gx_map_slot(map, v, len, hash_fnv1a(v, len));
 	if (e->rec == NULL)
 		return NULL;
 	*livelen = e->livelen;
@@ -812,7 +806,7 @@ gen_transform_map_set(struct gen_transform_map *map, const char *rec,
 {
 	struct gx_map_entry	*e, *old;
 	size_t			 oldcap, i;
-	uint64_t		 h = gx_hash(rec, reclen);
+	uint64_t		 h = hash_fnv1a(rec, reclen);
 
 	if ((map->n + 1) * 2 > map->cap) {
 		old = map->v;

@@ -26,6 +26,7 @@
 #include "json.h"
 #include "route.h"
 #include "snap.h"
+#include "snap-ids.h"
 #include "xmalloc.h"
 
 /* Status classes of the time view: no response, 1xx ... 5xx. */
@@ -86,19 +87,11 @@ struct inspect_dir {
 	struct route_set	*routes;
 };
 
-/* A transaction id and where it was first seen. */
-struct inspect_id {
-	char		*id;
-	size_t		 line;
-	size_t		 count;
-};
-
 #define INSPECT_ID_EXAMPLES	5
 
 struct inspect {
 	char			*file;
-	struct inspect_id	*ids;		/* open addressing */
-	size_t			 nids, idslots;
+	struct snap_ids		*ids;		/* with their first line */
 	uint64_t		 repeated;	/* transactions whose id came
 						   before */
 	struct buf		 examples;	/* "id (lines A, B)", ... */
@@ -190,7 +183,7 @@ inspect_table_free(struct inspect_table *tb)
 static struct span
 inspect_host(const struct snap_txn *t)
 {
-	const char	*p, *e;
+	struct span	 auth, path, query;
 	size_t		 i;
 
 	if (t->req.host != NULL && *t->req.host != '\0')
@@ -200,14 +193,9 @@ inspect_host(const struct snap_txn *t)
 		    *t->req.headers[i].value != '\0')
 			return span_from_str(t->req.headers[i].value);
 	}
-	p = t->req.target;
-	if (strncasecmp(p, "http://", 7) == 0 ||
-	    strncasecmp(p, "https://", 8) == 0) {
-		p = strstr(p, "//") + 2;
-		e = p + strcspn(p, "/?#");
-		if (e > p)
-			return (struct span){ p, (size_t)(e - p) };
-	}
+	route_split_target(t->req.target, &auth, &path, &query);
+	if (auth.len > 0)
+		return auth;
 	if (t->server != NULL && *t->server != '\0')
 		return span_from_str(t->server);
 	return SPAN_LIT("-");
@@ -217,16 +205,13 @@ inspect_host(const struct snap_txn *t)
 static struct span
 inspect_path(const char *target)
 {
-	const char	*p = target;
+	struct span	auth, path, query;
 
-	if (strncasecmp(p, "http://", 7) == 0 ||
-	    strncasecmp(p, "https://", 8) == 0) {
-		p = strstr(p, "//") + 2;
-		p += strcspn(p, "/?#");
-		if (*p != '/')
-			return SPAN_LIT("/");
-	}
-	return (struct span){ p, strcspn(p, "?#") };
+	route_split_target(target, &auth, &path, &query);
+	/* An absolute-form target without a path asks for "/". */
+	if (auth.p != NULL && path.len == 0)
+		return SPAN_LIT("/");
+	return path;
 }
 
 static int
@@ -338,41 +323,14 @@ inspect_key(struct buf *key, const char *method, struct span host,
 static void
 inspect_add_id(struct inspect *in, const struct snap_txn *t)
 {
-	struct inspect_id	*old = in->ids, *e;
-	size_t			 nold = in->idslots, i, j, len;
+	size_t	first;
 
-	if (t->id == NULL)
+	if (t->id == NULL || !snap_ids_seen(in->ids, t->id, t->line, &first))
 		return;
-	if ((in->nids + 1) * 2 > in->idslots) {
-		in->idslots = in->idslots == 0 ? 1024 : in->idslots * 2;
-		in->ids = xcalloc(in->idslots, sizeof *in->ids);
-		for (i = 0; i < nold; i++) {
-			if (old[i].id == NULL)
-				continue;
-			j = hash_fnv1a(old[i].id, strlen(old[i].id)) &
-			    (in->idslots - 1);
-			while (in->ids[j].id != NULL)
-				j = (j + 1) & (in->idslots - 1);
-			in->ids[j] = old[i];
-		}
-		free(old);
-	}
-	len = strlen(t->id);
-	j = hash_fnv1a(t->id, len) & (in->idslots - 1);
-	while ((e = &in->ids[j])->id != NULL && strcmp(e->id, t->id) != 0)
-		j = (j + 1) & (in->idslots - 1);
-	if (e->id == NULL) {
-		e->id = xstrdup(t->id);
-		e->line = t->line;
-		e->count = 1;
-		in->nids++;
-		return;
-	}
-	e->count++;
 	in->repeated++;
 	if (in->nexamples < INSPECT_ID_EXAMPLES) {
 		buf_printf(&in->examples, "%s%s (lines %zu and %zu)",
-		    in->nexamples > 0 ? ", " : "", t->id, e->line, t->line);
+		    in->nexamples > 0 ? ", " : "", t->id, first, t->line);
 		in->nexamples++;
 	}
 }
@@ -588,6 +546,7 @@ inspect_load(const char *path, const struct inspect_opts *opts, char **cause)
 		return NULL;
 	in = xcalloc(1, sizeof *in);
 	in->file = xstrdup(path);
+	in->ids = snap_ids_create();
 	in->opts = *opts;
 	buf_init(&in->examples);
 	in->dirs[0].routes = route_set_create(opts->min_distinct);
@@ -620,9 +579,7 @@ inspect_free(struct inspect *in)
 		inspect_item_clear(&in->dirs[k].all);
 		route_set_free(in->dirs[k].routes);
 	}
-	for (k = 0; k < in->idslots; k++)
-		free(in->ids[k].id);
-	free(in->ids);
+	snap_ids_free(in->ids);
 	buf_free(&in->examples);
 	free(in->file);
 	free(in);
@@ -640,21 +597,33 @@ inspect_fmt_lat(char *out, size_t len, int64_t us)
 	return out;
 }
 
+/*
+ * Appends the count of each status: "200:3 none:1" for the text,
+ * "\"200\":3,\"none\":1" inside a JSON object.
+ */
+static void
+inspect_status_counts(struct buf *b, const struct inspect_item *it, int json)
+{
+	const char	*q = json ? "\"" : "";
+	size_t		 i;
+
+	for (i = 0; i < it->nstatus; i++) {
+		if (i > 0)
+			buf_append_byte(b, json ? ',' : ' ');
+		if (it->status[i].status == 0)
+			buf_printf(b, "%snone%s:%zu", q, q,
+			    it->status[i].count);
+		else
+			buf_printf(b, "%s%d%s:%zu", q, it->status[i].status, q,
+			    it->status[i].count);
+	}
+}
+
 static void
 inspect_fmt_status(struct buf *b, const struct inspect_item *it)
 {
-	size_t	i;
-
 	buf_reset(b);
-	for (i = 0; i < it->nstatus; i++) {
-		if (i > 0)
-			buf_append_byte(b, ' ');
-		if (it->status[i].status == 0)
-			buf_printf(b, "none:%zu", it->status[i].count);
-		else
-			buf_printf(b, "%d:%zu", it->status[i].status,
-			    it->status[i].count);
-	}
+	inspect_status_counts(b, it, 0);
 }
 
 static void
@@ -869,8 +838,6 @@ static void
 inspect_json_endpoint(struct buf *b, const struct inspect *in,
     const struct inspect_item *it, int out)
 {
-	size_t	j;
-
 	buf_append_str(b, "{\"method\":");
 	inspect_json_str(b, it->method);
 	if (out) {
@@ -881,15 +848,7 @@ inspect_json_endpoint(struct buf *b, const struct inspect *in,
 	inspect_json_str(b, it->path);
 	buf_printf(b, ",\"paths\":%zu,\"count\":%zu,\"status\":{", it->npaths,
 	    it->count);
-	for (j = 0; j < it->nstatus; j++) {
-		if (j > 0)
-			buf_append_byte(b, ',');
-		if (it->status[j].status == 0)
-			buf_printf(b, "\"none\":%zu", it->status[j].count);
-		else
-			buf_printf(b, "\"%d\":%zu", it->status[j].status,
-			    it->status[j].count);
-	}
+	inspect_status_counts(b, it, 1);
 	buf_append_byte(b, '}');
 	inspect_json_lat(b, "p50_us", it->nlat > 0 ?
 	    inspect_percentile(it->lat, it->nlat, 50) : -1);

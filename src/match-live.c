@@ -482,20 +482,6 @@ match_live_free(struct match_live *L)
 	free(L);
 }
 
-/* Appends n in decimal (buf_printf costs a vfprintf per reply). */
-static void
-live_append_size(struct buf *b, size_t n)
-{
-	char	d[24];
-	size_t	i = sizeof d;
-
-	do {
-		d[--i] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n > 0);
-	buf_append(b, d + i, sizeof d - i);
-}
-
 /* The live request's first value at loc into out; 0 if it has none. */
 static int
 live_req_value(const struct match_req *r, const struct transform_loc *loc,
@@ -644,7 +630,7 @@ match_live_render(const struct match_entry *e, const struct match_req *r,
 		buf_append(head, ": ", 2);
 		if (!L->keep_cl && span_caseeq_str(L->headers[i].name,
 		    "Content-Length"))
-			live_append_size(head, body->len);
+			buf_append_u64(head, body->len);
 		else
 			live_splice(head, L->headers[i].value, L, o, &enc,
 			    TRANSFORM_IN_HEADER, i);

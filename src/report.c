@@ -1118,8 +1118,6 @@ report_read_json(const char *path, char **cause)
 	struct buf		 b;
 	cJSON			*doc;
 	FILE			*f;
-	char			 tmp[65536];
-	size_t			 n;
 	int			 failed;
 
 	if (strcmp(path, "-") == 0)
@@ -1129,9 +1127,7 @@ report_read_json(const char *path, char **cause)
 		return NULL;
 	}
 	buf_init(&b);
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		buf_append(&b, tmp, n);
-	failed = ferror(f);
+	failed = buf_read_stream(&b, f, SIZE_MAX) == -1;
 	if (f != stdin)
 		fclose(f);
 	if (failed) {

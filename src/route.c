@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hash.h"
 #include "route.h"
@@ -100,6 +101,27 @@ route_segment(struct buf *b, const char *s, size_t len)
 		buf_append_str(b, "{date}");
 	else
 		buf_append_str(b, "{id}");
+}
+
+void
+route_split_target(const char *target, struct span *authority,
+    struct span *path, struct span *query)
+{
+	const char	*p = target, *q;
+	struct span	 auth = SPAN_NULL;
+
+	if (strncasecmp(p, "http://", 7) == 0 ||
+	    strncasecmp(p, "https://", 8) == 0) {
+		auth.p = strstr(p, "//") + 2;
+		auth.len = strcspn(auth.p, "/?#");
+		p = auth.p + auth.len;
+	}
+	q = p + strcspn(p, "?#");
+	*path = (struct span){ p, (size_t)(q - p) };
+	*query = *q == '?' ? (struct span){ q + 1, strcspn(q + 1, "#") } :
+	    SPAN_NULL;
+	if (authority != NULL)
+		*authority = auth;
 }
 
 void

@@ -26,6 +26,17 @@
 
 #include "buf.h"
 
+/*
+ * Splits a request target, origin-form ("/a?b") or absolute-form
+ * ("http://h:8080/a?b", scheme http or https in any case), into spans of
+ * target: *authority (when not NULL) as written, p NULL for origin-form;
+ * *path as written up to '?' or '#' ("" when there is none; not
+ * necessarily starting with '/'); *query without '?', p NULL when none.
+ * A fragment is dropped.
+ */
+void	route_split_target(const char *target, struct span *authority,
+	    struct span *path, struct span *query);
+
 /* Appends the template of path (len bytes, no query) to b; "" gives "/". */
 void	route_template(struct buf *b, const char *path, size_t len);
 

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,14 +94,32 @@ scenario_parse_ratio(const char *s, double *r)
 
 /* --- the YAML walker -------------------------------------------------- */
 
+/* Value nodes that keys are checked against once a section is read. */
+enum scenario_node {
+	SCENARIO_N_NONE,
+	SCENARIO_N_SERVICE,
+	SCENARIO_N_URL,
+	SCENARIO_N_PATTERN,
+	SCENARIO_N_MULT,
+	SCENARIO_N_CLONES,
+	SCENARIO_N_RATE,
+	SCENARIO_N_FROM,
+	SCENARIO_N_STEPS,
+	SCENARIO_N_NOW,
+	SCENARIO_N_NUMBERS,	/* numbers: numeric */
+	SCENARIO_N_IGNORE,
+	SCENARIO_N_LOAD,	/* the keys of these sections */
+	SCENARIO_N_FUZZ,
+	SCENARIO_N_FINDINGS,
+	SCENARIO_N_COUNT
+};
+
 struct scenario_ctx {
 	struct yamldoc		 d;
 	struct scenario		*sc;
 	int			 has_body;	/* body: was given */
-	const yaml_node_t	*ignore_node;
-	const yaml_node_t	*fuzz_node;	/* the fuzz key */
-	const yaml_node_t	*load_node;	/* the load key */
-	const yaml_node_t	*findings_node;	/* assert.findings */
+	int			 url_tls;	/* service.url is https */
+	const yaml_node_t	*node[SCENARIO_N_COUNT];
 };
 
 /* Remembers where the value v names path (what: a static string). */
@@ -237,52 +256,252 @@ scenario_positive(struct scenario_ctx *x, const yaml_node_t *v,
 	return 0;
 }
 
-static int
-scenario_rate(struct scenario_ctx *x, const yaml_node_t *v, const char *what,
-    double *out)
-{
-	const char	*s;
+/* --- sections by table ------------------------------------------------ */
 
-	if ((s = yamldoc_scalar(&x->d, v, what)) == NULL)
+/* What a key's value is (struct scenario_key). */
+enum scenario_type {
+	SCENARIO_T_STRING,	/* char *: a non-empty string */
+	SCENARIO_T_PATH,	/* char *: a path, resolved and remembered */
+	SCENARIO_T_STRINGS,	/* char **, its size_t count at aux: one
+				   string or a list */
+	SCENARIO_T_PATHS,	/* the same, each a path */
+	SCENARIO_T_UINT,	/* unsigned from min to max */
+	SCENARIO_T_DURATION,	/* uint64_t ns; min 1: not 0 */
+	SCENARIO_T_POSITIVE,	/* double above 0, at most max */
+	SCENARIO_T_BOOL,	/* int: true or false */
+	SCENARIO_T_RATE,	/* double per second: 500/s, 30/m, 3600/h */
+	SCENARIO_T_RATIO,	/* double, a fraction: 1%, 0.5%, 0.01 */
+	SCENARIO_T_SEED,	/* uint64_t: units_parse_seed */
+	SCENARIO_T_CALL,	/* call(x, key, value) */
+	SCENARIO_T_SECTION	/* a mapping of keys[0..nkeys); then, when
+				   it is one, call(x, key, value) */
+};
+
+/*
+ * One key of a section: its value is read into the field of struct
+ * scenario at off.  aux is the size_t count of a list's strings; for the
+ * other types, an int field set to 1 when the value is valid (0: none;
+ * offset 0 holds the path, never a flag).  A valid value's node (a
+ * section's key node, as soon as it is seen) is kept in x->node[node] for
+ * the checks that follow.
+ */
+struct scenario_key {
+	const char		*what;	/* "load.rate": key "rate" */
+	enum scenario_type	 type;
+	size_t			 off;
+	size_t			 aux;
+	unsigned long		 min, max;
+	enum scenario_node	 node;
+	const char		*expect;	/* rate, ratio, seed: what a
+						   valid value looks like, if
+						   not the usual example */
+	void			(*call)(struct scenario_ctx *,
+				    const yaml_node_t *, const yaml_node_t *);
+	const struct scenario_key *keys;	/* a section's */
+	size_t			 nkeys;
+};
+
+#define SCENARIO_NKEYS(t)	(sizeof (t) / sizeof (t)[0])
+#define SCENARIO_SECTION(t)	.keys = (t), .nkeys = SCENARIO_NKEYS(t)
+
+#define SCENARIO_OFF(f)		offsetof(struct scenario, f)
+
+_Static_assert(offsetof(struct scenario, path) == 0,
+    "aux 0 means no flag: offset 0 must not be an int flag");
+
+/* The key of row r: its name after the section's. */
+static const char *
+scenario_key_name(const struct scenario_key *r)
+{
+	const char	*dot = strrchr(r->what, '.');
+
+	return dot != NULL ? dot + 1 : r->what;
+}
+
+/* The keys of a section, comma-separated, for messages. */
+static void
+scenario_key_list(struct buf *b, const struct scenario_key *keys, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append_str(b, ", ");
+		buf_append_str(b, scenario_key_name(&keys[i]));
+	}
+	buf_append_byte(b, '\0');
+}
+
+/* A value parsed by units or scenario_parse_*: 0, or -1 (recorded). */
+static int
+scenario_parsed(struct scenario_ctx *x, const struct scenario_key *r,
+    const yaml_node_t *v, void *field)
+{
+	static const char *const example[] = {
+		[SCENARIO_T_RATE] = "a rate such as 500/s, 30/m or 3600/h",
+		[SCENARIO_T_RATIO] = "a percentage such as 1% or 0.5%",
+		[SCENARIO_T_SEED] = "an unsigned integer"
+	};
+	const char	*s;
+	int		 rc;
+
+	if ((s = yamldoc_scalar(&x->d, v, r->what)) == NULL)
 		return -1;
-	if (scenario_parse_rate(s, out) == -1) {
-		yamldoc_err(&x->d, v, "%s: expected a rate such as 500/s, 30/m "
-		    "or 3600/h, not \"%s\"", what, s);
+	if (r->type == SCENARIO_T_RATE)
+		rc = scenario_parse_rate(s, field);
+	else if (r->type == SCENARIO_T_RATIO)
+		rc = scenario_parse_ratio(s, field);
+	else
+		rc = units_parse_seed(s, field);
+	if (rc == -1)
+		yamldoc_err(&x->d, v, "%s: expected %s, not \"%s\"", r->what,
+		    r->expect != NULL ? r->expect : example[r->type], s);
+	return rc;
+}
+
+/* Reads v as row r says: 0, or -1 when it is not valid (recorded). */
+static int
+scenario_value(struct scenario_ctx *x, const struct scenario_key *r,
+    const yaml_node_t *k, const yaml_node_t *v)
+{
+	void	*field = (char *)x->sc + r->off;
+
+	switch (r->type) {
+	case SCENARIO_T_STRING:
+	case SCENARIO_T_PATH:
+		scenario_string(x, v, r->what, r->type == SCENARIO_T_PATH,
+		    field);
+		return 0;
+	case SCENARIO_T_STRINGS:
+	case SCENARIO_T_PATHS:
+		scenario_strings(x, v, r->what, r->type == SCENARIO_T_PATHS,
+		    field, (void *)((char *)x->sc + r->aux));
+		return 0;
+	case SCENARIO_T_UINT:
+		return scenario_uint(x, v, r->what, r->min, r->max, field);
+	case SCENARIO_T_DURATION:
+		return scenario_duration(x, v, r->what, r->min == 0, field);
+	case SCENARIO_T_POSITIVE:
+		return scenario_positive(x, v, r->what, (double)r->max, field);
+	case SCENARIO_T_BOOL:
+		return yamldoc_bool(&x->d, v, r->what, field);
+	case SCENARIO_T_RATE:
+	case SCENARIO_T_RATIO:
+	case SCENARIO_T_SEED:
+		return scenario_parsed(x, r, v, field);
+	case SCENARIO_T_CALL:
+		r->call(x, k, v);
+		return 0;
+	case SCENARIO_T_SECTION:
+		break;
+	}
+	return -1;
+}
+
+/* Marks the value v of row r valid: its flag and its node. */
+static void
+scenario_valid(struct scenario_ctx *x, const struct scenario_key *r,
+    const yaml_node_t *v)
+{
+	int	*flag;
+
+	if (r->aux != 0 && r->type != SCENARIO_T_STRINGS &&
+	    r->type != SCENARIO_T_PATHS) {
+		flag = (void *)((char *)x->sc + r->aux);
+		*flag = 1;
+	}
+	if (r->node != SCENARIO_N_NONE)
+		x->node[r->node] = v;
+}
+
+/* "WHAT: unknown key \"KEY\" (the keys)", without "WHAT: " at the top. */
+static void
+scenario_unknown(struct scenario_ctx *x, const yaml_node_t *k,
+    const char *what, const char *key, const struct scenario_key *keys,
+    size_t n)
+{
+	struct buf	list;
+
+	buf_init(&list);
+	scenario_key_list(&list, keys, n);
+	yamldoc_err(&x->d, k, "%s%sunknown key \"%s\" (%s)",
+	    what != NULL ? what : "", what != NULL ? ": " : "", key, list.data);
+	buf_free(&list);
+}
+
+static void	scenario_section(struct scenario_ctx *,
+		    const struct scenario_key *, const yaml_node_t *,
+		    const yaml_node_t *);
+
+/*
+ * Walks mapping m, section what (NULL: the top level, "scenario" in
+ * yamldoc's messages and no prefix in the unknown-key one), reading each
+ * key as its row of keys[0..n) says.  -1 when m is not a mapping
+ * (recorded), else 0.
+ */
+static int
+scenario_walk(struct scenario_ctx *x, const yaml_node_t *m, const char *what,
+    const struct scenario_key *keys, size_t n)
+{
+	const char		*section = what != NULL ? what : "scenario";
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*key;
+	size_t			 i;
+
+	if (yamldoc_mapping(&x->d, m, section) == -1)
 		return -1;
+	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, section) {
+		for (i = 0; i < n; i++) {
+			if (strcmp(key, scenario_key_name(&keys[i])) == 0)
+				break;
+		}
+		if (i == n)
+			scenario_unknown(x, k, what, key, keys, n);
+		else if (keys[i].type == SCENARIO_T_SECTION)
+			scenario_section(x, &keys[i], k, v);
+		else if (scenario_value(x, &keys[i], k, v) == 0)
+			scenario_valid(x, &keys[i], v);
 	}
 	return 0;
 }
 
+/* Section row r: key k, mapping m. */
 static void
-scenario_ready(struct scenario_ctx *x, const yaml_node_t *m)
+scenario_section(struct scenario_ctx *x, const struct scenario_key *r,
+    const yaml_node_t *k, const yaml_node_t *m)
 {
-	struct scenario		*sc = x->sc;
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k, *v;
-	const char		*key, *s;
+	if (r->node != SCENARIO_N_NONE)
+		x->node[r->node] = k;
+	if (scenario_walk(x, m, r->what, r->keys, r->nkeys) == 0 &&
+	    r->call != NULL)
+		r->call(x, k, m);
+}
 
-	if (yamldoc_mapping(&x->d, m, "ready") == -1)
+/* --- service ---------------------------------------------------------- */
+
+static void
+scenario_ready_path(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *v)
+{
+	const char	*s;
+
+	if ((s = yamldoc_scalar(&x->d, v, "ready.path")) == NULL)
 		return;
-	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, "ready") {
-		if (strcmp(key, "path") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "ready.path"))
-			    == NULL)
-				continue;
-			if (*s != '/')
-				yamldoc_err(&x->d, v, "ready.path: expected a "
-				    "path starting with /, not \"%s\"", s);
-			else {
-				free(sc->ready_path);
-				sc->ready_path = xstrdup(s);
-			}
-		} else if (strcmp(key, "timeout") == 0)
-			scenario_duration(x, v, "ready.timeout", 0,
-			    &sc->ready_timeout_ns);
-		else
-			yamldoc_err(&x->d, k, "ready: unknown key \"%s\" "
-			    "(path, timeout)", key);
+	if (*s != '/')
+		yamldoc_err(&x->d, v, "ready.path: expected a path starting "
+		    "with /, not \"%s\"", s);
+	else {
+		free(x->sc->ready_path);
+		x->sc->ready_path = xstrdup(s);
 	}
 }
+
+static const struct scenario_key scenario_ready_keys[] = {
+	{ "ready.path", SCENARIO_T_CALL, .call = scenario_ready_path },
+	{ "ready.timeout", SCENARIO_T_DURATION,
+	    .off = SCENARIO_OFF(ready_timeout_ns), .min = 1 }
+};
 
 static int
 scenario_env_name_is_valid(const char *s)
@@ -300,8 +519,10 @@ scenario_env_name_is_valid(const char *s)
 	return 1;
 }
 
+/* env: any variable names, so no table. */
 static void
-scenario_env(struct scenario_ctx *x, const yaml_node_t *m)
+scenario_env(struct scenario_ctx *x, const yaml_node_t *envk,
+    const yaml_node_t *m)
 {
 	struct scenario		*sc = x->sc;
 	yaml_node_pair_t	*p;
@@ -347,63 +568,50 @@ scenario_url_is_valid(const char *s, int *tls)
 }
 
 static void
-scenario_service(struct scenario_ctx *x, const yaml_node_t *m)
+scenario_service_url(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *v)
 {
-	struct scenario		*sc = x->sc;
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k, *v;
-	const char		*key, *s;
-	int			 has_url = 0, tls = 0;
+	const char	*s;
 
-	if (yamldoc_mapping(&x->d, m, "service") == -1)
+	x->node[SCENARIO_N_URL] = v;
+	if ((s = yamldoc_scalar(&x->d, v, "service.url")) == NULL)
 		return;
-	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, "service") {
-		if (strcmp(key, "url") == 0) {
-			has_url = 1;
-			if ((s = yamldoc_scalar(&x->d, v, "service.url"))
-			    == NULL)
-				continue;
-			if (!scenario_url_is_valid(s, &tls))
-				yamldoc_err(&x->d, v, "service.url: expected "
-				    "http[s]://HOST:PORT (PORT 1..65535 or "
-				    "{service_port}), not \"%s\"", s);
-			else {
-				free(sc->url);
-				sc->url = xstrdup(s);
-			}
-		} else if (strcmp(key, "command") == 0)
-			scenario_string(x, v, "service.command", 0,
-			    &sc->command);
-		else if (strcmp(key, "ca") == 0)
-			scenario_string(x, v, "service.ca", 1, &sc->ca_file);
-		else if (strcmp(key, "insecure") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "service.insecure"))
-			    == NULL)
-				continue;
-			if (strcmp(s, "true") == 0)
-				sc->insecure = 1;
-			else if (strcmp(s, "false") == 0)
-				sc->insecure = 0;
-			else
-				yamldoc_err(&x->d, v, "service.insecure: "
-				    "expected true or false, not \"%s\"", s);
-		} else if (strcmp(key, "ready") == 0)
-			scenario_ready(x, v);
-		else if (strcmp(key, "env") == 0)
-			scenario_env(x, v);
-		else
-			yamldoc_err(&x->d, k, "service: unknown key \"%s\" "
-			    "(url, ca, insecure, command, ready, env)", key);
+	if (!scenario_url_is_valid(s, &x->url_tls))
+		yamldoc_err(&x->d, v, "service.url: expected http[s]://HOST:"
+		    "PORT (PORT 1..65535 or {service_port}), not \"%s\"", s);
+	else {
+		free(x->sc->url);
+		x->sc->url = xstrdup(s);
 	}
-	if (!has_url)
+}
+
+static const struct scenario_key scenario_service_keys[] = {
+	{ "service.url", SCENARIO_T_CALL, .call = scenario_service_url },
+	{ "service.ca", SCENARIO_T_PATH, .off = SCENARIO_OFF(ca_file) },
+	{ "service.insecure", SCENARIO_T_BOOL, .off = SCENARIO_OFF(insecure) },
+	{ "service.command", SCENARIO_T_STRING, .off = SCENARIO_OFF(command) },
+	{ "ready", SCENARIO_T_SECTION, SCENARIO_SECTION(scenario_ready_keys) },
+	{ "env", SCENARIO_T_CALL, .call = scenario_env }
+};
+
+/* What the service section's keys get wrong together. */
+static void
+scenario_service_check(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *m)
+{
+	struct scenario	*sc = x->sc;
+
+	if (x->node[SCENARIO_N_URL] == NULL)
 		yamldoc_err(&x->d, m, "service: missing \"url\"");
-	else if (sc->url != NULL && !tls && (sc->ca_file != NULL ||
+	else if (sc->url != NULL && !x->url_tls && (sc->ca_file != NULL ||
 	    sc->insecure))
 		yamldoc_err(&x->d, m, "service: ca and insecure apply to an "
 		    "https:// url");
 	else if (sc->ca_file != NULL && sc->insecure)
 		yamldoc_err(&x->d, m, "service: ca or insecure, not both");
 }
+
+/* --- responder -------------------------------------------------------- */
 
 /*
  * HOST:PORT or [IPV6]:PORT with PORT 0..65535; a host of digits and dots
@@ -452,108 +660,86 @@ scenario_listen_error(const char *s)
 }
 
 static void
-scenario_responder(struct scenario_ctx *x, const yaml_node_t *m)
+scenario_listen(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *v)
 {
-	struct scenario		*sc = x->sc;
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k, *v;
-	const char		*key, *s;
-	const char		*why;
+	const char	*s, *why;
 
-	if (yamldoc_mapping(&x->d, m, "responder") == -1)
+	if ((s = yamldoc_scalar(&x->d, v, "responder.listen")) == NULL)
 		return;
-	sc->has_responder = 1;
-	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, "responder") {
-		if (strcmp(key, "listen") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "responder.listen"))
-			    == NULL)
-				continue;
-			/* The syntax here; the name is resolved by the
-			 * checks (cmd-run.c), as at the start. */
-			if ((why = scenario_listen_error(s)) != NULL)
-				yamldoc_err(&x->d, v, "responder.listen: %s: "
-				    "\"%s\"", why, s);
-			else {
-				free(sc->listen);
-				sc->listen = xstrdup(s);
-				scenario_ref_add(x, "responder.listen", s, v);
-			}
-		} else if (strcmp(key, "rules") == 0)
-			scenario_strings(x, v, "responder.rules", 1,
-			    &sc->rules, &sc->nrules);
-		else if (strcmp(key, "unmatched") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v,
-			    "responder.unmatched")) == NULL)
-				continue;
-			if (strcmp(s, "passthrough") == 0)
-				yamldoc_err(&x->d, v, "responder.unmatched: "
-				    "passthrough is not implemented yet (use "
-				    "404 or closest)");
-			else if (strcmp(s, "404") != 0 &&
-			    strcmp(s, "closest") != 0)
-				yamldoc_err(&x->d, v, "responder.unmatched: "
-				    "expected 404 or closest, not \"%s\"", s);
-			else {
-				free(sc->unmatched);
-				sc->unmatched = xstrdup(s);
-			}
-		} else if (strcmp(key, "seed") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "responder.seed")) ==
-			    NULL)
-				continue;
-			if (units_parse_seed(s, &sc->seed) == -1)
-				yamldoc_err(&x->d, v, "responder.seed: "
-				    "expected an unsigned integer, not \"%s\"",
-				    s);
-			else
-				sc->has_seed = 1;
-		} else if (strcmp(key, "transforms") == 0)
-			scenario_string(x, v, "responder.transforms", 1,
-			    &sc->responder_transforms);
-		else
-			yamldoc_err(&x->d, k, "responder: unknown key \"%s\" "
-			    "(listen, rules, unmatched, seed, transforms)", key);
+	/* The syntax here; the name is resolved by the checks (cmd-run.c),
+	 * as at the start. */
+	if ((why = scenario_listen_error(s)) != NULL)
+		yamldoc_err(&x->d, v, "responder.listen: %s: \"%s\"", why, s);
+	else {
+		free(x->sc->listen);
+		x->sc->listen = xstrdup(s);
+		scenario_ref_add(x, "responder.listen", s, v);
 	}
-	if (sc->listen == NULL)
-		sc->listen = xstrdup("127.0.0.1:0");
 }
+
+static void
+scenario_unmatched(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *v)
+{
+	static const char *const names[] = { "404", "closest" };
+	const char	*s;
+	size_t		 i;
+
+	if ((s = yamldoc_scalar(&x->d, v, "responder.unmatched")) == NULL)
+		return;
+	if (strcmp(s, "passthrough") == 0)
+		yamldoc_err(&x->d, v, "responder.unmatched: passthrough is not "
+		    "implemented yet (use 404 or closest)");
+	else if (yamldoc_choice(&x->d, v, "responder.unmatched", names,
+	    SCENARIO_NKEYS(names), &i) == 0) {
+		free(x->sc->unmatched);
+		x->sc->unmatched = xstrdup(names[i]);
+	}
+}
+
+static const struct scenario_key scenario_responder_keys[] = {
+	{ "responder.listen", SCENARIO_T_CALL, .call = scenario_listen },
+	{ "responder.rules", SCENARIO_T_PATHS, .off = SCENARIO_OFF(rules),
+	    .aux = SCENARIO_OFF(nrules) },
+	{ "responder.unmatched", SCENARIO_T_CALL, .call = scenario_unmatched },
+	{ "responder.seed", SCENARIO_T_SEED, .off = SCENARIO_OFF(seed),
+	    .aux = SCENARIO_OFF(has_seed) },
+	{ "responder.transforms", SCENARIO_T_PATH,
+	    .off = SCENARIO_OFF(responder_transforms) }
+};
+
+static void
+scenario_responder_done(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *m)
+{
+	x->sc->has_responder = 1;
+	if (x->sc->listen == NULL)
+		x->sc->listen = xstrdup("127.0.0.1:0");
+}
+
+/* --- load ------------------------------------------------------------- */
 
 static const char *const scenario_patterns[] = {
 	"replay", "constant", "ramp", "steps", "closed"
 };
 
-/* The keys of the load section that other keys are checked against. */
-struct scenario_load_keys {
-	const yaml_node_t	*rate, *mult, *clones, *from, *steps, *now;
-	int			 has_pattern;
-};
-
 static void
-scenario_load_pattern(struct scenario_ctx *x, const yaml_node_t *v,
-    struct scenario_load_keys *lk)
+scenario_load_pattern(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *v)
 {
-	const char	*s;
-	size_t		 i, n = sizeof scenario_patterns /
-			    sizeof *scenario_patterns;
+	size_t	i;
 
-	if ((s = yamldoc_scalar(&x->d, v, "load.pattern")) == NULL)
+	if (yamldoc_choice(&x->d, v, "load.pattern", scenario_patterns,
+	    SCENARIO_NKEYS(scenario_patterns), &i) == -1)
 		return;
-	for (i = 0; i < n; i++) {
-		if (strcmp(s, scenario_patterns[i]) == 0)
-			break;
-	}
-	if (i == n)
-		yamldoc_err(&x->d, v, "load.pattern: expected replay, "
-		    "constant, ramp, steps or closed, not \"%s\"", s);
-	else {
-		x->sc->pattern = (enum scenario_pattern)i;
-		lk->has_pattern = 1;
-	}
+	x->sc->pattern = (enum scenario_pattern)i;
+	x->node[SCENARIO_N_PATTERN] = v;
 }
 
 static void
-scenario_load_now(struct scenario_ctx *x, const yaml_node_t *v,
-    struct scenario_load_keys *lk)
+scenario_load_now(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *v)
 {
 	struct shape_time	 now;
 	const char		*s;
@@ -566,47 +752,37 @@ scenario_load_now(struct scenario_ctx *x, const yaml_node_t *v,
 	else {
 		x->sc->has_now = 1;
 		x->sc->now_us = now.us;
-		lk->now = v;
+		x->node[SCENARIO_N_NOW] = v;
 	}
-}
-
-static void
-scenario_load_seed(struct scenario_ctx *x, const yaml_node_t *v)
-{
-	const char	*s;
-
-	if ((s = yamldoc_scalar(&x->d, v, "load.seed")) == NULL)
-		return;
-	if (units_parse_seed(s, &x->sc->load_seed) == -1)
-		yamldoc_err(&x->d, v, "load.seed: expected an unsigned "
-		    "integer, not \"%s\"", s);
-	else
-		x->sc->load_has_seed = 1;
 }
 
 /* What the load section's keys get wrong together. */
 static void
-scenario_load_check(struct scenario_ctx *x, const yaml_node_t *m,
-    const struct scenario_load_keys *lk)
+scenario_load_check(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *m)
 {
-	struct scenario	*sc = x->sc;
+	struct scenario		*sc = x->sc;
+	const yaml_node_t	*mult = x->node[SCENARIO_N_MULT];
+	const yaml_node_t	*clones = x->node[SCENARIO_N_CLONES];
+	const yaml_node_t	*from = x->node[SCENARIO_N_FROM];
+	const yaml_node_t	*steps = x->node[SCENARIO_N_STEPS];
 
-	if (lk->now != NULL && sc->transforms == NULL)
-		yamldoc_err(&x->d, lk->now, "load.now: applies with "
-		    "load.transforms");
-	if (!lk->has_pattern)
+	if (x->node[SCENARIO_N_NOW] != NULL && sc->transforms == NULL)
+		yamldoc_err(&x->d, x->node[SCENARIO_N_NOW], "load.now: applies "
+		    "with load.transforms");
+	if (x->node[SCENARIO_N_PATTERN] == NULL)
 		return;		/* replay: nothing to check */
 	switch (sc->pattern) {
 	case SCENARIO_REPLAY:
-		if (lk->mult != NULL && lk->clones != NULL &&
-		    sc->multiplier != 1.0 && sc->clones > 1)
-			yamldoc_err(&x->d, lk->clones, "load.clones: cannot "
-			    "be combined with multiplier (pick one)");
+		if (mult != NULL && clones != NULL && sc->multiplier != 1.0 &&
+		    sc->clones > 1)
+			yamldoc_err(&x->d, clones, "load.clones: cannot be "
+			    "combined with multiplier (pick one)");
 		break;
 	case SCENARIO_CONSTANT:
 	case SCENARIO_RAMP:
 	case SCENARIO_STEPS:
-		if (lk->rate == NULL)
+		if (x->node[SCENARIO_N_RATE] == NULL)
 			yamldoc_err(&x->d, m, "load: pattern %s needs a rate",
 			    scenario_patterns[sc->pattern]);
 		if (sc->pattern != SCENARIO_CONSTANT && sc->duration_ns == 0)
@@ -614,88 +790,57 @@ scenario_load_check(struct scenario_ctx *x, const yaml_node_t *m,
 			    "duration", scenario_patterns[sc->pattern]);
 		/* FALLTHROUGH */
 	case SCENARIO_CLOSED:
-		if (lk->mult != NULL)
-			yamldoc_err(&x->d, lk->mult, "load.multiplier: only "
-			    "for pattern replay");
-		if (lk->clones != NULL)
-			yamldoc_err(&x->d, lk->clones, "load.clones: only for "
+		if (mult != NULL)
+			yamldoc_err(&x->d, mult, "load.multiplier: only for "
+			    "pattern replay");
+		if (clones != NULL)
+			yamldoc_err(&x->d, clones, "load.clones: only for "
 			    "pattern replay");
 		break;
 	}
-	if (lk->from != NULL && sc->pattern != SCENARIO_RAMP)
-		yamldoc_err(&x->d, lk->from, "load.rate_from: only for "
-		    "pattern ramp");
-	if (lk->from != NULL && lk->rate != NULL && sc->rate_from > sc->rate)
-		yamldoc_err(&x->d, lk->from, "load.rate_from: above "
-		    "load.rate");
-	if (lk->steps != NULL && sc->pattern != SCENARIO_STEPS)
-		yamldoc_err(&x->d, lk->steps, "load.steps: only for pattern "
-		    "steps");
-	if (sc->pattern == SCENARIO_STEPS && lk->steps == NULL)
+	if (from != NULL && sc->pattern != SCENARIO_RAMP)
+		yamldoc_err(&x->d, from, "load.rate_from: only for pattern "
+		    "ramp");
+	if (from != NULL && x->node[SCENARIO_N_RATE] != NULL &&
+	    sc->rate_from > sc->rate)
+		yamldoc_err(&x->d, from, "load.rate_from: above load.rate");
+	if (steps != NULL && sc->pattern != SCENARIO_STEPS)
+		yamldoc_err(&x->d, steps, "load.steps: only for pattern steps");
+	if (sc->pattern == SCENARIO_STEPS && steps == NULL)
 		sc->steps = 5;
 }
 
-static void
-scenario_load_section(struct scenario_ctx *x, const yaml_node_t *m)
-{
-	struct scenario			*sc = x->sc;
-	struct scenario_load_keys	 lk;
-	yaml_node_pair_t		*p;
-	yaml_node_t			*k, *v;
-	const char			*key;
+static const struct scenario_key scenario_load_keys[] = {
+	{ "load.pattern", SCENARIO_T_CALL, .call = scenario_load_pattern },
+	{ "load.multiplier", SCENARIO_T_POSITIVE,
+	    .off = SCENARIO_OFF(multiplier),
+	    .max = 1000000, .node = SCENARIO_N_MULT },
+	{ "load.clones", SCENARIO_T_UINT, .off = SCENARIO_OFF(clones), .min = 1,
+	    .max = 100000, .node = SCENARIO_N_CLONES },
+	{ "load.rate", SCENARIO_T_RATE, .off = SCENARIO_OFF(rate),
+	    .node = SCENARIO_N_RATE },
+	{ "load.rate_from", SCENARIO_T_RATE, .off = SCENARIO_OFF(rate_from),
+	    .node = SCENARIO_N_FROM },
+	{ "load.steps", SCENARIO_T_UINT, .off = SCENARIO_OFF(steps), .min = 1,
+	    .max = 1000, .node = SCENARIO_N_STEPS },
+	{ "load.duration", SCENARIO_T_DURATION,
+	    .off = SCENARIO_OFF(duration_ns) },
+	{ "load.connections", SCENARIO_T_UINT, .off = SCENARIO_OFF(connections),
+	    .min = 1, .max = 65536 },
+	{ "load.timeout", SCENARIO_T_DURATION, .off = SCENARIO_OFF(timeout_ns),
+	    .min = 1 },
+	{ "load.transforms", SCENARIO_T_PATH, .off = SCENARIO_OFF(transforms) },
+	{ "load.now", SCENARIO_T_CALL, .call = scenario_load_now },
+	{ "load.seed", SCENARIO_T_SEED, .off = SCENARIO_OFF(load_seed),
+	    .aux = SCENARIO_OFF(load_has_seed) }
+};
 
-	memset(&lk, 0, sizeof lk);
-	if (yamldoc_mapping(&x->d, m, "load") == -1)
-		return;
-	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, "load") {
-		if (strcmp(key, "pattern") == 0)
-			scenario_load_pattern(x, v, &lk);
-		else if (strcmp(key, "multiplier") == 0) {
-			if (scenario_positive(x, v, "load.multiplier", 1e6,
-			    &sc->multiplier) == 0)
-				lk.mult = v;
-		} else if (strcmp(key, "clones") == 0) {
-			if (scenario_uint(x, v, "load.clones", 1, 100000,
-			    &sc->clones) == 0)
-				lk.clones = v;
-		} else if (strcmp(key, "rate") == 0) {
-			if (scenario_rate(x, v, "load.rate", &sc->rate) == 0)
-				lk.rate = v;
-		} else if (strcmp(key, "rate_from") == 0) {
-			if (scenario_rate(x, v, "load.rate_from",
-			    &sc->rate_from) == 0)
-				lk.from = v;
-		} else if (strcmp(key, "steps") == 0) {
-			if (scenario_uint(x, v, "load.steps", 1, 1000,
-			    &sc->steps) == 0)
-				lk.steps = v;
-		} else if (strcmp(key, "duration") == 0)
-			scenario_duration(x, v, "load.duration", 1,
-			    &sc->duration_ns);
-		else if (strcmp(key, "connections") == 0)
-			scenario_uint(x, v, "load.connections", 1, 65536,
-			    &sc->connections);
-		else if (strcmp(key, "timeout") == 0)
-			scenario_duration(x, v, "load.timeout", 0,
-			    &sc->timeout_ns);
-		else if (strcmp(key, "transforms") == 0)
-			scenario_string(x, v, "load.transforms", 1,
-			    &sc->transforms);
-		else if (strcmp(key, "now") == 0)
-			scenario_load_now(x, v, &lk);
-		else if (strcmp(key, "seed") == 0)
-			scenario_load_seed(x, v);
-		else
-			yamldoc_err(&x->d, k, "load: unknown key \"%s\" "
-			    "(pattern, multiplier, clones, rate, rate_from, "
-			    "steps, duration, connections, timeout, "
-			    "transforms, now, seed)", key);
-	}
-	scenario_load_check(x, m, &lk);
-}
+/* --- assert ----------------------------------------------------------- */
 
+/* latency: one key per percentile (scenario_pct_names). */
 static void
-scenario_latency(struct scenario_ctx *x, const yaml_node_t *m)
+scenario_latency(struct scenario_ctx *x, const yaml_node_t *latk,
+    const yaml_node_t *m)
 {
 	struct scenario		*sc = x->sc;
 	yaml_node_pair_t	*p;
@@ -728,314 +873,229 @@ scenario_latency(struct scenario_ctx *x, const yaml_node_t *m)
 }
 
 static void
-scenario_regression(struct scenario_ctx *x, const yaml_node_t *m)
+scenario_cmp_status(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *v)
 {
-	struct scenario		*sc = x->sc;
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k, *v;
-	const char		*key, *s;
-	const yaml_node_t	*numbers = NULL;
-	size_t			 i, before;
+	static const char *const names[] = { "exact", "ignore" };
+	size_t	i;
 
-	if (yamldoc_mapping(&x->d, m, "assert.regression") == -1)
-		return;
-	sc->has_regression = 1;
-	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, "assert.regression") {
-		if (strcmp(key, "status") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v,
-			    "assert.regression.status")) == NULL)
-				continue;
-			if (strcmp(s, "exact") == 0)
-				sc->cmp_status = 1;
-			else if (strcmp(s, "ignore") == 0)
-				sc->cmp_status = 0;
-			else
-				yamldoc_err(&x->d, v,
-				    "assert.regression.status: expected exact "
-				    "or ignore, not \"%s\"", s);
-		} else if (strcmp(key, "body") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v,
-			    "assert.regression.body")) == NULL)
-				continue;
-			x->has_body = 1;
-			if (strcmp(s, "exact") == 0)
-				sc->cmp_body = SCENARIO_BODY_EXACT;
-			else if (strcmp(s, "json") == 0)
-				sc->cmp_body = SCENARIO_BODY_JSON;
-			else if (strcmp(s, "ignore") == 0)
-				sc->cmp_body = SCENARIO_BODY_IGNORE;
-			else {
-				x->has_body = 0;
-				yamldoc_err(&x->d, v, "assert.regression.body: "
-				    "expected exact, json or ignore, not "
-				    "\"%s\"", s);
-			}
-		} else if (strcmp(key, "headers") == 0)
-			scenario_strings(x, v, "assert.regression.headers", 0,
-			    &sc->cmp_headers, &sc->ncmp_headers);
-		else if (strcmp(key, "ignore") == 0) {
-			before = sc->nignore;
-			scenario_strings(x, v, "assert.regression.ignore", 0,
-			    &sc->ignore, &sc->nignore);
-			for (i = before; i < sc->nignore; i++) {
-				if (sc->ignore[i][0] != '$')
-					yamldoc_err(&x->d, v,
-					    "assert.regression.ignore: \"%s\" "
-					    "is not a JSON path ($.a.b, "
-					    "$.items[*].id)", sc->ignore[i]);
-			}
-			x->ignore_node = v;
-		} else if (strcmp(key, "numbers") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v,
-			    "assert.regression.numbers")) == NULL)
-				continue;
-			if (strcmp(s, "exact") == 0)
-				sc->cmp_numeric = 0;
-			else if (strcmp(s, "numeric") == 0) {
-				sc->cmp_numeric = 1;
-				numbers = v;
-			} else
-				yamldoc_err(&x->d, v,
-				    "assert.regression.numbers: expected exact "
-				    "or numeric, not \"%s\"", s);
-		} else
-			yamldoc_err(&x->d, k, "assert.regression: unknown key "
-			    "\"%s\" (status, headers, body, ignore, numbers)",
-			    key);
-	}
-	/* Numeric equality is a JSON comparison too. */
-	if (numbers != NULL) {
-		if (!x->has_body)
-			sc->cmp_body = SCENARIO_BODY_JSON;
-		else if (sc->cmp_body != SCENARIO_BODY_JSON)
-			yamldoc_err(&x->d, numbers, "assert.regression."
-			    "numbers: numeric needs body: json");
-	}
-	/* Ignore paths only make sense for a JSON comparison. */
-	if (x->ignore_node != NULL) {
-		if (!x->has_body)
-			sc->cmp_body = SCENARIO_BODY_JSON;
-		else if (sc->cmp_body != SCENARIO_BODY_JSON)
-			yamldoc_err(&x->d, x->ignore_node, "assert.regression."
-			    "ignore: needs body: json");
-	}
+	if (yamldoc_choice(&x->d, v, "assert.regression.status", names,
+	    SCENARIO_NKEYS(names), &i) == 0)
+		x->sc->cmp_status = i == 0;
 }
 
 static void
-scenario_assert(struct scenario_ctx *x, const yaml_node_t *m)
+scenario_cmp_body(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *v)
 {
-	struct scenario		*sc = x->sc;
-	yaml_node_pair_t	*p, *p2;
-	yaml_node_t		*k, *v, *k2, *v2;
-	const char		*key, *key2, *s;
+	/* In the order of enum scenario_body. */
+	static const char *const names[] = { "exact", "json", "ignore" };
+	size_t	i;
 
-	if (yamldoc_mapping(&x->d, m, "assert") == -1)
+	if (yamldoc_choice(&x->d, v, "assert.regression.body", names,
+	    SCENARIO_NKEYS(names), &i) == -1)
 		return;
-	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, "assert") {
-		if (strcmp(key, "latency") == 0)
-			scenario_latency(x, v);
-		else if (strcmp(key, "regression") == 0)
-			scenario_regression(x, v);
-		else if (strcmp(key, "error_rate") == 0 ||
-		    strcmp(key, "throughput") == 0) {
-			int	 er = key[0] == 'e';
-			char	*what = xasprintf("assert.%s", key);
-
-			if (yamldoc_mapping(&x->d, v, what) == -1) {
-				free(what);
-				continue;
-			}
-			YAMLDOC_PAIRS(&x->d, v, p2, k2, v2, key2, what) {
-				if (strcmp(key2, er ? "max" : "min") != 0) {
-					yamldoc_err(&x->d, k2, "%s: unknown "
-					    "key \"%s\" (%s)", what, key2,
-					    er ? "max" : "min");
-					continue;
-				}
-				if ((s = yamldoc_scalar(&x->d, v2, what))
-				    == NULL)
-					continue;
-				if (er) {
-					if (scenario_parse_ratio(s,
-					    &sc->error_rate_max) == -1)
-						yamldoc_err(&x->d, v2,
-						    "%s.max: expected a "
-						    "percentage such as 1%% or "
-						    "0.5%%, not \"%s\"", what, s);
-					else
-						sc->has_error_rate = 1;
-				} else {
-					if (scenario_parse_rate(s,
-					    &sc->throughput_min) == -1)
-						yamldoc_err(&x->d, v2,
-						    "%s.min: expected a rate "
-						    "such as 400/s, not \"%s\"",
-						    what, s);
-					else
-						sc->has_throughput = 1;
-				}
-			}
-			free(what);
-		} else if (strcmp(key, "findings") == 0) {
-			if (yamldoc_mapping(&x->d, v, "assert.findings") == -1)
-				continue;
-			YAMLDOC_PAIRS(&x->d, v, p2, k2, v2, key2,
-			    "assert.findings") {
-				if (strcmp(key2, "max") != 0) {
-					yamldoc_err(&x->d, k2, "assert.findings: "
-					    "unknown key \"%s\" (max)", key2);
-					continue;
-				}
-				if (scenario_uint(x, v2, "assert.findings.max",
-				    0, 1000000, &sc->findings_max) == 0)
-					sc->has_findings_max = 1;
-			}
-			x->findings_node = k;
-		} else
-			yamldoc_err(&x->d, k, "assert: unknown key \"%s\" "
-			    "(latency, error_rate, throughput, regression, "
-			    "findings)", key);
-	}
+	x->sc->cmp_body = (enum scenario_body)i;
+	x->has_body = 1;
 }
 
 static void
-scenario_fuzz(struct scenario_ctx *x, const yaml_node_t *m)
+scenario_cmp_numbers(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *v)
 {
-	struct scenario		*sc = x->sc;
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k, *v;
-	const char		*key, *s;
+	static const char *const names[] = { "exact", "numeric" };
+	size_t	i;
 
-	if (yamldoc_mapping(&x->d, m, "fuzz") == -1)
+	if (yamldoc_choice(&x->d, v, "assert.regression.numbers", names,
+	    SCENARIO_NKEYS(names), &i) == -1)
 		return;
-	sc->has_fuzz = 1;
-	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, "fuzz") {
-		if (strcmp(key, "corpus") == 0)
-			scenario_string(x, v, "fuzz.corpus", 1,
-			    &sc->fuzz_corpus);
-		else if (strcmp(key, "findings") == 0)
-			scenario_string(x, v, "fuzz.findings", 1,
-			    &sc->fuzz_findings);
-		else if (strcmp(key, "requests") == 0)
-			scenario_uint(x, v, "fuzz.requests", 1, 1000000000,
-			    &sc->fuzz_requests);
-		else if (strcmp(key, "duration") == 0)
-			scenario_duration(x, v, "fuzz.duration", 1,
-			    &sc->fuzz_duration_ns);
-		else if (strcmp(key, "connections") == 0)
-			scenario_uint(x, v, "fuzz.connections", 1, 1024,
-			    &sc->fuzz_connections);
-		else if (strcmp(key, "timeout") == 0)
-			scenario_duration(x, v, "fuzz.timeout", 1,
-			    &sc->fuzz_timeout_ns);
-		else if (strcmp(key, "seed") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "fuzz.seed")) == NULL)
-				continue;
-			if (units_parse_seed(s, &sc->fuzz_seed) == -1)
-				yamldoc_err(&x->d, v, "fuzz.seed: expected an "
-				    "unsigned integer, not \"%s\"", s);
-			else
-				sc->fuzz_has_seed = 1;
-		} else if (strcmp(key, "mutate_auth") == 0) {
-			if ((s = yamldoc_scalar(&x->d, v, "fuzz.mutate_auth")) ==
-			    NULL)
-				continue;
-			if (strcmp(s, "true") == 0)
-				sc->fuzz_mutate_auth = 1;
-			else if (strcmp(s, "false") == 0)
-				sc->fuzz_mutate_auth = 0;
-			else
-				yamldoc_err(&x->d, v, "fuzz.mutate_auth: "
-				    "expected true or false, not \"%s\"", s);
-		} else
-			yamldoc_err(&x->d, k, "fuzz: unknown key \"%s\" "
-			    "(corpus, requests, duration, seed, findings, "
-			    "connections, timeout, mutate_auth)", key);
+	x->sc->cmp_numeric = i == 1;
+	if (i == 1)
+		x->node[SCENARIO_N_NUMBERS] = v;
+}
+
+static void
+scenario_cmp_ignore(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *v)
+{
+	struct scenario	*sc = x->sc;
+	size_t		 i, before = sc->nignore;
+
+	scenario_strings(x, v, "assert.regression.ignore", 0, &sc->ignore,
+	    &sc->nignore);
+	for (i = before; i < sc->nignore; i++) {
+		if (sc->ignore[i][0] != '$')
+			yamldoc_err(&x->d, v, "assert.regression.ignore: "
+			    "\"%s\" is not a JSON path ($.a.b, $.items[*].id)",
+			    sc->ignore[i]);
 	}
-	if (sc->fuzz_corpus == NULL)
+	x->node[SCENARIO_N_IGNORE] = v;
+}
+
+static const struct scenario_key scenario_regression_keys[] = {
+	{ "assert.regression.status", SCENARIO_T_CALL,
+	    .call = scenario_cmp_status },
+	{ "assert.regression.headers", SCENARIO_T_STRINGS,
+	    .off = SCENARIO_OFF(cmp_headers),
+	    .aux = SCENARIO_OFF(ncmp_headers) },
+	{ "assert.regression.body", SCENARIO_T_CALL,
+	    .call = scenario_cmp_body },
+	{ "assert.regression.ignore", SCENARIO_T_CALL,
+	    .call = scenario_cmp_ignore },
+	{ "assert.regression.numbers", SCENARIO_T_CALL,
+	    .call = scenario_cmp_numbers }
+};
+
+/* numbers: numeric and ignore paths are JSON comparisons. */
+static void
+scenario_regression_check(struct scenario_ctx *x, const yaml_node_t *n,
+    const char *what)
+{
+	if (n == NULL)
+		return;
+	if (!x->has_body)
+		x->sc->cmp_body = SCENARIO_BODY_JSON;
+	else if (x->sc->cmp_body != SCENARIO_BODY_JSON)
+		yamldoc_err(&x->d, n, "%s", what);
+}
+
+static void
+scenario_regression_done(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *m)
+{
+	x->sc->has_regression = 1;
+	scenario_regression_check(x, x->node[SCENARIO_N_NUMBERS],
+	    "assert.regression.numbers: numeric needs body: json");
+	scenario_regression_check(x, x->node[SCENARIO_N_IGNORE],
+	    "assert.regression.ignore: needs body: json");
+}
+
+static const struct scenario_key scenario_error_rate_keys[] = {
+	{ "assert.error_rate.max", SCENARIO_T_RATIO,
+	    .off = SCENARIO_OFF(error_rate_max),
+	    .aux = SCENARIO_OFF(has_error_rate) }
+};
+
+static const struct scenario_key scenario_throughput_keys[] = {
+	{ "assert.throughput.min", SCENARIO_T_RATE,
+	    .off = SCENARIO_OFF(throughput_min),
+	    .aux = SCENARIO_OFF(has_throughput),
+	    .expect = "a rate such as 400/s" }
+};
+
+static const struct scenario_key scenario_findings_keys[] = {
+	{ "assert.findings.max", SCENARIO_T_UINT,
+	    .off = SCENARIO_OFF(findings_max),
+	    .aux = SCENARIO_OFF(has_findings_max),
+	    .min = 0, .max = 1000000 }
+};
+
+/* Findings kept for the top level's check (a mapping was given). */
+static void
+scenario_findings_done(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *m)
+{
+	x->node[SCENARIO_N_FINDINGS] = k;
+}
+
+static const struct scenario_key scenario_assert_keys[] = {
+	{ "assert.latency", SCENARIO_T_CALL, .call = scenario_latency },
+	{ "assert.error_rate", SCENARIO_T_SECTION,
+	    SCENARIO_SECTION(scenario_error_rate_keys) },
+	{ "assert.throughput", SCENARIO_T_SECTION,
+	    SCENARIO_SECTION(scenario_throughput_keys) },
+	{ "assert.regression", SCENARIO_T_SECTION,
+	    SCENARIO_SECTION(scenario_regression_keys),
+	    .call = scenario_regression_done },
+	{ "assert.findings", SCENARIO_T_SECTION,
+	    SCENARIO_SECTION(scenario_findings_keys),
+	    .call = scenario_findings_done }
+};
+
+/* --- fuzz, report and the top level ----------------------------------- */
+
+static const struct scenario_key scenario_fuzz_keys[] = {
+	{ "fuzz.corpus", SCENARIO_T_PATH, .off = SCENARIO_OFF(fuzz_corpus) },
+	{ "fuzz.requests", SCENARIO_T_UINT, .off = SCENARIO_OFF(fuzz_requests),
+	    .min = 1, .max = 1000000000 },
+	{ "fuzz.duration", SCENARIO_T_DURATION,
+	    .off = SCENARIO_OFF(fuzz_duration_ns) },
+	{ "fuzz.seed", SCENARIO_T_SEED, .off = SCENARIO_OFF(fuzz_seed),
+	    .aux = SCENARIO_OFF(fuzz_has_seed) },
+	{ "fuzz.findings", SCENARIO_T_PATH,
+	    .off = SCENARIO_OFF(fuzz_findings) },
+	{ "fuzz.connections", SCENARIO_T_UINT,
+	    .off = SCENARIO_OFF(fuzz_connections), .min = 1, .max = 1024 },
+	{ "fuzz.timeout", SCENARIO_T_DURATION,
+	    .off = SCENARIO_OFF(fuzz_timeout_ns) },
+	{ "fuzz.mutate_auth", SCENARIO_T_BOOL,
+	    .off = SCENARIO_OFF(fuzz_mutate_auth) }
+};
+
+static void
+scenario_fuzz_done(struct scenario_ctx *x, const yaml_node_t *k,
+    const yaml_node_t *m)
+{
+	x->sc->has_fuzz = 1;
+	if (x->sc->fuzz_corpus == NULL)
 		yamldoc_err(&x->d, m, "fuzz: missing \"corpus\"");
 }
 
-static void
-scenario_report(struct scenario_ctx *x, const yaml_node_t *m)
-{
-	struct scenario		*sc = x->sc;
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k, *v;
-	const char		*key;
+static const struct scenario_key scenario_report_keys[] = {
+	{ "report.json", SCENARIO_T_PATH, .off = SCENARIO_OFF(report_json) },
+	{ "report.junit", SCENARIO_T_PATH, .off = SCENARIO_OFF(report_junit) },
+	{ "report.html", SCENARIO_T_PATH, .off = SCENARIO_OFF(report_html) }
+};
 
-	if (yamldoc_mapping(&x->d, m, "report") == -1)
-		return;
-	YAMLDOC_PAIRS(&x->d, m, p, k, v, key, "report") {
-		if (strcmp(key, "json") == 0)
-			scenario_string(x, v, "report.json", 1,
-			    &sc->report_json);
-		else if (strcmp(key, "junit") == 0)
-			scenario_string(x, v, "report.junit", 1,
-			    &sc->report_junit);
-		else if (strcmp(key, "html") == 0)
-			scenario_string(x, v, "report.html", 1,
-			    &sc->report_html);
-		else
-			yamldoc_err(&x->d, k, "report: unknown key \"%s\" "
-			    "(json, junit, html)", key);
-	}
-}
+static const struct scenario_key scenario_top_keys[] = {
+	{ "name", SCENARIO_T_STRING, .off = SCENARIO_OFF(name) },
+	{ "snapshot", SCENARIO_T_PATH, .off = SCENARIO_OFF(snapshot) },
+	{ "service", SCENARIO_T_SECTION,
+	    SCENARIO_SECTION(scenario_service_keys),
+	    .node = SCENARIO_N_SERVICE, .call = scenario_service_check },
+	{ "responder", SCENARIO_T_SECTION,
+	    SCENARIO_SECTION(scenario_responder_keys),
+	    .call = scenario_responder_done },
+	{ "load", SCENARIO_T_SECTION, SCENARIO_SECTION(scenario_load_keys),
+	    .node = SCENARIO_N_LOAD, .call = scenario_load_check },
+	{ "fuzz", SCENARIO_T_SECTION, SCENARIO_SECTION(scenario_fuzz_keys),
+	    .node = SCENARIO_N_FUZZ, .call = scenario_fuzz_done },
+	{ "assert", SCENARIO_T_SECTION,
+	    SCENARIO_SECTION(scenario_assert_keys) },
+	{ "report", SCENARIO_T_SECTION,
+	    SCENARIO_SECTION(scenario_report_keys) }
+};
 
 static void
 scenario_top(struct scenario_ctx *x, const yaml_node_t *root)
 {
-	struct scenario		*sc = x->sc;
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k, *v;
-	const char		*key;
-	int			 has_service = 0;
+	struct scenario	*sc = x->sc;
+	struct buf	 list;
 
 	if (root->type != YAML_MAPPING_NODE) {
-		yamldoc_err(&x->d, root, "expected a mapping (name, snapshot, "
-		    "service, responder, load, fuzz, assert, report), not %s",
-		    yamldoc_kind(root));
+		buf_init(&list);
+		scenario_key_list(&list, scenario_top_keys,
+		    SCENARIO_NKEYS(scenario_top_keys));
+		yamldoc_err(&x->d, root, "expected a mapping (%s), not %s",
+		    list.data, yamldoc_kind(root));
+		buf_free(&list);
 		return;
 	}
-	if (yamldoc_mapping(&x->d, root, "scenario") == -1)
+	if (scenario_walk(x, root, NULL, scenario_top_keys,
+	    SCENARIO_NKEYS(scenario_top_keys)) == -1)
 		return;
-	YAMLDOC_PAIRS(&x->d, root, p, k, v, key, "scenario") {
-		if (strcmp(key, "name") == 0)
-			scenario_string(x, v, "name", 0, &sc->name);
-		else if (strcmp(key, "snapshot") == 0)
-			scenario_string(x, v, "snapshot", 1, &sc->snapshot);
-		else if (strcmp(key, "service") == 0) {
-			has_service = 1;
-			scenario_service(x, v);
-		} else if (strcmp(key, "responder") == 0)
-			scenario_responder(x, v);
-		else if (strcmp(key, "load") == 0) {
-			x->load_node = k;
-			scenario_load_section(x, v);
-		}
-		else if (strcmp(key, "fuzz") == 0) {
-			x->fuzz_node = k;
-			scenario_fuzz(x, v);
-		}
-		else if (strcmp(key, "assert") == 0)
-			scenario_assert(x, v);
-		else if (strcmp(key, "report") == 0)
-			scenario_report(x, v);
-		else
-			yamldoc_err(&x->d, k, "unknown key \"%s\" (name, "
-			    "snapshot, service, responder, load, fuzz, assert, "
-			    "report)", key);
-	}
 	if (sc->snapshot == NULL)
 		yamldoc_err(&x->d, root, "missing \"snapshot\"");
-	if (!has_service)
+	if (x->node[SCENARIO_N_SERVICE] == NULL)
 		yamldoc_err(&x->d, root, "missing \"service\"");
-	if (x->fuzz_node != NULL && x->load_node != NULL)
-		yamldoc_err(&x->d, x->fuzz_node, "fuzz: a scenario drives the "
-		    "service with load or with fuzz, not both");
-	if (x->findings_node != NULL && x->fuzz_node == NULL)
-		yamldoc_err(&x->d, x->findings_node, "assert.findings: only "
-		    "with a fuzz section");
+	if (x->node[SCENARIO_N_FUZZ] != NULL &&
+	    x->node[SCENARIO_N_LOAD] != NULL)
+		yamldoc_err(&x->d, x->node[SCENARIO_N_FUZZ], "fuzz: a scenario "
+		    "drives the service with load or with fuzz, not both");
+	if (x->node[SCENARIO_N_FINDINGS] != NULL &&
+	    x->node[SCENARIO_N_FUZZ] == NULL)
+		yamldoc_err(&x->d, x->node[SCENARIO_N_FINDINGS],
+		    "assert.findings: only with a fuzz section");
 	if (sc->has_fuzz && sc->fuzz_findings == NULL)
 		sc->fuzz_findings = yamldoc_path(&x->d, "findings");
 }
@@ -1123,21 +1183,16 @@ scenario_load(const char *path, char **cause)
 	struct scenario	*sc;
 	struct buf	 b;
 	FILE		*f;
-	char		 chunk[8192];
-	size_t		 n;
+	int		 rc;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		*cause = xasprintf("%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		buf_append(&b, chunk, n);
-		if (b.len > SCENARIO_MAX_FILE)
-			break;
-	}
-	if (ferror(f) || b.len > SCENARIO_MAX_FILE) {
-		*cause = xasprintf("%s: %s", path, ferror(f) ?
+	rc = buf_read_stream(&b, f, SCENARIO_MAX_FILE);
+	if (rc == -1 || b.len > SCENARIO_MAX_FILE) {
+		*cause = xasprintf("%s: %s", path, rc == -1 ?
 		    strerror(errno) : "larger than 1 MiB");
 		fclose(f);
 		buf_free(&b);

@@ -192,32 +192,15 @@ shape_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
-/* Writes v in decimal, zero-padded to width digits, at p; returns the end. */
+/* Writes v in decimal (buf_put_u64, with a sign) at p; returns the end. */
 static char *
-put_uint(char *p, uint64_t v, int width)
-{
-	char	tmp[24];
-	int	n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n < width)
-		tmp[n++] = '0';
-	while (n > 0)
-		*p++ = tmp[--n];
-	return p;
-}
-
-static char *
-put_int(char *p, int64_t v, int width)
+put_int(char *p, int64_t v, size_t width)
 {
 	if (v < 0) {
 		*p++ = '-';
-		return put_uint(p, (uint64_t)0 - (uint64_t)v, width);
+		return buf_put_u64(p, (uint64_t)0 - (uint64_t)v, width);
 	}
-	return put_uint(p, (uint64_t)v, width);
+	return buf_put_u64(p, (uint64_t)v, width);
 }
 
 /* ---- names ---- */
@@ -455,18 +438,18 @@ shape_time_format(struct buf *b, const struct shape_time *t, int64_t us)
 		p += 3;
 		*p++ = ',';
 		*p++ = ' ';
-		p = put_uint(p, (uint64_t)d, 2);
+		p = buf_put_u64(p, (uint64_t)d, 2);
 		*p++ = ' ';
 		memcpy(p, shape_months[m - 1], 3);
 		p += 3;
 		*p++ = ' ';
 		p = put_int(p, y, 4);
 		*p++ = ' ';
-		p = put_uint(p, (uint64_t)(rem / 3600), 2);
+		p = buf_put_u64(p, (uint64_t)(rem / 3600), 2);
 		*p++ = ':';
-		p = put_uint(p, (uint64_t)(rem / 60 % 60), 2);
+		p = buf_put_u64(p, (uint64_t)(rem / 60 % 60), 2);
 		*p++ = ':';
-		p = put_uint(p, (uint64_t)(rem % 60), 2);
+		p = buf_put_u64(p, (uint64_t)(rem % 60), 2);
 		memcpy(p, " GMT", 4);
 		p += 4;
 		break;
@@ -479,21 +462,21 @@ shape_time_format(struct buf *b, const struct shape_time *t, int64_t us)
 		shape_civil_from_days(days, &y, &m, &d);
 		p = put_int(p, y, 4);
 		*p++ = '-';
-		p = put_uint(p, (uint64_t)m, 2);
+		p = buf_put_u64(p, (uint64_t)m, 2);
 		*p++ = '-';
-		p = put_uint(p, (uint64_t)d, 2);
+		p = buf_put_u64(p, (uint64_t)d, 2);
 		*p++ = t->sep != '\0' ? t->sep : 'T';
-		p = put_uint(p, (uint64_t)(rem / 3600), 2);
+		p = buf_put_u64(p, (uint64_t)(rem / 3600), 2);
 		*p++ = ':';
-		p = put_uint(p, (uint64_t)(rem / 60 % 60), 2);
+		p = buf_put_u64(p, (uint64_t)(rem / 60 % 60), 2);
 		*p++ = ':';
-		p = put_uint(p, (uint64_t)(rem % 60), 2);
+		p = buf_put_u64(p, (uint64_t)(rem % 60), 2);
 		frac = t->frac < 0 ? 0 : t->frac > 9 ? 9 : t->frac;
 		if (frac > 0) {
 			ns = t->frac_ns < 0 ? 0 : t->frac_ns > 999 ? 999 :
 			    t->frac_ns;
-			put_uint(digits, (uint64_t)floor_mod(us, US_PER_S), 6);
-			put_uint(digits + 6, (uint64_t)ns, 3);
+			buf_put_u64(digits, (uint64_t)floor_mod(us, US_PER_S), 6);
+			buf_put_u64(digits + 6, (uint64_t)ns, 3);
 			*p++ = '.';
 			for (i = 0; i < frac; i++)
 				*p++ = digits[i];

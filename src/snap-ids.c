@@ -1,6 +1,6 @@
 /*
  * snap-ids.c -- transaction ids made unique (snap-ids.h): an
- * open-addressing set of strings.
+ * open-addressing set of strings, each with the line it was first seen on.
  */
 #include "config.h"
 
@@ -17,43 +17,57 @@
 #include "snap-ids.h"
 #include "xmalloc.h"
 
+/* One id and the line it was first recorded with. */
+struct snap_ids_entry {
+	char	*id;		/* NULL: empty */
+	size_t	 line;
+};
+
 struct snap_ids {
-	char	**slots;
-	size_t	  nslots;	/* 0 or a power of two */
-	size_t	  n;
-	size_t	  renamed;
+	struct snap_ids_entry	*slots;
+	size_t			 nslots;	/* 0 or a power of two */
+	size_t			 n;
+	size_t			 renamed;
 };
 
 /* The slot of id: empty, or holding it. */
-static char **
+static struct snap_ids_entry *
 snap_ids_slot(const struct snap_ids *set, const char *id)
 {
 	size_t	i = (size_t)hash_fnv1a_str(id) & (set->nslots - 1);
 
-	while (set->slots[i] != NULL && strcmp(set->slots[i], id) != 0)
+	while (set->slots[i].id != NULL && strcmp(set->slots[i].id, id) != 0)
 		i = (i + 1) & (set->nslots - 1);
 	return &set->slots[i];
 }
 
-/* Adds id (copied) if absent; 1 if it was added, 0 if it was there. */
+/*
+ * Adds id (copied) with line if absent; 1 if it was added, 0 if it was
+ * there, with *first (when not NULL) set to the line it was added with.
+ */
 static int
-snap_ids_add(struct snap_ids *set, const char *id)
+snap_ids_add(struct snap_ids *set, const char *id, size_t line,
+    size_t *first)
 {
-	char	**old = set->slots, **s;
-	size_t	  nold = set->nslots, i;
+	struct snap_ids_entry	*old = set->slots, *s;
+	size_t			 nold = set->nslots, i;
 
 	if ((set->n + 1) * 2 > set->nslots) {
 		set->nslots = set->nslots == 0 ? 256 : set->nslots * 2;
 		set->slots = xcalloc(set->nslots, sizeof *set->slots);
 		for (i = 0; i < nold; i++)
-			if (old[i] != NULL)
-				*snap_ids_slot(set, old[i]) = old[i];
+			if (old[i].id != NULL)
+				*snap_ids_slot(set, old[i].id) = old[i];
 		free(old);
 	}
 	s = snap_ids_slot(set, id);
-	if (*s != NULL)
+	if (s->id != NULL) {
+		if (first != NULL)
+			*first = s->line;
 		return 0;
-	*s = xstrdup(id);
+	}
+	s->id = xstrdup(id);
+	s->line = line;
 	set->n++;
 	return 1;
 }
@@ -72,9 +86,16 @@ snap_ids_free(struct snap_ids *set)
 	if (set == NULL)
 		return;
 	for (i = 0; i < set->nslots; i++)
-		free(set->slots[i]);
+		free(set->slots[i].id);
 	free(set->slots);
 	free(set);
+}
+
+int
+snap_ids_seen(struct snap_ids *set, const char *id, size_t line,
+    size_t *first)
+{
+	return !snap_ids_add(set, id, line, first);
 }
 
 const char *
@@ -83,11 +104,11 @@ snap_ids_unique(struct snap_ids *set, const char *id, char **fresh)
 	unsigned long	n;
 
 	*fresh = NULL;
-	if (snap_ids_add(set, id))
+	if (snap_ids_add(set, id, 0, NULL))
 		return id;
 	for (n = 2;; n++) {
 		*fresh = xasprintf("%s~%lu", id, n);
-		if (snap_ids_add(set, *fresh))
+		if (snap_ids_add(set, *fresh, 0, NULL))
 			break;
 		free(*fresh);
 	}

@@ -2,7 +2,8 @@
  * snap-ids.h -- transaction ids made unique: a set of the ids a writer
  * has seen, and a fresh id ("t-000003~2") for one that came before, so a
  * snapshot rewritten by decoy never repeats an id even when its input did
- * (snapshots concatenated with cat, recorders appending to one file).
+ * (snapshots concatenated with cat, recorders appending to one file);
+ * `decoy inspect` counts the repeated ones with the same set.
  */
 #ifndef DECOY_SNAP_IDS_H
 #define DECOY_SNAP_IDS_H
@@ -22,6 +23,13 @@ void		 snap_ids_free(struct snap_ids *);
  */
 const char	*snap_ids_unique(struct snap_ids *, const char *id,
 		    char **fresh);
+/*
+ * Records id, first seen on line (any number the caller counts by; 0 if
+ * none), and returns 0; or, when id was recorded before, returns 1 and
+ * sets *first (when not NULL) to the line it was recorded with.
+ */
+int		 snap_ids_seen(struct snap_ids *, const char *id, size_t line,
+		    size_t *first);
 /* How many ids were renamed so far. */
 size_t		 snap_ids_renamed(const struct snap_ids *);
 

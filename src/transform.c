@@ -108,6 +108,15 @@ transforms_free(struct transforms *t)
 	free(t);
 }
 
+/* arr (n elements of size bytes) with a zeroed element n after them. */
+static void *
+transform_grow(void *arr, size_t n, size_t size)
+{
+	arr = xreallocarray(arr, n + 1, size);
+	memset((char *)arr + n * size, 0, size);
+	return arr;
+}
+
 /*
  * Values point at keys, so the keys array never moves once values refer
  * to it: keys are added while loading, before any value.
@@ -115,43 +124,29 @@ transforms_free(struct transforms *t)
 static struct transform_key *
 transforms_add_key(struct transforms *t)
 {
-	t->keys = xreallocarray(t->keys, t->nkeys + 1, sizeof(*t->keys));
-	memset(&t->keys[t->nkeys], 0, sizeof(*t->keys));
+	t->keys = transform_grow(t->keys, t->nkeys, sizeof *t->keys);
 	return &t->keys[t->nkeys++];
 }
 
 struct transform_value *
 transforms_add_value(struct transforms *t)
 {
-	struct transform_value	*v;
-
-	t->values = xreallocarray(t->values, t->nvalues + 1,
-	    sizeof(*t->values));
-	v = &t->values[t->nvalues++];
-	memset(v, 0, sizeof(*v));
-	return v;
+	t->values = transform_grow(t->values, t->nvalues, sizeof *t->values);
+	return &t->values[t->nvalues++];
 }
 
 struct transform_corr *
 transforms_add_corr(struct transforms *t)
 {
-	struct transform_corr	*c;
-
-	t->corrs = xreallocarray(t->corrs, t->ncorrs + 1, sizeof(*t->corrs));
-	c = &t->corrs[t->ncorrs++];
-	memset(c, 0, sizeof(*c));
-	return c;
+	t->corrs = transform_grow(t->corrs, t->ncorrs, sizeof *t->corrs);
+	return &t->corrs[t->ncorrs++];
 }
 
 struct transform_use *
 transform_corr_add_use(struct transform_corr *c)
 {
-	struct transform_use	*u;
-
-	c->to = xreallocarray(c->to, c->nto + 1, sizeof(*c->to));
-	u = &c->to[c->nto++];
-	memset(u, 0, sizeof(*u));
-	return u;
+	c->to = transform_grow(c->to, c->nto, sizeof *c->to);
+	return &c->to[c->nto++];
 }
 
 /* Locations. */
@@ -280,6 +275,26 @@ transform_jpath_parse(const char *s, struct transform_jseg *segs, size_t max,
 fail:
 	transform_jpath_free(segs, n);
 	return -1;
+}
+
+void
+transform_jpath_member(struct buf *b, const char *name, size_t len)
+{
+	size_t	i;
+	int	plain = len > 0 && !(name[0] >= '0' && name[0] <= '9');
+
+	for (i = 0; i < len && plain; i++)
+		plain = (name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_';
+	if (plain) {
+		buf_append_byte(b, '.');
+		buf_append(b, name, len);
+	} else {
+		buf_append_byte(b, '[');
+		json_append_string(b, name, len);
+		buf_append_byte(b, ']');
+	}
 }
 
 int
@@ -1331,6 +1346,7 @@ transform_value_check(struct yamldoc *x, const struct transform_value *v,
 static void
 transform_read_value(struct transform_load *L, const yaml_node_t *map)
 {
+	static const char *const dirs[] = { "in", "out" };
 	struct yamldoc		*x = L->x;
 	struct transform_value	*v;
 	yaml_node_pair_t	*p, *cp;
@@ -1339,6 +1355,7 @@ transform_read_value(struct transform_load *L, const yaml_node_t *map)
 	const char		*key, *s, *cname;
 	int			 have_kind = 0, have_dir = 0, have_ep = 0;
 	int			 have_action = 0, errs = x->nerrors;
+	size_t			 i;
 
 	if (yamldoc_mapping(x, map, "values entry") == -1)
 		return;
@@ -1358,15 +1375,11 @@ transform_read_value(struct transform_load *L, const yaml_node_t *map)
 				    "none, not \"%s\"", s);
 			have_kind = 1;
 		} else if (strcmp(key, "dir") == 0) {
-			if ((s = yamldoc_scalar(x, vn, key)) == NULL)
+			/* A value that is not one is no dir at all. */
+			if (yamldoc_scalar(x, vn, key) == NULL)
 				continue;
-			if (strcmp(s, "in") == 0)
-				v->dir = SNAP_DIR_IN;
-			else if (strcmp(s, "out") == 0)
-				v->dir = SNAP_DIR_OUT;
-			else
-				yamldoc_err(x, vn, "dir: expected in or out, "
-				    "not \"%s\"", s);
+			if (yamldoc_choice(x, vn, key, dirs, 2, &i) == 0)
+				v->dir = i == 0 ? SNAP_DIR_IN : SNAP_DIR_OUT;
 			have_dir = 1;
 		} else if (strcmp(key, "endpoint") == 0) {
 			if (transform_endpoint_parse(x, vn, key, &v->method,

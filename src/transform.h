@@ -179,6 +179,13 @@ struct transform_use	*transform_corr_add_use(struct transform_corr *);
 void	transform_pct_decode(struct buf *, const char *p, size_t len,
 	    int plus);
 
+/*
+ * Appends member name[0..len) to a JSON path as transform_loc_parse reads
+ * it: ".name" when name is ASCII letters, digits and _ and does not start
+ * with a digit, else ["name"] (a JSON string).
+ */
+void	transform_jpath_member(struct buf *, const char *name, size_t len);
+
 /* "req.header Authorization" and back.  0, or -1 with *cause. */
 int	transform_loc_parse(const char *s, struct transform_loc *,
 	    char **cause);

@@ -187,22 +187,15 @@ yamldoc_load_text(struct yamldoc *d, const char *name, const char *text,
 int
 yamldoc_load_file(struct yamldoc *d, const char *name, FILE *f)
 {
-	size_t	n;
+	int	rc;
 
 	yamldoc_open(d, name);
-	/* Read with a bound (-r /dev/zero must not eat the memory). */
 	buf_reset(&d->text);
-	for (;;) {
-		buf_reserve(&d->text, 64 * 1024);
-		n = fread(d->text.data + d->text.len, 1, 64 * 1024, f);
-		d->text.len += n;
-		if (d->text.len > YAMLDOC_MAX_BYTES)
-			return yamldoc_refuse(d, 0, 0, "larger than "
-			    YAMLDOC_STR(YAMLDOC_MAX_MIB) " MiB");
-		if (n == 0)
-			break;
-	}
-	if (ferror(f))
+	rc = buf_read_stream(&d->text, f, YAMLDOC_MAX_BYTES);
+	if (d->text.len > YAMLDOC_MAX_BYTES)
+		return yamldoc_refuse(d, 0, 0, "larger than "
+		    YAMLDOC_STR(YAMLDOC_MAX_MIB) " MiB");
+	if (rc == -1)
 		return yamldoc_refuse(d, 0, 0, "read error");
 	if (yamldoc_prescan(d, d->text.data, d->text.len) == -1)
 		return -1;
@@ -478,22 +471,43 @@ yamldoc_double(struct yamldoc *d, const yaml_node_t *n, const char *what,
 }
 
 int
-yamldoc_bool(struct yamldoc *d, const yaml_node_t *n, const char *what,
-    int *out)
+yamldoc_choice(struct yamldoc *d, const yaml_node_t *n, const char *what,
+    const char *const *names, size_t count, size_t *index)
 {
 	const char	*s;
+	struct buf	 list;
+	size_t		 i;
 
 	if ((s = yamldoc_scalar(d, n, what)) == NULL)
 		return -1;
-	if (strcmp(s, "true") == 0)
-		*out = 1;
-	else if (strcmp(s, "false") == 0)
-		*out = 0;
-	else {
-		yamldoc_err(d, n, "%s: expected true or false, not \"%s\"",
-		    what, s);
-		return -1;
+	for (i = 0; i < count; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*index = i;
+			return 0;
+		}
 	}
+	buf_init(&list);
+	for (i = 0; i < count; i++) {
+		if (i > 0)
+			buf_append_str(&list, i + 1 == count ? " or " : ", ");
+		buf_append_str(&list, names[i]);
+	}
+	buf_append_byte(&list, '\0');
+	yamldoc_err(d, n, "%s: expected %s, not \"%s\"", what, list.data, s);
+	buf_free(&list);
+	return -1;
+}
+
+int
+yamldoc_bool(struct yamldoc *d, const yaml_node_t *n, const char *what,
+    int *out)
+{
+	static const char *const names[] = { "true", "false" };
+	size_t	i;
+
+	if (yamldoc_choice(d, n, what, names, 2, &i) == -1)
+		return -1;
+	*out = i == 0;
 	return 0;
 }
 

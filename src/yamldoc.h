@@ -144,6 +144,7 @@ const char	*yamldoc_pair_key(struct yamldoc *, const yaml_node_t *map,
 /*
  * Scalar getters: 0, or -1 with the error recorded at n.  Their messages:
  *   _scalar    "WHAT: expected a single value, not KIND"
+ *   _choice    "WHAT: expected A, B or C, not \"S\"" (names in order)
  *   _int       "WHAT: expected an integer, not \"S\"", "WHAT: must not be
  *              negative (N)" (min 0), "WHAT: must be at least MIN (N)",
  *              "WHAT: must be at most MAX (N)"
@@ -160,6 +161,10 @@ int		 yamldoc_double(struct yamldoc *, const yaml_node_t *n,
 		     const char *what, double *);
 int		 yamldoc_bool(struct yamldoc *, const yaml_node_t *n,
 		     const char *what, int *);
+/* One of names[0..count): *index is its place. */
+int		 yamldoc_choice(struct yamldoc *, const yaml_node_t *n,
+		     const char *what, const char *const *names, size_t count,
+		     size_t *index);
 int		 yamldoc_duration(struct yamldoc *, const yaml_node_t *n,
 		     const char *what, uint64_t *ns);
 

@@ -159,6 +159,62 @@ test_field(void)
 	buf_free(&b);
 }
 
+/* Decimal digits by hand: padding, zero, the largest value. */
+static void
+test_u64(void)
+{
+	char		 d[32], *e;
+	struct buf	 b;
+
+	e = buf_put_u64(d, 0, 0);
+	ASSERT_MEM_EQ(d, (size_t)(e - d), "0");
+	e = buf_put_u64(d, 7, 3);
+	ASSERT_MEM_EQ(d, (size_t)(e - d), "007");
+	e = buf_put_u64(d, 123456, 2);
+	ASSERT_MEM_EQ(d, (size_t)(e - d), "123456");
+	e = buf_put_u64(d, UINT64_MAX, 22);
+	ASSERT_MEM_EQ(d, (size_t)(e - d), "0018446744073709551615");
+	buf_init(&b);
+	buf_append_str(&b, "n=");
+	buf_append_u64(&b, 1000000);
+	buf_append_u64(&b, 0);
+	ASSERT_STR_EQ(b.data, "n=10000000");
+	buf_free(&b);
+}
+
+/* A stream read whole, and one past its bound. */
+static void
+test_read_stream(void)
+{
+	static char	 text[200000];
+	struct buf	 b;
+	FILE		*f;
+	size_t		 i;
+
+	for (i = 0; i < sizeof text; i++)
+		text[i] = (char)('a' + i % 26);
+	f = fmemopen(text, sizeof text, "r");
+	ASSERT(f != NULL);
+	buf_init(&b);
+	buf_append_str(&b, "<");
+	ASSERT_EQ(buf_read_stream(&b, f, sizeof text + 1), 0);
+	ASSERT_EQ(b.len, sizeof text + 1);
+	ASSERT(memcmp(b.data + 1, text, sizeof text) == 0);
+	ASSERT_EQ(b.data[b.len], '\0');
+	fclose(f);
+	f = fmemopen(text, sizeof text, "r");
+	buf_reset(&b);
+	ASSERT_EQ(buf_read_stream(&b, f, 1000), 0);
+	ASSERT(b.len > 1000 && b.len < sizeof text);
+	fclose(f);
+	f = fmemopen(text, 1, "r");
+	buf_reset(&b);
+	ASSERT_EQ(buf_read_stream(&b, f, 1000), 0);
+	ASSERT_STR_EQ(b.data, "a");
+	fclose(f);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -167,5 +223,7 @@ main(void)
 	test_units();
 	test_write_file();
 	test_field();
+	test_u64();
+	test_read_stream();
 	UNIT_DONE();
 }

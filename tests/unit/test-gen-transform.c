@@ -763,6 +763,39 @@ test_map(void)
 	gen_transform_map_free(map);
 }
 
+/* The headers the request writer does not copy from the recording. */
+static void
+test_hop_headers(void)
+{
+	static const char *const skip[] = { "host", "Expect", "TE",
+	    "Trailer", "upgrade", "Proxy-Connection", "Content-Length",
+	    "transfer-encoding", "Connection", "Keep-Alive" };
+	struct snap_header	 h[sizeof skip / sizeof skip[0] + 2];
+	struct snap_req		 r;
+	struct buf		 b;
+	size_t			 i, n = 0;
+
+	h[n].name = (char *)"Accept";
+	h[n++].value = (char *)"*/*";
+	for (i = 0; i < sizeof skip / sizeof skip[0]; i++) {
+		h[n].name = (char *)skip[i];
+		h[n++].value = (char *)"x";
+	}
+	h[n].name = (char *)"Hostname";
+	h[n++].value = (char *)"y";
+	memset(&r, 0, sizeof r);
+	r.method = (char *)"GET";
+	r.target = (char *)"/a";
+	r.headers = h;
+	r.nheaders = n;
+	buf_init(&b);
+	gen_transform_write_request(&b, &r, "h:1", "");
+	buf_append_byte(&b, '\0');
+	ASSERT_STR_EQ(b.data, "GET /a HTTP/1.1\r\nHost: h:1\r\n"
+	    "Accept: */*\r\nHostname: y\r\n\r\n");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -779,6 +812,7 @@ main(void)
 	test_fresh();
 	test_correlation();
 	test_map();
+	test_hop_headers();
 	p = xasprintf("%s/t.yaml", tmpdir);
 	unlink(p);
 	free(p);

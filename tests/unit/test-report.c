@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "chart.h"
 #include "hist.h"
 #include "report.h"
 #include "scenario.h"
@@ -489,6 +490,23 @@ test_assert(void)
 	scenario_free(sc);
 }
 
+/* Text escaped for HTML and SVG: entities, control bytes, bad UTF-8. */
+static void
+test_xml_escape(void)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	chart_xml_escape(&b, "a&<>\"'\t\n\r\x01\x1f\x7f|\xc3\xa9|\xff|"
+	    "\xe2\x82|z");
+	ASSERT_MEM_EQ(b.data, b.len, "a&amp;&lt;&gt;&quot;&#39;\t\n\r   |"
+	    "\xc3\xa9|\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd|z");
+	buf_reset(&b);
+	chart_xml_escape(&b, "");
+	ASSERT_EQ(b.len, 0);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -502,6 +520,7 @@ main(void)
 	test_assert();
 	test_render();
 	test_regressions();
+	test_xml_escape();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -133,11 +133,42 @@ test_learn(void)
 	route_set_free(rs);
 }
 
+/* Request targets split into authority, path and query. */
+static void
+test_split(void)
+{
+	struct span	a, p, q;
+
+	route_split_target("/a/b?x=1#f", &a, &p, &q);
+	ASSERT(a.p == NULL);
+	ASSERT_SPAN_EQ(p, "/a/b");
+	ASSERT_SPAN_EQ(q, "x=1");
+	route_split_target("HTTPS://h.example:8443/p#frag", &a, &p, &q);
+	ASSERT_SPAN_EQ(a, "h.example:8443");
+	ASSERT_SPAN_EQ(p, "/p");
+	ASSERT(q.p == NULL);
+	route_split_target("http://[::1]:80?only", &a, &p, &q);
+	ASSERT_SPAN_EQ(a, "[::1]:80");
+	ASSERT_EQ(p.len, 0);
+	ASSERT_SPAN_EQ(q, "only");
+	route_split_target("http://", &a, &p, &q);
+	ASSERT(a.p != NULL && a.len == 0);
+	ASSERT_EQ(p.len, 0);
+	route_split_target("*", NULL, &p, &q);
+	ASSERT_SPAN_EQ(p, "*");
+	route_split_target("ftp://h/x?", NULL, &p, &q);
+	ASSERT_SPAN_EQ(p, "ftp://h/x");
+	ASSERT(q.p != NULL && q.len == 0);
+	route_split_target("", &a, &p, &q);
+	ASSERT(a.p == NULL && p.len == 0 && q.p == NULL);
+}
+
 int
 main(void)
 {
 	test_template();
 	test_match();
 	test_learn();
+	test_split();
 	UNIT_DONE();
 }

@@ -1225,6 +1225,35 @@ test_run_prefix(void)
 		    (a[i] >= 'a' && a[i] <= 'z'));
 }
 
+/* The id set: first lines kept across growth, renames beside them. */
+static void
+test_ids_seen(void)
+{
+	struct snap_ids	*ids = snap_ids_create();
+	char		 id[32], *fresh;
+	const char	*u;
+	size_t		 first, i;
+
+	for (i = 0; i < 1000; i++) {
+		snprintf(id, sizeof id, "t-%06zu", i);
+		ASSERT_EQ(snap_ids_seen(ids, id, i + 1, &first), 0);
+	}
+	first = 0;
+	ASSERT_EQ(snap_ids_seen(ids, "t-000007", 2000, &first), 1);
+	ASSERT_EQ(first, 8);
+	ASSERT_EQ(snap_ids_seen(ids, "t-000999", 2001, NULL), 1);
+	ASSERT_EQ(snap_ids_seen(ids, "t-000999", 2002, &first), 1);
+	ASSERT_EQ(first, 1000);
+	u = snap_ids_unique(ids, "t-000003", &fresh);
+	ASSERT_STR_EQ(u, "t-000003~2");
+	ASSERT_EQ(snap_ids_seen(ids, "t-000003~2", 3000, &first), 1);
+	ASSERT_EQ(first, 0);
+	free(fresh);
+	ASSERT(snap_ids_unique(ids, "new", &fresh) != NULL && fresh == NULL);
+	ASSERT_EQ(snap_ids_renamed(ids), 1);
+	snap_ids_free(ids);
+}
+
 int
 main(void)
 {
@@ -1243,5 +1272,6 @@ main(void)
 	test_writer();
 	test_out();
 	test_run_prefix();
+	test_ids_seen();
 	UNIT_DONE();
 }

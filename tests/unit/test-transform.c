@@ -500,6 +500,28 @@ test_yaml_errors(void)
 	    "bad.yaml:2:20: recording: start: expected an RFC 3339 time");
 }
 
+/* JSON path members as the analyzer writes them, read back. */
+static void
+test_jpath_member(void)
+{
+	struct transform_loc	 l;
+	struct buf		 b;
+	char			*cause = NULL;
+
+	buf_init(&b);
+	buf_append_str(&b, "res.body $");
+	transform_jpath_member(&b, "a", 1);
+	transform_jpath_member(&b, "odd key", 7);
+	transform_jpath_member(&b, "1x", 2);
+	transform_jpath_member(&b, "_b9", 3);
+	transform_jpath_member(&b, "", 0);
+	buf_append_byte(&b, '\0');
+	ASSERT_STR_EQ(b.data, "res.body $.a[\"odd key\"][\"1x\"]._b9[\"\"]");
+	ASSERT_EQ(transform_loc_parse(b.data, &l, &cause), 0);
+	transform_loc_free(&l);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -514,6 +536,7 @@ main(void)
 	test_edits();
 	test_yaml();
 	test_yaml_errors();
+	test_jpath_member();
 	rmdir(tmpdir);
 	UNIT_DONE();
 }

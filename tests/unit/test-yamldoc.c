@@ -101,14 +101,17 @@ test_scalars(void)
 	yaml_node_pair_t	*p;
 	yaml_node_t	*k, *v;
 	const char	*key;
+	static const char *const modes[] = { "fast", "safe", "off" };
 	int64_t		 i = 0;
 	double		 f = 0;
 	uint64_t	 ns = 0;
-	int		 b = -1;
+	size_t		 c = 9;
+	int		 b = -1, no = -1;
 
 	yamldoc_init(&d);
 	ASSERT_EQ(load(&d, "s", "i: 7\nneg: -1\nbig: 9\nf: 0.5\n"
-	    "t: true\nd: 2s\nbad: 2\nmap: {}\nq: \"a\\tb\"\n"), 0);
+	    "t: true\nd: 2s\nbad: 2\nmap: {}\nq: \"a\\tb\"\n"
+	    "m: safe\nm2: slow\nm3: [a]\nno: false\nyes: yes\n"), 0);
 	ASSERT_EQ(yamldoc_mapping(&d, d.root, "s"), 0);
 	YAMLDOC_PAIRS(&d, d.root, p, k, v, key, "s") {
 		if (strcmp(key, "i") == 0)
@@ -119,6 +122,15 @@ test_scalars(void)
 			ASSERT_EQ(yamldoc_double(&d, v, key, &f), 0);
 		else if (strcmp(key, "t") == 0)
 			ASSERT_EQ(yamldoc_bool(&d, v, key, &b), 0);
+		else if (strcmp(key, "no") == 0)
+			ASSERT_EQ(yamldoc_bool(&d, v, key, &no), 0);
+		else if (strcmp(key, "yes") == 0)
+			ASSERT_EQ(yamldoc_bool(&d, v, key, &no), -1);
+		else if (strcmp(key, "m") == 0)
+			ASSERT_EQ(yamldoc_choice(&d, v, key, modes, 3, &c), 0);
+		else if (key[0] == 'm' && key[1] != 'a')
+			ASSERT_EQ(yamldoc_choice(&d, v, key, modes, 3, &c),
+			    -1);
 		else if (strcmp(key, "d") == 0)
 			ASSERT_EQ(yamldoc_duration(&d, v, key, &ns), 0);
 		else if (strcmp(key, "bad") == 0)
@@ -132,6 +144,8 @@ test_scalars(void)
 	ASSERT_EQ(i, 7);
 	ASSERT(f == 0.5);
 	ASSERT_EQ(b, 1);
+	ASSERT_EQ(no, 0);
+	ASSERT_EQ(c, 1);
 	ASSERT_EQ(ns, UINT64_C(2000000000));
 	ASSERT(yamldoc_has_key(&d, d.root, "map"));
 	ASSERT(!yamldoc_has_key(&d, d.root, "nope"));
@@ -140,7 +154,10 @@ test_scalars(void)
 	    "s:3:6: big: must be at most 8 (9)\n"
 	    "s:7:6: bad: bad duration \"2\" (e.g. 250ms, 2s)\n"
 	    "s:8:6: map: expected a single value, not a mapping\n"
-	    "s:9:4: q: \"a?b\"");
+	    "s:9:4: q: \"a?b\"\n"
+	    "s:11:5: m2: expected fast, safe or off, not \"slow\"\n"
+	    "s:12:5: m3: expected a single value, not a list\n"
+	    "s:14:6: yes: expected true or false, not \"yes\"");
 
 	/* verbatim keeps the tab. */
 	yamldoc_init(&d);
