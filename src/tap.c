@@ -149,18 +149,6 @@ tap_is_server(uint16_t port, void *arg)
 	return tcpflow_port_in(port, tap->cfg.ports, tap->cfg.nports);
 }
 
-/* Writes the decimal digits of v, zero-padded to width, ending at end;
- * returns the first. */
-static char *
-tap_digits(char *end, uint64_t v, int width)
-{
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (--width > 0 || v != 0);
-	return end;
-}
-
 /*
  * "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" of us (size >= 96); the part up to the
  * seconds is formatted once per second.
@@ -181,9 +169,9 @@ tap_iso(struct tap_lines *l, int64_t us, char *buf)
 		l->iso_sec = sec;
 	}
 	e = stpcpy(buf, l->iso_prefix);
-	tap_digits(e + 6, (uint64_t)(us % 1000000), 6);
-	e[6] = 'Z';
-	e[7] = '\0';
+	e = buf_put_u64(e, (uint64_t)(us % 1000000), 6);
+	e[0] = 'Z';
+	e[1] = '\0';
 }
 
 /*
@@ -196,18 +184,14 @@ tap_lines_encode(struct tap_lines *l, struct buf *out,
     struct httpflow_txn *tx, char *client, char *server)
 {
 	struct snap_txn	*t = &tx->t;
-	char		 id[48], ts[96], num[24], *d, proto[] = "http/1.1";
+	char		 id[48], ts[96], proto[] = "http/1.1";
 	const char	*pfx = l->id_prefix[0] != '\0' ? l->id_prefix : "t-";
 	size_t		 np = strlen(pfx);
-	size_t		 nd;
 	int64_t		 start;
 
 	l->txns++;
-	d = tap_digits(num + sizeof num, l->txns, 6);
-	nd = (size_t)(num + sizeof num - d);
 	memcpy(id, pfx, np);
-	memcpy(id + np, d, nd);
-	id[np + nd] = '\0';
+	*buf_put_u64(id + np, l->txns, 6) = '\0';
 	start = (int64_t)((l->rt0_ns + (tx->req_ns - l->mono0_ns)) / 1000);
 	tap_iso(l, start, ts);
 	t->id = id;

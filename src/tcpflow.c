@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "buf.h"
 #include "tcpflow.h"
 #include "xmalloc.h"
 
@@ -496,20 +497,6 @@ tcpflow_stats(const struct tcpflow_table *t)
 	return &t->stats;
 }
 
-/* Writes v in decimal at p; returns the end. */
-static char *
-tcpflow_put_uint(char *p, unsigned v)
-{
-	char	tmp[10], *e = tmp + sizeof tmp, *s = e;
-
-	do {
-		*--s = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	memcpy(p, s, (size_t)(e - s));
-	return p + (e - s);
-}
-
 int
 tcpflow_port_in(uint16_t port, const uint16_t *ports, size_t n)
 {
@@ -537,7 +524,7 @@ tcpflow_addr_str(int af, const uint8_t *addr, uint16_t port, char *buf,
 		for (i = 0; i < 4; i++) {
 			if (i > 0)
 				*p++ = '.';
-			p = tcpflow_put_uint(p, addr[i]);
+			p = buf_put_u64(p, addr[i], 0);
 		}
 	} else {
 		if (af == AF_INET6)
@@ -548,7 +535,7 @@ tcpflow_addr_str(int af, const uint8_t *addr, uint16_t port, char *buf,
 			*p++ = ']';
 	}
 	*p++ = ':';
-	p = tcpflow_put_uint(p, port);
+	p = buf_put_u64(p, port, 0);
 	if (size == 0)
 		return;
 	n = (size_t)(p - tmp);
