@@ -95,6 +95,7 @@ snap_txn_free(struct snap_txn *t)
 		free(t->req.host);
 		snap_headers_free(t->req.headers, t->req.nheaders);
 	}
+	snap_headers_free(t->req.trailers, t->req.ntrailers);
 	free(t->req.body);
 	if (t->res.store != NULL)
 		free(t->res.store);
@@ -102,6 +103,7 @@ snap_txn_free(struct snap_txn *t)
 		free(t->res.reason);
 		snap_headers_free(t->res.headers, t->res.nheaders);
 	}
+	snap_headers_free(t->res.trailers, t->res.ntrailers);
 	free(t->res.body);
 	free(t->extra);
 	snap_txn_init(t);
@@ -167,6 +169,8 @@ struct snap_dec {
 	size_t			 nhdr;		/* in sc->hdr */
 	size_t			 hdr_req;	/* where req's start in sc->hdr */
 	size_t			 hdr_res;
+	size_t			 trl_req;	/* where req's trailers start */
+	size_t			 trl_res;
 };
 
 /* 1 if key is names[i]. */
@@ -295,8 +299,8 @@ snap_header_slot(struct snap_dec *d, struct snap_header **hp, size_t *np,
 }
 
 static int
-snap_read_headers(struct snap_dec *d, struct snap_header **hp,
-    size_t *np)
+snap_read_headers(struct snap_dec *d, const char *what,
+    struct snap_header **hp, size_t *np)
 {
 	struct json_parser	*p = &d->p;
 	struct snap_header	*h;
@@ -305,7 +309,7 @@ snap_read_headers(struct snap_dec *d, struct snap_header **hp,
 
 	if (json_peek(p) != JSON_ARRAY)
 		return json_fail(p, p->off,
-		    "\"headers\" must be an array of [name, value] pairs");
+		    "\"%s\" must be an array of [name, value] pairs", what);
 	if (json_array_enter(p) == -1)
 		return -1;
 	while ((r = json_array_next(p)) == 1) {
@@ -414,11 +418,12 @@ snap_read_body(struct snap_dec *d, int b64, char **body, size_t *len)
 
 enum {
 	SNAP_M_METHOD, SNAP_M_TARGET, SNAP_M_HOST, SNAP_M_HEADERS,
-	SNAP_M_BODY, SNAP_M_BODY_B64, SNAP_M_STATUS, SNAP_M_REASON
+	SNAP_M_BODY, SNAP_M_BODY_B64, SNAP_M_STATUS, SNAP_M_REASON,
+	SNAP_M_TRAILERS
 };
 static const char *const snap_msg_names[] = {
 	"method", "target", "host", "headers", "body", "body_b64", "status",
-	"reason"
+	"reason", "trailers"
 };
 
 /* Decodes "req" (res == NULL) or "res" (req == NULL). */
@@ -428,8 +433,8 @@ snap_decode_msg(struct snap_dec *d, struct snap_req *req,
 {
 	struct json_parser	*p = &d->p;
 	struct json_value	 key;
-	struct snap_header	**hp;
-	size_t			 open, *np, *lenp, off;
+	struct snap_header	**hp, **tp;
+	size_t			 open, *np, *tnp, *lenp, off;
 	char			**bodyp;
 	unsigned int		 seen = 0;
 	const char		*what = req != NULL ? "req" : "res";
@@ -444,17 +449,22 @@ snap_decode_msg(struct snap_dec *d, struct snap_req *req,
 	if (req != NULL) {
 		hp = &req->headers;
 		np = &req->nheaders;
+		tp = &req->trailers;
+		tnp = &req->ntrailers;
 		bodyp = &req->body;
 		lenp = &req->body_len;
 	} else {
 		hp = &res->headers;
 		np = &res->nheaders;
+		tp = &res->trailers;
+		tnp = &res->ntrailers;
 		bodyp = &res->body;
 		lenp = &res->body_len;
 	}
 	while ((r = json_object_next(p, &key)) == 1) {
-		idx = snap_member(&key, snap_msg_names, 8, &next);
-		if (idx != -1 && (req != NULL ? idx >= SNAP_M_STATUS :
+		idx = snap_member(&key, snap_msg_names, 9, &next);
+		if (idx != -1 && (req != NULL ? idx == SNAP_M_STATUS ||
+		    idx == SNAP_M_REASON :
 		    idx == SNAP_M_METHOD || idx == SNAP_M_TARGET ||
 		    idx == SNAP_M_HOST))
 			idx = -1;
@@ -478,7 +488,11 @@ snap_decode_msg(struct snap_dec *d, struct snap_req *req,
 			break;
 		case SNAP_M_HEADERS:
 			*(req != NULL ? &d->hdr_req : &d->hdr_res) = d->nhdr;
-			r = snap_read_headers(d, hp, np);
+			r = snap_read_headers(d, "headers", hp, np);
+			break;
+		case SNAP_M_TRAILERS:
+			*(req != NULL ? &d->trl_req : &d->trl_res) = d->nhdr;
+			r = snap_read_headers(d, "trailers", tp, tnp);
 			break;
 		case SNAP_M_BODY:
 		case SNAP_M_BODY_B64:
@@ -719,7 +733,7 @@ snap_decode_at(const char *line, char *here, struct snap_scratch *sc,
 	json_init(&d.p, line, len);
 	d.here = here;
 	d.sc = sc;
-	d.nhdr = d.hdr_req = d.hdr_res = 0;
+	d.nhdr = d.hdr_req = d.hdr_res = d.trl_req = d.trl_res = 0;
 	t->borrowed = here != NULL;
 	if (snap_decode(&d, t) == -1 || json_finish(&d.p) == -1) {
 		snap_txn_free(t);
@@ -732,6 +746,10 @@ snap_decode_at(const char *line, char *here, struct snap_scratch *sc,
 		t->req.headers = sc->hdr + d.hdr_req;
 	if (here != NULL && t->res.nheaders > 0)
 		t->res.headers = sc->hdr + d.hdr_res;
+	if (here != NULL && t->req.ntrailers > 0)
+		t->req.trailers = sc->hdr + d.trl_req;
+	if (here != NULL && t->res.ntrailers > 0)
+		t->res.trailers = sc->hdr + d.trl_res;
 	return 0;
 }
 
@@ -816,14 +834,16 @@ snap_put_str(struct buf *b, const char *key, size_t keylen, const char *value)
 #define SNAP_PUT_STR(b, name, v)					\
 	snap_put_str((b), ",\"" name "\":", sizeof(",\"" name "\":") - 1, (v))
 
+/* ,"headers":[[...]] (key ",\"headers\":[[" or the trailers'). */
 static void
-snap_put_headers(struct buf *b, const struct snap_header *h, size_t n)
+snap_put_fields(struct buf *b, const char *key, size_t klen,
+    const struct snap_header *h, size_t n)
 {
 	size_t	i;
 
 	if (n == 0)
 		return;
-	SNAP_LIT(b, ",\"headers\":[[");
+	snap_raw(b, key, klen);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			SNAP_LIT(b, "],[");
@@ -833,6 +853,11 @@ snap_put_headers(struct buf *b, const struct snap_header *h, size_t n)
 	}
 	SNAP_LIT(b, "]]");
 }
+
+#define snap_put_headers(b, h, n)					\
+	snap_put_fields((b), ",\"headers\":[[", 13, (h), (n))
+#define snap_put_trailers(b, h, n)					\
+	snap_put_fields((b), ",\"trailers\":[[", 14, (h), (n))
 
 static void
 snap_put_body(struct buf *b, const char *body, size_t len)
@@ -910,6 +935,7 @@ snap_encode(struct buf *b, const struct snap_txn *t)
 	SNAP_PUT_STR(b, "host", t->req.host);
 	snap_put_headers(b, t->req.headers, t->req.nheaders);
 	snap_put_body(b, t->req.body, t->req.body_len);
+	snap_put_trailers(b, t->req.trailers, t->req.ntrailers);
 	SNAP_LIT(b, "}");
 
 	if (t->has_res) {
@@ -918,6 +944,7 @@ snap_encode(struct buf *b, const struct snap_txn *t)
 		SNAP_PUT_STR(b, "reason", t->res.reason);
 		snap_put_headers(b, t->res.headers, t->res.nheaders);
 		snap_put_body(b, t->res.body, t->res.body_len);
+		snap_put_trailers(b, t->res.trailers, t->res.ntrailers);
 		SNAP_LIT(b, "}");
 	}
 

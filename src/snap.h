@@ -34,6 +34,10 @@ struct snap_req {
 	size_t			 nheaders;
 	char			*body;		/* NUL-terminated past body_len; NULL if empty */
 	size_t			 body_len;
+	/* Trailer fields (HTTP/1.1 chunked trailers, h2 trailing HEADERS),
+	 * like headers; never part of store below. */
+	struct snap_header	*trailers;
+	size_t			 ntrailers;
 	/*
 	 * NULL, or one allocation holding the headers array and every
 	 * string above but the body (a capture's copy of a parsed head):
@@ -50,6 +54,8 @@ struct snap_res {
 	size_t			 nheaders;
 	char			*body;
 	size_t			 body_len;
+	struct snap_header	*trailers;	/* as in snap_req */
+	size_t			 ntrailers;
 	char			*store;		/* as in snap_req: reason, headers */
 };
 
