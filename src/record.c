@@ -50,6 +50,7 @@
 #include "loop.h"
 #include "prom.h"
 #include "record.h"
+#include "record-h2.h"
 #include "record-resolve.h"
 #include "record-writer.h"
 #include "snap.h"
@@ -110,6 +111,7 @@ enum rec_state {
 	REC_S_UPSTREAM,		/* head forwarded: body and response stream */
 	REC_S_TUNNEL,		/* CONNECT not intercepted: bytes relayed */
 	REC_S_CLOSING,		/* flushing the last answer, then closing */
+	REC_S_H2,		/* HTTP/2: streams relayed by record-h2.c */
 };
 
 struct rec_conn {
@@ -134,6 +136,8 @@ struct rec_conn {
 	char			*tunnel_error;
 	int			 tunnel_recorded;
 	int			 http_seen;	/* a request head parsed */
+	struct record_h2	*h2;		/* REC_S_H2 */
+	int			 h2_alpn;	/* the upstream's ALPN checked */
 
 	/* The exchange in flight. */
 	struct snap_txn		 t;
@@ -185,6 +189,7 @@ struct recorder {
 	int			 forward;	/* --proxy */
 	int			 transparent;	/* --transparent */
 	struct conn_tls_ctx	*up_tls;	/* https upstreams */
+	struct conn_tls_ctx	*up_tls_h2;	/* ... for h2 (ALPN "h2") */
 	struct conn_tls_ctx	*srv_tls;	/* intercepted CONNECTs */
 	struct ca		*ca;
 	struct record_resolver	*resolver;	/* --proxy */
@@ -235,6 +240,7 @@ static void	rec_conn_progress(struct rec_conn *);
 static void	rec_conn_close(struct rec_conn *);
 static int	rec_transparent_tunnel(struct rec_conn *);
 static void	rec_batch_fire(struct loop_defer *);
+static int	rec_h2_timeout(struct rec_conn *, uint64_t);
 
 void
 record_config_init(struct record_config *cfg)
@@ -402,8 +408,13 @@ rec_tls_init(struct recorder *r, char **cause)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.ca_file = r->cfg.upstream_ca;
 	cfg.insecure = r->cfg.insecure;
-	r->up_tls = conn_tls_client_ctx(&cfg, cause);
-	return r->up_tls == NULL ? -1 : 0;
+	if ((r->up_tls = conn_tls_client_ctx(&cfg, cause)) == NULL)
+		return -1;
+	if (r->cfg.no_http2)
+		return 0;
+	cfg.alpn = "h2";
+	r->up_tls_h2 = conn_tls_client_ctx(&cfg, cause);
+	return r->up_tls_h2 == NULL ? -1 : 0;
 }
 
 static void	rec_accept(struct loop_io *, uint32_t);
@@ -965,7 +976,7 @@ rec_unrecorded(struct rec_conn *c)
 	struct buf	 body;
 	const char	*why = strerror(r->werrno);
 
-	if (c->cl_sent > c->res_off ||
+	if (c->h2 != NULL || c->cl_sent > c->res_off ||
 	    c->res_off - c->cl_sent > c->cl.out.len) {
 		log_debug("%s: transaction not recorded, connection cut",
 		    c->client);
@@ -1071,7 +1082,7 @@ rec_funnel_drop(struct rec_conn *c, const char *error, int lend)
 static void
 rec_txn_write(struct rec_conn *c, const char *error, int hold)
 {
-	static char	 proto[] = "http/1.1";
+	static char	 proto[] = "http/1.1", proto_h2[] = "h2";
 	struct recorder	*r = c->r;
 	struct snap_txn	*t = &c->t;
 	char		 server[300], host[300];
@@ -1086,7 +1097,7 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	t->ts = c->ts;
 	t->dir = r->cfg.dir;
 	t->svc = r->cfg.svc != NULL ? r->cfg.svc : c->tgt->name;
-	t->proto = proto;
+	t->proto = c->h2 != NULL ? proto_h2 : proto;
 	t->tls = c->tgt->tls;
 	t->client = c->client;
 	if (c->tgt != &r->rt || r->rt_server[0] == '\0')
@@ -1206,6 +1217,15 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 		c->state = REC_S_CLOSING;
 		return;
 	}
+	if (c->state == REC_S_H2) {
+		/* Every stream in flight fails; the client gets a GOAWAY. */
+		log_warn("%s: h2: upstream %s: %s", c->client,
+		    c->tgt->hostport, what);
+		rec_side_close(r, &c->up);
+		c->up_open = 0;
+		record_h2_lost(c->h2, 1, what);
+		return;
+	}
 	target = rec_target_for_log(c->t.req.target);
 	log_warn("%s %s: upstream %s: %s", c->t.req.method, target,
 	    c->tgt->hostport, what);
@@ -1306,6 +1326,11 @@ rec_deadline(const struct rec_conn *c)
 		if (cfg->idle_timeout_ns != 0)
 			idle = c->idle_mono + cfg->idle_timeout_ns;
 		return rec_earlier(idle, rec_head_deadline(c));
+	case REC_S_H2:
+		if (record_h2_streams(c->h2) > 0)
+			return rec_exchange_mono(c) + cfg->upstream_timeout_ns;
+		return cfg->idle_timeout_ns == 0 ? 0 :
+		    c->idle_mono + cfg->idle_timeout_ns;
 	default:
 		return 0;
 	}
@@ -1427,6 +1452,10 @@ rec_timeout(struct loop_timer *t)
 		    (unsigned long long)(to / 1000000));
 		rec_conn_close(c);
 		return;
+	case REC_S_H2:
+		if (rec_h2_timeout(c, now) == -1)
+			return;
+		break;
 	default:
 		return;
 	}
@@ -1452,7 +1481,8 @@ rec_test_connect(struct rec_conn *c)
 	struct conn	*xc = r->test_up(r->test_up_arg);
 	char		 what[256], *cause = NULL;
 
-	if (xc != NULL && c->tgt->tls && (xc = conn_tls_client(r->up_tls, xc,
+	if (xc != NULL && c->tgt->tls && (xc = conn_tls_client(c->h2 != NULL ?
+	    r->up_tls_h2 : r->up_tls, xc,
 	    c->tgt->name, &cause)) == NULL) {
 		snprintf(what, sizeof what, "tls: %s", cause);
 		free(cause);
@@ -1541,7 +1571,8 @@ rec_upstream_handshake(struct rec_conn *c)
 		/* Connected: TLS next.  The tls conn takes the tcp one
 		 * (closed on failure, and the descriptor with it). */
 		s->connecting = 0;
-		s->conn = conn_tls_client(r->up_tls, s->conn, c->tgt->name,
+		s->conn = conn_tls_client(c->h2 != NULL ? r->up_tls_h2 :
+		    r->up_tls, s->conn, c->tgt->name,
 		    &cause);
 		if (s->conn == NULL) {
 			loop_io_del(r->loop, &s->io);
@@ -1798,6 +1829,180 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 	return 1;
 }
 
+/* ---- HTTP/2 (record-h2.c) ----------------------------------------------- */
+
+/*
+ * A stream's transaction from record-h2: written as an HTTP/1.1
+ * exchange's is (rec_txn_write: ids, redaction, funnel, the batch), c->t
+ * and the body buffers lent to it for the call, the client's output held
+ * until the batch is written.
+ */
+static void
+rec_h2_txn(void *arg, struct record_h2_txn *x)
+{
+	struct rec_conn	*c = arg;
+	struct buf	 reqbody = c->reqbody, body = c->body;
+	char		*authority = x->t.req.host;
+
+	if (x->error != NULL)
+		log_info("%s: h2 %s %s: %s", c->client, x->t.req.method,
+		    x->t.req.target, x->error);
+	c->t = x->t;
+	c->t.req.host = NULL;
+	c->reqbody = (struct buf){ x->t.req.body, x->t.req.body_len,
+	    x->t.req.body_len };
+	c->body = (struct buf){ x->t.res.body, x->t.res.body_len,
+	    x->t.res.body_len };
+	c->t.req.body = c->t.res.body = NULL;
+	c->t.req.body_len = c->t.res.body_len = 0;
+	c->start_us = x->start_us;
+	c->start_mono = x->start_ns;
+	c->ttfb_mono = x->ttfb_ns;
+	c->req_len = x->req_len;
+	c->res_len = x->res_len;
+	rec_txn_write(c, x->error, !c->dead);
+	x->t = c->t;
+	buf_free(&c->reqbody);
+	buf_free(&c->body);
+	free(authority);
+	c->reqbody = reqbody;
+	c->body = body;
+	snap_txn_init(&c->t);
+}
+
+/* The client sent the h2 preface: the connection is relayed as HTTP/2,
+ * to an upstream connection of its own.  1, or -1 (closing). */
+static int
+rec_h2_start(struct rec_conn *c)
+{
+	struct recorder		*r = c->r;
+	struct record_h2_config	 cfg;
+	char			*cause = NULL;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.max_body = r->cfg.max_body;
+	cfg.scheme = c->tgt->tls ? "https" : "http";
+	cfg.authority = c->tgt->hostport;
+	cfg.txn = rec_h2_txn;
+	cfg.arg = c;
+	if ((c->h2 = record_h2_create(&cfg, &cause)) == NULL) {
+		log_warn("%s: h2: %s", c->client, cause);
+		free(cause);
+		return -1;
+	}
+	rec_txn_reset(c);
+	c->http_seen = 1;
+	c->head_mono = 0;
+	c->state = REC_S_H2;
+	c->start_mono = c->last_mono = loop_now_update(r->loop);
+	c->ttfb_mono = 0;
+	buf_reset(&c->up.in);
+	if (c->up_open) {
+		/* An h2 session of its own, not a kept-alive HTTP/1.1 one. */
+		rec_side_close(r, &c->up);
+		c->up_open = 0;
+	}
+	if (!c->tgt->resolved)
+		rec_resolve_start(c);
+	else
+		rec_upstream_connect(c);
+	rec_timer_pull(c);
+	return 1;
+}
+
+/* Both sessions' bytes in, their frames out.  1: the state changed. */
+static int
+rec_h2_step(struct rec_conn *c)
+{
+	struct recorder	*r = c->r;
+	struct rec_side	*up = &c->up;
+	int		 up_ready, rv;
+
+	if (c->cl.in.len > 0) {
+		rv = record_h2_client_in(c->h2, c->cl.in.data, c->cl.in.len);
+		buf_reset(&c->cl.in);
+		if (rv == -1)
+			log_info("%s: h2: the client broke the protocol",
+			    c->client);
+	}
+	up_ready = up->conn != NULL && !up->connecting && !up->handshaking;
+	if (up_ready && c->tgt->tls && !c->h2_alpn) {
+		char	proto[16];
+
+		c->h2_alpn = 1;
+		if (conn_tls_alpn(up->conn, proto, sizeof proto) != 1 ||
+		    strcmp(proto, "h2") != 0) {
+			rec_upstream_fail(c, 502, "tls: the upstream did not "
+			    "pick h2 by ALPN (HTTP/1.1 upstreams take HTTP/1.1 "
+			    "clients only)");
+			up_ready = 0;
+		}
+	}
+	if (up_ready && up->in.len > 0) {
+		c->last_mono = loop_now(r->loop);
+		rv = record_h2_upstream_in(c->h2, up->in.data, up->in.len);
+		buf_reset(&up->in);
+		if (rv == -1)
+			log_warn("%s: h2: upstream %s broke the protocol",
+			    c->client, c->tgt->hostport);
+	}
+	if (c->cl.eof) {
+		record_h2_lost(c->h2, 0, "the client closed the connection");
+		rec_side_close(r, up);
+		c->up_open = 0;
+		c->state = REC_S_CLOSING;
+		return 1;
+	}
+	if (up_ready && up->eof && up->in.len == 0)
+		rec_upstream_fail(c, 502, "the upstream closed the "
+		    "connection");
+	if (up->conn != NULL && up->out.len < REC_HIGH_WATER &&
+	    record_h2_upstream_out(c->h2, &up->out, REC_HIGH_WATER) == -1 &&
+	    up->out.len == 0) {
+		rec_side_close(r, up);
+		c->up_open = 0;
+	}
+	if (c->cl.out.len < REC_HIGH_WATER && record_h2_client_out(c->h2,
+	    &c->cl.out, REC_HIGH_WATER) == -1) {
+		rec_side_close(r, up);
+		c->up_open = 0;
+		c->state = REC_S_CLOSING;
+		return 1;
+	}
+	/* What the client's frames gave back (WINDOW_UPDATE) goes up. */
+	if (up->conn != NULL && up->out.len < REC_HIGH_WATER)
+		(void)record_h2_upstream_out(c->h2, &up->out, REC_HIGH_WATER);
+	return 0;
+}
+
+/* The timer of an h2 connection: streams in flight past
+ * --upstream-timeout fail (the upstream is dropped), an idle one closes.
+ * 0, or -1 when c is closed. */
+static int
+rec_h2_timeout(struct rec_conn *c, uint64_t now)
+{
+	struct recorder	*r = c->r;
+	uint64_t	 to = r->cfg.upstream_timeout_ns;
+	char		 what[96];
+
+	if (record_h2_streams(c->h2) > 0) {
+		if (rec_exchange_mono(c) + to > now)
+			return 0;
+		snprintf(what, sizeof what, "timeout: nothing moved for "
+		    "%llums", (unsigned long long)(to / 1000000));
+		rec_upstream_fail(c, 504, what);
+		rec_conn_progress(c);
+		return c->dead ? -1 : 0;
+	}
+	to = r->cfg.idle_timeout_ns;
+	if (to == 0 || c->idle_mono + to > now)
+		return 0;
+	log_debug("%s: h2: idle for %llums, closed", c->client,
+	    (unsigned long long)(to / 1000000));
+	rec_conn_close(c);
+	return -1;
+}
+
 /* Parses the client's next request head and starts its exchange.
  * 1: started (or answered), 0: need more bytes, -1: the connection is
  * done. */
@@ -1822,6 +2027,13 @@ rec_request_head(struct rec_conn *c)
 	if (r->transparent && !c->http_seen && (s->in.data[0] < 'A' ||
 	    s->in.data[0] > 'Z'))
 		return rec_transparent_tunnel(c);
+	/* HTTP/2 with prior knowledge: the connection preface. */
+	if (!r->forward && !r->transparent && !c->http_seen &&
+	    !r->cfg.no_http2 && record_h2_is_preface(s->in.data, s->in.len)) {
+		if (s->in.len < 24)
+			return s->eof ? -1 : 0;
+		return rec_h2_start(c);
+	}
 	n = http_parse_request(s->in.data, s->in.len, r->cfg.max_head, &m,
 	    &err, &erroff);
 	if (n == HTTP_PARTIAL) {
@@ -2138,7 +2350,7 @@ rec_up_error(struct rec_conn *c, int e)
 {
 	char	what[160];
 
-	if (c->state == REC_S_UPSTREAM) {
+	if (c->state == REC_S_UPSTREAM || c->state == REC_S_H2) {
 		snprintf(what, sizeof what, "%s: %s", c->ttfb_mono ||
 		    c->up.in.len ? "read" : "send", strerror(e));
 		rec_upstream_fail(c, 502, what);
@@ -2254,6 +2466,10 @@ rec_conn_progress(struct rec_conn *c)
 			    c->up.in.len == 0))
 				c->state = REC_S_CLOSING;
 			break;
+		case REC_S_H2:
+			if (rec_h2_step(c) == 1)
+				continue;
+			break;
 		case REC_S_CLOSING:
 			break;
 		}
@@ -2348,7 +2564,8 @@ rec_side_io(struct loop_io *io, uint32_t events)
 			return;
 		}
 		if (s->eof && c->state != REC_S_UPSTREAM &&
-		    c->state != REC_S_TUNNEL && c->state != REC_S_CLOSING) {
+		    c->state != REC_S_TUNNEL && c->state != REC_S_CLOSING &&
+		    c->state != REC_S_H2) {
 			rec_side_close(r, s);	/* idle close */
 			c->up_open = 0;
 		}
@@ -2384,6 +2601,7 @@ rec_conn_reap(struct loop_defer *d)
 	struct rec_conn	*c = d->arg;
 
 	rec_txn_clear(c);
+	record_h2_free(c->h2);
 	buf_free(&c->req_hdrs);
 	buf_free(&c->res_hdrs);
 	buf_free(&c->cl.in);
@@ -2427,6 +2645,8 @@ rec_conn_close(struct rec_conn *c)
 		return;
 	if (c->tunnel && !c->tunnel_recorded)
 		rec_tunnel_record(c);
+	if (c->h2 != NULL && record_h2_streams(c->h2) > 0)
+		record_h2_lost(c->h2, 0, "the connection closed");
 	record_resolve_cancel(c->lookup);	/* freed when it comes back */
 	c->dead = 1;
 	loop_timer_del(r->loop, &c->timer);
@@ -2804,6 +3024,7 @@ record_free(struct recorder *r)
 	if (r->loop != NULL)
 		loop_free(r->loop);
 	conn_tls_ctx_free(r->up_tls);
+	conn_tls_ctx_free(r->up_tls_h2);
 	conn_tls_ctx_free(r->srv_tls);
 	if (r->ca != NULL)
 		ca_free(r->ca);

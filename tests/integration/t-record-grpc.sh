@@ -1,0 +1,163 @@
+#!/bin/bash
+# HTTP/2 and gRPC through decoy record: a grpcio server (raw-bytes
+# handlers: unary, server-streaming, client-streaming, bidi) behind the
+# recorder, a grpcio client calling each through it (the bidi call in
+# ping-pong, which only finishes if DATA moves both ways while the stream
+# is open); then the server is stopped and decoy respond answers the same
+# calls from the recording: the client's transcript (messages, status
+# codes and messages, trailing metadata) is the one it got from the real
+# server.  Also curl --http2-prior-knowledge and nghttp through the
+# recorder to nghttpd: bodies byte-exact, proto h2 in the snapshot.
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+PEER=$top_srcdir/tests/integration/grpc-peer.py
+[ -x "$PY" ] && "$PY" -c 'import grpc' 2>/dev/null ||
+    skip "python3-grpcio is not installed"
+
+# --- 1. gRPC recorded --------------------------------------------------------
+start_bg grpc "$T/grpc.port" "$PY" "$PEER" server "$T/grpc.port"
+G=$PORT_grpc
+start_bg rec "$T/rec.port" "$DECOY" record --upstream "http://127.0.0.1:$G" \
+    --listen 127.0.0.1:0 --port-file "$T/rec.port" -o "$T/rec.jsonl" \
+    --stats "$T/rec.stats"
+timeout 60 "$PY" "$PEER" client "$G" live >"$T/direct.txt" 2>&1
+timeout 60 "$PY" "$PEER" client "$PORT_rec" live >"$T/viarec.txt" 2>&1
+check "grpcio through the recorder: the transcript the server gives" \
+    same "$T/viarec.txt" "$T/direct.txt"
+check "bidi ping-pong went through" grep -q "^bidi OK \[b're:one'" "$T/viarec.txt"
+check "the recorded non-OK status" \
+    grep -qx "unary-fail StatusCode.NOT_FOUND 'no such thing'" "$T/viarec.txt"
+stop "$PID_rec"
+check "recorder: clean exit" [ $? -eq 0 ]
+
+"$PY" - "$T/rec.jsonl" >"$T/check.txt" 2>&1 <<'EOF2'
+import base64, json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+by = {}
+for t in lines:
+    by.setdefault(t['req']['target'], []).append(t)
+def body(m):
+    return base64.b64decode(m.get('body_b64', '')) if 'body_b64' in m \
+        else m.get('body', '').encode()
+ok = []
+ok.append(('5 transactions', len(lines) == 5))
+ok.append(('all proto h2', all(t.get('proto') == 'h2' for t in lines)))
+ok.append(('no errors', all('error' not in t for t in lines)))
+u = by['/test.Echo/Unary']
+good = [t for t in u if body(t['req']) == b'\0\0\0\0\x03\x08\x96\x01'][0]
+ok.append(('unary: request message', True))
+ok.append(('unary: response message',
+    body(good['res']) == b'\0\0\0\0\x04\x08\x96\x01!'))
+ok.append(('unary: grpc-status 0 and x-trail in res.trailers',
+    ['grpc-status', '0'] in good['res'].get('trailers', []) and
+    ['x-trail', 'u1'] in good['res']['trailers']))
+bad = [t for t in u if body(t['req']) == b'\0\0\0\0\x04fail'][0]
+ok.append(('unary-fail: trailers-only, grpc-status 5 in its headers',
+    ['grpc-status', '5'] in bad['res']['headers']))
+ss = by['/test.Echo/ServerStream'][0]
+ok.append(('server-stream: 3 messages', body(ss['res']).count(b'abc#') == 3))
+cs = by['/test.Echo/ClientStream'][0]
+ok.append(('client-stream: 3 request messages',
+    len(body(cs['req'])) == 3 * 5 + 3 + 4 + 5000))
+bd = by['/test.Echo/Bidi'][0]
+ok.append(('bidi: both directions whole',
+    len(body(bd['req'])) == 3 * 5 + 3 + 4 + 5000 and
+    len(body(bd['res'])) == 3 * 5 + 3 * 3 + 3 + 4 + 5000))
+for name, v in ok:
+    print('ok' if v else 'FAIL', name)
+EOF2
+check "the snapshot holds the calls as recorded" \
+    bash -c "! grep -q '^FAIL' '$T/check.txt' && grep -q '^ok' '$T/check.txt'"
+grep '^FAIL' "$T/check.txt" >&2
+
+# --- 2. replayed with the server gone ------------------------------------------
+stop "$PID_grpc"
+start_respond resp "$T/rec.jsonl"
+timeout 60 "$PY" "$PEER" client "$PORT_resp" eager >"$T/replay.txt" 2>&1
+check "decoy respond: the grpcio client sees what the server said" \
+    same "$T/replay.txt" "$T/direct.txt"
+
+# --- 3. curl and nghttp through the recorder to nghttpd -------------------------
+if command -v nghttpd >/dev/null && command -v nghttp >/dev/null; then
+	mkdir -p "$T/www"
+	echo hello-h2 >"$T/www/a.txt"
+	head -c 700000 /dev/urandom >"$T/www/big.bin"
+	for try in 1 2 3 4 5; do
+		NP=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		nghttpd --no-tls -a 127.0.0.1 -d "$T/www" "$NP" >"$T/nghttpd.log" 2>&1 &
+		NPID=$!
+		PIDS+=("$NPID")
+		ok=0
+		for ((i = 0; i < 250; i++)); do
+			curl -s -o /dev/null --http2-prior-knowledge \
+			    "http://127.0.0.1:$NP/a.txt" && { ok=1; break; }
+			kill -0 "$NPID" 2>/dev/null || break
+			sleep 0.02
+		done
+		[ $ok = 1 ] && break
+		stop "$NPID"
+	done
+	[ $ok = 1 ] || fatal "nghttpd did not start"
+	start_bg rec2 "$T/rec2.port" "$DECOY" record \
+	    --upstream "http://127.0.0.1:$NP" --listen 127.0.0.1:0 \
+	    --port-file "$T/rec2.port" -o "$T/rec2.jsonl"
+	R=$PORT_rec2
+	v=$(curl -s --http2-prior-knowledge -o "$T/big.out" -w '%{http_version}' \
+	    "http://127.0.0.1:$R/big.bin")
+	check "curl --http2-prior-knowledge: h2, 700 kB byte-exact" \
+	    [ "$v" = 2 ] && same "$T/big.out" "$T/www/big.bin"
+	nghttp -n -s "http://127.0.0.1:$R/a.txt" "http://127.0.0.1:$R/big.bin" \
+	    "http://127.0.0.1:$R/nope" >"$T/ng" 2>&1
+	check "nghttp: three streams on one connection answered" \
+	    [ "$(grep -cE ' (200|404) ' "$T/ng")" = 3 ]
+	nghttp -d "$T/www/big.bin" "http://127.0.0.1:$R/a.txt" >"$T/post.out" 2>&1
+	check "nghttp: a 700 kB request body relayed" same "$T/post.out" "$T/www/a.txt"
+	stop "$PID_rec2"
+	"$PY" - "$T/rec2.jsonl" "$T/www/big.bin" >"$T/check2.txt" 2>&1 <<'EOF2'
+import base64, json, sys
+big = open(sys.argv[2], 'rb').read()
+ts = [json.loads(l) for l in open(sys.argv[1])]
+print('n', len(ts))
+print('h2', all(t['proto'] == 'h2' for t in ts))
+gets = [t for t in ts if t['req']['target'] == '/big.bin']
+print('big', len(gets) == 2 and all(base64.b64decode(t['res']['body_b64']) == big for t in gets))
+post = [t for t in ts if t['req']['method'] == 'POST']
+print('post', len(post) == 1 and base64.b64decode(post[0]['req']['body_b64']) == big)
+EOF2
+	check "nghttpd recording: 5 entries, proto h2, bodies whole" \
+	    [ "$(tr '\n' ' ' <"$T/check2.txt")" = "n 5 h2 True big True post True " ]
+
+	# An https upstream: h2 chosen by ALPN.
+	if command -v openssl >/dev/null; then
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		    -nodes -keyout "$T/k.pem" -out "$T/c.pem" -subj /CN=127.0.0.1 \
+		    -addext subjectAltName=IP:127.0.0.1 -days 2 >/dev/null 2>&1
+		stop "$NPID"
+		nghttpd -a 127.0.0.1 -d "$T/www" "$NP" "$T/k.pem" "$T/c.pem" \
+		    >"$T/nghttpd-tls.log" 2>&1 &
+		NPID=$!
+		PIDS+=("$NPID")
+		wait_for "nghttpd over TLS" curl -s -o /dev/null --cacert "$T/c.pem" \
+		    "https://127.0.0.1:$NP/a.txt"
+		start_bg rec4 "$T/rec4.port" "$DECOY" record \
+		    --upstream "https://127.0.0.1:$NP" --ca-file "$T/c.pem" \
+		    --listen 127.0.0.1:0 --port-file "$T/rec4.port" -o "$T/rec4.jsonl"
+		v=$(curl -s --http2-prior-knowledge -o "$T/big4.out" -w '%{http_version}' \
+		    "http://127.0.0.1:$PORT_rec4/big.bin")
+		check "https upstream: h2 by ALPN, body byte-exact" \
+		    [ "$v" = 2 ] && same "$T/big4.out" "$T/www/big.bin"
+		stop "$PID_rec4"
+		check "https upstream: recorded proto h2, tls true" \
+		    grep -q '"proto":"h2","tls":true' "$T/rec4.jsonl"
+	fi
+else
+	echo "# nghttpd/nghttp (nghttp2-server, nghttp2-client) missing: skipped"
+fi
+
+# --- 4. --no-http2: the preface is not HTTP/1.1 -------------------------------
+start_bg rec3 "$T/rec3.port" "$DECOY" record --upstream "http://127.0.0.1:1" \
+    --listen 127.0.0.1:0 --port-file "$T/rec3.port" -o "$T/rec3.jsonl" --no-http2
+curl -s --max-time 5 --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$PORT_rec3/"
+check "--no-http2: prior knowledge refused" [ $? -ne 0 ]
+done_testing
