@@ -4,6 +4,7 @@
 #
 #   grpc-peer.py server PORTFILE      serves test.Echo on 127.0.0.1:0
 #   grpc-peer.py client PORT MODE     calls every method, prints a transcript
+#   grpc-peer.py hang PORT            calls test.Echo/Hang (5 s) with a token
 #
 # MODE "live": the bidi call is ping-pong (each message sent only after
 # the answer to the previous one came: it can only finish if the server's
@@ -28,6 +29,12 @@ def unary(req, ctx):
     return req + b'!'
 
 
+def hang(req, ctx):
+    import time
+    time.sleep(5)
+    return req
+
+
 def server_stream(req, ctx):
     for i in range(3):
         yield req + b'#' + bytes([0x30 + i]) + b'\x00\xff'
@@ -45,6 +52,7 @@ def bidi(reqs, ctx):
 def serve(portfile):
     h = grpc.method_handlers_generic_handler(SVC, {
         'Unary': grpc.unary_unary_rpc_method_handler(unary),
+        'Hang': grpc.unary_unary_rpc_method_handler(hang),
         'ServerStream': grpc.unary_stream_rpc_method_handler(server_stream),
         'ClientStream': grpc.stream_unary_rpc_method_handler(client_stream),
         'Bidi': grpc.stream_stream_rpc_method_handler(bidi),
@@ -114,5 +122,9 @@ def client(port, mode):
 if __name__ == '__main__':
     if sys.argv[1] == 'server':
         serve(sys.argv[2])
+    elif sys.argv[1] == 'hang':
+        ch = grpc.insecure_channel('127.0.0.1:' + sys.argv[2])
+        show('hang', lambda: ch.unary_unary('/%s/Hang' % SVC)(
+            b'x', timeout=10, metadata=(('authorization', 'Bearer s3cret'),)))
     else:
         client(sys.argv[2], sys.argv[3])

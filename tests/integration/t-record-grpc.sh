@@ -71,6 +71,24 @@ check "the snapshot holds the calls as recorded" \
     bash -c "! grep -q '^FAIL' '$T/check.txt' && grep -q '^ok' '$T/check.txt'"
 grep '^FAIL' "$T/check.txt" >&2
 
+# --- 1b. a stalled call times out, a bad peer costs its connection ----------
+start_bg rec5 "$T/rec5.port" "$DECOY" record --upstream "http://127.0.0.1:$G" \
+    --listen 127.0.0.1:0 --port-file "$T/rec5.port" -o "$T/rec5.jsonl" \
+    --upstream-timeout 500ms --redact header:authorization
+timeout 30 "$PY" "$PEER" hang "$PORT_rec5" >"$T/hang.txt" 2>&1
+check "a call past --upstream-timeout fails at the client (not OK)" \
+    bash -c "grep -q '^hang StatusCode' '$T/hang.txt' && ! grep -q '^hang OK' '$T/hang.txt'"
+printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x09\x00\x00\x00\x00\x01garbage' >"$T/bad"
+raw "$PORT_rec5" "$T/bad" >/dev/null 2>&1
+timeout 30 "$PY" "$PEER" client "$PORT_rec5" live >"$T/after-bad.txt" 2>&1
+check "after a peer that broke the protocol: still relaying" \
+    same "$T/after-bad.txt" "$T/direct.txt"
+stop "$PID_rec5"
+check "the stalled call recorded with a timeout error" \
+    grep -q '"target":"/test.Echo/Hang".*"error":"timeout' "$T/rec5.jsonl"
+check "redaction applies to h2 headers" \
+    bash -c "grep -q '\"authorization\",\"REDACTED-' '$T/rec5.jsonl' && ! grep -q s3cret '$T/rec5.jsonl'"
+
 # --- 2. replayed with the server gone ------------------------------------------
 stop "$PID_grpc"
 start_respond resp "$T/rec.jsonl"
