@@ -889,6 +889,12 @@ httpd_h2_is_upgrade(const struct http_msg *m)
 	return rc == 0;
 }
 
+int
+httpd_h2_upgrade_settings(const struct http_msg *m, struct buf *settings)
+{
+	return httpd_h2_is_upgrade(m) ? h2_upgrade_settings(m, settings) : -1;
+}
+
 void
 httpd_h2_upgrade(struct hconn *c, const struct http_msg *m,
     const char *body, size_t body_len, size_t end)

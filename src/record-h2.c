@@ -22,6 +22,7 @@
 
 #include <sys/queue.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "buf.h"
+#include "http.h"
 #include "loop.h"
 #include "record-h2.h"
 #include "snap.h"
@@ -83,6 +85,9 @@ struct record_h2 {
 	size_t			 up_discard;
 	int			 cl_dead, up_dead;
 	char			*scheme, *authority;
+	int			 await_client;	/* h2c: nothing before its
+						 * preface (curl takes little
+						 * past the 101 in one read) */
 };
 
 static void	rh2_hand(struct rh2_strm *, const char *error);
@@ -354,18 +359,15 @@ rh2_on_close(nghttp2_session *ng, int32_t id, uint32_t code, void *arg)
 
 /* --- the client side (server session) ---------------------------------- */
 
-static int
-rh2_cl_begin(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
+/* A client stream's state, known to the server session from now. */
+static struct rh2_strm *
+rh2_strm_new(struct record_h2 *h, int32_t cid)
 {
-	struct record_h2	*h = arg;
-	struct rh2_strm		*st;
+	struct rh2_strm	*st;
 
-	if (fr->hd.type != NGHTTP2_HEADERS ||
-	    fr->headers.cat != NGHTTP2_HCAT_REQUEST)
-		return 0;
 	st = xcalloc(1, sizeof *st);
 	st->h = h;
-	st->cid = fr->hd.stream_id;
+	st->cid = cid;
 	st->cl_open = 1;
 	st->start_us = rh2_wall_us();
 	st->start_ns = loop_clock_ns();
@@ -375,6 +377,18 @@ rh2_cl_begin(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 	buf_init(&st->res.rec);
 	TAILQ_INSERT_TAIL(&h->strms, st, entry);
 	h->nstrms++;
+	return st;
+}
+
+static int
+rh2_cl_begin(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
+{
+	struct rh2_strm	*st;
+
+	if (fr->hd.type != NGHTTP2_HEADERS ||
+	    fr->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	st = rh2_strm_new(arg, fr->hd.stream_id);
 	nghttp2_session_set_stream_user_data(ng, st->cid, st);
 	return 0;
 }
@@ -764,6 +778,7 @@ record_h2_client_in(struct record_h2 *h, const char *p, size_t n)
 
 	if (h->cl_dead)
 		return -1;
+	h->await_client = 0;
 	rv = nghttp2_session_mem_recv(h->cl, (const uint8_t *)p, n);
 	rh2_discard(h);
 	if (rv < 0) {
@@ -816,8 +831,11 @@ rh2_out(nghttp2_session *ng, int dead, struct buf *out, size_t max)
 int
 record_h2_client_out(struct record_h2 *h, struct buf *out, size_t max)
 {
-	int	rv = rh2_out(h->cl, h->cl_dead, out, max);
+	int	rv;
 
+	if (h->await_client && !h->cl_dead)
+		return 0;
+	rv = rh2_out(h->cl, h->cl_dead, out, max);
 	rh2_discard(h);
 	return rv;
 }
@@ -829,6 +847,28 @@ record_h2_upstream_out(struct record_h2 *h, struct buf *out, size_t max)
 
 	rh2_discard(h);
 	return rv;
+}
+
+/* 1 if st's response declared a Content-Length its body has reached. */
+static int
+rh2_res_whole(const struct rh2_strm *st)
+{
+	size_t		 i;
+	uint64_t	 n = 0;
+	const char	*p;
+
+	if (st->status == 0 || !st->submitted)
+		return 0;
+	for (i = 0; i < st->nrhdr; i++) {
+		if (strcmp(st->rhdr[i].name, "content-length") != 0)
+			continue;
+		for (p = st->rhdr[i].value; *p >= '0' && *p <= '9' &&
+		    n < UINT64_MAX / 10 - 10; p++)
+			n = n * 10 + (uint64_t)(*p - '0');
+		return *p == '\0' && p != st->rhdr[i].value &&
+		    st->res.len >= n;
+	}
+	return 0;
 }
 
 void
@@ -845,6 +885,12 @@ record_h2_lost(struct record_h2 *h, int upstream, const char *why)
 				(void)nghttp2_submit_rst_stream(h->cl,
 				    NGHTTP2_FLAG_NONE, st->cid,
 				    NGHTTP2_INTERNAL_ERROR);
+	/* A client gone once it had a whole Content-Length body (curl does
+	 * not wait for END_STREAM): that answer was complete. */
+	if (!upstream)
+		TAILQ_FOREACH(st, &h->strms, entry)
+			if (!st->handed && rh2_res_whole(st))
+				rh2_hand(st, NULL);
 	rh2_fail_all(h, why);
 	if (upstream) {
 		h->up_dead = 1;
@@ -854,6 +900,60 @@ record_h2_lost(struct record_h2 *h, int upstream, const char *why)
 			    NGHTTP2_NO_ERROR, NULL, 0);
 	} else
 		h->cl_dead = 1;
+}
+
+/* The HTTP/1.1 headers that do not cross into h2. */
+static int
+rh2_is_h1_only(struct span n)
+{
+	return span_caseeq_str(n, "Host") ||
+	    span_caseeq_str(n, "Connection") ||
+	    span_caseeq_str(n, "Upgrade") ||
+	    span_caseeq_str(n, "HTTP2-Settings") ||
+	    span_caseeq_str(n, "Keep-Alive") ||
+	    span_caseeq_str(n, "Proxy-Connection") ||
+	    span_caseeq_str(n, "Transfer-Encoding") ||
+	    span_caseeq_str(n, "Content-Length") ||
+	    span_caseeq_str(n, "TE");
+}
+
+int
+record_h2_upgrade(struct record_h2 *h, const char *settings, size_t len,
+    const struct http_msg *m)
+{
+	const struct http_header	*host = http_find_header(m, "Host");
+	struct rh2_strm			*st;
+	char				*name;
+	size_t				 i, k;
+
+	st = rh2_strm_new(h, 1);
+	if (nghttp2_session_upgrade2(h->cl, (const uint8_t *)settings, len,
+	    span_eq_str(m->method, "HEAD"), st) != 0) {
+		st->cl_open = 0;
+		rh2_strm_free(st);
+		return -1;
+	}
+	/* A server session does not keep upgrade2's user data. */
+	(void)nghttp2_session_set_stream_user_data(h->cl, 1, st);
+	st->method = span_dup(m->method);
+	st->path = span_dup(m->target);
+	if (host != NULL)
+		st->authority = span_dup(host->value);
+	for (i = 0; i < m->nheaders; i++) {
+		if (rh2_is_h1_only(m->headers[i].name))
+			continue;
+		name = span_dup(m->headers[i].name);
+		for (k = 0; name[k] != '\0'; k++)
+			name[k] = (char)tolower((unsigned char)name[k]);
+		rh2_field_add(&st->hdr, &st->nhdr, (const uint8_t *)name,
+		    k, (const uint8_t *)m->headers[i].value.p,
+		    m->headers[i].value.len);
+		free(name);
+	}
+	st->req.end = 1;
+	rh2_submit_request(h, st, 1);
+	h->await_client = 1;
+	return 0;
 }
 
 size_t

@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "http.h"
 #include "snap.h"
 
 /* What a finished stream hands over.  t holds req.method (":method"),
@@ -95,6 +96,15 @@ int		 record_h2_upstream_out(struct record_h2 *, struct buf *out,
  */
 void		 record_h2_lost(struct record_h2 *, int upstream,
 		    const char *why);
+/*
+ * Upgrade: h2c: m (a request without a body, read as HTTP/1.1; the
+ * caller has queued the 101) becomes the client's stream 1, settings the
+ * decoded HTTP2-Settings; its fields go upstream as for any stream but
+ * the HTTP/1.1 connection headers (Host becomes :authority).  0, or -1
+ * when libnghttp2 refuses the upgrade.
+ */
+int		 record_h2_upgrade(struct record_h2 *, const char *settings,
+		    size_t len, const struct http_msg *m);
 /* Streams in flight (opened, not handed over). */
 size_t		 record_h2_streams(const struct record_h2 *);
 /* 1 while the client session may still go on (not ended, no GOAWAY

@@ -45,6 +45,7 @@
 #include "conn.h"
 #include "funnel.h"
 #include "http.h"
+#include "httpd.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
@@ -1910,6 +1911,35 @@ rec_h2_start(struct rec_conn *c)
 	return 1;
 }
 
+/*
+ * Upgrade: h2c on a request without a body: 101, then the connection is
+ * relayed as h2 with the request as its stream 1.  0: not an h2c
+ * upgrade (served as HTTP/1.1), 1: upgraded, -1: failed (closing).
+ */
+static int
+rec_h2_upgrade(struct rec_conn *c, const struct http_msg *m)
+{
+	static const char	 sw[] = "HTTP/1.1 101 Switching Protocols\r\n"
+				    "Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+	struct buf		 set;
+	int			 rv = 1;
+
+	buf_init(&set);
+	if (httpd_h2_upgrade_settings(m, &set) == -1) {
+		buf_free(&set);
+		return 0;
+	}
+	buf_append(&c->cl.out, sw, sizeof sw - 1);
+	if (rec_h2_start(c) == -1 ||
+	    record_h2_upgrade(c->h2, set.data, set.len, m) == -1) {
+		log_info("%s: h2c upgrade failed; closing", c->client);
+		c->state = REC_S_CLOSING;
+		rv = -1;
+	}
+	buf_free(&set);
+	return rv;
+}
+
 /* Both sessions' bytes in, their frames out.  1: the state changed. */
 static int
 rec_h2_step(struct rec_conn *c)
@@ -2052,6 +2082,14 @@ rec_request_head(struct rec_conn *c)
 		    1);
 		c->state = REC_S_CLOSING;
 		return -1;
+	}
+	if (!r->forward && !r->transparent && !r->cfg.no_http2 &&
+	    m.framing == HTTP_FRAME_NONE) {
+		rv = rec_h2_upgrade(c, &m);
+		if (rv != 0) {
+			buf_consume(&s->in, (size_t)n);
+			return rv;
+		}
 	}
 	rec_txn_reset(c);
 	c->http_seen = 1;

@@ -7,7 +7,8 @@
 # calls from the recording: the client's transcript (messages, status
 # codes and messages, trailing metadata) is the one it got from the real
 # server.  Also curl --http2-prior-knowledge and nghttp through the
-# recorder to nghttpd: bodies byte-exact, proto h2 in the snapshot.
+# recorder to nghttpd (prior knowledge, Upgrade: h2c, an https upstream
+# by ALPN): bodies byte-exact, proto h2 in the snapshot.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -125,6 +126,11 @@ if command -v nghttpd >/dev/null && command -v nghttp >/dev/null; then
 	    "http://127.0.0.1:$R/big.bin")
 	check "curl --http2-prior-knowledge: h2, 700 kB byte-exact" \
 	    [ "$v" = 2 ] && same "$T/big.out" "$T/www/big.bin"
+	rm -f "$T/big.out"
+	v=$(curl -s --http2 -D "$T/h-up" -o "$T/big.out" -w '%{http_version}' \
+	    "http://127.0.0.1:$R/big.bin")
+	check "curl --http2 (Upgrade: h2c): 101, then h2, byte-exact" \
+	    [ "$v" = 2 ] && grep -q '^HTTP/1.1 101' "$T/h-up" && same "$T/big.out" "$T/www/big.bin"
 	nghttp -n -s "http://127.0.0.1:$R/a.txt" "http://127.0.0.1:$R/big.bin" \
 	    "http://127.0.0.1:$R/nope" >"$T/ng" 2>&1
 	check "nghttp: three streams on one connection answered" \
@@ -139,12 +145,12 @@ ts = [json.loads(l) for l in open(sys.argv[1])]
 print('n', len(ts))
 print('h2', all(t['proto'] == 'h2' for t in ts))
 gets = [t for t in ts if t['req']['target'] == '/big.bin']
-print('big', len(gets) == 2 and all(base64.b64decode(t['res']['body_b64']) == big for t in gets))
+print('big', len(gets) == 3 and all(base64.b64decode(t['res']['body_b64']) == big for t in gets))
 post = [t for t in ts if t['req']['method'] == 'POST']
 print('post', len(post) == 1 and base64.b64decode(post[0]['req']['body_b64']) == big)
 EOF2
-	check "nghttpd recording: 5 entries, proto h2, bodies whole" \
-	    [ "$(tr '\n' ' ' <"$T/check2.txt")" = "n 5 h2 True big True post True " ]
+	check "nghttpd recording: 6 entries, proto h2, bodies whole" \
+	    [ "$(tr '\n' ' ' <"$T/check2.txt")" = "n 6 h2 True big True post True " ]
 
 	# An https upstream: h2 chosen by ALPN.
 	if command -v openssl >/dev/null; then

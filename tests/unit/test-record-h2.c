@@ -20,6 +20,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "buf.h"
+#include "http.h"
 #include "record-h2.h"
 #include "unit.h"
 #include "xmalloc.h"
@@ -33,6 +34,7 @@ struct peer {
 	struct buf	 body;		/* DATA received */
 	int		 ended;		/* END_STREAM received */
 	uint32_t	 close_code;
+	int		 nfields;	/* user-agent 1, upgrade 100 */
 	int		 closed;
 	/* Server: what it answers. */
 	size_t		 res_len, res_off;
@@ -72,6 +74,10 @@ peer_header(nghttp2_session *ng, const nghttp2_frame *fr, const uint8_t *n,
 		snprintf(p->authority, sizeof p->authority, "%.*s", (int)vl, v);
 	else if (nl == 7 && memcmp(n, ":scheme", 7) == 0)
 		snprintf(p->scheme, sizeof p->scheme, "%.*s", (int)vl, v);
+	else if (nl == 10 && memcmp(n, "user-agent", 10) == 0)
+		p->nfields++;
+	else if (nl == 7 && memcmp(n, "upgrade", 7) == 0)
+		p->nfields += 100;
 	else if (nl == 11 && memcmp(n, "grpc-status", 11) == 0)
 		snprintf(p->trailer, sizeof p->trailer, "%.*s", (int)vl, v);
 	return 0;
@@ -412,6 +418,51 @@ test_upstream_lost(void)
 	harness_free(&hs);
 }
 
+/*
+ * Upgrade: h2c: the HTTP/1.1 request is stream 1, its connection headers
+ * left behind; nothing goes to the client before its preface.
+ */
+static void
+test_upgrade(void)
+{
+	static const char	 req[] = "GET /up?x=1 HTTP/1.1\r\nHost: me:80\r\n"
+				    "User-Agent: t\r\nConnection: Upgrade, "
+				    "HTTP2-Settings\r\nUpgrade: h2c\r\n"
+				    "HTTP2-Settings: AAMAAABk\r\n\r\n";
+	struct harness		 hs;
+	struct http_msg		 m;
+	enum http_err		 err;
+	size_t			 erroff;
+	nghttp2_settings_entry	 iv = { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+				    100 };
+	uint8_t			 set[16];
+	ssize_t			 n;
+
+	harness_init(&hs, 1 << 20);
+	hs.up.res_len = 5;
+	ASSERT(http_parse_request(req, sizeof req - 1, 8192, &m, &err,
+	    &erroff) > 0);
+	n = nghttp2_pack_settings_payload(set, sizeof set, &iv, 1);
+	ASSERT_EQ(n, 6);
+	ASSERT_EQ(record_h2_upgrade(hs.h, (const char *)set, (size_t)n, &m),
+	    0);
+	ASSERT_EQ(record_h2_client_out(hs.h, &hs.to_cl, 65536), 0);
+	ASSERT_EQ(hs.to_cl.len, 0);
+	ASSERT_EQ(nghttp2_session_upgrade2(hs.cl.ng, set, (size_t)n, 0,
+	    NULL), 0);
+	pump(&hs);
+	ASSERT_STR_EQ(hs.up.path, "/up?x=1");
+	ASSERT_STR_EQ(hs.up.authority, "up.example:8443");
+	ASSERT_EQ(hs.up.nfields, 1);	/* user-agent, no upgrade */
+	ASSERT_EQ(hs.cl.status, 200);
+	ASSERT_EQ(hs.cl.body.len, 5);
+	ASSERT_EQ(hs.ntxn, 1);
+	ASSERT_STR_EQ(hs.method, "GET");
+	ASSERT_STR_EQ(hs.target, "/up?x=1");
+	ASSERT_STR_EQ(hs.error, "");
+	harness_free(&hs);
+}
+
 static void
 test_preface(void)
 {
@@ -431,5 +482,6 @@ main(void)
 	test_client_reset();
 	test_window_bound();
 	test_upstream_lost();
+	test_upgrade();
 	UNIT_DONE();
 }
