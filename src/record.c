@@ -113,6 +113,7 @@ enum rec_state {
 	REC_S_TUNNEL,		/* CONNECT not intercepted: bytes relayed */
 	REC_S_CLOSING,		/* flushing the last answer, then closing */
 	REC_S_H2,		/* HTTP/2: streams relayed by record-h2.c */
+	REC_S_ALPN,		/* CONNECT: the upstream's ALPN choice first */
 };
 
 struct rec_conn {
@@ -139,6 +140,7 @@ struct rec_conn {
 	int			 http_seen;	/* a request head parsed */
 	struct record_h2	*h2;		/* REC_S_H2 */
 	int			 h2_alpn;	/* the upstream's ALPN checked */
+	int			 up_h2;		/* up.conn chose h2 by ALPN */
 
 	/* The exchange in flight. */
 	struct snap_txn		 t;
@@ -192,6 +194,8 @@ struct recorder {
 	struct conn_tls_ctx	*up_tls;	/* https upstreams */
 	struct conn_tls_ctx	*up_tls_h2;	/* ... for h2 (ALPN "h2") */
 	struct conn_tls_ctx	*srv_tls;	/* intercepted CONNECTs */
+	struct conn_tls_ctx	*srv_tls_h2;	/* ... offering h2 too */
+	struct conn_tls_ctx	*up_tls_alpn;	/* ... upstream: h2,http/1.1 */
 	struct ca		*ca;
 	struct record_resolver	*resolver;	/* --proxy */
 	struct record_redact	*redact;
@@ -242,6 +246,7 @@ static void	rec_conn_close(struct rec_conn *);
 static int	rec_transparent_tunnel(struct rec_conn *);
 static void	rec_batch_fire(struct loop_defer *);
 static int	rec_h2_timeout(struct rec_conn *, uint64_t);
+static int	rec_intercept(struct rec_conn *, int);
 
 void
 record_config_init(struct record_config *cfg)
@@ -453,6 +458,20 @@ rec_proxy_init(struct recorder *r, char **cause)
 		cfg.cert_arg = r->ca;
 		if ((r->srv_tls = conn_tls_server_ctx(&cfg, cause)) == NULL)
 			return -1;
+		if (r->cfg.no_http2)
+			return 0;
+		/* h2 towards the client only where the upstream took it:
+		 * the upstream's handshake comes first (REC_S_ALPN). */
+		cfg.alpn = "h2,http/1.1";
+		if ((r->srv_tls_h2 = conn_tls_server_ctx(&cfg, cause)) == NULL)
+			return -1;
+		memset(&cfg, 0, sizeof cfg);
+		cfg.ca_file = r->cfg.upstream_ca;
+		cfg.insecure = r->cfg.insecure;
+		cfg.alpn = "h2,http/1.1";
+		if ((r->up_tls_alpn = conn_tls_client_ctx(&cfg, cause)) ==
+		    NULL)
+			return -1;
 	}
 	return 0;
 }
@@ -621,6 +640,10 @@ rec_in_limit(const struct recorder *r)
 static int
 rec_side_wants_read(const struct rec_side *s)
 {
+	/* A CONNECT waiting for the upstream: the client's TLS bytes stay
+	 * in the socket for the handshake to come. */
+	if (s == &s->c->cl && s->c->state == REC_S_ALPN)
+		return 0;
 	return s->conn != NULL && !s->eof &&
 	    s->in.len < rec_in_limit(s->c->r);
 }
@@ -1218,6 +1241,16 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 		c->state = REC_S_CLOSING;
 		return;
 	}
+	if (c->state == REC_S_ALPN) {
+		/* The client is served over HTTP/1.1, which answers the
+		 * failure (502) once its first request comes. */
+		log_info("%s: CONNECT %s: %s", c->client, c->tgt->hostport,
+		    what);
+		rec_side_close(r, &c->up);
+		c->up_open = 0;
+		(void)rec_intercept(c, 0);
+		return;
+	}
 	if (c->state == REC_S_H2) {
 		/* Every stream in flight fails; the client gets a GOAWAY. */
 		log_warn("%s: h2: upstream %s: %s", c->client,
@@ -1327,6 +1360,8 @@ rec_deadline(const struct rec_conn *c)
 		if (cfg->idle_timeout_ns != 0)
 			idle = c->idle_mono + cfg->idle_timeout_ns;
 		return rec_earlier(idle, rec_head_deadline(c));
+	case REC_S_ALPN:
+		return c->start_mono + cfg->upstream_timeout_ns;
 	case REC_S_H2:
 		if (record_h2_streams(c->h2) > 0)
 			return rec_exchange_mono(c) + cfg->upstream_timeout_ns;
@@ -1457,6 +1492,14 @@ rec_timeout(struct loop_timer *t)
 		if (rec_h2_timeout(c, now) == -1)
 			return;
 		break;
+	case REC_S_ALPN:
+		if (c->start_mono + r->cfg.upstream_timeout_ns > now)
+			break;
+		rec_upstream_fail(c, 504, "timeout: no TLS handshake");
+		rec_conn_progress(c);
+		if (c->dead)
+			return;
+		break;
 	default:
 		return;
 	}
@@ -1473,6 +1516,17 @@ rec_conn_started(struct rec_conn *c)
 	rec_timer_arm(c);
 }
 
+/* The TLS context of an upstream connection: offering h2 and
+ * http/1.1 while a CONNECT waits for its choice, h2 alone for an h2
+ * relay, else none. */
+static struct conn_tls_ctx *
+rec_up_ctx(const struct rec_conn *c)
+{
+	if (c->state == REC_S_ALPN)
+		return c->r->up_tls_alpn;
+	return c->h2 != NULL ? c->r->up_tls_h2 : c->r->up_tls;
+}
+
 /* Tests: the upstream connection comes from record_test_upstream's hook
  * (a mem end, already connected; TLS over it when the upstream is). */
 static void
@@ -1482,8 +1536,8 @@ rec_test_connect(struct rec_conn *c)
 	struct conn	*xc = r->test_up(r->test_up_arg);
 	char		 what[256], *cause = NULL;
 
-	if (xc != NULL && c->tgt->tls && (xc = conn_tls_client(c->h2 != NULL ?
-	    r->up_tls_h2 : r->up_tls, xc,
+	if (xc != NULL && c->tgt->tls && (xc = conn_tls_client(rec_up_ctx(c),
+	    xc,
 	    c->tgt->name, &cause)) == NULL) {
 		snprintf(what, sizeof what, "tls: %s", cause);
 		free(cause);
@@ -1572,8 +1626,7 @@ rec_upstream_handshake(struct rec_conn *c)
 		/* Connected: TLS next.  The tls conn takes the tcp one
 		 * (closed on failure, and the descriptor with it). */
 		s->connecting = 0;
-		s->conn = conn_tls_client(c->h2 != NULL ? r->up_tls_h2 :
-		    r->up_tls, s->conn, c->tgt->name,
+		s->conn = conn_tls_client(rec_up_ctx(c), s->conn, c->tgt->name,
 		    &cause);
 		if (s->conn == NULL) {
 			loop_io_del(r->loop, &s->io);
@@ -1743,7 +1796,7 @@ static int
 rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 {
 	struct recorder	*r = c->r;
-	char		*hp, *cause = NULL;
+	char		*hp;
 	int		 rv;
 
 	if (span_eq_str(m->method, "CONNECT")) {
@@ -1775,22 +1828,10 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 			c->state = REC_S_CLOSING;
 			return -1;
 		}
-		/* The tls conn takes the client's tcp one (closed with
-		 * its descriptor on failure). */
-		if ((c->cl.conn = conn_tls_server(r->srv_tls, c->cl.conn,
-		    &cause)) == NULL) {
-			log_info("%s: CONNECT %s: %s", c->client,
-			    c->tgt->hostport, cause);
-			free(cause);
-			loop_io_del(r->loop, &c->cl.io);
-			c->state = REC_S_CLOSING;
-			return -1;
-		}
-		c->cl.handshaking = 1;
-		c->intercepted = 1;
-		c->state = REC_S_REQ_HEAD;
-		/* The handshake and the first head inside are due. */
-		c->head_mono = loop_now(r->loop);
+		if (r->srv_tls_h2 == NULL)
+			return rec_intercept(c, 0);
+		c->state = REC_S_ALPN;
+		rec_resolve_start(c);
 		return 0;
 	}
 	if (m->scheme.len > 0) {
@@ -1827,6 +1868,52 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 	if (!c->intercepted)
 		return rec_proxy_refuse(c, 400, "this is a proxy: send "
 		    "absolute-form requests or CONNECT\n");
+	return 1;
+}
+
+/*
+ * CONNECT intercepted: TLS towards the client (leaves minted per SNI),
+ * offering h2 when the upstream chose it.  0, or -1 (closing).
+ */
+static int
+rec_intercept(struct rec_conn *c, int h2)
+{
+	struct recorder	*r = c->r;
+	char		*cause = NULL;
+
+	/* The tls conn takes the client's tcp one (closed with its
+	 * descriptor on failure). */
+	if ((c->cl.conn = conn_tls_server(h2 ? r->srv_tls_h2 : r->srv_tls,
+	    c->cl.conn, &cause)) == NULL) {
+		log_info("%s: CONNECT %s: %s", c->client, c->tgt->hostport,
+		    cause);
+		free(cause);
+		loop_io_del(r->loop, &c->cl.io);
+		c->state = REC_S_CLOSING;
+		return -1;
+	}
+	c->cl.handshaking = 1;
+	c->intercepted = 1;
+	c->http_seen = 0;	/* the tunnel's own first bytes come */
+	c->state = REC_S_REQ_HEAD;
+	/* The handshake and the first head inside are due. */
+	c->head_mono = loop_now(r->loop);
+	rec_timer_pull(c);
+	return 0;
+}
+
+/* REC_S_ALPN: once the upstream's handshake is done, the client's
+ * starts, offering h2 if the upstream chose it.  1: moved on. */
+static int
+rec_alpn_step(struct rec_conn *c)
+{
+	char	proto[16];
+
+	if (c->up.conn == NULL || c->up.connecting || c->up.handshaking)
+		return 0;
+	c->up_h2 = conn_tls_alpn(c->up.conn, proto, sizeof proto) == 1 &&
+	    strcmp(proto, "h2") == 0;
+	(void)rec_intercept(c, c->up_h2);
 	return 1;
 }
 
@@ -1897,15 +1984,15 @@ rec_h2_start(struct rec_conn *c)
 	c->state = REC_S_H2;
 	c->start_mono = c->last_mono = loop_now_update(r->loop);
 	c->ttfb_mono = 0;
-	buf_reset(&c->up.in);
-	if (c->up_open) {
+	if (c->up_open && !c->up_h2) {
 		/* An h2 session of its own, not a kept-alive HTTP/1.1 one. */
 		rec_side_close(r, &c->up);
 		c->up_open = 0;
 	}
-	if (!c->tgt->resolved)
+	/* (A CONNECT's upstream connection took h2 already.) */
+	if (!c->up_open && !c->tgt->resolved)
 		rec_resolve_start(c);
-	else
+	else if (!c->up_open)
 		rec_upstream_connect(c);
 	rec_timer_pull(c);
 	return 1;
@@ -2058,7 +2145,7 @@ rec_request_head(struct rec_conn *c)
 	    s->in.data[0] > 'Z'))
 		return rec_transparent_tunnel(c);
 	/* HTTP/2 with prior knowledge: the connection preface. */
-	if (!r->forward && !r->transparent && !c->http_seen &&
+	if ((!r->forward || c->up_h2) && !r->transparent && !c->http_seen &&
 	    !r->cfg.no_http2 && record_h2_is_preface(s->in.data, s->in.len)) {
 		if (s->in.len < 24)
 			return s->eof ? -1 : 0;
@@ -2090,6 +2177,12 @@ rec_request_head(struct rec_conn *c)
 			buf_consume(&s->in, (size_t)n);
 			return rv;
 		}
+	}
+	if (c->up_h2) {
+		/* The client took HTTP/1.1: not over the upstream's h2. */
+		rec_side_close(r, &c->up);
+		c->up_open = 0;
+		c->up_h2 = 0;
 	}
 	rec_txn_reset(c);
 	c->http_seen = 1;
@@ -2506,6 +2599,10 @@ rec_conn_progress(struct rec_conn *c)
 			break;
 		case REC_S_H2:
 			if (rec_h2_step(c) == 1)
+				continue;
+			break;
+		case REC_S_ALPN:
+			if (rec_alpn_step(c) == 1)
 				continue;
 			break;
 		case REC_S_CLOSING:
@@ -3064,6 +3161,8 @@ record_free(struct recorder *r)
 	conn_tls_ctx_free(r->up_tls);
 	conn_tls_ctx_free(r->up_tls_h2);
 	conn_tls_ctx_free(r->srv_tls);
+	conn_tls_ctx_free(r->srv_tls_h2);
+	conn_tls_ctx_free(r->up_tls_alpn);
 	if (r->ca != NULL)
 		ca_free(r->ca);
 	record_redact_free(r->redact);

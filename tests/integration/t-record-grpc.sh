@@ -8,7 +8,8 @@
 # codes and messages, trailing metadata) is the one it got from the real
 # server.  Also curl --http2-prior-knowledge and nghttp through the
 # recorder to nghttpd (prior knowledge, Upgrade: h2c, an https upstream
-# by ALPN): bodies byte-exact, proto h2 in the snapshot.
+# by ALPN, the forward proxy's CONNECT offering h2 where the origin took
+# it): bodies byte-exact, proto h2 in the snapshot.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -174,6 +175,32 @@ EOF2
 		stop "$PID_rec4"
 		check "https upstream: recorded proto h2, tls true" \
 		    grep -q '"proto":"h2","tls":true' "$T/rec4.jsonl"
+
+		# The forward proxy: CONNECT intercepted offering h2 where the
+		# origin took h2 (nghttpd), HTTP/1.1 where it did not.
+		"$DECOY" ca init --ca "$T/ca" 2>/dev/null
+		cat >"$T/h1.jsonl" <<'EOF2'
+{"v":1,"dir":"out","req":{"method":"GET","target":"/h1"},"res":{"status":200,"headers":[],"body":"one"}}
+EOF2
+		start_respond h1 "$T/h1.jsonl" --tls --ca "$T/ca" --no-http2
+		cat "$T/c.pem" "$T/ca/ca.pem" >"$T/both.pem"
+		start_bg prx "$T/prx.port" "$DECOY" record --proxy 127.0.0.1:0 \
+		    --port-file "$T/prx.port" -o "$T/prx.jsonl" --ca "$T/ca" \
+		    --ca-file "$T/both.pem"
+		v=$(curl -s --max-time 10 -x "http://127.0.0.1:$PORT_prx" \
+		    --cacert "$T/ca/ca.pem" -o "$T/big5.out" -w '%{http_version}' \
+		    "https://127.0.0.1:$NP/big.bin")
+		check "CONNECT to an h2 origin: h2 inside the tunnel, byte-exact" \
+		    [ "$v" = 2 ] && same "$T/big5.out" "$T/www/big.bin"
+		v=$(curl -s --max-time 10 -x "http://127.0.0.1:$PORT_prx" \
+		    --cacert "$T/ca/ca.pem" -o "$T/h1.out" -w '%{http_version}' \
+		    "https://localhost:$PORT_h1/h1")
+		check "CONNECT to an HTTP/1.1-only origin: HTTP/1.1 inside" \
+		    [ "$v" = 1.1 ] && [ "$(cat "$T/h1.out")" = one ]
+		stop "$PID_prx"
+		check "proxy recording: h2 and http/1.1 entries, tls true" \
+		    [ "$(jq -r '[.proto // "http/1.1", .tls, .res.status] | @tsv' "$T/prx.jsonl" | sort | tr '\t\n' ' |')" = \
+		    "h2 true 200|http/1.1 true 200|" ]
 	fi
 else
 	echo "# nghttpd/nghttp (nghttp2-server, nghttp2-client) missing: skipped"
