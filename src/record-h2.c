@@ -590,6 +590,18 @@ rh2_take_body(struct buf *b, size_t *len)
 	return buf_detach(b, NULL);
 }
 
+/* 1 if the request's content-type is application/grpc[+...|;...]. */
+static int
+rh2_is_grpc(const struct snap_header *h, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(h[i].name, "content-type") == 0)
+			return strncmp(h[i].value, "application/grpc", 16) == 0;
+	return 0;
+}
+
 /* Hands st's transaction over, once; the strings move to it. */
 static void
 rh2_hand(struct rh2_strm *st, const char *error)
@@ -638,6 +650,9 @@ rh2_hand(struct rh2_strm *st, const char *error)
 		st->rhdr = NULL;
 		st->nrhdr = 0;
 	}
+	/* gRPC bodies are written as their messages (snap.h "grpc"). */
+	t->req.grpc = t->res.grpc = rh2_is_grpc(t->req.headers,
+	    t->req.nheaders);
 	x.req_len = st->req.len;
 	x.res_len = st->res.len;
 	x.start_us = st->start_us;

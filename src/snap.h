@@ -38,6 +38,9 @@ struct snap_req {
 	 * like headers; never part of store below. */
 	struct snap_header	*trailers;
 	size_t			 ntrailers;
+	/* 1: the body is gRPC messages, written as "grpc" (one view or
+	 * bytes per message) where it frames; set when read that way. */
+	int			 grpc;
 	/*
 	 * NULL, or one allocation holding the headers array and every
 	 * string above but the body (a capture's copy of a parsed head):
@@ -56,6 +59,7 @@ struct snap_res {
 	size_t			 body_len;
 	struct snap_header	*trailers;	/* as in snap_req */
 	size_t			 ntrailers;
+	int			 grpc;		/* as in snap_req */
 	char			*store;		/* as in snap_req: reason, headers */
 };
 

@@ -5,6 +5,7 @@
 #   grpc-peer.py server PORTFILE      serves test.Echo on 127.0.0.1:0
 #   grpc-peer.py client PORT MODE     calls every method, prints a transcript
 #   grpc-peer.py hang PORT            calls test.Echo/Hang (5 s) with a token
+#   grpc-peer.py call PORT HEX        calls test.Echo/Unary with those bytes
 #
 # MODE "live": the bidi call is ping-pong (each message sent only after
 # the answer to the previous one came: it can only finish if the server's
@@ -122,6 +123,10 @@ def client(port, mode):
 if __name__ == '__main__':
     if sys.argv[1] == 'server':
         serve(sys.argv[2])
+    elif sys.argv[1] == 'call':
+        ch = grpc.insecure_channel('127.0.0.1:' + sys.argv[2])
+        show('call', lambda: ch.unary_unary('/%s/Unary' % SVC)(
+            bytes.fromhex(sys.argv[3]), timeout=10))
     elif sys.argv[1] == 'hang':
         ch = grpc.insecure_channel('127.0.0.1:' + sys.argv[2])
         show('hang', lambda: ch.unary_unary('/%s/Hang' % SVC)(

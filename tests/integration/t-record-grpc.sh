@@ -39,33 +39,36 @@ lines = [json.loads(l) for l in open(sys.argv[1])]
 by = {}
 for t in lines:
     by.setdefault(t['req']['target'], []).append(t)
-def body(m):
-    return base64.b64decode(m.get('body_b64', '')) if 'body_b64' in m \
-        else m.get('body', '').encode()
+def msgs(m):
+    # The "grpc" member: a view stays a view, bytes are decoded.
+    return [base64.b64decode(x['b64']) if isinstance(x, dict) else x
+            for x in m.get('grpc', [])]
 ok = []
 ok.append(('5 transactions', len(lines) == 5))
 ok.append(('all proto h2', all(t.get('proto') == 'h2' for t in lines)))
 ok.append(('no errors', all('error' not in t for t in lines)))
+ok.append(('bodies as gRPC messages, no raw body', all(
+    'body' not in t['req'] and 'body_b64' not in t['req'] and
+    'body' not in t['res'] and 'body_b64' not in t['res'] for t in lines)))
 u = by['/test.Echo/Unary']
-good = [t for t in u if body(t['req']) == b'\0\0\0\0\x03\x08\x96\x01'][0]
-ok.append(('unary: request message', True))
-ok.append(('unary: response message',
-    body(good['res']) == b'\0\0\0\0\x04\x08\x96\x01!'))
+good = [t for t in u if msgs(t['req']) == [[[1, 150]]]][0]
+ok.append(('unary: request message shown as its protobuf view', True))
+ok.append(('unary: response message', msgs(good['res']) == [b'\x08\x96\x01!']))
 ok.append(('unary: grpc-status 0 and x-trail in res.trailers',
     ['grpc-status', '0'] in good['res'].get('trailers', []) and
     ['x-trail', 'u1'] in good['res']['trailers']))
-bad = [t for t in u if body(t['req']) == b'\0\0\0\0\x04fail'][0]
+bad = [t for t in u if msgs(t['req']) == [b'fail']][0]
 ok.append(('unary-fail: trailers-only, grpc-status 5 in its headers',
     ['grpc-status', '5'] in bad['res']['headers']))
 ss = by['/test.Echo/ServerStream'][0]
-ok.append(('server-stream: 3 messages', body(ss['res']).count(b'abc#') == 3))
+ok.append(('server-stream: 3 messages', msgs(ss['res']) ==
+    [b'abc#' + bytes([0x30 + i]) + b'\x00\xff' for i in range(3)]))
+sent = [b'one', b'two\x00', b'three' * 1000]
 cs = by['/test.Echo/ClientStream'][0]
-ok.append(('client-stream: 3 request messages',
-    len(body(cs['req'])) == 3 * 5 + 3 + 4 + 5000))
+ok.append(('client-stream: 3 request messages', msgs(cs['req']) == sent))
 bd = by['/test.Echo/Bidi'][0]
-ok.append(('bidi: both directions whole',
-    len(body(bd['req'])) == 3 * 5 + 3 + 4 + 5000 and
-    len(body(bd['res'])) == 3 * 5 + 3 * 3 + 3 + 4 + 5000))
+ok.append(('bidi: both directions whole', msgs(bd['req']) == sent and
+    msgs(bd['res']) == [b're:' + x for x in sent]))
 for name, v in ok:
     print('ok' if v else 'FAIL', name)
 EOF2
@@ -97,6 +100,15 @@ start_respond resp "$T/rec.jsonl"
 timeout 60 "$PY" "$PEER" client "$PORT_resp" eager >"$T/replay.txt" 2>&1
 check "decoy respond: the grpcio client sees what the server said" \
     same "$T/replay.txt" "$T/direct.txt"
+# The request message edited in its view (field 1: 150 -> 151): the
+# replay answers the edited bytes, not the old ones.
+sed 's/"grpc":\[\[\[1,150\]\]\]/"grpc":[[[1,151]]]/' "$T/rec.jsonl" >"$T/edited.jsonl"
+check "the view was there to edit" bash -c "! cmp -s '$T/rec.jsonl' '$T/edited.jsonl'"
+start_respond edit "$T/edited.jsonl"
+timeout 30 "$PY" "$PEER" call "$PORT_edit" 089701 >"$T/edit.txt" 2>/dev/null
+timeout 30 "$PY" "$PEER" call "$PORT_edit" 089601 >>"$T/edit.txt" 2>/dev/null
+check "edited view: the new message matches, the old one no more" \
+    [ "$(cut -d' ' -f2 "$T/edit.txt" | tr '\n' ' ')" = "OK StatusCode.UNIMPLEMENTED " ]
 
 # --- 3. curl and nghttp through the recorder to nghttpd -------------------------
 if command -v nghttpd >/dev/null && command -v nghttp >/dev/null; then

@@ -722,6 +722,71 @@ test_trailers(void)
 	buf_free(&b);
 }
 
+/*
+ * "grpc": a body of gRPC messages written as one protobuf view per
+ * message (raw bytes and compressed ones as b64), read back to the same
+ * bytes, in place too; an edited view changes the message; "grpc" and
+ * a body together is an error; a body that does not frame stays a body.
+ */
+static void
+test_grpc(void)
+{
+	static const char body[] = "\0\0\0\0\3\x08\x96\x01"
+	    "\0\0\0\0\3one" "\1\0\0\0\2zz" "\0\0\0\0\0";
+	static const char want[] = ",\"grpc\":[[[1,150]],{\"b64\":\"b25l\"},"
+	    "{\"b64\":\"eno=\",\"compressed\":true},[]]";
+	struct snap_txn	 t, u;
+	struct buf	 b, line;
+	char		*cause = NULL;
+
+	buf_init(&b);
+	buf_init(&line);
+	snap_txn_init(&t);
+	t.req.method = xstrdup("POST");
+	t.req.target = xstrdup("/pkg.S/M");
+	t.req.body = xmalloc(sizeof body);
+	memcpy(t.req.body, body, sizeof body);
+	t.req.body_len = sizeof body - 1;
+	t.req.grpc = 1;
+	snap_encode(&b, &t);
+	ASSERT(strstr(b.data, want) != NULL);
+	ASSERT(strstr(b.data, "body") == NULL);
+	ASSERT_EQ(decode(b.data, &u), 0);
+	ASSERT_EQ(u.req.grpc, 1);
+	ASSERT_EQ(u.req.body_len, sizeof body - 1);
+	ASSERT(u.req.body != NULL &&
+	    memcmp(u.req.body, body, sizeof body - 1) == 0);
+	snap_txn_free(&u);
+
+	/* Edited: field 1 set to 1. */
+	buf_append_str(&line, "{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":"
+	    "\"POST\",\"target\":\"/\",\"grpc\":[[[1,1]]]}}");
+	ASSERT_EQ(decode(line.data, &u), 0);
+	ASSERT_EQ(u.req.body_len, 7);
+	ASSERT(u.req.body != NULL && memcmp(u.req.body,
+	    "\0\0\0\0\2\x08\x01", 7) == 0);
+	snap_txn_free(&u);
+	DECODE_ERR("{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"POST\","
+	    "\"target\":\"/\",\"body\":\"x\",\"grpc\":[]}}",
+	    "column 67: both \"grpc\" and a body in \"req\"");
+	ASSERT_EQ(snap_decode_line("{\"v\":1,\"dir\":\"out\",\"req\":{"
+	    "\"method\":\"P\",\"target\":\"/\",\"grpc\":[{\"b64\":\"!\"}]}}",
+	    70, &u, &cause), -1);
+	ASSERT(cause != NULL && strstr(cause, "bad \"b64\"") != NULL);
+	free(cause);
+
+	/* Not gRPC framing: a body as ever. */
+	free(t.req.body);
+	t.req.body = xstrdup("plain");
+	t.req.body_len = 5;
+	buf_reset(&b);
+	snap_encode(&b, &t);
+	ASSERT(strstr(b.data, ",\"body\":\"plain\"") != NULL);
+	snap_txn_free(&t);
+	buf_free(&b);
+	buf_free(&line);
+}
+
 static void
 test_chunk_borrowed(void)
 {
@@ -744,6 +809,9 @@ test_chunk_borrowed(void)
 	    "[[\"grpc-status\",\"5\"],[\"grpc-message\",\"no\"]],"
 	    "\"status\":200,\"headers\":[[\"content-type\","
 	    "\"application/grpc\"]],\"body_b64\":\"AAAAAAA=\"}}\n",
+	    "{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"POST\",\"target\":"
+	    "\"/\",\"grpc\":[[[1,150]],{\"b64\":\"b25l\"}]},\"res\":{\"status\":"
+	    "200,\"grpc\":[{\"compressed\":true,\"b64\":\"eno=\"}]}}\n",
 	};
 	struct snap_reader	*r;
 	struct snap_chunk	 c;
@@ -1195,6 +1263,7 @@ main(void)
 	test_chunks();
 	test_chunk_borrowed();
 	test_trailers();
+	test_grpc();
 	test_writer();
 	test_out();
 	test_run_prefix();
