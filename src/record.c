@@ -1970,7 +1970,9 @@ rec_h2_start(struct rec_conn *c)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.max_body = r->cfg.max_body;
 	cfg.scheme = c->tgt->tls ? "https" : "http";
-	cfg.authority = c->tgt->hostport;
+	/* Transparent: the :authority the client sent goes through, as
+	 * its Host does over HTTP/1.1. */
+	cfg.authority = r->transparent ? NULL : c->tgt->hostport;
 	cfg.txn = rec_h2_txn;
 	cfg.arg = c;
 	if ((c->h2 = record_h2_create(&cfg, &cause)) == NULL) {
@@ -2145,7 +2147,7 @@ rec_request_head(struct rec_conn *c)
 	    s->in.data[0] > 'Z'))
 		return rec_transparent_tunnel(c);
 	/* HTTP/2 with prior knowledge: the connection preface. */
-	if ((!r->forward || c->up_h2) && !r->transparent && !c->http_seen &&
+	if ((!r->forward || c->up_h2) && !c->http_seen &&
 	    !r->cfg.no_http2 && record_h2_is_preface(s->in.data, s->in.len)) {
 		if (s->in.len < 24)
 			return s->eof ? -1 : 0;
