@@ -26,12 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <nghttp2/nghttp2.h>
 
 #include "buf.h"
 #include "http.h"
+#include "httpc-h2.h"
 #include "loop.h"
 #include "record-h2.h"
 #include "snap.h"
@@ -69,7 +69,6 @@ struct rh2_strm {
 	struct snap_header	*hdr, *rhdr;	/* request's, response's */
 	size_t			 nhdr, nrhdr;
 	int			 status;
-	int64_t			 start_us;
 	uint64_t		 start_ns, ttfb_ns;
 };
 
@@ -93,15 +92,6 @@ struct record_h2 {
 static void	rh2_hand(struct rh2_strm *, const char *error);
 
 /* --- helpers ------------------------------------------------------------ */
-
-static int64_t
-rh2_wall_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void
 rh2_field_add(struct snap_header **h, size_t *n, const uint8_t *name,
@@ -312,8 +302,8 @@ rh2_data(struct record_h2 *h, struct rh2_strm *st, int upstream,
 		rh2_wake(h->up, st->uid, &st->req);
 }
 
-/* Both sessions' data providers, DATA and stream closes: which side
- * from the session. */
+/* Both sessions' data providers, frames, DATA and stream closes: which
+ * side from the session. */
 static ssize_t
 rh2_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
     uint32_t *flags, nghttp2_data_source *src, void *arg)
@@ -369,7 +359,6 @@ rh2_strm_new(struct record_h2 *h, int32_t cid)
 	st->h = h;
 	st->cid = cid;
 	st->cl_open = 1;
-	st->start_us = rh2_wall_us();
 	st->start_ns = loop_clock_ns();
 	buf_init(&st->req.q);
 	buf_init(&st->req.rec);
@@ -429,15 +418,36 @@ rh2_cl_header(nghttp2_session *ng, const nghttp2_frame *fr,
 	return 0;
 }
 
-/* The client's request head is in: it goes upstream. */
+/*
+ * A head crosses: the client's request goes upstream (request 1: the
+ * same method, path and fields, our :scheme and :authority), or the
+ * upstream's final response goes to the client; with st's data provider
+ * unless end.
+ */
 static void
-rh2_submit_request(struct record_h2 *h, struct rh2_strm *st, int end)
+rh2_submit_head(struct record_h2 *h, struct rh2_strm *st, int request,
+    int end)
 {
 	nghttp2_nv		 nv[RH2_MAX_FIELDS + 4];
 	nghttp2_data_provider	 prd;
+	const char		*auth;
+	char			 status[8];
 	size_t			 n = 0;
 	int32_t			 id;
 
+	prd.source.ptr = st;
+	prd.read_callback = rh2_read;
+	if (!request) {
+		snprintf(status, sizeof status, "%03d", st->status);
+		nv[n++] = rh2_nv1(":status", status);
+		n = rh2_nv(nv, n, st->rhdr, st->nrhdr);
+		st->submitted = 1;
+		if (st->cl_open && nghttp2_submit_response(h->cl, st->cid, nv,
+		    n, end ? NULL : &prd) != 0)
+			nghttp2_submit_rst_stream(h->cl, NGHTTP2_FLAG_NONE,
+			    st->cid, NGHTTP2_INTERNAL_ERROR);
+		return;
+	}
 	if (st->method == NULL || st->path == NULL) {
 		/* CONNECT and the like: not relayed. */
 		nghttp2_submit_rst_stream(h->cl, NGHTTP2_FLAG_NONE, st->cid,
@@ -448,14 +458,11 @@ rh2_submit_request(struct record_h2 *h, struct rh2_strm *st, int end)
 	}
 	nv[n++] = rh2_nv1(":method", st->method);
 	nv[n++] = rh2_nv1(":scheme", h->scheme);
-	if (h->authority != NULL)
-		nv[n++] = rh2_nv1(":authority", h->authority);
-	else if (st->authority != NULL)
-		nv[n++] = rh2_nv1(":authority", st->authority);
+	if ((auth = h->authority != NULL ? h->authority : st->authority) !=
+	    NULL)
+		nv[n++] = rh2_nv1(":authority", auth);
 	nv[n++] = rh2_nv1(":path", st->path);
 	n = rh2_nv(nv, n, st->hdr, st->nhdr);
-	prd.source.ptr = st;
-	prd.read_callback = rh2_read;
 	id = nghttp2_submit_request(h->up, NULL, nv, n, end ? NULL : &prd, st);
 	if (id < 0) {
 		nghttp2_submit_rst_stream(h->cl, NGHTTP2_FLAG_NONE, st->cid,
@@ -467,27 +474,20 @@ rh2_submit_request(struct record_h2 *h, struct rh2_strm *st, int end)
 	st->up_open = 1;
 }
 
-static int
-rh2_cl_frame(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
+/* A client's HEADERS or DATA frame came whole for st. */
+static void
+rh2_cl_frame(struct record_h2 *h, struct rh2_strm *st,
+    const nghttp2_frame *fr, int end)
 {
-	struct record_h2	*h = arg;
-	struct rh2_strm		*st;
-	int			 end = (fr->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
-
-	if ((fr->hd.type != NGHTTP2_HEADERS && fr->hd.type != NGHTTP2_DATA) ||
-	    (st = nghttp2_session_get_stream_user_data(ng,
-	    fr->hd.stream_id)) == NULL || st->handed)
-		return 0;
 	if (end)
 		st->req.end = 1;
 	if (fr->hd.type == NGHTTP2_HEADERS &&
 	    fr->headers.cat == NGHTTP2_HCAT_REQUEST) {
-		rh2_submit_request(h, st, end);
-		return 0;
+		rh2_submit_head(h, st, 1, end);
+		return;
 	}
 	if (end && st->up_open)
 		rh2_wake(h->up, st->uid, &st->req);
-	return 0;
 }
 
 /* --- the upstream side (client session) -------------------------------- */
@@ -526,31 +526,31 @@ rh2_up_header(nghttp2_session *ng, const nghttp2_frame *fr,
 	return 0;
 }
 
-/* The upstream's final response head is in: it goes to the client. */
+/* An upstream's HEADERS or DATA frame came whole for st. */
 static void
-rh2_submit_response(struct record_h2 *h, struct rh2_strm *st, int end)
+rh2_up_frame(struct record_h2 *h, struct rh2_strm *st,
+    const nghttp2_frame *fr, int end)
 {
-	nghttp2_nv		 nv[RH2_MAX_FIELDS + 1];
-	nghttp2_data_provider	 prd;
-	char			 status[8];
-	size_t			 n = 0;
-
-	snprintf(status, sizeof status, "%03d", st->status);
-	nv[n++] = rh2_nv1(":status", status);
-	n = rh2_nv(nv, n, st->rhdr, st->nrhdr);
-	prd.source.ptr = st;
-	prd.read_callback = rh2_read;
-	st->submitted = 1;
-	if (!st->cl_open)
+	if (fr->hd.type == NGHTTP2_HEADERS && st->skip_block) {
+		st->skip_block = 0;
 		return;
-	if (nghttp2_submit_response(h->cl, st->cid, nv, n,
-	    end ? NULL : &prd) != 0)
-		nghttp2_submit_rst_stream(h->cl, NGHTTP2_FLAG_NONE, st->cid,
-		    NGHTTP2_INTERNAL_ERROR);
+	}
+	if (st->ttfb_ns == 0)
+		st->ttfb_ns = loop_clock_ns();
+	if (fr->hd.type == NGHTTP2_HEADERS && !st->submitted &&
+	    st->status != 0)
+		rh2_submit_head(h, st, 0, end);
+	if (end) {
+		st->res.end = 1;
+		/* Recorded before the client can see the stream end. */
+		rh2_hand(st, NULL);
+		if (st->cl_open)
+			rh2_wake(h->cl, st->cid, &st->res);
+	}
 }
 
 static int
-rh2_up_frame(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
+rh2_on_frame(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 {
 	struct record_h2	*h = arg;
 	struct rh2_strm		*st;
@@ -560,22 +560,10 @@ rh2_up_frame(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 	    (st = nghttp2_session_get_stream_user_data(ng,
 	    fr->hd.stream_id)) == NULL || st->handed)
 		return 0;
-	if (fr->hd.type == NGHTTP2_HEADERS && st->skip_block) {
-		st->skip_block = 0;
-		return 0;
-	}
-	if (st->ttfb_ns == 0)
-		st->ttfb_ns = loop_clock_ns();
-	if (fr->hd.type == NGHTTP2_HEADERS && !st->submitted &&
-	    st->status != 0)
-		rh2_submit_response(h, st, end);
-	if (end) {
-		st->res.end = 1;
-		/* Recorded before the client can see the stream end. */
-		rh2_hand(st, NULL);
-		if (st->cl_open)
-			rh2_wake(h->cl, st->cid, &st->res);
-	}
+	if (ng == h->up)
+		rh2_up_frame(h, st, fr, end);
+	else
+		rh2_cl_frame(h, st, fr, end);
 	return 0;
 }
 
@@ -655,7 +643,6 @@ rh2_hand(struct rh2_strm *st, const char *error)
 	    t->req.nheaders);
 	x.req_len = st->req.len;
 	x.res_len = st->res.len;
-	x.start_us = st->start_us;
 	x.start_ns = st->start_ns;
 	x.ttfb_ns = st->ttfb_ns;
 	x.error = error;
@@ -678,14 +665,11 @@ rh2_callbacks(int server)
 		    rh2_cl_begin);
 		nghttp2_session_callbacks_set_on_header_callback(cb,
 		    rh2_cl_header);
-		nghttp2_session_callbacks_set_on_frame_recv_callback(cb,
-		    rh2_cl_frame);
 	} else {
 		nghttp2_session_callbacks_set_on_header_callback(cb,
 		    rh2_up_header);
-		nghttp2_session_callbacks_set_on_frame_recv_callback(cb,
-		    rh2_up_frame);
 	}
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, rh2_on_frame);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb,
 	    rh2_on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
@@ -917,19 +901,13 @@ record_h2_lost(struct record_h2 *h, int upstream, const char *why)
 		h->cl_dead = 1;
 }
 
-/* The HTTP/1.1 headers that do not cross into h2. */
+/* The HTTP/1.1 headers that do not cross into h2 (httpc-h2's list:
+ * Host, the hop-by-hop ones), and the upgrade's settings. */
 static int
 rh2_is_h1_only(struct span n)
 {
-	return span_caseeq_str(n, "Host") ||
-	    span_caseeq_str(n, "Connection") ||
-	    span_caseeq_str(n, "Upgrade") ||
-	    span_caseeq_str(n, "HTTP2-Settings") ||
-	    span_caseeq_str(n, "Keep-Alive") ||
-	    span_caseeq_str(n, "Proxy-Connection") ||
-	    span_caseeq_str(n, "Transfer-Encoding") ||
-	    span_caseeq_str(n, "Content-Length") ||
-	    span_caseeq_str(n, "TE");
+	return httpc_h2_header_is_hop(n) ||
+	    span_caseeq_str(n, "HTTP2-Settings");
 }
 
 int
@@ -966,7 +944,7 @@ record_h2_upgrade(struct record_h2 *h, const char *settings, size_t len,
 		free(name);
 	}
 	st->req.end = 1;
-	rh2_submit_request(h, st, 1);
+	rh2_submit_head(h, st, 1, 1);
 	h->await_client = 1;
 	return 0;
 }

@@ -46,7 +46,6 @@
 struct record_h2_txn {
 	struct snap_txn	 t;
 	size_t		 req_len, res_len;	/* whole body sizes */
-	int64_t		 start_us;		/* wall clock */
 	uint64_t	 start_ns, ttfb_ns;	/* loop_clock_ns(); ttfb 0 */
 	const char	*error;			/* NULL: complete */
 };

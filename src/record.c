@@ -1943,7 +1943,9 @@ rec_h2_txn(void *arg, struct record_h2_txn *x)
 	    x->t.res.body_len };
 	c->t.req.body = c->t.res.body = NULL;
 	c->t.req.body_len = c->t.res.body_len = 0;
-	c->start_us = x->start_us;
+	/* The stream's start on the wall clock, from the monotonic one. */
+	c->start_us = rec_wall_us() - (int64_t)((loop_clock_ns() -
+	    x->start_ns) / 1000);
 	c->start_mono = x->start_ns;
 	c->ttfb_mono = x->ttfb_ns;
 	c->req_len = x->req_len;
