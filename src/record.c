@@ -2711,6 +2711,14 @@ rec_side_io(struct loop_io *io, uint32_t events)
 		rec_conn_progress(c);
 		return;
 	}
+	if (c->state == REC_S_ALPN) {
+		/* Not read while the upstream's handshake runs: only a
+		 * client gone ends the wait (level-triggered, it would
+		 * fire again and again). */
+		if (events & (EPOLLHUP | EPOLLERR))
+			rec_conn_close(c);
+		return;
+	}
 	if (s->handshaking) {
 		if ((rv = conn_handshake(s->conn)) == 0) {
 			rec_side_events(r, s);
