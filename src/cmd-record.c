@@ -116,6 +116,11 @@ static const struct opt cmd_record_opts[] = {
 	{ "insecure", 0, OPT_FLAG, NULL,
 	  "do not verify the upstream's certificate",
 	  CMD_RECORD_AT(insecure) },
+	{ "no-http2", 0, OPT_FLAG, NULL,
+	  "HTTP/1.1 only: neither the h2 preface nor\n"
+	  "Upgrade: h2c is taken (by default an h2\n"
+	  "client is relayed over h2 to the upstream)",
+	  CMD_RECORD_AT(no_http2) },
 	{ "upstream-timeout", 0, OPT_DURATION, NULL,
 	  "an exchange in which nothing moves for D (30s):\n"
 	  "504 (or a cut response once it has started)\n"

@@ -92,6 +92,8 @@ struct httpd_h2_strm {
 	enum http_framing	 framing;
 	uint64_t		 left;		/* HTTP_FRAME_LENGTH: to send */
 	struct http_chunked	 ck;
+	struct buf		 tail;		/* chunked: its last raw bytes,
+						 * where the trailers are */
 	int			 stall;		/* hconn_h2_stall */
 	uint64_t		 stall_left;	/* bytes the window allowed */
 };
@@ -102,6 +104,7 @@ static pthread_once_t			 h2_once = PTHREAD_ONCE_INIT;
 
 static void	h2_kick(struct hconn *);
 static void	h2_deliver(struct hconn *);
+static int	h2_is_hop_by_hop(struct span);
 
 /* --- streams ---------------------------------------------------------- */
 
@@ -199,6 +202,7 @@ httpd_h2_stream_free(struct hconn *s)
 	buf_free(&st->body);
 	buf_free(&st->head);
 	buf_free(&st->pre);
+	buf_free(&st->tail);
 	free(st);
 	s->strm = NULL;
 }
@@ -284,6 +288,65 @@ h2_take(struct hconn *s, uint8_t *p, size_t len)
 	return n;
 }
 
+/* Raw chunked bytes kept: the trailer section fits (http-parse.c's
+ * bound) with its final CRLF. */
+#define H2_TAIL_MAX		(16 * 1024 + 2)
+
+/* Keeps the last H2_TAIL_MAX raw bytes of a chunked reply. */
+static void
+h2_tail_keep(struct buf *t, const uint8_t *p, size_t n)
+{
+	if (n >= H2_TAIL_MAX) {
+		buf_reset(t);
+		buf_append(t, p + n - H2_TAIL_MAX, H2_TAIL_MAX);
+		return;
+	}
+	if (t->len + n > 2 * H2_TAIL_MAX) {
+		memmove(t->data, t->data + t->len - H2_TAIL_MAX, H2_TAIL_MAX);
+		t->len = H2_TAIL_MAX;
+	}
+	buf_append(t, p, n);
+}
+
+/*
+ * The chunked reply ended with rest bytes past it: submits its trailer
+ * section (if any, and not hop-by-hop) as a trailing HEADERS frame.  0
+ * if submitted (the DATA must not end the stream), -1 if there is none.
+ */
+static int
+h2_submit_trailers(nghttp2_session *ng, struct httpd_h2_strm *st,
+    size_t rest)
+{
+	nghttp2_nv	 nv[HTTP_MAX_HEADERS];
+	char		*p, *end, *eol, *colon, *k;
+	struct span	 n, v;
+	size_t		 nnv = 0;
+
+	if (st->ck.trailer_len <= 2 || st->tail.len < rest + st->ck.trailer_len)
+		return -1;
+	end = st->tail.data + st->tail.len - rest - 2;
+	p = end - (st->ck.trailer_len - 2);
+	for (; p < end && nnv < HTTP_MAX_HEADERS; p = eol + 2) {
+		eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+		if (eol == NULL)
+			eol = end;
+		if ((colon = memchr(p, ':', (size_t)(eol - p))) == NULL)
+			continue;
+		n = (struct span){ p, (size_t)(colon - p) };
+		v = span_trim((struct span){ colon + 1,
+		    (size_t)(eol - colon - 1) });
+		if (h2_is_hop_by_hop(n))
+			continue;
+		for (k = p; k < colon; k++)
+			*k = (char)tolower((unsigned char)*k);
+		nv[nnv++] = (nghttp2_nv){ (uint8_t *)n.p, (uint8_t *)v.p,
+		    n.len, v.len, NGHTTP2_NV_FLAG_NONE };
+	}
+	if (nnv == 0 || nghttp2_submit_trailer(ng, st->id, nv, nnv) != 0)
+		return -1;
+	return 0;
+}
+
 /* nghttp2 asks for DATA of a reply. */
 static ssize_t
 h2_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
@@ -313,12 +376,15 @@ h2_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
 	}
 	n = h2_take(s, buf, len);
 	if (st->framing == HTTP_FRAME_CHUNKED && n > 0) {
+		h2_tail_keep(&st->tail, buf, n);
 		rest = http_chunked_decode(&st->ck, (char *)buf, &n, &err,
 		    &erroff);
 		if (rest == HTTP_ERROR)
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 		if (rest != HTTP_PARTIAL) {
 			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			if (h2_submit_trailers(ng, st, (size_t)rest) == 0)
+				*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 			return (ssize_t)n;
 		}
 	}
@@ -821,6 +887,12 @@ httpd_h2_is_upgrade(const struct http_msg *m)
 	rc = h2_upgrade_settings(m, &set);
 	buf_free(&set);
 	return rc == 0;
+}
+
+int
+httpd_h2_upgrade_settings(const struct http_msg *m, struct buf *settings)
+{
+	return httpd_h2_is_upgrade(m) ? h2_upgrade_settings(m, settings) : -1;
 }
 
 void

@@ -172,6 +172,11 @@ void		 hconn_h2_goaway(struct hconn *, uint32_t code);
  * used up, and the connection's receive window is never reopened (no
  * WINDOW_UPDATE is sent).  HTTP/1.1: nothing (0 returned), else 1. */
 int		 hconn_h2_stall(struct hconn *);
+/* A request asking for "Upgrade: h2c" with one HTTP2-Settings header:
+ * its decoded SETTINGS payload appended to settings, 0; else -1.  (For
+ * the recorder, which relays h2c upgrades on its own.) */
+int		 httpd_h2_upgrade_settings(const struct http_msg *,
+		    struct buf *settings);
 
 /* Queues len bytes at p (which must stay valid until written), freeing
  * owned (may be NULL) once they are; zero bytes just free owned. */

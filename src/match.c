@@ -1611,7 +1611,7 @@ match_head_action(const struct snap_header *h, size_t nlen, size_t vlen)
  */
 static size_t
 match_write_head(char *d, const struct snap_txn *t, const char *reason,
-    size_t body_len, int nobody, const size_t *lens)
+    size_t body_len, int nobody, int chunked, const size_t *lens)
 {
 	const struct snap_res	*res = &t->res;
 	const struct snap_header *h;
@@ -1640,7 +1640,7 @@ match_write_head(char *d, const struct snap_txn *t, const char *reason,
 			    "valid HTTP, dropped", t->line, h->name);
 			continue;
 		case MATCH_HD_CL:
-			if (cl_done || (nobody && !keep_cl))
+			if (cl_done || chunked || (nobody && !keep_cl))
 				continue;
 			cl_done = 1;
 			match_put(&d, h->name, nlen);
@@ -1659,13 +1659,63 @@ match_write_head(char *d, const struct snap_txn *t, const char *reason,
 		match_put(&d, h->value, vlen);
 		match_put(&d, "\r\n", 2);
 	}
-	if (!cl_done && !nobody) {
+	if (chunked)
+		match_put(&d, "Transfer-Encoding: chunked\r\n", 28);
+	else if (!cl_done && !nobody) {
 		match_put(&d, "Content-Length: ", 16);
 		d += match_put_size(d, body_len);
 		match_put(&d, "\r\n", 2);
 	}
 	*d = '\0';
 	return (size_t)(d - start);
+}
+
+/*
+ * match_build_response() for a response with trailers: chunked, the body
+ * in one chunk, the trailers (those that are valid HTTP) in the trailer
+ * section, which the h2 glue turns into a trailing HEADERS frame.
+ */
+static void
+match_build_chunked(struct arena *arena, struct match_entry *e,
+    const struct snap_txn *t, const char *reason, size_t bound,
+    size_t body_len, const size_t *lens)
+{
+	const struct snap_res	*res = &t->res;
+	const struct snap_header *h;
+	size_t			 i, tlen = 0, nlen;
+	char			*d;
+
+	for (i = 0; i < res->ntrailers; i++)
+		tlen += strlen(res->trailers[i].name) + 2 +
+		    strlen(res->trailers[i].value) + 2;
+	e->head = arena_alloc(arena, bound + 28 + 1 + 16 + 2 + body_len +
+	    2 + 5 + tlen + 2 + 1);
+	e->head_len = match_write_head(e->head, t, reason, body_len, 0, 1,
+	    lens);
+	e->body = d = e->head + e->head_len + 1;
+	if (body_len > 0) {
+		d += snprintf(d, 18, "%zx\r\n", body_len);
+		match_put(&d, res->body, body_len);
+		match_put(&d, "\r\n", 2);
+	}
+	match_put(&d, "0\r\n", 3);
+	for (i = 0; i < res->ntrailers; i++) {
+		h = &res->trailers[i];
+		nlen = strlen(h->name);
+		if (match_head_action(h, nlen, strlen(h->value)) !=
+		    MATCH_HD_KEEP) {
+			log_warn("line %zu: trailer \"%s\" is not valid here, "
+			    "dropped", t->line, h->name);
+			continue;
+		}
+		match_put(&d, h->name, nlen);
+		match_put(&d, ": ", 2);
+		match_put(&d, h->value, strlen(h->value));
+		match_put(&d, "\r\n", 2);
+	}
+	match_put(&d, "\r\n", 2);
+	*d = '\0';
+	e->body_len = (size_t)(d - e->body);
 }
 
 /*
@@ -1705,9 +1755,16 @@ match_build_response(struct arena *arena, struct match_entry *e,
 			vlen = 20;
 		bound += nlen + 2 + vlen + 2;
 	}
+	if (!nobody && res->ntrailers > 0) {
+		match_build_chunked(arena, e, t, reason, bound, body_len,
+		    lens);
+		if (lens != stack)
+			free(lens);
+		return;
+	}
 	e->head = arena_alloc(arena, bound + 1 + body_len + 1);
 	e->head_len = match_write_head(e->head, t, reason, body_len, nobody,
-	    lens);
+	    0, lens);
 	if (lens != stack)
 		free(lens);
 	e->body_len = body_len;

@@ -44,11 +44,13 @@
 #include "conn.h"
 #include "funnel.h"
 #include "http.h"
+#include "httpd.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "prom.h"
 #include "record.h"
+#include "record-h2.h"
 #include "record-resolve.h"
 #include "record-writer.h"
 #include "snap.h"
@@ -109,6 +111,8 @@ enum rec_state {
 	REC_S_UPSTREAM,		/* head forwarded: body and response stream */
 	REC_S_TUNNEL,		/* CONNECT not intercepted: bytes relayed */
 	REC_S_CLOSING,		/* flushing the last answer, then closing */
+	REC_S_H2,		/* HTTP/2: streams relayed by record-h2.c */
+	REC_S_ALPN,		/* CONNECT: the upstream's ALPN choice first */
 };
 
 struct rec_conn {
@@ -133,6 +137,9 @@ struct rec_conn {
 	char			*tunnel_error;
 	int			 tunnel_recorded;
 	int			 http_seen;	/* a request head parsed */
+	struct record_h2	*h2;		/* REC_S_H2 */
+	int			 h2_alpn;	/* the upstream's ALPN checked */
+	int			 up_h2;		/* up.conn chose h2 by ALPN */
 
 	/* The exchange in flight. */
 	struct snap_txn		 t;
@@ -184,7 +191,10 @@ struct recorder {
 	int			 forward;	/* --proxy */
 	int			 transparent;	/* --transparent */
 	struct conn_tls_ctx	*up_tls;	/* https upstreams */
+	struct conn_tls_ctx	*up_tls_h2;	/* ... for h2 (ALPN "h2") */
 	struct conn_tls_ctx	*srv_tls;	/* intercepted CONNECTs */
+	struct conn_tls_ctx	*srv_tls_h2;	/* ... offering h2 too */
+	struct conn_tls_ctx	*up_tls_alpn;	/* ... upstream: h2,http/1.1 */
 	struct ca		*ca;
 	struct record_resolver	*resolver;	/* --proxy */
 	struct record_redact	*redact;
@@ -233,6 +243,8 @@ static void	rec_conn_progress(struct rec_conn *);
 static void	rec_conn_close(struct rec_conn *);
 static int	rec_transparent_tunnel(struct rec_conn *);
 static void	rec_batch_fire(struct loop_defer *);
+static int	rec_h2_timeout(struct rec_conn *, uint64_t);
+static int	rec_intercept(struct rec_conn *, int);
 
 void
 record_config_init(struct record_config *cfg)
@@ -400,8 +412,13 @@ rec_tls_init(struct recorder *r, char **cause)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.ca_file = r->cfg.upstream_ca;
 	cfg.insecure = r->cfg.insecure;
-	r->up_tls = conn_tls_client_ctx(&cfg, cause);
-	return r->up_tls == NULL ? -1 : 0;
+	if ((r->up_tls = conn_tls_client_ctx(&cfg, cause)) == NULL)
+		return -1;
+	if (r->cfg.no_http2)
+		return 0;
+	cfg.alpn = "h2";
+	r->up_tls_h2 = conn_tls_client_ctx(&cfg, cause);
+	return r->up_tls_h2 == NULL ? -1 : 0;
 }
 
 static void	rec_accept(struct loop_io *, uint32_t);
@@ -438,6 +455,20 @@ rec_proxy_init(struct recorder *r, char **cause)
 		cfg.cert_cb = ca_conn_cert;
 		cfg.cert_arg = r->ca;
 		if ((r->srv_tls = conn_tls_server_ctx(&cfg, cause)) == NULL)
+			return -1;
+		if (r->cfg.no_http2)
+			return 0;
+		/* h2 towards the client only where the upstream took it:
+		 * the upstream's handshake comes first (REC_S_ALPN). */
+		cfg.alpn = "h2,http/1.1";
+		if ((r->srv_tls_h2 = conn_tls_server_ctx(&cfg, cause)) == NULL)
+			return -1;
+		memset(&cfg, 0, sizeof cfg);
+		cfg.ca_file = r->cfg.upstream_ca;
+		cfg.insecure = r->cfg.insecure;
+		cfg.alpn = "h2,http/1.1";
+		if ((r->up_tls_alpn = conn_tls_client_ctx(&cfg, cause)) ==
+		    NULL)
 			return -1;
 	}
 	return 0;
@@ -607,6 +638,10 @@ rec_in_limit(const struct recorder *r)
 static int
 rec_side_wants_read(const struct rec_side *s)
 {
+	/* A CONNECT waiting for the upstream: the client's TLS bytes stay
+	 * in the socket for the handshake to come. */
+	if (s == &s->c->cl && s->c->state == REC_S_ALPN)
+		return 0;
 	return s->conn != NULL && !s->eof &&
 	    s->in.len < rec_in_limit(s->c->r);
 }
@@ -963,7 +998,7 @@ rec_unrecorded(struct rec_conn *c)
 	struct buf	 body;
 	const char	*why = strerror(r->werrno);
 
-	if (c->cl_sent > c->res_off ||
+	if (c->h2 != NULL || c->cl_sent > c->res_off ||
 	    c->res_off - c->cl_sent > c->cl.out.len) {
 		log_debug("%s: transaction not recorded, connection cut",
 		    c->client);
@@ -1069,7 +1104,7 @@ rec_funnel_drop(struct rec_conn *c, const char *error, int lend)
 static void
 rec_txn_write(struct rec_conn *c, const char *error, int hold)
 {
-	static char	 proto[] = "http/1.1";
+	static char	 proto[] = "http/1.1", proto_h2[] = "h2";
 	struct recorder	*r = c->r;
 	struct snap_txn	*t = &c->t;
 	char		 server[300], host[300];
@@ -1084,7 +1119,7 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 	t->ts = c->ts;
 	t->dir = r->cfg.dir;
 	t->svc = r->cfg.svc != NULL ? r->cfg.svc : c->tgt->name;
-	t->proto = proto;
+	t->proto = c->h2 != NULL ? proto_h2 : proto;
 	t->tls = c->tgt->tls;
 	t->client = c->client;
 	if (c->tgt != &r->rt || r->rt_server[0] == '\0')
@@ -1204,6 +1239,25 @@ rec_upstream_fail(struct rec_conn *c, int status, const char *what)
 		c->state = REC_S_CLOSING;
 		return;
 	}
+	if (c->state == REC_S_ALPN) {
+		/* The client is served over HTTP/1.1, which answers the
+		 * failure (502) once its first request comes. */
+		log_info("%s: CONNECT %s: %s", c->client, c->tgt->hostport,
+		    what);
+		rec_side_close(r, &c->up);
+		c->up_open = 0;
+		(void)rec_intercept(c, 0);
+		return;
+	}
+	if (c->state == REC_S_H2) {
+		/* Every stream in flight fails; the client gets a GOAWAY. */
+		log_warn("%s: h2: upstream %s: %s", c->client,
+		    c->tgt->hostport, what);
+		rec_side_close(r, &c->up);
+		c->up_open = 0;
+		record_h2_lost(c->h2, 1, what);
+		return;
+	}
 	target = rec_target_for_log(c->t.req.target);
 	log_warn("%s %s: upstream %s: %s", c->t.req.method, target,
 	    c->tgt->hostport, what);
@@ -1304,6 +1358,13 @@ rec_deadline(const struct rec_conn *c)
 		if (cfg->idle_timeout_ns != 0)
 			idle = c->idle_mono + cfg->idle_timeout_ns;
 		return rec_earlier(idle, rec_head_deadline(c));
+	case REC_S_ALPN:
+		return c->start_mono + cfg->upstream_timeout_ns;
+	case REC_S_H2:
+		if (record_h2_streams(c->h2) > 0)
+			return rec_exchange_mono(c) + cfg->upstream_timeout_ns;
+		return cfg->idle_timeout_ns == 0 ? 0 :
+		    c->idle_mono + cfg->idle_timeout_ns;
 	default:
 		return 0;
 	}
@@ -1425,6 +1486,18 @@ rec_timeout(struct loop_timer *t)
 		    (unsigned long long)(to / 1000000));
 		rec_conn_close(c);
 		return;
+	case REC_S_H2:
+		if (rec_h2_timeout(c, now) == -1)
+			return;
+		break;
+	case REC_S_ALPN:
+		if (c->start_mono + r->cfg.upstream_timeout_ns > now)
+			break;
+		rec_upstream_fail(c, 504, "timeout: no TLS handshake");
+		rec_conn_progress(c);
+		if (c->dead)
+			return;
+		break;
 	default:
 		return;
 	}
@@ -1441,6 +1514,17 @@ rec_conn_started(struct rec_conn *c)
 	rec_timer_arm(c);
 }
 
+/* The TLS context of an upstream connection: offering h2 and
+ * http/1.1 while a CONNECT waits for its choice, h2 alone for an h2
+ * relay, else none. */
+static struct conn_tls_ctx *
+rec_up_ctx(const struct rec_conn *c)
+{
+	if (c->state == REC_S_ALPN)
+		return c->r->up_tls_alpn;
+	return c->h2 != NULL ? c->r->up_tls_h2 : c->r->up_tls;
+}
+
 /* Tests: the upstream connection comes from record_test_upstream's hook
  * (a mem end, already connected; TLS over it when the upstream is). */
 static void
@@ -1450,7 +1534,8 @@ rec_test_connect(struct rec_conn *c)
 	struct conn	*xc = r->test_up(r->test_up_arg);
 	char		 what[256], *cause = NULL;
 
-	if (xc != NULL && c->tgt->tls && (xc = conn_tls_client(r->up_tls, xc,
+	if (xc != NULL && c->tgt->tls && (xc = conn_tls_client(rec_up_ctx(c),
+	    xc,
 	    c->tgt->name, &cause)) == NULL) {
 		snprintf(what, sizeof what, "tls: %s", cause);
 		free(cause);
@@ -1539,7 +1624,7 @@ rec_upstream_handshake(struct rec_conn *c)
 		/* Connected: TLS next.  The tls conn takes the tcp one
 		 * (closed on failure, and the descriptor with it). */
 		s->connecting = 0;
-		s->conn = conn_tls_client(r->up_tls, s->conn, c->tgt->name,
+		s->conn = conn_tls_client(rec_up_ctx(c), s->conn, c->tgt->name,
 		    &cause);
 		if (s->conn == NULL) {
 			loop_io_del(r->loop, &s->io);
@@ -1709,7 +1794,7 @@ static int
 rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 {
 	struct recorder	*r = c->r;
-	char		*hp, *cause = NULL;
+	char		*hp;
 	int		 rv;
 
 	if (span_eq_str(m->method, "CONNECT")) {
@@ -1741,22 +1826,10 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 			c->state = REC_S_CLOSING;
 			return -1;
 		}
-		/* The tls conn takes the client's tcp one (closed with
-		 * its descriptor on failure). */
-		if ((c->cl.conn = conn_tls_server(r->srv_tls, c->cl.conn,
-		    &cause)) == NULL) {
-			log_info("%s: CONNECT %s: %s", c->client,
-			    c->tgt->hostport, cause);
-			free(cause);
-			loop_io_del(r->loop, &c->cl.io);
-			c->state = REC_S_CLOSING;
-			return -1;
-		}
-		c->cl.handshaking = 1;
-		c->intercepted = 1;
-		c->state = REC_S_REQ_HEAD;
-		/* The handshake and the first head inside are due. */
-		c->head_mono = loop_now(r->loop);
+		if (r->srv_tls_h2 == NULL)
+			return rec_intercept(c, 0);
+		c->state = REC_S_ALPN;
+		rec_resolve_start(c);
 		return 0;
 	}
 	if (m->scheme.len > 0) {
@@ -1796,6 +1869,259 @@ rec_proxy_head(struct rec_conn *c, const struct http_msg *m)
 	return 1;
 }
 
+/*
+ * CONNECT intercepted: TLS towards the client (leaves minted per SNI),
+ * offering h2 when the upstream chose it.  0, or -1 (closing).
+ */
+static int
+rec_intercept(struct rec_conn *c, int h2)
+{
+	struct recorder	*r = c->r;
+	char		*cause = NULL;
+
+	/* The tls conn takes the client's tcp one (closed with its
+	 * descriptor on failure). */
+	if ((c->cl.conn = conn_tls_server(h2 ? r->srv_tls_h2 : r->srv_tls,
+	    c->cl.conn, &cause)) == NULL) {
+		log_info("%s: CONNECT %s: %s", c->client, c->tgt->hostport,
+		    cause);
+		free(cause);
+		loop_io_del(r->loop, &c->cl.io);
+		c->state = REC_S_CLOSING;
+		return -1;
+	}
+	c->cl.handshaking = 1;
+	c->intercepted = 1;
+	c->http_seen = 0;	/* the tunnel's own first bytes come */
+	c->state = REC_S_REQ_HEAD;
+	/* The handshake and the first head inside are due. */
+	c->head_mono = loop_now(r->loop);
+	rec_timer_pull(c);
+	return 0;
+}
+
+/* REC_S_ALPN: once the upstream's handshake is done, the client's
+ * starts, offering h2 if the upstream chose it.  1: moved on. */
+static int
+rec_alpn_step(struct rec_conn *c)
+{
+	char	proto[16];
+
+	if (c->up.conn == NULL || c->up.connecting || c->up.handshaking)
+		return 0;
+	c->up_h2 = conn_tls_alpn(c->up.conn, proto, sizeof proto) == 1 &&
+	    strcmp(proto, "h2") == 0;
+	(void)rec_intercept(c, c->up_h2);
+	return 1;
+}
+
+/* ---- HTTP/2 (record-h2.c) ----------------------------------------------- */
+
+/*
+ * A stream's transaction from record-h2: written as an HTTP/1.1
+ * exchange's is (rec_txn_write: ids, redaction, funnel, the batch), c->t
+ * and the body buffers lent to it for the call, the client's output held
+ * until the batch is written.
+ */
+static void
+rec_h2_txn(void *arg, struct record_h2_txn *x)
+{
+	struct rec_conn	*c = arg;
+	struct buf	 reqbody = c->reqbody, body = c->body;
+	char		*authority = x->t.req.host;
+
+	if (x->error != NULL)
+		log_info("%s: h2 %s %s: %s", c->client, x->t.req.method,
+		    x->t.req.target, x->error);
+	c->t = x->t;
+	c->t.req.host = NULL;
+	c->reqbody = (struct buf){ x->t.req.body, x->t.req.body_len,
+	    x->t.req.body_len };
+	c->body = (struct buf){ x->t.res.body, x->t.res.body_len,
+	    x->t.res.body_len };
+	c->t.req.body = c->t.res.body = NULL;
+	c->t.req.body_len = c->t.res.body_len = 0;
+	/* The stream's start on the wall clock, from the monotonic one. */
+	c->start_us = rec_wall_us() - (int64_t)((loop_clock_ns() -
+	    x->start_ns) / 1000);
+	c->start_mono = x->start_ns;
+	c->ttfb_mono = x->ttfb_ns;
+	c->req_len = x->req_len;
+	c->res_len = x->res_len;
+	rec_txn_write(c, x->error, !c->dead);
+	x->t = c->t;
+	buf_free(&c->reqbody);
+	buf_free(&c->body);
+	free(authority);
+	c->reqbody = reqbody;
+	c->body = body;
+	snap_txn_init(&c->t);
+}
+
+/* The client sent the h2 preface: the connection is relayed as HTTP/2,
+ * to an upstream connection of its own.  1, or -1 (closing). */
+static int
+rec_h2_start(struct rec_conn *c)
+{
+	struct recorder		*r = c->r;
+	struct record_h2_config	 cfg;
+	char			*cause = NULL;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.max_body = r->cfg.max_body;
+	cfg.scheme = c->tgt->tls ? "https" : "http";
+	/* Transparent: the :authority the client sent goes through, as
+	 * its Host does over HTTP/1.1. */
+	cfg.authority = r->transparent ? NULL : c->tgt->hostport;
+	cfg.txn = rec_h2_txn;
+	cfg.arg = c;
+	if ((c->h2 = record_h2_create(&cfg, &cause)) == NULL) {
+		log_warn("%s: h2: %s", c->client, cause);
+		free(cause);
+		return -1;
+	}
+	rec_txn_reset(c);
+	c->http_seen = 1;
+	c->head_mono = 0;
+	c->state = REC_S_H2;
+	c->start_mono = c->last_mono = loop_now_update(r->loop);
+	c->ttfb_mono = 0;
+	if (c->up_open && !c->up_h2) {
+		/* An h2 session of its own, not a kept-alive HTTP/1.1 one. */
+		rec_side_close(r, &c->up);
+		c->up_open = 0;
+	}
+	/* (A CONNECT's upstream connection took h2 already.) */
+	if (!c->up_open && !c->tgt->resolved)
+		rec_resolve_start(c);
+	else if (!c->up_open)
+		rec_upstream_connect(c);
+	rec_timer_pull(c);
+	return 1;
+}
+
+/*
+ * Upgrade: h2c on a request without a body: 101, then the connection is
+ * relayed as h2 with the request as its stream 1.  0: not an h2c
+ * upgrade (served as HTTP/1.1), 1: upgraded, -1: failed (closing).
+ */
+static int
+rec_h2_upgrade(struct rec_conn *c, const struct http_msg *m)
+{
+	static const char	 sw[] = "HTTP/1.1 101 Switching Protocols\r\n"
+				    "Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+	struct buf		 set;
+	int			 rv = 1;
+
+	buf_init(&set);
+	if (httpd_h2_upgrade_settings(m, &set) == -1) {
+		buf_free(&set);
+		return 0;
+	}
+	buf_append(&c->cl.out, sw, sizeof sw - 1);
+	if (rec_h2_start(c) == -1 ||
+	    record_h2_upgrade(c->h2, set.data, set.len, m) == -1) {
+		log_info("%s: h2c upgrade failed; closing", c->client);
+		c->state = REC_S_CLOSING;
+		rv = -1;
+	}
+	buf_free(&set);
+	return rv;
+}
+
+/* Both sessions' bytes in, their frames out.  1: the state changed. */
+static int
+rec_h2_step(struct rec_conn *c)
+{
+	struct recorder	*r = c->r;
+	struct rec_side	*up = &c->up;
+	int		 up_ready, rv;
+
+	if (c->cl.in.len > 0) {
+		rv = record_h2_client_in(c->h2, c->cl.in.data, c->cl.in.len);
+		buf_reset(&c->cl.in);
+		if (rv == -1)
+			log_info("%s: h2: the client broke the protocol",
+			    c->client);
+	}
+	up_ready = up->conn != NULL && !up->connecting && !up->handshaking;
+	if (up_ready && c->tgt->tls && !c->h2_alpn) {
+		char	proto[16];
+
+		c->h2_alpn = 1;
+		if (conn_tls_alpn(up->conn, proto, sizeof proto) != 1 ||
+		    strcmp(proto, "h2") != 0) {
+			rec_upstream_fail(c, 502, "tls: the upstream did not "
+			    "pick h2 by ALPN (HTTP/1.1 upstreams take HTTP/1.1 "
+			    "clients only)");
+			up_ready = 0;
+		}
+	}
+	if (up_ready && up->in.len > 0) {
+		c->last_mono = loop_now(r->loop);
+		rv = record_h2_upstream_in(c->h2, up->in.data, up->in.len);
+		buf_reset(&up->in);
+		if (rv == -1)
+			log_warn("%s: h2: upstream %s broke the protocol",
+			    c->client, c->tgt->hostport);
+	}
+	if (c->cl.eof) {
+		record_h2_lost(c->h2, 0, "the client closed the connection");
+		rec_side_close(r, up);
+		c->up_open = 0;
+		c->state = REC_S_CLOSING;
+		return 1;
+	}
+	if (up_ready && up->eof && up->in.len == 0)
+		rec_upstream_fail(c, 502, "the upstream closed the "
+		    "connection");
+	if (up->conn != NULL && up->out.len < REC_HIGH_WATER &&
+	    record_h2_upstream_out(c->h2, &up->out, REC_HIGH_WATER) == -1 &&
+	    up->out.len == 0) {
+		rec_side_close(r, up);
+		c->up_open = 0;
+	}
+	if (c->cl.out.len < REC_HIGH_WATER && record_h2_client_out(c->h2,
+	    &c->cl.out, REC_HIGH_WATER) == -1) {
+		rec_side_close(r, up);
+		c->up_open = 0;
+		c->state = REC_S_CLOSING;
+		return 1;
+	}
+	/* What the client's frames gave back (WINDOW_UPDATE) goes up. */
+	if (up->conn != NULL && up->out.len < REC_HIGH_WATER)
+		(void)record_h2_upstream_out(c->h2, &up->out, REC_HIGH_WATER);
+	return 0;
+}
+
+/* The timer of an h2 connection: streams in flight past
+ * --upstream-timeout fail (the upstream is dropped), an idle one closes.
+ * 0, or -1 when c is closed. */
+static int
+rec_h2_timeout(struct rec_conn *c, uint64_t now)
+{
+	struct recorder	*r = c->r;
+	uint64_t	 to = r->cfg.upstream_timeout_ns;
+	char		 what[96];
+
+	if (record_h2_streams(c->h2) > 0) {
+		if (rec_exchange_mono(c) + to > now)
+			return 0;
+		snprintf(what, sizeof what, "timeout: nothing moved for "
+		    "%llums", (unsigned long long)(to / 1000000));
+		rec_upstream_fail(c, 504, what);
+		rec_conn_progress(c);
+		return c->dead ? -1 : 0;
+	}
+	to = r->cfg.idle_timeout_ns;
+	if (to == 0 || c->idle_mono + to > now)
+		return 0;
+	log_debug("%s: h2: idle for %llums, closed", c->client,
+	    (unsigned long long)(to / 1000000));
+	rec_conn_close(c);
+	return -1;
+}
+
 /* Parses the client's next request head and starts its exchange.
  * 1: started (or answered), 0: need more bytes, -1: the connection is
  * done. */
@@ -1820,6 +2146,13 @@ rec_request_head(struct rec_conn *c)
 	if (r->transparent && !c->http_seen && (s->in.data[0] < 'A' ||
 	    s->in.data[0] > 'Z'))
 		return rec_transparent_tunnel(c);
+	/* HTTP/2 with prior knowledge: the connection preface. */
+	if ((!r->forward || c->up_h2) && !c->http_seen &&
+	    !r->cfg.no_http2 && record_h2_is_preface(s->in.data, s->in.len)) {
+		if (s->in.len < 24)
+			return s->eof ? -1 : 0;
+		return rec_h2_start(c);
+	}
 	n = http_parse_request(s->in.data, s->in.len, r->cfg.max_head, &m,
 	    &err, &erroff);
 	if (n == HTTP_PARTIAL) {
@@ -1838,6 +2171,20 @@ rec_request_head(struct rec_conn *c)
 		    1);
 		c->state = REC_S_CLOSING;
 		return -1;
+	}
+	if (!r->forward && !r->transparent && !r->cfg.no_http2 &&
+	    m.framing == HTTP_FRAME_NONE) {
+		rv = rec_h2_upgrade(c, &m);
+		if (rv != 0) {
+			buf_consume(&s->in, (size_t)n);
+			return rv;
+		}
+	}
+	if (c->up_h2) {
+		/* The client took HTTP/1.1: not over the upstream's h2. */
+		rec_side_close(r, &c->up);
+		c->up_open = 0;
+		c->up_h2 = 0;
 	}
 	rec_txn_reset(c);
 	c->http_seen = 1;
@@ -2136,7 +2483,7 @@ rec_up_error(struct rec_conn *c, int e)
 {
 	char	what[160];
 
-	if (c->state == REC_S_UPSTREAM) {
+	if (c->state == REC_S_UPSTREAM || c->state == REC_S_H2) {
 		snprintf(what, sizeof what, "%s: %s", c->ttfb_mono ||
 		    c->up.in.len ? "read" : "send", strerror(e));
 		rec_upstream_fail(c, 502, what);
@@ -2252,6 +2599,14 @@ rec_conn_progress(struct rec_conn *c)
 			    c->up.in.len == 0))
 				c->state = REC_S_CLOSING;
 			break;
+		case REC_S_H2:
+			if (rec_h2_step(c) == 1)
+				continue;
+			break;
+		case REC_S_ALPN:
+			if (rec_alpn_step(c) == 1)
+				continue;
+			break;
 		case REC_S_CLOSING:
 			break;
 		}
@@ -2346,11 +2701,20 @@ rec_side_io(struct loop_io *io, uint32_t events)
 			return;
 		}
 		if (s->eof && c->state != REC_S_UPSTREAM &&
-		    c->state != REC_S_TUNNEL && c->state != REC_S_CLOSING) {
+		    c->state != REC_S_TUNNEL && c->state != REC_S_CLOSING &&
+		    c->state != REC_S_H2) {
 			rec_side_close(r, s);	/* idle close */
 			c->up_open = 0;
 		}
 		rec_conn_progress(c);
+		return;
+	}
+	if (c->state == REC_S_ALPN) {
+		/* Not read while the upstream's handshake runs: only a
+		 * client gone ends the wait (level-triggered, it would
+		 * fire again and again). */
+		if (events & (EPOLLHUP | EPOLLERR))
+			rec_conn_close(c);
 		return;
 	}
 	if (s->handshaking) {
@@ -2382,6 +2746,7 @@ rec_conn_reap(struct loop_defer *d)
 	struct rec_conn	*c = d->arg;
 
 	rec_txn_clear(c);
+	record_h2_free(c->h2);
 	buf_free(&c->req_hdrs);
 	buf_free(&c->res_hdrs);
 	buf_free(&c->cl.in);
@@ -2425,6 +2790,8 @@ rec_conn_close(struct rec_conn *c)
 		return;
 	if (c->tunnel && !c->tunnel_recorded)
 		rec_tunnel_record(c);
+	if (c->h2 != NULL && record_h2_streams(c->h2) > 0)
+		record_h2_lost(c->h2, 0, "the connection closed");
 	record_resolve_cancel(c->lookup);	/* freed when it comes back */
 	c->dead = 1;
 	loop_timer_del(r->loop, &c->timer);
@@ -2788,7 +3155,10 @@ record_free(struct recorder *r)
 	if (r->loop != NULL)
 		loop_free(r->loop);
 	conn_tls_ctx_free(r->up_tls);
+	conn_tls_ctx_free(r->up_tls_h2);
 	conn_tls_ctx_free(r->srv_tls);
+	conn_tls_ctx_free(r->srv_tls_h2);
+	conn_tls_ctx_free(r->up_tls_alpn);
 	if (r->ca != NULL)
 		ca_free(r->ca);
 	record_redact_free(r->redact);

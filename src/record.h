@@ -108,6 +108,7 @@ struct record_config {
 	char		*port_file;
 	char		*upstream_ca;	/* PEM bundle for https upstreams */
 	int		 insecure;	/* do not verify upstream certificates */
+	int		 no_http2;	/* HTTP/1.1 only: no h2 relay */
 	enum record_fsync fsync;
 	enum record_on_write_error on_write_error;
 	char		*stats_path;	/* counters as JSON at exit */

@@ -27,8 +27,10 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "grpc.h"
 #include "json.h"
 #include "log.h"
+#include "protobuf.h"
 #include "snap.h"
 #include "xmalloc.h"
 
@@ -103,6 +105,7 @@ snap_txn_free(struct snap_txn *t)
 		free(t->req.host);
 		snap_headers_free(t->req.headers, t->req.nheaders);
 	}
+	snap_headers_free(t->req.trailers, t->req.ntrailers);
 	free(t->req.body);
 	if (t->res.store != NULL)
 		free(t->res.store);
@@ -110,6 +113,7 @@ snap_txn_free(struct snap_txn *t)
 		free(t->res.reason);
 		snap_headers_free(t->res.headers, t->res.nheaders);
 	}
+	snap_headers_free(t->res.trailers, t->res.ntrailers);
 	free(t->res.body);
 	free(t->extra);
 	snap_txn_init(t);
@@ -160,6 +164,7 @@ struct snap_scratch {
 	struct snap_header	*hdr;		/* req's, then res's */
 	size_t			 caphdr;
 	struct buf		 extra;
+	struct buf		 grpc[2];	/* req's, res's rebuilt bodies */
 	/* Offsets of the chunk's newlines, found when its lines were
 	 * counted, so that decoding does not search them again. */
 	uint32_t		*nl;
@@ -175,6 +180,8 @@ struct snap_dec {
 	size_t			 nhdr;		/* in sc->hdr */
 	size_t			 hdr_req;	/* where req's start in sc->hdr */
 	size_t			 hdr_res;
+	size_t			 trl_req;	/* where req's trailers start */
+	size_t			 trl_res;
 };
 
 /* 1 if key is names[i]. */
@@ -305,8 +312,8 @@ snap_header_slot(struct snap_dec *d, struct snap_header **hp, size_t *np,
 }
 
 static int
-snap_read_headers(struct snap_dec *d, struct snap_header **hp,
-    size_t *np)
+snap_read_headers(struct snap_dec *d, const char *what,
+    struct snap_header **hp, size_t *np)
 {
 	struct json_parser	*p = &d->p;
 	struct snap_header	*h;
@@ -316,7 +323,7 @@ snap_read_headers(struct snap_dec *d, struct snap_header **hp,
 
 	if (json_peek(p) != JSON_ARRAY)
 		return json_fail(p, p->off,
-		    "\"headers\" must be an array of [name, value] pairs");
+		    "\"%s\" must be an array of [name, value] pairs", what);
 	if (json_array_enter(p) == -1)
 		return -1;
 	while ((r = json_array_next(p)) == 1) {
@@ -434,12 +441,105 @@ snap_read_body(struct snap_dec *d, int b64, char **body, size_t *len)
 
 enum {
 	SNAP_M_METHOD, SNAP_M_TARGET, SNAP_M_HOST, SNAP_M_HEADERS,
-	SNAP_M_BODY, SNAP_M_BODY_B64, SNAP_M_STATUS, SNAP_M_REASON
+	SNAP_M_BODY, SNAP_M_BODY_B64, SNAP_M_STATUS, SNAP_M_REASON,
+	SNAP_M_TRAILERS, SNAP_M_GRPC
 };
 static const char *const snap_msg_names[] = {
 	"method", "target", "host", "headers", "body", "body_b64", "status",
-	"reason"
+	"reason", "trailers", "grpc"
 };
+
+/* A gRPC message given as {"b64": BASE64, "compressed": BOOL}. */
+static int
+snap_read_grpc_raw(struct json_parser *p, struct buf *msg, int *compressed)
+{
+	struct json_value	 key;
+	struct buf		 raw;
+	size_t			 erroff;
+	int			 r;
+
+	if (json_peek(p) != JSON_OBJECT)
+		return json_fail(p, p->off, "a gRPC message must be a view "
+		    "(an array) or {\"b64\": ...}");
+	if (json_object_enter(p) == -1)
+		return -1;
+	buf_init(&raw);
+	while ((r = json_object_next(p, &key)) == 1) {
+		if (json_string_eq(&key, "compressed"))
+			r = json_read_bool(p, compressed);
+		else if (!json_string_eq(&key, "b64"))
+			r = json_skip(p, NULL);
+		else if (json_peek(p) != JSON_STRING ||
+		    json_read_string(p, &raw, NULL) == -1 ||
+		    base64_decode(msg, raw.data != NULL ? raw.data : "",
+		    raw.len, &erroff) == -1)
+			r = json_fail(p, key.off, "bad \"b64\" in a gRPC "
+			    "message");
+		if (r == -1)
+			break;
+	}
+	buf_free(&raw);
+	return r;
+}
+
+/*
+ * "grpc": the body as gRPC messages, rebuilt into out (5-byte prefixes
+ * and all): a view (an array, protobuf.h) is encoded back, an object
+ * {"b64": BASE64, "compressed": BOOL} is taken as it is.
+ */
+static int
+snap_read_grpc(struct snap_dec *d, struct buf *out)
+{
+	struct json_parser	*p = &d->p;
+	struct buf		 msg;
+	int			 r, compressed;
+
+	if (json_peek(p) != JSON_ARRAY)
+		return json_fail(p, p->off, "\"grpc\" must be an array of "
+		    "messages");
+	if (json_array_enter(p) == -1)
+		return -1;
+	buf_init(&msg);
+	while ((r = json_array_next(p)) == 1) {
+		buf_reset(&msg);
+		compressed = 0;
+		if (json_peek(p) == JSON_ARRAY)
+			r = pb_encode_view(p, &msg);
+		else
+			r = snap_read_grpc_raw(p, &msg, &compressed);
+		if (r == -1)
+			break;
+		grpc_put_msg(out, compressed, msg.data, msg.len);
+	}
+	buf_free(&msg);
+	return r;
+}
+
+/* "grpc" into *body / *len: in place, the scratch buffer of req's or
+ * res's; else an allocation.  *grpc set. */
+static int
+snap_decode_grpc(struct snap_dec *d, int *grpc, char **body, size_t *len,
+    int isreq)
+{
+	struct buf	 own, *out = d->here != NULL ?
+			    &d->sc->grpc[isreq ? 0 : 1] : &own;
+
+	buf_init(&own);
+	buf_reset(out);
+	if (snap_read_grpc(d, out) == -1) {
+		buf_free(&own);
+		return -1;
+	}
+	*grpc = 1;
+	*len = out->len;
+	if (out->len == 0)
+		*body = NULL;
+	else if (d->here != NULL)
+		*body = out->data;
+	else
+		*body = buf_detach(out, NULL);
+	return 0;
+}
 
 /* Decodes "req" (res == NULL) or "res" (req == NULL). */
 static int
@@ -448,8 +548,8 @@ snap_decode_msg(struct snap_dec *d, struct snap_req *req,
 {
 	struct json_parser	*p = &d->p;
 	struct json_value	 key;
-	struct snap_header	**hp;
-	size_t			 open, *np, *lenp, off;
+	struct snap_header	**hp, **tp;
+	size_t			 open, *np, *tnp, *lenp, off;
 	char			**bodyp;
 	unsigned int		 seen = 0;
 	const char		*what = req != NULL ? "req" : "res";
@@ -464,17 +564,22 @@ snap_decode_msg(struct snap_dec *d, struct snap_req *req,
 	if (req != NULL) {
 		hp = &req->headers;
 		np = &req->nheaders;
+		tp = &req->trailers;
+		tnp = &req->ntrailers;
 		bodyp = &req->body;
 		lenp = &req->body_len;
 	} else {
 		hp = &res->headers;
 		np = &res->nheaders;
+		tp = &res->trailers;
+		tnp = &res->ntrailers;
 		bodyp = &res->body;
 		lenp = &res->body_len;
 	}
 	while ((r = json_object_next(p, &key)) == 1) {
-		idx = snap_member(&key, snap_msg_names, 8, &next);
-		if (idx != -1 && (req != NULL ? idx >= SNAP_M_STATUS :
+		idx = snap_member(&key, snap_msg_names, 10, &next);
+		if (idx != -1 && (req != NULL ? idx == SNAP_M_STATUS ||
+		    idx == SNAP_M_REASON :
 		    idx == SNAP_M_METHOD || idx == SNAP_M_TARGET ||
 		    idx == SNAP_M_HOST))
 			idx = -1;
@@ -498,10 +603,24 @@ snap_decode_msg(struct snap_dec *d, struct snap_req *req,
 			break;
 		case SNAP_M_HEADERS:
 			*(req != NULL ? &d->hdr_req : &d->hdr_res) = d->nhdr;
-			r = snap_read_headers(d, hp, np);
+			r = snap_read_headers(d, "headers", hp, np);
 			break;
+		case SNAP_M_TRAILERS:
+			*(req != NULL ? &d->trl_req : &d->trl_res) = d->nhdr;
+			r = snap_read_headers(d, "trailers", tp, tnp);
+			break;
+		case SNAP_M_GRPC:
 		case SNAP_M_BODY:
 		case SNAP_M_BODY_B64:
+			if (seen & (1U << SNAP_M_GRPC) && seen &
+			    (1U << SNAP_M_BODY | 1U << SNAP_M_BODY_B64))
+				return json_fail(p, key.off, "both \"grpc\" and "
+				    "a body in \"%s\"", what);
+			if (idx == SNAP_M_GRPC) {
+				r = snap_decode_grpc(d, req != NULL ? &req->grpc :
+				    &res->grpc, bodyp, lenp, req != NULL);
+				break;
+			}
 			if (seen & (1U << SNAP_M_BODY) &&
 			    seen & (1U << SNAP_M_BODY_B64))
 				return json_fail(p, key.off, "both \"body\" and "
@@ -739,7 +858,7 @@ snap_decode_at(const char *line, char *here, struct snap_scratch *sc,
 	json_init(&d.p, line, len);
 	d.here = here;
 	d.sc = sc;
-	d.nhdr = d.hdr_req = d.hdr_res = 0;
+	d.nhdr = d.hdr_req = d.hdr_res = d.trl_req = d.trl_res = 0;
 	t->borrowed = here != NULL;
 	if (snap_decode(&d, t) == -1 || json_finish(&d.p) == -1) {
 		snap_txn_free(t);
@@ -752,6 +871,10 @@ snap_decode_at(const char *line, char *here, struct snap_scratch *sc,
 		t->req.headers = sc->hdr + d.hdr_req;
 	if (here != NULL && t->res.nheaders > 0)
 		t->res.headers = sc->hdr + d.hdr_res;
+	if (here != NULL && t->req.ntrailers > 0)
+		t->req.trailers = sc->hdr + d.trl_req;
+	if (here != NULL && t->res.ntrailers > 0)
+		t->res.trailers = sc->hdr + d.trl_res;
 	return 0;
 }
 
@@ -836,14 +959,16 @@ snap_put_str(struct buf *b, const char *key, size_t keylen, const char *value)
 #define SNAP_PUT_STR(b, name, v)					\
 	snap_put_str((b), ",\"" name "\":", sizeof(",\"" name "\":") - 1, (v))
 
+/* ,"headers":[[...]] (key ",\"headers\":[[" or the trailers'). */
 static void
-snap_put_headers(struct buf *b, const struct snap_header *h, size_t n)
+snap_put_fields(struct buf *b, const char *key, size_t klen,
+    const struct snap_header *h, size_t n)
 {
 	size_t	i;
 
 	if (n == 0)
 		return;
-	SNAP_LIT(b, ",\"headers\":[[");
+	snap_raw(b, key, klen);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			SNAP_LIT(b, "],[");
@@ -853,6 +978,11 @@ snap_put_headers(struct buf *b, const struct snap_header *h, size_t n)
 	}
 	SNAP_LIT(b, "]]");
 }
+
+#define snap_put_headers(b, h, n)					\
+	snap_put_fields((b), ",\"headers\":[[", 13, (h), (n))
+#define snap_put_trailers(b, h, n)					\
+	snap_put_fields((b), ",\"trailers\":[[", 14, (h), (n))
 
 static void
 snap_put_body(struct buf *b, const char *body, size_t len)
@@ -869,6 +999,43 @@ snap_put_body(struct buf *b, const char *body, size_t len)
 	SNAP_LIT(b, ",\"body_b64\":\"");
 	base64_encode(b, body, len);
 	SNAP_LIT(b, "\"");
+}
+
+/*
+ * ,"grpc":[...]: the body's gRPC messages, each its protobuf view where
+ * that is lossless, else {"b64":...} (and "compressed":true).  -1 with
+ * nothing written when the body does not frame as gRPC.
+ */
+static int
+snap_put_grpc(struct buf *b, const char *body, size_t len)
+{
+	struct grpc_msg	 m;
+	size_t		 off = 0, start = b->len, n = 0;
+	const char	*why;
+	int		 r;
+
+	if (body == NULL || len == 0)
+		return -1;
+	SNAP_LIT(b, ",\"grpc\":[");
+	while ((r = grpc_next_msg((const uint8_t *)body, len, &off, &m,
+	    &why)) == 1) {
+		if (n++ > 0)
+			SNAP_LIT(b, ",");
+		if (!m.compressed && pb_view(b, m.p, m.len) == 0)
+			continue;
+		SNAP_LIT(b, "{\"b64\":\"");
+		base64_encode(b, m.p, m.len);
+		if (m.compressed)
+			SNAP_LIT(b, "\",\"compressed\":true}");
+		else
+			SNAP_LIT(b, "\"}");
+	}
+	if (r == -1) {
+		b->len = start;
+		return -1;
+	}
+	SNAP_LIT(b, "]");
+	return 0;
 }
 
 /* The recorders' members: error, truncated, gap, opaque. */
@@ -929,7 +1096,10 @@ snap_encode(struct buf *b, const struct snap_txn *t)
 	SNAP_PUT_STR(b, "target", t->req.target == NULL ? "" : t->req.target);
 	SNAP_PUT_STR(b, "host", t->req.host);
 	snap_put_headers(b, t->req.headers, t->req.nheaders);
-	snap_put_body(b, t->req.body, t->req.body_len);
+	if (!t->req.grpc || snap_put_grpc(b, t->req.body,
+	    t->req.body_len) == -1)
+		snap_put_body(b, t->req.body, t->req.body_len);
+	snap_put_trailers(b, t->req.trailers, t->req.ntrailers);
 	SNAP_LIT(b, "}");
 
 	if (t->has_res) {
@@ -937,7 +1107,10 @@ snap_encode(struct buf *b, const struct snap_txn *t)
 		snap_put_int(b, t->res.status);
 		SNAP_PUT_STR(b, "reason", t->res.reason);
 		snap_put_headers(b, t->res.headers, t->res.nheaders);
-		snap_put_body(b, t->res.body, t->res.body_len);
+		if (!t->res.grpc || snap_put_grpc(b, t->res.body,
+		    t->res.body_len) == -1)
+			snap_put_body(b, t->res.body, t->res.body_len);
+		snap_put_trailers(b, t->res.trailers, t->res.ntrailers);
 		SNAP_LIT(b, "}");
 	}
 
@@ -1443,6 +1616,8 @@ snap_chunk_free(struct snap_chunk *c)
 		free(c->scratch->nl);
 		free(c->scratch->hdr);
 		buf_free(&c->scratch->extra);
+		buf_free(&c->scratch->grpc[0]);
+		buf_free(&c->scratch->grpc[1]);
 		free(c->scratch);
 		c->scratch = NULL;
 	}

@@ -34,6 +34,13 @@ struct snap_req {
 	size_t			 nheaders;
 	char			*body;		/* NUL-terminated past body_len; NULL if empty */
 	size_t			 body_len;
+	/* Trailer fields (HTTP/1.1 chunked trailers, h2 trailing HEADERS),
+	 * like headers; never part of store below. */
+	struct snap_header	*trailers;
+	size_t			 ntrailers;
+	/* 1: the body is gRPC messages, written as "grpc" (one view or
+	 * bytes per message) where it frames; set when read that way. */
+	int			 grpc;
 	/*
 	 * NULL, or one allocation holding the headers array and every
 	 * string above but the body (a capture's copy of a parsed head):
@@ -50,6 +57,9 @@ struct snap_res {
 	size_t			 nheaders;
 	char			*body;
 	size_t			 body_len;
+	struct snap_header	*trailers;	/* as in snap_req */
+	size_t			 ntrailers;
+	int			 grpc;		/* as in snap_req */
 	char			*store;		/* as in snap_req: reason, headers */
 };
 

@@ -4,7 +4,7 @@
 # dependencies), joined by a veth pair.  An unmodified curl in app calls
 # the dep IP directly; `decoy redirect install` sends the call to `decoy
 # record --transparent`, which relays it to the original destination and
-# records it; then, with the origins gone, `decoy respond --transparent`
+# records it (an h2 prior-knowledge call too); then, with the origins gone, `decoy respond --transparent`
 # answers the same commands byte for byte, and a request without a Host
 # header is matched by its original destination.  iptables-save in app is
 # the same before install and after remove.  The root namespace's rules
@@ -153,6 +153,13 @@ check "through decoy: the charge is created" \
     grep -q '^HTTP/1.1 201' "$T/rec.charge"
 check "through decoy: inventory answers" \
     grep -q '^inventory ok$' "$T/rec.inv"
+# HTTP/2 with prior knowledge: relayed as h2 to the original destination
+# (decoy respond speaks it), on a path the replay below does not call.
+app curl -s -S --max-time 10 --http2-prior-knowledge -o "$T/rec.h2" \
+    -w '%{http_version} %{http_code}' "http://$D:8080/v1/h2probe" \
+    >"$T/rec.h2v" 2>>"$T/rec.curl.err"
+check "through decoy: h2 prior knowledge reaches payments" \
+    [ "$(cat "$T/rec.h2v")" = "2 404" ]
 nohost 8081 >"$T/rec.nohost"
 check "through decoy: HTTP/1.0 without Host reaches inventory" \
     grep -q '^inventory ok' "$T/rec.nohost"
@@ -200,7 +207,10 @@ check "recorded: the TLS tunnel as one opaque entry" \
 check "recorded: the non-HTTP connection as one opaque entry" \
     grep -q "\"target\":\"$D:8080\".*\"opaque\":{\"bytes_up\":[1-9][0-9]*,\"bytes_down\":[1-9]" \
     "$T/rec.jsonl"
-check "recorded: 6 transactions" [ "$(wc -l <"$T/rec.jsonl")" -eq 6 ]
+check "recorded: the h2 stream, proto h2, to the original destination" \
+    grep -q "\"proto\":\"h2\",\"client\":\"[^\"]*\",\"server\":\"$D:8080\".*\"target\":\"/v1/h2probe\"" \
+    "$T/rec.jsonl"
+check "recorded: 7 transactions" [ "$(wc -l <"$T/rec.jsonl")" -eq 7 ]
 
 # --- replay: the origins are gone; the responder takes their place.
 stop "$PID_pay"

@@ -86,13 +86,17 @@ txn_eq(const struct snap_txn *a, const struct snap_txn *b)
 	    b->req.nheaders) &&
 	    mem_eq(a->req.body, a->req.body_len, b->req.body,
 	    b->req.body_len) &&
+	    headers_eq(a->req.trailers, a->req.ntrailers, b->req.trailers,
+	    b->req.ntrailers) &&
 	    a->has_res == b->has_res &&
 	    (!a->has_res || (a->res.status == b->res.status &&
 	    str_eq(a->res.reason, b->res.reason) &&
 	    headers_eq(a->res.headers, a->res.nheaders, b->res.headers,
 	    b->res.nheaders) &&
 	    mem_eq(a->res.body, a->res.body_len, b->res.body,
-	    b->res.body_len))) &&
+	    b->res.body_len) &&
+	    headers_eq(a->res.trailers, a->res.ntrailers, b->res.trailers,
+	    b->res.ntrailers))) &&
 	    a->start_us == b->start_us && a->ttfb_us == b->ttfb_us &&
 	    a->total_us == b->total_us && str_eq(a->extra, b->extra);
 }
@@ -667,6 +671,123 @@ read_chunks(const char *path, size_t want, size_t *lines, size_t max,
  * own copy encodes to, and the lent transaction's bytes stay valid
  * until the next line.
  */
+/*
+ * Trailers: [name, value] pairs after the body, in req and res, read back
+ * as written; an empty array is left out; a bad one is an error that
+ * names "trailers".
+ */
+static void
+test_trailers(void)
+{
+	static const char line[] =
+	    "{\"v\":1,\"dir\":\"out\",\"proto\":\"h2\",\"req\":{\"method\":"
+	    "\"POST\",\"target\":\"/pkg.Svc/Get\",\"headers\":[[\"te\","
+	    "\"trailers\"]],\"body_b64\":\"AAAAAAIIAQ==\",\"trailers\":[[\"x-t\","
+	    "\"1\"]]},\"res\":{\"status\":200,\"headers\":[[\"content-type\","
+	    "\"application/grpc\"]],\"trailers\":[[\"grpc-status\",\"5\"],"
+	    "[\"grpc-message\",\"not found\"]]}}";
+	struct snap_txn	 t, u;
+	struct buf	 b;
+
+	buf_init(&b);
+	ASSERT_EQ(decode(line, &t), 0);
+	ASSERT_EQ(t.req.ntrailers, 1);
+	ASSERT_STR_EQ(t.req.trailers[0].name, "x-t");
+	ASSERT_EQ(t.res.ntrailers, 2);
+	ASSERT_STR_EQ(t.res.trailers[0].name, "grpc-status");
+	ASSERT_STR_EQ(t.res.trailers[0].value, "5");
+	ASSERT_STR_EQ(t.res.trailers[1].value, "not found");
+	ASSERT_EQ(t.res.body_len, 0);
+	snap_encode(&b, &t);
+	ASSERT_EQ(b.len, sizeof line);
+	ASSERT(memcmp(b.data, line, sizeof line - 1) == 0);
+	ASSERT_EQ(decode(b.data, &u), 0);
+	ASSERT(txn_eq(&t, &u));
+	snap_txn_free(&t);
+	snap_txn_free(&u);
+
+	ASSERT_EQ(decode("{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":"
+	    "\"GET\",\"target\":\"/\"},\"res\":{\"status\":200,"
+	    "\"trailers\":[]}}", &t), 0);
+	ASSERT_EQ(t.res.ntrailers, 0);
+	buf_reset(&b);
+	snap_encode(&b, &t);
+	ASSERT(strstr(b.data, "trailers") == NULL);
+	snap_txn_free(&t);
+	DECODE_ERR("{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"GET\","
+	    "\"target\":\"/\"},\"res\":{\"status\":200,\"trailers\":{}}}",
+	    "column 87: \"trailers\" must be an array of [name, value] pairs");
+	DECODE_ERR("{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"GET\","
+	    "\"target\":\"/\",\"trailers\":[[\"a\"]]}}",
+	    "column 67: a header must be a [name, value] pair");
+	buf_free(&b);
+}
+
+/*
+ * "grpc": a body of gRPC messages written as one protobuf view per
+ * message (raw bytes and compressed ones as b64), read back to the same
+ * bytes, in place too; an edited view changes the message; "grpc" and
+ * a body together is an error; a body that does not frame stays a body.
+ */
+static void
+test_grpc(void)
+{
+	static const char body[] = "\0\0\0\0\3\x08\x96\x01"
+	    "\0\0\0\0\3one" "\1\0\0\0\2zz" "\0\0\0\0\0";
+	static const char want[] = ",\"grpc\":[[[1,150]],{\"b64\":\"b25l\"},"
+	    "{\"b64\":\"eno=\",\"compressed\":true},[]]";
+	struct snap_txn	 t, u;
+	struct buf	 b, line;
+	char		*cause = NULL;
+
+	buf_init(&b);
+	buf_init(&line);
+	snap_txn_init(&t);
+	t.req.method = xstrdup("POST");
+	t.req.target = xstrdup("/pkg.S/M");
+	t.req.body = xmalloc(sizeof body);
+	memcpy(t.req.body, body, sizeof body);
+	t.req.body_len = sizeof body - 1;
+	t.req.grpc = 1;
+	snap_encode(&b, &t);
+	ASSERT(strstr(b.data, want) != NULL);
+	ASSERT(strstr(b.data, "body") == NULL);
+	ASSERT_EQ(decode(b.data, &u), 0);
+	ASSERT_EQ(u.req.grpc, 1);
+	ASSERT_EQ(u.req.body_len, sizeof body - 1);
+	ASSERT(u.req.body != NULL &&
+	    memcmp(u.req.body, body, sizeof body - 1) == 0);
+	snap_txn_free(&u);
+
+	/* Edited: field 1 set to 1. */
+	buf_append_str(&line, "{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":"
+	    "\"POST\",\"target\":\"/\",\"grpc\":[[[1,1]]]}}");
+	ASSERT_EQ(decode(line.data, &u), 0);
+	ASSERT_EQ(u.req.body_len, 7);
+	ASSERT(u.req.body != NULL && memcmp(u.req.body,
+	    "\0\0\0\0\2\x08\x01", 7) == 0);
+	snap_txn_free(&u);
+	DECODE_ERR("{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"POST\","
+	    "\"target\":\"/\",\"body\":\"x\",\"grpc\":[]}}",
+	    "column 67: both \"grpc\" and a body in \"req\"");
+	ASSERT_EQ(snap_decode_line("{\"v\":1,\"dir\":\"out\",\"req\":{"
+	    "\"method\":\"P\",\"target\":\"/\",\"grpc\":[{\"b64\":\"!\"}]}}",
+	    70, &u, &cause), -1);
+	ASSERT(cause != NULL && strstr(cause, "bad \"b64\"") != NULL);
+	free(cause);
+
+	/* Not gRPC framing: a body as ever. */
+	free(t.req.body);
+	t.req.body = xstrdup("plain");
+	t.req.body_len = 5;
+	buf_reset(&b);
+	snap_encode(&b, &t);
+	ASSERT(strstr(b.data, ",\"body\":\"plain\"") != NULL);
+	snap_txn_free(&t);
+	buf_free(&b);
+	buf_free(&line);
+}
+
 static void
 test_chunk_borrowed(void)
 {
@@ -683,6 +804,15 @@ test_chunk_borrowed(void)
 	    "\"target\":\"/\",\"headers\":[[\"H\",\"v\"]],\"body_b64\":"
 	    "\"AAEC\\/w==\"},\"res\":{\"status\":204,\"headers\":[[\"X\","
 	    "\"1\"],[\"Y\",\"2\"],[\"Z\",\"3\"]]}}\n",
+	    "{\"v\":1,\"dir\":\"out\",\"proto\":\"h2\",\"req\":{\"method\":"
+	    "\"POST\",\"trailers\":[[\"t\",\"1\"]],\"target\":\"/s/M\","
+	    "\"headers\":[[\"te\",\"trailers\"]]},\"res\":{\"trailers\":"
+	    "[[\"grpc-status\",\"5\"],[\"grpc-message\",\"no\"]],"
+	    "\"status\":200,\"headers\":[[\"content-type\","
+	    "\"application/grpc\"]],\"body_b64\":\"AAAAAAA=\"}}\n",
+	    "{\"v\":1,\"dir\":\"out\",\"req\":{\"method\":\"POST\",\"target\":"
+	    "\"/\",\"grpc\":[[[1,150]],{\"b64\":\"b25l\"}]},\"res\":{\"status\":"
+	    "200,\"grpc\":[{\"compressed\":true,\"b64\":\"eno=\"}]}}\n",
 	};
 	struct snap_reader	*r;
 	struct snap_chunk	 c;
@@ -717,6 +847,7 @@ test_chunk_borrowed(void)
 		ASSERT_STR_EQ(a.data, b.data);
 		ASSERT_EQ(t.req.nheaders, u.req.nheaders);
 		ASSERT_EQ(t.res.nheaders, u.res.nheaders);
+		ASSERT(txn_eq(&t, &u));
 		snap_txn_free(&t);
 		ASSERT(t.id == NULL && t.req.headers == NULL);
 		snap_txn_free(&u);
@@ -1269,6 +1400,8 @@ main(void)
 	test_chunks();
 	test_chunk_borrowed();
 	test_chunks_mapped();
+	test_trailers();
+	test_grpc();
 	test_writer();
 	test_out();
 	test_run_prefix();
