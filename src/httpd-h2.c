@@ -46,7 +46,8 @@
 #include "xmalloc.h"
 
 #define H2_MAX_STREAMS		100	/* SETTINGS_MAX_CONCURRENT_STREAMS */
-#define H2_PUMP_CHUNK		(32 * 1024)
+#define H2_POOL_MAX		256	/* freed streams kept per httpd */
+#define H2_WB_KEEP		(64 * 1024)	/* frame buffer kept */
 #define H2_PREFACE		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN		24
 /* Pseudo-headers and headers a request may carry beyond the parser's. */
@@ -66,25 +67,30 @@ struct httpd_h2 {
 	int			 failed;	/* fatal: close at once */
 	int			 goaway;	/* GOAWAY submitted */
 	int			 stalled;	/* receive window never reopened */
-	struct buf		 wb;		/* frames being gathered */
+	/* Frames made by the session: wb is reused once what was queued
+	 * from it is written (wb_busy), else a fresh buffer is. */
+	struct buf		 wb;
+	int			 wb_busy;
 	struct buf		 nvb;		/* reply names, lowercased */
 	struct http_msg		 msg;		/* a request; a reply's head */
 };
 
 struct httpd_h2_strm {
-	int32_t			 id;
+	/* Kept (emptied) when the stream is pooled. */
 	struct buf		 hb;		/* request field bytes */
-	struct h2_field		 f[H2_MAX_FIELDS];
-	size_t			 nf;
 	struct buf		 body;
+	struct buf		 head;		/* the reply's HTTP/1.1 head */
+	struct buf		 pre;		/* body bytes that came with it */
+
+	/* Cleared for each stream (from id on). */
+	int32_t			 id;
+	size_t			 nf;
 	int			 reject;	/* status to answer with, or 0 */
 	const char		*why;
 	int			 complete;	/* END_STREAM came */
 	int			 answered;	/* handed to the role */
 
 	/* The reply. */
-	struct buf		 head;		/* HTTP/1.1 head bytes so far */
-	struct buf		 pre;		/* body bytes that came with it */
 	size_t			 pre_off;
 	int			 head_req;	/* HEAD: no body */
 	int			 submitted;	/* HEADERS submitted */
@@ -94,6 +100,9 @@ struct httpd_h2_strm {
 	struct http_chunked	 ck;
 	int			 stall;		/* hconn_h2_stall */
 	uint64_t		 stall_left;	/* bytes the window allowed */
+
+	/* Not cleared: only the first nf are read. */
+	struct h2_field		 f[H2_MAX_FIELDS];
 };
 
 static nghttp2_session_callbacks	*h2_callbacks;
@@ -112,18 +121,23 @@ h2_stream_new(struct httpd_h2 *sess, int32_t id)
 	struct hconn	*c = sess->c, *s;
 	struct httpd	*h = c->h;
 
-	s = xcalloc(1, sizeof *s);
+	/* A pooled stream keeps its buffers and output array (empty). */
+	if ((s = TAILQ_FIRST(&h->h2_pool)) != NULL) {
+		TAILQ_REMOVE(&h->h2_pool, s, entry);
+		h->h2_npool--;
+	} else {
+		s = xcalloc(1, sizeof *s);
+		s->strm = xcalloc(1, sizeof *s->strm);
+	}
 	s->h = h;
 	s->parent = c;
-	s->strm = xcalloc(1, sizeof *s->strm);
 	s->strm->id = id;
-	snprintf(s->peer, sizeof s->peer, "%s", c->peer);
-	buf_init(&s->in);
+	memcpy(s->peer, c->peer, sizeof s->peer);
 	loop_defer_init(&s->reap, httpd_reap_cb, s);
 	loop_timer_init(&s->dl_timer, httpd_deadline_cb, s);
 	if (h->role.accepted != NULL && h->role.accepted(s) == -1) {
-		free(s->strm);
-		free(s);
+		s->dead = 1;
+		httpd_h2_stream_free(s);
 		return NULL;
 	}
 	TAILQ_INSERT_TAIL(&sess->streams, s, entry);
@@ -190,17 +204,69 @@ httpd_h2_stream_close(struct hconn *s)
 	h2_stream_reset(s, code);
 }
 
+/* Empties b, freeing its storage when it grew past keep bytes. */
+static void
+h2_buf_trim(struct buf *b, size_t keep)
+{
+	if (b->cap > keep)
+		buf_free(b);
+	else
+		buf_reset(b);
+}
+
 void
 httpd_h2_stream_free(struct hconn *s)
 {
+	struct httpd		*h = s->h;
 	struct httpd_h2_strm	*st = s->strm;
+	struct httpd_out	*out = s->out;
+	size_t			 i, outcap = s->outcap;
 
-	buf_free(&st->hb);
-	buf_free(&st->body);
-	buf_free(&st->head);
-	buf_free(&st->pre);
-	free(st);
-	s->strm = NULL;
+	for (i = s->out_first; i < s->nout; i++)
+		free(s->out[i].owned);
+	if (h->h2_npool >= H2_POOL_MAX || outcap > 16) {
+		free(out);
+		buf_free(&st->hb);
+		buf_free(&st->body);
+		buf_free(&st->head);
+		buf_free(&st->pre);
+		free(st);
+		buf_free(&s->in);
+		free(s);
+		return;
+	}
+	/* Into the pool: everything cleared but the buffers (emptied) and
+	 * the output array. */
+	h2_buf_trim(&st->hb, 4096);
+	h2_buf_trim(&st->body, 4096);
+	h2_buf_trim(&st->head, 4096);
+	h2_buf_trim(&st->pre, 4096);
+	memset(&st->id, 0, offsetof(struct httpd_h2_strm, f) -
+	    offsetof(struct httpd_h2_strm, id));
+	memset(s, 0, sizeof *s);
+	s->strm = st;
+	s->out = out;
+	s->outcap = outcap;
+	TAILQ_INSERT_TAIL(&h->h2_pool, s, entry);
+	h->h2_npool++;
+}
+
+void
+httpd_h2_pool_free(struct httpd *h)
+{
+	struct hconn	*s;
+
+	while ((s = TAILQ_FIRST(&h->h2_pool)) != NULL) {
+		TAILQ_REMOVE(&h->h2_pool, s, entry);
+		h->h2_npool--;
+		free(s->out);
+		buf_free(&s->strm->hb);
+		buf_free(&s->strm->body);
+		buf_free(&s->strm->head);
+		buf_free(&s->strm->pre);
+		free(s->strm);
+		free(s);
+	}
 }
 
 void
@@ -401,7 +467,10 @@ h2_submit_head(struct hconn *s)
 		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
 		return -1;
 	}
-	snprintf(status, sizeof status, "%03d", m->status);
+	status[0] = (char)('0' + m->status / 100 % 10);
+	status[1] = (char)('0' + m->status / 10 % 10);
+	status[2] = (char)('0' + m->status % 10);
+	status[3] = '\0';
 	nv[nnv++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7,
 	    strlen(status), NGHTTP2_NV_FLAG_NONE };
 	/* Names lowercased into nvb first (it may move), pointers after. */
@@ -411,9 +480,11 @@ h2_submit_head(struct hconn *s)
 		size_t		k;
 
 		off[i] = sess->nvb.len;
+		buf_reserve(&sess->nvb, n.len);
 		for (k = 0; k < n.len; k++)
-			buf_append_byte(&sess->nvb,
-			    (char)tolower((unsigned char)n.p[k]));
+			sess->nvb.data[sess->nvb.len + k] =
+			    (char)tolower((unsigned char)n.p[k]);
+		sess->nvb.len += n.len;
 	}
 	for (i = 0; i < m->nheaders; i++) {
 		struct span	n = m->headers[i].name, v = m->headers[i].value;
@@ -906,10 +977,20 @@ httpd_h2_pump(struct hconn *c)
 	const uint8_t	*p;
 	ssize_t		 n;
 
+	struct buf	 fresh, *wb = &sess->wb;
+
 	if (sess->in_cb || sess->failed || c->dead)
 		return;
+	/* Everything queued was written: wb can take the next frames. */
+	if (c->out_first == c->nout)
+		sess->wb_busy = 0;
+	if (sess->wb_busy) {
+		buf_init(&fresh);
+		wb = &fresh;
+	} else
+		h2_buf_trim(wb, H2_WB_KEEP);
 	sess->in_cb = 1;
-	while (c->out_bytes + sess->wb.len < c->h->cfg.out_high) {
+	while (c->out_bytes + wb->len < c->h->cfg.out_high) {
 		if ((n = nghttp2_session_mem_send(sess->ng, &p)) < 0) {
 			log_info("%s%s: HTTP/2: %s; closing",
 			    c->h->cfg.log_prefix, c->peer,
@@ -919,13 +1000,15 @@ httpd_h2_pump(struct hconn *c)
 		}
 		if (n == 0)
 			break;
-		buf_append(&sess->wb, p, (size_t)n);
-		if (sess->wb.len >= H2_PUMP_CHUNK)
-			hconn_queue_buf(c, &sess->wb);
+		buf_append(wb, p, (size_t)n);
 	}
 	sess->in_cb = 0;
-	if (sess->wb.len > 0)
-		hconn_queue_buf(c, &sess->wb);
+	if (wb == &fresh)
+		hconn_queue_buf(c, &fresh);	/* frees it when empty */
+	else if (wb->len > 0) {
+		hconn_queue(c, wb->data, wb->len, NULL);
+		sess->wb_busy = 1;
+	}
 }
 
 /* The connection's output may have grown: write it, unless nghttp2 is
