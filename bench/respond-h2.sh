@@ -6,17 +6,21 @@
 # over cleartext h2 (prior knowledge), each pinned to SERVER_CPU with one
 # thread (decoy respond --workers 1, nghttpd -n 1, h2o num-threads: 1);
 # h2load runs on LOAD_CPU (-t 1 -c CONNS -m STREAMS, DURATION s after a
-# WARMUP s warm-up).  The servers are measured in turn, the order rotated
-# each of RUNS rounds so drift hits all alike; each round prints the
-# req/s of each and decoy's ratio to the better of the two peers, and the
-# end the medians.  Target: decoy >= 1.0x the better peer.  Bodies are
-# checked byte for byte (curl --http2-prior-knowledge) before measuring.
+# warm-up of WARMUP_N requests).  The servers are measured in turn, the
+# order rotated each of RUNS rounds so drift hits all alike; each round
+# prints the req/s of each, the server's CPU time per request (all its
+# threads, /proc/PID/task/*/schedstat, over the requests h2load completed:
+# on a shared, noisy machine the steadier number) and decoy's ratios to
+# the better of the two peers (req/s: decoy/peer; CPU: peer/decoy, so
+# above 1 is better for both); the end the medians.  Target: decoy >=
+# 1.0x the better peer.  Bodies are checked byte for byte (curl
+# --http2-prior-knowledge) before measuring.
 #
 # A build configured with --enable-debug runs at -O0: the script says so;
 # measure a default (-O2) build.
 #
 # Environment: DECOY (default ./decoy)  BODY_BYTES=1024  CONNS=64
-#   STREAMS=10  DURATION=10  WARMUP=2  RUNS=3  SERVER_CPU=0  LOAD_CPU=1
+#   STREAMS=10  DURATION=10  WARMUP_N=20000  RUNS=3  SERVER_CPU=0  LOAD_CPU=1
 #   DIR=$BENCH_DIR/respond-h2  STRICT=0 (1: exit 3 when the target is missed)
 #
 # Exit status: 0 ok; 1 a server failed or served the wrong body; 2 a tool
@@ -31,7 +35,7 @@ BODY_BYTES=${BODY_BYTES:-1024}
 CONNS=${CONNS:-64}
 STREAMS=${STREAMS:-10}
 DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-2}
+WARMUP_N=${WARMUP_N:-20000}
 RUNS=${RUNS:-3}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
@@ -86,13 +90,16 @@ taskset -c "$SERVER_CPU" "$DECOY" respond "$DIR/snap.jsonl" \
     --listen "127.0.0.1:$P_DECOY" --workers 1 --quiet \
     >"$DIR/decoy.log" 2>&1 &
 STARTED+=($!)
+declare -A PID=([decoy]=$!)
 wait_port "$P_DECOY" $! || fail "decoy did not start (see $DIR/decoy.log)"
 taskset -c "$SERVER_CPU" nghttpd --no-tls -n 1 -d "$DIR/www" "$P_NGHTTPD" \
     >"$DIR/nghttpd.log" 2>&1 &
 STARTED+=($!)
+PID[nghttpd]=$!
 wait_port "$P_NGHTTPD" $! || fail "nghttpd did not start"
 taskset -c "$SERVER_CPU" h2o -c "$DIR/h2o.conf" >"$DIR/h2o.log" 2>&1 &
 STARTED+=($!)
+PID[h2o]=$!
 wait_port "$P_H2O" $! || fail "h2o did not start (see $DIR/h2o.log)"
 
 declare -A PORT=([decoy]=$P_DECOY [nghttpd]=$P_NGHTTPD [h2o]=$P_H2O)
@@ -103,43 +110,55 @@ for s in decoy nghttpd h2o; do
 	cmp -s "$DIR/got-$s" "$DIR/www/body.json" || fail "$s: wrong body"
 done
 
-measure() {	# NAME -> req/s
+measure() {	# NAME -> "req/s ns-of-server-CPU-per-request"
+	local c0 c1
 	taskset -c "$LOAD_CPU" h2load -t 1 -c "$CONNS" -m "$STREAMS" \
-	    -D "$DURATION" --warm-up-time "$WARMUP" \
-	    "http://127.0.0.1:${PORT[$1]}/body.json" >"$DIR/h2load-$1.out" 2>&1
-	awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^req\/s/) { sub(/,/, "", $i); print int($i) } }
-	    /^requests:/ { if ($10 + 0 > 0 || $12 + 0 > 0) bad = 1 }
-	    END { if (bad) print "errors" > "/dev/stderr" }' "$DIR/h2load-$1.out"
+	    -n "$WARMUP_N" "http://127.0.0.1:${PORT[$1]}/body.json" >/dev/null 2>&1
+	c0=$(cpu_ns "${PID[$1]}")
+	taskset -c "$LOAD_CPU" h2load -t 1 -c "$CONNS" -m "$STREAMS" \
+	    -D "$DURATION" "http://127.0.0.1:${PORT[$1]}/body.json" \
+	    >"$DIR/h2load-$1.out" 2>&1
+	c1=$(cpu_ns "${PID[$1]}")
+	awk -v cpu=$((c1 - c0)) '
+	    /^finished in/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^req\/s/) { sub(/,/, "", $i); rps = int($i) } }
+	    /^requests:/ { done = $8; if ($10 + 0 > 0 || $12 + 0 > 0) bad = 1 }
+	    END { if (bad) print "h2load: failed requests" > "/dev/stderr"
+		  if (rps > 0 && done > 0) printf "%d %d\n", rps, cpu / done }' \
+	    "$DIR/h2load-$1.out"
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 printf '%s: %d B body, h2load -c %d -m %d, %d s x %d rounds; servers on CPU %s, h2load on CPU %s\n' \
     "$BENCH_NAME" "$BODY_BYTES" "$CONNS" "$STREAMS" "$DURATION" "$RUNS" \
     "$SERVER_CPU" "$LOAD_CPU"
-printf '%-6s %10s %10s %10s %12s\n' round decoy nghttpd h2o "decoy/best"
+printf '%-6s %9s %9s %9s %10s | %8s %8s %8s %9s\n' round "decoy/s" \
+    "nghttpd/s" "h2o/s" "req/s" "decoy" nghttpd h2o "CPU"
+printf '%-6s %9s %9s %9s %10s | %8s %8s %8s %9s\n' "" "" "" "" \
+    "vs best" "us/req" "us/req" "us/req" "vs best"
 ORDER=(decoy nghttpd h2o)
 : >"$DIR/runs.tsv"
 for ((r = 1; r <= RUNS; r++)); do
-	declare -A RPS=()
+	declare -A RPS=() CPU=()
 	for s in "${ORDER[@]}"; do
-		RPS[$s]=$(measure "$s")
-		[ -n "${RPS[$s]}" ] || fail "$s: no h2load result (see $DIR/h2load-$s.out)"
+		read -r RPS[$s] CPU[$s] <<<"$(measure "$s")"
+		[ -n "${CPU[$s]:-}" ] || fail "$s: no h2load result (see $DIR/h2load-$s.out)"
 	done
-	best=$((RPS[nghttpd] > RPS[h2o] ? RPS[nghttpd] : RPS[h2o]))
-	ratio=$(awk -v a="${RPS[decoy]}" -v b="$best" 'BEGIN { printf "%.2f", a / b }')
-	printf '%-6s %10s %10s %10s %11sx\n' "$r" "${RPS[decoy]}" \
-	    "${RPS[nghttpd]}" "${RPS[h2o]}" "$ratio"
-	printf '%s\t%s\t%s\t%s\n' "${RPS[decoy]}" "${RPS[nghttpd]}" \
-	    "${RPS[h2o]}" "$ratio" >>"$DIR/runs.tsv"
+	row=$(awk -v d="${RPS[decoy]}" -v n="${RPS[nghttpd]}" -v h="${RPS[h2o]}" \
+	    -v cd="${CPU[decoy]}" -v cn="${CPU[nghttpd]}" -v ch="${CPU[h2o]}" 'BEGIN {
+		best = n > h ? n : h; cbest = cn < ch ? cn : ch
+		printf "%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f", d, n, h,
+		    d / best, cd / 1000, cn / 1000, ch / 1000, cbest / cd }')
+	printf '%s\n' "$row" >>"$DIR/runs.tsv"
+	printf '%s\n' "$row" | awk -F'\t' -v r="$r" '{ printf "%-6s %9s %9s %9s %9sx | %8s %8s %8s %8sx\n", r, $1, $2, $3, $4, $5, $6, $7, $8 }'
 	ORDER=("${ORDER[@]:1}" "${ORDER[0]}")
 done
-md=$(cut -f1 "$DIR/runs.tsv" | median)
-mn=$(cut -f2 "$DIR/runs.tsv" | median)
-mh=$(cut -f3 "$DIR/runs.tsv" | median)
-mr=$(cut -f4 "$DIR/runs.tsv" | median)
-printf '%-6s %10s %10s %10s %11sx  (target >= 1.00x)\n' median "$md" "$mn" "$mh" "$mr"
-if [ "$STRICT" = 1 ] && awk -v r="$mr" 'BEGIN { exit !(r < 1.0) }'; then
+for i in 1 2 3 4 5 6 7 8; do
+	M[$i]=$(cut -f"$i" "$DIR/runs.tsv" | median)
+done
+printf '%-6s %9s %9s %9s %9sx | %8s %8s %8s %8sx  (target >= 1.00x)\n' median \
+    "${M[1]}" "${M[2]}" "${M[3]}" "${M[4]}" "${M[5]}" "${M[6]}" "${M[7]}" "${M[8]}"
+if [ "$STRICT" = 1 ] && awk -v r="${M[4]}" 'BEGIN { exit !(r < 1.0) }'; then
 	exit 3
 fi
 exit 0

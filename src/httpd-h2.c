@@ -46,7 +46,7 @@
 #include "xmalloc.h"
 
 #define H2_MAX_STREAMS		100	/* SETTINGS_MAX_CONCURRENT_STREAMS */
-#define H2_POOL_MAX		256	/* freed streams kept per httpd */
+#define H2_POOL_MAX		1024	/* freed streams kept per httpd */
 #define H2_WB_KEEP		(64 * 1024)	/* frame buffer kept */
 #define H2_PREFACE		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN		24
