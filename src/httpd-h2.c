@@ -67,6 +67,11 @@ struct httpd_h2 {
 	int			 failed;	/* fatal: close at once */
 	int			 goaway;	/* GOAWAY submitted */
 	int			 stalled;	/* receive window never reopened */
+	int			 settings_sent;	/* our SETTINGS went out */
+	int			 mute;		/* settings_timeout: nothing goes
+						   out any more */
+	int			 no_ack;	/* settings_timeout: no SETTINGS
+						   ACK goes out */
 	/* Frames made by the session: wb is reused once what was queued
 	 * from it is written (wb_busy), else a fresh buffer is. */
 	struct buf		 wb;
@@ -736,9 +741,12 @@ h2_frame_recv_cb(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 static int
 h2_frame_send_cb(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 {
+	struct httpd_h2	*sess = arg;
 	struct hconn	*s;
 
-	(void)arg;
+	if (fr->hd.type == NGHTTP2_SETTINGS &&
+	    !(fr->hd.flags & NGHTTP2_FLAG_ACK))
+		sess->settings_sent = 1;
 	/* Answered before the request was all sent (a reject): the rest
 	 * of it is not needed (RFC 9113 8.1). */
 	if ((fr->hd.type == NGHTTP2_HEADERS || fr->hd.type == NGHTTP2_DATA) &&
@@ -1000,6 +1008,10 @@ httpd_h2_pump(struct hconn *c)
 		}
 		if (n == 0)
 			break;
+		/* settings_timeout: one frame per call, dropped here. */
+		if (sess->mute || (sess->no_ack && n >= 9 &&
+		    p[3] == NGHTTP2_SETTINGS && (p[4] & NGHTTP2_FLAG_ACK)))
+			continue;
 		buf_append(wb, p, (size_t)n);
 	}
 	sess->in_cb = 0;
@@ -1096,6 +1108,19 @@ hconn_h2_goaway(struct hconn *s, uint32_t code)
 	    nghttp2_session_get_last_proc_stream_id(c->h2->ng), code);
 	h2_stream_gone(s);
 	h2_kick(c);
+}
+
+void
+hconn_h2_settings_timeout(struct hconn *s)
+{
+	struct httpd_h2	*sess;
+
+	if (s->strm == NULL)
+		return;
+	sess = s->parent->h2;
+	sess->no_ack = 1;
+	if (!sess->settings_sent)
+		sess->mute = 1;
 }
 
 int

@@ -172,6 +172,11 @@ void		 hconn_h2_goaway(struct hconn *, uint32_t code);
  * used up, and the connection's receive window is never reopened (no
  * WINDOW_UPDATE is sent).  HTTP/1.1: nothing (0 returned), else 1. */
 int		 hconn_h2_stall(struct hconn *);
+/* An HTTP/2 stream: its connection's SETTINGS frame is withheld if it was
+ * not sent yet (and then every frame: the peer waits for the server's
+ * preface), else the ACK of the peer's next SETTINGS is.  HTTP/1.1:
+ * nothing. */
+void		 hconn_h2_settings_timeout(struct hconn *);
 
 /* Queues len bytes at p (which must stay valid until written), freeing
  * owned (may be NULL) once they are; zero bytes just free owned. */

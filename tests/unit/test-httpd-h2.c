@@ -8,7 +8,7 @@
  * hop-by-hop ones, a held stream that does not hold its sibling, aborts
  * and resets with a code (RST_STREAM), a body closed short of its length,
  * a body over max_body (413 on the stream), GOAWAY from a stream, the
- * flow-control stall, and the Upgrade: h2c dance.
+ * flow-control stall, the SETTINGS timeout, and the Upgrade: h2c dance.
  */
 #include "config.h"
 
@@ -51,6 +51,11 @@ role_request(struct hconn *c, const struct http_msg *m, const char *body,
 	}
 	if (span_eq_str(m->path, "/refuse")) {
 		hconn_h2_reset(c, NGHTTP2_REFUSED_STREAM);
+		return;
+	}
+	if (span_eq_str(m->path, "/st")) {
+		hconn_h2_settings_timeout(c);
+		hconn_hold(c, 0);
 		return;
 	}
 	if (span_eq_str(m->path, "/goaway")) {
@@ -126,6 +131,7 @@ struct client {
 	struct cstream	 st[NSTREAMS];
 	int		 nclosed;
 	uint32_t	 goaway;	/* code + 1, 0: none */
+	int		 nframes;	/* received */
 	int32_t		 goaway_last;
 };
 
@@ -189,6 +195,7 @@ c_frame_cb(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 	struct client	*k = arg;
 
 	(void)ng;
+	k->nframes++;
 	if (fr->hd.type == NGHTTP2_GOAWAY) {
 		k->goaway = fr->goaway.error_code + 1;
 		k->goaway_last = fr->goaway.last_stream_id;
@@ -419,6 +426,39 @@ test_stall(struct loop *loop, struct httpd *h)
 }
 
 static void
+test_settings_timeout(struct loop *loop, struct httpd *h)
+{
+	struct client	 k;
+	struct hconn	*c = start(h, &k);
+
+	/* The first request came with the preface: nothing goes out, not
+	 * even the server's SETTINGS. */
+	(void)client_req(&k, "GET", "/st", NULL);
+	pump(&k, c);
+	ASSERT_EQ(k.nframes, 0);
+	ASSERT_EQ(hconn_is_dead(c), 0);
+	(void)client_req(&k, "GET", "/after", NULL);
+	pump(&k, c);
+	ASSERT_EQ(k.nframes, 0);
+	finish(loop, &k, c);
+
+	/* Later on a connection: only the SETTINGS ACK is withheld. */
+	c = start(h, &k);
+	(void)client_req(&k, "GET", "/first", NULL);
+	pump(&k, c);
+	ASSERT(k.nframes >= 3);		/* SETTINGS, ACK, HEADERS... */
+	(void)client_req(&k, "GET", "/st", NULL);
+	pump(&k, c);
+	k.nframes = 0;
+	nghttp2_submit_settings(k.ng, NGHTTP2_FLAG_NONE, NULL, 0);
+	(void)client_req(&k, "GET", "/third", NULL);
+	pump(&k, c);
+	/* HEADERS and DATA of /third, no SETTINGS ACK. */
+	ASSERT_EQ(k.nframes, 2);
+	finish(loop, &k, c);
+}
+
+static void
 test_upgrade(struct loop *loop, struct httpd *h)
 {
 	const char	*req = "GET /up HTTP/1.1\r\nHost: api.example\r\n"
@@ -488,6 +528,7 @@ main(void)
 	test_sniff();
 	test_streams(loop, h);
 	test_stall(loop, h);
+	test_settings_timeout(loop, h);
 	test_upgrade(loop, h);
 	httpd_free(h);
 	loop_free(loop);
