@@ -29,6 +29,7 @@
 /* --- the role --------------------------------------------------------- */
 
 static struct hconn	*held;
+static int		 n_requests;
 static char		 last_host[64], last_query[64], last_method[16];
 static size_t		 big_len;	/* "/big" body bytes */
 
@@ -39,6 +40,7 @@ role_request(struct hconn *c, const struct http_msg *m, const char *body,
 	struct buf	b;
 
 	(void)ready_ns;
+	n_requests++;
 	snprintf(last_host, sizeof last_host, "%.*s", (int)m->host.len,
 	    m->host.p);
 	snprintf(last_query, sizeof last_query, "%.*s", (int)m->query.len,
@@ -250,6 +252,25 @@ c_body_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
 	return (ssize_t)n;
 }
 
+/* A large request body, sent as the window allows. */
+static size_t	 big_body_left;
+
+static ssize_t
+c_big_body_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
+    uint32_t *flags, nghttp2_data_source *src, void *arg)
+{
+	(void)ng;
+	(void)id;
+	(void)src;
+	(void)arg;
+	len = len < big_body_left ? len : big_body_left;
+	memset(buf, 'b', len);
+	big_body_left -= len;
+	if (big_body_left == 0)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	return (ssize_t)len;
+}
+
 /* Submits a request; returns its stream id. */
 static int32_t
 client_req(struct client *k, const char *method, const char *path,
@@ -422,6 +443,25 @@ test_stall(struct loop *loop, struct httpd *h)
 	pump(&k, c);
 	ASSERT_EQ(k.st[a / 2].body.len, 65535);
 	ASSERT_EQ(k.st[a / 2].closed, 0);
+
+	/* Nor is the connection's receive window reopened: a request body
+	 * past it never completes. */
+	{
+		nghttp2_nv		nv[] = { NV(":method", "POST"),
+					    NV(":scheme", "http"),
+					    NV(":path", "/upload"),
+					    NV(":authority", "api.example") };
+		nghttp2_data_provider	prd = { .read_callback =
+					    c_big_body_cb };
+		int			before = n_requests;
+
+		big_body_left = 100000;
+		a = nghttp2_submit_request(k.ng, NULL, nv, 4, &prd, NULL);
+		pump(&k, c);
+		ASSERT_EQ(n_requests, before);
+		ASSERT_EQ(big_body_left, 100000 - 65535);
+		ASSERT_EQ(nghttp2_session_get_remote_window_size(k.ng), 0);
+	}
 	finish(loop, &k, c);
 }
 
