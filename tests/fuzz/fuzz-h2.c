@@ -24,6 +24,7 @@
 #include "conn.h"
 #include "fuzz.h"
 #include "httpd.h"
+#include "log.h"
 #include "loop.h"
 
 static struct loop	*fz_loop;
@@ -128,6 +129,7 @@ fz_init(void)
 {
 	struct httpd_config	cfg;
 
+	log_init("fuzz-h2", LOG_LEVEL_ERROR);
 	memset(&cfg, 0, sizeof cfg);
 	cfg.max_head = 4096;
 	cfg.max_body = 4096;
