@@ -16,12 +16,20 @@
 # 1.0x the better peer.  Bodies are checked byte for byte (curl
 # --http2-prior-knowledge) before measuring.
 #
+# INSTR=1 counts instructions instead (valgrind's callgrind, which other
+# work on the machine does not change): each server runs twice under
+# callgrind, for N1 and for N2 requests (h2load -c 8 -m 10), and the
+# marginal instructions per request (Ir(N2) - Ir(N1)) / (N2 - N1) are
+# compared, start-up and shutdown cancelling out.  h2o runs as nobody
+# (setpriv) so that it can write its profile.
+#
 # A build configured with --enable-debug runs at -O0: the script says so;
 # measure a default (-O2) build.
 #
 # Environment: DECOY (default ./decoy)  BODY_BYTES=1024  CONNS=64
 #   STREAMS=10  DURATION=10  WARMUP_N=20000  RUNS=3  SERVER_CPU=0  LOAD_CPU=1
 #   DIR=$BENCH_DIR/respond-h2  STRICT=0 (1: exit 3 when the target is missed)
+#   INSTR=0  N1=2000  N2=8000
 #
 # Exit status: 0 ok; 1 a server failed or served the wrong body; 2 a tool
 # or binary is missing; 3 the target missed (STRICT=1 only).
@@ -44,6 +52,9 @@ STRICT=${STRICT:-0}
 
 bench_need h2load nghttpd h2o curl taskset
 bench_find_decoy
+INSTR=${INSTR:-0}
+N1=${N1:-2000}
+N2=${N2:-8000}
 if [ -f "$(dirname "$DECOY")/Makefile" ] && grep -q -- '^DECOY_CFLAGS = .*-O0' \
     "$(dirname "$DECOY")/Makefile"; then
 	log "respond-h2.sh: note: $DECOY is a --enable-debug build (-O0);" \
@@ -70,6 +81,7 @@ mkdir -p "$DIR/www" || die "cannot create $DIR"
 head -c $((BODY_BYTES * 3)) /dev/urandom | base64 -w0 | head -c "$BODY_BYTES" \
     >"$DIR/www/body.json"
 chmod -R a+rX "$DIR"
+chmod o+x "$BENCH_DIR" 2>/dev/null	# h2o may run as nobody
 P_DECOY=$(free_port) P_NGHTTPD=$(free_port) P_H2O=$(free_port)
 printf '{"v":1,"id":"t-1","dir":"out","req":{"method":"GET","target":"/body.json","host":"127.0.0.1:%s"},"res":{"status":200,"reason":"OK","headers":[["Content-Type","application/json"]],"body":"%s"}}\n' \
     "$P_DECOY" "$(cat "$DIR/www/body.json")" >"$DIR/snap.jsonl"
@@ -78,13 +90,60 @@ listen:
   host: 127.0.0.1
   port: $P_H2O
 num-threads: 1
-user: nobody
+$([ "$INSTR" = 1 ] || echo "user: nobody")
 hosts:
   "default":
     paths:
       /:
         file.dir: $DIR/www
 EOF
+
+# --- instructions per request --------------------------------------------
+instr_ir() {	# NAME N -> Ir of a server run answering N requests
+	local name=$1 n=$2 out=$DIR/cg/$1-$2.out pid
+	mkdir -p "$DIR/cg" && chmod 777 "$DIR/cg"
+	# The command in "$@", started directly: $! is valgrind's PID.
+	case $name in
+	decoy) set -- valgrind --tool=callgrind --callgrind-out-file="$out" \
+		"$DECOY" respond "$DIR/snap.jsonl" --listen \
+		"127.0.0.1:$P_DECOY" --workers 1 --quiet ;;
+	nghttpd) set -- valgrind --tool=callgrind \
+		--callgrind-out-file="$out" \
+		nghttpd --no-tls -n 1 -d "$DIR/www" "$P_NGHTTPD" ;;
+	h2o) set -- setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		valgrind --tool=callgrind --callgrind-out-file="$out" \
+		h2o -c "$DIR/h2o.conf" ;;
+	esac
+	"$@" >"$DIR/cg/$name-$n.log" 2>&1 &
+	pid=$!
+	STARTED+=("$pid")
+	wait_port "${PORT[$name]}" "$pid" || wait_port "${PORT[$name]}" "$pid" ||
+	    fail "$name did not start under valgrind (see $DIR/cg/$name-$n.log)"
+	h2load -t 1 -c 8 -m 10 -n "$n" \
+	    "http://127.0.0.1:${PORT[$name]}/body.json" >"$DIR/cg/h2load-$name-$n" 2>&1
+	grep -q "^requests: $n total, $n started, $n done, $n succeeded" \
+	    "$DIR/cg/h2load-$name-$n" || fail "$name: requests failed under valgrind"
+	# TERM, then time for callgrind to write its profile (no KILL).
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	awk '/^totals:/ { print $2 }' "$out"
+}
+if [ "$INSTR" = 1 ]; then
+	bench_need valgrind setpriv
+	declare -A PORT=([decoy]=$P_DECOY [nghttpd]=$P_NGHTTPD [h2o]=$P_H2O)
+	printf '%s: instructions per request (callgrind, marginal %d -> %d requests, h2load -c 8 -m 10, %d B body)\n' \
+	    "$BENCH_NAME" "$N1" "$N2" "$BODY_BYTES"
+	declare -A IPR=()
+	for s in decoy nghttpd h2o; do
+		a=$(instr_ir "$s" "$N1") b=$(instr_ir "$s" "$N2")
+		IPR[$s]=$(( (b - a) / (N2 - N1) ))
+		printf '%-8s %10s instructions/request\n' "$s" "${IPR[$s]}"
+	done
+	awk -v d="${IPR[decoy]}" -v n="${IPR[nghttpd]}" -v h="${IPR[h2o]}" 'BEGIN {
+	    best = n < h ? n : h
+	    printf "decoy vs the better peer: %.2fx (peer/decoy; target >= 1.00x)\n", best / d }'
+	exit 0
+fi
 
 taskset -c "$SERVER_CPU" "$DECOY" respond "$DIR/snap.jsonl" \
     --listen "127.0.0.1:$P_DECOY" --workers 1 --quiet \

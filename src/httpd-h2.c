@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <nghttp2/nghttp2.h>
 
@@ -417,16 +418,41 @@ h2_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
 	return NGHTTP2_ERR_DEFERRED;
 }
 
-/* 1 for the headers HTTP/2 forbids (RFC 9113 8.2.2). */
+/* 1 for the headers HTTP/2 forbids (RFC 9113 8.2.2); by length first:
+ * every reply header goes through here. */
 static int
-h2_is_hop_by_hop(struct span name)
+h2_is_hop_by_hop(struct span n)
 {
-	return span_caseeq_str(name, "Connection") ||
-	    span_caseeq_str(name, "Keep-Alive") ||
-	    span_caseeq_str(name, "Transfer-Encoding") ||
-	    span_caseeq_str(name, "Upgrade") ||
-	    span_caseeq_str(name, "Proxy-Connection") ||
-	    span_caseeq_str(name, "TE");
+	switch (n.len) {
+	case 2:
+		return strncasecmp(n.p, "TE", 2) == 0;
+	case 7:
+		return strncasecmp(n.p, "Upgrade", 7) == 0;
+	case 10:
+		return strncasecmp(n.p, "Connection", 10) == 0 ||
+		    strncasecmp(n.p, "Keep-Alive", 10) == 0;
+	case 16:
+		return strncasecmp(n.p, "Proxy-Connection", 16) == 0;
+	case 17:
+		return strncasecmp(n.p, "Transfer-Encoding", 17) == 0;
+	default:
+		return 0;
+	}
+}
+
+/* The end of "\r\n\r\n" in p[0..len), or NULL. */
+static const char *
+h2_blank_line(const char *p, size_t len)
+{
+	const char	*e = p + len, *q = p;
+
+	while (e - q >= 4 && (q = memchr(q, '\r', (size_t)(e - q - 3))) !=
+	    NULL) {
+		if (q[1] == '\n' && q[2] == '\r' && q[3] == '\n')
+			return q + 4;
+		q++;
+	}
+	return NULL;
 }
 
 /*
@@ -444,7 +470,8 @@ h2_submit_head(struct hconn *s)
 	nghttp2_nv		 nv[HTTP_MAX_HEADERS + 1];
 	nghttp2_data_provider	 prd = { .read_callback = h2_read_cb };
 	struct httpd_out	*o;
-	char			*end = NULL, status[16];
+	const char		*end = NULL;
+	char			 status[16];
 	size_t			 from, i, nnv = 0, off[HTTP_MAX_HEADERS];
 	enum http_err		 err = HTTP_E_NONE;
 	size_t			 erroff = 0;
@@ -455,13 +482,12 @@ h2_submit_head(struct hconn *s)
 		from = st->head.len >= 3 ? st->head.len - 3 : 0;
 		buf_append(&st->head, o->p, o->len);
 		h2_item_done(s);
-		end = memmem(st->head.data + from, st->head.len - from,
-		    "\r\n\r\n", 4);
+		end = h2_blank_line(st->head.data + from, st->head.len - from);
 	}
 	if (end == NULL)
 		return 0;
-	from = (size_t)(end + 4 - st->head.data);
-	buf_append(&st->pre, end + 4, st->head.len - from);
+	from = (size_t)(end - st->head.data);
+	buf_append(&st->pre, end, st->head.len - from);
 	st->head.len = from;
 	if (http_parse_response(st->head.data, st->head.len, st->head.len + 1,
 	    st->head_req, m, &err, &erroff) < 0 || m->status < 200) {
@@ -567,18 +593,19 @@ h2_msg(struct httpd_h2_strm *st, struct http_msg *m)
 	for (i = 0; i < st->nf; i++) {
 		n = h2_field_name(st, i);
 		v = h2_field_value(st, i);
-		if (span_eq_str(n, ":method"))
-			m->method = v;
-		else if (span_eq_str(n, ":path"))
-			m->target = v;
-		else if (span_eq_str(n, ":authority"))
-			authority = v;
-		else if (n.len > 0 && n.p[0] == ':')
+		if (n.len > 0 && n.p[0] == ':') {
+			/* nghttp2 let only valid pseudo-headers through. */
+			if (n.len == 7 && n.p[1] == 'm')
+				m->method = v;
+			else if (n.len == 5 && n.p[1] == 'p')
+				m->target = v;
+			else if (n.len == 10 && n.p[1] == 'a')
+				authority = v;
 			continue;	/* :scheme, :protocol */
-		else {
+		} else {
 			if (m->nheaders == HTTP_MAX_HEADERS)
 				return 431;
-			if (span_eq_str(n, "host"))
+			if (n.len == 4 && memcmp(n.p, "host", 4) == 0)
 				m->host = v;
 			m->headers[m->nheaders].name = n;
 			m->headers[m->nheaders++].value = v;
