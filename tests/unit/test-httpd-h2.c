@@ -154,7 +154,7 @@ c_header_cb(nghttp2_session *ng, const nghttp2_frame *fr, const uint8_t *n,
 	if (s == NULL)
 		return 0;
 	if (nl == 7 && memcmp(n, ":status", 7) == 0)
-		s->status = atoi((const char *)v);
+		s->status = (int)strtol((const char *)v, NULL, 10);
 	else if (nl == 6 && memcmp(n, "x-test", 6) == 0)
 		snprintf(s->x_test, sizeof s->x_test, "%.*s", (int)vl, v);
 	else if ((nl == 10 && memcmp(n, "connection", 10) == 0) ||
@@ -499,6 +499,57 @@ test_settings_timeout(struct loop *loop, struct httpd *h)
 }
 
 static void
+stop_cb(struct loop_timer *t)
+{
+	loop_stop(t->arg);
+}
+
+/* A request whose END_STREAM never comes: 408 on its stream once the
+ * header deadline passes, the connection and a sibling unharmed. */
+static void
+test_stream_deadline(struct loop *loop)
+{
+	struct httpd_config	 cfg;
+	struct httpd		*h;
+	struct client		 k;
+	struct hconn		*c;
+	struct loop_timer	 stop;
+	struct httpd_stats	 st;
+	nghttp2_nv		 nv[] = { NV(":method", "POST"),
+				    NV(":scheme", "http"), NV(":path", "/slow"),
+				    NV(":authority", "api.example") };
+	int32_t			 a, b;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.max_head = 1024;
+	cfg.max_body = 64;
+	cfg.header_timeout_ns = 20 * 1000000ull;
+	cfg.idle_timeout_ns = 60ull * 1000000000u;
+	cfg.linger_ns = 1000000000u;
+	cfg.out_high = 1024 * 1024;
+	cfg.h2 = 1;
+	h = httpd_create(loop, &cfg, &test_role, NULL);
+	c = start(h, &k);
+	/* HEADERS without END_STREAM: the body never follows. */
+	a = nghttp2_submit_headers(k.ng, NGHTTP2_FLAG_NONE, -1, NULL, nv, 4,
+	    NULL);
+	b = client_req(&k, "GET", "/quick", NULL);
+	pump(&k, c);
+	ASSERT_EQ(k.st[b / 2].status, 201);
+	ASSERT_EQ(k.st[a / 2].status, 0);
+	loop_timer_init(&stop, stop_cb, loop);
+	loop_timer_add(loop, &stop, 150 * 1000000ull);
+	loop_run(loop);
+	pump(&k, c);
+	ASSERT_EQ(k.st[a / 2].status, 408);
+	httpd_stats(h, &st);
+	ASSERT_EQ(st.head_timeouts, 1);
+	ASSERT_EQ(hconn_is_dead(c), 0);
+	finish(loop, &k, c);
+	httpd_free(h);
+}
+
+static void
 test_upgrade(struct loop *loop, struct httpd *h)
 {
 	const char	*req = "GET /up HTTP/1.1\r\nHost: api.example\r\n"
@@ -571,6 +622,7 @@ main(void)
 	test_settings_timeout(loop, h);
 	test_upgrade(loop, h);
 	httpd_free(h);
+	test_stream_deadline(loop);
 	loop_free(loop);
 	UNIT_DONE();
 }
