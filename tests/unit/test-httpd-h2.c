@@ -71,6 +71,13 @@ role_request(struct hconn *c, const struct http_msg *m, const char *body,
 		hconn_close_after(c);
 		return;
 	}
+	if (span_eq_str(m->path, "/filler")) {
+		buf_printf(&b, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+		    big_len);
+		hconn_queue_buf(c, &b);
+		hconn_stream(c, "0123456789abcdef", 16, big_len);
+		return;
+	}
 	if (span_eq_str(m->path, "/big")) {
 		ASSERT_EQ(hconn_h2_stall(c), 1);
 		buf_printf(&b, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
@@ -498,6 +505,61 @@ test_settings_timeout(struct loop *loop, struct httpd *h)
 	finish(loop, &k, c);
 }
 
+/* The output bound: a client that does not read holds at most about
+ * out_high of frames in the server, however much its windows allow. */
+static void
+test_output_bound(struct loop *loop)
+{
+	struct httpd_config	 cfg;
+	struct httpd		*h;
+	struct client		 k;
+	struct hconn		*c;
+	struct conn		*cl, *sv;
+	struct httpd_stats	 st;
+	nghttp2_settings_entry	 iv[] = {
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 30 } };
+	const uint8_t		*p;
+	ssize_t			 n;
+	int32_t			 a[4];
+	int			 i;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.max_head = 1024;
+	cfg.max_body = 64;
+	cfg.header_timeout_ns = 10ull * 1000000000u;
+	cfg.idle_timeout_ns = 60ull * 1000000000u;
+	cfg.linger_ns = 1000000000u;
+	cfg.out_high = 64 * 1024;
+	cfg.h2 = 1;
+	h = httpd_create(loop, &cfg, &test_role, NULL);
+	conn_mem_pair(&cl, &sv);
+	conn_mem_set_limit(sv, 16 * 1024);
+	c = httpd_adopt(h, sv, "mem");
+	client_init(&k, cl);
+	nghttp2_submit_settings(k.ng, NGHTTP2_FLAG_NONE, iv, 1);
+	nghttp2_session_set_local_window_size(k.ng, NGHTTP2_FLAG_NONE, 0,
+	    1 << 30);
+	big_len = 1000000;
+	for (i = 0; i < 4; i++)
+		a[i] = client_req(&k, "GET", "/filler", NULL);
+	/* The client sends, then reads nothing for a while. */
+	while ((n = nghttp2_session_mem_send(k.ng, &p)) > 0)
+		ASSERT_EQ(conn_write(cl, p, (size_t)n), n);
+	for (i = 0; i < 20; i++)
+		hconn_io(c, CONN_READ | CONN_WRITE);
+	httpd_stats(h, &st);
+	ASSERT(st.out_mem < cfg.out_high + 32 * 1024);
+	ASSERT(st.out_mem > 0);
+	/* Then it reads: every body arrives whole. */
+	pump(&k, c);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(k.st[a[i] / 2].status, 200);
+		ASSERT_EQ(k.st[a[i] / 2].body.len, 1000000);
+	}
+	finish(loop, &k, c);
+	httpd_free(h);
+}
+
 static void
 stop_cb(struct loop_timer *t)
 {
@@ -623,6 +685,7 @@ main(void)
 	test_upgrade(loop, h);
 	httpd_free(h);
 	test_stream_deadline(loop);
+	test_output_bound(loop);
 	loop_free(loop);
 	UNIT_DONE();
 }
