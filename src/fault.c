@@ -61,6 +61,7 @@ static const char *const fault_conn_names[] = {
 	[FAULT_CONN_RST_STREAM] = "rst_stream",
 	[FAULT_CONN_GOAWAY] = "goaway",
 	[FAULT_CONN_STALL] = "stall",
+	[FAULT_CONN_SETTINGS_TIMEOUT] = "settings_timeout",
 };
 
 static const char *const fault_h2_codes[] = {
@@ -429,7 +430,7 @@ int
 fault_conn_is_h2(enum fault_conn c)
 {
 	return c == FAULT_CONN_RST_STREAM || c == FAULT_CONN_GOAWAY ||
-	    c == FAULT_CONN_STALL;
+	    c == FAULT_CONN_STALL || c == FAULT_CONN_SETTINGS_TIMEOUT;
 }
 
 const char *

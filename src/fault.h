@@ -150,6 +150,8 @@ enum fault_conn {
 	FAULT_CONN_GOAWAY,		/* GOAWAY h2_code: the connection ends */
 	FAULT_CONN_STALL,		/* flow control stall: no WINDOW_UPDATE,
 					   the body stops at the window */
+	FAULT_CONN_SETTINGS_TIMEOUT,	/* SETTINGS not sent (or not
+					   acknowledged); the stream hangs */
 };
 
 struct fault_header {

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <nghttp2/nghttp2.h>
 
@@ -46,7 +47,8 @@
 #include "xmalloc.h"
 
 #define H2_MAX_STREAMS		100	/* SETTINGS_MAX_CONCURRENT_STREAMS */
-#define H2_PUMP_CHUNK		(32 * 1024)
+#define H2_POOL_MAX		1024	/* freed streams kept per httpd */
+#define H2_WB_KEEP		(64 * 1024)	/* frame buffer kept */
 #define H2_PREFACE		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN		24
 /* Pseudo-headers and headers a request may carry beyond the parser's. */
@@ -66,25 +68,37 @@ struct httpd_h2 {
 	int			 failed;	/* fatal: close at once */
 	int			 goaway;	/* GOAWAY submitted */
 	int			 stalled;	/* receive window never reopened */
-	struct buf		 wb;		/* frames being gathered */
+	int			 settings_sent;	/* our SETTINGS went out */
+	int			 mute;		/* settings_timeout: nothing goes
+						   out any more */
+	int			 no_ack;	/* settings_timeout: no SETTINGS
+						   ACK goes out */
+	/* Frames made by the session: wb is reused once what was queued
+	 * from it is written (wb_busy), else a fresh buffer is. */
+	struct buf		 wb;
+	int			 wb_busy;
 	struct buf		 nvb;		/* reply names, lowercased */
 	struct http_msg		 msg;		/* a request; a reply's head */
 };
 
 struct httpd_h2_strm {
-	int32_t			 id;
+	/* Kept (emptied) when the stream is pooled. */
 	struct buf		 hb;		/* request field bytes */
-	struct h2_field		 f[H2_MAX_FIELDS];
-	size_t			 nf;
 	struct buf		 body;
+	struct buf		 head;		/* the reply's HTTP/1.1 head */
+	struct buf		 pre;		/* body bytes that came with it */
+	struct buf		 tail;		/* chunked: its last raw bytes,
+						 * where the trailers are */
+
+	/* Cleared for each stream (from id on). */
+	int32_t			 id;
+	size_t			 nf;
 	int			 reject;	/* status to answer with, or 0 */
 	const char		*why;
 	int			 complete;	/* END_STREAM came */
 	int			 answered;	/* handed to the role */
 
 	/* The reply. */
-	struct buf		 head;		/* HTTP/1.1 head bytes so far */
-	struct buf		 pre;		/* body bytes that came with it */
 	size_t			 pre_off;
 	int			 head_req;	/* HEAD: no body */
 	int			 submitted;	/* HEADERS submitted */
@@ -92,10 +106,11 @@ struct httpd_h2_strm {
 	enum http_framing	 framing;
 	uint64_t		 left;		/* HTTP_FRAME_LENGTH: to send */
 	struct http_chunked	 ck;
-	struct buf		 tail;		/* chunked: its last raw bytes,
-						 * where the trailers are */
 	int			 stall;		/* hconn_h2_stall */
 	uint64_t		 stall_left;	/* bytes the window allowed */
+
+	/* Not cleared: only the first nf are read. */
+	struct h2_field		 f[H2_MAX_FIELDS];
 };
 
 static nghttp2_session_callbacks	*h2_callbacks;
@@ -115,18 +130,23 @@ h2_stream_new(struct httpd_h2 *sess, int32_t id)
 	struct hconn	*c = sess->c, *s;
 	struct httpd	*h = c->h;
 
-	s = xcalloc(1, sizeof *s);
+	/* A pooled stream keeps its buffers and output array (empty). */
+	if ((s = TAILQ_FIRST(&h->h2_pool)) != NULL) {
+		TAILQ_REMOVE(&h->h2_pool, s, entry);
+		h->h2_npool--;
+	} else {
+		s = xcalloc(1, sizeof *s);
+		s->strm = xcalloc(1, sizeof *s->strm);
+	}
 	s->h = h;
 	s->parent = c;
-	s->strm = xcalloc(1, sizeof *s->strm);
 	s->strm->id = id;
-	snprintf(s->peer, sizeof s->peer, "%s", c->peer);
-	buf_init(&s->in);
+	memcpy(s->peer, c->peer, sizeof s->peer);
 	loop_defer_init(&s->reap, httpd_reap_cb, s);
 	loop_timer_init(&s->dl_timer, httpd_deadline_cb, s);
 	if (h->role.accepted != NULL && h->role.accepted(s) == -1) {
-		free(s->strm);
-		free(s);
+		s->dead = 1;
+		httpd_h2_stream_free(s);
 		return NULL;
 	}
 	TAILQ_INSERT_TAIL(&sess->streams, s, entry);
@@ -193,18 +213,72 @@ httpd_h2_stream_close(struct hconn *s)
 	h2_stream_reset(s, code);
 }
 
+/* Empties b, freeing its storage when it grew past keep bytes. */
+static void
+h2_buf_trim(struct buf *b, size_t keep)
+{
+	if (b->cap > keep)
+		buf_free(b);
+	else
+		buf_reset(b);
+}
+
 void
 httpd_h2_stream_free(struct hconn *s)
 {
+	struct httpd		*h = s->h;
 	struct httpd_h2_strm	*st = s->strm;
+	struct httpd_out	*out = s->out;
+	size_t			 i, outcap = s->outcap;
 
-	buf_free(&st->hb);
-	buf_free(&st->body);
-	buf_free(&st->head);
-	buf_free(&st->pre);
-	buf_free(&st->tail);
-	free(st);
-	s->strm = NULL;
+	for (i = s->out_first; i < s->nout; i++)
+		free(s->out[i].owned);
+	if (h->h2_npool >= H2_POOL_MAX || outcap > 16) {
+		free(out);
+		buf_free(&st->hb);
+		buf_free(&st->body);
+		buf_free(&st->head);
+		buf_free(&st->pre);
+		buf_free(&st->tail);
+		free(st);
+		buf_free(&s->in);
+		free(s);
+		return;
+	}
+	/* Into the pool: everything cleared but the buffers (emptied) and
+	 * the output array. */
+	h2_buf_trim(&st->hb, 4096);
+	h2_buf_trim(&st->body, 4096);
+	h2_buf_trim(&st->head, 4096);
+	h2_buf_trim(&st->pre, 4096);
+	h2_buf_trim(&st->tail, 4096);
+	memset(&st->id, 0, offsetof(struct httpd_h2_strm, f) -
+	    offsetof(struct httpd_h2_strm, id));
+	memset(s, 0, sizeof *s);
+	s->strm = st;
+	s->out = out;
+	s->outcap = outcap;
+	TAILQ_INSERT_TAIL(&h->h2_pool, s, entry);
+	h->h2_npool++;
+}
+
+void
+httpd_h2_pool_free(struct httpd *h)
+{
+	struct hconn	*s;
+
+	while ((s = TAILQ_FIRST(&h->h2_pool)) != NULL) {
+		TAILQ_REMOVE(&h->h2_pool, s, entry);
+		h->h2_npool--;
+		free(s->out);
+		buf_free(&s->strm->hb);
+		buf_free(&s->strm->body);
+		buf_free(&s->strm->head);
+		buf_free(&s->strm->pre);
+		buf_free(&s->strm->tail);
+		free(s->strm);
+		free(s);
+	}
 }
 
 void
@@ -412,16 +486,41 @@ h2_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
 	return NGHTTP2_ERR_DEFERRED;
 }
 
-/* 1 for the headers HTTP/2 forbids (RFC 9113 8.2.2). */
+/* 1 for the headers HTTP/2 forbids (RFC 9113 8.2.2); by length first:
+ * every reply header goes through here. */
 static int
-h2_is_hop_by_hop(struct span name)
+h2_is_hop_by_hop(struct span n)
 {
-	return span_caseeq_str(name, "Connection") ||
-	    span_caseeq_str(name, "Keep-Alive") ||
-	    span_caseeq_str(name, "Transfer-Encoding") ||
-	    span_caseeq_str(name, "Upgrade") ||
-	    span_caseeq_str(name, "Proxy-Connection") ||
-	    span_caseeq_str(name, "TE");
+	switch (n.len) {
+	case 2:
+		return strncasecmp(n.p, "TE", 2) == 0;
+	case 7:
+		return strncasecmp(n.p, "Upgrade", 7) == 0;
+	case 10:
+		return strncasecmp(n.p, "Connection", 10) == 0 ||
+		    strncasecmp(n.p, "Keep-Alive", 10) == 0;
+	case 16:
+		return strncasecmp(n.p, "Proxy-Connection", 16) == 0;
+	case 17:
+		return strncasecmp(n.p, "Transfer-Encoding", 17) == 0;
+	default:
+		return 0;
+	}
+}
+
+/* The end of "\r\n\r\n" in p[0..len), or NULL. */
+static const char *
+h2_blank_line(const char *p, size_t len)
+{
+	const char	*e = p + len, *q = p;
+
+	while (e - q >= 4 && (q = memchr(q, '\r', (size_t)(e - q - 3))) !=
+	    NULL) {
+		if (q[1] == '\n' && q[2] == '\r' && q[3] == '\n')
+			return q + 4;
+		q++;
+	}
+	return NULL;
 }
 
 /*
@@ -439,7 +538,8 @@ h2_submit_head(struct hconn *s)
 	nghttp2_nv		 nv[HTTP_MAX_HEADERS + 1];
 	nghttp2_data_provider	 prd = { .read_callback = h2_read_cb };
 	struct httpd_out	*o;
-	char			*end = NULL, status[16];
+	const char		*end = NULL;
+	char			 status[16];
 	size_t			 from, i, nnv = 0, off[HTTP_MAX_HEADERS];
 	enum http_err		 err = HTTP_E_NONE;
 	size_t			 erroff = 0;
@@ -450,13 +550,12 @@ h2_submit_head(struct hconn *s)
 		from = st->head.len >= 3 ? st->head.len - 3 : 0;
 		buf_append(&st->head, o->p, o->len);
 		h2_item_done(s);
-		end = memmem(st->head.data + from, st->head.len - from,
-		    "\r\n\r\n", 4);
+		end = h2_blank_line(st->head.data + from, st->head.len - from);
 	}
 	if (end == NULL)
 		return 0;
-	from = (size_t)(end + 4 - st->head.data);
-	buf_append(&st->pre, end + 4, st->head.len - from);
+	from = (size_t)(end - st->head.data);
+	buf_append(&st->pre, end, st->head.len - from);
 	st->head.len = from;
 	if (http_parse_response(st->head.data, st->head.len, st->head.len + 1,
 	    st->head_req, m, &err, &erroff) < 0 || m->status < 200) {
@@ -467,7 +566,10 @@ h2_submit_head(struct hconn *s)
 		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
 		return -1;
 	}
-	snprintf(status, sizeof status, "%03d", m->status);
+	status[0] = (char)('0' + m->status / 100 % 10);
+	status[1] = (char)('0' + m->status / 10 % 10);
+	status[2] = (char)('0' + m->status % 10);
+	status[3] = '\0';
 	nv[nnv++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7,
 	    strlen(status), NGHTTP2_NV_FLAG_NONE };
 	/* Names lowercased into nvb first (it may move), pointers after. */
@@ -477,9 +579,11 @@ h2_submit_head(struct hconn *s)
 		size_t		k;
 
 		off[i] = sess->nvb.len;
+		buf_reserve(&sess->nvb, n.len);
 		for (k = 0; k < n.len; k++)
-			buf_append_byte(&sess->nvb,
-			    (char)tolower((unsigned char)n.p[k]));
+			sess->nvb.data[sess->nvb.len + k] =
+			    (char)tolower((unsigned char)n.p[k]);
+		sess->nvb.len += n.len;
 	}
 	for (i = 0; i < m->nheaders; i++) {
 		struct span	n = m->headers[i].name, v = m->headers[i].value;
@@ -557,18 +661,19 @@ h2_msg(struct httpd_h2_strm *st, struct http_msg *m)
 	for (i = 0; i < st->nf; i++) {
 		n = h2_field_name(st, i);
 		v = h2_field_value(st, i);
-		if (span_eq_str(n, ":method"))
-			m->method = v;
-		else if (span_eq_str(n, ":path"))
-			m->target = v;
-		else if (span_eq_str(n, ":authority"))
-			authority = v;
-		else if (n.len > 0 && n.p[0] == ':')
+		if (n.len > 0 && n.p[0] == ':') {
+			/* nghttp2 let only valid pseudo-headers through. */
+			if (n.len == 7 && n.p[1] == 'm')
+				m->method = v;
+			else if (n.len == 5 && n.p[1] == 'p')
+				m->target = v;
+			else if (n.len == 10 && n.p[1] == 'a')
+				authority = v;
 			continue;	/* :scheme, :protocol */
-		else {
+		} else {
 			if (m->nheaders == HTTP_MAX_HEADERS)
 				return 431;
-			if (span_eq_str(n, "host"))
+			if (n.len == 4 && memcmp(n.p, "host", 4) == 0)
 				m->host = v;
 			m->headers[m->nheaders].name = n;
 			m->headers[m->nheaders++].value = v;
@@ -731,9 +836,12 @@ h2_frame_recv_cb(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 static int
 h2_frame_send_cb(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 {
+	struct httpd_h2	*sess = arg;
 	struct hconn	*s;
 
-	(void)arg;
+	if (fr->hd.type == NGHTTP2_SETTINGS &&
+	    !(fr->hd.flags & NGHTTP2_FLAG_ACK))
+		sess->settings_sent = 1;
 	/* Answered before the request was all sent (a reject): the rest
 	 * of it is not needed (RFC 9113 8.1). */
 	if ((fr->hd.type == NGHTTP2_HEADERS || fr->hd.type == NGHTTP2_DATA) &&
@@ -978,10 +1086,20 @@ httpd_h2_pump(struct hconn *c)
 	const uint8_t	*p;
 	ssize_t		 n;
 
+	struct buf	 fresh, *wb = &sess->wb;
+
 	if (sess->in_cb || sess->failed || c->dead)
 		return;
+	/* Everything queued was written: wb can take the next frames. */
+	if (c->out_first == c->nout)
+		sess->wb_busy = 0;
+	if (sess->wb_busy) {
+		buf_init(&fresh);
+		wb = &fresh;
+	} else
+		h2_buf_trim(wb, H2_WB_KEEP);
 	sess->in_cb = 1;
-	while (c->out_bytes + sess->wb.len < c->h->cfg.out_high) {
+	while (c->out_bytes + wb->len < c->h->cfg.out_high) {
 		if ((n = nghttp2_session_mem_send(sess->ng, &p)) < 0) {
 			log_info("%s%s: HTTP/2: %s; closing",
 			    c->h->cfg.log_prefix, c->peer,
@@ -991,13 +1109,19 @@ httpd_h2_pump(struct hconn *c)
 		}
 		if (n == 0)
 			break;
-		buf_append(&sess->wb, p, (size_t)n);
-		if (sess->wb.len >= H2_PUMP_CHUNK)
-			hconn_queue_buf(c, &sess->wb);
+		/* settings_timeout: one frame per call, dropped here. */
+		if (sess->mute || (sess->no_ack && n >= 9 &&
+		    p[3] == NGHTTP2_SETTINGS && (p[4] & NGHTTP2_FLAG_ACK)))
+			continue;
+		buf_append(wb, p, (size_t)n);
 	}
 	sess->in_cb = 0;
-	if (sess->wb.len > 0)
-		hconn_queue_buf(c, &sess->wb);
+	if (wb == &fresh)
+		hconn_queue_buf(c, &fresh);	/* frees it when empty */
+	else if (wb->len > 0) {
+		hconn_queue(c, wb->data, wb->len, NULL);
+		sess->wb_busy = 1;
+	}
 }
 
 /* The connection's output may have grown: write it, unless nghttp2 is
@@ -1085,6 +1209,19 @@ hconn_h2_goaway(struct hconn *s, uint32_t code)
 	    nghttp2_session_get_last_proc_stream_id(c->h2->ng), code);
 	h2_stream_gone(s);
 	h2_kick(c);
+}
+
+void
+hconn_h2_settings_timeout(struct hconn *s)
+{
+	struct httpd_h2	*sess;
+
+	if (s->strm == NULL)
+		return;
+	sess = s->parent->h2;
+	sess->no_ack = 1;
+	if (!sess->settings_sent)
+		sess->mute = 1;
 }
 
 int

@@ -113,6 +113,9 @@ struct httpd {
 	int			 draining;
 	struct http_msg		 msg;		/* scratch for the parser */
 	struct httpd_stats	 st;
+	/* Freed HTTP/2 streams kept for the next ones (httpd-h2.c). */
+	struct hconn_list	 h2_pool;
+	size_t			 h2_npool;
 };
 
 
@@ -164,7 +167,10 @@ void	httpd_h2_stream_flush(struct hconn *s);
 void	httpd_h2_stream_close(struct hconn *s);
 /* A stream's deadline passed. */
 void	httpd_h2_stream_deadline(struct hconn *s);
-/* A stream is freed. */
+/* A stream is freed (after the role's freed callback): s goes back to
+ * the pool, or is freed with all it holds. */
 void	httpd_h2_stream_free(struct hconn *s);
+/* Frees the pool of h. */
+void	httpd_h2_pool_free(struct httpd *h);
 
 #endif

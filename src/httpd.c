@@ -69,8 +69,10 @@ httpd_reap_cb(struct loop_defer *d)
 
 	if (c->h->role.freed != NULL)
 		c->h->role.freed(c);
-	if (c->strm != NULL)
+	if (c->strm != NULL) {
 		httpd_h2_stream_free(c);
+		return;
+	}
 	if (c->h2 != NULL)
 		httpd_h2_free(c);
 	for (i = c->out_first; i < c->nout; i++)
@@ -1058,6 +1060,7 @@ httpd_create(struct loop *loop, const struct httpd_config *cfg,
 	h->role = *role;
 	h->arg = arg;
 	TAILQ_INIT(&h->conns);
+	TAILQ_INIT(&h->h2_pool);
 	return h;
 }
 
@@ -1095,6 +1098,7 @@ httpd_free(struct httpd *h)
 		hconn_close(c);
 	/* Free the connections closed above. */
 	loop_run_deferred(h->loop);
+	httpd_h2_pool_free(h);
 	for (i = 0; i < h->nlisteners; i++)
 		free(h->listeners[i]);
 	free(h->listeners);

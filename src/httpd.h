@@ -177,6 +177,11 @@ int		 hconn_h2_stall(struct hconn *);
  * the recorder, which relays h2c upgrades on its own.) */
 int		 httpd_h2_upgrade_settings(const struct http_msg *,
 		    struct buf *settings);
+/* An HTTP/2 stream: its connection's SETTINGS frame is withheld if it was
+ * not sent yet (and then every frame: the peer waits for the server's
+ * preface), else the ACK of the peer's next SETTINGS is.  HTTP/1.1:
+ * nothing. */
+void		 hconn_h2_settings_timeout(struct hconn *);
 
 /* Queues len bytes at p (which must stay valid until written), freeing
  * owned (may be NULL) once they are; zero bytes just free owned. */

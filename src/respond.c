@@ -687,6 +687,11 @@ conn_emit(struct rconn *c, struct reply *rp)
 		    c->w->r->cfg.idle_timeout_ns);
 		hconn_h2_stall(c->h);
 		break;
+	case FAULT_CONN_SETTINGS_TIMEOUT:
+		/* The connection's SETTINGS (or their ACK) never go out; the
+		 * stream hangs. */
+		hconn_h2_settings_timeout(c->h);
+		/* FALLTHROUGH */
 	case FAULT_CONN_HANG:
 		/* Never answer; closed after the idle timeout. */
 		reply_free(rp);
@@ -940,6 +945,7 @@ conn_apply_plan(struct rconn *c, struct reply *rp, const struct plan *plan,
 		/* HTTP/1.1 has no streams: the closest fault, logged. */
 		static const enum fault_conn	near[] = { FAULT_CONN_RESET,
 						    FAULT_CONN_CLOSE,
+						    FAULT_CONN_HANG,
 						    FAULT_CONN_HANG };
 		char				params[64];
 

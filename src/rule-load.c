@@ -719,7 +719,8 @@ rule_load_fault(struct yamldoc *x, const yaml_node_t *map, struct fault_spec *f)
 				f->connection = FAULT_CONN_NONE;
 				yamldoc_err(x, v, "connection: unknown fault "
 				    "\"%s\" (reset, close, close_after_headers, "
-				    "hang, drip, slow_headers, stall)", s);
+				    "hang, drip, slow_headers, stall, "
+				    "settings_timeout)", s);
 				continue;
 			}
 			if (f->connection == FAULT_CONN_RST_STREAM)

@@ -3,8 +3,8 @@
  * (httpd-h2.c): the input is what a client sends on one connection, fed
  * to an httpd connection over the mem transport in pieces, with a role
  * whose replies take every path of the glue (a reply, a held one, an
- * abort, a reset with a code, a GOAWAY, a body cut short, a stall, an
- * oversize filler).
+ * abort, a reset with a code, a GOAWAY, a body cut short, a stall, a
+ * SETTINGS timeout, an oversize filler).
  *
  * Input: byte 0 picks the piece size (1 + b % 64, or all at once when
  * b >= 192); the rest is the client's bytes (a preface and frames, or an
@@ -24,6 +24,7 @@
 #include "conn.h"
 #include "fuzz.h"
 #include "httpd.h"
+#include "log.h"
 #include "loop.h"
 
 static struct loop	*fz_loop;
@@ -60,6 +61,10 @@ fz_request(struct hconn *c, const struct http_msg *m, const char *body,
 		}
 		hconn_hold(c, 1);
 		fz_held = c;
+		return;
+	case 't':
+		hconn_h2_settings_timeout(c);
+		hconn_hold(c, 0);
 		return;
 	case 'c':
 		buf_printf(&b, "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nab");
@@ -124,6 +129,7 @@ fz_init(void)
 {
 	struct httpd_config	cfg;
 
+	log_init("fuzz-h2", LOG_LEVEL_ERROR);
 	memset(&cfg, 0, sizeof cfg);
 	cfg.max_head = 4096;
 	cfg.max_body = 4096;

@@ -2,7 +2,8 @@
 # The HTTP/2-only chaos faults, seen by real clients: rst_stream with a
 # code (nghttp's RST_STREAM, curl's stream error), goaway with a code
 # (nghttp's GOAWAY, last stream id), a flow-control stall (the body stops
-# at the window nghttp granted); each on one stream while a sibling on the
+# at the window nghttp granted), a SETTINGS timeout (nghttp gives up with
+# GOAWAY SETTINGS_TIMEOUT); each on one stream while a sibling on the
 # same connection is answered; on HTTP/1.1 the closest fault, said in
 # the chaos log.
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +37,9 @@ rules:
   - name: stall
     match: {path: '^/stall$'}
     fault: {connection: stall}
+  - name: settings
+    match: {headers: {x-fault: '^settings$'}}
+    fault: {connection: settings_timeout}
 EOF2
 printf 'snapshot: %s\nlisten: 127.0.0.1:0\nrules: [%s]\nhttp2: true\n' \
     "$T/snap.jsonl" "$T/rules.yaml" >"$T/decoyd.yaml"
@@ -82,7 +86,18 @@ check "stall: reset with CANCEL after the idle timeout" \
 check "stall: no WINDOW_UPDATE from the responder" \
     bash -c "! grep -q 'recv WINDOW_UPDATE' '$T/ng3'"
 
-# 4. On HTTP/1.1: the closest fault, said in the chaos log.
+# 4. settings_timeout on a connection's first request: no frame at all
+# comes back; nghttp gives up on the SETTINGS ACK (10 s) with GOAWAY.
+# (Its own responder: the idle timeout of 60 s outlasts nghttp's 10 s.)
+start_respond s "$T/snap.jsonl" --rules "$T/rules.yaml" --chaos-log "$T/chaos.jsonl"
+timeout 30 nghttp -v -H "host: $H" -H 'x-fault: settings' \
+    "http://127.0.0.1:$PORT_s/ok" >"$T/ng4" 2>&1
+check "settings_timeout: nothing received from the responder" \
+    bash -c "! grep -q '\] recv' '$T/ng4'"
+check "settings_timeout: nghttp sends GOAWAY SETTINGS_TIMEOUT" \
+    grep -q 'send GOAWAY.*' "$T/ng4" && grep -q 'error_code=SETTINGS_TIMEOUT(0x04)' "$T/ng4"
+
+# 5. On HTTP/1.1: the closest fault, said in the chaos log.
 curl -s --max-time 10 --http1.1 -H "Host: $H" -o /dev/null "$U/refuse"
 rc=$?
 check "HTTP/1.1 rst_stream: a reset (curl $rc)" [ $rc -eq 56 ]
@@ -95,6 +110,8 @@ check "chaos log: goaway with its code" \
     grep -q '"fault":"goaway","params":{"code":"ENHANCE_YOUR_CALM"}' "$T/chaos.jsonl"
 check "chaos log: HTTP/1.1 fallback reset instead of rst_stream" \
     grep -q '"fault":"reset","params":{"instead_of":"rst_stream"}' "$T/chaos.jsonl"
+check "chaos log: settings_timeout" \
+    grep -q '"rule":"settings","fault":"settings_timeout"' "$T/chaos.jsonl"
 check "chaos log: HTTP/1.1 fallback close instead of goaway" \
     grep -q '"fault":"close","params":{"instead_of":"goaway"}' "$T/chaos.jsonl"
 code=$(curl -s --max-time 10 --http2-prior-knowledge -H "Host: $H" -o /dev/null \

@@ -8,7 +8,7 @@
  * hop-by-hop ones, a held stream that does not hold its sibling, aborts
  * and resets with a code (RST_STREAM), a body closed short of its length,
  * a body over max_body (413 on the stream), GOAWAY from a stream, the
- * flow-control stall, and the Upgrade: h2c dance.
+ * flow-control stall, the SETTINGS timeout, and the Upgrade: h2c dance.
  */
 #include "config.h"
 
@@ -29,6 +29,7 @@
 /* --- the role --------------------------------------------------------- */
 
 static struct hconn	*held;
+static int		 n_requests;
 static char		 last_host[64], last_query[64], last_method[16];
 static size_t		 big_len;	/* "/big" body bytes */
 
@@ -39,6 +40,7 @@ role_request(struct hconn *c, const struct http_msg *m, const char *body,
 	struct buf	b;
 
 	(void)ready_ns;
+	n_requests++;
 	snprintf(last_host, sizeof last_host, "%.*s", (int)m->host.len,
 	    m->host.p);
 	snprintf(last_query, sizeof last_query, "%.*s", (int)m->query.len,
@@ -53,6 +55,11 @@ role_request(struct hconn *c, const struct http_msg *m, const char *body,
 		hconn_h2_reset(c, NGHTTP2_REFUSED_STREAM);
 		return;
 	}
+	if (span_eq_str(m->path, "/st")) {
+		hconn_h2_settings_timeout(c);
+		hconn_hold(c, 0);
+		return;
+	}
 	if (span_eq_str(m->path, "/goaway")) {
 		hconn_h2_goaway(c, NGHTTP2_ENHANCE_YOUR_CALM);
 		return;
@@ -62,6 +69,13 @@ role_request(struct hconn *c, const struct http_msg *m, const char *body,
 		buf_printf(&b, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
 		hconn_queue_buf(c, &b);
 		hconn_close_after(c);
+		return;
+	}
+	if (span_eq_str(m->path, "/filler")) {
+		buf_printf(&b, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+		    big_len);
+		hconn_queue_buf(c, &b);
+		hconn_stream(c, "0123456789abcdef", 16, big_len);
 		return;
 	}
 	if (span_eq_str(m->path, "/big")) {
@@ -126,6 +140,7 @@ struct client {
 	struct cstream	 st[NSTREAMS];
 	int		 nclosed;
 	uint32_t	 goaway;	/* code + 1, 0: none */
+	int		 nframes;	/* received */
 	int32_t		 goaway_last;
 };
 
@@ -146,7 +161,7 @@ c_header_cb(nghttp2_session *ng, const nghttp2_frame *fr, const uint8_t *n,
 	if (s == NULL)
 		return 0;
 	if (nl == 7 && memcmp(n, ":status", 7) == 0)
-		s->status = atoi((const char *)v);
+		s->status = (int)strtol((const char *)v, NULL, 10);
 	else if (nl == 6 && memcmp(n, "x-test", 6) == 0)
 		snprintf(s->x_test, sizeof s->x_test, "%.*s", (int)vl, v);
 	else if ((nl == 10 && memcmp(n, "connection", 10) == 0) ||
@@ -189,6 +204,7 @@ c_frame_cb(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 	struct client	*k = arg;
 
 	(void)ng;
+	k->nframes++;
 	if (fr->hd.type == NGHTTP2_GOAWAY) {
 		k->goaway = fr->goaway.error_code + 1;
 		k->goaway_last = fr->goaway.last_stream_id;
@@ -241,6 +257,25 @@ c_body_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
 	memcpy(buf, p, n);
 	*flags |= NGHTTP2_DATA_FLAG_EOF;
 	return (ssize_t)n;
+}
+
+/* A large request body, sent as the window allows. */
+static size_t	 big_body_left;
+
+static ssize_t
+c_big_body_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
+    uint32_t *flags, nghttp2_data_source *src, void *arg)
+{
+	(void)ng;
+	(void)id;
+	(void)src;
+	(void)arg;
+	len = len < big_body_left ? len : big_body_left;
+	memset(buf, 'b', len);
+	big_body_left -= len;
+	if (big_body_left == 0)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	return (ssize_t)len;
 }
 
 /* Submits a request; returns its stream id. */
@@ -415,7 +450,165 @@ test_stall(struct loop *loop, struct httpd *h)
 	pump(&k, c);
 	ASSERT_EQ(k.st[a / 2].body.len, 65535);
 	ASSERT_EQ(k.st[a / 2].closed, 0);
+
+	/* Nor is the connection's receive window reopened: a request body
+	 * past it never completes. */
+	{
+		nghttp2_nv		nv[] = { NV(":method", "POST"),
+					    NV(":scheme", "http"),
+					    NV(":path", "/upload"),
+					    NV(":authority", "api.example") };
+		nghttp2_data_provider	prd = { .read_callback =
+					    c_big_body_cb };
+		int			before = n_requests;
+
+		big_body_left = 100000;
+		a = nghttp2_submit_request(k.ng, NULL, nv, 4, &prd, NULL);
+		pump(&k, c);
+		ASSERT_EQ(n_requests, before);
+		ASSERT_EQ(big_body_left, 100000 - 65535);
+		ASSERT_EQ(nghttp2_session_get_remote_window_size(k.ng), 0);
+	}
 	finish(loop, &k, c);
+}
+
+static void
+test_settings_timeout(struct loop *loop, struct httpd *h)
+{
+	struct client	 k;
+	struct hconn	*c = start(h, &k);
+
+	/* The first request came with the preface: nothing goes out, not
+	 * even the server's SETTINGS. */
+	(void)client_req(&k, "GET", "/st", NULL);
+	pump(&k, c);
+	ASSERT_EQ(k.nframes, 0);
+	ASSERT_EQ(hconn_is_dead(c), 0);
+	(void)client_req(&k, "GET", "/after", NULL);
+	pump(&k, c);
+	ASSERT_EQ(k.nframes, 0);
+	finish(loop, &k, c);
+
+	/* Later on a connection: only the SETTINGS ACK is withheld. */
+	c = start(h, &k);
+	(void)client_req(&k, "GET", "/first", NULL);
+	pump(&k, c);
+	ASSERT(k.nframes >= 3);		/* SETTINGS, ACK, HEADERS... */
+	(void)client_req(&k, "GET", "/st", NULL);
+	pump(&k, c);
+	k.nframes = 0;
+	nghttp2_submit_settings(k.ng, NGHTTP2_FLAG_NONE, NULL, 0);
+	(void)client_req(&k, "GET", "/third", NULL);
+	pump(&k, c);
+	/* HEADERS and DATA of /third, no SETTINGS ACK. */
+	ASSERT_EQ(k.nframes, 2);
+	finish(loop, &k, c);
+}
+
+/* The output bound: a client that does not read holds at most about
+ * out_high of frames in the server, however much its windows allow. */
+static void
+test_output_bound(struct loop *loop)
+{
+	struct httpd_config	 cfg;
+	struct httpd		*h;
+	struct client		 k;
+	struct hconn		*c;
+	struct conn		*cl, *sv;
+	struct httpd_stats	 st;
+	nghttp2_settings_entry	 iv[] = {
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 30 } };
+	const uint8_t		*p;
+	ssize_t			 n;
+	int32_t			 a[4];
+	int			 i;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.max_head = 1024;
+	cfg.max_body = 64;
+	cfg.header_timeout_ns = 10ull * 1000000000u;
+	cfg.idle_timeout_ns = 60ull * 1000000000u;
+	cfg.linger_ns = 1000000000u;
+	cfg.out_high = 64 * 1024;
+	cfg.h2 = 1;
+	h = httpd_create(loop, &cfg, &test_role, NULL);
+	conn_mem_pair(&cl, &sv);
+	conn_mem_set_limit(sv, 16 * 1024);
+	c = httpd_adopt(h, sv, "mem");
+	client_init(&k, cl);
+	nghttp2_submit_settings(k.ng, NGHTTP2_FLAG_NONE, iv, 1);
+	nghttp2_session_set_local_window_size(k.ng, NGHTTP2_FLAG_NONE, 0,
+	    1 << 30);
+	big_len = 1000000;
+	for (i = 0; i < 4; i++)
+		a[i] = client_req(&k, "GET", "/filler", NULL);
+	/* The client sends, then reads nothing for a while. */
+	while ((n = nghttp2_session_mem_send(k.ng, &p)) > 0)
+		ASSERT_EQ(conn_write(cl, p, (size_t)n), n);
+	for (i = 0; i < 20; i++)
+		hconn_io(c, CONN_READ | CONN_WRITE);
+	httpd_stats(h, &st);
+	ASSERT(st.out_mem < cfg.out_high + 32 * 1024);
+	ASSERT(st.out_mem > 0);
+	/* Then it reads: every body arrives whole. */
+	pump(&k, c);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(k.st[a[i] / 2].status, 200);
+		ASSERT_EQ(k.st[a[i] / 2].body.len, 1000000);
+	}
+	finish(loop, &k, c);
+	httpd_free(h);
+}
+
+static void
+stop_cb(struct loop_timer *t)
+{
+	loop_stop(t->arg);
+}
+
+/* A request whose END_STREAM never comes: 408 on its stream once the
+ * header deadline passes, the connection and a sibling unharmed. */
+static void
+test_stream_deadline(struct loop *loop)
+{
+	struct httpd_config	 cfg;
+	struct httpd		*h;
+	struct client		 k;
+	struct hconn		*c;
+	struct loop_timer	 stop;
+	struct httpd_stats	 st;
+	nghttp2_nv		 nv[] = { NV(":method", "POST"),
+				    NV(":scheme", "http"), NV(":path", "/slow"),
+				    NV(":authority", "api.example") };
+	int32_t			 a, b;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.max_head = 1024;
+	cfg.max_body = 64;
+	cfg.header_timeout_ns = 20 * 1000000ull;
+	cfg.idle_timeout_ns = 60ull * 1000000000u;
+	cfg.linger_ns = 1000000000u;
+	cfg.out_high = 1024 * 1024;
+	cfg.h2 = 1;
+	h = httpd_create(loop, &cfg, &test_role, NULL);
+	c = start(h, &k);
+	/* HEADERS without END_STREAM: the body never follows. */
+	a = nghttp2_submit_headers(k.ng, NGHTTP2_FLAG_NONE, -1, NULL, nv, 4,
+	    NULL);
+	b = client_req(&k, "GET", "/quick", NULL);
+	pump(&k, c);
+	ASSERT_EQ(k.st[b / 2].status, 201);
+	ASSERT_EQ(k.st[a / 2].status, 0);
+	loop_timer_init(&stop, stop_cb, loop);
+	loop_timer_add(loop, &stop, 150 * 1000000ull);
+	loop_run(loop);
+	pump(&k, c);
+	ASSERT_EQ(k.st[a / 2].status, 408);
+	httpd_stats(h, &st);
+	ASSERT_EQ(st.head_timeouts, 1);
+	ASSERT_EQ(hconn_is_dead(c), 0);
+	finish(loop, &k, c);
+	httpd_free(h);
 }
 
 static void
@@ -488,8 +681,11 @@ main(void)
 	test_sniff();
 	test_streams(loop, h);
 	test_stall(loop, h);
+	test_settings_timeout(loop, h);
 	test_upgrade(loop, h);
 	httpd_free(h);
+	test_stream_deadline(loop);
+	test_output_bound(loop);
 	loop_free(loop);
 	UNIT_DONE();
 }
