@@ -974,64 +974,18 @@ out:
 	return rc;
 }
 
+/* The lists of a report document: ticks, faults, the protocol and its
+ * h2 errors, assertions. */
 static int
-report_read_doc(struct report_reader *rd, struct report *r, const cJSON *o)
+report_read_lists(struct report_reader *rd, struct report *r,
+    const cJSON *o)
 {
 	const cJSON		*v, *e, *n;
 	struct report_tick	*t;
-	uint64_t		 u, count;
+	uint64_t		 count;
 	char			*s1 = NULL, *s2 = NULL, *s3 = NULL;
 	size_t			 i;
 	int			 ok;
-
-	if (!cJSON_IsObject(o))
-		return report_rfail(rd, "not a JSON object");
-	if (report_get_u64(rd, o, "version", &u, 1) == -1)
-		return -1;
-	if (u != REPORT_VERSION)
-		return report_rfail(rd, "report version %" PRIu64
-		    " (this decoy reads %d)", u, REPORT_VERSION);
-	free(r->name);
-	free(r->target);
-	r->name = r->target = NULL;
-	if (report_get_str(rd, o, "name", &r->name) == -1)
-		return -1;
-	if (cJSON_GetObjectItemCaseSensitive(o, "target") == NULL)
-		r->target = xstrdup("");
-	else if (report_get_str(rd, o, "target", &r->target) == -1)
-		return -1;
-	v = cJSON_GetObjectItemCaseSensitive(o, "start_us");
-	if (v != NULL) {
-		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
-			return report_rfail(rd, "\"start_us\" is not an "
-			    "integer");
-		r->start_us = (int64_t)v->valuedouble;
-	}
-	u = 1;
-	if (report_get_u64(rd, o, "duration_us", &r->duration_us, 0) == -1 ||
-	    report_get_u64(rd, o, "scheduled", &r->scheduled, 0) == -1 ||
-	    report_get_u64(rd, o, "late", &r->late, 0) == -1 ||
-	    report_get_u64(rd, o, "dropped", &r->dropped, 0) == -1 ||
-	    report_get_u64(rd, o, "shards", &u, 0) == -1)
-		return -1;
-	if (u < 1 || u > UINT32_MAX)
-		return report_rfail(rd, "bad \"shards\"");
-	r->shards = (unsigned)u;
-	if ((v = cJSON_GetObjectItemCaseSensitive(o,
-	    "allow_regressions")) != NULL) {
-		if (!cJSON_IsBool(v))
-			return report_rfail(rd, "\"allow_regressions\" is not "
-			    "a boolean");
-		r->allow_regressions = cJSON_IsTrue(v);
-	}
-
-	if (cJSON_GetObjectItemCaseSensitive(o, "endpoints") == NULL)
-		return report_rfail(rd, "missing \"endpoints\"");
-	if ((v = report_get_array(rd, o, "endpoints")) == NULL)
-		return -1;
-	cJSON_ArrayForEach(e, v)
-		if (report_read_endpoint(rd, r, e) == -1)
-			return -1;
 
 	if ((v = report_get_array(rd, o, "ticks")) != NULL) {
 		i = 0;
@@ -1108,6 +1062,64 @@ report_read_doc(struct report_reader *rd, struct report *r, const cJSON *o)
 		}
 	}
 	return rd->cause != NULL ? -1 : 0;
+}
+
+static int
+report_read_doc(struct report_reader *rd, struct report *r, const cJSON *o)
+{
+	const cJSON		*v, *e;
+	uint64_t		 u;
+
+	if (!cJSON_IsObject(o))
+		return report_rfail(rd, "not a JSON object");
+	if (report_get_u64(rd, o, "version", &u, 1) == -1)
+		return -1;
+	if (u != REPORT_VERSION)
+		return report_rfail(rd, "report version %" PRIu64
+		    " (this decoy reads %d)", u, REPORT_VERSION);
+	free(r->name);
+	free(r->target);
+	r->name = r->target = NULL;
+	if (report_get_str(rd, o, "name", &r->name) == -1)
+		return -1;
+	if (cJSON_GetObjectItemCaseSensitive(o, "target") == NULL)
+		r->target = xstrdup("");
+	else if (report_get_str(rd, o, "target", &r->target) == -1)
+		return -1;
+	v = cJSON_GetObjectItemCaseSensitive(o, "start_us");
+	if (v != NULL) {
+		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
+			return report_rfail(rd, "\"start_us\" is not an "
+			    "integer");
+		r->start_us = (int64_t)v->valuedouble;
+	}
+	u = 1;
+	if (report_get_u64(rd, o, "duration_us", &r->duration_us, 0) == -1 ||
+	    report_get_u64(rd, o, "scheduled", &r->scheduled, 0) == -1 ||
+	    report_get_u64(rd, o, "late", &r->late, 0) == -1 ||
+	    report_get_u64(rd, o, "dropped", &r->dropped, 0) == -1 ||
+	    report_get_u64(rd, o, "shards", &u, 0) == -1)
+		return -1;
+	if (u < 1 || u > UINT32_MAX)
+		return report_rfail(rd, "bad \"shards\"");
+	r->shards = (unsigned)u;
+	if ((v = cJSON_GetObjectItemCaseSensitive(o,
+	    "allow_regressions")) != NULL) {
+		if (!cJSON_IsBool(v))
+			return report_rfail(rd, "\"allow_regressions\" is not "
+			    "a boolean");
+		r->allow_regressions = cJSON_IsTrue(v);
+	}
+
+	if (cJSON_GetObjectItemCaseSensitive(o, "endpoints") == NULL)
+		return report_rfail(rd, "missing \"endpoints\"");
+	if ((v = report_get_array(rd, o, "endpoints")) == NULL)
+		return -1;
+	cJSON_ArrayForEach(e, v)
+		if (report_read_endpoint(rd, r, e) == -1)
+			return -1;
+
+	return report_read_lists(rd, r, o);
 }
 
 struct report *
