@@ -173,6 +173,7 @@ fuzz_noise_classify(const char *req, size_t len, const char *method,
 {
 	enum fuzz_noise	b;
 	int		unknown_method, te;
+	size_t		k;
 
 	switch (kind) {
 	case FUZZ_5XX:
@@ -183,6 +184,14 @@ fuzz_noise_classify(const char *req, size_t len, const char *method,
 		break;
 	default:
 		return FUZZ_NOISE_NONE;
+	}
+	/* Servers ignore empty lines before the request line (RFC 9112
+	 * 2.2): "\r\nAcceGET /x" is the method AcceGET to them. */
+	for (k = 0; k < len && (req[k] == '\r' || req[k] == '\n'); k++)
+		;
+	if (k < len) {
+		req += k;
+		len -= k;
 	}
 	b = noise_breakage(req, len, method, mlen, halfclosed,
 	    &unknown_method, &te);
