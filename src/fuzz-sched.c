@@ -38,6 +38,7 @@ struct fuzz_sched {
 	uint32_t		*prior;		/* n * nops */
 	uint32_t		*arm;		/* n * nops energies */
 	uint32_t		*ent;		/* n energies */
+	uint8_t			*tried;		/* n * nops: the arm was picked */
 	size_t			*foff;		/* n + 1: entry e's fields are
 						   fld[foff[e] .. foff[e+1]) */
 	uint32_t		*fld;		/* field energies */
@@ -88,6 +89,7 @@ fuzz_sched_create(size_t nentries, unsigned nops, const uint32_t *prior,
 		    sizeof *s->prior);
 		memcpy(s->prior, prior, nentries * nops * sizeof *s->prior);
 		s->arm = xreallocarray(NULL, nentries, nops * sizeof *s->arm);
+		s->tried = xcalloc(nentries * nops, 1);
 		for (i = 0; i < nentries * nops; i++)
 			s->arm[i] = FUZZ_SCHED_ONE;
 	}
@@ -113,6 +115,7 @@ fuzz_sched_free(struct fuzz_sched *s)
 	free(s->prior);
 	free(s->arm);
 	free(s->ent);
+	free(s->tried);
 	free(s->foff);
 	free(s->fld);
 	free(s->ring);
@@ -251,15 +254,29 @@ sched_below(struct fuzz_sched *s, uint64_t n)
 	return fault_rng_next(&s->rng) % n;
 }
 
-/* The operator of entry e drawn by prior (times the arm's energy when
- * energy). */
+/*
+ * The operator of entry e: an arm never tried yet, the one of the
+ * highest prior (optimism: an arm's yield is unknown until it is
+ * tried, and one bug may hide behind one operator), else one drawn by
+ * prior times the arm's energy (the prior alone when !energy).
+ */
 static unsigned
 sched_pick_op(struct fuzz_sched *s, size_t e, int energy)
 {
 	const uint32_t	*p = &s->prior[e * s->nops];
 	const uint32_t	*a = &s->arm[e * s->nops];
+	uint8_t		*tried = &s->tried[e * s->nops];
 	uint64_t	 t = 0, x;
-	unsigned	 o;
+	unsigned	 o, best = s->nops;
+
+	for (o = 0; energy && o < s->nops; o++)
+		if (p[o] > 0 && !tried[o] && (best == s->nops ||
+		    p[o] > p[best]))
+			best = o;
+	if (best < s->nops) {
+		tried[best] = 1;
+		return best;
+	}
 
 	for (o = 0; o < s->nops; o++)
 		t += (uint64_t)p[o] * (energy ? a[o] : 1);
@@ -270,10 +287,13 @@ sched_pick_op(struct fuzz_sched *s, size_t e, int energy)
 		uint64_t w = (uint64_t)p[o] * (energy ? a[o] : 1);
 
 		if (x < w)
-			return o;
+			break;
 		x -= w;
 	}
-	return s->nops - 1;
+	if (o == s->nops)
+		o = s->nops - 1;
+	tried[o] = 1;
+	return o;
 }
 
 /* The field of entry e for a field operator: by energy, or uniformly

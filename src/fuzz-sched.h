@@ -10,7 +10,9 @@
  * above 0, mutate.h's mut_op_weight_of); an operator that works on one
  * JSON member (a field) is also given the field, by the field's energy,
  * so the fields whose mutation changed the answer get more mutants.
- * Each arm, each field and each entry has an energy: an outcome that shows new behaviour (a behaviour class -- the
+ * An entry's arms are first tried once each, highest prior first (a
+ * bug may hide behind one operator; its yield is unknown until it is
+ * tried).  Each arm, each field and each entry has an energy: an outcome that shows new behaviour (a behaviour class -- the
  * endpoint, the kind of failure or the status, a latency bucket -- not
  * seen before, or a new shape of the answer's body within a class) raises
  * the energy of its arm and of its entry; an outcome already seen lowers

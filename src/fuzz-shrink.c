@@ -288,14 +288,14 @@ sig_gap(char c)
 	    c == '<' || c == '>';
 }
 
-/* Does t[0..n) hold a bracket (which the tokens stop at)? */
+/* Does t[0..n) hold a bracket or a quote (which tokens stop at)? */
 static int
 sig_has_bracket(const char *t, size_t n)
 {
 	size_t	i;
 
 	for (i = 0; i < n; i++)
-		if (strchr("()[]{}<>", t[i]) != NULL)
+		if (strchr("()[]{}<>'\"", t[i]) != NULL)
 			return 1;
 	return 0;
 }
@@ -325,8 +325,16 @@ sig_echoed(const char *t, size_t n, const char *req, size_t rlen)
 	for (i = 0; i < n && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.' ||
 	    t[i] == '-' || t[i] == '+' || t[i] == 'e' || t[i] == 'E'); i++)
 		;
-	if (i == n)
+	if (i == n) {
+		/* ... unless it was sent as a JSON string: a name "001"
+		 * echoed is a name, as "ann" is. */
+		for (p = req; p < end && (hit = memmem(p, (size_t)(end - p),
+		    t, n)) != NULL; p = hit + 1)
+			if (hit > req && hit + n < end && hit[-1] == '"' &&
+			    hit[n] == '"')
+				return 1;
 		return 0;
+	}
 	while (p < end && (hit = memmem(p, (size_t)(end - p), t, n)) != NULL) {
 		if (n < 3) {
 			/* Short words only as a whole JSON string (or its
@@ -393,13 +401,17 @@ sig_text(struct buf *b, const char *t, size_t n, const char *req,
 		space = 0;
 		/* A run up to white space with data in it (bytes outside
 		 * printable ASCII, a backslash escape), or found whole in
-		 * the request with brackets in it, is echoed input, whatever
-		 * punctuation the service cut it at. */
-		if (c != '\'' && c != '"' && (i == 0 || sig_gap(t[i - 1]))) {
+		 * the request with brackets or quotes in it, is echoed
+		 * input, whatever punctuation the service cut it at. */
+		if (i == 0 || sig_gap(t[i - 1])) {
 			for (j = i, data = 0; j < n && t[j] != ' ' &&
 			    t[j] != '\t' && t[j] != '\r' && t[j] != '\n'; j++)
 				data |= sig_data(t[j]);
-			/* Echoed whole, brackets and all ("b{b"). */
+			/* A quoted value stays '*' (below), data or not. */
+			if (c == '\'' || c == '"')
+				data = 0;
+			/* Echoed whole, brackets or quotes and all ("b{b",
+			 * "'''ann"). */
 			for (k = j; k > i && strchr(")]}>,.;:", t[k - 1]) !=
 			    NULL; k--)
 				;

@@ -927,6 +927,16 @@ fuzz_feed(struct fuzz *f, struct fuzz_job *j, enum fuzz_kind kind,
 	}
 	raw = mut_corpus_entry(f->corpus, j->info.parent, &len);
 	sp = raw != NULL ? memchr(raw, ' ', len) : NULL;
+	/* A request broken so that a close is a correct answer (the
+	 * noise classifier's verdict for a close) gets a 4xx, a close or
+	 * a reset, whichever comes first on the wire (a server that closes
+	 * with unread bytes resets): one answer, whatever the timing. */
+	if (((kind == FUZZ_OK && status >= 400 && status < 500) ||
+	    kind == FUZZ_RESET || kind == FUZZ_EOF) &&
+	    fuzz_noise_classify(j->req.data, j->req.len, raw != NULL ? raw :
+	    "", sp != NULL ? (size_t)(sp - raw) : 0, j->info.framing,
+	    FUZZ_EOF, 0) != FUZZ_NOISE_NONE)
+		kind = FUZZ_EOF;
 	if (kind != FUZZ_OK && fuzz_noise_classify(j->req.data, j->req.len,
 	    raw != NULL ? raw : "", sp != NULL ? (size_t)(sp - raw) : 0,
 	    j->info.framing, kind, status) != FUZZ_NOISE_NONE) {

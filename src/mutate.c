@@ -64,7 +64,7 @@ static const char *const mut_op_names[MUT_OP_COUNT] = {
 static const uint32_t mut_op_weight[MUT_OP_COUNT] = {
 	4, 4, 3, 3, 3, 3,
 	2, 4, 4, 4, 3, 3, 2, 3, 2, 3,
-	6, 8, 2, 2, 4, 6, 4, 4,
+	6, 8, 2, 4, 4, 6, 4, 4,
 	8, 5, 4,
 	5,
 };

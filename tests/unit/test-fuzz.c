@@ -482,6 +482,21 @@ test_body_signatures(void)
 	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"b{b\"}",
 	    "{\"message\":\"no attribute (user ann)\"}",
 	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"ann\"}", 1);
+	/* A quoted value is '*', raw bytes in it or not. */
+	expect_same_sig("{\"message\":\"for *: 'str' (amount '\u00f8\x88')\"}",
+	    "POST /p HTTP/1.1\r\n\r\n{\"amount\":\"\xf8\x88\"}",
+	    "{\"message\":\"for *: 'str' (amount 'ann@example.com')\"}",
+	    "POST /p HTTP/1.1\r\n\r\n{\"amount\":\"ann@example.com\"}", 1);
+	/* Digits sent as a string are echoed data like any name. */
+	expect_same_sig("{\"message\":\"no attribute (user 001)\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"001\"}",
+	    "{\"message\":\"no attribute (user ann)\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"ann\"}", 1);
+	/* Quotes in it: not a run of quoted values. */
+	expect_same_sig("{\"message\":\"no attribute (user '''''ann)\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"'''''ann\"}",
+	    "{\"message\":\"no attribute (user ann)\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"ann\"}", 1);
 	/* A short name cut at a raw NUL: "an<NUL>" echoed as "an". */
 	{
 		static const char req[] = "POST /users HTTP/1.1\r\n\r\n"
@@ -894,6 +909,28 @@ test_sched(void)
 		fuzz_sched_pick(s, i + 1, &e, &op, &field);
 		ASSERT(fuzz_sched_arm_energy(s, 0, 0) > 4 * FUZZ_SCHED_FLOOR);
 		ASSERT_EQ(fuzz_sched_behaviours(s), 4);
+		fuzz_sched_free(s);
+	}
+
+	/* Untried arms first: every operator the entry can take is picked
+	 * within the first picks (one in 16 draws by the priors), the
+	 * highest prior first; one it cannot take never is. */
+	{
+		static const uint32_t pr[5] = { 3, 1, 0, 4, 2 };
+		size_t	e, seen = 0, k;
+		unsigned op, op0 = 99;
+		int32_t	field;
+
+		s = fuzz_sched_create(1, 5, pr, NULL, 0, 5, 100);
+		for (k = 0; k < 8; k++) {
+			fuzz_sched_pick(s, k, &e, &op, &field);
+			ASSERT(op != 2);
+			if (op0 == 99)
+				op0 = op;
+			seen |= (size_t)1 << op;
+		}
+		ASSERT_EQ(seen, 0x1b);
+		ASSERT_EQ(op0, 3);
 		fuzz_sched_free(s);
 	}
 
