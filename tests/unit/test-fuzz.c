@@ -284,6 +284,9 @@ test_noise(void)
 	/* examples/buggy skips an empty line before the request line. */
 	{ "buggy", "\r\nAcceGET /items/0 HTTP/1.1\r\nHost: h\r\n\r\n",
 	    "GET", 0, FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
+	/* http.server closes at an empty line before the request line. */
+	{ "python", "\r\n\r\nAcceGET /o HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "GET", 0, FUZZ_EOF, 0, FUZZ_NOISE_LINE },
 	{ "python", "CONNECT /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
 	    FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
 	{ "python", "G(T /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
