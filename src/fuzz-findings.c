@@ -96,6 +96,12 @@ fuzz_write_json(const struct fuzz_config *cfg, const struct fuzz_finding *fd,
 	buf_printf(&b, ",\"seed\":%" PRIu64 ",\"mutant\":%" PRIu64
 	    ",\"corpus_entry\":%zu", cfg->seed, fd->mutant, fd->parent);
 	fuzz_json_str(&b, "op", fd->nops > 0 ? mut_op_name(fd->op) : NULL);
+	if (fd->field >= 0)
+		buf_printf(&b, ",\"field\":%d", (int)fd->field);
+	else
+		buf_append_str(&b, ",\"field\":null");
+	fuzz_json_str(&b, "op_last", fd->nops > 0 ? mut_op_name(fd->last_op) :
+	    NULL);
 	buf_printf(&b, ",\"ops_stacked\":%u,\"elapsed_ms\":%.3f,\"hits\":%"
 	    PRIu64 ",\"original_bytes\":%zu,\"minimised_bytes\":%zu,"
 	    "\"minimise_attempts\":%u", fd->nops, (double)fd->elapsed_ns / 1e6,
@@ -220,6 +226,8 @@ fuzz_repro_sh(struct fuzz *f, const struct fuzz_finding *fd,
 	wait = (int)(cfg->timeout_ns / 1000000000ull) + 3;
 	buf_printf(sh, "#!/usr/bin/env bash\n"
 	    "# decoy fuzz finding %s: %s on %s%s%s\n"
+	    "# Mutant %" PRIu64 " of seed %" PRIu64 ", corpus entry %zu, "
+	    "operator %s, field %d\n"
 	    "# Sends request.http (%s) and prints the answer.\n"
 	    "# usage: repro.sh [HOST [PORT]]   (default: the fuzzed "
 	    "target)\n"
@@ -228,7 +236,9 @@ fuzz_repro_sh(struct fuzz *f, const struct fuzz_finding *fd,
 	    "dir=$(cd \"$(dirname \"$0\")\" && pwd)\n", fd->dir,
 	    fuzz_kind_name(fd->kind), fd->endpoint,
 	    fd->signature != NULL ? ": " : "",
-	    fd->signature != NULL ? fd->signature : "",
+	    fd->signature != NULL ? fd->signature : "", fd->mutant,
+	    cfg->seed, fd->parent, fd->nops > 0 ? mut_op_name(fd->op) : "-",
+	    (int)fd->field,
 	    cfg->http2 ? "as an h2 request, with curl" : f->target.tls !=
 	    NULL ? "raw bytes, over TLS" : "raw bytes",
 	    f->target.tls != NULL ? f->target.tls_name : "127.0.0.1", f->port);
@@ -343,7 +353,9 @@ fuzz_new_finding(struct fuzz *f, const struct fuzz_job *j,
 	fd->framing = j->info.framing;
 	fd->mutant = j->index;
 	fd->parent = j->info.parent;
-	fd->op = j->info.op;
+	fd->op = j->info.first_op;
+	fd->last_op = j->info.op;
+	fd->field = j->info.field;
 	fd->nops = j->info.nops;
 	fd->elapsed_ns = o->elapsed > 0 ? o->elapsed : j->elapsed;
 	fd->found_ns = loop_clock_ns() - f->t0_clock;

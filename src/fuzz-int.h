@@ -48,6 +48,8 @@
 #define FUZZ_MAX_CANDIDATES	256
 #define FUZZ_CONNECT_FAILS	200	/* in a row: the target is gone */
 #define FUZZ_RESP_KEEP		1024	/* answer bytes kept after the head */
+#define FUZZ_SCHED_LAG_PER_CONN	8	/* outcomes a choice may not wait
+					   for, per connection */
 
 /* One request to send and, once done, its outcome. */
 struct fuzz_job {
@@ -62,6 +64,8 @@ struct fuzz_job {
 	char		*sig;		/* 5xx: fuzz_body_signature() */
 	struct buf	 resp;		/* 5xx, bad-response: the head and
 					   the first bytes of the answer */
+	uint64_t	 shape;		/* other answers: body shape (hash) */
+	int		 fed;		/* the scheduler has the outcome */
 	uint64_t	 start;
 	uint64_t	 elapsed;
 	uint64_t	 done_at;
@@ -70,6 +74,7 @@ struct fuzz_job {
 };
 
 struct fuzz;
+struct fuzz_sched;
 
 struct fuzz_conn {
 	struct fuzz		*f;
@@ -120,6 +125,8 @@ struct fuzz {
 
 	struct mut_corpus	*corpus;
 	struct mut_engine	*engine;
+	struct fuzz_sched	*sched;		/* entry and operator of each
+						   mutant (fuzz-sched.h) */
 	size_t			*entry_ep;	/* corpus entry -> endpoint */
 	struct fuzz_endpoint	*eps;
 	size_t			 neps;
@@ -176,6 +183,7 @@ struct fuzz_outcome {
 	char		*signature;	/* crash; 5xx: the body's */
 	char		*excerpt;
 	struct buf	 resp;		/* 5xx, bad-response: head, first bytes */
+	uint64_t	 shape;		/* other answers: the body's shape */
 };
 
 /* --- fuzz.c ----------------------------------------------------------- */
@@ -227,6 +235,12 @@ struct fuzz_reject *fuzz_reject_slot(struct fuzz *f, size_t ep,
  * is; 1 if so and not reported (always 1 when force). */
 int	fuzz_noise(struct fuzz *f, const struct fuzz_job *j,
 	    enum fuzz_kind kind, int status, int force);
+
+/* Tells the scheduler what mutant j did (kind, status and the answer's
+ * or the crash's signature, or NULL), once; FUZZ_CONNECT: nothing to
+ * tell, it will never be known.  Triage jobs are not mutants: ignored. */
+void	fuzz_feed(struct fuzz *f, struct fuzz_job *j, enum fuzz_kind kind,
+	    int status, const char *sig);
 
 /* --- fuzz-triage.c ---------------------------------------------------- */
 

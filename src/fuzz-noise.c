@@ -167,8 +167,8 @@ noise_breakage(const char *req, size_t len, const char *method,
 	return FUZZ_NOISE_NONE;
 }
 
-enum fuzz_noise
-fuzz_noise_classify(const char *req, size_t len, const char *method,
+static enum fuzz_noise
+noise_classify(const char *req, size_t len, const char *method,
     size_t mlen, int halfclosed, enum fuzz_kind kind, int status)
 {
 	enum fuzz_noise	b;
@@ -215,4 +215,29 @@ fuzz_noise_classify(const char *req, size_t len, const char *method,
 	default:
 		return FUZZ_NOISE_NONE;
 	}
+}
+
+enum fuzz_noise
+fuzz_noise_classify(const char *req, size_t len, const char *method,
+    size_t mlen, int halfclosed, enum fuzz_kind kind, int status)
+{
+	enum fuzz_noise	n;
+	size_t		k;
+
+	n = noise_classify(req, len, method, mlen, halfclosed, kind, status);
+	/*
+	 * Servers may ignore empty lines before the request line (RFC 9112
+	 * 2.2: "\r\nAcceGET /x" is the method AcceGET to them) or take
+	 * the first for an empty request line and close (Python's
+	 * http.server): an answer that is right either way is noise.
+	 */
+	for (k = 0; k < len && (req[k] == '\r' || req[k] == '\n'); k++)
+		;
+	if (n != FUZZ_NOISE_NONE || k == 0 || k == len)
+		return n;
+	if (kind == FUZZ_EOF || kind == FUZZ_RESET ||
+	    kind == FUZZ_BAD_RESPONSE)
+		return FUZZ_NOISE_LINE;
+	return noise_classify(req + k, len - k, method, mlen, halfclosed,
+	    kind, status);
 }

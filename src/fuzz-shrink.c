@@ -271,6 +271,35 @@ sig_hex(char c)
 	    (c >= 'A' && c <= 'F');
 }
 
+/* Bytes that are data, not text a developer wrote. */
+static int
+sig_data(char c)
+{
+	return (unsigned char)c < 0x20 || (unsigned char)c >= 0x7f ||
+	    c == '\\';
+}
+
+/* White space and brackets: what separates the runs of a message. */
+static int
+sig_gap(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '(' ||
+	    c == ')' || c == '[' || c == ']' || c == '{' || c == '}' ||
+	    c == '<' || c == '>';
+}
+
+/* Does t[0..n) hold a bracket or a quote (which tokens stop at)? */
+static int
+sig_has_bracket(const char *t, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strchr("()[]{}<>'\"", t[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 /* Bytes that end a token of an error message. */
 static int
 sig_stop(char c)
@@ -296,15 +325,24 @@ sig_echoed(const char *t, size_t n, const char *req, size_t rlen)
 	for (i = 0; i < n && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.' ||
 	    t[i] == '-' || t[i] == '+' || t[i] == 'e' || t[i] == 'E'); i++)
 		;
-	if (i == n)
+	if (i == n) {
+		/* ... unless it was sent as a JSON string: a name "001"
+		 * echoed is a name, as "ann" is. */
+		for (p = req; p < end && (hit = memmem(p, (size_t)(end - p),
+		    t, n)) != NULL; p = hit + 1)
+			if (hit > req && hit + n < end && hit[-1] == '"' &&
+			    hit[n] == '"')
+				return 1;
 		return 0;
+	}
 	while (p < end && (hit = memmem(p, (size_t)(end - p), t, n)) != NULL) {
 		if (n < 3) {
 			/* Short words only as a whole JSON string (or its
-			 * head up to an escape) or a form or query value:
-			 * "en", "en\u0000x", =en& */
+			 * head up to an escape or a raw NUL) or a form or
+			 * query value: "en", "en\u0000x", =en& */
 			if (hit > req && hit + n < end && ((hit[-1] == '"' &&
-			    (hit[n] == '"' || hit[n] == '\\')) ||
+			    (hit[n] == '"' || hit[n] == '\\' ||
+			    hit[n] == '\0')) ||
 			    (hit[-1] == '=' && (hit[n] == '&' || hit[n] == ' ' ||
 			    hit[n] == '\r'))))
 				return 1;
@@ -343,7 +381,7 @@ sig_text(struct buf *b, const char *t, size_t n, const char *req,
     size_t rlen)
 {
 	size_t		i = 0, j, k, w, start = b->len;
-	int		digit, hex, space = 0, data;
+	int		digit, hex, space = 0, data, glued = 0;
 	const char	*q;
 
 	while (i < n && b->len - start < SIG_MAX) {
@@ -352,6 +390,8 @@ sig_text(struct buf *b, const char *t, size_t n, const char *req,
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
 		    c == '(' || c == ')' || c == '[' || c == ']' || c == '{' ||
 		    c == '}' || c == '<' || c == '>') {
+			if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+				glued = 0;
 			space = 1;
 			i++;
 			continue;
@@ -359,6 +399,32 @@ sig_text(struct buf *b, const char *t, size_t n, const char *req,
 		if (space && b->len > start)
 			buf_append_byte(b, ' ');
 		space = 0;
+		/* A run up to white space with data in it (bytes outside
+		 * printable ASCII, a backslash escape), or found whole in
+		 * the request with brackets or quotes in it, is echoed
+		 * input, whatever punctuation the service cut it at. */
+		if (i == 0 || sig_gap(t[i - 1])) {
+			for (j = i, data = 0; j < n && t[j] != ' ' &&
+			    t[j] != '\t' && t[j] != '\r' && t[j] != '\n'; j++)
+				data |= sig_data(t[j]);
+			/* A quoted value stays '*' (below), data or not. */
+			if (c == '\'' || c == '"')
+				data = 0;
+			/* Echoed whole, brackets or quotes and all ("b{b",
+			 * "'''ann"). */
+			for (k = j; k > i && strchr(")]}>,.;:", t[k - 1]) !=
+			    NULL; k--)
+				;
+			if (!data && k > i && sig_has_bracket(t + i,
+			    k - i) && sig_echoed(t + i, k - i, req, rlen))
+				data = 1;
+			if (data) {
+				buf_append_byte(b, '*');
+				glued = 1;
+				i = j;
+				continue;
+			}
+		}
 		if ((c == '\'' || c == '"') && (i == 0 || !sig_word(t[i - 1])) &&
 		    (q = memchr(t + i + 1, c, n - i - 1)) != NULL &&
 		    (size_t)(q - t - i) <= SIG_QUOTED_MAX &&
@@ -371,6 +437,7 @@ sig_text(struct buf *b, const char *t, size_t n, const char *req,
 		}
 		if (sig_stop(c)) {
 			buf_append_byte(b, c);
+			glued = 0;
 			i++;
 			continue;
 		}
@@ -384,6 +451,7 @@ sig_text(struct buf *b, const char *t, size_t n, const char *req,
 			;
 		if (j > i + 1 && sig_echoed(t + i, j - i, req, rlen)) {
 			buf_append_byte(b, '*');
+			glued = 1;
 			i = j;
 			continue;
 		}
@@ -394,11 +462,17 @@ sig_text(struct buf *b, const char *t, size_t n, const char *req,
 			if ((unsigned char)t[j] < 0x20 ||
 			    (unsigned char)t[j] >= 0x7f || t[j] == '\\')
 				data = 1;
-		if (data || j - i > 32 || sig_echoed(t + i, j - i, req, rlen)) {
+		/* glued: only brackets since masked data -- echoed input
+		 * the service re-encoded in part ("bo{\u0011(b" for the
+		 * raw bytes it was sent) is one run of data. */
+		if (data || glued || j - i > 32 || sig_echoed(t + i, j - i, req,
+		    rlen)) {
 			buf_append_byte(b, '*');
+			glued = 1;
 			i = j;
 			continue;
 		}
+		glued = 0;
 		if (c == '/' && memchr(t + i + 1, '/', j - i - 1) != NULL) {
 			buf_append_str(b, "/*");
 			i = j;

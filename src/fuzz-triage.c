@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "sut.h"
 #include "xmalloc.h"
+#include "xmalloc.h"
 
 void
 fuzz_outcome_free(struct fuzz_outcome *o)
@@ -94,6 +95,7 @@ fuzz_send_one(struct fuzz *f, const char *raw, size_t len, int framing,
 	o->kind = j->kind;
 	o->status = j->status;
 	o->elapsed = j->elapsed;
+	o->shape = j->shape;
 	if (j->kind == FUZZ_5XX) {
 		o->signature = j->sig;
 		j->sig = NULL;
@@ -384,6 +386,8 @@ fuzz_suspect_failure(struct fuzz *f, struct fuzz_job *j,
 {
 	ssize_t	k;
 
+	j->shape = o->shape;
+	fuzz_feed(f, j, o->kind, o->status, o->signature);
 	if (o->kind == FUZZ_OK && fuzz_confirm_slow(f, o, j->ep))
 		o->kind = FUZZ_SLOW;	/* answered, but an outlier */
 	if (o->kind == FUZZ_OK || o->kind == FUZZ_CONNECT)
@@ -415,14 +419,19 @@ fuzz_known_death(struct fuzz *f, ssize_t k, size_t culprit_ep, char **cause)
 	struct fuzz_outcome	 o;
 	size_t			 i;
 	int			 rv, other;
+	char			*csig = f->keys[k].signature != NULL ?
+				    xstrdup(f->keys[k].signature) : NULL;
 
 	f->res->findings[k].hits++;
 	for (i = 0; i < f->nsuspects; i++) {
 		struct fuzz_job *j = f->suspects[i];
 
 		other = j->ep != culprit_ep;
-		if (!other && j->elapsed < fuzz_retry_after(f, j->ep))
+		if (!other && j->elapsed < fuzz_retry_after(f, j->ep)) {
+			/* The culprit, as far as anyone will know. */
+			fuzz_feed(f, j, FUZZ_CRASH, 0, csig);
 			continue;
+		}
 		if (!j->retried) {
 			j->retried = 1;
 			fuzz_push(&f->retry, &f->nretry,
@@ -436,22 +445,29 @@ fuzz_known_death(struct fuzz *f, ssize_t k, size_t culprit_ep, char **cause)
 		    (k = fuzz_key_find(f, j->ep, FUZZ_TIMEOUT, 0,
 		    NULL)) != -1) {
 			f->res->findings[k].hits++;
+			fuzz_feed(f, j, FUZZ_TIMEOUT, 0, NULL);
 			continue;
 		}
 		if (fuzz_send_one(f, j->req.data, j->req.len,
-		    j->info.framing, j->ep, &o, cause) == -1)
+		    j->info.framing, j->ep, &o, cause) == -1) {
+			free(csig);
 			return -1;
+		}
 		if (o.kind == FUZZ_CRASH) {
 			/* Not the hang it looked like: counted as a
 			 * death of its own only if new. */
+			fuzz_feed(f, j, FUZZ_CRASH, 0, o.signature);
 			fuzz_outcome_free(&o);
 			continue;
 		}
 		rv = fuzz_suspect_failure(f, j, &o, cause);
 		fuzz_outcome_free(&o);
-		if (rv == -1)
+		if (rv == -1) {
+			free(csig);
 			return -1;
+		}
 	}
+	free(csig);
 	return 0;
 }
 
@@ -465,6 +481,7 @@ fuzz_suspect_crash(struct fuzz *f, struct fuzz_job *j,
 	ssize_t	k;
 	int	rv;
 
+	fuzz_feed(f, j, FUZZ_CRASH, 0, o->signature);
 	if ((k = fuzz_key_find(f, j->ep, FUZZ_CRASH, 0,
 	    o->signature)) != -1) {
 		f->res->findings[k].hits++;
@@ -512,6 +529,17 @@ fuzz_find_culprit(struct fuzz *f, char **cause)
 		f->res->unconfirmed++;
 		log_info("the service died but none of the %zu mutants in "
 		    "flight kills it alone", f->nsuspects);
+	}
+	/* The suspects after the culprit were cut short by its death:
+	 * each goes back into the campaign, once (which mutants a death
+	 * cuts short is timing; their own answers are what counts). */
+	for (; i < f->nsuspects; i++) {
+		if (f->suspects[i]->retried)
+			continue;
+		f->suspects[i]->retried = 1;
+		fuzz_push(&f->retry, &f->nretry, FUZZ_MAX_CANDIDATES,
+		    f->suspects[i]);
+		f->suspects[i] = NULL;
 	}
 	return 0;
 }

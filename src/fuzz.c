@@ -49,6 +49,7 @@
 #include "buf.h"
 #include "conn.h"
 #include "fuzz-int.h"
+#include "fuzz-sched.h"
 #include "fuzz.h"
 #include "http.h"
 #include "httpc.h"
@@ -368,6 +369,34 @@ fuzz_conn_keep_answer(struct fuzz_conn *c, size_t head_len, struct span body)
 	    j->req.len);
 }
 
+/* FNV-1a of p[0..len): shapes for the scheduler. */
+static uint64_t
+fuzz_hash(const char *p, size_t len)
+{
+	uint64_t	h = 0xcbf29ce484222325ull;
+
+	while (len-- > 0)
+		h = (h ^ (unsigned char)*p++) * 0x100000001b3ull;
+	return h;
+}
+
+/* The shape of any other answer's body (its signature, hashed), for
+ * the scheduler. */
+static void
+fuzz_conn_shape(struct fuzz_conn *c, struct span body)
+{
+	char	*sig;
+
+	if (c->job == NULL)
+		return;
+	/* Without the request: looking for echoed input costs a search of
+	 * the request per word, and echoes are capped as shapes anyway
+	 * (FUZZ_SCHED_SHAPES). */
+	sig = fuzz_body_signature(body.p, body.len, NULL, 0);
+	c->job->shape = fuzz_hash(sig, strlen(sig));
+	free(sig);
+}
+
 /* An answer that cannot be complete (httpc_resp_read() failed): what
  * kind of failure it is. */
 static void
@@ -416,6 +445,8 @@ fuzz_conn_parse(struct fuzz_conn *c, int eof, int reset)
 		return;
 	if (r->status >= 500)
 		fuzz_conn_keep_answer(c, r->head_len, body);
+	else
+		fuzz_conn_shape(c, body);
 	fuzz_conn_end(c, r->status >= 500 ? FUZZ_5XX : FUZZ_OK, r->status,
 	    r->keep_alive && !eof && !reset);
 }
@@ -830,23 +861,32 @@ fuzz_key_find(struct fuzz *f, size_t ep, enum fuzz_kind kind, int status,
 /*
  * The endpoint a mutant is charged to: its own method and path template
  * when that is one of the corpus's endpoints (a mutated path may lead
- * to another handler), else the endpoint of the entry it came from
- * (mangled paths would otherwise make a new endpoint each).
+ * to another handler), else the one corpus endpoint with its path (a
+ * mutated method), else the endpoint of the entry it came from (mangled
+ * paths would otherwise make a new endpoint each).
  */
 static size_t
 fuzz_job_endpoint(struct fuzz *f, const struct fuzz_job *j)
 {
-	char	*name = fuzz_raw_endpoint(j->req.data, j->req.len);
-	size_t	 i;
+	char		*name = fuzz_raw_endpoint(j->req.data, j->req.len);
+	const char	*path = strchr(name, ' '), *p;
+	size_t		 i, found = SIZE_MAX, n = 0;
 
 	for (i = 0; i < f->neps; i++) {
 		if (strcmp(f->eps[i].name, name) == 0) {
 			free(name);
 			return i;
 		}
+		/* Another method on a corpus path reaches its handler
+		 * (a mutant's GET /upload hangs like POST /upload). */
+		p = strchr(f->eps[i].name, ' ');
+		if (path != NULL && p != NULL && strcmp(p, path) == 0) {
+			found = i;
+			n++;
+		}
 	}
 	free(name);
-	return f->entry_ep[j->info.parent];
+	return n == 1 ? found : f->entry_ep[j->info.parent];
 }
 
 /* ---------------------------------------------------------------------- */
@@ -903,7 +943,9 @@ fuzz_dispatch(struct loop_defer *d)
 {
 	struct fuzz	*f = d->arg;
 	struct fuzz_job	*j;
-	size_t		 i;
+	size_t		 i, entry;
+	unsigned	 op;
+	int32_t		 field;
 
 	for (i = 0; i < f->nconns; i++) {
 		struct fuzz_conn *c = &f->conns[i];
@@ -922,13 +964,30 @@ fuzz_dispatch(struct loop_defer *d)
 			f->ended = 1;
 			break;
 		}
+		if (!fuzz_sched_ready(f->sched, f->next_index)) {
+			if (f->inflight > 0 || f->nrecent > 0 ||
+			    f->nretry > 0)
+				break;	/* an older outcome is due */
+			/* Outcomes that will never come (jobs dropped from
+			 * a full list): do not wait for them. */
+			log_debug("scheduler: settling before mutant %" PRIu64,
+			    f->next_index);
+			fuzz_sched_settle(f->sched, f->next_index);
+		}
 		j = fuzz_job_new();
-		mut_next(f->engine, &j->req, &j->info);
-		/* --http2: what h2 cannot carry is skipped, not sent. */
-		while (f->cfg->http2 && !fuzz_h2_expressible(f, &j->req)) {
+		fuzz_sched_pick(f->sched, f->next_index, &entry, &op, &field);
+		mut_make(f->engine, f->next_index, entry, op, field, &j->req,
+		    &j->info);
+		log_debug("mutant %" PRIu64 ": entry %zu, %s, field %d",
+		    f->next_index, entry, mut_op_name(op), (int)field);
+		/* --http2: what h2 cannot carry is skipped, not sent (its
+		 * number is used up and has no outcome). */
+		if (f->cfg->http2 && !fuzz_h2_expressible(f, &j->req)) {
 			f->res->h2_skipped++;
-			buf_reset(&j->req);
-			mut_next(f->engine, &j->req, &j->info);
+			fuzz_sched_skip(f->sched, f->next_index);
+			f->res->mutants = ++f->next_index;
+			fuzz_job_free(j);
+			continue;
 		}
 		j->index = f->next_index++;
 		f->res->mutants = f->next_index;
@@ -1029,6 +1088,92 @@ fuzz_failure(struct fuzz *f, struct fuzz_job *j)
 	f->pausing = 1;
 }
 
+/*
+ * Tells the scheduler what mutant j did, once: kind, status, sig (a 5xx
+ * body's or a crash's signature, or NULL: j's answer's shape).  Its
+ * behaviour class is the endpoint and the kind of failure or the
+ * status; its shape the signature of the answer.  Protocol noise (a 501
+ * for a broken method...) is one class per endpoint.  Latency is left
+ * out: it is what a loaded machine changes from run to run, and the
+ * schedule would follow the load (slow answers are still findings).
+ * kind FUZZ_CONNECT: the outcome will never be known (nothing is
+ * applied).
+ */
+void
+fuzz_feed(struct fuzz *f, struct fuzz_job *j, enum fuzz_kind kind,
+    int status, const char *sig)
+{
+	struct fuzz_sched_outcome	 o;
+	const char			*raw, *sp;
+	size_t				 len;
+
+	if (j->index == UINT64_MAX || j->fed || f->sched == NULL)
+		return;
+	j->fed = 1;
+	if (kind == FUZZ_CONNECT) {
+		fuzz_sched_skip(f->sched, j->index);
+		return;
+	}
+	raw = mut_corpus_entry(f->corpus, j->info.parent, &len);
+	sp = raw != NULL ? memchr(raw, ' ', len) : NULL;
+	/* A request broken so that a close is a correct answer (the
+	 * noise classifier's verdict for a close) gets a 4xx, a close or
+	 * a reset, whichever comes first on the wire (a server that closes
+	 * with unread bytes resets): one answer, whatever the timing. */
+	if (((kind == FUZZ_OK && status >= 400 && status < 500) ||
+	    kind == FUZZ_RESET || kind == FUZZ_EOF) &&
+	    fuzz_noise_classify(j->req.data, j->req.len, raw != NULL ? raw :
+	    "", sp != NULL ? (size_t)(sp - raw) : 0, j->info.framing,
+	    FUZZ_EOF, 0) != FUZZ_NOISE_NONE)
+		kind = FUZZ_EOF;
+	if (kind != FUZZ_OK && fuzz_noise_classify(j->req.data, j->req.len,
+	    raw != NULL ? raw : "", sp != NULL ? (size_t)(sp - raw) : 0,
+	    j->info.framing, kind, status) != FUZZ_NOISE_NONE) {
+		/* A correct answer to garbage is no news about the service:
+		 * one class per endpoint. */
+		o.cls = ((uint64_t)j->ep << 32) ^ 0xdec0;
+		o.shape = 0;
+		(void)fuzz_sched_feed(f->sched, j->index, &o);
+		return;
+	}
+	o.cls = ((uint64_t)j->ep << 32) ^ ((uint64_t)kind << 24) ^
+	    (uint64_t)(unsigned)status;
+	o.shape = sig != NULL ? fuzz_hash(sig, strlen(sig)) : kind == FUZZ_OK ?
+	    j->shape : 0;
+	(void)fuzz_sched_feed(f->sched, j->index, &o);
+}
+
+/*
+ * The outcome of a finished job, when it is its own: a complete answer
+ * always is; a reset, a close or a refused connection from a service
+ * decoy runs waits (for FUZZ_GRACE_NS, fuzz_settle_recent, or for the
+ * triage of a death, which sends it alone or back into the campaign),
+ * and so does anything cut short by a death: which mutants a death cuts
+ * short is timing, and the schedule must not depend on it.
+ */
+static void
+fuzz_feed_finished(struct fuzz *f, struct fuzz_job *j)
+{
+	int	ours = f->cfg->service_cmd != NULL;
+
+	switch (j->kind) {
+	case FUZZ_OK:
+	case FUZZ_5XX:
+		break;
+	case FUZZ_RESET:
+	case FUZZ_EOF:
+	case FUZZ_CONNECT:
+		if (ours)
+			return;
+		break;
+	default:
+		if (f->died)
+			return;
+		break;
+	}
+	fuzz_feed(f, j, j->kind, j->status, j->sig);
+}
+
 /* A job of the campaign is over. */
 static void
 fuzz_job_finish(struct fuzz *f, struct fuzz_job *j)
@@ -1037,6 +1182,7 @@ fuzz_job_finish(struct fuzz *f, struct fuzz_job *j)
 		loop_stop(f->loop);
 		return;
 	}
+	fuzz_feed_finished(f, j);
 	switch (j->kind) {
 	case FUZZ_OK:
 	case FUZZ_5XX:
@@ -1139,8 +1285,10 @@ fuzz_died(struct fuzz *f, int status)
 		if (now - j->done_at <= FUZZ_RECENT_NS)
 			fuzz_push(&f->suspects, &f->nsuspects,
 			    FUZZ_MAX_SUSPECTS, j);
-		else
+		else {
+			fuzz_feed(f, j, j->kind, j->status, j->sig);
 			fuzz_job_free(j);
+		}
 	}
 	for (i = 0; i < f->nconns; i++)
 		if (f->conns[i].job != NULL)
@@ -1161,10 +1309,17 @@ fuzz_settle_recent(struct fuzz *f, uint64_t now)
 	for (i = n = 0; i < f->nrecent; i++) {
 		struct fuzz_job *j = f->recent[i];
 
+		/* Past FUZZ_RECENT_NS a death would not make it a suspect
+		 * (fuzz_died): its answer is its own, and the scheduler
+		 * need not wait for the grace period. */
+		if (now - j->done_at > FUZZ_RECENT_NS && f->report_at == 0)
+			fuzz_feed(f, j, j->kind, j->status, j->sig);
 		if (now - j->done_at < FUZZ_GRACE_NS) {
 			f->recent[n++] = j;
 			continue;
 		}
+		/* Not cut short by a death: its own answer. */
+		fuzz_feed(f, j, j->kind, j->status, j->sig);
 		if (j->kind == FUZZ_CONNECT)
 			fuzz_job_free(j);
 		else if (j->info.framing) {
@@ -1323,6 +1478,7 @@ fuzz_teardown(struct fuzz *f)
 		free(f->keys[i].signature);
 	free(f->keys);
 	free(f->rejects);
+	fuzz_sched_free(f->sched);
 	if (f->engine != NULL)
 		mut_engine_free(f->engine);
 	if (f->corpus != NULL)
@@ -1333,8 +1489,39 @@ fuzz_teardown(struct fuzz *f)
 	free(f->tls_fatal);
 }
 
-/* The corpus, its endpoints and the mutation engine.  0 or -1 with
- * *cause. */
+/*
+ * The scheduler: every (entry, operator) the entry can take, weighted
+ * by the engine's priors; the choice for mutant n waits for the
+ * outcomes up to n - FUZZ_SCHED_LAG_PER_CONN * connections - 1.
+ */
+static void
+fuzz_sched_setup(struct fuzz *f)
+{
+	size_t		 i, n = mut_corpus_count(f->corpus), *nfields;
+	unsigned	 op, nops = mut_op_count();
+	uint32_t	*prior;
+	uint64_t	 field_ops = 0;
+
+	prior = xreallocarray(NULL, n > 0 ? n : 1, nops * sizeof *prior);
+	nfields = xreallocarray(NULL, n > 0 ? n : 1, sizeof *nfields);
+	for (i = 0; i < n; i++) {
+		for (op = 0; op < nops; op++)
+			prior[i * nops + op] = mut_op_weight_of(f->engine, i,
+			    op);
+		nfields[i] = mut_entry_fields(f->engine, i);
+	}
+	for (op = 0; op < nops && op < 64; op++)
+		if (mut_op_takes_field(op))
+			field_ops |= (uint64_t)1 << op;
+	f->sched = fuzz_sched_create(n, nops, prior, nfields, field_ops,
+	    f->cfg->seed, FUZZ_SCHED_LAG_PER_CONN * (f->cfg->connections > 0 ?
+	    f->cfg->connections : 1));
+	free(prior);
+	free(nfields);
+}
+
+/* The corpus, its endpoints, the mutation engine and the scheduler.  0
+ * or -1 with *cause. */
 static int
 fuzz_load(struct fuzz *f, char **cause)
 {
@@ -1355,6 +1542,7 @@ fuzz_load(struct fuzz *f, char **cause)
 	f->engine = mut_engine_create(f->corpus, f->cfg->seed,
 	    (f->cfg->mutate_auth ? MUT_MUTATE_AUTH : 0) |
 	    (f->cfg->http2 ? MUT_NO_FRAMING : 0));
+	fuzz_sched_setup(f);
 	return 0;
 }
 
@@ -1401,6 +1589,12 @@ fuzz_triage(struct fuzz *f, char **cause)
 	if (f->died) {
 		if (fuzz_triage_death(f, cause) == -1)
 			return -1;
+		/* Suspects neither sent alone nor sent again: their own
+		 * outcome will never be known. */
+		for (i = 0; i < f->nsuspects; i++)
+			if (f->suspects[i] != NULL)
+				fuzz_feed(f, f->suspects[i], FUZZ_CONNECT, 0,
+				    NULL);
 		fuzz_jobs_clear(&f->suspects, &f->nsuspects);
 		f->died = 0;
 	}

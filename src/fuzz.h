@@ -111,7 +111,11 @@ struct fuzz_finding {
 	int		 framing;	/* the mutant broke the framing */
 	uint64_t	 mutant;	/* index of the first mutant */
 	size_t		 parent;	/* corpus entry */
-	unsigned	 op;		/* its last operator */
+	unsigned	 op;		/* the operator it was made around
+					   (mut_make's, applied first) */
+	unsigned	 last_op;	/* the last operator stacked */
+	int32_t		 field;		/* the JSON member op worked on
+					   (mut_make's field), or -1 */
 	unsigned	 nops;
 	uint64_t	 elapsed_ns;	/* the first failure's duration */
 	uint64_t	 found_ns;	/* campaign time when it was found */

@@ -64,7 +64,7 @@ static const char *const mut_op_names[MUT_OP_COUNT] = {
 static const uint32_t mut_op_weight[MUT_OP_COUNT] = {
 	4, 4, 3, 3, 3, 3,
 	2, 4, 4, 4, 3, 3, 2, 3, 2, 3,
-	6, 8, 2, 2, 4, 6, 4, 4,
+	6, 8, 2, 4, 4, 6, 4, 4,
 	8, 5, 4,
 	5,
 };
@@ -997,7 +997,10 @@ struct mut_edit {
 
 struct mut_engine {
 	const struct mut_corpus	*c;
-	struct fault_rng		 rng;
+	struct fault_rng		 rng;		/* this mutant's stream */
+	struct fault_rng		 pick;		/* mut_next's choices */
+	uint64_t		 seed;
+	uint64_t		 calls;		/* mut_next calls so far */
 	unsigned		 flags;
 	uint32_t		*cum;		/* per entry, MUT_OP_COUNT */
 
@@ -1017,6 +1020,9 @@ struct mut_engine {
 	int			 broken;
 	size_t			 other;
 	unsigned		 last_op;
+	unsigned		 first_op;
+	int32_t			 hint;		/* the first operator's JSON
+						   value (jv index), or -1 */
 	unsigned		 nops;
 
 	struct mut_chunk	*chunks;
@@ -1091,7 +1097,9 @@ mut_engine_create(const struct mut_corpus *c, uint64_t seed, unsigned flags)
 	e = xcalloc(1, sizeof *e);
 	e->c = c;
 	e->flags = flags;
+	e->seed = seed;
 	fault_rng_seed(&e->rng, seed);
+	fault_rng_seed(&e->pick, seed);
 	buf_init(&e->body);
 	buf_init(&e->tmp);
 	if (c->n > 0) {
@@ -1446,6 +1454,8 @@ json_pick(struct mut_engine *e, const uint32_t *list, size_t n)
 {
 	const struct mut_entry	*ent = e->ent;
 
+	if (e->hint >= 0)
+		return e->hint;
 	if (n > 0 && mut_below(&e->rng, 4) != 0)
 		return (int32_t)list[mut_below(&e->rng, (uint32_t)n)];
 	if (ent->njmem > 0 && mut_below(&e->rng, 8) != 0)
@@ -1566,7 +1576,8 @@ op_json_remove(struct mut_engine *e)
 	const struct mut_entry	*ent = e->ent;
 	const struct mut_jval	*v;
 
-	v = &ent->jv[ent->jmem[mut_below(&e->rng, (uint32_t)ent->njmem)]];
+	v = &ent->jv[e->hint >= 0 ? (uint32_t)e->hint :
+	    ent->jmem[mut_below(&e->rng, (uint32_t)ent->njmem)]];
 	return edit_add(e, R_BODY, v->rm_start, v->rm_end, SPAN_NULL);
 }
 
@@ -1604,6 +1615,25 @@ op_json_huge(struct mut_engine *e)
 }
 
 
+/* A value at depth 2 or more (its parent is not the root), else any. */
+static int32_t
+json_deep_pick(struct mut_engine *e)
+{
+	const struct mut_entry	*ent = e->ent;
+	size_t			 i, n = 0;
+	uint32_t		 k;
+
+	for (i = 1; i < ent->njv; i++)
+		n += ent->jv[i].parent > 0;
+	if (n == 0)
+		return (int32_t)mut_below(&e->rng, (uint32_t)ent->njv);
+	k = mut_below(&e->rng, (uint32_t)n);
+	for (i = 1; i < ent->njv; i++)
+		if (ent->jv[i].parent > 0 && k-- == 0)
+			break;
+	return (int32_t)i;
+}
+
 static int
 op_json_deep(struct mut_engine *e)
 {
@@ -1617,9 +1647,22 @@ op_json_deep(struct mut_engine *e)
 	size_t			 no, ni, nc, reps;
 	char			*p;
 
-	/* The whole body a third of the time, else one value. */
-	i = mut_below(&e->rng, 3) == 0 ? 0 : (int32_t)mut_below(&e->rng,
-	    (uint32_t)ent->njv);
+	/* The whole body a quarter of the time, a value at depth 2 or
+	 * more (inside an object or array of the body: free-form data
+	 * such as metadata, which a service validates least) half the
+	 * time, else any value. */
+	switch (mut_below(&e->rng, 4)) {
+	case 0:
+		i = 0;
+		break;
+	case 1:
+	case 2:
+		i = json_deep_pick(e);
+		break;
+	default:
+		i = (int32_t)mut_below(&e->rng, (uint32_t)ent->njv);
+		break;
+	}
 	/* Opening run, innermost value, closing run (or none). */
 	if (kind == 3) {
 		reps = depth > 20000 ? 20000 : depth;
@@ -2597,10 +2640,11 @@ op_apply(struct mut_engine *e, unsigned op)
 	}
 }
 
+/* An operator drawn from r by the weights in cum (cumulative). */
 static unsigned
-op_pick(struct mut_engine *e, const uint32_t *cum)
+op_pick_from(struct fault_rng *r, const uint32_t *cum)
 {
-	uint32_t	x = mut_below(&e->rng, cum[MUT_OP_COUNT - 1]);
+	uint32_t	x = mut_below(r, cum[MUT_OP_COUNT - 1]);
 	unsigned	lo = 0, hi = MUT_OP_COUNT - 1, mid;
 
 	while (lo < hi) {
@@ -2613,19 +2657,37 @@ op_pick(struct mut_engine *e, const uint32_t *cum)
 	return lo;
 }
 
-/* How many operators to stack: 1 (1/2), 2 (1/4), 3 (1/8), 4 (1/8). */
+static unsigned
+op_pick(struct mut_engine *e, const uint32_t *cum)
+{
+	return op_pick_from(&e->rng, cum);
+}
+
+/* An operator entry can take, drawn from r by weight. */
+static unsigned
+mut_op_draw(const struct mut_engine *e, struct fault_rng *r, size_t entry)
+{
+	return op_pick_from(r, e->cum + entry * MUT_OP_COUNT);
+}
+
+/*
+ * How many operators to stack: 1 (5/8), 2 (1/4), 3 (1/16), 4 (1/16).
+ * Mostly one: the operator a mutant is made around is what the
+ * scheduler credits, and a second one often breaks the request before
+ * the first can matter (a missing field behind a 501 for the method).
+ */
 static unsigned
 stack_depth(struct mut_engine *e)
 {
-	uint32_t	x = mut_below(&e->rng, 8);
+	uint32_t	x = mut_below(&e->rng, 16);
 
-	return x < 4 ? 1 : x < 6 ? 2 : x < 7 ? 3 : MUT_MAX_STACK;
+	return x < 10 ? 1 : x < 14 ? 2 : x < 15 ? 3 : MUT_MAX_STACK;
 }
 
 /* An unparsed entry: byte-level operators over all of it. */
 static void
 mutate_raw(struct mut_engine *e, const struct mut_entry *ent, unsigned nops,
-    struct buf *out)
+    unsigned first, struct buf *out)
 {
 	const struct mut_entry	*o;
 	unsigned		 i, op;
@@ -2636,7 +2698,8 @@ mutate_raw(struct mut_engine *e, const struct mut_entry *ent, unsigned nops,
 	buf_reset(out);
 	out_put(out, ent->raw, ent->len);
 	for (i = 0; i < nops; i++) {
-		op = mut_below(&e->rng, MUT_OP_SPLICE + 1);
+		op = i == 0 && first <= MUT_OP_SPLICE ? first :
+		    mut_below(&e->rng, MUT_OP_SPLICE + 1);
 		if (op == MUT_OP_SPLICE && e->c->n > 0) {
 			k = mut_below_sz(&e->rng, e->c->n);
 			o = &e->c->ents[k];
@@ -2650,15 +2713,20 @@ mutate_raw(struct mut_engine *e, const struct mut_entry *ent, unsigned nops,
 				op = MUT_OP_DUPLICATE;
 			byte_apply(e, op, out, out->len);
 		}
+		if (e->nops == 0)
+			e->first_op = op;
 		e->last_op = op;
 		e->nops++;
 	}
 }
 
-/* One mutant of ent into out; e->rng drives it. */
+/* One mutant of ent into out; e->rng drives it.  first: the operator
+ * tried first (MUT_OP_COUNT: drawn like the others); field: the member
+ * it works on when it is a field operator (mut_op_takes_field), else -1. */
 static void
 mutate_entry(struct mut_engine *e, const struct mut_entry *ent,
-    const uint32_t *cum, unsigned nops, struct buf *out)
+    const uint32_t *cum, unsigned nops, unsigned first, int32_t field,
+    struct buf *out)
 {
 	unsigned	i, tries, op;
 
@@ -2669,10 +2737,11 @@ mutate_entry(struct mut_engine *e, const struct mut_entry *ent,
 	e->framing = F_DEFAULT;
 	e->broken = 0;
 	e->nops = 0;
-	e->last_op = 0;
+	e->last_op = e->first_op = 0;
+	e->hint = -1;
 	e->extra_head = SPAN_NULL;
 	if (!ent->parsed) {
-		mutate_raw(e, ent, nops, out);
+		mutate_raw(e, ent, nops, first, out);
 		return;
 	}
 	e->method = ent->method;
@@ -2680,28 +2749,70 @@ mutate_entry(struct mut_engine *e, const struct mut_entry *ent,
 	memcpy(e->hdrs, ent->hdrs, ent->nhdrs * sizeof *e->hdrs);
 	for (i = 0; i < nops; i++) {
 		for (tries = 0; tries < 8; tries++) {
-			op = op_pick(e, cum);
+			/* The scheduled operator gets every try of the first
+			 * slot: it is what the mutant is made around. */
+			op = i == 0 && first < MUT_OP_COUNT ? first :
+			    op_pick(e, cum);
+			e->hint = i == 0 && field >= 0 && op == first &&
+			    mut_op_takes_field(op) ? (int32_t)ent->jmem[field] :
+			    -1;
 			if (op_apply(e, op) == 0) {
+				if (e->nops == 0)
+					e->first_op = op;
 				e->last_op = op;
 				e->nops++;
 				break;
 			}
 		}
 	}
+	e->hint = -1;
 	if (e->nops == 0) {
 		/* Nothing stuck (overlaps, full arena): one bit flip. */
 		e->post[e->npost++] = MUT_OP_BITFLIP;
-		e->last_op = MUT_OP_BITFLIP;
+		e->last_op = e->first_op = MUT_OP_BITFLIP;
 		e->nops = 1;
 	}
 	draft_emit(e, out);
 }
 
+/* The seed of one mutant's stream: (seed, number, entry, operator)
+ * mixed through splitmix64's finaliser, one word at a time. */
+static uint64_t
+mut_mix(uint64_t h, uint64_t x)
+{
+	h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
+/* Nesting is left out: it is about the document's depth, and the
+ * fields a service validates first (and answers about) are where a
+ * deep value is refused before the parser's depth matters. */
+int
+mut_op_takes_field(unsigned op)
+{
+	switch (op) {
+	case MUT_OP_J_TYPE: case MUT_OP_J_BOUNDARY: case MUT_OP_J_HUGE:
+	case MUT_OP_J_UNICODE: case MUT_OP_J_REMOVE: case MUT_OP_J_NULL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+size_t
+mut_entry_fields(const struct mut_engine *e, size_t entry)
+{
+	return entry < e->c->n && e->c->ents[entry].parsed ?
+	    e->c->ents[entry].njmem : 0;
+}
+
 void
-mut_next(struct mut_engine *e, struct buf *out, struct mut_info *info)
+mut_make(struct mut_engine *e, uint64_t index, size_t entry, unsigned op,
+    int32_t field, struct buf *out, struct mut_info *info)
 {
 	const struct mut_corpus	*c = e->c;
-	size_t			 p;
 
 	if (c->n == 0) {
 		buf_reset(out);
@@ -2709,17 +2820,51 @@ mut_next(struct mut_engine *e, struct buf *out, struct mut_info *info)
 			memset(info, 0, sizeof *info);
 		return;
 	}
-	p = mut_below_sz(&e->rng, c->n);
-	e->other = p;
-	mutate_entry(e, &c->ents[p], e->cum + p * MUT_OP_COUNT, stack_depth(e),
-	    out);
+	entry %= c->n;
+	if (op >= MUT_OP_COUNT || !mut_applicable(e, &c->ents[entry], op))
+		op = MUT_OP_COUNT;
+	if (field < 0 || op == MUT_OP_COUNT || !mut_op_takes_field(op) ||
+	    (size_t)field >= mut_entry_fields(e, entry))
+		field = -1;
+	fault_rng_seed(&e->rng, mut_mix(mut_mix(mut_mix(mut_mix(e->seed,
+	    index), entry), op), (uint64_t)(int64_t)field));
+	e->other = entry;
+	mutate_entry(e, &c->ents[entry], e->cum + entry * MUT_OP_COUNT,
+	    stack_depth(e), op, field, out);
 	if (info != NULL) {
-		info->parent = p;
+		info->parent = entry;
 		info->other = e->other;
 		info->op = e->last_op;
+		info->first_op = op < MUT_OP_COUNT ? op : e->first_op;
+		info->field = field;
 		info->nops = e->nops;
 		info->framing = e->broken;
 	}
+}
+
+void
+mut_next(struct mut_engine *e, struct buf *out, struct mut_info *info)
+{
+	const struct mut_corpus	*c = e->c;
+	size_t			 p;
+	unsigned		 op;
+
+	if (c->n == 0) {
+		mut_make(e, e->calls++, 0, 0, -1, out, info);
+		return;
+	}
+	p = mut_below_sz(&e->pick, c->n);
+	op = mut_op_draw(e, &e->pick, p);
+	mut_make(e, e->calls++, p, op, -1, out, info);
+}
+
+unsigned
+mut_op_weight_of(const struct mut_engine *e, size_t entry, unsigned op)
+{
+	if (entry >= e->c->n || op >= MUT_OP_COUNT ||
+	    !mut_applicable(e, &e->c->ents[entry], op))
+		return 0;
+	return mut_op_weight[op];
 }
 
 size_t
@@ -2742,7 +2887,7 @@ mut_mutate_buf(struct mut_engine *e, uint8_t *data, size_t len, size_t max,
 	fault_rng_seed(&e->rng, seed);
 	for (tries = 0; tries < 4; tries++) {
 		mutate_entry(e, ent, e->scratch_cum, 1 + mut_below(&e->rng, 2),
-		    &e->tmp);
+		    MUT_OP_COUNT, -1, &e->tmp);
 		if (e->tmp.len <= max)
 			break;
 	}

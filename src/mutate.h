@@ -86,6 +86,10 @@ struct mut_info {
 	size_t		 parent;	/* corpus entry mutated */
 	size_t		 other;		/* splice partner, or parent */
 	unsigned	 op;		/* last operator applied */
+	unsigned	 first_op;	/* the operator the mutant was made
+					   around (mut_make's op; applied
+					   first) */
+	int32_t		 field;		/* the field it worked on, or -1 */
 	unsigned	 nops;		/* operators stacked (1..) */
 	int		 framing;	/* framing deliberately broken (also
 					   1 for byte-level mutants of an
@@ -123,11 +127,40 @@ struct mut_engine *mut_engine_create(const struct mut_corpus *,
 void	mut_engine_free(struct mut_engine *);
 
 /*
- * Writes the next mutant into out (reset first) and describes it in
- * *info (may be NULL).  A pure function of (corpus, seed, flags, number
- * of calls so far).
+ * Writes mutant number index of corpus entry entry, made around operator
+ * op, into out (reset first) and describes it in *info (may be NULL).
+ * op is applied first; 0-3 more operators may be stacked after it, drawn
+ * by weight.  field: for an operator that works on one JSON member or
+ * array element (mut_op_takes_field), which one (0 ..
+ * mut_entry_fields() - 1, in body order); -1 lets the operator choose.
+ * A pure function of (corpus, seed, flags, index, entry, op, field): no
+ * state carries over from one mutant to the next, so a mutant is made
+ * again from these alone, whatever was made before.  An op the entry
+ * cannot take (mut_op_weight_of() is 0) is replaced by one drawn by
+ * weight; entry is taken modulo the corpus size; a field out of range or
+ * for another operator is -1.
+ */
+void	mut_make(struct mut_engine *, uint64_t index, size_t entry,
+	    unsigned op, int32_t field, struct buf *out, struct mut_info *info);
+
+/* 1 when op works on one JSON member or element (a field), else 0. */
+int	mut_op_takes_field(unsigned op);
+/* The fields of entry: its JSON members and array elements (0 for a
+ * body that is not JSON). */
+size_t	mut_entry_fields(const struct mut_engine *, size_t entry);
+
+/*
+ * The next mutant with the engine's own fixed schedule: an entry drawn
+ * uniformly and an operator by weight (a stream seeded with the seed),
+ * then mut_make(number of calls so far, entry, operator, -1).  A pure
+ * function of (corpus, seed, flags, number of calls so far).
  */
 void	mut_next(struct mut_engine *, struct buf *out, struct mut_info *info);
+
+/* The relative weight of op for entry (its prior, what mut_next draws
+ * by); 0 when the entry cannot take it. */
+unsigned	mut_op_weight_of(const struct mut_engine *, size_t entry,
+	    unsigned op);
 
 /*
  * Applies one seeded mutation to an arbitrary request in data[0..len)

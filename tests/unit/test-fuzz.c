@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "fuzz.h"
+#include "fuzz-sched.h"
 #include "unit.h"
 #include "xmalloc.h"
 
@@ -280,6 +281,12 @@ test_noise(void)
 	static const struct noise_case cases[] = {
 	{ "python", "PROPFIND /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
 	    FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
+	/* examples/buggy skips an empty line before the request line. */
+	{ "buggy", "\r\nAcceGET /items/0 HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "GET", 0, FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
+	/* http.server closes at an empty line before the request line. */
+	{ "python", "\r\n\r\nAcceGET /o HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "GET", 0, FUZZ_EOF, 0, FUZZ_NOISE_LINE },
 	{ "python", "CONNECT /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
 	    FUZZ_5XX, 501, FUZZ_NOISE_METHOD },
 	{ "python", "G(T /x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", 0,
@@ -461,6 +468,56 @@ test_body_signatures(void)
 	    "message=no email for user *");
 	expect_body_sig("{\"message\":\"bad name \\u0012\u00e9x\"}", NULL,
 	    "message=bad name *");
+	/* Echoed raw bytes the service re-encoded in part: the run of
+	 * data glued to them by brackets is data too (the name
+	 * "bo|dz{<0x11><0xfa>3&<0xaf>8(b" came back as below and used to
+	 * leave a "b" in the signature: a second finding of one bug). */
+	expect_same_sig("{\"exception\":\"AttributeError\",\"message\":"
+	    "\"'NoneType' object has no attribute 'lower' (user "
+	    "bo|dz{\\u0011\u00fa3&\u00af8(b)\",\"trace_id\":\"171560755bd1e990\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"bo|dz{\x11\xfa" "3&\xaf" "8(b\"}",
+	    "{\"exception\":\"AttributeError\",\"message\":\"'NoneType' object "
+	    "has no attribute 'lower' (user ann)\",\"trace_id\":"
+	    "\"08d12dfd5bd1e998\"}", "POST /users HTTP/1.1\r\n\r\n"
+	    "{\"name\":\"ann\"}", 1);
+	/* A name with a bracket in it, echoed whole: "b{b". */
+	expect_same_sig("{\"message\":\"no attribute (user b{b)\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"b{b\"}",
+	    "{\"message\":\"no attribute (user ann)\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"ann\"}", 1);
+	/* A quoted value is '*', raw bytes in it or not. */
+	expect_same_sig("{\"message\":\"for *: 'str' (amount '\u00f8\x88')\"}",
+	    "POST /p HTTP/1.1\r\n\r\n{\"amount\":\"\xf8\x88\"}",
+	    "{\"message\":\"for *: 'str' (amount 'ann@example.com')\"}",
+	    "POST /p HTTP/1.1\r\n\r\n{\"amount\":\"ann@example.com\"}", 1);
+	/* Digits sent as a string are echoed data like any name. */
+	expect_same_sig("{\"message\":\"no attribute (user 001)\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"001\"}",
+	    "{\"message\":\"no attribute (user ann)\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"ann\"}", 1);
+	/* Quotes in it: not a run of quoted values. */
+	expect_same_sig("{\"message\":\"no attribute (user '''''ann)\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"'''''ann\"}",
+	    "{\"message\":\"no attribute (user ann)\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"ann\"}", 1);
+	/* A short name cut at a raw NUL: "an<NUL>" echoed as "an". */
+	{
+		static const char req[] = "POST /users HTTP/1.1\r\n\r\n"
+		    "{\"name\":\"an\0\"}";
+		char *x = fuzz_body_signature("{\"message\":\"no attribute "
+		    "(user an)\"}", 33, req, sizeof req - 1);
+
+		ASSERT_STR_EQ(x, "message=no attribute user *");
+		free(x);
+	}
+	expect_same_sig("{\"exception\":\"AttributeError\",\"message\":"
+	    "\"'NoneType' object has no attribute 'lower' (user "
+	    "an;6\\u001fB\u00f4<\u00b3" "9Sn)\",\"trace_id\":\"daa66d135bd1e996\"}",
+	    "POST /users HTTP/1.1\r\n\r\n{\"name\":\"an;6\x1f" "B\xf4<\xb3" "9Sn\"}",
+	    "{\"exception\":\"AttributeError\",\"message\":\"'NoneType' object "
+	    "has no attribute 'lower' (user ann)\",\"trace_id\":"
+	    "\"08d12dfd5bd1e998\"}", "POST /users HTTP/1.1\r\n\r\n"
+	    "{\"name\":\"ann\"}", 1);
 
 	/* Repeats of one bug: one signature. */
 	expect_same_sig(
@@ -707,6 +764,205 @@ test_noise_recorded(void)
 		free(sigs[i].sig);
 }
 
+/*
+ * The scheduler (fuzz-sched.h).  A model service: mutants of entry 1
+ * made with operator 2 on field 1 get a 400 of a new shape each time
+ * and, every 64 mutant numbers, an answer of a new class (a new error);
+ * everything else gets the one known answer of its entry.
+ */
+static void
+sched_model(uint64_t i, size_t e, unsigned op, int32_t field,
+    struct fuzz_sched_outcome *o)
+{
+	o->cls = e * 100 + 200;
+	o->shape = 1;
+	if (e == 1 && op == 2 && field == 1) {
+		o->cls = i % 4 == 0 ? 1000 + i / 64 : 400;
+		o->shape = i;
+	}
+}
+
+/* Runs n picks with up to `inflight` outcomes outstanding, fed in an
+ * order that depends on shuffle (0: in order); the picks into out. */
+static void
+sched_run(uint64_t seed, unsigned lag, size_t n, unsigned inflight,
+    uint64_t shuffle, uint64_t *out, struct fuzz_sched **keep)
+{
+	static const uint32_t	prior[3 * 4] = { 1, 1, 1, 1,  1, 2, 3, 1,
+				    4, 0, 0, 1 };
+	static const size_t	nfields[3] = { 0, 3, 0 };
+	struct fuzz_sched	*s;
+	struct fuzz_sched_outcome o;
+	uint64_t		 pend[64], x = shuffle;
+	size_t			 npend = 0, i, k, e;
+	unsigned		 op;
+	int32_t			 field;
+
+	s = fuzz_sched_create(3, 4, prior, nfields, 1u << 2, seed, lag);
+	for (i = 0; i < n; i++) {
+		/* Feed outcomes (some, in a scrambled order) until the next
+		 * choice may be made. */
+		while (npend >= inflight || !fuzz_sched_ready(s, i)) {
+			ASSERT(npend > 0);
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			k = shuffle != 0 ? (size_t)(x >> 33) % npend : 0;
+			sched_model(pend[k] >> 16, (size_t)(pend[k] >> 8 & 0xff),
+			    (unsigned)(pend[k] >> 4 & 0xf),
+			    (int32_t)(pend[k] & 0xf) - 1, &o);
+			ASSERT_EQ(fuzz_sched_feed(s, pend[k] >> 16, &o), 0);
+			pend[k] = pend[--npend];
+		}
+		fuzz_sched_pick(s, i, &e, &op, &field);
+		ASSERT(e < 3);
+		ASSERT(prior[e * 4 + op] > 0);
+		ASSERT(field == -1 || (op == 2 && field >= 0 &&
+		    (size_t)field < nfields[e]));
+		if (op != 2 || nfields[e] == 0)
+			ASSERT_EQ(field, -1);
+		out[i] = (uint64_t)i << 16 | e << 8 | op << 4 |
+		    (uint64_t)(field + 1);
+		pend[npend++] = out[i];
+	}
+	if (keep != NULL)
+		*keep = s;
+	else
+		fuzz_sched_free(s);
+}
+
+static void
+test_sched(void)
+{
+	enum { N = 6000 };
+	static uint64_t		 a[N], b[N], c[N];
+	struct fuzz_sched	*s;
+	struct fuzz_sched_outcome o = { 7, 1 };
+	size_t			 i, hot = 0, cold = 0, first = 0, last = 0;
+	size_t			 ent2 = 0;
+
+	/* Deterministic given the same outcomes, whatever order they
+	 * arrive in within the lag; another seed chooses otherwise. */
+	sched_run(1, 16, N, 8, 0, a, NULL);
+	sched_run(1, 16, N, 8, 99, b, NULL);
+	sched_run(2, 16, N, 8, 0, c, NULL);
+	ASSERT(memcmp(a, b, sizeof a) == 0);
+	ASSERT(memcmp(a, c, sizeof a) != 0);
+
+	/* Yield: the arm (1, op 2, field 1) answers with new shapes and
+	 * gets more of the mutants as the campaign goes on; the entries
+	 * that answer the same thing every time decay but keep a floor. */
+	sched_run(1, 16, N, 8, 0, a, &s);
+	for (i = 0; i < N; i++) {
+		int arm = (a[i] >> 8 & 0xff) == 1 && (a[i] >> 4 & 0xf) == 2 &&
+		    (a[i] & 0xf) == 2;
+
+		if (i < 1000)
+			first += arm;
+		else if (i >= N - 1000)
+			last += arm;
+		ent2 += i >= N - 1000 && (a[i] >> 8 & 0xff) == 2;
+	}
+	/* By the priors alone the arm gets 1/3 * 3/7 * 1/3 = 4.8 %. */
+	ASSERT(first > 48);
+	ASSERT(last > first);
+	ASSERT(last > 200);
+	/* Floors: entry 2 (a known answer every time) still gets its
+	 * explore share and more: 1/16 * 1/3 of 1000 is 21. */
+	ASSERT(ent2 >= 15);
+	ASSERT(fuzz_sched_entry_energy(s, 2) >= FUZZ_SCHED_FLOOR);
+	ASSERT(fuzz_sched_entry_energy(s, 2) < FUZZ_SCHED_ONE);
+	ASSERT(fuzz_sched_entry_energy(s, 1) > FUZZ_SCHED_ONE);
+	ASSERT(fuzz_sched_arm_energy(s, 0, 0) >= FUZZ_SCHED_FLOOR);
+	ASSERT(fuzz_sched_arm_energy(s, 1, 2) >
+	    fuzz_sched_arm_energy(s, 1, 0));
+	ASSERT(fuzz_sched_field_energy(s, 1, 1) >
+	    fuzz_sched_field_energy(s, 1, 0));
+	ASSERT(fuzz_sched_field_energy(s, 1, 0) >= FUZZ_SCHED_FLOOR);
+	/* Shapes: at most FUZZ_SCHED_SHAPES of the 400's are kept. */
+	ASSERT(fuzz_sched_behaviours(s) <= 2 * (3 + 1 + N / 64) +
+	    FUZZ_SCHED_SHAPES + N / 64 * FUZZ_SCHED_SHAPES);
+	fuzz_sched_free(s);
+
+	/* Decay: one arm fed the same answer again and again falls to
+	 * the floor and stays there; a new class raises it at once. */
+	{
+		static const uint32_t pr[1] = { 1 };
+		size_t	e;
+		unsigned op;
+		int32_t	field;
+
+		s = fuzz_sched_create(1, 1, pr, NULL, 0, 3, 0);
+		for (i = 0; i < 400; i++) {
+			fuzz_sched_pick(s, i, &e, &op, &field);
+			ASSERT_EQ(fuzz_sched_feed(s, i, &o), 0);
+			if (i == 1)
+				hot = fuzz_sched_arm_energy(s, 0, 0);
+		}
+		fuzz_sched_pick(s, i, &e, &op, &field);
+		cold = fuzz_sched_arm_energy(s, 0, 0);
+		ASSERT(hot > FUZZ_SCHED_ONE);	/* the first was new */
+		ASSERT_EQ(cold, FUZZ_SCHED_FLOOR);
+		ASSERT_EQ(fuzz_sched_entry_energy(s, 0), FUZZ_SCHED_FLOOR);
+		o.cls = 8;
+		ASSERT_EQ(fuzz_sched_feed(s, i, &o), 0);
+		/* A second outcome for one number is ignored; a number out
+		 * of the window is refused. */
+		o.cls = 9;
+		ASSERT_EQ(fuzz_sched_feed(s, i, &o), 0);
+		ASSERT_EQ(fuzz_sched_feed(s, i + 5, &o), -1);
+		fuzz_sched_pick(s, i + 1, &e, &op, &field);
+		ASSERT(fuzz_sched_arm_energy(s, 0, 0) > 4 * FUZZ_SCHED_FLOOR);
+		ASSERT_EQ(fuzz_sched_behaviours(s), 4);
+		fuzz_sched_free(s);
+	}
+
+	/* Untried arms first: every operator the entry can take is picked
+	 * within the first picks (one in 16 draws by the priors), the
+	 * highest prior first; one it cannot take never is. */
+	{
+		static const uint32_t pr[5] = { 3, 1, 0, 4, 2 };
+		size_t	e, seen = 0, k;
+		unsigned op, op0 = 99;
+		int32_t	field;
+
+		s = fuzz_sched_create(1, 5, pr, NULL, 0, 5, 100);
+		for (k = 0; k < 8; k++) {
+			fuzz_sched_pick(s, k, &e, &op, &field);
+			ASSERT(op != 2);
+			if (op0 == 99)
+				op0 = op;
+			seen |= (size_t)1 << op;
+		}
+		ASSERT_EQ(seen, 0x1b);
+		ASSERT_EQ(op0, 3);
+		fuzz_sched_free(s);
+	}
+
+	/* The lag: with lag 4 mutant 10 waits for mutants 0-5; settling
+	 * gives up on them. */
+	{
+		static const uint32_t pr[2] = { 1, 1 };
+		size_t	e;
+		unsigned op;
+		int32_t	field;
+
+		s = fuzz_sched_create(1, 2, pr, NULL, 0, 3, 4);
+		for (i = 0; i < 10; i++) {
+			ASSERT(fuzz_sched_ready(s, i) == (i <= 4));
+			if (!fuzz_sched_ready(s, i)) {
+				ASSERT_EQ(fuzz_sched_feed(s, i - 5, &o), 0);
+				ASSERT(fuzz_sched_ready(s, i));
+			}
+			fuzz_sched_pick(s, i, &e, &op, &field);
+		}
+		ASSERT(!fuzz_sched_ready(s, 10));
+		fuzz_sched_settle(s, 10);
+		ASSERT(fuzz_sched_ready(s, 10));
+		fuzz_sched_pick(s, 10, &e, &op, &field);
+		ASSERT_EQ(fuzz_sched_feed(s, 0, &o), -1);	/* applied */
+		fuzz_sched_free(s);
+	}
+}
+
 int
 main(void)
 {
@@ -717,5 +973,6 @@ main(void)
 	test_noise();
 	test_noise_recorded();
 	test_body_signatures();
+	test_sched();
 	UNIT_DONE();
 }

@@ -95,6 +95,103 @@ make_corpus(void)
 	return c;
 }
 
+/*
+ * mut_make: a mutant is a function of (seed, number, entry, operator,
+ * field) alone.  500 mutants made in one order by one engine are made
+ * again, byte for byte, in reverse order by a fresh engine (and
+ * interleaved with mut_next and other mutants): no state carries over.
+ * The operator asked for is the one applied first, a field operator
+ * works on the field asked for, and another number, entry or operator
+ * gives another mutant.
+ */
+static void
+test_make(const struct mut_corpus *c)
+{
+	struct mut_engine	*a, *b;
+	struct buf		 x, y;
+	struct mut_info		 ia, ib;
+	uint64_t		 sums[500];
+	size_t			 lens[500], n = mut_corpus_count(c), i, same = 0;
+	size_t			 ents[500];
+	unsigned		 ops[500];
+	int32_t			 fields[500];
+
+	buf_init(&x);
+	buf_init(&y);
+	a = mut_engine_create(c, 42, 0);
+	b = mut_engine_create(c, 42, 0);
+	for (i = 0; i < 500; i++) {
+		ents[i] = (i * 7) % n;
+		ops[i] = (unsigned)((i * 13) % MUT_OP_COUNT);
+		fields[i] = mut_op_takes_field(ops[i]) &&
+		    mut_entry_fields(a, ents[i]) > 0 ? (int32_t)(i %
+		    mut_entry_fields(a, ents[i])) : -1;
+		mut_make(a, 1000 + i, ents[i], ops[i], fields[i], &x, &ia);
+		sums[i] = fnv64(x.data, x.len);
+		lens[i] = x.len;
+		ASSERT_EQ(ia.parent, ents[i]);
+		if (mut_op_weight_of(a, ents[i], ops[i]) > 0)
+			ASSERT_EQ(ia.first_op, ops[i]);
+		else
+			ASSERT(ia.first_op < MUT_OP_COUNT);
+		ASSERT_EQ(ia.field, fields[i]);
+		mut_next(a, &y, NULL);
+	}
+	for (i = 500; i > 0; i--) {
+		mut_make(b, 1000 + i - 1, ents[i - 1], ops[i - 1],
+		    fields[i - 1], &y, &ib);
+		if (y.len == lens[i - 1] && fnv64(y.data, y.len) ==
+		    sums[i - 1])
+			same++;
+		mut_make(b, 7, 0, MUT_OP_BITFLIP, -1, &x, NULL);
+	}
+	ASSERT_EQ(same, 500);
+
+	/* Another number, entry or operator: another mutant (mostly). */
+	for (same = 0, i = 0; i < 200; i++) {
+		mut_make(a, i, 0, MUT_OP_J_BOUNDARY, -1, &x, NULL);
+		mut_make(a, i + 1, 0, MUT_OP_J_BOUNDARY, -1, &y, NULL);
+		same += x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
+		mut_make(a, i, 0, MUT_OP_J_TYPE, -1, &y, NULL);
+		same += x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
+		mut_make(a, i, 1, MUT_OP_J_BOUNDARY, -1, &y, NULL);
+		same += x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
+	}
+	ASSERT(same < 60);
+
+	/* A field operator works on its field: json.remove_member of each
+	 * field of entry 0 removes that member (alone, when one operator
+	 * is stacked), and every field is removed by some mutant. */
+	{
+		size_t	nf = mut_entry_fields(a, 0), f, k, hits;
+		size_t	rawlen;
+
+		(void)mut_corpus_entry(c, 0, &rawlen);
+
+		ASSERT(nf >= 2);
+		for (f = 0; f < nf; f++) {
+			for (hits = 0, k = 0; k < 40; k++) {
+				mut_make(a, k, 0, MUT_OP_J_REMOVE, (int32_t)f,
+				    &x, &ia);
+				ASSERT_EQ(ia.field, (int32_t)f);
+				if (ia.nops == 1 && x.len < rawlen)
+					hits++;
+			}
+			ASSERT(hits > 10);
+		}
+		/* Two different fields: two different bodies. */
+		mut_make(a, 3, 0, MUT_OP_J_NULL, 0, &x, &ia);
+		mut_make(a, 3, 0, MUT_OP_J_NULL, 1, &y, &ib);
+		if (ia.nops == 1 && ib.nops == 1)
+			ASSERT(x.len != y.len || memcmp(x.data, y.data,
+			    x.len) != 0);
+	}
+	mut_engine_free(a);
+	mut_engine_free(b);
+	buf_free(&x);
+	buf_free(&y);
+}
+
 static void
 test_determinism(const struct mut_corpus *c)
 {
@@ -497,6 +594,7 @@ main(void)
 	test_names();
 	c = make_corpus();
 	test_determinism(c);
+	test_make(c);
 	test_stream(c);
 	test_mutate_buf(c);
 	mut_corpus_free(c);
