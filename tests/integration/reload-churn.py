@@ -84,6 +84,19 @@ class Client(threading.Thread):
                 return
 
 
+def rss_slope(samples):
+    """Least-squares slope of the readings over their index (KiB per
+    reload); 0 for fewer than two."""
+    n = len(samples)
+    if n < 2:
+        return 0.0
+    mx = (n - 1) / 2.0
+    my = sum(samples) / float(n)
+    cov = sum((x - mx) * (y - my) for x, y in enumerate(samples))
+    var = sum((x - mx) ** 2 for x in range(n))
+    return cov / var
+
+
 def admin(conn, method, path, body=None):
     conn.request(method, path, body=body,
                  headers={"Content-Type": "application/yaml"})
@@ -110,7 +123,8 @@ def main():
     ap.add_argument("--reloads", type=int, default=1000)
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--edits", type=int, default=1)
-    ap.add_argument("--tolerance", type=float, default=0.10)
+    ap.add_argument("--tolerance", type=float, default=None)
+    ap.add_argument("--max-slope-kb", type=float, default=16.0)
     ap.add_argument("--reload-timeout", type=float, default=60)
     a = ap.parse_args()
 
@@ -125,6 +139,7 @@ def main():
     rule = b"name: churn\nmatch: {path: '^/never-requested$'}\nfault: {status: 503}\n"
     failures = []
     before = after = -1
+    samples = []
     edits = 0
     t0 = time.time()
     for i in range(a.reloads):
@@ -157,6 +172,8 @@ def main():
                 failures.append("DELETE /rules/churn: %d %s" % (st, data[:200]))
                 break
             edits += 1
+        if i >= a.warmup:
+            samples.append(rss_kb(a.pid))
         if failures or client.errors:
             break
     # Let the workers notice the last generation (sweep: 100 ms).
@@ -167,14 +184,23 @@ def main():
     if before < 0:
         before = after
     ratio = after / before if before > 0 else 0
-    print("rss_kb_before=%d rss_kb_after=%d ratio=%.3f requests=%d "
-          "errors=%d reloads=%d edits=%d seconds=%.1f" % (
-              before, after, ratio, client.requests, len(client.errors),
-              i + 1, edits, time.time() - t0))
+    samples.append(after)
+    slope = rss_slope(samples)
+    print("rss_kb_before=%d rss_kb_after=%d ratio=%.3f slope_kb=%.2f "
+          "requests=%d errors=%d reloads=%d edits=%d seconds=%.1f" % (
+              before, after, ratio, slope, client.requests,
+              len(client.errors), i + 1, edits, time.time() - t0))
+    if slope > a.max_slope_kb:
+        failures.append("VmRSS grows %.1f KiB per reload (limit %.1f): "
+                        "min %d max %d KiB over %d readings" % (
+                            slope, a.max_slope_kb, min(samples),
+                            max(samples), len(samples)))
+    if a.tolerance is not None and after > before * (1 + a.tolerance):
+        failures.append("VmRSS %d KiB after the reloads > %d * %.2f" % (
+            after, before, 1 + a.tolerance))
     for e in (failures + client.errors)[:10]:
         print("error: %s" % e)
-    ok = (not failures and not client.errors and client.requests > 0 and
-          after <= before * (1 + a.tolerance))
+    ok = not failures and not client.errors and client.requests > 0
     return 0 if ok else 1
 
 
