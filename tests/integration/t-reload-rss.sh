@@ -2,9 +2,14 @@
 # Issue 17, item 1: replaced generations are freed.  1,000 reloads (half
 # POST /reload, half SIGHUP) and 1,000 rule edits through the admin API of
 # a small snapshot while a client keeps sending requests: every request is
-# answered 200 and VmRSS after the reloads stays within 10% of VmRSS after
-# the first 100 (before the fix each reload kept its snapshot: +~2 MB
-# per reload here).  The scaled-up run is `make soak`.
+# answered 200 and VmRSS does not grow per reload: its least-squares slope
+# over the 900 reloads after the first 100 stays within 16 KiB per reload
+# (before the fix each reload kept its snapshot: +~2 MB per reload here, a
+# slope of ~2000).  Not two single readings against each other: the
+# allocator's caches grow in steps of up to a generation whenever the
+# machine's load lets them (a first reading of 10.1 MB, a last of 11.9 MB,
+# flaked a 10% bound), a step moves the slope by a few KiB at most.  The
+# scaled-up run is `make soak`.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -20,6 +25,10 @@ awk -v n=1500 -v paths="$T/paths" 'BEGIN {
 }' >"$T/snap.jsonl"
 printf 'rules:\n  - name: never\n    match: {path: "^/nothing-here$"}\n    fault: {status: 500}\n' >"$T/rules.yaml"
 
+# Under ASan, freed memory waits in a quarantine of up to 256 MB that
+# fills over the reloads: a slope of 13 KiB per reload, measured, that is
+# not decoy's.  No quarantine here (a no-op without ASan).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 start_respond d "$T/snap.jsonl" --workers 2 --rules "$T/rules.yaml" \
     --admin 127.0.0.1:0 --admin-port-file "$T/admin.port"
 APORT=$(wait_port "$T/admin.port" "$PID_d") || exit 1
@@ -29,7 +38,7 @@ APORT=$(wait_port "$T/admin.port" "$PID_d") || exit 1
     --reloads "${RELOADS:-1000}" --warmup 100 --edits 1 >"$T/churn.out" 2>&1
 st=$?
 cat "$T/churn.out"
-check "1000 reloads under load: every request answered, RSS within 10%" \
+check "1000 reloads under load: every request answered, RSS flat per reload" \
     [ "$st" -eq 0 ]
 check "the responder still serves after the reloads" \
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT_d/r/7")" = 200 ]
