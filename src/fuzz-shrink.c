@@ -361,6 +361,62 @@ sig_echoed(const char *t, size_t n, const char *req, size_t rlen)
 	return 0;
 }
 
+/* Appends the token t[0..n) with its words masked: a word with a digit,
+ * or of 8 or more hex digits, is '#'. */
+static void
+sig_words(struct buf *b, const char *t, size_t n)
+{
+	size_t	k, w;
+	int	digit, hex;
+
+	for (k = 0; k < n; k = w) {
+		if (!sig_word(t[k])) {
+			buf_append_byte(b, t[k]);
+			w = k + 1;
+			continue;
+		}
+		digit = 0;
+		hex = 1;
+		for (w = k; w < n && sig_word(t[w]); w++) {
+			if (t[w] >= '0' && t[w] <= '9')
+				digit = 1;
+			if (!sig_hex(t[w]))
+				hex = 0;
+		}
+		if (digit || (hex && w - k >= 8))
+			buf_append_byte(b, '#');
+		else
+			buf_append(b, t + k, w - k);
+	}
+}
+
+/* Masked tokens from start on separated only by spaces or punctuation
+ * (echoed input of several words) become one; trailing spaces go. */
+static void
+sig_join_masked(struct buf *b, size_t start)
+{
+	size_t	i, j, k;
+
+	for (i = j = start; i < b->len; i++) {
+		if (b->data[i] == '*' && j > start) {
+			for (k = j; k > start && strchr(" ,;:.", b->data[k - 1]) !=
+			    NULL; k--)
+				;
+			if (k < j && k > start && b->data[k - 1] == '*' &&
+			    (k < 2 || (b->data[k - 2] != '\'' &&
+			    b->data[k - 2] != '"'))) {
+				j = k;
+				continue;
+			}
+		}
+		b->data[j++] = b->data[i];
+	}
+	b->len = j;
+	while (b->len > start && b->data[b->len - 1] == ' ')
+		b->len--;
+	b->data[b->len] = '\0';
+}
+
 /*
  * Appends text t to b with what changes from one occurrence of a bug to
  * the next masked.  Quoted values ('x' or "x") become '*'.  A token (a
@@ -380,8 +436,8 @@ static void
 sig_text(struct buf *b, const char *t, size_t n, const char *req,
     size_t rlen)
 {
-	size_t		i = 0, j, k, w, start = b->len;
-	int		digit, hex, space = 0, data, glued = 0;
+	size_t		i = 0, j, k, start = b->len;
+	int		space = 0, data, glued = 0;
 	const char	*q;
 
 	while (i < n && b->len - start < SIG_MAX) {
@@ -478,47 +534,10 @@ sig_text(struct buf *b, const char *t, size_t n, const char *req,
 			i = j;
 			continue;
 		}
-		for (k = i; k < j; k = w) {
-			if (!sig_word(t[k])) {
-				buf_append_byte(b, t[k]);
-				w = k + 1;
-				continue;
-			}
-			digit = 0;
-			hex = 1;
-			for (w = k; w < j && sig_word(t[w]); w++) {
-				if (t[w] >= '0' && t[w] <= '9')
-					digit = 1;
-				if (!sig_hex(t[w]))
-					hex = 0;
-			}
-			if (digit || (hex && w - k >= 8))
-				buf_append_byte(b, '#');
-			else
-				buf_append(b, t + k, w - k);
-		}
+		sig_words(b, t + i, j - i);
 		i = j;
 	}
-	/* Masked tokens separated only by spaces or punctuation (echoed
-	 * input of several words) are one. */
-	for (i = j = start; i < b->len; i++) {
-		if (b->data[i] == '*' && j > start) {
-			for (k = j; k > start && strchr(" ,;:.", b->data[k - 1]) !=
-			    NULL; k--)
-				;
-			if (k < j && k > start && b->data[k - 1] == '*' &&
-			    (k < 2 || (b->data[k - 2] != '\'' &&
-			    b->data[k - 2] != '"'))) {
-				j = k;
-				continue;
-			}
-		}
-		b->data[j++] = b->data[i];
-	}
-	b->len = j;
-	while (b->len > start && b->data[b->len - 1] == ' ')
-		b->len--;
-	b->data[b->len] = '\0';
+	sig_join_masked(b, start);
 }
 
 /* The end of the JSON string whose opening quote is at b[i] (the index
