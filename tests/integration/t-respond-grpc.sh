@@ -1,0 +1,128 @@
+#!/bin/bash
+# gRPC faults in the responder, seen by a grpcio client: a grpcio server
+# (grpc-chaos.py: a unary and a server-streaming method answering valid
+# protobuf) is recorded through decoy record, then decoy respond answers
+# from the recording with rules that fire on an x-fault header.  The
+# client gets exactly the codes and messages asked for (grpc: UNAVAILABLE,
+# DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED; status 503 and 403 as
+# UNAVAILABLE and PERMISSION_DENIED), a truncated protobuf as INTERNAL,
+# the framing malforms as missing messages, per-message latency as gaps
+# between a stream's messages, unfaulted calls as the server gave them,
+# and a slow call does not hold up a fast one on the same channel.
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+PEER=$top_srcdir/tests/integration/grpc-chaos.py
+[ -x "$PY" ] && "$PY" -c 'import grpc, google.protobuf' 2>/dev/null ||
+    skip "python3-grpcio or python3-protobuf is not installed"
+
+# --- the recording ------------------------------------------------------------
+start_bg grpc "$T/grpc.port" "$PY" "$PEER" server "$T/grpc.port"
+start_bg rec "$T/rec.port" "$DECOY" record --upstream "http://127.0.0.1:$PORT_grpc" \
+    --listen 127.0.0.1:0 --port-file "$T/rec.port" -o "$T/rec.jsonl"
+timeout 30 "$PY" "$PEER" record "$PORT_rec" >"$T/rec.txt" 2>&1
+stop "$PID_rec"
+call() {	# call PORT KIND FAULT
+	timeout 30 "$PY" "$PEER" call "$@" 2>&1
+}
+direct_u=$(call "$PORT_grpc" unary none)
+direct_s=$(call "$PORT_grpc" stream none)
+stop "$PID_grpc"
+check "recorded: two calls" [ "$(wc -l <"$T/rec.jsonl")" = 2 ]
+
+cat >"$T/rules.yaml" <<'EOF2'
+rules:
+  - name: unavailable
+    match: {headers: {x-fault: '^unavailable$'}}
+    fault: {grpc: UNAVAILABLE, grpc_message: "try later, 100% sure"}
+  - name: deadline
+    match: {headers: {x-fault: '^deadline$'}}
+    fault: {grpc: deadline-exceeded}
+  - name: exhausted
+    match: {headers: {x-fault: '^exhausted$'}}
+    fault: {grpc: 8, grpc_message: quota}
+  - name: s503
+    match: {headers: {x-fault: '^s503$'}}
+    fault: {status: 503}
+  - name: s403
+    match: {headers: {x-fault: '^s403$'}}
+    fault: {status: 403}
+  - name: badlen
+    match: {headers: {x-fault: '^badlen$'}}
+    fault: {malform: grpc_bad_length}
+  - name: trunc
+    match: {headers: {x-fault: '^trunc$'}}
+    fault: {malform: grpc_truncate}
+  - name: badpb
+    match: {headers: {x-fault: '^badpb$'}}
+    fault: {malform: grpc_bad_protobuf}
+  - name: permsg
+    match: {headers: {x-fault: '^permsg$'}}
+    fault: {latency: 300ms, per_message: true}
+  - name: slow
+    match: {headers: {x-fault: '^slow$'}}
+    fault: {latency: 1500ms}
+EOF2
+start_respond resp "$T/rec.jsonl" --rules "$T/rules.yaml" \
+    --chaos-log "$T/chaos.log"
+R=$PORT_resp
+
+# --- unfaulted: what the server said ----------------------------------------
+u=$(call "$R" unary none)
+s=$(call "$R" stream none)
+check "unfaulted unary: the server's message" \
+    [ "${u%|*}" = "${direct_u%|*}" -a "${u%%|*}" = "OK " ]
+check "unfaulted stream: the server's 4 messages" \
+    [ "${s%|*}" = "${direct_s%|*}" -a "${s%%|*}" = "OK " ]
+check "the server's stream had 4 messages" \
+    [ "$(echo "${direct_s}" | cut -d'|' -f2 | tr ',' '\n' | wc -l)" = 4 ]
+
+# --- codes --------------------------------------------------------------------
+for kind in unary stream; do
+	for f in "unavailable|UNAVAILABLE try later, 100% sure" \
+	    "deadline|DEADLINE_EXCEEDED " "exhausted|RESOURCE_EXHAUSTED quota" \
+	    "s503|UNAVAILABLE " "s403|PERMISSION_DENIED "; do
+		got=$(call "$R" $kind "${f%%|*}")
+		check "$kind, x-fault ${f%%|*}: ${f#*|}" \
+		    [ "$got" = "${f#*|}||" ]
+	done
+done
+
+# --- malformed messages ------------------------------------------------------
+for kind in unary stream; do
+	got=$(call "$R" $kind badpb)
+	check "$kind, grpc_bad_protobuf: INTERNAL at the client" \
+	    [ "${got%%|*}" = "INTERNAL Exception deserializing response!" ]
+done
+# grpcio (1.51) ends a call whose body stops inside a message with the
+# trailers' status and without that message: none of the messages the
+# bad length prefix swallowed, the last one of a truncated body.
+got=$(call "$R" unary badlen)
+check "unary, grpc_bad_length: no message ($got)" \
+    [ "$(echo "$got" | cut -d'|' -f2)" = none ]
+got=$(call "$R" stream badlen)
+check "stream, grpc_bad_length: none of the 4 messages" [ "$(echo "$got" | cut -d'|' -f2)" = "" ]
+got=$(call "$R" stream trunc)
+check "stream, grpc_truncate: the first 3 messages only" \
+    [ "$(echo "$got" | cut -d'|' -f2)" = "$(echo "$direct_s" | cut -d'|' -f2 | cut -d, -f1-3)" ]
+
+# --- per-message latency -----------------------------------------------------
+got=$(call "$R" stream permsg)
+gaps=$(echo "$got" | cut -d'|' -f3)
+check "per_message: the stream's messages, whole" \
+    [ "$(echo "$got" | cut -d'|' -f1-2)" = "$(echo "$direct_s" | cut -d'|' -f1-2)" ]
+check "per_message: each of the 4 messages >= 250 ms after the one before ($gaps)" \
+    bash -c "[ \$(echo '$gaps' | tr ',' '\n' | awk '\$1 >= 250' | wc -l) = 4 ]"
+
+# --- one slow call does not hold up another on the same channel --------------
+check "a fast call finishes while a slow one is held" \
+    [ "$(timeout 30 "$PY" "$PEER" race "$R" 2>&1)" = fast-first ]
+
+stop "$PID_resp"
+check "chaos log: the 503 said as UNAVAILABLE" \
+    grep -q '"rule":"s503","fault":"status","params":{"status":503,"grpc":"UNAVAILABLE"}' "$T/chaos.log"
+check "chaos log: the grpc fault" \
+    grep -q '"rule":"deadline","fault":"grpc","params":{"code":"DEADLINE_EXCEEDED"}' "$T/chaos.log"
+check "chaos log: per-message latency" \
+    grep -q '"rule":"permsg","fault":"latency","params":{"distribution":"fixed","ms":300.000,"per_message":true}' "$T/chaos.log"
+done_testing
