@@ -12,9 +12,9 @@
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
-PEER=$top_srcdir/tests/integration/grpc-chaos.py
-[ -x "$PY" ] && "$PY" -c 'import grpc, google.protobuf' 2>/dev/null ||
+"$PY" -c 'import grpc, google.protobuf' 2>/dev/null ||
     skip "python3-grpcio or python3-protobuf is not installed"
+PEER=$top_srcdir/tests/integration/grpc-chaos.py
 
 # --- the recording ------------------------------------------------------------
 start_bg grpc "$T/grpc.port" "$PY" "$PEER" server "$T/grpc.port"
