@@ -118,6 +118,25 @@ check "per_message: each of the 4 messages >= 250 ms after the one before ($gaps
 check "a fast call finishes while a slow one is held" \
     [ "$(timeout 30 "$PY" "$PEER" race "$R" 2>&1)" = fast-first ]
 
+# --- decoy inspect: the gRPC methods and their status mix ---------------------
+# The faulted answers recorded through decoy record, then inspected.
+start_bg rec2 "$T/rec2.port" "$DECOY" record --upstream "http://127.0.0.1:$R" \
+    --listen 127.0.0.1:0 --port-file "$T/rec2.port" -o "$T/rec2.jsonl"
+for f in "unary none" "unary none" "unary unavailable" "stream s403"; do
+	call "$PORT_rec2" $f >/dev/null
+done
+stop "$PID_rec2"
+"$DECOY" inspect "$T/rec2.jsonl" >"$T/inspect.txt" 2>&1
+check "inspect: Unary, 3 calls, OK:2 UNAVAILABLE:1" \
+    grep -Eq '^  test\.Chaos +Unary +3  OK:2 UNAVAILABLE:1$' "$T/inspect.txt"
+check "inspect: Stream, 1 call, PERMISSION_DENIED:1 (trailers-only)" \
+    grep -Eq '^  test\.Chaos +Stream +1  PERMISSION_DENIED:1$' "$T/inspect.txt"
+"$DECOY" inspect --json "$T/rec2.jsonl" >"$T/inspect.json" 2>&1
+check "inspect --json: the grpc member" [ "$(jq -c '.directions.out.grpc' "$T/inspect.json")" = \
+    '[{"service":"test.Chaos","method":"Unary","count":3,"grpc_status":{"OK":2,"UNAVAILABLE":1}},{"service":"test.Chaos","method":"Stream","count":1,"grpc_status":{"PERMISSION_DENIED":1}}]' ]
+check "inspect --json: no grpc member where there are no calls" \
+    [ "$(jq -c '.directions.in.grpc' "$T/inspect.json")" = null ]
+
 stop "$PID_resp"
 check "chaos log: the 503 said as UNAVAILABLE" \
     grep -q '"rule":"s503","fault":"status","params":{"status":503,"grpc":"UNAVAILABLE"}' "$T/chaos.log"
