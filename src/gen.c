@@ -62,6 +62,7 @@
 #include "buf.h"
 #include "gen.h"
 #include "gen-transform.h"
+#include "grpc.h"
 #include "http.h"
 #include "httpc.h"
 #include "httpc-h2.h"
@@ -1112,6 +1113,28 @@ gen_snap_header(const struct snap_res *res, const char *name)
 	return NULL;
 }
 
+/*
+ * A gRPC call's recorded grpc-status (its trailers, else the headers of
+ * a trailers-only answer), or NULL: not a gRPC call (request
+ * content-type application/grpc*), or none recorded.
+ */
+static const char *
+gen_snap_grpc_status(const struct snap_txn *t)
+{
+	const char	*ct = NULL;
+	size_t		 i;
+
+	for (i = 0; i < t->req.nheaders && ct == NULL; i++)
+		if (strcasecmp(t->req.headers[i].name, "content-type") == 0)
+			ct = t->req.headers[i].value;
+	if (ct == NULL || !grpc_is_content_type(span_from_str(ct)))
+		return NULL;
+	for (i = 0; i < t->res.ntrailers; i++)
+		if (strcasecmp(t->res.trailers[i].name, "grpc-status") == 0)
+			return t->res.trailers[i].value;
+	return gen_snap_header(&t->res, "grpc-status");
+}
+
 static char *
 gen_show_bytes(const char *p, size_t len)
 {
@@ -1178,6 +1201,15 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 		snprintf(sa, sizeof sa, "%d", res->status);
 		snprintf(sb, sizeof sb, "%d", m->status);
 		gen_report_diff(gt->ep, txn, "status", sa, sb, &differ);
+	}
+	/* A gRPC call's status is its grpc-status (the answer's trailers,
+	 * given with its headers over h2). */
+	if (cfg->cmp_status && (ev = gen_snap_grpc_status(&gt->t)) != NULL &&
+	    ((h = http_find_header(m, "grpc-status")) == NULL ||
+	    !span_eq_str(h->value, ev))) {
+		b = h != NULL ? span_dup(h->value) : xstrdup("(absent)");
+		gen_report_diff(gt->ep, txn, "grpc-status", ev, b, &differ);
+		free(b);
 	}
 	for (i = 0; i < cfg->ncmp_headers; i++) {
 		/* Volatile by the transforms: not compared. */
@@ -1921,7 +1953,7 @@ gen_h2_done(struct gen_conn *c, const struct httpc_h2_resp *r)
 {
 	struct http_msg	 m;
 	char		 what[64];
-	size_t		 i;
+	size_t		 i, j;
 
 	c->sid = 0;
 	c->fresh = 0;
@@ -1948,6 +1980,9 @@ gen_h2_done(struct gen_conn *c, const struct httpc_h2_resp *r)
 	m.version = 20;
 	for (i = 0; i < r->nheaders && i < HTTP_MAX_HEADERS; i++)
 		m.headers[i] = r->headers[i];
+	/* The trailers after them (gRPC's grpc-status is there). */
+	for (j = 0; j < r->ntrailers && i < HTTP_MAX_HEADERS; j++)
+		m.headers[i++] = r->trailers[j];
 	m.nheaders = i;
 	gen_conn_answer(c, r->status, &m, r->body.p, r->body.len);
 	gen_conn_finish(c);

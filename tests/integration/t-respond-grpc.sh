@@ -137,6 +137,25 @@ check "inspect --json: the grpc member" [ "$(jq -c '.directions.out.grpc' "$T/in
 check "inspect --json: no grpc member where there are no calls" \
     [ "$(jq -c '.directions.in.grpc' "$T/inspect.json")" = null ]
 
+# --- decoy replay --http2 of the gRPC calls, compared by grpc-status ---------
+# The recording as the service's own inbound calls, replayed against a
+# grpcio server (TE: trailers must get through), then against decoy
+# respond answering every call UNAVAILABLE.
+jq -c '.dir = "in"' "$T/rec.jsonl" >"$T/in.jsonl"
+start_bg grpc2 "$T/grpc2.port" "$PY" "$PEER" server "$T/grpc2.port"
+timeout 60 "$DECOY" replay "$T/in.jsonl" --target "http://127.0.0.1:$PORT_grpc2" \
+    --http2 >"$T/replay.txt" 2>&1
+check "replay --http2 against grpcio: as recorded (exit 0)" [ $? -eq 0 ]
+stop "$PID_grpc2"
+printf 'rules:\n  - name: down\n    fault: {grpc: UNAVAILABLE}\n' >"$T/down.yaml"
+start_respond down "$T/rec.jsonl" --rules "$T/down.yaml"
+timeout 60 "$DECOY" replay "$T/in.jsonl" --target "http://127.0.0.1:$PORT_down" \
+    --http2 --report "$T/down.json" >"$T/replay-down.txt" 2>&1
+check "replay against UNAVAILABLE answers: exit 1" [ $? -eq 1 ]
+check "the difference is the grpc-status, 0 expected, 14 got" \
+    [ "$(jq -c '[.endpoints[].diffs[] | select(.field == "grpc-status") | [.expected, .actual]] | unique' "$T/down.json")" = '[["0","14"]]' ]
+stop "$PID_down"
+
 stop "$PID_resp"
 check "chaos log: the 503 said as UNAVAILABLE" \
     grep -q '"rule":"s503","fault":"status","params":{"status":503,"grpc":"UNAVAILABLE"}' "$T/chaos.log"
