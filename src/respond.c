@@ -721,6 +721,12 @@ conn_emit(struct rconn *c, struct reply *rp)
 
 	conn_delay_histogram(c->w, loop_now(c->w->loop) - rp->ready_ns);
 	hconn_release(c->h);
+	if (rp->conn != FAULT_CONN_NONE || rp->part[2].len == 0) {
+		/* Messages one at a time only for a whole answer. */
+		free(rp->split);
+		rp->split = NULL;
+		rp->nsplit = 0;
+	}
 	switch (rp->conn) {
 	case FAULT_CONN_RESET:
 		reply_free(rp);

@@ -62,6 +62,9 @@ rules:
   - name: slow
     match: {headers: {x-fault: '^slow$'}}
     fault: {latency: 1500ms}
+  - name: permsg-reset
+    match: {headers: {x-fault: '^permsg-reset$'}}
+    fault: {latency: 50ms, per_message: true, connection: reset}
 EOF2
 start_respond resp "$T/rec.jsonl" --rules "$T/rules.yaml" \
     --chaos-log "$T/chaos.log"
@@ -113,6 +116,10 @@ check "per_message: the stream's messages, whole" \
     [ "$(echo "$got" | cut -d'|' -f1-2)" = "$(echo "$direct_s" | cut -d'|' -f1-2)" ]
 check "per_message: each of the 4 messages >= 250 ms after the one before ($gaps)" \
     bash -c "[ \$(echo '$gaps' | tr ',' '\n' | awk '\$1 >= 250' | wc -l) = 4 ]"
+
+got=$(call "$R" stream permsg-reset)
+check "per_message with a reset: the call fails, no message ($got)" \
+    [ "${got%%|*}" != "OK " -a "$(echo "$got" | cut -d'|' -f2)" = "" ]
 
 # --- one slow call does not hold up another on the same channel --------------
 check "a fast call finishes while a slow one is held" \
