@@ -101,7 +101,21 @@ struct gen_txn {
 	size_t			 sidx;		/* session index (maps) */
 	int			 xflags;	/* GEN_TRANSFORM_* */
 	const struct gen_transform_cmp *xcmp;	/* left out of comparison */
+	int			 grpc;		/* a gRPC call */
 };
+
+/* 1 if a request is a gRPC call (content-type application/grpc*). */
+static int
+gen_req_is_grpc(const struct snap_req *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, "content-type") == 0)
+			return grpc_is_content_type(span_from_str(
+			    r->headers[i].value));
+	return 0;
+}
 
 struct gen_send {
 	size_t		txn;
@@ -1051,6 +1065,7 @@ gen_load(struct gen *g, char **cause)
 		q = gen_transform_origin_form(t.req.target);
 		gt->path = xstrndup(q, strcspn(q, "?"));
 		gt->head = strcmp(t.req.method, "HEAD") == 0;
+		gt->grpc = gen_req_is_grpc(&t.req);
 		buf_init(&gt->req);
 		if (g->gx != NULL) {
 			gt->xflags = gen_transform_flags(g->gx, &gt->t);
@@ -1121,13 +1136,9 @@ gen_snap_header(const struct snap_res *res, const char *name)
 static const char *
 gen_snap_grpc_status(const struct snap_txn *t)
 {
-	const char	*ct = NULL;
-	size_t		 i;
+	size_t	i;
 
-	for (i = 0; i < t->req.nheaders && ct == NULL; i++)
-		if (strcasecmp(t->req.headers[i].name, "content-type") == 0)
-			ct = t->req.headers[i].value;
-	if (ct == NULL || !grpc_is_content_type(span_from_str(ct)))
+	if (!gen_req_is_grpc(&t->req))
 		return NULL;
 	for (i = 0; i < t->res.ntrailers; i++)
 		if (strcasecmp(t->res.trailers[i].name, "grpc-status") == 0)
@@ -1519,6 +1530,21 @@ gen_conn_looks(const struct gen_conn *c)
 
 /* An answer to c's request (m: its head, NULL if it could not be
  * parsed): recorded, its live values captured, compared. */
+/* Counts a gRPC call's answer by its grpc-status (trailers, given with
+ * the headers over h2; -1 when none came). */
+static void
+gen_record_grpc(struct report_endpoint *ep, const struct http_msg *m)
+{
+	const struct http_header	*h;
+	int				 code = -1;
+
+	h = http_find_header(m, "grpc-status");
+	if (h != NULL && h->value.len > 0 && h->value.len <= 2 &&
+	    h->value.p[0] >= '0' && h->value.p[0] <= '9')
+		code = grpc_code_parse(h->value.p, h->value.len);
+	report_record_grpc(ep, code);
+}
+
 static void
 gen_conn_answer(struct gen_conn *c, int status, const struct http_msg *m,
     const char *body, size_t body_len)
@@ -1535,6 +1561,8 @@ gen_conn_answer(struct gen_conn *c, int status, const struct http_msg *m,
 	g->last_answer = now;
 	if (m == NULL)
 		return;
+	if (gt->grpc)
+		gen_record_grpc(gt->ep, m);
 	if (gt->xflags & GEN_TRANSFORM_CAPTURE)
 		gen_conn_capture(c, m, body, body_len);
 	if (g->cfg->cmp_status || g->cfg->ncmp_headers > 0 ||

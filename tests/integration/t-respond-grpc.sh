@@ -149,16 +149,31 @@ check "inspect --json: no grpc member where there are no calls" \
 # grpcio server (TE: trailers must get through), then against decoy
 # respond answering every call UNAVAILABLE.
 jq -c '.dir = "in"' "$T/rec.jsonl" >"$T/in.jsonl"
+replay_to() {	# replay_to PORT NAME: $T/NAME.json (report), $T/NAME.txt; exit status
+	timeout 60 "$DECOY" replay "$T/in.jsonl" --target "http://127.0.0.1:$1" \
+	    --http2 --report "$T/$2.json" >"$T/$2.txt" 2>&1
+}
+mix() {		# mix NAME: the report's gRPC status mixes, per endpoint and in all
+	jq -c '[.endpoints[] | [.path, .grpc_status]], .totals.grpc_status' \
+	    "$T/$1.json" | tr '\n' ' '
+}
 start_bg grpc2 "$T/grpc2.port" "$PY" "$PEER" server "$T/grpc2.port"
-timeout 60 "$DECOY" replay "$T/in.jsonl" --target "http://127.0.0.1:$PORT_grpc2" \
-    --http2 >"$T/replay.txt" 2>&1
+replay_to "$PORT_grpc2" up
 check "replay --http2 against grpcio: as recorded (exit 0)" [ $? -eq 0 ]
+check "report: the gRPC status mix per method and in all, OK" [ "$(mix up)" = \
+    '[["/test.Chaos/Stream",{"OK":1}],["/test.Chaos/Unary",{"OK":1}]] {"OK":2} ' ]
+check "summary: the mix in the STATUS column" \
+    grep -Eq '^  POST /test\.Chaos/Unary .* 200:1 grpc:OK:1$' "$T/up.txt"
 stop "$PID_grpc2"
 printf 'rules:\n  - name: down\n    fault: {grpc: UNAVAILABLE}\n' >"$T/down.yaml"
 start_respond down "$T/rec.jsonl" --rules "$T/down.yaml"
-timeout 60 "$DECOY" replay "$T/in.jsonl" --target "http://127.0.0.1:$PORT_down" \
-    --http2 --report "$T/down.json" >"$T/replay-down.txt" 2>&1
+replay_to "$PORT_down" down
 check "replay against UNAVAILABLE answers: exit 1" [ $? -eq 1 ]
+check "report: UNAVAILABLE in the mix of both methods" [ "$(mix down)" = \
+    '[["/test.Chaos/Stream",{"UNAVAILABLE":1}],["/test.Chaos/Unary",{"UNAVAILABLE":1}]] {"UNAVAILABLE":2} ' ]
+"$DECOY" report "$T/down.json" >"$T/down-report.txt" 2>&1
+check "decoy report reads the mix back" \
+    grep -Eq '^  all \(total\) .* 200:2 grpc:UNAVAILABLE:2$' "$T/down-report.txt"
 check "the difference is the grpc-status, 0 expected, 14 got" \
     [ "$(jq -c '[.endpoints[].diffs[] | select(.field == "grpc-status") | [.expected, .actual]] | unique' "$T/down.json")" = '[["0","14"]]' ]
 stop "$PID_down"
