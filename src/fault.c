@@ -48,6 +48,9 @@ static const char *const fault_malform_names[] = {
 	[FAULT_MALFORM_DROP_FIELD] = "drop_field",
 	[FAULT_MALFORM_SWAP_TYPES] = "swap_types",
 	[FAULT_MALFORM_BAD_CHUNK] = "bad_chunk",
+	[FAULT_MALFORM_GRPC_BAD_LENGTH] = "grpc_bad_length",
+	[FAULT_MALFORM_GRPC_TRUNCATE] = "grpc_truncate",
+	[FAULT_MALFORM_GRPC_BAD_PROTOBUF] = "grpc_bad_protobuf",
 };
 
 static const char *const fault_conn_names[] = {
@@ -291,6 +294,7 @@ fault_spec_free(struct fault_spec *fs)
 	free(fs->body);
 	free(fs->content_type);
 	free(fs->field);
+	free(fs->grpc_message);
 	memset(fs, 0, sizeof *fs);
 }
 
@@ -327,6 +331,7 @@ fault_spec_copy(struct fault_spec *dst, const struct fault_spec *src)
 		dst->body = xstrndup(src->body, src->body_len);
 	dst->content_type = fault_strdup(src->content_type);
 	dst->field = fault_strdup(src->field);
+	dst->grpc_message = fault_strdup(src->grpc_message);
 }
 
 static const char *

@@ -134,6 +134,12 @@ enum fault_malform {
 	FAULT_MALFORM_DROP_FIELD,	/* JSON: remove a member */
 	FAULT_MALFORM_SWAP_TYPES,	/* JSON: change a value's type */
 	FAULT_MALFORM_BAD_CHUNK,	/* invalid chunked framing */
+	/* gRPC calls (plan.c): the message stream of the body. */
+	FAULT_MALFORM_GRPC_BAD_LENGTH,	/* a length prefix promising more
+					   than the body holds */
+	FAULT_MALFORM_GRPC_TRUNCATE,	/* the body ends inside a message */
+	FAULT_MALFORM_GRPC_BAD_PROTOBUF,/* a well-framed message holding a
+					   truncated protobuf */
 };
 
 enum fault_conn {
@@ -185,6 +191,14 @@ struct fault_spec {
 						   1024 */
 	uint32_t		 h2_code;	/* rst_stream, goaway: RFC 9113
 						   error code */
+
+	int			 has_grpc;	/* answer a gRPC call
+						   trailers-only with: */
+	int			 grpc_code;	/* this grpc-status */
+	char			*grpc_message;	/* and this grpc-message, or
+						   NULL */
+	int			 per_message;	/* latency before each message
+						   of a gRPC answer */
 
 	double			 drop;		/* packet chaos (decoy chaos):
 						   probability of dropping each

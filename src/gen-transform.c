@@ -193,7 +193,11 @@ gx_write(struct buf *b, const struct snap_req *r,
 	    (struct span){ part.data, part.len });
 	http_write_header(b, SPAN_LIT("Host"), span_from_str(host));
 	for (i = 0; i < r->nheaders; i++) {
-		if (gx_is_hop_header(r->headers[i].name))
+		/* "TE: trailers" is what a gRPC server asks of its client
+		 * (h2 carries it; over HTTP/1.1 it is harmless). */
+		if (gx_is_hop_header(r->headers[i].name) &&
+		    !(strcasecmp(r->headers[i].name, "TE") == 0 &&
+		    strcasecmp(r->headers[i].value, "trailers") == 0))
 			continue;
 		v = gx_part(&part, e, m, TRANSFORM_IN_HEADER, i,
 		    span_from_str(r->headers[i].value));

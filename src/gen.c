@@ -62,6 +62,7 @@
 #include "buf.h"
 #include "gen.h"
 #include "gen-transform.h"
+#include "grpc.h"
 #include "http.h"
 #include "httpc.h"
 #include "httpc-h2.h"
@@ -100,7 +101,21 @@ struct gen_txn {
 	size_t			 sidx;		/* session index (maps) */
 	int			 xflags;	/* GEN_TRANSFORM_* */
 	const struct gen_transform_cmp *xcmp;	/* left out of comparison */
+	int			 grpc;		/* a gRPC call */
 };
+
+/* 1 if a request is a gRPC call (content-type application/grpc*). */
+static int
+gen_req_is_grpc(const struct snap_req *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, "content-type") == 0)
+			return grpc_is_content_type(span_from_str(
+			    r->headers[i].value));
+	return 0;
+}
 
 struct gen_send {
 	size_t		txn;
@@ -1050,6 +1065,7 @@ gen_load(struct gen *g, char **cause)
 		q = gen_transform_origin_form(t.req.target);
 		gt->path = xstrndup(q, strcspn(q, "?"));
 		gt->head = strcmp(t.req.method, "HEAD") == 0;
+		gt->grpc = gen_req_is_grpc(&t.req);
 		buf_init(&gt->req);
 		if (g->gx != NULL) {
 			gt->xflags = gen_transform_flags(g->gx, &gt->t);
@@ -1110,6 +1126,24 @@ gen_snap_header(const struct snap_res *res, const char *name)
 		if (strcasecmp(res->headers[i].name, name) == 0)
 			return res->headers[i].value;
 	return NULL;
+}
+
+/*
+ * A gRPC call's recorded grpc-status (its trailers, else the headers of
+ * a trailers-only answer), or NULL: not a gRPC call (request
+ * content-type application/grpc*), or none recorded.
+ */
+static const char *
+gen_snap_grpc_status(const struct snap_txn *t)
+{
+	size_t	i;
+
+	if (!gen_req_is_grpc(&t->req))
+		return NULL;
+	for (i = 0; i < t->res.ntrailers; i++)
+		if (strcasecmp(t->res.trailers[i].name, "grpc-status") == 0)
+			return t->res.trailers[i].value;
+	return gen_snap_header(&t->res, "grpc-status");
 }
 
 static char *
@@ -1178,6 +1212,15 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 		snprintf(sa, sizeof sa, "%d", res->status);
 		snprintf(sb, sizeof sb, "%d", m->status);
 		gen_report_diff(gt->ep, txn, "status", sa, sb, &differ);
+	}
+	/* A gRPC call's status is its grpc-status (the answer's trailers,
+	 * given with its headers over h2). */
+	if (cfg->cmp_status && (ev = gen_snap_grpc_status(&gt->t)) != NULL &&
+	    ((h = http_find_header(m, "grpc-status")) == NULL ||
+	    !span_eq_str(h->value, ev))) {
+		b = h != NULL ? span_dup(h->value) : xstrdup("(absent)");
+		gen_report_diff(gt->ep, txn, "grpc-status", ev, b, &differ);
+		free(b);
 	}
 	for (i = 0; i < cfg->ncmp_headers; i++) {
 		/* Volatile by the transforms: not compared. */
@@ -1487,6 +1530,21 @@ gen_conn_looks(const struct gen_conn *c)
 
 /* An answer to c's request (m: its head, NULL if it could not be
  * parsed): recorded, its live values captured, compared. */
+/* Counts a gRPC call's answer by its grpc-status (trailers, given with
+ * the headers over h2; -1 when none came). */
+static void
+gen_record_grpc(struct report_endpoint *ep, const struct http_msg *m)
+{
+	const struct http_header	*h;
+	int				 code = -1;
+
+	h = http_find_header(m, "grpc-status");
+	if (h != NULL && h->value.len > 0 && h->value.len <= 2 &&
+	    h->value.p[0] >= '0' && h->value.p[0] <= '9')
+		code = grpc_code_parse(h->value.p, h->value.len);
+	report_record_grpc(ep, code);
+}
+
 static void
 gen_conn_answer(struct gen_conn *c, int status, const struct http_msg *m,
     const char *body, size_t body_len)
@@ -1503,6 +1561,8 @@ gen_conn_answer(struct gen_conn *c, int status, const struct http_msg *m,
 	g->last_answer = now;
 	if (m == NULL)
 		return;
+	if (gt->grpc)
+		gen_record_grpc(gt->ep, m);
 	if (gt->xflags & GEN_TRANSFORM_CAPTURE)
 		gen_conn_capture(c, m, body, body_len);
 	if (g->cfg->cmp_status || g->cfg->ncmp_headers > 0 ||
@@ -1921,7 +1981,7 @@ gen_h2_done(struct gen_conn *c, const struct httpc_h2_resp *r)
 {
 	struct http_msg	 m;
 	char		 what[64];
-	size_t		 i;
+	size_t		 i, j;
 
 	c->sid = 0;
 	c->fresh = 0;
@@ -1948,6 +2008,9 @@ gen_h2_done(struct gen_conn *c, const struct httpc_h2_resp *r)
 	m.version = 20;
 	for (i = 0; i < r->nheaders && i < HTTP_MAX_HEADERS; i++)
 		m.headers[i] = r->headers[i];
+	/* The trailers after them (gRPC's grpc-status is there). */
+	for (j = 0; j < r->ntrailers && i < HTTP_MAX_HEADERS; j++)
+		m.headers[i++] = r->trailers[j];
 	m.nheaders = i;
 	gen_conn_answer(c, r->status, &m, r->body.p, r->body.len);
 	gen_conn_finish(c);

@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "chart.h"
+#include "grpc.h"
 #include "hash.h"
 #include "inspect.h"
 #include "json.h"
@@ -79,7 +80,18 @@ struct inspect_table {
 	size_t			 nslots;
 };
 
+/* One gRPC method: its calls by grpc-status (codes[GRPC_CODE_MAX + 1]:
+ * none recorded, or not a code). */
+struct inspect_grpc {
+	char			*service;
+	char			*method;
+	size_t			 count;
+	size_t			 codes[GRPC_CODE_MAX + 2];
+};
+
 struct inspect_dir {
+	struct inspect_grpc	*grpc;		/* in order of first call */
+	size_t			 ngrpc;
 	size_t			 count;
 	struct inspect_table	 hosts;
 	struct inspect_table	 endpoints;
@@ -335,6 +347,66 @@ inspect_add_id(struct inspect *in, const struct snap_txn *t)
 	}
 }
 
+/* The grpc-status of a recorded answer: from its trailers, else its
+ * headers (a trailers-only answer); -1 if none or not a code. */
+static int
+inspect_grpc_status(const struct snap_res *res)
+{
+	const struct snap_header	*h;
+	size_t				 i, n = res->ntrailers + res->nheaders;
+
+	for (i = 0; i < n; i++) {
+		h = i < res->ntrailers ? &res->trailers[i] :
+		    &res->headers[i - res->ntrailers];
+		if (strcasecmp(h->name, "grpc-status") != 0)
+			continue;
+		if (h->value[0] < '0' || h->value[0] > '9' ||
+		    strlen(h->value) > 2)
+			return -1;
+		return grpc_code_parse(h->value, strlen(h->value));
+	}
+	return -1;
+}
+
+/*
+ * Counts a gRPC call (request content-type application/grpc*, :path
+ * /service/method) by its grpc-status.
+ */
+static void
+inspect_add_grpc(struct inspect_dir *d, const struct snap_txn *t)
+{
+	struct inspect_grpc	*g;
+	struct span		 svc, meth;
+	int			 code, is = 0;
+	size_t			 i;
+
+	for (i = 0; i < t->req.nheaders && !is; i++)
+		is = strcasecmp(t->req.headers[i].name, "content-type") == 0 &&
+		    grpc_is_content_type(span_from_str(
+		    t->req.headers[i].value));
+	if (!is || grpc_path_split(inspect_path(t->req.target), &svc,
+	    &meth) == -1)
+		return;
+	for (i = 0; i < d->ngrpc; i++) {
+		g = &d->grpc[i];
+		if (span_eq_str(svc, g->service) && span_eq_str(meth,
+		    g->method))
+			break;
+	}
+	if (i == d->ngrpc) {
+		d->grpc = xreallocarray(d->grpc, d->ngrpc + 1,
+		    sizeof *d->grpc);
+		g = &d->grpc[d->ngrpc++];
+		memset(g, 0, sizeof *g);
+		g->service = xstrndup(svc.p, svc.len);
+		g->method = xstrndup(meth.p, meth.len);
+	}
+	g = &d->grpc[i];
+	g->count++;
+	code = t->has_res ? inspect_grpc_status(&t->res) : -1;
+	g->codes[code >= 0 ? code : GRPC_CODE_MAX + 1]++;
+}
+
 static void
 inspect_add(struct inspect *in, const struct snap_txn *t, struct buf *key)
 {
@@ -346,6 +418,7 @@ inspect_add(struct inspect *in, const struct snap_txn *t, struct buf *key)
 
 	d->count++;
 	inspect_add_id(in, t);
+	inspect_add_grpc(d, t);
 	host = inspect_host(t);
 	path = inspect_path(t->req.target);
 
@@ -569,7 +642,7 @@ inspect_load(const char *path, const struct inspect_opts *opts, char **cause)
 void
 inspect_free(struct inspect *in)
 {
-	size_t	k;
+	size_t	i, k;
 
 	if (in == NULL)
 		return;
@@ -578,6 +651,11 @@ inspect_free(struct inspect *in)
 		inspect_table_free(&in->dirs[k].endpoints);
 		inspect_item_clear(&in->dirs[k].all);
 		route_set_free(in->dirs[k].routes);
+		for (i = 0; i < in->dirs[k].ngrpc; i++) {
+			free(in->dirs[k].grpc[i].service);
+			free(in->dirs[k].grpc[i].method);
+		}
+		free(in->dirs[k].grpc);
 	}
 	snap_ids_free(in->ids);
 	buf_free(&in->examples);
@@ -617,6 +695,61 @@ inspect_status_counts(struct buf *b, const struct inspect_item *it, int json)
 			buf_printf(b, "%s%d%s:%zu", q, it->status[i].status, q,
 			    it->status[i].count);
 	}
+}
+
+/*
+ * Appends a gRPC method's grpc-status counts: "OK:3 UNAVAILABLE:1" for
+ * the text, "\"OK\":3,\"UNAVAILABLE\":1" inside a JSON object ("none":
+ * no status recorded).
+ */
+static void
+inspect_grpc_counts(struct buf *b, const struct inspect_grpc *g, int json)
+{
+	const char	*q = json ? "\"" : "", *name;
+	size_t		 c;
+	int		 first = 1;
+
+	for (c = 0; c <= GRPC_CODE_MAX + 1; c++) {
+		if (g->codes[c] == 0)
+			continue;
+		name = c <= GRPC_CODE_MAX ? grpc_code_name((int)c) : "none";
+		buf_printf(b, "%s%s%s%s:%zu", first ? "" : json ? "," : " ", q,
+		    name, q, g->codes[c]);
+		first = 0;
+	}
+}
+
+/* The gRPC methods of a direction, if it has calls. */
+static void
+inspect_print_grpc(FILE *f, const struct inspect_dir *d)
+{
+	const struct inspect_grpc	*g;
+	struct buf			 c1, c2, st;
+	int				 wsv = 12, wm = 6;
+	size_t				 i;
+
+	if (d->ngrpc == 0)
+		return;
+	buf_init(&c1);
+	buf_init(&c2);
+	buf_init(&st);
+	for (i = 0; i < d->ngrpc; i++) {
+		wsv = inspect_width(wsv, d->grpc[i].service);
+		wm = inspect_width(wm, d->grpc[i].method);
+	}
+	fprintf(f, "\n  %-*s  %-*s  %5s  %s\n", wsv, "GRPC SERVICE", wm,
+	    "METHOD", "CALLS", "GRPC-STATUS");
+	for (i = 0; i < d->ngrpc; i++) {
+		g = &d->grpc[i];
+		buf_reset(&st);
+		inspect_grpc_counts(&st, g, 0);
+		fprintf(f, "  %-*s  %-*s  %5zu  %s\n", wsv,
+		    inspect_clean(&c1, g->service), wm,
+		    inspect_clean(&c2, g->method), g->count, st.data);
+	}
+	buf_free(&c1);
+	buf_free(&c2);
+	buf_free(&st);
 }
 
 static void
@@ -786,6 +919,7 @@ inspect_write_text(const struct inspect *in, FILE *f)
 			    inspect_clean(&c1, it->host), wc, it->count);
 		}
 		inspect_print_endpoints(f, d, k == 1);
+		inspect_print_grpc(f, d);
 		inspect_print_time(f, in, d);
 	}
 	buf_free(&c1);
@@ -879,6 +1013,18 @@ inspect_json_dir(struct buf *b, const struct inspect *in,
 		inspect_json_endpoint(b, in, &d->endpoints.items[i], out);
 	}
 	buf_append_byte(b, ']');
+	for (i = 0; i < d->ngrpc; i++) {
+		if (i == 0)
+			buf_append_str(b, ",\"grpc\":[");
+		buf_append_str(b, i == 0 ? "{\"service\":" : ",{\"service\":");
+		inspect_json_str(b, d->grpc[i].service);
+		buf_append_str(b, ",\"method\":");
+		inspect_json_str(b, d->grpc[i].method);
+		buf_printf(b, ",\"count\":%zu,\"grpc_status\":{",
+		    d->grpc[i].count);
+		inspect_grpc_counts(b, &d->grpc[i], 1);
+		buf_append_str(b, i + 1 == d->ngrpc ? "}}]" : "}}");
+	}
 	inspect_json_timeline(b, in, &d->all);
 	buf_append_byte(b, '}');
 }

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "chaos.h"
 #include "fault.h"
+#include "grpc.h"
 #include "http.h"
 #include "match.h"
 #include "plan.h"
@@ -81,6 +82,18 @@ plan_add_header(struct plan *plan, const struct fault_header *h)
 		plan->headers[plan->nheaders++] = *h;
 }
 
+/* 1 if the request's content-type is gRPC's. */
+static int
+plan_is_grpc_req(const struct rule_req *rq)
+{
+	size_t	i;
+
+	for (i = 0; i < rq->nheaders; i++)
+		if (span_caseeq_str(rq->headers[i].name, "Content-Type"))
+			return grpc_is_content_type(rq->headers[i].value);
+	return 0;
+}
+
 void
 plan_decide(struct plan *plan, const struct rule_set *rs,
     const struct rule_req *rq, const struct rule_ctx *ctx,
@@ -102,10 +115,19 @@ plan_decide(struct plan *plan, const struct rule_set *rs,
 	else
 		plan->nhits = rule_set_eval(rs, rq, ctx, plan->hits,
 		    RULE_MAX_HITS);
+	if (plan->nhits > 0)
+		plan->grpc_call = plan_is_grpc_req(rq);
 	for (i = 0; i < plan->nhits; i++) {
 		f = plan->hits[i].fault;
 		name = rule_name(plan->hits[i].rule);
-		plan->latency_ns += plan->hits[i].latency_ns;
+		if (f->per_message && plan->grpc_call)
+			plan->msg_latency_ns += plan->hits[i].latency_ns;
+		else
+			plan->latency_ns += plan->hits[i].latency_ns;
+		if (f->has_grpc) {
+			plan->grpc = f;
+			plan->grpc_rule = name;
+		}
 		if (f->status != 0) {
 			plan->status = f;
 			plan->status_rule = name;
@@ -151,16 +173,29 @@ plan_log(const struct plan *plan, struct chaos_log *cl, const char *id,
 
 		if (f->latency.kind != FAULT_LAT_NONE) {
 			snprintf(params, sizeof params,
-			    "{\"distribution\":\"%s\",\"ms\":%.3f}",
+			    "{\"distribution\":\"%s\",\"ms\":%.3f%s}",
 			    fault_latency_name(f->latency.kind),
-			    (double)plan->hits[i].latency_ns / 1e6);
+			    (double)plan->hits[i].latency_ns / 1e6,
+			    f->per_message && plan->grpc_call ?
+			    ",\"per_message\":true" : "");
 			chaos_log_fault(cl, id, sig, occ, name, "latency",
 			    params);
 		}
-		if (http && f->status != 0) {
+		if (http && f->status != 0 && plan->grpc_call)
+			/* Said as the gRPC code it is answered with. */
+			snprintf(params, sizeof params, "{\"status\":%d,"
+			    "\"grpc\":\"%s\"}", f->status, grpc_code_name(
+			    grpc_code_from_http(f->status)));
+		else if (http && f->status != 0)
 			snprintf(params, sizeof params, "{\"status\":%d}",
 			    f->status);
+		if (http && f->status != 0)
 			chaos_log_fault(cl, id, sig, occ, name, "status",
+			    params);
+		if (http && f->has_grpc && plan->grpc_call) {
+			snprintf(params, sizeof params, "{\"code\":\"%s\"}",
+			    grpc_code_name(f->grpc_code));
+			chaos_log_fault(cl, id, sig, occ, name, "grpc",
 			    params);
 		}
 		/* A status brings its headers: one fault, not two. */
@@ -318,6 +353,259 @@ plan_render_head(const struct plan *plan, const struct http_msg *m,
 		    (unsigned long long)(out->filler > 0 ? out->filler : blen));
 }
 
+/* --- gRPC replies ------------------------------------------------------ */
+
+/*
+ * The data and the trailer section (after the last chunk, its final CRLF
+ * included) of a chunked body: 0, or -1 if it is not chunked.
+ */
+static int
+plan_unchunk(const char *b, size_t len, struct buf *data,
+    struct span *trailers)
+{
+	size_t	off = 0, n;
+	int	d;
+
+	for (;;) {
+		n = 0;
+		if (off >= len)
+			return -1;
+		for (; off < len && b[off] != '\r' && b[off] != ';'; off++) {
+			d = b[off] >= '0' && b[off] <= '9' ? b[off] - '0' :
+			    (b[off] | 0x20) >= 'a' && (b[off] | 0x20) <= 'f' ?
+			    (b[off] | 0x20) - 'a' + 10 : -1;
+			if (d == -1 || n > (SIZE_MAX >> 4))
+				return -1;
+			n = n * 16 + (size_t)d;
+		}
+		while (off < len && b[off] != '\n')
+			off++;
+		if (++off > len)
+			return -1;
+		if (n == 0)
+			break;
+		if (len - off < n + 2)
+			return -1;
+		buf_append(data, b + off, n);
+		off += n + 2;
+	}
+	*trailers = (struct span){ b + off, len - off };
+	return 0;
+}
+
+/* The length of the varint at p[0..len) (at most len). */
+static size_t
+plan_varint_len(const uint8_t *p, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if ((p[i] & 0x80) == 0)
+			return i + 1;
+	return len;
+}
+
+/* Damages the message stream d (framed messages) as a gRPC malform. */
+static void
+plan_grpc_malform(const struct plan *plan, struct buf *d)
+{
+	struct grpc_msg	 m;
+	struct buf	 nd;
+	size_t		 off = 0, last = 0, cut;
+	const char	*why;
+	uint32_t	 n;
+
+	switch (plan->malform->malform) {
+	case FAULT_MALFORM_GRPC_BAD_LENGTH:
+		if (d->len < GRPC_PREFIX_LEN)
+			grpc_put_msg(d, 0, "", 0);
+		/* One byte more than the rest of the body. */
+		n = (uint32_t)(d->len - GRPC_PREFIX_LEN + 1);
+		d->data[1] = (char)(n >> 24);
+		d->data[2] = (char)(n >> 16);
+		d->data[3] = (char)(n >> 8);
+		d->data[4] = (char)n;
+		break;
+	case FAULT_MALFORM_GRPC_TRUNCATE:
+		while (grpc_next_msg((const uint8_t *)d->data, d->len, &off,
+		    &m, &why) == 1)
+			last = m.off;
+		if (d->len == 0)
+			grpc_put_msg(d, 0, "", 0);
+		/* Half of the last message's bytes, at least one short. */
+		cut = d->len - last > GRPC_PREFIX_LEN ? GRPC_PREFIX_LEN +
+		    (d->len - last - GRPC_PREFIX_LEN) / 2 : 2;
+		d->len = last + cut;
+		break;
+	case FAULT_MALFORM_GRPC_BAD_PROTOBUF:
+		buf_init(&nd);
+		if (grpc_next_msg((const uint8_t *)d->data, d->len, &off, &m,
+		    &why) == 1 && m.len > 0) {
+			/* The first field's tag, without its value. */
+			grpc_put_msg(&nd, m.compressed, m.p,
+			    plan_varint_len(m.p, m.len));
+			buf_append(&nd, d->data + off, d->len - off);
+		} else {
+			/* Field 1, length-delimited, its length missing. */
+			grpc_put_msg(&nd, 0, "\n", 1);
+			buf_append(&nd, d->data + off, d->len - off);
+		}
+		buf_free(d);
+		*d = nd;
+		break;
+	default: {
+		struct fault_rng	rng;
+
+		buf_init(&nd);
+		fault_rng_seed(&rng, plan->malform_seed);
+		fault_malform_body(plan->malform, &rng, d->data != NULL ?
+		    d->data : "", d->len, &nd);
+		buf_free(d);
+		*d = nd;
+		break;
+	}
+	}
+}
+
+/*
+ * The chunked body of a gRPC answer: data d (one chunk, or one per
+ * message with out->split when messages go out one at a time), then the
+ * trailer section.
+ */
+static void
+plan_grpc_body(const struct plan *plan, const struct buf *d,
+    struct span trailers, struct plan_reply *out)
+{
+	struct grpc_msg	 m;
+	const char	*why;
+	size_t		 off = 0, from = 0, cap = 0;
+	int		 rv;
+
+	while (from < d->len) {
+		rv = plan->msg_latency_ns > 0 ? grpc_next_msg(
+		    (const uint8_t *)d->data, d->len, &off, &m, &why) : 0;
+		if (rv != 1)
+			off = d->len;	/* the rest in one piece */
+		buf_printf(&out->body, "%zx\r\n", off - from);
+		buf_append(&out->body, d->data + from, off - from);
+		buf_append(&out->body, "\r\n", 2);
+		if (plan->msg_latency_ns > 0) {
+			if (out->nsplit == cap) {
+				cap = cap == 0 ? 8 : 2 * cap;
+				out->split = xreallocarray(out->split, cap,
+				    sizeof *out->split);
+			}
+			out->split[out->nsplit++] = out->body.len;
+		}
+		from = off;
+	}
+	buf_append(&out->body, "0\r\n", 3);
+	if (trailers.len > 0)
+		buf_append(&out->body, trailers.p, trailers.len);
+	else
+		buf_append(&out->body, "\r\n", 2);
+	if (out->nsplit > 0)
+		out->split[out->nsplit - 1] = out->body.len;
+}
+
+/* The trailers-only answer with code (and msg, or NULL). */
+static void
+plan_grpc_status(const struct plan *plan, int code, const char *msg,
+    struct plan_reply *out)
+{
+	size_t	i;
+
+	http_write_status_line(&out->head, 200, SPAN_NULL);
+	http_write_header(&out->head, SPAN_LIT("Content-Type"),
+	    SPAN_LIT("application/grpc"));
+	for (i = 0; i < plan->nheaders; i++)
+		http_write_header(&out->head,
+		    span_from_str(plan->headers[i].name),
+		    span_from_str(plan->headers[i].value));
+	buf_printf(&out->head, "grpc-status: %d\r\n", code);
+	if (msg != NULL) {
+		buf_append_str(&out->head, "grpc-message: ");
+		grpc_message_encode(&out->head, msg, strlen(msg));
+		buf_append(&out->head, "\r\n", 2);
+	}
+	buf_append_str(&out->head, "Content-Length: 0\r\n");
+}
+
+/*
+ * plan_render() of a gRPC call (plan.h): 0 with *out filled, or -1 when
+ * the plan is not for the gRPC path (not a gRPC call, no gRPC fault, a
+ * recorded body that is not a message stream with trailers) and the
+ * HTTP one applies.
+ */
+static int
+plan_render_grpc(const struct plan *plan, const char *head,
+    size_t head_len, const char *body, size_t body_len,
+    struct plan_reply *out)
+{
+	struct http_msg	*m;
+	struct buf	 tmp, d;
+	struct span	 trailers;
+	enum http_err	 err;
+	size_t		 erroff, i;
+	int		 code = -1, rv = -1;
+
+	if (!plan->grpc_call)
+		return -1;
+	memset(out, 0, sizeof *out);
+	buf_init(&out->head);
+	buf_init(&out->body);
+	if (plan->grpc != NULL)
+		code = plan->grpc->grpc_code;
+	else if (plan->status != NULL)
+		code = grpc_code_from_http(plan->status->status);
+	if (code != -1) {
+		plan_grpc_status(plan, code, plan->grpc != NULL ?
+		    plan->grpc->grpc_message : NULL, out);
+		return 0;
+	}
+	if ((plan->malform == NULL && plan->msg_latency_ns == 0) ||
+	    plan->body != NULL || body == NULL ||
+	    plan_is_malform(plan, FAULT_MALFORM_OVERSIZE) ||
+	    plan_is_malform(plan, FAULT_MALFORM_WRONG_CONTENT_TYPE) ||
+	    plan_is_malform(plan, FAULT_MALFORM_BAD_CHUNK) ||
+	    plan_is_malform(plan, FAULT_MALFORM_LYING_LENGTH))
+		return -1;
+	buf_init(&d);
+	if (plan_unchunk(body, body_len, &d, &trailers) == -1) {
+		buf_free(&d);
+		return -1;
+	}
+	buf_init(&tmp);
+	buf_append(&tmp, head, head_len);
+	buf_append(&tmp, "\r\n", 2);
+	m = xmalloc(sizeof *m);
+	if (http_parse_response(tmp.data, tmp.len, tmp.len + 1, 0, m, &err,
+	    &erroff) > 0) {
+		if (plan->malform != NULL)
+			plan_grpc_malform(plan, &d);
+		http_write_status_line(&out->head, m->status, m->reason);
+		for (i = 0; i < m->nheaders; i++)
+			if (!http_is_framing_header(m->headers[i].name) &&
+			    !plan_header_overridden(m->headers[i].name,
+			    plan->headers, plan->nheaders))
+				http_write_header(&out->head,
+				    m->headers[i].name, m->headers[i].value);
+		for (i = 0; i < plan->nheaders; i++)
+			http_write_header(&out->head,
+			    span_from_str(plan->headers[i].name),
+			    span_from_str(plan->headers[i].value));
+		buf_append_str(&out->head, "Transfer-Encoding: chunked\r\n");
+		plan_grpc_body(plan, &d, trailers, out);
+		rv = 0;
+	}
+	free(m);
+	buf_free(&tmp);
+	buf_free(&d);
+	if (rv == -1)
+		plan_reply_free(out);
+	return rv;
+}
+
 int
 plan_render(const struct plan *plan, const char *head, size_t head_len,
     const char *body, size_t body_len, struct plan_reply *out)
@@ -328,8 +616,12 @@ plan_render(const struct plan *plan, const char *head, size_t head_len,
 	size_t		 blen, orig_len;
 
 	if (plan->status == NULL && plan->body == NULL &&
-	    plan->malform == NULL && plan->nheaders == 0)
+	    plan->malform == NULL && plan->nheaders == 0 &&
+	    (plan->grpc == NULL || !plan->grpc_call) &&
+	    plan->msg_latency_ns == 0)
 		return 0;
+	if (plan_render_grpc(plan, head, head_len, body, body_len, out) == 0)
+		return 1;
 	memset(out, 0, sizeof *out);
 	buf_init(&out->head);
 	buf_init(&out->body);
@@ -377,4 +669,7 @@ plan_reply_free(struct plan_reply *out)
 {
 	buf_free(&out->head);
 	buf_free(&out->body);
+	free(out->split);
+	out->split = NULL;
+	out->nsplit = 0;
 }

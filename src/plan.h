@@ -69,6 +69,13 @@ struct plan {
 	const char		*conn_rule;
 	double			 drop;		/* the largest drop probability */
 	const char		*drop_rule;
+	int			 grpc_call;	/* the request's content-type is
+						   application/grpc* */
+	const struct fault_spec	*grpc;		/* grpc given, or NULL */
+	const char		*grpc_rule;
+	uint64_t		 msg_latency_ns;/* per_message samples, summed:
+						   before each message of a
+						   gRPC answer */
 	size_t			 nheaders;	/* headers set, by name, later wins */
 
 	/* Last: plan_decide() clears only what is above. */
@@ -124,9 +131,28 @@ struct plan_reply {
 					   follow the head instead of body */
 	int		 close;		/* framing broken on purpose: close
 					   the connection after it */
+	size_t		*split;		/* per-message latency: the body
+					   goes out in nsplit pieces, each
+					   ending at split[i] (the last at
+					   body.len); NULL: at once */
+	size_t		 nsplit;
 };
 
 /*
+ * gRPC calls (plan->grpc_call): a grpc fault, or else a status fault
+ * (its code by grpc_code_from_http), makes the reply trailers-only: a
+ * 200 with content-type application/grpc, grpc-status, grpc-message (if
+ * given, percent-encoded) and no body.  A malform damages the message
+ * stream (the recorded body unchunked) and keeps the recorded trailers,
+ * in the chunked form the h2 glue sends as a trailing HEADERS frame:
+ * grpc_bad_length makes the first length prefix promise one byte more
+ * than the body holds, grpc_truncate ends the body inside the last
+ * message, grpc_bad_protobuf leaves the first message well-framed but
+ * holding only its first field's tag (a truncated protobuf); the other
+ * body kinds (truncate, corrupt...) apply to the message stream.  With
+ * plan->msg_latency_ns each message is its own chunk and out->split
+ * says where they end.
+ *
  * Applies the plan's byte faults to a recorded response, head (status
  * line and headers without the blank line; unparseable: a 200) and body:
  * a status replaces the response; headers are set by name; a body

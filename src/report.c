@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "grpc.h"
 #include "hist.h"
 #include "json.h"
 #include "chart.h"
@@ -209,6 +210,20 @@ report_record(struct report *r, struct report_endpoint *ep, int status,
 		t->max_us = latency_us;
 }
 
+void
+report_record_grpc(struct report_endpoint *ep, int code)
+{
+	ep->grpc[code >= 0 && code <= GRPC_CODE_MAX ? code :
+	    GRPC_CODE_MAX + 1]++;
+}
+
+/* The name of a slot of report_endpoint.grpc. */
+static const char *
+report_grpc_name(size_t c)
+{
+	return c <= GRPC_CODE_MAX ? grpc_code_name((int)c) : "none";
+}
+
 static void
 report_diff_add(struct report_endpoint *ep, const char *txn,
     const char *field, const char *expected, const char *actual)
@@ -366,6 +381,8 @@ report_endpoint_add(struct report_endpoint *dst,
 	for (i = 0; i < src->nstatus; i++)
 		report_status_add(dst, src->status[i].status,
 		    src->status[i].count);
+	for (i = 0; i <= GRPC_CODE_MAX + 1; i++)
+		dst->grpc[i] += src->grpc[i];
 	hist_merge(&dst->hist, &src->hist);
 	dst->compared += src->compared;
 	dst->regressions += src->regressions;
@@ -547,7 +564,7 @@ report_json_endpoint(const struct report *r, const struct report_endpoint *ep,
     struct buf *b, int total)
 {
 	const struct report_diff	*d;
-	size_t				 i;
+	size_t				 i, n;
 
 	buf_append_str(b, "{\"method\":");
 	report_json_str(b, ep->method);
@@ -561,7 +578,17 @@ report_json_endpoint(const struct report *r, const struct report_endpoint *ep,
 	for (i = 0; i < ep->nstatus; i++)
 		buf_printf(b, "%s[%d,%" PRIu64 "]", i == 0 ? "" : ",",
 		    ep->status[i].status, ep->status[i].count);
-	buf_printf(b, "],\"compared\":%" PRIu64 ",\"regressions\":%" PRIu64,
+	buf_append_byte(b, ']');
+	for (i = 0, n = 0; i <= GRPC_CODE_MAX + 1; i++) {
+		if (ep->grpc[i] == 0)
+			continue;
+		buf_printf(b, "%s\"%s\":%" PRIu64, n++ == 0 ?
+		    ",\"grpc_status\":{" : ",", report_grpc_name(i),
+		    ep->grpc[i]);
+	}
+	if (n > 0)
+		buf_append_byte(b, '}');
+	buf_printf(b, ",\"compared\":%" PRIu64 ",\"regressions\":%" PRIu64,
 	    ep->compared, ep->regressions);
 	if (!total) {
 		buf_append_str(b, ",\"diffs\":[");
@@ -889,6 +916,35 @@ report_read_hist(struct report_reader *rd, const cJSON *o, struct hist *h,
 	return rc;
 }
 
+/* An endpoint's "grpc_status" object, if any, into ep->grpc: 0, or -1
+ * (said through rd). */
+static int
+report_read_grpc(struct report_reader *rd, const cJSON *o,
+    struct report_endpoint *ep, const char *where)
+{
+	const cJSON	*v, *e;
+	size_t		 c;
+
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "grpc_status")) == NULL)
+		return 0;
+	if (!cJSON_IsObject(v))
+		return report_rfail(rd, "%s: \"grpc_status\" must be an "
+		    "object", where);
+	cJSON_ArrayForEach(e, v) {
+		for (c = 0; c <= GRPC_CODE_MAX + 1; c++)
+			if (strcmp(e->string, report_grpc_name(c)) == 0)
+				break;
+		if (c > GRPC_CODE_MAX + 1 || !cJSON_IsNumber(e) ||
+		    e->valuedouble < 0 ||
+		    e->valuedouble != floor(e->valuedouble))
+			return report_rfail(rd, "%s: grpc_status: \"%s\" is "
+			    "not a gRPC status with a count", where,
+			    e->string);
+		ep->grpc[c] = (uint64_t)e->valuedouble;
+	}
+	return 0;
+}
+
 static int
 report_read_endpoint(struct report_reader *rd, struct report *r,
     const cJSON *o)
@@ -928,6 +984,8 @@ report_read_endpoint(struct report_reader *rd, struct report *r,
 			    &ep->errors[i], 0) == -1)
 				goto out_where;
 	}
+	if (report_read_grpc(rd, o, ep, where) == -1)
+		goto out_where;
 	if ((v = report_get_array(rd, o, "status")) != NULL) {
 		cJSON_ArrayForEach(e, v) {
 			s = cJSON_GetArrayItem(e, 0);
@@ -1194,6 +1252,10 @@ report_fmt_mix(struct buf *b, const struct report_endpoint *ep)
 		if (ep->errors[i] != 0)
 			buf_printf(b, "%s%s:%" PRIu64, b->len == 0 ? "" : " ",
 			    report_error_names[i], ep->errors[i]);
+	for (i = 0; i <= GRPC_CODE_MAX + 1; i++)
+		if (ep->grpc[i] != 0)
+			buf_printf(b, "%sgrpc:%s:%" PRIu64, b->len == 0 ? "" :
+			    " ", report_grpc_name(i), ep->grpc[i]);
 	if (b->len == 0)
 		buf_append_str(b, "-");
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "buf.h"
+#include "grpc.h"
 #include "hist.h"
 
 #define REPORT_VERSION		1
@@ -60,6 +61,9 @@ struct report_endpoint {
 	uint64_t		 regressions;	/* responses that differed */
 	struct report_diff	*diffs;		/* the first REPORT_MAX_DIFFS */
 	size_t			 ndiffs;
+	/* gRPC calls by the answer's grpc-status; [GRPC_CODE_MAX + 1]: none
+	 * or not a code.  All 0: no gRPC calls. */
+	uint64_t		 grpc[GRPC_CODE_MAX + 2];
 };
 
 struct report_fault {
@@ -126,6 +130,8 @@ struct report_endpoint *report_endpoint(struct report *, const char *method,
 void	report_record(struct report *, struct report_endpoint *, int status,
 	    int error, uint64_t latency_us, uint64_t at_us,
 	    uint64_t interval_us);
+/* Counts a gRPC call's answer by its grpc-status code (-1: none). */
+void	report_record_grpc(struct report_endpoint *, int code);
 /* Counts one compared response; with field != NULL it differed, and the
  * difference is kept (copied). */
 void	report_compare(struct report_endpoint *, const char *txn,

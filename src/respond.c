@@ -138,6 +138,10 @@ struct reply {
 	uint64_t	 filler;	/* oversize: filler bytes after the head */
 	int		 close;		/* close after it (broken framing...) */
 	uint64_t	 ready_ns;	/* when the request was complete */
+	size_t		*split;		/* gRPC per-message latency: the body
+					   in pieces (plan_reply) */
+	size_t		 nsplit;
+	uint64_t	 msg_ns;	/* before each piece */
 };
 
 /* The responder's side of a connection (httpd.h has the HTTP side). */
@@ -160,6 +164,12 @@ struct rconn {
 	size_t			 ndrip;
 	double			 drip_bps;
 	double			 drip_credit;	/* bytes earned, not yet sent */
+	/* A gRPC answer going out message by message: the body, where its
+	 * pieces end, the next one, the delay before each. */
+	struct out_item		 msgs;
+	size_t			*msg_split;
+	size_t			 msg_n, msg_i;
+	uint64_t		 msg_ns;
 
 	/* The generation queued replies point into (pinned in the
 	 * worker's table), NULL: none yet. */
@@ -489,6 +499,8 @@ conn_freed(struct hconn *h)
 	c->pass_plan = NULL;
 	for (i = 0; i < c->ndrip; i++)
 		free(c->drip[i].owned);
+	free(c->msgs.owned);
+	free(c->msg_split);
 	if (c->held != NULL) {
 		reply_free(c->held);
 		free(c->held);
@@ -546,6 +558,7 @@ reply_free(struct reply *rp)
 
 	for (i = 0; i < 3; i++)
 		free(rp->part[i].owned);
+	free(rp->split);
 	memset(rp, 0, sizeof *rp);
 }
 
@@ -602,6 +615,9 @@ reply_render(struct reply *rp, const struct plan *plan)
 		return;
 	rp->filler = out.filler;
 	rp->close |= out.close;
+	free(rp->split);
+	rp->split = out.split;
+	rp->nsplit = out.nsplit;
 	reply_set_buf(rp, 0, &out.head);
 	if (out.body.len > 0)
 		reply_set_buf(rp, 2, &out.body);
@@ -647,6 +663,55 @@ conn_drip_start(struct rconn *c, struct reply *rp, int first)
 	loop_timer_add(c->w->loop, &c->timer, RESPOND_DRIP_NS);
 }
 
+/*
+ * Sends the head of a gRPC answer whose messages go out one at a time
+ * (per_message latency) and starts the timer that queues them.
+ */
+static void
+conn_msgs_start(struct rconn *c, struct reply *rp)
+{
+	int	i;
+
+	for (i = 0; i < 2; i++)
+		hconn_queue(c->h, rp->part[i].p, rp->part[i].len,
+		    rp->part[i].owned);
+	c->msgs = rp->part[2];
+	c->msg_split = rp->split;
+	c->msg_n = rp->nsplit;
+	c->msg_i = 0;
+	c->msg_ns = rp->msg_ns;
+	memset(rp->part, 0, sizeof rp->part);
+	rp->split = NULL;
+	if (rp->close)
+		hconn_close_after(c->h);
+	hconn_hold(c->h, 1);
+	loop_timer_add(c->w->loop, &c->timer, c->msg_ns);
+}
+
+/* The timer of conn_msgs_start: the next message, the last one with the
+ * trailers and the body's ownership. */
+static void
+conn_msgs_next(struct rconn *c)
+{
+	size_t	from = c->msg_i > 0 ? c->msg_split[c->msg_i - 1] : 0;
+
+	if (++c->msg_i < c->msg_n) {
+		hconn_queue(c->h, c->msgs.p + from,
+		    c->msg_split[c->msg_i - 1] - from, NULL);
+		hconn_set_deadline(c->h, loop_now(c->w->loop) +
+		    c->w->r->cfg.idle_timeout_ns);
+		loop_timer_add(c->w->loop, &c->timer, c->msg_ns);
+		return;
+	}
+	hconn_queue(c->h, c->msgs.p + from, c->msgs.len - from,
+	    c->msgs.owned);
+	memset(&c->msgs, 0, sizeof c->msgs);
+	free(c->msg_split);
+	c->msg_split = NULL;
+	c->msg_n = 0;
+	hconn_release(c->h);
+}
+
 /* Puts a reply on the wire (now: any latency has been served). */
 static void
 conn_emit(struct rconn *c, struct reply *rp)
@@ -656,6 +721,12 @@ conn_emit(struct rconn *c, struct reply *rp)
 
 	conn_delay_histogram(c->w, loop_now(c->w->loop) - rp->ready_ns);
 	hconn_release(c->h);
+	if (rp->conn != FAULT_CONN_NONE || rp->part[2].len == 0) {
+		/* Messages one at a time only for a whole answer. */
+		free(rp->split);
+		rp->split = NULL;
+		rp->nsplit = 0;
+	}
 	switch (rp->conn) {
 	case FAULT_CONN_RESET:
 		reply_free(rp);
@@ -719,6 +790,10 @@ conn_emit(struct rconn *c, struct reply *rp)
 			hconn_close_after(c->h);
 		return;
 	default:
+		if (rp->nsplit > 0 && rp->part[2].len > 0) {
+			conn_msgs_start(c, rp);
+			return;
+		}
 		break;
 	}
 	for (i = 0; i < 3; i++)
@@ -747,6 +822,8 @@ conn_timer_cb(struct loop_timer *t)
 		free(rp);
 		if (hconn_is_dead(c->h))
 			return;
+	} else if (c->msg_n > 0) {
+		conn_msgs_next(c);
 	} else if (c->ndrip > 0) {
 		c->drip_credit += c->drip_bps * RESPOND_DRIP_NS / 1e9;
 		while (c->drip_credit >= 1 && c->ndrip > 0) {
@@ -936,6 +1013,7 @@ conn_apply_plan(struct rconn *c, struct reply *rp, const struct plan *plan,
 	STAT_INC(w->n_faulted);
 	reply_render(rp, plan);
 	plan_log(plan, w->r->chaos, txn_id, PLAN_SCOPE_HTTP);
+	rp->msg_ns = plan->msg_latency_ns;
 	if (plan->conn != FAULT_CONN_NONE) {
 		rp->conn = plan->conn;
 		rp->bps = plan->drip_bps;

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "fault.h"
+#include "grpc.h"
 #include "route.h"
 #include "rule.h"
 #include "units.h"
@@ -603,7 +604,8 @@ rule_load_malform(struct yamldoc *x, const yaml_node_t *v, struct fault_spec *f)
 		yamldoc_err(x, k, "malform: unknown kind \"%s\" (truncate, "
 		    "lying_length, corrupt, invalid_json, empty, "
 		    "wrong_content_type, oversize, drop_field, swap_types, "
-		    "bad_chunk)", s);
+		    "bad_chunk, grpc_bad_length, grpc_truncate, "
+		    "grpc_bad_protobuf)", s);
 		return;
 	}
 	if (pv != NULL)
@@ -677,6 +679,37 @@ rule_load_headers(struct yamldoc *x, const yaml_node_t *map,
 	}
 }
 
+/* The gRPC keys of a fault: grpc (a code by name or number),
+ * grpc_message, per_message. */
+static void
+rule_load_grpc(struct yamldoc *x, const yaml_node_t *v,
+    const char *key, struct fault_spec *f)
+{
+	const char	*s;
+	int		 code, b;
+
+	if (strcmp(key, "per_message") == 0) {
+		if (yamldoc_bool(x, v, key, &b) == 0)
+			f->per_message = b;
+		return;
+	}
+	if ((s = yamldoc_scalar(x, v, key)) == NULL)
+		return;
+	if (strcmp(key, "grpc_message") == 0) {
+		free(f->grpc_message);
+		f->grpc_message = xstrndup(s, v->data.scalar.length);
+		return;
+	}
+	if ((code = grpc_code_parse(s, strlen(s))) == -1) {
+		yamldoc_err(x, v, "grpc: unknown status code \"%s\" (OK, "
+		    "CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED, "
+		    "... UNAUTHENTICATED, or 0 to 16)", s);
+		return;
+	}
+	f->has_grpc = 1;
+	f->grpc_code = code;
+}
+
 static void
 rule_load_fault(struct yamldoc *x, const yaml_node_t *map, struct fault_spec *f)
 {
@@ -691,7 +724,8 @@ rule_load_fault(struct yamldoc *x, const yaml_node_t *map, struct fault_spec *f)
 		return;
 	if (map->data.mapping.pairs.top == map->data.mapping.pairs.start) {
 		yamldoc_err(x, map, "fault: empty (give latency, status, "
-		    "headers, body, malform, connection, drip or drop)");
+		    "headers, body, malform, connection, drip, drop or "
+		    "grpc)");
 		return;
 	}
 	YAMLDOC_PAIRS(x, map, p, k, v, key, NULL) {
@@ -754,7 +788,11 @@ rule_load_fault(struct yamldoc *x, const yaml_node_t *map, struct fault_spec *f)
 			}
 			has_drip = 1;
 			dripnode = v;
-		} else if (strcmp(key, "drop") == 0) {
+		} else if (strcmp(key, "grpc") == 0 ||
+		    strcmp(key, "grpc_message") == 0 ||
+		    strcmp(key, "per_message") == 0)
+			rule_load_grpc(x, v, key, f);
+		else if (strcmp(key, "drop") == 0) {
 			double	d;
 
 			if (yamldoc_double(x, v, key, &d) == -1)
@@ -768,8 +806,13 @@ rule_load_fault(struct yamldoc *x, const yaml_node_t *map, struct fault_spec *f)
 		} else
 			yamldoc_err(x, k, "fault: unknown key \"%s\" (latency, "
 			    "status, headers, body, malform, connection, "
-			    "rst_stream, goaway, drip, drop)", key);
+			    "rst_stream, goaway, drip, drop, grpc, "
+			    "grpc_message, per_message)", key);
 	}
+	if (f->grpc_message != NULL && !f->has_grpc)
+		yamldoc_err(x, map, "grpc_message: only with grpc");
+	if (f->per_message && f->latency.kind == FAULT_LAT_NONE)
+		yamldoc_err(x, map, "per_message: only with latency");
 	if (has_drip) {
 		if (!has_conn)
 			f->connection = FAULT_CONN_DRIP;

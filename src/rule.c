@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "fault.h"
+#include "grpc.h"
 #include "json.h"
 #include "log.h"
 #include "route.h"
@@ -738,6 +739,17 @@ rule_describe_fault(const struct fault_spec *f, struct buf *out)
 	}
 	if (f->drop > 0)
 		rule_json_num(out, &first, "drop", f->drop);
+	if (f->has_grpc) {
+		s = grpc_code_name(f->grpc_code);
+		rule_json_str(out, &first, "grpc", s, strlen(s));
+		if (f->grpc_message != NULL)
+			rule_json_str(out, &first, "grpc_message",
+			    f->grpc_message, strlen(f->grpc_message));
+	}
+	if (f->per_message) {
+		rule_json_key(out, &first, "per_message");
+		buf_append_str(out, "true");
+	}
 	buf_append_byte(out, '}');
 }
 

@@ -793,6 +793,14 @@ test_hop_headers(void)
 	buf_append_byte(&b, '\0');
 	ASSERT_STR_EQ(b.data, "GET /a HTTP/1.1\r\nHost: h:1\r\n"
 	    "Accept: */*\r\nHostname: y\r\n\r\n");
+	/* But "TE: trailers", which a gRPC server requires, is kept. */
+	h[3].value = (char *)"trailers";
+	ASSERT_STR_EQ(skip[2], "TE");
+	buf_reset(&b);
+	gen_transform_write_request(&b, &r, "h:1", "");
+	buf_append_byte(&b, '\0');
+	ASSERT_STR_EQ(b.data, "GET /a HTTP/1.1\r\nHost: h:1\r\n"
+	    "Accept: */*\r\nTE: trailers\r\nHostname: y\r\n\r\n");
 	buf_free(&b);
 }
 

@@ -4,7 +4,9 @@
  * firing rules adds up to (last wins, headers accumulate, latencies add,
  * the largest drop, masks), the chaos log lines of each scope, and
  * plan_render() on recorded responses: status, headers, body, every
- * framing-changing malform, and a plan that changes no bytes.
+ * framing-changing malform, and a plan that changes no bytes; gRPC
+ * calls: trailers-only answers (grpc, and a status as its gRPC code),
+ * the gRPC malforms of the message stream, per-message pieces.
  */
 #include "config.h"
 
@@ -14,6 +16,7 @@
 #include "buf.h"
 #include "chaos.h"
 #include "fault.h"
+#include "grpc.h"
 #include "match.h"
 #include "plan.h"
 #include "rule.h"
@@ -52,19 +55,28 @@ req_get(const char *path)
 	return rq;
 }
 
-/* Decides for path under seed 1, signature 42, occurrence 0. */
+/* Decides for rq under seed 1, signature 42, occurrence 0. */
 static void
-decide(struct plan *plan, const struct rule_set *set, const char *path,
-    const uint64_t *mask)
+decide_req(struct plan *plan, const struct rule_set *set,
+    const struct rule_req *rq, const uint64_t *mask)
 {
-	struct rule_req	rq = req_get(path);
 	struct rule_ctx	ctx;
 
 	memset(&ctx, 0, sizeof ctx);
 	ctx.seed = 1;
 	ctx.sig = 42;
 	ctx.recorded_ns = -1;
-	plan_decide(plan, set, &rq, &ctx, mask);
+	plan_decide(plan, set, rq, &ctx, mask);
+}
+
+/* decide_req() for a GET of path. */
+static void
+decide(struct plan *plan, const struct rule_set *set, const char *path,
+    const uint64_t *mask)
+{
+	struct rule_req	rq = req_get(path);
+
+	decide_req(plan, set, &rq, mask);
 }
 
 static void
@@ -434,6 +446,221 @@ test_render(void)
 	plan_reply_free(&out);
 }
 
+/* A recorded gRPC answer: two messages (field 1 = 7; field 1 = "hi"),
+ * chunked, with its trailers. */
+#define GHEAD	"HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\n" \
+		"Transfer-Encoding: chunked\r\n"
+#define GMSG1	"\0\0\0\0\2\x08\x07"
+#define GMSG2	"\0\0\0\0\4\x0a\x02hi"
+#define GTRAIL	"0\r\ngrpc-status: 0\r\n\r\n"
+#define GBODY	"10\r\n" GMSG1 GMSG2 "\r\n" GTRAIL
+
+/* decide() for a gRPC call (content-type application/grpc+proto). */
+static void
+decide_grpc(struct plan *plan, const struct rule_set *set)
+{
+	struct rule_req		rq = req_get("/pkg.Svc/Get");
+	struct http_header	h = { SPAN_LIT("content-type"),
+				    SPAN_LIT("application/grpc+proto") };
+
+	rq.method = SPAN_LIT("POST");
+	rq.headers = &h;
+	rq.nheaders = 1;
+	decide_req(plan, set, &rq, NULL);
+}
+
+/* render() of GBODY under GHEAD for a gRPC call. */
+static int
+render_grpc(const char *rules, struct plan *plan, struct plan_reply *out)
+{
+	struct rule_set	*set = parse(rules);
+	int		 rv;
+
+	decide_grpc(plan, set);
+	rv = plan_render(plan, GHEAD, strlen(GHEAD), GBODY,
+	    sizeof GBODY - 1, out);
+	rule_set_free(set);
+	return rv;
+}
+
+static void
+test_grpc_status(void)
+{
+	struct plan_reply	out;
+	struct plan		plan;
+	static const struct {
+		const char	*rule;
+		const char	*head;
+	} c[] = {
+		{ "{grpc: unavailable, grpc_message: 'no way 100%'}",
+		  "grpc-status: 14\r\ngrpc-message: no way 100%25\r\n" },
+		{ "{grpc: 4}", "grpc-status: 4\r\n" },
+		{ "{grpc: RESOURCE_EXHAUSTED, headers: {X-A: b}}",
+		  "X-A: b\r\ngrpc-status: 8\r\n" },
+		/* An HTTP status: the code a client makes of it. */
+		{ "{status: 503}", "grpc-status: 14\r\n" },
+		{ "{status: 403}", "grpc-status: 7\r\n" },
+		/* grpc wins over status. */
+		{ "{status: 503, grpc: NOT_FOUND}", "grpc-status: 5\r\n" },
+	};
+	struct buf		rules, want;
+	size_t			i;
+
+	buf_init(&rules);
+	buf_init(&want);
+	for (i = 0; i < sizeof c / sizeof c[0]; i++) {
+		buf_reset(&rules);
+		buf_printf(&rules, "rules:\n  - name: a\n    fault: %s\n",
+		    c[i].rule);
+		buf_reset(&want);
+		buf_printf(&want, "HTTP/1.1 200 OK\r\n"
+		    "Content-Type: application/grpc\r\n%sContent-Length: 0\r\n",
+		    c[i].head);
+		ASSERT_EQ(render_grpc(rules.data, &plan, &out), 1);
+		ASSERT_MEM_EQ(out.head.data, out.head.len, want.data);
+		ASSERT_EQ(out.body.len, 0);
+		ASSERT(out.split == NULL);
+		plan_reply_free(&out);
+	}
+	buf_free(&rules);
+	buf_free(&want);
+
+	/* Not a gRPC call: a grpc fault changes nothing, a status is an
+	 * HTTP status. */
+	ASSERT_EQ(render("rules:\n  - name: a\n    fault: {grpc: "
+	    "UNAVAILABLE}\n", HEAD, BODY, &out), 0);
+	ASSERT_EQ(render("rules:\n  - name: a\n    fault: {status: 503}\n",
+	    HEAD, BODY, &out), 1);
+	ASSERT(strncmp(out.head.data, "HTTP/1.1 503 ", 13) == 0);
+	ASSERT(strstr(out.head.data, "grpc-status") == NULL);
+	plan_reply_free(&out);
+}
+
+/* Renders the malform kind k and checks the chunked data and trailers. */
+static void
+check_grpc_malform(const char *k, const char *data, size_t len)
+{
+	struct plan_reply	out;
+	struct plan		plan;
+	struct buf		rules, want;
+
+	buf_init(&rules);
+	buf_init(&want);
+	buf_printf(&rules, "rules:\n  - name: a\n    fault: {malform: %s}\n",
+	    k);
+	if (len > 0) {
+		buf_printf(&want, "%zx\r\n", len);
+		buf_append(&want, data, len);
+		buf_append_str(&want, "\r\n");
+	}
+	buf_append_str(&want, GTRAIL);
+	ASSERT_EQ(render_grpc(rules.data, &plan, &out), 1);
+	ASSERT_MEM_EQ(out.head.data, out.head.len, GHEAD);
+	/* The bytes hold NULs: compared by length. */
+	ASSERT_EQ(out.body.len, want.len);
+	ASSERT(memcmp(out.body.data, want.data, want.len) == 0);
+	plan_reply_free(&out);
+	buf_free(&rules);
+	buf_free(&want);
+}
+
+static void
+test_grpc_malform(void)
+{
+	struct grpc_msg	 m;
+	const char	*why;
+	size_t		 off = 0;
+
+	/* The first prefix promises the whole rest and one byte more. */
+	check_grpc_malform("grpc_bad_length",
+	    "\0\0\0\0\x0c\x08\x07" GMSG2, 16);
+	ASSERT_EQ(grpc_next_msg((const uint8_t *)"\0\0\0\0\x0c\x08\x07"
+	    GMSG2, 16, &off, &m, &why), -1);
+	/* The body ends inside the last message. */
+	check_grpc_malform("grpc_truncate", GMSG1 "\0\0\0\0\4\x0a\x02", 14);
+	/* Well framed, but the first message is a lone tag. */
+	check_grpc_malform("grpc_bad_protobuf", "\0\0\0\0\1\x08" GMSG2, 15);
+	/* Other body kinds work on the message stream. */
+	check_grpc_malform("empty", "", 0);
+	check_grpc_malform("truncate", GMSG1 "\0", 8);
+}
+
+static void
+test_grpc_per_message(void)
+{
+	struct plan_reply	out;
+	struct plan		plan;
+	static const char	first[] = "7\r\n" GMSG1 "\r\n";
+	static const char	rest[] = "9\r\n" GMSG2 "\r\n" GTRAIL;
+	struct rule_set		*set;
+
+	ASSERT_EQ(render_grpc("rules:\n  - name: a\n    fault: {latency: "
+	    "100ms, per_message: true}\n", &plan, &out), 1);
+	ASSERT(plan.msg_latency_ns == 100000000);
+	ASSERT(plan.latency_ns == 0);
+	ASSERT_MEM_EQ(out.head.data, out.head.len, GHEAD);
+	ASSERT_EQ(out.nsplit, 2);
+	ASSERT_EQ(out.split[0], sizeof first - 1);
+	ASSERT_EQ(out.split[1], out.body.len);
+	ASSERT(memcmp(out.body.data, first, sizeof first - 1) == 0);
+	ASSERT_EQ(out.body.len - out.split[0], sizeof rest - 1);
+	ASSERT(memcmp(out.body.data + out.split[0], rest,
+	    sizeof rest - 1) == 0);
+	plan_reply_free(&out);
+
+	/* Not a gRPC call: the latency once, no bytes changed. */
+	set = parse("rules:\n  - name: a\n    fault: {latency: 100ms, "
+	    "per_message: true}\n");
+	decide(&plan, set, "/", NULL);
+	ASSERT(plan.latency_ns == 100000000);
+	ASSERT(plan.msg_latency_ns == 0);
+	ASSERT_EQ(plan_render(&plan, HEAD, strlen(HEAD), BODY, strlen(BODY),
+	    &out), 0);
+	rule_set_free(set);
+}
+
+/* The HTTP-scope chaos log lines of a gRPC call under rules. */
+static void
+grpc_log_lines(const char *rules, struct buf *got)
+{
+	struct rule_set		*set = parse(rules);
+	struct chaos_log	*cl;
+	struct plan		 plan;
+	char			*cause = NULL;
+
+	decide_grpc(&plan, set);
+	cl = chaos_log_open(NULL, 0, &cause);
+	plan_log(&plan, cl, "-", PLAN_SCOPE_HTTP);
+	log_lines(cl, got);
+	chaos_log_close(cl);
+	rule_set_free(set);
+}
+
+static void
+test_grpc_log(void)
+{
+	struct buf	got;
+
+	buf_init(&got);
+	grpc_log_lines("rules:\n"
+	    "  - name: a\n"
+	    "    fault: {latency: 5ms, per_message: true, status: 503}\n"
+	    "  - name: b\n"
+	    "    fault: {grpc: deadline-exceeded}\n", &got);
+	ASSERT_STR_EQ(got.data,
+	    "\"txn\":\"-\",\"sig\":\"000000000000002a\","
+	    "\"occurrence\":0,\"rule\":\"a\",\"fault\":\"latency\","
+	    "\"params\":{\"distribution\":\"fixed\",\"ms\":5.000,"
+	    "\"per_message\":true}}\n"
+	    "\"txn\":\"-\",\"sig\":\"000000000000002a\","
+	    "\"occurrence\":0,\"rule\":\"a\",\"fault\":\"status\","
+	    "\"params\":{\"status\":503,\"grpc\":\"UNAVAILABLE\"}}\n"
+	    "\"txn\":\"-\",\"sig\":\"000000000000002a\","
+	    "\"occurrence\":0,\"rule\":\"b\",\"fault\":\"grpc\","
+	    "\"params\":{\"code\":\"DEADLINE_EXCEEDED\"}}\n");
+	buf_free(&got);
+}
+
 int
 main(void)
 {
@@ -442,5 +669,9 @@ main(void)
 	test_decide();
 	test_log();
 	test_render();
+	test_grpc_status();
+	test_grpc_malform();
+	test_grpc_per_message();
+	test_grpc_log();
 	UNIT_DONE();
 }

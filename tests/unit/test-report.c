@@ -160,10 +160,17 @@ test_json(void)
 	report_compare(r->endpoints[0], "t\x01", "$.a", "\"x\"", "<y&>");
 	report_add_fault(r, "flaky", "reset", 4);
 	report_add_assertion(r, "latency.p95", "<= 250ms", "212ms", 1);
+	/* gRPC status mixes (one with no status) round-trip too. */
+	report_record_grpc(r->endpoints[0], 0);
+	report_record_grpc(r->endpoints[0], 14);
+	report_record_grpc(r->endpoints[0], 14);
+	report_record_grpc(r->endpoints[0], -1);
 
 	buf_init(&a);
 	buf_init(&b);
 	report_to_json(r, &a);
+	ASSERT(strstr(a.data, "\"grpc_status\":{\"OK\":1,\"UNAVAILABLE\":2,"
+	    "\"none\":1}") != NULL);
 	ASSERT_EQ(report_write_json(r, tmp_path("r.json"), &cause), 0);
 	r2 = report_read_json(tmp_path("r.json"), &cause);
 	ASSERT(r2 != NULL);
@@ -204,6 +211,13 @@ test_json(void)
 	    != NULL);
 	free(cause);
 	ASSERT(report_read_json(tmp_path("missing.json"), &cause) == NULL);
+	free(cause);
+	f = fopen(tmp_path("bad4.json"), "w");
+	fputs("{\"version\":1,\"name\":\"x\",\"endpoints\":[{\"method\":\"GET\","
+	    "\"path\":\"/\",\"count\":1,\"grpc_status\":{\"NOPE\":1}}]}", f);
+	fclose(f);
+	ASSERT(report_read_json(tmp_path("bad4.json"), &cause) == NULL);
+	ASSERT(cause != NULL && strstr(cause, "grpc_status: \"NOPE\"") != NULL);
 	free(cause);
 
 	buf_free(&a);

@@ -479,6 +479,14 @@ test_errors(void)
 	    "t:2:11: name: \"a b\" must be 1 to 128 letters");
 	/* Faults. */
 	expect_error(R "    fault: {}\n", "t:3:12: fault: empty");
+	expect_error(R "    fault: {grpc: BOGUS}\n",
+	    "t:3:19: grpc: unknown status code \"BOGUS\"");
+	expect_error(R "    fault: {grpc: 17}\n",
+	    "t:3:19: grpc: unknown status code \"17\"");
+	expect_error(R "    fault: {grpc_message: hi}\n",
+	    "t:3:12: grpc_message: only with grpc");
+	expect_error(R "    fault: {per_message: true}\n",
+	    "t:3:12: per_message: only with latency");
 	expect_error(R, "t:2:5: rule \"a\": missing \"fault\"");
 	expect_error(R "    fault: 503\n",
 	    "t:3:12: fault: expected a mapping, not a value");

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# grpc-respond.sh - unary gRPC calls per second: decoy respond answering a
+# recorded call beside the grpcio server that answered it (`make bench`).
+#
+# The grpcio server (tests/integration/grpc-chaos.py, test.Chaos/Unary,
+# Python, a thread pool) is recorded through decoy record once; then the
+# server and `decoy respond --workers 1` on the recording are measured in
+# turn, each pinned to SERVER_CPU, with h2load on LOAD_CPU sending the
+# framed request (-d, content-type application/grpc, te: trailers; -t 1
+# -c CONNS -m STREAMS, DURATION s), the order alternating each of RUNS
+# rounds.  Each round prints the calls/s of both and the ratio
+# decoy/grpcio; the end, the medians.  Target: >= 5x.  Before measuring,
+# h2load's answers are checked to be all 2xx from both.
+#
+# Environment: DECOY (default ./decoy; a default -O2 build)  CONNS=8
+#   STREAMS=16  DURATION=5  RUNS=3  SERVER_CPU=0  LOAD_CPU=1
+#   DIR=$BENCH_DIR/grpc-respond  STRICT=0 (1: exit 3 when the target is
+#   missed)
+#
+# Measured 2026-12-08 (default -O2 build, CONNS=8 STREAMS=16 DURATION=4,
+# a 2-core machine shared with other work, load average 7-8): runs of
+# decoy/grpcio 13.7x, 9.7x, 12.5x, 11.0x (grpcio 4.6k-6.2k calls/s, decoy
+# 55k-64k; median 11.0x); an earlier invocation gave 1.0x, 1.1x, 8.5x
+# with decoy at 4.0k and 5.2k calls/s in its first two runs, not
+# explained yet (not seen again); a later one at load average 2.4
+# (DURATION=3): 27.2x, 28.9x, 28.5x (grpcio 5.1k-6.8k, decoy 144k-186k).
+# decoy's rate follows the machine's load far more than grpcio's.
+#
+# Exit status: 0 ok; 1 a server failed; 2 a tool or binary is missing;
+# 3 the target missed (STRICT=1 only).
+
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/lib.sh"
+
+CONNS=${CONNS:-8}
+STREAMS=${STREAMS:-16}
+DURATION=${DURATION:-5}
+RUNS=${RUNS:-3}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+DIR=${DIR:-$BENCH_DIR/grpc-respond}
+STRICT=${STRICT:-0}
+PY=/usr/bin/python3
+PEER=$srcdir/tests/integration/grpc-chaos.py
+
+bench_need h2load taskset
+bench_find_decoy
+"$PY" -c 'import grpc, google.protobuf' 2>/dev/null ||
+  die "python3-grpcio and python3-protobuf are needed"
+grep -q -- "-O0" "$(dirname "$DECOY")/config.log" 2>/dev/null &&
+  log "$BENCH_NAME: this looks like an --enable-debug (-O0) build; measure a default one"
+bench_lock
+trap stop_all EXIT
+rm -rf "$DIR"
+mkdir -p "$DIR" || die "cannot create $DIR"
+
+wait_file() {  # FILE PID
+  local i
+  for ((i = 0; i < 200; i++)); do
+    [[ -s $1 ]] && return 0
+    alive "$2" || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+taskset -c "$SERVER_CPU" "$PY" "$PEER" server "$DIR/grpc.port" 2>"$DIR/grpc.log" &
+GPID=$!
+STARTED+=("$GPID")
+wait_file "$DIR/grpc.port" "$GPID" || fail "the grpcio server did not start"
+G=$(cat "$DIR/grpc.port")
+"$DECOY" record --upstream "http://127.0.0.1:$G" --listen 127.0.0.1:0 \
+  --port-file "$DIR/rec.port" -o "$DIR/rec.jsonl" 2>"$DIR/rec.log" &
+RPID=$!
+STARTED+=("$RPID")
+wait_file "$DIR/rec.port" "$RPID" || fail "decoy record did not start"
+timeout 30 "$PY" "$PEER" record "$(cat "$DIR/rec.port")" >/dev/null ||
+  fail "recording the calls failed"
+stop_pid "$RPID"
+taskset -c "$SERVER_CPU" "$DECOY" respond "$DIR/rec.jsonl" --workers 1 \
+  --listen 127.0.0.1:0 --port-file "$DIR/resp.port" 2>"$DIR/resp.log" &
+DPID=$!
+STARTED+=("$DPID")
+wait_file "$DIR/resp.port" "$DPID" || fail "decoy respond did not start"
+D=$(cat "$DIR/resp.port")
+printf '\0\0\0\0\2\x08\x01' >"$DIR/req.bin"
+
+# calls PORT N|-D: h2load's calls/s (its "finished in" line); 2xx checked.
+calls() {
+  local out
+  out=$(taskset -c "$LOAD_CPU" h2load -t 1 -c "$CONNS" -m "$STREAMS" "$2" \
+    -d "$DIR/req.bin" -H 'content-type: application/grpc' \
+    -H 'te: trailers' "http://127.0.0.1:$1/test.Chaos/Unary" 2>&1)
+  echo "$out" >>"$DIR/h2load.log"
+  grep -q 'status codes: [1-9][0-9]* 2xx, 0 3xx, 0 4xx, 0 5xx' <<<"$out" ||
+    fail "port $1: not all 2xx (see $DIR/h2load.log)"
+  awk '/^finished in/ { gsub(",", ""); print $4 }' <<<"$out"
+}
+
+calls "$G" -n2000 >/dev/null
+calls "$D" -n2000 >/dev/null
+RATIOS=()
+GS=()
+DS=()
+for ((r = 1; r <= RUNS; r++)); do
+  if ((r % 2)); then
+    g=$(calls "$G" "-D$DURATION"); d=$(calls "$D" "-D$DURATION")
+  else
+    d=$(calls "$D" "-D$DURATION"); g=$(calls "$G" "-D$DURATION")
+  fi
+  ratio=$(awk -v a="$d" -v b="$g" 'BEGIN { printf "%.1f", a / b }')
+  printf 'run %d: grpcio %.0f calls/s, decoy %.0f calls/s, decoy/grpcio %sx\n' \
+    "$r" "$g" "$d" "$ratio"
+  GS+=("$g"); DS+=("$d"); RATIOS+=("$ratio")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+mr=$(median "${RATIOS[@]}")
+printf 'median: grpcio %.0f calls/s, decoy %.0f calls/s, decoy/grpcio %sx (target >= 5x)\n' \
+  "$(median "${GS[@]}")" "$(median "${DS[@]}")" "$mr"
+if [[ $STRICT = 1 ]] && awk -v r="$mr" 'BEGIN { exit !(r < 5) }'; then
+  exit 3
+fi
+exit 0
