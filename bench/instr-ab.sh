@@ -65,28 +65,7 @@ wait_port_file() {  # FILE PID
 body=$(awk 'BEGIN { s = "{\"id\":\"o-42\",\"pad\":\""
 	while (length(s) < 1022) s = s "x"; printf "%s\"}", s }')
 NPORT=$(free_port)
-mkdir -p "$W/nginx/logs"
-cat >"$W/nginx/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-error_log $W/nginx/logs/error.log warn;
-pid $W/nginx/nginx.pid;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	keepalive_requests 100000000;
-	client_body_temp_path $W/nginx/body;
-	proxy_temp_path $W/nginx/proxy;
-	fastcgi_temp_path $W/nginx/fastcgi;
-	uwsgi_temp_path $W/nginx/uwsgi;
-	scgi_temp_path $W/nginx/scgi;
-	server {
-		listen 127.0.0.1:$NPORT;
-		default_type application/json;
-		location / { return 200 '$body'; }
-	}
-}
-EOF
+bench_nginx_conf "$W/nginx" "$NPORT" "$body"
 nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" >"$W/nginx/logs/out.log" 2>&1 &
 STARTED+=("$!")
 for ((i = 0; i < 250; i++)); do

@@ -7,7 +7,8 @@
 # file name, for messages).  The general helpers: die / fail / log,
 # bench_need (tools), bench_find_decoy (the decoy binary), port_open,
 # alive, stop_pid / stop_all (only processes the script started, by PID),
-# cpu_ns (a process's CPU time), bench_lock (one benchmark on the cores at
+# cpu_ns (a process's CPU time), bench_nginx_conf (a one-worker nginx
+# origin answering a fixed body), bench_lock (one benchmark on the cores at
 # a time).
 #
 # The A/B responder harness (rules-overhead.sh, respond-transforms.sh):
@@ -80,6 +81,37 @@ cpu_ns() {  # PID -> CPU time of all its threads, ns (schedstat), else ticks
     read -r -a a <<<"$(cut -d')' -f2- "/proc/$1/stat")"
     echo $(((a[11] + a[12]) * 1000000000 / $(getconf CLK_TCK)))
   fi
+}
+
+# bench_nginx_conf DIR PORT BODY: writes DIR/nginx.conf (logs and temp
+# paths under DIR) for one nginx worker on 127.0.0.1:PORT answering every
+# request 200 with BODY as application/json, keep-alive without limit.
+# Start it with: nginx -p DIR -c DIR/nginx.conf
+bench_nginx_conf() {
+  local dir=$1 port=$2 body=$3
+  mkdir -p "$dir/logs"
+  cat >"$dir/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+error_log $dir/logs/error.log warn;
+pid $dir/nginx.pid;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 100000000;
+	keepalive_timeout 120s;
+	client_body_temp_path $dir/body;
+	proxy_temp_path $dir/proxy;
+	fastcgi_temp_path $dir/fastcgi;
+	uwsgi_temp_path $dir/uwsgi;
+	scgi_temp_path $dir/scgi;
+	server {
+		listen 127.0.0.1:$port;
+		default_type application/json;
+		location / { return 200 '$body'; }
+	}
+}
+EOF
 }
 
 # bench_lock: takes the lock respond-vs-peers.sh takes

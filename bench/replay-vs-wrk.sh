@@ -21,6 +21,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
 DECOY=${DECOY:-}
 if [ -z "$DECOY" ]; then
 	if [ -x "$PWD/decoy" ]; then DECOY=$PWD/decoy; else DECOY=$top/decoy; fi
@@ -64,29 +65,7 @@ body=$(awk 'BEGIN {
 	printf "%s\"}", s }')
 [ ${#body} -eq 1024 ] || { echo "replay-vs-wrk: body is ${#body} bytes" >&2; exit 1; }
 
-mkdir -p "$tmp/nginx/logs"
-cat >"$tmp/nginx/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-error_log $tmp/nginx/logs/error.log warn;
-pid $tmp/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 100000000;
-	keepalive_timeout 120s;
-	client_body_temp_path $tmp/nginx/body;
-	proxy_temp_path $tmp/nginx/proxy;
-	fastcgi_temp_path $tmp/nginx/fastcgi;
-	uwsgi_temp_path $tmp/nginx/uwsgi;
-	scgi_temp_path $tmp/nginx/scgi;
-	server {
-		listen 127.0.0.1:$PORT;
-		default_type application/json;
-		location / { return 200 '$body'; }
-	}
-}
-EOF
+bench_nginx_conf "$tmp/nginx" "$PORT" "$body"
 taskset -c "$SERVER_CPU" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" \
     >"$tmp/nginx/logs/stdout.log" 2>&1 &
 nginx_pid=$!
