@@ -16,9 +16,11 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "grpc.h"
 #include "http.h"
 #include "jwt.h"
 #include "match.h"
+#include "protobuf.h"
 #include "snap.h"
 #include "transform.h"
 #include "xmalloc.h"
@@ -1029,6 +1031,118 @@ add_form(struct match_index *mi, size_t line, const char *id,
 	add(mi, &t);
 }
 
+
+/* --- transforms on gRPC messages (req.grpc) --- */
+
+static const char grpc_yaml[] =
+    "version: 1\n"
+    "values:\n"
+    "  - kind: uuid\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /hello.Greeter/SayHello\"\n"
+    "    where: \"req.grpc 1\"\n"
+    "    action: any\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /hello.Greeter/SayHello\"\n"
+    "    where: \"req.grpc 2.1\"\n"
+    "    action: any\n";
+
+/* A SayHello request: 1 id, 2 {1 ts}, 3 name, framed. */
+static void
+grpc_hello(struct buf *body, const char *id, uint64_t ts, const char *name)
+{
+	struct buf	m, sub;
+
+	buf_init(&m);
+	buf_init(&sub);
+	pb_put_key(&m, 1, PB_LEN);
+	pb_put_varint(&m, strlen(id));
+	buf_append_str(&m, id);
+	pb_put_key(&sub, 1, PB_VARINT);
+	pb_put_varint(&sub, ts);
+	pb_put_key(&m, 2, PB_LEN);
+	pb_put_varint(&m, sub.len);
+	buf_append(&m, sub.data, sub.len);
+	buf_free(&sub);
+	pb_put_key(&m, 3, PB_LEN);
+	pb_put_varint(&m, strlen(name));
+	buf_append_str(&m, name);
+	buf_reset(body);
+	grpc_put_msg(body, 0, m.data, m.len);
+	buf_free(&m);
+}
+
+static struct snap_header grpc_ct[] = {
+	{ (char *)"content-type", (char *)"application/grpc" },
+};
+
+static void
+add_grpc(struct match_index *mi, size_t line, const char *id,
+    const struct buf *body)
+{
+	struct snap_txn	t;
+
+	txn(&t, line, id, "POST", "/hello.Greeter/SayHello", "greeter", NULL,
+	    200);
+	t.req.body = body->data;
+	t.req.body_len = body->len;
+	t.req.headers = grpc_ct;
+	t.req.nheaders = 1;
+	add(mi, &t);
+}
+
+static const char *
+lookup_grpc(struct match_index *mi, const struct buf *body)
+{
+	struct match_req	r = req("POST", "", "/hello.Greeter/SayHello",
+				    "", NULL);
+
+	r.content_type = SPAN_LIT("application/grpc");
+	r.body = body->data;
+	r.body_len = body->len;
+	return lookup_id(mi, r);
+}
+
+/*
+ * A request id and a timestamp in protobuf fields match any value of
+ * their kind (of any length: the lengths around them differ); the name
+ * still selects; a value of another kind does not match.
+ */
+static void
+test_grpc_typed(void)
+{
+	struct transforms	*tf = load_tf("grpc.yaml", grpc_yaml);
+	struct match_index	*mi = match_index_create();
+	struct buf		 b;
+
+	match_index_set_transforms(mi, tf);
+	buf_init(&b);
+	grpc_hello(&b, UUID_A, 1765101600, "alice");
+	add_grpc(mi, 1, "g1", &b);
+	grpc_hello(&b, UUID_B, 1765101600123ull, "bob");
+	add_grpc(mi, 2, "g2", &b);
+	match_index_finish(mi, 1);
+
+	grpc_hello(&b, UUID_C, 1765199999123ull, "alice");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "g1");
+	grpc_hello(&b, UUID_C, 1765199999, "bob");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "g2");
+	grpc_hello(&b, UUID_A, 1765101600, "alice");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "g1");
+	/* Another name; an id that is no UUID; a number too small to be
+	 * a timestamp. */
+	grpc_hello(&b, UUID_C, 1765199999, "carol");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "(none)");
+	grpc_hello(&b, "req-1", 1765199999, "alice");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "(none)");
+	grpc_hello(&b, UUID_C, 17, "alice");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "(none)");
+	buf_free(&b);
+	match_index_free(mi);
+	transforms_free(tf);
+}
+
 /*
  * Typed matching: a timestamp, UUID, JWT or hex nonce matches any value
  * of its kind at its place, in any layout of that kind; a value of
@@ -1909,6 +2023,7 @@ main(void)
 		return 99;
 	}
 	test_typed();
+	test_grpc_typed();
 	test_explain_fields();
 	test_explain_large();
 	test_typed_cycle();
