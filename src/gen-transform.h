@@ -69,17 +69,29 @@ int	gen_transform_flags(const struct gen_transform *,
  * entries with the action any and the `from` locations of the
  * correlations.  paths are JSON paths in gen_json_diff()'s syntax,
  * headers are header names (res.header NAME; "Set-Cookie" for
- * res.set-cookie).  NULL when nothing is left out.  Owned by gx, shared
- * by every transaction of the same entries.
+ * res.set-cookie), grpc are gRPC field paths (res.grpc PATH, see
+ * gen_transform_grpc_same()).  NULL when nothing is left out.  Owned by
+ * gx, shared by every transaction of the same entries.
  */
 struct gen_transform_cmp {
 	char	**paths;
 	size_t	  npaths;
 	char	**headers;
 	size_t	  nheaders;
+	char	**grpc;
+	size_t	  ngrpc;
 };
 const struct gen_transform_cmp	*gen_transform_cmp(struct gen_transform *,
 				    const struct snap_txn *t);
+
+/*
+ * 1 when the gRPC bodies rec and live are equal once the values at
+ * cmp's grpc paths are left out (each replaced on both sides by one
+ * mark, the lengths around it recomputed); 0 when they differ or cmp
+ * is NULL or has no grpc path.
+ */
+int	gen_transform_grpc_same(const struct gen_transform_cmp *cmp,
+	    struct span rec, struct span live);
 
 /*
  * The origin-form part of a recorded target: an absolute-form target

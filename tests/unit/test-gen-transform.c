@@ -892,6 +892,7 @@ test_grpc(void)
 {
 	struct gen_transform		*gx;
 	struct gen_transform_map	*map;
+	const struct gen_transform_cmp	*cmp;
 	struct snap_txn			 open, post;
 	struct transform_msg		 m;
 	struct buf			 oreq, ores, preq, pres, live, out, view;
@@ -922,6 +923,21 @@ test_grpc(void)
 	memset(&m, 0, sizeof m);
 	m.body = (struct span){ live.data, live.len };
 	ASSERT_EQ(gen_transform_capture(gx, &open, &m, map), 1);
+
+	/* Comparing the live answer: the issued id is left out, the rest
+	 * still counts. */
+	cmp = gen_transform_cmp(gx, &open);
+	ASSERT(cmp != NULL && cmp->ngrpc == 1 && cmp->npaths == 0);
+	if (cmp != NULL && cmp->ngrpc == 1)
+		ASSERT_STR_EQ(cmp->grpc[0], "1");
+	ASSERT(gen_transform_grpc_same(cmp, (struct span){ ores.data,
+	    ores.len }, m.body));
+	grpc_body(&view, "acct-LIVE-000042", 7);
+	ASSERT(!gen_transform_grpc_same(cmp, (struct span){ ores.data,
+	    ores.len }, (struct span){ view.data, view.len }));
+	ASSERT(!gen_transform_grpc_same(NULL, m.body, m.body));
+	ASSERT(gen_transform_cmp(gx, &post) == NULL);
+	buf_reset(&view);
 
 	ASSERT_EQ(build(gx, &post, REC_US + 3600 * 1000000LL, &rng, map,
 	    &out), 2);
