@@ -2030,7 +2030,14 @@ az_corr_name(const struct az_loc *l, struct transforms *t)
 	buf_init(&b);
 	if (l->name == NULL)
 		buf_printf(&b, "path%u", l->seg);
-	else {
+	else if (l->part == TRANSFORM_GRPC) {
+		/* "2.1[*]": field1 */
+		s = strrchr(l->name, '.');
+		s = s != NULL ? s + 1 : l->name;
+		buf_append_str(&b, "field");
+		for (; *s >= '0' && *s <= '9'; s++)
+			buf_append_byte(&b, *s);
+	} else {
 		s = l->name;
 		e = s + strlen(s);
 		/* the last member of a JSON path, without [*] or quotes */

@@ -85,13 +85,15 @@ const struct gen_transform_cmp	*gen_transform_cmp(struct gen_transform *,
 				    const struct snap_txn *t);
 
 /*
- * 1 when the gRPC bodies rec and live are equal once the values at
- * cmp's grpc paths are left out (each replaced on both sides by one
- * mark, the lengths around it recomputed); 0 when they differ or cmp
- * is NULL or has no grpc path.
+ * 1 when the gRPC bodies rec (recorded) and live are equal once the
+ * values at cmp's grpc paths (cmp may be NULL) are left out (each
+ * replaced on both sides by one mark) and each string or bytes field of
+ * rec whose value map (may be NULL) holds reads as its live value, the
+ * lengths around them recomputed; 0 when they differ.
  */
 int	gen_transform_grpc_same(const struct gen_transform_cmp *cmp,
-	    struct span rec, struct span live);
+	    const struct gen_transform_map *map, struct span rec,
+	    struct span live);
 
 /*
  * The origin-form part of a recorded target: an absolute-form target

@@ -268,6 +268,43 @@ transform_grpc_locate(const struct transform_grpc_path *gp, struct span body,
 	return n < max ? n : max;
 }
 
+/* Pushes every length-delimited field of msg (at body offset base). */
+static size_t
+tgrpc_strings(const uint8_t *msg, size_t len, size_t base,
+    struct transform_hit *hits, size_t n, size_t max, int depth)
+{
+	struct pb_reader	r;
+	struct pb_field		f;
+
+	pb_reader_init(&r, msg, len);
+	while (n < max && pb_read_field(&r, &f) == 1) {
+		if (f.wire != PB_LEN)
+			continue;
+		n = tgrpc_push(hits, n, max, base + (size_t)(f.p - msg), f.len,
+		    TRANSFORM_ENC_PB_BYTES);
+		if (depth < TRANSFORM_GRPC_DEPTH)
+			n = tgrpc_strings(f.p, f.len, base + (size_t)(f.p - msg),
+			    hits, n, max, depth + 1);
+	}
+	return n;
+}
+
+size_t
+transform_grpc_strings(struct span body, struct transform_hit *hits,
+    size_t max)
+{
+	const uint8_t	*b = (const uint8_t *)body.p;
+	struct grpc_msg	 m;
+	const char	*why;
+	size_t		 off = 0, n = 0;
+
+	while (n < max && grpc_next_msg(b, body.len, &off, &m, &why) == 1)
+		if (!m.compressed)
+			n = tgrpc_strings(m.p, m.len, m.off + GRPC_PREFIX_LEN,
+			    hits, n, max, 0);
+	return n < max ? n : max;
+}
+
 void
 transform_grpc_number(struct buf *b, enum transform_enc enc, struct span raw)
 {

@@ -368,6 +368,14 @@ void	transform_grpc_path_format(struct buf *,
  */
 size_t	transform_grpc_locate(const struct transform_grpc_path *p,
 	    struct span body, struct transform_hit *hits, size_t max);
+/*
+ * Every length-delimited field of every message of the gRPC body, at
+ * any depth (one that parses as a message is listed and walked), as
+ * hits of TRANSFORM_ENC_PB_BYTES in body order: up to max filled, the
+ * number found returned.
+ */
+size_t	transform_grpc_strings(struct span body, struct transform_hit *hits,
+	    size_t max);
 /* Appends a protobuf number hit's raw bytes as decimal text. */
 void	transform_grpc_number(struct buf *, enum transform_enc enc,
 	    struct span raw);

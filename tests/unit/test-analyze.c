@@ -951,6 +951,7 @@ test_grpc(void)
 	ASSERT_EQ(t->ncorrs, 1);
 	if (t->ncorrs == 1) {
 		c = &t->corrs[0];
+		ASSERT_STR_EQ(c->name, "field1");
 		ASSERT_STR_EQ(c->from_route, "/bank.Ledger/Open");
 		ASSERT_EQ(c->from.part, TRANSFORM_GRPC);
 		ASSERT_EQ(c->from.res, 1);

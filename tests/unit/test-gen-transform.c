@@ -930,13 +930,21 @@ test_grpc(void)
 	ASSERT(cmp != NULL && cmp->ngrpc == 1 && cmp->npaths == 0);
 	if (cmp != NULL && cmp->ngrpc == 1)
 		ASSERT_STR_EQ(cmp->grpc[0], "1");
-	ASSERT(gen_transform_grpc_same(cmp, (struct span){ ores.data,
+	ASSERT(gen_transform_grpc_same(cmp, NULL, (struct span){ ores.data,
 	    ores.len }, m.body));
 	grpc_body(&view, "acct-LIVE-000042", 7);
-	ASSERT(!gen_transform_grpc_same(cmp, (struct span){ ores.data,
+	ASSERT(!gen_transform_grpc_same(cmp, NULL, (struct span){ ores.data,
 	    ores.len }, (struct span){ view.data, view.len }));
-	ASSERT(!gen_transform_grpc_same(NULL, m.body, m.body));
+	ASSERT(!gen_transform_grpc_same(NULL, NULL, m.body, m.body));
 	ASSERT(gen_transform_cmp(gx, &post) == NULL);
+	/* A later answer that repeats the issued id: its live value. */
+	grpc_body(&view, "acct-rec-1", 0);
+	ASSERT(gen_transform_grpc_same(NULL, map, (struct span){ view.data,
+	    view.len }, m.body));
+	ASSERT(!gen_transform_grpc_same(NULL, NULL, (struct span){
+	    view.data, view.len }, m.body));
+	ASSERT(!gen_transform_grpc_same(NULL, map, (struct span){ pres.data,
+	    pres.len }, m.body));
 	buf_reset(&view);
 
 	ASSERT_EQ(build(gx, &post, REC_US + 3600 * 1000000LL, &rng, map,
