@@ -63,6 +63,21 @@ put_headers(struct buf *b, const char *const *h)
 	buf_append_byte(b, ']');
 }
 
+/* ,"body":TEXT and/or ,"body_b64":BIN (each when not NULL). */
+static void
+put_body(struct buf *b, const char *text, const struct buf *bin)
+{
+	if (text != NULL) {
+		buf_append_str(b, ",\"body\":");
+		json_append_string(b, text, strlen(text));
+	}
+	if (bin != NULL) {
+		buf_append_str(b, ",\"body_b64\":\"");
+		base64_encode(b, bin->data, bin->len);
+		buf_append_byte(b, '"');
+	}
+}
+
 /* Encodes x as a snapshot line, decodes it and feeds it. */
 static void
 feed(struct analyze *a, const struct tx *x)
@@ -78,27 +93,11 @@ feed(struct analyze *a, const struct tx *x)
 	json_append_string(&b, x->target, strlen(x->target));
 	buf_append_byte(&b, ',');
 	put_headers(&b, x->reqh);
-	if (x->reqb != NULL) {
-		buf_append_str(&b, ",\"body\":");
-		json_append_string(&b, x->reqb, strlen(x->reqb));
-	}
-	if (x->reqbin != NULL) {
-		buf_append_str(&b, ",\"body_b64\":\"");
-		base64_encode(&b, x->reqbin->data, x->reqbin->len);
-		buf_append_byte(&b, '"');
-	}
+	put_body(&b, x->reqb, x->reqbin);
 	buf_printf(&b, "},\"res\":{\"status\":%d,", x->status ? x->status :
 	    200);
 	put_headers(&b, x->resh);
-	if (x->resb != NULL) {
-		buf_append_str(&b, ",\"body\":");
-		json_append_string(&b, x->resb, strlen(x->resb));
-	}
-	if (x->resbin != NULL) {
-		buf_append_str(&b, ",\"body_b64\":\"");
-		base64_encode(&b, x->resbin->data, x->resbin->len);
-		buf_append_byte(&b, '"');
-	}
+	put_body(&b, x->resb, x->resbin);
 	buf_printf(&b, "},\"timing\":{\"start_us\":%" PRId64 ",\"ttfb_us\":"
 	    "1000,\"total_us\":2000}", x->start_us ? x->start_us : T0);
 	if (x->session != NULL)
@@ -852,6 +851,20 @@ grpc_frame(struct buf *body, const struct buf *m)
 	grpc_put_msg(body, 0, m->data, m->len);
 }
 
+/* A gRPC call of x: dir, a POST of target, framed bodies. */
+static void
+grpc_tx(struct tx *x, const char *dir, const char *target,
+    const struct buf *req, const struct buf *res)
+{
+	x->dir = dir;
+	x->method = "POST";
+	x->target = target;
+	x->reqh[0] = "content-type: application/grpc";
+	x->resh[0] = "content-type: application/grpc";
+	x->reqbin = req;
+	x->resbin = res;
+}
+
 /*
  * A request id (UUID) and an epoch-ms timestamp in a nested message of
  * outbound gRPC calls are matched as any; a server-issued id of an
@@ -898,13 +911,8 @@ test_grpc(void)
 		buf_reset(&m);
 		pb_str(&m, 1, "hello alice");
 		grpc_frame(&res[n], &m);
-		x[n].dir = "out";
-		x[n].method = "POST";
-		x[n].target = "/hello.Greeter/SayHello";
-		x[n].reqh[0] = "content-type: application/grpc";
-		x[n].resh[0] = "content-type: application/grpc";
-		x[n].reqbin = &req[n];
-		x[n].resbin = &res[n];
+		grpc_tx(&x[n], "out", "/hello.Greeter/SayHello", &req[n],
+		    &res[n]);
 		x[n].start_us = T0 + (int64_t)i * 1500000;
 	}
 	for (i = 0; i < 2; i++) {
@@ -914,14 +922,8 @@ test_grpc(void)
 		buf_reset(&m);
 		pb_str(&m, 1, accts[i]);
 		grpc_frame(&res[n], &m);
-		x[n].dir = "in";
+		grpc_tx(&x[n], "in", "/bank.Ledger/Open", &req[n], &res[n]);
 		x[n].session = i == 0 ? "s-1" : "s-2";
-		x[n].method = "POST";
-		x[n].target = "/bank.Ledger/Open";
-		x[n].reqh[0] = "content-type: application/grpc";
-		x[n].resh[0] = "content-type: application/grpc";
-		x[n].reqbin = &req[n];
-		x[n].resbin = &res[n];
 		n++;
 		buf_reset(&m);
 		pb_str(&m, 1, accts[i]);
