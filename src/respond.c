@@ -305,6 +305,7 @@ respond_config_free(struct respond_config *c)
 	size_t	i;
 
 	free(c->snapshot);
+	free(c->proto_set);
 	free(c->transforms);
 	for (i = 0; i < c->nlisten; i++)
 		free(c->listen[i]);
