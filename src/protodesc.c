@@ -1901,7 +1901,8 @@ protodesc_encode_view(const struct protodesc *set, struct json_parser *jp,
 	off = jp->off;
 	if (set == NULL)
 		return json_fail(jp, off, "a named view (\"@type\") needs the "
-		    "descriptor set: pass --proto-set FILE");
+		    "descriptor set: pass --proto-set FILE (decoyd: "
+		    "proto_set)");
 	if (json_object_enter(jp) == -1)
 		return -1;
 	if (json_object_next(jp, &k) != 1 || !json_string_eq(&k, "@type"))

@@ -210,8 +210,8 @@ int		 protodesc_is_view(const struct json_parser *);
  * Returns 0, or -1 with the parser's error set (json_fail): a type or
  * field the set does not know, a value of the wrong shape or out of range
  * for its field's type, an enum name the enum does not declare, bad
- * base64, and set == NULL ("a named view needs the descriptor set: pass
- * --proto-set FILE").
+ * base64, and set == NULL ("a named view (\"@type\") needs the descriptor set: pass
+ * --proto-set FILE (decoyd: proto_set)").
  */
 int		 protodesc_encode_view(const struct protodesc *set,
 		    struct json_parser *, struct buf *out);

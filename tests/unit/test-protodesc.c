@@ -355,7 +355,7 @@ test_encode(void)
 		ASSERT_STR_EQ(encode(set, cases[i].json), cases[i].want);
 	ASSERT_STR_EQ(encode(NULL, "{\"@type\":\"shop.User\"}"),
 	    "error: byte 0: a named view (\"@type\") needs the descriptor set: "
-	    "pass --proto-set FILE");
+	    "pass --proto-set FILE (decoyd: proto_set)");
 	why = "error: byte 9: message type \"shop.Nope\" is not in ";
 	ASSERT(strncmp(encode(set, "{\"@type\":\"shop.Nope\"}"), why,
 	    strlen(why)) == 0);
