@@ -73,6 +73,18 @@ check "edited by name: id 8 answered" [ "$(grep -c ' OK ' "$T/edit8.txt")" = 2 ]
 check "edited by name: id 7 no more" \
     [ "$(cut -d' ' -f2 "$T/edit7.txt" | tr '\n' ' ')" = "StatusCode.UNIMPLEMENTED StatusCode.UNIMPLEMENTED " ]
 
+# The recording replayed as inbound calls against the responder: the
+# generator reads the named views (with the set) and sends the bytes.
+sed 's/"dir":"out"/"dir":"in"/' "$T/rec.jsonl" >"$T/in.jsonl"
+"$DECOY" replay "$T/in.jsonl" --target "http://127.0.0.1:$PORT_resp" --http2 \
+    --proto-set "$SET" --json >"$T/replay.json" 2>"$T/replay.err"
+check "decoy replay --proto-set: both calls answered as recorded" \
+    bash -c "[ $? -eq 0 ] && grep -q '\"OK\":2' '$T/replay.json'"
+"$DECOY" replay "$T/in.jsonl" --target "http://127.0.0.1:$PORT_resp" --http2 \
+    >"$T/replay-noset.out" 2>&1
+check "decoy replay without --proto-set: exit 2 naming the option" \
+    bash -c "[ $? -eq 2 ] && grep -q 'pass --proto-set FILE' '$T/replay-noset.out'"
+
 # --- 3. without the set: a clear error ----------------------------------------
 "$DECOY" respond "$T/rec.jsonl" --listen 127.0.0.1:0 >"$T/noset.out" 2>&1
 check "respond without --proto-set: exit 2" [ $? -eq 2 ]
