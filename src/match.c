@@ -197,6 +197,21 @@ struct match_host {
 	int		 base_ambiguous;	/* name recorded with several ports */
 };
 
+/* Values interned in order of first appearance (match_intern). */
+struct match_intern {
+	struct match_table	 t;		/* by the value's hash */
+	uint32_t		*first;		/* per id, its first item */
+	size_t			 n;
+	size_t			 cap;
+};
+
+/* An item's interned ids, see match_index.ids. */
+struct match_ids {
+	uint32_t	 method;	/* its method */
+	uint32_t	 req;		/* method, kpath and kquery */
+	uint32_t	 ep;		/* method and recorded path */
+};
+
 struct match_index {
 	uint64_t		 uid;		/* never reused, see host cache */
 	/* The items' strings, heads and bodies (match_prep_names,
@@ -209,6 +224,16 @@ struct match_index {
 	size_t			 itemsalloc;
 	size_t			 itemsready;	/* populated, see commit */
 	int			 finished;
+	/*
+	 * Until finished, per item: the ids of its method, of its request
+	 * as matched and of its endpoint, given as items are committed
+	 * (the strings are still in the cache then), so finishing compares
+	 * ids instead of strings scattered over the arena.
+	 */
+	struct match_ids	*ids;
+	struct match_intern	 imethod;
+	struct match_intern	 ireq;
+	struct match_intern	 iep;
 
 	struct match_host	*hosts;
 	size_t			 nhosts;
@@ -1859,6 +1884,7 @@ match_prep_size(void)
 }
 
 static void	match_host_add(struct match_index *, struct match_item *);
+static void	match_ids_add(struct match_index *, uint32_t);
 
 /*
  * Populates the item array's next megabyte (or what is left of it) in one
@@ -1918,11 +1944,14 @@ match_index_commit(struct match_index *mi, struct match_prep *p)
 		mi->itemsalloc = mi->itemsalloc == 0 ? 64 : mi->itemsalloc * 2;
 		mi->items = xreallocarray(mi->items, mi->itemsalloc,
 		    sizeof *mi->items);
+		mi->ids = xreallocarray(mi->ids, mi->itemsalloc,
+		    sizeof *mi->ids);
 	}
 	if (mi->nitems >= mi->itemsready)
 		match_items_populate(mi);
 	mi->items[mi->nitems] = p->it;
-	match_host_add(mi, &mi->items[mi->nitems++]);
+	match_host_add(mi, &mi->items[mi->nitems]);
+	match_ids_add(mi, (uint32_t)mi->nitems++);
 	memset(p, 0, sizeof *p);
 }
 
@@ -2229,6 +2258,98 @@ match_index_prepare(const struct match_index *mi, const struct snap_txn *t,
 	return 0;
 }
 
+/* --- interning ------------------------------------------------------ */
+
+static int
+match_same_method(const struct match_item *a, const struct match_item *b)
+{
+	return a->method_len == b->method_len &&
+	    memcmp(a->e.method, b->e.method, a->method_len) == 0;
+}
+
+/* The request as matched: method, path and sorted query. */
+static int
+match_same_req(const struct match_item *a, const struct match_item *b)
+{
+	return match_same_method(a, b) && a->kpath_len == b->kpath_len &&
+	    memcmp(a->kpath, b->kpath, a->kpath_len) == 0 &&
+	    a->kquery_len == b->kquery_len &&
+	    memcmp(a->kquery, b->kquery, a->kquery_len) == 0;
+}
+
+/* The endpoint: method and recorded path. */
+static int
+match_same_ep(const struct match_item *a, const struct match_item *b)
+{
+	return match_same_method(a, b) && a->path_len == b->path_len &&
+	    memcmp(a->e.path, b->e.path, a->path_len) == 0;
+}
+
+/*
+ * The id of item i's value (key its hash, same its equality): that of
+ * the first item with the same value, else the next id.
+ */
+static uint32_t
+match_intern(const struct match_index *mi, struct match_intern *in,
+    uint64_t key, uint32_t i,
+    int (*same)(const struct match_item *, const struct match_item *))
+{
+	const struct match_slot	*sl;
+	size_t			 j;
+
+	if (in->t.slots == NULL)
+		match_table_init(&in->t, 64);
+	for (j = key & in->t.mask; (sl = &in->t.slots[j])->idx != 0;
+	    j = (j + 1) & in->t.mask) {
+		if (sl->key == key && same(&mi->items[in->first[sl->idx - 1]],
+		    &mi->items[i]))
+			return sl->idx - 1;
+	}
+	if (in->n == in->cap) {
+		in->cap = in->cap == 0 ? 64 : in->cap * 2;
+		in->first = xreallocarray(in->first, in->cap,
+		    sizeof *in->first);
+	}
+	in->first[in->n] = i;
+	match_table_put(&in->t, key, (uint32_t)in->n);
+	return (uint32_t)in->n++;
+}
+
+static void
+match_intern_free(struct match_intern *in)
+{
+	match_table_free(&in->t);
+	free(in->first);
+	memset(in, 0, sizeof *in);
+}
+
+/* Interns committed item i's method, request and endpoint. */
+static void
+match_ids_add(struct match_index *mi, uint32_t i)
+{
+	const struct match_item	*it = &mi->items[i];
+	struct match_ids	*d = &mi->ids[i];
+
+	d->method = match_intern(mi, &mi->imethod, match_fast(
+	    MATCH_FAST_SEED, it->e.method, it->method_len, 0), i,
+	    match_same_method);
+	/* mkey hashes method, kpath and the sorted query pieces, which
+	 * kquery joins. */
+	d->req = match_intern(mi, &mi->ireq, it->mkey, i, match_same_req);
+	d->ep = match_intern(mi, &mi->iep, it->epkey, i, match_same_ep);
+}
+
+/* What only finishing needs. */
+static void
+match_ids_free(struct match_index *mi)
+{
+	free(mi->ids);
+	mi->ids = NULL;
+	match_intern_free(&mi->imethod);
+	match_intern_free(&mi->ireq);
+	match_intern_free(&mi->iep);
+}
+
 /* --- finishing ------------------------------------------------------- */
 
 static uint64_t
@@ -2247,30 +2368,28 @@ match_item_key(const struct match_item *it, enum match_kind kind)
 	return 0;
 }
 
-/* True if a and b belong in one group of that kind. */
+/* True if items x and y belong in one group of that kind (their
+ * methods and requests compared by their ids). */
 static int
-match_item_same(const struct match_item *a, const struct match_item *b,
+match_item_same(const struct match_index *mi, uint32_t x, uint32_t y,
     enum match_kind kind)
 {
-	if (a->method_len != b->method_len ||
-	    memcmp(a->e.method, b->e.method, a->method_len) != 0)
-		return 0;
+	const struct match_item	*a = &mi->items[x], *b = &mi->items[y];
+
 	if (kind == MATCH_KIND_ROUTE)
-		return a->nseg == b->nseg;
+		return mi->ids[x].method == mi->ids[y].method &&
+		    a->nseg == b->nseg;
+	if (mi->ids[x].req != mi->ids[y].req)
+		return 0;
 	if ((kind == MATCH_KIND_HOST || kind == MATCH_KIND_MASK) &&
 	    a->hostid != b->hostid)
 		return 0;
-	if (kind == MATCH_KIND_MASK && (a->mask_len != b->mask_len ||
-	    memcmp(a->mask, b->mask, a->mask_len) != 0))
-		return 0;
 	/* Masks are compared whole: their digests differ in the
 	 * placeholders' digits. */
-	return (kind == MATCH_KIND_MASK ||
-	    a->e.body_digest == b->e.body_digest) &&
-	    a->kpath_len == b->kpath_len &&
-	    memcmp(a->kpath, b->kpath, a->kpath_len) == 0 &&
-	    a->kquery_len == b->kquery_len &&
-	    memcmp(a->kquery, b->kquery, a->kquery_len) == 0;
+	if (kind == MATCH_KIND_MASK)
+		return a->mask_len == b->mask_len &&
+		    memcmp(a->mask, b->mask, a->mask_len) == 0;
+	return a->e.body_digest == b->e.body_digest;
 }
 
 /* True if the item belongs in the groups of that kind. */
@@ -2399,7 +2518,7 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 			grp = &g->groups[sl->idx - 1];
 			/* While building, off is the group's first item. */
 			if (sl->key == key &&
-			    match_item_same(&mi->items[grp->off], it, kind))
+			    match_item_same(mi, grp->off, (uint32_t)i, kind))
 				break;
 		}
 		if (sl->idx == 0) {
@@ -2573,57 +2692,25 @@ static uint64_t	match_near_key(enum match_near_kind, struct span,
 /*
  * Collects, per endpoint (method and path), the recorded latencies of its
  * transactions, in recorded order, and points each entry at its
- * endpoint's array.  One pass over a hash table, not a sort: at a million
- * transactions the sort's string comparisons were a tenth of the load.
+ * endpoint's array.  The endpoints are numbered as items are committed
+ * (match_ids_add), not sorted: at a million transactions the sort's
+ * string comparisons were a tenth of the load.
  */
 static void
 match_endpoints_build(struct match_index *mi)
 {
-	struct match_table	 t;
-	const struct match_item	*it, *f;
-	uint32_t		*gid, *first = NULL, *cnt = NULL;
-	int64_t			**lat;
-	size_t			 i, j, g, ng = 0, cap = 0;
-	uint64_t		 key;
+	uint32_t	*cnt;
+	int64_t		**lat;
+	size_t		 i, g, ng = mi->iep.n;
 
 	if (mi->nitems == 0)
 		return;
-	gid = xreallocarray(NULL, mi->nitems, sizeof *gid);
-	match_table_init(&t, 64);
+	/* The endpoints' ids number them in order of first appearance. */
+	cnt = xcalloc(ng, sizeof *cnt);
 	for (i = 0; i < mi->nitems; i++) {
-		it = &mi->items[i];
-		key = it->epkey;
-		for (j = key & t.mask; t.slots[j].idx != 0; j = (j + 1) &
-		    t.mask) {
-			if (t.slots[j].key != key)
-				continue;
-			f = &mi->items[first[t.slots[j].idx - 1]];
-			if (f->method_len == it->method_len &&
-			    f->path_len == it->path_len &&
-			    memcmp(f->e.method, it->e.method,
-			    it->method_len) == 0 &&
-			    memcmp(f->e.path, it->e.path, it->path_len) == 0)
-				break;
-		}
-		if (t.slots[j].idx != 0)
-			g = t.slots[j].idx - 1;
-		else {
-			if (ng == cap) {
-				cap = cap == 0 ? 256 : cap * 2;
-				first = xreallocarray(first, cap,
-				    sizeof *first);
-				cnt = xreallocarray(cnt, cap, sizeof *cnt);
-			}
-			g = ng++;
-			first[g] = (uint32_t)i;
-			cnt[g] = 0;
-			match_table_put(&t, key, (uint32_t)g);
-		}
-		gid[i] = (uint32_t)g;
-		if (it->e.total_us >= 0)
-			cnt[g]++;
+		if (mi->items[i].e.total_us >= 0)
+			cnt[mi->ids[i].ep]++;
 	}
-	match_table_free(&t);
 	lat = xcalloc(ng, sizeof *lat);
 	for (g = 0; g < ng; g++) {
 		if (cnt[g] == 0)
@@ -2637,19 +2724,17 @@ match_endpoints_build(struct match_index *mi)
 	for (i = 0; i < mi->nitems; i++) {
 		struct match_entry *e = &mi->items[i].e;
 
-		g = gid[i];
+		g = mi->ids[i].ep;
 		if (e->total_us >= 0)
 			lat[g][cnt[g]++] = e->total_us * 1000;
 	}
 	for (i = 0; i < mi->nitems; i++) {
-		g = gid[i];
+		g = mi->ids[i].ep;
 		mi->items[i].e.endpoint_ns = lat[g];
 		mi->items[i].e.endpoint_n = cnt[g];
 	}
 	free(lat);
 	free(cnt);
-	free(first);
-	free(gid);
 }
 
 /* The hash of a sorted query as its pieces joined by '&'. */
@@ -2823,6 +2908,7 @@ match_index_finish(struct match_index *mi, unsigned int threads)
 		pthread_join(th, NULL);
 	else
 		match_finish_side(mi);
+	match_ids_free(mi);
 }
 
 size_t
@@ -2847,6 +2933,7 @@ match_index_free(struct match_index *mi)
 		free(mi->latencies[i]);
 	free(mi->latencies);
 	free(mi->items);
+	match_ids_free(mi);
 	for (i = 0; i < mi->nservers; i++) {
 		free(mi->servers[i]);
 		free(mi->server_hosts[i]);

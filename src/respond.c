@@ -1557,6 +1557,17 @@ load_stop(struct load_ctx *lc, pthread_t *threads, size_t started)
 	pthread_mutex_destroy(&lc->lock);
 }
 
+/* The CPU time the process has used, in seconds (threads included). */
+static double
+respond_cpu_s(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == -1)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* "FILE: no dir "out" transaction with a response (what it holds)". */
 static char *
 respond_empty_cause(const char *path, size_t nread, size_t nin,
@@ -1597,6 +1608,7 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	char			*rcause = NULL, *ccause = NULL;
 	int			 eof = 0, rv;
 	uint64_t		 t0 = loop_clock_ns(), t1;
+	double			 c0 = respond_cpu_s(), c1;
 
 	*tf = NULL;
 	if (tf_path != NULL &&
@@ -1694,11 +1706,12 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 		return NULL;
 	}
 	t1 = loop_clock_ns();
+	c1 = respond_cpu_s();
 	match_index_finish(idx, cpus_usable());
-	log_debug("%s: %zu transactions read and prepared in %.2f s on %zu "
-	    "threads, index built in %.2f s", path, nread,
-	    (double)(t1 - t0) / 1e9, started, (double)(loop_clock_ns() - t1) /
-	    1e9);
+	log_debug("%s: %zu transactions read and prepared in %.2f s (%.2f CPU "
+	    "s) on %zu threads, index built in %.2f s (%.2f CPU s)", path,
+	    nread, (double)(t1 - t0) / 1e9, c1 - c0, started,
+	    (double)(loop_clock_ns() - t1) / 1e9, respond_cpu_s() - c1);
 	if (skipped > 0)
 		log_warn("%s: %zu transactions skipped", path, skipped);
 	return idx;
