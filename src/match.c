@@ -231,6 +231,8 @@ struct match_index {
 	 * ids instead of strings scattered over the arena.
 	 */
 	struct match_ids	*ids;
+	size_t			 nhosted;	/* items with a host */
+	size_t			 nmasked;	/* items with a mask */
 	struct match_intern	 imethod;
 	struct match_intern	 ireq;
 	struct match_intern	 iep;
@@ -1951,6 +1953,8 @@ match_index_commit(struct match_index *mi, struct match_prep *p)
 		match_items_populate(mi);
 	mi->items[mi->nitems] = p->it;
 	match_host_add(mi, &mi->items[mi->nitems]);
+	mi->nhosted += mi->items[mi->nitems].hostid != MATCH_NONE;
+	mi->nmasked += mi->items[mi->nitems].mask != NULL;
 	match_ids_add(mi, (uint32_t)mi->nitems++);
 	memset(p, 0, sizeof *p);
 }
@@ -2323,19 +2327,33 @@ match_intern_free(struct match_intern *in)
 	memset(in, 0, sizeof *in);
 }
 
-/* Interns committed item i's method, request and endpoint. */
+/*
+ * Interns committed item i's request as matched, and its method and
+ * endpoint: those of the request's first item when the request was seen
+ * before (the same method; the same path too when neither path was
+ * rewritten by a transform), so the usual item costs one lookup.
+ */
 static void
 match_ids_add(struct match_index *mi, uint32_t i)
 {
-	const struct match_item	*it = &mi->items[i];
+	const struct match_item	*it = &mi->items[i], *f;
 	struct match_ids	*d = &mi->ids[i];
+	size_t			 n = mi->ireq.n;
 
-	d->method = match_intern(mi, &mi->imethod, match_fast(
-	    MATCH_FAST_SEED, it->e.method, it->method_len, 0), i,
-	    match_same_method);
 	/* mkey hashes method, kpath and the sorted query pieces, which
 	 * kquery joins. */
 	d->req = match_intern(mi, &mi->ireq, it->mkey, i, match_same_req);
+	if (d->req < n) {
+		f = &mi->items[mi->ireq.first[d->req]];
+		d->method = mi->ids[mi->ireq.first[d->req]].method;
+		if (it->kpath == it->e.path && f->kpath == f->e.path) {
+			d->ep = mi->ids[mi->ireq.first[d->req]].ep;
+			return;
+		}
+	} else
+		d->method = match_intern(mi, &mi->imethod, match_fast(
+		    MATCH_FAST_SEED, it->e.method, it->method_len, 0), i,
+		    match_same_method);
 	d->ep = match_intern(mi, &mi->iep, it->epkey, i, match_same_ep);
 }
 
@@ -2494,18 +2512,18 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 	struct match_slot	*sl;
 	uint32_t		*gid, *fill;
 	uint64_t		 key;
-	size_t			 i, j, n = 0;
+	size_t			 i, j, n;
 
-	for (i = 0; i < mi->nitems; i++) {
-		if (match_groups_has(&mi->items[i], kind))
-			n++;
-	}
+	/* The items it holds, counted as they were committed. */
+	n = kind == MATCH_KIND_HOST ? mi->nhosted : kind == MATCH_KIND_MASK ?
+	    mi->nmasked : mi->nitems;
 	match_table_init(&g->table, n);
 	g->groups = xcalloc(n, sizeof *g->groups);
 	g->ngroups = 0;
 	gid = xcalloc(mi->nitems, sizeof *gid);
 
-	for (i = 0; i < mi->nitems; i++) {
+	/* None of them: no pass over the items (the usual masks). */
+	for (i = 0; n > 0 && i < mi->nitems; i++) {
 		it = &mi->items[i];
 		gid[i] = MATCH_NONE;
 		if (!match_groups_has(it, kind))
@@ -2546,7 +2564,7 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 		g->groups[i].off = (uint32_t)j;
 		j += g->groups[i].n;
 	}
-	for (i = 0; i < mi->nitems; i++) {
+	for (i = 0; n > 0 && i < mi->nitems; i++) {
 		if (gid[i] == MATCH_NONE)
 			continue;
 		grp = &g->groups[gid[i]];
@@ -2862,33 +2880,70 @@ match_near_free(struct match_near *nr)
 	free(nr->members);
 }
 
-/* The half of what match_index_finish() builds that needs no host ids
- * (nothing it reads is what the other half writes). */
-static void *
-match_finish_side(void *arg)
-{
-	struct match_index	*mi = arg;
+/*
+ * The parts of match_index_finish(), largest first (as measured at 1M
+ * entries): each writes only its own tables (the endpoints only the
+ * items' endpoint_ns and endpoint_n, which no other part reads), so any
+ * two run at once.
+ */
+enum {
+	MATCH_FIN_NEAR, MATCH_FIN_HOST, MATCH_FIN_NOHOST, MATCH_FIN_ENDPOINTS,
+	MATCH_FIN_ROUTE, MATCH_FIN_MASK, MATCH_FIN_PARTS
+};
 
-	match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
-	match_groups_build(mi, &mi->nohost, MATCH_KIND_NOHOST);
-	match_near_build(mi);
+struct match_fin {
+	struct match_index	*mi;
+	atomic_uint		 next;		/* the next part to build */
+};
+
+/* Builds parts until none is left (on each finishing thread). */
+static void *
+match_finish_run(void *arg)
+{
+	struct match_fin	*f = arg;
+	struct match_index	*mi = f->mi;
+	unsigned int		 part;
+
+	while ((part = atomic_fetch_add_explicit(&f->next, 1,
+	    memory_order_relaxed)) < MATCH_FIN_PARTS) {
+		switch (part) {
+		case MATCH_FIN_NEAR:
+			match_near_build(mi);
+			break;
+		case MATCH_FIN_HOST:
+			match_groups_build(mi, &mi->withhost,
+			    MATCH_KIND_HOST);
+			break;
+		case MATCH_FIN_NOHOST:
+			match_groups_build(mi, &mi->nohost, MATCH_KIND_NOHOST);
+			break;
+		case MATCH_FIN_ENDPOINTS:
+			match_endpoints_build(mi);
+			break;
+		case MATCH_FIN_ROUTE:
+			match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
+			break;
+		case MATCH_FIN_MASK:
+			match_groups_build(mi, &mi->masked, MATCH_KIND_MASK);
+			break;
+		}
+	}
 	return NULL;
 }
 
 /*
- * The hosts are known (match_index_commit resolves them).  The tables
- * are built in two halves that share nothing they write: the endpoints
- * (writing only their endpoint_ns/endpoint_n) and the groups that
- * compare host ids on this thread; the route and host-agnostic groups
- * and the near buckets, which read none of those fields, on a second
- * thread, when the index is large and a second CPU is there to run it.
- * (Measured at 1M entries the halves take about the same time.)
+ * The hosts are known (match_index_commit resolves them) and the items'
+ * methods, requests and endpoints numbered (match_ids_add).  The tables
+ * are built in parts that share nothing they write, taken in turn by
+ * this thread and, when the index is large and a second CPU is there to
+ * run it, a second one, so neither waits long for the other.
  */
 void
 match_index_finish(struct match_index *mi, unsigned int threads)
 {
-	pthread_t	th;
-	int		side = 0;
+	struct match_fin	f;
+	pthread_t		th;
+	int			side = 0;
 
 	if (mi->finished)
 		fatalx("%s: index already finished", __func__);
@@ -2898,16 +2953,14 @@ match_index_finish(struct match_index *mi, unsigned int threads)
 		    sizeof *mi->items);
 		mi->itemsalloc = mi->nitems;
 	}
+	f.mi = mi;
+	atomic_init(&f.next, 0);
 	if (mi->nitems >= MATCH_FINISH_THREAD && threads > 1 &&
-	    pthread_create(&th, NULL, match_finish_side, mi) == 0)
+	    pthread_create(&th, NULL, match_finish_run, &f) == 0)
 		side = 1;
-	match_endpoints_build(mi);
-	match_groups_build(mi, &mi->withhost, MATCH_KIND_HOST);
-	match_groups_build(mi, &mi->masked, MATCH_KIND_MASK);
+	match_finish_run(&f);
 	if (side)
 		pthread_join(th, NULL);
-	else
-		match_finish_side(mi);
 	match_ids_free(mi);
 }
 
