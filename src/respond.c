@@ -1708,6 +1708,9 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	t1 = loop_clock_ns();
 	c1 = respond_cpu_s();
 	match_index_finish(idx, cpus_usable());
+	/* What loading and finishing freed (scratch arrays, the loading
+	 * threads' heaps): its pages back. */
+	malloc_trim(0);
 	log_debug("%s: %zu transactions read and prepared in %.2f s (%.2f CPU "
 	    "s) on %zu threads, index built in %.2f s (%.2f CPU s)", path,
 	    nread, (double)(t1 - t0) / 1e9, c1 - c0, started,
