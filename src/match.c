@@ -119,12 +119,6 @@ struct match_item {
 	size_t			 keyval_len;
 	int			 has_key;
 	struct match_live	*live;
-	/* Keys match_index_finish() needs, hashed by match_index_prepare()
-	 * (on the loader's threads): the host's, the endpoint's (method
-	 * and recorded path) and the near buckets'. */
-	uint64_t		 hkey;
-	uint64_t		 epkey;
-	uint64_t		 nearkey[4];
 };
 
 /* One slot of an open-addressing table: idx is an index + 1, 0 empty. */
@@ -231,6 +225,7 @@ struct match_index {
 	 * ids instead of strings scattered over the arena.
 	 */
 	struct match_ids	*ids;
+	uint64_t		(*nearkeys)[4];	/* match_prep.nearkey */
 	size_t			 nhosted;	/* items with a host */
 	size_t			 nmasked;	/* items with a mask */
 	struct match_intern	 imethod;
@@ -1855,6 +1850,13 @@ match_join_pieces(struct buf *q, const struct match_key *k)
 #define MATCH_SERVER_IN	64
 struct match_prep {
 	struct match_item	 it;
+	/* Keys committing and finishing need, hashed by
+	 * match_index_prepare() (on the loader's threads): the host's, the
+	 * endpoint's (method and recorded path) and the near buckets'.
+	 * Not kept in the item: serving needs none of them. */
+	uint64_t		 hkey;
+	uint64_t		 epkey;
+	uint64_t		 nearkey[4];
 	char			*server_long;	/* or NULL */
 	char			 server_in[MATCH_SERVER_IN];	/* "": none */
 };
@@ -1885,8 +1887,9 @@ match_prep_size(void)
 	return sizeof (struct match_prep);
 }
 
-static void	match_host_add(struct match_index *, struct match_item *);
-static void	match_ids_add(struct match_index *, uint32_t);
+static void	match_host_add(struct match_index *, struct match_item *,
+		    uint64_t);
+static void	match_ids_add(struct match_index *, uint32_t, uint64_t);
 
 /*
  * Populates the item array's next megabyte (or what is left of it) in one
@@ -1948,14 +1951,17 @@ match_index_commit(struct match_index *mi, struct match_prep *p)
 		    sizeof *mi->items);
 		mi->ids = xreallocarray(mi->ids, mi->itemsalloc,
 		    sizeof *mi->ids);
+		mi->nearkeys = xreallocarray(mi->nearkeys, mi->itemsalloc,
+		    sizeof *mi->nearkeys);
 	}
 	if (mi->nitems >= mi->itemsready)
 		match_items_populate(mi);
 	mi->items[mi->nitems] = p->it;
-	match_host_add(mi, &mi->items[mi->nitems]);
+	match_host_add(mi, &mi->items[mi->nitems], p->hkey);
 	mi->nhosted += mi->items[mi->nitems].hostid != MATCH_NONE;
 	mi->nmasked += mi->items[mi->nitems].mask != NULL;
-	match_ids_add(mi, (uint32_t)mi->nitems++);
+	memcpy(mi->nearkeys[mi->nitems], p->nearkey, sizeof p->nearkey);
+	match_ids_add(mi, (uint32_t)mi->nitems++, p->epkey);
 	memset(p, 0, sizeof *p);
 }
 
@@ -2187,20 +2193,21 @@ static uint64_t	match_near_key(enum match_near_kind, struct span,
 		    struct span, uint64_t);
 static uint64_t	match_near_item_key(const struct match_item *,
 		    enum match_near_kind);
-_Static_assert(MATCH_NEAR_KINDS == 4, "match_item.nearkey[]");
+_Static_assert(MATCH_NEAR_KINDS == 4, "match_prep.nearkey[]");
 
-/* The keys of it that match_index_finish() looks up. */
+/* The keys of p's item that committing and finishing look up. */
 static void
-match_prep_hash(struct match_item *it)
+match_prep_hash(struct match_prep *p)
 {
-	int	kind;
+	const struct match_item	*it = &p->it;
+	int			 kind;
 
-	it->hkey = match_host_key(it->e.host, it->host_len);
-	it->epkey = match_near_key(MATCH_NEAR_MP, (struct span){
+	p->hkey = match_host_key(it->e.host, it->host_len);
+	p->epkey = match_near_key(MATCH_NEAR_MP, (struct span){
 	    it->e.method, it->method_len }, (struct span){ it->e.path,
 	    it->path_len }, 0);
 	for (kind = 0; kind < MATCH_NEAR_KINDS; kind++)
-		it->nearkey[kind] = match_near_item_key(it, kind);
+		p->nearkey[kind] = match_near_item_key(it, kind);
 }
 
 int
@@ -2241,7 +2248,7 @@ match_index_prepare(const struct match_index *mi, const struct snap_txn *t,
 	it->nseg = match_count_segments(e->path, it->path_len);
 	it->route = match_route(e->method, it->method_len, it->nseg);
 	it->hostid = MATCH_NONE;
-	match_prep_hash(it);
+	match_prep_hash(p);
 
 	e->status = t->res.status;
 	match_build_response(mi->arena, e, t);
@@ -2334,7 +2341,7 @@ match_intern_free(struct match_intern *in)
  * rewritten by a transform), so the usual item costs one lookup.
  */
 static void
-match_ids_add(struct match_index *mi, uint32_t i)
+match_ids_add(struct match_index *mi, uint32_t i, uint64_t epkey)
 {
 	const struct match_item	*it = &mi->items[i], *f;
 	struct match_ids	*d = &mi->ids[i];
@@ -2354,7 +2361,7 @@ match_ids_add(struct match_index *mi, uint32_t i)
 		d->method = match_intern(mi, &mi->imethod, match_fast(
 		    MATCH_FAST_SEED, it->e.method, it->method_len, 0), i,
 		    match_same_method);
-	d->ep = match_intern(mi, &mi->iep, it->epkey, i, match_same_ep);
+	d->ep = match_intern(mi, &mi->iep, epkey, i, match_same_ep);
 }
 
 /* What only finishing needs. */
@@ -2363,6 +2370,8 @@ match_ids_free(struct match_index *mi)
 {
 	free(mi->ids);
 	mi->ids = NULL;
+	free(mi->nearkeys);
+	mi->nearkeys = NULL;
 	match_intern_free(&mi->imethod);
 	match_intern_free(&mi->ireq);
 	match_intern_free(&mi->iep);
@@ -2658,7 +2667,7 @@ match_find_base(const struct match_index *mi, const char *p, size_t len,
  * strings they compare are still in the cache.
  */
 static void
-match_host_add(struct match_index *mi, struct match_item *it)
+match_host_add(struct match_index *mi, struct match_item *it, uint64_t hkey)
 {
 	struct match_host	*h;
 	struct match_slot	*sl;
@@ -2670,7 +2679,7 @@ match_host_add(struct match_index *mi, struct match_item *it)
 		match_table_init(&mi->hosttab, 8);
 		match_table_init(&mi->basetab, 8);
 	}
-	id = match_find_host(mi, it->e.host, it->host_len, it->hkey);
+	id = match_find_host(mi, it->e.host, it->host_len, hkey);
 	if (id == MATCH_NONE) {
 		id = (uint32_t)mi->nhosts;
 		mi->hosts = xreallocarray(mi->hosts, mi->nhosts + 1,
@@ -2836,7 +2845,7 @@ match_near_build(struct match_index *mi)
 	match_table_init(&nr->table, mi->nitems);
 	for (i = 0; i < mi->nitems; i++) {
 		for (kind = 0; kind < MATCH_NEAR_KINDS; kind++) {
-			key = mi->items[i].nearkey[kind];
+			key = mi->nearkeys[i][kind];
 			if ((b = match_near_slot(&nr->table, key)) == 0) {
 				if (nr->nbuckets == ncap) {
 					ncap = ncap == 0 ? 1024 : ncap * 2;
