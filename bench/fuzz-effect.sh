@@ -26,7 +26,11 @@
 #        SERVICE = buggy buggy-py)
 #   DECOYS="main=/path/to/decoy new=./decoy"  decoy binaries compared
 #                                            (default: decoy=./decoy)
-#   WORK=dir                                 keep the runs there
+#   WORK=dir                                 keep the runs there; the
+#                                            baselines' runs kept there for
+#                                            the same N are used again
+#   ALSO="label..."                          also show decoy runs kept in
+#                                            WORK under these labels
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-5000}
@@ -35,7 +39,7 @@ shift $(($# < 2 ? $# : 2))
 SERVICES=${*:-buggy buggy-py}
 DECOYS=${DECOYS:-decoy=$top/decoy}
 PY=/usr/bin/python3
-labels=
+labels=${ALSO:-}
 for d in $DECOYS; do
 	[ -x "${d#*=}" ] || { echo "no decoy binary ${d#*=}" >&2; exit 2; }
 	labels="$labels ${d%%=*}"
@@ -70,12 +74,12 @@ for s in $SERVICES; do
 			    --findings "$d/${x%%=*}/f" --json -q \
 			    >"$d/${x%%=*}/decoy.json"
 		done
-		for m in zzuf radamsa; do
+		for m in zzuf rad; do
+			grep -qs "\"requests\": $N," "$d/$m.json" && continue
 			SERVICE_LOG=$d/$m.log "$PY" "$top/bench/fuzz-effect.py" \
-			    "$m" "$s" "$svc" "$top/corpora/$s" "$N" "$seed" \
-			    >"$d/$m.json"
+			    "$([ $m = rad ] && echo radamsa || echo $m)" "$s" \
+			    "$svc" "$top/corpora/$s" "$N" "$seed" >"$d/$m.json"
 		done
-		mv "$d/radamsa.json" "$d/rad.json"
 		echo "== $s, seed $seed, $N requests"
 		# shellcheck disable=SC2086
 		"$PY" "$top/bench/fuzz-effect.py" table "$s" "$d" $labels

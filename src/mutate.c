@@ -2836,12 +2836,17 @@ mut_entry_fields(const struct mut_engine *e, size_t entry)
 
 /* --- the sweep ------------------------------------------------------------ */
 
-/* Classes, in the order items are numbered. */
+/*
+ * Classes, in the order items are numbered: removals (the commonest
+ * schema bug), then the request's header sizes and counts (five per
+ * endpoint, a limit every endpoint shares), then the other types, the
+ * number boundaries, long strings, each header grown.
+ */
 enum {
-	SW_REMOVE, SW_NULL, SW_EMPTY, SW_STRING, SW_NUMBER, SW_OBJECT,
-	SW_ARRAY, SW_BOOL, SW_ZERO, SW_MINUS1, SW_NEG, SW_I32MAX, SW_I32OVER,
-	SW_I64OVER, SW_HUGE, SW_FRAC, SW_LONG, SW_GROW, SW_PAD1K, SW_PAD4K,
-	SW_PAD8K, SW_COUNT17, SW_COUNT65, SW_NCLASS
+	SW_REMOVE, SW_PAD1K, SW_PAD4K, SW_PAD8K, SW_COUNT17, SW_COUNT65,
+	SW_NULL, SW_EMPTY, SW_STRING, SW_NUMBER, SW_OBJECT, SW_ARRAY, SW_BOOL,
+	SW_ZERO, SW_MINUS1, SW_NEG, SW_I32MAX, SW_I32OVER, SW_I64OVER,
+	SW_HUGE, SW_FRAC, SW_LONG, SW_GROW, SW_NCLASS
 };
 
 #define SW_NKINDS	(MUT_SW_REQUEST + 1)
@@ -2849,11 +2854,11 @@ enum {
 #define SW_GROW_LEN	4097	/* header sizes: over 4 KiB buffers... */
 
 static const char *const mut_sweep_names[SW_NCLASS] = {
-	"removed", "null", "empty", "string", "number", "object", "array",
+	"removed", "header_1k", "header_4k", "header_8k", "headers_17",
+	"headers_65", "null", "empty", "string", "number", "object", "array",
 	"bool", "zero", "minus_one", "large_negative", "int32_max",
 	"int32_over", "int64_over", "huge_float", "fraction", "long_string",
-	"header_grown", "header_1k", "header_4k", "header_8k", "headers_17",
-	"headers_65",
+	"header_grown",
 };
 
 /* What a number-boundary class writes (NULL: not one). */
@@ -3085,7 +3090,7 @@ sweep_apply(struct mut_engine *e, const struct mut_sweep_item *it)
 	case MUT_SW_HEADER:
 		return hdr_grow(e, it->target, SW_GROW_LEN);
 	case MUT_SW_REQUEST:
-		if (it->cls >= SW_COUNT17)
+		if (it->cls == SW_COUNT17 || it->cls == SW_COUNT65)
 			return hdr_pad_lines(e, it->cls == SW_COUNT17 ? 17 :
 			    65);
 		return hdr_append(e, SPAN_LIT("X-Decoy-Pad"),

@@ -183,7 +183,8 @@ size_t	mut_mutate_buf(struct mut_engine *, uint8_t *data, size_t len,
  * and the other way round) and, where it is a number, the boundaries;
  * each ordinary header grown by 4 KiB; the request with a 1, 4 or 8 KiB
  * header or 17 or 65 extra headers.  Items are numbered class-major
- * (every removal first, then every null...), targets in request order.
+ * (every removal first, then the request's header sizes and counts,
+ * then every null...), targets in request order.
  * mut_make(index, entry, MUT_SWEEP, item) makes item `item` of entry
  * alone (no stacked operator); a pure function of those like any
  * mutant; mut_info's op and first_op are MUT_SWEEP, field the item.
