@@ -1190,11 +1190,12 @@ fuzz_job_finish(struct fuzz *f, struct fuzz_job *j)
 		f->res->answered++;
 		if (j->kind == FUZZ_OK && fuzz_latency(f, j->ep, j->elapsed))
 			j->kind = FUZZ_SLOW;
-		if (f->died) {
+		/* A complete 5xx is the mutant's own answer, a death or
+		 * not: a candidate, confirmed alone once the death is
+		 * triaged (a sweep mutant is sent once). */
+		if (j->kind == FUZZ_OK || (f->died && j->kind == FUZZ_SLOW))
 			fuzz_job_free(j);
-		} else if (j->kind == FUZZ_OK) {
-			fuzz_job_free(j);
-		} else
+		else
 			fuzz_failure(f, j);
 		break;
 	case FUZZ_RESET:
@@ -1711,5 +1712,3 @@ out:
 	fuzz_teardown(&f);
 	return rv;
 }
-
-
