@@ -2890,6 +2890,27 @@ sweep_numeric(struct span s)
 	return digits == 0 ? 0 : other ? 1 : 2;
 }
 
+/*
+ * A path segment that is a parameter, as route.h templates it: it holds
+ * a digit and is not an API version ("v1", "v2.1").  The other
+ * segments are the route, not input (http.path_segment mutates them).
+ */
+static int
+sweep_path_param(struct span s)
+{
+	size_t	i;
+	int	digit = 0, version = s.len >= 2 && (s.p[0] == 'v' ||
+		    s.p[0] == 'V');
+
+	for (i = 0; i < s.len; i++) {
+		if (s.p[i] >= '0' && s.p[i] <= '9')
+			digit = 1;
+		else if (i == 0 || s.p[i] != '.')
+			version = version && i == 0;
+	}
+	return digit && !version;
+}
+
 static size_t
 sweep_targets(const struct mut_entry *ent, unsigned kind)
 {
@@ -2941,6 +2962,8 @@ sweep_applies(const struct mut_engine *e, const struct mut_entry *ent,
 		return cls == SW_GROW && !hdr_protected(e, &ent->hdrs[t]);
 	if (kind == MUT_SW_REQUEST)
 		return cls >= SW_PAD1K && cls <= SW_COUNT65;
+	if (kind == MUT_SW_PATH && !sweep_path_param(v))
+		return 0;
 	if (kind == MUT_SW_JSON) {
 		ty = ent->jv[ent->jmem[t]].type;
 		num = ty == J_NUM ? num : 0;

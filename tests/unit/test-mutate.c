@@ -583,7 +583,12 @@ test_sweep(const struct mut_corpus *c)
 	ASSERT_EQ(sweep_hits(a, 1, "expand=1&", 1), 1);
 	ASSERT_EQ(sweep_hits(a, 1, "expand=0&", 1), 0);	/* a word */
 	ASSERT_EQ(sweep_hits(a, 1, "/v1/orders/-1?", 1), 1);
-	ASSERT_EQ(sweep_hits(a, 1, "/v1/17?", 1), 1);
+	/* Only the parameter 17 is swept, not the route (v1, orders). */
+	ASSERT_EQ(sweep_hits(a, 1, "/v1/orders?", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 1, "/v1/orders/a?", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 1, "/v1/17?", 1), 0);
+	ASSERT_EQ(sweep_hits(a, 1, "GET /orders/17?", 1), 0);
+	ASSERT_EQ(sweep_hits(a, 1, "/v1/1/17?", 1), 0);
 	ASSERT_EQ(sweep_hits(a, 1, "Accept: */*AAAA", 1), 1);
 	ASSERT_EQ(sweep_hits(a, 1, "X-Pad-0016", 1), 2);	/* 17, 65 */
 	ASSERT_EQ(sweep_hits(a, 1, "X-Pad-0064", 1), 1);
