@@ -2,7 +2,8 @@
  * fuzz-sched.c -- the campaign's scheduler of fuzz-sched.h: energies per
  * entry and per (entry, operator) arm, raised by new behaviour, lowered
  * by known answers, and a window of the latest mutants whose outcomes
- * are applied in mutant order only once they are older than the lag.
+ * are applied in mutant order only once they are older than the lag;
+ * the sweep before it (its order, handed out first, credited to arms).
  *
  * Integer arithmetic only (energies in 1/1024), so a campaign chooses
  * the same on every machine.  The behaviours seen are one open-addressing
@@ -54,7 +55,7 @@ struct fuzz_sched {
 	struct fuzz_sched_seen	*seen;
 	size_t			 nseen, cap;
 
-	struct fuzz_sweep_item	*sweep;		/* mutants 0 .. nsweep-1 */
+	struct fuzz_sweep_item	*sweep;	/* mutants 0 .. nsweep-1 */
 	size_t			 nsweep;
 };
 
@@ -482,7 +483,8 @@ fuzz_sweep_order(size_t nentries, const size_t *endpoint,
     const size_t *nitems, uint64_t seed, size_t *n)
 {
 	struct fuzz_sweep_item	*out;
-	size_t			*rep, *order, neps = 0, total = 0, i, k, r;
+	size_t			*rep, *order, neps = 0, total = 0;
+	size_t			 i, k, r;
 	int			 more;
 
 	for (i = 0; i < nentries; i++)

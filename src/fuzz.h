@@ -143,7 +143,7 @@ struct fuzz_result {
 	uint64_t		 elapsed_ns;
 	uint64_t		 h2_skipped;	/* --http2: mutants h2 cannot
 					   carry (request line, framing) */
-	uint64_t		 sweep;		/* mutants of the sweep */
+	uint64_t		 sweep;	/* mutants of the sweep */
 };
 
 /* Defaults: 8 connections, 2 s timeout, 10000 requests, seed 1, 250 ms

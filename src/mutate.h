@@ -203,13 +203,13 @@ enum mut_sweep_kind {
 
 struct mut_sweep_item {
 	unsigned	kind;		/* enum mut_sweep_kind */
-	size_t		target;		/* which field, pair, segment... */
+	size_t		target;	/* which field, pair, segment... */
 	unsigned	cls;		/* class, mut_sweep_class_name */
 	unsigned	arm_op;		/* the operator of that kind
 					   (json.remove_member for a
 					   removal...): its arm is credited
 					   with the outcome */
-	int32_t		arm_field;	/* the field for a JSON item, or -1 */
+	int32_t		arm_field;	/* its JSON field, or -1 */
 };
 
 /* The number of sweep items of entry (0 for an entry that did not
