@@ -45,6 +45,7 @@
 #include "funnel.h"
 #include "http.h"
 #include "httpd.h"
+#include "httpflow.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
@@ -150,6 +151,7 @@ struct rec_conn {
 	int			 req_head;	/* HEAD: response has no body */
 	int			 req_done;	/* its body is all forwarded */
 	struct http_chunked	 req_ck;
+	struct buf		 req_trl, res_trl;	/* chunked trailers */
 	struct buf		 reqbody;	/* decoded, up to max_body */
 	struct buf		 req_hdrs, res_hdrs;	/* rec_headers_copy */
 	struct buf		 fwd;		/* as forwarded, for a retry */
@@ -1160,9 +1162,13 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 		record_redact_headers(r->redact, t->req.headers,
 		    t->req.nheaders);
 		record_redact_body(r->redact, &t->req.body, &t->req.body_len);
+		record_redact_headers(r->redact, t->req.trailers,
+		    t->req.ntrailers);
 		if (t->has_res) {
 			record_redact_headers(r->redact, t->res.headers,
 			    t->res.nheaders);
+			record_redact_headers(r->redact, t->res.trailers,
+			    t->res.ntrailers);
 			record_redact_body(r->redact, &t->res.body,
 			    &t->res.body_len);
 		}
@@ -2198,8 +2204,11 @@ rec_request_head(struct rec_conn *c)
 	c->req_keep_alive = m.keep_alive;
 	c->req_version = m.version;
 	c->req_head = span_eq_str(m.method, "HEAD");
-	if (m.framing == HTTP_FRAME_CHUNKED)
+	if (m.framing == HTTP_FRAME_CHUNKED) {
 		http_chunked_init(&c->req_ck);
+		buf_reset(&c->req_trl);
+		c->req_ck.trailers = &c->req_trl;
+	}
 	if (m.expect_continue)
 		buf_append_str(&s->out, "HTTP/1.1 100 Continue\r\n\r\n");
 	/* Before the consume: m points into s->in. */
@@ -2272,6 +2281,8 @@ rec_request_body(struct rec_conn *c)
 		o->len -= (size_t)rest;	/* the next request's bytes */
 		o->data[o->len] = '\0';
 		c->req_done = 1;
+		httpflow_trailers(&c->req_trl, &c->t.req.trailers,
+		    &c->t.req.ntrailers);
 	}
 	rec_fwd_keep(c, o->data + pre, o->len - pre);
 	rec_body_keep(&c->reqbody, s->in.data, len, r->cfg.max_body);
@@ -2409,8 +2420,11 @@ rec_response(struct rec_conn *c)
 		    m.content_length : 0;
 		c->res_keep_alive = m.keep_alive;
 		c->res_head_done = 1;
-		if (m.framing == HTTP_FRAME_CHUNKED)
+		if (m.framing == HTTP_FRAME_CHUNKED) {
 			http_chunked_init(&c->ck);
+			buf_reset(&c->res_trl);
+			c->ck.trailers = &c->res_trl;
+		}
 		rec_response_head(c, &m);
 		buf_consume(&s->in, (size_t)rest);
 	}
@@ -2456,6 +2470,9 @@ rec_response(struct rec_conn *c)
 			buf_append(o, s->in.data, len);
 		rec_response_keep(c, s->in.data, len);
 		buf_reset(&s->in);	/* what follows is not ours */
+		if (rest != HTTP_PARTIAL)
+			httpflow_trailers(&c->res_trl, &c->t.res.trailers,
+			    &c->t.res.ntrailers);
 		return rest == HTTP_PARTIAL ? 0 : 1;
 	case HTTP_FRAME_EOF:
 		if (s->in.len > 0) {
@@ -2756,6 +2773,8 @@ rec_conn_reap(struct loop_defer *d)
 	buf_free(&c->body);
 	buf_free(&c->reqbody);
 	buf_free(&c->fwd);
+	buf_free(&c->req_trl);
+	buf_free(&c->res_trl);
 	rec_target_clear(&c->own);
 	free(c->tunnel_error);
 	free(c);
@@ -2940,6 +2959,8 @@ rec_conn_new(struct recorder *r, struct conn *xc, const char *client)
 	rec_side_init(c, &c->up);
 	buf_init(&c->body);
 	buf_init(&c->fwd);
+	buf_init(&c->req_trl);
+	buf_init(&c->res_trl);
 	snap_txn_init(&c->t);
 	snprintf(c->client, sizeof c->client, "%s", client);
 	loop_timer_init(&c->timer, rec_timeout, c);
