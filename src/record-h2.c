@@ -117,6 +117,23 @@ rh2_fields_free(struct snap_header *h, size_t n)
 	free(h);
 }
 
+/* A copy of h[0..n) (NULL when n is 0). */
+static struct snap_header *
+rh2_fields_copy(const struct snap_header *h, size_t n)
+{
+	struct snap_header	*c;
+	size_t			 i;
+
+	if (n == 0)
+		return NULL;
+	c = xcalloc(n, sizeof *c);
+	for (i = 0; i < n; i++) {
+		c[i].name = xstrdup(h[i].name);
+		c[i].value = xstrdup(h[i].value);
+	}
+	return c;
+}
+
 /* nv pointing at fields (valid while they are). */
 static size_t
 rh2_nv(nghttp2_nv *nv, size_t at, const struct snap_header *h, size_t n)
@@ -288,8 +305,10 @@ static void
 rh2_data(struct record_h2 *h, struct rh2_strm *st, int upstream,
     const uint8_t *p, size_t n)
 {
+	/* The request goes on upstream after the answer was recorded (an
+	 * early answer): the upstream may still read it. */
 	if (st == NULL || (upstream ? !st->cl_open || !st->submitted :
-	    st->handed || !st->up_open)) {
+	    !st->up_open)) {
 		*(upstream ? &h->up_discard : &h->cl_discard) += n;
 		return;
 	}
@@ -558,7 +577,7 @@ rh2_on_frame(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 
 	if ((fr->hd.type != NGHTTP2_HEADERS && fr->hd.type != NGHTTP2_DATA) ||
 	    (st = nghttp2_session_get_stream_user_data(ng,
-	    fr->hd.stream_id)) == NULL || st->handed)
+	    fr->hd.stream_id)) == NULL || (st->handed && ng == h->up))
 		return 0;
 	if (ng == h->up)
 		rh2_up_frame(h, st, fr, end);
@@ -610,10 +629,9 @@ rh2_hand(struct rh2_strm *st, const char *error)
 	t->req.nheaders = st->nhdr;
 	st->hdr = NULL;
 	st->nhdr = 0;
-	t->req.trailers = st->req.trl;
+	/* Copies: trailers still to relay upstream need them. */
+	t->req.trailers = rh2_fields_copy(st->req.trl, st->req.ntrl);
 	t->req.ntrailers = st->req.ntrl;
-	st->req.trl = NULL;
-	st->req.ntrl = 0;
 	t->req.body = rh2_take_body(&st->req.rec, &t->req.body_len);
 	if (st->status != 0) {
 		t->has_res = 1;
@@ -622,19 +640,8 @@ rh2_hand(struct rh2_strm *st, const char *error)
 		t->res.nheaders = st->nrhdr;
 		t->res.body = rh2_take_body(&st->res.rec, &t->res.body_len);
 		/* The client still gets them: copies. */
-		if (st->res.ntrl > 0) {
-			size_t	i;
-
-			t->res.trailers = xcalloc(st->res.ntrl,
-			    sizeof *t->res.trailers);
-			for (i = 0; i < st->res.ntrl; i++) {
-				t->res.trailers[i].name =
-				    xstrdup(st->res.trl[i].name);
-				t->res.trailers[i].value =
-				    xstrdup(st->res.trl[i].value);
-			}
-			t->res.ntrailers = st->res.ntrl;
-		}
+		t->res.trailers = rh2_fields_copy(st->res.trl, st->res.ntrl);
+		t->res.ntrailers = st->res.ntrl;
 		st->rhdr = NULL;
 		st->nrhdr = 0;
 	}
