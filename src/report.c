@@ -511,6 +511,7 @@ report_merge(struct report *a, const struct report *b)
 	a->scheduled += b->scheduled;
 	a->late += b->late;
 	a->dropped += b->dropped;
+	a->h2_retried += b->h2_retried;
 	a->shards += b->shards;
 	if (a->protocol == NULL && b->protocol != NULL)
 		report_set_protocol(a, b->protocol);
@@ -641,6 +642,8 @@ report_to_json(const struct report *r, struct buf *b)
 	    report_passed(r) ? "true" : "false");
 	if (r->allow_regressions)
 		buf_append_str(b, ",\"allow_regressions\":true");
+	if (r->h2_retried > 0)
+		buf_printf(b, ",\"h2_retried\":%" PRIu64, r->h2_retried);
 	report_totals(r, &tot);
 	buf_append_str(b, ",\n\"totals\":");
 	report_json_endpoint(r, &tot, b, 1);
@@ -1156,6 +1159,7 @@ report_read_doc(struct report_reader *rd, struct report *r, const cJSON *o)
 	    report_get_u64(rd, o, "scheduled", &r->scheduled, 0) == -1 ||
 	    report_get_u64(rd, o, "late", &r->late, 0) == -1 ||
 	    report_get_u64(rd, o, "dropped", &r->dropped, 0) == -1 ||
+	    report_get_u64(rd, o, "h2_retried", &r->h2_retried, 0) == -1 ||
 	    report_get_u64(rd, o, "shards", &u, 0) == -1)
 		return -1;
 	if (u < 1 || u > UINT32_MAX)
@@ -1407,6 +1411,9 @@ report_print(const struct report *r, FILE *f)
 			fprintf(f, "  %-41s %" PRIu64 "\n",
 			    r->h2_errors[i].what, r->h2_errors[i].count);
 	}
+	if (r->h2_retried > 0)
+		fprintf(f, "\nh2 requests retried (not processed by the "
+		    "server): %" PRIu64 "\n", r->h2_retried);
 	n = 0;
 	for (i = 0; i < r->nendpoints; i++) {
 		ep = r->endpoints[i];
