@@ -86,6 +86,9 @@ struct rec_target {
 	int			 ip;		/* name is an address */
 	int			 resolved;
 	struct sock_addr	 addr;
+	/* Cleartext h2 clients: 1 it answered h2 (prior knowledge), -1
+	 * HTTP/1.1 (streams translated down), 0 not known yet. */
+	int			 h2;
 };
 
 struct rec_side {
@@ -1981,6 +1984,9 @@ rec_h2_start(struct rec_conn *c)
 	cfg.authority = r->transparent ? NULL : c->tgt->hostport;
 	cfg.txn = rec_h2_txn;
 	cfg.arg = c;
+	/* A cleartext upstream not known to speak h2 is asked first. */
+	cfg.h1 = !c->tgt->tls && c->tgt->h2 == -1;
+	cfg.probe = !c->tgt->tls && c->tgt->h2 == 0;
 	if ((c->h2 = record_h2_create(&cfg, &cause)) == NULL) {
 		log_warn("%s: h2: %s", c->client, cause);
 		free(cause);
@@ -2035,6 +2041,53 @@ rec_h2_upgrade(struct rec_conn *c, const struct http_msg *m)
 	return rv;
 }
 
+/*
+ * The first bytes of an upstream not known to speak h2: an HTTP/1.1
+ * answer (to our preface) makes its streams HTTP/1.1 exchanges, on a new
+ * connection (this one processed nothing); anything else is h2.  1: the
+ * bytes are for the h2 session, 0: not.
+ */
+static int
+rec_h2_probe(struct rec_conn *c)
+{
+	struct rec_side	*up = &c->up;
+	size_t		 n = up->in.len < 5 ? up->in.len : 5;
+
+	if (memcmp(up->in.data, "HTTP/", n) != 0) {
+		c->tgt->h2 = 1;
+		return 1;
+	}
+	if (n < 5 && !up->eof)
+		return 0;
+	log_info("%s: h2: upstream %s answered HTTP/1.1: its streams go as "
+	    "HTTP/1.1 requests (recorded as h2)", c->client,
+	    c->tgt->hostport);
+	c->tgt->h2 = -1;
+	rec_side_close(c->r, up);
+	c->up_open = 0;
+	record_h2_upstream_h1(c->h2);
+	return 0;
+}
+
+/* HTTP/1.1 upstream: a connection that takes no more exchanges is
+ * closed, and one is made while streams wait. */
+static void
+rec_h2_h1_conn(struct rec_conn *c)
+{
+	struct rec_side	*up = &c->up;
+
+	if (c->up_open && record_h2_h1_done(c->h2) && up->out.len == 0) {
+		rec_side_close(c->r, up);
+		c->up_open = 0;
+	}
+	if (c->up_open || !record_h2_h1_waiting(c->h2))
+		return;
+	record_h2_h1_conn(c->h2);
+	rec_upstream_connect(c);
+	if (up->conn != NULL)
+		(void)record_h2_upstream_out(c->h2, &up->out, REC_HIGH_WATER);
+}
+
 /* Both sessions' bytes in, their frames out.  1: the state changed. */
 static int
 rec_h2_step(struct rec_conn *c)
@@ -2063,6 +2116,8 @@ rec_h2_step(struct rec_conn *c)
 			up_ready = 0;
 		}
 	}
+	if (up_ready && up->in.len > 0 && record_h2_is_probing(c->h2))
+		up_ready = rec_h2_probe(c);
 	if (up_ready && up->in.len > 0) {
 		c->last_mono = loop_now(r->loop);
 		rv = record_h2_upstream_in(c->h2, up->in.data, up->in.len);
@@ -2078,9 +2133,16 @@ rec_h2_step(struct rec_conn *c)
 		c->state = REC_S_CLOSING;
 		return 1;
 	}
-	if (up_ready && up->eof && up->in.len == 0)
+	if (up_ready && up->eof && up->in.len == 0 &&
+	    record_h2_is_h1(c->h2)) {
+		record_h2_upstream_eof(c->h2);
+		rec_side_close(r, up);
+		c->up_open = 0;
+	} else if (up_ready && up->eof && up->in.len == 0)
 		rec_upstream_fail(c, 502, "the upstream closed the "
 		    "connection");
+	if (record_h2_is_h1(c->h2))
+		rec_h2_h1_conn(c);
 	if (up->conn != NULL && up->out.len < REC_HIGH_WATER &&
 	    record_h2_upstream_out(c->h2, &up->out, REC_HIGH_WATER) == -1 &&
 	    up->out.len == 0) {

@@ -380,6 +380,77 @@ test_early_answer(void)
 	harness_free(&hs);
 }
 
+/* An HTTP/1.1 upstream (cfg.h1): the stream as a chunked request with
+ * its trailers; a chunked answer with trailers back as h2. */
+static void
+test_h1(void)
+{
+	static const char	 want[] = "POST /h1 HTTP/1.1\r\n"
+				    "host: up.example:8443\r\n"
+				    "te: trailers\r\nconnection: te\r\n"
+				    "transfer-encoding: chunked\r\n\r\n"
+				    "5\r\nqqqqq\r\n0\r\nx-rt: v9\r\n\r\n";
+	static const char	 res[] = "HTTP/1.1 200 OK\r\n"
+				    "Transfer-Encoding: chunked\r\n"
+				    "Connection: keep-alive\r\nX-A: b\r\n\r\n"
+				    "3\r\nabc\r\n0\r\nGrpc-Status: 7\r\n\r\n";
+	struct record_h2_config	 cfg;
+	struct harness		 hs;
+	char			*cause = NULL;
+	size_t			 body = 5;
+	const uint8_t		*p;
+
+	harness_init(&hs, 1000);
+	record_h2_free(hs.h);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.max_body = 1000;
+	cfg.scheme = "http";
+	cfg.authority = "up.example:8443";
+	cfg.h1 = 1;
+	cfg.txn = on_txn;
+	cfg.arg = &hs;
+	hs.h = record_h2_create(&cfg, &cause);
+	ASSERT(hs.h != NULL && record_h2_is_h1(hs.h));
+	/* The h2 peer standing for the upstream says nothing. */
+	while (nghttp2_session_mem_send(hs.up.ng, &p) > 0)
+		;
+	hs.read_upstream = 0;
+	cl_trailer = 1;
+	ASSERT_EQ(request(&hs, "/h1", &body), 1);
+	pump(&hs);
+	cl_trailer = 0;
+	ASSERT(record_h2_h1_waiting(hs.h) == 0);
+	ASSERT_MEM_EQ(hs.to_up.data, hs.to_up.len, want);
+	ASSERT_EQ(hs.ntxn, 0);
+	/* The answer in two parts. */
+	ASSERT_EQ(record_h2_upstream_in(hs.h, res, 40), 0);
+	ASSERT_EQ(record_h2_upstream_in(hs.h, res + 40, sizeof res - 41), 0);
+	pump(&hs);
+	ASSERT_EQ(hs.ntxn, 1);
+	ASSERT_STR_EQ(hs.error, "");
+	ASSERT_EQ(hs.status, 200);
+	ASSERT_STR_EQ(hs.trl, "grpc-status=7");
+	ASSERT_EQ(hs.cl.status, 200);
+	ASSERT_MEM_EQ(hs.cl.body.data, hs.cl.body.len, "abc");
+	ASSERT_STR_EQ(hs.cl.trailer, "7");
+	ASSERT_EQ(hs.cl.ended, 1);
+	ASSERT_EQ(record_h2_h1_done(hs.h), 0);	/* kept alive */
+	ASSERT_EQ(record_h2_streams(hs.h), 0);
+	/* A second stream; the upstream closes before answering. */
+	buf_reset(&hs.to_up);
+	body = 0;
+	ASSERT_EQ(request(&hs, "/h1b", &body), 3);
+	pump(&hs);
+	ASSERT(strncmp(hs.to_up.data, "POST /h1b HTTP/1.1\r\n", 20) == 0);
+	record_h2_upstream_eof(hs.h);
+	pump(&hs);
+	ASSERT_EQ(hs.ntxn, 2);
+	ASSERT_STR_EQ(hs.error, "the upstream closed the connection");
+	ASSERT_EQ(record_h2_h1_done(hs.h), 1);
+	ASSERT_EQ(hs.cl.close_code, NGHTTP2_INTERNAL_ERROR);
+	harness_free(&hs);
+}
+
 static void
 test_client_reset(void)
 {
@@ -519,6 +590,7 @@ main(void)
 	test_preface();
 	test_stream();
 	test_early_answer();
+	test_h1();
 	test_client_reset();
 	test_window_bound();
 	test_upstream_lost();
