@@ -1399,3 +1399,12 @@ record_h2_h1_waiting(const struct record_h2 *h)
 			return 1;
 	return 0;
 }
+
+int
+record_h2_upstream_full(const struct record_h2 *h)
+{
+	const struct rh2_strm	*st = h->h1_cur;
+
+	return h->h1 && st != NULL && st->res.q.len - st->res.off >=
+	    h->cfg.window;
+}

@@ -142,6 +142,10 @@ void		 record_h2_h1_conn(struct record_h2 *);
 void		 record_h2_upstream_eof(struct record_h2 *);
 int		 record_h2_h1_done(const struct record_h2 *);
 int		 record_h2_h1_waiting(const struct record_h2 *);
+/* 1 while the answer in progress holds a stream window the client has
+ * not taken: the caller leaves the upstream's bytes unread meanwhile
+ * (an HTTP/1.1 upstream has no window of its own). */
+int		 record_h2_upstream_full(const struct record_h2 *);
 
 /* 1 if p[0..n) is the start of the client connection preface (all of it
  * once n >= 24). */

@@ -2118,7 +2118,7 @@ rec_h2_step(struct rec_conn *c)
 	}
 	if (up_ready && up->in.len > 0 && record_h2_is_probing(c->h2))
 		up_ready = rec_h2_probe(c);
-	if (up_ready && up->in.len > 0) {
+	if (up_ready && up->in.len > 0 && !record_h2_upstream_full(c->h2)) {
 		c->last_mono = loop_now(r->loop);
 		rv = record_h2_upstream_in(c->h2, up->in.data, up->in.len);
 		buf_reset(&up->in);
@@ -2159,6 +2159,12 @@ rec_h2_step(struct rec_conn *c)
 	/* What the client's frames gave back (WINDOW_UPDATE) goes up. */
 	if (up->conn != NULL && up->out.len < REC_HIGH_WATER)
 		(void)record_h2_upstream_out(c->h2, &up->out, REC_HIGH_WATER);
+	/* HTTP/1.1 answer bytes left unread while the stream was full,
+	 * which the client's share just made room for. */
+	if (up_ready && up->conn != NULL && up->in.len > 0 &&
+	    record_h2_is_h1(c->h2) && !record_h2_upstream_full(c->h2) &&
+	    c->cl.out.len < REC_HIGH_WATER)
+		return 1;
 	return 0;
 }
 

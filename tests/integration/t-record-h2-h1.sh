@@ -15,6 +15,7 @@ command -v nghttp >/dev/null || skip "nghttp (nghttp2-client) is not installed"
 mkdir -p "$T/www"
 seq 1 3000 >"$T/www/a.txt"
 echo small >"$T/www/b.txt"
+head -c 3000000 /dev/urandom >"$T/www/big.bin"
 chmod 755 "$T" "$T/www"
 chmod 644 "$T/www"/*
 start_nginx "$T/www" /a.txt "" 'gzip on; gzip_types text/plain;
@@ -35,6 +36,11 @@ v=$(curl -s --http2-prior-knowledge -w '%{http_version} %{http_code}' \
     -o "$T/a.out" "$U/a.txt")
 check "curl over h2: answered over h2, 200 ($v)" [ "$v" = "2 200" ]
 check "curl over h2: nginx's file, byte-exact" same "$T/a.out" "$T/www/a.txt"
+# 3 MB to a client reading at 4 MB/s: the answer waits in the upstream's
+# socket (record_h2_upstream_full), not in the recorder, and comes whole.
+curl -s --http2-prior-knowledge --limit-rate 4M -o "$T/big.out" "$U/big.bin"
+check "a big answer to a slow h2 client, byte-exact" \
+    same "$T/big.out" "$T/www/big.bin"
 nghttp -v -H 'accept-encoding: gzip' "$U/a.txt" "$U/b.txt" "$U/nope" \
     >"$T/ng.out" 2>&1
 check "nghttp: three streams on one connection, 200 200 404" \
@@ -60,15 +66,15 @@ import json, sys
 r1 = [json.loads(l) for l in open(sys.argv[1])]
 r2 = [json.loads(l) for l in open(sys.argv[2])]
 ok = []
-ok.append(('rec1: 6 transactions, all proto h2, no error',
-    len(r1) == 6 and all(t['proto'] == 'h2' and 'error' not in t for t in r1)))
+ok.append(('rec1: 7 transactions, all proto h2, no error',
+    len(r1) == 7 and all(t['proto'] == 'h2' and 'error' not in t for t in r1)))
 gz = [t for t in r1 if ['accept-encoding', 'gzip'] in t['req']['headers']]
 ok.append(('rec1: the chunked answers with their trailers', len(gz) == 3 and
     all(t['res'].get('trailers') == [['x-tr', 't1']] for t in gz)))
 ok.append(('rec1: answer fields in h2 form (lower case, no transfer-encoding)',
     all(n == n.lower() and n != 'transfer-encoding'
         for t in r1 for n, v in t['res']['headers'])))
-ok.append(('rec2: 6 HTTP/1.1 exchanges', len(r2) == 6 and
+ok.append(('rec2: 7 HTTP/1.1 exchanges', len(r2) == 7 and
     all(t['proto'] == 'http/1.1' for t in r2)))
 hosts = set(v for t in r2 for n, v in t['req']['headers'] if n.lower() == 'host')
 ok.append(('rec2: Host from :authority', len(hosts) == 1))
