@@ -660,6 +660,17 @@ rh2_hand(struct rh2_strm *st, const char *error)
 	if (st->handed)
 		return;
 	st->handed = 1;
+	if (st->h->h1 || st->h->probing) {
+		/* Failed before or during its HTTP/1.1 exchange: it goes no
+		 * further, and a connection it was on is done. */
+		if (st == st->h->h1_cur) {
+			st->h->h1_cur = NULL;
+			st->h->h1_head = 0;
+			st->h->h1_done = 1;
+		}
+		st->h1_wait = st->probe_wait = 0;
+		st->up_open = 0;
+	}
 	memset(&x, 0, sizeof x);
 	snap_txn_init(t);
 	t->req.method = st->method != NULL ? st->method : xstrdup("-");
