@@ -6,7 +6,8 @@
 # the answers go back as h2 (a chunked answer's trailers as a trailing
 # HEADERS), recorded with proto "h2".  A second recorder between the
 # first and nginx shows what nginx was sent: request lines and Host, a
-# body of unknown length chunked, one with a content-length as is.
+# body of unknown length chunked, one with a content-length as is (nginx
+# proxies /echo to itself, so it reads the whole body before it answers).
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -20,7 +21,8 @@ chmod 755 "$T" "$T/www"
 chmod 644 "$T/www"/*
 start_nginx "$T/www" /a.txt "" 'gzip on; gzip_types text/plain;
 	gzip_min_length 1; add_trailer X-Tr "t1" always;
-	location /echo { return 200 "got it\n"; }'
+	location /echo { proxy_pass http://127.0.0.1:@PORT@/sink; }
+	location /sink { return 200 "got it\n"; }'
 
 # rec1 (h2 clients) -> rec2 (HTTP/1.1 only, --no-http2: it sees the
 # requests as sent) -> nginx
