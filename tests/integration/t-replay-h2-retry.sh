@@ -9,8 +9,10 @@
 #   2. decoy respond refusing /refuse every time (rst_stream:
 #      REFUSED_STREAM): each request is sent exactly twice (the chaos log
 #      has two refusals each), then counted as an error; /ok is unharmed.
-#   3. decoy respond answering /calm with GOAWAY: the streams past its
-#      last stream id are retried on a new connection.
+#   3. a server that answers stream 1 of each connection and then says
+#      GOAWAY, last stream id 1 (h2-goaway-server.py): of three requests
+#      in one flight, two are retried on a new connection, where one is
+#      answered and the other, past the GOAWAY again, is an error.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -72,5 +74,17 @@ check "/ok answered 3 times" \
     bash -c "jq -e '(.endpoints[] | select(.path == \"/ok\") | .status) == [[200, 3]]' '$T/r2.json' >/dev/null"
 check "each refused request sent exactly twice (6 refusals in the chaos log)" \
     [ "$(grep -c '"rule":"refuse"' "$T/chaos.jsonl")" -eq 6 ]
+
+# --- 3. GOAWAY: the streams past its last id
+start_bg ga "$T/ga.port" "$PY" "$top_srcdir/tests/integration/h2-goaway-server.py" \
+    "$T/ga.port"
+snap /g one 3 >"$T/g.jsonl"
+"$DECOY" replay "$T/g.jsonl" --target "http://127.0.0.1:$PORT_ga" --http2 \
+    --connections 1 --multiplier 1000 -o "$T/r3.json" >"$T/r3.out" 2>&1
+check "GOAWAY: 2 retried" bash -c "jq -e '.h2_retried == 2' '$T/r3.json' >/dev/null"
+check "GOAWAY: 2 answered, one as recorded each" \
+    bash -c "jq -e '.totals.status == [[200, 2]] and .totals.regressions == 0' '$T/r3.json' >/dev/null"
+check "GOAWAY: the one refused twice is an error, GOAWAY NO_ERROR" \
+    bash -c "jq -e '([.totals.errors[]] | add) == 1 and (.h2_errors[] | select(.what == \"GOAWAY NO_ERROR\") | .count) == 1' '$T/r3.json' >/dev/null"
 
 done_testing
