@@ -17,6 +17,12 @@
  * libnghttp2 is not re-entered: what the callbacks of one session do to
  * the same session (consuming discarded bytes) is noted and done after
  * it returns; what they do to the other session is done at once.
+
+ * An HTTP/1.1 upstream (h1) replaces the client session by a translator:
+ * the streams wait in order (h1_wait), one at a time is written as an
+ * HTTP/1.1 request from its up queue (h1_cur), and its answer, parsed by
+ * http.h, is submitted to the client like an h2 one (the down queue, the
+ * same provider); the client session's windows bound it as before.
  */
 #include "config.h"
 
