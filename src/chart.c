@@ -3,12 +3,14 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
 #include "chart.h"
+#include "grpc.h"
 #include "json.h"
 
 const char *
@@ -283,6 +285,56 @@ chart_td(struct buf *b, const char *s, int num)
 	buf_append_str(b, num ? "<td class=\"n\">" : "<td>");
 	chart_xml_escape(b, s);
 	buf_append_str(b, "</td>");
+}
+
+void
+chart_grpc_head(struct buf *b)
+{
+	buf_append_str(b, "<h3>gRPC methods</h3>\n<table><tr><th>service</th>"
+	    "<th>method</th><th>calls</th><th>status mix</th><th>grpc-status</th>"
+	    "</tr>\n");
+}
+
+void
+chart_grpc_row(struct buf *b, const char *service, const char *method,
+    uint64_t calls, const uint64_t *codes)
+{
+	const double	 w = 160, h = 14;
+	struct buf	 mix;
+	uint64_t	 tot = 0;
+	double		 x = 0, sw;
+	size_t		 c;
+	char		 tmp[32];
+	const char	*name;
+
+	buf_init(&mix);
+	for (c = 0; c <= GRPC_CODE_MAX + 1; c++)
+		tot += codes[c];
+	buf_append_str(b, "<tr>");
+	chart_td(b, service, 0);
+	chart_td(b, method, 0);
+	snprintf(tmp, sizeof tmp, "%" PRIu64, calls);
+	chart_td(b, tmp, 1);
+	buf_printf(b, "<td><svg xmlns=\"http://www.w3.org/2000/svg\" "
+	    "width=\"%.0f\" height=\"%.0f\" role=\"img\">", w, h);
+	for (c = 0; c <= GRPC_CODE_MAX + 1 && tot > 0; c++) {
+		if (codes[c] == 0)
+			continue;
+		name = c <= GRPC_CODE_MAX ? grpc_code_name((int)c) : "none";
+		sw = w * (double)codes[c] / (double)tot;
+		buf_printf(b, "<rect x=\"%.1f\" y=\"0\" width=\"%.1f\" "
+		    "height=\"%.0f\" fill=\"%s\"><title>%s: %" PRIu64
+		    "</title></rect>", x, sw, h, c == 0 ? "#2ca02c" :
+		    c > GRPC_CODE_MAX ? "#7f7f7f" : "#d62728", name,
+		    codes[c]);
+		x += sw;
+		buf_printf(&mix, "%s%s:%" PRIu64, mix.len == 0 ? "" : " ",
+		    name, codes[c]);
+	}
+	buf_append_str(b, "</svg></td>");
+	chart_td(b, mix.len > 0 ? mix.data : "-", 0);
+	buf_append_str(b, "</tr>\n");
+	buf_free(&mix);
 }
 
 const char chart_css[] =

@@ -9,6 +9,7 @@
 #define DECOY_CHART_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -63,5 +64,17 @@ const char	*chart_status_color(int status);
 void	chart_td(struct buf *, const char *s, int num);
 /* A summary card: a big value over a small label. */
 void	chart_card(struct buf *, const char *value, const char *label);
+/* Opens the table of gRPC methods (rows from chart_grpc_row; the caller
+ * closes it with "</table>"). */
+void	chart_grpc_head(struct buf *);
+/*
+ * One gRPC method's row: service, method, calls, and its grpc-status mix
+ * as a bar (OK green, no status grey, every other code red; each segment
+ * titled with its code and count) and as text ("OK:3 UNAVAILABLE:1").
+ * codes[0..GRPC_CODE_MAX + 1]: calls per code, the last those without a
+ * status.
+ */
+void	chart_grpc_row(struct buf *, const char *service, const char *method,
+	    uint64_t calls, const uint64_t *codes);
 
 #endif

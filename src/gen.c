@@ -138,6 +138,7 @@ struct gen_conn {
 	int			 idle;
 	int			 busy;
 	int			 fresh;		/* connected for this request */
+	int			 h2_retried;	/* h2: sent again once */
 	struct gen_send		 cur;
 	struct buf		*wreq;		/* the request being written */
 	struct buf		 req;		/* built for this send */
@@ -1501,6 +1502,7 @@ gen_conn_send(struct gen_conn *c, const struct gen_send *s)
 	if (g->txns[s->txn].xflags & GEN_TRANSFORM_BUILD)
 		gen_conn_build(c);
 	c->fresh = 0;
+	c->h2_retried = 0;
 	g->inflight++;
 	g->sent++;
 	loop_timer_add(g->loop, &c->timer, g->cfg->timeout_ns);
@@ -1989,6 +1991,15 @@ gen_h2_done(struct gen_conn *c, const struct httpc_h2_resp *r)
 
 	c->sid = 0;
 	c->fresh = 0;
+	/* Not processed (RFC 9113 8.7): sent again once, on a new stream
+	 * (of a new connection after a GOAWAY), not an error. */
+	if (httpc_h2_resp_unprocessed(r) && !c->h2_retried &&
+	    !c->g->freeing) {
+		c->h2_retried = 1;
+		c->g->rep->h2_retried++;
+		gen_h2_send(c);
+		return;
+	}
 	if (r->err != HTTPC_H2_E_NONE) {
 		const char *kind = r->err == HTTPC_H2_E_RESET ? "RST_STREAM" :
 		    r->err == HTTPC_H2_E_GOAWAY ? "GOAWAY" :

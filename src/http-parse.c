@@ -919,6 +919,7 @@ http_chunked_decode(struct http_chunked *ch, char *buf, size_t *len,
 {
 	size_t		 src = 0, dst = 0, n, total = *len;
 	enum http_err	 e;
+	int		 prev;
 
 	*err = HTTP_E_NONE;
 	*erroff = 0;
@@ -935,12 +936,17 @@ http_chunked_decode(struct http_chunked *ch, char *buf, size_t *len,
 				ch->state = HTTP_CH_DATA_CR;
 			continue;
 		}
+		prev = ch->state;
 		if ((e = http_chunked_byte(ch, buf[src])) != HTTP_E_NONE) {
 			*len = dst;
 			*err = e;
 			*erroff = src;
 			return HTTP_ERROR;
 		}
+		/* A trailer line's byte (not the section's final CRLF). */
+		if (ch->trailers != NULL && prev >= HTTP_CH_TRAILER &&
+		    prev <= HTTP_CH_TRAILER_LF && ch->state != HTTP_CH_END_LF)
+			buf_append(ch->trailers, buf + src, 1);
 		src++;
 	}
 
@@ -953,4 +959,31 @@ http_chunked_decode(struct http_chunked *ch, char *buf, size_t *len,
 		memmove(buf + dst, buf + src, n);
 	*len = dst;
 	return (ssize_t)n;
+}
+
+size_t
+http_trailer_fields(const char *p, size_t len, struct http_header *out,
+    size_t max)
+{
+	const char	*end = p + len, *eol, *colon, *v, *ve;
+	size_t		 n = 0;
+
+	while (p < end && n < max) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		if ((colon = memchr(p, ':', (size_t)(eol - p))) != NULL) {
+			v = colon + 1;
+			ve = eol;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' ||
+			    ve[-1] == '\t'))
+				ve--;
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			out[n].name = (struct span){ p, (size_t)(colon - p) };
+			out[n].value = (struct span){ v, (size_t)(ve - v) };
+			n++;
+		}
+		p = eol < end ? eol + 1 : end;
+	}
+	return n;
 }

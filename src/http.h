@@ -146,11 +146,23 @@ struct http_chunked {
 	size_t		line_len;	/* bytes of the current size/trailer line */
 	size_t		trailer_len;	/* bytes of trailers so far */
 	int		ndigits;
+	/* NULL, or where the trailer section's field lines go as they
+	 * pass ("name: value\r\n" each, checked, bounded like the
+	 * section; set after http_chunked_init). */
+	struct buf	*trailers;
 };
 
 void	 http_chunked_init(struct http_chunked *);
 ssize_t	 http_chunked_decode(struct http_chunked *, char *buf, size_t *len,
 	    enum http_err *err, size_t *erroff);
+/*
+ * Splits trailer field lines as a decoder kept them (p[0..len), each
+ * "name: value\r\n") into out[0..max): spans into p, values without
+ * their surrounding whitespace.  Returns the number of fields stored
+ * (lines past max are left out).
+ */
+size_t	 http_trailer_fields(const char *p, size_t len,
+	    struct http_header *out, size_t max);
 
 /*
  * Writer.  Appends a status line "HTTP/1.1 <status> <reason>\r\n" (reason

@@ -943,3 +943,10 @@ httpc_h2_strerror(enum httpc_h2_err err)
 	}
 	return "unknown error";
 }
+
+int
+httpc_h2_resp_unprocessed(const struct httpc_h2_resp *r)
+{
+	return r->err == HTTPC_H2_E_GOAWAY || (r->err == HTTPC_H2_E_RESET &&
+	    r->code == NGHTTP2_REFUSED_STREAM);
+}

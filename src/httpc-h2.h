@@ -166,6 +166,13 @@ int		 httpc_h2_req_from_http1(struct httpc_h2_req *req,
 /* 1 if name (any case) is a header h2 does not carry (Host, hop-by-hop). */
 int		 httpc_h2_header_is_hop(struct span name);
 
+/*
+ * 1 if the stream ended with the server saying it did not process the
+ * request (RFC 9113 8.7: RST_STREAM REFUSED_STREAM, or an id past a
+ * GOAWAY's last stream id), so it may be sent again; else 0.
+ */
+int		 httpc_h2_resp_unprocessed(const struct httpc_h2_resp *);
+
 /* "NO_ERROR", "PROTOCOL_ERROR", ... for an h2 error code. */
 const char	*httpc_h2_code_name(uint32_t code);
 /* "reset by the peer", "refused by GOAWAY", ... */

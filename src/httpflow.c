@@ -45,6 +45,7 @@ struct hf_dir {
 	uint64_t		 need;
 	struct http_chunked	 ch;
 	struct buf		 body;
+	struct buf		 trl;	/* chunked trailers (ch.trailers) */
 	uint64_t		 first_ns;	/* first byte of this message */
 	struct httpflow_txn	*cur;	/* C2S: the request being read */
 };
@@ -77,6 +78,8 @@ httpflow_create(const struct httpflow_ops *ops, void *arg,
 	buf_init(&hf->d[1].in);
 	buf_init(&hf->d[0].body);
 	buf_init(&hf->d[1].body);
+	buf_init(&hf->d[0].trl);
+	buf_init(&hf->d[1].trl);
 	return hf;
 }
 
@@ -199,6 +202,8 @@ hf_die(struct httpflow *hf, int gap)
 	buf_free(&hf->d[1].in);
 	buf_free(&hf->d[0].body);
 	buf_free(&hf->d[1].body);
+	buf_free(&hf->d[0].trl);
+	buf_free(&hf->d[1].trl);
 }
 
 static void
@@ -216,6 +221,7 @@ hf_request_done(struct httpflow *hf, uint64_t now)
 
 	d->cur = NULL;
 	hf_take_body(d, &tx->t.req.body, &tx->t.req.body_len);
+	httpflow_trailers(&d->trl, &tx->t.req.trailers, &tx->t.req.ntrailers);
 	if (hf->tail != NULL)
 		hf->tail->next = tx;
 	else
@@ -239,6 +245,7 @@ hf_response_done(struct httpflow *hf, uint64_t now)
 		hf->tail = NULL;
 	tx->next = NULL;
 	hf_take_body(d, &tx->t.res.body, &tx->t.res.body_len);
+	httpflow_trailers(&d->trl, &tx->t.res.trailers, &tx->t.res.ntrailers);
 	tx->end_ns = now;
 	tx->complete = 1;
 	hf->res_started = 0;
@@ -303,6 +310,26 @@ hf_body(struct httpflow *hf, struct hf_dir *d, struct hf_in *in)
 	}
 }
 
+void
+httpflow_trailers(struct buf *raw, struct snap_header **h, size_t *n)
+{
+	struct http_header	f[HTTP_MAX_HEADERS];
+	size_t			i, nf;
+
+	*h = NULL;
+	*n = 0;
+	nf = http_trailer_fields(raw->data, raw->len, f, HTTP_MAX_HEADERS);
+	if (nf > 0) {
+		*h = xcalloc(nf, sizeof **h);
+		for (i = 0; i < nf; i++) {
+			(*h)[i].name = span_dup(f[i].name);
+			(*h)[i].value = span_dup(f[i].value);
+		}
+		*n = nf;
+	}
+	buf_reset(raw);
+}
+
 static int
 hf_start_body(struct httpflow *hf, struct hf_dir *d, const struct http_msg *m)
 {
@@ -317,6 +344,8 @@ hf_start_body(struct httpflow *hf, struct hf_dir *d, const struct http_msg *m)
 		return d->need == 0;
 	case HTTP_FRAME_CHUNKED:
 		http_chunked_init(&d->ch);
+		buf_reset(&d->trl);
+		d->ch.trailers = &d->trl;
 		d->state = HF_BODY_CHUNKED;
 		return 0;
 	case HTTP_FRAME_EOF:
@@ -557,6 +586,8 @@ httpflow_free(struct httpflow *hf)
 	buf_free(&hf->d[1].in);
 	buf_free(&hf->d[0].body);
 	buf_free(&hf->d[1].body);
+	buf_free(&hf->d[0].trl);
+	buf_free(&hf->d[1].trl);
 	free(hf);
 }
 

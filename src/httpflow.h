@@ -85,5 +85,13 @@ int		 httpflow_is_dead(const struct httpflow *);
  * transaction (the response has started). */
 int		 httpflow_response_started(const struct httpflow *);
 void		 httpflow_txn_free(struct httpflow_txn *);
+/*
+ * The trailer lines a chunked decoder kept (http_chunked.trailers, raw
+ * emptied) as fields: *h allocated (names as sent, values trimmed; at
+ * most HTTP_MAX_HEADERS), or NULL and *n 0 when there were none.
+ */
+struct buf;
+void		 httpflow_trailers(struct buf *raw, struct snap_header **h,
+		    size_t *n);
 
 #endif

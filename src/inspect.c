@@ -88,7 +88,7 @@ struct inspect_grpc {
 	char			*service;
 	char			*method;
 	size_t			 count;
-	size_t			 codes[GRPC_CODE_MAX + 2];
+	uint64_t		 codes[GRPC_CODE_MAX + 2];
 	/* With a descriptor set that knows the method: its types
 	 * ("shop.Get -> stream shop.User") and its first call's first
 	 * messages (named or numeric views), else NULL. */
@@ -768,8 +768,8 @@ inspect_grpc_counts(struct buf *b, const struct inspect_grpc *g, int json)
 		if (g->codes[c] == 0)
 			continue;
 		name = c <= GRPC_CODE_MAX ? grpc_code_name((int)c) : "none";
-		buf_printf(b, "%s%s%s%s:%zu", first ? "" : json ? "," : " ", q,
-		    name, q, g->codes[c]);
+		buf_printf(b, "%s%s%s%s:%" PRIu64, first ? "" : json ? "," :
+		    " ", q, name, q, g->codes[c]);
 		first = 0;
 	}
 }
@@ -1286,6 +1286,14 @@ inspect_html_dir(struct buf *b, const struct inspect *in,
 	}
 	buf_append_str(b, "</table>\n");
 	buf_free(&st);
+	if (d->ngrpc > 0) {
+		chart_grpc_head(b);
+		for (i = 0; i < d->ngrpc; i++)
+			chart_grpc_row(b, d->grpc[i].service,
+			    d->grpc[i].method, d->grpc[i].count,
+			    d->grpc[i].codes);
+		buf_append_str(b, "</table>\n");
+	}
 }
 
 void

@@ -17,6 +17,12 @@
  * libnghttp2 is not re-entered: what the callbacks of one session do to
  * the same session (consuming discarded bytes) is noted and done after
  * it returns; what they do to the other session is done at once.
+
+ * An HTTP/1.1 upstream (h1) replaces the client session by a translator:
+ * the streams wait in order (h1_wait), one at a time is written as an
+ * HTTP/1.1 request from its up queue (h1_cur), and its answer, parsed by
+ * http.h, is submitted to the client like an h2 one (the down queue, the
+ * same provider); the client session's windows bound it as before.
  */
 #include "config.h"
 
@@ -32,6 +38,8 @@
 #include "buf.h"
 #include "http.h"
 #include "httpc-h2.h"
+#include "httpflow.h"
+#include "log.h"
 #include "loop.h"
 #include "record-h2.h"
 #include "snap.h"
@@ -64,6 +72,8 @@ struct rh2_strm {
 	int			 handed;	/* txn handed over */
 	int			 submitted;	/* response to the client */
 	int			 skip_block;	/* a 1xx HEADERS */
+	int			 probe_wait;	/* its head waits for the probe */
+	int			 h1_wait;	/* HTTP/1.1: waits for its turn */
 	struct rh2_half		 req, res;
 	char			*method, *path, *authority;
 	struct snap_header	*hdr, *rhdr;	/* request's, response's */
@@ -87,6 +97,25 @@ struct record_h2 {
 	int			 await_client;	/* h2c: nothing before its
 						 * preface (curl takes little
 						 * past the 101 in one read) */
+	/* An upstream whose h2 is not known yet: requests wait for its
+	 * first bytes (record_h2_is_probing). */
+	int			 probing;
+	/* HTTP/1.1 upstream (record_h2_upstream_h1): one exchange at a
+	 * time on the connection, streams in order. */
+	int			 h1;
+	struct rh2_strm		*h1_cur;	/* its exchange in progress */
+	int			 h1_sent;	/* h1_cur's request all out */
+	int			 h1_chunked;	/* ... framed chunked */
+	int			 h1_done;	/* the connection takes no more */
+	int			 h1_close;	/* ... after this response */
+	int			 h1_head;	/* the response's head came */
+	enum http_framing	 h1_framing;
+	uint64_t		 h1_left;	/* Content-Length bytes due */
+	struct http_chunked	 h1_ck;
+	struct buf		 h1_in;		/* response bytes not parsed */
+	struct buf		 h1_trl;	/* its chunked trailers */
+	uint64_t		 h1_trl_dropped;	/* request trailers that
+						 * could not go */
 };
 
 static void	rh2_hand(struct rh2_strm *, const char *error);
@@ -115,6 +144,23 @@ rh2_fields_free(struct snap_header *h, size_t n)
 		free(h[i].value);
 	}
 	free(h);
+}
+
+/* A copy of h[0..n) (NULL when n is 0). */
+static struct snap_header *
+rh2_fields_copy(const struct snap_header *h, size_t n)
+{
+	struct snap_header	*c;
+	size_t			 i;
+
+	if (n == 0)
+		return NULL;
+	c = xcalloc(n, sizeof *c);
+	for (i = 0; i < n; i++) {
+		c[i].name = xstrdup(h[i].name);
+		c[i].value = xstrdup(h[i].value);
+	}
+	return c;
 }
 
 /* nv pointing at fields (valid while they are). */
@@ -251,6 +297,17 @@ rh2_closed(struct record_h2 *h, struct rh2_strm *st, int upstream,
 	struct rh2_half	*dropped = upstream ? &st->req : &st->res;
 	char		 why[96];
 
+	if (!upstream && st->up_open && (h->h1 || h->probing)) {
+		/* Not sent yet, or its HTTP/1.1 exchange cannot be cut
+		 * short but with the connection. */
+		if (st == h->h1_cur) {
+			h->h1_cur = NULL;
+			h->h1_head = 0;
+			h->h1_done = 1;
+		}
+		st->h1_wait = st->probe_wait = 0;
+		st->up_open = 0;
+	}
 	if (!st->handed) {
 		if (upstream) {
 			snprintf(why, sizeof why, "the upstream %s (%s)",
@@ -288,8 +345,10 @@ static void
 rh2_data(struct record_h2 *h, struct rh2_strm *st, int upstream,
     const uint8_t *p, size_t n)
 {
+	/* The request goes on upstream after the answer was recorded (an
+	 * early answer): the upstream may still read it. */
 	if (st == NULL || (upstream ? !st->cl_open || !st->submitted :
-	    st->handed || !st->up_open)) {
+	    !st->up_open)) {
 		*(upstream ? &h->up_discard : &h->cl_discard) += n;
 		return;
 	}
@@ -456,6 +515,13 @@ rh2_submit_head(struct record_h2 *h, struct rh2_strm *st, int request,
 		    ":path");
 		return;
 	}
+	/* Its DATA queues meanwhile (up_open: the upstream will take it). */
+	st->up_open = 1;
+	if (h->probing || h->h1) {
+		*(h->probing ? &st->probe_wait : &st->h1_wait) = 1;
+		return;
+	}
+	st->up_open = 0;
 	nv[n++] = rh2_nv1(":method", st->method);
 	nv[n++] = rh2_nv1(":scheme", h->scheme);
 	if ((auth = h->authority != NULL ? h->authority : st->authority) !=
@@ -558,7 +624,7 @@ rh2_on_frame(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 
 	if ((fr->hd.type != NGHTTP2_HEADERS && fr->hd.type != NGHTTP2_DATA) ||
 	    (st = nghttp2_session_get_stream_user_data(ng,
-	    fr->hd.stream_id)) == NULL || st->handed)
+	    fr->hd.stream_id)) == NULL || (st->handed && ng == h->up))
 		return 0;
 	if (ng == h->up)
 		rh2_up_frame(h, st, fr, end);
@@ -600,6 +666,17 @@ rh2_hand(struct rh2_strm *st, const char *error)
 	if (st->handed)
 		return;
 	st->handed = 1;
+	if (st->h->h1 || st->h->probing) {
+		/* Failed before or during its HTTP/1.1 exchange: it goes no
+		 * further, and a connection it was on is done. */
+		if (st == st->h->h1_cur) {
+			st->h->h1_cur = NULL;
+			st->h->h1_head = 0;
+			st->h->h1_done = 1;
+		}
+		st->h1_wait = st->probe_wait = 0;
+		st->up_open = 0;
+	}
 	memset(&x, 0, sizeof x);
 	snap_txn_init(t);
 	t->req.method = st->method != NULL ? st->method : xstrdup("-");
@@ -610,10 +687,9 @@ rh2_hand(struct rh2_strm *st, const char *error)
 	t->req.nheaders = st->nhdr;
 	st->hdr = NULL;
 	st->nhdr = 0;
-	t->req.trailers = st->req.trl;
+	/* Copies: trailers still to relay upstream need them. */
+	t->req.trailers = rh2_fields_copy(st->req.trl, st->req.ntrl);
 	t->req.ntrailers = st->req.ntrl;
-	st->req.trl = NULL;
-	st->req.ntrl = 0;
 	t->req.body = rh2_take_body(&st->req.rec, &t->req.body_len);
 	if (st->status != 0) {
 		t->has_res = 1;
@@ -622,19 +698,8 @@ rh2_hand(struct rh2_strm *st, const char *error)
 		t->res.nheaders = st->nrhdr;
 		t->res.body = rh2_take_body(&st->res.rec, &t->res.body_len);
 		/* The client still gets them: copies. */
-		if (st->res.ntrl > 0) {
-			size_t	i;
-
-			t->res.trailers = xcalloc(st->res.ntrl,
-			    sizeof *t->res.trailers);
-			for (i = 0; i < st->res.ntrl; i++) {
-				t->res.trailers[i].name =
-				    xstrdup(st->res.trl[i].name);
-				t->res.trailers[i].value =
-				    xstrdup(st->res.trl[i].value);
-			}
-			t->res.ntrailers = st->res.ntrl;
-		}
+		t->res.trailers = rh2_fields_copy(st->res.trl, st->res.ntrl);
+		t->res.ntrailers = st->res.ntrl;
 		st->rhdr = NULL;
 		st->nrhdr = 0;
 	}
@@ -649,6 +714,287 @@ rh2_hand(struct rh2_strm *st, const char *error)
 	if (st->h->cfg.txn != NULL)
 		st->h->cfg.txn(st->h->cfg.arg, &x);
 	snap_txn_free(t);
+}
+
+/* --- an HTTP/1.1 upstream ------------------------------------------------ */
+
+/* Appends name as HTTP/1.1 spells it in a field line (as it came). */
+static void
+rh2_h1_field(struct buf *out, const char *name, const char *value)
+{
+	buf_append_str(out, name);
+	buf_append_str(out, ": ");
+	buf_append_str(out, value);
+	buf_append_str(out, "\r\n");
+}
+
+/* st's request head as HTTP/1.1: the pseudo-headers as a request line
+ * and Host; a body chunked unless a content-length came. */
+static void
+rh2_h1_head(struct record_h2 *h, struct rh2_strm *st, struct buf *out)
+{
+	const char	*auth = h->authority != NULL ? h->authority :
+			    st->authority;
+	size_t		 i;
+	int		 cl = 0, te = 0;
+
+	buf_printf(out, "%s %s HTTP/1.1\r\n", st->method, st->path);
+	if (auth != NULL)
+		rh2_h1_field(out, "host", auth);
+	for (i = 0; i < st->nhdr; i++) {
+		if (strcmp(st->hdr[i].name, "te") == 0) {
+			te = strcmp(st->hdr[i].value, "trailers") == 0;
+			continue;
+		}
+		if (httpc_h2_header_is_hop(span_from_str(st->hdr[i].name)))
+			continue;
+		cl |= strcmp(st->hdr[i].name, "content-length") == 0;
+		rh2_h1_field(out, st->hdr[i].name, st->hdr[i].value);
+	}
+	if (te)
+		buf_append_str(out, "te: trailers\r\nconnection: te\r\n");
+	h->h1_chunked = !cl && !(st->req.end && st->req.q.len == st->req.off);
+	if (h->h1_chunked)
+		buf_append_str(out, "transfer-encoding: chunked\r\n");
+	else if (!cl && (strcmp(st->method, "POST") == 0 ||
+	    strcmp(st->method, "PUT") == 0 || strcmp(st->method, "PATCH") ==
+	    0))
+		buf_append_str(out, "content-length: 0\r\n");
+	buf_append_str(out, "\r\n");
+}
+
+/* What of st's request body has come goes out (chunked or as is), its
+ * bytes given back to the client's window; at its end, the trailers
+ * (chunked only: a Content-Length body cannot carry them). */
+static void
+rh2_h1_body(struct record_h2 *h, struct rh2_strm *st, struct buf *out,
+    size_t max)
+{
+	struct rh2_half	*hf = &st->req;
+	size_t		 n = hf->q.len - hf->off, i;
+
+	if (out->len < max && n > 0) {
+		if (n > max - out->len)
+			n = max - out->len;
+		if (h->h1_chunked)
+			buf_printf(out, "%zx\r\n", n);
+		buf_append(out, hf->q.data + hf->off, n);
+		if (h->h1_chunked)
+			buf_append_str(out, "\r\n");
+		hf->off += n;
+		if (!h->cl_dead) {
+			(void)nghttp2_session_consume_connection(h->cl, n);
+			if (st->cl_open)
+				(void)nghttp2_session_consume_stream(h->cl,
+				    st->cid, n);
+		}
+	}
+	if (hf->off < hf->q.len || !hf->end)
+		return;
+	if (h->h1_chunked) {
+		buf_append_str(out, "0\r\n");
+		for (i = 0; i < hf->ntrl; i++)
+			rh2_h1_field(out, hf->trl[i].name, hf->trl[i].value);
+		buf_append_str(out, "\r\n");
+	} else if (hf->ntrl > 0) {
+		h->h1_trl_dropped++;
+		log_info("h2 %s %s: HTTP/1.1 upstream: the request's trailers "
+		    "dropped (a Content-Length body; %llu so far)", st->method,
+		    st->path, (unsigned long long)h->h1_trl_dropped);
+	}
+	h->h1_sent = 1;
+}
+
+/* The exchange on the connection ended (error: failed, NULL: whole);
+ * an HTTP/1.1 connection whose exchange did not end cleanly is done. */
+static void
+rh2_h1_end(struct record_h2 *h, const char *error)
+{
+	struct rh2_strm	*st = h->h1_cur;
+
+	h->h1_cur = NULL;
+	h->h1_head = 0;
+	st->up_open = 0;
+	if (error != NULL || h->h1_close || !h->h1_sent)
+		h->h1_done = 1;
+	if (error != NULL) {
+		if (!st->handed && st->cl_open && !h->cl_dead)
+			(void)nghttp2_submit_rst_stream(h->cl,
+			    NGHTTP2_FLAG_NONE, st->cid,
+			    NGHTTP2_INTERNAL_ERROR);
+		rh2_hand(st, error);
+	} else {
+		st->res.end = 1;
+		rh2_hand(st, NULL);
+		if (st->cl_open)
+			rh2_wake(h->cl, st->cid, &st->res);
+	}
+	rh2_strm_maybe_free(st);
+}
+
+/* The response's head at h1_in: st's status and fields (h2's: lower
+ * case, no connection fields), submitted to the client.  1: taken, 0:
+ * more bytes needed, -1: not HTTP/1.1. */
+static int
+rh2_h1_res_head(struct record_h2 *h, struct rh2_strm *st)
+{
+	struct http_msg	 m;
+	enum http_err	 err;
+	size_t		 off, i, k;
+	ssize_t		 r;
+	char		*name;
+
+	r = http_parse_response(h->h1_in.data, h->h1_in.len, 0,
+	    strcmp(st->method, "HEAD") == 0, &m, &err, &off);
+	if (r == HTTP_PARTIAL)
+		return 0;
+	if (r == HTTP_ERROR)
+		return -1;
+	if (st->ttfb_ns == 0)
+		st->ttfb_ns = loop_clock_ns();
+	if (m.status >= 200) {
+		st->status = m.status;
+		for (i = 0; i < m.nheaders; i++) {
+			if (httpc_h2_header_is_hop(m.headers[i].name) ||
+			    span_caseeq_str(m.headers[i].name, "Trailer"))
+				continue;
+			name = span_dup(m.headers[i].name);
+			for (k = 0; name[k] != '\0'; k++)
+				name[k] = (char)tolower((unsigned char)name[k]);
+			rh2_field_add(&st->rhdr, &st->nrhdr,
+			    (const uint8_t *)name, k,
+			    (const uint8_t *)m.headers[i].value.p,
+			    m.headers[i].value.len);
+			free(name);
+		}
+		h->h1_head = 1;
+		h->h1_close = !m.keep_alive;
+		h->h1_framing = m.framing;
+		h->h1_left = m.content_length;
+		if (m.framing == HTTP_FRAME_CHUNKED) {
+			http_chunked_init(&h->h1_ck);
+			buf_reset(&h->h1_trl);
+			h->h1_ck.trailers = &h->h1_trl;
+		}
+		rh2_submit_head(h, st, 0, m.framing == HTTP_FRAME_NONE ||
+		    (m.framing == HTTP_FRAME_LENGTH && m.content_length == 0));
+	}
+	memmove(h->h1_in.data, h->h1_in.data + r, h->h1_in.len - (size_t)r);
+	h->h1_in.len -= (size_t)r;
+	return 1;
+}
+
+/* Response body bytes at h1_in for st.  1: the response is whole, 0:
+ * more needed, -1: bad chunked framing. */
+static int
+rh2_h1_res_body(struct record_h2 *h, struct rh2_strm *st)
+{
+	struct snap_header	*trl;
+	enum http_err		 err;
+	size_t			 n = h->h1_in.len, off, i, k;
+	ssize_t			 rest;
+
+	switch (h->h1_framing) {
+	case HTTP_FRAME_NONE:
+		return 1;
+	case HTTP_FRAME_LENGTH:
+		if (n > h->h1_left)
+			n = (size_t)h->h1_left;
+		rh2_data(h, st, 1, (const uint8_t *)h->h1_in.data, n);
+		buf_consume(&h->h1_in, n);
+		h->h1_left -= n;
+		return h->h1_left == 0;
+	case HTTP_FRAME_CHUNKED:
+		rest = http_chunked_decode(&h->h1_ck, h->h1_in.data, &n, &err,
+		    &off);
+		if (rest == HTTP_ERROR)
+			return -1;
+		rh2_data(h, st, 1, (const uint8_t *)h->h1_in.data, n);
+		if (rest == HTTP_PARTIAL) {
+			buf_reset(&h->h1_in);
+			return 0;
+		}
+		memmove(h->h1_in.data, h->h1_in.data + n, (size_t)rest);
+		h->h1_in.len = (size_t)rest;
+		httpflow_trailers(&h->h1_trl, &trl, &k);
+		for (i = 0; i < k; i++) {
+			for (off = 0; trl[i].name[off] != '\0'; off++)
+				trl[i].name[off] = (char)tolower(
+				    (unsigned char)trl[i].name[off]);
+			if (!httpc_h2_header_is_hop(span_from_str(
+			    trl[i].name)))
+				rh2_field_add(&st->res.trl, &st->res.ntrl,
+				    (const uint8_t *)trl[i].name,
+				    strlen(trl[i].name),
+				    (const uint8_t *)trl[i].value,
+				    strlen(trl[i].value));
+		}
+		rh2_fields_free(trl, k);
+		return 1;
+	default:	/* until the upstream closes */
+		rh2_data(h, st, 1, (const uint8_t *)h->h1_in.data, n);
+		buf_reset(&h->h1_in);
+		return 0;
+	}
+}
+
+/* The upstream's bytes, parsed as the answers to the exchanges. */
+static void
+rh2_h1_in(struct record_h2 *h, const char *p, size_t n)
+{
+	int	r;
+
+	buf_append(&h->h1_in, p, n);
+	while (h->h1_cur != NULL) {
+		if (!h->h1_head) {
+			if (h->h1_in.len == 0)
+				return;
+			if ((r = rh2_h1_res_head(h, h->h1_cur)) == 0)
+				return;
+			if (r == -1) {
+				rh2_h1_end(h, "the upstream's HTTP/1.1 "
+				    "response does not parse");
+				break;
+			}
+			if (!h->h1_head)
+				continue;	/* an interim 1xx */
+		}
+		if ((r = rh2_h1_res_body(h, h->h1_cur)) == 0)
+			return;
+		rh2_h1_end(h, r == -1 ? "the upstream's HTTP/1.1 response: "
+		    "bad chunked framing" : NULL);
+	}
+	if (h->h1_in.len > 0) {
+		/* Bytes no request asked for: the connection is unusable. */
+		h->h1_done = 1;
+		buf_reset(&h->h1_in);
+	}
+}
+
+/* HTTP/1.1 output: the next waiting stream's request once the
+ * connection is free, then its body as it comes. */
+static void
+rh2_h1_out(struct record_h2 *h, struct buf *out, size_t max)
+{
+	struct rh2_strm	*st;
+
+	if (h->h1_done)
+		return;
+	if (h->h1_cur == NULL) {
+		TAILQ_FOREACH(st, &h->strms, entry)
+			if (st->h1_wait)
+				break;
+		if (st == NULL)
+			return;
+		st->h1_wait = 0;
+		h->h1_cur = st;
+		h->h1_sent = 0;
+		h->h1_head = 0;
+		buf_reset(&h->h1_in);
+		rh2_h1_head(h, st, out);
+	}
+	if (!h->h1_sent)
+		rh2_h1_body(h, h->h1_cur, out, max);
 }
 
 /* --- the session ---------------------------------------------------------- */
@@ -693,6 +1039,10 @@ record_h2_create(const struct record_h2_config *cfg, char **cause)
 	    NULL;
 	if (h->cfg.window == 0)
 		h->cfg.window = RH2_WINDOW;
+	h->probing = cfg->probe && !cfg->h1;
+	h->h1 = cfg->h1;
+	buf_init(&h->h1_in);
+	buf_init(&h->h1_trl);
 	TAILQ_INIT(&h->strms);
 	cb_cl = rh2_callbacks(1);
 	cb_up = rh2_callbacks(0);
@@ -743,6 +1093,8 @@ record_h2_free(struct record_h2 *h)
 		rh2_strm_free(st);
 	nghttp2_session_del(h->cl);
 	nghttp2_session_del(h->up);
+	buf_free(&h->h1_in);
+	buf_free(&h->h1_trl);
 	free(h->scheme);
 	free(h->authority);
 	free(h);
@@ -794,10 +1146,26 @@ record_h2_client_in(struct record_h2 *h, const char *p, size_t n)
 int
 record_h2_upstream_in(struct record_h2 *h, const char *p, size_t n)
 {
-	ssize_t	rv;
+	struct rh2_strm	*st;
+	ssize_t		 rv;
 
 	if (h->up_dead)
 		return -1;
+	if (h->h1) {
+		rh2_h1_in(h, p, n);
+		rh2_discard(h);
+		return 0;
+	}
+	if (h->probing) {
+		/* It speaks h2: the requests that waited go. */
+		h->probing = 0;
+		TAILQ_FOREACH(st, &h->strms, entry)
+			if (st->probe_wait && !st->handed) {
+				st->probe_wait = 0;
+				rh2_submit_head(h, st, 1, st->req.end &&
+				    st->req.q.len == st->req.off);
+			}
+	}
 	rv = nghttp2_session_mem_recv(h->up, (const uint8_t *)p, n);
 	rh2_discard(h);
 	if (rv < 0) {
@@ -842,7 +1210,16 @@ record_h2_client_out(struct record_h2 *h, struct buf *out, size_t max)
 int
 record_h2_upstream_out(struct record_h2 *h, struct buf *out, size_t max)
 {
-	int	rv = rh2_out(h->up, h->up_dead, out, max);
+	int	rv;
+
+	if (h->h1) {
+		if (h->up_dead)
+			return -1;
+		rh2_h1_out(h, out, max);
+		rh2_discard(h);
+		return 0;
+	}
+	rv = rh2_out(h->up, h->up_dead, out, max);
 
 	rh2_discard(h);
 	return rv;
@@ -974,4 +1351,77 @@ record_h2_is_preface(const char *p, size_t n)
 	if (n > sizeof RH2_PREFACE - 1)
 		n = sizeof RH2_PREFACE - 1;
 	return memcmp(p, RH2_PREFACE, n) == 0;
+}
+
+int
+record_h2_is_probing(const struct record_h2 *h)
+{
+	return h->probing;
+}
+
+void
+record_h2_upstream_h1(struct record_h2 *h)
+{
+	struct rh2_strm	*st;
+
+	h->probing = 0;
+	h->h1 = 1;
+	TAILQ_FOREACH(st, &h->strms, entry)
+		if (st->probe_wait) {
+			st->probe_wait = 0;
+			st->h1_wait = 1;
+		}
+	record_h2_h1_conn(h);
+}
+
+int
+record_h2_is_h1(const struct record_h2 *h)
+{
+	return h->h1;
+}
+
+void
+record_h2_h1_conn(struct record_h2 *h)
+{
+	h->h1_done = h->h1_close = 0;
+	buf_reset(&h->h1_in);
+}
+
+void
+record_h2_upstream_eof(struct record_h2 *h)
+{
+	if (!h->h1)
+		return;
+	if (h->h1_cur != NULL)
+		rh2_h1_end(h, h->h1_head && h->h1_framing == HTTP_FRAME_EOF ?
+		    NULL : "the upstream closed the connection");
+	h->h1_done = 1;
+}
+
+int
+record_h2_h1_done(const struct record_h2 *h)
+{
+	return h->h1 && h->h1_done;
+}
+
+int
+record_h2_h1_waiting(const struct record_h2 *h)
+{
+	const struct rh2_strm	*st;
+
+	if (!h->h1 || h->up_dead)
+		return 0;
+	TAILQ_FOREACH(st, &h->strms, entry)
+		if (st->h1_wait)
+			return 1;
+	return 0;
+}
+
+int
+record_h2_upstream_full(const struct record_h2 *h)
+{
+	const struct rh2_strm	*st = h->h1_cur;
+
+	return h->h1 && st != NULL && st->res.q.len - st->res.off >=
+	    h->cfg.window;
 }

@@ -58,6 +58,11 @@ struct record_h2_config {
 	const char	*authority;	/* upstream ":authority"; NULL: the
 					 * client's (both copied) */
 	uint32_t	 window;	/* per stream, each way; 0: 256 KiB */
+	int		 probe;		/* the upstream may not speak h2:
+					 * requests wait for its first
+					 * bytes (record_h2_is_probing) */
+	int		 h1;		/* it speaks HTTP/1.1 only (as
+					 * record_h2_upstream_h1) */
 	record_h2_txn_cb txn;
 	void		*arg;
 };
@@ -109,6 +114,38 @@ size_t		 record_h2_streams(const struct record_h2 *);
 /* 1 while the client session may still go on (not ended, no GOAWAY
  * either way). */
 int		 record_h2_is_open(const struct record_h2 *);
+
+/*
+ * An upstream that may speak only HTTP/1.1 (cfg.probe): while
+ * record_h2_is_probing, our preface and SETTINGS go to it but no request;
+ * its first bytes decide: h2 (record_h2_upstream_in: the requests go), or
+ * an HTTP/1.1 answer, which the caller sees and then calls
+ * record_h2_upstream_h1 (the connection is dropped and a new one made:
+ * nothing was processed).
+ *
+ * Then (or with cfg.h1) each stream is one HTTP/1.1 exchange, in the
+ * order the streams came, one at a time on the upstream connection
+ * (keep-alive): the pseudo-headers become the request line and Host, the
+ * body goes as is with a content-length the client gave, else chunked
+ * (the request's trailers in its trailer section; dropped, logged and
+ * counted, with a content-length), TE: trailers passed on; the answer
+ * (its head, body and chunked trailers) goes to the client as h2.  The
+ * caller reconnects when record_h2_h1_done (the upstream closes after an
+ * answer, or an exchange failed) and streams wait
+ * (record_h2_h1_waiting), telling record_h2_h1_conn; the upstream's EOF
+ * is record_h2_upstream_eof (ending a response read until the close).
+ */
+int		 record_h2_is_probing(const struct record_h2 *);
+void		 record_h2_upstream_h1(struct record_h2 *);
+int		 record_h2_is_h1(const struct record_h2 *);
+void		 record_h2_h1_conn(struct record_h2 *);
+void		 record_h2_upstream_eof(struct record_h2 *);
+int		 record_h2_h1_done(const struct record_h2 *);
+int		 record_h2_h1_waiting(const struct record_h2 *);
+/* 1 while the answer in progress holds a stream window the client has
+ * not taken: the caller leaves the upstream's bytes unread meanwhile
+ * (an HTTP/1.1 upstream has no window of its own). */
+int		 record_h2_upstream_full(const struct record_h2 *);
 
 /* 1 if p[0..n) is the start of the client connection preface (all of it
  * once n >= 24). */

@@ -45,6 +45,7 @@
 #include "funnel.h"
 #include "http.h"
 #include "httpd.h"
+#include "httpflow.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
@@ -85,6 +86,9 @@ struct rec_target {
 	int			 ip;		/* name is an address */
 	int			 resolved;
 	struct sock_addr	 addr;
+	/* Cleartext h2 clients: 1 it answered h2 (prior knowledge), -1
+	 * HTTP/1.1 (streams translated down), 0 not known yet. */
+	int			 h2;
 };
 
 struct rec_side {
@@ -150,6 +154,7 @@ struct rec_conn {
 	int			 req_head;	/* HEAD: response has no body */
 	int			 req_done;	/* its body is all forwarded */
 	struct http_chunked	 req_ck;
+	struct buf		 req_trl, res_trl;	/* chunked trailers */
 	struct buf		 reqbody;	/* decoded, up to max_body */
 	struct buf		 req_hdrs, res_hdrs;	/* rec_headers_copy */
 	struct buf		 fwd;		/* as forwarded, for a retry */
@@ -1160,9 +1165,13 @@ rec_txn_write(struct rec_conn *c, const char *error, int hold)
 		record_redact_headers(r->redact, t->req.headers,
 		    t->req.nheaders);
 		record_redact_body(r->redact, &t->req.body, &t->req.body_len);
+		record_redact_headers(r->redact, t->req.trailers,
+		    t->req.ntrailers);
 		if (t->has_res) {
 			record_redact_headers(r->redact, t->res.headers,
 			    t->res.nheaders);
+			record_redact_headers(r->redact, t->res.trailers,
+			    t->res.ntrailers);
 			record_redact_body(r->redact, &t->res.body,
 			    &t->res.body_len);
 		}
@@ -1975,6 +1984,9 @@ rec_h2_start(struct rec_conn *c)
 	cfg.authority = r->transparent ? NULL : c->tgt->hostport;
 	cfg.txn = rec_h2_txn;
 	cfg.arg = c;
+	/* A cleartext upstream not known to speak h2 is asked first. */
+	cfg.h1 = !c->tgt->tls && c->tgt->h2 == -1;
+	cfg.probe = !c->tgt->tls && c->tgt->h2 == 0;
 	if ((c->h2 = record_h2_create(&cfg, &cause)) == NULL) {
 		log_warn("%s: h2: %s", c->client, cause);
 		free(cause);
@@ -2029,6 +2041,53 @@ rec_h2_upgrade(struct rec_conn *c, const struct http_msg *m)
 	return rv;
 }
 
+/*
+ * The first bytes of an upstream not known to speak h2: an HTTP/1.1
+ * answer (to our preface) makes its streams HTTP/1.1 exchanges, on a new
+ * connection (this one processed nothing); anything else is h2.  1: the
+ * bytes are for the h2 session, 0: not.
+ */
+static int
+rec_h2_probe(struct rec_conn *c)
+{
+	struct rec_side	*up = &c->up;
+	size_t		 n = up->in.len < 5 ? up->in.len : 5;
+
+	if (memcmp(up->in.data, "HTTP/", n) != 0) {
+		c->tgt->h2 = 1;
+		return 1;
+	}
+	if (n < 5 && !up->eof)
+		return 0;
+	log_info("%s: h2: upstream %s answered HTTP/1.1: its streams go as "
+	    "HTTP/1.1 requests (recorded as h2)", c->client,
+	    c->tgt->hostport);
+	c->tgt->h2 = -1;
+	rec_side_close(c->r, up);
+	c->up_open = 0;
+	record_h2_upstream_h1(c->h2);
+	return 0;
+}
+
+/* HTTP/1.1 upstream: a connection that takes no more exchanges is
+ * closed, and one is made while streams wait. */
+static void
+rec_h2_h1_conn(struct rec_conn *c)
+{
+	struct rec_side	*up = &c->up;
+
+	if (c->up_open && record_h2_h1_done(c->h2) && up->out.len == 0) {
+		rec_side_close(c->r, up);
+		c->up_open = 0;
+	}
+	if (c->up_open || !record_h2_h1_waiting(c->h2))
+		return;
+	record_h2_h1_conn(c->h2);
+	rec_upstream_connect(c);
+	if (up->conn != NULL)
+		(void)record_h2_upstream_out(c->h2, &up->out, REC_HIGH_WATER);
+}
+
 /* Both sessions' bytes in, their frames out.  1: the state changed. */
 static int
 rec_h2_step(struct rec_conn *c)
@@ -2057,7 +2116,9 @@ rec_h2_step(struct rec_conn *c)
 			up_ready = 0;
 		}
 	}
-	if (up_ready && up->in.len > 0) {
+	if (up_ready && up->in.len > 0 && record_h2_is_probing(c->h2))
+		up_ready = rec_h2_probe(c);
+	if (up_ready && up->in.len > 0 && !record_h2_upstream_full(c->h2)) {
 		c->last_mono = loop_now(r->loop);
 		rv = record_h2_upstream_in(c->h2, up->in.data, up->in.len);
 		buf_reset(&up->in);
@@ -2072,9 +2133,16 @@ rec_h2_step(struct rec_conn *c)
 		c->state = REC_S_CLOSING;
 		return 1;
 	}
-	if (up_ready && up->eof && up->in.len == 0)
+	if (up_ready && up->eof && up->in.len == 0 &&
+	    record_h2_is_h1(c->h2)) {
+		record_h2_upstream_eof(c->h2);
+		rec_side_close(r, up);
+		c->up_open = 0;
+	} else if (up_ready && up->eof && up->in.len == 0)
 		rec_upstream_fail(c, 502, "the upstream closed the "
 		    "connection");
+	if (record_h2_is_h1(c->h2))
+		rec_h2_h1_conn(c);
 	if (up->conn != NULL && up->out.len < REC_HIGH_WATER &&
 	    record_h2_upstream_out(c->h2, &up->out, REC_HIGH_WATER) == -1 &&
 	    up->out.len == 0) {
@@ -2091,6 +2159,12 @@ rec_h2_step(struct rec_conn *c)
 	/* What the client's frames gave back (WINDOW_UPDATE) goes up. */
 	if (up->conn != NULL && up->out.len < REC_HIGH_WATER)
 		(void)record_h2_upstream_out(c->h2, &up->out, REC_HIGH_WATER);
+	/* HTTP/1.1 answer bytes left unread while the stream was full,
+	 * which the client's share just made room for. */
+	if (up_ready && up->conn != NULL && up->in.len > 0 &&
+	    record_h2_is_h1(c->h2) && !record_h2_upstream_full(c->h2) &&
+	    c->cl.out.len < REC_HIGH_WATER)
+		return 1;
 	return 0;
 }
 
@@ -2198,8 +2272,11 @@ rec_request_head(struct rec_conn *c)
 	c->req_keep_alive = m.keep_alive;
 	c->req_version = m.version;
 	c->req_head = span_eq_str(m.method, "HEAD");
-	if (m.framing == HTTP_FRAME_CHUNKED)
+	if (m.framing == HTTP_FRAME_CHUNKED) {
 		http_chunked_init(&c->req_ck);
+		buf_reset(&c->req_trl);
+		c->req_ck.trailers = &c->req_trl;
+	}
 	if (m.expect_continue)
 		buf_append_str(&s->out, "HTTP/1.1 100 Continue\r\n\r\n");
 	/* Before the consume: m points into s->in. */
@@ -2272,6 +2349,8 @@ rec_request_body(struct rec_conn *c)
 		o->len -= (size_t)rest;	/* the next request's bytes */
 		o->data[o->len] = '\0';
 		c->req_done = 1;
+		httpflow_trailers(&c->req_trl, &c->t.req.trailers,
+		    &c->t.req.ntrailers);
 	}
 	rec_fwd_keep(c, o->data + pre, o->len - pre);
 	rec_body_keep(&c->reqbody, s->in.data, len, r->cfg.max_body);
@@ -2409,8 +2488,11 @@ rec_response(struct rec_conn *c)
 		    m.content_length : 0;
 		c->res_keep_alive = m.keep_alive;
 		c->res_head_done = 1;
-		if (m.framing == HTTP_FRAME_CHUNKED)
+		if (m.framing == HTTP_FRAME_CHUNKED) {
 			http_chunked_init(&c->ck);
+			buf_reset(&c->res_trl);
+			c->ck.trailers = &c->res_trl;
+		}
 		rec_response_head(c, &m);
 		buf_consume(&s->in, (size_t)rest);
 	}
@@ -2456,6 +2538,9 @@ rec_response(struct rec_conn *c)
 			buf_append(o, s->in.data, len);
 		rec_response_keep(c, s->in.data, len);
 		buf_reset(&s->in);	/* what follows is not ours */
+		if (rest != HTTP_PARTIAL)
+			httpflow_trailers(&c->res_trl, &c->t.res.trailers,
+			    &c->t.res.ntrailers);
 		return rest == HTTP_PARTIAL ? 0 : 1;
 	case HTTP_FRAME_EOF:
 		if (s->in.len > 0) {
@@ -2756,6 +2841,8 @@ rec_conn_reap(struct loop_defer *d)
 	buf_free(&c->body);
 	buf_free(&c->reqbody);
 	buf_free(&c->fwd);
+	buf_free(&c->req_trl);
+	buf_free(&c->res_trl);
 	rec_target_clear(&c->own);
 	free(c->tunnel_error);
 	free(c);
@@ -2940,6 +3027,8 @@ rec_conn_new(struct recorder *r, struct conn *xc, const char *client)
 	rec_side_init(c, &c->up);
 	buf_init(&c->body);
 	buf_init(&c->fwd);
+	buf_init(&c->req_trl);
+	buf_init(&c->res_trl);
 	snap_txn_init(&c->t);
 	snprintf(c->client, sizeof c->client, "%s", client);
 	loop_timer_init(&c->timer, rec_timeout, c);

@@ -511,6 +511,7 @@ report_merge(struct report *a, const struct report *b)
 	a->scheduled += b->scheduled;
 	a->late += b->late;
 	a->dropped += b->dropped;
+	a->h2_retried += b->h2_retried;
 	a->shards += b->shards;
 	if (a->protocol == NULL && b->protocol != NULL)
 		report_set_protocol(a, b->protocol);
@@ -641,6 +642,8 @@ report_to_json(const struct report *r, struct buf *b)
 	    report_passed(r) ? "true" : "false");
 	if (r->allow_regressions)
 		buf_append_str(b, ",\"allow_regressions\":true");
+	if (r->h2_retried > 0)
+		buf_printf(b, ",\"h2_retried\":%" PRIu64, r->h2_retried);
 	report_totals(r, &tot);
 	buf_append_str(b, ",\n\"totals\":");
 	report_json_endpoint(r, &tot, b, 1);
@@ -1156,6 +1159,7 @@ report_read_doc(struct report_reader *rd, struct report *r, const cJSON *o)
 	    report_get_u64(rd, o, "scheduled", &r->scheduled, 0) == -1 ||
 	    report_get_u64(rd, o, "late", &r->late, 0) == -1 ||
 	    report_get_u64(rd, o, "dropped", &r->dropped, 0) == -1 ||
+	    report_get_u64(rd, o, "h2_retried", &r->h2_retried, 0) == -1 ||
 	    report_get_u64(rd, o, "shards", &u, 0) == -1)
 		return -1;
 	if (u < 1 || u > UINT32_MAX)
@@ -1407,6 +1411,9 @@ report_print(const struct report *r, FILE *f)
 			fprintf(f, "  %-41s %" PRIu64 "\n",
 			    r->h2_errors[i].what, r->h2_errors[i].count);
 	}
+	if (r->h2_retried > 0)
+		fprintf(f, "\nh2 requests retried (not processed by the "
+		    "server): %" PRIu64 "\n", r->h2_retried);
 	n = 0;
 	for (i = 0; i < r->nendpoints; i++) {
 		ep = r->endpoints[i];
@@ -1828,6 +1835,54 @@ html_diffs(struct buf *b, const struct report *r, uint64_t regressions)
 	}
 }
 
+/* The gRPC methods (endpoints with gRPC answers) and their grpc-status
+ * mix, and the run's HTTP/2 stream errors and retries, when there are. */
+static void
+html_grpc_h2(struct buf *b, const struct report *r)
+{
+	const struct report_endpoint	*ep;
+	struct span			 svc, meth;
+	char				*s, *m, tmp[64];
+	size_t				 i, c, n = 0;
+
+	for (i = 0; i < r->nendpoints; i++) {
+		ep = r->endpoints[i];
+		for (c = 0; c <= GRPC_CODE_MAX + 1 && ep->grpc[c] == 0; c++)
+			;
+		if (c > GRPC_CODE_MAX + 1 || grpc_path_split(
+		    span_from_str(ep->path), &svc, &meth) == -1)
+			continue;
+		if (n++ == 0)
+			chart_grpc_head(b);
+		s = xstrndup(svc.p, svc.len);
+		m = xstrndup(meth.p, meth.len);
+		chart_grpc_row(b, s, m, ep->count, ep->grpc);
+		free(s);
+		free(m);
+	}
+	if (n > 0)
+		buf_append_str(b, "</table>\n");
+	if (r->nh2_errors == 0 && r->h2_retried == 0)
+		return;
+	buf_append_str(b, "<h2>HTTP/2</h2>\n<table><tr><th>stream event</th>"
+	    "<th>count</th></tr>\n");
+	for (i = 0; i < r->nh2_errors; i++) {
+		buf_append_str(b, "<tr>");
+		chart_td(b, r->h2_errors[i].what, 0);
+		snprintf(tmp, sizeof tmp, "%" PRIu64, r->h2_errors[i].count);
+		chart_td(b, tmp, 1);
+		buf_append_str(b, "</tr>\n");
+	}
+	if (r->h2_retried > 0) {
+		buf_append_str(b, "<tr>");
+		chart_td(b, "retried (not processed by the server)", 0);
+		snprintf(tmp, sizeof tmp, "%" PRIu64, r->h2_retried);
+		chart_td(b, tmp, 1);
+		buf_append_str(b, "</tr>\n");
+	}
+	buf_append_str(b, "</table>\n");
+}
+
 int
 report_write_html(const struct report *r, const char *path, char **cause)
 {
@@ -1850,6 +1905,7 @@ report_write_html(const struct report *r, const char *path, char **cause)
 		html_row(&b, r, r->endpoints[i], 0);
 	html_row(&b, r, &tot, 1);
 	buf_append_str(&b, "</table>\n");
+	html_grpc_h2(&b, r);
 
 	html_assertions(&b, r);
 	html_faults(&b, r);

@@ -110,6 +110,9 @@ struct report {
 	size_t			 nassertions;
 	struct report_h2_error	*h2_errors;	/* in order of first seen */
 	size_t			 nh2_errors;
+	/* h2 requests sent again once: the server did not process them
+	 * (REFUSED_STREAM, past a GOAWAY's last stream id). */
+	uint64_t		 h2_retried;
 };
 
 struct report	*report_create(const char *name, const char *target);

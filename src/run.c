@@ -331,6 +331,8 @@ run_start_responder(struct run *r)
 			argv[n++] = now;
 		}
 	}
+	if (!sc->responder_http2)
+		argv[n++] = (char *)"--no-http2";
 	argv[n++] = (char *)"--chaos-log";
 	argv[n++] = chaos;
 	argv[n++] = (char *)"--admin";
@@ -818,6 +820,9 @@ run_config(struct run *r, struct gen_config *cfg)
 		cfg->nsteps = sc->steps;
 	if (sc->connections > 0)
 		cfg->connections = sc->connections;
+	cfg->http2 = sc->http2;
+	if (sc->streams > 0)
+		cfg->streams = sc->streams;
 	cfg->duration_ns = sc->duration_ns;
 	/* A duration means "keep going that long": cycle the traffic. */
 	cfg->loop = sc->duration_ns > 0;

@@ -706,7 +706,9 @@ static const struct scenario_key scenario_responder_keys[] = {
 	{ "responder.seed", SCENARIO_T_SEED, .off = SCENARIO_OFF(seed),
 	    .aux = SCENARIO_OFF(has_seed) },
 	{ "responder.transforms", SCENARIO_T_PATH,
-	    .off = SCENARIO_OFF(responder_transforms) }
+	    .off = SCENARIO_OFF(responder_transforms) },
+	{ "responder.http2", SCENARIO_T_BOOL,
+	    .off = SCENARIO_OFF(responder_http2) }
 };
 
 static void
@@ -826,6 +828,9 @@ static const struct scenario_key scenario_load_keys[] = {
 	{ "load.duration", SCENARIO_T_DURATION,
 	    .off = SCENARIO_OFF(duration_ns) },
 	{ "load.connections", SCENARIO_T_UINT, .off = SCENARIO_OFF(connections),
+	    .min = 1, .max = 65536 },
+	{ "load.http2", SCENARIO_T_BOOL, .off = SCENARIO_OFF(http2) },
+	{ "load.streams", SCENARIO_T_UINT, .off = SCENARIO_OFF(streams),
 	    .min = 1, .max = 65536 },
 	{ "load.timeout", SCENARIO_T_DURATION, .off = SCENARIO_OFF(timeout_ns),
 	    .min = 1 },
@@ -1126,6 +1131,7 @@ scenario_new(const char *name)
 	sc->pattern = SCENARIO_REPLAY;
 	sc->multiplier = 1.0;
 	sc->clones = 1;
+	sc->responder_http2 = 1;
 	sc->cmp_status = 1;
 	sc->cmp_body = SCENARIO_BODY_EXACT;
 	return sc;

@@ -16,6 +16,7 @@
  *	  unmatched: closest
  *	  seed: 7
  *	  transforms: ../examples/snapshots/shop.transforms.yaml
+ *	  http2: false               # default true (--no-http2)
  *	load:
  *	  pattern: replay            # replay|constant|ramp|steps|closed
  *	  multiplier: 10             # or clones: 10
@@ -23,6 +24,7 @@
  *	  steps: 5                   # steps: how many
  *	  duration: 60s
  *	  connections: 32
+ *	  http2: true                # h2 streams (--http2), streams: 8 each
  *	  timeout: 10s               # per request
  *	  transforms: ../examples/snapshots/shop.transforms.yaml
  *	  now: 2026-12-07T18:00:00Z  # with transforms: a frozen clock
@@ -132,6 +134,7 @@ struct scenario {
 	int			 has_seed;
 	uint64_t		 seed;
 	char			*responder_transforms;	/* resolved; NULL: none */
+	int			 responder_http2;	/* default 1; 0: --no-http2 */
 
 	/* load */
 	enum scenario_pattern	 pattern;
@@ -142,6 +145,8 @@ struct scenario {
 	unsigned		 steps;		/* 0: not given */
 	uint64_t		 duration_ns;	/* 0: one pass */
 	unsigned		 connections;	/* 0: the generator's default */
+	int			 http2;		/* the replay over h2 (--http2) */
+	unsigned		 streams;	/* h2 per connection; 0: default */
 	uint64_t		 timeout_ns;	/* 0: the generator's default */
 	char			*transforms;	/* resolved; NULL: none */
 	int			 has_now;	/* now: given */

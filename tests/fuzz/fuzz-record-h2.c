@@ -8,7 +8,12 @@
  * the side (0 client, 1 upstream), bit 1 a loss of that side after the
  * piece, bit 2 an h2c upgrade of a fixed GET before the first piece; the
  * client's bytes should start with the preface (the seeds do: nghttp's
- * and grpcio's first bytes, a server's SETTINGS and HEADERS).
+ * and grpcio's first bytes, a server's SETTINGS and HEADERS).  Bit 3 of
+ * the first tag makes the upstream an HTTP/1.1 one (cfg.h1): its bytes
+ * are HTTP/1.1 answers, and its loss is an EOF (the connection made
+ * again, as record.c does); bit 4 makes it one to probe (cfg.probe): an
+ * upstream piece starting "HTTP/" while probing turns it HTTP/1.1, as
+ * record.c does, and the piece is dropped with the connection.
  *
  * Invariants: nothing crashes or leaks (ASan); every stream handed over
  * is handed once, with a method and a target; the output bound holds.
@@ -66,6 +71,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.max_body = 4096;
 	cfg.scheme = "http";
 	cfg.txn = fz_txn;
+	cfg.h1 = size > 0 && (data[0] & 8);
+	cfg.probe = size > 0 && (data[0] & 16);
 	if ((h = record_h2_create(&cfg, &cause)) == NULL) {
 		free(cause);
 		return 0;
@@ -81,14 +88,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += 2;
 		if (n > size - off)
 			n = size - off;
-		if (tag & 1)
+		if ((tag & 1) && record_h2_is_probing(h) && n >= 5 &&
+		    memcmp(data + off, "HTTP/", 5) == 0) {
+			record_h2_upstream_h1(h);
+			cfg.h1 = 1;
+		} else if (tag & 1)
 			(void)record_h2_upstream_in(h, (const char *)data + off,
 			    n);
 		else
 			(void)record_h2_client_in(h, (const char *)data + off, n);
 		off += n;
 		fz_out(h, &b);
-		if (tag & 2)
+		if ((tag & 3) == 3 && cfg.h1) {
+			record_h2_upstream_eof(h);
+			if (record_h2_h1_done(h))
+				record_h2_h1_conn(h);
+		} else if (tag & 2)
 			record_h2_lost(h, tag & 1, "lost");
 		fz_out(h, &b);
 	}

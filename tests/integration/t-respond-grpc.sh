@@ -129,7 +129,7 @@ check "per_message with a reset: the call fails, no message ($got)" \
 check "a fast call finishes while a slow one is held" \
     [ "$(timeout 30 "$PY" "$PEER" race "$R" 2>&1)" = fast-first ]
 
-# --- decoy inspect: the gRPC methods and their status mix ---------------------
+# --- decoy inspect: the gRPC methods and their status mix (text, JSON, HTML) --
 # The faulted answers recorded through decoy record, then inspected.
 start_bg rec2 "$T/rec2.port" "$DECOY" record --upstream "http://127.0.0.1:$R" \
     --listen 127.0.0.1:0 --port-file "$T/rec2.port" -o "$T/rec2.jsonl"
@@ -147,6 +147,13 @@ check "inspect --json: the grpc member" [ "$(jq -c '.directions.out.grpc' "$T/in
     '[{"service":"test.Chaos","method":"Unary","count":3,"grpc_status":{"OK":2,"UNAVAILABLE":1}},{"service":"test.Chaos","method":"Stream","count":1,"grpc_status":{"PERMISSION_DENIED":1}}]' ]
 check "inspect --json: no grpc member where there are no calls" \
     [ "$(jq -c '.directions.in.grpc' "$T/inspect.json")" = null ]
+"$DECOY" inspect --html "$T/inspect.html" "$T/rec2.jsonl" >/dev/null 2>&1
+check "inspect --html: Unary, 3 calls, a bar and OK:2 UNAVAILABLE:1" \
+    grep -q '<tr><td>test.Chaos</td><td>Unary</td><td class="n">3</td><td><svg[^<]*><rect[^>]*fill="#2ca02c"><title>OK: 2</title></rect><rect[^>]*fill="#d62728"><title>UNAVAILABLE: 1</title></rect></svg></td><td>OK:2 UNAVAILABLE:1</td></tr>' "$T/inspect.html"
+check "inspect --html: Stream, PERMISSION_DENIED:1" \
+    grep -q '<td>test.Chaos</td><td>Stream</td><td class="n">1</td>.*<td>PERMISSION_DENIED:1</td>' "$T/inspect.html"
+check "inspect --html: one gRPC table (the out direction only)" \
+    [ "$(grep -c '<h3>gRPC methods</h3>' "$T/inspect.html")" -eq 1 ]
 
 # --- decoy replay --http2 of the gRPC calls, compared by grpc-status ---------
 # The recording as the service's own inbound calls, replayed against a
@@ -178,6 +185,13 @@ check "report: UNAVAILABLE in the mix of both methods" [ "$(mix down)" = \
 "$DECOY" report "$T/down.json" >"$T/down-report.txt" 2>&1
 check "decoy report reads the mix back" \
     grep -Eq '^  all \(total\) .* 200:2 grpc:UNAVAILABLE:2$' "$T/down-report.txt"
+"$DECOY" report "$T/down.json" --html "$T/down.html" >/dev/null 2>&1
+check "report --html: each method with its grpc-status mix" \
+    bash -c "grep -q '<td>test.Chaos</td><td>Unary</td><td class=\"n\">1</td><td><svg.*UNAVAILABLE: 1.*</svg></td><td>UNAVAILABLE:1</td>' '$T/down.html' && grep -q '<td>test.Chaos</td><td>Stream</td>.*<td>UNAVAILABLE:1</td>' '$T/down.html'"
+for page in "$T/inspect.html" "$T/down.html"; do
+	check "$(basename "$page"): tags balanced" "$PY" \
+	    "$top_srcdir/tests/integration/html-balanced.py" "$page"
+done
 check "the difference is the grpc-status, 0 expected, 14 got" \
     [ "$(jq -c '[.endpoints[].diffs[] | select(.field == "grpc-status") | [.expected, .actual]] | unique' "$T/down.json")" = '[["0","14"]]' ]
 stop "$PID_down"

@@ -953,6 +953,68 @@ test_chunked_max_body(void)
 	ASSERT_EQ(r, HTTP_PARTIAL);
 }
 
+/* Trailers kept for the caller, fed in two parts at every split. */
+static void
+test_chunked_trailers(void)
+{
+	static const char	 in[] = "3\r\nabc\r\n0\r\nX-T:  v 1 \r\n"
+				    "Grpc-Status:0\r\n\r\nNEXT";
+	struct http_chunked	 ch;
+	struct http_header	 f[4];
+	struct buf		 trl;
+	enum http_err		 err;
+	size_t			 n = sizeof in - 1, i, len, erroff, nf, got;
+	ssize_t			 r;
+	char			 buf[sizeof in];
+
+	buf_init(&trl);
+	for (i = 0; i <= n; i++) {
+		http_chunked_init(&ch);
+		buf_reset(&trl);
+		ch.trailers = &trl;
+		memcpy(buf, in, n);
+		len = i;
+		r = http_chunked_decode(&ch, buf, &len, &err, &erroff);
+		got = len;
+		if (r != HTTP_PARTIAL) {
+			/* Only the last four bytes (NEXT) can be left. */
+			ASSERT(i >= n - 4);
+			continue;
+		}
+		memmove(buf + got, in + i, n - i);
+		len = n - i;
+		r = http_chunked_decode(&ch, buf + got, &len, &err, &erroff);
+		ASSERT_EQ(r, 4);
+		ASSERT_MEM_EQ(buf, got + len, "abc");
+		ASSERT_MEM_EQ(trl.data, trl.len,
+		    "X-T:  v 1 \r\nGrpc-Status:0\r\n");
+	}
+	nf = http_trailer_fields(trl.data, trl.len, f, 4);
+	ASSERT_EQ(nf, 2);
+	ASSERT_SPAN_EQ(f[0].name, "X-T");
+	ASSERT_SPAN_EQ(f[0].value, "v 1");
+	ASSERT_SPAN_EQ(f[1].name, "Grpc-Status");
+	ASSERT_SPAN_EQ(f[1].value, "0");
+	ASSERT_EQ(http_trailer_fields(trl.data, trl.len, f, 1), 1);
+	ASSERT_EQ(http_trailer_fields("", 0, f, 4), 0);
+
+	/* No trailers: nothing kept; a bad trailer line is still an error. */
+	http_chunked_init(&ch);
+	buf_reset(&trl);
+	ch.trailers = &trl;
+	len = strlen("0\r\n\r\n");
+	memcpy(buf, "0\r\n\r\n", len);
+	ASSERT_EQ(http_chunked_decode(&ch, buf, &len, &err, &erroff), 0);
+	ASSERT_EQ(trl.len, 0);
+	http_chunked_init(&ch);
+	ch.trailers = &trl;
+	len = strlen("0\r\nX T: v\r\n\r\n");
+	memcpy(buf, "0\r\nX T: v\r\n\r\n", len);
+	ASSERT_EQ(http_chunked_decode(&ch, buf, &len, &err, &erroff),
+	    HTTP_ERROR);
+	buf_free(&trl);
+}
+
 static void
 test_strerror(void)
 {
@@ -982,6 +1044,7 @@ main(void)
 	test_chunked_bad();
 	test_writer();
 	test_chunked_max_body();
+	test_chunked_trailers();
 	test_strerror();
 	UNIT_DONE();
 }

@@ -445,6 +445,31 @@ test_too_large_and_cancel(void)
 	got_free(&g);
 }
 
+/* httpc_h2_resp_unprocessed on a response that ended with err, code. */
+static int
+unprocessed(enum httpc_h2_err err, uint32_t code)
+{
+	struct httpc_h2_resp	r;
+
+	memset(&r, 0, sizeof r);
+	r.err = err;
+	r.code = code;
+	return httpc_h2_resp_unprocessed(&r);
+}
+
+/* RFC 9113 8.7: what may be sent again. */
+static void
+test_unprocessed(void)
+{
+	ASSERT(unprocessed(HTTPC_H2_E_RESET, NGHTTP2_REFUSED_STREAM));
+	ASSERT(!unprocessed(HTTPC_H2_E_RESET, NGHTTP2_INTERNAL_ERROR));
+	ASSERT(!unprocessed(HTTPC_H2_E_RESET, NGHTTP2_CANCEL));
+	ASSERT(unprocessed(HTTPC_H2_E_GOAWAY, NGHTTP2_NO_ERROR));
+	ASSERT(!unprocessed(HTTPC_H2_E_CLOSED, NGHTTP2_NO_ERROR));
+	ASSERT(!unprocessed(HTTPC_H2_E_PROTOCOL, NGHTTP2_REFUSED_STREAM));
+	ASSERT(!unprocessed(HTTPC_H2_E_NONE, 0));
+}
+
 static void
 test_goaway(void)
 {
@@ -468,6 +493,7 @@ test_goaway(void)
 	ASSERT_EQ(g.err[2], HTTPC_H2_E_GOAWAY);
 	ASSERT_EQ(g.code[2], NGHTTP2_ENHANCE_YOUR_CALM);
 	ASSERT(!httpc_h2_is_open(s));
+	ASSERT(unprocessed(HTTPC_H2_E_GOAWAY, NGHTTP2_ENHANCE_YOUR_CALM));
 	ASSERT_EQ(httpc_h2_submit(s, &r, (void *)3), -1);
 	ASSERT(strstr(httpc_h2_error(s), "GOAWAY") != NULL);
 	httpc_h2_free(s);
@@ -632,6 +658,7 @@ main(void)
 	test_streams();
 	test_too_large_and_cancel();
 	test_goaway();
+	test_unprocessed();
 	test_close_and_garbage();
 	test_from_http1();
 	test_upgrade();

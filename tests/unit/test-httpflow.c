@@ -57,7 +57,7 @@ static const char REQS[] =
 static const char RESS[] =
     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nA!"
     "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
-    "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+    "3\r\nabc\r\n2\r\nde\r\n0\r\nX-Tr: t 1\r\nGrpc-Status: 0\r\n\r\n";
 
 static void
 check_pair(void)
@@ -79,6 +79,15 @@ check_pair(void)
 	ASSERT_MEM_EQ(done[1]->t.res.body, done[1]->t.res.body_len, "abcde");
 	ASSERT_EQ(done[1]->t.res.nheaders, 1);
 	ASSERT_EQ(done[1]->gap, 0);
+	ASSERT_EQ(done[0]->t.res.ntrailers, 0);
+	ASSERT_EQ(done[1]->t.req.ntrailers, 0);
+	ASSERT_EQ(done[1]->t.res.ntrailers, 2);
+	if (done[1]->t.res.ntrailers == 2) {
+		ASSERT_STR_EQ(done[1]->t.res.trailers[0].name, "X-Tr");
+		ASSERT_STR_EQ(done[1]->t.res.trailers[0].value, "t 1");
+		ASSERT_STR_EQ(done[1]->t.res.trailers[1].name, "Grpc-Status");
+		ASSERT_STR_EQ(done[1]->t.res.trailers[1].value, "0");
+	}
 }
 
 static void

@@ -39,7 +39,11 @@ struct peer {
 	/* Server: what it answers. */
 	size_t		 res_len, res_off;
 	int		 res_trailers;
+	int		 early;		/* answers on the request's HEADERS */
+	char		 rtrl[64];	/* the request trailer x-rt */
 };
+
+static int	cl_trailer;	/* the client ends its body with x-rt */
 
 struct harness {
 	struct peer		 cl, up;
@@ -80,6 +84,8 @@ peer_header(nghttp2_session *ng, const nghttp2_frame *fr, const uint8_t *n,
 		p->nfields += 100;
 	else if (nl == 11 && memcmp(n, "grpc-status", 11) == 0)
 		snprintf(p->trailer, sizeof p->trailer, "%.*s", (int)vl, v);
+	else if (nl == 4 && memcmp(n, "x-rt", 4) == 0)
+		snprintf(p->rtrl, sizeof p->rtrl, "%.*s", (int)vl, v);
 	return 0;
 }
 
@@ -127,11 +133,14 @@ peer_frame(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 				    7, 3, NGHTTP2_NV_FLAG_NONE };
 	nghttp2_data_provider	 prd = { .read_callback = srv_read };
 
+	if (p->early && fr->hd.type == NGHTTP2_HEADERS &&
+	    fr->headers.cat == NGHTTP2_HCAT_REQUEST)
+		nghttp2_submit_response(ng, fr->hd.stream_id, &nv, 1, &prd);
 	if (!(fr->hd.flags & NGHTTP2_FLAG_END_STREAM) || fr->hd.stream_id == 0)
 		return 0;
 	p->ended = 1;
 	/* The server answers once the request is whole. */
-	if (!nghttp2_session_check_server_session(ng))
+	if (!nghttp2_session_check_server_session(ng) || p->early)
 		return 0;
 	nghttp2_submit_response(ng, fr->hd.stream_id, &nv, 1, &prd);
 	return 0;
@@ -280,15 +289,18 @@ static ssize_t
 cl_body(nghttp2_session *ng, int32_t id, uint8_t *b, size_t len,
     uint32_t *flags, nghttp2_data_source *src, void *arg)
 {
-	size_t	*left = src->ptr, n = *left < len ? *left : len;
+	nghttp2_nv	 nv = { (uint8_t *)"x-rt", (uint8_t *)"v9", 4, 2,
+			    NGHTTP2_NV_FLAG_NONE };
+	size_t		*left = src->ptr, n = *left < len ? *left : len;
 
-	(void)ng;
-	(void)id;
 	(void)arg;
 	memset(b, 'q', n);
 	*left -= n;
-	if (*left == 0)
+	if (*left == 0) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		if (cl_trailer && nghttp2_submit_trailer(ng, id, &nv, 1) == 0)
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	}
 	return (ssize_t)n;
 }
 
@@ -338,6 +350,104 @@ test_stream(void)
 	ASSERT_EQ(hs.res_body_len, 1000);	/* max_body */
 	ASSERT_STR_EQ(hs.trl, "grpc-status=7");
 	ASSERT_EQ(record_h2_streams(hs.h), 0);
+	harness_free(&hs);
+}
+
+/* An upstream that answers (and ends) before the request is whole: the
+ * stream is recorded at the answer's end, and the rest of the request,
+ * its trailers too, still goes upstream. */
+static void
+test_early_answer(void)
+{
+	struct harness	hs;
+	size_t		body = 300000;
+
+	harness_init(&hs, 1000);
+	hs.up.early = 1;
+	hs.up.res_len = 10;
+	cl_trailer = 1;
+	ASSERT_EQ(request(&hs, "/early", &body), 1);
+	pump(&hs);
+	cl_trailer = 0;
+	ASSERT_EQ(hs.ntxn, 1);
+	ASSERT_EQ(hs.status, 200);
+	ASSERT_EQ(hs.cl.status, 200);
+	ASSERT_EQ(hs.cl.body.len, 10);
+	ASSERT_EQ(hs.up.body.len, 300000);
+	ASSERT_STR_EQ(hs.up.rtrl, "v9");
+	ASSERT_EQ(hs.up.ended, 1);
+	ASSERT_EQ(record_h2_streams(hs.h), 0);
+	harness_free(&hs);
+}
+
+/* An HTTP/1.1 upstream (cfg.h1): the stream as a chunked request with
+ * its trailers; a chunked answer with trailers back as h2. */
+static void
+test_h1(void)
+{
+	static const char	 want[] = "POST /h1 HTTP/1.1\r\n"
+				    "host: up.example:8443\r\n"
+				    "te: trailers\r\nconnection: te\r\n"
+				    "transfer-encoding: chunked\r\n\r\n"
+				    "5\r\nqqqqq\r\n0\r\nx-rt: v9\r\n\r\n";
+	static const char	 res[] = "HTTP/1.1 200 OK\r\n"
+				    "Transfer-Encoding: chunked\r\n"
+				    "Connection: keep-alive\r\nX-A: b\r\n\r\n"
+				    "3\r\nabc\r\n0\r\nGrpc-Status: 7\r\n\r\n";
+	struct record_h2_config	 cfg;
+	struct harness		 hs;
+	char			*cause = NULL;
+	size_t			 body = 5;
+	const uint8_t		*p;
+
+	harness_init(&hs, 1000);
+	record_h2_free(hs.h);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.max_body = 1000;
+	cfg.scheme = "http";
+	cfg.authority = "up.example:8443";
+	cfg.h1 = 1;
+	cfg.txn = on_txn;
+	cfg.arg = &hs;
+	hs.h = record_h2_create(&cfg, &cause);
+	ASSERT(hs.h != NULL && record_h2_is_h1(hs.h));
+	/* The h2 peer standing for the upstream says nothing. */
+	while (nghttp2_session_mem_send(hs.up.ng, &p) > 0)
+		;
+	hs.read_upstream = 0;
+	cl_trailer = 1;
+	ASSERT_EQ(request(&hs, "/h1", &body), 1);
+	pump(&hs);
+	cl_trailer = 0;
+	ASSERT(record_h2_h1_waiting(hs.h) == 0);
+	ASSERT_MEM_EQ(hs.to_up.data, hs.to_up.len, want);
+	ASSERT_EQ(hs.ntxn, 0);
+	/* The answer in two parts. */
+	ASSERT_EQ(record_h2_upstream_in(hs.h, res, 40), 0);
+	ASSERT_EQ(record_h2_upstream_in(hs.h, res + 40, sizeof res - 41), 0);
+	pump(&hs);
+	ASSERT_EQ(hs.ntxn, 1);
+	ASSERT_STR_EQ(hs.error, "");
+	ASSERT_EQ(hs.status, 200);
+	ASSERT_STR_EQ(hs.trl, "grpc-status=7");
+	ASSERT_EQ(hs.cl.status, 200);
+	ASSERT_MEM_EQ(hs.cl.body.data, hs.cl.body.len, "abc");
+	ASSERT_STR_EQ(hs.cl.trailer, "7");
+	ASSERT_EQ(hs.cl.ended, 1);
+	ASSERT_EQ(record_h2_h1_done(hs.h), 0);	/* kept alive */
+	ASSERT_EQ(record_h2_streams(hs.h), 0);
+	/* A second stream; the upstream closes before answering. */
+	buf_reset(&hs.to_up);
+	body = 0;
+	ASSERT_EQ(request(&hs, "/h1b", &body), 3);
+	pump(&hs);
+	ASSERT(strncmp(hs.to_up.data, "POST /h1b HTTP/1.1\r\n", 20) == 0);
+	record_h2_upstream_eof(hs.h);
+	pump(&hs);
+	ASSERT_EQ(hs.ntxn, 2);
+	ASSERT_STR_EQ(hs.error, "the upstream closed the connection");
+	ASSERT_EQ(record_h2_h1_done(hs.h), 1);
+	ASSERT_EQ(hs.cl.close_code, NGHTTP2_INTERNAL_ERROR);
 	harness_free(&hs);
 }
 
@@ -479,6 +589,8 @@ main(void)
 {
 	test_preface();
 	test_stream();
+	test_early_answer();
+	test_h1();
 	test_client_reset();
 	test_window_bound();
 	test_upstream_lost();

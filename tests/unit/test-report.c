@@ -165,6 +165,8 @@ test_json(void)
 	report_record_grpc(r->endpoints[0], 14);
 	report_record_grpc(r->endpoints[0], 14);
 	report_record_grpc(r->endpoints[0], -1);
+	r->h2_retried = 5;
+	report_add_h2_error(r, "RST_STREAM REFUSED_STREAM", 2);
 
 	buf_init(&a);
 	buf_init(&b);
@@ -184,6 +186,9 @@ test_json(void)
 	    sizeof r->endpoints[1]->hist) == 0);
 	ASSERT_EQ(r2->start_us, 1700000000123456LL);
 	ASSERT_STR_EQ(r2->name, "json \"quoted\"\n");
+	ASSERT_EQ(r2->h2_retried, 5);
+	report_merge(r2, r);
+	ASSERT_EQ(r2->h2_retried, 10);
 	report_free(r2);
 
 	/* Bad files name themselves. */
@@ -293,10 +298,11 @@ test_merge(void)
 static void
 test_render(void)
 {
-	struct report	*r;
-	char		*cause = NULL, *s;
-	unsigned	 i;
-	FILE		*f;
+	struct report		*r;
+	struct report_endpoint	*ep;
+	char			*cause = NULL, *s;
+	unsigned		 i;
+	FILE			*f;
 
 	r = report_create("chk <&>", "http://x");
 	for (i = 0; i < 300; i++)
@@ -327,6 +333,29 @@ test_render(void)
 	ASSERT(s != NULL && strstr(s, "src=") == NULL);
 	ASSERT(s != NULL && strstr(s, "FAILED") != NULL);
 	ASSERT(s != NULL && strstr(s, "nan") == NULL);
+	ASSERT(s != NULL && strstr(s, "gRPC methods") == NULL);
+	ASSERT(s != NULL && strstr(s, "<h2>HTTP/2</h2>") == NULL);
+	free(s);
+
+	/* gRPC methods with their status mix, HTTP/2 events. */
+	ep = report_endpoint(r, "POST", "/pkg.Svc/Get");
+	report_record(r, ep, 200, -1, 1000, 1000, 0);
+	report_record(r, ep, 200, -1, 1000, 1000, 0);
+	report_record_grpc(ep, 0);
+	report_record_grpc(ep, 14);
+	r->h2_retried = 3;
+	report_add_h2_error(r, "GOAWAY <CALM>", 1);
+	ASSERT_EQ(report_write_html(r, tmp_path("g.html"), &cause), 0);
+	s = slurp(tmp_path("g.html"));
+	ASSERT(s != NULL && strstr(s, "<h3>gRPC methods</h3>") != NULL);
+	ASSERT(s != NULL && strstr(s, "<td>pkg.Svc</td><td>Get</td>"
+	    "<td class=\"n\">2</td><td><svg") != NULL);
+	ASSERT(s != NULL && strstr(s, "<title>OK: 1</title>") != NULL);
+	ASSERT(s != NULL && strstr(s, "<td>OK:1 UNAVAILABLE:1</td>") != NULL);
+	ASSERT(s != NULL && strstr(s, "<td>GOAWAY &lt;CALM&gt;</td>"
+	    "<td class=\"n\">1</td>") != NULL);
+	ASSERT(s != NULL && strstr(s, "<td>retried (not processed by the "
+	    "server)</td><td class=\"n\">3</td>") != NULL);
 	free(s);
 
 	f = fopen(tmp_path("print.txt"), "w");

@@ -58,11 +58,14 @@ test_full(void)
 	    "  rules: [../rules/a.yaml, /abs/b.yaml]\n"
 	    "  unmatched: closest\n"
 	    "  seed: 7\n"
+	    "  http2: false\n"
 	    "load:\n"
 	    "  pattern: replay\n"
 	    "  multiplier: 10\n"
 	    "  duration: 60s\n"
 	    "  connections: 32\n"
+	    "  http2: true\n"
+	    "  streams: 4\n"
 	    "  timeout: 2s\n"
 	    "assert:\n"
 	    "  latency: {p50: 10ms, p99: 800ms, max: 1500ns}\n"
@@ -107,6 +110,9 @@ test_full(void)
 	ASSERT_EQ(sc->clones, 1);
 	ASSERT_EQ(sc->duration_ns, 60000000000ULL);
 	ASSERT_EQ(sc->connections, 32);
+	ASSERT_EQ(sc->http2, 1);
+	ASSERT_EQ(sc->streams, 4);
+	ASSERT_EQ(sc->responder_http2, 0);
 	ASSERT_EQ(sc->timeout_ns, 2000000000ULL);
 	ASSERT_EQ(sc->has_latency[SCENARIO_P50], 1);
 	ASSERT_EQ(sc->latency_us[SCENARIO_P50], 10000);
@@ -252,8 +258,8 @@ test_errors(void)
 	/* 2. unknown nested key */
 	EXPECT_ERROR(HEAD "load:\n  pattern: replay\n  speed: 3\n",
 	    "s.yaml:5:3: load: unknown key \"speed\" (pattern, multiplier, "
-	    "clones, rate, rate_from, steps, duration, connections, "
-	    "timeout, transforms, now, seed)");
+	    "clones, rate, rate_from, steps, duration, connections, http2, "
+	    "streams, timeout, transforms, now, seed)");
 	/* 3. wrong type: a list where a mapping belongs */
 	EXPECT_ERROR(HEAD "assert: [1, 2]\n",
 	    "s.yaml:3:9: assert: expected a mapping, not a list");
@@ -410,6 +416,9 @@ test_load_file(void)
 		ASSERT_STR_EQ(sc->snapshot, "/tmp/s.jsonl");
 		ASSERT_EQ(sc->pattern, SCENARIO_CLOSED);
 		ASSERT_EQ(sc->connections, 4);
+		ASSERT_EQ(sc->http2, 0);	/* the defaults */
+		ASSERT_EQ(sc->streams, 0);
+		ASSERT_EQ(sc->responder_http2, 1);
 	}
 	scenario_free(sc);
 	free(cause);
