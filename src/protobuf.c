@@ -206,9 +206,7 @@ pb_read_field(struct pb_reader *r, struct pb_field *f)
 
 /* --- the view --------------------------------------------------------- */
 
-/* 1 if p[0..len) is UTF-8; with printable, also free of control
- * characters (C0 and DEL). */
-static int
+int
 pb_is_text(const uint8_t *p, size_t len, int printable)
 {
 	size_t	i = 0, n;
