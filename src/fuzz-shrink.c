@@ -50,6 +50,8 @@ fuzz_kind_name(enum fuzz_kind k)
 		return "bad-response";
 	case FUZZ_CRASH:
 		return "crash";
+	case FUZZ_GRPC:
+		return "grpc";
 	case FUZZ_CONNECT:
 		return "connect";
 	}
