@@ -1061,6 +1061,40 @@ test_noise_grpc(void)
 	    "grpc-framing");
 }
 
+/* Minimising a gRPC call: its message's fields are removed in runs and
+ * one by one, the length prefix and Content-Length rewritten. */
+static void
+test_shrink_grpc(void)
+{
+	static const char	want[] = "\0\0\0\0\4\x08\x03\x18\x07";
+	struct buf		out;
+	char			*req;
+	const char		*body;
+	size_t			rlen, i, framed = 0, found = 0;
+
+	/* Fields 1: 3, 2: "ab", 3: 7; without field 2, want. */
+	req = grpc_req("POST", "trailers", "application/grpc", "\0\0\0\0\x08"
+	    "\x08\x03\x12\x02" "ab" "\x18\x07", 13, &rlen);
+	buf_init(&out);
+	for (i = 0; fuzz_shrink(req, rlen, i, &out); i++) {
+		body = strstr(out.data, "\r\n\r\n");
+		if (body == NULL || out.len - (size_t)(body + 4 - out.data) == 0)
+			continue;
+		body += 4;
+		if (strstr(out.data, "Content-Length: 9\r\n") != NULL &&
+		    out.len - (size_t)(body - out.data) == 9 &&
+		    memcmp(body, want, 9) == 0)
+			found++;
+		if ((unsigned char)body[4] == out.len - (size_t)(body -
+		    out.data) - 5)
+			framed++;
+	}
+	ASSERT_EQ(found, 1);
+	ASSERT(framed >= 5);	/* two runs, three fields */
+	buf_free(&out);
+	free(req);
+}
+
 int
 main(void)
 {
@@ -1071,6 +1105,7 @@ main(void)
 	test_noise();
 	test_noise_recorded();
 	test_noise_grpc();
+	test_shrink_grpc();
 	test_body_signatures();
 	test_sched();
 	UNIT_DONE();
