@@ -31,10 +31,12 @@
 
 #include "analyze.h"
 #include "buf.h"
+#include "grpc.h"
 #include "http.h"
 #include "json.h"
 #include "jwt.h"
 #include "match.h"
+#include "protobuf.h"
 #include "route.h"
 #include "shape.h"
 #include "snap.h"
@@ -51,6 +53,7 @@
 #define AZ_MAX_DEPTH		8	/* JSON nesting walked */
 #define AZ_MAX_LEAVES		256	/* values taken from one message */
 #define AZ_MAX_INDEX		8	/* array elements walked when mixed */
+#define AZ_PB_NUMS		64	/* field numbers told apart per message */
 #define AZ_ECHO_CAND		4	/* echo sources kept per location */
 #define AZ_CBUCKETS		(1u << 17)	/* (session, value) pairs:
 						   8 per 64-byte bucket, 8 MiB */
@@ -513,7 +516,8 @@ az_loc_get(struct analyze *a, uint8_t part, const char *name, size_t namelen,
 	l->seg = seg;
 	l->name = name == NULL ? NULL : xstrndup(name, namelen);
 	l->namelen = name == NULL ? 0 : namelen;
-	l->star = name != NULL && part == TRANSFORM_BODY &&
+	l->star = name != NULL && (part == TRANSFORM_BODY ||
+	    part == TRANSFORM_GRPC) &&
 	    memmem(name, namelen, "[*]", 3) != NULL;
 	if (leaf != NULL) {
 		l->timeish = (uint8_t)analyze_name_is_time(leaf, leaflen);
@@ -990,6 +994,120 @@ az_json(struct analyze *a, struct json_parser *p, const char *leaf,
 	}
 }
 
+/* 1 when p[0..len) reads as text (no control bytes but tab, CR, LF). */
+static int
+az_pb_text(const uint8_t *p, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\r' &&
+		    p[i] != '\n') || p[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* 1 when p[0..len) reads as a protobuf message to its end. */
+static int
+az_pb_is_msg(const uint8_t *p, size_t len)
+{
+	struct pb_reader	r;
+	struct pb_field		f;
+	int			rc;
+
+	pb_reader_init(&r, p, len);
+	while ((rc = pb_read_field(&r, &f)) == 1)
+		;
+	return rc == 0 && len > 0;
+}
+
+/*
+ * Walks one protobuf message whose field path so far is a->path (a
+ * req.grpc/res.grpc path, transform.h): numbers as decimal text, text
+ * as it is, nested messages (length-delimited bytes that are not text
+ * but parse) field by field; a field number seen more than once in the
+ * message is a repeated field, its path gets [*].  Binary bytes and
+ * groups are left out.
+ */
+static void
+az_pb(struct analyze *a, const uint8_t *msg, size_t len, int depth)
+{
+	struct pb_reader	 r;
+	struct pb_field		 f;
+	struct {
+		uint32_t	num;
+		uint32_t	count;
+	}			 seen[AZ_PB_NUMS];
+	size_t			 mark = a->path.len, nseen = 0, i;
+	int			 rep, text;
+
+	/* How often each number occurs (the first AZ_PB_NUMS numbers). */
+	pb_reader_init(&r, msg, len);
+	while (pb_read_field(&r, &f) == 1) {
+		for (i = 0; i < nseen && seen[i].num != f.num; i++)
+			;
+		if (i < nseen)
+			seen[i].count++;
+		else if (nseen < AZ_PB_NUMS) {
+			seen[nseen].num = f.num;
+			seen[nseen++].count = 1;
+		}
+	}
+	pb_reader_init(&r, msg, len);
+	while (pb_read_field(&r, &f) == 1) {
+		for (i = 0; i < nseen && seen[i].num != f.num; i++)
+			;
+		rep = i < nseen && seen[i].count > 1;
+		buf_printf(&a->path, "%s%" PRIu32 "%s", mark > 0 ? "." : "",
+		    f.num, rep ? "[*]" : "");
+		buf_reset(&a->val);
+		switch (f.wire) {
+		case PB_VARINT:
+		case PB_I64:
+		case PB_I32:
+			buf_printf(&a->val, "%" PRIu64, f.u);
+			az_emit(a, TRANSFORM_GRPC, a->path.data, a->path.len,
+			    0, "", 0, a->val.data, a->val.len, 1);
+			break;
+		case PB_LEN:
+			/* Protobuf does not say whether bytes are text or a
+			 * message: printable ones are taken as text, and
+			 * walked as well when they parse as a message (a
+			 * nested message of printable bytes). */
+			text = az_pb_text(f.p, f.len);
+			if (text)
+				az_emit(a, TRANSFORM_GRPC, a->path.data,
+				    a->path.len, 0, "", 0, (const char *)f.p,
+				    f.len, 0);
+			if (depth < AZ_MAX_DEPTH && az_pb_is_msg(f.p, f.len))
+				az_pb(a, f.p, f.len, depth + 1);
+			break;
+		default:
+			break;
+		}
+		a->path.len = mark;
+		if (a->path.data != NULL)
+			a->path.data[mark] = '\0';
+	}
+}
+
+/* A gRPC body: each uncompressed message walked by az_pb(). */
+static void
+az_grpc(struct analyze *a, const char *body, size_t len)
+{
+	struct grpc_msg	 m;
+	const char	*why;
+	size_t		 off = 0;
+
+	while (grpc_next_msg((const uint8_t *)body, len, &off, &m,
+	    &why) == 1) {
+		if (m.compressed)
+			continue;
+		buf_reset(&a->path);
+		az_pb(a, m.p, m.len, 0);
+	}
+}
+
 static const char *
 az_find_header(const struct snap_header *h, size_t n, const char *name)
 {
@@ -1015,6 +1133,10 @@ az_body(struct analyze *a, const struct snap_header *h, size_t n,
 	if (ct != NULL && strncasecmp(ct,
 	    "application/x-www-form-urlencoded", 33) == 0) {
 		az_pairs(a, TRANSFORM_FORM, body, len, '&', 1);
+		return;
+	}
+	if (ct != NULL && grpc_is_content_type(span_from_str(ct))) {
+		az_grpc(a, body, len);
 		return;
 	}
 	while (i < len && (body[i] == ' ' || body[i] == '\t' ||
@@ -1625,6 +1747,7 @@ az_part_rank(uint8_t part)
 	case TRANSFORM_FORM:
 		return 4;
 	case TRANSFORM_BODY:
+	case TRANSFORM_GRPC:
 		return 5;
 	default:
 		return 6;
@@ -1691,7 +1814,8 @@ az_key_hint(const struct az_loc *l, struct buf *why)
 	    l->echoed * 10 < l->count * 9)
 		return 0;
 	if (l->part != TRANSFORM_PATH && l->part != TRANSFORM_QUERY &&
-	    l->part != TRANSFORM_BODY && l->part != TRANSFORM_FORM)
+	    l->part != TRANSFORM_BODY && l->part != TRANSFORM_FORM &&
+	    l->part != TRANSFORM_GRPC)
 		return 0;
 	if (l->numbers > 0 && !l->idish)
 		return 0;
@@ -1906,7 +2030,14 @@ az_corr_name(const struct az_loc *l, struct transforms *t)
 	buf_init(&b);
 	if (l->name == NULL)
 		buf_printf(&b, "path%u", l->seg);
-	else {
+	else if (l->part == TRANSFORM_GRPC) {
+		/* "2.1[*]": field1 */
+		s = strrchr(l->name, '.');
+		s = s != NULL ? s + 1 : l->name;
+		buf_append_str(&b, "field");
+		for (; *s >= '0' && *s <= '9'; s++)
+			buf_append_byte(&b, *s);
+	} else {
 		s = l->name;
 		e = s + strlen(s);
 		/* the last member of a JSON path, without [*] or quotes */

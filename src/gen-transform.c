@@ -335,6 +335,9 @@ gen_transform_free(struct gen_transform *gx)
 		for (j = 0; j < gx->cmps[i]->cmp.nheaders; j++)
 			free(gx->cmps[i]->cmp.headers[j]);
 		free(gx->cmps[i]->cmp.headers);
+		for (j = 0; j < gx->cmps[i]->cmp.ngrpc; j++)
+			free(gx->cmps[i]->cmp.grpc[j]);
+		free(gx->cmps[i]->cmp.grpc);
 		free(gx->cmps[i]);
 	}
 	free(gx->cmps);
@@ -432,6 +435,10 @@ gx_cmp_add_loc(struct gen_transform_cmp *cmp, const struct transform_loc *l)
 	case TRANSFORM_SETCOOKIE:
 		gx_list_add(&cmp->headers, &cmp->nheaders, "Set-Cookie");
 		break;
+	case TRANSFORM_GRPC:
+		if (l->name != NULL)
+			gx_list_add(&cmp->grpc, &cmp->ngrpc, l->name);
+		break;
 	default:
 		/* Cookies, queries, paths and forms are not compared. */
 		break;
@@ -486,9 +493,70 @@ gen_transform_cmp(struct gen_transform *gx, const struct snap_txn *t)
 			    &tf->corrs[ents[i] - tf->nvalues].from);
 	}
 found:
-	if (xc->cmp.npaths == 0 && xc->cmp.nheaders == 0)
+	if (xc->cmp.npaths == 0 && xc->cmp.nheaders == 0 &&
+	    xc->cmp.ngrpc == 0)
 		return NULL;
 	return &xc->cmp;
+}
+
+/*
+ * Appends body with the values at cmp's grpc paths replaced by a mark
+ * and, with map, each string field the map knows by its live value.
+ */
+static void
+gx_grpc_masked(struct buf *out, const struct gen_transform_cmp *cmp,
+    const struct gen_transform_map *map, struct span body)
+{
+	struct transform_hit	 hits[GX_MAX_HITS];
+	struct transform_edits	 e;
+	struct transform_msg	 m;
+	struct transform_loc	 loc;
+	struct span		 v;
+	const char		*live;
+	size_t			 i, k, n, livelen;
+
+	memset(&m, 0, sizeof m);
+	m.body = body;
+	memset(&loc, 0, sizeof loc);
+	loc.res = 1;
+	loc.part = TRANSFORM_GRPC;
+	transform_edits_init(&e);
+	for (i = 0; cmp != NULL && i < cmp->ngrpc; i++) {
+		loc.name = cmp->grpc[i];
+		n = transform_locate(&loc, &m, hits, GX_MAX_HITS);
+		for (k = 0; k < n; k++)
+			transform_edits_add(&e, &hits[k], "\x01", 1);
+	}
+	n = map != NULL && map->n > 0 ? transform_grpc_strings(body, hits,
+	    GX_MAX_HITS) : 0;
+	for (k = 0; k < n; k++) {
+		v = transform_hit_raw(&m, &hits[k]);
+		if (v.len > 0 && (live = gen_transform_map_get(map, v.p, v.len,
+		    &livelen)) != NULL)
+			transform_edits_add(&e, &hits[k], live, livelen);
+	}
+	transform_edits_render(out, &e, &m, TRANSFORM_IN_BODY, 0);
+	transform_edits_free(&e);
+}
+
+int
+gen_transform_grpc_same(const struct gen_transform_cmp *cmp,
+    const struct gen_transform_map *map, struct span rec, struct span live)
+{
+	struct buf	a, b;
+	int		same;
+
+	if ((cmp == NULL || cmp->ngrpc == 0) && (map == NULL || map->n == 0))
+		return 0;
+	buf_init(&a);
+	buf_init(&b);
+	gx_grpc_masked(&a, cmp, map, rec);
+	gx_grpc_masked(&b, cmp, NULL, live);
+	same = a.len == b.len && (a.len == 0 || memcmp(a.data, b.data,
+	    a.len) == 0);
+	buf_free(&a);
+	buf_free(&b);
+	return same;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -69,17 +69,31 @@ int	gen_transform_flags(const struct gen_transform *,
  * entries with the action any and the `from` locations of the
  * correlations.  paths are JSON paths in gen_json_diff()'s syntax,
  * headers are header names (res.header NAME; "Set-Cookie" for
- * res.set-cookie).  NULL when nothing is left out.  Owned by gx, shared
- * by every transaction of the same entries.
+ * res.set-cookie), grpc are gRPC field paths (res.grpc PATH, see
+ * gen_transform_grpc_same()).  NULL when nothing is left out.  Owned by
+ * gx, shared by every transaction of the same entries.
  */
 struct gen_transform_cmp {
 	char	**paths;
 	size_t	  npaths;
 	char	**headers;
 	size_t	  nheaders;
+	char	**grpc;
+	size_t	  ngrpc;
 };
 const struct gen_transform_cmp	*gen_transform_cmp(struct gen_transform *,
 				    const struct snap_txn *t);
+
+/*
+ * 1 when the gRPC bodies rec (recorded) and live are equal once the
+ * values at cmp's grpc paths (cmp may be NULL) are left out (each
+ * replaced on both sides by one mark) and each string or bytes field of
+ * rec whose value map (may be NULL) holds reads as its live value, the
+ * lengths around them recomputed; 0 when they differ.
+ */
+int	gen_transform_grpc_same(const struct gen_transform_cmp *cmp,
+	    const struct gen_transform_map *map, struct span rec,
+	    struct span live);
 
 /*
  * The origin-form part of a recorded target: an absolute-form target

@@ -74,6 +74,8 @@ struct match_live {
 	size_t			 nev;
 	struct live_key		*keys;
 	size_t			 nkeys;
+	int			 grpc;		/* a protobuf field edit: the
+						   body is re-encoded */
 };
 
 static _Atomic uint64_t live_next_uid = 1;
@@ -168,6 +170,8 @@ live_add(struct match_live *L, const struct live_edit *ed)
 {
 	L->ev = xreallocarray(L->ev, L->nev + 1, sizeof *L->ev);
 	L->ev[L->nev++] = *ed;
+	if (TRANSFORM_ENC_IS_PB(ed->hit.enc))
+		L->grpc = 1;
 }
 
 /*
@@ -561,6 +565,30 @@ live_splice(struct buf *out, struct span raw, const struct match_live *L,
 	buf_append(out, raw.p + pos, raw.len - pos);
 }
 
+/*
+ * live_splice() of a gRPC body (res.grpc): the rendered values written
+ * back as protobuf fields, the lengths around them recomputed
+ * (transform_grpc_render()).
+ */
+static void
+live_splice_grpc(struct buf *out, struct span raw, const struct match_live *L,
+    const struct live_out *o, const struct buf *enc)
+{
+	struct transform_edit	*te = xcalloc(L->nev + 1, sizeof *te);
+	size_t			 i, n = 0;
+
+	for (i = 0; i < L->nev; i++) {
+		if (!o[i].on || L->ev[i].hit.in != TRANSFORM_IN_BODY)
+			continue;
+		te[n].hit = L->ev[i].hit;
+		te[n].val = enc->data + o[i].off;
+		te[n].len = o[i].len;
+		n++;
+	}
+	transform_grpc_render(out, raw, te, n);
+	free(te);
+}
+
 #define LIVE_STACK	16
 
 void
@@ -623,7 +651,10 @@ match_live_render(const struct match_entry *e, const struct match_req *r,
 	/* Room for the usual case, so the copies below never regrow. */
 	buf_reserve(body, e->body_len + enc.len + 16);
 	buf_reserve(head, e->head_len + enc.len + 16);
-	live_splice(body, m.body, L, o, &enc, TRANSFORM_IN_BODY, 0);
+	if (L->grpc)
+		live_splice_grpc(body, m.body, L, o, &enc);
+	else
+		live_splice(body, m.body, L, o, &enc, TRANSFORM_IN_BODY, 0);
 	buf_append(head, e->head, L->status_len);
 	for (i = 0; i < L->nheaders; i++) {
 		buf_append_span(head, L->headers[i].name);

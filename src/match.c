@@ -986,7 +986,12 @@ match_hit_span(const struct transform_msg *m, const struct transform_hit *h,
 	switch (h->enc) {
 	case TRANSFORM_ENC_RAW:
 	case TRANSFORM_ENC_JSONNUM:
+	case TRANSFORM_ENC_PB_BYTES:
 		return raw;
+	case TRANSFORM_ENC_PB_VARINT:
+	case TRANSFORM_ENC_PB_I64:
+	case TRANSFORM_ENC_PB_I32:
+		break;
 	case TRANSFORM_ENC_JSON:
 		if (raw.len == 0 || memchr(raw.p, '\\', raw.len) == NULL)
 			return raw;
@@ -1106,6 +1111,36 @@ match_edit_cmp(const void *a, const void *b)
  * fall in it (sorted) into out; returns 1 if one applied.  Overlapping
  * edits after the first are dropped.
  */
+/*
+ * A gRPC body's edits (req.grpc): each field replaced by its token as a
+ * length-delimited field, the messages re-encoded (transform.h).
+ */
+static int
+match_splice_grpc(struct buf *out, struct span raw,
+    const struct match_edit *ev, size_t n)
+{
+	struct transform_edit	 te[MATCH_EDITS];
+	char			 tok[MATCH_EDITS][24];
+	size_t			 i, nt = 0;
+
+	for (i = 0; i < n && nt < MATCH_EDITS; i++) {
+		if (ev[i].in != TRANSFORM_IN_BODY ||
+		    !TRANSFORM_ENC_IS_PB(ev[i].enc))
+			continue;
+		memset(&te[nt], 0, sizeof te[nt]);
+		te[nt].hit.in = ev[i].in;
+		te[nt].hit.off = ev[i].off;
+		te[nt].hit.len = ev[i].len;
+		te[nt].hit.enc = ev[i].enc;
+		(void)snprintf(tok[nt], sizeof tok[nt], "\x01%s",
+		    ev[i].name);
+		te[nt].len = strlen(tok[nt]);
+		te[nt].val = tok[nt];
+		nt++;
+	}
+	return transform_grpc_render(out, raw, te, nt);
+}
+
 static int
 match_splice(struct buf *out, struct span raw, enum transform_in in,
     const struct match_edit *ev, size_t n)
@@ -1113,6 +1148,9 @@ match_splice(struct buf *out, struct span raw, enum transform_in in,
 	size_t	i, pos = 0;
 	int	on = 0;
 
+	for (i = 0; in == TRANSFORM_IN_BODY && i < n; i++)
+		if (ev[i].in == in && TRANSFORM_ENC_IS_PB(ev[i].enc))
+			return match_splice_grpc(out, raw, ev, n);
 	for (i = 0; i < n; i++) {
 		if (ev[i].in != in || ev[i].off < pos ||
 		    ev[i].off + ev[i].len > raw.len)

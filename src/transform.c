@@ -164,6 +164,7 @@ static const struct {
 	{ "path",	TRANSFORM_PATH,		1, 0 },
 	{ "body",	TRANSFORM_BODY,		1, 1 },
 	{ "form",	TRANSFORM_FORM,		1, 1 },
+	{ "grpc",	TRANSFORM_GRPC,		1, 1 },
 };
 #define TRANSFORM_NPARTS (sizeof(transform_parts) / sizeof(transform_parts[0]))
 
@@ -297,6 +298,29 @@ transform_jpath_member(struct buf *b, const char *name, size_t len)
 	}
 }
 
+/*
+ * A gRPC field path of location s: parsed, and its names refused until
+ * a descriptor set can resolve them.
+ */
+static int
+transform_loc_grpc_check(const char *s, const char *arg, char **cause)
+{
+	struct transform_grpc_path	gp;
+	size_t				i;
+
+	if (transform_grpc_path_parse(arg, &gp, cause) == -1)
+		return -1;
+	for (i = 0; i < gp.nseg; i++)
+		if (gp.seg[i].name != NULL) {
+			*cause = xasprintf("\"%s\": field \"%.*s\" is a name; "
+			    "without a descriptor set use field numbers "
+			    "(1.3)", s, (int)gp.seg[i].name_len,
+			    gp.seg[i].name);
+			return -1;
+		}
+	return 0;
+}
+
 int
 transform_loc_parse(const char *s, struct transform_loc *l, char **cause)
 {
@@ -326,7 +350,7 @@ transform_loc_parse(const char *s, struct transform_loc *l, char **cause)
 			break;
 	if (i == TRANSFORM_NPARTS) {
 		*cause = xasprintf("unknown part \"%.*s\" in \"%s\" (header, "
-		    "cookie, set-cookie, query, path, body or form)",
+		    "cookie, set-cookie, query, path, body, form or grpc)",
 		    (int)plen, dot, s);
 		return -1;
 	}
@@ -339,7 +363,8 @@ transform_loc_parse(const char *s, struct transform_loc *l, char **cause)
 	if (sp == NULL || sp[1] == '\0') {
 		*cause = xasprintf("\"%s\": missing the %s after %s", s,
 		    l->part == TRANSFORM_PATH ? "segment number" :
-		    l->part == TRANSFORM_BODY ? "JSON path" : "name",
+		    l->part == TRANSFORM_BODY ? "JSON path" :
+		    l->part == TRANSFORM_GRPC ? "field path" : "name",
 		    transform_parts[i].name);
 		return -1;
 	}
@@ -361,6 +386,10 @@ transform_loc_parse(const char *s, struct transform_loc *l, char **cause)
 		    cause)) == -1)
 			return -1;
 		transform_jpath_free(segs, (size_t)n);
+		break;
+	case TRANSFORM_GRPC:
+		if (transform_loc_grpc_check(s, arg, cause) == -1)
+			return -1;
 		break;
 	default:
 		for (end = (char *)arg; *end != '\0'; end++)
@@ -644,6 +673,7 @@ transform_locate(const struct transform_loc *loc,
     const struct transform_msg *m, struct transform_hit *hits, size_t max)
 {
 	struct transform_jseg	 segs[TRANSFORM_MAX_PATH];
+	struct transform_grpc_path gp;
 	struct json_parser	 p;
 	struct span		 v;
 	size_t			 n = 0, i, j, seg, start;
@@ -737,6 +767,13 @@ transform_locate(const struct transform_loc *loc,
 			n = 0;
 		transform_jpath_free(segs, (size_t)nseg);
 		return n;
+	case TRANSFORM_GRPC:
+		if (m->body.len == 0 || transform_grpc_path_parse(loc->name,
+		    &gp, &cause) == -1) {
+			free(cause);
+			return 0;
+		}
+		return transform_grpc_locate(&gp, m->body, hits, max);
 	}
 	return 0;
 }
@@ -752,7 +789,13 @@ transform_hit_value(struct buf *b, const struct transform_msg *m,
 	switch (h->enc) {
 	case TRANSFORM_ENC_RAW:
 	case TRANSFORM_ENC_JSONNUM:
+	case TRANSFORM_ENC_PB_BYTES:
 		buf_append_span(b, raw);
+		break;
+	case TRANSFORM_ENC_PB_VARINT:
+	case TRANSFORM_ENC_PB_I64:
+	case TRANSFORM_ENC_PB_I32:
+		transform_grpc_number(b, h->enc, raw);
 		break;
 	case TRANSFORM_ENC_PCT:
 		transform_pct_decode(b, raw.p, raw.len, h->in != TRANSFORM_IN_PATH);
@@ -817,6 +860,11 @@ transform_hit_encode(struct buf *b, const struct transform_hit *h,
 
 	switch (h->enc) {
 	case TRANSFORM_ENC_RAW:
+	case TRANSFORM_ENC_PB_BYTES:
+	case TRANSFORM_ENC_PB_VARINT:
+	case TRANSFORM_ENC_PB_I64:
+	case TRANSFORM_ENC_PB_I32:
+		/* A protobuf field is encoded when it is rendered. */
 		buf_append(b, v, len);
 		break;
 	case TRANSFORM_ENC_JSONNUM:
@@ -915,6 +963,10 @@ transform_edits_render(struct buf *b, const struct transform_edits *e,
 	size_t				 pos = 0, i;
 	int				 any = 0;
 
+	for (i = 0; in == TRANSFORM_IN_BODY && i < e->n; i++)
+		if (e->v[i].hit.in == TRANSFORM_IN_BODY &&
+		    TRANSFORM_ENC_IS_PB(e->v[i].hit.enc))
+			return transform_grpc_render(b, s, e->v, e->n);
 	for (;;) {
 		/* The queued edit of this part with the lowest offset >= pos. */
 		next = NULL;

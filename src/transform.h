@@ -19,11 +19,23 @@
  *   req.body JSONPATH    a JSON body member: $.a.b, $.items[0].id,
  *                        $.items[*].id (every element), $["odd key"]
  *   req.form NAME        an application/x-www-form-urlencoded body field
+ *   req.grpc PATH        a field of a gRPC call's messages (the body as
+ *                        length-prefixed protobuf messages, grpc.h):
+ *                        [N] or [*] picks the message (default every
+ *                        one), then field numbers "1.3" (field 1, a
+ *                        nested message, its field 3), each with [N] or
+ *                        [*] for a repeated field (default its first
+ *                        occurrence); see transform_grpc_path_parse()
  *   res.header NAME, res.body JSONPATH, res.set-cookie NAME (the value of
- *                        the Set-Cookie header that sets cookie NAME)
+ *                        the Set-Cookie header that sets cookie NAME),
+ *                        res.grpc PATH
  * A located value is its decoded bytes (JSON escapes and percent-encoding
  * removed); writing one back encodes it the same way (a JSON number stays
- * a number when the new value is one).
+ * a number when the new value is one).  A protobuf string or bytes field
+ * is its bytes, a varint or fixed-size field its unsigned value as
+ * decimal text; a new value is written back as a field of the same
+ * number and wire type (a number that is not one: as bytes), the length
+ * prefixes of the enclosing messages and of the gRPC message recomputed.
  *
  * Endpoints are "METHOD ROUTE": ROUTE is a path whose segments "{...}"
  * match any one segment ("/transfers/{id}"); "*" for either part matches
@@ -52,13 +64,15 @@ enum transform_part {
 	TRANSFORM_PATH,
 	TRANSFORM_BODY,
 	TRANSFORM_FORM,
+	TRANSFORM_GRPC,
 };
 
 struct transform_loc {
 	int			 res;	/* 0 the request, 1 the response */
 	enum transform_part	 part;
-	char			*name;	/* header/cookie/query/form name or
-					   JSON path; NULL for PATH */
+	char			*name;	/* header/cookie/query/form name,
+					   JSON path or gRPC field path;
+					   NULL for PATH */
 	unsigned		 seg;	/* TRANSFORM_PATH */
 };
 
@@ -226,7 +240,14 @@ enum transform_enc {
 	TRANSFORM_ENC_JSON,	/* inside a JSON string's quotes */
 	TRANSFORM_ENC_JSONNUM,	/* a JSON number */
 	TRANSFORM_ENC_PCT,	/* percent-encoded (query, form, cookie) */
+	TRANSFORM_ENC_PB_BYTES,	/* a protobuf length-delimited value */
+	TRANSFORM_ENC_PB_VARINT,	/* a protobuf varint */
+	TRANSFORM_ENC_PB_I64,	/* a protobuf 64-bit value (8 bytes LE) */
+	TRANSFORM_ENC_PB_I32,	/* a protobuf 32-bit value (4 bytes LE) */
 };
+
+/* 1 for the protobuf encodings (a req.grpc/res.grpc hit). */
+#define TRANSFORM_ENC_IS_PB(e)	((e) >= TRANSFORM_ENC_PB_BYTES)
 
 enum transform_in {
 	TRANSFORM_IN_PATH,
@@ -260,6 +281,8 @@ void	transform_hit_value(struct buf *, const struct transform_msg *m,
 	    const struct transform_hit *h);
 /*
  * Appends v encoded for the hit's place: JSON-escaped inside a string,
+ * as it is for a protobuf field (transform_edits_render() and
+ * transform_grpc_render() encode the field),
  * percent-encoded where the recorded value was (only the bytes that need
  * it), as it is in a header, a path segment or a cookie; in place of a
  * JSON number, v itself when it is number text, else v as a JSON string.
@@ -291,10 +314,83 @@ void	transform_edits_add(struct transform_edits *,
 /*
  * Appends part `in` (header number `header` for TRANSFORM_IN_HEADER) of
  * m with the queued edits applied; returns 1 when an edit applied to
- * that part, 0 when it was copied unchanged.
+ * that part, 0 when it was copied unchanged.  A body with protobuf edits
+ * (req.grpc, res.grpc) is rewritten by transform_grpc_render().
  */
 int	transform_edits_render(struct buf *, const struct transform_edits *,
 	    const struct transform_msg *m, enum transform_in in,
 	    size_t header);
+
+/*
+ * gRPC field paths (transform-grpc.c).  PATH of req.grpc/res.grpc:
+ *	[ "[" N "]" | "[*]" ] FIELD { "." FIELD }
+ *	FIELD := NUMBER [ "[" N "]" | "[*]" ]  |  NAME [ ... ]
+ * e.g. "1", "2.1", "[0].3[*].1", "[*].4[1]".  A leading message index
+ * picks the call's N-th message (0-based; default every message); a
+ * field index picks the N-th occurrence of a repeated field (default
+ * the first).  NAME segments (letters, digits, _) are parsed and kept
+ * with num 0 for a descriptor set to resolve (protodesc); the locator
+ * finds nothing through an unresolved one.
+ */
+#define TRANSFORM_GRPC_DEPTH	16	/* fields in a path */
+#define TRANSFORM_GRPC_EVERY	(-1L)	/* [*] */
+#define TRANSFORM_GRPC_FIRST	(-2L)	/* no index on a field */
+
+struct transform_grpc_seg {
+	uint32_t	 num;		/* 0: a name not resolved */
+	const char	*name;		/* NULL, or the name in the text */
+	size_t		 name_len;
+	long		 index;		/* N, EVERY or FIRST */
+};
+
+struct transform_grpc_path {
+	long				 msg;	/* N or EVERY */
+	struct transform_grpc_seg	 seg[TRANSFORM_GRPC_DEPTH];
+	size_t				 nseg;
+};
+
+/*
+ * Parses s into *p (names point into s).  0, or -1 with *cause naming
+ * the byte offset of the problem.
+ */
+int	transform_grpc_path_parse(const char *s, struct transform_grpc_path *p,
+	    char **cause);
+/* Appends the path as transform_grpc_path_parse() reads it. */
+void	transform_grpc_path_format(struct buf *,
+	    const struct transform_grpc_path *);
+
+/*
+ * Finds the values at path p in the gRPC body (length-prefixed messages;
+ * compressed ones are skipped, a body that does not frame stops the
+ * search where it breaks).  Fills up to max hits (in TRANSFORM_IN_BODY,
+ * encodings TRANSFORM_ENC_PB_*) in body order and returns how many were
+ * found.
+ */
+size_t	transform_grpc_locate(const struct transform_grpc_path *p,
+	    struct span body, struct transform_hit *hits, size_t max);
+/*
+ * Every length-delimited field of every message of the gRPC body, at
+ * any depth (one that parses as a message is listed and walked), as
+ * hits of TRANSFORM_ENC_PB_BYTES in body order: up to max filled, the
+ * number found returned.
+ */
+size_t	transform_grpc_strings(struct span body, struct transform_hit *hits,
+	    size_t max);
+/* Appends a protobuf number hit's raw bytes as decimal text. */
+void	transform_grpc_number(struct buf *, enum transform_enc enc,
+	    struct span raw);
+
+/*
+ * Appends the gRPC body with the edits ev[0..n) (each a hit of
+ * transform_grpc_locate() and its new decoded value) applied: each
+ * edited field is written again with its number, the value encoded for
+ * its wire type (a value that is not a number where a number was is
+ * written as a length-delimited field), and every enclosing message's
+ * length and its gRPC prefix recomputed; the rest is copied byte for
+ * byte.  Edits outside any field are ignored.  Returns 1 when an edit
+ * applied.
+ */
+int	transform_grpc_render(struct buf *, struct span body,
+	    const struct transform_edit *ev, size_t n);
 
 #endif

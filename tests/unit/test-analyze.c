@@ -17,8 +17,10 @@
 #include "analyze.h"
 #include "base64.h"
 #include "buf.h"
+#include "grpc.h"
 #include "json.h"
 #include "jwt.h"
+#include "protobuf.h"
 #include "snap.h"
 #include "transform.h"
 #include "unit.h"
@@ -39,6 +41,8 @@ struct tx {
 	const char	*resh[6];
 	const char	*resb;
 	int64_t		 start_us;
+	const struct buf *reqbin;	/* a binary body (body_b64) */
+	const struct buf *resbin;
 };
 
 static void
@@ -59,6 +63,21 @@ put_headers(struct buf *b, const char *const *h)
 	buf_append_byte(b, ']');
 }
 
+/* ,"body":TEXT and/or ,"body_b64":BIN (each when not NULL). */
+static void
+put_body(struct buf *b, const char *text, const struct buf *bin)
+{
+	if (text != NULL) {
+		buf_append_str(b, ",\"body\":");
+		json_append_string(b, text, strlen(text));
+	}
+	if (bin != NULL) {
+		buf_append_str(b, ",\"body_b64\":\"");
+		base64_encode(b, bin->data, bin->len);
+		buf_append_byte(b, '"');
+	}
+}
+
 /* Encodes x as a snapshot line, decodes it and feeds it. */
 static void
 feed(struct analyze *a, const struct tx *x)
@@ -74,17 +93,11 @@ feed(struct analyze *a, const struct tx *x)
 	json_append_string(&b, x->target, strlen(x->target));
 	buf_append_byte(&b, ',');
 	put_headers(&b, x->reqh);
-	if (x->reqb != NULL) {
-		buf_append_str(&b, ",\"body\":");
-		json_append_string(&b, x->reqb, strlen(x->reqb));
-	}
+	put_body(&b, x->reqb, x->reqbin);
 	buf_printf(&b, "},\"res\":{\"status\":%d,", x->status ? x->status :
 	    200);
 	put_headers(&b, x->resh);
-	if (x->resb != NULL) {
-		buf_append_str(&b, ",\"body\":");
-		json_append_string(&b, x->resb, strlen(x->resb));
-	}
+	put_body(&b, x->resb, x->resbin);
 	buf_printf(&b, "},\"timing\":{\"start_us\":%" PRId64 ",\"ttfb_us\":"
 	    "1000,\"total_us\":2000}", x->start_us ? x->start_us : T0);
 	if (x->session != NULL)
@@ -818,6 +831,149 @@ test_correlations(void)
 	}
 }
 
+
+/* --- gRPC messages --- */
+
+/* Appends field num as a string, to a message being built. */
+static void
+pb_str(struct buf *m, uint32_t num, const char *s)
+{
+	pb_put_key(m, num, PB_LEN);
+	pb_put_varint(m, strlen(s));
+	buf_append_str(m, s);
+}
+
+/* Frames message m into body (replacing what it held). */
+static void
+grpc_frame(struct buf *body, const struct buf *m)
+{
+	buf_reset(body);
+	grpc_put_msg(body, 0, m->data, m->len);
+}
+
+/* A gRPC call of x: dir, a POST of target, framed bodies. */
+static void
+grpc_tx(struct tx *x, const char *dir, const char *target,
+    const struct buf *req, const struct buf *res)
+{
+	x->dir = dir;
+	x->method = "POST";
+	x->target = target;
+	x->reqh[0] = "content-type: application/grpc";
+	x->resh[0] = "content-type: application/grpc";
+	x->reqbin = req;
+	x->resbin = res;
+}
+
+/*
+ * A request id (UUID) and an epoch-ms timestamp in a nested message of
+ * outbound gRPC calls are matched as any; a server-issued id of an
+ * inbound gRPC answer that the next call carries is a correlation
+ * between res.grpc and req.grpc; a constant field is left alone.
+ */
+static void
+test_grpc(void)
+{
+	static const char *ids[4] = {
+		"3f2a8c1e-9b7d-4e2f-8a1c-5d6e7f809a1b",
+		"0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9",
+		"c0ffee00-1234-4abc-9def-0123456789ab",
+		"7d4e1f2a-5b6c-4d7e-8f90-a1b2c3d4e5f6",
+	};
+	static const char *accts[2] = {
+		"acct_7Hq2LmX9pK4wZ1", "acct_Bc8Nn3Rt6Yv0Qe",
+	};
+	struct tx			 x[8];
+	struct buf			 req[8], res[8], m, sub;
+	struct transforms		*t;
+	const struct transform_value	*v;
+	const struct transform_corr	*c;
+	size_t				 i, n = 0;
+
+	memset(x, 0, sizeof x);
+	buf_init(&m);
+	buf_init(&sub);
+	for (i = 0; i < 8; i++) {
+		buf_init(&req[i]);
+		buf_init(&res[i]);
+	}
+	for (i = 0; i < 4; i++, n++) {
+		buf_reset(&m);
+		buf_reset(&sub);
+		pb_str(&m, 1, ids[i]);
+		pb_put_key(&sub, 1, PB_VARINT);
+		pb_put_varint(&sub, (uint64_t)(T0 / 1000) + i * 1500);
+		pb_put_key(&m, 2, PB_LEN);
+		pb_put_varint(&m, sub.len);
+		buf_append(&m, sub.data, sub.len);
+		pb_str(&m, 3, "alice");
+		grpc_frame(&req[n], &m);
+		buf_reset(&m);
+		pb_str(&m, 1, "hello alice");
+		grpc_frame(&res[n], &m);
+		grpc_tx(&x[n], "out", "/hello.Greeter/SayHello", &req[n],
+		    &res[n]);
+		x[n].start_us = T0 + (int64_t)i * 1500000;
+	}
+	for (i = 0; i < 2; i++) {
+		buf_reset(&m);
+		pb_str(&m, 1, i == 0 ? "alice" : "bob");
+		grpc_frame(&req[n], &m);
+		buf_reset(&m);
+		pb_str(&m, 1, accts[i]);
+		grpc_frame(&res[n], &m);
+		grpc_tx(&x[n], "in", "/bank.Ledger/Open", &req[n], &res[n]);
+		x[n].session = i == 0 ? "s-1" : "s-2";
+		n++;
+		buf_reset(&m);
+		pb_str(&m, 1, accts[i]);
+		pb_str(&m, 3, "100");
+		grpc_frame(&req[n], &m);
+		buf_reset(&m);
+		pb_str(&m, 1, "ok");
+		grpc_frame(&res[n], &m);
+		x[n] = x[n - 1];
+		x[n].target = "/bank.Ledger/Post";
+		x[n].reqbin = &req[n];
+		x[n].resbin = &res[n];
+		n++;
+	}
+	t = run(x, n, NULL);
+
+	v = find(t, "out", "POST /hello.Greeter/SayHello", "req.grpc 1");
+	ASSERT(v != NULL && v->kind == SHAPE_UUID &&
+	    v->action == TRANSFORM_ANY);
+	v = find(t, "out", "POST /hello.Greeter/SayHello", "req.grpc 2.1");
+	ASSERT(v != NULL && v->kind == SHAPE_TIME &&
+	    v->action == TRANSFORM_ANY);
+	ASSERT(find(t, "out", "POST /hello.Greeter/SayHello",
+	    "req.grpc 3") == NULL);
+	ASSERT(find(t, "out", "POST /hello.Greeter/SayHello",
+	    "res.grpc 1") == NULL);
+	ASSERT_EQ(t->ncorrs, 1);
+	if (t->ncorrs == 1) {
+		c = &t->corrs[0];
+		ASSERT_STR_EQ(c->name, "field1");
+		ASSERT_STR_EQ(c->from_route, "/bank.Ledger/Open");
+		ASSERT_EQ(c->from.part, TRANSFORM_GRPC);
+		ASSERT_EQ(c->from.res, 1);
+		ASSERT_STR_EQ(c->from.name, "1");
+		ASSERT_EQ(c->nto, 1);
+		if (c->nto == 1) {
+			ASSERT_STR_EQ(c->to[0].route, "/bank.Ledger/Post");
+			ASSERT_EQ(c->to[0].where.part, TRANSFORM_GRPC);
+			ASSERT_STR_EQ(c->to[0].where.name, "1");
+		}
+	}
+	transforms_free(t);
+	for (i = 0; i < 8; i++) {
+		buf_free(&req[i]);
+		buf_free(&res[i]);
+	}
+	buf_free(&m);
+	buf_free(&sub);
+}
+
 /* The file written is the file read back. */
 static void
 test_roundtrip(void)
@@ -1057,6 +1213,7 @@ main(void)
 	test_outbound_resource_id();
 	test_cookies_forms();
 	test_correlations();
+	test_grpc();
 	test_roundtrip();
 	test_explain();
 	test_rate();

@@ -4,8 +4,8 @@
  * JWTs re-signed (checked with jwt_verify against the key), fresh values
  * that differ per send and keep their format, live values of earlier
  * answers carried into path segments, queries, "Bearer X" headers,
- * cookies and JSON bodies (and nothing else), the comparison exclusions,
- * and the per-session map.
+ * cookies, JSON bodies and gRPC messages (re-encoded), and nothing else,
+ * the comparison exclusions, and the per-session map.
  */
 #include "config.h"
 
@@ -16,8 +16,10 @@
 
 #include "buf.h"
 #include "gen-transform.h"
+#include "grpc.h"
 #include "http.h"
 #include "jwt.h"
+#include "protobuf.h"
 #include "shape.h"
 #include "snap.h"
 #include "transform.h"
@@ -804,6 +806,181 @@ test_hop_headers(void)
 	buf_free(&b);
 }
 
+
+/* --- gRPC messages (req.grpc, res.grpc) --- */
+
+static const char grpc_yaml[] =
+    "version: 1\n"
+    "values:\n"
+    "  - kind: timestamp\n"
+    "    dir: in\n"
+    "    endpoint: \"POST /bank.Ledger/Post\"\n"
+    "    where: \"req.grpc 2.1\"\n"
+    "    action: shift\n"
+    "correlations:\n"
+    "  - name: \"account\"\n"
+    "    kind: any\n"
+    "    from:\n"
+    "      endpoint: \"POST /bank.Ledger/Open\"\n"
+    "      where: \"res.grpc 1\"\n"
+    "    to:\n"
+    "      - endpoint: \"POST /bank.Ledger/Post\"\n"
+    "        where: \"req.grpc 1\"\n";
+
+static struct snap_header grpc_hdrs[] = {
+	{ (char *)"content-type", (char *)"application/grpc" },
+	{ (char *)"te", (char *)"trailers" },
+};
+
+/* A framed message: 1 s, then (ts != 0) 2 {1 ts}, then 3 "100". */
+static void
+grpc_body(struct buf *b, const char *s, uint64_t ts)
+{
+	struct buf	m, sub;
+
+	buf_init(&m);
+	buf_init(&sub);
+	pb_put_key(&m, 1, PB_LEN);
+	pb_put_varint(&m, strlen(s));
+	buf_append_str(&m, s);
+	if (ts != 0) {
+		pb_put_key(&sub, 1, PB_VARINT);
+		pb_put_varint(&sub, ts);
+		pb_put_key(&m, 2, PB_LEN);
+		pb_put_varint(&m, sub.len);
+		buf_append(&m, sub.data, sub.len);
+	}
+	pb_put_key(&m, 3, PB_LEN);
+	pb_put_varint(&m, 3);
+	buf_append_str(&m, "100");
+	buf_reset(b);
+	grpc_put_msg(b, 0, m.data, m.len);
+	buf_free(&m);
+	buf_free(&sub);
+}
+
+static void
+grpc_txn(struct snap_txn *t, const char *target, struct buf *req,
+    struct buf *res)
+{
+	memset(t, 0, sizeof *t);
+	t->v = 1;
+	t->dir = SNAP_DIR_IN;
+	t->req.method = (char *)"POST";
+	t->req.target = (char *)target;
+	t->req.headers = grpc_hdrs;
+	t->req.nheaders = 2;
+	t->req.body = req->data;
+	t->req.body_len = req->len;
+	t->has_res = 1;
+	t->res.status = 200;
+	t->res.headers = grpc_hdrs;
+	t->res.nheaders = 1;
+	t->res.body = res->data;
+	t->res.body_len = res->len;
+	t->start_us = REC_US;
+	t->ttfb_us = t->total_us = -1;
+}
+
+/*
+ * The account id a live Open answer issues reaches the next Post's
+ * field 1 (longer: every length around it recomputed), the Post's
+ * epoch timestamp is shifted, the rest is sent as recorded.
+ */
+static void
+test_grpc(void)
+{
+	struct gen_transform		*gx;
+	struct gen_transform_map	*map;
+	const struct gen_transform_cmp	*cmp;
+	struct snap_txn			 open, post;
+	struct transform_msg		 m;
+	struct buf			 oreq, ores, preq, pres, live, out, view;
+	struct grpc_msg			 gm;
+	const char			*why, *body;
+	size_t				 off = 0, blen;
+	uint64_t			 rng = 5;
+
+	gx = load(grpc_yaml, NULL);
+	buf_init(&oreq);
+	buf_init(&ores);
+	buf_init(&preq);
+	buf_init(&pres);
+	buf_init(&live);
+	buf_init(&out);
+	buf_init(&view);
+	grpc_body(&oreq, "alice", 0);
+	grpc_body(&ores, "acct-rec-1", 0);
+	grpc_body(&preq, "acct-rec-1", (uint64_t)REC_S);
+	grpc_body(&pres, "ok", 0);
+	grpc_txn(&open, "/bank.Ledger/Open", &oreq, &ores);
+	grpc_txn(&post, "/bank.Ledger/Post", &preq, &pres);
+	ASSERT_EQ(gen_transform_flags(gx, &open), GEN_TRANSFORM_CAPTURE);
+	ASSERT_EQ(gen_transform_flags(gx, &post), GEN_TRANSFORM_BUILD);
+
+	map = gen_transform_map_create();
+	grpc_body(&live, "acct-LIVE-000042", 0);
+	memset(&m, 0, sizeof m);
+	m.body = (struct span){ live.data, live.len };
+	ASSERT_EQ(gen_transform_capture(gx, &open, &m, map), 1);
+
+	/* Comparing the live answer: the issued id is left out, the rest
+	 * still counts. */
+	cmp = gen_transform_cmp(gx, &open);
+	ASSERT(cmp != NULL && cmp->ngrpc == 1 && cmp->npaths == 0);
+	if (cmp != NULL && cmp->ngrpc == 1)
+		ASSERT_STR_EQ(cmp->grpc[0], "1");
+	ASSERT(gen_transform_grpc_same(cmp, NULL, (struct span){ ores.data,
+	    ores.len }, m.body));
+	grpc_body(&view, "acct-LIVE-000042", 7);
+	ASSERT(!gen_transform_grpc_same(cmp, NULL, (struct span){ ores.data,
+	    ores.len }, (struct span){ view.data, view.len }));
+	ASSERT(!gen_transform_grpc_same(NULL, NULL, m.body, m.body));
+	ASSERT(gen_transform_cmp(gx, &post) == NULL);
+	/* A later answer that repeats the issued id: its live value. */
+	grpc_body(&view, "acct-rec-1", 0);
+	ASSERT(gen_transform_grpc_same(NULL, map, (struct span){ view.data,
+	    view.len }, m.body));
+	ASSERT(!gen_transform_grpc_same(NULL, NULL, (struct span){
+	    view.data, view.len }, m.body));
+	ASSERT(!gen_transform_grpc_same(NULL, map, (struct span){ pres.data,
+	    pres.len }, m.body));
+	buf_reset(&view);
+
+	ASSERT_EQ(build(gx, &post, REC_US + 3600 * 1000000LL, &rng, map,
+	    &out), 2);
+	body = strstr(out.data, "\r\n\r\n");
+	ASSERT(body != NULL);
+	if (body != NULL) {
+		body += 4;
+		blen = out.len - (size_t)(body - out.data);
+		ASSERT_EQ(grpc_next_msg((const uint8_t *)body, blen, &off,
+		    &gm, &why), 1);
+		ASSERT_EQ(off, blen);
+		ASSERT_EQ(pb_view(&view, gm.p, gm.len), 0);
+		buf_append_byte(&view, '\0');
+		ASSERT_STR_EQ(view.data, "[[1,\"acct-LIVE-000042\"],"
+		    "[2,[[1,1796641200]]],[3,\"100\"]]");
+		ASSERT(strstr(out.data, "Content-Length: 36\r\n") != NULL);
+		ASSERT_EQ(blen, 36);
+	}
+	/* Without the map: only the shift. */
+	ASSERT_EQ(build(gx, &post, REC_US, &rng, NULL, &out), 1);
+	body = strstr(out.data, "\r\n\r\n");
+	ASSERT(body != NULL && out.len - (size_t)(body + 4 - out.data) ==
+	    preq.len && memcmp(body + 4, preq.data, preq.len) == 0);
+
+	gen_transform_map_free(map);
+	gen_transform_free(gx);
+	buf_free(&oreq);
+	buf_free(&ores);
+	buf_free(&preq);
+	buf_free(&pres);
+	buf_free(&live);
+	buf_free(&out);
+	buf_free(&view);
+}
+
 int
 main(void)
 {
@@ -821,6 +998,7 @@ main(void)
 	test_correlation();
 	test_map();
 	test_hop_headers();
+	test_grpc();
 	p = xasprintf("%s/t.yaml", tmpdir);
 	unlink(p);
 	free(p);

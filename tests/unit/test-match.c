@@ -16,9 +16,11 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "grpc.h"
 #include "http.h"
 #include "jwt.h"
 #include "match.h"
+#include "protobuf.h"
 #include "snap.h"
 #include "transform.h"
 #include "xmalloc.h"
@@ -1029,6 +1031,118 @@ add_form(struct match_index *mi, size_t line, const char *id,
 	add(mi, &t);
 }
 
+
+/* --- transforms on gRPC messages (req.grpc) --- */
+
+static const char grpc_yaml[] =
+    "version: 1\n"
+    "values:\n"
+    "  - kind: uuid\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /hello.Greeter/SayHello\"\n"
+    "    where: \"req.grpc 1\"\n"
+    "    action: any\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /hello.Greeter/SayHello\"\n"
+    "    where: \"req.grpc 2.1\"\n"
+    "    action: any\n";
+
+/* A SayHello request: 1 id, 2 {1 ts}, 3 name, framed. */
+static void
+grpc_hello(struct buf *body, const char *id, uint64_t ts, const char *name)
+{
+	struct buf	m, sub;
+
+	buf_init(&m);
+	buf_init(&sub);
+	pb_put_key(&m, 1, PB_LEN);
+	pb_put_varint(&m, strlen(id));
+	buf_append_str(&m, id);
+	pb_put_key(&sub, 1, PB_VARINT);
+	pb_put_varint(&sub, ts);
+	pb_put_key(&m, 2, PB_LEN);
+	pb_put_varint(&m, sub.len);
+	buf_append(&m, sub.data, sub.len);
+	buf_free(&sub);
+	pb_put_key(&m, 3, PB_LEN);
+	pb_put_varint(&m, strlen(name));
+	buf_append_str(&m, name);
+	buf_reset(body);
+	grpc_put_msg(body, 0, m.data, m.len);
+	buf_free(&m);
+}
+
+static struct snap_header grpc_ct[] = {
+	{ (char *)"content-type", (char *)"application/grpc" },
+};
+
+static void
+add_grpc(struct match_index *mi, size_t line, const char *id,
+    const struct buf *body)
+{
+	struct snap_txn	t;
+
+	txn(&t, line, id, "POST", "/hello.Greeter/SayHello", "greeter", NULL,
+	    200);
+	t.req.body = body->data;
+	t.req.body_len = body->len;
+	t.req.headers = grpc_ct;
+	t.req.nheaders = 1;
+	add(mi, &t);
+}
+
+static const char *
+lookup_grpc(struct match_index *mi, const struct buf *body)
+{
+	struct match_req	r = req("POST", "", "/hello.Greeter/SayHello",
+				    "", NULL);
+
+	r.content_type = SPAN_LIT("application/grpc");
+	r.body = body->data;
+	r.body_len = body->len;
+	return lookup_id(mi, r);
+}
+
+/*
+ * A request id and a timestamp in protobuf fields match any value of
+ * their kind (of any length: the lengths around them differ); the name
+ * still selects; a value of another kind does not match.
+ */
+static void
+test_grpc_typed(void)
+{
+	struct transforms	*tf = load_tf("grpc.yaml", grpc_yaml);
+	struct match_index	*mi = match_index_create();
+	struct buf		 b;
+
+	match_index_set_transforms(mi, tf);
+	buf_init(&b);
+	grpc_hello(&b, UUID_A, 1765101600, "alice");
+	add_grpc(mi, 1, "g1", &b);
+	grpc_hello(&b, UUID_B, 1765101600123ull, "bob");
+	add_grpc(mi, 2, "g2", &b);
+	match_index_finish(mi, 1);
+
+	grpc_hello(&b, UUID_C, 1765199999123ull, "alice");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "g1");
+	grpc_hello(&b, UUID_C, 1765199999, "bob");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "g2");
+	grpc_hello(&b, UUID_A, 1765101600, "alice");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "g1");
+	/* Another name; an id that is no UUID; a number too small to be
+	 * a timestamp. */
+	grpc_hello(&b, UUID_C, 1765199999, "carol");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "(none)");
+	grpc_hello(&b, "req-1", 1765199999, "alice");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "(none)");
+	grpc_hello(&b, UUID_C, 17, "alice");
+	ASSERT_STR_EQ(lookup_grpc(mi, &b), "(none)");
+	buf_free(&b);
+	match_index_free(mi);
+	transforms_free(tf);
+}
+
 /*
  * Typed matching: a timestamp, UUID, JWT or hex nonce matches any value
  * of its kind at its place, in any layout of that kind; a value of
@@ -1884,6 +1998,102 @@ test_explain_large(void)
 	match_index_free(mi);
 }
 
+
+static const char grpc_live_yaml[] =
+    "version: 1\n"
+    "values:\n"
+    "  - kind: uuid\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /hello.Greeter/SayHello\"\n"
+    "    where: \"req.grpc 1\"\n"
+    "    action: any\n"
+    "  - kind: timestamp\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /hello.Greeter/SayHello\"\n"
+    "    where: \"res.grpc 2\"\n"
+    "    action: shift\n"
+    "  - kind: uuid\n"
+    "    dir: out\n"
+    "    endpoint: \"POST /hello.Greeter/SayHello\"\n"
+    "    where: \"res.grpc 1\"\n"
+    "    action: echo\n"
+    "    from: \"req.grpc 1\"\n";
+
+/*
+ * A gRPC reply made live: a timestamp field shifted, the request id
+ * echoed from the live request's field, the message still framed.
+ */
+static void
+test_grpc_live(void)
+{
+	struct transforms		*tf = load_tf("grpc-live.yaml",
+					    grpc_live_yaml);
+	struct match_index		*mi = match_index_create();
+	const struct match_entry	*e;
+	struct match_req		 r;
+	struct snap_txn			 t;
+	struct buf			 rq, rs, m, head, body, view;
+	struct grpc_msg			 gm;
+	const char			*why;
+	size_t				 off = 0;
+
+	match_index_set_transforms(mi, tf);
+	buf_init(&rq);
+	buf_init(&rs);
+	buf_init(&m);
+	buf_init(&head);
+	buf_init(&body);
+	buf_init(&view);
+	grpc_hello(&rq, UUID_A, 1796637600, "alice");
+	pb_put_key(&m, 1, PB_LEN);
+	pb_put_varint(&m, strlen(UUID_A));
+	buf_append_str(&m, UUID_A);
+	pb_put_key(&m, 2, PB_VARINT);
+	pb_put_varint(&m, 1796637600);
+	pb_put_key(&m, 3, PB_LEN);
+	pb_put_varint(&m, 2);
+	buf_append_str(&m, "hi");
+	grpc_put_msg(&rs, 0, m.data, m.len);
+	txn(&t, 1, "g1", "POST", "/hello.Greeter/SayHello", "", NULL, 200);
+	t.req.body = rq.data;
+	t.req.body_len = rq.len;
+	t.req.headers = grpc_ct;
+	t.req.nheaders = 1;
+	t.res.body = rs.data;
+	t.res.body_len = rs.len;
+	t.res.headers = grpc_ct;
+	t.res.nheaders = 1;
+	t.start_us = LIVE_START;
+	add(mi, &t);
+	match_index_finish(mi, 1);
+
+	grpc_hello(&rq, UUID_C, 1796637600, "alice");
+	r = req("POST", "", "/hello.Greeter/SayHello", "", NULL);
+	r.content_type = SPAN_LIT("application/grpc");
+	r.body = rq.data;
+	r.body_len = rq.len;
+	e = match_lookup(mi, &r, NULL, NULL);
+	ASSERT(e != NULL && e->live != NULL);
+	if (e != NULL && e->live != NULL) {
+		render(e, &r, LIVE_NOW, &head, &body);
+		ASSERT_EQ(grpc_next_msg((const uint8_t *)body.data, body.len,
+		    &off, &gm, &why), 1);
+		ASSERT_EQ(off, body.len);
+		ASSERT_EQ(pb_view(&view, gm.p, gm.len), 0);
+		buf_append_byte(&view, '\0');
+		ASSERT_STR_EQ(view.data, "[[1,\"" UUID_C "\"],[2,1796643000],"
+		    "[3,\"hi\"]]");
+	}
+	buf_free(&rq);
+	buf_free(&rs);
+	buf_free(&m);
+	buf_free(&head);
+	buf_free(&body);
+	buf_free(&view);
+	match_index_free(mi);
+	transforms_free(tf);
+}
+
 int
 main(void)
 {
@@ -1909,6 +2119,8 @@ main(void)
 		return 99;
 	}
 	test_typed();
+	test_grpc_typed();
+	test_grpc_live();
 	test_explain_fields();
 	test_explain_large();
 	test_typed_cycle();

@@ -1,7 +1,8 @@
 /*
  * test-transform.c -- the transforms file: locations, routes, the locator
  * and its edits, and the YAML reader and writer (round trip, errors with
- * file:line:col).
+ * file:line:col); gRPC field paths, their locator and the re-encoding
+ * renderer (transform-grpc.c).
  */
 #include "config.h"
 
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "grpc.h"
+#include "protobuf.h"
 #include "transform.h"
 #include "unit.h"
 #include "xmalloc.h"
@@ -522,6 +525,318 @@ test_jpath_member(void)
 	buf_free(&b);
 }
 
+
+/* --- gRPC locations (transform-grpc.c) --- */
+
+static void
+test_grpc_path(void)
+{
+	static const char *good[][2] = {
+		{ "1", "1" },
+		{ "2.1", "2.1" },
+		{ "[0].3[*].1", "[0].3[*].1" },
+		{ "[*].4[1]", "4[1]" },
+		{ "[2]1", "[2].1" },
+		{ "536870911", "536870911" },
+		{ "a.b_2[*]", "a.b_2[*]" },
+	};
+	static const char *bad[] = {
+		"", "0", "1..2", "1.", "[x].1", "1[", "1[-1]", "a b",
+		"536870912", "01", "[0]", "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17",
+	};
+	struct transform_grpc_path	 gp;
+	struct transform_loc		 l, l2;
+	struct buf			 b;
+	char				*cause = NULL;
+	size_t				 i;
+
+	buf_init(&b);
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		ASSERT_EQ(transform_grpc_path_parse(good[i][0], &gp, &cause),
+		    0);
+		buf_reset(&b);
+		transform_grpc_path_format(&b, &gp);
+		ASSERT_STR_EQ(b.data, good[i][1]);
+	}
+	ASSERT_EQ(transform_grpc_path_parse("[1].3[*].2.5[4]", &gp, &cause), 0);
+	ASSERT_EQ(gp.msg, 1);
+	ASSERT_EQ(gp.nseg, 3);
+	ASSERT_EQ(gp.seg[0].num, 3);
+	ASSERT_EQ(gp.seg[0].index, TRANSFORM_GRPC_EVERY);
+	ASSERT_EQ(gp.seg[1].index, TRANSFORM_GRPC_FIRST);
+	ASSERT_EQ(gp.seg[2].num, 5);
+	ASSERT_EQ(gp.seg[2].index, 4);
+	ASSERT_EQ(transform_grpc_path_parse("user.id", &gp, &cause), 0);
+	ASSERT_EQ(gp.seg[0].num, 0);
+	ASSERT_EQ(gp.seg[0].name_len, 4);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cause = NULL;
+		ASSERT_EQ(transform_grpc_path_parse(bad[i], &gp, &cause), -1);
+		ASSERT(cause != NULL);
+		free(cause);
+	}
+
+	/* As locations: numbers round-trip, names need a descriptor. */
+	ASSERT_EQ(transform_loc_parse("req.grpc [0].2.1", &l, &cause), 0);
+	ASSERT_EQ(l.part, TRANSFORM_GRPC);
+	ASSERT_EQ(l.res, 0);
+	buf_reset(&b);
+	transform_loc_format(&b, &l);
+	ASSERT_STR_EQ(b.data, "req.grpc [0].2.1");
+	ASSERT_EQ(transform_loc_parse(b.data, &l2, &cause), 0);
+	ASSERT(transform_loc_eq(&l, &l2));
+	transform_loc_free(&l);
+	transform_loc_free(&l2);
+	ASSERT_EQ(transform_loc_parse("res.grpc 1", &l, &cause), 0);
+	ASSERT_EQ(l.res, 1);
+	transform_loc_free(&l);
+	cause = NULL;
+	ASSERT_EQ(transform_loc_parse("req.grpc user.id", &l, &cause), -1);
+	ASSERT(cause != NULL && strstr(cause, "descriptor") != NULL);
+	free(cause);
+	cause = NULL;
+	ASSERT_EQ(transform_loc_parse("req.grpc", &l, &cause), -1);
+	ASSERT(cause != NULL && strstr(cause, "field path") != NULL);
+	free(cause);
+	cause = NULL;
+	ASSERT_EQ(transform_loc_parse("req.grpc 1.x-y", &l, &cause), -1);
+	free(cause);
+	buf_free(&b);
+}
+
+/*
+ * One request message: 1 "req-000N", 2 {1 1700000000+N, 2 "abc"},
+ * 3 {1 "x"}, 3 {1 "yy"}, 4 fixed64 5, 5 fixed32 7, 6 varint 150.
+ */
+static void
+grpc_msg(struct buf *body, int n)
+{
+	struct buf	m, sub;
+	char		id[16];
+
+	buf_init(&m);
+	buf_init(&sub);
+	snprintf(id, sizeof id, "req-%04d", n);
+	pb_put_key(&m, 1, PB_LEN);
+	pb_put_varint(&m, strlen(id));
+	buf_append_str(&m, id);
+	pb_put_key(&sub, 1, PB_VARINT);
+	pb_put_varint(&sub, 1700000000u + (unsigned)n);
+	pb_put_key(&sub, 2, PB_LEN);
+	pb_put_varint(&sub, 3);
+	buf_append_str(&sub, "abc");
+	pb_put_key(&m, 2, PB_LEN);
+	pb_put_varint(&m, sub.len);
+	buf_append(&m, sub.data, sub.len);
+	buf_append(&m, "\x1a\x03\x0a\x01x", 5);
+	buf_append(&m, "\x1a\x04\x0a\x02yy", 6);
+	buf_append(&m, "\x21\x05\0\0\0\0\0\0\0", 9);
+	buf_append(&m, "\x2d\x07\0\0\0", 5);
+	buf_append(&m, "\x30\x96\x01", 3);
+	grpc_put_msg(body, 0, m.data, m.len);
+	buf_free(&m);
+	buf_free(&sub);
+}
+
+/* The values at loc in body, joined with '|'. */
+static void
+grpc_values(struct buf *out, const char *path, struct span body)
+{
+	struct transform_grpc_path	gp;
+	struct transform_hit		hits[16];
+	struct transform_msg		m;
+	char				*cause = NULL;
+	size_t				i, n;
+
+	buf_reset(out);
+	memset(&m, 0, sizeof m);
+	m.body = body;
+	if (transform_grpc_path_parse(path, &gp, &cause) == -1) {
+		free(cause);
+		buf_append_str(out, "(bad path)");
+		return;
+	}
+	n = transform_grpc_locate(&gp, body, hits, 16);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append_byte(out, '|');
+		transform_hit_value(out, &m, &hits[i]);
+	}
+	buf_append_byte(out, '\0');
+	out->len--;
+}
+
+/* The view of message n of a gRPC body. */
+static void
+grpc_view(struct buf *out, struct span body, int n)
+{
+	struct grpc_msg	 m;
+	const char	*why;
+	size_t		 off = 0;
+	int		 i = 0;
+
+	buf_reset(out);
+	while (grpc_next_msg((const uint8_t *)body.p, body.len, &off, &m,
+	    &why) == 1)
+		if (i++ == n) {
+			if (pb_view(out, m.p, m.len) == -1)
+				buf_append_str(out, "(not a message)");
+			break;
+		}
+	buf_append_byte(out, '\0');
+	out->len--;
+}
+
+static void
+test_grpc_locate(void)
+{
+	static const char *cases[][2] = {
+		{ "1", "req-0001|req-0002" },
+		{ "[1].1", "req-0002" },
+		{ "[*].1", "req-0001|req-0002" },
+		{ "[0].2.1", "1700000001" },
+		{ "2.2", "abc|abc" },
+		{ "[0].3.1", "x" },
+		{ "[0].3[1].1", "yy" },
+		{ "[0].3[*].1", "x|yy" },
+		{ "3[*].1", "x|yy|x|yy" },
+		{ "[0].4", "5" },
+		{ "[0].5", "7" },
+		{ "[0].6", "150" },
+		{ "[0].3[2].1", "" },
+		{ "9", "" },
+		{ "[5].1", "" },
+		{ "1.1", "" },		/* text is not a message */
+		{ "6.1", "" },		/* a varint has no fields */
+	};
+	struct buf	body, out;
+	size_t		i;
+
+	buf_init(&body);
+	buf_init(&out);
+	grpc_msg(&body, 1);
+	grpc_msg(&body, 2);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		grpc_values(&out, cases[i][0], (struct span){ body.data,
+		    body.len });
+		ASSERT_STR_EQ(out.data, cases[i][1]);
+	}
+	/* Every truncation: the locator never reads past the body. */
+	for (i = 0; i < body.len; i++) {
+		char *cut = xmalloc(i + 1);
+
+		memcpy(cut, body.data, i);
+		grpc_values(&out, "3[*].1", (struct span){ cut, i });
+		free(cut);
+	}
+	/* A compressed message is skipped. */
+	body.data[0] = 1;
+	grpc_values(&out, "1", (struct span){ body.data, body.len });
+	ASSERT_STR_EQ(out.data, "req-0002");
+	buf_free(&body);
+	buf_free(&out);
+}
+
+static void
+test_grpc_render(void)
+{
+	struct transform_grpc_path	 gp;
+	struct transform_hit		 hits[8];
+	struct transform_edits		 e;
+	struct transform_msg		 m;
+	struct buf			 body, out, view, one;
+	char				*cause = NULL;
+	size_t				 m0len;
+
+	buf_init(&body);
+	buf_init(&out);
+	buf_init(&view);
+	buf_init(&one);
+	grpc_msg(&body, 1);
+	m0len = body.len;
+	grpc_msg(&body, 2);
+	memset(&m, 0, sizeof m);
+	m.body = (struct span){ body.data, body.len };
+	transform_edits_init(&e);
+
+	/* No edit: the body byte for byte. */
+	ASSERT_EQ(transform_edits_render(&out, &e, &m, TRANSFORM_IN_BODY, 0),
+	    0);
+	ASSERT_EQ(out.len, body.len);
+	ASSERT(memcmp(out.data, body.data, body.len) == 0);
+
+	/* Longer string, bigger varint (nested), a repeated one, a
+	 * fixed64: message 0 only. */
+	ASSERT_EQ(transform_grpc_path_parse("[0].1", &gp, &cause), 0);
+	ASSERT_EQ(transform_grpc_locate(&gp, m.body, hits, 8), 1);
+	transform_edits_add(&e, &hits[0], "request-0000000001", 18);
+	ASSERT_EQ(transform_grpc_path_parse("[0].2.1", &gp, &cause), 0);
+	ASSERT_EQ(transform_grpc_locate(&gp, m.body, hits, 8), 1);
+	ASSERT_EQ(hits[0].enc, TRANSFORM_ENC_PB_VARINT);
+	transform_edits_add(&e, &hits[0], "1800000000000", 13);
+	ASSERT_EQ(transform_grpc_path_parse("[0].3[1].1", &gp, &cause), 0);
+	ASSERT_EQ(transform_grpc_locate(&gp, m.body, hits, 8), 1);
+	transform_edits_add(&e, &hits[0], "", 0);
+	ASSERT_EQ(transform_grpc_path_parse("[0].4", &gp, &cause), 0);
+	ASSERT_EQ(transform_grpc_locate(&gp, m.body, hits, 8), 1);
+	transform_edits_add(&e, &hits[0], "-2", 2);
+	buf_reset(&out);
+	ASSERT_EQ(transform_edits_render(&out, &e, &m, TRANSFORM_IN_BODY, 0),
+	    1);
+	grpc_view(&view, (struct span){ out.data, out.len }, 0);
+	ASSERT_STR_EQ(view.data, "[[1,\"request-0000000001\"],"
+	    "[2,[[1,1800000000000],[2,\"abc\"]]],[3,[[1,\"x\"]]],"
+	    "[3,[[1,\"\"]]],[4,{\"i64\":18446744073709551614}],"
+	    "[5,{\"i32\":7,\"float\":9.80908925e-45}],[6,150]]");
+	/* Message 1 is copied as it was. */
+	ASSERT(out.len > body.len);
+	ASSERT(memcmp(out.data + out.len - (body.len - m0len),
+	    body.data + m0len, body.len - m0len) == 0);
+	/* Read back through the locator. */
+	grpc_values(&one, "2.1", (struct span){ out.data, out.len });
+	ASSERT_STR_EQ(one.data, "1800000000000|1700000002");
+	grpc_values(&one, "[0].3[*].1", (struct span){ out.data, out.len });
+	ASSERT_STR_EQ(one.data, "x|");
+
+	/* A word where a number was: a length-delimited field; a
+	 * shorter value shrinks the lengths. */
+	transform_edits_reset(&e);
+	ASSERT_EQ(transform_grpc_path_parse("2.1", &gp, &cause), 0);
+	ASSERT_EQ(transform_grpc_locate(&gp, m.body, hits, 8), 2);
+	transform_edits_add(&e, &hits[1], "\x01timestamp", 10);
+	ASSERT_EQ(transform_grpc_path_parse("[1].1", &gp, &cause), 0);
+	ASSERT_EQ(transform_grpc_locate(&gp, m.body, hits, 8), 1);
+	transform_edits_add(&e, &hits[0], "r", 1);
+	buf_reset(&out);
+	ASSERT_EQ(transform_edits_render(&out, &e, &m, TRANSFORM_IN_BODY, 0),
+	    1);
+	ASSERT(memcmp(out.data, body.data, m0len) == 0);
+	grpc_view(&view, (struct span){ out.data, out.len }, 1);
+	ASSERT_STR_EQ(view.data, "[[1,\"r\"],[2,[[1,\"\\u0001timestamp\"],"
+	    "[2,\"abc\"]]],[3,[[1,\"x\"]]],[3,[[1,\"yy\"]]],"
+	    "[4,{\"i64\":5,\"double\":2.4703282292062327e-323}],"
+	    "[5,{\"i32\":7,\"float\":9.80908925e-45}],[6,150]]");
+
+	/* A body that stops framing keeps its tail. */
+	transform_edits_reset(&e);
+	ASSERT_EQ(transform_grpc_path_parse("[0].1", &gp, &cause), 0);
+	ASSERT_EQ(transform_grpc_locate(&gp, m.body, hits, 8), 1);
+	transform_edits_add(&e, &hits[0], "q", 1);
+	m.body.len = body.len - 3;
+	buf_reset(&out);
+	ASSERT_EQ(transform_edits_render(&out, &e, &m, TRANSFORM_IN_BODY, 0),
+	    1);
+	ASSERT_EQ(out.len, body.len - 3 - 7);
+	ASSERT(memcmp(out.data + out.len - (body.len - 3 - m0len),
+	    body.data + m0len, body.len - 3 - m0len) == 0);
+
+	transform_edits_free(&e);
+	buf_free(&body);
+	buf_free(&out);
+	buf_free(&view);
+	buf_free(&one);
+}
+
 int
 main(void)
 {
@@ -537,6 +852,9 @@ main(void)
 	test_yaml();
 	test_yaml_errors();
 	test_jpath_member();
+	test_grpc_path();
+	test_grpc_locate();
+	test_grpc_render();
 	rmdir(tmpdir);
 	UNIT_DONE();
 }
