@@ -92,10 +92,6 @@ void	pb_put_varint(struct buf *, uint64_t v);
 /* Appends the key of field num with wire type w. */
 void	pb_put_key(struct buf *, uint32_t num, enum pb_wire w);
 
-/* 1 if p[0..len) is UTF-8; with printable, also free of control
- * characters (C0 and DEL): the view's guess of text. */
-int	pb_is_text(const uint8_t *p, size_t len, int printable);
-
 /* Starts reading the message buf[0..len) (the caller's bytes). */
 void	pb_reader_init(struct pb_reader *, const void *buf, size_t len);
 /*
