@@ -59,33 +59,27 @@ pb_below(struct fault_rng *r, uint32_t n)
 
 /* --- reading ------------------------------------------------------------ */
 
-/* 1 if p[0..len) reads whole as a message. */
+/*
+ * Lists the fields of the message at body[start..end) under parent: 0
+ * when it reads whole as a message (or the list is full), else -1 (a
+ * nested guess is then undone by the caller).  A length-delimited value
+ * that is not printable text and reads as a message is listed as one.
+ */
 static int
-pb_is_message(const uint8_t *p, size_t len)
-{
-	struct pb_reader	r;
-	struct pb_field		f;
-	int			rc;
-
-	pb_reader_init(&r, p, len);
-	while ((rc = pb_read_field(&r, &f)) == 1)
-		;
-	return rc == 0;
-}
-
-/* Lists the fields of the message at body[start..end) under parent. */
-static void
 pb_scan(struct mut_pb *pb, size_t start, size_t end, int32_t parent,
     unsigned depth, uint32_t msg)
 {
 	struct pb_reader	r;
 	struct pb_field		f;
 	struct mut_pbf		*x;
-	size_t			 i, klen;
+	size_t			 i, klen, mark;
 	uint64_t		 k;
+	int			 rc;
 
 	pb_reader_init(&r, pb->body + start, end - start);
-	while (pb->nf < PB_MAX_FIELDS && pb_read_field(&r, &f) == 1) {
+	while ((rc = pb_read_field(&r, &f)) == 1) {
+		if (pb->nf == PB_MAX_FIELDS)
+			return 0;
 		pb->f = xreallocarray(pb->f, pb->nf + 1, sizeof *pb->f);
 		i = pb->nf++;
 		x = &pb->f[i];
@@ -106,13 +100,16 @@ pb_scan(struct mut_pb *pb, size_t start, size_t end, int32_t parent,
 		if (f.wire != PB_LEN)
 			continue;
 		x->text = (uint8_t)pb_is_text(f.p, f.len, 1);
-		if (!x->text && f.len > 0 && depth < PB_VIEW_DEPTH &&
-		    pb_is_message(f.p, f.len)) {
-			x->nested = 1;
-			pb_scan(pb, x->val, x->val + f.len, (int32_t)i,
-			    depth + 1, msg);
-		}
+		if (x->text || f.len == 0 || depth >= PB_VIEW_DEPTH)
+			continue;
+		mark = pb->nf;
+		if (pb_scan(pb, x->val, x->val + f.len, (int32_t)i, depth + 1,
+		    msg) == 0)
+			pb->f[i].nested = 1;
+		else
+			pb->nf = mark;
 	}
+	return rc == 0 ? 0 : -1;
 }
 
 struct mut_pb *
@@ -130,7 +127,7 @@ mut_pb_parse(const char *body, size_t len)
 	pb->body = (const uint8_t *)body;
 	pb->len = len;
 	while ((rc = grpc_next_msg(pb->body, len, &off, &m, &why)) == 1) {
-		if (m.compressed || !pb_is_message(m.p, m.len))
+		if (m.compressed)
 			break;
 		pb->msgs = xreallocarray(pb->msgs, pb->nmsgs + 1,
 		    sizeof *pb->msgs);
@@ -138,13 +135,14 @@ mut_pb_parse(const char *body, size_t len)
 		    (uint32_t)(m.p - pb->body), (uint32_t)(m.p - pb->body +
 		    m.len) };
 	}
+	for (off = 0; rc == 0 && off < pb->nmsgs; off++)
+		if (pb_scan(pb, pb->msgs[off].start, pb->msgs[off].end, -1, 1,
+		    (uint32_t)off) == -1)
+			rc = -1;
 	if (rc != 0 || pb->nmsgs == 0) {
 		mut_pb_free(pb);
 		return NULL;
 	}
-	for (off = 0; off < pb->nmsgs; off++)
-		pb_scan(pb, pb->msgs[off].start, pb->msgs[off].end, -1, 1,
-		    (uint32_t)off);
 	return pb;
 }
 
