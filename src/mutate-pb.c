@@ -367,7 +367,20 @@ static const uint64_t pb_boundaries[] = {
 	3, 2,					/* zigzag -2, 1 */
 };
 
-/* An encoding of v padded to width bytes (overlong: the same value). */
+static size_t
+pb_varint_len(uint64_t v)
+{
+	size_t	n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* An encoding of v padded to width bytes (overlong: the same value;
+ * width at least pb_varint_len(v)). */
 static void
 pb_put_overlong(struct buf *b, uint64_t v, unsigned width)
 {
@@ -403,8 +416,11 @@ op_varint(const struct mut_pb *pb, int32_t f, struct fault_rng *r,
 			for (i = 0; i < 10; i++)
 				buf_append_byte(&rep, (char)0xff);
 			buf_append_byte(&rep, 0x01);
-		} else
-			pb_put_overlong(&rep, v, 2 + pb_below(r, 9));
+		} else {
+			i = 2 + pb_below(r, 9);
+			pb_put_overlong(&rep, v, i > pb_varint_len(v) ? i :
+			    (unsigned)pb_varint_len(v));
+		}
 		break;
 	default:
 		pb_put_varint(&rep, pb_boundaries[pb_below(r,
@@ -693,18 +709,6 @@ op_utf8(const struct mut_pb *pb, int32_t f, struct fault_rng *r,
 	}
 	pb_replace_len(pb, f, &val, out);
 	return 0;
-}
-
-static size_t
-pb_varint_len(uint64_t v)
-{
-	size_t	n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
 }
 
 /*
