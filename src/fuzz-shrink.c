@@ -1341,8 +1341,8 @@ shrink_stage_target(const struct shrink_req *r, struct shrink_edit *e,
  * removable header; each long header value halved; an empty body; deep
  * JSON nesting halved; each JSON member or element (or a gRPC call's
  * protobuf fields, in runs then alone; or a half, quarter, eighth of
- * another body) removed; each long JSON string halved; the query removed; each query
- * parameter removed; each long path segment halved.
+ * another body) removed; each long JSON string halved; the query
+ * removed; each query parameter removed; each long path segment halved.
  */
 int
 fuzz_shrink(const char *req, size_t len, size_t i, struct buf *out)

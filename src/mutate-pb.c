@@ -677,8 +677,8 @@ op_utf8(const struct mut_pb *pb, int32_t f, struct fault_rng *r,
     size_t max, struct buf *out)
 {
 	const struct mut_pbf	*x = &pb->f[f];
-	const char		*bad = pb_bad_utf8[pb_below(r,
-				    sizeof pb_bad_utf8 / sizeof pb_bad_utf8[0])];
+	const char		*bad = pb_bad_utf8[pb_below(r, sizeof
+				    pb_bad_utf8 / sizeof pb_bad_utf8[0])];
 	struct buf		 val;
 	size_t			 n, vlen = x->wire == PB_LEN ? x->end - x->val :
 				    0, blen = strlen(bad);
