@@ -104,12 +104,16 @@ struct fuzz_finding {
 	char		*dir;		/* "001-crash-post-cart-items" */
 	enum fuzz_kind	 kind;
 	char		*endpoint;	/* "POST /cart/items" */
-	int		 status;	/* 5xx: the status; else 0 */
+	int		 status;	/* 5xx: the status; grpc: the
+					   code; else 0 */
 	char		*signature;	/* crash: the crash's; 5xx: the body's
-					   (fuzz_body_signature); else NULL */
+					   (fuzz_body_signature), grpc: the
+					   grpc-message's; else NULL */
 	char		*excerpt;	/* crash: sanitizer excerpt or NULL */
-	char		*response;	/* 5xx, bad-response: the answer's
-					   head and first bytes, or NULL */
+	char		*response;	/* 5xx, grpc, bad-response: the
+					   answer's head and first bytes
+					   (grpc: then its trailers), or
+					   NULL */
 	size_t		 response_len;
 	int		 framing;	/* the mutant broke the framing */
 	uint64_t	 mutant;	/* index of the first mutant */
