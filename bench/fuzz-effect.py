@@ -422,4 +422,5 @@ def main():
                       "first": first}))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -186,10 +186,12 @@ fuzz_repro_h2(struct fuzz *f, const char *req, size_t len, struct buf *sh,
 	for (i = 0; i < r.nheaders; i++) {
 		const struct http_header *h = &r.headers[i];
 
+		/* "te: trailers" stays: gRPC servers want it. */
 		if ((httpc_h2_header_is_hop(h->name) &&
 		    !span_caseeq_str(h->name, "host")) ||
 		    span_caseeq_str(h->name, "content-length") ||
-		    span_caseeq_str(h->name, "te"))
+		    (span_caseeq_str(h->name, "te") &&
+		    !span_caseeq_str(span_trim(h->value), "trailers")))
 			continue;
 		ua |= span_caseeq_str(h->name, "user-agent");
 		acc |= span_caseeq_str(h->name, "accept");
@@ -338,7 +340,8 @@ fuzz_new_finding(struct fuzz *f, const struct fuzz_job *j,
 
 	fd->kind = o->kind;
 	fd->endpoint = xstrdup(f->eps[j->ep].name);
-	fd->status = o->kind == FUZZ_5XX ? o->status : 0;
+	fd->status = o->kind == FUZZ_5XX || o->kind == FUZZ_GRPC ?
+	    o->status : 0;
 	fd->signature = o->signature != NULL ? xstrdup(o->signature) : NULL;
 	fd->excerpt = o->excerpt != NULL ? xstrdup(o->excerpt) : NULL;
 	if (o->resp.len > 0) {
@@ -410,7 +413,8 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 		buf_printf(&b, ",\"sweep\":%" PRIu64, res->sweep);
 		if (cfg->http2)
 			buf_printf(&b, ",\"protocol\":\"h2\",\"h2_skipped\":%"
-			    PRIu64, res->h2_skipped);
+			    PRIu64 ",\"grpc_invalid_argument\":%" PRIu64,
+			    res->h2_skipped, res->grpc_invalid);
 		buf_printf(&b, ",\"protocol_noise\":%" PRIu64 ",\"noise_by"
 		    "\":{", res->noise);
 		for (i = 1; i < FUZZ_NOISE_COUNT; i++)
@@ -451,6 +455,10 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 		fprintf(fp, "over h2: %" PRIu64 " mutants h2 cannot carry "
 		    "(request line, header syntax) were skipped, not sent\n",
 		    res->h2_skipped);
+	if (res->grpc_invalid > 0)
+		fprintf(fp, "gRPC: %" PRIu64 " calls answered INVALID_ARGUMENT "
+		    "(the service refusing what the mutants broke: not "
+		    "failures)\n", res->grpc_invalid);
 	if (res->noise > 0) {
 		fprintf(fp, "%" PRIu64 " of the failures were correct answers to "
 		    "requests the mutants made malformed (%s:", res->noise,

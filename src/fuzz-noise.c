@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "grpc.h"
 #include "http.h"
 
 /* Heads longer than this are over the limits servers commonly apply
@@ -66,6 +67,8 @@ fuzz_noise_name(enum fuzz_noise n)
 		return "framing";
 	case FUZZ_NOISE_INCOMPLETE:
 		return "incomplete";
+	case FUZZ_NOISE_GRPC_FRAMING:
+		return "grpc-framing";
 	case FUZZ_NOISE_COUNT:
 		break;
 	}
@@ -240,4 +243,84 @@ fuzz_noise_classify(const char *req, size_t len, const char *method,
 		return FUZZ_NOISE_LINE;
 	return noise_classify(req + k, len - k, method, mlen, halfclosed,
 	    kind, status);
+}
+
+/* --- gRPC ---------------------------------------------------------------- */
+
+enum fuzz_kind
+fuzz_grpc_kind(int code)
+{
+	return code == GRPC_INTERNAL || code == GRPC_UNKNOWN ? FUZZ_GRPC :
+	    FUZZ_OK;
+}
+
+/* The value of header name in m, or a null span. */
+static struct span
+noise_header(const struct http_msg *m, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < m->nheaders; i++)
+		if (span_caseeq_str(m->headers[i].name, name))
+			return m->headers[i].value;
+	return SPAN_NULL;
+}
+
+/*
+ * The messages of a gRPC request's body, or -1 when the body does not
+ * frame as uncompressed messages (a flag other than 0, a message cut
+ * short, bytes left over); -2 when r is not an HTTP request with a
+ * framed body, -3 when its content-type is not gRPC's.
+ */
+static long
+noise_grpc_msgs(const char *r, size_t len, struct http_msg *m)
+{
+	struct grpc_msg	 g;
+	enum http_err	 err;
+	const char	*why;
+	const uint8_t	*body;
+	size_t		 erroff, off = 0, blen;
+	ssize_t		 h;
+	long		 n = 0;
+	int		 rc;
+
+	h = http_parse_request(r, len, NOISE_PARSE_MAX, m, &err, &erroff);
+	if (h < 0 || m->framing == HTTP_FRAME_CHUNKED)
+		return -2;
+	if (!grpc_is_content_type(noise_header(m, "content-type")))
+		return -3;
+	body = (const uint8_t *)r + h;
+	blen = len - (size_t)h;
+	if (m->framing == HTTP_FRAME_LENGTH && m->content_length < blen)
+		blen = (size_t)m->content_length;
+	while ((rc = grpc_next_msg(body, blen, &off, &g, &why)) == 1) {
+		if (g.compressed)
+			return -1;
+		n++;
+	}
+	return rc == 0 ? n : -1;
+}
+
+enum fuzz_noise
+fuzz_noise_grpc(const char *req, size_t len, const char *entry,
+    size_t elen, enum fuzz_kind kind)
+{
+	struct http_msg	m;
+	long		want, got;
+
+	if (kind != FUZZ_GRPC && kind != FUZZ_RESET && kind != FUZZ_EOF)
+		return FUZZ_NOISE_NONE;
+	if ((want = noise_grpc_msgs(entry, elen, &m)) < 0)
+		return FUZZ_NOISE_NONE;
+	got = noise_grpc_msgs(req, len, &m);
+	if (got == -2)		/* not HTTP: the HTTP classifier's */
+		return FUZZ_NOISE_NONE;
+	if (got == -3 || !span_eq_str(span_trim(noise_header(&m, "te")),
+	    "trailers"))
+		return FUZZ_NOISE_HEADERS;
+	if (!span_eq_str(m.method, "POST"))
+		return FUZZ_NOISE_METHOD;
+	if (got != want)
+		return FUZZ_NOISE_GRPC_FRAMING;
+	return FUZZ_NOISE_NONE;
 }

@@ -21,6 +21,8 @@
 
 #include "buf.h"
 #include "fuzz.h"
+#include "grpc.h"
+#include "protobuf.h"
 #include "route.h"
 #include "xmalloc.h"
 
@@ -50,6 +52,8 @@ fuzz_kind_name(enum fuzz_kind k)
 		return "bad-response";
 	case FUZZ_CRASH:
 		return "crash";
+	case FUZZ_GRPC:
+		return "grpc";
 	case FUZZ_CONNECT:
 		return "connect";
 	}
@@ -1179,8 +1183,80 @@ shrink_stage_json(const struct shrink_req *r, struct shrink_edit *e,
 	return found;
 }
 
-/* The whole body; then a JSON body's parts, or a half, a quarter, an
- * eighth of another body. */
+/* 1 if r's content-type is gRPC's. */
+static int
+shrink_is_grpc(const struct shrink_req *r)
+{
+	const char	*v;
+	size_t		 k;
+
+	for (k = 0; k < r->nhdrs; k++)
+		if (shrink_hdr_is(&r->hdrs[k], "content-type")) {
+			v = (const char *)memchr(r->hdrs[k].p, ':',
+			    r->hdrs[k].len) + 1;
+			return grpc_is_content_type(span_trim((struct span){
+			    v, (size_t)(r->hdrs[k].p + r->hdrs[k].len - v) }));
+		}
+	return 0;
+}
+
+/*
+ * A gRPC call whose first message reads as protobuf: its fields in runs
+ * (halves, quarters, eighths: a field repeated thousands of times goes
+ * in a few steps), then each field alone, removed with the length
+ * prefix rewritten.  0 with *i less its variants when it has none.
+ */
+static int
+shrink_stage_grpc(const struct shrink_req *r, struct shrink_edit *e,
+    size_t *i)
+{
+	const uint8_t	*b = (const uint8_t *)r->body;
+	struct grpc_msg	 m;
+	struct pb_reader rd;
+	struct pb_field	 f;
+	const char	*why;
+	size_t		 off = 0, at[SHRINK_MAX_UNITS + 1], n = 0, div;
+	size_t		 s = 0, t = 0, mlen;
+
+	if (!shrink_is_grpc(r) || grpc_next_msg(b, r->body_len, &off, &m,
+	    &why) != 1 || m.compressed)
+		return 0;
+	pb_reader_init(&rd, m.p, m.len);
+	while (n < SHRINK_MAX_UNITS && pb_read_field(&rd, &f) == 1)
+		at[n++] = f.off;
+	if (rd.error != NULL || n == 0)
+		return 0;
+	at[n] = rd.off;
+	for (div = 2; div <= 8 && n >= div && t == s; div *= 2) {
+		if (*i < div) {
+			s = at[*i * (n / div)];
+			t = at[*i == div - 1 ? n : (*i + 1) * (n / div)];
+		} else
+			*i -= div;
+	}
+	if (t == s) {
+		if (*i >= n) {
+			*i -= n;
+			return 0;
+		}
+		s = at[*i];
+		t = at[*i + 1];
+	}
+	mlen = m.len - (t - s);
+	e->body_set = 1;
+	buf_reset(&e->body);
+	grpc_put_msg(&e->body, 0, m.p, s);
+	buf_append(&e->body, m.p + t, m.len - t);
+	e->body.data[m.off + 1] = (char)(mlen >> 24);
+	e->body.data[m.off + 2] = (char)(mlen >> 16);
+	e->body.data[m.off + 3] = (char)(mlen >> 8);
+	e->body.data[m.off + 4] = (char)mlen;
+	buf_append(&e->body, r->body + off, r->body_len - off);
+	return 1;
+}
+
+/* The whole body; then a JSON body's parts, a gRPC message's fields, or
+ * a half, a quarter, an eighth of another body. */
 static int
 shrink_stage_body(const struct shrink_req *r, struct shrink_edit *e,
     size_t *i)
@@ -1196,6 +1272,8 @@ shrink_stage_body(const struct shrink_req *r, struct shrink_edit *e,
 	(*i)--;
 	if (shrink_is_json(r->body, r->body_len))
 		return shrink_stage_json(r, e, i);
+	if (shrink_is_grpc(r))
+		return shrink_stage_grpc(r, e, i);
 	for (div = 2; div <= 8 && r->body_len >= div; div *= 2) {
 		chunk = r->body_len / div;
 		if (*i < div) {
@@ -1261,9 +1339,10 @@ shrink_stage_target(const struct shrink_req *r, struct shrink_edit *e,
 /*
  * The i-th variant, in this order: every removable header at once; each
  * removable header; each long header value halved; an empty body; deep
- * JSON nesting halved; each JSON member or element (or a half, quarter, eighth of a non-JSON body)
- * removed; each long JSON string halved; the query removed; each query
- * parameter removed; each long path segment halved.
+ * JSON nesting halved; each JSON member or element (or a gRPC call's
+ * protobuf fields, in runs then alone; or a half, quarter, eighth of
+ * another body) removed; each long JSON string halved; the query
+ * removed; each query parameter removed; each long path segment halved.
  */
 int
 fuzz_shrink(const char *req, size_t len, size_t i, struct buf *out)

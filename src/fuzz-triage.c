@@ -96,7 +96,7 @@ fuzz_send_one(struct fuzz *f, const char *raw, size_t len, int framing,
 	o->status = j->status;
 	o->elapsed = j->elapsed;
 	o->shape = j->shape;
-	if (j->kind == FUZZ_5XX) {
+	if (j->kind == FUZZ_5XX || j->kind == FUZZ_GRPC) {
 		o->signature = j->sig;
 		j->sig = NULL;
 	}
@@ -113,7 +113,7 @@ fuzz_send_one(struct fuzz *f, const char *raw, size_t len, int framing,
 	/* A failure may be the service dying, and a sanitizer report is
 	 * followed by its death: wait a little for it. */
 	deadline = loop_clock_ns() + FUZZ_DEATH_NS;
-	if (o->kind == FUZZ_OK || o->kind == FUZZ_5XX)
+	if (o->kind == FUZZ_OK || o->kind == FUZZ_5XX || o->kind == FUZZ_GRPC)
 		deadline = loop_clock_ns();
 	for (;;) {
 		if (fuzz_service_reap(f, &status))
@@ -158,7 +158,7 @@ fuzz_same(const struct fuzz_outcome *o, enum fuzz_kind kind, int status,
 			return 1;
 		return 0;
 	}
-	if (kind == FUZZ_5XX)
+	if (kind == FUZZ_5XX || kind == FUZZ_GRPC)
 		return o->status == status && (signature == NULL ||
 		    strcmp(o->signature != NULL ? o->signature : "",
 		    signature) == 0);

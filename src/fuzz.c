@@ -51,6 +51,7 @@
 #include "fuzz-int.h"
 #include "fuzz-sched.h"
 #include "fuzz.h"
+#include "grpc.h"
 #include "http.h"
 #include "httpc.h"
 #include "log.h"
@@ -706,17 +707,102 @@ fuzz_h2_keep_answer(struct fuzz_conn *c, const struct httpc_h2_resp *r)
 	    j->req.len);
 }
 
+/* The grpc-status of a gRPC answer (its trailers', else its headers'
+ * in a trailers-only answer), or -1. */
+static int
+fuzz_h2_grpc_status(const struct httpc_h2_resp *r)
+{
+	const struct http_header	*h;
+	size_t				 i, n;
+	int				 code;
+
+	for (i = 0; i < r->ntrailers + r->nheaders; i++) {
+		h = i < r->ntrailers ? &r->trailers[i] :
+		    &r->headers[i - r->ntrailers];
+		if (!span_caseeq_str(h->name, "grpc-status"))
+			continue;
+		for (n = 0, code = 0; n < h->value.len && n < 4 &&
+		    h->value.p[n] >= '0' && h->value.p[n] <= '9'; n++)
+			code = code * 10 + (h->value.p[n] - '0');
+		return n > 0 && n == h->value.len ? code : -1;
+	}
+	return -1;
+}
+
+/* The decoded grpc-message of r (the caller frees it). */
+static char *
+fuzz_h2_grpc_message(const struct httpc_h2_resp *r)
+{
+	const struct http_header	*h;
+	struct buf			 b;
+	size_t				 i;
+
+	buf_init(&b);
+	for (i = 0; i < r->ntrailers + r->nheaders; i++) {
+		h = i < r->ntrailers ? &r->trailers[i] :
+		    &r->headers[i - r->ntrailers];
+		if (span_caseeq_str(h->name, "grpc-message")) {
+			grpc_message_decode(&b, h->value.p, h->value.len);
+			break;
+		}
+	}
+	buf_append_str(&b, "");
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * A gRPC answer: INTERNAL and UNKNOWN are failures (FUZZ_GRPC, the code
+ * as status, the grpc-message's signature as a 5xx body's), the answer
+ * kept with its trailers; INVALID_ARGUMENT is counted (the service
+ * refusing a broken message, as it should); every other code is
+ * an answer whose shape, for the scheduler, is the code and message.
+ */
+static void
+fuzz_h2_grpc_answer(struct fuzz_conn *c, const struct httpc_h2_resp *r,
+    int code, int open)
+{
+	struct fuzz_job	*j = c->job;
+	char		*msg = fuzz_h2_grpc_message(r), *sig;
+	enum fuzz_kind	 kind = fuzz_grpc_kind(code);
+	size_t		 i;
+
+	sig = fuzz_body_signature(msg, strlen(msg), j->req.data, j->req.len);
+	if (kind == FUZZ_GRPC) {
+		fuzz_h2_keep_answer(c, r);
+		for (i = 0; i < r->ntrailers; i++)
+			buf_printf(&j->resp, "\r\n%.*s: %.*s",
+			    (int)r->trailers[i].name.len,
+			    r->trailers[i].name.p,
+			    (int)r->trailers[i].value.len,
+			    r->trailers[i].value.p);
+		free(j->sig);
+		j->sig = sig;
+		sig = NULL;
+	} else {
+		if (code == GRPC_INVALID_ARGUMENT && j->index != UINT64_MAX)
+			c->f->res->grpc_invalid++;
+		j->shape = fuzz_hash(sig, strlen(sig)) ^ (uint64_t)code;
+	}
+	free(sig);
+	free(msg);
+	fuzz_conn_end(c, kind, kind == FUZZ_GRPC ? code : r->status, open);
+}
+
 /* The end of c's stream: the job's outcome.  A stream reset leaves the
  * connection usable; its end, or a malformed answer, does not. */
 static void
 fuzz_h2_result(struct fuzz_conn *c, const struct httpc_h2_resp *r)
 {
-	int	open = httpc_h2_is_open(c->h2);
+	int	open = httpc_h2_is_open(c->h2), code;
 
 	if (c->job == NULL || r->arg != c->job)
 		return;
 	switch (r->err) {
 	case HTTPC_H2_E_NONE:
+		if ((code = fuzz_h2_grpc_status(r)) >= 0) {
+			fuzz_h2_grpc_answer(c, r, code, open);
+			break;
+		}
 		if (r->status >= 500)
 			fuzz_h2_keep_answer(c, r);
 		fuzz_conn_end(c, r->status >= 500 ? FUZZ_5XX : FUZZ_OK,
@@ -845,7 +931,8 @@ fuzz_key_find(struct fuzz *f, size_t ep, enum fuzz_kind kind, int status,
 
 		if (k->ep != ep || k->kind != kind)
 			continue;
-		if (kind == FUZZ_5XX && (k->status != status ||
+		if ((kind == FUZZ_5XX || kind == FUZZ_GRPC) &&
+		    (k->status != status ||
 		    strcmp(k->signature != NULL ? k->signature : "",
 		    signature != NULL ? signature : "") != 0))
 			continue;
@@ -1037,12 +1124,14 @@ fuzz_reject_slot(struct fuzz *f, size_t ep, enum fuzz_kind kind, int status)
  * answers (always counted and 1 when force: a framing-broken mutant's
  * close was never a finding).
  */
-int
-fuzz_noise(struct fuzz *f, const struct fuzz_job *j, enum fuzz_kind kind,
-    int status, int force)
+/* fuzz_noise_classify(), then (a gRPC call) fuzz_noise_grpc(), for j's
+ * mutant and its corpus entry. */
+static enum fuzz_noise
+fuzz_noise_of(struct fuzz *f, const struct fuzz_job *j, enum fuzz_kind kind,
+    int status)
 {
 	const char	*raw, *sp;
-	size_t		 len;
+	size_t		 len = 0;
 	enum fuzz_noise	 n;
 
 	raw = mut_corpus_entry(f->corpus, j->info.parent, &len);
@@ -1050,6 +1139,18 @@ fuzz_noise(struct fuzz *f, const struct fuzz_job *j, enum fuzz_kind kind,
 	n = fuzz_noise_classify(j->req.data, j->req.len, raw != NULL ? raw :
 	    "", sp != NULL ? (size_t)(sp - raw) : 0, j->info.framing, kind,
 	    status);
+	if (n == FUZZ_NOISE_NONE && raw != NULL)
+		n = fuzz_noise_grpc(j->req.data, j->req.len, raw, len, kind);
+	return n;
+}
+
+int
+fuzz_noise(struct fuzz *f, const struct fuzz_job *j, enum fuzz_kind kind,
+    int status, int force)
+{
+	enum fuzz_noise	 n;
+
+	n = fuzz_noise_of(f, j, kind, status);
 	if (n == FUZZ_NOISE_NONE)
 		return force;
 	if (f->cfg->strict_protocol && !force)
@@ -1104,8 +1205,6 @@ fuzz_feed(struct fuzz *f, struct fuzz_job *j, enum fuzz_kind kind,
     int status, const char *sig)
 {
 	struct fuzz_sched_outcome	 o;
-	const char			*raw, *sp;
-	size_t				 len;
 
 	if (j->index == UINT64_MAX || j->fed || f->sched == NULL)
 		return;
@@ -1114,21 +1213,16 @@ fuzz_feed(struct fuzz *f, struct fuzz_job *j, enum fuzz_kind kind,
 		fuzz_sched_skip(f->sched, j->index);
 		return;
 	}
-	raw = mut_corpus_entry(f->corpus, j->info.parent, &len);
-	sp = raw != NULL ? memchr(raw, ' ', len) : NULL;
 	/* A request broken so that a close is a correct answer (the
 	 * noise classifier's verdict for a close) gets a 4xx, a close or
 	 * a reset, whichever comes first on the wire (a server that closes
 	 * with unread bytes resets): one answer, whatever the timing. */
 	if (((kind == FUZZ_OK && status >= 400 && status < 500) ||
 	    kind == FUZZ_RESET || kind == FUZZ_EOF) &&
-	    fuzz_noise_classify(j->req.data, j->req.len, raw != NULL ? raw :
-	    "", sp != NULL ? (size_t)(sp - raw) : 0, j->info.framing,
-	    FUZZ_EOF, 0) != FUZZ_NOISE_NONE)
+	    fuzz_noise_of(f, j, FUZZ_EOF, 0) != FUZZ_NOISE_NONE)
 		kind = FUZZ_EOF;
-	if (kind != FUZZ_OK && fuzz_noise_classify(j->req.data, j->req.len,
-	    raw != NULL ? raw : "", sp != NULL ? (size_t)(sp - raw) : 0,
-	    j->info.framing, kind, status) != FUZZ_NOISE_NONE) {
+	if (kind != FUZZ_OK && fuzz_noise_of(f, j, kind, status) !=
+	    FUZZ_NOISE_NONE) {
 		/* A correct answer to garbage is no news about the service:
 		 * one class per endpoint. */
 		o.cls = ((uint64_t)j->ep << 32) ^ 0xdec0;
@@ -1159,6 +1253,7 @@ fuzz_feed_finished(struct fuzz *f, struct fuzz_job *j)
 	switch (j->kind) {
 	case FUZZ_OK:
 	case FUZZ_5XX:
+	case FUZZ_GRPC:
 		break;
 	case FUZZ_RESET:
 	case FUZZ_EOF:
@@ -1186,6 +1281,7 @@ fuzz_job_finish(struct fuzz *f, struct fuzz_job *j)
 	switch (j->kind) {
 	case FUZZ_OK:
 	case FUZZ_5XX:
+	case FUZZ_GRPC:
 		f->connect_fails = 0;
 		f->res->answered++;
 		if (j->kind == FUZZ_OK && fuzz_latency(f, j->ep, j->elapsed))

@@ -51,6 +51,8 @@ enum fuzz_kind {
 	FUZZ_SLOW,
 	FUZZ_BAD_RESPONSE,
 	FUZZ_CRASH,
+	FUZZ_GRPC,		/* a gRPC call answered INTERNAL or UNKNOWN
+				   (status: the code) */
 	FUZZ_CONNECT,		/* not a finding: the service is not there */
 };
 
@@ -68,6 +70,7 @@ enum fuzz_noise {
 	FUZZ_NOISE_HEADERS,	/* malformed or over-long header section */
 	FUZZ_NOISE_FRAMING,	/* Content-Length/Transfer-Encoding broken */
 	FUZZ_NOISE_INCOMPLETE,	/* the server waits for the rest */
+	FUZZ_NOISE_GRPC_FRAMING,	/* gRPC: the length-prefixed framing */
 	FUZZ_NOISE_COUNT
 };
 
@@ -102,12 +105,16 @@ struct fuzz_finding {
 	char		*dir;		/* "001-crash-post-cart-items" */
 	enum fuzz_kind	 kind;
 	char		*endpoint;	/* "POST /cart/items" */
-	int		 status;	/* 5xx: the status; else 0 */
+	int		 status;	/* 5xx: the status; grpc: the
+					   code; else 0 */
 	char		*signature;	/* crash: the crash's; 5xx: the body's
-					   (fuzz_body_signature); else NULL */
+					   (fuzz_body_signature), grpc: the
+					   grpc-message's; else NULL */
 	char		*excerpt;	/* crash: sanitizer excerpt or NULL */
-	char		*response;	/* 5xx, bad-response: the answer's
-					   head and first bytes, or NULL */
+	char		*response;	/* 5xx, grpc, bad-response: the
+					   answer's head and first bytes
+					   (grpc: then its trailers), or
+					   NULL */
 	size_t		 response_len;
 	int		 framing;	/* the mutant broke the framing */
 	uint64_t	 mutant;	/* index of the first mutant */
@@ -141,6 +148,10 @@ struct fuzz_result {
 					   protocol handling (not findings) */
 	uint64_t		 noise_by[FUZZ_NOISE_COUNT];
 	uint64_t		 elapsed_ns;
+	uint64_t		 grpc_invalid;	/* gRPC calls answered
+					   INVALID_ARGUMENT: the service
+					   refusing a broken message, as it
+					   should (not failures) */
 	uint64_t		 h2_skipped;	/* --http2: mutants h2 cannot
 					   carry (request line, framing) */
 	uint64_t		 sweep;	/* mutants of the sweep */
@@ -189,6 +200,26 @@ enum fuzz_noise fuzz_noise_classify(const char *req, size_t len,
 	    const char *method, size_t mlen, int halfclosed,
 	    enum fuzz_kind kind, int status);
 const char *fuzz_noise_name(enum fuzz_noise);
+/*
+ * The same for a gRPC call (fuzz-noise.c): is the failure (kind, status)
+ * of the mutant req, made from the corpus entry entry, a correct answer
+ * to what it broke in gRPC's terms -- a method other than POST, no "te:
+ * trailers", a content-type that is not gRPC's (RFC 9110 and gRPC's
+ * "gRPC over HTTP2": the server may refuse such a call with any code),
+ * or the length-prefixed framing (a flag other than 0, a message cut
+ * short or a prefix left over, another number of messages than the
+ * entry's)?  Only for a FUZZ_GRPC answer (INTERNAL, UNKNOWN), a reset or
+ * a close; FUZZ_NOISE_NONE when entry is not a gRPC call, or when the
+ * call is well formed and the failure a finding.
+ */
+enum fuzz_noise fuzz_noise_grpc(const char *req, size_t len,
+	    const char *entry, size_t elen, enum fuzz_kind kind);
+/*
+ * A gRPC answer's outcome from its grpc-status (the trailers', else the
+ * headers' for a trailers-only answer; -1 when neither has one):
+ * FUZZ_GRPC for INTERNAL and UNKNOWN, FUZZ_OK for the others.
+ */
+enum fuzz_kind fuzz_grpc_kind(int code);
 
 /* Pure helpers, exposed for the tests. */
 const char *fuzz_kind_name(enum fuzz_kind);

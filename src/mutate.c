@@ -40,7 +40,9 @@
 #include "buf.h"
 #include "fault.h"
 #include "http.h"
+#include "grpc.h"
 #include "mutate.h"
+#include "mutate-pb.h"
 #include "xmalloc.h"
 
 /* --- operators ------------------------------------------------------- */
@@ -58,6 +60,9 @@ static const char *const mut_op_names[MUT_OP_COUNT] = {
 	"json.add_member", "json.null_member",
 	"form.value", "form.remove", "form.extra",
 	"dict.replace",
+	"pb.varint_boundary", "pb.wire_type", "pb.duplicate_field",
+	"pb.drop_field", "pb.unknown_field", "pb.packed", "pb.length_lie",
+	"pb.invalid_utf8", "pb.deep_nesting", "grpc.frame",
 };
 
 /* Relative weights; what an entry cannot take is left out. */
@@ -67,6 +72,7 @@ static const uint32_t mut_op_weight[MUT_OP_COUNT] = {
 	6, 8, 2, 4, 4, 6, 4, 4,
 	8, 5, 4,
 	5,
+	10, 6, 5, 6, 5, 5, 5, 5, 4, 4,
 };
 
 /* --- random stream ----------------------------------------------------- */
@@ -114,7 +120,7 @@ mut_geo_size(struct fault_rng *r, size_t base, size_t cap)
  * Moderate values (a nesting of 17 to 100, a 257-byte string) are so
  * tried as often as extreme ones, which parsers often refuse up front.
  */
-static size_t
+size_t
 mut_ladder_size(struct fault_rng *r, size_t lo, size_t hi, size_t base,
     size_t cap)
 {
@@ -220,6 +226,7 @@ struct mut_entry {
 	size_t		 njobj;
 	uint32_t	*jmem;		/* indices of members and elements */
 	size_t		 njmem;
+	struct mut_pb	*pb;		/* a gRPC call's messages, or NULL */
 };
 
 enum { D_NAME, D_VALUE, D_JSON, D_HNAME, D_COUNT };
@@ -258,6 +265,7 @@ entry_clear(struct mut_entry *ent)
 	free(ent->jstr);
 	free(ent->jobj);
 	free(ent->jmem);
+	mut_pb_free(ent->pb);
 	memset(ent, 0, sizeof *ent);
 }
 
@@ -768,6 +776,18 @@ entry_target(struct mut_entry *ent, const struct http_msg *m,
 		entry_learn_pairs(c, t, ent->qp, ent->nqp);
 }
 
+/* 1 if ent's Content-Type is gRPC's. */
+static int
+entry_is_grpc(const struct mut_entry *ent)
+{
+	size_t	i = 0;
+
+	while (i < ent->nhdrs && !span_caseeq_str(ent->hdrs[i].name,
+	    "Content-Type"))
+		i++;
+	return i < ent->nhdrs && grpc_is_content_type(ent->hdrs[i].value);
+}
+
 /*
  * Parses ent->raw (already set) into ent; learns into c's dictionary when
  * c is not NULL.  Leaves ent->parsed at 0 and sets *cause (if not NULL)
@@ -815,7 +835,9 @@ entry_parse(struct mut_entry *ent, struct mut_corpus *c, char **cause)
 			if (c != NULL)
 				entry_learn_pairs(c, ent->body, ent->fp,
 				    ent->nfp);
-		} else
+		} else if (entry_is_grpc(ent))
+			ent->pb = mut_pb_parse(ent->body, ent->body_len);
+		else
 			json_scan(ent, c);
 	}
 	free(m);
@@ -1043,6 +1065,9 @@ mut_applicable(const struct mut_engine *e, const struct mut_entry *ent,
 
 	if (!ent->parsed)
 		return op <= MUT_OP_SPLICE;
+	if (mut_pb_is_op(op))
+		return ent->pb != NULL && (!mut_pb_op_takes_field(op) ||
+		    op == MUT_OP_PB_UNKNOWN || mut_pb_fields(ent->pb) > 0);
 	switch (op) {
 	case MUT_OP_PATH:
 		return ent->nsegs > 0;
@@ -2615,6 +2640,28 @@ draft_emit(struct mut_engine *e, struct buf *out)
 	emit_framed(e, out, direct, blen);
 }
 
+/* A protobuf operator (mutate-pb.h): the whole body replaced. */
+static int
+op_pb(struct mut_engine *e, unsigned op)
+{
+	struct buf	b;
+	struct span	s = SPAN_NULL;
+	char		*p;
+
+	buf_init(&b);
+	if (mut_pb_mutate(e->ent->pb, op, e->hint, &e->rng,
+	    (MUT_ARENA_CAP - e->arena_len) / 2, &b) == 0 &&
+	    (p = arena_alloc(e, b.len + 1)) != NULL) {
+		if (b.len > 0)
+			memcpy(p, b.data, b.len);
+		s = (struct span){ p, b.len };
+	}
+	buf_free(&b);
+	if (s.p == NULL)
+		return -1;
+	return edit_add(e, R_BODY, 0, e->ent->body_len, s);
+}
+
 static int
 op_apply(struct mut_engine *e, unsigned op)
 {
@@ -2654,6 +2701,8 @@ op_apply(struct mut_engine *e, unsigned op)
 	case MUT_OP_F_EXTRA:	return op_form(e, 2);
 	case MUT_OP_DICT:		return op_dict(e);
 	default:
+		if (mut_pb_is_op(op))
+			return op_pb(e, op);
 		return -1;
 	}
 }
@@ -2780,8 +2829,8 @@ mutate_entry(struct mut_engine *e, const struct mut_entry *ent,
 			op = i == 0 && first < MUT_OP_COUNT ? first :
 			    op_pick(e, cum);
 			e->hint = i == 0 && field >= 0 && op == first &&
-			    mut_op_takes_field(op) ? (int32_t)ent->jmem[field] :
-			    -1;
+			    mut_op_takes_field(op) ? (ent->pb != NULL ? field :
+			    (int32_t)ent->jmem[field]) : -1;
 			if (op_apply(e, op) == 0) {
 				if (e->nops == 0)
 					e->first_op = op;
@@ -2823,15 +2872,18 @@ mut_op_takes_field(unsigned op)
 	case MUT_OP_J_UNICODE: case MUT_OP_J_REMOVE: case MUT_OP_J_NULL:
 		return 1;
 	default:
-		return 0;
+		return mut_pb_op_takes_field(op);
 	}
 }
 
 size_t
 mut_entry_fields(const struct mut_engine *e, size_t entry)
 {
-	return entry < e->c->n && e->c->ents[entry].parsed ?
-	    e->c->ents[entry].njmem : 0;
+	if (entry >= e->c->n || !e->c->ents[entry].parsed)
+		return 0;
+	if (e->c->ents[entry].pb != NULL)
+		return mut_pb_fields(e->c->ents[entry].pb);
+	return e->c->ents[entry].njmem;
 }
 
 /* --- the sweep ------------------------------------------------------------ */

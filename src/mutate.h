@@ -27,6 +27,12 @@
  *                unicode edge cases (lone surrogates, overlong UTF-8, NUL,
  *                RTL), missing, extra and null members;
  *   form bodies  the same for application/x-www-form-urlencoded pairs;
+ *   gRPC calls   (content-type application/grpc, a body of protobuf
+ *                messages) structural protobuf mutations of one field --
+ *                varint boundaries, wire types, duplicated, dropped and
+ *                unknown fields, packed runs, length lies, invalid
+ *                UTF-8 -- deep nesting and gRPC framing lies
+ *                (mutate-pb.h);
  *   dictionary   a learned name or value put in place of another.
  * Mutants stay well framed (Content-Length rewritten to the body's length,
  * Host kept) unless breaking the framing is the operator's point (the
@@ -75,6 +81,16 @@ enum mut_op {
 	MUT_OP_F_REMOVE,	/* form.remove */
 	MUT_OP_F_EXTRA,		/* form.extra */
 	MUT_OP_DICT,		/* dict.replace */
+	MUT_OP_PB_VARINT,	/* pb.varint_boundary (gRPC entries: */
+	MUT_OP_PB_WIRE,		/* pb.wire_type        mutate-pb.h) */
+	MUT_OP_PB_DUP,		/* pb.duplicate_field */
+	MUT_OP_PB_DROP,		/* pb.drop_field */
+	MUT_OP_PB_UNKNOWN,	/* pb.unknown_field */
+	MUT_OP_PB_PACKED,	/* pb.packed */
+	MUT_OP_PB_LENGTH,	/* pb.length_lie */
+	MUT_OP_PB_UTF8,		/* pb.invalid_utf8 */
+	MUT_OP_PB_DEEP,		/* pb.deep_nesting */
+	MUT_OP_GRPC_FRAME,	/* grpc.frame */
 	MUT_OP_COUNT
 };
 
@@ -131,7 +147,7 @@ void	mut_engine_free(struct mut_engine *);
  * op, into out (reset first) and describes it in *info (may be NULL).
  * op is applied first; 0-3 more operators may be stacked after it, drawn
  * by weight.  field: for an operator that works on one JSON member or
- * array element (mut_op_takes_field), which one (0 ..
+ * array element, or one protobuf field (mut_op_takes_field), which one (0 ..
  * mut_entry_fields() - 1, in body order); -1 lets the operator choose.
  * A pure function of (corpus, seed, flags, index, entry, op, field): no
  * state carries over from one mutant to the next, so a mutant is made
@@ -143,10 +159,12 @@ void	mut_engine_free(struct mut_engine *);
 void	mut_make(struct mut_engine *, uint64_t index, size_t entry,
 	    unsigned op, int32_t field, struct buf *out, struct mut_info *info);
 
-/* 1 when op works on one JSON member or element (a field), else 0. */
+/* 1 when op works on one JSON member or element, or one protobuf field
+ * of a gRPC call (a field), else 0. */
 int	mut_op_takes_field(unsigned op);
-/* The fields of entry: its JSON members and array elements (0 for a
- * body that is not JSON). */
+/* The fields of entry: its JSON members and array elements, or a gRPC
+ * call's protobuf fields (nested ones too, in wire order); 0 for other
+ * bodies. */
 size_t	mut_entry_fields(const struct mut_engine *, size_t entry);
 
 /*

@@ -963,6 +963,138 @@ test_sched(void)
 	}
 }
 
+/* A gRPC call with body b[0..n) (method, te and content-type given). */
+static char *
+grpc_req(const char *method, const char *te, const char *ct,
+    const char *b, size_t n, size_t *len)
+{
+	struct buf	r;
+
+	buf_init(&r);
+	buf_printf(&r, "%s /shop.Orders/Place HTTP/1.1\r\nHost: x\r\n",
+	    method);
+	if (ct != NULL)
+		buf_printf(&r, "content-type: %s\r\n", ct);
+	if (te != NULL)
+		buf_printf(&r, "te: %s\r\n", te);
+	buf_printf(&r, "Content-Length: %zu\r\n\r\n", n);
+	buf_append(&r, b, n);
+	return buf_detach(&r, len);
+}
+
+/*
+ * The gRPC classifier: an INTERNAL or UNKNOWN answer, a reset or a close
+ * is grpcio's (or any server's) correct refusal of a call without te:
+ * trailers, with another content-type or method, or with broken
+ * length-prefixed framing (a compressed flag, a flag of 2, a length
+ * that lies, another number of messages than the entry's); to a well
+ * framed call it is a finding, and so is any answer to a call that is
+ * not gRPC's.  INTERNAL/UNKNOWN are failures, other codes are not.
+ */
+static void
+test_noise_grpc(void)
+{
+	static const char	one[] = "\0\0\0\0\2\x08\x03";
+	static const char	two[] = "\0\0\0\0\2\x08\x03\0\0\0\0\2\x08\x03";
+	static const struct {
+		const char	*method, *te, *ct, *b;
+		size_t		 n;
+		enum fuzz_kind	 kind;
+		enum fuzz_noise	 want;
+	} cases[] = {
+		{ "POST", "trailers", "application/grpc", one, 7, FUZZ_GRPC,
+		  FUZZ_NOISE_NONE },
+		{ "POST", "trailers", "application/grpc+proto", "\0\0\0\0\2"
+		  "\x08\xff", 7, FUZZ_GRPC, FUZZ_NOISE_NONE },
+		{ "POST", "trailers", "application/grpc", one, 7, FUZZ_RESET,
+		  FUZZ_NOISE_NONE },
+		{ "POST", "trailers", "application/grpc", one, 7, FUZZ_5XX,
+		  FUZZ_NOISE_NONE },
+		{ "POST", NULL, "application/grpc", one, 7, FUZZ_GRPC,
+		  FUZZ_NOISE_HEADERS },
+		{ "POST", "gzip", "application/grpc", one, 7, FUZZ_GRPC,
+		  FUZZ_NOISE_HEADERS },
+		{ "POST", "trailers", "text/plain", one, 7, FUZZ_EOF,
+		  FUZZ_NOISE_HEADERS },
+		{ "GET", "trailers", "application/grpc", one, 7, FUZZ_GRPC,
+		  FUZZ_NOISE_METHOD },
+		{ "POST", "trailers", "application/grpc", "\1\0\0\0\2\x08\x03",
+		  7, FUZZ_RESET, FUZZ_NOISE_GRPC_FRAMING },
+		{ "POST", "trailers", "application/grpc", "\2\0\0\0\2\x08\x03",
+		  7, FUZZ_GRPC, FUZZ_NOISE_GRPC_FRAMING },
+		{ "POST", "trailers", "application/grpc", "\0\0\0\0\3\x08\x03",
+		  7, FUZZ_GRPC, FUZZ_NOISE_GRPC_FRAMING },
+		{ "POST", "trailers", "application/grpc", "\0\0\0\0\1\x08\x03",
+		  7, FUZZ_GRPC, FUZZ_NOISE_GRPC_FRAMING },
+		{ "POST", "trailers", "application/grpc", two, 14, FUZZ_GRPC,
+		  FUZZ_NOISE_GRPC_FRAMING },
+		{ "POST", "trailers", "application/grpc", "", 0, FUZZ_EOF,
+		  FUZZ_NOISE_GRPC_FRAMING },
+	};
+	char	*entry, *req, *json;
+	size_t	 elen, rlen, jlen, i;
+
+	entry = grpc_req("POST", "trailers", "application/grpc", one, 7,
+	    &elen);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		req = grpc_req(cases[i].method, cases[i].te, cases[i].ct,
+		    cases[i].b, cases[i].n, &rlen);
+		ASSERT_EQ(fuzz_noise_grpc(req, rlen, entry, elen,
+		    cases[i].kind), cases[i].want);
+		free(req);
+	}
+	/* A corpus entry that is not a gRPC call: the HTTP classifier's. */
+	json = grpc_req("POST", NULL, "application/json", "{}", 2, &jlen);
+	req = grpc_req("POST", NULL, "application/grpc", "\2", 1, &rlen);
+	ASSERT_EQ(fuzz_noise_grpc(req, rlen, json, jlen, FUZZ_RESET),
+	    FUZZ_NOISE_NONE);
+	free(req);
+	free(json);
+	free(entry);
+	ASSERT_EQ(fuzz_grpc_kind(13), FUZZ_GRPC);
+	ASSERT_EQ(fuzz_grpc_kind(2), FUZZ_GRPC);
+	ASSERT_EQ(fuzz_grpc_kind(3), FUZZ_OK);
+	ASSERT_EQ(fuzz_grpc_kind(0), FUZZ_OK);
+	ASSERT_EQ(fuzz_grpc_kind(14), FUZZ_OK);
+	ASSERT_STR_EQ(fuzz_kind_name(FUZZ_GRPC), "grpc");
+	ASSERT_STR_EQ(fuzz_noise_name(FUZZ_NOISE_GRPC_FRAMING),
+	    "grpc-framing");
+}
+
+/* Minimising a gRPC call: its message's fields are removed in runs and
+ * one by one, the length prefix and Content-Length rewritten. */
+static void
+test_shrink_grpc(void)
+{
+	static const char	want[] = "\0\0\0\0\4\x08\x03\x18\x07";
+	struct buf		out;
+	char			*req;
+	const char		*body;
+	size_t			rlen, i, framed = 0, found = 0;
+
+	/* Fields 1: 3, 2: "ab", 3: 7; without field 2, want. */
+	req = grpc_req("POST", "trailers", "application/grpc", "\0\0\0\0\x08"
+	    "\x08\x03\x12\x02" "ab" "\x18\x07", 13, &rlen);
+	buf_init(&out);
+	for (i = 0; fuzz_shrink(req, rlen, i, &out); i++) {
+		body = strstr(out.data, "\r\n\r\n");
+		if (body == NULL || out.len - (size_t)(body + 4 - out.data) == 0)
+			continue;
+		body += 4;
+		if (strstr(out.data, "Content-Length: 9\r\n") != NULL &&
+		    out.len - (size_t)(body - out.data) == 9 &&
+		    memcmp(body, want, 9) == 0)
+			found++;
+		if ((unsigned char)body[4] == out.len - (size_t)(body -
+		    out.data) - 5)
+			framed++;
+	}
+	ASSERT_EQ(found, 1);
+	ASSERT(framed >= 5);	/* two runs, three fields */
+	buf_free(&out);
+	free(req);
+}
+
 /*
  * The sweep's order (fuzz_sweep_order) and the scheduler with a sweep:
  * one entry stands for each endpoint (the one with the most items),
@@ -1070,6 +1202,8 @@ main(void)
 	test_shrink();
 	test_noise();
 	test_noise_recorded();
+	test_noise_grpc();
+	test_shrink_grpc();
 	test_body_signatures();
 	test_sched();
 	test_sweep();
