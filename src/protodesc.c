@@ -1306,21 +1306,36 @@ pd_view_run(const struct protodesc_field *fd, const struct pb_field *run,
 	return 0;
 }
 
-/* 1 if key (a field number, times two, plus one for "#N") was used
- * already in this object; else notes it. */
-static int
-pd_key_seen(uint32_t **keys, size_t *n, size_t *cap, uint32_t key)
+/* Notes key (a field number, times two, plus one for "#N"). */
+static void
+pd_key_add(uint32_t **keys, size_t *n, size_t *cap, uint32_t key)
 {
-	size_t	i;
-
-	for (i = 0; i < *n; i++)
-		if ((*keys)[i] == key)
-			return 1;
 	if (*n == *cap) {
 		*cap = *cap == 0 ? 16 : *cap * 2;
 		*keys = xreallocarray(*keys, *cap, sizeof **keys);
 	}
 	(*keys)[(*n)++] = key;
+}
+
+static int
+pd_u32_cmp(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* 1 if a key was noted twice (sorted here: a message of many distinct
+ * fields costs n log n, not n squared). */
+static int
+pd_keys_repeat(uint32_t *keys, size_t n)
+{
+	size_t	i;
+
+	qsort(keys, n, sizeof *keys, pd_u32_cmp);
+	for (i = 1; i < n; i++)
+		if (keys[i] == keys[i - 1])
+			return 1;
 	return 0;
 }
 
@@ -1405,12 +1420,14 @@ pd_view_obj(const struct protodesc_msg *m, struct buf *out,
 			buf_append_byte(out, ',');
 		first = 0;
 		if (pd_view_member(m, &r, &f, &rc, out, depth, &run, &runcap,
-		    &key) == -1 || pd_key_seen(&keys, &nkeys, &keycap,
-		    key)) {
+		    &key) == -1) {
 			rc = -1;
 			break;
 		}
+		pd_key_add(&keys, &nkeys, &keycap, key);
 	}
+	if (rc == 0 && pd_keys_repeat(keys, nkeys))
+		rc = -1;
 	free(run);
 	free(keys);
 	if (rc == 0 && r.canonical) {
