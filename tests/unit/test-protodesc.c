@@ -16,6 +16,7 @@
 #include "json.h"
 #include "protobuf.h"
 #include "protodesc.h"
+#include "snap.h"
 #include "unit.h"
 #include "xmalloc.h"
 
@@ -361,6 +362,58 @@ test_encode(void)
 	    strlen(why)) == 0);
 }
 
+/* The snapshot codec with and without the set (snap_set_protodesc). */
+static void
+test_snap(void)
+{
+	static const char line[] = "{\"v\":1,\"dir\":\"out\",\"req\":"
+	    "{\"method\":\"POST\",\"target\":\"/shop.Users/Get\","
+	    "\"grpc\":[{\"@type\":\"shop.GetUser\",\"id\":5}]},\"res\":"
+	    "{\"status\":200,\"grpc\":[{\"@type\":\"shop.User\","
+	    "\"kind\":\"GUEST\"},[[1,1]]]}}";
+	struct snap_txn	 t;
+	struct buf	 b;
+	const char	*bad;
+	char		*cause = NULL;
+
+	snap_set_protodesc(NULL);
+	ASSERT_EQ(snap_decode_line(line, sizeof line - 1, &t, &cause), -1);
+	ASSERT_STR_EQ(cause, "column 78: a named view (\"@type\") needs the "
+	    "descriptor set: pass --proto-set FILE (decoyd: proto_set)");
+	free(cause);
+	cause = NULL;
+	snap_set_protodesc(set);
+	if (snap_decode_line(line, sizeof line - 1, &t, &cause) == -1) {
+		UNIT_FAIL("%s", cause);
+		free(cause);
+		snap_set_protodesc(NULL);
+		return;
+	}
+	ASSERT_EQ(t.req.grpc, 1);
+	ASSERT_EQ(t.req.body_len, 7);
+	ASSERT(memcmp(t.req.body, "\0\0\0\0\2\x08\x05", 7) == 0);
+	ASSERT_EQ(t.res.body_len, 14);
+	buf_init(&b);
+	snap_encode(&b, &t);
+	buf_append(&b, "", 1);
+	/* Written back by name; the second answer, a User whose id 1 is
+	 * shown by name too now. */
+	ASSERT(strstr(b.data, "\"grpc\":[{\"@type\":\"shop.GetUser\","
+	    "\"id\":5}]") != NULL);
+	ASSERT(strstr(b.data, "\"grpc\":[{\"@type\":\"shop.User\","
+	    "\"kind\":\"GUEST\"},{\"@type\":\"shop.User\",\"id\":1}]")
+	    != NULL);
+	buf_free(&b);
+	snap_txn_free(&t);
+	bad = "{\"v\":1,\"req\":{\"method\":\"P\",\"grpc\":[{\"id\":1,"
+	    "\"@type\":\"shop.User\"}]}}";
+	ASSERT_EQ(snap_decode_line(bad, strlen(bad), &t, &cause), -1);
+	ASSERT_STR_EQ(cause, "column 44: \"@type\" comes first in a named "
+	    "view");
+	free(cause);
+	snap_set_protodesc(NULL);
+}
+
 /* A set holding one file: package p, its message bytes m. */
 static struct protodesc *
 mkset(const struct buf *file, char **cause)
@@ -546,6 +599,7 @@ main(void)
 	test_paths();
 	test_view();
 	test_encode();
+	test_snap();
 	test_malformed();
 	test_truncations();
 	protodesc_free(set);
