@@ -614,6 +614,15 @@ pd_file(struct pd_load *ld, const uint8_t *p, size_t len, size_t base)
 	return rc == -1 ? -1 : 0;
 }
 
+/* qsort(), which must not see the NULL of an empty array. */
+static void
+pd_sort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 static int
 pd_msg_cmp(const void *a, const void *b)
 {
@@ -694,7 +703,7 @@ pd_link_fields(struct pd_load *ld)
 		if (k > 0 && strcmp(m->name, set->msgs[k - 1].name) == 0)
 			return pd_fail(ld, SIZE_MAX, "message type %s declared "
 			    "twice", m->name);
-		qsort(m->fields, m->nfields, sizeof *m->fields, pd_field_cmp);
+		pd_sort(m->fields, m->nfields, sizeof *m->fields, pd_field_cmp);
 		for (j = 0; j < m->nfields; j++) {
 			fd = &m->fields[j];
 			if (j > 0 && fd->num == m->fields[j - 1].num)
@@ -737,8 +746,8 @@ pd_link(struct pd_load *ld)
 	size_t			 k;
 	int			 out;
 
-	qsort(set->msgs, set->nmsgs, sizeof *set->msgs, pd_msg_cmp);
-	qsort(set->enums, set->nenums, sizeof *set->enums, pd_enum_cmp);
+	pd_sort(set->msgs, set->nmsgs, sizeof *set->msgs, pd_msg_cmp);
+	pd_sort(set->enums, set->nenums, sizeof *set->enums, pd_enum_cmp);
 	for (k = 1; k < set->nenums; k++)
 		if (strcmp(set->enums[k].name, set->enums[k - 1].name) == 0)
 			return pd_fail(ld, SIZE_MAX, "enum %s declared twice",
@@ -759,7 +768,7 @@ pd_link(struct pd_load *ld)
 			*(out ? &mt->output : &mt->input) = &set->msgs[i];
 		}
 	}
-	qsort(set->methods, set->nmethods, sizeof *set->methods,
+	pd_sort(set->methods, set->nmethods, sizeof *set->methods,
 	    pd_method_cmp);
 	for (k = 1; k < set->nmethods; k++)
 		if (strcmp(set->methods[k].path, set->methods[k - 1].path) == 0)
@@ -1332,7 +1341,7 @@ pd_keys_repeat(uint32_t *keys, size_t n)
 {
 	size_t	i;
 
-	qsort(keys, n, sizeof *keys, pd_u32_cmp);
+	pd_sort(keys, n, sizeof *keys, pd_u32_cmp);
 	for (i = 1; i < n; i++)
 		if (keys[i] == keys[i - 1])
 			return 1;

@@ -492,10 +492,35 @@ test_malformed(void)
 	ASSERT_STR_EQ(bad("0a0c220a0a014d12050a01662813"),
 	    "t.pb: byte 12: field type 19 unknown");
 
-	/* A field's type that no file declares */
+	/* A message type without fields, an enum without values */
 	buf_init(&file);
 	buf_init(&msg);
 	buf_init(&field);
+	put_str(&msg, 1, "E");
+	put_sub(&file, 4, &msg);
+	buf_reset(&msg);
+	put_str(&msg, 1, "N");
+	put_sub(&file, 5, &msg);
+	d = mkset(&file, &cause);
+	ASSERT(d != NULL && d->nmsgs == 1 && d->nenums == 1);
+	if (d != NULL) {
+		struct buf	 v;
+
+		buf_init(&v);
+		ASSERT_EQ(protodesc_view(&d->msgs[0], &v, "", 0), 0);
+		ASSERT_MEM_EQ(v.data, v.len, "{\"@type\":\"E\"}");
+		buf_reset(&v);
+		ASSERT_EQ(protodesc_view(&d->msgs[0], &v, "\x08\x01", 2), 0);
+		ASSERT_MEM_EQ(v.data, v.len, "{\"@type\":\"E\",\"#1\":1}");
+		buf_free(&v);
+		protodesc_free(d);
+	}
+	free(cause);
+	cause = NULL;
+	buf_reset(&file);
+	buf_reset(&msg);
+
+	/* A field's type that no file declares */
 	put_str(&file, 2, "p");
 	put_str(&msg, 1, "M");
 	put_str(&field, 1, "f");
