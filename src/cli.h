@@ -91,8 +91,8 @@ extern const struct cmd_entry cmd_fuzz_entry;
 	  "a flow silent for DUR ends (60s)",				\
 	  OPT_AT(st, idle), .min = 1, .aliases = "--idle" }
 /* The --proto-set row of the commands that write or read gRPC messages
- * in snapshots (record, respond, replay, inspect): path a const char *
- * member (into argv). */
+ * in snapshots (record, respond, replay, inspect, split, export, corpus,
+ * analyze): path a const char * member (into argv). */
 #define CLI_OPT_PROTO_SET(st, path)					\
 	{ "proto-set", 0, OPT_PATH, "FILE",				\
 	  "a .proto descriptor set (protoc\n"				\

@@ -118,6 +118,21 @@ check "inspect without --proto-set: exit 2" [ $? -eq 2 ]
 check "a file that is no descriptor set: exit 2, its name and a byte offset" \
     bash -c "[ $? -eq 2 ] && grep -q 'rec.jsonl: byte [0-9]*: ' '$T/badset.out'"
 
+# The commands that rewrite or read a snapshot take the set too.
+"$DECOY" split "$T/rec.jsonl" --out "$T/split.jsonl" --proto-set "$SET" 2>/dev/null
+check "split --proto-set: the named views written back as they were" \
+    same "$T/split.jsonl" "$T/rec.jsonl"
+"$DECOY" export har "$T/rec.jsonl" -o "$T/rec.har" --proto-set "$SET" 2>/dev/null
+check "export --proto-set: the HAR holds the server's message bytes" "$PY" -c '
+import base64, json, sys
+e = json.load(open(sys.argv[1]))["log"]["entries"]
+t = e[0]["response"]["content"]
+raw = base64.b64decode(t["text"]) if t.get("encoding") == "base64" else t["text"].encode("latin-1")
+assert raw[5:] == bytes.fromhex(sys.argv[2]), raw
+' "$T/rec.har" "$(sed -n 's/^get OK \([0-9a-f]*\) .*/\1/p' "$T/direct.txt")"
+"$DECOY" split "$T/rec.jsonl" --out "$T/split2.jsonl" >"$T/split2.out" 2>&1
+check "split without --proto-set: exit 2" [ $? -eq 2 ]
+
 # --- 4. inspect -------------------------------------------------------------------
 "$DECOY" inspect "$T/rec.jsonl" --proto-set "$SET" >"$T/inspect.txt" 2>&1
 check "inspect: the methods' types" bash -c \
