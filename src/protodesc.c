@@ -81,6 +81,28 @@ pd_str(struct pd_load *ld, const struct pb_field *f, size_t base,
 	return 0;
 }
 
+/*
+ * A name member: as pd_str(), and made of letters, digits and '_' (dots
+ * too where dots is set: a package), as protoc writes every name; so a
+ * type's name is written into a view as it is and read back the same.
+ */
+static int
+pd_name(struct pd_load *ld, const struct pb_field *f, size_t base,
+    const char *what, char **out, int dots)
+{
+	const char	*c;
+
+	if (pd_str(ld, f, base, what, out) == -1)
+		return -1;
+	for (c = *out; *c != '\0'; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || *c == '_' ||
+		    (dots && *c == '.')))
+			return pd_fail(ld, base + f->off, "%s is not a name "
+			    "(letters, digits, _)", what);
+	return 0;
+}
+
 static int
 pd_varint(struct pd_load *ld, const struct pb_field *f, size_t base,
     const char *what, uint64_t *v)
@@ -169,8 +191,8 @@ pd_field_member(struct pd_load *ld, const struct pb_field *f, size_t base,
 
 	switch (f->num) {
 	case 1:
-		return pd_str(ld, f, base, "FieldDescriptorProto.name",
-		    &fd->name);
+		return pd_name(ld, f, base, "FieldDescriptorProto.name",
+		    &fd->name, 0);
 	case 3:
 		if (pd_varint(ld, f, base, "FieldDescriptorProto.number",
 		    &v) == -1)
@@ -275,8 +297,8 @@ pd_enum_value(struct pd_load *ld, const uint8_t *p, size_t len,
 
 	pb_reader_init(&r, p, len);
 	while ((rc = pb_read_field(&r, &f)) == 1) {
-		if (f.num == 1 && pd_str(ld, &f, base,
-		    "EnumValueDescriptorProto.name", &v->name) == -1)
+		if (f.num == 1 && pd_name(ld, &f, base,
+		    "EnumValueDescriptorProto.name", &v->name, 0) == -1)
 			return -1;
 		if (f.num != 2)
 			continue;
@@ -313,8 +335,8 @@ pd_enum(struct pd_load *ld, const uint8_t *p, size_t len, size_t base,
 	memset(&e, 0, sizeof e);
 	pb_reader_init(&r, p, len);
 	while ((rc = pb_read_field(&r, &f)) == 1) {
-		if (f.num == 1 && pd_str(ld, &f, base,
-		    "EnumDescriptorProto.name", &name) == -1)
+		if (f.num == 1 && pd_name(ld, &f, base,
+		    "EnumDescriptorProto.name", &name, 0) == -1)
 			goto fail;
 		if (f.num != 2)
 			continue;
@@ -428,8 +450,8 @@ pd_message(struct pd_load *ld, const uint8_t *p, size_t len, size_t base,
 		return pd_fail(ld, base, "message types nested too deep");
 	pb_reader_init(&r, p, len);
 	while ((rc = pb_read_field(&r, &f)) == 1) {
-		if (f.num == 1 && pd_str(ld, &f, base, "DescriptorProto.name",
-		    &name) == -1)
+		if (f.num == 1 && pd_name(ld, &f, base, "DescriptorProto.name",
+		    &name, 0) == -1)
 			goto fail;
 		if (f.num == 7 && (pd_sub(ld, &f, base, p,
 		    "DescriptorProto.options", &at) == -1 ||
@@ -479,8 +501,8 @@ pd_method(struct pd_load *ld, const uint8_t *p, size_t len, size_t base,
 	while ((rc = pb_read_field(&r, &f)) == 1) {
 		rc = 0;
 		if (f.num == 1)
-			rc = pd_str(ld, &f, base, "MethodDescriptorProto.name",
-			    &name);
+			rc = pd_name(ld, &f, base, "MethodDescriptorProto.name",
+			    &name, 0);
 		else if (f.num == 2 || f.num == 3)
 			rc = pd_str(ld, &f, base, "MethodDescriptorProto."
 			    "input_type or output_type", f.num == 2 ? &in :
@@ -537,8 +559,8 @@ pd_service(struct pd_load *ld, const uint8_t *p, size_t len, size_t base,
 
 	pb_reader_init(&r, p, len);
 	while ((rc = pb_read_field(&r, &f)) == 1)
-		if (f.num == 1 && pd_str(ld, &f, base,
-		    "ServiceDescriptorProto.name", &name) == -1) {
+		if (f.num == 1 && pd_name(ld, &f, base,
+		    "ServiceDescriptorProto.name", &name, 0) == -1) {
 			free(name);
 			return -1;
 		}
@@ -577,8 +599,8 @@ pd_file(struct pd_load *ld, const uint8_t *p, size_t len, size_t base)
 	while ((rc = pb_read_field(&r, &f)) == 1) {
 		rc = 0;
 		if (f.num == 2)
-			rc = pd_str(ld, &f, base, "FileDescriptorProto.package",
-			    &package);
+			rc = pd_name(ld, &f, base, "FileDescriptorProto.package",
+			    &package, 1);
 		else if (f.num == 12)
 			rc = pd_str(ld, &f, base, "FileDescriptorProto.syntax",
 			    &syntax);

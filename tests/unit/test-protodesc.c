@@ -489,6 +489,8 @@ test_malformed(void)
 	    "t.pb: byte 12: varint cut short or over 64 bits");
 	ASSERT_STR_EQ(bad("0a08220612040a01661801"),
 	    "t.pb: byte 4: a message type without its name");
+	ASSERT_STR_EQ(bad("0a0622040a024d01"), "t.pb: byte 4: "
+	    "DescriptorProto.name is not a name (letters, digits, _)");
 	ASSERT_STR_EQ(bad("0a0c220a0a014d12050a01662813"),
 	    "t.pb: byte 12: field type 19 unknown");
 
