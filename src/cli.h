@@ -91,14 +91,13 @@ extern const struct cmd_entry cmd_fuzz_entry;
 	  "a flow silent for DUR ends (60s)",				\
 	  OPT_AT(st, idle), .min = 1, .aliases = "--idle" }
 /* The --proto-set row of the commands that write or read gRPC messages
- * in snapshots (record, respond, replay, inspect): path a char *
- * member (an owned copy). */
+ * in snapshots (record, respond, replay, inspect, split, export, corpus,
+ * analyze): path a const char * member (into argv). */
 #define CLI_OPT_PROTO_SET(st, path)					\
 	{ "proto-set", 0, OPT_PATH, "FILE",				\
 	  "a .proto descriptor set (protoc\n"				\
 	  "--include_imports --descriptor_set_out):\n"			\
-	  "gRPC messages with field names", OPT_AT(st, path),		\
-	  .flags = OPT_COPY }
+	  "gRPC messages with field names", OPT_AT(st, path) }
 /* in and out, as SNAP_DIR_IN and SNAP_DIR_OUT, for --dir rows. */
 extern const struct opt_choice cli_dir_choices[];
 

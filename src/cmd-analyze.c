@@ -35,6 +35,7 @@ struct cmd_analyze_o {
 	int		 explain;
 	int		 match_rate;
 	int		 log_level;
+	const char	*proto_set;
 };
 
 /* --key NAME=FILE: kept (in argv) for after the parse. */
@@ -67,6 +68,7 @@ static const struct opt cmd_analyze_opts[] = {
 	  "file or PEM\nprivate key), used where it verifies the\nrecorded "
 	  "tokens; repeatable", .call = cmd_analyze_key_arg,
 	  .flags = OPT_ARG },
+	CLI_OPT_PROTO_SET(struct cmd_analyze_o, proto_set),
 	CLI_OPTS_LOG(struct cmd_analyze_o),
 	OPT_END_ROW,
 };
@@ -390,6 +392,7 @@ cmd_analyze_exec(int argc, char **argv)
 	struct jwt_key		**loaded = NULL;
 	struct analyze		*az = NULL;
 	struct transforms	*t = NULL;
+	struct protodesc	*pset = NULL;
 	struct buf		 out;
 	const char		*snap = NULL, *eq;
 	char			*cause = NULL, *name;
@@ -424,7 +427,8 @@ cmd_analyze_exec(int argc, char **argv)
 	cfg.keys = keys;
 	cfg.nkeys = o.nkeys;
 	az = analyze_create(&cfg);
-	if (cmd_analyze_pass(snap, cmd_analyze_feed, az, &cause) == -1) {
+	if (cli_proto_set(o.proto_set, &pset, &cause) == -1 ||
+	    cmd_analyze_pass(snap, cmd_analyze_feed, az, &cause) == -1) {
 		rc = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
@@ -483,5 +487,6 @@ out:
 	free(o.keyargs);
 	free(o.outpath);
 	free(cause);
+	cli_proto_set_free(pset);
 	return rc;
 }

@@ -43,6 +43,7 @@ struct cmd_corpus_o {
 	const char	*dir;
 	int		 json;
 	int		 log_level;
+	const char	*proto_set;
 };
 
 static const struct opt cmd_corpus_opts[] = {
@@ -52,6 +53,7 @@ static const struct opt cmd_corpus_opts[] = {
 	  OPT_AT(struct cmd_corpus_o, dir) },
 	{ "json", 0, OPT_FLAG, NULL, "print the summary as one JSON object "
 	  "on\nstdout", OPT_AT(struct cmd_corpus_o, json) },
+	CLI_OPT_PROTO_SET(struct cmd_corpus_o, proto_set),
 	CLI_OPTS_LOG(struct cmd_corpus_o),
 	OPT_END_ROW,
 };
@@ -236,6 +238,7 @@ cmd_corpus_exec(int argc, char **argv)
 	struct snap_txn		 t;
 	struct corpus_entry	*v = NULL, *ce;
 	struct buf		 req, idx;
+	struct protodesc	*pset = NULL;
 	const char		*snap, *dir = NULL, *host;
 	char			*cause = NULL, *slug, *path;
 	size_t			 n = 0, cap = 0, i, nin = 0;
@@ -258,7 +261,8 @@ cmd_corpus_exec(int argc, char **argv)
 
 	buf_init(&req);
 	buf_init(&idx);
-	if ((r = snap_reader_open(snap, &cause)) == NULL)
+	if (cli_proto_set(o.proto_set, &pset, &cause) == -1 ||
+	    (r = snap_reader_open(snap, &cause)) == NULL)
 		goto fail;
 	while ((rc = snap_reader_next(r, &t, &cause)) == 1) {
 		if (t.dir != SNAP_DIR_IN || t.req.method == NULL ||
@@ -336,6 +340,7 @@ fail:
 out:
 	if (r != NULL)
 		snap_reader_close(r);
+	cli_proto_set_free(pset);
 	corpus_entries_free(v, n);
 	buf_free(&req);
 	buf_free(&idx);

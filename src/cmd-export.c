@@ -30,12 +30,14 @@ struct cmd_export_o {
 	const char	*output;
 	int		 json;
 	int		 log_level;
+	const char	*proto_set;
 };
 
 static const struct opt cmd_export_opts[] = {
 	{ "output", 'o', OPT_PATH, NULL, "HAR file to write, - for stdout\n"
 	  "(replaced if it exists)", OPT_AT(struct cmd_export_o, output) },
 	CLI_OPT_JSON_SUMMARY(struct cmd_export_o),
+	CLI_OPT_PROTO_SET(struct cmd_export_o, proto_set),
 	CLI_OPTS_LOG(struct cmd_export_o),
 	OPT_END_ROW,
 };
@@ -91,6 +93,7 @@ cmd_export_exec(int argc, char **argv)
 	struct snap_reader	*r = NULL;
 	struct snap_txn		 t;
 	struct buf		 out;
+	struct protodesc	*pset = NULL;
 	const char		*output = NULL, *format, *path, *name;
 	char			*cause = NULL;
 	size_t			 n = 0;
@@ -120,7 +123,8 @@ cmd_export_exec(int argc, char **argv)
 		    "to a file");
 
 	buf_init(&out);
-	if ((r = snap_reader_open(path, &cause)) == NULL)
+	if (cli_proto_set(o.proto_set, &pset, &cause) == -1 ||
+	    (r = snap_reader_open(path, &cause)) == NULL)
 		goto fail;
 	name = strcmp(output, "-") == 0 ? "<stdout>" : output;
 	if (strcmp(output, "-") == 0)
@@ -149,6 +153,7 @@ cmd_export_exec(int argc, char **argv)
 		goto fail;
 	}
 	snap_reader_close(r);
+	cli_proto_set_free(pset);
 	buf_free(&out);
 	if (json) {
 		if (export_json(n, "har", output) == -1)
@@ -163,6 +168,7 @@ fail:
 	status = cli_error(e, EXIT_USAGE, "%s", cause);
 	free(cause);
 	snap_reader_close(r);
+	cli_proto_set_free(pset);
 	buf_free(&out);
 	if (fd != -1 && fd != STDOUT_FILENO)
 		close(fd);

@@ -25,7 +25,7 @@ struct cmd_inspect_o {
 	uint64_t	 interval_ns;
 	int		 raw_paths;
 	int		 log_level;
-	char		*proto_set;
+	const char	*proto_set;
 };
 
 static const struct opt cmd_inspect_opts[] = {
@@ -83,13 +83,11 @@ cmd_inspect_exec(int argc, char **argv)
 	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rc) == -1)
 		return rc;
 	cli_log_init(e, o.log_level);
-	if (argc - ind != 1 || (o.json && o.html != NULL &&
-	    strcmp(o.html, "-") == 0)) {
-		free(o.proto_set);
+	if (argc - ind != 1)
 		return cli_usage(e, argc - ind == 0 ? "no snapshot given" :
-		    argc - ind > 1 ? "one snapshot at a time" :
-		    "--json and --html - both write on stdout");
-	}
+		    "one snapshot at a time");
+	if (o.json && o.html != NULL && strcmp(o.html, "-") == 0)
+		return cli_usage(e, "--json and --html - both write on stdout");
 
 	memset(&opts, 0, sizeof opts);
 	opts.interval_us = o.interval_ns / 1000;
@@ -103,7 +101,6 @@ cmd_inspect_exec(int argc, char **argv)
 		rc = cli_error(e, EXIT_USAGE, "%s", cause);
 		free(cause);
 		cli_proto_set_free(pset);
-		free(o.proto_set);
 		return rc;
 	}
 	buf_init(&out);
@@ -124,7 +121,6 @@ cmd_inspect_exec(int argc, char **argv)
 	buf_free(&out);
 	inspect_free(in);
 	cli_proto_set_free(pset);
-	free(o.proto_set);
 	if (rc == EXIT_OK && (fflush(stdout) == EOF || ferror(stdout)))
 		rc = cli_error(e, EXIT_USAGE, "writing output failed");
 	return rc;

@@ -32,7 +32,7 @@ struct cmd_record_o {
 	struct funnel_config	funnel;
 	int			has_mark;
 	int			log_level;
-	char			*proto_set;
+	const char		*proto_set;
 };
 
 #define CMD_RECORD_AT(m)	OPT_AT(struct cmd_record_o, cfg.m)
@@ -342,6 +342,5 @@ out:
 	funnel_free(fn);
 	funnel_config_free(&o.funnel);
 	cli_proto_set_free(pset);
-	free(o.proto_set);
 	return rv;
 }

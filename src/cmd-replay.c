@@ -40,7 +40,7 @@ struct cmd_replay_o {
 	int			 have_rate, have_ramp, have_steps, have_mult;
 	int			 have_body;
 	int			 log_level;
-	char			*proto_set;
+	const char		*proto_set;
 };
 
 #define CMD_REPLAY_AT(m)	OPT_AT(struct cmd_replay_o, cfg.m)
@@ -374,7 +374,6 @@ cmd_replay_exec(int argc, char **argv)
 		free(o.report_file);
 		free(o.html);
 		free(o.junit);
-		free(o.proto_set);
 		return rv;
 	}
 	cli_log_init(e, o.log_level);
@@ -454,6 +453,5 @@ out:
 	free(junit);
 	gen_config_free(&cfg);
 	cli_proto_set_free(pset);
-	free(o.proto_set);
 	return rv;
 }

@@ -26,6 +26,7 @@ struct cmd_respond_o {
 	struct respond_config	cfg;
 	struct priv_user	user;
 	int			log_level;
+	const char		*proto_set;
 };
 
 #define CMD_RESPOND_AT(m)	OPT_AT(struct cmd_respond_o, cfg.m)
@@ -109,7 +110,7 @@ static const struct opt cmd_respond_opts[] = {
 	  "connections (256MiB, or a\nquarter of the memory if less); past it "
 	  "the\nconnections holding the most are not read",
 	  CMD_RESPOND_AT(output_budget), .min = 1 },
-	CLI_OPT_PROTO_SET(struct cmd_respond_o, cfg.proto_set),
+	CLI_OPT_PROTO_SET(struct cmd_respond_o, proto_set),
 	{ "transforms", 'T', OPT_PATH, NULL, "transforms file "
 	  "(decoy-transforms(5), from decoy\nanalyze): typed and key matching "
 	  "of volatile\nrequest values, replies with dates shifted,\nJWTs "
@@ -209,7 +210,7 @@ cmd_respond_exec(int argc, char **argv)
 		cfg->admin_token = xstrdup(getenv("DECOY_TOKEN"));
 	cli_log_init(e, o.log_level);
 	log_debug("open-file limit %llu", sock_raise_nofile());
-	if (cli_proto_set(cfg->proto_set, &pset, &cause) == -1 ||
+	if (cli_proto_set(o.proto_set, &pset, &cause) == -1 ||
 	    (r = respond_create(cfg, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;

@@ -33,6 +33,7 @@ struct cmd_split_o {
 	const char	*files[2];	/* by enum snap_dir */
 	int		 json;
 	int		 log_level;
+	const char	*proto_set;
 };
 
 static const struct opt cmd_split_opts[] = {
@@ -42,6 +43,7 @@ static const struct opt cmd_split_opts[] = {
 	  "FILE\n(at least one of --in and --out; - is stdout;\nFILE is "
 	  "replaced)", OPT_AT(struct cmd_split_o, files[SNAP_DIR_OUT]) },
 	CLI_OPT_JSON_SUMMARY(struct cmd_split_o),
+	CLI_OPT_PROTO_SET(struct cmd_split_o, proto_set),
 	CLI_OPTS_LOG(struct cmd_split_o),
 	OPT_END_ROW,
 };
@@ -102,6 +104,7 @@ cmd_split_exec(int argc, char **argv)
 	int			 ind, i, rc, status, json;
 	struct buf		 b;
 	struct snap_ids		*ids = NULL;
+	struct protodesc	*pset = NULL;
 	size_t			 renamed = 0;
 
 	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &status) == -1)
@@ -131,7 +134,8 @@ cmd_split_exec(int argc, char **argv)
 			    files[i]);
 	}
 
-	if ((r = snap_reader_open(path, &cause)) == NULL)
+	if (cli_proto_set(o.proto_set, &pset, &cause) == -1 ||
+	    (r = snap_reader_open(path, &cause)) == NULL)
 		goto fail;
 	for (i = 0; i < 2; i++) {
 		if (files[i] == NULL)
@@ -162,6 +166,7 @@ cmd_split_exec(int argc, char **argv)
 			goto fail;
 	}
 	snap_reader_close(r);
+	cli_proto_set_free(pset);
 	if (json) {
 		buf_init(&b);
 		buf_printf(&b, "{\"in\":%zu,\"out\":%zu,\"renamed_ids\":%zu,"
@@ -194,6 +199,7 @@ fail:
 	free(cause);
 	snap_ids_free(ids);
 	snap_reader_close(r);
+	cli_proto_set_free(pset);
 	for (i = 0; i < 2; i++) {
 		cause = NULL;
 		if (snap_writer_close(w[i], &cause) == -1)

@@ -81,6 +81,28 @@ pd_str(struct pd_load *ld, const struct pb_field *f, size_t base,
 	return 0;
 }
 
+/*
+ * A name member: as pd_str(), and made of letters, digits and '_' (dots
+ * too where dots is set: a package), as protoc writes every name; so a
+ * type's name is written into a view as it is and read back the same.
+ */
+static int
+pd_name(struct pd_load *ld, const struct pb_field *f, size_t base,
+    const char *what, char **out, int dots)
+{
+	const char	*c;
+
+	if (pd_str(ld, f, base, what, out) == -1)
+		return -1;
+	for (c = *out; *c != '\0'; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || *c == '_' ||
+		    (dots && *c == '.')))
+			return pd_fail(ld, base + f->off, "%s is not a name "
+			    "(letters, digits, _)", what);
+	return 0;
+}
+
 static int
 pd_varint(struct pd_load *ld, const struct pb_field *f, size_t base,
     const char *what, uint64_t *v)
@@ -169,8 +191,8 @@ pd_field_member(struct pd_load *ld, const struct pb_field *f, size_t base,
 
 	switch (f->num) {
 	case 1:
-		return pd_str(ld, f, base, "FieldDescriptorProto.name",
-		    &fd->name);
+		return pd_name(ld, f, base, "FieldDescriptorProto.name",
+		    &fd->name, 0);
 	case 3:
 		if (pd_varint(ld, f, base, "FieldDescriptorProto.number",
 		    &v) == -1)
@@ -275,8 +297,8 @@ pd_enum_value(struct pd_load *ld, const uint8_t *p, size_t len,
 
 	pb_reader_init(&r, p, len);
 	while ((rc = pb_read_field(&r, &f)) == 1) {
-		if (f.num == 1 && pd_str(ld, &f, base,
-		    "EnumValueDescriptorProto.name", &v->name) == -1)
+		if (f.num == 1 && pd_name(ld, &f, base,
+		    "EnumValueDescriptorProto.name", &v->name, 0) == -1)
 			return -1;
 		if (f.num != 2)
 			continue;
@@ -313,8 +335,8 @@ pd_enum(struct pd_load *ld, const uint8_t *p, size_t len, size_t base,
 	memset(&e, 0, sizeof e);
 	pb_reader_init(&r, p, len);
 	while ((rc = pb_read_field(&r, &f)) == 1) {
-		if (f.num == 1 && pd_str(ld, &f, base,
-		    "EnumDescriptorProto.name", &name) == -1)
+		if (f.num == 1 && pd_name(ld, &f, base,
+		    "EnumDescriptorProto.name", &name, 0) == -1)
 			goto fail;
 		if (f.num != 2)
 			continue;
@@ -428,8 +450,8 @@ pd_message(struct pd_load *ld, const uint8_t *p, size_t len, size_t base,
 		return pd_fail(ld, base, "message types nested too deep");
 	pb_reader_init(&r, p, len);
 	while ((rc = pb_read_field(&r, &f)) == 1) {
-		if (f.num == 1 && pd_str(ld, &f, base, "DescriptorProto.name",
-		    &name) == -1)
+		if (f.num == 1 && pd_name(ld, &f, base, "DescriptorProto.name",
+		    &name, 0) == -1)
 			goto fail;
 		if (f.num == 7 && (pd_sub(ld, &f, base, p,
 		    "DescriptorProto.options", &at) == -1 ||
@@ -479,8 +501,8 @@ pd_method(struct pd_load *ld, const uint8_t *p, size_t len, size_t base,
 	while ((rc = pb_read_field(&r, &f)) == 1) {
 		rc = 0;
 		if (f.num == 1)
-			rc = pd_str(ld, &f, base, "MethodDescriptorProto.name",
-			    &name);
+			rc = pd_name(ld, &f, base, "MethodDescriptorProto.name",
+			    &name, 0);
 		else if (f.num == 2 || f.num == 3)
 			rc = pd_str(ld, &f, base, "MethodDescriptorProto."
 			    "input_type or output_type", f.num == 2 ? &in :
@@ -537,8 +559,8 @@ pd_service(struct pd_load *ld, const uint8_t *p, size_t len, size_t base,
 
 	pb_reader_init(&r, p, len);
 	while ((rc = pb_read_field(&r, &f)) == 1)
-		if (f.num == 1 && pd_str(ld, &f, base,
-		    "ServiceDescriptorProto.name", &name) == -1) {
+		if (f.num == 1 && pd_name(ld, &f, base,
+		    "ServiceDescriptorProto.name", &name, 0) == -1) {
 			free(name);
 			return -1;
 		}
@@ -577,8 +599,8 @@ pd_file(struct pd_load *ld, const uint8_t *p, size_t len, size_t base)
 	while ((rc = pb_read_field(&r, &f)) == 1) {
 		rc = 0;
 		if (f.num == 2)
-			rc = pd_str(ld, &f, base, "FileDescriptorProto.package",
-			    &package);
+			rc = pd_name(ld, &f, base, "FileDescriptorProto.package",
+			    &package, 1);
 		else if (f.num == 12)
 			rc = pd_str(ld, &f, base, "FileDescriptorProto.syntax",
 			    &syntax);
@@ -612,6 +634,15 @@ pd_file(struct pd_load *ld, const uint8_t *p, size_t len, size_t base)
 	free(package);
 	free(syntax);
 	return rc == -1 ? -1 : 0;
+}
+
+/* qsort(), which must not see the NULL of an empty array. */
+static void
+pd_sort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
 }
 
 static int
@@ -694,7 +725,7 @@ pd_link_fields(struct pd_load *ld)
 		if (k > 0 && strcmp(m->name, set->msgs[k - 1].name) == 0)
 			return pd_fail(ld, SIZE_MAX, "message type %s declared "
 			    "twice", m->name);
-		qsort(m->fields, m->nfields, sizeof *m->fields, pd_field_cmp);
+		pd_sort(m->fields, m->nfields, sizeof *m->fields, pd_field_cmp);
 		for (j = 0; j < m->nfields; j++) {
 			fd = &m->fields[j];
 			if (j > 0 && fd->num == m->fields[j - 1].num)
@@ -737,8 +768,8 @@ pd_link(struct pd_load *ld)
 	size_t			 k;
 	int			 out;
 
-	qsort(set->msgs, set->nmsgs, sizeof *set->msgs, pd_msg_cmp);
-	qsort(set->enums, set->nenums, sizeof *set->enums, pd_enum_cmp);
+	pd_sort(set->msgs, set->nmsgs, sizeof *set->msgs, pd_msg_cmp);
+	pd_sort(set->enums, set->nenums, sizeof *set->enums, pd_enum_cmp);
 	for (k = 1; k < set->nenums; k++)
 		if (strcmp(set->enums[k].name, set->enums[k - 1].name) == 0)
 			return pd_fail(ld, SIZE_MAX, "enum %s declared twice",
@@ -759,7 +790,7 @@ pd_link(struct pd_load *ld)
 			*(out ? &mt->output : &mt->input) = &set->msgs[i];
 		}
 	}
-	qsort(set->methods, set->nmethods, sizeof *set->methods,
+	pd_sort(set->methods, set->nmethods, sizeof *set->methods,
 	    pd_method_cmp);
 	for (k = 1; k < set->nmethods; k++)
 		if (strcmp(set->methods[k].path, set->methods[k - 1].path) == 0)
@@ -1306,21 +1337,36 @@ pd_view_run(const struct protodesc_field *fd, const struct pb_field *run,
 	return 0;
 }
 
-/* 1 if key (a field number, times two, plus one for "#N") was used
- * already in this object; else notes it. */
-static int
-pd_key_seen(uint32_t **keys, size_t *n, size_t *cap, uint32_t key)
+/* Notes key (a field number, times two, plus one for "#N"). */
+static void
+pd_key_add(uint32_t **keys, size_t *n, size_t *cap, uint32_t key)
 {
-	size_t	i;
-
-	for (i = 0; i < *n; i++)
-		if ((*keys)[i] == key)
-			return 1;
 	if (*n == *cap) {
 		*cap = *cap == 0 ? 16 : *cap * 2;
 		*keys = xreallocarray(*keys, *cap, sizeof **keys);
 	}
 	(*keys)[(*n)++] = key;
+}
+
+static int
+pd_u32_cmp(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* 1 if a key was noted twice (sorted here: a message of many distinct
+ * fields costs n log n, not n squared). */
+static int
+pd_keys_repeat(uint32_t *keys, size_t n)
+{
+	size_t	i;
+
+	pd_sort(keys, n, sizeof *keys, pd_u32_cmp);
+	for (i = 1; i < n; i++)
+		if (keys[i] == keys[i - 1])
+			return 1;
 	return 0;
 }
 
@@ -1405,12 +1451,14 @@ pd_view_obj(const struct protodesc_msg *m, struct buf *out,
 			buf_append_byte(out, ',');
 		first = 0;
 		if (pd_view_member(m, &r, &f, &rc, out, depth, &run, &runcap,
-		    &key) == -1 || pd_key_seen(&keys, &nkeys, &keycap,
-		    key)) {
+		    &key) == -1) {
 			rc = -1;
 			break;
 		}
+		pd_key_add(&keys, &nkeys, &keycap, key);
 	}
+	if (rc == 0 && pd_keys_repeat(keys, nkeys))
+		rc = -1;
 	free(run);
 	free(keys);
 	if (rc == 0 && r.canonical) {

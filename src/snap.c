@@ -477,6 +477,9 @@ snap_read_grpc_raw(struct json_parser *p, struct buf *msg, int *compressed)
 	while ((r = json_object_next(p, &key)) == 1) {
 		if (json_string_eq(&key, "compressed"))
 			r = json_read_bool(p, compressed);
+		else if (json_string_eq(&key, "@type"))
+			r = json_fail(p, key.off, "\"@type\" comes first in "
+			    "a named view");
 		else if (!json_string_eq(&key, "b64"))
 			r = json_skip(p, NULL);
 		else if (json_peek(p) != JSON_STRING ||

@@ -2,7 +2,8 @@
 # gRPC with a .proto descriptor set (--proto-set): a grpcio server and
 # client of shop.Users (tests/proto/shop.proto; real protobuf messages,
 # classes made from tests/proto/set.pb) recorded through decoy record
-# --proto-set: the snapshot holds the messages by field name; with the
+# --proto-set: the snapshot holds the messages by field name (as
+# protobuf's own json_format reads and writes them); with the
 # server stopped, decoy respond --proto-set answers the unary and the
 # server-streaming call with the bytes the server sent; a request edited
 # by field name matches the edited message; without the set, reading the
@@ -28,8 +29,16 @@ check "the server answered both calls" \
 check "through the recorder: the same bytes" same "$T/viarec.txt" "$T/direct.txt"
 stop "$PID_rec"
 
-"$PY" - "$T/rec.jsonl" >"$T/check.txt" 2>&1 <<'EOF2'
+"$PY" - "$T/rec.jsonl" "$SET" >"$T/check.txt" 2>&1 <<'EOF2'
 import json, sys
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format
+from google.protobuf import message_factory
+fds = descriptor_pb2.FileDescriptorSet.FromString(open(sys.argv[2], 'rb').read())
+pool = descriptor_pool.DescriptorPool()
+for f in fds.file:
+    pool.Add(f)
+get = getattr(message_factory, 'GetMessageClass', None) or \
+    message_factory.MessageFactory(pool).GetPrototype
 ts = {}
 for l in open(sys.argv[1]):
     t = json.loads(l)
@@ -49,11 +58,22 @@ w = ts['/shop.Users/Watch']
 ok.append(('Watch: three Sessions by name', [m.get('token') for m in
     w['res']['grpc']] == ['t7-0', 't7-1', 't7-2'] and
     all(m['@type'] == 'shop.Session' for m in w['res']['grpc'])))
+# protobuf's own JSON mapping (json_format) reads each named view and
+# writes it back the same, "@type" aside.
+same = True
+for t in ts.values():
+    for m in t['req']['grpc'] + t['res']['grpc']:
+        m = dict(m)
+        cls = get(pool.FindMessageTypeByName(m.pop('@type')))
+        x = cls()
+        json_format.ParseDict(m, x)
+        same = same and json_format.MessageToDict(x) == m
+ok.append(('protobuf json_format agrees with every named view', same))
 for name, v in ok:
     print('ok' if v else 'FAIL', name)
 EOF2
 check "the snapshot shows the messages by field name" \
-    bash -c "! grep -q '^FAIL' '$T/check.txt' && [ \$(grep -c '^ok' '$T/check.txt') = 3 ]"
+    bash -c "! grep -q '^FAIL' '$T/check.txt' && [ \$(grep -c '^ok' '$T/check.txt') = 4 ]"
 grep '^FAIL' "$T/check.txt" >&2
 
 # --- 2. replayed with the server gone -------------------------------------------
@@ -97,6 +117,21 @@ check "inspect without --proto-set: exit 2" [ $? -eq 2 ]
     >"$T/badset.out" 2>&1
 check "a file that is no descriptor set: exit 2, its name and a byte offset" \
     bash -c "[ $? -eq 2 ] && grep -q 'rec.jsonl: byte [0-9]*: ' '$T/badset.out'"
+
+# The commands that rewrite or read a snapshot take the set too.
+"$DECOY" split "$T/rec.jsonl" --out "$T/split.jsonl" --proto-set "$SET" 2>/dev/null
+check "split --proto-set: the named views written back as they were" \
+    same "$T/split.jsonl" "$T/rec.jsonl"
+"$DECOY" export har "$T/rec.jsonl" -o "$T/rec.har" --proto-set "$SET" 2>/dev/null
+check "export --proto-set: the HAR holds the server's message bytes" "$PY" -c '
+import base64, json, sys
+e = json.load(open(sys.argv[1]))["log"]["entries"]
+t = e[0]["response"]["content"]
+raw = base64.b64decode(t["text"]) if t.get("encoding") == "base64" else t["text"].encode("latin-1")
+assert raw[5:] == bytes.fromhex(sys.argv[2]), raw
+' "$T/rec.har" "$(sed -n 's/^get OK \([0-9a-f]*\) .*/\1/p' "$T/direct.txt")"
+"$DECOY" split "$T/rec.jsonl" --out "$T/split2.jsonl" >"$T/split2.out" 2>&1
+check "split without --proto-set: exit 2" [ $? -eq 2 ]
 
 # --- 4. inspect -------------------------------------------------------------------
 "$DECOY" inspect "$T/rec.jsonl" --proto-set "$SET" >"$T/inspect.txt" 2>&1
