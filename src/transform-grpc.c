@@ -461,7 +461,7 @@ tgrpc_rewrite(struct buf *out, const uint8_t *msg, size_t len, size_t base,
 			any = 1;
 			continue;
 		}
-		if (f.wire == PB_LEN && depth < PB_VIEW_DEPTH * 2 &&
+		if (f.wire == PB_LEN && depth < TRANSFORM_GRPC_DEPTH &&
 		    tgrpc_edit_within(ev, n, base + voff, vlen)) {
 			buf_init(&sub);
 			subany = tgrpc_rewrite(&sub, f.p, f.len, base + voff,
