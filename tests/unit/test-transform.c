@@ -837,6 +837,76 @@ test_grpc_render(void)
 	buf_free(&one);
 }
 
+
+/*
+ * Every byte of a two-message body set to each of a few values: the
+ * locator finds what it finds within the bytes, and an edit at each hit
+ * renders a body that still frames when the mutated one did (ASan
+ * watches the reads).
+ */
+static void
+test_grpc_mutations(void)
+{
+	static const char	*paths[] = { "1", "2.1", "3[*].1", "[1].6" };
+	static const uint8_t	 vals[] = { 0x00, 0x01, 0x02, 0x08, 0x0a,
+				    0x7f, 0x80, 0xff };
+	struct transform_grpc_path gp;
+	struct transform_hit	 hits[16];
+	struct transform_edits	 e;
+	struct transform_msg	 m;
+	struct grpc_msg		 gm;
+	struct buf		 body, out;
+	const char		*why;
+	char			*cause = NULL, *cp;
+	size_t			 i, v, p, k, n, off;
+	int			 framed, bad = 0;
+
+	buf_init(&body);
+	buf_init(&out);
+	grpc_msg(&body, 1);
+	grpc_msg(&body, 2);
+	cp = xmalloc(body.len);
+	for (i = 0; i < body.len; i++)
+		for (v = 0; v < sizeof vals; v++) {
+			memcpy(cp, body.data, body.len);
+			cp[i] = (char)vals[v];
+			memset(&m, 0, sizeof m);
+			m.body = (struct span){ cp, body.len };
+			off = 0;
+			while ((framed = grpc_next_msg((const uint8_t *)cp,
+			    body.len, &off, &gm, &why)) == 1)
+				;
+			transform_edits_init(&e);
+			for (p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+				if (transform_grpc_path_parse(paths[p], &gp,
+				    &cause) == -1) {
+					free(cause);
+					continue;
+				}
+				n = transform_grpc_locate(&gp, m.body, hits, 16);
+				for (k = 0; k < n; k++)
+					transform_edits_add(&e, &hits[k],
+					    "a-longer-value-1234567890", 25);
+			}
+			buf_reset(&out);
+			transform_edits_render(&out, &e, &m, TRANSFORM_IN_BODY,
+			    0);
+			transform_edits_free(&e);
+			if (framed != 0)
+				continue;	/* the input did not frame */
+			off = 0;
+			while ((framed = grpc_next_msg((const uint8_t *)
+			    out.data, out.len, &off, &gm, &why)) == 1)
+				;
+			if (framed != 0)
+				bad++;
+		}
+	ASSERT_EQ(bad, 0);
+	free(cp);
+	buf_free(&body);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -855,6 +925,7 @@ main(void)
 	test_grpc_path();
 	test_grpc_locate();
 	test_grpc_render();
+	test_grpc_mutations();
 	rmdir(tmpdir);
 	UNIT_DONE();
 }
