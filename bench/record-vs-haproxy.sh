@@ -42,7 +42,8 @@ WRK_CPU=${WRK_CPU:-1}
 CONNS=64
 SLACK=4
 
-die() { printf 'record-vs-haproxy.sh: %s\n' "$*" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 for t in nginx haproxy wrk taskset timeout python3; do
 	command -v "$t" >/dev/null 2>&1 || [[ -x /usr/sbin/$t ]] || die "$t is not installed"
 done
@@ -69,7 +70,6 @@ trap 'exit 1' INT TERM
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_open() {	# PORT PID: up to 10 s
 	local i
 	for ((i = 0; i < 500; i++)); do
@@ -93,35 +93,12 @@ stop_pid() {	# PID: SIGTERM, wait (bounded: SIGKILL after 10 s)
 
 # --- origin: nginx -----------------------------------------------------------
 NPORT=$(free_port)
-mkdir -p "$W/nginx/logs" "$W/nginx/tmp"
 pad=$(printf '%*s' 1000 '' | tr ' ' 'x')
 body="{\"id\":42,\"status\":\"ok\",\"pad\":\"${pad:0:$((1024 - 32))}\"}"
 [[ ${#body} -eq 1024 ]] || die "body is ${#body} bytes, not 1024"
-cat >"$W/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $W/nginx/tmp/body;
-    proxy_temp_path $W/nginx/tmp/proxy;
-    fastcgi_temp_path $W/nginx/tmp/fastcgi;
-    uwsgi_temp_path $W/nginx/tmp/uwsgi;
-    scgi_temp_path $W/nginx/tmp/scgi;
-    keepalive_requests 100000000;
-    keepalive_timeout 120s;
-    server {
-        listen 127.0.0.1:$NPORT;
-        location / {
-            default_type application/json;
-            return 200 '$body';
-        }
-    }
-}
-EOF
+bench_nginx_conf "$W/nginx" "$NPORT" "$body"
 taskset -c "$SERVER_CPU" "$NGINX" -p "$W/nginx" -e "$W/nginx/logs/error.log" \
-    -c "$W/nginx/nginx.conf" -g 'daemon off;' >"$W/nginx.log" 2>&1 &
+    -c "$W/nginx/nginx.conf" >"$W/nginx.log" 2>&1 &
 NGINX_PID=$!
 PIDS+=("$NGINX_PID")
 wait_open "$NPORT" "$NGINX_PID"

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "opt.h"
 #include "priv.h"
+#include "protodesc.h"
 #include "snap.h"
 #include "xmalloc.h"
 
@@ -184,6 +185,27 @@ cli_port_parse(const char *s, uint16_t *port, char **cause)
 	}
 	*port = (uint16_t)v;
 	return 0;
+}
+
+int
+cli_proto_set(const char *path, struct protodesc **set, char **cause)
+{
+	*set = NULL;
+	if (path == NULL)
+		return 0;
+	if ((*set = protodesc_load(path, cause)) == NULL)
+		return -1;
+	snap_set_protodesc(*set);
+	return 0;
+}
+
+void
+cli_proto_set_free(struct protodesc *set)
+{
+	if (set == NULL)
+		return;
+	snap_set_protodesc(NULL);
+	protodesc_free(set);
 }
 
 char *

@@ -90,6 +90,15 @@ extern const struct cmd_entry cmd_fuzz_entry;
 	{ "idle-timeout", 0, OPT_DURATION, NULL,			\
 	  "a flow silent for DUR ends (60s)",				\
 	  OPT_AT(st, idle), .min = 1, .aliases = "--idle" }
+/* The --proto-set row of the commands that write or read gRPC messages
+ * in snapshots (record, respond, replay, inspect): path a char *
+ * member (an owned copy). */
+#define CLI_OPT_PROTO_SET(st, path)					\
+	{ "proto-set", 0, OPT_PATH, "FILE",				\
+	  "a .proto descriptor set (protoc\n"				\
+	  "--include_imports --descriptor_set_out):\n"			\
+	  "gRPC messages with field names", OPT_AT(st, path),		\
+	  .flags = OPT_COPY }
 /* in and out, as SNAP_DIR_IN and SNAP_DIR_OUT, for --dir rows. */
 extern const struct opt_choice cli_dir_choices[];
 
@@ -105,6 +114,17 @@ int	cli_opt_user(void *, void *field, const char *, char **cause);
 int	cli_opt_token_file(void *, void *field, const char *, char **cause);
 int	cli_opt_bps(void *, void *field, const char *, char **cause);
 int	cli_opt_unmatched(void *, void *field, const char *, char **cause);
+
+/*
+ * --proto-set: loads the descriptor set at path (NULL: none, *set NULL)
+ * and has the snapshot codec use it (snap_set_protodesc).  0, or -1 with
+ * *cause.  The caller frees *set (protodesc_free) after its last
+ * snapshot read or write.
+ */
+struct protodesc;
+int	cli_proto_set(const char *path, struct protodesc **set, char **cause);
+/* The codec stops using set, which is freed (NULL: nothing). */
+void	cli_proto_set_free(struct protodesc *set);
 
 /* A TCP port 1..65535 ("--port: " is the caller's); 0, or -1 with
  * *cause. */

@@ -25,6 +25,7 @@ struct cmd_inspect_o {
 	uint64_t	 interval_ns;
 	int		 raw_paths;
 	int		 log_level;
+	char		*proto_set;
 };
 
 static const struct opt cmd_inspect_opts[] = {
@@ -38,13 +39,15 @@ static const struct opt cmd_inspect_opts[] = {
 	  .min = 1000000 },
 	{ "raw-paths", 0, OPT_FLAG, NULL, "one row per path, no endpoint "
 	  "templates", OPT_AT(struct cmd_inspect_o, raw_paths) },
+	CLI_OPT_PROTO_SET(struct cmd_inspect_o, proto_set),
 	CLI_OPTS_LOG(struct cmd_inspect_o),
 	OPT_END_ROW,
 };
 
 const struct cmd_entry cmd_inspect_entry = {
 	.name = "inspect",
-	.args = "SNAP [--json | --html FILE] [--interval D] [--raw-paths]",
+	.args = "SNAP [--json | --html FILE] [--interval D] [--raw-paths]\n"
+	    "       [--proto-set FILE]",
 	.summary = "show hosts, endpoints, status mix and latency in a "
 	    "snapshot, over time",
 	.intro = "  SNAP                      snapshot file, - for stdin\n",
@@ -72,6 +75,7 @@ cmd_inspect_exec(int argc, char **argv)
 	struct cmd_inspect_o	 o = { .log_level = LOG_LEVEL_INFO };
 	struct inspect_opts	 opts;
 	struct inspect		*in;
+	struct protodesc	*pset = NULL;
 	struct buf		 out;
 	char			*cause = NULL;
 	int			 ind, rc = EXIT_OK;
@@ -79,18 +83,27 @@ cmd_inspect_exec(int argc, char **argv)
 	if (cli_parse(e, NULL, argc, argv, &o, 0, &ind, &rc) == -1)
 		return rc;
 	cli_log_init(e, o.log_level);
-	if (argc - ind != 1)
+	if (argc - ind != 1 || (o.json && o.html != NULL &&
+	    strcmp(o.html, "-") == 0)) {
+		free(o.proto_set);
 		return cli_usage(e, argc - ind == 0 ? "no snapshot given" :
-		    "one snapshot at a time");
-	if (o.json && o.html != NULL && strcmp(o.html, "-") == 0)
-		return cli_usage(e, "--json and --html - both write on stdout");
+		    argc - ind > 1 ? "one snapshot at a time" :
+		    "--json and --html - both write on stdout");
+	}
 
 	memset(&opts, 0, sizeof opts);
 	opts.interval_us = o.interval_ns / 1000;
 	opts.raw_paths = o.raw_paths;
-	if ((in = inspect_load(argv[ind], &opts, &cause)) == NULL) {
+	in = NULL;
+	if (cli_proto_set(o.proto_set, &pset, &cause) == 0) {
+		opts.protos = pset;
+		in = inspect_load(argv[ind], &opts, &cause);
+	}
+	if (in == NULL) {
 		rc = cli_error(e, EXIT_USAGE, "%s", cause);
 		free(cause);
+		cli_proto_set_free(pset);
+		free(o.proto_set);
 		return rc;
 	}
 	buf_init(&out);
@@ -110,6 +123,8 @@ cmd_inspect_exec(int argc, char **argv)
 		inspect_write_text(in, stdout);
 	buf_free(&out);
 	inspect_free(in);
+	cli_proto_set_free(pset);
+	free(o.proto_set);
 	if (rc == EXIT_OK && (fflush(stdout) == EOF || ferror(stdout)))
 		rc = cli_error(e, EXIT_USAGE, "writing output failed");
 	return rc;

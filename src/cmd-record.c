@@ -32,6 +32,7 @@ struct cmd_record_o {
 	struct funnel_config	funnel;
 	int			has_mark;
 	int			log_level;
+	char			*proto_set;
 };
 
 #define CMD_RECORD_AT(m)	OPT_AT(struct cmd_record_o, cfg.m)
@@ -90,6 +91,7 @@ static const struct opt cmd_record_opts[] = {
 	  "rules skip them (default 0xdec0 with --transparent;\n"
 	  "0: none); needs CAP_NET_ADMIN",
 	  CMD_RECORD_AT(mark), OPT_SEEN(struct cmd_record_o, has_mark) },
+	CLI_OPT_PROTO_SET(struct cmd_record_o, proto_set),
 	{ "output", 'o', OPT_PATH, "SNAP",
 	  "snapshot to write (- for stdout); truncated\n"
 	  "unless --append; created mode 0600",
@@ -247,6 +249,7 @@ cmd_record_exec(int argc, char **argv)
 	struct record_config	*cfg = &o.cfg;
 	struct recorder		*r;
 	struct funnel		*fn = NULL;
+	struct protodesc	*pset = NULL;
 	char			*cause = NULL;
 	int			 ind, rv = EXIT_USAGE, nmodes;
 
@@ -284,6 +287,10 @@ cmd_record_exec(int argc, char **argv)
 	if (cfg->mark != 0 && priv_require(PRIV_CAP(CAP_NET_ADMIN),
 	    "--mark (SO_MARK on upstream connections; --mark 0 turns it off "
 	    "when the redirect excludes decoy by uid)", &cause) == -1) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+	if (cli_proto_set(o.proto_set, &pset, &cause) == -1) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
@@ -334,5 +341,7 @@ out:
 	record_config_free(cfg);
 	funnel_free(fn);
 	funnel_config_free(&o.funnel);
+	cli_proto_set_free(pset);
+	free(o.proto_set);
 	return rv;
 }

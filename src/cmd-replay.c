@@ -40,6 +40,7 @@ struct cmd_replay_o {
 	int			 have_rate, have_ramp, have_steps, have_mult;
 	int			 have_body;
 	int			 log_level;
+	char			*proto_set;
 };
 
 #define CMD_REPLAY_AT(m)	OPT_AT(struct cmd_replay_o, cfg.m)
@@ -247,6 +248,7 @@ static const struct opt cmd_replay_opts[] = {
 	{ "json", 0, OPT_FLAG, NULL,
 	  "print the JSON report instead of the table",
 	  OPT_AT(struct cmd_replay_o, json) },
+	CLI_OPT_PROTO_SET(struct cmd_replay_o, proto_set),
 	{ "transforms", 'T', OPT_PATH, NULL,
 	  "apply a transforms file (decoy analyze): dates\n"
 	  "shifted, JWTs re-signed, fresh ids, live values of\n"
@@ -359,6 +361,7 @@ cmd_replay_exec(int argc, char **argv)
 	struct report		*rep = NULL;
 	struct sut_signals	 sigs;
 	struct buf		 b;
+	struct protodesc	*pset = NULL;
 	char			*cause = NULL, *report_file, *html, *junit;
 	int			 ind, rv = EXIT_USAGE, json;
 	int			 has_start, allow_regressions;
@@ -371,6 +374,7 @@ cmd_replay_exec(int argc, char **argv)
 		free(o.report_file);
 		free(o.html);
 		free(o.junit);
+		free(o.proto_set);
 		return rv;
 	}
 	cli_log_init(e, o.log_level);
@@ -390,6 +394,11 @@ cmd_replay_exec(int argc, char **argv)
 	    report_check_output(report_file, 1, &cause) == -1) ||
 	    (html != NULL && report_check_output(html, 1, &cause) == -1) ||
 	    (junit != NULL && report_check_output(junit, 1, &cause) == -1)) {
+		rv = cli_error(e, EXIT_USAGE, "%s", cause);
+		goto out;
+	}
+
+	if (cli_proto_set(o.proto_set, &pset, &cause) == -1) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
@@ -444,5 +453,7 @@ out:
 	free(html);
 	free(junit);
 	gen_config_free(&cfg);
+	cli_proto_set_free(pset);
+	free(o.proto_set);
 	return rv;
 }

@@ -109,6 +109,7 @@ static const struct opt cmd_respond_opts[] = {
 	  "connections (256MiB, or a\nquarter of the memory if less); past it "
 	  "the\nconnections holding the most are not read",
 	  CMD_RESPOND_AT(output_budget), .min = 1 },
+	CLI_OPT_PROTO_SET(struct cmd_respond_o, cfg.proto_set),
 	{ "transforms", 'T', OPT_PATH, NULL, "transforms file "
 	  "(decoy-transforms(5), from decoy\nanalyze): typed and key matching "
 	  "of volatile\nrequest values, replies with dates shifted,\nJWTs "
@@ -184,6 +185,7 @@ cmd_respond_exec(int argc, char **argv)
 	struct respond_config	*cfg = &o.cfg;
 	struct responder	*r;
 	struct admin		*admin;
+	struct protodesc	*pset = NULL;
 	char			*cause = NULL;
 	int			 ind, rv = EXIT_USAGE;
 
@@ -207,7 +209,8 @@ cmd_respond_exec(int argc, char **argv)
 		cfg->admin_token = xstrdup(getenv("DECOY_TOKEN"));
 	cli_log_init(e, o.log_level);
 	log_debug("open-file limit %llu", sock_raise_nofile());
-	if ((r = respond_create(cfg, &cause)) == NULL) {
+	if (cli_proto_set(cfg->proto_set, &pset, &cause) == -1 ||
+	    (r = respond_create(cfg, &cause)) == NULL) {
 		rv = cli_error(e, EXIT_USAGE, "%s", cause);
 		goto out;
 	}
@@ -242,5 +245,6 @@ out:
 	free(cause);
 	priv_user_free(&o.user);
 	respond_config_free(cfg);
+	cli_proto_set_free(pset);
 	return rv;
 }

@@ -278,6 +278,7 @@ static const struct {
 } conf_path_keys[] = {
 	{ "snapshot", offsetof(struct respond_config, snapshot) },
 	{ "transforms", offsetof(struct respond_config, transforms) },
+	{ "proto_set", offsetof(struct respond_config, proto_set) },
 	{ "port_file", offsetof(struct respond_config, port_file) },
 	{ "ca", offsetof(struct respond_config, ca_dir) },
 	{ "chaos_log", offsetof(struct respond_config, chaos_log) },

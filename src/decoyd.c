@@ -30,8 +30,10 @@
 #include "decoy-paths.h"
 #include "log.h"
 #include "opt.h"
+#include "protodesc.h"
 #include "respond-priv.h"
 #include "respond.h"
+#include "snap.h"
 #include "sock.h"
 #include "xmalloc.h"
 
@@ -120,12 +122,23 @@ decoyd_usage(FILE *f, int full)
 	}
 }
 
+/* The configuration and the descriptor set (which the snapshot codec
+ * stops using) freed. */
+static void
+decoyd_free(struct decoyd_conf *conf, struct protodesc *pset)
+{
+	conf_free(conf);
+	snap_set_protodesc(NULL);
+	protodesc_free(pset);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct decoyd_conf	 conf;
 	struct responder	*r;
 	struct admin		*admin;
+	struct protodesc	*pset = NULL;
 	struct decoyd_o		 o = { .path = DECOYD_DEFAULT_CONF,
 				     .level = -1 };
 	const char		*path;
@@ -167,28 +180,36 @@ main(int argc, char **argv)
 	}
 	log_init("decoyd", o.level != -1 ? (enum log_level)o.level :
 	    conf.log_level);
+	if (conf.respond.proto_set != NULL &&
+	    (pset = protodesc_load(conf.respond.proto_set, &cause)) == NULL) {
+		fprintf(stderr, "decoyd: %s: proto_set: %s\n", path, cause);
+		free(cause);
+		conf_free(&conf);
+		return 2;
+	}
+	snap_set_protodesc(pset);
 	if (o.check) {
 		if (respond_check(&conf.respond, &cause) == -1) {
 			fprintf(stderr, "%s\n", cause);
 			free(cause);
-			conf_free(&conf);
+			decoyd_free(&conf, pset);
 			return 2;
 		}
 		printf("%s: configuration OK\n", path);
-		conf_free(&conf);
+		decoyd_free(&conf, pset);
 		return 0;
 	}
 	if (priv_user_check(&conf.user, &cause) == -1) {
 		fprintf(stderr, "decoyd: %s: user: %s\n", path, cause);
 		free(cause);
-		conf_free(&conf);
+		decoyd_free(&conf, pset);
 		return 2;
 	}
 	log_debug("open-file limit %llu", sock_raise_nofile());
 	if ((r = respond_create(&conf.respond, &cause)) == NULL) {
 		fprintf(stderr, "decoyd: %s\n", cause);
 		free(cause);
-		conf_free(&conf);
+		decoyd_free(&conf, pset);
 		return 2;
 	}
 	admin = NULL;
@@ -198,7 +219,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "decoyd: admin API: %s\n", cause);
 		free(cause);
 		respond_free(r);
-		conf_free(&conf);
+		decoyd_free(&conf, pset);
 		return 2;
 	}
 	/* Everything is bound and loaded, and no thread runs yet. */
@@ -208,7 +229,7 @@ main(int argc, char **argv)
 		free(cause);
 		admin_stop(admin);
 		respond_free(r);
-		conf_free(&conf);
+		decoyd_free(&conf, pset);
 		return 2;
 	}
 	/* Bound and serving from here on. */
@@ -216,6 +237,6 @@ main(int argc, char **argv)
 	rv = respond_run(r) == 0 ? 0 : 1;
 	admin_stop(admin);
 	respond_free(r);
-	conf_free(&conf);
+	decoyd_free(&conf, pset);
 	return rv;
 }

@@ -22,6 +22,8 @@
 #include "buf.h"
 #include "chart.h"
 #include "grpc.h"
+#include "protobuf.h"
+#include "protodesc.h"
 #include "hash.h"
 #include "inspect.h"
 #include "json.h"
@@ -87,6 +89,12 @@ struct inspect_grpc {
 	char			*method;
 	size_t			 count;
 	size_t			 codes[GRPC_CODE_MAX + 2];
+	/* With a descriptor set that knows the method: its types
+	 * ("shop.Get -> stream shop.User") and its first call's first
+	 * messages (named or numeric views), else NULL. */
+	char			*types;
+	const struct protodesc_method *pm;
+	char			*sample[2];	/* request, response */
 };
 
 struct inspect_dir {
@@ -368,12 +376,55 @@ inspect_grpc_status(const struct snap_res *res)
 	return -1;
 }
 
+/* The first message of a gRPC body as its view (named with type), or
+ * NULL when it has none (no message, compressed, not protobuf). */
+static char *
+inspect_grpc_sample(const char *body, size_t len,
+    const struct protodesc_msg *type)
+{
+	struct grpc_msg	 m;
+	struct buf	 b;
+	const char	*why;
+	size_t		 off = 0;
+
+	if (body == NULL || grpc_next_msg((const uint8_t *)body, len, &off,
+	    &m, &why) != 1 || m.compressed)
+		return NULL;
+	buf_init(&b);
+	if ((type != NULL && protodesc_view(type, &b, m.p, m.len) == 0) ||
+	    pb_view(&b, m.p, m.len) == 0)
+		return buf_detach(&b, NULL);
+	buf_free(&b);
+	return NULL;
+}
+
+/* A method's types and first messages, from the set (pd NULL: none). */
+static void
+inspect_grpc_types(struct inspect_grpc *g, const struct snap_txn *t,
+    const struct protodesc *pd)
+{
+	g->pm = protodesc_method(pd, t->req.target, strlen(t->req.target));
+	if (g->pm != NULL)
+		g->types = xasprintf("%s%s -> %s%s",
+		    g->pm->client_streaming ? "stream " : "",
+		    g->pm->input->name, g->pm->server_streaming ?
+		    "stream " : "", g->pm->output->name);
+	if (pd == NULL)
+		return;
+	g->sample[0] = inspect_grpc_sample(t->req.body, t->req.body_len,
+	    g->pm != NULL ? g->pm->input : NULL);
+	if (t->has_res)
+		g->sample[1] = inspect_grpc_sample(t->res.body,
+		    t->res.body_len, g->pm != NULL ? g->pm->output : NULL);
+}
+
 /*
  * Counts a gRPC call (request content-type application/grpc*, :path
  * /service/method) by its grpc-status.
  */
 static void
-inspect_add_grpc(struct inspect_dir *d, const struct snap_txn *t)
+inspect_add_grpc(struct inspect_dir *d, const struct snap_txn *t,
+    const struct protodesc *pd)
 {
 	struct inspect_grpc	*g;
 	struct span		 svc, meth;
@@ -400,6 +451,7 @@ inspect_add_grpc(struct inspect_dir *d, const struct snap_txn *t)
 		memset(g, 0, sizeof *g);
 		g->service = xstrndup(svc.p, svc.len);
 		g->method = xstrndup(meth.p, meth.len);
+		inspect_grpc_types(g, t, pd);
 	}
 	g = &d->grpc[i];
 	g->count++;
@@ -418,7 +470,7 @@ inspect_add(struct inspect *in, const struct snap_txn *t, struct buf *key)
 
 	d->count++;
 	inspect_add_id(in, t);
-	inspect_add_grpc(d, t);
+	inspect_add_grpc(d, t, in->opts.protos);
 	host = inspect_host(t);
 	path = inspect_path(t->req.target);
 
@@ -654,6 +706,9 @@ inspect_free(struct inspect *in)
 		for (i = 0; i < in->dirs[k].ngrpc; i++) {
 			free(in->dirs[k].grpc[i].service);
 			free(in->dirs[k].grpc[i].method);
+			free(in->dirs[k].grpc[i].types);
+			free(in->dirs[k].grpc[i].sample[0]);
+			free(in->dirs[k].grpc[i].sample[1]);
 		}
 		free(in->dirs[k].grpc);
 	}
@@ -719,6 +774,28 @@ inspect_grpc_counts(struct buf *b, const struct inspect_grpc *g, int json)
 	}
 }
 
+/* Under a method's row, with a descriptor set: its types and first
+ * messages (a long one cut at 240 bytes). */
+static void
+inspect_print_grpc_types(FILE *f, const struct inspect_grpc *g)
+{
+	static const char *const what[2] = { "request ", "response" };
+	struct buf	 c;
+	const char	*s;
+	int		 k;
+
+	buf_init(&c);
+	if (g->types != NULL)
+		fprintf(f, "    types     %s\n", inspect_clean(&c, g->types));
+	for (k = 0; k < 2; k++) {
+		if ((s = g->sample[k]) == NULL)
+			continue;
+		fprintf(f, "    %s  %.240s%s\n", what[k], inspect_clean(&c, s),
+		    strlen(s) > 240 ? "..." : "");
+	}
+	buf_free(&c);
+}
+
 /* The gRPC methods of a direction, if it has calls. */
 static void
 inspect_print_grpc(FILE *f, const struct inspect_dir *d)
@@ -746,6 +823,7 @@ inspect_print_grpc(FILE *f, const struct inspect_dir *d)
 		fprintf(f, "  %-*s  %-*s  %5zu  %s\n", wsv,
 		    inspect_clean(&c1, g->service), wm,
 		    inspect_clean(&c2, g->method), g->count, st.data);
+		inspect_print_grpc_types(f, g);
 	}
 	buf_free(&c1);
 	buf_free(&c2);
@@ -933,6 +1011,29 @@ inspect_json_str(struct buf *b, const char *s)
 	json_append_string(b, s, strlen(s));
 }
 
+/* A method's "input", "output", streaming flags and first messages
+ * ("request", "response": their views, JSON as they are), when known. */
+static void
+inspect_json_grpc_types(struct buf *b, const struct inspect_grpc *g)
+{
+	static const char *const what[2] = { "request", "response" };
+	int	k;
+
+	if (g->pm != NULL) {
+		buf_append_str(b, ",\"input\":");
+		inspect_json_str(b, g->pm->input->name);
+		buf_append_str(b, ",\"output\":");
+		inspect_json_str(b, g->pm->output->name);
+		buf_printf(b, ",\"client_streaming\":%s,"
+		    "\"server_streaming\":%s", g->pm->client_streaming ?
+		    "true" : "false", g->pm->server_streaming ? "true" :
+		    "false");
+	}
+	for (k = 0; k < 2; k++)
+		if (g->sample[k] != NULL)
+			buf_printf(b, ",\"%s\":%s", what[k], g->sample[k]);
+}
+
 static void
 inspect_json_lat(struct buf *b, const char *name, int64_t us)
 {
@@ -1023,7 +1124,9 @@ inspect_json_dir(struct buf *b, const struct inspect *in,
 		buf_printf(b, ",\"count\":%zu,\"grpc_status\":{",
 		    d->grpc[i].count);
 		inspect_grpc_counts(b, &d->grpc[i], 1);
-		buf_append_str(b, i + 1 == d->ngrpc ? "}}]" : "}}");
+		buf_append_byte(b, '}');
+		inspect_json_grpc_types(b, &d->grpc[i]);
+		buf_append_str(b, i + 1 == d->ngrpc ? "}]" : "}");
 	}
 	inspect_json_timeline(b, in, &d->all);
 	buf_append_byte(b, '}');

@@ -26,9 +26,14 @@ struct inspect_opts {
 					   intervals of a round length */
 	int		raw_paths;	/* no templates: one row per path */
 	size_t		min_distinct;	/* route_set_create(); 0: default */
+	/* A .proto descriptor set, or NULL: gRPC methods are shown with
+	 * their message types and their first call's first request and
+	 * response message by field name (protodesc.h). */
+	const struct protodesc *protos;
 };
 
 struct inspect;
+struct protodesc;
 
 /* Reads the snapshot at path ("-": stdin).  NULL with *cause (file:line
  * of a bad line, or the open error). */

@@ -206,9 +206,7 @@ pb_read_field(struct pb_reader *r, struct pb_field *f)
 
 /* --- the view --------------------------------------------------------- */
 
-/* 1 if p[0..len) is UTF-8; with printable, also free of control
- * characters (C0 and DEL). */
-static int
+int
 pb_is_text(const uint8_t *p, size_t len, int printable)
 {
 	size_t	i = 0, n;
@@ -268,6 +266,35 @@ pb_view_len(struct buf *out, const uint8_t *p, size_t len, int depth)
 	buf_append_str(out, "\"}");
 }
 
+/* The value of field f (not its number) at nesting depth: 0, or -1
+ * with part of it appended (a group whose view is not exact). */
+static int
+pb_view_value(struct buf *out, const struct pb_field *f, int depth)
+{
+	int	rc = 0;
+
+	switch (f->wire) {
+	case PB_VARINT:
+		buf_printf(out, "%" PRIu64, f->u);
+		break;
+	case PB_I64:
+	case PB_I32:
+		pb_view_fixed(out, f->u, f->wire == PB_I64);
+		break;
+	case PB_LEN:
+		pb_view_len(out, f->p, f->len, depth);
+		break;
+	default:	/* a group */
+		buf_append_str(out, "{\"group\":");
+		if (depth >= PB_VIEW_DEPTH ||
+		    pb_view_msg(out, f->p, f->len, depth + 1) == -1)
+			rc = -1;
+		buf_append_byte(out, '}');
+		break;
+	}
+	return rc;
+}
+
 /* Appends the view of p[0..len) at nesting depth, or appends nothing and
  * returns -1 when it would not encode back to the same bytes. */
 static int
@@ -284,25 +311,8 @@ pb_view_msg(struct buf *out, const uint8_t *p, size_t len, int depth)
 		if (out->len > mark + 1)
 			buf_append_byte(out, ',');
 		buf_printf(out, "[%" PRIu32 ",", f.num);
-		switch (f.wire) {
-		case PB_VARINT:
-			buf_printf(out, "%" PRIu64, f.u);
-			break;
-		case PB_I64:
-		case PB_I32:
-			pb_view_fixed(out, f.u, f.wire == PB_I64);
-			break;
-		case PB_LEN:
-			pb_view_len(out, f.p, f.len, depth);
-			break;
-		default:	/* a group */
-			buf_append_str(out, "{\"group\":");
-			if (depth >= PB_VIEW_DEPTH ||
-			    pb_view_msg(out, f.p, f.len, depth + 1) == -1)
-				rc = -1;
-			buf_append_byte(out, '}');
-			break;
-		}
+		if (pb_view_value(out, &f, depth) == -1)
+			rc = -1;
 		buf_append_byte(out, ']');
 		if (rc == -1)
 			break;
@@ -314,6 +324,21 @@ pb_view_msg(struct buf *out, const uint8_t *p, size_t len, int depth)
 		return -1;
 	}
 	buf_append_byte(out, ']');
+	return 0;
+}
+
+int
+pb_view_field_value(struct buf *out, const struct pb_field *f, int depth)
+{
+	size_t	mark = out->len;
+
+	if (depth < 1 || depth > PB_VIEW_DEPTH ||
+	    pb_view_value(out, f, depth) == -1) {
+		out->len = mark;
+		if (out->data != NULL)
+			out->data[mark] = '\0';
+		return -1;
+	}
 	return 0;
 }
 
@@ -529,14 +554,53 @@ pb_enc_object(struct json_parser *jp, struct buf *out, uint32_t num)
 	return rc;
 }
 
+/* The value of a field numbered num at the parser's cursor. */
+static int
+pb_enc_value(struct json_parser *jp, struct buf *out, uint32_t num)
+{
+	struct buf	sub;
+	uint64_t	u;
+	int		neg, rc = 0;
+
+	buf_init(&sub);
+	switch (json_peek(jp)) {
+	case JSON_NUMBER:
+		if ((rc = pb_enc_int(jp, &u, &neg, "a varint")) == 0) {
+			pb_put_key(out, num, PB_VARINT);
+			pb_put_varint(out, u);
+		}
+		break;
+	case JSON_STRING:
+	case JSON_ARRAY:
+		if (json_peek(jp) == JSON_STRING)
+			rc = json_read_string(jp, &sub, NULL);
+		else
+			rc = pb_enc_msg(jp, &sub);
+		if (rc == 0) {
+			pb_put_key(out, num, PB_LEN);
+			pb_put_varint(out, sub.len);
+			buf_append(out, sub.data, sub.len);
+		}
+		break;
+	case JSON_OBJECT:
+		rc = pb_enc_object(jp, out, num);
+		break;
+	default:
+		rc = json_fail(jp, jp->off, "a field's value must be a "
+		    "number, a string, an array or an object");
+		break;
+	}
+	buf_free(&sub);
+	return rc;
+}
+
 /* One [number, value] pair. */
 static int
 pb_enc_field(struct json_parser *jp, struct buf *out)
 {
-	struct buf	sub;
-	uint64_t	num, u;
+	uint64_t	num;
 	size_t		off;
-	int		neg, rc = 0;
+	int		neg, rc;
 
 	if (json_peek(jp) != JSON_ARRAY)
 		return json_fail(jp, jp->off, "a field must be [number, value]");
@@ -550,35 +614,7 @@ pb_enc_field(struct json_parser *jp, struct buf *out)
 		    "(1 to 536870911)");
 	if (json_array_next(jp) != 1)
 		return json_fail(jp, off, "a field must be [number, value]");
-	buf_init(&sub);
-	switch (json_peek(jp)) {
-	case JSON_NUMBER:
-		if ((rc = pb_enc_int(jp, &u, &neg, "a varint")) == 0) {
-			pb_put_key(out, (uint32_t)num, PB_VARINT);
-			pb_put_varint(out, u);
-		}
-		break;
-	case JSON_STRING:
-	case JSON_ARRAY:
-		if (json_peek(jp) == JSON_STRING)
-			rc = json_read_string(jp, &sub, NULL);
-		else
-			rc = pb_enc_msg(jp, &sub);
-		if (rc == 0) {
-			pb_put_key(out, (uint32_t)num, PB_LEN);
-			pb_put_varint(out, sub.len);
-			buf_append(out, sub.data, sub.len);
-		}
-		break;
-	case JSON_OBJECT:
-		rc = pb_enc_object(jp, out, (uint32_t)num);
-		break;
-	default:
-		rc = json_fail(jp, jp->off, "a field's value must be a "
-		    "number, a string, an array or an object");
-		break;
-	}
-	buf_free(&sub);
+	rc = pb_enc_value(jp, out, (uint32_t)num);
 	if (rc == 0 && json_array_next(jp) != 0)
 		rc = json_fail(jp, off, "a field has two members: "
 		    "[number, value]");
@@ -605,6 +641,12 @@ int
 pb_encode_view(struct json_parser *jp, struct buf *out)
 {
 	return pb_enc_msg(jp, out);
+}
+
+int
+pb_encode_view_value(struct json_parser *jp, uint32_t num, struct buf *out)
+{
+	return pb_enc_value(jp, out, num);
 }
 
 int

@@ -84,6 +84,9 @@ struct pb_reader {
  * the encoding has redundant bytes.
  */
 size_t	pb_varint(const uint8_t *p, size_t n, uint64_t *v, int *shortest);
+/* 1 if p[0..len) is UTF-8; with printable, also free of control
+ * characters (C0 and DEL). */
+int	pb_is_text(const uint8_t *p, size_t len, int printable);
 /* Appends v as a varint in its shortest form. */
 void	pb_put_varint(struct buf *, uint64_t v);
 /* Appends the key of field num with wire type w. */
@@ -109,6 +112,16 @@ int	pb_read_field(struct pb_reader *, struct pb_field *);
 int	pb_view(struct buf *out, const void *msg, size_t len);
 
 /*
+ * Appends the view of one field's value (what follows the number in its
+ * [number, value] pair) at message nesting depth (1: a top-level
+ * message's field; nested messages past PB_VIEW_DEPTH are bytes) and
+ * returns 0, or returns -1 with nothing appended when it would not encode
+ * back to the same bytes.  For views that embed field values (protodesc).
+ */
+int	pb_view_field_value(struct buf *out, const struct pb_field *f,
+	    int depth);
+
+/*
  * Encodes the view at the parser's cursor (consuming it) and appends the
  * message's bytes to out.  Returns 0, or -1 with the parser's error and
  * error offset set (json_fail): a value of the wrong shape, a field
@@ -116,6 +129,11 @@ int	pb_view(struct buf *out, const void *msg, size_t len);
  * base64, an "i32" and a "float" that disagree.
  */
 int	pb_encode_view(struct json_parser *, struct buf *out);
+
+/* Encodes one field's value as the view writes it (a number, a string,
+ * an array or an object, consumed) as field num; as pb_encode_view(). */
+int	pb_encode_view_value(struct json_parser *, uint32_t num,
+	    struct buf *out);
 
 /*
  * pb_encode_view() over the whole text json[0..len): 0, or -1 with *cause

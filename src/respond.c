@@ -305,6 +305,7 @@ respond_config_free(struct respond_config *c)
 	size_t	i;
 
 	free(c->snapshot);
+	free(c->proto_set);
 	free(c->transforms);
 	for (i = 0; i < c->nlisten; i++)
 		free(c->listen[i]);
@@ -1710,6 +1711,7 @@ respond_config_copy(struct respond_config *d, const struct respond_config *s)
 {
 	*d = *s;
 	d->snapshot = respond_str_dup(s->snapshot);
+	d->proto_set = respond_str_dup(s->proto_set);
 	d->transforms = respond_str_dup(s->transforms);
 	d->port_file = respond_str_dup(s->port_file);
 	d->listen = respond_strv_dup(s->listen, s->nlisten);

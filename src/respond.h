@@ -23,6 +23,10 @@
 
 struct respond_config {
 	char			*snapshot;	/* path, "-" for stdin */
+	char			*proto_set;	/* .proto descriptor set
+						   (protodesc.h), NULL: none;
+						   loaded by the caller
+						   (cli_proto_set) */
 	char			*transforms;	/* transforms file (decoy-
 						   transforms(5)), NULL: none;
 						   re-read with the snapshot */

@@ -31,6 +31,7 @@
 #include "json.h"
 #include "log.h"
 #include "protobuf.h"
+#include "protodesc.h"
 #include "snap.h"
 #include "xmalloc.h"
 
@@ -449,6 +450,15 @@ static const char *const snap_msg_names[] = {
 	"reason", "trailers", "grpc"
 };
 
+/* The descriptor set named views are written with and read by. */
+static const struct protodesc *snap_pd;
+
+void
+snap_set_protodesc(const struct protodesc *set)
+{
+	snap_pd = set;
+}
+
 /* A gRPC message given as {"b64": BASE64, "compressed": BOOL}. */
 static int
 snap_read_grpc_raw(struct json_parser *p, struct buf *msg, int *compressed)
@@ -484,7 +494,8 @@ snap_read_grpc_raw(struct json_parser *p, struct buf *msg, int *compressed)
 
 /*
  * "grpc": the body as gRPC messages, rebuilt into out (5-byte prefixes
- * and all): a view (an array, protobuf.h) is encoded back, an object
+ * and all): a view (an array, protobuf.h) or a named view (an object
+ * with "@type" first, protodesc.h) is encoded back, an object
  * {"b64": BASE64, "compressed": BOOL} is taken as it is.
  */
 static int
@@ -505,6 +516,8 @@ snap_read_grpc(struct snap_dec *d, struct buf *out)
 		compressed = 0;
 		if (json_peek(p) == JSON_ARRAY)
 			r = pb_encode_view(p, &msg);
+		else if (protodesc_is_view(p))
+			r = protodesc_encode_view(snap_pd, p, &msg);
 		else
 			r = snap_read_grpc_raw(p, &msg, &compressed);
 		if (r == -1)
@@ -1002,12 +1015,14 @@ snap_put_body(struct buf *b, const char *body, size_t len)
 }
 
 /*
- * ,"grpc":[...]: the body's gRPC messages, each its protobuf view where
- * that is lossless, else {"b64":...} (and "compressed":true).  -1 with
- * nothing written when the body does not frame as gRPC.
+ * ,"grpc":[...]: the body's gRPC messages, each its named view (type
+ * not NULL) or its protobuf view where that is lossless, else
+ * {"b64":...} (and "compressed":true).  -1 with nothing written when the
+ * body does not frame as gRPC.
  */
 static int
-snap_put_grpc(struct buf *b, const char *body, size_t len)
+snap_put_grpc(struct buf *b, const char *body, size_t len,
+    const struct protodesc_msg *type)
 {
 	struct grpc_msg	 m;
 	size_t		 off = 0, start = b->len, n = 0;
@@ -1021,7 +1036,8 @@ snap_put_grpc(struct buf *b, const char *body, size_t len)
 	    &why)) == 1) {
 		if (n++ > 0)
 			SNAP_LIT(b, ",");
-		if (!m.compressed && pb_view(b, m.p, m.len) == 0)
+		if (!m.compressed && ((type != NULL && protodesc_view(type, b,
+		    m.p, m.len) == 0) || pb_view(b, m.p, m.len) == 0))
 			continue;
 		SNAP_LIT(b, "{\"b64\":\"");
 		base64_encode(b, m.p, m.len);
@@ -1036,6 +1052,17 @@ snap_put_grpc(struct buf *b, const char *body, size_t len)
 	}
 	SNAP_LIT(b, "]");
 	return 0;
+}
+
+/* The message type of t's request or response messages in the set, by
+ * the call's path; NULL without a set or when it does not know it. */
+static const struct protodesc_msg *
+snap_grpc_type(const struct snap_txn *t, int response)
+{
+	if (snap_pd == NULL || t->req.target == NULL)
+		return NULL;
+	return protodesc_call_type(snap_pd, t->req.target,
+	    strlen(t->req.target), response);
 }
 
 /* The recorders' members: error, truncated, gap, opaque. */
@@ -1097,7 +1124,7 @@ snap_encode(struct buf *b, const struct snap_txn *t)
 	SNAP_PUT_STR(b, "host", t->req.host);
 	snap_put_headers(b, t->req.headers, t->req.nheaders);
 	if (!t->req.grpc || snap_put_grpc(b, t->req.body,
-	    t->req.body_len) == -1)
+	    t->req.body_len, snap_grpc_type(t, 0)) == -1)
 		snap_put_body(b, t->req.body, t->req.body_len);
 	snap_put_trailers(b, t->req.trailers, t->req.ntrailers);
 	SNAP_LIT(b, "}");
@@ -1108,7 +1135,7 @@ snap_encode(struct buf *b, const struct snap_txn *t)
 		SNAP_PUT_STR(b, "reason", t->res.reason);
 		snap_put_headers(b, t->res.headers, t->res.nheaders);
 		if (!t->res.grpc || snap_put_grpc(b, t->res.body,
-		    t->res.body_len) == -1)
+		    t->res.body_len, snap_grpc_type(t, 1)) == -1)
 			snap_put_body(b, t->res.body, t->res.body_len);
 		snap_put_trailers(b, t->res.trailers, t->res.ntrailers);
 		SNAP_LIT(b, "}");

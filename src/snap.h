@@ -107,6 +107,18 @@ struct snap_txn {
 	int		 borrowed;
 };
 
+/*
+ * The .proto descriptor set (protodesc.h) the codec uses for gRPC
+ * messages from now on, or NULL (the default): snap_encode() writes a
+ * message as its named view when the set knows the call's method (by
+ * req.target) and the view is exact, and the decoders read named views
+ * only with a set (without one, a named view is an error naming
+ * --proto-set).  Set it before any reader or writer runs; the set stays
+ * the caller's and must outlive their use.
+ */
+struct protodesc;
+void	snap_set_protodesc(const struct protodesc *);
+
 /* Zeroes a transaction (v = 1, timings -1, proto NULL). */
 void	snap_txn_init(struct snap_txn *);
 /* Frees every member; the struct itself stays the caller's. */

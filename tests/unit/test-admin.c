@@ -21,6 +21,7 @@
 #include "httpd.h"
 #include "respond.h"
 #include "unit.h"
+#include "mem.h"
 
 static char	tmpdir[] = "/tmp/test-admin.XXXXXX";
 static char	snap[256];
@@ -30,25 +31,14 @@ static const char snapshot[] =
     "\"target\":\"/v1/items/1\",\"host\":\"api.example\"},\"res\":{"
     "\"status\":200,\"reason\":\"OK\",\"body\":\"one\"}}\n";
 
-static ssize_t
-drain(struct conn *cl, struct buf *b)
-{
-	char	tmp[4096];
-	ssize_t	n;
-
-	while ((n = conn_read(cl, tmp, sizeof tmp)) > 0)
-		buf_append(b, tmp, (size_t)n);
-	return n;
-}
-
 /* Sends s on a fresh buffer and returns the raw reply in b. */
 static void
 ask(struct conn *cl, struct hconn *c, const char *s, struct buf *b)
 {
 	buf_reset(b);
-	ASSERT_EQ(conn_write(cl, s, strlen(s)), (ssize_t)strlen(s));
+	mem_put(cl, s);
 	hconn_io(c, CONN_READ);
-	drain(cl, b);
+	mem_drain(cl, b);
 	buf_append_byte(b, '\0');
 }
 
@@ -56,12 +46,6 @@ static int
 starts(const struct buf *b, const char *s)
 {
 	return b->len >= strlen(s) && memcmp(b->data, s, strlen(s)) == 0;
-}
-
-static int
-contains(const struct buf *b, const char *s)
-{
-	return b->len > 0 && memmem(b->data, b->len, s, strlen(s)) != NULL;
 }
 
 static struct responder *
@@ -98,7 +82,7 @@ test_routes(struct responder *r)
 	rc = respond_adopt(r, rsv, "mem");
 	ask(rcl, rc, "GET /v1/items/1 HTTP/1.1\r\nHost: a\r\n\r\n"
 	    "GET /x HTTP/1.1\r\nHost: a\r\n\r\n", &b);
-	ASSERT(contains(&b, "one"));
+	ASSERT(mem_has(&b, "one"));
 
 	a = admin_create(r, "127.0.0.1:0", NULL, NULL, &cause);
 	ASSERT(a != NULL);
@@ -113,32 +97,32 @@ test_routes(struct responder *r)
 
 	ask(cl, c, "GET /stats HTTP/1.1\r\nHost: a\r\n\r\n", &b);
 	ASSERT(starts(&b, "HTTP/1.1 200 "));
-	ASSERT(contains(&b, "Content-Type: application/json"));
-	ASSERT(contains(&b, "\"requests\":2,\"matched\":1,\"closest\":0,"
+	ASSERT(mem_has(&b, "Content-Type: application/json"));
+	ASSERT(mem_has(&b, "\"requests\":2,\"matched\":1,\"closest\":0,"
 	    "\"unmatched\":1,"));
-	ASSERT(contains(&b, "\"connections\":1,\"open\":1"));
+	ASSERT(mem_has(&b, "\"connections\":1,\"open\":1"));
 
 	ask(cl, c, "GET /health HTTP/1.1\r\nHost: a\r\n\r\n", &b);
 	ASSERT(starts(&b, "HTTP/1.1 200 "));
-	ASSERT(contains(&b, "\"status\":\"ok\""));
+	ASSERT(mem_has(&b, "\"status\":\"ok\""));
 
 	ask(cl, c, "HEAD /health HTTP/1.1\r\nHost: a\r\n\r\n", &b);
 	ASSERT(starts(&b, "HTTP/1.1 200 "));
-	ASSERT(!contains(&b, "\"status\""));
+	ASSERT(!mem_has(&b, "\"status\""));
 
 	ask(cl, c, "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n", &b);
 	ASSERT(starts(&b, "HTTP/1.1 404 "));
 
 	ask(cl, c, "DELETE /stats HTTP/1.1\r\nHost: a\r\n\r\n", &b);
 	ASSERT(starts(&b, "HTTP/1.1 405 "));
-	ASSERT(contains(&b, "Allow: GET, HEAD"));
+	ASSERT(mem_has(&b, "Allow: GET, HEAD"));
 
 	/* A pipelined pair, answered in order. */
 	ask(cl, c, "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
 	    "GET /health HTTP/1.1\r\nHost: a\r\n\r\n", &b);
 	ASSERT(starts(&b, "HTTP/1.1 404 "));
-	ASSERT(contains(&b, "\r\n\r\n{\"error\":") &&
-	    contains(&b, "HTTP/1.1 200 ") &&
+	ASSERT(mem_has(&b, "\r\n\r\n{\"error\":") &&
+	    mem_has(&b, "HTTP/1.1 200 ") &&
 	    (char *)memmem(b.data, b.len, "HTTP/1.1 200 ", 13) >
 	    (char *)memmem(b.data, b.len, "HTTP/1.1 404 ", 13));
 
@@ -147,8 +131,8 @@ test_routes(struct responder *r)
 	    "Content-Length: 2000000\r\n\r\n");
 	ask(cl, c, big, &b);
 	ASSERT(starts(&b, "HTTP/1.1 413 "));
-	ASSERT(contains(&b, "body too large (1MiB at most)"));
-	ASSERT(contains(&b, "Connection: close"));
+	ASSERT(mem_has(&b, "body too large (1MiB at most)"));
+	ASSERT(mem_has(&b, "Connection: close"));
 	conn_close(cl);
 	hconn_io(c, CONN_READ);
 	ASSERT_EQ(hconn_is_dead(c), 1);
@@ -179,7 +163,7 @@ test_token(struct responder *r)
 	c = admin_adopt(a, sv, "mem");
 	ask(cl, c, "GET /health HTTP/1.1\r\nHost: a\r\n\r\n", &b);
 	ASSERT(starts(&b, "HTTP/1.1 401 "));
-	ASSERT(contains(&b, "WWW-Authenticate: Bearer"));
+	ASSERT(mem_has(&b, "WWW-Authenticate: Bearer"));
 	ask(cl, c, "GET /health HTTP/1.1\r\nHost: a\r\n"
 	    "Authorization: Bearer wrong\r\n\r\n", &b);
 	ASSERT(starts(&b, "HTTP/1.1 401 "));

@@ -28,6 +28,7 @@
 #include "httpd.h"
 #include "loop.h"
 #include "unit.h"
+#include "mem.h"
 
 /* --- the role --------------------------------------------------------- */
 
@@ -110,30 +111,12 @@ test_config(void)
 
 /* --- helpers ---------------------------------------------------------- */
 
-/* Reads what cl has received into b; returns the last read's result. */
-static ssize_t
-drain(struct conn *cl, struct buf *b)
-{
-	char	tmp[4096];
-	ssize_t	n;
-
-	while ((n = conn_read(cl, tmp, sizeof tmp)) > 0)
-		buf_append(b, tmp, (size_t)n);
-	return n;
-}
-
 /* Sends s from the client and lets the server read it. */
 static void
 send_req(struct conn *cl, struct hconn *c, const char *s)
 {
-	ASSERT_EQ(conn_write(cl, s, strlen(s)), (ssize_t)strlen(s));
+	mem_put(cl, s);
 	hconn_io(c, CONN_READ);
-}
-
-static int
-contains(const struct buf *b, const char *s)
-{
-	return b->len > 0 && memmem(b->data, b->len, s, strlen(s)) != NULL;
 }
 
 /* --- tests ------------------------------------------------------------- */
@@ -156,7 +139,7 @@ test_requests(struct loop *loop)
 	ASSERT_EQ(hconn_events(c), CONN_READ);
 
 	send_req(cl, c, "GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT_MEM_EQ(b.data, b.len,
 	    "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n/one");
 	buf_reset(&b);
@@ -166,7 +149,7 @@ test_requests(struct loop *loop)
 	send_req(cl, c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
 	    "GET /b HTTP/1.1\r\nHo");
 	send_req(cl, c, "st: x\r\n\r\n");
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT_MEM_EQ(b.data, b.len,
 	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n/a"
 	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n/b");
@@ -175,10 +158,10 @@ test_requests(struct loop *loop)
 	/* A chunked body, decoded. */
 	send_req(cl, c, "POST /c HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-	ASSERT_EQ(drain(cl, &b), -1);
+	ASSERT_EQ(mem_drain(cl, &b), -1);
 	ASSERT_EQ(b.len, 0);
 	send_req(cl, c, "6\r\n world\r\n0\r\n\r\n");
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT_MEM_EQ(b.data, b.len,
 	    "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n/chello world");
 	buf_reset(&b);
@@ -186,11 +169,11 @@ test_requests(struct loop *loop)
 	/* 100-continue before the body, then the reply. */
 	send_req(cl, c, "PUT /d HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
 	    "Expect: 100-continue\r\n\r\n");
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT_MEM_EQ(b.data, b.len, "HTTP/1.1 100 Continue\r\n\r\n");
 	buf_reset(&b);
 	send_req(cl, c, "abc");
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT_MEM_EQ(b.data, b.len,
 	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n/dabc");
 	buf_reset(&b);
@@ -199,10 +182,10 @@ test_requests(struct loop *loop)
 	send_req(cl, c, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"
 	    "GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
 	ASSERT(held == c);
-	ASSERT_EQ(drain(cl, &b), -1);
+	ASSERT_EQ(mem_drain(cl, &b), -1);
 	ASSERT_EQ(b.len, 0);
 	release_held();
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT_MEM_EQ(b.data, b.len,
 	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n/hold"
 	    "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n/after");
@@ -211,7 +194,7 @@ test_requests(struct loop *loop)
 	/* Connection: close: the reply, then the end of the stream. */
 	send_req(cl, c, "GET /bye HTTP/1.1\r\nHost: x\r\n"
 	    "Connection: close\r\n\r\n");
-	ASSERT_EQ(drain(cl, &b), 0);
+	ASSERT_EQ(mem_drain(cl, &b), 0);
 	ASSERT_MEM_EQ(b.data, b.len,
 	    "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n/bye");
 	ASSERT_EQ(hconn_is_dead(c), 1);
@@ -238,8 +221,8 @@ test_rejects(struct loop *loop)
 	conn_mem_pair(&cl, &sv);
 	c = httpd_adopt(h, sv, "mem");
 	send_req(cl, c, "GET / HTTP/9.9\r\n\r\nmore junk");
-	ASSERT_EQ(drain(cl, &b), 0);
-	ASSERT(contains(&b, "HTTP/1.1 400 X"));
+	ASSERT_EQ(mem_drain(cl, &b), 0);
+	ASSERT(mem_has(&b, "HTTP/1.1 400 X"));
 	ASSERT_EQ(hconn_is_dead(c), 0);		/* lingering */
 	ASSERT_EQ(conn_write(cl, "late", 4), 4);
 	hconn_io(c, CONN_READ);
@@ -254,9 +237,9 @@ test_rejects(struct loop *loop)
 	c = httpd_adopt(h, sv, "mem");
 	send_req(cl, c, "POST / HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Length: 5000\r\n\r\n");
-	drain(cl, &b);
-	ASSERT(contains(&b, "HTTP/1.1 413 X"));
-	ASSERT(contains(&b, "body too large"));
+	mem_drain(cl, &b);
+	ASSERT(mem_has(&b, "HTTP/1.1 413 X"));
+	ASSERT(mem_has(&b, "body too large"));
 	conn_close(cl);
 	hconn_io(c, CONN_READ);
 	buf_reset(&b);
@@ -273,8 +256,8 @@ test_rejects(struct loop *loop)
 		memcpy(big, "GET /", 5);
 		send_req(cl, c, big);
 	}
-	drain(cl, &b);
-	ASSERT(contains(&b, "HTTP/1.1 431 X"));
+	mem_drain(cl, &b);
+	ASSERT(mem_has(&b, "HTTP/1.1 431 X"));
 	conn_close(cl);
 	hconn_io(c, CONN_READ);
 	ASSERT_EQ(n_rejects, 3);
@@ -318,11 +301,11 @@ test_output_bound(struct loop *loop)
 	buf_reset(&b);
 	for (i = 0; i < 200 && b.len < 20 * 56; i++) {
 		hconn_io(c, CONN_WRITE);
-		drain(cl, &b);
+		mem_drain(cl, &b);
 	}
 	ASSERT_EQ(n_requests, 28);
 	ASSERT_EQ(b.len, 20 * 56);
-	ASSERT(contains(&b, "\r\n\r\n/xxxxxxxxxxxxxxxx"));
+	ASSERT(mem_has(&b, "\r\n\r\n/xxxxxxxxxxxxxxxx"));
 	ASSERT(hconn_events(c) & CONN_READ);
 
 	/* A peer that leaves mid-request: closed, freed. */
@@ -365,8 +348,8 @@ test_deadline(struct loop *loop)
 	loop_timer_init(&stop, stop_cb, loop);
 	loop_timer_add(loop, &stop, 150 * 1000000ull);
 	loop_run(loop);
-	drain(cl, &b);
-	ASSERT(contains(&b, "HTTP/1.1 408 X"));
+	mem_drain(cl, &b);
+	ASSERT(mem_has(&b, "HTTP/1.1 408 X"));
 	httpd_stats(h, &st);
 	ASSERT_EQ(st.head_timeouts, 1);
 	conn_close(cl);

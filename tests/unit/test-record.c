@@ -27,6 +27,7 @@
 #include "funnel.h"
 #include "record.h"
 #include "unit.h"
+#include "mem.h"
 
 static char	tmpdir[] = "/tmp/test-record.XXXXXX";
 static char	snap[256];
@@ -51,28 +52,6 @@ upstream(void *arg)
 	up_mine[nup] = a;
 	up_peer[nup++] = b;
 	return a;
-}
-
-static void
-drain(struct conn *c, struct buf *b)
-{
-	char	tmp[4096];
-	ssize_t	n;
-
-	while ((n = conn_read(c, tmp, sizeof tmp)) > 0)
-		buf_append(b, tmp, (size_t)n);
-}
-
-static void
-put(struct conn *c, const char *s)
-{
-	ASSERT_EQ(conn_write(c, s, strlen(s)), (ssize_t)strlen(s));
-}
-
-static int
-contains(const struct buf *b, const char *s)
-{
-	return b->len > 0 && memmem(b->data, b->len, s, strlen(s)) != NULL;
 }
 
 static struct recorder *
@@ -151,40 +130,40 @@ test_proxy(void)
 	buf_init(&b);
 	conn_mem_pair(&cl, &sv);
 	ASSERT_EQ(record_test_adopt(r, sv, "10.0.0.1:4000"), 0);
-	put(cl, "GET /v1/items/1?x=2 HTTP/1.1\r\nHost: svc\r\n"
+	mem_put(cl, "GET /v1/items/1?x=2 HTTP/1.1\r\nHost: svc\r\n"
 	    "Accept: text/plain\r\n\r\n");
 	record_test_pump(r);
 	ASSERT_EQ(nup, 1);
-	drain(up_peer[0], &b);
+	mem_drain(up_peer[0], &b);
 	/* Host rewritten to the upstream's; the rest as sent. */
-	ASSERT(contains(&b, "GET /v1/items/1?x=2 HTTP/1.1\r\n"));
-	ASSERT(contains(&b, "Host: 192.0.2.1:8080\r\n"));
-	ASSERT(contains(&b, "Accept: text/plain\r\n"));
+	ASSERT(mem_has(&b, "GET /v1/items/1?x=2 HTTP/1.1\r\n"));
+	ASSERT(mem_has(&b, "Host: 192.0.2.1:8080\r\n"));
+	ASSERT(mem_has(&b, "Accept: text/plain\r\n"));
 	buf_reset(&b);
-	put(up_peer[0], res1);
+	mem_put(up_peer[0], res1);
 	record_test_pump(r);
 	record_test_pump(r);
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT_MEM_EQ(b.data, b.len, res1);
 	buf_reset(&b);
 
 	/* Pipelined: the second waits for the first's answer. */
-	put(cl, "GET /a HTTP/1.1\r\nHost: svc\r\n\r\n"
+	mem_put(cl, "GET /a HTTP/1.1\r\nHost: svc\r\n\r\n"
 	    "GET /b HTTP/1.1\r\nHost: svc\r\n\r\n");
 	record_test_pump(r);
-	drain(up_peer[0], &b);
-	ASSERT(contains(&b, "GET /a HTTP/1.1\r\n"));
+	mem_drain(up_peer[0], &b);
+	ASSERT(mem_has(&b, "GET /a HTTP/1.1\r\n"));
 	buf_reset(&b);
-	put(up_peer[0], "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA");
+	mem_put(up_peer[0], "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA");
 	record_test_pump(r);
 	record_test_pump(r);
-	drain(up_peer[0], &b);
-	ASSERT(contains(&b, "GET /b HTTP/1.1\r\n"));
+	mem_drain(up_peer[0], &b);
+	ASSERT(mem_has(&b, "GET /b HTTP/1.1\r\n"));
 	buf_reset(&b);
-	put(up_peer[0], "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB");
+	mem_put(up_peer[0], "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB");
 	record_test_pump(r);
 	record_test_pump(r);
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT_MEM_EQ(b.data, b.len,
 	    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA"
 	    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB");
@@ -221,9 +200,9 @@ test_chunked(void)
 	buf_init(&b);
 	conn_mem_pair(&cl, &sv);
 	ASSERT_EQ(record_test_adopt(r, sv, "10.0.0.2:4000"), 0);
-	put(cl, "GET /w HTTP/1.1\r\nHost: svc\r\n\r\n");
+	mem_put(cl, "GET /w HTTP/1.1\r\nHost: svc\r\n\r\n");
 	record_test_pump(r);
-	drain(up_peer[0], &b);
+	mem_drain(up_peer[0], &b);
 	buf_reset(&b);
 	/* A byte at a time: every framing state crossed. */
 	for (i = 0; i < sizeof res - 1; i++) {
@@ -231,7 +210,7 @@ test_chunked(void)
 		record_test_pump(r);
 	}
 	record_test_pump(r);
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT_MEM_EQ(b.data, b.len, res);
 	buf_free(&b);
 	conn_close(cl);
@@ -258,15 +237,15 @@ test_reset(void)
 	buf_init(&b);
 	conn_mem_pair(&cl, &sv);
 	ASSERT_EQ(record_test_adopt(r, sv, "10.0.0.3:4000"), 0);
-	put(cl, "GET /r HTTP/1.1\r\nHost: svc\r\n\r\n");
+	mem_put(cl, "GET /r HTTP/1.1\r\nHost: svc\r\n\r\n");
 	record_test_pump(r);
-	drain(up_peer[0], &b);
-	ASSERT(contains(&b, "GET /r HTTP/1.1\r\n"));
+	mem_drain(up_peer[0], &b);
+	ASSERT(mem_has(&b, "GET /r HTTP/1.1\r\n"));
 	buf_reset(&b);
 	conn_abort(up_peer[0]);
 	record_test_pump(r);
 	record_test_pump(r);
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT(b.len > 13 && memcmp(b.data, "HTTP/1.1 502 ", 13) == 0);
 	buf_free(&b);
 	conn_close(cl);
@@ -288,15 +267,15 @@ roundtrip(struct recorder *r, struct conn *cl, const char *req,
 	struct buf	up;
 
 	buf_init(&up);
-	put(cl, req);
+	mem_put(cl, req);
 	record_test_pump(r);
-	drain(up_peer[0], &up);
+	mem_drain(up_peer[0], &up);
 	ASSERT(up.len > 0);
 	buf_free(&up);
-	put(up_peer[0], res1);
+	mem_put(up_peer[0], res1);
 	record_test_pump(r);
 	record_test_pump(r);
-	drain(cl, b);
+	mem_drain(cl, b);
 }
 
 /* The funnel drops /health: relayed all the same, not recorded, its id
@@ -380,7 +359,7 @@ tls_exchange(uint64_t seed, int *blocked)
 	buf_init(&b);
 	conn_mem_pair(&cl, &sv);
 	(void)record_test_adopt(r, sv, "10.0.0.5:4000");
-	put(cl, "GET /secure HTTP/1.1\r\nHost: svc\r\n\r\n");
+	mem_put(cl, "GET /secure HTTP/1.1\r\nHost: svc\r\n\r\n");
 	for (i = 0; i < 20000 && b.len < sizeof res1 - 1; i++) {
 		if (nup > 0 && ts == NULL) {
 			conn_mem_set_limit(up_mine[0], 16 + seed * 37 % 300);
@@ -401,7 +380,7 @@ tls_exchange(uint64_t seed, int *blocked)
 				*blocked |= conn_events(ts, 0);
 			continue;
 		}
-		if (!contains(&req, "\r\n\r\n")) {
+		if (!mem_has(&req, "\r\n\r\n")) {
 			if ((n = conn_read(ts, tmp, sizeof tmp)) > 0)
 				buf_append(&req, tmp, (size_t)n);
 			continue;
@@ -411,16 +390,16 @@ tls_exchange(uint64_t seed, int *blocked)
 			sent += (size_t)n;
 		else if (n == -1 && errno == EAGAIN)
 			*blocked |= conn_events(ts, CONN_WRITE);
-		drain(cl, &b);
+		mem_drain(cl, &b);
 	}
 	if (ts != NULL) {
 		conn_mem_block(up_mine[0], 0);
 		conn_mem_block(up_peer[0], 0);
 	}
 	record_test_pump(r);
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ok = b.len == sizeof res1 - 1 && memcmp(b.data, res1, b.len) == 0 &&
-	    contains(&req, "GET /secure HTTP/1.1\r\n");
+	    mem_has(&req, "GET /secure HTTP/1.1\r\n");
 	if (!ok)
 		fprintf(stderr, "tls seed %llu: %zu bytes back\n",
 		    (unsigned long long)seed0, b.len);

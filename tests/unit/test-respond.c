@@ -27,6 +27,7 @@
 #include "httpd.h"
 #include "respond.h"
 #include "unit.h"
+#include "mem.h"
 
 static char	tmpdir[] = "/tmp/test-respond.XXXXXX";
 static char	snap[256], cadir[256], capem[256];
@@ -49,28 +50,11 @@ static const char reply1[] =
 static const char reply2[] =
     "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo";
 
-static ssize_t
-drain(struct conn *cl, struct buf *b)
-{
-	char	tmp[4096];
-	ssize_t	n;
-
-	while ((n = conn_read(cl, tmp, sizeof tmp)) > 0)
-		buf_append(b, tmp, (size_t)n);
-	return n;
-}
-
 static void
 send_req(struct conn *cl, struct hconn *c, const char *s)
 {
-	ASSERT_EQ(conn_write(cl, s, strlen(s)), (ssize_t)strlen(s));
+	mem_put(cl, s);
 	hconn_io(c, CONN_READ);
-}
-
-static int
-contains(const struct buf *b, const char *s)
-{
-	return b->len > 0 && memmem(b->data, b->len, s, strlen(s)) != NULL;
 }
 
 static struct responder *
@@ -115,20 +99,20 @@ test_plain(void)
 	/* Matched: the recorded reply, byte for byte. */
 	send_req(cl, c, "GET /v1/items/1 HTTP/1.1\r\nHost: api.example\r\n"
 	    "\r\n");
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT_MEM_EQ(b.data, b.len, reply1);
 	buf_reset(&b);
 
 	/* A miss: 404. */
 	send_req(cl, c, "GET /nowhere HTTP/1.1\r\nHost: api.example\r\n\r\n");
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT(b.len > 13 && memcmp(b.data, "HTTP/1.1 404 ", 13) == 0);
 	buf_reset(&b);
 
 	/* A pipelined pair, in order. */
 	send_req(cl, c, "GET /v1/items/2 HTTP/1.1\r\nHost: api.example\r\n\r\n"
 	    "GET /v1/items/1 HTTP/1.1\r\nHost: api.example\r\n\r\n");
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT(b.len == sizeof reply2 - 1 + sizeof reply1 - 1 &&
 	    memcmp(b.data, reply2, sizeof reply2 - 1) == 0 &&
 	    memcmp(b.data + sizeof reply2 - 1, reply1, sizeof reply1 - 1) == 0);
@@ -138,17 +122,17 @@ test_plain(void)
 	send_req(cl, c, "POST /v1/charges HTTP/1.1\r\nHost: api.example\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n6\r\n{\"amou\r\n");
 	send_req(cl, c, "9\r\nnt\":1200}\r\n0\r\n\r\n");
-	drain(cl, &b);
+	mem_drain(cl, &b);
 	ASSERT(b.len > 21 && memcmp(b.data, "HTTP/1.1 201 Created\r\n",
 	    21) == 0);
-	ASSERT(contains(&b, "\r\n\r\nch_1"));
+	ASSERT(mem_has(&b, "\r\n\r\nch_1"));
 	buf_reset(&b);
 
 	/* A reject: 400 with the JSON reason, then the connection ends. */
 	send_req(cl, c, "GET / HTTP/9.9\r\n\r\n");
-	ASSERT_EQ(drain(cl, &b), 0);
+	ASSERT_EQ(mem_drain(cl, &b), 0);
 	ASSERT(b.len > 13 && memcmp(b.data, "HTTP/1.1 400 ", 13) == 0);
-	ASSERT(contains(&b, "\"reason\":"));
+	ASSERT(mem_has(&b, "\"reason\":"));
 	conn_close(cl);
 	hconn_io(c, CONN_READ);
 	ASSERT_EQ(hconn_is_dead(c), 1);
