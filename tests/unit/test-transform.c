@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "grpc.h"
 #include "protobuf.h"
+#include "protodesc.h"
 #include "transform.h"
 #include "unit.h"
 #include "xmalloc.h"
@@ -591,10 +592,9 @@ test_grpc_path(void)
 	ASSERT_EQ(l.res, 1);
 	transform_loc_free(&l);
 	cause = NULL;
-	ASSERT_EQ(transform_loc_parse("req.grpc user.id", &l, &cause), -1);
-	ASSERT(cause != NULL && strstr(cause, "descriptor") != NULL);
-	free(cause);
-	cause = NULL;
+	/* Names parse; transform_loc_resolve() makes them numbers. */
+	ASSERT_EQ(transform_loc_parse("req.grpc user.id", &l, &cause), 0);
+	transform_loc_free(&l);
 	ASSERT_EQ(transform_loc_parse("req.grpc", &l, &cause), -1);
 	ASSERT(cause != NULL && strstr(cause, "field path") != NULL);
 	free(cause);
@@ -907,6 +907,120 @@ test_grpc_mutations(void)
 	buf_free(&out);
 }
 
+
+/* A location with field names, resolved with set against route. */
+static void
+resolve_is(const struct protodesc *set, const char *route, const char *loc,
+    const char *want)
+{
+	struct transform_loc	 l;
+	struct buf		 b;
+	char			*cause = NULL;
+
+	buf_init(&b);
+	if (transform_loc_parse(loc, &l, &cause) == -1) {
+		UNIT_FAIL("%s: %s", loc, cause);
+		free(cause);
+		return;
+	}
+	if (transform_loc_resolve(&l, set, route, &cause) == -1)
+		buf_printf(&b, "error: %s", cause);
+	else
+		transform_loc_format(&b, &l);
+	if (strstr(b.data, want) == NULL)
+		UNIT_FAIL("%s: expected \"%s\" in \"%s\"", loc, want, b.data);
+	unit_checks++;
+	free(cause);
+	transform_loc_free(&l);
+	buf_free(&b);
+}
+
+/*
+ * Field names with a descriptor set (tests/proto/set.pb, shop.proto):
+ * resolved to numbers by the request or response type of the entry's
+ * method, indexes kept; without the set, on a route that is no method,
+ * or for a name the type lacks, an error at the entry's line.
+ */
+static void
+test_grpc_names(void)
+{
+	static const char yaml[] =
+	    "version: 1\n"
+	    "values:\n"
+	    "  - kind: hex\n"
+	    "    dir: out\n"
+	    "    endpoint: \"POST /shop.Users/Get\"\n"
+	    "    where: \"req.grpc session.token\"\n"
+	    "    action: any\n"
+	    "correlations:\n"
+	    "  - name: s\n"
+	    "    kind: any\n"
+	    "    from:\n"
+	    "      endpoint: \"POST /shop.Users/Get\"\n"
+	    "      where: \"res.grpc history[*].token\"\n"
+	    "    to:\n"
+	    "      - endpoint: \"POST /shop.Users/Watch\"\n"
+	    "        where: \"req.grpc [0].session.token\"\n";
+	struct protodesc	*set;
+	struct transforms	*t;
+	const char		*srcdir;
+	char			*path, *cause = NULL;
+
+	if ((srcdir = getenv("srcdir")) == NULL || *srcdir == '\0')
+		srcdir = ".";
+	path = xasprintf("%s/tests/proto/set.pb", srcdir);
+	set = protodesc_load(path, &cause);
+	free(path);
+	if (set == NULL) {
+		UNIT_FAIL("%s", cause);
+		free(cause);
+		return;
+	}
+	resolve_is(set, "/shop.Users/Get", "req.grpc session.token",
+	    "req.grpc 2.1");
+	resolve_is(set, "/shop.Users/Get", "res.grpc history[*].expires",
+	    "res.grpc 18[*].2");
+	resolve_is(set, "/shop.Users/Get", "req.grpc [0].session.2",
+	    "req.grpc [0].2.2");
+	resolve_is(set, "/shop.Users/Get", "res.grpc sessionId",
+	    "res.grpc 19");
+	resolve_is(set, "/shop.Users/Get", "req.grpc 2.1", "req.grpc 2.1");
+	resolve_is(NULL, "/shop.Users/Get", "req.grpc 2.1", "req.grpc 2.1");
+	resolve_is(NULL, "/shop.Users/Get", "req.grpc session.token",
+	    "--proto-set");
+	resolve_is(set, "*", "req.grpc session.token", "one method");
+	resolve_is(set, "/shop.Users/Nope", "req.grpc session.token",
+	    "error: ");
+	resolve_is(set, "/shop.Users/Get", "req.grpc sesion.token",
+	    "error: ");
+
+	/* The loader resolves with the codec's set. */
+	path = write_tmp("names.yaml", yaml);
+	snap_set_protodesc(set);
+	t = transforms_load(path, 0, &cause);
+	ASSERT(t != NULL);
+	if (t != NULL && t->nvalues == 1 && t->ncorrs == 1 &&
+	    t->corrs[0].nto == 1) {
+		ASSERT_STR_EQ(t->values[0].where.name, "2.1");
+		ASSERT_STR_EQ(t->corrs[0].from.name, "18[*].1");
+		ASSERT_STR_EQ(t->corrs[0].to[0].where.name, "[0].2.1");
+	} else
+		UNIT_FAIL("names.yaml: %s", cause != NULL ? cause : "shape");
+	transforms_free(t);
+	free(cause);
+	cause = NULL;
+	snap_set_protodesc(NULL);
+	t = transforms_load(path, 0, &cause);
+	ASSERT(t == NULL);
+	ASSERT(cause != NULL && strstr(cause, "names.yaml:6:12: where: "
+	    "gRPC field names") != NULL && strstr(cause, "names.yaml:13:") !=
+	    NULL);
+	free(cause);
+	unlink(path);
+	free(path);
+	protodesc_free(set);
+}
+
 int
 main(void)
 {
@@ -926,6 +1040,7 @@ main(void)
 	test_grpc_locate();
 	test_grpc_render();
 	test_grpc_mutations();
+	test_grpc_names();
 	rmdir(tmpdir);
 	UNIT_DONE();
 }
