@@ -678,6 +678,16 @@ pd_find(const void *base, size_t n, size_t sz, const char *name, size_t len)
 	return -1;
 }
 
+/* qsort(3), which takes no NULL array even when it is empty (a set
+ * without enums, a message without fields). */
+static void
+pd_sort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /* Field types' names resolved, fields sorted, names unique. */
 static int
 pd_link_fields(struct pd_load *ld)
@@ -694,7 +704,7 @@ pd_link_fields(struct pd_load *ld)
 		if (k > 0 && strcmp(m->name, set->msgs[k - 1].name) == 0)
 			return pd_fail(ld, SIZE_MAX, "message type %s declared "
 			    "twice", m->name);
-		qsort(m->fields, m->nfields, sizeof *m->fields, pd_field_cmp);
+		pd_sort(m->fields, m->nfields, sizeof *m->fields, pd_field_cmp);
 		for (j = 0; j < m->nfields; j++) {
 			fd = &m->fields[j];
 			if (j > 0 && fd->num == m->fields[j - 1].num)
@@ -737,8 +747,8 @@ pd_link(struct pd_load *ld)
 	size_t			 k;
 	int			 out;
 
-	qsort(set->msgs, set->nmsgs, sizeof *set->msgs, pd_msg_cmp);
-	qsort(set->enums, set->nenums, sizeof *set->enums, pd_enum_cmp);
+	pd_sort(set->msgs, set->nmsgs, sizeof *set->msgs, pd_msg_cmp);
+	pd_sort(set->enums, set->nenums, sizeof *set->enums, pd_enum_cmp);
 	for (k = 1; k < set->nenums; k++)
 		if (strcmp(set->enums[k].name, set->enums[k - 1].name) == 0)
 			return pd_fail(ld, SIZE_MAX, "enum %s declared twice",
@@ -759,7 +769,7 @@ pd_link(struct pd_load *ld)
 			*(out ? &mt->output : &mt->input) = &set->msgs[i];
 		}
 	}
-	qsort(set->methods, set->nmethods, sizeof *set->methods,
+	pd_sort(set->methods, set->nmethods, sizeof *set->methods,
 	    pd_method_cmp);
 	for (k = 1; k < set->nmethods; k++)
 		if (strcmp(set->methods[k].path, set->methods[k - 1].path) == 0)
