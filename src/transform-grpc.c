@@ -326,7 +326,7 @@ transform_grpc_number(struct buf *b, enum transform_enc enc, struct span raw)
 		buf_append_span(b, raw);
 		return;
 	}
-	buf_printf(b, "%" PRIu64, v);
+	buf_append_u64(b, v);
 }
 
 /* --- the renderer ----------------------------------------------------- */

@@ -43,6 +43,8 @@ transform_loc_free(struct transform_loc *l)
 {
 	free(l->name);
 	l->name = NULL;
+	free(l->grpc);
+	l->grpc = NULL;
 }
 
 static void
@@ -365,6 +367,8 @@ transform_loc_resolve(struct transform_loc *l, const struct protodesc *set,
 	transform_grpc_path_format(&names, &gp);
 	free(l->name);
 	l->name = buf_detach(&names, NULL);
+	if (l->grpc != NULL)
+		*l->grpc = gp;	/* numbers only: nothing points at names */
 	return 0;
 }
 
@@ -451,6 +455,16 @@ transform_loc_parse(const char *s, struct transform_loc *l, char **cause)
 		break;
 	}
 	l->name = xstrdup(arg);
+	if (l->part == TRANSFORM_GRPC) {
+		/* Parsed once here, not per lookup; names point into
+		 * l->name. */
+		l->grpc = xmalloc(sizeof *l->grpc);
+		if (transform_grpc_path_parse(l->name, l->grpc, cause) ==
+		    -1) {
+			transform_loc_free(l);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -815,8 +829,12 @@ transform_locate(const struct transform_loc *loc,
 		transform_jpath_free(segs, (size_t)nseg);
 		return n;
 	case TRANSFORM_GRPC:
-		if (m->body.len == 0 || transform_grpc_path_parse(loc->name,
-		    &gp, &cause) == -1) {
+		if (m->body.len == 0)
+			return 0;
+		if (loc->grpc != NULL)
+			return transform_grpc_locate(loc->grpc, m->body, hits,
+			    max);
+		if (transform_grpc_path_parse(loc->name, &gp, &cause) == -1) {
 			free(cause);
 			return 0;
 		}

@@ -67,6 +67,8 @@ enum transform_part {
 	TRANSFORM_GRPC,
 };
 
+struct transform_grpc_path;
+
 struct transform_loc {
 	int			 res;	/* 0 the request, 1 the response */
 	enum transform_part	 part;
@@ -74,6 +76,10 @@ struct transform_loc {
 					   JSON path or gRPC field path;
 					   NULL for PATH */
 	unsigned		 seg;	/* TRANSFORM_PATH */
+	struct transform_grpc_path *grpc;	/* TRANSFORM_GRPC: name
+					   parsed (owned; set by
+					   transform_loc_parse), NULL:
+					   parsed per use */
 };
 
 enum transform_action {
