@@ -25,12 +25,17 @@ exception (examples/buggy: in its JSON; buggy-py: a traceback's last
 line), a death (and what it printed, or its signal), a hang on /upload
 (no answer within 1 s), an answer of /search slower than 300 ms.
 
-`table` prints the side-by-side table of one service from the directory
-fuzz-effect.sh filled (decoy.json, f/*/finding.json, zzuf.json,
-rad.json), mapping each decoy finding to its planted bug the same way.
+`table` prints the side-by-side table of one service and one seed from
+the directory fuzz-effect.sh filled (zzuf.json, rad.json, and per decoy
+LABEL a directory LABEL/ with decoy.json and f/*/finding.json), mapping
+each decoy finding to its planted bug the same way.  `summary` prints,
+over several such seed directories, the per-bug medians, the ratio of
+decoy's median to the better baseline's, the per-seed ratios, campaign
+times and bugs found.
 
 usage: fuzz-effect.py MUTATOR PROFILE SERVICE CORPUS N SEED
-       fuzz-effect.py table PROFILE DIR
+       fuzz-effect.py table PROFILE DIR [LABEL...]
+       fuzz-effect.py summary PROFILE DIR "SEED..." "LABEL..." N
 """
 import glob
 import json
@@ -225,9 +230,9 @@ def decoy_bug(profile, f):
             ("crash", "POST /documents"): "deep-nesting"}.get((k, ep), "?")
 
 
-def table(profile, d):
-    """Prints decoy vs the baselines, per planted bug, for one service."""
-    bugs = PY_BUGS if profile == "buggy-py" else BUGS
+def decoy_first(profile, d):
+    """decoy's first hits per planted bug from DIR (decoy.json, f/): a
+    dict bug -> {request, seconds}, the run's summary, extra findings."""
     run = json.load(open(os.path.join(d, "decoy.json")))
     decoy, extra = {}, []
     for fj in sorted(glob.glob(os.path.join(d, "f", "*", "finding.json"))):
@@ -237,40 +242,149 @@ def table(profile, d):
             extra.append(os.path.basename(os.path.dirname(fj)))
             continue
         decoy[b] = {"request": f["mutant"] + 1, "seconds": f["found_after_s"]}
+    return decoy, run, extra
+
+
+def cell(m, b):
+    x = m.get(b)
+    return "-" if x is None else "%d (%.1f s)" % (x["request"], x["seconds"])
+
+
+def table(profile, d, labels=("decoy",)):
+    """Prints decoy (one column per label: DIR/LABEL, or DIR itself for
+    the single label "decoy" when DIR/decoy.json exists) vs the
+    baselines, per planted bug, for one service and one seed."""
+    bugs = PY_BUGS if profile == "buggy-py" else BUGS
+    runs = []
+    for lab in labels:
+        sub = d if os.path.exists(os.path.join(d, "decoy.json")) else \
+            os.path.join(d, lab)
+        runs.append((lab,) + decoy_first(profile, sub))
     z = json.load(open(os.path.join(d, "zzuf.json")))
     r = json.load(open(os.path.join(d, "rad.json")))
-
-    def cell(m, b):
-        x = m.get(b)
-        return "-" if x is None else "%d (%.1f s)" % (x["request"],
-                                                      x["seconds"])
-    print("== %s" % profile)
-    print("%-18s %-20s %-20s %-20s" % ("bug", "decoy fuzz", "zzuf",
-                                       "radamsa-style"))
+    cols = [lab for lab, _, _, _ in runs] + ["zzuf", "radamsa-style"]
+    print("%-18s" % "bug" + "".join(" %-20s" % c for c in cols))
     for b in bugs:
-        print("%-18s %-20s %-20s %-20s" % (b, cell(decoy, b),
-                                           cell(z["first"], b),
-                                           cell(r["first"], b)))
+        print("%-18s" % b + "".join(" %-20s" % cell(m, b) for m in
+              [x[1] for x in runs] + [z["first"], r["first"]]))
     n = len(bugs)
-    print("%-18s %-20s %-20s %-20s" % (
-        "found", "%d/%d in %.0f s" % (len(decoy), n, run["elapsed_s"]),
-        "%d/%d in %.0f s" % (len(z["first"]), n, z["seconds"]),
-        "%d/%d in %.0f s" % (len(r["first"]), n, r["seconds"])))
-    print("decoy: %d findings, %d protocol noise not reported%s" % (
-        len(run["findings"]), run.get("protocol_noise", 0),
-        "; extra findings: " + ", ".join(extra) if extra else ""))
+    print("%-18s" % "found" + "".join(
+        " %-20s" % ("%d/%d in %.0f s" % (len(m), n, secs)) for m, secs in
+        [(x[1], x[2]["elapsed_s"]) for x in runs] +
+        [(z["first"], z["seconds"]), (r["first"], r["seconds"])]))
+    for lab, decoy, run, extra in runs:
+        print("%s: %d findings, %d protocol noise not reported, sweep %s%s"
+              % (lab, len(run["findings"]), run.get("protocol_noise", 0),
+                 run.get("sweep", "-"),
+                 "; extra findings: " + ", ".join(extra) if extra else ""))
+        for b in bugs:
+            if b not in decoy or not (b in z["first"] or b in r["first"]):
+                continue
+            base = min(m[b]["request"] for m in (z["first"], r["first"])
+                       if b in m)
+            print("  %-18s %s/baseline requests: %.3f" % (
+                b, lab, decoy[b]["request"] / base))
+
+
+def median(xs, over):
+    """The median of xs (the mean of the middle two for an even count),
+    None when a value it takes is a miss (over)."""
+    xs = sorted(xs)
+    k = len(xs)
+    mid = xs[k // 2:k // 2 + 1] if k % 2 else xs[k // 2 - 1:k // 2 + 1]
+    return None if over in mid else sum(mid) / len(mid)
+
+
+def summary(profile, d, seeds, labels, n):
+    """Per bug, over the seeds: each tool's median requests to the first
+    hit (a miss counts as above the budget n; a bug found on fewer than
+    half the seeds is not found), the ratio of each decoy's median to the
+    better baseline's and whether it is under a tenth; then the per-seed
+    ratios, campaign times and bugs found."""
+    bugs = PY_BUGS if profile == "buggy-py" else BUGS
+    firsts = {}     # tool -> seed -> {bug: request}
+    runs = {}       # label -> seed -> (found, elapsed)
+    for sd in seeds:
+        sdir = os.path.join(d, sd)
+        for m, fn in (("zzuf", "zzuf.json"), ("radamsa-style", "rad.json")):
+            x = json.load(open(os.path.join(sdir, fn)))
+            firsts.setdefault(m, {})[sd] = {
+                b: v["request"] for b, v in x["first"].items()}
+        for lab in labels:
+            dec, run, _ = decoy_first(profile, os.path.join(sdir, lab))
+            firsts.setdefault(lab, {})[sd] = {
+                b: v["request"] for b, v in dec.items()}
+            runs.setdefault(lab, {})[sd] = (len(dec), run["elapsed_s"],
+                                            run.get("sweep", 0))
+    over = n + 1
+
+    def med(tool, b):
+        xs = [firsts[tool][sd].get(b, over) for sd in seeds]
+        hits = sum(1 for x in xs if x != over)
+        if hits * 2 < len(xs):
+            return None
+        return median(xs, over)
+
+    tools = list(labels) + ["zzuf", "radamsa-style"]
+    print("== %s: medians over seeds %s, %d requests (a miss counts as "
+          "above %d; a bug found on fewer than half the seeds: -)"
+          % (profile, " ".join(seeds), n, n))
+    print("%-18s" % "bug" + "".join(" %-13s" % t for t in tools) +
+          "".join(" %-22s" % ("%s/better" % lab) for lab in labels))
     for b in bugs:
-        if b not in decoy or not (b in z["first"] or b in r["first"]):
-            continue
-        base = min(m[b]["request"] for m in (z["first"], r["first"])
-                   if b in m)
-        print("  %-18s decoy/baseline requests: %.3f" % (
-            b, decoy[b]["request"] / base))
+        ms = {t: med(t, b) for t in tools}
+        base = [ms[t] for t in ("zzuf", "radamsa-style") if ms[t]]
+        row = "%-18s" % b + "".join(
+            " %-13s" % ("-" if ms[t] is None else "%g" % ms[t])
+            for t in tools)
+        for lab in labels:
+            if ms[lab] is None or not base:
+                row += " %-22s" % "-"
+            else:
+                q = ms[lab] / min(base)
+                row += " %-22s" % ("%.3f %s" % (q, "under 0.1" if q < 0.1
+                                                 else "NOT under 0.1"))
+        print(row)
+    print("per seed, decoy / better baseline requests, where both found "
+          "the bug (seeds %s):" % " ".join(seeds))
+    for lab in labels:
+        under = total = 0
+        for b in bugs:
+            qs = []
+            for sd in seeds:
+                bl = [firsts[t][sd][b] for t in ("zzuf", "radamsa-style")
+                      if b in firsts[t][sd]]
+                if not bl:
+                    qs.append("  .  ")
+                    continue
+                if b not in firsts[lab][sd]:
+                    qs.append(" miss")
+                    total += 1
+                    continue
+                q = firsts[lab][sd][b] / min(bl)
+                total += 1
+                under += q < 0.1
+                qs.append("%.3f" % q)
+            if any(q.strip() != "." for q in qs):
+                print("  %-10s %-18s %s" % (lab, b, "  ".join(qs)))
+        print("  %-10s under a tenth in %d of %d (bug, seed) cases where "
+              "a baseline found the bug" % (lab, under, total))
+    for lab in labels:
+        rs = runs[lab]
+        print("%-10s bugs found per seed: %s (of %d); campaign s: %s; "
+              "sweep: %s" % (lab, " ".join(str(rs[sd][0]) for sd in seeds),
+                             len(bugs), " ".join("%.1f" % rs[sd][1]
+                                                 for sd in seeds),
+                             " ".join(str(rs[sd][2]) for sd in seeds)))
 
 
 def main():
     if sys.argv[1] == "table":
-        table(sys.argv[2], sys.argv[3])
+        table(sys.argv[2], sys.argv[3], sys.argv[4:] or ("decoy",))
+        return
+    if sys.argv[1] == "summary":
+        summary(sys.argv[2], sys.argv[3], sys.argv[4].split(),
+                sys.argv[5].split(), int(sys.argv[6]))
         return
     mutator, profile, service, corpus, n, seed = sys.argv[1:7]
     n, seed = int(n), int(seed)

@@ -27,7 +27,10 @@
 #   0 deletes it at the end)  STRICT=0 (1: exit 3 when a target is missed)
 #   GEN_ONLY=1 (write $DIR/snapshot-$N.jsonl and its paths, then exit 0)
 #   REUSE=1 (load $DIR/snapshot-$N.jsonl as it is when it and its paths
-#   file exist: a 1M snapshot takes minutes to generate)
+#   file exist: a 1M snapshot takes minutes to generate)  RULES=FILE (a
+#   rules file to load with the snapshot: --rules FILE; the rules are
+#   judged against every transaction as it is decoded, for the start-up
+#   warnings, so this measures what they add to the load)
 #
 # Exit status: 0 ok; 1 decoy did not load or serve; 2 missing tool/binary;
 # 3 a target missed (STRICT=1 only).
@@ -160,10 +163,15 @@ rm -f "$PF" "$PF.tmp"
 loadavg=$(cut -d' ' -f1 /proc/loadavg)
 ncpu=$(awk -v l="$SERVER_CPU" 'BEGIN { n = 0; k = split(l, r, ","); for (i = 1; i <= k; i++) {
   if (split(r[i], a, "-") == 2) n += a[2] - a[1] + 1; else n++ } print n }')
-log "loading: /usr/bin/time -v $DECOY respond $SNAP --listen 127.0.0.1:0 --port-file $PF --workers $WORKERS"
+rules=()
+if [[ -n ${RULES:-} ]]; then
+  [[ -r $RULES ]] || die "cannot read RULES=$RULES"
+  rules=(--rules "$RULES")
+fi
+log "loading: /usr/bin/time -v $DECOY respond $SNAP --listen 127.0.0.1:0 --port-file $PF --workers $WORKERS ${rules[*]}"
 t0=$(date +%s%N)
 /usr/bin/time -v -o "$DIR/time.txt" taskset -c "$SERVER_CPU" "$DECOY" respond "$SNAP" --listen 127.0.0.1:0 \
-  --port-file "$PF" --workers "$WORKERS" >"$DIR/decoy.log" 2>&1 &
+  --port-file "$PF" --workers "$WORKERS" "${rules[@]}" >"$DIR/decoy.log" 2>&1 &
 TPID=$!
 deadline=$((t0 + LOAD_TIMEOUT * 1000000000))
 while [[ ! -s $PF ]]; do

@@ -93,6 +93,10 @@ static const struct opt cmd_fuzz_opts[] = {
 	  "(501, 505, a close, an HTTP/0.9 reply) as\n"
 	  "findings too (default: counted only)",
 	  CMD_FUZZ_AT(strict_protocol) },
+	{ "no-sweep", 0, OPT_FLAG, NULL,
+	  "no first pass of one mutant per field and\n"
+	  "class before the schedule by yield",
+	  CMD_FUZZ_AT(no_sweep) },
 	{ "replay", 0, OPT_PATH, "DIR",
 	  "re-send DIR's findings (request.http) and\n"
 	  "tell which still fail the same way",

@@ -407,6 +407,7 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 		    ",\"elapsed_s\":%.3f", cfg->seed, res->mutants, res->sent,
 		    res->answered, res->failures, res->crashes,
 		    res->unconfirmed, secs);
+		buf_printf(&b, ",\"sweep\":%" PRIu64, res->sweep);
 		if (cfg->http2)
 			buf_printf(&b, ",\"protocol\":\"h2\",\"h2_skipped\":%"
 			    PRIu64, res->h2_skipped);
@@ -443,6 +444,9 @@ fuzz_result_print(FILE *fp, const struct fuzz_config *cfg,
 	    "(%.0f/s), %" PRIu64 " failures, %" PRIu64 " service deaths, %zu "
 	    "findings\n", res->mutants, res->sent, secs, secs > 0 ? (double)res->sent / secs : 0.0, res->failures,
 	    res->crashes, res->nfindings);
+	fprintf(fp, "sweep: %" PRIu64 " of the mutants were the first pass "
+	    "(one per field and class)%s\n", res->sweep, cfg->no_sweep ?
+	    ", off (--no-sweep)" : "");
 	if (cfg->http2)
 		fprintf(fp, "over h2: %" PRIu64 " mutants h2 cannot carry "
 		    "(request line, header syntax) were skipped, not sent\n",

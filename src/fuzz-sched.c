@@ -2,7 +2,8 @@
  * fuzz-sched.c -- the campaign's scheduler of fuzz-sched.h: energies per
  * entry and per (entry, operator) arm, raised by new behaviour, lowered
  * by known answers, and a window of the latest mutants whose outcomes
- * are applied in mutant order only once they are older than the lag.
+ * are applied in mutant order only once they are older than the lag;
+ * the sweep before it (its order, handed out first, credited to arms).
  *
  * Integer arithmetic only (energies in 1/1024), so a campaign chooses
  * the same on every machine.  The behaviours seen are one open-addressing
@@ -53,6 +54,9 @@ struct fuzz_sched {
 
 	struct fuzz_sched_seen	*seen;
 	size_t			 nseen, cap;
+
+	struct fuzz_sweep_item	*sweep;	/* mutants 0 .. nsweep-1 */
+	size_t			 nsweep;
 };
 
 /* splitmix64's finaliser over h and x: table keys. */
@@ -120,6 +124,7 @@ fuzz_sched_free(struct fuzz_sched *s)
 	free(s->fld);
 	free(s->ring);
 	free(s->seen);
+	free(s->sweep);
 	free(s);
 }
 
@@ -189,13 +194,16 @@ sched_apply(struct fuzz_sched *s, const struct fuzz_sched_slot *sl)
 {
 	struct fuzz_sched_seen	*c;
 	uint64_t		 ckey = sched_mix(sl->o.cls, 1);
-	uint32_t		*arm = &s->arm[sl->entry * s->nops + sl->op];
+	uint32_t		*arm = &s->arm[sl->entry * s->nops +
+				    (sl->op < s->nops ? sl->op : 0)];
 	uint32_t		*ent = &s->ent[sl->entry];
-	uint32_t		 dummy = FUZZ_SCHED_ONE;
+	uint32_t		 dummy = FUZZ_SCHED_ONE, adummy;
 	uint32_t		*fld = sl->field >= 0 ? &s->fld[s->foff[sl->entry] +
 				    (size_t)sl->field] : &dummy;
 	int			 clsnew, shapenew = 0;
 
+	if (sl->op >= s->nops)		/* a sweep item of no arm */
+		arm = &adummy;
 	c = sched_seen(s, ckey, &clsnew);
 	if (c->shapes < FUZZ_SCHED_SHAPES) {
 		(void)sched_seen(s, sched_mix(sl->o.cls, sl->o.shape + 2),
@@ -317,6 +325,29 @@ sched_pick_field(struct fuzz_sched *s, size_t e, int energy)
 	return (int32_t)i;
 }
 
+/* Mutant index of the sweep: its item, credited to its arm. */
+static void
+sched_pick_sweep(struct fuzz_sched *s, uint64_t index, size_t *entry,
+    unsigned *op, int32_t *field)
+{
+	const struct fuzz_sweep_item	*it = &s->sweep[index];
+	struct fuzz_sched_slot		*sl = &s->ring[index & s->mask];
+
+	*entry = it->entry;
+	*op = it->op;
+	*field = it->field;
+	memset(sl, 0, sizeof *sl);
+	sl->index = index;
+	sl->entry = it->entry;
+	sl->op = it->arm_op < s->nops ? it->arm_op : s->nops;
+	sl->field = it->arm_op < s->nops && it->arm_field >= 0 &&
+	    (size_t)it->arm_field < s->foff[it->entry + 1] -
+	    s->foff[it->entry] ? it->arm_field : -1;
+	if (it->arm_op < s->nops)
+		s->tried[it->entry * s->nops + it->arm_op] = 1;
+	s->next = index + 1;
+}
+
 void
 fuzz_sched_pick(struct fuzz_sched *s, uint64_t index, size_t *entry,
     unsigned *op, int32_t *field)
@@ -330,6 +361,10 @@ fuzz_sched_pick(struct fuzz_sched *s, uint64_t index, size_t *entry,
 	*entry = 0;
 	*op = 0;
 	*field = -1;
+	if (index < s->nsweep) {
+		sched_pick_sweep(s, index, entry, op, field);
+		return;
+	}
 	if (s->n == 0 || s->nops == 0)
 		goto out;
 	explore = sched_below(s, FUZZ_SCHED_EXPLORE) == 0;
@@ -423,4 +458,86 @@ size_t
 fuzz_sched_behaviours(const struct fuzz_sched *s)
 {
 	return s->nseen;
+}
+
+/* The order of the endpoints: a permutation of 0 .. n-1 from seed. */
+static void
+sweep_shuffle(size_t *v, size_t n, uint64_t seed)
+{
+	struct fault_rng	rng;
+	size_t			i, j, t;
+
+	for (i = 0; i < n; i++)
+		v[i] = i;
+	fault_rng_seed(&rng, sched_mix(seed, 0x5eeb));
+	for (i = n; i > 1; i--) {
+		j = (size_t)(fault_rng_next(&rng) % i);
+		t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+struct fuzz_sweep_item *
+fuzz_sweep_order(size_t nentries, const size_t *endpoint,
+    const size_t *nitems, uint64_t seed, size_t *n)
+{
+	struct fuzz_sweep_item	*out;
+	size_t			*rep, *order, neps = 0, total = 0;
+	size_t			 i, k, r;
+	int			 more;
+
+	for (i = 0; i < nentries; i++)
+		if (endpoint[i] + 1 > neps)
+			neps = endpoint[i] + 1;
+	/* rep[ep]: the entry that stands for it, nentries: none. */
+	rep = xreallocarray(NULL, neps + 1, sizeof *rep);
+	order = xreallocarray(NULL, neps + 1, sizeof *order);
+	for (k = 0; k < neps; k++)
+		rep[k] = nentries;
+	for (i = 0; i < nentries; i++) {
+		k = endpoint[i];
+		if (rep[k] == nentries || nitems[i] > nitems[rep[k]])
+			rep[k] = i;
+	}
+	for (k = 0; k < neps; k++)
+		if (rep[k] < nentries)
+			total += nitems[rep[k]];
+	sweep_shuffle(order, neps, seed);
+	out = xreallocarray(NULL, total + 1, sizeof *out);
+	*n = 0;
+	for (r = 0, more = 1; more; r++) {
+		more = 0;
+		for (k = 0; k < neps; k++) {
+			i = rep[order[k]];
+			if (i == nentries || r >= nitems[i])
+				continue;
+			more = 1;
+			out[(*n)++] = (struct fuzz_sweep_item){ i, 0,
+			    (int32_t)r, 0, -1 };
+		}
+	}
+	free(rep);
+	free(order);
+	return out;
+}
+
+void
+fuzz_sched_set_sweep(struct fuzz_sched *s, const struct fuzz_sweep_item *v,
+    size_t n)
+{
+	size_t	i, m = 0;
+
+	free(s->sweep);
+	s->sweep = xreallocarray(NULL, n + 1, sizeof *s->sweep);
+	for (i = 0; i < n; i++)
+		if (v[i].entry < s->n)
+			s->sweep[m++] = v[i];
+	s->nsweep = m;
+}
+
+size_t
+fuzz_sched_sweep_size(const struct fuzz_sched *s)
+{
+	return s->nsweep;
 }

@@ -92,6 +92,46 @@ int	fuzz_sched_skip(struct fuzz_sched *, uint64_t index);
  * for them. */
 void	fuzz_sched_settle(struct fuzz_sched *, uint64_t index);
 
+/*
+ * The sweep (docs/fuzzing.md, "The sweep"): a deterministic first pass
+ * of mutants before the schedule by yield.  One item: the entry, what
+ * mut_make gets as operator and field (mutate.h's MUT_SWEEP and the
+ * item number), and the arm its outcome is credited to (the operator
+ * of that kind and its field, -1 for none).
+ */
+struct fuzz_sweep_item {
+	size_t		entry;
+	unsigned	op;
+	int32_t		field;
+	unsigned	arm_op;
+	int32_t		arm_field;
+};
+
+/*
+ * The order of the sweep, a pure function of its arguments: per
+ * endpoint (endpoint[e] of each entry e) the entry with the most items
+ * (nitems[e]; the first on ties) stands for it, and the endpoints take
+ * turns, one item each, in an order drawn from seed, each its items in
+ * order (0, 1, ...), until every one is done: so every endpoint gets
+ * its first items early.  Returns the list (the caller frees it), its
+ * length in *n; op, arm_op and arm_field are left 0 / -1 for the caller
+ * to fill, field is the item number.
+ */
+struct fuzz_sweep_item *fuzz_sweep_order(size_t nentries,
+	    const size_t *endpoint, const size_t *nitems, uint64_t seed,
+	    size_t *n);
+
+/*
+ * Mutants 0 .. n-1 of the campaign are the items (copied), in order;
+ * the schedule by yield starts at mutant n.  Their outcomes are applied
+ * like any (fuzz_sched_feed) to their arm (entry, arm_op, arm_field),
+ * which also counts as tried.  Call before the first pick; an arm_op
+ * out of range credits the entry alone.
+ */
+void	fuzz_sched_set_sweep(struct fuzz_sched *,
+	    const struct fuzz_sweep_item *, size_t n);
+size_t	fuzz_sched_sweep_size(const struct fuzz_sched *);
+
 /* The energies, for tests and the summary: of an entry, of an arm. */
 uint32_t fuzz_sched_entry_energy(const struct fuzz_sched *, size_t entry);
 uint32_t fuzz_sched_arm_energy(const struct fuzz_sched *, size_t entry,

@@ -264,7 +264,7 @@ fuzz_triage_one(struct fuzz *f, struct fuzz_job *j, char **cause)
 {
 	struct fuzz_outcome	o;
 	ssize_t			k;
-	int			same;
+	int			same = 0;
 
 	if ((k = fuzz_key_find(f, j->ep, j->kind, j->status, j->sig)) != -1) {
 		f->res->findings[k].hits++;
@@ -291,7 +291,13 @@ fuzz_triage_one(struct fuzz *f, struct fuzz_job *j, char **cause)
 			}
 		}
 		fuzz_outcome_free(&o);
-		return 0;
+		if (k != -1 || same || j->kind == FUZZ_CRASH)
+			return 0;
+		/* Not its death (another mutant's, in flight before the
+		 * pause): what it does alone on the restarted service. */
+		if (fuzz_send_one(f, j->req.data, j->req.len,
+		    j->info.framing, j->ep, &o, cause) == -1)
+			return -1;
 	}
 	if (j->kind == FUZZ_SLOW) {
 		/* Twice: a loaded machine stalls a request now and then. */

@@ -1190,11 +1190,12 @@ fuzz_job_finish(struct fuzz *f, struct fuzz_job *j)
 		f->res->answered++;
 		if (j->kind == FUZZ_OK && fuzz_latency(f, j->ep, j->elapsed))
 			j->kind = FUZZ_SLOW;
-		if (f->died) {
+		/* A complete 5xx is the mutant's own answer, a death or
+		 * not: a candidate, confirmed alone once the death is
+		 * triaged (a sweep mutant is sent once). */
+		if (j->kind == FUZZ_OK || (f->died && j->kind == FUZZ_SLOW))
 			fuzz_job_free(j);
-		} else if (j->kind == FUZZ_OK) {
-			fuzz_job_free(j);
-		} else
+		else
 			fuzz_failure(f, j);
 		break;
 	case FUZZ_RESET:
@@ -1489,6 +1490,32 @@ fuzz_teardown(struct fuzz *f)
 	free(f->tls_fatal);
 }
 
+/* The sweep before the schedule: each endpoint's items (mutate.h's
+ * mut_sweep_*), in fuzz_sweep_order's order; nitems is scratch of the
+ * corpus's size. */
+static void
+fuzz_sweep_setup(struct fuzz *f, size_t *nitems)
+{
+	struct fuzz_sweep_item	*v;
+	struct mut_sweep_item	 it;
+	size_t			 i, n = mut_corpus_count(f->corpus), nv;
+
+	for (i = 0; i < n; i++)
+		nitems[i] = mut_sweep_count(f->engine, i);
+	v = fuzz_sweep_order(n, f->entry_ep, nitems, f->cfg->seed, &nv);
+	for (i = 0; i < nv; i++) {
+		if (mut_sweep_item(f->engine, v[i].entry, (size_t)v[i].field,
+		    &it) == -1)
+			continue;	/* not reached: counted above */
+		v[i].op = MUT_SWEEP;
+		v[i].arm_op = it.arm_op;
+		v[i].arm_field = it.arm_field;
+	}
+	fuzz_sched_set_sweep(f->sched, v, nv);
+	f->res->sweep = fuzz_sched_sweep_size(f->sched);
+	free(v);
+}
+
 /*
  * The scheduler: every (entry, operator) the entry can take, weighted
  * by the engine's priors; the choice for mutant n waits for the
@@ -1516,6 +1543,8 @@ fuzz_sched_setup(struct fuzz *f)
 	f->sched = fuzz_sched_create(n, nops, prior, nfields, field_ops,
 	    f->cfg->seed, FUZZ_SCHED_LAG_PER_CONN * (f->cfg->connections > 0 ?
 	    f->cfg->connections : 1));
+	if (!f->cfg->no_sweep)
+		fuzz_sweep_setup(f, nfields);
 	free(prior);
 	free(nfields);
 }
@@ -1683,5 +1712,3 @@ out:
 	fuzz_teardown(&f);
 	return rv;
 }
-
-

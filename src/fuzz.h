@@ -92,6 +92,7 @@ struct fuzz_config {
 	uint64_t	 minimise_ns;	/* minimisation time, per finding */
 	int		 mutate_auth;
 	int		 strict_protocol;	/* protocol noise is a finding */
+	int		 no_sweep;	/* no first pass (fuzz-sched.h) */
 	int		 progress;	/* a progress line on stderr */
 	int		 http2;		/* mutants as h2 streams (ALPN h2 on
 					   https, prior knowledge on http) */
@@ -142,6 +143,7 @@ struct fuzz_result {
 	uint64_t		 elapsed_ns;
 	uint64_t		 h2_skipped;	/* --http2: mutants h2 cannot
 					   carry (request line, framing) */
+	uint64_t		 sweep;	/* mutants of the sweep */
 };
 
 /* Defaults: 8 connections, 2 s timeout, 10000 requests, seed 1, 250 ms

@@ -962,6 +962,13 @@ json_number_to_int64(const char *s, size_t len, int64_t *out)
 	if (i == len)
 		return -1;
 	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	/* Eighteen digits or fewer cannot pass it (timestamps in
+	 * microseconds have sixteen): no test per digit. */
+	for (; len - i <= 18 && i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
 	for (; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;

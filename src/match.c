@@ -119,12 +119,6 @@ struct match_item {
 	size_t			 keyval_len;
 	int			 has_key;
 	struct match_live	*live;
-	/* Keys match_index_finish() needs, hashed by match_index_prepare()
-	 * (on the loader's threads): the host's, the endpoint's (method
-	 * and recorded path) and the near buckets'. */
-	uint64_t		 hkey;
-	uint64_t		 epkey;
-	uint64_t		 nearkey[4];
 };
 
 /* One slot of an open-addressing table: idx is an index + 1, 0 empty. */
@@ -197,6 +191,21 @@ struct match_host {
 	int		 base_ambiguous;	/* name recorded with several ports */
 };
 
+/* Values interned in order of first appearance (match_intern). */
+struct match_intern {
+	struct match_table	 t;		/* by the value's hash */
+	uint32_t		*first;		/* per id, its first item */
+	size_t			 n;
+	size_t			 cap;
+};
+
+/* An item's interned ids, see match_index.ids. */
+struct match_ids {
+	uint32_t	 method;	/* its method */
+	uint32_t	 req;		/* method, kpath and kquery */
+	uint32_t	 ep;		/* method and recorded path */
+};
+
 struct match_index {
 	uint64_t		 uid;		/* never reused, see host cache */
 	/* The items' strings, heads and bodies (match_prep_names,
@@ -209,6 +218,19 @@ struct match_index {
 	size_t			 itemsalloc;
 	size_t			 itemsready;	/* populated, see commit */
 	int			 finished;
+	/*
+	 * Until finished, per item: the ids of its method, of its request
+	 * as matched and of its endpoint, given as items are committed
+	 * (the strings are still in the cache then), so finishing compares
+	 * ids instead of strings scattered over the arena.
+	 */
+	struct match_ids	*ids;
+	uint64_t		(*nearkeys)[4];	/* match_prep.nearkey */
+	size_t			 nhosted;	/* items with a host */
+	size_t			 nmasked;	/* items with a mask */
+	struct match_intern	 imethod;
+	struct match_intern	 ireq;
+	struct match_intern	 iep;
 
 	struct match_host	*hosts;
 	size_t			 nhosts;
@@ -1868,6 +1890,13 @@ match_join_pieces(struct buf *q, const struct match_key *k)
 #define MATCH_SERVER_IN	64
 struct match_prep {
 	struct match_item	 it;
+	/* Keys committing and finishing need, hashed by
+	 * match_index_prepare() (on the loader's threads): the host's, the
+	 * endpoint's (method and recorded path) and the near buckets'.
+	 * Not kept in the item: serving needs none of them. */
+	uint64_t		 hkey;
+	uint64_t		 epkey;
+	uint64_t		 nearkey[4];
 	char			*server_long;	/* or NULL */
 	char			 server_in[MATCH_SERVER_IN];	/* "": none */
 };
@@ -1898,7 +1927,9 @@ match_prep_size(void)
 	return sizeof (struct match_prep);
 }
 
-static void	match_host_add(struct match_index *, struct match_item *);
+static void	match_host_add(struct match_index *, struct match_item *,
+		    uint64_t);
+static void	match_ids_add(struct match_index *, uint32_t, uint64_t);
 
 /*
  * Populates the item array's next megabyte (or what is left of it) in one
@@ -1958,11 +1989,19 @@ match_index_commit(struct match_index *mi, struct match_prep *p)
 		mi->itemsalloc = mi->itemsalloc == 0 ? 64 : mi->itemsalloc * 2;
 		mi->items = xreallocarray(mi->items, mi->itemsalloc,
 		    sizeof *mi->items);
+		mi->ids = xreallocarray(mi->ids, mi->itemsalloc,
+		    sizeof *mi->ids);
+		mi->nearkeys = xreallocarray(mi->nearkeys, mi->itemsalloc,
+		    sizeof *mi->nearkeys);
 	}
 	if (mi->nitems >= mi->itemsready)
 		match_items_populate(mi);
 	mi->items[mi->nitems] = p->it;
-	match_host_add(mi, &mi->items[mi->nitems++]);
+	match_host_add(mi, &mi->items[mi->nitems], p->hkey);
+	mi->nhosted += mi->items[mi->nitems].hostid != MATCH_NONE;
+	mi->nmasked += mi->items[mi->nitems].mask != NULL;
+	memcpy(mi->nearkeys[mi->nitems], p->nearkey, sizeof p->nearkey);
+	match_ids_add(mi, (uint32_t)mi->nitems++, p->epkey);
 	memset(p, 0, sizeof *p);
 }
 
@@ -2194,20 +2233,21 @@ static uint64_t	match_near_key(enum match_near_kind, struct span,
 		    struct span, uint64_t);
 static uint64_t	match_near_item_key(const struct match_item *,
 		    enum match_near_kind);
-_Static_assert(MATCH_NEAR_KINDS == 4, "match_item.nearkey[]");
+_Static_assert(MATCH_NEAR_KINDS == 4, "match_prep.nearkey[]");
 
-/* The keys of it that match_index_finish() looks up. */
+/* The keys of p's item that committing and finishing look up. */
 static void
-match_prep_hash(struct match_item *it)
+match_prep_hash(struct match_prep *p)
 {
-	int	kind;
+	const struct match_item	*it = &p->it;
+	int			 kind;
 
-	it->hkey = match_host_key(it->e.host, it->host_len);
-	it->epkey = match_near_key(MATCH_NEAR_MP, (struct span){
+	p->hkey = match_host_key(it->e.host, it->host_len);
+	p->epkey = match_near_key(MATCH_NEAR_MP, (struct span){
 	    it->e.method, it->method_len }, (struct span){ it->e.path,
 	    it->path_len }, 0);
 	for (kind = 0; kind < MATCH_NEAR_KINDS; kind++)
-		it->nearkey[kind] = match_near_item_key(it, kind);
+		p->nearkey[kind] = match_near_item_key(it, kind);
 }
 
 int
@@ -2248,7 +2288,7 @@ match_index_prepare(const struct match_index *mi, const struct snap_txn *t,
 	it->nseg = match_count_segments(e->path, it->path_len);
 	it->route = match_route(e->method, it->method_len, it->nseg);
 	it->hostid = MATCH_NONE;
-	match_prep_hash(it);
+	match_prep_hash(p);
 
 	e->status = t->res.status;
 	match_build_response(mi->arena, e, t);
@@ -2269,6 +2309,114 @@ match_index_prepare(const struct match_index *mi, const struct snap_txn *t,
 	return 0;
 }
 
+/* --- interning ------------------------------------------------------ */
+
+static int
+match_same_method(const struct match_item *a, const struct match_item *b)
+{
+	return a->method_len == b->method_len &&
+	    memcmp(a->e.method, b->e.method, a->method_len) == 0;
+}
+
+/* The request as matched: method, path and sorted query. */
+static int
+match_same_req(const struct match_item *a, const struct match_item *b)
+{
+	return match_same_method(a, b) && a->kpath_len == b->kpath_len &&
+	    memcmp(a->kpath, b->kpath, a->kpath_len) == 0 &&
+	    a->kquery_len == b->kquery_len &&
+	    memcmp(a->kquery, b->kquery, a->kquery_len) == 0;
+}
+
+/* The endpoint: method and recorded path. */
+static int
+match_same_ep(const struct match_item *a, const struct match_item *b)
+{
+	return match_same_method(a, b) && a->path_len == b->path_len &&
+	    memcmp(a->e.path, b->e.path, a->path_len) == 0;
+}
+
+/*
+ * The id of item i's value (key its hash, same its equality): that of
+ * the first item with the same value, else the next id.
+ */
+static uint32_t
+match_intern(const struct match_index *mi, struct match_intern *in,
+    uint64_t key, uint32_t i,
+    int (*same)(const struct match_item *, const struct match_item *))
+{
+	const struct match_slot	*sl;
+	size_t			 j;
+
+	if (in->t.slots == NULL)
+		match_table_init(&in->t, 64);
+	for (j = key & in->t.mask; (sl = &in->t.slots[j])->idx != 0;
+	    j = (j + 1) & in->t.mask) {
+		if (sl->key == key && same(&mi->items[in->first[sl->idx - 1]],
+		    &mi->items[i]))
+			return sl->idx - 1;
+	}
+	if (in->n == in->cap) {
+		in->cap = in->cap == 0 ? 64 : in->cap * 2;
+		in->first = xreallocarray(in->first, in->cap,
+		    sizeof *in->first);
+	}
+	in->first[in->n] = i;
+	match_table_put(&in->t, key, (uint32_t)in->n);
+	return (uint32_t)in->n++;
+}
+
+static void
+match_intern_free(struct match_intern *in)
+{
+	match_table_free(&in->t);
+	free(in->first);
+	memset(in, 0, sizeof *in);
+}
+
+/*
+ * Interns committed item i's request as matched, and its method and
+ * endpoint: those of the request's first item when the request was seen
+ * before (the same method; the same path too when neither path was
+ * rewritten by a transform), so the usual item costs one lookup.
+ */
+static void
+match_ids_add(struct match_index *mi, uint32_t i, uint64_t epkey)
+{
+	const struct match_item	*it = &mi->items[i], *f;
+	struct match_ids	*d = &mi->ids[i];
+	size_t			 n = mi->ireq.n;
+
+	/* mkey hashes method, kpath and the sorted query pieces, which
+	 * kquery joins. */
+	d->req = match_intern(mi, &mi->ireq, it->mkey, i, match_same_req);
+	if (d->req < n) {
+		f = &mi->items[mi->ireq.first[d->req]];
+		d->method = mi->ids[mi->ireq.first[d->req]].method;
+		if (it->kpath == it->e.path && f->kpath == f->e.path) {
+			d->ep = mi->ids[mi->ireq.first[d->req]].ep;
+			return;
+		}
+	} else
+		d->method = match_intern(mi, &mi->imethod, match_fast(
+		    MATCH_FAST_SEED, it->e.method, it->method_len, 0), i,
+		    match_same_method);
+	d->ep = match_intern(mi, &mi->iep, epkey, i, match_same_ep);
+}
+
+/* What only finishing needs. */
+static void
+match_ids_free(struct match_index *mi)
+{
+	free(mi->ids);
+	mi->ids = NULL;
+	free(mi->nearkeys);
+	mi->nearkeys = NULL;
+	match_intern_free(&mi->imethod);
+	match_intern_free(&mi->ireq);
+	match_intern_free(&mi->iep);
+}
+
 /* --- finishing ------------------------------------------------------- */
 
 static uint64_t
@@ -2287,30 +2435,28 @@ match_item_key(const struct match_item *it, enum match_kind kind)
 	return 0;
 }
 
-/* True if a and b belong in one group of that kind. */
+/* True if items x and y belong in one group of that kind (their
+ * methods and requests compared by their ids). */
 static int
-match_item_same(const struct match_item *a, const struct match_item *b,
+match_item_same(const struct match_index *mi, uint32_t x, uint32_t y,
     enum match_kind kind)
 {
-	if (a->method_len != b->method_len ||
-	    memcmp(a->e.method, b->e.method, a->method_len) != 0)
-		return 0;
+	const struct match_item	*a = &mi->items[x], *b = &mi->items[y];
+
 	if (kind == MATCH_KIND_ROUTE)
-		return a->nseg == b->nseg;
+		return mi->ids[x].method == mi->ids[y].method &&
+		    a->nseg == b->nseg;
+	if (mi->ids[x].req != mi->ids[y].req)
+		return 0;
 	if ((kind == MATCH_KIND_HOST || kind == MATCH_KIND_MASK) &&
 	    a->hostid != b->hostid)
 		return 0;
-	if (kind == MATCH_KIND_MASK && (a->mask_len != b->mask_len ||
-	    memcmp(a->mask, b->mask, a->mask_len) != 0))
-		return 0;
 	/* Masks are compared whole: their digests differ in the
 	 * placeholders' digits. */
-	return (kind == MATCH_KIND_MASK ||
-	    a->e.body_digest == b->e.body_digest) &&
-	    a->kpath_len == b->kpath_len &&
-	    memcmp(a->kpath, b->kpath, a->kpath_len) == 0 &&
-	    a->kquery_len == b->kquery_len &&
-	    memcmp(a->kquery, b->kquery, a->kquery_len) == 0;
+	if (kind == MATCH_KIND_MASK)
+		return a->mask_len == b->mask_len &&
+		    memcmp(a->mask, b->mask, a->mask_len) == 0;
+	return a->e.body_digest == b->e.body_digest;
 }
 
 /* True if the item belongs in the groups of that kind. */
@@ -2415,18 +2561,18 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 	struct match_slot	*sl;
 	uint32_t		*gid, *fill;
 	uint64_t		 key;
-	size_t			 i, j, n = 0;
+	size_t			 i, j, n;
 
-	for (i = 0; i < mi->nitems; i++) {
-		if (match_groups_has(&mi->items[i], kind))
-			n++;
-	}
+	/* The items it holds, counted as they were committed. */
+	n = kind == MATCH_KIND_HOST ? mi->nhosted : kind == MATCH_KIND_MASK ?
+	    mi->nmasked : mi->nitems;
 	match_table_init(&g->table, n);
 	g->groups = xcalloc(n, sizeof *g->groups);
 	g->ngroups = 0;
 	gid = xcalloc(mi->nitems, sizeof *gid);
 
-	for (i = 0; i < mi->nitems; i++) {
+	/* None of them: no pass over the items (the usual masks). */
+	for (i = 0; n > 0 && i < mi->nitems; i++) {
 		it = &mi->items[i];
 		gid[i] = MATCH_NONE;
 		if (!match_groups_has(it, kind))
@@ -2439,7 +2585,7 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 			grp = &g->groups[sl->idx - 1];
 			/* While building, off is the group's first item. */
 			if (sl->key == key &&
-			    match_item_same(&mi->items[grp->off], it, kind))
+			    match_item_same(mi, grp->off, (uint32_t)i, kind))
 				break;
 		}
 		if (sl->idx == 0) {
@@ -2467,7 +2613,7 @@ match_groups_build(struct match_index *mi, struct match_groups *g,
 		g->groups[i].off = (uint32_t)j;
 		j += g->groups[i].n;
 	}
-	for (i = 0; i < mi->nitems; i++) {
+	for (i = 0; n > 0 && i < mi->nitems; i++) {
 		if (gid[i] == MATCH_NONE)
 			continue;
 		grp = &g->groups[gid[i]];
@@ -2561,7 +2707,7 @@ match_find_base(const struct match_index *mi, const char *p, size_t len,
  * strings they compare are still in the cache.
  */
 static void
-match_host_add(struct match_index *mi, struct match_item *it)
+match_host_add(struct match_index *mi, struct match_item *it, uint64_t hkey)
 {
 	struct match_host	*h;
 	struct match_slot	*sl;
@@ -2573,7 +2719,7 @@ match_host_add(struct match_index *mi, struct match_item *it)
 		match_table_init(&mi->hosttab, 8);
 		match_table_init(&mi->basetab, 8);
 	}
-	id = match_find_host(mi, it->e.host, it->host_len, it->hkey);
+	id = match_find_host(mi, it->e.host, it->host_len, hkey);
 	if (id == MATCH_NONE) {
 		id = (uint32_t)mi->nhosts;
 		mi->hosts = xreallocarray(mi->hosts, mi->nhosts + 1,
@@ -2613,57 +2759,25 @@ static uint64_t	match_near_key(enum match_near_kind, struct span,
 /*
  * Collects, per endpoint (method and path), the recorded latencies of its
  * transactions, in recorded order, and points each entry at its
- * endpoint's array.  One pass over a hash table, not a sort: at a million
- * transactions the sort's string comparisons were a tenth of the load.
+ * endpoint's array.  The endpoints are numbered as items are committed
+ * (match_ids_add), not sorted: at a million transactions the sort's
+ * string comparisons were a tenth of the load.
  */
 static void
 match_endpoints_build(struct match_index *mi)
 {
-	struct match_table	 t;
-	const struct match_item	*it, *f;
-	uint32_t		*gid, *first = NULL, *cnt = NULL;
-	int64_t			**lat;
-	size_t			 i, j, g, ng = 0, cap = 0;
-	uint64_t		 key;
+	uint32_t	*cnt;
+	int64_t		**lat;
+	size_t		 i, g, ng = mi->iep.n;
 
 	if (mi->nitems == 0)
 		return;
-	gid = xreallocarray(NULL, mi->nitems, sizeof *gid);
-	match_table_init(&t, 64);
+	/* The endpoints' ids number them in order of first appearance. */
+	cnt = xcalloc(ng, sizeof *cnt);
 	for (i = 0; i < mi->nitems; i++) {
-		it = &mi->items[i];
-		key = it->epkey;
-		for (j = key & t.mask; t.slots[j].idx != 0; j = (j + 1) &
-		    t.mask) {
-			if (t.slots[j].key != key)
-				continue;
-			f = &mi->items[first[t.slots[j].idx - 1]];
-			if (f->method_len == it->method_len &&
-			    f->path_len == it->path_len &&
-			    memcmp(f->e.method, it->e.method,
-			    it->method_len) == 0 &&
-			    memcmp(f->e.path, it->e.path, it->path_len) == 0)
-				break;
-		}
-		if (t.slots[j].idx != 0)
-			g = t.slots[j].idx - 1;
-		else {
-			if (ng == cap) {
-				cap = cap == 0 ? 256 : cap * 2;
-				first = xreallocarray(first, cap,
-				    sizeof *first);
-				cnt = xreallocarray(cnt, cap, sizeof *cnt);
-			}
-			g = ng++;
-			first[g] = (uint32_t)i;
-			cnt[g] = 0;
-			match_table_put(&t, key, (uint32_t)g);
-		}
-		gid[i] = (uint32_t)g;
-		if (it->e.total_us >= 0)
-			cnt[g]++;
+		if (mi->items[i].e.total_us >= 0)
+			cnt[mi->ids[i].ep]++;
 	}
-	match_table_free(&t);
 	lat = xcalloc(ng, sizeof *lat);
 	for (g = 0; g < ng; g++) {
 		if (cnt[g] == 0)
@@ -2677,19 +2791,17 @@ match_endpoints_build(struct match_index *mi)
 	for (i = 0; i < mi->nitems; i++) {
 		struct match_entry *e = &mi->items[i].e;
 
-		g = gid[i];
+		g = mi->ids[i].ep;
 		if (e->total_us >= 0)
 			lat[g][cnt[g]++] = e->total_us * 1000;
 	}
 	for (i = 0; i < mi->nitems; i++) {
-		g = gid[i];
+		g = mi->ids[i].ep;
 		mi->items[i].e.endpoint_ns = lat[g];
 		mi->items[i].e.endpoint_n = cnt[g];
 	}
 	free(lat);
 	free(cnt);
-	free(first);
-	free(gid);
 }
 
 /* The hash of a sorted query as its pieces joined by '&'. */
@@ -2773,7 +2885,7 @@ match_near_build(struct match_index *mi)
 	match_table_init(&nr->table, mi->nitems);
 	for (i = 0; i < mi->nitems; i++) {
 		for (kind = 0; kind < MATCH_NEAR_KINDS; kind++) {
-			key = mi->items[i].nearkey[kind];
+			key = mi->nearkeys[i][kind];
 			if ((b = match_near_slot(&nr->table, key)) == 0) {
 				if (nr->nbuckets == ncap) {
 					ncap = ncap == 0 ? 1024 : ncap * 2;
@@ -2817,33 +2929,70 @@ match_near_free(struct match_near *nr)
 	free(nr->members);
 }
 
-/* The half of what match_index_finish() builds that needs no host ids
- * (nothing it reads is what the other half writes). */
-static void *
-match_finish_side(void *arg)
-{
-	struct match_index	*mi = arg;
+/*
+ * The parts of match_index_finish(), largest first (as measured at 1M
+ * entries): each writes only its own tables (the endpoints only the
+ * items' endpoint_ns and endpoint_n, which no other part reads), so any
+ * two run at once.
+ */
+enum {
+	MATCH_FIN_NEAR, MATCH_FIN_HOST, MATCH_FIN_NOHOST, MATCH_FIN_ENDPOINTS,
+	MATCH_FIN_ROUTE, MATCH_FIN_MASK, MATCH_FIN_PARTS
+};
 
-	match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
-	match_groups_build(mi, &mi->nohost, MATCH_KIND_NOHOST);
-	match_near_build(mi);
+struct match_fin {
+	struct match_index	*mi;
+	atomic_uint		 next;		/* the next part to build */
+};
+
+/* Builds parts until none is left (on each finishing thread). */
+static void *
+match_finish_run(void *arg)
+{
+	struct match_fin	*f = arg;
+	struct match_index	*mi = f->mi;
+	unsigned int		 part;
+
+	while ((part = atomic_fetch_add_explicit(&f->next, 1,
+	    memory_order_relaxed)) < MATCH_FIN_PARTS) {
+		switch (part) {
+		case MATCH_FIN_NEAR:
+			match_near_build(mi);
+			break;
+		case MATCH_FIN_HOST:
+			match_groups_build(mi, &mi->withhost,
+			    MATCH_KIND_HOST);
+			break;
+		case MATCH_FIN_NOHOST:
+			match_groups_build(mi, &mi->nohost, MATCH_KIND_NOHOST);
+			break;
+		case MATCH_FIN_ENDPOINTS:
+			match_endpoints_build(mi);
+			break;
+		case MATCH_FIN_ROUTE:
+			match_groups_build(mi, &mi->routes, MATCH_KIND_ROUTE);
+			break;
+		case MATCH_FIN_MASK:
+			match_groups_build(mi, &mi->masked, MATCH_KIND_MASK);
+			break;
+		}
+	}
 	return NULL;
 }
 
 /*
- * The hosts are known (match_index_commit resolves them).  The tables
- * are built in two halves that share nothing they write: the endpoints
- * (writing only their endpoint_ns/endpoint_n) and the groups that
- * compare host ids on this thread; the route and host-agnostic groups
- * and the near buckets, which read none of those fields, on a second
- * thread, when the index is large and a second CPU is there to run it.
- * (Measured at 1M entries the halves take about the same time.)
+ * The hosts are known (match_index_commit resolves them) and the items'
+ * methods, requests and endpoints numbered (match_ids_add).  The tables
+ * are built in parts that share nothing they write, taken in turn by
+ * this thread and, when the index is large and a second CPU is there to
+ * run it, a second one, so neither waits long for the other.
  */
 void
 match_index_finish(struct match_index *mi, unsigned int threads)
 {
-	pthread_t	th;
-	int		side = 0;
+	struct match_fin	f;
+	pthread_t		th;
+	int			side = 0;
 
 	if (mi->finished)
 		fatalx("%s: index already finished", __func__);
@@ -2853,16 +3002,15 @@ match_index_finish(struct match_index *mi, unsigned int threads)
 		    sizeof *mi->items);
 		mi->itemsalloc = mi->nitems;
 	}
+	f.mi = mi;
+	atomic_init(&f.next, 0);
 	if (mi->nitems >= MATCH_FINISH_THREAD && threads > 1 &&
-	    pthread_create(&th, NULL, match_finish_side, mi) == 0)
+	    pthread_create(&th, NULL, match_finish_run, &f) == 0)
 		side = 1;
-	match_endpoints_build(mi);
-	match_groups_build(mi, &mi->withhost, MATCH_KIND_HOST);
-	match_groups_build(mi, &mi->masked, MATCH_KIND_MASK);
+	match_finish_run(&f);
 	if (side)
 		pthread_join(th, NULL);
-	else
-		match_finish_side(mi);
+	match_ids_free(mi);
 }
 
 size_t
@@ -2887,6 +3035,7 @@ match_index_free(struct match_index *mi)
 		free(mi->latencies[i]);
 	free(mi->latencies);
 	free(mi->items);
+	match_ids_free(mi);
 	for (i = 0; i < mi->nservers; i++) {
 		free(mi->servers[i]);
 		free(mi->server_hosts[i]);

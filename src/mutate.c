@@ -1131,6 +1131,8 @@ mut_engine_free(struct mut_engine *e)
 const char *
 mut_op_name(unsigned op)
 {
+	if (op == MUT_SWEEP)
+		return "sweep";
 	return op < MUT_OP_COUNT ? mut_op_names[op] : "unknown";
 }
 
@@ -1953,13 +1955,48 @@ op_hdr_dup(struct mut_engine *e)
 	return hdr_append(e, e->hdrs[i].name, v);
 }
 
+/* Header h's value, then n bytes of 'A'.  0 or -1. */
+static int
+hdr_grow(struct mut_engine *e, size_t h, size_t n)
+{
+	struct span	v = e->hdrs[h].value;
+	char		*p;
+
+	if ((p = arena_alloc(e, v.len + n)) == NULL)
+		return -1;
+	if (v.len > 0)
+		memcpy(p, v.p, v.len);
+	memset(p + v.len, 'A', n);
+	e->hdrs[h].value = (struct span){ p, v.len + n };
+	return 0;
+}
+
+/* k extra lines "X-Pad-NNNN: 1\r\n", 15 bytes each.  0 or -1. */
+static int
+hdr_pad_lines(struct mut_engine *e, size_t k)
+{
+	size_t	i;
+	char	*p;
+
+	if (e->extra_head.p != NULL || (p = arena_alloc(e, k * 15)) == NULL)
+		return -1;
+	for (i = 0; i < k; i++) {
+		memcpy(p + i * 15, "X-Pad-0000: 1\r\n", 15);
+		p[i * 15 + 6] = (char)('0' + (i / 1000) % 10);
+		p[i * 15 + 7] = (char)('0' + (i / 100) % 10);
+		p[i * 15 + 8] = (char)('0' + (i / 10) % 10);
+		p[i * 15 + 9] = (char)('0' + i % 10);
+	}
+	e->extra_head = (struct span){ p, k * 15 };
+	return 0;
+}
+
 static int
 op_hdr_oversize(struct mut_engine *e)
 {
-	size_t		n, i, k;
+	size_t		n, k;
 	int		h;
 	struct span	v;
-	char		*p;
 
 	/* Half the time 1-8 KiB around a power of two (limits of 4 KiB
 	 * buffers); else just past 8 KiB half the time, up to 70 KiB. */
@@ -1970,34 +2007,15 @@ op_hdr_oversize(struct mut_engine *e)
 	case 0:		/* an existing header grows */
 		if ((h = hdr_pick(e)) == -1)
 			return -1;
-		/* The value, then the padding. */
-		v = e->hdrs[h].value;
-		if ((p = arena_alloc(e, v.len + n)) == NULL)
-			return -1;
-		if (v.len > 0)
-			memcpy(p, v.p, v.len);
-		memset(p + v.len, 'A', n);
-		e->hdrs[h].value = (struct span){ p, v.len + n };
-		return 0;
-	case 1:		/* too many headers */
+		return hdr_grow(e, (size_t)h, n);
+	case 1:		/* too many headers: 16 to 64 around a power of
+			 * two, or 101 to 500 */
 		if (e->extra_head.p != NULL)
 			return -1;
-		/* k lines "X-Pad-NNNN: 1\r\n", 15 bytes each: 16 to 64
-		 * around a power of two, or 101 to 500 */
 		k = mut_ladder_size(&e->rng, 16, 64, 101, 101);
 		if (k == 101)
 			k += mut_below(&e->rng, 400);
-		if ((p = arena_alloc(e, k * 15)) == NULL)
-			return -1;
-		for (i = 0; i < k; i++) {
-			memcpy(p + i * 15, "X-Pad-0000: 1\r\n", 15);
-			p[i * 15 + 6] = (char)('0' + (i / 1000) % 10);
-			p[i * 15 + 7] = (char)('0' + (i / 100) % 10);
-			p[i * 15 + 8] = (char)('0' + (i / 10) % 10);
-			p[i * 15 + 9] = (char)('0' + i % 10);
-		}
-		e->extra_head = (struct span){ p, k * 15 };
-		return 0;
+		return hdr_pad_lines(e, k);
 	case 2:		/* a huge name */
 		v = arena_repeat(e, "X", 1, n);
 		return hdr_append(e, v, SPAN_LIT("1"));
@@ -2720,16 +2738,10 @@ mutate_raw(struct mut_engine *e, const struct mut_entry *ent, unsigned nops,
 	}
 }
 
-/* One mutant of ent into out; e->rng drives it.  first: the operator
- * tried first (MUT_OP_COUNT: drawn like the others); field: the member
- * it works on when it is a field operator (mut_op_takes_field), else -1. */
+/* An empty draft over ent: its method and headers, no edits. */
 static void
-mutate_entry(struct mut_engine *e, const struct mut_entry *ent,
-    const uint32_t *cum, unsigned nops, unsigned first, int32_t field,
-    struct buf *out)
+draft_reset(struct mut_engine *e, const struct mut_entry *ent)
 {
-	unsigned	i, tries, op;
-
 	e->ent = ent;
 	arena_reset(e);
 	e->nedits = 0;
@@ -2740,13 +2752,27 @@ mutate_entry(struct mut_engine *e, const struct mut_entry *ent,
 	e->last_op = e->first_op = 0;
 	e->hint = -1;
 	e->extra_head = SPAN_NULL;
+	e->method = ent->method;
+	e->nhdrs = ent->nhdrs;
+	if (ent->nhdrs > 0)
+		memcpy(e->hdrs, ent->hdrs, ent->nhdrs * sizeof *e->hdrs);
+}
+
+/* One mutant of ent into out; e->rng drives it.  first: the operator
+ * tried first (MUT_OP_COUNT: drawn like the others); field: the member
+ * it works on when it is a field operator (mut_op_takes_field), else -1. */
+static void
+mutate_entry(struct mut_engine *e, const struct mut_entry *ent,
+    const uint32_t *cum, unsigned nops, unsigned first, int32_t field,
+    struct buf *out)
+{
+	unsigned	i, tries, op;
+
+	draft_reset(e, ent);
 	if (!ent->parsed) {
 		mutate_raw(e, ent, nops, first, out);
 		return;
 	}
-	e->method = ent->method;
-	e->nhdrs = ent->nhdrs;
-	memcpy(e->hdrs, ent->hdrs, ent->nhdrs * sizeof *e->hdrs);
 	for (i = 0; i < nops; i++) {
 		for (tries = 0; tries < 8; tries++) {
 			/* The scheduled operator gets every try of the first
@@ -2808,6 +2834,337 @@ mut_entry_fields(const struct mut_engine *e, size_t entry)
 	    e->c->ents[entry].njmem : 0;
 }
 
+/* --- the sweep ------------------------------------------------------------ */
+
+/*
+ * Classes, in the order items are numbered: removals (the commonest
+ * schema bug), then the request's header sizes and counts (five per
+ * endpoint, a limit every endpoint shares), then the other types, the
+ * number boundaries, long strings, each header grown.
+ */
+enum {
+	SW_REMOVE, SW_PAD1K, SW_PAD4K, SW_PAD8K, SW_COUNT17, SW_COUNT65,
+	SW_NULL, SW_EMPTY, SW_STRING, SW_NUMBER, SW_OBJECT, SW_ARRAY, SW_BOOL,
+	SW_ZERO, SW_MINUS1, SW_NEG, SW_I32MAX, SW_I32OVER, SW_I64OVER,
+	SW_HUGE, SW_FRAC, SW_LONG, SW_GROW, SW_NCLASS
+};
+
+#define SW_NKINDS	(MUT_SW_REQUEST + 1)
+#define SW_LONG_LEN	1024	/* json.huge_string's first heavy size */
+#define SW_GROW_LEN	4097	/* header sizes: over 4 KiB buffers... */
+
+static const char *const mut_sweep_names[SW_NCLASS] = {
+	"removed", "header_1k", "header_4k", "header_8k", "headers_17",
+	"headers_65", "null", "empty", "string", "number", "object", "array",
+	"bool", "zero", "minus_one", "large_negative", "int32_max",
+	"int32_over", "int64_over", "huge_float", "fraction", "long_string",
+	"header_grown",
+};
+
+/* What a number-boundary class writes (NULL: not one). */
+static const char *const mut_sweep_numbers[SW_NCLASS] = {
+	[SW_ZERO] = "0", [SW_MINUS1] = "-1", [SW_NEG] = "-2147483649",
+	[SW_I32MAX] = "2147483647", [SW_I32OVER] = "2147483648",
+	[SW_I64OVER] = "9223372036854775808", [SW_HUGE] = "1e308",
+	[SW_FRAC] = "1.5",
+};
+
+/* 2 for an integer ([-]digits), 1 for another number (a fraction or an
+ * exponent), 0 for anything else. */
+static int
+sweep_numeric(struct span s)
+{
+	size_t	i = 0, digits = 0;
+	int	other = 0;
+
+	if (s.len > 0 && s.p[0] == '-')
+		i++;
+	for (; i < s.len; i++) {
+		if (s.p[i] >= '0' && s.p[i] <= '9')
+			digits++;
+		else if (strchr(".eE+-", s.p[i]) != NULL && s.p[i] != '\0')
+			other = 1;
+		else
+			return 0;
+	}
+	return digits == 0 ? 0 : other ? 1 : 2;
+}
+
+/*
+ * A path segment that is a parameter, as route.h templates it: it holds
+ * a digit and is not an API version ("v1", "v2.1").  The other
+ * segments are the route, not input (http.path_segment mutates them).
+ */
+static int
+sweep_path_param(struct span s)
+{
+	size_t	i;
+	int	digit = 0, version = s.len >= 2 && (s.p[0] == 'v' ||
+		    s.p[0] == 'V');
+
+	for (i = 0; i < s.len; i++) {
+		if (s.p[i] >= '0' && s.p[i] <= '9')
+			digit = 1;
+		else if (i == 0 || s.p[i] != '.')
+			version = version && i == 0;
+	}
+	return digit && !version;
+}
+
+static size_t
+sweep_targets(const struct mut_entry *ent, unsigned kind)
+{
+	switch (kind) {
+	case MUT_SW_JSON:	return ent->njmem;
+	case MUT_SW_QUERY:	return ent->has_query ? ent->nqp : 0;
+	case MUT_SW_FORM:	return ent->nfp;
+	case MUT_SW_PATH:	return ent->nsegs;
+	case MUT_SW_HEADER:	return ent->nhdrs;
+	default:		return 1;
+	}
+}
+
+/* The text a target holds: a JSON value, a pair's value, a segment. */
+static struct span
+sweep_text(const struct mut_entry *ent, unsigned kind, size_t t)
+{
+	const struct mut_pair	*q;
+
+	switch (kind) {
+	case MUT_SW_JSON:
+		return (struct span){ ent->body + ent->jv[ent->jmem[t]].start,
+		    ent->jv[ent->jmem[t]].end - ent->jv[ent->jmem[t]].start };
+	case MUT_SW_QUERY:
+	case MUT_SW_FORM:
+		q = kind == MUT_SW_QUERY ? &ent->qp[t] : &ent->fp[t];
+		if (q->eq >= q->end)
+			return (struct span){ "", 0 };
+		return (struct span){ (kind == MUT_SW_QUERY ? ent->target.p :
+		    ent->body) + q->eq + 1, q->end - q->eq - 1 };
+	case MUT_SW_PATH:
+		return (struct span){ ent->target.p + ent->segs[t].start,
+		    ent->segs[t].end - ent->segs[t].start };
+	default:
+		return (struct span){ "", 0 };
+	}
+}
+
+/* Does class cls apply to target t of that kind? */
+static int
+sweep_applies(const struct mut_engine *e, const struct mut_entry *ent,
+    unsigned kind, size_t t, unsigned cls)
+{
+	struct span	 v = sweep_text(ent, kind, t);
+	int		 num = sweep_numeric(v), ty = -1;
+	const char	*b = mut_sweep_numbers[cls];
+
+	if (kind == MUT_SW_HEADER)
+		return cls == SW_GROW && !hdr_protected(e, &ent->hdrs[t]);
+	if (kind == MUT_SW_REQUEST)
+		return cls >= SW_PAD1K && cls <= SW_COUNT65;
+	if (kind == MUT_SW_PATH && !sweep_path_param(v))
+		return 0;
+	if (kind == MUT_SW_JSON) {
+		ty = ent->jv[ent->jmem[t]].type;
+		num = ty == J_NUM ? num : 0;
+	}
+	switch (cls) {
+	case SW_REMOVE:
+		return 1;
+	case SW_EMPTY:
+		return ty >= 0 ? !(ty == J_STR && v.len == 2) : v.len > 0;
+	case SW_STRING:
+		return ty >= 0 ? ty != J_STR : num != 0;
+	case SW_NUMBER:
+		return ty >= 0 ? ty != J_NUM : num == 0;
+	case SW_NULL:
+		return ty >= 0 && ty != J_NULL;
+	case SW_OBJECT:
+		return ty >= 0 && ty != J_OBJ;
+	case SW_ARRAY:
+		return ty >= 0 && ty != J_ARR;
+	case SW_BOOL:
+		return ty >= 0 && ty != J_TRUE && ty != J_FALSE;
+	case SW_LONG:
+		return ty == J_STR;
+	}
+	/* A number boundary: where a number was, not the same number, a
+	 * fraction only where an integer was. */
+	if (b == NULL || num == 0 || (cls == SW_FRAC && num != 2))
+		return 0;
+	return !(v.len == strlen(b) && memcmp(v.p, b, v.len) == 0);
+}
+
+/* The operator whose arm a sweep item credits. */
+static unsigned
+sweep_arm(unsigned kind, unsigned cls)
+{
+	switch (kind) {
+	case MUT_SW_JSON:
+		if (cls == SW_REMOVE)
+			return MUT_OP_J_REMOVE;
+		if (cls == SW_NULL)
+			return MUT_OP_J_NULL;
+		if (cls == SW_LONG)
+			return MUT_OP_J_HUGE;
+		return mut_sweep_numbers[cls] != NULL ? MUT_OP_J_BOUNDARY :
+		    MUT_OP_J_TYPE;
+	case MUT_SW_QUERY:
+		return MUT_OP_QUERY;
+	case MUT_SW_FORM:
+		return cls == SW_REMOVE ? MUT_OP_F_REMOVE : MUT_OP_F_VALUE;
+	case MUT_SW_PATH:
+		return MUT_OP_PATH;
+	default:
+		return MUT_OP_HDR_OVERSIZE;
+	}
+}
+
+/*
+ * Walks ent's items in order (class, then kind, then target) and fills
+ * *it with item k.  Returns k + 1 when there is one, else the number of
+ * items (<= k): sweep_walk(e, ent, SIZE_MAX, NULL) counts them.
+ */
+static size_t
+sweep_walk(const struct mut_engine *e, const struct mut_entry *ent,
+    size_t k, struct mut_sweep_item *it)
+{
+	size_t		n = 0, t, nt;
+	unsigned	cls, kind;
+
+	if (!ent->parsed)
+		return 0;
+	for (cls = 0; cls < SW_NCLASS; cls++)
+		for (kind = 0; kind < SW_NKINDS; kind++) {
+			nt = sweep_targets(ent, kind);
+			for (t = 0; t < nt; t++) {
+				if (!sweep_applies(e, ent, kind, t, cls) ||
+				    n++ != k)
+					continue;
+				if (it != NULL)
+					*it = (struct mut_sweep_item){ kind, t,
+					    cls, sweep_arm(kind, cls),
+					    kind == MUT_SW_JSON ? (int32_t)t :
+					    -1 };
+				return n;
+			}
+		}
+	return n;
+}
+
+/* A pair's or a segment's item: the one edit of the target. */
+static int
+sweep_apply_pair(struct mut_engine *e, const struct mut_sweep_item *it)
+{
+	const struct mut_entry	*ent = e->ent;
+	const struct mut_pair	*q = NULL;
+	uint32_t		 region = R_TARGET;
+	size_t			 off, end;
+	struct span		 s;
+
+	if (it->kind == MUT_SW_PATH) {
+		off = ent->segs[it->target].start;
+		end = ent->segs[it->target].end;
+		if (it->cls == SW_REMOVE)	/* with its slash */
+			return edit_add(e, R_TARGET, off - 1, end, SPAN_NULL);
+	} else {
+		q = it->kind == MUT_SW_QUERY ? &ent->qp[it->target] :
+		    &ent->fp[it->target];
+		region = it->kind == MUT_SW_QUERY ? R_TARGET : R_BODY;
+		if (it->cls == SW_REMOVE)
+			return edit_add(e, region, q->rm_start, q->rm_end,
+			    SPAN_NULL);
+		off = q->eq < q->end ? q->eq + 1 : q->end;
+		end = q->end;
+	}
+	switch (it->cls) {
+	case SW_EMPTY:
+		s = (struct span){ "", 0 };
+		break;
+	case SW_STRING:
+		s = SPAN_LIT("a");
+		break;
+	case SW_NUMBER:
+		s = SPAN_LIT("1");
+		break;
+	default:
+		s = span_from_str(mut_sweep_numbers[it->cls]);
+		break;
+	}
+	if (q != NULL && q->eq >= q->end)	/* "name" alone: "name=v" */
+		s = arena_cat(e, SPAN_LIT("="), s, SPAN_NULL);
+	return edit_add(e, region, off, end, s);
+}
+
+/* Item *it on the draft.  0 or -1. */
+static int
+sweep_apply(struct mut_engine *e, const struct mut_sweep_item *it)
+{
+	const struct mut_entry	*ent = e->ent;
+	const struct mut_jval	*v;
+	struct span		 s;
+	static const size_t	 pad[] = { 1025, 4097, 8193 };
+
+	switch (it->kind) {
+	case MUT_SW_QUERY:
+	case MUT_SW_FORM:
+	case MUT_SW_PATH:
+		return sweep_apply_pair(e, it);
+	case MUT_SW_HEADER:
+		return hdr_grow(e, it->target, SW_GROW_LEN);
+	case MUT_SW_REQUEST:
+		if (it->cls == SW_COUNT17 || it->cls == SW_COUNT65)
+			return hdr_pad_lines(e, it->cls == SW_COUNT17 ? 17 :
+			    65);
+		return hdr_append(e, SPAN_LIT("X-Decoy-Pad"),
+		    arena_repeat(e, "A", 1, pad[it->cls - SW_PAD1K]));
+	}
+	v = &ent->jv[ent->jmem[it->target]];
+	switch (it->cls) {
+	case SW_REMOVE:
+		return edit_add(e, R_BODY, v->rm_start, v->rm_end, SPAN_NULL);
+	case SW_NULL:	s = SPAN_LIT("null");	break;
+	case SW_EMPTY:	s = SPAN_LIT("\"\"");	break;
+	case SW_NUMBER:	s = SPAN_LIT("1");	break;
+	case SW_OBJECT:	s = SPAN_LIT("{}");	break;
+	case SW_ARRAY:	s = SPAN_LIT("[]");	break;
+	case SW_BOOL:	s = SPAN_LIT("true");	break;
+	case SW_STRING:
+		/* A number, a boolean or null as its text in quotes. */
+		s = v->type == J_OBJ || v->type == J_ARR ? SPAN_LIT("\"a\"") :
+		    arena_cat(e, SPAN_LIT("\""), sweep_text(ent, it->kind,
+		    it->target), SPAN_LIT("\""));
+		break;
+	case SW_LONG:
+		s = arena_cat(e, SPAN_LIT("\""), arena_repeat(e, "A", 1,
+		    SW_LONG_LEN), SPAN_LIT("\""));
+		break;
+	default:
+		s = span_from_str(mut_sweep_numbers[it->cls]);
+		break;
+	}
+	return json_replace(e, (int32_t)ent->jmem[it->target], s);
+}
+
+/* Sweep item k of entry (parsed, k < its count) into out. */
+static void
+mutate_sweep(struct mut_engine *e, size_t entry, size_t k, struct buf *out)
+{
+	const struct mut_entry	*ent = &e->c->ents[entry];
+	struct mut_sweep_item	 it;
+
+	draft_reset(e, ent);
+	if (sweep_walk(e, ent, k, &it) > k && sweep_apply(e, &it) == 0)
+		e->first_op = e->last_op = MUT_SWEEP;
+	else {
+		/* Nothing stuck (a full header table): one bit flip. */
+		e->post[e->npost++] = MUT_OP_BITFLIP;
+		e->last_op = e->first_op = MUT_OP_BITFLIP;
+	}
+	e->nops = 1;
+	draft_emit(e, out);
+}
+
 void
 mut_make(struct mut_engine *e, uint64_t index, size_t entry, unsigned op,
     int32_t field, struct buf *out, struct mut_info *info)
@@ -2821,6 +3178,14 @@ mut_make(struct mut_engine *e, uint64_t index, size_t entry, unsigned op,
 		return;
 	}
 	entry %= c->n;
+	if (op == MUT_SWEEP && field >= 0 &&
+	    (size_t)field < mut_sweep_count(e, entry)) {
+		fault_rng_seed(&e->rng, mut_mix(mut_mix(mut_mix(mut_mix(
+		    e->seed, index), entry), op), (uint64_t)field));
+		e->other = entry;
+		mutate_sweep(e, entry, (size_t)field, out);
+		goto info;
+	}
 	if (op >= MUT_OP_COUNT || !mut_applicable(e, &c->ents[entry], op))
 		op = MUT_OP_COUNT;
 	if (field < 0 || op == MUT_OP_COUNT || !mut_op_takes_field(op) ||
@@ -2831,6 +3196,7 @@ mut_make(struct mut_engine *e, uint64_t index, size_t entry, unsigned op,
 	e->other = entry;
 	mutate_entry(e, &c->ents[entry], e->cum + entry * MUT_OP_COUNT,
 	    stack_depth(e), op, field, out);
+info:
 	if (info != NULL) {
 		info->parent = entry;
 		info->other = e->other;
@@ -2906,4 +3272,34 @@ mut_mutate_buf(struct mut_engine *e, uint8_t *data, size_t len, size_t max,
 	e->rng = saved;
 	e->other = other;
 	return n;
+}
+
+size_t
+mut_sweep_count(const struct mut_engine *e, size_t entry)
+{
+	if (entry >= e->c->n)
+		return 0;
+	return sweep_walk(e, &e->c->ents[entry], SIZE_MAX, NULL);
+}
+
+int
+mut_sweep_item(const struct mut_engine *e, size_t entry, size_t k,
+    struct mut_sweep_item *it)
+{
+	if (entry >= e->c->n || k == SIZE_MAX ||
+	    sweep_walk(e, &e->c->ents[entry], k, it) <= k)
+		return -1;
+	return 0;
+}
+
+const char *
+mut_sweep_class_name(unsigned cls)
+{
+	return cls < SW_NCLASS ? mut_sweep_names[cls] : "unknown";
+}
+
+unsigned
+mut_sweep_class_count(void)
+{
+	return SW_NCLASS;
 }

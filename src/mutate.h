@@ -173,7 +173,57 @@ unsigned	mut_op_weight_of(const struct mut_engine *, size_t entry,
 size_t	mut_mutate_buf(struct mut_engine *, uint8_t *data, size_t len,
 	    size_t max, uint64_t seed);
 
-/* The operator's stable name ("json.type_swap", "http.cl_lie", ...). */
+/*
+ * The sweep (docs/fuzzing.md, "The sweep"): a fixed list of single-edit
+ * mutants of an entry, one per (field, class): each JSON member or
+ * element removed, null, of another type, an empty string, a number
+ * boundary (0, -1, -2^31-1, 2^31-1, 2^31, 2^63, 1e308, 1.5 where an
+ * integer was), a 1 KiB string; each query or form pair and each path
+ * segment removed, empty, of the other type (a number where a word was
+ * and the other way round) and, where it is a number, the boundaries;
+ * each ordinary header grown by 4 KiB; the request with a 1, 4 or 8 KiB
+ * header or 17 or 65 extra headers.  Items are numbered class-major
+ * (every removal first, then the request's header sizes and counts,
+ * then every null...), targets in request order.
+ * mut_make(index, entry, MUT_SWEEP, item) makes item `item` of entry
+ * alone (no stacked operator); a pure function of those like any
+ * mutant; mut_info's op and first_op are MUT_SWEEP, field the item.
+ */
+#define MUT_SWEEP	0x100u
+
+enum mut_sweep_kind {
+	MUT_SW_JSON,		/* target: the field (mut_entry_fields) */
+	MUT_SW_QUERY,		/* a query pair */
+	MUT_SW_FORM,		/* a form pair */
+	MUT_SW_PATH,		/* a path segment */
+	MUT_SW_HEADER,		/* an ordinary header (not Host, auth,
+				   framing) */
+	MUT_SW_REQUEST,		/* the request: target 0 */
+};
+
+struct mut_sweep_item {
+	unsigned	kind;		/* enum mut_sweep_kind */
+	size_t		target;	/* which field, pair, segment... */
+	unsigned	cls;		/* class, mut_sweep_class_name */
+	unsigned	arm_op;		/* the operator of that kind
+					   (json.remove_member for a
+					   removal...): its arm is credited
+					   with the outcome */
+	int32_t		arm_field;	/* its JSON field, or -1 */
+};
+
+/* The number of sweep items of entry (0 for an entry that did not
+ * parse). */
+size_t	mut_sweep_count(const struct mut_engine *, size_t entry);
+/* Describes item k (< mut_sweep_count) of entry; -1 out of range. */
+int	mut_sweep_item(const struct mut_engine *, size_t entry, size_t k,
+	    struct mut_sweep_item *);
+/* The class's stable name ("removed", "null", "int32_max"...). */
+const char *mut_sweep_class_name(unsigned cls);
+unsigned	mut_sweep_class_count(void);
+
+/* The operator's stable name ("json.type_swap", "http.cl_lie", ...;
+ * "sweep" for MUT_SWEEP). */
 const char *mut_op_name(unsigned op);
 unsigned	mut_op_count(void);
 

@@ -1382,6 +1382,7 @@ struct load_job {
 	size_t			 nread;
 	size_t			 nin;
 	size_t			 skipped;
+	enum rule_reach		*reach;		/* the rules over the chunk */
 	char			*cause;		/* rv -1: the chunk's error */
 	int			 rv;
 	int			 done;
@@ -1402,6 +1403,9 @@ struct load_ctx {
 	int			 quit;
 	const struct match_index *idx;
 	const char		*path;
+	const struct rule_set	*rules;		/* judged as lines are read */
+	size_t			 nrules;
+	enum rule_reach		*reach;		/* over the committed jobs */
 	/* What the committed jobs read, and the first chunk's error. */
 	size_t			 nread;
 	size_t			 nin;
@@ -1422,8 +1426,12 @@ load_job_run(struct load_ctx *lc, struct load_job *job)
 	char			*why;
 	int			 rv;
 
+	if (lc->nrules > 0 && job->reach == NULL)
+		job->reach = xcalloc(lc->nrules, sizeof *job->reach);
 	while ((rv = snap_chunk_next(&job->chunk, &t, &job->cause)) == 1) {
 		job->nread++;
+		if (lc->nrules > 0)
+			rule_check_txn(lc->rules, &t, job->reach);
 		if (t.dir != SNAP_DIR_OUT)
 			job->nin++;
 		else {
@@ -1479,6 +1487,8 @@ load_job_reset(struct load_ctx *lc, struct load_job *job)
 	for (i = 0; i < job->nprep; i++)
 		match_prep_free(load_job_prep(lc, job, i));
 	job->nprep = job->nread = job->nin = job->skipped = 0;
+	if (job->reach != NULL)
+		memset(job->reach, 0, lc->nrules * sizeof *job->reach);
 	free(job->cause);
 	job->cause = NULL;
 	job->rv = job->done = 0;
@@ -1489,6 +1499,7 @@ static void
 load_job_free(struct load_ctx *lc, struct load_job *job)
 {
 	load_job_reset(lc, job);
+	free(job->reach);
 	free(job->preps);
 	snap_chunk_free(&job->chunk);
 	free(job);
@@ -1512,6 +1523,8 @@ load_job_commit(struct load_ctx *lc, struct match_index *idx,
 		lc->nread += job->nread;
 		lc->nin += job->nin;
 		lc->skipped += job->skipped;
+		if (job->reach != NULL)
+			rule_check_merge(lc->reach, job->reach, lc->nrules);
 		if (job->rv == -1) {
 			lc->ccause = job->cause;
 			job->cause = NULL;
@@ -1545,6 +1558,17 @@ load_stop(struct load_ctx *lc, pthread_t *threads, size_t started)
 	pthread_mutex_destroy(&lc->lock);
 }
 
+/* The CPU time the process has used, in seconds (threads included). */
+static double
+respond_cpu_s(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == -1)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* "FILE: no dir "out" transaction with a response (what it holds)". */
 static char *
 respond_empty_cause(const char *path, size_t nread, size_t nin,
@@ -1564,8 +1588,15 @@ respond_empty_cause(const char *path, size_t nread, size_t nin,
 	    "skipped)", name, nread, nread == 1 ? "" : "s", nin, skipped);
 }
 
+/*
+ * Loads the snapshot at path into a new index.  Each rule of rules is
+ * judged against the transactions as they are decoded: reach (room for
+ * rule_set_count(rules)) gets each one's rule_reach() over them all, for
+ * rule_check_report(), without a second read.
+ */
 static struct match_index *
 respond_load(const char *path, const char *tf_path, int allow_empty,
+    const struct rule_set *rules, enum rule_reach *reach,
     struct transforms **tf, char **cause)
 {
 	struct snap_reader	*sr;
@@ -1578,6 +1609,7 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	char			*rcause = NULL, *ccause = NULL;
 	int			 eof = 0, rv;
 	uint64_t		 t0 = loop_clock_ns(), t1;
+	double			 c0 = respond_cpu_s(), c1;
 
 	*tf = NULL;
 	if (tf_path != NULL &&
@@ -1597,6 +1629,10 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	pthread_cond_init(&lc.done, NULL);
 	lc.idx = idx;
 	lc.path = path;
+	lc.rules = rules;
+	lc.nrules = rule_set_count(rules);
+	lc.reach = reach;
+	memset(reach, 0, lc.nrules * sizeof *reach);
 	lc.psize = match_prep_size();
 	nthreads = (size_t)cpus_usable();
 	if (nthreads > RESPOND_LOAD_THREADS)
@@ -1671,11 +1707,15 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 		return NULL;
 	}
 	t1 = loop_clock_ns();
+	c1 = respond_cpu_s();
 	match_index_finish(idx, cpus_usable());
-	log_debug("%s: %zu transactions read and prepared in %.2f s on %zu "
-	    "threads, index built in %.2f s", path, nread,
-	    (double)(t1 - t0) / 1e9, started, (double)(loop_clock_ns() - t1) /
-	    1e9);
+	/* What loading and finishing freed (scratch arrays, the loading
+	 * threads' heaps): its pages back. */
+	malloc_trim(0);
+	log_debug("%s: %zu transactions read and prepared in %.2f s (%.2f CPU "
+	    "s) on %zu threads, index built in %.2f s (%.2f CPU s)", path,
+	    nread, (double)(t1 - t0) / 1e9, c1 - c0, started,
+	    (double)(loop_clock_ns() - t1) / 1e9, respond_cpu_s() - c1);
 	if (skipped > 0)
 		log_warn("%s: %zu transactions skipped", path, skipped);
 	return idx;
@@ -1735,6 +1775,7 @@ static struct respond_gen *
 respond_gen_load(struct responder *r, char **cause)
 {
 	struct respond_gen	*gen;
+	enum rule_reach		*reach;
 	uint64_t		 seed = 0;
 	int			 has_seed = 0;
 
@@ -1746,13 +1787,17 @@ respond_gen_load(struct responder *r, char **cause)
 		free(gen);
 		return NULL;
 	}
+	reach = xcalloc(rule_set_count(gen->rules) + 1, sizeof *reach);
 	if ((gen->index = respond_load(r->cfg.snapshot, r->cfg.transforms,
-	    r->cfg.allow_empty, &gen->transforms, cause)) == NULL) {
+	    r->cfg.allow_empty, gen->rules, reach, &gen->transforms,
+	    cause)) == NULL) {
+		free(reach);
 		rule_set_free(gen->rules);
 		free(gen);
 		return NULL;
 	}
-	rule_check_warn(gen->rules, r->cfg.snapshot);
+	rule_check_report(gen->rules, r->cfg.snapshot, reach);
+	free(reach);
 	gen->data = xcalloc(1, sizeof *gen->data);
 	atomic_init(&gen->data->refs, 1);
 	gen->data->index = gen->index;
@@ -2102,6 +2147,7 @@ respond_check(const struct respond_config *cfg, char **cause)
 	struct match_index	*idx;
 	struct transforms	*tf;
 	struct rule_set		*rules;
+	enum rule_reach		*reach;
 	struct sock_addr	 addr;
 	uint64_t		 seed;
 	size_t			 i;
@@ -2124,14 +2170,17 @@ respond_check(const struct respond_config *cfg, char **cause)
 	if ((rules = rule_set_load((const char *const *)cfg->rules,
 	    cfg->nrules, &seed, &has_seed, cause)) == NULL)
 		return -1;
+	reach = xcalloc(rule_set_count(rules) + 1, sizeof *reach);
 	if ((idx = respond_load(cfg->snapshot, cfg->transforms,
-	    cfg->allow_empty, &tf, cause)) == NULL) {
+	    cfg->allow_empty, rules, reach, &tf, cause)) == NULL) {
+		free(reach);
 		rule_set_free(rules);
 		return -1;
 	}
 	log_info("%s: %zu recorded transactions to serve, %zu rules",
 	    cfg->snapshot, match_index_count(idx), rule_set_count(rules));
-	rule_check_warn(rules, cfg->snapshot);
+	rule_check_report(rules, cfg->snapshot, reach);
+	free(reach);
 	match_index_free(idx);
 	transforms_free(tf);
 	rule_set_free(rules);

@@ -963,6 +963,104 @@ test_sched(void)
 	}
 }
 
+/*
+ * The sweep's order (fuzz_sweep_order) and the scheduler with a sweep:
+ * one entry stands for each endpoint (the one with the most items),
+ * every one of its items comes once, in its order, the endpoints take
+ * turns (each endpoint's first item among the first picks), the order
+ * is a function of the seed; the scheduler hands the items out first,
+ * credits their arms, then schedules as without a sweep (which a sweep
+ * of none leaves exactly as it was).
+ */
+static void
+test_sweep(void)
+{
+	static const size_t	 ep[6] = { 0, 0, 1, 2, 2, 3 };
+	static const size_t	 ni[6] = { 3, 5, 2, 0, 4, 1 };
+	static const size_t	 rep[4] = { 1, 2, 4, 5 };
+	struct fuzz_sweep_item	*v, *w;
+	size_t			 n, m, i, k, next[6] = { 0 }, firsts = 0;
+	size_t			 e, e2;
+	unsigned		 op, op2;
+	int32_t			 fl, fl2;
+	uint64_t		 seed;
+	int			 differ = 0;
+	static const uint32_t	 pr[2 * 3] = { 1, 2, 0, 3, 1, 1 };
+	static const size_t	 nf[2] = { 2, 0 };
+	struct fuzz_sched	*s, *t;
+	struct fuzz_sched_outcome o = { 1, 0 };
+
+	v = fuzz_sweep_order(6, ep, ni, 1, &n);
+	ASSERT_EQ(n, 5 + 2 + 4 + 1);
+	for (i = 0; i < n; i++) {
+		ASSERT(v[i].entry == 1 || v[i].entry == 2 || v[i].entry == 4 ||
+		    v[i].entry == 5);
+		/* Each entry's items in order, each once. */
+		ASSERT_EQ((size_t)v[i].field, next[v[i].entry]);
+		next[v[i].entry]++;
+		firsts += i < 4 && v[i].field == 0;
+	}
+	for (k = 0; k < 4; k++)
+		ASSERT_EQ(next[rep[k]], ni[rep[k]]);
+	ASSERT_EQ(firsts, 4);		/* round-robin */
+	/* The same seed, the same order; the endpoints' order follows
+	 * the seed. */
+	for (seed = 2; seed < 20; seed++) {
+		w = fuzz_sweep_order(6, ep, ni, seed, &m);
+		ASSERT_EQ(m, n);
+		differ += memcmp(v, w, n * sizeof *v) != 0;
+		free(w);
+	}
+	ASSERT(differ > 0);
+	w = fuzz_sweep_order(6, ep, ni, 1, &m);
+	ASSERT(m == n && memcmp(v, w, n * sizeof *v) == 0);
+	free(w);
+	free(v);
+
+	/* The scheduler hands the sweep out first, then its own picks;
+	 * the sweep's outcomes credit their arms (entry 0, op 1, field 1:
+	 * a new class each time). */
+	s = fuzz_sched_create(2, 3, pr, nf, 1u << 1, 9, 0);
+	t = fuzz_sched_create(2, 3, pr, nf, 1u << 1, 9, 0);
+	{
+		struct fuzz_sweep_item sw[3] = {
+			{ 0, 0x100, 0, 1, 1 }, { 1, 0x100, 0, 0, -1 },
+			{ 0, 0x100, 1, 1, 1 },
+		};
+
+		fuzz_sched_set_sweep(s, sw, 3);
+		fuzz_sched_set_sweep(t, NULL, 0);
+		ASSERT_EQ(fuzz_sched_sweep_size(s), 3);
+		ASSERT_EQ(fuzz_sched_sweep_size(t), 0);
+		for (i = 0; i < 3; i++) {
+			fuzz_sched_pick(s, i, &e, &op, &fl);
+			ASSERT_EQ(e, sw[i].entry);
+			ASSERT_EQ(op, 0x100);
+			ASSERT_EQ(fl, sw[i].field);
+			o.cls = 10 + i;
+			ASSERT_EQ(fuzz_sched_feed(s, i, &o), 0);
+		}
+	}
+	fuzz_sched_pick(s, 3, &e, &op, &fl);
+	ASSERT(op < 3);
+	ASSERT(fuzz_sched_arm_energy(s, 0, 1) > 4 * FUZZ_SCHED_ONE);
+	ASSERT(fuzz_sched_field_energy(s, 0, 1) > FUZZ_SCHED_ONE);
+	ASSERT(fuzz_sched_arm_energy(s, 0, 0) == FUZZ_SCHED_ONE);
+	fuzz_sched_free(s);
+	/* An empty sweep: the schedule of a scheduler without one. */
+	s = fuzz_sched_create(2, 3, pr, nf, 1u << 1, 9, 0);
+	for (i = 0; i < 500; i++) {
+		fuzz_sched_pick(s, i, &e, &op, &fl);
+		fuzz_sched_pick(t, i, &e2, &op2, &fl2);
+		ASSERT(e == e2 && op == op2 && fl == fl2);
+		o.cls = i % 7;
+		(void)fuzz_sched_feed(s, i, &o);
+		(void)fuzz_sched_feed(t, i, &o);
+	}
+	fuzz_sched_free(s);
+	fuzz_sched_free(t);
+}
+
 int
 main(void)
 {
@@ -974,5 +1072,6 @@ main(void)
 	test_noise_recorded();
 	test_body_signatures();
 	test_sched();
+	test_sweep();
 	UNIT_DONE();
 }

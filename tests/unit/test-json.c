@@ -185,6 +185,22 @@ test_read(void)
 	ASSERT(n == 9007199254740993LL);
 	ASSERT_EQ(json_number_to_int64("", 0, &n), -1);
 	ASSERT_EQ(json_number_to_int64("-", 1, &n), -1);
+	/* Eighteen digits untested for overflow, more tested per digit. */
+	ASSERT_EQ(json_number_to_int64("999999999999999999", 18, &n), 0);
+	ASSERT(n == 999999999999999999LL);
+	ASSERT_EQ(json_number_to_int64("-999999999999999999", 19, &n), 0);
+	ASSERT(n == -999999999999999999LL);
+	ASSERT_EQ(json_number_to_int64("9223372036854775807", 19, &n), 0);
+	ASSERT(n == INT64_MAX);
+	ASSERT_EQ(json_number_to_int64("9223372036854775808", 19, &n), -1);
+	ASSERT_EQ(json_number_to_int64("-9223372036854775808", 20, &n), 0);
+	ASSERT(n == INT64_MIN);
+	ASSERT_EQ(json_number_to_int64("-9223372036854775809", 20, &n), -1);
+	ASSERT_EQ(json_number_to_int64("99999999999999999999", 20, &n), -1);
+	ASSERT_EQ(json_number_to_int64("00000000000000000000012", 23, &n), 0);
+	ASSERT(n == 12);
+	ASSERT_EQ(json_number_to_int64("1234567890123456x", 17, &n), -1);
+	ASSERT_EQ(json_number_to_int64("12345678901234567890x", 21, &n), -1);
 
 	/* Wrong types. */
 	s = "1";

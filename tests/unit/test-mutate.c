@@ -1,7 +1,8 @@
 /*
  * test-mutate.c -- unit tests for the mutation engine (mutate.h):
  * determinism, framing, auth preservation, operator coverage, the bug
- * shapes the fuzz campaign relies on, mut_mutate_buf and corpus loading.
+ * shapes the fuzz campaign relies on, mut_mutate_buf, the sweep
+ * (MUT_SWEEP) and corpus loading.
  */
 #include "config.h"
 
@@ -447,6 +448,164 @@ test_stream(const struct mut_corpus *c)
 	free(m);
 }
 
+/* How many of entry's sweep mutants contain needle (and, with !want,
+ * lack it): mutants made through mut_make(MUT_SWEEP, k). */
+static size_t
+sweep_hits(struct mut_engine *e, size_t entry, const char *needle, int want)
+{
+	struct buf	x;
+	size_t		k, n = mut_sweep_count(e, entry), hits = 0;
+
+	buf_init(&x);
+	for (k = 0; k < n; k++) {
+		mut_make(e, k, entry, MUT_SWEEP, (int32_t)k, &x, NULL);
+		hits += (memfind(x.data, x.len, needle) != NULL) == want;
+	}
+	buf_free(&x);
+	return hits;
+}
+
+/* The body after the head, and whether Content-Length (if any) says
+ * its length. */
+static int
+sweep_framed(const struct buf *x)
+{
+	const char	*h = memfind(x->data, x->len, "\r\n\r\n");
+	const char	*cl = memfind(x->data, x->len, "Content-Length: ");
+	size_t		 body;
+
+	if (h == NULL)
+		return 0;
+	body = x->len - (size_t)(h + 4 - x->data);
+	if (cl == NULL || cl > h)
+		return body == 0 || memfind(x->data, x->len,
+		    "Transfer-Encoding") != NULL;
+	return strtoull(cl + 16, NULL, 10) == body;
+}
+
+/*
+ * The sweep (mutate.h, MUT_SWEEP): every field of every entry once per
+ * class that applies to it, items class-major, each mutant the one edit
+ * it says, well framed, made again from (seed, number, entry, item)
+ * whatever came before, auth headers untouched.
+ */
+static void
+test_sweep(const struct mut_corpus *c)
+{
+	struct mut_engine	*a, *b;
+	struct mut_sweep_item	 it;
+	struct mut_info		 ia;
+	struct buf		 x, y;
+	size_t			 n = mut_corpus_count(c), ent, k, cnt, f;
+	unsigned		 cls, prev;
+	static unsigned char	 seen[64][4096];
+
+	buf_init(&x);
+	buf_init(&y);
+	a = mut_engine_create(c, 5, 0);
+	b = mut_engine_create(c, 5, 0);
+	ASSERT_EQ(mut_sweep_count(a, 4), 0);	/* not HTTP */
+	mut_make(a, 0, 4, MUT_SWEEP, 0, &x, &ia);
+	ASSERT(ia.first_op < MUT_OP_COUNT);	/* an ordinary mutant */
+	ASSERT_STR_EQ(mut_op_name(MUT_SWEEP), "sweep");
+	for (ent = 0; ent < n; ent++) {
+		cnt = mut_sweep_count(a, ent);
+		memset(seen, 0, sizeof seen);
+		prev = 0;
+		for (k = 0; k < cnt; k++) {
+			ASSERT_EQ(mut_sweep_item(a, ent, k, &it), 0);
+			ASSERT(it.cls >= prev);	/* class-major */
+			prev = it.cls;
+			ASSERT(it.target < 4096 && it.kind < 8);
+			/* Once per (kind, target, class). */
+			ASSERT_EQ(seen[it.kind * 8 + it.cls % 8][it.target] &
+			    (1u << (it.cls / 8)), 0);
+			seen[it.kind * 8 + it.cls % 8][it.target] |=
+			    (unsigned char)(1u << (it.cls / 8));
+			ASSERT(it.arm_op < MUT_OP_COUNT);
+			ASSERT(mut_op_weight_of(a, ent, it.arm_op) > 0);
+			ASSERT_EQ(it.arm_field, it.kind == MUT_SW_JSON ?
+			    (int32_t)it.target : -1);
+			mut_make(a, 100 + k, ent, MUT_SWEEP, (int32_t)k, &x,
+			    &ia);
+			ASSERT_EQ(ia.first_op, MUT_SWEEP);
+			ASSERT_EQ(ia.op, MUT_SWEEP);
+			ASSERT_EQ(ia.field, (int32_t)k);
+			ASSERT_EQ(ia.nops, 1);
+			ASSERT_EQ(ia.framing, 0);
+			ASSERT(sweep_framed(&x));
+			/* Pure: made again by another engine, other mutants
+			 * in between. */
+			mut_make(b, 7, 0, MUT_OP_J_DEEP, -1, &y, NULL);
+			mut_make(b, 100 + k, ent, MUT_SWEEP, (int32_t)k, &y,
+			    NULL);
+			ASSERT(x.len == y.len && memcmp(x.data, y.data,
+			    x.len) == 0);
+		}
+		ASSERT_EQ(mut_sweep_item(a, ent, cnt, &it), -1);
+		/* Every field removed once, made null once unless it is
+		 * (entry 3's last member). */
+		for (f = 0; f < mut_entry_fields(a, ent); f++)
+			for (cls = 0; cls < mut_sweep_class_count(); cls++) {
+				int null = strcmp(mut_sweep_class_name(cls),
+				    "null") == 0;
+
+				if (!null && strcmp(mut_sweep_class_name(cls),
+				    "removed") != 0)
+					continue;
+				ASSERT((seen[MUT_SW_JSON * 8 + cls % 8][f] &
+				    (1u << (cls / 8))) || (null && ent == 3 &&
+				    f == 3));
+			}
+	}
+	/* The order entry: 6 members, 2 tags, 2 customer members. */
+	ASSERT_EQ(mut_entry_fields(a, 0), 10);
+	ASSERT_EQ(sweep_hits(a, 0, "\"quantity\"", 0), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "\"quantity\":2147483648,", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "\"quantity\":-2147483649,", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "\"quantity\":1.5,", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "\"quantity\":\"2\",", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "\"quantity\":null,", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "\"quantity\":\"\",", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "\"price\":1.5,", 1), 0);	/* 9.99 */
+	ASSERT_EQ(sweep_hits(a, 0, "\"price\":1e308,", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "\"item\":1,", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "\"name\":\"AAAAAAAA", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "\"id\":9223372036854775808,", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "\"gift\":\"false\"}", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 0, "Authorization: Bearer secret-token\r\n",
+	    1), mut_sweep_count(a, 0));
+	/* Query, path, headers: limit=10, expand=items, /v1/orders/17. */
+	ASSERT_EQ(sweep_hits(a, 1, "limit", 0), 1);
+	ASSERT_EQ(sweep_hits(a, 1, "limit= HTTP", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 1, "limit=a HTTP", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 1, "limit=2147483647 HTTP", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 1, "expand=1&", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 1, "expand=0&", 1), 0);	/* a word */
+	ASSERT_EQ(sweep_hits(a, 1, "/v1/orders/-1?", 1), 1);
+	/* Only the parameter 17 is swept, not the route (v1, orders). */
+	ASSERT_EQ(sweep_hits(a, 1, "/v1/orders?", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 1, "/v1/orders/a?", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 1, "/v1/17?", 1), 0);
+	ASSERT_EQ(sweep_hits(a, 1, "GET /orders/17?", 1), 0);
+	ASSERT_EQ(sweep_hits(a, 1, "/v1/1/17?", 1), 0);
+	ASSERT_EQ(sweep_hits(a, 1, "Accept: */*AAAA", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 1, "X-Pad-0016", 1), 2);	/* 17, 65 */
+	ASSERT_EQ(sweep_hits(a, 1, "X-Pad-0064", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 1, "X-Pad-0065", 1), 0);
+	ASSERT_EQ(sweep_hits(a, 1, "Cookie: session=abc123\r\n", 1),
+	    mut_sweep_count(a, 1));
+	/* Form: "remember" has no value: a number is "remember=1". */
+	ASSERT_EQ(sweep_hits(a, 2, "&remember=1", 1), 1);
+	ASSERT_EQ(sweep_hits(a, 2, "user=&", 1), 1);
+	/* The chunked entry: its JSON, re-framed by length. */
+	ASSERT_EQ(sweep_hits(a, 3, "\"stock\":2147483648,", 1), 1);
+	mut_engine_free(a);
+	mut_engine_free(b);
+	buf_free(&x);
+	buf_free(&y);
+}
+
 static void
 test_names(void)
 {
@@ -597,6 +756,7 @@ main(void)
 	test_make(c);
 	test_stream(c);
 	test_mutate_buf(c);
+	test_sweep(c);
 	mut_corpus_free(c);
 	test_load_dir();
 	UNIT_DONE();

@@ -84,6 +84,36 @@ main(void)
 	ASSERT_EQ(rule_check_warn(set, path), 2);
 	ASSERT_EQ(rule_check_warn(set, "-"), 0);
 
+	/* Judged one transaction at a time, as the responder's load does,
+	 * in two halves merged: the same reach and the same warnings. */
+	{
+		struct snap_reader	*sr;
+		struct snap_txn		 t;
+		enum rule_reach		 half[2][6], all[6];
+		size_t			 i, k = 0;
+
+		memset(half, 0, sizeof half);
+		memset(all, 0, sizeof all);
+		ASSERT((sr = snap_reader_open(path, &cause)) != NULL);
+		while (snap_reader_next(sr, &t, &cause) == 1) {
+			rule_check_txn(set, &t, half[k++ % 2]);
+			snap_txn_free(&t);
+		}
+		snap_reader_close(sr);
+		ASSERT_EQ(k, 2);
+		ASSERT_EQ(half[0][2], RULE_REACH_NO);	/* t-1: port 9001 */
+		ASSERT_EQ(half[1][0], RULE_REACH_NO);	/* t-2: a GET */
+		rule_check_merge(all, half[0], 6);
+		rule_check_merge(all, half[1], 6);
+		for (i = 0; i < 6; i++)
+			ASSERT_EQ(all[i], reach[i]);
+		ASSERT_EQ(rule_check_report(set, path, all), 2);
+		ASSERT_EQ(rule_check_report(set, "-", all), 0);
+		/* A rule already reached is not lowered. */
+		rule_check_merge(all, half[0], 6);
+		ASSERT_EQ(all[3], RULE_REACH_LIVE);
+	}
+
 	unlink(path);
 	ASSERT_EQ(rule_check_snapshot(set, path, reach, &cause), -1);
 	ASSERT(cause != NULL && strstr(cause, path) != NULL);
