@@ -58,27 +58,7 @@ trap stop_all EXIT
 rm -rf "$DIR"
 mkdir -p "$DIR/pb" || die "cannot create $DIR"
 
-wait_file() {  # FILE PID
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [[ -s $1 ]] && return 0
-    alive "$2" || return 1
-    sleep 0.05
-  done
-  return 1
-}
-
-cat >"$DIR/pb/ledger.proto" <<'EOF'
-syntax = "proto3";
-package bank;
-message Meta { string request_id = 1; int64 sent_ms = 2; }
-message HelloReq { Meta meta = 1; string name = 2; }
-message HelloRes { string greeting = 1; }
-message OpenReq { Meta meta = 1; string owner = 2; }
-message OpenRes { string account = 1; string owner = 2; }
-message PostReq { Meta meta = 1; string account = 2; int64 amount = 3; }
-message PostRes { string account = 1; int64 balance = 2; }
-EOF
+cp "$srcdir/tests/integration/ledger.proto" "$DIR/pb/" || die "no ledger.proto"
 protoc --proto_path="$DIR/pb" --python_out="$DIR/pb" "$DIR/pb/ledger.proto" ||
   die "protoc failed"
 export LEDGER_PB=$DIR/pb

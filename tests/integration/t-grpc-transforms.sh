@@ -25,22 +25,8 @@ command -v protoc >/dev/null || skip "protoc (protobuf-compiler) is not installe
 PEER=$top_srcdir/tests/integration/grpc-ledger.py
 export LEDGER_PB=$T/pb
 mkdir -p "$LEDGER_PB"
-cat >"$LEDGER_PB/ledger.proto" <<'EOF2'
-syntax = "proto3";
-package bank;
-message Meta { string request_id = 1; int64 sent_ms = 2; }
-message HelloReq { Meta meta = 1; string name = 2; }
-message HelloRes { string greeting = 1; }
-message OpenReq { Meta meta = 1; string owner = 2; }
-message OpenRes { string account = 1; string owner = 2; }
-message PostReq { Meta meta = 1; string account = 2; int64 amount = 3; }
-message PostRes { string account = 1; int64 balance = 2; }
-service Ledger {
-  rpc Hello(HelloReq) returns (HelloRes);
-  rpc Open(OpenReq) returns (OpenRes);
-  rpc Post(PostReq) returns (PostRes);
-}
-EOF2
+cp "$top_srcdir/tests/integration/ledger.proto" "$LEDGER_PB/" ||
+    fatal "no ledger.proto"
 protoc --proto_path="$LEDGER_PB" --python_out="$LEDGER_PB" \
     --include_imports --descriptor_set_out="$T/ledger.pb" \
     "$LEDGER_PB/ledger.proto" || fatal "protoc failed"
