@@ -56,16 +56,6 @@ trap stop_all EXIT
 rm -rf "$DIR"
 mkdir -p "$DIR" || die "cannot create $DIR"
 
-wait_file() {  # FILE PID
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [[ -s $1 ]] && return 0
-    alive "$2" || return 1
-    sleep 0.05
-  done
-  return 1
-}
-
 taskset -c "$SERVER_CPU" "$PY" "$PEER" server "$DIR/grpc.port" 2>"$DIR/grpc.log" &
 GPID=$!
 STARTED+=("$GPID")

@@ -69,6 +69,17 @@ stop_pid() {  # PID: TERM, then KILL after 5 s; only processes we started
   return 0
 }
 stop_all() { local p; for p in "${STARTED[@]}"; do stop_pid "$p"; done; STARTED=(); }
+# wait_file FILE PID: until FILE is not empty (a port file); 1 when PID
+# ends first or after 10 s.
+wait_file() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    [[ -s $1 ]] && return 0
+    alive "$2" || return 1
+    sleep 0.05
+  done
+  return 1
+}
 
 cpu_ns() {  # PID -> CPU time of all its threads, ns (schedstat), else ticks
   local t sum=0 a

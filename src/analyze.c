@@ -1348,6 +1348,21 @@ analyze_create(const struct analyze_config *cfg)
 	return a;
 }
 
+/*
+ * 1 for a gRPC call: its route is its path as it is, since a package
+ * with a digit ("helloworld.v1.Greeter") is no resource id.
+ */
+static int
+az_is_grpc_call(const struct snap_txn *t, struct span path)
+{
+	const char	*ct = az_find_header(t->req.headers, t->req.nheaders,
+			    "content-type");
+	struct span	 svc, method;
+
+	return ct != NULL && grpc_is_content_type(span_from_str(ct)) &&
+	    grpc_path_split(path, &svc, &method) == 0;
+}
+
 static int64_t
 az_txn_start(const struct snap_txn *t)
 {
@@ -1379,7 +1394,10 @@ analyze_add(struct analyze *a, const struct snap_txn *t)
 
 	route_split_target(t->req.target, NULL, &path, &query);
 	buf_reset(&a->route);
-	transform_route(&a->route, path.p, path.len);
+	if (az_is_grpc_call(t, path))
+		buf_append_span(&a->route, path);	/* one method, as it is */
+	else
+		transform_route(&a->route, path.p, path.len);
 	if ((ep = az_ep_get(a, t->dir, t->req.method, a->route.data == NULL ?
 	    "/" : a->route.data)) == UINT32_MAX) {
 		a->dropped++;

@@ -1154,9 +1154,11 @@ match_splice_grpc(struct buf *out, struct span raw,
 		te[nt].hit.off = ev[i].off;
 		te[nt].hit.len = ev[i].len;
 		te[nt].hit.enc = ev[i].enc;
-		(void)snprintf(tok[nt], sizeof tok[nt], "\x01%s",
-		    ev[i].name);
-		te[nt].len = strlen(tok[nt]);
+		/* The token: 0x01 and the kind's name (short). */
+		tok[nt][0] = '\x01';
+		te[nt].len = strnlen(ev[i].name, sizeof tok[nt] - 1);
+		memcpy(tok[nt] + 1, ev[i].name, te[nt].len);
+		te[nt].len++;
 		te[nt].val = tok[nt];
 		nt++;
 	}

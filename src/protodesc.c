@@ -709,6 +709,16 @@ pd_find(const void *base, size_t n, size_t sz, const char *name, size_t len)
 	return -1;
 }
 
+/* qsort(3), which takes no NULL array even when it is empty (a set
+ * without enums, a message without fields). */
+static void
+pd_sort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /* Field types' names resolved, fields sorted, names unique. */
 static int
 pd_link_fields(struct pd_load *ld)

@@ -459,6 +459,12 @@ snap_set_protodesc(const struct protodesc *set)
 	snap_pd = set;
 }
 
+const struct protodesc *
+snap_protodesc(void)
+{
+	return snap_pd;
+}
+
 /* A gRPC message given as {"b64": BASE64, "compressed": BOOL}. */
 static int
 snap_read_grpc_raw(struct json_parser *p, struct buf *msg, int *compressed)

@@ -118,6 +118,9 @@ struct snap_txn {
  */
 struct protodesc;
 void	snap_set_protodesc(const struct protodesc *);
+/* The set snap_set_protodesc() gave, or NULL (the transforms file
+ * resolves gRPC field names with it). */
+const struct protodesc	*snap_protodesc(void);
 
 /* Zeroes a transaction (v = 1, timings -1, proto NULL). */
 void	snap_txn_init(struct snap_txn *);

@@ -326,7 +326,7 @@ transform_grpc_number(struct buf *b, enum transform_enc enc, struct span raw)
 		buf_append_span(b, raw);
 		return;
 	}
-	buf_printf(b, "%" PRIu64, v);
+	buf_append_u64(b, v);
 }
 
 /* --- the renderer ----------------------------------------------------- */
@@ -461,7 +461,7 @@ tgrpc_rewrite(struct buf *out, const uint8_t *msg, size_t len, size_t base,
 			any = 1;
 			continue;
 		}
-		if (f.wire == PB_LEN && depth < PB_VIEW_DEPTH * 2 &&
+		if (f.wire == PB_LEN && depth < TRANSFORM_GRPC_DEPTH &&
 		    tgrpc_edit_within(ev, n, base + voff, vlen)) {
 			buf_init(&sub);
 			subany = tgrpc_rewrite(&sub, f.p, f.len, base + voff,

@@ -22,6 +22,7 @@
 #include "base64.h"
 #include "json.h"
 #include "log.h"
+#include "protodesc.h"
 #include "route.h"
 #include "transform.h"
 #include "xmalloc.h"
@@ -42,6 +43,8 @@ transform_loc_free(struct transform_loc *l)
 {
 	free(l->name);
 	l->name = NULL;
+	free(l->grpc);
+	l->grpc = NULL;
 }
 
 static void
@@ -298,26 +301,74 @@ transform_jpath_member(struct buf *b, const char *name, size_t len)
 	}
 }
 
-/*
- * A gRPC field path of location s: parsed, and its names refused until
- * a descriptor set can resolve them.
- */
+/* A gRPC field path of location s (names are resolved by the loader,
+ * transform_loc_resolve()). */
 static int
-transform_loc_grpc_check(const char *s, const char *arg, char **cause)
+transform_loc_grpc_check(const char *arg, char **cause)
 {
 	struct transform_grpc_path	gp;
-	size_t				i;
 
-	if (transform_grpc_path_parse(arg, &gp, cause) == -1)
+	return transform_grpc_path_parse(arg, &gp, cause);
+}
+
+int
+transform_loc_resolve(struct transform_loc *l, const struct protodesc *set,
+    const char *route, char **cause)
+{
+	struct transform_grpc_path	 gp;
+	uint32_t			 nums[TRANSFORM_GRPC_DEPTH];
+	struct buf			 names;
+	size_t				 i, n, named = 0;
+	char				*why = NULL;
+
+	if (l->part != TRANSFORM_GRPC || l->name == NULL)
+		return 0;
+	if (transform_grpc_path_parse(l->name, &gp, cause) == -1)
 		return -1;
 	for (i = 0; i < gp.nseg; i++)
-		if (gp.seg[i].name != NULL) {
-			*cause = xasprintf("\"%s\": field \"%.*s\" is a name; "
-			    "without a descriptor set use field numbers "
-			    "(1.3)", s, (int)gp.seg[i].name_len,
-			    gp.seg[i].name);
-			return -1;
-		}
+		named += gp.seg[i].name != NULL;
+	if (named == 0)
+		return 0;
+	if (set == NULL) {
+		*cause = xasprintf("gRPC field names (\"%s\") need the "
+		    "descriptor set: pass --proto-set FILE (decoyd: "
+		    "proto_set), or use field numbers", l->name);
+		return -1;
+	}
+	if (route == NULL || route[0] != '/' || strchr(route, '{') != NULL) {
+		*cause = xasprintf("gRPC field names (\"%s\") need an "
+		    "endpoint naming one method (POST /pkg.Service/Method)",
+		    l->name);
+		return -1;
+	}
+	buf_init(&names);
+	for (i = 0; i < gp.nseg; i++) {
+		if (i > 0)
+			buf_append_byte(&names, '.');
+		if (gp.seg[i].name != NULL)
+			buf_append(&names, gp.seg[i].name, gp.seg[i].name_len);
+		else
+			buf_printf(&names, "%" PRIu32, gp.seg[i].num);
+	}
+	if (protodesc_resolve_call_path(set, route, strlen(route), l->res,
+	    names.data, names.len, nums, TRANSFORM_GRPC_DEPTH, &n,
+	    &why) == -1 || n != gp.nseg) {
+		*cause = xasprintf("\"%s\" of %s: %s", l->name, route,
+		    why != NULL ? why : "does not resolve");
+		free(why);
+		buf_free(&names);
+		return -1;
+	}
+	buf_free(&names);
+	for (i = 0; i < gp.nseg; i++) {
+		gp.seg[i].num = nums[i];
+		gp.seg[i].name = NULL;
+	}
+	transform_grpc_path_format(&names, &gp);
+	free(l->name);
+	l->name = buf_detach(&names, NULL);
+	if (l->grpc != NULL)
+		*l->grpc = gp;	/* numbers only: nothing points at names */
 	return 0;
 }
 
@@ -388,7 +439,7 @@ transform_loc_parse(const char *s, struct transform_loc *l, char **cause)
 		transform_jpath_free(segs, (size_t)n);
 		break;
 	case TRANSFORM_GRPC:
-		if (transform_loc_grpc_check(s, arg, cause) == -1)
+		if (transform_loc_grpc_check(arg, cause) == -1)
 			return -1;
 		break;
 	default:
@@ -404,6 +455,16 @@ transform_loc_parse(const char *s, struct transform_loc *l, char **cause)
 		break;
 	}
 	l->name = xstrdup(arg);
+	if (l->part == TRANSFORM_GRPC) {
+		/* Parsed once here, not per lookup; names point into
+		 * l->name. */
+		l->grpc = xmalloc(sizeof *l->grpc);
+		if (transform_grpc_path_parse(l->name, l->grpc, cause) ==
+		    -1) {
+			transform_loc_free(l);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -768,8 +829,12 @@ transform_locate(const struct transform_loc *loc,
 		transform_jpath_free(segs, (size_t)nseg);
 		return n;
 	case TRANSFORM_GRPC:
-		if (m->body.len == 0 || transform_grpc_path_parse(loc->name,
-		    &gp, &cause) == -1) {
+		if (m->body.len == 0)
+			return 0;
+		if (loc->grpc != NULL)
+			return transform_grpc_locate(loc->grpc, m->body, hits,
+			    max);
+		if (transform_grpc_path_parse(loc->name, &gp, &cause) == -1) {
 			free(cause);
 			return 0;
 		}
@@ -1245,6 +1310,20 @@ transform_loc_node(struct yamldoc *x, const yaml_node_t *n, const char *what,
 	return 0;
 }
 
+/* transform_loc_resolve() with the codec's descriptor set; an error
+ * names node n. */
+static void
+transform_loc_names(struct yamldoc *x, const yaml_node_t *n, const char *what,
+    struct transform_loc *l, const char *route)
+{
+	char	*cause = NULL;
+
+	if (transform_loc_resolve(l, snap_protodesc(), route, &cause) == -1) {
+		yamldoc_err(x, n, "%s: %s", what, cause);
+		free(cause);
+	}
+}
+
 static int
 transform_u64(struct yamldoc *x, const yaml_node_t *n, const char *what,
     uint64_t *out)
@@ -1497,6 +1576,11 @@ transform_read_value(struct transform_load *L, const yaml_node_t *map)
 		yamldoc_err(x, map, "values entry: missing \"action\"");
 	if (x->nerrors != errs)
 		return;
+	transform_loc_names(x, where, "where", &v->where, v->route);
+	if (from != NULL)
+		transform_loc_names(x, from, "from", &v->from, v->route);
+	if (x->nerrors != errs)
+		return;
 	transform_value_check(x, v, where, action, from);
 }
 
@@ -1531,6 +1615,8 @@ transform_read_use(struct yamldoc *x, const yaml_node_t *map,
 	else if (l->res != res)
 		yamldoc_err(x, where, "%s: where must be a %s location", what,
 		    res ? "response (res.)" : "request (req.)");
+	else if (have_ep)
+		transform_loc_names(x, where, "where", l, *route);
 }
 
 static void

@@ -67,6 +67,8 @@ enum transform_part {
 	TRANSFORM_GRPC,
 };
 
+struct transform_grpc_path;
+
 struct transform_loc {
 	int			 res;	/* 0 the request, 1 the response */
 	enum transform_part	 part;
@@ -74,6 +76,10 @@ struct transform_loc {
 					   JSON path or gRPC field path;
 					   NULL for PATH */
 	unsigned		 seg;	/* TRANSFORM_PATH */
+	struct transform_grpc_path *grpc;	/* TRANSFORM_GRPC: name
+					   parsed (owned; set by
+					   transform_loc_parse), NULL:
+					   parsed per use */
 };
 
 enum transform_action {
@@ -199,6 +205,19 @@ void	transform_pct_decode(struct buf *, const char *p, size_t len,
  * with a digit, else ["name"] (a JSON string).
  */
 void	transform_jpath_member(struct buf *, const char *name, size_t len);
+
+/*
+ * A req.grpc/res.grpc location whose path names fields ("meta.sent_ms")
+ * rewritten in field numbers ("1.2"), the message type being route's
+ * (a gRPC path "/pkg.Service/Method") request or response (l->res) type
+ * in set.  0 (also for any other location or a path of numbers), or -1
+ * with *cause: no set, a route that names no one method, a name the type
+ * does not declare.  transforms_load() does this for every entry with
+ * the set snap_set_protodesc() gave.
+ */
+struct protodesc;
+int	transform_loc_resolve(struct transform_loc *l,
+	    const struct protodesc *set, const char *route, char **cause);
 
 /* "req.header Authorization" and back.  0, or -1 with *cause. */
 int	transform_loc_parse(const char *s, struct transform_loc *,
@@ -329,8 +348,9 @@ int	transform_edits_render(struct buf *, const struct transform_edits *,
  * picks the call's N-th message (0-based; default every message); a
  * field index picks the N-th occurrence of a repeated field (default
  * the first).  NAME segments (letters, digits, _) are parsed and kept
- * with num 0 for a descriptor set to resolve (protodesc); the locator
- * finds nothing through an unresolved one.
+ * with num 0; transform_loc_resolve() makes them numbers with a
+ * descriptor set (protodesc.h), and the locator finds nothing through
+ * an unresolved one.
  */
 #define TRANSFORM_GRPC_DEPTH	16	/* fields in a path */
 #define TRANSFORM_GRPC_EVERY	(-1L)	/* [*] */

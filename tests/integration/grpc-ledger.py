@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-# grpc-ledger.py -- a grpcio server and client for t-grpc-transforms.sh,
-# with messages from protoc-generated code (ledger_pb2, made by the test
-# into the directory named by $LEDGER_PB): every call carries a fresh
+# grpc-ledger.py -- a grpcio server and client for t-grpc-transforms.sh
+# and bench/grpc-transforms.sh, with messages from protoc-generated code
+# (ledger_pb2, made from ledger.proto by the caller into the directory
+# named by $LEDGER_PB): every call carries a fresh
 # request id (UUID) and the send time (epoch ms) in a nested Meta
 # message, so no two runs send the same bytes.
 #

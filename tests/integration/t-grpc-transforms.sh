@@ -8,6 +8,8 @@
 #     values; decoy respond with its transforms answers the client's new
 #     calls (other ids, other times) with the recorded answers, another
 #     name still misses, and without the transforms every call misses.
+#     The same entries by field name (meta.request_id) with the
+#     descriptor set (--proto-set) match the same way.
 #  2. Generator: sessions that Open an account (the server issues a
 #     random id) and Post to it, recorded and taken as inbound; decoy
 #     analyze finds the correlation res.grpc -> req.grpc; decoy replay
@@ -23,18 +25,10 @@ command -v protoc >/dev/null || skip "protoc (protobuf-compiler) is not installe
 PEER=$top_srcdir/tests/integration/grpc-ledger.py
 export LEDGER_PB=$T/pb
 mkdir -p "$LEDGER_PB"
-cat >"$LEDGER_PB/ledger.proto" <<'EOF2'
-syntax = "proto3";
-package bank;
-message Meta { string request_id = 1; int64 sent_ms = 2; }
-message HelloReq { Meta meta = 1; string name = 2; }
-message HelloRes { string greeting = 1; }
-message OpenReq { Meta meta = 1; string owner = 2; }
-message OpenRes { string account = 1; string owner = 2; }
-message PostReq { Meta meta = 1; string account = 2; int64 amount = 3; }
-message PostRes { string account = 1; int64 balance = 2; }
-EOF2
+cp "$top_srcdir/tests/integration/ledger.proto" "$LEDGER_PB/" ||
+    fatal "no ledger.proto"
 protoc --proto_path="$LEDGER_PB" --python_out="$LEDGER_PB" \
+    --include_imports --descriptor_set_out="$T/ledger.pb" \
     "$LEDGER_PB/ledger.proto" || fatal "protoc failed"
 hello() {	# hello PORT NAME
 	timeout 30 "$PY" "$PEER" hello "$@" 2>>"$T/client.err"
@@ -86,6 +80,22 @@ got=$(hello "$PORT_typed" carol)
 check "respond --transforms: an unrecorded name still misses ($got)" \
     [ "${got%% *}" != OK ]
 stop "$PID_typed"
+
+# By field name, with the descriptor set.
+sed -e 's/"req.grpc 1.1"/"req.grpc meta.request_id"/' \
+    -e 's/"req.grpc 1.2"/"req.grpc meta.sentMs"/' "$T/out.tf.yaml" >"$T/named.yaml"
+check "named.yaml names the fields" grep -q 'req.grpc meta.sentMs' "$T/named.yaml"
+start_respond named "$T/out.jsonl" --transforms "$T/named.yaml" \
+    --proto-set "$T/ledger.pb"
+got=$(hello "$PORT_named" bob)
+check "respond --transforms by field name: a new Hello bob matched ($got)" \
+    [ "$got" = "OK hello bob" ]
+stop "$PID_named"
+"$DECOY" respond "$T/out.jsonl" --transforms "$T/named.yaml" \
+    --listen 127.0.0.1:0 >"$T/noset.txt" 2>&1
+check "field names without --proto-set: exit 2" [ $? -eq 2 ]
+check "... naming the entry and the option" \
+    grep -q 'named.yaml:[0-9]*:[0-9]*: where: gRPC field names .* --proto-set' "$T/noset.txt"
 
 start_respond exact "$T/out.jsonl"
 got=$(hello "$PORT_exact" alice)

@@ -911,7 +911,7 @@ test_grpc(void)
 		buf_reset(&m);
 		pb_str(&m, 1, "hello alice");
 		grpc_frame(&res[n], &m);
-		grpc_tx(&x[n], "out", "/hello.Greeter/SayHello", &req[n],
+		grpc_tx(&x[n], "out", "/hello.v1.Greeter/SayHello", &req[n],
 		    &res[n]);
 		x[n].start_us = T0 + (int64_t)i * 1500000;
 	}
@@ -940,15 +940,17 @@ test_grpc(void)
 	}
 	t = run(x, n, NULL);
 
-	v = find(t, "out", "POST /hello.Greeter/SayHello", "req.grpc 1");
+	/* The method's path is its route (v1 is no resource id). */
+	v = find(t, "out", "POST /hello.v1.Greeter/SayHello", "req.grpc 1");
 	ASSERT(v != NULL && v->kind == SHAPE_UUID &&
 	    v->action == TRANSFORM_ANY);
-	v = find(t, "out", "POST /hello.Greeter/SayHello", "req.grpc 2.1");
+	v = find(t, "out", "POST /hello.v1.Greeter/SayHello",
+	    "req.grpc 2.1");
 	ASSERT(v != NULL && v->kind == SHAPE_TIME &&
 	    v->action == TRANSFORM_ANY);
-	ASSERT(find(t, "out", "POST /hello.Greeter/SayHello",
+	ASSERT(find(t, "out", "POST /hello.v1.Greeter/SayHello",
 	    "req.grpc 3") == NULL);
-	ASSERT(find(t, "out", "POST /hello.Greeter/SayHello",
+	ASSERT(find(t, "out", "POST /hello.v1.Greeter/SayHello",
 	    "res.grpc 1") == NULL);
 	ASSERT_EQ(t->ncorrs, 1);
 	if (t->ncorrs == 1) {

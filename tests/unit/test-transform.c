@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "grpc.h"
 #include "protobuf.h"
+#include "protodesc.h"
 #include "transform.h"
 #include "unit.h"
 #include "xmalloc.h"
@@ -591,10 +592,9 @@ test_grpc_path(void)
 	ASSERT_EQ(l.res, 1);
 	transform_loc_free(&l);
 	cause = NULL;
-	ASSERT_EQ(transform_loc_parse("req.grpc user.id", &l, &cause), -1);
-	ASSERT(cause != NULL && strstr(cause, "descriptor") != NULL);
-	free(cause);
-	cause = NULL;
+	/* Names parse; transform_loc_resolve() makes them numbers. */
+	ASSERT_EQ(transform_loc_parse("req.grpc user.id", &l, &cause), 0);
+	transform_loc_free(&l);
 	ASSERT_EQ(transform_loc_parse("req.grpc", &l, &cause), -1);
 	ASSERT(cause != NULL && strstr(cause, "field path") != NULL);
 	free(cause);
@@ -837,6 +837,190 @@ test_grpc_render(void)
 	buf_free(&one);
 }
 
+
+/*
+ * Every byte of a two-message body set to each of a few values: the
+ * locator finds what it finds within the bytes, and an edit at each hit
+ * renders a body that still frames when the mutated one did (ASan
+ * watches the reads).
+ */
+static void
+test_grpc_mutations(void)
+{
+	static const char	*paths[] = { "1", "2.1", "3[*].1", "[1].6" };
+	static const uint8_t	 vals[] = { 0x00, 0x01, 0x02, 0x08, 0x0a,
+				    0x7f, 0x80, 0xff };
+	struct transform_grpc_path gp;
+	struct transform_hit	 hits[16];
+	struct transform_edits	 e;
+	struct transform_msg	 m;
+	struct grpc_msg		 gm;
+	struct buf		 body, out;
+	const char		*why;
+	char			*cause = NULL, *cp;
+	size_t			 i, v, p, k, n, off;
+	int			 framed, bad = 0;
+
+	buf_init(&body);
+	buf_init(&out);
+	grpc_msg(&body, 1);
+	grpc_msg(&body, 2);
+	cp = xmalloc(body.len);
+	for (i = 0; i < body.len; i++)
+		for (v = 0; v < sizeof vals; v++) {
+			memcpy(cp, body.data, body.len);
+			cp[i] = (char)vals[v];
+			memset(&m, 0, sizeof m);
+			m.body = (struct span){ cp, body.len };
+			off = 0;
+			while ((framed = grpc_next_msg((const uint8_t *)cp,
+			    body.len, &off, &gm, &why)) == 1)
+				;
+			transform_edits_init(&e);
+			for (p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+				if (transform_grpc_path_parse(paths[p], &gp,
+				    &cause) == -1) {
+					free(cause);
+					continue;
+				}
+				n = transform_grpc_locate(&gp, m.body, hits, 16);
+				for (k = 0; k < n; k++)
+					transform_edits_add(&e, &hits[k],
+					    "a-longer-value-1234567890", 25);
+			}
+			buf_reset(&out);
+			transform_edits_render(&out, &e, &m, TRANSFORM_IN_BODY,
+			    0);
+			transform_edits_free(&e);
+			if (framed != 0)
+				continue;	/* the input did not frame */
+			off = 0;
+			while ((framed = grpc_next_msg((const uint8_t *)
+			    out.data, out.len, &off, &gm, &why)) == 1)
+				;
+			if (framed != 0)
+				bad++;
+		}
+	ASSERT_EQ(bad, 0);
+	free(cp);
+	buf_free(&body);
+	buf_free(&out);
+}
+
+
+/* A location with field names, resolved with set against route. */
+static void
+resolve_is(const struct protodesc *set, const char *route, const char *loc,
+    const char *want)
+{
+	struct transform_loc	 l;
+	struct buf		 b;
+	char			*cause = NULL;
+
+	buf_init(&b);
+	if (transform_loc_parse(loc, &l, &cause) == -1) {
+		UNIT_FAIL("%s: %s", loc, cause);
+		free(cause);
+		return;
+	}
+	if (transform_loc_resolve(&l, set, route, &cause) == -1)
+		buf_printf(&b, "error: %s", cause);
+	else
+		transform_loc_format(&b, &l);
+	if (strstr(b.data, want) == NULL)
+		UNIT_FAIL("%s: expected \"%s\" in \"%s\"", loc, want, b.data);
+	unit_checks++;
+	free(cause);
+	transform_loc_free(&l);
+	buf_free(&b);
+}
+
+/*
+ * Field names with a descriptor set (tests/proto/set.pb, shop.proto):
+ * resolved to numbers by the request or response type of the entry's
+ * method, indexes kept; without the set, on a route that is no method,
+ * or for a name the type lacks, an error at the entry's line.
+ */
+static void
+test_grpc_names(void)
+{
+	static const char yaml[] =
+	    "version: 1\n"
+	    "values:\n"
+	    "  - kind: hex\n"
+	    "    dir: out\n"
+	    "    endpoint: \"POST /shop.Users/Get\"\n"
+	    "    where: \"req.grpc session.token\"\n"
+	    "    action: any\n"
+	    "correlations:\n"
+	    "  - name: s\n"
+	    "    kind: any\n"
+	    "    from:\n"
+	    "      endpoint: \"POST /shop.Users/Get\"\n"
+	    "      where: \"res.grpc history[*].token\"\n"
+	    "    to:\n"
+	    "      - endpoint: \"POST /shop.Users/Watch\"\n"
+	    "        where: \"req.grpc [0].session.token\"\n";
+	struct protodesc	*set;
+	struct transforms	*t;
+	const char		*srcdir;
+	char			*path, *cause = NULL;
+
+	if ((srcdir = getenv("srcdir")) == NULL || *srcdir == '\0')
+		srcdir = ".";
+	path = xasprintf("%s/tests/proto/set.pb", srcdir);
+	set = protodesc_load(path, &cause);
+	free(path);
+	if (set == NULL) {
+		UNIT_FAIL("%s", cause);
+		free(cause);
+		return;
+	}
+	resolve_is(set, "/shop.Users/Get", "req.grpc session.token",
+	    "req.grpc 2.1");
+	resolve_is(set, "/shop.Users/Get", "res.grpc history[*].expires",
+	    "res.grpc 18[*].2");
+	resolve_is(set, "/shop.Users/Get", "req.grpc [0].session.2",
+	    "req.grpc [0].2.2");
+	resolve_is(set, "/shop.Users/Get", "res.grpc sessionId",
+	    "res.grpc 19");
+	resolve_is(set, "/shop.Users/Get", "req.grpc 2.1", "req.grpc 2.1");
+	resolve_is(NULL, "/shop.Users/Get", "req.grpc 2.1", "req.grpc 2.1");
+	resolve_is(NULL, "/shop.Users/Get", "req.grpc session.token",
+	    "--proto-set");
+	resolve_is(set, "*", "req.grpc session.token", "one method");
+	resolve_is(set, "/shop.Users/Nope", "req.grpc session.token",
+	    "error: ");
+	resolve_is(set, "/shop.Users/Get", "req.grpc sesion.token",
+	    "error: ");
+
+	/* The loader resolves with the codec's set. */
+	path = write_tmp("names.yaml", yaml);
+	snap_set_protodesc(set);
+	t = transforms_load(path, 0, &cause);
+	ASSERT(t != NULL);
+	if (t != NULL && t->nvalues == 1 && t->ncorrs == 1 &&
+	    t->corrs[0].nto == 1) {
+		ASSERT_STR_EQ(t->values[0].where.name, "2.1");
+		ASSERT_STR_EQ(t->corrs[0].from.name, "18[*].1");
+		ASSERT_STR_EQ(t->corrs[0].to[0].where.name, "[0].2.1");
+	} else
+		UNIT_FAIL("names.yaml: %s", cause != NULL ? cause : "shape");
+	transforms_free(t);
+	free(cause);
+	cause = NULL;
+	snap_set_protodesc(NULL);
+	t = transforms_load(path, 0, &cause);
+	ASSERT(t == NULL);
+	ASSERT(cause != NULL && strstr(cause, "names.yaml:6:12: where: "
+	    "gRPC field names") != NULL && strstr(cause, "names.yaml:13:") !=
+	    NULL);
+	free(cause);
+	unlink(path);
+	free(path);
+	protodesc_free(set);
+}
+
 int
 main(void)
 {
@@ -855,6 +1039,8 @@ main(void)
 	test_grpc_path();
 	test_grpc_locate();
 	test_grpc_render();
+	test_grpc_mutations();
+	test_grpc_names();
 	rmdir(tmpdir);
 	UNIT_DONE();
 }
