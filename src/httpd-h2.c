@@ -118,6 +118,7 @@ static nghttp2_option			*h2_option;
 static pthread_once_t			 h2_once = PTHREAD_ONCE_INIT;
 
 static void	h2_kick(struct hconn *);
+static void	h2_heads_free(struct httpd *);
 static void	h2_deliver(struct hconn *);
 static int	h2_is_hop_by_hop(struct span);
 
@@ -279,6 +280,7 @@ httpd_h2_pool_free(struct httpd *h)
 		free(s->strm);
 		free(s);
 	}
+	h2_heads_free(h);
 }
 
 void
@@ -297,7 +299,157 @@ httpd_h2_stream_deadline(struct hconn *s)
 	h2_deliver(s);
 }
 
+/* --- reply heads seen before ------------------------------------------ */
+
+/*
+ * A role that answers from a recording queues the same head bytes, from
+ * the same long-lived (not owned) storage, reply after reply.  The fields
+ * made from such a head are kept, per httpd: the next head that is those
+ * very bytes (compared: the address only picks the slot, storage can be
+ * reused after a reload) goes out without being parsed, lowercased or
+ * copied (its nv point into the entry, NGHTTP2_NV_FLAG_NO_COPY_*).
+ * Entries live as long as the httpd, so a HEADERS frame waiting in a
+ * session never outlives the bytes it points at; once H2_HEADS_MAX are
+ * kept, no more are added.
+ */
+#define H2_HEADS_SLOTS		256
+#define H2_HEADS_MAX		192
+#define H2_HEADS_PROBE		4
+
+struct h2_head {
+	const char		*key;		/* the first item's address */
+	size_t			 len0;		/* its bytes */
+	size_t			 len;		/* the head's, blank line incl. */
+	int			 head_req;
+	char			*raw;		/* the head as queued, then a
+						   copy with names lowercased,
+						   then the status digits */
+	nghttp2_nv		*nv;
+	size_t			 nnv;
+	enum http_framing	 framing;
+	uint64_t		 content_length;
+};
+
+struct httpd_h2_heads {
+	struct h2_head	*slot[H2_HEADS_SLOTS];
+	size_t		 n;
+};
+
+static size_t
+h2_heads_slot(const char *key, size_t len0, int head_req)
+{
+	uint64_t	k = (uint64_t)(uintptr_t)key + len0 * 2 +
+			    (uint64_t)head_req;
+
+	return (size_t)(k * 0x9e3779b97f4a7c15ull >> 56) % H2_HEADS_SLOTS;
+}
+
+/* The kept head that s's queue starts with (whole items), or NULL. */
+static const struct h2_head *
+h2_heads_find(const struct httpd *h, const struct hconn *s, int head_req)
+{
+	const struct httpd_out	*o = &s->out[s->out_first];
+	const struct h2_head	*e;
+	size_t			 n = s->nout - s->out_first, i, slot, rest;
+
+	if (h->h2_heads == NULL || n == 0 || o[0].owned != NULL)
+		return NULL;
+	slot = h2_heads_slot(o[0].p, o[0].len, head_req);
+	for (i = 0; i < H2_HEADS_PROBE; i++) {
+		e = h->h2_heads->slot[(slot + i) % H2_HEADS_SLOTS];
+		if (e == NULL)
+			return NULL;
+		if (e->key != o[0].p || e->len0 != o[0].len ||
+		    e->head_req != head_req ||
+		    memcmp(o[0].p, e->raw, e->len0) != 0)
+			continue;
+		rest = e->len - e->len0;
+		if (rest == 0 || (n >= 2 && o[1].len == rest &&
+		    memcmp(o[1].p, e->raw + e->len0, rest) == 0))
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * Keeps head (len bytes, the first len0 of them queued at key) with the
+ * fields made from it: nv[1..nnv) point into head (values) and name
+ * offsets noff[] into it, nv[0] is :status.
+ */
+static void
+h2_heads_add(struct httpd *h, const char *key, size_t len0, int head_req,
+    const char *head, size_t len, const nghttp2_nv *nv, const size_t *noff,
+    size_t nnv, const struct http_msg *m)
+{
+	struct httpd_h2_heads	*hs;
+	struct h2_head		*e;
+	char			*low;
+	size_t			 i, k, slot;
+
+	if (h->h2_heads == NULL)
+		h->h2_heads = xcalloc(1, sizeof *h->h2_heads);
+	hs = h->h2_heads;
+	if (hs->n >= H2_HEADS_MAX)
+		return;
+	slot = h2_heads_slot(key, len0, head_req);
+	for (i = 0; i < H2_HEADS_PROBE; i++)
+		if (hs->slot[(slot + i) % H2_HEADS_SLOTS] == NULL)
+			break;
+	if (i == H2_HEADS_PROBE)
+		return;
+	slot = (slot + i) % H2_HEADS_SLOTS;
+	e = xcalloc(1, sizeof *e);
+	e->key = key;
+	e->len0 = len0;
+	e->len = len;
+	e->head_req = head_req;
+	e->raw = xmalloc(2 * len + 4);
+	memcpy(e->raw, head, len);
+	memcpy(e->raw + len, head, len);
+	low = e->raw + len;
+	memcpy(e->raw + 2 * len, nv[0].value, 4);
+	e->nv = xreallocarray(NULL, nnv, sizeof *e->nv);
+	e->nnv = nnv;
+	e->nv[0] = nv[0];
+	e->nv[0].value = (uint8_t *)e->raw + 2 * len;
+	for (i = 1; i < nnv; i++) {
+		for (k = 0; k < nv[i].namelen; k++)
+			low[noff[i] + k] = (char)tolower((unsigned char)
+			    low[noff[i] + k]);
+		e->nv[i] = nv[i];
+		e->nv[i].name = (uint8_t *)low + noff[i];
+		e->nv[i].value = (uint8_t *)low + ((const char *)nv[i].value -
+		    head);
+	}
+	for (i = 0; i < nnv; i++)
+		e->nv[i].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME |
+		    NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+	e->framing = m->framing;
+	e->content_length = m->content_length;
+	hs->slot[slot] = e;
+	hs->n++;
+}
+
+static void
+h2_heads_free(struct httpd *h)
+{
+	size_t	i;
+
+	if (h->h2_heads == NULL)
+		return;
+	for (i = 0; i < H2_HEADS_SLOTS; i++) {
+		if (h->h2_heads->slot[i] == NULL)
+			continue;
+		free(h->h2_heads->slot[i]->raw);
+		free(h->h2_heads->slot[i]->nv);
+		free(h->h2_heads->slot[i]);
+	}
+	free(h->h2_heads);
+	h->h2_heads = NULL;
+}
+
 /* --- the reply -------------------------------------------------------- */
+
 
 /* Takes the first queued item off s's output (its bytes were used). */
 static void
@@ -523,6 +675,31 @@ h2_blank_line(const char *p, size_t len)
 	return NULL;
 }
 
+/* Submits a reply's fields (and the body's data provider): 1, or -1 when
+ * nghttp2 refused (the stream was reset). */
+static int
+h2_submit_fields(struct hconn *s, const nghttp2_nv *nv, size_t nnv,
+    enum http_framing framing, uint64_t content_length)
+{
+	struct httpd_h2_strm	*st = s->strm;
+	nghttp2_data_provider	 prd = { .read_callback = h2_read_cb };
+	int			 body;
+
+	st->framing = framing;
+	st->left = content_length;
+	if (st->framing == HTTP_FRAME_CHUNKED)
+		http_chunked_init(&st->ck);
+	body = !(st->framing == HTTP_FRAME_NONE ||
+	    (st->framing == HTTP_FRAME_LENGTH && st->left == 0));
+	if (nghttp2_submit_response(s->parent->h2->ng, st->id, nv, nnv,
+	    body ? &prd : NULL) != 0) {
+		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
+		return -1;
+	}
+	st->submitted = 1;
+	return 1;
+}
+
 /*
  * Gathers the reply's head from s's queue; once the blank line is there,
  * submits it as HEADERS (and the body's data provider).  1 when
@@ -535,18 +712,29 @@ h2_submit_head(struct hconn *s)
 	struct httpd_h2_strm	*st = s->strm;
 	struct httpd_h2		*sess = s->parent->h2;
 	struct http_msg		*m = &sess->msg;
+	const struct h2_head	*e;
 	nghttp2_nv		 nv[HTTP_MAX_HEADERS + 1];
-	nghttp2_data_provider	 prd = { .read_callback = h2_read_cb };
-	struct httpd_out	*o;
+	struct httpd_out	*o, first[2];
 	const char		*end = NULL;
-	char			 status[16];
-	size_t			 from, i, nnv = 0, off[HTTP_MAX_HEADERS];
+	char			 status[4];
+	size_t			 from, i, nnv = 0, nitems = 0;
+	size_t			 off[HTTP_MAX_HEADERS + 1];
 	enum http_err		 err = HTTP_E_NONE;
 	size_t			 erroff = 0;
-	int			 body;
+	int			 fresh = st->head.len == 0;
 
+	if (fresh && (e = h2_heads_find(s->h, s, st->head_req)) != NULL) {
+		h2_item_done(s);
+		if (e->len > e->len0)
+			h2_item_done(s);
+		return h2_submit_fields(s, e->nv, e->nnv, e->framing,
+		    e->content_length);
+	}
 	while (end == NULL && s->out_first < s->nout) {
 		o = &s->out[s->out_first];
+		if (nitems < 2)
+			first[nitems] = *o;
+		nitems++;
 		from = st->head.len >= 3 ? st->head.len - 3 : 0;
 		buf_append(&st->head, o->p, o->len);
 		h2_item_done(s);
@@ -571,42 +759,33 @@ h2_submit_head(struct hconn *s)
 	status[2] = (char)('0' + m->status % 10);
 	status[3] = '\0';
 	nv[nnv++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7,
-	    strlen(status), NGHTTP2_NV_FLAG_NONE };
+	    3, NGHTTP2_NV_FLAG_NONE };
 	/* Names lowercased into nvb first (it may move), pointers after. */
 	buf_reset(&sess->nvb);
-	for (i = 0; i < m->nheaders; i++) {
-		struct span	n = m->headers[i].name;
-		size_t		k;
-
-		off[i] = sess->nvb.len;
-		buf_reserve(&sess->nvb, n.len);
-		for (k = 0; k < n.len; k++)
-			sess->nvb.data[sess->nvb.len + k] =
-			    (char)tolower((unsigned char)n.p[k]);
-		sess->nvb.len += n.len;
-	}
+	buf_reserve(&sess->nvb, st->head.len);
 	for (i = 0; i < m->nheaders; i++) {
 		struct span	n = m->headers[i].name, v = m->headers[i].value;
+		size_t		k;
 
 		if (h2_is_hop_by_hop(n) || (m->framing == HTTP_FRAME_CHUNKED &&
 		    span_caseeq_str(n, "Content-Length")))
 			continue;
-		nv[nnv++] = (nghttp2_nv){ (uint8_t *)sess->nvb.data + off[i],
-		    (uint8_t *)v.p, n.len, v.len, NGHTTP2_NV_FLAG_NONE };
+		for (k = 0; k < n.len; k++)
+			sess->nvb.data[sess->nvb.len + k] =
+			    (char)tolower((unsigned char)n.p[k]);
+		off[nnv] = (size_t)(n.p - st->head.data);
+		nv[nnv++] = (nghttp2_nv){ (uint8_t *)sess->nvb.data +
+		    sess->nvb.len, (uint8_t *)v.p, n.len, v.len,
+		    NGHTTP2_NV_FLAG_NONE };
+		sess->nvb.len += n.len;
 	}
-	st->framing = m->framing;
-	st->left = m->content_length;
-	if (st->framing == HTTP_FRAME_CHUNKED)
-		http_chunked_init(&st->ck);
-	body = !(st->framing == HTTP_FRAME_NONE ||
-	    (st->framing == HTTP_FRAME_LENGTH && st->left == 0));
-	if (nghttp2_submit_response(sess->ng, st->id, nv, nnv,
-	    body ? &prd : NULL) != 0) {
-		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
-		return -1;
-	}
-	st->submitted = 1;
-	return 1;
+	/* Whole items that will be queued again from where they are: kept
+	 * for the next time. */
+	if (fresh && st->pre.len == 0 && nitems <= 2 &&
+	    first[0].owned == NULL && (nitems == 1 || first[1].owned == NULL))
+		h2_heads_add(s->h, first[0].p, first[0].len, st->head_req,
+		    st->head.data, st->head.len, nv, off, nnv, m);
+	return h2_submit_fields(s, nv, nnv, m->framing, m->content_length);
 }
 
 void

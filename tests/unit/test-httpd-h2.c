@@ -8,7 +8,8 @@
  * hop-by-hop ones, a held stream that does not hold its sibling, aborts
  * and resets with a code (RST_STREAM), a body closed short of its length,
  * a body over max_body (413 on the stream), GOAWAY from a stream, the
- * flow-control stall, the SETTINGS timeout, and the Upgrade: h2c dance.
+ * flow-control stall, the SETTINGS timeout, the Upgrade: h2c dance, and
+ * a reply head kept (made into fields once) and changed in place.
  */
 #include "config.h"
 
@@ -32,6 +33,10 @@ static struct hconn	*held;
 static int		 n_requests;
 static char		 last_host[64], last_query[64], last_method[16];
 static size_t		 big_len;	/* "/big" body bytes */
+/* "/kept": a head queued from storage the role keeps (not owned), as a
+ * recording's is; the glue keeps the fields it made from it. */
+static char		 kept_head[] = "HTTP/1.1 200 OK\r\nX-Test: A\r\n"
+			    "Content-Length: 4";
 
 static void
 role_request(struct hconn *c, const struct http_msg *m, const char *body,
@@ -62,6 +67,12 @@ role_request(struct hconn *c, const struct http_msg *m, const char *body,
 	}
 	if (span_eq_str(m->path, "/goaway")) {
 		hconn_h2_goaway(c, NGHTTP2_ENHANCE_YOUR_CALM);
+		return;
+	}
+	if (span_eq_str(m->path, "/kept")) {
+		hconn_queue(c, kept_head, sizeof kept_head - 1, NULL);
+		hconn_queue(c, "\r\n\r\n", 4, NULL);
+		hconn_queue(c, "kept", 4, NULL);
 		return;
 	}
 	buf_init(&b);
@@ -423,6 +434,24 @@ test_streams(struct loop *loop, struct httpd *h)
 	pump(&k, c);
 	ASSERT_EQ(k.st[a / 2].status, 413);
 	ASSERT_EQ(hconn_is_dead(c), 0);
+
+	/* A kept head: the same bytes give the same fields; other bytes at
+	 * the same address give theirs. */
+	a = client_req(&k, "GET", "/kept", NULL);
+	b = client_req(&k, "GET", "/kept", NULL);
+	pump(&k, c);
+	ASSERT_STR_EQ(k.st[a / 2].x_test, "A");
+	ASSERT_STR_EQ(k.st[b / 2].x_test, "A");
+	ASSERT_MEM_EQ(k.st[b / 2].body.data, k.st[b / 2].body.len, "kept");
+	kept_head[sizeof "HTTP/1.1 200 OK\r\nX-Test: " - 1] = 'B';
+	a = client_req(&k, "GET", "/kept", NULL);
+	b = client_req(&k, "HEAD", "/kept", NULL);
+	pump(&k, c);
+	ASSERT_STR_EQ(k.st[a / 2].x_test, "B");
+	ASSERT_MEM_EQ(k.st[a / 2].body.data, k.st[a / 2].body.len, "kept");
+	ASSERT_EQ(k.st[b / 2].status, 200);
+	ASSERT_EQ(k.st[b / 2].body.len, 0);
+	ASSERT_EQ(k.st[b / 2].code, NGHTTP2_NO_ERROR);
 
 	/* GOAWAY from a stream ends the connection with its code. */
 	a = client_req(&k, "GET", "/goaway", NULL);
