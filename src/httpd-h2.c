@@ -79,6 +79,7 @@ struct httpd_h2 {
 	struct buf		 wb;
 	int			 wb_busy;
 	struct buf		 nvb;		/* reply names, lowercased */
+	struct http_header	 trl[HTTP_MAX_HEADERS];	/* msg's trailers */
 	struct h2_mem		*mem;		/* nghttp2's blocks kept */
 	struct http_msg		 msg;		/* a request; a reply's head */
 };
@@ -99,6 +100,10 @@ struct httpd_h2_strm {
 	const char		*why;
 	int			 complete;	/* END_STREAM came */
 	int			 answered;	/* handed to the role */
+	int			 expect;	/* expect: 100-continue */
+	int			 trailing;	/* trailers came: fields from
+						   nhead on are theirs */
+	size_t			 nhead;
 
 	/* The reply. */
 	size_t			 pre_off;
@@ -828,18 +833,26 @@ h2_field_value(const struct httpd_h2_strm *st, size_t i)
 	return (struct span){ st->hb.data + st->f[i].vo, st->f[i].vl };
 }
 
-/* Fills m from the stream's fields: 0, or an HTTP status to reject
- * with. */
+/* Fills m from the stream's fields (its trailers into trl): 0, or an
+ * HTTP status to reject with. */
 static int
-h2_msg(struct httpd_h2_strm *st, struct http_msg *m)
+h2_msg(struct httpd_h2_strm *st, struct http_msg *m, struct http_header *trl)
 {
 	struct span	n, v, authority = SPAN_NULL;
 	const char	*q;
-	size_t		i;
+	size_t		i, nhead = st->trailing ? st->nhead : st->nf;
 
 	memset(m, 0, offsetof(struct http_msg, headers));
 	m->nheaders = 0;
-	for (i = 0; i < st->nf; i++) {
+	/* The trailers: the first HTTP_MAX_HEADERS, as fields (nghttp2 let
+	 * no pseudo-header through). */
+	m->ntrailers = 0;
+	for (i = nhead; i < st->nf && m->ntrailers < HTTP_MAX_HEADERS; i++) {
+		trl[m->ntrailers].name = h2_field_name(st, i);
+		trl[m->ntrailers++].value = h2_field_value(st, i);
+	}
+	m->trailers = m->ntrailers > 0 ? trl : NULL;
+	for (i = 0; i < nhead; i++) {
 		n = h2_field_name(st, i);
 		v = h2_field_value(st, i);
 		if (n.len > 0 && n.p[0] == ':') {
@@ -898,7 +911,7 @@ h2_deliver(struct hconn *s)
 	s->in_head = 0;
 	s->deadline = 0;
 	loop_timer_del(h->loop, &s->dl_timer);
-	status = st->reject != 0 ? st->reject : h2_msg(st, &sess->msg);
+	status = st->reject != 0 ? st->reject : h2_msg(st, &sess->msg, sess->trl);
 	if (status != 0) {
 		h->role.reject(s, status, st->why != NULL ? st->why :
 		    status == 431 ? "too many header fields" :
@@ -943,26 +956,39 @@ h2_header_cb(nghttp2_session *ng, const nghttp2_frame *fr,
 	(void)flags;
 	(void)arg;
 	if (fr->hd.type != NGHTTP2_HEADERS ||
-	    fr->headers.cat != NGHTTP2_HCAT_REQUEST ||
+	    (fr->headers.cat != NGHTTP2_HCAT_REQUEST &&
+	    fr->headers.cat != NGHTTP2_HCAT_HEADERS) ||
 	    (s = nghttp2_session_get_stream_user_data(ng,
 	    fr->hd.stream_id)) == NULL)
-		return 0;	/* trailers are not kept */
+		return 0;
 	st = s->strm;
 	if (st->reject != 0)
 		return 0;
+	/* A HEADERS frame after the request's: its trailers (nghttp2 let
+	 * only a last one, with END_STREAM, through). */
+	if (fr->headers.cat == NGHTTP2_HCAT_HEADERS && !st->trailing) {
+		st->trailing = 1;
+		st->nhead = st->nf;
+	}
 	if (st->nf == H2_MAX_FIELDS ||
 	    st->hb.len + nlen + vlen > s->h->cfg.max_head) {
 		st->reject = 431;
 		st->why = "request header fields too large";
 		return 0;
 	}
+	if (!st->trailing && nlen == 6 && memcmp(name, "expect", 6) == 0 &&
+	    vlen == 12 && strncasecmp((const char *)value, "100-continue",
+	    12) == 0)
+		st->expect = 1;
 	f = &st->f[st->nf++];
 	f->no = st->hb.len;
 	f->nl = nlen;
-	buf_append(&st->hb, name, nlen);
-	f->vo = st->hb.len;
+	f->vo = f->no + nlen;
 	f->vl = vlen;
-	buf_append(&st->hb, value, vlen);
+	buf_reserve(&st->hb, nlen + vlen);
+	memcpy(st->hb.data + f->no, name, nlen);
+	memcpy(st->hb.data + f->vo, value, vlen);
+	st->hb.len += nlen + vlen;
 	return 0;
 }
 
@@ -1001,14 +1027,28 @@ h2_data_cb(nghttp2_session *ng, uint8_t flags, int32_t id,
 static int
 h2_frame_recv_cb(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 {
-	struct hconn	*s;
+	static const nghttp2_nv	 cont[] = { { (uint8_t *)":status",
+				    (uint8_t *)"100", 7, 3,
+				    NGHTTP2_NV_FLAG_NO_COPY_NAME |
+				    NGHTTP2_NV_FLAG_NO_COPY_VALUE } };
+	struct hconn		*s;
 
 	(void)arg;
 	if ((fr->hd.type != NGHTTP2_HEADERS && fr->hd.type != NGHTTP2_DATA) ||
-	    !(fr->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
 	    (s = nghttp2_session_get_stream_user_data(ng,
 	    fr->hd.stream_id)) == NULL)
 		return 0;
+	if (!(fr->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+		/* The body is wanted: 100 as an informational HEADERS frame
+		 * (RFC 9113 8.1), unless the stream is answered already. */
+		if (fr->hd.type == NGHTTP2_HEADERS && s->strm->expect &&
+		    s->strm->reject == 0) {
+			s->strm->expect = 0;
+			(void)nghttp2_submit_headers(ng, NGHTTP2_FLAG_NONE,
+			    fr->hd.stream_id, NULL, cont, 1, NULL);
+		}
+		return 0;
+	}
 	s->strm->complete = 1;
 	h2_deliver(s);
 	return 0;
