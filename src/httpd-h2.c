@@ -1253,6 +1253,9 @@ h2_init_once(void)
 	    h2_stream_close_cb);
 	/* Windows are reopened by hand: the stall fault withholds it. */
 	nghttp2_option_set_no_auto_window_update(h2_option, 1);
+	/* RFC 7540 priorities are off (our SETTINGS say so): closed
+	 * streams need not be kept for the dependency tree. */
+	nghttp2_option_set_no_closed_streams(h2_option, 1);
 	h2_callbacks = cb;
 }
 
@@ -1272,6 +1275,9 @@ httpd_h2_start(struct hconn *c)
 	struct httpd_h2		*sess;
 	nghttp2_settings_entry	 iv[] = {
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS },
+		/* RFC 9113 5.3.2: the RFC 7540 scheme is deprecated; without
+		 * its dependency tree nghttp2 does less per stream. */
+		{ NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
 	};
 	nghttp2_mem		 ngmem = { NULL, h2_mem_malloc, h2_mem_free,
 				    h2_mem_calloc, h2_mem_realloc };
