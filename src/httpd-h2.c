@@ -78,6 +78,7 @@ struct httpd_h2 {
 	 * from it is written (wb_busy), else a fresh buffer is. */
 	struct buf		 wb;
 	int			 wb_busy;
+	struct buf		*cur;		/* where frames go, in pump */
 	struct buf		 nvb;		/* reply names, lowercased */
 	struct http_header	 trl[HTTP_MAX_HEADERS];	/* msg's trailers */
 	struct h2_mem		*mem;		/* nghttp2's blocks kept */
@@ -580,6 +581,47 @@ h2_submit_trailers(nghttp2_session *ng, struct httpd_h2_strm *st,
 	return 0;
 }
 
+/* The body bytes s has ready for a DATA frame, up to len: what h2_take
+ * would copy. */
+static size_t
+h2_ready(const struct hconn *s, size_t len)
+{
+	const struct httpd_h2_strm	*st = s->strm;
+	uint64_t			 n;
+
+	n = (st->pre.len - st->pre_off) + s->out_bytes + s->stream_left;
+	return n < len ? (size_t)n : len;
+}
+
+/*
+ * nghttp2 sends a DATA frame whose bytes h2_read_cb left queued on the
+ * stream (NGHTTP2_DATA_FLAG_NO_COPY): its header and the bytes go
+ * straight into the frames being gathered, one copy instead of two.
+ * Past the output bound it pauses the session (the frame is out).
+ */
+static int
+h2_send_data_cb(nghttp2_session *ng, nghttp2_frame *fr, const uint8_t *hd,
+    size_t len, nghttp2_data_source *src, void *arg)
+{
+	struct httpd_h2	*sess = arg;
+	struct buf	*wb = sess->cur;
+	struct hconn	*s = nghttp2_session_get_stream_user_data(ng,
+			    fr->hd.stream_id);
+
+	(void)src;
+	/* No padding is asked for; a frame we cannot make ends it all. */
+	if (s == NULL || wb == NULL || fr->data.padlen > 0)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	buf_reserve(wb, 9 + len);
+	memcpy(wb->data + wb->len, hd, 9);
+	if (h2_take(s, (uint8_t *)wb->data + wb->len + 9, len) != len)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (!sess->mute)	/* settings_timeout: nothing goes out */
+		wb->len += 9 + len;
+	return sess->c->out_bytes + wb->len >= sess->c->h->cfg.out_high ?
+	    NGHTTP2_ERR_PAUSE : 0;
+}
+
 /* nghttp2 asks for DATA of a reply. */
 static ssize_t
 h2_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
@@ -607,8 +649,11 @@ h2_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
 			return NGHTTP2_ERR_DEFERRED;
 		}
 	}
-	n = h2_take(s, buf, len);
-	if (st->framing == HTTP_FRAME_CHUNKED && n > 0) {
+	if (st->framing != HTTP_FRAME_CHUNKED) {
+		/* The bytes stay queued: h2_send_data_cb takes them. */
+		if ((n = h2_ready(s, len)) > 0)
+			*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+	} else if ((n = h2_take(s, buf, len)) > 0) {
 		h2_tail_keep(&st->tail, buf, n);
 		rest = http_chunked_decode(&st->ck, (char *)buf, &n, &err,
 		    &erroff);
@@ -1251,6 +1296,8 @@ h2_init_once(void)
 	    h2_frame_send_cb);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
 	    h2_stream_close_cb);
+	nghttp2_session_callbacks_set_send_data_callback(cb,
+	    h2_send_data_cb);
 	/* Windows are reopened by hand: the stall fault withholds it. */
 	nghttp2_option_set_no_auto_window_update(h2_option, 1);
 	/* RFC 7540 priorities are off (our SETTINGS say so): closed
@@ -1475,6 +1522,7 @@ httpd_h2_pump(struct hconn *c)
 	} else
 		h2_buf_trim(wb, H2_WB_KEEP);
 	sess->in_cb = 1;
+	sess->cur = wb;
 	while (c->out_bytes + wb->len < c->h->cfg.out_high) {
 		if ((n = nghttp2_session_mem_send(sess->ng, &p)) < 0) {
 			log_info("%s%s: HTTP/2: %s; closing",
@@ -1491,6 +1539,7 @@ httpd_h2_pump(struct hconn *c)
 			continue;
 		buf_append(wb, p, (size_t)n);
 	}
+	sess->cur = NULL;
 	sess->in_cb = 0;
 	if (wb == &fresh)
 		hconn_queue_buf(c, &fresh);	/* frees it when empty */
