@@ -12,7 +12,8 @@
 # threads, /proc/PID/task/*/schedstat, over the requests h2load completed:
 # on a shared, noisy machine the steadier number) and decoy's ratios to
 # the better of the two peers (req/s: decoy/peer; CPU: peer/decoy, so
-# above 1 is better for both); the end the medians.  Target: decoy >=
+# above 1 is better for both) and the load average as the round ended;
+# the end the medians.  Target: decoy >=
 # 1.0x the better peer.  Bodies are checked byte for byte (curl
 # --http2-prior-knowledge) before measuring.
 #
@@ -220,7 +221,7 @@ for ((r = 1; r <= RUNS; r++)); do
 		printf "%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f", d, n, h,
 		    d / best, cd / 1000, cn / 1000, ch / 1000, cbest / cd }')
 	printf '%s\n' "$row" >>"$DIR/runs.tsv"
-	printf '%s\n' "$row" | awk -F'\t' -v r="$r" '{ printf "%-6s %9s %9s %9s %9sx | %8s %8s %8s %8sx\n", r, $1, $2, $3, $4, $5, $6, $7, $8 }'
+	printf '%s\n' "$row" | awk -F'\t' -v r="$r" -v la="$(cut -d' ' -f1 /proc/loadavg)" '{ printf "%-6s %9s %9s %9s %9sx | %8s %8s %8s %8sx  load %s\n", r, $1, $2, $3, $4, $5, $6, $7, $8, la }'
 	ORDER=("${ORDER[@]:1}" "${ORDER[0]}")
 done
 for i in 1 2 3 4 5 6 7 8; do
