@@ -81,7 +81,7 @@ struct httpd_h2 {
 	struct buf		*cur;		/* where frames go, in pump */
 	struct buf		 nvb;		/* reply names, lowercased */
 	struct http_header	 trl[HTTP_MAX_HEADERS];	/* msg's trailers */
-	struct h2_mem		*mem;		/* nghttp2's blocks kept */
+	struct httpd_h2_mem		*mem;		/* its httpd's, or NULL */
 	struct http_msg		 msg;		/* a request; a reply's head */
 };
 
@@ -127,6 +127,7 @@ static pthread_once_t			 h2_once = PTHREAD_ONCE_INIT;
 
 static void	h2_kick(struct hconn *);
 static void	h2_heads_free(struct httpd *);
+static void	h2_mem_unref(struct httpd_h2_mem *);
 static void	h2_deliver(struct hconn *);
 static int	h2_is_hop_by_hop(struct span);
 
@@ -267,7 +268,8 @@ httpd_h2_stream_free(struct hconn *s)
 	s->strm = st;
 	s->out = out;
 	s->outcap = outcap;
-	TAILQ_INSERT_TAIL(&h->h2_pool, s, entry);
+	/* Last in, first out: the next stream reuses the warmest. */
+	TAILQ_INSERT_HEAD(&h->h2_pool, s, entry);
 	h->h2_npool++;
 }
 
@@ -289,6 +291,8 @@ httpd_h2_pool_free(struct httpd *h)
 		free(s);
 	}
 	h2_heads_free(h);
+	h2_mem_unref(h->h2_mem);
+	h->h2_mem = NULL;
 }
 
 void
@@ -1138,11 +1142,13 @@ h2_stream_close_cb(nghttp2_session *ng, int32_t id, uint32_t code,
  * nghttp2 allocates a few small blocks per stream (the stream, its
  * frames, the fields it decodes) and frees them as the stream closes;
  * with many streams in flight glibc's per-thread cache overflows and
- * most frees take its slow path.  Each session keeps the blocks it freed,
- * by power-of-two size class (H2_MEM_KEEP of each at most), for its next
- * streams, and gives them all back when it is deleted.  Under
- * AddressSanitizer the blocks go to malloc and free as they come, so
- * that a use after free is still caught.
+ * most frees take its slow path.  The sessions of an httpd (one loop
+ * thread) keep the blocks they free, by power-of-two size class
+ * (H2_MEM_KEEP of each at most), last in first out so that the next
+ * allocation gets the warmest block, whichever session it is for.  The
+ * cache goes when the httpd and the last of its sessions are gone.
+ * Under AddressSanitizer the blocks go to malloc and free as they come,
+ * so that a use after free is still caught.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define H2_MEM_POOL		0
@@ -1156,14 +1162,15 @@ h2_stream_close_cb(nghttp2_session *ng, int32_t id, uint32_t code,
 #endif
 #define H2_MEM_MIN_SHIFT	6	/* 64 bytes, header included */
 #define H2_MEM_CLASSES		7	/* up to 4 KiB */
-#define H2_MEM_KEEP		64
+#define H2_MEM_KEEP		512
 #define H2_MEM_HDR		16	/* keeps malloc's alignment */
 #define H2_MEM_BIG		H2_MEM_CLASSES
 
-struct h2_mem {
+struct httpd_h2_mem {
 	void	*free[H2_MEM_CLASSES];	/* blocks, linked by their first
 					   word */
 	size_t	 nfree[H2_MEM_CLASSES];
+	size_t	 users;			/* sessions, and the httpd */
 };
 
 /* The class of a block of n usable bytes, or H2_MEM_BIG. */
@@ -1184,7 +1191,7 @@ h2_mem_class(size_t n)
 static void *
 h2_mem_malloc(size_t n, void *arg)
 {
-	struct h2_mem	*mem = arg;
+	struct httpd_h2_mem	*mem = arg;
 	size_t		 cls = h2_mem_class(n);
 	char		*p;
 
@@ -1201,7 +1208,7 @@ h2_mem_malloc(size_t n, void *arg)
 static void
 h2_mem_free(void *ptr, void *arg)
 {
-	struct h2_mem	*mem = arg;
+	struct httpd_h2_mem	*mem = arg;
 	char		*p;
 	size_t		 cls;
 
@@ -1258,14 +1265,15 @@ h2_mem_realloc(void *ptr, size_t n, void *arg)
 	return q;
 }
 
-/* Gives the kept blocks back and frees mem (the session is gone). */
+/* A user of mem is gone (a session deleted, the httpd freed): the last
+ * one gives the kept blocks back and frees mem. */
 static void
-h2_mem_free_all(struct h2_mem *mem)
+h2_mem_unref(struct httpd_h2_mem *mem)
 {
 	size_t	 i;
 	void	*p;
 
-	if (mem == NULL)
+	if (mem == NULL || --mem->users > 0)
 		return;
 	for (i = 0; i < H2_MEM_CLASSES; i++)
 		while ((p = mem->free[i]) != NULL) {
@@ -1335,12 +1343,16 @@ httpd_h2_start(struct hconn *c)
 	TAILQ_INIT(&sess->streams);
 	buf_init(&sess->wb);
 	buf_init(&sess->nvb);
-	if (H2_MEM_POOL)
-		sess->mem = xcalloc(1, sizeof *sess->mem);
+	if (H2_MEM_POOL && c->h->h2_mem == NULL) {
+		c->h->h2_mem = xcalloc(1, sizeof *c->h->h2_mem);
+		c->h->h2_mem->users = 1;	/* the httpd's */
+	}
+	if ((sess->mem = c->h->h2_mem) != NULL)
+		sess->mem->users++;
 	ngmem.mem_user_data = sess->mem;
 	if (nghttp2_session_server_new3(&sess->ng, h2_callbacks, sess,
 	    h2_option, H2_MEM_POOL ? &ngmem : NULL) != 0) {
-		h2_mem_free_all(sess->mem);
+		h2_mem_unref(sess->mem);
 		free(sess);
 		log_warn("%s%s: HTTP/2: cannot make a session",
 		    c->h->cfg.log_prefix, c->peer);
@@ -1608,7 +1620,7 @@ httpd_h2_free(struct hconn *c)
 	struct httpd_h2	*sess = c->h2;
 
 	nghttp2_session_del(sess->ng);
-	h2_mem_free_all(sess->mem);
+	h2_mem_unref(sess->mem);
 	buf_free(&sess->wb);
 	buf_free(&sess->nvb);
 	free(sess);

@@ -30,6 +30,7 @@
 
 struct httpd_h2;
 struct httpd_h2_heads;
+struct httpd_h2_mem;
 struct httpd_h2_strm;
 
 struct httpd_out {
@@ -117,8 +118,10 @@ struct httpd {
 	/* Freed HTTP/2 streams kept for the next ones (httpd-h2.c). */
 	struct hconn_list	 h2_pool;
 	size_t			 h2_npool;
-	/* Reply heads already turned into HTTP/2 fields (httpd-h2.c). */
+	/* Reply heads already turned into HTTP/2 fields, and the blocks
+	 * nghttp2 freed, kept for the next ones (httpd-h2.c). */
 	struct httpd_h2_heads	*h2_heads;
+	struct httpd_h2_mem		*h2_mem;
 };
 
 
