@@ -142,7 +142,7 @@ calls() {
     fail "port $1: not all 2xx (see $DIR/h2load.log)"
   awk -v cpu=$((c1 - c0)) '/^finished in/ { gsub(",", ""); rps = $4 }
     /^requests:/ { done = $8 }
-    END { printf "%s %.2f\n", rps, done > 0 ? cpu / done / 1000 : 0 }' <<<"$out"
+    END { printf "%s %.2f\n", rps, (done > 0 ? cpu / done / 1000 : 0) }' <<<"$out"
 }
 
 calls "$G" "$GPID" -n2000 >/dev/null
