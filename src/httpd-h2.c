@@ -96,6 +96,8 @@ struct httpd_h2_strm {
 
 	/* Cleared for each stream (from id on). */
 	int32_t			 id;
+	const nghttp2_nv	*tnv;		/* trailers after the body */
+	size_t			 ntnv;
 	size_t			 nf;
 	int			 reject;	/* status to answer with, or 0 */
 	const char		*why;
@@ -127,6 +129,7 @@ static pthread_once_t			 h2_once = PTHREAD_ONCE_INIT;
 
 static void	h2_kick(struct hconn *);
 static void	h2_heads_free(struct httpd *);
+static size_t	h2_trailer_fields(char *, char *, nghttp2_nv *);
 static void	h2_mem_unref(struct httpd_h2_mem *);
 static void	h2_deliver(struct hconn *);
 static int	h2_is_hop_by_hop(struct span);
@@ -340,6 +343,18 @@ struct h2_head {
 	size_t			 nnv;
 	enum http_framing	 framing;
 	uint64_t		 content_length;
+
+	/* Chunked: the body first queued after it (bkey, blen bytes), when
+	 * it is one chunk of data (dlen bytes at doff) and trailers: sent
+	 * as that data and those fields (NO_COPY into braw). */
+	int			 bstate;	/* 0 not seen, 1 planned,
+						   -1 not to be planned */
+	const char		*bkey;
+	size_t			 blen, doff, dlen;
+	char			*braw;		/* the body, then a copy with
+						   trailer names lowercased */
+	nghttp2_nv		*tnv;
+	size_t			 ntnv;
 };
 
 struct httpd_h2_heads {
@@ -357,11 +372,11 @@ h2_heads_slot(const char *key, size_t len0, int head_req)
 }
 
 /* The kept head that s's queue starts with (whole items), or NULL. */
-static const struct h2_head *
+static struct h2_head *
 h2_heads_find(const struct httpd *h, const struct hconn *s, int head_req)
 {
 	const struct httpd_out	*o = &s->out[s->out_first];
-	const struct h2_head	*e;
+	struct h2_head		*e;
 	size_t			 n = s->nout - s->out_first, i, slot, rest;
 
 	if (h->h2_heads == NULL || n == 0 || o[0].owned != NULL)
@@ -454,10 +469,66 @@ h2_heads_free(struct httpd *h)
 			continue;
 		free(h->h2_heads->slot[i]->raw);
 		free(h->h2_heads->slot[i]->nv);
+		free(h->h2_heads->slot[i]->braw);
+		free(h->h2_heads->slot[i]->tnv);
 		free(h->h2_heads->slot[i]);
 	}
 	free(h->h2_heads);
 	h->h2_heads = NULL;
+}
+
+#define H2_PLAN_MAX		(16 * 1024)	/* body bytes kept */
+
+/*
+ * Plans the chunked body b (n bytes, long-lived) first seen after the
+ * kept head e: when it decodes as any reply's would (http_chunked_decode)
+ * to one chunk of data and its trailer section, ending there, the
+ * data's place and the trailer fields are kept with e.
+ */
+static void
+h2_heads_plan(struct h2_head *e, const char *b, size_t n)
+{
+	nghttp2_nv		 nv[HTTP_MAX_HEADERS];
+	struct http_chunked	 ck;
+	enum http_err		 err;
+	char			*dec;
+	size_t			 len = n, erroff, i, size = 0, k, nnv;
+	ssize_t			 rest;
+
+	e->bstate = -1;
+	if (n > H2_PLAN_MAX)
+		return;
+	dec = xmalloc(n);
+	memcpy(dec, b, n);
+	http_chunked_init(&ck);
+	rest = http_chunked_decode(&ck, dec, &len, &err, &erroff);
+	free(dec);
+	/* One chunk: its size line is all hex digits, and says all. */
+	for (i = 0; i < n && i < 16 && isxdigit((unsigned char)b[i]); i++)
+		size = size * 16 + (size_t)(isdigit((unsigned char)b[i]) ?
+		    b[i] - '0' : tolower((unsigned char)b[i]) - 'a' + 10);
+	if (rest != 0 || len == 0 || size != len || i + 2 > n ||
+	    b[i] != '\r' || b[i + 1] != '\n' || ck.trailer_len < 2)
+		return;
+	e->braw = xmalloc(2 * n);
+	memcpy(e->braw, b, n);
+	memcpy(e->braw + n, b, n);
+	nnv = ck.trailer_len > 2 ? h2_trailer_fields(e->braw + 2 * n -
+	    ck.trailer_len, e->braw + 2 * n - 2, nv) : 0;
+	if (nnv > 0) {
+		e->tnv = xreallocarray(NULL, nnv, sizeof *e->tnv);
+		for (k = 0; k < nnv; k++) {
+			e->tnv[k] = nv[k];
+			e->tnv[k].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME |
+			    NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+		}
+	}
+	e->ntnv = nnv;
+	e->bkey = b;
+	e->blen = n;
+	e->doff = i + 2;
+	e->dlen = len;
+	e->bstate = 1;
 }
 
 /* --- the reply -------------------------------------------------------- */
@@ -556,14 +627,30 @@ h2_submit_trailers(nghttp2_session *ng, struct httpd_h2_strm *st,
     size_t rest)
 {
 	nghttp2_nv	 nv[HTTP_MAX_HEADERS];
-	char		*p, *end, *eol, *colon, *k;
-	struct span	 n, v;
-	size_t		 nnv = 0;
+	char		*end;
+	size_t		 nnv;
 
 	if (st->ck.trailer_len <= 2 || st->tail.len < rest + st->ck.trailer_len)
 		return -1;
 	end = st->tail.data + st->tail.len - rest - 2;
-	p = end - (st->ck.trailer_len - 2);
+	nnv = h2_trailer_fields(end - (st->ck.trailer_len - 2), end, nv);
+	if (nnv == 0 || nghttp2_submit_trailer(ng, st->id, nv, nnv) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The fields of a decoded trailer section p..end (its lines, without the
+ * blank one) into nv (HTTP_MAX_HEADERS at most), names lowercased in
+ * place, hop-by-hop ones left out.  Returns how many.
+ */
+static size_t
+h2_trailer_fields(char *p, char *end, nghttp2_nv *nv)
+{
+	char		*eol, *colon, *k;
+	struct span	 n, v;
+	size_t		 nnv = 0;
+
 	for (; p < end && nnv < HTTP_MAX_HEADERS; p = eol + 2) {
 		eol = memmem(p, (size_t)(end - p), "\r\n", 2);
 		if (eol == NULL)
@@ -580,9 +667,7 @@ h2_submit_trailers(nghttp2_session *ng, struct httpd_h2_strm *st,
 		nv[nnv++] = (nghttp2_nv){ (uint8_t *)n.p, (uint8_t *)v.p,
 		    n.len, v.len, NGHTTP2_NV_FLAG_NONE };
 	}
-	if (nnv == 0 || nghttp2_submit_trailer(ng, st->id, nv, nnv) != 0)
-		return -1;
-	return 0;
+	return nnv;
 }
 
 /* The body bytes s has ready for a DATA frame, up to len: what h2_take
@@ -676,6 +761,9 @@ h2_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
 		st->left -= n;
 		if (st->left == 0) {
 			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			if (st->ntnv > 0 && nghttp2_submit_trailer(ng, st->id,
+			    st->tnv, st->ntnv) == 0)
+				*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 			return (ssize_t)n;
 		}
 	}
@@ -757,6 +845,34 @@ h2_submit_fields(struct hconn *s, const nghttp2_nv *nv, size_t nnv,
 }
 
 /*
+ * A kept chunked head was taken off s's queue: when the body queued next
+ * is the one planned with it (the same bytes), it goes as its chunk's
+ * data (the item trimmed to it) and the planned trailers; else as any
+ * chunked body.  As h2_submit_fields.
+ */
+static int
+h2_submit_planned(struct hconn *s, struct h2_head *e)
+{
+	struct httpd_out	*o = &s->out[s->out_first];
+	size_t			 cut;
+
+	if (e->bstate == 0 && o->owned == NULL)
+		h2_heads_plan(e, o->p, o->len);
+	if (e->bstate != 1 || o->p != e->bkey || o->len != e->blen ||
+	    memcmp(o->p, e->braw, e->blen) != 0)
+		return h2_submit_fields(s, e->nv, e->nnv, e->framing,
+		    e->content_length);
+	cut = e->blen - e->dlen;
+	o->p += e->doff;
+	o->len = e->dlen;
+	s->out_bytes -= cut;
+	STAT_ADD(s->h->st.out_mem, -cut);
+	s->strm->tnv = e->tnv;
+	s->strm->ntnv = e->ntnv;
+	return h2_submit_fields(s, e->nv, e->nnv, HTTP_FRAME_LENGTH, e->dlen);
+}
+
+/*
  * Gathers the reply's head from s's queue; once the blank line is there,
  * submits it as HEADERS (and the body's data provider).  1 when
  * submitted, 0 when more is needed, -1 when the head is not HTTP (the
@@ -768,7 +884,7 @@ h2_submit_head(struct hconn *s)
 	struct httpd_h2_strm	*st = s->strm;
 	struct httpd_h2		*sess = s->parent->h2;
 	struct http_msg		*m = &sess->msg;
-	const struct h2_head	*e;
+	struct h2_head		*e;
 	nghttp2_nv		 nv[HTTP_MAX_HEADERS + 1];
 	struct httpd_out	*o, first[2];
 	const char		*end = NULL;
@@ -783,6 +899,9 @@ h2_submit_head(struct hconn *s)
 		h2_item_done(s);
 		if (e->len > e->len0)
 			h2_item_done(s);
+		if (e->framing == HTTP_FRAME_CHUNKED && !st->head_req &&
+		    s->out_first < s->nout)
+			return h2_submit_planned(s, e);
 		return h2_submit_fields(s, e->nv, e->nnv, e->framing,
 		    e->content_length);
 	}

@@ -39,6 +39,14 @@ static size_t		 big_len;	/* "/big" body bytes */
  * recording's is; the glue keeps the fields it made from it. */
 static char		 kept_head[] = "HTTP/1.1 200 OK\r\nX-Test: A\r\n"
 			    "Content-Length: 4";
+/* "/kept-ck": a kept chunked head and body: one chunk and trailers
+ * (planned once), or two chunks ("/kept-ck2", never planned). */
+static const char	 kept_ck_head[] = "HTTP/1.1 200 OK\r\n"
+			    "Transfer-Encoding: chunked";
+static char		 kept_ck_body[] = "5\r\nhello\r\n0\r\nX-Sum: abc\r\n"
+			    "Connection: x\r\n\r\n";
+static const char	 kept_ck2_body[] = "2\r\nhe\r\n3\r\nllo\r\n0\r\n"
+			    "X-Sum: two\r\n\r\n";
 
 static void
 role_request(struct hconn *c, const struct http_msg *m, const char *body,
@@ -75,6 +83,18 @@ role_request(struct hconn *c, const struct http_msg *m, const char *body,
 	}
 	if (span_eq_str(m->path, "/goaway")) {
 		hconn_h2_goaway(c, NGHTTP2_ENHANCE_YOUR_CALM);
+		return;
+	}
+	if (span_eq_str(m->path, "/kept-ck") ||
+	    span_eq_str(m->path, "/kept-ck2")) {
+		hconn_queue(c, kept_ck_head, sizeof kept_ck_head - 1, NULL);
+		hconn_queue(c, "\r\n\r\n", 4, NULL);
+		if (m->path.len == 8)
+			hconn_queue(c, kept_ck_body, sizeof kept_ck_body - 1,
+			    NULL);
+		else
+			hconn_queue(c, kept_ck2_body, sizeof kept_ck2_body - 1,
+			    NULL);
 		return;
 	}
 	if (span_eq_str(m->path, "/kept")) {
@@ -141,7 +161,7 @@ static const struct httpd_role test_role = { role_request, role_reject,
 
 /* --- the client ------------------------------------------------------- */
 
-#define NSTREAMS	24
+#define NSTREAMS	32
 
 struct cstream {
 	int		status;
@@ -151,6 +171,7 @@ struct cstream {
 	uint32_t	code;		/* RST_STREAM or closing code */
 	int		order;		/* 1 + its rank among closed streams */
 	char		x_test[16];
+	char		x_sum[16];	/* a trailer */
 	int		hop_by_hop;	/* a forbidden header came */
 };
 
@@ -187,6 +208,8 @@ c_header_cb(nghttp2_session *ng, const nghttp2_frame *fr, const uint8_t *n,
 	}
 	else if (nl == 6 && memcmp(n, "x-test", 6) == 0)
 		snprintf(s->x_test, sizeof s->x_test, "%.*s", (int)vl, v);
+	else if (nl == 5 && memcmp(n, "x-sum", 5) == 0)
+		snprintf(s->x_sum, sizeof s->x_sum, "%.*s", (int)vl, v);
 	else if ((nl == 10 && memcmp(n, "connection", 10) == 0) ||
 	    (nl == 10 && memcmp(n, "keep-alive", 10) == 0))
 		s->hop_by_hop = 1;
@@ -427,6 +450,7 @@ test_streams(struct loop *loop, struct httpd *h)
 	struct hconn	*c = start(h, &k);
 	int32_t		 a, b, d;
 	char		*reply;
+	int		 i;
 
 	/* One request: pseudo-headers mapped, the reply's head converted. */
 	a = client_req(&k, "POST", "/echo?x=1", "hello");
@@ -495,6 +519,32 @@ test_streams(struct loop *loop, struct httpd *h)
 	ASSERT_MEM_EQ(k.st[a / 2].body.data, k.st[a / 2].body.len, "kept");
 	ASSERT_EQ(k.st[b / 2].status, 200);
 	ASSERT_EQ(k.st[b / 2].body.len, 0);
+	ASSERT_EQ(k.st[b / 2].code, NGHTTP2_NO_ERROR);
+
+	/* A kept chunked reply: its one chunk and trailers, the first time
+	 * (planned) and the next (as planned); changed in place, as it now
+	 * is; two chunks, never planned. */
+	a = client_req(&k, "GET", "/kept-ck", NULL);
+	b = client_req(&k, "GET", "/kept-ck", NULL);
+	pump(&k, c);
+	for (i = 0; i < 2; i++) {
+		struct cstream *cs = &k.st[(i == 0 ? a : b) / 2];
+
+		ASSERT_EQ(cs->status, 200);
+		ASSERT_MEM_EQ(cs->body.data, cs->body.len, "hello");
+		ASSERT_STR_EQ(cs->x_sum, "abc");
+		ASSERT_EQ(cs->hop_by_hop, 0);
+		ASSERT_EQ(cs->code, NGHTTP2_NO_ERROR);
+	}
+	kept_ck_body[3] = 'j';
+	kept_ck_body[sizeof "5\r\nhello\r\n0\r\nX-Sum: " - 1] = 'x';
+	a = client_req(&k, "GET", "/kept-ck", NULL);
+	b = client_req(&k, "GET", "/kept-ck2", NULL);
+	pump(&k, c);
+	ASSERT_MEM_EQ(k.st[a / 2].body.data, k.st[a / 2].body.len, "jello");
+	ASSERT_STR_EQ(k.st[a / 2].x_sum, "xbc");
+	ASSERT_MEM_EQ(k.st[b / 2].body.data, k.st[b / 2].body.len, "hello");
+	ASSERT_STR_EQ(k.st[b / 2].x_sum, "two");
 	ASSERT_EQ(k.st[b / 2].code, NGHTTP2_NO_ERROR);
 
 	/* expect: 100-continue: a 100 first, then the answer; none without
