@@ -12,7 +12,8 @@
 # threads, /proc/PID/task/*/schedstat, over the requests h2load completed:
 # on a shared, noisy machine the steadier number) and decoy's ratios to
 # the better of the two peers (req/s: decoy/peer; CPU: peer/decoy, so
-# above 1 is better for both); the end the medians.  Target: decoy >=
+# above 1 is better for both) and the load average as the round ended;
+# the end the medians.  Target: decoy >=
 # 1.0x the better peer.  Bodies are checked byte for byte (curl
 # --http2-prior-knowledge) before measuring.
 #
@@ -31,16 +32,23 @@
 #   DIR=$BENCH_DIR/respond-h2  STRICT=0 (1: exit 3 when the target is missed)
 #   INSTR=0  N1=2000  N2=8000
 #
-# Measured 2026-12-08 (default -O2 build, 1 KiB body, a machine with a
-# load average of 4 to 10 on its 2 cores): INSTR=1 gave decoy 15973,
-# nghttpd 13486, h2o 6501 instructions per request (decoy 0.41x the
-# better peer; 17441 before the glue's hop-by-hop and pseudo-header
-# checks went by length); the wall-clock runs gave server CPU per
-# request of decoy 5.8-7.5 us, nghttpd 5.0-7.4 us, h2o 3.2-6.5 us
-# (medians 6.7-6.9, 6.8-7.3, 3.3-4.1) and req/s too noisy to quote
-# (decoy 9.7k-59k).  The target (>= 1.0x h2o) is missed: about 8400 of
-# decoy's instructions a request are nghttp2's own, more than h2o's
-# whole request.
+# Measured 2026-12-08, session 8 (default -O2 build, 1 KiB body, a
+# 2-core machine shared with other work).  INSTR=1: decoy 12523, nghttpd
+# 13500, h2o 6310 instructions per request (decoy 0.50x h2o, 1.08x
+# nghttpd; before this session's work decoy took 15973-16009: the reply
+# heads kept as HTTP/2 fields took it to 13680, nghttp2's blocks kept to
+# 13084, the request fields copied once to 12917, no RFC 7540 priorities
+# nor closed-stream retention to 12598, DATA without nghttp2's copy to
+# 12510).  About 7800 of decoy's are nghttp2's own, more than h2o's
+# whole request.  Wall clock, two invocations of 3 rounds at load
+# average 4.6-8.1: server CPU per request decoy 3.52-4.76 us, nghttpd
+# 4.31-5.52, h2o 2.71-3.26 (medians 3.65 and 4.49, 4.62 and 5.04, 2.81
+# and 3.16; decoy below nghttpd in all 6 rounds, 0.62x-0.78x of h2o);
+# the same script
+# on the build before, at load 5.5-8.6: decoy 5.33-5.54 us.  req/s
+# follows the load (decoy 44k-235k) and is not quoted as a ratio.  The
+# target (>= 1.0x the better peer, h2o) is missed: nghttp2's framing
+# alone costs more than h2o's own.
 #
 # Exit status: 0 ok; 1 a server failed or served the wrong body; 2 a tool
 # or binary is missing; 3 the target missed (STRICT=1 only).
@@ -220,7 +228,7 @@ for ((r = 1; r <= RUNS; r++)); do
 		printf "%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f", d, n, h,
 		    d / best, cd / 1000, cn / 1000, ch / 1000, cbest / cd }')
 	printf '%s\n' "$row" >>"$DIR/runs.tsv"
-	printf '%s\n' "$row" | awk -F'\t' -v r="$r" '{ printf "%-6s %9s %9s %9s %9sx | %8s %8s %8s %8sx\n", r, $1, $2, $3, $4, $5, $6, $7, $8 }'
+	printf '%s\n' "$row" | awk -F'\t' -v r="$r" -v la="$(cut -d' ' -f1 /proc/loadavg)" '{ printf "%-6s %9s %9s %9s %9sx | %8s %8s %8s %8sx  load %s\n", r, $1, $2, $3, $4, $5, $6, $7, $8, la }'
 	ORDER=("${ORDER[@]:1}" "${ORDER[0]}")
 done
 for i in 1 2 3 4 5 6 7 8; do

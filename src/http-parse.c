@@ -597,6 +597,8 @@ http_msg_clear(struct http_msg *m)
 	m->keep_alive = 0;
 	m->expect_continue = 0;
 	m->head_len = 0;
+	m->trailers = NULL;
+	m->ntrailers = 0;
 }
 
 static ssize_t

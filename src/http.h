@@ -100,6 +100,10 @@ struct http_msg {
 	int		keep_alive;	/* 1 if the connection may be reused */
 	int		expect_continue;
 	size_t		head_len;	/* bytes of status/request line + headers */
+	/* Request trailer fields (an HTTP/2 request's trailing HEADERS, in
+	 * the same storage as the headers); none from the parsers. */
+	const struct http_header *trailers;
+	size_t		ntrailers;
 };
 
 /*

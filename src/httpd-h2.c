@@ -29,6 +29,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,10 @@ struct httpd_h2 {
 	 * from it is written (wb_busy), else a fresh buffer is. */
 	struct buf		 wb;
 	int			 wb_busy;
+	struct buf		*cur;		/* where frames go, in pump */
 	struct buf		 nvb;		/* reply names, lowercased */
+	struct http_header	 trl[HTTP_MAX_HEADERS];	/* msg's trailers */
+	struct httpd_h2_mem		*mem;		/* its httpd's, or NULL */
 	struct http_msg		 msg;		/* a request; a reply's head */
 };
 
@@ -92,11 +96,17 @@ struct httpd_h2_strm {
 
 	/* Cleared for each stream (from id on). */
 	int32_t			 id;
+	const nghttp2_nv	*tnv;		/* trailers after the body */
+	size_t			 ntnv;
 	size_t			 nf;
 	int			 reject;	/* status to answer with, or 0 */
 	const char		*why;
 	int			 complete;	/* END_STREAM came */
 	int			 answered;	/* handed to the role */
+	int			 expect;	/* expect: 100-continue */
+	int			 trailing;	/* trailers came: fields from
+						   nhead on are theirs */
+	size_t			 nhead;
 
 	/* The reply. */
 	size_t			 pre_off;
@@ -118,6 +128,9 @@ static nghttp2_option			*h2_option;
 static pthread_once_t			 h2_once = PTHREAD_ONCE_INIT;
 
 static void	h2_kick(struct hconn *);
+static void	h2_heads_free(struct httpd *);
+static size_t	h2_trailer_fields(char *, char *, nghttp2_nv *);
+static void	h2_mem_unref(struct httpd_h2_mem *);
 static void	h2_deliver(struct hconn *);
 static int	h2_is_hop_by_hop(struct span);
 
@@ -258,7 +271,8 @@ httpd_h2_stream_free(struct hconn *s)
 	s->strm = st;
 	s->out = out;
 	s->outcap = outcap;
-	TAILQ_INSERT_TAIL(&h->h2_pool, s, entry);
+	/* Last in, first out: the next stream reuses the warmest. */
+	TAILQ_INSERT_HEAD(&h->h2_pool, s, entry);
 	h->h2_npool++;
 }
 
@@ -279,6 +293,9 @@ httpd_h2_pool_free(struct httpd *h)
 		free(s->strm);
 		free(s);
 	}
+	h2_heads_free(h);
+	h2_mem_unref(h->h2_mem);
+	h->h2_mem = NULL;
 }
 
 void
@@ -297,7 +314,225 @@ httpd_h2_stream_deadline(struct hconn *s)
 	h2_deliver(s);
 }
 
+/* --- reply heads seen before ------------------------------------------ */
+
+/*
+ * A role that answers from a recording queues the same head bytes, from
+ * the same long-lived (not owned) storage, reply after reply.  The fields
+ * made from such a head are kept, per httpd: the next head that is those
+ * very bytes (compared: the address only picks the slot, storage can be
+ * reused after a reload) goes out without being parsed, lowercased or
+ * copied (its nv point into the entry, NGHTTP2_NV_FLAG_NO_COPY_*).
+ * Entries live as long as the httpd, so a HEADERS frame waiting in a
+ * session never outlives the bytes it points at; once H2_HEADS_MAX are
+ * kept, no more are added.
+ */
+#define H2_HEADS_SLOTS		256
+#define H2_HEADS_MAX		192
+#define H2_HEADS_PROBE		4
+
+struct h2_head {
+	const char		*key;		/* the first item's address */
+	size_t			 len0;		/* its bytes */
+	size_t			 len;		/* the head's, blank line incl. */
+	int			 head_req;
+	char			*raw;		/* the head as queued, then a
+						   copy with names lowercased,
+						   then the status digits */
+	nghttp2_nv		*nv;
+	size_t			 nnv;
+	enum http_framing	 framing;
+	uint64_t		 content_length;
+
+	/* Chunked: the body first queued after it (bkey, blen bytes), when
+	 * it is one chunk of data (dlen bytes at doff) and trailers: sent
+	 * as that data and those fields (NO_COPY into braw). */
+	int			 bstate;	/* 0 not seen, 1 planned,
+						   -1 not to be planned */
+	const char		*bkey;
+	size_t			 blen, doff, dlen;
+	char			*braw;		/* the body, then a copy with
+						   trailer names lowercased */
+	nghttp2_nv		*tnv;
+	size_t			 ntnv;
+};
+
+struct httpd_h2_heads {
+	struct h2_head	*slot[H2_HEADS_SLOTS];
+	size_t		 n;
+};
+
+static size_t
+h2_heads_slot(const char *key, size_t len0, int head_req)
+{
+	uint64_t	k = (uint64_t)(uintptr_t)key + len0 * 2 +
+			    (uint64_t)head_req;
+
+	return (size_t)(k * 0x9e3779b97f4a7c15ull >> 56) % H2_HEADS_SLOTS;
+}
+
+/* The kept head that s's queue starts with (whole items), or NULL. */
+static struct h2_head *
+h2_heads_find(const struct httpd *h, const struct hconn *s, int head_req)
+{
+	const struct httpd_out	*o = &s->out[s->out_first];
+	struct h2_head		*e;
+	size_t			 n = s->nout - s->out_first, i, slot, rest;
+
+	if (h->h2_heads == NULL || n == 0 || o[0].owned != NULL)
+		return NULL;
+	slot = h2_heads_slot(o[0].p, o[0].len, head_req);
+	for (i = 0; i < H2_HEADS_PROBE; i++) {
+		e = h->h2_heads->slot[(slot + i) % H2_HEADS_SLOTS];
+		if (e == NULL)
+			return NULL;
+		if (e->key != o[0].p || e->len0 != o[0].len ||
+		    e->head_req != head_req ||
+		    memcmp(o[0].p, e->raw, e->len0) != 0)
+			continue;
+		rest = e->len - e->len0;
+		if (rest == 0 || (n >= 2 && o[1].len == rest &&
+		    memcmp(o[1].p, e->raw + e->len0, rest) == 0))
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * Keeps head (len bytes, the first len0 of them queued at key) with the
+ * fields made from it: nv[1..nnv) point into head (values) and name
+ * offsets noff[] into it, nv[0] is :status.
+ */
+static void
+h2_heads_add(struct httpd *h, const char *key, size_t len0, int head_req,
+    const char *head, size_t len, const nghttp2_nv *nv, const size_t *noff,
+    size_t nnv, const struct http_msg *m)
+{
+	struct httpd_h2_heads	*hs;
+	struct h2_head		*e;
+	char			*low;
+	size_t			 i, k, slot;
+
+	if (h->h2_heads == NULL)
+		h->h2_heads = xcalloc(1, sizeof *h->h2_heads);
+	hs = h->h2_heads;
+	if (hs->n >= H2_HEADS_MAX)
+		return;
+	slot = h2_heads_slot(key, len0, head_req);
+	for (i = 0; i < H2_HEADS_PROBE; i++)
+		if (hs->slot[(slot + i) % H2_HEADS_SLOTS] == NULL)
+			break;
+	if (i == H2_HEADS_PROBE)
+		return;
+	slot = (slot + i) % H2_HEADS_SLOTS;
+	e = xcalloc(1, sizeof *e);
+	e->key = key;
+	e->len0 = len0;
+	e->len = len;
+	e->head_req = head_req;
+	e->raw = xmalloc(2 * len + 4);
+	memcpy(e->raw, head, len);
+	memcpy(e->raw + len, head, len);
+	low = e->raw + len;
+	memcpy(e->raw + 2 * len, nv[0].value, 4);
+	e->nv = xreallocarray(NULL, nnv, sizeof *e->nv);
+	e->nnv = nnv;
+	e->nv[0] = nv[0];
+	e->nv[0].value = (uint8_t *)e->raw + 2 * len;
+	for (i = 1; i < nnv; i++) {
+		for (k = 0; k < nv[i].namelen; k++)
+			low[noff[i] + k] = (char)tolower((unsigned char)
+			    low[noff[i] + k]);
+		e->nv[i] = nv[i];
+		e->nv[i].name = (uint8_t *)low + noff[i];
+		e->nv[i].value = (uint8_t *)low + ((const char *)nv[i].value -
+		    head);
+	}
+	for (i = 0; i < nnv; i++)
+		e->nv[i].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME |
+		    NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+	e->framing = m->framing;
+	e->content_length = m->content_length;
+	hs->slot[slot] = e;
+	hs->n++;
+}
+
+static void
+h2_heads_free(struct httpd *h)
+{
+	size_t	i;
+
+	if (h->h2_heads == NULL)
+		return;
+	for (i = 0; i < H2_HEADS_SLOTS; i++) {
+		if (h->h2_heads->slot[i] == NULL)
+			continue;
+		free(h->h2_heads->slot[i]->raw);
+		free(h->h2_heads->slot[i]->nv);
+		free(h->h2_heads->slot[i]->braw);
+		free(h->h2_heads->slot[i]->tnv);
+		free(h->h2_heads->slot[i]);
+	}
+	free(h->h2_heads);
+	h->h2_heads = NULL;
+}
+
+#define H2_PLAN_MAX		(16 * 1024)	/* body bytes kept */
+
+/*
+ * Plans the chunked body b (n bytes, long-lived) first seen after the
+ * kept head e: when it decodes as any reply's would (http_chunked_decode)
+ * to one chunk of data and its trailer section, ending there, the
+ * data's place and the trailer fields are kept with e.
+ */
+static void
+h2_heads_plan(struct h2_head *e, const char *b, size_t n)
+{
+	nghttp2_nv		 nv[HTTP_MAX_HEADERS];
+	struct http_chunked	 ck;
+	enum http_err		 err;
+	char			*dec;
+	size_t			 len = n, erroff, i, size = 0, k, nnv;
+	ssize_t			 rest;
+
+	e->bstate = -1;
+	if (n > H2_PLAN_MAX)
+		return;
+	dec = xmalloc(n);
+	memcpy(dec, b, n);
+	http_chunked_init(&ck);
+	rest = http_chunked_decode(&ck, dec, &len, &err, &erroff);
+	free(dec);
+	/* One chunk: its size line is all hex digits, and says all. */
+	for (i = 0; i < n && i < 16 && isxdigit((unsigned char)b[i]); i++)
+		size = size * 16 + (size_t)(isdigit((unsigned char)b[i]) ?
+		    b[i] - '0' : tolower((unsigned char)b[i]) - 'a' + 10);
+	if (rest != 0 || len == 0 || size != len || i + 2 > n ||
+	    b[i] != '\r' || b[i + 1] != '\n' || ck.trailer_len < 2)
+		return;
+	e->braw = xmalloc(2 * n);
+	memcpy(e->braw, b, n);
+	memcpy(e->braw + n, b, n);
+	nnv = ck.trailer_len > 2 ? h2_trailer_fields(e->braw + 2 * n -
+	    ck.trailer_len, e->braw + 2 * n - 2, nv) : 0;
+	if (nnv > 0) {
+		e->tnv = xreallocarray(NULL, nnv, sizeof *e->tnv);
+		for (k = 0; k < nnv; k++) {
+			e->tnv[k] = nv[k];
+			e->tnv[k].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME |
+			    NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+		}
+	}
+	e->ntnv = nnv;
+	e->bkey = b;
+	e->blen = n;
+	e->doff = i + 2;
+	e->dlen = len;
+	e->bstate = 1;
+}
+
 /* --- the reply -------------------------------------------------------- */
+
 
 /* Takes the first queued item off s's output (its bytes were used). */
 static void
@@ -392,14 +627,30 @@ h2_submit_trailers(nghttp2_session *ng, struct httpd_h2_strm *st,
     size_t rest)
 {
 	nghttp2_nv	 nv[HTTP_MAX_HEADERS];
-	char		*p, *end, *eol, *colon, *k;
-	struct span	 n, v;
-	size_t		 nnv = 0;
+	char		*end;
+	size_t		 nnv;
 
 	if (st->ck.trailer_len <= 2 || st->tail.len < rest + st->ck.trailer_len)
 		return -1;
 	end = st->tail.data + st->tail.len - rest - 2;
-	p = end - (st->ck.trailer_len - 2);
+	nnv = h2_trailer_fields(end - (st->ck.trailer_len - 2), end, nv);
+	if (nnv == 0 || nghttp2_submit_trailer(ng, st->id, nv, nnv) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The fields of a decoded trailer section p..end (its lines, without the
+ * blank one) into nv (HTTP_MAX_HEADERS at most), names lowercased in
+ * place, hop-by-hop ones left out.  Returns how many.
+ */
+static size_t
+h2_trailer_fields(char *p, char *end, nghttp2_nv *nv)
+{
+	char		*eol, *colon, *k;
+	struct span	 n, v;
+	size_t		 nnv = 0;
+
 	for (; p < end && nnv < HTTP_MAX_HEADERS; p = eol + 2) {
 		eol = memmem(p, (size_t)(end - p), "\r\n", 2);
 		if (eol == NULL)
@@ -416,9 +667,48 @@ h2_submit_trailers(nghttp2_session *ng, struct httpd_h2_strm *st,
 		nv[nnv++] = (nghttp2_nv){ (uint8_t *)n.p, (uint8_t *)v.p,
 		    n.len, v.len, NGHTTP2_NV_FLAG_NONE };
 	}
-	if (nnv == 0 || nghttp2_submit_trailer(ng, st->id, nv, nnv) != 0)
-		return -1;
-	return 0;
+	return nnv;
+}
+
+/* The body bytes s has ready for a DATA frame, up to len: what h2_take
+ * would copy. */
+static size_t
+h2_ready(const struct hconn *s, size_t len)
+{
+	const struct httpd_h2_strm	*st = s->strm;
+	uint64_t			 n;
+
+	n = (st->pre.len - st->pre_off) + s->out_bytes + s->stream_left;
+	return n < len ? (size_t)n : len;
+}
+
+/*
+ * nghttp2 sends a DATA frame whose bytes h2_read_cb left queued on the
+ * stream (NGHTTP2_DATA_FLAG_NO_COPY): its header and the bytes go
+ * straight into the frames being gathered, one copy instead of two.
+ * Past the output bound it pauses the session (the frame is out).
+ */
+static int
+h2_send_data_cb(nghttp2_session *ng, nghttp2_frame *fr, const uint8_t *hd,
+    size_t len, nghttp2_data_source *src, void *arg)
+{
+	struct httpd_h2	*sess = arg;
+	struct buf	*wb = sess->cur;
+	struct hconn	*s = nghttp2_session_get_stream_user_data(ng,
+			    fr->hd.stream_id);
+
+	(void)src;
+	/* No padding is asked for; a frame we cannot make ends it all. */
+	if (s == NULL || wb == NULL || fr->data.padlen > 0)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	buf_reserve(wb, 9 + len);
+	memcpy(wb->data + wb->len, hd, 9);
+	if (h2_take(s, (uint8_t *)wb->data + wb->len + 9, len) != len)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (!sess->mute)	/* settings_timeout: nothing goes out */
+		wb->len += 9 + len;
+	return sess->c->out_bytes + wb->len >= sess->c->h->cfg.out_high ?
+	    NGHTTP2_ERR_PAUSE : 0;
 }
 
 /* nghttp2 asks for DATA of a reply. */
@@ -448,8 +738,11 @@ h2_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
 			return NGHTTP2_ERR_DEFERRED;
 		}
 	}
-	n = h2_take(s, buf, len);
-	if (st->framing == HTTP_FRAME_CHUNKED && n > 0) {
+	if (st->framing != HTTP_FRAME_CHUNKED) {
+		/* The bytes stay queued: h2_send_data_cb takes them. */
+		if ((n = h2_ready(s, len)) > 0)
+			*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+	} else if ((n = h2_take(s, buf, len)) > 0) {
 		h2_tail_keep(&st->tail, buf, n);
 		rest = http_chunked_decode(&st->ck, (char *)buf, &n, &err,
 		    &erroff);
@@ -468,6 +761,9 @@ h2_read_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
 		st->left -= n;
 		if (st->left == 0) {
 			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			if (st->ntnv > 0 && nghttp2_submit_trailer(ng, st->id,
+			    st->tnv, st->ntnv) == 0)
+				*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 			return (ssize_t)n;
 		}
 	}
@@ -523,6 +819,59 @@ h2_blank_line(const char *p, size_t len)
 	return NULL;
 }
 
+/* Submits a reply's fields (and the body's data provider): 1, or -1 when
+ * nghttp2 refused (the stream was reset). */
+static int
+h2_submit_fields(struct hconn *s, const nghttp2_nv *nv, size_t nnv,
+    enum http_framing framing, uint64_t content_length)
+{
+	struct httpd_h2_strm	*st = s->strm;
+	nghttp2_data_provider	 prd = { .read_callback = h2_read_cb };
+	int			 body;
+
+	st->framing = framing;
+	st->left = content_length;
+	if (st->framing == HTTP_FRAME_CHUNKED)
+		http_chunked_init(&st->ck);
+	body = !(st->framing == HTTP_FRAME_NONE ||
+	    (st->framing == HTTP_FRAME_LENGTH && st->left == 0));
+	if (nghttp2_submit_response(s->parent->h2->ng, st->id, nv, nnv,
+	    body ? &prd : NULL) != 0) {
+		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
+		return -1;
+	}
+	st->submitted = 1;
+	return 1;
+}
+
+/*
+ * A kept chunked head was taken off s's queue: when the body queued next
+ * is the one planned with it (the same bytes), it goes as its chunk's
+ * data (the item trimmed to it) and the planned trailers; else as any
+ * chunked body.  As h2_submit_fields.
+ */
+static int
+h2_submit_planned(struct hconn *s, struct h2_head *e)
+{
+	struct httpd_out	*o = &s->out[s->out_first];
+	size_t			 cut;
+
+	if (e->bstate == 0 && o->owned == NULL)
+		h2_heads_plan(e, o->p, o->len);
+	if (e->bstate != 1 || o->p != e->bkey || o->len != e->blen ||
+	    memcmp(o->p, e->braw, e->blen) != 0)
+		return h2_submit_fields(s, e->nv, e->nnv, e->framing,
+		    e->content_length);
+	cut = e->blen - e->dlen;
+	o->p += e->doff;
+	o->len = e->dlen;
+	s->out_bytes -= cut;
+	STAT_ADD(s->h->st.out_mem, -cut);
+	s->strm->tnv = e->tnv;
+	s->strm->ntnv = e->ntnv;
+	return h2_submit_fields(s, e->nv, e->nnv, HTTP_FRAME_LENGTH, e->dlen);
+}
+
 /*
  * Gathers the reply's head from s's queue; once the blank line is there,
  * submits it as HEADERS (and the body's data provider).  1 when
@@ -535,18 +884,32 @@ h2_submit_head(struct hconn *s)
 	struct httpd_h2_strm	*st = s->strm;
 	struct httpd_h2		*sess = s->parent->h2;
 	struct http_msg		*m = &sess->msg;
+	struct h2_head		*e;
 	nghttp2_nv		 nv[HTTP_MAX_HEADERS + 1];
-	nghttp2_data_provider	 prd = { .read_callback = h2_read_cb };
-	struct httpd_out	*o;
+	struct httpd_out	*o, first[2];
 	const char		*end = NULL;
-	char			 status[16];
-	size_t			 from, i, nnv = 0, off[HTTP_MAX_HEADERS];
+	char			 status[4];
+	size_t			 from, i, nnv = 0, nitems = 0;
+	size_t			 off[HTTP_MAX_HEADERS + 1];
 	enum http_err		 err = HTTP_E_NONE;
 	size_t			 erroff = 0;
-	int			 body;
+	int			 fresh = st->head.len == 0;
 
+	if (fresh && (e = h2_heads_find(s->h, s, st->head_req)) != NULL) {
+		h2_item_done(s);
+		if (e->len > e->len0)
+			h2_item_done(s);
+		if (e->framing == HTTP_FRAME_CHUNKED && !st->head_req &&
+		    s->out_first < s->nout)
+			return h2_submit_planned(s, e);
+		return h2_submit_fields(s, e->nv, e->nnv, e->framing,
+		    e->content_length);
+	}
 	while (end == NULL && s->out_first < s->nout) {
 		o = &s->out[s->out_first];
+		if (nitems < 2)
+			first[nitems] = *o;
+		nitems++;
 		from = st->head.len >= 3 ? st->head.len - 3 : 0;
 		buf_append(&st->head, o->p, o->len);
 		h2_item_done(s);
@@ -571,42 +934,33 @@ h2_submit_head(struct hconn *s)
 	status[2] = (char)('0' + m->status % 10);
 	status[3] = '\0';
 	nv[nnv++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7,
-	    strlen(status), NGHTTP2_NV_FLAG_NONE };
+	    3, NGHTTP2_NV_FLAG_NONE };
 	/* Names lowercased into nvb first (it may move), pointers after. */
 	buf_reset(&sess->nvb);
-	for (i = 0; i < m->nheaders; i++) {
-		struct span	n = m->headers[i].name;
-		size_t		k;
-
-		off[i] = sess->nvb.len;
-		buf_reserve(&sess->nvb, n.len);
-		for (k = 0; k < n.len; k++)
-			sess->nvb.data[sess->nvb.len + k] =
-			    (char)tolower((unsigned char)n.p[k]);
-		sess->nvb.len += n.len;
-	}
+	buf_reserve(&sess->nvb, st->head.len);
 	for (i = 0; i < m->nheaders; i++) {
 		struct span	n = m->headers[i].name, v = m->headers[i].value;
+		size_t		k;
 
 		if (h2_is_hop_by_hop(n) || (m->framing == HTTP_FRAME_CHUNKED &&
 		    span_caseeq_str(n, "Content-Length")))
 			continue;
-		nv[nnv++] = (nghttp2_nv){ (uint8_t *)sess->nvb.data + off[i],
-		    (uint8_t *)v.p, n.len, v.len, NGHTTP2_NV_FLAG_NONE };
+		for (k = 0; k < n.len; k++)
+			sess->nvb.data[sess->nvb.len + k] =
+			    (char)tolower((unsigned char)n.p[k]);
+		off[nnv] = (size_t)(n.p - st->head.data);
+		nv[nnv++] = (nghttp2_nv){ (uint8_t *)sess->nvb.data +
+		    sess->nvb.len, (uint8_t *)v.p, n.len, v.len,
+		    NGHTTP2_NV_FLAG_NONE };
+		sess->nvb.len += n.len;
 	}
-	st->framing = m->framing;
-	st->left = m->content_length;
-	if (st->framing == HTTP_FRAME_CHUNKED)
-		http_chunked_init(&st->ck);
-	body = !(st->framing == HTTP_FRAME_NONE ||
-	    (st->framing == HTTP_FRAME_LENGTH && st->left == 0));
-	if (nghttp2_submit_response(sess->ng, st->id, nv, nnv,
-	    body ? &prd : NULL) != 0) {
-		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
-		return -1;
-	}
-	st->submitted = 1;
-	return 1;
+	/* Whole items that will be queued again from where they are: kept
+	 * for the next time. */
+	if (fresh && st->pre.len == 0 && nitems <= 2 &&
+	    first[0].owned == NULL && (nitems == 1 || first[1].owned == NULL))
+		h2_heads_add(s->h, first[0].p, first[0].len, st->head_req,
+		    st->head.data, st->head.len, nv, off, nnv, m);
+	return h2_submit_fields(s, nv, nnv, m->framing, m->content_length);
 }
 
 void
@@ -647,18 +1001,26 @@ h2_field_value(const struct httpd_h2_strm *st, size_t i)
 	return (struct span){ st->hb.data + st->f[i].vo, st->f[i].vl };
 }
 
-/* Fills m from the stream's fields: 0, or an HTTP status to reject
- * with. */
+/* Fills m from the stream's fields (its trailers into trl): 0, or an
+ * HTTP status to reject with. */
 static int
-h2_msg(struct httpd_h2_strm *st, struct http_msg *m)
+h2_msg(struct httpd_h2_strm *st, struct http_msg *m, struct http_header *trl)
 {
 	struct span	n, v, authority = SPAN_NULL;
 	const char	*q;
-	size_t		i;
+	size_t		i, nhead = st->trailing ? st->nhead : st->nf;
 
 	memset(m, 0, offsetof(struct http_msg, headers));
 	m->nheaders = 0;
-	for (i = 0; i < st->nf; i++) {
+	/* The trailers: the first HTTP_MAX_HEADERS, as fields (nghttp2 let
+	 * no pseudo-header through). */
+	m->ntrailers = 0;
+	for (i = nhead; i < st->nf && m->ntrailers < HTTP_MAX_HEADERS; i++) {
+		trl[m->ntrailers].name = h2_field_name(st, i);
+		trl[m->ntrailers++].value = h2_field_value(st, i);
+	}
+	m->trailers = m->ntrailers > 0 ? trl : NULL;
+	for (i = 0; i < nhead; i++) {
 		n = h2_field_name(st, i);
 		v = h2_field_value(st, i);
 		if (n.len > 0 && n.p[0] == ':') {
@@ -717,7 +1079,7 @@ h2_deliver(struct hconn *s)
 	s->in_head = 0;
 	s->deadline = 0;
 	loop_timer_del(h->loop, &s->dl_timer);
-	status = st->reject != 0 ? st->reject : h2_msg(st, &sess->msg);
+	status = st->reject != 0 ? st->reject : h2_msg(st, &sess->msg, sess->trl);
 	if (status != 0) {
 		h->role.reject(s, status, st->why != NULL ? st->why :
 		    status == 431 ? "too many header fields" :
@@ -762,26 +1124,39 @@ h2_header_cb(nghttp2_session *ng, const nghttp2_frame *fr,
 	(void)flags;
 	(void)arg;
 	if (fr->hd.type != NGHTTP2_HEADERS ||
-	    fr->headers.cat != NGHTTP2_HCAT_REQUEST ||
+	    (fr->headers.cat != NGHTTP2_HCAT_REQUEST &&
+	    fr->headers.cat != NGHTTP2_HCAT_HEADERS) ||
 	    (s = nghttp2_session_get_stream_user_data(ng,
 	    fr->hd.stream_id)) == NULL)
-		return 0;	/* trailers are not kept */
+		return 0;
 	st = s->strm;
 	if (st->reject != 0)
 		return 0;
+	/* A HEADERS frame after the request's: its trailers (nghttp2 let
+	 * only a last one, with END_STREAM, through). */
+	if (fr->headers.cat == NGHTTP2_HCAT_HEADERS && !st->trailing) {
+		st->trailing = 1;
+		st->nhead = st->nf;
+	}
 	if (st->nf == H2_MAX_FIELDS ||
 	    st->hb.len + nlen + vlen > s->h->cfg.max_head) {
 		st->reject = 431;
 		st->why = "request header fields too large";
 		return 0;
 	}
+	if (!st->trailing && nlen == 6 && memcmp(name, "expect", 6) == 0 &&
+	    vlen == 12 && strncasecmp((const char *)value, "100-continue",
+	    12) == 0)
+		st->expect = 1;
 	f = &st->f[st->nf++];
 	f->no = st->hb.len;
 	f->nl = nlen;
-	buf_append(&st->hb, name, nlen);
-	f->vo = st->hb.len;
+	f->vo = f->no + nlen;
 	f->vl = vlen;
-	buf_append(&st->hb, value, vlen);
+	buf_reserve(&st->hb, nlen + vlen);
+	memcpy(st->hb.data + f->no, name, nlen);
+	memcpy(st->hb.data + f->vo, value, vlen);
+	st->hb.len += nlen + vlen;
 	return 0;
 }
 
@@ -820,14 +1195,28 @@ h2_data_cb(nghttp2_session *ng, uint8_t flags, int32_t id,
 static int
 h2_frame_recv_cb(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
 {
-	struct hconn	*s;
+	static const nghttp2_nv	 cont[] = { { (uint8_t *)":status",
+				    (uint8_t *)"100", 7, 3,
+				    NGHTTP2_NV_FLAG_NO_COPY_NAME |
+				    NGHTTP2_NV_FLAG_NO_COPY_VALUE } };
+	struct hconn		*s;
 
 	(void)arg;
 	if ((fr->hd.type != NGHTTP2_HEADERS && fr->hd.type != NGHTTP2_DATA) ||
-	    !(fr->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
 	    (s = nghttp2_session_get_stream_user_data(ng,
 	    fr->hd.stream_id)) == NULL)
 		return 0;
+	if (!(fr->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+		/* The body is wanted: 100 as an informational HEADERS frame
+		 * (RFC 9113 8.1), unless the stream is answered already. */
+		if (fr->hd.type == NGHTTP2_HEADERS && s->strm->expect &&
+		    s->strm->reject == 0) {
+			s->strm->expect = 0;
+			(void)nghttp2_submit_headers(ng, NGHTTP2_FLAG_NONE,
+			    fr->hd.stream_id, NULL, cont, 1, NULL);
+		}
+		return 0;
+	}
 	s->strm->complete = 1;
 	h2_deliver(s);
 	return 0;
@@ -866,6 +1255,153 @@ h2_stream_close_cb(nghttp2_session *ng, int32_t id, uint32_t code,
 	return 0;
 }
 
+/* --- nghttp2's memory ------------------------------------------------- */
+
+/*
+ * nghttp2 allocates a few small blocks per stream (the stream, its
+ * frames, the fields it decodes) and frees them as the stream closes;
+ * with many streams in flight glibc's per-thread cache overflows and
+ * most frees take its slow path.  The sessions of an httpd (one loop
+ * thread) keep the blocks they free, by power-of-two size class
+ * (H2_MEM_KEEP of each at most), last in first out so that the next
+ * allocation gets the warmest block, whichever session it is for.  The
+ * cache goes when the httpd and the last of its sessions are gone.
+ * Under AddressSanitizer the blocks go to malloc and free as they come,
+ * so that a use after free is still caught.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define H2_MEM_POOL		0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define H2_MEM_POOL		0
+#endif
+#endif
+#ifndef H2_MEM_POOL
+#define H2_MEM_POOL		1
+#endif
+#define H2_MEM_MIN_SHIFT	6	/* 64 bytes, header included */
+#define H2_MEM_CLASSES		7	/* up to 4 KiB */
+#define H2_MEM_KEEP		512
+#define H2_MEM_HDR		16	/* keeps malloc's alignment */
+#define H2_MEM_BIG		H2_MEM_CLASSES
+
+struct httpd_h2_mem {
+	void	*free[H2_MEM_CLASSES];	/* blocks, linked by their first
+					   word */
+	size_t	 nfree[H2_MEM_CLASSES];
+	size_t	 users;			/* sessions, and the httpd */
+};
+
+/* The class of a block of n usable bytes, or H2_MEM_BIG. */
+static size_t
+h2_mem_class(size_t n)
+{
+	size_t	shift;
+
+	if (n > ((size_t)1 << (H2_MEM_MIN_SHIFT + H2_MEM_CLASSES - 1)) -
+	    H2_MEM_HDR)
+		return H2_MEM_BIG;
+	n += H2_MEM_HDR - 1;
+	shift = n < ((size_t)1 << H2_MEM_MIN_SHIFT) ? H2_MEM_MIN_SHIFT :
+	    (size_t)(64 - __builtin_clzll((unsigned long long)n));
+	return shift - H2_MEM_MIN_SHIFT;
+}
+
+static void *
+h2_mem_malloc(size_t n, void *arg)
+{
+	struct httpd_h2_mem	*mem = arg;
+	size_t		 cls = h2_mem_class(n);
+	char		*p;
+
+	if (cls != H2_MEM_BIG && (p = mem->free[cls]) != NULL) {
+		mem->free[cls] = *(void **)p;
+		mem->nfree[cls]--;
+	} else if ((p = malloc(cls == H2_MEM_BIG ? n + H2_MEM_HDR :
+	    (size_t)1 << (cls + H2_MEM_MIN_SHIFT))) == NULL)
+		return NULL;
+	*(size_t *)p = cls;
+	return p + H2_MEM_HDR;
+}
+
+static void
+h2_mem_free(void *ptr, void *arg)
+{
+	struct httpd_h2_mem	*mem = arg;
+	char		*p;
+	size_t		 cls;
+
+	if (ptr == NULL)
+		return;
+	p = (char *)ptr - H2_MEM_HDR;
+	cls = *(size_t *)p;
+	if (cls == H2_MEM_BIG || mem->nfree[cls] >= H2_MEM_KEEP) {
+		free(p);
+		return;
+	}
+	*(void **)p = mem->free[cls];
+	mem->free[cls] = p;
+	mem->nfree[cls]++;
+}
+
+static void *
+h2_mem_calloc(size_t nmemb, size_t size, void *arg)
+{
+	void	*p;
+
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		return NULL;
+	if ((p = h2_mem_malloc(nmemb * size, arg)) != NULL)
+		memset(p, 0, nmemb * size);
+	return p;
+}
+
+static void *
+h2_mem_realloc(void *ptr, size_t n, void *arg)
+{
+	size_t	 cls, cap;
+	char	*p, *q;
+
+	if (ptr == NULL)
+		return h2_mem_malloc(n, arg);
+	p = (char *)ptr - H2_MEM_HDR;
+	cls = *(size_t *)p;
+	if (cls == H2_MEM_BIG && h2_mem_class(n) == H2_MEM_BIG) {
+		if ((q = realloc(p, n + H2_MEM_HDR)) == NULL)
+			return NULL;
+		return q + H2_MEM_HDR;
+	}
+	if (cls != H2_MEM_BIG) {
+		cap = ((size_t)1 << (cls + H2_MEM_MIN_SHIFT)) - H2_MEM_HDR;
+		if (n <= cap)
+			return ptr;
+	} else
+		cap = n;	/* shrinking out of BIG: n bytes are there */
+	if ((q = h2_mem_malloc(n, arg)) == NULL)
+		return NULL;
+	memcpy(q, ptr, n < cap ? n : cap);
+	h2_mem_free(ptr, arg);
+	return q;
+}
+
+/* A user of mem is gone (a session deleted, the httpd freed): the last
+ * one gives the kept blocks back and frees mem. */
+static void
+h2_mem_unref(struct httpd_h2_mem *mem)
+{
+	size_t	 i;
+	void	*p;
+
+	if (mem == NULL || --mem->users > 0)
+		return;
+	for (i = 0; i < H2_MEM_CLASSES; i++)
+		while ((p = mem->free[i]) != NULL) {
+			mem->free[i] = *(void **)p;
+			free(p);
+		}
+	free(mem);
+}
+
 /* --- the connection --------------------------------------------------- */
 
 static void
@@ -887,8 +1423,13 @@ h2_init_once(void)
 	    h2_frame_send_cb);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
 	    h2_stream_close_cb);
+	nghttp2_session_callbacks_set_send_data_callback(cb,
+	    h2_send_data_cb);
 	/* Windows are reopened by hand: the stall fault withholds it. */
 	nghttp2_option_set_no_auto_window_update(h2_option, 1);
+	/* RFC 7540 priorities are off (our SETTINGS say so): closed
+	 * streams need not be kept for the dependency tree. */
+	nghttp2_option_set_no_closed_streams(h2_option, 1);
 	h2_callbacks = cb;
 }
 
@@ -908,7 +1449,12 @@ httpd_h2_start(struct hconn *c)
 	struct httpd_h2		*sess;
 	nghttp2_settings_entry	 iv[] = {
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS },
+		/* RFC 9113 5.3.2: the RFC 7540 scheme is deprecated; without
+		 * its dependency tree nghttp2 does less per stream. */
+		{ NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
 	};
+	nghttp2_mem		 ngmem = { NULL, h2_mem_malloc, h2_mem_free,
+				    h2_mem_calloc, h2_mem_realloc };
 
 	pthread_once(&h2_once, h2_init_once);
 	sess = xcalloc(1, sizeof *sess);
@@ -916,8 +1462,16 @@ httpd_h2_start(struct hconn *c)
 	TAILQ_INIT(&sess->streams);
 	buf_init(&sess->wb);
 	buf_init(&sess->nvb);
-	if (nghttp2_session_server_new2(&sess->ng, h2_callbacks, sess,
-	    h2_option) != 0) {
+	if (H2_MEM_POOL && c->h->h2_mem == NULL) {
+		c->h->h2_mem = xcalloc(1, sizeof *c->h->h2_mem);
+		c->h->h2_mem->users = 1;	/* the httpd's */
+	}
+	if ((sess->mem = c->h->h2_mem) != NULL)
+		sess->mem->users++;
+	ngmem.mem_user_data = sess->mem;
+	if (nghttp2_session_server_new3(&sess->ng, h2_callbacks, sess,
+	    h2_option, H2_MEM_POOL ? &ngmem : NULL) != 0) {
+		h2_mem_unref(sess->mem);
 		free(sess);
 		log_warn("%s%s: HTTP/2: cannot make a session",
 		    c->h->cfg.log_prefix, c->peer);
@@ -1099,6 +1653,7 @@ httpd_h2_pump(struct hconn *c)
 	} else
 		h2_buf_trim(wb, H2_WB_KEEP);
 	sess->in_cb = 1;
+	sess->cur = wb;
 	while (c->out_bytes + wb->len < c->h->cfg.out_high) {
 		if ((n = nghttp2_session_mem_send(sess->ng, &p)) < 0) {
 			log_info("%s%s: HTTP/2: %s; closing",
@@ -1115,6 +1670,7 @@ httpd_h2_pump(struct hconn *c)
 			continue;
 		buf_append(wb, p, (size_t)n);
 	}
+	sess->cur = NULL;
 	sess->in_cb = 0;
 	if (wb == &fresh)
 		hconn_queue_buf(c, &fresh);	/* frees it when empty */
@@ -1183,6 +1739,7 @@ httpd_h2_free(struct hconn *c)
 	struct httpd_h2	*sess = c->h2;
 
 	nghttp2_session_del(sess->ng);
+	h2_mem_unref(sess->mem);
 	buf_free(&sess->wb);
 	buf_free(&sess->nvb);
 	free(sess);

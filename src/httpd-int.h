@@ -29,6 +29,8 @@
 #define STAT_GET(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 struct httpd_h2;
+struct httpd_h2_heads;
+struct httpd_h2_mem;
 struct httpd_h2_strm;
 
 struct httpd_out {
@@ -116,6 +118,10 @@ struct httpd {
 	/* Freed HTTP/2 streams kept for the next ones (httpd-h2.c). */
 	struct hconn_list	 h2_pool;
 	size_t			 h2_npool;
+	/* Reply heads already turned into HTTP/2 fields, and the blocks
+	 * nghttp2 freed, kept for the next ones (httpd-h2.c). */
+	struct httpd_h2_heads	*h2_heads;
+	struct httpd_h2_mem		*h2_mem;
 };
 
 
@@ -170,7 +176,7 @@ void	httpd_h2_stream_deadline(struct hconn *s);
 /* A stream is freed (after the role's freed callback): s goes back to
  * the pool, or is freed with all it holds. */
 void	httpd_h2_stream_free(struct hconn *s);
-/* Frees the pool of h. */
+/* Frees the pool of h and its cache of reply heads. */
 void	httpd_h2_pool_free(struct httpd *h);
 
 #endif

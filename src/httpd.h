@@ -21,7 +21,8 @@
  * with the preface, asks for "Upgrade: h2c" or chose "h2" by ALPN speaks
  * HTTP/2, and each of its streams is handed to the role as an hconn of
  * its own carrying one request (pseudo-headers mapped: :method, :path as
- * the target, :authority as Host).  The role queues an HTTP/1.1-formatted
+ * the target, :authority as Host; trailers in m->trailers; "expect:
+ * 100-continue" answered with a 100 HEADERS frame).  The role queues an HTTP/1.1-formatted
  * reply on it as on any connection; the glue sends it as HEADERS and DATA
  * (hop-by-hop headers dropped).  On a stream, holding delays only that
  * stream, hconn_close_after ends the stream, hconn_abort resets it

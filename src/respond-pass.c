@@ -61,6 +61,10 @@ struct respond_pass_x {
 	char			*dest;
 	respond_pass_cb		 done;
 	void			*arg;
+	/* The request's trailers (HTTP/2), for --record-misses only: the
+	 * dependency is sent the request without them. */
+	struct snap_header	*trl;
+	size_t			 ntrl;
 };
 
 /* Adds the comma-separated hosts of list to the allow list. */
@@ -286,18 +290,19 @@ pass_reply_head(struct respond_pass_x *x, const struct http_msg *r,
 	return 0;
 }
 
-/* Copies a parsed head's headers into snapshot headers. */
+/* Copies fields (a parsed head's headers, trailers) into snapshot
+ * headers. */
 static struct snap_header *
-pass_snap_headers(const struct http_msg *m, size_t *n)
+pass_snap_headers(const struct http_header *h, size_t nh, size_t *n)
 {
-	struct snap_header	*v = xcalloc(m->nheaders + 1, sizeof *v);
+	struct snap_header	*v = xcalloc(nh + 1, sizeof *v);
 	size_t			 i, k = 0;
 
-	for (i = 0; i < m->nheaders; i++) {
-		if (http_is_framing_header(m->headers[i].name))
+	for (i = 0; i < nh; i++) {
+		if (http_is_framing_header(h[i].name))
 			continue;
-		v[k].name = span_dup(m->headers[i].name);
-		v[k].value = span_dup(m->headers[i].value);
+		v[k].name = span_dup(h[i].name);
+		v[k].value = span_dup(h[i].value);
 		k++;
 	}
 	*n = k;
@@ -328,7 +333,12 @@ pass_record(struct respond_pass_x *x, const struct http_msg *res,
 	t.req.method = span_dup(req.method);
 	t.req.target = span_dup(req.target);
 	t.req.host = span_dup(req.host);
-	t.req.headers = pass_snap_headers(&req, &t.req.nheaders);
+	t.req.headers = pass_snap_headers(req.headers, req.nheaders,
+	    &t.req.nheaders);
+	t.req.trailers = x->trl;
+	t.req.ntrailers = x->ntrl;
+	x->trl = NULL;
+	x->ntrl = 0;
 	if (x->req.len > x->req_head) {
 		t.req.body_len = x->req.len - x->req_head;
 		t.req.body = xstrndup(x->req.data + x->req_head,
@@ -336,7 +346,8 @@ pass_record(struct respond_pass_x *x, const struct http_msg *res,
 	}
 	t.res.status = res->status;
 	t.res.reason = span_dup(res->reason);
-	t.res.headers = pass_snap_headers(res, &t.res.nheaders);
+	t.res.headers = pass_snap_headers(res->headers, res->nheaders,
+	    &t.res.nheaders);
 	if (body.len > 0) {
 		t.res.body = xstrndup(body.p, body.len);
 		t.res.body_len = body.len;
@@ -472,6 +483,9 @@ respond_pass_start(struct respond_pass *p, struct loop *loop,
 	x->dest = dest != NULL ? xstrdup(dest) : span_dup(auth);
 	x->head_request = span_eq_str(m->method, "HEAD");
 	x->tls = tls;
+	if (m->ntrailers > 0)
+		x->trl = pass_snap_headers(m->trailers, m->ntrailers,
+		    &x->ntrl);
 	pt = pass_target(p, x->dest, tls);
 	httpc_conn_init(&x->hc, pt->ok ? &pt->t : NULL);
 	if (!pt->ok) {
@@ -506,5 +520,13 @@ respond_pass_cancel(struct respond_pass_x *x)
 	httpc_conn_free(&x->hc);
 	buf_free(&x->req);
 	free(x->dest);
+	if (x->trl != NULL) {
+		struct snap_txn	t;
+
+		snap_txn_init(&t);
+		t.req.trailers = x->trl;
+		t.req.ntrailers = x->ntrl;
+		snap_txn_free(&t);
+	}
 	free(x);
 }

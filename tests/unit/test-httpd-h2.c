@@ -8,7 +8,9 @@
  * hop-by-hop ones, a held stream that does not hold its sibling, aborts
  * and resets with a code (RST_STREAM), a body closed short of its length,
  * a body over max_body (413 on the stream), GOAWAY from a stream, the
- * flow-control stall, the SETTINGS timeout, and the Upgrade: h2c dance.
+ * flow-control stall, the SETTINGS timeout, the Upgrade: h2c dance, and
+ * a reply head kept (made into fields once) and changed in place,
+ * expect: 100-continue (a 100 HEADERS frame) and request trailers.
  */
 #include "config.h"
 
@@ -31,7 +33,20 @@
 static struct hconn	*held;
 static int		 n_requests;
 static char		 last_host[64], last_query[64], last_method[16];
+static char		 last_trailers[64];	/* "name=value;" each */
 static size_t		 big_len;	/* "/big" body bytes */
+/* "/kept": a head queued from storage the role keeps (not owned), as a
+ * recording's is; the glue keeps the fields it made from it. */
+static char		 kept_head[] = "HTTP/1.1 200 OK\r\nX-Test: A\r\n"
+			    "Content-Length: 4";
+/* "/kept-ck": a kept chunked head and body: one chunk and trailers
+ * (planned once), or two chunks ("/kept-ck2", never planned). */
+static const char	 kept_ck_head[] = "HTTP/1.1 200 OK\r\n"
+			    "Transfer-Encoding: chunked";
+static char		 kept_ck_body[] = "5\r\nhello\r\n0\r\nX-Sum: abc\r\n"
+			    "Connection: x\r\n\r\n";
+static const char	 kept_ck2_body[] = "2\r\nhe\r\n3\r\nllo\r\n0\r\n"
+			    "X-Sum: two\r\n\r\n";
 
 static void
 role_request(struct hconn *c, const struct http_msg *m, const char *body,
@@ -47,6 +62,12 @@ role_request(struct hconn *c, const struct http_msg *m, const char *body,
 	    m->query.p);
 	snprintf(last_method, sizeof last_method, "%.*s", (int)m->method.len,
 	    m->method.p);
+	last_trailers[0] = '\0';
+	for (size_t i = 0; i < m->ntrailers; i++)
+		snprintf(last_trailers + strlen(last_trailers),
+		    sizeof last_trailers - strlen(last_trailers), "%.*s=%.*s;",
+		    (int)m->trailers[i].name.len, m->trailers[i].name.p,
+		    (int)m->trailers[i].value.len, m->trailers[i].value.p);
 	if (span_eq_str(m->path, "/abort")) {
 		hconn_abort(c);
 		return;
@@ -62,6 +83,24 @@ role_request(struct hconn *c, const struct http_msg *m, const char *body,
 	}
 	if (span_eq_str(m->path, "/goaway")) {
 		hconn_h2_goaway(c, NGHTTP2_ENHANCE_YOUR_CALM);
+		return;
+	}
+	if (span_eq_str(m->path, "/kept-ck") ||
+	    span_eq_str(m->path, "/kept-ck2")) {
+		hconn_queue(c, kept_ck_head, sizeof kept_ck_head - 1, NULL);
+		hconn_queue(c, "\r\n\r\n", 4, NULL);
+		if (m->path.len == 8)
+			hconn_queue(c, kept_ck_body, sizeof kept_ck_body - 1,
+			    NULL);
+		else
+			hconn_queue(c, kept_ck2_body, sizeof kept_ck2_body - 1,
+			    NULL);
+		return;
+	}
+	if (span_eq_str(m->path, "/kept")) {
+		hconn_queue(c, kept_head, sizeof kept_head - 1, NULL);
+		hconn_queue(c, "\r\n\r\n", 4, NULL);
+		hconn_queue(c, "kept", 4, NULL);
 		return;
 	}
 	buf_init(&b);
@@ -122,15 +161,17 @@ static const struct httpd_role test_role = { role_request, role_reject,
 
 /* --- the client ------------------------------------------------------- */
 
-#define NSTREAMS	16
+#define NSTREAMS	32
 
 struct cstream {
 	int		status;
+	int		got_100;	/* an informational 100 came */
 	struct buf	body;
 	int		closed;
 	uint32_t	code;		/* RST_STREAM or closing code */
 	int		order;		/* 1 + its rank among closed streams */
 	char		x_test[16];
+	char		x_sum[16];	/* a trailer */
 	int		hop_by_hop;	/* a forbidden header came */
 };
 
@@ -160,10 +201,15 @@ c_header_cb(nghttp2_session *ng, const nghttp2_frame *fr, const uint8_t *n,
 	(void)flags;
 	if (s == NULL)
 		return 0;
-	if (nl == 7 && memcmp(n, ":status", 7) == 0)
+	if (nl == 7 && memcmp(n, ":status", 7) == 0) {
 		s->status = (int)strtol((const char *)v, NULL, 10);
+		if (s->status == 100)
+			s->got_100 = 1;
+	}
 	else if (nl == 6 && memcmp(n, "x-test", 6) == 0)
 		snprintf(s->x_test, sizeof s->x_test, "%.*s", (int)vl, v);
+	else if (nl == 5 && memcmp(n, "x-sum", 5) == 0)
+		snprintf(s->x_sum, sizeof s->x_sum, "%.*s", (int)vl, v);
 	else if ((nl == 10 && memcmp(n, "connection", 10) == 0) ||
 	    (nl == 10 && memcmp(n, "keep-alive", 10) == 0))
 		s->hop_by_hop = 1;
@@ -257,6 +303,38 @@ c_body_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
 	memcpy(buf, p, n);
 	*flags |= NGHTTP2_DATA_FLAG_EOF;
 	return (ssize_t)n;
+}
+
+/* A body followed by trailers. */
+static ssize_t
+c_trailer_body_cb(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
+    uint32_t *flags, nghttp2_data_source *src, void *arg)
+{
+	nghttp2_nv	trl[] = { NV("x-sum", "abc"), NV("x-more", "1") };
+	ssize_t		n = c_body_cb(ng, id, buf, len, flags, src, arg);
+
+	*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	ASSERT_EQ(nghttp2_submit_trailer(ng, id, trl, 2), 0);
+	return n;
+}
+
+/* Submits a request with one more header (name: value) and a body; its
+ * trailers too if trailers.  Returns its stream id. */
+static int32_t
+client_req_more(struct client *k, const char *name, const char *value,
+    const char *body, int trailers)
+{
+	nghttp2_nv		nv[] = { NV(":method", "POST"),
+				    NV(":scheme", "http"), NV(":path", "/echo"),
+				    NV(":authority", "api.example:8080"),
+				    { (uint8_t *)name, (uint8_t *)value,
+				      strlen(name), strlen(value),
+				      NGHTTP2_NV_FLAG_NONE } };
+	nghttp2_data_provider	prd;
+
+	prd.source.ptr = (void *)body;
+	prd.read_callback = trailers ? c_trailer_body_cb : c_body_cb;
+	return nghttp2_submit_request(k->ng, NULL, nv, 5, &prd, NULL);
 }
 
 /* A large request body, sent as the window allows. */
@@ -372,6 +450,7 @@ test_streams(struct loop *loop, struct httpd *h)
 	struct hconn	*c = start(h, &k);
 	int32_t		 a, b, d;
 	char		*reply;
+	int		 i;
 
 	/* One request: pseudo-headers mapped, the reply's head converted. */
 	a = client_req(&k, "POST", "/echo?x=1", "hello");
@@ -423,6 +502,71 @@ test_streams(struct loop *loop, struct httpd *h)
 	pump(&k, c);
 	ASSERT_EQ(k.st[a / 2].status, 413);
 	ASSERT_EQ(hconn_is_dead(c), 0);
+
+	/* A kept head: the same bytes give the same fields; other bytes at
+	 * the same address give theirs. */
+	a = client_req(&k, "GET", "/kept", NULL);
+	b = client_req(&k, "GET", "/kept", NULL);
+	pump(&k, c);
+	ASSERT_STR_EQ(k.st[a / 2].x_test, "A");
+	ASSERT_STR_EQ(k.st[b / 2].x_test, "A");
+	ASSERT_MEM_EQ(k.st[b / 2].body.data, k.st[b / 2].body.len, "kept");
+	kept_head[sizeof "HTTP/1.1 200 OK\r\nX-Test: " - 1] = 'B';
+	a = client_req(&k, "GET", "/kept", NULL);
+	b = client_req(&k, "HEAD", "/kept", NULL);
+	pump(&k, c);
+	ASSERT_STR_EQ(k.st[a / 2].x_test, "B");
+	ASSERT_MEM_EQ(k.st[a / 2].body.data, k.st[a / 2].body.len, "kept");
+	ASSERT_EQ(k.st[b / 2].status, 200);
+	ASSERT_EQ(k.st[b / 2].body.len, 0);
+	ASSERT_EQ(k.st[b / 2].code, NGHTTP2_NO_ERROR);
+
+	/* A kept chunked reply: its one chunk and trailers, the first time
+	 * (planned) and the next (as planned); changed in place, as it now
+	 * is; two chunks, never planned. */
+	a = client_req(&k, "GET", "/kept-ck", NULL);
+	b = client_req(&k, "GET", "/kept-ck", NULL);
+	pump(&k, c);
+	for (i = 0; i < 2; i++) {
+		struct cstream *cs = &k.st[(i == 0 ? a : b) / 2];
+
+		ASSERT_EQ(cs->status, 200);
+		ASSERT_MEM_EQ(cs->body.data, cs->body.len, "hello");
+		ASSERT_STR_EQ(cs->x_sum, "abc");
+		ASSERT_EQ(cs->hop_by_hop, 0);
+		ASSERT_EQ(cs->code, NGHTTP2_NO_ERROR);
+	}
+	kept_ck_body[3] = 'j';
+	kept_ck_body[sizeof "5\r\nhello\r\n0\r\nX-Sum: " - 1] = 'x';
+	a = client_req(&k, "GET", "/kept-ck", NULL);
+	b = client_req(&k, "GET", "/kept-ck2", NULL);
+	pump(&k, c);
+	ASSERT_MEM_EQ(k.st[a / 2].body.data, k.st[a / 2].body.len, "jello");
+	ASSERT_STR_EQ(k.st[a / 2].x_sum, "xbc");
+	ASSERT_MEM_EQ(k.st[b / 2].body.data, k.st[b / 2].body.len, "hello");
+	ASSERT_STR_EQ(k.st[b / 2].x_sum, "two");
+	ASSERT_EQ(k.st[b / 2].code, NGHTTP2_NO_ERROR);
+
+	/* expect: 100-continue: a 100 first, then the answer; none without
+	 * it. */
+	a = client_req_more(&k, "expect", "100-continue", "abc", 0);
+	b = client_req_more(&k, "x-other", "1", "abc", 0);
+	pump(&k, c);
+	ASSERT_EQ(k.st[a / 2].got_100, 1);
+	ASSERT_EQ(k.st[a / 2].status, 201);
+	ASSERT_MEM_EQ(k.st[a / 2].body.data, k.st[a / 2].body.len,
+	    "/echoabc");
+	ASSERT_EQ(k.st[b / 2].got_100, 0);
+	ASSERT_EQ(k.st[b / 2].status, 201);
+
+	/* Request trailers reach the role with the request; none without. */
+	a = client_req_more(&k, "x-other", "1", "abc", 1);
+	pump(&k, c);
+	ASSERT_EQ(k.st[a / 2].status, 201);
+	ASSERT_STR_EQ(last_trailers, "x-sum=abc;x-more=1;");
+	a = client_req_more(&k, "x-other", "1", "abc", 0);
+	pump(&k, c);
+	ASSERT_STR_EQ(last_trailers, "");
 
 	/* GOAWAY from a stream ends the connection with its code. */
 	a = client_req(&k, "GET", "/goaway", NULL);
