@@ -7,14 +7,18 @@
 # takes the requests whose index % N == i) gets a band of its own (shard 0
 # 50..148 ms, shard 3 350..448 ms) and no shard's percentiles resemble
 # the whole's.  The same traffic is sent once by one process and once by
-# N local shards started at one --start-at (the Indexed Job simulated);
-# `decoy report merge` of the shards must give the single run's p50, p90,
-# p99 and max within the histogram's precision (hist.h: a reported
-# percentile is its bucket's midpoint, within 1/128 of the sample; two
-# runs' values within a bucket's width, 1/64, plus a little scheduling
-# noise), both within that of the schedule's true percentiles, and the
-# counts within 1%.  About 12 s.  Merging by averaging the shards' percentiles would be
-# off by ~30% at p90.
+# N local shards started at one --start-at (the Indexed Job simulated).
+# The merge is checked exactly, with no timing in it: `decoy report merge`
+# of the shards must hold, per endpoint, the bucket-wise sum of the
+# shards' histograms, their summed counts and their largest max, and its
+# percentiles must be the schedule's true ones within the histogram's
+# precision (hist.h: a reported percentile is its bucket's midpoint,
+# within 1/128 of the sample) plus scheduling noise.  The single run is
+# held to generous bounds only (within 1/8 of the merged p50 and p90):
+# on a loaded machine one process with 512 connections runs late where
+# four do not, and how late is the machine's, not the merge's.  About
+# 12 s.  Merging by averaging the shards' percentiles would be off by
+# ~30% at p90.
 . "$(dirname "$0")/lib.sh"
 
 command -v jq >/dev/null || skip "jq is not installed"
@@ -96,13 +100,11 @@ fits() {
 	    'BEGIN{exit !(a >= t - t / 128 && a <= t + t / 128 + n)}'
 }
 all_within() {
-	local q t s m n
+	local q t m n
 	while read -r q t; do
-		s=$(jq ".totals.summary.$q" "$T/single.json") || return 1
 		m=$(jq ".totals.summary.$q" "$T/merged.json") || return 1
 		n=$(noise "$q")
-		near "$m" "$s" "$n" && fits "$m" "$t" "$n" &&
-		    fits "$s" "$t" "$n" || return 1
+		fits "$m" "$t" "$n" || return 1
 	done <"$T/true.txt"
 }
 
@@ -151,15 +153,19 @@ check "no errors (single, merged)" test "$(jq '[.totals.summary.error_rate]
 
 while read -r q t; do
 	NOISE=$(noise "$q")
-	s=$(jq ".totals.summary.$q" "$T/single.json")
 	m=$(jq ".totals.summary.$q" "$T/merged.json")
-	check "$q: merged $m us = single $s us within 1/64 + ${NOISE} us" \
-	    near "$m" "$s" "$NOISE"
 	check "$q: merged $m us is the schedule's $t us (-1/128, +1/128 + noise)" \
 	    fits "$m" "$t" "$NOISE"
-	check "$q: single $s us is the schedule's $t us (same bounds)" \
-	    fits "$s" "$t" "$NOISE"
 done <"$T/true.txt"
+# The single run, a sanity bound: its p50 and p90 within 1/8 of the
+# merged ones (plus the noise above).
+for q in p50_us p90_us; do
+	s=$(jq ".totals.summary.$q" "$T/single.json")
+	m=$(jq ".totals.summary.$q" "$T/merged.json")
+	check "$q: single $s us near merged $m us (within 1/8 + 3000 us)" \
+	    awk -v a="$s" -v b="$m" \
+	    'BEGIN{d = a - b; if (d < 0) d = -d; exit !(d <= b / 8 + 3000)}'
+done
 check "within bounds at attempt $attempt of at most 3" true
 
 # The merge itself is exact: the counts add, the max is the largest.
@@ -173,6 +179,32 @@ done
 check "the merged count is the shards' sum ($sum)" test "$m_count" -eq "$sum"
 check "the merged max is the largest shard max ($smax)" \
     test "$(jq .totals.summary.max_us "$T/merged.json")" -eq "$smax"
+
+# Per endpoint, the merged histogram is the bucket-wise sum of the
+# shards' (what makes its percentiles those of the whole traffic).
+check "the merged histograms are the sums of the shards' (per endpoint)" \
+    "$PY" - "$T/merged.json" "$T"/shard-{0..3}.json <<'PYEOF'
+import json, sys
+from collections import Counter
+def hists(path):
+    out = {}
+    for ep in json.load(open(path))["endpoints"]:
+        key = (ep["method"], ep["path"])
+        c = out.setdefault(key, Counter())
+        for i, n in ep["hist"]["buckets"]:
+            c[i] += n
+    return out
+merged = hists(sys.argv[1])
+want = {}
+for p in sys.argv[2:]:
+    for k, c in hists(p).items():
+        want.setdefault(k, Counter()).update(c)
+if merged != want or not merged:
+    print("# merged %d endpoints, shards %d; differing: %s" % (len(merged),
+          len(want), [k for k in set(merged) | set(want)
+                      if merged.get(k) != want.get(k)][:5]))
+    sys.exit(1)
+PYEOF
 
 # The shards really differ: averaging their p90s (what a tool that merges
 # per-worker percentiles does) misses the whole's by far, so the checks
