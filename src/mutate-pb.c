@@ -849,3 +849,175 @@ mut_pb_mutate(const struct mut_pb *pb, unsigned op, int32_t field,
 	default:		return op_utf8(pb, field, r, max, out);
 	}
 }
+
+/* --- the sweep's edits -------------------------------------------------- */
+
+/* The varints of a packed run in x's value: their count, 0 when it does
+ * not read whole as varints (or is text, a message, empty). */
+static size_t
+pb_packed_count(const struct mut_pb *pb, const struct mut_pbf *x)
+{
+	size_t		off = x->val, n = 0, k;
+	uint64_t	v;
+
+	if (x->wire != PB_LEN || x->text || x->nested)
+		return 0;
+	while (off < x->end) {
+		if ((k = pb_varint(pb->body + off, x->end - off, &v,
+		    NULL)) == 0)
+			return 0;
+		off += k;
+		n++;
+	}
+	return n;
+}
+
+/* How many fields of f's number its message holds, f included; -1
+ * when one comes before f (f is not the first). */
+static long
+pb_occurrences(const struct mut_pb *pb, size_t f)
+{
+	const struct mut_pbf	*x = &pb->f[f];
+	long			 n = 0;
+	size_t			 i;
+
+	for (i = 0; i < pb->nf; i++) {
+		const struct mut_pbf *y = &pb->f[i];
+
+		if (y->parent != x->parent || y->msg != x->msg ||
+		    y->num != x->num)
+			continue;
+		if (i < f)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+/* A packed run of n elements: x's own, cycled. */
+static void
+pb_edit_packed(const struct mut_pb *pb, int32_t f, size_t n,
+    struct buf *out)
+{
+	const struct mut_pbf	*x = &pb->f[f];
+	struct buf		 run;
+	size_t			 off = x->val, i, k;
+	uint64_t		 v;
+
+	buf_init(&run);
+	for (i = 0; i < n; i++) {
+		if (off >= x->end)
+			off = x->val;
+		k = pb_varint(pb->body + off, x->end - off, &v, NULL);
+		pb_put(&run, pb->body + off, k);
+		off += k;
+	}
+	pb_replace_len(pb, f, &run, out);
+}
+
+/* The field as another wire type, its value carried over. */
+static void
+pb_edit_wire(const struct mut_pb *pb, int32_t f, struct buf *out)
+{
+	const struct mut_pbf	*x = &pb->f[f];
+	struct buf		 rep;
+
+	buf_init(&rep);
+	if (x->wire == PB_VARINT) {
+		pb_key(&rep, x->num, PB_LEN);
+		pb_put_varint(&rep, x->end - x->val);
+		pb_put(&rep, pb->body + x->val, x->end - x->val);
+	} else {
+		pb_key(&rep, x->num, PB_VARINT);
+		pb_put_varint(&rep, x->wire == PB_LEN ? x->end - x->val :
+		    x->u);
+	}
+	pb_replace(pb, f, rep.data, rep.len, out);
+	buf_free(&rep);
+}
+
+/* Does edit (arg) apply to field f?  1 or 0. */
+static int
+pb_edit_applies(const struct mut_pb *pb, size_t f, unsigned edit,
+    uint64_t arg)
+{
+	const struct mut_pbf	*x = &pb->f[f];
+
+	switch (edit) {
+	case MUT_PB_DROP:
+		return 1;
+	case MUT_PB_ZIGZAG:
+		if ((x->u & 1) == 0 || x->u >= 4294967296ull)
+			return 0;
+		/* FALLTHROUGH */
+	case MUT_PB_VARINT:
+		return x->wire == PB_VARINT && x->u != arg;
+	case MUT_PB_EMPTY:
+		return x->wire == PB_LEN && x->end > x->val;
+	case MUT_PB_UTF8:
+		return x->wire == PB_LEN && x->text && x->end > x->val;
+	case MUT_PB_REPEAT:
+		if (pb_packed_count(pb, x) > 0)
+			return pb_packed_count(pb, x) < arg;
+		return pb_occurrences(pb, f) > 1 &&
+		    (uint64_t)pb_occurrences(pb, f) < arg;
+	case MUT_PB_WIRE:
+		return x->wire == PB_VARINT || x->wire == PB_LEN ||
+		    x->wire == PB_I32 || x->wire == PB_I64;
+	default:
+		return 0;
+	}
+}
+
+int
+mut_pb_edit(const struct mut_pb *pb, size_t field, unsigned edit,
+    uint64_t arg, struct buf *out)
+{
+	const struct mut_pbf	*x;
+	struct buf		 rep;
+	int32_t			 f = (int32_t)field;
+	size_t			 i, n;
+
+	if (pb == NULL || field >= pb->nf ||
+	    !pb_edit_applies(pb, field, edit, arg))
+		return -1;
+	if (out == NULL)
+		return 0;
+	x = &pb->f[f];
+	buf_init(&rep);
+	switch (edit) {
+	case MUT_PB_DROP:
+		break;
+	case MUT_PB_VARINT:
+	case MUT_PB_ZIGZAG:
+		pb_key(&rep, x->num, PB_VARINT);
+		pb_put_varint(&rep, arg);
+		break;
+	case MUT_PB_EMPTY:
+		pb_key(&rep, x->num, PB_LEN);
+		pb_put_varint(&rep, 0);
+		break;
+	case MUT_PB_UTF8:
+		pb_key(&rep, x->num, PB_LEN);
+		pb_put_varint(&rep, x->end - x->val + 1);
+		pb_put(&rep, pb->body + x->val, x->end - x->val);
+		buf_append_byte(&rep, (char)0xff);
+		break;
+	case MUT_PB_REPEAT:
+		if (pb_packed_count(pb, x) > 0) {
+			pb_edit_packed(pb, f, (size_t)arg, out);
+			return 0;
+		}
+		/* This one and copies: the message holds arg. */
+		n = (size_t)arg - (size_t)pb_occurrences(pb, field) + 1;
+		for (i = 0; i < n; i++)
+			pb_put(&rep, pb->body + x->key, x->end - x->key);
+		break;
+	default:
+		pb_edit_wire(pb, f, out);
+		return 0;
+	}
+	pb_replace(pb, f, rep.data, rep.len, out);
+	buf_free(&rep);
+	return 0;
+}

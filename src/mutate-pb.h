@@ -89,6 +89,38 @@ int		 mut_pb_mutate(const struct mut_pb *, unsigned op,
 		    struct buf *out);
 
 /*
+ * The sweep's edits of one field (mutate.h's MUT_SWEEP items of a gRPC
+ * call, docs/fuzzing.md "The sweep"): each a single deterministic
+ * change, every enclosing length and the gRPC prefix exact.
+ */
+enum mut_pb_edit {
+	MUT_PB_DROP,	/* the field removed (a nested message too) */
+	MUT_PB_VARINT,	/* a varint field: the value arg */
+	MUT_PB_ZIGZAG,	/* a varint that looks like a sint (its value odd,
+			   zigzag's negative numbers, under 2^32): arg */
+	MUT_PB_EMPTY,	/* a non-empty length-delimited value emptied */
+	MUT_PB_UTF8,	/* a text value with a stray 0xff after it */
+	MUT_PB_REPEAT,	/* a repeated field grown to arg elements: a packed
+			   run (a length-delimited value that is not text
+			   nor a message and reads whole as varints) its
+			   elements cycled, or a number seen again in its
+			   message (at its first) copied until the message
+			   holds arg */
+	MUT_PB_WIRE,	/* another wire type: a varint as length-delimited
+			   (its bytes the payload), a length-delimited as a
+			   varint (its length), a fixed one as a varint */
+};
+
+/*
+ * Appends to out the whole body with edit (arg as it says) on field
+ * (0 .. mut_pb_fields() - 1) and returns 0; -1 with out unchanged when
+ * the edit does not apply to that field (a varint edit on a string, the
+ * value it already has...).  out NULL: only says whether it applies.
+ */
+int		 mut_pb_edit(const struct mut_pb *, size_t field,
+		    unsigned edit, uint64_t arg, struct buf *out);
+
+/*
  * mutate.c's size ladder (mutate.c has its contract): half the time a
  * power of two in [lo, hi] or one off it, else base doubled
  * geometrically up to cap.

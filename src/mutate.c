@@ -2640,18 +2640,23 @@ draft_emit(struct mut_engine *e, struct buf *out)
 	emit_framed(e, out, direct, blen);
 }
 
-/* A protobuf operator (mutate-pb.h): the whole body replaced. */
+/*
+ * A protobuf operator (mutate-pb.h): the whole body replaced.  sweep:
+ * the sweep's edit sweep - 1 (arg) of field e->hint instead of op.
+ */
 static int
-op_pb(struct mut_engine *e, unsigned op)
+op_pb(struct mut_engine *e, unsigned op, unsigned sweep, uint64_t arg)
 {
 	struct buf	b;
 	struct span	s = SPAN_NULL;
 	char		*p;
+	int		rc;
 
 	buf_init(&b);
-	if (mut_pb_mutate(e->ent->pb, op, e->hint, &e->rng,
-	    (MUT_ARENA_CAP - e->arena_len) / 2, &b) == 0 &&
-	    (p = arena_alloc(e, b.len + 1)) != NULL) {
+	rc = sweep != 0 ? mut_pb_edit(e->ent->pb, (size_t)e->hint,
+	    sweep - 1, arg, &b) : mut_pb_mutate(e->ent->pb, op, e->hint,
+	    &e->rng, (MUT_ARENA_CAP - e->arena_len) / 2, &b);
+	if (rc == 0 && (p = arena_alloc(e, b.len + 1)) != NULL) {
 		if (b.len > 0)
 			memcpy(p, b.data, b.len);
 		s = (struct span){ p, b.len };
@@ -2702,7 +2707,7 @@ op_apply(struct mut_engine *e, unsigned op)
 	case MUT_OP_DICT:		return op_dict(e);
 	default:
 		if (mut_pb_is_op(op))
-			return op_pb(e, op);
+			return op_pb(e, op, 0, 0);
 		return -1;
 	}
 }
@@ -2898,10 +2903,12 @@ enum {
 	SW_REMOVE, SW_PAD1K, SW_PAD4K, SW_PAD8K, SW_COUNT17, SW_COUNT65,
 	SW_NULL, SW_EMPTY, SW_STRING, SW_NUMBER, SW_OBJECT, SW_ARRAY, SW_BOOL,
 	SW_ZERO, SW_MINUS1, SW_NEG, SW_I32MAX, SW_I32OVER, SW_I64OVER,
-	SW_HUGE, SW_FRAC, SW_LONG, SW_GROW, SW_NCLASS
+	SW_ZZ32MAX, SW_ZZ32MIN, SW_ZZ64MAX,
+	SW_HUGE, SW_FRAC, SW_LONG, SW_UTF8, SW_REP17, SW_REP65, SW_WIRE,
+	SW_GROW, SW_NCLASS
 };
 
-#define SW_NKINDS	(MUT_SW_REQUEST + 1)
+#define SW_NKINDS	(MUT_SW_PB + 1)
 #define SW_LONG_LEN	1024	/* json.huge_string's first heavy size */
 #define SW_GROW_LEN	4097	/* header sizes: over 4 KiB buffers... */
 
@@ -2909,8 +2916,35 @@ static const char *const mut_sweep_names[SW_NCLASS] = {
 	"removed", "header_1k", "header_4k", "header_8k", "headers_17",
 	"headers_65", "null", "empty", "string", "number", "object", "array",
 	"bool", "zero", "minus_one", "large_negative", "int32_max",
-	"int32_over", "int64_over", "huge_float", "fraction", "long_string",
+	"int32_over", "int64_over", "zigzag_int32_max", "zigzag_int32_min",
+	"zigzag_int64_max", "huge_float", "fraction", "long_string",
+	"invalid_utf8", "repeated_17", "repeated_65", "wire_type",
 	"header_grown",
+};
+
+/*
+ * A protobuf field's edit for each class that has one (mutate-pb.h's
+ * mut_pb_edit; its argument beside it): a varint boundary is the
+ * number's two's complement, so -1 is ten bytes (and 2^64-1 too).
+ */
+static const struct {
+	uint8_t		edit;	/* enum mut_pb_edit + 1; 0: none */
+	uint64_t	arg;
+} mut_sweep_pb[SW_NCLASS] = {
+	[SW_REMOVE] = { MUT_PB_DROP + 1, 0 },
+	[SW_EMPTY] = { MUT_PB_EMPTY + 1, 0 },
+	[SW_ZERO] = { MUT_PB_VARINT + 1, 0 },
+	[SW_MINUS1] = { MUT_PB_VARINT + 1, UINT64_MAX },
+	[SW_I32MAX] = { MUT_PB_VARINT + 1, 2147483647ull },
+	[SW_I32OVER] = { MUT_PB_VARINT + 1, 2147483648ull },
+	[SW_I64OVER] = { MUT_PB_VARINT + 1, 9223372036854775808ull },
+	[SW_ZZ32MAX] = { MUT_PB_ZIGZAG + 1, 4294967294ull },
+	[SW_ZZ32MIN] = { MUT_PB_ZIGZAG + 1, 4294967295ull },
+	[SW_ZZ64MAX] = { MUT_PB_ZIGZAG + 1, 18446744073709551614ull },
+	[SW_UTF8] = { MUT_PB_UTF8 + 1, 0 },
+	[SW_REP17] = { MUT_PB_REPEAT + 1, 17 },
+	[SW_REP65] = { MUT_PB_REPEAT + 1, 65 },
+	[SW_WIRE] = { MUT_PB_WIRE + 1, 0 },
 };
 
 /* What a number-boundary class writes (NULL: not one). */
@@ -2972,6 +3006,7 @@ sweep_targets(const struct mut_entry *ent, unsigned kind)
 	case MUT_SW_FORM:	return ent->nfp;
 	case MUT_SW_PATH:	return ent->nsegs;
 	case MUT_SW_HEADER:	return ent->nhdrs;
+	case MUT_SW_PB:		return mut_pb_fields(ent->pb);
 	default:		return 1;
 	}
 }
@@ -3014,6 +3049,10 @@ sweep_applies(const struct mut_engine *e, const struct mut_entry *ent,
 		return cls == SW_GROW && !hdr_protected(e, &ent->hdrs[t]);
 	if (kind == MUT_SW_REQUEST)
 		return cls >= SW_PAD1K && cls <= SW_COUNT65;
+	if (kind == MUT_SW_PB)
+		return mut_sweep_pb[cls].edit != 0 && mut_pb_edit(ent->pb, t,
+		    mut_sweep_pb[cls].edit - 1u, mut_sweep_pb[cls].arg,
+		    NULL) == 0;
 	if (kind == MUT_SW_PATH && !sweep_path_param(v))
 		return 0;
 	if (kind == MUT_SW_JSON) {
@@ -3067,6 +3106,16 @@ sweep_arm(unsigned kind, unsigned cls)
 		return cls == SW_REMOVE ? MUT_OP_F_REMOVE : MUT_OP_F_VALUE;
 	case MUT_SW_PATH:
 		return MUT_OP_PATH;
+	case MUT_SW_PB:
+		switch (mut_sweep_pb[cls].edit - 1u) {
+		case MUT_PB_DROP:
+		case MUT_PB_EMPTY:	/* proto3: an empty value is none */
+			return MUT_OP_PB_DROP;
+		case MUT_PB_UTF8:	return MUT_OP_PB_UTF8;
+		case MUT_PB_REPEAT:	return MUT_OP_PB_DUP;
+		case MUT_PB_WIRE:	return MUT_OP_PB_WIRE;
+		default:		return MUT_OP_PB_VARINT;
+		}
 	default:
 		return MUT_OP_HDR_OVERSIZE;
 	}
@@ -3096,7 +3145,8 @@ sweep_walk(const struct mut_engine *e, const struct mut_entry *ent,
 				if (it != NULL)
 					*it = (struct mut_sweep_item){ kind, t,
 					    cls, sweep_arm(kind, cls),
-					    kind == MUT_SW_JSON ? (int32_t)t :
+					    kind == MUT_SW_JSON ||
+					    kind == MUT_SW_PB ? (int32_t)t :
 					    -1 };
 				return n;
 			}
@@ -3156,6 +3206,7 @@ sweep_apply(struct mut_engine *e, const struct mut_sweep_item *it)
 	const struct mut_jval	*v;
 	struct span		 s;
 	static const size_t	 pad[] = { 1025, 4097, 8193 };
+	int			 rc;
 
 	switch (it->kind) {
 	case MUT_SW_QUERY:
@@ -3164,6 +3215,12 @@ sweep_apply(struct mut_engine *e, const struct mut_sweep_item *it)
 		return sweep_apply_pair(e, it);
 	case MUT_SW_HEADER:
 		return hdr_grow(e, it->target, SW_GROW_LEN);
+	case MUT_SW_PB:
+		e->hint = (int32_t)it->target;
+		rc = op_pb(e, 0, mut_sweep_pb[it->cls].edit,
+		    mut_sweep_pb[it->cls].arg);
+		e->hint = -1;
+		return rc;
 	case MUT_SW_REQUEST:
 		if (it->cls == SW_COUNT17 || it->cls == SW_COUNT65)
 			return hdr_pad_lines(e, it->cls == SW_COUNT17 ? 17 :

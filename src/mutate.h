@@ -200,7 +200,12 @@ size_t	mut_mutate_buf(struct mut_engine *, uint8_t *data, size_t len,
  * segment removed, empty, of the other type (a number where a word was
  * and the other way round) and, where it is a number, the boundaries;
  * each ordinary header grown by 4 KiB; the request with a 1, 4 or 8 KiB
- * header or 17 or 65 extra headers.  Items are numbered class-major
+ * header or 17 or 65 extra headers; each protobuf field of a gRPC call
+ * dropped, a varint 0, -1 (ten bytes, also 2^64-1), 2^31-1, 2^31, 2^63
+ * and, where it looks like a sint, the zigzag edges; a length-delimited
+ * value emptied (a nested message too), a string with invalid UTF-8, a
+ * repeated field grown to 17 and 65 elements, the field with another
+ * wire type (mutate-pb.h's mut_pb_edit).  Items are numbered class-major
  * (every removal first, then the request's header sizes and counts,
  * then every null...), targets in request order.
  * mut_make(index, entry, MUT_SWEEP, item) makes item `item` of entry
@@ -217,6 +222,8 @@ enum mut_sweep_kind {
 	MUT_SW_HEADER,		/* an ordinary header (not Host, auth,
 				   framing) */
 	MUT_SW_REQUEST,		/* the request: target 0 */
+	MUT_SW_PB,		/* a gRPC call's protobuf field (target:
+				   the field, mut_entry_fields) */
 };
 
 struct mut_sweep_item {
@@ -227,7 +234,8 @@ struct mut_sweep_item {
 					   (json.remove_member for a
 					   removal...): its arm is credited
 					   with the outcome */
-	int32_t		arm_field;	/* its JSON field, or -1 */
+	int32_t		arm_field;	/* its JSON or protobuf field, or
+					   -1 */
 };
 
 /* The number of sweep items of entry (0 for an entry that did not

@@ -7,10 +7,11 @@
 # bugs (UNKNOWN for a negative quantity, a missing customer message,
 # more than 16 items and an amount of 2^63 or more; INTERNAL for a note
 # that is not UTF-8) is found exactly once, as a "grpc" finding whose
-# status is the gRPC code, most made around a protobuf operator (the
-# operator is in finding.json; byte operators may get there first);
-# nothing else
-# is reported (the service's INVALID_ARGUMENT to broken messages is
+# status is the gRPC code, all five by the sweep (its protobuf items
+# come first: finding.json's op is "sweep", its mutant within the
+# sweep); again with --no-sweep, most made around a protobuf operator
+# (the operator is in finding.json; byte operators may get there
+# first); nothing else is reported (the service's INVALID_ARGUMENT to broken messages is
 # counted, grpcio's own refusals of a broken call -- no te: trailers, a
 # method other than POST, a broken length prefix -- are noise); each
 # repro.sh gives the same grpc-status and grpc-message with curl over h2;
@@ -59,22 +60,30 @@ for j in "$T"/f/[0-9][0-9][0-9]-*/finding.json; do
 	"$PY" - "$j" >>"$T/found.txt" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-print(d['kind'], d['status'], d['op'], '|', d['signature'])
+print(d['kind'], d['status'], d['op'], d['mutant'], '|', d['signature'])
 EOF
 done
 sed 's/^/# /' "$T/found.txt"
-for bug in "grpc 2 .* negative count" \
-    "grpc 2 .* '\*' object has no attribute '\*'" \
-    "grpc 2 .* list assignment index out of range" \
-    "grpc 2 .* argument out of range" \
-    "grpc 13 .* ledger: cannot store note"; do
-	n=$(sed 's/ | / /' "$T/found.txt" | grep -c "^$bug" || true)
-	check "found once: $bug ($n)" [ "$n" -eq 1 ]
-done
-pbn=$(grep -Ec '^grpc [0-9]+ (pb|grpc)\.' "$T/found.txt")
-check "most made around a protobuf operator ($pbn of 5)" [ "$pbn" -ge 3 ]
-check "nothing else reported ($(wc -l <"$T/found.txt") findings)" \
-    [ "$(wc -l <"$T/found.txt")" -eq 5 ]
+
+# Each planted bug once in found file $1, nothing else.
+found_once() {
+	local bug n
+	for bug in "grpc 2 .* negative count" \
+	    "grpc 2 .* '\*' object has no attribute '\*'" \
+	    "grpc 2 .* list assignment index out of range" \
+	    "grpc 2 .* argument out of range" \
+	    "grpc 13 .* ledger: cannot store note"; do
+		n=$(sed 's/ [0-9]* | / /' "$1" | grep -c "^$bug" || true)
+		check "$2found once: $bug ($n)" [ "$n" -eq 1 ]
+	done
+	check "$2nothing else reported ($(wc -l <"$1") findings)" \
+	    [ "$(wc -l <"$1")" -eq 5 ]
+}
+found_once "$T/found.txt" ""
+sw=$(grep -o '"sweep":[0-9]*' "$T/fuzz.out" | cut -d: -f2)
+swn=$(awk -v n="${sw:-0}" '$3 == "sweep" && $4 <= n' "$T/found.txt" | wc -l)
+check "all five found by the sweep, within its ${sw:-0} mutants ($swn)" \
+    [ "$swn" -eq 5 ]
 check "no finding for INVALID_ARGUMENT" \
     bash -c '! grep -q "^grpc 3 " "$1"' _ "$T/found.txt"
 inv=$(grep -o '"grpc_invalid_argument":[0-9]*' "$T/fuzz.out" | cut -d: -f2)
@@ -83,6 +92,26 @@ check "INVALID_ARGUMENT answers counted, not reported (${inv:-0})" \
 check "grpcio's refusals of broken calls counted as noise" \
     grep -Eq '"noise_by":\{.*"method":[1-9].*"grpc-framing":[0-9]' \
     "$T/fuzz.out"
+
+# --- without the sweep: the protobuf operators alone -----------------------
+"$DECOY" fuzz "$T/corpus" --target http://127.0.0.1:0 --http2 \
+    --service-cmd "$SVC" --requests 3000 --seed 7 --timeout 5s --no-sweep \
+    --findings "$T/f0" --json >"$T/fuzz0.out" 2>"$T/fuzz0.log"
+rc=$?
+check "--no-sweep campaign: exit 1 (findings), got $rc" [ "$rc" -eq 1 ]
+: >"$T/found0.txt"
+for j in "$T"/f0/[0-9][0-9][0-9]-*/finding.json; do
+	[ -f "$j" ] || continue
+	"$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["kind"], d["status"], d["op"], d["mutant"], "|", d["signature"])' \
+	    "$j" >>"$T/found0.txt"
+done
+sed 's/^/# --no-sweep: /' "$T/found0.txt"
+found_once "$T/found0.txt" "--no-sweep: "
+pbn=$(grep -Ec '^grpc [0-9]+ (pb|grpc)\.' "$T/found0.txt")
+check "--no-sweep: most made around a protobuf operator ($pbn of 5)" \
+    [ "$pbn" -ge 3 ]
 
 # --- repro.sh and --replay ---------------------------------------------------
 start_bg svc2 "$T/svc2.port" "$PY" "$EX/server.py" --pb-dir "$T/gen" \

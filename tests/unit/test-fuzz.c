@@ -21,6 +21,8 @@
 #include "buf.h"
 #include "fuzz.h"
 #include "fuzz-sched.h"
+#include "grpc.h"
+#include "mutate.h"
 #include "unit.h"
 #include "xmalloc.h"
 
@@ -1193,6 +1195,92 @@ test_sweep(void)
 	fuzz_sched_free(t);
 }
 
+/*
+ * The sweep of a gRPC call credits the pb arms: each of its protobuf
+ * items (mutate.h's MUT_SW_PB) goes to a pb.* operator on its own field,
+ * as fuzz.c sets the sweep up; a new answer to every removal raises
+ * pb.drop_field and each removed field, and no other arm.
+ */
+static void
+test_sweep_grpc(void)
+{
+	static const char	 msg[] = "\x08\x03"
+	    "\x12\x0f" "\x0a\x03" "Ann" "\x12\x08" "ann@x.io"
+	    "\x1a\x03\x01\x02\x03" "\x22\x05" "hello" "\x28\xe8\x07";
+	struct mut_corpus	*c = mut_corpus_create();
+	struct mut_engine	*m;
+	struct mut_sweep_item	 it;
+	struct fuzz_sweep_item	*v;
+	struct fuzz_sched	*s;
+	struct fuzz_sched_outcome o = { 1, 0 };
+	struct buf		 b;
+	uint32_t		 prior[MUT_OP_COUNT];
+	uint64_t		 field_ops = 0;
+	size_t			 ni, ep = 0, nf, n, i, e, drops = 0, pbs = 0;
+	unsigned		 op;
+	int32_t			 fl;
+	char			*cause = NULL;
+
+	buf_init(&b);
+	buf_printf(&b, "POST /shop.Orders/Place HTTP/1.1\r\nHost: x\r\n"
+	    "content-type: application/grpc\r\nte: trailers\r\n"
+	    "Content-Length: %zu\r\n\r\n", sizeof msg - 1 + 5);
+	grpc_put_msg(&b, 0, msg, sizeof msg - 1);
+	ASSERT_EQ(mut_corpus_add(c, b.data, b.len, &cause), 0);
+	m = mut_engine_create(c, 1, 0);
+	for (op = 0; op < MUT_OP_COUNT; op++) {
+		prior[op] = mut_op_weight_of(m, 0, op);
+		if (mut_op_takes_field(op))
+			field_ops |= (uint64_t)1 << op;
+	}
+	ni = mut_sweep_count(m, 0);
+	nf = mut_entry_fields(m, 0);
+	ASSERT_EQ(nf, 7);
+	v = fuzz_sweep_order(1, &ep, &ni, 1, &n);
+	ASSERT_EQ(n, ni);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(mut_sweep_item(m, 0, (size_t)v[i].field, &it), 0);
+		v[i].op = MUT_SWEEP;
+		v[i].arm_op = it.arm_op;
+		v[i].arm_field = it.arm_field;
+		if (it.kind == MUT_SW_PB) {
+			pbs++;
+			ASSERT(it.arm_op >= MUT_OP_PB_VARINT &&
+			    it.arm_op <= MUT_OP_PB_UTF8);
+			ASSERT_EQ(it.arm_field, (int32_t)it.target);
+		}
+	}
+	ASSERT(pbs > 30);
+	s = fuzz_sched_create(1, MUT_OP_COUNT, prior, &nf, field_ops, 3, 0);
+	fuzz_sched_set_sweep(s, v, n);
+	for (i = 0; i < n; i++) {
+		fuzz_sched_pick(s, i, &e, &op, &fl);
+		ASSERT(e == 0 && op == MUT_SWEEP && fl == v[i].field);
+		/* A new answer to each removal, the same to the rest. */
+		ASSERT_EQ(mut_sweep_item(m, 0, (size_t)fl, &it), 0);
+		o.cls = it.arm_op == MUT_OP_PB_DROP &&
+		    strcmp(mut_sweep_class_name(it.cls), "removed") == 0 ?
+		    100 + it.target : 1;
+		drops += o.cls != 1;
+		ASSERT_EQ(fuzz_sched_feed(s, i, &o), 0);
+	}
+	fuzz_sched_pick(s, n, &e, &op, &fl);
+	ASSERT_EQ(drops, 7);
+	ASSERT(fuzz_sched_arm_energy(s, 0, MUT_OP_PB_DROP) >
+	    4 * FUZZ_SCHED_ONE);
+	for (i = 0; i < nf; i++)
+		ASSERT(fuzz_sched_field_energy(s, 0, i) > FUZZ_SCHED_ONE);
+	ASSERT(fuzz_sched_arm_energy(s, 0, MUT_OP_PB_VARINT) <=
+	    FUZZ_SCHED_ONE);
+	ASSERT(fuzz_sched_arm_energy(s, 0, MUT_OP_PB_UTF8) <= FUZZ_SCHED_ONE);
+	fuzz_sched_free(s);
+	free(v);
+	mut_engine_free(m);
+	mut_corpus_free(c);
+	buf_free(&b);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -1207,5 +1295,6 @@ main(void)
 	test_body_signatures();
 	test_sched();
 	test_sweep();
+	test_sweep_grpc();
 	UNIT_DONE();
 }

@@ -452,6 +452,216 @@ test_schedule(void)
 	free(cause);
 }
 
+/*
+ * The view of target t of the order's sweep (fields as test_parse
+ * lists them): the counts of its message (customer's for name and
+ * email) and its last field of its number; rc as read_fields's.
+ */
+static int
+sweep_view(struct span msg, size_t t, unsigned *cnt, struct pb_field *last)
+{
+	static const unsigned	nums[] = { 1, 2, 1, 2, 3, 4, 5 };
+	struct pb_field		cust;
+
+	if (t == 2 || t == 3) {
+		memset(&cust, 0, sizeof cust);
+		if (read_fields(msg, cnt, 2, &cust) != 0 || cnt[2] != 1 ||
+		    cust.wire != PB_LEN)
+			return -1;
+		msg = (struct span){ (const char *)cust.p, cust.len };
+	}
+	memset(last, 0, sizeof *last);
+	return read_fields(msg, cnt, nums[t], last);
+}
+
+/* The varints of a packed run, -1 if it does not read whole. */
+static long
+packed_len(const struct pb_field *f)
+{
+	size_t		off = 0, k;
+	uint64_t	v;
+	long		n = 0;
+
+	while (off < f->len) {
+		if ((k = pb_varint(f->p + off, f->len - off, &v, NULL)) == 0)
+			return -1;
+		off += k;
+		n++;
+	}
+	return n;
+}
+
+/* What sweep item it says about the mutant's message; 1 if it did. */
+static int
+sweep_judge(const struct mut_sweep_item *it, struct span msg)
+{
+	static const struct {
+		const char	*name;
+		uint64_t	 v;
+	} nums[] = {
+		{ "zero", 0 }, { "minus_one", UINT64_MAX },
+		{ "int32_max", 2147483647ull }, { "int32_over", 2147483648ull },
+		{ "int64_over", 9223372036854775808ull },
+		{ "zigzag_int32_max", 4294967294ull },
+		{ "zigzag_int32_min", 4294967295ull },
+		{ "zigzag_int64_max", 18446744073709551614ull },
+	};
+	static const unsigned	 wires[] = { PB_VARINT, PB_LEN, PB_LEN,
+				    PB_LEN, PB_LEN, PB_LEN, PB_VARINT };
+	static const unsigned	 nums_of[] = { 1, 2, 1, 2, 3, 4, 5 };
+	const char		*cls = mut_sweep_class_name(it->cls);
+	struct pb_field		 last;
+	unsigned		 cnt[33], orig[33], i, num = nums_of[it->target];
+	struct span		 o = { order_msg, ORDER_LEN };
+
+	if (sweep_view(msg, it->target, cnt, &last) != 0 ||
+	    sweep_view(o, it->target, orig, &(struct pb_field){ 0 }) != 0)
+		return 0;
+	/* One edit: the other numbers of its message as they were. */
+	for (i = 0; i < 33; i++)
+		if (i != num && cnt[i] != orig[i])
+			return 0;
+	if (strcmp(cls, "removed") == 0)
+		return cnt[num] == 0;
+	if (cnt[num] < 1)
+		return 0;
+	if (strcmp(cls, "empty") == 0)
+		return last.wire == PB_LEN && last.len == 0;
+	if (strcmp(cls, "invalid_utf8") == 0)
+		return cnt[num] == 1 && last.wire == PB_LEN &&
+		    bad_utf8(last.p, last.len);
+	if (strcmp(cls, "repeated_17") == 0 || strcmp(cls,
+	    "repeated_65") == 0)
+		return last.wire == PB_LEN && packed_len(&last) ==
+		    (cls[9] == '1' ? 17 : 65);
+	if (strcmp(cls, "wire_type") == 0)
+		return cnt[num] == 1 && last.wire != wires[it->target];
+	for (i = 0; i < sizeof nums / sizeof nums[0]; i++)
+		if (strcmp(cls, nums[i].name) == 0)
+			return cnt[num] == 1 && last.wire == PB_VARINT &&
+			    last.u == nums[i].v;
+	return 0;
+}
+
+/*
+ * The sweep on a gRPC call (mutate.h's MUT_SWEEP, kind MUT_SW_PB):
+ * each protobuf field once per class that applies to it, each mutant the
+ * one edit it says, exactly framed (every enclosing length and the
+ * prefix), credited to the pb arm of that field, made again from (seed,
+ * number, entry, item) whatever came before.  A repeated field that is
+ * not packed grows by copies.
+ */
+static void
+test_sweep(const struct mut_corpus *c)
+{
+	/* Classes per field: quantity 3 (odd: it may be a sint), customer,
+	 * name, email, items [1, 2, 3], note, amount 1000. */
+	static const unsigned	 want[7] = { 10, 3, 4, 4, 5, 4, 7 };
+	static const char	 rep[] = "\x38\x01\x38\x02"
+	    "\x42\x02\x08\x01\x42\x02\x08\x02";
+	struct mut_engine	*a = mut_engine_create(c, 3, 0);
+	struct mut_engine	*b = mut_engine_create(c, 3, 0);
+	struct mut_corpus	*c2 = mut_corpus_create();
+	struct mut_engine	*e2;
+	struct mut_pb		*pb;
+	struct mut_sweep_item	 it;
+	struct mut_info		 info;
+	struct buf		 x, y;
+	struct span		 body, msg;
+	unsigned		 per[7] = { 0 }, pbitems = 0, prev = 0, hits[3];
+	static unsigned char	 seen[64][16];
+	size_t			 k, n = mut_sweep_count(a, 0);
+	char			*cause = NULL;
+
+	buf_init(&x);
+	buf_init(&y);
+	memset(seen, 0, sizeof seen);
+	for (k = 0; k < n; k++) {
+		ASSERT_EQ(mut_sweep_item(a, 0, k, &it), 0);
+		ASSERT(it.cls >= prev);
+		prev = it.cls;
+		mut_make(a, 40 + k, 0, MUT_SWEEP, (int32_t)k, &x, &info);
+		ASSERT_EQ(info.first_op, MUT_SWEEP);
+		ASSERT_EQ(info.op, MUT_SWEEP);
+		ASSERT_EQ(info.field, (int32_t)k);
+		ASSERT_EQ(info.nops, 1);
+		ASSERT_EQ(info.framing, 0);
+		ASSERT_EQ(body_of(x.data, x.len, &body), 0);
+		mut_make(b, 9, 1, MUT_OP_PB_DEEP, -1, &y, NULL);
+		mut_make(b, 40 + k, 0, MUT_SWEEP, (int32_t)k, &y, NULL);
+		ASSERT(x.len == y.len && memcmp(x.data, y.data, x.len) == 0);
+		if (it.kind != MUT_SW_PB) {
+			/* Headers: the body as it was. */
+			ASSERT(body.len == ORDER_LEN + 5 && memcmp(body.p + 5,
+			    order_msg, ORDER_LEN) == 0);
+			continue;
+		}
+		ASSERT(it.target < 7 && it.cls < 64);
+		ASSERT_EQ(seen[it.cls][it.target], 0);
+		seen[it.cls][it.target] = 1;
+		per[it.target]++;
+		pbitems++;
+		ASSERT(it.arm_op >= MUT_OP_PB_VARINT && it.arm_op <=
+		    MUT_OP_PB_UTF8);
+		ASSERT(mut_op_weight_of(a, 0, it.arm_op) > 0);
+		ASSERT_EQ(it.arm_field, (int32_t)it.target);
+		/* Exactly framed, the one edit it says. */
+		ASSERT_EQ(one_message(body, &msg), 0);
+		if (!sweep_judge(&it, msg))
+			fprintf(stderr, "item %zu: field %zu %s\n", k,
+			    it.target, mut_sweep_class_name(it.cls));
+		ASSERT(sweep_judge(&it, msg));
+	}
+	ASSERT_EQ(mut_sweep_item(a, 0, n, &it), -1);
+	ASSERT_EQ(pbitems, 37);
+	for (k = 0; k < 7; k++)
+		ASSERT_EQ(per[k], want[k]);
+	/* The stream of two: each message's fields, framed both. */
+	ASSERT_EQ(mut_sweep_count(a, 1), 2 * 37 + n - 37);
+	for (k = 0; k < mut_sweep_count(a, 1); k++) {
+		mut_make(a, k, 1, MUT_SWEEP, (int32_t)k, &x, NULL);
+		ASSERT_EQ(body_of(x.data, x.len, &body), 0);
+		pb = mut_pb_parse(body.p, body.len);
+		ASSERT(pb != NULL);
+		mut_pb_free(pb);
+	}
+	/* Not packed: a number seen twice (7, varints; 8, messages)
+	 * grows by copies, at its first only. */
+	buf_reset(&x);
+	buf_printf(&x, "POST /a.B/C HTTP/1.1\r\nHost: x\r\n"
+	    "content-type: application/grpc\r\nContent-Length: %zu\r\n\r\n",
+	    sizeof rep - 1 + 5);
+	grpc_put_msg(&x, 0, rep, sizeof rep - 1);
+	ASSERT_EQ(mut_corpus_add(c2, x.data, x.len, &cause), 0);
+	e2 = mut_engine_create(c2, 1, 0);
+	memset(hits, 0, sizeof hits);
+	for (k = 0; k < mut_sweep_count(e2, 0); k++) {
+		unsigned	cnt[33];
+
+		ASSERT_EQ(mut_sweep_item(e2, 0, k, &it), 0);
+		if (strncmp(mut_sweep_class_name(it.cls), "repeated_", 9) != 0)
+			continue;
+		mut_make(e2, k, 0, MUT_SWEEP, (int32_t)k, &x, NULL);
+		ASSERT_EQ(body_of(x.data, x.len, &body), 0);
+		ASSERT_EQ(one_message(body, &msg), 0);
+		ASSERT_EQ(read_fields(msg, cnt, 0, NULL), 0);
+		ASSERT(it.target == 0 || it.target == 2);
+		ASSERT_EQ(cnt[it.target == 0 ? 7 : 8], mut_sweep_class_name(
+		    it.cls)[9] == '1' ? 17 : 65);
+		ASSERT_EQ(cnt[it.target == 0 ? 8 : 7], 2);
+		ASSERT_EQ(it.arm_op, MUT_OP_PB_DUP);
+		hits[it.target / 2]++;
+	}
+	ASSERT(hits[0] == 2 && hits[1] == 2);
+	mut_engine_free(e2);
+	mut_corpus_free(c2);
+	free(cause);
+	buf_free(&x);
+	buf_free(&y);
+	mut_engine_free(a);
+	mut_engine_free(b);
+}
+
 int
 main(void)
 {
@@ -461,6 +671,7 @@ main(void)
 	c = order_corpus();
 	test_operators(c);
 	test_repro(c);
+	test_sweep(c);
 	mut_corpus_free(c);
 	test_schedule();
 	UNIT_DONE();
