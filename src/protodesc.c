@@ -636,7 +636,8 @@ pd_file(struct pd_load *ld, const uint8_t *p, size_t len, size_t base)
 	return rc == -1 ? -1 : 0;
 }
 
-/* qsort(), which must not see the NULL of an empty array. */
+/* qsort(3), which takes no NULL array even when it is empty (a set
+ * without enums, a message without fields). */
 static void
 pd_sort(void *base, size_t n, size_t size,
     int (*cmp)(const void *, const void *))
@@ -707,16 +708,6 @@ pd_find(const void *base, size_t n, size_t sz, const char *name, size_t len)
 			hi = mid;
 	}
 	return -1;
-}
-
-/* qsort(3), which takes no NULL array even when it is empty (a set
- * without enums, a message without fields). */
-static void
-pd_sort(void *base, size_t n, size_t size,
-    int (*cmp)(const void *, const void *))
-{
-	if (n > 1)
-		qsort(base, n, size, cmp);
 }
 
 /* Field types' names resolved, fields sorted, names unique. */
