@@ -1569,6 +1569,17 @@ respond_cpu_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The CPU time the calling thread has used, in seconds. */
+static double
+respond_thread_cpu_s(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* "FILE: no dir "out" transaction with a response (what it holds)". */
 static char *
 respond_empty_cause(const char *path, size_t nread, size_t nin,
@@ -1608,8 +1619,10 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	size_t			 skipped = 0, nread = 0, nin = 0;
 	char			*rcause = NULL, *ccause = NULL;
 	int			 eof = 0, rv;
-	uint64_t		 t0 = loop_clock_ns(), t1;
-	double			 c0 = respond_cpu_s(), c1;
+	uint64_t		 t0 = loop_clock_ns(), t1, tw, tfirst = 0;
+	uint64_t		 tlast = 0, wait_ns = 0;
+	double			 c0 = respond_cpu_s(), c1, tc;
+	double			 cut_s = 0, commit_s = 0;
 
 	*tf = NULL;
 	if (tf_path != NULL &&
@@ -1657,11 +1670,16 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 		    lc.tail - lc.head < lc.cap) {
 			job = lc.npool > 0 ? lc.pool[--lc.npool] :
 			    xcalloc(1, sizeof *job);
+			tc = respond_thread_cpu_s();
 			rv = snap_reader_chunk(sr, RESPOND_LOAD_CHUNK,
 			    &job->chunk, &rcause);
+			cut_s += respond_thread_cpu_s() - tc;
+			if (tfirst == 0)
+				tfirst = loop_clock_ns();
 			if (rv != 1) {
 				load_job_free(&lc, job);
 				eof = 1;
+				tlast = loop_clock_ns();
 				break;
 			}
 			if (started == 0) {
@@ -1676,12 +1694,16 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 		if (lc.head == lc.tail)
 			break;
 		job = lc.ring[lc.head % lc.cap];
+		tw = loop_clock_ns();
 		pthread_mutex_lock(&lc.lock);
 		while (!job->done)
 			pthread_cond_wait(&lc.done, &lc.lock);
 		lc.head++;
 		pthread_mutex_unlock(&lc.lock);
+		wait_ns += loop_clock_ns() - tw;
+		tc = respond_thread_cpu_s();
 		load_job_commit(&lc, idx, job);
+		commit_s += respond_thread_cpu_s() - tc;
 	}
 	load_stop(&lc, threads, started);
 	snap_reader_close(sr);
@@ -1708,14 +1730,23 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	}
 	t1 = loop_clock_ns();
 	c1 = respond_cpu_s();
+	log_debug("%s: loading thread: first chunk cut after %.3f s, %.2f "
+	    "CPU s cutting, %.2f CPU s committing, %.2f s waiting for a "
+	    "chunk; after the last chunk was cut, %.3f s to the last commit",
+	    path, (double)(tfirst - t0) / 1e9, cut_s, commit_s,
+	    (double)wait_ns / 1e9, (double)(t1 - tlast) / 1e9);
 	match_index_finish(idx, cpus_usable());
+	tw = loop_clock_ns();
+	tc = respond_cpu_s();
 	/* What loading and finishing freed (scratch arrays, the loading
 	 * threads' heaps): its pages back. */
 	malloc_trim(0);
 	log_debug("%s: %zu transactions read and prepared in %.2f s (%.2f CPU "
-	    "s) on %zu threads, index built in %.2f s (%.2f CPU s)", path,
+	    "s) on %zu threads, index built in %.2f s (%.2f CPU s), "
+	    "malloc_trim %.3f s (%.3f CPU s)", path,
 	    nread, (double)(t1 - t0) / 1e9, c1 - c0, started,
-	    (double)(loop_clock_ns() - t1) / 1e9, respond_cpu_s() - c1);
+	    (double)(tw - t1) / 1e9, tc - c1,
+	    (double)(loop_clock_ns() - tw) / 1e9, respond_cpu_s() - tc);
 	if (skipped > 0)
 		log_warn("%s: %zu transactions skipped", path, skipped);
 	return idx;
