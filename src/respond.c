@@ -1384,6 +1384,8 @@ struct load_job {
 	size_t			 skipped;
 	enum rule_reach		*reach;		/* the rules over the chunk */
 	char			*cause;		/* rv -1: the chunk's error */
+	int			 counted;	/* chunk.nlines is known */
+	int			 based;		/* chunk.first is known */
 	int			 rv;
 	int			 done;
 };
@@ -1400,6 +1402,11 @@ struct load_ctx {
 	size_t			 head;		/* oldest not committed */
 	size_t			 next;		/* next to decode */
 	size_t			 tail;		/* next free */
+	/* Line numbers: the jobs before job bseq are counted, and hold
+	 * blines lines. */
+	size_t			 bseq;
+	size_t			 blines;
+	int			 threaded;
 	int			 quit;
 	const struct match_index *idx;
 	const char		*path;
@@ -1419,6 +1426,38 @@ load_job_prep(struct load_ctx *lc, struct load_job *job, size_t i)
 	return (struct match_prep *)(void *)(job->preps + i * lc->psize);
 }
 
+/*
+ * Counts job's lines and waits for its first line number: the sum of the
+ * counts of the chunks before it, which the threads that took them (in
+ * order, each counting first) publish as they come.  The count is the
+ * chunk's first pass over its bytes: this thread takes its page faults.
+ */
+static void
+load_job_base(struct load_ctx *lc, struct load_job *job)
+{
+	struct load_job	*j;
+	size_t		 n = snap_chunk_count(&job->chunk);
+
+	if (!lc->threaded) {
+		job->chunk.first = lc->blines;
+		lc->blines += n;
+		return;
+	}
+	pthread_mutex_lock(&lc->lock);
+	job->counted = 1;
+	while (lc->bseq < lc->tail &&
+	    (j = lc->ring[lc->bseq % lc->cap])->counted) {
+		j->chunk.first = lc->blines;
+		j->based = 1;
+		lc->blines += j->chunk.nlines;
+		lc->bseq++;
+		pthread_cond_broadcast(&lc->done);
+	}
+	while (!job->based)
+		pthread_cond_wait(&lc->done, &lc->lock);
+	pthread_mutex_unlock(&lc->lock);
+}
+
 static void
 load_job_run(struct load_ctx *lc, struct load_job *job)
 {
@@ -1426,6 +1465,7 @@ load_job_run(struct load_ctx *lc, struct load_job *job)
 	char			*why;
 	int			 rv;
 
+	load_job_base(lc, job);
 	if (lc->nrules > 0 && job->reach == NULL)
 		job->reach = xcalloc(lc->nrules, sizeof *job->reach);
 	while ((rv = snap_chunk_next(&job->chunk, &t, &job->cause)) == 1) {
@@ -1491,7 +1531,7 @@ load_job_reset(struct load_ctx *lc, struct load_job *job)
 		memset(job->reach, 0, lc->nrules * sizeof *job->reach);
 	free(job->cause);
 	job->cause = NULL;
-	job->rv = job->done = 0;
+	job->rv = job->done = job->counted = job->based = 0;
 	job->chunk.len = job->chunk.off = 0;
 }
 
@@ -1658,6 +1698,7 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 			break;
 		started++;
 	}
+	lc.threaded = started > 0;
 	lc.cap = 2 * (started == 0 ? 1 : started) + 1;
 	lc.ring = xcalloc(lc.cap, sizeof *lc.ring);
 	/* Jobs and their buffers are reused: megabytes freed and
