@@ -1370,6 +1370,9 @@ worker_main(void *arg)
  * every message are what a sequential load gives.
  */
 #define RESPOND_LOAD_CHUNK	((size_t)4 << 20)
+/* The last chunks are cut smaller, down to this, so the threads finish
+ * together: each is a quarter of what is left per thread. */
+#define RESPOND_LOAD_CHUNK_MIN	((size_t)256 << 10)
 #ifndef RESPOND_LOAD_THREADS
 #define RESPOND_LOAD_THREADS	8
 #endif
@@ -1598,6 +1601,23 @@ load_stop(struct load_ctx *lc, pthread_t *threads, size_t started)
 	pthread_mutex_destroy(&lc->lock);
 }
 
+/* How much of the snapshot to cut next: RESPOND_LOAD_CHUNK until the
+ * mapped rest is short, then less, so the last chunks end together. */
+static size_t
+respond_load_want(struct snap_reader *sr, size_t threads)
+{
+	size_t	left = snap_reader_left(sr), want;
+
+	if (left == 0)		/* not mapped: read as it comes */
+		return RESPOND_LOAD_CHUNK;
+	want = left / (4 * (threads == 0 ? 1 : threads));
+	if (want > RESPOND_LOAD_CHUNK)
+		want = RESPOND_LOAD_CHUNK;
+	if (want < RESPOND_LOAD_CHUNK_MIN)
+		want = RESPOND_LOAD_CHUNK_MIN;
+	return want;
+}
+
 /* The CPU time the process has used, in seconds (threads included). */
 static double
 respond_cpu_s(void)
@@ -1712,8 +1732,8 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 			job = lc.npool > 0 ? lc.pool[--lc.npool] :
 			    xcalloc(1, sizeof *job);
 			tc = respond_thread_cpu_s();
-			rv = snap_reader_chunk(sr, RESPOND_LOAD_CHUNK,
-			    &job->chunk, &rcause);
+			rv = snap_reader_chunk(sr, respond_load_want(sr,
+			    started), &job->chunk, &rcause);
 			cut_s += respond_thread_cpu_s() - tc;
 			if (tfirst == 0)
 				tfirst = loop_clock_ns();

@@ -1662,6 +1662,13 @@ snap_chunk_free(struct snap_chunk *c)
 	}
 }
 
+size_t
+snap_reader_left(struct snap_reader *r)
+{
+	snap_map_open(r);
+	return r->map != NULL && !r->failed ? r->maplen - r->mapoff : 0;
+}
+
 void
 snap_reader_close(struct snap_reader *r)
 {

@@ -202,6 +202,9 @@ struct snap_chunk {
 	size_t		 outcap;
 	struct snap_scratch *scratch;	/* what a decoded line borrows */
 };
+/* The mapped bytes snap_reader_chunk() has not cut yet (0: none, or the
+ * input is not mapped), for a loader that cuts its last chunks smaller. */
+size_t	snap_reader_left(struct snap_reader *);
 int	snap_reader_chunk(struct snap_reader *, size_t want,
 	    struct snap_chunk *c, char **cause);
 size_t	snap_chunk_count(struct snap_chunk *);
