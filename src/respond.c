@@ -1411,6 +1411,11 @@ struct load_ctx {
 	size_t			 blines;
 	int			 threaded;
 	int			 quit;
+	/* The loading threads' time, summed when they end (-v): running,
+	 * runnable but waiting for a CPU, and in all. */
+	uint64_t		 run_ns;
+	uint64_t		 queue_ns;
+	uint64_t		 wall_ns;
 	const struct match_index *idx;
 	const char		*path;
 	const struct rule_set	*rules;		/* judged as lines are read */
@@ -1498,12 +1503,33 @@ load_job_run(struct load_ctx *lc, struct load_job *job)
 	job->rv = rv;
 }
 
+/* The calling thread's time on a CPU and waiting for one, in ns, from
+ * /proc/thread-self/schedstat (0 where it cannot be read). */
+static void
+load_schedstat(uint64_t *run, uint64_t *queue)
+{
+	char			 b[128];
+	unsigned long long	 r = 0, q = 0;
+	FILE			*f;
+
+	if ((f = fopen("/proc/thread-self/schedstat", "r")) != NULL) {
+		if (fgets(b, sizeof b, f) == NULL ||
+		    sscanf(b, "%llu %llu", &r, &q) != 2)
+			r = q = 0;
+		fclose(f);
+	}
+	*run = r;
+	*queue = q;
+}
+
 static void *
 load_thread(void *arg)
 {
 	struct load_ctx	*lc = arg;
 	struct load_job	*job;
+	uint64_t	 t0 = loop_clock_ns(), r0, q0, r1, q1;
 
+	load_schedstat(&r0, &q0);
 	pthread_mutex_lock(&lc->lock);
 	for (;;) {
 		while (!lc->quit && lc->next == lc->tail)
@@ -1517,6 +1543,10 @@ load_thread(void *arg)
 		job->done = 1;
 		pthread_cond_broadcast(&lc->done);
 	}
+	load_schedstat(&r1, &q1);
+	lc->run_ns += r1 - r0;
+	lc->queue_ns += q1 - q0;
+	lc->wall_ns += loop_clock_ns() - t0;
 	pthread_mutex_unlock(&lc->lock);
 	return NULL;
 }
@@ -1767,6 +1797,12 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 		commit_s += respond_thread_cpu_s() - tc;
 	}
 	load_stop(&lc, threads, started);
+	if (started > 0)
+		log_debug("%s: decoding threads: %.2f s running, %.2f s "
+		    "waiting for a CPU, %.2f s blocked (summed over %zu)",
+		    path, (double)lc.run_ns / 1e9, (double)lc.queue_ns / 1e9,
+		    (double)(lc.wall_ns - lc.run_ns - lc.queue_ns) / 1e9,
+		    started);
 	snap_reader_close(sr);
 	ccause = lc.ccause;
 	nread = lc.nread;
