@@ -1416,6 +1416,15 @@ struct load_ctx {
 	uint64_t		 run_ns;
 	uint64_t		 queue_ns;
 	uint64_t		 wall_ns;
+	/* The loading thread's (-v): when it started, cut the first chunk
+	 * and found the end; its time waiting for a chunk, its CPU seconds
+	 * cutting and committing. */
+	uint64_t		 t0;
+	uint64_t		 tfirst;
+	uint64_t		 tlast;
+	uint64_t		 wait_ns;
+	double			 cut_s;
+	double			 commit_s;
 	const struct match_index *idx;
 	const char		*path;
 	const struct rule_set	*rules;		/* judged as lines are read */
@@ -1648,26 +1657,103 @@ respond_load_want(struct snap_reader *sr, size_t threads)
 	return want;
 }
 
-/* The CPU time the process has used, in seconds (threads included). */
+/* The CPU time used, in seconds: by the process (threads included) with
+ * CLOCK_PROCESS_CPUTIME_ID, by the calling thread with
+ * CLOCK_THREAD_CPUTIME_ID. */
 static double
-respond_cpu_s(void)
+respond_cpu_clock_s(clockid_t clock)
 {
 	struct timespec	ts;
 
-	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == -1)
+	if (clock_gettime(clock, &ts) == -1)
 		return 0;
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The CPU time the calling thread has used, in seconds. */
+static double
+respond_cpu_s(void)
+{
+	return respond_cpu_clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
 static double
 respond_thread_cpu_s(void)
 {
-	struct timespec	ts;
+	return respond_cpu_clock_s(CLOCK_THREAD_CPUTIME_ID);
+}
 
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
-		return 0;
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+/*
+ * Cuts chunks of sr for the loading threads (or decodes them here when
+ * none started) and commits them to idx in order, until the end, a read
+ * error (*rcause) or a chunk's error (lc->ccause).
+ */
+static void
+load_run(struct load_ctx *lc, struct match_index *idx,
+    struct snap_reader *sr, size_t started, char **rcause)
+{
+	struct load_job	*job;
+	uint64_t	 tw;
+	double		 tc;
+	int		 eof = 0, rv;
+
+	for (;;) {
+		while (!eof && *rcause == NULL && lc->ccause == NULL &&
+		    lc->tail - lc->head < lc->cap) {
+			job = lc->npool > 0 ? lc->pool[--lc->npool] :
+			    xcalloc(1, sizeof *job);
+			tc = respond_thread_cpu_s();
+			rv = snap_reader_chunk(sr, respond_load_want(sr,
+			    started), &job->chunk, rcause);
+			lc->cut_s += respond_thread_cpu_s() - tc;
+			if (lc->tfirst == 0)
+				lc->tfirst = loop_clock_ns();
+			if (rv != 1) {
+				load_job_free(lc, job);
+				eof = 1;
+				lc->tlast = loop_clock_ns();
+				break;
+			}
+			if (started == 0) {
+				load_job_run(lc, job);
+				job->done = 1;
+			}
+			pthread_mutex_lock(&lc->lock);
+			lc->ring[lc->tail++ % lc->cap] = job;
+			pthread_cond_signal(&lc->work);
+			pthread_mutex_unlock(&lc->lock);
+		}
+		if (lc->head == lc->tail)
+			break;
+		job = lc->ring[lc->head % lc->cap];
+		tw = loop_clock_ns();
+		pthread_mutex_lock(&lc->lock);
+		while (!job->done)
+			pthread_cond_wait(&lc->done, &lc->lock);
+		lc->head++;
+		pthread_mutex_unlock(&lc->lock);
+		lc->wait_ns += loop_clock_ns() - tw;
+		tc = respond_thread_cpu_s();
+		load_job_commit(lc, idx, job);
+		lc->commit_s += respond_thread_cpu_s() - tc;
+	}
+}
+
+/* respond -v: where the reading and preparing went, up to t1. */
+static void
+load_log(const struct load_ctx *lc, size_t started, uint64_t t1)
+{
+	if (started > 0)
+		log_debug("%s: decoding threads: %.2f s running, %.2f s "
+		    "waiting for a CPU, %.2f s blocked (summed over %zu)",
+		    lc->path, (double)lc->run_ns / 1e9,
+		    (double)lc->queue_ns / 1e9, (double)(lc->wall_ns -
+		    lc->run_ns - lc->queue_ns) / 1e9, started);
+	log_debug("%s: loading thread: first chunk cut after %.3f s, %.2f "
+	    "CPU s cutting, %.2f CPU s committing, %.2f s waiting for a "
+	    "chunk; after the last chunk was cut, %.3f s to the last commit",
+	    lc->path, (double)(lc->tfirst - lc->t0) / 1e9, lc->cut_s,
+	    lc->commit_s, (double)lc->wait_ns / 1e9,
+	    (double)(t1 - lc->tlast) / 1e9);
 }
 
 /* "FILE: no dir "out" transaction with a response (what it holds)". */
@@ -1703,16 +1789,12 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	struct snap_reader	*sr;
 	struct match_index	*idx;
 	struct load_ctx		 lc;
-	struct load_job		*job;
 	pthread_t		 threads[RESPOND_LOAD_THREADS];
 	size_t			 nthreads, started = 0, i;
 	size_t			 skipped = 0, nread = 0, nin = 0;
 	char			*rcause = NULL, *ccause = NULL;
-	int			 eof = 0, rv;
-	uint64_t		 t0 = loop_clock_ns(), t1, tw, tfirst = 0;
-	uint64_t		 tlast = 0, wait_ns = 0;
+	uint64_t		 t0 = loop_clock_ns(), t1, tw;
 	double			 c0 = respond_cpu_s(), c1, tc;
-	double			 cut_s = 0, commit_s = 0;
 
 	*tf = NULL;
 	if (tf_path != NULL &&
@@ -1756,53 +1838,9 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	 * in. */
 	lc.pool = xcalloc(lc.cap + 1, sizeof *lc.pool);
 
-	for (;;) {
-		while (!eof && rcause == NULL && lc.ccause == NULL &&
-		    lc.tail - lc.head < lc.cap) {
-			job = lc.npool > 0 ? lc.pool[--lc.npool] :
-			    xcalloc(1, sizeof *job);
-			tc = respond_thread_cpu_s();
-			rv = snap_reader_chunk(sr, respond_load_want(sr,
-			    started), &job->chunk, &rcause);
-			cut_s += respond_thread_cpu_s() - tc;
-			if (tfirst == 0)
-				tfirst = loop_clock_ns();
-			if (rv != 1) {
-				load_job_free(&lc, job);
-				eof = 1;
-				tlast = loop_clock_ns();
-				break;
-			}
-			if (started == 0) {
-				load_job_run(&lc, job);
-				job->done = 1;
-			}
-			pthread_mutex_lock(&lc.lock);
-			lc.ring[lc.tail++ % lc.cap] = job;
-			pthread_cond_signal(&lc.work);
-			pthread_mutex_unlock(&lc.lock);
-		}
-		if (lc.head == lc.tail)
-			break;
-		job = lc.ring[lc.head % lc.cap];
-		tw = loop_clock_ns();
-		pthread_mutex_lock(&lc.lock);
-		while (!job->done)
-			pthread_cond_wait(&lc.done, &lc.lock);
-		lc.head++;
-		pthread_mutex_unlock(&lc.lock);
-		wait_ns += loop_clock_ns() - tw;
-		tc = respond_thread_cpu_s();
-		load_job_commit(&lc, idx, job);
-		commit_s += respond_thread_cpu_s() - tc;
-	}
+	lc.t0 = t0;
+	load_run(&lc, idx, sr, started, &rcause);
 	load_stop(&lc, threads, started);
-	if (started > 0)
-		log_debug("%s: decoding threads: %.2f s running, %.2f s "
-		    "waiting for a CPU, %.2f s blocked (summed over %zu)",
-		    path, (double)lc.run_ns / 1e9, (double)lc.queue_ns / 1e9,
-		    (double)(lc.wall_ns - lc.run_ns - lc.queue_ns) / 1e9,
-		    started);
 	snap_reader_close(sr);
 	ccause = lc.ccause;
 	nread = lc.nread;
@@ -1827,11 +1865,7 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	}
 	t1 = loop_clock_ns();
 	c1 = respond_cpu_s();
-	log_debug("%s: loading thread: first chunk cut after %.3f s, %.2f "
-	    "CPU s cutting, %.2f CPU s committing, %.2f s waiting for a "
-	    "chunk; after the last chunk was cut, %.3f s to the last commit",
-	    path, (double)(tfirst - t0) / 1e9, cut_s, commit_s,
-	    (double)wait_ns / 1e9, (double)(t1 - tlast) / 1e9);
+	load_log(&lc, started, t1);
 	match_index_finish(idx, cpus_usable());
 	tw = loop_clock_ns();
 	tc = respond_cpu_s();

@@ -1391,12 +1391,8 @@ snap_chunk_start(const struct snap_reader *r, struct snap_chunk *c,
 		c->scratch = xcalloc(1, sizeof *c->scratch);
 	c->name = r->name;
 	c->len = len;
-	c->off = 0;
-	c->first = 0;
-	c->lineno = 0;
-	c->nlines = 0;
-	c->listed = 0;
-	c->stop = 0;
+	c->off = c->first = c->lineno = c->nlines = 0;
+	c->listed = c->stop = 0;
 	free(c->err);
 	c->err = NULL;
 }
