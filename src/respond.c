@@ -1370,6 +1370,9 @@ worker_main(void *arg)
  * every message are what a sequential load gives.
  */
 #define RESPOND_LOAD_CHUNK	((size_t)4 << 20)
+/* The last chunks are cut smaller, down to this, so the threads finish
+ * together: each is a quarter of what is left per thread. */
+#define RESPOND_LOAD_CHUNK_MIN	((size_t)256 << 10)
 #ifndef RESPOND_LOAD_THREADS
 #define RESPOND_LOAD_THREADS	8
 #endif
@@ -1384,6 +1387,8 @@ struct load_job {
 	size_t			 skipped;
 	enum rule_reach		*reach;		/* the rules over the chunk */
 	char			*cause;		/* rv -1: the chunk's error */
+	int			 counted;	/* chunk.nlines is known */
+	int			 based;		/* chunk.first is known */
 	int			 rv;
 	int			 done;
 };
@@ -1400,7 +1405,26 @@ struct load_ctx {
 	size_t			 head;		/* oldest not committed */
 	size_t			 next;		/* next to decode */
 	size_t			 tail;		/* next free */
+	/* Line numbers: the jobs before job bseq are counted, and hold
+	 * blines lines. */
+	size_t			 bseq;
+	size_t			 blines;
+	int			 threaded;
 	int			 quit;
+	/* The loading threads' time, summed when they end (-v): running,
+	 * runnable but waiting for a CPU, and in all. */
+	uint64_t		 run_ns;
+	uint64_t		 queue_ns;
+	uint64_t		 wall_ns;
+	/* The loading thread's (-v): when it started, cut the first chunk
+	 * and found the end; its time waiting for a chunk, its CPU seconds
+	 * cutting and committing. */
+	uint64_t		 t0;
+	uint64_t		 tfirst;
+	uint64_t		 tlast;
+	uint64_t		 wait_ns;
+	double			 cut_s;
+	double			 commit_s;
 	const struct match_index *idx;
 	const char		*path;
 	const struct rule_set	*rules;		/* judged as lines are read */
@@ -1419,6 +1443,38 @@ load_job_prep(struct load_ctx *lc, struct load_job *job, size_t i)
 	return (struct match_prep *)(void *)(job->preps + i * lc->psize);
 }
 
+/*
+ * Counts job's lines and waits for its first line number: the sum of the
+ * counts of the chunks before it, which the threads that took them (in
+ * order, each counting first) publish as they come.  The count is the
+ * chunk's first pass over its bytes: this thread takes its page faults.
+ */
+static void
+load_job_base(struct load_ctx *lc, struct load_job *job)
+{
+	struct load_job	*j;
+	size_t		 n = snap_chunk_count(&job->chunk);
+
+	if (!lc->threaded) {
+		job->chunk.first = lc->blines;
+		lc->blines += n;
+		return;
+	}
+	pthread_mutex_lock(&lc->lock);
+	job->counted = 1;
+	while (lc->bseq < lc->tail &&
+	    (j = lc->ring[lc->bseq % lc->cap])->counted) {
+		j->chunk.first = lc->blines;
+		j->based = 1;
+		lc->blines += j->chunk.nlines;
+		lc->bseq++;
+		pthread_cond_broadcast(&lc->done);
+	}
+	while (!job->based)
+		pthread_cond_wait(&lc->done, &lc->lock);
+	pthread_mutex_unlock(&lc->lock);
+}
+
 static void
 load_job_run(struct load_ctx *lc, struct load_job *job)
 {
@@ -1426,6 +1482,7 @@ load_job_run(struct load_ctx *lc, struct load_job *job)
 	char			*why;
 	int			 rv;
 
+	load_job_base(lc, job);
 	if (lc->nrules > 0 && job->reach == NULL)
 		job->reach = xcalloc(lc->nrules, sizeof *job->reach);
 	while ((rv = snap_chunk_next(&job->chunk, &t, &job->cause)) == 1) {
@@ -1455,12 +1512,33 @@ load_job_run(struct load_ctx *lc, struct load_job *job)
 	job->rv = rv;
 }
 
+/* The calling thread's time on a CPU and waiting for one, in ns, from
+ * /proc/thread-self/schedstat (0 where it cannot be read). */
+static void
+load_schedstat(uint64_t *run, uint64_t *queue)
+{
+	char			 b[128];
+	unsigned long long	 r = 0, q = 0;
+	FILE			*f;
+
+	if ((f = fopen("/proc/thread-self/schedstat", "r")) != NULL) {
+		if (fgets(b, sizeof b, f) == NULL ||
+		    sscanf(b, "%llu %llu", &r, &q) != 2)
+			r = q = 0;
+		fclose(f);
+	}
+	*run = r;
+	*queue = q;
+}
+
 static void *
 load_thread(void *arg)
 {
 	struct load_ctx	*lc = arg;
 	struct load_job	*job;
+	uint64_t	 t0 = loop_clock_ns(), r0, q0, r1, q1;
 
+	load_schedstat(&r0, &q0);
 	pthread_mutex_lock(&lc->lock);
 	for (;;) {
 		while (!lc->quit && lc->next == lc->tail)
@@ -1474,6 +1552,10 @@ load_thread(void *arg)
 		job->done = 1;
 		pthread_cond_broadcast(&lc->done);
 	}
+	load_schedstat(&r1, &q1);
+	lc->run_ns += r1 - r0;
+	lc->queue_ns += q1 - q0;
+	lc->wall_ns += loop_clock_ns() - t0;
 	pthread_mutex_unlock(&lc->lock);
 	return NULL;
 }
@@ -1491,7 +1573,7 @@ load_job_reset(struct load_ctx *lc, struct load_job *job)
 		memset(job->reach, 0, lc->nrules * sizeof *job->reach);
 	free(job->cause);
 	job->cause = NULL;
-	job->rv = job->done = 0;
+	job->rv = job->done = job->counted = job->based = 0;
 	job->chunk.len = job->chunk.off = 0;
 }
 
@@ -1558,15 +1640,120 @@ load_stop(struct load_ctx *lc, pthread_t *threads, size_t started)
 	pthread_mutex_destroy(&lc->lock);
 }
 
-/* The CPU time the process has used, in seconds (threads included). */
+/* How much of the snapshot to cut next: RESPOND_LOAD_CHUNK until the
+ * mapped rest is short, then less, so the last chunks end together. */
+static size_t
+respond_load_want(struct snap_reader *sr, size_t threads)
+{
+	size_t	left = snap_reader_left(sr), want;
+
+	if (left == 0)		/* not mapped: read as it comes */
+		return RESPOND_LOAD_CHUNK;
+	want = left / (4 * (threads == 0 ? 1 : threads));
+	if (want > RESPOND_LOAD_CHUNK)
+		want = RESPOND_LOAD_CHUNK;
+	if (want < RESPOND_LOAD_CHUNK_MIN)
+		want = RESPOND_LOAD_CHUNK_MIN;
+	return want;
+}
+
+/* The CPU time used, in seconds: by the process (threads included) with
+ * CLOCK_PROCESS_CPUTIME_ID, by the calling thread with
+ * CLOCK_THREAD_CPUTIME_ID. */
 static double
-respond_cpu_s(void)
+respond_cpu_clock_s(clockid_t clock)
 {
 	struct timespec	ts;
 
-	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == -1)
+	if (clock_gettime(clock, &ts) == -1)
 		return 0;
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+respond_cpu_s(void)
+{
+	return respond_cpu_clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+static double
+respond_thread_cpu_s(void)
+{
+	return respond_cpu_clock_s(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/*
+ * Cuts chunks of sr for the loading threads (or decodes them here when
+ * none started) and commits them to idx in order, until the end, a read
+ * error (*rcause) or a chunk's error (lc->ccause).
+ */
+static void
+load_run(struct load_ctx *lc, struct match_index *idx,
+    struct snap_reader *sr, size_t started, char **rcause)
+{
+	struct load_job	*job;
+	uint64_t	 tw;
+	double		 tc;
+	int		 eof = 0, rv;
+
+	for (;;) {
+		while (!eof && *rcause == NULL && lc->ccause == NULL &&
+		    lc->tail - lc->head < lc->cap) {
+			job = lc->npool > 0 ? lc->pool[--lc->npool] :
+			    xcalloc(1, sizeof *job);
+			tc = respond_thread_cpu_s();
+			rv = snap_reader_chunk(sr, respond_load_want(sr,
+			    started), &job->chunk, rcause);
+			lc->cut_s += respond_thread_cpu_s() - tc;
+			if (lc->tfirst == 0)
+				lc->tfirst = loop_clock_ns();
+			if (rv != 1) {
+				load_job_free(lc, job);
+				eof = 1;
+				lc->tlast = loop_clock_ns();
+				break;
+			}
+			if (started == 0) {
+				load_job_run(lc, job);
+				job->done = 1;
+			}
+			pthread_mutex_lock(&lc->lock);
+			lc->ring[lc->tail++ % lc->cap] = job;
+			pthread_cond_signal(&lc->work);
+			pthread_mutex_unlock(&lc->lock);
+		}
+		if (lc->head == lc->tail)
+			break;
+		job = lc->ring[lc->head % lc->cap];
+		tw = loop_clock_ns();
+		pthread_mutex_lock(&lc->lock);
+		while (!job->done)
+			pthread_cond_wait(&lc->done, &lc->lock);
+		lc->head++;
+		pthread_mutex_unlock(&lc->lock);
+		lc->wait_ns += loop_clock_ns() - tw;
+		tc = respond_thread_cpu_s();
+		load_job_commit(lc, idx, job);
+		lc->commit_s += respond_thread_cpu_s() - tc;
+	}
+}
+
+/* respond -v: where the reading and preparing went, up to t1. */
+static void
+load_log(const struct load_ctx *lc, size_t started, uint64_t t1)
+{
+	if (started > 0)
+		log_debug("%s: decoding threads: %.2f s running, %.2f s "
+		    "waiting for a CPU, %.2f s blocked (summed over %zu)",
+		    lc->path, (double)lc->run_ns / 1e9,
+		    (double)lc->queue_ns / 1e9, (double)(lc->wall_ns -
+		    lc->run_ns - lc->queue_ns) / 1e9, started);
+	log_debug("%s: loading thread: first chunk cut after %.3f s, %.2f "
+	    "CPU s cutting, %.2f CPU s committing, %.2f s waiting for a "
+	    "chunk; after the last chunk was cut, %.3f s to the last commit",
+	    lc->path, (double)(lc->tfirst - lc->t0) / 1e9, lc->cut_s,
+	    lc->commit_s, (double)lc->wait_ns / 1e9,
+	    (double)(t1 - lc->tlast) / 1e9);
 }
 
 /* "FILE: no dir "out" transaction with a response (what it holds)". */
@@ -1602,14 +1789,12 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	struct snap_reader	*sr;
 	struct match_index	*idx;
 	struct load_ctx		 lc;
-	struct load_job		*job;
 	pthread_t		 threads[RESPOND_LOAD_THREADS];
 	size_t			 nthreads, started = 0, i;
 	size_t			 skipped = 0, nread = 0, nin = 0;
 	char			*rcause = NULL, *ccause = NULL;
-	int			 eof = 0, rv;
-	uint64_t		 t0 = loop_clock_ns(), t1;
-	double			 c0 = respond_cpu_s(), c1;
+	uint64_t		 t0 = loop_clock_ns(), t1, tw;
+	double			 c0 = respond_cpu_s(), c1, tc;
 
 	*tf = NULL;
 	if (tf_path != NULL &&
@@ -1645,6 +1830,7 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 			break;
 		started++;
 	}
+	lc.threaded = started > 0;
 	lc.cap = 2 * (started == 0 ? 1 : started) + 1;
 	lc.ring = xcalloc(lc.cap, sizeof *lc.ring);
 	/* Jobs and their buffers are reused: megabytes freed and
@@ -1652,37 +1838,8 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	 * in. */
 	lc.pool = xcalloc(lc.cap + 1, sizeof *lc.pool);
 
-	for (;;) {
-		while (!eof && rcause == NULL && lc.ccause == NULL &&
-		    lc.tail - lc.head < lc.cap) {
-			job = lc.npool > 0 ? lc.pool[--lc.npool] :
-			    xcalloc(1, sizeof *job);
-			rv = snap_reader_chunk(sr, RESPOND_LOAD_CHUNK,
-			    &job->chunk, &rcause);
-			if (rv != 1) {
-				load_job_free(&lc, job);
-				eof = 1;
-				break;
-			}
-			if (started == 0) {
-				load_job_run(&lc, job);
-				job->done = 1;
-			}
-			pthread_mutex_lock(&lc.lock);
-			lc.ring[lc.tail++ % lc.cap] = job;
-			pthread_cond_signal(&lc.work);
-			pthread_mutex_unlock(&lc.lock);
-		}
-		if (lc.head == lc.tail)
-			break;
-		job = lc.ring[lc.head % lc.cap];
-		pthread_mutex_lock(&lc.lock);
-		while (!job->done)
-			pthread_cond_wait(&lc.done, &lc.lock);
-		lc.head++;
-		pthread_mutex_unlock(&lc.lock);
-		load_job_commit(&lc, idx, job);
-	}
+	lc.t0 = t0;
+	load_run(&lc, idx, sr, started, &rcause);
 	load_stop(&lc, threads, started);
 	snap_reader_close(sr);
 	ccause = lc.ccause;
@@ -1708,14 +1865,19 @@ respond_load(const char *path, const char *tf_path, int allow_empty,
 	}
 	t1 = loop_clock_ns();
 	c1 = respond_cpu_s();
+	load_log(&lc, started, t1);
 	match_index_finish(idx, cpus_usable());
+	tw = loop_clock_ns();
+	tc = respond_cpu_s();
 	/* What loading and finishing freed (scratch arrays, the loading
 	 * threads' heaps): its pages back. */
 	malloc_trim(0);
 	log_debug("%s: %zu transactions read and prepared in %.2f s (%.2f CPU "
-	    "s) on %zu threads, index built in %.2f s (%.2f CPU s)", path,
+	    "s) on %zu threads, index built in %.2f s (%.2f CPU s), "
+	    "malloc_trim %.3f s (%.3f CPU s)", path,
 	    nread, (double)(t1 - t0) / 1e9, c1 - c0, started,
-	    (double)(loop_clock_ns() - t1) / 1e9, respond_cpu_s() - c1);
+	    (double)(tw - t1) / 1e9, tc - c1,
+	    (double)(loop_clock_ns() - tw) / 1e9, respond_cpu_s() - tc);
 	if (skipped > 0)
 		log_warn("%s: %zu transactions skipped", path, skipped);
 	return idx;

@@ -57,6 +57,7 @@ struct snap_reader {
 	size_t	 maplen;
 	size_t	 mapoff;
 	int	 maptried;
+	int	 failed;	/* a chunk held a line too long: the end */
 };
 
 struct snap_writer {
@@ -1389,44 +1390,64 @@ snap_map_open(struct snap_reader *r)
 	r->mapoff = 0;
 }
 
-/* "FILE:LINE:COL: line longer than 64 MiB" for line lineno. */
-static char *
-snap_long_line(const struct snap_reader *r, size_t lineno)
+/* Readies c for a new run of len bytes of lines at data: listed and
+ * counted later, on the thread that decodes it (snap_chunk_count()). */
+static void
+snap_chunk_start(const struct snap_reader *r, struct snap_chunk *c,
+    size_t len)
 {
-	return xasprintf("%s:%zu:%zu: line longer than %zu MiB (not a "
-	    "snapshot?)", r->name, lineno, SNAP_LINE_MAX + 1,
-	    SNAP_LINE_MAX >> 20);
+	if (c->scratch == NULL)
+		c->scratch = xcalloc(1, sizeof *c->scratch);
+	c->name = r->name;
+	c->len = len;
+	c->off = c->first = c->lineno = c->nlines = 0;
+	c->listed = c->stop = 0;
+	free(c->err);
+	c->err = NULL;
+}
+
+/* Makes c the chunk that holds only the error of a line longer than
+ * SNAP_LINE_MAX, the first line after those before it: the reader ends
+ * there. */
+static int
+snap_chunk_long(struct snap_reader *r, struct snap_chunk *c)
+{
+	snap_chunk_start(r, c, 0);
+	c->listed = 1;
+	c->err = xasprintf("%zu: line longer than %zu MiB (not a snapshot?)",
+	    SNAP_LINE_MAX + 1, SNAP_LINE_MAX >> 20);
+	r->failed = 1;
+	return 1;
 }
 
 /*
- * snap_reader_chunk() from the mapping: about want bytes of whole lines
- * (the mapping ends with a newline), ending before a line longer than
- * SNAP_LINE_MAX, which is the error once it comes first.
+ * snap_reader_chunk() from the mapping (which ends with a newline): the
+ * lines that end in its next want bytes, else the one line that starts
+ * there, unless that is longer than SNAP_LINE_MAX.  Only the bytes around
+ * the cut are read here: the lines are listed by the thread that decodes
+ * them, which takes the page faults too.
  */
 static int
-snap_map_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
-    char **cause)
+snap_map_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c)
 {
-	struct snap_scratch	*sc;
-	char			*start = r->map + r->mapoff;
-	const char		*nl;
-	size_t			 rest = r->maplen - r->mapoff, len, win, k, from;
+	char		*start = r->map + r->mapoff;
+	const char	*nl;
+	size_t		 rest = r->maplen - r->mapoff, len, win;
 
 	if (want == 0)
 		want = 1;
+	if (want > SNAP_LINE_MAX)
+		want = SNAP_LINE_MAX;
 	if (rest <= want)
 		len = rest;
+	else if ((nl = memrchr(start, '\n', want)) != NULL)
+		len = (size_t)(nl + 1 - start);
 	else {
-		/* The newline ending the line at want, within the bound. */
-		win = rest - (want - 1);
-		if (win > SNAP_LINE_MAX + 1)
-			win = SNAP_LINE_MAX + 1;
-		if ((nl = memchr(start + want - 1, '\n', win)) != NULL)
-			len = (size_t)(nl + 1 - start);
-		else if ((nl = memrchr(start, '\n', want - 1)) != NULL)
-			len = (size_t)(nl + 1 - start);
-		else
-			len = want - 1 + win;	/* one line: too long */
+		/* One line: its newline within the bound, or the error. */
+		win = rest < SNAP_LINE_MAX + 1 ? rest : SNAP_LINE_MAX + 1;
+		if ((nl = memchr(start + want, '\n', win - want)) == NULL)
+			return snap_chunk_long(r, c);
+		len = (size_t)(nl + 1 - start);
 	}
 	if (!c->mapped)
 		free(c->data);
@@ -1434,36 +1455,13 @@ snap_map_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
 	c->released = 0;
 	c->data = start;
 	c->cap = 0;
-	if (c->scratch == NULL)
-		c->scratch = xcalloc(1, sizeof *c->scratch);
-	sc = c->scratch;
-	snap_chunk_lines(sc, start, len);
-	/* The first line over the bound ends the chunk before it. */
-	for (k = 0, from = 0; k < sc->nnl; from = sc->nl[k++] + 1) {
-		if (sc->nl[k] - from > SNAP_LINE_MAX)
-			break;
-	}
-	if (k < sc->nnl || from < len) {
-		if (k == 0) {
-			*cause = snap_long_line(r, r->lineno + 1);
-			c->len = c->off = 0;
-			return -1;
-		}
-		len = from;
-		sc->nnl = k;
-	}
 	if (c->outcap < len + JSON_APART_SLACK + 1) {
 		free(c->out);
 		c->outcap = (len > want ? len : want) + JSON_APART_SLACK + 1;
 		c->out = xmalloc(c->outcap);
 	}
-	c->name = r->name;
-	c->len = len;
-	c->off = 0;
-	c->lineno = r->lineno;
-	c->stop = 0;
+	snap_chunk_start(r, c, len);
 	r->mapoff += len;
-	r->lineno += sc->nnl;
 	return 1;
 }
 
@@ -1471,13 +1469,15 @@ int
 snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
     char **cause)
 {
-	size_t	 have, cap, len, lines = 0;
-	char	*data, *nl, *p, *end;
+	size_t	 have, cap, len;
+	char	*data, *nl;
 	ssize_t	 n;
 
+	if (r->failed)
+		return 0;
 	snap_map_open(r);
 	if (r->map != NULL && r->mapoff < r->maplen)
-		return snap_map_chunk(r, want, c, cause);
+		return snap_map_chunk(r, want, c);
 	if (c->mapped) {
 		/* c's bytes were the mapping's: nothing of its own. */
 		c->data = NULL;
@@ -1526,14 +1526,11 @@ snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
 		}
 		if ((nl = memrchr(data, '\n', len)) != NULL || r->eof)
 			break;
-		/* One line longer than want: read on, within the bound. */
+		/* One line longer than want: read on, within the bound
+		 * (no newline in data: the line is the chunk's first). */
 		if (len > SNAP_LINE_MAX) {
-			for (p = data, end = data + len; (p = memchr(p, '\n',
-			    (size_t)(end - p))) != NULL; p++)
-				lines++;
-			*cause = snap_long_line(r, r->lineno + lines + 1);
 			free(data);
-			return -1;
+			return snap_chunk_long(r, c);
 		}
 		want = len + SNAP_READ_CHUNK;
 	}
@@ -1549,17 +1546,9 @@ snap_reader_chunk(struct snap_reader *r, size_t want, struct snap_chunk *c,
 		len -= have;
 	}
 	data[len] = '\0';
-	c->name = r->name;
 	c->data = data;
 	c->cap = cap;
-	c->len = len;
-	c->off = 0;
-	c->lineno = r->lineno;
-	c->stop = 0;
-	if (c->scratch == NULL)
-		c->scratch = xcalloc(1, sizeof *c->scratch);
-	snap_chunk_lines(c->scratch, data, len);
-	r->lineno += c->scratch->nnl + (data[len - 1] != '\n');
+	snap_chunk_start(r, c, len);
 	return 1;
 }
 
@@ -1582,6 +1571,18 @@ snap_chunk_release(struct snap_chunk *c)
 		(void)madvise((void *)from, to - from, MADV_DONTNEED);
 }
 
+size_t
+snap_chunk_count(struct snap_chunk *c)
+{
+	if (c->scratch == NULL || c->listed)
+		return c->nlines;
+	snap_chunk_lines(c->scratch, c->data, c->len);
+	c->nlines = c->scratch->nnl + (c->len > 0 &&
+	    c->data[c->len - 1] != '\n');
+	c->listed = 1;
+	return c->nlines;
+}
+
 int
 snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
 {
@@ -1590,9 +1591,14 @@ snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
 	char			*msg, *line, *nl, *here;
 	int			 torn;
 
-	/* Only snap_reader_chunk() fills a chunk, and lists its lines. */
+	/* Only snap_reader_chunk() fills a chunk. */
 	if (sc == NULL)
 		return 0;
+	if (c->err != NULL) {
+		*cause = xasprintf("%s:%zu:%s", c->name, c->first + 1, c->err);
+		return -1;
+	}
+	(void)snap_chunk_count(c);
 	while (!c->stop && c->off < c->len) {
 		line = c->data + c->off;
 		/* A mapped chunk is read only: its strings are decoded at
@@ -1619,17 +1625,17 @@ snap_chunk_next(struct snap_chunk *c, struct snap_txn *t, char **cause)
 			if (torn) {
 				log_warn("%s:%zu: incomplete last line skipped "
 				    "(the recording was interrupted?)",
-				    c->name, c->lineno);
+				    c->name, c->first + c->lineno);
 				free(msg);
 				c->stop = 1;
 				return 0;
 			}
 			*cause = xasprintf("%s:%zu:%zu: %s", c->name,
-			    c->lineno, col, msg);
+			    c->first + c->lineno, col, msg);
 			free(msg);
 			return -1;
 		}
-		t->line = c->lineno;
+		t->line = c->first + c->lineno;
 		return 1;
 	}
 	if (c->mapped && !c->released)
@@ -1648,6 +1654,8 @@ snap_chunk_free(struct snap_chunk *c)
 	free(c->out);
 	c->out = NULL;
 	c->outcap = 0;
+	free(c->err);
+	c->err = NULL;
 	if (c->scratch != NULL) {
 		free(c->scratch->nl);
 		free(c->scratch->hdr);
@@ -1657,6 +1665,13 @@ snap_chunk_free(struct snap_chunk *c)
 		free(c->scratch);
 		c->scratch = NULL;
 	}
+}
+
+size_t
+snap_reader_left(struct snap_reader *r)
+{
+	snap_map_open(r);
+	return r->map != NULL && !r->failed ? r->maplen - r->mapoff : 0;
 }
 
 void

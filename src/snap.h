@@ -159,15 +159,23 @@ void	snap_reader_close(struct snap_reader *);
  * The same reader, a run of whole lines at a time, for loaders that
  * decode on several threads: snap_reader_chunk() returns 1 with *c filled
  * (about want bytes of whole lines, at least one; the last chunk may end
- * without a newline), 0 at end of file, or -1 with *cause (a line longer
- * than 64 MiB, a read error).  c is zeroed before its first use, then
- * given again: its buffers are reused.  Do not mix with
- * snap_reader_next().
+ * without a newline), 0 at end of file, or -1 with *cause (a read
+ * error).  A line longer than 64 MiB ends the file: its chunk holds only
+ * that error, which snap_chunk_next() returns at the line.  c is zeroed
+ * before its first use, then given again: its buffers are reused.  Do
+ * not mix with snap_reader_next().
  * A regular file is mapped (read only) up to its last newline, and a
- * chunk of it is the mapping's bytes, not a copy; what follows the last
+ * chunk of it is the mapping's bytes, not a copy, cut at the last newline
+ * before the want mark (only those bytes are read); what follows the last
  * newline, and any other input, is read(2) into c's own buffer.  A
  * chunk's bytes stay valid until snap_reader_close() at the latest; the
  * file must not shrink meanwhile.
+ * The reader does not count lines: snap_chunk_count() lists c's lines and
+ * returns how many it holds (the torn last line included), on any thread
+ * (the one that decodes c takes the page faults), and the caller sets
+ * c->first, the number of lines before c's in the file (the sum of the
+ * counts of the chunks before it; snap_reader_chunk() sets 0), before the
+ * first snap_chunk_next() of c.
  * snap_chunk_next() then decodes c's lines in order exactly as
  * snap_reader_next() does (1, 0 at the chunk's end, -1 with *cause; a
  * torn last line of the file is skipped with a warning); it may run on
@@ -185,16 +193,24 @@ struct snap_chunk {
 	size_t		 cap;		/* of data when it is c's own */
 	size_t		 len;
 	size_t		 off;
-	size_t		 lineno;	/* of the last line decoded */
+	size_t		 first;		/* the file's lines before c's */
+	size_t		 lineno;	/* of the last line decoded, in c */
+	size_t		 nlines;	/* snap_chunk_count() */
+	int		 listed;	/* ... done */
 	int		 stop;		/* a torn line ended the file */
 	int		 mapped;	/* data is in the reader's mapping */
 	int		 released;	/* ... and its pages were let go */
+	char		*err;		/* "COL: message" of a too long line */
 	char		*out;		/* mapped: the decoded strings */
 	size_t		 outcap;
 	struct snap_scratch *scratch;	/* what a decoded line borrows */
 };
+/* The mapped bytes snap_reader_chunk() has not cut yet (0: none, or the
+ * input is not mapped), for a loader that cuts its last chunks smaller. */
+size_t	snap_reader_left(struct snap_reader *);
 int	snap_reader_chunk(struct snap_reader *, size_t want,
 	    struct snap_chunk *c, char **cause);
+size_t	snap_chunk_count(struct snap_chunk *);
 int	snap_chunk_next(struct snap_chunk *, struct snap_txn *t, char **cause);
 void	snap_chunk_free(struct snap_chunk *);
 

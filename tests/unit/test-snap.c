@@ -644,6 +644,7 @@ read_chunks(const char *path, size_t want, size_t *lines, size_t max,
 	struct snap_reader	*r;
 	struct snap_chunk	 c;
 	struct snap_txn		 t;
+	size_t			 first = 0;
 	int			 rv, crv = 0;
 
 	*n = 0;
@@ -651,6 +652,8 @@ read_chunks(const char *path, size_t want, size_t *lines, size_t max,
 		return -1;
 	memset(&c, 0, sizeof c);
 	while (crv == 0 && (rv = snap_reader_chunk(r, want, &c, cause)) == 1) {
+		c.first = first;
+		first += snap_chunk_count(&c);
 		while ((crv = snap_chunk_next(&c, &t, cause)) == 1) {
 			if (*n < max)
 				lines[(*n)++] = t.line;
