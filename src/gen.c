@@ -1190,39 +1190,26 @@ gen_h2_uncompared(const char *name, int present)
 	    (!present && strcasecmp(name, "content-length") == 0);
 }
 
+/*
+ * The headers the run compares (--compare-headers): those the transforms
+ * make volatile, and over h2 the ones h2 leaves out, are not compared; a
+ * recorded value whose live counterpart the session's map holds equals it.
+ */
 static void
-gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
-    const char *body, size_t body_len, const struct gen_transform_map *map)
+gen_compare_headers(struct gen *g, struct gen_txn *gt,
+    const struct http_msg *m, const struct gen_transform_map *map,
+    int *differ)
 {
 	const struct gen_config		*cfg = g->cfg;
 	const struct snap_res		*res = &gt->t.res;
-	const struct http_header	*h;
-	const char			*txn = gt->t.id != NULL ? gt->t.id : "";
 	const struct gen_transform_cmp	*xc = gt->xcmp;
+	const char			*txn = gt->t.id != NULL ? gt->t.id : "";
+	const struct http_header	*h;
 	const char			*ev, *live;
-	char				 sa[16], sb[16], *a, *b, *line, *t1, *t2;
-	char				**ignore = cfg->ignore;
-	struct buf			 diffs, name;
-	size_t				 i, j, nignore = cfg->nignore, livelen;
-	int				 n, differ = 0;
-	enum gen_body_cmp		 mode = cfg->cmp_body;
+	char				*b;
+	struct buf			 name;
+	size_t				 i, j, livelen;
 
-	if (!gt->t.has_res)
-		return;
-	if (cfg->cmp_status && m->status != res->status) {
-		snprintf(sa, sizeof sa, "%d", res->status);
-		snprintf(sb, sizeof sb, "%d", m->status);
-		gen_report_diff(gt->ep, txn, "status", sa, sb, &differ);
-	}
-	/* A gRPC call's status is its grpc-status (the answer's trailers,
-	 * given with its headers over h2). */
-	if (cfg->cmp_status && (ev = gen_snap_grpc_status(&gt->t)) != NULL &&
-	    ((h = http_find_header(m, "grpc-status")) == NULL ||
-	    !span_eq_str(h->value, ev))) {
-		b = h != NULL ? span_dup(h->value) : xstrdup("(absent)");
-		gen_report_diff(gt->ep, txn, "grpc-status", ev, b, &differ);
-		free(b);
-	}
 	for (i = 0; i < cfg->ncmp_headers; i++) {
 		/* Volatile by the transforms: not compared. */
 		for (j = 0; xc != NULL && j < xc->nheaders; j++)
@@ -1247,10 +1234,46 @@ gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
 		buf_printf(&name, "header:%s", cfg->cmp_headers[i]);
 		b = h != NULL ? span_dup(h->value) : xstrdup("(absent)");
 		gen_report_diff(gt->ep, txn, name.data,
-		    ev != NULL ? ev : "(absent)", b, &differ);
+		    ev != NULL ? ev : "(absent)", b, differ);
 		free(b);
 		buf_free(&name);
 	}
+}
+
+static void
+gen_compare(struct gen *g, struct gen_txn *gt, const struct http_msg *m,
+    const char *body, size_t body_len, const struct gen_transform_map *map)
+{
+	const struct gen_config		*cfg = g->cfg;
+	const struct snap_res		*res = &gt->t.res;
+	const struct http_header	*h;
+	const char			*txn = gt->t.id != NULL ? gt->t.id : "";
+	const struct gen_transform_cmp	*xc = gt->xcmp;
+	const char			*ev;
+	char				 sa[16], sb[16], *a, *b, *line, *t1, *t2;
+	char				**ignore = cfg->ignore;
+	struct buf			 diffs;
+	size_t				 i, nignore = cfg->nignore;
+	int				 n, differ = 0;
+	enum gen_body_cmp		 mode = cfg->cmp_body;
+
+	if (!gt->t.has_res)
+		return;
+	if (cfg->cmp_status && m->status != res->status) {
+		snprintf(sa, sizeof sa, "%d", res->status);
+		snprintf(sb, sizeof sb, "%d", m->status);
+		gen_report_diff(gt->ep, txn, "status", sa, sb, &differ);
+	}
+	/* A gRPC call's status is its grpc-status (the answer's trailers,
+	 * given with its headers over h2). */
+	if (cfg->cmp_status && (ev = gen_snap_grpc_status(&gt->t)) != NULL &&
+	    ((h = http_find_header(m, "grpc-status")) == NULL ||
+	    !span_eq_str(h->value, ev))) {
+		b = h != NULL ? span_dup(h->value) : xstrdup("(absent)");
+		gen_report_diff(gt->ep, txn, "grpc-status", ev, b, &differ);
+		free(b);
+	}
+	gen_compare_headers(g, gt, m, map, &differ);
 	/* With transforms, bodies compare JSON-aware (exact ones that are
 	 * not JSON still compare exactly): the volatile members are left
 	 * out, the live values of recorded ones are the same. */
