@@ -704,6 +704,39 @@ json_array_enter(struct json_parser *p)
 int
 json_object_next(struct json_parser *p, struct json_value *key)
 {
+	return json_object_next_as(p, key, NULL, 0);
+}
+
+/* The member name at p->off (a '"') is exactly name (no escape) and a ':'
+ * follows at once: *key set, the cursor past the ':'. */
+static inline int
+json_key_is(struct json_parser *p, struct json_value *key, const char *name,
+    size_t nlen)
+{
+	const char	*s = p->buf + p->off;
+	size_t		 i;
+
+	if (name == NULL || p->len - p->off < nlen + 3 || s[nlen + 1] != '"' ||
+	    s[nlen + 2] != ':')
+		return 0;
+	/* Names are a few bytes: no call to memcmp(). */
+	for (i = 0; i < nlen && s[1 + i] == name[i]; i++)
+		;
+	if (i < nlen)
+		return 0;
+	key->type = JSON_STRING;
+	key->escaped = 0;
+	key->p = s;
+	key->len = nlen + 2;
+	key->off = p->off;
+	p->off += nlen + 3;
+	return 1;
+}
+
+int
+json_object_next_as(struct json_parser *p, struct json_value *key,
+    const char *name, size_t nlen)
+{
 	size_t	end;
 	int	escaped;
 	char	c;
@@ -731,6 +764,10 @@ json_object_next(struct json_parser *p, struct json_value *key)
 	} else if (c != '"')
 		return json_unexpected(p, "a member name or '}'");
 	p->first = 0;
+	if (json_key_is(p, key, name, nlen)) {
+		json_ws(p);
+		return 2;
+	}
 	if (json_scan_short(p, &end, &escaped, NULL) == -1)
 		return -1;
 	key->type = JSON_STRING;
@@ -945,6 +982,27 @@ json_read_pair_here(struct json_parser *p, char *buf, char **a,
 	*blen = b1 - b0;
 	p->off = b1 + 2;
 	p->first = 0;
+	return 1;
+}
+
+int
+json_read_int_plain(struct json_parser *p, int64_t *out)
+{
+	const char	*s = p->buf + p->off;
+	size_t		 n = p->len - p->off, i;
+	uint64_t	 v = 0;
+
+	if (p->error != NULL || p->off >= p->len)
+		return 0;
+	/* A nineteenth digit stops the loop: that is left to the caller. */
+	for (i = 0; i < n && i < 19 && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	if (i == 0 || i > 18 || (s[0] == '0' && i > 1) ||
+	    (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')))
+		return 0;
+	p->off += i;
+	p->first = 0;
+	*out = (int64_t)v;
 	return 1;
 }
 
