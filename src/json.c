@@ -540,9 +540,10 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 
 /*
  * json_scan_string() for the usual string: one whose first byte that is
- * not class 0 is its closing quote, within the first sixteen.  Keys and
- * most values are that; they then cost one block test, not a call of the
- * general scanner.
+ * not class 0 is its closing quote, within the first four blocks of
+ * sixteen.  Keys and most values are that (a timestamp, a host:port);
+ * they then cost a block test or a few, not a call of the general
+ * scanner.
  */
 static inline int
 json_scan_short(struct json_parser *p, size_t *end, int *escaped,
@@ -550,11 +551,14 @@ json_scan_short(struct json_parser *p, size_t *end, int *escaped,
 {
 #ifdef __SSE2__
 	const unsigned char	*s = (const unsigned char *)p->buf;
-	size_t			 i = p->off + 1, n;
-	unsigned int		 m;
+	size_t			 i = p->off + 1, j = i, k, n;
+	unsigned int		 m = 0;
 
-	if (p->len - i >= 16 && (m = json_special16(s + i)) != 0 &&
-	    s[i + (n = (size_t)__builtin_ctz(m))] == '"') {
+	while (p->len - j >= 16 && j - i < 64 &&
+	    (m = json_special16(s + j)) == 0)
+		j += 16;
+	if (m != 0 && s[j + (n = (size_t)__builtin_ctz(m))] == '"') {
+		n += j - i;
 		*escaped = 0;
 		*end = i + n + 1;
 		if (out == NULL)
@@ -564,9 +568,12 @@ json_scan_short(struct json_parser *p, size_t *end, int *escaped,
 			out->buf->data[out->buf->len] = '\0';
 			return 0;
 		}
-		/* out->w is i: the bytes go where they are read from. */
-		if (out->apart)
-			memcpy(out->here + i, s + i, 16);
+		/* out->w is i: the bytes go where they are read from, each
+		 * block tested read whole (the last ends before p->len). */
+		if (out->apart) {
+			for (k = i; k <= j; k += 16)
+				memcpy(out->here + k, s + k, 16);
+		}
 		out->w = i + n;
 		out->here[out->w] = '\0';
 		return 0;

@@ -512,7 +512,8 @@ test_fast_paths(void)
 	const char		*obj = "{\"status\":200,\"stat\":1,\"st\\u0061tus\""
 				    ":2, \"status\" :3,\"x\":4}";
 	int64_t			 n, m;
-	size_t			 i, len;
+	size_t			 i, len, n2, slen;
+	char			 line[96], out[96 + JSON_APART_SLACK], *str;
 
 	json_init(&p, obj, strlen(obj));
 	ASSERT_EQ(json_object_enter(&p), 0);
@@ -538,6 +539,28 @@ test_fast_paths(void)
 	ASSERT_EQ(json_skip(&p, NULL), 0);
 	ASSERT_EQ(json_object_next_as(&p, &key, "status", 6), 0);
 	ASSERT_EQ(json_finish(&p), 0);
+
+	/* Strings of one to five blocks, plain and with an escape last,
+	 * apart and in place. */
+	for (len = 1; len <= 80; len++) {
+		for (i = len < 2 ? 2 : 0; i < 4; i += len < 2 ? 2 : 1) {
+			memset(line, 'a', sizeof line);
+			line[0] = '"';
+			if (i & 1)
+				memcpy(line + len - 1, "\\n", 2);
+			memcpy(line + len + (i & 1), "\"]", 2);
+			n2 = len + (i & 1) + 2;
+			json_init(&p, line, n2);
+			ASSERT_EQ(json_read_string_here(&p, i & 2 ? line : out,
+			    &str, &slen, NULL), 0);
+			ASSERT_EQ(slen, len - 1);
+			ASSERT_EQ(p.off, n2 - 1);
+			ASSERT_EQ(str[slen], '\0');
+			if (i & 1)
+				ASSERT_EQ(str[slen - 1], '\n');
+			ASSERT(strspn(str, "a") == slen - (i & 1));
+		}
+	}
 
 	for (i = 0; i < sizeof ints / sizeof ints[0]; i++) {
 		len = strlen(ints[i]);
