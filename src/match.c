@@ -1831,6 +1831,10 @@ match_build_response(struct arena *arena, struct match_entry *e,
 	e->head = arena_alloc(arena, bound + 1 + body_len + 1);
 	e->head_len = match_write_head(e->head, t, reason, body_len, nobody,
 	    0, lens);
+	/* bound allows for what the head may add (~70 bytes an entry): the
+	 * rest goes back, unwritten. */
+	arena_trim(arena, e->head, bound + 1 + body_len + 1, e->head_len + 1 +
+	    body_len + 1);
 	if (lens != stack)
 		free(lens);
 	e->body_len = body_len;
