@@ -78,6 +78,14 @@ test_basic(void)
 	arena_free(a);
 }
 
+/* arena_trim(a, p, n, keep), then where a's next piece of 16 lands. */
+static char *
+trim_next(struct arena *a, char *p, size_t n, size_t keep)
+{
+	arena_trim(a, p, n, keep);
+	return arena_alloc(a, 16);
+}
+
 /* Only the thread's last piece shrinks, to a multiple of 16. */
 static void
 test_trim(void)
@@ -88,20 +96,16 @@ test_trim(void)
 	a = arena_create(0);
 	b = arena_create(0);
 	p = arena_alloc(a, 100);
-	arena_trim(a, p, 100, 40);
-	q = arena_alloc(a, 16);
+	q = trim_next(a, p, 100, 40);
 	ASSERT(q == p + 48);
 	/* Not the last piece: nothing given back. */
-	arena_trim(a, p, 48, 16);
-	r = arena_alloc(a, 16);
+	r = trim_next(a, p, 48, 16);
 	ASSERT(r == q + 16);
-	/* To nothing: one 16-byte piece stays. */
-	arena_trim(a, r, 16, 0);
-	q = arena_alloc(a, 32);
+	/* To nothing: one 16-byte piece stays; to all of it: no change. */
+	q = trim_next(a, r, 16, 0);
 	ASSERT(q == r + 16);
-	arena_trim(a, q, 32, 32);
-	r = arena_alloc(a, 16);
-	ASSERT(r == q + 32);
+	r = trim_next(a, q, 16, 16);
+	ASSERT(r == q + 16);
 	/* The thread's last piece is b's now: a's stays. */
 	p = arena_alloc(b, 64);
 	arena_trim(a, r, 16, 0);
