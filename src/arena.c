@@ -136,6 +136,26 @@ arena_alloc(struct arena *a, size_t n)
 	return p;
 }
 
+void
+arena_trim(struct arena *a, void *p, size_t n, size_t keep)
+{
+	struct arena_cursor	*c = &arena_cursor;
+	size_t			 give;
+
+	n = (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+	keep = (keep + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+	if (n == 0)
+		n = ARENA_ALIGN;
+	if (keep == 0)
+		keep = ARENA_ALIGN;
+	if (keep >= n || n > a->block / 4 || c->uid != a->uid ||
+	    (char *)p + n != c->p)
+		return;
+	give = n - keep;
+	c->p -= give;
+	c->left += give;
+}
+
 char *
 arena_strndup(struct arena *a, const char *s, size_t n)
 {

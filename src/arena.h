@@ -31,6 +31,13 @@ struct arena	*arena_create(size_t block);
  * arena_free().  Thread-safe.  Never NULL: no memory is fatal().
  */
 void		*arena_alloc(struct arena *, size_t n);
+/*
+ * Shrinks p, n bytes from arena_alloc(), to its first keep bytes (keep <=
+ * n) when it is the last piece this thread took from a: the rest is
+ * handed out next (and pages never reached are never touched).
+ * Otherwise nothing changes.
+ */
+void		 arena_trim(struct arena *, void *p, size_t n, size_t keep);
 /* Copies s[0..n) into the arena and NUL-terminates it. */
 char		*arena_strndup(struct arena *, const char *s, size_t n);
 /* Bytes mapped so far (blocks and large pieces, with a 16-byte head

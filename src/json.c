@@ -540,9 +540,10 @@ json_scan_string(struct json_parser *p, size_t *end, int *escaped,
 
 /*
  * json_scan_string() for the usual string: one whose first byte that is
- * not class 0 is its closing quote, within the first sixteen.  Keys and
- * most values are that; they then cost one block test, not a call of the
- * general scanner.
+ * not class 0 is its closing quote, within the first four blocks of
+ * sixteen.  Keys and most values are that (a timestamp, a host:port);
+ * they then cost a block test or a few, not a call of the general
+ * scanner.
  */
 static inline int
 json_scan_short(struct json_parser *p, size_t *end, int *escaped,
@@ -550,11 +551,14 @@ json_scan_short(struct json_parser *p, size_t *end, int *escaped,
 {
 #ifdef __SSE2__
 	const unsigned char	*s = (const unsigned char *)p->buf;
-	size_t			 i = p->off + 1, n;
-	unsigned int		 m;
+	size_t			 i = p->off + 1, j = i, k, n;
+	unsigned int		 m = 0;
 
-	if (p->len - i >= 16 && (m = json_special16(s + i)) != 0 &&
-	    s[i + (n = (size_t)__builtin_ctz(m))] == '"') {
+	while (p->len - j >= 16 && j - i < 64 &&
+	    (m = json_special16(s + j)) == 0)
+		j += 16;
+	if (m != 0 && s[j + (n = (size_t)__builtin_ctz(m))] == '"') {
+		n += j - i;
 		*escaped = 0;
 		*end = i + n + 1;
 		if (out == NULL)
@@ -564,9 +568,12 @@ json_scan_short(struct json_parser *p, size_t *end, int *escaped,
 			out->buf->data[out->buf->len] = '\0';
 			return 0;
 		}
-		/* out->w is i: the bytes go where they are read from. */
-		if (out->apart)
-			memcpy(out->here + i, s + i, 16);
+		/* out->w is i: the bytes go where they are read from, each
+		 * block tested read whole (the last ends before p->len). */
+		if (out->apart) {
+			for (k = i; k <= j; k += 16)
+				memcpy(out->here + k, s + k, 16);
+		}
 		out->w = i + n;
 		out->here[out->w] = '\0';
 		return 0;
@@ -704,6 +711,39 @@ json_array_enter(struct json_parser *p)
 int
 json_object_next(struct json_parser *p, struct json_value *key)
 {
+	return json_object_next_as(p, key, NULL, 0);
+}
+
+/* The member name at p->off (a '"') is exactly name (no escape) and a ':'
+ * follows at once: *key set, the cursor past the ':'. */
+static inline int
+json_key_is(struct json_parser *p, struct json_value *key, const char *name,
+    size_t nlen)
+{
+	const char	*s = p->buf + p->off;
+	size_t		 i;
+
+	if (name == NULL || p->len - p->off < nlen + 3 || s[nlen + 1] != '"' ||
+	    s[nlen + 2] != ':')
+		return 0;
+	/* Names are a few bytes: no call to memcmp(). */
+	for (i = 0; i < nlen && s[1 + i] == name[i]; i++)
+		;
+	if (i < nlen)
+		return 0;
+	key->type = JSON_STRING;
+	key->escaped = 0;
+	key->p = s;
+	key->len = nlen + 2;
+	key->off = p->off;
+	p->off += nlen + 3;
+	return 1;
+}
+
+int
+json_object_next_as(struct json_parser *p, struct json_value *key,
+    const char *name, size_t nlen)
+{
 	size_t	end;
 	int	escaped;
 	char	c;
@@ -731,6 +771,10 @@ json_object_next(struct json_parser *p, struct json_value *key)
 	} else if (c != '"')
 		return json_unexpected(p, "a member name or '}'");
 	p->first = 0;
+	if (json_key_is(p, key, name, nlen)) {
+		json_ws(p);
+		return 2;
+	}
 	if (json_scan_short(p, &end, &escaped, NULL) == -1)
 		return -1;
 	key->type = JSON_STRING;
@@ -945,6 +989,27 @@ json_read_pair_here(struct json_parser *p, char *buf, char **a,
 	*blen = b1 - b0;
 	p->off = b1 + 2;
 	p->first = 0;
+	return 1;
+}
+
+int
+json_read_int_plain(struct json_parser *p, int64_t *out)
+{
+	const char	*s = p->buf + p->off;
+	size_t		 n = p->len - p->off, i;
+	uint64_t	 v = 0;
+
+	if (p->error != NULL || p->off >= p->len)
+		return 0;
+	/* A nineteenth digit stops the loop: that is left to the caller. */
+	for (i = 0; i < n && i < 19 && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	if (i == 0 || i > 18 || (s[0] == '0' && i > 1) ||
+	    (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')))
+		return 0;
+	p->off += i;
+	p->first = 0;
+	*out = (int64_t)v;
 	return 1;
 }
 

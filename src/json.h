@@ -86,6 +86,16 @@ int	json_array_enter(struct json_parser *);
 int	json_object_next(struct json_parser *, struct json_value *key);
 
 /*
+ * json_object_next() that checks the member name against name (nlen
+ * bytes, no '"', '\\' or control character; NULL: none) first: 2 when the
+ * member is named exactly that, unescaped, with the ':' right after it
+ * (a writer's usual member, told without scanning the name), else as
+ * json_object_next().
+ */
+int	json_object_next_as(struct json_parser *, struct json_value *key,
+	    const char *name, size_t nlen);
+
+/*
  * Steps to the next element of the array entered last: 1 with the cursor
  * on the element, 0 when ']' has been consumed, -1 on error.
  */
@@ -168,6 +178,14 @@ int	json_string_eq(const struct json_value *s, const char *name);
  * it is not an integer or does not fit.
  */
 int	json_number_to_int64(const char *, size_t, int64_t *);
+
+/*
+ * The usual integer at the cursor in one step: 1 with *out set and the
+ * cursor past it when it is 1 to 18 digits (no sign, no leading zero, no
+ * fraction or exponent next), else 0 with nothing consumed (read it with
+ * json_skip() and json_number_to_int64()).
+ */
+int	json_read_int_plain(struct json_parser *, int64_t *out);
 
 /*
  * Length of the valid UTF-8 sequence at p (1..4), or 0 if the bytes at p

@@ -224,6 +224,32 @@ snap_member(const struct json_value *key, const char *const *names, int n,
 	return -1;
 }
 
+/*
+ * Steps to the next member of the object being read: 1 with *idx its
+ * index in names (-1: unknown), 0 at the '}', -1 on error.  names[*next]
+ * (lens[*next] bytes) is tried first without scanning the key, then
+ * snap_member().
+ */
+static int
+snap_next_member(struct json_parser *p, struct json_value *key,
+    const char *const *names, const unsigned char *lens, int n, int *next,
+    int *idx)
+{
+	int	r;
+
+	if (*next < n)
+		r = json_object_next_as(p, key, names[*next], lens[*next]);
+	else
+		r = json_object_next(p, key);
+	if (r == 2) {
+		*idx = (*next)++;
+		return 1;
+	}
+	if (r == 1)
+		*idx = snap_member(key, names, n, next);
+	return r;
+}
+
 static int
 snap_seen(struct json_parser *p, const struct json_value *key,
     unsigned int *seen, int idx, const char *name)
@@ -277,6 +303,8 @@ snap_read_int(struct json_parser *p, const char *name, int64_t *out)
 
 	if (json_peek(p) != JSON_NUMBER)
 		return json_fail(p, p->off, "\"%s\" must be an integer", name);
+	if (json_read_int_plain(p, out) == 1)
+		return 0;
 	if (json_skip(p, &v) == -1)
 		return -1;
 	if (json_number_to_int64(v.p, v.len, out) == -1) {
@@ -450,6 +478,7 @@ static const char *const snap_msg_names[] = {
 	"method", "target", "host", "headers", "body", "body_b64", "status",
 	"reason", "trailers", "grpc"
 };
+static const unsigned char snap_msg_lens[] = { 6, 6, 4, 7, 4, 8, 6, 6, 8, 4 };
 
 /* The descriptor set named views are written with and read by. */
 static const struct protodesc *snap_pd;
@@ -599,8 +628,8 @@ snap_decode_msg(struct snap_dec *d, struct snap_req *req,
 		bodyp = &res->body;
 		lenp = &res->body_len;
 	}
-	while ((r = json_object_next(p, &key)) == 1) {
-		idx = snap_member(&key, snap_msg_names, 10, &next);
+	while ((r = snap_next_member(p, &key, snap_msg_names, snap_msg_lens,
+	    10, &next, &idx)) == 1) {
 		if (idx != -1 && (req != NULL ? idx == SNAP_M_STATUS ||
 		    idx == SNAP_M_REASON :
 		    idx == SNAP_M_METHOD || idx == SNAP_M_TARGET ||
@@ -682,6 +711,7 @@ snap_decode_msg(struct snap_dec *d, struct snap_req *req,
 static const char *const snap_timing_names[] = {
 	"start_us", "ttfb_us", "total_us"
 };
+static const unsigned char snap_timing_lens[] = { 8, 7, 8 };
 
 static int
 snap_decode_timing(struct json_parser *p, struct snap_txn *t)
@@ -698,9 +728,9 @@ snap_decode_timing(struct json_parser *p, struct snap_txn *t)
 		return json_fail(p, p->off, "\"timing\" must be an object");
 	if (json_object_enter(p) == -1)
 		return -1;
-	while ((r = json_object_next(p, &key)) == 1) {
-		if ((idx = snap_member(&key, snap_timing_names, 3,
-		    &next)) == -1) {
+	while ((r = snap_next_member(p, &key, snap_timing_names,
+	    snap_timing_lens, 3, &next, &idx)) == 1) {
+		if (idx == -1) {
 			/* Unknown members of timing are not kept. */
 			if (json_skip(p, NULL) == -1)
 				return -1;
@@ -727,6 +757,9 @@ enum {
 static const char *const snap_top_names[] = {
 	"v", "id", "ts", "dir", "svc", "proto", "tls", "client", "server",
 	"req", "res", "timing"
+};
+static const unsigned char snap_top_lens[] = {
+	1, 2, 2, 3, 3, 5, 3, 6, 6, 3, 3, 6
 };
 
 /* Reads the value of the known top-level member idx into t. */
@@ -824,9 +857,9 @@ snap_decode(struct snap_dec *d, struct snap_txn *t)
 		buf_init(&own);
 	else
 		buf_reset(extra);
-	while ((r = json_object_next(p, &key)) == 1) {
-		if ((idx = snap_member(&key, snap_top_names, 12,
-		    &next)) == -1) {
+	while ((r = snap_next_member(p, &key, snap_top_names, snap_top_lens,
+	    12, &next, &idx)) == 1) {
+		if (idx == -1) {
 			if ((r = json_skip(p, &v)) == -1)
 				break;
 			buf_append_byte(extra, ',');

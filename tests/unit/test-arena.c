@@ -78,6 +78,50 @@ test_basic(void)
 	arena_free(a);
 }
 
+/* arena_trim(a, p, n, keep), then where a's next piece of 16 lands. */
+static char *
+trim_next(struct arena *a, char *p, size_t n, size_t keep)
+{
+	arena_trim(a, p, n, keep);
+	return arena_alloc(a, 16);
+}
+
+/* Only the thread's last piece shrinks, to a multiple of 16. */
+static void
+test_trim(void)
+{
+	struct arena	*a, *b;
+	char		*p, *q, *r;
+
+	a = arena_create(0);
+	b = arena_create(0);
+	p = arena_alloc(a, 100);
+	q = trim_next(a, p, 100, 40);
+	ASSERT(q == p + 48);
+	/* Not the last piece: nothing given back. */
+	r = trim_next(a, p, 48, 16);
+	ASSERT(r == q + 16);
+	/* To nothing: one 16-byte piece stays; to all of it: no change. */
+	q = trim_next(a, r, 16, 0);
+	ASSERT(q == r + 16);
+	r = trim_next(a, q, 16, 16);
+	ASSERT(r == q + 16);
+	/* The thread's last piece is b's now: a's stays. */
+	p = arena_alloc(b, 64);
+	arena_trim(a, r, 16, 0);
+	arena_trim(b, p, 64, 1);
+	q = arena_alloc(b, 16);
+	ASSERT(q == p + 16);
+	q = arena_alloc(a, 16);
+	ASSERT(q != r);
+	/* A piece mapped on its own is left as it is. */
+	p = arena_alloc(a, (size_t)9 << 20);
+	arena_trim(a, p, (size_t)9 << 20, 16);
+	memset(p, 'x', (size_t)9 << 20);
+	arena_free(a);
+	arena_free(b);
+}
+
 static void
 test_threads(void)
 {
@@ -112,6 +156,7 @@ int
 main(void)
 {
 	test_basic();
+	test_trim();
 	test_threads();
 	UNIT_DONE();
 }

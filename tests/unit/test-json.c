@@ -497,6 +497,85 @@ test_read_pair(void)
 	ASSERT_EQ(json_read_pair_here(&p, out, &a, &alen, &b, &blen), 0);
 }
 
+/* The writer's-order member and the plain integer: each fast path
+ * agrees with the general reader or leaves the input to it. */
+static void
+test_fast_paths(void)
+{
+	static const char *const ints[] = {
+		"0", "7", "200", "123456789012345678", "1234567890123456789",
+		"-1", "01", "1.5", "1e3", "2E1", "12x",
+	};
+	static const int plain[] = { 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1 };
+	struct json_parser	 p;
+	struct json_value	 key;
+	const char		*obj = "{\"status\":200,\"stat\":1,\"st\\u0061tus\""
+				    ":2, \"status\" :3,\"x\":4}";
+	int64_t			 n, m;
+	size_t			 i, len, n2, slen;
+	char			 line[96], out[96 + JSON_APART_SLACK], *str;
+
+	json_init(&p, obj, strlen(obj));
+	ASSERT_EQ(json_object_enter(&p), 0);
+	ASSERT_EQ(json_object_next_as(&p, &key, "status", 6), 2);
+	ASSERT_EQ(key.len, 8);
+	ASSERT_EQ(key.off, 1);
+	ASSERT_EQ(key.escaped, 0);
+	ASSERT_EQ(json_read_int_plain(&p, &n), 1);
+	ASSERT_EQ(n, 200);
+	/* A prefix, an escaped spelling, a space: the general reader. */
+	ASSERT_EQ(json_object_next_as(&p, &key, "status", 6), 1);
+	ASSERT(json_string_eq(&key, "stat"));
+	ASSERT_EQ(json_skip(&p, NULL), 0);
+	ASSERT_EQ(json_object_next_as(&p, &key, "status", 6), 1);
+	ASSERT(json_string_eq(&key, "status"));
+	ASSERT_EQ(key.escaped, 1);
+	ASSERT_EQ(json_skip(&p, NULL), 0);
+	ASSERT_EQ(json_object_next_as(&p, &key, "status", 6), 1);
+	ASSERT(json_string_eq(&key, "status"));
+	ASSERT_EQ(json_skip(&p, NULL), 0);
+	ASSERT_EQ(json_object_next_as(&p, &key, NULL, 0), 1);
+	ASSERT(json_string_eq(&key, "x"));
+	ASSERT_EQ(json_skip(&p, NULL), 0);
+	ASSERT_EQ(json_object_next_as(&p, &key, "status", 6), 0);
+	ASSERT_EQ(json_finish(&p), 0);
+
+	/* Strings of one to five blocks, plain and with an escape last,
+	 * apart and in place. */
+	for (len = 1; len <= 80; len++) {
+		for (i = len < 2 ? 2 : 0; i < 4; i += len < 2 ? 2 : 1) {
+			memset(line, 'a', sizeof line);
+			line[0] = '"';
+			if (i & 1)
+				memcpy(line + len - 1, "\\n", 2);
+			memcpy(line + len + (i & 1), "\"]", 2);
+			n2 = len + (i & 1) + 2;
+			json_init(&p, line, n2);
+			ASSERT_EQ(json_read_string_here(&p, i & 2 ? line : out,
+			    &str, &slen, NULL), 0);
+			ASSERT_EQ(slen, len - 1);
+			ASSERT_EQ(p.off, n2 - 1);
+			ASSERT_EQ(str[slen], '\0');
+			if (i & 1)
+				ASSERT_EQ(str[slen - 1], '\n');
+			ASSERT(strspn(str, "a") == slen - (i & 1));
+		}
+	}
+
+	for (i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+		len = strlen(ints[i]);
+		json_init(&p, ints[i], len);
+		ASSERT_EQ(json_read_int_plain(&p, &n), plain[i]);
+		if (!plain[i]) {
+			ASSERT_EQ(p.off, 0);
+			continue;
+		}
+		ASSERT_EQ(json_number_to_int64(ints[i], p.off, &m), 0);
+		ASSERT_EQ(n, m);
+		ASSERT_EQ(p.off, len - (ints[i][len - 1] == 'x'));
+	}
+}
+
 static void
 test_write(void)
 {
@@ -642,6 +721,7 @@ main(void)
 	test_read();
 	test_read_here();
 	test_read_pair();
+	test_fast_paths();
 	test_write();
 	test_truncations();
 	test_base64();

@@ -473,6 +473,10 @@ test_head(void)
 		{ (char *)"keep-alive", (char *)"timeout=5" },
 		{ (char *)"Bad Name", (char *)"x" },
 		{ (char *)"X-Bad", (char *)"a\r\nInjected: 1" },
+		{ (char *)"X-Bad2", (char *)"0123\001456789abcdefghij" },
+		{ (char *)"X-Bad4", (char *)"01234567\17789abcdefgh" },
+		{ (char *)"X-Bad3", (char *)"0123456789abcdefghij\177" },
+		{ (char *)"X-Long", (char *)"0123456789abcdef\tghij\303\251klmn" },
 		{ (char *)"Date", (char *)"Thu, 26 Nov 2026 05:01:02 GMT" },
 	};
 	struct snap_header		 h3[] = {
@@ -517,6 +521,7 @@ test_head(void)
 	if (e != NULL) {
 		ASSERT_MEM_EQ(e->head, e->head_len, "HTTP/1.1 200 OK\r\n"
 		    "X-B: 2\r\n"
+		    "X-Long: 0123456789abcdef\tghij\303\251klmn\r\n"
 		    "Date: Thu, 26 Nov 2026 05:01:02 GMT\r\n"
 		    "Content-Length: 3\r\n");
 		ASSERT_MEM_EQ(e->body, e->body_len, "abc");
