@@ -714,6 +714,45 @@ json_object_next(struct json_parser *p, struct json_value *key)
 	return json_object_next_as(p, key, NULL, 0);
 }
 
+/* The n bytes at a and b are equal: a word (or two overlapping halves, or
+ * quarters) at a time, never reading outside either run.  Names are a few
+ * bytes: no call to memcmp(), and no loop of bytes. */
+static inline int
+json_bytes_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t	x8, y8;
+	uint32_t	x4, y4, u4, v4;
+	uint16_t	x2, y2, u2, v2;
+	size_t		i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&x8, a + i, 8);
+			memcpy(&y8, b + i, 8);
+			if (x8 != y8)
+				return 0;
+		}
+		memcpy(&x8, a + n - 8, 8);
+		memcpy(&y8, b + n - 8, 8);
+		return x8 == y8;
+	}
+	if (n >= 4) {
+		memcpy(&x4, a, 4);
+		memcpy(&y4, b, 4);
+		memcpy(&u4, a + n - 4, 4);
+		memcpy(&v4, b + n - 4, 4);
+		return ((x4 ^ y4) | (u4 ^ v4)) == 0;
+	}
+	if (n >= 2) {
+		memcpy(&x2, a, 2);
+		memcpy(&y2, b, 2);
+		memcpy(&u2, a + n - 2, 2);
+		memcpy(&v2, b + n - 2, 2);
+		return ((x2 ^ y2) | (u2 ^ v2)) == 0;
+	}
+	return n == 0 || a[0] == b[0];
+}
+
 /* The member name at p->off (a '"') is exactly name (no escape) and a ':'
  * follows at once: *key set, the cursor past the ':'. */
 static inline int
@@ -721,15 +760,11 @@ json_key_is(struct json_parser *p, struct json_value *key, const char *name,
     size_t nlen)
 {
 	const char	*s = p->buf + p->off;
-	size_t		 i;
 
 	if (name == NULL || p->len - p->off < nlen + 3 || s[nlen + 1] != '"' ||
 	    s[nlen + 2] != ':')
 		return 0;
-	/* Names are a few bytes: no call to memcmp(). */
-	for (i = 0; i < nlen && s[1 + i] == name[i]; i++)
-		;
-	if (i < nlen)
+	if (!json_bytes_eq(s + 1, name, nlen))
 		return 0;
 	key->type = JSON_STRING;
 	key->escaped = 0;
