@@ -775,8 +775,11 @@ json_key_is(struct json_parser *p, struct json_value *key, const char *name,
 	return 1;
 }
 
-int
-json_object_next_as(struct json_parser *p, struct json_value *key,
+/* json_object_next_as() past its fast path: whitespace, '}', a name other
+ * than the expected one, or an error.  Out of line, so that the common
+ * case saves and restores no registers for it. */
+static __attribute__((noinline)) int
+json_object_next_slow(struct json_parser *p, struct json_value *key,
     const char *name, size_t nlen)
 {
 	size_t	end;
@@ -824,6 +827,33 @@ json_object_next_as(struct json_parser *p, struct json_value *key,
 	p->off++;
 	json_ws(p);
 	return 1;
+}
+
+int
+json_object_next_as(struct json_parser *p, struct json_value *key,
+    const char *name, size_t nlen)
+{
+	const char	*s = p->buf;
+	size_t		 o = p->off + !p->first;
+
+	/* The expected name right after the '{' or the ',': what the slow
+	 * path would find, without its whitespace and '}' checks. */
+	if (p->error == NULL && name != NULL && p->len - p->off > nlen + 4 &&
+	    (p->first || s[p->off] == ',') && s[o] == '"' &&
+	    s[o + nlen + 1] == '"' && s[o + nlen + 2] == ':' &&
+	    json_bytes_eq(s + o + 1, name, nlen)) {
+		key->type = JSON_STRING;
+		key->escaped = 0;
+		key->p = s + o;
+		key->len = nlen + 2;
+		key->off = o;
+		p->first = 0;
+		p->off = o + nlen + 3;
+		if ((unsigned char)s[p->off] <= ' ')
+			json_ws(p);
+		return 2;
+	}
+	return json_object_next_slow(p, key, name, nlen);
 }
 
 int
