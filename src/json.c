@@ -714,6 +714,21 @@ json_object_next(struct json_parser *p, struct json_value *key)
 	return json_object_next_as(p, key, NULL, 0);
 }
 
+/* The k (4 or 2) bytes at a as a number. */
+static inline uint32_t
+json_load_word(const char *a, size_t k)
+{
+	uint32_t	x4;
+	uint16_t	x2;
+
+	if (k == 4) {
+		memcpy(&x4, a, 4);
+		return x4;
+	}
+	memcpy(&x2, a, 2);
+	return x2;
+}
+
 /* The n bytes at a and b are equal: a word (or two overlapping halves, or
  * quarters) at a time, never reading outside either run.  Names are a few
  * bytes: no call to memcmp(), and no loop of bytes. */
@@ -721,9 +736,7 @@ static inline int
 json_bytes_eq(const char *a, const char *b, size_t n)
 {
 	uint64_t	x8, y8;
-	uint32_t	x4, y4, u4, v4;
-	uint16_t	x2, y2, u2, v2;
-	size_t		i;
+	size_t		i, k;
 
 	if (n >= 8) {
 		for (i = 0; i + 8 < n; i += 8) {
@@ -736,19 +749,11 @@ json_bytes_eq(const char *a, const char *b, size_t n)
 		memcpy(&y8, b + n - 8, 8);
 		return x8 == y8;
 	}
-	if (n >= 4) {
-		memcpy(&x4, a, 4);
-		memcpy(&y4, b, 4);
-		memcpy(&u4, a + n - 4, 4);
-		memcpy(&v4, b + n - 4, 4);
-		return ((x4 ^ y4) | (u4 ^ v4)) == 0;
-	}
 	if (n >= 2) {
-		memcpy(&x2, a, 2);
-		memcpy(&y2, b, 2);
-		memcpy(&u2, a + n - 2, 2);
-		memcpy(&v2, b + n - 2, 2);
-		return ((x2 ^ y2) | (u2 ^ v2)) == 0;
+		k = n >= 4 ? 4 : 2;
+		return ((json_load_word(a, k) ^ json_load_word(b, k)) |
+		    (json_load_word(a + n - k, k) ^
+		    json_load_word(b + n - k, k))) == 0;
 	}
 	return n == 0 || a[0] == b[0];
 }
