@@ -714,6 +714,50 @@ json_object_next(struct json_parser *p, struct json_value *key)
 	return json_object_next_as(p, key, NULL, 0);
 }
 
+/* The k (4 or 2) bytes at a as a number. */
+static inline uint32_t
+json_load_word(const char *a, size_t k)
+{
+	uint32_t	x4;
+	uint16_t	x2;
+
+	if (k == 4) {
+		memcpy(&x4, a, 4);
+		return x4;
+	}
+	memcpy(&x2, a, 2);
+	return x2;
+}
+
+/* The n bytes at a and b are equal: a word (or two overlapping halves, or
+ * quarters) at a time, never reading outside either run.  Names are a few
+ * bytes: no call to memcmp(), and no loop of bytes. */
+static inline int
+json_bytes_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t	x8, y8;
+	size_t		i, k;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&x8, a + i, 8);
+			memcpy(&y8, b + i, 8);
+			if (x8 != y8)
+				return 0;
+		}
+		memcpy(&x8, a + n - 8, 8);
+		memcpy(&y8, b + n - 8, 8);
+		return x8 == y8;
+	}
+	if (n >= 2) {
+		k = n >= 4 ? 4 : 2;
+		return ((json_load_word(a, k) ^ json_load_word(b, k)) |
+		    (json_load_word(a + n - k, k) ^
+		    json_load_word(b + n - k, k))) == 0;
+	}
+	return n == 0 || a[0] == b[0];
+}
+
 /* The member name at p->off (a '"') is exactly name (no escape) and a ':'
  * follows at once: *key set, the cursor past the ':'. */
 static inline int
@@ -721,15 +765,11 @@ json_key_is(struct json_parser *p, struct json_value *key, const char *name,
     size_t nlen)
 {
 	const char	*s = p->buf + p->off;
-	size_t		 i;
 
 	if (name == NULL || p->len - p->off < nlen + 3 || s[nlen + 1] != '"' ||
 	    s[nlen + 2] != ':')
 		return 0;
-	/* Names are a few bytes: no call to memcmp(). */
-	for (i = 0; i < nlen && s[1 + i] == name[i]; i++)
-		;
-	if (i < nlen)
+	if (!json_bytes_eq(s + 1, name, nlen))
 		return 0;
 	key->type = JSON_STRING;
 	key->escaped = 0;
@@ -740,8 +780,11 @@ json_key_is(struct json_parser *p, struct json_value *key, const char *name,
 	return 1;
 }
 
-int
-json_object_next_as(struct json_parser *p, struct json_value *key,
+/* json_object_next_as() past its fast path: whitespace, '}', a name other
+ * than the expected one, or an error.  Out of line, so that the common
+ * case saves and restores no registers for it. */
+static __attribute__((noinline)) int
+json_object_next_slow(struct json_parser *p, struct json_value *key,
     const char *name, size_t nlen)
 {
 	size_t	end;
@@ -789,6 +832,33 @@ json_object_next_as(struct json_parser *p, struct json_value *key,
 	p->off++;
 	json_ws(p);
 	return 1;
+}
+
+int
+json_object_next_as(struct json_parser *p, struct json_value *key,
+    const char *name, size_t nlen)
+{
+	const char	*s = p->buf;
+	size_t		 o = p->off + !p->first;
+
+	/* The expected name right after the '{' or the ',': what the slow
+	 * path would find, without its whitespace and '}' checks. */
+	if (p->error == NULL && name != NULL && p->len - p->off > nlen + 4 &&
+	    (p->first || s[p->off] == ',') && s[o] == '"' &&
+	    s[o + nlen + 1] == '"' && s[o + nlen + 2] == ':' &&
+	    json_bytes_eq(s + o + 1, name, nlen)) {
+		key->type = JSON_STRING;
+		key->escaped = 0;
+		key->p = s + o;
+		key->len = nlen + 2;
+		key->off = o;
+		p->first = 0;
+		p->off = o + nlen + 3;
+		if ((unsigned char)s[p->off] <= ' ')
+			json_ws(p);
+		return 2;
+	}
+	return json_object_next_slow(p, key, name, nlen);
 }
 
 int
