@@ -58,6 +58,9 @@ check "the shard is the completion index" \
 # --- the pods: N processes, the rendered command with the mounts.
 mkdir -p "$T/data" "$T/reports"
 cp "$SNAP" "$T/data/shop.jsonl"
+# The responder and the service stay in PIDS (lib.sh's cleanup ends
+# them); the shards are added while they run.
+servers=("${PIDS[@]}")
 pids=()
 for ((i = 0; i < N; i++)); do
 	mapfile -t CMD < <(sed -e "s|\$(JOB_COMPLETION_INDEX)|$i|g" \
@@ -72,7 +75,7 @@ fails=0
 for p in "${pids[@]}"; do
 	wait "$p" || fails=$((fails + 1))
 done
-PIDS=()
+PIDS=("${servers[@]}")
 check "every shard exits 0" test "$fails" -eq 0
 sum=0
 starts=()
@@ -177,7 +180,7 @@ fails=0
 for p in "${pids[@]}"; do
 	wait "$p" || fails=$((fails + 1))
 done
-PIDS=()
+PIDS=("${servers[@]}")
 check "every scenario shard exits 0" test "$fails" -eq 0
 sum=0
 SREPORTS=()
