@@ -3707,34 +3707,6 @@ match_elements(struct span s, struct span **out, size_t *n)
 	return r == -1 ? -1 : 0;
 }
 
-static int
-match_is_ident(const char *s, size_t len)
-{
-	size_t	i;
-
-	if (len == 0 || isdigit((unsigned char)s[0]))
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-			return 0;
-	}
-	return 1;
-}
-
-/* Appends a member to a JSON path: ".name" or ["odd name"]. */
-static void
-match_path_member(struct buf *path, const char *s, size_t len)
-{
-	if (match_is_ident(s, len)) {
-		buf_append_byte(path, '.');
-		buf_append(path, s, len);
-	} else {
-		buf_append_byte(path, '[');
-		json_append_string(path, s, len);
-		buf_append_byte(path, ']');
-	}
-}
-
 static void
 match_body_field(struct match_fields *f, const struct buf *path)
 {
@@ -3807,7 +3779,7 @@ match_json_diff(struct span a, struct span b, struct buf *path,
 					    ma[i].len) == 0)
 						break;
 				}
-				match_path_member(path, ma[i].name, ma[i].len);
+				transform_jpath_member(path, ma[i].name, ma[i].len);
 				if (j == nb)
 					match_body_field(f, path);
 				else
@@ -3824,7 +3796,7 @@ match_json_diff(struct span a, struct span b, struct buf *path,
 				}
 				if (i < na)
 					continue;
-				match_path_member(path, mb[j].name, mb[j].len);
+				transform_jpath_member(path, mb[j].name, mb[j].len);
 				match_body_field(f, path);
 				path->len = at;
 			}
