@@ -28,6 +28,24 @@
 #include "loop.h"
 #include "unit.h"
 
+/* The httpd configuration the h2 tests share: small limits, h2 on, an
+ * output bound of out_high bytes. */
+static struct httpd_config
+h2_config(uint64_t out_high)
+{
+	struct httpd_config	cfg;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.max_head = 1024;
+	cfg.max_body = 64;
+	cfg.header_timeout_ns = 10ull * 1000000000u;
+	cfg.idle_timeout_ns = 60ull * 1000000000u;
+	cfg.linger_ns = 1000000000u;
+	cfg.out_high = out_high;
+	cfg.h2 = 1;
+	return cfg;
+}
+
 /* --- the role --------------------------------------------------------- */
 
 static struct hconn	*held;
@@ -667,14 +685,7 @@ test_output_bound(struct loop *loop)
 	int32_t			 a[4];
 	int			 i;
 
-	memset(&cfg, 0, sizeof cfg);
-	cfg.max_head = 1024;
-	cfg.max_body = 64;
-	cfg.header_timeout_ns = 10ull * 1000000000u;
-	cfg.idle_timeout_ns = 60ull * 1000000000u;
-	cfg.linger_ns = 1000000000u;
-	cfg.out_high = 64 * 1024;
-	cfg.h2 = 1;
+	cfg = h2_config(64 * 1024);
 	h = httpd_create(loop, &cfg, &test_role, NULL);
 	conn_mem_pair(&cl, &sv);
 	conn_mem_set_limit(sv, 16 * 1024);
@@ -726,14 +737,8 @@ test_stream_deadline(struct loop *loop)
 				    NV(":authority", "api.example") };
 	int32_t			 a, b;
 
-	memset(&cfg, 0, sizeof cfg);
-	cfg.max_head = 1024;
-	cfg.max_body = 64;
+	cfg = h2_config(1024 * 1024);
 	cfg.header_timeout_ns = 20 * 1000000ull;
-	cfg.idle_timeout_ns = 60ull * 1000000000u;
-	cfg.linger_ns = 1000000000u;
-	cfg.out_high = 1024 * 1024;
-	cfg.h2 = 1;
 	h = httpd_create(loop, &cfg, &test_role, NULL);
 	c = start(h, &k);
 	/* HEADERS without END_STREAM: the body never follows. */
@@ -812,14 +817,7 @@ main(void)
 	struct loop		*loop;
 	struct httpd		*h;
 
-	memset(&cfg, 0, sizeof cfg);
-	cfg.max_head = 1024;
-	cfg.max_body = 64;
-	cfg.header_timeout_ns = 10ull * 1000000000u;
-	cfg.idle_timeout_ns = 60ull * 1000000000u;
-	cfg.linger_ns = 1000000000u;
-	cfg.out_high = 1024 * 1024;
-	cfg.h2 = 1;
+	cfg = h2_config(1024 * 1024);
 	loop = loop_create(NULL);
 	h = httpd_create(loop, &cfg, &test_role, NULL);
 	test_sniff();
